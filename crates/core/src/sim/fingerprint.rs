@@ -1,0 +1,41 @@
+//! A trace fingerprint: one 64-bit hash of every event of a run.
+//!
+//! Two runs with the same fingerprint produced the same events in the same
+//! order with the same contents. XXH3 (`xxhash-rust`) is fast and its output
+//! is specified, so the fingerprint is the same natively and in wasm32 as
+//! long as only fixed-width integers are fed in (never `usize`, never
+//! `#[derive(Hash)]`, whose encoding depends on the platform).
+
+use xxhash_rust::xxh3::Xxh3;
+
+/// A running hash of a trace.
+#[derive(Clone)]
+pub struct Fingerprint(Xxh3);
+
+impl Default for Fingerprint {
+    fn default() -> Self {
+        Fingerprint(Xxh3::new())
+    }
+}
+
+impl std::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Fingerprint({:016x})", self.value())
+    }
+}
+
+impl Fingerprint {
+    /// Feeds one integer.
+    pub fn u64(&mut self, v: u64) {
+        self.0.update(&v.to_le_bytes());
+    }
+    /// Feeds a short string (length first, so `"ab","c"` differs from `"a","bc"`).
+    pub fn str(&mut self, s: &str) {
+        self.u64(s.len() as u64);
+        self.0.update(s.as_bytes());
+    }
+    /// The hash of everything fed so far.
+    pub fn value(&self) -> u64 {
+        self.0.digest()
+    }
+}

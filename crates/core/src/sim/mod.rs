@@ -1,0 +1,674 @@
+//! The deterministic simulator.
+//!
+//! A run is fully defined by its protocol configuration, seed, and the
+//! timed actions applied to it. Events (message deliveries, timers, client
+//! arrivals) sit in one queue ordered by `(time, sequence)`; the sequence
+//! number is handed out when an event is scheduled, so ties break the same
+//! way on every run and platform. Nothing here reads a clock, asks the OS
+//! for randomness, or iterates a randomly seeded hash map.
+//!
+//! Nodes can be up, crashed (volatile state lost, persisted state kept) or
+//! paused (frozen: deliveries and timers wait until it resumes). Each node's
+//! clock may drift: its timers run slower or faster by a fixed number of
+//! parts per million. The simulator is `Clone`, so a UI can keep snapshots
+//! and jump back in time by replaying from the nearest one.
+
+pub mod fingerprint;
+pub mod invariant;
+pub mod network;
+pub mod protocol;
+pub mod rng;
+pub mod time;
+pub mod trace;
+
+pub use fingerprint::Fingerprint;
+pub use invariant::{Invariant, Violation, World};
+pub use network::{Fate, NetConfig, Network};
+pub use protocol::{Ctx, Effect, NodeId, Observable, Protocol, Reply, RequestId};
+pub use rng::{Rng, StreamKind};
+pub use time::{Time, MS, SEC};
+pub use trace::{DropReason, Fault, Trace, TraceEvent};
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
+
+/// Whether a node is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeStatus {
+    /// Running normally.
+    Up,
+    /// Crashed: its state is what it persisted; it does nothing until restarted.
+    Crashed,
+    /// Frozen: events wait until it resumes.
+    Paused,
+}
+
+/// A node as the simulator holds it.
+#[derive(Clone, Debug)]
+pub struct Node<P: Protocol> {
+    /// The protocol state. For a crashed node, the state it will restart
+    /// from (persisted state only).
+    pub state: P,
+    /// Up, crashed or paused.
+    pub status: NodeStatus,
+    /// Clock drift in parts per million (positive: timers fire late).
+    pub drift_ppm: i32,
+    rng: Rng,
+    /// Armed timers: name -> (generation, due time).
+    timers: BTreeMap<P::Timer, (u64, Time)>,
+    /// Events that reached the node while it was paused.
+    held: Vec<Event<P>>,
+}
+
+impl<P: Protocol> Node<P> {
+    /// When each armed timer is due, for display (for example, the election
+    /// timer's progress).
+    pub fn timers(&self) -> impl Iterator<Item = (&P::Timer, Time)> {
+        self.timers.iter().map(|(k, (_, due))| (k, *due))
+    }
+}
+
+/// Client workload settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Mean requests per second of virtual time (0: none).
+    pub rate_per_sec: u64,
+    /// How long a client waits for an answer before trying another node.
+    pub timeout: Time,
+    /// Delay before a redirected request reaches the suggested node.
+    pub redirect_delay: Time,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig { rate_per_sec: 0, timeout: 500 * MS, redirect_delay: MS }
+    }
+}
+
+/// Everything that defines a simulated cluster apart from the protocol's
+/// own parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimConfig {
+    /// Number of nodes.
+    pub nodes: u32,
+    /// The run's seed.
+    pub seed: u64,
+    /// Network conditions.
+    pub net: NetConfig,
+    /// Largest clock drift, in parts per million, either way.
+    pub drift_ppm_max: u32,
+    /// The client workload.
+    pub client: ClientConfig,
+    /// How many recent trace events to keep.
+    pub trace_window: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            nodes: 5,
+            seed: 1,
+            net: NetConfig::default(),
+            drift_ppm_max: 0,
+            client: ClientConfig::default(),
+            trace_window: 4096,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Event<P: Protocol> {
+    Deliver { id: u64, from: NodeId, to: NodeId, msg: P::Msg },
+    Timer { node: NodeId, timer: P::Timer, gen: u64 },
+    ClientArrival,
+    Request { node: NodeId, req: RequestId },
+    ClientTimeout { req: RequestId, attempt: u32 },
+}
+
+#[derive(Clone, Debug)]
+struct Scheduled<P: Protocol> {
+    at: Time,
+    seq: u64,
+    ev: Event<P>,
+}
+
+impl<P: Protocol> PartialEq for Scheduled<P> {
+    fn eq(&self, o: &Self) -> bool {
+        self.at == o.at && self.seq == o.seq
+    }
+}
+impl<P: Protocol> Eq for Scheduled<P> {}
+impl<P: Protocol> PartialOrd for Scheduled<P> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<P: Protocol> Ord for Scheduled<P> {
+    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// A message on the wire, for drawing.
+#[derive(Clone, Debug)]
+pub struct InFlight<'a, M> {
+    /// Message id (unique in the run).
+    pub id: u64,
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// When it is due.
+    pub deliver_at: Time,
+    /// The message.
+    pub msg: &'a M,
+}
+
+/// Counters over the whole run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Events processed.
+    pub events: u64,
+    /// Messages sent (duplicates count once).
+    pub sent: u64,
+    /// Messages delivered to a running node.
+    pub delivered: u64,
+    /// Messages lost (loss, partition, receiver down).
+    pub dropped: u64,
+    /// Client requests submitted.
+    pub requests: u64,
+    /// Client requests answered as committed.
+    pub committed: u64,
+}
+
+/// A simulated cluster running protocol `P`.
+#[derive(Clone)]
+pub struct Sim<P: Protocol> {
+    now: Time,
+    seq: u64,
+    next_msg: u64,
+    next_req: RequestId,
+    next_timer_gen: u64,
+    queue: BinaryHeap<Scheduled<P>>,
+    nodes: Vec<Node<P>>,
+    net: Network,
+    config: SimConfig,
+    proto: P::Config,
+    trace: Trace<P>,
+    fresh: Vec<TraceEvent<P>>,
+    effects: Vec<Effect<P>>,
+    invariants: Vec<Box<dyn Invariant<P>>>,
+    violation: Option<Violation>,
+    client_rng: Rng,
+    client_target: NodeId,
+    /// Outstanding client requests: id -> time first submitted.
+    pending: BTreeMap<RequestId, Time>,
+    latencies: Vec<Time>,
+    counters: Counters,
+}
+
+impl<P: Protocol> Sim<P> {
+    /// A cluster of `config.nodes` fresh nodes, all started at time 0.
+    pub fn new(config: SimConfig, proto: P::Config) -> Self {
+        let n = config.nodes;
+        let seed = config.seed;
+        let nodes = (0..n)
+            .map(|id| {
+                let mut drift_rng = Rng::stream(seed, StreamKind::Lab, 1_000 + u64::from(id));
+                let span = u64::from(config.drift_ppm_max);
+                let drift = drift_rng.range(0, 2 * span) as i64 - span as i64;
+                Node {
+                    state: P::new(id, n, &proto),
+                    status: NodeStatus::Up,
+                    drift_ppm: drift as i32,
+                    rng: Rng::stream(seed, StreamKind::Node, u64::from(id)),
+                    timers: BTreeMap::new(),
+                    held: Vec::new(),
+                }
+            })
+            .collect();
+        let mut sim = Sim {
+            now: 0,
+            seq: 0,
+            next_msg: 0,
+            next_req: 1,
+            next_timer_gen: 0,
+            queue: BinaryHeap::new(),
+            nodes,
+            net: Network::new(seed, n, config.net.clone()),
+            trace: Trace::new(config.trace_window),
+            client_rng: Rng::stream(seed, StreamKind::Workload, 0),
+            client_target: 0,
+            config,
+            proto,
+            fresh: Vec::new(),
+            effects: Vec::new(),
+            invariants: Vec::new(),
+            violation: None,
+            pending: BTreeMap::new(),
+            latencies: Vec::new(),
+            counters: Counters::default(),
+        };
+        for id in 0..n {
+            sim.with_node(id, |node, ctx| node.on_start(ctx));
+        }
+        sim.schedule_client_arrival();
+        sim.finish_step();
+        sim
+    }
+
+    /// Adds a safety invariant, checked after every later event.
+    pub fn add_invariant(&mut self, inv: Box<dyn Invariant<P>>) {
+        self.invariants.push(inv);
+    }
+
+    /// Current virtual time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+    /// The configuration the run started with (network settings may have
+    /// changed since: see [`Sim::net`]).
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+    /// The protocol configuration.
+    pub fn protocol_config(&self) -> &P::Config {
+        &self.proto
+    }
+    /// All nodes.
+    pub fn nodes(&self) -> &[Node<P>] {
+        &self.nodes
+    }
+    /// The network.
+    pub fn net(&self) -> &Network {
+        &self.net
+    }
+    /// The trace so far.
+    pub fn trace(&self) -> &Trace<P> {
+        &self.trace
+    }
+    /// Events produced by the last step or action.
+    pub fn last_events(&self) -> &[TraceEvent<P>] {
+        &self.fresh
+    }
+    /// The first invariant violation, if any. Once set, the run stops.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.violation.as_ref()
+    }
+    /// Run-wide counters.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+    /// Latencies of committed client requests, in order of commit.
+    pub fn latencies(&self) -> &[Time] {
+        &self.latencies
+    }
+    /// Client requests not answered yet.
+    pub fn outstanding_requests(&self) -> usize {
+        self.pending.len()
+    }
+    /// Time of the next queued event, if any.
+    pub fn next_event_time(&self) -> Option<Time> {
+        self.queue.peek().map(|s| s.at)
+    }
+    /// Messages on the wire.
+    pub fn in_flight(&self) -> impl Iterator<Item = InFlight<'_, P::Msg>> {
+        self.queue.iter().filter_map(|s| match &s.ev {
+            Event::Deliver { id, from, to, msg } => {
+                Some(InFlight { id: *id, from: *from, to: *to, deliver_at: s.at, msg })
+            }
+            _ => None,
+        })
+    }
+
+    fn schedule(&mut self, at: Time, ev: Event<P>) {
+        self.seq += 1;
+        self.queue.push(Scheduled { at, seq: self.seq, ev });
+    }
+
+    fn schedule_client_arrival(&mut self) {
+        let rate = self.config.client.rate_per_sec;
+        if rate == 0 {
+            return;
+        }
+        // Uniform gaps with the right mean: integer-only, so identical on
+        // every platform.
+        let mean = (SEC / rate).max(1);
+        let gap = self.client_rng.range(1, 2 * mean);
+        self.schedule(self.now + gap, Event::ClientArrival);
+    }
+
+    /// Processes every event due at the next instant (all events sharing
+    /// the earliest time). Returns false if nothing is queued or the run
+    /// stopped on a violation.
+    pub fn step_instant(&mut self) -> bool {
+        match self.next_event_time() {
+            Some(t) if self.violation.is_none() => {
+                while self.next_event_time() == Some(t) && self.violation.is_none() {
+                    self.step();
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Processes one event. Returns false if nothing is queued or the run
+    /// stopped on a violation.
+    pub fn step(&mut self) -> bool {
+        if self.violation.is_some() {
+            return false;
+        }
+        let Some(Scheduled { at, ev, .. }) = self.queue.pop() else { return false };
+        self.now = at;
+        self.fresh.clear();
+        self.counters.events += 1;
+        self.process(ev);
+        self.finish_step();
+        true
+    }
+
+    /// Runs every event due at or before `t`, then sets the clock to `t`.
+    /// Stops early on a violation.
+    pub fn run_until(&mut self, t: Time) {
+        while let Some(next) = self.next_event_time() {
+            if next > t || !self.step() {
+                break;
+            }
+        }
+        if self.violation.is_none() {
+            self.now = self.now.max(t);
+        }
+    }
+
+    fn process(&mut self, ev: Event<P>) {
+        match ev {
+            Event::Deliver { id, from, to, msg } => {
+                let node = &mut self.nodes[to as usize];
+                let kind = msg.kind();
+                match node.status {
+                    NodeStatus::Paused => node.held.push(Event::Deliver { id, from, to, msg }),
+                    NodeStatus::Crashed => self.drop_msg(id, from, to, kind, DropReason::NodeDown),
+                    NodeStatus::Up if self.net.is_cut(from, to) => {
+                        self.drop_msg(id, from, to, kind, DropReason::Partition)
+                    }
+                    NodeStatus::Up => {
+                        self.counters.delivered += 1;
+                        self.fresh.push(TraceEvent::Delivered { at: self.now, id, from, to, kind });
+                        self.with_node(to, |n, ctx| n.on_message(from, msg, ctx));
+                    }
+                }
+            }
+            Event::Timer { node, timer, gen } => {
+                let slot = &mut self.nodes[node as usize];
+                if slot.timers.get(&timer).map(|t| t.0) != Some(gen) {
+                    return; // re-armed, cancelled, or lost in a crash
+                }
+                if slot.status == NodeStatus::Paused {
+                    slot.held.push(Event::Timer { node, timer, gen });
+                    return;
+                }
+                slot.timers.remove(&timer);
+                self.fresh.push(TraceEvent::TimerFired { at: self.now, node, timer: timer.clone() });
+                self.with_node(node, |n, ctx| n.on_timer(timer, ctx));
+            }
+            Event::ClientArrival => {
+                let target = self.client_target;
+                self.submit(target);
+                self.schedule_client_arrival();
+            }
+            Event::Request { node, req } => {
+                if !self.pending.contains_key(&req) {
+                    return; // answered meanwhile
+                }
+                let slot = &mut self.nodes[node as usize];
+                match slot.status {
+                    NodeStatus::Paused => slot.held.push(Event::Request { node, req }),
+                    NodeStatus::Crashed => {} // lost; the client times out
+                    NodeStatus::Up => {
+                        self.fresh.push(TraceEvent::Request { at: self.now, node, req });
+                        self.with_node(node, |n, ctx| n.on_request(req, ctx));
+                    }
+                }
+            }
+            Event::ClientTimeout { req, attempt } => {
+                if self.pending.contains_key(&req) {
+                    let n = self.config.nodes;
+                    self.client_target = (self.client_target + 1) % n;
+                    let target = self.client_target;
+                    self.schedule(self.now, Event::Request { node: target, req });
+                    self.schedule(self.now + self.config.client.timeout, Event::ClientTimeout { req, attempt: attempt + 1 });
+                }
+            }
+        }
+    }
+
+    fn drop_msg(&mut self, id: u64, from: NodeId, to: NodeId, kind: &'static str, reason: DropReason) {
+        self.counters.dropped += 1;
+        self.fresh.push(TraceEvent::Dropped { at: self.now, id, from, to, kind, reason });
+    }
+
+    /// A client request to node `node` now (the UI's "send a request").
+    /// Returns the request's id.
+    pub fn client_request(&mut self, node: NodeId) -> Option<RequestId> {
+        if node >= self.config.nodes || self.violation.is_some() {
+            return None;
+        }
+        self.fresh.clear();
+        let req = self.submit(node);
+        self.finish_step();
+        Some(req)
+    }
+
+    fn submit(&mut self, node: NodeId) -> RequestId {
+        let req = self.next_req;
+        self.next_req += 1;
+        self.counters.requests += 1;
+        self.pending.insert(req, self.now);
+        self.schedule(self.now, Event::Request { node, req });
+        self.schedule(self.now + self.config.client.timeout, Event::ClientTimeout { req, attempt: 1 });
+        req
+    }
+
+    /// Forces node `node`'s main timeout now (Raft: it starts an election).
+    pub fn force_timeout(&mut self, node: NodeId) {
+        if node >= self.config.nodes || self.violation.is_some() {
+            return;
+        }
+        if self.nodes[node as usize].status == NodeStatus::Up {
+            self.fresh.clear();
+            self.with_node(node, |n, ctx| n.on_force_timeout(ctx));
+            self.finish_step();
+        }
+    }
+
+    /// Applies a fault now. Out-of-range nodes are ignored (the scenario
+    /// layer validates them and reports a clear error first).
+    pub fn inject(&mut self, fault: Fault) {
+        if self.violation.is_some() {
+            return;
+        }
+        self.fresh.clear();
+        let n = self.config.nodes;
+        let ok = |id: NodeId| id < n;
+        let applied = match &fault {
+            Fault::Crash(id) if ok(*id) && self.nodes[*id as usize].status != NodeStatus::Crashed => {
+                let node = &mut self.nodes[*id as usize];
+                let durable = node.state.durable();
+                node.state = P::recover(*id, n, &self.proto, durable);
+                node.status = NodeStatus::Crashed;
+                node.timers.clear();
+                node.held.clear();
+                true
+            }
+            Fault::Restart(id) if ok(*id) && self.nodes[*id as usize].status == NodeStatus::Crashed => {
+                self.nodes[*id as usize].status = NodeStatus::Up;
+                self.fresh.push(TraceEvent::Fault { at: self.now, fault: fault.clone() });
+                self.with_node(*id, |node, ctx| node.on_start(ctx));
+                self.finish_step();
+                return;
+            }
+            Fault::Pause(id) if ok(*id) && self.nodes[*id as usize].status == NodeStatus::Up => {
+                self.nodes[*id as usize].status = NodeStatus::Paused;
+                true
+            }
+            Fault::Resume(id) if ok(*id) && self.nodes[*id as usize].status == NodeStatus::Paused => {
+                let node = &mut self.nodes[*id as usize];
+                node.status = NodeStatus::Up;
+                let held = std::mem::take(&mut node.held);
+                for ev in held {
+                    self.schedule(self.now, ev);
+                }
+                true
+            }
+            Fault::Partition(groups) => {
+                self.net.partition(groups);
+                true
+            }
+            Fault::Block(a, b) if ok(*a) && ok(*b) => {
+                self.net.block(*a, *b);
+                true
+            }
+            Fault::Heal => {
+                self.net.heal();
+                true
+            }
+            Fault::Set(name, v) => self.set(name, *v),
+            _ => false,
+        };
+        if applied {
+            self.fresh.push(TraceEvent::Fault { at: self.now, fault });
+        }
+        self.finish_step();
+    }
+
+    /// Changes a network or workload setting mid-run. Returns false for an
+    /// unknown name.
+    fn set(&mut self, name: &str, v: i64) -> bool {
+        let v = v.max(0) as u64;
+        let ppm = v.min(1_000_000) as u32;
+        let net = &mut self.net.config;
+        match name {
+            "latency_min" => net.latency_min = v,
+            "latency_max" => net.latency_max = v,
+            "tail" => net.tail_ppm = ppm,
+            "tail_max" => net.tail_max = v,
+            "loss" => net.loss_ppm = ppm,
+            "duplicate" => net.dup_ppm = ppm,
+            "reorder" => net.reorder = v != 0,
+            "request_rate" => {
+                let was = self.config.client.rate_per_sec;
+                self.config.client.rate_per_sec = v;
+                if was == 0 {
+                    self.schedule_client_arrival();
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Runs a handler of node `id` and applies its effects.
+    fn with_node(&mut self, id: NodeId, f: impl FnOnce(&mut P, &mut Ctx<P>)) {
+        let mut effects = std::mem::take(&mut self.effects);
+        {
+            let node = &mut self.nodes[id as usize];
+            let mut ctx = Ctx { id, nodes: self.config.nodes, now: self.now, rng: &mut node.rng, effects: &mut effects };
+            f(&mut node.state, &mut ctx);
+        }
+        for eff in effects.drain(..) {
+            self.apply(id, eff);
+        }
+        self.effects = effects;
+    }
+
+    fn apply(&mut self, id: NodeId, eff: Effect<P>) {
+        match eff {
+            Effect::Send { to, msg } => {
+                if to >= self.config.nodes || to == id {
+                    return;
+                }
+                let mid = self.next_msg;
+                self.next_msg += 1;
+                self.counters.sent += 1;
+                match self.net.send(self.now, id, to) {
+                    Fate::Lost => {
+                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: self.now });
+                        self.drop_msg(mid, id, to, msg.kind(), DropReason::Loss);
+                    }
+                    Fate::Cut => {
+                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: self.now });
+                        self.drop_msg(mid, id, to, msg.kind(), DropReason::Partition);
+                    }
+                    Fate::Arrives(d, dup) => {
+                        let at = self.now + d;
+                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: at });
+                        if let Some(d2) = dup {
+                            let copy = self.next_msg;
+                            self.next_msg += 1;
+                            let at2 = self.now + d2;
+                            self.fresh.push(TraceEvent::Sent { at: self.now, id: copy, from: id, to, msg: msg.clone(), deliver_at: at2 });
+                            self.schedule(at2, Event::Deliver { id: copy, from: id, to, msg: msg.clone() });
+                        }
+                        self.schedule(at, Event::Deliver { id: mid, from: id, to, msg });
+                    }
+                }
+            }
+            Effect::SetTimer { timer, after } => {
+                let node = &self.nodes[id as usize];
+                let scaled = (i128::from(after) * (1_000_000 + i128::from(node.drift_ppm)) / 1_000_000).max(0) as Time;
+                let at = self.now + scaled;
+                self.next_timer_gen += 1;
+                let gen = self.next_timer_gen;
+                self.nodes[id as usize].timers.insert(timer.clone(), (gen, at));
+                self.schedule(at, Event::Timer { node: id, timer, gen });
+            }
+            Effect::CancelTimer { timer } => {
+                self.nodes[id as usize].timers.remove(&timer);
+            }
+            Effect::Reply { req, reply } => {
+                self.fresh.push(TraceEvent::Replied { at: self.now, node: id, req, reply });
+                match reply {
+                    Reply::Committed => {
+                        if let Some(start) = self.pending.remove(&req) {
+                            self.counters.committed += 1;
+                            self.latencies.push(self.now - start);
+                        }
+                    }
+                    Reply::NotLeader(hint) => {
+                        if self.pending.contains_key(&req) {
+                            let n = self.config.nodes;
+                            let target = match hint {
+                                Some(h) if h < n && h != id => h,
+                                _ => (id + 1) % n,
+                            };
+                            self.client_target = target;
+                            self.schedule(self.now + self.config.client.redirect_delay, Event::Request { node: target, req });
+                        }
+                    }
+                }
+            }
+            Effect::Note(note) => self.fresh.push(TraceEvent::Note { at: self.now, node: id, note }),
+        }
+    }
+
+    /// Checks invariants against the fresh events and moves them to the trace.
+    fn finish_step(&mut self) {
+        if !self.invariants.is_empty() {
+            let world = World { now: self.now, nodes: &self.nodes };
+            for inv in &mut self.invariants {
+                if let Err(message) = inv.check(&world, &self.fresh) {
+                    self.violation = Some(Violation { invariant: inv.name(), at: self.now, message });
+                    break;
+                }
+            }
+        }
+        for ev in &self.fresh {
+            self.trace.push(ev.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

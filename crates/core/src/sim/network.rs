@@ -1,0 +1,224 @@
+//! The network model: latency, loss, duplication, reordering, partitions.
+//!
+//! Every directed link `a -> b` draws from its own random stream, so the
+//! fate of messages on one link never depends on traffic on another.
+//! Latency is uniform between `min` and `max`, with an optional tail: with
+//! probability `tail_ppm` a message takes up to `tail_max` longer (long
+//! delays without floating-point maths, which could differ between
+//! platforms). Without `reorder`, each link is FIFO: a message never
+//! overtakes an earlier one on the same link.
+
+use super::protocol::NodeId;
+use super::rng::{Rng, StreamKind};
+use super::time::{Time, MS};
+
+/// Conditions that apply to every link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetConfig {
+    /// Fastest one-way delay.
+    pub latency_min: Time,
+    /// Slowest one-way delay (before the tail).
+    pub latency_max: Time,
+    /// Chance, in parts per million, that a message is delayed further.
+    pub tail_ppm: u32,
+    /// Longest extra delay of a tail message.
+    pub tail_max: Time,
+    /// Chance, in parts per million, that a message is lost.
+    pub loss_ppm: u32,
+    /// Chance, in parts per million, that a message is delivered twice.
+    pub dup_ppm: u32,
+    /// Whether messages on one link may overtake each other.
+    pub reorder: bool,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            latency_min: 10 * MS,
+            latency_max: 20 * MS,
+            tail_ppm: 0,
+            tail_max: 0,
+            loss_ppm: 0,
+            dup_ppm: 0,
+            reorder: true,
+        }
+    }
+}
+
+/// What the network decided for one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Lost at random.
+    Lost,
+    /// Cut by a partition.
+    Cut,
+    /// Arrives after the given delays (the second is a duplicate copy).
+    Arrives(Time, Option<Time>),
+}
+
+/// Links, their random streams and which of them are cut.
+#[derive(Clone, Debug)]
+pub struct Network {
+    nodes: u32,
+    /// Per directed link `from * nodes + to`.
+    links: Vec<Link>,
+    /// The conditions in force.
+    pub config: NetConfig,
+}
+
+#[derive(Clone, Debug)]
+struct Link {
+    rng: Rng,
+    cut: bool,
+    /// Latest arrival scheduled on this link (for FIFO links).
+    last_arrival: Time,
+}
+
+impl Network {
+    /// A fully connected network of `nodes` nodes.
+    pub fn new(seed: u64, nodes: u32, config: NetConfig) -> Self {
+        let links = (0..u64::from(nodes) * u64::from(nodes))
+            .map(|i| Link { rng: Rng::stream(seed, StreamKind::Link, i), cut: false, last_arrival: 0 })
+            .collect();
+        Network { nodes, links, config }
+    }
+
+    fn link(&mut self, from: NodeId, to: NodeId) -> &mut Link {
+        &mut self.links[(from * self.nodes + to) as usize]
+    }
+
+    /// Whether `from -> to` is cut.
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.links[(from * self.nodes + to) as usize].cut
+    }
+
+    /// Decides what happens to a message sent now on `from -> to`.
+    pub fn send(&mut self, now: Time, from: NodeId, to: NodeId) -> Fate {
+        let cfg = self.config.clone();
+        let link = self.link(from, to);
+        if link.cut {
+            return Fate::Cut;
+        }
+        if link.rng.chance_ppm(cfg.loss_ppm) {
+            return Fate::Lost;
+        }
+        let delay = |link: &mut Link| {
+            let mut d = link.rng.range(cfg.latency_min, cfg.latency_max.max(cfg.latency_min));
+            if link.rng.chance_ppm(cfg.tail_ppm) {
+                d += link.rng.range(0, cfg.tail_max);
+            }
+            if !cfg.reorder {
+                let arrival = (now + d).max(link.last_arrival);
+                link.last_arrival = arrival;
+                d = arrival - now;
+            }
+            d
+        };
+        let first = delay(link);
+        let dup = if link.rng.chance_ppm(cfg.dup_ppm) { Some(delay(link)) } else { None };
+        Fate::Arrives(first, dup)
+    }
+
+    /// Splits the cluster into groups; links between groups are cut, links
+    /// inside a group are restored. Nodes in no group form one more group.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        let n = self.nodes;
+        let mut group_of = vec![u32::MAX; n as usize];
+        for (g, members) in groups.iter().enumerate() {
+            for &m in members {
+                if m < n {
+                    group_of[m as usize] = g as u32;
+                }
+            }
+        }
+        for a in 0..n {
+            for b in 0..n {
+                let cut = group_of[a as usize] != group_of[b as usize];
+                self.link(a, b).cut = cut;
+            }
+        }
+    }
+
+    /// Cuts `from -> to` only.
+    pub fn block(&mut self, from: NodeId, to: NodeId) {
+        if from < self.nodes && to < self.nodes && from != to {
+            self.link(from, to).cut = true;
+        }
+    }
+
+    /// Restores every link.
+    pub fn heal(&mut self) {
+        for l in &mut self.links {
+            l.cut = false;
+        }
+    }
+
+    /// The groups of nodes that can reach each other both ways, for display.
+    pub fn groups(&self) -> Vec<Vec<NodeId>> {
+        let mut seen = vec![false; self.nodes as usize];
+        let mut out = Vec::new();
+        for a in 0..self.nodes {
+            if seen[a as usize] {
+                continue;
+            }
+            let mut g = vec![a];
+            seen[a as usize] = true;
+            for b in a + 1..self.nodes {
+                if !seen[b as usize] && !self.is_cut(a, b) && !self.is_cut(b, a) {
+                    seen[b as usize] = true;
+                    g.push(b);
+                }
+            }
+            out.push(g);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_cuts_only_between_groups() {
+        let mut net = Network::new(1, 5, NetConfig::default());
+        net.partition(&[vec![0, 1], vec![2, 3, 4]]);
+        assert!(!net.is_cut(0, 1) && !net.is_cut(3, 4));
+        assert!(net.is_cut(0, 2) && net.is_cut(4, 1));
+        assert_eq!(net.groups(), vec![vec![0, 1], vec![2, 3, 4]]);
+        assert_eq!(net.send(0, 1, 2), Fate::Cut);
+        net.heal();
+        assert!(matches!(net.send(0, 1, 2), Fate::Arrives(..)));
+        assert_eq!(net.groups().len(), 1);
+    }
+
+    #[test]
+    fn one_way_block_leaves_the_other_direction() {
+        let mut net = Network::new(1, 3, NetConfig::default());
+        net.block(0, 1);
+        assert_eq!(net.send(0, 0, 1), Fate::Cut);
+        assert!(matches!(net.send(0, 1, 0), Fate::Arrives(..)));
+    }
+
+    #[test]
+    fn fifo_links_never_reorder() {
+        let cfg = NetConfig { latency_min: 1, latency_max: 1_000, reorder: false, ..NetConfig::default() };
+        let mut net = Network::new(3, 2, cfg);
+        let mut last = 0;
+        for now in 0..500 {
+            if let Fate::Arrives(d, _) = net.send(now, 0, 1) {
+                assert!(now + d >= last);
+                last = now + d;
+            }
+        }
+    }
+
+    #[test]
+    fn loss_rate_is_about_what_was_asked() {
+        let cfg = NetConfig { loss_ppm: 200_000, ..NetConfig::default() };
+        let mut net = Network::new(5, 2, cfg);
+        let lost = (0..10_000).filter(|_| net.send(0, 0, 1) == Fate::Lost).count();
+        // 20% of 10,000 with a binomial sd of 40: allow 5 sd.
+        assert!((1_800..=2_200).contains(&lost), "{lost}");
+    }
+}

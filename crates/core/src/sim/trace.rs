@@ -1,0 +1,238 @@
+//! The typed trace: everything that happened in a run, in order.
+//!
+//! The UI animates from it, tests assert on it, checkers read it, and its
+//! [`Fingerprint`] proves two runs identical. A long run keeps only a bounded
+//! window of recent events (plus counters), so memory stays flat.
+
+use super::fingerprint::Fingerprint;
+use super::protocol::{NodeId, Observable, Protocol, Reply, RequestId};
+use super::time::Time;
+use std::collections::VecDeque;
+
+/// Why a message did not arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// Random loss on the link.
+    Loss,
+    /// The link was cut by a partition when the message was sent or arrived.
+    Partition,
+    /// The receiver was crashed when the message arrived.
+    NodeDown,
+}
+
+impl DropReason {
+    /// Lower-case name for display.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Loss => "loss",
+            DropReason::Partition => "partition",
+            DropReason::NodeDown => "node down",
+        }
+    }
+}
+
+/// A fault or a change of network conditions applied to the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// A node crashed: volatile state lost.
+    Crash(NodeId),
+    /// A crashed node restarted from its persisted state.
+    Restart(NodeId),
+    /// A node froze: it processes nothing until resumed.
+    Pause(NodeId),
+    /// A paused node goes on.
+    Resume(NodeId),
+    /// The cluster split into groups that cannot talk to each other.
+    Partition(Vec<Vec<NodeId>>),
+    /// Messages from one node to another are cut (one-way).
+    Block(NodeId, NodeId),
+    /// All links restored.
+    Heal,
+    /// A network or clock parameter changed (name and new value).
+    Set(String, i64),
+}
+
+/// One event of a run.
+#[derive(Clone, Debug)]
+pub enum TraceEvent<P: Protocol> {
+    /// A message left `from`; it is due at `to` at `deliver_at`.
+    Sent { at: Time, id: u64, from: NodeId, to: NodeId, msg: P::Msg, deliver_at: Time },
+    /// A message arrived and was handled.
+    Delivered { at: Time, id: u64, from: NodeId, to: NodeId, kind: &'static str },
+    /// A message was lost.
+    Dropped { at: Time, id: u64, from: NodeId, to: NodeId, kind: &'static str, reason: DropReason },
+    /// A timer fired at a node.
+    TimerFired { at: Time, node: NodeId, timer: P::Timer },
+    /// A node noted something (became leader, committed, ...).
+    Note { at: Time, node: NodeId, note: P::Note },
+    /// A client request reached a node.
+    Request { at: Time, node: NodeId, req: RequestId },
+    /// A node answered a client.
+    Replied { at: Time, node: NodeId, req: RequestId, reply: Reply },
+    /// A fault was injected or the network changed.
+    Fault { at: Time, fault: Fault },
+}
+
+impl<P: Protocol> TraceEvent<P> {
+    /// When it happened.
+    pub fn at(&self) -> Time {
+        match self {
+            TraceEvent::Sent { at, .. }
+            | TraceEvent::Delivered { at, .. }
+            | TraceEvent::Dropped { at, .. }
+            | TraceEvent::TimerFired { at, .. }
+            | TraceEvent::Note { at, .. }
+            | TraceEvent::Request { at, .. }
+            | TraceEvent::Replied { at, .. }
+            | TraceEvent::Fault { at, .. } => *at,
+        }
+    }
+
+    /// Feeds this event into a fingerprint.
+    pub fn digest(&self, fp: &mut Fingerprint) {
+        fp.u64(self.at());
+        match self {
+            TraceEvent::Sent { id, from, to, msg, deliver_at, .. } => {
+                fp.u64(1);
+                fp.u64(*id);
+                fp.u64(u64::from(*from) << 32 | u64::from(*to));
+                fp.u64(*deliver_at);
+                fp.str(msg.kind());
+                msg.digest(fp);
+            }
+            TraceEvent::Delivered { id, .. } => {
+                fp.u64(2);
+                fp.u64(*id);
+            }
+            TraceEvent::Dropped { id, reason, .. } => {
+                fp.u64(3);
+                fp.u64(*id);
+                fp.u64(*reason as u64);
+            }
+            TraceEvent::TimerFired { node, timer, .. } => {
+                fp.u64(4);
+                fp.u64(u64::from(*node));
+                timer.digest(fp);
+            }
+            TraceEvent::Note { node, note, .. } => {
+                fp.u64(5);
+                fp.u64(u64::from(*node));
+                fp.str(note.kind());
+                note.digest(fp);
+            }
+            TraceEvent::Request { node, req, .. } => {
+                fp.u64(6);
+                fp.u64(u64::from(*node));
+                fp.u64(*req);
+            }
+            TraceEvent::Replied { node, req, reply, .. } => {
+                fp.u64(7);
+                fp.u64(u64::from(*node));
+                fp.u64(*req);
+                match reply {
+                    Reply::Committed => fp.u64(0),
+                    Reply::NotLeader(h) => fp.u64(1 + h.map_or(0, |h| u64::from(h) + 1)),
+                }
+            }
+            TraceEvent::Fault { fault, .. } => {
+                fp.u64(8);
+                fp.str(&format!("{fault:?}"));
+            }
+        }
+    }
+
+    /// One readable line, etcd-style: `12.5ms S1->S2 AppendEntries {..}`.
+    pub fn describe(&self) -> String {
+        let t = super::time::format_duration(self.at());
+        let s = |n: &NodeId| format!("S{}", n + 1);
+        match self {
+            TraceEvent::Sent { from, to, msg, deliver_at, .. } => {
+                format!("{t} {}->{} send {msg:?} (due {})", s(from), s(to), super::time::format_duration(*deliver_at))
+            }
+            TraceEvent::Delivered { from, to, kind, .. } => format!("{t} {}->{} deliver {kind}", s(from), s(to)),
+            TraceEvent::Dropped { from, to, kind, reason, .. } => {
+                format!("{t} {}->{} drop {kind} ({})", s(from), s(to), reason.name())
+            }
+            TraceEvent::TimerFired { node, timer, .. } => format!("{t} {} timer {}", s(node), timer.kind()),
+            TraceEvent::Note { node, note, .. } => format!("{t} {} {note:?}", s(node)),
+            TraceEvent::Request { node, req, .. } => format!("{t} {} request #{req}", s(node)),
+            TraceEvent::Replied { node, req, reply, .. } => match reply {
+                Reply::Committed => format!("{t} {} reply #{req} committed", s(node)),
+                Reply::NotLeader(Some(h)) => format!("{t} {} reply #{req} not leader, try {}", s(node), s(h)),
+                Reply::NotLeader(None) => format!("{t} {} reply #{req} not leader, leader unknown", s(node)),
+            },
+            TraceEvent::Fault { fault, .. } => format!("{t} fault {}", describe_fault(fault)),
+        }
+    }
+}
+
+/// A fault in words, with nodes named as people see them.
+pub fn describe_fault(f: &Fault) -> String {
+    let s = |n: &NodeId| format!("S{}", n + 1);
+    match f {
+        Fault::Crash(n) => format!("crash {}", s(n)),
+        Fault::Restart(n) => format!("restart {}", s(n)),
+        Fault::Pause(n) => format!("pause {}", s(n)),
+        Fault::Resume(n) => format!("resume {}", s(n)),
+        Fault::Partition(groups) => {
+            let g: Vec<String> = groups.iter().map(|g| g.iter().map(s).collect::<Vec<_>>().join(",")).collect();
+            format!("partition {}", g.join(" | "))
+        }
+        Fault::Block(a, b) => format!("block {}->{}", s(a), s(b)),
+        Fault::Heal => "heal".to_string(),
+        Fault::Set(name, v) => format!("set {name} = {v}"),
+    }
+}
+
+/// A bounded window of recent events, the fingerprint of all of them, and
+/// a count of everything ever recorded.
+#[derive(Clone, Debug)]
+pub struct Trace<P: Protocol> {
+    window: VecDeque<TraceEvent<P>>,
+    capacity: usize,
+    total: u64,
+    fingerprint: Fingerprint,
+}
+
+impl<P: Protocol> Trace<P> {
+    /// A trace that keeps the last `capacity` events.
+    pub fn new(capacity: usize) -> Self {
+        Trace { window: VecDeque::new(), capacity, total: 0, fingerprint: Fingerprint::default() }
+    }
+
+    /// Records one event.
+    pub fn push(&mut self, ev: TraceEvent<P>) {
+        ev.digest(&mut self.fingerprint);
+        self.total += 1;
+        if self.capacity == 0 {
+            return;
+        }
+        if self.window.len() == self.capacity {
+            self.window.pop_front();
+        }
+        self.window.push_back(ev);
+    }
+
+    /// The fingerprint of every event recorded so far.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint.value()
+    }
+
+    /// How many events were recorded in all.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The recent events, oldest first.
+    pub fn window(&self) -> impl DoubleEndedIterator<Item = &TraceEvent<P>> + ExactSizeIterator {
+        self.window.iter()
+    }
+
+    /// The events with sequence number `>= from` still in the window (the
+    /// first event ever recorded has number 0).
+    pub fn since(&self, from: u64) -> impl Iterator<Item = &TraceEvent<P>> {
+        let first = self.total - self.window.len() as u64;
+        let skip = from.saturating_sub(first).min(self.window.len() as u64);
+        self.window.iter().skip(skip as usize)
+    }
+}
