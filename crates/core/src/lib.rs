@@ -27,5 +27,5 @@
 // pub mod lab;
 pub mod raft;
 pub mod ring;
-// pub mod scenario;
+pub mod scenario;
 pub mod sim;

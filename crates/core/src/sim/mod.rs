@@ -32,6 +32,9 @@ pub use trace::{DropReason, Fault, Trace, TraceEvent};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
 
+/// How many recent request latencies are kept for percentiles.
+pub const LATENCY_WINDOW: usize = 65_536;
+
 /// Whether a node is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeStatus {
@@ -118,7 +121,7 @@ impl Default for SimConfig {
 
 #[derive(Clone, Debug)]
 enum Event<P: Protocol> {
-    Deliver { id: u64, from: NodeId, to: NodeId, msg: P::Msg },
+    Deliver { id: u64, from: NodeId, to: NodeId, sent: Time, msg: P::Msg },
     Timer { node: NodeId, timer: P::Timer, gen: u64 },
     ClientArrival,
     Request { node: NodeId, req: RequestId },
@@ -159,6 +162,8 @@ pub struct InFlight<'a, M> {
     pub from: NodeId,
     /// Receiver.
     pub to: NodeId,
+    /// When it left.
+    pub sent_at: Time,
     /// When it is due.
     pub deliver_at: Time,
     /// The message.
@@ -204,7 +209,7 @@ pub struct Sim<P: Protocol> {
     client_target: NodeId,
     /// Outstanding client requests: id -> time first submitted.
     pending: BTreeMap<RequestId, Time>,
-    latencies: Vec<Time>,
+    latencies: std::collections::VecDeque<Time>,
     counters: Counters,
 }
 
@@ -247,7 +252,7 @@ impl<P: Protocol> Sim<P> {
             invariants: Vec::new(),
             violation: None,
             pending: BTreeMap::new(),
-            latencies: Vec::new(),
+            latencies: std::collections::VecDeque::new(),
             counters: Counters::default(),
         };
         for id in 0..n {
@@ -300,8 +305,9 @@ impl<P: Protocol> Sim<P> {
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
-    /// Latencies of committed client requests, in order of commit.
-    pub fn latencies(&self) -> &[Time] {
+    /// Latencies of the most recent committed client requests (up to
+    /// [`LATENCY_WINDOW`]), oldest first.
+    pub fn latencies(&self) -> &std::collections::VecDeque<Time> {
         &self.latencies
     }
     /// Client requests not answered yet.
@@ -315,8 +321,8 @@ impl<P: Protocol> Sim<P> {
     /// Messages on the wire.
     pub fn in_flight(&self) -> impl Iterator<Item = InFlight<'_, P::Msg>> {
         self.queue.iter().filter_map(|s| match &s.ev {
-            Event::Deliver { id, from, to, msg } => {
-                Some(InFlight { id: *id, from: *from, to: *to, deliver_at: s.at, msg })
+            Event::Deliver { id, from, to, sent, msg } => {
+                Some(InFlight { id: *id, from: *from, to: *to, sent_at: *sent, deliver_at: s.at, msg })
             }
             _ => None,
         })
@@ -384,11 +390,11 @@ impl<P: Protocol> Sim<P> {
 
     fn process(&mut self, ev: Event<P>) {
         match ev {
-            Event::Deliver { id, from, to, msg } => {
+            Event::Deliver { id, from, to, sent, msg } => {
                 let node = &mut self.nodes[to as usize];
                 let kind = msg.kind();
                 match node.status {
-                    NodeStatus::Paused => node.held.push(Event::Deliver { id, from, to, msg }),
+                    NodeStatus::Paused => node.held.push(Event::Deliver { id, from, to, sent, msg }),
                     NodeStatus::Crashed => self.drop_msg(id, from, to, kind, DropReason::NodeDown),
                     NodeStatus::Up if self.net.is_cut(from, to) => {
                         self.drop_msg(id, from, to, kind, DropReason::Partition)
@@ -609,9 +615,9 @@ impl<P: Protocol> Sim<P> {
                             self.next_msg += 1;
                             let at2 = self.now + d2;
                             self.fresh.push(TraceEvent::Sent { at: self.now, id: copy, from: id, to, msg: msg.clone(), deliver_at: at2 });
-                            self.schedule(at2, Event::Deliver { id: copy, from: id, to, msg: msg.clone() });
+                            self.schedule(at2, Event::Deliver { id: copy, from: id, to, sent: self.now, msg: msg.clone() });
                         }
-                        self.schedule(at, Event::Deliver { id: mid, from: id, to, msg });
+                        self.schedule(at, Event::Deliver { id: mid, from: id, to, sent: self.now, msg });
                     }
                 }
             }
@@ -633,7 +639,10 @@ impl<P: Protocol> Sim<P> {
                     Reply::Committed => {
                         if let Some(start) = self.pending.remove(&req) {
                             self.counters.committed += 1;
-                            self.latencies.push(self.now - start);
+                            if self.latencies.len() == LATENCY_WINDOW {
+                                self.latencies.pop_front();
+                            }
+                            self.latencies.push_back(self.now - start);
                         }
                     }
                     Reply::NotLeader(hint) => {

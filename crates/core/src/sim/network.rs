@@ -77,8 +77,15 @@ struct Link {
 impl Network {
     /// A fully connected network of `nodes` nodes.
     pub fn new(seed: u64, nodes: u32, config: NetConfig) -> Self {
-        let links = (0..u64::from(nodes) * u64::from(nodes))
-            .map(|i| Link { rng: Rng::stream(seed, StreamKind::Link, i), cut: false, last_arrival: 0 })
+        // A link's stream is named by its two ends, not by its position in
+        // the matrix, so adding a node leaves existing links' draws alone.
+        let links = (0..nodes)
+            .flat_map(|from| (0..nodes).map(move |to| (from, to)))
+            .map(|(from, to)| Link {
+                rng: Rng::stream(seed, StreamKind::Link, u64::from(from) << 32 | u64::from(to)),
+                cut: false,
+                last_arrival: 0,
+            })
             .collect();
         Network { nodes, links, config }
     }

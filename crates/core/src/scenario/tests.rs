@@ -1,0 +1,163 @@
+//! Scenario text format and link codec: round trips and bad input.
+
+use super::*;
+use proptest::prelude::*;
+
+fn node() -> impl Strategy<Value = NodeId> {
+    0u32..5
+}
+
+fn raft_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        node().prop_map(Action::Crash),
+        node().prop_map(Action::Restart),
+        node().prop_map(Action::Pause),
+        node().prop_map(Action::Resume),
+        node().prop_map(Action::Timeout),
+        node().prop_map(Action::Request),
+        Just(Action::Heal),
+        Just(Action::Partition(vec![vec![0, 1], vec![2, 3, 4]])),
+        (node(), node()).prop_filter("distinct", |(a, b)| a != b).prop_map(|(a, b)| Action::Block(a, b)),
+        (0i64..=1_000_000).prop_map(|v| Action::Set("loss".into(), v)),
+        (0i64..=10_000_000).prop_map(|v| Action::Set("latency_max".into(), v)),
+        (0i64..=1).prop_map(|v| Action::Set("reorder".into(), v)),
+    ]
+}
+
+prop_compose! {
+    fn raft_scenario()(
+        seed in any::<u64>(),
+        loss in 0i64..=1_000_000,
+        timeouts in (1_000i64..1_000_000, 0i64..1_000_000),
+        mut times in proptest::collection::vec(0u64..100_000_000, 0..20),
+        actions in proptest::collection::vec(raft_action(), 20),
+        until in 0u64..1_000_000_000,
+        title in "[a-zA-Z0-9 ,.()-]{0,40}",
+    ) -> Scenario {
+        times.sort();
+        let mut s = Scenario::new(LabKind::Raft, seed);
+        s.set("loss", loss).unwrap();
+        s.set("election_timeout_min", timeouts.0).unwrap();
+        s.set("election_timeout_max", timeouts.0 + timeouts.1).unwrap();
+        s.actions = times.iter().zip(actions).map(|(&at, action)| Timed { at, action }).collect();
+        s.until = until;
+        s.title = title.trim().to_string();
+        s
+    }
+}
+
+proptest! {
+    // DESIGN.md principle 4: the text format is the scenario; writing then
+    // reading gives back the same scenario.
+    #[test]
+    fn text_round_trips(s in raft_scenario()) {
+        let text = s.to_text();
+        prop_assert_eq!(Scenario::parse(&text).unwrap(), s);
+    }
+
+    // A share link reopens exactly what was shared.
+    #[test]
+    fn link_round_trips(s in raft_scenario()) {
+        let link = link::encode(&s);
+        prop_assert!(link.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "not URL-safe: {}", link);
+        prop_assert_eq!(link::decode(&link).unwrap(), s);
+    }
+
+    // Bad input is normal input: a truncated link is an error, not a panic.
+    #[test]
+    fn truncated_links_are_errors(s in raft_scenario(), cut in 0usize..10_000) {
+        let link = link::encode(&s);
+        let cut = cut % link.len();
+        if let Ok(back) = link::decode(&link[..cut]) {
+            // A cut that still decodes must at least be a valid scenario.
+            prop_assert!(back.validate().is_ok());
+        }
+    }
+
+    #[test]
+    fn random_text_never_panics(text in "\\PC{0,200}") {
+        let _ = Scenario::parse(&text);
+        let _ = link::decode(&text);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = Scenario::parse(&String::from_utf8_lossy(&bytes));
+        let body = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &bytes);
+        let _ = link::decode(&format!("v1.{body}"));
+    }
+
+    #[test]
+    fn random_statement_lines_never_panic(line in "(at [0-9.]{1,25}(s|ms|us) )?(crash|partition|set|block|expect|nodes|seed|until) [ -~]{0,40}") {
+        let _ = Scenario::parse(&format!("lab raft\n{line}\n"));
+    }
+}
+
+#[test]
+fn reads_the_documented_example() {
+    let s = Scenario::parse(
+        "# A leader crashes; the others elect a new one.\nlab raft\nseed 42\nnodes 5\nloss 1%\nat 1s crash S1\n\
+         at 1.5s partition S2,S3 | S4,S5\nat 3s heal\nat 3s set loss 0%\nuntil 5s\nexpect elections >= 2\n",
+    )
+    .unwrap();
+    assert_eq!(s.title, "A leader crashes; the others elect a new one.");
+    assert_eq!(s.seed, 42);
+    assert_eq!(s.get("loss"), 10_000);
+    assert_eq!(s.actions[0], Timed { at: 1_000_000, action: Action::Crash(0) });
+    assert_eq!(s.actions[1].action, Action::Partition(vec![vec![1, 2], vec![3, 4]]));
+    assert_eq!(s.until, 5_000_000);
+    assert_eq!(s.expects[0].cmp, Cmp::Ge);
+}
+
+fn err(text: &str) -> String {
+    Scenario::parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn malformed_files_say_what_is_wrong() {
+    assert!(err("").contains("empty"));
+    assert!(err("seed 3\n").contains("line 1: a scenario must start with 'lab raft'"));
+    assert!(err("lab paxos-ish\n").contains("unknown lab"));
+    assert!(err("lab raft\nnodez 3\n").contains("line 2: 'nodez' is neither"));
+    assert!(err("lab raft\nnodes 300\n").contains("between 1 and 101"));
+    assert!(err("lab raft\nseed 99999999999999999999999\n").contains("seed must be a whole number"));
+    assert!(err("lab raft\nat 1s crash S9\n").contains("there is no server S9"));
+    assert!(err("lab raft\nat 2s heal\nat 1s heal\n").contains("time order"));
+    assert!(err("lab raft\nat 1x crash S1\n").contains("is not a time"));
+    assert!(err("lab raft\nat 1s explode S1\n").contains("unknown action 'explode'"));
+    assert!(err("lab raft\nat 1s partition S1\n").contains("at least two groups"));
+    assert!(err("lab raft\nat 1s partition S1 | S1\n").contains("in two groups"));
+    assert!(err("lab raft\nat 1s set nodes 3\n").contains("only be set at the start"));
+    assert!(err("lab raft\nelection_timeout_min 500ms\nelection_timeout_max 200ms\n").contains("must not be larger"));
+    assert!(err("lab raft\nuntil 99999999999s\n").contains("too far"));
+    assert!(err("lab raft\nat 1s add\n").contains("not an action of the raft lab"));
+    assert!(err("lab raft\nexpect leader\n").contains("expect METRIC OP VALUE"));
+}
+
+#[test]
+fn broken_links_say_what_is_wrong() {
+    let good = link::encode(&Scenario::new(LabKind::Raft, 5));
+    assert!(matches!(link::decode(""), Err(ScenarioError::Link(_))));
+    assert!(matches!(link::decode("hello"), Err(ScenarioError::Link(_))));
+    assert!(matches!(link::decode(&good.replacen("v1", "v7", 1)), Err(ScenarioError::Version(v)) if v == "v7"));
+    assert!(link::decode("v1.@@@").unwrap_err().to_string().contains("characters"));
+    let cut = &good[..good.len() - 4];
+    assert!(link::decode(cut).unwrap_err().to_string().contains("cut short"), "{:?}", link::decode(cut));
+    assert_eq!(link::decode(&format!("#{good}")).unwrap().seed, 5);
+    // Huge numbers inside an otherwise valid link.
+    let huge = Scenario::parse("lab raft\n").map(|_| ()).and_then(|_| {
+        let text = "lab raft\nseed 18446744073709551616\n";
+        let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);
+        link::decode(&format!("v1.{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, packed)))
+    });
+    assert!(huge.unwrap_err().to_string().contains("seed must be"));
+}
+
+#[test]
+fn a_decompression_bomb_is_refused() {
+    let text = format!("lab raft\n{}", "# padding\n".repeat(100_000));
+    let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);
+    let link = format!("v1.{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, packed));
+    assert!(link.len() < 10_000);
+    assert!(matches!(link::decode(&link), Err(ScenarioError::Link(_))));
+}
