@@ -1,1 +1,160 @@
-fn main(){}
+//! `clusterscope`: run ClusterScope scenarios headless.
+//!
+//! The same engine as the browser, for scripts, CI and people who want
+//! numbers: run a `.scn` file and check its invariants and expectations,
+//! print its trace, turn it into a share link or read a link back.
+//! Exit status: 0 when everything holds, 1 when an invariant or an `expect`
+//! fails, 2 when the input is wrong (the message says what and where).
+
+use clap::{Parser, Subcommand};
+use clusterscope_core::experiments::{figure16, FIGURE16_RANGES};
+use clusterscope_core::lab::Lab;
+use clusterscope_core::scenario::{link, Scenario};
+use clusterscope_core::sim::time::{format_duration, parse_duration};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "clusterscope", version, about = "Run ClusterScope scenarios headless")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario file: print a summary, check invariants and `expect` lines.
+    Run {
+        /// The scenario file (.scn).
+        file: String,
+        /// Run to this virtual time instead of the file's `until` (e.g. 10s).
+        #[arg(long)]
+        until: Option<String>,
+        /// Use this seed instead of the file's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the trace (the last events, one a line).
+        #[arg(long)]
+        trace: bool,
+        /// Print only the trace fingerprint (hex), for determinism checks.
+        #[arg(long)]
+        fingerprint: bool,
+    },
+    /// Print the share link fragment (the part after '#') of a scenario file.
+    Link {
+        /// The scenario file (.scn).
+        file: String,
+    },
+    /// Reproduce Figure 16 of the Raft paper: time to elect a new leader
+    /// after the leader crashes, for several election timeout ranges.
+    Fig16 {
+        /// Runs per timeout range.
+        #[arg(long, default_value_t = 1000)]
+        runs: u64,
+    },
+    /// Print the scenario inside a share link or its fragment.
+    Decode {
+        /// A link, or the part after '#'.
+        link: String,
+    },
+}
+
+fn read_scenario(file: &str) -> Result<Scenario, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    Scenario::parse(&text).map_err(|e| format!("{file}: {e}"))
+}
+
+fn run(cli: Cli) -> Result<bool, String> {
+    match cli.command {
+        Command::Run { file, until, seed, trace, fingerprint } => {
+            let mut scn = read_scenario(&file)?;
+            if let Some(s) = seed {
+                scn.seed = s;
+            }
+            if let Some(u) = until {
+                scn.until = parse_duration(&u).ok_or_else(|| format!("--until: '{u}' is not a time such as 10s"))?;
+            }
+            if scn.until == 0 {
+                return Err(format!("{file}: nothing to run: give the file an 'until' line or pass --until 10s"));
+            }
+            let mut lab = Lab::replay(&scn).map_err(|e| format!("{file}: {e}"))?;
+            if fingerprint {
+                println!("{:016x}", lab.fingerprint());
+                return Ok(lab.violation().is_none());
+            }
+            if trace {
+                for line in lab.trace_lines() {
+                    println!("{line}");
+                }
+            }
+            let frame = lab.frame(false);
+            println!("{} lab, seed {}, ran to {}: {} events, fingerprint {}", scn.lab.name(), scn.seed, format_duration(lab.now()), frame.events, frame.fingerprint);
+            for m in &frame.metrics {
+                println!("  {:<24} {}", m.label, m.text);
+            }
+            let mut ok = true;
+            if let Some(v) = lab.violation() {
+                ok = false;
+                println!("VIOLATION: {} at {}: {}", v.invariant, format_duration(v.at), v.message);
+                println!("replay: clusterscope run {file} --seed {} --until {} --trace", scn.seed, format_duration(v.at));
+            }
+            for e in &scn.expects {
+                match frame.metric(&e.metric) {
+                    None => {
+                        ok = false;
+                        let names: Vec<&str> = frame.metrics.iter().map(|m| m.name.as_str()).collect();
+                        println!("FAILED: expect {}: no such metric (known: {})", e.metric, names.join(", "));
+                    }
+                    Some(m) if !e.cmp.holds(m.value, e.value) => {
+                        ok = false;
+                        println!("FAILED: expect {} {} {} (it is {})", e.metric, e.cmp.symbol(), e.written, m.text);
+                        println!("replay: clusterscope run {file} --seed {} --trace", scn.seed);
+                    }
+                    Some(m) => println!("ok: expect {} {} {} (it is {})", e.metric, e.cmp.symbol(), e.written, m.text),
+                }
+            }
+            Ok(ok)
+        }
+        Command::Fig16 { runs } => {
+            if runs == 0 || runs > 1_000_000 {
+                return Err("--runs must be between 1 and 1000000".into());
+            }
+            println!("Time to elect a new leader after the leader crashes (5 servers, one-way latency 6-9 ms, {runs} runs each)");
+            println!("{:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}", "timeout (ms)", "p10", "p50", "p90", "p99", "max", "unfinished");
+            for row in figure16(FIGURE16_RANGES, runs) {
+                let ms = |t: Option<u64>| t.map_or("-".to_string(), |t| format!("{:.1}", t as f64 / 1e3));
+                println!(
+                    "{:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+                    format!("{}-{}", row.timeout_min / 1000, row.timeout_max / 1000),
+                    ms(row.percentile(10.0)),
+                    ms(row.percentile(50.0)),
+                    ms(row.percentile(90.0)),
+                    ms(row.percentile(99.0)),
+                    ms(row.percentile(100.0)),
+                    row.unfinished
+                );
+            }
+            Ok(true)
+        }
+        Command::Link { file } => {
+            println!("{}", link::encode(&read_scenario(&file)?));
+            Ok(true)
+        }
+        Command::Decode { link: l } => {
+            let fragment = l.rsplit_once('#').map_or(l.as_str(), |(_, f)| f);
+            let scn = link::decode(fragment).map_err(|e| e.to_string())?;
+            print!("{}", scn.to_text());
+            Ok(true)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -24,7 +24,8 @@
 //! assert!(lab.frame(false).metrics.iter().any(|m| m.name == "leader"));
 //! ```
 
-// pub mod lab;
+pub mod experiments;
+pub mod lab;
 pub mod raft;
 pub mod ring;
 pub mod scenario;

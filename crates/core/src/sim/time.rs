@@ -35,6 +35,12 @@ fn trim_decimal(s: &str, unit: &str) -> String {
     format!("{s}{unit}")
 }
 
+/// Formats a point in time for clocks and logs: seconds with six decimals,
+/// `12.345678s`, so columns line up and nothing is rounded away.
+pub fn format_clock(t: Time) -> String {
+    format!("{}.{:06}s", t / SEC, t % SEC)
+}
+
 /// Parses `250us`, `12ms`, `1.5s`, `2m` or a bare `0` into microseconds.
 /// Returns `None` for anything else, including values that overflow.
 pub fn parse_duration(s: &str) -> Option<Time> {

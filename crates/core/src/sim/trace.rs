@@ -143,7 +143,7 @@ impl<P: Protocol> TraceEvent<P> {
 
     /// One readable line, etcd-style: `12.5ms S1->S2 AppendEntries {..}`.
     pub fn describe(&self) -> String {
-        let t = super::time::format_duration(self.at());
+        let t = super::time::format_clock(self.at());
         let s = |n: &NodeId| format!("S{}", n + 1);
         match self {
             TraceEvent::Sent { from, to, msg, deliver_at, .. } => {

@@ -1,0 +1,6 @@
+//! The Web Worker: owns the simulation.
+use gloo_worker::Registrable;
+
+fn main() {
+    clusterscope_app::worker::SimWorker::registrar().register();
+}

@@ -1,0 +1,13 @@
+//! ClusterScope's front end.
+//!
+//! Two binaries share this library, as in Yew's web-worker example: `app`
+//! (the page, [`view`]) and `worker` (the Web Worker, [`worker`]). The
+//! worker owns the simulation and advances virtual time at the chosen speed;
+//! the page owns the pixels and never runs the engine. They talk through the
+//! serde enums in [`protocol`].
+
+pub mod presets;
+pub mod protocol;
+pub mod state;
+pub mod view;
+pub mod worker;

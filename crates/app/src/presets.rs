@@ -1,0 +1,17 @@
+//! Scenarios a user can open in one click. They are the same files the
+//! tests run (tests/scenarios), so every preset is checked in CI.
+
+/// The scenario the app opens with.
+pub const DEFAULT: &str = include_str!("../../../tests/scenarios/raft/default.scn");
+
+/// (title, scenario text) for the Raft lab.
+pub const RAFT: &[(&str, &str)] = &[
+    ("Leader crash and re-election", include_str!("../../../tests/scenarios/raft/leader-crash.scn")),
+    ("Split vote", include_str!("../../../tests/scenarios/raft/split-vote.scn")),
+    ("Partitioned leader rejoins with a stale log", include_str!("../../../tests/scenarios/raft/stale-leader.scn")),
+    ("Figure 8: committing an old term's entry", include_str!("../../../tests/scenarios/raft/figure-8.scn")),
+    ("Churn on a lossy, slow network", include_str!("../../../tests/scenarios/raft/lossy-network.scn")),
+];
+
+/// The benchmark workload (also run natively by the criterion benchmark).
+pub const BENCH: &str = include_str!("../../../tests/scenarios/raft/bench.scn");

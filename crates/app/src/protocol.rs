@@ -1,0 +1,80 @@
+//! Messages between the page and the worker.
+//!
+//! Actions and scenarios travel as the scenario text format, so the worker
+//! parses and validates everything a user typed with the same code as files
+//! and links, and answers with a clear error instead of a panic.
+
+use clusterscope_core::lab::Frame;
+use clusterscope_core::sim::Time;
+use serde::{Deserialize, Serialize};
+
+/// What the page asks of the worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// Load a share-link fragment (the part after '#'). On error the
+    /// current run is kept.
+    LoadLink(String),
+    /// Load a scenario in the text format, at time 0.
+    LoadText(String),
+    /// Run at the current speed.
+    Play,
+    /// Stop advancing.
+    Pause,
+    /// Advance to the next instant at which something happens.
+    Step,
+    /// Virtual seconds per wall-clock second; 0 means as fast as possible.
+    Speed(f64),
+    /// Apply an action now, written as in a scenario file after `at T`,
+    /// e.g. "crash S2" or "partition S1,S2 | S3,S4,S5".
+    Act(String),
+    /// Restart from time 0 with changed parameters ("name value" pairs, as
+    /// in the text format) and seed; recorded actions are kept.
+    Configure { params: Vec<(String, String)>, seed: u64 },
+    /// Go back to time 0 with the same scenario.
+    Reset,
+    /// Jump to a virtual time (replays from the nearest snapshot).
+    Seek(Time),
+    /// The page has drawn the last frame: send the next one.
+    Ack,
+    /// Measure engine throughput: run a scenario to its `until` time.
+    Bench(String),
+}
+
+/// What the worker tells the page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// A new moment to draw.
+    Frame(Box<Frame>, Status),
+    /// Something the user asked for could not be done (the run goes on).
+    Error(String),
+    /// A benchmark's result.
+    Bench(BenchResult),
+}
+
+/// Transport and scenario state that comes with a frame.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// Whether virtual time is advancing.
+    pub playing: bool,
+    /// The link fragment that reproduces this moment (sent when it changed).
+    pub link: Option<String>,
+    /// The scenario text (sent when the scenario changed).
+    pub scenario: Option<String>,
+    /// The latest virtual time reached in this run (for the time slider).
+    pub horizon: Time,
+    /// The frame starts a new run or follows a seek: drop old history.
+    pub reset: bool,
+}
+
+/// Engine throughput measured in the worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchResult {
+    /// Events processed.
+    pub events: u64,
+    /// Messages delivered.
+    pub delivered: u64,
+    /// Wall-clock milliseconds.
+    pub millis: f64,
+    /// Trace fingerprint (hex), to compare with the native run.
+    pub fingerprint: String,
+}

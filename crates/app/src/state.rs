@@ -1,0 +1,122 @@
+//! The page's state: what the worker last reported, plus what only the page
+//! knows (the selected node, the error on screen, chart history). Changed
+//! only through [`Msg`] in [`AppState::reduce`], as in Yew's TodoMVC.
+
+use crate::protocol::{BenchResult, FromWorker, Status};
+use clusterscope_core::lab::Frame;
+use clusterscope_core::sim::Time;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use yew::Reducible;
+
+/// Most event-log lines kept on the page.
+pub const LOG_LINES: usize = 400;
+/// Most chart samples kept.
+pub const SAMPLES: usize = 240;
+
+/// One point of the live charts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    /// Virtual time.
+    pub time: Time,
+    /// Messages delivered per second.
+    pub msgs_per_sec: f64,
+    /// Commit latency p99, microseconds.
+    pub commit_p99: f64,
+    /// Time without a leader so far, microseconds.
+    pub leaderless: f64,
+    /// Highest term.
+    pub term: f64,
+}
+
+/// Everything the page draws from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AppState {
+    /// The latest frame.
+    pub frame: Option<Rc<Frame>>,
+    /// Frames received so far (drives acknowledgements).
+    pub frames: u64,
+    /// Transport state.
+    pub status: Status,
+    /// Link fragment of the current moment.
+    pub link: String,
+    /// The scenario as text.
+    pub scenario: String,
+    /// An error to show.
+    pub error: Option<String>,
+    /// The node the user clicked.
+    pub selected: Option<u32>,
+    /// Speed: virtual seconds per wall second (0 = maximum).
+    pub speed: f64,
+    /// Recent trace lines.
+    pub log: VecDeque<String>,
+    /// Chart history.
+    pub samples: VecDeque<Sample>,
+    /// The last benchmark result.
+    pub bench: Option<BenchResult>,
+}
+
+/// Everything that changes the state.
+pub enum Msg {
+    /// A message from the worker.
+    Worker(FromWorker),
+    /// The user clicked a node (or empty space).
+    Select(Option<u32>),
+    /// The user changed the speed.
+    Speed(f64),
+    /// An error found on the page itself.
+    Error(String),
+    /// The user closed the error.
+    DismissError,
+}
+
+impl Reducible for AppState {
+    type Action = Msg;
+
+    fn reduce(self: Rc<Self>, msg: Msg) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match msg {
+            Msg::Worker(FromWorker::Frame(frame, status)) => {
+                if status.reset {
+                    s.log.clear();
+                    s.samples.clear();
+                }
+                if let Some(link) = &status.link {
+                    s.link = link.clone();
+                }
+                if let Some(text) = &status.scenario {
+                    s.scenario = text.clone();
+                }
+                s.log.extend(frame.log.iter().cloned());
+                while s.log.len() > LOG_LINES {
+                    s.log.pop_front();
+                }
+                let metric = |name: &str| frame.metric(name).map_or(0.0, |m| m.value);
+                if s.samples.back().is_none_or(|last| frame.time > last.time) {
+                    s.samples.push_back(Sample {
+                        time: frame.time,
+                        msgs_per_sec: metric("msgs_per_sec"),
+                        commit_p99: metric("commit_p99"),
+                        leaderless: metric("leaderless"),
+                        term: metric("term"),
+                    });
+                    while s.samples.len() > SAMPLES {
+                        s.samples.pop_front();
+                    }
+                }
+                if s.selected.is_some_and(|n| n as usize >= frame.nodes.len()) {
+                    s.selected = None;
+                }
+                s.status = Status { link: None, scenario: None, ..status };
+                s.frame = Some(Rc::new(*frame));
+                s.frames += 1;
+            }
+            Msg::Worker(FromWorker::Error(e)) | Msg::Error(e) => s.error = Some(e),
+            Msg::Worker(FromWorker::Bench(b)) => s.bench = Some(b),
+            Msg::Select(n) => s.selected = n,
+            Msg::Speed(v) => s.speed = v,
+            Msg::DismissError => s.error = None,
+        }
+        Rc::new(s)
+    }
+}

@@ -1,0 +1,343 @@
+//! The Web Worker that owns the simulation.
+//!
+//! It holds the [`Lab`], advances virtual time by `speed x` the wall-clock
+//! time since its last tick (or, at maximum speed, for a fixed slice of
+//! wall-clock time per tick), and posts a [`Frame`] after each tick, but
+//! only once the page has acknowledged the previous one, so a slow page is
+//! never flooded. Snapshots (the lab is `Clone`) taken every virtual second
+//! make seeking back in time a short replay rather than a full one.
+
+use crate::protocol::{BenchResult, FromWorker, Status, ToWorker};
+use clusterscope_core::lab::Lab;
+use clusterscope_core::scenario::{link, parse_action, LabKind, Scenario};
+use clusterscope_core::sim::{Time, SEC};
+use gloo_timers::callback::Timeout;
+use gloo_worker::{HandlerId, Worker, WorkerScope};
+
+/// Wall-clock milliseconds between ticks while playing.
+const TICK_MS: u32 = 16;
+/// Wall-clock budget of one tick at maximum speed.
+const MAX_SPEED_SLICE_MS: f64 = 12.0;
+/// Most snapshots kept for seeking.
+const MAX_SNAPSHOTS: usize = 128;
+
+/// Internal messages.
+pub enum Msg {
+    /// Time to advance.
+    Tick,
+}
+
+/// The worker.
+pub struct SimWorker {
+    lab: Lab,
+    playing: bool,
+    /// Virtual seconds per wall second; 0 = as fast as possible.
+    speed: f64,
+    last_wall: f64,
+    timer: Option<Timeout>,
+    client: Option<HandlerId>,
+    acked: bool,
+    frame_owed: bool,
+    reset_owed: bool,
+    scenario_owed: bool,
+    last_link_wall: f64,
+    snapshots: Vec<Lab>,
+    snapshot_every: Time,
+    horizon: Time,
+}
+
+fn wall_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+impl SimWorker {
+    fn load(&mut self, scn: &Scenario) -> Result<(), String> {
+        let lab = Lab::replay(scn).map_err(|e| e.to_string())?;
+        let mut start = Lab::new(scn).map_err(|e| e.to_string())?;
+        self.snapshots = vec![start.clone()];
+        self.snapshot_every = SEC;
+        // Fill snapshots up to the loaded time so seeking back is quick.
+        let mut t = SEC;
+        while t <= lab.now() && self.snapshots.len() < MAX_SNAPSHOTS {
+            start.run_until(t);
+            self.snapshots.push(start.clone());
+            t += SEC;
+        }
+        self.horizon = lab.now();
+        self.lab = lab;
+        self.reset_owed = true;
+        self.scenario_owed = true;
+        self.frame_owed = true;
+        Ok(())
+    }
+
+    fn snapshot_if_due(&mut self) {
+        let last = self.snapshots.last().map_or(0, Lab::now);
+        if self.lab.now() >= last + self.snapshot_every {
+            if self.snapshots.len() >= MAX_SNAPSHOTS {
+                // Keep every other snapshot and space new ones twice as far.
+                let kept: Vec<Lab> = self.snapshots.iter().step_by(2).cloned().collect();
+                self.snapshots = kept;
+                self.snapshot_every *= 2;
+            }
+            self.snapshots.push(self.lab.clone());
+        }
+    }
+
+    fn seek(&mut self, t: Time) {
+        if t >= self.lab.now() {
+            self.lab.run_until(t);
+        } else {
+            let actions = self.lab.scenario().actions;
+            let base = self.snapshots.iter().rev().find(|s| s.now() <= t).cloned();
+            let mut lab = match base {
+                Some(l) => l,
+                None => match Lab::new(&self.lab.scenario()) {
+                    Ok(l) => l,
+                    Err(_) => return,
+                },
+            };
+            lab.adopt_actions(actions);
+            lab.run_until(t);
+            self.lab = lab;
+        }
+        self.horizon = self.horizon.max(self.lab.now());
+        self.reset_owed = true;
+        self.frame_owed = true;
+        self.scenario_owed = true;
+    }
+
+    fn advance(&mut self) {
+        let now_wall = wall_ms();
+        let elapsed = (now_wall - self.last_wall).clamp(0.0, 100.0);
+        self.last_wall = now_wall;
+        if self.speed <= 0.0 {
+            let start = wall_ms();
+            let mut chunk: Time = 10_000;
+            while wall_ms() - start < MAX_SPEED_SLICE_MS {
+                let before = self.lab.events();
+                let target = self.lab.now() + chunk;
+                self.lab.run_until(target);
+                self.snapshot_if_due();
+                if self.lab.violation().is_some() || (self.lab.events() == before && !self.lab.can_run()) {
+                    break;
+                }
+                chunk = (chunk * 2).min(SEC);
+            }
+        } else {
+            let dt = (elapsed * 1_000.0 * self.speed) as Time;
+            let target = self.lab.now() + dt;
+            self.lab.run_until(target);
+            self.snapshot_if_due();
+        }
+        self.horizon = self.horizon.max(self.lab.now());
+        if self.lab.violation().is_some() {
+            self.playing = false;
+            self.scenario_owed = true;
+        }
+        self.frame_owed = true;
+    }
+
+    fn schedule_tick(&mut self, scope: &WorkerScope<Self>) {
+        if self.playing && self.timer.is_none() {
+            let scope = scope.clone();
+            self.timer = Some(Timeout::new(TICK_MS, move || scope.send_message(Msg::Tick)));
+        }
+    }
+
+    fn send_frame(&mut self, scope: &WorkerScope<Self>) {
+        let Some(client) = self.client else { return };
+        if !self.frame_owed || !self.acked {
+            return;
+        }
+        let now_wall = wall_ms();
+        let send_link = self.scenario_owed || !self.playing || now_wall - self.last_link_wall > 1_000.0;
+        let scn = self.lab.scenario();
+        let status = Status {
+            playing: self.playing,
+            link: send_link.then(|| link::encode(&scn)),
+            scenario: self.scenario_owed.then(|| Scenario { until: 0, ..scn.clone() }.to_text()),
+            horizon: self.horizon,
+            reset: self.reset_owed,
+        };
+        if send_link {
+            self.last_link_wall = now_wall;
+        }
+        let frame = self.lab.frame(self.reset_owed);
+        self.frame_owed = false;
+        self.reset_owed = false;
+        self.scenario_owed = false;
+        self.acked = false;
+        scope.respond(client, FromWorker::Frame(Box::new(frame), status));
+    }
+
+    fn error(&self, scope: &WorkerScope<Self>, msg: String) {
+        if let Some(client) = self.client {
+            scope.respond(client, FromWorker::Error(msg));
+        }
+    }
+
+    fn bench(&self, text: &str) -> Result<BenchResult, String> {
+        let scn = Scenario::parse(text).map_err(|e| e.to_string())?;
+        let start = wall_ms();
+        let lab = Lab::replay(&scn).map_err(|e| e.to_string())?;
+        let millis = wall_ms() - start;
+        Ok(BenchResult {
+            events: lab.events(),
+            delivered: lab.counters().delivered,
+            millis,
+            fingerprint: format!("{:016x}", lab.fingerprint()),
+        })
+    }
+}
+
+impl Worker for SimWorker {
+    type Message = Msg;
+    type Input = ToWorker;
+    type Output = FromWorker;
+
+    fn create(_scope: &WorkerScope<Self>) -> Self {
+        let scn = Scenario::new(LabKind::Raft, 1);
+        let lab = Lab::new(&scn).unwrap_or_else(|e| unreachable!("the default scenario is valid: {e}"));
+        SimWorker {
+            snapshots: vec![lab.clone()],
+            lab,
+            playing: false,
+            speed: 0.1,
+            last_wall: wall_ms(),
+            timer: None,
+            client: None,
+            acked: true,
+            frame_owed: true,
+            reset_owed: true,
+            scenario_owed: true,
+            last_link_wall: 0.0,
+            snapshot_every: SEC,
+            horizon: 0,
+        }
+    }
+
+    fn update(&mut self, scope: &WorkerScope<Self>, msg: Self::Message) {
+        match msg {
+            Msg::Tick => {
+                self.timer = None;
+                if self.playing {
+                    self.advance();
+                    self.send_frame(scope);
+                    self.schedule_tick(scope);
+                }
+            }
+        }
+    }
+
+    fn connected(&mut self, scope: &WorkerScope<Self>, id: HandlerId) {
+        self.client = Some(id);
+        self.acked = true;
+        self.frame_owed = true;
+        self.send_frame(scope);
+    }
+
+    fn received(&mut self, scope: &WorkerScope<Self>, msg: Self::Input, id: HandlerId) {
+        self.client = Some(id);
+        match msg {
+            ToWorker::LoadLink(fragment) => match link::decode(&fragment) {
+                Ok(scn) => {
+                    if let Err(e) = self.load(&scn) {
+                        self.error(scope, e);
+                    }
+                    self.playing = false;
+                }
+                Err(e) => self.error(scope, format!("{e}. The current run was kept.")),
+            },
+            ToWorker::LoadText(text) => match Scenario::parse(&text) {
+                Ok(scn) => {
+                    if let Err(e) = self.load(&Scenario { until: 0, ..scn }) {
+                        self.error(scope, e);
+                    }
+                }
+                Err(e) => self.error(scope, format!("{e}. The current run was kept.")),
+            },
+            ToWorker::Play => {
+                if self.lab.violation().is_none() {
+                    self.playing = true;
+                    self.last_wall = wall_ms();
+                }
+                self.frame_owed = true;
+            }
+            ToWorker::Pause => {
+                self.playing = false;
+                self.frame_owed = true;
+            }
+            ToWorker::Step => {
+                self.playing = false;
+                self.lab.step();
+                self.snapshot_if_due();
+                self.horizon = self.horizon.max(self.lab.now());
+                self.frame_owed = true;
+            }
+            ToWorker::Speed(s) => {
+                self.speed = if s.is_finite() { s.clamp(0.0, 1e6) } else { 0.0 };
+                self.frame_owed = true;
+            }
+            ToWorker::Act(text) => {
+                let lab_kind = self.lab.scenario().lab;
+                match parse_action(lab_kind, &text).map_err(|e| e.to_string()).and_then(|a| {
+                    self.lab.act(a).map_err(|e| e.to_string())
+                }) {
+                    Ok(()) => {
+                        let now = self.lab.now();
+                        self.snapshots.retain(|s| s.now() <= now);
+                        self.horizon = now;
+                        self.scenario_owed = true;
+                        self.frame_owed = true;
+                    }
+                    Err(e) => self.error(scope, e),
+                }
+            }
+            ToWorker::Configure { params, seed } => {
+                let mut scn = self.lab.scenario();
+                scn.seed = seed;
+                scn.until = 0;
+                let mut problem = None;
+                for (name, value) in &params {
+                    let r = scn
+                        .lab
+                        .param(name)
+                        .ok_or_else(|| format!("unknown parameter {name}"))
+                        .and_then(|spec| spec.parse(value.trim()))
+                        .and_then(|v| scn.set(name, v));
+                    if let Err(e) = r {
+                        problem = Some(e);
+                        break;
+                    }
+                }
+                match problem {
+                    Some(e) => self.error(scope, format!("{e}. The current run was kept.")),
+                    None => {
+                        if let Err(e) = self.load(&scn) {
+                            self.error(scope, format!("{e}. The current run was kept."));
+                        }
+                    }
+                }
+            }
+            ToWorker::Reset => {
+                let scn = Scenario { until: 0, ..self.lab.scenario() };
+                if let Err(e) = self.load(&scn) {
+                    self.error(scope, e);
+                }
+            }
+            ToWorker::Seek(t) => self.seek(t),
+            ToWorker::Ack => self.acked = true,
+            ToWorker::Bench(text) => {
+                let out = match self.bench(&text) {
+                    Ok(r) => FromWorker::Bench(r),
+                    Err(e) => FromWorker::Error(e),
+                };
+                scope.respond(id, out);
+                return;
+            }
+        }
+        self.send_frame(scope);
+        self.schedule_tick(scope);
+    }
+}

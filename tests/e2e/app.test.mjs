@@ -1,0 +1,146 @@
+// End-to-end tests of the built site in real headless Chromium.
+// Expectations come from issue #3 ("what a user must be able to do") and
+// DESIGN.md (the worker owns the simulation; the address reproduces the run).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve, launch, virtualTime, metric, ROOT } from './harness.mjs';
+
+let server, url, browser;
+before(async () => {
+  ({ server, url } = await serve());
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+async function open(path = '') {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url + path);
+  return { page, errors };
+}
+
+async function waitForTime(page, pred, what) {
+  await page.waitForFunction(
+    (src) => { const t = Number(document.querySelector('[data-time]')?.getAttribute('data-time')); return new Function('t', `return ${src}`)(t); },
+    pred, { timeout: 20_000 },
+  ).catch(() => { throw new Error(`timed out waiting for ${what}`); });
+}
+
+test('the page loads, the worker runs the simulation, play advances time and pause stops it', async () => {
+  const { page, errors } = await open();
+  await waitForTime(page, 't > 0', 'virtual time to advance');
+  // The simulation lives in a Web Worker, not on the page's thread.
+  assert.ok(page.workers().length >= 1, 'a Web Worker was started');
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('10×');
+  const t1 = await virtualTime(page);
+  await page.waitForTimeout(500);
+  assert.ok((await virtualTime(page)) > t1, 'time advances while playing');
+  // A leader gets elected on the default scenario (Raft §5.2).
+  await page.waitForFunction(() => document.querySelector('[data-metric="leader"]')?.textContent?.startsWith('S'), null, { timeout: 20_000 });
+  await page.keyboard.press('Space');
+  await page.getByRole('button', { name: 'Play' }).waitFor();
+  const paused = await virtualTime(page);
+  await page.waitForTimeout(600);
+  assert.equal(await virtualTime(page), paused, 'time stands still while paused');
+  await page.getByRole('button', { name: 'Step' }).click();
+  await waitForTime(page, `t > ${paused}`, 'a step to advance time');
+  assert.deepEqual(errors, [], 'no console errors');
+  await page.close();
+});
+
+test('a copied address reopens the same run at the same virtual time', async () => {
+  const { page, errors } = await open();
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('10×');
+  await waitForTime(page, 't > 1500000', 'the run to pass 1.5 s');
+  // A user action is part of what the link must reproduce.
+  await page.locator('canvas.cluster').click({ position: { x: 320, y: 110 } }).catch(() => {});
+  await page.getByRole('row', { name: 'S2' }).click();
+  await page.getByRole('button', { name: 'Crash' }).click();
+  await page.waitForTimeout(400);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Play' }).waitFor();
+  await page.waitForTimeout(300);
+  const time = await virtualTime(page);
+  const fingerprint = await metric(page, 'fingerprint');
+  const address = page.url();
+  assert.match(address, /#v1\./, 'the address holds a versioned scenario');
+  const again = await open(address.slice(url.length));
+  await waitForTime(again.page, `t === ${time}`, 'the reopened run to reach the same time');
+  assert.equal(await metric(again.page, 'fingerprint'), fingerprint, 'identical trace');
+  assert.match(await again.page.getByRole('row', { name: 'S2' }).textContent(), /crashed/);
+  assert.deepEqual([...errors, ...again.errors], []);
+  await page.close();
+  await again.page.close();
+});
+
+test('the embed layout shows the cluster and compact controls only', async () => {
+  const { page, errors } = await open('?embed=1');
+  await page.locator('.embed canvas.cluster').waitFor();
+  assert.equal(await page.locator('header').count(), 0, 'no page chrome');
+  assert.equal(await page.locator('.eventlog').count(), 0);
+  await page.getByRole('button', { name: /Play|Pause/ }).waitFor();
+  await waitForTime(page, 't > 0', 'the embedded run to play');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a broken link shows a clear message, and a broken link pasted later keeps the current run', async () => {
+  const { page } = await open('#v1.this-is-not-a-scenario');
+  await page.getByRole('alert').filter({ hasText: 'damaged' }).waitFor();
+  const { page: p2 } = await open();
+  await waitForTime(p2, 't > 0', 'the run to start');
+  await p2.getByRole('button', { name: 'Pause' }).click();
+  await p2.getByRole('button', { name: 'Play' }).waitFor();
+  const before = await metric(p2, 'fingerprint');
+  const time = await virtualTime(p2);
+  await p2.evaluate(() => { location.hash = 'v9.abc'; });
+  await p2.getByRole('alert').filter({ hasText: 'different version' }).waitFor();
+  assert.equal(await metric(p2, 'fingerprint'), before, 'the current run is kept');
+  assert.equal(await virtualTime(p2), time);
+  await page.close();
+  await p2.close();
+});
+
+test('bad input in a control gets a message, not a crash', async () => {
+  const { page, errors } = await open();
+  await waitForTime(page, 't > 0', 'the run to start');
+  const loss = page.getByRole('textbox', { name: 'loss' });
+  await loss.fill('250%');
+  await loss.press('Enter');
+  await loss.blur();
+  await page.getByRole('alert').filter({ hasText: 'between 0% and 100%' }).waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// DESIGN.md principle 1: the same scenario gives the same trace natively and
+// in wasm. Each scenario file runs in the CLI (native) and in the browser's
+// worker (wasm) and the fingerprints must match.
+test('every scenario file has the same fingerprint natively and in the browser', async () => {
+  const cli = join(ROOT, 'target/release/clusterscope');
+  const dir = join(ROOT, 'tests/scenarios/raft');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.scn'));
+  assert.ok(files.length >= 5);
+  const page = await browser.newPage();
+  for (const f of files) {
+    const file = join(dir, f);
+    const native = execFileSync(cli, ['run', file, '--fingerprint'], { encoding: 'utf8' }).trim();
+    const fragment = execFileSync(cli, ['link', file], { encoding: 'utf8' }).trim();
+    await page.goto(`${url}#${fragment}`);
+    await page.reload();
+    await page.waitForFunction(
+      (fp) => document.querySelector('[data-metric="fingerprint"]')?.textContent === fp, native, { timeout: 30_000 },
+    ).catch(async () => {
+      throw new Error(`${f}: native ${native}, browser ${await metric(page, 'fingerprint')}`);
+    });
+  }
+  await page.close();
+});
