@@ -46,7 +46,7 @@ test('the page loads, the worker runs the simulation, play advances time and pau
   // A leader gets elected on the default scenario (Raft §5.2).
   await page.waitForFunction(() => document.querySelector('[data-metric="leader"]')?.textContent?.startsWith('S'), null, { timeout: 20_000 });
   await page.keyboard.press('Space');
-  await page.getByRole('button', { name: 'Play' }).waitFor();
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
   const paused = await virtualTime(page);
   await page.waitForTimeout(600);
   assert.equal(await virtualTime(page), paused, 'time stands still while paused');
@@ -61,12 +61,11 @@ test('a copied address reopens the same run at the same virtual time', async () 
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('10×');
   await waitForTime(page, 't > 1500000', 'the run to pass 1.5 s');
   // A user action is part of what the link must reproduce.
-  await page.locator('canvas.cluster').click({ position: { x: 320, y: 110 } }).catch(() => {});
   await page.getByRole('row', { name: 'S2' }).click();
-  await page.getByRole('button', { name: 'Crash' }).click();
+  await page.getByRole('button', { name: 'Crash S2' }).click();
   await page.waitForTimeout(400);
-  await page.getByRole('button', { name: 'Pause' }).click();
-  await page.getByRole('button', { name: 'Play' }).waitFor();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
   await page.waitForTimeout(300);
   const time = await virtualTime(page);
   const fingerprint = await metric(page, 'fingerprint');
@@ -97,8 +96,8 @@ test('a broken link shows a clear message, and a broken link pasted later keeps 
   await page.getByRole('alert').filter({ hasText: 'damaged' }).waitFor();
   const { page: p2 } = await open();
   await waitForTime(p2, 't > 0', 'the run to start');
-  await p2.getByRole('button', { name: 'Pause' }).click();
-  await p2.getByRole('button', { name: 'Play' }).waitFor();
+  await p2.getByRole('button', { name: 'Pause', exact: true }).click();
+  await p2.getByRole('button', { name: 'Play', exact: true }).waitFor();
   const before = await metric(p2, 'fingerprint');
   const time = await virtualTime(p2);
   await p2.evaluate(() => { location.hash = 'v9.abc'; });

@@ -12,7 +12,7 @@
 //! which is all the UI draws from.
 
 use crate::raft::{RaftConfig, RaftNode, RaftNote, Role};
-use crate::scenario::{Action, LabKind, Scenario, ScenarioError, Timed};
+use crate::scenario::{Action, Expect, LabKind, Scenario, ScenarioError, Timed};
 use crate::sim::{
     ClientConfig, Counters, Fault, NetConfig, NodeStatus, Observable, Sim, SimConfig, Time, TraceEvent, Violation, MS,
 };
@@ -121,6 +121,26 @@ impl Frame {
     /// Looks a metric up by name.
     pub fn metric(&self, name: &str) -> Option<&Metric> {
         self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// Checks one `expect` line against this frame's metrics. `Ok` and
+    /// `Err` both carry a sentence for people.
+    pub fn check(&self, e: &Expect) -> Result<String, String> {
+        let known = || self.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+        let line = format!("expect {} {} {}", e.metric, e.cmp.symbol(), e.written);
+        let m = self.metric(&e.metric).ok_or_else(|| format!("{line}: no metric '{}' (known: {})", e.metric, known()))?;
+        let (rhs, rhs_text) = match &e.other {
+            Some(name) => {
+                let o = self.metric(name).ok_or_else(|| format!("{line}: no metric '{name}' (known: {})", known()))?;
+                (o.value, format!("{} is {}", name, o.text))
+            }
+            None => (e.value, e.written.clone()),
+        };
+        if e.cmp.holds(m.value, rhs) {
+            Ok(format!("{line} (it is {}; {rhs_text})", m.text))
+        } else {
+            Err(format!("{line} failed: {} is {}, {rhs_text}", e.metric, m.text))
+        }
     }
 }
 

@@ -17,11 +17,24 @@ use clusterscope_core::ring::{
 fn ring_relative_std_is_about_one_over_sqrt_vnodes() {
     let (n, keys) = (200u32, 100_000u32);
     for vnodes in [10u32, 100, 400] {
-        let hashes = [HashKind::Xxh3, HashKind::Xxh64, HashKind::Murmur3, HashKind::Md5];
+        let hashes = [
+            HashKind::Xxh3,
+            HashKind::Xxh64,
+            HashKind::Murmur3,
+            HashKind::Md5,
+        ];
         let pooled = hashes
             .iter()
             .map(|&hash| {
-                let p = RingParams { algorithm: Algorithm::Ring, nodes: n, vnodes, keys, hash, seed: 7, ..RingParams::default() };
+                let p = RingParams {
+                    algorithm: Algorithm::Ring,
+                    nodes: n,
+                    vnodes,
+                    keys,
+                    hash,
+                    seed: 7,
+                    ..RingParams::default()
+                };
                 RingModel::new(&p).unwrap().stats().keys.rel_std.powi(2)
             })
             .sum::<f64>()
@@ -29,7 +42,10 @@ fn ring_relative_std_is_about_one_over_sqrt_vnodes() {
         let got = pooled.sqrt();
         let (n, v, k) = (f64::from(n), f64::from(vnodes), f64::from(keys));
         let expected = ((n - 1.0) / (n * v + 1.0) + (n - 1.0) / k).sqrt();
-        assert!((got / expected - 1.0).abs() < 0.12, "V = {vnodes}: relative std {got:.4}, expected {expected:.4}");
+        assert!(
+            (got / expected - 1.0).abs() < 0.12,
+            "V = {vnodes}: relative std {got:.4}, expected {expected:.4}"
+        );
     }
 }
 
@@ -40,7 +56,14 @@ fn ring_relative_std_is_about_one_over_sqrt_vnodes() {
 // for). We only claim "at least three times worse" at V = 100.
 #[test]
 fn fnv1a_points_cluster() {
-    let p = RingParams { algorithm: Algorithm::Ring, nodes: 100, vnodes: 100, keys: 50_000, hash: HashKind::Fnv1a, ..RingParams::default() };
+    let p = RingParams {
+        algorithm: Algorithm::Ring,
+        nodes: 100,
+        vnodes: 100,
+        keys: 50_000,
+        hash: HashKind::Fnv1a,
+        ..RingParams::default()
+    };
     let got = RingModel::new(&p).unwrap().stats().keys.rel_std;
     assert!(got > 0.3, "relative std {got:.3}");
 }
@@ -67,11 +90,22 @@ fn bounded_loads_never_exceed_the_cap() {
         let live = u64::from(m.stats().live_nodes);
         let cap = ((1.0 + epsilon) * 20_000.0 / live as f64).ceil() as u64;
         for n in &m.stats().nodes {
-            assert!(n.keys <= cap, "epsilon {epsilon}: {} holds {} > {cap}", n.name, n.keys);
+            assert!(
+                n.keys <= cap,
+                "epsilon {epsilon}: {} holds {} > {cap}",
+                n.name,
+                n.keys
+            );
         }
-        assert!(m.stats().keys.max_over_mean <= 1.0 + epsilon + 1e-9, "epsilon {epsilon}");
+        assert!(
+            m.stats().keys.max_over_mean <= 1.0 + epsilon + 1e-9,
+            "epsilon {epsilon}"
+        );
         if epsilon < 0.5 {
-            assert!(m.stats().overflowed > 0, "epsilon {epsilon}: the cap should have bound");
+            assert!(
+                m.stats().overflowed > 0,
+                "epsilon {epsilon}: the cap should have bound"
+            );
         }
     }
     // The capacities themselves: ceil(1.25 * 1000 / 3) = 417 each.
@@ -79,9 +113,9 @@ fn bounded_loads_never_exceed_the_cap() {
     assert!(b.capacities(1000).iter().all(|&(_, c)| c == 417));
 }
 
-// Eisenbud et al. 2016 §3.4: the population procedure gives every backend
-// floor(M/N) or ceil(M/N) entries ("the number of entries for each backend
-// differs by at most one" at equal weights).
+// Eisenbud et al. 2016 §3.4: backends take turns claiming table entries
+// until the table is full, so at equal weights each ends with floor(M/N) or
+// ceil(M/N) entries: the counts differ by at most one.
 #[test]
 fn maglev_slot_counts_differ_by_at_most_one() {
     for (n, m) in [(100u32, 65_537u64), (7, 251), (1000, 65_537)] {
@@ -118,8 +152,15 @@ fn maglev_removal_disrupts_little_beyond_the_removed_backend() {
     }
     assert!(own >= 655, "{own}");
     let share = others as f64 / before.table_size() as f64;
-    assert!(share < 0.02, "other backends lost {others} entries ({:.2} %)", share * 100.0);
-    assert!(others > 0, "Maglev is not a ring: some extra disruption is expected");
+    assert!(
+        share < 0.02,
+        "other backends lost {others} entries ({:.2} %)",
+        share * 100.0
+    );
+    assert!(
+        others > 0,
+        "Maglev is not a ring: some extra disruption is expected"
+    );
 }
 
 // Rendezvous and jump have no virtual nodes: their key counts are
@@ -129,10 +170,24 @@ fn maglev_removal_disrupts_little_beyond_the_removed_backend() {
 fn hashing_without_points_is_as_even_as_the_multinomial() {
     let (n, keys) = (50u32, 100_000u32);
     let expected = (f64::from(n - 1) / f64::from(keys)).sqrt();
-    for algorithm in [Algorithm::Rendezvous, Algorithm::Jump, Algorithm::Maglev, Algorithm::Modulo] {
-        let p = RingParams { algorithm, nodes: n, keys, seed: 11, ..RingParams::default() };
+    for algorithm in [
+        Algorithm::Rendezvous,
+        Algorithm::Jump,
+        Algorithm::Maglev,
+        Algorithm::Modulo,
+    ] {
+        let p = RingParams {
+            algorithm,
+            nodes: n,
+            keys,
+            seed: 11,
+            ..RingParams::default()
+        };
         let got = RingModel::new(&p).unwrap().stats().keys.rel_std;
-        assert!((got / expected - 1.0).abs() < 0.3, "{algorithm}: {got:.4}, expected {expected:.4}");
+        assert!(
+            (got / expected - 1.0).abs() < 0.3,
+            "{algorithm}: {got:.4}, expected {expected:.4}"
+        );
     }
 }
 
@@ -140,8 +195,21 @@ fn hashing_without_points_is_as_even_as_the_multinomial() {
 // server, Maglev's prime table.
 #[test]
 fn footprints() {
-    let p = RingParams { nodes: 4, vnodes: 160, keys: 10, ..RingParams::default() };
-    let fp = |a| RingModel::new(&RingParams { algorithm: a, ..p.clone() }).unwrap().placement().footprint();
+    let p = RingParams {
+        nodes: 4,
+        vnodes: 160,
+        keys: 10,
+        ..RingParams::default()
+    };
+    let fp = |a| {
+        RingModel::new(&RingParams {
+            algorithm: a,
+            ..p.clone()
+        })
+        .unwrap()
+        .placement()
+        .footprint()
+    };
     assert_eq!(fp(Algorithm::Ring), 640);
     assert_eq!(fp(Algorithm::Ketama), 640);
     assert_eq!(fp(Algorithm::Maglev), 65_537);

@@ -8,7 +8,7 @@ use crate::presets;
 use crate::protocol::{FromWorker, ToWorker};
 use crate::state::{AppState, Msg};
 use crate::worker::SimWorker;
-use clusterscope_core::sim::time::{format_clock, format_duration};
+use clusterscope_core::sim::time::format_clock;
 use gloo_events::EventListener;
 use gloo_worker::{Spawnable, WorkerBridge};
 use std::cell::RefCell;
@@ -162,7 +162,9 @@ pub fn App() -> Html {
         *playing.borrow_mut() = state.status.playing;
         let playing_now = state.status.playing;
         use_effect_with(playing_now, move |_| {
-            let listener = EventListener::new(&window(), "keydown", move |e| {
+            // Not passive: the space bar must not also scroll the page.
+            let options = gloo_events::EventListenerOptions::enable_prevent_default();
+            let listener = EventListener::new_with_options(&window(), "keydown", options, move |e| {
                 let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
                 let typing = e
                     .target()

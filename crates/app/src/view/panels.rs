@@ -7,7 +7,7 @@ use crate::presets;
 use crate::protocol::ToWorker;
 use crate::state::{Msg, Sample};
 use clusterscope_core::scenario::{LabKind, Scenario};
-use clusterscope_core::sim::time::{format_clock, format_duration};
+use clusterscope_core::sim::time::format_clock;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -99,7 +99,7 @@ fn SeedInput(props: &PanelProps) -> Html {
     };
     html! {
         <span class="seed">
-            <label>{ "Seed " }<input aria-label="Seed" type="text" inputmode="numeric" size="10" value={seed.to_string()} onchange={on_change} /></label>
+            <label>{ "Seed " }<input key={seed.to_string()} aria-label="Seed" type="text" inputmode="numeric" size="10" defaultvalue={seed.to_string()} onchange={on_change} /></label>
             <button aria-label="New seed" title="Restart with a random seed" onclick={on_new}>{ "New seed" }</button>
         </span>
     }
@@ -178,6 +178,7 @@ pub fn NodePanel(props: &PanelProps) -> Html {
     let Some(n) = f.nodes.get(id as usize) else { return html! {} };
     let name = format!("S{}", id + 1);
     let act = |verb: &str| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(format!("{verb} {name}")));
+    let label = |what: &str| format!("{what} {name}");
     let others: Vec<String> = f.nodes.iter().filter(|o| o.id != id).map(|o| format!("S{}", o.id + 1)).collect();
     let isolate = ctx.bridge.cb(ToWorker::Act(format!("partition {name} | {}", others.join(","))));
     let up = n.status == "up";
@@ -186,18 +187,18 @@ pub fn NodePanel(props: &PanelProps) -> Html {
             <h2>{ format!("{name}: {}, term {}", n.role, n.term) }</h2>
             <div class="buttons">
                 if n.status == "crashed" {
-                    <button onclick={act("restart")}>{ "Restart" }</button>
+                    <button aria-label={label("Restart")} onclick={act("restart")}>{ "Restart" }</button>
                 } else {
-                    <button onclick={act("crash")}>{ "Crash" }</button>
+                    <button aria-label={label("Crash")} onclick={act("crash")}>{ "Crash" }</button>
                 }
                 if n.status == "paused" {
-                    <button onclick={act("resume")}>{ "Resume" }</button>
+                    <button aria-label={label("Resume")} onclick={act("resume")}>{ "Resume" }</button>
                 } else {
-                    <button onclick={act("pause")} disabled={!up}>{ "Pause" }</button>
+                    <button aria-label={label("Pause")} onclick={act("pause")} disabled={!up}>{ "Pause" }</button>
                 }
-                <button onclick={act("timeout")} disabled={!up}>{ "Time out" }</button>
-                <button onclick={act("request")} disabled={!up}>{ "Client request" }</button>
-                if !others.is_empty() { <button onclick={isolate}>{ "Isolate" }</button> }
+                <button aria-label={label("Time out")} onclick={act("timeout")} disabled={!up}>{ "Time out" }</button>
+                <button aria-label={label("Client request")} onclick={act("request")} disabled={!up}>{ "Client request" }</button>
+                if !others.is_empty() { <button aria-label={label("Isolate")} onclick={isolate}>{ "Isolate" }</button> }
             </div>
             <p class="note">{ format!("log {} entries, commit index {}, clock drift {} ppm", n.log_len, n.commit, n.drift_ppm) }</p>
         </section>
@@ -304,7 +305,8 @@ pub fn Network(props: &PanelProps) -> Html {
                 html! {
                     <label class="param" title={spec.help}>
                         <span>{ spec.name }</span>
-                        <input aria-label={spec.name} value={spec.format(value_now(spec.name))} {onchange} size="8" />
+                        <input key={format!("{}={}", spec.name, value_now(spec.name))} aria-label={spec.name}
+                            defaultvalue={spec.format(value_now(spec.name))} {onchange} size="8" />
                     </label>
                 }
             }) }
@@ -342,7 +344,8 @@ pub fn Setup(props: &PanelProps) -> Html {
                 html! {
                     <label class="param" title={format!("{} (from {} to {})", spec.help, spec.format(spec.min), spec.format(spec.max))}>
                         <span>{ spec.name }</span>
-                        <input aria-label={spec.name} value={spec.format(scn.get(spec.name))} {onchange} size="8" />
+                        <input key={format!("{}={}", spec.name, scn.get(spec.name))} aria-label={spec.name}
+                            defaultvalue={spec.format(scn.get(spec.name))} {onchange} size="8" />
                     </label>
                 }
             }) }

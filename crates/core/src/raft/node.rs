@@ -1011,7 +1011,7 @@ impl RaftNode {
         // probe we have since moved on from, is stale. (A refusal *at*
         // matchIndex means later pipelined entries arrived before the one
         // they follow: send them again from there.)
-        if index < self.match_index[k] || (self.probing[k] && index + 1 != self.next_index[k]) {
+        if index < self.match_index[k] || (self.probing[k] && Some(index) != self.next_index[k].checked_sub(1)) {
             return;
         }
         let hinted = match conflict_term {

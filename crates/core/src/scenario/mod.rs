@@ -158,7 +158,8 @@ impl Cmp {
     }
 }
 
-/// A check on a metric at the end of a run: `expect elections >= 2`.
+/// A check on a metric at the end of a run: `expect elections >= 2`, or
+/// between two metrics: `expect elections > leaders_elected`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expect {
     /// Metric name.
@@ -168,6 +169,8 @@ pub struct Expect {
     /// Value to compare with (durations are written with units and compared
     /// in microseconds).
     pub value: f64,
+    /// Compare with this other metric instead of `value`.
+    pub other: Option<String>,
     /// The value as written, for messages.
     pub written: String,
 }
@@ -393,7 +396,7 @@ impl Scenario {
                     }
                     scn.actions.push(Timed { at, action });
                 }
-                "expect" => scn.expects.push(parse_expect(scn.lab, rest).map_err(err)?),
+                "expect" => scn.expects.push(parse_expect(rest).map_err(err)?),
                 name => {
                     let spec = scn.lab.param(name).ok_or_else(|| err(unknown_word(scn.lab, name)))?;
                     if rest.is_empty() {
@@ -598,7 +601,7 @@ pub fn parse_action(lab: LabKind, s: &str) -> Result<Action, String> {
     Ok(action)
 }
 
-fn parse_expect(lab: LabKind, s: &str) -> Result<Expect, String> {
+fn parse_expect(s: &str) -> Result<Expect, String> {
     let mut parts = s.split_whitespace();
     let (Some(metric), Some(op), Some(value), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err("write a check as 'expect METRIC OP VALUE', for example 'expect elections >= 1'".into());
@@ -608,18 +611,21 @@ fn parse_expect(lab: LabKind, s: &str) -> Result<Expect, String> {
         .find(|(_, sym)| *sym == op)
         .map(|(c, _)| *c)
         .ok_or_else(|| format!("unknown comparison '{op}' (use ==, !=, <, <=, >, >=)"))?;
-    let _ = lab;
+    let mut other = None;
     let number = if let Some(t) = parse_duration(value).filter(|_| value.ends_with('s')) {
         t as f64
     } else if let Some(node) = value.strip_prefix('S').and_then(|n| n.parse::<u32>().ok()) {
         f64::from(node)
+    } else if value.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        other = Some(value.to_string());
+        0.0
     } else {
         match value.parse::<f64>() {
             Ok(v) if v.is_finite() => v,
-            _ => return Err(format!("'{value}' is not a number, a duration or a server")),
+            _ => return Err(format!("'{value}' is not a number, a duration, a server or a metric")),
         }
     };
-    Ok(Expect { metric: metric.to_string(), cmp, value: number, written: value.to_string() })
+    Ok(Expect { metric: metric.to_string(), cmp, value: number, other, written: value.to_string() })
 }
 
 #[cfg(test)]
