@@ -54,6 +54,8 @@ pub struct AppState {
     pub samples: VecDeque<Sample>,
     /// The last benchmark result.
     pub bench: Option<BenchResult>,
+    /// Benchmark runs finished.
+    pub bench_runs: u64,
 }
 
 /// Everything that changes the state.
@@ -112,7 +114,10 @@ impl Reducible for AppState {
                 s.frames += 1;
             }
             Msg::Worker(FromWorker::Error(e)) | Msg::Error(e) => s.error = Some(e),
-            Msg::Worker(FromWorker::Bench(b)) => s.bench = Some(b),
+            Msg::Worker(FromWorker::Bench(b)) => {
+                s.bench = Some(b);
+                s.bench_runs += 1;
+            }
             Msg::Select(n) => s.selected = n,
             Msg::Speed(v) => s.speed = v,
             Msg::DismissError => s.error = None,

@@ -46,8 +46,15 @@ pub struct SimWorker {
     horizon: Time,
 }
 
+/// Wall-clock milliseconds, from the worker's high-resolution clock. Used
+/// only to pace playback and to time benchmarks; never inside the engine.
 fn wall_ms() -> f64 {
-    js_sys::Date::now()
+    use wasm_bindgen::JsCast;
+    js_sys::global()
+        .dyn_into::<web_sys::WorkerGlobalScope>()
+        .ok()
+        .and_then(|g| g.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 impl SimWorker {

@@ -6,6 +6,8 @@
 //! Exit status: 0 when everything holds, 1 when an invariant or an `expect`
 //! fails, 2 when the input is wrong (the message says what and where).
 
+mod ring;
+
 use clap::{Parser, Subcommand};
 use clusterscope_core::experiments::{figure16, FIGURE16_RANGES};
 use clusterscope_core::lab::Lab;
@@ -51,6 +53,19 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         runs: u64,
     },
+    /// Time a scenario run natively: events and delivered messages per second
+    /// of wall-clock time, best of several runs (compare with ?bench=1 in the
+    /// browser; criterion gives the careful figure: ./dev bench).
+    Bench {
+        /// The scenario file (.scn).
+        file: String,
+        /// How many runs.
+        #[arg(long, default_value_t = 5)]
+        repeat: u32,
+    },
+    /// Placement queries: where keys go under an algorithm, what changes move,
+    /// how even the load is; `--compare` for every algorithm side by side.
+    Ring(ring::RingArgs),
     /// Print the scenario inside a share link or its fragment.
     Decode {
         /// A link, or the part after '#'.
@@ -128,6 +143,33 @@ fn run(cli: Cli) -> Result<bool, String> {
                     row.unfinished
                 );
             }
+            Ok(true)
+        }
+        Command::Bench { file, repeat } => {
+            let scn = read_scenario(&file)?;
+            let mut best = f64::MAX;
+            let mut last = None;
+            for _ in 0..repeat.clamp(1, 1000) {
+                let start = std::time::Instant::now();
+                let lab = Lab::replay(&scn).map_err(|e| format!("{file}: {e}"))?;
+                best = best.min(start.elapsed().as_secs_f64());
+                last = Some(lab);
+            }
+            if let Some(lab) = last {
+                let c = lab.counters();
+                println!(
+                    "{{\"events\": {}, \"delivered\": {}, \"seconds\": {best:.6}, \"events_per_sec\": {:.0}, \"delivered_per_sec\": {:.0}, \"fingerprint\": \"{:016x}\"}}",
+                    lab.events(),
+                    c.delivered,
+                    lab.events() as f64 / best,
+                    c.delivered as f64 / best,
+                    lab.fingerprint()
+                );
+            }
+            Ok(true)
+        }
+        Command::Ring(args) => {
+            print!("{}", ring::run(&args)?);
             Ok(true)
         }
         Command::Link { file } => {

@@ -18,7 +18,7 @@
 //! use clusterscope_core::scenario::Scenario;
 //! use clusterscope_core::lab::Lab;
 //!
-//! let scn = Scenario::parse("lab raft\nseed 7\nset nodes 3\n").unwrap();
+//! let scn = Scenario::parse("lab raft\nseed 7\nnodes 3\n").unwrap();
 //! let mut lab = Lab::new(&scn).unwrap();
 //! lab.run_until(2_000_000); // two virtual seconds
 //! assert!(lab.frame(false).metrics.iter().any(|m| m.name == "leader"));

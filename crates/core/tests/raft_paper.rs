@@ -929,3 +929,8 @@ fn absurd_configurations_and_messages_do_not_panic() {
     l.timer(RaftTimer::Heartbeat);
     assert_eq!(l.node.role(), Role::Leader);
 }
+
+#[test]
+fn tmp_sizes() {
+    println!("RaftMsg {} RaftNote {} Timer {} TraceEvent {}", std::mem::size_of::<RaftMsg>(), std::mem::size_of::<RaftNote>(), std::mem::size_of::<RaftTimer>(), std::mem::size_of::<clusterscope_core::sim::TraceEvent<RaftNode>>());
+}

@@ -359,3 +359,4 @@ fn the_swarm_explores_hostile_worlds() {
     assert!(many_terms >= 10, "only {many_terms} of 40 seeds reached term 5");
     assert!(busy >= 10, "only {busy} of 40 seeds committed 10 requests");
 }
+

@@ -164,6 +164,17 @@ fn summary(f: &Frame) -> String {
     format!("Leader {leader}. {}. {} messages in flight.", roles.join("; "), f.messages_total)
 }
 
+/// Records when the first frame was drawn (milliseconds since navigation),
+/// as `data-first-frame-ms` on the root element, for the browser benchmark.
+fn mark_first_frame() {
+    let Some(w) = web_sys::window() else { return };
+    let Some(root) = w.document().and_then(|d| d.document_element()) else { return };
+    if !root.has_attribute("data-first-frame-ms") {
+        let ms = w.performance().map_or(0.0, |p| p.now());
+        let _ = root.set_attribute("data-first-frame-ms", &format!("{ms:.1}"));
+    }
+}
+
 /// The cluster drawing.
 #[function_component]
 pub fn ClusterView(props: &PanelProps) -> Html {
@@ -197,6 +208,7 @@ pub fn ClusterView(props: &PanelProps) -> Html {
                 {
                     let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
                     draw(&ctx, f, *selected, timeout_max);
+                    mark_first_frame();
                 }
             }
         });

@@ -433,7 +433,7 @@ pub fn BenchPanel(props: &PanelProps) -> Html {
             <p>{ "A 5-node Raft cluster under steady client load, run in the Web Worker (wasm)." }</p>
             <button id="run-bench" onclick={run}>{ "Run" }</button>
             if let Some(r) = result {
-                <pre id="bench-result" data-events={r.events.to_string()} data-delivered={r.delivered.to_string()}
+                <pre id="bench-result" data-run={ctx.state.bench_runs.to_string()} data-events={r.events.to_string()} data-delivered={r.delivered.to_string()}
                     data-millis={r.millis.to_string()} data-fingerprint={r.fingerprint.clone()}>
                     { format!("{} events, {} messages delivered in {:.1} ms: {:.0} events/s, {:.0} messages/s; fingerprint {}",
                         r.events, r.delivered, r.millis, r.events as f64 / r.millis * 1e3, r.delivered as f64 / r.millis * 1e3, r.fingerprint) }

@@ -1,0 +1,71 @@
+// The browser benchmark: engine throughput in wasm inside the Web Worker,
+// compared with the same workload natively; the size of what the browser
+// downloads; and the time from navigation to the first drawn frame.
+// Run with ./dev bench (which builds the site and the CLI first).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join, extname } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { serve, launch, ROOT, DIST } from './harness.mjs';
+
+const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+const workload = join(ROOT, 'tests/scenarios/raft/bench.scn');
+
+// 1. What the browser downloads.
+const sizes = {};
+for (const f of readdirSync(DIST)) {
+  const kind = { '.wasm': 'wasm', '.js': 'js', '.css': 'css', '.html': 'html', '.svg': 'svg' }[extname(f)] ?? 'other';
+  if (f === 'embed-example.html') continue;
+  const raw = statSync(join(DIST, f)).size;
+  const gz = gzipSync(readFileSync(join(DIST, f)), { level: 9 }).length;
+  sizes[kind] ??= { raw: 0, gzip: 0 };
+  sizes[kind].raw += raw;
+  sizes[kind].gzip += gz;
+}
+const total = Object.values(sizes).reduce((a, s) => ({ raw: a.raw + s.raw, gzip: a.gzip + s.gzip }), { raw: 0, gzip: 0 });
+console.log('Download size (bytes):');
+for (const [k, s] of Object.entries(sizes)) console.log(`  ${k.padEnd(6)} raw ${String(s.raw).padStart(9)}  gzip ${String(s.gzip).padStart(8)}`);
+console.log(`  total  raw ${String(total.raw).padStart(9)}  gzip ${String(total.gzip).padStart(8)}`);
+
+const { server, url } = await serve();
+const browser = await launch();
+try {
+  // 2. Navigation to first drawn frame (fresh page each time; median of 5).
+  const firsts = [];
+  for (let i = 0; i < 5; i++) {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => document.documentElement.hasAttribute('data-first-frame-ms'), null, { timeout: 30_000 });
+    firsts.push(Number(await page.evaluate(() => document.documentElement.getAttribute('data-first-frame-ms'))));
+    await page.close();
+  }
+  firsts.sort((a, b) => a - b);
+  console.log(`First drawn frame after navigation: median ${firsts[2].toFixed(0)} ms (runs: ${firsts.map((x) => x.toFixed(0)).join(', ')})`);
+
+  // 3. Engine throughput in the worker (wasm), best of 5.
+  const page = await browser.newPage();
+  await page.goto(url + '?bench=1');
+  let best = null;
+  for (let i = 0; i < 5; i++) {
+    await page.click('#run-bench');
+    const el = page.locator(`#bench-result[data-run="${i + 1}"]`);
+    await el.waitFor({ timeout: 120_000 });
+    const r = {
+      events: Number(await el.getAttribute('data-events')),
+      delivered: Number(await el.getAttribute('data-delivered')),
+      millis: Number(await el.getAttribute('data-millis')),
+      fingerprint: await el.getAttribute('data-fingerprint'),
+    };
+    if (!best || r.millis < best.millis) best = r;
+  }
+  const wasmRate = best.delivered / (best.millis / 1e3);
+  console.log(`wasm (worker): ${best.events} events, ${best.delivered} messages delivered in ${best.millis.toFixed(1)} ms: ` +
+    `${(best.events / best.millis * 1e3).toFixed(0)} events/s, ${wasmRate.toFixed(0)} delivered messages/s`);
+  const native = JSON.parse(execFileSync(cli, ['bench', workload, '--repeat', '5'], { encoding: 'utf8' }));
+  console.log(`native (CLI):  ${native.events} events, ${native.delivered} messages delivered in ${(native.seconds * 1e3).toFixed(1)} ms: ` +
+    `${native.events_per_sec} events/s, ${native.delivered_per_sec} delivered messages/s`);
+  console.log(`wasm/native time ratio: ${(best.millis / 1e3 / native.seconds).toFixed(2)}x; fingerprints ${best.fingerprint === native.fingerprint ? 'equal' : 'DIFFER'} (${best.fingerprint})`);
+} finally {
+  await browser.close();
+  server.close();
+}
