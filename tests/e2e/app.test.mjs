@@ -124,22 +124,53 @@ test('bad input in a control gets a message, not a crash', async () => {
 // in wasm. Each scenario file runs in the CLI (native) and in the browser's
 // worker (wasm) and the fingerprints must match.
 test('every scenario file has the same fingerprint natively and in the browser', async () => {
-  const cli = join(ROOT, 'target/release/clusterscope');
-  const dir = join(ROOT, 'tests/scenarios/raft');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.scn'));
-  assert.ok(files.length >= 5);
-  const page = await browser.newPage();
+  const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+  const files = ['raft', 'ring'].flatMap((lab) =>
+    readdirSync(join(ROOT, 'tests/scenarios', lab)).filter((f) => f.endsWith('.scn')).map((f) => join(lab, f)));
+  assert.ok(files.length >= 10);
   for (const f of files) {
-    const file = join(dir, f);
+    const file = join(ROOT, 'tests/scenarios', f);
     const native = execFileSync(cli, ['run', file, '--fingerprint'], { encoding: 'utf8' }).trim();
     const fragment = execFileSync(cli, ['link', file], { encoding: 'utf8' }).trim();
+    const page = await browser.newPage();
     await page.goto(`${url}#${fragment}`);
-    await page.reload();
     await page.waitForFunction(
       (fp) => document.querySelector('[data-metric="fingerprint"]')?.textContent === fp, native, { timeout: 30_000 },
     ).catch(async () => {
       throw new Error(`${f}: native ${native}, browser ${await metric(page, 'fingerprint')}`);
     });
+    await page.close();
   }
+});
+
+// Issue #5: adding a server to a consistent-hash ring moves about 1/(n+1) of
+// the keys (Karger et al.); the change is recorded in the link.
+test('the ring lab: add and fail servers, see what moved, compare algorithms, share it', async () => {
+  const { page, errors } = await open();
+  await page.getByRole('button', { name: 'Ring' }).click();
+  await page.getByRole('table', { name: 'Servers' }).waitFor();
+  assert.equal(await page.getByRole('table', { name: 'Servers' }).locator('tbody tr').count(), 8);
+  await page.getByRole('button', { name: 'Add server' }).click();
+  await page.getByRole('row', { name: 'S9' }).waitFor();
+  const moved = Number(await page.locator('[data-metric="moved"]').getAttribute('data-value'));
+  assert.ok(moved > 0.07 && moved < 0.16, `moved ${moved}, ideal 1/9`);
+  await page.getByRole('button', { name: 'Fail S3' }).click();
+  await page.getByRole('button', { name: 'Recover S3' }).waitFor();
+  await page.getByRole('button', { name: 'Compare', exact: true }).click();
+  const modulo = page.getByRole('table', { name: 'Comparison' }).getByRole('row', { name: 'modulo' });
+  await modulo.waitFor();
+  // Modulo renumbers servers: a change moves most keys (the baseline).
+  const movedModulo = Number((await modulo.locator('td').nth(2).textContent()).replace('%', ''));
+  assert.ok(movedModulo > 50, `modulo moved ${movedModulo}%`);
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  await page.waitForTimeout(300);
+  const fingerprint = await metric(page, 'fingerprint');
+  const again = await open(page.url().slice(url.length));
+  await again.page.getByRole('row', { name: 'S9' }).waitFor();
+  assert.equal(await metric(again.page, 'fingerprint'), fingerprint);
+  assert.ok(await again.page.getByRole('button', { name: 'Recover S3' }).isVisible());
+  assert.deepEqual([...errors, ...again.errors], []);
   await page.close();
+  await again.page.close();
 });

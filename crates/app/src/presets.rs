@@ -15,3 +15,15 @@ pub const RAFT: &[(&str, &str)] = &[
 
 /// The benchmark workload (also run natively by the criterion benchmark).
 pub const BENCH: &str = include_str!("../../../tests/scenarios/raft/bench.scn");
+
+/// The scenario the Ring lab opens with.
+pub const RING_DEFAULT: &str = include_str!("../../../tests/scenarios/ring/default.scn");
+
+/// (title, scenario text) for the Ring lab.
+pub const RING: &[(&str, &str)] = &[
+    ("Add a server, then fail one", include_str!("../../../tests/scenarios/ring/add-node.scn")),
+    ("Modulo hashing: almost everything moves", include_str!("../../../tests/scenarios/ring/modulo.scn")),
+    ("Too few virtual nodes", include_str!("../../../tests/scenarios/ring/virtual-nodes.scn")),
+    ("Bounded loads under skewed requests", include_str!("../../../tests/scenarios/ring/bounded-loads.scn")),
+    ("Weighted ketama, as memcached clients do", include_str!("../../../tests/scenarios/ring/weights.scn")),
+];

@@ -38,6 +38,8 @@ pub enum ToWorker {
     Ack,
     /// Measure engine throughput: run a scenario to its `until` time.
     Bench(String),
+    /// Ring lab: run every algorithm on the same keys and changes.
+    Compare,
 }
 
 /// What the worker tells the page.
@@ -49,6 +51,31 @@ pub enum FromWorker {
     Error(String),
     /// A benchmark's result.
     Bench(BenchResult),
+    /// The Ring lab's comparison table.
+    Compare(Vec<CompareView>),
+}
+
+/// One algorithm's row in the Ring lab's comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompareView {
+    /// Algorithm name.
+    pub algorithm: String,
+    /// Why it could not run, if it could not.
+    pub error: Option<String>,
+    /// Keys: std / mean.
+    pub keys_rsd: f64,
+    /// Keys: max / mean.
+    pub keys_max_mean: f64,
+    /// Requests: std / mean.
+    pub requests_rsd: f64,
+    /// Fraction of keys moved by all the changes.
+    pub moved: f64,
+    /// The least any placement must move.
+    pub ideal: f64,
+    /// Keys past capacity (bounded loads).
+    pub overflow: u64,
+    /// Points, slots or servers it keeps.
+    pub footprint: u64,
 }
 
 /// Transport and scenario state that comes with a frame.

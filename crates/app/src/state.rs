@@ -2,8 +2,8 @@
 //! knows (the selected node, the error on screen, chart history). Changed
 //! only through [`Msg`] in [`AppState::reduce`], as in Yew's TodoMVC.
 
-use crate::protocol::{BenchResult, FromWorker, Status};
-use clusterscope_core::lab::Frame;
+use crate::protocol::{BenchResult, CompareView, FromWorker, Status};
+use clusterscope_core::lab::{Frame, RingFrame};
 use clusterscope_core::sim::Time;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -56,6 +56,10 @@ pub struct AppState {
     pub bench: Option<BenchResult>,
     /// Benchmark runs finished.
     pub bench_runs: u64,
+    /// The Ring lab's latest drawing (frames carry it only when it changed).
+    pub ring: Option<Rc<RingFrame>>,
+    /// The Ring lab's comparison table, when asked for.
+    pub compare: Option<Rc<Vec<CompareView>>>,
 }
 
 /// Everything that changes the state.
@@ -82,6 +86,16 @@ impl Reducible for AppState {
                 if status.reset {
                     s.log.clear();
                     s.samples.clear();
+                    s.compare = None;
+                    if frame.lab != "ring" {
+                        s.ring = None;
+                    }
+                }
+                if let Some(ring) = &frame.ring {
+                    if s.ring.as_ref().is_some_and(|r| r.version != ring.version) {
+                        s.compare = None;
+                    }
+                    s.ring = Some(Rc::new(ring.clone()));
                 }
                 if let Some(link) = &status.link {
                     s.link = link.clone();
@@ -114,6 +128,7 @@ impl Reducible for AppState {
                 s.frames += 1;
             }
             Msg::Worker(FromWorker::Error(e)) | Msg::Error(e) => s.error = Some(e),
+            Msg::Worker(FromWorker::Compare(rows)) => s.compare = Some(Rc::new(rows)),
             Msg::Worker(FromWorker::Bench(b)) => {
                 s.bench = Some(b);
                 s.bench_runs += 1;

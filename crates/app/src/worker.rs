@@ -7,7 +7,7 @@
 //! never flooded. Snapshots (the lab is `Clone`) taken every virtual second
 //! make seeking back in time a short replay rather than a full one.
 
-use crate::protocol::{BenchResult, FromWorker, Status, ToWorker};
+use crate::protocol::{BenchResult, CompareView, FromWorker, Status, ToWorker};
 use clusterscope_core::lab::Lab;
 use clusterscope_core::scenario::{link, parse_action, LabKind, Scenario};
 use clusterscope_core::sim::{Time, SEC};
@@ -335,6 +335,31 @@ impl Worker for SimWorker {
             }
             ToWorker::Seek(t) => self.seek(t),
             ToWorker::Ack => self.acked = true,
+            ToWorker::Compare => {
+                let out = match &self.lab {
+                    Lab::Ring(l) => match l.compare() {
+                        Ok(rows) => FromWorker::Compare(
+                            rows.into_iter()
+                                .map(|r| CompareView {
+                                    algorithm: r.algorithm.name().into(),
+                                    error: r.error.clone(),
+                                    keys_rsd: r.keys.rel_std,
+                                    keys_max_mean: r.keys.max_over_mean,
+                                    requests_rsd: r.requests.rel_std,
+                                    moved: r.moved_fraction,
+                                    ideal: r.ideal_fraction,
+                                    overflow: r.overflowed,
+                                    footprint: r.footprint,
+                                })
+                                .collect(),
+                        ),
+                        Err(e) => FromWorker::Error(e.to_string()),
+                    },
+                    Lab::Raft(_) => FromWorker::Error("the comparison belongs to the ring lab".into()),
+                };
+                scope.respond(id, out);
+                return;
+            }
             ToWorker::Bench(text) => {
                 let out = match self.bench(&text) {
                     Ok(r) => FromWorker::Bench(r),

@@ -21,8 +21,8 @@
 
 use clusterscope_core::raft::{self, check_all, RaftConfig, RaftNode, Role};
 use clusterscope_core::sim::{
-    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Reply, RequestId, Rng, Sim, SimConfig, StreamKind, Time,
-    TraceEvent, MS, SEC,
+    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Reply, RequestId, Rng, Sim, SimConfig,
+    StreamKind, Time, TraceEvent, MS, SEC,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -44,6 +44,7 @@ struct Plan {
     tick: Time,
     // Chances per tick, in parts per million.
     crash: u32,
+    crash_leader: u32,
     restart: u32,
     pause: u32,
     resume: u32,
@@ -57,7 +58,7 @@ struct Plan {
 
 impl Plan {
     fn draw(seed: u64) -> Plan {
-        let mut r = Rng::stream(seed, StreamKind::Lab, 0x5357_4152_4d);
+        let mut r = Rng::stream(seed, StreamKind::Lab, 0x0053_5741_524d);
         let nodes = match r.range(0, 9) {
             0 => 1,
             1 => 2,
@@ -90,6 +91,7 @@ impl Plan {
             request_rate: r.range(0, 40),
             tick: r.range(20 * MS, 100 * MS),
             crash: r.range(0, 150_000) as u32,
+            crash_leader: r.range(0, 100_000) as u32,
             restart: r.range(100_000, 600_000) as u32,
             pause: r.range(0, 50_000) as u32,
             resume: r.range(100_000, 500_000) as u32,
@@ -118,18 +120,27 @@ fn pick(r: &mut Rng, n: u32) -> NodeId {
 }
 
 fn in_status(sim: &Sim<RaftNode>, s: NodeStatus) -> Vec<NodeId> {
-    (0..sim.config().nodes).filter(|&i| sim.nodes()[i as usize].status == s).collect()
+    (0..sim.config().nodes)
+        .filter(|&i| sim.nodes()[i as usize].status == s)
+        .collect()
 }
 
 fn safe(sim: &Sim<RaftNode>, phase: &str) -> Result<(), String> {
     if let Some(v) = sim.violation() {
-        return Err(format!("{phase}: {} violated at {} µs: {}", v.invariant, v.at, v.message));
+        return Err(format!(
+            "{phase}: {} violated at {} µs: {}",
+            v.invariant, v.at, v.message
+        ));
     }
     check_all(sim.nodes()).map_err(|e| format!("{phase}: check_all: {e}"))
 }
 
 fn committed_everywhere(sim: &Sim<RaftNode>, req: RequestId) -> bool {
-    sim.nodes().iter().all(|n| n.state.log()[..n.state.commit_index() as usize].iter().any(|e| e.command == req))
+    sim.nodes().iter().all(|n| {
+        n.state.log()[..n.state.commit_index() as usize]
+            .iter()
+            .any(|e| e.command == req)
+    })
 }
 
 /// Runs one seed through both phases.
@@ -141,14 +152,17 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
         seed,
         net: plan.net.clone(),
         drift_ppm_max: plan.drift_ppm_max,
-        client: ClientConfig { rate_per_sec: plan.request_rate, ..ClientConfig::default() },
+        client: ClientConfig {
+            rate_per_sec: plan.request_rate,
+            ..ClientConfig::default()
+        },
         trace_window: 0,
     };
     let mut sim: Sim<RaftNode> = Sim::new(config, plan.raft.clone());
     for inv in raft::invariants() {
         sim.add_invariant(inv);
     }
-    let mut r = Rng::stream(seed, StreamKind::Lab, 0x4641_554c_54);
+    let mut r = Rng::stream(seed, StreamKind::Lab, 0x0046_4155_4c54);
 
     // Phase 1: faults.
     let mut t = 0;
@@ -157,10 +171,25 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
         if r.chance_ppm(plan.crash) {
             sim.inject(Fault::Crash(pick(&mut r, n)));
         }
+        if r.chance_ppm(plan.crash_leader) {
+            // Leaders crashing soon after appending is what produces the
+            // Figure 8 situations (§5.4.2).
+            let leader = (0..n).find(|&i| {
+                let nd = &sim.nodes()[i as usize];
+                nd.status == NodeStatus::Up && nd.state.role() == Role::Leader
+            });
+            if let Some(l) = leader {
+                sim.client_request(l);
+                sim.run_until(sim.now() + r.range(0, 5 * MS));
+                sim.inject(Fault::Crash(l));
+            }
+        }
         if r.chance_ppm(plan.restart) {
             let crashed = in_status(&sim, NodeStatus::Crashed);
             if !crashed.is_empty() {
-                sim.inject(Fault::Restart(crashed[pick(&mut r, crashed.len() as u32) as usize]));
+                sim.inject(Fault::Restart(
+                    crashed[pick(&mut r, crashed.len() as u32) as usize],
+                ));
             }
         }
         if r.chance_ppm(plan.pause) {
@@ -204,7 +233,12 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
 
     // Phase 2: heal, cold-restart everyone, and require progress.
     sim.inject(Fault::Heal);
-    for (name, v) in [("loss", 0), ("duplicate", 0), ("tail", 0), ("request_rate", 0)] {
+    for (name, v) in [
+        ("loss", 0),
+        ("duplicate", 0),
+        ("tail", 0),
+        ("request_rate", 0),
+    ] {
         sim.inject(Fault::Set(name.into(), v));
     }
     for id in 0..n {
@@ -215,7 +249,9 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
     }
     let healed = sim.now();
     let target = pick(&mut r, n);
-    let req = sim.client_request(target).ok_or("the request was refused")?;
+    let req = sim
+        .client_request(target)
+        .ok_or("the request was refused")?;
     let deadline = healed + RECOVERY_BOUND;
     let mut replied = false;
     let mut next_look = healed;
@@ -243,7 +279,15 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
             .nodes()
             .iter()
             .enumerate()
-            .map(|(i, nd)| format!("S{} {} term {} commit {}", i + 1, nd.state.role().name(), nd.state.term(), nd.state.commit_index()))
+            .map(|(i, nd)| {
+                format!(
+                    "S{} {} term {} commit {}",
+                    i + 1,
+                    nd.state.role().name(),
+                    nd.state.term(),
+                    nd.state.commit_index()
+                )
+            })
             .collect();
         return Err(format!(
             "no progress within {} s of healing (client answered: {replied}); nodes: {}",
@@ -251,8 +295,17 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
             leaders.join(", ")
         ));
     };
-    let top = sim.nodes().iter().map(|nd| nd.state.term()).max().unwrap_or(0);
-    if !sim.nodes().iter().any(|nd| nd.state.role() == Role::Leader && nd.state.term() == top) {
+    let top = sim
+        .nodes()
+        .iter()
+        .map(|nd| nd.state.term())
+        .max()
+        .unwrap_or(0);
+    if !sim
+        .nodes()
+        .iter()
+        .any(|nd| nd.state.role() == Role::Leader && nd.state.term() == top)
+    {
         return Err("the request committed but no leader of the top term is left".into());
     }
     Ok(Outcome {
@@ -270,10 +323,20 @@ fn replay_hint(seed: u64) -> String {
 
 /// The seeds this shard runs.
 fn seeds(shard: u64) -> Vec<u64> {
-    if let Some(one) = std::env::var("SWARM_SEED").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
-        return if one % SHARDS == shard { vec![one] } else { vec![] };
+    if let Some(one) = std::env::var("SWARM_SEED")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    {
+        return if one % SHARDS == shard {
+            vec![one]
+        } else {
+            vec![]
+        };
     }
-    let count = std::env::var("SWARM_SEEDS").ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(DEFAULT_SEEDS);
+    let count = std::env::var("SWARM_SEEDS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(DEFAULT_SEEDS);
     (0..count).filter(|s| s % SHARDS == shard).collect()
 }
 
@@ -294,7 +357,11 @@ fn run_shard(shard: u64) {
                     println!("seed {seed}: {:?}\n{:?}", Plan::draw(seed), o);
                 }
             }
-            Err(e) => failures.push(format!("seed {seed}: {e}\n  {:?}\n  {}", Plan::draw(seed), replay_hint(seed))),
+            Err(e) => failures.push(format!(
+                "seed {seed}: {e}\n  {:?}\n  {}",
+                Plan::draw(seed),
+                replay_hint(seed)
+            )),
         }
     }
     println!(
@@ -302,11 +369,20 @@ fn run_shard(shard: u64) {
         seeds.len(),
         worst_recovery / MS
     );
-    assert!(failures.is_empty(), "{} of {} seeds failed:\n{}", failures.len(), seeds.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} seeds failed:\n{}",
+        failures.len(),
+        seeds.len(),
+        failures.join("\n")
+    );
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }
 
 // Swarm, shard 0 of 4 (the shards run in parallel; together they cover
@@ -344,7 +420,12 @@ fn the_same_seed_gives_the_same_fingerprint() {
         let b = run_seed(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         assert_eq!(a.fingerprint, b.fingerprint, "seed {seed}");
         assert_eq!(a.events, b.events, "seed {seed}");
-        assert_ne!(a.fingerprint, run_seed(seed + 1).map(|o| o.fingerprint).unwrap_or(0), "seed {seed} vs {}", seed + 1);
+        assert_ne!(
+            a.fingerprint,
+            run_seed(seed + 1).map(|o| o.fingerprint).unwrap_or(0),
+            "seed {seed} vs {}",
+            seed + 1
+        );
     }
 }
 
@@ -353,10 +434,17 @@ fn the_same_seed_gives_the_same_fingerprint() {
 // (many terms). A swarm that only ran calm worlds would pass trivially.
 #[test]
 fn the_swarm_explores_hostile_worlds() {
-    let outcomes: Vec<Outcome> = (0..40).map(|s| run_seed(s).unwrap_or_else(|e| panic!("seed {s}: {e}"))).collect();
-    let many_terms = outcomes.iter().filter(|o| o.elections_top_term >= 5).count();
+    let outcomes: Vec<Outcome> = (0..40)
+        .map(|s| run_seed(s).unwrap_or_else(|e| panic!("seed {s}: {e}")))
+        .collect();
+    let many_terms = outcomes
+        .iter()
+        .filter(|o| o.elections_top_term >= 5)
+        .count();
     let busy = outcomes.iter().filter(|o| o.committed >= 10).count();
-    assert!(many_terms >= 10, "only {many_terms} of 40 seeds reached term 5");
+    assert!(
+        many_terms >= 10,
+        "only {many_terms} of 40 seeds reached term 5"
+    );
     assert!(busy >= 10, "only {busy} of 40 seeds committed 10 requests");
 }
-

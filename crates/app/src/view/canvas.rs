@@ -166,7 +166,7 @@ fn summary(f: &Frame) -> String {
 
 /// Records when the first frame was drawn (milliseconds since navigation),
 /// as `data-first-frame-ms` on the root element, for the browser benchmark.
-fn mark_first_frame() {
+pub(crate) fn mark_first_frame() {
     let Some(w) = web_sys::window() else { return };
     let Some(root) = w.document().and_then(|d| d.document_element()) else { return };
     if !root.has_attribute("data-first-frame-ms") {

@@ -2,7 +2,8 @@
 //! to the worker. Nothing here runs the simulation.
 
 mod canvas;
-mod panels;
+pub mod panels;
+mod ring;
 
 use crate::presets;
 use crate::protocol::{FromWorker, ToWorker};
@@ -212,7 +213,11 @@ pub fn App() -> Html {
         return html! {
             <div class="embed" data-time={time.to_string()}>
                 { error }{ violation }
-                <canvas::ClusterView ctx={ctx.clone()} />
+                if state.frame.as_ref().is_some_and(|f| f.lab == "ring") {
+                    <ring::RingView ctx={ctx.clone()} />
+                } else {
+                    <canvas::ClusterView ctx={ctx.clone()} />
+                }
                 <div class="embed-bar">
                     <panels::Transport ctx={ctx.clone()} compact={true} />
                     <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
@@ -221,29 +226,69 @@ pub fn App() -> Html {
         };
     }
 
+    let lab = state.frame.as_ref().map_or("raft", |f| if f.lab == "ring" { "ring" } else { "raft" }).to_string();
+    let tab = |name: &'static str, title: &'static str, text: &'static str, play: bool| {
+        let b = ctx.bridge.clone();
+        let active = lab == name;
+        let onclick = Callback::from(move |_| {
+            if !active {
+                b.send(ToWorker::LoadText(text.to_string()));
+                if play {
+                    b.send(ToWorker::Play);
+                }
+            }
+        });
+        html! {
+            <button class={classes!("tab", active.then_some("active"))} aria-current={active.then_some("page")} {onclick}>{ title }</button>
+        }
+    };
+    let (stage, side) = if lab == "ring" {
+        (
+            html! { <>
+                <panels::Transport ctx={ctx.clone()} compact={false} />
+                <ring::RingView ctx={ctx.clone()} />
+                <panels::Timeline ctx={ctx.clone()} />
+                <ring::Servers ctx={ctx.clone()} />
+            </> },
+            html! { <>
+                <panels::Metrics ctx={ctx.clone()} />
+                <panels::Network ctx={ctx.clone()} />
+                <ring::Compare ctx={ctx.clone()} />
+                <panels::Setup ctx={ctx.clone()} />
+            </> },
+        )
+    } else {
+        (
+            html! { <>
+                <panels::Transport ctx={ctx.clone()} compact={false} />
+                <canvas::ClusterView ctx={ctx.clone()} />
+                <panels::Timeline ctx={ctx.clone()} />
+                <panels::Logs ctx={ctx.clone()} />
+            </> },
+            html! { <>
+                <panels::NodePanel ctx={ctx.clone()} />
+                <panels::Metrics ctx={ctx.clone()} />
+                <panels::Charts ctx={ctx.clone()} />
+                <panels::Network ctx={ctx.clone()} />
+                <panels::Setup ctx={ctx.clone()} />
+            </> },
+        )
+    };
     html! {
-        <div class="app" data-time={time.to_string()}>
+        <div class="app" data-time={time.to_string()} data-lab={lab.clone()}>
             <header>
                 <h1>{ "ClusterScope" }</h1>
-                <nav aria-label="Labs"><span class="tab active" aria-current="page">{ "Raft" }</span></nav>
+                <nav aria-label="Labs">
+                    { tab("raft", "Raft", presets::DEFAULT, true) }
+                    { tab("ring", "Ring", presets::RING_DEFAULT, false) }
+                </nav>
                 <panels::Presets ctx={ctx.clone()} />
                 <panels::Share ctx={ctx.clone()} />
             </header>
             { error }{ violation }
             <main>
-                <section class="stage" aria-label="Cluster">
-                    <panels::Transport ctx={ctx.clone()} compact={false} />
-                    <canvas::ClusterView ctx={ctx.clone()} />
-                    <panels::Timeline ctx={ctx.clone()} />
-                    <panels::Logs ctx={ctx.clone()} />
-                </section>
-                <aside>
-                    <panels::NodePanel ctx={ctx.clone()} />
-                    <panels::Metrics ctx={ctx.clone()} />
-                    <panels::Charts ctx={ctx.clone()} />
-                    <panels::Network ctx={ctx.clone()} />
-                    <panels::Setup ctx={ctx.clone()} />
-                </aside>
+                <section class="stage" aria-label="Lab">{ stage }</section>
+                <aside>{ side }</aside>
             </main>
             <section class="bottom">
                 <panels::EventLog ctx={ctx.clone()} />

@@ -6,6 +6,7 @@ use super::{PanelProps, SPEEDS};
 use crate::presets;
 use crate::protocol::ToWorker;
 use crate::state::{Msg, Sample};
+use clusterscope_core::scenario::params::{Kind, ParamSpec};
 use clusterscope_core::scenario::{LabKind, Scenario};
 use clusterscope_core::sim::time::format_clock;
 use wasm_bindgen::JsCast;
@@ -70,6 +71,59 @@ pub fn Transport(props: &TransportProps) -> Html {
     }
 }
 
+/// Props of [`Field`].
+#[derive(Properties, Clone, PartialEq)]
+pub struct FieldProps {
+    /// Accessible name.
+    pub label: AttrValue,
+    /// The value in force; the field shows it whenever it changes.
+    pub value: AttrValue,
+    /// Called with the text when the user commits an edit.
+    pub onchange: Callback<Event>,
+    /// Width in characters.
+    #[prop_or(8)]
+    pub size: u32,
+}
+
+/// A text field that shows `value` when it changes but otherwise leaves the
+/// user's typing alone, although the page re-renders many times a second.
+#[function_component]
+pub fn Field(props: &FieldProps) -> Html {
+    let input = use_node_ref();
+    {
+        let input = input.clone();
+        use_effect_with(props.value.clone(), move |v| {
+            if let Some(i) = input.cast::<HtmlInputElement>() {
+                i.set_value(v);
+            }
+        });
+    }
+    html! { <input ref={input} aria-label={props.label.clone()} size={props.size.to_string()} onchange={props.onchange.clone()} /> }
+}
+
+/// An input for one parameter: a menu for choices and toggles, a text
+/// field (with units) otherwise. Uncontrolled, keyed by its value, so a
+/// frame arriving while the user types does not overwrite what they type.
+fn param_input(spec: &ParamSpec, value: i64, onchange: Callback<Event>) -> Html {
+    let key = format!("{}={}", spec.name, value);
+    let options: Option<Vec<&str>> = match spec.kind {
+        Kind::Choice(names) => Some(names.to_vec()),
+        Kind::Toggle => Some(vec!["off", "on"]),
+        _ => None,
+    };
+    match options {
+        Some(opts) => {
+            let current = spec.format(value);
+            html! {
+                <select {key} aria-label={spec.name} {onchange}>
+                    { for opts.iter().map(|o| html! { <option value={*o} selected={*o == current}>{ *o }</option> }) }
+                </select>
+            }
+        }
+        None => html! { <Field {key} label={spec.name} value={spec.format(value)} {onchange} /> },
+    }
+}
+
 fn current_scenario(text: &str) -> Option<Scenario> {
     Scenario::parse(text).ok()
 }
@@ -99,7 +153,7 @@ fn SeedInput(props: &PanelProps) -> Html {
     };
     html! {
         <span class="seed">
-            <label>{ "Seed " }<input key={seed.to_string()} aria-label="Seed" type="text" inputmode="numeric" size="10" defaultvalue={seed.to_string()} onchange={on_change} /></label>
+            <label>{ "Seed " }<Field label="Seed" value={seed.to_string()} onchange={on_change} size={10} /></label>
             <button aria-label="New seed" title="Restart with a random seed" onclick={on_new}>{ "New seed" }</button>
         </span>
     }
@@ -277,6 +331,7 @@ pub fn Network(props: &PanelProps) -> Html {
             .unwrap_or_else(|| scn.get(name))
     };
     let live: Vec<_> = scn.lab.params().into_iter().filter(|p| p.live).collect();
+    let cluster = scn.lab == LabKind::Raft;
     let on_split = {
         let b = ctx.bridge.clone();
         let p = partition.clone();
@@ -291,13 +346,15 @@ pub fn Network(props: &PanelProps) -> Html {
         })
     };
     html! {
-        <section class="panel network" aria-label="Network">
-            <h2>{ "Network (live)" }</h2>
-            <div class="row">
-                <input aria-label="Partition groups" placeholder="S1,S2 | S3,S4,S5" value={(*partition).clone()} oninput={on_part_input} />
-                <button onclick={on_split}>{ "Split" }</button>
-                <button onclick={ctx.bridge.cb(ToWorker::Act("heal".into()))}>{ "Heal" }</button>
-            </div>
+        <section class="panel network" aria-label={if cluster { "Network" } else { "Live settings" }}>
+            <h2>{ if cluster { "Network (live)" } else { "Live settings" } }</h2>
+            if cluster {
+                <div class="row">
+                    <input aria-label="Partition groups" placeholder="S1,S2 | S3,S4,S5" value={(*partition).clone()} oninput={on_part_input} />
+                    <button onclick={on_split}>{ "Split" }</button>
+                    <button onclick={ctx.bridge.cb(ToWorker::Act("heal".into()))}>{ "Heal" }</button>
+                </div>
+            }
             { for live.iter().map(|spec| {
                 let b = ctx.bridge.clone();
                 let name = spec.name;
@@ -305,8 +362,7 @@ pub fn Network(props: &PanelProps) -> Html {
                 html! {
                     <label class="param" title={spec.help}>
                         <span>{ spec.name }</span>
-                        <input key={format!("{}={}", spec.name, value_now(spec.name))} aria-label={spec.name}
-                            defaultvalue={spec.format(value_now(spec.name))} {onchange} size="8" />
+                        { param_input(spec, value_now(spec.name), onchange) }
                     </label>
                 }
             }) }
@@ -344,8 +400,7 @@ pub fn Setup(props: &PanelProps) -> Html {
                 html! {
                     <label class="param" title={format!("{} (from {} to {})", spec.help, spec.format(spec.min), spec.format(spec.max))}>
                         <span>{ spec.name }</span>
-                        <input key={format!("{}={}", spec.name, scn.get(spec.name))} aria-label={spec.name}
-                            defaultvalue={spec.format(scn.get(spec.name))} {onchange} size="8" />
+                        { param_input(spec, scn.get(spec.name), onchange) }
                     </label>
                 }
             }) }
@@ -358,19 +413,20 @@ pub fn Setup(props: &PanelProps) -> Html {
 #[function_component]
 pub fn Presets(props: &PanelProps) -> Html {
     let b = props.ctx.bridge.clone();
+    let ring = props.ctx.state.frame.as_ref().is_some_and(|f| f.lab == "ring");
+    let list: &'static [(&'static str, &'static str)] = if ring { presets::RING } else { presets::RAFT };
     let onchange = Callback::from(move |e: Event| {
         let v = input_value(&e);
-        if let Some((_, text)) = presets::RAFT.iter().find(|(t, _)| *t == v) {
+        if let Some((_, text)) = list.iter().find(|(t, _)| *t == v) {
             b.send(ToWorker::LoadText(text.to_string()));
             b.send(ToWorker::Play);
         }
     });
-    let _ = LabKind::Raft;
     html! {
         <label class="presets">{ "Scenario " }
-            <select aria-label="Preset scenario" {onchange}>
+            <select key={if ring { "ring" } else { "raft" }} aria-label="Preset scenario" {onchange}>
                 <option value="" selected=true disabled=true>{ "Open a classic situation…" }</option>
-                { for presets::RAFT.iter().map(|(t, _)| html! { <option value={*t}>{ *t }</option> }) }
+                { for list.iter().map(|(t, _)| html! { <option value={*t}>{ *t }</option> }) }
             </select>
         </label>
     }

@@ -68,7 +68,10 @@ enum Change<'a> {
 fn changes<'a>(events: &'a [TraceEvent<RaftNode>]) -> impl Iterator<Item = Change<'a>> {
     events.iter().filter_map(|ev| match ev {
         TraceEvent::Note { node, note, .. } => Some(Change::Note(*node, note)),
-        TraceEvent::Fault { fault: Fault::Crash(id), .. } => Some(Change::Crash(*id)),
+        TraceEvent::Fault {
+            fault: Fault::Crash(id),
+            ..
+        } => Some(Change::Crash(*id)),
         _ => None,
     })
 }
@@ -97,7 +100,9 @@ struct Chains {
 
 impl Chains {
     fn from_nodes(nodes: &[Node<RaftNode>]) -> Chains {
-        Chains { per_node: nodes.iter().map(|n| chain_of(n.state.log())).collect() }
+        Chains {
+            per_node: nodes.iter().map(|n| chain_of(n.state.log())).collect(),
+        }
     }
 
     fn truncated(&mut self, id: NodeId, from: u64) {
@@ -109,8 +114,10 @@ impl Chains {
     /// Recomputes the digests of `from..=to` from the node's log and returns
     /// the indexes recomputed (possibly more than noted if the chain lagged,
     /// fewer if the log is shorter).
-    fn appended(&mut self, id: NodeId, from: u64, to: u64, log: &[Entry]) -> std::ops::RangeInclusive<u64> {
-        let Some(c) = self.per_node.get_mut(id as usize) else { return 1..=0 };
+    fn appended(&mut self, id: NodeId, from: u64, to: u64, log: &[Entry]) -> std::ops::Range<u64> {
+        let Some(c) = self.per_node.get_mut(id as usize) else {
+            return 0..0;
+        };
         let start = from.max(1).min(c.len() as u64 + 1);
         c.truncate((start - 1) as usize);
         let end = to.min(log.len() as u64);
@@ -118,7 +125,7 @@ impl Chains {
             let prev = c.last().copied().unwrap_or(ROOT);
             c.push(link(prev, e));
         }
-        start..=end
+        start..end + 1
     }
 
     /// The digest of the node's prefix up to `index` (1-based).
@@ -168,9 +175,11 @@ pub struct ElectionSafety {
 impl ElectionSafety {
     fn elected(&mut self, id: NodeId, term: u64) -> Result<(), String> {
         match self.leaders.get(&term) {
-            Some(&other) if other != id => {
-                Err(format!("{} and {} were both elected leader of term {term}", s(other), s(id)))
-            }
+            Some(&other) if other != id => Err(format!(
+                "{} and {} were both elected leader of term {term}",
+                s(other),
+                s(id)
+            )),
             Some(_) => Ok(()),
             None => {
                 self.leaders.insert(term, id);
@@ -185,7 +194,11 @@ impl Invariant<RaftNode> for ElectionSafety {
         "Election Safety"
     }
 
-    fn check(&mut self, world: &World<'_, RaftNode>, events: &[TraceEvent<RaftNode>]) -> Result<(), String> {
+    fn check(
+        &mut self,
+        world: &World<'_, RaftNode>,
+        events: &[TraceEvent<RaftNode>],
+    ) -> Result<(), String> {
         if !self.ready {
             self.ready = true;
             for (i, n) in world.nodes.iter().enumerate() {
@@ -195,7 +208,12 @@ impl Invariant<RaftNode> for ElectionSafety {
             }
         }
         for ev in events {
-            if let TraceEvent::Note { node, note: RaftNote::BecameLeader { term }, .. } = ev {
+            if let TraceEvent::Note {
+                node,
+                note: RaftNote::BecameLeader { term },
+                ..
+            } = ev
+            {
                 self.elected(*node, *term)?;
             }
         }
@@ -226,12 +244,23 @@ impl Invariant<RaftNode> for LeaderAppendOnly {
         "Leader Append-Only"
     }
 
-    fn check(&mut self, world: &World<'_, RaftNode>, events: &[TraceEvent<RaftNode>]) -> Result<(), String> {
+    fn check(
+        &mut self,
+        world: &World<'_, RaftNode>,
+        events: &[TraceEvent<RaftNode>],
+    ) -> Result<(), String> {
         if !self.ready {
             self.ready = true;
-            self.len = world.nodes.iter().map(|n| n.state.log().len() as u64).collect();
-            self.leading =
-                world.nodes.iter().map(|n| (n.state.role() == Role::Leader).then(|| n.state.term())).collect();
+            self.len = world
+                .nodes
+                .iter()
+                .map(|n| n.state.log().len() as u64)
+                .collect();
+            self.leading = world
+                .nodes
+                .iter()
+                .map(|n| (n.state.role() == Role::Leader).then(|| n.state.term()))
+                .collect();
         }
         self.touched.clear();
         for change in changes(events) {
@@ -253,7 +282,10 @@ impl Invariant<RaftNode> for LeaderAppendOnly {
                 n if ends_leadership(n) => self.leading[x] = None,
                 RaftNote::Truncated { from } => {
                     if let Some(t) = self.leading[x] {
-                        return Err(format!("{}, leader of term {t}, deleted its entries from index {from}", s(id)));
+                        return Err(format!(
+                            "{}, leader of term {t}, deleted its entries from index {from}",
+                            s(id)
+                        ));
                     }
                     self.len[x] = self.len[x].min(from.saturating_sub(1));
                     self.touched.push(id);
@@ -309,7 +341,9 @@ pub struct LogMatching {
 
 impl LogMatching {
     fn record(&mut self, id: NodeId, index: u64, term: u64, digest: u64) -> Result<(), String> {
-        let Ok(k) = usize::try_from(index.saturating_sub(1)) else { return Ok(()) };
+        let Ok(k) = usize::try_from(index.saturating_sub(1)) else {
+            return Ok(());
+        };
         if self.first.len() <= k {
             self.first.resize(k + 1, None);
         }
@@ -338,9 +372,16 @@ impl LogMatching {
         }
     }
 
-    fn record_range(&mut self, id: NodeId, range: std::ops::RangeInclusive<u64>, log: &[Entry]) -> Result<(), String> {
+    fn record_range(
+        &mut self,
+        id: NodeId,
+        range: std::ops::Range<u64>,
+        log: &[Entry],
+    ) -> Result<(), String> {
         for i in range {
-            let (Some(e), Some(d)) = (log.get((i - 1) as usize), self.chains.at(id, i)) else { break };
+            let (Some(e), Some(d)) = (log.get((i - 1) as usize), self.chains.at(id, i)) else {
+                break;
+            };
             let term = e.term;
             self.record(id, i, term, d)?;
         }
@@ -353,18 +394,24 @@ impl Invariant<RaftNode> for LogMatching {
         "Log Matching"
     }
 
-    fn check(&mut self, world: &World<'_, RaftNode>, events: &[TraceEvent<RaftNode>]) -> Result<(), String> {
+    fn check(
+        &mut self,
+        world: &World<'_, RaftNode>,
+        events: &[TraceEvent<RaftNode>],
+    ) -> Result<(), String> {
         if !self.ready {
             self.ready = true;
             self.chains = Chains::from_nodes(world.nodes);
             for (i, n) in world.nodes.iter().enumerate() {
                 let log = n.state.log();
-                self.record_range(i as NodeId, 1..=log.len() as u64, log)?;
+                self.record_range(i as NodeId, 1..log.len() as u64 + 1, log)?;
             }
         }
         self.touched.clear();
         for change in changes(events) {
-            let Change::Note(id, note) = change else { continue };
+            let Change::Note(id, note) = change else {
+                continue;
+            };
             match note {
                 RaftNote::Truncated { from } => {
                     self.chains.truncated(id, *from);
@@ -420,8 +467,17 @@ impl LeaderCompleteness {
     fn init(&mut self, world: &World<'_, RaftNode>) {
         self.chains = Chains::from_nodes(world.nodes);
         self.node_commit = world.nodes.iter().map(|n| n.state.commit_index()).collect();
-        self.leading = world.nodes.iter().map(|n| (n.state.role() == Role::Leader).then(|| n.state.term())).collect();
-        let top_term = world.nodes.iter().map(|n| n.state.term()).max().unwrap_or(0);
+        self.leading = world
+            .nodes
+            .iter()
+            .map(|n| (n.state.role() == Role::Leader).then(|| n.state.term()))
+            .collect();
+        let top_term = world
+            .nodes
+            .iter()
+            .map(|n| n.state.term())
+            .max()
+            .unwrap_or(0);
         if let Some(best) = world.nodes.iter().max_by_key(|n| n.state.commit_index()) {
             let c = (best.state.commit_index() as usize).min(best.state.log().len());
             self.committed = best.state.log()[..c].to_vec();
@@ -444,13 +500,28 @@ impl LeaderCompleteness {
         ))
     }
 
-    fn committed_by(&mut self, id: NodeId, index: u64, world: &World<'_, RaftNode>) -> Result<(), String> {
+    fn committed_by(
+        &mut self,
+        id: NodeId,
+        index: u64,
+        world: &World<'_, RaftNode>,
+    ) -> Result<(), String> {
         let x = id as usize;
-        let Some(node) = world.nodes.get(x) else { return Ok(()) };
+        let Some(node) = world.nodes.get(x) else {
+            return Ok(());
+        };
         let (term, log) = (node.state.term(), node.state.log());
-        let start = self.node_commit.get(x).copied().unwrap_or(0).max(self.committed.len() as u64) + 1;
+        let start = self
+            .node_commit
+            .get(x)
+            .copied()
+            .unwrap_or(0)
+            .max(self.committed.len() as u64)
+            + 1;
         for i in start..=index {
-            let Some(e) = log.get((i - 1) as usize) else { break };
+            let Some(e) = log.get((i - 1) as usize) else {
+                break;
+            };
             let prev = self.committed_chain.last().copied().unwrap_or(ROOT);
             let d = link(prev, e);
             let ct = term.max(self.commit_term.last().copied().unwrap_or(0));
@@ -483,7 +554,11 @@ impl Invariant<RaftNode> for LeaderCompleteness {
         "Leader Completeness"
     }
 
-    fn check(&mut self, world: &World<'_, RaftNode>, events: &[TraceEvent<RaftNode>]) -> Result<(), String> {
+    fn check(
+        &mut self,
+        world: &World<'_, RaftNode>,
+        events: &[TraceEvent<RaftNode>],
+    ) -> Result<(), String> {
         if !self.ready {
             self.ready = true;
             self.init(world);
@@ -547,7 +622,11 @@ pub struct StateMachineSafety {
 impl StateMachineSafety {
     fn apply(&mut self, id: NodeId, index: u64, log: &[Entry]) -> Result<(), String> {
         let Some(e) = log.get((index - 1) as usize) else {
-            return Err(format!("{} committed index {index} but its log has only {} entries", s(id), log.len()));
+            return Err(format!(
+                "{} committed index {index} but its log has only {} entries",
+                s(id),
+                log.len()
+            ));
         };
         match self.applied.get((index - 1) as usize) {
             Some((first, by)) if first != e => Err(format!(
@@ -562,13 +641,24 @@ impl StateMachineSafety {
                 self.applied.push((*e, id));
                 Ok(())
             }
-            None => Err(format!("{} applied index {index} before index {}", s(id), self.applied.len() + 1)),
+            None => Err(format!(
+                "{} applied index {index} before index {}",
+                s(id),
+                self.applied.len() + 1
+            )),
         }
     }
 
-    fn committed_by(&mut self, id: NodeId, index: u64, world: &World<'_, RaftNode>) -> Result<(), String> {
+    fn committed_by(
+        &mut self,
+        id: NodeId,
+        index: u64,
+        world: &World<'_, RaftNode>,
+    ) -> Result<(), String> {
         let x = id as usize;
-        let (Some(node), Some(&had)) = (world.nodes.get(x), self.node_commit.get(x)) else { return Ok(()) };
+        let (Some(node), Some(&had)) = (world.nodes.get(x), self.node_commit.get(x)) else {
+            return Ok(());
+        };
         let log = node.state.log();
         for i in had + 1..=index {
             self.apply(id, i, log)?;
@@ -583,7 +673,11 @@ impl Invariant<RaftNode> for StateMachineSafety {
         "State Machine Safety"
     }
 
-    fn check(&mut self, world: &World<'_, RaftNode>, events: &[TraceEvent<RaftNode>]) -> Result<(), String> {
+    fn check(
+        &mut self,
+        world: &World<'_, RaftNode>,
+        events: &[TraceEvent<RaftNode>],
+    ) -> Result<(), String> {
         if !self.ready {
             self.ready = true;
             self.node_commit = vec![0; world.nodes.len()];
@@ -598,7 +692,9 @@ impl Invariant<RaftNode> for StateMachineSafety {
                         *c = 0;
                     }
                 }
-                Change::Note(id, RaftNote::Committed { index }) => self.committed_by(id, *index, world)?,
+                Change::Note(id, RaftNote::Committed { index }) => {
+                    self.committed_by(id, *index, world)?
+                }
                 Change::Note(id, RaftNote::Truncated { from }) => {
                     let had = self.node_commit.get(id as usize).copied().unwrap_or(0);
                     if *from <= had {
@@ -633,11 +729,21 @@ pub fn check_all(nodes: &[Node<RaftNode>]) -> Result<(), String> {
         let st = &n.state;
         let id = i as NodeId;
         if st.commit_index() > st.log().len() as u64 {
-            return Err(format!("{} has commit index {} beyond its {} entries", s(id), st.commit_index(), st.log().len()));
+            return Err(format!(
+                "{} has commit index {} beyond its {} entries",
+                s(id),
+                st.commit_index(),
+                st.log().len()
+            ));
         }
         if st.role() == Role::Leader {
             if let Some(other) = leaders.insert(st.term(), id) {
-                return Err(format!("{} and {} both lead term {}", s(other), s(id), st.term()));
+                return Err(format!(
+                    "{} and {} both lead term {}",
+                    s(other),
+                    s(id),
+                    st.term()
+                ));
             }
         }
     }
@@ -668,7 +774,13 @@ pub fn check_all(nodes: &[Node<RaftNode>]) -> Result<(), String> {
     }
 
     // Committed prefixes agree.
-    let Some((bi, best)) = nodes.iter().enumerate().max_by_key(|(_, n)| n.state.commit_index()) else { return Ok(()) };
+    let Some((bi, best)) = nodes
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, n)| n.state.commit_index())
+    else {
+        return Ok(());
+    };
     let best_log = &best.state.log()[..best.state.commit_index() as usize];
     for (i, n) in nodes.iter().enumerate() {
         let c = n.state.commit_index() as usize;

@@ -204,33 +204,54 @@ impl RaftMsg {
 impl Observable for RaftMsg {
     fn kind(&self) -> &'static str {
         match self {
-            RaftMsg::RequestVote { pre_vote: false, .. } => "RequestVote",
+            RaftMsg::RequestVote {
+                pre_vote: false, ..
+            } => "RequestVote",
             RaftMsg::RequestVote { pre_vote: true, .. } => "PreVote",
-            RaftMsg::RequestVoteReply { pre_vote: false, .. } => "RequestVoteReply",
+            RaftMsg::RequestVoteReply {
+                pre_vote: false, ..
+            } => "RequestVoteReply",
             RaftMsg::RequestVoteReply { pre_vote: true, .. } => "PreVoteReply",
             RaftMsg::AppendEntries { entries, .. } if entries.is_empty() => "Heartbeat",
             RaftMsg::AppendEntries { .. } => "AppendEntries",
-            RaftMsg::AppendEntriesReply { heartbeat: true, .. } => "HeartbeatReply",
+            RaftMsg::AppendEntriesReply {
+                heartbeat: true, ..
+            } => "HeartbeatReply",
             RaftMsg::AppendEntriesReply { .. } => "AppendEntriesReply",
         }
     }
 
     fn digest(&self, fp: &mut Fingerprint) {
         match self {
-            RaftMsg::RequestVote { term, last_log_index, last_log_term, pre_vote } => {
+            RaftMsg::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+                pre_vote,
+            } => {
                 fp.u64(1);
                 fp.u64(*term);
                 fp.u64(*last_log_index);
                 fp.u64(*last_log_term);
                 fp.u64(u64::from(*pre_vote));
             }
-            RaftMsg::RequestVoteReply { term, granted, pre_vote } => {
+            RaftMsg::RequestVoteReply {
+                term,
+                granted,
+                pre_vote,
+            } => {
                 fp.u64(2);
                 fp.u64(*term);
                 fp.u64(u64::from(*granted));
                 fp.u64(u64::from(*pre_vote));
             }
-            RaftMsg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
+            RaftMsg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => {
                 fp.u64(3);
                 fp.u64(*term);
                 fp.u64(*prev_log_index);
@@ -242,7 +263,14 @@ impl Observable for RaftMsg {
                     fp.u64(e.command);
                 }
             }
-            RaftMsg::AppendEntriesReply { term, success, index, conflict_index, conflict_term, heartbeat } => {
+            RaftMsg::AppendEntriesReply {
+                term,
+                success,
+                index,
+                conflict_index,
+                conflict_term,
+                heartbeat,
+            } => {
                 fp.u64(4);
                 fp.u64(*term);
                 fp.u64(u64::from(*success));
@@ -399,6 +427,8 @@ pub struct RaftNode {
     /// When this server last heard from the leader it follows (for the
     /// Pre-Vote rule that a server hearing from a leader refuses pre-votes).
     last_leader_contact: Option<Time>,
+    /// When the election timer was last armed, if it is.
+    election_armed_at: Option<Time>,
 
     // Candidates and pre-candidates: who granted a vote (duplicated
     // replies must not count twice).
@@ -442,6 +472,7 @@ impl RaftNode {
             commit_index: 0,
             leader_hint: None,
             last_leader_contact: None,
+            election_armed_at: None,
             votes: vec![false; n],
             votes_granted: 0,
             next_index: vec![1; n],
@@ -558,8 +589,28 @@ impl RaftNode {
     }
 
     fn arm_election_timer(&mut self, ctx: &mut Ctx<Self>) {
-        let after = ctx.rng.range(self.config.election_timeout_min, self.config.election_timeout_max);
+        let after = ctx.rng.range(
+            self.config.election_timeout_min,
+            self.config.election_timeout_max,
+        );
         ctx.set_timer(RaftTimer::Election, after);
+        self.election_armed_at = Some(ctx.now);
+    }
+
+    /// Resets the election timer on hearing from the leader (§5.2). Under
+    /// heavy load AppendEntries arrive far more often than heartbeats; a
+    /// reset within an eighth of the minimum timeout of the previous one is
+    /// skipped, because every re-arm leaves a dead timer event in the
+    /// simulator's queue. At heartbeat pace every message still resets it;
+    /// under load the timeout since the leader last spoke stays at least
+    /// 7/8 of the minimum.
+    fn reset_election_timer(&mut self, ctx: &mut Ctx<Self>) {
+        let recent = self
+            .election_armed_at
+            .is_some_and(|t| ctx.now.saturating_sub(t) < self.config.election_timeout_min / 8);
+        if !recent {
+            self.arm_election_timer(ctx);
+        }
     }
 
     fn reset_votes(&mut self) {
@@ -572,7 +623,13 @@ impl RaftNode {
 
     /// Gives up leadership (if held) and becomes a follower of `term`
     /// (Figure 2, "All servers"). A new term clears the vote.
-    fn become_follower(&mut self, ctx: &mut Ctx<Self>, term: u64, leader: Option<NodeId>, reason: &'static str) {
+    fn become_follower(
+        &mut self,
+        ctx: &mut Ctx<Self>,
+        term: u64,
+        leader: Option<NodeId>,
+        reason: &'static str,
+    ) {
         let was = self.role;
         let new_term = term > self.term;
         if new_term {
@@ -581,7 +638,10 @@ impl RaftNode {
             self.leader_hint = None;
         }
         if was == Role::Leader {
-            ctx.note(RaftNote::SteppedDown { term: self.term, reason });
+            ctx.note(RaftNote::SteppedDown {
+                term: self.term,
+                reason,
+            });
             ctx.cancel_timer(RaftTimer::Heartbeat);
             ctx.cancel_timer(RaftTimer::CheckQuorum);
             self.leader_hint = None;
@@ -671,7 +731,12 @@ impl RaftNode {
         self.next_index.resize(n, last + 1);
         self.match_index.clear();
         self.match_index.resize(n, 0);
-        for v in [&mut self.probing, &mut self.probe_sent, &mut self.progressed, &mut self.active] {
+        for v in [
+            &mut self.probing,
+            &mut self.probe_sent,
+            &mut self.progressed,
+            &mut self.active,
+        ] {
             v.clear();
             v.resize(n, false);
         }
@@ -683,6 +748,7 @@ impl RaftNode {
         self.batch = None;
         ctx.note(RaftNote::BecameLeader { term: self.term });
         ctx.cancel_timer(RaftTimer::Election);
+        self.election_armed_at = None;
         if self.nodes > 1 {
             for p in ctx.peers() {
                 self.send_append(p, true, ctx);
@@ -796,7 +862,14 @@ impl RaftNode {
         }
         self.scratch.sort_unstable();
         let majority = self.majority() as usize;
-        let Some(&n) = self.scratch.len().checked_sub(majority).and_then(|i| self.scratch.get(i)) else { return };
+        let Some(&n) = self
+            .scratch
+            .len()
+            .checked_sub(majority)
+            .and_then(|i| self.scratch.get(i))
+        else {
+            return;
+        };
         if n > self.commit_index && self.term_at(n) == Some(self.term) {
             self.commit_index = n;
             ctx.note(RaftNote::Committed { index: n });
@@ -815,7 +888,14 @@ impl RaftNode {
     /// RequestVote (Figure 2, §5.2, §5.4.1): grant if the term is current,
     /// no other vote was cast in it, and the candidate's log is at least as
     /// up-to-date. Granting resets the election timer.
-    fn handle_request_vote(&mut self, from: NodeId, term: u64, last_log_index: u64, last_log_term: u64, ctx: &mut Ctx<Self>) {
+    fn handle_request_vote(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+        ctx: &mut Ctx<Self>,
+    ) {
         let granted = term == self.term
             && self.voted_for.is_none_or(|v| v == from)
             && self.log_is_up_to_date(last_log_term, last_log_index);
@@ -823,22 +903,54 @@ impl RaftNode {
             self.voted_for = Some(from);
             self.arm_election_timer(ctx);
         }
-        ctx.send(from, RaftMsg::RequestVoteReply { term: self.term, granted, pre_vote: false });
+        ctx.send(
+            from,
+            RaftMsg::RequestVoteReply {
+                term: self.term,
+                granted,
+                pre_vote: false,
+            },
+        );
     }
 
     /// Pre-Vote (thesis §9.6): grant if the proposed term is later than ours,
     /// the candidate's log is up-to-date, and we have not heard from a
     /// leader within the minimum election timeout. Nothing changes here.
-    fn handle_pre_vote(&mut self, from: NodeId, term: u64, last_log_index: u64, last_log_term: u64, ctx: &mut Ctx<Self>) {
-        let recent = self.last_leader_contact.is_some_and(|t| ctx.now.saturating_sub(t) < self.config.election_timeout_min);
+    fn handle_pre_vote(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+        ctx: &mut Ctx<Self>,
+    ) {
+        let recent = self
+            .last_leader_contact
+            .is_some_and(|t| ctx.now.saturating_sub(t) < self.config.election_timeout_min);
         let leader_alive = self.role == Role::Leader
             || (self.leader_hint.is_some() && self.leader_hint != Some(from) && recent);
-        let granted = term > self.term && !leader_alive && self.log_is_up_to_date(last_log_term, last_log_index);
+        let granted = term > self.term
+            && !leader_alive
+            && self.log_is_up_to_date(last_log_term, last_log_index);
         let reply_term = if granted { term } else { self.term };
-        ctx.send(from, RaftMsg::RequestVoteReply { term: reply_term, granted, pre_vote: true });
+        ctx.send(
+            from,
+            RaftMsg::RequestVoteReply {
+                term: reply_term,
+                granted,
+                pre_vote: true,
+            },
+        );
     }
 
-    fn handle_vote_reply(&mut self, from: NodeId, term: u64, granted: bool, pre_vote: bool, ctx: &mut Ctx<Self>) {
+    fn handle_vote_reply(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        granted: bool,
+        pre_vote: bool,
+        ctx: &mut Ctx<Self>,
+    ) {
         let current = if pre_vote {
             self.role == Role::PreCandidate && term == self.term.saturating_add(1)
         } else {
@@ -847,7 +959,9 @@ impl RaftNode {
         if !current || !granted {
             return;
         }
-        let Some(v) = self.votes.get_mut(from as usize) else { return };
+        let Some(v) = self.votes.get_mut(from as usize) else {
+            return;
+        };
         if *v {
             return; // a duplicate
         }
@@ -867,6 +981,7 @@ impl RaftNode {
     /// `prev_log_term` (refusing with a conflict hint if not), delete any
     /// conflicting suffix, append what is new, and advance the commit index
     /// to `min(leader_commit, index of last new entry)`.
+    #[allow(clippy::too_many_arguments)]
     fn handle_append(
         &mut self,
         from: NodeId,
@@ -878,19 +993,20 @@ impl RaftNode {
         ctx: &mut Ctx<Self>,
     ) {
         let heartbeat = entries.is_empty();
-        let refuse = |me: &Self, ctx: &mut Ctx<Self>, conflict_index: u64, conflict_term: Option<u64>| {
-            ctx.send(
-                from,
-                RaftMsg::AppendEntriesReply {
-                    term: me.term,
-                    success: false,
-                    index: prev_log_index,
-                    conflict_index,
-                    conflict_term,
-                    heartbeat,
-                },
-            );
-        };
+        let refuse =
+            |me: &Self, ctx: &mut Ctx<Self>, conflict_index: u64, conflict_term: Option<u64>| {
+                ctx.send(
+                    from,
+                    RaftMsg::AppendEntriesReply {
+                        term: me.term,
+                        success: false,
+                        index: prev_log_index,
+                        conflict_index,
+                        conflict_term,
+                        heartbeat,
+                    },
+                );
+            };
         if term < self.term {
             refuse(self, ctx, 0, None);
             return;
@@ -905,7 +1021,7 @@ impl RaftNode {
         }
         self.leader_hint = Some(from);
         self.last_leader_contact = Some(ctx.now);
-        self.arm_election_timer(ctx);
+        self.reset_election_timer(ctx);
 
         let last = self.last_log_index();
         if prev_log_index > last {
@@ -943,7 +1059,10 @@ impl RaftNode {
         if skip < entries.len() {
             let from_index = self.last_log_index() + 1;
             self.log.extend_from_slice(&entries[skip..]);
-            ctx.note(RaftNote::Appended { from: from_index, to: self.last_log_index() });
+            ctx.note(RaftNote::Appended {
+                from: from_index,
+                to: self.last_log_index(),
+            });
         }
         let matched = prev_log_index + entries.len() as u64;
         if leader_commit > self.commit_index {
@@ -982,7 +1101,11 @@ impl RaftNode {
         ctx: &mut Ctx<Self>,
     ) {
         let k = from as usize;
-        if self.role != Role::Leader || term != self.term || k >= self.next_index.len() || from == self.id {
+        if self.role != Role::Leader
+            || term != self.term
+            || k >= self.next_index.len()
+            || from == self.id
+        {
             return;
         }
         self.active[k] = true;
@@ -1011,7 +1134,9 @@ impl RaftNode {
         // probe we have since moved on from, is stale. (A refusal *at*
         // matchIndex means later pipelined entries arrived before the one
         // they follow: send them again from there.)
-        if index < self.match_index[k] || (self.probing[k] && Some(index) != self.next_index[k].checked_sub(1)) {
+        if index < self.match_index[k]
+            || (self.probing[k] && Some(index) != self.next_index[k].checked_sub(1))
+        {
             return;
         }
         let hinted = match conflict_term {
@@ -1037,7 +1162,12 @@ impl RaftNode {
     /// CheckQuorum (thesis §6.2): a leader that has not heard from a
     /// majority (itself included) since the last check steps down.
     fn check_quorum(&mut self, ctx: &mut Ctx<Self>) {
-        let heard = 1 + self.active.iter().enumerate().filter(|&(i, &a)| a && i != self.id as usize).count() as u32;
+        let heard = 1 + self
+            .active
+            .iter()
+            .enumerate()
+            .filter(|&(i, &a)| a && i != self.id as usize)
+            .count() as u32;
         if heard < self.majority() {
             self.become_follower(ctx, self.term, None, REASON_QUORUM);
         } else {
@@ -1063,7 +1193,11 @@ impl Protocol for RaftNode {
     }
 
     fn durable(&self) -> RaftDurable {
-        RaftDurable { term: self.term, voted_for: self.voted_for, log: self.log.clone() }
+        RaftDurable {
+            term: self.term,
+            voted_for: self.voted_for,
+            log: self.log.clone(),
+        }
     }
 
     /// Every server starts (and restarts) as a follower with a fresh,
@@ -1081,28 +1215,66 @@ impl Protocol for RaftNode {
         // change nothing.
         let proposes = matches!(
             msg,
-            RaftMsg::RequestVote { pre_vote: true, .. } | RaftMsg::RequestVoteReply { pre_vote: true, granted: true, .. }
+            RaftMsg::RequestVote { pre_vote: true, .. }
+                | RaftMsg::RequestVoteReply {
+                    pre_vote: true,
+                    granted: true,
+                    ..
+                }
         );
         if !proposes && msg.term() > self.term {
             let leader = matches!(msg, RaftMsg::AppendEntries { .. }).then_some(from);
             self.become_follower(ctx, msg.term(), leader, REASON_HIGHER_TERM);
         }
         match msg {
-            RaftMsg::RequestVote { term, last_log_index, last_log_term, pre_vote: false } => {
-                self.handle_request_vote(from, term, last_log_index, last_log_term, ctx)
-            }
-            RaftMsg::RequestVote { term, last_log_index, last_log_term, pre_vote: true } => {
-                self.handle_pre_vote(from, term, last_log_index, last_log_term, ctx)
-            }
-            RaftMsg::RequestVoteReply { term, granted, pre_vote } => {
-                self.handle_vote_reply(from, term, granted, pre_vote, ctx)
-            }
-            RaftMsg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
-                self.handle_append(from, term, prev_log_index, prev_log_term, &entries, leader_commit, ctx)
-            }
-            RaftMsg::AppendEntriesReply { term, success, index, conflict_index, conflict_term, .. } => {
-                self.handle_append_reply(from, term, success, index, conflict_index, conflict_term, ctx)
-            }
+            RaftMsg::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+                pre_vote: false,
+            } => self.handle_request_vote(from, term, last_log_index, last_log_term, ctx),
+            RaftMsg::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+                pre_vote: true,
+            } => self.handle_pre_vote(from, term, last_log_index, last_log_term, ctx),
+            RaftMsg::RequestVoteReply {
+                term,
+                granted,
+                pre_vote,
+            } => self.handle_vote_reply(from, term, granted, pre_vote, ctx),
+            RaftMsg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => self.handle_append(
+                from,
+                term,
+                prev_log_index,
+                prev_log_term,
+                &entries,
+                leader_commit,
+                ctx,
+            ),
+            RaftMsg::AppendEntriesReply {
+                term,
+                success,
+                index,
+                conflict_index,
+                conflict_term,
+                ..
+            } => self.handle_append_reply(
+                from,
+                term,
+                success,
+                index,
+                conflict_index,
+                conflict_term,
+                ctx,
+            ),
         }
     }
 
@@ -1128,9 +1300,15 @@ impl Protocol for RaftNode {
         if self.pending.iter().any(|&(_, r)| r == req) {
             return; // a retry of a request already in the log
         }
-        self.log.push(Entry { term: self.term, command: req });
+        self.log.push(Entry {
+            term: self.term,
+            command: req,
+        });
         let index = self.last_log_index();
-        ctx.note(RaftNote::Appended { from: index, to: index });
+        ctx.note(RaftNote::Appended {
+            from: index,
+            to: index,
+        });
         if let Some(m) = self.match_index.get_mut(self.id as usize) {
             *m = index;
         }

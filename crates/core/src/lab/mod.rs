@@ -11,6 +11,10 @@
 //! nodes, the messages in flight, new trace lines and the lab's metrics,
 //! which is all the UI draws from.
 
+pub mod ring;
+
+pub use ring::{RingFrame, RingLab, RingNodeView};
+
 use crate::raft::{RaftConfig, RaftNode, RaftNote, Role};
 use crate::scenario::{Action, Expect, LabKind, Scenario, ScenarioError, Timed};
 use crate::sim::{
@@ -115,6 +119,8 @@ pub struct Frame {
     pub violation: Option<String>,
     /// Whether the run can go on (events are queued and nothing broke).
     pub can_run: bool,
+    /// The Ring lab's drawing, when it changed since the last frame.
+    pub ring: Option<RingFrame>,
 }
 
 impl Frame {
@@ -149,6 +155,8 @@ impl Frame {
 pub enum Lab {
     /// The Raft lab.
     Raft(Box<RaftLab>),
+    /// The Ring lab.
+    Ring(Box<RingLab>),
 }
 
 impl Lab {
@@ -157,7 +165,7 @@ impl Lab {
         scn.validate()?;
         match scn.lab {
             LabKind::Raft => Ok(Lab::Raft(Box::new(RaftLab::new(scn)))),
-            LabKind::Ring => Err(ScenarioError::Invalid("the ring lab is not available in this version".into())),
+            LabKind::Ring => Ok(Lab::Ring(Box::new(RingLab::new(scn)?))),
         }
     }
 
@@ -172,6 +180,7 @@ impl Lab {
     pub fn now(&self) -> Time {
         match self {
             Lab::Raft(l) => l.sim.now(),
+            Lab::Ring(l) => l.now(),
         }
     }
 
@@ -179,6 +188,7 @@ impl Lab {
     pub fn run_until(&mut self, t: Time) {
         match self {
             Lab::Raft(l) => l.run_until(t),
+            Lab::Ring(l) => l.run_until(t),
         }
     }
 
@@ -187,6 +197,7 @@ impl Lab {
     pub fn step(&mut self) -> bool {
         match self {
             Lab::Raft(l) => l.step(),
+            Lab::Ring(l) => l.step(),
         }
     }
 
@@ -194,6 +205,7 @@ impl Lab {
     pub fn act(&mut self, action: Action) -> Result<(), ScenarioError> {
         match self {
             Lab::Raft(l) => l.act(action),
+            Lab::Ring(l) => l.act(action),
         }
     }
 
@@ -201,6 +213,7 @@ impl Lab {
     pub fn scenario(&self) -> Scenario {
         let (mut s, now) = match self {
             Lab::Raft(l) => (l.scn.clone(), l.sim.now()),
+            Lab::Ring(l) => (l.scn.clone(), l.now()),
         };
         s.until = now;
         s
@@ -210,6 +223,7 @@ impl Lab {
     pub fn violation(&self) -> Option<&Violation> {
         match self {
             Lab::Raft(l) => l.sim.violation(),
+            Lab::Ring(_) => None,
         }
     }
 
@@ -217,6 +231,7 @@ impl Lab {
     pub fn fingerprint(&self) -> u64 {
         match self {
             Lab::Raft(l) => l.sim.trace().fingerprint(),
+            Lab::Ring(l) => l.fingerprint(),
         }
     }
 
@@ -224,6 +239,7 @@ impl Lab {
     pub fn can_run(&self) -> bool {
         match self {
             Lab::Raft(l) => l.sim.violation().is_none() && l.sim.next_event_time().is_some(),
+            Lab::Ring(_) => true,
         }
     }
 
@@ -231,6 +247,7 @@ impl Lab {
     pub fn counters(&self) -> Counters {
         match self {
             Lab::Raft(l) => l.sim.counters().clone(),
+            Lab::Ring(_) => Counters::default(),
         }
     }
 
@@ -243,6 +260,12 @@ impl Lab {
                     l.scn.actions = actions;
                 }
             }
+            Lab::Ring(l) => {
+                let n = l.next_action_index();
+                if actions.len() >= n && actions[..n] == l.scn.actions[..n] {
+                    l.set_actions(actions);
+                }
+            }
         }
     }
 
@@ -250,6 +273,7 @@ impl Lab {
     pub fn events(&self) -> u64 {
         match self {
             Lab::Raft(l) => l.sim.counters().events,
+            Lab::Ring(l) => l.events(),
         }
     }
 
@@ -258,6 +282,7 @@ impl Lab {
     pub fn frame(&mut self, all_log: bool) -> Frame {
         match self {
             Lab::Raft(l) => l.frame(all_log, 2_000),
+            Lab::Ring(l) => l.frame(all_log),
         }
     }
 
@@ -265,6 +290,7 @@ impl Lab {
     pub fn trace_lines(&self) -> Vec<String> {
         match self {
             Lab::Raft(l) => l.sim.trace().window().map(TraceEvent::describe).collect(),
+            Lab::Ring(l) => l.trace_lines(),
         }
     }
 }
@@ -592,6 +618,7 @@ impl RaftLab {
             metrics: self.metrics(),
             can_run: violation.is_none() && self.sim.next_event_time().is_some(),
             violation,
+            ring: None,
         }
     }
 }

@@ -1,0 +1,239 @@
+//! The Ring lab's views: the hash circle with its points and keys, the
+//! servers with their loads and actions, and the comparison of algorithms.
+
+use super::panels::Field;
+use super::PanelProps;
+use crate::protocol::ToWorker;
+use clusterscope_core::lab::RingFrame;
+use std::f64::consts::PI;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
+use yew::prelude::*;
+
+const W: f64 = 640.0;
+const H: f64 = 520.0;
+
+/// A stable, distinct colour per server.
+pub fn node_color(id: u32) -> String {
+    format!("hsl({}, 62%, 58%)", (id * 137) % 360)
+}
+
+fn at(frac: f32, radius: f64) -> (f64, f64) {
+    let a = -PI / 2.0 + 2.0 * PI * f64::from(frac);
+    (W / 2.0 + radius * a.cos(), 250.0 + radius * a.sin())
+}
+
+fn draw(ctx: &CanvasRenderingContext2d, r: &RingFrame) {
+    ctx.set_fill_style_str("#10141b");
+    ctx.fill_rect(0.0, 0.0, W, H);
+    let radius = 200.0;
+    let failed = |id: u32| r.nodes.iter().any(|n| n.id == id && n.failed);
+    ctx.set_stroke_style_str("#273041");
+    ctx.set_line_width(2.0);
+    ctx.begin_path();
+    let _ = ctx.arc(W / 2.0, 250.0, radius, 0.0, 2.0 * PI);
+    ctx.stroke();
+    // Keys, just inside the circle, in their owner's colour.
+    for &(pos, owner) in &r.keys {
+        let (x, y) = at(pos, radius - 14.0);
+        ctx.set_fill_style_str(&node_color(owner));
+        ctx.fill_rect(x - 1.5, y - 1.5, 3.0, 3.0);
+    }
+    // Points (virtual nodes), as ticks across the circle.
+    for &(pos, node) in &r.points {
+        let (x1, y1) = at(pos, radius - 6.0);
+        let (x2, y2) = at(pos, radius + 8.0);
+        let color = if failed(node) { "#5b616e".to_string() } else { node_color(node) };
+        ctx.set_stroke_style_str(&color);
+        ctx.set_line_width(2.0);
+        ctx.begin_path();
+        ctx.move_to(x1, y1);
+        ctx.line_to(x2, y2);
+        ctx.stroke();
+    }
+    // Keys the last change moved: a ring in the new owner's colour.
+    for &(pos, _, to) in &r.moved {
+        let (x, y) = at(pos, radius - 26.0);
+        ctx.begin_path();
+        let _ = ctx.arc(x, y, 4.0, 0.0, 2.0 * PI);
+        ctx.set_stroke_style_str(&node_color(to));
+        ctx.set_line_width(1.5);
+        ctx.stroke();
+    }
+    ctx.set_text_align("center");
+    ctx.set_text_baseline("middle");
+    ctx.set_fill_style_str("#dfe5ef");
+    ctx.set_font("bold 15px sans-serif");
+    let _ = ctx.fill_text(&format!("{} · {}", r.algorithm, r.hash), W / 2.0, 238.0);
+    ctx.set_font("12px sans-serif");
+    ctx.set_fill_style_str("#8b95a7");
+    let what = if r.points_total > 0 {
+        format!("{} points, {} keys", r.points_total, r.keys_total)
+    } else {
+        format!("no ring: {} keys placed by the algorithm", r.keys_total)
+    };
+    let _ = ctx.fill_text(&what, W / 2.0, 258.0);
+    // Load bars along the bottom: keys per server against the mean.
+    let live: Vec<_> = r.nodes.iter().collect();
+    if !live.is_empty() {
+        let max = live.iter().map(|n| n.keys).max().unwrap_or(1).max(1) as f64;
+        let mean = r.keys_total as f64 / r.nodes.iter().filter(|n| !n.failed).count().max(1) as f64;
+        let bw = (W - 40.0) / live.len() as f64;
+        let base = H - 8.0;
+        let height = 48.0;
+        for (i, n) in live.iter().enumerate() {
+            let h = height * n.keys as f64 / max;
+            let color = if n.failed { "#5b616e".to_string() } else { node_color(n.id) };
+            ctx.set_fill_style_str(&color);
+            ctx.fill_rect(20.0 + i as f64 * bw, base - h, (bw - 1.0).max(0.5), h);
+        }
+        let y = base - height * mean / max;
+        ctx.set_stroke_style_str("#dfe5ef");
+        ctx.set_line_width(1.0);
+        ctx.begin_path();
+        ctx.move_to(18.0, y);
+        ctx.line_to(W - 18.0, y);
+        ctx.stroke();
+        ctx.set_text_align("left");
+        ctx.set_fill_style_str("#8b95a7");
+        let _ = ctx.fill_text("keys per server (line: mean)", 20.0, base - height - 10.0);
+    }
+}
+
+/// The hash circle.
+#[function_component]
+pub fn RingView(props: &PanelProps) -> Html {
+    let canvas = use_node_ref();
+    let ring = props.ctx.state.ring.clone();
+    {
+        let canvas = canvas.clone();
+        use_effect_with(ring.clone(), move |ring| {
+            if let (Some(r), Some(c)) = (ring, canvas.cast::<HtmlCanvasElement>()) {
+                let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
+                c.set_width((W * dpr) as u32);
+                c.set_height((H * dpr) as u32);
+                if let Some(ctx) =
+                    c.get_context("2d").ok().flatten().and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok())
+                {
+                    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+                    draw(&ctx, r);
+                    super::canvas::mark_first_frame();
+                }
+            }
+        });
+    }
+    let label = ring.as_ref().map_or("Loading…".to_string(), |r| {
+        format!("{} with {} servers and {} keys. {}", r.algorithm, r.nodes.len(), r.keys_total, r.last_change.clone().unwrap_or_default())
+    });
+    html! { <canvas ref={canvas} class="cluster ring" width="640" height="520" role="img" aria-label={label}></canvas> }
+}
+
+/// The servers: load, weight, virtual nodes, and what to do with each.
+#[function_component]
+pub fn Servers(props: &PanelProps) -> Html {
+    let ctx = &props.ctx;
+    let weight = use_state(|| "100".to_string());
+    let Some(r) = ctx.state.ring.clone() else { return html! {} };
+    let act = |text: String| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(text));
+    let add = {
+        let b = ctx.bridge.clone();
+        let w = weight.clone();
+        Callback::from(move |_| b.send(ToWorker::Act(format!("add weight {}", w.trim()))))
+    };
+    let on_weight = {
+        let w = weight.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                w.set(i.value());
+            }
+        })
+    };
+    let edit = |verb: &'static str, name: String| {
+        let b = ctx.bridge.clone();
+        Callback::from(move |e: Event| {
+            if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                b.send(ToWorker::Act(format!("{verb} {name} {}", i.value().trim())));
+            }
+        })
+    };
+    let total = r.keys_total.max(1) as f64;
+    html! {
+        <section class="panel servers" aria-label="Servers">
+            <div class="row">
+                <label>{ "Weight " }<input aria-label="New server weight" size="5" value={(*weight).clone()} oninput={on_weight} /></label>
+                <button onclick={add}>{ "Add server" }</button>
+                if let Some(c) = &r.last_change { <span class="note" aria-live="polite">{ c }</span> }
+            </div>
+            <table class="logs" aria-label="Servers">
+                <thead><tr><th>{ "Server" }</th><th>{ "Keys" }</th><th>{ "Share" }</th><th>{ "Requests" }</th><th>{ "Weight" }</th><th>{ "Vnodes" }</th><th>{ "" }</th></tr></thead>
+                <tbody>
+                { for r.nodes.iter().take(200).map(|n| {
+                    let name = format!("S{}", n.id + 1);
+                    html! {
+                        <tr class={classes!(n.failed.then_some("crashed"))} aria-label={name.clone()}>
+                            <th scope="row"><span class="swatch" style={format!("background:{}", node_color(n.id))}></span>{ &n.name }</th>
+                            <td>{ n.keys }</td>
+                            <td>{ format!("{:.2}%", n.keys as f64 / total * 100.0) }</td>
+                            <td>{ format!("{:.2}%", n.requests * 100.0) }</td>
+                            <td><Field label={format!("Weight of {name}")} size={5} value={n.weight.to_string()} onchange={edit("weight", name.clone())} /></td>
+                            <td><Field label={format!("Vnodes of {name}")} size={5} value={n.vnodes.to_string()} onchange={edit("vnodes", name.clone())} /></td>
+                            <td class="buttons">
+                                if n.failed {
+                                    <button aria-label={format!("Recover {name}")} onclick={act(format!("restart {name}"))}>{ "Recover" }</button>
+                                } else {
+                                    <button aria-label={format!("Fail {name}")} onclick={act(format!("crash {name}"))}>{ "Fail" }</button>
+                                }
+                                <button aria-label={format!("Remove {name}")} onclick={act(format!("remove {name}"))}>{ "Remove" }</button>
+                            </td>
+                        </tr>
+                    }
+                }) }
+                </tbody>
+            </table>
+            if r.nodes.len() > 200 { <p class="note">{ format!("Showing 200 of {} servers.", r.nodes.len()) }</p> }
+        </section>
+    }
+}
+
+/// Every algorithm on the same keys and changes, side by side.
+#[function_component]
+pub fn Compare(props: &PanelProps) -> Html {
+    let ctx = &props.ctx;
+    let rows = ctx.state.compare.clone();
+    html! {
+        <section class="panel compare" aria-label="Compare algorithms">
+            <h2>{ "Compare algorithms" }</h2>
+            <p class="note">{ "Same keys, same changes so far, every algorithm." }</p>
+            <button onclick={ctx.bridge.cb(ToWorker::Compare)}>{ "Compare" }</button>
+            if let Some(rows) = rows {
+                <div class="scroll"><table class="logs" aria-label="Comparison">
+                    <thead><tr><th>{ "Algorithm" }</th><th title="std / mean of keys per server">{ "Keys rsd" }</th><th>{ "Max/mean" }</th><th>{ "Moved" }</th><th>{ "Ideal" }</th><th>{ "Overflow" }</th></tr></thead>
+                    <tbody>
+                    { for rows.iter().map(|r| match &r.error {
+                        Some(e) => html! { <tr><th scope="row">{ &r.algorithm }</th><td colspan="5">{ e }</td></tr> },
+                        None => html! {
+                            <tr aria-label={r.algorithm.clone()}>
+                                <th scope="row">{ &r.algorithm }</th>
+                                <td>{ format!("{:.4}", r.keys_rsd) }</td>
+                                <td>{ format!("{:.3}", r.keys_max_mean) }</td>
+                                <td>{ format!("{:.2}%", r.moved * 100.0) }</td>
+                                <td>{ format!("{:.2}%", r.ideal * 100.0) }</td>
+                                <td>{ r.overflow }</td>
+                            </tr>
+                        },
+                    }) }
+                    </tbody>
+                </table></div>
+                <svg class="bars" viewBox="0 0 200 80" role="img" aria-label="Keys moved by algorithm" preserveAspectRatio="none">
+                    { for rows.iter().enumerate().map(|(i, r)| {
+                        let max = rows.iter().map(|r| r.moved).fold(1e-9, f64::max);
+                        let h = 70.0 * r.moved / max;
+                        html! { <rect x={format!("{}", i as f64 * 200.0 / rows.len() as f64 + 2.0)} y={format!("{}", 75.0 - h)}
+                            width={format!("{}", 200.0 / rows.len() as f64 - 4.0)} height={format!("{h}")} fill={node_color(i as u32)}>
+                            <title>{ format!("{}: {:.2}% moved", r.algorithm, r.moved * 100.0) }</title></rect> }
+                    }) }
+                </svg>
+            }
+        </section>
+    }
+}
