@@ -74,6 +74,9 @@ pub fn App() -> Html {
     let bench = use_memo((), |_| query_flag("bench"));
     // The hash this page wrote last, so its own updates are not reloaded.
     let written = use_mut_ref(String::new);
+    // A pasted link is loading: frames still in flight carry the old run's
+    // link and must not overwrite the address until the worker answers.
+    let loading = use_mut_ref(|| false);
 
     let bridge = {
         let dispatcher = state.dispatcher();
@@ -117,11 +120,13 @@ pub fn App() -> Html {
     {
         let bridge = bridge.clone();
         let written = written.clone();
+        let loading = loading.clone();
         use_effect_with((), move |_| {
             let listener = EventListener::new(&window(), "hashchange", move |_| {
                 let hash = current_hash();
                 if hash != *written.borrow() && !hash.is_empty() {
                     *written.borrow_mut() = hash.clone();
+                    *loading.borrow_mut() = true;
                     bridge.send(ToWorker::Pause);
                     bridge.send(ToWorker::LoadLink(hash));
                 }
@@ -133,7 +138,14 @@ pub fn App() -> Html {
     // Keep the address bar reproducing what is on screen.
     {
         let written = written.clone();
-        use_effect_with(state.link.clone(), move |link| {
+        let settled = state.status.reset || state.error.is_some();
+        use_effect_with((state.link.clone(), state.frames, settled), move |(link, _, settled)| {
+            if *loading.borrow() {
+                if !*settled {
+                    return;
+                }
+                *loading.borrow_mut() = false;
+            }
             if !link.is_empty() && *written.borrow() != *link {
                 let loc = window().location();
                 let url = format!(
