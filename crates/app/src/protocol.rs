@@ -40,6 +40,15 @@ pub enum ToWorker {
     Bench(String),
     /// Ring lab: run every algorithm on the same keys and changes.
     Compare,
+    /// Time placing keys and looking them up, per algorithm.
+    RingBench {
+        /// Servers.
+        nodes: u32,
+        /// Virtual nodes per server.
+        vnodes: u32,
+        /// Keys.
+        keys: u32,
+    },
 }
 
 /// What the worker tells the page.
@@ -53,6 +62,8 @@ pub enum FromWorker {
     Bench(BenchResult),
     /// The Ring lab's comparison table.
     Compare(Vec<CompareView>),
+    /// A ring benchmark's result, as JSON (see `worker::ring_bench`).
+    RingBench(String),
 }
 
 /// One algorithm's row in the Ring lab's comparison.

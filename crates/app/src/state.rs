@@ -58,6 +58,8 @@ pub struct AppState {
     pub bench_runs: u64,
     /// The Ring lab's latest drawing (frames carry it only when it changed).
     pub ring: Option<Rc<RingFrame>>,
+    /// The last ring benchmark (JSON) and how many have finished.
+    pub ring_bench: Option<(u64, String)>,
     /// The Ring lab's comparison table, when asked for.
     pub compare: Option<Rc<Vec<CompareView>>>,
 }
@@ -129,6 +131,10 @@ impl Reducible for AppState {
             }
             Msg::Worker(FromWorker::Error(e)) | Msg::Error(e) => s.error = Some(e),
             Msg::Worker(FromWorker::Compare(rows)) => s.compare = Some(Rc::new(rows)),
+            Msg::Worker(FromWorker::RingBench(json)) => {
+                let runs = s.ring_bench.as_ref().map_or(0, |r| r.0) + 1;
+                s.ring_bench = Some((runs, json));
+            }
             Msg::Worker(FromWorker::Bench(b)) => {
                 s.bench = Some(b);
                 s.bench_runs += 1;

@@ -360,6 +360,14 @@ impl Worker for SimWorker {
                 scope.respond(id, out);
                 return;
             }
+            ToWorker::RingBench { nodes, vnodes, keys } => {
+                let out = match ring_bench(nodes, vnodes, keys) {
+                    Ok(json) => FromWorker::RingBench(json),
+                    Err(e) => FromWorker::Error(e),
+                };
+                scope.respond(id, out);
+                return;
+            }
             ToWorker::Bench(text) => {
                 let out = match self.bench(&text) {
                     Ok(r) => FromWorker::Bench(r),
@@ -372,4 +380,46 @@ impl Worker for SimWorker {
         self.send_frame(scope);
         self.schedule_tick(scope);
     }
+}
+
+/// Times, in this worker, (1) building a ring of `nodes` servers with
+/// `vnodes` virtual nodes each and placing `keys` keys with their statistics
+/// (the Ring lab's model), and (2) per algorithm, building it and looking up
+/// the string keys `key-0`, `key-1`, ... (hash, then locate), as the
+/// browser benchmark against a JavaScript package does. Returns JSON.
+pub fn ring_bench(nodes: u32, vnodes: u32, keys: u32) -> Result<String, String> {
+    use clusterscope_core::ring::{Algorithm, RingModel, RingParams};
+    let base = RingParams { nodes, vnodes, keys, ..RingParams::default() };
+    let start = wall_ms();
+    let model = RingModel::new(&base).map_err(|e| e.to_string())?;
+    let place_ms = wall_ms() - start;
+    drop(model);
+    let names: Vec<String> = (0..keys).map(|i| format!("key-{i}")).collect();
+    let mut rows = Vec::new();
+    for algorithm in Algorithm::ALL {
+        // Rendezvous scores every server for every key: a hundredth of the keys.
+        let n = if algorithm == Algorithm::Rendezvous { (keys / 100).max(1) } else { keys } as usize;
+        let params = RingParams { algorithm, keys: 1, ..base.clone() };
+        let start = wall_ms();
+        let model = RingModel::new(&params).map_err(|e| e.to_string())?;
+        let build_ms = wall_ms() - start;
+        let hash = algorithm.key_hash(params.hash);
+        let placement = model.placement();
+        let start = wall_ms();
+        let mut check = 0u64;
+        for k in &names[..n] {
+            check = check.wrapping_add(u64::from(placement.locate(hash.hash(k.as_bytes()))));
+        }
+        let lookup_ms = (wall_ms() - start).max(1e-3);
+        rows.push(format!(
+            "{{\"algorithm\": \"{}\", \"hash\": \"{}\", \"build_ms\": {build_ms:.3}, \"lookups\": {n}, \"lookup_ms\": {lookup_ms:.3}, \"lookups_per_sec\": {:.0}, \"checksum\": {check}}}",
+            algorithm.name(),
+            hash.name(),
+            n as f64 / lookup_ms * 1e3
+        ));
+    }
+    Ok(format!(
+        "{{\"nodes\": {nodes}, \"vnodes\": {vnodes}, \"keys\": {keys}, \"place_ms\": {place_ms:.3}, \"algorithms\": [{}]}}",
+        rows.join(", ")
+    ))
 }

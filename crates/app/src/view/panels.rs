@@ -483,6 +483,20 @@ pub fn BenchPanel(props: &PanelProps) -> Html {
         Callback::from(move |_| b.send(ToWorker::Bench(presets::BENCH.to_string())))
     };
     let result = ctx.state.bench.clone();
+    let param = |name: &str, default: u32| -> u32 {
+        let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+        web_sys::UrlSearchParams::new_with_str(&search)
+            .ok()
+            .and_then(|p| p.get(name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (nodes, vnodes, keys) = (param("ring_nodes", 1000), param("ring_vnodes", 100), param("ring_keys", 1_000_000));
+    let run_ring = {
+        let b = ctx.bridge.clone();
+        Callback::from(move |_| b.send(ToWorker::RingBench { nodes, vnodes, keys }))
+    };
+    let ring = ctx.state.ring_bench.clone();
     html! {
         <div class="bench">
             <h1>{ "ClusterScope engine benchmark" }</h1>
@@ -494,6 +508,11 @@ pub fn BenchPanel(props: &PanelProps) -> Html {
                     { format!("{} events, {} messages delivered in {:.1} ms: {:.0} events/s, {:.0} messages/s; fingerprint {}",
                         r.events, r.delivered, r.millis, r.events as f64 / r.millis * 1e3, r.delivered as f64 / r.millis * 1e3, r.fingerprint) }
                 </pre>
+            }
+            <h2>{ format!("Ring: {nodes} servers × {vnodes} virtual nodes, {keys} keys") }</h2>
+            <button id="run-ring-bench" onclick={run_ring}>{ "Run ring benchmark" }</button>
+            if let Some((runs, json)) = ring {
+                <pre id="ring-bench-result" data-run={runs.to_string()} data-json={json.clone()}>{ json }</pre>
             }
             if let Some(e) = ctx.state.error.clone() { <p role="alert">{ e }</p> }
         </div>

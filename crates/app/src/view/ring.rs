@@ -23,7 +23,9 @@ fn at(frac: f32, radius: f64) -> (f64, f64) {
     (W / 2.0 + radius * a.cos(), 250.0 + radius * a.sin())
 }
 
-fn draw(ctx: &CanvasRenderingContext2d, r: &RingFrame) {
+/// Draws the ring; `t` (0..=1) is how far the animation of the last
+/// change's moved keys has run.
+fn draw(ctx: &CanvasRenderingContext2d, r: &RingFrame, t: f64) {
     ctx.set_fill_style_str("#10141b");
     ctx.fill_rect(0.0, 0.0, W, H);
     let radius = 200.0;
@@ -51,12 +53,13 @@ fn draw(ctx: &CanvasRenderingContext2d, r: &RingFrame) {
         ctx.line_to(x2, y2);
         ctx.stroke();
     }
-    // Keys the last change moved: a ring in the new owner's colour.
-    for &(pos, _, to) in &r.moved {
-        let (x, y) = at(pos, radius - 26.0);
+    // Keys the last change moved fly inwards from the ring, from their old
+    // owner's colour to the new owner's, and stay marked by a circle.
+    for &(pos, from, to) in &r.moved {
+        let (x, y) = at(pos, radius - 14.0 - 12.0 * t);
         ctx.begin_path();
-        let _ = ctx.arc(x, y, 4.0, 0.0, 2.0 * PI);
-        ctx.set_stroke_style_str(&node_color(to));
+        let _ = ctx.arc(x, y, 4.0 + 4.0 * (1.0 - t), 0.0, 2.0 * PI);
+        ctx.set_stroke_style_str(&node_color(if t < 0.5 { from } else { to }));
         ctx.set_line_width(1.5);
         ctx.stroke();
     }
@@ -108,7 +111,8 @@ pub fn RingView(props: &PanelProps) -> Html {
     {
         let canvas = canvas.clone();
         use_effect_with(ring.clone(), move |ring| {
-            if let (Some(r), Some(c)) = (ring, canvas.cast::<HtmlCanvasElement>()) {
+            let mut animation = None;
+            if let (Some(r), Some(c)) = (ring.clone(), canvas.cast::<HtmlCanvasElement>()) {
                 let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
                 c.set_width((W * dpr) as u32);
                 c.set_height((H * dpr) as u32);
@@ -116,10 +120,23 @@ pub fn RingView(props: &PanelProps) -> Html {
                     c.get_context("2d").ok().flatten().and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok())
                 {
                     let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
-                    draw(&ctx, r);
+                    draw(&ctx, &r, if r.moved.is_empty() { 1.0 } else { 0.0 });
                     super::canvas::mark_first_frame();
+                    if !r.moved.is_empty() {
+                        // About a second of animation at 30 frames a second.
+                        let step = std::cell::Cell::new(0u32);
+                        animation = Some(gloo_timers::callback::Interval::new(33, move || {
+                            let i = step.get() + 1;
+                            if i > 30 {
+                                return; // done; the timer stops with the next change
+                            }
+                            step.set(i);
+                            draw(&ctx, &r, f64::from(i) / 30.0);
+                        }));
+                    }
                 }
             }
+            move || drop(animation)
         });
     }
     let label = ring.as_ref().map_or("Loading…".to_string(), |r| {

@@ -648,12 +648,14 @@ impl<P: Protocol> Sim<P> {
                     Reply::NotLeader(hint) => {
                         if self.pending.contains_key(&req) {
                             let n = self.config.nodes;
-                            let target = match hint {
-                                Some(h) if h < n && h != id => h,
-                                _ => (id + 1) % n,
+                            // A known leader is tried at once; with none known the
+                            // client backs off, so elections are not drowned in retries.
+                            let (target, delay) = match hint {
+                                Some(h) if h < n && h != id => (h, self.config.client.redirect_delay),
+                                _ => ((id + 1) % n, self.config.client.redirect_delay.max(1) * 20),
                             };
                             self.client_target = target;
-                            self.schedule(self.now + self.config.client.redirect_delay, Event::Request { node: target, req });
+                            self.schedule(self.now + delay, Event::Request { node: target, req });
                         }
                     }
                 }
