@@ -1,0 +1,61 @@
+//! The command line's contract (issue #3): exit 0 when everything holds,
+//! 1 when an expectation (or an invariant) fails, with the command that
+//! replays it, and 2 with a clear message on bad input.
+
+use std::process::Command;
+
+fn clusterscope(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterscope")).args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_file(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("clusterscope-cli-test-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("writable");
+    path.display().to_string()
+}
+
+#[test]
+fn a_good_scenario_passes() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/leader-crash.scn");
+    let (code, out, _) = clusterscope(&["run", file]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok: expect leaders_elected >= 2"), "{out}");
+}
+
+#[test]
+fn a_failed_expectation_exits_1_with_the_replay_command() {
+    let file = temp_file("expect.scn", "# never\nlab raft\nseed 9\nuntil 1s\nexpect leaders_elected >= 5\n");
+    let (code, out, _) = clusterscope(&["run", &file]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAILED: expect leaders_elected >= 5 failed"), "{out}");
+    assert!(out.contains("replay: clusterscope run") && out.contains("--seed 9"), "{out}");
+}
+
+#[test]
+fn malformed_input_exits_2_saying_what_is_wrong() {
+    let file = temp_file("bad.scn", "lab raft\nnodes 3\nat 1s crash S7\n");
+    let (code, _, err) = clusterscope(&["run", &file]);
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no server S7"), "{err}");
+    let (code, _, err) = clusterscope(&["run", "/nonexistent/x.scn"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+    let (code, _, err) = clusterscope(&["decode", "http://127.0.0.1:8080/#v1.AAAA"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("damaged"), "{err}");
+}
+
+#[test]
+fn link_and_decode_round_trip() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/ring/add-node.scn");
+    let (code, fragment, _) = clusterscope(&["link", file]);
+    assert_eq!(code, 0);
+    let (code, text, _) = clusterscope(&["decode", &format!("http://x/#{}", fragment.trim())]);
+    assert_eq!(code, 0);
+    assert!(text.contains("lab ring") && text.contains("at 1s add"), "{text}");
+}
