@@ -54,7 +54,9 @@ pub fn election_after_crash(timeout_min: Time, timeout_max: Time, seed: u64) -> 
     let heartbeat = (timeout_min / 2).max(1);
     let raft = RaftConfig { election_timeout_min: timeout_min, election_timeout_max: timeout_max, heartbeat, ..RaftConfig::default() };
     let mut sim: Sim<RaftNode> = Sim::new(config, raft);
-    // Let a leader settle.
+    // S1 starts an election at once, so even identical timeouts (150-150)
+    // get a first leader; then let it settle.
+    sim.force_timeout(0);
     let mut t = 0;
     let leader = loop {
         t += 100 * MS;
