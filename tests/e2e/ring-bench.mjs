@@ -221,7 +221,7 @@ try {
   console.log(head);
   console.log(`  ${'-'.repeat(head.length - 2)}`);
   const line = (side, name, hash, r) => console.log(`  ${side.padEnd(8)} ${name.padEnd(14)} ${hash.padEnd(8)} ${pad(fmt(r.build_ms, 2), 10)} ${pad(fmt(r.lookups), 11)} ` +
-    `${pad(fmt(r.lookups_per_sec), 13)} ${pad(`${fmt(r.lookups_per_sec / theirs.lookups_per_sec, 1)}x`, 12)} ${pad(`${fmt(theirs.build_ms / Math.max(r.build_ms, 1e-3), 1)}x`, 9)}`);
+    `${pad(fmt(r.lookups_per_sec), 13)} ${pad(`${fmt(r.lookups_per_sec / theirs.lookups_per_sec, 1)}x`, 12)} ${pad(r.build_ms > 0 ? `${fmt(theirs.build_ms / r.build_ms, 1)}x` : '-', 9)}`);
   const rows = ours?.algorithms ?? [];
   const first = ['ring', 'ketama'];
   const ordered = [...first.map((a) => rows.find((r) => r.algorithm === a)).filter(Boolean), ...rows.filter((r) => !first.includes(r.algorithm))];
@@ -232,7 +232,7 @@ try {
   if (ours) {
     const aims = first.map((a) => rows.find((r) => r.algorithm === a)).filter(Boolean).map((r) => {
       const x = r.lookups_per_sec / theirs.lookups_per_sec;
-      const b = theirs.build_ms / Math.max(r.build_ms, 1e-3);
+      const b = r.build_ms > 0 ? theirs.build_ms / r.build_ms : Infinity; // 0: under the timer's resolution
       return `${r.algorithm} ${fmt(x, 1)}x lookups/s (${x >= 5 ? 'met' : 'NOT met'}), ${fmt(b, 1)}x build (${b >= 5 ? 'met' : 'NOT met'})`;
     });
     if (aims.length < first.length) console.log(`  note: data-json has no ${first.filter((a) => !rows.some((r) => r.algorithm === a)).join(' or ')} row`);
