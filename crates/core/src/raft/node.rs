@@ -683,11 +683,17 @@ impl RaftNode {
             self.start_election(ctx);
             return;
         }
+        self.ask_for_votes(self.term.saturating_add(1), true, ctx);
+    }
+
+    /// Sends RequestVote (or a pre-vote) for `term` with this server's last
+    /// log position, for the up-to-date check of §5.4.1.
+    fn ask_for_votes(&self, term: u64, pre_vote: bool, ctx: &mut Ctx<Self>) {
         let msg = RaftMsg::RequestVote {
-            term: self.term.saturating_add(1),
+            term,
             last_log_index: self.last_log_index(),
             last_log_term: self.last_log_term(),
-            pre_vote: true,
+            pre_vote,
         };
         for p in ctx.peers() {
             ctx.send(p, msg.clone());
@@ -708,15 +714,7 @@ impl RaftNode {
             self.become_leader(ctx);
             return;
         }
-        let msg = RaftMsg::RequestVote {
-            term: self.term,
-            last_log_index: self.last_log_index(),
-            last_log_term: self.last_log_term(),
-            pre_vote: false,
-        };
-        for p in ctx.peers() {
-            ctx.send(p, msg.clone());
-        }
+        self.ask_for_votes(self.term, false, ctx);
     }
 
     /// §5.2–5.3: a candidate with a majority becomes leader, initialises
