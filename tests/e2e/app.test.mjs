@@ -3,7 +3,7 @@
 // DESIGN.md (the worker owns the simulation; the address reproduces the run).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, launch, virtualTime, metric, ROOT } from './harness.mjs';
@@ -130,7 +130,10 @@ test('every scenario file has the same fingerprint natively and in the browser',
   assert.ok(files.length >= 10);
   for (const f of files) {
     const file = join(ROOT, 'tests/scenarios', f);
-    const native = execFileSync(cli, ['run', file, '--fingerprint'], { encoding: 'utf8' }).trim();
+    // A run that ends in a violation (bug-*.scn) exits 1 but still prints its fingerprint.
+    const run = spawnSync(cli, ['run', file, '--fingerprint'], { encoding: 'utf8' });
+    assert.ok(run.status === 0 || (run.status === 1 && f.includes('bug-')), `${f}: ${run.stderr}`);
+    const native = run.stdout.trim();
     const fragment = execFileSync(cli, ['link', file], { encoding: 'utf8' }).trim();
     const page = await browser.newPage();
     await page.goto(`${url}#${fragment}`);
@@ -173,4 +176,20 @@ test('the ring lab: add and fail servers, see what moved, compare algorithms, sh
   assert.deepEqual([...errors, ...again.errors], []);
   await page.close();
   await again.page.close();
+});
+
+// DESIGN.md principle 3 and issue #4: a violation stops the run at that event
+// and names the invariant, the time and the seed, live in the browser.
+test('a deliberate bug is caught live: the run stops and the invariant is named', async () => {
+  const { page, errors } = await open();
+  await waitForTime(page, 't > 0', 'the run to start');
+  await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('Figure 8 with a deliberate bug: watch a checker stop it');
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('max');
+  const alert = page.getByRole('alert').filter({ hasText: 'Invariant violated' });
+  await alert.waitFor({ timeout: 20_000 });
+  assert.match(await alert.textContent(), /Leader Completeness violated at 1\.603414s \(seed 8\)/);
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Play', exact: true }).isDisabled(), 'a stopped run cannot play on');
+  assert.deepEqual(errors, []);
+  await page.close();
 });

@@ -11,6 +11,7 @@ pub const RAFT: &[(&str, &str)] = &[
     ("Partitioned leader rejoins with a stale log", include_str!("../../../tests/scenarios/raft/stale-leader.scn")),
     ("Figure 8: committing an old term's entry", include_str!("../../../tests/scenarios/raft/figure-8.scn")),
     ("Churn on a lossy, slow network", include_str!("../../../tests/scenarios/raft/lossy-network.scn")),
+    ("Figure 8 with a deliberate bug: watch a checker stop it", include_str!("../../../tests/scenarios/raft/bug-figure-8.scn")),
 ];
 
 /// The benchmark workload (also run natively by the criterion benchmark).

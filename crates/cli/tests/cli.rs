@@ -59,3 +59,12 @@ fn link_and_decode_round_trip() {
     assert_eq!(code, 0);
     assert!(text.contains("lab ring") && text.contains("at 1s add"), "{text}");
 }
+
+#[test]
+fn an_invariant_violation_exits_1_naming_it_with_the_replay_command() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/bug-figure-8.scn");
+    let (code, out, _) = clusterscope(&["run", file]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("VIOLATION: Leader Completeness at "), "{out}");
+    assert!(out.contains("replay: clusterscope run") && out.contains("--seed 8 --until "), "{out}");
+}

@@ -1346,6 +1346,7 @@ fn absurd_configurations_and_messages_do_not_panic() {
         pre_vote: true,
         check_quorum: true,
         max_batch: 0,
+        bug_commit_old_terms: false,
     };
     let huge = RaftConfig {
         election_timeout_min: u64::MAX,

@@ -1,5 +1,6 @@
-//! Every scenario file in tests/scenarios runs clean: no invariant breaks,
-//! every `expect` line holds, a replay gives the same fingerprint, and so
+//! Every scenario file in tests/scenarios runs clean: no invariant breaks
+//! (except in `bug-*` files, which switch on a deliberate bug and must be
+//! caught by a checker), every `expect` line holds, a replay gives the same fingerprint, and so
 //! does the scenario after a trip through a share link (DESIGN.md,
 //! principles 1 and 4). The files are the app's presets, so this also
 //! guards what users open with one click.
@@ -34,7 +35,8 @@ fn every_scenario_file_runs_clean_and_replays_identically() {
         assert!(!scn.title.is_empty(), "{name}: a scenario opens with a comment saying what it shows");
         assert!(scn.until > 0, "{name}: give it an 'until' line");
         let mut lab = Lab::replay(&scn).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(lab.violation().is_none(), "{name}: {:?}", lab.violation());
+        let buggy = path.file_name().is_some_and(|f| f.to_string_lossy().starts_with("bug-"));
+        assert_eq!(lab.violation().is_some(), buggy, "{name}: {:?}", lab.violation());
         let frame = lab.frame(false);
         for e in &scn.expects {
             if let Err(msg) = frame.check(e) {
@@ -70,4 +72,20 @@ fn the_figure_8_preset_shows_an_old_term_entry_overwritten() {
     assert!([0, 1, 2, 3].iter().all(|&i| n[i].state.log().get(1).map(|e| e.term) == Some(1)));
     // ... a majority, yet nobody counts it committed.
     assert!(n.iter().all(|x| x.state.commit_index() < 2), "an old-term entry was committed by counting");
+}
+
+// Checkers are components (DESIGN.md principle 3): with the Figure 8 bug on,
+// a checker stops the run at the first event that breaks safety, and names
+// itself, the time and what is wrong. Without the bug the same run is safe.
+#[test]
+fn the_figure_8_bug_is_caught_and_stops_the_run() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios/raft/bug-figure-8.scn");
+    let scn = Scenario::parse(&std::fs::read_to_string(path).expect("readable")).expect("valid");
+    let lab = Lab::replay(&scn).expect("runs");
+    let v = lab.violation().expect("the bug is caught");
+    assert!(["Leader Completeness", "State Machine Safety"].contains(&v.invariant), "{v:?}");
+    assert_eq!(lab.now(), v.at, "the run stops at the violating event");
+    let mut fixed = scn.clone();
+    fixed.set("bug_commit_old_terms", 0).expect("valid");
+    assert!(Lab::replay(&fixed).expect("runs").violation().is_none());
 }

@@ -342,6 +342,7 @@ pub fn raft_config(scn: &Scenario) -> RaftConfig {
         pre_vote: g("pre_vote") != 0,
         check_quorum: g("check_quorum") != 0,
         max_batch: g("max_batch"),
+        bug_commit_old_terms: g("bug_commit_old_terms") != 0,
     }
 }
 

@@ -58,6 +58,10 @@ pub struct RaftConfig {
     pub check_quorum: bool,
     /// Most entries carried by one AppendEntries.
     pub max_batch: u64,
+    /// A deliberate bug, off unless a user turns it on to see the checkers
+    /// at work: the leader commits the highest index stored on a majority
+    /// whatever its term, the mistake Figure 8 (§5.4.2) warns against.
+    pub bug_commit_old_terms: bool,
 }
 
 impl Default for RaftConfig {
@@ -69,6 +73,7 @@ impl Default for RaftConfig {
             pre_vote: false,
             check_quorum: false,
             max_batch: 64,
+            bug_commit_old_terms: false,
         }
     }
 }
@@ -88,6 +93,7 @@ impl RaftConfig {
             pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
             max_batch: self.max_batch.max(1),
+            bug_commit_old_terms: self.bug_commit_old_terms,
         }
     }
 }
@@ -868,7 +874,8 @@ impl RaftNode {
         else {
             return;
         };
-        if n > self.commit_index && self.term_at(n) == Some(self.term) {
+        let current_term = self.term_at(n) == Some(self.term);
+        if n > self.commit_index && (current_term || self.config.bug_commit_old_terms) {
             self.commit_index = n;
             ctx.note(RaftNote::Committed { index: n });
             while let Some(&(index, req)) = self.pending.front() {

@@ -145,6 +145,15 @@ pub const RAFT: &[ParamSpec] = &[
     p("max_batch", "most log entries in one AppendEntries", Kind::Count, 1, 10_000, 64, false),
     p("pre_vote", "Pre-Vote: ask before disrupting a leader (thesis §9.6)", Kind::Toggle, 0, 1, 0, false),
     p("check_quorum", "CheckQuorum: a leader steps down without a majority", Kind::Toggle, 0, 1, 0, false),
+    p(
+        "bug_commit_old_terms",
+        "a deliberate bug to watch the checkers catch: commit entries of earlier terms by counting replicas (Figure 8)",
+        Kind::Toggle,
+        0,
+        1,
+        0,
+        false,
+    ),
 ];
 
 /// The placement algorithms of the Ring lab, in display order.
