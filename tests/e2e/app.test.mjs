@@ -157,6 +157,10 @@ test('the ring lab: add and fail servers, see what moved, compare algorithms, sh
   await page.getByRole('row', { name: 'S9' }).waitFor();
   const moved = Number(await page.locator('[data-metric="moved"]').getAttribute('data-value'));
   assert.ok(moved > 0.07 && moved < 0.16, `moved ${moved}, ideal 1/9`);
+  const lookup = page.getByRole('textbox', { name: 'Key to look up' });
+  await lookup.fill('user:42');
+  await lookup.press('Enter');
+  await page.locator('output[aria-label="Key\'s servers"]').filter({ hasText: /^user:42 → S\d+$/ }).waitFor();
   await page.getByRole('button', { name: 'Fail S3' }).click();
   await page.getByRole('button', { name: 'Recover S3' }).waitFor();
   await page.getByRole('button', { name: 'Compare', exact: true }).click();

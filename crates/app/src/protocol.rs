@@ -40,6 +40,8 @@ pub enum ToWorker {
     Bench(String),
     /// Ring lab: run every algorithm on the same keys and changes.
     Compare,
+    /// Ring lab: which servers a key goes to.
+    Locate(String),
     /// Time placing keys and looking them up, per algorithm.
     RingBench {
         /// Servers.
@@ -62,6 +64,8 @@ pub enum FromWorker {
     Bench(BenchResult),
     /// The Ring lab's comparison table.
     Compare(Vec<CompareView>),
+    /// Ring lab: a key and its servers, owner first.
+    Located(String, Vec<String>),
     /// A ring benchmark's result, as JSON (see `worker::ring_bench`).
     RingBench(String),
 }

@@ -60,6 +60,8 @@ pub struct AppState {
     pub ring: Option<Rc<RingFrame>>,
     /// The last ring benchmark (JSON) and how many have finished.
     pub ring_bench: Option<(u64, String)>,
+    /// The Ring lab's last key lookup: the key and its servers.
+    pub located: Option<(String, Vec<String>)>,
     /// The Ring lab's comparison table, when asked for.
     pub compare: Option<Rc<Vec<CompareView>>>,
 }
@@ -89,6 +91,7 @@ impl Reducible for AppState {
                     s.log.clear();
                     s.samples.clear();
                     s.compare = None;
+                    s.located = None;
                     if frame.lab != "ring" {
                         s.ring = None;
                     }
@@ -131,6 +134,7 @@ impl Reducible for AppState {
             }
             Msg::Worker(FromWorker::Error(e)) | Msg::Error(e) => s.error = Some(e),
             Msg::Worker(FromWorker::Compare(rows)) => s.compare = Some(Rc::new(rows)),
+            Msg::Worker(FromWorker::Located(key, servers)) => s.located = Some((key, servers)),
             Msg::Worker(FromWorker::RingBench(json)) => {
                 let runs = s.ring_bench.as_ref().map_or(0, |r| r.0) + 1;
                 s.ring_bench = Some((runs, json));

@@ -360,6 +360,14 @@ impl Worker for SimWorker {
                 scope.respond(id, out);
                 return;
             }
+            ToWorker::Locate(key) => {
+                let out = match &self.lab {
+                    Lab::Ring(l) => FromWorker::Located(key.clone(), l.locate(&key)),
+                    Lab::Raft(_) => FromWorker::Error("looking keys up belongs to the ring lab".into()),
+                };
+                scope.respond(id, out);
+                return;
+            }
             ToWorker::RingBench { nodes, vnodes, keys } => {
                 let out = match ring_bench(nodes, vnodes, keys) {
                     Ok(json) => FromWorker::RingBench(json),

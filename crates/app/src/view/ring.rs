@@ -174,8 +174,23 @@ pub fn Servers(props: &PanelProps) -> Html {
         })
     };
     let total = r.keys_total.max(1) as f64;
+    let on_locate = {
+        let b = ctx.bridge.clone();
+        Callback::from(move |e: Event| {
+            if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                b.send(ToWorker::Locate(i.value()));
+            }
+        })
+    };
+    let located = ctx.state.located.clone();
     html! {
         <section class="panel servers" aria-label="Servers">
+            <div class="row">
+                <label>{ "Where does key " }<input aria-label="Key to look up" placeholder="user:42" size="14" onchange={on_locate} />{ " go?" }</label>
+                if let Some((key, servers)) = located {
+                    <output aria-label="Key's servers">{ format!("{key} → {}", servers.join(", then ")) }</output>
+                }
+            </div>
             <div class="row">
                 <label>{ "Weight " }<input aria-label="New server weight" size="5" value={(*weight).clone()} oninput={on_weight} /></label>
                 <button onclick={add}>{ "Add server" }</button>

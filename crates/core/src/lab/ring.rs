@@ -235,6 +235,11 @@ impl RingLab {
         Ok(())
     }
 
+    /// The servers a key goes to (its preference list, owner first), by name.
+    pub fn locate(&self, key: &str) -> Vec<String> {
+        self.model.locate(key.as_bytes()).into_iter().map(|id| self.model.node_name(id)).collect()
+    }
+
     /// Every algorithm on the same keys and the same changes so far.
     pub fn compare(&self) -> Result<Vec<crate::ring::CompareRow>, ScenarioError> {
         crate::ring::compare(&ring_params(&self.scn), &self.changes).map_err(ring_error)
@@ -251,6 +256,11 @@ impl RingLab {
             m("requests_max_mean", "Requests: max / mean", st.requests.max_over_mean, format!("{:.3}", st.requests.max_over_mean)),
             m("overflow", "Keys past capacity (bounded)", st.overflowed as f64, st.overflowed.to_string()),
         ];
+        let params = self.model.params();
+        if params.algorithm == Algorithm::Bounded && st.live_nodes > 0 {
+            let cap = ((1.0 + params.epsilon) * self.model.owners().len() as f64 / f64::from(st.live_nodes)).ceil();
+            out.push(m("capacity", "Capacity per server, ⌈(1+ε)·keys/servers⌉", cap, format!("{cap:.0} keys")));
+        }
         if let Some(r) = &self.last {
             out.push(m("moved", "Moved on the last change", r.moved_fraction, format!("{} keys ({:.2}%)", r.moved, r.moved_fraction * 100.0)));
             out.push(m("ideal", "Ideal for that change", r.ideal_fraction, format!("{:.2}%", r.ideal_fraction * 100.0)));
