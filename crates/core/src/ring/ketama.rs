@@ -119,9 +119,11 @@ impl Ketama {
             return Err(RingError::TooManyPoints { points });
         }
         let mut raw = Vec::with_capacity(points as usize);
+        let mut label = Vec::new();
         for (i, (s, &ks)) in servers.iter().zip(&counts).enumerate() {
             for k in 0..ks {
-                let d = md5_digest(format!("{}-{}", s.name, k).as_bytes());
+                super::point_label(&mut label, &s.name, k);
+                let d = md5_digest(&label);
                 for h in 0..4 {
                     let b = &d[4 * h..4 * h + 4];
                     raw.push(RawPoint {

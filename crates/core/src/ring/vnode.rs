@@ -17,12 +17,12 @@
 //! A key's preference list (for replication factor `R`) is the first `R`
 //! distinct servers met walking clockwise, skipping failed ones.
 
+use super::point_label;
 use super::continuum::{Continuum, RawPoint};
 use super::{
     check_nodes, Algorithm, HashKind, NodeId, NodeSpec, Placement, RingError, RingView,
     DEFAULT_WEIGHT, MAX_RING_POINTS,
 };
-use std::fmt::Write as _;
 
 /// A consistent-hash ring with virtual nodes.
 #[derive(Clone, Debug)]
@@ -51,13 +51,12 @@ impl VnodeRing {
             return Err(RingError::TooManyPoints { points: total });
         }
         let mut points = Vec::with_capacity(total as usize);
-        let mut label = String::new();
+        let mut label = Vec::new();
         for (i, n) in nodes.iter().enumerate() {
             for j in 0..scaled_points(n.vnodes, n.weight) {
-                label.clear();
-                let _ = write!(label, "{}-{}", n.name, j);
+                point_label(&mut label, &n.name, j);
                 points.push(RawPoint {
-                    position: hash.hash(label.as_bytes()),
+                    position: hash.hash(&label),
                     tie: ((i as u64) << 32) | j,
                     node: n.id,
                     failed: n.failed,
@@ -149,3 +148,4 @@ mod tests {
         assert_eq!(ring.preference_list(7, 10).len(), 4);
     }
 }
+
