@@ -259,3 +259,63 @@ proptest! {
         prop_assert_eq!(run(), run());
     }
 }
+
+fn fault_strategy() -> impl Strategy<Value = (Time, Fault)> {
+    let node = 0u32..4;
+    let fault = prop_oneof![
+        node.clone().prop_map(Fault::Crash),
+        node.clone().prop_map(Fault::Restart),
+        node.clone().prop_map(Fault::Pause),
+        node.clone().prop_map(Fault::Resume),
+        Just(Fault::Partition(vec![vec![0, 1], vec![2, 3]])),
+        Just(Fault::Partition(vec![vec![0], vec![1, 2, 3]])),
+        (node.clone(), node).prop_map(|(a, b)| Fault::Block(a, b)),
+        Just(Fault::Heal),
+    ];
+    (0u64..2 * SEC, fault)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    // DESIGN.md, engine sketch: whatever faults hit the cluster, events come
+    // out in time order, a crashed or paused node handles nothing, and no
+    // message is delivered over a link that is cut when it arrives.
+    #[test]
+    fn faults_never_break_the_engine_rules(seed in any::<u64>(), mut faults in proptest::collection::vec(fault_strategy(), 0..24)) {
+        faults.sort_by_key(|f| f.0);
+        let net = NetConfig { loss_ppm: 20_000, dup_ppm: 20_000, tail_ppm: 50_000, tail_max: 100 * MS, ..NetConfig::default() };
+        let mut s = Sim::<Toy>::new(SimConfig { nodes: 4, seed, net, trace_window: 1 << 20, ..SimConfig::default() }, 0);
+        for (at, fault) in &faults {
+            s.run_until(*at);
+            s.inject(fault.clone());
+        }
+        s.run_until(3 * SEC);
+        let mut status = [NodeStatus::Up; 4];
+        let mut net = Network::new(0, 4, NetConfig::default());
+        let mut last = 0;
+        for ev in s.trace().window() {
+            prop_assert!(ev.at() >= last, "time went back at {}", ev.describe());
+            last = ev.at();
+            match ev {
+                TraceEvent::Fault { fault, .. } => match fault {
+                    Fault::Crash(n) => status[*n as usize] = NodeStatus::Crashed,
+                    Fault::Restart(n) | Fault::Resume(n) => status[*n as usize] = NodeStatus::Up,
+                    Fault::Pause(n) => status[*n as usize] = NodeStatus::Paused,
+                    Fault::Partition(g) => net.partition(g),
+                    Fault::Block(a, b) => net.block(*a, *b),
+                    Fault::Heal => net.heal(),
+                    Fault::Set(..) => {}
+                },
+                TraceEvent::Delivered { to, from, .. } => {
+                    prop_assert_eq!(status[*to as usize], NodeStatus::Up, "delivered to a stopped node: {}", ev.describe());
+                    prop_assert!(!net.is_cut(*from, *to), "delivered over a cut link: {}", ev.describe());
+                }
+                TraceEvent::TimerFired { node, .. } | TraceEvent::Request { node, .. } => {
+                    prop_assert_eq!(status[*node as usize], NodeStatus::Up, "a stopped node acted: {}", ev.describe());
+                }
+                _ => {}
+            }
+        }
+    }
+}
