@@ -18,7 +18,10 @@ const H: f64 = 520.0;
 
 /// Where node `i` of `n` sits, and its radius.
 fn layout(i: usize, n: usize) -> (f64, f64, f64) {
-    let r_node = (150.0 / (n as f64).sqrt()).clamp(6.0, 34.0);
+    // Neighbours on the circle never overlap: a node takes at most 40% of
+    // the arc between two places.
+    let arc = 2.0 * PI * (H.min(W) / 2.0 - 40.0) / n.max(1) as f64;
+    let r_node = (0.4 * arc).clamp(4.0, 34.0);
     let ring = (H.min(W) / 2.0 - r_node - 26.0).max(40.0);
     let a = -PI / 2.0 + 2.0 * PI * i as f64 / n.max(1) as f64;
     (W / 2.0 + ring * a.cos(), H / 2.0 + ring * a.sin(), r_node)

@@ -190,7 +190,7 @@ pub fn Logs(props: &PanelProps) -> Html {
         return html! { <p class="note">{ "Logs are listed for clusters of up to 25 nodes." }</p> };
     }
     html! {
-        <table class="logs" aria-label="Logs">
+        <div class="scroll"><table class="logs" aria-label="Logs">
             <thead><tr><th>{ "Node" }</th><th>{ "Role" }</th><th>{ "Term" }</th><th>{ "Vote" }</th><th>{ "Commit" }</th><th>{ "Log (last entries, by term)" }</th></tr></thead>
             <tbody>
             { for f.nodes.iter().map(|n| {
@@ -218,7 +218,7 @@ pub fn Logs(props: &PanelProps) -> Html {
                 }
             }) }
             </tbody>
-        </table>
+        </table></div>
     }
 }
 
