@@ -82,6 +82,7 @@ impl Plan {
             pre_vote: r.range(0, 1) == 1,
             check_quorum: r.range(0, 1) == 1,
             max_batch: r.range(1, 64),
+            bug_commit_old_terms: false,
         };
         Plan {
             nodes,
