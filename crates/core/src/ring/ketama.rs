@@ -122,7 +122,7 @@ impl Ketama {
         let mut label = Vec::new();
         for (i, (s, &ks)) in servers.iter().zip(&counts).enumerate() {
             for k in 0..ks {
-                super::point_label(&mut label, &s.name, k);
+                super::point_label(&mut label, s.name, k);
                 let d = md5_digest(&label);
                 for h in 0..4 {
                     let b = &d[4 * h..4 * h + 4];

@@ -79,7 +79,7 @@ pub trait Protocol: Clone + Debug {
 
 /// An effect a handler asks for.
 #[derive(Clone, Debug)]
-pub enum Effect<P: Protocol + ?Sized> {
+pub enum Effect<P: Protocol> {
     /// Send a message to another node.
     Send { to: NodeId, msg: P::Msg },
     /// Arm (or re-arm) a timer to fire after `after` microseconds of the
@@ -95,7 +95,7 @@ pub enum Effect<P: Protocol + ?Sized> {
 
 /// What a handler can see and do: its id, the cluster size, the current
 /// time, its own random stream, and a list to push effects into.
-pub struct Ctx<'a, P: Protocol + ?Sized> {
+pub struct Ctx<'a, P: Protocol> {
     /// This node.
     pub id: NodeId,
     /// Number of nodes in the cluster.
@@ -108,7 +108,7 @@ pub struct Ctx<'a, P: Protocol + ?Sized> {
     pub effects: &'a mut Vec<Effect<P>>,
 }
 
-impl<P: Protocol + ?Sized> Ctx<'_, P> {
+impl<P: Protocol> Ctx<'_, P> {
     /// Send `msg` to node `to`.
     pub fn send(&mut self, to: NodeId, msg: P::Msg) {
         self.effects.push(Effect::Send { to, msg });
