@@ -24,6 +24,17 @@ use serde::{Deserialize, Serialize};
 
 /// Most trace lines sent in one frame.
 pub const FRAME_LOG_LINES: usize = 200;
+/// Longest trace line sent to the page, in characters.
+pub const LOG_LINE_CHARS: usize = 240;
+
+fn shorten(mut line: String, max: usize) -> String {
+    if let Some((cut, _)) = line.char_indices().nth(max) {
+        line.truncate(cut);
+        line.push('…');
+    }
+    line
+}
+
 /// Most log entries shown per node.
 pub const LOG_TAIL: usize = 32;
 
@@ -75,8 +86,6 @@ pub struct MessageView {
     pub sent_at: Time,
     /// When it arrives.
     pub deliver_at: Time,
-    /// Its fields, in words.
-    pub detail: String,
 }
 
 /// One measured figure.
@@ -585,17 +594,17 @@ impl RaftLab {
                 kind: m.msg.kind().into(),
                 sent_at: m.sent_at,
                 deliver_at: m.deliver_at,
-                detail: format!("{:?}", m.msg),
             })
             .take(max_messages)
             .collect();
         messages.sort_by_key(|m| m.id);
         let trace = self.sim.trace();
         let from = if all_log { 0 } else { self.log_cursor };
-        let mut log: Vec<String> = trace.since(from).map(TraceEvent::describe).collect();
-        if log.len() > FRAME_LOG_LINES {
-            log.drain(..log.len() - FRAME_LOG_LINES);
-        }
+        // Only the newest lines, each cut to a readable length (a batch of
+        // 64 entries would make a line of kilobytes); the CLI's --trace has
+        // them whole.
+        let skip = trace.since(from).count().saturating_sub(FRAME_LOG_LINES);
+        let log: Vec<String> = trace.since(from).skip(skip).map(|e| shorten(e.describe(), LOG_LINE_CHARS)).collect();
         self.log_cursor = trace.total();
         let violation = self.sim.violation().map(|v| {
             format!(
