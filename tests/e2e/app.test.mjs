@@ -63,6 +63,9 @@ test('a copied address reopens the same run at the same virtual time', async () 
   // A user action is part of what the link must reproduce.
   await page.getByRole('row', { name: 'S2' }).click();
   await page.getByRole('button', { name: 'Crash S2' }).click();
+  await page.getByRole('combobox', { name: 'Block from' }).selectOption('S1');
+  await page.getByRole('combobox', { name: 'Block to' }).selectOption('S3');
+  await page.getByRole('button', { name: 'Block', exact: true }).click();
   await page.waitForTimeout(400);
   await page.getByRole('button', { name: 'Pause', exact: true }).click();
   await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
@@ -75,6 +78,10 @@ test('a copied address reopens the same run at the same virtual time', async () 
   await waitForTime(again.page, `t === ${time}`, 'the reopened run to reach the same time');
   assert.equal(await metric(again.page, 'fingerprint'), fingerprint, 'identical trace');
   assert.match(await again.page.getByRole('row', { name: 'S2' }).textContent(), /crashed/);
+  const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+  const recorded = execFileSync(cli, ['decode', address], { encoding: 'utf8' });
+  assert.match(recorded, /at [0-9.]+m?s crash S2\n/);
+  assert.match(recorded, /at [0-9.]+m?s block S1 S3\n/, 'the one-way cut is recorded in the link');
   assert.deepEqual([...errors, ...again.errors], []);
   await page.close();
   await again.page.close();

@@ -317,8 +317,10 @@ pub fn Charts(props: &PanelProps) -> Html {
 #[function_component]
 pub fn Network(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
-    let Some(scn) = current_scenario(&ctx.state.scenario) else { return html! {} };
+    // Hooks first, every render, before anything can return early.
     let partition = use_state(String::new);
+    let block = (use_state(|| 0u32), use_state(|| 1u32));
+    let Some(scn) = current_scenario(&ctx.state.scenario) else { return html! {} };
     // The value in force now: the last `set` action, else the parameter.
     let value_now = |name: &str| {
         scn.actions
@@ -332,6 +334,28 @@ pub fn Network(props: &PanelProps) -> Html {
     };
     let live: Vec<_> = scn.lab.params().into_iter().filter(|p| p.live).collect();
     let cluster = scn.lab == LabKind::Raft;
+    let n = scn.nodes();
+    let pick = |state: UseStateHandle<u32>| {
+        Callback::from(move |e: Event| {
+            if let Ok(v) = input_value(&e).parse::<u32>() {
+                state.set(v);
+            }
+        })
+    };
+    let on_block_from = pick(block.0.clone());
+    let on_block_to = pick(block.1.clone());
+    let on_block = {
+        let b = ctx.bridge.clone();
+        let (from, to) = (*block.0, *block.1);
+        let d = ctx.state.dispatcher();
+        Callback::from(move |_| {
+            if from == to {
+                d.dispatch(Msg::Error("Pick two different servers to cut the link between them.".into()));
+            } else {
+                b.send(ToWorker::Act(format!("block S{} S{}", from + 1, to + 1)));
+            }
+        })
+    };
     let on_split = {
         let b = ctx.bridge.clone();
         let p = partition.clone();
@@ -354,6 +378,17 @@ pub fn Network(props: &PanelProps) -> Html {
                     <button onclick={on_split}>{ "Split" }</button>
                     <button onclick={ctx.bridge.cb(ToWorker::Act("heal".into()))}>{ "Heal" }</button>
                 </div>
+                <div class="row">
+                    <span class="note">{ "Cut one way:" }</span>
+                    <select aria-label="Block from" onchange={on_block_from}>
+                        { for (0..n).map(|i| html! { <option value={i.to_string()} selected={*block.0 == i}>{ format!("S{}", i + 1) }</option> }) }
+                    </select>
+                    <span>{ "→" }</span>
+                    <select aria-label="Block to" onchange={on_block_to}>
+                        { for (0..n).map(|i| html! { <option value={i.to_string()} selected={*block.1 == i}>{ format!("S{}", i + 1) }</option> }) }
+                    </select>
+                    <button onclick={on_block}>{ "Block" }</button>
+                </div>
             }
             { for live.iter().map(|spec| {
                 let b = ctx.bridge.clone();
@@ -374,8 +409,8 @@ pub fn Network(props: &PanelProps) -> Html {
 #[function_component]
 pub fn Setup(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
-    let Some(scn) = current_scenario(&ctx.state.scenario) else { return html! {} };
     let edits = use_state(Vec::<(String, String)>::new);
+    let Some(scn) = current_scenario(&ctx.state.scenario) else { return html! {} };
     let fixed: Vec<_> = scn.lab.params().into_iter().filter(|p| !p.live).collect();
     let on_apply = {
         let b = ctx.bridge.clone();
