@@ -457,6 +457,9 @@ impl RaftLab {
         self.scn = trial;
         self.next_action = self.scn.actions.len();
         self.apply(&action);
+        // What the action set off for this same instant (a request due now)
+        // runs now too, as a replay up to this time would run it.
+        self.run_until(now);
         Ok(())
     }
 
