@@ -79,3 +79,48 @@ proptest! {
         play(LabKind::Ring, seed, &moves)?;
     }
 }
+
+// Time travel (DESIGN.md principle 4): the worker seeks back by cloning the
+// nearest older snapshot, handing it the actions recorded since, and running
+// it forward. That must land on exactly the state a replay reaches.
+fn seek(seed: u64, moves: &[Move], back: u64) -> Result<(), TestCaseError> {
+    let scn = Scenario::new(LabKind::Raft, seed);
+    let mut lab = Lab::new(&scn).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut snapshots = vec![lab.clone()];
+    for m in moves {
+        match m {
+            Move::Run(dt) => lab.run_until(lab.now() + dt),
+            Move::Step => {
+                lab.step();
+            }
+            Move::Act(text) => {
+                let action = parse_action(LabKind::Raft, text).map_err(TestCaseError::fail)?;
+                let _ = lab.act(action);
+            }
+        }
+        if lab.now() >= snapshots.last().map_or(0, Lab::now) + 300_000 {
+            snapshots.push(lab.clone());
+        }
+    }
+    let target = lab.now().saturating_sub(back);
+    let mut from = snapshots.iter().rev().find(|s| s.now() <= target).cloned().expect("the first snapshot is at 0");
+    from.adopt_actions(lab.scenario().actions);
+    from.run_until(target);
+    let replayed = Lab::replay(&Scenario { until: target, ..lab.scenario() }).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(from.now(), replayed.now());
+    prop_assert_eq!(from.fingerprint(), replayed.fingerprint());
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn seeking_back_from_a_snapshot_equals_a_replay(
+        seed in any::<u64>(),
+        moves in prop::collection::vec(raft_move(), 1..30),
+        back in 0u64..3_000_000,
+    ) {
+        seek(seed, &moves, back)?;
+    }
+}
