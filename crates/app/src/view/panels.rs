@@ -395,7 +395,7 @@ pub fn Network(props: &PanelProps) -> Html {
                 let name = spec.name;
                 let onchange = Callback::from(move |e: Event| b.send(ToWorker::Act(format!("set {name} {}", input_value(&e).trim()))));
                 html! {
-                    <label class="param" title={spec.help}>
+                    <label class="param" title={format!("{} (from {} to {})", spec.help, spec.format(spec.min), spec.format(spec.max))}>
                         <span>{ spec.name }</span>
                         { param_input(spec, value_now(spec.name), onchange) }
                     </label>
