@@ -39,6 +39,23 @@ fn ring_move() -> impl Strategy<Value = Move> {
     ]
 }
 
+/// Does what a user does: run on, step, or act now. Some actions are refused
+/// in some states (restarting a running server, removing the last one): a
+/// refusal records nothing, as in the app.
+fn apply(lab: &mut Lab, kind: LabKind, m: &Move) -> Result<(), TestCaseError> {
+    match m {
+        Move::Run(dt) => lab.run_until(lab.now() + dt),
+        Move::Step => {
+            lab.step();
+        }
+        Move::Act(text) => {
+            let action = parse_action(kind, text).map_err(TestCaseError::fail)?;
+            let _ = lab.act(action);
+        }
+    }
+    Ok(())
+}
+
 fn play(lab_kind: LabKind, seed: u64, moves: &[Move]) -> Result<(), TestCaseError> {
     let mut scn = Scenario::new(lab_kind, seed);
     if lab_kind == LabKind::Ring {
@@ -46,18 +63,7 @@ fn play(lab_kind: LabKind, seed: u64, moves: &[Move]) -> Result<(), TestCaseErro
     }
     let mut lab = Lab::new(&scn).map_err(|e| TestCaseError::fail(e.to_string()))?;
     for m in moves {
-        match m {
-            Move::Run(dt) => lab.run_until(lab.now() + dt),
-            Move::Step => {
-                lab.step();
-            }
-            // Some actions are refused in some states (restarting a running
-            // server, removing the last one): a refusal records nothing.
-            Move::Act(text) => {
-                let action = parse_action(lab_kind, text).map_err(TestCaseError::fail)?;
-                let _ = lab.act(action);
-            }
-        }
+        apply(&mut lab, lab_kind, m)?;
     }
     let recorded = lab.scenario();
     let replayed = Lab::replay(&recorded).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -88,16 +94,7 @@ fn seek(seed: u64, moves: &[Move], back: u64) -> Result<(), TestCaseError> {
     let mut lab = Lab::new(&scn).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut snapshots = vec![lab.clone()];
     for m in moves {
-        match m {
-            Move::Run(dt) => lab.run_until(lab.now() + dt),
-            Move::Step => {
-                lab.step();
-            }
-            Move::Act(text) => {
-                let action = parse_action(LabKind::Raft, text).map_err(TestCaseError::fail)?;
-                let _ = lab.act(action);
-            }
-        }
+        apply(&mut lab, LabKind::Raft, m)?;
         if lab.now() >= snapshots.last().map_or(0, Lab::now) + 300_000 {
             snapshots.push(lab.clone());
         }
