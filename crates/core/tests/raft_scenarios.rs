@@ -10,6 +10,8 @@
 //! happen only when a test forces a timeout, and a client timeout of 1000 s,
 //! so that clients never resubmit behind the test's back.
 
+mod common;
+
 use clusterscope_core::raft::{
     self, check_all, Entry, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, Role,
 };
@@ -786,15 +788,7 @@ fn churn_under_an_unreliable_network_keeps_safety_and_recovers() {
     );
     assert!(before >= 50, "requests still commit under churn: {before}");
 
-    sim.inject(Fault::Heal);
-    for (name, v) in [
-        ("loss", 0),
-        ("duplicate", 0),
-        ("tail", 0),
-        ("request_rate", 0),
-    ] {
-        sim.inject(Fault::Set(name.into(), v));
-    }
+    common::calm_network(&mut sim);
     for id in 0..5 {
         sim.inject(Fault::Restart(id));
     }

@@ -19,6 +19,8 @@
 //! `SWARM_SEED=<seed> cargo test -p clusterscope-core --test raft_swarm`.
 //! `SWARM_SEEDS=<n>` runs seeds `0..n` instead of the default 1,000.
 
+mod common;
+
 use clusterscope_core::raft::{self, check_all, RaftConfig, RaftNode, Role};
 use clusterscope_core::sim::{
     ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Reply, RequestId, Rng, Sim, SimConfig,
@@ -233,15 +235,7 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
     safe(&sim, "fault phase")?;
 
     // Phase 2: heal, cold-restart everyone, and require progress.
-    sim.inject(Fault::Heal);
-    for (name, v) in [
-        ("loss", 0),
-        ("duplicate", 0),
-        ("tail", 0),
-        ("request_rate", 0),
-    ] {
-        sim.inject(Fault::Set(name.into(), v));
-    }
+    common::calm_network(&mut sim);
     for id in 0..n {
         sim.inject(Fault::Crash(id));
     }
