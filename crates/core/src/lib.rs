@@ -12,7 +12,9 @@
 //!   jump, rendezvous, Maglev, bounded loads) and their statistics.
 //! * [`scenario`]: the one scenario model (lab, parameters, seed, timed
 //!   actions), its text format and its share-link codec.
-//! * [`lab`]: a lab behind one interface, as the worker and the CLI drive it.
+//! * [`lab`]: the lab boundary: every lab a plug-in (a static description
+//!   in one registry, a running model behind one trait), and the generic
+//!   driver the worker, the CLI and the tests use.
 //!
 //! ```
 //! use clusterscope_core::scenario::Scenario;
@@ -21,7 +23,8 @@
 //! let scn = Scenario::parse("lab raft\nseed 7\nnodes 3\n").unwrap();
 //! let mut lab = Lab::new(&scn).unwrap();
 //! lab.run_until(2_000_000); // two virtual seconds
-//! assert!(lab.frame(false).metrics.iter().any(|m| m.name == "leader"));
+//! let leader = lab.metrics().into_iter().find(|(m, _)| m.name == "leader").unwrap();
+//! assert!(leader.1 >= 1.0, "a leader within two seconds");
 //! ```
 
 pub mod experiments;

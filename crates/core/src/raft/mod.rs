@@ -50,6 +50,7 @@
 //! ```
 
 pub mod invariants;
+pub mod lab;
 pub mod node;
 
 pub use invariants::{check_all, invariants};

@@ -208,6 +208,34 @@ impl RaftMsg {
 }
 
 impl Observable for RaftMsg {
+    fn describe(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        out.push_str(self.kind());
+        let _: std::fmt::Result = (|| match self {
+            RaftMsg::RequestVote { term, last_log_index, last_log_term, .. } => {
+                write!(out, " t{term} last {last_log_index}/{last_log_term}")
+            }
+            RaftMsg::RequestVoteReply { term, granted, .. } => {
+                write!(out, " t{term} {}", if *granted { "granted" } else { "rejected" })
+            }
+            RaftMsg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
+                write!(out, " t{term} prev {prev_log_index}/{prev_log_term}")?;
+                if !entries.is_empty() {
+                    write!(out, " entries {}", entries.len())?;
+                }
+                write!(out, " commit {leader_commit}")
+            }
+            RaftMsg::AppendEntriesReply { term, success: true, index, .. } => write!(out, " t{term} ok {index}"),
+            RaftMsg::AppendEntriesReply { term, index, conflict_index, conflict_term, .. } => {
+                write!(out, " t{term} reject {index} hint {conflict_index}")?;
+                match conflict_term {
+                    Some(t) => write!(out, "/{t}"),
+                    None => Ok(()),
+                }
+            }
+        })();
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             RaftMsg::RequestVote {
@@ -345,6 +373,21 @@ pub enum RaftNote {
 }
 
 impl Observable for RaftNote {
+    fn describe(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let _ = match self {
+            RaftNote::BecameFollower { term } => write!(out, "became follower t{term}"),
+            RaftNote::BecamePreCandidate { term } => write!(out, "became pre-candidate t{term}"),
+            RaftNote::BecameCandidate { term } => write!(out, "became candidate t{term}"),
+            RaftNote::BecameLeader { term } => write!(out, "became leader t{term}"),
+            RaftNote::SteppedDown { term, reason } => write!(out, "stepped down t{term}: {reason}"),
+            RaftNote::Appended { from, to } if from == to => write!(out, "appended {from}"),
+            RaftNote::Appended { from, to } => write!(out, "appended {from}..{to}"),
+            RaftNote::Truncated { from } => write!(out, "truncated from {from}"),
+            RaftNote::Committed { index } => write!(out, "committed {index}"),
+        };
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             RaftNote::BecameFollower { .. } => "BecameFollower",

@@ -487,6 +487,19 @@ impl RingModel {
         Ok(&self.stats)
     }
 
+    /// Gives every server that has `from` points `to` points instead, and
+    /// makes `to` the count for servers added later (used when the user
+    /// switches to ketama without choosing a count: libketama's 160).
+    pub fn set_default_vnodes(&mut self, from: u32, to: u32) -> Result<(), RingError> {
+        let mut next = self.next();
+        for n in next.nodes.iter_mut().filter(|n| n.vnodes == from) {
+            n.vnodes = to;
+        }
+        let params = RingParams { vnodes: to, ..self.params.clone() };
+        *self = RingModel::build(&params, next, self.keys.clone(), Some(self.key_hashes.clone()))?;
+        Ok(())
+    }
+
     /// Changes bounded loads' epsilon (for other algorithms nothing moves).
     pub fn set_epsilon(&mut self, epsilon: f64) -> Result<ChangeReport, RingError> {
         check_epsilon(epsilon)?;

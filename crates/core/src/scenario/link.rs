@@ -12,15 +12,24 @@
 use super::{Scenario, ScenarioError, MAX_TEXT};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use miniz_oxide::inflate::TINFLStatus;
 
 /// The version written by this build.
 pub const VERSION: &str = "v1";
 
-/// Encodes a scenario for the part of a link after `#`.
-pub fn encode(scn: &Scenario) -> String {
+/// Encodes a scenario for the part of a link after `#`. A valid scenario
+/// always encodes to a link that [`decode`] reads back; one whose text is
+/// over [`MAX_TEXT`] is refused here rather than producing a dead link.
+pub fn encode(scn: &Scenario) -> Result<String, ScenarioError> {
     let text = scn.to_text();
+    if text.len() > MAX_TEXT {
+        return Err(ScenarioError::TooLarge(format!(
+            "its text is {} bytes, more than the {MAX_TEXT} a link may hold",
+            text.len()
+        )));
+    }
     let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);
-    format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(packed))
+    Ok(format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(packed)))
 }
 
 /// Decodes the part of a link after `#` (a leading `#` is allowed).
@@ -43,11 +52,24 @@ pub fn decode(fragment: &str) -> Result<Scenario, ScenarioError> {
             ScenarioError::Link("it does not start with a version such as 'v1.'".into())
         });
     }
-    let packed = URL_SAFE_NO_PAD
-        .decode(body.trim_end_matches('='))
-        .map_err(|_| ScenarioError::Link("it contains characters that a ClusterScope link never has".into()))?;
-    let text = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_TEXT)
-        .map_err(|_| ScenarioError::Link("the scenario data is cut short or corrupted (was the link copied whole?)".into()))?;
+    let body = body.trim_end_matches('=');
+    let packed = URL_SAFE_NO_PAD.decode(body).map_err(|e| match e {
+        // A length no encoder writes, or a last character with stray bits:
+        // the end of the link is missing.
+        base64::DecodeError::InvalidLength(_) | base64::DecodeError::InvalidLastSymbol(..) => {
+            ScenarioError::Truncated("its end is missing (was the link copied whole?)".into())
+        }
+        _ => ScenarioError::Link("it contains characters that a ClusterScope link never has".into()),
+    })?;
+    let text = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_TEXT).map_err(|e| match e.status {
+        TINFLStatus::HasMoreOutput => ScenarioError::TooLarge(format!(
+            "it unpacks to more than {MAX_TEXT} bytes of scenario text, the most this version reads"
+        )),
+        TINFLStatus::FailedCannotMakeProgress => {
+            ScenarioError::Truncated("the scenario data stops early (was the link copied whole?)".into())
+        }
+        _ => ScenarioError::Link("the scenario data is corrupted".into()),
+    })?;
     let text = String::from_utf8(text)
         .map_err(|_| ScenarioError::Link("the scenario data is corrupted (it is not text)".into()))?;
     Scenario::parse(&text)

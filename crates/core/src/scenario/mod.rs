@@ -29,55 +29,71 @@
 pub mod link;
 pub mod params;
 
+pub use crate::lab::LabDef;
 use crate::sim::time::{format_duration, parse_duration, Time};
 use params::ParamSpec;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Which lab a scenario belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LabKind {
-    /// Raft elections and replication.
-    Raft,
-    /// Consistent-hash placement.
-    Ring,
+/// Which lab a scenario belongs to: a handle on the lab's static
+/// description in the registry ([`crate::lab::registry`]). Two handles are
+/// equal when they name the same lab.
+#[derive(Clone, Copy)]
+pub struct LabKind(pub &'static LabDef);
+
+impl PartialEq for LabKind {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.name == o.0.name
+    }
+}
+impl Eq for LabKind {}
+
+impl fmt::Debug for LabKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LabKind({})", self.0.name)
+    }
 }
 
 impl LabKind {
-    /// Every lab, in menu order.
-    pub const ALL: [LabKind; 2] = [LabKind::Raft, LabKind::Ring];
-
     /// The name used in files and links.
     pub fn name(self) -> &'static str {
-        match self {
-            LabKind::Raft => "raft",
-            LabKind::Ring => "ring",
-        }
+        self.0.name
     }
 
-    /// Parses a lab name.
+    /// The lab's static description.
+    pub fn def(self) -> &'static LabDef {
+        self.0
+    }
+
+    /// Looks a lab up by name in the registry.
     pub fn from_name(s: &str) -> Option<LabKind> {
-        LabKind::ALL.into_iter().find(|l| l.name() == s)
+        crate::lab::registry::find(s).map(LabKind)
     }
 
     /// The parameters of this lab, in display order.
     pub fn params(self) -> Vec<ParamSpec> {
-        match self {
-            LabKind::Raft => params::RAFT.iter().chain(params::NETWORK).copied().collect(),
-            LabKind::Ring => params::RING.to_vec(),
-        }
+        self.0.params.iter().flat_map(|t| t.iter().copied()).collect()
     }
 
     /// Looks up one parameter.
     pub fn param(self, name: &str) -> Option<ParamSpec> {
-        self.params().into_iter().find(|p| p.name == name)
+        self.0.params.iter().flat_map(|t| t.iter()).find(|p| p.name == name).copied()
+    }
+
+    /// Every action verb this lab understands, shared ones first.
+    pub fn verbs(self) -> Vec<&'static str> {
+        self.0.shared_verbs.iter().chain(self.0.verbs).copied().collect()
     }
 }
 
 /// A node number as the simulator counts (from 0). Written `S{n+1}`.
 pub type NodeId = u32;
 
-/// Something a user does to the running lab.
+/// Something a user does to the running lab. The faults are one shared
+/// vocabulary (every lab that has servers understands the ones its
+/// [`LabDef::shared_verbs`] lists); a lab's own verbs travel as
+/// [`Action::Lab`] in their canonical text, which only that lab reads, so a
+/// new lab adds verbs without touching this enum.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Crash a node (cluster labs) or fail a server (ring).
@@ -88,10 +104,6 @@ pub enum Action {
     Pause(NodeId),
     /// Unfreeze a node.
     Resume(NodeId),
-    /// Force a node's election timeout now.
-    Timeout(NodeId),
-    /// A client request sent to a node.
-    Request(NodeId),
     /// Split the cluster into groups.
     Partition(Vec<Vec<NodeId>>),
     /// Cut messages from one node to another.
@@ -100,14 +112,29 @@ pub enum Action {
     Heal,
     /// Change a live parameter.
     Set(String, i64),
-    /// Ring: add a server with a weight (100 = normal).
-    AddNode(u32),
-    /// Ring: remove a server for good.
-    RemoveNode(NodeId),
-    /// Ring: change a server's weight.
-    Weight(NodeId, u32),
-    /// Ring: change a server's number of virtual nodes.
-    Vnodes(NodeId, u32),
+    /// One of the lab's own verbs, as its canonical text (`timeout S3`,
+    /// `add weight 150`).
+    Lab(String),
+}
+
+/// The verbs of the shared fault vocabulary.
+pub const SHARED_VERBS: &[&str] = &["crash", "restart", "pause", "resume", "partition", "block", "heal", "set"];
+
+impl Action {
+    /// The verb, as the text format writes it.
+    pub fn verb(&self) -> &str {
+        match self {
+            Action::Crash(_) => "crash",
+            Action::Restart(_) => "restart",
+            Action::Pause(_) => "pause",
+            Action::Resume(_) => "resume",
+            Action::Partition(_) => "partition",
+            Action::Block(..) => "block",
+            Action::Heal => "heal",
+            Action::Set(..) => "set",
+            Action::Lab(text) => split_word(text).0,
+        }
+    }
 }
 
 /// An action and when it happens.
@@ -211,13 +238,21 @@ pub enum ScenarioError {
     /// A share link could not be decoded.
     #[error("this link is damaged or incomplete: {0}")]
     Link(String),
+    /// A share link was cut short (copied in part).
+    #[error("this link is cut short: {0}")]
+    Truncated(String),
+    /// A share link or file holds more than this version reads.
+    #[error("this scenario is too large: {0}")]
+    TooLarge(String),
     /// A share link from a version of ClusterScope this one does not know.
     #[error("this link was made by a different version of ClusterScope ({0}); this version reads v1 links")]
     Version(String),
 }
 
-/// Longest scenario text accepted (links and files), in bytes.
-pub const MAX_TEXT: usize = 256 * 1024;
+/// Longest scenario text accepted (links and files), in bytes. A valid
+/// scenario's own text never exceeds it ([`Scenario::validate`] checks), so
+/// whatever a user records can always be written, linked and read back.
+pub const MAX_TEXT: usize = 1024 * 1024;
 /// Most actions in one scenario.
 pub const MAX_ACTIONS: usize = 20_000;
 /// Latest time a scenario may mention: 30 days of virtual time.
@@ -261,25 +296,30 @@ impl Scenario {
     }
 
     /// Checks what a single line cannot: node numbers within the cluster,
-    /// parameter pairs in order, actions in time order and valid for the lab.
+    /// parameter pairs in order (the lab's own check), actions in time order
+    /// and valid for the lab.
     pub fn validate(&self) -> Result<(), ScenarioError> {
         let bad = |m: String| Err(ScenarioError::Invalid(m));
         for (name, v) in &self.params {
             let spec = self.lab.param(name).ok_or_else(|| ScenarioError::Invalid(unknown_param(self.lab, name)))?;
             spec.check(*v).map_err(ScenarioError::Invalid)?;
         }
-        if self.lab == LabKind::Raft {
-            if self.get("election_timeout_min") > self.get("election_timeout_max") {
-                return bad("election_timeout_min must not be larger than election_timeout_max".into());
-            }
-            if self.get("latency_min") > self.get("latency_max") {
-                return bad("latency_min must not be larger than latency_max".into());
-            }
-        }
+        (self.lab.def().check)(self).map_err(ScenarioError::Invalid)?;
         if self.actions.len() > MAX_ACTIONS {
             return bad(format!("too many actions ({}); at most {MAX_ACTIONS}", self.actions.len()));
         }
-        let mut nodes = i64::from(self.nodes());
+        // Only long scenarios can be too long to write out: skip the work
+        // for the usual few dozen actions.
+        if self.actions.len() > 1_000 {
+            let len = self.to_text().len();
+            if len > MAX_TEXT {
+                return Err(ScenarioError::TooLarge(format!(
+                    "its text would be {len} bytes, more than the {MAX_TEXT} a link or file may hold; start a new run (Reset) to record more"
+                )));
+            }
+        }
+        let def = self.lab.def();
+        let mut nodes = self.nodes();
         let mut last = 0;
         for t in &self.actions {
             if t.at < last {
@@ -287,80 +327,72 @@ impl Scenario {
             }
             last = t.at;
             let when = format_duration(t.at);
-            let check_node = |n: NodeId, nodes: i64| {
-                if i64::from(n) >= nodes {
-                    Err(ScenarioError::Invalid(format!("at {when}: there is no server S{} (the cluster has {nodes})", n + 1)))
-                } else {
-                    Ok(())
+            let at = |m: String| ScenarioError::Invalid(format!("at {when}: {m}"));
+            let verb = t.action.verb();
+            if !matches!(t.action, Action::Lab(_)) && !def.shared_verbs.contains(&verb) {
+                return Err(at(not_an_action(self.lab, verb)));
+            }
+            match &t.action {
+                Action::Crash(n) | Action::Restart(n) | Action::Pause(n) | Action::Resume(n) => check_node(*n, nodes).map_err(at)?,
+                Action::Block(a, b) => {
+                    check_node(*a, nodes).map_err(at)?;
+                    check_node(*b, nodes).map_err(at)?;
                 }
-            };
-            match (&t.action, self.lab) {
-                (Action::Crash(n) | Action::Restart(n), _) => check_node(*n, nodes)?,
-                (Action::Pause(n) | Action::Resume(n) | Action::Timeout(n) | Action::Request(n), LabKind::Raft) => {
-                    check_node(*n, nodes)?
-                }
-                (Action::Block(a, b), LabKind::Raft) => {
-                    check_node(*a, nodes)?;
-                    check_node(*b, nodes)?;
-                }
-                (Action::Partition(groups), LabKind::Raft) => {
+                Action::Partition(groups) => {
                     let mut seen = std::collections::BTreeSet::new();
                     for &n in groups.iter().flatten() {
-                        check_node(n, nodes)?;
+                        check_node(n, nodes).map_err(at)?;
                         if !seen.insert(n) {
-                            return bad(format!("at {when}: S{} is in two groups of the partition", n + 1));
+                            return Err(at(format!("S{} is in two groups of the partition", n + 1)));
                         }
                     }
                 }
-                (Action::Heal, LabKind::Raft) => {}
-                (Action::Set(name, v), lab) => {
-                    let spec = lab
-                        .param(name)
-                        .ok_or_else(|| ScenarioError::Invalid(format!("at {when}: {}", unknown_param(lab, name))))?;
+                Action::Heal => {}
+                Action::Set(name, v) => {
+                    let spec = self.lab.param(name).ok_or_else(|| at(unknown_param(self.lab, name)))?;
                     if !spec.live {
-                        return bad(format!("at {when}: {name} can only be set at the start, not during a run"));
+                        return Err(at(format!("{name} can only be set at the start, not during a run")));
                     }
-                    spec.check(*v).map_err(|m| ScenarioError::Invalid(format!("at {when}: {m}")))?;
+                    spec.check(*v).map_err(at)?;
                 }
-                (Action::AddNode(w), LabKind::Ring) => {
-                    check_weight(*w).map_err(|m| ScenarioError::Invalid(format!("at {when}: {m}")))?;
-                    nodes += 1;
-                }
-                (Action::RemoveNode(n), LabKind::Ring) => check_node(*n, nodes)?,
-                (Action::Weight(n, w), LabKind::Ring) => {
-                    check_node(*n, nodes)?;
-                    check_weight(*w).map_err(|m| ScenarioError::Invalid(format!("at {when}: {m}")))?;
-                }
-                (Action::Vnodes(n, v), LabKind::Ring) => {
-                    check_node(*n, nodes)?;
-                    if !(1..=10_000).contains(v) {
-                        return bad(format!("at {when}: vnodes must be between 1 and 10000"));
+                Action::Lab(text) => {
+                    if !def.verbs.contains(&verb) {
+                        return Err(at(not_an_action(self.lab, verb)));
                     }
-                }
-                (a, lab) => {
-                    return bad(format!("at {when}: '{}' is not an action of the {} lab", action_text(a), lab.name()));
+                    (def.check_verb)(text, &mut nodes).map_err(at)?;
                 }
             }
         }
         Ok(())
     }
 
-    /// Reads the text format. Errors name the line.
+    /// Reads the text format. Errors name the line. A byte-order mark and
+    /// CRLF line ends are accepted; invisible control characters are not.
     pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         if text.len() > MAX_TEXT {
             return Err(ScenarioError::Invalid(format!("the scenario is too long ({} bytes; at most {MAX_TEXT})", text.len())));
         }
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lab: Option<LabKind> = None;
-        let mut scn = Scenario::new(LabKind::Raft, 1);
+        let mut scn = Scenario::new(crate::lab::registry::default_lab(), 1);
         let mut title = Vec::new();
         let mut in_title = true;
+        // Statements that may appear once, and where they first did.
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for (i, raw) in text.lines().enumerate() {
             let line_no = i + 1;
             let err = |message: String| ScenarioError::Line { line: line_no, message };
+            if let Some((col, c)) = raw.char_indices().find(|(_, c)| c.is_control() && *c != '\t' && *c != '\r') {
+                return Err(err(format!(
+                    "column {}: an invisible control character (U+{:04X}) that a scenario never holds",
+                    raw[..col].chars().count() + 1,
+                    u32::from(c)
+                )));
+            }
             let trimmed = raw.trim();
             if let Some(c) = trimmed.strip_prefix('#') {
                 if in_title {
-                    title.push(c.trim().to_string());
+                    title.push(c.strip_prefix(' ').unwrap_or(c).to_string());
                 }
                 continue;
             }
@@ -373,17 +405,22 @@ impl Scenario {
             }
             in_title = false;
             let (word, rest) = split_word(line);
+            if !matches!(word, "at" | "expect") {
+                if let Some(first) = seen.get(word) {
+                    return Err(err(format!("'{word}' is given twice (first on line {first})")));
+                }
+                seen.insert(word.to_string(), line_no);
+            }
             match word {
                 "lab" => {
-                    if lab.is_some() {
-                        return Err(err("'lab' is given twice".into()));
-                    }
-                    let l = LabKind::from_name(rest).ok_or_else(|| err(format!("unknown lab '{rest}' (known: raft, ring)")))?;
+                    let l = LabKind::from_name(rest).ok_or_else(|| {
+                        err(format!("unknown lab '{rest}' (known: {})", crate::lab::registry::names().join(", ")))
+                    })?;
                     lab = Some(l);
                     scn.lab = l;
                 }
                 _ if lab.is_none() => {
-                    return Err(err("a scenario must start with 'lab raft' or 'lab ring'".into()));
+                    return Err(err(format!("a scenario must start with 'lab NAME' ({})", lab_choices())));
                 }
                 "seed" => scn.seed = rest.parse().map_err(|_| err(format!("seed must be a whole number from 0 to {}, not '{rest}'", u64::MAX)))?,
                 "until" => scn.until = parse_time(rest).map_err(err)?,
@@ -408,7 +445,10 @@ impl Scenario {
             }
         }
         if lab.is_none() {
-            return Err(ScenarioError::Invalid("the scenario is empty: it must start with 'lab raft' or 'lab ring'".into()));
+            return Err(ScenarioError::Invalid(format!("the scenario is empty: it must start with 'lab NAME' ({})", lab_choices())));
+        }
+        while title.last().is_some_and(|l| l.trim().is_empty()) {
+            title.pop();
         }
         scn.title = title.join("\n");
         scn.validate()?;
@@ -417,24 +457,32 @@ impl Scenario {
 
     /// Writes the text format; [`Scenario::parse`] reads it back equal.
     pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
         let mut out = String::new();
-        for l in self.title.lines() {
-            out.push_str(&format!("# {l}\n").replace("#  ", "# ").replace("# \n", "#\n"));
+        if !self.title.trim().is_empty() {
+            for l in self.title.lines() {
+                let l = l.trim_end();
+                if l.is_empty() {
+                    out.push_str("#\n");
+                } else {
+                    let _ = writeln!(out, "# {l}");
+                }
+            }
         }
-        out.push_str(&format!("lab {}\nseed {}\n", self.lab.name(), self.seed));
+        let _ = write!(out, "lab {}\nseed {}\n", self.lab.name(), self.seed);
         for spec in self.lab.params() {
             if let Some(v) = self.params.get(spec.name) {
-                out.push_str(&format!("{} {}\n", spec.name, spec.format(*v)));
+                let _ = writeln!(out, "{} {}", spec.name, spec.format(*v));
             }
         }
         for t in &self.actions {
-            out.push_str(&format!("at {} {}\n", format_duration(t.at), self.action_to_text(&t.action)));
+            let _ = writeln!(out, "at {} {}", format_duration(t.at), self.action_to_text(&t.action));
         }
         if self.until > 0 {
-            out.push_str(&format!("until {}\n", format_duration(self.until)));
+            let _ = writeln!(out, "until {}", format_duration(self.until));
         }
         for e in &self.expects {
-            out.push_str(&format!("expect {} {} {}\n", e.metric, e.cmp.symbol(), e.written));
+            let _ = writeln!(out, "expect {} {} {}", e.metric, e.cmp.symbol(), e.written);
         }
         out
     }
@@ -451,15 +499,30 @@ impl Scenario {
     }
 }
 
+fn lab_choices() -> String {
+    crate::lab::registry::names().iter().map(|n| format!("lab {n}")).collect::<Vec<_>>().join(", ")
+}
+
+fn not_an_action(lab: LabKind, verb: &str) -> String {
+    format!("'{verb}' is not an action of the {} lab (its actions: {})", lab.name(), lab.verbs().join(", "))
+}
+
+/// Checks that node `n` exists in a cluster of `nodes`.
+pub fn check_node(n: NodeId, nodes: u32) -> Result<(), String> {
+    if n >= nodes {
+        Err(format!("there is no server S{} (the cluster has {nodes})", u64::from(n) + 1))
+    } else {
+        Ok(())
+    }
+}
+
 fn action_text(a: &Action) -> String {
-    let s = |n: &NodeId| format!("S{}", n + 1);
+    let s = |n: &NodeId| format!("S{}", u64::from(*n) + 1);
     match a {
         Action::Crash(n) => format!("crash {}", s(n)),
         Action::Restart(n) => format!("restart {}", s(n)),
         Action::Pause(n) => format!("pause {}", s(n)),
         Action::Resume(n) => format!("resume {}", s(n)),
-        Action::Timeout(n) => format!("timeout {}", s(n)),
-        Action::Request(n) => format!("request {}", s(n)),
         Action::Partition(groups) => {
             let g: Vec<String> = groups.iter().map(|g| g.iter().map(s).collect::<Vec<_>>().join(",")).collect();
             format!("partition {}", g.join(" | "))
@@ -467,10 +530,7 @@ fn action_text(a: &Action) -> String {
         Action::Block(a, b) => format!("block {} {}", s(a), s(b)),
         Action::Heal => "heal".into(),
         Action::Set(name, v) => format!("set {name} {v}"),
-        Action::AddNode(w) => format!("add weight {w}"),
-        Action::RemoveNode(n) => format!("remove {}", s(n)),
-        Action::Weight(n, w) => format!("weight {} {w}", s(n)),
-        Action::Vnodes(n, v) => format!("vnodes {} {v}", s(n)),
+        Action::Lab(text) => text.clone(),
     }
 }
 
@@ -480,7 +540,8 @@ impl fmt::Display for Action {
     }
 }
 
-fn split_word(s: &str) -> (&str, &str) {
+/// Splits off the first word.
+pub fn split_word(s: &str) -> (&str, &str) {
     match s.split_once(char::is_whitespace) {
         Some((w, rest)) => (w, rest.trim()),
         None => (s, ""),
@@ -496,7 +557,8 @@ fn unknown_word(lab: LabKind, name: &str) -> String {
     format!("'{name}' is neither a statement (lab, seed, at, until, expect) nor a parameter; {}", unknown_param(lab, name))
 }
 
-fn parse_time(s: &str) -> Result<Time, String> {
+/// Parses a virtual time, at most [`MAX_TIME`].
+pub fn parse_time(s: &str) -> Result<Time, String> {
     let t = parse_duration(s).ok_or_else(|| format!("'{s}' is not a time: write it like 1.5s, 200ms or 0"))?;
     if t > MAX_TIME {
         return Err(format!("{s} is too far in the future (at most 30 days)"));
@@ -513,92 +575,82 @@ pub fn parse_node(s: &str) -> Result<NodeId, String> {
     }
 }
 
-fn check_weight(w: u32) -> Result<(), String> {
-    if (1..=10_000).contains(&w) {
-        Ok(())
-    } else {
-        Err(format!("weight {w} is out of range: it must be between 1 and 10000 (100 = normal)"))
-    }
-}
-
-fn parse_u32(s: &str, what: &str) -> Result<u32, String> {
+/// Parses a whole number, naming what it is in the error.
+pub fn parse_u32(s: &str, what: &str) -> Result<u32, String> {
     s.parse().map_err(|_| format!("{what} must be a whole number, not '{s}'"))
 }
 
-/// Parses the part of an `at` line after the time.
+/// Parses the one server a verb takes: `crash S1`.
+pub fn parse_one_node(verb: &str, rest: &str) -> Result<NodeId, String> {
+    let (n, extra) = split_word(rest);
+    if n.is_empty() {
+        return Err(format!("'{verb}' needs a server, like '{verb} S1'"));
+    }
+    if !extra.is_empty() {
+        return Err(format!("unexpected '{extra}' after '{verb} {n}'"));
+    }
+    parse_node(n)
+}
+
+/// Parses the part of an `at` line after the time: a shared fault verb the
+/// lab accepts, or one of the lab's own verbs (read by the lab).
 pub fn parse_action(lab: LabKind, s: &str) -> Result<Action, String> {
-    let (verb, rest) = split_word(s);
-    let one = |rest: &str| -> Result<NodeId, String> {
-        let (n, extra) = split_word(rest);
-        if n.is_empty() {
-            return Err(format!("'{verb}' needs a server, like '{verb} S1'"));
-        }
-        if !extra.is_empty() {
-            return Err(format!("unexpected '{extra}' after '{verb} {n}'"));
-        }
-        parse_node(n)
+    let (verb, rest) = split_word(s.trim());
+    if verb.is_empty() {
+        return Err("'at TIME' needs an action, like 'at 1s crash S1'".into());
+    }
+    let def = lab.def();
+    let shared = match verb {
+        "fail" => "crash",
+        other => other,
     };
-    let action = match verb {
-        "crash" | "fail" => Action::Crash(one(rest)?),
-        "restart" => Action::Restart(one(rest)?),
-        "pause" => Action::Pause(one(rest)?),
-        "resume" => Action::Resume(one(rest)?),
-        "timeout" => Action::Timeout(one(rest)?),
-        "request" => Action::Request(one(rest)?),
-        "heal" if rest.is_empty() => Action::Heal,
-        "partition" => {
-            let mut groups = Vec::new();
-            for g in rest.split('|') {
-                let members: Result<Vec<NodeId>, String> =
-                    g.split(',').map(str::trim).filter(|x| !x.is_empty()).map(parse_node).collect();
-                let members = members?;
-                if !members.is_empty() {
-                    groups.push(members);
+    if def.shared_verbs.contains(&shared) {
+        let action = match shared {
+            "crash" => Action::Crash(parse_one_node(verb, rest)?),
+            "restart" => Action::Restart(parse_one_node(verb, rest)?),
+            "pause" => Action::Pause(parse_one_node(verb, rest)?),
+            "resume" => Action::Resume(parse_one_node(verb, rest)?),
+            "heal" if rest.is_empty() => Action::Heal,
+            "heal" => return Err(format!("unexpected '{rest}' after 'heal'")),
+            "partition" => {
+                let mut groups = Vec::new();
+                for g in rest.split('|') {
+                    let members: Result<Vec<NodeId>, String> =
+                        g.split(',').map(str::trim).filter(|x| !x.is_empty()).map(parse_node).collect();
+                    let members = members?;
+                    if !members.is_empty() {
+                        groups.push(members);
+                    }
                 }
+                if groups.len() < 2 {
+                    return Err("a partition needs at least two groups: partition S1,S2 | S3,S4,S5".into());
+                }
+                Action::Partition(groups)
             }
-            if groups.len() < 2 {
-                return Err("a partition needs at least two groups: partition S1,S2 | S3,S4,S5".into());
+            "block" => {
+                let (a, b) = split_word(rest);
+                let (a, b) = (parse_node(a)?, parse_node(b.trim())?);
+                if a == b {
+                    return Err("a server cannot block itself".into());
+                }
+                Action::Block(a, b)
             }
-            Action::Partition(groups)
-        }
-        "block" => {
-            let (a, b) = split_word(rest);
-            let (a, b) = (parse_node(a)?, parse_node(b.trim())?);
-            if a == b {
-                return Err("a server cannot block itself".into());
+            "set" => {
+                let (name, value) = split_word(rest);
+                let spec = lab.param(name).ok_or_else(|| unknown_param(lab, name))?;
+                Action::Set(name.to_string(), spec.parse(value)?)
             }
-            Action::Block(a, b)
-        }
-        "set" => {
-            let (name, value) = split_word(rest);
-            let spec = lab.param(name).ok_or_else(|| unknown_param(lab, name))?;
-            Action::Set(name.to_string(), spec.parse(value)?)
-        }
-        "add" => {
-            let w = match split_word(rest) {
-                ("", _) => 100,
-                ("weight", w) => parse_u32(w, "a weight")?,
-                (other, _) => return Err(format!("expected 'add' or 'add weight N', not 'add {other}'")),
-            };
-            Action::AddNode(w)
-        }
-        "remove" => Action::RemoveNode(one(rest)?),
-        "weight" => {
-            let (n, w) = split_word(rest);
-            Action::Weight(parse_node(n)?, parse_u32(w, "a weight")?)
-        }
-        "vnodes" => {
-            let (n, v) = split_word(rest);
-            Action::Vnodes(parse_node(n)?, parse_u32(v, "a vnode count")?)
-        }
-        "" => return Err("'at TIME' needs an action, like 'at 1s crash S1'".into()),
-        other => {
-            return Err(format!(
-                "unknown action '{other}' (known: crash, restart, pause, resume, timeout, request, partition, block, heal, set, add, remove, weight, vnodes)"
-            ))
-        }
-    };
-    Ok(action)
+            other => return Err(not_an_action(lab, other)),
+        };
+        return Ok(action);
+    }
+    if def.verbs.contains(&verb) {
+        return (def.parse_verb)(verb, rest).map(Action::Lab);
+    }
+    if SHARED_VERBS.contains(&shared) || crate::lab::registry::all().iter().any(|d| d.verbs.contains(&verb)) {
+        return Err(not_an_action(lab, verb));
+    }
+    Err(format!("unknown action '{verb}' (the {} lab knows: {})", lab.name(), lab.verbs().join(", ")))
 }
 
 fn parse_expect(s: &str) -> Result<Expect, String> {

@@ -13,6 +13,7 @@
 //! parts per million. The simulator is `Clone`, so a UI can keep snapshots
 //! and jump back in time by replaying from the nearest one.
 
+pub mod client;
 pub mod fingerprint;
 pub mod invariant;
 pub mod network;
@@ -21,6 +22,7 @@ pub mod rng;
 pub mod time;
 pub mod trace;
 
+pub use client::{ClientConfig, Clients, History, Operation, Outcome};
 pub use fingerprint::Fingerprint;
 pub use invariant::{Invariant, Violation, World};
 pub use network::{Fate, NetConfig, Network};
@@ -31,9 +33,6 @@ pub use trace::{DropReason, Fault, Trace, TraceEvent};
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
-
-/// How many recent request latencies are kept for percentiles.
-pub const LATENCY_WINDOW: usize = 65_536;
 
 /// Whether a node is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,8 +56,8 @@ pub struct Node<P: Protocol> {
     /// Clock drift in parts per million (positive: timers fire late).
     pub drift_ppm: i32,
     rng: Rng,
-    /// Armed timers: name -> (generation, due time).
-    timers: BTreeMap<P::Timer, (u64, Time)>,
+    /// Armed timers: name -> (generation, armed at, due time).
+    timers: BTreeMap<P::Timer, (u64, Time, Time)>,
     /// Events that reached the node while it was paused.
     held: Vec<Event<P>>,
 }
@@ -67,24 +66,13 @@ impl<P: Protocol> Node<P> {
     /// When each armed timer is due, for display (for example, the election
     /// timer's progress).
     pub fn timers(&self) -> impl Iterator<Item = (&P::Timer, Time)> {
-        self.timers.iter().map(|(k, (_, due))| (k, *due))
+        self.timers.iter().map(|(k, (_, _, due))| (k, *due))
     }
-}
 
-/// Client workload settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientConfig {
-    /// Mean requests per second of virtual time (0: none).
-    pub rate_per_sec: u64,
-    /// How long a client waits for an answer before trying another node.
-    pub timeout: Time,
-    /// Delay before a redirected request reaches the suggested node.
-    pub redirect_delay: Time,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        ClientConfig { rate_per_sec: 0, timeout: 500 * MS, redirect_delay: MS }
+    /// Each armed timer with when it was armed and when it is due (for
+    /// drawing a timer's progress).
+    pub fn timer_spans(&self) -> impl Iterator<Item = (&P::Timer, Time, Time)> {
+        self.timers.iter().map(|(k, (_, set, due))| (k, *set, *due))
     }
 }
 
@@ -124,7 +112,7 @@ enum Event<P: Protocol> {
     Deliver { id: u64, from: NodeId, to: NodeId, sent: Time, msg: P::Msg },
     Timer { node: NodeId, timer: P::Timer, gen: u64 },
     ClientArrival,
-    Request { node: NodeId, req: RequestId },
+    Request { node: NodeId, req: RequestId, attempt: u32 },
     ClientTimeout { req: RequestId, attempt: u32 },
 }
 
@@ -191,7 +179,6 @@ pub struct Sim<P: Protocol> {
     now: Time,
     seq: u64,
     next_msg: u64,
-    next_req: RequestId,
     next_timer_gen: u64,
     queue: BinaryHeap<Scheduled>,
     /// The queued events, indexed by `Scheduled::slot`; `free` lists empty slots.
@@ -206,11 +193,7 @@ pub struct Sim<P: Protocol> {
     effects: Vec<Effect<P>>,
     invariants: Vec<Box<dyn Invariant<P>>>,
     violation: Option<Violation>,
-    client_rng: Rng,
-    client_target: NodeId,
-    /// Outstanding client requests: id -> time first submitted.
-    pending: BTreeMap<RequestId, Time>,
-    latencies: std::collections::VecDeque<Time>,
+    clients: Clients,
     counters: Counters,
 }
 
@@ -238,7 +221,6 @@ impl<P: Protocol> Sim<P> {
             now: 0,
             seq: 0,
             next_msg: 0,
-            next_req: 1,
             next_timer_gen: 0,
             queue: BinaryHeap::new(),
             slab: Vec::new(),
@@ -246,16 +228,13 @@ impl<P: Protocol> Sim<P> {
             nodes,
             net: Network::new(seed, n, config.net.clone()),
             trace: Trace::new(config.trace_window),
-            client_rng: Rng::stream(seed, StreamKind::Workload, 0),
-            client_target: 0,
+            clients: Clients::new(config.client.clone(), n, Rng::stream(seed, StreamKind::Workload, 0)),
             config,
             proto,
             fresh: Vec::new(),
             effects: Vec::new(),
             invariants: Vec::new(),
             violation: None,
-            pending: BTreeMap::new(),
-            latencies: std::collections::VecDeque::new(),
             counters: Counters::default(),
         };
         for id in 0..n {
@@ -308,14 +287,13 @@ impl<P: Protocol> Sim<P> {
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
-    /// Latencies of the most recent committed client requests (up to
-    /// [`LATENCY_WINDOW`]), oldest first.
-    pub fn latencies(&self) -> &std::collections::VecDeque<Time> {
-        &self.latencies
+    /// The clients: their history of operations and latency percentiles.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
     }
     /// Client requests not answered yet.
     pub fn outstanding_requests(&self) -> usize {
-        self.pending.len()
+        self.clients.outstanding()
     }
     /// Time of the next queued event, if any.
     pub fn next_event_time(&self) -> Option<Time> {
@@ -347,15 +325,18 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn schedule_client_arrival(&mut self) {
-        let rate = self.config.client.rate_per_sec;
-        if rate == 0 {
-            return;
+        if let Some(gap) = self.clients.next_gap() {
+            self.schedule(self.now + gap, Event::ClientArrival);
         }
-        // Uniform gaps with the right mean: integer-only, so identical on
-        // every platform.
-        let mean = (SEC / rate).max(1);
-        let gap = self.client_rng.range(1, 2 * mean);
-        self.schedule(self.now + gap, Event::ClientArrival);
+    }
+
+    fn client_step(&mut self, step: client::ClientStep) {
+        if let client::ClientStep::Send { node, req, attempt, after, fresh } = step {
+            self.schedule(self.now + after, Event::Request { node, req, attempt });
+            if fresh {
+                self.schedule(self.now + self.clients.config.timeout, Event::ClientTimeout { req, attempt });
+            }
+        }
     }
 
     /// Processes every event due at the next instant (all events sharing
@@ -435,17 +416,17 @@ impl<P: Protocol> Sim<P> {
                 self.with_node(node, |n, ctx| n.on_timer(timer, ctx));
             }
             Event::ClientArrival => {
-                let target = self.client_target;
+                let target = self.clients.target();
                 self.submit(target);
                 self.schedule_client_arrival();
             }
-            Event::Request { node, req } => {
-                if !self.pending.contains_key(&req) {
-                    return; // answered meanwhile
+            Event::Request { node, req, attempt } => {
+                if !self.clients.is_live(req, attempt) {
+                    return; // answered meanwhile, or a newer attempt is live
                 }
                 let slot = &mut self.nodes[node as usize];
                 match slot.status {
-                    NodeStatus::Paused => slot.held.push(Event::Request { node, req }),
+                    NodeStatus::Paused => slot.held.push(Event::Request { node, req, attempt }),
                     NodeStatus::Crashed => {} // lost; the client times out
                     NodeStatus::Up => {
                         self.fresh.push(TraceEvent::Request { at: self.now, node, req });
@@ -454,13 +435,8 @@ impl<P: Protocol> Sim<P> {
                 }
             }
             Event::ClientTimeout { req, attempt } => {
-                if self.pending.contains_key(&req) {
-                    let n = self.config.nodes;
-                    self.client_target = (self.client_target + 1) % n;
-                    let target = self.client_target;
-                    self.schedule(self.now, Event::Request { node: target, req });
-                    self.schedule(self.now + self.config.client.timeout, Event::ClientTimeout { req, attempt: attempt + 1 });
-                }
+                let step = self.clients.timed_out(req, attempt);
+                self.client_step(step);
             }
         }
     }
@@ -483,12 +459,9 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn submit(&mut self, node: NodeId) -> RequestId {
-        let req = self.next_req;
-        self.next_req += 1;
+        let (req, step) = self.clients.invoke(self.now, node);
         self.counters.requests += 1;
-        self.pending.insert(req, self.now);
-        self.schedule(self.now, Event::Request { node, req });
-        self.schedule(self.now + self.config.client.timeout, Event::ClientTimeout { req, attempt: 1 });
+        self.client_step(step);
         req
     }
 
@@ -579,7 +552,8 @@ impl<P: Protocol> Sim<P> {
             "duplicate" => net.dup_ppm = ppm,
             "reorder" => net.reorder = v != 0,
             "request_rate" => {
-                let was = self.config.client.rate_per_sec;
+                let was = self.clients.config.rate_per_sec;
+                self.clients.config.rate_per_sec = v;
                 self.config.client.rate_per_sec = v;
                 if was == 0 {
                     self.schedule_client_arrival();
@@ -642,7 +616,7 @@ impl<P: Protocol> Sim<P> {
                 let at = self.now + scaled;
                 self.next_timer_gen += 1;
                 let gen = self.next_timer_gen;
-                self.nodes[id as usize].timers.insert(timer.clone(), (gen, at));
+                self.nodes[id as usize].timers.insert(timer.clone(), (gen, self.now, at));
                 self.schedule(at, Event::Timer { node: id, timer, gen });
             }
             Effect::CancelTimer { timer } => {
@@ -650,30 +624,11 @@ impl<P: Protocol> Sim<P> {
             }
             Effect::Reply { req, reply } => {
                 self.fresh.push(TraceEvent::Replied { at: self.now, node: id, req, reply });
-                match reply {
-                    Reply::Committed => {
-                        if let Some(start) = self.pending.remove(&req) {
-                            self.counters.committed += 1;
-                            if self.latencies.len() == LATENCY_WINDOW {
-                                self.latencies.pop_front();
-                            }
-                            self.latencies.push_back(self.now - start);
-                        }
-                    }
-                    Reply::NotLeader(hint) => {
-                        if self.pending.contains_key(&req) {
-                            let n = self.config.nodes;
-                            // A known leader is tried at once; with none known the
-                            // client backs off, so elections are not drowned in retries.
-                            let (target, delay) = match hint {
-                                Some(h) if h < n && h != id => (h, self.config.client.redirect_delay),
-                                _ => ((id + 1) % n, self.config.client.redirect_delay.max(1) * 20),
-                            };
-                            self.client_target = target;
-                            self.schedule(self.now + delay, Event::Request { node: target, req });
-                        }
-                    }
+                if reply == Reply::Committed && self.clients.is_pending(req) {
+                    self.counters.committed += 1;
                 }
+                let step = self.clients.answered(self.now, id, req, reply);
+                self.client_step(step);
             }
             Effect::Note(note) => self.fresh.push(TraceEvent::Note { at: self.now, node: id, note }),
         }

@@ -43,6 +43,12 @@ pub trait Observable: Clone + Debug {
     /// Feeds the content into a trace fingerprint. Must depend only on the
     /// value (no addresses, no `usize`), so native and wasm agree.
     fn digest(&self, fp: &mut Fingerprint);
+    /// Writes a compact one-line form for the event log, in the style of
+    /// etcd's raft tests: `AppendEntries t3 prev 4/2 entries 3 commit 4`.
+    /// The default writes the kind only.
+    fn describe(&self, out: &mut String) {
+        out.push_str(self.kind());
+    }
 }
 
 /// A protocol node.

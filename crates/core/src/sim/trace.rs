@@ -141,28 +141,42 @@ impl<P: Protocol> TraceEvent<P> {
         }
     }
 
-    /// One readable line, etcd-style: `12.5ms S1->S2 AppendEntries {..}`.
+    /// One readable line, etcd-style:
+    /// `12.500ms S1->S2 AppendEntries t3 prev 4/2 entries 3 commit 4`.
     pub fn describe(&self) -> String {
-        let t = super::time::format_clock(self.at());
-        let s = |n: &NodeId| format!("S{}", n + 1);
-        match self {
-            TraceEvent::Sent { from, to, msg, deliver_at, .. } => {
-                format!("{t} {}->{} send {msg:?} (due {})", s(from), s(to), super::time::format_duration(*deliver_at))
+        let mut out = String::with_capacity(64);
+        self.describe_into(&mut out);
+        out
+    }
+
+    /// Writes [`TraceEvent::describe`]'s line into `out`.
+    pub fn describe_into(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{} ", super::time::format_clock(self.at()));
+        let _ = match self {
+            TraceEvent::Sent { from, to, msg, .. } => {
+                let _ = write!(out, "S{}->S{} ", from + 1, to + 1);
+                msg.describe(out);
+                Ok(())
             }
-            TraceEvent::Delivered { from, to, kind, .. } => format!("{t} {}->{} deliver {kind}", s(from), s(to)),
+            TraceEvent::Delivered { from, to, kind, .. } => write!(out, "S{}->S{} recv {kind}", from + 1, to + 1),
             TraceEvent::Dropped { from, to, kind, reason, .. } => {
-                format!("{t} {}->{} drop {kind} ({})", s(from), s(to), reason.name())
+                write!(out, "S{}->S{} drop {kind} ({})", from + 1, to + 1, reason.name())
             }
-            TraceEvent::TimerFired { node, timer, .. } => format!("{t} {} timer {}", s(node), timer.kind()),
-            TraceEvent::Note { node, note, .. } => format!("{t} {} {note:?}", s(node)),
-            TraceEvent::Request { node, req, .. } => format!("{t} {} request #{req}", s(node)),
+            TraceEvent::TimerFired { node, timer, .. } => write!(out, "S{} timer {}", node + 1, timer.kind()),
+            TraceEvent::Note { node, note, .. } => {
+                let _ = write!(out, "S{} ", node + 1);
+                note.describe(out);
+                Ok(())
+            }
+            TraceEvent::Request { node, req, .. } => write!(out, "S{} request #{req}", node + 1),
             TraceEvent::Replied { node, req, reply, .. } => match reply {
-                Reply::Committed => format!("{t} {} reply #{req} committed", s(node)),
-                Reply::NotLeader(Some(h)) => format!("{t} {} reply #{req} not leader, try {}", s(node), s(h)),
-                Reply::NotLeader(None) => format!("{t} {} reply #{req} not leader, leader unknown", s(node)),
+                Reply::Committed => write!(out, "S{} reply #{req} committed", node + 1),
+                Reply::NotLeader(Some(h)) => write!(out, "S{} reply #{req} not leader, try S{}", node + 1, h + 1),
+                Reply::NotLeader(None) => write!(out, "S{} reply #{req} not leader, leader unknown", node + 1),
             },
-            TraceEvent::Fault { fault, .. } => format!("{t} fault {}", describe_fault(fault)),
-        }
+            TraceEvent::Fault { fault, .. } => write!(out, "fault {}", describe_fault(fault)),
+        };
     }
 }
 

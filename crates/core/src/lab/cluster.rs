@@ -1,0 +1,351 @@
+//! The one cluster lab that every message-passing protocol shares.
+//!
+//! A protocol (Raft today) implements [`ClusterProtocol`]: the
+//! [`Protocol`](crate::sim::Protocol) state machine plus what the lab needs
+//! to show it (roles, message kinds, node fields, its own metrics) and the
+//! safety checkers to run. [`ClusterLab`] then gives it, for free: the
+//! simulator with its network and faults (crash, restart, pause, partition,
+//! one-way cuts, loss, delay, duplication), the client workload
+//! ([`crate::sim::Clients`]) with its latency percentiles, the verbs
+//! `timeout` and `request`, the drawing of nodes and messages in flight
+//! (chosen by [`choose_messages`] and packed), the event log, and the
+//! shared metrics (commits, latency, message rate).
+
+use super::frame::{choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, RoleStyle, Schema, Unit};
+use super::{shorten, Model, NodeStatus, NodeView, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES, LOG_LINE_CHARS};
+use crate::scenario::{check_node, parse_one_node, split_word, Action, Scenario, ScenarioError};
+use crate::sim::{
+    ClientConfig, Counters, Fault, Invariant, NetConfig, Node, Protocol, Sim, SimConfig, Time, Violation, MS,
+};
+use std::any::Any;
+
+/// The cluster lab's own verbs (the faults are shared by every lab).
+pub const VERBS: &[&str] = &["timeout", "request"];
+
+/// Reads `timeout S3` or `request S1` into its canonical text.
+pub fn parse_verb(verb: &str, rest: &str) -> Result<String, String> {
+    let n = parse_one_node(verb, rest)?;
+    Ok(format!("{verb} S{}", u64::from(n) + 1))
+}
+
+/// Checks a cluster verb's server against the cluster's size.
+pub fn check_verb(text: &str, nodes: &mut u32) -> Result<(), String> {
+    let (verb, rest) = split_word(text);
+    check_node(parse_one_node(verb, rest)?, *nodes)
+}
+
+/// Checks the shared network parameters (a minimum below a maximum).
+pub fn check_network(scn: &Scenario) -> Result<(), String> {
+    if scn.get("latency_min") > scn.get("latency_max") {
+        return Err("latency_min must not be larger than latency_max".into());
+    }
+    Ok(())
+}
+
+/// Builds the simulator configuration of a cluster lab from its scenario.
+pub fn sim_config(scn: &Scenario) -> SimConfig {
+    let g = |n: &str| scn.get(n).max(0) as u64;
+    SimConfig {
+        nodes: scn.nodes(),
+        seed: scn.seed,
+        net: NetConfig {
+            latency_min: g("latency_min"),
+            latency_max: g("latency_max"),
+            tail_ppm: g("tail") as u32,
+            tail_max: g("tail_max"),
+            loss_ppm: g("loss") as u32,
+            dup_ppm: g("duplicate") as u32,
+            reorder: g("reorder") != 0,
+        },
+        drift_ppm_max: g("drift") as u32,
+        client: ClientConfig {
+            rate_per_sec: g("request_rate"),
+            timeout: g("client_timeout"),
+            redirect_delay: MS,
+            ..ClientConfig::default()
+        },
+        trace_window: 4096,
+    }
+}
+
+/// What a message-passing protocol adds to become a lab.
+pub trait ClusterProtocol: Protocol + 'static {
+    /// The protocol's own running figures (elections, leaders, ...),
+    /// updated from the trace after every event.
+    type Tracker: Clone + Default + 'static;
+
+    /// The protocol's configuration from a scenario.
+    fn config(scn: &Scenario) -> Self::Config;
+    /// Safety invariants checked after every event.
+    fn invariants() -> Vec<Box<dyn Invariant<Self>>>;
+    /// Node roles, indexed by what [`ClusterProtocol::view`] writes.
+    fn roles() -> Vec<RoleStyle>;
+    /// Message kinds, indexed by [`ClusterProtocol::kind_index`].
+    fn kinds() -> Vec<KindStyle>;
+    /// A message's index in [`ClusterProtocol::kinds`].
+    fn kind_index(msg: &Self::Msg) -> u8;
+    /// Per-node numbers shown in the node table.
+    fn fields() -> Vec<FieldSpec> {
+        Vec::new()
+    }
+    /// What the node strip shows, if the protocol has one.
+    fn strip() -> Option<&'static str> {
+        None
+    }
+    /// Fills a node's role, fields, strip and timer.
+    fn view(node: &Node<Self>, view: &mut NodeView);
+    /// The protocol's own metrics, shown before the shared ones.
+    fn metric_specs() -> Vec<MetricSpec> {
+        Vec::new()
+    }
+    /// Updates the tracker from the events of the last step
+    /// ([`Sim::last_events`]).
+    fn observe(_tracker: &mut Self::Tracker, _sim: &Sim<Self>) {}
+    /// Values of [`ClusterProtocol::metric_specs`], in order.
+    fn metrics(_tracker: &Self::Tracker, _sim: &Sim<Self>, _out: &mut Vec<f64>) {}
+}
+
+/// A simulated cluster running protocol `P`, as a lab.
+pub struct ClusterLab<P: ClusterProtocol> {
+    sim: Sim<P>,
+    tracker: P::Tracker,
+    log_cursor: u64,
+    sent_nodes: Vec<NodeView>,
+    sent_groups: Option<Vec<Vec<u32>>>,
+    rate_mark: (Time, u64),
+    rate: f64,
+}
+
+impl<P: ClusterProtocol> Clone for ClusterLab<P> {
+    fn clone(&self) -> Self {
+        ClusterLab {
+            sim: self.sim.clone(),
+            tracker: self.tracker.clone(),
+            log_cursor: self.log_cursor,
+            sent_nodes: self.sent_nodes.clone(),
+            sent_groups: self.sent_groups.clone(),
+            rate_mark: self.rate_mark,
+            rate: self.rate,
+        }
+    }
+}
+
+/// Builds the cluster lab of protocol `P` (a [`super::LabDef::build`]).
+pub fn build<P: ClusterProtocol>(scn: &Scenario) -> Result<Box<dyn Model>, ScenarioError> {
+    Ok(Box::new(ClusterLab::<P>::new(scn)))
+}
+
+impl<P: ClusterProtocol> ClusterLab<P> {
+    /// The cluster a scenario describes, at time 0.
+    pub fn new(scn: &Scenario) -> ClusterLab<P> {
+        let mut sim = Sim::new(sim_config(scn), P::config(scn));
+        for inv in P::invariants() {
+            sim.add_invariant(inv);
+        }
+        let mut tracker = P::Tracker::default();
+        P::observe(&mut tracker, &sim);
+        ClusterLab {
+            sim,
+            tracker,
+            log_cursor: 0,
+            sent_nodes: Vec::new(),
+            sent_groups: None,
+            rate_mark: (0, 0),
+            rate: 0.0,
+        }
+    }
+
+    /// The simulator, for tests and benchmarks.
+    pub fn sim(&self) -> &Sim<P> {
+        &self.sim
+    }
+
+    /// The protocol's running figures.
+    pub fn tracker(&self) -> &P::Tracker {
+        &self.tracker
+    }
+
+    fn node_views(&self) -> Vec<NodeView> {
+        self.sim
+            .nodes()
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let mut v = NodeView {
+                    id: i as u32,
+                    status: match n.status {
+                        crate::sim::NodeStatus::Up => NodeStatus::Up,
+                        crate::sim::NodeStatus::Crashed => NodeStatus::Crashed,
+                        crate::sim::NodeStatus::Paused => NodeStatus::Paused,
+                    },
+                    role: 0,
+                    fields: Vec::new(),
+                    strip: Vec::new(),
+                    strip_first: 0,
+                    strip_mark: 0,
+                    timer: None,
+                };
+                P::view(n, &mut v);
+                v
+            })
+            .collect()
+    }
+}
+
+impl<P: ClusterProtocol> Model for ClusterLab<P> {
+    fn now(&self) -> Time {
+        self.sim.now()
+    }
+
+    fn next_event(&self) -> Option<Time> {
+        self.sim.next_event_time()
+    }
+
+    fn run_to(&mut self, t: Time) {
+        while let Some(te) = self.sim.next_event_time() {
+            if te > t || !self.sim.step() {
+                break;
+            }
+            P::observe(&mut self.tracker, &self.sim);
+        }
+        if self.sim.violation().is_none() {
+            self.sim.run_until(t);
+        }
+    }
+
+    fn apply(&mut self, action: &Action) -> Result<(), String> {
+        match action {
+            Action::Crash(n) => self.sim.inject(Fault::Crash(*n)),
+            Action::Restart(n) => self.sim.inject(Fault::Restart(*n)),
+            Action::Pause(n) => self.sim.inject(Fault::Pause(*n)),
+            Action::Resume(n) => self.sim.inject(Fault::Resume(*n)),
+            Action::Partition(g) => self.sim.inject(Fault::Partition(g.clone())),
+            Action::Block(a, b) => self.sim.inject(Fault::Block(*a, *b)),
+            Action::Heal => self.sim.inject(Fault::Heal),
+            Action::Set(name, v) => self.sim.inject(Fault::Set(name.clone(), *v)),
+            Action::Lab(text) => {
+                let (verb, rest) = split_word(text);
+                let n = parse_one_node(verb, rest)?;
+                match verb {
+                    "timeout" => self.sim.force_timeout(n),
+                    "request" => {
+                        self.sim.client_request(n);
+                    }
+                    other => return Err(format!("'{other}' is not an action of a cluster lab")),
+                }
+            }
+        }
+        P::observe(&mut self.tracker, &self.sim);
+        Ok(())
+    }
+
+    fn violation(&self) -> Option<&Violation> {
+        self.sim.violation()
+    }
+
+    fn fingerprint(&self) -> u64 {
+        self.sim.trace().fingerprint()
+    }
+
+    fn events(&self) -> u64 {
+        self.sim.counters().events
+    }
+
+    fn counters(&self) -> Counters {
+        self.sim.counters().clone()
+    }
+
+    fn schema(&self) -> Schema {
+        let m = |name: &str, label: &str, unit: Unit, chart: bool| MetricSpec { name: name.into(), label: label.into(), unit, chart };
+        let mut metrics = P::metric_specs();
+        metrics.extend([
+            m("committed", "Requests committed", Unit::Count, false),
+            m("requests", "Requests made", Unit::Count, false),
+            m("commit_p50", "Commit latency p50", Unit::Micros, false),
+            m("commit_p99", "Commit latency p99", Unit::Micros, true),
+            m("msgs_per_sec", "Messages per second", Unit::PerSec, true),
+            m("sent", "Messages sent", Unit::Count, false),
+            m("dropped", "Messages lost", Unit::Count, false),
+        ]);
+        Schema {
+            lab: String::new(),
+            title: String::new(),
+            timed: true,
+            cluster: true,
+            roles: P::roles(),
+            kinds: P::kinds(),
+            fields: P::fields(),
+            strip: P::strip().map(str::to_string),
+            metrics,
+            nodes: self.sim.config().nodes,
+        }
+    }
+
+    fn metrics(&mut self) -> Vec<f64> {
+        let now = self.sim.now();
+        let c = self.sim.counters().clone();
+        let (t0, d0) = self.rate_mark;
+        if now >= t0 + 250 * MS || now < t0 {
+            if now > t0 {
+                self.rate = (c.delivered - d0.min(c.delivered)) as f64 / ((now - t0) as f64 / 1e6);
+            }
+            self.rate_mark = (now, c.delivered);
+        }
+        let clients = self.sim.clients();
+        let q = |q: f64| clients.latency_quantile(q).map_or(f64::NAN, |t| t as f64);
+        let mut out = Vec::new();
+        P::metrics(&self.tracker, &self.sim, &mut out);
+        out.extend([c.committed as f64, c.requests as f64, q(0.5), q(0.99), self.rate, c.sent as f64, c.dropped as f64]);
+        out
+    }
+
+    fn draw(&mut self, frame: &mut Frame, full: bool) {
+        let views = self.node_views();
+        frame.node_count = views.len() as u32;
+        frame.nodes = if full || self.sent_nodes.len() != views.len() {
+            views.clone()
+        } else {
+            views.iter().zip(&self.sent_nodes).filter(|(v, old)| v != old).map(|(v, _)| v.clone()).collect()
+        };
+        self.sent_nodes = views;
+
+        let dots: Vec<MessageDot> = self
+            .sim
+            .in_flight()
+            .map(|m| MessageDot {
+                from: m.from,
+                to: m.to,
+                kind: P::kind_index(m.msg),
+                sent_at: m.sent_at,
+                deliver_at: m.deliver_at,
+            })
+            .collect();
+        frame.messages_total = dots.len() as u64;
+        frame.messages = Messages::pack(self.sim.now(), &choose_messages(dots, DRAWN_MESSAGES));
+
+        let groups = self.sim.net().groups();
+        if full || self.sent_groups.as_ref() != Some(&groups) {
+            frame.groups = Some(groups.clone());
+            self.sent_groups = Some(groups);
+        }
+
+        let trace = self.sim.trace();
+        let from = if full { 0 } else { self.log_cursor };
+        let budget = if full { FULL_LOG_LINES } else { FRAME_LOG_LINES };
+        let skip = trace.since(from).count().saturating_sub(budget);
+        frame.log = trace.since(from).skip(skip).map(|e| shorten(e.describe(), LOG_LINE_CHARS)).collect();
+        self.log_cursor = trace.total();
+    }
+
+    fn trace_lines(&self) -> Vec<String> {
+        self.sim.trace().window().map(|e| e.describe()).collect()
+    }
+
+    fn clone_box(&self) -> Box<dyn Model> {
+        Box::new(self.clone())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,383 @@
+//! What the page draws from: a [`Schema`] sent once per load, and compact
+//! [`Frame`]s sent many times a second.
+//!
+//! Everything that does not change while a run plays (the lab's name, its
+//! node roles and message kinds with their colours, its metrics' names,
+//! labels and units, its node fields) is in the schema. A frame then carries
+//! small numbers: metric values in schema order, the nodes that changed
+//! since the last frame, the messages chosen for drawing packed a few bytes
+//! each ([`Messages`]), and the new log lines. The worker posts it with
+//! bincode; `tests/e2e/frame-bench.mjs` measures its size in the browser.
+
+use crate::scenario::Expect;
+use crate::sim::time::format_duration;
+use crate::sim::Time;
+use serde::{Deserialize, Serialize};
+
+/// How a number is shown to people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unit {
+    /// A whole number.
+    Count,
+    /// Microseconds, shown as `12.5 ms`.
+    Micros,
+    /// A server: the value is its number from 1 (`S3`); 0 means none.
+    Node,
+    /// A fraction shown as a percentage (0.25 is `25.00%`).
+    Fraction,
+    /// A ratio with three decimals.
+    Ratio,
+    /// A rate per second of virtual time.
+    PerSec,
+    /// A multiple, shown as `1.23×`.
+    Times,
+}
+
+impl Unit {
+    /// The value in words. NaN means "not measured yet".
+    pub fn format(self, v: f64) -> String {
+        if v.is_nan() {
+            return "–".into();
+        }
+        match self {
+            Unit::Count => format!("{v:.0}"),
+            Unit::Micros => format!("{:.1} ms", v / 1e3),
+            Unit::Node if v >= 1.0 => format!("S{v:.0}"),
+            Unit::Node => "none".into(),
+            Unit::Fraction => format!("{:.2}%", v * 100.0),
+            Unit::Ratio => format!("{v:.3}"),
+            Unit::PerSec => format!("{v:.0}/s"),
+            Unit::Times => format!("{v:.2}×"),
+        }
+    }
+}
+
+/// One metric a lab measures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricSpec {
+    /// Name used by `expect` lines, tests and the page's `data-metric`.
+    pub name: String,
+    /// Label for people.
+    pub label: String,
+    /// How its value is shown.
+    pub unit: Unit,
+    /// Whether the page charts it over virtual time.
+    pub chart: bool,
+}
+
+/// A role a node can be in (drawn as the node's colour).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoleStyle {
+    /// Name ("leader").
+    pub name: String,
+    /// CSS colour.
+    pub color: String,
+}
+
+/// A kind of message (drawn as the dot's colour and shape).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KindStyle {
+    /// Name ("AppendEntries").
+    pub name: String,
+    /// CSS colour.
+    pub color: String,
+    /// Replies are drawn hollow.
+    pub reply: bool,
+    /// Small dots (heartbeats).
+    pub small: bool,
+}
+
+/// A per-node number the lab shows (term, commit index, ...).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldSpec {
+    /// Short name ("term").
+    pub name: String,
+    /// Label for people ("Term").
+    pub label: String,
+    /// How its value is shown.
+    pub unit: Unit,
+}
+
+/// What does not change while a run plays: sent once per load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    /// Lab name, as in files and links.
+    pub lab: String,
+    /// Lab title for people.
+    pub title: String,
+    /// Whether virtual time means something in this lab (play, speed, step
+    /// and time travel). A placement lab has changes but no clock.
+    pub timed: bool,
+    /// Whether the lab has nodes exchanging messages (the cluster drawing).
+    pub cluster: bool,
+    /// Node roles, indexed by [`NodeView::role`].
+    pub roles: Vec<RoleStyle>,
+    /// Message kinds, indexed by a packed message's kind.
+    pub kinds: Vec<KindStyle>,
+    /// Node fields, in the order of [`NodeView::fields`].
+    pub fields: Vec<FieldSpec>,
+    /// What a node's strip shows (for example "log terms"), if it has one.
+    pub strip: Option<String>,
+    /// Metrics, in the order of [`Frame::metrics`].
+    pub metrics: Vec<MetricSpec>,
+    /// The node count at the start.
+    pub nodes: u32,
+}
+
+impl Schema {
+    /// A metric's index by name.
+    pub fn metric_index(&self, name: &str) -> Option<usize> {
+        self.metrics.iter().position(|m| m.name == name)
+    }
+}
+
+/// Whether a node runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeStatus {
+    /// Running.
+    Up,
+    /// Crashed (or failed).
+    Crashed,
+    /// Frozen.
+    Paused,
+}
+
+impl NodeStatus {
+    /// Lower-case name for people and CSS classes.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeStatus::Up => "up",
+            NodeStatus::Crashed => "crashed",
+            NodeStatus::Paused => "paused",
+        }
+    }
+}
+
+/// A node as the page draws it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeView {
+    /// Node number from 0 (shown as S1, S2, ...).
+    pub id: u32,
+    /// Up, crashed or paused.
+    pub status: NodeStatus,
+    /// Index into [`Schema::roles`].
+    pub role: u8,
+    /// Values of [`Schema::fields`]; `i64::MIN` means none.
+    pub fields: Vec<i64>,
+    /// The strip's values (Raft: terms of the last log entries).
+    pub strip: Vec<u32>,
+    /// Index of the strip's first value (Raft: log index).
+    pub strip_first: u64,
+    /// How many strip values up to and including this index are final
+    /// (Raft: the commit index).
+    pub strip_mark: u64,
+    /// The node's main timer: (when it was armed, when it fires).
+    pub timer: Option<(Time, Time)>,
+}
+
+impl NodeView {
+    /// A field's value by index, `None` where unset.
+    pub fn field(&self, i: usize) -> Option<i64> {
+        self.fields.get(i).copied().filter(|&v| v != i64::MIN)
+    }
+}
+
+/// One message in flight, as drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageDot {
+    /// Sender.
+    pub from: u32,
+    /// Receiver.
+    pub to: u32,
+    /// Index into [`Schema::kinds`].
+    pub kind: u8,
+    /// When it left.
+    pub sent_at: Time,
+    /// When it arrives.
+    pub deliver_at: Time,
+}
+
+/// Messages packed for the wire: per message the sender, receiver and kind,
+/// then how long ago it left and how long until it arrives, relative to the
+/// frame's time, each an unsigned LEB128 number (40–80 ms takes 3 bytes), so
+/// a typical message costs 9 bytes instead of a name and four 64-bit times.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Messages {
+    bytes: Vec<u8>,
+    count: u32,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+impl Messages {
+    /// Packs messages relative to time `now`.
+    pub fn pack(now: Time, dots: &[MessageDot]) -> Messages {
+        let mut bytes = Vec::with_capacity(dots.len() * 9);
+        for d in dots {
+            put_varint(&mut bytes, u64::from(d.from));
+            put_varint(&mut bytes, u64::from(d.to));
+            bytes.push(d.kind);
+            put_varint(&mut bytes, now.saturating_sub(d.sent_at));
+            put_varint(&mut bytes, d.deliver_at.saturating_sub(now));
+        }
+        Messages { bytes, count: dots.len() as u32 }
+    }
+
+    /// Unpacks them for a frame at time `now`. Stops at the first damaged
+    /// entry rather than failing.
+    pub fn unpack(&self, now: Time) -> Vec<MessageDot> {
+        let mut out = Vec::with_capacity(self.count as usize);
+        let mut at = 0;
+        while at < self.bytes.len() {
+            let (Some(from), Some(to)) = (get_varint(&self.bytes, &mut at), get_varint(&self.bytes, &mut at)) else { break };
+            let Some(&kind) = self.bytes.get(at) else { break };
+            at += 1;
+            let (Some(ago), Some(left)) = (get_varint(&self.bytes, &mut at), get_varint(&self.bytes, &mut at)) else { break };
+            out.push(MessageDot {
+                from: from as u32,
+                to: to as u32,
+                kind,
+                sent_at: now.saturating_sub(ago),
+                deliver_at: now.saturating_add(left),
+            });
+        }
+        out
+    }
+
+    /// How many messages are packed.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether none are.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Packed size in bytes.
+    pub fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// Chooses which in-flight messages to draw when there are more than
+/// `budget`: deterministically (the same messages for the same run and
+/// time) and representatively: every link gets its soonest arrival before
+/// any link gets a second, and so on, so a busy link cannot hide a quiet
+/// one. Input order does not matter. Returns them sorted by link.
+pub fn choose_messages(mut all: Vec<MessageDot>, budget: usize) -> Vec<MessageDot> {
+    if all.len() <= budget {
+        all.sort_by_key(|m| (m.from, m.to, m.deliver_at, m.sent_at, m.kind));
+        return all;
+    }
+    all.sort_by_key(|m| (m.from, m.to, m.deliver_at, m.sent_at, m.kind));
+    // Rank of each message within its link, soonest first.
+    let mut ranked: Vec<(u32, MessageDot)> = Vec::with_capacity(all.len());
+    let mut rank = 0;
+    for (i, m) in all.iter().enumerate() {
+        rank = if i > 0 && (all[i - 1].from, all[i - 1].to) == (m.from, m.to) { rank + 1 } else { 0 };
+        ranked.push((rank, *m));
+    }
+    ranked.sort_by_key(|(r, m)| (*r, m.deliver_at, m.from, m.to, m.sent_at, m.kind));
+    ranked.truncate(budget);
+    let mut chosen: Vec<MessageDot> = ranked.into_iter().map(|(_, m)| m).collect();
+    chosen.sort_by_key(|m| (m.from, m.to, m.deliver_at, m.sent_at, m.kind));
+    chosen
+}
+
+/// One moment of a run, as the page draws it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    /// Virtual time.
+    pub time: Time,
+    /// Events processed so far.
+    pub events: u64,
+    /// Fingerprint of the trace so far.
+    pub fingerprint: u64,
+    /// Whether `nodes` holds every node (else only those that changed).
+    pub full: bool,
+    /// Nodes in the cluster now.
+    pub node_count: u32,
+    /// Nodes that changed since the last frame (all of them when `full`).
+    pub nodes: Vec<NodeView>,
+    /// The messages chosen for drawing.
+    pub messages: Messages,
+    /// Messages on the wire in all.
+    pub messages_total: u64,
+    /// Groups of nodes that can reach each other, when they changed.
+    pub groups: Option<Vec<Vec<u32>>>,
+    /// Trace lines since the previous frame (newest last).
+    pub log: Vec<String>,
+    /// Metric values in [`Schema::metrics`] order (NaN: not measured yet).
+    pub metrics: Vec<f64>,
+    /// A broken invariant, in words; the run has stopped.
+    pub violation: Option<String>,
+    /// Whether the run can go on (events are queued and nothing broke).
+    pub can_run: bool,
+    /// The lab's own drawing (its own JSON), when it changed.
+    pub view: Option<String>,
+}
+
+impl Frame {
+    /// The fingerprint as people see it (16 hex digits).
+    pub fn fingerprint_hex(&self) -> String {
+        format!("{:016x}", self.fingerprint)
+    }
+
+    /// A metric's value by name.
+    pub fn metric(&self, schema: &Schema, name: &str) -> Option<f64> {
+        schema.metric_index(name).and_then(|i| self.metrics.get(i).copied())
+    }
+
+    /// Checks one `expect` line against this frame's metrics. `Ok` and
+    /// `Err` both carry a sentence for people.
+    pub fn check(&self, schema: &Schema, e: &Expect) -> Result<String, String> {
+        let known = || schema.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+        let line = format!("expect {} {} {}", e.metric, e.cmp.symbol(), e.written);
+        let lookup = |name: &str| -> Result<(f64, String), String> {
+            let i = schema.metric_index(name).ok_or_else(|| format!("{line}: no metric '{name}' (known: {})", known()))?;
+            let v = self.metrics.get(i).copied().unwrap_or(f64::NAN);
+            if v.is_nan() {
+                return Err(format!("{line}: {name} has no value yet"));
+            }
+            Ok((v, schema.metrics[i].unit.format(v)))
+        };
+        let (value, text) = lookup(&e.metric)?;
+        let (rhs, rhs_text) = match &e.other {
+            Some(name) => {
+                let (v, t) = lookup(name)?;
+                (v, format!("{name} is {t}"))
+            }
+            None => (e.value, e.written.clone()),
+        };
+        if e.cmp.holds(value, rhs) {
+            Ok(format!("{line} (it is {text}; {rhs_text})"))
+        } else {
+            Err(format!("{line} failed: {} is {text}, {rhs_text}", e.metric))
+        }
+    }
+}
+
+/// A duration for people, or a dash.
+pub fn duration_text(t: Option<Time>) -> String {
+    t.map_or("–".into(), format_duration)
+}

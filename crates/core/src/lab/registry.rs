@@ -1,0 +1,49 @@
+//! The one list of labs.
+//!
+//! Adding a lab to ClusterScope is one line in [`BUILT_IN`] (and one in the
+//! app's list of lab views). Everything that needs to know the labs (the
+//! scenario parser, the CLI, the worker, the tests over every scenario
+//! file) asks this module. A lab defined elsewhere, such as one inside a
+//! test, joins at run time with [`register`] and is then read, linked,
+//! replayed and drawn by the same machinery.
+
+use super::LabDef;
+use crate::scenario::LabKind;
+use std::sync::RwLock;
+
+/// The labs that ship, in menu order. The first is the one the app opens.
+pub static BUILT_IN: &[&LabDef] = &[&crate::raft::lab::LAB, &crate::ring::lab::LAB];
+
+static EXTRA: RwLock<Vec<&'static LabDef>> = RwLock::new(Vec::new());
+
+/// Adds a lab at run time. A second lab with a name already taken is
+/// refused with a sentence.
+pub fn register(def: &'static LabDef) -> Result<(), String> {
+    let mut extra = EXTRA.write().unwrap_or_else(|e| e.into_inner());
+    if BUILT_IN.iter().chain(extra.iter()).any(|d| d.name == def.name) {
+        return Err(format!("a lab named '{}' is already registered", def.name));
+    }
+    extra.push(def);
+    Ok(())
+}
+
+/// Every lab: the built-in ones, then those registered at run time.
+pub fn all() -> Vec<&'static LabDef> {
+    let extra = EXTRA.read().unwrap_or_else(|e| e.into_inner());
+    BUILT_IN.iter().copied().chain(extra.iter().copied()).collect()
+}
+
+/// Looks a lab up by name.
+pub fn find(name: &str) -> Option<&'static LabDef> {
+    all().into_iter().find(|d| d.name == name)
+}
+
+/// The names of every lab, in menu order.
+pub fn names() -> Vec<&'static str> {
+    all().iter().map(|d| d.name).collect()
+}
+
+/// The lab the app opens with.
+pub fn default_lab() -> LabKind {
+    LabKind(BUILT_IN[0])
+}
