@@ -58,7 +58,7 @@ fn apply(lab: &mut Lab, kind: LabKind, m: &Move) -> Result<(), TestCaseError> {
 
 fn play(lab_kind: LabKind, seed: u64, moves: &[Move]) -> Result<(), TestCaseError> {
     let mut scn = Scenario::new(lab_kind, seed);
-    if lab_kind == LabKind::Ring {
+    if lab_kind == clusterscope_core::ring::lab::kind() {
         scn.set("keys", 2_000).map_err(TestCaseError::fail)?;
     }
     let mut lab = Lab::new(&scn).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -77,12 +77,12 @@ proptest! {
 
     #[test]
     fn raft_live_play_replays_identically(seed in any::<u64>(), moves in prop::collection::vec(raft_move(), 1..30)) {
-        play(LabKind::Raft, seed, &moves)?;
+        play(clusterscope_core::raft::lab::kind(), seed, &moves)?;
     }
 
     #[test]
     fn ring_live_play_replays_identically(seed in any::<u64>(), moves in prop::collection::vec(ring_move(), 1..20)) {
-        play(LabKind::Ring, seed, &moves)?;
+        play(clusterscope_core::ring::lab::kind(), seed, &moves)?;
     }
 }
 
@@ -90,11 +90,11 @@ proptest! {
 // nearest older snapshot, handing it the actions recorded since, and running
 // it forward. That must land on exactly the state a replay reaches.
 fn seek(seed: u64, moves: &[Move], back: u64) -> Result<(), TestCaseError> {
-    let scn = Scenario::new(LabKind::Raft, seed);
+    let scn = Scenario::new(clusterscope_core::raft::lab::kind(), seed);
     let mut lab = Lab::new(&scn).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut snapshots = vec![lab.clone()];
     for m in moves {
-        apply(&mut lab, LabKind::Raft, m)?;
+        apply(&mut lab, clusterscope_core::raft::lab::kind(), m)?;
         if lab.now() >= snapshots.last().map_or(0, Lab::now) + 300_000 {
             snapshots.push(lab.clone());
         }

@@ -5,15 +5,17 @@
 //! principles 1 and 4). The files are the app's presets, so this also
 //! guards what users open with one click.
 
-use clusterscope_core::lab::Lab;
+use clusterscope_core::lab::cluster::ClusterLab;
+use clusterscope_core::lab::{registry, Lab};
+use clusterscope_core::raft::RaftNode;
 use clusterscope_core::scenario::{link, Scenario};
 use std::path::PathBuf;
 
 fn files() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios");
     let mut out = Vec::new();
-    for lab in ["raft", "ring"] {
-        for entry in std::fs::read_dir(root.join(lab)).expect("tests/scenarios/<lab> exists") {
+    for lab in registry::names() {
+        for entry in std::fs::read_dir(root.join(lab)).expect("every lab has a tests/scenarios/<lab> folder") {
             let path = entry.expect("readable").path();
             if path.extension().is_some_and(|e| e == "scn") {
                 out.push(path);
@@ -34,18 +36,18 @@ fn every_scenario_file_runs_clean_and_replays_identically() {
         let scn = Scenario::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!scn.title.is_empty(), "{name}: a scenario opens with a comment saying what it shows");
         assert!(scn.until > 0, "{name}: give it an 'until' line");
+        assert_eq!(path.parent().and_then(|p| p.file_name()).map(|f| f.to_string_lossy().to_string()), Some(scn.lab.name().to_string()), "{name}: in its lab's folder");
         let mut lab = Lab::replay(&scn).unwrap_or_else(|e| panic!("{name}: {e}"));
         let buggy = path.file_name().is_some_and(|f| f.to_string_lossy().starts_with("bug-"));
         assert_eq!(lab.violation().is_some(), buggy, "{name}: {:?}", lab.violation());
-        let frame = lab.frame(false);
         for e in &scn.expects {
-            if let Err(msg) = frame.check(e) {
+            if let Err(msg) = lab.check(e) {
                 panic!("{name}: {msg}");
             }
         }
         let again = Lab::replay(&scn).expect("replays");
         assert_eq!(again.fingerprint(), lab.fingerprint(), "{name}: not deterministic");
-        let via_link = link::decode(&link::encode(&scn)).expect("link decodes");
+        let via_link = link::decode(&link::encode(&scn).expect("encodes")).expect("link decodes");
         assert_eq!(Lab::replay(&via_link).expect("replays").fingerprint(), lab.fingerprint(), "{name}: link changes the run");
     }
 }
@@ -57,7 +59,8 @@ fn every_scenario_file_runs_clean_and_replays_identically() {
 fn the_figure_8_preset_shows_an_old_term_entry_overwritten() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios/raft/figure-8.scn");
     let scn = Scenario::parse(&std::fs::read_to_string(path).expect("readable")).expect("valid");
-    let Lab::Raft(lab) = Lab::replay(&scn).expect("runs") else { panic!("a raft scenario") };
+    let lab = Lab::replay(&scn).expect("runs");
+    let lab = lab.model::<ClusterLab<RaftNode>>().expect("a raft scenario");
     let nodes = lab.sim().nodes();
     let s5 = &nodes[4].state;
     let entry2 = s5.log()[1];
@@ -66,7 +69,7 @@ fn the_figure_8_preset_shows_an_old_term_entry_overwritten() {
         assert_eq!(nodes[id].state.log()[1], entry2, "S{} holds S5's entry at index 2", id + 1);
     }
     let mid = Lab::replay(&Scenario { until: 1_200_000, ..scn.clone() }).expect("runs");
-    let Lab::Raft(mid) = mid else { unreachable!() };
+    let mid = mid.model::<ClusterLab<RaftNode>>().expect("a raft scenario");
     let n = mid.sim().nodes();
     // At 1.2 s, S1 (leader) has copied its term-1 entry to S3 and S4 ...
     assert!([0, 1, 2, 3].iter().all(|&i| n[i].state.log().get(1).map(|e| e.term) == Some(1)));
@@ -88,4 +91,19 @@ fn the_figure_8_bug_is_caught_and_stops_the_run() {
     let mut fixed = scn.clone();
     fixed.set("bug_commit_old_terms", 0).expect("valid");
     assert!(Lab::replay(&fixed).expect("runs").violation().is_none());
+}
+
+// Every preset a lab offers in the app is one of its scenario files, so
+// this test runs each of them, and the first (the one the lab opens with)
+// is its default.scn.
+#[test]
+fn every_preset_is_a_scenario_file_of_its_lab() {
+    let texts: Vec<String> = files().iter().map(|p| std::fs::read_to_string(p).expect("readable")).collect();
+    for def in registry::all() {
+        assert!(!def.presets.is_empty(), "{} has presets", def.name);
+        for (title, text) in def.presets {
+            assert!(texts.iter().any(|t| t == text), "{}: preset '{title}' is not a file in tests/scenarios/{}", def.name, def.name);
+            assert_eq!(Scenario::parse(text).expect("valid").lab.name(), def.name);
+        }
+    }
 }

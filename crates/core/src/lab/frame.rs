@@ -351,29 +351,35 @@ impl Frame {
     /// Checks one `expect` line against this frame's metrics. `Ok` and
     /// `Err` both carry a sentence for people.
     pub fn check(&self, schema: &Schema, e: &Expect) -> Result<String, String> {
-        let known = || schema.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
-        let line = format!("expect {} {} {}", e.metric, e.cmp.symbol(), e.written);
-        let lookup = |name: &str| -> Result<(f64, String), String> {
-            let i = schema.metric_index(name).ok_or_else(|| format!("{line}: no metric '{name}' (known: {})", known()))?;
-            let v = self.metrics.get(i).copied().unwrap_or(f64::NAN);
-            if v.is_nan() {
-                return Err(format!("{line}: {name} has no value yet"));
-            }
-            Ok((v, schema.metrics[i].unit.format(v)))
-        };
-        let (value, text) = lookup(&e.metric)?;
-        let (rhs, rhs_text) = match &e.other {
-            Some(name) => {
-                let (v, t) = lookup(name)?;
-                (v, format!("{name} is {t}"))
-            }
-            None => (e.value, e.written.clone()),
-        };
-        if e.cmp.holds(value, rhs) {
-            Ok(format!("{line} (it is {text}; {rhs_text})"))
-        } else {
-            Err(format!("{line} failed: {} is {text}, {rhs_text}", e.metric))
+        check_expect(schema, &self.metrics, e)
+    }
+}
+
+/// Checks one `expect` line against metric values in schema order. `Ok`
+/// and `Err` both carry a sentence for people.
+pub fn check_expect(schema: &Schema, values: &[f64], e: &Expect) -> Result<String, String> {
+    let known = || schema.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+    let line = format!("expect {} {} {}", e.metric, e.cmp.symbol(), e.written);
+    let lookup = |name: &str| -> Result<(f64, String), String> {
+        let i = schema.metric_index(name).ok_or_else(|| format!("{line}: no metric '{name}' (known: {})", known()))?;
+        let v = values.get(i).copied().unwrap_or(f64::NAN);
+        if v.is_nan() {
+            return Err(format!("{line}: {name} has no value yet"));
         }
+        Ok((v, schema.metrics[i].unit.format(v)))
+    };
+    let (value, text) = lookup(&e.metric)?;
+    let (rhs, rhs_text) = match &e.other {
+        Some(name) => {
+            let (v, t) = lookup(name)?;
+            (v, format!("{name} is {t}"))
+        }
+        None => (e.value, e.written.clone()),
+    };
+    if e.cmp.holds(value, rhs) {
+        Ok(format!("{line} (it is {text}; {rhs_text})"))
+    } else {
+        Err(format!("{line} failed: {} is {text}, {rhs_text}", e.metric))
     }
 }
 

@@ -277,6 +277,12 @@ impl Lab {
         self.model.schema().metrics.into_iter().zip(values).collect()
     }
 
+    /// Checks one `expect` line against the metrics now.
+    pub fn check(&mut self, e: &crate::scenario::Expect) -> Result<String, String> {
+        let values = self.model.metrics();
+        frame::check_expect(&self.schema(), &values, e)
+    }
+
     /// A view of this moment. `full`: every node and the recent log window,
     /// not only what changed since the last frame.
     pub fn frame(&mut self, full: bool) -> Frame {

@@ -45,6 +45,11 @@ fn check(scn: &Scenario) -> Result<(), String> {
     cluster::check_network(scn)
 }
 
+/// The Raft lab's handle, for scenarios built in code.
+pub fn kind() -> crate::scenario::LabKind {
+    crate::scenario::LabKind(&LAB)
+}
+
 /// The Raft lab, as registered.
 pub static LAB: LabDef = LabDef {
     name: "raft",

@@ -141,6 +141,11 @@ fn build(scn: &Scenario) -> Result<Box<dyn Model>, ScenarioError> {
     Ok(Box::new(RingLab::new(scn)?))
 }
 
+/// The Ring lab's handle, for scenarios built in code.
+pub fn kind() -> crate::scenario::LabKind {
+    crate::scenario::LabKind(&LAB)
+}
+
 /// The Ring lab, as registered.
 pub static LAB: LabDef = LabDef {
     name: "ring",

@@ -13,8 +13,8 @@ fn raft_action() -> impl Strategy<Value = Action> {
         node().prop_map(Action::Restart),
         node().prop_map(Action::Pause),
         node().prop_map(Action::Resume),
-        node().prop_map(Action::Timeout),
-        node().prop_map(Action::Request),
+        node().prop_map(|n| Action::Lab(format!("timeout S{}", n + 1))),
+        node().prop_map(|n| Action::Lab(format!("request S{}", n + 1))),
         Just(Action::Heal),
         Just(Action::Partition(vec![vec![0, 1], vec![2, 3, 4]])),
         (node(), node()).prop_filter("distinct", |(a, b)| a != b).prop_map(|(a, b)| Action::Block(a, b)),
@@ -35,7 +35,7 @@ prop_compose! {
         title in "[a-zA-Z0-9 ,.()-]{0,40}",
     ) -> Scenario {
         times.sort();
-        let mut s = Scenario::new(LabKind::Raft, seed);
+        let mut s = Scenario::new(crate::raft::lab::kind(), seed);
         s.set("loss", loss).unwrap();
         s.set("election_timeout_min", timeouts.0).unwrap();
         s.set("election_timeout_max", timeouts.0 + timeouts.1).unwrap();
@@ -58,7 +58,7 @@ proptest! {
     // A share link reopens exactly what was shared.
     #[test]
     fn link_round_trips(s in raft_scenario()) {
-        let link = link::encode(&s);
+        let link = link::encode(&s).unwrap();
         prop_assert!(link.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "not URL-safe: {}", link);
         prop_assert_eq!(link::decode(&link).unwrap(), s);
     }
@@ -66,7 +66,7 @@ proptest! {
     // Bad input is normal input: a truncated link is an error, not a panic.
     #[test]
     fn truncated_links_are_errors(s in raft_scenario(), cut in 0usize..10_000) {
-        let link = link::encode(&s);
+        let link = link::encode(&s).unwrap();
         let cut = cut % link.len();
         if let Ok(back) = link::decode(&link[..cut]) {
             // A cut that still decodes must at least be a valid scenario.
@@ -116,7 +116,7 @@ fn err(text: &str) -> String {
 #[test]
 fn malformed_files_say_what_is_wrong() {
     assert!(err("").contains("empty"));
-    assert!(err("seed 3\n").contains("line 1: a scenario must start with 'lab raft'"));
+    assert!(err("seed 3\n").contains("line 1: a scenario must start with 'lab NAME' (lab raft, lab ring"));
     assert!(err("lab paxos-ish\n").contains("unknown lab"));
     assert!(err("lab raft\nnodez 3\n").contains("line 2: 'nodez' is neither"));
     assert!(err("lab raft\nnodes 300\n").contains("between 1 and 101"));
@@ -136,7 +136,7 @@ fn malformed_files_say_what_is_wrong() {
 
 #[test]
 fn broken_links_say_what_is_wrong() {
-    let good = link::encode(&Scenario::new(LabKind::Raft, 5));
+    let good = link::encode(&Scenario::new(crate::raft::lab::kind(), 5)).unwrap();
     assert!(matches!(link::decode(""), Err(ScenarioError::Link(_))));
     assert!(matches!(link::decode("hello"), Err(ScenarioError::Link(_))));
     assert!(matches!(link::decode(&good.replacen("v1", "v7", 1)), Err(ScenarioError::Version(v)) if v == "v7"));
@@ -155,9 +155,71 @@ fn broken_links_say_what_is_wrong() {
 
 #[test]
 fn a_decompression_bomb_is_refused() {
-    let text = format!("lab raft\n{}", "# padding\n".repeat(100_000));
+    let text = format!("lab raft\n{}", "# padding\n".repeat(200_000));
     let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);
     let link = format!("v1.{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, packed));
     assert!(link.len() < 10_000);
-    assert!(matches!(link::decode(&link), Err(ScenarioError::Link(_))));
+    assert!(matches!(link::decode(&link), Err(ScenarioError::TooLarge(_))), "{:?}", link::decode(&link));
+    assert!(link::decode(&link).unwrap_err().to_string().contains("too large"));
+}
+
+// Issue 8: a scenario that stays within the action limit always writes out
+// a text and a link that load again; one that would not is refused when the
+// action is recorded, with a sentence, rather than producing a dead link.
+#[test]
+fn long_recorded_runs_write_links_that_load_again() {
+    let mut s = Scenario::new(crate::raft::lab::kind(), 3);
+    for i in 0..15_000u64 {
+        let action = if i % 2 == 0 { Action::Partition(vec![vec![0, 1], vec![2, 3, 4]]) } else { Action::Heal };
+        s.actions.push(Timed { at: i * 1_000, action });
+    }
+    s.validate().expect("15,000 partition/heal actions are within the limits");
+    let back = link::decode(&link::encode(&s).expect("encodes")).expect("decodes");
+    assert_eq!(back, s);
+    // 20,000 five-group partitions of 101 servers cannot fit: refused.
+    let mut big = Scenario::new(crate::raft::lab::kind(), 3);
+    big.set("nodes", 101).unwrap();
+    let groups: Vec<Vec<u32>> = (0..5).map(|g| (g * 20..g * 20 + 20).collect()).collect();
+    big.actions = (0..20_000u64).map(|i| Timed { at: i, action: Action::Partition(groups.clone()) }).collect();
+    let e = big.validate().unwrap_err();
+    assert!(matches!(e, ScenarioError::TooLarge(_)) && e.to_string().contains("bytes"), "{e}");
+}
+
+#[test]
+fn cut_and_oversized_links_say_so() {
+    let s = Scenario::parse("lab raft\nseed 4\nat 1s crash S1\nat 2s restart S1\nuntil 3s\n").unwrap();
+    let good = link::encode(&s).unwrap();
+    for cut in 4..good.len() - 1 {
+        match link::decode(&good[..cut]) {
+            Err(e @ ScenarioError::Truncated(_)) => assert!(e.to_string().contains("cut short"), "{e}"),
+            Err(e) => panic!("a link cut at {cut} should say it is cut short, not: {e}"),
+            Ok(_) => {}
+        }
+    }
+}
+
+#[test]
+fn a_parameter_given_twice_names_both_lines() {
+    assert!(err("lab raft\nseed 1\nnodes 3\nseed 2\n").contains("line 4: 'seed' is given twice (first on line 2)"));
+    assert!(err("lab raft\nnodes 3\nnodes 5\n").contains("line 3: 'nodes' is given twice (first on line 2)"));
+    assert!(err("lab raft\nuntil 1s\nuntil 2s\n").contains("'until' is given twice"));
+}
+
+#[test]
+fn byte_order_marks_and_crlf_are_accepted_and_control_characters_named() {
+    let s = Scenario::parse("\u{feff}lab raft\r\nseed 5\r\nat 1s crash S2\r\n").unwrap();
+    assert_eq!((s.seed, s.actions.len()), (5, 1));
+    let e = err("lab raft\0\n");
+    assert!(e.contains("line 1") && e.contains("U+0000"), "{e}");
+    let e = err("lab raft\nseed\u{7} 5\n");
+    assert!(e.contains("line 2") && e.contains("U+0007"), "{e}");
+}
+
+#[test]
+fn titles_survive_the_round_trip() {
+    let mut s = Scenario::new(crate::raft::lab::kind(), 1);
+    for title in ["#a#  b", "  indented", "two\n\nparagraphs", "a # b"] {
+        s.title = title.to_string();
+        assert_eq!(Scenario::parse(&s.to_text()).unwrap().title, title, "{:?}", s.to_text());
+    }
 }
