@@ -11,8 +11,8 @@ mod ring;
 use clap::{Parser, Subcommand};
 use clusterscope_core::experiments::{figure16, FIGURE16_RANGES};
 use clusterscope_core::lab::Lab;
-use clusterscope_core::scenario::{link, Scenario};
-use clusterscope_core::sim::time::{format_duration, parse_duration};
+use clusterscope_core::scenario::{link, parse_time, Scenario};
+use clusterscope_core::sim::time::format_duration;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -86,7 +86,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                 scn.seed = s;
             }
             if let Some(u) = until {
-                scn.until = parse_duration(&u).ok_or_else(|| format!("--until: '{u}' is not a time such as 10s"))?;
+                scn.until = parse_time(&u).map_err(|e| format!("--until: {e}"))?;
             }
             if scn.until == 0 {
                 return Err(format!("{file}: nothing to run: give the file an 'until' line or pass --until 10s"));
@@ -101,10 +101,16 @@ fn run(cli: Cli) -> Result<bool, String> {
                     println!("{line}");
                 }
             }
-            let frame = lab.frame(false);
-            println!("{} lab, seed {}, ran to {}: {} events, fingerprint {}", scn.lab.name(), scn.seed, format_duration(lab.now()), frame.events, frame.fingerprint);
-            for m in &frame.metrics {
-                println!("  {:<24} {}", m.label, m.text);
+            println!(
+                "{} lab, seed {}, ran to {}: {} events, fingerprint {:016x}",
+                scn.lab.name(),
+                scn.seed,
+                format_duration(lab.now()),
+                lab.events(),
+                lab.fingerprint()
+            );
+            for (m, v) in lab.metrics() {
+                println!("  {:<24} {}", m.label, m.unit.format(v));
             }
             let mut ok = true;
             if let Some(v) = lab.violation() {
@@ -113,7 +119,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                 println!("replay: clusterscope run {file} --seed {} --until {} --trace", scn.seed, format_duration(v.at));
             }
             for e in &scn.expects {
-                match frame.check(e) {
+                match lab.check(e) {
                     Ok(msg) => println!("ok: {msg}"),
                     Err(msg) => {
                         ok = false;
@@ -173,7 +179,7 @@ fn run(cli: Cli) -> Result<bool, String> {
             Ok(true)
         }
         Command::Link { file } => {
-            println!("{}", link::encode(&read_scenario(&file)?));
+            println!("{}", link::encode(&read_scenario(&file)?).map_err(|e| format!("{file}: {e}"))?);
             Ok(true)
         }
         Command::Decode { link: l } => {

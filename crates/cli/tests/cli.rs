@@ -45,7 +45,11 @@ fn malformed_input_exits_2_saying_what_is_wrong() {
     let (code, _, err) = clusterscope(&["run", "/nonexistent/x.scn"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read"), "{err}");
+    // Three zero bytes: a compressed stream that stops early.
     let (code, _, err) = clusterscope(&["decode", "http://127.0.0.1:8080/#v1.AAAA"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cut short"), "{err}");
+    let (code, _, err) = clusterscope(&["decode", "http://127.0.0.1:8080/#v1.A*A"]);
     assert_eq!(code, 2);
     assert!(err.contains("damaged"), "{err}");
 }
@@ -67,4 +71,13 @@ fn an_invariant_violation_exits_1_naming_it_with_the_replay_command() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("VIOLATION: Leader Completeness at "), "{out}");
     assert!(out.contains("replay: clusterscope run") && out.contains("--seed 8 --until "), "{out}");
+}
+
+// Issue 8: `--until` obeys the same 30-day limit as a file's `until`.
+#[test]
+fn until_on_the_command_line_obeys_the_file_limit() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/leader-crash.scn");
+    let (code, _, err) = clusterscope(&["run", file, "--until", "99999999s"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--until") && err.contains("at most 30 days"), "{err}");
 }
