@@ -6,7 +6,8 @@
 //! the page owns the pixels and never runs the engine. They talk through the
 //! serde enums in [`protocol`].
 
-pub mod presets;
+pub mod codec;
+pub mod labs;
 pub mod protocol;
 pub mod state;
 pub mod view;

@@ -2,9 +2,11 @@
 //!
 //! Actions and scenarios travel as the scenario text format, so the worker
 //! parses and validates everything a user typed with the same code as files
-//! and links, and answers with a clear error instead of a panic.
+//! and links, and answers with a clear error instead of a panic. What does
+//! not change while a run plays (the lab's [`Schema`]) is sent once per
+//! load; frames carry small numbers ([`Frame`]).
 
-use clusterscope_core::lab::Frame;
+use clusterscope_core::lab::{Frame, Schema};
 use clusterscope_core::sim::Time;
 use serde::{Deserialize, Serialize};
 
@@ -38,10 +40,9 @@ pub enum ToWorker {
     Ack,
     /// Measure engine throughput: run a scenario to its `until` time.
     Bench(String),
-    /// Ring lab: run every algorithm on the same keys and changes.
-    Compare,
-    /// Ring lab: which servers a key goes to.
-    Locate(String),
+    /// A question for the running lab's own model (the Ring lab's
+    /// `locate KEY`, `compare`); answered with [`FromWorker::Answer`].
+    Query(String),
     /// Time placing keys and looking them up, per algorithm.
     RingBench {
         /// Servers.
@@ -56,41 +57,18 @@ pub enum ToWorker {
 /// What the worker tells the page.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum FromWorker {
+    /// The lab's schema: sent when a run of a (possibly other) lab loads.
+    Schema(Box<Schema>),
     /// A new moment to draw.
     Frame(Box<Frame>, Status),
     /// Something the user asked for could not be done (the run goes on).
     Error(String),
     /// A benchmark's result.
     Bench(BenchResult),
-    /// The Ring lab's comparison table.
-    Compare(Vec<CompareView>),
-    /// Ring lab: a key and its servers, owner first.
-    Located(String, Vec<String>),
+    /// The lab's answer to a [`ToWorker::Query`]: the question and JSON.
+    Answer(String, String),
     /// A ring benchmark's result, as JSON (see `worker::ring_bench`).
     RingBench(String),
-}
-
-/// One algorithm's row in the Ring lab's comparison.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CompareView {
-    /// Algorithm name.
-    pub algorithm: String,
-    /// Why it could not run, if it could not.
-    pub error: Option<String>,
-    /// Keys: std / mean.
-    pub keys_rsd: f64,
-    /// Keys: max / mean.
-    pub keys_max_mean: f64,
-    /// Requests: std / mean.
-    pub requests_rsd: f64,
-    /// Fraction of keys moved by all the changes.
-    pub moved: f64,
-    /// The least any placement must move.
-    pub ideal: f64,
-    /// Keys past capacity (bounded loads).
-    pub overflow: u64,
-    /// Points, slots or servers it keeps.
-    pub footprint: u64,
 }
 
 /// Transport and scenario state that comes with a frame.

@@ -1,9 +1,14 @@
 //! The page's state: what the worker last reported, plus what only the page
 //! knows (the selected node, the error on screen, chart history). Changed
 //! only through [`Msg`] in [`AppState::reduce`], as in Yew's TodoMVC.
+//!
+//! Frames carry only what changed; the state merges them into whole views
+//! (every node, the groups, the lab's own drawing) and keeps the parsed
+//! scenario, so no panel parses text or rebuilds what did not change.
 
-use crate::protocol::{BenchResult, CompareView, FromWorker, Status};
-use clusterscope_core::lab::{Frame, RingFrame};
+use crate::protocol::{BenchResult, FromWorker, Status};
+use clusterscope_core::lab::{Frame, MessageDot, NodeView, Schema};
+use clusterscope_core::scenario::Scenario;
 use clusterscope_core::sim::Time;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -14,34 +19,40 @@ pub const LOG_LINES: usize = 400;
 /// Most chart samples kept.
 pub const SAMPLES: usize = 240;
 
-/// One point of the live charts.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// One point of the live charts: the time and the charted metrics' values.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     /// Virtual time.
     pub time: Time,
-    /// Messages delivered per second.
-    pub msgs_per_sec: f64,
-    /// Commit latency p99, microseconds.
-    pub commit_p99: f64,
-    /// Time without a leader so far, microseconds.
-    pub leaderless: f64,
-    /// Highest term.
-    pub term: f64,
+    /// Values of the schema's charted metrics, in schema order.
+    pub values: Vec<f64>,
 }
 
 /// Everything the page draws from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppState {
-    /// The latest frame.
+    /// The running lab's schema.
+    pub schema: Option<Rc<Schema>>,
+    /// The latest frame (its `nodes` are only the changed ones: use `nodes`).
     pub frame: Option<Rc<Frame>>,
+    /// Every node, merged from frames.
+    pub nodes: Rc<Vec<NodeView>>,
+    /// Groups that can reach each other.
+    pub groups: Rc<Vec<Vec<u32>>>,
+    /// The messages of the latest frame, unpacked.
+    pub messages: Rc<Vec<MessageDot>>,
+    /// The lab's own drawing (its JSON), as last sent.
+    pub view: Option<Rc<String>>,
     /// Frames received so far (drives acknowledgements).
     pub frames: u64,
+    /// Bytes of the latest frame as it crossed from the worker.
+    pub frame_bytes: usize,
     /// Transport state.
     pub status: Status,
     /// Link fragment of the current moment.
     pub link: String,
-    /// The scenario as text.
-    pub scenario: String,
+    /// The scenario, parsed once when it changes.
+    pub scenario: Option<Rc<Scenario>>,
     /// An error to show.
     pub error: Option<String>,
     /// The node the user clicked.
@@ -49,27 +60,36 @@ pub struct AppState {
     /// Speed: virtual seconds per wall second (0 = maximum).
     pub speed: f64,
     /// Recent trace lines.
-    pub log: VecDeque<String>,
+    pub log: Rc<VecDeque<String>>,
     /// Chart history.
-    pub samples: VecDeque<Sample>,
+    pub samples: Rc<VecDeque<Sample>>,
     /// The last benchmark result.
     pub bench: Option<BenchResult>,
     /// Benchmark runs finished.
     pub bench_runs: u64,
-    /// The Ring lab's latest drawing (frames carry it only when it changed).
-    pub ring: Option<Rc<RingFrame>>,
     /// The last ring benchmark (JSON) and how many have finished.
     pub ring_bench: Option<(u64, String)>,
-    /// The Ring lab's last key lookup: the key and its servers.
-    pub located: Option<(String, Vec<String>)>,
-    /// The Ring lab's comparison table, when asked for.
-    pub compare: Option<Rc<Vec<CompareView>>>,
+    /// The lab's last answer: question, JSON, and a count of answers.
+    pub answer: Option<(String, Rc<String>, u64)>,
+}
+
+impl AppState {
+    /// The lab's name, once known.
+    pub fn lab(&self) -> &str {
+        self.schema.as_ref().map_or("", |s| s.lab.as_str())
+    }
+
+    /// A metric's value in the latest frame.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        let (s, f) = (self.schema.as_ref()?, self.frame.as_ref()?);
+        f.metric(s, name)
+    }
 }
 
 /// Everything that changes the state.
 pub enum Msg {
-    /// A message from the worker.
-    Worker(FromWorker),
+    /// A message from the worker, and its size in bytes.
+    Worker(FromWorker, usize),
     /// The user clicked a node (or empty space).
     Select(Option<u32>),
     /// The user changed the speed.
@@ -86,60 +106,87 @@ impl Reducible for AppState {
     fn reduce(self: Rc<Self>, msg: Msg) -> Rc<Self> {
         let mut s = (*self).clone();
         match msg {
-            Msg::Worker(FromWorker::Frame(frame, status)) => {
+            Msg::Worker(FromWorker::Schema(schema), _) => {
+                s.schema = Some(Rc::new(*schema));
+                s.view = None;
+                s.answer = None;
+            }
+            Msg::Worker(FromWorker::Frame(frame, status), bytes) => {
+                s.frame_bytes = bytes;
                 if status.reset {
-                    s.log.clear();
-                    s.samples.clear();
-                    s.compare = None;
-                    s.located = None;
-                    if frame.lab != "ring" {
-                        s.ring = None;
+                    s.log = Rc::new(VecDeque::new());
+                    s.samples = Rc::new(VecDeque::new());
+                    s.answer = None;
+                }
+                let mut nodes = if frame.full { Vec::new() } else { (*s.nodes).clone() };
+                nodes.truncate(frame.node_count as usize);
+                for n in &frame.nodes {
+                    let i = n.id as usize;
+                    if i < nodes.len() {
+                        nodes[i] = n.clone();
+                    } else if i == nodes.len() {
+                        nodes.push(n.clone());
                     }
                 }
-                if let Some(ring) = &frame.ring {
-                    if s.ring.as_ref().is_some_and(|r| r.version != ring.version) {
-                        s.compare = None;
-                    }
-                    s.ring = Some(Rc::new(ring.clone()));
+                if frame.full || !frame.nodes.is_empty() {
+                    s.nodes = Rc::new(nodes);
                 }
+                if let Some(g) = &frame.groups {
+                    s.groups = Rc::new(g.clone());
+                }
+                if let Some(v) = &frame.view {
+                    if s.view.as_deref() != Some(v) {
+                        s.answer = s.answer.filter(|(q, ..)| !q.starts_with("compare"));
+                    }
+                    s.view = Some(Rc::new(v.clone()));
+                }
+                s.messages = Rc::new(frame.messages.unpack(frame.time));
                 if let Some(link) = &status.link {
                     s.link = link.clone();
                 }
                 if let Some(text) = &status.scenario {
-                    s.scenario = text.clone();
+                    s.scenario = Scenario::parse(text).ok().map(Rc::new);
                 }
-                s.log.extend(frame.log.iter().cloned());
-                while s.log.len() > LOG_LINES {
-                    s.log.pop_front();
-                }
-                let metric = |name: &str| frame.metric(name).map_or(0.0, |m| m.value);
-                if s.samples.back().is_none_or(|last| frame.time > last.time) {
-                    s.samples.push_back(Sample {
-                        time: frame.time,
-                        msgs_per_sec: metric("msgs_per_sec"),
-                        commit_p99: metric("commit_p99"),
-                        leaderless: metric("leaderless"),
-                        term: metric("term"),
-                    });
-                    while s.samples.len() > SAMPLES {
-                        s.samples.pop_front();
+                if !frame.log.is_empty() {
+                    let log = Rc::make_mut(&mut s.log);
+                    log.extend(frame.log.iter().cloned());
+                    while log.len() > LOG_LINES {
+                        log.pop_front();
                     }
                 }
-                if s.selected.is_some_and(|n| n as usize >= frame.nodes.len()) {
+                if let Some(schema) = &s.schema {
+                    if s.samples.back().is_none_or(|last| frame.time > last.time) {
+                        let values = schema
+                            .metrics
+                            .iter()
+                            .zip(&frame.metrics)
+                            .filter(|(m, _)| m.chart)
+                            .map(|(_, v)| *v)
+                            .collect();
+                        let samples = Rc::make_mut(&mut s.samples);
+                        samples.push_back(Sample { time: frame.time, values });
+                        while samples.len() > SAMPLES {
+                            samples.pop_front();
+                        }
+                    }
+                }
+                if s.selected.is_some_and(|n| n >= frame.node_count) {
                     s.selected = None;
                 }
                 s.status = Status { link: None, scenario: None, ..status };
                 s.frame = Some(Rc::new(*frame));
                 s.frames += 1;
             }
-            Msg::Worker(FromWorker::Error(e)) | Msg::Error(e) => s.error = Some(e),
-            Msg::Worker(FromWorker::Compare(rows)) => s.compare = Some(Rc::new(rows)),
-            Msg::Worker(FromWorker::Located(key, servers)) => s.located = Some((key, servers)),
-            Msg::Worker(FromWorker::RingBench(json)) => {
+            Msg::Worker(FromWorker::Error(e), _) | Msg::Error(e) => s.error = Some(e),
+            Msg::Worker(FromWorker::Answer(question, json), _) => {
+                let n = s.answer.as_ref().map_or(0, |a| a.2) + 1;
+                s.answer = Some((question, Rc::new(json), n));
+            }
+            Msg::Worker(FromWorker::RingBench(json), _) => {
                 let runs = s.ring_bench.as_ref().map_or(0, |r| r.0) + 1;
                 s.ring_bench = Some((runs, json));
             }
-            Msg::Worker(FromWorker::Bench(b)) => {
+            Msg::Worker(FromWorker::Bench(b), _) => {
                 s.bench = Some(b);
                 s.bench_runs += 1;
             }

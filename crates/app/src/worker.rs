@@ -7,9 +7,9 @@
 //! never flooded. Snapshots (the lab is `Clone`) taken every virtual second
 //! make seeking back in time a short replay rather than a full one.
 
-use crate::protocol::{BenchResult, CompareView, FromWorker, Status, ToWorker};
-use clusterscope_core::lab::Lab;
-use clusterscope_core::scenario::{link, parse_action, LabKind, Scenario};
+use crate::protocol::{BenchResult, FromWorker, Status, ToWorker};
+use clusterscope_core::lab::{registry, Lab};
+use clusterscope_core::scenario::{link, parse_action, Scenario};
 use clusterscope_core::sim::{Time, SEC};
 use gloo_timers::callback::Timeout;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
@@ -40,6 +40,7 @@ pub struct SimWorker {
     frame_owed: bool,
     reset_owed: bool,
     scenario_owed: bool,
+    schema_owed: bool,
     last_link_wall: f64,
     snapshots: Vec<Lab>,
     snapshot_every: Time,
@@ -72,6 +73,7 @@ impl SimWorker {
         }
         self.horizon = lab.now();
         self.lab = lab;
+        self.schema_owed = true;
         self.reset_owed = true;
         self.scenario_owed = true;
         self.frame_owed = true;
@@ -157,12 +159,19 @@ impl SimWorker {
         if !self.frame_owed || !self.acked {
             return;
         }
+        if self.schema_owed {
+            scope.respond(client, FromWorker::Schema(Box::new(self.lab.schema())));
+            self.schema_owed = false;
+        }
         let now_wall = wall_ms();
         let send_link = self.scenario_owed || !self.playing || now_wall - self.last_link_wall > 1_000.0;
         let scn = self.lab.scenario();
         let status = Status {
             playing: self.playing,
-            link: send_link.then(|| link::encode(&scn)),
+            // A recorded scenario always fits a link (validation refuses
+            // actions that would not); should one not, no link is better
+            // than a dead one.
+            link: if send_link { link::encode(&scn).ok() } else { None },
             scenario: self.scenario_owed.then(|| Scenario { until: 0, ..scn.clone() }.to_text()),
             horizon: self.horizon,
             reset: self.reset_owed,
@@ -204,7 +213,7 @@ impl Worker for SimWorker {
     type Output = FromWorker;
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
-        let scn = Scenario::new(LabKind::Raft, 1);
+        let scn = Scenario::new(registry::default_lab(), 1);
         let lab = Lab::new(&scn).unwrap_or_else(|e| unreachable!("the default scenario is valid: {e}"));
         SimWorker {
             snapshots: vec![lab.clone()],
@@ -218,6 +227,7 @@ impl Worker for SimWorker {
             frame_owed: true,
             reset_owed: true,
             scenario_owed: true,
+            schema_owed: true,
             last_link_wall: 0.0,
             snapshot_every: SEC,
             horizon: 0,
@@ -287,7 +297,7 @@ impl Worker for SimWorker {
                 self.frame_owed = true;
             }
             ToWorker::Act(text) => {
-                let lab_kind = self.lab.scenario().lab;
+                let lab_kind = self.lab.kind();
                 match parse_action(lab_kind, &text).map_err(|e| e.to_string()).and_then(|a| {
                     self.lab.act(a).map_err(|e| e.to_string())
                 }) {
@@ -335,35 +345,10 @@ impl Worker for SimWorker {
             }
             ToWorker::Seek(t) => self.seek(t),
             ToWorker::Ack => self.acked = true,
-            ToWorker::Compare => {
-                let out = match &self.lab {
-                    Lab::Ring(l) => match l.compare() {
-                        Ok(rows) => FromWorker::Compare(
-                            rows.into_iter()
-                                .map(|r| CompareView {
-                                    algorithm: r.algorithm.name().into(),
-                                    error: r.error.clone(),
-                                    keys_rsd: r.keys.rel_std,
-                                    keys_max_mean: r.keys.max_over_mean,
-                                    requests_rsd: r.requests.rel_std,
-                                    moved: r.moved_fraction,
-                                    ideal: r.ideal_fraction,
-                                    overflow: r.overflowed,
-                                    footprint: r.footprint,
-                                })
-                                .collect(),
-                        ),
-                        Err(e) => FromWorker::Error(e.to_string()),
-                    },
-                    Lab::Raft(_) => FromWorker::Error("the comparison belongs to the ring lab".into()),
-                };
-                scope.respond(id, out);
-                return;
-            }
-            ToWorker::Locate(key) => {
-                let out = match &self.lab {
-                    Lab::Ring(l) => FromWorker::Located(key.clone(), l.locate(&key)),
-                    Lab::Raft(_) => FromWorker::Error("looking keys up belongs to the ring lab".into()),
+            ToWorker::Query(question) => {
+                let out = match self.lab.query(&question) {
+                    Ok(json) => FromWorker::Answer(question, json),
+                    Err(e) => FromWorker::Error(e),
                 };
                 scope.respond(id, out);
                 return;

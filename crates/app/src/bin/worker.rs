@@ -2,5 +2,5 @@
 use gloo_worker::Registrable;
 
 fn main() {
-    clusterscope_app::worker::SimWorker::registrar().register();
+    clusterscope_app::worker::SimWorker::registrar().encoding::<clusterscope_app::codec::MeasuredBincode>().register();
 }

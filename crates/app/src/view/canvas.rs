@@ -6,8 +6,9 @@
 //! them; the canvas has a text summary as its accessible description.
 
 use super::PanelProps;
-use crate::state::Msg;
-use clusterscope_core::lab::{Frame, NodeView};
+use crate::state::{AppState, Msg};
+use clusterscope_core::lab::{MessageDot, NodeStatus, NodeView, Schema};
+use clusterscope_core::sim::Time;
 use std::f64::consts::PI;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
@@ -27,61 +28,61 @@ fn layout(i: usize, n: usize) -> (f64, f64, f64) {
     (W / 2.0 + ring * a.cos(), H / 2.0 + ring * a.sin(), r_node)
 }
 
-fn role_color(n: &NodeView) -> &'static str {
-    match (n.status.as_str(), n.role.as_str()) {
-        ("crashed", _) => "#5b616e",
-        (_, "leader") => "#2e9d5b",
-        (_, "candidate") => "#e0a21b",
-        (_, "pre-candidate") => "#d8c26a",
-        _ => "#4a78c2",
-    }
-}
-
-/// Colours of messages by kind.
-pub fn message_color(kind: &str) -> &'static str {
-    match kind {
-        "RequestVote" | "RequestVoteReply" => "#e0a21b",
-        "PreVote" | "PreVoteReply" => "#b07ad8",
-        "AppendEntries" | "AppendEntriesReply" => "#2e9d5b",
-        _ => "#9aa3b2",
-    }
-}
-
 const GROUP_COLORS: &[&str] = &["#4a78c2", "#c2504a", "#8a4ac2", "#c28a4a", "#4ac2a8", "#a8c24a"];
+const CRASHED: &str = "#5b616e";
 
-fn draw(ctx: &CanvasRenderingContext2d, f: &Frame, selected: Option<u32>, timeout_max: f64) {
+/// Everything one drawing needs.
+struct Scene<'a> {
+    schema: &'a Schema,
+    nodes: &'a [NodeView],
+    messages: &'a [MessageDot],
+    messages_total: u64,
+    groups: &'a [Vec<u32>],
+    time: Time,
+    selected: Option<u32>,
+}
+
+fn draw(ctx: &CanvasRenderingContext2d, s: &Scene<'_>) {
     ctx.set_fill_style_str("#10141b");
     ctx.fill_rect(0.0, 0.0, W, H);
-    let n = f.nodes.len();
-    let partitioned = f.groups.len() > 1;
-    let group_of = |id: u32| f.groups.iter().position(|g| g.contains(&id)).unwrap_or(0);
+    let n = s.nodes.len();
+    let places: Vec<(f64, f64, f64)> = (0..n).map(|i| layout(i, n)).collect();
 
-    // Messages.
-    for m in &f.messages {
-        let (x1, y1, _) = layout(m.from as usize, n);
-        let (x2, y2, _) = layout(m.to as usize, n);
-        let span = m.deliver_at.saturating_sub(m.sent_at).max(1) as f64;
-        let p = ((f.time.saturating_sub(m.sent_at)) as f64 / span).clamp(0.0, 1.0);
-        let (x, y) = (x1 + (x2 - x1) * p, y1 + (y2 - y1) * p);
-        let reply = m.kind.ends_with("Reply");
-        let r = if m.kind.starts_with("Heartbeat") { 3.0 } else { 5.0 };
+    // Messages, batched: one path per kind, so thousands of dots cost a
+    // few dozen canvas calls rather than thousands.
+    for (k, kind) in s.schema.kinds.iter().enumerate() {
+        let r = if kind.small { 3.0 } else { 5.0 };
         ctx.begin_path();
-        let _ = ctx.arc(x, y, r, 0.0, 2.0 * PI);
-        if reply {
-            ctx.set_stroke_style_str(message_color(&m.kind));
+        let mut any = false;
+        for m in s.messages.iter().filter(|m| usize::from(m.kind) == k) {
+            let (Some(&(x1, y1, _)), Some(&(x2, y2, _))) = (places.get(m.from as usize), places.get(m.to as usize)) else { continue };
+            let span = m.deliver_at.saturating_sub(m.sent_at).max(1) as f64;
+            let p = (s.time.saturating_sub(m.sent_at) as f64 / span).clamp(0.0, 1.0);
+            let (x, y) = (x1 + (x2 - x1) * p, y1 + (y2 - y1) * p);
+            ctx.move_to(x + r, y);
+            let _ = ctx.arc(x, y, r, 0.0, 2.0 * PI);
+            any = true;
+        }
+        if !any {
+            continue;
+        }
+        if kind.reply {
+            ctx.set_stroke_style_str(&kind.color);
             ctx.set_line_width(2.0);
             ctx.stroke();
         } else {
-            ctx.set_fill_style_str(message_color(&m.kind));
+            ctx.set_fill_style_str(&kind.color);
             ctx.fill();
         }
     }
 
     // Nodes.
+    let partitioned = s.groups.len() > 1;
+    let group_of = |id: u32| s.groups.iter().position(|g| g.contains(&id)).unwrap_or(0);
     ctx.set_text_align("center");
     ctx.set_text_baseline("middle");
-    for node in &f.nodes {
-        let (x, y, r) = layout(node.id as usize, n);
+    for node in s.nodes {
+        let Some(&(x, y, r)) = places.get(node.id as usize) else { continue };
         if partitioned {
             ctx.begin_path();
             let _ = ctx.arc(x, y, r + 9.0, 0.0, 2.0 * PI);
@@ -90,26 +91,30 @@ fn draw(ctx: &CanvasRenderingContext2d, f: &Frame, selected: Option<u32>, timeou
             ctx.fill();
             ctx.set_global_alpha(1.0);
         }
+        let color = match node.status {
+            NodeStatus::Crashed => CRASHED,
+            _ => s.schema.roles.get(node.role as usize).map_or("#4a78c2", |r| r.color.as_str()),
+        };
         ctx.begin_path();
         let _ = ctx.arc(x, y, r, 0.0, 2.0 * PI);
-        ctx.set_fill_style_str(role_color(node));
+        ctx.set_fill_style_str(color);
         ctx.fill();
-        if node.status == "paused" {
+        if node.status == NodeStatus::Paused {
             ctx.set_global_alpha(0.55);
             ctx.set_fill_style_str("#10141b");
             ctx.fill();
             ctx.set_global_alpha(1.0);
         }
-        // Election timer: the arc still to run.
-        if let Some(due) = node.election_due {
-            let left = (due.saturating_sub(f.time) as f64 / timeout_max).clamp(0.0, 1.0);
+        // The main timer: the arc still to run.
+        if let Some((set, due)) = node.timer {
+            let left = (due.saturating_sub(s.time) as f64 / due.saturating_sub(set).max(1) as f64).clamp(0.0, 1.0);
             ctx.begin_path();
             let _ = ctx.arc(x, y, r + 4.0, -PI / 2.0, -PI / 2.0 + 2.0 * PI * left);
             ctx.set_stroke_style_str("#cfd6e4");
             ctx.set_line_width(2.5);
             ctx.stroke();
         }
-        if selected == Some(node.id) {
+        if s.selected == Some(node.id) {
             ctx.begin_path();
             let _ = ctx.arc(x, y, r + 8.0, 0.0, 2.0 * PI);
             ctx.set_stroke_style_str("#ffffff");
@@ -120,13 +125,16 @@ fn draw(ctx: &CanvasRenderingContext2d, f: &Frame, selected: Option<u32>, timeou
         if r >= 14.0 {
             ctx.set_font(&format!("bold {}px sans-serif", (r * 0.55).round()));
             let _ = ctx.fill_text(&format!("S{}", node.id + 1), x, y - r * 0.22);
-            ctx.set_font(&format!("{}px sans-serif", (r * 0.42).round()));
-            let _ = ctx.fill_text(&format!("t{}", node.term), x, y + r * 0.38);
+            if let (Some(f), Some(v)) = (s.schema.fields.first(), node.field(0)) {
+                ctx.set_font(&format!("{}px sans-serif", (r * 0.42).round()));
+                let short = if f.name == "term" { format!("t{v}") } else { f.unit.format(v as f64) };
+                let _ = ctx.fill_text(&short, x, y + r * 0.38);
+            }
         } else {
             ctx.set_font("10px sans-serif");
             let _ = ctx.fill_text(&format!("{}", node.id + 1), x, y);
         }
-        if node.status == "crashed" {
+        if node.status == NodeStatus::Crashed {
             ctx.set_stroke_style_str("#e05a5a");
             ctx.set_line_width(3.0);
             ctx.begin_path();
@@ -138,33 +146,39 @@ fn draw(ctx: &CanvasRenderingContext2d, f: &Frame, selected: Option<u32>, timeou
         }
     }
 
-    // Legend.
+    // Legend: roles, then message kinds (replies share their request's colour).
     ctx.set_text_align("left");
     ctx.set_font("12px sans-serif");
-    let legend = [
-        ("#4a78c2", "follower"),
-        ("#e0a21b", "candidate / vote"),
-        ("#2e9d5b", "leader / append"),
-        ("#9aa3b2", "heartbeat"),
-        ("#5b616e", "crashed"),
-    ];
-    for (i, (c, label)) in legend.iter().enumerate() {
+    let mut entries: Vec<(&str, &str)> = s.schema.roles.iter().map(|r| (r.color.as_str(), r.name.as_str())).collect();
+    entries.extend(s.schema.kinds.iter().filter(|k| !k.reply).map(|k| (k.color.as_str(), k.name.as_str())));
+    entries.push((CRASHED, "crashed"));
+    for (i, (c, label)) in entries.iter().enumerate() {
         let y = 16.0 + i as f64 * 16.0;
         ctx.set_fill_style_str(c);
         ctx.fill_rect(10.0, y - 5.0, 10.0, 10.0);
         ctx.set_fill_style_str("#cfd6e4");
         let _ = ctx.fill_text(label, 26.0, y);
     }
-    if f.messages_total as usize > f.messages.len() {
+    if s.messages_total as usize > s.messages.len() {
         ctx.set_fill_style_str("#cfd6e4");
-        let _ = ctx.fill_text(&format!("showing {} of {} messages in flight", f.messages.len(), f.messages_total), 10.0, H - 12.0);
+        let _ = ctx.fill_text(&format!("showing {} of {} messages in flight", s.messages.len(), s.messages_total), 10.0, H - 12.0);
     }
 }
 
-fn summary(f: &Frame) -> String {
-    let leader = f.metric("leader").map_or("none".to_string(), |m| m.text.clone());
-    let roles: Vec<String> = f.nodes.iter().map(|n| format!("S{} {} term {}", n.id + 1, n.role, n.term)).collect();
-    format!("Leader {leader}. {}. {} messages in flight.", roles.join("; "), f.messages_total)
+fn summary(state: &AppState) -> String {
+    let Some(schema) = state.schema.as_ref() else { return "Loading the simulation…".into() };
+    let leader = state.metric("leader").map(|v| clusterscope_core::lab::Unit::Node.format(v));
+    let roles: Vec<String> = state
+        .nodes
+        .iter()
+        .map(|n| {
+            let role = if n.status == NodeStatus::Up { schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str()) } else { n.status.name() };
+            format!("S{} {role}", n.id + 1)
+        })
+        .collect();
+    let total = state.frame.as_ref().map_or(0, |f| f.messages_total);
+    let lead = leader.map(|l| format!("Leader {l}. ")).unwrap_or_default();
+    format!("{} lab. {lead}{}. {total} messages in flight.", schema.title, roles.join("; "))
 }
 
 /// Records when the first frame was drawn (milliseconds since navigation),
@@ -183,20 +197,12 @@ pub(crate) fn mark_first_frame() {
 pub fn ClusterView(props: &PanelProps) -> Html {
     let canvas = use_node_ref();
     let state = &props.ctx.state;
-    let timeout_max = {
-        // The election timeout range's top, from the scenario text.
-        let text = &state.scenario;
-        text.lines()
-            .find_map(|l| l.strip_prefix("election_timeout_max "))
-            .and_then(clusterscope_core::sim::time::parse_duration)
-            .unwrap_or(300_000) as f64
-    };
     {
         let canvas = canvas.clone();
-        let frame = state.frame.clone();
-        let selected = state.selected;
-        use_effect_with((frame, selected), move |(frame, selected)| {
-            if let (Some(f), Some(c)) = (frame, canvas.cast::<HtmlCanvasElement>()) {
+        let inputs = (state.frame.clone(), state.selected, state.schema.clone());
+        let (nodes, messages, groups) = (state.nodes.clone(), state.messages.clone(), state.groups.clone());
+        use_effect_with(inputs, move |(frame, selected, schema)| {
+            if let (Some(f), Some(schema), Some(c)) = (frame, schema, canvas.cast::<HtmlCanvasElement>()) {
                 let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
                 let (pw, ph) = ((W * dpr) as u32, (H * dpr) as u32);
                 if c.width() != pw || c.height() != ph {
@@ -210,7 +216,16 @@ pub fn ClusterView(props: &PanelProps) -> Html {
                     .and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok())
                 {
                     let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
-                    draw(&ctx, f, *selected, timeout_max);
+                    let scene = Scene {
+                        schema,
+                        nodes: &nodes,
+                        messages: &messages,
+                        messages_total: f.messages_total,
+                        groups: &groups,
+                        time: f.time,
+                        selected: *selected,
+                    };
+                    draw(&ctx, &scene);
                     mark_first_frame();
                 }
             }
@@ -219,7 +234,7 @@ pub fn ClusterView(props: &PanelProps) -> Html {
     let onclick = {
         let canvas = canvas.clone();
         let dispatcher = state.dispatcher();
-        let n = state.frame.as_ref().map_or(0, |f| f.nodes.len());
+        let n = state.nodes.len();
         Callback::from(move |e: MouseEvent| {
             let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
             let rect = c.get_bounding_client_rect();
@@ -232,7 +247,7 @@ pub fn ClusterView(props: &PanelProps) -> Html {
             dispatcher.dispatch(Msg::Select(hit.map(|i| i as u32)));
         })
     };
-    let label = state.frame.as_ref().map_or("Loading the simulation…".to_string(), |f| summary(f));
+    let label = summary(state);
     html! {
         <canvas ref={canvas} class="cluster" width="640" height="520" role="img" aria-label={label} {onclick}></canvas>
     }

@@ -1,12 +1,13 @@
 //! The page: function components that render the state and send commands
 //! to the worker. Nothing here runs the simulation.
 
-mod canvas;
+pub mod canvas;
 pub mod panels;
-mod ring;
 
-use crate::presets;
+use crate::codec::{last_decoded_bytes, MeasuredBincode};
+use crate::labs;
 use crate::protocol::{FromWorker, ToWorker};
+use clusterscope_core::lab::registry;
 use crate::state::{AppState, Msg};
 use crate::worker::SimWorker;
 use clusterscope_core::sim::time::format_clock;
@@ -82,7 +83,8 @@ pub fn App() -> Html {
         let dispatcher = state.dispatcher();
         use_memo((), move |_| {
             let bridge = SimWorker::spawner()
-                .callback(move |out: FromWorker| dispatcher.dispatch(Msg::Worker(out)))
+                .encoding::<MeasuredBincode>()
+                .callback(move |out: FromWorker| dispatcher.dispatch(Msg::Worker(out, last_decoded_bytes())))
                 // Trunk builds the worker for wasm-bindgen's no-modules target
                 // and writes a loader shim that imports and starts it.
                 .as_module(false)
@@ -105,7 +107,8 @@ pub fn App() -> Html {
             if bench {
                 // The benchmark page drives the worker itself (see BenchPanel).
             } else if hash.is_empty() {
-                bridge.send(ToWorker::LoadText(presets::DEFAULT.to_string()));
+                let default = registry::default_lab().def().presets.first().map_or("lab raft\n", |p| p.1);
+                bridge.send(ToWorker::LoadText(default.to_string()));
                 bridge.send(ToWorker::Speed(0.1));
                 bridge.send(ToWorker::Play);
             } else {
@@ -216,6 +219,15 @@ pub fn App() -> Html {
     let violation = state.frame.as_ref().and_then(|f| f.violation.clone()).map(|v| {
         html! { <div class="banner violation" role="alert"><strong>{ "Invariant violated. " }</strong>{ v }</div> }
     });
+    let lab = state.lab().to_string();
+    let own = labs::find(&lab);
+    let timed = state.schema.as_ref().is_none_or(|s| s.timed);
+    let cluster = state.schema.as_ref().is_none_or(|s| s.cluster);
+    let drawing = match own {
+        Some(v) => (v.stage)(&ctx),
+        None => html! { <canvas::ClusterView ctx={ctx.clone()} /> },
+    };
+    let data = (time.to_string(), state.frames.to_string(), state.frame_bytes.to_string());
 
     if *embed {
         let full = {
@@ -223,13 +235,9 @@ pub fn App() -> Html {
             format!("{}#{}", loc.pathname().unwrap_or_default(), state.link)
         };
         return html! {
-            <div class="embed" data-time={time.to_string()}>
+            <div class="embed" data-time={data.0} data-frames={data.1} data-frame-bytes={data.2} data-lab={lab}>
                 { error }{ violation }
-                if state.frame.as_ref().is_some_and(|f| f.lab == "ring") {
-                    <ring::RingView ctx={ctx.clone()} />
-                } else {
-                    <canvas::ClusterView ctx={ctx.clone()} />
-                }
+                { drawing }
                 <div class="embed-bar">
                     <panels::Transport ctx={ctx.clone()} compact={true} />
                     <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
@@ -238,74 +246,50 @@ pub fn App() -> Html {
         };
     }
 
-    let lab = state.frame.as_ref().map_or("raft", |f| if f.lab == "ring" { "ring" } else { "raft" }).to_string();
-    let tab = |name: &'static str, title: &'static str, text: &'static str, play: bool| {
+    let tabs = registry::all().into_iter().map(|def| {
         let b = ctx.bridge.clone();
-        let active = lab == name;
+        let active = lab == def.name;
+        let text = def.presets.first().map_or_else(|| format!("lab {}\n", def.name), |p| p.1.to_string());
         let onclick = Callback::from(move |_| {
             if !active {
-                b.send(ToWorker::LoadText(text.to_string()));
-                if play {
-                    b.send(ToWorker::Play);
-                }
+                b.send(ToWorker::LoadText(text.clone()));
+                b.send(ToWorker::Play);
             }
         });
         html! {
-            <button class={classes!("tab", active.then_some("active"))} aria-current={active.then_some("page")} {onclick}>{ title }</button>
+            <button class={classes!("tab", active.then_some("active"))} aria-current={active.then_some("page")} title={def.about} {onclick}>{ def.title }</button>
         }
-    };
-    let (stage, side) = if lab == "ring" {
-        (
-            html! { <>
-                <panels::Transport ctx={ctx.clone()} compact={false} />
-                <ring::RingView ctx={ctx.clone()} />
-                <panels::Timeline ctx={ctx.clone()} />
-                <ring::Servers ctx={ctx.clone()} />
-            </> },
-            html! { <>
-                <panels::Metrics ctx={ctx.clone()} />
-                <panels::Network ctx={ctx.clone()} />
-                <ring::Compare ctx={ctx.clone()} />
-                <panels::Setup ctx={ctx.clone()} />
-            </> },
-        )
-    } else {
-        (
-            html! { <>
-                <panels::Transport ctx={ctx.clone()} compact={false} />
-                <canvas::ClusterView ctx={ctx.clone()} />
-                <panels::Timeline ctx={ctx.clone()} />
-                <panels::Logs ctx={ctx.clone()} />
-            </> },
-            html! { <>
-                <panels::NodePanel ctx={ctx.clone()} />
-                <panels::Metrics ctx={ctx.clone()} />
-                <panels::Charts ctx={ctx.clone()} />
-                <panels::Network ctx={ctx.clone()} />
-                <panels::Setup ctx={ctx.clone()} />
-            </> },
-        )
-    };
+    });
     html! {
-        <div class="app" data-time={time.to_string()} data-lab={lab.clone()}>
+        <div class="app" data-time={data.0} data-frames={data.1} data-frame-bytes={data.2} data-lab={lab.clone()}>
             <header>
                 <h1>{ "ClusterScope" }</h1>
-                <nav aria-label="Labs">
-                    { tab("raft", "Raft", presets::DEFAULT, true) }
-                    { tab("ring", "Ring", presets::RING_DEFAULT, false) }
-                </nav>
+                <nav aria-label="Labs">{ for tabs }</nav>
                 <panels::Presets ctx={ctx.clone()} />
                 <panels::Share ctx={ctx.clone()} />
             </header>
             { error }{ violation }
             <main>
-                <section class="stage" aria-label="Lab">{ stage }</section>
-                <aside>{ side }</aside>
+                <section class="stage" aria-label="Lab">
+                    <panels::Transport ctx={ctx.clone()} compact={false} />
+                    { drawing }
+                    if timed { <panels::Timeline ctx={ctx.clone()} /> }
+                    if cluster && own.is_none() { <panels::NodeTable ctx={ctx.clone()} /> }
+                    { own.map(|v| (v.below)(&ctx)).unwrap_or_default() }
+                </section>
+                <aside>
+                    if cluster && own.is_none() { <panels::NodePanel ctx={ctx.clone()} /> }
+                    <panels::Metrics ctx={ctx.clone()} />
+                    <panels::Charts ctx={ctx.clone()} />
+                    <panels::Network ctx={ctx.clone()} />
+                    { own.map(|v| (v.side)(&ctx)).unwrap_or_default() }
+                    <panels::Setup ctx={ctx.clone()} />
+                </aside>
             </main>
             <section class="bottom">
                 <panels::EventLog ctx={ctx.clone()} />
             </section>
-            <footer>{ format!("virtual time {}", format_clock(time)) }</footer>
+            if timed { <footer>{ format!("virtual time {}", format_clock(time)) }</footer> }
         </div>
     }
 }

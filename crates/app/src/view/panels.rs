@@ -3,12 +3,12 @@
 //! Every control has an accessible name.
 
 use super::{PanelProps, SPEEDS};
-use crate::presets;
 use crate::protocol::ToWorker;
-use crate::state::{Msg, Sample};
+use crate::state::Msg;
+use clusterscope_core::lab::{NodeStatus, Unit};
 use clusterscope_core::scenario::params::{Kind, ParamSpec};
-use clusterscope_core::scenario::{LabKind, Scenario};
 use clusterscope_core::sim::time::format_clock;
+use clusterscope_core::sim::Time;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -50,6 +50,19 @@ pub fn Transport(props: &TransportProps) -> Html {
     };
     let speed_label = SPEEDS.iter().find(|(_, v)| *v == s.speed).map_or("0.1×", |(l, _)| l);
     let time = s.frame.as_ref().map_or(0, |f| f.time);
+    let timed = s.schema.as_ref().is_none_or(|s| s.timed);
+    if !timed {
+        // A lab without a clock (placement): changes apply in order; Reset
+        // undoes them all.
+        return html! {
+            <div class="transport" role="toolbar" aria-label="Simulation controls">
+                <button aria-label="Reset" title="Undo every change, same scenario" onclick={ctx.bridge.cb(ToWorker::Reset)}>{ "Reset" }</button>
+                if !props.compact {
+                    <SeedInput ctx={ctx.clone()} />
+                }
+            </div>
+        };
+    }
     html! {
         <div class="transport" role="toolbar" aria-label="Simulation controls">
             <button class="play" aria-label={ if playing { "Pause" } else { "Play" } } aria-keyshortcuts="Space"
@@ -115,25 +128,20 @@ fn param_input(spec: &ParamSpec, value: i64, onchange: Callback<Event>) -> Html 
         Some(opts) => {
             let current = spec.format(value);
             html! {
-                <select {key} aria-label={spec.name} {onchange}>
+                <select {key} aria-label={spec.label} {onchange}>
                     { for opts.iter().map(|o| html! { <option value={*o} selected={*o == current}>{ *o }</option> }) }
                 </select>
             }
         }
-        None => html! { <Field {key} label={spec.name} value={spec.format(value)} {onchange} /> },
+        None => html! { <Field {key} label={spec.label} value={spec.format(value)} {onchange} /> },
     }
-}
-
-fn current_scenario(text: &str) -> Option<Scenario> {
-    Scenario::parse(text).ok()
 }
 
 /// The seed, and a button for a new one.
 #[function_component]
 fn SeedInput(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
-    let scn = current_scenario(&ctx.state.scenario);
-    let seed = scn.as_ref().map_or(1, |s| s.seed);
+    let seed = ctx.state.scenario.as_ref().map_or(1, |s| s.seed);
     let params: Vec<(String, String)> = Vec::new();
     let on_change = {
         let b = ctx.bridge.clone();
@@ -182,38 +190,50 @@ pub fn Timeline(props: &PanelProps) -> Html {
     }
 }
 
-/// Each node's log: one box per entry, coloured by term, committed ones solid.
+/// Every node as a table row: status, role, the lab's node fields and its
+/// strip (Raft: the log's last entries, coloured by term, committed ones
+/// solid). Click a row to select the node.
 #[function_component]
-pub fn Logs(props: &PanelProps) -> Html {
-    let Some(f) = props.ctx.state.frame.clone() else { return html! {} };
-    if f.nodes.len() > 25 {
-        return html! { <p class="note">{ "Logs are listed for clusters of up to 25 nodes." }</p> };
+pub fn NodeTable(props: &PanelProps) -> Html {
+    let state = &props.ctx.state;
+    let Some(schema) = state.schema.clone() else { return html! {} };
+    let nodes = state.nodes.clone();
+    if nodes.len() > 25 {
+        return html! { <p class="note">{ "The node table lists clusters of up to 25 servers." }</p> };
     }
+    let role = |r: u8| schema.roles.get(r as usize).map_or("?", |r| r.name.as_str());
     html! {
-        <div class="scroll"><table class="logs" aria-label="Logs">
-            <thead><tr><th>{ "Node" }</th><th>{ "Role" }</th><th>{ "Term" }</th><th>{ "Vote" }</th><th>{ "Commit" }</th><th>{ "Log (last entries, by term)" }</th></tr></thead>
+        <div class="scroll"><table class="logs" aria-label="Nodes">
+            <thead><tr>
+                <th>{ "Node" }</th><th>{ "Role" }</th>
+                { for schema.fields.iter().filter(|f| f.name != "log" && f.name != "drift").map(|f| html! { <th>{ &f.label }</th> }) }
+                if let Some(strip) = &schema.strip { <th>{ strip }</th> }
+            </tr></thead>
             <tbody>
-            { for f.nodes.iter().map(|n| {
-                let d = props.ctx.state.dispatcher();
+            { for nodes.iter().map(|n| {
+                let d = state.dispatcher();
                 let id = n.id;
                 let select = Callback::from(move |_| d.dispatch(Msg::Select(Some(id))));
-                let selected = props.ctx.state.selected == Some(n.id);
+                let selected = state.selected == Some(n.id);
+                let role_name = if n.status == NodeStatus::Crashed { "crashed" } else { role(n.role) };
                 html! {
-                    <tr class={classes!(selected.then_some("selected"), n.status.clone())} onclick={select} aria-label={format!("S{}", n.id + 1)}>
+                    <tr class={classes!(selected.then_some("selected"), n.status.name())} onclick={select} aria-label={format!("S{}", n.id + 1)}>
                         <th scope="row">{ format!("S{}", n.id + 1) }</th>
-                        <td class={classes!("role", n.role.clone())}>{ &n.role }{ if n.status == "paused" { " (paused)" } else { "" } }</td>
-                        <td>{ n.term }</td>
-                        <td>{ n.voted_for.map_or("–".into(), |v| format!("S{}", v + 1)) }</td>
-                        <td>{ n.commit }</td>
-                        <td class="entries">
-                            if n.log_first > 1 { <span class="more">{ format!("…{} ", n.log_first - 1) }</span> }
-                            { for n.log_terms.iter().enumerate().map(|(i, t)| {
-                                let index = n.log_first + i as u64;
-                                let committed = index <= n.commit;
-                                html! { <span class={classes!("entry", committed.then_some("committed"))} data-term={t.to_string()}
-                                    style={format!("--hue:{}", (t * 67) % 360)} title={format!("index {index}, term {t}{}", if committed { ", committed" } else { "" })}>{ t }</span> }
-                            }) }
-                        </td>
+                        <td class={classes!("role", role_name.to_string())}>{ role_name }{ if n.status == NodeStatus::Paused { " (paused)" } else { "" } }</td>
+                        { for schema.fields.iter().enumerate().filter(|(_, f)| f.name != "log" && f.name != "drift").map(|(i, f)| {
+                            html! { <td>{ n.field(i).map_or("–".to_string(), |v| f.unit.format(v as f64)) }</td> }
+                        }) }
+                        if schema.strip.is_some() {
+                            <td class="entries">
+                                if n.strip_first > 1 { <span class="more">{ format!("…{} ", n.strip_first - 1) }</span> }
+                                { for n.strip.iter().enumerate().map(|(i, t)| {
+                                    let index = n.strip_first + i as u64;
+                                    let committed = index <= n.strip_mark;
+                                    html! { <span class={classes!("entry", committed.then_some("committed"))} data-term={t.to_string()}
+                                        style={format!("--hue:{}", (u64::from(*t) * 67) % 360)} title={format!("index {index}, term {t}{}", if committed { ", committed" } else { "" })}>{ t }</span> }
+                                }) }
+                            </td>
+                        }
                     </tr>
                 }
             }) }
@@ -222,30 +242,38 @@ pub fn Logs(props: &PanelProps) -> Html {
     }
 }
 
-/// Actions on the selected node.
+/// Actions on the selected node: the shared faults and the cluster verbs.
 #[function_component]
 pub fn NodePanel(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
-    let (Some(f), Some(id)) = (ctx.state.frame.clone(), ctx.state.selected) else {
-        return html! { <section class="panel node" aria-label="Node"><h2>{ "Node" }</h2><p class="note">{ "Click a node to crash, restart, pause it, force its election timeout or send it a client request." }</p></section> };
+    let (Some(schema), Some(id)) = (ctx.state.schema.clone(), ctx.state.selected) else {
+        return html! { <section class="panel node" aria-label="Node"><h2>{ "Node" }</h2><p class="note">{ "Click a node to crash, restart, pause it, force its timeout or send it a client request." }</p></section> };
     };
-    let Some(n) = f.nodes.get(id as usize) else { return html! {} };
+    let nodes = ctx.state.nodes.clone();
+    let Some(n) = nodes.get(id as usize) else { return html! {} };
     let name = format!("S{}", id + 1);
     let act = |verb: &str| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(format!("{verb} {name}")));
     let label = |what: &str| format!("{what} {name}");
-    let others: Vec<String> = f.nodes.iter().filter(|o| o.id != id).map(|o| format!("S{}", o.id + 1)).collect();
+    let others: Vec<String> = nodes.iter().filter(|o| o.id != id).map(|o| format!("S{}", o.id + 1)).collect();
     let isolate = ctx.bridge.cb(ToWorker::Act(format!("partition {name} | {}", others.join(","))));
-    let up = n.status == "up";
+    let up = n.status == NodeStatus::Up;
+    let role = schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str());
+    let facts: Vec<String> = schema
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| n.field(i).map(|v| format!("{} {}", f.label.to_lowercase(), f.unit.format(v as f64))))
+        .collect();
     html! {
         <section class="panel node" aria-label="Node">
-            <h2>{ format!("{name}: {}, term {}", n.role, n.term) }</h2>
+            <h2>{ format!("{name}: {}", if n.status == NodeStatus::Up { role } else { n.status.name() }) }</h2>
             <div class="buttons">
-                if n.status == "crashed" {
+                if n.status == NodeStatus::Crashed {
                     <button aria-label={label("Restart")} onclick={act("restart")}>{ "Restart" }</button>
                 } else {
                     <button aria-label={label("Crash")} onclick={act("crash")}>{ "Crash" }</button>
                 }
-                if n.status == "paused" {
+                if n.status == NodeStatus::Paused {
                     <button aria-label={label("Resume")} onclick={act("resume")}>{ "Resume" }</button>
                 } else {
                     <button aria-label={label("Pause")} onclick={act("pause")} disabled={!up}>{ "Pause" }</button>
@@ -254,7 +282,7 @@ pub fn NodePanel(props: &PanelProps) -> Html {
                 <button aria-label={label("Client request")} onclick={act("request")} disabled={!up}>{ "Client request" }</button>
                 if !others.is_empty() { <button aria-label={label("Isolate")} onclick={isolate}>{ "Isolate" }</button> }
             </div>
-            <p class="note">{ format!("log {} entries, commit index {}, clock drift {} ppm", n.log_len, n.commit, n.drift_ppm) }</p>
+            <p class="note">{ facts.join(", ") }</p>
         </section>
     }
 }
@@ -262,32 +290,37 @@ pub fn NodePanel(props: &PanelProps) -> Html {
 /// The lab's live metrics.
 #[function_component]
 pub fn Metrics(props: &PanelProps) -> Html {
-    let Some(f) = props.ctx.state.frame.clone() else { return html! {} };
+    let state = &props.ctx.state;
+    let (Some(schema), Some(f)) = (state.schema.clone(), state.frame.clone()) else { return html! {} };
     html! {
         <section class="panel metrics" aria-label="Metrics">
             <h2>{ "Metrics" }</h2>
             <dl>
-                { for f.metrics.iter().map(|m| html! {
-                    <><dt>{ &m.label }</dt><dd data-metric={m.name.clone()} data-value={m.value.to_string()}>{ &m.text }</dd></>
+                { for schema.metrics.iter().zip(&f.metrics).filter(|(_, v)| !v.is_nan()).map(|(m, v)| html! {
+                    <><dt>{ &m.label }</dt><dd data-metric={m.name.clone()} data-value={v.to_string()}>{ m.unit.format(*v) }</dd></>
                 }) }
                 <dt>{ "Events" }</dt><dd data-metric="events">{ f.events }</dd>
-                <dt>{ "Trace fingerprint" }</dt><dd data-metric="fingerprint" title="Equal fingerprints: identical runs">{ &f.fingerprint }</dd>
+                if f.messages_total as usize > f.messages.len() {
+                    <dt>{ "Messages drawn" }</dt><dd data-metric="drawn">{ format!("{} of {}", f.messages.len(), f.messages_total) }</dd>
+                }
+                <dt>{ "Trace fingerprint" }</dt><dd data-metric="fingerprint" title="Equal fingerprints: identical runs">{ f.fingerprint_hex() }</dd>
             </dl>
         </section>
     }
 }
 
-fn sparkline(samples: &[Sample], pick: fn(&Sample) -> f64, label: &str, unit: fn(f64) -> String) -> Html {
-    let max = samples.iter().map(pick).fold(0.0f64, f64::max);
+fn sparkline(samples: &[(Time, f64)], label: &str, unit: Unit) -> Html {
+    let max = samples.iter().map(|s| s.1).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
     let n = samples.len().max(2) as f64;
     let points: Vec<String> = samples
         .iter()
         .enumerate()
-        .map(|(i, s)| format!("{:.1},{:.1}", i as f64 * 200.0 / (n - 1.0), 40.0 - 38.0 * pick(s) / max.max(1e-9)))
+        .filter(|(_, s)| s.1.is_finite())
+        .map(|(i, s)| format!("{:.1},{:.1}", i as f64 * 200.0 / (n - 1.0), 40.0 - 38.0 * s.1 / max.max(1e-9)))
         .collect();
     html! {
         <figure>
-            <figcaption>{ format!("{label} (max {})", unit(max)) }</figcaption>
+            <figcaption>{ format!("{label} (max {})", unit.format(max)) }</figcaption>
             <svg viewBox="0 0 200 40" role="img" aria-label={label.to_string()} preserveAspectRatio="none">
                 <polyline points={points.join(" ")} fill="none" stroke="currentColor" stroke-width="1.5" />
             </svg>
@@ -295,20 +328,22 @@ fn sparkline(samples: &[Sample], pick: fn(&Sample) -> f64, label: &str, unit: fn
     }
 }
 
-/// Live charts of the metrics over virtual time.
+/// Live charts of the lab's charted metrics over virtual time.
 #[function_component]
 pub fn Charts(props: &PanelProps) -> Html {
-    let samples: Vec<Sample> = props.ctx.state.samples.iter().copied().collect();
+    let state = &props.ctx.state;
+    let Some(schema) = state.schema.clone() else { return html! {} };
+    let samples = state.samples.clone();
     if samples.len() < 2 {
         return html! {};
     }
-    let ms = |v: f64| format!("{:.1} ms", v / 1e3);
+    let charted: Vec<_> = schema.metrics.iter().filter(|m| m.chart).collect();
     html! {
         <section class="panel charts" aria-label="Charts">
-            { sparkline(&samples, |s| s.msgs_per_sec, "Messages per second", |v| format!("{v:.0}")) }
-            { sparkline(&samples, |s| s.commit_p99, "Commit latency p99", ms) }
-            { sparkline(&samples, |s| s.leaderless, "Time without leader", ms) }
-            { sparkline(&samples, |s| s.term, "Term", |v| format!("{v:.0}")) }
+            { for charted.iter().enumerate().map(|(i, m)| {
+                let series: Vec<(Time, f64)> = samples.iter().map(|s| (s.time, s.values.get(i).copied().unwrap_or(f64::NAN))).collect();
+                sparkline(&series, &m.label, m.unit)
+            }) }
         </section>
     }
 }
@@ -320,7 +355,7 @@ pub fn Network(props: &PanelProps) -> Html {
     // Hooks first, every render, before anything can return early.
     let partition = use_state(String::new);
     let block = (use_state(|| 0u32), use_state(|| 1u32));
-    let Some(scn) = current_scenario(&ctx.state.scenario) else { return html! {} };
+    let Some(scn) = ctx.state.scenario.clone() else { return html! {} };
     // The value in force now: the last `set` action, else the parameter.
     let value_now = |name: &str| {
         scn.actions
@@ -333,7 +368,7 @@ pub fn Network(props: &PanelProps) -> Html {
             .unwrap_or_else(|| scn.get(name))
     };
     let live: Vec<_> = scn.lab.params().into_iter().filter(|p| p.live).collect();
-    let cluster = scn.lab == LabKind::Raft;
+    let cluster = ctx.state.schema.as_ref().is_some_and(|s| s.cluster);
     let n = scn.nodes();
     let pick = |state: UseStateHandle<u32>| {
         Callback::from(move |e: Event| {
@@ -395,8 +430,8 @@ pub fn Network(props: &PanelProps) -> Html {
                 let name = spec.name;
                 let onchange = Callback::from(move |e: Event| b.send(ToWorker::Act(format!("set {name} {}", input_value(&e).trim()))));
                 html! {
-                    <label class="param" title={format!("{} (from {} to {})", spec.help, spec.format(spec.min), spec.format(spec.max))}>
-                        <span>{ spec.name }</span>
+                    <label class="param" title={format!("{}: {} (from {} to {}; in files: {})", spec.label, spec.help, spec.format(spec.min), spec.format(spec.max), spec.name)}>
+                        <span>{ spec.label }</span>
                         { param_input(spec, value_now(spec.name), onchange) }
                     </label>
                 }
@@ -410,7 +445,7 @@ pub fn Network(props: &PanelProps) -> Html {
 pub fn Setup(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
     let edits = use_state(Vec::<(String, String)>::new);
-    let Some(scn) = current_scenario(&ctx.state.scenario) else { return html! {} };
+    let Some(scn) = ctx.state.scenario.clone() else { return html! {} };
     let fixed: Vec<_> = scn.lab.params().into_iter().filter(|p| !p.live).collect();
     let on_apply = {
         let b = ctx.bridge.clone();
@@ -433,8 +468,8 @@ pub fn Setup(props: &PanelProps) -> Html {
                     edits.set(v);
                 });
                 html! {
-                    <label class="param" title={format!("{} (from {} to {})", spec.help, spec.format(spec.min), spec.format(spec.max))}>
-                        <span>{ spec.name }</span>
+                    <label class="param" title={format!("{}: {} (from {} to {}; in files: {})", spec.label, spec.help, spec.format(spec.min), spec.format(spec.max), spec.name)}>
+                        <span>{ spec.label }</span>
                         { param_input(spec, scn.get(spec.name), onchange) }
                     </label>
                 }
@@ -444,12 +479,13 @@ pub fn Setup(props: &PanelProps) -> Html {
     }
 }
 
-/// One-click scenarios.
+/// One-click scenarios: the running lab's presets.
 #[function_component]
 pub fn Presets(props: &PanelProps) -> Html {
     let b = props.ctx.bridge.clone();
-    let ring = props.ctx.state.frame.as_ref().is_some_and(|f| f.lab == "ring");
-    let list: &'static [(&'static str, &'static str)] = if ring { presets::RING } else { presets::RAFT };
+    let lab = props.ctx.state.lab().to_string();
+    let Some(def) = clusterscope_core::lab::registry::find(&lab) else { return html! {} };
+    let list = def.presets;
     let onchange = Callback::from(move |e: Event| {
         let v = input_value(&e);
         if let Some((_, text)) = list.iter().find(|(t, _)| *t == v) {
@@ -459,7 +495,7 @@ pub fn Presets(props: &PanelProps) -> Html {
     });
     html! {
         <label class="presets">{ "Scenario " }
-            <select key={if ring { "ring" } else { "raft" }} aria-label="Preset scenario" {onchange}>
+            <select key={lab} aria-label="Preset scenario" {onchange}>
                 <option value="" selected=true disabled=true>{ "Open a classic situation…" }</option>
                 { for list.iter().map(|(t, _)| html! { <option value={*t}>{ *t }</option> }) }
             </select>
@@ -499,7 +535,8 @@ pub fn Share(props: &PanelProps) -> Html {
 /// The trace, newest last.
 #[function_component]
 pub fn EventLog(props: &PanelProps) -> Html {
-    let lines: Vec<String> = props.ctx.state.log.iter().rev().take(200).cloned().collect();
+    let log = props.ctx.state.log.clone();
+    let lines: Vec<&String> = log.iter().rev().take(200).collect();
     html! {
         <section class="panel eventlog" aria-label="Event log">
             <h2>{ "Events (newest first)" }</h2>
@@ -508,6 +545,9 @@ pub fn EventLog(props: &PanelProps) -> Html {
     }
 }
 
+/// The benchmark workload (also run natively by the criterion benchmark).
+const BENCH: &str = include_str!("../../../../tests/scenarios/raft/bench.scn");
+
 /// The browser benchmark: `?bench=1`. Runs standard workloads in the worker
 /// and shows events and messages per second, for `tests/e2e/bench.mjs`.
 #[function_component]
@@ -515,7 +555,7 @@ pub fn BenchPanel(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
     let run = {
         let b = ctx.bridge.clone();
-        Callback::from(move |_| b.send(ToWorker::Bench(presets::BENCH.to_string())))
+        Callback::from(move |_| b.send(ToWorker::Bench(BENCH.to_string())))
     };
     let result = ctx.state.bench.clone();
     let param = |name: &str, default: u32| -> u32 {

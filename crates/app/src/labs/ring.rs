@@ -1,10 +1,13 @@
 //! The Ring lab's views: the hash circle with its points and keys, the
 //! servers with their loads and actions, and the comparison of algorithms.
 
-use super::panels::Field;
-use super::PanelProps;
+use super::LabView;
 use crate::protocol::ToWorker;
-use clusterscope_core::lab::RingFrame;
+use crate::state::AppState;
+use crate::view::panels::Field;
+use crate::view::{Ctx, PanelProps};
+use clusterscope_core::ring::lab::{CompareView, RingFrame};
+use std::rc::Rc;
 use std::f64::consts::PI;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
@@ -12,6 +15,40 @@ use yew::prelude::*;
 
 const W: f64 = 640.0;
 const H: f64 = 520.0;
+
+/// The Ring lab's own views.
+pub const VIEW: LabView = LabView {
+    name: "ring",
+    stage: |ctx: &Ctx| html! { <RingView ctx={ctx.clone()} /> },
+    below: |ctx: &Ctx| html! { <Servers ctx={ctx.clone()} /> },
+    side: |ctx: &Ctx| html! { <Compare ctx={ctx.clone()} /> },
+};
+
+/// The ring drawing from the lab's JSON view, parsed once per change.
+fn ring_of(state: &AppState) -> Option<Rc<RingFrame>> {
+    thread_local! {
+        static PARSED: std::cell::RefCell<Option<(Rc<String>, Rc<RingFrame>)>> = const { std::cell::RefCell::new(None) };
+    }
+    let json = state.view.clone()?;
+    PARSED.with(|p| {
+        let mut p = p.borrow_mut();
+        if let Some((k, v)) = p.as_ref() {
+            if Rc::ptr_eq(k, &json) || **k == *json {
+                return Some(v.clone());
+            }
+        }
+        let frame: RingFrame = serde_json::from_str(&json).ok()?;
+        let frame = Rc::new(frame);
+        *p = Some((json, frame.clone()));
+        Some(frame)
+    })
+}
+
+/// The lab's answer to `question_prefix …`, parsed.
+fn answer<T: serde::de::DeserializeOwned>(state: &AppState, question_prefix: &str) -> Option<(String, T)> {
+    let (q, json, _) = state.answer.as_ref()?;
+    q.starts_with(question_prefix).then(|| serde_json::from_str(json).ok().map(|v| (q.clone(), v)))?
+}
 
 /// A stable, distinct colour per server.
 pub fn node_color(id: u32) -> String {
@@ -107,7 +144,7 @@ fn draw(ctx: &CanvasRenderingContext2d, r: &RingFrame, t: f64) {
 #[function_component]
 pub fn RingView(props: &PanelProps) -> Html {
     let canvas = use_node_ref();
-    let ring = props.ctx.state.ring.clone();
+    let ring = ring_of(&props.ctx.state);
     {
         let canvas = canvas.clone();
         use_effect_with(ring.clone(), move |ring| {
@@ -121,7 +158,7 @@ pub fn RingView(props: &PanelProps) -> Html {
                 {
                     let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
                     draw(&ctx, &r, if r.moved.is_empty() { 1.0 } else { 0.0 });
-                    super::canvas::mark_first_frame();
+                    crate::view::canvas::mark_first_frame();
                     if !r.moved.is_empty() {
                         // About a second of animation at 30 frames a second.
                         let step = std::cell::Cell::new(0u32);
@@ -150,7 +187,7 @@ pub fn RingView(props: &PanelProps) -> Html {
 pub fn Servers(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
     let weight = use_state(|| "100".to_string());
-    let Some(r) = ctx.state.ring.clone() else { return html! {} };
+    let Some(r) = ring_of(&ctx.state) else { return html! {} };
     let act = |text: String| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(text));
     let add = {
         let b = ctx.bridge.clone();
@@ -178,11 +215,12 @@ pub fn Servers(props: &PanelProps) -> Html {
         let b = ctx.bridge.clone();
         Callback::from(move |e: Event| {
             if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
-                b.send(ToWorker::Locate(i.value()));
+                b.send(ToWorker::Query(format!("locate {}", i.value())));
             }
         })
     };
-    let located = ctx.state.located.clone();
+    let located: Option<(String, Vec<String>)> =
+        answer(&ctx.state, "locate ").map(|(q, servers)| (q.trim_start_matches("locate ").to_string(), servers));
     html! {
         <section class="panel servers" aria-label="Servers">
             <div class="row">
@@ -231,12 +269,12 @@ pub fn Servers(props: &PanelProps) -> Html {
 #[function_component]
 pub fn Compare(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
-    let rows = ctx.state.compare.clone();
+    let rows: Option<Rc<Vec<CompareView>>> = answer(&ctx.state, "compare").map(|(_, rows)| Rc::new(rows));
     html! {
         <section class="panel compare" aria-label="Compare algorithms">
             <h2>{ "Compare algorithms" }</h2>
             <p class="note">{ "Same keys, same changes so far, every algorithm." }</p>
-            <button onclick={ctx.bridge.cb(ToWorker::Compare)}>{ "Compare" }</button>
+            <button onclick={ctx.bridge.cb(ToWorker::Query("compare".into()))}>{ "Compare" }</button>
             if let Some(rows) = rows {
                 <div class="scroll"><table class="logs" aria-label="Comparison">
                     <thead><tr><th>{ "Algorithm" }</th><th title="std / mean of keys per server">{ "Keys rsd" }</th><th>{ "Max/mean" }</th><th>{ "Moved" }</th><th>{ "Ideal" }</th><th>{ "Overflow" }</th></tr></thead>
