@@ -16,13 +16,13 @@ const TYPES = {
   '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml',
 };
 
-export async function serve() {
+export async function serve(dist = DIST) {
   const server = createServer(async (req, res) => {
     try {
       let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
       if (path.endsWith('/')) path += 'index.html';
-      const file = join(DIST, path);
-      if (!file.startsWith(DIST) || !(await stat(file)).isFile()) throw new Error('not found');
+      const file = join(dist, path);
+      if (!file.startsWith(dist) || !(await stat(file)).isFile()) throw new Error('not found');
       res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
       res.end(await readFile(file));
     } catch {

@@ -20,5 +20,37 @@ fn raft_steady_load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, raft_steady_load);
+criterion_group!(benches, raft_steady_load, frame_at_1x);
 criterion_main!(benches);
+
+/// The worker's work for one frame at 1x on a busy cluster: 16 ms of
+/// virtual time (25 servers, 2,000 requests/s, 40-80 ms latency), then the
+/// frame the page draws (tests/scenarios/raft/busy-25.scn).
+fn frame_at_1x(c: &mut Criterion) {
+    const BUSY: &str = include_str!("../../../tests/scenarios/raft/busy-25.scn");
+    let scn = Scenario::parse(BUSY).expect("busy-25.scn is valid");
+    let start = Lab::replay(&scn).expect("busy-25.scn runs");
+    let mut g = c.benchmark_group("frame");
+    g.sample_size(20);
+    g.bench_function("busy25_advance_16ms", |b| {
+        b.iter_batched(
+            || start.clone(),
+            |mut lab| {
+                let t = lab.now() + 16_000;
+                lab.run_until(t);
+                lab
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("busy25_frame", |b| {
+        let mut lab = start.clone();
+        let mut t = lab.now();
+        b.iter(|| {
+            t += 16_000;
+            lab.run_until(t);
+            lab.frame(false)
+        })
+    });
+    g.finish();
+}

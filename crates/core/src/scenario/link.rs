@@ -12,7 +12,17 @@
 use super::{Scenario, ScenarioError, MAX_TEXT};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use miniz_oxide::inflate::TINFLStatus;
+
+/// URL-safe base64 that also reads a link cut in the middle of a character.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// The version written by this build.
 pub const VERSION: &str = "v1";
@@ -53,14 +63,16 @@ pub fn decode(fragment: &str) -> Result<Scenario, ScenarioError> {
         });
     }
     let body = body.trim_end_matches('=');
-    let packed = URL_SAFE_NO_PAD.decode(body).map_err(|e| match e {
-        // A length no encoder writes, or a last character with stray bits:
-        // the end of the link is missing.
-        base64::DecodeError::InvalidLength(_) | base64::DecodeError::InvalidLastSymbol(..) => {
-            ScenarioError::Truncated("its end is missing (was the link copied whole?)".into())
-        }
-        _ => ScenarioError::Link("it contains characters that a ClusterScope link never has".into()),
-    })?;
+    if !body.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+        return Err(ScenarioError::Link("it contains characters that a ClusterScope link never has".into()));
+    }
+    // A link cut anywhere still decodes to a prefix of its bytes (dropping
+    // a dangling last character); whether the compressed data then stops
+    // early or is garbage tells a cut link from a damaged one.
+    let whole = &body[..body.len() - usize::from(body.len() % 4 == 1)];
+    let packed = LENIENT
+        .decode(whole)
+        .map_err(|_| ScenarioError::Link("it contains characters that a ClusterScope link never has".into()))?;
     let text = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_TEXT).map_err(|e| match e.status {
         TINFLStatus::HasMoreOutput => ScenarioError::TooLarge(format!(
             "it unpacks to more than {MAX_TEXT} bytes of scenario text, the most this version reads"
