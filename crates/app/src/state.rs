@@ -61,6 +61,8 @@ pub struct AppState {
     pub speed: f64,
     /// Recent trace lines.
     pub log: Rc<VecDeque<String>>,
+    /// Trace lines received since the run started.
+    pub log_total: u64,
     /// Chart history.
     pub samples: Rc<VecDeque<Sample>>,
     /// The last benchmark result.
@@ -115,6 +117,7 @@ impl Reducible for AppState {
                 s.frame_bytes = bytes;
                 if status.reset {
                     s.log = Rc::new(VecDeque::new());
+                    s.log_total = 0;
                     s.samples = Rc::new(VecDeque::new());
                     s.answer = None;
                 }
@@ -148,6 +151,7 @@ impl Reducible for AppState {
                     s.scenario = Scenario::parse(text).ok().map(Rc::new);
                 }
                 if !frame.log.is_empty() {
+                    s.log_total += frame.log.len() as u64;
                     let log = Rc::make_mut(&mut s.log);
                     log.extend(frame.log.iter().cloned());
                     while log.len() > LOG_LINES {

@@ -45,6 +45,8 @@ pub struct SimWorker {
     snapshots: Vec<Lab>,
     snapshot_every: Time,
     horizon: Time,
+    /// When the last tick was due (wall-clock milliseconds).
+    last_tick_due: f64,
 }
 
 /// Wall-clock milliseconds, from the worker's high-resolution clock. Used
@@ -147,10 +149,16 @@ impl SimWorker {
         self.frame_owed = true;
     }
 
+    /// Ticks keep a steady cadence: the next is due one period after the
+    /// last was, whatever the tick itself took (a fixed delay after each
+    /// tick would add the tick's own work to every period).
     fn schedule_tick(&mut self, scope: &WorkerScope<Self>) {
         if self.playing && self.timer.is_none() {
+            let now = wall_ms();
+            let due = (self.last_tick_due + f64::from(TICK_MS)).max(now);
+            self.last_tick_due = due;
             let scope = scope.clone();
-            self.timer = Some(Timeout::new(TICK_MS, move || scope.send_message(Msg::Tick)));
+            self.timer = Some(Timeout::new((due - now).round() as u32, move || scope.send_message(Msg::Tick)));
         }
     }
 
@@ -231,6 +239,7 @@ impl Worker for SimWorker {
             last_link_wall: 0.0,
             snapshot_every: SEC,
             horizon: 0,
+            last_tick_due: 0.0,
         }
     }
 

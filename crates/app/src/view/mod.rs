@@ -265,8 +265,8 @@ pub fn App() -> Html {
             <header>
                 <h1>{ "ClusterScope" }</h1>
                 <nav aria-label="Labs">{ for tabs }</nav>
-                <panels::Presets ctx={ctx.clone()} />
-                <panels::Share ctx={ctx.clone()} />
+                <panels::Presets lab={lab.clone()} bridge={ctx.bridge.clone()} />
+                <panels::Share link={state.link.clone()} />
             </header>
             { error }{ violation }
             <main>
@@ -274,23 +274,38 @@ pub fn App() -> Html {
                     <panels::Transport ctx={ctx.clone()} compact={false} />
                     { drawing }
                     if timed { <panels::Timeline ctx={ctx.clone()} /> }
-                    if cluster && own.is_none() { <panels::NodeTable ctx={ctx.clone()} /> }
+                    if let (true, None, Some(schema)) = (cluster, own, state.schema.clone()) {
+                        <panels::NodeTable {schema} nodes={state.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
+                    }
                     { own.map(|v| (v.below)(&ctx)).unwrap_or_default() }
                 </section>
                 <aside>
                     if cluster && own.is_none() { <panels::NodePanel ctx={ctx.clone()} /> }
                     <panels::Metrics ctx={ctx.clone()} />
                     <panels::Charts ctx={ctx.clone()} />
-                    <panels::Network ctx={ctx.clone()} />
+                    { settings(&ctx, |p| html! { <panels::Network ..p /> }) }
                     { own.map(|v| (v.side)(&ctx)).unwrap_or_default() }
-                    <panels::Setup ctx={ctx.clone()} />
+                    { settings(&ctx, |p| html! { <panels::Setup ..p /> }) }
                 </aside>
             </main>
             <section class="bottom">
-                <panels::EventLog ctx={ctx.clone()} />
+                <panels::EventLog log={state.log.clone()} total={state.log_total} />
             </section>
             if timed { <footer>{ format!("virtual time {}", format_clock(time)) }</footer> }
         </div>
+    }
+}
+
+/// A settings panel, given only what it depends on.
+fn settings(ctx: &Ctx, panel: impl Fn(panels::SettingsProps) -> Html) -> Html {
+    match &ctx.state.scenario {
+        Some(scenario) => panel(panels::SettingsProps {
+            scenario: scenario.clone(),
+            cluster: ctx.state.schema.as_ref().is_some_and(|s| s.cluster),
+            bridge: ctx.bridge.clone(),
+            dispatch: ctx.state.dispatcher(),
+        }),
+        None => html! {},
     }
 }
 

@@ -5,7 +5,11 @@
 use super::{PanelProps, SPEEDS};
 use crate::protocol::ToWorker;
 use crate::state::Msg;
-use clusterscope_core::lab::{NodeStatus, Unit};
+use crate::state::AppState;
+use clusterscope_core::lab::{NodeStatus, NodeView, Schema, Unit};
+use clusterscope_core::scenario::Scenario;
+use std::collections::VecDeque;
+use std::rc::Rc;
 use clusterscope_core::scenario::params::{Kind, ParamSpec};
 use clusterscope_core::sim::time::format_clock;
 use clusterscope_core::sim::Time;
@@ -190,18 +194,29 @@ pub fn Timeline(props: &PanelProps) -> Html {
     }
 }
 
+/// Props of [`NodeTable`].
+#[derive(Properties, Clone, PartialEq)]
+pub struct NodeTableProps {
+    /// The lab's schema.
+    pub schema: Rc<Schema>,
+    /// Every node.
+    pub nodes: Rc<Vec<NodeView>>,
+    /// The selected node.
+    pub selected: Option<u32>,
+    /// To select a node.
+    pub dispatch: UseReducerDispatcher<AppState>,
+}
+
 /// Every node as a table row: status, role, the lab's node fields and its
 /// strip (Raft: the log's last entries, coloured by term, committed ones
-/// solid). Click a row to select the node.
+/// solid). Click a row to select the node. A row re-renders only when its
+/// node changed.
 #[function_component]
-pub fn NodeTable(props: &PanelProps) -> Html {
-    let state = &props.ctx.state;
-    let Some(schema) = state.schema.clone() else { return html! {} };
-    let nodes = state.nodes.clone();
-    if nodes.len() > 25 {
+pub fn NodeTable(props: &NodeTableProps) -> Html {
+    let schema = &props.schema;
+    if props.nodes.len() > 25 {
         return html! { <p class="note">{ "The node table lists clusters of up to 25 servers." }</p> };
     }
-    let role = |r: u8| schema.roles.get(r as usize).map_or("?", |r| r.name.as_str());
     html! {
         <div class="scroll"><table class="logs" aria-label="Nodes">
             <thead><tr>
@@ -210,35 +225,49 @@ pub fn NodeTable(props: &PanelProps) -> Html {
                 if let Some(strip) = &schema.strip { <th>{ strip }</th> }
             </tr></thead>
             <tbody>
-            { for nodes.iter().map(|n| {
-                let d = state.dispatcher();
-                let id = n.id;
-                let select = Callback::from(move |_| d.dispatch(Msg::Select(Some(id))));
-                let selected = state.selected == Some(n.id);
-                let role_name = if n.status == NodeStatus::Crashed { "crashed" } else { role(n.role) };
-                html! {
-                    <tr class={classes!(selected.then_some("selected"), n.status.name())} onclick={select} aria-label={format!("S{}", n.id + 1)}>
-                        <th scope="row">{ format!("S{}", n.id + 1) }</th>
-                        <td class={classes!("role", role_name.to_string())}>{ role_name }{ if n.status == NodeStatus::Paused { " (paused)" } else { "" } }</td>
-                        { for schema.fields.iter().enumerate().filter(|(_, f)| f.name != "log" && f.name != "drift").map(|(i, f)| {
-                            html! { <td>{ n.field(i).map_or("–".to_string(), |v| f.unit.format(v as f64)) }</td> }
-                        }) }
-                        if schema.strip.is_some() {
-                            <td class="entries">
-                                if n.strip_first > 1 { <span class="more">{ format!("…{} ", n.strip_first - 1) }</span> }
-                                { for n.strip.iter().enumerate().map(|(i, t)| {
-                                    let index = n.strip_first + i as u64;
-                                    let committed = index <= n.strip_mark;
-                                    html! { <span class={classes!("entry", committed.then_some("committed"))} data-term={t.to_string()}
-                                        style={format!("--hue:{}", (u64::from(*t) * 67) % 360)} title={format!("index {index}, term {t}{}", if committed { ", committed" } else { "" })}>{ t }</span> }
-                                }) }
-                            </td>
-                        }
-                    </tr>
-                }
+            { for props.nodes.iter().map(|n| html! {
+                <NodeRow key={n.id} schema={schema.clone()} node={n.clone()} selected={props.selected == Some(n.id)} dispatch={props.dispatch.clone()} />
             }) }
             </tbody>
         </table></div>
+    }
+}
+
+/// Props of [`NodeRow`].
+#[derive(Properties, Clone, PartialEq)]
+struct NodeRowProps {
+    schema: Rc<Schema>,
+    node: NodeView,
+    selected: bool,
+    dispatch: UseReducerDispatcher<AppState>,
+}
+
+#[function_component]
+fn NodeRow(props: &NodeRowProps) -> Html {
+    let (schema, n) = (&props.schema, &props.node);
+    let d = props.dispatch.clone();
+    let id = n.id;
+    let select = Callback::from(move |_| d.dispatch(Msg::Select(Some(id))));
+    let role_name = if n.status == NodeStatus::Crashed { "crashed" } else { schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str()) };
+    html! {
+        <tr class={classes!(props.selected.then_some("selected"), n.status.name())} onclick={select} aria-label={format!("S{}", n.id + 1)}>
+            <th scope="row">{ format!("S{}", n.id + 1) }</th>
+            <td class={classes!("role", role_name.to_string())}>{ role_name }{ if n.status == NodeStatus::Paused { " (paused)" } else { "" } }</td>
+            { for schema.fields.iter().enumerate().filter(|(_, f)| f.name != "log" && f.name != "drift").map(|(i, f)| {
+                html! { <td>{ n.field(i).map_or("–".to_string(), |v| f.unit.format(v as f64)) }</td> }
+            }) }
+            if schema.strip.is_some() {
+                <td class="entries">
+                    if n.strip_first > 1 { <span class="more">{ format!("…{} ", n.strip_first - 1) }</span> }
+                    { for n.strip.iter().enumerate().map(|(i, t)| {
+                        let index = n.strip_first + i as u64;
+                        let committed = index <= n.strip_mark;
+                        html! { <span key={index} class={classes!("entry", committed.then_some("committed"))} data-term={t.to_string()}
+                            style={format!("--hue:{}", (u64::from(*t) * 67) % 360)} title={format!("index {index}, term {t}{}", if committed { ", committed" } else { "" })}>{ t }</span> }
+                    }) }
+                </td>
+            }
+        </tr>
     }
 }
 
@@ -348,14 +377,28 @@ pub fn Charts(props: &PanelProps) -> Html {
     }
 }
 
+/// What the settings panels depend on: they re-render only when the
+/// scenario changes, not on every frame.
+#[derive(Properties, Clone, PartialEq)]
+pub struct SettingsProps {
+    /// The scenario in force.
+    pub scenario: Rc<Scenario>,
+    /// Whether the lab has a network (partitions, one-way cuts).
+    pub cluster: bool,
+    /// The worker.
+    pub bridge: super::Bridge,
+    /// For error messages.
+    pub dispatch: UseReducerDispatcher<AppState>,
+}
+
 /// Network conditions and partitions, changed live (recorded as actions).
 #[function_component]
-pub fn Network(props: &PanelProps) -> Html {
-    let ctx = &props.ctx;
+pub fn Network(props: &SettingsProps) -> Html {
+    let ctx = props;
     // Hooks first, every render, before anything can return early.
     let partition = use_state(String::new);
     let block = (use_state(|| 0u32), use_state(|| 1u32));
-    let Some(scn) = ctx.state.scenario.clone() else { return html! {} };
+    let scn = ctx.scenario.clone();
     // The value in force now: the last `set` action, else the parameter.
     let value_now = |name: &str| {
         scn.actions
@@ -368,7 +411,7 @@ pub fn Network(props: &PanelProps) -> Html {
             .unwrap_or_else(|| scn.get(name))
     };
     let live: Vec<_> = scn.lab.params().into_iter().filter(|p| p.live).collect();
-    let cluster = ctx.state.schema.as_ref().is_some_and(|s| s.cluster);
+    let cluster = ctx.cluster;
     let n = scn.nodes();
     let pick = |state: UseStateHandle<u32>| {
         Callback::from(move |e: Event| {
@@ -382,7 +425,7 @@ pub fn Network(props: &PanelProps) -> Html {
     let on_block = {
         let b = ctx.bridge.clone();
         let (from, to) = (*block.0, *block.1);
-        let d = ctx.state.dispatcher();
+        let d = ctx.dispatch.clone();
         Callback::from(move |_| {
             if from == to {
                 d.dispatch(Msg::Error("Pick two different servers to cut the link between them.".into()));
@@ -442,10 +485,10 @@ pub fn Network(props: &PanelProps) -> Html {
 
 /// Parameters fixed at the start of a run; applying them restarts at 0.
 #[function_component]
-pub fn Setup(props: &PanelProps) -> Html {
-    let ctx = &props.ctx;
+pub fn Setup(props: &SettingsProps) -> Html {
+    let ctx = props;
     let edits = use_state(Vec::<(String, String)>::new);
-    let Some(scn) = ctx.state.scenario.clone() else { return html! {} };
+    let scn = ctx.scenario.clone();
     let fixed: Vec<_> = scn.lab.params().into_iter().filter(|p| !p.live).collect();
     let on_apply = {
         let b = ctx.bridge.clone();
@@ -479,11 +522,20 @@ pub fn Setup(props: &PanelProps) -> Html {
     }
 }
 
+/// Props of [`Presets`].
+#[derive(Properties, Clone, PartialEq)]
+pub struct PresetsProps {
+    /// The running lab.
+    pub lab: AttrValue,
+    /// The worker.
+    pub bridge: super::Bridge,
+}
+
 /// One-click scenarios: the running lab's presets.
 #[function_component]
-pub fn Presets(props: &PanelProps) -> Html {
-    let b = props.ctx.bridge.clone();
-    let lab = props.ctx.state.lab().to_string();
+pub fn Presets(props: &PresetsProps) -> Html {
+    let b = props.bridge.clone();
+    let lab = props.lab.to_string();
     let Some(def) = clusterscope_core::lab::registry::find(&lab) else { return html! {} };
     let list = def.presets;
     let onchange = Callback::from(move |e: Event| {
@@ -503,10 +555,17 @@ pub fn Presets(props: &PanelProps) -> Html {
     }
 }
 
+/// Props of [`Share`].
+#[derive(Properties, Clone, PartialEq)]
+pub struct ShareProps {
+    /// The link fragment of the current moment.
+    pub link: AttrValue,
+}
+
 /// The share link and a copy button.
 #[function_component]
-pub fn Share(props: &PanelProps) -> Html {
-    let link = props.ctx.state.link.clone();
+pub fn Share(props: &ShareProps) -> Html {
+    let link = props.link.clone();
     let copied = use_state(|| false);
     let onclick = {
         let copied = copied.clone();
@@ -532,15 +591,25 @@ pub fn Share(props: &PanelProps) -> Html {
     }
 }
 
-/// The trace, newest last.
+/// Props of [`EventLog`].
+#[derive(Properties, Clone, PartialEq)]
+pub struct EventLogProps {
+    /// Recent lines, oldest first.
+    pub log: Rc<VecDeque<String>>,
+    /// How many lines were ever received (numbers the lines, so the list
+    /// is keyed and a new frame adds and removes items instead of
+    /// rewriting every one).
+    pub total: u64,
+}
+
+/// The trace, newest first.
 #[function_component]
-pub fn EventLog(props: &PanelProps) -> Html {
-    let log = props.ctx.state.log.clone();
-    let lines: Vec<&String> = log.iter().rev().take(200).collect();
+pub fn EventLog(props: &EventLogProps) -> Html {
+    let first = props.total - props.log.len() as u64;
     html! {
         <section class="panel eventlog" aria-label="Event log">
             <h2>{ "Events (newest first)" }</h2>
-            <ol>{ for lines.iter().map(|l| html! { <li>{ l }</li> }) }</ol>
+            <ol>{ for props.log.iter().enumerate().rev().take(200).map(|(i, l)| html! { <li key={first + i as u64}>{ l }</li> }) }</ol>
         </section>
     }
 }

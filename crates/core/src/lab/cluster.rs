@@ -207,6 +207,15 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
                 break;
             }
             P::observe(&mut self.tracker, &self.sim);
+            // The message rate over windows of a quarter second of virtual
+            // time, measured as events happen, so it is the same whenever
+            // and however often it is read.
+            let (t0, d0) = self.rate_mark;
+            if te >= t0 + 250 * MS {
+                let delivered = self.sim.counters().delivered;
+                self.rate = (delivered - d0.min(delivered)) as f64 / ((te - t0) as f64 / 1e6);
+                self.rate_mark = (te, delivered);
+            }
         }
         if self.sim.violation().is_none() {
             self.sim.run_until(t);
@@ -261,6 +270,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         metrics.extend([
             m("committed", "Requests committed", Unit::Count, false),
             m("requests", "Requests made", Unit::Count, false),
+            m("gave_up", "Requests given up", Unit::Count, false),
             m("commit_p50", "Commit latency p50", Unit::Micros, false),
             m("commit_p99", "Commit latency p99", Unit::Micros, true),
             m("msgs_per_sec", "Messages per second", Unit::PerSec, true),
@@ -282,20 +292,12 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
     }
 
     fn metrics(&mut self) -> Vec<f64> {
-        let now = self.sim.now();
         let c = self.sim.counters().clone();
-        let (t0, d0) = self.rate_mark;
-        if now >= t0 + 250 * MS || now < t0 {
-            if now > t0 {
-                self.rate = (c.delivered - d0.min(c.delivered)) as f64 / ((now - t0) as f64 / 1e6);
-            }
-            self.rate_mark = (now, c.delivered);
-        }
         let clients = self.sim.clients();
         let q = |q: f64| clients.latency_quantile(q).map_or(f64::NAN, |t| t as f64);
         let mut out = Vec::new();
         P::metrics(&self.tracker, &self.sim, &mut out);
-        out.extend([c.committed as f64, c.requests as f64, q(0.5), q(0.99), self.rate, c.sent as f64, c.dropped as f64]);
+        out.extend([c.committed as f64, c.requests as f64, clients.gave_up as f64, q(0.5), q(0.99), self.rate, c.sent as f64, c.dropped as f64]);
         out
     }
 

@@ -35,11 +35,13 @@ pub struct ClientConfig {
     pub backoff_min: Time,
     /// Longest back-off.
     pub backoff_max: Time,
+    /// Attempts (one per timeout) before a client gives a request up.
+    pub max_attempts: u32,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        ClientConfig { rate_per_sec: 0, timeout: 500 * MS, redirect_delay: MS, backoff_min: 20 * MS, backoff_max: 1_000 * MS }
+        ClientConfig { rate_per_sec: 0, timeout: 500 * MS, redirect_delay: MS, backoff_min: 20 * MS, backoff_max: 1_000 * MS, max_attempts: 8 }
     }
 }
 
@@ -51,6 +53,9 @@ pub enum Outcome {
         /// The node that answered.
         node: NodeId,
     },
+    /// The client gave up after [`ClientConfig::max_attempts`] timeouts;
+    /// the command may or may not have been applied.
+    GaveUp,
 }
 
 /// One client operation: invoked, and answered or not yet.
@@ -129,6 +134,8 @@ pub struct Clients {
     pub requests: u64,
     /// Requests answered as committed.
     pub committed: u64,
+    /// Requests given up after the last attempt timed out.
+    pub gave_up: u64,
 }
 
 impl Clients {
@@ -147,6 +154,7 @@ impl Clients {
             latency: Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid")),
             requests: 0,
             committed: 0,
+            gave_up: 0,
         }
     }
 
@@ -185,10 +193,19 @@ impl Clients {
         self.pending.get(&req).is_some_and(|p| p.attempt == attempt)
     }
 
-    /// The timeout of attempt `attempt` of `req` fired: try the next node.
-    pub fn timed_out(&mut self, req: RequestId, attempt: u32) -> ClientStep {
+    /// The timeout of attempt `attempt` of `req` fired at `now`: try the
+    /// next node, or give up after the last attempt (so a cluster without
+    /// a leader carries a bounded number of outstanding requests).
+    pub fn timed_out(&mut self, now: Time, req: RequestId, attempt: u32) -> ClientStep {
         let nodes = self.nodes;
         let Some(p) = self.pending.get_mut(&req).filter(|p| p.attempt == attempt) else { return ClientStep::Idle };
+        if p.attempt >= self.config.max_attempts.max(1) {
+            let invoked = p.invoked;
+            self.pending.remove(&req);
+            self.gave_up += 1;
+            self.record(Operation { req, invoked, completed: Some((now, Outcome::GaveUp)), attempts: attempt });
+            return ClientStep::Idle;
+        }
         self.target = (self.target + 1) % nodes;
         p.attempt += 1;
         p.waiting_on = self.target;
@@ -202,10 +219,7 @@ impl Clients {
                 if let Some(p) = self.pending.remove(&req) {
                     self.committed += 1;
                     let _ = self.latency.record(now.saturating_sub(p.invoked));
-                    if self.history.done.len() == HISTORY {
-                        self.history.done.pop_front();
-                    }
-                    self.history.done.push_back(Operation {
+                    self.record(Operation {
                         req,
                         invoked: p.invoked,
                         completed: Some((now, Outcome::Committed { node: from })),
@@ -237,6 +251,13 @@ impl Clients {
                 ClientStep::Send { node, req, attempt: p.attempt, after, fresh: false }
             }
         }
+    }
+
+    fn record(&mut self, op: Operation) {
+        if self.history.done.len() == HISTORY {
+            self.history.done.pop_front();
+        }
+        self.history.done.push_back(op);
     }
 
     /// Requests not answered yet.

@@ -435,7 +435,7 @@ impl<P: Protocol> Sim<P> {
                 }
             }
             Event::ClientTimeout { req, attempt } => {
-                let step = self.clients.timed_out(req, attempt);
+                let step = self.clients.timed_out(self.now, req, attempt);
                 self.client_step(step);
             }
         }
