@@ -28,6 +28,29 @@ pub struct Sample {
     pub values: Vec<f64>,
 }
 
+/// How often the text panels (tables, metrics, charts, the event log)
+/// follow a playing run, in wall-clock milliseconds. The drawing follows
+/// every frame; text that changes sixty times a second cannot be read, and
+/// re-laying it out that often costs the drawing its smoothness. When the
+/// run pauses or starts anew they catch up at once.
+pub const TEXT_EVERY_MS: f64 = 100.0;
+
+/// What the text panels show: a snapshot of the state, refreshed at most
+/// every [`TEXT_EVERY_MS`] while playing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Shown {
+    /// The frame whose metrics are shown.
+    pub frame: Option<Rc<Frame>>,
+    /// Every node.
+    pub nodes: Rc<Vec<NodeView>>,
+    /// Recent trace lines.
+    pub log: Rc<VecDeque<String>>,
+    /// Trace lines received since the run started.
+    pub log_total: u64,
+    /// Chart history.
+    pub samples: Rc<VecDeque<Sample>>,
+}
+
 /// Everything the page draws from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AppState {
@@ -73,6 +96,10 @@ pub struct AppState {
     pub ring_bench: Option<(u64, String)>,
     /// The lab's last answer: question, JSON, and a count of answers.
     pub answer: Option<(String, Rc<String>, u64)>,
+    /// What the text panels show.
+    pub shown: Rc<Shown>,
+    /// When `shown` was last refreshed (wall-clock milliseconds).
+    pub shown_at: f64,
 }
 
 impl AppState {
@@ -177,9 +204,21 @@ impl Reducible for AppState {
                 if s.selected.is_some_and(|n| n >= frame.node_count) {
                     s.selected = None;
                 }
+                let wall = js_sys::Date::now();
+                let refresh = status.reset || !status.playing || !(wall - s.shown_at < TEXT_EVERY_MS);
                 s.status = Status { link: None, scenario: None, ..status };
                 s.frame = Some(Rc::new(*frame));
                 s.frames += 1;
+                if refresh {
+                    s.shown = Rc::new(Shown {
+                        frame: s.frame.clone(),
+                        nodes: s.nodes.clone(),
+                        log: s.log.clone(),
+                        log_total: s.log_total,
+                        samples: s.samples.clone(),
+                    });
+                    s.shown_at = wall;
+                }
             }
             Msg::Worker(FromWorker::Error(e), _) | Msg::Error(e) => s.error = Some(e),
             Msg::Worker(FromWorker::Answer(question, json), _) => {

@@ -121,19 +121,6 @@ fn draw(ctx: &CanvasRenderingContext2d, s: &Scene<'_>) {
             ctx.set_line_width(1.5);
             ctx.stroke();
         }
-        ctx.set_fill_style_str("#ffffff");
-        if r >= 14.0 {
-            ctx.set_font(&format!("bold {}px sans-serif", (r * 0.55).round()));
-            let _ = ctx.fill_text(&format!("S{}", node.id + 1), x, y - r * 0.22);
-            if let (Some(f), Some(v)) = (s.schema.fields.first(), node.field(0)) {
-                ctx.set_font(&format!("{}px sans-serif", (r * 0.42).round()));
-                let short = if f.name == "term" { format!("t{v}") } else { f.unit.format(v as f64) };
-                let _ = ctx.fill_text(&short, x, y + r * 0.38);
-            }
-        } else {
-            ctx.set_font("10px sans-serif");
-            let _ = ctx.fill_text(&format!("{}", node.id + 1), x, y);
-        }
         if node.status == NodeStatus::Crashed {
             ctx.set_stroke_style_str("#e05a5a");
             ctx.set_line_width(3.0);
@@ -143,6 +130,30 @@ fn draw(ctx: &CanvasRenderingContext2d, s: &Scene<'_>) {
             ctx.move_to(x + r * 0.6, y - r * 0.6);
             ctx.line_to(x - r * 0.6, y + r * 0.6);
             ctx.stroke();
+        }
+    }
+
+    // Labels, one font at a time (setting a canvas font is costly).
+    ctx.set_fill_style_str("#ffffff");
+    let r = places.first().map_or(0.0, |p| p.2);
+    if r >= 14.0 {
+        ctx.set_font(&format!("bold {}px sans-serif", (r * 0.55).round()));
+        for (node, &(x, y, r)) in s.nodes.iter().zip(&places) {
+            let _ = ctx.fill_text(&format!("S{}", node.id + 1), x, y - r * 0.22);
+        }
+        if let Some(f) = s.schema.fields.first() {
+            ctx.set_font(&format!("{}px sans-serif", (r * 0.42).round()));
+            for (node, &(x, y, r)) in s.nodes.iter().zip(&places) {
+                if let Some(v) = node.field(0) {
+                    let short = if f.name == "term" { format!("t{v}") } else { f.unit.format(v as f64) };
+                    let _ = ctx.fill_text(&short, x, y + r * 0.38);
+                }
+            }
+        }
+    } else {
+        ctx.set_font("10px sans-serif");
+        for (node, &(x, y, _)) in s.nodes.iter().zip(&places) {
+            let _ = ctx.fill_text(&format!("{}", node.id + 1), x, y);
         }
     }
 
@@ -169,6 +180,7 @@ fn summary(state: &AppState) -> String {
     let Some(schema) = state.schema.as_ref() else { return "Loading the simulation…".into() };
     let leader = state.metric("leader").map(|v| clusterscope_core::lab::Unit::Node.format(v));
     let roles: Vec<String> = state
+        .shown
         .nodes
         .iter()
         .map(|n| {
@@ -176,7 +188,7 @@ fn summary(state: &AppState) -> String {
             format!("S{} {role}", n.id + 1)
         })
         .collect();
-    let total = state.frame.as_ref().map_or(0, |f| f.messages_total);
+    let total = state.shown.frame.as_ref().map_or(0, |f| f.messages_total);
     let lead = leader.map(|l| format!("Leader {l}. ")).unwrap_or_default();
     format!("{} lab. {lead}{}. {total} messages in flight.", schema.title, roles.join("; "))
 }

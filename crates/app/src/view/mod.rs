@@ -275,7 +275,7 @@ pub fn App() -> Html {
                     { drawing }
                     if timed { <panels::Timeline ctx={ctx.clone()} /> }
                     if let (true, None, Some(schema)) = (cluster, own, state.schema.clone()) {
-                        <panels::NodeTable {schema} nodes={state.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
+                        <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
                     }
                     { own.map(|v| (v.below)(&ctx)).unwrap_or_default() }
                 </section>
@@ -289,9 +289,9 @@ pub fn App() -> Html {
                 </aside>
             </main>
             <section class="bottom">
-                <panels::EventLog log={state.log.clone()} total={state.log_total} />
+                <panels::EventLog log={state.shown.log.clone()} total={state.shown.log_total} />
             </section>
-            if timed { <footer>{ format!("virtual time {}", format_clock(time)) }</footer> }
+            if timed { <footer>{ format!("virtual time {}", format_clock(state.shown.frame.as_ref().map_or(0, |f| f.time))) }</footer> }
         </div>
     }
 }

@@ -53,7 +53,8 @@ pub fn Transport(props: &TransportProps) -> Html {
         })
     };
     let speed_label = SPEEDS.iter().find(|(_, v)| *v == s.speed).map_or("0.1×", |(l, _)| l);
-    let time = s.frame.as_ref().map_or(0, |f| f.time);
+    // The clock's text follows at the text panels' pace.
+    let time = s.shown.frame.as_ref().map_or(0, |f| f.time);
     let timed = s.schema.as_ref().is_none_or(|s| s.timed);
     if !timed {
         // A lab without a clock (placement): changes apply in order; Reset
@@ -176,7 +177,7 @@ fn SeedInput(props: &PanelProps) -> Html {
 pub fn Timeline(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
     let horizon = ctx.state.status.horizon;
-    let time = ctx.state.frame.as_ref().map_or(0, |f| f.time);
+    let time = ctx.state.shown.frame.as_ref().map_or(0, |f| f.time);
     let on_input = {
         let b = ctx.bridge.clone();
         Callback::from(move |e: Event| {
@@ -320,7 +321,7 @@ pub fn NodePanel(props: &PanelProps) -> Html {
 #[function_component]
 pub fn Metrics(props: &PanelProps) -> Html {
     let state = &props.ctx.state;
-    let (Some(schema), Some(f)) = (state.schema.clone(), state.frame.clone()) else { return html! {} };
+    let (Some(schema), Some(f)) = (state.schema.clone(), state.shown.frame.clone()) else { return html! {} };
     html! {
         <section class="panel metrics" aria-label="Metrics">
             <h2>{ "Metrics" }</h2>
@@ -362,7 +363,7 @@ fn sparkline(samples: &[(Time, f64)], label: &str, unit: Unit) -> Html {
 pub fn Charts(props: &PanelProps) -> Html {
     let state = &props.ctx.state;
     let Some(schema) = state.schema.clone() else { return html! {} };
-    let samples = state.samples.clone();
+    let samples = state.shown.samples.clone();
     if samples.len() < 2 {
         return html! {};
     }
