@@ -6,7 +6,7 @@
 //! not change while a run plays (the lab's [`Schema`]) is sent once per
 //! load; frames carry small numbers ([`Frame`]).
 
-use clusterscope_core::lab::{Frame, Schema};
+use clusterscope_core::lab::{Frame, LabInfo, Schema, Settings};
 use clusterscope_core::sim::Time;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,14 @@ pub enum ToWorker {
     LoadLink(String),
     /// Load a scenario in the text format, at time 0.
     LoadText(String),
+    /// Load preset `index` of lab `lab` (empty: the lab the app opens
+    /// with), at time 0.
+    LoadPreset {
+        /// The lab's name.
+        lab: String,
+        /// The preset's place in the lab's list.
+        index: usize,
+    },
     /// Run at the current speed.
     Play,
     /// Stop advancing.
@@ -57,6 +65,8 @@ pub enum ToWorker {
 /// What the worker tells the page.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum FromWorker {
+    /// Every lab, for the menus: sent when the page connects.
+    Catalog(Vec<LabInfo>),
     /// The lab's schema: sent when a run of a (possibly other) lab loads.
     Schema(Box<Schema>),
     /// A new moment to draw.
@@ -65,8 +75,9 @@ pub enum FromWorker {
     Error(String),
     /// A benchmark's result.
     Bench(BenchResult),
-    /// The lab's answer to a [`ToWorker::Query`]: the question and JSON.
-    Answer(String, String),
+    /// The lab's answer to a [`ToWorker::Query`]: the question and the
+    /// answer in the lab's own encoding.
+    Answer(String, Vec<u8>),
     /// A ring benchmark's result, as JSON (see `worker::ring_bench`).
     RingBench(String),
 }
@@ -78,8 +89,8 @@ pub struct Status {
     pub playing: bool,
     /// The link fragment that reproduces this moment (sent when it changed).
     pub link: Option<String>,
-    /// The scenario text (sent when the scenario changed).
-    pub scenario: Option<String>,
+    /// The scenario's settings (sent when the scenario changed).
+    pub settings: Option<Settings>,
     /// The latest virtual time reached in this run (for the time slider).
     pub horizon: Time,
     /// The frame starts a new run or follows a seek: drop old history.

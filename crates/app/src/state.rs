@@ -7,8 +7,7 @@
 //! scenario, so no panel parses text or rebuilds what did not change.
 
 use crate::protocol::{BenchResult, FromWorker, Status};
-use clusterscope_core::lab::{Frame, MessageDot, NodeView, Schema};
-use clusterscope_core::scenario::Scenario;
+use clusterscope_core::lab::{Frame, LabInfo, MessageDot, NodeView, Schema, Settings};
 use clusterscope_core::sim::Time;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -64,8 +63,8 @@ pub struct AppState {
     pub groups: Rc<Vec<Vec<u32>>>,
     /// The messages of the latest frame, unpacked.
     pub messages: Rc<Vec<MessageDot>>,
-    /// The lab's own drawing (its JSON), as last sent.
-    pub view: Option<Rc<String>>,
+    /// The lab's own drawing (its encoding), as last sent.
+    pub view: Option<Rc<Vec<u8>>>,
     /// Frames received so far (drives acknowledgements).
     pub frames: u64,
     /// Bytes of the latest frame as it crossed from the worker.
@@ -74,8 +73,10 @@ pub struct AppState {
     pub status: Status,
     /// Link fragment of the current moment.
     pub link: String,
-    /// The scenario, parsed once when it changes.
-    pub scenario: Option<Rc<Scenario>>,
+    /// Every lab, for the menus.
+    pub catalog: Rc<Vec<LabInfo>>,
+    /// The scenario's settings, as the worker last sent them.
+    pub settings: Option<Rc<Settings>>,
     /// An error to show.
     pub error: Option<String>,
     /// The node the user clicked.
@@ -94,8 +95,8 @@ pub struct AppState {
     pub bench_runs: u64,
     /// The last ring benchmark (JSON) and how many have finished.
     pub ring_bench: Option<(u64, String)>,
-    /// The lab's last answer: question, JSON, and a count of answers.
-    pub answer: Option<(String, Rc<String>, u64)>,
+    /// The lab's last answer: question, encoded answer, and a count.
+    pub answer: Option<(String, Rc<Vec<u8>>, u64)>,
     /// What the text panels show.
     pub shown: Rc<Shown>,
     /// When `shown` was last refreshed (wall-clock milliseconds).
@@ -135,6 +136,7 @@ impl Reducible for AppState {
     fn reduce(self: Rc<Self>, msg: Msg) -> Rc<Self> {
         let mut s = (*self).clone();
         match msg {
+            Msg::Worker(FromWorker::Catalog(labs), _) => s.catalog = Rc::new(labs),
             Msg::Worker(FromWorker::Schema(schema), _) => {
                 s.schema = Some(Rc::new(*schema));
                 s.view = None;
@@ -174,8 +176,8 @@ impl Reducible for AppState {
                 if let Some(link) = &status.link {
                     s.link = link.clone();
                 }
-                if let Some(text) = &status.scenario {
-                    s.scenario = Scenario::parse(text).ok().map(Rc::new);
+                if let Some(settings) = &status.settings {
+                    s.settings = Some(Rc::new(settings.clone()));
                 }
                 if !frame.log.is_empty() {
                     s.log_total += frame.log.len() as u64;
@@ -206,7 +208,7 @@ impl Reducible for AppState {
                 }
                 let wall = js_sys::Date::now();
                 let refresh = status.reset || !status.playing || !(wall - s.shown_at < TEXT_EVERY_MS);
-                s.status = Status { link: None, scenario: None, ..status };
+                s.status = Status { link: None, settings: None, ..status };
                 s.frame = Some(Rc::new(*frame));
                 s.frames += 1;
                 if refresh {
@@ -221,9 +223,9 @@ impl Reducible for AppState {
                 }
             }
             Msg::Worker(FromWorker::Error(e), _) | Msg::Error(e) => s.error = Some(e),
-            Msg::Worker(FromWorker::Answer(question, json), _) => {
+            Msg::Worker(FromWorker::Answer(question, answer), _) => {
                 let n = s.answer.as_ref().map_or(0, |a| a.2) + 1;
-                s.answer = Some((question, Rc::new(json), n));
+                s.answer = Some((question, Rc::new(answer), n));
             }
             Msg::Worker(FromWorker::RingBench(json), _) => {
                 let runs = s.ring_bench.as_ref().map_or(0, |r| r.0) + 1;

@@ -8,7 +8,7 @@
 //! make seeking back in time a short replay rather than a full one.
 
 use crate::protocol::{BenchResult, FromWorker, Status, ToWorker};
-use clusterscope_core::lab::{registry, Lab};
+use clusterscope_core::lab::{catalog, registry, Lab};
 use clusterscope_core::scenario::{link, parse_action, Scenario};
 use clusterscope_core::sim::{Time, SEC};
 use gloo_timers::callback::Timeout;
@@ -180,7 +180,7 @@ impl SimWorker {
             // actions that would not); should one not, no link is better
             // than a dead one.
             link: if send_link { link::encode(&scn).ok() } else { None },
-            scenario: self.scenario_owed.then(|| Scenario { until: 0, ..scn.clone() }.to_text()),
+            settings: self.scenario_owed.then(|| self.lab.settings()),
             horizon: self.horizon,
             reset: self.reset_owed,
         };
@@ -258,6 +258,7 @@ impl Worker for SimWorker {
 
     fn connected(&mut self, scope: &WorkerScope<Self>, id: HandlerId) {
         self.client = Some(id);
+        scope.respond(id, FromWorker::Catalog(catalog()));
         self.acked = true;
         self.frame_owed = true;
         self.send_frame(scope);
@@ -283,6 +284,20 @@ impl Worker for SimWorker {
                 }
                 Err(e) => self.error(scope, format!("{e}. The current run was kept.")),
             },
+            ToWorker::LoadPreset { lab, index } => {
+                let def = if lab.is_empty() { Some(registry::default_lab().def()) } else { registry::find(&lab) };
+                match def.and_then(|d| d.presets.get(index)) {
+                    Some((_, text)) => match Scenario::parse(text) {
+                        Ok(scn) => {
+                            if let Err(e) = self.load(&Scenario { until: 0, ..scn }) {
+                                self.error(scope, e);
+                            }
+                        }
+                        Err(e) => self.error(scope, e.to_string()),
+                    },
+                    None => self.error(scope, format!("there is no preset {index} of a lab '{lab}'")),
+                }
+            }
             ToWorker::Play => {
                 if self.lab.violation().is_none() {
                     self.playing = true;

@@ -24,30 +24,30 @@ pub const VIEW: LabView = LabView {
     side: |ctx: &Ctx| html! { <Compare ctx={ctx.clone()} /> },
 };
 
-/// The ring drawing from the lab's JSON view, parsed once per change.
+/// The ring drawing from the lab's own view, decoded once per change.
 fn ring_of(state: &AppState) -> Option<Rc<RingFrame>> {
     thread_local! {
-        static PARSED: std::cell::RefCell<Option<(Rc<String>, Rc<RingFrame>)>> = const { std::cell::RefCell::new(None) };
+        static PARSED: std::cell::RefCell<Option<(Rc<Vec<u8>>, Rc<RingFrame>)>> = const { std::cell::RefCell::new(None) };
     }
-    let json = state.view.clone()?;
+    let bytes = state.view.clone()?;
     PARSED.with(|p| {
         let mut p = p.borrow_mut();
         if let Some((k, v)) = p.as_ref() {
-            if Rc::ptr_eq(k, &json) || **k == *json {
+            if Rc::ptr_eq(k, &bytes) || **k == *bytes {
                 return Some(v.clone());
             }
         }
-        let frame: RingFrame = serde_json::from_str(&json).ok()?;
+        let frame: RingFrame = bincode::deserialize(&bytes).ok()?;
         let frame = Rc::new(frame);
-        *p = Some((json, frame.clone()));
+        *p = Some((bytes, frame.clone()));
         Some(frame)
     })
 }
 
 /// The lab's answer to `question_prefix …`, parsed.
 fn answer<T: serde::de::DeserializeOwned>(state: &AppState, question_prefix: &str) -> Option<(String, T)> {
-    let (q, json, _) = state.answer.as_ref()?;
-    q.starts_with(question_prefix).then(|| serde_json::from_str(json).ok().map(|v| (q.clone(), v)))?
+    let (q, bytes, _) = state.answer.as_ref()?;
+    q.starts_with(question_prefix).then(|| bincode::deserialize(bytes).ok().map(|v| (q.clone(), v)))?
 }
 
 /// A stable, distinct colour per server.

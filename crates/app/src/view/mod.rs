@@ -7,7 +7,6 @@ pub mod panels;
 use crate::codec::{last_decoded_bytes, MeasuredBincode};
 use crate::labs;
 use crate::protocol::{FromWorker, ToWorker};
-use clusterscope_core::lab::registry;
 use crate::state::{AppState, Msg};
 use crate::worker::SimWorker;
 use clusterscope_core::sim::time::format_clock;
@@ -107,8 +106,7 @@ pub fn App() -> Html {
             if bench {
                 // The benchmark page drives the worker itself (see BenchPanel).
             } else if hash.is_empty() {
-                let default = registry::default_lab().def().presets.first().map_or("lab raft\n", |p| p.1);
-                bridge.send(ToWorker::LoadText(default.to_string()));
+                bridge.send(ToWorker::LoadPreset { lab: String::new(), index: 0 });
                 bridge.send(ToWorker::Speed(0.1));
                 bridge.send(ToWorker::Play);
             } else {
@@ -246,18 +244,18 @@ pub fn App() -> Html {
         };
     }
 
-    let tabs = registry::all().into_iter().map(|def| {
+    let tabs = state.catalog.iter().map(|info| {
         let b = ctx.bridge.clone();
-        let active = lab == def.name;
-        let text = def.presets.first().map_or_else(|| format!("lab {}\n", def.name), |p| p.1.to_string());
+        let active = lab == info.name;
+        let name = info.name.clone();
         let onclick = Callback::from(move |_| {
             if !active {
-                b.send(ToWorker::LoadText(text.clone()));
+                b.send(ToWorker::LoadPreset { lab: name.clone(), index: 0 });
                 b.send(ToWorker::Play);
             }
         });
         html! {
-            <button class={classes!("tab", active.then_some("active"))} aria-current={active.then_some("page")} title={def.about} {onclick}>{ def.title }</button>
+            <button class={classes!("tab", active.then_some("active"))} aria-current={active.then_some("page")} title={info.about.clone()} {onclick}>{ info.title.clone() }</button>
         }
     });
     html! {
@@ -265,7 +263,7 @@ pub fn App() -> Html {
             <header>
                 <h1>{ "ClusterScope" }</h1>
                 <nav aria-label="Labs">{ for tabs }</nav>
-                <panels::Presets lab={lab.clone()} bridge={ctx.bridge.clone()} />
+                <panels::Presets lab={lab.clone()} catalog={state.catalog.clone()} bridge={ctx.bridge.clone()} />
                 <panels::Share link={state.link.clone()} />
             </header>
             { error }{ violation }
@@ -298,9 +296,9 @@ pub fn App() -> Html {
 
 /// A settings panel, given only what it depends on.
 fn settings(ctx: &Ctx, panel: impl Fn(panels::SettingsProps) -> Html) -> Html {
-    match &ctx.state.scenario {
-        Some(scenario) => panel(panels::SettingsProps {
-            scenario: scenario.clone(),
+    match &ctx.state.settings {
+        Some(settings) => panel(panels::SettingsProps {
+            settings: settings.clone(),
             cluster: ctx.state.schema.as_ref().is_some_and(|s| s.cluster),
             bridge: ctx.bridge.clone(),
             dispatch: ctx.state.dispatcher(),

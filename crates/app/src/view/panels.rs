@@ -6,11 +6,9 @@ use super::{PanelProps, SPEEDS};
 use crate::protocol::ToWorker;
 use crate::state::Msg;
 use crate::state::AppState;
-use clusterscope_core::lab::{NodeStatus, NodeView, Schema, Unit};
-use clusterscope_core::scenario::Scenario;
+use clusterscope_core::lab::{LabInfo, NodeStatus, NodeView, ParamView, Schema, Settings, Unit};
 use std::collections::VecDeque;
 use std::rc::Rc;
-use clusterscope_core::scenario::params::{Kind, ParamSpec};
 use clusterscope_core::sim::time::format_clock;
 use clusterscope_core::sim::Time;
 use wasm_bindgen::JsCast;
@@ -122,31 +120,28 @@ pub fn Field(props: &FieldProps) -> Html {
 /// An input for one parameter: a menu for choices and toggles, a text
 /// field (with units) otherwise. Uncontrolled, keyed by its value, so a
 /// frame arriving while the user types does not overwrite what they type.
-fn param_input(spec: &ParamSpec, value: i64, onchange: Callback<Event>) -> Html {
-    let key = format!("{}={}", spec.name, value);
-    let options: Option<Vec<&str>> = match spec.kind {
-        Kind::Choice(names) => Some(names.to_vec()),
-        Kind::Toggle => Some(vec!["off", "on"]),
-        _ => None,
-    };
-    match options {
-        Some(opts) => {
-            let current = spec.format(value);
-            html! {
-                <select {key} aria-label={spec.label} {onchange}>
-                    { for opts.iter().map(|o| html! { <option value={*o} selected={*o == current}>{ *o }</option> }) }
-                </select>
-            }
+fn param_input(p: &ParamView, onchange: Callback<Event>) -> Html {
+    let key = format!("{}={}", p.name, p.value);
+    if p.choices.is_empty() {
+        html! { <Field {key} label={p.label.clone()} value={p.value.clone()} {onchange} /> }
+    } else {
+        html! {
+            <select {key} aria-label={p.label.clone()} {onchange}>
+                { for p.choices.iter().map(|o| html! { <option value={o.clone()} selected={*o == p.value}>{ o }</option> }) }
+            </select>
         }
-        None => html! { <Field {key} label={spec.label} value={spec.format(value)} {onchange} /> },
     }
+}
+
+fn param_title(p: &ParamView) -> String {
+    format!("{}: {} (from {} to {}; in files: {})", p.label, p.help, p.range.0, p.range.1, p.name)
 }
 
 /// The seed, and a button for a new one.
 #[function_component]
 fn SeedInput(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
-    let seed = ctx.state.scenario.as_ref().map_or(1, |s| s.seed);
+    let seed = ctx.state.settings.as_ref().map_or(1, |s| s.seed);
     let params: Vec<(String, String)> = Vec::new();
     let on_change = {
         let b = ctx.bridge.clone();
@@ -382,8 +377,8 @@ pub fn Charts(props: &PanelProps) -> Html {
 /// scenario changes, not on every frame.
 #[derive(Properties, Clone, PartialEq)]
 pub struct SettingsProps {
-    /// The scenario in force.
-    pub scenario: Rc<Scenario>,
+    /// The scenario's settings.
+    pub settings: Rc<Settings>,
     /// Whether the lab has a network (partitions, one-way cuts).
     pub cluster: bool,
     /// The worker.
@@ -399,21 +394,10 @@ pub fn Network(props: &SettingsProps) -> Html {
     // Hooks first, every render, before anything can return early.
     let partition = use_state(String::new);
     let block = (use_state(|| 0u32), use_state(|| 1u32));
-    let scn = ctx.scenario.clone();
-    // The value in force now: the last `set` action, else the parameter.
-    let value_now = |name: &str| {
-        scn.actions
-            .iter()
-            .rev()
-            .find_map(|t| match &t.action {
-                clusterscope_core::scenario::Action::Set(n, v) if n == name => Some(*v),
-                _ => None,
-            })
-            .unwrap_or_else(|| scn.get(name))
-    };
-    let live: Vec<_> = scn.lab.params().into_iter().filter(|p| p.live).collect();
+    let settings = ctx.settings.clone();
+    let live: Vec<&ParamView> = settings.params.iter().filter(|p| p.live).collect();
     let cluster = ctx.cluster;
-    let n = scn.nodes();
+    let n = settings.nodes;
     let pick = |state: UseStateHandle<u32>| {
         Callback::from(move |e: Event| {
             if let Ok(v) = input_value(&e).parse::<u32>() {
@@ -469,14 +453,14 @@ pub fn Network(props: &SettingsProps) -> Html {
                     <button onclick={on_block}>{ "Block" }</button>
                 </div>
             }
-            { for live.iter().map(|spec| {
+            { for live.iter().map(|p| {
                 let b = ctx.bridge.clone();
-                let name = spec.name;
+                let name = p.name.clone();
                 let onchange = Callback::from(move |e: Event| b.send(ToWorker::Act(format!("set {name} {}", input_value(&e).trim()))));
                 html! {
-                    <label class="param" title={format!("{}: {} (from {} to {}; in files: {})", spec.label, spec.help, spec.format(spec.min), spec.format(spec.max), spec.name)}>
-                        <span>{ spec.label }</span>
-                        { param_input(spec, value_now(spec.name), onchange) }
+                    <label class="param" title={param_title(p)}>
+                        <span>{ &p.label }</span>
+                        { param_input(p, onchange) }
                     </label>
                 }
             }) }
@@ -489,12 +473,12 @@ pub fn Network(props: &SettingsProps) -> Html {
 pub fn Setup(props: &SettingsProps) -> Html {
     let ctx = props;
     let edits = use_state(Vec::<(String, String)>::new);
-    let scn = ctx.scenario.clone();
-    let fixed: Vec<_> = scn.lab.params().into_iter().filter(|p| !p.live).collect();
+    let settings = ctx.settings.clone();
+    let fixed: Vec<&ParamView> = settings.params.iter().filter(|p| !p.live).collect();
     let on_apply = {
         let b = ctx.bridge.clone();
         let edits = edits.clone();
-        let seed = scn.seed;
+        let seed = settings.seed;
         Callback::from(move |_| {
             b.send(ToWorker::Configure { params: (*edits).clone(), seed });
             edits.set(Vec::new());
@@ -503,18 +487,18 @@ pub fn Setup(props: &SettingsProps) -> Html {
     html! {
         <section class="panel setup" aria-label="Setup">
             <h2>{ "Setup (restarts the run)" }</h2>
-            { for fixed.iter().map(|spec| {
+            { for fixed.iter().map(|p| {
                 let edits = edits.clone();
-                let name = spec.name.to_string();
+                let name = p.name.clone();
                 let onchange = Callback::from(move |e: Event| {
                     let mut v: Vec<(String, String)> = (*edits).iter().filter(|(n, _)| *n != name).cloned().collect();
                     v.push((name.clone(), input_value(&e)));
                     edits.set(v);
                 });
                 html! {
-                    <label class="param" title={format!("{}: {} (from {} to {}; in files: {})", spec.label, spec.help, spec.format(spec.min), spec.format(spec.max), spec.name)}>
-                        <span>{ spec.label }</span>
-                        { param_input(spec, scn.get(spec.name), onchange) }
+                    <label class="param" title={param_title(p)}>
+                        <span>{ &p.label }</span>
+                        { param_input(p, onchange) }
                     </label>
                 }
             }) }
@@ -528,6 +512,8 @@ pub fn Setup(props: &SettingsProps) -> Html {
 pub struct PresetsProps {
     /// The running lab.
     pub lab: AttrValue,
+    /// Every lab.
+    pub catalog: Rc<Vec<LabInfo>>,
     /// The worker.
     pub bridge: super::Bridge,
 }
@@ -535,22 +521,21 @@ pub struct PresetsProps {
 /// One-click scenarios: the running lab's presets.
 #[function_component]
 pub fn Presets(props: &PresetsProps) -> Html {
+    let Some(info) = props.catalog.iter().find(|l| *l.name == *props.lab) else { return html! {} };
     let b = props.bridge.clone();
-    let lab = props.lab.to_string();
-    let Some(def) = clusterscope_core::lab::registry::find(&lab) else { return html! {} };
-    let list = def.presets;
+    let (lab, titles) = (info.name.clone(), info.presets.clone());
     let onchange = Callback::from(move |e: Event| {
         let v = input_value(&e);
-        if let Some((_, text)) = list.iter().find(|(t, _)| *t == v) {
-            b.send(ToWorker::LoadText(text.to_string()));
+        if let Some(index) = titles.iter().position(|t| *t == v) {
+            b.send(ToWorker::LoadPreset { lab: lab.clone(), index });
             b.send(ToWorker::Play);
         }
     });
     html! {
         <label class="presets">{ "Scenario " }
-            <select key={lab} aria-label="Preset scenario" {onchange}>
+            <select key={info.name.clone()} aria-label="Preset scenario" {onchange}>
                 <option value="" selected=true disabled=true>{ "Open a classic situation…" }</option>
-                { for list.iter().map(|(t, _)| html! { <option value={*t}>{ *t }</option> }) }
+                { for info.presets.iter().map(|t| html! { <option value={t.clone()}>{ t }</option> }) }
             </select>
         </label>
     }

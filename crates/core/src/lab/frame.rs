@@ -333,8 +333,8 @@ pub struct Frame {
     pub violation: Option<String>,
     /// Whether the run can go on (events are queued and nothing broke).
     pub can_run: bool,
-    /// The lab's own drawing (its own JSON), when it changed.
-    pub view: Option<String>,
+    /// The lab's own drawing (its own type, bincode-encoded), when it changed.
+    pub view: Option<Vec<u8>>,
 }
 
 impl Frame {

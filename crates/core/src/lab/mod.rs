@@ -23,10 +23,12 @@
 //! and the event log. A lab with its own model (the Ring lab) implements
 //! [`Model`] directly.
 
+pub mod catalog;
 pub mod cluster;
 pub mod frame;
 pub mod registry;
 
+pub use catalog::{catalog, LabInfo, ParamView, Settings};
 pub use frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, NodeStatus, NodeView, RoleStyle,
     Schema, Unit,
@@ -103,14 +105,15 @@ pub trait Model {
     fn schema(&self) -> Schema;
     /// Metric values in schema order (NaN: not measured yet).
     fn metrics(&mut self) -> Vec<f64>;
-    /// Fills a frame's nodes, messages, groups, log and the lab's own view.
+    /// Fills a frame's nodes, messages, groups, log and the lab's own view
+    /// (its own type, bincode-encoded, which its page module decodes).
     /// `full`: everything, not only what changed since the last frame.
     fn draw(&mut self, frame: &mut Frame, full: bool);
     /// The recent trace, one line an event.
     fn trace_lines(&self) -> Vec<String>;
     /// A lab-specific question from its page module (the Ring lab's key
-    /// lookup), answered in the lab's own JSON.
-    fn query(&self, question: &str) -> Result<String, String> {
+    /// lookup), answered in the lab's own bincode-encoded type.
+    fn query(&self, question: &str) -> Result<Vec<u8>, String> {
         Err(format!("this lab answers no questions ('{question}')"))
     }
     /// A copy (the worker keeps snapshots for time travel).
@@ -311,8 +314,13 @@ impl Lab {
         self.model.trace_lines()
     }
 
-    /// A lab-specific question, answered in the lab's own JSON.
-    pub fn query(&self, question: &str) -> Result<String, String> {
+    /// The scenario's settings as the page shows them.
+    pub fn settings(&self) -> Settings {
+        catalog::settings(&self.scn)
+    }
+
+    /// A lab-specific question, answered in the lab's own encoded type.
+    pub fn query(&self, question: &str) -> Result<Vec<u8>, String> {
         self.model.query(question)
     }
 

@@ -547,7 +547,7 @@ impl Model for RingLab {
 
     fn draw(&mut self, frame: &mut Frame, full: bool) {
         if full || self.version != self.sent_version {
-            frame.view = serde_json::to_string(&self.ring_frame()).ok();
+            frame.view = bincode::serialize(&self.ring_frame()).ok();
         }
         self.sent_version = self.version;
         frame.node_count = self.model.nodes().len() as u32;
@@ -560,11 +560,11 @@ impl Model for RingLab {
         self.log.clone()
     }
 
-    fn query(&self, question: &str) -> Result<String, String> {
+    fn query(&self, question: &str) -> Result<Vec<u8>, String> {
         let (verb, rest) = split_word(question);
         match verb {
-            "locate" => serde_json::to_string(&self.locate(rest)).map_err(|e| e.to_string()),
-            "compare" => serde_json::to_string(&self.compare()?).map_err(|e| e.to_string()),
+            "locate" => bincode::serialize(&self.locate(rest)).map_err(|e| e.to_string()),
+            "compare" => bincode::serialize(&self.compare()?).map_err(|e| e.to_string()),
             other => Err(format!("the ring lab does not answer '{other}' (it answers locate KEY, compare)")),
         }
     }

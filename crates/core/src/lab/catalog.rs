@@ -1,0 +1,101 @@
+//! What the page needs to know about the labs and the scenario, as plain
+//! data: the worker sends it, so the page never links the engine (its
+//! download stays small) and never parses a scenario itself.
+
+use crate::scenario::params::Kind;
+use crate::scenario::{Action, Scenario};
+use serde::{Deserialize, Serialize};
+
+/// A lab as the page's menus show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabInfo {
+    /// Name in files and links.
+    pub name: String,
+    /// Name for people.
+    pub title: String,
+    /// One sentence on what it shows.
+    pub about: String,
+    /// Titles of its presets; the first opens with the lab.
+    pub presets: Vec<String>,
+}
+
+/// Every registered lab, in menu order.
+pub fn catalog() -> Vec<LabInfo> {
+    super::registry::all()
+        .into_iter()
+        .map(|d| LabInfo {
+            name: d.name.into(),
+            title: d.title.into(),
+            about: d.about.into(),
+            presets: d.presets.iter().map(|p| p.0.to_string()).collect(),
+        })
+        .collect()
+}
+
+/// One parameter as a settings panel shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParamView {
+    /// Short name, as in files.
+    pub name: String,
+    /// Label for people, with its unit.
+    pub label: String,
+    /// One line on what it means.
+    pub help: String,
+    /// Whether it can change during a run.
+    pub live: bool,
+    /// The values a menu offers (choices, on/off); empty for a text field.
+    pub choices: Vec<String>,
+    /// The value in force now, written as files write it.
+    pub value: String,
+    /// The smallest and largest values, written as files write them.
+    pub range: (String, String),
+}
+
+/// The scenario's settings as the page shows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The lab's name.
+    pub lab: String,
+    /// The seed.
+    pub seed: u64,
+    /// Servers at the start.
+    pub nodes: u32,
+    /// Every parameter, in display order, with the value in force now (a
+    /// live one's last `set` action, else its setting).
+    pub params: Vec<ParamView>,
+}
+
+/// The settings of a scenario.
+pub fn settings(scn: &Scenario) -> Settings {
+    let params = scn
+        .lab
+        .params()
+        .into_iter()
+        .map(|spec| {
+            let now = scn
+                .actions
+                .iter()
+                .rev()
+                .find_map(|t| match &t.action {
+                    Action::Set(n, v) if n == spec.name => Some(*v),
+                    _ => None,
+                })
+                .unwrap_or_else(|| scn.get(spec.name));
+            let choices = match spec.kind {
+                Kind::Choice(names) => names.iter().map(|n| n.to_string()).collect(),
+                Kind::Toggle => vec!["off".into(), "on".into()],
+                _ => Vec::new(),
+            };
+            ParamView {
+                name: spec.name.into(),
+                label: spec.label.into(),
+                help: spec.help.into(),
+                live: spec.live,
+                choices,
+                value: spec.format(now),
+                range: (spec.format(spec.min), spec.format(spec.max)),
+            }
+        })
+        .collect();
+    Settings { lab: scn.lab.name().into(), seed: scn.seed, nodes: scn.nodes(), params }
+}
