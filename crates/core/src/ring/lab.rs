@@ -40,7 +40,7 @@ pub fn default_vnodes(algorithm: i64) -> i64 {
 pub const PARAMS: &[ParamSpec] = &[
     p("algorithm", "Algorithm", "how keys are placed on servers", Kind::Choice(ALGORITHMS), 0, 6, 0, true),
     p("nodes", "Servers", "number of servers at the start", Kind::Count, 1, 10_000, 8, false),
-    p("vnodes", "Points per server", "virtual nodes per server (ring, ketama); ketama uses libketama's 160 unless set", Kind::Count, 1, 10_000, 100, false),
+    p("vnodes", "Points per server", "virtual nodes per server (ring, ketama); auto: libketama's 160 for ketama, 100 otherwise", Kind::CountOrAuto, 0, 10_000, 0, false),
     p("replicas", "Replicas", "servers in a key's preference list", Kind::Count, 1, 16, 1, false),
     p("keys", "Keys", "number of keys placed", Kind::Count, 1, 1_000_000, 10_000, false),
     p("distribution", "Request distribution", "how often each key is requested", Kind::Choice(DISTRIBUTIONS), 0, 2, 0, false),
@@ -270,7 +270,10 @@ pub fn ring_params(scn: &Scenario) -> RingParams {
         2 => KeyDistribution::HotKeys { fraction: g("hot") as f64 / 1e6 },
         _ => KeyDistribution::Uniform,
     };
-    let vnodes = scn.params.get("vnodes").copied().unwrap_or_else(|| default_vnodes(g("algorithm")));
+    let vnodes = match g("vnodes") {
+        0 => default_vnodes(g("algorithm")),
+        v => v,
+    };
     RingParams {
         algorithm: Algorithm::ALL.get(g("algorithm") as usize).copied().unwrap_or(Algorithm::Ring),
         nodes: g("nodes") as u32,
@@ -292,7 +295,7 @@ impl RingLab {
         let model = RingModel::new(&params).map_err(ring_error)?;
         let mut lab = RingLab {
             params,
-            vnodes_set: scn.params.contains_key("vnodes"),
+            vnodes_set: scn.get("vnodes") != 0,
             model,
             now: 0,
             last: None,

@@ -22,6 +22,9 @@ pub enum Kind {
     Toggle,
     /// A decimal number stored in thousandths, written `1.1`.
     Thousandths,
+    /// A whole number, or `auto` (stored as 0) for a default that depends
+    /// on other parameters.
+    CountOrAuto,
     /// One of a list of names; the value is the index.
     Choice(&'static [&'static str]),
 }
@@ -56,6 +59,8 @@ impl ParamSpec {
             Kind::Duration => format_duration(v.max(0) as u64),
             Kind::Percent => format_percent(v),
             Kind::Toggle => if v != 0 { "on" } else { "off" }.to_string(),
+            Kind::CountOrAuto if v == 0 => "auto".into(),
+            Kind::CountOrAuto => v.to_string(),
             Kind::Thousandths => {
                 let (whole, frac) = (v / 1000, (v % 1000).abs());
                 if frac == 0 {
@@ -84,6 +89,8 @@ impl ParamSpec {
             },
             Kind::Choice(names) => names.iter().position(|n| *n == s).map(|i| i as i64),
             Kind::Thousandths => parse_scaled(s, 1000).and_then(|v| i64::try_from(v).ok()),
+            Kind::CountOrAuto if s == "auto" => Some(0),
+            Kind::CountOrAuto => s.parse::<i64>().ok().filter(|&v| v > 0),
         };
         let v = v.ok_or_else(|| format!("'{s}' is not a valid value for {}: expected {}", self.name, self.expected()))?;
         self.check(v)?;
@@ -112,6 +119,7 @@ impl ParamSpec {
             Kind::Percent => "a percentage such as 1.5%".into(),
             Kind::Toggle => "on or off".into(),
             Kind::Thousandths => "a decimal number such as 1.1 (at most three decimals)".into(),
+            Kind::CountOrAuto => "a whole number from 1, or auto".into(),
             Kind::Choice(names) => format!("one of {}", names.join(", ")),
         }
     }
