@@ -9,15 +9,17 @@ import { execFileSync } from 'node:child_process';
 import { serve, launch, ROOT, DIST } from './harness.mjs';
 
 const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+// Another build to measure (an older dist/, for before-and-after figures).
+const dist = process.env.BENCH_DIST ?? DIST;
 const workload = join(ROOT, 'tests/scenarios/raft/bench.scn');
 
 // 1. What the browser downloads.
 const sizes = {};
-for (const f of readdirSync(DIST)) {
+for (const f of readdirSync(dist)) {
   const kind = { '.wasm': 'wasm', '.js': 'js', '.css': 'css', '.html': 'html', '.svg': 'svg' }[extname(f)] ?? 'other';
   if (f === 'embed-example.html') continue;
-  const raw = statSync(join(DIST, f)).size;
-  const gz = gzipSync(readFileSync(join(DIST, f)), { level: 9 }).length;
+  const raw = statSync(join(dist, f)).size;
+  const gz = gzipSync(readFileSync(join(dist, f)), { level: 9 }).length;
   sizes[kind] ??= { raw: 0, gzip: 0 };
   sizes[kind].raw += raw;
   sizes[kind].gzip += gz;
@@ -27,7 +29,7 @@ console.log('Download size (bytes):');
 for (const [k, s] of Object.entries(sizes)) console.log(`  ${k.padEnd(6)} raw ${String(s.raw).padStart(9)}  gzip ${String(s.gzip).padStart(8)}`);
 console.log(`  total  raw ${String(total.raw).padStart(9)}  gzip ${String(total.gzip).padStart(8)}`);
 
-const { server, url } = await serve();
+const { server, url } = await serve(dist);
 const browser = await launch();
 try {
   // 2. Navigation to first drawn frame (fresh page each time; median of 5).
