@@ -8,6 +8,8 @@
 //!   network model, faults, the typed trace and its fingerprint, invariants.
 //! * [`raft`]: Raft (Ongaro & Ousterhout, extended version, §5) as a pure
 //!   state machine, its safety invariants and the Raft lab.
+//! * [`paxos`]: Basic Paxos and Multi-Paxos as a pure state machine, its
+//!   six safety checkers and the Paxos lab.
 //! * [`ring`]: placement algorithms (modulo, ring with virtual nodes, ketama,
 //!   jump, rendezvous, Maglev, bounded loads) and their statistics.
 //! * [`scenario`]: the one scenario model (lab, parameters, seed, timed
@@ -29,6 +31,7 @@
 
 pub mod experiments;
 pub mod lab;
+pub mod paxos;
 pub mod raft;
 pub mod ring;
 pub mod scenario;

@@ -138,10 +138,7 @@ pub fn build<P: ClusterProtocol>(scn: &Scenario) -> Result<Box<dyn Model>, Scena
 impl<P: ClusterProtocol> ClusterLab<P> {
     /// The cluster a scenario describes, at time 0.
     pub fn new(scn: &Scenario) -> ClusterLab<P> {
-        let mut sim = Sim::new(sim_config(scn), P::config(scn));
-        for inv in P::invariants() {
-            sim.add_invariant(inv);
-        }
+        let sim = Sim::with_invariants(sim_config(scn), P::config(scn), P::invariants());
         let mut tracker = P::Tracker::default();
         P::observe(&mut tracker, &sim);
         ClusterLab {

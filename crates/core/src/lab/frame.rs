@@ -31,6 +31,9 @@ pub enum Unit {
     PerSec,
     /// A multiple, shown as `1.23×`.
     Times,
+    /// A Paxos ballot coded as `round * 1024 + proposer + 1` (`b3.2`); 0
+    /// means none.
+    Ballot,
 }
 
 impl Unit {
@@ -48,6 +51,11 @@ impl Unit {
             Unit::Ratio => format!("{v:.3}"),
             Unit::PerSec => format!("{v:.0}/s"),
             Unit::Times => format!("{v:.2}×"),
+            Unit::Ballot if v >= 1.0 => {
+                let code = v as u64;
+                format!("b{}.{}", code / 1024, code % 1024)
+            }
+            Unit::Ballot => "–".into(),
         }
     }
 }

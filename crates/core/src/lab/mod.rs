@@ -71,6 +71,9 @@ pub struct LabDef {
     pub check_verb: fn(text: &str, nodes: &mut u32) -> Result<(), String>,
     /// Checks what the parameter table cannot (a minimum below a maximum).
     pub check: fn(&Scenario) -> Result<(), String>,
+    /// How many servers the scenario starts with (most labs: its `nodes`
+    /// parameter; Paxos: proposers and acceptors).
+    pub nodes: fn(&Scenario) -> u32,
     /// Builds the model at time 0.
     pub build: fn(&Scenario) -> Result<Box<dyn Model>, ScenarioError>,
     /// Presets: (title, scenario text); the first opens when the lab does.

@@ -61,6 +61,7 @@ pub static LAB: LabDef = LabDef {
     parse_verb: cluster::parse_verb,
     check_verb: cluster::check_verb,
     check,
+    nodes: Scenario::nodes_param,
     build: cluster::build::<RaftNode>,
     presets: &[
         ("Five servers elect a leader and replicate", include_str!("../../../../tests/scenarios/raft/default.scn")),

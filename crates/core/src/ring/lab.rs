@@ -156,6 +156,7 @@ pub static LAB: LabDef = LabDef {
     verbs: VERBS,
     parse_verb,
     check_verb,
+    nodes: Scenario::nodes_param,
     check: |_| Ok(()),
     build,
     presets: &[

@@ -292,6 +292,11 @@ impl Scenario {
 
     /// Number of nodes the scenario starts with.
     pub fn nodes(&self) -> u32 {
+        (self.lab.def().nodes)(self)
+    }
+
+    /// The `nodes` parameter, for labs whose server count is that.
+    pub fn nodes_param(&self) -> u32 {
         self.get("nodes").clamp(0, i64::from(u32::MAX)) as u32
     }
 

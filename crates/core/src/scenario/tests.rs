@@ -116,7 +116,7 @@ fn err(text: &str) -> String {
 #[test]
 fn malformed_files_say_what_is_wrong() {
     assert!(err("").contains("empty"));
-    assert!(err("seed 3\n").contains("line 1: a scenario must start with 'lab NAME' (lab raft, lab ring"));
+    assert!(err("seed 3\n").contains("line 1: a scenario must start with 'lab NAME' (lab raft, lab paxos, lab ring"));
     assert!(err("lab paxos-ish\n").contains("unknown lab"));
     assert!(err("lab raft\nnodez 3\n").contains("line 2: 'nodez' is neither"));
     assert!(err("lab raft\nnodes 300\n").contains("between 1 and 101"));

@@ -200,6 +200,12 @@ pub struct Sim<P: Protocol> {
 impl<P: Protocol> Sim<P> {
     /// A cluster of `config.nodes` fresh nodes, all started at time 0.
     pub fn new(config: SimConfig, proto: P::Config) -> Self {
+        Sim::with_invariants(config, proto, Vec::new())
+    }
+
+    /// A cluster whose invariants watch from the first event on, the
+    /// nodes' start included.
+    pub fn with_invariants(config: SimConfig, proto: P::Config, invariants: Vec<Box<dyn Invariant<P>>>) -> Self {
         let n = config.nodes;
         let seed = config.seed;
         let nodes = (0..n)
@@ -233,7 +239,7 @@ impl<P: Protocol> Sim<P> {
             proto,
             fresh: Vec::new(),
             effects: Vec::new(),
-            invariants: Vec::new(),
+            invariants,
             violation: None,
             counters: Counters::default(),
         };

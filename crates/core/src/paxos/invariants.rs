@@ -1,0 +1,267 @@
+//! Paxos's safety properties as checkers, run after every event.
+//!
+//! | property | source |
+//! |---|---|
+//! | Only a proposed value is chosen | "Paxos Made Simple" §2.1, safety (nontriviality) |
+//! | At most one value is chosen per slot | §2.1, safety; per slot for Multi-Paxos ("Paxos Made Moderately Complex" §2) |
+//! | An acceptor keeps its promises | §2.2, P1a: it accepts a ballot only if it has not promised a higher one |
+//! | A proposer adopts the reported value | §2.2, P2c: phase 2 uses the highest-ballot value phase 1 reported |
+//! | Learners agree | §2.3: a learner learns only a chosen value, so all learn the same |
+//! | Learners apply in order | "Paxos Made Moderately Complex" §3: replicas apply slots in order, without gaps |
+//!
+//! "Chosen" is computed from the acceptors themselves, not from what any
+//! proposer believes: a value is chosen in a slot the moment a majority of
+//! acceptors have accepted it with the same ballot, even before anyone
+//! knows. Each checker follows the servers' notes and does work in
+//! proportion to what changed.
+
+use super::node::{Ballot, PaxosNode, PaxosNote, Slot, Value};
+use crate::sim::{Fault, Invariant, NodeId, TraceEvent, World};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The six checkers.
+pub fn invariants() -> Vec<Box<dyn Invariant<PaxosNode>>> {
+    vec![
+        Box::new(OnlyProposedChosen::default()),
+        Box::new(OneValuePerSlot::default()),
+        Box::new(PromisesKept),
+        Box::new(AdoptsReportedValue),
+        Box::new(LearnersAgree::default()),
+        Box::new(AppliedInOrder::default()),
+    ]
+}
+
+fn s(id: NodeId) -> String {
+    format!("S{}", u64::from(id) + 1)
+}
+
+fn b(b: Ballot) -> String {
+    format!("b{}.{}", b.round, u64::from(b.proposer) + 1)
+}
+
+fn notes<'a>(events: &'a [TraceEvent<PaxosNode>]) -> impl Iterator<Item = (NodeId, &'a PaxosNote)> {
+    events.iter().filter_map(|e| match e {
+        TraceEvent::Note { node, note, .. } => Some((*node, note)),
+        _ => None,
+    })
+}
+
+/// Which values a majority of acceptors accepted with one ballot: the
+/// acceptors that accepted (slot, ballot, value), and what is chosen.
+#[derive(Clone, Debug, Default)]
+pub struct Choices {
+    votes: BTreeMap<(Slot, Ballot), (Value, BTreeSet<NodeId>)>,
+    /// The chosen value per slot, and the ballot that chose it first.
+    pub chosen: BTreeMap<Slot, (Value, Ballot)>,
+}
+
+impl Choices {
+    /// Follows the events; returns what became chosen (slot, value, ballot)
+    /// and any slot where a second, different value became chosen.
+    pub fn follow(&mut self, quorum: usize, events: &[TraceEvent<PaxosNode>]) -> Vec<(Slot, Value, Ballot)> {
+        let mut out = Vec::new();
+        for (node, note) in notes(events) {
+            if let PaxosNote::AcceptedValue { slot, ballot, value, .. } = note {
+                let e = self.votes.entry((*slot, *ballot)).or_insert((*value, BTreeSet::new()));
+                if e.0 != *value {
+                    // Two values with one ballot: a proposer broke ballot
+                    // uniqueness; count them apart by keeping the first.
+                    continue;
+                }
+                if e.1.insert(node) && e.1.len() == quorum {
+                    out.push((*slot, *value, *ballot));
+                }
+            }
+        }
+        for &(slot, value, ballot) in &out {
+            self.chosen.entry(slot).or_insert((value, ballot));
+        }
+        out
+    }
+}
+
+fn quorum(world: &World<'_, PaxosNode>) -> usize {
+    world.nodes.first().map_or(1, |n| n.state.config().quorum())
+}
+
+/// Only a proposed value is chosen.
+#[derive(Clone, Debug, Default)]
+pub struct OnlyProposedChosen {
+    proposed: BTreeSet<Value>,
+    choices: Choices,
+}
+
+impl Invariant<PaxosNode> for OnlyProposedChosen {
+    fn name(&self) -> &'static str {
+        "Only Proposed Values Chosen"
+    }
+    fn check(&mut self, world: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
+        for (_, note) in notes(events) {
+            match note {
+                PaxosNote::Proposed { value } => {
+                    self.proposed.insert(*value);
+                }
+                // A new leader's gap filler is proposed by that leader.
+                PaxosNote::Phase2 { value: Value::Noop, reported: None, .. } => {
+                    self.proposed.insert(Value::Noop);
+                }
+                _ => {}
+            }
+        }
+        for (slot, value, ballot) in self.choices.follow(quorum(world), events) {
+            if !self.proposed.contains(&value) {
+                return Err(format!("slot {slot}: {} was chosen at {} but nobody proposed it", value.text(), b(ballot)));
+            }
+        }
+        Ok(())
+    }
+    fn clone_box(&self) -> Box<dyn Invariant<PaxosNode>> {
+        Box::new(self.clone())
+    }
+}
+
+/// At most one value is chosen per slot.
+#[derive(Clone, Debug, Default)]
+pub struct OneValuePerSlot {
+    choices: Choices,
+}
+
+impl Invariant<PaxosNode> for OneValuePerSlot {
+    fn name(&self) -> &'static str {
+        "One Value Per Slot"
+    }
+    fn check(&mut self, world: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
+        let before = self.choices.chosen.clone();
+        for (slot, value, ballot) in self.choices.follow(quorum(world), events) {
+            if let Some(&(first, first_ballot)) = before.get(&slot).or_else(|| self.choices.chosen.get(&slot)) {
+                if first != value {
+                    return Err(format!(
+                        "slot {slot}: {} was chosen at {}, then {} at {}",
+                        first.text(),
+                        b(first_ballot),
+                        value.text(),
+                        b(ballot)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+    fn clone_box(&self) -> Box<dyn Invariant<PaxosNode>> {
+        Box::new(self.clone())
+    }
+}
+
+/// An acceptor never accepts a ballot lower than one it promised.
+#[derive(Clone, Debug, Default)]
+pub struct PromisesKept;
+
+impl Invariant<PaxosNode> for PromisesKept {
+    fn name(&self) -> &'static str {
+        "Promises Kept"
+    }
+    fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
+        for (node, note) in notes(events) {
+            if let PaxosNote::AcceptedValue { slot, ballot, promised, .. } = note {
+                if ballot < promised {
+                    return Err(format!("{} accepted {} in slot {slot} after promising {}", s(node), b(*ballot), b(*promised)));
+                }
+            }
+        }
+        Ok(())
+    }
+    fn clone_box(&self) -> Box<dyn Invariant<PaxosNode>> {
+        Box::new(self.clone())
+    }
+}
+
+/// A proposer whose phase 1 saw an accepted value proposes the
+/// highest-ballot one.
+#[derive(Clone, Debug, Default)]
+pub struct AdoptsReportedValue;
+
+impl Invariant<PaxosNode> for AdoptsReportedValue {
+    fn name(&self) -> &'static str {
+        "Proposer Adopts Reported Value"
+    }
+    fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
+        for (node, note) in notes(events) {
+            if let PaxosNote::Phase2 { ballot, slot, value, reported: Some(r) } = note {
+                if value != r {
+                    return Err(format!(
+                        "{} proposed {} in slot {slot} at {}, but phase 1 reported {} accepted",
+                        s(node),
+                        value.text(),
+                        b(*ballot),
+                        r.text()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+    fn clone_box(&self) -> Box<dyn Invariant<PaxosNode>> {
+        Box::new(self.clone())
+    }
+}
+
+/// All learners that learned a slot learned the same value.
+#[derive(Clone, Debug, Default)]
+pub struct LearnersAgree {
+    learned: BTreeMap<Slot, (Value, NodeId)>,
+}
+
+impl Invariant<PaxosNode> for LearnersAgree {
+    fn name(&self) -> &'static str {
+        "Learners Agree"
+    }
+    fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
+        for (node, note) in notes(events) {
+            if let PaxosNote::Learned { slot, value } = note {
+                let &mut (first, who) = self.learned.entry(*slot).or_insert((*value, node));
+                if first != *value {
+                    return Err(format!("slot {slot}: {} learned {}, {} learned {}", s(who), first.text(), s(node), value.text()));
+                }
+            }
+        }
+        Ok(())
+    }
+    fn clone_box(&self) -> Box<dyn Invariant<PaxosNode>> {
+        Box::new(self.clone())
+    }
+}
+
+/// Learners apply slots in order, without gaps.
+#[derive(Clone, Debug, Default)]
+pub struct AppliedInOrder {
+    next: BTreeMap<NodeId, Slot>,
+}
+
+impl Invariant<PaxosNode> for AppliedInOrder {
+    fn name(&self) -> &'static str {
+        "Applied In Order"
+    }
+    fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
+        for e in events {
+            match e {
+                // What a learner learned is volatile: after a crash it
+                // learns and applies again from the first slot.
+                TraceEvent::Fault { fault: Fault::Crash(n), .. } => {
+                    self.next.insert(*n, 0);
+                }
+                TraceEvent::Note { node, note: PaxosNote::Applied { slot }, .. } => {
+                    let next = self.next.entry(*node).or_insert(0);
+                    if *slot != *next {
+                        return Err(format!("{} applied slot {slot} but the next in order is {next}", s(*node)));
+                    }
+                    *next += 1;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    fn clone_box(&self) -> Box<dyn Invariant<PaxosNode>> {
+        Box::new(self.clone())
+    }
+}
