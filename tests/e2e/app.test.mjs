@@ -206,3 +206,33 @@ test('a deliberate bug is caught live: the run stops and the invariant is named'
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// Issue 9: the Paxos lab on the shared boundary: its rounds are visible and
+// measured, dueling proposers without back-off livelock ("Paxos Made
+// Simple" section 2.4), the deliberate bug is caught live by the checker
+// named after the rule it breaks (P2c), and Paxos runs beside Raft.
+test('the paxos lab: a livelock, a bug caught live, and Paxos beside Raft', async () => {
+  const { page, errors } = await open();
+  await page.getByRole('button', { name: 'Paxos' }).click();
+  await page.getByRole('table', { name: 'Nodes' }).waitFor();
+  await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('Dueling proposers without back-off: livelock');
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('max');
+  await page.waitForFunction(() => Number(document.querySelector('[data-metric="rounds"]')?.getAttribute('data-value')) >= 20, null, { timeout: 20_000 });
+  assert.equal(await page.locator('[data-metric="learned"]').getAttribute('data-value'), '0', 'nobody learns a value while they duel');
+
+  await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('The deliberate bug: a proposer ignores promises');
+  const alert = page.getByRole('alert').filter({ hasText: 'Invariant violated' });
+  await alert.waitFor({ timeout: 20_000 });
+  assert.match(await alert.textContent(), /Proposer Adopts Reported Value violated at .* \(seed 4\)/);
+
+  await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('Paxos beside Raft: a leader crash under load');
+  await waitForTime(page, 't >= 8000000', 'the run to reach 8 s');
+  await page.getByRole('button', { name: 'Run both' }).click();
+  const table = page.getByRole('table', { name: 'Beside' });
+  await table.getByRole('row', { name: 'Raft' }).waitFor({ timeout: 20_000 });
+  const paxos = Number(await table.getByRole('row', { name: 'Multi-Paxos' }).locator('td').nth(1).getAttribute('data-value'));
+  const raft = Number(await table.getByRole('row', { name: 'Raft' }).locator('td').nth(1).getAttribute('data-value'));
+  assert.ok(paxos > 0 && raft > 0, `messages per command: paxos ${paxos}, raft ${raft}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

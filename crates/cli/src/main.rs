@@ -9,7 +9,7 @@
 mod ring;
 
 use clap::{Parser, Subcommand};
-use clusterscope_core::experiments::{figure16, FIGURE16_RANGES};
+use clusterscope_core::experiments::{figure16, paxos_beside_raft, FIGURE16_RANGES};
 use clusterscope_core::lab::Lab;
 use clusterscope_core::scenario::{link, parse_time, Scenario};
 use clusterscope_core::sim::time::format_duration;
@@ -66,6 +66,12 @@ enum Command {
     /// Placement queries: where keys go under an algorithm, what changes move,
     /// how even the load is; `--compare` for every algorithm side by side.
     Ring(ring::RingArgs),
+    /// Paxos beside Raft: run a scenario's cluster size, network, faults and
+    /// client load on Multi-Paxos and on Raft and compare them.
+    Beside {
+        /// The scenario file (.scn), of either lab.
+        file: String,
+    },
     /// Print the scenario inside a share link or its fragment.
     Decode {
         /// A link, or the part after '#'.
@@ -170,6 +176,38 @@ fn run(cli: Cli) -> Result<bool, String> {
                     lab.events() as f64 / best,
                     c.delivered as f64 / best,
                     lab.fingerprint()
+                );
+            }
+            Ok(true)
+        }
+        Command::Beside { file } => {
+            let scn = read_scenario(&file)?;
+            if scn.until == 0 {
+                return Err(format!("{file}: nothing to run: give the file an 'until' line"));
+            }
+            let rows = paxos_beside_raft(&scn).map_err(|e| format!("{file}: {e}"))?;
+            println!(
+                "{} servers, seed {}, {} actions, run to {}",
+                scn.nodes(),
+                scn.seed,
+                scn.actions.len(),
+                format_duration(scn.until)
+            );
+            println!(
+                "{:<12} {:>10} {:>14} {:>11} {:>11} {:>16} {:>8}",
+                "protocol", "committed", "msgs/commit", "p50 (ms)", "p99 (ms)", "no leader (ms)", "leaders"
+            );
+            let ms = |v: f64| if v.is_nan() { "-".to_string() } else { format!("{:.1}", v / 1e3) };
+            for r in rows {
+                println!(
+                    "{:<12} {:>10} {:>14.1} {:>11} {:>11} {:>16} {:>8}",
+                    r.protocol,
+                    format!("{}/{}", r.committed, r.requests),
+                    r.msgs_per_commit,
+                    ms(r.commit_p50),
+                    ms(r.commit_p99),
+                    ms(r.leaderless),
+                    if r.leaders.is_nan() { "-".into() } else { format!("{:.0}", r.leaders) }
                 );
             }
             Ok(true)

@@ -9,8 +9,13 @@
 //! split votes, and the time to elect shrinks with the minimum timeout.
 //! Here one-way latency is 6–9 ms, so a round trip is close to the paper's
 //! broadcast time of about 15 ms.
+//!
+//! [`paxos_beside_raft`] runs one cluster, network, fault schedule and
+//! client load on Multi-Paxos and on Raft and compares what it costs.
 
+use crate::lab::Lab;
 use crate::raft::{RaftConfig, RaftNode, RaftNote, Role};
+use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::sim::{Fault, NetConfig, NodeStatus, Rng, Sim, SimConfig, StreamKind, Time, TraceEvent, MS, SEC};
 
 /// The measured time to elect, for one timeout range.
@@ -119,4 +124,92 @@ pub fn figure16(ranges: &[(u64, u64)], runs: u64) -> Vec<ElectionTimes> {
             ElectionTimes { timeout_min: lo, timeout_max: hi, times, unfinished }
         })
         .collect()
+}
+
+/// One protocol's line in [`paxos_beside_raft`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BesideRow {
+    /// "Multi-Paxos" or "Raft".
+    pub protocol: String,
+    /// Client commands committed.
+    pub committed: u64,
+    /// Client commands made.
+    pub requests: u64,
+    /// Messages sent per committed command.
+    pub msgs_per_commit: f64,
+    /// Commit latency, 50th percentile, microseconds (NaN: none committed).
+    pub commit_p50: f64,
+    /// Commit latency, 99th percentile, microseconds.
+    pub commit_p99: f64,
+    /// Time without a leader, microseconds.
+    pub leaderless: f64,
+    /// Leaders elected.
+    pub leaders: f64,
+    /// The fingerprint of the run (each can be opened on its own).
+    pub fingerprint: u64,
+    /// The scenario that ran, as text.
+    pub scenario: String,
+}
+
+/// Paxos beside Raft: the same cluster size, network, fault schedule and
+/// client load run on Multi-Paxos (every server a proposer and an acceptor)
+/// and on Raft, and the figures that compare them. `scn` may be either
+/// lab's scenario; its seed, server count, network and client settings,
+/// faults and requests carry over. To compare like with like, both wait a
+/// random 150–300 ms without a leader before trying to lead (Raft's default
+/// election timeout; Paxos's leader timeout of 150 ms, randomised up to
+/// twice), both leaders send heartbeats every 50 ms, and S1 tries to lead
+/// first in both (`at 0s timeout S1`), so a fault on S1 hits each leader.
+pub fn paxos_beside_raft(scn: &Scenario) -> Result<Vec<BesideRow>, ScenarioError> {
+    use crate::scenario::params::NETWORK;
+    let n = scn.nodes();
+    let mut paxos = Scenario::new(crate::paxos::lab::kind(), scn.seed);
+    let mut raft = Scenario::new(crate::raft::lab::kind(), scn.seed);
+    let invalid = |e: String| ScenarioError::Invalid(e);
+    for (s, settings) in [
+        (
+            &mut paxos,
+            vec![
+                ("mode", 1),
+                ("proposers", i64::from(n)),
+                ("acceptors", i64::from(n)),
+                ("colocated", 1),
+                ("leader_timeout", 150_000),
+                ("heartbeat", 50_000),
+            ],
+        ),
+        (&mut raft, vec![("nodes", i64::from(n)), ("election_timeout_min", 150_000), ("election_timeout_max", 300_000), ("heartbeat", 50_000)]),
+    ] {
+        for (name, v) in settings {
+            s.set(name, v).map_err(invalid)?;
+        }
+        for p in NETWORK {
+            s.set(p.name, scn.get(p.name)).map_err(invalid)?;
+        }
+        s.actions = std::iter::once(crate::scenario::Timed { at: 0, action: Action::Lab("timeout S1".into()) })
+            .chain(scn.actions.iter().cloned())
+            .collect();
+        s.until = scn.until;
+        s.title = format!("{} beside {}", s.lab.name(), if s.lab.name() == "raft" { "paxos" } else { "raft" });
+    }
+    let mut rows = Vec::new();
+    for (name, s) in [("Multi-Paxos", &paxos), ("Raft", &raft)] {
+        let mut lab = Lab::replay(s)?;
+        let metrics = lab.metrics();
+        let get = |m: &str| metrics.iter().find(|(spec, _)| spec.name == m).map_or(f64::NAN, |(_, v)| *v);
+        let c = lab.counters();
+        rows.push(BesideRow {
+            protocol: name.into(),
+            committed: c.committed,
+            requests: c.requests,
+            msgs_per_commit: if c.committed > 0 { c.sent as f64 / c.committed as f64 } else { f64::NAN },
+            commit_p50: get("commit_p50"),
+            commit_p99: get("commit_p99"),
+            leaderless: get("leaderless"),
+            leaders: get("leaders_elected"),
+            fingerprint: lab.fingerprint(),
+            scenario: s.to_text(),
+        });
+    }
+    Ok(rows)
 }

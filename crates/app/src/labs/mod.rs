@@ -7,6 +7,7 @@
 //! entry here. A lab with a drawing or panels of its own adds one module
 //! and one line to [`VIEWS`].
 
+pub mod paxos;
 pub mod ring;
 
 use crate::view::Ctx;
@@ -16,8 +17,9 @@ use yew::Html;
 pub struct LabView {
     /// The lab's name, as in its schema.
     pub name: &'static str,
-    /// Its drawing, in place of the cluster drawing.
-    pub stage: fn(&Ctx) -> Html,
+    /// Its drawing, in place of the cluster drawing (with its node table
+    /// and node actions); `None` keeps them.
+    pub stage: Option<fn(&Ctx) -> Html>,
     /// Panels under the drawing.
     pub below: fn(&Ctx) -> Html,
     /// Panels at the side.
@@ -25,7 +27,7 @@ pub struct LabView {
 }
 
 /// Labs with views of their own.
-pub static VIEWS: &[LabView] = &[ring::VIEW];
+pub static VIEWS: &[LabView] = &[paxos::VIEW, ring::VIEW];
 
 /// The view of lab `name`, if it has one.
 pub fn find(name: &str) -> Option<&'static LabView> {

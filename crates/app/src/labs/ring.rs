@@ -19,7 +19,7 @@ const H: f64 = 520.0;
 /// The Ring lab's own views.
 pub const VIEW: LabView = LabView {
     name: "ring",
-    stage: |ctx: &Ctx| html! { <RingView ctx={ctx.clone()} /> },
+    stage: Some(|ctx: &Ctx| html! { <RingView ctx={ctx.clone()} /> }),
     below: |ctx: &Ctx| html! { <Servers ctx={ctx.clone()} /> },
     side: |ctx: &Ctx| html! { <Compare ctx={ctx.clone()} /> },
 };

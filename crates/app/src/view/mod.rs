@@ -221,8 +221,9 @@ pub fn App() -> Html {
     let own = labs::find(&lab);
     let timed = state.schema.as_ref().is_none_or(|s| s.timed);
     let cluster = state.schema.as_ref().is_none_or(|s| s.cluster);
-    let drawing = match own {
-        Some(v) => (v.stage)(&ctx),
+    let own_stage = own.and_then(|v| v.stage);
+    let drawing = match own_stage {
+        Some(stage) => stage(&ctx),
         None => html! { <canvas::ClusterView ctx={ctx.clone()} /> },
     };
     let data = (time.to_string(), state.frames.to_string(), state.frame_bytes.to_string());
@@ -272,13 +273,13 @@ pub fn App() -> Html {
                     <panels::Transport ctx={ctx.clone()} compact={false} />
                     { drawing }
                     if timed { <panels::Timeline ctx={ctx.clone()} /> }
-                    if let (true, None, Some(schema)) = (cluster, own, state.schema.clone()) {
+                    if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
                         <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
                     }
                     { own.map(|v| (v.below)(&ctx)).unwrap_or_default() }
                 </section>
                 <aside>
-                    if cluster && own.is_none() { <panels::NodePanel ctx={ctx.clone()} /> }
+                    if cluster && own_stage.is_none() { <panels::NodePanel ctx={ctx.clone()} /> }
                     <panels::Metrics ctx={ctx.clone()} />
                     <panels::Charts ctx={ctx.clone()} />
                     { settings(&ctx, |p| html! { <panels::Network ..p /> }) }

@@ -103,6 +103,12 @@ pub trait ClusterProtocol: Protocol + 'static {
     fn observe(_tracker: &mut Self::Tracker, _sim: &Sim<Self>) {}
     /// Values of [`ClusterProtocol::metric_specs`], in order.
     fn metrics(_tracker: &Self::Tracker, _sim: &Sim<Self>, _out: &mut Vec<f64>) {}
+    /// A question from the lab's page module, answered in its own
+    /// bincode-encoded type (see [`Model::query`]).
+    fn query(scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
+        let _ = scn;
+        Err(format!("this lab answers no questions ('{question}')"))
+    }
 }
 
 /// A simulated cluster running protocol `P`, as a lab.
@@ -338,6 +344,10 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
 
     fn trace_lines(&self) -> Vec<String> {
         self.sim.trace().window().map(|e| e.describe()).collect()
+    }
+
+    fn query(&self, scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
+        P::query(scn, question)
     }
 
     fn clone_box(&self) -> Box<dyn Model> {

@@ -116,7 +116,9 @@ pub trait Model {
     fn trace_lines(&self) -> Vec<String>;
     /// A lab-specific question from its page module (the Ring lab's key
     /// lookup), answered in the lab's own bincode-encoded type.
-    fn query(&self, question: &str) -> Result<Vec<u8>, String> {
+    /// `scn` is the scenario recorded so far.
+    fn query(&self, scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
+        let _ = scn;
         Err(format!("this lab answers no questions ('{question}')"))
     }
     /// A copy (the worker keeps snapshots for time travel).
@@ -324,7 +326,7 @@ impl Lab {
 
     /// A lab-specific question, answered in the lab's own encoded type.
     pub fn query(&self, question: &str) -> Result<Vec<u8>, String> {
-        self.model.query(question)
+        self.model.query(&self.scenario(), question)
     }
 
     /// The model as its own type, for a lab's tests:

@@ -80,6 +80,7 @@ pub static LAB: LabDef = LabDef {
         ("An acceptor hears nothing, then catches up", include_str!("../../../../tests/scenarios/paxos/isolated-acceptor.scn")),
         ("No majority decides nothing; a majority decides", include_str!("../../../../tests/scenarios/paxos/no-majority.scn")),
         ("Multi-Paxos: leader change with gap filling", include_str!("../../../../tests/scenarios/paxos/leader-change.scn")),
+        ("Paxos beside Raft: a leader crash under load", include_str!("../../../../tests/scenarios/paxos/beside-raft.scn")),
         ("The deliberate bug: a proposer ignores promises", include_str!("../../../../tests/scenarios/paxos/bug-ignore-promises.scn")),
     ],
 };
@@ -283,6 +284,16 @@ impl ClusterProtocol for PaxosNode {
                 }
                 _ => {}
             }
+        }
+    }
+
+    fn query(scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
+        match question {
+            "beside" => {
+                let rows = crate::experiments::paxos_beside_raft(scn).map_err(|e| e.to_string())?;
+                bincode::serialize(&rows).map_err(|e| e.to_string())
+            }
+            other => Err(format!("the paxos lab does not answer '{other}' (it answers beside)")),
         }
     }
 

@@ -564,7 +564,7 @@ impl Model for RingLab {
         self.log.clone()
     }
 
-    fn query(&self, question: &str) -> Result<Vec<u8>, String> {
+    fn query(&self, _: &Scenario, question: &str) -> Result<Vec<u8>, String> {
         let (verb, rest) = split_word(question);
         match verb {
             "locate" => bincode::serialize(&self.locate(rest)).map_err(|e| e.to_string()),
