@@ -104,6 +104,8 @@ pub struct BenchResult {
     pub events: u64,
     /// Messages delivered.
     pub delivered: u64,
+    /// Client commands committed (Multi-Paxos: slots decided).
+    pub committed: u64,
     /// Wall-clock milliseconds.
     pub millis: f64,
     /// Trace fingerprint (hex), to compare with the native run.

@@ -209,6 +209,7 @@ impl SimWorker {
         Ok(BenchResult {
             events: lab.events(),
             delivered: lab.counters().delivered,
+            committed: lab.counters().committed,
             millis,
             fingerprint: format!("{:016x}", lab.fingerprint()),
         })

@@ -9,7 +9,7 @@
 mod ring;
 
 use clap::{Parser, Subcommand};
-use clusterscope_core::experiments::{figure16, paxos_beside_raft, FIGURE16_RANGES};
+use clusterscope_core::experiments::{figure16, paxos_beside_raft, paxos_duel, DuelCost, FIGURE16_RANGES};
 use clusterscope_core::lab::Lab;
 use clusterscope_core::scenario::{link, parse_time, Scenario};
 use clusterscope_core::sim::time::format_duration;
@@ -71,6 +71,13 @@ enum Command {
     Beside {
         /// The scenario file (.scn), of either lab.
         file: String,
+    },
+    /// Dueling proposers in single-decree Paxos: messages and rounds until a
+    /// value is learned, with 1, 2 and 3 proposers, with and without back-off.
+    PaxosDuel {
+        /// Seeded runs per line.
+        #[arg(long, default_value_t = 500)]
+        runs: u64,
     },
     /// Print the scenario inside a share link or its fragment.
     Decode {
@@ -177,6 +184,30 @@ fn run(cli: Cli) -> Result<bool, String> {
                     c.delivered as f64 / best,
                     lab.fingerprint()
                 );
+            }
+            Ok(true)
+        }
+        Command::PaxosDuel { runs } => {
+            if runs == 0 || runs > 100_000 {
+                return Err("--runs must be between 1 and 100000".into());
+            }
+            println!("Single-decree Paxos, 5 acceptors (proposers among them), 10-20 ms latency, {runs} runs a line");
+            println!("{:>9} {:>9} {:>14} {:>14} {:>12} {:>11}", "proposers", "back-off", "msgs (median)", "msgs (p90)", "rounds (med)", "unfinished");
+            for proposers in 1..=3 {
+                for backoff in [true, false] {
+                    let c = paxos_duel(proposers, backoff, runs).map_err(|e| e.to_string())?;
+                    let p90 = |v: &[u64]| (!v.is_empty()).then(|| v[(v.len() * 9 / 10).min(v.len() - 1)]);
+                    let show = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
+                    println!(
+                        "{:>9} {:>9} {:>14} {:>14} {:>12} {:>11}",
+                        proposers,
+                        if backoff { "10-100ms" } else { "none" },
+                        show(DuelCost::median(&c.messages)),
+                        show(p90(&c.messages)),
+                        show(DuelCost::median(&c.rounds)),
+                        c.unfinished
+                    );
+                }
             }
             Ok(true)
         }

@@ -20,7 +20,23 @@ fn raft_steady_load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, raft_steady_load, frame_at_1x);
+/// Multi-Paxos under the same kind of load (tests/scenarios/paxos/bench.scn):
+/// reported per committed command, each one slot decided, so `thrpt` reads
+/// as decisions per second.
+fn paxos_steady_load(c: &mut Criterion) {
+    const PAXOS: &str = include_str!("../../../tests/scenarios/paxos/bench.scn");
+    let scn = Scenario::parse(PAXOS).expect("paxos/bench.scn is valid");
+    let committed = Lab::replay(&scn).expect("paxos/bench.scn runs").counters().committed;
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(committed));
+    g.bench_function("multipaxos5_steady_load_decisions", |b| {
+        b.iter(|| Lab::replay(&scn).expect("paxos/bench.scn runs").fingerprint())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, raft_steady_load, paxos_steady_load, frame_at_1x);
 criterion_main!(benches);
 
 /// The worker's work for one frame at 1x on a busy cluster: 16 ms of

@@ -213,3 +213,63 @@ pub fn paxos_beside_raft(scn: &Scenario) -> Result<Vec<BesideRow>, ScenarioError
     }
     Ok(rows)
 }
+
+/// What dueling proposers cost, over many seeded runs of single-decree
+/// Paxos: see [`paxos_duel`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct DuelCost {
+    /// Competing proposers.
+    pub proposers: u32,
+    /// Whether they back off (10–100 ms) after a rejection.
+    pub backoff: bool,
+    /// Protocol messages (prepare, promise, accept, accepted, reject,
+    /// decide) until the first learner learned the value, per run, sorted.
+    pub messages: Vec<u64>,
+    /// Phase-1 rounds until then, per run, sorted.
+    pub rounds: Vec<u64>,
+    /// Runs in which nobody learned a value within [`LIMIT`].
+    pub unfinished: usize,
+}
+
+impl DuelCost {
+    /// The median of a sorted list.
+    pub fn median(v: &[u64]) -> Option<u64> {
+        (!v.is_empty()).then(|| v[(v.len() - 1) / 2])
+    }
+}
+
+/// Single-decree Paxos with `proposers` proposers (also acceptors among
+/// five), 10–20 ms latency, all starting within 20 ms, with or without
+/// back-off: messages and rounds until a value is learned, for seeds
+/// `0..runs`.
+pub fn paxos_duel(proposers: u32, backoff: bool, runs: u64) -> Result<DuelCost, ScenarioError> {
+    use crate::lab::cluster::ClusterLab;
+    use crate::paxos::PaxosNode;
+    let mut out = DuelCost { proposers, backoff, messages: Vec::new(), rounds: Vec::new(), unfinished: 0 };
+    let (lo, hi) = if backoff { ("10ms", "100ms") } else { ("0", "0") };
+    for seed in 0..runs {
+        let text = format!(
+            "lab paxos\nseed {seed}\nproposers {proposers}\nacceptors 5\nbackoff_min {lo}\nbackoff_max {hi}\nrequest_rate 0\n"
+        );
+        let mut lab = Lab::new(&Scenario::parse(&text)?)?;
+        let mut t = 0;
+        loop {
+            t += 5 * MS;
+            lab.run_until(t);
+            let Some(p) = lab.model::<ClusterLab<PaxosNode>>() else { break };
+            let tr = p.tracker();
+            if !tr.learned.is_empty() {
+                out.messages.push(tr.protocol_messages);
+                out.rounds.push(tr.rounds);
+                break;
+            }
+            if t >= LIMIT || lab.violation().is_some() {
+                out.unfinished += 1;
+                break;
+            }
+        }
+    }
+    out.messages.sort_unstable();
+    out.rounds.sort_unstable();
+    Ok(out)
+}

@@ -56,8 +56,9 @@ pub struct Choices {
 }
 
 impl Choices {
-    /// Follows the events; returns what became chosen (slot, value, ballot)
-    /// and any slot where a second, different value became chosen.
+    /// Follows the events; returns what a majority accepted with one ballot
+    /// in them: (slot, value, ballot), in order. A slot's first such value
+    /// is its chosen one; a later different one breaks safety.
     pub fn follow(&mut self, quorum: usize, events: &[TraceEvent<PaxosNode>]) -> Vec<(Slot, Value, Ballot)> {
         let mut out = Vec::new();
         for (node, note) in notes(events) {
@@ -131,9 +132,8 @@ impl Invariant<PaxosNode> for OneValuePerSlot {
         "One Value Per Slot"
     }
     fn check(&mut self, world: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
-        let before = self.choices.chosen.clone();
         for (slot, value, ballot) in self.choices.follow(quorum(world), events) {
-            if let Some(&(first, first_ballot)) = before.get(&slot).or_else(|| self.choices.chosen.get(&slot)) {
+            if let Some(&(first, first_ballot)) = self.choices.chosen.get(&slot) {
                 if first != value {
                     return Err(format!(
                         "slot {slot}: {} was chosen at {}, then {} at {}",

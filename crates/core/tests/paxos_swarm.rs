@@ -1,0 +1,410 @@
+//! Swarm testing of Paxos (in the manner of TigerBeetle's VOPR and of
+//! `raft_swarm.rs`): many seeds, each drawing its own configuration
+//! (single-decree or Multi-Paxos, 1–5 proposers, 3–9 acceptors, co-located
+//! or not, back-off, leader timeout, heartbeat), network (latency, loss up
+//! to 20%, duplication, reordering, long tails), client load (Multi-Paxos)
+//! and fault rates from a seeded generator.
+//!
+//! Each seed runs in two phases, as safety and liveness must be checked
+//! apart:
+//!
+//! 1. **Faults** (1.5 s of virtual time): servers crash, restart, pause and
+//!    resume; the network partitions, cuts links one way and heals; loss
+//!    changes; clients send requests. The six checkers of
+//!    `paxos::invariants()` ("Paxos Made Simple" §2.1–§2.3 and "Paxos Made
+//!    Moderately Complex" §3) watch every event: no violation may occur.
+//! 2. **Recovery**: faults stop, every link heals, loss, duplication, tails
+//!    and new client load stop, crashed servers restart (from what they
+//!    persisted) and paused ones resume. Within 10 s of virtual time every
+//!    slot that a majority of acceptors chose (single-decree: the one
+//!    instance, which must be decided) must be learned by every server
+//!    ("Paxos Made Simple" §2.3: learners must find out that a value has
+//!    been chosen; §2.4: progress once enough of the system works).
+//!
+//! A failure prints the seed and the command that replays it:
+//! `SWARM_SEED=<seed> cargo test -p clusterscope-core --test paxos_swarm`.
+//! `SWARM_SEEDS=<n>` runs seeds `0..n` instead of the default 1,000.
+
+use clusterscope_core::paxos::invariants::Choices;
+use clusterscope_core::paxos::{self, PaxosConfig, PaxosNode, Slot};
+use clusterscope_core::sim::{
+    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Rng, Sim, SimConfig, StreamKind, Time, MS,
+    SEC,
+};
+use std::collections::BTreeSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+const DEFAULT_SEEDS: u64 = 1_000;
+const SHARDS: u64 = 4;
+const FAULT_PHASE: Time = 1_500 * MS;
+/// How long after healing every chosen slot must be learned everywhere.
+const RECOVERY_BOUND: Time = 10 * SEC;
+/// How often the recovery phase looks whether it is done.
+const LOOK: Time = 20 * MS;
+
+/// One seed's world: everything drawn from the seed.
+#[derive(Debug)]
+struct Plan {
+    paxos: PaxosConfig,
+    net: NetConfig,
+    request_rate: u64,
+    tick: Time,
+    // Chances per tick, in parts per million.
+    crash: u32,
+    restart: u32,
+    pause: u32,
+    resume: u32,
+    partition: u32,
+    block: u32,
+    heal: u32,
+    request: u32,
+    change_loss: u32,
+}
+
+impl Plan {
+    fn draw(seed: u64) -> Plan {
+        let mut r = Rng::stream(seed, StreamKind::Lab, 0x5041_5853_574d);
+        let multi = r.range(0, 1) == 1;
+        let proposers = r.range(1, 5) as u32;
+        let acceptors = r.range(3, 9) as u32;
+        let backoff_min = r.range(MS, 20 * MS);
+        let leader_timeout = r.range(100 * MS, 400 * MS);
+        let paxos = PaxosConfig {
+            proposers,
+            acceptors,
+            colocated: r.range(0, 1) == 1,
+            multi,
+            backoff_min,
+            backoff_max: backoff_min + r.range(10 * MS, 150 * MS),
+            start_spread: r.range(0, 50 * MS),
+            leader_timeout,
+            heartbeat: r.range(20 * MS, leader_timeout / 3),
+            bug_ignore_promises: false,
+        };
+        let latency_min = r.range(MS, 10 * MS);
+        let net = NetConfig {
+            latency_min,
+            latency_max: latency_min + r.range(0, 30 * MS),
+            tail_ppm: r.range(0, 50_000) as u32,
+            tail_max: r.range(0, 300 * MS),
+            loss_ppm: r.range(0, 200_000) as u32,
+            dup_ppm: r.range(0, 100_000) as u32,
+            reorder: r.range(0, 1) == 1,
+        };
+        Plan {
+            paxos,
+            net,
+            request_rate: if multi { r.range(0, 30) } else { 0 },
+            tick: r.range(20 * MS, 100 * MS),
+            crash: r.range(0, 150_000) as u32,
+            restart: r.range(100_000, 600_000) as u32,
+            pause: r.range(0, 50_000) as u32,
+            resume: r.range(100_000, 500_000) as u32,
+            partition: r.range(0, 100_000) as u32,
+            block: r.range(0, 50_000) as u32,
+            heal: r.range(50_000, 400_000) as u32,
+            request: r.range(0, 300_000) as u32,
+            change_loss: r.range(0, 50_000) as u32,
+        }
+    }
+}
+
+/// What a seed's run did, for the summary line.
+#[derive(Debug, Default)]
+struct Outcome {
+    events: u64,
+    chosen: u64,
+    rounds_top: u64,
+    fingerprint: u64,
+    recovery: Time,
+}
+
+/// The simulator and what the acceptors chose so far (a majority accepting
+/// one value with one ballot), followed event by event.
+struct Run {
+    sim: Sim<PaxosNode>,
+    choices: Choices,
+    quorum: usize,
+}
+
+impl Run {
+    fn follow(&mut self) {
+        self.choices.follow(self.quorum, self.sim.last_events());
+    }
+    fn inject(&mut self, f: Fault) {
+        self.sim.inject(f);
+        self.follow();
+    }
+    fn request(&mut self, node: NodeId) {
+        self.sim.client_request(node);
+        self.follow();
+    }
+    /// Runs every event up to `t`, following each.
+    fn run_until(&mut self, t: Time) {
+        while self.sim.next_event_time().is_some_and(|at| at <= t) {
+            if !self.sim.step() {
+                break;
+            }
+            self.follow();
+        }
+        self.sim.run_until(t);
+    }
+    fn nodes(&self) -> u32 {
+        self.sim.config().nodes
+    }
+    fn in_status(&self, s: NodeStatus) -> Vec<NodeId> {
+        (0..self.nodes()).filter(|&i| self.sim.nodes()[i as usize].status == s).collect()
+    }
+    /// The chosen slots that some server has not learned, as (server, slot);
+    /// single-decree also requires slot 0 to be chosen at all.
+    fn unlearned(&self) -> Vec<(NodeId, Slot)> {
+        let mut slots: BTreeSet<Slot> = self.choices.chosen.keys().copied().collect();
+        if !self.sim.protocol_config().multi {
+            slots.insert(0);
+        }
+        let mut out = Vec::new();
+        for (i, n) in self.sim.nodes().iter().enumerate() {
+            for &s in &slots {
+                if !n.state.learned().contains_key(&s) {
+                    out.push((i as NodeId, s));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn pick(r: &mut Rng, n: u32) -> NodeId {
+    r.range(0, u64::from(n) - 1) as NodeId
+}
+
+fn safe(sim: &Sim<PaxosNode>, phase: &str) -> Result<(), String> {
+    match sim.violation() {
+        Some(v) => Err(format!("{phase}: {} violated at {} µs: {}", v.invariant, v.at, v.message)),
+        None => Ok(()),
+    }
+}
+
+fn describe(sim: &Sim<PaxosNode>) -> String {
+    sim.nodes()
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let s = &n.state;
+            format!(
+                "S{} {:?} {} ballot {}.{} promised {}.{} learned {:?} applied {}",
+                i + 1,
+                n.status,
+                if s.is_leading() {
+                    "leading"
+                } else if s.is_preparing() {
+                    "preparing"
+                } else {
+                    "idle"
+                },
+                s.ballot().round,
+                s.ballot().proposer + 1,
+                s.promised().round,
+                s.promised().proposer + 1,
+                s.learned().keys().take(8).collect::<Vec<_>>(),
+                s.applied()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n    ")
+}
+
+/// Runs one seed through both phases.
+fn run_seed(seed: u64) -> Result<Outcome, String> {
+    let plan = Plan::draw(seed);
+    let n = plan.paxos.nodes();
+    let config = SimConfig {
+        nodes: n,
+        seed,
+        net: plan.net.clone(),
+        drift_ppm_max: 0,
+        client: ClientConfig { rate_per_sec: plan.request_rate, ..ClientConfig::default() },
+        // `SWARM_TRACE=1` keeps the trace, printed when the seed fails.
+        trace_window: if std::env::var("SWARM_TRACE").is_ok() { 1 << 22 } else { 0 },
+    };
+    let sim = Sim::with_invariants(config, plan.paxos.clone(), paxos::invariants());
+    let mut run = Run { quorum: plan.paxos.quorum(), sim, choices: Choices::default() };
+    let mut r = Rng::stream(seed, StreamKind::Lab, 0x0046_4155_4c54);
+
+    // Phase 1: faults.
+    let mut t = 0;
+    while t < FAULT_PHASE {
+        t += plan.tick;
+        if r.chance_ppm(plan.crash) {
+            run.inject(Fault::Crash(pick(&mut r, n)));
+        }
+        if r.chance_ppm(plan.restart) {
+            let crashed = run.in_status(NodeStatus::Crashed);
+            if !crashed.is_empty() {
+                run.inject(Fault::Restart(crashed[pick(&mut r, crashed.len() as u32) as usize]));
+            }
+        }
+        if r.chance_ppm(plan.pause) {
+            run.inject(Fault::Pause(pick(&mut r, n)));
+        }
+        if r.chance_ppm(plan.resume) {
+            for id in run.in_status(NodeStatus::Paused) {
+                run.inject(Fault::Resume(id));
+            }
+        }
+        if r.chance_ppm(plan.partition) {
+            let mut groups = vec![Vec::new(), Vec::new(), Vec::new()];
+            for id in 0..n {
+                groups[r.range(0, 2) as usize].push(id);
+            }
+            run.inject(Fault::Partition(groups));
+        }
+        if r.chance_ppm(plan.block) && n > 1 {
+            let a = pick(&mut r, n);
+            let b = (a + 1 + pick(&mut r, n - 1)) % n;
+            run.inject(Fault::Block(a, b));
+        }
+        if r.chance_ppm(plan.heal) {
+            run.inject(Fault::Heal);
+        }
+        if r.chance_ppm(plan.change_loss) {
+            run.inject(Fault::Set("loss".into(), r.range(0, 200_000) as i64));
+        }
+        if r.chance_ppm(plan.request) {
+            run.request(pick(&mut r, n));
+        }
+        run.run_until(t);
+        if run.sim.violation().is_some() {
+            break;
+        }
+    }
+    safe(&run.sim, "fault phase")?;
+
+    // Phase 2: heal everything, restart the crashed, resume the paused, and
+    // require every chosen slot to be learned everywhere.
+    run.inject(Fault::Heal);
+    for name in ["loss", "duplicate", "tail", "request_rate"] {
+        run.inject(Fault::Set(name.into(), 0));
+    }
+    for id in run.in_status(NodeStatus::Crashed) {
+        run.inject(Fault::Restart(id));
+    }
+    for id in run.in_status(NodeStatus::Paused) {
+        run.inject(Fault::Resume(id));
+    }
+    let healed = run.sim.now();
+    let deadline = healed + RECOVERY_BOUND;
+    let mut done = None;
+    while run.sim.now() < deadline {
+        let next = run.sim.now() + LOOK;
+        run.run_until(next);
+        if run.sim.violation().is_some() {
+            break;
+        }
+        if run.unlearned().is_empty() {
+            done = Some(run.sim.now());
+            break;
+        }
+    }
+    safe(&run.sim, "recovery phase")?;
+    let Some(at) = done else {
+        if std::env::var("SWARM_TRACE").is_ok() {
+            for e in run.sim.trace().window() {
+                println!("{}", e.describe());
+            }
+        }
+        let missing = run.unlearned();
+        return Err(format!(
+            "not every chosen slot learned everywhere within {} s of healing; chosen {:?}; missing (server, slot) {:?}\n    {}",
+            RECOVERY_BOUND / SEC,
+            run.choices.chosen.keys().take(16).collect::<Vec<_>>(),
+            missing.iter().take(16).map(|(s, slot)| (s + 1, *slot)).collect::<Vec<_>>(),
+            describe(&run.sim)
+        ));
+    };
+    let rounds_top = run.sim.nodes().iter().map(|nd| nd.state.ballot().round).max().unwrap_or(0);
+    Ok(Outcome {
+        events: run.sim.counters().events,
+        chosen: run.choices.chosen.len() as u64,
+        rounds_top,
+        fingerprint: run.sim.trace().fingerprint(),
+        recovery: at - healed,
+    })
+}
+
+fn replay_hint(seed: u64) -> String {
+    format!("replay: SWARM_SEED={seed} cargo test -p clusterscope-core --test paxos_swarm -- --nocapture")
+}
+
+/// The seeds this shard runs.
+fn seeds(shard: u64) -> Vec<u64> {
+    if let Some(one) = std::env::var("SWARM_SEED").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+        return if one % SHARDS == shard { vec![one] } else { vec![] };
+    }
+    let count = std::env::var("SWARM_SEEDS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(DEFAULT_SEEDS);
+    (0..count).filter(|s| s % SHARDS == shard).collect()
+}
+
+fn run_shard(shard: u64) {
+    let seeds = seeds(shard);
+    let single = std::env::var("SWARM_SEED").is_ok();
+    let mut failures = Vec::new();
+    let (mut events, mut chosen, mut worst_recovery) = (0u64, 0u64, 0);
+    for &seed in &seeds {
+        let result = catch_unwind(AssertUnwindSafe(|| run_seed(seed)))
+            .unwrap_or_else(|p| Err(format!("panicked: {}", panic_text(&p))));
+        match result {
+            Ok(o) => {
+                events += o.events;
+                chosen += o.chosen;
+                worst_recovery = worst_recovery.max(o.recovery);
+                if single {
+                    println!("seed {seed}: {:?}\n{:?}", Plan::draw(seed), o);
+                }
+            }
+            Err(e) => failures.push(format!("seed {seed}: {e}\n  {:?}\n  {}", Plan::draw(seed), replay_hint(seed))),
+        }
+    }
+    println!(
+        "shard {shard}: {} seeds, {events} events, {chosen} slots chosen, slowest recovery {} ms",
+        seeds.len(),
+        worst_recovery / MS
+    );
+    assert!(failures.is_empty(), "{} of {} seeds failed:\n{}", failures.len(), seeds.len(), failures.join("\n"));
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+// Swarm, shard 0 of 4 (the shards run in parallel; together they cover
+// seeds 0..1000, or SWARM_SEEDS / SWARM_SEED). Guards "Paxos Made Simple"
+// §2.1–§2.3 and PMMC §3 under faults, then learning after healing.
+#[test]
+fn swarm_shard_0() {
+    run_shard(0);
+}
+
+// Swarm, shard 1 of 4.
+#[test]
+fn swarm_shard_1() {
+    run_shard(1);
+}
+
+// Swarm, shard 2 of 4.
+#[test]
+fn swarm_shard_2() {
+    run_shard(2);
+}
+
+// Swarm, shard 3 of 4.
+#[test]
+fn swarm_shard_3() {
+    run_shard(3);
+}
