@@ -165,7 +165,10 @@ impl Run {
         let mut out = Vec::new();
         for (i, n) in self.sim.nodes().iter().enumerate() {
             for &s in &slots {
-                if !n.state.learned().contains_key(&s) {
+                // Learned, and applied: a learner stuck behind a gap has
+                // not really got the slot (PMMC §3: replicas perform slots
+                // in order).
+                if !n.state.learned().contains_key(&s) || n.state.applied() <= s {
                     out.push((i as NodeId, s));
                 }
             }
