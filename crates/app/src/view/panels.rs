@@ -367,7 +367,8 @@ pub fn Charts(props: &PanelProps) -> Html {
         <section class="panel charts" aria-label="Charts">
             { for charted.iter().enumerate().map(|(i, m)| {
                 let series: Vec<(Time, f64)> = samples.iter().map(|s| (s.time, s.values.get(i).copied().unwrap_or(f64::NAN))).collect();
-                sparkline(&series, &m.label, m.unit)
+                // A metric this run does not measure (NaN throughout) gets no chart.
+                if series.iter().all(|(_, v)| v.is_nan()) { html! {} } else { sparkline(&series, &m.label, m.unit) }
             }) }
         </section>
     }
