@@ -12,6 +12,8 @@
 //!   six safety checkers and the Paxos lab.
 //! * [`ring`]: placement algorithms (modulo, ring with virtual nodes, ketama,
 //!   jump, rendezvous, Maglev, bounded loads) and their statistics.
+//! * [`balance`]: load balancing: clients, one balancer with seven
+//!   policies, servers with queues, failures, timeouts and retries.
 //! * [`scenario`]: the one scenario model (lab, parameters, seed, timed
 //!   actions), its text format and its share-link codec.
 //! * [`lab`]: the lab boundary: every lab a plug-in (a static description
@@ -29,6 +31,7 @@
 //! assert!(leader.1 >= 1.0, "a leader within two seconds");
 //! ```
 
+pub mod balance;
 pub mod experiments;
 pub mod lab;
 pub mod paxos;

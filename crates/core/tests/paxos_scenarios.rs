@@ -18,11 +18,13 @@
 use clusterscope_core::lab::cluster::ClusterLab;
 use clusterscope_core::lab::Lab;
 use clusterscope_core::paxos::invariants::Choices;
-use clusterscope_core::paxos::{self, Ballot, PaxosConfig, PaxosMsg, PaxosNode, PaxosNote, PaxosTimer, Slot, Value};
+use clusterscope_core::paxos::{
+    self, Ballot, PaxosConfig, PaxosMsg, PaxosNode, PaxosNote, PaxosTimer, Slot, Value,
+};
 use clusterscope_core::scenario::Scenario;
 use clusterscope_core::sim::{
-    ClientConfig, Ctx, Effect, Fault, Invariant, NetConfig, Node, NodeId, NodeStatus, Observable, Protocol, Reply, Rng,
-    Sim, SimConfig, StreamKind, Time, TraceEvent, World, MS, SEC,
+    ClientConfig, Ctx, Effect, Fault, Invariant, NetConfig, Node, NodeId, NodeStatus, Observable,
+    Protocol, Reply, Rng, Sim, SimConfig, StreamKind, Time, TraceEvent, World, MS, SEC,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,7 +34,14 @@ const WINDOW: usize = 1 << 21;
 
 fn build(cfg: PaxosConfig, seed: u64, net: NetConfig, client: ClientConfig) -> Sim<PaxosNode> {
     Sim::with_invariants(
-        SimConfig { nodes: cfg.nodes(), seed, net, client, trace_window: WINDOW, ..SimConfig::default() },
+        SimConfig {
+            nodes: cfg.nodes(),
+            seed,
+            net,
+            client,
+            trace_window: WINDOW,
+            ..SimConfig::default()
+        },
         cfg,
         paxos::invariants(),
     )
@@ -65,12 +74,18 @@ fn preset(text: &str, until: Option<Time>) -> Lab {
 }
 
 fn sim_of(lab: &Lab) -> &Sim<PaxosNode> {
-    lab.model::<ClusterLab<PaxosNode>>().expect("a paxos scenario").sim()
+    lab.model::<ClusterLab<PaxosNode>>()
+        .expect("a paxos scenario")
+        .sim()
 }
 
 fn trace(sim: &Sim<PaxosNode>) -> Vec<TraceEvent<PaxosNode>> {
     let t = sim.trace();
-    assert_eq!(t.total() as usize, t.window().len(), "the trace window must hold the whole run");
+    assert_eq!(
+        t.total() as usize,
+        t.window().len(),
+        "the trace window must hold the whole run"
+    );
     t.window().cloned().collect()
 }
 
@@ -107,7 +122,10 @@ fn wait_all_learn(sim: &mut Sim<PaxosNode>, within: Time) -> bool {
     loop {
         let c = chosen(sim);
         let done = !c.is_empty()
-            && sim.nodes().iter().all(|n| c.iter().all(|(s, v)| n.state.learned().get(s) == Some(v)));
+            && sim
+                .nodes()
+                .iter()
+                .all(|n| c.iter().all(|(s, v)| n.state.learned().get(s) == Some(v)));
         if done {
             return true;
         }
@@ -166,10 +184,22 @@ fn s2_2_a_single_proposer_decides_its_own_value() {
     assert_eq!(chosen(sim), BTreeMap::from([(0, Value::Own(0))]));
     assert!(all_learned(sim, Value::Own(0)), "every server learns v(S1)");
     let n = notes(sim);
-    let rounds = n.iter().filter(|(_, _, x)| matches!(x, PaxosNote::RoundStarted { .. })).count();
+    let rounds = n
+        .iter()
+        .filter(|(_, _, x)| matches!(x, PaxosNote::RoundStarted { .. }))
+        .count();
     assert_eq!(rounds, 1, "one round suffices");
     assert!(n.iter().any(|(_, node, x)| *node == 0
-        && *x == PaxosNote::Phase2 { ballot: Ballot { round: 1, proposer: 0 }, slot: 0, value: Value::Own(0), reported: None }));
+        && *x
+            == PaxosNote::Phase2 {
+                ballot: Ballot {
+                    round: 1,
+                    proposer: 0
+                },
+                slot: 0,
+                value: Value::Own(0),
+                reported: None
+            }));
 }
 
 // "Paxos Made Simple" §2.1, safety: whatever the proposers do, "only a
@@ -182,14 +212,25 @@ fn s2_1_many_proposers_with_different_values_choose_exactly_one_proposed_value()
     let mut winners = BTreeSet::new();
     for seed in 0..24 {
         let colocated = seed % 2 == 0;
-        let cfg = PaxosConfig { proposers: 5, acceptors: 5, colocated, ..PaxosConfig::default() };
+        let cfg = PaxosConfig {
+            proposers: 5,
+            acceptors: 5,
+            colocated,
+            ..PaxosConfig::default()
+        };
         let mut sim = quiet(cfg, seed);
         run_for(&mut sim, 3 * SEC);
         let c = chosen(&sim);
         assert_eq!(c.len(), 1, "seed {seed}: one instance, one choice: {c:?}");
         let v = c[&0];
-        assert!(matches!(v, Value::Own(p) if p < 5), "seed {seed}: {v:?} is not a proposer's value");
-        assert!(all_learned(&sim, v), "seed {seed}: every server learns {v:?}");
+        assert!(
+            matches!(v, Value::Own(p) if p < 5),
+            "seed {seed}: {v:?} is not a proposer's value"
+        );
+        assert!(
+            all_learned(&sim, v),
+            "seed {seed}: every server learns {v:?}"
+        );
         let chosen_notes: BTreeSet<Value> = notes(&sim)
             .into_iter()
             .filter_map(|(_, _, n)| match n {
@@ -197,10 +238,17 @@ fn s2_1_many_proposers_with_different_values_choose_exactly_one_proposed_value()
                 _ => None,
             })
             .collect();
-        assert_eq!(chosen_notes, BTreeSet::from([v]), "seed {seed}: every proposer that saw a choice saw the same");
+        assert_eq!(
+            chosen_notes,
+            BTreeSet::from([v]),
+            "seed {seed}: every proposer that saw a choice saw the same"
+        );
         winners.insert(v);
     }
-    assert!(winners.len() >= 2, "different seeds let different proposers win: {winners:?}");
+    assert!(
+        winners.len() >= 2,
+        "different seeds let different proposers win: {winners:?}"
+    );
 }
 
 // "Paxos Made Simple" §2.1: with several proposers proposing the same value,
@@ -214,7 +262,12 @@ fn s2_1_many_proposers_with_the_same_value_choose_it_and_with_different_values_o
     for seed in 0..150 {
         for same in [true, false] {
             let colocated = seed % 2 == 0;
-            let cfg = PaxosConfig { proposers: 3, acceptors: 5, colocated, ..PaxosConfig::default() };
+            let cfg = PaxosConfig {
+                proposers: 3,
+                acceptors: 5,
+                colocated,
+                ..PaxosConfig::default()
+            };
             let mut h = Hand::new(cfg, seed);
             let values: Vec<u64> = (0..3).map(|p| if same { 42 } else { 100 + p }).collect();
             for p in 0..3 {
@@ -224,17 +277,33 @@ fn s2_1_many_proposers_with_the_same_value_choose_it_and_with_different_values_o
             let steps = h.run_until_all_learned(200_000);
             let ok = h.violation.clone();
             assert_eq!(ok, None, "seed {seed} same {same}");
-            assert!(steps.is_some(), "seed {seed} same {same}: not everyone learned");
-            let c: Vec<(Slot, Value)> = h.choices.chosen.iter().map(|(s, (v, _))| (*s, *v)).collect();
+            assert!(
+                steps.is_some(),
+                "seed {seed} same {same}: not everyone learned"
+            );
+            let c: Vec<(Slot, Value)> = h
+                .choices
+                .chosen
+                .iter()
+                .map(|(s, (v, _))| (*s, *v))
+                .collect();
             assert_eq!(c.len(), 1, "seed {seed}: {c:?}");
             let v = c[0].1;
             if same {
                 assert_eq!(v, Value::Request(42), "seed {seed}");
             } else {
-                assert!(values.iter().any(|r| Value::Request(*r) == v), "seed {seed}: {v:?} was not proposed");
+                assert!(
+                    values.iter().any(|r| Value::Request(*r) == v),
+                    "seed {seed}: {v:?} was not proposed"
+                );
             }
             for n in &h.nodes {
-                assert_eq!(n.learned().get(&0), Some(&v), "seed {seed}: S{} learned otherwise", n.id() + 1);
+                assert_eq!(
+                    n.learned().get(&0),
+                    Some(&v),
+                    "seed {seed}: S{} learned otherwise",
+                    n.id() + 1
+                );
             }
         }
     }
@@ -254,7 +323,10 @@ fn s2_3_a_partitioned_acceptor_catches_up_after_the_heal() {
     assert_safe(sim);
     let v = *chosen(sim).get(&0).expect("the others decided without S5");
     assert_eq!(learned(sim, 4, 0), None, "S5 heard nothing");
-    assert!(sim.nodes()[4].state.accepted().is_empty() && sim.nodes()[4].state.promised() == Ballot::default());
+    assert!(
+        sim.nodes()[4].state.accepted().is_empty()
+            && sim.nodes()[4].state.promised() == Ballot::default()
+    );
     assert!((0..4).all(|i| learned(sim, i, 0) == Some(v)));
 
     let after = preset(&text, None);
@@ -263,12 +335,45 @@ fn s2_3_a_partitioned_acceptor_catches_up_after_the_heal() {
     assert_eq!(learned(sim, 4, 0), Some(v), "S5 caught up");
     // Heartbeat -> Fetch -> Decided, after the heal at 1 s.
     let t = trace(sim);
-    let at = |pred: &dyn Fn(&TraceEvent<PaxosNode>) -> bool| t.iter().position(pred).expect("present");
-    let hb = at(&|e| matches!(e, TraceEvent::Sent { at, to: 4, msg: PaxosMsg::Heartbeat { .. }, .. } if *at >= SEC));
-    let fetch = at(&|e| matches!(e, TraceEvent::Sent { from: 4, msg: PaxosMsg::Fetch { from: 0 }, .. }));
-    let decided = at(&|e| matches!(e, TraceEvent::Sent { to: 4, msg: PaxosMsg::Decided { from: 0, .. }, .. }));
-    let learn = at(&|e| matches!(e, TraceEvent::Note { node: 4, note: PaxosNote::Learned { .. }, .. }));
-    assert!(hb < fetch && fetch < decided && decided < learn, "{hb} {fetch} {decided} {learn}");
+    let at =
+        |pred: &dyn Fn(&TraceEvent<PaxosNode>) -> bool| t.iter().position(pred).expect("present");
+    let hb = at(
+        &|e| matches!(e, TraceEvent::Sent { at, to: 4, msg: PaxosMsg::Heartbeat { .. }, .. } if *at >= SEC),
+    );
+    let fetch = at(&|e| {
+        matches!(
+            e,
+            TraceEvent::Sent {
+                from: 4,
+                msg: PaxosMsg::Fetch { from: 0 },
+                ..
+            }
+        )
+    });
+    let decided = at(&|e| {
+        matches!(
+            e,
+            TraceEvent::Sent {
+                to: 4,
+                msg: PaxosMsg::Decided { from: 0, .. },
+                ..
+            }
+        )
+    });
+    let learn = at(&|e| {
+        matches!(
+            e,
+            TraceEvent::Note {
+                node: 4,
+                note: PaxosNote::Learned { .. },
+                ..
+            }
+        )
+    });
+    assert!(
+        hb < fetch && fetch < decided && decided < learn,
+        "{hb} {fetch} {decided} {learn}"
+    );
 }
 
 // "Paxos Made Simple" §2.2, P2c (and P2b: "if a proposal with value v is
@@ -283,17 +388,30 @@ fn s2_2_p2c_a_late_proposer_adopts_the_chosen_value() {
     let lab = preset(&preset_text("late-proposer.scn"), None);
     let sim = sim_of(&lab);
     assert_safe(sim);
-    assert_eq!(chosen(sim), BTreeMap::from([(0, Value::Own(0))]), "S1's value was chosen");
+    assert_eq!(
+        chosen(sim),
+        BTreeMap::from([(0, Value::Own(0))]),
+        "S1's value was chosen"
+    );
     let s2: Vec<(Ballot, Value, Option<Value>)> = notes(sim)
         .into_iter()
         .filter_map(|(_, node, n)| match n {
-            PaxosNote::Phase2 { ballot, value, reported, .. } if node == 1 => Some((ballot, value, reported)),
+            PaxosNote::Phase2 {
+                ballot,
+                value,
+                reported,
+                ..
+            } if node == 1 => Some((ballot, value, reported)),
             _ => None,
         })
         .collect();
     assert!(!s2.is_empty(), "S2 reached phase 2");
     for (b, value, reported) in &s2 {
-        assert_eq!(*reported, Some(Value::Own(0)), "S2's promises at {b:?} report v(S1)");
+        assert_eq!(
+            *reported,
+            Some(Value::Own(0)),
+            "S2's promises at {b:?} report v(S1)"
+        );
         assert_eq!(*value, Value::Own(0), "S2 adopts v(S1) at {b:?}");
     }
     assert!(all_learned(sim, Value::Own(0)));
@@ -301,7 +419,12 @@ fn s2_2_p2c_a_late_proposer_adopts_the_chosen_value() {
     let bug = preset(&preset_text("bug-ignore-promises.scn"), None);
     let v = bug.violation().expect("the checker catches the bug");
     assert_eq!(v.invariant, "Proposer Adopts Reported Value");
-    assert!(v.message.starts_with("S2 proposed v(S2)") && v.message.ends_with("phase 1 reported v(S1) accepted"), "{}", v.message);
+    assert!(
+        v.message.starts_with("S2 proposed v(S2)")
+            && v.message.ends_with("phase 1 reported v(S1) accepted"),
+        "{}",
+        v.message
+    );
 }
 
 // "Paxos Made Simple" §2.4: progress needs "a majority of acceptors" that
@@ -317,8 +440,13 @@ fn s2_4_no_majority_partitions_choose_nothing_then_a_majority_decides() {
     assert_safe(sim);
     assert!(chosen(sim).is_empty(), "no majority, no choice");
     let n = notes(sim);
-    assert!(!n.iter().any(|(_, _, x)| matches!(x, PaxosNote::Learned { .. } | PaxosNote::Chosen { .. })));
-    let rounds = n.iter().filter(|(_, _, x)| matches!(x, PaxosNote::RoundStarted { .. })).count();
+    assert!(!n
+        .iter()
+        .any(|(_, _, x)| matches!(x, PaxosNote::Learned { .. } | PaxosNote::Chosen { .. })));
+    let rounds = n
+        .iter()
+        .filter(|(_, _, x)| matches!(x, PaxosNote::RoundStarted { .. }))
+        .count();
     assert!(rounds >= 6, "the proposers kept trying: {rounds} rounds");
 
     let majority = preset(&text, Some(3 * SEC - MS));
@@ -327,34 +455,61 @@ fn s2_4_no_majority_partitions_choose_nothing_then_a_majority_decides() {
     assert_eq!(c.len(), 1, "the 3-side chose");
     let v = c[&0];
     assert!(matches!(v, Value::Own(p) if p < 3), "{v:?}");
-    assert!((2..5).all(|i| learned(sim, i, 0) == Some(v)), "S3, S4, S5 learned it");
+    assert!(
+        (2..5).all(|i| learned(sim, i, 0) == Some(v)),
+        "S3, S4, S5 learned it"
+    );
 
     let healed = preset(&text, None);
     let sim = sim_of(&healed);
     assert_safe(sim);
-    assert_eq!(chosen(sim), BTreeMap::from([(0, v)]), "the choice never changes");
+    assert_eq!(
+        chosen(sim),
+        BTreeMap::from([(0, v)]),
+        "the choice never changes"
+    );
     assert!(all_learned(sim, v));
 }
 
 // "Paxos Made Simple" §2.2 ("an acceptor must remember this information
-// even if it fails and then restarts") and §2.4: acceptors crash during
-// phase 2. S1 proposes to five separate acceptors; two of them (S5, S6)
-// accept and crash at once, the three others (S2..S4) crash before the
-// accept reaches them: no majority accepted. After restarts, the next
-// round's promises report what S5 and S6 accepted (it survived their
-// crash), so S1 proposes that value again and it is chosen.
+// even if it fails and then restarts") and P2c, with acceptors crashing
+// during phase 2. S1 proposes to five separate acceptors (S3..S7); S3, S4
+// and S5 crash before the accept reaches them, S6 and S7 accept and crash
+// at once, and S1 crashes too: two of five accepted, nothing is chosen.
+// Then S3, S6 and S7 restart and S2 (paused until now) runs a round with
+// exactly them: the promises of S6 and S7 report v(S1), which survived
+// their crash, so S2 proposes v(S1), not its own value, and v(S1) is
+// chosen and learned by all.
 #[test]
 fn s2_2_acceptors_crashing_during_phase_2_keep_what_they_accepted() {
-    let cfg = PaxosConfig { proposers: 1, acceptors: 5, colocated: false, ..PaxosConfig::default() };
-    let net = NetConfig { latency_min: 10 * MS, latency_max: 10 * MS, ..NetConfig::default() };
+    let cfg = PaxosConfig {
+        proposers: 2,
+        acceptors: 5,
+        colocated: false,
+        ..PaxosConfig::default()
+    };
+    let net = NetConfig {
+        latency_min: 10 * MS,
+        latency_max: 10 * MS,
+        ..NetConfig::default()
+    };
     for seed in 0..5 {
         let mut sim = build(cfg.clone(), seed, net.clone(), ClientConfig::default());
+        sim.inject(Fault::Pause(1));
         // Step until S1 starts phase 2.
-        while !sim.last_events().iter().any(|e| matches!(e, TraceEvent::Note { note: PaxosNote::Phase2 { .. }, .. })) {
+        while !sim.last_events().iter().any(|e| {
+            matches!(
+                e,
+                TraceEvent::Note {
+                    note: PaxosNote::Phase2 { .. },
+                    ..
+                }
+            )
+        }) {
             assert!(sim.step());
         }
-        // The accepts are on the wire (10 ms); S2..S4 go down before they arrive.
-        for id in 1..=3 {
+        // The accepts are on the wire (10 ms); S3..S5 go down before they arrive.
+        for id in 2..=4 {
             sim.inject(Fault::Crash(id));
         }
         let mut crashed_after_accepting = BTreeSet::new();
@@ -364,7 +519,11 @@ fn s2_2_acceptors_crashing_during_phase_2_keep_what_they_accepted() {
                 .last_events()
                 .iter()
                 .filter_map(|e| match e {
-                    TraceEvent::Note { node, note: PaxosNote::AcceptedValue { .. }, .. } => Some(*node),
+                    TraceEvent::Note {
+                        node,
+                        note: PaxosNote::AcceptedValue { .. },
+                        ..
+                    } => Some(*node),
                     _ => None,
                 })
                 .collect();
@@ -373,18 +532,54 @@ fn s2_2_acceptors_crashing_during_phase_2_keep_what_they_accepted() {
                 crashed_after_accepting.insert(id);
             }
         }
-        assert_eq!(crashed_after_accepting, BTreeSet::from([4, 5]));
-        run_for(&mut sim, 2 * SEC);
-        assert!(chosen(&sim).is_empty(), "seed {seed}: two of five accepted: nothing chosen");
-        assert_eq!(sim.nodes()[4].state.accepted().get(&0).map(|(_, v)| *v), Some(Value::Own(0)), "durable");
-        for id in 1..=5 {
+        assert_eq!(crashed_after_accepting, BTreeSet::from([5, 6]));
+        sim.inject(Fault::Crash(0));
+        run_for(&mut sim, SEC);
+        assert!(
+            chosen(&sim).is_empty(),
+            "seed {seed}: two of five accepted: nothing chosen"
+        );
+        for id in [5, 6] {
+            let st = &sim.nodes()[id].state;
+            assert_eq!(
+                st.accepted().get(&0).map(|(_, v)| *v),
+                Some(Value::Own(0)),
+                "seed {seed}: durable accept"
+            );
+        }
+        for id in [2, 5, 6] {
             sim.inject(Fault::Restart(id));
         }
-        assert!(wait_all_learn(&mut sim, 10 * SEC), "seed {seed}: decided after the restarts");
-        assert_eq!(chosen(&sim), BTreeMap::from([(0, Value::Own(0))]));
-        // The later round's promises reported the value accepted before the crash.
-        assert!(notes(&sim).iter().any(|(_, _, n)| matches!(n,
-            PaxosNote::Phase2 { ballot, reported: Some(Value::Own(0)), value: Value::Own(0), .. } if ballot.round > 1)));
+        sim.inject(Fault::Resume(1));
+        run_for(&mut sim, 2 * SEC);
+        assert_eq!(
+            chosen(&sim),
+            BTreeMap::from([(0, Value::Own(0))]),
+            "seed {seed}: S2 chose v(S1)"
+        );
+        let s2: Vec<(Value, Option<Value>)> = notes(&sim)
+            .into_iter()
+            .filter_map(|(_, node, n)| match n {
+                PaxosNote::Phase2 {
+                    value, reported, ..
+                } if node == 1 => Some((value, reported)),
+                _ => None,
+            })
+            .collect();
+        assert!(!s2.is_empty(), "seed {seed}: S2 reached phase 2");
+        assert!(
+            s2.iter()
+                .all(|x| *x == (Value::Own(0), Some(Value::Own(0)))),
+            "seed {seed}: {s2:?}"
+        );
+        for id in [0, 3, 4] {
+            sim.inject(Fault::Restart(id));
+        }
+        assert!(
+            wait_all_learn(&mut sim, 10 * SEC),
+            "seed {seed}: all learn after the restarts"
+        );
+        assert!(all_learned(&sim, Value::Own(0)));
     }
 }
 
@@ -404,21 +599,37 @@ fn s2_1_an_unreliable_network_is_safe_and_live_after_it_calms_down() {
         dup_ppm: 100_000,
         reorder: true,
     };
+    let mut dropped = 0;
     for seed in 0..8 {
         for multi in [false, true] {
-            let cfg = PaxosConfig { proposers: 3, acceptors: 5, multi, ..PaxosConfig::default() };
-            let client = ClientConfig { rate_per_sec: if multi { 30 } else { 0 }, ..ClientConfig::default() };
+            let cfg = PaxosConfig {
+                proposers: 3,
+                acceptors: 5,
+                multi,
+                ..PaxosConfig::default()
+            };
+            let client = ClientConfig {
+                rate_per_sec: if multi { 30 } else { 0 },
+                ..ClientConfig::default()
+            };
             let mut sim = build(cfg, seed, net.clone(), client);
             run_for(&mut sim, 4 * SEC);
-            let dropped = sim.counters().dropped;
-            assert!(dropped > 20, "seed {seed}: the network did lose messages ({dropped})");
+            dropped += sim.counters().dropped;
             calm(&mut sim);
-            assert!(wait_all_learn(&mut sim, 10 * SEC), "seed {seed} multi {multi}: not all learned after calm");
+            assert!(
+                wait_all_learn(&mut sim, 10 * SEC),
+                "seed {seed} multi {multi}: not all learned after calm"
+            );
             if multi {
-                assert!(chosen(&sim).len() >= 20, "seed {seed}: the log advanced: {}", chosen(&sim).len());
+                assert!(
+                    chosen(&sim).len() >= 20,
+                    "seed {seed}: the log advanced: {}",
+                    chosen(&sim).len()
+                );
             }
         }
     }
+    assert!(dropped > 1_000, "the network did lose messages ({dropped})");
 }
 
 // "Paxos Made Simple" §2.2, the message count of one uncontested instance
@@ -433,7 +644,12 @@ fn s2_1_an_unreliable_network_is_safe_and_live_after_it_calms_down() {
 #[test]
 fn s2_2_an_uncontested_instance_costs_exactly_the_textbook_messages() {
     for n in [1, 3, 5, 7] {
-        let cfg = PaxosConfig { proposers: 1, acceptors: n, colocated: false, ..PaxosConfig::default() };
+        let cfg = PaxosConfig {
+            proposers: 1,
+            acceptors: n,
+            colocated: false,
+            ..PaxosConfig::default()
+        };
         let mut sim = quiet(cfg, u64::from(n));
         run_for(&mut sim, 2 * SEC);
         assert!(all_learned(&sim, Value::Own(0)), "n = {n}");
@@ -444,12 +660,27 @@ fn s2_2_an_uncontested_instance_costs_exactly_the_textbook_messages() {
             .max()
             .expect("learned");
         let n = u64::from(n);
-        let textbook = BTreeMap::from([("Accept", n), ("Accepted", n), ("Decide", n), ("Prepare", n), ("Promise", n)]);
+        let textbook = BTreeMap::from([
+            ("Accept", n),
+            ("Accepted", n),
+            ("Decide", n),
+            ("Prepare", n),
+            ("Promise", n),
+        ]);
         let until_decision = sent_by_kind(&sim, decided);
-        assert_eq!(until_decision, textbook, "n = {n}: 5n messages until every server learned");
+        assert_eq!(
+            until_decision, textbook,
+            "n = {n}: 5n messages until every server learned"
+        );
         let mut whole = sent_by_kind(&sim, sim.now());
-        assert!(whole.remove("Heartbeat").unwrap_or(0) > 0, "the decided proposer keeps announcing");
-        assert_eq!(whole, textbook, "n = {n}: no protocol message after the decision");
+        assert!(
+            whole.remove("Heartbeat").unwrap_or(0) > 0,
+            "the decided proposer keeps announcing"
+        );
+        assert_eq!(
+            whole, textbook,
+            "n = {n}: no protocol message after the decision"
+        );
     }
 }
 
@@ -464,8 +695,16 @@ fn s2_2_an_uncontested_instance_costs_exactly_the_textbook_messages() {
 #[test]
 fn pmmc_many_slots_with_leaders_crashing_agree_on_every_slot() {
     for seed in 0..4 {
-        let cfg = PaxosConfig { proposers: 3, acceptors: 5, multi: true, ..PaxosConfig::default() };
-        let client = ClientConfig { rate_per_sec: 50, ..ClientConfig::default() };
+        let cfg = PaxosConfig {
+            proposers: 3,
+            acceptors: 5,
+            multi: true,
+            ..PaxosConfig::default()
+        };
+        let client = ClientConfig {
+            rate_per_sec: 50,
+            ..ClientConfig::default()
+        };
         let mut sim = build(cfg, seed, NetConfig::default(), client);
         for _ in 0..5 {
             run_for(&mut sim, 1_500 * MS);
@@ -481,11 +720,25 @@ fn pmmc_many_slots_with_leaders_crashing_agree_on_every_slot() {
         let c = chosen(&sim);
         let top = *c.keys().next_back().expect("slots chosen");
         assert!(c.len() >= 200, "seed {seed}: {} slots", c.len());
-        assert_eq!(c.len() as u64, top + 1, "seed {seed}: chosen slots have no gap");
+        assert_eq!(
+            c.len() as u64,
+            top + 1,
+            "seed {seed}: chosen slots have no gap"
+        );
         for n in sim.nodes() {
-            assert_eq!(n.state.applied(), top + 1, "seed {seed}: S{} applied the whole log", n.state.id() + 1);
+            assert_eq!(
+                n.state.applied(),
+                top + 1,
+                "seed {seed}: S{} applied the whole log",
+                n.state.id() + 1
+            );
             for (s, v) in &c {
-                assert_eq!(n.state.learned().get(s), Some(v), "seed {seed}: S{} slot {s}", n.state.id() + 1);
+                assert_eq!(
+                    n.state.learned().get(s),
+                    Some(v),
+                    "seed {seed}: S{} slot {s}",
+                    n.state.id() + 1
+                );
             }
         }
         let leaders: BTreeSet<Ballot> = notes(&sim)
@@ -498,7 +751,10 @@ fn pmmc_many_slots_with_leaders_crashing_agree_on_every_slot() {
         assert!(leaders.len() >= 5, "seed {seed}: {leaders:?}");
         let noops = c.values().filter(|v| **v == Value::Noop).count();
         let committed = sim.counters().committed;
-        assert!(committed >= 150, "seed {seed}: {committed} requests committed ({noops} no-ops)");
+        assert!(
+            committed >= 150,
+            "seed {seed}: {committed} requests committed ({noops} no-ops)"
+        );
     }
 }
 
@@ -509,9 +765,22 @@ fn pmmc_many_slots_with_leaders_crashing_agree_on_every_slot() {
 // earlier ones.
 #[test]
 fn pmmc_slots_chosen_out_of_order_are_applied_in_order() {
-    let cfg = PaxosConfig { proposers: 2, acceptors: 5, multi: true, ..PaxosConfig::default() };
-    let net = NetConfig { latency_min: MS, latency_max: 40 * MS, reorder: true, ..NetConfig::default() };
-    let client = ClientConfig { rate_per_sec: 300, ..ClientConfig::default() };
+    let cfg = PaxosConfig {
+        proposers: 2,
+        acceptors: 5,
+        multi: true,
+        ..PaxosConfig::default()
+    };
+    let net = NetConfig {
+        latency_min: MS,
+        latency_max: 40 * MS,
+        reorder: true,
+        ..NetConfig::default()
+    };
+    let client = ClientConfig {
+        rate_per_sec: 300,
+        ..ClientConfig::default()
+    };
     let mut sim = build(cfg, 11, net, client);
     run_for(&mut sim, 2 * SEC);
     let n = notes(&sim);
@@ -523,7 +792,10 @@ fn pmmc_slots_chosen_out_of_order_are_applied_in_order() {
         })
         .collect();
     let inversions = chosen_order.windows(2).filter(|w| w[1] < w[0]).count();
-    assert!(inversions >= 5, "slots were chosen out of order: {inversions} inversions");
+    assert!(
+        inversions >= 5,
+        "slots were chosen out of order: {inversions} inversions"
+    );
     let mut learned_out_of_order = 0;
     for id in 0..sim.config().nodes {
         let applied: Vec<Slot> = n
@@ -534,7 +806,12 @@ fn pmmc_slots_chosen_out_of_order_are_applied_in_order() {
             })
             .collect();
         assert!(applied.len() > 100, "S{}: {}", id + 1, applied.len());
-        assert_eq!(applied, (0..applied.len() as Slot).collect::<Vec<_>>(), "S{} applies in order", id + 1);
+        assert_eq!(
+            applied,
+            (0..applied.len() as Slot).collect::<Vec<_>>(),
+            "S{} applies in order",
+            id + 1
+        );
         let learned: Vec<Slot> = n
             .iter()
             .filter_map(|(_, node, x)| match x {
@@ -544,29 +821,58 @@ fn pmmc_slots_chosen_out_of_order_are_applied_in_order() {
             .collect();
         learned_out_of_order += learned.windows(2).filter(|w| w[1] < w[0]).count();
     }
-    assert!(learned_out_of_order > 0, "some learner learned a later slot first");
+    assert!(
+        learned_out_of_order > 0,
+        "some learner learned a later slot first"
+    );
 }
 
-// PMMC §3: followers that stop hearing the leader elect another; a server
-// that is not the leader answers NotLeader with its hint, and clients end
-// up at the leader, whose commands commit. Preset `leader-change.scn`.
+// PMMC §3: followers that stop hearing the leader elect another, which
+// re-proposes the open slots and goes on; a restarted replica obtains the
+// decisions it lost. Preset `leader-change.scn` (S1 leads, crashes at 2 s,
+// restarts at 4 s): at 6 s every pair of servers agrees on every slot both
+// learned, S1 has caught up on the log it lost in the crash, and more than
+// one leader was elected.
 #[test]
-fn pmmc_the_leader_change_preset_elects_again_and_keeps_committing() {
-    let lab = preset(&preset_text("leader-change.scn"), None);
+fn pmmc_the_leader_change_preset_agrees_on_every_slot_and_the_restarted_leader_catches_up() {
+    let mut lab = preset(&preset_text("leader-change.scn"), None);
     let sim = sim_of(&lab);
     assert_safe(sim);
-    let n = notes(sim);
-    let leaders: Vec<NodeId> = n
-        .iter()
-        .filter_map(|(_, node, x)| matches!(x, PaxosNote::BecameLeader { .. }).then_some(*node))
-        .collect();
-    assert!(leaders.len() >= 2 && leaders[0] == 0 && leaders[1..].iter().any(|&l| l != 0), "{leaders:?}");
-    let hints = trace(sim)
-        .iter()
-        .filter(|e| matches!(e, TraceEvent::Replied { reply: Reply::NotLeader(Some(_)), .. }))
-        .count();
-    assert!(hints > 0, "clients were redirected");
-    assert!(sim.counters().committed >= 150, "{}", sim.counters().committed);
+    let nodes = sim.nodes();
+    for a in nodes {
+        for b in nodes {
+            for (s, v) in a.state.learned() {
+                if let Some(w) = b.state.learned().get(s) {
+                    assert_eq!(
+                        v,
+                        w,
+                        "slot {s}: S{} and S{} disagree",
+                        a.state.id() + 1,
+                        b.state.id() + 1
+                    );
+                }
+            }
+        }
+    }
+    let top = nodes.iter().map(|n| n.state.applied()).max().unwrap_or(0);
+    assert!(top >= 200, "{top} slots applied");
+    for n in nodes {
+        assert!(
+            n.state.applied() + 10 >= top,
+            "S{} applied {} of {top}",
+            n.state.id() + 1,
+            n.state.applied()
+        );
+    }
+    let metric = |lab: &mut Lab, name: &str| {
+        lab.metrics()
+            .into_iter()
+            .find(|(m, _)| m.name == name)
+            .map(|(_, v)| v)
+            .expect("metric")
+    };
+    assert!(metric(&mut lab, "leaders_elected") >= 2.0);
+    assert!(metric(&mut lab, "committed") >= 150.0);
 }
 
 // ----- bugs found (ignored until fixed) -----
@@ -584,7 +890,7 @@ fn pmmc_the_leader_change_preset_elects_again_and_keeps_committing() {
 // announces any more, so a learner that missed the Decide (here S5 crashes
 // and restarts, losing what it learned) never learns, however long the
 // healed cluster runs. Found by the swarm (e.g. SWARM_SEED=46, 512; about
-// 1.2% of seeds).
+// 1% of seeds).
 //
 // Scripted: S1, S2 propose; S3, S4, S5 accept (not co-located); fixed 10 ms
 // links. S1 prepares and promises come back; S2 (paused until 15 ms, its
@@ -595,8 +901,18 @@ fn pmmc_the_leader_change_preset_elects_again_and_keeps_committing() {
 #[test]
 #[ignore = "liveness bug: after the choice every proposer may go idle and nobody re-announces it (see comment)"]
 fn bug_single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal() {
-    let cfg = PaxosConfig { proposers: 2, acceptors: 3, colocated: false, start_spread: 0, ..PaxosConfig::default() };
-    let net = NetConfig { latency_min: 10 * MS, latency_max: 10 * MS, ..NetConfig::default() };
+    let cfg = PaxosConfig {
+        proposers: 2,
+        acceptors: 3,
+        colocated: false,
+        start_spread: 0,
+        ..PaxosConfig::default()
+    };
+    let net = NetConfig {
+        latency_min: 10 * MS,
+        latency_max: 10 * MS,
+        ..NetConfig::default()
+    };
     let mut sim = build(cfg, 1, net, ClientConfig::default());
     sim.inject(Fault::Pause(1));
     sim.inject(Fault::Block(1, 2));
@@ -604,17 +920,24 @@ fn bug_single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal
     run_for(&mut sim, 15 * MS);
     sim.inject(Fault::Resume(1));
     run_for(&mut sim, 85 * MS);
-    // The set-up happened as described.
+    // The set-up happened as described: v(S1) chosen and learned by all,
+    // and S5's refusal of b1.1 reached S1 after the choice.
     assert_eq!(chosen(&sim), BTreeMap::from([(0, Value::Own(0))]));
     assert!(all_learned(&sim, Value::Own(0)));
-    let n = notes(&sim);
-    assert!(n.iter().any(|(_, node, x)| *node == 0 && matches!(x, PaxosNote::RoundLost { .. })), "S1 stepped down after the choice");
-    assert!(sim.nodes().iter().all(|nd| !nd.state.is_leading() && !nd.state.is_preparing()), "every proposer is idle");
+    let b11 = Ballot {
+        round: 1,
+        proposer: 0,
+    };
+    assert!(trace(&sim).iter().any(|e| matches!(e,
+        TraceEvent::Sent { from: 4, to: 0, msg: PaxosMsg::Reject { ballot, .. }, .. } if *ballot == b11)));
     sim.inject(Fault::Crash(4));
     run_for(&mut sim, 100 * MS);
     sim.inject(Fault::Restart(4));
     sim.inject(Fault::Heal);
-    assert!(wait_all_learn(&mut sim, 10 * SEC), "S5 never learns the chosen value: nobody announces it any more");
+    assert!(
+        wait_all_learn(&mut sim, 10 * SEC),
+        "S5 never learns the chosen value: nobody announces it any more"
+    );
 }
 
 // BUG (liveness, Multi-Paxos, proposers that are not acceptors). PMMC §3: a
@@ -627,10 +950,12 @@ fn bug_single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal
 // without crashing and now leads again keeps its stale, higher `next_slot`.
 // The slots between `last` and it are never proposed: a permanent gap. Every
 // server stops applying at the gap (so clients are never answered) and a
-// restarted server cannot fetch past it. (Co-located, the leader's own
-// acceptor accepts its slots at once and reports them, which hides the
-// bug.) Found by the swarm (e.g. SWARM_SEED=11065, 6083; about 0.07% of
-// seeds).
+// restarted server cannot fetch past it. Co-location makes it rarer (the
+// leader's own acceptor usually accepts and later reports the slot) but
+// does not prevent it: a leader whose own acceptor has already promised a
+// competitor's higher ballot slots one more command, its acceptor refuses,
+// and it steps down with the slot taken (SWARM_SEED=1741). Found by the
+// swarm (e.g. SWARM_SEED=628, 775, 1741; about 0.1% of seeds).
 //
 // Scripted: S1, S2 propose; S3..S5 accept. S1 leads and slot 0 is chosen;
 // S1 is cut off and slots request #2 into slot 1, which no acceptor gets;
@@ -641,9 +966,22 @@ fn bug_single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal
 #[test]
 #[ignore = "liveness bug: a returning leader with a stale next_slot leaves a permanent gap (see comment)"]
 fn bug_multi_paxos_a_returning_leader_leaves_no_gap_below_its_next_slot() {
-    let cfg = PaxosConfig { proposers: 2, acceptors: 3, colocated: false, multi: true, ..PaxosConfig::default() };
-    let net = NetConfig { latency_min: 10 * MS, latency_max: 10 * MS, ..NetConfig::default() };
-    let client = ClientConfig { timeout: 1_000 * SEC, ..ClientConfig::default() };
+    let cfg = PaxosConfig {
+        proposers: 2,
+        acceptors: 3,
+        colocated: false,
+        multi: true,
+        ..PaxosConfig::default()
+    };
+    let net = NetConfig {
+        latency_min: 10 * MS,
+        latency_max: 10 * MS,
+        ..NetConfig::default()
+    };
+    let client = ClientConfig {
+        timeout: 1_000 * SEC,
+        ..ClientConfig::default()
+    };
     let mut sim = build(cfg, 1, net, client);
     run_for(&mut sim, 200 * MS);
     assert!(sim.nodes()[0].state.is_leading(), "S1 leads");
@@ -659,18 +997,24 @@ fn bug_multi_paxos_a_returning_leader_leaves_no_gap_below_its_next_slot() {
     run_for(&mut sim, 3 * SEC);
     assert!(sim.nodes()[0].state.is_leading(), "S1 leads again");
     let r = sim.client_request(0).expect("sent");
-    run_for(&mut sim, 500 * MS);
-    let c = chosen(&sim);
-    assert!(c.contains_key(&2) && !c.contains_key(&1), "the set-up: slot 2 chosen, slot 1 never proposed: {c:?}");
     calm(&mut sim);
     run_for(&mut sim, 10 * SEC);
-    let committed = trace(&sim)
-        .iter()
-        .any(|e| matches!(e, TraceEvent::Replied { req, reply: Reply::Committed, .. } if *req == r));
+    // Expected: the command commits, and every server applies every chosen
+    // slot (the chosen slots have no gap). Today slot 1 is never proposed
+    // again while S1 puts the command into slot 2.
+    let c = chosen(&sim);
+    let top = *c.keys().next_back().expect("chosen");
+    let committed = trace(&sim).iter().any(
+        |e| matches!(e, TraceEvent::Replied { req, reply: Reply::Committed, .. } if *req == r),
+    );
     assert!(
-        sim.nodes().iter().all(|n| n.state.applied() >= 3) && committed,
-        "slot 1 is a permanent gap: applied {:?}",
-        sim.nodes().iter().map(|n| n.state.applied()).collect::<Vec<_>>()
+        committed && sim.nodes().iter().all(|n| n.state.applied() > top),
+        "a permanent gap: chosen slots {:?}, applied {:?}, request committed: {committed}",
+        c.keys().collect::<Vec<_>>(),
+        sim.nodes()
+            .iter()
+            .map(|n| n.state.applied())
+            .collect::<Vec<_>>()
     );
 }
 
@@ -698,10 +1042,20 @@ impl Hand {
     fn new(cfg: PaxosConfig, seed: u64) -> Hand {
         let n = cfg.nodes();
         // The checkers read the quorum from the world's servers.
-        let world = Sim::<PaxosNode>::new(SimConfig { nodes: n, ..SimConfig::default() }, cfg.clone()).nodes().to_vec();
+        let world = Sim::<PaxosNode>::new(
+            SimConfig {
+                nodes: n,
+                ..SimConfig::default()
+            },
+            cfg.clone(),
+        )
+        .nodes()
+        .to_vec();
         Hand {
             nodes: (0..n).map(|i| PaxosNode::new(i, n, &cfg)).collect(),
-            rngs: (0..n).map(|i| Rng::stream(seed, StreamKind::Node, u64::from(i))).collect(),
+            rngs: (0..n)
+                .map(|i| Rng::stream(seed, StreamKind::Node, u64::from(i)))
+                .collect(),
             wire: Vec::new(),
             timers: BTreeSet::new(),
             r: Rng::stream(seed, StreamKind::Lab, 7),
@@ -736,12 +1090,19 @@ impl Hand {
                     self.timers.remove(&(id, timer));
                 }
                 Effect::Reply { .. } => {}
-                Effect::Note(note) => events.push(TraceEvent::Note { at: self.now, node: id, note }),
+                Effect::Note(note) => events.push(TraceEvent::Note {
+                    at: self.now,
+                    node: id,
+                    note,
+                }),
             }
         }
         self.choices.follow(self.quorum, &events);
         if self.violation.is_none() {
-            let w = World { now: self.now, nodes: &self.world };
+            let w = World {
+                now: self.now,
+                nodes: &self.world,
+            };
             for c in &mut self.checkers {
                 if let Err(m) = c.check(&w, &events) {
                     self.violation = Some(format!("{}: {m}", c.name()));
@@ -765,7 +1126,11 @@ impl Hand {
             return false;
         }
         let k = self.r.range(0, self.wire.len() as u64 - 1) as usize;
-        let (from, to, msg) = if self.r.chance_ppm(50_000) { self.wire[k].clone() } else { self.wire.swap_remove(k) };
+        let (from, to, msg) = if self.r.chance_ppm(50_000) {
+            self.wire[k].clone()
+        } else {
+            self.wire.swap_remove(k)
+        };
         self.handle(to, |n, c| n.on_message(from, msg, c));
         true
     }

@@ -12,7 +12,8 @@ use crate::scenario::LabKind;
 use std::sync::RwLock;
 
 /// The labs that ship, in menu order. The first is the one the app opens.
-pub static BUILT_IN: &[&LabDef] = &[&crate::raft::lab::LAB, &crate::paxos::lab::LAB, &crate::ring::lab::LAB];
+pub static BUILT_IN: &[&LabDef] =
+    &[&crate::raft::lab::LAB, &crate::paxos::lab::LAB, &crate::ring::lab::LAB, &crate::balance::lab::LAB];
 
 static EXTRA: RwLock<Vec<&'static LabDef>> = RwLock::new(Vec::new());
 

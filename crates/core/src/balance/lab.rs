@@ -1,0 +1,404 @@
+//! The Load-balancing lab: the [`Balance`] model as a lab.
+//!
+//! It implements the lab interface directly (it is not a message-passing
+//! protocol), but draws like a cluster: the servers and the balancer are
+//! nodes, requests and answers are messages, so the shared drawing, node
+//! table, metrics, charts and links serve it unchanged.
+
+use super::policy::{Policy, NAMES};
+use super::{Balance, BalanceConfig, CostDist, Flight};
+use crate::lab::{
+    choose_messages, FieldSpec, Frame, KindStyle, LabDef, MessageDot, Messages, MetricSpec, Model, NodeStatus, NodeView,
+    RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
+};
+use crate::scenario::params::{p, Kind, ParamSpec, PCT};
+use crate::scenario::{check_node, parse_node, split_word, Action, Scenario, ScenarioError};
+use crate::sim::{Time, MS, SEC};
+use std::any::Any;
+
+const M: i64 = MS as i64;
+const S: i64 = SEC as i64;
+
+/// Cost distributions, as files write them.
+pub const COSTS: &[&str] = &["constant", "exponential", "lognormal", "pareto"];
+/// Server speed patterns.
+pub const SPEEDS: &[&str] = &["equal", "mixed"];
+
+/// Parameters of the Load-balancing lab.
+pub const PARAMS: &[ParamSpec] = &[
+    p("policy", "Policy", "how the balancer picks a server for each attempt", Kind::Choice(NAMES), 0, 6, 1, true),
+    p("nodes", "Servers", "number of servers behind the balancer", Kind::Count, 1, 500, 10, false),
+    p("d", "Choices (power of d)", "servers compared per pick by power of d choices", Kind::Count, 1, 10, 2, true),
+    p("rate", "Requests (per s)", "Poisson arrivals per second of virtual time", Kind::Count, 0, 1_000_000, 800, true),
+    p("cost", "Request cost", "how the work a request needs is distributed", Kind::Choice(COSTS), 0, 3, 1, false),
+    p("cost_mean", "Mean cost (ms)", "mean service time at normal speed", Kind::Duration, 1, 60 * S, 10 * M, false),
+    p("speeds", "Server speeds", "equal: all 100%; mixed: 50%, 100%, 200% in turn (the weights of weighted policies)", Kind::Choice(SPEEDS), 0, 1, 0, false),
+    p("concurrency", "Concurrency", "requests a server works on at once", Kind::Count, 1, 1_000, 1, false),
+    p("queue", "Queue capacity", "requests a server queues; beyond it rejects", Kind::Count, 0, 100_000, 100, false),
+    p("latency", "Network latency (ms)", "one-way delay between balancer and server", Kind::Duration, 0, 10 * S, M, false),
+    p("timeout", "Timeout (ms)", "how long the balancer waits for an attempt", Kind::Duration, M, 600 * S, S, true),
+    p("retries", "Retries", "retries per request at most (0: none)", Kind::Count, 0, 10, 0, true),
+    p("retry_budget", "Retry budget (%)", "retries allowed per request made (20%: one in five); 1000%: effectively none", Kind::Percent, 0, 1_000 * PCT, 20 * PCT, true),
+    p("backoff", "Back-off (ms)", "first retry waits up to this (full jitter), doubling per retry", Kind::Duration, 0, 60 * S, 10 * M, true),
+];
+
+const VERBS: &[&str] = &["slow", "errors", "recover"];
+
+fn pct_arg(verb: &str, rest: &str) -> Result<(u32, u32), String> {
+    let (n, v) = split_word(rest);
+    let node = parse_node(n)?;
+    let v = v
+        .strip_suffix('%')
+        .and_then(|x| x.trim().parse::<u32>().ok())
+        .ok_or_else(|| format!("'{verb}' takes a server and a percentage, like '{verb} S2 25%'"))?;
+    Ok((node, v))
+}
+
+fn parse_verb(verb: &str, rest: &str) -> Result<String, String> {
+    match verb {
+        "slow" => {
+            let (n, v) = pct_arg(verb, rest)?;
+            if !(1..=10_000).contains(&v) {
+                return Err("slow takes a speed from 1% to 10000% of normal".into());
+            }
+            Ok(format!("slow S{} {v}%", u64::from(n) + 1))
+        }
+        "errors" => {
+            let (n, v) = pct_arg(verb, rest)?;
+            if v > 100 {
+                return Err("errors takes a share from 0% to 100%".into());
+            }
+            Ok(format!("errors S{} {v}%", u64::from(n) + 1))
+        }
+        "recover" => Ok(format!("recover S{}", u64::from(crate::scenario::parse_one_node(verb, rest)?) + 1)),
+        other => Err(format!("'{other}' is not an action of the balance lab")),
+    }
+}
+
+fn check_verb(text: &str, nodes: &mut u32) -> Result<(), String> {
+    let (verb, rest) = split_word(text);
+    let n = match verb {
+        "recover" => crate::scenario::parse_one_node(verb, rest)?,
+        _ => pct_arg(verb, rest)?.0,
+    };
+    check_node(n, *nodes)
+}
+
+fn build(scn: &Scenario) -> Result<Box<dyn Model>, ScenarioError> {
+    Ok(Box::new(BalanceLab::new(scn)))
+}
+
+/// The Load-balancing lab's handle, for scenarios built in code.
+pub fn kind() -> crate::scenario::LabKind {
+    crate::scenario::LabKind(&LAB)
+}
+
+/// The Load-balancing lab, as registered.
+pub static LAB: LabDef = LabDef {
+    name: "balance",
+    title: "Load balancing",
+    about: "Policies from round robin to peak EWMA on the same traffic: queues, tail latency, rejections, timeouts and retries, with servers that crash, slow down or fail.",
+    params: &[PARAMS],
+    shared_verbs: &["crash", "restart", "set"],
+    verbs: VERBS,
+    parse_verb,
+    check_verb,
+    check: |_| Ok(()),
+    nodes: Scenario::nodes_param,
+    build,
+    presets: &[
+        ("Round robin over equal servers", include_str!("../../../../tests/scenarios/balance/default.scn")),
+        ("Unequal servers: least connections and two choices", include_str!("../../../../tests/scenarios/balance/heterogeneous.scn")),
+        ("One slow server (the Linkerd experiment)", include_str!("../../../../tests/scenarios/balance/slow-server.scn")),
+        ("A retry storm, and a retry budget", include_str!("../../../../tests/scenarios/balance/retry-storm.scn")),
+    ],
+};
+
+/// The model's configuration from a scenario.
+pub fn balance_config(scn: &Scenario) -> BalanceConfig {
+    let g = |n: &str| scn.get(n).max(0) as u64;
+    BalanceConfig {
+        servers: g("nodes") as u32,
+        policy: Policy::ALL.get(g("policy") as usize).copied().unwrap_or(Policy::RoundRobin),
+        d: g("d") as u32,
+        rate: g("rate"),
+        cost: [CostDist::Constant, CostDist::Exponential, CostDist::Lognormal, CostDist::Pareto]
+            .get(g("cost") as usize)
+            .copied()
+            .unwrap_or(CostDist::Exponential),
+        cost_mean: g("cost_mean"),
+        concurrency: g("concurrency") as u32,
+        queue: g("queue") as u32,
+        speeds: if g("speeds") == 1 { vec![50, 100, 200] } else { vec![100] },
+        latency: g("latency"),
+        timeout: g("timeout"),
+        retries: g("retries") as u32,
+        retry_budget_ppm: g("retry_budget"),
+        backoff: g("backoff"),
+        ewma_tau: 10 * SEC,
+        seed: scn.seed,
+    }
+}
+
+/// The lab.
+#[derive(Clone)]
+pub struct BalanceLab {
+    model: Balance,
+    sent_nodes: Vec<NodeView>,
+    log_cursor: u64,
+}
+
+impl BalanceLab {
+    /// The lab a scenario describes, at time 0.
+    pub fn new(scn: &Scenario) -> BalanceLab {
+        BalanceLab { model: Balance::new(balance_config(scn)), sent_nodes: Vec::new(), log_cursor: 0 }
+    }
+
+    /// The model, for tests.
+    pub fn model(&self) -> &Balance {
+        &self.model
+    }
+
+    fn views(&self) -> Vec<NodeView> {
+        let m = &self.model;
+        let now = m.now().max(1);
+        let conc = u64::from(m.cfg.concurrency.max(1));
+        let mut out: Vec<NodeView> = m
+            .servers()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| NodeView {
+                id: i as u32,
+                status: if s.down { NodeStatus::Crashed } else { NodeStatus::Up },
+                role: if s.error_ppm > 0 {
+                    3
+                } else if s.speed < s.base_speed {
+                    2
+                } else if !s.queued.is_empty() {
+                    1
+                } else {
+                    0
+                },
+                fields: vec![
+                    s.queued.len() as i64,
+                    i64::from(s.active),
+                    i64::from(s.outstanding),
+                    (s.busy * 100 / (now * conc)) as i64,
+                    i64::from(s.speed),
+                    i64::from(s.error_ppm / 10_000),
+                    s.served as i64,
+                ],
+                strip: Vec::new(),
+                strip_first: 0,
+                strip_mark: 0,
+                timer: None,
+            })
+            .collect();
+        let n = out.len() as u32;
+        out.push(NodeView {
+            id: n,
+            status: NodeStatus::Up,
+            role: 4,
+            fields: vec![i64::MIN, i64::MIN, m.servers().iter().map(|s| i64::from(s.outstanding)).sum(), i64::MIN, i64::MIN, i64::MIN, i64::MIN],
+            strip: Vec::new(),
+            strip_first: 0,
+            strip_mark: 0,
+            timer: None,
+        });
+        out
+    }
+}
+
+impl Model for BalanceLab {
+    fn now(&self) -> Time {
+        self.model.now()
+    }
+
+    fn next_event(&self) -> Option<Time> {
+        self.model.next_event()
+    }
+
+    fn run_to(&mut self, t: Time) {
+        self.model.run_until(t);
+    }
+
+    fn apply(&mut self, action: &Action) -> Result<(), String> {
+        let m = &mut self.model;
+        match action {
+            Action::Crash(n) => m.crash(*n),
+            Action::Restart(n) => m.recover(*n),
+            Action::Set(name, v) => {
+                let v = (*v).max(0) as u64;
+                match name.as_str() {
+                    "rate" => m.set_rate(v),
+                    "policy" => m.cfg.policy = Policy::ALL.get(v as usize).copied().ok_or("no such policy")?,
+                    "d" => m.cfg.d = v as u32,
+                    "timeout" => m.cfg.timeout = v,
+                    "retries" => m.cfg.retries = v as u32,
+                    "retry_budget" => m.cfg.retry_budget_ppm = v,
+                    "backoff" => m.cfg.backoff = v,
+                    other => return Err(format!("{other} cannot change during a run")),
+                }
+                Ok(())
+            }
+            Action::Lab(text) => {
+                let (verb, rest) = split_word(text);
+                match verb {
+                    "recover" => m.recover(crate::scenario::parse_one_node(verb, rest)?),
+                    "slow" => {
+                        let (n, v) = pct_arg(verb, rest)?;
+                        m.slow(n, v)
+                    }
+                    "errors" => {
+                        let (n, v) = pct_arg(verb, rest)?;
+                        m.errors(n, v * 10_000)
+                    }
+                    other => Err(format!("'{other}' is not an action of the balance lab")),
+                }
+            }
+            other => Err(format!("'{other}' is not an action of the balance lab")),
+        }
+    }
+
+    fn fingerprint(&self) -> u64 {
+        self.model.fingerprint()
+    }
+
+    fn events(&self) -> u64 {
+        self.model.events()
+    }
+
+    fn schema(&self) -> Schema {
+        let m = |name: &str, label: &str, unit: Unit, chart: bool| MetricSpec { name: name.into(), label: label.into(), unit, chart };
+        let f = |name: &str, label: &str, unit: Unit| FieldSpec { name: name.into(), label: label.into(), unit };
+        let role = |n: &str, c: &str| RoleStyle { name: n.into(), color: c.into() };
+        let kind = |n: &str, c: &str, reply: bool| KindStyle { name: n.into(), color: c.into(), reply, small: true };
+        Schema {
+            lab: String::new(),
+            title: String::new(),
+            timed: true,
+            cluster: true,
+            roles: vec![
+                role("serving", "#4a78c2"),
+                role("queueing", "#e0a21b"),
+                role("slow", "#c2504a"),
+                role("failing", "#e05a5a"),
+                role("balancer", "#8a6ad0"),
+            ],
+            kinds: vec![
+                kind("request", "#9aa3b2", false),
+                kind("answer", "#2e9d5b", true),
+                kind("error", "#e05a5a", true),
+                kind("rejected", "#e0a21b", true),
+            ],
+            fields: vec![
+                f("queued", "Queued", Unit::Count),
+                f("active", "Working", Unit::Count),
+                f("outstanding", "Outstanding", Unit::Count),
+                f("util", "Utilisation (%)", Unit::Count),
+                f("speed", "Speed (%)", Unit::Count),
+                f("errors", "Errors (%)", Unit::Count),
+                f("served", "Served", Unit::Count),
+            ],
+            strip: None,
+            metrics: vec![
+                m("p50", "Latency p50 (last 1–2 s)", Unit::Micros, false),
+                m("p95", "Latency p95", Unit::Micros, false),
+                m("p99", "Latency p99", Unit::Micros, true),
+                m("p999", "Latency p99.9", Unit::Micros, false),
+                m("max", "Latency max", Unit::Micros, false),
+                m("throughput", "Completed per second", Unit::PerSec, true),
+                m("success", "Success rate", Unit::Fraction, true),
+                m("requests", "Requests made", Unit::Count, false),
+                m("completed", "Completed", Unit::Count, false),
+                m("rejected", "Rejected", Unit::Count, false),
+                m("timed_out", "Timed out", Unit::Count, false),
+                m("failed", "Failed", Unit::Count, false),
+                m("retries_per_request", "Retries per request", Unit::Ratio, true),
+                m("attempts_per_request", "Attempts per request", Unit::Ratio, false),
+                m("budget_refused", "Retries the budget refused", Unit::Count, false),
+                m("utilisation", "Mean utilisation", Unit::Fraction, false),
+                m("queued", "Queued now", Unit::Count, true),
+                m("p99_all", "Latency p99, whole run", Unit::Micros, false),
+            ],
+            nodes: self.model.servers().len() as u32,
+        }
+    }
+
+    fn metrics(&mut self) -> Vec<f64> {
+        let m = &self.model;
+        let t = m.totals();
+        let (recent, throughput) = m.recent();
+        let q = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { f64::NAN } else { h.value_at_quantile(q) as f64 };
+        let ended = t.completed + t.rejected + t.timed_out + t.failed;
+        let now = m.now().max(1);
+        let slots = m.servers().len() as u64 * u64::from(m.cfg.concurrency.max(1));
+        let busy: Time = m.servers().iter().map(|s| s.busy).sum();
+        vec![
+            q(&recent, 0.5),
+            q(&recent, 0.95),
+            q(&recent, 0.99),
+            q(&recent, 0.999),
+            if recent.is_empty() { f64::NAN } else { recent.max() as f64 },
+            throughput,
+            if ended > 0 { t.completed as f64 / ended as f64 } else { f64::NAN },
+            t.requests as f64,
+            t.completed as f64,
+            t.rejected as f64,
+            t.timed_out as f64,
+            t.failed as f64,
+            if t.requests > 0 { t.retries as f64 / t.requests as f64 } else { 0.0 },
+            if t.requests > 0 { t.attempts as f64 / t.requests as f64 } else { 0.0 },
+            t.budget_refused as f64,
+            busy as f64 / (now * slots.max(1)) as f64,
+            m.servers().iter().map(|s| s.queued.len()).sum::<usize>() as f64,
+            q(m.latency(), 0.99),
+        ]
+    }
+
+    fn draw(&mut self, frame: &mut Frame, full: bool) {
+        let views = self.views();
+        frame.node_count = views.len() as u32;
+        frame.nodes = if full || self.sent_nodes.len() != views.len() {
+            views.clone()
+        } else {
+            views.iter().zip(&self.sent_nodes).filter(|(v, o)| v != o).map(|(v, _)| v.clone()).collect()
+        };
+        self.sent_nodes = views;
+        let balancer = self.model.servers().len() as u32;
+        let dots: Vec<MessageDot> = self
+            .model
+            .flights()
+            .into_iter()
+            .map(|f: Flight| MessageDot {
+                from: if f.answer { f.server } else { balancer },
+                to: if f.answer { balancer } else { f.server },
+                kind: if f.answer { 1 + f.outcome } else { 0 },
+                sent_at: f.sent,
+                deliver_at: f.due,
+            })
+            .collect();
+        frame.messages_total = dots.len() as u64;
+        frame.messages = Messages::pack(self.model.now(), &choose_messages(dots, DRAWN_MESSAGES));
+        let (log, total) = self.model.log();
+        let from = if full { 0 } else { self.log_cursor };
+        let first = total - log.len() as u64;
+        let skip = from.saturating_sub(first) as usize;
+        let budget = if full { FULL_LOG_LINES } else { FRAME_LOG_LINES };
+        let lines: Vec<String> = log.iter().skip(skip).cloned().collect();
+        frame.log = lines[lines.len().saturating_sub(budget)..].to_vec();
+        self.log_cursor = total;
+    }
+
+    fn trace_lines(&self) -> Vec<String> {
+        self.model.log().0.iter().cloned().collect()
+    }
+
+    fn clone_box(&self) -> Box<dyn Model> {
+        Box::new(self.clone())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

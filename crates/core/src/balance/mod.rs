@@ -1,0 +1,702 @@
+//! # Load balancing
+//!
+//! A discrete-event model of clients, one load balancer and a set of
+//! servers, to compare balancing policies on the same traffic:
+//!
+//! * **Clients** send requests in a Poisson stream at a rate; each request
+//!   has a cost (constant, exponential, lognormal or Pareto) drawn from the
+//!   workload's own random stream, so every policy sees the very same
+//!   arrivals and costs for the same seed.
+//! * **Servers** have a speed (a request takes cost / speed), a number of
+//!   requests they work on at once (concurrency) and a queue; a request
+//!   arriving at a full queue is rejected. A server can crash (it answers
+//!   nothing), slow down (a gray failure) or fail a share of requests.
+//! * **The balancer** picks a server per attempt with a [`Policy`], waits up
+//!   to a timeout, and retries failed, rejected or timed-out attempts (up to
+//!   a number of retries, after an exponential back-off with jitter) while a
+//!   retry budget allows: each request adds `budget` tokens (20% means one
+//!   retry per five requests), each retry spends one, as in Finagle's
+//!   retry budgets.
+//!
+//! Every request ends exactly one way: completed, rejected, timed out or
+//! failed ([`Totals`] add up). Times are integer microseconds; the maths
+//! that draws costs uses `libm`, identical natively and in wasm.
+
+pub mod lab;
+pub mod policy;
+
+pub use policy::Policy;
+
+use crate::sim::{Fingerprint, Rng, StreamKind, Time, MS, SEC};
+use hdrhistogram::Histogram;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+/// How request costs are distributed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CostDist {
+    /// Every request costs the mean.
+    Constant,
+    /// Exponential with the mean (M/M/· queues).
+    Exponential,
+    /// Lognormal with the mean and σ = 1.
+    Lognormal,
+    /// Pareto with the mean and shape α = 2 (a heavy tail).
+    Pareto,
+}
+
+/// Everything that defines a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BalanceConfig {
+    /// Servers.
+    pub servers: u32,
+    /// The policy.
+    pub policy: Policy,
+    /// Choices per pick for power of d (and peak EWMA's two).
+    pub d: u32,
+    /// Requests per second of virtual time.
+    pub rate: u64,
+    /// Cost distribution.
+    pub cost: CostDist,
+    /// Mean cost: service time at speed 100%.
+    pub cost_mean: Time,
+    /// Requests a server works on at once.
+    pub concurrency: u32,
+    /// Requests a server queues beyond those; more are rejected.
+    pub queue: u32,
+    /// Server speeds in percent (100 = normal), cycled over the servers.
+    pub speeds: Vec<u32>,
+    /// One-way network latency between balancer and server.
+    pub latency: Time,
+    /// How long the balancer waits for an attempt.
+    pub timeout: Time,
+    /// Retries per request at most.
+    pub retries: u32,
+    /// Retry budget: tokens per request, in parts per million (200,000 =
+    /// one retry per five requests).
+    pub retry_budget_ppm: u64,
+    /// First back-off before a retry.
+    pub backoff: Time,
+    /// Peak EWMA's decay time.
+    pub ewma_tau: Time,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+impl Default for BalanceConfig {
+    fn default() -> Self {
+        BalanceConfig {
+            servers: 10,
+            policy: Policy::RoundRobin,
+            d: 2,
+            rate: 800,
+            cost: CostDist::Exponential,
+            cost_mean: 10 * MS,
+            concurrency: 1,
+            queue: 100,
+            speeds: vec![100],
+            latency: MS,
+            timeout: SEC,
+            retries: 0,
+            retry_budget_ppm: 200_000,
+            backoff: 10 * MS,
+            ewma_tau: 10 * SEC,
+            seed: 1,
+        }
+    }
+}
+
+/// A server's state.
+#[derive(Clone, Debug)]
+pub struct Server {
+    /// Speed in percent.
+    pub speed: u32,
+    /// Speed before a slow-down.
+    pub base_speed: u32,
+    /// Share of requests it fails, parts per million.
+    pub error_ppm: u32,
+    /// Crashed: it answers nothing.
+    pub down: bool,
+    /// Requests being worked on.
+    pub active: u32,
+    /// Requests waiting.
+    pub queued: VecDeque<(u64, u32, Time)>,
+    /// Time spent working (sum over concurrent slots), for utilisation.
+    pub busy: Time,
+    /// Attempts the balancer sent and has no answer for.
+    pub outstanding: u32,
+    /// Peak EWMA of response time, microseconds.
+    pub ewma: f64,
+    ewma_at: Time,
+    /// Requests it completed.
+    pub served: u64,
+}
+
+/// How requests ended so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Requests made.
+    pub requests: u64,
+    /// Completed successfully.
+    pub completed: u64,
+    /// Ended rejected (a full queue on the last attempt).
+    pub rejected: u64,
+    /// Ended timed out.
+    pub timed_out: u64,
+    /// Ended failed (a server error on the last attempt).
+    pub failed: u64,
+    /// Attempts sent, first ones included.
+    pub attempts: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// Retries the budget refused.
+    pub budget_refused: u64,
+}
+
+impl Totals {
+    /// Requests not finished yet.
+    pub fn open(&self) -> u64 {
+        self.requests - self.completed - self.rejected - self.timed_out - self.failed
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    Error,
+    Rejected,
+}
+
+#[derive(Clone, Debug)]
+enum Event {
+    Arrival,
+    /// An attempt reaches a server.
+    AtServer { req: u64, attempt: u32, server: u32 },
+    /// A server finishes a request.
+    Done { server: u32, req: u64, attempt: u32, started: Time },
+    /// An answer reaches the balancer.
+    Answer { req: u64, attempt: u32, server: u32, outcome: Outcome, sent: Time },
+    /// The balancer stops waiting for an attempt.
+    Timeout { req: u64, attempt: u32 },
+    /// A retry is due.
+    Retry { req: u64 },
+}
+
+#[derive(Clone, Debug)]
+struct Request {
+    arrived: Time,
+    cost: Time,
+    attempt: u32,
+    /// The server the live attempt went to, and when.
+    at: Option<(u32, Time)>,
+}
+
+/// A message on the wire, for drawing: (from server? , server, sent, due).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flight {
+    /// The server.
+    pub server: u32,
+    /// True for an answer (server to balancer).
+    pub answer: bool,
+    /// When it left.
+    pub sent: Time,
+    /// When it arrives.
+    pub due: Time,
+    /// Its outcome, for answers: 0 ok, 1 error, 2 rejected.
+    pub outcome: u8,
+}
+
+/// The model.
+#[derive(Clone)]
+pub struct Balance {
+    /// The configuration (rate, policy and retry settings change live).
+    pub cfg: BalanceConfig,
+    now: Time,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(Time, u64)>>,
+    events: BTreeMap<u64, Event>,
+    servers: Vec<Server>,
+    arrivals: Rng,
+    costs: Rng,
+    picks: Rng,
+    retry_rng: Rng,
+    next_req: u64,
+    requests: BTreeMap<u64, Request>,
+    /// Round robin's next server and smooth weighted round robin's current weights.
+    rr_next: u32,
+    wrr_current: Vec<i64>,
+    tokens: f64,
+    totals: Totals,
+    latency: Histogram<u64>,
+    /// Latencies of the current and the previous second of virtual time,
+    /// for live percentiles at constant cost.
+    window: (Histogram<u64>, Histogram<u64>, Time),
+    /// Completed requests in the current and previous second.
+    window_done: (u64, u64),
+    events_done: u64,
+    fingerprint: Fingerprint,
+    /// Servers picked, in order, for tests (bounded).
+    pub picks_log: VecDeque<u32>,
+    log: VecDeque<String>,
+    log_total: u64,
+    arrival_scheduled: bool,
+}
+
+/// Lines of log kept.
+const LOG_WINDOW: usize = 4096;
+/// Picks kept for tests.
+const PICKS_WINDOW: usize = 4096;
+
+fn hist() -> Histogram<u64> {
+    // Three significant digits, growing as needed.
+    Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"))
+}
+
+fn uniform(rng: &mut Rng) -> f64 {
+    // (0, 1]: 53 random bits, never 0, so logarithms stay finite.
+    ((rng.next_u64() >> 11) as f64 + 1.0) / 9_007_199_254_740_992.0
+}
+
+impl Balance {
+    /// A model at time 0.
+    pub fn new(cfg: BalanceConfig) -> Balance {
+        let seed = cfg.seed;
+        let servers = (0..cfg.servers)
+            .map(|i| {
+                let speed = cfg.speeds.get(i as usize % cfg.speeds.len().max(1)).copied().unwrap_or(100).max(1);
+                Server {
+                    speed,
+                    base_speed: speed,
+                    error_ppm: 0,
+                    down: false,
+                    active: 0,
+                    queued: VecDeque::new(),
+                    busy: 0,
+                    outstanding: 0,
+                    ewma: 0.0,
+                    ewma_at: 0,
+                    served: 0,
+                }
+            })
+            .collect();
+        let mut b = Balance {
+            wrr_current: vec![0; cfg.servers as usize],
+            arrivals: Rng::stream(seed, StreamKind::Workload, 0),
+            costs: Rng::stream(seed, StreamKind::Workload, 1),
+            picks: Rng::stream(seed, StreamKind::Lab, 20),
+            retry_rng: Rng::stream(seed, StreamKind::Lab, 21),
+            cfg,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            events: BTreeMap::new(),
+            servers,
+            next_req: 1,
+            requests: BTreeMap::new(),
+            rr_next: 0,
+            tokens: 0.0,
+            totals: Totals::default(),
+            latency: hist(),
+            window: (hist(), hist(), 0),
+            window_done: (0, 0),
+            events_done: 0,
+            fingerprint: Fingerprint::default(),
+            picks_log: VecDeque::new(),
+            log: VecDeque::new(),
+            log_total: 0,
+            arrival_scheduled: false,
+        };
+        b.schedule_arrival();
+        b
+    }
+
+    fn schedule(&mut self, at: Time, ev: Event) {
+        self.seq += 1;
+        self.events.insert(self.seq, ev);
+        self.queue.push(Reverse((at, self.seq)));
+    }
+
+    fn schedule_arrival(&mut self) {
+        if self.cfg.rate == 0 {
+            self.arrival_scheduled = false;
+            return;
+        }
+        let mean = SEC as f64 / self.cfg.rate as f64;
+        let gap = (-mean * libm::log(uniform(&mut self.arrivals))).round().max(1.0) as Time;
+        self.schedule(self.now + gap, Event::Arrival);
+        self.arrival_scheduled = true;
+    }
+
+    fn draw_cost(&mut self) -> Time {
+        let mean = self.cfg.cost_mean as f64;
+        let u = uniform(&mut self.costs);
+        let v = match self.cfg.cost {
+            CostDist::Constant => mean,
+            CostDist::Exponential => -mean * libm::log(u),
+            CostDist::Lognormal => {
+                // σ = 1: mean = exp(μ + 1/2), so μ = ln(mean) - 1/2.
+                let u2 = uniform(&mut self.costs);
+                let z = libm::sqrt(-2.0 * libm::log(u)) * libm::cos(2.0 * std::f64::consts::PI * u2);
+                libm::exp(libm::log(mean) - 0.5 + z)
+            }
+            CostDist::Pareto => {
+                // α = 2: mean = α·xm/(α-1) = 2·xm.
+                let xm = mean / 2.0;
+                xm / libm::sqrt(u)
+            }
+        };
+        (v.round() as Time).max(1)
+    }
+
+    fn note(&mut self, line: String) {
+        self.fingerprint.str(&line);
+        if self.log.len() == LOG_WINDOW {
+            self.log.pop_front();
+        }
+        self.log.push_back(line);
+        self.log_total += 1;
+    }
+
+    /// The servers.
+    pub fn servers(&self) -> &[Server] {
+        &self.servers
+    }
+    /// How requests ended.
+    pub fn totals(&self) -> Totals {
+        self.totals
+    }
+    /// Current virtual time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+    /// When the next event is due.
+    pub fn next_event(&self) -> Option<Time> {
+        self.queue.peek().map(|r| r.0 .0)
+    }
+    /// Events processed.
+    pub fn events(&self) -> u64 {
+        self.events_done
+    }
+    /// Fingerprint of everything so far.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint.value()
+    }
+    /// The latency of completed requests (arrival to answer, retries
+    /// included), as a histogram.
+    pub fn latency(&self) -> &Histogram<u64> {
+        &self.latency
+    }
+    /// Latencies of requests completed in the last one to two seconds of
+    /// virtual time, and how many completed per second there.
+    pub fn recent(&self) -> (Histogram<u64>, f64) {
+        let (cur, prev, start) = &self.window;
+        let mut h = prev.clone();
+        let _ = h.add(cur);
+        let span = (self.now.saturating_sub(*start) + if self.window_done.1 > 0 || *start > 0 { SEC } else { 0 }).max(1);
+        (h, (self.window_done.0 + self.window_done.1) as f64 / (span as f64 / 1e6))
+    }
+
+    fn roll_window(&mut self) {
+        while self.now >= self.window.2 + SEC {
+            let cur = std::mem::replace(&mut self.window.0, hist());
+            self.window.1 = cur;
+            self.window.2 += SEC;
+            self.window_done = (0, self.window_done.0);
+        }
+    }
+    /// The log window and how many lines were ever written.
+    pub fn log(&self) -> (&VecDeque<String>, u64) {
+        (&self.log, self.log_total)
+    }
+    /// Requests and answers on the wire.
+    pub fn flights(&self) -> Vec<Flight> {
+        let mut out = Vec::new();
+        for Reverse((due, id)) in self.queue.iter() {
+            match self.events.get(id) {
+                Some(Event::AtServer { server, .. }) => {
+                    out.push(Flight { server: *server, answer: false, sent: due.saturating_sub(self.cfg.latency), due: *due, outcome: 0 })
+                }
+                Some(Event::Answer { server, outcome, sent, .. }) => out.push(Flight {
+                    server: *server,
+                    answer: true,
+                    sent: *sent,
+                    due: *due,
+                    outcome: match outcome {
+                        Outcome::Ok => 0,
+                        Outcome::Error => 1,
+                        Outcome::Rejected => 2,
+                    },
+                }),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Processes one event. Returns false if nothing is queued.
+    pub fn step(&mut self) -> bool {
+        let Some(Reverse((at, id))) = self.queue.pop() else { return false };
+        let Some(ev) = self.events.remove(&id) else { return true };
+        self.now = at;
+        self.events_done += 1;
+        self.fingerprint.u64(at);
+        let (code, a, b) = match &ev {
+            Event::Arrival => (1, 0, 0),
+            Event::AtServer { req, attempt, server } => (2, *req, u64::from(*attempt) << 32 | u64::from(*server)),
+            Event::Done { server, req, attempt, .. } => (3, *req, u64::from(*attempt) << 32 | u64::from(*server)),
+            Event::Answer { req, attempt, server, outcome, .. } => {
+                (4 + *outcome as u64, *req, u64::from(*attempt) << 32 | u64::from(*server))
+            }
+            Event::Timeout { req, attempt } => (8, *req, u64::from(*attempt)),
+            Event::Retry { req } => (9, *req, 0),
+        };
+        self.fingerprint.u64(code);
+        self.fingerprint.u64(a);
+        self.fingerprint.u64(b);
+        self.process(ev);
+        true
+    }
+
+    /// Runs every event due at or before `t`, then sets the clock to `t`.
+    pub fn run_until(&mut self, t: Time) {
+        while self.next_event().is_some_and(|n| n <= t) {
+            self.step();
+        }
+        self.now = self.now.max(t);
+    }
+
+    fn process(&mut self, ev: Event) {
+        match ev {
+            Event::Arrival => {
+                let req = self.next_req;
+                self.next_req += 1;
+                let cost = self.draw_cost();
+                self.totals.requests += 1;
+                self.tokens += self.cfg.retry_budget_ppm as f64 / 1e6;
+                self.requests.insert(req, Request { arrived: self.now, cost, attempt: 0, at: None });
+                self.dispatch(req);
+                self.schedule_arrival();
+            }
+            Event::AtServer { req, attempt, server } => {
+                let Some(cost) = self.requests.get(&req).map(|r| r.cost) else {
+                    // The request ended meanwhile; the server never learns.
+                    return self.arrive_orphan(server, req, attempt);
+                };
+                let s = &mut self.servers[server as usize];
+                if s.down {
+                    return; // lost; the balancer times out
+                }
+                if s.active < self.cfg.concurrency {
+                    self.start(server, req, attempt, cost);
+                } else if (s.queued.len() as u32) < self.cfg.queue {
+                    s.queued.push_back((req, attempt, cost));
+                } else {
+                    let sent = self.now;
+                    self.schedule(self.now + self.cfg.latency, Event::Answer { req, attempt, server, outcome: Outcome::Rejected, sent });
+                }
+            }
+            Event::Done { server, req, attempt, started } => {
+                let s = &mut self.servers[server as usize];
+                if s.down {
+                    return;
+                }
+                s.active -= 1;
+                s.busy += self.now - started;
+                s.served += 1;
+                let fail = s.error_ppm > 0 && self.picks.chance_ppm(s.error_ppm);
+                let outcome = if fail { Outcome::Error } else { Outcome::Ok };
+                let sent = self.now;
+                self.schedule(self.now + self.cfg.latency, Event::Answer { req, attempt, server, outcome, sent });
+                if let Some((r, a, c)) = self.servers[server as usize].queued.pop_front() {
+                    self.start(server, r, a, c);
+                }
+            }
+            Event::Answer { req, attempt, server, outcome, .. } => {
+                // Only the live attempt's answer counts; an older attempt
+                // was released when it timed out.
+                let live = self.requests.get(&req).is_some_and(|r| r.attempt == attempt);
+                if !live {
+                    return;
+                }
+                let s = &mut self.servers[server as usize];
+                s.outstanding = s.outstanding.saturating_sub(1);
+                let sent_at = self.requests.get(&req).and_then(|r| r.at).map_or(self.now, |(_, t)| t);
+                self.observe_ewma(server, self.now - sent_at.min(self.now));
+                match outcome {
+                    Outcome::Ok => {
+                        if let Some(r) = self.requests.remove(&req) {
+                            let l = self.now - r.arrived;
+                            let _ = self.latency.record(l);
+                            self.roll_window();
+                            let _ = self.window.0.record(l);
+                            self.window_done.0 += 1;
+                            self.totals.completed += 1;
+                        }
+                    }
+                    Outcome::Error => {
+                        self.note(format!("{} S{} failed #{req} (attempt {attempt})", crate::sim::time::format_clock(self.now), server + 1));
+                        self.retry_or_end(req, End::Failed)
+                    }
+                    Outcome::Rejected => {
+                        self.note(format!("{} S{} rejected #{req}: queue full (attempt {attempt})", crate::sim::time::format_clock(self.now), server + 1));
+                        self.retry_or_end(req, End::Rejected)
+                    }
+                }
+            }
+            Event::Timeout { req, attempt } => {
+                if let Some((server, sent)) = self.requests.get(&req).filter(|r| r.attempt == attempt).and_then(|r| r.at) {
+                    let s = &mut self.servers[server as usize];
+                    s.outstanding = s.outstanding.saturating_sub(1);
+                    // A timeout is a slow answer to peak EWMA.
+                    self.observe_ewma(server, self.now - sent);
+                    if let Some(r) = self.requests.get_mut(&req) {
+                        r.at = None;
+                    }
+                    self.note(format!("{} #{req} timed out at S{} (attempt {attempt})", crate::sim::time::format_clock(self.now), server + 1));
+                    self.retry_or_end(req, End::TimedOut);
+                }
+            }
+            Event::Retry { req } => {
+                if self.requests.contains_key(&req) {
+                    self.dispatch(req);
+                }
+            }
+        }
+    }
+
+    fn arrive_orphan(&mut self, server: u32, req: u64, attempt: u32) {
+        // Work for a request that already ended still costs the server.
+        let s = &mut self.servers[server as usize];
+        if s.down {
+            return;
+        }
+        let cost = self.cfg.cost_mean;
+        if s.active < self.cfg.concurrency {
+            self.start(server, req, attempt, cost);
+        } else if (s.queued.len() as u32) < self.cfg.queue {
+            s.queued.push_back((req, attempt, cost));
+        }
+    }
+
+    fn start(&mut self, server: u32, req: u64, attempt: u32, cost: Time) {
+        let s = &mut self.servers[server as usize];
+        s.active += 1;
+        let service = (cost.saturating_mul(100) / Time::from(s.speed.max(1))).max(1);
+        let started = self.now;
+        self.schedule(self.now + service, Event::Done { server, req, attempt, started });
+    }
+
+    fn observe_ewma(&mut self, server: u32, rtt: Time) {
+        let tau = self.cfg.ewma_tau.max(1) as f64;
+        let s = &mut self.servers[server as usize];
+        let rtt = rtt as f64;
+        if rtt > s.ewma {
+            s.ewma = rtt; // peak-sensitive: jump up at once
+        } else {
+            let w = libm::exp(-((self.now - s.ewma_at.min(self.now)) as f64) / tau);
+            s.ewma = s.ewma * w + rtt * (1.0 - w);
+        }
+        s.ewma_at = self.now;
+    }
+
+    /// The balancer sends the next attempt of `req`.
+    fn dispatch(&mut self, req: u64) {
+        let server = self.pick();
+        if self.picks_log.len() == PICKS_WINDOW {
+            self.picks_log.pop_front();
+        }
+        self.picks_log.push_back(server);
+        let Some(r) = self.requests.get_mut(&req) else { return };
+        r.attempt += 1;
+        r.at = Some((server, self.now));
+        let attempt = r.attempt;
+        self.totals.attempts += 1;
+        self.servers[server as usize].outstanding += 1;
+        self.schedule(self.now + self.cfg.latency, Event::AtServer { req, attempt, server });
+        self.schedule(self.now + self.cfg.timeout, Event::Timeout { req, attempt });
+    }
+
+    fn retry_or_end(&mut self, req: u64, end: End) {
+        let Some(r) = self.requests.get(&req) else { return };
+        let retries_used = r.attempt.saturating_sub(1);
+        if retries_used < self.cfg.retries {
+            if self.tokens >= 1.0 {
+                self.tokens -= 1.0;
+                self.totals.retries += 1;
+                // Exponential back-off with full jitter: uniform in
+                // [0, backoff · 2^retries).
+                let window = self.cfg.backoff.saturating_mul(1 << retries_used.min(16)).max(1);
+                let wait = self.retry_rng.range(0, window - 1);
+                self.schedule(self.now + wait, Event::Retry { req });
+                self.note(format!("{} #{req} retries in {:.1} ms", crate::sim::time::format_clock(self.now), wait as f64 / 1e3));
+                return;
+            }
+            self.totals.budget_refused += 1;
+            self.note(format!("{} #{req}: the retry budget is spent", crate::sim::time::format_clock(self.now)));
+        }
+        self.requests.remove(&req);
+        match end {
+            End::Failed => self.totals.failed += 1,
+            End::Rejected => self.totals.rejected += 1,
+            End::TimedOut => self.totals.timed_out += 1,
+        }
+    }
+
+    /// Applies a change to a server now: `down`, `up`, a speed factor
+    /// (percent of its speed), or an error rate.
+    pub fn crash(&mut self, server: u32) -> Result<(), String> {
+        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
+        if s.down {
+            return Err(format!("S{} is already down", server + 1));
+        }
+        s.down = true;
+        // Work in progress and the queue are lost.
+        s.active = 0;
+        s.queued.clear();
+        self.note(format!("{} S{} crashed", crate::sim::time::format_clock(self.now), server + 1));
+        Ok(())
+    }
+
+    /// Brings a crashed server back, or clears a slow-down and errors.
+    pub fn recover(&mut self, server: u32) -> Result<(), String> {
+        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
+        if !s.down && s.speed == s.base_speed && s.error_ppm == 0 {
+            return Err(format!("S{} is up and healthy", server + 1));
+        }
+        s.down = false;
+        s.speed = s.base_speed;
+        s.error_ppm = 0;
+        self.note(format!("{} S{} recovered", crate::sim::time::format_clock(self.now), server + 1));
+        Ok(())
+    }
+
+    /// Slows a server to `percent` of its normal speed.
+    pub fn slow(&mut self, server: u32, percent: u32) -> Result<(), String> {
+        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
+        s.speed = (u64::from(s.base_speed) * u64::from(percent.max(1)) / 100).max(1) as u32;
+        self.note(format!("{} S{} slowed to {percent}% of its speed", crate::sim::time::format_clock(self.now), server + 1));
+        Ok(())
+    }
+
+    /// Makes a server fail a share of its requests (parts per million).
+    pub fn errors(&mut self, server: u32, ppm: u32) -> Result<(), String> {
+        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
+        s.error_ppm = ppm.min(1_000_000);
+        self.note(format!("{} S{} fails {}% of requests", crate::sim::time::format_clock(self.now), server + 1, ppm as f64 / 1e4));
+        Ok(())
+    }
+
+    /// Changes the request rate now.
+    pub fn set_rate(&mut self, rate: u64) {
+        self.cfg.rate = rate;
+        if !self.arrival_scheduled {
+            self.schedule_arrival();
+        }
+    }
+}
+
+enum End {
+    Failed,
+    Rejected,
+    TimedOut,
+}
