@@ -236,3 +236,25 @@ test('the paxos lab: a livelock, a bug caught live, and Paxos beside Raft', asyn
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// Issue 10: the Load-balancing lab on the shared boundary. Linkerd's
+// experiment ("Beyond Round Robin", 2016): one server slowed to a twentieth;
+// on the same traffic, round robin keeps sending it its share and loses
+// requests, while peak EWMA learns to avoid it.
+test('the load-balancing lab: a slow server, and every policy on the same traffic', async () => {
+  const { page, errors } = await open();
+  await page.getByRole('button', { name: 'Load balancing' }).click();
+  await page.getByRole('table', { name: 'Nodes' }).waitFor();
+  await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('One slow server (the Linkerd experiment)');
+  await page.getByRole('combobox', { name: 'Speed', exact: true }).selectOption('max');
+  await waitForTime(page, 't >= 22000000', 'the run to reach 22 s');
+  await page.getByRole('button', { name: 'Compare', exact: true }).click();
+  const table = page.getByRole('table', { name: 'Policies' });
+  await table.getByRole('row', { name: 'peak_ewma' }).waitFor({ timeout: 30_000 });
+  const success = async (p) => Number(await table.getByRole('row', { name: p }).locator('td').nth(3).getAttribute('data-value'));
+  const rr = await success('round_robin');
+  const ewma = await success('peak_ewma');
+  assert.ok(ewma > rr, `peak EWMA ${ewma} should beat round robin ${rr}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -79,6 +79,12 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         runs: u64,
     },
+    /// Load balancing: run a balance scenario's traffic and faults under
+    /// every policy and compare latency percentiles and failures.
+    Policies {
+        /// The scenario file (.scn) of the balance lab.
+        file: String,
+    },
     /// Print the scenario inside a share link or its fragment.
     Decode {
         /// A link, or the part after '#'.
@@ -183,6 +189,39 @@ fn run(cli: Cli) -> Result<bool, String> {
                     lab.events() as f64 / best,
                     c.delivered as f64 / best,
                     lab.fingerprint()
+                );
+            }
+            Ok(true)
+        }
+        Command::Policies { file } => {
+            let scn = read_scenario(&file)?;
+            if scn.lab.name() != "balance" {
+                return Err(format!("{file}: 'policies' compares load-balancing policies: give it a 'lab balance' file"));
+            }
+            if scn.until == 0 {
+                return Err(format!("{file}: nothing to run: give the file an 'until' line"));
+            }
+            let rows = clusterscope_core::balance::lab::compare_policies(&scn).map_err(|e| format!("{file}: {e}"))?;
+            println!("{} servers, seed {}, run to {}; latency over the whole run, ms", scn.nodes(), scn.seed, format_duration(scn.until));
+            println!(
+                "{:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8}",
+                "policy", "p50", "p95", "p99", "p99.9", "max", "success", "rejected", "timed out", "failed", "retries"
+            );
+            let ms = |v: f64| if v.is_nan() { "-".to_string() } else { format!("{:.1}", v / 1e3) };
+            for r in rows {
+                println!(
+                    "{:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8.2}% {:>9} {:>9} {:>8} {:>8.3}",
+                    r.policy,
+                    ms(r.latency[0]),
+                    ms(r.latency[1]),
+                    ms(r.latency[2]),
+                    ms(r.latency[3]),
+                    ms(r.latency[4]),
+                    r.success * 100.0,
+                    r.counts[2],
+                    r.counts[3],
+                    r.counts[4],
+                    r.retries_per_request
                 );
             }
             Ok(true)

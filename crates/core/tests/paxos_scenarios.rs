@@ -11,9 +11,8 @@
 //! have several proposers propose the *same* value, since a simulated
 //! proposer always proposes its own.
 //!
-//! The last two tests are `#[ignore]`d: they reproduce two liveness bugs of
-//! the current Paxos code (see their comments). Run them with
-//! `cargo test -p clusterscope-core --test paxos_scenarios -- --ignored`.
+//! The last two tests reproduce two liveness bugs the swarm found (see their
+//! comments); they guard the fixes.
 
 use clusterscope_core::lab::cluster::ClusterLab;
 use clusterscope_core::lab::Lab;
@@ -899,8 +898,7 @@ fn pmmc_the_leader_change_preset_agrees_on_every_slot_and_the_restarted_leader_c
 // reaches everyone; then S5's Reject of b1.1 arrives and S1 steps down. S5
 // crashes and restarts.
 #[test]
-#[ignore = "liveness bug: after the choice every proposer may go idle and nobody re-announces it (see comment)"]
-fn bug_single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal() {
+fn single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal() {
     let cfg = PaxosConfig {
         proposers: 2,
         acceptors: 3,
@@ -940,9 +938,9 @@ fn bug_single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal
     );
 }
 
-// BUG (liveness, Multi-Paxos, proposers that are not acceptors). PMMC §3: a
-// new leader proposes, for every slot from its first unlearned one, the
-// reported value or a no-op, so learners are never stuck behind a gap. In
+// BUG (liveness, Multi-Paxos). PMMC §3: a new leader proposes, for every
+// slot from its first unlearned one, the reported value or a no-op, so
+// learners are never stuck behind a gap. In
 // `on_promise` the leader fills only `first..last` (`last` = one past the
 // highest reported slot) and then sets `next_slot =
 // last.max(self.next_slot).max(first)`: a proposer that led before, gave a
@@ -964,8 +962,7 @@ fn bug_single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal
 // times out, leads again from slot 1 with nothing reported, and puts the
 // next command into slot 2.
 #[test]
-#[ignore = "liveness bug: a returning leader with a stale next_slot leaves a permanent gap (see comment)"]
-fn bug_multi_paxos_a_returning_leader_leaves_no_gap_below_its_next_slot() {
+fn multi_paxos_a_returning_leader_leaves_no_gap_below_its_next_slot() {
     let cfg = PaxosConfig {
         proposers: 2,
         acceptors: 3,

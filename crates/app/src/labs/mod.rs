@@ -7,6 +7,7 @@
 //! entry here. A lab with a drawing or panels of its own adds one module
 //! and one line to [`VIEWS`].
 
+pub mod balance;
 pub mod paxos;
 pub mod ring;
 
@@ -27,7 +28,7 @@ pub struct LabView {
 }
 
 /// Labs with views of their own.
-pub static VIEWS: &[LabView] = &[paxos::VIEW, ring::VIEW];
+pub static VIEWS: &[LabView] = &[paxos::VIEW, ring::VIEW, balance::VIEW];
 
 /// The view of lab `name`, if it has one.
 pub fn find(name: &str) -> Option<&'static LabView> {

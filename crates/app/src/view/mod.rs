@@ -300,7 +300,8 @@ fn settings(ctx: &Ctx, panel: impl Fn(panels::SettingsProps) -> Html) -> Html {
     match &ctx.state.settings {
         Some(settings) => panel(panels::SettingsProps {
             settings: settings.clone(),
-            cluster: ctx.state.schema.as_ref().is_some_and(|s| s.cluster),
+            // Partitions and one-way cuts, for labs that have a network.
+            cluster: ctx.state.schema.as_ref().is_some_and(|s| s.verbs.iter().any(|v| v == "partition")),
             bridge: ctx.bridge.clone(),
             dispatch: ctx.state.dispatcher(),
         }),

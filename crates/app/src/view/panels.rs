@@ -278,11 +278,15 @@ pub fn NodePanel(props: &PanelProps) -> Html {
     let Some(n) = nodes.get(id as usize) else { return html! {} };
     let name = format!("S{}", id + 1);
     let act = |verb: &str| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(format!("{verb} {name}")));
+    let act_with = |verb: &str, arg: &str| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(format!("{verb} {name} {arg}")));
     let label = |what: &str| format!("{what} {name}");
     let others: Vec<String> = nodes.iter().filter(|o| o.id != id).map(|o| format!("S{}", o.id + 1)).collect();
     let isolate = ctx.bridge.cb(ToWorker::Act(format!("partition {name} | {}", others.join(","))));
     let up = n.status == NodeStatus::Up;
     let role = schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str());
+    let has = |verb: &str| schema.verbs.iter().any(|v| v == verb);
+    // Nodes past the scenario's servers (the load balancer) take no actions.
+    let actionable = ctx.state.settings.as_ref().is_none_or(|s| id < s.nodes);
     let facts: Vec<String> = schema
         .fields
         .iter()
@@ -292,21 +296,28 @@ pub fn NodePanel(props: &PanelProps) -> Html {
     html! {
         <section class="panel node" aria-label="Node">
             <h2>{ format!("{name}: {}", if n.status == NodeStatus::Up { role } else { n.status.name() }) }</h2>
+            if actionable {
             <div class="buttons">
                 if n.status == NodeStatus::Crashed {
                     <button aria-label={label("Restart")} onclick={act("restart")}>{ "Restart" }</button>
                 } else {
                     <button aria-label={label("Crash")} onclick={act("crash")}>{ "Crash" }</button>
                 }
-                if n.status == NodeStatus::Paused {
-                    <button aria-label={label("Resume")} onclick={act("resume")}>{ "Resume" }</button>
-                } else {
-                    <button aria-label={label("Pause")} onclick={act("pause")} disabled={!up}>{ "Pause" }</button>
+                if has("pause") {
+                    if n.status == NodeStatus::Paused {
+                        <button aria-label={label("Resume")} onclick={act("resume")}>{ "Resume" }</button>
+                    } else {
+                        <button aria-label={label("Pause")} onclick={act("pause")} disabled={!up}>{ "Pause" }</button>
+                    }
                 }
-                <button aria-label={label("Time out")} onclick={act("timeout")} disabled={!up}>{ "Time out" }</button>
-                <button aria-label={label("Client request")} onclick={act("request")} disabled={!up}>{ "Client request" }</button>
-                if !others.is_empty() { <button aria-label={label("Isolate")} onclick={isolate}>{ "Isolate" }</button> }
+                if has("timeout") { <button aria-label={label("Time out")} onclick={act("timeout")} disabled={!up}>{ "Time out" }</button> }
+                if has("request") { <button aria-label={label("Client request")} onclick={act("request")} disabled={!up}>{ "Client request" }</button> }
+                if has("partition") && !others.is_empty() { <button aria-label={label("Isolate")} onclick={isolate}>{ "Isolate" }</button> }
+                if has("slow") { <button aria-label={label("Slow down")} title="to 10% of its speed" onclick={act_with("slow", "10%")} disabled={!up}>{ "Slow to 10%" }</button> }
+                if has("errors") { <button aria-label={label("Fail half")} title="fail 50% of requests" onclick={act_with("errors", "50%")} disabled={!up}>{ "Fail 50%" }</button> }
+                if has("recover") { <button aria-label={label("Recover")} title="normal speed, no errors" onclick={act("recover")}>{ "Recover" }</button> }
             </div>
+            }
             <p class="note">{ facts.join(", ") }</p>
         </section>
     }

@@ -291,6 +291,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
             strip: P::strip().map(str::to_string),
             metrics,
             nodes: self.sim.config().nodes,
+            verbs: Vec::new(),
         }
     }
 

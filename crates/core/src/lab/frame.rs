@@ -130,6 +130,8 @@ pub struct Schema {
     pub metrics: Vec<MetricSpec>,
     /// The node count at the start.
     pub nodes: u32,
+    /// The action verbs the lab accepts (shared faults and its own).
+    pub verbs: Vec<String>,
 }
 
 impl Schema {

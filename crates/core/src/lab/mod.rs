@@ -276,7 +276,12 @@ impl Lab {
     /// What does not change while the run plays.
     pub fn schema(&self) -> Schema {
         let def = self.scn.lab.def();
-        Schema { lab: def.name.into(), title: def.title.into(), ..self.model.schema() }
+        Schema {
+            lab: def.name.into(),
+            title: def.title.into(),
+            verbs: self.scn.lab.verbs().into_iter().map(str::to_string).collect(),
+            ..self.model.schema()
+        }
     }
 
     /// The metrics now: each spec with its value.

@@ -652,11 +652,17 @@ impl PaxosNode {
             }
         }
         if !self.cfg.multi {
-            // Single-decree: the instance is decided; answer waiting requests.
+            // Single-decree: the instance is decided; answer waiting
+            // requests. A proposer that knows the decision keeps announcing
+            // it, so a learner cut off (or restarted) meanwhile catches up
+            // whatever happened to the proposer that saw it chosen.
             for req in std::mem::take(&mut self.queue) {
                 ctx.reply(req, Reply::Committed);
             }
             ctx.cancel_timer(PaxosTimer::Round);
+            if self.cfg.is_proposer(self.id) {
+                ctx.set_timer(PaxosTimer::Heartbeat, self.cfg.heartbeat);
+            }
         }
     }
 
@@ -695,7 +701,11 @@ impl PaxosNode {
                 let reported = reports.get(&slot).map(|(_, v)| *v);
                 self.propose(slot, Value::Noop, reported, ctx);
             }
-            self.next_slot = last.max(self.next_slot).max(first);
+            // Slots from `last` on are free: no acceptor in this quorum
+            // accepted anything there, so nothing there can be chosen. A
+            // slot number this server handed out in an earlier term is not
+            // kept: reusing it leaves no gap below the next command.
+            self.next_slot = last.max(first);
             let queued = std::mem::take(&mut self.queue);
             for req in queued {
                 self.propose_request(req, ctx);
@@ -885,6 +895,15 @@ impl Protocol for PaxosNode {
                     return;
                 }
                 self.start_round(ctx);
+            }
+            PaxosTimer::Heartbeat if !self.cfg.multi && self.learned.contains_key(&0) => {
+                let msg = PaxosMsg::Heartbeat { ballot: self.ballot, learned: 1 };
+                for n in 0..self.cfg.nodes() {
+                    if n != self.id {
+                        ctx.send(n, msg.clone());
+                    }
+                }
+                ctx.set_timer(PaxosTimer::Heartbeat, self.cfg.heartbeat);
             }
             PaxosTimer::Heartbeat => {
                 if self.phase == Phase::Leading {

@@ -521,6 +521,7 @@ impl Model for RingLab {
                 m("moved_over_ideal", "Moved / ideal", Unit::Times),
             ],
             nodes: self.params.nodes,
+            verbs: Vec::new(),
         }
     }
 
