@@ -32,6 +32,7 @@ fn queueing(policy: Policy, n: u32, d: u32, rho: f64, seed: u64) -> BalanceConfi
         backoff: 0,
         ewma_tau: SEC,
         seed,
+        ..BalanceConfig::default()
     }
 }
 
@@ -153,6 +154,7 @@ fn retries_follow_independent_trials() {
             backoff: MS,
             ewma_tau: SEC,
             seed: 3,
+            ..BalanceConfig::default()
         };
         let mut b = Balance::new(cfg);
         for s in 0..10 {

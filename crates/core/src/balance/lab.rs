@@ -26,7 +26,7 @@ pub const SPEEDS: &[&str] = &["equal", "mixed"];
 
 /// Parameters of the Load-balancing lab.
 pub const PARAMS: &[ParamSpec] = &[
-    p("policy", "Policy", "how the balancer picks a server for each attempt", Kind::Choice(NAMES), 0, 6, 1, true),
+    p("policy", "Policy", "how the balancer picks a server for each attempt", Kind::Choice(NAMES), 0, 7, 1, true),
     p("nodes", "Servers", "number of servers behind the balancer", Kind::Count, 1, 500, 10, false),
     p("d", "Choices (power of d)", "servers compared per pick by power of d choices", Kind::Count, 1, 10, 2, true),
     p("rate", "Requests (per s)", "Poisson arrivals per second of virtual time", Kind::Count, 0, 1_000_000, 800, true),
@@ -40,7 +40,19 @@ pub const PARAMS: &[ParamSpec] = &[
     p("retries", "Retries", "retries per request at most (0: none)", Kind::Count, 0, 10, 0, true),
     p("retry_budget", "Retry budget (%)", "retries allowed per request made (20%: one in five); 1000%: effectively none", Kind::Percent, 0, 1_000 * PCT, 20 * PCT, true),
     p("backoff", "Back-off (ms)", "first retry waits up to this (full jitter), doubling per retry", Kind::Duration, 0, 60 * S, 10 * M, true),
+    p("balancers", "Balancers", "balancers sharing the traffic; each sees only its own connections", Kind::Count, 1, 16, 1, false),
+    p("health_interval", "Health checks (ms)", "active check interval per balancer and server; two failures mark a server unhealthy, two passes healthy (0: off)", Kind::Duration, 0, 600 * S, 0, false),
+    p("ejection", "Outlier ejection after", "failures in a row (errors, rejections, timeouts) before a balancer ejects a server, as Envoy's consecutive_5xx (0: off)", Kind::Count, 0, 1_000, 0, false),
+    p("base_ejection", "Ejection time (ms)", "how long the first ejection lasts; the n-th lasts n times as long (Envoy: 30 s)", Kind::Duration, M, 3_600 * S, 30 * S, false),
+    p("max_ejection", "Most ejected (%)", "share of servers a balancer may eject at once, at least one (Envoy: 10%)", Kind::Percent, 0, 100 * PCT, 10 * PCT, false),
+    p("arrivals", "Arrivals", "steady Poisson, or bursts: twice the rate for a second, none for a second", Kind::Choice(ARRIVALS), 0, 1, 0, false),
+    p("keys", "Keys", "distinct request keys for consistent hashing (0: every request its own)", Kind::Count, 0, 100_000, 0, false),
+    p("zipf_s", "Key skew (Zipf s)", "key k is requested in proportion to 1/k^s (0: uniform)", Kind::Thousandths, 0, 5_000, 0, false),
+    p("epsilon", "Bounded loads ε (%)", "consistent hashing sends a key elsewhere when its server has more than (1+ε) × the mean outstanding (0: unbounded)", Kind::Percent, 0, 1_000 * PCT, 0, true),
 ];
+
+/// Arrival patterns.
+pub const ARRIVALS: &[&str] = &["steady", "bursty"];
 
 const VERBS: &[&str] = &["slow", "errors", "recover"];
 
@@ -111,6 +123,10 @@ pub static LAB: LabDef = LabDef {
         ("Unequal servers: least connections and two choices", include_str!("../../../../tests/scenarios/balance/heterogeneous.scn")),
         ("One slow server (the Linkerd experiment)", include_str!("../../../../tests/scenarios/balance/slow-server.scn")),
         ("A retry storm, and a retry budget", include_str!("../../../../tests/scenarios/balance/retry-storm.scn")),
+        ("Eight balancers herd under least connections", include_str!("../../../../tests/scenarios/balance/herd.scn")),
+        ("Hot keys under consistent hashing, then bounded loads", include_str!("../../../../tests/scenarios/balance/hot-keys.scn")),
+        ("Outlier ejection (Envoy's defaults)", include_str!("../../../../tests/scenarios/balance/outlier-ejection.scn")),
+        ("Active health checks and a crash", include_str!("../../../../tests/scenarios/balance/health-checks.scn")),
     ],
 };
 
@@ -136,6 +152,15 @@ pub fn balance_config(scn: &Scenario) -> BalanceConfig {
         retry_budget_ppm: g("retry_budget"),
         backoff: g("backoff"),
         ewma_tau: 10 * SEC,
+        balancers: g("balancers") as u32,
+        health_interval: g("health_interval"),
+        consecutive_errors: g("ejection") as u32,
+        base_ejection: g("base_ejection"),
+        max_ejection_pct: (g("max_ejection") / PCT as u64) as u32,
+        bursty: g("arrivals") == 1,
+        keys: g("keys") as u32,
+        zipf_milli: g("zipf_s") as u32,
+        epsilon_pct: (g("epsilon") / PCT as u64) as u32,
         seed: scn.seed,
     }
 }
@@ -212,7 +237,9 @@ impl BalanceLab {
             .map(|(i, s)| NodeView {
                 id: i as u32,
                 status: if s.down { NodeStatus::Crashed } else { NodeStatus::Up },
-                role: if s.error_ppm > 0 {
+                role: if m.balancers().iter().any(|b| !b.eligible(i, m.now())) {
+                    5
+                } else if s.error_ppm > 0 {
                     3
                 } else if s.speed < s.base_speed {
                     2
@@ -237,16 +264,18 @@ impl BalanceLab {
             })
             .collect();
         let n = out.len() as u32;
-        out.push(NodeView {
-            id: n,
-            status: NodeStatus::Up,
-            role: 4,
-            fields: vec![i64::MIN, i64::MIN, m.servers().iter().map(|s| i64::from(s.outstanding)).sum(), i64::MIN, i64::MIN, i64::MIN, i64::MIN],
-            strip: Vec::new(),
-            strip_first: 0,
-            strip_mark: 0,
-            timer: None,
-        });
+        for (i, b) in m.balancers().iter().enumerate() {
+            out.push(NodeView {
+                id: n + i as u32,
+                status: NodeStatus::Up,
+                role: 4,
+                fields: vec![i64::MIN, i64::MIN, b.outstanding.iter().map(|&o| i64::from(o)).sum(), i64::MIN, i64::MIN, i64::MIN, i64::MIN],
+                strip: Vec::new(),
+                strip_first: 0,
+                strip_mark: 0,
+                timer: None,
+            });
+        }
         out
     }
 }
@@ -279,6 +308,7 @@ impl Model for BalanceLab {
                     "retries" => m.cfg.retries = v as u32,
                     "retry_budget" => m.cfg.retry_budget_ppm = v,
                     "backoff" => m.cfg.backoff = v,
+                    "epsilon" => m.cfg.epsilon_pct = (v / PCT as u64) as u32,
                     other => return Err(format!("{other} cannot change during a run")),
                 }
                 Ok(())
@@ -326,6 +356,7 @@ impl Model for BalanceLab {
                 role("slow", "#c2504a"),
                 role("failing", "#e05a5a"),
                 role("balancer", "#8a6ad0"),
+                role("ejected", "#5d6677"),
             ],
             kinds: vec![
                 kind("request", "#9aa3b2", false),
@@ -408,14 +439,14 @@ impl Model for BalanceLab {
             views.iter().zip(&self.sent_nodes).filter(|(v, o)| v != o).map(|(v, _)| v.clone()).collect()
         };
         self.sent_nodes = views;
-        let balancer = self.model.servers().len() as u32;
+        let first_balancer = self.model.servers().len() as u32;
         let dots: Vec<MessageDot> = self
             .model
             .flights()
             .into_iter()
             .map(|f: Flight| MessageDot {
-                from: if f.answer { f.server } else { balancer },
-                to: if f.answer { balancer } else { f.server },
+                from: if f.answer { f.server } else { first_balancer + f.balancer },
+                to: if f.answer { first_balancer + f.balancer } else { f.server },
                 kind: if f.answer { 1 + f.outcome } else { 0 },
                 sent_at: f.sent,
                 deliver_at: f.due,

@@ -11,12 +11,20 @@
 //!   requests they work on at once (concurrency) and a queue; a request
 //!   arriving at a full queue is rejected. A server can crash (it answers
 //!   nothing), slow down (a gray failure) or fail a share of requests.
-//! * **The balancer** picks a server per attempt with a [`Policy`], waits up
-//!   to a timeout, and retries failed, rejected or timed-out attempts (up to
-//!   a number of retries, after an exponential back-off with jitter) while a
-//!   retry budget allows: each request adds `budget` tokens (20% means one
-//!   retry per five requests), each retry spends one, as in Finagle's
-//!   retry budgets.
+//! * **Balancers** (one or several, each seeing only its own connections)
+//!   pick a server per attempt with a [`Policy`], wait up to a timeout, and
+//!   retry failed, rejected or timed-out attempts (up to a number of
+//!   retries, after an exponential back-off with jitter) while a retry
+//!   budget allows: each request adds `budget` tokens (20% means one retry
+//!   per five requests), each retry spends one, as in Finagle's retry
+//!   budgets.
+//! * **Detection**: active health checks (two failed checks mark a server
+//!   unhealthy, two passed ones healthy again) and passive outlier ejection
+//!   as Envoy does it (`consecutive_5xx`, ejection time growing with each
+//!   ejection, a cap on the share ejected). A balancer sends new requests
+//!   only to servers it believes healthy and has not ejected.
+//! * **Keys** for consistent hashing: a number of distinct keys with Zipf
+//!   popularity; jump consistent hash, optionally with bounded loads.
 //!
 //! Every request ends exactly one way: completed, rejected, timed out or
 //! failed ([`Totals`] add up). Times are integer microseconds; the maths
@@ -79,6 +87,26 @@ pub struct BalanceConfig {
     pub backoff: Time,
     /// Peak EWMA's decay time.
     pub ewma_tau: Time,
+    /// Balancers; each sees only its own connections and checks.
+    pub balancers: u32,
+    /// Active health checks every this often (0: none).
+    pub health_interval: Time,
+    /// Passive outlier ejection after this many failures in a row (0: off).
+    pub consecutive_errors: u32,
+    /// First ejection's length; the n-th lasts n times as long.
+    pub base_ejection: Time,
+    /// Most servers ejected at once, percent (at least one).
+    pub max_ejection_pct: u32,
+    /// Arrivals come in bursts: twice the rate for a second, then none for
+    /// a second (the same mean).
+    pub bursty: bool,
+    /// Distinct request keys (0: every request its own key).
+    pub keys: u32,
+    /// Zipf exponent of key popularity, thousandths (0: uniform).
+    pub zipf_milli: u32,
+    /// Consistent hashing's bound on load: at most (1 + ε) times the mean
+    /// outstanding per server, in percent (0: unbounded).
+    pub epsilon_pct: u32,
     /// The run's seed.
     pub seed: u64,
 }
@@ -101,6 +129,15 @@ impl Default for BalanceConfig {
             retry_budget_ppm: 200_000,
             backoff: 10 * MS,
             ewma_tau: 10 * SEC,
+            balancers: 1,
+            health_interval: 0,
+            consecutive_errors: 0,
+            base_ejection: 30 * SEC,
+            max_ejection_pct: 10,
+            bursty: false,
+            keys: 0,
+            zipf_milli: 0,
+            epsilon_pct: 0,
             seed: 1,
         }
     }
@@ -123,13 +160,53 @@ pub struct Server {
     pub queued: VecDeque<(u64, u32, Time)>,
     /// Time spent working (sum over concurrent slots), for utilisation.
     pub busy: Time,
-    /// Attempts the balancer sent and has no answer for.
+    /// Attempts the balancers sent and have no answer for, in all.
     pub outstanding: u32,
-    /// Peak EWMA of response time, microseconds.
-    pub ewma: f64,
-    ewma_at: Time,
     /// Requests it completed.
     pub served: u64,
+}
+
+/// What one balancer knows of the servers: only its own connections, its
+/// own health checks and its own ejections.
+#[derive(Clone, Debug)]
+pub struct Balancer {
+    /// Its attempts without an answer, per server.
+    pub outstanding: Vec<u32>,
+    /// Peak EWMA of response time per server, microseconds.
+    pub ewma: Vec<f64>,
+    ewma_at: Vec<Time>,
+    rr_next: u32,
+    wrr_current: Vec<i64>,
+    /// Health as its checks see it.
+    pub healthy: Vec<bool>,
+    hc_streak: Vec<i32>,
+    /// Failures in a row per server (passive outlier detection).
+    pub consecutive: Vec<u32>,
+    /// Ejected until this time (0: not ejected).
+    pub ejected_until: Vec<Time>,
+    times_ejected: Vec<u32>,
+}
+
+impl Balancer {
+    fn new(n: usize) -> Balancer {
+        Balancer {
+            outstanding: vec![0; n],
+            ewma: vec![0.0; n],
+            ewma_at: vec![0; n],
+            rr_next: 0,
+            wrr_current: vec![0; n],
+            healthy: vec![true; n],
+            hc_streak: vec![0; n],
+            consecutive: vec![0; n],
+            ejected_until: vec![0; n],
+            times_ejected: vec![0; n],
+        }
+    }
+
+    /// Whether this balancer sends new requests to server `s` at `now`.
+    pub fn eligible(&self, s: usize, now: Time) -> bool {
+        self.healthy[s] && self.ejected_until[s] <= now
+    }
 }
 
 /// How requests ended so far.
@@ -170,6 +247,10 @@ enum Outcome {
 #[derive(Clone, Debug)]
 enum Event {
     Arrival,
+    /// A balancer's health check of a server is due.
+    Check { balancer: u32, server: u32 },
+    /// Its result arrives.
+    Checked { balancer: u32, server: u32, ok: bool },
     /// An attempt reaches a server.
     AtServer { req: u64, attempt: u32, server: u32 },
     /// A server finishes a request.
@@ -186,14 +267,18 @@ enum Event {
 struct Request {
     arrived: Time,
     cost: Time,
+    balancer: u32,
+    key: u64,
     attempt: u32,
     /// The server the live attempt went to, and when.
     at: Option<(u32, Time)>,
 }
 
-/// A message on the wire, for drawing: (from server? , server, sent, due).
+/// A request or an answer on the wire, for drawing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Flight {
+    /// The balancer.
+    pub balancer: u32,
     /// The server.
     pub server: u32,
     /// True for an answer (server to balancer).
@@ -216,15 +301,16 @@ pub struct Balance {
     queue: BinaryHeap<Reverse<(Time, u64)>>,
     events: BTreeMap<u64, Event>,
     servers: Vec<Server>,
+    balancers: Vec<Balancer>,
     arrivals: Rng,
     costs: Rng,
+    keys_rng: Rng,
     picks: Rng,
     retry_rng: Rng,
     next_req: u64,
     requests: BTreeMap<u64, Request>,
-    /// Round robin's next server and smooth weighted round robin's current weights.
-    rr_next: u32,
-    wrr_current: Vec<i64>,
+    /// Cumulative key popularity (Zipf), for drawing keys.
+    key_cdf: Vec<f64>,
     tokens: f64,
     totals: Totals,
     latency: Histogram<u64>,
@@ -273,16 +359,29 @@ impl Balance {
                     queued: VecDeque::new(),
                     busy: 0,
                     outstanding: 0,
-                    ewma: 0.0,
-                    ewma_at: 0,
                     served: 0,
                 }
             })
             .collect();
+        let n = cfg.servers as usize;
+        let key_cdf = if cfg.keys > 0 {
+            let s = f64::from(cfg.zipf_milli) / 1000.0;
+            let mut acc = 0.0;
+            (1..=cfg.keys)
+                .map(|k| {
+                    acc += 1.0 / libm::pow(f64::from(k), s);
+                    acc
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut b = Balance {
-            wrr_current: vec![0; cfg.servers as usize],
+            balancers: (0..cfg.balancers.max(1)).map(|_| Balancer::new(n)).collect(),
+            key_cdf,
             arrivals: Rng::stream(seed, StreamKind::Workload, 0),
             costs: Rng::stream(seed, StreamKind::Workload, 1),
+            keys_rng: Rng::stream(seed, StreamKind::Workload, 2),
             picks: Rng::stream(seed, StreamKind::Lab, 20),
             retry_rng: Rng::stream(seed, StreamKind::Lab, 21),
             cfg,
@@ -293,7 +392,6 @@ impl Balance {
             servers,
             next_req: 1,
             requests: BTreeMap::new(),
-            rr_next: 0,
             tokens: 0.0,
             totals: Totals::default(),
             latency: hist(),
@@ -307,6 +405,15 @@ impl Balance {
             arrival_scheduled: false,
         };
         b.schedule_arrival();
+        if b.cfg.health_interval > 0 {
+            for bal in 0..b.balancers.len() as u32 {
+                for s in 0..b.cfg.servers {
+                    // Checks spread over the interval, not all at once.
+                    let first = b.picks.range(0, b.cfg.health_interval);
+                    b.schedule(first, Event::Check { balancer: bal, server: s });
+                }
+            }
+        }
         b
     }
 
@@ -321,9 +428,16 @@ impl Balance {
             self.arrival_scheduled = false;
             return;
         }
-        let mean = SEC as f64 / self.cfg.rate as f64;
+        let rate = if self.cfg.bursty { 2 * self.cfg.rate } else { self.cfg.rate };
+        let mean = SEC as f64 / rate as f64;
         let gap = (-mean * libm::log(uniform(&mut self.arrivals))).round().max(1.0) as Time;
-        self.schedule(self.now + gap, Event::Arrival);
+        let mut at = self.now + gap;
+        if self.cfg.bursty && (at / SEC) % 2 == 1 {
+            // Off for this second: the stream resumes when the next second
+            // of bursts starts (memoryless, so the gap starts again there).
+            at = (at / SEC + 1) * SEC + gap;
+        }
+        self.schedule(at, Event::Arrival);
         self.arrival_scheduled = true;
     }
 
@@ -411,12 +525,19 @@ impl Balance {
     /// Requests and answers on the wire.
     pub fn flights(&self) -> Vec<Flight> {
         let mut out = Vec::new();
+        let balancer = |req: &u64| self.requests.get(req).map_or(0, |r| r.balancer);
         for Reverse((due, id)) in self.queue.iter() {
             match self.events.get(id) {
-                Some(Event::AtServer { server, .. }) => {
-                    out.push(Flight { server: *server, answer: false, sent: due.saturating_sub(self.cfg.latency), due: *due, outcome: 0 })
-                }
-                Some(Event::Answer { server, outcome, sent, .. }) => out.push(Flight {
+                Some(Event::AtServer { server, req, .. }) => out.push(Flight {
+                    balancer: balancer(req),
+                    server: *server,
+                    answer: false,
+                    sent: due.saturating_sub(self.cfg.latency),
+                    due: *due,
+                    outcome: 0,
+                }),
+                Some(Event::Answer { server, outcome, sent, req, .. }) => out.push(Flight {
+                    balancer: balancer(req),
                     server: *server,
                     answer: true,
                     sent: *sent,
@@ -442,6 +563,8 @@ impl Balance {
         self.fingerprint.u64(at);
         let (code, a, b) = match &ev {
             Event::Arrival => (1, 0, 0),
+            Event::Check { balancer, server } => (10, u64::from(*balancer), u64::from(*server)),
+            Event::Checked { balancer, server, ok } => (11 + u64::from(*ok), u64::from(*balancer), u64::from(*server)),
             Event::AtServer { req, attempt, server } => (2, *req, u64::from(*attempt) << 32 | u64::from(*server)),
             Event::Done { server, req, attempt, .. } => (3, *req, u64::from(*attempt) << 32 | u64::from(*server)),
             Event::Answer { req, attempt, server, outcome, .. } => {
@@ -471,11 +594,40 @@ impl Balance {
                 let req = self.next_req;
                 self.next_req += 1;
                 let cost = self.draw_cost();
+                let nb = self.balancers.len() as u64;
+                let balancer = if nb > 1 { self.keys_rng.range(0, nb - 1) as u32 } else { 0 };
+                let key = self.draw_key(req);
                 self.totals.requests += 1;
                 self.tokens += self.cfg.retry_budget_ppm as f64 / 1e6;
-                self.requests.insert(req, Request { arrived: self.now, cost, attempt: 0, at: None });
+                self.requests.insert(req, Request { arrived: self.now, cost, balancer, key, attempt: 0, at: None });
                 self.dispatch(req);
                 self.schedule_arrival();
+            }
+            Event::Check { balancer, server } => {
+                let s = &self.servers[server as usize];
+                // A probe passes if the server is up and does not fail it.
+                let ok = !s.down && !(s.error_ppm > 0 && self.picks.chance_ppm(s.error_ppm));
+                self.schedule(self.now + 2 * self.cfg.latency, Event::Checked { balancer, server, ok });
+                if self.cfg.health_interval > 0 {
+                    self.schedule(self.now + self.cfg.health_interval, Event::Check { balancer, server });
+                }
+            }
+            Event::Checked { balancer, server, ok } => {
+                // Two checks in a row flip a server's health (Envoy's
+                // unhealthy and healthy thresholds default to 2... here both 2).
+                let b = &mut self.balancers[balancer as usize];
+                let i = server as usize;
+                b.hc_streak[i] = if ok { b.hc_streak[i].max(0) + 1 } else { b.hc_streak[i].min(0) - 1 };
+                let was = b.healthy[i];
+                if b.hc_streak[i] >= 2 {
+                    b.healthy[i] = true;
+                } else if b.hc_streak[i] <= -2 {
+                    b.healthy[i] = false;
+                }
+                if was != b.healthy[i] {
+                    let state = if b.healthy[i] { "healthy" } else { "unhealthy" };
+                    self.note(format!("{} balancer {} marks S{} {state}", crate::sim::time::format_clock(self.now), balancer + 1, server + 1));
+                }
             }
             Event::AtServer { req, attempt, server } => {
                 let Some(cost) = self.requests.get(&req).map(|r| r.cost) else {
@@ -514,14 +666,14 @@ impl Balance {
             Event::Answer { req, attempt, server, outcome, .. } => {
                 // Only the live attempt's answer counts; an older attempt
                 // was released when it timed out.
-                let live = self.requests.get(&req).is_some_and(|r| r.attempt == attempt);
-                if !live {
+                let Some((balancer, sent_at)) =
+                    self.requests.get(&req).filter(|r| r.attempt == attempt).map(|r| (r.balancer, r.at.map_or(self.now, |(_, t)| t)))
+                else {
                     return;
-                }
-                let s = &mut self.servers[server as usize];
-                s.outstanding = s.outstanding.saturating_sub(1);
-                let sent_at = self.requests.get(&req).and_then(|r| r.at).map_or(self.now, |(_, t)| t);
-                self.observe_ewma(server, self.now - sent_at.min(self.now));
+                };
+                self.release(balancer, server);
+                self.observe_ewma(balancer, server, self.now - sent_at.min(self.now));
+                self.outlier(balancer, server, outcome == Outcome::Ok);
                 match outcome {
                     Outcome::Ok => {
                         if let Some(r) = self.requests.remove(&req) {
@@ -544,11 +696,14 @@ impl Balance {
                 }
             }
             Event::Timeout { req, attempt } => {
-                if let Some((server, sent)) = self.requests.get(&req).filter(|r| r.attempt == attempt).and_then(|r| r.at) {
-                    let s = &mut self.servers[server as usize];
-                    s.outstanding = s.outstanding.saturating_sub(1);
-                    // A timeout is a slow answer to peak EWMA.
-                    self.observe_ewma(server, self.now - sent);
+                if let Some((balancer, (server, sent))) =
+                    self.requests.get(&req).filter(|r| r.attempt == attempt).and_then(|r| r.at.map(|a| (r.balancer, a)))
+                {
+                    self.release(balancer, server);
+                    // A timeout is a slow answer to peak EWMA, and a failure
+                    // to outlier detection (a locally originated 5xx).
+                    self.observe_ewma(balancer, server, self.now - sent);
+                    self.outlier(balancer, server, false);
                     if let Some(r) = self.requests.get_mut(&req) {
                         r.at = None;
                     }
@@ -586,22 +741,81 @@ impl Balance {
         self.schedule(self.now + service, Event::Done { server, req, attempt, started });
     }
 
-    fn observe_ewma(&mut self, server: u32, rtt: Time) {
-        let tau = self.cfg.ewma_tau.max(1) as f64;
+    fn release(&mut self, balancer: u32, server: u32) {
         let s = &mut self.servers[server as usize];
+        s.outstanding = s.outstanding.saturating_sub(1);
+        let o = &mut self.balancers[balancer as usize].outstanding[server as usize];
+        *o = o.saturating_sub(1);
+    }
+
+    fn observe_ewma(&mut self, balancer: u32, server: u32, rtt: Time) {
+        let tau = self.cfg.ewma_tau.max(1) as f64;
+        let b = &mut self.balancers[balancer as usize];
+        let i = server as usize;
         let rtt = rtt as f64;
-        if rtt > s.ewma {
-            s.ewma = rtt; // peak-sensitive: jump up at once
+        if rtt > b.ewma[i] {
+            b.ewma[i] = rtt; // peak-sensitive: jump up at once
         } else {
-            let w = libm::exp(-((self.now - s.ewma_at.min(self.now)) as f64) / tau);
-            s.ewma = s.ewma * w + rtt * (1.0 - w);
+            let w = libm::exp(-((self.now - b.ewma_at[i].min(self.now)) as f64) / tau);
+            b.ewma[i] = b.ewma[i] * w + rtt * (1.0 - w);
         }
-        s.ewma_at = self.now;
+        b.ewma_at[i] = self.now;
+    }
+
+    /// Passive outlier detection, as Envoy's `consecutive_5xx`: after
+    /// `consecutive_errors` failures in a row (errors, rejections and
+    /// timeouts) a balancer ejects the server for `base_ejection` times the
+    /// number of times it was ejected, unless `max_ejection_pct` of the
+    /// servers are ejected already (one always may be).
+    fn outlier(&mut self, balancer: u32, server: u32, ok: bool) {
+        if self.cfg.consecutive_errors == 0 {
+            return;
+        }
+        let now = self.now;
+        let n = self.servers.len();
+        let cap = (n * self.cfg.max_ejection_pct as usize / 100).max(1);
+        let b = &mut self.balancers[balancer as usize];
+        let i = server as usize;
+        if ok {
+            b.consecutive[i] = 0;
+            return;
+        }
+        b.consecutive[i] += 1;
+        let ejected = (0..n).filter(|&j| b.ejected_until[j] > now).count();
+        if b.consecutive[i] >= self.cfg.consecutive_errors && b.ejected_until[i] <= now && ejected < cap {
+            b.times_ejected[i] += 1;
+            let until = now + self.cfg.base_ejection.saturating_mul(u64::from(b.times_ejected[i]));
+            b.ejected_until[i] = until;
+            b.consecutive[i] = 0;
+            let line = format!(
+                "{} balancer {} ejects S{} until {}",
+                crate::sim::time::format_clock(now),
+                balancer + 1,
+                server + 1,
+                crate::sim::time::format_clock(until)
+            );
+            self.note(line);
+        }
+    }
+
+    fn draw_key(&mut self, req: u64) -> u64 {
+        if self.key_cdf.is_empty() {
+            return req;
+        }
+        let total = self.key_cdf.last().copied().unwrap_or(1.0);
+        let x = uniform(&mut self.keys_rng) * total;
+        self.key_cdf.partition_point(|&c| c < x).min(self.key_cdf.len() - 1) as u64
+    }
+
+    /// The balancers.
+    pub fn balancers(&self) -> &[Balancer] {
+        &self.balancers
     }
 
     /// The balancer sends the next attempt of `req`.
     fn dispatch(&mut self, req: u64) {
-        let server = self.pick();
+        let Some((balancer, key)) = self.requests.get(&req).map(|r| (r.balancer, r.key)) else { return };
+        let server = self.pick(balancer, key);
         if self.picks_log.len() == PICKS_WINDOW {
             self.picks_log.pop_front();
         }
@@ -612,6 +826,7 @@ impl Balance {
         let attempt = r.attempt;
         self.totals.attempts += 1;
         self.servers[server as usize].outstanding += 1;
+        self.balancers[balancer as usize].outstanding[server as usize] += 1;
         self.schedule(self.now + self.cfg.latency, Event::AtServer { req, attempt, server });
         self.schedule(self.now + self.cfg.timeout, Event::Timeout { req, attempt });
     }

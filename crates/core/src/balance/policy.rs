@@ -10,9 +10,12 @@
 //! | power of d choices | d servers at random, the one with fewest outstanding | Mitzenmacher (2001): the supermarket model |
 //! | peak EWMA | two servers at random, the lower (peak EWMA of response time) × (outstanding + 1) | Finagle, Linkerd ("Beyond Round Robin", 2016) |
 //!
-//! Weights are the servers' normal speeds. Every policy skips crashed
-//! servers only by what the balancer sees: nothing (no health checks yet),
-//! so a crashed server keeps getting its share until it times out.
+//! | consistent hash | the key's server by jump consistent hash; with bounded loads, the next server below (1 + ε) × the mean outstanding | Lamping and Veach (2014); Mirrokni, Thorup and Zadimoghaddam, "Consistent Hashing with Bounded Loads" (2018) |
+//!
+//! Weights are the servers' normal speeds. A balancer sees only its own
+//! outstanding attempts and response times, and picks among the servers it
+//! believes healthy and has not ejected (all of them if it believes none
+//! is, as Envoy's panic mode does).
 
 use super::Balance;
 
@@ -33,15 +36,25 @@ pub enum Policy {
     PowerOfD,
     /// Peak EWMA of response time over two random servers.
     PeakEwma,
+    /// Jump consistent hash of the request's key, optionally with bounded loads.
+    ConsistentHash,
 }
 
 /// Policy names, as files write them, in menu order.
-pub const NAMES: &[&str] =
-    &["random", "round_robin", "weighted_round_robin", "weighted_random", "least_connections", "power_of_d", "peak_ewma"];
+pub const NAMES: &[&str] = &[
+    "random",
+    "round_robin",
+    "weighted_round_robin",
+    "weighted_random",
+    "least_connections",
+    "power_of_d",
+    "peak_ewma",
+    "consistent_hash",
+];
 
 impl Policy {
     /// Every policy, in menu order.
-    pub const ALL: [Policy; 7] = [
+    pub const ALL: [Policy; 8] = [
         Policy::Random,
         Policy::RoundRobin,
         Policy::WeightedRoundRobin,
@@ -49,6 +62,7 @@ impl Policy {
         Policy::LeastConnections,
         Policy::PowerOfD,
         Policy::PeakEwma,
+        Policy::ConsistentHash,
     ];
 
     /// The name files use.
@@ -58,75 +72,103 @@ impl Policy {
 }
 
 impl Balance {
-    /// The server the policy picks for the next attempt.
-    pub(super) fn pick(&mut self) -> u32 {
-        let n = self.servers.len() as u32;
+    /// The server balancer `bal` picks for the next attempt of a request
+    /// with key `key`.
+    pub(super) fn pick(&mut self, bal: u32, key: u64) -> u32 {
+        let n = self.servers.len();
         if n <= 1 {
             return 0;
         }
+        let now = self.now;
+        let b = &self.balancers[bal as usize];
+        let mut eligible: Vec<u32> = (0..n as u32).filter(|&s| b.eligible(s as usize, now)).collect();
+        if eligible.is_empty() {
+            eligible = (0..n as u32).collect();
+        }
+        let m = eligible.len() as u64;
+        let out = |b: &super::Balancer, s: u32| b.outstanding[s as usize];
         match self.cfg.policy {
-            Policy::Random => self.picks.range(0, u64::from(n) - 1) as u32,
+            Policy::Random => eligible[self.picks.range(0, m - 1) as usize],
             Policy::RoundRobin => {
-                let s = self.rr_next % n;
-                self.rr_next = (s + 1) % n;
+                let b = &mut self.balancers[bal as usize];
+                // The next eligible server in turn from where it left off.
+                let start = b.rr_next as usize % n;
+                let s = (0..n).map(|k| ((start + k) % n) as u32).find(|s| eligible.contains(s)).unwrap_or(0);
+                b.rr_next = (s + 1) % n as u32;
                 s
             }
             Policy::WeightedRoundRobin => {
-                let total: i64 = self.servers.iter().map(|s| i64::from(s.base_speed)).sum();
-                let mut best = 0;
-                for (i, s) in self.servers.iter().enumerate() {
-                    self.wrr_current[i] += i64::from(s.base_speed);
-                    if self.wrr_current[i] > self.wrr_current[best] {
-                        best = i;
+                let weights: Vec<i64> = self.servers.iter().map(|s| i64::from(s.base_speed)).collect();
+                let b = &mut self.balancers[bal as usize];
+                let total: i64 = eligible.iter().map(|&s| weights[s as usize]).sum();
+                let mut best = eligible[0];
+                for &s in &eligible {
+                    b.wrr_current[s as usize] += weights[s as usize];
+                    if b.wrr_current[s as usize] > b.wrr_current[best as usize] {
+                        best = s;
                     }
                 }
-                self.wrr_current[best] -= total;
-                best as u32
+                b.wrr_current[best as usize] -= total;
+                best
             }
             Policy::WeightedRandom => {
-                let total: u64 = self.servers.iter().map(|s| u64::from(s.base_speed)).sum();
+                let total: u64 = eligible.iter().map(|&s| u64::from(self.servers[s as usize].base_speed)).sum();
                 let mut x = self.picks.range(0, total.max(1) - 1);
-                for (i, s) in self.servers.iter().enumerate() {
-                    let w = u64::from(s.base_speed);
+                for &s in &eligible {
+                    let w = u64::from(self.servers[s as usize].base_speed);
                     if x < w {
-                        return i as u32;
+                        return s;
                     }
                     x -= w;
                 }
-                n - 1
+                eligible[eligible.len() - 1]
             }
             Policy::LeastConnections => {
-                let mut best = 0;
-                for (i, s) in self.servers.iter().enumerate() {
-                    if s.outstanding < self.servers[best].outstanding {
-                        best = i;
-                    }
-                }
-                best as u32
+                let b = &self.balancers[bal as usize];
+                eligible.iter().copied().min_by_key(|&s| (out(b, s), s)).unwrap_or(0)
             }
             Policy::PowerOfD => {
-                let d = self.cfg.d.clamp(1, n);
-                let mut best = self.picks.range(0, u64::from(n) - 1) as u32;
+                let d = self.cfg.d.clamp(1, m as u32);
+                let mut best = eligible[self.picks.range(0, m - 1) as usize];
                 for _ in 1..d {
-                    let c = self.picks.range(0, u64::from(n) - 1) as u32;
-                    if self.servers[c as usize].outstanding < self.servers[best as usize].outstanding {
+                    let c = eligible[self.picks.range(0, m - 1) as usize];
+                    let b = &self.balancers[bal as usize];
+                    if out(b, c) < out(b, best) {
                         best = c;
                     }
                 }
                 best
             }
             Policy::PeakEwma => {
-                let a = self.picks.range(0, u64::from(n) - 1) as u32;
-                let mut b = self.picks.range(0, u64::from(n) - 2) as u32;
-                if b >= a {
-                    b += 1;
+                let i = self.picks.range(0, m - 1) as usize;
+                let mut j = if m > 1 { self.picks.range(0, m - 2) as usize } else { 0 };
+                if m > 1 && j >= i {
+                    j += 1;
                 }
-                let cost = |s: &super::Server| (s.ewma.max(1.0)) * f64::from(s.outstanding + 1);
-                if cost(&self.servers[b as usize]) < cost(&self.servers[a as usize]) {
-                    b
+                let (a, c) = (eligible[i], eligible[j.min(eligible.len() - 1)]);
+                let b = &self.balancers[bal as usize];
+                let cost = |s: u32| b.ewma[s as usize].max(1.0) * f64::from(out(b, s) + 1);
+                if cost(c) < cost(a) {
+                    c
                 } else {
                     a
                 }
+            }
+            Policy::ConsistentHash => {
+                let h = xxhash_rust::xxh3::xxh3_64(&key.to_le_bytes());
+                let home = crate::ring::jump_hash(h, n as u32);
+                let b = &self.balancers[bal as usize];
+                let cap = (self.cfg.epsilon_pct > 0).then(|| {
+                    // Bounded loads: capacity ⌈(1 + ε) · (outstanding + 1) / servers⌉.
+                    let total: u64 = eligible.iter().map(|&s| u64::from(out(b, s))).sum::<u64>() + 1;
+                    ((100 + u64::from(self.cfg.epsilon_pct)) * total).div_ceil(100 * m) as u32
+                });
+                // From the key's server on, the first eligible one below
+                // capacity (the key's own server when loads are unbounded).
+                (0..n as u32)
+                    .map(|k| (home + k) % n as u32)
+                    .find(|&s| eligible.contains(&s) && cap.is_none_or(|c| out(b, s) < c))
+                    .unwrap_or(home)
             }
         }
     }
