@@ -183,11 +183,14 @@ fn run(cli: Cli) -> Result<bool, String> {
             if let Some(lab) = last {
                 let c = lab.counters();
                 println!(
-                    "{{\"events\": {}, \"delivered\": {}, \"seconds\": {best:.6}, \"events_per_sec\": {:.0}, \"delivered_per_sec\": {:.0}, \"fingerprint\": \"{:016x}\"}}",
+                    "{{\"events\": {}, \"delivered\": {}, \"requests\": {}, \"committed\": {}, \"seconds\": {best:.6}, \"events_per_sec\": {:.0}, \"delivered_per_sec\": {:.0}, \"requests_per_sec\": {:.0}, \"fingerprint\": \"{:016x}\"}}",
                     lab.events(),
                     c.delivered,
+                    c.requests,
+                    c.committed,
                     lab.events() as f64 / best,
                     c.delivered as f64 / best,
+                    c.requests as f64 / best,
                     lab.fingerprint()
                 );
             }

@@ -340,6 +340,18 @@ impl Model for BalanceLab {
         self.model.events()
     }
 
+    fn counters(&self) -> crate::sim::Counters {
+        let t = self.model.totals();
+        crate::sim::Counters {
+            events: self.model.events(),
+            sent: t.attempts,
+            delivered: t.attempts,
+            dropped: 0,
+            requests: t.requests,
+            committed: t.completed,
+        }
+    }
+
     fn schema(&self) -> Schema {
         let m = |name: &str, label: &str, unit: Unit, chart: bool| MetricSpec { name: name.into(), label: label.into(), unit, chart };
         let f = |name: &str, label: &str, unit: Unit| FieldSpec { name: name.into(), label: label.into(), unit };

@@ -38,7 +38,7 @@ pub use policy::Policy;
 use crate::sim::{Fingerprint, Rng, StreamKind, Time, MS, SEC};
 use hdrhistogram::Histogram;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 
 /// How request costs are distributed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +185,11 @@ pub struct Balancer {
     /// Ejected until this time (0: not ejected).
     pub ejected_until: Vec<Time>,
     times_ejected: Vec<u32>,
+    /// Servers its checks call unhealthy, and the end of the latest
+    /// ejection: while both say "none", every server is eligible and a pick
+    /// needs no list of them.
+    unhealthy: u32,
+    ejections_end: Time,
 }
 
 impl Balancer {
@@ -200,7 +205,14 @@ impl Balancer {
             consecutive: vec![0; n],
             ejected_until: vec![0; n],
             times_ejected: vec![0; n],
+            unhealthy: 0,
+            ejections_end: 0,
         }
+    }
+
+    /// Whether every server is eligible at `now`.
+    pub fn all_eligible(&self, now: Time) -> bool {
+        self.unhealthy == 0 && self.ejections_end <= now
     }
 
     /// Whether this balancer sends new requests to server `s` at `now`.
@@ -298,8 +310,14 @@ pub struct Balance {
     pub cfg: BalanceConfig,
     now: Time,
     seq: u64,
-    queue: BinaryHeap<Reverse<(Time, u64)>>,
-    events: BTreeMap<u64, Event>,
+    /// Due events: (time, sequence, slot in `events`).
+    queue: BinaryHeap<Reverse<(Time, u64, u32)>>,
+    events: Vec<Option<Event>>,
+    free: Vec<u32>,
+    /// Timeouts, due in the order they were set while the timeout stays
+    /// the same (the common case): a queue of their own, cheaper than the
+    /// heap; merged with it by (time, sequence).
+    timeouts: VecDeque<(Time, u64, u64, u32)>,
     servers: Vec<Server>,
     balancers: Vec<Balancer>,
     arrivals: Rng,
@@ -308,7 +326,7 @@ pub struct Balance {
     picks: Rng,
     retry_rng: Rng,
     next_req: u64,
-    requests: BTreeMap<u64, Request>,
+    requests: Requests,
     /// Cumulative key popularity (Zipf), for drawing keys.
     key_cdf: Vec<f64>,
     tokens: f64,
@@ -388,10 +406,12 @@ impl Balance {
             now: 0,
             seq: 0,
             queue: BinaryHeap::new(),
-            events: BTreeMap::new(),
+            events: Vec::new(),
+            free: Vec::new(),
+            timeouts: VecDeque::new(),
             servers,
             next_req: 1,
-            requests: BTreeMap::new(),
+            requests: Requests::default(),
             tokens: 0.0,
             totals: Totals::default(),
             latency: hist(),
@@ -419,8 +439,26 @@ impl Balance {
 
     fn schedule(&mut self, at: Time, ev: Event) {
         self.seq += 1;
-        self.events.insert(self.seq, ev);
-        self.queue.push(Reverse((at, self.seq)));
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.events[slot as usize] = Some(ev);
+                slot
+            }
+            None => {
+                self.events.push(Some(ev));
+                (self.events.len() - 1) as u32
+            }
+        };
+        self.queue.push(Reverse((at, self.seq, slot)));
+    }
+
+    fn schedule_timeout(&mut self, at: Time, req: u64, attempt: u32) {
+        if self.timeouts.back().is_none_or(|b| b.0 <= at) {
+            self.seq += 1;
+            self.timeouts.push_back((at, self.seq, req, attempt));
+        } else {
+            self.schedule(at, Event::Timeout { req, attempt });
+        }
     }
 
     fn schedule_arrival(&mut self) {
@@ -485,7 +523,12 @@ impl Balance {
     }
     /// When the next event is due.
     pub fn next_event(&self) -> Option<Time> {
-        self.queue.peek().map(|r| r.0 .0)
+        let heap = self.queue.peek().map(|r| r.0 .0);
+        let timeout = self.timeouts.front().map(|t| t.0);
+        match (heap, timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
     /// Events processed.
     pub fn events(&self) -> u64 {
@@ -526,8 +569,8 @@ impl Balance {
     pub fn flights(&self) -> Vec<Flight> {
         let mut out = Vec::new();
         let balancer = |req: &u64| self.requests.get(req).map_or(0, |r| r.balancer);
-        for Reverse((due, id)) in self.queue.iter() {
-            match self.events.get(id) {
+        for Reverse((due, _, slot)) in self.queue.iter() {
+            match self.events.get(*slot as usize).and_then(Option::as_ref) {
                 Some(Event::AtServer { server, req, .. }) => out.push(Flight {
                     balancer: balancer(req),
                     server: *server,
@@ -556,11 +599,35 @@ impl Balance {
 
     /// Processes one event. Returns false if nothing is queued.
     pub fn step(&mut self) -> bool {
-        let Some(Reverse((at, id))) = self.queue.pop() else { return false };
-        let Some(ev) = self.events.remove(&id) else { return true };
+        let from_timeouts = match (self.queue.peek(), self.timeouts.front()) {
+            (Some(Reverse((a, sa, _))), Some((b, sb, ..))) => (b, sb) < (a, sa),
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        let (at, ev) = if from_timeouts {
+            let Some((at, _, req, attempt)) = self.timeouts.pop_front() else { return false };
+            if !self.requests.get(&req).is_some_and(|r| r.attempt == attempt) {
+                // The attempt was answered long ago: nothing happens, so
+                // nothing is counted (most timeouts end this way).
+                self.now = at;
+                return true;
+            }
+            (at, Event::Timeout { req, attempt })
+        } else {
+            let Some(Reverse((at, _, slot))) = self.queue.pop() else { return false };
+            self.free.push(slot);
+            let Some(ev) = self.events[slot as usize].take() else { return true };
+            (at, ev)
+        };
         self.now = at;
+        self.run_event(ev);
+        true
+    }
+
+    /// Counts, fingerprints and processes one event now.
+    fn run_event(&mut self, ev: Event) {
+        let at = self.now;
         self.events_done += 1;
-        self.fingerprint.u64(at);
         let (code, a, b) = match &ev {
             Event::Arrival => (1, 0, 0),
             Event::Check { balancer, server } => (10, u64::from(*balancer), u64::from(*server)),
@@ -573,11 +640,18 @@ impl Balance {
             Event::Timeout { req, attempt } => (8, *req, u64::from(*attempt)),
             Event::Retry { req } => (9, *req, 0),
         };
-        self.fingerprint.u64(code);
-        self.fingerprint.u64(a);
-        self.fingerprint.u64(b);
+        self.fingerprint.words(&[at, code, a, b]);
         self.process(ev);
-        true
+    }
+
+    /// Sends a message over the network: with no latency it arrives at once
+    /// (an event processed now, without the queue).
+    fn send(&mut self, ev: Event) {
+        if self.cfg.latency == 0 {
+            self.run_event(ev);
+        } else {
+            self.schedule(self.now + self.cfg.latency, ev);
+        }
     }
 
     /// Runs every event due at or before `t`, then sets the clock to `t`.
@@ -625,6 +699,7 @@ impl Balance {
                     b.healthy[i] = false;
                 }
                 if was != b.healthy[i] {
+                    b.unhealthy = if b.healthy[i] { b.unhealthy - 1 } else { b.unhealthy + 1 };
                     let state = if b.healthy[i] { "healthy" } else { "unhealthy" };
                     self.note(format!("{} balancer {} marks S{} {state}", crate::sim::time::format_clock(self.now), balancer + 1, server + 1));
                 }
@@ -644,7 +719,7 @@ impl Balance {
                     s.queued.push_back((req, attempt, cost));
                 } else {
                     let sent = self.now;
-                    self.schedule(self.now + self.cfg.latency, Event::Answer { req, attempt, server, outcome: Outcome::Rejected, sent });
+                    self.send(Event::Answer { req, attempt, server, outcome: Outcome::Rejected, sent });
                 }
             }
             Event::Done { server, req, attempt, started } => {
@@ -657,11 +732,11 @@ impl Balance {
                 s.served += 1;
                 let fail = s.error_ppm > 0 && self.picks.chance_ppm(s.error_ppm);
                 let outcome = if fail { Outcome::Error } else { Outcome::Ok };
-                let sent = self.now;
-                self.schedule(self.now + self.cfg.latency, Event::Answer { req, attempt, server, outcome, sent });
                 if let Some((r, a, c)) = self.servers[server as usize].queued.pop_front() {
                     self.start(server, r, a, c);
                 }
+                let sent = self.now;
+                self.send(Event::Answer { req, attempt, server, outcome, sent });
             }
             Event::Answer { req, attempt, server, outcome, .. } => {
                 // Only the live attempt's answer counts; an older attempt
@@ -748,7 +823,12 @@ impl Balance {
         *o = o.saturating_sub(1);
     }
 
+    /// Peak EWMA of response time, kept while the policy uses it (it costs
+    /// an exponential per answer); switching to peak EWMA starts it afresh.
     fn observe_ewma(&mut self, balancer: u32, server: u32, rtt: Time) {
+        if self.cfg.policy != Policy::PeakEwma {
+            return;
+        }
         let tau = self.cfg.ewma_tau.max(1) as f64;
         let b = &mut self.balancers[balancer as usize];
         let i = server as usize;
@@ -786,6 +866,7 @@ impl Balance {
             b.times_ejected[i] += 1;
             let until = now + self.cfg.base_ejection.saturating_mul(u64::from(b.times_ejected[i]));
             b.ejected_until[i] = until;
+            b.ejections_end = b.ejections_end.max(until);
             b.consecutive[i] = 0;
             let line = format!(
                 "{} balancer {} ejects S{} until {}",
@@ -827,8 +908,8 @@ impl Balance {
         self.totals.attempts += 1;
         self.servers[server as usize].outstanding += 1;
         self.balancers[balancer as usize].outstanding[server as usize] += 1;
-        self.schedule(self.now + self.cfg.latency, Event::AtServer { req, attempt, server });
-        self.schedule(self.now + self.cfg.timeout, Event::Timeout { req, attempt });
+        self.schedule_timeout(self.now + self.cfg.timeout, req, attempt);
+        self.send(Event::AtServer { req, attempt, server });
     }
 
     fn retry_or_end(&mut self, req: u64, end: End) {
@@ -914,4 +995,47 @@ enum End {
     Failed,
     Rejected,
     TimedOut,
+}
+
+/// Open requests by number. Numbers are handed out in order and most
+/// requests end soon, so a window over the numbers from the oldest open one
+/// is a map with constant-time access.
+#[derive(Clone, Debug, Default)]
+struct Requests {
+    base: u64,
+    items: VecDeque<Option<Request>>,
+}
+
+impl Requests {
+    fn get(&self, id: &u64) -> Option<&Request> {
+        let i = id.checked_sub(self.base)?;
+        self.items.get(usize::try_from(i).ok()?)?.as_ref()
+    }
+    fn get_mut(&mut self, id: &u64) -> Option<&mut Request> {
+        let i = id.checked_sub(self.base)?;
+        self.items.get_mut(usize::try_from(i).ok()?)?.as_mut()
+    }
+    fn contains_key(&self, id: &u64) -> bool {
+        self.get(id).is_some()
+    }
+    /// Adds request `id`, the next number after every one added before.
+    fn insert(&mut self, id: u64, r: Request) {
+        if self.items.is_empty() {
+            self.base = id;
+        }
+        let i = (id - self.base) as usize;
+        while self.items.len() < i {
+            self.items.push_back(None);
+        }
+        self.items.push_back(Some(r));
+    }
+    fn remove(&mut self, id: &u64) -> Option<Request> {
+        let i = usize::try_from(id.checked_sub(self.base)?).ok()?;
+        let r = self.items.get_mut(i)?.take();
+        while self.items.front().is_some_and(Option::is_none) {
+            self.items.pop_front();
+            self.base += 1;
+        }
+        r
+    }
 }

@@ -81,14 +81,35 @@ impl Balance {
         }
         let now = self.now;
         let b = &self.balancers[bal as usize];
+        if b.all_eligible(now) {
+            // The common case: nobody excluded; no list to build.
+            return self.pick_among(bal, key, None);
+        }
         let mut eligible: Vec<u32> = (0..n as u32).filter(|&s| b.eligible(s as usize, now)).collect();
         if eligible.is_empty() {
             eligible = (0..n as u32).collect();
         }
-        let m = eligible.len() as u64;
+        self.pick_among(bal, key, Some(eligible))
+    }
+
+    /// Picks among `eligible` (`None`: every server).
+    fn pick_among(&mut self, bal: u32, key: u64, eligible: Option<Vec<u32>>) -> u32 {
+        let n = self.servers.len();
+        let all: Vec<u32>;
+        let eligible: &[u32] = match &eligible {
+            Some(e) => e,
+            None if matches!(self.cfg.policy, Policy::Random | Policy::PowerOfD | Policy::PeakEwma) => &[],
+            None => {
+                all = (0..n as u32).collect();
+                &all
+            }
+        };
+        // With every server eligible, index k is server k.
+        let at = |k: usize| if eligible.is_empty() { k as u32 } else { eligible[k] };
+        let m = if eligible.is_empty() { n as u64 } else { eligible.len() as u64 };
         let out = |b: &super::Balancer, s: u32| b.outstanding[s as usize];
         match self.cfg.policy {
-            Policy::Random => eligible[self.picks.range(0, m - 1) as usize],
+            Policy::Random => at(self.picks.range(0, m - 1) as usize),
             Policy::RoundRobin => {
                 let b = &mut self.balancers[bal as usize];
                 // The next eligible server in turn from where it left off.
@@ -102,7 +123,7 @@ impl Balance {
                 let b = &mut self.balancers[bal as usize];
                 let total: i64 = eligible.iter().map(|&s| weights[s as usize]).sum();
                 let mut best = eligible[0];
-                for &s in &eligible {
+                for &s in eligible {
                     b.wrr_current[s as usize] += weights[s as usize];
                     if b.wrr_current[s as usize] > b.wrr_current[best as usize] {
                         best = s;
@@ -114,7 +135,7 @@ impl Balance {
             Policy::WeightedRandom => {
                 let total: u64 = eligible.iter().map(|&s| u64::from(self.servers[s as usize].base_speed)).sum();
                 let mut x = self.picks.range(0, total.max(1) - 1);
-                for &s in &eligible {
+                for &s in eligible {
                     let w = u64::from(self.servers[s as usize].base_speed);
                     if x < w {
                         return s;
@@ -129,9 +150,9 @@ impl Balance {
             }
             Policy::PowerOfD => {
                 let d = self.cfg.d.clamp(1, m as u32);
-                let mut best = eligible[self.picks.range(0, m - 1) as usize];
+                let mut best = at(self.picks.range(0, m - 1) as usize);
                 for _ in 1..d {
-                    let c = eligible[self.picks.range(0, m - 1) as usize];
+                    let c = at(self.picks.range(0, m - 1) as usize);
                     let b = &self.balancers[bal as usize];
                     if out(b, c) < out(b, best) {
                         best = c;
@@ -145,7 +166,7 @@ impl Balance {
                 if m > 1 && j >= i {
                     j += 1;
                 }
-                let (a, c) = (eligible[i], eligible[j.min(eligible.len() - 1)]);
+                let (a, c) = (at(i), at(j.min(m as usize - 1)));
                 let b = &self.balancers[bal as usize];
                 let cost = |s: u32| b.ewma[s as usize].max(1.0) * f64::from(out(b, s) + 1);
                 if cost(c) < cost(a) {
