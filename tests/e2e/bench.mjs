@@ -86,6 +86,23 @@ try {
       `${(bestPaxos.committed / bestPaxos.millis * 1e3).toFixed(0)} decisions/s; native ${(nativeDecisions / nativePaxos.seconds).toFixed(0)} decisions/s ` +
       `(${(nativePaxos.seconds * 1e3).toFixed(1)} ms); fingerprints ${bestPaxos.fingerprint === nativePaxos.fingerprint ? 'equal' : 'DIFFER'}`);
   }
+  // 5. Load balancing: simulated requests per second in the worker (wasm) and natively.
+  if (await page.locator('#run-balance-bench').count()) {
+    const workload = join(ROOT, 'tests/scenarios/balance/bench.scn');
+    let best = null;
+    const runs0 = Number(await page.locator('#bench-result').getAttribute('data-run'));
+    for (let i = 0; i < 5; i++) {
+      await page.click('#run-balance-bench');
+      const el = page.locator(`#bench-result[data-run="${runs0 + i + 1}"]`);
+      await el.waitFor({ timeout: 120_000 });
+      const r = { requests: Number(await el.getAttribute('data-requests')), millis: Number(await el.getAttribute('data-millis')),
+        fingerprint: await el.getAttribute('data-fingerprint') };
+      if (!best || r.millis < best.millis) best = r;
+    }
+    const native = JSON.parse(execFileSync(cli, ['bench', workload, '--repeat', '5'], { encoding: 'utf8' }));
+    console.log(`Load balancing (balance/bench.scn): wasm ${(best.requests / best.millis * 1e3).toFixed(0)} requests/s (${best.millis.toFixed(1)} ms); ` +
+      `native ${native.requests_per_sec} requests/s (${(native.seconds * 1e3).toFixed(1)} ms); fingerprints ${best.fingerprint === native.fingerprint ? 'equal' : 'DIFFER'}`);
+  }
 } finally {
   await browser.close();
   server.close();

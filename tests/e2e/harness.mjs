@@ -61,3 +61,41 @@ export async function virtualTime(page) {
 export async function metric(page, name) {
   return page.locator(`[data-metric="${name}"]`).first().textContent();
 }
+
+// Plays the run a link fragment holds at `speed` and measures, outside the
+// app (on the page's Worker), the messages the worker posts (frames, almost
+// all of them) and their bytes, and virtual seconds per wall second.
+export async function measureFrames(browser, url, fragment, speed, { warmupMs = 1500, windowMs = 5000 } = {}) {
+  const page = await browser.newPage();
+  await page.addInitScript(() => {
+    const Original = window.Worker;
+    window.__posted = { count: 0, bytes: 0 };
+    window.Worker = class extends Original {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', (e) => {
+          window.__posted.count += 1;
+          window.__posted.bytes += e.data?.byteLength ?? 0;
+        });
+      }
+    };
+  });
+  await page.goto(`${url}#${fragment}`);
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor({ timeout: 60_000 });
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.getAttribute('data-time')) > 0, null, { timeout: 60_000 });
+  await page.getByRole('combobox', { name: 'Speed', exact: true }).selectOption(speed);
+  await page.getByRole('button', { name: 'Play', exact: true }).click();
+  await page.waitForTimeout(warmupMs);
+  const t0 = await virtualTime(page);
+  const p0 = await page.evaluate(() => ({ ...window.__posted }));
+  await page.waitForTimeout(windowMs);
+  const p1 = await page.evaluate(() => ({ ...window.__posted }));
+  const t1 = await virtualTime(page);
+  await page.close();
+  const frames = p1.count - p0.count;
+  return {
+    fps: frames / (windowMs / 1e3),
+    bytesPerFrame: frames ? (p1.bytes - p0.bytes) / frames : 0,
+    virtualPerWall: (t1 - t0) / 1e6 / (windowMs / 1e3),
+  };
+}

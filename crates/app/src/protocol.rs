@@ -106,6 +106,8 @@ pub struct BenchResult {
     pub delivered: u64,
     /// Client commands committed (Multi-Paxos: slots decided).
     pub committed: u64,
+    /// Client requests made.
+    pub requests: u64,
     /// Wall-clock milliseconds.
     pub millis: f64,
     /// Trace fingerprint (hex), to compare with the native run.

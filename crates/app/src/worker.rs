@@ -210,6 +210,7 @@ impl SimWorker {
             events: lab.events(),
             delivered: lab.counters().delivered,
             committed: lab.counters().committed,
+            requests: lab.counters().requests,
             millis,
             fingerprint: format!("{:016x}", lab.fingerprint()),
         })

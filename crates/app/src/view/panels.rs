@@ -615,6 +615,7 @@ pub fn EventLog(props: &EventLogProps) -> Html {
 /// The benchmark workloads (also run natively by the criterion benchmark).
 const BENCH: &str = include_str!("../../../../tests/scenarios/raft/bench.scn");
 const PAXOS_BENCH: &str = include_str!("../../../../tests/scenarios/paxos/bench.scn");
+const BALANCE_BENCH: &str = include_str!("../../../../tests/scenarios/balance/bench.scn");
 
 /// The browser benchmark: `?bench=1`. Runs standard workloads in the worker
 /// and shows events and messages per second, for `tests/e2e/bench.mjs`.
@@ -646,8 +647,9 @@ pub fn BenchPanel(props: &PanelProps) -> Html {
             <p>{ "A 5-node Raft cluster under steady client load, run in the Web Worker (wasm)." }</p>
             <button id="run-bench" onclick={run}>{ "Run" }</button>
             <button id="run-paxos-bench" onclick={ctx.bridge.cb(ToWorker::Bench(PAXOS_BENCH.to_string()))}>{ "Run Multi-Paxos" }</button>
+            <button id="run-balance-bench" onclick={ctx.bridge.cb(ToWorker::Bench(BALANCE_BENCH.to_string()))}>{ "Run load balancing" }</button>
             if let Some(r) = result {
-                <pre id="bench-result" data-run={ctx.state.bench_runs.to_string()} data-events={r.events.to_string()} data-delivered={r.delivered.to_string()} data-committed={r.committed.to_string()}
+                <pre id="bench-result" data-run={ctx.state.bench_runs.to_string()} data-events={r.events.to_string()} data-delivered={r.delivered.to_string()} data-committed={r.committed.to_string()} data-requests={r.requests.to_string()}
                     data-millis={r.millis.to_string()} data-fingerprint={r.fingerprint.clone()}>
                     { format!("{} events, {} messages delivered in {:.1} ms: {:.0} events/s, {:.0} messages/s; fingerprint {}",
                         r.events, r.delivered, r.millis, r.events as f64 / r.millis * 1e3, r.delivered as f64 / r.millis * 1e3, r.fingerprint) }
