@@ -515,10 +515,9 @@ fn retry_budget_is_never_exceeded() {
 // retries fire within 1 ms of each other both dispatch, orphaning the
 // first: its `outstanding` is never released). A timed-out attempt's late
 // answer arriving during the back-off is likewise treated as live, against
-// the comment in `Event::Answer`. Fix (not made here): clear `r.at` (or
-// bump an epoch) when an attempt ends, and test liveness on it.
+// the comment in `Event::Answer`. Fixed by clearing `r.at` when an
+// attempt ends and testing liveness on it (`Request::live`).
 #[test]
-#[ignore = "bug in balance/mod.rs: an attempt that failed can also time out during its back-off, scheduling a second retry"]
 fn retries_per_request_stay_within_the_limit() {
     let mut c = config(Policy::RoundRobin, 1, 1);
     c.rate = 20;

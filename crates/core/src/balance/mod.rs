@@ -164,6 +164,8 @@ pub struct Server {
     pub outstanding: u32,
     /// Requests it completed.
     pub served: u64,
+    /// Bumped by each crash: work started before it never finishes.
+    life: u32,
 }
 
 /// What one balancer knows of the servers: only its own connections, its
@@ -266,13 +268,21 @@ enum Event {
     /// An attempt reaches a server.
     AtServer { req: u64, attempt: u32, server: u32 },
     /// A server finishes a request.
-    Done { server: u32, req: u64, attempt: u32, started: Time },
+    Done { server: u32, req: u64, attempt: u32, started: Time, life: u32 },
     /// An answer reaches the balancer.
     Answer { req: u64, attempt: u32, server: u32, outcome: Outcome, sent: Time },
     /// The balancer stops waiting for an attempt.
     Timeout { req: u64, attempt: u32 },
     /// A retry is due.
     Retry { req: u64 },
+}
+
+impl Request {
+    /// Whether `attempt` is this request's current attempt and still open
+    /// (sent, not yet answered or timed out).
+    fn live(&self, attempt: u32) -> bool {
+        self.attempt == attempt && self.at.is_some()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -378,6 +388,7 @@ impl Balance {
                     busy: 0,
                     outstanding: 0,
                     served: 0,
+                    life: 0,
                 }
             })
             .collect();
@@ -606,7 +617,7 @@ impl Balance {
         };
         let (at, ev) = if from_timeouts {
             let Some((at, _, req, attempt)) = self.timeouts.pop_front() else { return false };
-            if !self.requests.get(&req).is_some_and(|r| r.attempt == attempt) {
+            if !self.requests.get(&req).is_some_and(|r| r.live(attempt)) {
                 // The attempt was answered long ago: nothing happens, so
                 // nothing is counted (most timeouts end this way).
                 self.now = at;
@@ -665,6 +676,11 @@ impl Balance {
     fn process(&mut self, ev: Event) {
         match ev {
             Event::Arrival => {
+                if self.cfg.rate == 0 {
+                    // Arrivals were stopped after this one was drawn.
+                    self.arrival_scheduled = false;
+                    return;
+                }
                 let req = self.next_req;
                 self.next_req += 1;
                 let cost = self.draw_cost();
@@ -722,10 +738,10 @@ impl Balance {
                     self.send(Event::Answer { req, attempt, server, outcome: Outcome::Rejected, sent });
                 }
             }
-            Event::Done { server, req, attempt, started } => {
+            Event::Done { server, req, attempt, started, life } => {
                 let s = &mut self.servers[server as usize];
-                if s.down {
-                    return;
+                if s.down || s.life != life {
+                    return; // the work was lost in a crash
                 }
                 s.active -= 1;
                 s.busy += self.now - started;
@@ -741,11 +757,14 @@ impl Balance {
             Event::Answer { req, attempt, server, outcome, .. } => {
                 // Only the live attempt's answer counts; an older attempt
                 // was released when it timed out.
-                let Some((balancer, sent_at)) =
-                    self.requests.get(&req).filter(|r| r.attempt == attempt).map(|r| (r.balancer, r.at.map_or(self.now, |(_, t)| t)))
+                let Some((balancer, sent_at)) = self.requests.get(&req).filter(|r| r.live(attempt)).and_then(|r| r.at.map(|(_, t)| (r.balancer, t)))
                 else {
                     return;
                 };
+                // This attempt has ended; nothing else may end it again.
+                if let Some(r) = self.requests.get_mut(&req) {
+                    r.at = None;
+                }
                 self.release(balancer, server);
                 self.observe_ewma(balancer, server, self.now - sent_at.min(self.now));
                 self.outlier(balancer, server, outcome == Outcome::Ok);
@@ -772,7 +791,7 @@ impl Balance {
             }
             Event::Timeout { req, attempt } => {
                 if let Some((balancer, (server, sent))) =
-                    self.requests.get(&req).filter(|r| r.attempt == attempt).and_then(|r| r.at.map(|a| (r.balancer, a)))
+                    self.requests.get(&req).filter(|r| r.live(attempt)).and_then(|r| r.at.map(|a| (r.balancer, a)))
                 {
                     self.release(balancer, server);
                     // A timeout is a slow answer to peak EWMA, and a failure
@@ -813,7 +832,8 @@ impl Balance {
         s.active += 1;
         let service = (cost.saturating_mul(100) / Time::from(s.speed.max(1))).max(1);
         let started = self.now;
-        self.schedule(self.now + service, Event::Done { server, req, attempt, started });
+        let life = s.life;
+        self.schedule(self.now + service, Event::Done { server, req, attempt, started, life });
     }
 
     fn release(&mut self, balancer: u32, server: u32) {
@@ -948,6 +968,7 @@ impl Balance {
         s.down = true;
         // Work in progress and the queue are lost.
         s.active = 0;
+        s.life += 1;
         s.queued.clear();
         self.note(format!("{} S{} crashed", crate::sim::time::format_clock(self.now), server + 1));
         Ok(())
