@@ -26,7 +26,7 @@ pub const SPEEDS: &[&str] = &["equal", "mixed"];
 
 /// Parameters of the Load-balancing lab.
 pub const PARAMS: &[ParamSpec] = &[
-    p("policy", "Policy", "how the balancer picks a server for each attempt", Kind::Choice(NAMES), 0, 7, 1, true),
+    p("policy", "Policy", "how the balancer picks a server for each attempt", Kind::Choice(NAMES), 0, 8, 1, true),
     p("nodes", "Servers", "number of servers behind the balancer", Kind::Count, 1, 500, 10, false),
     p("d", "Choices (power of d)", "servers compared per pick by power of d choices", Kind::Count, 1, 10, 2, true),
     p("rate", "Requests (per s)", "Poisson arrivals per second of virtual time", Kind::Count, 0, 1_000_000, 800, true),
@@ -48,6 +48,8 @@ pub const PARAMS: &[ParamSpec] = &[
     p("arrivals", "Arrivals", "steady Poisson, or bursts: twice the rate for a second, none for a second", Kind::Choice(ARRIVALS), 0, 1, 0, false),
     p("keys", "Keys", "distinct request keys for consistent hashing (0: every request its own)", Kind::Count, 0, 100_000, 0, false),
     p("zipf_s", "Key skew (Zipf s)", "key k is requested in proportion to 1/k^s (0: uniform)", Kind::Thousandths, 0, 5_000, 0, false),
+    p("regions", "Client regions", "clients in regions on a map (the first the busiest), servers spread over them, balancers placed by k-means over the clients (0: no map)", Kind::Count, 0, 8, 0, false),
+    p("distance_latency", "Latency per distance (ms)", "extra one-way latency for crossing the whole map", Kind::Duration, 0, 10 * S, 0, false),
     p("epsilon", "Bounded loads ε (%)", "consistent hashing sends a key elsewhere when its server has more than (1+ε) × the mean outstanding (0: unbounded)", Kind::Percent, 0, 1_000 * PCT, 0, true),
 ];
 
@@ -127,6 +129,7 @@ pub static LAB: LabDef = LabDef {
         ("Hot keys under consistent hashing, then bounded loads", include_str!("../../../../tests/scenarios/balance/hot-keys.scn")),
         ("Outlier ejection (Envoy's defaults)", include_str!("../../../../tests/scenarios/balance/outlier-ejection.scn")),
         ("Active health checks and a crash", include_str!("../../../../tests/scenarios/balance/health-checks.scn")),
+        ("Locality against balance: regions and k-means", include_str!("../../../../tests/scenarios/balance/locality.scn")),
     ],
 };
 
@@ -161,6 +164,8 @@ pub fn balance_config(scn: &Scenario) -> BalanceConfig {
         keys: g("keys") as u32,
         zipf_milli: g("zipf_s") as u32,
         epsilon_pct: (g("epsilon") / PCT as u64) as u32,
+        regions: g("regions") as u32,
+        distance_latency: g("distance_latency"),
         seed: scn.seed,
     }
 }
@@ -405,6 +410,7 @@ impl Model for BalanceLab {
                 m("utilisation", "Mean utilisation", Unit::Fraction, false),
                 m("queued", "Queued now", Unit::Count, true),
                 m("p99_all", "Latency p99, whole run", Unit::Micros, false),
+                m("hop", "Mean one-way network delay", Unit::Micros, false),
             ],
             nodes: self.model.servers().len() as u32,
             verbs: Vec::new(),
@@ -439,6 +445,7 @@ impl Model for BalanceLab {
             busy as f64 / (now * slots.max(1)) as f64,
             m.servers().iter().map(|s| s.queued.len()).sum::<usize>() as f64,
             q(m.latency(), 0.99),
+            m.mean_hop(),
         ]
     }
 

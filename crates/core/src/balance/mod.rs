@@ -25,6 +25,10 @@
 //!   only to servers it believes healthy and has not ejected.
 //! * **Keys** for consistent hashing: a number of distinct keys with Zipf
 //!   popularity; jump consistent hash, optionally with bounded loads.
+//! * **Regions**: clients and servers on a map, balancers placed by k-means
+//!   over the clients' positions (each client uses its group's balancer),
+//!   latency growing with distance, and locality-aware routing that
+//!   prefers near servers until they are overloaded.
 //!
 //! Every request ends exactly one way: completed, rejected, timed out or
 //! failed ([`Totals`] add up). Times are integer microseconds; the maths
@@ -105,8 +109,15 @@ pub struct BalanceConfig {
     /// Zipf exponent of key popularity, thousandths (0: uniform).
     pub zipf_milli: u32,
     /// Consistent hashing's bound on load: at most (1 + ε) times the mean
-    /// outstanding per server, in percent (0: unbounded).
+    /// outstanding per server, in percent (0: unbounded). Locality-aware
+    /// routing spills over beyond the same bound (25% when 0).
     pub epsilon_pct: u32,
+    /// Client regions (0: none). Clients and servers sit in regions on a
+    /// map; the balancers are placed by k-means over the clients.
+    pub regions: u32,
+    /// Extra one-way latency per unit of distance on the map (the map is a
+    /// unit square).
+    pub distance_latency: Time,
     /// The run's seed.
     pub seed: u64,
 }
@@ -138,6 +149,8 @@ impl Default for BalanceConfig {
             keys: 0,
             zipf_milli: 0,
             epsilon_pct: 0,
+            regions: 0,
+            distance_latency: 0,
             seed: 1,
         }
     }
@@ -339,6 +352,10 @@ pub struct Balance {
     requests: Requests,
     /// Cumulative key popularity (Zipf), for drawing keys.
     key_cdf: Vec<f64>,
+    /// The map, when there are regions.
+    map: Option<Map>,
+    /// Sum of one-way hop latencies of the attempts sent.
+    hop_sum: u64,
     tokens: f64,
     totals: Totals,
     latency: Histogram<u64>,
@@ -405,9 +422,12 @@ impl Balance {
         } else {
             Vec::new()
         };
+        let map = (cfg.regions > 0).then(|| Map::new(&cfg));
         let mut b = Balance {
             balancers: (0..cfg.balancers.max(1)).map(|_| Balancer::new(n)).collect(),
             key_cdf,
+            map,
+            hop_sum: 0,
             arrivals: Rng::stream(seed, StreamKind::Workload, 0),
             costs: Rng::stream(seed, StreamKind::Workload, 1),
             keys_rng: Rng::stream(seed, StreamKind::Workload, 2),
@@ -586,7 +606,7 @@ impl Balance {
                     balancer: balancer(req),
                     server: *server,
                     answer: false,
-                    sent: due.saturating_sub(self.cfg.latency),
+                    sent: due.saturating_sub(self.hop(balancer(req), *server)),
                     due: *due,
                     outcome: 0,
                 }),
@@ -658,11 +678,42 @@ impl Balance {
     /// Sends a message over the network: with no latency it arrives at once
     /// (an event processed now, without the queue).
     fn send(&mut self, ev: Event) {
-        if self.cfg.latency == 0 {
+        let delay = match &ev {
+            Event::AtServer { req, server, .. } | Event::Answer { req, server, .. } => {
+                self.hop(self.requests.get(req).map_or(0, |r| r.balancer), *server)
+            }
+            _ => self.cfg.latency,
+        };
+        if delay == 0 {
             self.run_event(ev);
         } else {
-            self.schedule(self.now + self.cfg.latency, ev);
+            self.schedule(self.now + delay, ev);
         }
+    }
+
+    /// One-way latency between a balancer and a server.
+    pub fn hop(&self, balancer: u32, server: u32) -> Time {
+        match &self.map {
+            Some(map) => {
+                let d = dist(map.centroids[balancer as usize % map.centroids.len()], map.servers[server as usize]);
+                self.cfg.latency + (d * self.cfg.distance_latency as f64).round() as Time
+            }
+            None => self.cfg.latency,
+        }
+    }
+
+    /// Mean one-way hop latency of the attempts sent so far.
+    pub fn mean_hop(&self) -> f64 {
+        if self.totals.attempts == 0 {
+            f64::NAN
+        } else {
+            self.hop_sum as f64 / self.totals.attempts as f64
+        }
+    }
+
+    /// The servers local to balancer `b` (nearest to it on the map).
+    pub(super) fn local(&self, b: u32) -> Option<&[u32]> {
+        self.map.as_ref().map(|m| m.local[b as usize % m.local.len()].as_slice())
     }
 
     /// Runs every event due at or before `t`, then sets the clock to `t`.
@@ -685,7 +736,15 @@ impl Balance {
                 self.next_req += 1;
                 let cost = self.draw_cost();
                 let nb = self.balancers.len() as u64;
-                let balancer = if nb > 1 { self.keys_rng.range(0, nb - 1) as u32 } else { 0 };
+                let balancer = match &self.map {
+                    // A client joins the balancer of its k-means group.
+                    Some(map) => {
+                        let p = map.client(&mut self.keys_rng);
+                        nearest(&map.centroids, p) as u32
+                    }
+                    None if nb > 1 => self.keys_rng.range(0, nb - 1) as u32,
+                    None => 0,
+                };
                 let key = self.draw_key(req);
                 self.totals.requests += 1;
                 self.tokens += self.cfg.retry_budget_ppm as f64 / 1e6;
@@ -697,7 +756,7 @@ impl Balance {
                 let s = &self.servers[server as usize];
                 // A probe passes if the server is up and does not fail it.
                 let ok = !s.down && !(s.error_ppm > 0 && self.picks.chance_ppm(s.error_ppm));
-                self.schedule(self.now + 2 * self.cfg.latency, Event::Checked { balancer, server, ok });
+                self.schedule(self.now + 2 * self.hop(balancer, server), Event::Checked { balancer, server, ok });
                 if self.cfg.health_interval > 0 {
                     self.schedule(self.now + self.cfg.health_interval, Event::Check { balancer, server });
                 }
@@ -926,6 +985,7 @@ impl Balance {
         r.at = Some((server, self.now));
         let attempt = r.attempt;
         self.totals.attempts += 1;
+        self.hop_sum += self.hop(balancer, server);
         self.servers[server as usize].outstanding += 1;
         self.balancers[balancer as usize].outstanding[server as usize] += 1;
         self.schedule_timeout(self.now + self.cfg.timeout, req, attempt);
@@ -1009,6 +1069,111 @@ impl Balance {
         if !self.arrival_scheduled {
             self.schedule_arrival();
         }
+    }
+}
+
+/// The map of regions: where clients come from, where servers and
+/// balancers sit, and which servers are local to each balancer.
+#[derive(Clone, Debug)]
+struct Map {
+    centers: Vec<(f64, f64)>,
+    /// Share of clients per region (the first region has the most).
+    weights: Vec<f64>,
+    servers: Vec<(f64, f64)>,
+    centroids: Vec<(f64, f64)>,
+    local: Vec<Vec<u32>>,
+}
+
+fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
+    libm::sqrt((a.0 - b.0) * (a.0 - b.0) + (a.1 - b.1) * (a.1 - b.1))
+}
+
+fn nearest(points: &[(f64, f64)], p: (f64, f64)) -> usize {
+    let mut best = 0;
+    for (i, q) in points.iter().enumerate() {
+        if dist(*q, p) < dist(points[best], p) {
+            best = i;
+        }
+    }
+    best
+}
+
+fn gaussian(rng: &mut Rng) -> f64 {
+    let (u1, u2) = (uniform(rng), uniform(rng));
+    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2)
+}
+
+impl Map {
+    fn new(cfg: &BalanceConfig) -> Map {
+        let r = cfg.regions.max(1) as usize;
+        // Region centres on a circle around the middle of the unit square.
+        let centers: Vec<(f64, f64)> = (0..r)
+            .map(|i| {
+                let a = 2.0 * std::f64::consts::PI * i as f64 / r as f64;
+                if r == 1 {
+                    (0.5, 0.5)
+                } else {
+                    (0.5 + 0.35 * libm::cos(a), 0.5 + 0.35 * libm::sin(a))
+                }
+            })
+            .collect();
+        let weights: Vec<f64> = (0..r).map(|i| (r - i) as f64).collect();
+        let mut rng = Rng::stream(cfg.seed, StreamKind::Lab, 22);
+        let servers = (0..cfg.servers as usize)
+            .map(|i| {
+                let c = centers[i % r];
+                (c.0 + 0.05 * gaussian(&mut rng), c.1 + 0.05 * gaussian(&mut rng))
+            })
+            .collect();
+        let mut map = Map { centers, weights, servers, centroids: Vec::new(), local: Vec::new() };
+        // k-means (Lloyd's algorithm) over a sample of client positions:
+        // one balancer per group, at its centroid.
+        let sample: Vec<(f64, f64)> = (0..2_000).map(|_| map.client(&mut rng)).collect();
+        let k = cfg.balancers.max(1) as usize;
+        let mut centroids: Vec<(f64, f64)> = (0..k).map(|i| sample[i * sample.len() / k]).collect();
+        for _ in 0..25 {
+            let mut sums = vec![(0.0, 0.0, 0usize); k];
+            for p in &sample {
+                let c = nearest(&centroids, *p);
+                sums[c].0 += p.0;
+                sums[c].1 += p.1;
+                sums[c].2 += 1;
+            }
+            for (c, s) in centroids.iter_mut().zip(&sums) {
+                if s.2 > 0 {
+                    *c = (s.0 / s.2 as f64, s.1 / s.2 as f64);
+                }
+            }
+        }
+        let mut local = vec![Vec::new(); k];
+        for (i, s) in map.servers.iter().enumerate() {
+            local[nearest(&centroids, *s)].push(i as u32);
+        }
+        for (b, l) in local.iter_mut().enumerate() {
+            if l.is_empty() {
+                l.push(nearest(&map.servers, centroids[b]) as u32);
+            }
+        }
+        map.centroids = centroids;
+        map.local = local;
+        map
+    }
+
+    /// A client's position: a region drawn by weight, then a spread around it.
+    fn client(&self, rng: &mut Rng) -> (f64, f64) {
+        let total: f64 = self.weights.iter().sum();
+        let mut x = uniform(rng) * total;
+        let mut region = 0;
+        for (i, w) in self.weights.iter().enumerate() {
+            if x <= *w {
+                region = i;
+                break;
+            }
+            x -= w;
+            region = i;
+        }
+        let c = self.centers[region];
+        (c.0 + 0.08 * gaussian(rng), c.1 + 0.08 * gaussian(rng))
     }
 }
 

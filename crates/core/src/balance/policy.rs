@@ -10,6 +10,7 @@
 //! | power of d choices | d servers at random, the one with fewest outstanding | Mitzenmacher (2001): the supermarket model |
 //! | peak EWMA | two servers at random, the lower (peak EWMA of response time) × (outstanding + 1) | Finagle, Linkerd ("Beyond Round Robin", 2016) |
 //!
+//! | locality | two random servers near the balancer (k-means groups of clients on a map), the less loaded; if it has more than (1 + ε) × the mean outstanding, two of all | locality-aware balancing, as zone-aware routing in Envoy |
 //! | consistent hash | the key's server by jump consistent hash; with bounded loads, the next server below (1 + ε) × the mean outstanding | Lamping and Veach (2014); Mirrokni, Thorup and Zadimoghaddam, "Consistent Hashing with Bounded Loads" (2018) |
 //!
 //! Weights are the servers' normal speeds. A balancer sees only its own
@@ -38,6 +39,9 @@ pub enum Policy {
     PeakEwma,
     /// Jump consistent hash of the request's key, optionally with bounded loads.
     ConsistentHash,
+    /// The less loaded of two servers local to the balancer (nearest on the
+    /// map), spilling over to two of all when it is above the load bound.
+    Locality,
 }
 
 /// Policy names, as files write them, in menu order.
@@ -50,11 +54,12 @@ pub const NAMES: &[&str] = &[
     "power_of_d",
     "peak_ewma",
     "consistent_hash",
+    "locality",
 ];
 
 impl Policy {
     /// Every policy, in menu order.
-    pub const ALL: [Policy; 8] = [
+    pub const ALL: [Policy; 9] = [
         Policy::Random,
         Policy::RoundRobin,
         Policy::WeightedRoundRobin,
@@ -63,6 +68,7 @@ impl Policy {
         Policy::PowerOfD,
         Policy::PeakEwma,
         Policy::ConsistentHash,
+        Policy::Locality,
     ];
 
     /// The name files use.
@@ -98,7 +104,7 @@ impl Balance {
         let all: Vec<u32>;
         let eligible: &[u32] = match &eligible {
             Some(e) => e,
-            None if matches!(self.cfg.policy, Policy::Random | Policy::PowerOfD | Policy::PeakEwma) => &[],
+            None if matches!(self.cfg.policy, Policy::Random | Policy::PowerOfD | Policy::PeakEwma | Policy::Locality) => &[],
             None => {
                 all = (0..n as u32).collect();
                 &all
@@ -173,6 +179,35 @@ impl Balance {
                     c
                 } else {
                     a
+                }
+            }
+            Policy::Locality => {
+                let local: Vec<u32> = self
+                    .local(bal)
+                    .map(|l| l.iter().copied().filter(|&s| eligible.is_empty() || eligible.contains(&s)).collect())
+                    .unwrap_or_default();
+                let b = &self.balancers[bal as usize];
+                let two = |cands: &[u32], rng: &mut crate::sim::Rng| -> u32 {
+                    let a = cands[rng.range(0, cands.len() as u64 - 1) as usize];
+                    let c = cands[rng.range(0, cands.len() as u64 - 1) as usize];
+                    if out(b, c) < out(b, a) {
+                        c
+                    } else {
+                        a
+                    }
+                };
+                let all: Vec<u32> = (0..m as usize).map(at).collect();
+                if local.is_empty() {
+                    return two(&all, &mut self.picks);
+                }
+                let s = two(&local, &mut self.picks);
+                let eps = if self.cfg.epsilon_pct == 0 { 25 } else { self.cfg.epsilon_pct };
+                let total: u64 = all.iter().map(|&x| u64::from(out(b, x))).sum();
+                let bound = (100 + u64::from(eps)) as f64 * total as f64 / (100.0 * m as f64) + 1.0;
+                if f64::from(out(b, s)) > bound {
+                    two(&all, &mut self.picks)
+                } else {
+                    s
                 }
             }
             Policy::ConsistentHash => {
