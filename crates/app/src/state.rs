@@ -167,9 +167,6 @@ impl Reducible for AppState {
                     s.groups = Rc::new(g.clone());
                 }
                 if let Some(v) = &frame.view {
-                    if s.view.as_deref() != Some(v) {
-                        s.answer = s.answer.filter(|(q, ..)| !q.starts_with("compare"));
-                    }
                     s.view = Some(Rc::new(v.clone()));
                 }
                 s.messages = Rc::new(frame.messages.unpack(frame.time));

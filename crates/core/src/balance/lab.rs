@@ -170,6 +170,20 @@ pub fn balance_config(scn: &Scenario) -> BalanceConfig {
     }
 }
 
+/// The lab's own view: the latency histogram of the last one to two
+/// seconds, in log-spaced buckets.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BalanceView {
+    /// (upper bound in microseconds, requests completed within it and
+    /// above the previous bound); the last bucket has no upper bound.
+    pub buckets: Vec<(u64, u64)>,
+}
+
+/// Histogram bucket bounds: 1, 2, 5, 10, ... ms up to 10 s.
+pub const BUCKETS_US: &[u64] = &[
+    1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, u64::MAX,
+];
+
 /// One policy's line in the comparison of policies.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PolicyRow {
@@ -458,6 +472,18 @@ impl Model for BalanceLab {
             views.iter().zip(&self.sent_nodes).filter(|(v, o)| v != o).map(|(v, _)| v.clone()).collect()
         };
         self.sent_nodes = views;
+        let (recent, _) = self.model.recent();
+        let mut below = 0;
+        let buckets = BUCKETS_US
+            .iter()
+            .map(|&hi| {
+                let upto = if hi == u64::MAX || recent.is_empty() { recent.len() } else { recent.count_between(0, hi.min(recent.max())) };
+                let n = upto.saturating_sub(below);
+                below = upto.max(below);
+                (hi, n)
+            })
+            .collect();
+        frame.view = bincode::serialize(&BalanceView { buckets }).ok();
         let first_balancer = self.model.servers().len() as u32;
         let dots: Vec<MessageDot> = self
             .model
