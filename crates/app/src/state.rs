@@ -204,7 +204,7 @@ impl Reducible for AppState {
                     s.selected = None;
                 }
                 let wall = js_sys::Date::now();
-                let refresh = status.reset || !status.playing || !(wall - s.shown_at < TEXT_EVERY_MS);
+                let refresh = status.reset || !status.playing || wall - s.shown_at >= TEXT_EVERY_MS;
                 s.status = Status { link: None, settings: None, ..status };
                 s.frame = Some(Rc::new(*frame));
                 s.frames += 1;

@@ -26,8 +26,10 @@ pub const VIEW: LabView = LabView {
 
 /// The ring drawing from the lab's own view, decoded once per change.
 fn ring_of(state: &AppState) -> Option<Rc<RingFrame>> {
+    /// The last view decoded: its bytes and the drawing.
+    type Decoded = Option<(Rc<Vec<u8>>, Rc<RingFrame>)>;
     thread_local! {
-        static PARSED: std::cell::RefCell<Option<(Rc<Vec<u8>>, Rc<RingFrame>)>> = const { std::cell::RefCell::new(None) };
+        static PARSED: std::cell::RefCell<Decoded> = const { std::cell::RefCell::new(None) };
     }
     let bytes = state.view.clone()?;
     PARSED.with(|p| {

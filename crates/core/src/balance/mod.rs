@@ -755,7 +755,8 @@ impl Balance {
             Event::Check { balancer, server } => {
                 let s = &self.servers[server as usize];
                 // A probe passes if the server is up and does not fail it.
-                let ok = !s.down && !(s.error_ppm > 0 && self.picks.chance_ppm(s.error_ppm));
+                let fails = s.error_ppm > 0 && self.picks.chance_ppm(s.error_ppm);
+                let ok = !s.down && !fails;
                 self.schedule(self.now + 2 * self.hop(balancer, server), Event::Checked { balancer, server, ok });
                 if self.cfg.health_interval > 0 {
                     self.schedule(self.now + self.cfg.health_interval, Event::Check { balancer, server });

@@ -39,7 +39,7 @@ fn b(b: Ballot) -> String {
     format!("b{}.{}", b.round, u64::from(b.proposer) + 1)
 }
 
-fn notes<'a>(events: &'a [TraceEvent<PaxosNode>]) -> impl Iterator<Item = (NodeId, &'a PaxosNote)> {
+fn notes(events: &[TraceEvent<PaxosNode>]) -> impl Iterator<Item = (NodeId, &PaxosNote)> {
     events.iter().filter_map(|e| match e {
         TraceEvent::Note { node, note, .. } => Some((*node, note)),
         _ => None,

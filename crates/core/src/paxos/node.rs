@@ -526,7 +526,7 @@ impl PaxosNode {
 
     /// Sends `msg` to every acceptor; this server's own acceptor gets it at
     /// once (the simulator does not send a server messages to itself).
-    fn to_acceptors(&mut self, msg: PaxosMsg, ctx: &mut Ctx<Self>) {
+    fn send_to_acceptors(&mut self, msg: PaxosMsg, ctx: &mut Ctx<Self>) {
         let acceptors: Vec<NodeId> = self.cfg.acceptor_ids().collect();
         for a in acceptors {
             if a == self.id {
@@ -537,7 +537,7 @@ impl PaxosNode {
         }
     }
 
-    fn to_all(&mut self, msg: PaxosMsg, ctx: &mut Ctx<Self>) {
+    fn send_to_all(&mut self, msg: PaxosMsg, ctx: &mut Ctx<Self>) {
         for n in 0..self.cfg.nodes() {
             if n == self.id {
                 self.on_message(self.id, msg.clone(), ctx);
@@ -588,7 +588,7 @@ impl PaxosNode {
         }
         let from_slot = if self.cfg.multi { self.first_unlearned() } else { 0 };
         let ballot = self.ballot;
-        self.to_acceptors(PaxosMsg::Prepare { ballot, from_slot }, ctx);
+        self.send_to_acceptors(PaxosMsg::Prepare { ballot, from_slot }, ctx);
     }
 
     /// Phase 2 for `slot`: the value phase 1 reported for it if any (the
@@ -601,7 +601,7 @@ impl PaxosNode {
         self.proposals.insert(slot, (value, BTreeSet::new()));
         let ballot = self.ballot;
         ctx.note(PaxosNote::Phase2 { ballot, slot, value, reported });
-        self.to_acceptors(PaxosMsg::Accept { ballot, slot, value }, ctx);
+        self.send_to_acceptors(PaxosMsg::Accept { ballot, slot, value }, ctx);
     }
 
     fn step_down(&mut self, by: Ballot, ctx: &mut Ctx<Self>) {
@@ -835,7 +835,7 @@ impl Protocol for PaxosNode {
                     let value = *value;
                     self.proposals.remove(&slot);
                     ctx.note(PaxosNote::Chosen { slot, value });
-                    self.to_all(PaxosMsg::Decide { slot, value }, ctx);
+                    self.send_to_all(PaxosMsg::Decide { slot, value }, ctx);
                     if !self.cfg.multi {
                         // The proposer that saw the value chosen keeps
                         // announcing it, so a learner cut off meanwhile
@@ -912,7 +912,7 @@ impl Protocol for PaxosNode {
                     let open: Vec<(Slot, Value)> = self.proposals.iter().map(|(s, (v, _))| (*s, *v)).collect();
                     let ballot = self.ballot;
                     for (slot, value) in open {
-                        self.to_acceptors(PaxosMsg::Accept { ballot, slot, value }, ctx);
+                        self.send_to_acceptors(PaxosMsg::Accept { ballot, slot, value }, ctx);
                     }
                     ctx.set_timer(PaxosTimer::Heartbeat, self.cfg.heartbeat);
                 }
