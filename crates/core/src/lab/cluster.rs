@@ -15,7 +15,7 @@ use super::frame::{choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Mes
 use super::{shorten, Model, NodeStatus, NodeView, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES, LOG_LINE_CHARS};
 use crate::scenario::{check_node, parse_one_node, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{
-    ClientConfig, Counters, Fault, Invariant, NetConfig, Node, Protocol, Sim, SimConfig, Time, Violation, MS,
+    ClientConfig, Counters, Fault, Invariant, NetConfig, Node, Observable, Protocol, Sim, SimConfig, Time, Violation, MS,
 };
 use std::any::Any;
 
@@ -78,12 +78,28 @@ pub trait ClusterProtocol: Protocol + 'static {
     fn config(scn: &Scenario) -> Self::Config;
     /// Safety invariants checked after every event.
     fn invariants() -> Vec<Box<dyn Invariant<Self>>>;
+    /// Node roles: (name, CSS colour), indexed by what
+    /// [`ClusterProtocol::view`] writes.
+    const ROLES: &'static [(&'static str, &'static str)] = &[];
+    /// Message kinds: (name as [`Observable::kind`] gives it, CSS colour,
+    /// drawn as a reply, drawn small).
+    const KINDS: &'static [(&'static str, &'static str, bool, bool)] = &[];
     /// Node roles, indexed by what [`ClusterProtocol::view`] writes.
-    fn roles() -> Vec<RoleStyle>;
+    fn roles() -> Vec<RoleStyle> {
+        Self::ROLES.iter().map(|(n, c)| RoleStyle { name: (*n).into(), color: (*c).into() }).collect()
+    }
     /// Message kinds, indexed by [`ClusterProtocol::kind_index`].
-    fn kinds() -> Vec<KindStyle>;
+    fn kinds() -> Vec<KindStyle> {
+        Self::KINDS
+            .iter()
+            .map(|(n, c, reply, small)| KindStyle { name: (*n).into(), color: (*c).into(), reply: *reply, small: *small })
+            .collect()
+    }
     /// A message's index in [`ClusterProtocol::kinds`].
-    fn kind_index(msg: &Self::Msg) -> u8;
+    fn kind_index(msg: &Self::Msg) -> u8 {
+        let kind = msg.kind();
+        Self::KINDS.iter().position(|(n, ..)| *n == kind).unwrap_or(0) as u8
+    }
     /// Per-node numbers shown in the node table.
     fn fields() -> Vec<FieldSpec> {
         Vec::new()

@@ -8,9 +8,9 @@
 //! decision, the leader), followed from the servers' notes.
 
 use super::invariants::Choices;
-use super::{invariants, PaxosConfig, PaxosMsg, PaxosNode, PaxosNote};
+use super::{invariants, PaxosConfig, PaxosNode, PaxosNote};
 use crate::lab::cluster::{self, ClusterProtocol};
-use crate::lab::{FieldSpec, KindStyle, LabDef, MetricSpec, NodeView, RoleStyle, Unit};
+use crate::lab::{FieldSpec, LabDef, MetricSpec, NodeView, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
@@ -151,27 +151,14 @@ impl ClusterProtocol for PaxosNode {
         invariants()
     }
 
-    fn roles() -> Vec<RoleStyle> {
-        [
-            ("learner", "#5d7390"),
-            ("acceptor", "#4a78c2"),
-            ("proposer", "#8a6ad0"),
-            ("preparing", "#e0a21b"),
-            ("leading", "#2e9d5b"),
-        ]
-        .iter()
-        .map(|(n, c)| RoleStyle { name: (*n).into(), color: (*c).into() })
-        .collect()
-    }
-
-    fn kinds() -> Vec<KindStyle> {
-        KINDS.iter().map(|(n, c, reply, small)| KindStyle { name: (*n).into(), color: (*c).into(), reply: *reply, small: *small }).collect()
-    }
-
-    fn kind_index(msg: &PaxosMsg) -> u8 {
-        let kind = msg.kind();
-        KINDS.iter().position(|(n, ..)| *n == kind).unwrap_or(0) as u8
-    }
+    const ROLES: &'static [(&'static str, &'static str)] = &[
+        ("learner", "#5d7390"),
+        ("acceptor", "#4a78c2"),
+        ("proposer", "#8a6ad0"),
+        ("preparing", "#e0a21b"),
+        ("leading", "#2e9d5b"),
+    ];
+    const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
 
     fn fields() -> Vec<FieldSpec> {
         let f = |name: &str, label: &str, unit: Unit| FieldSpec { name: name.into(), label: label.into(), unit };

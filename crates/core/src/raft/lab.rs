@@ -7,9 +7,9 @@
 //! faults, clients, network and drawing come from
 //! [`ClusterLab`](crate::lab::cluster::ClusterLab).
 
-use super::{invariants, RaftConfig, RaftMsg, RaftNode, RaftNote, Role};
+use super::{invariants, RaftConfig, RaftNode, RaftNote, Role};
 use crate::lab::cluster::{self, ClusterProtocol};
-use crate::lab::{FieldSpec, KindStyle, LabDef, MetricSpec, NodeView, RoleStyle, Unit};
+use crate::lab::{FieldSpec, LabDef, MetricSpec, NodeView, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{Scenario, SHARED_VERBS};
 use crate::sim::{Invariant, Node, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
@@ -132,21 +132,9 @@ impl ClusterProtocol for RaftNode {
         invariants()
     }
 
-    fn roles() -> Vec<RoleStyle> {
-        [("follower", "#4a78c2"), ("pre-candidate", "#d8c26a"), ("candidate", "#e0a21b"), ("leader", "#2e9d5b")]
-            .iter()
-            .map(|(n, c)| RoleStyle { name: (*n).into(), color: (*c).into() })
-            .collect()
-    }
-
-    fn kinds() -> Vec<KindStyle> {
-        KINDS.iter().map(|(n, c, reply, small)| KindStyle { name: (*n).into(), color: (*c).into(), reply: *reply, small: *small }).collect()
-    }
-
-    fn kind_index(msg: &RaftMsg) -> u8 {
-        let kind = msg.kind();
-        KINDS.iter().position(|(n, ..)| *n == kind).unwrap_or(0) as u8
-    }
+    const ROLES: &'static [(&'static str, &'static str)] =
+        &[("follower", "#4a78c2"), ("pre-candidate", "#d8c26a"), ("candidate", "#e0a21b"), ("leader", "#2e9d5b")];
+    const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
 
     fn fields() -> Vec<FieldSpec> {
         let f = |name: &str, label: &str, unit: Unit| FieldSpec { name: name.into(), label: label.into(), unit };
