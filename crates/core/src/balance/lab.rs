@@ -56,7 +56,7 @@ pub const PARAMS: &[ParamSpec] = &[
 /// Arrival patterns.
 pub const ARRIVALS: &[&str] = &["steady", "bursty"];
 
-const VERBS: &[&str] = &["slow", "errors", "recover"];
+const VERBS: &[&str] = &["slow", "errors", "recover", "speed"];
 
 fn pct_arg(verb: &str, rest: &str) -> Result<(u32, u32), String> {
     let (n, v) = split_word(rest);
@@ -85,6 +85,13 @@ fn parse_verb(verb: &str, rest: &str) -> Result<String, String> {
             Ok(format!("errors S{} {v}%", u64::from(n) + 1))
         }
         "recover" => Ok(format!("recover S{}", u64::from(crate::scenario::parse_one_node(verb, rest)?) + 1)),
+        "speed" => {
+            let (n, v) = pct_arg(verb, rest)?;
+            if !(1..=10_000).contains(&v) {
+                return Err("speed takes a normal speed from 1% to 10000% (it is also the server's weight)".into());
+            }
+            Ok(format!("speed S{} {v}%", u64::from(n) + 1))
+        }
         other => Err(format!("'{other}' is not an action of the balance lab")),
     }
 }
@@ -344,6 +351,10 @@ impl Model for BalanceLab {
                         let (n, v) = pct_arg(verb, rest)?;
                         m.errors(n, v * 10_000)
                     }
+                    "speed" => {
+                        let (n, v) = pct_arg(verb, rest)?;
+                        m.set_speed(n, v)
+                    }
                     other => Err(format!("'{other}' is not an action of the balance lab")),
                 }
             }
@@ -406,11 +417,11 @@ impl Model for BalanceLab {
             ],
             strip: None,
             metrics: vec![
-                m("p50", "Latency p50 (last 1–2 s)", Unit::Micros, false),
-                m("p95", "Latency p95", Unit::Micros, false),
+                m("p50", "Latency p50 (last 1–2 s)", Unit::Micros, true),
+                m("p95", "Latency p95", Unit::Micros, true),
                 m("p99", "Latency p99", Unit::Micros, true),
-                m("p999", "Latency p99.9", Unit::Micros, false),
-                m("max", "Latency max", Unit::Micros, false),
+                m("p999", "Latency p99.9", Unit::Micros, true),
+                m("max", "Latency max", Unit::Micros, true),
                 m("throughput", "Completed per second", Unit::PerSec, true),
                 m("success", "Success rate", Unit::Fraction, true),
                 m("requests", "Requests made", Unit::Count, false),

@@ -1056,6 +1056,18 @@ impl Balance {
         Ok(())
     }
 
+    /// Sets a server's normal speed (and weight) in percent.
+    pub fn set_speed(&mut self, server: u32, percent: u32) -> Result<(), String> {
+        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
+        let slowed = s.speed < s.base_speed;
+        s.base_speed = percent.max(1);
+        if !slowed {
+            s.speed = s.base_speed;
+        }
+        self.note(format!("{} S{} runs at {percent}% speed (weight {percent})", crate::sim::time::format_clock(self.now), server + 1));
+        Ok(())
+    }
+
     /// Makes a server fail a share of its requests (parts per million).
     pub fn errors(&mut self, server: u32, ppm: u32) -> Result<(), String> {
         let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
