@@ -7,6 +7,7 @@
 //! fails, 2 when the input is wrong (the message says what and where).
 
 mod ring;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use clusterscope_core::experiments::{figure16, paxos_beside_raft, paxos_duel, DuelCost, FIGURE16_RANGES};
@@ -84,6 +85,17 @@ enum Command {
     Policies {
         /// The scenario file (.scn) of the balance lab.
         file: String,
+    },
+    /// Sweep a scenario's parameters over many seeds, on every core:
+    /// each metric's distribution per value (or one shard's raw results).
+    Sweep(sweep::SweepArgs),
+    /// Combine the outputs of `sweep --shard K/N` into one sweep's summary.
+    Merge {
+        /// The shards' output files.
+        files: Vec<String>,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
     },
     /// Print the scenario inside a share link or its fragment.
     Decode {
@@ -283,6 +295,14 @@ fn run(cli: Cli) -> Result<bool, String> {
                     if r.leaders.is_nan() { "-".into() } else { format!("{:.0}", r.leaders) }
                 );
             }
+            Ok(true)
+        }
+        Command::Sweep(args) => {
+            print!("{}", sweep::sweep(&args)?);
+            Ok(true)
+        }
+        Command::Merge { files, csv } => {
+            print!("{}", sweep::merge(&files, csv)?);
             Ok(true)
         }
         Command::Ring(args) => {

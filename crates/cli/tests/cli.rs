@@ -81,3 +81,37 @@ fn until_on_the_command_line_obeys_the_file_limit() {
     assert_eq!(code, 2);
     assert!(err.contains("--until") && err.contains("at most 30 days"), "{err}");
 }
+
+// Issue 12 (sweeps): the same sweep gives the same numbers on one thread,
+// on every core, and split into shards merged back, since runs are
+// independent and the summary sorts them first; bad input is a message.
+#[test]
+fn a_sweep_is_the_same_on_one_thread_every_core_and_merged_shards() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/leader-crash.scn");
+    let args = ["sweep", file, "--param", "election_timeout_max=200ms..400ms:100ms", "--seeds", "40", "--metric", "leaderless", "--csv"];
+    let (code, one, err) = clusterscope(&[&args[..], &["--jobs", "1"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(one.lines().count(), 4, "a header and three points: {one}");
+    let (_, all, _) = clusterscope(&[&args[..], &["--jobs", "4"]].concat());
+    assert_eq!(one, all);
+    let mut parts = Vec::new();
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        let (code, out, err) = clusterscope(&[&args[..], &["--shard", &shard]].concat());
+        assert_eq!(code, 0, "{err}");
+        parts.push(temp_file(&format!("shard{k}.jsonl"), &out));
+    }
+    let merge: Vec<&str> = ["merge", "--csv"].into_iter().chain(parts.iter().map(String::as_str)).collect();
+    let (code, merged, err) = clusterscope(&merge);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(merged, one, "merged shards give the one-run result");
+    let (code, _, err) = clusterscope(&["merge", &parts[0], &parts[1]]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is a shard missing"), "{err}");
+    let (code, _, err) = clusterscope(&["sweep", file, "--param", "election_timeout_max=4..", "--metric", "leaderless"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a valid value"), "{err}");
+    let (code, _, err) = clusterscope(&["sweep", file, "--param", "nodes=3,5", "--metric", "nonsense"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown metric 'nonsense'"), "{err}");
+}

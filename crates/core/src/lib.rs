@@ -16,6 +16,8 @@
 //!   policies, servers with queues, failures, timeouts and retries.
 //! * [`scenario`]: the one scenario model (lab, parameters, seed, timed
 //!   actions), its text format and its share-link codec.
+//! * [`sweep`]: parameter sweeps over many seeds, split over threads or
+//!   machines and merged in any order.
 //! * [`lab`]: the lab boundary: every lab a plug-in (a static description
 //!   in one registry, a running model behind one trait), and the generic
 //!   driver the worker, the CLI and the tests use.
@@ -39,3 +41,4 @@ pub mod raft;
 pub mod ring;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;

@@ -1,0 +1,227 @@
+//! `clusterscope sweep` and `clusterscope merge`: a scenario's parameters
+//! over many seeds, on every core, or split over machines.
+//!
+//! ```text
+//! clusterscope sweep tests/scenarios/raft/leader-crash.scn \
+//!     --param election_timeout_max=200ms..400ms:50ms --seeds 200 --metric leaderless --metric elections
+//! clusterscope sweep FILE --param ... --shard 0/4 > part0.jsonl     # on machine 0 of 4
+//! clusterscope merge part*.jsonl                                      # the same table as one run
+//! ```
+//!
+//! A shard prints a header line (the sweep's definition) and one JSON line
+//! per run; `merge` checks that every part belongs to the same sweep and
+//! prints the summary a single run would.
+
+use clap::Args;
+use clusterscope_core::scenario::Scenario;
+use clusterscope_core::sweep::{summarise, PointRow, Sweep, UnitResult};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Sweep a scenario's parameters over many seeds.
+#[derive(Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// The template scenario (.scn): its faults and actions are kept.
+    pub file: String,
+    /// A parameter and its values: NAME=1,2,3 or NAME=LO..HI:STEP (units as in files).
+    #[arg(long = "param", required = true)]
+    pub params: Vec<String>,
+    /// Seeds 0..N for every point.
+    #[arg(long, default_value_t = 100)]
+    pub seeds: u64,
+    /// A metric to read at the end of each run (repeat for several).
+    #[arg(long = "metric", required = true)]
+    pub metrics: Vec<String>,
+    /// Threads (default: every core).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Print CSV instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+    /// Run only shard K of N (K from 0) and print its raw results for `merge`.
+    #[arg(long)]
+    pub shard: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Header {
+    sweep: String,
+    scenario: String,
+    params: Vec<String>,
+    seeds: u64,
+    metrics: Vec<String>,
+}
+
+fn build(text: &str, params: &[String], seeds: u64, metrics: &[String]) -> Result<Sweep, String> {
+    let scn = Scenario::parse(text).map_err(|e| e.to_string())?;
+    let params: Vec<&str> = params.iter().map(String::as_str).collect();
+    let metrics: Vec<&str> = metrics.iter().flat_map(|m| m.split(',')).map(str::trim).collect();
+    Sweep::new(scn, &params, seeds, &metrics).map_err(|e| e.to_string())
+}
+
+/// Runs a sweep's units on `jobs` threads, with progress on stderr.
+fn run_units(sweep: &Sweep, units: &[(usize, u64)], jobs: usize) -> Result<Vec<UnitResult>, String> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let start = Instant::now();
+    let results: Vec<Result<Vec<UnitResult>, String>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&unit) = units.get(i) else { break };
+                        out.push(sweep.run(unit).map_err(|e| e.to_string())?);
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        // Progress: the main thread reports while the workers run.
+        let mut last = Instant::now();
+        while workers.iter().any(|w| !w.is_finished()) {
+            std::thread::sleep(Duration::from_millis(50));
+            if last.elapsed() >= Duration::from_millis(500) {
+                last = Instant::now();
+                let d = done.load(Ordering::Relaxed).max(1);
+                let left = start.elapsed().as_secs_f64() / d as f64 * (units.len() - d.min(units.len())) as f64;
+                eprint!("\r{d}/{} runs, about {left:.1} s left   ", units.len());
+            }
+        }
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err("a worker thread stopped".into()))).collect()
+    });
+    if start.elapsed() >= Duration::from_millis(500) {
+        eprintln!("\r{}/{} runs in {:.1} s          ", units.len(), units.len(), start.elapsed().as_secs_f64());
+    }
+    let mut all = Vec::with_capacity(units.len());
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
+fn print(sweep: &Sweep, rows: &[PointRow], csv: bool) -> String {
+    let mut out = String::new();
+    let names: Vec<&str> = sweep.params.iter().map(|p| p.name.as_str()).collect();
+    if csv {
+        out.push_str(&names.join(","));
+        for m in &sweep.metrics {
+            out.push_str(&format!(",{m}_n,{m}_mean,{m}_p10,{m}_p50,{m}_p90,{m}_p99"));
+        }
+        out.push('\n');
+        for r in rows {
+            out.push_str(&r.values.join(","));
+            for s in &r.stats {
+                out.push_str(&format!(",{},{},{},{},{},{}", s.n, s.mean, s.p10, s.p50, s.p90, s.p99));
+            }
+            out.push('\n');
+        }
+        return out;
+    }
+    out.push_str(&format!("{} seeds per point\n", sweep.seeds));
+    // Values in the metrics' own units (ms, %, ...), as the app shows them.
+    let schema = sweep.scenario(0, 0).ok().and_then(|s| clusterscope_core::lab::Lab::new(&s).ok()).map(|l| l.schema());
+    for (m, metric) in sweep.metrics.iter().enumerate() {
+        let unit = schema
+            .as_ref()
+            .and_then(|s| s.metrics.iter().find(|x| x.name == *metric).map(|x| x.unit))
+            .unwrap_or(clusterscope_core::lab::Unit::Ratio);
+        let label = schema.as_ref().and_then(|s| s.metrics.iter().find(|x| x.name == *metric).map(|x| x.label.clone())).unwrap_or_default();
+        out.push_str(&format!(
+            "\n{metric} ({label})\n{:<28} {:>6} {:>12} {:>12} {:>12} {:>12} {:>12}\n",
+            names.join(" "),
+            "n",
+            "mean",
+            "p10",
+            "p50",
+            "p90",
+            "p99"
+        ));
+        for r in rows {
+            let s = &r.stats[m];
+            let f = |v: f64| unit.format(v);
+            out.push_str(&format!(
+                "{:<28} {:>6} {:>12} {:>12} {:>12} {:>12} {:>12}\n",
+                r.values.join(" "),
+                s.n,
+                f(s.mean),
+                f(s.p10),
+                f(s.p50),
+                f(s.p90),
+                f(s.p99)
+            ));
+        }
+    }
+    out
+}
+
+/// `clusterscope sweep`.
+pub fn sweep(args: &SweepArgs) -> Result<String, String> {
+    let text = std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
+    let sweep = build(&text, &args.params, args.seeds, &args.metrics).map_err(|e| format!("{}: {e}", args.file))?;
+    let shard = match &args.shard {
+        None => None,
+        Some(s) => {
+            let parsed = s.split_once('/').and_then(|(k, n)| Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
+            match parsed {
+                Some((k, n)) if n > 0 && k < n => Some((k, n)),
+                _ => return Err(format!("--shard '{s}': write it as K/N with 0 <= K < N, like 0/4")),
+            }
+        }
+    };
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    if jobs == 0 || jobs > 1024 {
+        return Err("--jobs must be between 1 and 1024".into());
+    }
+    let units: Vec<(usize, u64)> = sweep.units(shard).collect();
+    let results = run_units(&sweep, &units, jobs)?;
+    if shard.is_some() {
+        let header = Header {
+            sweep: "clusterscope sweep v1".into(),
+            scenario: text,
+            params: args.params.clone(),
+            seeds: args.seeds,
+            metrics: sweep.metrics.clone(),
+        };
+        let mut out = serde_json::to_string(&header).map_err(|e| e.to_string())? + "\n";
+        for r in results {
+            out.push_str(&serde_json::to_string(&r).map_err(|e| e.to_string())?);
+            out.push('\n');
+        }
+        return Ok(out);
+    }
+    Ok(print(&sweep, &summarise(&sweep, &results), args.csv))
+}
+
+/// `clusterscope merge`: shard outputs into the summary of one run.
+pub fn merge(files: &[String], csv: bool) -> Result<String, String> {
+    let mut header: Option<Header> = None;
+    let mut units = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
+        let mut lines = text.lines();
+        let first = lines.next().ok_or_else(|| format!("{f}: empty; a shard's output starts with its header line"))?;
+        let h: Header = serde_json::from_str(first).map_err(|e| format!("{f}: line 1 is not a sweep header: {e}"))?;
+        match &header {
+            Some(prev) if *prev != h => return Err(format!("{f}: belongs to another sweep than {}", files[0])),
+            _ => header = Some(h),
+        }
+        for (i, line) in lines.enumerate() {
+            let u: UnitResult = serde_json::from_str(line).map_err(|e| format!("{f}: line {}: {e}", i + 2))?;
+            units.push(u);
+        }
+    }
+    let h = header.ok_or("give the shards' output files to merge")?;
+    let sweep = build(&h.scenario, &h.params, h.seeds, &h.metrics)?;
+    let expected = sweep.points() as u64 * sweep.seeds;
+    let mut seen: Vec<(usize, u64)> = units.iter().map(|u| (u.point, u.seed)).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    if (seen.len() as u64) < expected {
+        return Err(format!("the shards hold {} of the {expected} runs: is a shard missing?", seen.len()));
+    }
+    Ok(print(&sweep, &summarise(&sweep, &units), csv))
+}

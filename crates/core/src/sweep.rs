@@ -1,0 +1,259 @@
+//! Parameter sweeps over many seeds: the distribution of a metric, not one
+//! run's outcome.
+//!
+//! A sweep takes a scenario as its template (faults and actions included),
+//! one or more parameters with the values to try, a number of seeds and the
+//! metrics to read at the end of each run. Every combination of values is a
+//! *point*; every (point, seed) is a *unit*, run on its own with
+//! [`Lab::replay`]. Units are independent, so they can run on any number of
+//! threads or machines ([`Sweep::units`] with a shard) and be combined in
+//! any order: [`summarise`] sorts by point and seed first, so one run, many
+//! threads and merged shards give identical numbers.
+//!
+//! ```
+//! use clusterscope_core::scenario::Scenario;
+//! use clusterscope_core::sweep::{summarise, Sweep};
+//!
+//! let scn = Scenario::parse("lab raft\nnodes 3\nuntil 2s\n").unwrap();
+//! let sweep = Sweep::new(scn, &["election_timeout_max=200ms,400ms"], 4, &["leaders_elected"]).unwrap();
+//! let units: Vec<_> = sweep.units(None).map(|u| sweep.run(u).unwrap()).collect();
+//! let rows = summarise(&sweep, &units);
+//! assert_eq!(rows.len(), 2);
+//! assert_eq!(rows[0].stats[0].n, 4);
+//! ```
+
+use crate::lab::Lab;
+use crate::scenario::{Scenario, ScenarioError};
+use serde::{Deserialize, Serialize};
+
+/// One parameter and the values to try, in its base unit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParamRange {
+    /// The parameter's name.
+    pub name: String,
+    /// Values as the parameter stores them.
+    pub values: Vec<i64>,
+    /// The same values as files write them.
+    pub texts: Vec<String>,
+}
+
+/// Most points in a sweep, and most units.
+pub const MAX_POINTS: usize = 10_000;
+/// Most runs in one sweep.
+pub const MAX_UNITS: usize = 10_000_000;
+
+/// A sweep: the template, the parameters, the seeds and the metrics.
+#[derive(Clone, Debug)]
+pub struct Sweep {
+    /// The scenario every run starts from.
+    pub template: Scenario,
+    /// The parameters swept.
+    pub params: Vec<ParamRange>,
+    /// Seeds `0..seeds`.
+    pub seeds: u64,
+    /// Metrics read at the end of each run.
+    pub metrics: Vec<String>,
+}
+
+/// One run's outcome: which point, which seed, the metrics' values (NaN
+/// where the run measured none).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnitResult {
+    /// The point's number.
+    pub point: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Values of the sweep's metrics, in order.
+    pub values: Vec<f64>,
+}
+
+/// A metric's distribution over the seeds of one point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Runs that measured it.
+    pub n: usize,
+    /// Runs that did not (NaN).
+    pub missing: usize,
+    /// Mean.
+    pub mean: f64,
+    /// 10th percentile.
+    pub p10: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// One point's summary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PointRow {
+    /// The parameters' values, as files write them.
+    pub values: Vec<String>,
+    /// Per metric, its distribution.
+    pub stats: Vec<Stats>,
+}
+
+fn bad(m: String) -> ScenarioError {
+    ScenarioError::Invalid(m)
+}
+
+/// Reads `name=a,b,c` or `name=LO..HI:STEP` (values as files write them).
+pub fn parse_range(scn: &Scenario, text: &str) -> Result<ParamRange, ScenarioError> {
+    let (name, spec_text) = text
+        .split_once('=')
+        .ok_or_else(|| bad(format!("'{text}': write a swept parameter as NAME=1,2,3 or NAME=LO..HI:STEP")))?;
+    let name = name.trim();
+    let spec = scn.lab.param(name).ok_or_else(|| {
+        let known: Vec<&str> = scn.lab.params().iter().map(|p| p.name).collect();
+        bad(format!("unknown parameter '{name}' for the {} lab (known: {})", scn.lab.name(), known.join(", ")))
+    })?;
+    let spec_text = spec_text.trim();
+    let values = if let Some((range, step)) = spec_text.split_once(':').filter(|(r, _)| r.contains("..")) {
+        let (lo, hi) = range.split_once("..").unwrap_or((range, range));
+        let (lo, hi) = (spec.parse(lo.trim()).map_err(bad)?, spec.parse(hi.trim()).map_err(bad)?);
+        // A step is a difference, so it may be below the parameter's minimum.
+        let step = crate::scenario::params::ParamSpec { min: 1, ..spec }.parse(step.trim()).map_err(bad)?;
+        if step <= 0 || hi < lo {
+            return Err(bad(format!("'{text}': the range must run upwards with a positive step")));
+        }
+        let count = (hi - lo) / step + 1;
+        if count as usize > MAX_POINTS {
+            return Err(bad(format!("'{text}' has {count} values; at most {MAX_POINTS}")));
+        }
+        (0..count).map(|i| lo + i * step).collect::<Vec<i64>>()
+    } else {
+        spec_text.split(',').map(|v| spec.parse(v.trim()).map_err(bad)).collect::<Result<Vec<i64>, _>>()?
+    };
+    if values.is_empty() {
+        return Err(bad(format!("'{text}' gives no values")));
+    }
+    Ok(ParamRange { name: name.to_string(), texts: values.iter().map(|v| spec.format(*v)).collect(), values })
+}
+
+impl Sweep {
+    /// A sweep of `template` over `ranges` (`NAME=...`), seeds `0..seeds`,
+    /// reading `metrics`. Everything is checked here, with a sentence.
+    pub fn new(template: Scenario, ranges: &[&str], seeds: u64, metrics: &[&str]) -> Result<Sweep, ScenarioError> {
+        if template.until == 0 {
+            return Err(bad("the template scenario needs an 'until' time: each run goes that far".into()));
+        }
+        if ranges.is_empty() {
+            return Err(bad("give at least one parameter to sweep".into()));
+        }
+        let params = ranges.iter().map(|r| parse_range(&template, r)).collect::<Result<Vec<_>, _>>()?;
+        let points: usize = params.iter().map(|p| p.values.len()).product();
+        if points > MAX_POINTS || points as u128 * u128::from(seeds) > MAX_UNITS as u128 || seeds == 0 {
+            return Err(bad(format!(
+                "{points} points × {seeds} seeds: a sweep needs at least one seed and at most {MAX_POINTS} points and {MAX_UNITS} runs"
+            )));
+        }
+        // Every point must make a valid scenario (a minimum above a maximum
+        // is refused now, not in the middle of the sweep).
+        let sweep = Sweep { template, params, seeds, metrics: metrics.iter().map(|m| m.to_string()).collect() };
+        for p in 0..points {
+            sweep.scenario(p, 0)?;
+        }
+        // And every metric must exist.
+        let schema = Lab::new(&sweep.scenario(0, 0)?)?.schema();
+        for m in &sweep.metrics {
+            if schema.metric_index(m).is_none() {
+                let known: Vec<&str> = schema.metrics.iter().map(|m| m.name.as_str()).collect();
+                return Err(bad(format!("unknown metric '{m}' (known: {})", known.join(", "))));
+            }
+        }
+        if sweep.metrics.is_empty() {
+            return Err(bad("give at least one metric to read".into()));
+        }
+        Ok(sweep)
+    }
+
+    /// How many points.
+    pub fn points(&self) -> usize {
+        self.params.iter().map(|p| p.values.len()).product()
+    }
+
+    /// The parameters' value indexes of point `p` (the last parameter
+    /// varies fastest).
+    pub fn coords(&self, mut p: usize) -> Vec<usize> {
+        let mut out = vec![0; self.params.len()];
+        for (i, r) in self.params.iter().enumerate().rev() {
+            out[i] = p % r.values.len();
+            p /= r.values.len();
+        }
+        out
+    }
+
+    /// The scenario of point `p` with seed `seed`.
+    pub fn scenario(&self, p: usize, seed: u64) -> Result<Scenario, ScenarioError> {
+        let mut s = self.template.clone();
+        s.seed = seed;
+        for (r, &i) in self.params.iter().zip(&self.coords(p)) {
+            s.set(&r.name, r.values[i]).map_err(bad)?;
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// The units, in order, or those of shard `k` of `n` (every n-th).
+    pub fn units(&self, shard: Option<(u64, u64)>) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let seeds = self.seeds;
+        (0..self.points() as u64 * seeds)
+            .filter(move |i| shard.is_none_or(|(k, n)| i % n.max(1) == k))
+            .map(move |i| ((i / seeds) as usize, i % seeds))
+    }
+
+    /// Runs one unit.
+    pub fn run(&self, (point, seed): (usize, u64)) -> Result<UnitResult, ScenarioError> {
+        let mut lab = Lab::replay(&self.scenario(point, seed)?)?;
+        let metrics = lab.metrics();
+        let values = self
+            .metrics
+            .iter()
+            .map(|m| metrics.iter().find(|(spec, _)| spec.name == *m).map_or(f64::NAN, |(_, v)| *v))
+            .collect();
+        Ok(UnitResult { point, seed, values })
+    }
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// Each point's distribution of each metric, from units in any order
+/// (duplicates of a unit count once).
+pub fn summarise(sweep: &Sweep, units: &[UnitResult]) -> Vec<PointRow> {
+    let mut sorted: Vec<&UnitResult> = units.iter().collect();
+    sorted.sort_by_key(|u| (u.point, u.seed));
+    sorted.dedup_by_key(|u| (u.point, u.seed));
+    (0..sweep.points())
+        .map(|p| {
+            let mine: Vec<&&UnitResult> = sorted.iter().filter(|u| u.point == p).collect();
+            let stats = (0..sweep.metrics.len())
+                .map(|m| {
+                    let mut v: Vec<f64> = mine.iter().map(|u| u.values.get(m).copied().unwrap_or(f64::NAN)).collect();
+                    let missing = v.iter().filter(|x| x.is_nan()).count();
+                    v.retain(|x| !x.is_nan());
+                    v.sort_by(f64::total_cmp);
+                    let mean = if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
+                    Stats {
+                        n: v.len(),
+                        missing,
+                        mean,
+                        p10: quantile(&v, 0.1),
+                        p50: quantile(&v, 0.5),
+                        p90: quantile(&v, 0.9),
+                        p99: quantile(&v, 0.99),
+                    }
+                })
+                .collect();
+            let coords = sweep.coords(p);
+            PointRow { values: sweep.params.iter().zip(coords).map(|(r, i)| r.texts[i].clone()).collect(), stats }
+        })
+        .collect()
+}
