@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, launch, virtualTime, metric, ROOT } from './harness.mjs';
 
@@ -255,6 +256,41 @@ test('the load-balancing lab: a slow server, and every policy on the same traffi
   const rr = await success('round_robin');
   const ewma = await success('peak_ewma');
   assert.ok(ewma > rr, `peak EWMA ${ewma} should beat round robin ${rr}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// Issue 12 (Tune): a sweep over seeds in the browser, on a pool of Web
+// Workers, gives exactly the numbers `clusterscope sweep` gives for the same
+// template (runs are sorted before they are summarised).
+test('tune: a sweep on several workers equals the command line', async () => {
+  const { page, errors } = await open();
+  await page.getByRole('combobox', { name: 'Speed', exact: true }).selectOption('10×');
+  await waitForTime(page, 't > 2000000', 'the run to pass 2 s');
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  await page.waitForTimeout(300);
+  await page.getByRole('combobox', { name: 'Tune parameter', exact: true }).selectOption('election_timeout_max');
+  const fill = async (name, v) => { const f = page.getByRole('textbox', { name, exact: true }); await f.fill(v); await f.press('Tab'); };
+  await fill('Tune values', '200ms,400ms');
+  await page.getByRole('combobox', { name: 'Tune metric', exact: true }).selectOption('elections');
+  await fill('Tune seeds', '24');
+  await fill('Tune workers', '2');
+  await page.getByRole('button', { name: 'Run sweep' }).click();
+  const table = page.getByRole('table', { name: 'Sweep results' });
+  await table.getByRole('row', { name: '400ms' }).waitFor({ timeout: 60_000 });
+  const browser = [];
+  for (const v of ['200ms', '400ms']) {
+    const row = table.getByRole('row', { name: v });
+    browser.push([Number(await row.locator('td').nth(0).textContent()), Number(await row.locator('td').nth(2).getAttribute('data-value'))]);
+  }
+  const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+  const template = execFileSync(cli, ['decode', page.url()], { encoding: 'utf8' });
+  const file = join(tmpdir(), `clusterscope-tune-${process.pid}.scn`);
+  writeFileSync(file, template);
+  const csv = execFileSync(cli, ['sweep', file, '--param', 'election_timeout_max=200ms,400ms', '--seeds', '24', '--metric', 'elections', '--csv'], { encoding: 'utf8' });
+  const native = csv.trim().split('\n').slice(1).map((l) => { const c = l.split(','); return [Number(c[1]), Number(c[4])]; });
+  assert.deepEqual(browser, native, `browser ${JSON.stringify(browser)} vs CLI ${JSON.stringify(native)}`);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -7,6 +7,7 @@
 //! load; frames carry small numbers ([`Frame`]).
 
 use clusterscope_core::lab::{Frame, LabInfo, Schema, Settings};
+use clusterscope_core::sweep::{Shape, UnitResult};
 use clusterscope_core::sim::Time;
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +52,14 @@ pub enum ToWorker {
     /// A question for the running lab's own model (the Ring lab's
     /// `locate KEY`, `compare`); answered with [`FromWorker::Answer`].
     Query(String),
+    /// Plan a sweep of the current scenario (the template, up to now):
+    /// parameters as `NAME=VALUES`, seeds, metrics. Answered with
+    /// [`FromWorker::TunePlan`] or an error.
+    TunePlan { params: Vec<String>, seeds: u64, metrics: Vec<String> },
+    /// Run units `from..to` of a planned sweep (a worker of the Tune pool).
+    TuneRun { plan: Box<TuneSpec>, from: u64, to: u64 },
+    /// Open one run of a sweep (point and seed) as the lab's run.
+    TuneOpen { plan: Box<TuneSpec>, point: usize, seed: u64 },
     /// Time placing keys and looking them up, per algorithm.
     RingBench {
         /// Servers.
@@ -80,6 +89,25 @@ pub enum FromWorker {
     Answer(String, Vec<u8>),
     /// A ring benchmark's result, as JSON (see `worker::ring_bench`).
     RingBench(String),
+    /// A sweep, planned: what to send the pool, and its shape.
+    TunePlan(Box<TuneSpec>, Shape),
+    /// A chunk of a sweep's runs, done (with the sweep's generation).
+    TuneResults(u64, Vec<UnitResult>),
+}
+
+/// A planned sweep, as the pool's workers rebuild it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TuneSpec {
+    /// The template scenario's text (until = the time it was planned at).
+    pub template: String,
+    /// `NAME=VALUES` per parameter.
+    pub params: Vec<String>,
+    /// Seeds `0..seeds`.
+    pub seeds: u64,
+    /// Metrics.
+    pub metrics: Vec<String>,
+    /// Which sweep of the page's (a cancelled one's late results are ignored).
+    pub generation: u64,
 }
 
 /// Transport and scenario state that comes with a frame.

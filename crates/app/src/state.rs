@@ -6,7 +6,8 @@
 //! (every node, the groups, the lab's own drawing) and keeps the parsed
 //! scenario, so no panel parses text or rebuilds what did not change.
 
-use crate::protocol::{BenchResult, FromWorker, Status};
+use crate::protocol::{BenchResult, FromWorker, Status, TuneSpec};
+use clusterscope_core::sweep::{Shape, UnitResult};
 use clusterscope_core::lab::{Frame, LabInfo, MessageDot, NodeView, Schema, Settings};
 use clusterscope_core::sim::Time;
 use std::collections::VecDeque;
@@ -48,6 +49,25 @@ pub struct Shown {
     pub log_total: u64,
     /// Chart history.
     pub samples: Rc<VecDeque<Sample>>,
+}
+
+/// A sweep the Tune panel runs: its plan, its shape, the results so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tune {
+    /// The plan the pool's workers run (its generation numbers the sweep).
+    pub spec: Option<TuneSpec>,
+    /// What summarising needs.
+    pub shape: Option<Shape>,
+    /// The current sweep's number; results of other sweeps are ignored.
+    pub generation: u64,
+    /// Runs done so far.
+    pub results: Vec<UnitResult>,
+    /// Whether it is running.
+    pub running: bool,
+    /// When it started (wall-clock milliseconds).
+    pub started: f64,
+    /// How long it took, once done.
+    pub took: Option<f64>,
 }
 
 /// Everything the page draws from.
@@ -101,6 +121,8 @@ pub struct AppState {
     pub shown: Rc<Shown>,
     /// When `shown` was last refreshed (wall-clock milliseconds).
     pub shown_at: f64,
+    /// The Tune panel's sweep.
+    pub tune: Rc<Tune>,
 }
 
 impl AppState {
@@ -128,6 +150,8 @@ pub enum Msg {
     Error(String),
     /// The user closed the error.
     DismissError,
+    /// The user cancelled the sweep.
+    TuneCancel,
 }
 
 impl Reducible for AppState {
@@ -231,6 +255,33 @@ impl Reducible for AppState {
             Msg::Worker(FromWorker::Bench(b), _) => {
                 s.bench = Some(b);
                 s.bench_runs += 1;
+            }
+            Msg::Worker(FromWorker::TunePlan(spec, shape), _) => {
+                let generation = s.tune.generation + 1;
+                s.tune = Rc::new(Tune {
+                    spec: Some(TuneSpec { generation, ..*spec }),
+                    shape: Some(shape),
+                    generation,
+                    results: Vec::new(),
+                    running: true,
+                    started: js_sys::Date::now(),
+                    took: None,
+                });
+            }
+            Msg::Worker(FromWorker::TuneResults(generation, results), _) => {
+                if generation == s.tune.generation && s.tune.running {
+                    let t = Rc::make_mut(&mut s.tune);
+                    t.results.extend(results);
+                    if t.shape.as_ref().is_some_and(|sh| t.results.len() as u64 >= sh.units()) {
+                        t.running = false;
+                        t.took = Some(js_sys::Date::now() - t.started);
+                    }
+                }
+            }
+            Msg::TuneCancel => {
+                let t = Rc::make_mut(&mut s.tune);
+                t.running = false;
+                t.generation += 1;
             }
             Msg::Select(n) => s.selected = n,
             Msg::Speed(v) => s.speed = v,

@@ -7,7 +7,8 @@
 //! never flooded. Snapshots (the lab is `Clone`) taken every virtual second
 //! make seeking back in time a short replay rather than a full one.
 
-use crate::protocol::{BenchResult, FromWorker, Status, ToWorker};
+use crate::protocol::{BenchResult, FromWorker, Status, ToWorker, TuneSpec};
+use clusterscope_core::sweep::Sweep;
 use clusterscope_core::lab::{catalog, registry, Lab};
 use clusterscope_core::scenario::{link, parse_action, Scenario};
 use clusterscope_core::sim::{Time, SEC};
@@ -379,6 +380,49 @@ impl Worker for SimWorker {
                 scope.respond(id, out);
                 return;
             }
+            ToWorker::TunePlan { params, seeds, metrics } => {
+                let scn = self.lab.scenario();
+                let out = if scn.until == 0 {
+                    FromWorker::Error("Run the scenario first: each run of the sweep goes as far as the current time.".into())
+                } else {
+                    let p: Vec<&str> = params.iter().map(String::as_str).collect();
+                    let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
+                    match Sweep::new(scn.clone(), &p, seeds, &m) {
+                        Ok(sweep) => FromWorker::TunePlan(
+                            Box::new(TuneSpec { template: scn.to_text(), params, seeds, metrics, generation: 0 }),
+                            sweep.shape(),
+                        ),
+                        Err(e) => FromWorker::Error(format!("Tune: {e}")),
+                    }
+                };
+                scope.respond(id, out);
+                return;
+            }
+            ToWorker::TuneRun { plan, from, to } => {
+                let out = match tune_sweep(&plan) {
+                    Ok(sweep) => {
+                        let results: Result<Vec<_>, _> = (from..to).map(|i| sweep.run(sweep.unit(i))).collect();
+                        match results {
+                            Ok(r) => FromWorker::TuneResults(plan.generation, r),
+                            Err(e) => FromWorker::Error(format!("Tune: {e}")),
+                        }
+                    }
+                    Err(e) => FromWorker::Error(e),
+                };
+                scope.respond(id, out);
+                return;
+            }
+            ToWorker::TuneOpen { plan, point, seed } => {
+                match tune_sweep(&plan).and_then(|s| s.scenario(point, seed).map_err(|e| e.to_string())) {
+                    Ok(scn) => {
+                        if let Err(e) = self.load(&scn) {
+                            self.error(scope, e);
+                        }
+                        self.playing = false;
+                    }
+                    Err(e) => self.error(scope, e),
+                }
+            }
             ToWorker::RingBench { nodes, vnodes, keys } => {
                 let out = match ring_bench(nodes, vnodes, keys) {
                     Ok(json) => FromWorker::RingBench(json),
@@ -399,6 +443,14 @@ impl Worker for SimWorker {
         self.send_frame(scope);
         self.schedule_tick(scope);
     }
+}
+
+/// The sweep a plan describes (a pool worker rebuilds it from the text).
+fn tune_sweep(plan: &TuneSpec) -> Result<Sweep, String> {
+    let scn = Scenario::parse(&plan.template).map_err(|e| e.to_string())?;
+    let p: Vec<&str> = plan.params.iter().map(String::as_str).collect();
+    let m: Vec<&str> = plan.metrics.iter().map(String::as_str).collect();
+    Sweep::new(scn, &p, plan.seeds, &m).map_err(|e| format!("Tune: {e}"))
 }
 
 /// Times, in this worker, (1) building a ring of `nodes` servers with

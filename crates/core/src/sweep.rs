@@ -86,6 +86,41 @@ pub struct Stats {
     pub p99: f64,
 }
 
+/// What summarising needs of a sweep, without its scenario (the page has
+/// it from the worker and never runs the engine).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shape {
+    /// The parameters swept.
+    pub params: Vec<ParamRange>,
+    /// Seeds `0..seeds`.
+    pub seeds: u64,
+    /// Metrics read.
+    pub metrics: Vec<String>,
+}
+
+impl Shape {
+    /// How many points.
+    pub fn points(&self) -> usize {
+        self.params.iter().map(|p| p.values.len()).product()
+    }
+
+    /// The parameters' value indexes of point `p` (the last parameter
+    /// varies fastest).
+    pub fn coords(&self, mut p: usize) -> Vec<usize> {
+        let mut out = vec![0; self.params.len()];
+        for (i, r) in self.params.iter().enumerate().rev() {
+            out[i] = p % r.values.len().max(1);
+            p /= r.values.len().max(1);
+        }
+        out
+    }
+
+    /// Units in all.
+    pub fn units(&self) -> u64 {
+        self.points() as u64 * self.seeds
+    }
+}
+
 /// One point's summary.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PointRow {
@@ -169,20 +204,24 @@ impl Sweep {
         Ok(sweep)
     }
 
-    /// How many points.
-    pub fn points(&self) -> usize {
-        self.params.iter().map(|p| p.values.len()).product()
+    /// What summarising needs.
+    pub fn shape(&self) -> Shape {
+        Shape { params: self.params.clone(), seeds: self.seeds, metrics: self.metrics.clone() }
     }
 
-    /// The parameters' value indexes of point `p` (the last parameter
-    /// varies fastest).
-    pub fn coords(&self, mut p: usize) -> Vec<usize> {
-        let mut out = vec![0; self.params.len()];
-        for (i, r) in self.params.iter().enumerate().rev() {
-            out[i] = p % r.values.len();
-            p /= r.values.len();
-        }
-        out
+    /// How many points.
+    pub fn points(&self) -> usize {
+        self.shape().points()
+    }
+
+    /// The parameters' value indexes of point `p`.
+    pub fn coords(&self, p: usize) -> Vec<usize> {
+        self.shape().coords(p)
+    }
+
+    /// Unit number `i` (points in order, seeds within each).
+    pub fn unit(&self, i: u64) -> (usize, u64) {
+        ((i / self.seeds) as usize, i % self.seeds)
     }
 
     /// The scenario of point `p` with seed `seed`.
@@ -228,6 +267,11 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// Each point's distribution of each metric, from units in any order
 /// (duplicates of a unit count once).
 pub fn summarise(sweep: &Sweep, units: &[UnitResult]) -> Vec<PointRow> {
+    summarise_shape(&sweep.shape(), units)
+}
+
+/// [`summarise`] from a sweep's [`Shape`].
+pub fn summarise_shape(sweep: &Shape, units: &[UnitResult]) -> Vec<PointRow> {
     let mut sorted: Vec<&UnitResult> = units.iter().collect();
     sorted.sort_by_key(|u| (u.point, u.seed));
     sorted.dedup_by_key(|u| (u.point, u.seed));

@@ -3,6 +3,7 @@
 
 pub mod canvas;
 pub mod panels;
+pub mod tune;
 
 use crate::codec::{last_decoded_bytes, MeasuredBincode};
 use crate::labs;
@@ -285,6 +286,7 @@ pub fn App() -> Html {
                     { settings(&ctx, |p| html! { <panels::Network ..p /> }) }
                     { own.map(|v| (v.side)(&ctx)).unwrap_or_default() }
                     { settings(&ctx, |p| html! { <panels::Setup ..p /> }) }
+                    <tune::Tune ctx={ctx.clone()} />
                 </aside>
             </main>
             <section class="bottom">
