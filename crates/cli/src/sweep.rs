@@ -42,6 +42,16 @@ pub struct SweepArgs {
     /// Run only shard K of N (K from 0) and print its raw results for `merge`.
     #[arg(long)]
     pub shard: Option<String>,
+    /// Search: the point with the lowest median of this metric...
+    #[arg(long, conflicts_with = "maximise")]
+    pub minimise: Option<String>,
+    /// ...or the highest.
+    #[arg(long)]
+    pub maximise: Option<String>,
+    /// ...among the points whose medians meet this check, written like an
+    /// `expect` line: "elections <= 2", "leaderless < 300ms" (repeat for several).
+    #[arg(long = "subject-to")]
+    pub subject_to: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
@@ -193,7 +203,35 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
         }
         return Ok(out);
     }
-    Ok(print(&sweep, &summarise(&sweep, &results), args.csv))
+    let rows = summarise(&sweep, &results);
+    let mut out = print(&sweep, &rows, args.csv);
+    if let Some((objective, minimise)) =
+        args.minimise.clone().map(|m| (m, true)).or_else(|| args.maximise.clone().map(|m| (m, false)))
+    {
+        let constraints = args
+            .subject_to
+            .iter()
+            .map(|c| clusterscope_core::scenario::parse_expect(c).map_err(|e| format!("--subject-to '{c}': {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let goal = clusterscope_core::sweep::Goal { objective: objective.clone(), minimise, constraints };
+        let word = if minimise { "lowest" } else { "highest" };
+        match clusterscope_core::sweep::search(&sweep.shape(), &rows, &goal)? {
+            Some(p) => {
+                let names: Vec<String> =
+                    sweep.params.iter().zip(&rows[p].values).map(|(r, v)| format!("{}={v}", r.name)).collect();
+                out.push_str(&format!(
+                    "\nbest: {} ({word} median {objective} among the points meeting every constraint; {} runs, seeds 0..{})\n",
+                    names.join(" "),
+                    rows[p].stats[0].n + rows[p].stats[0].missing,
+                    sweep.seeds
+                ));
+            }
+            None => out.push_str("\nbest: none of the points meets every constraint\n"),
+        }
+    } else if !args.subject_to.is_empty() {
+        return Err("--subject-to goes with --minimise or --maximise".into());
+    }
+    Ok(out)
 }
 
 /// `clusterscope merge`: shard outputs into the summary of one run.

@@ -256,6 +256,58 @@ impl Sweep {
     }
 }
 
+/// What a search asks: the point whose median of `objective` is lowest (or
+/// highest) among those whose medians meet every constraint. The objective
+/// may also be a swept parameter: "the fewest virtual nodes that keep the
+/// keys' spread under 10%".
+#[derive(Clone, Debug, PartialEq)]
+pub struct Goal {
+    /// The metric to optimise (one of the sweep's).
+    pub objective: String,
+    /// Minimise (else maximise).
+    pub minimise: bool,
+    /// Checks on other metrics' medians (`elections <= 2`).
+    pub constraints: Vec<crate::scenario::Expect>,
+}
+
+/// The best point of a summarised sweep for `goal`, if any meets the
+/// constraints: an exhaustive search of the sweep's grid, so the answer is
+/// exact for the points swept and the same on every run (ties go to the
+/// earlier point). Errors name a metric the sweep did not read.
+pub fn search(shape: &Shape, rows: &[PointRow], goal: &Goal) -> Result<Option<usize>, String> {
+    let index = |m: &str| {
+        shape.metrics.iter().position(|x| x == m).ok_or_else(|| {
+            format!("the search needs '{m}' among the sweep's metrics (it read: {})", shape.metrics.join(", "))
+        })
+    };
+    // The objective: a metric's median, or a swept parameter's value.
+    let param = shape.params.iter().position(|r| r.name == goal.objective);
+    let o = match param {
+        Some(_) => 0,
+        None => index(&goal.objective)?,
+    };
+    let checks = goal.constraints.iter().map(|c| Ok((index(&c.metric)?, c))).collect::<Result<Vec<_>, String>>()?;
+    let mut best: Option<(usize, f64)> = None;
+    for (p, row) in rows.iter().enumerate() {
+        let ok = checks.iter().all(|(i, c)| {
+            let v = row.stats[*i].p50;
+            !v.is_nan() && c.cmp.holds(v, c.value)
+        });
+        let v = match param {
+            Some(i) => shape.params[i].values[shape.coords(p)[i]] as f64,
+            None => row.stats[o].p50,
+        };
+        if !ok || v.is_nan() {
+            continue;
+        }
+        let better = best.is_none_or(|(_, b)| if goal.minimise { v < b } else { v > b });
+        if better {
+            best = Some((p, v));
+        }
+    }
+    Ok(best.map(|(p, _)| p))
+}
+
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;

@@ -658,7 +658,9 @@ pub fn parse_action(lab: LabKind, s: &str) -> Result<Action, String> {
     Err(format!("unknown action '{verb}' (the {} lab knows: {})", lab.name(), lab.verbs().join(", ")))
 }
 
-fn parse_expect(s: &str) -> Result<Expect, String> {
+/// Reads a check as `expect` lines write it after the word: `METRIC OP
+/// VALUE` (`elections <= 2`, `leaderless < 300ms`).
+pub fn parse_expect(s: &str) -> Result<Expect, String> {
     let mut parts = s.split_whitespace();
     let (Some(metric), Some(op), Some(value), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err("write a check as 'expect METRIC OP VALUE', for example 'expect elections >= 1'".into());
