@@ -219,8 +219,9 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
             Some(p) => {
                 let names: Vec<String> =
                     sweep.params.iter().zip(&rows[p].values).map(|(r, v)| format!("{}={v}", r.name)).collect();
+                let what = if sweep.params.iter().any(|r| r.name == objective) { objective.clone() } else { format!("median {objective}") };
                 out.push_str(&format!(
-                    "\nbest: {} ({word} median {objective} among the points meeting every constraint; {} runs, seeds 0..{})\n",
+                    "\nbest: {} ({word} {what} among the points meeting every constraint; {} runs, seeds 0..{})\n",
                     names.join(" "),
                     rows[p].stats[0].n + rows[p].stats[0].missing,
                     sweep.seeds
