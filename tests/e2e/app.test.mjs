@@ -276,6 +276,8 @@ test('tune: a sweep on several workers equals the command line', async () => {
   await page.getByRole('combobox', { name: 'Tune metric', exact: true }).selectOption('elections');
   await fill('Tune seeds', '24');
   await fill('Tune workers', '2');
+  // The search: the setting with the fewest elections (median).
+  await page.getByRole('combobox', { name: 'Tune goal', exact: true }).selectOption('minimise');
   await page.getByRole('button', { name: 'Run sweep' }).click();
   const table = page.getByRole('table', { name: 'Sweep results' });
   await table.getByRole('row', { name: '400ms' }).waitFor({ timeout: 60_000 });
@@ -291,6 +293,9 @@ test('tune: a sweep on several workers equals the command line', async () => {
   const csv = execFileSync(cli, ['sweep', file, '--param', 'election_timeout_max=200ms,400ms', '--seeds', '24', '--metric', 'elections', '--csv'], { encoding: 'utf8' });
   const native = csv.trim().split('\n').slice(1).map((l) => { const c = l.split(','); return [Number(c[1]), Number(c[4])]; });
   assert.deepEqual(browser, native, `browser ${JSON.stringify(browser)} vs CLI ${JSON.stringify(native)}`);
+  const best = execFileSync(cli, ['sweep', file, '--param', 'election_timeout_max=200ms,400ms', '--seeds', '24', '--metric', 'elections', '--minimise', 'elections'], { encoding: 'utf8' });
+  const value = best.match(/best: election_timeout_max=(\S+)/)[1];
+  assert.equal((await page.getByLabel('Best setting').textContent()).trim(), `Best: election_timeout_max = ${value}`);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -15,7 +15,7 @@ use crate::protocol::{FromWorker, ToWorker};
 use crate::state::Msg;
 use crate::worker::SimWorker;
 use clusterscope_core::lab::Unit;
-use clusterscope_core::sweep::{summarise_shape, PointRow, UnitResult};
+use clusterscope_core::sweep::{search, summarise_shape, Goal, PointRow, UnitResult};
 use gloo_worker::{Spawnable, WorkerBridge};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -44,6 +44,11 @@ pub fn Tune(props: &PanelProps) -> Html {
     let values2 = use_state(String::new);
     let metric = use_state(String::new);
     let seeds = use_state(|| "100".to_string());
+    // The search: none, minimise or maximise a metric or a parameter,
+    // subject to a check on a metric's median.
+    let goal = use_state(|| "none".to_string());
+    let target = use_state(String::new);
+    let constraint = use_state(String::new);
     let workers = use_state(|| cores().to_string());
     let pool = use_mut_ref(Vec::<WorkerBridge<SimWorker>>::new);
 
@@ -96,21 +101,39 @@ pub fn Tune(props: &PanelProps) -> Html {
     let pick = |h: UseStateHandle<String>| Callback::from(move |e: Event| h.set(value_of(&e)));
     let metric_name = if metric.is_empty() { schema.metrics.first().map(|m| m.name.clone()).unwrap_or_default() } else { (*metric).clone() };
     let p1 = if param1.is_empty() { settings.params.first().map(|p| p.name.clone()).unwrap_or_default() } else { (*param1).clone() };
+    let target_name = if target.is_empty() { metric_name.clone() } else { (*target).clone() };
+    let searching = goal.as_str() != "none";
+    // The metrics the sweep reads: the one shown first, then those the
+    // search needs.
+    let check = (searching && !constraint.trim().is_empty()).then(|| clusterscope_core::scenario::parse_expect(constraint.trim()));
+    let mut metrics = vec![metric_name.clone()];
+    if searching && schema.metrics.iter().any(|m| m.name == target_name) && !metrics.contains(&target_name) {
+        metrics.push(target_name.clone());
+    }
+    if let Some(Ok(c)) = &check {
+        if !metrics.contains(&c.metric) {
+            metrics.push(c.metric.clone());
+        }
+    }
     let on_run = {
         let b: Bridge = ctx.bridge.clone();
         let d = state.dispatcher();
         let (values1, param2, values2, seeds) = (values1.clone(), param2.clone(), values2.clone(), seeds.clone());
-        let (p1, metric_name) = (p1.clone(), metric_name.clone());
+        let (p1, metrics, check) = (p1.clone(), metrics.clone(), check.clone());
         Callback::from(move |_| {
             let Ok(n) = seeds.trim().parse::<u64>() else {
                 d.dispatch(Msg::Error("Tune: seeds must be a whole number.".into()));
                 return;
             };
+            if let Some(Err(e)) = &check {
+                d.dispatch(Msg::Error(format!("Tune: the constraint: {e}")));
+                return;
+            }
             let mut params = vec![format!("{p1}={}", values1.trim())];
             if !param2.is_empty() && param2.as_str() != "none" {
                 params.push(format!("{}={}", *param2, values2.trim()));
             }
-            b.send(ToWorker::TunePlan { params, seeds: n, metrics: vec![metric_name.clone()] });
+            b.send(ToWorker::TunePlan { params, seeds: n, metrics: metrics.clone() });
         })
     };
     let on_cancel = {
@@ -129,6 +152,19 @@ pub fn Tune(props: &PanelProps) -> Html {
     };
     let rows: Option<Vec<PointRow>> =
         (!tune.running).then(|| tune.shape.as_ref().map(|s| summarise_shape(s, &tune.results))).flatten().filter(|r| !r.is_empty());
+    // The search over the finished sweep.
+    let best: Option<Result<Option<usize>, String>> = match (&rows, &tune.shape, searching) {
+        (Some(rows), Some(shape), true) => {
+            let constraints = match &check {
+                Some(Ok(c)) => vec![c.clone()],
+                _ => Vec::new(),
+            };
+            let g = Goal { objective: target_name.clone(), minimise: goal.as_str() == "minimise", constraints };
+            Some(search(shape, rows, &g))
+        }
+        _ => None,
+    };
+    let best_point = best.as_ref().and_then(|b| b.as_ref().ok().copied().flatten());
     html! {
         <section class="panel tune" aria-label="Tune">
             <h2>{ "Tune: sweep over seeds" }</h2>
@@ -153,6 +189,20 @@ pub fn Tune(props: &PanelProps) -> Html {
                 </select>
             </label>
             <label class="param"><span>{ "Seeds" }</span><Field label="Tune seeds" value={(*seeds).clone()} onchange={pick(seeds.clone())} size={6} /></label>
+            <label class="param"><span>{ "Search" }</span>
+                <select aria-label="Tune goal" onchange={pick(goal.clone())}>
+                    { for ["none", "minimise", "maximise"].iter().map(|g| html! { <option value={*g} selected={*g == goal.as_str()}>{ *g }</option> }) }
+                </select>
+            </label>
+            if searching {
+                <label class="param"><span>{ "Of" }</span>
+                    <select aria-label="Tune target" onchange={pick(target.clone())}>
+                        { for schema.metrics.iter().map(|m| html! { <option value={m.name.clone()} selected={m.name == target_name}>{ format!("median {}", m.label) }</option> }) }
+                        { for settings.params.iter().map(|p| html! { <option value={p.name.clone()} selected={p.name == target_name}>{ &p.label }</option> }) }
+                    </select>
+                </label>
+                <label class="param"><span>{ "Subject to" }</span><Field label="Tune constraint" value={(*constraint).clone()} onchange={pick(constraint.clone())} size={16} /></label>
+            }
             <label class="param"><span>{ "Workers" }</span><Field label="Tune workers" value={(*workers).clone()} onchange={pick(workers.clone())} size={4} /></label>
             <p class="note">{ "Values: 1,2,3 or LO..HI:STEP, units as in Setup (150ms..300ms:50ms). The current scenario up to now is the template." }</p>
             <div class="buttons">
@@ -164,6 +214,13 @@ pub fn Tune(props: &PanelProps) -> Html {
                     if tune.running { <progress max={total.to_string()} value={done.to_string()}></progress> }
                     { " " }{ p }
                 </p>
+            }
+            if let Some(Err(e)) = &best { <p class="note" role="status">{ format!("Search: {e}") }</p> }
+            if let Some(Ok(b)) = &best {
+                <p class="note best" aria-label="Best setting">{ match (b, &rows, &tune.shape) {
+                    (Some(p), Some(rows), Some(shape)) => format!("Best: {}", shape.params.iter().zip(&rows[*p].values).map(|(r, v)| format!("{} = {v}", r.name)).collect::<Vec<_>>().join(", ")),
+                    _ => "Best: no point meets the constraint".to_string(),
+                } }</p>
             }
             if let (Some(rows), Some(shape)) = (rows, tune.shape.clone()) {
                 { chart(&rows, &shape, unit) }
@@ -184,7 +241,7 @@ pub fn Tune(props: &PanelProps) -> Html {
                             })
                         };
                         html! {
-                            <tr aria-label={r.values.join(" ")} onclick={open} title={format!("Open the run nearest the median (seed {seed})")}>
+                            <tr aria-label={r.values.join(" ")} class={classes!((best_point == Some(i)).then_some("selected"))} onclick={open} title={format!("Open the run nearest the median (seed {seed})")}>
                                 { for r.values.iter().map(|v| html! { <th scope="row">{ v }</th> }) }
                                 <td>{ s.n }</td><td>{ unit.format(s.p10) }</td>
                                 <td data-value={s.p50.to_string()}>{ unit.format(s.p50) }</td>
@@ -196,6 +253,9 @@ pub fn Tune(props: &PanelProps) -> Html {
                 </table></div>
                 <details><summary>{ "CSV" }</summary>
                     <textarea aria-label="Sweep CSV" readonly=true rows="6" cols="40" value={csv(&rows, &shape)} />
+                </details>
+                <details><summary>{ "JSON" }</summary>
+                    <textarea aria-label="Sweep JSON" readonly=true rows="6" cols="40" value={json(&rows, &shape)} />
                 </details>
             }
         </section>
@@ -222,6 +282,47 @@ fn csv(rows: &[PointRow], shape: &clusterscope_core::sweep::Shape) -> String {
         out.push_str(&format!("{},{},{},{},{},{},{}\n", r.values.join(","), s.n, s.mean, s.p10, s.p50, s.p90, s.p99));
     }
     out
+}
+
+fn num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        "null".into()
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Every point with every metric's distribution, as JSON.
+fn json(rows: &[PointRow], shape: &clusterscope_core::sweep::Shape) -> String {
+    let points: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let params: Vec<String> = shape.params.iter().zip(&r.values).map(|(p, v)| format!("\"{}\": \"{}\"", esc(&p.name), esc(v))).collect();
+            let metrics: Vec<String> = shape
+                .metrics
+                .iter()
+                .zip(&r.stats)
+                .map(|(m, s)| {
+                    format!(
+                        "\"{}\": {{\"n\": {}, \"mean\": {}, \"p10\": {}, \"p50\": {}, \"p90\": {}, \"p99\": {}}}",
+                        esc(m),
+                        s.n,
+                        num(s.mean),
+                        num(s.p10),
+                        num(s.p50),
+                        num(s.p90),
+                        num(s.p99)
+                    )
+                })
+                .collect();
+            format!("{{\"params\": {{{}}}, \"metrics\": {{{}}}}}", params.join(", "), metrics.join(", "))
+        })
+        .collect();
+    format!("{{\"seeds\": {}, \"points\": [{}]}}", shape.seeds, points.join(", "))
 }
 
 /// One parameter: per value, the p10–p90 band, the median and p99. Two: a
