@@ -288,6 +288,13 @@ test('tune: a sweep on several workers equals the command line', async () => {
   }
   const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
   const template = execFileSync(cli, ['decode', page.url()], { encoding: 'utf8' });
+  // The sweep travels in the link: a colleague opening it gets the same form.
+  assert.match(template, /tune param election_timeout_max=200ms,400ms\ntune seeds 24\ntune metric elections\ntune minimise elections\n/);
+  const again = await open(page.url().slice(url.length));
+  await again.page.getByRole('textbox', { name: 'Tune values', exact: true }).waitFor();
+  await again.page.waitForFunction(() => document.querySelector('input[aria-label="Tune values"]')?.value === '200ms,400ms', null, { timeout: 20_000 });
+  assert.equal(await again.page.getByRole('textbox', { name: 'Tune seeds', exact: true }).inputValue(), '24');
+  await again.page.close();
   const file = join(tmpdir(), `clusterscope-tune-${process.pid}.scn`);
   writeFileSync(file, template);
   const csv = execFileSync(cli, ['sweep', file, '--param', 'election_timeout_max=200ms,400ms', '--seeds', '24', '--metric', 'elections', '--csv'], { encoding: 'utf8' });

@@ -55,7 +55,7 @@ pub enum ToWorker {
     /// Plan a sweep of the current scenario (the template, up to now):
     /// parameters as `NAME=VALUES`, seeds, metrics. Answered with
     /// [`FromWorker::TunePlan`] or an error.
-    TunePlan { params: Vec<String>, seeds: u64, metrics: Vec<String> },
+    TunePlan(clusterscope_core::scenario::TuneDef),
     /// Run units `from..to` of a planned sweep (a worker of the Tune pool).
     TuneRun { plan: Box<TuneSpec>, from: u64, to: u64 },
     /// Open one run of a sweep (point and seed) as the lab's run.

@@ -380,8 +380,13 @@ impl Worker for SimWorker {
                 scope.respond(id, out);
                 return;
             }
-            ToWorker::TunePlan { params, seeds, metrics } => {
-                let scn = self.lab.scenario();
+            ToWorker::TunePlan(def) => {
+                let (params, seeds, metrics) = (def.params.clone(), def.seeds, def.metrics.clone());
+                // The sweep travels in the link from now on.
+                self.lab.set_tune(Some(def));
+                self.scenario_owed = true;
+                self.frame_owed = true;
+                let scn = Scenario { tune: None, ..self.lab.scenario() };
                 let out = if scn.until == 0 {
                     FromWorker::Error("Run the scenario first: each run of the sweep goes as far as the current time.".into())
                 } else {
@@ -396,6 +401,7 @@ impl Worker for SimWorker {
                     }
                 };
                 scope.respond(id, out);
+                self.send_frame(scope);
                 return;
             }
             ToWorker::TuneRun { plan, from, to } => {

@@ -15,6 +15,7 @@ use crate::protocol::{FromWorker, ToWorker};
 use crate::state::Msg;
 use crate::worker::SimWorker;
 use clusterscope_core::lab::Unit;
+use clusterscope_core::scenario::TuneDef;
 use clusterscope_core::sweep::{search, summarise_shape, Goal, PointRow, UnitResult};
 use gloo_worker::{Spawnable, WorkerBridge};
 use wasm_bindgen::JsCast;
@@ -95,6 +96,49 @@ pub fn Tune(props: &PanelProps) -> Html {
         });
     }
 
+    // A sweep that came with the scenario (a link, a file) fills the form.
+    {
+        let (param1, values1, param2, values2, metric, seeds, goal, target, constraint) = (
+            param1.clone(),
+            values1.clone(),
+            param2.clone(),
+            values2.clone(),
+            metric.clone(),
+            seeds.clone(),
+            goal.clone(),
+            target.clone(),
+            constraint.clone(),
+        );
+        let def = state.settings.as_ref().and_then(|s| s.tune.clone());
+        use_effect_with(def, move |def| {
+            if let Some(d) = def {
+                let split = |p: &String| p.split_once('=').map(|(n, v)| (n.to_string(), v.to_string())).unwrap_or_default();
+                if let Some((n, v)) = d.params.first().map(split) {
+                    param1.set(n);
+                    values1.set(v);
+                }
+                match d.params.get(1).map(split) {
+                    Some((n, v)) => {
+                        param2.set(n);
+                        values2.set(v);
+                    }
+                    None => param2.set("none".into()),
+                }
+                if let Some(m) = d.metrics.first() {
+                    metric.set(m.clone());
+                }
+                seeds.set(d.seeds.to_string());
+                match &d.goal {
+                    Some((min, t)) => {
+                        goal.set(if *min { "minimise" } else { "maximise" }.into());
+                        target.set(t.clone());
+                    }
+                    None => goal.set("none".into()),
+                }
+                constraint.set(d.subject_to.first().cloned().unwrap_or_default());
+            }
+        });
+    }
     let Some(settings) = state.settings.clone() else { return html! {} };
     let Some(schema) = state.schema.clone() else { return html! {} };
     let tune = state.tune.clone();
@@ -120,6 +164,7 @@ pub fn Tune(props: &PanelProps) -> Html {
         let d = state.dispatcher();
         let (values1, param2, values2, seeds) = (values1.clone(), param2.clone(), values2.clone(), seeds.clone());
         let (p1, metrics, check) = (p1.clone(), metrics.clone(), check.clone());
+        let (goal_now, target_now, constraint_now) = ((*goal).clone(), target_name.clone(), (*constraint).clone());
         Callback::from(move |_| {
             let Ok(n) = seeds.trim().parse::<u64>() else {
                 d.dispatch(Msg::Error("Tune: seeds must be a whole number.".into()));
@@ -133,7 +178,9 @@ pub fn Tune(props: &PanelProps) -> Html {
             if !param2.is_empty() && param2.as_str() != "none" {
                 params.push(format!("{}={}", *param2, values2.trim()));
             }
-            b.send(ToWorker::TunePlan { params, seeds: n, metrics: metrics.clone() });
+            let goal = (goal_now.as_str() != "none").then(|| (goal_now.as_str() == "minimise", target_now.clone()));
+            let subject_to = constraint_now.trim().is_empty().then(Vec::new).unwrap_or_else(|| vec![constraint_now.trim().to_string()]);
+            b.send(ToWorker::TunePlan(TuneDef { params, seeds: n, metrics: metrics.clone(), goal, subject_to }));
         })
     };
     let on_cancel = {

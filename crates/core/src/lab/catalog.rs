@@ -63,6 +63,8 @@ pub struct Settings {
     /// Every parameter, in display order, with the value in force now (a
     /// live one's last `set` action, else its setting).
     pub params: Vec<ParamView>,
+    /// The sweep set up over the scenario, if any.
+    pub tune: Option<crate::scenario::TuneDef>,
 }
 
 /// The settings of a scenario.
@@ -97,5 +99,5 @@ pub fn settings(scn: &Scenario) -> Settings {
             }
         })
         .collect();
-    Settings { lab: scn.lab.name().into(), seed: scn.seed, nodes: scn.nodes(), params }
+    Settings { lab: scn.lab.name().into(), seed: scn.seed, nodes: scn.nodes(), params, tune: scn.tune.clone() }
 }

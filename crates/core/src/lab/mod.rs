@@ -324,6 +324,12 @@ impl Lab {
         self.model.trace_lines()
     }
 
+    /// Records the sweep set up over this scenario (it then travels in the
+    /// link). Not an action: the run is unchanged.
+    pub fn set_tune(&mut self, tune: Option<crate::scenario::TuneDef>) {
+        self.scn.tune = tune;
+    }
+
     /// The scenario's settings as the page shows them.
     pub fn settings(&self) -> Settings {
         catalog::settings(&self.scn)

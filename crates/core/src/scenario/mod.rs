@@ -219,6 +219,76 @@ pub struct Scenario {
     pub expects: Vec<Expect>,
     /// The opening comment (what the scenario shows).
     pub title: String,
+    /// A sweep over this scenario (the Tune panel's), if one was set up.
+    pub tune: Option<TuneDef>,
+}
+
+/// A sweep that travels with its scenario, in files and links:
+///
+/// ```text
+/// tune param election_timeout_max=200ms..400ms:100ms
+/// tune seeds 100
+/// tune metric leaderless
+/// tune minimise leaderless
+/// tune subject-to elections <= 3
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TuneDef {
+    /// `NAME=VALUES` per swept parameter.
+    pub params: Vec<String>,
+    /// Seeds `0..seeds`.
+    pub seeds: u64,
+    /// Metrics read (the first is the one shown).
+    pub metrics: Vec<String>,
+    /// The search: (minimise, what), if any.
+    pub goal: Option<(bool, String)>,
+    /// The search's checks, as `expect` lines write them.
+    pub subject_to: Vec<String>,
+}
+
+impl TuneDef {
+    /// The definition's lines in the text format.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.params.iter().map(|p| format!("tune param {p}")).collect();
+        out.push(format!("tune seeds {}", self.seeds));
+        out.extend(self.metrics.iter().map(|m| format!("tune metric {m}")));
+        if let Some((minimise, target)) = &self.goal {
+            out.push(format!("tune {} {target}", if *minimise { "minimise" } else { "maximise" }));
+        }
+        out.extend(self.subject_to.iter().map(|c| format!("tune subject-to {c}")));
+        out
+    }
+
+    /// Reads one `tune` line (after the word) into this definition.
+    fn read(&mut self, scn: &Scenario, rest: &str) -> Result<(), String> {
+        let (key, value) = split_word(rest);
+        let name_ok = |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        match key {
+            "param" => {
+                crate::sweep::parse_range(scn, value).map_err(|e| e.to_string())?;
+                self.params.push(value.to_string());
+            }
+            "seeds" => {
+                self.seeds = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=crate::sweep::MAX_UNITS as u64).contains(n))
+                    .ok_or_else(|| format!("tune seeds takes a whole number from 1 to {}", crate::sweep::MAX_UNITS))?;
+            }
+            "metric" if name_ok(value) => self.metrics.push(value.to_string()),
+            "minimise" | "maximise" if name_ok(value) => self.goal = Some((key == "minimise", value.to_string())),
+            "subject-to" => {
+                parse_expect(value)?;
+                self.subject_to.push(value.to_string());
+            }
+            _ => {
+                return Err(format!(
+                    "'tune {rest}': write tune param NAME=VALUES, tune seeds N, tune metric NAME, tune minimise|maximise NAME or tune subject-to CHECK"
+                ))
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Why a scenario could not be read.
@@ -269,6 +339,7 @@ impl Scenario {
             until: 0,
             expects: Vec::new(),
             title: String::new(),
+            tune: None,
         }
     }
 
@@ -410,7 +481,7 @@ impl Scenario {
             }
             in_title = false;
             let (word, rest) = split_word(line);
-            if !matches!(word, "at" | "expect") {
+            if !matches!(word, "at" | "expect" | "tune") {
                 if let Some(first) = seen.get(word) {
                     return Err(err(format!("'{word}' is given twice (first on line {first})")));
                 }
@@ -439,6 +510,11 @@ impl Scenario {
                     scn.actions.push(Timed { at, action });
                 }
                 "expect" => scn.expects.push(parse_expect(rest).map_err(err)?),
+                "tune" => {
+                    let mut def = scn.tune.take().unwrap_or_default();
+                    def.read(&scn, rest).map_err(err)?;
+                    scn.tune = Some(def);
+                }
                 name => {
                     let spec = scn.lab.param(name).ok_or_else(|| err(unknown_word(scn.lab, name)))?;
                     if rest.is_empty() {
@@ -488,6 +564,9 @@ impl Scenario {
         }
         for e in &self.expects {
             let _ = writeln!(out, "expect {} {} {}", e.metric, e.cmp.symbol(), e.written);
+        }
+        for line in self.tune.iter().flat_map(TuneDef::lines) {
+            let _ = writeln!(out, "{line}");
         }
         out
     }

@@ -215,6 +215,22 @@ fn byte_order_marks_and_crlf_are_accepted_and_control_characters_named() {
     assert!(e.contains("line 2") && e.contains("U+0007"), "{e}");
 }
 
+// Issue 12: a sweep set up over a scenario travels with it in files and
+// links, so a colleague opens the same sweep.
+#[test]
+fn a_sweep_travels_with_its_scenario() {
+    let text = "lab raft\nseed 3\nuntil 2s\ntune param election_timeout_max=200ms..400ms:100ms\ntune param nodes=3,5\ntune seeds 24\ntune metric leaderless\ntune metric elections\ntune minimise leaderless\ntune subject-to elections <= 3\n";
+    let s = Scenario::parse(text).unwrap();
+    let t = s.tune.clone().unwrap();
+    assert_eq!((t.params.len(), t.seeds, t.metrics.len()), (2, 24, 2));
+    assert_eq!(t.goal, Some((true, "leaderless".to_string())));
+    assert_eq!(Scenario::parse(&s.to_text()).unwrap(), s);
+    assert_eq!(link::decode(&link::encode(&s).unwrap()).unwrap(), s);
+    assert!(err("lab raft\ntune param nodez=3\n").contains("line 2: unknown parameter 'nodez'"));
+    assert!(err("lab raft\ntune seeds 0\n").contains("tune seeds takes"));
+    assert!(err("lab raft\ntune explode now\n").contains("write tune param"));
+}
+
 #[test]
 fn titles_survive_the_round_trip() {
     let mut s = Scenario::new(crate::raft::lab::kind(), 1);
