@@ -24,14 +24,16 @@ use std::time::{Duration, Instant};
 pub struct SweepArgs {
     /// The template scenario (.scn): its faults and actions are kept.
     pub file: String,
-    /// A parameter and its values: NAME=1,2,3 or NAME=LO..HI:STEP (units as in files).
-    #[arg(long = "param", required = true)]
+    /// A parameter and its values: NAME=1,2,3 or NAME=LO..HI:STEP (units as
+    /// in files). Without any, the file's `tune` lines define the sweep.
+    #[arg(long = "param")]
     pub params: Vec<String>,
-    /// Seeds 0..N for every point.
-    #[arg(long, default_value_t = 100)]
-    pub seeds: u64,
-    /// A metric to read at the end of each run (repeat for several).
-    #[arg(long = "metric", required = true)]
+    /// Seeds 0..N for every point (default: the file's `tune seeds`, else 100).
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// A metric to read at the end of each run (repeat for several; default:
+    /// the file's `tune metric` lines).
+    #[arg(long = "metric")]
     pub metrics: Vec<String>,
     /// Threads (default: every core).
     #[arg(long)]
@@ -171,7 +173,31 @@ fn print(sweep: &Sweep, rows: &[PointRow], csv: bool) -> String {
 /// `clusterscope sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<String, String> {
     let text = std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
-    let sweep = build(&text, &args.params, args.seeds, &args.metrics).map_err(|e| format!("{}: {e}", args.file))?;
+    // What the command line leaves out, the file's `tune` lines give.
+    let tune = Scenario::parse(&text).ok().and_then(|s| s.tune).unwrap_or_default();
+    let mut args = args.clone();
+    if args.params.is_empty() {
+        args.params = tune.params.clone();
+    }
+    if args.metrics.is_empty() {
+        args.metrics = tune.metrics.clone();
+    }
+    let seeds = args.seeds.unwrap_or(if tune.seeds > 0 { tune.seeds } else { 100 });
+    if args.minimise.is_none() && args.maximise.is_none() {
+        match &tune.goal {
+            Some((true, t)) => args.minimise = Some(t.clone()),
+            Some((false, t)) => args.maximise = Some(t.clone()),
+            None => {}
+        }
+        if args.subject_to.is_empty() {
+            args.subject_to = tune.subject_to.clone();
+        }
+    }
+    if args.params.is_empty() || args.metrics.is_empty() {
+        return Err(format!("{}: give --param and --metric, or 'tune' lines in the file", args.file));
+    }
+    let args = &args;
+    let sweep = build(&text, &args.params, seeds, &args.metrics).map_err(|e| format!("{}: {e}", args.file))?;
     let shard = match &args.shard {
         None => None,
         Some(s) => {
@@ -193,7 +219,7 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
             sweep: "clusterscope sweep v1".into(),
             scenario: text,
             params: args.params.clone(),
-            seeds: args.seeds,
+            seeds,
             metrics: sweep.metrics.clone(),
         };
         let mut out = serde_json::to_string(&header).map_err(|e| e.to_string())? + "\n";

@@ -115,3 +115,20 @@ fn a_sweep_is_the_same_on_one_thread_every_core_and_merged_shards() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown metric 'nonsense'"), "{err}");
 }
+
+// Issue 12: a sweep set up over a scenario travels with it as `tune` lines;
+// `sweep` runs it from the file alone, search included.
+#[test]
+fn a_file_with_tune_lines_is_swept_without_flags() {
+    let file = temp_file(
+        "tuned.scn",
+        "# tuned\nlab raft\nnodes 3\nuntil 2s\ntune param election_timeout_max=200ms,400ms\ntune seeds 10\ntune metric elections\ntune minimise elections\n",
+    );
+    let (code, out, err) = clusterscope(&["sweep", &file]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("10 seeds per point") && out.contains("best: election_timeout_max="), "{out}");
+    let plain = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/default.scn");
+    let (code, _, err) = clusterscope(&["sweep", plain]);
+    assert_eq!(code, 2);
+    assert!(err.contains("give --param and --metric"), "{err}");
+}
