@@ -1,13 +1,14 @@
-// Tune in the browser: a 1,000-seed sweep of tests/scenarios/raft/leader-crash.scn
-// (election_timeout_max = 300 ms, metric leaderless) on one Web Worker and on
-// as many as the machine has cores; the same sweep natively with --jobs 1 and
-// every core. Run by ./dev bench.
+// Tune in the browser: 1,000 seeded Raft elections, Figure 16's 150-300 ms
+// line (tests/scenarios/raft/figure-16.scn, election_timeout_max = 300 ms,
+// metric election_after_crash) on one Web Worker and on as many as the
+// machine has cores; the same sweep natively with --jobs 1 and every core.
+// Run by ./dev bench.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { serve, launch, ROOT } from './harness.mjs';
 
 const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
-const file = join(ROOT, 'tests/scenarios/raft/leader-crash.scn');
+const file = join(ROOT, 'tests/scenarios/raft/figure-16.scn');
 const fragment = execFileSync(cli, ['link', file], { encoding: 'utf8' }).trim();
 const { server, url } = await serve();
 const browser = await launch();
@@ -21,7 +22,7 @@ try {
     await page.getByRole('combobox', { name: 'Tune parameter', exact: true }).selectOption('election_timeout_max');
     const fill = async (name, v) => { const f = page.getByRole('textbox', { name, exact: true }); await f.fill(v); await f.press('Tab'); };
     await fill('Tune values', '300ms');
-    await page.getByRole('combobox', { name: 'Tune metric', exact: true }).selectOption('leaderless');
+    await page.getByRole('combobox', { name: 'Tune metric', exact: true }).selectOption('election_after_crash');
     await fill('Tune seeds', '1000');
     await fill('Tune workers', String(workers));
     await page.getByRole('button', { name: 'Run sweep' }).click();
@@ -32,7 +33,7 @@ try {
   }
   for (const jobs of [1, cores]) {
     const t0 = process.hrtime.bigint();
-    execFileSync(cli, ['sweep', file, '--param', 'election_timeout_max=300ms', '--seeds', '1000', '--metric', 'leaderless', '--jobs', String(jobs)], { stdio: 'ignore' });
+    execFileSync(cli, ['sweep', file, '--param', 'election_timeout_max=300ms', '--seeds', '1000', '--metric', 'election_after_crash', '--jobs', String(jobs)], { stdio: 'ignore' });
     console.log(`native, --jobs ${jobs}: ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(2)} s`);
   }
 } finally {

@@ -230,7 +230,7 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
         return Ok(out);
     }
     let rows = summarise(&sweep, &results);
-    let mut out = print(&sweep, &rows, args.csv);
+    let mut out = String::new();
     if let Some((objective, minimise)) =
         args.minimise.clone().map(|m| (m, true)).or_else(|| args.maximise.clone().map(|m| (m, false)))
     {
@@ -258,7 +258,12 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
     } else if !args.subject_to.is_empty() {
         return Err("--subject-to goes with --minimise or --maximise".into());
     }
-    Ok(out)
+    // With --csv the table stays pure CSV: the search's answer goes to stderr.
+    if args.csv {
+        eprint!("{out}");
+        return Ok(print(&sweep, &rows, true));
+    }
+    Ok(print(&sweep, &rows, false) + &out)
 }
 
 /// `clusterscope merge`: shard outputs into the summary of one run.

@@ -12,7 +12,7 @@ use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{FieldSpec, LabDef, MetricSpec, NodeView, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{Scenario, SHARED_VERBS};
-use crate::sim::{Invariant, Node, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
+use crate::sim::{Fault, Invariant, Node, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
 
 const M: i64 = MS as i64;
 const S: i64 = SEC as i64;
@@ -71,6 +71,7 @@ pub static LAB: LabDef = LabDef {
         ("Figure 8: committing an old term's entry", include_str!("../../../../tests/scenarios/raft/figure-8.scn")),
         ("Churn on a lossy, slow network", include_str!("../../../../tests/scenarios/raft/lossy-network.scn")),
         ("Figure 8 with a deliberate bug: watch a checker stop it", include_str!("../../../../tests/scenarios/raft/bug-figure-8.scn")),
+        ("Figure 16: time to a new leader, swept in Tune", include_str!("../../../../tests/scenarios/raft/figure-16.scn")),
     ],
 };
 
@@ -102,11 +103,23 @@ pub struct RaftTracker {
     pub leader: Option<u32>,
     leaderless_since: Option<Time>,
     leaderless_total: Time,
+    /// When the leader last crashed, until a new leader is elected.
+    leader_crashed_at: Option<Time>,
+    /// Time from the leader's last crash to the next leader (Figure 16).
+    pub election_after_crash: Option<Time>,
 }
 
 impl Default for RaftTracker {
     fn default() -> Self {
-        RaftTracker { elections: 0, leaders_elected: 0, leader: None, leaderless_since: Some(0), leaderless_total: 0 }
+        RaftTracker {
+            elections: 0,
+            leaders_elected: 0,
+            leader: None,
+            leaderless_since: Some(0),
+            leaderless_total: 0,
+            leader_crashed_at: None,
+            election_after_crash: None,
+        }
     }
 }
 
@@ -187,6 +200,7 @@ impl ClusterProtocol for RaftNode {
             m("elections", "Elections started", Unit::Count, false),
             m("leaders_elected", "Leaders elected", Unit::Count, false),
             m("leaderless", "Time without leader", Unit::Micros, true),
+            m("election_after_crash", "New leader after the leader's crash", Unit::Micros, false),
         ]
     }
 
@@ -197,9 +211,20 @@ impl ClusterProtocol for RaftNode {
                 TraceEvent::Note { note, .. } => {
                     match note {
                         RaftNote::BecameCandidate { .. } => t.elections += 1,
-                        RaftNote::BecameLeader { .. } => t.leaders_elected += 1,
+                        RaftNote::BecameLeader { .. } => {
+                            t.leaders_elected += 1;
+                            // Raft paper, Figure 16: the time from the
+                            // leader's crash to the next leader.
+                            if let Some(at) = t.leader_crashed_at.take() {
+                                t.election_after_crash = Some(sim.now() - at);
+                            }
+                        }
                         _ => {}
                     }
+                    roles_changed = true;
+                }
+                TraceEvent::Fault { fault: Fault::Crash(n), .. } if t.leader == Some(*n) => {
+                    t.leader_crashed_at = Some(sim.now());
                     roles_changed = true;
                 }
                 TraceEvent::Fault { .. } => roles_changed = true,
@@ -238,6 +263,7 @@ impl ClusterProtocol for RaftNode {
             t.elections as f64,
             t.leaders_elected as f64,
             leaderless as f64,
+            t.election_after_crash.map_or(f64::NAN, |x| x as f64),
         ]);
     }
 }
