@@ -306,3 +306,26 @@ test('tune: a sweep on several workers equals the command line', async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// Issue 12: cancelling a sweep stops every worker of the pool (the page's
+// own simulation worker stays).
+test('tune: cancel stops every worker of the pool', async () => {
+  const { page, errors } = await open();
+  await waitForTime(page, 't > 500000', 'the run to pass 0.5 s');
+  const before = page.workers().length;
+  const fill = async (name, v) => { const f = page.getByRole('textbox', { name, exact: true }); await f.fill(v); await f.press('Tab'); };
+  await page.getByRole('combobox', { name: 'Tune parameter', exact: true }).selectOption('election_timeout_max');
+  await fill('Tune values', '200ms..400ms:10ms');
+  await fill('Tune seeds', '100000');
+  await fill('Tune workers', '2');
+  await page.getByRole('button', { name: 'Run sweep' }).click();
+  await page.getByRole('button', { name: 'Cancel' }).waitFor();
+  await page.waitForTimeout(500);
+  assert.equal(page.workers().length, before + 2, 'two pool workers run');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Run sweep' }).waitFor();
+  for (let i = 0; i < 50 && page.workers().length > before; i++) await page.waitForTimeout(100);
+  assert.equal(page.workers().length, before, 'the pool is gone');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

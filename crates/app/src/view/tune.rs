@@ -51,7 +51,7 @@ pub fn Tune(props: &PanelProps) -> Html {
     let target = use_state(String::new);
     let constraint = use_state(String::new);
     let workers = use_state(|| cores().to_string());
-    let pool = use_mut_ref(Vec::<WorkerBridge<SimWorker>>::new);
+    let pool: std::rc::Rc<std::cell::RefCell<Pool>> = use_mut_ref(Pool::default);
 
     // Start the pool when a plan arrives; drop it when the sweep stops.
     {
@@ -60,38 +60,40 @@ pub fn Tune(props: &PanelProps) -> Html {
         let tune = state.tune.clone();
         let n = workers.parse::<u32>().unwrap_or(1).clamp(1, 64);
         use_effect_with((tune.generation, tune.running), move |_| {
-            pool.borrow_mut().clear();
+            // Dropping the bridges asks their workers to close; each has at
+            // most one small chunk left, so a cancel stops them promptly.
+            *pool.borrow_mut() = Pool::default();
             if let (true, Some(spec), Some(shape)) = (tune.running, tune.spec.clone(), tune.shape.clone()) {
                 let units = shape.units();
-                let bridges: Vec<WorkerBridge<SimWorker>> = (0..n)
-                    .map(|_| {
-                        let d = dispatcher.clone();
-                        SimWorker::spawner()
-                            .encoding::<MeasuredBincode>()
-                            // A pool worker also greets the page with its own
-                            // (default) run: only its results and errors count.
-                            .callback(move |out: FromWorker| {
-                                if matches!(out, FromWorker::TuneResults(..) | FromWorker::Error(_)) {
-                                    d.dispatch(Msg::Worker(out, last_decoded_bytes()))
-                                }
-                            })
-                            .as_module(false)
-                            .with_loader(true)
-                            .spawn("./worker_loader.js")
-                    })
-                    .collect();
-                // Small chunks, dealt round the pool: progress shows as they
-                // come back, and no worker waits long for the others.
+                // Small chunks, one at a time per worker: progress shows as
+                // they come back, and no worker waits long for the others.
                 let chunk = (units / (u64::from(n) * 8)).clamp(1, 200);
-                let mut from = 0;
-                let mut k = 0;
-                while from < units {
-                    let to = (from + chunk).min(units);
-                    bridges[k % bridges.len()].send(ToWorker::TuneRun { plan: Box::new(spec.clone()), from, to });
-                    from = to;
-                    k += 1;
+                *pool.borrow_mut() = Pool { bridges: Vec::new(), next: 0, units, chunk, spec: Some(spec) };
+                for i in 0..n as usize {
+                    let d = dispatcher.clone();
+                    let feed = pool.clone();
+                    let bridge = SimWorker::spawner()
+                        .encoding::<MeasuredBincode>()
+                        // A pool worker also greets the page with its own
+                        // (default) run: only its results and errors count.
+                        .callback(move |out: FromWorker| {
+                            let more = matches!(out, FromWorker::TuneResults(..));
+                            if more || matches!(out, FromWorker::Error(_)) {
+                                d.dispatch(Msg::Worker(out, last_decoded_bytes()));
+                            }
+                            if more {
+                                feed.borrow_mut().send_next(i);
+                            }
+                        })
+                        .as_module(false)
+                        .with_loader(true)
+                        .spawn("./worker_loader.js");
+                    pool.borrow_mut().bridges.push(bridge);
                 }
-                *pool.borrow_mut() = bridges;
+                let mut p = pool.borrow_mut();
+                for i in 0..n as usize {
+                    p.send_next(i);
+                }
             }
         });
     }
@@ -306,6 +308,29 @@ pub fn Tune(props: &PanelProps) -> Html {
                 </details>
             }
         </section>
+    }
+}
+
+/// The pool of workers of the sweep under way, and what is left to hand out.
+#[derive(Default)]
+pub struct Pool {
+    bridges: Vec<WorkerBridge<SimWorker>>,
+    next: u64,
+    units: u64,
+    chunk: u64,
+    spec: Option<crate::protocol::TuneSpec>,
+}
+
+impl Pool {
+    /// Gives worker `i` the next chunk of runs, if any is left.
+    fn send_next(&mut self, i: usize) {
+        let (Some(spec), Some(bridge)) = (&self.spec, self.bridges.get(i)) else { return };
+        if self.next >= self.units {
+            return;
+        }
+        let (from, to) = (self.next, (self.next + self.chunk).min(self.units));
+        self.next = to;
+        bridge.send(ToWorker::TuneRun { plan: Box::new(spec.clone()), from, to });
     }
 }
 
