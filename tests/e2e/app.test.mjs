@@ -274,6 +274,7 @@ test('tune: a sweep on several workers equals the command line', async () => {
   const fill = async (name, v) => { const f = page.getByRole('textbox', { name, exact: true }); await f.fill(v); await f.press('Tab'); };
   await fill('Tune values', '200ms,400ms');
   await page.getByRole('combobox', { name: 'Tune metric', exact: true }).selectOption('elections');
+  await page.getByRole('combobox', { name: 'Tune also', exact: true }).selectOption('leaderless');
   await fill('Tune seeds', '24');
   await fill('Tune workers', '2');
   // The search: the setting with the fewest elections (median).
@@ -289,7 +290,8 @@ test('tune: a sweep on several workers equals the command line', async () => {
   const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
   const template = execFileSync(cli, ['decode', page.url()], { encoding: 'utf8' });
   // The sweep travels in the link: a colleague opening it gets the same form.
-  assert.match(template, /tune param election_timeout_max=200ms,400ms\ntune seeds 24\ntune metric elections\ntune minimise elections\n/);
+  assert.match(template, /tune param election_timeout_max=200ms,400ms\ntune seeds 24\ntune metric elections\ntune metric leaderless\ntune minimise elections\n/);
+  assert.equal(await page.getByRole('table', { name: 'Sweep other metrics' }).locator('tbody tr').count(), 2, 'the second metric, per point');
   const again = await open(page.url().slice(url.length));
   await again.page.getByRole('textbox', { name: 'Tune values', exact: true }).waitFor();
   await again.page.waitForFunction(() => document.querySelector('input[aria-label="Tune values"]')?.value === '200ms,400ms', null, { timeout: 20_000 });

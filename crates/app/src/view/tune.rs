@@ -44,6 +44,7 @@ pub fn Tune(props: &PanelProps) -> Html {
     let param2 = use_state(String::new);
     let values2 = use_state(String::new);
     let metric = use_state(String::new);
+    let also = use_state(|| "none".to_string());
     let seeds = use_state(|| "100".to_string());
     // The search: none, minimise or maximise a metric or a parameter,
     // subject to a check on a metric's median.
@@ -153,6 +154,9 @@ pub fn Tune(props: &PanelProps) -> Html {
     // search needs.
     let check = (searching && !constraint.trim().is_empty()).then(|| clusterscope_core::scenario::parse_expect(constraint.trim()));
     let mut metrics = vec![metric_name.clone()];
+    if also.as_str() != "none" && !also.is_empty() && !metrics.contains(&*also) {
+        metrics.push((*also).clone());
+    }
     if searching && schema.metrics.iter().any(|m| m.name == target_name) && !metrics.contains(&target_name) {
         metrics.push(target_name.clone());
     }
@@ -237,6 +241,12 @@ pub fn Tune(props: &PanelProps) -> Html {
                     { for schema.metrics.iter().map(|m| html! { <option value={m.name.clone()} selected={m.name == metric_name}>{ &m.label }</option> }) }
                 </select>
             </label>
+            <label class="param"><span>{ "Also read" }</span>
+                <select aria-label="Tune also" onchange={pick(also.clone())}>
+                    <option value="none" selected={also.as_str() == "none"}>{ "none" }</option>
+                    { for schema.metrics.iter().map(|m| html! { <option value={m.name.clone()} selected={m.name == *also}>{ &m.label }</option> }) }
+                </select>
+            </label>
             <label class="param"><span>{ "Seeds" }</span><Field label="Tune seeds" value={(*seeds).clone()} onchange={pick(seeds.clone())} size={6} /></label>
             <label class="param"><span>{ "Search" }</span>
                 <select aria-label="Tune goal" onchange={pick(goal.clone())}>
@@ -300,6 +310,25 @@ pub fn Tune(props: &PanelProps) -> Html {
                     }) }
                     </tbody>
                 </table></div>
+                if shape.metrics.len() > 1 {
+                    <div class="scroll"><table class="logs" aria-label="Sweep other metrics">
+                        <thead><tr>
+                            { for shape.params.iter().map(|p| html! { <th>{ &p.name }</th> }) }
+                            { for shape.metrics.iter().skip(1).map(|m| html! { <><th>{ format!("{m} p50") }</th><th>{ "p90" }</th></> }) }
+                        </tr></thead>
+                        <tbody>
+                        { for rows.iter().map(|r| html! {
+                            <tr aria-label={r.values.join(" ")}>
+                                { for r.values.iter().map(|v| html! { <th scope="row">{ v }</th> }) }
+                                { for shape.metrics.iter().zip(&r.stats).skip(1).map(|(m, s)| {
+                                    let u = schema.metrics.iter().find(|x| x.name == *m).map_or(Unit::Ratio, |x| x.unit);
+                                    html! { <><td data-value={s.p50.to_string()}>{ u.format(s.p50) }</td><td>{ u.format(s.p90) }</td></> }
+                                }) }
+                            </tr>
+                        }) }
+                        </tbody>
+                    </table></div>
+                }
                 <details><summary>{ "CSV" }</summary>
                     <textarea aria-label="Sweep CSV" readonly=true rows="6" cols="40" value={csv(&rows, &shape)} />
                 </details>
