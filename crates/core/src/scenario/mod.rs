@@ -236,7 +236,7 @@ pub struct Scenario {
 pub struct TuneDef {
     /// `NAME=VALUES` per swept parameter.
     pub params: Vec<String>,
-    /// Seeds `0..seeds`.
+    /// Seeds `0..seeds` (0: not given).
     pub seeds: u64,
     /// Metrics read (the first is the one shown).
     pub metrics: Vec<String>,
@@ -250,7 +250,10 @@ impl TuneDef {
     /// The definition's lines in the text format.
     pub fn lines(&self) -> Vec<String> {
         let mut out: Vec<String> = self.params.iter().map(|p| format!("tune param {p}")).collect();
-        out.push(format!("tune seeds {}", self.seeds));
+        // Seeds 0: not given (a sweep then uses its default).
+        if self.seeds > 0 {
+            out.push(format!("tune seeds {}", self.seeds));
+        }
         out.extend(self.metrics.iter().map(|m| format!("tune metric {m}")));
         if let Some((minimise, target)) = &self.goal {
             out.push(format!("tune {} {target}", if *minimise { "minimise" } else { "maximise" }));

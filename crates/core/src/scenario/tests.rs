@@ -226,6 +226,9 @@ fn a_sweep_travels_with_its_scenario() {
     assert_eq!(t.goal, Some((true, "leaderless".to_string())));
     assert_eq!(Scenario::parse(&s.to_text()).unwrap(), s);
     assert_eq!(link::decode(&link::encode(&s).unwrap()).unwrap(), s);
+    // Found by fuzzing: a sweep without a 'tune seeds' line writes none.
+    let no_seeds = Scenario::parse("lab raft\ntune param nodes=3,5\n").unwrap();
+    assert_eq!(Scenario::parse(&no_seeds.to_text()).unwrap(), no_seeds);
     assert!(err("lab raft\ntune param nodez=3\n").contains("line 2: unknown parameter 'nodez'"));
     assert!(err("lab raft\ntune seeds 0\n").contains("tune seeds takes"));
     assert!(err("lab raft\ntune explode now\n").contains("write tune param"));
