@@ -383,8 +383,8 @@ impl Model for BalanceLab {
     }
 
     fn schema(&self) -> Schema {
-        let m = |name: &str, label: &str, unit: Unit, chart: bool| MetricSpec { name: name.into(), label: label.into(), unit, chart };
-        let f = |name: &str, label: &str, unit: Unit| FieldSpec { name: name.into(), label: label.into(), unit };
+        let m = MetricSpec::new;
+        let f = FieldSpec::new;
         let role = |n: &str, c: &str| RoleStyle { name: n.into(), color: c.into() };
         let kind = |n: &str, c: &str, reply: bool| KindStyle { name: n.into(), color: c.into(), reply, small: true };
         Schema {

@@ -284,7 +284,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
     }
 
     fn schema(&self) -> Schema {
-        let m = |name: &str, label: &str, unit: Unit, chart: bool| MetricSpec { name: name.into(), label: label.into(), unit, chart };
+        let m = MetricSpec::new;
         let mut metrics = P::metric_specs();
         metrics.extend([
             m("committed", "Requests committed", Unit::Count, false),

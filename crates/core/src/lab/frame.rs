@@ -73,6 +73,13 @@ pub struct MetricSpec {
     pub chart: bool,
 }
 
+impl MetricSpec {
+    /// A metric: its name, its label for people, its unit, whether charted.
+    pub fn new(name: &str, label: &str, unit: Unit, chart: bool) -> MetricSpec {
+        MetricSpec { name: name.into(), label: label.into(), unit, chart }
+    }
+}
+
 /// A role a node can be in (drawn as the node's colour).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoleStyle {
@@ -104,6 +111,13 @@ pub struct FieldSpec {
     pub label: String,
     /// How its value is shown.
     pub unit: Unit,
+}
+
+impl FieldSpec {
+    /// A node field: its name, its label for people, its unit.
+    pub fn new(name: &str, label: &str, unit: Unit) -> FieldSpec {
+        FieldSpec { name: name.into(), label: label.into(), unit }
+    }
 }
 
 /// What does not change while a run plays: sent once per load.

@@ -161,7 +161,7 @@ impl ClusterProtocol for PaxosNode {
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
 
     fn fields() -> Vec<FieldSpec> {
-        let f = |name: &str, label: &str, unit: Unit| FieldSpec { name: name.into(), label: label.into(), unit };
+        let f = FieldSpec::new;
         vec![
             f("promised", "Promised", Unit::Ballot),
             f("accepted", "Accepted ballot", Unit::Ballot),
@@ -208,7 +208,7 @@ impl ClusterProtocol for PaxosNode {
     }
 
     fn metric_specs() -> Vec<MetricSpec> {
-        let m = |name: &str, label: &str, unit: Unit, chart: bool| MetricSpec { name: name.into(), label: label.into(), unit, chart };
+        let m = MetricSpec::new;
         vec![
             m("decisions", "Slots chosen (by a majority of acceptors)", Unit::Count, true),
             m("learned", "Slots learned (by some learner)", Unit::Count, false),

@@ -150,7 +150,7 @@ impl ClusterProtocol for RaftNode {
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
 
     fn fields() -> Vec<FieldSpec> {
-        let f = |name: &str, label: &str, unit: Unit| FieldSpec { name: name.into(), label: label.into(), unit };
+        let f = FieldSpec::new;
         vec![
             f("term", "Term", Unit::Count),
             f("vote", "Vote", Unit::Node),
@@ -193,7 +193,7 @@ impl ClusterProtocol for RaftNode {
     }
 
     fn metric_specs() -> Vec<MetricSpec> {
-        let m = |name: &str, label: &str, unit: Unit, chart: bool| MetricSpec { name: name.into(), label: label.into(), unit, chart };
+        let m = MetricSpec::new;
         vec![
             m("leader", "Leader", Unit::Node, false),
             m("term", "Term", Unit::Count, true),

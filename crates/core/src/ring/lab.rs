@@ -496,7 +496,7 @@ impl Model for RingLab {
     }
 
     fn schema(&self) -> Schema {
-        let m = |name: &str, label: &str, unit: Unit| MetricSpec { name: name.into(), label: label.into(), unit, chart: false };
+        let m = |name: &str, label: &str, unit: Unit| MetricSpec::new(name, label, unit, false);
         Schema {
             lab: String::new(),
             title: String::new(),
