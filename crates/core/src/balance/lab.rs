@@ -388,6 +388,7 @@ impl Model for BalanceLab {
         let role = |n: &str, c: &str| RoleStyle { name: n.into(), color: c.into() };
         let kind = |n: &str, c: &str, reply: bool| KindStyle { name: n.into(), color: c.into(), reply, small: true };
         Schema {
+            diagram: false,
             lab: String::new(),
             title: String::new(),
             timed: true,

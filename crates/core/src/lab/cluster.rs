@@ -11,13 +11,16 @@
 //! (chosen by [`choose_messages`] and packed), the event log, and the
 //! shared metrics (commits, latency, message rate).
 
+use super::diagram::{self, FaultKind, Record, What};
 use super::frame::{choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, RoleStyle, Schema, Unit};
 use super::{shorten, Model, NodeStatus, NodeView, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES, LOG_LINE_CHARS};
 use crate::scenario::{check_node, parse_one_node, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{
-    ClientConfig, Counters, Fault, Invariant, NetConfig, Node, Observable, Protocol, Sim, SimConfig, Time, Violation, MS,
+    ClientConfig, Counters, DropReason, Fault, Invariant, NetConfig, Node, Observable, Protocol, Sim, SimConfig, Time,
+    TraceEvent, Violation, MS,
 };
 use std::any::Any;
+use std::collections::VecDeque;
 
 /// The cluster lab's own verbs (the faults are shared by every lab).
 pub const VERBS: &[&str] = &["timeout", "request"];
@@ -136,6 +139,108 @@ pub struct ClusterLab<P: ClusterProtocol> {
     sent_groups: Option<Vec<Vec<u32>>>,
     rate_mark: (Time, u64),
     rate: f64,
+    diagram: Option<Recorder>,
+}
+
+/// The space-time diagram's records made since the last frame.
+#[derive(Clone, Default)]
+struct Recorder {
+    buf: VecDeque<Record>,
+    next: u64,
+    names: Vec<&'static str>,
+    names_sent: usize,
+    skipped: u64,
+    violation: Option<(u32, Time)>,
+    /// Network duplicates in flight (few: duplication is rare).
+    copies: std::collections::BTreeSet<u64>,
+}
+
+impl Recorder {
+    fn name(&mut self, name: &'static str) -> u16 {
+        let i = self.names.iter().position(|n| *n == name).unwrap_or_else(|| {
+            self.names.push(name);
+            self.names.len() - 1
+        });
+        i as u16
+    }
+
+    fn push(&mut self, mut r: Record) {
+        r.seq = self.next;
+        self.next += 1;
+        if self.buf.len() == diagram::BUFFER {
+            self.buf.pop_front();
+            self.skipped += 1;
+        }
+        self.buf.push_back(r);
+    }
+
+    fn record<P: ClusterProtocol>(&mut self, events: &[TraceEvent<P>]) {
+        let rec = |t0, t1, from, to, kind, what| Record { seq: 0, t0, t1, from, to, kind, what, copy: false, id: 0 };
+        for ev in events {
+            match ev {
+                TraceEvent::Sent { id, copy: true, .. } => {
+                    self.copies.insert(*id);
+                }
+                TraceEvent::Sent { .. } | TraceEvent::Request { .. } | TraceEvent::Replied { .. } => {}
+                TraceEvent::Delivered { at, id, from, to, kind, sent } => {
+                    let k = P::KINDS.iter().position(|(n, ..)| n == kind).unwrap_or(0) as u16;
+                    let copy = !self.copies.is_empty() && self.copies.remove(id);
+                    self.push(Record { id: *id, copy, ..rec(*sent, *at, *from, *to, k, What::Delivered) });
+                }
+                TraceEvent::Dropped { at, id, from, to, kind, reason, sent } => {
+                    let k = P::KINDS.iter().position(|(n, ..)| n == kind).unwrap_or(0) as u16;
+                    let what = match reason {
+                        DropReason::Loss => What::Lost,
+                        DropReason::Partition => What::Cut,
+                        DropReason::NodeDown => What::Down,
+                    };
+                    let copy = !self.copies.is_empty() && self.copies.remove(id);
+                    self.push(Record { id: *id, copy, ..rec(*sent, *at, *from, *to, k, what) });
+                }
+                TraceEvent::TimerFired { at, node, timer } => {
+                    let k = self.name(timer.kind());
+                    self.push(rec(*at, *at, *node, *node, k, What::Timer));
+                }
+                TraceEvent::Note { at, node, note } => {
+                    let k = self.name(note.kind());
+                    self.push(rec(*at, *at, *node, *node, k, What::Note));
+                }
+                TraceEvent::Fault { at, fault } => {
+                    let f = |kind: FaultKind, from: u32, to: u32| rec(*at, *at, from, to, kind as u16, What::Fault);
+                    match fault {
+                        Fault::Crash(n) => self.push(f(FaultKind::Crash, *n, *n)),
+                        Fault::Restart(n) => self.push(f(FaultKind::Restart, *n, *n)),
+                        Fault::Pause(n) => self.push(f(FaultKind::Pause, *n, *n)),
+                        Fault::Resume(n) => self.push(f(FaultKind::Resume, *n, *n)),
+                        Fault::Partition(groups) => {
+                            for (g, group) in groups.iter().enumerate() {
+                                for n in group {
+                                    self.push(f(FaultKind::Partition, *n, g as u32));
+                                }
+                            }
+                        }
+                        Fault::Block(a, b) => self.push(f(FaultKind::Block, *a, *b)),
+                        Fault::Heal => self.push(f(FaultKind::Heal, 0, 0)),
+                        Fault::Set(..) => self.push(f(FaultKind::Set, 0, 0)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The node an event happened at (for the diagram's violation mark).
+fn event_node<P: Protocol>(ev: &TraceEvent<P>) -> Option<u32> {
+    match ev {
+        TraceEvent::Delivered { to, .. } | TraceEvent::Dropped { to, .. } => Some(*to),
+        TraceEvent::TimerFired { node, .. }
+        | TraceEvent::Note { node, .. }
+        | TraceEvent::Request { node, .. }
+        | TraceEvent::Replied { node, .. } => Some(*node),
+        TraceEvent::Sent { from, .. } => Some(*from),
+        TraceEvent::Fault { fault: Fault::Crash(n) | Fault::Restart(n) | Fault::Pause(n) | Fault::Resume(n), .. } => Some(*n),
+        TraceEvent::Fault { .. } => None,
+    }
 }
 
 impl<P: ClusterProtocol> Clone for ClusterLab<P> {
@@ -148,6 +253,7 @@ impl<P: ClusterProtocol> Clone for ClusterLab<P> {
             sent_groups: self.sent_groups.clone(),
             rate_mark: self.rate_mark,
             rate: self.rate,
+            diagram: self.diagram.clone(),
         }
     }
 }
@@ -171,7 +277,42 @@ impl<P: ClusterProtocol> ClusterLab<P> {
             sent_groups: None,
             rate_mark: (0, 0),
             rate: 0.0,
+            diagram: None,
         }
+    }
+
+    /// Records the last step's events for the diagram, if it is on.
+    fn record(&mut self) {
+        if let Some(d) = self.diagram.as_mut() {
+            let events = self.sim.last_events();
+            d.record(events);
+            if d.violation.is_none() {
+                if let Some(v) = self.sim.violation() {
+                    let node = events.iter().find_map(event_node).unwrap_or(0);
+                    d.violation = Some((node, v.at));
+                }
+            }
+        }
+    }
+
+    /// Processes one event. Returns false if none is queued or the run stopped.
+    fn step_one(&mut self) -> bool {
+        let Some(te) = self.sim.next_event_time() else { return false };
+        if !self.sim.step() {
+            return false;
+        }
+        P::observe(&mut self.tracker, &self.sim);
+        self.record();
+        // The message rate over windows of a quarter second of virtual
+        // time, measured as events happen, so it is the same whenever and
+        // however often it is read.
+        let (t0, d0) = self.rate_mark;
+        if te >= t0 + 250 * MS {
+            let delivered = self.sim.counters().delivered;
+            self.rate = (delivered - d0.min(delivered)) as f64 / ((te - t0) as f64 / 1e6);
+            self.rate_mark = (te, delivered);
+        }
+        true
     }
 
     /// The simulator, for tests and benchmarks.
@@ -221,24 +362,60 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
     }
 
     fn run_to(&mut self, t: Time) {
-        while let Some(te) = self.sim.next_event_time() {
-            if te > t || !self.sim.step() {
+        while self.sim.next_event_time().is_some_and(|te| te <= t) {
+            if !self.step_one() {
                 break;
-            }
-            P::observe(&mut self.tracker, &self.sim);
-            // The message rate over windows of a quarter second of virtual
-            // time, measured as events happen, so it is the same whenever
-            // and however often it is read.
-            let (t0, d0) = self.rate_mark;
-            if te >= t0 + 250 * MS {
-                let delivered = self.sim.counters().delivered;
-                self.rate = (delivered - d0.min(delivered)) as f64 / ((te - t0) as f64 / 1e6);
-                self.rate_mark = (te, delivered);
             }
         }
         if self.sim.violation().is_none() {
             self.sim.run_until(t);
         }
+    }
+
+    fn step_event(&mut self) {
+        self.step_one();
+    }
+
+    fn record_diagram(&mut self, on: bool) {
+        match (on, self.diagram.is_some()) {
+            (true, false) => self.diagram = Some(Recorder::default()),
+            (false, true) => self.diagram = None,
+            _ => {}
+        }
+    }
+
+    fn take_diagram(&mut self) -> Option<diagram::Chunk> {
+        let d = self.diagram.as_mut()?;
+        if d.buf.is_empty() && d.names_sent == d.names.len() && d.skipped == 0 && d.violation.is_none() {
+            return None;
+        }
+        let records: Vec<Record> = d.buf.drain(..).collect();
+        let mut chunk = diagram::Chunk::pack(&records);
+        chunk.names_from = d.names_sent as u32;
+        chunk.names = d.names[d.names_sent..].iter().map(|n| (*n).to_string()).collect();
+        chunk.skipped = std::mem::take(&mut d.skipped);
+        chunk.violation = d.violation;
+        d.names_sent = d.names.len();
+        Some(chunk)
+    }
+
+    fn forget_diagram(&mut self) -> u64 {
+        match self.diagram.as_mut() {
+            Some(d) => {
+                d.buf.clear();
+                d.skipped = 0;
+                d.names_sent = 0;
+                d.next
+            }
+            None => 0,
+        }
+    }
+
+    fn message_text(&self, id: u64) -> Option<String> {
+        self.sim.trace().window().rev().find_map(|e| match e {
+            TraceEvent::Sent { id: i, .. } if *i == id => Some(e.describe()),
+            _ => None,
+        })
     }
 
     fn apply(&mut self, action: &Action) -> Result<(), String> {
@@ -264,6 +441,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
             }
         }
         P::observe(&mut self.tracker, &self.sim);
+        self.record();
         Ok(())
     }
 
@@ -308,6 +486,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
             metrics,
             nodes: self.sim.config().nodes,
             verbs: Vec::new(),
+            diagram: true,
         }
     }
 

@@ -146,6 +146,9 @@ pub struct Schema {
     pub nodes: u32,
     /// The action verbs the lab accepts (shared faults and its own).
     pub verbs: Vec<String>,
+    /// Whether the lab records a space-time diagram (message-passing labs).
+    #[serde(default)]
+    pub diagram: bool,
 }
 
 impl Schema {
@@ -359,6 +362,8 @@ pub struct Frame {
     pub can_run: bool,
     /// The lab's own drawing (its own type, bincode-encoded), when it changed.
     pub view: Option<Vec<u8>>,
+    /// Space-time diagram records made since the last frame.
+    pub diagram: Option<super::diagram::Chunk>,
 }
 
 impl Frame {

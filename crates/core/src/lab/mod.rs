@@ -25,6 +25,7 @@
 
 pub mod catalog;
 pub mod cluster;
+pub mod diagram;
 pub mod frame;
 pub mod registry;
 
@@ -121,6 +122,33 @@ pub trait Model {
         let _ = scn;
         Err(format!("this lab answers no questions ('{question}')"))
     }
+    /// Processes the next event only (labs that cannot split an instant
+    /// run the whole next instant).
+    fn step_event(&mut self) {
+        if let Some(t) = self.next_event() {
+            self.run_to(t);
+        }
+    }
+    /// Starts or stops recording the space-time diagram (labs without
+    /// one ignore it).
+    fn record_diagram(&mut self, on: bool) {
+        let _ = on;
+    }
+    /// The diagram records made since the last call, if any.
+    fn take_diagram(&mut self) -> Option<diagram::Chunk> {
+        None
+    }
+    /// Drops the records not yet taken and starts the next chunk's names
+    /// from the beginning; returns the number the next record will have.
+    /// (A snapshot does this: it is restored in place of a later state.)
+    fn forget_diagram(&mut self) -> u64 {
+        0
+    }
+    /// A message's contents in words, if the recent trace still holds it.
+    fn message_text(&self, id: u64) -> Option<String> {
+        let _ = id;
+        None
+    }
     /// A copy (the worker keeps snapshots for time travel).
     fn clone_box(&self) -> Box<dyn Model>;
     /// The model itself, for a lab's own tests to downcast.
@@ -182,6 +210,63 @@ impl Lab {
             // hand-written file) is noted by the model and skipped.
             let _ = self.model.apply(&action);
         }
+    }
+
+    /// How far the run is, counting every event and every action applied:
+    /// [`Lab::step_event`] moves it on by exactly one.
+    pub fn position(&self) -> u64 {
+        self.model.events() + self.next_action as u64
+    }
+
+    /// Processes the next single event, or applies the next recorded
+    /// action if it comes first (an action at `t` applies after every event
+    /// due at or before `t`, as in [`Lab::run_until`]). Returns false if
+    /// nothing is left to do or the run stopped.
+    pub fn step_event(&mut self) -> bool {
+        if self.model.violation().is_some() {
+            return false;
+        }
+        let te = self.model.next_event();
+        let ta = self.scn.actions.get(self.next_action).map(|a| a.at);
+        match (te, ta) {
+            (_, Some(a)) if te.is_none_or(|e| a < e) => {
+                self.model.run_to(a);
+                let action = self.scn.actions[self.next_action].action.clone();
+                self.next_action += 1;
+                let _ = self.model.apply(&action);
+                true
+            }
+            (Some(_), _) => {
+                let before = self.position();
+                self.model.step_event();
+                self.position() > before
+            }
+            _ => false,
+        }
+    }
+
+    /// Starts or stops recording the space-time diagram.
+    pub fn record_diagram(&mut self, on: bool) {
+        self.model.record_diagram(on);
+    }
+
+    /// The diagram records made since the last call.
+    pub fn take_diagram(&mut self) -> Option<diagram::Chunk> {
+        self.model.take_diagram()
+    }
+
+    /// A copy to keep for time travel: without the diagram records not yet
+    /// sent (they belong to this run's page already), and the number its
+    /// first new record will have.
+    pub fn snapshot(&self) -> (Lab, u64) {
+        let mut copy = self.clone();
+        let next = copy.model.forget_diagram();
+        (copy, next)
+    }
+
+    /// A message's contents in words, if the recent trace still holds it.
+    pub fn message_text(&self, id: u64) -> Option<String> {
+        self.model.message_text(id)
     }
 
     /// Runs until the next instant at which something happens. Returns
@@ -314,8 +399,10 @@ impl Lab {
             violation: self.violation_text(),
             can_run: self.can_run(),
             view: None,
+            diagram: None,
         };
         self.model.draw(&mut frame, full);
+        frame.diagram = self.model.take_diagram();
         frame
     }
 

@@ -498,6 +498,7 @@ impl Model for RingLab {
     fn schema(&self) -> Schema {
         let m = |name: &str, label: &str, unit: Unit| MetricSpec::new(name, label, unit, false);
         Schema {
+            diagram: false,
             lab: String::new(),
             title: String::new(),
             timed: false,

@@ -397,13 +397,13 @@ impl<P: Protocol> Sim<P> {
                 let kind = msg.kind();
                 match node.status {
                     NodeStatus::Paused => node.held.push(Event::Deliver { id, from, to, sent, msg }),
-                    NodeStatus::Crashed => self.drop_msg(id, from, to, kind, DropReason::NodeDown),
+                    NodeStatus::Crashed => self.drop_msg(id, from, to, kind, DropReason::NodeDown, sent),
                     NodeStatus::Up if self.net.is_cut(from, to) => {
-                        self.drop_msg(id, from, to, kind, DropReason::Partition)
+                        self.drop_msg(id, from, to, kind, DropReason::Partition, sent)
                     }
                     NodeStatus::Up => {
                         self.counters.delivered += 1;
-                        self.fresh.push(TraceEvent::Delivered { at: self.now, id, from, to, kind });
+                        self.fresh.push(TraceEvent::Delivered { at: self.now, id, from, to, kind, sent });
                         self.with_node(to, |n, ctx| n.on_message(from, msg, ctx));
                     }
                 }
@@ -447,9 +447,9 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    fn drop_msg(&mut self, id: u64, from: NodeId, to: NodeId, kind: &'static str, reason: DropReason) {
+    fn drop_msg(&mut self, id: u64, from: NodeId, to: NodeId, kind: &'static str, reason: DropReason, sent: Time) {
         self.counters.dropped += 1;
-        self.fresh.push(TraceEvent::Dropped { at: self.now, id, from, to, kind, reason });
+        self.fresh.push(TraceEvent::Dropped { at: self.now, id, from, to, kind, reason, sent });
     }
 
     /// A client request to node `node` now (the UI's "send a request").
@@ -595,21 +595,21 @@ impl<P: Protocol> Sim<P> {
                 self.counters.sent += 1;
                 match self.net.send(self.now, id, to) {
                     Fate::Lost => {
-                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: self.now });
-                        self.drop_msg(mid, id, to, msg.kind(), DropReason::Loss);
+                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: self.now, copy: false });
+                        self.drop_msg(mid, id, to, msg.kind(), DropReason::Loss, self.now);
                     }
                     Fate::Cut => {
-                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: self.now });
-                        self.drop_msg(mid, id, to, msg.kind(), DropReason::Partition);
+                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: self.now, copy: false });
+                        self.drop_msg(mid, id, to, msg.kind(), DropReason::Partition, self.now);
                     }
                     Fate::Arrives(d, dup) => {
                         let at = self.now + d;
-                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: at });
+                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: at, copy: false });
                         if let Some(d2) = dup {
                             let copy = self.next_msg;
                             self.next_msg += 1;
                             let at2 = self.now + d2;
-                            self.fresh.push(TraceEvent::Sent { at: self.now, id: copy, from: id, to, msg: msg.clone(), deliver_at: at2 });
+                            self.fresh.push(TraceEvent::Sent { at: self.now, id: copy, from: id, to, msg: msg.clone(), deliver_at: at2, copy: true });
                             self.schedule(at2, Event::Deliver { id: copy, from: id, to, sent: self.now, msg: msg.clone() });
                         }
                         self.schedule(at, Event::Deliver { id: mid, from: id, to, sent: self.now, msg });

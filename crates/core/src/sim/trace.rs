@@ -55,12 +55,13 @@ pub enum Fault {
 /// One event of a run.
 #[derive(Clone, Debug)]
 pub enum TraceEvent<P: Protocol> {
-    /// A message left `from`; it is due at `to` at `deliver_at`.
-    Sent { at: Time, id: u64, from: NodeId, to: NodeId, msg: P::Msg, deliver_at: Time },
-    /// A message arrived and was handled.
-    Delivered { at: Time, id: u64, from: NodeId, to: NodeId, kind: &'static str },
-    /// A message was lost.
-    Dropped { at: Time, id: u64, from: NodeId, to: NodeId, kind: &'static str, reason: DropReason },
+    /// A message left `from`; it is due at `to` at `deliver_at`. `copy`:
+    /// the network's duplicate of the message sent just before.
+    Sent { at: Time, id: u64, from: NodeId, to: NodeId, msg: P::Msg, deliver_at: Time, copy: bool },
+    /// A message sent at `sent` arrived and was handled.
+    Delivered { at: Time, id: u64, from: NodeId, to: NodeId, kind: &'static str, sent: Time },
+    /// A message sent at `sent` was lost.
+    Dropped { at: Time, id: u64, from: NodeId, to: NodeId, kind: &'static str, reason: DropReason, sent: Time },
     /// A timer fired at a node.
     TimerFired { at: Time, node: NodeId, timer: P::Timer },
     /// A node noted something (became leader, committed, ...).

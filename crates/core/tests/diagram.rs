@@ -1,0 +1,154 @@
+//! The space-time diagram's records and stepping one event at a time.
+//!
+//! Where the expectations come from: issue "See why" (a space-time diagram
+//! with one arrow per message from send to delivery, lost messages ending
+//! in a cross, duplicates visible, timers, notes and faults as marks; the
+//! violating event marked; step forward and back one event, step back
+//! through the worker's snapshots landing where a replay does), DESIGN.md
+//! principles 1 and 4 (determinism; time travel is replay from the nearest
+//! snapshot), and `lab/diagram.rs` (records come in order of their end
+//! time and keep their numbers across a replay from a snapshot).
+
+use clusterscope_core::lab::diagram::{FaultKind, Record, What};
+use clusterscope_core::lab::Lab;
+use clusterscope_core::scenario::Scenario;
+use clusterscope_core::sim::{MS, SEC};
+
+fn scenario(text: &str) -> Scenario {
+    Scenario::parse(text).expect("scenario parses")
+}
+
+fn records(lab: &mut Lab) -> Vec<Record> {
+    lab.take_diagram().map(|c| c.unpack()).unwrap_or_default()
+}
+
+const LOSSY: &str = "lab raft\nseed 3\nloss 5%\nduplicate 5%\nrequest_rate 50\nat 800ms crash S2\nat 1200ms partition S1,S3 | S2,S4,S5\nat 1500ms restart S2\nat 1800ms heal\n";
+
+/// One arrow per message that ended: as many delivered arrows as the
+/// simulator delivered, as many crossed ones as it dropped; duplicates
+/// marked; marks for timers and notes; faults with their nodes.
+#[test]
+fn every_finished_message_is_one_record() {
+    let mut lab = Lab::new(&scenario(LOSSY)).unwrap();
+    lab.record_diagram(true);
+    let mut all = Vec::new();
+    for t in (1..=20).map(|i| i * 100 * MS) {
+        lab.run_until(t);
+        all.extend(records(&mut lab));
+    }
+    let c = lab.counters();
+    let delivered = all.iter().filter(|r| r.what == What::Delivered).count() as u64;
+    let dropped = all.iter().filter(|r| matches!(r.what, What::Lost | What::Cut | What::Down)).count() as u64;
+    assert_eq!(delivered, c.delivered);
+    assert_eq!(dropped, c.dropped);
+    assert!(all.iter().any(|r| r.what == What::Lost), "5% loss loses some");
+    assert!(all.iter().any(|r| r.what == What::Cut), "the partition cuts some");
+    assert!(all.iter().any(|r| r.what == What::Down), "messages to crashed S2 are lost");
+    assert!(all.iter().any(|r| r.copy), "5% duplication duplicates some");
+    assert!(all.iter().any(|r| r.what == What::Timer) && all.iter().any(|r| r.what == What::Note));
+    let crash = all.iter().find(|r| r.what == What::Fault && r.kind == FaultKind::Crash as u16).expect("the crash");
+    assert_eq!((crash.from, crash.t0), (1, 800 * MS));
+    let parts: Vec<(u32, u32)> =
+        all.iter().filter(|r| r.what == What::Fault && r.kind == FaultKind::Partition as u16).map(|r| (r.from, r.to)).collect();
+    assert_eq!(parts, vec![(0, 0), (2, 0), (1, 1), (3, 1), (4, 1)]);
+    // In order of their end, numbered 0, 1, 2, ...
+    assert!(all.windows(2).all(|w| w[0].t1 <= w[1].t1));
+    assert!(all.iter().enumerate().all(|(i, r)| r.seq == i as u64));
+    assert!(all.iter().all(|r| r.t0 <= r.t1));
+}
+
+/// Recording changes nothing about the run.
+#[test]
+fn recording_does_not_change_the_run() {
+    let scn = scenario(LOSSY);
+    let plain = Lab::replay(&Scenario { until: 2 * SEC, ..scn.clone() }).unwrap();
+    let mut rec = Lab::new(&scn).unwrap();
+    rec.record_diagram(true);
+    rec.run_until(2 * SEC);
+    assert_eq!(plain.fingerprint(), rec.fingerprint());
+}
+
+/// A snapshot restored and run again makes the same records with the same
+/// numbers as the first time (so the page can replace "everything from
+/// number N on").
+#[test]
+fn replay_from_a_snapshot_makes_the_same_records() {
+    let mut lab = Lab::new(&scenario(LOSSY)).unwrap();
+    lab.record_diagram(true);
+    lab.run_until(SEC);
+    let _ = records(&mut lab);
+    let (mut snap, next) = lab.snapshot();
+    lab.run_until(2 * SEC);
+    let first = records(&mut lab);
+    assert_eq!(first.first().map(|r| r.seq), Some(next));
+    snap.run_until(2 * SEC);
+    let again = snap.take_diagram().expect("records");
+    assert_eq!(again.names_from, 0, "a restored snapshot sends every name again");
+    assert_eq!(again.unpack(), first);
+}
+
+/// Stepping one event at a time moves the position by one and passes
+/// through the same states as running: the fingerprint at position p is
+/// the same however p was reached (stepping from 0, from a snapshot, or
+/// running to a time first).
+#[test]
+fn step_event_lands_where_a_replay_does() {
+    let scn = scenario(LOSSY);
+    let mut a = Lab::new(&scn).unwrap();
+    a.run_until(790 * MS);
+    let start = a.position();
+    let mut seen = Vec::new();
+    for _ in 0..400 {
+        let p = a.position();
+        assert!(a.step_event());
+        assert_eq!(a.position(), p + 1);
+        seen.push((a.position(), a.fingerprint()));
+    }
+    // The crash at 800 ms is one of the steps, applied after every event
+    // due at or before 800 ms.
+    assert!(a.now() > 800 * MS, "400 events pass 800 ms (now {})", a.now());
+    let mut b = Lab::new(&scn).unwrap();
+    while b.position() < start {
+        assert!(b.step_event());
+    }
+    for (p, fp) in &seen {
+        assert!(b.step_event());
+        assert_eq!((b.position(), b.fingerprint()), (*p, *fp));
+    }
+    // And running by time to the same moment agrees.
+    let mut c = Lab::new(&scn).unwrap();
+    c.run_until(a.now());
+    assert_eq!(c.fingerprint(), a.fingerprint());
+}
+
+/// A broken invariant is marked at the node and time of the event that
+/// broke it (the deliberate bug of Figure 8).
+#[test]
+fn the_violating_event_is_marked() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/bug-figure-8.scn")).unwrap();
+    let mut lab = Lab::new(&scenario(&text)).unwrap();
+    lab.record_diagram(true);
+    lab.run_until(5 * SEC);
+    let v = lab.violation().expect("the bug is caught").clone();
+    let chunk = lab.take_diagram().unwrap();
+    let (node, at) = chunk.violation.expect("the violation is marked");
+    assert_eq!(at, v.at);
+    assert!(node < 5);
+    // The violating event's causal past reaches back to the start.
+    let recs = chunk.unpack();
+    let (frontier, inside) = clusterscope_core::lab::diagram::causal_past(&recs, 5, node, at);
+    assert!(inside.iter().any(|&i| i));
+    assert!(frontier.iter().filter(|f| f.is_some()).count() >= 2);
+}
+
+/// Message contents can be asked for while the trace window holds them.
+#[test]
+fn message_text_names_the_message() {
+    let mut lab = Lab::new(&scenario("lab raft\nseed 1\n")).unwrap();
+    lab.record_diagram(true);
+    lab.run_until(400 * MS);
+    let recs = records(&mut lab);
+    let last = recs.iter().rev().find(|r| r.what == What::Delivered).expect("a message");
+    let text = lab.message_text(last.id).expect("in the window");
+    assert!(text.contains(&format!("S{}->S{}", last.from + 1, last.to + 1)), "{text}");
+}
