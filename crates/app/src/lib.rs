@@ -7,6 +7,7 @@
 //! serde enums in [`protocol`].
 
 pub mod codec;
+pub mod diagram;
 pub mod labs;
 pub mod protocol;
 pub mod state;

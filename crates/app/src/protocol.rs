@@ -33,8 +33,32 @@ pub enum ToWorker {
     Pause,
     /// Advance to the next instant at which something happens.
     Step,
+    /// Process the next single event (or the next recorded action).
+    StepEvent,
+    /// Go back one event (replays from the nearest snapshot).
+    StepBack,
+    /// The contents of message `id`, sent at `sent`; answered with
+    /// [`FromWorker::MessageText`].
+    MessageText {
+        /// The message's id in the run.
+        id: u64,
+        /// When it was sent.
+        sent: Time,
+    },
+    /// The scenario recorded so far, as a file; answered with
+    /// [`FromWorker::Text`].
+    ExportText,
     /// Virtual seconds per wall-clock second; 0 means as fast as possible.
     Speed(f64),
+    /// A command from the embedding API: done as `cmd`, then answered with
+    /// [`FromWorker::Done`] carrying `tag` and the error, if any (which is
+    /// then not shown on the page: the embedding page handles it).
+    Api {
+        /// The page's number for the request.
+        tag: u64,
+        /// The command.
+        cmd: Box<ToWorker>,
+    },
     /// Apply an action now, written as in a scenario file after `at T`,
     /// e.g. "crash S2" or "partition S1,S2 | S3,S4,S5".
     Act(String),
@@ -91,6 +115,12 @@ pub enum FromWorker {
     RingBench(String),
     /// A sweep, planned: what to send the pool, and its shape.
     TunePlan(Box<TuneSpec>, Shape),
+    /// An API command is done: its tag and, if it failed, why.
+    Done(u64, Option<String>),
+    /// A message's contents in words.
+    MessageText(u64, String),
+    /// The scenario recorded so far, in the text format.
+    Text(String),
     /// A chunk of a sweep's runs, done (with the sweep's generation).
     TuneResults(u64, Vec<UnitResult>),
 }

@@ -123,6 +123,14 @@ pub struct AppState {
     pub shown_at: f64,
     /// The Tune panel's sweep.
     pub tune: Rc<Tune>,
+    /// The space-time diagram's records (shared, changed in place).
+    pub diagram: crate::diagram::Diagram,
+    /// Bumped whenever the diagram's records change.
+    pub diagram_version: u64,
+    /// A message's contents, as the worker last answered.
+    pub message_text: Option<(u64, String)>,
+    /// The scenario text the worker last exported, and how many exports.
+    pub exported: Option<(u64, Rc<String>)>,
 }
 
 impl AppState {
@@ -193,6 +201,10 @@ impl Reducible for AppState {
                 if let Some(v) = &frame.view {
                     s.view = Some(Rc::new(v.clone()));
                 }
+                if let Some(chunk) = &frame.diagram {
+                    s.diagram.0.borrow_mut().apply(chunk, frame.node_count);
+                    s.diagram_version += 1;
+                }
                 s.messages = Rc::new(frame.messages.unpack(frame.time));
                 if let Some(link) = &status.link {
                     s.link = link.clone();
@@ -244,6 +256,13 @@ impl Reducible for AppState {
                 }
             }
             Msg::Worker(FromWorker::Error(e), _) | Msg::Error(e) => s.error = Some(e),
+            // Answered by the embedding API before the state sees it.
+            Msg::Worker(FromWorker::Done(..), _) => {}
+            Msg::Worker(FromWorker::MessageText(id, text), _) => s.message_text = Some((id, text)),
+            Msg::Worker(FromWorker::Text(text), _) => {
+                let n = s.exported.as_ref().map_or(0, |e| e.0) + 1;
+                s.exported = Some((n, Rc::new(text)));
+            }
             Msg::Worker(FromWorker::Answer(question, answer), _) => {
                 let n = s.answer.as_ref().map_or(0, |a| a.2) + 1;
                 s.answer = Some((question, Rc::new(answer), n));

@@ -22,6 +22,20 @@ const MAX_SPEED_SLICE_MS: f64 = 12.0;
 /// Most snapshots kept for seeking.
 const MAX_SNAPSHOTS: usize = 128;
 
+/// A copy of the lab kept for time travel, and the number its next
+/// diagram record will have.
+struct Snapshot {
+    lab: Lab,
+    next: u64,
+}
+
+impl Snapshot {
+    fn of(lab: &Lab) -> Snapshot {
+        let (lab, next) = lab.snapshot();
+        Snapshot { lab, next }
+    }
+}
+
 /// Internal messages.
 pub enum Msg {
     /// Time to advance.
@@ -43,11 +57,16 @@ pub struct SimWorker {
     scenario_owed: bool,
     schema_owed: bool,
     last_link_wall: f64,
-    snapshots: Vec<Lab>,
+    snapshots: Vec<Snapshot>,
     snapshot_every: Time,
+    /// The page must drop diagram records from this number on (a new run
+    /// or a replay from a snapshot).
+    diagram_restart: Option<u64>,
     horizon: Time,
     /// When the last tick was due (wall-clock milliseconds).
     last_tick_due: f64,
+    /// While an API command runs: its error, kept instead of shown.
+    captured: Option<Option<String>>,
 }
 
 /// Wall-clock milliseconds, from the worker's high-resolution clock. Used
@@ -63,19 +82,23 @@ fn wall_ms() -> f64 {
 
 impl SimWorker {
     fn load(&mut self, scn: &Scenario) -> Result<(), String> {
-        let lab = Lab::replay(scn).map_err(|e| e.to_string())?;
-        let mut start = Lab::new(scn).map_err(|e| e.to_string())?;
-        self.snapshots = vec![start.clone()];
+        let mut lab = Lab::new(scn).map_err(|e| e.to_string())?;
+        lab.record_diagram(true);
+        let mut start = lab.clone();
+        lab.run_until(scn.until);
+        self.snapshots = vec![Snapshot::of(&start)];
         self.snapshot_every = SEC;
         // Fill snapshots up to the loaded time so seeking back is quick.
         let mut t = SEC;
         while t <= lab.now() && self.snapshots.len() < MAX_SNAPSHOTS {
             start.run_until(t);
-            self.snapshots.push(start.clone());
+            let _ = start.take_diagram();
+            self.snapshots.push(Snapshot::of(&start));
             t += SEC;
         }
         self.horizon = lab.now();
         self.lab = lab;
+        self.diagram_restart = Some(0);
         self.schema_owed = true;
         self.reset_owed = true;
         self.scenario_owed = true;
@@ -84,34 +107,46 @@ impl SimWorker {
     }
 
     fn snapshot_if_due(&mut self) {
-        let last = self.snapshots.last().map_or(0, Lab::now);
+        let last = self.snapshots.last().map_or(0, |s| s.lab.now());
         if self.lab.now() >= last + self.snapshot_every {
             if self.snapshots.len() >= MAX_SNAPSHOTS {
                 // Keep every other snapshot and space new ones twice as far.
-                let kept: Vec<Lab> = self.snapshots.iter().step_by(2).cloned().collect();
-                self.snapshots = kept;
+                let mut i = 0;
+                self.snapshots.retain(|_| {
+                    i += 1;
+                    i % 2 == 1
+                });
                 self.snapshot_every *= 2;
             }
-            self.snapshots.push(self.lab.clone());
+            self.snapshots.push(Snapshot::of(&self.lab));
         }
+    }
+
+    /// A copy of the lab from the latest snapshot that `keep` accepts (the
+    /// start if none does), with every action recorded since, and the
+    /// number of its next diagram record.
+    fn restore(&self, keep: impl Fn(&Lab) -> bool) -> Option<(Lab, u64)> {
+        let actions = self.lab.scenario().actions;
+        let (mut lab, next) = match self.snapshots.iter().rev().find(|s| keep(&s.lab)) {
+            Some(s) => (s.lab.clone(), s.next),
+            None => {
+                let mut lab = Lab::new(&self.lab.scenario()).ok()?;
+                lab.record_diagram(true);
+                (lab, 0)
+            }
+        };
+        lab.adopt_actions(actions);
+        Some((lab, next))
     }
 
     fn seek(&mut self, t: Time) {
         if t >= self.lab.now() {
             self.lab.run_until(t);
         } else {
-            let actions = self.lab.scenario().actions;
-            let base = self.snapshots.iter().rev().find(|s| s.now() <= t).cloned();
-            let mut lab = match base {
-                Some(l) => l,
-                None => match Lab::new(&self.lab.scenario()) {
-                    Ok(l) => l,
-                    Err(_) => return,
-                },
-            };
-            lab.adopt_actions(actions);
+            let Some((mut lab, next)) = self.restore(|l| l.now() <= t) else { return };
             lab.run_until(t);
             self.lab = lab;
+            self.diagram_restart = Some(next);
         }
         self.horizon = self.horizon.max(self.lab.now());
         self.reset_owed = true;
@@ -188,7 +223,10 @@ impl SimWorker {
         if send_link {
             self.last_link_wall = now_wall;
         }
-        let frame = self.lab.frame(self.reset_owed);
+        let mut frame = self.lab.frame(self.reset_owed);
+        if let Some(restart) = self.diagram_restart.take() {
+            frame.diagram.get_or_insert_with(Default::default).restart = Some(restart);
+        }
         self.frame_owed = false;
         self.reset_owed = false;
         self.scenario_owed = false;
@@ -196,7 +234,11 @@ impl SimWorker {
         scope.respond(client, FromWorker::Frame(Box::new(frame), status));
     }
 
-    fn error(&self, scope: &WorkerScope<Self>, msg: String) {
+    fn error(&mut self, scope: &WorkerScope<Self>, msg: String) {
+        if let Some(captured) = self.captured.as_mut() {
+            captured.get_or_insert(msg);
+            return;
+        }
         if let Some(client) = self.client {
             scope.respond(client, FromWorker::Error(msg));
         }
@@ -227,7 +269,8 @@ impl Worker for SimWorker {
         let scn = Scenario::new(registry::default_lab(), 1);
         let lab = Lab::new(&scn).unwrap_or_else(|e| unreachable!("the default scenario is valid: {e}"));
         SimWorker {
-            snapshots: vec![lab.clone()],
+            snapshots: vec![Snapshot::of(&lab)],
+            diagram_restart: Some(0),
             lab,
             playing: false,
             speed: 0.1,
@@ -243,6 +286,7 @@ impl Worker for SimWorker {
             snapshot_every: SEC,
             horizon: 0,
             last_tick_due: 0.0,
+            captured: None,
         }
     }
 
@@ -270,6 +314,13 @@ impl Worker for SimWorker {
     fn received(&mut self, scope: &WorkerScope<Self>, msg: Self::Input, id: HandlerId) {
         self.client = Some(id);
         match msg {
+            ToWorker::Api { tag, cmd } => {
+                self.captured = Some(None);
+                self.received(scope, *cmd, id);
+                let error = self.captured.take().flatten();
+                scope.respond(id, FromWorker::Done(tag, error));
+                return;
+            }
             ToWorker::LoadLink(fragment) => match link::decode(&fragment) {
                 Ok(scn) => {
                     if let Err(e) = self.load(&scn) {
@@ -319,6 +370,43 @@ impl Worker for SimWorker {
                 self.horizon = self.horizon.max(self.lab.now());
                 self.frame_owed = true;
             }
+            ToWorker::StepEvent => {
+                self.playing = false;
+                self.lab.step_event();
+                self.snapshot_if_due();
+                self.horizon = self.horizon.max(self.lab.now());
+                self.frame_owed = true;
+            }
+            ToWorker::StepBack => {
+                self.playing = false;
+                if let Some(target) = self.lab.position().checked_sub(1) {
+                    if let Some((mut lab, next)) = self.restore(|l| l.position() <= target) {
+                        while lab.position() < target && lab.step_event() {}
+                        self.lab = lab;
+                        self.diagram_restart = Some(next);
+                        self.reset_owed = true;
+                        self.scenario_owed = true;
+                    }
+                }
+                self.frame_owed = true;
+            }
+            ToWorker::MessageText { id: message, sent } => {
+                let text = self.lab.message_text(message).or_else(|| {
+                    let (mut lab, _) = self.restore(|l| l.now() < sent)?;
+                    lab.run_until(sent);
+                    lab.message_text(message)
+                });
+                let out = match text {
+                    Some(t) => FromWorker::MessageText(message, t),
+                    None => FromWorker::Error(format!("message #{message} is no longer in the trace")),
+                };
+                scope.respond(id, out);
+                return;
+            }
+            ToWorker::ExportText => {
+                scope.respond(id, FromWorker::Text(self.lab.scenario().to_text()));
+                return;
+            }
             ToWorker::Speed(s) => {
                 self.speed = if s.is_finite() { s.clamp(0.0, 1e6) } else { 0.0 };
                 self.frame_owed = true;
@@ -330,7 +418,7 @@ impl Worker for SimWorker {
                 }) {
                     Ok(()) => {
                         let now = self.lab.now();
-                        self.snapshots.retain(|s| s.now() <= now);
+                        self.snapshots.retain(|s| s.lab.now() <= now);
                         self.horizon = now;
                         self.scenario_owed = true;
                         self.frame_owed = true;

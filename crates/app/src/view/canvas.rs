@@ -5,6 +5,7 @@
 //! tables live in the DOM next to it, where screen readers and tests find
 //! them; the canvas has a text summary as its accessible description.
 
+use super::pen::{self, CanvasPen, Pen, SvgPen, Theme};
 use super::PanelProps;
 use crate::state::{AppState, Msg};
 use clusterscope_core::lab::{MessageDot, NodeStatus, NodeView, Schema};
@@ -28,8 +29,8 @@ fn layout(i: usize, n: usize) -> (f64, f64, f64) {
     (W / 2.0 + ring * a.cos(), H / 2.0 + ring * a.sin(), r_node)
 }
 
-const GROUP_COLORS: &[&str] = &["#4a78c2", "#c2504a", "#8a4ac2", "#c28a4a", "#4ac2a8", "#a8c24a"];
-const CRASHED: &str = "#5b616e";
+/// Colours of partition groups (also used by the space-time diagram).
+pub const GROUP_COLORS: &[&str] = &["#4a78c2", "#c2504a", "#8a4ac2", "#c28a4a", "#4ac2a8", "#a8c24a"];
 
 /// Everything one drawing needs.
 struct Scene<'a> {
@@ -40,10 +41,16 @@ struct Scene<'a> {
     groups: &'a [Vec<u32>],
     time: Time,
     selected: Option<u32>,
+    theme: Theme,
+    /// Messages jump (near the sender for the first half of their flight,
+    /// near the receiver after) instead of gliding.
+    still: bool,
 }
 
-fn draw(ctx: &CanvasRenderingContext2d, s: &Scene<'_>) {
-    ctx.set_fill_style_str("#10141b");
+fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
+    let th = s.theme;
+    let crashed = th.crashed;
+    ctx.fill_style(th.bg);
     ctx.fill_rect(0.0, 0.0, W, H);
     let n = s.nodes.len();
     let places: Vec<(f64, f64, f64)> = (0..n).map(|i| layout(i, n)).collect();
@@ -57,21 +64,24 @@ fn draw(ctx: &CanvasRenderingContext2d, s: &Scene<'_>) {
         for m in s.messages.iter().filter(|m| usize::from(m.kind) == k) {
             let (Some(&(x1, y1, _)), Some(&(x2, y2, _))) = (places.get(m.from as usize), places.get(m.to as usize)) else { continue };
             let span = m.deliver_at.saturating_sub(m.sent_at).max(1) as f64;
-            let p = (s.time.saturating_sub(m.sent_at) as f64 / span).clamp(0.0, 1.0);
+            let mut p = (s.time.saturating_sub(m.sent_at) as f64 / span).clamp(0.0, 1.0);
+            if s.still {
+                p = if p < 0.5 { 0.2 } else { 0.8 };
+            }
             let (x, y) = (x1 + (x2 - x1) * p, y1 + (y2 - y1) * p);
             ctx.move_to(x + r, y);
-            let _ = ctx.arc(x, y, r, 0.0, 2.0 * PI);
+            ctx.arc(x, y, r, 0.0, 2.0 * PI);
             any = true;
         }
         if !any {
             continue;
         }
         if kind.reply {
-            ctx.set_stroke_style_str(&kind.color);
-            ctx.set_line_width(2.0);
+            ctx.stroke_style(&kind.color);
+            ctx.line_width(2.0);
             ctx.stroke();
         } else {
-            ctx.set_fill_style_str(&kind.color);
+            ctx.fill_style(&kind.color);
             ctx.fill();
         }
     }
@@ -79,51 +89,51 @@ fn draw(ctx: &CanvasRenderingContext2d, s: &Scene<'_>) {
     // Nodes.
     let partitioned = s.groups.len() > 1;
     let group_of = |id: u32| s.groups.iter().position(|g| g.contains(&id)).unwrap_or(0);
-    ctx.set_text_align("center");
-    ctx.set_text_baseline("middle");
+    ctx.text_align("center");
+    ctx.text_baseline("middle");
     for node in s.nodes {
         let Some(&(x, y, r)) = places.get(node.id as usize) else { continue };
         if partitioned {
             ctx.begin_path();
-            let _ = ctx.arc(x, y, r + 9.0, 0.0, 2.0 * PI);
-            ctx.set_fill_style_str(GROUP_COLORS[group_of(node.id) % GROUP_COLORS.len()]);
-            ctx.set_global_alpha(0.35);
+            ctx.arc(x, y, r + 9.0, 0.0, 2.0 * PI);
+            ctx.fill_style(GROUP_COLORS[group_of(node.id) % GROUP_COLORS.len()]);
+            ctx.alpha(0.35);
             ctx.fill();
-            ctx.set_global_alpha(1.0);
+            ctx.alpha(1.0);
         }
         let color = match node.status {
-            NodeStatus::Crashed => CRASHED,
+            NodeStatus::Crashed => crashed,
             _ => s.schema.roles.get(node.role as usize).map_or("#4a78c2", |r| r.color.as_str()),
         };
         ctx.begin_path();
-        let _ = ctx.arc(x, y, r, 0.0, 2.0 * PI);
-        ctx.set_fill_style_str(color);
+        ctx.arc(x, y, r, 0.0, 2.0 * PI);
+        ctx.fill_style(color);
         ctx.fill();
         if node.status == NodeStatus::Paused {
-            ctx.set_global_alpha(0.55);
-            ctx.set_fill_style_str("#10141b");
+            ctx.alpha(0.55);
+            ctx.fill_style(th.bg);
             ctx.fill();
-            ctx.set_global_alpha(1.0);
+            ctx.alpha(1.0);
         }
         // The main timer: the arc still to run.
         if let Some((set, due)) = node.timer {
             let left = (due.saturating_sub(s.time) as f64 / due.saturating_sub(set).max(1) as f64).clamp(0.0, 1.0);
             ctx.begin_path();
-            let _ = ctx.arc(x, y, r + 4.0, -PI / 2.0, -PI / 2.0 + 2.0 * PI * left);
-            ctx.set_stroke_style_str("#cfd6e4");
-            ctx.set_line_width(2.5);
+            ctx.arc(x, y, r + 4.0, -PI / 2.0, -PI / 2.0 + 2.0 * PI * left);
+            ctx.stroke_style(th.muted);
+            ctx.line_width(2.5);
             ctx.stroke();
         }
         if s.selected == Some(node.id) {
             ctx.begin_path();
-            let _ = ctx.arc(x, y, r + 8.0, 0.0, 2.0 * PI);
-            ctx.set_stroke_style_str("#ffffff");
-            ctx.set_line_width(1.5);
+            ctx.arc(x, y, r + 8.0, 0.0, 2.0 * PI);
+            ctx.stroke_style(th.fg);
+            ctx.line_width(1.5);
             ctx.stroke();
         }
         if node.status == NodeStatus::Crashed {
-            ctx.set_stroke_style_str("#e05a5a");
-            ctx.set_line_width(3.0);
+            ctx.stroke_style("#e05a5a");
+            ctx.line_width(3.0);
             ctx.begin_path();
             ctx.move_to(x - r * 0.6, y - r * 0.6);
             ctx.line_to(x + r * 0.6, y + r * 0.6);
@@ -134,45 +144,45 @@ fn draw(ctx: &CanvasRenderingContext2d, s: &Scene<'_>) {
     }
 
     // Labels, one font at a time (setting a canvas font is costly).
-    ctx.set_fill_style_str("#ffffff");
+    ctx.fill_style("#ffffff");
     let r = places.first().map_or(0.0, |p| p.2);
     if r >= 14.0 {
-        ctx.set_font(&format!("bold {}px sans-serif", (r * 0.55).round()));
+        ctx.font(&format!("bold {}px sans-serif", (r * 0.55).round()));
         for (node, &(x, y, r)) in s.nodes.iter().zip(&places) {
-            let _ = ctx.fill_text(&format!("S{}", node.id + 1), x, y - r * 0.22);
+            ctx.fill_text(&format!("S{}", node.id + 1), x, y - r * 0.22);
         }
         if let Some(f) = s.schema.fields.first() {
-            ctx.set_font(&format!("{}px sans-serif", (r * 0.42).round()));
+            ctx.font(&format!("{}px sans-serif", (r * 0.42).round()));
             for (node, &(x, y, r)) in s.nodes.iter().zip(&places) {
                 if let Some(v) = node.field(0) {
                     let short = if f.name == "term" { format!("t{v}") } else { f.unit.format(v as f64) };
-                    let _ = ctx.fill_text(&short, x, y + r * 0.38);
+                    ctx.fill_text(&short, x, y + r * 0.38);
                 }
             }
         }
     } else {
-        ctx.set_font("10px sans-serif");
+        ctx.font("10px sans-serif");
         for (node, &(x, y, _)) in s.nodes.iter().zip(&places) {
-            let _ = ctx.fill_text(&format!("{}", node.id + 1), x, y);
+            ctx.fill_text(&format!("{}", node.id + 1), x, y);
         }
     }
 
     // Legend: roles, then message kinds (replies share their request's colour).
-    ctx.set_text_align("left");
-    ctx.set_font("12px sans-serif");
+    ctx.text_align("left");
+    ctx.font("12px sans-serif");
     let mut entries: Vec<(&str, &str)> = s.schema.roles.iter().map(|r| (r.color.as_str(), r.name.as_str())).collect();
     entries.extend(s.schema.kinds.iter().filter(|k| !k.reply).map(|k| (k.color.as_str(), k.name.as_str())));
-    entries.push((CRASHED, "crashed"));
+    entries.push((crashed, "crashed"));
     for (i, (c, label)) in entries.iter().enumerate() {
         let y = 16.0 + i as f64 * 16.0;
-        ctx.set_fill_style_str(c);
+        ctx.fill_style(c);
         ctx.fill_rect(10.0, y - 5.0, 10.0, 10.0);
-        ctx.set_fill_style_str("#cfd6e4");
-        let _ = ctx.fill_text(label, 26.0, y);
+        ctx.fill_style(th.muted);
+        ctx.fill_text(label, 26.0, y);
     }
     if s.messages_total as usize > s.messages.len() {
-        ctx.set_fill_style_str("#cfd6e4");
-        let _ = ctx.fill_text(&format!("showing {} of {} messages in flight", s.messages.len(), s.messages_total), 10.0, H - 12.0);
+        ctx.fill_style(th.muted);
+        ctx.fill_text(&format!("showing {} of {} messages in flight", s.messages.len(), s.messages_total), 10.0, H - 12.0);
     }
 }
 
@@ -191,6 +201,26 @@ fn summary(state: &AppState) -> String {
     let total = state.shown.frame.as_ref().map_or(0, |f| f.messages_total);
     let lead = leader.map(|l| format!("Leader {l}. ")).unwrap_or_default();
     format!("{} lab. {lead}{}. {total} messages in flight.", schema.title, roles.join("; "))
+}
+
+/// The cluster drawing of this moment as an SVG document (for "Export
+/// SVG"); `None` before the first frame.
+pub fn svg(state: &AppState) -> Option<String> {
+    let (Some(f), Some(schema)) = (state.frame.as_ref(), state.schema.as_ref()) else { return None };
+    let scene = Scene {
+        schema,
+        nodes: &state.nodes,
+        messages: &state.messages,
+        messages_total: f.messages_total,
+        groups: &state.groups,
+        time: f.time,
+        selected: state.selected,
+        theme: pen::theme(),
+        still: false,
+    };
+    let mut p = SvgPen::new(W, H);
+    draw(&mut p, &scene);
+    Some(p.finish())
 }
 
 /// Records when the first frame was drawn (milliseconds since navigation),
@@ -236,8 +266,10 @@ pub fn ClusterView(props: &PanelProps) -> Html {
                         groups: &groups,
                         time: f.time,
                         selected: *selected,
+                        theme: pen::theme(),
+                        still: pen::reduced_motion(),
                     };
-                    draw(&ctx, &scene);
+                    draw(&mut CanvasPen(&ctx), &scene);
                     mark_first_frame();
                 }
             }

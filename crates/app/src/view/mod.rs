@@ -1,8 +1,12 @@
 //! The page: function components that render the state and send commands
 //! to the worker. Nothing here runs the simulation.
 
+pub mod api;
 pub mod canvas;
+pub mod files;
 pub mod panels;
+pub mod pen;
+pub mod spacetime;
 pub mod tune;
 
 use crate::codec::{last_decoded_bytes, MeasuredBincode};
@@ -13,7 +17,6 @@ use crate::worker::SimWorker;
 use clusterscope_core::sim::time::format_clock;
 use gloo_events::EventListener;
 use gloo_worker::{Spawnable, WorkerBridge};
-use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -55,65 +58,250 @@ fn window() -> web_sys::Window {
     web_sys::window().unwrap_or_else(|| unreachable!("the page always has a window"))
 }
 
-fn query_flag(name: &str) -> bool {
+fn query(name: &str) -> Option<String> {
     let search = window().location().search().unwrap_or_default();
-    web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()
-        .and_then(|p| p.get(name))
-        .is_some_and(|v| v != "0" && v != "false")
+    web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get(name))
+}
+
+fn query_flag(name: &str) -> bool {
+    query(name).is_some_and(|v| v != "0" && v != "false")
 }
 
 fn current_hash() -> String {
     window().location().hash().unwrap_or_default().trim_start_matches('#').to_string()
 }
 
+/// Which drawing the stage shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewMode {
+    /// The cluster drawing (the default).
+    Cluster,
+    /// The space-time diagram instead.
+    Diagram,
+    /// Both, side by side (stacked on narrow screens).
+    Both,
+}
+
+impl ViewMode {
+    fn parse(s: &str) -> Option<ViewMode> {
+        match s {
+            "cluster" => Some(ViewMode::Cluster),
+            "diagram" => Some(ViewMode::Diagram),
+            "both" => Some(ViewMode::Both),
+            _ => None,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            ViewMode::Cluster => "cluster",
+            ViewMode::Diagram => "diagram",
+            ViewMode::Both => "both",
+        }
+    }
+}
+
+/// Which controls an embedded lab shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Controls {
+    /// None: the embedding page drives it (the API).
+    None,
+    /// Play, step, speed, reset and the clock (the default).
+    Compact,
+    /// Everything but the side panels: also step back, the time slider and
+    /// the view switch.
+    Full,
+}
+
+/// The page's address options (`?embed=1&controls=compact&autoplay=1&
+/// speed=1&t=2s&view=both`); see the README's "Embedding" for defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// The minimal layout for iframes.
+    pub embed: bool,
+    /// The benchmark page.
+    pub bench: bool,
+    /// Which controls an embedded lab shows.
+    pub controls: Controls,
+    /// Play on open (`Some(false)`: stay paused).
+    pub autoplay: Option<bool>,
+    /// Speed on open.
+    pub speed: Option<f64>,
+    /// Time to open at.
+    pub start: Option<clusterscope_core::sim::Time>,
+    /// The view.
+    pub view: ViewMode,
+    /// Options that could not be read, in words.
+    pub problems: Vec<String>,
+}
+
+impl Options {
+    /// Reads them from the address.
+    pub fn read() -> Options {
+        let mut problems = Vec::new();
+        let controls = match query("controls").as_deref() {
+            None | Some("compact") => Controls::Compact,
+            Some("none") => Controls::None,
+            Some("full") => Controls::Full,
+            Some(other) => {
+                problems.push(format!("controls={other} is not none, compact or full"));
+                Controls::Compact
+            }
+        };
+        let view = match query("view") {
+            None => ViewMode::Cluster,
+            Some(v) => ViewMode::parse(&v).unwrap_or_else(|| {
+                problems.push(format!("view={v} is not cluster, diagram or both"));
+                ViewMode::Cluster
+            }),
+        };
+        let speed = query("speed").and_then(|v| match v.trim_end_matches('×').trim_end_matches('x').parse::<f64>() {
+            Ok(s) if s.is_finite() && (0.0..=1e6).contains(&s) => Some(s),
+            _ => {
+                problems.push(format!("speed={v} is not a number from 0 (as fast as possible) to 1000000"));
+                None
+            }
+        });
+        let start = query("t").and_then(|v| {
+            clusterscope_core::sim::time::parse_duration(&v).or_else(|| {
+                problems.push(format!("t={v} is not a time such as 2s or 150ms"));
+                None
+            })
+        });
+        Options {
+            embed: query_flag("embed"),
+            bench: query_flag("bench"),
+            controls,
+            autoplay: query("autoplay").map(|v| v != "0" && v != "false"),
+            speed,
+            start,
+            view,
+            problems,
+        }
+    }
+}
+
+/// Spawns the simulation worker. A page in a sandboxed iframe has an opaque
+/// origin and may not start a worker from a URL, but it may from a blob
+/// that imports the worker's script by its full address.
+pub fn spawn_worker<F>(callback: F) -> WorkerBridge<SimWorker>
+where
+    F: 'static + Fn(FromWorker),
+{
+    let opaque = window().origin() == "null";
+    let mut spawner = SimWorker::spawner();
+    spawner.encoding::<MeasuredBincode>().callback(callback).as_module(false);
+    if opaque {
+        // gloo builds the blob: importScripts(worker.js) and wasm_bindgen(worker_bg.wasm).
+        spawner.with_loader(false).spawn("./worker.js")
+    } else {
+        // Trunk builds the worker for wasm-bindgen's no-modules target and
+        // writes a loader shim that imports and starts it.
+        spawner.with_loader(true).spawn("./worker_loader.js")
+    }
+}
+
+/// Writes the page's address: `search` (options) and the link.
+fn write_address(search: &str, link: &str) {
+    let loc = window().location();
+    let url = format!("{}{}#{}", loc.pathname().unwrap_or_default(), search, link);
+    if let Ok(history) = window().history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// The current search string with `name` set to `value` (`None`: removed).
+fn search_with(name: &str, value: Option<&str>) -> String {
+    let search = window().location().search().unwrap_or_default();
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return search };
+    match value {
+        Some(v) => params.set(name, v),
+        None => params.delete(name),
+    }
+    let s: String = params.to_string().into();
+    if s.is_empty() {
+        s
+    } else {
+        format!("?{s}")
+    }
+}
+
+const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "Play or pause"),
+    ("→", "Forward one event"),
+    ("←", "Back one event"),
+    (".", "Forward to the next instant"),
+    ("d", "Switch the view: cluster, diagram, both"),
+    ("?", "Show or hide this help"),
+    ("Esc", "Close this help"),
+    ("Wheel on the diagram", "Zoom around the pointer"),
+    ("Shift+wheel or drag", "Scroll the diagram in time"),
+    ("Click on the diagram", "Go to that time; on a message, show it"),
+];
+
 /// The whole app.
 #[function_component]
 pub fn App() -> Html {
     let state = use_reducer(AppState::default);
-    let embed = use_memo((), |_| query_flag("embed"));
-    let bench = use_memo((), |_| query_flag("bench"));
+    let options = use_memo((), |_| Options::read());
+    let embed = options.embed;
+    let bench = options.bench;
+    let view = use_state(|| options.view);
+    let help = use_state(|| false);
+    let diagram_window = use_state(spacetime::Window::default);
+    let diagram_filters = use_state(spacetime::Filters::default);
+    let reader = use_mut_ref(|| None::<gloo_file::callbacks::FileReader>);
     // The hash this page wrote last, so its own updates are not reloaded.
     let written = use_mut_ref(String::new);
     // A pasted link is loading: frames still in flight carry the old run's
     // link and must not overwrite the address until the worker answers.
     let loading = use_mut_ref(|| false);
+    let pending = use_memo((), |_| api::PendingHandle::default());
 
     let bridge = {
         let dispatcher = state.dispatcher();
+        let pending = (*pending).clone();
         use_memo((), move |_| {
-            let bridge = SimWorker::spawner()
-                .encoding::<MeasuredBincode>()
-                .callback(move |out: FromWorker| dispatcher.dispatch(Msg::Worker(out, last_decoded_bytes())))
-                // Trunk builds the worker for wasm-bindgen's no-modules target
-                // and writes a loader shim that imports and starts it.
-                .as_module(false)
-                .with_loader(true)
-                .spawn("./worker_loader.js");
+            let bridge = spawn_worker(move |out: FromWorker| match out {
+                FromWorker::Done(tag, error) => pending.borrow_mut().done(tag, error),
+                out => dispatcher.dispatch(Msg::Worker(out, last_decoded_bytes())),
+            });
             Bridge(Rc::new(bridge))
         })
     };
     let bridge = (*bridge).clone();
 
-    // First load: the link in the address bar, or the default lab, playing.
+    // First load: the link in the address bar, or the default lab, playing;
+    // then the address's options.
     {
         let bridge = bridge.clone();
         let written = written.clone();
         let dispatcher = state.dispatcher();
-        let bench = *bench;
+        let options = options.clone();
         use_effect_with((), move |_| {
             let hash = current_hash();
-            dispatcher.dispatch(Msg::Speed(0.1));
+            let speed = options.speed.unwrap_or(0.1);
+            dispatcher.dispatch(Msg::Speed(speed));
+            if !options.problems.is_empty() {
+                dispatcher.dispatch(Msg::Error(format!("In the address: {}. Defaults were used.", options.problems.join("; "))));
+            }
             if bench {
                 // The benchmark page drives the worker itself (see BenchPanel).
-            } else if hash.is_empty() {
+                return;
+            }
+            bridge.send(ToWorker::Speed(speed));
+            let play = if hash.is_empty() {
                 bridge.send(ToWorker::LoadPreset { lab: String::new(), index: 0 });
-                bridge.send(ToWorker::Speed(0.1));
-                bridge.send(ToWorker::Play);
+                options.autoplay.unwrap_or(true)
             } else {
                 *written.borrow_mut() = hash.clone();
-                bridge.send(ToWorker::Speed(0.1));
                 bridge.send(ToWorker::LoadLink(hash));
+                options.autoplay.unwrap_or(false)
+            };
+            if let Some(t) = options.start {
+                bridge.send(ToWorker::Seek(t));
+            }
+            if play {
+                bridge.send(ToWorker::Play);
             }
         });
     }
@@ -149,17 +337,18 @@ pub fn App() -> Html {
                 *loading.borrow_mut() = false;
             }
             if !link.is_empty() && *written.borrow() != *link {
-                let loc = window().location();
-                let url = format!(
-                    "{}{}#{}",
-                    loc.pathname().unwrap_or_default(),
-                    loc.search().unwrap_or_default(),
-                    link
-                );
-                if let Ok(history) = window().history() {
-                    let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
-                }
+                write_address(&window().location().search().unwrap_or_default(), link);
                 *written.borrow_mut() = link.clone();
+            }
+        });
+    }
+    // The view is part of the address (the default, cluster, is left out).
+    {
+        use_effect_with(*view, move |v| {
+            let value = (*v != ViewMode::Cluster).then_some(v.name());
+            let search = search_with("view", value);
+            if search != window().location().search().unwrap_or_default() {
+                write_address(&search, &current_hash());
             }
         });
     }
@@ -170,13 +359,57 @@ pub fn App() -> Html {
         use_effect_with(state.frames, move |_| bridge.send(ToWorker::Ack));
     }
 
-    // Space plays and pauses; '.' steps.
+    // The embedding API: requests from the parent page.
     {
         let bridge = bridge.clone();
-        let playing = Rc::new(RefCell::new(state.status.playing));
-        *playing.borrow_mut() = state.status.playing;
-        let playing_now = state.status.playing;
-        use_effect_with(playing_now, move |_| {
+        let pending = (*pending).clone();
+        let view = view.clone();
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&window(), "message", move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::MessageEvent>() else { return };
+                if !api::from_parent(e) {
+                    return;
+                }
+                let Some(source) = e.source().map(wasm_bindgen::JsValue::from) else { return };
+                let data = e.data();
+                let id = if data.is_object() {
+                    js_sys::Reflect::get(&data, &"id".into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+                } else {
+                    wasm_bindgen::JsValue::UNDEFINED
+                };
+                match api::parse(&data) {
+                    Err(error) => api::refuse(&source, &id, &error),
+                    Ok(api::Request::Get) => api::accept(&source, &id, pending.borrow().state.as_ref()),
+                    Ok(api::Request::View(v)) => {
+                        view.set(ViewMode::parse(&v).unwrap_or(ViewMode::Cluster));
+                        api::accept(&source, &id, pending.borrow().state.as_ref());
+                    }
+                    Ok(api::Request::Worker(cmd)) => {
+                        let tag = pending.borrow_mut().wait(source, id);
+                        bridge.send(ToWorker::Api { tag, cmd: Box::new(cmd) });
+                    }
+                }
+            });
+            move || drop(listener)
+        });
+    }
+    // The embedding API: events to the parent page.
+    {
+        let pending = (*pending).clone();
+        let seen = use_mut_ref(api::Seen::default);
+        let state = state.clone();
+        use_effect_with(state.frames, move |_| api::follow(&state, &mut seen.borrow_mut(), &pending));
+    }
+
+    // Keys: space plays and pauses; arrows step one event; '.' steps to the
+    // next instant; 'd' switches the view; '?' shows the help.
+    {
+        let bridge = bridge.clone();
+        let playing = state.status.playing;
+        let view = view.clone();
+        let help = help.clone();
+        let diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
+        use_effect_with((playing, *view, *help, diagram), move |_| {
             // Not passive: the space bar must not also scroll the page.
             let options = gloo_events::EventListenerOptions::enable_prevent_default();
             let listener = EventListener::new_with_options(&window(), "keydown", options, move |e| {
@@ -185,15 +418,30 @@ pub fn App() -> Html {
                     .target()
                     .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
                     .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT" | "BUTTON"));
-                if typing {
+                if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
                     return;
                 }
                 match e.key().as_str() {
                     " " => {
                         e.prevent_default();
-                        bridge.send(if *playing.borrow() { ToWorker::Pause } else { ToWorker::Play });
+                        bridge.send(if playing { ToWorker::Pause } else { ToWorker::Play });
                     }
                     "." => bridge.send(ToWorker::Step),
+                    "ArrowRight" => {
+                        e.prevent_default();
+                        bridge.send(ToWorker::StepEvent);
+                    }
+                    "ArrowLeft" => {
+                        e.prevent_default();
+                        bridge.send(ToWorker::StepBack);
+                    }
+                    "d" if diagram => view.set(match *view {
+                        ViewMode::Cluster => ViewMode::Diagram,
+                        ViewMode::Diagram => ViewMode::Both,
+                        ViewMode::Both => ViewMode::Cluster,
+                    }),
+                    "?" => help.set(!*help),
+                    "Escape" => help.set(false),
                     _ => {}
                 }
             });
@@ -202,7 +450,7 @@ pub fn App() -> Html {
     }
 
     let ctx = Ctx { state: state.clone(), bridge };
-    if *bench {
+    if bench {
         return html! { <panels::BenchPanel ctx={ctx} /> };
     }
     let time = state.frame.as_ref().map_or(0, |f| f.time);
@@ -222,26 +470,88 @@ pub fn App() -> Html {
     let own = labs::find(&lab);
     let timed = state.schema.as_ref().is_none_or(|s| s.timed);
     let cluster = state.schema.as_ref().is_none_or(|s| s.cluster);
+    let has_diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
+    let mode = if has_diagram { *view } else { ViewMode::Cluster };
     let own_stage = own.and_then(|v| v.stage);
-    let drawing = match own_stage {
+    let cluster_drawing = match own_stage {
         Some(stage) => stage(&ctx),
         None => html! { <canvas::ClusterView ctx={ctx.clone()} /> },
     };
+    let spacetime = html! { <spacetime::SpaceTime ctx={ctx.clone()} window={diagram_window.clone()} filters={diagram_filters.clone()} /> };
+    let drawing = match mode {
+        ViewMode::Cluster => cluster_drawing,
+        ViewMode::Diagram => spacetime,
+        ViewMode::Both => html! { <div class="both">{ cluster_drawing }{ spacetime }</div> },
+    };
+    let view_switch = has_diagram.then(|| {
+        let buttons = [ViewMode::Cluster, ViewMode::Diagram, ViewMode::Both].into_iter().map(|m| {
+            let view = view.clone();
+            let on = mode == m;
+            let label = match m {
+                ViewMode::Cluster => "Cluster",
+                ViewMode::Diagram => "Diagram",
+                ViewMode::Both => "Both",
+            };
+            html! { <button aria-pressed={on.to_string()} class={classes!(on.then_some("on"))} onclick={Callback::from(move |_| view.set(m))}>{ label }</button> }
+        });
+        html! { <div class="view-switch" role="group" aria-label="View" title="d switches">{ for buttons }</div> }
+    });
+    let help_overlay = help.then(|| {
+        let help = help.clone();
+        html! {
+            <div class="overlay" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" onclick={Callback::from(move |_| help.set(false))}>
+                <div class="help">
+                    <h2>{ "Keyboard shortcuts" }</h2>
+                    <table>{ for SHORTCUTS.iter().map(|(k, what)| html! { <tr><th><kbd>{ *k }</kbd></th><td>{ *what }</td></tr> }) }</table>
+                    <p>{ "Click anywhere or press Esc to close." }</p>
+                </div>
+            </div>
+        }
+    });
+    let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
+    let ondrop = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            if let Some(file) = e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+                files::import(file, &ctx, &reader);
+            }
+        })
+    };
     let data = (time.to_string(), state.frames.to_string(), state.frame_bytes.to_string());
+    let fingerprint = state.frame.as_ref().map(|f| f.fingerprint_hex()).unwrap_or_default();
 
-    if *embed {
+    if embed {
         let full = {
             let loc = window().location();
             format!("{}#{}", loc.pathname().unwrap_or_default(), state.link)
         };
-        return html! {
-            <div class="embed" data-time={data.0} data-frames={data.1} data-frame-bytes={data.2} data-lab={lab}>
-                { error }{ violation }
-                { drawing }
+        let bar = match options.controls {
+            Controls::None => html! {},
+            Controls::Compact => html! {
                 <div class="embed-bar">
                     <panels::Transport ctx={ctx.clone()} compact={true} />
                     <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
                 </div>
+            },
+            Controls::Full => html! {
+                <>
+                    <div class="embed-bar">
+                        <panels::Transport ctx={ctx.clone()} compact={true} />
+                        { view_switch.clone().unwrap_or_default() }
+                        <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
+                    </div>
+                    if timed { <panels::Timeline ctx={ctx.clone()} /> }
+                </>
+            },
+        };
+        return html! {
+            <div class={classes!("embed", format!("view-{}", mode.name()))} data-time={data.0} data-frames={data.1} data-frame-bytes={data.2} data-lab={lab} data-fingerprint={fingerprint} data-view={mode.name()}
+                {ondragover} {ondrop}>
+                { error }{ violation }
+                { drawing }
+                { bar }
+                { help_overlay.unwrap_or_default() }
             </div>
         };
     }
@@ -260,18 +570,28 @@ pub fn App() -> Html {
             <button class={classes!("tab", active.then_some("active"))} aria-current={active.then_some("page")} title={info.about.clone()} {onclick}>{ info.title.clone() }</button>
         }
     });
+    let show_help = {
+        let help = help.clone();
+        Callback::from(move |_| help.set(true))
+    };
     html! {
-        <div class="app" data-time={data.0} data-frames={data.1} data-frame-bytes={data.2} data-lab={lab.clone()}>
+        <div class={classes!("app", format!("view-{}", mode.name()))} data-time={data.0} data-frames={data.1} data-frame-bytes={data.2} data-lab={lab.clone()} data-fingerprint={fingerprint} data-view={mode.name()}
+            {ondragover} {ondrop}>
             <header>
                 <h1>{ "ClusterScope" }</h1>
                 <nav aria-label="Labs">{ for tabs }</nav>
                 <panels::Presets lab={lab.clone()} catalog={state.catalog.clone()} bridge={ctx.bridge.clone()} />
+                <files::Files ctx={ctx.clone()} window={diagram_window.clone()} filters={diagram_filters.clone()} diagram={mode != ViewMode::Cluster} />
                 <panels::Share link={state.link.clone()} />
+                <button class="help-button" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onclick={show_help}>{ "?" }</button>
             </header>
             { error }{ violation }
             <main>
                 <section class="stage" aria-label="Lab">
-                    <panels::Transport ctx={ctx.clone()} compact={false} />
+                    <div class="stage-bar">
+                        <panels::Transport ctx={ctx.clone()} compact={false} />
+                        { view_switch.unwrap_or_default() }
+                    </div>
                     { drawing }
                     if timed { <panels::Timeline ctx={ctx.clone()} /> }
                     if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
@@ -293,6 +613,7 @@ pub fn App() -> Html {
                 <panels::EventLog log={state.shown.log.clone()} total={state.shown.log_total} />
             </section>
             if timed { <footer>{ format!("virtual time {}", format_clock(state.shown.frame.as_ref().map_or(0, |f| f.time))) }</footer> }
+            { help_overlay.unwrap_or_default() }
         </div>
     }
 }

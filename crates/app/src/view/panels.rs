@@ -72,7 +72,9 @@ pub fn Transport(props: &TransportProps) -> Html {
                 onclick={toggle} disabled={!playing && !can_run}>
                 { if playing { "❚❚ Pause" } else { "▶ Play" } }
             </button>
-            <button aria-label="Step" title="Advance to the next event (.)" onclick={ctx.bridge.cb(ToWorker::Step)} disabled={!can_run}>{ "Step" }</button>
+            <button aria-label="Back one event" title="Back one event (←)" aria-keyshortcuts="ArrowLeft" onclick={ctx.bridge.cb(ToWorker::StepBack)} disabled={time == 0}>{ "◀" }</button>
+            <button aria-label="Forward one event" title="Forward one event (→)" aria-keyshortcuts="ArrowRight" onclick={ctx.bridge.cb(ToWorker::StepEvent)} disabled={!can_run}>{ "▶|" }</button>
+            <button aria-label="Step" title="Advance to the next instant at which something happens (.)" onclick={ctx.bridge.cb(ToWorker::Step)} disabled={!can_run}>{ "Step" }</button>
             <label>{ "Speed " }
                 <select aria-label="Speed" onchange={on_speed}>
                     { for SPEEDS.iter().map(|(l, _)| html! { <option value={*l} selected={*l == speed_label}>{ *l }</option> }) }

@@ -10,14 +10,14 @@
 
 use super::panels::Field;
 use super::{Bridge, PanelProps};
-use crate::codec::{last_decoded_bytes, MeasuredBincode};
+use crate::codec::last_decoded_bytes;
 use crate::protocol::{FromWorker, ToWorker};
 use crate::state::Msg;
 use crate::worker::SimWorker;
 use clusterscope_core::lab::Unit;
 use clusterscope_core::scenario::TuneDef;
 use clusterscope_core::sweep::{search, summarise_shape, Goal, PointRow, UnitResult};
-use gloo_worker::{Spawnable, WorkerBridge};
+use gloo_worker::WorkerBridge;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -73,22 +73,17 @@ pub fn Tune(props: &PanelProps) -> Html {
                 for i in 0..n as usize {
                     let d = dispatcher.clone();
                     let feed = pool.clone();
-                    let bridge = SimWorker::spawner()
-                        .encoding::<MeasuredBincode>()
-                        // A pool worker also greets the page with its own
-                        // (default) run: only its results and errors count.
-                        .callback(move |out: FromWorker| {
-                            let more = matches!(out, FromWorker::TuneResults(..));
-                            if more || matches!(out, FromWorker::Error(_)) {
-                                d.dispatch(Msg::Worker(out, last_decoded_bytes()));
-                            }
-                            if more {
-                                feed.borrow_mut().send_next(i);
-                            }
-                        })
-                        .as_module(false)
-                        .with_loader(true)
-                        .spawn("./worker_loader.js");
+                    // A pool worker also greets the page with its own
+                    // (default) run: only its results and errors count.
+                    let bridge = super::spawn_worker(move |out: FromWorker| {
+                        let more = matches!(out, FromWorker::TuneResults(..));
+                        if more || matches!(out, FromWorker::Error(_)) {
+                            d.dispatch(Msg::Worker(out, last_decoded_bytes()));
+                        }
+                        if more {
+                            feed.borrow_mut().send_next(i);
+                        }
+                    });
                     pool.borrow_mut().bridges.push(bridge);
                 }
                 let mut p = pool.borrow_mut();

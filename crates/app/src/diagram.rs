@@ -1,0 +1,116 @@
+//! The page's copy of the space-time diagram: the records the worker sent,
+//! in order, within a bounded window.
+//!
+//! The worker keeps none of them (its memory stays flat); the page keeps at
+//! most [`KEPT`] records and says how many older ones it let go, so the
+//! diagram never silently stops. Records are in the order they were made,
+//! which is the order of their end times, so the ones on screen are found
+//! by binary search and a window of any size is drawn in time proportional
+//! to what is on screen.
+
+use clusterscope_core::lab::diagram::{causal_past, Chunk, Record, What};
+use clusterscope_core::sim::Time;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Most records the page keeps.
+pub const KEPT: usize = 400_000;
+
+/// The records of the run on screen.
+#[derive(Debug, Default)]
+pub struct DiagramStore {
+    /// Records, in the order they were made (non-decreasing end time).
+    pub records: Vec<Record>,
+    /// Timer and note names, by index.
+    pub names: Vec<String>,
+    /// Faults only (few), for the bands.
+    pub faults: Vec<Record>,
+    /// Records let go: older than the window, or never sent.
+    pub dropped: u64,
+    /// The longest message flight seen (bounds the search for arrows that
+    /// start before the window and end inside it).
+    pub longest: Time,
+    /// The node and time of the event that broke an invariant.
+    pub violation: Option<(u32, Time)>,
+    /// The violation's causal past: per lane the latest time in it, and
+    /// per record whether it is in it (computed once).
+    pub past: Option<(Vec<Option<Time>>, Vec<bool>)>,
+    /// Lanes (nodes).
+    pub lanes: u32,
+}
+
+impl DiagramStore {
+    /// Merges a chunk from the worker.
+    pub fn apply(&mut self, chunk: &Chunk, lanes: u32) {
+        self.lanes = lanes;
+        if let Some(restart) = chunk.restart {
+            let cut = self.records.partition_point(|r| r.seq < restart);
+            self.records.truncate(cut);
+            self.faults.retain(|r| r.seq < restart);
+            if restart == 0 {
+                self.dropped = 0;
+                self.longest = 0;
+            }
+            self.violation = None;
+            self.past = None;
+        }
+        for (i, name) in chunk.names.iter().enumerate() {
+            let at = chunk.names_from as usize + i;
+            if at < self.names.len() {
+                self.names[at] = name.clone();
+            } else if at == self.names.len() {
+                self.names.push(name.clone());
+            }
+        }
+        self.dropped += chunk.skipped;
+        let new = chunk.unpack();
+        for r in &new {
+            if r.what == What::Fault {
+                self.faults.push(*r);
+            }
+            if r.what.is_message() {
+                self.longest = self.longest.max(r.t1 - r.t0);
+            }
+        }
+        self.records.extend(new);
+        if self.records.len() > KEPT {
+            let extra = self.records.len() - KEPT / 10 * 9;
+            self.records.drain(..extra);
+            self.dropped += extra as u64;
+            self.past = None;
+        }
+        if chunk.violation.is_some() && self.violation != chunk.violation {
+            self.violation = chunk.violation;
+            self.past = None;
+        }
+        if let (Some((node, at)), None) = (self.violation, &self.past) {
+            self.past = Some(causal_past(&self.records, lanes as usize, node, at));
+        }
+    }
+
+    /// The index range of records that may show between `from` and `to`:
+    /// every record ending at or after `from`, up to the first ending after
+    /// `to + longest` (arrows end at most `longest` after they start).
+    pub fn visible(&self, from: Time, to: Time) -> std::ops::Range<usize> {
+        let a = self.records.partition_point(|r| r.t1 < from);
+        let limit = to.saturating_add(self.longest);
+        let b = self.records.partition_point(|r| r.t1 <= limit);
+        a..b.max(a)
+    }
+
+    /// The time of the first record kept.
+    pub fn first_time(&self) -> Option<Time> {
+        self.records.first().map(|r| r.t0)
+    }
+}
+
+/// A shared handle to the store: the state clones it cheaply on every
+/// frame, and compares by identity (the version number says what changed).
+#[derive(Clone, Debug, Default)]
+pub struct Diagram(pub Rc<RefCell<DiagramStore>>);
+
+impl PartialEq for Diagram {
+    fn eq(&self, o: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &o.0)
+    }
+}

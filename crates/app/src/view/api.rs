@@ -1,0 +1,322 @@
+//! The embedding API: a documentation page drives an embedded lab with
+//! `postMessage` and hears what happens in it.
+//!
+//! Every message, both ways, is a plain object with `api: "clusterscope"`
+//! and `version: 1`. Requests (from the embedding page, the iframe's
+//! parent, only) carry a `type` and an optional `id` that the answer
+//! echoes:
+//!
+//! | type | fields | does |
+//! |---|---|---|
+//! | `play`, `pause` | | runs or stops virtual time |
+//! | `step` | | the next single event |
+//! | `stepBack` | | back one event |
+//! | `seek` | `time`: seconds (number) or a duration (`"1.5s"`) | goes to that time |
+//! | `speed` | `speed`: virtual seconds per second, 0 = as fast as possible | |
+//! | `load` | `scenario` (file text) or `link` (the part after `#`) | opens it at its time |
+//! | `act` | `action`, as in a scenario file after `at T` (`"crash S1"`) | applies it now |
+//! | `view` | `view`: `cluster`, `diagram` or `both` | |
+//! | `get` | | answers with `state` |
+//!
+//! The answer is `{type: "reply", id, ok: true, state}` once the lab has
+//! done it, or `{type: "error", id, ok: false, error}`: for an unknown
+//! type, a missing or ill-typed field, another version, or something the
+//! lab refused (a malformed scenario, an action naming no server). An
+//! error changes nothing. Events go to the parent as `{type: "event",
+//! event, time, ...}`: `ready` (the lab is up: `lab`), `loaded` (a run
+//! opened), `time` (at most four a second while playing, and after every
+//! jump: `playing`), `leader` (`leader`: `"S2"` or `null`), `decided`
+//! (`count`: requests committed, or Paxos slots chosen), `note` (a node
+//! became candidate or leader, stepped down, or a value was chosen:
+//! `node`, `note`), `violation` (`invariant`: the checker's words).
+//!
+//! Replies go to the window that asked, events to the parent, with target
+//! origin `*`: the lab says nothing private, and a sandboxed iframe
+//! (`sandbox="allow-scripts"`, an opaque origin) can name no other.
+
+use crate::protocol::ToWorker;
+use clusterscope_core::sim::time::parse_duration;
+use clusterscope_core::sim::{Time, SEC};
+use js_sys::{Object, Reflect};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// The API's name in every message.
+pub const API: &str = "clusterscope";
+/// The API's version.
+pub const VERSION: u32 = 1;
+
+/// What a request asks.
+#[derive(Clone, Debug)]
+pub enum Request {
+    /// Something the worker does.
+    Worker(ToWorker),
+    /// Show this view.
+    View(String),
+    /// Answer with the state.
+    Get,
+}
+
+/// Reads a request. Errors say what is wrong, in words.
+pub fn parse(data: &JsValue) -> Result<Request, String> {
+    if !data.is_object() {
+        return Err("a request must be an object with api, version and type".into());
+    }
+    let get = |k: &str| Reflect::get(data, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    if get("api").as_string().as_deref() != Some(API) {
+        return Err(format!("api must be \"{API}\""));
+    }
+    match get("version").as_f64() {
+        Some(v) if v == f64::from(VERSION) => {}
+        Some(v) => return Err(format!("version {v} is not supported: this lab speaks version {VERSION}")),
+        None => return Err(format!("version must be the number {VERSION}")),
+    }
+    let ty = get("type").as_string().ok_or("type must be a string")?;
+    let text = |k: &str, max: usize| -> Result<String, String> {
+        let v = get(k).as_string().ok_or_else(|| format!("'{ty}' needs '{k}', a string"))?;
+        if v.len() > max {
+            return Err(format!("'{k}' is {} bytes, more than the {max} allowed", v.len()));
+        }
+        Ok(v)
+    };
+    Ok(match ty.as_str() {
+        "play" => Request::Worker(ToWorker::Play),
+        "pause" => Request::Worker(ToWorker::Pause),
+        "step" => Request::Worker(ToWorker::StepEvent),
+        "stepBack" => Request::Worker(ToWorker::StepBack),
+        "seek" => {
+            let t = get("time");
+            let at: Time = if let Some(secs) = t.as_f64() {
+                if !secs.is_finite() || secs < 0.0 || secs > 30.0 * 86_400.0 {
+                    return Err("'time' must be between 0 and 30 days, in seconds".into());
+                }
+                (secs * SEC as f64).round() as Time
+            } else if let Some(s) = t.as_string() {
+                parse_duration(&s).ok_or_else(|| format!("'time' {s:?} is not a duration such as \"1.5s\""))?
+            } else {
+                return Err("'seek' needs 'time': seconds as a number, or a duration such as \"1.5s\"".into());
+            };
+            Request::Worker(ToWorker::Seek(at))
+        }
+        "speed" => match get("speed").as_f64() {
+            Some(s) if s.is_finite() && (0.0..=1e6).contains(&s) => Request::Worker(ToWorker::Speed(s)),
+            _ => return Err("'speed' must be a number from 0 (as fast as possible) to 1000000".into()),
+        },
+        "load" => {
+            if !get("scenario").is_undefined() {
+                Request::Worker(ToWorker::LoadText(text("scenario", 1 << 20)?))
+            } else if !get("link").is_undefined() {
+                let link = text("link", 1 << 21)?;
+                Request::Worker(ToWorker::LoadLink(link.trim_start_matches('#').to_string()))
+            } else {
+                return Err("'load' needs 'scenario' (the file's text) or 'link' (the part after #)".into());
+            }
+        }
+        "act" => Request::Worker(ToWorker::Act(text("action", 10_000)?)),
+        "view" => {
+            let v = text("view", 16)?;
+            if !["cluster", "diagram", "both"].contains(&v.as_str()) {
+                return Err(format!("'view' must be cluster, diagram or both, not {v:?}"));
+            }
+            Request::View(v)
+        }
+        "get" => Request::Get,
+        other => {
+            return Err(format!(
+                "unknown type {other:?}: play, pause, step, stepBack, seek, speed, load, act, view or get"
+            ))
+        }
+    })
+}
+
+/// Builds a message object.
+pub fn message(ty: &str, fields: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    let set = |k: &str, v: &JsValue| {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    };
+    set("api", &JsValue::from_str(API));
+    set("version", &JsValue::from(VERSION));
+    set("type", &JsValue::from_str(ty));
+    for (k, v) in fields {
+        set(k, v);
+    }
+    o.into()
+}
+
+fn post(to: &JsValue, msg: &JsValue) {
+    if let Some(w) = to.dyn_ref::<web_sys::Window>() {
+        let _ = w.post_message(msg, "*");
+    } else {
+        // A cross-origin parent is a WindowProxy that is not an instance
+        // of this realm's Window; calling postMessage on it still works.
+        let w: web_sys::Window = to.clone().unchecked_into();
+        let _ = w.post_message(msg, "*");
+    }
+}
+
+/// The parent window, if this page is embedded.
+pub fn parent() -> Option<JsValue> {
+    let w = web_sys::window()?;
+    let parent = w.parent().ok().flatten()?;
+    let me: &JsValue = w.as_ref();
+    (!Object::is(parent.as_ref(), me)).then(|| parent.into())
+}
+
+/// Sends an event to the embedding page, if there is one.
+pub fn emit(event: &str, time: Time, fields: &[(&str, JsValue)]) {
+    if let Some(p) = parent() {
+        let mut all = vec![("event", JsValue::from_str(event)), ("time", JsValue::from_f64(time as f64 / SEC as f64))];
+        all.extend(fields.iter().map(|(k, v)| (*k, v.clone())));
+        post(&p, &message("event", &all));
+    }
+}
+
+/// Requests sent to the worker and not answered yet.
+#[derive(Default)]
+pub struct Pending {
+    next: u64,
+    waiting: BTreeMap<u64, (JsValue, JsValue)>,
+    /// The state as the last frame left it, for `get` and replies.
+    pub state: Option<JsValue>,
+}
+
+/// A shared handle.
+pub type PendingHandle = Rc<RefCell<Pending>>;
+
+/// Answers a request with an error.
+pub fn refuse(to: &JsValue, id: &JsValue, error: &str) {
+    post(to, &message("error", &[("id", id.clone()), ("ok", JsValue::FALSE), ("error", JsValue::from_str(error))]));
+}
+
+/// Answers a request with success.
+pub fn accept(to: &JsValue, id: &JsValue, state: Option<&JsValue>) {
+    let mut f = vec![("id", id.clone()), ("ok", JsValue::TRUE)];
+    if let Some(s) = state {
+        f.push(("state", s.clone()));
+    }
+    post(to, &message("reply", &f));
+}
+
+impl Pending {
+    /// Notes a request going to the worker; returns its tag.
+    pub fn wait(&mut self, from: JsValue, id: JsValue) -> u64 {
+        self.next += 1;
+        self.waiting.insert(self.next, (from, id));
+        self.next
+    }
+
+    /// The worker answered request `tag`.
+    pub fn done(&mut self, tag: u64, error: Option<String>) {
+        if let Some((from, id)) = self.waiting.remove(&tag) {
+            match error {
+                Some(e) => refuse(&from, &id, &e),
+                None => accept(&from, &id, self.state.as_ref()),
+            }
+        }
+    }
+}
+
+/// Whether a message came from this page's parent (requests from anyone
+/// else are ignored: only the embedding page drives the lab).
+pub fn from_parent(e: &web_sys::MessageEvent) -> bool {
+    match (e.source(), parent()) {
+        (Some(src), Some(p)) => Object::is(src.as_ref(), &p),
+        _ => false,
+    }
+}
+
+/// What the events already told the parent.
+#[derive(Default)]
+pub struct Seen {
+    ready: bool,
+    leader: Option<Option<u32>>,
+    decided: f64,
+    violation: bool,
+    last_time_post: f64,
+    last_note_seq: Option<u64>,
+    playing: bool,
+}
+
+/// Notes that make an event (changes of role and decisions; not every
+/// commit or heartbeat).
+const NOTES: &[&str] = &["BecameCandidate", "BecameLeader", "SteppedDown", "Chosen"];
+
+/// After each frame: updates the state `get` answers with and sends the
+/// parent the events since the last frame.
+pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &PendingHandle) {
+    let (Some(frame), Some(schema)) = (state.frame.as_ref(), state.schema.as_ref()) else { return };
+    let time = frame.time;
+    let leader = frame.metric(schema, "leader").filter(|v| v.is_finite()).map(|v| v as u32);
+    let decided = frame.metric(schema, "decisions").or_else(|| frame.metric(schema, "committed")).unwrap_or(0.0);
+    let node = |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
+    let snapshot = message(
+        "state",
+        &[
+            ("lab", JsValue::from_str(&schema.lab)),
+            ("time", JsValue::from_f64(time as f64 / SEC as f64)),
+            ("playing", JsValue::from_bool(state.status.playing)),
+            ("leader", node(leader)),
+            ("decided", JsValue::from_f64(decided)),
+            ("events", JsValue::from_f64(frame.events as f64)),
+            ("fingerprint", JsValue::from_str(&frame.fingerprint_hex())),
+            ("violation", frame.violation.as_deref().map_or(JsValue::NULL, JsValue::from_str)),
+            ("link", JsValue::from_str(&state.link)),
+        ],
+    );
+    pending.borrow_mut().state = Some(snapshot);
+    if parent().is_none() {
+        return;
+    }
+    if !seen.ready {
+        seen.ready = true;
+        emit("ready", time, &[("lab", JsValue::from_str(&schema.lab))]);
+    }
+    if state.status.reset {
+        emit("loaded", time, &[("lab", JsValue::from_str(&schema.lab)), ("link", JsValue::from_str(&state.link))]);
+        seen.violation = false;
+        seen.leader = None;
+        seen.last_note_seq = None;
+    }
+    let wall = js_sys::Date::now();
+    let playing = state.status.playing;
+    if state.status.reset || !playing || playing != seen.playing || wall - seen.last_time_post >= 250.0 {
+        if playing || wall - seen.last_time_post >= 50.0 || playing != seen.playing || state.status.reset {
+            emit("time", time, &[("playing", JsValue::from_bool(playing))]);
+            seen.last_time_post = wall;
+        }
+    }
+    seen.playing = playing;
+    if seen.leader != Some(leader) {
+        if seen.leader.is_some() || leader.is_some() {
+            emit("leader", time, &[("leader", node(leader))]);
+        }
+        seen.leader = Some(leader);
+    }
+    if decided > seen.decided || (decided < seen.decided && state.status.reset) {
+        emit("decided", time, &[("count", JsValue::from_f64(decided))]);
+    }
+    seen.decided = decided;
+    // Notes: from the diagram's records made since the last frame.
+    let store = state.diagram.0.borrow();
+    let from = seen.last_note_seq.map_or(0, |s| s + 1);
+    let start = store.records.partition_point(|r| r.seq < from);
+    let mut sent = 0;
+    for r in &store.records[start..] {
+        if r.what == clusterscope_core::lab::diagram::What::Note && sent < 20 {
+            if let Some(name) = store.names.get(r.kind as usize).filter(|n| NOTES.contains(&n.as_str())) {
+                emit("note", r.t0, &[("node", node(Some(r.from))), ("note", JsValue::from_str(name))]);
+                sent += 1;
+            }
+        }
+    }
+    if let Some(last) = store.records.last() {
+        seen.last_note_seq = Some(last.seq);
+    }
+    if let (Some(v), false) = (&frame.violation, seen.violation) {
+        seen.violation = true;
+        emit("violation", time, &[("invariant", JsValue::from_str(v))]);
+    }
+}

@@ -1,0 +1,310 @@
+//! One drawing, two surfaces: the drawings are written once against
+//! [`Pen`], which a canvas implements (what the page shows) and [`SvgPen`]
+//! implements (what "Export SVG" saves), so the exported picture is the
+//! same drawing, not a second one that could drift from it.
+//!
+//! Colours follow the page's theme ([`Theme`]): dark by default, light when
+//! the system asks for it (`prefers-color-scheme: light`).
+
+use std::f64::consts::PI;
+use std::fmt::Write as _;
+use web_sys::CanvasRenderingContext2d;
+
+/// The 2D drawing operations the drawings use (a subset of the canvas API).
+pub trait Pen {
+    /// Fill colour (CSS).
+    fn fill_style(&mut self, c: &str);
+    /// Stroke colour (CSS).
+    fn stroke_style(&mut self, c: &str);
+    /// Stroke width.
+    fn line_width(&mut self, w: f64);
+    /// Opacity of what follows.
+    fn alpha(&mut self, a: f64);
+    /// Font (CSS shorthand, e.g. "12px sans-serif").
+    fn font(&mut self, f: &str);
+    /// "left", "center" or "right".
+    fn text_align(&mut self, a: &str);
+    /// "middle", "top" or "alphabetic".
+    fn text_baseline(&mut self, b: &str);
+    /// Dash pattern (empty: solid).
+    fn dash(&mut self, d: &[f64]);
+    /// Starts a new path.
+    fn begin_path(&mut self);
+    /// Moves the pen.
+    fn move_to(&mut self, x: f64, y: f64);
+    /// A straight line.
+    fn line_to(&mut self, x: f64, y: f64);
+    /// An arc, clockwise from angle `a0` to `a1` (radians).
+    fn arc(&mut self, x: f64, y: f64, r: f64, a0: f64, a1: f64);
+    /// Fills the path.
+    fn fill(&mut self);
+    /// Strokes the path.
+    fn stroke(&mut self);
+    /// A filled rectangle.
+    fn fill_rect(&mut self, x: f64, y: f64, w: f64, h: f64);
+    /// Text at a point.
+    fn fill_text(&mut self, t: &str, x: f64, y: f64);
+}
+
+/// A canvas as a [`Pen`].
+pub struct CanvasPen<'a>(pub &'a CanvasRenderingContext2d);
+
+impl Pen for CanvasPen<'_> {
+    fn fill_style(&mut self, c: &str) {
+        self.0.set_fill_style_str(c);
+    }
+    fn stroke_style(&mut self, c: &str) {
+        self.0.set_stroke_style_str(c);
+    }
+    fn line_width(&mut self, w: f64) {
+        self.0.set_line_width(w);
+    }
+    fn alpha(&mut self, a: f64) {
+        self.0.set_global_alpha(a);
+    }
+    fn font(&mut self, f: &str) {
+        self.0.set_font(f);
+    }
+    fn text_align(&mut self, a: &str) {
+        self.0.set_text_align(a);
+    }
+    fn text_baseline(&mut self, b: &str) {
+        self.0.set_text_baseline(b);
+    }
+    fn dash(&mut self, d: &[f64]) {
+        let arr = js_sys::Array::new();
+        for v in d {
+            arr.push(&(*v).into());
+        }
+        let _ = self.0.set_line_dash(&arr);
+    }
+    fn begin_path(&mut self) {
+        self.0.begin_path();
+    }
+    fn move_to(&mut self, x: f64, y: f64) {
+        self.0.move_to(x, y);
+    }
+    fn line_to(&mut self, x: f64, y: f64) {
+        self.0.line_to(x, y);
+    }
+    fn arc(&mut self, x: f64, y: f64, r: f64, a0: f64, a1: f64) {
+        let _ = self.0.arc(x, y, r, a0, a1);
+    }
+    fn fill(&mut self) {
+        self.0.fill();
+    }
+    fn stroke(&mut self) {
+        self.0.stroke();
+    }
+    fn fill_rect(&mut self, x: f64, y: f64, w: f64, h: f64) {
+        self.0.fill_rect(x, y, w, h);
+    }
+    fn fill_text(&mut self, t: &str, x: f64, y: f64) {
+        let _ = self.0.fill_text(t, x, y);
+    }
+}
+
+/// Writes what is drawn as an SVG document.
+pub struct SvgPen {
+    out: String,
+    path: String,
+    fill: String,
+    stroke: String,
+    width: f64,
+    alpha: f64,
+    font: String,
+    align: &'static str,
+    baseline: &'static str,
+    dash: String,
+    elements: usize,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+impl SvgPen {
+    /// An empty picture `w` by `h`.
+    pub fn new(w: f64, h: f64) -> SvgPen {
+        SvgPen {
+            out: format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\n"
+            ),
+            path: String::new(),
+            fill: "#000".into(),
+            stroke: "#000".into(),
+            width: 1.0,
+            alpha: 1.0,
+            font: "10px sans-serif".into(),
+            align: "start",
+            baseline: "auto",
+            dash: String::new(),
+            elements: 0,
+        }
+    }
+
+    /// The document.
+    pub fn finish(mut self) -> String {
+        self.out.push_str("</svg>\n");
+        self.out
+    }
+
+    /// Shapes and texts drawn so far.
+    pub fn elements(&self) -> usize {
+        self.elements
+    }
+
+    fn opacity(&self) -> String {
+        if self.alpha < 1.0 {
+            format!(" opacity=\"{:.2}\"", self.alpha)
+        } else {
+            String::new()
+        }
+    }
+}
+
+impl Pen for SvgPen {
+    fn fill_style(&mut self, c: &str) {
+        self.fill = esc(c);
+    }
+    fn stroke_style(&mut self, c: &str) {
+        self.stroke = esc(c);
+    }
+    fn line_width(&mut self, w: f64) {
+        self.width = w;
+    }
+    fn alpha(&mut self, a: f64) {
+        self.alpha = a;
+    }
+    fn font(&mut self, f: &str) {
+        self.font = esc(f);
+    }
+    fn text_align(&mut self, a: &str) {
+        self.align = match a {
+            "center" => "middle",
+            "right" | "end" => "end",
+            _ => "start",
+        };
+    }
+    fn text_baseline(&mut self, b: &str) {
+        self.baseline = match b {
+            "middle" => "central",
+            "top" | "hanging" => "hanging",
+            _ => "auto",
+        };
+    }
+    fn dash(&mut self, d: &[f64]) {
+        self.dash = if d.is_empty() {
+            String::new()
+        } else {
+            format!(" stroke-dasharray=\"{}\"", d.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(" "))
+        };
+    }
+    fn begin_path(&mut self) {
+        self.path.clear();
+    }
+    fn move_to(&mut self, x: f64, y: f64) {
+        let _ = write!(self.path, "M{x:.1} {y:.1}");
+    }
+    fn line_to(&mut self, x: f64, y: f64) {
+        let _ = write!(self.path, "L{x:.1} {y:.1}");
+    }
+    fn arc(&mut self, x: f64, y: f64, r: f64, a0: f64, a1: f64) {
+        let at = |a: f64| (x + r * a.cos(), y + r * a.sin());
+        let (sx, sy) = at(a0);
+        let cmd = if self.path.is_empty() { 'M' } else { 'L' };
+        let _ = write!(self.path, "{cmd}{sx:.1} {sy:.1}");
+        let sweep = a1 - a0;
+        if sweep >= 2.0 * PI - 1e-9 {
+            let (ox, oy) = at(a0 + PI);
+            let _ = write!(self.path, "A{r:.1} {r:.1} 0 1 1 {ox:.1} {oy:.1}A{r:.1} {r:.1} 0 1 1 {sx:.1} {sy:.1}");
+        } else if sweep > 0.0 {
+            let (ex, ey) = at(a1);
+            let large = u8::from(sweep > PI);
+            let _ = write!(self.path, "A{r:.1} {r:.1} 0 {large} 1 {ex:.1} {ey:.1}");
+        }
+    }
+    fn fill(&mut self) {
+        if !self.path.is_empty() {
+            let _ = writeln!(self.out, "<path d=\"{}\" fill=\"{}\"{}/>", self.path, self.fill, self.opacity());
+            self.elements += 1;
+        }
+    }
+    fn stroke(&mut self) {
+        if !self.path.is_empty() {
+            let _ = writeln!(
+                self.out,
+                "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{}{}/>",
+                self.path,
+                self.stroke,
+                self.width,
+                self.dash,
+                self.opacity()
+            );
+            self.elements += 1;
+        }
+    }
+    fn fill_rect(&mut self, x: f64, y: f64, w: f64, h: f64) {
+        let _ = writeln!(
+            self.out,
+            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{}\"{}/>",
+            self.fill,
+            self.opacity()
+        );
+        self.elements += 1;
+    }
+    fn fill_text(&mut self, t: &str, x: f64, y: f64) {
+        let _ = writeln!(
+            self.out,
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" fill=\"{}\" style=\"font: {}\" text-anchor=\"{}\" dominant-baseline=\"{}\"{}>{}</text>",
+            self.fill,
+            self.font,
+            self.align,
+            self.baseline,
+            self.opacity(),
+            esc(t)
+        );
+        self.elements += 1;
+    }
+}
+
+/// The colours of the drawings, for the page's theme.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Theme {
+    /// Background.
+    pub bg: &'static str,
+    /// Main text and outlines.
+    pub fg: &'static str,
+    /// Secondary text, timers, grid.
+    pub muted: &'static str,
+    /// Crashed nodes and lanes.
+    pub crashed: &'static str,
+    /// Faint lines (lanes, grid).
+    pub faint: &'static str,
+    /// Whether it is the light theme.
+    pub light: bool,
+}
+
+/// The dark theme (the default).
+pub const DARK: Theme = Theme { bg: "#10141b", fg: "#ffffff", muted: "#cfd6e4", crashed: "#5b616e", faint: "#2a3140", light: false };
+/// The light theme.
+pub const LIGHT: Theme = Theme { bg: "#ffffff", fg: "#111418", muted: "#3c4350", crashed: "#8a909c", faint: "#d9dde5", light: true };
+
+fn media(query: &str) -> bool {
+    web_sys::window().and_then(|w| w.match_media(query).ok().flatten()).is_some_and(|m| m.matches())
+}
+
+/// The theme the system asks for.
+pub fn theme() -> Theme {
+    if media("(prefers-color-scheme: light)") {
+        LIGHT
+    } else {
+        DARK
+    }
+}
+
+/// Whether the system asks for reduced motion (messages then jump from
+/// sender to receiver instead of gliding).
+pub fn reduced_motion() -> bool {
+    media("(prefers-reduced-motion: reduce)")
+}
