@@ -23,7 +23,9 @@ export async function serve(dist = DIST) {
       if (path.endsWith('/')) path += 'index.html';
       const file = join(dist, path);
       if (!file.startsWith(dist) || !(await stat(file)).isFile()) throw new Error('not found');
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      // Any origin may load the site: a lab embedded in a sandboxed iframe has an
+      // opaque origin, and its scripts and wasm are then cross-origin fetches.
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'access-control-allow-origin': '*' });
       res.end(await readFile(file));
     } catch {
       res.writeHead(404);

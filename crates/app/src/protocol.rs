@@ -7,8 +7,8 @@
 //! load; frames carry small numbers ([`Frame`]).
 
 use clusterscope_core::lab::{Frame, LabInfo, Schema, Settings};
-use clusterscope_core::sweep::{Shape, UnitResult};
 use clusterscope_core::sim::Time;
+use clusterscope_core::sweep::{Shape, UnitResult};
 use serde::{Deserialize, Serialize};
 
 /// What the page asks of the worker.
@@ -17,7 +17,8 @@ pub enum ToWorker {
     /// Load a share-link fragment (the part after '#'). On error the
     /// current run is kept.
     LoadLink(String),
-    /// Load a scenario in the text format, at time 0.
+    /// Load a scenario in the text format (an imported file), at its
+    /// `until` time, paused. On error the current run is kept.
     LoadText(String),
     /// Load preset `index` of lab `lab` (empty: the lab the app opens
     /// with), at time 0.
@@ -37,6 +38,8 @@ pub enum ToWorker {
     StepEvent,
     /// Go back one event (replays from the nearest snapshot).
     StepBack,
+    /// Nothing: (as an API command) only answer with the state.
+    Describe,
     /// The contents of message `id`, sent at `sent`; answered with
     /// [`FromWorker::MessageText`].
     MessageText {
@@ -64,7 +67,10 @@ pub enum ToWorker {
     Act(String),
     /// Restart from time 0 with changed parameters ("name value" pairs, as
     /// in the text format) and seed; recorded actions are kept.
-    Configure { params: Vec<(String, String)>, seed: u64 },
+    Configure {
+        params: Vec<(String, String)>,
+        seed: u64,
+    },
     /// Go back to time 0 with the same scenario.
     Reset,
     /// Jump to a virtual time (replays from the nearest snapshot).
@@ -81,9 +87,17 @@ pub enum ToWorker {
     /// [`FromWorker::TunePlan`] or an error.
     TunePlan(clusterscope_core::scenario::TuneDef),
     /// Run units `from..to` of a planned sweep (a worker of the Tune pool).
-    TuneRun { plan: Box<TuneSpec>, from: u64, to: u64 },
+    TuneRun {
+        plan: Box<TuneSpec>,
+        from: u64,
+        to: u64,
+    },
     /// Open one run of a sweep (point and seed) as the lab's run.
-    TuneOpen { plan: Box<TuneSpec>, point: usize, seed: u64 },
+    TuneOpen {
+        plan: Box<TuneSpec>,
+        point: usize,
+        seed: u64,
+    },
     /// Time placing keys and looking them up, per algorithm.
     RingBench {
         /// Servers.
@@ -115,8 +129,9 @@ pub enum FromWorker {
     RingBench(String),
     /// A sweep, planned: what to send the pool, and its shape.
     TunePlan(Box<TuneSpec>, Shape),
-    /// An API command is done: its tag and, if it failed, why.
-    Done(u64, Option<String>),
+    /// An API command is done: its tag and the lab's state after it, or
+    /// why it failed.
+    Done(u64, Result<ApiState, String>),
     /// A message's contents in words.
     MessageText(u64, String),
     /// The scenario recorded so far, in the text format.
@@ -170,4 +185,27 @@ pub struct BenchResult {
     pub millis: f64,
     /// Trace fingerprint (hex), to compare with the native run.
     pub fingerprint: String,
+}
+
+/// The lab's state as the embedding API reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiState {
+    /// The lab's name.
+    pub lab: String,
+    /// Virtual time.
+    pub time: Time,
+    /// Whether virtual time is advancing.
+    pub playing: bool,
+    /// The trace fingerprint (hex).
+    pub fingerprint: String,
+    /// Events processed.
+    pub events: u64,
+    /// The leader (from 0), if the lab has one now.
+    pub leader: Option<u32>,
+    /// Requests committed, or Paxos slots chosen.
+    pub decided: f64,
+    /// A broken invariant, in words.
+    pub violation: Option<String>,
+    /// The link fragment that reproduces this moment.
+    pub link: String,
 }

@@ -7,11 +7,11 @@
 //! never flooded. Snapshots (the lab is `Clone`) taken every virtual second
 //! make seeking back in time a short replay rather than a full one.
 
-use crate::protocol::{BenchResult, FromWorker, Status, ToWorker, TuneSpec};
-use clusterscope_core::sweep::Sweep;
+use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
 use clusterscope_core::lab::{catalog, registry, Lab};
 use clusterscope_core::scenario::{link, parse_action, Scenario};
 use clusterscope_core::sim::{Time, SEC};
+use clusterscope_core::sweep::Sweep;
 use gloo_timers::callback::Timeout;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 
@@ -143,7 +143,9 @@ impl SimWorker {
         if t >= self.lab.now() {
             self.lab.run_until(t);
         } else {
-            let Some((mut lab, next)) = self.restore(|l| l.now() <= t) else { return };
+            let Some((mut lab, next)) = self.restore(|l| l.now() <= t) else {
+                return;
+            };
             lab.run_until(t);
             self.lab = lab;
             self.diagram_restart = Some(next);
@@ -166,7 +168,9 @@ impl SimWorker {
                 let target = self.lab.now() + chunk;
                 self.lab.run_until(target);
                 self.snapshot_if_due();
-                if self.lab.violation().is_some() || (self.lab.events() == before && !self.lab.can_run()) {
+                if self.lab.violation().is_some()
+                    || (self.lab.events() == before && !self.lab.can_run())
+                {
                     break;
                 }
                 chunk = (chunk * 2).min(SEC);
@@ -194,7 +198,9 @@ impl SimWorker {
             let due = (self.last_tick_due + f64::from(TICK_MS)).max(now);
             self.last_tick_due = due;
             let scope = scope.clone();
-            self.timer = Some(Timeout::new((due - now).round() as u32, move || scope.send_message(Msg::Tick)));
+            self.timer = Some(Timeout::new((due - now).round() as u32, move || {
+                scope.send_message(Msg::Tick)
+            }));
         }
     }
 
@@ -208,14 +214,19 @@ impl SimWorker {
             self.schema_owed = false;
         }
         let now_wall = wall_ms();
-        let send_link = self.scenario_owed || !self.playing || now_wall - self.last_link_wall > 1_000.0;
+        let send_link =
+            self.scenario_owed || !self.playing || now_wall - self.last_link_wall > 1_000.0;
         let scn = self.lab.scenario();
         let status = Status {
             playing: self.playing,
             // A recorded scenario always fits a link (validation refuses
             // actions that would not); should one not, no link is better
             // than a dead one.
-            link: if send_link { link::encode(&scn).ok() } else { None },
+            link: if send_link {
+                link::encode(&scn).ok()
+            } else {
+                None
+            },
             settings: self.scenario_owed.then(|| self.lab.settings()),
             horizon: self.horizon,
             reset: self.reset_owed,
@@ -244,6 +255,33 @@ impl SimWorker {
         }
     }
 
+    /// The state the embedding API reports.
+    fn api_state(&mut self) -> ApiState {
+        let metrics = self.lab.metrics();
+        let get = |name: &str| {
+            metrics
+                .iter()
+                .find(|(m, _)| m.name == name)
+                .map(|(_, v)| *v)
+        };
+        let leader = get("leader")
+            .filter(|v| v.is_finite() && *v >= 1.0)
+            .map(|v| v as u32 - 1);
+        let decided = get("decisions").or_else(|| get("committed")).unwrap_or(0.0);
+        let scn = self.lab.scenario();
+        ApiState {
+            lab: scn.lab.def().name.to_string(),
+            time: self.lab.now(),
+            playing: self.playing,
+            fingerprint: format!("{:016x}", self.lab.fingerprint()),
+            events: self.lab.events(),
+            leader,
+            decided: if decided.is_finite() { decided } else { 0.0 },
+            violation: self.lab.violation_text(),
+            link: link::encode(&scn).unwrap_or_default(),
+        }
+    }
+
     fn bench(&self, text: &str) -> Result<BenchResult, String> {
         let scn = Scenario::parse(text).map_err(|e| e.to_string())?;
         let start = wall_ms();
@@ -267,7 +305,8 @@ impl Worker for SimWorker {
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
         let scn = Scenario::new(registry::default_lab(), 1);
-        let lab = Lab::new(&scn).unwrap_or_else(|e| unreachable!("the default scenario is valid: {e}"));
+        let lab =
+            Lab::new(&scn).unwrap_or_else(|e| unreachable!("the default scenario is valid: {e}"));
         SimWorker {
             snapshots: vec![Snapshot::of(&lab)],
             diagram_restart: Some(0),
@@ -317,10 +356,14 @@ impl Worker for SimWorker {
             ToWorker::Api { tag, cmd } => {
                 self.captured = Some(None);
                 self.received(scope, *cmd, id);
-                let error = self.captured.take().flatten();
-                scope.respond(id, FromWorker::Done(tag, error));
+                let out = match self.captured.take().flatten() {
+                    Some(error) => Err(error),
+                    None => Ok(self.api_state()),
+                };
+                scope.respond(id, FromWorker::Done(tag, out));
                 return;
             }
+            ToWorker::Describe => {}
             ToWorker::LoadLink(fragment) => match link::decode(&fragment) {
                 Ok(scn) => {
                     if let Err(e) = self.load(&scn) {
@@ -332,14 +375,19 @@ impl Worker for SimWorker {
             },
             ToWorker::LoadText(text) => match Scenario::parse(&text) {
                 Ok(scn) => {
-                    if let Err(e) = self.load(&Scenario { until: 0, ..scn }) {
-                        self.error(scope, e);
+                    if let Err(e) = self.load(&scn) {
+                        self.error(scope, format!("{e}. The current run was kept."));
                     }
+                    self.playing = false;
                 }
                 Err(e) => self.error(scope, format!("{e}. The current run was kept.")),
             },
             ToWorker::LoadPreset { lab, index } => {
-                let def = if lab.is_empty() { Some(registry::default_lab().def()) } else { registry::find(&lab) };
+                let def = if lab.is_empty() {
+                    Some(registry::default_lab().def())
+                } else {
+                    registry::find(&lab)
+                };
                 match def.and_then(|d| d.presets.get(index)) {
                     Some((_, text)) => match Scenario::parse(text) {
                         Ok(scn) => {
@@ -349,7 +397,10 @@ impl Worker for SimWorker {
                         }
                         Err(e) => self.error(scope, e.to_string()),
                     },
-                    None => self.error(scope, format!("there is no preset {index} of a lab '{lab}'")),
+                    None => self.error(
+                        scope,
+                        format!("there is no preset {index} of a lab '{lab}'"),
+                    ),
                 }
             }
             ToWorker::Play => {
@@ -398,7 +449,9 @@ impl Worker for SimWorker {
                 });
                 let out = match text {
                     Some(t) => FromWorker::MessageText(message, t),
-                    None => FromWorker::Error(format!("message #{message} is no longer in the trace")),
+                    None => {
+                        FromWorker::Error(format!("message #{message} is no longer in the trace"))
+                    }
                 };
                 scope.respond(id, out);
                 return;
@@ -408,14 +461,19 @@ impl Worker for SimWorker {
                 return;
             }
             ToWorker::Speed(s) => {
-                self.speed = if s.is_finite() { s.clamp(0.0, 1e6) } else { 0.0 };
+                self.speed = if s.is_finite() {
+                    s.clamp(0.0, 1e6)
+                } else {
+                    0.0
+                };
                 self.frame_owed = true;
             }
             ToWorker::Act(text) => {
                 let lab_kind = self.lab.kind();
-                match parse_action(lab_kind, &text).map_err(|e| e.to_string()).and_then(|a| {
-                    self.lab.act(a).map_err(|e| e.to_string())
-                }) {
+                match parse_action(lab_kind, &text)
+                    .map_err(|e| e.to_string())
+                    .and_then(|a| self.lab.act(a).map_err(|e| e.to_string()))
+                {
                     Ok(()) => {
                         let now = self.lab.now();
                         self.snapshots.retain(|s| s.lab.now() <= now);
@@ -453,7 +511,10 @@ impl Worker for SimWorker {
                 }
             }
             ToWorker::Reset => {
-                let scn = Scenario { until: 0, ..self.lab.scenario() };
+                let scn = Scenario {
+                    until: 0,
+                    ..self.lab.scenario()
+                };
                 if let Err(e) = self.load(&scn) {
                     self.error(scope, e);
                 }
@@ -474,7 +535,10 @@ impl Worker for SimWorker {
                 self.lab.set_tune(Some(def));
                 self.scenario_owed = true;
                 self.frame_owed = true;
-                let scn = Scenario { tune: None, ..self.lab.scenario() };
+                let scn = Scenario {
+                    tune: None,
+                    ..self.lab.scenario()
+                };
                 let out = if scn.until == 0 {
                     FromWorker::Error("Run the scenario first: each run of the sweep goes as far as the current time.".into())
                 } else {
@@ -482,7 +546,13 @@ impl Worker for SimWorker {
                     let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
                     match Sweep::new(scn.clone(), &p, seeds, &m) {
                         Ok(sweep) => FromWorker::TunePlan(
-                            Box::new(TuneSpec { template: scn.to_text(), params, seeds, metrics, generation: 0 }),
+                            Box::new(TuneSpec {
+                                template: scn.to_text(),
+                                params,
+                                seeds,
+                                metrics,
+                                generation: 0,
+                            }),
                             sweep.shape(),
                         ),
                         Err(e) => FromWorker::Error(format!("Tune: {e}")),
@@ -495,7 +565,8 @@ impl Worker for SimWorker {
             ToWorker::TuneRun { plan, from, to } => {
                 let out = match tune_sweep(&plan) {
                     Ok(sweep) => {
-                        let results: Result<Vec<_>, _> = (from..to).map(|i| sweep.run(sweep.unit(i))).collect();
+                        let results: Result<Vec<_>, _> =
+                            (from..to).map(|i| sweep.run(sweep.unit(i))).collect();
                         match results {
                             Ok(r) => FromWorker::TuneResults(plan.generation, r),
                             Err(e) => FromWorker::Error(format!("Tune: {e}")),
@@ -507,7 +578,9 @@ impl Worker for SimWorker {
                 return;
             }
             ToWorker::TuneOpen { plan, point, seed } => {
-                match tune_sweep(&plan).and_then(|s| s.scenario(point, seed).map_err(|e| e.to_string())) {
+                match tune_sweep(&plan)
+                    .and_then(|s| s.scenario(point, seed).map_err(|e| e.to_string()))
+                {
                     Ok(scn) => {
                         if let Err(e) = self.load(&scn) {
                             self.error(scope, e);
@@ -517,7 +590,11 @@ impl Worker for SimWorker {
                     Err(e) => self.error(scope, e),
                 }
             }
-            ToWorker::RingBench { nodes, vnodes, keys } => {
+            ToWorker::RingBench {
+                nodes,
+                vnodes,
+                keys,
+            } => {
                 let out = match ring_bench(nodes, vnodes, keys) {
                     Ok(json) => FromWorker::RingBench(json),
                     Err(e) => FromWorker::Error(e),
@@ -554,7 +631,12 @@ fn tune_sweep(plan: &TuneSpec) -> Result<Sweep, String> {
 /// browser benchmark against a JavaScript package does. Returns JSON.
 pub fn ring_bench(nodes: u32, vnodes: u32, keys: u32) -> Result<String, String> {
     use clusterscope_core::ring::{Algorithm, RingModel, RingParams};
-    let base = RingParams { nodes, vnodes, keys, ..RingParams::default() };
+    let base = RingParams {
+        nodes,
+        vnodes,
+        keys,
+        ..RingParams::default()
+    };
     let start = wall_ms();
     let model = RingModel::new(&base).map_err(|e| e.to_string())?;
     let place_ms = wall_ms() - start;
@@ -563,8 +645,16 @@ pub fn ring_bench(nodes: u32, vnodes: u32, keys: u32) -> Result<String, String> 
     let mut rows = Vec::new();
     for algorithm in Algorithm::ALL {
         // Rendezvous scores every server for every key: a hundredth of the keys.
-        let n = if algorithm == Algorithm::Rendezvous { (keys / 100).max(1) } else { keys } as usize;
-        let params = RingParams { algorithm, keys: 1, ..base.clone() };
+        let n = if algorithm == Algorithm::Rendezvous {
+            (keys / 100).max(1)
+        } else {
+            keys
+        } as usize;
+        let params = RingParams {
+            algorithm,
+            keys: 1,
+            ..base.clone()
+        };
         let start = wall_ms();
         let model = RingModel::new(&params).map_err(|e| e.to_string())?;
         let build_ms = wall_ms() - start;

@@ -2,5 +2,7 @@
 use gloo_worker::Registrable;
 
 fn main() {
-    clusterscope_app::worker::SimWorker::registrar().encoding::<clusterscope_app::codec::MeasuredBincode>().register();
+    clusterscope_app::worker::SimWorker::registrar()
+        .encoding::<clusterscope_app::codec::MeasuredBincode>()
+        .register();
 }

@@ -16,10 +16,11 @@
 //! | `load` | `scenario` (file text) or `link` (the part after `#`) | opens it at its time |
 //! | `act` | `action`, as in a scenario file after `at T` (`"crash S1"`) | applies it now |
 //! | `view` | `view`: `cluster`, `diagram` or `both` | |
-//! | `get` | | answers with `state` |
+//! | `get` | | nothing (answers with `state`) |
 //!
 //! The answer is `{type: "reply", id, ok: true, state}` once the lab has
-//! done it, or `{type: "error", id, ok: false, error}`: for an unknown
+//! done it (`state`: `lab`, `time` in seconds, `playing`, `fingerprint`,
+//! `events`, `leader`, `decided`, `violation`, `link`), or `{type: "error", id, ok: false, error}`: for an unknown
 //! type, a missing or ill-typed field, another version, or something the
 //! lab refused (a malformed scenario, an action naming no server). An
 //! error changes nothing. Events go to the parent as `{type: "event",
@@ -55,8 +56,6 @@ pub enum Request {
     Worker(ToWorker),
     /// Show this view.
     View(String),
-    /// Answer with the state.
-    Get,
 }
 
 /// Reads a request. Errors say what is wrong, in words.
@@ -70,14 +69,23 @@ pub fn parse(data: &JsValue) -> Result<Request, String> {
     }
     match get("version").as_f64() {
         Some(v) if v == f64::from(VERSION) => {}
-        Some(v) => return Err(format!("version {v} is not supported: this lab speaks version {VERSION}")),
+        Some(v) => {
+            return Err(format!(
+                "version {v} is not supported: this lab speaks version {VERSION}"
+            ))
+        }
         None => return Err(format!("version must be the number {VERSION}")),
     }
     let ty = get("type").as_string().ok_or("type must be a string")?;
     let text = |k: &str, max: usize| -> Result<String, String> {
-        let v = get(k).as_string().ok_or_else(|| format!("'{ty}' needs '{k}', a string"))?;
+        let v = get(k)
+            .as_string()
+            .ok_or_else(|| format!("'{ty}' needs '{k}', a string"))?;
         if v.len() > max {
-            return Err(format!("'{k}' is {} bytes, more than the {max} allowed", v.len()));
+            return Err(format!(
+                "'{k}' is {} bytes, more than the {max} allowed",
+                v.len()
+            ));
         }
         Ok(v)
     };
@@ -122,7 +130,7 @@ pub fn parse(data: &JsValue) -> Result<Request, String> {
             }
             Request::View(v)
         }
-        "get" => Request::Get,
+        "get" => Request::Worker(ToWorker::Describe),
         other => {
             return Err(format!(
                 "unknown type {other:?}: play, pause, step, stepBack, seek, speed, load, act, view or get"
@@ -168,7 +176,10 @@ pub fn parent() -> Option<JsValue> {
 /// Sends an event to the embedding page, if there is one.
 pub fn emit(event: &str, time: Time, fields: &[(&str, JsValue)]) {
     if let Some(p) = parent() {
-        let mut all = vec![("event", JsValue::from_str(event)), ("time", JsValue::from_f64(time as f64 / SEC as f64))];
+        let mut all = vec![
+            ("event", JsValue::from_str(event)),
+            ("time", JsValue::from_f64(time as f64 / SEC as f64)),
+        ];
         all.extend(fields.iter().map(|(k, v)| (*k, v.clone())));
         post(&p, &message("event", &all));
     }
@@ -179,8 +190,31 @@ pub fn emit(event: &str, time: Time, fields: &[(&str, JsValue)]) {
 pub struct Pending {
     next: u64,
     waiting: BTreeMap<u64, (JsValue, JsValue)>,
-    /// The state as the last frame left it, for `get` and replies.
-    pub state: Option<JsValue>,
+}
+
+/// The state as an object.
+pub fn state_object(s: &crate::protocol::ApiState) -> JsValue {
+    let node =
+        |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
+    let o = Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), &v);
+    };
+    set("lab", JsValue::from_str(&s.lab));
+    set("time", JsValue::from_f64(s.time as f64 / SEC as f64));
+    set("playing", JsValue::from_bool(s.playing));
+    set("fingerprint", JsValue::from_str(&s.fingerprint));
+    set("events", JsValue::from_f64(s.events as f64));
+    set("leader", node(s.leader));
+    set("decided", JsValue::from_f64(s.decided));
+    set(
+        "violation",
+        s.violation
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str),
+    );
+    set("link", JsValue::from_str(&s.link));
+    o.into()
 }
 
 /// A shared handle.
@@ -188,7 +222,17 @@ pub type PendingHandle = Rc<RefCell<Pending>>;
 
 /// Answers a request with an error.
 pub fn refuse(to: &JsValue, id: &JsValue, error: &str) {
-    post(to, &message("error", &[("id", id.clone()), ("ok", JsValue::FALSE), ("error", JsValue::from_str(error))]));
+    post(
+        to,
+        &message(
+            "error",
+            &[
+                ("id", id.clone()),
+                ("ok", JsValue::FALSE),
+                ("error", JsValue::from_str(error)),
+            ],
+        ),
+    );
 }
 
 /// Answers a request with success.
@@ -209,11 +253,11 @@ impl Pending {
     }
 
     /// The worker answered request `tag`.
-    pub fn done(&mut self, tag: u64, error: Option<String>) {
+    pub fn done(&mut self, tag: u64, out: Result<crate::protocol::ApiState, String>) {
         if let Some((from, id)) = self.waiting.remove(&tag) {
-            match error {
-                Some(e) => refuse(&from, &id, &e),
-                None => accept(&from, &id, self.state.as_ref()),
+            match out {
+                Err(e) => refuse(&from, &id, &e),
+                Ok(state) => accept(&from, &id, Some(&state_object(&state))),
             }
         }
     }
@@ -247,26 +291,22 @@ const NOTES: &[&str] = &["BecameCandidate", "BecameLeader", "SteppedDown", "Chos
 /// After each frame: updates the state `get` answers with and sends the
 /// parent the events since the last frame.
 pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &PendingHandle) {
-    let (Some(frame), Some(schema)) = (state.frame.as_ref(), state.schema.as_ref()) else { return };
+    let (Some(frame), Some(schema)) = (state.frame.as_ref(), state.schema.as_ref()) else {
+        return;
+    };
     let time = frame.time;
-    let leader = frame.metric(schema, "leader").filter(|v| v.is_finite()).map(|v| v as u32);
-    let decided = frame.metric(schema, "decisions").or_else(|| frame.metric(schema, "committed")).unwrap_or(0.0);
-    let node = |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
-    let snapshot = message(
-        "state",
-        &[
-            ("lab", JsValue::from_str(&schema.lab)),
-            ("time", JsValue::from_f64(time as f64 / SEC as f64)),
-            ("playing", JsValue::from_bool(state.status.playing)),
-            ("leader", node(leader)),
-            ("decided", JsValue::from_f64(decided)),
-            ("events", JsValue::from_f64(frame.events as f64)),
-            ("fingerprint", JsValue::from_str(&frame.fingerprint_hex())),
-            ("violation", frame.violation.as_deref().map_or(JsValue::NULL, JsValue::from_str)),
-            ("link", JsValue::from_str(&state.link)),
-        ],
-    );
-    pending.borrow_mut().state = Some(snapshot);
+    // The leader metric counts servers from 1 (0: none).
+    let leader = frame
+        .metric(schema, "leader")
+        .filter(|v| v.is_finite() && *v >= 1.0)
+        .map(|v| v as u32 - 1);
+    let decided = frame
+        .metric(schema, "decisions")
+        .or_else(|| frame.metric(schema, "committed"))
+        .unwrap_or(0.0);
+    let node =
+        |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
+    let _ = pending;
     if parent().is_none() {
         return;
     }
@@ -275,15 +315,30 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
         emit("ready", time, &[("lab", JsValue::from_str(&schema.lab))]);
     }
     if state.status.reset {
-        emit("loaded", time, &[("lab", JsValue::from_str(&schema.lab)), ("link", JsValue::from_str(&state.link))]);
+        emit(
+            "loaded",
+            time,
+            &[
+                ("lab", JsValue::from_str(&schema.lab)),
+                ("link", JsValue::from_str(&state.link)),
+            ],
+        );
         seen.violation = false;
         seen.leader = None;
         seen.last_note_seq = None;
     }
     let wall = js_sys::Date::now();
     let playing = state.status.playing;
-    if state.status.reset || !playing || playing != seen.playing || wall - seen.last_time_post >= 250.0 {
-        if playing || wall - seen.last_time_post >= 50.0 || playing != seen.playing || state.status.reset {
+    if state.status.reset
+        || !playing
+        || playing != seen.playing
+        || wall - seen.last_time_post >= 250.0
+    {
+        if playing
+            || wall - seen.last_time_post >= 50.0
+            || playing != seen.playing
+            || state.status.reset
+        {
             emit("time", time, &[("playing", JsValue::from_bool(playing))]);
             seen.last_time_post = wall;
         }
@@ -306,8 +361,19 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
     let mut sent = 0;
     for r in &store.records[start..] {
         if r.what == clusterscope_core::lab::diagram::What::Note && sent < 20 {
-            if let Some(name) = store.names.get(r.kind as usize).filter(|n| NOTES.contains(&n.as_str())) {
-                emit("note", r.t0, &[("node", node(Some(r.from))), ("note", JsValue::from_str(name))]);
+            if let Some(name) = store
+                .names
+                .get(r.kind as usize)
+                .filter(|n| NOTES.contains(&n.as_str()))
+            {
+                emit(
+                    "note",
+                    r.t0,
+                    &[
+                        ("node", node(Some(r.from))),
+                        ("note", JsValue::from_str(name)),
+                    ],
+                );
                 sent += 1;
             }
         }

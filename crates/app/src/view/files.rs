@@ -17,8 +17,16 @@ const MAX_FILE: f64 = 2.0 * 1024.0 * 1024.0;
 
 /// Offers `href` as a download named `name`.
 fn download_url(href: &str, name: &str) {
-    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
-    let Some(a) = doc.create_element("a").ok().and_then(|e| e.dyn_into::<HtmlAnchorElement>().ok()) else { return };
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Some(a) = doc
+        .create_element("a")
+        .ok()
+        .and_then(|e| e.dyn_into::<HtmlAnchorElement>().ok())
+    else {
+        return;
+    };
     a.set_href(href);
     a.set_download(name);
     a.set_attribute("data-export", name).ok();
@@ -34,8 +42,12 @@ pub fn download_text(text: &str, name: &str, mime: &str) {
     let parts = js_sys::Array::of1(&text.into());
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
     download_url(&url, name);
     let _ = web_sys::Url::revoke_object_url(&url);
 }
@@ -57,7 +69,11 @@ fn download_png(selector: &str, name: &str) -> bool {
 
 /// Reads a scenario file and loads it (the worker answers a malformed one
 /// with an error and keeps the run).
-pub fn import(file: web_sys::File, ctx: &Ctx, keep: &Rc<RefCell<Option<gloo_file::callbacks::FileReader>>>) {
+pub fn import(
+    file: web_sys::File,
+    ctx: &Ctx,
+    keep: &Rc<RefCell<Option<gloo_file::callbacks::FileReader>>>,
+) {
     let d = ctx.state.dispatcher();
     if file.size() > MAX_FILE {
         d.dispatch(Msg::Error(format!(
@@ -69,13 +85,16 @@ pub fn import(file: web_sys::File, ctx: &Ctx, keep: &Rc<RefCell<Option<gloo_file
     }
     let name = file.name();
     let bridge = ctx.bridge.clone();
-    let reader = gloo_file::callbacks::read_as_text(&gloo_file::File::from(file).into(), move |r| match r {
-        Ok(text) => {
-            bridge.send(ToWorker::Pause);
-            bridge.send(ToWorker::LoadText(text));
-        }
-        Err(e) => d.dispatch(Msg::Error(format!("{name} could not be read ({e}). The current run was kept."))),
-    });
+    let reader =
+        gloo_file::callbacks::read_as_text(&gloo_file::File::from(file).into(), move |r| match r {
+            Ok(text) => {
+                bridge.send(ToWorker::Pause);
+                bridge.send(ToWorker::LoadText(text));
+            }
+            Err(e) => d.dispatch(Msg::Error(format!(
+                "{name} could not be read ({e}). The current run was kept."
+            ))),
+        });
     *keep.borrow_mut() = Some(reader);
 }
 
@@ -122,7 +141,10 @@ pub fn Files(props: &FilesProps) -> Html {
     let cluster_png = {
         let lab = lab.clone();
         Callback::from(move |_| {
-            download_png("canvas.cluster, canvas.stage-canvas", &format!("clusterscope-{lab}.png"));
+            download_png(
+                "canvas.cluster, canvas.stage-canvas",
+                &format!("clusterscope-{lab}.png"),
+            );
         })
     };
     let diagram_svg = {
@@ -130,9 +152,15 @@ pub fn Files(props: &FilesProps) -> Html {
         let (win, filters) = (props.window.clone(), props.filters.clone());
         let lab = lab.clone();
         Callback::from(move |_| {
-            let (Some(schema), Some(f)) = (state.schema.as_ref(), state.frame.as_ref()) else { return };
+            let (Some(schema), Some(f)) = (state.schema.as_ref(), state.frame.as_ref()) else {
+                return;
+            };
             let svg = spacetime::svg(&state.diagram.0.borrow(), schema, &win, f.time, &filters);
-            download_text(&svg, &format!("clusterscope-{lab}-diagram.svg"), "image/svg+xml");
+            download_text(
+                &svg,
+                &format!("clusterscope-{lab}-diagram.svg"),
+                "image/svg+xml",
+            );
         })
     };
     let diagram_png = {
@@ -152,7 +180,12 @@ pub fn Files(props: &FilesProps) -> Html {
     let onchange = {
         let ctx = ctx.clone();
         Callback::from(move |e: Event| {
-            let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+            let Some(i) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+            else {
+                return;
+            };
             if let Some(file) = i.files().and_then(|f| f.get(0)) {
                 import(file, &ctx, &reader);
             }

@@ -25,7 +25,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::*;
 
-/// Width of the drawing, in CSS pixels.
+/// Width of the drawing when it cannot be measured, in CSS pixels (it is
+/// drawn at the width it is shown at, so text stays sharp).
 pub const W: f64 = 960.0;
 /// Most arrows drawn at once.
 pub const MAX_ARROWS: usize = 6_000;
@@ -47,7 +48,10 @@ pub struct Window {
 
 impl Default for Window {
     fn default() -> Self {
-        Window { span: SEC, right: None }
+        Window {
+            span: SEC,
+            right: None,
+        }
     }
 }
 
@@ -91,23 +95,32 @@ struct Geometry {
     span: Time,
     lanes: Vec<u32>,
     lane_h: f64,
+    w: f64,
 }
 
 impl Geometry {
-    fn new(store: &DiagramStore, win: &Window, now: Time, filters: &Filters) -> Geometry {
+    fn new(store: &DiagramStore, win: &Window, now: Time, filters: &Filters, w: f64) -> Geometry {
         let (left, right) = win.edges(now);
-        let lanes: Vec<u32> = (0..store.lanes).filter(|l| !filters.lanes.contains(l)).collect();
+        let lanes: Vec<u32> = (0..store.lanes)
+            .filter(|l| !filters.lanes.contains(l))
+            .collect();
         let lane_h = (420.0 / lanes.len().max(1) as f64).clamp(8.0, 34.0);
-        Geometry { left, span: (right - left).max(1), lanes, lane_h }
+        Geometry {
+            left,
+            span: (right - left).max(1),
+            lanes,
+            lane_h,
+            w: w.max(200.0),
+        }
     }
     fn height(&self) -> f64 {
         AXIS + self.lane_h * self.lanes.len().max(1) as f64 + FOOT
     }
     fn x(&self, t: Time) -> f64 {
-        GUTTER + (t as f64 - self.left as f64) / self.span as f64 * (W - GUTTER - 10.0)
+        GUTTER + (t as f64 - self.left as f64) / self.span as f64 * (self.w - GUTTER - 10.0)
     }
     fn t(&self, x: f64) -> Time {
-        let f = ((x - GUTTER) / (W - GUTTER - 10.0)).clamp(0.0, 1.0);
+        let f = ((x - GUTTER) / (self.w - GUTTER - 10.0)).clamp(0.0, 1.0);
         self.left + (f * self.span as f64) as Time
     }
     fn y(&self, lane: u32) -> Option<f64> {
@@ -117,8 +130,8 @@ impl Geometry {
 }
 
 /// A tick step of 1, 2 or 5 times a power of ten, about every 110 px.
-fn tick_step(span: Time) -> Time {
-    let want = (span as f64 * 110.0 / (W - GUTTER)).max(1.0);
+fn tick_step(span: Time, w: f64) -> Time {
+    let want = (span as f64 * 110.0 / (w - GUTTER)).max(1.0);
     let mut step = 1u64;
     loop {
         for m in [1, 2, 5] {
@@ -128,6 +141,14 @@ fn tick_step(span: Time) -> Time {
         }
         step = step.saturating_mul(10);
     }
+}
+
+/// A tick's time in seconds, with as many decimals as the step needs.
+fn tick_label(t: Time, step: Time) -> String {
+    let decimals = (0..=6)
+        .find(|d| step % (SEC / 10u64.pow(*d)) == 0)
+        .unwrap_or(6) as usize;
+    format!("{:.*}s", decimals, t as f64 / SEC as f64)
 }
 
 fn note_color(name: &str) -> &'static str {
@@ -149,13 +170,18 @@ pub fn draw(
     now: Time,
     filters: &Filters,
     theme: Theme,
+    width: f64,
 ) -> Drawn {
-    let g = Geometry::new(store, win, now, filters);
+    let g = Geometry::new(store, win, now, filters, width);
+    let w = g.w;
     let h = g.height();
     let right = g.left + g.span;
-    let mut out = Drawn { lanes: g.lanes.len(), ..Drawn::default() };
+    let mut out = Drawn {
+        lanes: g.lanes.len(),
+        ..Drawn::default()
+    };
     p.fill_style(theme.bg);
-    p.fill_rect(0.0, 0.0, W, h);
+    p.fill_rect(0.0, 0.0, w, h);
 
     // Bands: crashes, pauses, partitions, one-way cuts, up to now.
     let mut crash_from: Vec<Option<Time>> = vec![None; store.lanes as usize];
@@ -164,10 +190,19 @@ pub fn draw(
     let mut blocks: Vec<(Time, u32, u32)> = Vec::new();
     let mut bands: Vec<(u32, Time, Time, &'static str, f64)> = Vec::new();
     let mut heal_marks: Vec<Time> = Vec::new();
-    let close_part = |part: &mut Option<(Time, Vec<(u32, u32)>)>, blocks: &mut Vec<(Time, u32, u32)>, t: Time, bands: &mut Vec<(u32, Time, Time, &'static str, f64)>| {
+    let close_part = |part: &mut Option<(Time, Vec<(u32, u32)>)>,
+                      blocks: &mut Vec<(Time, u32, u32)>,
+                      t: Time,
+                      bands: &mut Vec<(u32, Time, Time, &'static str, f64)>| {
         if let Some((t0, groups)) = part.take() {
             for (n, grp) in groups {
-                bands.push((n, t0, t, super::canvas::GROUP_COLORS[grp as usize % super::canvas::GROUP_COLORS.len()], 0.16));
+                bands.push((
+                    n,
+                    t0,
+                    t,
+                    super::canvas::GROUP_COLORS[grp as usize % super::canvas::GROUP_COLORS.len()],
+                    0.16,
+                ));
             }
         }
         for (t0, a, _) in blocks.drain(..) {
@@ -197,7 +232,10 @@ pub fn draw(
         } else if k == FaultKind::Partition as u16 {
             close_part(&mut part, &mut blocks, f.t0, &mut bands);
             let mut groups = Vec::new();
-            while i < store.faults.len() && store.faults[i].kind == FaultKind::Partition as u16 && store.faults[i].t0 == f.t0 {
+            while i < store.faults.len()
+                && store.faults[i].kind == FaultKind::Partition as u16
+                && store.faults[i].t0 == f.t0
+            {
                 groups.push((store.faults[i].from, store.faults[i].to));
                 i += 1;
             }
@@ -261,12 +299,15 @@ pub fn draw(
     for &lane in &g.lanes {
         if let Some(y) = g.y(lane) {
             p.move_to(GUTTER, y);
-            p.line_to(W - 10.0, y);
+            p.line_to(w - 10.0, y);
         }
     }
     p.stroke();
     p.fill_style(theme.muted);
-    p.font(&format!("{}px sans-serif", (g.lane_h * 0.5).clamp(8.0, 12.0).round()));
+    p.font(&format!(
+        "{}px sans-serif",
+        (g.lane_h * 0.5).clamp(8.0, 12.0).round()
+    ));
     p.text_align("right");
     p.text_baseline("middle");
     for &lane in &g.lanes {
@@ -276,7 +317,7 @@ pub fn draw(
     }
 
     // The time axis.
-    let step = tick_step(g.span);
+    let step = tick_step(g.span, w);
     p.font("11px sans-serif");
     p.text_align("center");
     p.text_baseline("middle");
@@ -294,7 +335,7 @@ pub fn draw(
     p.stroke();
     p.fill_style(theme.muted);
     for (x, t) in labels {
-        p.fill_text(&format_duration(t), x, AXIS / 2.0 - 2.0);
+        p.fill_text(&tick_label(t, step), x, AXIS / 2.0 - 2.0);
     }
     p.stroke_style(theme.muted);
     p.dash(&[2.0, 3.0]);
@@ -334,7 +375,8 @@ pub fn draw(
     out.in_view = arrows.len();
     let stride = arrows.len().div_ceil(MAX_ARROWS).max(1);
     let mark_stride = marks.len().div_ceil(MAX_MARKS).max(1);
-    let in_past = |i: usize| past.is_none_or(|(_, inside)| store.past_index(i).is_some_and(|j| inside[j]));
+    let in_past =
+        |i: usize| past.is_none_or(|(_, inside)| store.past_index(i).is_some_and(|j| inside[j]));
     let lost_at = |r: &Record, x0: f64, y0: f64, y1: f64| -> (f64, f64) {
         if r.what == What::Lost {
             // Lost on the way: a short stub towards the receiver.
@@ -396,10 +438,15 @@ pub fn draw(
                 p.begin_path();
                 for &i in arrows.iter().step_by(stride) {
                     let r = &store.records[i];
-                    if r.kind as usize != k || r.copy != copies || (past.is_some() && in_past(i) != pass) {
+                    if r.kind as usize != k
+                        || r.copy != copies
+                        || (past.is_some() && in_past(i) != pass)
+                    {
                         continue;
                     }
-                    let (Some(y0), Some(y1)) = (g.y(r.from), g.y(r.to)) else { continue };
+                    let (Some(y0), Some(y1)) = (g.y(r.from), g.y(r.to)) else {
+                        continue;
+                    };
                     let x0 = g.x(r.t0);
                     let (x1, y1e) = lost_at(r, x0, y0, y1);
                     p.move_to(x0, y0);
@@ -478,11 +525,18 @@ pub fn draw(
     // What is left out, said.
     let mut said = Vec::new();
     if stride > 1 {
-        said.push(format!("showing {} of {} arrows in view: zoom in to see every one", out.arrows, out.in_view));
+        said.push(format!(
+            "showing {} of {} arrows in view: zoom in to see every one",
+            out.arrows, out.in_view
+        ));
     }
     if let Some(first) = store.first_time().filter(|_| store.dropped > 0) {
         if g.left < first {
-            said.push(format!("{} older records not kept: the diagram starts at {}", store.dropped, format_duration(first)));
+            said.push(format!(
+                "{} older records not kept: the diagram starts at {}",
+                store.dropped,
+                format_duration(first)
+            ));
         }
     }
     if !said.is_empty() {
@@ -505,15 +559,35 @@ impl DiagramStore {
 }
 
 /// The diagram as an SVG document, for "Export SVG".
-pub fn svg(store: &DiagramStore, schema: &Schema, win: &Window, now: Time, filters: &Filters) -> String {
-    let g = Geometry::new(store, win, now, filters);
-    let mut p = SvgPen::new(W, g.height());
-    draw(&mut p, store, schema, win, now, filters, pen::theme());
+pub fn svg(
+    store: &DiagramStore,
+    schema: &Schema,
+    win: &Window,
+    now: Time,
+    filters: &Filters,
+) -> String {
+    let w = shown_width();
+    let g = Geometry::new(store, win, now, filters, w);
+    let mut p = SvgPen::new(w, g.height());
+    draw(&mut p, store, schema, win, now, filters, pen::theme(), w);
     p.finish()
 }
 
+/// The diagram's width on screen (CSS pixels).
+fn shown_width() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("canvas.diagram").ok().flatten())
+        .map(|c| c.get_bounding_client_rect().width().round())
+        .filter(|w| *w >= 200.0)
+        .unwrap_or(W)
+}
+
 fn describe(r: &Record, schema: &Schema) -> String {
-    let kind = schema.kinds.get(r.kind as usize).map_or("message", |k| k.name.as_str());
+    let kind = schema
+        .kinds
+        .get(r.kind as usize)
+        .map_or("message", |k| k.name.as_str());
     let end = match r.what {
         What::Delivered => format!("arrived {}", format_duration(r.t1)),
         What::Lost => "lost on the link".to_string(),
@@ -522,7 +596,12 @@ fn describe(r: &Record, schema: &Schema) -> String {
         _ => String::new(),
     };
     let copy = if r.copy { " (network duplicate)" } else { "" };
-    format!("S{}→S{} {kind}{copy}: sent {}, {end}", r.from + 1, r.to + 1, format_duration(r.t0))
+    format!(
+        "S{}→S{} {kind}{copy}: sent {}, {end}",
+        r.from + 1,
+        r.to + 1,
+        format_duration(r.t0)
+    )
 }
 
 fn distance(px: f64, py: f64, (x0, y0, x1, y1): (f64, f64, f64, f64)) -> f64 {
@@ -556,7 +635,9 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
     let chosen = use_state(|| None::<Record>);
     let drawn = use_state(Drawn::default);
     let now = state.frame.as_ref().map_or(0, |f| f.time);
-    let Some(schema) = state.schema.clone() else { return html! {} };
+    let Some(schema) = state.schema.clone() else {
+        return html! {};
+    };
 
     {
         let canvas = canvas.clone();
@@ -564,21 +645,50 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
         let hits = hits.clone();
         let drawn = drawn.clone();
         let schema = schema.clone();
-        let deps = (state.diagram_version, now, *win, (*filters).clone(), state.frames);
+        let deps = (
+            state.diagram_version,
+            now,
+            *win,
+            (*filters).clone(),
+            state.frames,
+        );
         use_effect_with(deps, move |(_, now, win, filters, _)| {
-            let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
+            let Some(c) = canvas.cast::<HtmlCanvasElement>() else {
+                return;
+            };
             let store = store.0.borrow();
-            let g = Geometry::new(&store, win, *now, filters);
-            let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
-            let (pw, ph) = ((W * dpr) as u32, (g.height() * dpr) as u32);
+            let w = shown_width();
+            let g = Geometry::new(&store, win, *now, filters, w);
+            let dpr = web_sys::window()
+                .map_or(1.0, |w| w.device_pixel_ratio())
+                .max(1.0);
+            let (pw, ph) = ((w * dpr) as u32, (g.height() * dpr) as u32);
             if c.width() != pw || c.height() != ph {
                 c.set_width(pw);
                 c.set_height(ph);
-                let _ = c.style().set_property("aspect-ratio", &format!("{} / {}", W, g.height()));
+                let _ = c
+                    .style()
+                    .set_property("height", &format!("{}px", g.height()));
             }
-            let Some(ctx) = c.get_context("2d").ok().flatten().and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok()) else { return };
+            let Some(ctx) = c
+                .get_context("2d")
+                .ok()
+                .flatten()
+                .and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok())
+            else {
+                return;
+            };
             let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
-            let mut d = draw(&mut CanvasPen(&ctx), &store, &schema, win, *now, filters, pen::theme());
+            let mut d = draw(
+                &mut CanvasPen(&ctx),
+                &store,
+                &schema,
+                win,
+                *now,
+                filters,
+                pen::theme(),
+                w,
+            );
             *hits.borrow_mut() = std::mem::take(&mut d.hits);
             if *drawn != d {
                 drawn.set(d);
@@ -597,28 +707,42 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             let (w, now, filters) = (*w, *now, filters.clone());
             let listener = canvas.cast::<HtmlCanvasElement>().map(|c| {
                 let el = c.clone();
-                EventListener::new_with_options(&c, "wheel", EventListenerOptions::enable_prevent_default(), move |e| {
-                    let Some(e) = e.dyn_ref::<web_sys::WheelEvent>() else { return };
-                    e.prevent_default();
-                    let rect = el.get_bounding_client_rect();
-                    let x = (f64::from(e.client_x()) - rect.left()) * W / rect.width().max(1.0);
-                    let g = Geometry::new(&store.0.borrow(), &w, now, &filters);
-                    let (dx, dy) = (e.delta_x(), e.delta_y());
-                    if e.shift_key() || dx.abs() > dy.abs() {
-                        let d = if dx.abs() > dy.abs() { dx } else { dy };
-                        let shift = (d / 600.0 * g.span as f64) as i64;
-                        let right = (g.left + g.span) as i64 + shift;
-                        win.set(Window { span: w.span, right: Some(right.max(w.span as i64) as Time) });
-                    } else {
-                        let factor = (dy / 300.0).exp().clamp(0.5, 2.0);
-                        let span = ((g.span as f64 * factor) as Time).clamp(200, 30 * 24 * 3600 * SEC);
-                        let at = g.t(x);
-                        let frac = (at - g.left) as f64 / g.span as f64;
-                        let left = (at as f64 - frac * span as f64).max(0.0) as Time;
-                        let following = w.right.is_none() && left + span >= now;
-                        win.set(Window { span, right: if following { None } else { Some(left + span) } });
-                    }
-                })
+                EventListener::new_with_options(
+                    &c,
+                    "wheel",
+                    EventListenerOptions::enable_prevent_default(),
+                    move |e| {
+                        let Some(e) = e.dyn_ref::<web_sys::WheelEvent>() else {
+                            return;
+                        };
+                        e.prevent_default();
+                        let rect = el.get_bounding_client_rect();
+                        let x = f64::from(e.client_x()) - rect.left();
+                        let g = Geometry::new(&store.0.borrow(), &w, now, &filters, rect.width());
+                        let (dx, dy) = (e.delta_x(), e.delta_y());
+                        if e.shift_key() || dx.abs() > dy.abs() {
+                            let d = if dx.abs() > dy.abs() { dx } else { dy };
+                            let shift = (d / 600.0 * g.span as f64) as i64;
+                            let right = (g.left + g.span) as i64 + shift;
+                            win.set(Window {
+                                span: w.span,
+                                right: Some(right.max(w.span as i64) as Time),
+                            });
+                        } else {
+                            let factor = (dy / 300.0).exp().clamp(0.5, 2.0);
+                            let span =
+                                ((g.span as f64 * factor) as Time).clamp(200, 30 * 24 * 3600 * SEC);
+                            let at = g.t(x);
+                            let frac = (at - g.left) as f64 / g.span as f64;
+                            let left = (at as f64 - frac * span as f64).max(0.0) as Time;
+                            let following = w.right.is_none() && left + span >= now;
+                            win.set(Window {
+                                span,
+                                right: if following { None } else { Some(left + span) },
+                            });
+                        }
+                    },
+                )
             });
             move || drop(listener)
         });
@@ -629,9 +753,10 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
         move |e: &MouseEvent| -> Option<(f64, f64)> {
             let c = canvas.cast::<HtmlCanvasElement>()?;
             let rect = c.get_bounding_client_rect();
-            let x = (f64::from(e.client_x()) - rect.left()) * W / rect.width().max(1.0);
-            let y = (f64::from(e.client_y()) - rect.top()) * W / rect.width().max(1.0);
-            Some((x, y))
+            Some((
+                f64::from(e.client_x()) - rect.left(),
+                f64::from(e.client_y()) - rect.top(),
+            ))
         }
     };
     let nearest = {
@@ -653,7 +778,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
         let filters = filters.clone();
         Callback::from(move |e: MouseEvent| {
             if let Some((x, _)) = to_local(&e) {
-                let g = Geometry::new(&store.0.borrow(), &win, now, &filters);
+                let g = Geometry::new(&store.0.borrow(), &win, now, &filters, shown_width());
                 *drag.borrow_mut() = Some((x, g.left + g.span, false));
             }
         })
@@ -672,14 +797,24 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             if let Some((x0, right0, moved)) = dragging.as_mut() {
                 if e.buttons() & 1 == 1 && ((x - *x0).abs() > 3.0 || *moved) {
                     *moved = true;
-                    let per_px = win.span as f64 / (W - GUTTER - 10.0);
+                    let per_px = win.span as f64 / (shown_width() - GUTTER - 10.0);
                     let right = (*right0 as f64 - (x - *x0) * per_px).max(win.span as f64) as Time;
-                    win.set(Window { span: win.span, right: Some(right) });
+                    win.set(Window {
+                        span: win.span,
+                        right: Some(right),
+                    });
                     return;
                 }
             }
             drop(dragging);
-            let text = nearest(x, y).and_then(|i| store.0.borrow().records.get(i).map(|r| describe(r, &schema)));
+            let text = nearest(x, y).and_then(|i| {
+                store
+                    .0
+                    .borrow()
+                    .records
+                    .get(i)
+                    .map(|r| describe(r, &schema))
+            });
             let next = text.map(|t| (x, y, t));
             if *hover != next {
                 hover.set(next);
@@ -701,10 +836,13 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             }
             let store = store.0.borrow();
             if let Some(r) = nearest(x, y).and_then(|i| store.records.get(i).copied()) {
-                bridge.send(ToWorker::MessageText { id: r.id, sent: r.t0 });
+                bridge.send(ToWorker::MessageText {
+                    id: r.id,
+                    sent: r.t0,
+                });
                 chosen.set(Some(r));
             }
-            let g = Geometry::new(&store, &win, now, &filters);
+            let g = Geometry::new(&store, &win, now, &filters, shown_width());
             if x >= GUTTER {
                 bridge.send(ToWorker::Seek(g.t(x)));
             }
@@ -729,14 +867,22 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
     };
     let follow = {
         let win = win.clone();
-        Callback::from(move |_| win.set(Window { span: win.span, right: None }))
+        Callback::from(move |_| {
+            win.set(Window {
+                span: win.span,
+                right: None,
+            })
+        })
     };
     let whole = {
         let win = win.clone();
         let store = state.diagram.clone();
         Callback::from(move |_| {
             let first = store.0.borrow().first_time().unwrap_or(0);
-            win.set(Window { span: now.saturating_sub(first).max(MS), right: None });
+            win.set(Window {
+                span: now.saturating_sub(first).max(MS),
+                right: None,
+            });
         })
     };
     let kind_chips = schema.kinds.iter().enumerate().map(|(k, kind)| {
@@ -789,7 +935,11 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
         format_duration(right)
     );
     let detail = chosen.as_ref().map(|r| {
-        let text = state.message_text.as_ref().filter(|(id, _)| *id == r.id).map(|(_, t)| t.clone());
+        let text = state
+            .message_text
+            .as_ref()
+            .filter(|(id, _)| *id == r.id)
+            .map(|(_, t)| t.clone());
         html! {
             <p class="message-detail" aria-live="polite">
                 <strong>{ describe(r, &schema) }</strong>
@@ -800,8 +950,8 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
     html! {
         <div class="spacetime">
             <div class="diagram-bar" role="toolbar" aria-label="Diagram controls">
-                <button onclick={zoom(0.5)} aria-label="Zoom in">{ "＋" }</button>
-                <button onclick={zoom(2.0)} aria-label="Zoom out">{ "－" }</button>
+                <button onclick={zoom(0.5)} aria-label="Zoom in">{ "+" }</button>
+                <button onclick={zoom(2.0)} aria-label="Zoom out">{ "–" }</button>
                 <button onclick={whole} title="The whole run kept">{ "Whole run" }</button>
                 <button onclick={follow} aria-pressed={win.right.is_none().to_string()} title="Keep now at the right edge">{ "Follow" }</button>
                 <span class="chips" aria-label="Message kinds">{ for kind_chips }
@@ -816,7 +966,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
                     data-left={left.to_string()} data-right={right.to_string()}
                     {onmousedown} {onmousemove} {onmouseup} {onmouseleave}></canvas>
                 if let Some((x, y, t)) = (*hover).clone() {
-                    <div class="tip" style={format!("left: {:.1}%; top: {:.0}px", x / W * 100.0, y + 14.0)}>{ t }</div>
+                    <div class="tip" style={format!("left: {:.0}px; top: {:.0}px", x, y + 14.0)}>{ t }</div>
                 }
             </div>
             { detail.unwrap_or_default() }

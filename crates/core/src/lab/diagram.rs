@@ -89,7 +89,19 @@ pub enum FaultKind {
 impl FaultKind {
     /// Its name, as the diagram labels it.
     pub fn name(k: u16) -> &'static str {
-        ["crash", "restart", "pause", "resume", "partition", "block", "heal", "set"].get(k as usize).copied().unwrap_or("fault")
+        [
+            "crash",
+            "restart",
+            "pause",
+            "resume",
+            "partition",
+            "block",
+            "heal",
+            "set",
+        ]
+        .get(k as usize)
+        .copied()
+        .unwrap_or("fault")
     }
 }
 
@@ -180,7 +192,11 @@ impl Chunk {
             seq = r.seq;
             t1 = r.t1;
         }
-        Chunk { bytes, count: records.len() as u32, ..Chunk::default() }
+        Chunk {
+            bytes,
+            count: records.len() as u32,
+            ..Chunk::default()
+        }
     }
 
     /// The records, in order. Stops at the first damaged one.
@@ -198,7 +214,9 @@ impl Chunk {
             };
             let Some(&tag) = b.get(at) else { break };
             at += 1;
-            let Some(what) = What::from_u8(tag & 0x7f) else { break };
+            let Some(what) = What::from_u8(tag & 0x7f) else {
+                break;
+            };
             if what.is_message() {
                 let Some(z) = get(b, &mut at) else { break };
                 let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
@@ -247,13 +265,23 @@ impl Chunk {
 /// is in the past when its delivery is; a lost message when its send is; a
 /// mark when its time is. Records must be in the order they were made
 /// (non-decreasing `t1`). `lanes` is the number of nodes.
-pub fn causal_past(records: &[Record], lanes: usize, node: u32, at: Time) -> (Vec<Option<Time>>, Vec<bool>) {
+pub fn causal_past(
+    records: &[Record],
+    lanes: usize,
+    node: u32,
+    at: Time,
+) -> (Vec<Option<Time>>, Vec<bool>) {
     let mut frontier: Vec<Option<Time>> = vec![None; lanes];
     let mut inside = vec![false; records.len()];
     if let Some(f) = frontier.get_mut(node as usize) {
         *f = Some(at);
     }
-    let within = |f: &[Option<Time>], lane: u32, t: Time| f.get(lane as usize).copied().flatten().is_some_and(|ft| t <= ft);
+    let within = |f: &[Option<Time>], lane: u32, t: Time| {
+        f.get(lane as usize)
+            .copied()
+            .flatten()
+            .is_some_and(|ft| t <= ft)
+    };
     // Latest delivery first: a message can only widen the past of its
     // sender to before its own delivery, so one backward pass suffices.
     for (i, r) in records.iter().enumerate().rev() {
@@ -274,7 +302,9 @@ pub fn causal_past(records: &[Record], lanes: usize, node: u32, at: Time) -> (Ve
         inside[i] = match r.what {
             What::Delivered => false,
             What::Lost | What::Cut | What::Down => within(&frontier, r.from, r.t0),
-            What::Fault if r.kind == FaultKind::Heal as u16 || r.kind == FaultKind::Set as u16 => false,
+            What::Fault if r.kind == FaultKind::Heal as u16 || r.kind == FaultKind::Set as u16 => {
+                false
+            }
             _ => within(&frontier, r.from, r.t0),
         };
     }
@@ -286,11 +316,31 @@ mod tests {
     use super::*;
 
     fn msg(seq: u64, t0: Time, t1: Time, from: u32, to: u32, what: What) -> Record {
-        Record { seq, t0, t1, from, to, kind: 0, what, copy: false, id: seq }
+        Record {
+            seq,
+            t0,
+            t1,
+            from,
+            to,
+            kind: 0,
+            what,
+            copy: false,
+            id: seq,
+        }
     }
 
     fn mark(seq: u64, t: Time, node: u32) -> Record {
-        Record { seq, t0: t, t1: t, from: node, to: node, kind: 0, what: What::Note, copy: false, id: 0 }
+        Record {
+            seq,
+            t0: t,
+            t1: t,
+            from: node,
+            to: node,
+            kind: 0,
+            what: What::Note,
+            copy: false,
+            id: 0,
+        }
     }
 
     /// Lamport 1978, Fig. 1 style: three processes P(0), Q(1), R(2).
@@ -302,18 +352,21 @@ mod tests {
     #[test]
     fn causal_past_follows_messages_backwards_only() {
         let records = vec![
-            msg(1, 1, 3, 1, 2, What::Delivered),  // Q→R
-            mark(2, 3, 2),                          // R notes at 3
-            msg(3, 3, 3, 2, 0, What::Lost),         // R's lost message at 3
-            msg(4, 2, 5, 0, 1, What::Delivered),    // P→Q
-            msg(5, 4, 6, 2, 0, What::Delivered),    // R→P
-            mark(6, 5, 2),                          // R notes at 5: after its send to P
-            mark(7, 7, 0),                          // P's event at 7
-            msg(8, 8, 9, 2, 1, What::Delivered),    // later
+            msg(1, 1, 3, 1, 2, What::Delivered), // Q→R
+            mark(2, 3, 2),                       // R notes at 3
+            msg(3, 3, 3, 2, 0, What::Lost),      // R's lost message at 3
+            msg(4, 2, 5, 0, 1, What::Delivered), // P→Q
+            msg(5, 4, 6, 2, 0, What::Delivered), // R→P
+            mark(6, 5, 2),                       // R notes at 5: after its send to P
+            mark(7, 7, 0),                       // P's event at 7
+            msg(8, 8, 9, 2, 1, What::Delivered), // later
         ];
         let (frontier, inside) = causal_past(&records, 3, 0, 7);
         assert_eq!(frontier, vec![Some(7), Some(1), Some(4)]);
-        assert_eq!(inside, vec![true, true, true, false, true, false, true, false]);
+        assert_eq!(
+            inside,
+            vec![true, true, true, false, true, false, true, false]
+        );
     }
 
     /// An event's past on a lane with no messages into it is only its own lane.
@@ -345,11 +398,24 @@ mod tests {
     fn chunks_round_trip() {
         let records = vec![
             msg(1, 5, 9, 0, 1, What::Delivered),
-            Record { copy: true, ..msg(2, 5, 12, 0, 1, What::Delivered) },
+            Record {
+                copy: true,
+                ..msg(2, 5, 12, 0, 1, What::Delivered)
+            },
             msg(3, 12, 12, 3, 2, What::Cut),
-            Record { kind: FaultKind::Partition as u16, to: 1, ..mark(4, 13, 2) },
-            Record { what: What::Fault, ..mark(4, 13, 2) },
-            Record { id: 0, ..msg(9, 1, 14, 1, 0, What::Down) },
+            Record {
+                kind: FaultKind::Partition as u16,
+                to: 1,
+                ..mark(4, 13, 2)
+            },
+            Record {
+                what: What::Fault,
+                ..mark(4, 13, 2)
+            },
+            Record {
+                id: 0,
+                ..msg(9, 1, 14, 1, 0, What::Down)
+            },
         ];
         let chunk = Chunk::pack(&records);
         assert_eq!(chunk.unpack(), records);

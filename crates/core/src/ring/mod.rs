@@ -510,7 +510,6 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
-
 #[cfg(test)]
 mod decimal_tests {
     #[test]

@@ -1,0 +1,312 @@
+// Browser tests of the space-time diagram, stepping one event, files in and
+// out, the help overlay, the themes and the embedding API, in real headless
+// Chromium. Expectations come from the issue "See why" (its list "Tests that
+// must exist and pass") and Lamport's space-time diagrams (one lane per
+// process, one arrow per message from its send to its receipt).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, launch, virtualTime, ROOT } from './harness.mjs';
+
+const CLI = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+let server, url, other, browser;
+before(async () => {
+  ({ server, url } = await serve());
+  other = await serve(); // a second origin, for the embedding tests
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+  other?.server.close();
+});
+
+async function open(path = '', options = {}) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true, ...options });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url + path);
+  return { page, errors };
+}
+
+// A known scenario: five servers, 10% loss, the leader crashes, 1 s.
+const KNOWN = 'lab raft\nseed 2\nrequest_rate 0\nloss 10%\nat 400ms crash S1\nuntil 1s\n';
+
+function cli(args, input) {
+  const file = join(tmpdir(), `diagram-${process.pid}-${Math.random().toString(36).slice(2)}.scn`);
+  writeFileSync(file, input);
+  return execFileSync(CLI, [...args, file], { encoding: 'utf8' });
+}
+
+async function attr(page, selector, name) {
+  return page.locator(selector).first().getAttribute(name);
+}
+
+async function fingerprint(page) {
+  return attr(page, '[data-fingerprint]', 'data-fingerprint');
+}
+
+// Waits until the page shows a time and fingerprint that stop changing.
+async function settled(page) {
+  let last = '';
+  for (let i = 0; i < 50; i++) {
+    const now = `${await virtualTime(page)} ${await fingerprint(page)}`;
+    if (now === last && !now.endsWith(' ')) return now;
+    last = now;
+    await page.waitForTimeout(120);
+  }
+  throw new Error('the page did not settle');
+}
+
+test('the diagram draws a known run: one lane per server and one arrow per message that ended', async () => {
+  const link = cli(['link'], KNOWN).trim();
+  // The CLI's trace of the same run: every message that arrived or was lost.
+  const trace = cli(['run', '--trace'], KNOWN);
+  const ended = trace.split('\n').filter((l) => / recv | drop /.test(l)).length;
+  assert.ok(ended > 50, `the run has messages (${ended})`);
+  const { page, errors } = await open(`?view=diagram#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_000_000);
+  await page.getByRole('button', { name: 'Whole run' }).click();
+  const diagram = page.locator('canvas.diagram');
+  await page.waitForFunction((n) => Number(document.querySelector('canvas.diagram')?.dataset.inView) === n, ended, { timeout: 10_000 })
+    .catch(async () => assert.fail(`arrows in view ${await diagram.getAttribute('data-in-view')}, expected ${ended}`));
+  assert.equal(Number(await diagram.getAttribute('data-arrows')), ended, 'every arrow is drawn (fewer than the cap)');
+  assert.equal(Number(await diagram.getAttribute('data-lanes')), 5, 'one lane per server');
+  // Hiding a lane hides its messages.
+  await page.getByRole('group', { name: 'View' }).waitFor();
+  await page.locator('.chips[aria-label="Nodes"] button', { hasText: 'S1' }).click();
+  await page.waitForFunction(() => Number(document.querySelector('canvas.diagram')?.dataset.lanes) === 4);
+  assert.ok(Number(await diagram.getAttribute('data-in-view')) < ended);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('clicking in the diagram goes to that time', async () => {
+  const link = cli(['link'], KNOWN).trim();
+  const { page } = await open(`?view=diagram#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_000_000);
+  await page.getByRole('button', { name: 'Whole run' }).click();
+  await page.waitForTimeout(200);
+  const diagram = page.locator('canvas.diagram');
+  const box = await diagram.boundingBox();
+  const [left, right] = [Number(await diagram.getAttribute('data-left')), Number(await diagram.getAttribute('data-right'))];
+  // The drawing's time axis runs from x = 46 to width - 10 (see spacetime.rs).
+  const x = 46 + 0.4 * (box.width - 56);
+  await diagram.click({ position: { x, y: 12 } });
+  const expected = left + 0.4 * (right - left);
+  await page.waitForFunction((e) => Math.abs(Number(document.querySelector('[data-time]')?.dataset.time) - e) < 5_000, expected, { timeout: 10_000 });
+  const t = await virtualTime(page);
+  assert.ok(Math.abs(t - expected) < 5_000, `went to ${t}, expected about ${expected}`);
+  await page.close();
+});
+
+test('step back one event then forward one returns the same fingerprint', async () => {
+  const link = cli(['link'], KNOWN).trim();
+  const { page, errors } = await open(`#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_000_000);
+  await settled(page);
+  // Where the run is: events processed and the fingerprint of the trace.
+  const where = () => page.evaluate(() => {
+    const d = document.querySelector('[data-fingerprint]').dataset;
+    return `${d.events} ${d.fingerprint}`;
+  });
+  const reach = (w) => page.waitForFunction((w) => {
+    const d = document.querySelector('[data-fingerprint]').dataset;
+    return `${d.events} ${d.fingerprint}` === w;
+  }, w, { timeout: 10_000 });
+  const seen = [await where()];
+  for (let i = 0; i < 3; i++) {
+    await page.getByRole('button', { name: 'Forward one event' }).click();
+    await page.waitForFunction((w) => {
+      const d = document.querySelector('[data-fingerprint]').dataset;
+      return `${d.events} ${d.fingerprint}` !== w;
+    }, seen.at(-1));
+    seen.push(await where());
+  }
+  assert.equal(new Set(seen).size, 4, 'each step moves on by one event');
+  // Back with the arrow key, through the worker's snapshots.
+  await page.keyboard.press('ArrowLeft');
+  await reach(seen[2]);
+  await page.keyboard.press('ArrowLeft');
+  await reach(seen[1]);
+  await page.keyboard.press('ArrowRight');
+  await reach(seen[2]);
+  await page.keyboard.press('ArrowRight');
+  await reach(seen[3]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+async function download(page, button) {
+  if ((await page.locator('details.files').getAttribute('open')) === null) {
+    await page.getByText('Files', { exact: true }).click();
+  }
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+  const path = await file.path();
+  return { name: file.suggestedFilename(), bytes: readFileSync(path) };
+}
+
+test('the cluster view and the diagram export as SVG and PNG', async () => {
+  const link = cli(['link'], KNOWN).trim();
+  const { page } = await open(`?view=both#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_000_000);
+  await page.waitForTimeout(300);
+  const svg = await download(page, 'Cluster view as SVG');
+  assert.match(svg.name, /\.svg$/);
+  const text = svg.bytes.toString();
+  assert.match(text, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.ok((text.match(/<path /g) ?? []).length >= 5, 'the servers are drawn');
+  assert.match(text, />S3</, 'with their names');
+  const png = await download(page, 'Drawing as PNG');
+  assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG file');
+  assert.ok(png.bytes.length > 2000);
+  const dsvg = await download(page, 'Diagram as SVG');
+  const arrows = Number(await page.locator('canvas.diagram').getAttribute('data-arrows'));
+  assert.ok(arrows > 0);
+  assert.ok(dsvg.bytes.toString().includes('<path d="M'), 'the arrows are paths');
+  const dpng = await download(page, 'Diagram as PNG');
+  assert.deepEqual([...dpng.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  await page.close();
+});
+
+test('a scenario saved as .scn and opened again gives the same run; a malformed file is refused and the run kept', async () => {
+  const link = cli(['link'], KNOWN).trim();
+  const { page } = await open(`#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_000_000);
+  const before = await settled(page);
+  const scn = await download(page, 'Save scenario (.scn)');
+  assert.match(scn.name, /\.scn$/);
+  assert.match(scn.bytes.toString(), /^# |^lab raft/m);
+
+  // Opened in a fresh page (which starts on the default run).
+  const fresh = await open('');
+  await fresh.page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) > 0);
+  await fresh.page.setInputFiles('input[type=file]', { name: 'saved.scn', mimeType: 'text/plain', buffer: scn.bytes });
+  await fresh.page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_000_000, null, { timeout: 15_000 });
+  assert.equal(await settled(fresh.page), before, 'same time, same fingerprint');
+
+  // A malformed file: a clear message naming the problem, and the run stays.
+  await fresh.page.setInputFiles('input[type=file]', { name: 'broken.scn', mimeType: 'text/plain', buffer: Buffer.from('lab raft\nnodes banana\n') });
+  const alert = fresh.page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /line 2.*banana|banana.*line 2/i);
+  assert.match(await alert.textContent(), /kept/);
+  assert.equal(await settled(fresh.page), before, 'the run was kept');
+  // Dropped on the page, a file loads the same way.
+  const dropped = await fresh.page.evaluateHandle((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], 'dropped.scn', { type: 'text/plain' }));
+    return dt;
+  }, 'lab raft\nseed 9\nuntil 500ms\n');
+  await fresh.page.dispatchEvent('.app', 'drop', { dataTransfer: dropped });
+  await fresh.page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 500_000, null, { timeout: 15_000 });
+  await page.close();
+  await fresh.page.close();
+});
+
+test('the help overlay lists the shortcuts; both themes draw readable pictures', async () => {
+  const { page } = await open('', { colorScheme: 'dark', reducedMotion: 'reduce' });
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) > 0);
+  await page.keyboard.press('?');
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await help.waitFor();
+  for (const key of ['Space', '→', '←', '?']) assert.ok((await help.textContent()).includes(key));
+  await page.keyboard.press('Escape');
+  await help.waitFor({ state: 'detached' });
+  const pixel = (p) => p.evaluate(() => {
+    const c = document.querySelector('canvas.cluster');
+    return [...c.getContext('2d').getImageData(2, c.height - 2, 1, 1).data].slice(0, 3);
+  });
+  const dark = await pixel(page);
+  assert.ok(dark.every((v) => v < 40), `dark background ${dark}`);
+  const light = await open('', { colorScheme: 'light' });
+  await light.page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) > 0);
+  await light.page.waitForTimeout(200);
+  const white = await pixel(light.page);
+  assert.ok(white.every((v) => v > 230), `light background ${white}`);
+  await page.close();
+  await light.page.close();
+});
+
+// The example documentation page, on one origin, embeds the lab from another
+// origin in a sandboxed iframe (opaque origin) and drives it with the API.
+async function openExample() {
+  const app = other.url.replace('127.0.0.1', 'localhost');
+  const { page, errors } = await open(`embed-example.html?app=${encodeURIComponent(app)}`);
+  await page.locator('#events', { hasText: 'ready' }).waitFor({ timeout: 20_000 });
+  return { page, errors, app };
+}
+
+test('the example page drives a cross-origin, sandboxed embedded lab and hears its events', async () => {
+  const { page, app } = await openExample();
+  const frame = page.frameLocator('#lab');
+  assert.equal(await page.locator('#lab').getAttribute('sandbox'), 'allow-scripts');
+  assert.ok(!app.startsWith(url), 'the lab is on another origin');
+  await page.click('#start');
+  await page.locator('#events', { hasText: /leader: S\d/ }).waitFor({ timeout: 20_000 });
+  const first = (await page.locator('#status').textContent()).match(/S\d/)[0];
+  await page.click('#crash');
+  // The crash is applied in the lab: the leader is gone, then another is elected.
+  await page.locator('#events', { hasText: 'leader: none' }).waitFor({ timeout: 20_000 });
+  await page.click('#watch');
+  await page.waitForFunction((old) => {
+    const lines = document.getElementById('events').innerText.split('\n');
+    const after = lines.slice(lines.findIndex((l) => l.includes('leader: none')));
+    return after.some((l) => /leader: S\d/.test(l) && !l.includes(old));
+  }, first, { timeout: 20_000 });
+  assert.match(await page.locator('#events').innerText(), /BecameCandidate/);
+  await page.click('#diagram');
+  await frame.locator('canvas.diagram').waitFor();
+  await page.close();
+});
+
+test('malformed API messages get an error reply and change nothing', async () => {
+  const { page } = await openExample();
+  const ask = (msg) => page.evaluate((m) => new Promise((ok) => {
+    const lab = document.getElementById('lab');
+    const on = (e) => {
+      if (e.source === lab.contentWindow && e.data?.api === 'clusterscope' && (e.data.type === 'reply' || e.data.type === 'error')) {
+        window.removeEventListener('message', on);
+        ok(e.data);
+      }
+    };
+    window.addEventListener('message', on);
+    lab.contentWindow.postMessage(m, '*');
+  }), msg);
+  const api = { api: 'clusterscope', version: 1 };
+  await ask({ ...api, type: 'load', scenario: 'lab raft\nseed 4\nuntil 300ms\n' });
+  const state = (await ask({ ...api, type: 'get', id: 1 })).state;
+  assert.equal(state.time, 0.3);
+  const bad = [
+    ['not an object', 'hello'],
+    ['no api', { type: 'play' }],
+    ['another version', { ...api, version: 2, type: 'play' }],
+    ['an unknown type', { ...api, type: 'explode' }],
+    ['a seek without a time', { ...api, type: 'seek' }],
+    ['a time that is not one', { ...api, type: 'seek', time: 'soon' }],
+    ['a negative speed', { ...api, type: 'speed', speed: -1 }],
+    ['an action on no server', { ...api, type: 'act', action: 'crash S9' }],
+    ['an action that is not one', { ...api, type: 'act', action: 'explode S1' }],
+    ['a malformed scenario', { ...api, type: 'load', scenario: 'lab raft\nseed x\n' }],
+    ['a view that does not exist', { ...api, type: 'view', view: 'sideways' }],
+  ];
+  for (const [what, msg] of bad) {
+    const reply = await ask(typeof msg === 'object' ? { ...msg, id: what } : msg);
+    assert.equal(reply.type, 'error', what);
+    assert.equal(reply.ok, false, what);
+    assert.ok(reply.error.length > 10, `${what}: ${reply.error}`);
+    if (typeof msg === 'object') assert.equal(reply.id, what, 'the reply names the request');
+  }
+  const after = (await ask({ ...api, type: 'get', id: 2 })).state;
+  assert.deepEqual({ ...after, playing: false }, { ...state, playing: false }, 'nothing changed');
+  // A good request is answered with success.
+  const ok = await ask({ ...api, type: 'seek', time: '150ms', id: 3 });
+  assert.equal(ok.type, 'reply');
+  assert.equal(ok.ok, true);
+  assert.equal((await ask({ ...api, type: 'get' })).state.time, 0.15);
+  await page.close();
+});
