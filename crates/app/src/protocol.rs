@@ -131,7 +131,7 @@ pub enum FromWorker {
     TunePlan(Box<TuneSpec>, Shape),
     /// An API command is done: its tag and the lab's state after it, or
     /// why it failed.
-    Done(u64, Result<ApiState, String>),
+    Done(u64, Result<Box<ApiState>, String>),
     /// A message's contents in words.
     MessageText(u64, String),
     /// The scenario recorded so far, in the text format.

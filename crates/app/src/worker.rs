@@ -358,7 +358,7 @@ impl Worker for SimWorker {
                 self.received(scope, *cmd, id);
                 let out = match self.captured.take().flatten() {
                     Some(error) => Err(error),
-                    None => Ok(self.api_state()),
+                    None => Ok(Box::new(self.api_state())),
                 };
                 scope.respond(id, FromWorker::Done(tag, out));
                 return;

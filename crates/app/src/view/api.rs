@@ -97,7 +97,7 @@ pub fn parse(data: &JsValue) -> Result<Request, String> {
         "seek" => {
             let t = get("time");
             let at: Time = if let Some(secs) = t.as_f64() {
-                if !secs.is_finite() || secs < 0.0 || secs > 30.0 * 86_400.0 {
+                if !secs.is_finite() || !(0.0..=30.0 * 86_400.0).contains(&secs) {
                     return Err("'time' must be between 0 and 30 days, in seconds".into());
                 }
                 (secs * SEC as f64).round() as Time
@@ -253,7 +253,7 @@ impl Pending {
     }
 
     /// The worker answered request `tag`.
-    pub fn done(&mut self, tag: u64, out: Result<crate::protocol::ApiState, String>) {
+    pub fn done(&mut self, tag: u64, out: Result<Box<crate::protocol::ApiState>, String>) {
         if let Some((from, id)) = self.waiting.remove(&tag) {
             match out {
                 Err(e) => refuse(&from, &id, &e),
@@ -280,6 +280,7 @@ pub struct Seen {
     decided: f64,
     violation: bool,
     last_time_post: f64,
+    last_time: Option<Time>,
     last_note_seq: Option<u64>,
     playing: bool,
 }
@@ -329,19 +330,12 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
     }
     let wall = js_sys::Date::now();
     let playing = state.status.playing;
-    if state.status.reset
-        || !playing
-        || playing != seen.playing
-        || wall - seen.last_time_post >= 250.0
-    {
-        if playing
-            || wall - seen.last_time_post >= 50.0
-            || playing != seen.playing
-            || state.status.reset
-        {
-            emit("time", time, &[("playing", JsValue::from_bool(playing))]);
-            seen.last_time_post = wall;
-        }
+    // While playing, at most four a second; otherwise whenever time moved.
+    let due = if playing { wall - seen.last_time_post >= 250.0 } else { seen.last_time != Some(time) };
+    if state.status.reset || playing != seen.playing || due {
+        emit("time", time, &[("playing", JsValue::from_bool(playing))]);
+        seen.last_time_post = wall;
+        seen.last_time = Some(time);
     }
     seen.playing = playing;
     if seen.leader != Some(leader) {

@@ -104,9 +104,7 @@ pub struct FilesProps {
     /// State and worker.
     pub ctx: Ctx,
     /// The diagram's window and filters (what its export shows).
-    pub window: UseStateHandle<spacetime::Window>,
-    /// The diagram's filters.
-    pub filters: UseStateHandle<spacetime::Filters>,
+    pub shared: spacetime::Shared,
     /// Whether the diagram is on screen.
     pub diagram: bool,
 }
@@ -149,12 +147,13 @@ pub fn Files(props: &FilesProps) -> Html {
     };
     let diagram_svg = {
         let state = ctx.state.clone();
-        let (win, filters) = (props.window.clone(), props.filters.clone());
+        let shared = props.shared.clone();
         let lab = lab.clone();
         Callback::from(move |_| {
             let (Some(schema), Some(f)) = (state.schema.as_ref(), state.frame.as_ref()) else {
                 return;
             };
+            let (win, filters) = shared.0.borrow().clone();
             let svg = spacetime::svg(&state.diagram.0.borrow(), schema, &win, f.time, &filters);
             download_text(
                 &svg,

@@ -263,8 +263,7 @@ pub fn App() -> Html {
     let bench = options.bench;
     let view = use_state(|| options.view);
     let help = use_state(|| false);
-    let diagram_window = use_state(spacetime::Window::default);
-    let diagram_filters = use_state(spacetime::Filters::default);
+    let diagram_view = use_memo((), |_| spacetime::Shared::default());
     let reader = use_mut_ref(|| None::<gloo_file::callbacks::FileReader>);
     // The hash this page wrote last, so its own updates are not reloaded.
     let written = use_mut_ref(String::new);
@@ -524,7 +523,7 @@ pub fn App() -> Html {
         Some(stage) => stage(&ctx),
         None => html! { <canvas::ClusterView ctx={ctx.clone()} /> },
     };
-    let spacetime = html! { <spacetime::SpaceTime ctx={ctx.clone()} window={diagram_window.clone()} filters={diagram_filters.clone()} /> };
+    let spacetime = html! { <spacetime::SpaceTime ctx={ctx.clone()} shared={(*diagram_view).clone()} /> };
     let drawing = match mode {
         ViewMode::Cluster => cluster_drawing,
         ViewMode::Diagram => spacetime,
@@ -641,7 +640,7 @@ pub fn App() -> Html {
                 <h1>{ "ClusterScope" }</h1>
                 <nav aria-label="Labs">{ for tabs }</nav>
                 <panels::Presets lab={lab.clone()} catalog={state.catalog.clone()} bridge={ctx.bridge.clone()} />
-                <files::Files ctx={ctx.clone()} window={diagram_window.clone()} filters={diagram_filters.clone()} diagram={mode != ViewMode::Cluster} />
+                <files::Files ctx={ctx.clone()} shared={(*diagram_view).clone()} diagram={mode != ViewMode::Cluster} />
                 <panels::Share link={state.link.clone()} />
                 <button class="help-button" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onclick={show_help}>{ "?" }</button>
             </header>

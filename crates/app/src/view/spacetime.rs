@@ -146,7 +146,7 @@ fn tick_step(span: Time, w: f64) -> Time {
 /// A tick's time in seconds, with as many decimals as the step needs.
 fn tick_label(t: Time, step: Time) -> String {
     let decimals = (0..=6)
-        .find(|d| step % (SEC / 10u64.pow(*d)) == 0)
+        .find(|d| step.is_multiple_of(SEC / 10u64.pow(*d)))
         .unwrap_or(6) as usize;
     format!("{:.*}s", decimals, t as f64 / SEC as f64)
 }
@@ -162,6 +162,7 @@ fn note_color(name: &str) -> &'static str {
 }
 
 /// Draws the diagram of `store` in window `win` at time `now`.
+#[allow(clippy::too_many_arguments)] // each is one plain input of the picture
 pub fn draw(
     p: &mut impl Pen,
     store: &DiagramStore,
@@ -611,15 +612,25 @@ fn distance(px: f64, py: f64, (x0, y0, x1, y1): (f64, f64, f64, f64)) -> f64 {
     ((px - x0 - u * dx).powi(2) + (py - y0 - u * dy).powi(2)).sqrt()
 }
 
+/// The diagram's window and filters as last drawn, shared with the page
+/// (for exporting what is on screen) without re-rendering the page when
+/// they change: scrolling re-renders only the diagram.
+#[derive(Clone, Debug, Default)]
+pub struct Shared(pub std::rc::Rc<std::cell::RefCell<(Window, Filters)>>);
+
+impl PartialEq for Shared {
+    fn eq(&self, o: &Self) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &o.0)
+    }
+}
+
 /// Props of [`SpaceTime`].
 #[derive(Properties, Clone, PartialEq)]
 pub struct SpaceTimeProps {
     /// State and worker.
     pub ctx: super::Ctx,
-    /// The window (owned by the page so exports and the API see it).
-    pub window: UseStateHandle<Window>,
-    /// The filters.
-    pub filters: UseStateHandle<Filters>,
+    /// Where the window and filters are published.
+    pub shared: Shared,
 }
 
 /// The space-time diagram with its controls.
@@ -627,8 +638,15 @@ pub struct SpaceTimeProps {
 pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
     let canvas = use_node_ref();
     let state = &props.ctx.state;
-    let win = props.window.clone();
-    let filters = props.filters.clone();
+    let win = {
+        let start = props.shared.0.borrow().0;
+        use_state(move || start)
+    };
+    let filters = {
+        let start = props.shared.0.borrow().1.clone();
+        use_state(move || start)
+    };
+    *props.shared.0.borrow_mut() = (*win, (*filters).clone());
     let hits = use_mut_ref(Vec::<(f64, f64, f64, f64, usize)>::new);
     let drag = use_mut_ref(|| None::<(f64, Time, bool)>);
     let hover = use_state(|| None::<(f64, f64, String)>);
@@ -908,7 +926,10 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
         });
         html! { <button class={classes!("chip", on.then_some("on"))} aria-pressed={on.to_string()} {onclick}>{ label }</button> }
     };
-    let lanes = state.diagram.0.borrow().lanes;
+    let (lanes, kept) = {
+        let d = state.diagram.0.borrow();
+        (d.lanes, d.records.len())
+    };
     let lane_chips = (lanes <= 32).then(|| {
         (0..lanes)
             .map(|l| {
@@ -963,7 +984,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             <div class="diagram-wrap">
                 <canvas ref={canvas} class="diagram" role="img" aria-label={label}
                     data-arrows={drawn.arrows.to_string()} data-in-view={drawn.in_view.to_string()} data-lanes={drawn.lanes.to_string()}
-                    data-left={left.to_string()} data-right={right.to_string()}
+                    data-left={left.to_string()} data-right={right.to_string()} data-records={kept.to_string()}
                     {onmousedown} {onmousemove} {onmouseup} {onmouseleave}></canvas>
                 if let Some((x, y, t)) = (*hover).clone() {
                     <div class="tip" style={format!("left: {:.0}px; top: {:.0}px", x, y + 14.0)}>{ t }</div>
