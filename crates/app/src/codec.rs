@@ -32,7 +32,6 @@ impl Codec for MeasuredBincode {
     fn decode<O: for<'de> Deserialize<'de>>(input: JsValue) -> O {
         let data = Uint8Array::from(input).to_vec();
         LAST_DECODED.with(|c| c.set(data.len()));
-        bincode::deserialize(&data)
-            .unwrap_or_else(|e| unreachable!("page and worker are built together: {e}"))
+        bincode::deserialize(&data).unwrap_or_else(|e| unreachable!("page and worker are built together: {e}"))
     }
 }

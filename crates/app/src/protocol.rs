@@ -7,8 +7,8 @@
 //! load; frames carry small numbers ([`Frame`]).
 
 use clusterscope_core::lab::{Frame, LabInfo, Schema, Settings};
-use clusterscope_core::sim::Time;
 use clusterscope_core::sweep::{Shape, UnitResult};
+use clusterscope_core::sim::Time;
 use serde::{Deserialize, Serialize};
 
 /// What the page asks of the worker.
@@ -67,10 +67,7 @@ pub enum ToWorker {
     Act(String),
     /// Restart from time 0 with changed parameters ("name value" pairs, as
     /// in the text format) and seed; recorded actions are kept.
-    Configure {
-        params: Vec<(String, String)>,
-        seed: u64,
-    },
+    Configure { params: Vec<(String, String)>, seed: u64 },
     /// Go back to time 0 with the same scenario.
     Reset,
     /// Jump to a virtual time (replays from the nearest snapshot).
@@ -87,17 +84,9 @@ pub enum ToWorker {
     /// [`FromWorker::TunePlan`] or an error.
     TunePlan(clusterscope_core::scenario::TuneDef),
     /// Run units `from..to` of a planned sweep (a worker of the Tune pool).
-    TuneRun {
-        plan: Box<TuneSpec>,
-        from: u64,
-        to: u64,
-    },
+    TuneRun { plan: Box<TuneSpec>, from: u64, to: u64 },
     /// Open one run of a sweep (point and seed) as the lab's run.
-    TuneOpen {
-        plan: Box<TuneSpec>,
-        point: usize,
-        seed: u64,
-    },
+    TuneOpen { plan: Box<TuneSpec>, point: usize, seed: u64 },
     /// Time placing keys and looking them up, per algorithm.
     RingBench {
         /// Servers.

@@ -7,9 +7,9 @@
 //! scenario, so no panel parses text or rebuilds what did not change.
 
 use crate::protocol::{BenchResult, FromWorker, Status, TuneSpec};
+use clusterscope_core::sweep::{Shape, UnitResult};
 use clusterscope_core::lab::{Frame, LabInfo, MessageDot, NodeView, Schema, Settings};
 use clusterscope_core::sim::Time;
-use clusterscope_core::sweep::{Shape, UnitResult};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use yew::Reducible;
@@ -182,11 +182,7 @@ impl Reducible for AppState {
                     s.samples = Rc::new(VecDeque::new());
                     s.answer = None;
                 }
-                let mut nodes = if frame.full {
-                    Vec::new()
-                } else {
-                    (*s.nodes).clone()
-                };
+                let mut nodes = if frame.full { Vec::new() } else { (*s.nodes).clone() };
                 nodes.truncate(frame.node_count as usize);
                 for n in &frame.nodes {
                     let i = n.id as usize;
@@ -234,10 +230,7 @@ impl Reducible for AppState {
                             .map(|(_, v)| *v)
                             .collect();
                         let samples = Rc::make_mut(&mut s.samples);
-                        samples.push_back(Sample {
-                            time: frame.time,
-                            values,
-                        });
+                        samples.push_back(Sample { time: frame.time, values });
                         while samples.len() > SAMPLES {
                             samples.pop_front();
                         }
@@ -248,11 +241,7 @@ impl Reducible for AppState {
                 }
                 let wall = js_sys::Date::now();
                 let refresh = status.reset || !status.playing || wall - s.shown_at >= TEXT_EVERY_MS;
-                s.status = Status {
-                    link: None,
-                    settings: None,
-                    ..status
-                };
+                s.status = Status { link: None, settings: None, ..status };
                 s.frame = Some(Rc::new(*frame));
                 s.frames += 1;
                 if refresh {
@@ -289,10 +278,7 @@ impl Reducible for AppState {
             Msg::Worker(FromWorker::TunePlan(spec, shape), _) => {
                 let generation = s.tune.generation + 1;
                 s.tune = Rc::new(Tune {
-                    spec: Some(TuneSpec {
-                        generation,
-                        ..*spec
-                    }),
+                    spec: Some(TuneSpec { generation, ..*spec }),
                     shape: Some(shape),
                     generation,
                     results: Vec::new(),
@@ -305,10 +291,7 @@ impl Reducible for AppState {
                 if generation == s.tune.generation && s.tune.running {
                     let t = Rc::make_mut(&mut s.tune);
                     t.results.extend(results);
-                    if t.shape
-                        .as_ref()
-                        .is_some_and(|sh| t.results.len() as u64 >= sh.units())
-                    {
+                    if t.shape.as_ref().is_some_and(|sh| t.results.len() as u64 >= sh.units()) {
                         t.running = false;
                         t.took = Some(js_sys::Date::now() - t.started);
                     }

@@ -8,10 +8,10 @@
 //! make seeking back in time a short replay rather than a full one.
 
 use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
+use clusterscope_core::sweep::Sweep;
 use clusterscope_core::lab::{catalog, registry, Lab};
 use clusterscope_core::scenario::{link, parse_action, Scenario};
 use clusterscope_core::sim::{Time, SEC};
-use clusterscope_core::sweep::Sweep;
 use gloo_timers::callback::Timeout;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 
@@ -143,9 +143,7 @@ impl SimWorker {
         if t >= self.lab.now() {
             self.lab.run_until(t);
         } else {
-            let Some((mut lab, next)) = self.restore(|l| l.now() <= t) else {
-                return;
-            };
+            let Some((mut lab, next)) = self.restore(|l| l.now() <= t) else { return };
             lab.run_until(t);
             self.lab = lab;
             self.diagram_restart = Some(next);
@@ -168,9 +166,7 @@ impl SimWorker {
                 let target = self.lab.now() + chunk;
                 self.lab.run_until(target);
                 self.snapshot_if_due();
-                if self.lab.violation().is_some()
-                    || (self.lab.events() == before && !self.lab.can_run())
-                {
+                if self.lab.violation().is_some() || (self.lab.events() == before && !self.lab.can_run()) {
                     break;
                 }
                 chunk = (chunk * 2).min(SEC);
@@ -198,9 +194,7 @@ impl SimWorker {
             let due = (self.last_tick_due + f64::from(TICK_MS)).max(now);
             self.last_tick_due = due;
             let scope = scope.clone();
-            self.timer = Some(Timeout::new((due - now).round() as u32, move || {
-                scope.send_message(Msg::Tick)
-            }));
+            self.timer = Some(Timeout::new((due - now).round() as u32, move || scope.send_message(Msg::Tick)));
         }
     }
 
@@ -214,19 +208,14 @@ impl SimWorker {
             self.schema_owed = false;
         }
         let now_wall = wall_ms();
-        let send_link =
-            self.scenario_owed || !self.playing || now_wall - self.last_link_wall > 1_000.0;
+        let send_link = self.scenario_owed || !self.playing || now_wall - self.last_link_wall > 1_000.0;
         let scn = self.lab.scenario();
         let status = Status {
             playing: self.playing,
             // A recorded scenario always fits a link (validation refuses
             // actions that would not); should one not, no link is better
             // than a dead one.
-            link: if send_link {
-                link::encode(&scn).ok()
-            } else {
-                None
-            },
+            link: if send_link { link::encode(&scn).ok() } else { None },
             settings: self.scenario_owed.then(|| self.lab.settings()),
             horizon: self.horizon,
             reset: self.reset_owed,
@@ -258,15 +247,8 @@ impl SimWorker {
     /// The state the embedding API reports.
     fn api_state(&mut self) -> ApiState {
         let metrics = self.lab.metrics();
-        let get = |name: &str| {
-            metrics
-                .iter()
-                .find(|(m, _)| m.name == name)
-                .map(|(_, v)| *v)
-        };
-        let leader = get("leader")
-            .filter(|v| v.is_finite() && *v >= 1.0)
-            .map(|v| v as u32 - 1);
+        let get = |name: &str| metrics.iter().find(|(m, _)| m.name == name).map(|(_, v)| *v);
+        let leader = get("leader").filter(|v| v.is_finite() && *v >= 1.0).map(|v| v as u32 - 1);
         let decided = get("decisions").or_else(|| get("committed")).unwrap_or(0.0);
         let scn = self.lab.scenario();
         ApiState {
@@ -305,8 +287,7 @@ impl Worker for SimWorker {
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
         let scn = Scenario::new(registry::default_lab(), 1);
-        let lab =
-            Lab::new(&scn).unwrap_or_else(|e| unreachable!("the default scenario is valid: {e}"));
+        let lab = Lab::new(&scn).unwrap_or_else(|e| unreachable!("the default scenario is valid: {e}"));
         SimWorker {
             snapshots: vec![Snapshot::of(&lab)],
             diagram_restart: Some(0),
@@ -383,11 +364,7 @@ impl Worker for SimWorker {
                 Err(e) => self.error(scope, format!("{e}. The current run was kept.")),
             },
             ToWorker::LoadPreset { lab, index } => {
-                let def = if lab.is_empty() {
-                    Some(registry::default_lab().def())
-                } else {
-                    registry::find(&lab)
-                };
+                let def = if lab.is_empty() { Some(registry::default_lab().def()) } else { registry::find(&lab) };
                 match def.and_then(|d| d.presets.get(index)) {
                     Some((_, text)) => match Scenario::parse(text) {
                         Ok(scn) => {
@@ -397,10 +374,7 @@ impl Worker for SimWorker {
                         }
                         Err(e) => self.error(scope, e.to_string()),
                     },
-                    None => self.error(
-                        scope,
-                        format!("there is no preset {index} of a lab '{lab}'"),
-                    ),
+                    None => self.error(scope, format!("there is no preset {index} of a lab '{lab}'")),
                 }
             }
             ToWorker::Play => {
@@ -449,9 +423,7 @@ impl Worker for SimWorker {
                 });
                 let out = match text {
                     Some(t) => FromWorker::MessageText(message, t),
-                    None => {
-                        FromWorker::Error(format!("message #{message} is no longer in the trace"))
-                    }
+                    None => FromWorker::Error(format!("message #{message} is no longer in the trace")),
                 };
                 scope.respond(id, out);
                 return;
@@ -461,19 +433,14 @@ impl Worker for SimWorker {
                 return;
             }
             ToWorker::Speed(s) => {
-                self.speed = if s.is_finite() {
-                    s.clamp(0.0, 1e6)
-                } else {
-                    0.0
-                };
+                self.speed = if s.is_finite() { s.clamp(0.0, 1e6) } else { 0.0 };
                 self.frame_owed = true;
             }
             ToWorker::Act(text) => {
                 let lab_kind = self.lab.kind();
-                match parse_action(lab_kind, &text)
-                    .map_err(|e| e.to_string())
-                    .and_then(|a| self.lab.act(a).map_err(|e| e.to_string()))
-                {
+                match parse_action(lab_kind, &text).map_err(|e| e.to_string()).and_then(|a| {
+                    self.lab.act(a).map_err(|e| e.to_string())
+                }) {
                     Ok(()) => {
                         let now = self.lab.now();
                         self.snapshots.retain(|s| s.lab.now() <= now);
@@ -511,10 +478,7 @@ impl Worker for SimWorker {
                 }
             }
             ToWorker::Reset => {
-                let scn = Scenario {
-                    until: 0,
-                    ..self.lab.scenario()
-                };
+                let scn = Scenario { until: 0, ..self.lab.scenario() };
                 if let Err(e) = self.load(&scn) {
                     self.error(scope, e);
                 }
@@ -535,10 +499,7 @@ impl Worker for SimWorker {
                 self.lab.set_tune(Some(def));
                 self.scenario_owed = true;
                 self.frame_owed = true;
-                let scn = Scenario {
-                    tune: None,
-                    ..self.lab.scenario()
-                };
+                let scn = Scenario { tune: None, ..self.lab.scenario() };
                 let out = if scn.until == 0 {
                     FromWorker::Error("Run the scenario first: each run of the sweep goes as far as the current time.".into())
                 } else {
@@ -546,13 +507,7 @@ impl Worker for SimWorker {
                     let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
                     match Sweep::new(scn.clone(), &p, seeds, &m) {
                         Ok(sweep) => FromWorker::TunePlan(
-                            Box::new(TuneSpec {
-                                template: scn.to_text(),
-                                params,
-                                seeds,
-                                metrics,
-                                generation: 0,
-                            }),
+                            Box::new(TuneSpec { template: scn.to_text(), params, seeds, metrics, generation: 0 }),
                             sweep.shape(),
                         ),
                         Err(e) => FromWorker::Error(format!("Tune: {e}")),
@@ -565,8 +520,7 @@ impl Worker for SimWorker {
             ToWorker::TuneRun { plan, from, to } => {
                 let out = match tune_sweep(&plan) {
                     Ok(sweep) => {
-                        let results: Result<Vec<_>, _> =
-                            (from..to).map(|i| sweep.run(sweep.unit(i))).collect();
+                        let results: Result<Vec<_>, _> = (from..to).map(|i| sweep.run(sweep.unit(i))).collect();
                         match results {
                             Ok(r) => FromWorker::TuneResults(plan.generation, r),
                             Err(e) => FromWorker::Error(format!("Tune: {e}")),
@@ -578,9 +532,7 @@ impl Worker for SimWorker {
                 return;
             }
             ToWorker::TuneOpen { plan, point, seed } => {
-                match tune_sweep(&plan)
-                    .and_then(|s| s.scenario(point, seed).map_err(|e| e.to_string()))
-                {
+                match tune_sweep(&plan).and_then(|s| s.scenario(point, seed).map_err(|e| e.to_string())) {
                     Ok(scn) => {
                         if let Err(e) = self.load(&scn) {
                             self.error(scope, e);
@@ -590,11 +542,7 @@ impl Worker for SimWorker {
                     Err(e) => self.error(scope, e),
                 }
             }
-            ToWorker::RingBench {
-                nodes,
-                vnodes,
-                keys,
-            } => {
+            ToWorker::RingBench { nodes, vnodes, keys } => {
                 let out = match ring_bench(nodes, vnodes, keys) {
                     Ok(json) => FromWorker::RingBench(json),
                     Err(e) => FromWorker::Error(e),
@@ -631,12 +579,7 @@ fn tune_sweep(plan: &TuneSpec) -> Result<Sweep, String> {
 /// browser benchmark against a JavaScript package does. Returns JSON.
 pub fn ring_bench(nodes: u32, vnodes: u32, keys: u32) -> Result<String, String> {
     use clusterscope_core::ring::{Algorithm, RingModel, RingParams};
-    let base = RingParams {
-        nodes,
-        vnodes,
-        keys,
-        ..RingParams::default()
-    };
+    let base = RingParams { nodes, vnodes, keys, ..RingParams::default() };
     let start = wall_ms();
     let model = RingModel::new(&base).map_err(|e| e.to_string())?;
     let place_ms = wall_ms() - start;
@@ -645,16 +588,8 @@ pub fn ring_bench(nodes: u32, vnodes: u32, keys: u32) -> Result<String, String> 
     let mut rows = Vec::new();
     for algorithm in Algorithm::ALL {
         // Rendezvous scores every server for every key: a hundredth of the keys.
-        let n = if algorithm == Algorithm::Rendezvous {
-            (keys / 100).max(1)
-        } else {
-            keys
-        } as usize;
-        let params = RingParams {
-            algorithm,
-            keys: 1,
-            ..base.clone()
-        };
+        let n = if algorithm == Algorithm::Rendezvous { (keys / 100).max(1) } else { keys } as usize;
+        let params = RingParams { algorithm, keys: 1, ..base.clone() };
         let start = wall_ms();
         let model = RingModel::new(&params).map_err(|e| e.to_string())?;
         let build_ms = wall_ms() - start;

@@ -10,20 +10,14 @@ mod ring;
 mod sweep;
 
 use clap::{Parser, Subcommand};
-use clusterscope_core::experiments::{
-    figure16, paxos_beside_raft, paxos_duel, DuelCost, FIGURE16_RANGES,
-};
+use clusterscope_core::experiments::{figure16, paxos_beside_raft, paxos_duel, DuelCost, FIGURE16_RANGES};
 use clusterscope_core::lab::Lab;
 use clusterscope_core::scenario::{link, parse_time, Scenario};
 use clusterscope_core::sim::time::format_duration;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "clusterscope",
-    version,
-    about = "Run ClusterScope scenarios headless"
-)]
+#[command(name = "clusterscope", version, about = "Run ClusterScope scenarios headless")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -117,13 +111,7 @@ fn read_scenario(file: &str) -> Result<Scenario, String> {
 
 fn run(cli: Cli) -> Result<bool, String> {
     match cli.command {
-        Command::Run {
-            file,
-            until,
-            seed,
-            trace,
-            fingerprint,
-        } => {
+        Command::Run { file, until, seed, trace, fingerprint } => {
             let mut scn = read_scenario(&file)?;
             if let Some(s) = seed {
                 scn.seed = s;
@@ -132,9 +120,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                 scn.until = parse_time(&u).map_err(|e| format!("--until: {e}"))?;
             }
             if scn.until == 0 {
-                return Err(format!(
-                    "{file}: nothing to run: give the file an 'until' line or pass --until 10s"
-                ));
+                return Err(format!("{file}: nothing to run: give the file an 'until' line or pass --until 10s"));
             }
             let mut lab = Lab::replay(&scn).map_err(|e| format!("{file}: {e}"))?;
             if fingerprint {
@@ -160,17 +146,8 @@ fn run(cli: Cli) -> Result<bool, String> {
             let mut ok = true;
             if let Some(v) = lab.violation() {
                 ok = false;
-                println!(
-                    "VIOLATION: {} at {}: {}",
-                    v.invariant,
-                    format_duration(v.at),
-                    v.message
-                );
-                println!(
-                    "replay: clusterscope run {file} --seed {} --until {} --trace",
-                    scn.seed,
-                    format_duration(v.at)
-                );
+                println!("VIOLATION: {} at {}: {}", v.invariant, format_duration(v.at), v.message);
+                println!("replay: clusterscope run {file} --seed {} --until {} --trace", scn.seed, format_duration(v.at));
             }
             for e in &scn.expects {
                 match lab.check(e) {
@@ -178,10 +155,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                     Err(msg) => {
                         ok = false;
                         println!("FAILED: {msg}");
-                        println!(
-                            "replay: clusterscope run {file} --seed {} --trace",
-                            scn.seed
-                        );
+                        println!("replay: clusterscope run {file} --seed {} --trace", scn.seed);
                     }
                 }
             }
@@ -192,14 +166,9 @@ fn run(cli: Cli) -> Result<bool, String> {
                 return Err("--runs must be between 1 and 1000000".into());
             }
             println!("Time to elect a new leader after the leader crashes (5 servers, one-way latency 6-9 ms, {runs} runs each)");
-            println!(
-                "{:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
-                "timeout (ms)", "p10", "p50", "p90", "p99", "max", "unfinished"
-            );
+            println!("{:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}", "timeout (ms)", "p10", "p50", "p90", "p99", "max", "unfinished");
             for row in figure16(FIGURE16_RANGES, runs) {
-                let ms = |t: Option<u64>| {
-                    t.map_or("-".to_string(), |t| format!("{:.1}", t as f64 / 1e3))
-                };
+                let ms = |t: Option<u64>| t.map_or("-".to_string(), |t| format!("{:.1}", t as f64 / 1e3));
                 println!(
                     "{:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
                     format!("{}-{}", row.timeout_min / 1000, row.timeout_max / 1000),
@@ -245,39 +214,15 @@ fn run(cli: Cli) -> Result<bool, String> {
                 return Err(format!("{file}: 'policies' compares load-balancing policies: give it a 'lab balance' file"));
             }
             if scn.until == 0 {
-                return Err(format!(
-                    "{file}: nothing to run: give the file an 'until' line"
-                ));
+                return Err(format!("{file}: nothing to run: give the file an 'until' line"));
             }
-            let rows = clusterscope_core::balance::lab::compare_policies(&scn)
-                .map_err(|e| format!("{file}: {e}"))?;
-            println!(
-                "{} servers, seed {}, run to {}; latency over the whole run, ms",
-                scn.nodes(),
-                scn.seed,
-                format_duration(scn.until)
-            );
+            let rows = clusterscope_core::balance::lab::compare_policies(&scn).map_err(|e| format!("{file}: {e}"))?;
+            println!("{} servers, seed {}, run to {}; latency over the whole run, ms", scn.nodes(), scn.seed, format_duration(scn.until));
             println!(
                 "{:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8}",
-                "policy",
-                "p50",
-                "p95",
-                "p99",
-                "p99.9",
-                "max",
-                "success",
-                "rejected",
-                "timed out",
-                "failed",
-                "retries"
+                "policy", "p50", "p95", "p99", "p99.9", "max", "success", "rejected", "timed out", "failed", "retries"
             );
-            let ms = |v: f64| {
-                if v.is_nan() {
-                    "-".to_string()
-                } else {
-                    format!("{:.1}", v / 1e3)
-                }
-            };
+            let ms = |v: f64| if v.is_nan() { "-".to_string() } else { format!("{:.1}", v / 1e3) };
             for r in rows {
                 println!(
                     "{:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8.2}% {:>9} {:>9} {:>8} {:>8.3}",
@@ -301,20 +246,11 @@ fn run(cli: Cli) -> Result<bool, String> {
                 return Err("--runs must be between 1 and 100000".into());
             }
             println!("Single-decree Paxos, 5 acceptors (proposers among them), 10-20 ms latency, {runs} runs a line");
-            println!(
-                "{:>9} {:>9} {:>14} {:>14} {:>12} {:>11}",
-                "proposers",
-                "back-off",
-                "msgs (median)",
-                "msgs (p90)",
-                "rounds (med)",
-                "unfinished"
-            );
+            println!("{:>9} {:>9} {:>14} {:>14} {:>12} {:>11}", "proposers", "back-off", "msgs (median)", "msgs (p90)", "rounds (med)", "unfinished");
             for proposers in 1..=3 {
                 for backoff in [true, false] {
                     let c = paxos_duel(proposers, backoff, runs).map_err(|e| e.to_string())?;
-                    let p90 =
-                        |v: &[u64]| (!v.is_empty()).then(|| v[(v.len() * 9 / 10).min(v.len() - 1)]);
+                    let p90 = |v: &[u64]| (!v.is_empty()).then(|| v[(v.len() * 9 / 10).min(v.len() - 1)]);
                     let show = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
                     println!(
                         "{:>9} {:>9} {:>14} {:>14} {:>12} {:>11}",
@@ -332,9 +268,7 @@ fn run(cli: Cli) -> Result<bool, String> {
         Command::Beside { file } => {
             let scn = read_scenario(&file)?;
             if scn.until == 0 {
-                return Err(format!(
-                    "{file}: nothing to run: give the file an 'until' line"
-                ));
+                return Err(format!("{file}: nothing to run: give the file an 'until' line"));
             }
             let rows = paxos_beside_raft(&scn).map_err(|e| format!("{file}: {e}"))?;
             println!(
@@ -346,21 +280,9 @@ fn run(cli: Cli) -> Result<bool, String> {
             );
             println!(
                 "{:<12} {:>10} {:>14} {:>11} {:>11} {:>16} {:>8}",
-                "protocol",
-                "committed",
-                "msgs/commit",
-                "p50 (ms)",
-                "p99 (ms)",
-                "no leader (ms)",
-                "leaders"
+                "protocol", "committed", "msgs/commit", "p50 (ms)", "p99 (ms)", "no leader (ms)", "leaders"
             );
-            let ms = |v: f64| {
-                if v.is_nan() {
-                    "-".to_string()
-                } else {
-                    format!("{:.1}", v / 1e3)
-                }
-            };
+            let ms = |v: f64| if v.is_nan() { "-".to_string() } else { format!("{:.1}", v / 1e3) };
             for r in rows {
                 println!(
                     "{:<12} {:>10} {:>14.1} {:>11} {:>11} {:>16} {:>8}",
@@ -370,11 +292,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                     ms(r.commit_p50),
                     ms(r.commit_p99),
                     ms(r.leaderless),
-                    if r.leaders.is_nan() {
-                        "-".into()
-                    } else {
-                        format!("{:.0}", r.leaders)
-                    }
+                    if r.leaders.is_nan() { "-".into() } else { format!("{:.0}", r.leaders) }
                 );
             }
             Ok(true)
@@ -392,10 +310,7 @@ fn run(cli: Cli) -> Result<bool, String> {
             Ok(true)
         }
         Command::Link { file } => {
-            println!(
-                "{}",
-                link::encode(&read_scenario(&file)?).map_err(|e| format!("{file}: {e}"))?
-            );
+            println!("{}", link::encode(&read_scenario(&file)?).map_err(|e| format!("{file}: {e}"))?);
             Ok(true)
         }
         Command::Decode { link: l } => {

@@ -68,20 +68,12 @@ struct Header {
 fn build(text: &str, params: &[String], seeds: u64, metrics: &[String]) -> Result<Sweep, String> {
     let scn = Scenario::parse(text).map_err(|e| e.to_string())?;
     let params: Vec<&str> = params.iter().map(String::as_str).collect();
-    let metrics: Vec<&str> = metrics
-        .iter()
-        .flat_map(|m| m.split(','))
-        .map(str::trim)
-        .collect();
+    let metrics: Vec<&str> = metrics.iter().flat_map(|m| m.split(',')).map(str::trim).collect();
     Sweep::new(scn, &params, seeds, &metrics).map_err(|e| e.to_string())
 }
 
 /// Runs a sweep's units on `jobs` threads, with progress on stderr.
-fn run_units(
-    sweep: &Sweep,
-    units: &[(usize, u64)],
-    jobs: usize,
-) -> Result<Vec<UnitResult>, String> {
+fn run_units(sweep: &Sweep, units: &[(usize, u64)], jobs: usize) -> Result<Vec<UnitResult>, String> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let start = Instant::now();
@@ -107,26 +99,14 @@ fn run_units(
             if last.elapsed() >= Duration::from_millis(500) {
                 last = Instant::now();
                 let d = done.load(Ordering::Relaxed).max(1);
-                let left = start.elapsed().as_secs_f64() / d as f64
-                    * (units.len() - d.min(units.len())) as f64;
+                let left = start.elapsed().as_secs_f64() / d as f64 * (units.len() - d.min(units.len())) as f64;
                 eprint!("\r{d}/{} runs, about {left:.1} s left   ", units.len());
             }
         }
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("a worker thread stopped".into()))
-            })
-            .collect()
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err("a worker thread stopped".into()))).collect()
     });
     if start.elapsed() >= Duration::from_millis(500) {
-        eprintln!(
-            "\r{}/{} runs in {:.1} s          ",
-            units.len(),
-            units.len(),
-            start.elapsed().as_secs_f64()
-        );
+        eprintln!("\r{}/{} runs in {:.1} s          ", units.len(), units.len(), start.elapsed().as_secs_f64());
     }
     let mut all = Vec::with_capacity(units.len());
     for r in results {
@@ -147,10 +127,7 @@ fn print(sweep: &Sweep, rows: &[PointRow], csv: bool) -> String {
         for r in rows {
             out.push_str(&r.values.join(","));
             for s in &r.stats {
-                out.push_str(&format!(
-                    ",{},{},{},{},{},{}",
-                    s.n, s.mean, s.p10, s.p50, s.p90, s.p99
-                ));
+                out.push_str(&format!(",{},{},{},{},{},{}", s.n, s.mean, s.p10, s.p50, s.p90, s.p99));
             }
             out.push('\n');
         }
@@ -158,25 +135,13 @@ fn print(sweep: &Sweep, rows: &[PointRow], csv: bool) -> String {
     }
     out.push_str(&format!("{} seeds per point\n", sweep.seeds));
     // Values in the metrics' own units (ms, %, ...), as the app shows them.
-    let schema = sweep
-        .scenario(0, 0)
-        .ok()
-        .and_then(|s| clusterscope_core::lab::Lab::new(&s).ok())
-        .map(|l| l.schema());
+    let schema = sweep.scenario(0, 0).ok().and_then(|s| clusterscope_core::lab::Lab::new(&s).ok()).map(|l| l.schema());
     for (m, metric) in sweep.metrics.iter().enumerate() {
         let unit = schema
             .as_ref()
             .and_then(|s| s.metrics.iter().find(|x| x.name == *metric).map(|x| x.unit))
             .unwrap_or(clusterscope_core::lab::Unit::Ratio);
-        let label = schema
-            .as_ref()
-            .and_then(|s| {
-                s.metrics
-                    .iter()
-                    .find(|x| x.name == *metric)
-                    .map(|x| x.label.clone())
-            })
-            .unwrap_or_default();
+        let label = schema.as_ref().and_then(|s| s.metrics.iter().find(|x| x.name == *metric).map(|x| x.label.clone())).unwrap_or_default();
         out.push_str(&format!(
             "\n{metric} ({label})\n{:<28} {:>6} {:>12} {:>12} {:>12} {:>12} {:>12}\n",
             names.join(" "),
@@ -207,13 +172,9 @@ fn print(sweep: &Sweep, rows: &[PointRow], csv: bool) -> String {
 
 /// `clusterscope sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<String, String> {
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| format!("cannot read {}: {e}", args.file))?;
+    let text = std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
     // What the command line leaves out, the file's `tune` lines give.
-    let tune = Scenario::parse(&text)
-        .ok()
-        .and_then(|s| s.tune)
-        .unwrap_or_default();
+    let tune = Scenario::parse(&text).ok().and_then(|s| s.tune).unwrap_or_default();
     let mut args = args.clone();
     if args.params.is_empty() {
         args.params = tune.params.clone();
@@ -221,9 +182,7 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
     if args.metrics.is_empty() {
         args.metrics = tune.metrics.clone();
     }
-    let seeds = args
-        .seeds
-        .unwrap_or(if tune.seeds > 0 { tune.seeds } else { 100 });
+    let seeds = args.seeds.unwrap_or(if tune.seeds > 0 { tune.seeds } else { 100 });
     if args.minimise.is_none() && args.maximise.is_none() {
         match &tune.goal {
             Some((true, t)) => args.minimise = Some(t.clone()),
@@ -235,33 +194,21 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
         }
     }
     if args.params.is_empty() || args.metrics.is_empty() {
-        return Err(format!(
-            "{}: give --param and --metric, or 'tune' lines in the file",
-            args.file
-        ));
+        return Err(format!("{}: give --param and --metric, or 'tune' lines in the file", args.file));
     }
     let args = &args;
-    let sweep = build(&text, &args.params, seeds, &args.metrics)
-        .map_err(|e| format!("{}: {e}", args.file))?;
+    let sweep = build(&text, &args.params, seeds, &args.metrics).map_err(|e| format!("{}: {e}", args.file))?;
     let shard = match &args.shard {
         None => None,
         Some(s) => {
-            let parsed = s.split_once('/').and_then(|(k, n)| {
-                Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?))
-            });
+            let parsed = s.split_once('/').and_then(|(k, n)| Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
             match parsed {
                 Some((k, n)) if n > 0 && k < n => Some((k, n)),
-                _ => {
-                    return Err(format!(
-                        "--shard '{s}': write it as K/N with 0 <= K < N, like 0/4"
-                    ))
-                }
+                _ => return Err(format!("--shard '{s}': write it as K/N with 0 <= K < N, like 0/4")),
             }
         }
     };
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     if jobs == 0 || jobs > 1024 {
         return Err("--jobs must be between 1 and 1024".into());
     }
@@ -284,39 +231,21 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
     }
     let rows = summarise(&sweep, &results);
     let mut out = String::new();
-    if let Some((objective, minimise)) = args
-        .minimise
-        .clone()
-        .map(|m| (m, true))
-        .or_else(|| args.maximise.clone().map(|m| (m, false)))
+    if let Some((objective, minimise)) =
+        args.minimise.clone().map(|m| (m, true)).or_else(|| args.maximise.clone().map(|m| (m, false)))
     {
         let constraints = args
             .subject_to
             .iter()
-            .map(|c| {
-                clusterscope_core::scenario::parse_expect(c)
-                    .map_err(|e| format!("--subject-to '{c}': {e}"))
-            })
+            .map(|c| clusterscope_core::scenario::parse_expect(c).map_err(|e| format!("--subject-to '{c}': {e}")))
             .collect::<Result<Vec<_>, _>>()?;
-        let goal = clusterscope_core::sweep::Goal {
-            objective: objective.clone(),
-            minimise,
-            constraints,
-        };
+        let goal = clusterscope_core::sweep::Goal { objective: objective.clone(), minimise, constraints };
         let word = if minimise { "lowest" } else { "highest" };
         match clusterscope_core::sweep::search(&sweep.shape(), &rows, &goal)? {
             Some(p) => {
-                let names: Vec<String> = sweep
-                    .params
-                    .iter()
-                    .zip(&rows[p].values)
-                    .map(|(r, v)| format!("{}={v}", r.name))
-                    .collect();
-                let what = if sweep.params.iter().any(|r| r.name == objective) {
-                    objective.clone()
-                } else {
-                    format!("median {objective}")
-                };
+                let names: Vec<String> =
+                    sweep.params.iter().zip(&rows[p].values).map(|(r, v)| format!("{}={v}", r.name)).collect();
+                let what = if sweep.params.iter().any(|r| r.name == objective) { objective.clone() } else { format!("median {objective}") };
                 out.push_str(&format!(
                     "\nbest: {} ({word} {what} among the points meeting every constraint; {} runs, seeds 0..{})\n",
                     names.join(" "),
@@ -344,20 +273,14 @@ pub fn merge(files: &[String], csv: bool) -> Result<String, String> {
     for f in files {
         let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
         let mut lines = text.lines();
-        let first = lines
-            .next()
-            .ok_or_else(|| format!("{f}: empty; a shard's output starts with its header line"))?;
-        let h: Header = serde_json::from_str(first)
-            .map_err(|e| format!("{f}: line 1 is not a sweep header: {e}"))?;
+        let first = lines.next().ok_or_else(|| format!("{f}: empty; a shard's output starts with its header line"))?;
+        let h: Header = serde_json::from_str(first).map_err(|e| format!("{f}: line 1 is not a sweep header: {e}"))?;
         match &header {
-            Some(prev) if *prev != h => {
-                return Err(format!("{f}: belongs to another sweep than {}", files[0]))
-            }
+            Some(prev) if *prev != h => return Err(format!("{f}: belongs to another sweep than {}", files[0])),
             _ => header = Some(h),
         }
         for (i, line) in lines.enumerate() {
-            let u: UnitResult =
-                serde_json::from_str(line).map_err(|e| format!("{f}: line {}: {e}", i + 2))?;
+            let u: UnitResult = serde_json::from_str(line).map_err(|e| format!("{f}: line {}: {e}", i + 2))?;
             units.push(u);
         }
     }
@@ -368,10 +291,7 @@ pub fn merge(files: &[String], csv: bool) -> Result<String, String> {
     seen.sort_unstable();
     seen.dedup();
     if (seen.len() as u64) < expected {
-        return Err(format!(
-            "the shards hold {} of the {expected} runs: is a shard missing?",
-            seen.len()
-        ));
+        return Err(format!("the shards hold {} of the {expected} runs: is a shard missing?", seen.len()));
     }
     Ok(print(&sweep, &summarise(&sweep, &units), csv))
 }

@@ -5,10 +5,7 @@
 use std::process::Command;
 
 fn clusterscope(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_clusterscope"))
-        .args(args)
-        .output()
-        .expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterscope")).args(args).output().expect("runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -17,20 +14,14 @@ fn clusterscope(args: &[&str]) -> (i32, String, String) {
 }
 
 fn temp_file(name: &str, text: &str) -> String {
-    let path = std::env::temp_dir().join(format!(
-        "clusterscope-cli-test-{}-{name}",
-        std::process::id()
-    ));
+    let path = std::env::temp_dir().join(format!("clusterscope-cli-test-{}-{name}", std::process::id()));
     std::fs::write(&path, text).expect("writable");
     path.display().to_string()
 }
 
 #[test]
 fn a_good_scenario_passes() {
-    let file = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/scenarios/raft/leader-crash.scn"
-    );
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/leader-crash.scn");
     let (code, out, _) = clusterscope(&["run", file]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ok: expect leaders_elected >= 2"), "{out}");
@@ -38,20 +29,11 @@ fn a_good_scenario_passes() {
 
 #[test]
 fn a_failed_expectation_exits_1_with_the_replay_command() {
-    let file = temp_file(
-        "expect.scn",
-        "# never\nlab raft\nseed 9\nuntil 1s\nexpect leaders_elected >= 5\n",
-    );
+    let file = temp_file("expect.scn", "# never\nlab raft\nseed 9\nuntil 1s\nexpect leaders_elected >= 5\n");
     let (code, out, _) = clusterscope(&["run", &file]);
     assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("FAILED: expect leaders_elected >= 5 failed"),
-        "{out}"
-    );
-    assert!(
-        out.contains("replay: clusterscope run") && out.contains("--seed 9"),
-        "{out}"
-    );
+    assert!(out.contains("FAILED: expect leaders_elected >= 5 failed"), "{out}");
+    assert!(out.contains("replay: clusterscope run") && out.contains("--seed 9"), "{out}");
 }
 
 #[test]
@@ -74,48 +56,30 @@ fn malformed_input_exits_2_saying_what_is_wrong() {
 
 #[test]
 fn link_and_decode_round_trip() {
-    let file = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/scenarios/ring/add-node.scn"
-    );
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/ring/add-node.scn");
     let (code, fragment, _) = clusterscope(&["link", file]);
     assert_eq!(code, 0);
     let (code, text, _) = clusterscope(&["decode", &format!("http://x/#{}", fragment.trim())]);
     assert_eq!(code, 0);
-    assert!(
-        text.contains("lab ring") && text.contains("at 1s add"),
-        "{text}"
-    );
+    assert!(text.contains("lab ring") && text.contains("at 1s add"), "{text}");
 }
 
 #[test]
 fn an_invariant_violation_exits_1_naming_it_with_the_replay_command() {
-    let file = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/scenarios/raft/bug-figure-8.scn"
-    );
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/bug-figure-8.scn");
     let (code, out, _) = clusterscope(&["run", file]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("VIOLATION: Leader Completeness at "), "{out}");
-    assert!(
-        out.contains("replay: clusterscope run") && out.contains("--seed 8 --until "),
-        "{out}"
-    );
+    assert!(out.contains("replay: clusterscope run") && out.contains("--seed 8 --until "), "{out}");
 }
 
 // Issue 8: `--until` obeys the same 30-day limit as a file's `until`.
 #[test]
 fn until_on_the_command_line_obeys_the_file_limit() {
-    let file = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/scenarios/raft/leader-crash.scn"
-    );
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/leader-crash.scn");
     let (code, _, err) = clusterscope(&["run", file, "--until", "99999999s"]);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("--until") && err.contains("at most 30 days"),
-        "{err}"
-    );
+    assert!(err.contains("--until") && err.contains("at most 30 days"), "{err}");
 }
 
 // Issue 12 (sweeps): the same sweep gives the same numbers on one thread,
@@ -123,21 +87,8 @@ fn until_on_the_command_line_obeys_the_file_limit() {
 // independent and the summary sorts them first; bad input is a message.
 #[test]
 fn a_sweep_is_the_same_on_one_thread_every_core_and_merged_shards() {
-    let file = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/scenarios/raft/leader-crash.scn"
-    );
-    let args = [
-        "sweep",
-        file,
-        "--param",
-        "election_timeout_max=200ms..400ms:100ms",
-        "--seeds",
-        "40",
-        "--metric",
-        "leaderless",
-        "--csv",
-    ];
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/leader-crash.scn");
+    let args = ["sweep", file, "--param", "election_timeout_max=200ms..400ms:100ms", "--seeds", "40", "--metric", "leaderless", "--csv"];
     let (code, one, err) = clusterscope(&[&args[..], &["--jobs", "1"]].concat());
     assert_eq!(code, 0, "{err}");
     assert_eq!(one.lines().count(), 4, "a header and three points: {one}");
@@ -150,34 +101,17 @@ fn a_sweep_is_the_same_on_one_thread_every_core_and_merged_shards() {
         assert_eq!(code, 0, "{err}");
         parts.push(temp_file(&format!("shard{k}.jsonl"), &out));
     }
-    let merge: Vec<&str> = ["merge", "--csv"]
-        .into_iter()
-        .chain(parts.iter().map(String::as_str))
-        .collect();
+    let merge: Vec<&str> = ["merge", "--csv"].into_iter().chain(parts.iter().map(String::as_str)).collect();
     let (code, merged, err) = clusterscope(&merge);
     assert_eq!(code, 0, "{err}");
     assert_eq!(merged, one, "merged shards give the one-run result");
     let (code, _, err) = clusterscope(&["merge", &parts[0], &parts[1]]);
     assert_eq!(code, 2);
     assert!(err.contains("is a shard missing"), "{err}");
-    let (code, _, err) = clusterscope(&[
-        "sweep",
-        file,
-        "--param",
-        "election_timeout_max=4..",
-        "--metric",
-        "leaderless",
-    ]);
+    let (code, _, err) = clusterscope(&["sweep", file, "--param", "election_timeout_max=4..", "--metric", "leaderless"]);
     assert_eq!(code, 2);
     assert!(err.contains("not a valid value"), "{err}");
-    let (code, _, err) = clusterscope(&[
-        "sweep",
-        file,
-        "--param",
-        "nodes=3,5",
-        "--metric",
-        "nonsense",
-    ]);
+    let (code, _, err) = clusterscope(&["sweep", file, "--param", "nodes=3,5", "--metric", "nonsense"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown metric 'nonsense'"), "{err}");
 }
@@ -192,14 +126,8 @@ fn a_file_with_tune_lines_is_swept_without_flags() {
     );
     let (code, out, err) = clusterscope(&["sweep", &file]);
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("10 seeds per point") && out.contains("best: election_timeout_max="),
-        "{out}"
-    );
-    let plain = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/scenarios/raft/default.scn"
-    );
+    assert!(out.contains("10 seeds per point") && out.contains("best: election_timeout_max="), "{out}");
+    let plain = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/default.scn");
     let (code, _, err) = clusterscope(&["sweep", plain]);
     assert_eq!(code, 2);
     assert!(err.contains("give --param and --metric"), "{err}");

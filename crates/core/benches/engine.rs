@@ -10,10 +10,7 @@ const BENCH: &str = include_str!("../../../tests/scenarios/raft/bench.scn");
 
 fn raft_steady_load(c: &mut Criterion) {
     let scn = Scenario::parse(BENCH).expect("bench.scn is valid");
-    let delivered = Lab::replay(&scn)
-        .expect("bench.scn runs")
-        .counters()
-        .delivered;
+    let delivered = Lab::replay(&scn).expect("bench.scn runs").counters().delivered;
     let mut g = c.benchmark_group("engine");
     g.sample_size(10);
     g.throughput(Throughput::Elements(delivered));
@@ -29,19 +26,12 @@ fn raft_steady_load(c: &mut Criterion) {
 fn paxos_steady_load(c: &mut Criterion) {
     const PAXOS: &str = include_str!("../../../tests/scenarios/paxos/bench.scn");
     let scn = Scenario::parse(PAXOS).expect("paxos/bench.scn is valid");
-    let committed = Lab::replay(&scn)
-        .expect("paxos/bench.scn runs")
-        .counters()
-        .committed;
+    let committed = Lab::replay(&scn).expect("paxos/bench.scn runs").counters().committed;
     let mut g = c.benchmark_group("engine");
     g.sample_size(10);
     g.throughput(Throughput::Elements(committed));
     g.bench_function("multipaxos5_steady_load_decisions", |b| {
-        b.iter(|| {
-            Lab::replay(&scn)
-                .expect("paxos/bench.scn runs")
-                .fingerprint()
-        })
+        b.iter(|| Lab::replay(&scn).expect("paxos/bench.scn runs").fingerprint())
     });
     g.finish();
 }

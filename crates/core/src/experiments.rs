@@ -16,9 +16,7 @@
 use crate::lab::Lab;
 use crate::raft::{RaftConfig, RaftNode, RaftNote, Role};
 use crate::scenario::{Action, Scenario, ScenarioError};
-use crate::sim::{
-    Fault, NetConfig, NodeStatus, Rng, Sim, SimConfig, StreamKind, Time, TraceEvent, MS, SEC,
-};
+use crate::sim::{Fault, NetConfig, NodeStatus, Rng, Sim, SimConfig, StreamKind, Time, TraceEvent, MS, SEC};
 
 /// The measured time to elect, for one timeout range.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,21 +52,12 @@ pub fn election_after_crash(timeout_min: Time, timeout_max: Time, seed: u64) -> 
     let config = SimConfig {
         nodes: 5,
         seed,
-        net: NetConfig {
-            latency_min: 6 * MS,
-            latency_max: 9 * MS,
-            ..NetConfig::default()
-        },
+        net: NetConfig { latency_min: 6 * MS, latency_max: 9 * MS, ..NetConfig::default() },
         trace_window: 0,
         ..SimConfig::default()
     };
     let heartbeat = (timeout_min / 2).max(1);
-    let raft = RaftConfig {
-        election_timeout_min: timeout_min,
-        election_timeout_max: timeout_max,
-        heartbeat,
-        ..RaftConfig::default()
-    };
+    let raft = RaftConfig { election_timeout_min: timeout_min, election_timeout_max: timeout_max, heartbeat, ..RaftConfig::default() };
     let mut sim: Sim<RaftNode> = Sim::new(config, raft);
     // S1 starts an election at once, so even identical timeouts (150-150)
     // get a first leader; then let it settle.
@@ -77,10 +66,7 @@ pub fn election_after_crash(timeout_min: Time, timeout_max: Time, seed: u64) -> 
     let leader = loop {
         t += 100 * MS;
         sim.run_until(t);
-        let leader = sim
-            .nodes()
-            .iter()
-            .position(|n| n.status == NodeStatus::Up && n.state.role() == Role::Leader);
+        let leader = sim.nodes().iter().position(|n| n.status == NodeStatus::Up && n.state.role() == Role::Leader);
         if let Some(l) = leader {
             if t >= 2 * timeout_max {
                 break l as u32;
@@ -117,18 +103,8 @@ pub fn election_after_crash(timeout_min: Time, timeout_max: Time, seed: u64) -> 
 }
 
 /// The timeout ranges of Figure 16, top (randomness) and bottom (scale), in ms.
-pub const FIGURE16_RANGES: &[(u64, u64)] = &[
-    (150, 150),
-    (150, 151),
-    (150, 155),
-    (150, 175),
-    (150, 200),
-    (150, 300),
-    (12, 24),
-    (25, 50),
-    (50, 100),
-    (100, 200),
-];
+pub const FIGURE16_RANGES: &[(u64, u64)] =
+    &[(150, 150), (150, 151), (150, 155), (150, 175), (150, 200), (150, 300), (12, 24), (25, 50), (50, 100), (100, 200)];
 
 /// Runs `runs` seeded trials for each range (seeds `0..runs`).
 pub fn figure16(ranges: &[(u64, u64)], runs: u64) -> Vec<ElectionTimes> {
@@ -145,12 +121,7 @@ pub fn figure16(ranges: &[(u64, u64)], runs: u64) -> Vec<ElectionTimes> {
                 }
             }
             times.sort_unstable();
-            ElectionTimes {
-                timeout_min: lo,
-                timeout_max: hi,
-                times,
-                unfinished,
-            }
+            ElectionTimes { timeout_min: lo, timeout_max: hi, times, unfinished }
         })
         .collect()
 }
@@ -207,15 +178,7 @@ pub fn paxos_beside_raft(scn: &Scenario) -> Result<Vec<BesideRow>, ScenarioError
                 ("heartbeat", 50_000),
             ],
         ),
-        (
-            &mut raft,
-            vec![
-                ("nodes", i64::from(n)),
-                ("election_timeout_min", 150_000),
-                ("election_timeout_max", 300_000),
-                ("heartbeat", 50_000),
-            ],
-        ),
+        (&mut raft, vec![("nodes", i64::from(n)), ("election_timeout_min", 150_000), ("election_timeout_max", 300_000), ("heartbeat", 50_000)]),
     ] {
         for (name, v) in settings {
             s.set(name, v).map_err(invalid)?;
@@ -223,43 +186,23 @@ pub fn paxos_beside_raft(scn: &Scenario) -> Result<Vec<BesideRow>, ScenarioError
         for p in NETWORK {
             s.set(p.name, scn.get(p.name)).map_err(invalid)?;
         }
-        s.actions = std::iter::once(crate::scenario::Timed {
-            at: 0,
-            action: Action::Lab("timeout S1".into()),
-        })
-        .chain(scn.actions.iter().cloned())
-        .collect();
+        s.actions = std::iter::once(crate::scenario::Timed { at: 0, action: Action::Lab("timeout S1".into()) })
+            .chain(scn.actions.iter().cloned())
+            .collect();
         s.until = scn.until;
-        s.title = format!(
-            "{} beside {}",
-            s.lab.name(),
-            if s.lab.name() == "raft" {
-                "paxos"
-            } else {
-                "raft"
-            }
-        );
+        s.title = format!("{} beside {}", s.lab.name(), if s.lab.name() == "raft" { "paxos" } else { "raft" });
     }
     let mut rows = Vec::new();
     for (name, s) in [("Multi-Paxos", &paxos), ("Raft", &raft)] {
         let mut lab = Lab::replay(s)?;
         let metrics = lab.metrics();
-        let get = |m: &str| {
-            metrics
-                .iter()
-                .find(|(spec, _)| spec.name == m)
-                .map_or(f64::NAN, |(_, v)| *v)
-        };
+        let get = |m: &str| metrics.iter().find(|(spec, _)| spec.name == m).map_or(f64::NAN, |(_, v)| *v);
         let c = lab.counters();
         rows.push(BesideRow {
             protocol: name.into(),
             committed: c.committed,
             requests: c.requests,
-            msgs_per_commit: if c.committed > 0 {
-                c.sent as f64 / c.committed as f64
-            } else {
-                f64::NAN
-            },
+            msgs_per_commit: if c.committed > 0 { c.sent as f64 / c.committed as f64 } else { f64::NAN },
             commit_p50: get("commit_p50"),
             commit_p99: get("commit_p99"),
             leaderless: get("leaderless"),
@@ -302,18 +245,8 @@ impl DuelCost {
 pub fn paxos_duel(proposers: u32, backoff: bool, runs: u64) -> Result<DuelCost, ScenarioError> {
     use crate::lab::cluster::ClusterLab;
     use crate::paxos::PaxosNode;
-    let mut out = DuelCost {
-        proposers,
-        backoff,
-        messages: Vec::new(),
-        rounds: Vec::new(),
-        unfinished: 0,
-    };
-    let (lo, hi) = if backoff {
-        ("10ms", "100ms")
-    } else {
-        ("0", "0")
-    };
+    let mut out = DuelCost { proposers, backoff, messages: Vec::new(), rounds: Vec::new(), unfinished: 0 };
+    let (lo, hi) = if backoff { ("10ms", "100ms") } else { ("0", "0") };
     for seed in 0..runs {
         let text = format!(
             "lab paxos\nseed {seed}\nproposers {proposers}\nacceptors 5\nbackoff_min {lo}\nbackoff_max {hi}\nrequest_rate 0\n"
@@ -323,9 +256,7 @@ pub fn paxos_duel(proposers: u32, backoff: bool, runs: u64) -> Result<DuelCost, 
         loop {
             t += 5 * MS;
             lab.run_until(t);
-            let Some(p) = lab.model::<ClusterLab<PaxosNode>>() else {
-                break;
-            };
+            let Some(p) = lab.model::<ClusterLab<PaxosNode>>() else { break };
             let tr = p.tracker();
             if !tr.learned.is_empty() {
                 out.messages.push(tr.protocol_messages);

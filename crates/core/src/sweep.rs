@@ -136,98 +136,57 @@ fn bad(m: String) -> ScenarioError {
 
 /// Reads `name=a,b,c` or `name=LO..HI:STEP` (values as files write them).
 pub fn parse_range(scn: &Scenario, text: &str) -> Result<ParamRange, ScenarioError> {
-    let (name, spec_text) = text.split_once('=').ok_or_else(|| {
-        bad(format!(
-            "'{text}': write a swept parameter as NAME=1,2,3 or NAME=LO..HI:STEP"
-        ))
-    })?;
+    let (name, spec_text) = text
+        .split_once('=')
+        .ok_or_else(|| bad(format!("'{text}': write a swept parameter as NAME=1,2,3 or NAME=LO..HI:STEP")))?;
     let name = name.trim();
     let spec = scn.lab.param(name).ok_or_else(|| {
         let known: Vec<&str> = scn.lab.params().iter().map(|p| p.name).collect();
-        bad(format!(
-            "unknown parameter '{name}' for the {} lab (known: {})",
-            scn.lab.name(),
-            known.join(", ")
-        ))
+        bad(format!("unknown parameter '{name}' for the {} lab (known: {})", scn.lab.name(), known.join(", ")))
     })?;
     let spec_text = spec_text.trim();
-    let values =
-        if let Some((range, step)) = spec_text.split_once(':').filter(|(r, _)| r.contains("..")) {
-            let (lo, hi) = range.split_once("..").unwrap_or((range, range));
-            let (lo, hi) = (
-                spec.parse(lo.trim()).map_err(bad)?,
-                spec.parse(hi.trim()).map_err(bad)?,
-            );
-            // A step is a difference, so it may be below the parameter's minimum.
-            let step = crate::scenario::params::ParamSpec { min: 1, ..spec }
-                .parse(step.trim())
-                .map_err(bad)?;
-            if step <= 0 || hi < lo {
-                return Err(bad(format!(
-                    "'{text}': the range must run upwards with a positive step"
-                )));
-            }
-            let count = (hi - lo) / step + 1;
-            if count as usize > MAX_POINTS {
-                return Err(bad(format!(
-                    "'{text}' has {count} values; at most {MAX_POINTS}"
-                )));
-            }
-            (0..count).map(|i| lo + i * step).collect::<Vec<i64>>()
-        } else {
-            spec_text
-                .split(',')
-                .map(|v| spec.parse(v.trim()).map_err(bad))
-                .collect::<Result<Vec<i64>, _>>()?
-        };
+    let values = if let Some((range, step)) = spec_text.split_once(':').filter(|(r, _)| r.contains("..")) {
+        let (lo, hi) = range.split_once("..").unwrap_or((range, range));
+        let (lo, hi) = (spec.parse(lo.trim()).map_err(bad)?, spec.parse(hi.trim()).map_err(bad)?);
+        // A step is a difference, so it may be below the parameter's minimum.
+        let step = crate::scenario::params::ParamSpec { min: 1, ..spec }.parse(step.trim()).map_err(bad)?;
+        if step <= 0 || hi < lo {
+            return Err(bad(format!("'{text}': the range must run upwards with a positive step")));
+        }
+        let count = (hi - lo) / step + 1;
+        if count as usize > MAX_POINTS {
+            return Err(bad(format!("'{text}' has {count} values; at most {MAX_POINTS}")));
+        }
+        (0..count).map(|i| lo + i * step).collect::<Vec<i64>>()
+    } else {
+        spec_text.split(',').map(|v| spec.parse(v.trim()).map_err(bad)).collect::<Result<Vec<i64>, _>>()?
+    };
     if values.is_empty() {
         return Err(bad(format!("'{text}' gives no values")));
     }
-    Ok(ParamRange {
-        name: name.to_string(),
-        texts: values.iter().map(|v| spec.format(*v)).collect(),
-        values,
-    })
+    Ok(ParamRange { name: name.to_string(), texts: values.iter().map(|v| spec.format(*v)).collect(), values })
 }
 
 impl Sweep {
     /// A sweep of `template` over `ranges` (`NAME=...`), seeds `0..seeds`,
     /// reading `metrics`. Everything is checked here, with a sentence.
-    pub fn new(
-        template: Scenario,
-        ranges: &[&str],
-        seeds: u64,
-        metrics: &[&str],
-    ) -> Result<Sweep, ScenarioError> {
+    pub fn new(template: Scenario, ranges: &[&str], seeds: u64, metrics: &[&str]) -> Result<Sweep, ScenarioError> {
         if template.until == 0 {
-            return Err(bad(
-                "the template scenario needs an 'until' time: each run goes that far".into(),
-            ));
+            return Err(bad("the template scenario needs an 'until' time: each run goes that far".into()));
         }
         if ranges.is_empty() {
             return Err(bad("give at least one parameter to sweep".into()));
         }
-        let params = ranges
-            .iter()
-            .map(|r| parse_range(&template, r))
-            .collect::<Result<Vec<_>, _>>()?;
+        let params = ranges.iter().map(|r| parse_range(&template, r)).collect::<Result<Vec<_>, _>>()?;
         let points: usize = params.iter().map(|p| p.values.len()).product();
-        if points > MAX_POINTS
-            || points as u128 * u128::from(seeds) > MAX_UNITS as u128
-            || seeds == 0
-        {
+        if points > MAX_POINTS || points as u128 * u128::from(seeds) > MAX_UNITS as u128 || seeds == 0 {
             return Err(bad(format!(
                 "{points} points × {seeds} seeds: a sweep needs at least one seed and at most {MAX_POINTS} points and {MAX_UNITS} runs"
             )));
         }
         // Every point must make a valid scenario (a minimum above a maximum
         // is refused now, not in the middle of the sweep).
-        let sweep = Sweep {
-            template,
-            params,
-            seeds,
-            metrics: metrics.iter().map(|m| m.to_string()).collect(),
-        };
+        let sweep = Sweep { template, params, seeds, metrics: metrics.iter().map(|m| m.to_string()).collect() };
         for p in 0..points {
             sweep.scenario(p, 0)?;
         }
@@ -236,10 +195,7 @@ impl Sweep {
         for m in &sweep.metrics {
             if schema.metric_index(m).is_none() {
                 let known: Vec<&str> = schema.metrics.iter().map(|m| m.name.as_str()).collect();
-                return Err(bad(format!(
-                    "unknown metric '{m}' (known: {})",
-                    known.join(", ")
-                )));
+                return Err(bad(format!("unknown metric '{m}' (known: {})", known.join(", "))));
             }
         }
         if sweep.metrics.is_empty() {
@@ -250,11 +206,7 @@ impl Sweep {
 
     /// What summarising needs.
     pub fn shape(&self) -> Shape {
-        Shape {
-            params: self.params.clone(),
-            seeds: self.seeds,
-            metrics: self.metrics.clone(),
-        }
+        Shape { params: self.params.clone(), seeds: self.seeds, metrics: self.metrics.clone() }
     }
 
     /// How many points.
@@ -298,18 +250,9 @@ impl Sweep {
         let values = self
             .metrics
             .iter()
-            .map(|m| {
-                metrics
-                    .iter()
-                    .find(|(spec, _)| spec.name == *m)
-                    .map_or(f64::NAN, |(_, v)| *v)
-            })
+            .map(|m| metrics.iter().find(|(spec, _)| spec.name == *m).map_or(f64::NAN, |(_, v)| *v))
             .collect();
-        Ok(UnitResult {
-            point,
-            seed,
-            values,
-        })
+        Ok(UnitResult { point, seed, values })
     }
 }
 
@@ -334,10 +277,7 @@ pub struct Goal {
 pub fn search(shape: &Shape, rows: &[PointRow], goal: &Goal) -> Result<Option<usize>, String> {
     let index = |m: &str| {
         shape.metrics.iter().position(|x| x == m).ok_or_else(|| {
-            format!(
-                "the search needs '{m}' among the sweep's metrics (it read: {})",
-                shape.metrics.join(", ")
-            )
+            format!("the search needs '{m}' among the sweep's metrics (it read: {})", shape.metrics.join(", "))
         })
     };
     // The objective: a metric's median, or a swept parameter's value.
@@ -346,11 +286,7 @@ pub fn search(shape: &Shape, rows: &[PointRow], goal: &Goal) -> Result<Option<us
         Some(_) => 0,
         None => index(&goal.objective)?,
     };
-    let checks = goal
-        .constraints
-        .iter()
-        .map(|c| Ok((index(&c.metric)?, c)))
-        .collect::<Result<Vec<_>, String>>()?;
+    let checks = goal.constraints.iter().map(|c| Ok((index(&c.metric)?, c))).collect::<Result<Vec<_>, String>>()?;
     let mut best: Option<(usize, f64)> = None;
     for (p, row) in rows.iter().enumerate() {
         let ok = checks.iter().all(|(i, c)| {
@@ -396,18 +332,11 @@ pub fn summarise_shape(sweep: &Shape, units: &[UnitResult]) -> Vec<PointRow> {
             let mine: Vec<&&UnitResult> = sorted.iter().filter(|u| u.point == p).collect();
             let stats = (0..sweep.metrics.len())
                 .map(|m| {
-                    let mut v: Vec<f64> = mine
-                        .iter()
-                        .map(|u| u.values.get(m).copied().unwrap_or(f64::NAN))
-                        .collect();
+                    let mut v: Vec<f64> = mine.iter().map(|u| u.values.get(m).copied().unwrap_or(f64::NAN)).collect();
                     let missing = v.iter().filter(|x| x.is_nan()).count();
                     v.retain(|x| !x.is_nan());
                     v.sort_by(f64::total_cmp);
-                    let mean = if v.is_empty() {
-                        f64::NAN
-                    } else {
-                        v.iter().sum::<f64>() / v.len() as f64
-                    };
+                    let mean = if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
                     Stats {
                         n: v.len(),
                         missing,
@@ -420,15 +349,7 @@ pub fn summarise_shape(sweep: &Shape, units: &[UnitResult]) -> Vec<PointRow> {
                 })
                 .collect();
             let coords = sweep.coords(p);
-            PointRow {
-                values: sweep
-                    .params
-                    .iter()
-                    .zip(coords)
-                    .map(|(r, i)| r.texts[i].clone())
-                    .collect(),
-                stats,
-            }
+            PointRow { values: sweep.params.iter().zip(coords).map(|(r, i)| r.texts[i].clone()).collect(), stats }
         })
         .collect()
 }

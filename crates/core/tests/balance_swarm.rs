@@ -181,11 +181,7 @@ impl Plan {
                 0
             },
             // Regions on a map with locality-aware routing's map and latencies.
-            regions: if r.chance_ppm(250_000) {
-                r.range(1, 4) as u32
-            } else {
-                0
-            },
+            regions: if r.chance_ppm(250_000) { r.range(1, 4) as u32 } else { 0 },
             distance_latency: r.range(0, 100 * MS),
             seed,
         };

@@ -68,11 +68,8 @@ fn steady_mean(cfg: BalanceConfig, warm: Time, end: Time) -> (f64, u64) {
 #[test]
 fn random_routing_is_m_m_1() {
     for (rho, tol) in [(0.5, 0.05), (0.8, 0.05), (0.9, 0.05)] {
-        let (mean, count) = steady_mean(
-            queueing(Policy::Random, 200, 1, rho, 1),
-            10 * SEC,
-            160 * SEC,
-        );
+        let (mean, count) =
+            steady_mean(queueing(Policy::Random, 200, 1, rho, 1), 10 * SEC, 160 * SEC);
         let expect = 1.0 / (1.0 - rho);
         let err = (mean - expect) / expect;
         println!("random, rho {rho}: mean {mean:.4}/mu over {count} requests, M/M/1 {expect:.4}/mu, error {:+.2} %", err * 100.0);

@@ -17,8 +17,7 @@ use clusterscope_core::raft::{lab::raft_config, RaftNode};
 use clusterscope_core::scenario::Scenario;
 use clusterscope_core::sim::client::{ClientStep, HISTORY};
 use clusterscope_core::sim::{
-    ClientConfig, Clients, Fault, NodeId, Operation, Outcome, Reply, RequestId, Rng, Sim,
-    StreamKind, Time, TraceEvent, MS, SEC,
+    ClientConfig, Clients, Fault, NodeId, Operation, Outcome, Reply, RequestId, Rng, Sim, StreamKind, Time, TraceEvent, MS, SEC,
 };
 use proptest::prelude::*;
 
@@ -29,13 +28,7 @@ fn clients(config: ClientConfig, seed: u64) -> Clients {
 /// The `Send` a step must be.
 fn send(step: ClientStep) -> (NodeId, RequestId, u32, Time, bool) {
     match step {
-        ClientStep::Send {
-            node,
-            req,
-            attempt,
-            after,
-            fresh,
-        } => (node, req, attempt, after, fresh),
+        ClientStep::Send { node, req, attempt, after, fresh } => (node, req, attempt, after, fresh),
         ClientStep::Idle => panic!("expected the client to send, it is idle"),
     }
 }
@@ -101,23 +94,14 @@ fn a_leader_hint_is_tried_at_once_and_resets_the_back_off() {
     assert_eq!(c.target(), 3, "new requests go to the hinted leader too");
     let (node, _, _, after, _) = send(c.answered(0, 3, req, Reply::NotLeader(None)));
     assert_eq!(node, 4);
-    assert!(
-        after <= config.backoff_min,
-        "the back-off starts over after a hint: {after} µs"
-    );
+    assert!(after <= config.backoff_min, "the back-off starts over after a hint: {after} µs");
 
     let (node, _, _, after, _) = send(c.answered(0, 4, req, Reply::NotLeader(Some(4))));
-    assert_eq!(
-        node, 0,
-        "a node naming itself is not followed back to itself"
-    );
+    assert_eq!(node, 0, "a node naming itself is not followed back to itself");
     assert!(after >= config.backoff_min, "it backs off: {after} µs");
     let (node, _, _, after, _) = send(c.answered(0, 0, req, Reply::NotLeader(Some(99))));
     assert_eq!(node, 1, "a hint outside the cluster is no hint");
-    assert!(
-        after >= 2 * config.backoff_min,
-        "it backs off further: {after} µs"
-    );
+    assert!(after >= 2 * config.backoff_min, "it backs off further: {after} µs");
 }
 
 // client.rs: "Only the node the live attempt waits on may redirect it", so
@@ -127,19 +111,9 @@ fn a_leader_hint_is_tried_at_once_and_resets_the_back_off() {
 fn not_leader_from_a_node_not_awaited_is_ignored() {
     let mut c = clients(ClientConfig::default(), 3);
     let (req, _) = c.invoke(0, 2);
-    assert_eq!(
-        c.answered(0, 1, req, Reply::NotLeader(None)),
-        ClientStep::Idle
-    );
-    assert_eq!(
-        c.answered(0, 4, req, Reply::NotLeader(Some(0))),
-        ClientStep::Idle
-    );
-    assert_eq!(
-        c.answered(0, 2, req + 1, Reply::NotLeader(None)),
-        ClientStep::Idle,
-        "an unknown request"
-    );
+    assert_eq!(c.answered(0, 1, req, Reply::NotLeader(None)), ClientStep::Idle);
+    assert_eq!(c.answered(0, 4, req, Reply::NotLeader(Some(0))), ClientStep::Idle);
+    assert_eq!(c.answered(0, 2, req + 1, Reply::NotLeader(None)), ClientStep::Idle, "an unknown request");
     assert_eq!(c.target(), 0, "ignored answers do not move the clients");
     // The awaited node still redirects, from the shortest window: the
     // ignored answers did not count as back-offs.
@@ -147,10 +121,7 @@ fn not_leader_from_a_node_not_awaited_is_ignored() {
     assert_eq!((node, attempt), (3, 1));
     assert!(after <= ClientConfig::default().backoff_min, "{after} µs");
     // Now node 2 is no longer awaited either.
-    assert_eq!(
-        c.answered(0, 2, req, Reply::NotLeader(None)),
-        ClientStep::Idle
-    );
+    assert_eq!(c.answered(0, 2, req, Reply::NotLeader(None)), ClientStep::Idle);
 }
 
 // client.rs: "only the newest attempt of a request is live, so timeouts and
@@ -162,37 +133,14 @@ fn a_stale_timeout_does_nothing() {
     let mut c = clients(ClientConfig::default(), 5);
     let (req, _) = c.invoke(0, 0);
     let (node, r, attempt, after, fresh) = send(c.timed_out(0, req, 1));
-    assert_eq!(
-        (node, r, attempt, after, fresh),
-        (1, req, 2, 0, true),
-        "a timeout sends a fresh attempt to the next node"
-    );
+    assert_eq!((node, r, attempt, after, fresh), (1, req, 2, 0, true), "a timeout sends a fresh attempt to the next node");
     assert!(!c.is_live(req, 1) && c.is_live(req, 2));
-    assert_eq!(
-        c.timed_out(0, req, 1),
-        ClientStep::Idle,
-        "attempt 1 is stale"
-    );
-    assert_eq!(
-        c.timed_out(0, req, 3),
-        ClientStep::Idle,
-        "attempt 3 was never sent"
-    );
-    assert_eq!(
-        c.answered(0, 0, req, Reply::NotLeader(None)),
-        ClientStep::Idle,
-        "node 0 waited on attempt 1 only"
-    );
+    assert_eq!(c.timed_out(0, req, 1), ClientStep::Idle, "attempt 1 is stale");
+    assert_eq!(c.timed_out(0, req, 3), ClientStep::Idle, "attempt 3 was never sent");
+    assert_eq!(c.answered(0, 0, req, Reply::NotLeader(None)), ClientStep::Idle, "node 0 waited on attempt 1 only");
     assert!(c.is_live(req, 2));
-    assert_eq!(
-        c.answered(10 * MS, 1, req, Reply::Committed),
-        ClientStep::Idle
-    );
-    assert_eq!(
-        c.timed_out(0, req, 2),
-        ClientStep::Idle,
-        "the request is finished"
-    );
+    assert_eq!(c.answered(10 * MS, 1, req, Reply::Committed), ClientStep::Idle);
+    assert_eq!(c.timed_out(0, req, 2), ClientStep::Idle, "the request is finished");
     assert!(!c.is_pending(req) && !c.is_live(req, 2));
 }
 
@@ -206,34 +154,17 @@ fn a_commit_is_recorded_in_the_history_with_its_latency() {
     assert_eq!(c.latency_quantile(0.5), None, "nothing committed yet");
     let (req, _) = c.invoke(1_000, 0);
     let _ = c.timed_out(0, req, 1);
-    assert_eq!(
-        c.answered(5_000, 1, req, Reply::Committed),
-        ClientStep::Idle
-    );
+    assert_eq!(c.answered(5_000, 1, req, Reply::Committed), ClientStep::Idle);
     assert_eq!((c.committed, c.requests, c.outstanding()), (1, 1, 0));
     let ops: Vec<Operation> = c.history().finished().copied().collect();
     assert_eq!(
         ops,
-        vec![Operation {
-            req,
-            invoked: 1_000,
-            completed: Some((5_000, Outcome::Committed { node: 1 })),
-            attempts: 2
-        }]
+        vec![Operation { req, invoked: 1_000, completed: Some((5_000, Outcome::Committed { node: 1 })), attempts: 2 }]
     );
     let p50 = c.latency_quantile(0.5).expect("one latency");
-    assert!(
-        p50.abs_diff(4_000) <= 4,
-        "p50 {p50} µs, the one latency is 4000 µs"
-    );
-    assert_eq!(
-        c.answered(6_000, 0, req, Reply::Committed),
-        ClientStep::Idle
-    );
-    assert_eq!(
-        c.committed, 1,
-        "a second answer to a finished request counts nothing"
-    );
+    assert!(p50.abs_diff(4_000) <= 4, "p50 {p50} µs, the one latency is 4000 µs");
+    assert_eq!(c.answered(6_000, 0, req, Reply::Committed), ClientStep::Idle);
+    assert_eq!(c.committed, 1, "a second answer to a finished request counts nothing");
     assert_eq!(c.history().finished().count(), 1);
 
     // Latencies of 1..=100 ms (and the 4 ms above): the percentiles are
@@ -246,16 +177,8 @@ fn a_commit_is_recorded_in_the_history_with_its_latency() {
     let q = |q: f64| c.latency_quantile(q).expect("latencies") as f64;
     assert!((q(0.5) - 50_000.0).abs() <= 1_000.0, "p50 {}", q(0.5));
     assert!((q(0.99) - 99_000.0).abs() <= 1_000.0, "p99 {}", q(0.99));
-    let last = c
-        .history()
-        .finished()
-        .next_back()
-        .copied()
-        .expect("a finished operation");
-    assert_eq!(
-        last.completed.map(|(t, _)| t - last.invoked),
-        Some(100 * MS)
-    );
+    let last = c.history().finished().next_back().copied().expect("a finished operation");
+    assert_eq!(last.completed.map(|(t, _)| t - last.invoked), Some(100 * MS));
 }
 
 // client.rs: "A bounded history": long runs keep the newest HISTORY
@@ -296,32 +219,15 @@ fn a_leaderless_cluster_is_not_drowned_in_retries() {
         Lab::replay(&scn).expect("replays")
     };
     let (before, mut after) = (run("19s"), run("20s"));
-    let sim = after
-        .model::<ClusterLab<RaftNode>>()
-        .expect("Raft runs on the cluster lab")
-        .sim();
-    assert_eq!(
-        sim.counters().committed,
-        0,
-        "nothing can commit without a leader"
-    );
+    let sim = after.model::<ClusterLab<RaftNode>>().expect("Raft runs on the cluster lab").sim();
+    assert_eq!(sim.counters().committed, 0, "nothing can commit without a leader");
     let waiting = sim.outstanding_requests() as u64;
     let c = &sim.config().client;
     let bound = 200 * u64::from(c.max_attempts) * c.timeout / SEC + 200;
-    assert!(
-        waiting > 100 && waiting <= bound,
-        "requests waiting: {waiting}, bound {bound}"
-    );
-    assert!(
-        sim.clients().gave_up > 2_000,
-        "older requests were given up: {}",
-        sim.clients().gave_up
-    );
+    assert!(waiting > 100 && waiting <= bound, "requests waiting: {waiting}, bound {bound}");
+    assert!(sim.clients().gave_up > 2_000, "older requests were given up: {}", sim.clients().gave_up);
     let metrics = after.metrics();
-    let leader = metrics
-        .iter()
-        .find(|(m, _)| m.name == "leader")
-        .map(|(_, v)| *v);
+    let leader = metrics.iter().find(|(m, _)| m.name == "leader").map(|(_, v)| *v);
     assert_eq!(leader, Some(0.0), "the scenario has no leader");
 
     let last_second = after.events() - before.events();
@@ -340,8 +246,7 @@ fn a_leaderless_cluster_is_not_drowned_in_retries() {
 // enough that it does not give up before).
 #[test]
 fn one_request_backs_off_without_a_leader_and_commits_after_the_heal() {
-    let scn = Scenario::parse("lab raft\nseed 4\nnodes 5\nrequest_rate 0\nclient_timeout 5s\n")
-        .expect("parses");
+    let scn = Scenario::parse("lab raft\nseed 4\nnodes 5\nrequest_rate 0\nclient_timeout 5s\n").expect("parses");
     let mut sim: Sim<RaftNode> = Sim::new(cluster::sim_config(&scn), raft_config(&scn));
     sim.inject(Fault::Partition((0..5).map(|n| vec![n]).collect()));
     sim.run_until(SEC);
@@ -360,40 +265,19 @@ fn one_request_backs_off_without_a_leader_and_commits_after_the_heal() {
     assert!(sim.violation().is_none());
     assert!(sim.clients().is_pending(req), "no leader, no commit");
     let late: Vec<Time> = reached.iter().copied().filter(|&t| t >= 3 * SEC).collect();
-    assert!(
-        late.len() >= 7,
-        "the client keeps trying: {} attempts from 3 s to 10 s",
-        late.len()
-    );
-    assert!(
-        late.len() <= 28,
-        "{} attempts in 7 s (20 ms retries: 350)",
-        late.len()
-    );
+    assert!(late.len() >= 7, "the client keeps trying: {} attempts from 3 s to 10 s", late.len());
+    assert!(late.len() <= 28, "{} attempts in 7 s (20 ms retries: 350)", late.len());
     let config = &sim.config().client;
     for w in late.windows(2) {
         let gap = w[1] - w[0];
-        assert!(
-            gap <= config.backoff_max + config.timeout,
-            "the client waited {gap} µs at {} µs",
-            w[1]
-        );
+        assert!(gap <= config.backoff_max + config.timeout, "the client waited {gap} µs at {} µs", w[1]);
     }
 
     sim.inject(Fault::Heal);
     sim.run_until(heal_at + 3 * SEC);
     assert!(sim.violation().is_none());
-    let op = sim
-        .clients()
-        .history()
-        .finished()
-        .find(|o| o.req == req)
-        .copied()
-        .expect("the request commits after the heal");
+    let op = sim.clients().history().finished().find(|o| o.req == req).copied().expect("the request commits after the heal");
     assert_eq!(op.invoked, SEC);
     let (done, _) = op.completed.expect("completed");
-    assert!(
-        done > heal_at && done <= heal_at + 2_500 * MS,
-        "committed at {done} µs, heal at {heal_at} µs"
-    );
+    assert!(done > heal_at && done <= heal_at + 2_500 * MS, "committed at {done} µs, heal at {heal_at} µs");
 }

@@ -23,34 +23,21 @@ use std::collections::{BTreeMap, BTreeSet};
 const DAYS_30: Time = 2_592_000_000_000;
 
 fn dots_around(now: Time) -> impl Strategy<Value = Vec<MessageDot>> {
-    let dot = (
-        0u32..65_536,
-        0u32..65_536,
-        any::<u8>(),
-        0..=now,
-        now..=DAYS_30,
-    )
-        .prop_map(|(from, to, kind, sent_at, deliver_at)| MessageDot {
-            from,
-            to,
-            kind,
-            sent_at,
-            deliver_at,
-        });
+    let dot = (0u32..65_536, 0u32..65_536, any::<u8>(), 0..=now, now..=DAYS_30).prop_map(|(from, to, kind, sent_at, deliver_at)| {
+        MessageDot { from, to, kind, sent_at, deliver_at }
+    });
     prop::collection::vec(dot, 0..200)
 }
 
 /// Messages on a few links, so that links carry several each.
 fn busy_dots() -> impl Strategy<Value = Vec<MessageDot>> {
-    let dot = (0u32..6, 0u32..6, 0u8..8, 0u64..1_000, 0u64..400).prop_map(
-        |(from, to, kind, sent_at, flight)| MessageDot {
-            from,
-            to,
-            kind,
-            sent_at,
-            deliver_at: sent_at + flight,
-        },
-    );
+    let dot = (0u32..6, 0u32..6, 0u8..8, 0u64..1_000, 0u64..400).prop_map(|(from, to, kind, sent_at, flight)| MessageDot {
+        from,
+        to,
+        kind,
+        sent_at,
+        deliver_at: sent_at + flight,
+    });
     prop::collection::vec(dot, 0..300)
 }
 
@@ -63,9 +50,7 @@ fn unchosen(all: &[MessageDot], chosen: &[MessageDot]) -> Result<Vec<MessageDot>
     let mut rest = all.to_vec();
     for c in chosen {
         let Some(i) = rest.iter().position(|m| m == c) else {
-            return Err(TestCaseError::fail(format!(
-                "{c:?} was chosen but is not in the input"
-            )));
+            return Err(TestCaseError::fail(format!("{c:?} was chosen but is not in the input")));
         };
         rest.swap_remove(i);
     }
@@ -136,8 +121,7 @@ proptest! {
     }
 }
 
-const BIG_RAFT: &str =
-    "lab raft\nseed 1\nnodes 25\nlatency_min 40ms\nlatency_max 80ms\nrequest_rate 2000\nuntil 3s\n";
+const BIG_RAFT: &str = "lab raft\nseed 1\nnodes 25\nlatency_min 40ms\nlatency_max 80ms\nrequest_rate 2000\nuntil 3s\n";
 
 // DESIGN.md principle 5 and lab/frame.rs: a busy 25-server Raft cluster
 // (thousands of messages in flight) still sends a bounded frame: at most
@@ -151,70 +135,29 @@ fn a_busy_raft_frame_stays_small_and_draws_every_link() {
     let schema = lab.schema();
     let frame = lab.frame(true);
     let n = frame.messages.len();
-    assert!(
-        n <= DRAWN_MESSAGES,
-        "{n} messages drawn, at most {DRAWN_MESSAGES}"
-    );
-    assert!(
-        frame.messages_total >= n as u64,
-        "{} on the wire, {n} drawn",
-        frame.messages_total
-    );
-    assert!(
-        frame.messages_total > DRAWN_MESSAGES as u64,
-        "the scenario is meant to overflow the budget: {}",
-        frame.messages_total
-    );
-    assert_eq!(
-        n, DRAWN_MESSAGES,
-        "with more on the wire, the whole budget is used"
-    );
-    assert!(
-        frame.messages.byte_len() <= 12 * n,
-        "{} bytes for {n} messages",
-        frame.messages.byte_len()
-    );
+    assert!(n <= DRAWN_MESSAGES, "{n} messages drawn, at most {DRAWN_MESSAGES}");
+    assert!(frame.messages_total >= n as u64, "{} on the wire, {n} drawn", frame.messages_total);
+    assert!(frame.messages_total > DRAWN_MESSAGES as u64, "the scenario is meant to overflow the budget: {}", frame.messages_total);
+    assert_eq!(n, DRAWN_MESSAGES, "with more on the wire, the whole budget is used");
+    assert!(frame.messages.byte_len() <= 12 * n, "{} bytes for {n} messages", frame.messages.byte_len());
 
     let dots = frame.messages.unpack(frame.time);
     assert_eq!(dots.len(), n);
-    let sim = lab
-        .model::<ClusterLab<RaftNode>>()
-        .expect("Raft runs on the cluster lab")
-        .sim();
+    let sim = lab.model::<ClusterLab<RaftNode>>().expect("Raft runs on the cluster lab").sim();
     let wire: Vec<MessageDot> = sim
         .in_flight()
-        .map(|m| MessageDot {
-            from: m.from,
-            to: m.to,
-            kind: 0,
-            sent_at: m.sent_at,
-            deliver_at: m.deliver_at,
-        })
+        .map(|m| MessageDot { from: m.from, to: m.to, kind: 0, sent_at: m.sent_at, deliver_at: m.deliver_at })
         .collect();
     assert_eq!(wire.len() as u64, frame.messages_total);
     let wire_links: BTreeSet<(u32, u32)> = wire.iter().map(link).collect();
     let drawn_links: BTreeSet<(u32, u32)> = dots.iter().map(link).collect();
     assert!(wire_links.len() <= DRAWN_MESSAGES);
-    assert_eq!(
-        drawn_links, wire_links,
-        "every link with a message in flight is drawn"
-    );
+    assert_eq!(drawn_links, wire_links, "every link with a message in flight is drawn");
     for d in &dots {
         assert!(d.from < 25 && d.to < 25 && d.from != d.to, "{d:?}");
-        assert!(
-            usize::from(d.kind) < schema.kinds.len(),
-            "kind {} is not one of Raft's {}",
-            d.kind,
-            schema.kinds.len()
-        );
-        assert!(
-            d.sent_at <= frame.time && frame.time <= d.deliver_at,
-            "{d:?} at {}",
-            frame.time
-        );
-        let on_wire = wire.iter().any(|w| {
-            (w.from, w.to, w.sent_at, w.deliver_at) == (d.from, d.to, d.sent_at, d.deliver_at)
-        });
+        assert!(usize::from(d.kind) < schema.kinds.len(), "kind {} is not one of Raft's {}", d.kind, schema.kinds.len());
+        assert!(d.sent_at <= frame.time && frame.time <= d.deliver_at, "{d:?} at {}", frame.time);
+        let on_wire = wire.iter().any(|w| (w.from, w.to, w.sent_at, w.deliver_at) == (d.from, d.to, d.sent_at, d.deliver_at));
         assert!(on_wire, "{d:?} is drawn but not on the wire");
     }
 }
@@ -229,46 +172,24 @@ fn a_frame_that_is_not_full_sends_only_what_changed() {
     let mut lab = Lab::replay(&scn).expect("replays");
     let first = lab.frame(false);
     assert_eq!(first.node_count, 25);
-    assert_eq!(
-        first.nodes.len(),
-        25,
-        "the first frame has nothing to compare with"
-    );
+    assert_eq!(first.nodes.len(), 25, "the first frame has nothing to compare with");
     assert!(first.groups.is_some());
     let second = lab.frame(false);
     assert_eq!(second.time, first.time);
-    assert!(
-        second.nodes.is_empty(),
-        "nothing changed, yet {} nodes were sent",
-        second.nodes.len()
-    );
+    assert!(second.nodes.is_empty(), "nothing changed, yet {} nodes were sent", second.nodes.len());
     assert_eq!(second.groups, None, "the groups did not change");
     assert!(second.log.is_empty(), "no new log lines: {:?}", second.log);
     assert_eq!(second.node_count, 25, "the count is always sent");
-    assert_eq!(
-        second.messages, first.messages,
-        "the messages in flight are the same"
-    );
+    assert_eq!(second.messages, first.messages, "the messages in flight are the same");
     assert_eq!(second.metrics.len(), first.metrics.len());
 
     lab.run_until(lab.now() + 5 * MS);
     let later = lab.frame(false);
-    assert!(
-        !later.nodes.is_empty(),
-        "with 2000 requests a second some server changed in 5 ms"
-    );
+    assert!(!later.nodes.is_empty(), "with 2000 requests a second some server changed in 5 ms");
     for n in &later.nodes {
-        assert_ne!(
-            Some(n),
-            first.nodes.get(n.id as usize),
-            "S{} is sent although unchanged",
-            n.id + 1
-        );
+        assert_ne!(Some(n), first.nodes.get(n.id as usize), "S{} is sent although unchanged", n.id + 1);
     }
-    assert!(
-        !later.log.is_empty(),
-        "five milliseconds of a busy cluster leave log lines"
-    );
+    assert!(!later.log.is_empty(), "five milliseconds of a busy cluster leave log lines");
     let full = lab.frame(true);
     assert_eq!(full.nodes.len(), 25, "a full frame sends every node");
     assert!(full.groups.is_some());

@@ -19,17 +19,13 @@
 //! makes pongers answer twice, which the lab's own checker must catch.
 
 use clusterscope_core::lab::cluster::{self, ClusterLab, ClusterProtocol};
-use clusterscope_core::lab::{
-    registry, KindStyle, Lab, LabDef, MetricSpec, NodeStatus, NodeView, RoleStyle, Unit,
-};
+use clusterscope_core::lab::{registry, KindStyle, Lab, LabDef, MetricSpec, NodeStatus, NodeView, RoleStyle, Unit};
 use clusterscope_core::lab::{FieldSpec, DRAWN_MESSAGES};
 use clusterscope_core::scenario::params::{p, Kind, ParamSpec, NETWORK};
-use clusterscope_core::scenario::{
-    link, parse_action, Action, LabKind, Scenario, ScenarioError, SHARED_VERBS,
-};
+use clusterscope_core::scenario::{link, parse_action, Action, LabKind, Scenario, ScenarioError, SHARED_VERBS};
 use clusterscope_core::sim::{
-    Ctx, Fingerprint, Invariant, Node, NodeId, Observable, Protocol, Reply, RequestId, Sim, Time,
-    TraceEvent, World, MS, SEC,
+    Ctx, Fingerprint, Invariant, Node, NodeId, Observable, Protocol, Reply, RequestId, Sim, Time, TraceEvent, World, MS,
+    SEC,
 };
 
 // ---------------------------------------------------------------------------
@@ -128,20 +124,10 @@ impl Protocol for PingNode {
     type Config = PingConfig;
 
     fn new(id: NodeId, nodes: u32, config: &PingConfig) -> Self {
-        PingNode {
-            id,
-            config: config.clone(),
-            round: 0,
-            pongs: 0,
-            pongs_from: vec![0; nodes as usize],
-        }
+        PingNode { id, config: config.clone(), round: 0, pongs: 0, pongs_from: vec![0; nodes as usize] }
     }
     fn recover(id: NodeId, nodes: u32, config: &PingConfig, (round, pongs): (u64, u64)) -> Self {
-        PingNode {
-            round,
-            pongs,
-            ..PingNode::new(id, nodes, config)
-        }
+        PingNode { round, pongs, ..PingNode::new(id, nodes, config) }
     }
     fn durable(&self) -> (u64, u64) {
         (self.round, self.pongs)
@@ -171,14 +157,7 @@ impl Protocol for PingNode {
         ctx.set_timer(PingTimer::Tick, self.config.interval);
     }
     fn on_request(&mut self, req: RequestId, ctx: &mut Ctx<Self>) {
-        ctx.reply(
-            req,
-            if self.id == 0 {
-                Reply::Committed
-            } else {
-                Reply::NotLeader(Some(0))
-            },
-        );
+        ctx.reply(req, if self.id == 0 { Reply::Committed } else { Reply::NotLeader(Some(0)) });
     }
     fn on_force_timeout(&mut self, ctx: &mut Ctx<Self>) {
         self.ping_all(ctx);
@@ -194,20 +173,11 @@ impl Invariant<PingNode> for OnePongPerPing {
     fn name(&self) -> &'static str {
         "One Pong per Ping"
     }
-    fn check(
-        &mut self,
-        world: &World<'_, PingNode>,
-        _events: &[TraceEvent<PingNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, PingNode>, _events: &[TraceEvent<PingNode>]) -> Result<(), String> {
         let peers = world.nodes.len().saturating_sub(1) as u64;
         for (i, n) in world.nodes.iter().enumerate() {
             if n.state.pongs > n.state.round * peers {
-                return Err(format!(
-                    "S{} heard {} pongs for {} rounds of {peers} pings",
-                    i + 1,
-                    n.state.pongs,
-                    n.state.round
-                ));
+                return Err(format!("S{} heard {} pongs for {} rounds of {peers} pings", i + 1, n.state.pongs, n.state.round));
             }
         }
         Ok(())
@@ -230,33 +200,16 @@ impl ClusterProtocol for PingNode {
     type Tracker = PingTracker;
 
     fn config(scn: &Scenario) -> PingConfig {
-        PingConfig {
-            interval: scn.get("ping_interval").max(1) as Time,
-            extra_pong: scn.get("bug_extra_pong") != 0,
-        }
+        PingConfig { interval: scn.get("ping_interval").max(1) as Time, extra_pong: scn.get("bug_extra_pong") != 0 }
     }
     fn invariants() -> Vec<Box<dyn Invariant<Self>>> {
         vec![Box::new(OnePongPerPing)]
     }
     fn roles() -> Vec<RoleStyle> {
-        ROLES
-            .iter()
-            .map(|n| RoleStyle {
-                name: (*n).into(),
-                color: "#123456".into(),
-            })
-            .collect()
+        ROLES.iter().map(|n| RoleStyle { name: (*n).into(), color: "#123456".into() }).collect()
     }
     fn kinds() -> Vec<KindStyle> {
-        KINDS
-            .iter()
-            .map(|n| KindStyle {
-                name: (*n).into(),
-                color: "#654321".into(),
-                reply: *n == "Pong",
-                small: false,
-            })
-            .collect()
+        KINDS.iter().map(|n| KindStyle { name: (*n).into(), color: "#654321".into(), reply: *n == "Pong", small: false }).collect()
     }
     fn kind_index(msg: &PingMsg) -> u8 {
         match msg {
@@ -266,16 +219,8 @@ impl ClusterProtocol for PingNode {
     }
     fn fields() -> Vec<FieldSpec> {
         vec![
-            FieldSpec {
-                name: "round".into(),
-                label: "Round".into(),
-                unit: Unit::Count,
-            },
-            FieldSpec {
-                name: "pongs".into(),
-                label: "Pongs".into(),
-                unit: Unit::Count,
-            },
+            FieldSpec { name: "round".into(), label: "Round".into(), unit: Unit::Count },
+            FieldSpec { name: "pongs".into(), label: "Pongs".into(), unit: Unit::Count },
         ]
     }
     fn view(node: &Node<Self>, v: &mut NodeView) {
@@ -285,27 +230,13 @@ impl ClusterProtocol for PingNode {
     }
     fn metric_specs() -> Vec<MetricSpec> {
         vec![
-            MetricSpec {
-                name: "pongs".into(),
-                label: "Pongs heard".into(),
-                unit: Unit::Count,
-                chart: true,
-            },
-            MetricSpec {
-                name: "rounds".into(),
-                label: "Ping rounds of S1".into(),
-                unit: Unit::Count,
-                chart: false,
-            },
+            MetricSpec { name: "pongs".into(), label: "Pongs heard".into(), unit: Unit::Count, chart: true },
+            MetricSpec { name: "rounds".into(), label: "Ping rounds of S1".into(), unit: Unit::Count, chart: false },
         ]
     }
     fn observe(t: &mut PingTracker, sim: &Sim<Self>) {
         for ev in sim.last_events() {
-            if let TraceEvent::Note {
-                note: PingNote::GotPong { .. },
-                ..
-            } = ev
-            {
+            if let TraceEvent::Note { note: PingNote::GotPong { .. }, .. } = ev {
                 t.pongs += 1;
             }
         }
@@ -320,36 +251,9 @@ impl ClusterProtocol for PingNode {
 // ---------------------------------------------------------------------------
 
 const PARAMS: &[ParamSpec] = &[
-    p(
-        "nodes",
-        "Nodes",
-        "number of nodes",
-        Kind::Count,
-        2,
-        64,
-        3,
-        false,
-    ),
-    p(
-        "ping_interval",
-        "Ping interval (ms)",
-        "time between the pinger's rounds",
-        Kind::Duration,
-        MS as i64,
-        10 * SEC as i64,
-        200 * MS as i64,
-        false,
-    ),
-    p(
-        "bug_extra_pong",
-        "Deliberate bug: extra pong",
-        "pongers answer every ping twice",
-        Kind::Toggle,
-        0,
-        1,
-        0,
-        false,
-    ),
+    p("nodes", "Nodes", "number of nodes", Kind::Count, 2, 64, 3, false),
+    p("ping_interval", "Ping interval (ms)", "time between the pinger's rounds", Kind::Duration, MS as i64, 10 * SEC as i64, 200 * MS as i64, false),
+    p("bug_extra_pong", "Deliberate bug: extra pong", "pongers answer every ping twice", Kind::Toggle, 0, 1, 0, false),
 ];
 
 const PINGPONG: LabDef = LabDef {
@@ -374,11 +278,7 @@ const PINGPONG: LabDef = LabDef {
 static LAB: LabDef = PINGPONG;
 
 /// A second description under a name that is already taken.
-static IMPOSTOR: LabDef = LabDef {
-    name: "raft",
-    title: "Not Raft",
-    ..PINGPONG
-};
+static IMPOSTOR: LabDef = LabDef { name: "raft", title: "Not Raft", ..PINGPONG };
 
 /// Registers the lab once per test binary (every test may call this, in any
 /// order, on any thread) and returns its handle.
@@ -411,8 +311,7 @@ fn parse(text: &str) -> Scenario {
 }
 
 fn model(lab: &Lab) -> &ClusterLab<PingNode> {
-    lab.model::<ClusterLab<PingNode>>()
-        .expect("the pingpong lab runs on the shared cluster lab")
+    lab.model::<ClusterLab<PingNode>>().expect("the pingpong lab runs on the shared cluster lab")
 }
 
 // ---------------------------------------------------------------------------
@@ -427,40 +326,18 @@ fn registration_adds_the_lab_and_refuses_a_taken_name() {
     let kind = pingpong();
     let names = registry::names();
     let built_in: Vec<&str> = registry::BUILT_IN.iter().map(|d| d.name).collect();
-    assert_eq!(
-        &names[..built_in.len()],
-        &built_in[..],
-        "built-in labs stay first, in menu order: {names:?}"
-    );
+    assert_eq!(&names[..built_in.len()], &built_in[..], "built-in labs stay first, in menu order: {names:?}");
     assert!(names.contains(&"pingpong"), "{names:?}");
-    assert_eq!(
-        names.iter().filter(|n| **n == "pingpong").count(),
-        1,
-        "{names:?}"
-    );
+    assert_eq!(names.iter().filter(|n| **n == "pingpong").count(), 1, "{names:?}");
     assert_eq!(LabKind::from_name("pingpong"), Some(kind));
-    assert_eq!(
-        registry::find("pingpong").map(|d| d.title),
-        Some("Ping-pong")
-    );
+    assert_eq!(registry::find("pingpong").map(|d| d.title), Some("Ping-pong"));
 
     let again = registry::register(&LAB).expect_err("a second 'pingpong' must be refused");
-    assert!(
-        again.contains("'pingpong'") && again.contains("already registered"),
-        "{again}"
-    );
+    assert!(again.contains("'pingpong'") && again.contains("already registered"), "{again}");
     let clash = registry::register(&IMPOSTOR).expect_err("'raft' is a built-in lab's name");
     assert!(clash.contains("'raft'"), "{clash}");
-    assert_eq!(
-        registry::find("raft").map(|d| d.title),
-        Some("Raft"),
-        "the built-in lab is not replaced"
-    );
-    assert_eq!(
-        registry::names().len(),
-        names.len(),
-        "refused registrations add nothing"
-    );
+    assert_eq!(registry::find("raft").map(|d| d.title), Some("Raft"), "the built-in lab is not replaced");
+    assert_eq!(registry::names().len(), names.len(), "refused registrations add nothing");
 }
 
 // DESIGN.md principle 4 (one text format for every lab) and principle 6
@@ -475,16 +352,9 @@ fn the_shared_parser_reads_the_lab_and_explains_mistakes() {
     assert_eq!(scn.seed, 3);
     assert_eq!(scn.nodes(), 4);
     assert_eq!(scn.until, 3 * SEC);
+    assert_eq!(scn.get("ping_interval"), 200 * MS as i64, "defaults come from the lab's own table");
     assert_eq!(
-        scn.get("ping_interval"),
-        200 * MS as i64,
-        "defaults come from the lab's own table"
-    );
-    assert_eq!(
-        scn.actions
-            .iter()
-            .map(|t| (t.at, t.action.clone()))
-            .collect::<Vec<_>>(),
+        scn.actions.iter().map(|t| (t.at, t.action.clone())).collect::<Vec<_>>(),
         vec![
             (SEC, Action::Crash(1)),
             (1_500 * MS, Action::Lab("timeout S3".into())),
@@ -493,11 +363,7 @@ fn the_shared_parser_reads_the_lab_and_explains_mistakes() {
         ]
     );
     assert_eq!(scn.expects.len(), 3);
-    assert_eq!(
-        Scenario::parse(&scn.to_text()),
-        Ok(scn.clone()),
-        "the text format round-trips"
-    );
+    assert_eq!(Scenario::parse(&scn.to_text()), Ok(scn.clone()), "the text format round-trips");
     assert_eq!(kind.verbs(), [SHARED_VERBS, cluster::VERBS].concat());
 
     let err = |text: &str| match Scenario::parse(text) {
@@ -505,46 +371,20 @@ fn the_shared_parser_reads_the_lab_and_explains_mistakes() {
         Err(e) => e.to_string(),
     };
     let unknown = err("lab pingpong\nat 1s frobnicate S1\n");
-    assert!(
-        unknown.contains("line 2")
-            && unknown.contains("'frobnicate'")
-            && unknown.contains("pingpong"),
-        "{unknown}"
-    );
-    assert!(
-        unknown.contains("crash") && unknown.contains("timeout"),
-        "it lists the lab's verbs: {unknown}"
-    );
+    assert!(unknown.contains("line 2") && unknown.contains("'frobnicate'") && unknown.contains("pingpong"), "{unknown}");
+    assert!(unknown.contains("crash") && unknown.contains("timeout"), "it lists the lab's verbs: {unknown}");
     let ring_verb = err("lab pingpong\nat 1s add\n");
-    assert!(
-        ring_verb.contains("'add' is not an action of the pingpong lab"),
-        "{ring_verb}"
-    );
+    assert!(ring_verb.contains("'add' is not an action of the pingpong lab"), "{ring_verb}");
     let raft_param = err("lab pingpong\nelection_timeout_min 10ms\n");
-    assert!(
-        raft_param.contains("for the pingpong lab") && raft_param.contains("ping_interval"),
-        "{raft_param}"
-    );
+    assert!(raft_param.contains("for the pingpong lab") && raft_param.contains("ping_interval"), "{raft_param}");
     let range = err("lab pingpong\nnodes 100\n");
-    assert!(
-        range.contains("between 2 and 64"),
-        "the lab's own range: {range}"
-    );
+    assert!(range.contains("between 2 and 64"), "the lab's own range: {range}");
     let no_server = err("lab pingpong\nnodes 4\nat 1s crash S9\n");
-    assert!(
-        no_server.contains("no server S9") && no_server.contains("has 4"),
-        "{no_server}"
-    );
+    assert!(no_server.contains("no server S9") && no_server.contains("has 4"), "{no_server}");
     let no_server_verb = err("lab pingpong\nnodes 4\nat 1s timeout S5\n");
-    assert!(
-        no_server_verb.contains("no server S5"),
-        "cluster verbs are checked too: {no_server_verb}"
-    );
+    assert!(no_server_verb.contains("no server S5"), "cluster verbs are checked too: {no_server_verb}");
     let network = err("lab pingpong\nlatency_min 50ms\nlatency_max 10ms\n");
-    assert!(
-        network.contains("latency_min"),
-        "the lab's check runs: {network}"
-    );
+    assert!(network.contains("latency_min"), "the lab's check runs: {network}");
 }
 
 // DESIGN.md principles 1 and 4: a replay is deterministic, the run depends
@@ -555,38 +395,18 @@ fn replay_is_deterministic_and_a_link_reproduces_it() {
     let lab = Lab::replay(&scn).expect("replays");
     assert_eq!(lab.now(), 3 * SEC);
     assert!(lab.violation().is_none(), "{:?}", lab.violation_text());
-    assert!(
-        lab.events() > 50,
-        "the run did something: {} events",
-        lab.events()
-    );
+    assert!(lab.events() > 50, "the run did something: {} events", lab.events());
     let again = Lab::replay(&scn).expect("replays");
-    assert_eq!(
-        again.fingerprint(),
-        lab.fingerprint(),
-        "same scenario, same run"
-    );
+    assert_eq!(again.fingerprint(), lab.fingerprint(), "same scenario, same run");
     assert_eq!(again.events(), lab.events());
 
-    let other_seed = Lab::replay(&Scenario {
-        seed: 4,
-        ..scn.clone()
-    })
-    .expect("replays");
-    assert_ne!(
-        other_seed.fingerprint(),
-        lab.fingerprint(),
-        "the seed draws the latencies"
-    );
+    let other_seed = Lab::replay(&Scenario { seed: 4, ..scn.clone() }).expect("replays");
+    assert_ne!(other_seed.fingerprint(), lab.fingerprint(), "the seed draws the latencies");
 
     let fragment = link::encode(&scn).expect("encodes");
     let decoded = link::decode(&fragment).expect("decodes through the registry");
     assert_eq!(decoded, scn);
-    assert_eq!(
-        Lab::replay(&decoded).expect("replays").fingerprint(),
-        lab.fingerprint(),
-        "the link changes nothing"
-    );
+    assert_eq!(Lab::replay(&decoded).expect("replays").fingerprint(), lab.fingerprint(), "the link changes nothing");
 }
 
 // The issue: the plug-in's own metrics and the shared cluster metrics come
@@ -598,68 +418,30 @@ fn metrics_are_measured_and_expect_lines_check_them() {
     let scn = parse(SCENARIO);
     let mut lab = Lab::replay(&scn).expect("replays");
     let schema = lab.schema();
-    assert_eq!(
-        (schema.lab.as_str(), schema.title.as_str()),
-        ("pingpong", "Ping-pong")
-    );
+    assert_eq!((schema.lab.as_str(), schema.title.as_str()), ("pingpong", "Ping-pong"));
     assert!(schema.timed && schema.cluster);
     assert_eq!(schema.nodes, 4);
     let names: Vec<String> = schema.metrics.iter().map(|m| m.name.clone()).collect();
-    assert_eq!(
-        &names[..2],
-        &["pongs", "rounds"],
-        "the lab's own metrics come first: {names:?}"
-    );
-    for shared in [
-        "committed",
-        "requests",
-        "commit_p50",
-        "commit_p99",
-        "msgs_per_sec",
-        "sent",
-        "dropped",
-    ] {
-        assert!(
-            names.iter().any(|n| n == shared),
-            "shared metric {shared} missing: {names:?}"
-        );
+    assert_eq!(&names[..2], &["pongs", "rounds"], "the lab's own metrics come first: {names:?}");
+    for shared in ["committed", "requests", "commit_p50", "commit_p99", "msgs_per_sec", "sent", "dropped"] {
+        assert!(names.iter().any(|n| n == shared), "shared metric {shared} missing: {names:?}");
     }
 
     let metrics = lab.metrics();
-    let value = |name: &str| {
-        metrics
-            .iter()
-            .find(|(m, _)| m.name == name)
-            .map(|(_, v)| *v)
-            .unwrap_or(f64::NAN)
-    };
+    let value = |name: &str| metrics.iter().find(|(m, _)| m.name == name).map(|(_, v)| *v).unwrap_or(f64::NAN);
     let sim = model(&lab).sim();
     let s1 = &sim.nodes()[0].state;
     // Ticks at 0.2 s, 0.4 s, ..., 3.0 s: fifteen rounds.
     assert_eq!(value("rounds"), 15.0);
     assert_eq!(value("rounds"), s1.round as f64);
     let heard: u64 = sim.nodes().iter().map(|n| n.state.pongs).sum();
-    assert_eq!(
-        value("pongs"),
-        heard as f64,
-        "the tracker saw every pong the nodes counted"
-    );
+    assert_eq!(value("pongs"), heard as f64, "the tracker saw every pong the nodes counted");
     assert!(value("pongs") >= 30.0, "{}", value("pongs"));
     let (from_s2, from_s3) = (s1.pongs_from[1], s1.pongs_from[2]);
-    assert!(
-        from_s2 < from_s3,
-        "S2 was down for five rounds: S2 {from_s2}, S3 {from_s3}"
-    );
-    assert!(
-        from_s2 > 4,
-        "S2 answered again after its restart: {from_s2}"
-    );
+    assert!(from_s2 < from_s3, "S2 was down for five rounds: S2 {from_s2}, S3 {from_s3}");
+    assert!(from_s2 > 4, "S2 answered again after its restart: {from_s2}");
     assert_eq!(value("dropped"), sim.counters().dropped as f64);
-    assert!(
-        value("dropped") >= 5.0,
-        "pings to the crashed S2 were lost: {}",
-        value("dropped")
-    );
+    assert!(value("dropped") >= 5.0, "pings to the crashed S2 were lost: {}", value("dropped"));
     assert_eq!(value("sent"), sim.counters().sent as f64);
     assert!(value("msgs_per_sec") > 0.0);
     assert!(value("committed") >= 1.0 && value("commit_p50").is_finite());
@@ -668,18 +450,10 @@ fn metrics_are_measured_and_expect_lines_check_them() {
         lab.check(e).unwrap_or_else(|m| panic!("{m}"));
     }
     let failing = parse("lab pingpong\nexpect pongs > 1000\nexpect nonsense >= 1\n");
-    let too_many = lab
-        .check(&failing.expects[0])
-        .expect_err("the run heard fewer than 1000 pongs");
-    assert!(
-        too_many.contains("failed") && too_many.contains("pongs"),
-        "{too_many}"
-    );
+    let too_many = lab.check(&failing.expects[0]).expect_err("the run heard fewer than 1000 pongs");
+    assert!(too_many.contains("failed") && too_many.contains("pongs"), "{too_many}");
     let unknown = lab.check(&failing.expects[1]).expect_err("no such metric");
-    assert!(
-        unknown.contains("no metric 'nonsense'") && unknown.contains("rounds"),
-        "{unknown}"
-    );
+    assert!(unknown.contains("no metric 'nonsense'") && unknown.contains("rounds"), "{unknown}");
 }
 
 // The lab's presets are scenarios like any other: they parse, run clean
@@ -692,11 +466,7 @@ fn the_preset_runs_clean() {
         let scn = Scenario::parse(text).unwrap_or_else(|e| panic!("{title}: {e}"));
         assert!(!scn.title.is_empty());
         let mut lab = Lab::replay(&scn).expect("replays");
-        assert!(
-            lab.violation().is_none(),
-            "{title}: {:?}",
-            lab.violation_text()
-        );
+        assert!(lab.violation().is_none(), "{title}: {:?}", lab.violation_text());
         for e in &scn.expects {
             lab.check(e).unwrap_or_else(|m| panic!("{title}: {m}"));
         }
@@ -714,109 +484,40 @@ fn frames_draw_the_labs_roles_and_messages() {
     let scn = parse("lab pingpong\nseed 5\nnodes 4\nlatency_min 50ms\nlatency_max 90ms\nping_interval 100ms\nat 1s crash S2\nuntil 1.23s\n");
     let mut lab = Lab::replay(&scn).expect("replays");
     let schema = lab.schema();
-    assert_eq!(
-        schema
-            .roles
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>(),
-        ROLES
-    );
-    assert_eq!(
-        schema
-            .kinds
-            .iter()
-            .map(|k| k.name.as_str())
-            .collect::<Vec<_>>(),
-        KINDS
-    );
-    assert_eq!(
-        schema
-            .fields
-            .iter()
-            .map(|f| f.name.as_str())
-            .collect::<Vec<_>>(),
-        ["round", "pongs"]
-    );
+    assert_eq!(schema.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ROLES);
+    assert_eq!(schema.kinds.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), KINDS);
+    assert_eq!(schema.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["round", "pongs"]);
 
     let frame = lab.frame(true);
-    assert_eq!(
-        (frame.time, frame.node_count, frame.nodes.len()),
-        (1_230 * MS, 4, 4)
-    );
+    assert_eq!((frame.time, frame.node_count, frame.nodes.len()), (1_230 * MS, 4, 4));
     assert_eq!(frame.fingerprint, lab.fingerprint());
     assert!(frame.can_run && frame.violation.is_none());
     for n in &frame.nodes {
         let role = &schema.roles[usize::from(n.role)].name;
-        assert_eq!(
-            role,
-            if n.id == 0 { "pinger" } else { "ponger" },
-            "S{}",
-            n.id + 1
-        );
-        assert_eq!(
-            n.status,
-            if n.id == 1 {
-                NodeStatus::Crashed
-            } else {
-                NodeStatus::Up
-            },
-            "S{}",
-            n.id + 1
-        );
+        assert_eq!(role, if n.id == 0 { "pinger" } else { "ponger" }, "S{}", n.id + 1);
+        assert_eq!(n.status, if n.id == 1 { NodeStatus::Crashed } else { NodeStatus::Up }, "S{}", n.id + 1);
     }
     let s1 = &frame.nodes[0];
     assert_eq!(s1.field(0), Some(12), "twelve rounds by 1.2 s");
-    assert_eq!(
-        s1.timer,
-        Some((1_200 * MS, 1_300 * MS)),
-        "the pinger's tick, armed at its last round"
-    );
+    assert_eq!(s1.timer, Some((1_200 * MS, 1_300 * MS)), "the pinger's tick, armed at its last round");
     assert_eq!(frame.nodes[2].timer, None, "pongers have no timer");
-    assert!(
-        frame.groups.is_some() && !frame.log.is_empty(),
-        "a full frame has the groups and the log"
-    );
+    assert!(frame.groups.is_some() && !frame.log.is_empty(), "a full frame has the groups and the log");
 
     let dots = frame.messages.unpack(frame.time);
     assert!(!dots.is_empty(), "pings are in flight at 1.23 s");
-    assert_eq!(
-        dots.len() as u64,
-        frame.messages_total,
-        "fewer than {DRAWN_MESSAGES}: every one is drawn"
-    );
+    assert_eq!(dots.len() as u64, frame.messages_total, "fewer than {DRAWN_MESSAGES}: every one is drawn");
     let mut in_flight: Vec<(u32, u32, u8, Time, Time)> = model(&lab)
         .sim()
         .in_flight()
-        .map(|m| {
-            (
-                m.from,
-                m.to,
-                PingNode::kind_index(m.msg),
-                m.sent_at,
-                m.deliver_at,
-            )
-        })
+        .map(|m| (m.from, m.to, PingNode::kind_index(m.msg), m.sent_at, m.deliver_at))
         .collect();
-    let mut drawn: Vec<(u32, u32, u8, Time, Time)> = dots
-        .iter()
-        .map(|d| (d.from, d.to, d.kind, d.sent_at, d.deliver_at))
-        .collect();
+    let mut drawn: Vec<(u32, u32, u8, Time, Time)> = dots.iter().map(|d| (d.from, d.to, d.kind, d.sent_at, d.deliver_at)).collect();
     in_flight.sort_unstable();
     drawn.sort_unstable();
-    assert_eq!(
-        drawn, in_flight,
-        "the frame draws exactly what is on the wire"
-    );
+    assert_eq!(drawn, in_flight, "the frame draws exactly what is on the wire");
     for d in &dots {
-        let kind = schema
-            .kinds
-            .get(usize::from(d.kind))
-            .unwrap_or_else(|| panic!("kind {} is not in kinds()", d.kind));
-        assert!(
-            d.sent_at <= frame.time && frame.time <= d.deliver_at,
-            "{d:?}"
-        );
+        let kind = schema.kinds.get(usize::from(d.kind)).unwrap_or_else(|| panic!("kind {} is not in kinds()", d.kind));
+        assert!(d.sent_at <= frame.time && frame.time <= d.deliver_at, "{d:?}");
         match kind.name.as_str() {
             "Ping" => {
                 assert_eq!(d.from, 0, "only S1 pings here: {d:?}");
@@ -856,37 +557,19 @@ fn live_actions_are_recorded_and_replay_identically() {
     act(&mut lab, "heal");
     lab.run_until(3 * SEC);
     let refused = lab.act(Action::Crash(7));
-    assert!(
-        matches!(refused, Err(ScenarioError::Invalid(ref m)) if m.contains("no server S8")),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(ScenarioError::Invalid(ref m)) if m.contains("no server S8")), "{refused:?}");
 
     let recorded = lab.scenario();
     assert_eq!(recorded.lab, kind);
     assert_eq!(recorded.until, 3 * SEC);
-    assert_eq!(
-        recorded.actions.len(),
-        7,
-        "the refused action is not recorded:\n{}",
-        recorded.to_text()
-    );
+    assert_eq!(recorded.actions.len(), 7, "the refused action is not recorded:\n{}", recorded.to_text());
     let text = recorded.to_text();
-    assert!(
-        text.contains("at 1s crash S1")
-            && text.contains("timeout S3")
-            && text.contains("set loss 30%"),
-        "{text}"
-    );
+    assert!(text.contains("at 1s crash S1") && text.contains("timeout S3") && text.contains("set loss 30%"), "{text}");
 
     let replayed = Lab::replay(&recorded).expect("replays");
     assert_eq!(replayed.now(), lab.now());
-    assert_eq!(
-        replayed.fingerprint(),
-        lab.fingerprint(),
-        "scenario:\n{text}"
-    );
-    let via_text =
-        Lab::replay(&Scenario::parse(&text).expect("the recording parses")).expect("replays");
+    assert_eq!(replayed.fingerprint(), lab.fingerprint(), "scenario:\n{text}");
+    let via_text = Lab::replay(&Scenario::parse(&text).expect("the recording parses")).expect("replays");
     assert_eq!(via_text.fingerprint(), lab.fingerprint());
 }
 
@@ -898,30 +581,15 @@ fn live_actions_are_recorded_and_replay_identically() {
 fn the_labs_own_checker_stops_a_buggy_run() {
     let scn = parse("lab pingpong\nseed 11\nnodes 3\nbug_extra_pong on\nuntil 2s\n");
     let mut lab = Lab::replay(&scn).expect("replays");
-    let text = lab
-        .violation_text()
-        .expect("two pongs per ping break the checker");
-    assert!(
-        text.starts_with("One Pong per Ping violated at") && text.contains("seed 11"),
-        "{text}"
-    );
+    let text = lab.violation_text().expect("two pongs per ping break the checker");
+    assert!(text.starts_with("One Pong per Ping violated at") && text.contains("seed 11"), "{text}");
     let at = lab.violation().map(|v| v.at).unwrap_or_default();
-    assert!(
-        at > 200 * MS && at < 300 * MS,
-        "caught in the first round, not later: {text}"
-    );
+    assert!(at > 200 * MS && at < 300 * MS, "caught in the first round, not later: {text}");
     assert!(lab.now() < 2 * SEC, "the run stopped at the violation");
     assert!(!lab.can_run());
     let frame = lab.frame(false);
     assert_eq!(frame.violation.as_deref(), Some(text.as_str()));
 
-    let clean = Lab::replay(&Scenario {
-        params: Default::default(),
-        ..scn.clone()
-    })
-    .expect("replays");
-    assert!(
-        clean.violation().is_none(),
-        "without the bug the checker stays quiet"
-    );
+    let clean = Lab::replay(&Scenario { params: Default::default(), ..scn.clone() }).expect("replays");
+    assert!(clean.violation().is_none(), "without the bug the checker stays quiet");
 }

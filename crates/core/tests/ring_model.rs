@@ -412,47 +412,19 @@ fn ketama_uses_libketamas_160_points_unless_told_otherwise() {
     use clusterscope_core::lab::Lab;
     use clusterscope_core::ring::lab::RingLab;
     use clusterscope_core::scenario::{parse_action, Scenario};
-    let vnodes = |lab: &Lab| -> Vec<u32> {
-        lab.model::<RingLab>()
-            .expect("a ring lab")
-            .model()
-            .nodes()
-            .iter()
-            .map(|n| n.vnodes)
-            .collect()
-    };
-    let at_start =
-        Lab::new(&Scenario::parse("lab ring\nalgorithm ketama\nkeys 100\n").unwrap()).unwrap();
-    assert!(
-        vnodes(&at_start).iter().all(|&v| v == 160),
-        "{:?}",
-        vnodes(&at_start)
-    );
-    let chosen =
-        Lab::new(&Scenario::parse("lab ring\nalgorithm ketama\nvnodes 100\nkeys 100\n").unwrap())
-            .unwrap();
+    let vnodes = |lab: &Lab| -> Vec<u32> { lab.model::<RingLab>().expect("a ring lab").model().nodes().iter().map(|n| n.vnodes).collect() };
+    let at_start = Lab::new(&Scenario::parse("lab ring\nalgorithm ketama\nkeys 100\n").unwrap()).unwrap();
+    assert!(vnodes(&at_start).iter().all(|&v| v == 160), "{:?}", vnodes(&at_start));
+    let chosen = Lab::new(&Scenario::parse("lab ring\nalgorithm ketama\nvnodes 100\nkeys 100\n").unwrap()).unwrap();
     assert!(vnodes(&chosen).iter().all(|&v| v == 100));
 
     let mut live = Lab::new(&Scenario::parse("lab ring\nkeys 100\n").unwrap()).unwrap();
-    assert!(
-        vnodes(&live).iter().all(|&v| v == 100),
-        "the ring's default"
-    );
-    live.act(parse_action(live.kind(), "set algorithm ketama").unwrap())
-        .unwrap();
-    assert!(
-        vnodes(&live).iter().all(|&v| v == 160),
-        "switched live: {:?}",
-        vnodes(&live)
-    );
+    assert!(vnodes(&live).iter().all(|&v| v == 100), "the ring's default");
+    live.act(parse_action(live.kind(), "set algorithm ketama").unwrap()).unwrap();
+    assert!(vnodes(&live).iter().all(|&v| v == 160), "switched live: {:?}", vnodes(&live));
     live.act(parse_action(live.kind(), "add").unwrap()).unwrap();
-    assert_eq!(
-        vnodes(&live).last(),
-        Some(&160),
-        "a server added later gets 160 too"
-    );
-    live.act(parse_action(live.kind(), "set algorithm ring").unwrap())
-        .unwrap();
+    assert_eq!(vnodes(&live).last(), Some(&160), "a server added later gets 160 too");
+    live.act(parse_action(live.kind(), "set algorithm ring").unwrap()).unwrap();
     assert!(vnodes(&live).iter().all(|&v| v == 100), "and back");
     // The recorded run replays to the same placement.
     let replayed = Lab::replay(&live.scenario()).unwrap();

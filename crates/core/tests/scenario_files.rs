@@ -15,9 +15,7 @@ fn files() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios");
     let mut out = Vec::new();
     for lab in registry::names() {
-        for entry in
-            std::fs::read_dir(root.join(lab)).expect("every lab has a tests/scenarios/<lab> folder")
-        {
+        for entry in std::fs::read_dir(root.join(lab)).expect("every lab has a tests/scenarios/<lab> folder") {
             let path = entry.expect("readable").path();
             if path.extension().is_some_and(|e| e == "scn") {
                 out.push(path);
@@ -36,45 +34,21 @@ fn every_scenario_file_runs_clean_and_replays_identically() {
         let name = path.display();
         let text = std::fs::read_to_string(&path).expect("readable");
         let scn = Scenario::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(
-            !scn.title.is_empty(),
-            "{name}: a scenario opens with a comment saying what it shows"
-        );
+        assert!(!scn.title.is_empty(), "{name}: a scenario opens with a comment saying what it shows");
         assert!(scn.until > 0, "{name}: give it an 'until' line");
-        assert_eq!(
-            path.parent()
-                .and_then(|p| p.file_name())
-                .map(|f| f.to_string_lossy().to_string()),
-            Some(scn.lab.name().to_string()),
-            "{name}: in its lab's folder"
-        );
+        assert_eq!(path.parent().and_then(|p| p.file_name()).map(|f| f.to_string_lossy().to_string()), Some(scn.lab.name().to_string()), "{name}: in its lab's folder");
         let mut lab = Lab::replay(&scn).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let buggy = path
-            .file_name()
-            .is_some_and(|f| f.to_string_lossy().starts_with("bug-"));
-        assert_eq!(
-            lab.violation().is_some(),
-            buggy,
-            "{name}: {:?}",
-            lab.violation()
-        );
+        let buggy = path.file_name().is_some_and(|f| f.to_string_lossy().starts_with("bug-"));
+        assert_eq!(lab.violation().is_some(), buggy, "{name}: {:?}", lab.violation());
         for e in &scn.expects {
             if let Err(msg) = lab.check(e) {
                 panic!("{name}: {msg}");
             }
         }
         let again = Lab::replay(&scn).expect("replays");
-        assert_eq!(
-            again.fingerprint(),
-            lab.fingerprint(),
-            "{name}: not deterministic"
-        );
+        assert_eq!(again.fingerprint(), lab.fingerprint(), "{name}: not deterministic");
         let via_link = link::decode(&link::encode(&scn).expect("encodes")).expect("link decodes");
-        assert_eq!(
-            Lab::replay(&via_link).expect("replays").fingerprint(),
-            lab.fingerprint(),
-            "{name}: link changes the run"
-        );
+        assert_eq!(Lab::replay(&via_link).expect("replays").fingerprint(), lab.fingerprint(), "{name}: link changes the run");
     }
 }
 
@@ -83,43 +57,24 @@ fn every_scenario_file_runs_clean_and_replays_identically() {
 // overwrote it on every server. The preset must show exactly that.
 #[test]
 fn the_figure_8_preset_shows_an_old_term_entry_overwritten() {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios/raft/figure-8.scn");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios/raft/figure-8.scn");
     let scn = Scenario::parse(&std::fs::read_to_string(path).expect("readable")).expect("valid");
     let lab = Lab::replay(&scn).expect("runs");
-    let lab = lab
-        .model::<ClusterLab<RaftNode>>()
-        .expect("a raft scenario");
+    let lab = lab.model::<ClusterLab<RaftNode>>().expect("a raft scenario");
     let nodes = lab.sim().nodes();
     let s5 = &nodes[4].state;
     let entry2 = s5.log()[1];
     assert_eq!(entry2.term, 2, "S5's own entry from term 2");
     for id in [1, 2, 3] {
-        assert_eq!(
-            nodes[id].state.log()[1],
-            entry2,
-            "S{} holds S5's entry at index 2",
-            id + 1
-        );
+        assert_eq!(nodes[id].state.log()[1], entry2, "S{} holds S5's entry at index 2", id + 1);
     }
-    let mid = Lab::replay(&Scenario {
-        until: 1_200_000,
-        ..scn.clone()
-    })
-    .expect("runs");
-    let mid = mid
-        .model::<ClusterLab<RaftNode>>()
-        .expect("a raft scenario");
+    let mid = Lab::replay(&Scenario { until: 1_200_000, ..scn.clone() }).expect("runs");
+    let mid = mid.model::<ClusterLab<RaftNode>>().expect("a raft scenario");
     let n = mid.sim().nodes();
     // At 1.2 s, S1 (leader) has copied its term-1 entry to S3 and S4 ...
-    assert!([0, 1, 2, 3]
-        .iter()
-        .all(|&i| n[i].state.log().get(1).map(|e| e.term) == Some(1)));
+    assert!([0, 1, 2, 3].iter().all(|&i| n[i].state.log().get(1).map(|e| e.term) == Some(1)));
     // ... a majority, yet nobody counts it committed.
-    assert!(
-        n.iter().all(|x| x.state.commit_index() < 2),
-        "an old-term entry was committed by counting"
-    );
+    assert!(n.iter().all(|x| x.state.commit_index() < 2), "an old-term entry was committed by counting");
 }
 
 // Checkers are components (DESIGN.md principle 3): with the Figure 8 bug on,
@@ -127,15 +82,11 @@ fn the_figure_8_preset_shows_an_old_term_entry_overwritten() {
 // itself, the time and what is wrong. Without the bug the same run is safe.
 #[test]
 fn the_figure_8_bug_is_caught_and_stops_the_run() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/scenarios/raft/bug-figure-8.scn");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios/raft/bug-figure-8.scn");
     let scn = Scenario::parse(&std::fs::read_to_string(path).expect("readable")).expect("valid");
     let lab = Lab::replay(&scn).expect("runs");
     let v = lab.violation().expect("the bug is caught");
-    assert!(
-        ["Leader Completeness", "State Machine Safety"].contains(&v.invariant),
-        "{v:?}"
-    );
+    assert!(["Leader Completeness", "State Machine Safety"].contains(&v.invariant), "{v:?}");
     assert_eq!(lab.now(), v.at, "the run stops at the violating event");
     let mut fixed = scn.clone();
     fixed.set("bug_commit_old_terms", 0).expect("valid");
@@ -147,19 +98,11 @@ fn the_figure_8_bug_is_caught_and_stops_the_run() {
 // is its default.scn.
 #[test]
 fn every_preset_is_a_scenario_file_of_its_lab() {
-    let texts: Vec<String> = files()
-        .iter()
-        .map(|p| std::fs::read_to_string(p).expect("readable"))
-        .collect();
+    let texts: Vec<String> = files().iter().map(|p| std::fs::read_to_string(p).expect("readable")).collect();
     for def in registry::all() {
         assert!(!def.presets.is_empty(), "{} has presets", def.name);
         for (title, text) in def.presets {
-            assert!(
-                texts.iter().any(|t| t == text),
-                "{}: preset '{title}' is not a file in tests/scenarios/{}",
-                def.name,
-                def.name
-            );
+            assert!(texts.iter().any(|t| t == text), "{}: preset '{title}' is not a file in tests/scenarios/{}", def.name, def.name);
             assert_eq!(Scenario::parse(text).expect("valid").lab.name(), def.name);
         }
     }

@@ -2,7 +2,5 @@
 use gloo_worker::Registrable;
 
 fn main() {
-    clusterscope_app::worker::SimWorker::registrar()
-        .encoding::<clusterscope_app::codec::MeasuredBincode>()
-        .register();
+    clusterscope_app::worker::SimWorker::registrar().encoding::<clusterscope_app::codec::MeasuredBincode>().register();
 }

@@ -62,26 +62,12 @@ pub fn Policies(props: &PanelProps) -> Html {
 /// The latency histogram of the last one to two seconds.
 #[function_component]
 pub fn Histogram(props: &PanelProps) -> Html {
-    let Some(view) = props
-        .ctx
-        .state
-        .view
-        .as_ref()
-        .and_then(|v| bincode::deserialize::<BalanceView>(v).ok())
-    else {
+    let Some(view) = props.ctx.state.view.as_ref().and_then(|v| bincode::deserialize::<BalanceView>(v).ok()) else {
         return html! {};
     };
     let max = view.buckets.iter().map(|b| b.1).max().unwrap_or(0).max(1) as f64;
     let n = view.buckets.len().max(1) as f64;
-    let label = |hi: u64| {
-        if hi == u64::MAX {
-            "more".to_string()
-        } else if hi >= 1_000_000 {
-            format!("≤{}s", hi / 1_000_000)
-        } else {
-            format!("≤{}ms", hi / 1_000)
-        }
-    };
+    let label = |hi: u64| if hi == u64::MAX { "more".to_string() } else if hi >= 1_000_000 { format!("≤{}s", hi / 1_000_000) } else { format!("≤{}ms", hi / 1_000) };
     html! {
         <section class="panel charts histogram" aria-label="Latency histogram">
             <figure>

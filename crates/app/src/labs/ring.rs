@@ -7,8 +7,8 @@ use crate::state::AppState;
 use crate::view::panels::Field;
 use crate::view::{Ctx, PanelProps};
 use clusterscope_core::ring::lab::{CompareView, RingFrame};
-use std::f64::consts::PI;
 use std::rc::Rc;
+use std::f64::consts::PI;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
 use yew::prelude::*;
@@ -47,13 +47,9 @@ fn ring_of(state: &AppState) -> Option<Rc<RingFrame>> {
 }
 
 /// The lab's answer to `question_prefix …`, parsed.
-fn answer<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    question_prefix: &str,
-) -> Option<(String, T)> {
+fn answer<T: serde::de::DeserializeOwned>(state: &AppState, question_prefix: &str) -> Option<(String, T)> {
     let (q, bytes, _) = state.answer.as_ref()?;
-    q.starts_with(question_prefix)
-        .then(|| bincode::deserialize(bytes).ok().map(|v| (q.clone(), v)))?
+    q.starts_with(question_prefix).then(|| bincode::deserialize(bytes).ok().map(|v| (q.clone(), v)))?
 }
 
 /// A stable, distinct colour per server.
@@ -88,11 +84,7 @@ fn draw(ctx: &CanvasRenderingContext2d, r: &RingFrame, t: f64) {
     for &(pos, node) in &r.points {
         let (x1, y1) = at(pos, radius - 6.0);
         let (x2, y2) = at(pos, radius + 8.0);
-        let color = if failed(node) {
-            "#5b616e".to_string()
-        } else {
-            node_color(node)
-        };
+        let color = if failed(node) { "#5b616e".to_string() } else { node_color(node) };
         ctx.set_stroke_style_str(&color);
         ctx.set_line_width(2.0);
         ctx.begin_path();
@@ -133,11 +125,7 @@ fn draw(ctx: &CanvasRenderingContext2d, r: &RingFrame, t: f64) {
         let height = 48.0;
         for (i, n) in live.iter().enumerate() {
             let h = height * n.keys as f64 / max;
-            let color = if n.failed {
-                "#5b616e".to_string()
-            } else {
-                node_color(n.id)
-            };
+            let color = if n.failed { "#5b616e".to_string() } else { node_color(n.id) };
             ctx.set_fill_style_str(&color);
             ctx.fill_rect(20.0 + i as f64 * bw, base - h, (bw - 1.0).max(0.5), h);
         }
@@ -164,16 +152,11 @@ pub fn RingView(props: &PanelProps) -> Html {
         use_effect_with(ring.clone(), move |ring| {
             let mut animation = None;
             if let (Some(r), Some(c)) = (ring.clone(), canvas.cast::<HtmlCanvasElement>()) {
-                let dpr = web_sys::window()
-                    .map_or(1.0, |w| w.device_pixel_ratio())
-                    .max(1.0);
+                let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
                 c.set_width((W * dpr) as u32);
                 c.set_height((H * dpr) as u32);
-                if let Some(ctx) = c
-                    .get_context("2d")
-                    .ok()
-                    .flatten()
-                    .and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok())
+                if let Some(ctx) =
+                    c.get_context("2d").ok().flatten().and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok())
                 {
                     let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
                     draw(&ctx, &r, if r.moved.is_empty() { 1.0 } else { 0.0 });
@@ -196,13 +179,7 @@ pub fn RingView(props: &PanelProps) -> Html {
         });
     }
     let label = ring.as_ref().map_or("Loading…".to_string(), |r| {
-        format!(
-            "{} with {} servers and {} keys. {}",
-            r.algorithm,
-            r.nodes.len(),
-            r.keys_total,
-            r.last_change.clone().unwrap_or_default()
-        )
+        format!("{} with {} servers and {} keys. {}", r.algorithm, r.nodes.len(), r.keys_total, r.last_change.clone().unwrap_or_default())
     });
     html! { <canvas ref={canvas} class="cluster ring" width="640" height="520" role="img" aria-label={label}></canvas> }
 }
@@ -212,9 +189,7 @@ pub fn RingView(props: &PanelProps) -> Html {
 pub fn Servers(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
     let weight = use_state(|| "100".to_string());
-    let Some(r) = ring_of(&ctx.state) else {
-        return html! {};
-    };
+    let Some(r) = ring_of(&ctx.state) else { return html! {} };
     let act = |text: String| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(text));
     let add = {
         let b = ctx.bridge.clone();
@@ -224,10 +199,7 @@ pub fn Servers(props: &PanelProps) -> Html {
     let on_weight = {
         let w = weight.clone();
         Callback::from(move |e: InputEvent| {
-            if let Some(i) = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-            {
+            if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
                 w.set(i.value());
             }
         })
@@ -235,10 +207,7 @@ pub fn Servers(props: &PanelProps) -> Html {
     let edit = |verb: &'static str, name: String| {
         let b = ctx.bridge.clone();
         Callback::from(move |e: Event| {
-            if let Some(i) = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-            {
+            if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
                 b.send(ToWorker::Act(format!("{verb} {name} {}", i.value().trim())));
             }
         })
@@ -247,16 +216,13 @@ pub fn Servers(props: &PanelProps) -> Html {
     let on_locate = {
         let b = ctx.bridge.clone();
         Callback::from(move |e: Event| {
-            if let Some(i) = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-            {
+            if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
                 b.send(ToWorker::Query(format!("locate {}", i.value())));
             }
         })
     };
-    let located: Option<(String, Vec<String>)> = answer(&ctx.state, "locate ")
-        .map(|(q, servers)| (q.trim_start_matches("locate ").to_string(), servers));
+    let located: Option<(String, Vec<String>)> =
+        answer(&ctx.state, "locate ").map(|(q, servers)| (q.trim_start_matches("locate ").to_string(), servers));
     html! {
         <section class="panel servers" aria-label="Servers">
             <div class="row">
@@ -305,8 +271,7 @@ pub fn Servers(props: &PanelProps) -> Html {
 #[function_component]
 pub fn Compare(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
-    let rows: Option<Rc<Vec<CompareView>>> =
-        answer(&ctx.state, "compare").map(|(_, rows)| Rc::new(rows));
+    let rows: Option<Rc<Vec<CompareView>>> = answer(&ctx.state, "compare").map(|(_, rows)| Rc::new(rows));
     html! {
         <section class="panel compare" aria-label="Compare algorithms">
             <h2>{ "Compare algorithms" }</h2>

@@ -30,9 +30,7 @@ fn layout(i: usize, n: usize) -> (f64, f64, f64) {
 }
 
 /// Colours of partition groups (also used by the space-time diagram).
-pub const GROUP_COLORS: &[&str] = &[
-    "#4a78c2", "#c2504a", "#8a4ac2", "#c28a4a", "#4ac2a8", "#a8c24a",
-];
+pub const GROUP_COLORS: &[&str] = &["#4a78c2", "#c2504a", "#8a4ac2", "#c28a4a", "#4ac2a8", "#a8c24a"];
 
 /// Everything one drawing needs.
 struct Scene<'a> {
@@ -64,11 +62,7 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
         ctx.begin_path();
         let mut any = false;
         for m in s.messages.iter().filter(|m| usize::from(m.kind) == k) {
-            let (Some(&(x1, y1, _)), Some(&(x2, y2, _))) =
-                (places.get(m.from as usize), places.get(m.to as usize))
-            else {
-                continue;
-            };
+            let (Some(&(x1, y1, _)), Some(&(x2, y2, _))) = (places.get(m.from as usize), places.get(m.to as usize)) else { continue };
             let span = m.deliver_at.saturating_sub(m.sent_at).max(1) as f64;
             let mut p = (s.time.saturating_sub(m.sent_at) as f64 / span).clamp(0.0, 1.0);
             if s.still {
@@ -98,9 +92,7 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
     ctx.text_align("center");
     ctx.text_baseline("middle");
     for node in s.nodes {
-        let Some(&(x, y, r)) = places.get(node.id as usize) else {
-            continue;
-        };
+        let Some(&(x, y, r)) = places.get(node.id as usize) else { continue };
         if partitioned {
             ctx.begin_path();
             ctx.arc(x, y, r + 9.0, 0.0, 2.0 * PI);
@@ -111,11 +103,7 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
         }
         let color = match node.status {
             NodeStatus::Crashed => crashed,
-            _ => s
-                .schema
-                .roles
-                .get(node.role as usize)
-                .map_or("#4a78c2", |r| r.color.as_str()),
+            _ => s.schema.roles.get(node.role as usize).map_or("#4a78c2", |r| r.color.as_str()),
         };
         ctx.begin_path();
         ctx.arc(x, y, r, 0.0, 2.0 * PI);
@@ -129,8 +117,7 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
         }
         // The main timer: the arc still to run.
         if let Some((set, due)) = node.timer {
-            let left = (due.saturating_sub(s.time) as f64 / due.saturating_sub(set).max(1) as f64)
-                .clamp(0.0, 1.0);
+            let left = (due.saturating_sub(s.time) as f64 / due.saturating_sub(set).max(1) as f64).clamp(0.0, 1.0);
             ctx.begin_path();
             ctx.arc(x, y, r + 4.0, -PI / 2.0, -PI / 2.0 + 2.0 * PI * left);
             ctx.stroke_style(th.muted);
@@ -168,11 +155,7 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
             ctx.font(&format!("{}px sans-serif", (r * 0.42).round()));
             for (node, &(x, y, r)) in s.nodes.iter().zip(&places) {
                 if let Some(v) = node.field(0) {
-                    let short = if f.name == "term" {
-                        format!("t{v}")
-                    } else {
-                        f.unit.format(v as f64)
-                    };
+                    let short = if f.name == "term" { format!("t{v}") } else { f.unit.format(v as f64) };
                     ctx.fill_text(&short, x, y + r * 0.38);
                 }
             }
@@ -187,19 +170,8 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
     // Legend: roles, then message kinds (replies share their request's colour).
     ctx.text_align("left");
     ctx.font("12px sans-serif");
-    let mut entries: Vec<(&str, &str)> = s
-        .schema
-        .roles
-        .iter()
-        .map(|r| (r.color.as_str(), r.name.as_str()))
-        .collect();
-    entries.extend(
-        s.schema
-            .kinds
-            .iter()
-            .filter(|k| !k.reply)
-            .map(|k| (k.color.as_str(), k.name.as_str())),
-    );
+    let mut entries: Vec<(&str, &str)> = s.schema.roles.iter().map(|r| (r.color.as_str(), r.name.as_str())).collect();
+    entries.extend(s.schema.kinds.iter().filter(|k| !k.reply).map(|k| (k.color.as_str(), k.name.as_str())));
     entries.push((crashed, "crashed"));
     for (i, (c, label)) in entries.iter().enumerate() {
         let y = 16.0 + i as f64 * 16.0;
@@ -210,56 +182,31 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
     }
     if s.messages_total as usize > s.messages.len() {
         ctx.fill_style(th.muted);
-        ctx.fill_text(
-            &format!(
-                "showing {} of {} messages in flight",
-                s.messages.len(),
-                s.messages_total
-            ),
-            10.0,
-            H - 12.0,
-        );
+        ctx.fill_text(&format!("showing {} of {} messages in flight", s.messages.len(), s.messages_total), 10.0, H - 12.0);
     }
 }
 
 fn summary(state: &AppState) -> String {
-    let Some(schema) = state.schema.as_ref() else {
-        return "Loading the simulation…".into();
-    };
-    let leader = state
-        .metric("leader")
-        .map(|v| clusterscope_core::lab::Unit::Node.format(v));
+    let Some(schema) = state.schema.as_ref() else { return "Loading the simulation…".into() };
+    let leader = state.metric("leader").map(|v| clusterscope_core::lab::Unit::Node.format(v));
     let roles: Vec<String> = state
         .shown
         .nodes
         .iter()
         .map(|n| {
-            let role = if n.status == NodeStatus::Up {
-                schema
-                    .roles
-                    .get(n.role as usize)
-                    .map_or("?", |r| r.name.as_str())
-            } else {
-                n.status.name()
-            };
+            let role = if n.status == NodeStatus::Up { schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str()) } else { n.status.name() };
             format!("S{} {role}", n.id + 1)
         })
         .collect();
     let total = state.shown.frame.as_ref().map_or(0, |f| f.messages_total);
     let lead = leader.map(|l| format!("Leader {l}. ")).unwrap_or_default();
-    format!(
-        "{} lab. {lead}{}. {total} messages in flight.",
-        schema.title,
-        roles.join("; ")
-    )
+    format!("{} lab. {lead}{}. {total} messages in flight.", schema.title, roles.join("; "))
 }
 
 /// The cluster drawing of this moment as an SVG document (for "Export
 /// SVG"); `None` before the first frame.
 pub fn svg(state: &AppState) -> Option<String> {
-    let (Some(f), Some(schema)) = (state.frame.as_ref(), state.schema.as_ref()) else {
-        return None;
-    };
+    let (Some(f), Some(schema)) = (state.frame.as_ref(), state.schema.as_ref()) else { return None };
     let scene = Scene {
         schema,
         nodes: &state.nodes,
@@ -280,9 +227,7 @@ pub fn svg(state: &AppState) -> Option<String> {
 /// as `data-first-frame-ms` on the root element, for the browser benchmark.
 pub(crate) fn mark_first_frame() {
     let Some(w) = web_sys::window() else { return };
-    let Some(root) = w.document().and_then(|d| d.document_element()) else {
-        return;
-    };
+    let Some(root) = w.document().and_then(|d| d.document_element()) else { return };
     if !root.has_attribute("data-first-frame-ms") {
         let ms = w.performance().map_or(0.0, |p| p.now());
         let _ = root.set_attribute("data-first-frame-ms", &format!("{ms:.1}"));
@@ -297,18 +242,10 @@ pub fn ClusterView(props: &PanelProps) -> Html {
     {
         let canvas = canvas.clone();
         let inputs = (state.frame.clone(), state.selected, state.schema.clone());
-        let (nodes, messages, groups) = (
-            state.nodes.clone(),
-            state.messages.clone(),
-            state.groups.clone(),
-        );
+        let (nodes, messages, groups) = (state.nodes.clone(), state.messages.clone(), state.groups.clone());
         use_effect_with(inputs, move |(frame, selected, schema)| {
-            if let (Some(f), Some(schema), Some(c)) =
-                (frame, schema, canvas.cast::<HtmlCanvasElement>())
-            {
-                let dpr = web_sys::window()
-                    .map_or(1.0, |w| w.device_pixel_ratio())
-                    .max(1.0);
+            if let (Some(f), Some(schema), Some(c)) = (frame, schema, canvas.cast::<HtmlCanvasElement>()) {
+                let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
                 let (pw, ph) = ((W * dpr) as u32, (H * dpr) as u32);
                 if c.width() != pw || c.height() != ph {
                     c.set_width(pw);
@@ -343,9 +280,7 @@ pub fn ClusterView(props: &PanelProps) -> Html {
         let dispatcher = state.dispatcher();
         let n = state.nodes.len();
         Callback::from(move |e: MouseEvent| {
-            let Some(c) = canvas.cast::<HtmlCanvasElement>() else {
-                return;
-            };
+            let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
             let rect = c.get_bounding_client_rect();
             let x = (f64::from(e.client_x()) - rect.left()) * W / rect.width().max(1.0);
             let y = (f64::from(e.client_y()) - rect.top()) * H / rect.height().max(1.0);

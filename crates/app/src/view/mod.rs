@@ -60,9 +60,7 @@ fn window() -> web_sys::Window {
 
 fn query(name: &str) -> Option<String> {
     let search = window().location().search().unwrap_or_default();
-    web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()
-        .and_then(|p| p.get(name))
+    web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get(name))
 }
 
 fn query_flag(name: &str) -> bool {
@@ -70,12 +68,7 @@ fn query_flag(name: &str) -> bool {
 }
 
 fn current_hash() -> String {
-    window()
-        .location()
-        .hash()
-        .unwrap_or_default()
-        .trim_start_matches('#')
-        .to_string()
+    window().location().hash().unwrap_or_default().trim_start_matches('#').to_string()
 }
 
 /// Which drawing the stage shows.
@@ -161,15 +154,11 @@ impl Options {
                 ViewMode::Cluster
             }),
         };
-        let speed = query("speed").and_then(|v| {
-            match v.trim_end_matches('×').trim_end_matches('x').parse::<f64>() {
-                Ok(s) if s.is_finite() && (0.0..=1e6).contains(&s) => Some(s),
-                _ => {
-                    problems.push(format!(
-                        "speed={v} is not a number from 0 (as fast as possible) to 1000000"
-                    ));
-                    None
-                }
+        let speed = query("speed").and_then(|v| match v.trim_end_matches('×').trim_end_matches('x').parse::<f64>() {
+            Ok(s) if s.is_finite() && (0.0..=1e6).contains(&s) => Some(s),
+            _ => {
+                problems.push(format!("speed={v} is not a number from 0 (as fast as possible) to 1000000"));
+                None
             }
         });
         let start = query("t").and_then(|v| {
@@ -223,9 +212,7 @@ fn write_address(search: &str, link: &str) {
 /// The current search string with `name` set to `value` (`None`: removed).
 fn search_with(name: &str, value: Option<&str>) -> String {
     let search = window().location().search().unwrap_or_default();
-    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
-        return search;
-    };
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return search };
     match value {
         Some(v) => params.set(name, v),
         None => params.delete(name),
@@ -248,10 +235,7 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("Esc", "Close this help"),
     ("Wheel on the diagram", "Zoom around the pointer"),
     ("Shift+wheel or drag", "Scroll the diagram in time"),
-    (
-        "Click on the diagram",
-        "Go to that time; on a message, show it",
-    ),
+    ("Click on the diagram", "Go to that time; on a message, show it"),
 ];
 
 /// The whole app.
@@ -297,10 +281,7 @@ pub fn App() -> Html {
             let speed = options.speed.unwrap_or(0.1);
             dispatcher.dispatch(Msg::Speed(speed));
             if !options.problems.is_empty() {
-                dispatcher.dispatch(Msg::Error(format!(
-                    "In the address: {}. Defaults were used.",
-                    options.problems.join("; ")
-                )));
+                dispatcher.dispatch(Msg::Error(format!("In the address: {}. Defaults were used.", options.problems.join("; "))));
             }
             if bench {
                 // The benchmark page drives the worker itself (see BenchPanel).
@@ -308,10 +289,7 @@ pub fn App() -> Html {
             }
             bridge.send(ToWorker::Speed(speed));
             let play = if hash.is_empty() {
-                bridge.send(ToWorker::LoadPreset {
-                    lab: String::new(),
-                    index: 0,
-                });
+                bridge.send(ToWorker::LoadPreset { lab: String::new(), index: 0 });
                 options.autoplay.unwrap_or(true)
             } else {
                 *written.borrow_mut() = hash.clone();
@@ -350,21 +328,18 @@ pub fn App() -> Html {
     {
         let written = written.clone();
         let settled = state.status.reset || state.error.is_some();
-        use_effect_with(
-            (state.link.clone(), state.frames, settled),
-            move |(link, _, settled)| {
-                if *loading.borrow() {
-                    if !*settled {
-                        return;
-                    }
-                    *loading.borrow_mut() = false;
+        use_effect_with((state.link.clone(), state.frames, settled), move |(link, _, settled)| {
+            if *loading.borrow() {
+                if !*settled {
+                    return;
                 }
-                if !link.is_empty() && *written.borrow() != *link {
-                    write_address(&window().location().search().unwrap_or_default(), link);
-                    *written.borrow_mut() = link.clone();
-                }
-            },
-        );
+                *loading.borrow_mut() = false;
+            }
+            if !link.is_empty() && *written.borrow() != *link {
+                write_address(&window().location().search().unwrap_or_default(), link);
+                *written.borrow_mut() = link.clone();
+            }
+        });
     }
     // The view is part of the address (the default, cluster, is left out).
     {
@@ -390,19 +365,14 @@ pub fn App() -> Html {
         let view = view.clone();
         use_effect_with((), move |_| {
             let listener = EventListener::new(&window(), "message", move |e| {
-                let Some(e) = e.dyn_ref::<web_sys::MessageEvent>() else {
-                    return;
-                };
+                let Some(e) = e.dyn_ref::<web_sys::MessageEvent>() else { return };
                 if !api::from_parent(e) {
                     return;
                 }
-                let Some(source) = e.source().map(wasm_bindgen::JsValue::from) else {
-                    return;
-                };
+                let Some(source) = e.source().map(wasm_bindgen::JsValue::from) else { return };
                 let data = e.data();
                 let id = if data.is_object() {
-                    js_sys::Reflect::get(&data, &"id".into())
-                        .unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+                    js_sys::Reflect::get(&data, &"id".into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
                 } else {
                     wasm_bindgen::JsValue::UNDEFINED
                 };
@@ -414,10 +384,7 @@ pub fn App() -> Html {
                     }
                     Ok(api::Request::Worker(cmd)) => {
                         let tag = pending.borrow_mut().wait(source, id);
-                        bridge.send(ToWorker::Api {
-                            tag,
-                            cmd: Box::new(cmd),
-                        });
+                        bridge.send(ToWorker::Api { tag, cmd: Box::new(cmd) });
                     }
                 }
             });
@@ -429,9 +396,7 @@ pub fn App() -> Html {
         let pending = (*pending).clone();
         let seen = use_mut_ref(api::Seen::default);
         let state = state.clone();
-        use_effect_with(state.frames, move |_| {
-            api::follow(&state, &mut seen.borrow_mut(), &pending)
-        });
+        use_effect_with(state.frames, move |_| api::follow(&state, &mut seen.borrow_mut(), &pending));
     }
 
     // Keys: space plays and pauses; arrows step one event; '.' steps to the
@@ -445,53 +410,43 @@ pub fn App() -> Html {
         use_effect_with((playing, *view, *help, diagram), move |_| {
             // Not passive: the space bar must not also scroll the page.
             let options = gloo_events::EventListenerOptions::enable_prevent_default();
-            let listener =
-                EventListener::new_with_options(&window(), "keydown", options, move |e| {
-                    let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
-                        return;
-                    };
-                    let tag = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map(|el| el.tag_name());
+            let listener = EventListener::new_with_options(&window(), "keydown", options, move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+                let tag = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map(|el| el.tag_name());
                 // Fields take every key; a focused button takes the space bar.
                 let typing = matches!(tag.as_deref(), Some("INPUT" | "TEXTAREA" | "SELECT"));
                 if typing || (tag.as_deref() == Some("BUTTON") && e.key() == " ") || e.ctrl_key() || e.meta_key() || e.alt_key() {
                     return;
                 }
                 match e.key().as_str() {
-                        " " => {
-                            e.prevent_default();
-                            bridge.send(if playing {
-                                ToWorker::Pause
-                            } else {
-                                ToWorker::Play
-                            });
-                        }
-                        "." => bridge.send(ToWorker::Step),
-                        "ArrowRight" => {
-                            e.prevent_default();
-                            bridge.send(ToWorker::StepEvent);
-                        }
-                        "ArrowLeft" => {
-                            e.prevent_default();
-                            bridge.send(ToWorker::StepBack);
-                        }
-                        "d" if diagram => view.set(match *view {
-                            ViewMode::Cluster => ViewMode::Diagram,
-                            ViewMode::Diagram => ViewMode::Both,
-                            ViewMode::Both => ViewMode::Cluster,
-                        }),
-                        "?" => help.set(!*help),
-                        "Escape" => help.set(false),
-                        _ => {}
+                    " " => {
+                        e.prevent_default();
+                        bridge.send(if playing { ToWorker::Pause } else { ToWorker::Play });
                     }
-                });
+                    "." => bridge.send(ToWorker::Step),
+                    "ArrowRight" => {
+                        e.prevent_default();
+                        bridge.send(ToWorker::StepEvent);
+                    }
+                    "ArrowLeft" => {
+                        e.prevent_default();
+                        bridge.send(ToWorker::StepBack);
+                    }
+                    "d" if diagram => view.set(match *view {
+                        ViewMode::Cluster => ViewMode::Diagram,
+                        ViewMode::Diagram => ViewMode::Both,
+                        ViewMode::Both => ViewMode::Cluster,
+                    }),
+                    "?" => help.set(!*help),
+                    "Escape" => help.set(false),
+                    _ => {}
+                }
+            });
             move || drop(listener)
         });
     }
 
-    let ctx = Ctx {
-        state: state.clone(),
-        bridge,
-    };
+    let ctx = Ctx { state: state.clone(), bridge };
     if bench {
         return html! { <panels::BenchPanel ctx={ctx} /> };
     }
@@ -513,11 +468,7 @@ pub fn App() -> Html {
     let timed = state.schema.as_ref().is_none_or(|s| s.timed);
     let cluster = state.schema.as_ref().is_none_or(|s| s.cluster);
     let has_diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
-    let mode = if has_diagram {
-        *view
-    } else {
-        ViewMode::Cluster
-    };
+    let mode = if has_diagram { *view } else { ViewMode::Cluster };
     let own_stage = own.and_then(|v| v.stage);
     let cluster_drawing = match own_stage {
         Some(stage) => stage(&ctx),
@@ -559,26 +510,14 @@ pub fn App() -> Html {
         let ctx = ctx.clone();
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
-            if let Some(file) = e
-                .data_transfer()
-                .and_then(|d| d.files())
-                .and_then(|f| f.get(0))
-            {
+            if let Some(file) = e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
                 files::import(file, &ctx, &reader);
             }
         })
     };
-    let data = (
-        time.to_string(),
-        state.frames.to_string(),
-        state.frame_bytes.to_string(),
-    );
+    let data = (time.to_string(), state.frames.to_string(), state.frame_bytes.to_string());
+    let fingerprint = state.frame.as_ref().map(|f| f.fingerprint_hex()).unwrap_or_default();
     let events = state.frame.as_ref().map_or(0, |f| f.events).to_string();
-    let fingerprint = state
-        .frame
-        .as_ref()
-        .map(|f| f.fingerprint_hex())
-        .unwrap_or_default();
 
     if embed {
         let full = {
@@ -683,11 +622,7 @@ fn settings(ctx: &Ctx, panel: impl Fn(panels::SettingsProps) -> Html) -> Html {
         Some(settings) => panel(panels::SettingsProps {
             settings: settings.clone(),
             // Partitions and one-way cuts, for labs that have a network.
-            cluster: ctx
-                .state
-                .schema
-                .as_ref()
-                .is_some_and(|s| s.verbs.iter().any(|v| v == "partition")),
+            cluster: ctx.state.schema.as_ref().is_some_and(|s| s.verbs.iter().any(|v| v == "partition")),
             bridge: ctx.bridge.clone(),
             dispatch: ctx.state.dispatcher(),
         }),

@@ -4,13 +4,13 @@
 
 use super::{PanelProps, SPEEDS};
 use crate::protocol::ToWorker;
-use crate::state::AppState;
 use crate::state::Msg;
+use crate::state::AppState;
 use clusterscope_core::lab::{LabInfo, NodeStatus, NodeView, ParamView, Schema, Settings, Unit};
-use clusterscope_core::sim::time::format_clock;
-use clusterscope_core::sim::Time;
 use std::collections::VecDeque;
 use std::rc::Rc;
+use clusterscope_core::sim::time::format_clock;
+use clusterscope_core::sim::Time;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -19,11 +19,7 @@ fn input_value(e: &Event) -> String {
     e.target()
         .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
         .map(|i| i.value())
-        .or_else(|| {
-            e.target()
-                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
-                .map(|s| s.value())
-        })
+        .or_else(|| e.target().and_then(|t| t.dyn_into::<HtmlSelectElement>().ok()).map(|s| s.value()))
         .unwrap_or_default()
 }
 
@@ -43,11 +39,7 @@ pub fn Transport(props: &TransportProps) -> Html {
     let s = &ctx.state;
     let playing = s.status.playing;
     let can_run = s.frame.as_ref().is_some_and(|f| f.can_run);
-    let toggle = ctx.bridge.cb(if playing {
-        ToWorker::Pause
-    } else {
-        ToWorker::Play
-    });
+    let toggle = ctx.bridge.cb(if playing { ToWorker::Pause } else { ToWorker::Play });
     let on_speed = {
         let b = ctx.bridge.clone();
         let d = s.dispatcher();
@@ -58,10 +50,7 @@ pub fn Transport(props: &TransportProps) -> Html {
             }
         })
     };
-    let speed_label = SPEEDS
-        .iter()
-        .find(|(_, v)| *v == s.speed)
-        .map_or("0.1×", |(l, _)| l);
+    let speed_label = SPEEDS.iter().find(|(_, v)| *v == s.speed).map_or("0.1×", |(l, _)| l);
     // The clock's text follows at the text panels' pace.
     let time = s.shown.frame.as_ref().map_or(0, |f| f.time);
     let timed = s.schema.as_ref().is_none_or(|s| s.timed);
@@ -147,10 +136,7 @@ fn param_input(p: &ParamView, onchange: Callback<Event>) -> Html {
 }
 
 fn param_title(p: &ParamView) -> String {
-    format!(
-        "{}: {} (from {} to {}; in files: {})",
-        p.label, p.help, p.range.0, p.range.1, p.name
-    )
+    format!("{}: {} (from {} to {}; in files: {})", p.label, p.help, p.range.0, p.range.1, p.name)
 }
 
 /// The seed, and a button for a new one.
@@ -163,26 +149,16 @@ fn SeedInput(props: &PanelProps) -> Html {
         let b = ctx.bridge.clone();
         let d = ctx.state.dispatcher();
         let params = params.clone();
-        Callback::from(
-            move |e: Event| match input_value(&e).trim().parse::<u64>() {
-                Ok(seed) => b.send(ToWorker::Configure {
-                    params: params.clone(),
-                    seed,
-                }),
-                Err(_) => d.dispatch(Msg::Error(
-                    "The seed must be a whole number from 0 to 18446744073709551615.".into(),
-                )),
-            },
-        )
+        Callback::from(move |e: Event| match input_value(&e).trim().parse::<u64>() {
+            Ok(seed) => b.send(ToWorker::Configure { params: params.clone(), seed }),
+            Err(_) => d.dispatch(Msg::Error("The seed must be a whole number from 0 to 18446744073709551615.".into())),
+        })
     };
     let on_new = {
         let b = ctx.bridge.clone();
         Callback::from(move |_| {
             let seed = (js_sys::Math::random() * 1e9) as u64;
-            b.send(ToWorker::Configure {
-                params: params.clone(),
-                seed,
-            });
+            b.send(ToWorker::Configure { params: params.clone(), seed });
         })
     };
     html! {
@@ -270,14 +246,7 @@ fn NodeRow(props: &NodeRowProps) -> Html {
     let d = props.dispatch.clone();
     let id = n.id;
     let select = Callback::from(move |_| d.dispatch(Msg::Select(Some(id))));
-    let role_name = if n.status == NodeStatus::Crashed {
-        "crashed"
-    } else {
-        schema
-            .roles
-            .get(n.role as usize)
-            .map_or("?", |r| r.name.as_str())
-    };
+    let role_name = if n.status == NodeStatus::Crashed { "crashed" } else { schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str()) };
     html! {
         <tr class={classes!(props.selected.then_some("selected"), n.status.name())} onclick={select} aria-label={format!("S{}", n.id + 1)}>
             <th scope="row">{ format!("S{}", n.id + 1) }</th>
@@ -308,33 +277,15 @@ pub fn NodePanel(props: &PanelProps) -> Html {
         return html! { <section class="panel node" aria-label="Node"><h2>{ "Node" }</h2><p class="note">{ "Click a node to crash, restart, pause it, force its timeout or send it a client request." }</p></section> };
     };
     let nodes = ctx.state.nodes.clone();
-    let Some(n) = nodes.get(id as usize) else {
-        return html! {};
-    };
+    let Some(n) = nodes.get(id as usize) else { return html! {} };
     let name = format!("S{}", id + 1);
-    let act = |verb: &str| {
-        ctx.bridge
-            .cb::<MouseEvent>(ToWorker::Act(format!("{verb} {name}")))
-    };
-    let act_with = |verb: &str, arg: &str| {
-        ctx.bridge
-            .cb::<MouseEvent>(ToWorker::Act(format!("{verb} {name} {arg}")))
-    };
+    let act = |verb: &str| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(format!("{verb} {name}")));
+    let act_with = |verb: &str, arg: &str| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(format!("{verb} {name} {arg}")));
     let label = |what: &str| format!("{what} {name}");
-    let others: Vec<String> = nodes
-        .iter()
-        .filter(|o| o.id != id)
-        .map(|o| format!("S{}", o.id + 1))
-        .collect();
-    let isolate = ctx.bridge.cb(ToWorker::Act(format!(
-        "partition {name} | {}",
-        others.join(",")
-    )));
+    let others: Vec<String> = nodes.iter().filter(|o| o.id != id).map(|o| format!("S{}", o.id + 1)).collect();
+    let isolate = ctx.bridge.cb(ToWorker::Act(format!("partition {name} | {}", others.join(","))));
     let up = n.status == NodeStatus::Up;
-    let role = schema
-        .roles
-        .get(n.role as usize)
-        .map_or("?", |r| r.name.as_str());
+    let role = schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str());
     let has = |verb: &str| schema.verbs.iter().any(|v| v == verb);
     // Nodes past the scenario's servers (the load balancer) take no actions.
     let actionable = ctx.state.settings.as_ref().is_none_or(|s| id < s.nodes);
@@ -342,10 +293,7 @@ pub fn NodePanel(props: &PanelProps) -> Html {
         .fields
         .iter()
         .enumerate()
-        .filter_map(|(i, f)| {
-            n.field(i)
-                .map(|v| format!("{} {}", f.label.to_lowercase(), f.unit.format(v as f64)))
-        })
+        .filter_map(|(i, f)| n.field(i).map(|v| format!("{} {}", f.label.to_lowercase(), f.unit.format(v as f64))))
         .collect();
     html! {
         <section class="panel node" aria-label="Node">
@@ -381,9 +329,7 @@ pub fn NodePanel(props: &PanelProps) -> Html {
 #[function_component]
 pub fn Metrics(props: &PanelProps) -> Html {
     let state = &props.ctx.state;
-    let (Some(schema), Some(f)) = (state.schema.clone(), state.shown.frame.clone()) else {
-        return html! {};
-    };
+    let (Some(schema), Some(f)) = (state.schema.clone(), state.shown.frame.clone()) else { return html! {} };
     html! {
         <section class="panel metrics" aria-label="Metrics">
             <h2>{ "Metrics" }</h2>
@@ -402,23 +348,13 @@ pub fn Metrics(props: &PanelProps) -> Html {
 }
 
 fn sparkline(samples: &[(Time, f64)], label: &str, unit: Unit) -> Html {
-    let max = samples
-        .iter()
-        .map(|s| s.1)
-        .filter(|v| v.is_finite())
-        .fold(0.0f64, f64::max);
+    let max = samples.iter().map(|s| s.1).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
     let n = samples.len().max(2) as f64;
     let points: Vec<String> = samples
         .iter()
         .enumerate()
         .filter(|(_, s)| s.1.is_finite())
-        .map(|(i, s)| {
-            format!(
-                "{:.1},{:.1}",
-                i as f64 * 200.0 / (n - 1.0),
-                40.0 - 38.0 * s.1 / max.max(1e-9)
-            )
-        })
+        .map(|(i, s)| format!("{:.1},{:.1}", i as f64 * 200.0 / (n - 1.0), 40.0 - 38.0 * s.1 / max.max(1e-9)))
         .collect();
     html! {
         <figure>
@@ -434,9 +370,7 @@ fn sparkline(samples: &[(Time, f64)], label: &str, unit: Unit) -> Html {
 #[function_component]
 pub fn Charts(props: &PanelProps) -> Html {
     let state = &props.ctx.state;
-    let Some(schema) = state.schema.clone() else {
-        return html! {};
-    };
+    let Some(schema) = state.schema.clone() else { return html! {} };
     let samples = state.shown.samples.clone();
     if samples.len() < 2 {
         return html! {};
@@ -493,9 +427,7 @@ pub fn Network(props: &SettingsProps) -> Html {
         let d = ctx.dispatch.clone();
         Callback::from(move |_| {
             if from == to {
-                d.dispatch(Msg::Error(
-                    "Pick two different servers to cut the link between them.".into(),
-                ));
+                d.dispatch(Msg::Error("Pick two different servers to cut the link between them.".into()));
             } else {
                 b.send(ToWorker::Act(format!("block S{} S{}", from + 1, to + 1)));
             }
@@ -509,10 +441,7 @@ pub fn Network(props: &SettingsProps) -> Html {
     let on_part_input = {
         let p = partition.clone();
         Callback::from(move |e: InputEvent| {
-            if let Some(i) = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-            {
+            if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
                 p.set(i.value());
             }
         })
@@ -565,10 +494,7 @@ pub fn Setup(props: &SettingsProps) -> Html {
         let edits = edits.clone();
         let seed = settings.seed;
         Callback::from(move |_| {
-            b.send(ToWorker::Configure {
-                params: (*edits).clone(),
-                seed,
-            });
+            b.send(ToWorker::Configure { params: (*edits).clone(), seed });
             edits.set(Vec::new());
         })
     };
@@ -609,18 +535,13 @@ pub struct PresetsProps {
 /// One-click scenarios: the running lab's presets.
 #[function_component]
 pub fn Presets(props: &PresetsProps) -> Html {
-    let Some(info) = props.catalog.iter().find(|l| *l.name == *props.lab) else {
-        return html! {};
-    };
+    let Some(info) = props.catalog.iter().find(|l| *l.name == *props.lab) else { return html! {} };
     let b = props.bridge.clone();
     let (lab, titles) = (info.name.clone(), info.presets.clone());
     let onchange = Callback::from(move |e: Event| {
         let v = input_value(&e);
         if let Some(index) = titles.iter().position(|t| *t == v) {
-            b.send(ToWorker::LoadPreset {
-                lab: lab.clone(),
-                index,
-            });
+            b.send(ToWorker::LoadPreset { lab: lab.clone(), index });
             b.send(ToWorker::Play);
         }
     });
@@ -658,13 +579,8 @@ pub fn Share(props: &ShareProps) -> Html {
     };
     let embed = {
         let w = web_sys::window();
-        let base = w
-            .as_ref()
-            .and_then(|w| w.location().origin().ok())
-            .unwrap_or_default()
-            + &w.as_ref()
-                .and_then(|w| w.location().pathname().ok())
-                .unwrap_or_default();
+        let base = w.as_ref().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+            + &w.as_ref().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
         format!("<iframe src=\"{base}?embed=1#{link}\" width=\"660\" height=\"620\" title=\"ClusterScope\"></iframe>")
     };
     html! {
@@ -714,29 +630,17 @@ pub fn BenchPanel(props: &PanelProps) -> Html {
     };
     let result = ctx.state.bench.clone();
     let param = |name: &str, default: u32| -> u32 {
-        let search = web_sys::window()
-            .and_then(|w| w.location().search().ok())
-            .unwrap_or_default();
+        let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
         web_sys::UrlSearchParams::new_with_str(&search)
             .ok()
             .and_then(|p| p.get(name))
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    let (nodes, vnodes, keys) = (
-        param("ring_nodes", 1000),
-        param("ring_vnodes", 100),
-        param("ring_keys", 1_000_000),
-    );
+    let (nodes, vnodes, keys) = (param("ring_nodes", 1000), param("ring_vnodes", 100), param("ring_keys", 1_000_000));
     let run_ring = {
         let b = ctx.bridge.clone();
-        Callback::from(move |_| {
-            b.send(ToWorker::RingBench {
-                nodes,
-                vnodes,
-                keys,
-            })
-        })
+        Callback::from(move |_| b.send(ToWorker::RingBench { nodes, vnodes, keys }))
     };
     let ring = ctx.state.ring_bench.clone();
     html! {

@@ -26,18 +26,12 @@ fn value_of(e: &Event) -> String {
     e.target()
         .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
         .map(|i| i.value())
-        .or_else(|| {
-            e.target()
-                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
-                .map(|s| s.value())
-        })
+        .or_else(|| e.target().and_then(|t| t.dyn_into::<HtmlSelectElement>().ok()).map(|s| s.value()))
         .unwrap_or_default()
 }
 
 fn cores() -> u32 {
-    web_sys::window()
-        .map_or(2.0, |w| w.navigator().hardware_concurrency())
-        .clamp(1.0, 64.0) as u32
+    web_sys::window().map_or(2.0, |w| w.navigator().hardware_concurrency()).clamp(1.0, 64.0) as u32
 }
 
 /// The Tune panel.
@@ -70,20 +64,12 @@ pub fn Tune(props: &PanelProps) -> Html {
             // Dropping the bridges asks their workers to close; each has at
             // most one small chunk left, so a cancel stops them promptly.
             *pool.borrow_mut() = Pool::default();
-            if let (true, Some(spec), Some(shape)) =
-                (tune.running, tune.spec.clone(), tune.shape.clone())
-            {
+            if let (true, Some(spec), Some(shape)) = (tune.running, tune.spec.clone(), tune.shape.clone()) {
                 let units = shape.units();
                 // Small chunks, one at a time per worker: progress shows as
                 // they come back, and no worker waits long for the others.
                 let chunk = (units / (u64::from(n) * 8)).clamp(1, 200);
-                *pool.borrow_mut() = Pool {
-                    bridges: Vec::new(),
-                    next: 0,
-                    units,
-                    chunk,
-                    spec: Some(spec),
-                };
+                *pool.borrow_mut() = Pool { bridges: Vec::new(), next: 0, units, chunk, spec: Some(spec) };
                 for i in 0..n as usize {
                     let d = dispatcher.clone();
                     let feed = pool.clone();
@@ -124,11 +110,7 @@ pub fn Tune(props: &PanelProps) -> Html {
         let def = state.settings.as_ref().and_then(|s| s.tune.clone());
         use_effect_with(def, move |def| {
             if let Some(d) = def {
-                let split = |p: &String| {
-                    p.split_once('=')
-                        .map(|(n, v)| (n.to_string(), v.to_string()))
-                        .unwrap_or_default()
-                };
+                let split = |p: &String| p.split_once('=').map(|(n, v)| (n.to_string(), v.to_string())).unwrap_or_default();
                 if let Some((n, v)) = d.params.first().map(split) {
                     param1.set(n);
                     values1.set(v);
@@ -155,50 +137,22 @@ pub fn Tune(props: &PanelProps) -> Html {
             }
         });
     }
-    let Some(settings) = state.settings.clone() else {
-        return html! {};
-    };
-    let Some(schema) = state.schema.clone() else {
-        return html! {};
-    };
+    let Some(settings) = state.settings.clone() else { return html! {} };
+    let Some(schema) = state.schema.clone() else { return html! {} };
     let tune = state.tune.clone();
     let pick = |h: UseStateHandle<String>| Callback::from(move |e: Event| h.set(value_of(&e)));
-    let metric_name = if metric.is_empty() {
-        schema
-            .metrics
-            .first()
-            .map(|m| m.name.clone())
-            .unwrap_or_default()
-    } else {
-        (*metric).clone()
-    };
-    let p1 = if param1.is_empty() {
-        settings
-            .params
-            .first()
-            .map(|p| p.name.clone())
-            .unwrap_or_default()
-    } else {
-        (*param1).clone()
-    };
-    let target_name = if target.is_empty() {
-        metric_name.clone()
-    } else {
-        (*target).clone()
-    };
+    let metric_name = if metric.is_empty() { schema.metrics.first().map(|m| m.name.clone()).unwrap_or_default() } else { (*metric).clone() };
+    let p1 = if param1.is_empty() { settings.params.first().map(|p| p.name.clone()).unwrap_or_default() } else { (*param1).clone() };
+    let target_name = if target.is_empty() { metric_name.clone() } else { (*target).clone() };
     let searching = goal.as_str() != "none";
     // The metrics the sweep reads: the one shown first, then those the
     // search needs.
-    let check = (searching && !constraint.trim().is_empty())
-        .then(|| clusterscope_core::scenario::parse_expect(constraint.trim()));
+    let check = (searching && !constraint.trim().is_empty()).then(|| clusterscope_core::scenario::parse_expect(constraint.trim()));
     let mut metrics = vec![metric_name.clone()];
     if also.as_str() != "none" && !also.is_empty() && !metrics.contains(&*also) {
         metrics.push((*also).clone());
     }
-    if searching
-        && schema.metrics.iter().any(|m| m.name == target_name)
-        && !metrics.contains(&target_name)
-    {
+    if searching && schema.metrics.iter().any(|m| m.name == target_name) && !metrics.contains(&target_name) {
         metrics.push(target_name.clone());
     }
     if let Some(Ok(c)) = &check {
@@ -209,15 +163,9 @@ pub fn Tune(props: &PanelProps) -> Html {
     let on_run = {
         let b: Bridge = ctx.bridge.clone();
         let d = state.dispatcher();
-        let (values1, param2, values2, seeds) = (
-            values1.clone(),
-            param2.clone(),
-            values2.clone(),
-            seeds.clone(),
-        );
+        let (values1, param2, values2, seeds) = (values1.clone(), param2.clone(), values2.clone(), seeds.clone());
         let (p1, metrics, check) = (p1.clone(), metrics.clone(), check.clone());
-        let (goal_now, target_now, constraint_now) =
-            ((*goal).clone(), target_name.clone(), (*constraint).clone());
+        let (goal_now, target_now, constraint_now) = ((*goal).clone(), target_name.clone(), (*constraint).clone());
         Callback::from(move |_| {
             let Ok(n) = seeds.trim().parse::<u64>() else {
                 d.dispatch(Msg::Error("Tune: seeds must be a whole number.".into()));
@@ -231,31 +179,16 @@ pub fn Tune(props: &PanelProps) -> Html {
             if !param2.is_empty() && param2.as_str() != "none" {
                 params.push(format!("{}={}", *param2, values2.trim()));
             }
-            let goal = (goal_now.as_str() != "none")
-                .then(|| (goal_now.as_str() == "minimise", target_now.clone()));
-            let subject_to = constraint_now
-                .trim()
-                .is_empty()
-                .then(Vec::new)
-                .unwrap_or_else(|| vec![constraint_now.trim().to_string()]);
-            b.send(ToWorker::TunePlan(TuneDef {
-                params,
-                seeds: n,
-                metrics: metrics.clone(),
-                goal,
-                subject_to,
-            }));
+            let goal = (goal_now.as_str() != "none").then(|| (goal_now.as_str() == "minimise", target_now.clone()));
+            let subject_to = constraint_now.trim().is_empty().then(Vec::new).unwrap_or_else(|| vec![constraint_now.trim().to_string()]);
+            b.send(ToWorker::TunePlan(TuneDef { params, seeds: n, metrics: metrics.clone(), goal, subject_to }));
         })
     };
     let on_cancel = {
         let d = state.dispatcher();
         Callback::from(move |_| d.dispatch(Msg::TuneCancel))
     };
-    let unit = schema
-        .metrics
-        .iter()
-        .find(|m| m.name == metric_name)
-        .map_or(Unit::Ratio, |m| m.unit);
+    let unit = schema.metrics.iter().find(|m| m.name == metric_name).map_or(Unit::Ratio, |m| m.unit);
     let total = tune.shape.as_ref().map_or(0, |s| s.units());
     let done = tune.results.len() as u64;
     let progress = if tune.running && total > 0 {
@@ -263,17 +196,10 @@ pub fn Tune(props: &PanelProps) -> Html {
         let left = elapsed / done.max(1) as f64 * (total - done.min(total)) as f64 / 1e3;
         Some(format!("{done}/{total} runs, about {left:.1} s left"))
     } else {
-        tune.took
-            .map(|ms| format!("{total} runs in {:.2} s on {} workers", ms / 1e3, *workers))
+        tune.took.map(|ms| format!("{total} runs in {:.2} s on {} workers", ms / 1e3, *workers))
     };
-    let rows: Option<Vec<PointRow>> = (!tune.running)
-        .then(|| {
-            tune.shape
-                .as_ref()
-                .map(|s| summarise_shape(s, &tune.results))
-        })
-        .flatten()
-        .filter(|r| !r.is_empty());
+    let rows: Option<Vec<PointRow>> =
+        (!tune.running).then(|| tune.shape.as_ref().map(|s| summarise_shape(s, &tune.results))).flatten().filter(|r| !r.is_empty());
     // The search over the finished sweep.
     let best: Option<Result<Option<usize>, String>> = match (&rows, &tune.shape, searching) {
         (Some(rows), Some(shape), true) => {
@@ -281,18 +207,12 @@ pub fn Tune(props: &PanelProps) -> Html {
                 Some(Ok(c)) => vec![c.clone()],
                 _ => Vec::new(),
             };
-            let g = Goal {
-                objective: target_name.clone(),
-                minimise: goal.as_str() == "minimise",
-                constraints,
-            };
+            let g = Goal { objective: target_name.clone(), minimise: goal.as_str() == "minimise", constraints };
             Some(search(shape, rows, &g))
         }
         _ => None,
     };
-    let best_point = best
-        .as_ref()
-        .and_then(|b| b.as_ref().ok().copied().flatten());
+    let best_point = best.as_ref().and_then(|b| b.as_ref().ok().copied().flatten());
     html! {
         <section class="panel tune" aria-label="Tune">
             <h2>{ "Tune: sweep over seeds" }</h2>
@@ -428,19 +348,13 @@ pub struct Pool {
 impl Pool {
     /// Gives worker `i` the next chunk of runs, if any is left.
     fn send_next(&mut self, i: usize) {
-        let (Some(spec), Some(bridge)) = (&self.spec, self.bridges.get(i)) else {
-            return;
-        };
+        let (Some(spec), Some(bridge)) = (&self.spec, self.bridges.get(i)) else { return };
         if self.next >= self.units {
             return;
         }
         let (from, to) = (self.next, (self.next + self.chunk).min(self.units));
         self.next = to;
-        bridge.send(ToWorker::TuneRun {
-            plan: Box::new(spec.clone()),
-            from,
-            to,
-        });
+        bridge.send(ToWorker::TuneRun { plan: Box::new(spec.clone()), from, to });
     }
 }
 
@@ -457,25 +371,11 @@ fn median_seed(results: &[UnitResult], point: usize, p50: f64) -> u64 {
 }
 
 fn csv(rows: &[PointRow], shape: &clusterscope_core::sweep::Shape) -> String {
-    let mut out: String = shape
-        .params
-        .iter()
-        .map(|p| p.name.clone())
-        .collect::<Vec<_>>()
-        .join(",");
+    let mut out: String = shape.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>().join(",");
     out.push_str(",n,mean,p10,p50,p90,p99\n");
     for r in rows {
         let s = &r.stats[0];
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
-            r.values.join(","),
-            s.n,
-            s.mean,
-            s.p10,
-            s.p50,
-            s.p90,
-            s.p99
-        ));
+        out.push_str(&format!("{},{},{},{},{},{},{}\n", r.values.join(","), s.n, s.mean, s.p10, s.p50, s.p90, s.p99));
     }
     out
 }
@@ -518,30 +418,18 @@ fn json(rows: &[PointRow], shape: &clusterscope_core::sweep::Shape) -> String {
             format!("{{\"params\": {{{}}}, \"metrics\": {{{}}}}}", params.join(", "), metrics.join(", "))
         })
         .collect();
-    format!(
-        "{{\"seeds\": {}, \"points\": [{}]}}",
-        shape.seeds,
-        points.join(", ")
-    )
+    format!("{{\"seeds\": {}, \"points\": [{}]}}", shape.seeds, points.join(", "))
 }
 
 /// One parameter: per value, the p10–p90 band, the median and p99. Two: a
 /// heat map of the median.
 fn chart(rows: &[PointRow], shape: &clusterscope_core::sweep::Shape, unit: Unit) -> Html {
     let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
-    let max = rows
-        .iter()
-        .map(|r| finite(r.stats[0].p99))
-        .fold(0.0f64, f64::max)
-        .max(1e-9);
+    let max = rows.iter().map(|r| finite(r.stats[0].p99)).fold(0.0f64, f64::max).max(1e-9);
     if shape.params.len() >= 2 {
         let (a, b) = (&shape.params[0], &shape.params[1]);
         let (w, h) = (280.0 / b.values.len() as f64, 120.0 / a.values.len() as f64);
-        let hi = rows
-            .iter()
-            .map(|r| finite(r.stats[0].p50))
-            .fold(0.0f64, f64::max)
-            .max(1e-9);
+        let hi = rows.iter().map(|r| finite(r.stats[0].p50)).fold(0.0f64, f64::max).max(1e-9);
         return html! {
             <svg class="sweep" viewBox="0 0 280 120" role="img" aria-label="Sweep heat map">
                 { for rows.iter().enumerate().map(|(i, r)| {

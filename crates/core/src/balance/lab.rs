@@ -8,8 +8,8 @@
 use super::policy::{Policy, NAMES};
 use super::{Balance, BalanceConfig, CostDist, Flight};
 use crate::lab::{
-    choose_messages, FieldSpec, Frame, KindStyle, LabDef, MessageDot, Messages, MetricSpec, Model,
-    NodeStatus, NodeView, RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
+    choose_messages, FieldSpec, Frame, KindStyle, LabDef, MessageDot, Messages, MetricSpec, Model, NodeStatus, NodeView,
+    RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
 };
 use crate::scenario::params::{p, Kind, ParamSpec, PCT};
 use crate::scenario::{check_node, parse_node, split_word, Action, Scenario, ScenarioError};
@@ -84,17 +84,11 @@ fn parse_verb(verb: &str, rest: &str) -> Result<String, String> {
             }
             Ok(format!("errors S{} {v}%", u64::from(n) + 1))
         }
-        "recover" => Ok(format!(
-            "recover S{}",
-            u64::from(crate::scenario::parse_one_node(verb, rest)?) + 1
-        )),
+        "recover" => Ok(format!("recover S{}", u64::from(crate::scenario::parse_one_node(verb, rest)?) + 1)),
         "speed" => {
             let (n, v) = pct_arg(verb, rest)?;
             if !(1..=10_000).contains(&v) {
-                return Err(
-                    "speed takes a normal speed from 1% to 10000% (it is also the server's weight)"
-                        .into(),
-                );
+                return Err("speed takes a normal speed from 1% to 10000% (it is also the server's weight)".into());
             }
             Ok(format!("speed S{} {v}%", u64::from(n) + 1))
         }
@@ -151,29 +145,17 @@ pub fn balance_config(scn: &Scenario) -> BalanceConfig {
     let g = |n: &str| scn.get(n).max(0) as u64;
     BalanceConfig {
         servers: g("nodes") as u32,
-        policy: Policy::ALL
-            .get(g("policy") as usize)
-            .copied()
-            .unwrap_or(Policy::RoundRobin),
+        policy: Policy::ALL.get(g("policy") as usize).copied().unwrap_or(Policy::RoundRobin),
         d: g("d") as u32,
         rate: g("rate"),
-        cost: [
-            CostDist::Constant,
-            CostDist::Exponential,
-            CostDist::Lognormal,
-            CostDist::Pareto,
-        ]
-        .get(g("cost") as usize)
-        .copied()
-        .unwrap_or(CostDist::Exponential),
+        cost: [CostDist::Constant, CostDist::Exponential, CostDist::Lognormal, CostDist::Pareto]
+            .get(g("cost") as usize)
+            .copied()
+            .unwrap_or(CostDist::Exponential),
         cost_mean: g("cost_mean"),
         concurrency: g("concurrency") as u32,
         queue: g("queue") as u32,
-        speeds: if g("speeds") == 1 {
-            vec![50, 100, 200]
-        } else {
-            vec![100]
-        },
+        speeds: if g("speeds") == 1 { vec![50, 100, 200] } else { vec![100] },
         latency: g("latency"),
         timeout: g("timeout"),
         retries: g("retries") as u32,
@@ -206,20 +188,7 @@ pub struct BalanceView {
 
 /// Histogram bucket bounds: 1, 2, 5, 10, ... ms up to 10 s.
 pub const BUCKETS_US: &[u64] = &[
-    1_000,
-    2_000,
-    5_000,
-    10_000,
-    20_000,
-    50_000,
-    100_000,
-    200_000,
-    500_000,
-    1_000_000,
-    2_000_000,
-    5_000_000,
-    10_000_000,
-    u64::MAX,
+    1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, u64::MAX,
 ];
 
 /// One policy's line in the comparison of policies.
@@ -245,47 +214,20 @@ pub fn compare_policies(scn: &Scenario) -> Result<Vec<PolicyRow>, ScenarioError>
     for (i, policy) in Policy::ALL.iter().enumerate() {
         let mut s = scn.clone();
         s.set("policy", i as i64).map_err(ScenarioError::Invalid)?;
-        s.actions
-            .retain(|t| !matches!(&t.action, Action::Set(n, _) if n == "policy"));
+        s.actions.retain(|t| !matches!(&t.action, Action::Set(n, _) if n == "policy"));
         let lab = crate::lab::Lab::replay(&s)?;
-        let Some(b) = lab.model::<BalanceLab>() else {
-            continue;
-        };
+        let Some(b) = lab.model::<BalanceLab>() else { continue };
         let m = b.model();
         let h = m.latency();
-        let q = |q: f64| {
-            if h.is_empty() {
-                f64::NAN
-            } else {
-                h.value_at_quantile(q) as f64
-            }
-        };
+        let q = |q: f64| if h.is_empty() { f64::NAN } else { h.value_at_quantile(q) as f64 };
         let t = m.totals();
         let ended = t.completed + t.rejected + t.timed_out + t.failed;
         rows.push(PolicyRow {
             policy: policy.name().into(),
-            latency: [
-                q(0.5),
-                q(0.95),
-                q(0.99),
-                q(0.999),
-                if h.is_empty() {
-                    f64::NAN
-                } else {
-                    h.max() as f64
-                },
-            ],
-            success: if ended > 0 {
-                t.completed as f64 / ended as f64
-            } else {
-                f64::NAN
-            },
+            latency: [q(0.5), q(0.95), q(0.99), q(0.999), if h.is_empty() { f64::NAN } else { h.max() as f64 }],
+            success: if ended > 0 { t.completed as f64 / ended as f64 } else { f64::NAN },
             counts: [t.requests, t.completed, t.rejected, t.timed_out, t.failed],
-            retries_per_request: if t.requests > 0 {
-                t.retries as f64 / t.requests as f64
-            } else {
-                0.0
-            },
+            retries_per_request: if t.requests > 0 { t.retries as f64 / t.requests as f64 } else { 0.0 },
         });
     }
     Ok(rows)
@@ -302,11 +244,7 @@ pub struct BalanceLab {
 impl BalanceLab {
     /// The lab a scenario describes, at time 0.
     pub fn new(scn: &Scenario) -> BalanceLab {
-        BalanceLab {
-            model: Balance::new(balance_config(scn)),
-            sent_nodes: Vec::new(),
-            log_cursor: 0,
-        }
+        BalanceLab { model: Balance::new(balance_config(scn)), sent_nodes: Vec::new(), log_cursor: 0 }
     }
 
     /// The model, for tests.
@@ -324,11 +262,7 @@ impl BalanceLab {
             .enumerate()
             .map(|(i, s)| NodeView {
                 id: i as u32,
-                status: if s.down {
-                    NodeStatus::Crashed
-                } else {
-                    NodeStatus::Up
-                },
+                status: if s.down { NodeStatus::Crashed } else { NodeStatus::Up },
                 role: if m.balancers().iter().any(|b| !b.eligible(i, m.now())) {
                     5
                 } else if s.error_ppm > 0 {
@@ -361,15 +295,7 @@ impl BalanceLab {
                 id: n + i as u32,
                 status: NodeStatus::Up,
                 role: 4,
-                fields: vec![
-                    i64::MIN,
-                    i64::MIN,
-                    b.outstanding.iter().map(|&o| i64::from(o)).sum(),
-                    i64::MIN,
-                    i64::MIN,
-                    i64::MIN,
-                    i64::MIN,
-                ],
+                fields: vec![i64::MIN, i64::MIN, b.outstanding.iter().map(|&o| i64::from(o)).sum(), i64::MIN, i64::MIN, i64::MIN, i64::MIN],
                 strip: Vec::new(),
                 strip_first: 0,
                 strip_mark: 0,
@@ -402,12 +328,7 @@ impl Model for BalanceLab {
                 let v = (*v).max(0) as u64;
                 match name.as_str() {
                     "rate" => m.set_rate(v),
-                    "policy" => {
-                        m.cfg.policy = Policy::ALL
-                            .get(v as usize)
-                            .copied()
-                            .ok_or("no such policy")?
-                    }
+                    "policy" => m.cfg.policy = Policy::ALL.get(v as usize).copied().ok_or("no such policy")?,
                     "d" => m.cfg.d = v as u32,
                     "timeout" => m.cfg.timeout = v,
                     "retries" => m.cfg.retries = v as u32,
@@ -464,16 +385,8 @@ impl Model for BalanceLab {
     fn schema(&self) -> Schema {
         let m = MetricSpec::new;
         let f = FieldSpec::new;
-        let role = |n: &str, c: &str| RoleStyle {
-            name: n.into(),
-            color: c.into(),
-        };
-        let kind = |n: &str, c: &str, reply: bool| KindStyle {
-            name: n.into(),
-            color: c.into(),
-            reply,
-            small: true,
-        };
+        let role = |n: &str, c: &str| RoleStyle { name: n.into(), color: c.into() };
+        let kind = |n: &str, c: &str, reply: bool| KindStyle { name: n.into(), color: c.into(), reply, small: true };
         Schema {
             diagram: false,
             lab: String::new(),
@@ -517,24 +430,9 @@ impl Model for BalanceLab {
                 m("rejected", "Rejected", Unit::Count, false),
                 m("timed_out", "Timed out", Unit::Count, false),
                 m("failed", "Failed", Unit::Count, false),
-                m(
-                    "retries_per_request",
-                    "Retries per request",
-                    Unit::Ratio,
-                    true,
-                ),
-                m(
-                    "attempts_per_request",
-                    "Attempts per request",
-                    Unit::Ratio,
-                    false,
-                ),
-                m(
-                    "budget_refused",
-                    "Retries the budget refused",
-                    Unit::Count,
-                    false,
-                ),
+                m("retries_per_request", "Retries per request", Unit::Ratio, true),
+                m("attempts_per_request", "Attempts per request", Unit::Ratio, false),
+                m("budget_refused", "Retries the budget refused", Unit::Count, false),
                 m("utilisation", "Mean utilisation", Unit::Fraction, false),
                 m("queued", "Queued now", Unit::Count, true),
                 m("p99_all", "Latency p99, whole run", Unit::Micros, false),
@@ -549,13 +447,7 @@ impl Model for BalanceLab {
         let m = &self.model;
         let t = m.totals();
         let (recent, throughput) = m.recent();
-        let q = |h: &hdrhistogram::Histogram<u64>, q: f64| {
-            if h.is_empty() {
-                f64::NAN
-            } else {
-                h.value_at_quantile(q) as f64
-            }
-        };
+        let q = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { f64::NAN } else { h.value_at_quantile(q) as f64 };
         let ended = t.completed + t.rejected + t.timed_out + t.failed;
         let now = m.now().max(1);
         let slots = m.servers().len() as u64 * u64::from(m.cfg.concurrency.max(1));
@@ -565,32 +457,16 @@ impl Model for BalanceLab {
             q(&recent, 0.95),
             q(&recent, 0.99),
             q(&recent, 0.999),
-            if recent.is_empty() {
-                f64::NAN
-            } else {
-                recent.max() as f64
-            },
+            if recent.is_empty() { f64::NAN } else { recent.max() as f64 },
             throughput,
-            if ended > 0 {
-                t.completed as f64 / ended as f64
-            } else {
-                f64::NAN
-            },
+            if ended > 0 { t.completed as f64 / ended as f64 } else { f64::NAN },
             t.requests as f64,
             t.completed as f64,
             t.rejected as f64,
             t.timed_out as f64,
             t.failed as f64,
-            if t.requests > 0 {
-                t.retries as f64 / t.requests as f64
-            } else {
-                0.0
-            },
-            if t.requests > 0 {
-                t.attempts as f64 / t.requests as f64
-            } else {
-                0.0
-            },
+            if t.requests > 0 { t.retries as f64 / t.requests as f64 } else { 0.0 },
+            if t.requests > 0 { t.attempts as f64 / t.requests as f64 } else { 0.0 },
             t.budget_refused as f64,
             busy as f64 / (now * slots.max(1)) as f64,
             m.servers().iter().map(|s| s.queued.len()).sum::<usize>() as f64,
@@ -605,12 +481,7 @@ impl Model for BalanceLab {
         frame.nodes = if full || self.sent_nodes.len() != views.len() {
             views.clone()
         } else {
-            views
-                .iter()
-                .zip(&self.sent_nodes)
-                .filter(|(v, o)| v != o)
-                .map(|(v, _)| v.clone())
-                .collect()
+            views.iter().zip(&self.sent_nodes).filter(|(v, o)| v != o).map(|(v, _)| v.clone()).collect()
         };
         self.sent_nodes = views;
         let (recent, _) = self.model.recent();
@@ -618,11 +489,7 @@ impl Model for BalanceLab {
         let buckets = BUCKETS_US
             .iter()
             .map(|&hi| {
-                let upto = if hi == u64::MAX || recent.is_empty() {
-                    recent.len()
-                } else {
-                    recent.count_between(0, hi.min(recent.max()))
-                };
+                let upto = if hi == u64::MAX || recent.is_empty() { recent.len() } else { recent.count_between(0, hi.min(recent.max())) };
                 let n = upto.saturating_sub(below);
                 below = upto.max(below);
                 (hi, n)
@@ -635,16 +502,8 @@ impl Model for BalanceLab {
             .flights()
             .into_iter()
             .map(|f: Flight| MessageDot {
-                from: if f.answer {
-                    f.server
-                } else {
-                    first_balancer + f.balancer
-                },
-                to: if f.answer {
-                    first_balancer + f.balancer
-                } else {
-                    f.server
-                },
+                from: if f.answer { f.server } else { first_balancer + f.balancer },
+                to: if f.answer { first_balancer + f.balancer } else { f.server },
                 kind: if f.answer { 1 + f.outcome } else { 0 },
                 sent_at: f.sent,
                 deliver_at: f.due,
@@ -656,11 +515,7 @@ impl Model for BalanceLab {
         let from = if full { 0 } else { self.log_cursor };
         let first = total - log.len() as u64;
         let skip = from.saturating_sub(first) as usize;
-        let budget = if full {
-            FULL_LOG_LINES
-        } else {
-            FRAME_LOG_LINES
-        };
+        let budget = if full { FULL_LOG_LINES } else { FRAME_LOG_LINES };
         let lines: Vec<String> = log.iter().skip(skip).cloned().collect();
         frame.log = lines[lines.len().saturating_sub(budget)..].to_vec();
         self.log_cursor = total;
@@ -672,11 +527,8 @@ impl Model for BalanceLab {
 
     fn query(&self, scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
         match question {
-            "compare" => bincode::serialize(&compare_policies(scn).map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string()),
-            other => Err(format!(
-                "the balance lab does not answer '{other}' (it answers compare)"
-            )),
+            "compare" => bincode::serialize(&compare_policies(scn).map_err(|e| e.to_string())?).map_err(|e| e.to_string()),
+            other => Err(format!("the balance lab does not answer '{other}' (it answers compare)")),
         }
     }
 

@@ -275,47 +275,19 @@ enum Outcome {
 enum Event {
     Arrival,
     /// A balancer's health check of a server is due.
-    Check {
-        balancer: u32,
-        server: u32,
-    },
+    Check { balancer: u32, server: u32 },
     /// Its result arrives.
-    Checked {
-        balancer: u32,
-        server: u32,
-        ok: bool,
-    },
+    Checked { balancer: u32, server: u32, ok: bool },
     /// An attempt reaches a server.
-    AtServer {
-        req: u64,
-        attempt: u32,
-        server: u32,
-    },
+    AtServer { req: u64, attempt: u32, server: u32 },
     /// A server finishes a request.
-    Done {
-        server: u32,
-        req: u64,
-        attempt: u32,
-        started: Time,
-        life: u32,
-    },
+    Done { server: u32, req: u64, attempt: u32, started: Time, life: u32 },
     /// An answer reaches the balancer.
-    Answer {
-        req: u64,
-        attempt: u32,
-        server: u32,
-        outcome: Outcome,
-        sent: Time,
-    },
+    Answer { req: u64, attempt: u32, server: u32, outcome: Outcome, sent: Time },
     /// The balancer stops waiting for an attempt.
-    Timeout {
-        req: u64,
-        attempt: u32,
-    },
+    Timeout { req: u64, attempt: u32 },
     /// A retry is due.
-    Retry {
-        req: u64,
-    },
+    Retry { req: u64 },
 }
 
 impl Request {
@@ -422,12 +394,7 @@ impl Balance {
         let seed = cfg.seed;
         let servers = (0..cfg.servers)
             .map(|i| {
-                let speed = cfg
-                    .speeds
-                    .get(i as usize % cfg.speeds.len().max(1))
-                    .copied()
-                    .unwrap_or(100)
-                    .max(1);
+                let speed = cfg.speeds.get(i as usize % cfg.speeds.len().max(1)).copied().unwrap_or(100).max(1);
                 Server {
                     speed,
                     base_speed: speed,
@@ -457,9 +424,7 @@ impl Balance {
         };
         let map = (cfg.regions > 0).then(|| Map::new(&cfg));
         let mut b = Balance {
-            balancers: (0..cfg.balancers.max(1))
-                .map(|_| Balancer::new(n))
-                .collect(),
+            balancers: (0..cfg.balancers.max(1)).map(|_| Balancer::new(n)).collect(),
             key_cdf,
             map,
             hop_sum: 0,
@@ -496,13 +461,7 @@ impl Balance {
                 for s in 0..b.cfg.servers {
                     // Checks spread over the interval, not all at once.
                     let first = b.picks.range(0, b.cfg.health_interval);
-                    b.schedule(
-                        first,
-                        Event::Check {
-                            balancer: bal,
-                            server: s,
-                        },
-                    );
+                    b.schedule(first, Event::Check { balancer: bal, server: s });
                 }
             }
         }
@@ -538,15 +497,9 @@ impl Balance {
             self.arrival_scheduled = false;
             return;
         }
-        let rate = if self.cfg.bursty {
-            2 * self.cfg.rate
-        } else {
-            self.cfg.rate
-        };
+        let rate = if self.cfg.bursty { 2 * self.cfg.rate } else { self.cfg.rate };
         let mean = SEC as f64 / rate as f64;
-        let gap = (-mean * libm::log(uniform(&mut self.arrivals)))
-            .round()
-            .max(1.0) as Time;
+        let gap = (-mean * libm::log(uniform(&mut self.arrivals))).round().max(1.0) as Time;
         let mut at = self.now + gap;
         if self.cfg.bursty && (at / SEC) % 2 == 1 {
             // Off for this second: the stream resumes when the next second
@@ -566,8 +519,7 @@ impl Balance {
             CostDist::Lognormal => {
                 // σ = 1: mean = exp(μ + 1/2), so μ = ln(mean) - 1/2.
                 let u2 = uniform(&mut self.costs);
-                let z =
-                    libm::sqrt(-2.0 * libm::log(u)) * libm::cos(2.0 * std::f64::consts::PI * u2);
+                let z = libm::sqrt(-2.0 * libm::log(u)) * libm::cos(2.0 * std::f64::consts::PI * u2);
                 libm::exp(libm::log(mean) - 0.5 + z)
             }
             CostDist::Pareto => {
@@ -628,17 +580,8 @@ impl Balance {
         let (cur, prev, start) = &self.window;
         let mut h = prev.clone();
         let _ = h.add(cur);
-        let span = (self.now.saturating_sub(*start)
-            + if self.window_done.1 > 0 || *start > 0 {
-                SEC
-            } else {
-                0
-            })
-        .max(1);
-        (
-            h,
-            (self.window_done.0 + self.window_done.1) as f64 / (span as f64 / 1e6),
-        )
+        let span = (self.now.saturating_sub(*start) + if self.window_done.1 > 0 || *start > 0 { SEC } else { 0 }).max(1);
+        (h, (self.window_done.0 + self.window_done.1) as f64 / (span as f64 / 1e6))
     }
 
     fn roll_window(&mut self) {
@@ -667,13 +610,7 @@ impl Balance {
                     due: *due,
                     outcome: 0,
                 }),
-                Some(Event::Answer {
-                    server,
-                    outcome,
-                    sent,
-                    req,
-                    ..
-                }) => out.push(Flight {
+                Some(Event::Answer { server, outcome, sent, req, .. }) => out.push(Flight {
                     balancer: balancer(req),
                     server: *server,
                     answer: true,
@@ -699,9 +636,7 @@ impl Balance {
             (_, None) => false,
         };
         let (at, ev) = if from_timeouts {
-            let Some((at, _, req, attempt)) = self.timeouts.pop_front() else {
-                return false;
-            };
+            let Some((at, _, req, attempt)) = self.timeouts.pop_front() else { return false };
             if !self.requests.get(&req).is_some_and(|r| r.live(attempt)) {
                 // The attempt was answered long ago: nothing happens, so
                 // nothing is counted (most timeouts end this way).
@@ -710,13 +645,9 @@ impl Balance {
             }
             (at, Event::Timeout { req, attempt })
         } else {
-            let Some(Reverse((at, _, slot))) = self.queue.pop() else {
-                return false;
-            };
+            let Some(Reverse((at, _, slot))) = self.queue.pop() else { return false };
             self.free.push(slot);
-            let Some(ev) = self.events[slot as usize].take() else {
-                return true;
-            };
+            let Some(ev) = self.events[slot as usize].take() else { return true };
             (at, ev)
         };
         self.now = at;
@@ -731,37 +662,12 @@ impl Balance {
         let (code, a, b) = match &ev {
             Event::Arrival => (1, 0, 0),
             Event::Check { balancer, server } => (10, u64::from(*balancer), u64::from(*server)),
-            Event::Checked {
-                balancer,
-                server,
-                ok,
-            } => (
-                11 + u64::from(*ok),
-                u64::from(*balancer),
-                u64::from(*server),
-            ),
-            Event::AtServer {
-                req,
-                attempt,
-                server,
-            } => (2, *req, u64::from(*attempt) << 32 | u64::from(*server)),
-            Event::Done {
-                server,
-                req,
-                attempt,
-                ..
-            } => (3, *req, u64::from(*attempt) << 32 | u64::from(*server)),
-            Event::Answer {
-                req,
-                attempt,
-                server,
-                outcome,
-                ..
-            } => (
-                4 + *outcome as u64,
-                *req,
-                u64::from(*attempt) << 32 | u64::from(*server),
-            ),
+            Event::Checked { balancer, server, ok } => (11 + u64::from(*ok), u64::from(*balancer), u64::from(*server)),
+            Event::AtServer { req, attempt, server } => (2, *req, u64::from(*attempt) << 32 | u64::from(*server)),
+            Event::Done { server, req, attempt, .. } => (3, *req, u64::from(*attempt) << 32 | u64::from(*server)),
+            Event::Answer { req, attempt, server, outcome, .. } => {
+                (4 + *outcome as u64, *req, u64::from(*attempt) << 32 | u64::from(*server))
+            }
             Event::Timeout { req, attempt } => (8, *req, u64::from(*attempt)),
             Event::Retry { req } => (9, *req, 0),
         };
@@ -789,10 +695,7 @@ impl Balance {
     pub fn hop(&self, balancer: u32, server: u32) -> Time {
         match &self.map {
             Some(map) => {
-                let d = dist(
-                    map.centroids[balancer as usize % map.centroids.len()],
-                    map.servers[server as usize],
-                );
+                let d = dist(map.centroids[balancer as usize % map.centroids.len()], map.servers[server as usize]);
                 self.cfg.latency + (d * self.cfg.distance_latency as f64).round() as Time
             }
             None => self.cfg.latency,
@@ -810,9 +713,7 @@ impl Balance {
 
     /// The servers local to balancer `b` (nearest to it on the map).
     pub(super) fn local(&self, b: u32) -> Option<&[u32]> {
-        self.map
-            .as_ref()
-            .map(|m| m.local[b as usize % m.local.len()].as_slice())
+        self.map.as_ref().map(|m| m.local[b as usize % m.local.len()].as_slice())
     }
 
     /// Runs every event due at or before `t`, then sets the clock to `t`.
@@ -847,17 +748,7 @@ impl Balance {
                 let key = self.draw_key(req);
                 self.totals.requests += 1;
                 self.tokens += self.cfg.retry_budget_ppm as f64 / 1e6;
-                self.requests.insert(
-                    req,
-                    Request {
-                        arrived: self.now,
-                        cost,
-                        balancer,
-                        key,
-                        attempt: 0,
-                        at: None,
-                    },
-                );
+                self.requests.insert(req, Request { arrived: self.now, cost, balancer, key, attempt: 0, at: None });
                 self.dispatch(req);
                 self.schedule_arrival();
             }
@@ -866,35 +757,17 @@ impl Balance {
                 // A probe passes if the server is up and does not fail it.
                 let fails = s.error_ppm > 0 && self.picks.chance_ppm(s.error_ppm);
                 let ok = !s.down && !fails;
-                self.schedule(
-                    self.now + 2 * self.hop(balancer, server),
-                    Event::Checked {
-                        balancer,
-                        server,
-                        ok,
-                    },
-                );
+                self.schedule(self.now + 2 * self.hop(balancer, server), Event::Checked { balancer, server, ok });
                 if self.cfg.health_interval > 0 {
-                    self.schedule(
-                        self.now + self.cfg.health_interval,
-                        Event::Check { balancer, server },
-                    );
+                    self.schedule(self.now + self.cfg.health_interval, Event::Check { balancer, server });
                 }
             }
-            Event::Checked {
-                balancer,
-                server,
-                ok,
-            } => {
+            Event::Checked { balancer, server, ok } => {
                 // Two checks in a row flip a server's health (Envoy's
                 // unhealthy and healthy thresholds default to 2... here both 2).
                 let b = &mut self.balancers[balancer as usize];
                 let i = server as usize;
-                b.hc_streak[i] = if ok {
-                    b.hc_streak[i].max(0) + 1
-                } else {
-                    b.hc_streak[i].min(0) - 1
-                };
+                b.hc_streak[i] = if ok { b.hc_streak[i].max(0) + 1 } else { b.hc_streak[i].min(0) - 1 };
                 let was = b.healthy[i];
                 if b.hc_streak[i] >= 2 {
                     b.healthy[i] = true;
@@ -902,25 +775,12 @@ impl Balance {
                     b.healthy[i] = false;
                 }
                 if was != b.healthy[i] {
-                    b.unhealthy = if b.healthy[i] {
-                        b.unhealthy - 1
-                    } else {
-                        b.unhealthy + 1
-                    };
+                    b.unhealthy = if b.healthy[i] { b.unhealthy - 1 } else { b.unhealthy + 1 };
                     let state = if b.healthy[i] { "healthy" } else { "unhealthy" };
-                    self.note(format!(
-                        "{} balancer {} marks S{} {state}",
-                        crate::sim::time::format_clock(self.now),
-                        balancer + 1,
-                        server + 1
-                    ));
+                    self.note(format!("{} balancer {} marks S{} {state}", crate::sim::time::format_clock(self.now), balancer + 1, server + 1));
                 }
             }
-            Event::AtServer {
-                req,
-                attempt,
-                server,
-            } => {
+            Event::AtServer { req, attempt, server } => {
                 let Some(cost) = self.requests.get(&req).map(|r| r.cost) else {
                     // The request ended meanwhile; the server never learns.
                     return self.arrive_orphan(server, req, attempt);
@@ -935,22 +795,10 @@ impl Balance {
                     s.queued.push_back((req, attempt, cost));
                 } else {
                     let sent = self.now;
-                    self.send(Event::Answer {
-                        req,
-                        attempt,
-                        server,
-                        outcome: Outcome::Rejected,
-                        sent,
-                    });
+                    self.send(Event::Answer { req, attempt, server, outcome: Outcome::Rejected, sent });
                 }
             }
-            Event::Done {
-                server,
-                req,
-                attempt,
-                started,
-                life,
-            } => {
+            Event::Done { server, req, attempt, started, life } => {
                 let s = &mut self.servers[server as usize];
                 if s.down || s.life != life {
                     return; // the work was lost in a crash
@@ -964,28 +812,12 @@ impl Balance {
                     self.start(server, r, a, c);
                 }
                 let sent = self.now;
-                self.send(Event::Answer {
-                    req,
-                    attempt,
-                    server,
-                    outcome,
-                    sent,
-                });
+                self.send(Event::Answer { req, attempt, server, outcome, sent });
             }
-            Event::Answer {
-                req,
-                attempt,
-                server,
-                outcome,
-                ..
-            } => {
+            Event::Answer { req, attempt, server, outcome, .. } => {
                 // Only the live attempt's answer counts; an older attempt
                 // was released when it timed out.
-                let Some((balancer, sent_at)) = self
-                    .requests
-                    .get(&req)
-                    .filter(|r| r.live(attempt))
-                    .and_then(|r| r.at.map(|(_, t)| (r.balancer, t)))
+                let Some((balancer, sent_at)) = self.requests.get(&req).filter(|r| r.live(attempt)).and_then(|r| r.at.map(|(_, t)| (r.balancer, t)))
                 else {
                     return;
                 };
@@ -1008,29 +840,18 @@ impl Balance {
                         }
                     }
                     Outcome::Error => {
-                        self.note(format!(
-                            "{} S{} failed #{req} (attempt {attempt})",
-                            crate::sim::time::format_clock(self.now),
-                            server + 1
-                        ));
+                        self.note(format!("{} S{} failed #{req} (attempt {attempt})", crate::sim::time::format_clock(self.now), server + 1));
                         self.retry_or_end(req, End::Failed)
                     }
                     Outcome::Rejected => {
-                        self.note(format!(
-                            "{} S{} rejected #{req}: queue full (attempt {attempt})",
-                            crate::sim::time::format_clock(self.now),
-                            server + 1
-                        ));
+                        self.note(format!("{} S{} rejected #{req}: queue full (attempt {attempt})", crate::sim::time::format_clock(self.now), server + 1));
                         self.retry_or_end(req, End::Rejected)
                     }
                 }
             }
             Event::Timeout { req, attempt } => {
-                if let Some((balancer, (server, sent))) = self
-                    .requests
-                    .get(&req)
-                    .filter(|r| r.live(attempt))
-                    .and_then(|r| r.at.map(|a| (r.balancer, a)))
+                if let Some((balancer, (server, sent))) =
+                    self.requests.get(&req).filter(|r| r.live(attempt)).and_then(|r| r.at.map(|a| (r.balancer, a)))
                 {
                     self.release(balancer, server);
                     // A timeout is a slow answer to peak EWMA, and a failure
@@ -1040,11 +861,7 @@ impl Balance {
                     if let Some(r) = self.requests.get_mut(&req) {
                         r.at = None;
                     }
-                    self.note(format!(
-                        "{} #{req} timed out at S{} (attempt {attempt})",
-                        crate::sim::time::format_clock(self.now),
-                        server + 1
-                    ));
+                    self.note(format!("{} #{req} timed out at S{} (attempt {attempt})", crate::sim::time::format_clock(self.now), server + 1));
                     self.retry_or_end(req, End::TimedOut);
                 }
             }
@@ -1076,16 +893,7 @@ impl Balance {
         let service = (cost.saturating_mul(100) / Time::from(s.speed.max(1))).max(1);
         let started = self.now;
         let life = s.life;
-        self.schedule(
-            self.now + service,
-            Event::Done {
-                server,
-                req,
-                attempt,
-                started,
-                life,
-            },
-        );
+        self.schedule(self.now + service, Event::Done { server, req, attempt, started, life });
     }
 
     fn release(&mut self, balancer: u32, server: u32) {
@@ -1134,16 +942,9 @@ impl Balance {
         }
         b.consecutive[i] += 1;
         let ejected = (0..n).filter(|&j| b.ejected_until[j] > now).count();
-        if b.consecutive[i] >= self.cfg.consecutive_errors
-            && b.ejected_until[i] <= now
-            && ejected < cap
-        {
+        if b.consecutive[i] >= self.cfg.consecutive_errors && b.ejected_until[i] <= now && ejected < cap {
             b.times_ejected[i] += 1;
-            let until = now
-                + self
-                    .cfg
-                    .base_ejection
-                    .saturating_mul(u64::from(b.times_ejected[i]));
+            let until = now + self.cfg.base_ejection.saturating_mul(u64::from(b.times_ejected[i]));
             b.ejected_until[i] = until;
             b.ejections_end = b.ejections_end.max(until);
             b.consecutive[i] = 0;
@@ -1164,9 +965,7 @@ impl Balance {
         }
         let total = self.key_cdf.last().copied().unwrap_or(1.0);
         let x = uniform(&mut self.keys_rng) * total;
-        self.key_cdf
-            .partition_point(|&c| c < x)
-            .min(self.key_cdf.len() - 1) as u64
+        self.key_cdf.partition_point(|&c| c < x).min(self.key_cdf.len() - 1) as u64
     }
 
     /// The balancers.
@@ -1176,17 +975,13 @@ impl Balance {
 
     /// The balancer sends the next attempt of `req`.
     fn dispatch(&mut self, req: u64) {
-        let Some((balancer, key)) = self.requests.get(&req).map(|r| (r.balancer, r.key)) else {
-            return;
-        };
+        let Some((balancer, key)) = self.requests.get(&req).map(|r| (r.balancer, r.key)) else { return };
         let server = self.pick(balancer, key);
         if self.picks_log.len() == PICKS_WINDOW {
             self.picks_log.pop_front();
         }
         self.picks_log.push_back(server);
-        let Some(r) = self.requests.get_mut(&req) else {
-            return;
-        };
+        let Some(r) = self.requests.get_mut(&req) else { return };
         r.attempt += 1;
         r.at = Some((server, self.now));
         let attempt = r.attempt;
@@ -1195,17 +990,11 @@ impl Balance {
         self.servers[server as usize].outstanding += 1;
         self.balancers[balancer as usize].outstanding[server as usize] += 1;
         self.schedule_timeout(self.now + self.cfg.timeout, req, attempt);
-        self.send(Event::AtServer {
-            req,
-            attempt,
-            server,
-        });
+        self.send(Event::AtServer { req, attempt, server });
     }
 
     fn retry_or_end(&mut self, req: u64, end: End) {
-        let Some(r) = self.requests.get(&req) else {
-            return;
-        };
+        let Some(r) = self.requests.get(&req) else { return };
         let retries_used = r.attempt.saturating_sub(1);
         if retries_used < self.cfg.retries {
             if self.tokens >= 1.0 {
@@ -1213,25 +1002,14 @@ impl Balance {
                 self.totals.retries += 1;
                 // Exponential back-off with full jitter: uniform in
                 // [0, backoff · 2^retries).
-                let window = self
-                    .cfg
-                    .backoff
-                    .saturating_mul(1 << retries_used.min(16))
-                    .max(1);
+                let window = self.cfg.backoff.saturating_mul(1 << retries_used.min(16)).max(1);
                 let wait = self.retry_rng.range(0, window - 1);
                 self.schedule(self.now + wait, Event::Retry { req });
-                self.note(format!(
-                    "{} #{req} retries in {:.1} ms",
-                    crate::sim::time::format_clock(self.now),
-                    wait as f64 / 1e3
-                ));
+                self.note(format!("{} #{req} retries in {:.1} ms", crate::sim::time::format_clock(self.now), wait as f64 / 1e3));
                 return;
             }
             self.totals.budget_refused += 1;
-            self.note(format!(
-                "{} #{req}: the retry budget is spent",
-                crate::sim::time::format_clock(self.now)
-            ));
+            self.note(format!("{} #{req}: the retry budget is spent", crate::sim::time::format_clock(self.now)));
         }
         self.requests.remove(&req);
         match end {
@@ -1244,10 +1022,7 @@ impl Balance {
     /// Applies a change to a server now: `down`, `up`, a speed factor
     /// (percent of its speed), or an error rate.
     pub fn crash(&mut self, server: u32) -> Result<(), String> {
-        let s = self
-            .servers
-            .get_mut(server as usize)
-            .ok_or("no such server")?;
+        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
         if s.down {
             return Err(format!("S{} is already down", server + 1));
         }
@@ -1256,81 +1031,48 @@ impl Balance {
         s.active = 0;
         s.life += 1;
         s.queued.clear();
-        self.note(format!(
-            "{} S{} crashed",
-            crate::sim::time::format_clock(self.now),
-            server + 1
-        ));
+        self.note(format!("{} S{} crashed", crate::sim::time::format_clock(self.now), server + 1));
         Ok(())
     }
 
     /// Brings a crashed server back, or clears a slow-down and errors.
     pub fn recover(&mut self, server: u32) -> Result<(), String> {
-        let s = self
-            .servers
-            .get_mut(server as usize)
-            .ok_or("no such server")?;
+        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
         if !s.down && s.speed == s.base_speed && s.error_ppm == 0 {
             return Err(format!("S{} is up and healthy", server + 1));
         }
         s.down = false;
         s.speed = s.base_speed;
         s.error_ppm = 0;
-        self.note(format!(
-            "{} S{} recovered",
-            crate::sim::time::format_clock(self.now),
-            server + 1
-        ));
+        self.note(format!("{} S{} recovered", crate::sim::time::format_clock(self.now), server + 1));
         Ok(())
     }
 
     /// Slows a server to `percent` of its normal speed.
     pub fn slow(&mut self, server: u32, percent: u32) -> Result<(), String> {
-        let s = self
-            .servers
-            .get_mut(server as usize)
-            .ok_or("no such server")?;
+        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
         s.speed = (u64::from(s.base_speed) * u64::from(percent.max(1)) / 100).max(1) as u32;
-        self.note(format!(
-            "{} S{} slowed to {percent}% of its speed",
-            crate::sim::time::format_clock(self.now),
-            server + 1
-        ));
+        self.note(format!("{} S{} slowed to {percent}% of its speed", crate::sim::time::format_clock(self.now), server + 1));
         Ok(())
     }
 
     /// Sets a server's normal speed (and weight) in percent.
     pub fn set_speed(&mut self, server: u32, percent: u32) -> Result<(), String> {
-        let s = self
-            .servers
-            .get_mut(server as usize)
-            .ok_or("no such server")?;
+        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
         let slowed = s.speed < s.base_speed;
         s.base_speed = percent.max(1);
         if !slowed {
             s.speed = s.base_speed;
         }
-        self.note(format!(
-            "{} S{} runs at {percent}% speed (weight {percent})",
-            crate::sim::time::format_clock(self.now),
-            server + 1
-        ));
+        self.note(format!("{} S{} runs at {percent}% speed (weight {percent})", crate::sim::time::format_clock(self.now), server + 1));
         Ok(())
     }
 
     /// Makes a server fail a share of its requests (parts per million).
     pub fn errors(&mut self, server: u32, ppm: u32) -> Result<(), String> {
-        let s = self
-            .servers
-            .get_mut(server as usize)
-            .ok_or("no such server")?;
+        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
         s.error_ppm = ppm.min(1_000_000);
-        self.note(format!(
-            "{} S{} fails {}% of requests",
-            crate::sim::time::format_clock(self.now),
-            server + 1,
-            ppm as f64 / 1e4
-        ));
+        self.note(format!("{} S{} fails {}% of requests", crate::sim::time::format_clock(self.now), server + 1, ppm as f64 / 1e4));
         Ok(())
     }
 
@@ -1393,19 +1135,10 @@ impl Map {
         let servers = (0..cfg.servers as usize)
             .map(|i| {
                 let c = centers[i % r];
-                (
-                    c.0 + 0.05 * gaussian(&mut rng),
-                    c.1 + 0.05 * gaussian(&mut rng),
-                )
+                (c.0 + 0.05 * gaussian(&mut rng), c.1 + 0.05 * gaussian(&mut rng))
             })
             .collect();
-        let mut map = Map {
-            centers,
-            weights,
-            servers,
-            centroids: Vec::new(),
-            local: Vec::new(),
-        };
+        let mut map = Map { centers, weights, servers, centroids: Vec::new(), local: Vec::new() };
         // k-means (Lloyd's algorithm) over a sample of client positions:
         // one balancer per group, at its centroid.
         let sample: Vec<(f64, f64)> = (0..2_000).map(|_| map.client(&mut rng)).collect();

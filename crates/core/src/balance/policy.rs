@@ -91,9 +91,7 @@ impl Balance {
             // The common case: nobody excluded; no list to build.
             return self.pick_among(bal, key, None);
         }
-        let mut eligible: Vec<u32> = (0..n as u32)
-            .filter(|&s| b.eligible(s as usize, now))
-            .collect();
+        let mut eligible: Vec<u32> = (0..n as u32).filter(|&s| b.eligible(s as usize, now)).collect();
         if eligible.is_empty() {
             eligible = (0..n as u32).collect();
         }
@@ -106,31 +104,15 @@ impl Balance {
         let all: Vec<u32>;
         let eligible: &[u32] = match &eligible {
             Some(e) => e,
-            None if matches!(
-                self.cfg.policy,
-                Policy::Random | Policy::PowerOfD | Policy::PeakEwma | Policy::Locality
-            ) =>
-            {
-                &[]
-            }
+            None if matches!(self.cfg.policy, Policy::Random | Policy::PowerOfD | Policy::PeakEwma | Policy::Locality) => &[],
             None => {
                 all = (0..n as u32).collect();
                 &all
             }
         };
         // With every server eligible, index k is server k.
-        let at = |k: usize| {
-            if eligible.is_empty() {
-                k as u32
-            } else {
-                eligible[k]
-            }
-        };
-        let m = if eligible.is_empty() {
-            n as u64
-        } else {
-            eligible.len() as u64
-        };
+        let at = |k: usize| if eligible.is_empty() { k as u32 } else { eligible[k] };
+        let m = if eligible.is_empty() { n as u64 } else { eligible.len() as u64 };
         let out = |b: &super::Balancer, s: u32| b.outstanding[s as usize];
         match self.cfg.policy {
             Policy::Random => at(self.picks.range(0, m - 1) as usize),
@@ -138,19 +120,12 @@ impl Balance {
                 let b = &mut self.balancers[bal as usize];
                 // The next eligible server in turn from where it left off.
                 let start = b.rr_next as usize % n;
-                let s = (0..n)
-                    .map(|k| ((start + k) % n) as u32)
-                    .find(|s| eligible.contains(s))
-                    .unwrap_or(0);
+                let s = (0..n).map(|k| ((start + k) % n) as u32).find(|s| eligible.contains(s)).unwrap_or(0);
                 b.rr_next = (s + 1) % n as u32;
                 s
             }
             Policy::WeightedRoundRobin => {
-                let weights: Vec<i64> = self
-                    .servers
-                    .iter()
-                    .map(|s| i64::from(s.base_speed))
-                    .collect();
+                let weights: Vec<i64> = self.servers.iter().map(|s| i64::from(s.base_speed)).collect();
                 let b = &mut self.balancers[bal as usize];
                 let total: i64 = eligible.iter().map(|&s| weights[s as usize]).sum();
                 let mut best = eligible[0];
@@ -164,10 +139,7 @@ impl Balance {
                 best
             }
             Policy::WeightedRandom => {
-                let total: u64 = eligible
-                    .iter()
-                    .map(|&s| u64::from(self.servers[s as usize].base_speed))
-                    .sum();
+                let total: u64 = eligible.iter().map(|&s| u64::from(self.servers[s as usize].base_speed)).sum();
                 let mut x = self.picks.range(0, total.max(1) - 1);
                 for &s in eligible {
                     let w = u64::from(self.servers[s as usize].base_speed);
@@ -180,11 +152,7 @@ impl Balance {
             }
             Policy::LeastConnections => {
                 let b = &self.balancers[bal as usize];
-                eligible
-                    .iter()
-                    .copied()
-                    .min_by_key(|&s| (out(b, s), s))
-                    .unwrap_or(0)
+                eligible.iter().copied().min_by_key(|&s| (out(b, s), s)).unwrap_or(0)
             }
             Policy::PowerOfD => {
                 let d = self.cfg.d.clamp(1, m as u32);
@@ -200,11 +168,7 @@ impl Balance {
             }
             Policy::PeakEwma => {
                 let i = self.picks.range(0, m - 1) as usize;
-                let mut j = if m > 1 {
-                    self.picks.range(0, m - 2) as usize
-                } else {
-                    0
-                };
+                let mut j = if m > 1 { self.picks.range(0, m - 2) as usize } else { 0 };
                 if m > 1 && j >= i {
                     j += 1;
                 }
@@ -220,12 +184,7 @@ impl Balance {
             Policy::Locality => {
                 let local: Vec<u32> = self
                     .local(bal)
-                    .map(|l| {
-                        l.iter()
-                            .copied()
-                            .filter(|&s| eligible.is_empty() || eligible.contains(&s))
-                            .collect()
-                    })
+                    .map(|l| l.iter().copied().filter(|&s| eligible.is_empty() || eligible.contains(&s)).collect())
                     .unwrap_or_default();
                 let b = &self.balancers[bal as usize];
                 let two = |cands: &[u32], rng: &mut crate::sim::Rng| -> u32 {
@@ -242,11 +201,7 @@ impl Balance {
                     return two(&all, &mut self.picks);
                 }
                 let s = two(&local, &mut self.picks);
-                let eps = if self.cfg.epsilon_pct == 0 {
-                    25
-                } else {
-                    self.cfg.epsilon_pct
-                };
+                let eps = if self.cfg.epsilon_pct == 0 { 25 } else { self.cfg.epsilon_pct };
                 let total: u64 = all.iter().map(|&x| u64::from(out(b, x))).sum();
                 let bound = (100 + u64::from(eps)) as f64 * total as f64 / (100.0 * m as f64) + 1.0;
                 if f64::from(out(b, s)) > bound {
@@ -261,8 +216,7 @@ impl Balance {
                 let b = &self.balancers[bal as usize];
                 let cap = (self.cfg.epsilon_pct > 0).then(|| {
                     // Bounded loads: capacity ⌈(1 + ε) · (outstanding + 1) / servers⌉.
-                    let total: u64 =
-                        eligible.iter().map(|&s| u64::from(out(b, s))).sum::<u64>() + 1;
+                    let total: u64 = eligible.iter().map(|&s| u64::from(out(b, s))).sum::<u64>() + 1;
                     ((100 + u64::from(self.cfg.epsilon_pct)) * total).div_ceil(100 * m) as u32
                 });
                 // From the key's server on, the first eligible one below

@@ -99,11 +99,5 @@ pub fn settings(scn: &Scenario) -> Settings {
             }
         })
         .collect();
-    Settings {
-        lab: scn.lab.name().into(),
-        seed: scn.seed,
-        nodes: scn.nodes(),
-        params,
-        tune: scn.tune.clone(),
-    }
+    Settings { lab: scn.lab.name().into(), seed: scn.seed, nodes: scn.nodes(), params, tune: scn.tune.clone() }
 }

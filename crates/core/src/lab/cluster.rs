@@ -12,18 +12,12 @@
 //! shared metrics (commits, latency, message rate).
 
 use super::diagram::{self, FaultKind, Record, What};
-use super::frame::{
-    choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, RoleStyle,
-    Schema, Unit,
-};
-use super::{
-    shorten, Model, NodeStatus, NodeView, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
-    LOG_LINE_CHARS,
-};
+use super::frame::{choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, RoleStyle, Schema, Unit};
+use super::{shorten, Model, NodeStatus, NodeView, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES, LOG_LINE_CHARS};
 use crate::scenario::{check_node, parse_one_node, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{
-    ClientConfig, Counters, DropReason, Fault, Invariant, NetConfig, Node, Observable, Protocol,
-    Sim, SimConfig, Time, TraceEvent, Violation, MS,
+    ClientConfig, Counters, DropReason, Fault, Invariant, NetConfig, Node, Observable, Protocol, Sim, SimConfig, Time,
+    TraceEvent, Violation, MS,
 };
 use std::any::Any;
 use std::collections::VecDeque;
@@ -95,33 +89,19 @@ pub trait ClusterProtocol: Protocol + 'static {
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = &[];
     /// Node roles, indexed by what [`ClusterProtocol::view`] writes.
     fn roles() -> Vec<RoleStyle> {
-        Self::ROLES
-            .iter()
-            .map(|(n, c)| RoleStyle {
-                name: (*n).into(),
-                color: (*c).into(),
-            })
-            .collect()
+        Self::ROLES.iter().map(|(n, c)| RoleStyle { name: (*n).into(), color: (*c).into() }).collect()
     }
     /// Message kinds, indexed by [`ClusterProtocol::kind_index`].
     fn kinds() -> Vec<KindStyle> {
         Self::KINDS
             .iter()
-            .map(|(n, c, reply, small)| KindStyle {
-                name: (*n).into(),
-                color: (*c).into(),
-                reply: *reply,
-                small: *small,
-            })
+            .map(|(n, c, reply, small)| KindStyle { name: (*n).into(), color: (*c).into(), reply: *reply, small: *small })
             .collect()
     }
     /// A message's index in [`ClusterProtocol::kinds`].
     fn kind_index(msg: &Self::Msg) -> u8 {
         let kind = msg.kind();
-        Self::KINDS
-            .iter()
-            .position(|(n, ..)| *n == kind)
-            .unwrap_or(0) as u8
+        Self::KINDS.iter().position(|(n, ..)| *n == kind).unwrap_or(0) as u8
     }
     /// Per-node numbers shown in the node table.
     fn fields() -> Vec<FieldSpec> {
@@ -177,14 +157,10 @@ struct Recorder {
 
 impl Recorder {
     fn name(&mut self, name: &'static str) -> u16 {
-        let i = self
-            .names
-            .iter()
-            .position(|n| *n == name)
-            .unwrap_or_else(|| {
-                self.names.push(name);
-                self.names.len() - 1
-            });
+        let i = self.names.iter().position(|n| *n == name).unwrap_or_else(|| {
+            self.names.push(name);
+            self.names.len() - 1
+        });
         i as u16
     }
 
@@ -199,50 +175,19 @@ impl Recorder {
     }
 
     fn record<P: ClusterProtocol>(&mut self, events: &[TraceEvent<P>]) {
-        let rec = |t0, t1, from, to, kind, what| Record {
-            seq: 0,
-            t0,
-            t1,
-            from,
-            to,
-            kind,
-            what,
-            copy: false,
-            id: 0,
-        };
+        let rec = |t0, t1, from, to, kind, what| Record { seq: 0, t0, t1, from, to, kind, what, copy: false, id: 0 };
         for ev in events {
             match ev {
                 TraceEvent::Sent { id, copy: true, .. } => {
                     self.copies.insert(*id);
                 }
-                TraceEvent::Sent { .. }
-                | TraceEvent::Request { .. }
-                | TraceEvent::Replied { .. } => {}
-                TraceEvent::Delivered {
-                    at,
-                    id,
-                    from,
-                    to,
-                    kind,
-                    sent,
-                } => {
+                TraceEvent::Sent { .. } | TraceEvent::Request { .. } | TraceEvent::Replied { .. } => {}
+                TraceEvent::Delivered { at, id, from, to, kind, sent } => {
                     let k = P::KINDS.iter().position(|(n, ..)| n == kind).unwrap_or(0) as u16;
                     let copy = !self.copies.is_empty() && self.copies.remove(id);
-                    self.push(Record {
-                        id: *id,
-                        copy,
-                        ..rec(*sent, *at, *from, *to, k, What::Delivered)
-                    });
+                    self.push(Record { id: *id, copy, ..rec(*sent, *at, *from, *to, k, What::Delivered) });
                 }
-                TraceEvent::Dropped {
-                    at,
-                    id,
-                    from,
-                    to,
-                    kind,
-                    reason,
-                    sent,
-                } => {
+                TraceEvent::Dropped { at, id, from, to, kind, reason, sent } => {
                     let k = P::KINDS.iter().position(|(n, ..)| n == kind).unwrap_or(0) as u16;
                     let what = match reason {
                         DropReason::Loss => What::Lost,
@@ -250,11 +195,7 @@ impl Recorder {
                         DropReason::NodeDown => What::Down,
                     };
                     let copy = !self.copies.is_empty() && self.copies.remove(id);
-                    self.push(Record {
-                        id: *id,
-                        copy,
-                        ..rec(*sent, *at, *from, *to, k, what)
-                    });
+                    self.push(Record { id: *id, copy, ..rec(*sent, *at, *from, *to, k, what) });
                 }
                 TraceEvent::TimerFired { at, node, timer } => {
                     let k = self.name(timer.kind());
@@ -265,9 +206,7 @@ impl Recorder {
                     self.push(rec(*at, *at, *node, *node, k, What::Note));
                 }
                 TraceEvent::Fault { at, fault } => {
-                    let f = |kind: FaultKind, from: u32, to: u32| {
-                        rec(*at, *at, from, to, kind as u16, What::Fault)
-                    };
+                    let f = |kind: FaultKind, from: u32, to: u32| rec(*at, *at, from, to, kind as u16, What::Fault);
                     match fault {
                         Fault::Crash(n) => self.push(f(FaultKind::Crash, *n, *n)),
                         Fault::Restart(n) => self.push(f(FaultKind::Restart, *n, *n)),
@@ -299,10 +238,7 @@ fn event_node<P: Protocol>(ev: &TraceEvent<P>) -> Option<u32> {
         | TraceEvent::Request { node, .. }
         | TraceEvent::Replied { node, .. } => Some(*node),
         TraceEvent::Sent { from, .. } => Some(*from),
-        TraceEvent::Fault {
-            fault: Fault::Crash(n) | Fault::Restart(n) | Fault::Pause(n) | Fault::Resume(n),
-            ..
-        } => Some(*n),
+        TraceEvent::Fault { fault: Fault::Crash(n) | Fault::Restart(n) | Fault::Pause(n) | Fault::Resume(n), .. } => Some(*n),
         TraceEvent::Fault { .. } => None,
     }
 }
@@ -361,9 +297,7 @@ impl<P: ClusterProtocol> ClusterLab<P> {
 
     /// Processes one event. Returns false if none is queued or the run stopped.
     fn step_one(&mut self) -> bool {
-        let Some(te) = self.sim.next_event_time() else {
-            return false;
-        };
+        let Some(te) = self.sim.next_event_time() else { return false };
         if !self.sim.step() {
             return false;
         }
@@ -452,20 +386,13 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
 
     fn take_diagram(&mut self) -> Option<diagram::Chunk> {
         let d = self.diagram.as_mut()?;
-        if d.buf.is_empty()
-            && d.names_sent == d.names.len()
-            && d.skipped == 0
-            && d.violation.is_none()
-        {
+        if d.buf.is_empty() && d.names_sent == d.names.len() && d.skipped == 0 && d.violation.is_none() {
             return None;
         }
         let records: Vec<Record> = d.buf.drain(..).collect();
         let mut chunk = diagram::Chunk::pack(&records);
         chunk.names_from = d.names_sent as u32;
-        chunk.names = d.names[d.names_sent..]
-            .iter()
-            .map(|n| (*n).to_string())
-            .collect();
+        chunk.names = d.names[d.names_sent..].iter().map(|n| (*n).to_string()).collect();
         chunk.skipped = std::mem::take(&mut d.skipped);
         chunk.violation = d.violation;
         d.names_sent = d.names.len();
@@ -569,16 +496,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         let q = |q: f64| clients.latency_quantile(q).map_or(f64::NAN, |t| t as f64);
         let mut out = Vec::new();
         P::metrics(&self.tracker, &self.sim, &mut out);
-        out.extend([
-            c.committed as f64,
-            c.requests as f64,
-            clients.gave_up as f64,
-            q(0.5),
-            q(0.99),
-            self.rate,
-            c.sent as f64,
-            c.dropped as f64,
-        ]);
+        out.extend([c.committed as f64, c.requests as f64, clients.gave_up as f64, q(0.5), q(0.99), self.rate, c.sent as f64, c.dropped as f64]);
         out
     }
 
@@ -588,12 +506,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         frame.nodes = if full || self.sent_nodes.len() != views.len() {
             views.clone()
         } else {
-            views
-                .iter()
-                .zip(&self.sent_nodes)
-                .filter(|(v, old)| v != old)
-                .map(|(v, _)| v.clone())
-                .collect()
+            views.iter().zip(&self.sent_nodes).filter(|(v, old)| v != old).map(|(v, _)| v.clone()).collect()
         };
         self.sent_nodes = views;
 
@@ -619,17 +532,9 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
 
         let trace = self.sim.trace();
         let from = if full { 0 } else { self.log_cursor };
-        let budget = if full {
-            FULL_LOG_LINES
-        } else {
-            FRAME_LOG_LINES
-        };
+        let budget = if full { FULL_LOG_LINES } else { FRAME_LOG_LINES };
         let skip = trace.since(from).count().saturating_sub(budget);
-        frame.log = trace
-            .since(from)
-            .skip(skip)
-            .map(|e| shorten(e.describe(), LOG_LINE_CHARS))
-            .collect();
+        frame.log = trace.since(from).skip(skip).map(|e| shorten(e.describe(), LOG_LINE_CHARS)).collect();
         self.log_cursor = trace.total();
     }
 

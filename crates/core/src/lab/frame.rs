@@ -76,12 +76,7 @@ pub struct MetricSpec {
 impl MetricSpec {
     /// A metric: its name, its label for people, its unit, whether charted.
     pub fn new(name: &str, label: &str, unit: Unit, chart: bool) -> MetricSpec {
-        MetricSpec {
-            name: name.into(),
-            label: label.into(),
-            unit,
-            chart,
-        }
+        MetricSpec { name: name.into(), label: label.into(), unit, chart }
     }
 }
 
@@ -121,11 +116,7 @@ pub struct FieldSpec {
 impl FieldSpec {
     /// A node field: its name, its label for people, its unit.
     pub fn new(name: &str, label: &str, unit: Unit) -> FieldSpec {
-        FieldSpec {
-            name: name.into(),
-            label: label.into(),
-            unit,
-        }
+        FieldSpec { name: name.into(), label: label.into(), unit }
     }
 }
 
@@ -275,10 +266,7 @@ impl Messages {
             put_varint(&mut bytes, now.saturating_sub(d.sent_at));
             put_varint(&mut bytes, d.deliver_at.saturating_sub(now));
         }
-        Messages {
-            bytes,
-            count: dots.len() as u32,
-        }
+        Messages { bytes, count: dots.len() as u32 }
     }
 
     /// Unpacks them for a frame at time `now`. Stops at the first damaged
@@ -287,22 +275,10 @@ impl Messages {
         let mut out = Vec::with_capacity(self.count as usize);
         let mut at = 0;
         while at < self.bytes.len() {
-            let (Some(from), Some(to)) = (
-                get_varint(&self.bytes, &mut at),
-                get_varint(&self.bytes, &mut at),
-            ) else {
-                break;
-            };
-            let Some(&kind) = self.bytes.get(at) else {
-                break;
-            };
+            let (Some(from), Some(to)) = (get_varint(&self.bytes, &mut at), get_varint(&self.bytes, &mut at)) else { break };
+            let Some(&kind) = self.bytes.get(at) else { break };
             at += 1;
-            let (Some(ago), Some(left)) = (
-                get_varint(&self.bytes, &mut at),
-                get_varint(&self.bytes, &mut at),
-            ) else {
-                break;
-            };
+            let (Some(ago), Some(left)) = (get_varint(&self.bytes, &mut at), get_varint(&self.bytes, &mut at)) else { break };
             out.push(MessageDot {
                 from: from as u32,
                 to: to as u32,
@@ -345,11 +321,7 @@ pub fn choose_messages(mut all: Vec<MessageDot>, budget: usize) -> Vec<MessageDo
     let mut ranked: Vec<(u32, MessageDot)> = Vec::with_capacity(all.len());
     let mut rank = 0;
     for (i, m) in all.iter().enumerate() {
-        rank = if i > 0 && (all[i - 1].from, all[i - 1].to) == (m.from, m.to) {
-            rank + 1
-        } else {
-            0
-        };
+        rank = if i > 0 && (all[i - 1].from, all[i - 1].to) == (m.from, m.to) { rank + 1 } else { 0 };
         ranked.push((rank, *m));
     }
     ranked.sort_by_key(|(r, m)| (*r, m.deliver_at, m.from, m.to, m.sent_at, m.kind));
@@ -402,9 +374,7 @@ impl Frame {
 
     /// A metric's value by name.
     pub fn metric(&self, schema: &Schema, name: &str) -> Option<f64> {
-        schema
-            .metric_index(name)
-            .and_then(|i| self.metrics.get(i).copied())
+        schema.metric_index(name).and_then(|i| self.metrics.get(i).copied())
     }
 
     /// Checks one `expect` line against this frame's metrics. `Ok` and
@@ -417,19 +387,10 @@ impl Frame {
 /// Checks one `expect` line against metric values in schema order. `Ok`
 /// and `Err` both carry a sentence for people.
 pub fn check_expect(schema: &Schema, values: &[f64], e: &Expect) -> Result<String, String> {
-    let known = || {
-        schema
-            .metrics
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let known = || schema.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
     let line = format!("expect {} {} {}", e.metric, e.cmp.symbol(), e.written);
     let lookup = |name: &str| -> Result<(f64, String), String> {
-        let i = schema
-            .metric_index(name)
-            .ok_or_else(|| format!("{line}: no metric '{name}' (known: {})", known()))?;
+        let i = schema.metric_index(name).ok_or_else(|| format!("{line}: no metric '{name}' (known: {})", known()))?;
         let v = values.get(i).copied().unwrap_or(f64::NAN);
         if v.is_nan() {
             return Err(format!("{line}: {name} has no value yet"));

@@ -31,8 +31,8 @@ pub mod registry;
 
 pub use catalog::{catalog, LabInfo, ParamView, Settings};
 pub use frame::{
-    choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, NodeStatus,
-    NodeView, RoleStyle, Schema, Unit,
+    choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, NodeStatus, NodeView, RoleStyle,
+    Schema, Unit,
 };
 
 use crate::scenario::params::ParamSpec;
@@ -164,11 +164,7 @@ pub struct Lab {
 
 impl Clone for Lab {
     fn clone(&self) -> Self {
-        Lab {
-            scn: self.scn.clone(),
-            next_action: self.next_action,
-            model: self.model.clone_box(),
-        }
+        Lab { scn: self.scn.clone(), next_action: self.next_action, model: self.model.clone_box() }
     }
 }
 
@@ -177,14 +173,7 @@ impl Lab {
     pub fn new(scn: &Scenario) -> Result<Lab, ScenarioError> {
         scn.validate()?;
         let model = (scn.lab.def().build)(scn)?;
-        Ok(Lab {
-            scn: Scenario {
-                until: 0,
-                ..scn.clone()
-            },
-            next_action: 0,
-            model,
-        })
+        Ok(Lab { scn: Scenario { until: 0, ..scn.clone() }, next_action: 0, model })
     }
 
     /// Builds the lab and runs it to the scenario's `until` time.
@@ -210,12 +199,7 @@ impl Lab {
             if self.model.violation().is_some() {
                 return;
             }
-            let next_action = self
-                .scn
-                .actions
-                .get(self.next_action)
-                .map(|a| a.at)
-                .filter(|&a| a <= t);
+            let next_action = self.scn.actions.get(self.next_action).map(|a| a.at).filter(|&a| a <= t);
             self.model.run_to(next_action.unwrap_or(t));
             if self.model.violation().is_some() || next_action.is_none() {
                 return;
@@ -310,10 +294,7 @@ impl Lab {
         self.run_until(now);
         let mut trial = self.scn.clone();
         trial.actions.truncate(self.next_action);
-        trial.actions.push(Timed {
-            at: now,
-            action: action.clone(),
-        });
+        trial.actions.push(Timed { at: now, action: action.clone() });
         trial.validate()?;
         self.model.apply(&action).map_err(ScenarioError::Invalid)?;
         self.scn = trial;
@@ -326,10 +307,7 @@ impl Lab {
 
     /// The scenario that reproduces this lab as it is now (`until` is now).
     pub fn scenario(&self) -> Scenario {
-        Scenario {
-            until: self.now(),
-            ..self.scn.clone()
-        }
+        Scenario { until: self.now(), ..self.scn.clone() }
     }
 
     /// Replaces the recorded actions with `actions`, of which this lab's
@@ -386,13 +364,7 @@ impl Lab {
         Schema {
             lab: def.name.into(),
             title: def.title.into(),
-            verbs: self
-                .scn
-                .lab
-                .verbs()
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
+            verbs: self.scn.lab.verbs().into_iter().map(str::to_string).collect(),
             ..self.model.schema()
         }
     }
@@ -400,12 +372,7 @@ impl Lab {
     /// The metrics now: each spec with its value.
     pub fn metrics(&mut self) -> Vec<(MetricSpec, f64)> {
         let values = self.model.metrics();
-        self.model
-            .schema()
-            .metrics
-            .into_iter()
-            .zip(values)
-            .collect()
+        self.model.schema().metrics.into_iter().zip(values).collect()
     }
 
     /// Checks one `expect` line against the metrics now.

@@ -12,12 +12,8 @@ use crate::scenario::LabKind;
 use std::sync::RwLock;
 
 /// The labs that ship, in menu order. The first is the one the app opens.
-pub static BUILT_IN: &[&LabDef] = &[
-    &crate::raft::lab::LAB,
-    &crate::paxos::lab::LAB,
-    &crate::ring::lab::LAB,
-    &crate::balance::lab::LAB,
-];
+pub static BUILT_IN: &[&LabDef] =
+    &[&crate::raft::lab::LAB, &crate::paxos::lab::LAB, &crate::ring::lab::LAB, &crate::balance::lab::LAB];
 
 static EXTRA: RwLock<Vec<&'static LabDef>> = RwLock::new(Vec::new());
 
@@ -25,11 +21,7 @@ static EXTRA: RwLock<Vec<&'static LabDef>> = RwLock::new(Vec::new());
 /// refused with a sentence.
 pub fn register(def: &'static LabDef) -> Result<(), String> {
     let mut extra = EXTRA.write().unwrap_or_else(|e| e.into_inner());
-    if BUILT_IN
-        .iter()
-        .chain(extra.iter())
-        .any(|d| d.name == def.name)
-    {
+    if BUILT_IN.iter().chain(extra.iter()).any(|d| d.name == def.name) {
         return Err(format!("a lab named '{}' is already registered", def.name));
     }
     extra.push(def);
@@ -39,11 +31,7 @@ pub fn register(def: &'static LabDef) -> Result<(), String> {
 /// Every lab: the built-in ones, then those registered at run time.
 pub fn all() -> Vec<&'static LabDef> {
     let extra = EXTRA.read().unwrap_or_else(|e| e.into_inner());
-    BUILT_IN
-        .iter()
-        .copied()
-        .chain(extra.iter().copied())
-        .collect()
+    BUILT_IN.iter().copied().chain(extra.iter().copied()).collect()
 }
 
 /// Looks a lab up by name.

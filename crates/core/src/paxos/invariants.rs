@@ -59,24 +59,11 @@ impl Choices {
     /// Follows the events; returns what a majority accepted with one ballot
     /// in them: (slot, value, ballot), in order. A slot's first such value
     /// is its chosen one; a later different one breaks safety.
-    pub fn follow(
-        &mut self,
-        quorum: usize,
-        events: &[TraceEvent<PaxosNode>],
-    ) -> Vec<(Slot, Value, Ballot)> {
+    pub fn follow(&mut self, quorum: usize, events: &[TraceEvent<PaxosNode>]) -> Vec<(Slot, Value, Ballot)> {
         let mut out = Vec::new();
         for (node, note) in notes(events) {
-            if let PaxosNote::AcceptedValue {
-                slot,
-                ballot,
-                value,
-                ..
-            } = note
-            {
-                let e = self
-                    .votes
-                    .entry((*slot, *ballot))
-                    .or_insert((*value, BTreeSet::new()));
+            if let PaxosNote::AcceptedValue { slot, ballot, value, .. } = note {
+                let e = self.votes.entry((*slot, *ballot)).or_insert((*value, BTreeSet::new()));
                 if e.0 != *value {
                     // Two values with one ballot: a proposer broke ballot
                     // uniqueness; count them apart by keeping the first.
@@ -109,22 +96,14 @@ impl Invariant<PaxosNode> for OnlyProposedChosen {
     fn name(&self) -> &'static str {
         "Only Proposed Values Chosen"
     }
-    fn check(
-        &mut self,
-        world: &World<'_, PaxosNode>,
-        events: &[TraceEvent<PaxosNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
         for (_, note) in notes(events) {
             match note {
                 PaxosNote::Proposed { value } => {
                     self.proposed.insert(*value);
                 }
                 // A new leader's gap filler is proposed by that leader.
-                PaxosNote::Phase2 {
-                    value: Value::Noop,
-                    reported: None,
-                    ..
-                } => {
+                PaxosNote::Phase2 { value: Value::Noop, reported: None, .. } => {
                     self.proposed.insert(Value::Noop);
                 }
                 _ => {}
@@ -132,11 +111,7 @@ impl Invariant<PaxosNode> for OnlyProposedChosen {
         }
         for (slot, value, ballot) in self.choices.follow(quorum(world), events) {
             if !self.proposed.contains(&value) {
-                return Err(format!(
-                    "slot {slot}: {} was chosen at {} but nobody proposed it",
-                    value.text(),
-                    b(ballot)
-                ));
+                return Err(format!("slot {slot}: {} was chosen at {} but nobody proposed it", value.text(), b(ballot)));
             }
         }
         Ok(())
@@ -156,11 +131,7 @@ impl Invariant<PaxosNode> for OneValuePerSlot {
     fn name(&self) -> &'static str {
         "One Value Per Slot"
     }
-    fn check(
-        &mut self,
-        world: &World<'_, PaxosNode>,
-        events: &[TraceEvent<PaxosNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
         for (slot, value, ballot) in self.choices.follow(quorum(world), events) {
             if let Some(&(first, first_ballot)) = self.choices.chosen.get(&slot) {
                 if first != value {
@@ -189,26 +160,11 @@ impl Invariant<PaxosNode> for PromisesKept {
     fn name(&self) -> &'static str {
         "Promises Kept"
     }
-    fn check(
-        &mut self,
-        _: &World<'_, PaxosNode>,
-        events: &[TraceEvent<PaxosNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
         for (node, note) in notes(events) {
-            if let PaxosNote::AcceptedValue {
-                slot,
-                ballot,
-                promised,
-                ..
-            } = note
-            {
+            if let PaxosNote::AcceptedValue { slot, ballot, promised, .. } = note {
                 if ballot < promised {
-                    return Err(format!(
-                        "{} accepted {} in slot {slot} after promising {}",
-                        s(node),
-                        b(*ballot),
-                        b(*promised)
-                    ));
+                    return Err(format!("{} accepted {} in slot {slot} after promising {}", s(node), b(*ballot), b(*promised)));
                 }
             }
         }
@@ -228,19 +184,9 @@ impl Invariant<PaxosNode> for AdoptsReportedValue {
     fn name(&self) -> &'static str {
         "Proposer Adopts Reported Value"
     }
-    fn check(
-        &mut self,
-        _: &World<'_, PaxosNode>,
-        events: &[TraceEvent<PaxosNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
         for (node, note) in notes(events) {
-            if let PaxosNote::Phase2 {
-                ballot,
-                slot,
-                value,
-                reported: Some(r),
-            } = note
-            {
+            if let PaxosNote::Phase2 { ballot, slot, value, reported: Some(r) } = note {
                 if value != r {
                     return Err(format!(
                         "{} proposed {} in slot {slot} at {}, but phase 1 reported {} accepted",
@@ -269,22 +215,12 @@ impl Invariant<PaxosNode> for LearnersAgree {
     fn name(&self) -> &'static str {
         "Learners Agree"
     }
-    fn check(
-        &mut self,
-        _: &World<'_, PaxosNode>,
-        events: &[TraceEvent<PaxosNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
         for (node, note) in notes(events) {
             if let PaxosNote::Learned { slot, value } = note {
                 let &mut (first, who) = self.learned.entry(*slot).or_insert((*value, node));
                 if first != *value {
-                    return Err(format!(
-                        "slot {slot}: {} learned {}, {} learned {}",
-                        s(who),
-                        first.text(),
-                        s(node),
-                        value.text()
-                    ));
+                    return Err(format!("slot {slot}: {} learned {}, {} learned {}", s(who), first.text(), s(node), value.text()));
                 }
             }
         }
@@ -305,32 +241,18 @@ impl Invariant<PaxosNode> for AppliedInOrder {
     fn name(&self) -> &'static str {
         "Applied In Order"
     }
-    fn check(
-        &mut self,
-        _: &World<'_, PaxosNode>,
-        events: &[TraceEvent<PaxosNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
         for e in events {
             match e {
                 // What a learner learned is volatile: after a crash it
                 // learns and applies again from the first slot.
-                TraceEvent::Fault {
-                    fault: Fault::Crash(n),
-                    ..
-                } => {
+                TraceEvent::Fault { fault: Fault::Crash(n), .. } => {
                     self.next.insert(*n, 0);
                 }
-                TraceEvent::Note {
-                    node,
-                    note: PaxosNote::Applied { slot },
-                    ..
-                } => {
+                TraceEvent::Note { node, note: PaxosNote::Applied { slot }, .. } => {
                     let next = self.next.entry(*node).or_insert(0);
                     if *slot != *next {
-                        return Err(format!(
-                            "{} applied slot {slot} but the next in order is {next}",
-                            s(*node)
-                        ));
+                        return Err(format!("{} applied slot {slot} but the next in order is {next}", s(*node)));
                     }
                     *next += 1;
                 }

@@ -138,9 +138,7 @@ const KINDS: &[(&str, &str, bool, bool)] = &[
     ("Decided", "#b07ad8", true, true),
 ];
 
-const PROTOCOL_KINDS: &[&str] = &[
-    "Prepare", "Promise", "Accept", "Accepted", "Reject", "Decide",
-];
+const PROTOCOL_KINDS: &[&str] = &["Prepare", "Promise", "Accept", "Accepted", "Reject", "Decide"];
 
 impl ClusterProtocol for PaxosNode {
     type Tracker = PaxosTracker;
@@ -196,87 +194,30 @@ impl ClusterProtocol for PaxosNode {
         let top_accepted = s.accepted().values().map(|(b, _)| *b).max();
         v.fields = vec![
             if acceptor { s.promised().code() } else { none },
-            if acceptor {
-                top_accepted.map_or(0, |b| b.code())
-            } else {
-                none
-            },
-            if cfg.is_proposer(s.id()) {
-                s.ballot().code()
-            } else {
-                none
-            },
+            if acceptor { top_accepted.map_or(0, |b| b.code()) } else { none },
+            if cfg.is_proposer(s.id()) { s.ballot().code() } else { none },
             s.applied() as i64,
             s.leader_hint().map_or(0, |l| i64::from(l) + 1),
         ];
-        let last = s
-            .accepted()
-            .keys()
-            .next_back()
-            .map_or(0, |k| k + 1)
-            .max(s.applied());
+        let last = s.accepted().keys().next_back().map_or(0, |k| k + 1).max(s.applied());
         let first = last.saturating_sub(32);
-        v.strip = (first..last)
-            .map(|slot| {
-                s.accepted()
-                    .get(&slot)
-                    .map_or(0, |(b, _)| b.round.min(u64::from(u32::MAX)) as u32)
-            })
-            .collect();
+        v.strip = (first..last).map(|slot| s.accepted().get(&slot).map_or(0, |(b, _)| b.round.min(u64::from(u32::MAX)) as u32)).collect();
         v.strip_first = first + 1;
         v.strip_mark = s.applied();
-        v.timer = node
-            .timer_spans()
-            .find(|(t, ..)| **t == super::PaxosTimer::Round)
-            .map(|(_, set, due)| (set, due));
+        v.timer = node.timer_spans().find(|(t, ..)| **t == super::PaxosTimer::Round).map(|(_, set, due)| (set, due));
     }
 
     fn metric_specs() -> Vec<MetricSpec> {
         let m = MetricSpec::new;
         vec![
-            m(
-                "decisions",
-                "Slots chosen (by a majority of acceptors)",
-                Unit::Count,
-                true,
-            ),
-            m(
-                "learned",
-                "Slots learned (by some learner)",
-                Unit::Count,
-                false,
-            ),
+            m("decisions", "Slots chosen (by a majority of acceptors)", Unit::Count, true),
+            m("learned", "Slots learned (by some learner)", Unit::Count, false),
             m("rounds", "Rounds started (phase 1)", Unit::Count, true),
-            m(
-                "rounds_per_decision",
-                "Rounds per decision",
-                Unit::Ratio,
-                false,
-            ),
-            m(
-                "msgs_per_decision",
-                "Messages per decision",
-                Unit::Ratio,
-                false,
-            ),
-            m(
-                "first_decision",
-                "Time to the first decision",
-                Unit::Micros,
-                false,
-            ),
-            m(
-                "decided_per_sec",
-                "Slots decided per second",
-                Unit::PerSec,
-                false,
-            ),
-            m(
-                "learners_behind",
-                "Servers up that miss a decision",
-                Unit::Count,
-                false,
-            ),
+            m("rounds_per_decision", "Rounds per decision", Unit::Ratio, false),
+            m("msgs_per_decision", "Messages per decision", Unit::Ratio, false),
+            m("first_decision", "Time to the first decision", Unit::Micros, false),
+            m("decided_per_sec", "Slots decided per second", Unit::PerSec, false),
+            m("learners_behind", "Servers up that miss a decision", Unit::Count, false),
             m("leader", "Leader", Unit::Node, false),
             m("leaders_elected", "Leaders elected", Unit::Count, false),
             m("leaderless", "Time without leader", Unit::Micros, true),
@@ -298,41 +239,26 @@ impl ClusterProtocol for PaxosNode {
         let was = t.leader;
         for ev in events {
             match ev {
-                TraceEvent::Sent { msg, .. } if PROTOCOL_KINDS.contains(&msg.kind()) => {
-                    t.protocol_messages += 1
-                }
-                TraceEvent::Note {
-                    note: PaxosNote::Learned { slot, .. },
-                    ..
-                } => {
+                TraceEvent::Sent { msg, .. } if PROTOCOL_KINDS.contains(&msg.kind()) => t.protocol_messages += 1,
+                TraceEvent::Note { note: PaxosNote::Learned { slot, .. }, .. } => {
                     t.learned.insert(*slot);
                 }
-                TraceEvent::Note {
-                    note: PaxosNote::RoundStarted { .. },
-                    ..
-                } => {
+                TraceEvent::Note { note: PaxosNote::RoundStarted { .. }, .. } => {
                     t.rounds += 1;
                     t.first_round.get_or_insert(now);
                 }
-                TraceEvent::Note {
-                    node,
-                    note: PaxosNote::BecameLeader { ballot },
-                    ..
-                } => {
+                TraceEvent::Note { node, note: PaxosNote::BecameLeader { ballot }, .. } => {
                     t.leaders += 1;
                     if t.leader.is_none_or(|(_, b)| *ballot > b) {
                         t.leader = Some((*node, *ballot));
                     }
                 }
-                TraceEvent::Note {
-                    node,
-                    note: PaxosNote::SteppedDown { .. },
-                    ..
+                TraceEvent::Note { node, note: PaxosNote::SteppedDown { .. }, .. }
+                | TraceEvent::Fault { fault: Fault::Crash(node), .. }
+                    if t.leader.is_some_and(|(l, _)| l == *node) =>
+                {
+                    t.leader = None
                 }
-                | TraceEvent::Fault {
-                    fault: Fault::Crash(node),
-                    ..
-                } if t.leader.is_some_and(|(l, _)| l == *node) => t.leader = None,
                 _ => {}
             }
         }
@@ -354,30 +280,16 @@ impl ClusterProtocol for PaxosNode {
                 let rows = crate::experiments::paxos_beside_raft(scn).map_err(|e| e.to_string())?;
                 bincode::serialize(&rows).map_err(|e| e.to_string())
             }
-            other => Err(format!(
-                "the paxos lab does not answer '{other}' (it answers beside)"
-            )),
+            other => Err(format!("the paxos lab does not answer '{other}' (it answers beside)")),
         }
     }
 
     fn metrics(t: &PaxosTracker, sim: &Sim<Self>, out: &mut Vec<f64>) {
         let now = sim.now();
         let decisions = t.choices.chosen.len() as f64;
-        let per = |x: f64| {
-            if decisions > 0.0 {
-                x / decisions
-            } else {
-                f64::NAN
-            }
-        };
-        let chosen_upto = (0..)
-            .take_while(|s| t.choices.chosen.contains_key(s))
-            .count() as u64;
-        let behind = sim
-            .nodes()
-            .iter()
-            .filter(|n| n.status == NodeStatus::Up && n.state.applied() < chosen_upto)
-            .count();
+        let per = |x: f64| if decisions > 0.0 { x / decisions } else { f64::NAN };
+        let chosen_upto = (0..).take_while(|s| t.choices.chosen.contains_key(s)).count() as u64;
+        let behind = sim.nodes().iter().filter(|n| n.status == NodeStatus::Up && n.state.applied() < chosen_upto).count();
         let leaderless = if t.multi {
             (t.leaderless_total + t.leaderless_since.map_or(0, |s| now - s)) as f64
         } else {
@@ -393,17 +305,9 @@ impl ClusterProtocol for PaxosNode {
                 (Some(a), Some(b)) => (b - a.min(b)) as f64,
                 _ => f64::NAN,
             },
-            if now > 0 {
-                decisions / (now as f64 / 1e6)
-            } else {
-                0.0
-            },
+            if now > 0 { decisions / (now as f64 / 1e6) } else { 0.0 },
             behind as f64,
-            if t.multi {
-                t.leader.map_or(0.0, |(l, _)| f64::from(l + 1))
-            } else {
-                f64::NAN
-            },
+            if t.multi { t.leader.map_or(0.0, |(l, _)| f64::from(l + 1)) } else { f64::NAN },
             if t.multi { t.leaders as f64 } else { f64::NAN },
             leaderless,
         ]);

@@ -33,6 +33,4 @@ pub mod lab;
 pub mod node;
 
 pub use invariants::invariants;
-pub use node::{
-    Ballot, PaxosConfig, PaxosDurable, PaxosMsg, PaxosNode, PaxosNote, PaxosTimer, Slot, Value,
-};
+pub use node::{Ballot, PaxosConfig, PaxosDurable, PaxosMsg, PaxosNode, PaxosNote, PaxosTimer, Slot, Value};

@@ -172,16 +172,9 @@ pub enum PaxosMsg {
     Prepare { ballot: Ballot, from_slot: Slot },
     /// Phase 1b: the promise, with the highest-ballot value accepted in
     /// each slot from the asked one on.
-    Promise {
-        ballot: Ballot,
-        accepted: Arc<[(Slot, Ballot, Value)]>,
-    },
+    Promise { ballot: Ballot, accepted: Arc<[(Slot, Ballot, Value)]> },
     /// Phase 2a: accept `value` in `slot` at `ballot`.
-    Accept {
-        ballot: Ballot,
-        slot: Slot,
-        value: Value,
-    },
+    Accept { ballot: Ballot, slot: Slot, value: Value },
     /// Phase 2b: accepted.
     Accepted { ballot: Ballot, slot: Slot },
     /// A refusal: `ballot` was beaten by the promise `promised`.
@@ -198,17 +191,7 @@ pub enum PaxosMsg {
 }
 
 /// Kinds in display order.
-pub const KINDS: &[&str] = &[
-    "Prepare",
-    "Promise",
-    "Accept",
-    "Accepted",
-    "Reject",
-    "Decide",
-    "Heartbeat",
-    "Fetch",
-    "Decided",
-];
+pub const KINDS: &[&str] = &["Prepare", "Promise", "Accept", "Accepted", "Reject", "Decide", "Heartbeat", "Fetch", "Decided"];
 
 impl Observable for PaxosMsg {
     fn kind(&self) -> &'static str {
@@ -242,11 +225,7 @@ impl Observable for PaxosMsg {
                     v.digest(fp);
                 }
             }
-            PaxosMsg::Accept {
-                ballot,
-                slot,
-                value,
-            } => {
+            PaxosMsg::Accept { ballot, slot, value } => {
                 fp.u64(3);
                 ballot.digest(fp);
                 fp.u64(*slot);
@@ -291,9 +270,7 @@ impl Observable for PaxosMsg {
         out.push_str(self.kind());
         let b = |b: &Ballot| format!("b{}.{}", b.round, u64::from(b.proposer) + 1);
         let _ = match self {
-            PaxosMsg::Prepare { ballot, from_slot } => {
-                write!(out, " {} from {from_slot}", b(ballot))
-            }
+            PaxosMsg::Prepare { ballot, from_slot } => write!(out, " {} from {from_slot}", b(ballot)),
             PaxosMsg::Promise { ballot, accepted } => {
                 let _ = write!(out, " {}", b(ballot));
                 for (s, ab, v) in accepted.iter().take(4) {
@@ -304,23 +281,13 @@ impl Observable for PaxosMsg {
                 }
                 Ok(())
             }
-            PaxosMsg::Accept {
-                ballot,
-                slot,
-                value,
-            } => write!(out, " {} slot {slot} {}", b(ballot), value.text()),
+            PaxosMsg::Accept { ballot, slot, value } => write!(out, " {} slot {slot} {}", b(ballot), value.text()),
             PaxosMsg::Accepted { ballot, slot } => write!(out, " {} slot {slot}", b(ballot)),
-            PaxosMsg::Reject { ballot, promised } => {
-                write!(out, " {} beaten by {}", b(ballot), b(promised))
-            }
+            PaxosMsg::Reject { ballot, promised } => write!(out, " {} beaten by {}", b(ballot), b(promised)),
             PaxosMsg::Decide { slot, value } => write!(out, " slot {slot} {}", value.text()),
-            PaxosMsg::Heartbeat { ballot, learned } => {
-                write!(out, " {} learned {learned}", b(ballot))
-            }
+            PaxosMsg::Heartbeat { ballot, learned } => write!(out, " {} learned {learned}", b(ballot)),
             PaxosMsg::Fetch { from } => write!(out, " from {from}"),
-            PaxosMsg::Decided { from, values } => {
-                write!(out, " slots {from}..{}", from + values.len() as u64)
-            }
+            PaxosMsg::Decided { from, values } => write!(out, " slots {from}..{}", from + values.len() as u64),
         };
     }
 }
@@ -360,22 +327,12 @@ pub enum PaxosNote {
     RoundLost { ballot: Ballot, by: Ballot },
     /// A proposer started phase 2 in `slot` with `value`; `reported` is the
     /// highest-ballot value phase 1 reported for the slot, if any.
-    Phase2 {
-        ballot: Ballot,
-        slot: Slot,
-        value: Value,
-        reported: Option<Value>,
-    },
+    Phase2 { ballot: Ballot, slot: Slot, value: Value, reported: Option<Value> },
     /// An acceptor promised `ballot` (its promise before was `before`).
     Promised { ballot: Ballot, before: Ballot },
     /// An acceptor accepted `value` in `slot` at `ballot`; its promise was
     /// `promised` when the request came.
-    AcceptedValue {
-        slot: Slot,
-        ballot: Ballot,
-        value: Value,
-        promised: Ballot,
-    },
+    AcceptedValue { slot: Slot, ballot: Ballot, value: Value, promised: Ballot },
     /// A proposer saw a majority accept `value` in `slot`.
     Chosen { slot: Slot, value: Value },
     /// A learner learned `value` for `slot`.
@@ -418,12 +375,7 @@ impl Observable for PaxosNote {
                 ballot.digest(fp);
                 by.digest(fp);
             }
-            PaxosNote::Phase2 {
-                ballot,
-                slot,
-                value,
-                reported,
-            } => {
+            PaxosNote::Phase2 { ballot, slot, value, reported } => {
                 ballot.digest(fp);
                 fp.u64(*slot);
                 value.digest(fp);
@@ -436,12 +388,7 @@ impl Observable for PaxosNote {
                 ballot.digest(fp);
                 before.digest(fp);
             }
-            PaxosNote::AcceptedValue {
-                slot,
-                ballot,
-                value,
-                promised,
-            } => {
+            PaxosNote::AcceptedValue { slot, ballot, value, promised } => {
                 fp.u64(*slot);
                 ballot.digest(fp);
                 value.digest(fp);
@@ -461,42 +408,17 @@ impl Observable for PaxosNote {
             PaxosNote::Proposed { value } => write!(out, "proposed {}", value.text()),
             PaxosNote::RoundStarted { ballot } => write!(out, "round {} started", b(ballot)),
             PaxosNote::Prepared { ballot } => write!(out, "phase 1 done {}", b(ballot)),
-            PaxosNote::RoundLost { ballot, by } => {
-                write!(out, "round {} lost to {}", b(ballot), b(by))
-            }
-            PaxosNote::Phase2 {
-                ballot,
-                slot,
-                value,
-                reported,
-            } => match reported {
-                Some(r) => write!(
-                    out,
-                    "phase 2 {} slot {slot} {} (reported {})",
-                    b(ballot),
-                    value.text(),
-                    r.text()
-                ),
-                None => write!(
-                    out,
-                    "phase 2 {} slot {slot} {} (free)",
-                    b(ballot),
-                    value.text()
-                ),
+            PaxosNote::RoundLost { ballot, by } => write!(out, "round {} lost to {}", b(ballot), b(by)),
+            PaxosNote::Phase2 { ballot, slot, value, reported } => match reported {
+                Some(r) => write!(out, "phase 2 {} slot {slot} {} (reported {})", b(ballot), value.text(), r.text()),
+                None => write!(out, "phase 2 {} slot {slot} {} (free)", b(ballot), value.text()),
             },
             PaxosNote::Promised { ballot, .. } => write!(out, "promised {}", b(ballot)),
-            PaxosNote::AcceptedValue {
-                slot,
-                ballot,
-                value,
-                ..
-            } => {
+            PaxosNote::AcceptedValue { slot, ballot, value, .. } => {
                 write!(out, "accepted slot {slot} {} {}", b(ballot), value.text())
             }
             PaxosNote::Chosen { slot, value } => write!(out, "chosen slot {slot} {}", value.text()),
-            PaxosNote::Learned { slot, value } => {
-                write!(out, "learned slot {slot} {}", value.text())
-            }
+            PaxosNote::Learned { slot, value } => write!(out, "learned slot {slot} {}", value.text()),
             PaxosNote::Applied { slot } => write!(out, "applied slot {slot}"),
             PaxosNote::BecameLeader { ballot } => write!(out, "became leader {}", b(ballot)),
             PaxosNote::SteppedDown { ballot } => write!(out, "stepped down {}", b(ballot)),
@@ -522,10 +444,7 @@ enum Phase {
     Idle,
     /// Phase 1 under way: who promised, and the highest-ballot accepted
     /// value reported per slot.
-    Preparing {
-        promised: BTreeSet<NodeId>,
-        reports: BTreeMap<Slot, (Ballot, Value)>,
-    },
+    Preparing { promised: BTreeSet<NodeId>, reports: BTreeMap<Slot, (Ballot, Value)> },
     /// Phase 1 done: phase 2 runs per slot (single-decree: slot 0 only).
     Leading,
 }
@@ -654,18 +573,10 @@ impl PaxosNode {
             return; // decided: nothing left to propose
         }
         self.durable.max_round += 1;
-        self.ballot = Ballot {
-            round: self.durable.max_round,
-            proposer: self.id,
-        };
-        self.phase = Phase::Preparing {
-            promised: BTreeSet::new(),
-            reports: BTreeMap::new(),
-        };
+        self.ballot = Ballot { round: self.durable.max_round, proposer: self.id };
+        self.phase = Phase::Preparing { promised: BTreeSet::new(), reports: BTreeMap::new() };
         self.proposals.clear();
-        ctx.note(PaxosNote::RoundStarted {
-            ballot: self.ballot,
-        });
+        ctx.note(PaxosNote::RoundStarted { ballot: self.ballot });
         if !self.cfg.multi {
             // Single-decree: try again after a back-off unless the round
             // succeeds first (a lost message must not stall the proposer).
@@ -675,11 +586,7 @@ impl PaxosNode {
             let wait = self.leader_wait(ctx);
             ctx.set_timer(PaxosTimer::Round, wait);
         }
-        let from_slot = if self.cfg.multi {
-            self.first_unlearned()
-        } else {
-            0
-        };
+        let from_slot = if self.cfg.multi { self.first_unlearned() } else { 0 };
         let ballot = self.ballot;
         self.send_to_acceptors(PaxosMsg::Prepare { ballot, from_slot }, ctx);
     }
@@ -693,20 +600,8 @@ impl PaxosNode {
         };
         self.proposals.insert(slot, (value, BTreeSet::new()));
         let ballot = self.ballot;
-        ctx.note(PaxosNote::Phase2 {
-            ballot,
-            slot,
-            value,
-            reported,
-        });
-        self.send_to_acceptors(
-            PaxosMsg::Accept {
-                ballot,
-                slot,
-                value,
-            },
-            ctx,
-        );
+        ctx.note(PaxosNote::Phase2 { ballot, slot, value, reported });
+        self.send_to_acceptors(PaxosMsg::Accept { ballot, slot, value }, ctx);
     }
 
     fn step_down(&mut self, by: Ballot, ctx: &mut Ctx<Self>) {
@@ -771,20 +666,12 @@ impl PaxosNode {
         }
     }
 
-    fn on_promise(
-        &mut self,
-        from: NodeId,
-        ballot: Ballot,
-        accepted: &[(Slot, Ballot, Value)],
-        ctx: &mut Ctx<Self>,
-    ) {
+    fn on_promise(&mut self, from: NodeId, ballot: Ballot, accepted: &[(Slot, Ballot, Value)], ctx: &mut Ctx<Self>) {
         if ballot != self.ballot {
             return;
         }
         let quorum = self.cfg.quorum();
-        let Phase::Preparing { promised, reports } = &mut self.phase else {
-            return;
-        };
+        let Phase::Preparing { promised, reports } = &mut self.phase else { return };
         promised.insert(from);
         for &(slot, b, v) in accepted {
             let e = reports.entry(slot).or_insert((b, v));
@@ -806,10 +693,7 @@ impl PaxosNode {
             // Re-propose what phase 1 reported, fill gaps with no-ops
             // ("Paxos Made Moderately Complex" §3: the leader's p1b merge).
             let first = self.first_unlearned();
-            let last = reports
-                .keys()
-                .next_back()
-                .map_or(first, |s| (s + 1).max(first));
+            let last = reports.keys().next_back().map_or(first, |s| (s + 1).max(first));
             for slot in first..last {
                 if self.learned.contains_key(&slot) {
                     continue;
@@ -838,17 +722,12 @@ impl PaxosNode {
         let slot = self.next_slot;
         self.next_slot += 1;
         self.clients.insert(slot, req);
-        ctx.note(PaxosNote::Proposed {
-            value: Value::Request(req),
-        });
+        ctx.note(PaxosNote::Proposed { value: Value::Request(req) });
         self.propose(slot, Value::Request(req), None, ctx);
     }
 
     fn heartbeat(&mut self, ctx: &mut Ctx<Self>) {
-        let msg = PaxosMsg::Heartbeat {
-            ballot: self.ballot,
-            learned: self.first_unlearned(),
-        };
+        let msg = PaxosMsg::Heartbeat { ballot: self.ballot, learned: self.first_unlearned() };
         for n in 0..self.cfg.nodes() {
             if n != self.id {
                 ctx.send(n, msg.clone());
@@ -897,11 +776,7 @@ impl Protocol for PaxosNode {
         if self.cfg.multi {
             // The lowest-numbered proposer tries first; others wait longer,
             // so a clean start has one leader without a duel.
-            let wait = if self.id == 0 {
-                ctx.rng.range(1, 10 * MS)
-            } else {
-                self.leader_wait(ctx)
-            };
+            let wait = if self.id == 0 { ctx.rng.range(1, 10 * MS) } else { self.leader_wait(ctx) };
             ctx.set_timer(PaxosTimer::Round, wait);
         } else {
             let own = Value::Own(self.id);
@@ -924,12 +799,8 @@ impl Protocol for PaxosNode {
                     if ballot != before {
                         ctx.note(PaxosNote::Promised { ballot, before });
                     }
-                    let accepted: Arc<[(Slot, Ballot, Value)]> = self
-                        .durable
-                        .accepted
-                        .range(from_slot..)
-                        .map(|(s, (b, v))| (*s, *b, *v))
-                        .collect();
+                    let accepted: Arc<[(Slot, Ballot, Value)]> =
+                        self.durable.accepted.range(from_slot..).map(|(s, (b, v))| (*s, *b, *v)).collect();
                     self.reply_to(from, PaxosMsg::Promise { ballot, accepted }, ctx);
                 } else {
                     let promised = self.durable.promised;
@@ -937,23 +808,14 @@ impl Protocol for PaxosNode {
                 }
             }
             // Acceptor, phase 2b: accept unless it promised a higher ballot.
-            PaxosMsg::Accept {
-                ballot,
-                slot,
-                value,
-            } if self.cfg.is_acceptor(self.id) => {
+            PaxosMsg::Accept { ballot, slot, value } if self.cfg.is_acceptor(self.id) => {
                 self.durable.max_round = self.durable.max_round.max(ballot.round);
                 let promised = self.durable.promised;
                 if ballot >= promised {
                     self.durable.promised = ballot;
                     if self.durable.accepted.get(&slot) != Some(&(ballot, value)) {
                         self.durable.accepted.insert(slot, (ballot, value));
-                        ctx.note(PaxosNote::AcceptedValue {
-                            slot,
-                            ballot,
-                            value,
-                            promised,
-                        });
+                        ctx.note(PaxosNote::AcceptedValue { slot, ballot, value, promised });
                     }
                     self.reply_to(from, PaxosMsg::Accepted { ballot, slot }, ctx);
                 } else {
@@ -967,9 +829,7 @@ impl Protocol for PaxosNode {
                     return;
                 }
                 let quorum = self.cfg.quorum();
-                let Some((value, who)) = self.proposals.get_mut(&slot) else {
-                    return;
-                };
+                let Some((value, who)) = self.proposals.get_mut(&slot) else { return };
                 who.insert(from);
                 if who.len() >= quorum {
                     let value = *value;
@@ -992,11 +852,7 @@ impl Protocol for PaxosNode {
             }
             PaxosMsg::Decide { slot, value } => {
                 self.learn(slot, value, ctx);
-                if !self.cfg.multi
-                    && self.cfg.is_proposer(self.id)
-                    && self.phase != Phase::Idle
-                    && from != self.id
-                {
+                if !self.cfg.multi && self.cfg.is_proposer(self.id) && self.phase != Phase::Idle && from != self.id {
                     self.phase = Phase::Idle;
                 }
             }
@@ -1019,24 +875,12 @@ impl Protocol for PaxosNode {
                 }
             }
             PaxosMsg::Fetch { from: first } => {
-                let values: Arc<[Value]> = (first..)
-                    .map_while(|s| self.learned.get(&s).copied())
-                    .take(64)
-                    .collect();
+                let values: Arc<[Value]> = (first..).map_while(|s| self.learned.get(&s).copied()).take(64).collect();
                 if !values.is_empty() {
-                    ctx.send(
-                        from,
-                        PaxosMsg::Decided {
-                            from: first,
-                            values,
-                        },
-                    );
+                    ctx.send(from, PaxosMsg::Decided { from: first, values });
                 }
             }
-            PaxosMsg::Decided {
-                from: first,
-                values,
-            } => {
+            PaxosMsg::Decided { from: first, values } => {
                 for (i, v) in values.iter().enumerate() {
                     self.learn(first + i as u64, *v, ctx);
                 }
@@ -1053,10 +897,7 @@ impl Protocol for PaxosNode {
                 self.start_round(ctx);
             }
             PaxosTimer::Heartbeat if !self.cfg.multi && self.learned.contains_key(&0) => {
-                let msg = PaxosMsg::Heartbeat {
-                    ballot: self.ballot,
-                    learned: 1,
-                };
+                let msg = PaxosMsg::Heartbeat { ballot: self.ballot, learned: 1 };
                 for n in 0..self.cfg.nodes() {
                     if n != self.id {
                         ctx.send(n, msg.clone());
@@ -1068,18 +909,10 @@ impl Protocol for PaxosNode {
                 if self.phase == Phase::Leading {
                     self.heartbeat(ctx);
                     // Re-send phase 2 for slots still open (lost messages).
-                    let open: Vec<(Slot, Value)> =
-                        self.proposals.iter().map(|(s, (v, _))| (*s, *v)).collect();
+                    let open: Vec<(Slot, Value)> = self.proposals.iter().map(|(s, (v, _))| (*s, *v)).collect();
                     let ballot = self.ballot;
                     for (slot, value) in open {
-                        self.send_to_acceptors(
-                            PaxosMsg::Accept {
-                                ballot,
-                                slot,
-                                value,
-                            },
-                            ctx,
-                        );
+                        self.send_to_acceptors(PaxosMsg::Accept { ballot, slot, value }, ctx);
                     }
                     ctx.set_timer(PaxosTimer::Heartbeat, self.cfg.heartbeat);
                 }
@@ -1116,10 +949,7 @@ impl Protocol for PaxosNode {
         match self.phase {
             Phase::Leading => self.propose_request(req, ctx),
             Phase::Preparing { .. } => self.queue.push(req),
-            Phase::Idle => ctx.reply(
-                req,
-                Reply::NotLeader(self.leader_hint.filter(|&h| h != self.id)),
-            ),
+            Phase::Idle => ctx.reply(req, Reply::NotLeader(self.leader_hint.filter(|&h| h != self.id))),
         }
     }
 

@@ -145,12 +145,8 @@ impl ClusterProtocol for RaftNode {
         invariants()
     }
 
-    const ROLES: &'static [(&'static str, &'static str)] = &[
-        ("follower", "#4a78c2"),
-        ("pre-candidate", "#d8c26a"),
-        ("candidate", "#e0a21b"),
-        ("leader", "#2e9d5b"),
-    ];
+    const ROLES: &'static [(&'static str, &'static str)] =
+        &[("follower", "#4a78c2"), ("pre-candidate", "#d8c26a"), ("candidate", "#e0a21b"), ("leader", "#2e9d5b")];
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
 
     fn fields() -> Vec<FieldSpec> {
@@ -190,16 +186,10 @@ impl ClusterProtocol for RaftNode {
             i64::from(node.drift_ppm),
         ];
         let first = log.len().saturating_sub(LOG_TAIL);
-        v.strip = log[first..]
-            .iter()
-            .map(|e| e.term.min(u64::from(u32::MAX)) as u32)
-            .collect();
+        v.strip = log[first..].iter().map(|e| e.term.min(u64::from(u32::MAX)) as u32).collect();
         v.strip_first = first as u64 + 1;
         v.strip_mark = s.commit_index();
-        v.timer = node
-            .timer_spans()
-            .find(|(t, ..)| t.kind() == "Election")
-            .map(|(_, set, due)| (set, due));
+        v.timer = node.timer_spans().find(|(t, ..)| t.kind() == "Election").map(|(_, set, due)| (set, due));
     }
 
     fn metric_specs() -> Vec<MetricSpec> {
@@ -210,12 +200,7 @@ impl ClusterProtocol for RaftNode {
             m("elections", "Elections started", Unit::Count, false),
             m("leaders_elected", "Leaders elected", Unit::Count, false),
             m("leaderless", "Time without leader", Unit::Micros, true),
-            m(
-                "election_after_crash",
-                "New leader after the leader's crash",
-                Unit::Micros,
-                false,
-            ),
+            m("election_after_crash", "New leader after the leader's crash", Unit::Micros, false),
         ]
     }
 
@@ -238,10 +223,7 @@ impl ClusterProtocol for RaftNode {
                     }
                     roles_changed = true;
                 }
-                TraceEvent::Fault {
-                    fault: Fault::Crash(n),
-                    ..
-                } if t.leader == Some(*n) => {
+                TraceEvent::Fault { fault: Fault::Crash(n), .. } if t.leader == Some(*n) => {
                     t.leader_crashed_at = Some(sim.now());
                     roles_changed = true;
                 }
@@ -253,19 +235,10 @@ impl ClusterProtocol for RaftNode {
             return;
         }
         let nodes = sim.nodes();
-        let top = nodes
-            .iter()
-            .filter(|n| n.status == NodeStatus::Up)
-            .map(|n| n.state.term())
-            .max()
-            .unwrap_or(0);
+        let top = nodes.iter().filter(|n| n.status == NodeStatus::Up).map(|n| n.state.term()).max().unwrap_or(0);
         let leader = nodes
             .iter()
-            .position(|n| {
-                n.status == NodeStatus::Up
-                    && n.state.role() == Role::Leader
-                    && n.state.term() == top
-            })
+            .position(|n| n.status == NodeStatus::Up && n.state.role() == Role::Leader && n.state.term() == top)
             .map(|i| i as u32);
         let now = sim.now();
         match (t.leader, leader) {
@@ -283,12 +256,7 @@ impl ClusterProtocol for RaftNode {
     fn metrics(t: &RaftTracker, sim: &Sim<Self>, out: &mut Vec<f64>) {
         let now = sim.now();
         let leaderless = t.leaderless_total + t.leaderless_since.map_or(0, |s| now - s);
-        let term = sim
-            .nodes()
-            .iter()
-            .map(|n| n.state.term())
-            .max()
-            .unwrap_or(0);
+        let term = sim.nodes().iter().map(|n| n.state.term()).max().unwrap_or(0);
         out.extend([
             t.leader.map_or(0.0, |l| f64::from(l + 1)),
             term as f64,

@@ -212,47 +212,21 @@ impl Observable for RaftMsg {
         use std::fmt::Write as _;
         out.push_str(self.kind());
         let _: std::fmt::Result = (|| match self {
-            RaftMsg::RequestVote {
-                term,
-                last_log_index,
-                last_log_term,
-                ..
-            } => {
+            RaftMsg::RequestVote { term, last_log_index, last_log_term, .. } => {
                 write!(out, " t{term} last {last_log_index}/{last_log_term}")
             }
             RaftMsg::RequestVoteReply { term, granted, .. } => {
-                write!(
-                    out,
-                    " t{term} {}",
-                    if *granted { "granted" } else { "rejected" }
-                )
+                write!(out, " t{term} {}", if *granted { "granted" } else { "rejected" })
             }
-            RaftMsg::AppendEntries {
-                term,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-            } => {
+            RaftMsg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
                 write!(out, " t{term} prev {prev_log_index}/{prev_log_term}")?;
                 if !entries.is_empty() {
                     write!(out, " entries {}", entries.len())?;
                 }
                 write!(out, " commit {leader_commit}")
             }
-            RaftMsg::AppendEntriesReply {
-                term,
-                success: true,
-                index,
-                ..
-            } => write!(out, " t{term} ok {index}"),
-            RaftMsg::AppendEntriesReply {
-                term,
-                index,
-                conflict_index,
-                conflict_term,
-                ..
-            } => {
+            RaftMsg::AppendEntriesReply { term, success: true, index, .. } => write!(out, " t{term} ok {index}"),
+            RaftMsg::AppendEntriesReply { term, index, conflict_index, conflict_term, .. } => {
                 write!(out, " t{term} reject {index} hint {conflict_index}")?;
                 match conflict_term {
                     Some(t) => write!(out, "/{t}"),

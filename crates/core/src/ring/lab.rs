@@ -10,28 +10,17 @@
 //! runs with the same fingerprint placed every key the same way.
 
 use super::{
-    Algorithm, ChangeReport, HashKind, KeyDistribution, RingChange, RingError, RingModel,
-    RingParams,
+    Algorithm, ChangeReport, HashKind, KeyDistribution, RingChange, RingError, RingModel, RingParams,
 };
 use crate::lab::{Frame, LabDef, MetricSpec, Model, Schema, Unit, FULL_LOG_LINES};
 use crate::scenario::params::{p, Kind, ParamSpec, PCT};
-use crate::scenario::{
-    check_node, parse_node, parse_one_node, parse_u32, split_word, Action, Scenario, ScenarioError,
-};
+use crate::scenario::{check_node, parse_node, parse_one_node, parse_u32, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{Fingerprint, Time};
 use serde::{Deserialize, Serialize};
 use std::any::Any;
 
 /// The placement algorithms of the Ring lab, in display order.
-pub const ALGORITHMS: &[&str] = &[
-    "ring",
-    "ketama",
-    "modulo",
-    "jump",
-    "rendezvous",
-    "maglev",
-    "bounded",
-];
+pub const ALGORITHMS: &[&str] = &["ring", "ketama", "modulo", "jump", "rendezvous", "maglev", "bounded"];
 /// Hash functions of the Ring lab.
 pub const HASHES: &[&str] = &["xxh3", "xxh64", "fnv1a", "murmur3", "md5"];
 /// Key distributions of the Ring lab.
@@ -49,116 +38,17 @@ pub fn default_vnodes(algorithm: i64) -> i64 {
 
 /// Parameters of the Ring lab.
 pub const PARAMS: &[ParamSpec] = &[
-    p(
-        "algorithm",
-        "Algorithm",
-        "how keys are placed on servers",
-        Kind::Choice(ALGORITHMS),
-        0,
-        6,
-        0,
-        true,
-    ),
-    p(
-        "nodes",
-        "Servers",
-        "number of servers at the start",
-        Kind::Count,
-        1,
-        10_000,
-        8,
-        false,
-    ),
-    p(
-        "vnodes",
-        "Points per server",
-        "virtual nodes per server (ring, ketama); auto: libketama's 160 for ketama, 100 otherwise",
-        Kind::CountOrAuto,
-        0,
-        10_000,
-        0,
-        false,
-    ),
-    p(
-        "replicas",
-        "Replicas",
-        "servers in a key's preference list",
-        Kind::Count,
-        1,
-        16,
-        1,
-        false,
-    ),
-    p(
-        "keys",
-        "Keys",
-        "number of keys placed",
-        Kind::Count,
-        1,
-        1_000_000,
-        10_000,
-        false,
-    ),
-    p(
-        "distribution",
-        "Request distribution",
-        "how often each key is requested",
-        Kind::Choice(DISTRIBUTIONS),
-        0,
-        2,
-        0,
-        false,
-    ),
-    p(
-        "zipf_s",
-        "Zipf exponent s",
-        "skew of Zipf requests: key k is asked for in proportion to 1/k^s",
-        Kind::Thousandths,
-        1,
-        5_000,
-        1_100,
-        false,
-    ),
-    p(
-        "hot",
-        "Hot-key share (%)",
-        "share of requests that go to the hottest 1% of keys",
-        Kind::Percent,
-        0,
-        100 * PCT,
-        50 * PCT,
-        false,
-    ),
-    p(
-        "hash",
-        "Hash function",
-        "hash for keys and points",
-        Kind::Choice(HASHES),
-        0,
-        4,
-        0,
-        false,
-    ),
-    p(
-        "epsilon",
-        "Bounded loads ε (%)",
-        "allowed excess over the mean load",
-        Kind::Percent,
-        0,
-        1_000 * PCT,
-        25 * PCT,
-        true,
-    ),
-    p(
-        "maglev_size",
-        "Maglev table size",
-        "lookup table size (rounded up to a prime)",
-        Kind::Count,
-        1,
-        10_000_019,
-        65_537,
-        false,
-    ),
+    p("algorithm", "Algorithm", "how keys are placed on servers", Kind::Choice(ALGORITHMS), 0, 6, 0, true),
+    p("nodes", "Servers", "number of servers at the start", Kind::Count, 1, 10_000, 8, false),
+    p("vnodes", "Points per server", "virtual nodes per server (ring, ketama); auto: libketama's 160 for ketama, 100 otherwise", Kind::CountOrAuto, 0, 10_000, 0, false),
+    p("replicas", "Replicas", "servers in a key's preference list", Kind::Count, 1, 16, 1, false),
+    p("keys", "Keys", "number of keys placed", Kind::Count, 1, 1_000_000, 10_000, false),
+    p("distribution", "Request distribution", "how often each key is requested", Kind::Choice(DISTRIBUTIONS), 0, 2, 0, false),
+    p("zipf_s", "Zipf exponent s", "skew of Zipf requests: key k is asked for in proportion to 1/k^s", Kind::Thousandths, 1, 5_000, 1_100, false),
+    p("hot", "Hot-key share (%)", "share of requests that go to the hottest 1% of keys", Kind::Percent, 0, 100 * PCT, 50 * PCT, false),
+    p("hash", "Hash function", "hash for keys and points", Kind::Choice(HASHES), 0, 4, 0, false),
+    p("epsilon", "Bounded loads ε (%)", "allowed excess over the mean load", Kind::Percent, 0, 1_000 * PCT, 25 * PCT, true),
+    p("maglev_size", "Maglev table size", "lookup table size (rounded up to a prime)", Kind::Count, 1, 10_000_019, 65_537, false),
 ];
 
 const VERBS: &[&str] = &["add", "remove", "weight", "vnodes"];
@@ -167,9 +57,7 @@ fn check_weight(w: u32) -> Result<(), String> {
     if (1..=10_000).contains(&w) {
         Ok(())
     } else {
-        Err(format!(
-            "weight {w} is out of range: it must be between 1 and 10000 (100 = normal)"
-        ))
+        Err(format!("weight {w} is out of range: it must be between 1 and 10000 (100 = normal)"))
     }
 }
 
@@ -192,11 +80,7 @@ impl Verb {
             "add" => Verb::Add(match split_word(rest) {
                 ("", _) => 100,
                 ("weight", w) => parse_u32(w, "a weight")?,
-                (other, _) => {
-                    return Err(format!(
-                        "expected 'add' or 'add weight N', not 'add {other}'"
-                    ))
-                }
+                (other, _) => return Err(format!("expected 'add' or 'add weight N', not 'add {other}'")),
             }),
             "remove" => Verb::Remove(parse_one_node(verb, rest)?),
             "weight" => {
@@ -383,12 +267,8 @@ fn ring_error(e: RingError) -> ScenarioError {
 pub fn ring_params(scn: &Scenario) -> RingParams {
     let g = |n: &str| scn.get(n).max(0);
     let distribution = match g("distribution") {
-        1 => KeyDistribution::Zipf {
-            s: g("zipf_s") as f64 / 1000.0,
-        },
-        2 => KeyDistribution::HotKeys {
-            fraction: g("hot") as f64 / 1e6,
-        },
+        1 => KeyDistribution::Zipf { s: g("zipf_s") as f64 / 1000.0 },
+        2 => KeyDistribution::HotKeys { fraction: g("hot") as f64 / 1e6 },
         _ => KeyDistribution::Uniform,
     };
     let vnodes = match g("vnodes") {
@@ -396,19 +276,13 @@ pub fn ring_params(scn: &Scenario) -> RingParams {
         v => v,
     };
     RingParams {
-        algorithm: Algorithm::ALL
-            .get(g("algorithm") as usize)
-            .copied()
-            .unwrap_or(Algorithm::Ring),
+        algorithm: Algorithm::ALL.get(g("algorithm") as usize).copied().unwrap_or(Algorithm::Ring),
         nodes: g("nodes") as u32,
         vnodes: vnodes.max(1) as u32,
         replicas: g("replicas") as u32,
         keys: g("keys") as u32,
         distribution,
-        hash: HashKind::ALL
-            .get(g("hash") as usize)
-            .copied()
-            .unwrap_or(HashKind::Xxh3),
+        hash: HashKind::ALL.get(g("hash") as usize).copied().unwrap_or(HashKind::Xxh3),
         epsilon: g("epsilon") as f64 / 1e6,
         maglev_size: g("maglev_size") as u64,
         seed: scn.seed,
@@ -457,10 +331,7 @@ impl RingLab {
             Action::Lab(text) => {
                 let (verb, rest) = split_word(text);
                 match Verb::parse(verb, rest)? {
-                    Verb::Add(w) => RingChange::AddNode {
-                        name: None,
-                        weight: w,
-                    },
+                    Verb::Add(w) => RingChange::AddNode { name: None, weight: w },
                     Verb::Remove(n) => RingChange::RemoveNode(n),
                     Verb::Weight(n, w) => RingChange::SetWeight(n, w),
                     Verb::Vnodes(n, v) => RingChange::SetVnodes(n, v),
@@ -468,21 +339,13 @@ impl RingLab {
             }
             Action::Set(name, v) if name == "epsilon" => RingChange::SetEpsilon(*v as f64 / 1e6),
             Action::Set(name, v) if name == "algorithm" => {
-                let a = Algorithm::ALL
-                    .get(*v as usize)
-                    .copied()
-                    .ok_or_else(|| format!("no algorithm number {v}"))?;
+                let a = Algorithm::ALL.get(*v as usize).copied().ok_or_else(|| format!("no algorithm number {v}"))?;
                 let mut model = self.model.clone();
                 model.set_algorithm(a).map_err(e)?;
                 if !self.vnodes_set {
-                    let (from, to) = (
-                        default_vnodes(self.params.algorithm as i64),
-                        default_vnodes(*v),
-                    );
+                    let (from, to) = (default_vnodes(self.params.algorithm as i64), default_vnodes(*v));
                     if from != to {
-                        model
-                            .set_default_vnodes(from as u32, to as u32)
-                            .map_err(e)?;
+                        model.set_default_vnodes(from as u32, to as u32).map_err(e)?;
                     }
                 }
                 self.model = model;
@@ -512,19 +375,12 @@ impl RingLab {
 
     /// The servers a key goes to (its preference list, owner first), by name.
     pub fn locate(&self, key: &str) -> Vec<String> {
-        self.model
-            .locate(key.as_bytes())
-            .into_iter()
-            .map(|id| self.model.node_name(id))
-            .collect()
+        self.model.locate(key.as_bytes()).into_iter().map(|id| self.model.node_name(id)).collect()
     }
 
     /// Every algorithm on the same keys and the same changes so far.
     pub fn compare(&self) -> Result<Vec<CompareView>, String> {
-        let base = RingParams {
-            algorithm: Algorithm::Ring,
-            ..self.params.clone()
-        };
+        let base = RingParams { algorithm: Algorithm::Ring, ..self.params.clone() };
         let rows = crate::ring::compare(&base, &self.changes).map_err(|e| e.to_string())?;
         Ok(rows
             .into_iter()
@@ -554,22 +410,14 @@ impl RingLab {
             Some(view) => {
                 let total = view.points.len();
                 let stride = total.div_ceil(MAX_POINTS).max(1);
-                let pts = view
-                    .points
-                    .iter()
-                    .step_by(stride)
-                    .map(|p| (scale(p.position, view.circle_bits), p.node))
-                    .collect();
+                let pts = view.points.iter().step_by(stride).map(|p| (scale(p.position, view.circle_bits), p.node)).collect();
                 (pts, total as u64)
             }
             None => (Vec::new(), 0),
         };
         let owners = self.model.owners();
         let stride = owners.len().div_ceil(MAX_KEYS).max(1);
-        let keys = (0..owners.len())
-            .step_by(stride)
-            .map(|i| (scale(self.model.key_position(i), bits), owners[i]))
-            .collect();
+        let keys = (0..owners.len()).step_by(stride).map(|i| (scale(self.model.key_position(i), bits), owners[i])).collect();
         let st = self.model.stats();
         let nodes = self
             .model
@@ -591,12 +439,7 @@ impl RingLab {
         let moved = self
             .last
             .as_ref()
-            .map(|r| {
-                r.sample
-                    .iter()
-                    .map(|k| (scale(k.position, bits), k.from, k.to))
-                    .collect()
-            })
+            .map(|r| r.sample.iter().map(|k| (scale(k.position, bits), k.from, k.to)).collect())
             .unwrap_or_default();
         let params = self.model.params();
         RingFrame {
@@ -620,6 +463,7 @@ impl RingLab {
             version: self.version,
         }
     }
+
 }
 
 impl Model for RingLab {
@@ -671,11 +515,7 @@ impl Model for RingLab {
                 m("requests_rsd", "Requests: std / mean", Unit::Ratio),
                 m("requests_max_mean", "Requests: max / mean", Unit::Ratio),
                 m("overflow", "Keys past capacity (bounded)", Unit::Count),
-                m(
-                    "capacity",
-                    "Capacity per server, ⌈(1+ε)·keys/servers⌉",
-                    Unit::Count,
-                ),
+                m("capacity", "Capacity per server, ⌈(1+ε)·keys/servers⌉", Unit::Count),
                 m("moved", "Moved on the last change", Unit::Fraction),
                 m("moved_keys", "Keys moved on the last change", Unit::Count),
                 m("ideal", "Ideal for that change", Unit::Fraction),
@@ -690,8 +530,7 @@ impl Model for RingLab {
         let st = self.model.stats();
         let params = self.model.params();
         let capacity = if params.algorithm == Algorithm::Bounded && st.live_nodes > 0 {
-            ((1.0 + params.epsilon) * self.model.owners().len() as f64 / f64::from(st.live_nodes))
-                .ceil()
+            ((1.0 + params.epsilon) * self.model.owners().len() as f64 / f64::from(st.live_nodes)).ceil()
         } else {
             f64::NAN
         };
@@ -708,11 +547,7 @@ impl Model for RingLab {
             last(|r| r.moved_fraction),
             last(|r| r.moved as f64),
             last(|r| r.ideal_fraction),
-            last(|r| {
-                r.moved_over_ideal()
-                    .filter(|_| r.ideal_fraction > 0.0)
-                    .unwrap_or(f64::NAN)
-            }),
+            last(|r| r.moved_over_ideal().filter(|_| r.ideal_fraction > 0.0).unwrap_or(f64::NAN)),
         ]
     }
 
@@ -722,11 +557,7 @@ impl Model for RingLab {
         }
         self.sent_version = self.version;
         frame.node_count = self.model.nodes().len() as u32;
-        let from = if full {
-            self.log.len().saturating_sub(FULL_LOG_LINES)
-        } else {
-            self.log_sent
-        };
+        let from = if full { self.log.len().saturating_sub(FULL_LOG_LINES) } else { self.log_sent };
         frame.log = self.log[from.min(self.log.len())..].to_vec();
         self.log_sent = self.log.len();
     }
@@ -740,9 +571,7 @@ impl Model for RingLab {
         match verb {
             "locate" => bincode::serialize(&self.locate(rest)).map_err(|e| e.to_string()),
             "compare" => bincode::serialize(&self.compare()?).map_err(|e| e.to_string()),
-            other => Err(format!(
-                "the ring lab does not answer '{other}' (it answers locate KEY, compare)"
-            )),
+            other => Err(format!("the ring lab does not answer '{other}' (it answers locate KEY, compare)")),
         }
     }
 

@@ -510,6 +510,7 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
+
 #[cfg(test)]
 mod decimal_tests {
     #[test]

@@ -495,16 +495,8 @@ impl RingModel {
         for n in next.nodes.iter_mut().filter(|n| n.vnodes == from) {
             n.vnodes = to;
         }
-        let params = RingParams {
-            vnodes: to,
-            ..self.params.clone()
-        };
-        *self = RingModel::build(
-            &params,
-            next,
-            self.keys.clone(),
-            Some(self.key_hashes.clone()),
-        )?;
+        let params = RingParams { vnodes: to, ..self.params.clone() };
+        *self = RingModel::build(&params, next, self.keys.clone(), Some(self.key_hashes.clone()))?;
         Ok(())
     }
 

@@ -17,8 +17,8 @@
 //! A key's preference list (for replication factor `R`) is the first `R`
 //! distinct servers met walking clockwise, skipping failed ones.
 
-use super::continuum::{Continuum, RawPoint};
 use super::point_label;
+use super::continuum::{Continuum, RawPoint};
 use super::{
     check_nodes, Algorithm, HashKind, NodeId, NodeSpec, Placement, RingError, RingView,
     DEFAULT_WEIGHT, MAX_RING_POINTS,
@@ -148,3 +148,4 @@ mod tests {
         assert_eq!(ring.preference_list(7, 10).len(), 4);
     }
 }
+

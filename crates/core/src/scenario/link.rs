@@ -11,8 +11,8 @@
 
 use super::{Scenario, ScenarioError, MAX_TEXT};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use miniz_oxide::inflate::TINFLStatus;
 
 /// URL-safe base64 that also reads a link cut in the middle of a character.
@@ -49,9 +49,7 @@ pub fn decode(fragment: &str) -> Result<Scenario, ScenarioError> {
         return Err(ScenarioError::Link("it holds no scenario".into()));
     }
     let Some((version, body)) = fragment.split_once('.') else {
-        return Err(ScenarioError::Link(
-            "it does not start with a version such as 'v1.'".into(),
-        ));
+        return Err(ScenarioError::Link("it does not start with a version such as 'v1.'".into()));
     };
     if version != VERSION {
         let looks_like_version = version.len() <= 8
@@ -65,34 +63,26 @@ pub fn decode(fragment: &str) -> Result<Scenario, ScenarioError> {
         });
     }
     let body = body.trim_end_matches('=');
-    if !body
-        .bytes()
-        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-    {
-        return Err(ScenarioError::Link(
-            "it contains characters that a ClusterScope link never has".into(),
-        ));
+    if !body.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+        return Err(ScenarioError::Link("it contains characters that a ClusterScope link never has".into()));
     }
     // A link cut anywhere still decodes to a prefix of its bytes (dropping
     // a dangling last character); whether the compressed data then stops
     // early or is garbage tells a cut link from a damaged one.
     let whole = &body[..body.len() - usize::from(body.len() % 4 == 1)];
-    let packed = LENIENT.decode(whole).map_err(|_| {
-        ScenarioError::Link("it contains characters that a ClusterScope link never has".into())
-    })?;
-    let text = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_TEXT).map_err(
-        |e| match e.status {
-            TINFLStatus::HasMoreOutput => ScenarioError::TooLarge(format!(
+    let packed = LENIENT
+        .decode(whole)
+        .map_err(|_| ScenarioError::Link("it contains characters that a ClusterScope link never has".into()))?;
+    let text = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_TEXT).map_err(|e| match e.status {
+        TINFLStatus::HasMoreOutput => ScenarioError::TooLarge(format!(
             "it unpacks to more than {MAX_TEXT} bytes of scenario text, the most this version reads"
         )),
-            TINFLStatus::FailedCannotMakeProgress => ScenarioError::Truncated(
-                "the scenario data stops early (was the link copied whole?)".into(),
-            ),
-            _ => ScenarioError::Link("the scenario data is corrupted".into()),
-        },
-    )?;
-    let text = String::from_utf8(text).map_err(|_| {
-        ScenarioError::Link("the scenario data is corrupted (it is not text)".into())
+        TINFLStatus::FailedCannotMakeProgress => {
+            ScenarioError::Truncated("the scenario data stops early (was the link copied whole?)".into())
+        }
+        _ => ScenarioError::Link("the scenario data is corrupted".into()),
     })?;
+    let text = String::from_utf8(text)
+        .map_err(|_| ScenarioError::Link("the scenario data is corrupted (it is not text)".into()))?;
     Scenario::parse(&text)
 }

@@ -72,31 +72,17 @@ impl LabKind {
 
     /// The parameters of this lab, in display order.
     pub fn params(self) -> Vec<ParamSpec> {
-        self.0
-            .params
-            .iter()
-            .flat_map(|t| t.iter().copied())
-            .collect()
+        self.0.params.iter().flat_map(|t| t.iter().copied()).collect()
     }
 
     /// Looks up one parameter.
     pub fn param(self, name: &str) -> Option<ParamSpec> {
-        self.0
-            .params
-            .iter()
-            .flat_map(|t| t.iter())
-            .find(|p| p.name == name)
-            .copied()
+        self.0.params.iter().flat_map(|t| t.iter()).find(|p| p.name == name).copied()
     }
 
     /// Every action verb this lab understands, shared ones first.
     pub fn verbs(self) -> Vec<&'static str> {
-        self.0
-            .shared_verbs
-            .iter()
-            .chain(self.0.verbs)
-            .copied()
-            .collect()
+        self.0.shared_verbs.iter().chain(self.0.verbs).copied().collect()
     }
 }
 
@@ -132,16 +118,7 @@ pub enum Action {
 }
 
 /// The verbs of the shared fault vocabulary.
-pub const SHARED_VERBS: &[&str] = &[
-    "crash",
-    "restart",
-    "pause",
-    "resume",
-    "partition",
-    "block",
-    "heal",
-    "set",
-];
+pub const SHARED_VERBS: &[&str] = &["crash", "restart", "pause", "resume", "partition", "block", "heal", "set"];
 
 impl Action {
     /// The verb, as the text format writes it.
@@ -187,21 +164,12 @@ pub enum Cmp {
 }
 
 impl Cmp {
-    const ALL: [(Cmp, &'static str); 6] = [
-        (Cmp::Eq, "=="),
-        (Cmp::Ne, "!="),
-        (Cmp::Le, "<="),
-        (Cmp::Ge, ">="),
-        (Cmp::Lt, "<"),
-        (Cmp::Gt, ">"),
-    ];
+    const ALL: [(Cmp, &'static str); 6] =
+        [(Cmp::Eq, "=="), (Cmp::Ne, "!="), (Cmp::Le, "<="), (Cmp::Ge, ">="), (Cmp::Lt, "<"), (Cmp::Gt, ">")];
 
     /// The operator as written.
     pub fn symbol(self) -> &'static str {
-        Cmp::ALL
-            .iter()
-            .find(|(c, _)| *c == self)
-            .map_or("==", |(_, s)| s)
+        Cmp::ALL.iter().find(|(c, _)| *c == self).map_or("==", |(_, s)| s)
     }
 
     /// Whether `a <op> b` holds.
@@ -281,38 +249,23 @@ pub struct TuneDef {
 impl TuneDef {
     /// The definition's lines in the text format.
     pub fn lines(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .params
-            .iter()
-            .map(|p| format!("tune param {p}"))
-            .collect();
+        let mut out: Vec<String> = self.params.iter().map(|p| format!("tune param {p}")).collect();
         // Seeds 0: not given (a sweep then uses its default).
         if self.seeds > 0 {
             out.push(format!("tune seeds {}", self.seeds));
         }
         out.extend(self.metrics.iter().map(|m| format!("tune metric {m}")));
         if let Some((minimise, target)) = &self.goal {
-            out.push(format!(
-                "tune {} {target}",
-                if *minimise { "minimise" } else { "maximise" }
-            ));
+            out.push(format!("tune {} {target}", if *minimise { "minimise" } else { "maximise" }));
         }
-        out.extend(
-            self.subject_to
-                .iter()
-                .map(|c| format!("tune subject-to {c}")),
-        );
+        out.extend(self.subject_to.iter().map(|c| format!("tune subject-to {c}")));
         out
     }
 
     /// Reads one `tune` line (after the word) into this definition.
     fn read(&mut self, scn: &Scenario, rest: &str) -> Result<(), String> {
         let (key, value) = split_word(rest);
-        let name_ok = |v: &str| {
-            !v.is_empty()
-                && v.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        };
+        let name_ok = |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         match key {
             "param" => {
                 crate::sweep::parse_range(scn, value).map_err(|e| e.to_string())?;
@@ -395,20 +348,13 @@ impl Scenario {
 
     /// The value of a parameter (its default if unset). Unknown names give 0.
     pub fn get(&self, name: &str) -> i64 {
-        self.params
-            .get(name)
-            .copied()
-            .or_else(|| self.lab.param(name).map(|p| p.default))
-            .unwrap_or(0)
+        self.params.get(name).copied().or_else(|| self.lab.param(name).map(|p| p.default)).unwrap_or(0)
     }
 
     /// Sets a parameter after checking its name and range. Setting the
     /// default removes it from the list, so equal scenarios compare equal.
     pub fn set(&mut self, name: &str, value: i64) -> Result<(), String> {
-        let spec = self
-            .lab
-            .param(name)
-            .ok_or_else(|| unknown_param(self.lab, name))?;
+        let spec = self.lab.param(name).ok_or_else(|| unknown_param(self.lab, name))?;
         spec.check(value)?;
         if value == spec.default {
             self.params.remove(name);
@@ -434,18 +380,12 @@ impl Scenario {
     pub fn validate(&self) -> Result<(), ScenarioError> {
         let bad = |m: String| Err(ScenarioError::Invalid(m));
         for (name, v) in &self.params {
-            let spec = self
-                .lab
-                .param(name)
-                .ok_or_else(|| ScenarioError::Invalid(unknown_param(self.lab, name)))?;
+            let spec = self.lab.param(name).ok_or_else(|| ScenarioError::Invalid(unknown_param(self.lab, name)))?;
             spec.check(*v).map_err(ScenarioError::Invalid)?;
         }
         (self.lab.def().check)(self).map_err(ScenarioError::Invalid)?;
         if self.actions.len() > MAX_ACTIONS {
-            return bad(format!(
-                "too many actions ({}); at most {MAX_ACTIONS}",
-                self.actions.len()
-            ));
+            return bad(format!("too many actions ({}); at most {MAX_ACTIONS}", self.actions.len()));
         }
         // Only long scenarios can be too long to write out: skip the work
         // for the usual few dozen actions.
@@ -462,11 +402,7 @@ impl Scenario {
         let mut last = 0;
         for t in &self.actions {
             if t.at < last {
-                return bad(format!(
-                    "actions must be in time order: {} comes after {}",
-                    format_duration(t.at),
-                    format_duration(last)
-                ));
+                return bad(format!("actions must be in time order: {} comes after {}", format_duration(t.at), format_duration(last)));
             }
             last = t.at;
             let when = format_duration(t.at);
@@ -476,9 +412,7 @@ impl Scenario {
                 return Err(at(not_an_action(self.lab, verb)));
             }
             match &t.action {
-                Action::Crash(n) | Action::Restart(n) | Action::Pause(n) | Action::Resume(n) => {
-                    check_node(*n, nodes).map_err(at)?
-                }
+                Action::Crash(n) | Action::Restart(n) | Action::Pause(n) | Action::Resume(n) => check_node(*n, nodes).map_err(at)?,
                 Action::Block(a, b) => {
                     check_node(*a, nodes).map_err(at)?;
                     check_node(*b, nodes).map_err(at)?;
@@ -488,23 +422,15 @@ impl Scenario {
                     for &n in groups.iter().flatten() {
                         check_node(n, nodes).map_err(at)?;
                         if !seen.insert(n) {
-                            return Err(at(format!(
-                                "S{} is in two groups of the partition",
-                                n + 1
-                            )));
+                            return Err(at(format!("S{} is in two groups of the partition", n + 1)));
                         }
                     }
                 }
                 Action::Heal => {}
                 Action::Set(name, v) => {
-                    let spec = self
-                        .lab
-                        .param(name)
-                        .ok_or_else(|| at(unknown_param(self.lab, name)))?;
+                    let spec = self.lab.param(name).ok_or_else(|| at(unknown_param(self.lab, name)))?;
                     if !spec.live {
-                        return Err(at(format!(
-                            "{name} can only be set at the start, not during a run"
-                        )));
+                        return Err(at(format!("{name} can only be set at the start, not during a run")));
                     }
                     spec.check(*v).map_err(at)?;
                 }
@@ -523,10 +449,7 @@ impl Scenario {
     /// CRLF line ends are accepted; invisible control characters are not.
     pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         if text.len() > MAX_TEXT {
-            return Err(ScenarioError::Invalid(format!(
-                "the scenario is too long ({} bytes; at most {MAX_TEXT})",
-                text.len()
-            )));
+            return Err(ScenarioError::Invalid(format!("the scenario is too long ({} bytes; at most {MAX_TEXT})", text.len())));
         }
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lab: Option<LabKind> = None;
@@ -537,14 +460,8 @@ impl Scenario {
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for (i, raw) in text.lines().enumerate() {
             let line_no = i + 1;
-            let err = |message: String| ScenarioError::Line {
-                line: line_no,
-                message,
-            };
-            if let Some((col, c)) = raw
-                .char_indices()
-                .find(|(_, c)| c.is_control() && *c != '\t' && *c != '\r')
-            {
+            let err = |message: String| ScenarioError::Line { line: line_no, message };
+            if let Some((col, c)) = raw.char_indices().find(|(_, c)| c.is_control() && *c != '\t' && *c != '\r') {
                 return Err(err(format!(
                     "column {}: an invisible control character (U+{:04X}) that a scenario never holds",
                     raw[..col].chars().count() + 1,
@@ -569,37 +486,22 @@ impl Scenario {
             let (word, rest) = split_word(line);
             if !matches!(word, "at" | "expect" | "tune") {
                 if let Some(first) = seen.get(word) {
-                    return Err(err(format!(
-                        "'{word}' is given twice (first on line {first})"
-                    )));
+                    return Err(err(format!("'{word}' is given twice (first on line {first})")));
                 }
                 seen.insert(word.to_string(), line_no);
             }
             match word {
                 "lab" => {
                     let l = LabKind::from_name(rest).ok_or_else(|| {
-                        err(format!(
-                            "unknown lab '{rest}' (known: {})",
-                            crate::lab::registry::names().join(", ")
-                        ))
+                        err(format!("unknown lab '{rest}' (known: {})", crate::lab::registry::names().join(", ")))
                     })?;
                     lab = Some(l);
                     scn.lab = l;
                 }
                 _ if lab.is_none() => {
-                    return Err(err(format!(
-                        "a scenario must start with 'lab NAME' ({})",
-                        lab_choices()
-                    )));
+                    return Err(err(format!("a scenario must start with 'lab NAME' ({})", lab_choices())));
                 }
-                "seed" => {
-                    scn.seed = rest.parse().map_err(|_| {
-                        err(format!(
-                            "seed must be a whole number from 0 to {}, not '{rest}'",
-                            u64::MAX
-                        ))
-                    })?
-                }
+                "seed" => scn.seed = rest.parse().map_err(|_| err(format!("seed must be a whole number from 0 to {}, not '{rest}'", u64::MAX)))?,
                 "until" => scn.until = parse_time(rest).map_err(err)?,
                 "at" => {
                     let (when, what) = split_word(rest);
@@ -617,10 +519,7 @@ impl Scenario {
                     scn.tune = Some(def);
                 }
                 name => {
-                    let spec = scn
-                        .lab
-                        .param(name)
-                        .ok_or_else(|| err(unknown_word(scn.lab, name)))?;
+                    let spec = scn.lab.param(name).ok_or_else(|| err(unknown_word(scn.lab, name)))?;
                     if rest.is_empty() {
                         return Err(err(format!("{name} needs a value")));
                     }
@@ -630,10 +529,7 @@ impl Scenario {
             }
         }
         if lab.is_none() {
-            return Err(ScenarioError::Invalid(format!(
-                "the scenario is empty: it must start with 'lab NAME' ({})",
-                lab_choices()
-            )));
+            return Err(ScenarioError::Invalid(format!("the scenario is empty: it must start with 'lab NAME' ({})", lab_choices())));
         }
         while title.last().is_some_and(|l| l.trim().is_empty()) {
             title.pop();
@@ -664,12 +560,7 @@ impl Scenario {
             }
         }
         for t in &self.actions {
-            let _ = writeln!(
-                out,
-                "at {} {}",
-                format_duration(t.at),
-                self.action_to_text(&t.action)
-            );
+            let _ = writeln!(out, "at {} {}", format_duration(t.at), self.action_to_text(&t.action));
         }
         if self.until > 0 {
             let _ = writeln!(out, "until {}", format_duration(self.until));
@@ -696,28 +587,17 @@ impl Scenario {
 }
 
 fn lab_choices() -> String {
-    crate::lab::registry::names()
-        .iter()
-        .map(|n| format!("lab {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::lab::registry::names().iter().map(|n| format!("lab {n}")).collect::<Vec<_>>().join(", ")
 }
 
 fn not_an_action(lab: LabKind, verb: &str) -> String {
-    format!(
-        "'{verb}' is not an action of the {} lab (its actions: {})",
-        lab.name(),
-        lab.verbs().join(", ")
-    )
+    format!("'{verb}' is not an action of the {} lab (its actions: {})", lab.name(), lab.verbs().join(", "))
 }
 
 /// Checks that node `n` exists in a cluster of `nodes`.
 pub fn check_node(n: NodeId, nodes: u32) -> Result<(), String> {
     if n >= nodes {
-        Err(format!(
-            "there is no server S{} (the cluster has {nodes})",
-            u64::from(n) + 1
-        ))
+        Err(format!("there is no server S{} (the cluster has {nodes})", u64::from(n) + 1))
     } else {
         Ok(())
     }
@@ -731,10 +611,7 @@ fn action_text(a: &Action) -> String {
         Action::Pause(n) => format!("pause {}", s(n)),
         Action::Resume(n) => format!("resume {}", s(n)),
         Action::Partition(groups) => {
-            let g: Vec<String> = groups
-                .iter()
-                .map(|g| g.iter().map(s).collect::<Vec<_>>().join(","))
-                .collect();
+            let g: Vec<String> = groups.iter().map(|g| g.iter().map(s).collect::<Vec<_>>().join(",")).collect();
             format!("partition {}", g.join(" | "))
         }
         Action::Block(a, b) => format!("block {} {}", s(a), s(b)),
@@ -760,24 +637,16 @@ pub fn split_word(s: &str) -> (&str, &str) {
 
 fn unknown_param(lab: LabKind, name: &str) -> String {
     let names: Vec<&str> = lab.params().iter().map(|p| p.name).collect();
-    format!(
-        "unknown parameter '{name}' for the {} lab (known: {})",
-        lab.name(),
-        names.join(", ")
-    )
+    format!("unknown parameter '{name}' for the {} lab (known: {})", lab.name(), names.join(", "))
 }
 
 fn unknown_word(lab: LabKind, name: &str) -> String {
-    format!(
-        "'{name}' is neither a statement (lab, seed, at, until, expect) nor a parameter; {}",
-        unknown_param(lab, name)
-    )
+    format!("'{name}' is neither a statement (lab, seed, at, until, expect) nor a parameter; {}", unknown_param(lab, name))
 }
 
 /// Parses a virtual time, at most [`MAX_TIME`].
 pub fn parse_time(s: &str) -> Result<Time, String> {
-    let t = parse_duration(s)
-        .ok_or_else(|| format!("'{s}' is not a time: write it like 1.5s, 200ms or 0"))?;
+    let t = parse_duration(s).ok_or_else(|| format!("'{s}' is not a time: write it like 1.5s, 200ms or 0"))?;
     if t > MAX_TIME {
         return Err(format!("{s} is too far in the future (at most 30 days)"));
     }
@@ -786,10 +655,7 @@ pub fn parse_time(s: &str) -> Result<Time, String> {
 
 /// Parses `S3` or `3` into node 2.
 pub fn parse_node(s: &str) -> Result<NodeId, String> {
-    let digits = s
-        .strip_prefix('S')
-        .or_else(|| s.strip_prefix('s'))
-        .unwrap_or(s);
+    let digits = s.strip_prefix('S').or_else(|| s.strip_prefix('s')).unwrap_or(s);
     match digits.parse::<u32>() {
         Ok(n) if n >= 1 => Ok(n - 1),
         _ => Err(format!("'{s}' is not a server: write S1, S2, ...")),
@@ -798,8 +664,7 @@ pub fn parse_node(s: &str) -> Result<NodeId, String> {
 
 /// Parses a whole number, naming what it is in the error.
 pub fn parse_u32(s: &str, what: &str) -> Result<u32, String> {
-    s.parse()
-        .map_err(|_| format!("{what} must be a whole number, not '{s}'"))
+    s.parse().map_err(|_| format!("{what} must be a whole number, not '{s}'"))
 }
 
 /// Parses the one server a verb takes: `crash S1`.
@@ -837,21 +702,15 @@ pub fn parse_action(lab: LabKind, s: &str) -> Result<Action, String> {
             "partition" => {
                 let mut groups = Vec::new();
                 for g in rest.split('|') {
-                    let members: Result<Vec<NodeId>, String> = g
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|x| !x.is_empty())
-                        .map(parse_node)
-                        .collect();
+                    let members: Result<Vec<NodeId>, String> =
+                        g.split(',').map(str::trim).filter(|x| !x.is_empty()).map(parse_node).collect();
                     let members = members?;
                     if !members.is_empty() {
                         groups.push(members);
                     }
                 }
                 if groups.len() < 2 {
-                    return Err(
-                        "a partition needs at least two groups: partition S1,S2 | S3,S4,S5".into(),
-                    );
+                    return Err("a partition needs at least two groups: partition S1,S2 | S3,S4,S5".into());
                 }
                 Action::Partition(groups)
             }
@@ -875,30 +734,18 @@ pub fn parse_action(lab: LabKind, s: &str) -> Result<Action, String> {
     if def.verbs.contains(&verb) {
         return (def.parse_verb)(verb, rest).map(Action::Lab);
     }
-    if SHARED_VERBS.contains(&shared)
-        || crate::lab::registry::all()
-            .iter()
-            .any(|d| d.verbs.contains(&verb))
-    {
+    if SHARED_VERBS.contains(&shared) || crate::lab::registry::all().iter().any(|d| d.verbs.contains(&verb)) {
         return Err(not_an_action(lab, verb));
     }
-    Err(format!(
-        "unknown action '{verb}' (the {} lab knows: {})",
-        lab.name(),
-        lab.verbs().join(", ")
-    ))
+    Err(format!("unknown action '{verb}' (the {} lab knows: {})", lab.name(), lab.verbs().join(", ")))
 }
 
 /// Reads a check as `expect` lines write it after the word: `METRIC OP
 /// VALUE` (`elections <= 2`, `leaderless < 300ms`).
 pub fn parse_expect(s: &str) -> Result<Expect, String> {
     let mut parts = s.split_whitespace();
-    let (Some(metric), Some(op), Some(value), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(
-            "write a check as 'expect METRIC OP VALUE', for example 'expect elections >= 1'".into(),
-        );
+    let (Some(metric), Some(op), Some(value), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err("write a check as 'expect METRIC OP VALUE', for example 'expect elections >= 1'".into());
     };
     let cmp = Cmp::ALL
         .iter()
@@ -916,20 +763,10 @@ pub fn parse_expect(s: &str) -> Result<Expect, String> {
     } else {
         match value.parse::<f64>() {
             Ok(v) if v.is_finite() => v,
-            _ => {
-                return Err(format!(
-                    "'{value}' is not a number, a duration, a server or a metric"
-                ))
-            }
+            _ => return Err(format!("'{value}' is not a number, a duration, a server or a metric")),
         }
     };
-    Ok(Expect {
-        metric: metric.to_string(),
-        cmp,
-        value: number,
-        other,
-        written: value.to_string(),
-    })
+    Ok(Expect { metric: metric.to_string(), cmp, value: number, other, written: value.to_string() })
 }
 
 #[cfg(test)]

@@ -92,13 +92,7 @@ impl ParamSpec {
             Kind::CountOrAuto if s == "auto" => Some(0),
             Kind::CountOrAuto => s.parse::<i64>().ok().filter(|&v| v > 0),
         };
-        let v = v.ok_or_else(|| {
-            format!(
-                "'{s}' is not a valid value for {}: expected {}",
-                self.name,
-                self.expected()
-            )
-        })?;
+        let v = v.ok_or_else(|| format!("'{s}' is not a valid value for {}: expected {}", self.name, self.expected()))?;
         self.check(v)?;
         Ok(v)
     }
@@ -155,16 +149,7 @@ pub const fn p(
     default: i64,
     live: bool,
 ) -> ParamSpec {
-    ParamSpec {
-        name,
-        label,
-        help,
-        kind,
-        min,
-        max,
-        default,
-        live,
-    }
+    ParamSpec { name, label, help, kind, min, max, default, live }
 }
 
 const M: i64 = MS as i64;
@@ -174,106 +159,16 @@ pub const PCT: i64 = 10_000;
 
 /// Parameters of the network and client workload, shared by cluster labs.
 pub const NETWORK: &[ParamSpec] = &[
-    p(
-        "latency_min",
-        "Latency, min (ms)",
-        "fastest one-way message delay",
-        Kind::Duration,
-        0,
-        10 * S,
-        10 * M,
-        true,
-    ),
-    p(
-        "latency_max",
-        "Latency, max (ms)",
-        "slowest one-way message delay (before the tail)",
-        Kind::Duration,
-        0,
-        10 * S,
-        20 * M,
-        true,
-    ),
-    p(
-        "tail",
-        "Tail share (%)",
-        "share of messages that are delayed further",
-        Kind::Percent,
-        0,
-        100 * PCT,
-        0,
-        true,
-    ),
-    p(
-        "tail_max",
-        "Tail delay, max (ms)",
-        "longest extra delay of a delayed message",
-        Kind::Duration,
-        0,
-        60 * S,
-        0,
-        true,
-    ),
-    p(
-        "loss",
-        "Loss (%)",
-        "share of messages lost",
-        Kind::Percent,
-        0,
-        100 * PCT,
-        0,
-        true,
-    ),
-    p(
-        "duplicate",
-        "Duplication (%)",
-        "share of messages delivered twice",
-        Kind::Percent,
-        0,
-        100 * PCT,
-        0,
-        true,
-    ),
-    p(
-        "reorder",
-        "Reordering",
-        "whether messages on a link may overtake each other",
-        Kind::Toggle,
-        0,
-        1,
-        1,
-        true,
-    ),
-    p(
-        "drift",
-        "Clock drift, max (ppm)",
-        "largest clock drift of a server, in parts per million",
-        Kind::Count,
-        0,
-        200_000,
-        0,
-        false,
-    ),
-    p(
-        "request_rate",
-        "Client requests (per s)",
-        "client requests per second of virtual time",
-        Kind::Count,
-        0,
-        100_000,
-        1,
-        true,
-    ),
-    p(
-        "client_timeout",
-        "Client timeout (ms)",
-        "how long a client waits before trying another server",
-        Kind::Duration,
-        M,
-        60 * S,
-        500 * M,
-        false,
-    ),
+    p("latency_min", "Latency, min (ms)", "fastest one-way message delay", Kind::Duration, 0, 10 * S, 10 * M, true),
+    p("latency_max", "Latency, max (ms)", "slowest one-way message delay (before the tail)", Kind::Duration, 0, 10 * S, 20 * M, true),
+    p("tail", "Tail share (%)", "share of messages that are delayed further", Kind::Percent, 0, 100 * PCT, 0, true),
+    p("tail_max", "Tail delay, max (ms)", "longest extra delay of a delayed message", Kind::Duration, 0, 60 * S, 0, true),
+    p("loss", "Loss (%)", "share of messages lost", Kind::Percent, 0, 100 * PCT, 0, true),
+    p("duplicate", "Duplication (%)", "share of messages delivered twice", Kind::Percent, 0, 100 * PCT, 0, true),
+    p("reorder", "Reordering", "whether messages on a link may overtake each other", Kind::Toggle, 0, 1, 1, true),
+    p("drift", "Clock drift, max (ppm)", "largest clock drift of a server, in parts per million", Kind::Count, 0, 200_000, 0, false),
+    p("request_rate", "Client requests (per s)", "client requests per second of virtual time", Kind::Count, 0, 100_000, 1, true),
+    p("client_timeout", "Client timeout (ms)", "how long a client waits before trying another server", Kind::Duration, M, 60 * S, 500 * M, false),
 ];
 
 /// Looks a parameter up in a table.
@@ -290,23 +185,9 @@ mod tests {
         for lab in crate::lab::registry::all() {
             for spec in lab.params.iter().flat_map(|t| t.iter()) {
                 spec.check(spec.default).unwrap();
-                assert_eq!(
-                    spec.parse(&spec.format(spec.default)),
-                    Ok(spec.default),
-                    "{}",
-                    spec.name
-                );
-                assert_eq!(
-                    spec.parse(&spec.format(spec.max)),
-                    Ok(spec.max),
-                    "{}",
-                    spec.name
-                );
-                assert!(
-                    !spec.label.is_empty() && !spec.help.is_empty(),
-                    "{} needs a label and a help line",
-                    spec.name
-                );
+                assert_eq!(spec.parse(&spec.format(spec.default)), Ok(spec.default), "{}", spec.name);
+                assert_eq!(spec.parse(&spec.format(spec.max)), Ok(spec.max), "{}", spec.name);
+                assert!(!spec.label.is_empty() && !spec.help.is_empty(), "{} needs a label and a help line", spec.name);
             }
         }
     }
@@ -318,10 +199,7 @@ mod tests {
         assert!(err.contains("between 1 and 101"), "{err}");
         let loss = find(NETWORK, "loss").unwrap();
         assert_eq!(loss.parse("1.5%"), Ok(15_000));
-        assert!(loss
-            .parse("150%")
-            .unwrap_err()
-            .contains("between 0% and 100%"));
+        assert!(loss.parse("150%").unwrap_err().contains("between 0% and 100%"));
         assert!(loss.parse("abc").unwrap_err().contains("percentage"));
     }
 

@@ -17,9 +17,7 @@ fn raft_action() -> impl Strategy<Value = Action> {
         node().prop_map(|n| Action::Lab(format!("request S{}", n + 1))),
         Just(Action::Heal),
         Just(Action::Partition(vec![vec![0, 1], vec![2, 3, 4]])),
-        (node(), node())
-            .prop_filter("distinct", |(a, b)| a != b)
-            .prop_map(|(a, b)| Action::Block(a, b)),
+        (node(), node()).prop_filter("distinct", |(a, b)| a != b).prop_map(|(a, b)| Action::Block(a, b)),
         (0i64..=1_000_000).prop_map(|v| Action::Set("loss".into(), v)),
         (0i64..=10_000_000).prop_map(|v| Action::Set("latency_max".into(), v)),
         (0i64..=1).prop_map(|v| Action::Set("reorder".into(), v)),
@@ -105,17 +103,8 @@ fn reads_the_documented_example() {
     assert_eq!(s.title, "A leader crashes; the others elect a new one.");
     assert_eq!(s.seed, 42);
     assert_eq!(s.get("loss"), 10_000);
-    assert_eq!(
-        s.actions[0],
-        Timed {
-            at: 1_000_000,
-            action: Action::Crash(0)
-        }
-    );
-    assert_eq!(
-        s.actions[1].action,
-        Action::Partition(vec![vec![1, 2], vec![3, 4]])
-    );
+    assert_eq!(s.actions[0], Timed { at: 1_000_000, action: Action::Crash(0) });
+    assert_eq!(s.actions[1].action, Action::Partition(vec![vec![1, 2], vec![3, 4]]));
     assert_eq!(s.until, 5_000_000);
     assert_eq!(s.expects[0].cmp, Cmp::Ge);
 }
@@ -127,8 +116,7 @@ fn err(text: &str) -> String {
 #[test]
 fn malformed_files_say_what_is_wrong() {
     assert!(err("").contains("empty"));
-    assert!(err("seed 3\n")
-        .contains("line 1: a scenario must start with 'lab NAME' (lab raft, lab paxos, lab ring"));
+    assert!(err("seed 3\n").contains("line 1: a scenario must start with 'lab NAME' (lab raft, lab paxos, lab ring"));
     assert!(err("lab paxos-ish\n").contains("unknown lab"));
     assert!(err("lab raft\nnodez 3\n").contains("line 2: 'nodez' is neither"));
     assert!(err("lab raft\nnodes 300\n").contains("between 1 and 101"));
@@ -140,10 +128,7 @@ fn malformed_files_say_what_is_wrong() {
     assert!(err("lab raft\nat 1s partition S1\n").contains("at least two groups"));
     assert!(err("lab raft\nat 1s partition S1 | S1\n").contains("in two groups"));
     assert!(err("lab raft\nat 1s set nodes 3\n").contains("only be set at the start"));
-    assert!(
-        err("lab raft\nelection_timeout_min 500ms\nelection_timeout_max 200ms\n")
-            .contains("must not be larger")
-    );
+    assert!(err("lab raft\nelection_timeout_min 500ms\nelection_timeout_max 200ms\n").contains("must not be larger"));
     assert!(err("lab raft\nuntil 99999999999s\n").contains("too far"));
     assert!(err("lab raft\nat 1s add\n").contains("not an action of the raft lab"));
     assert!(err("lab raft\nexpect leader\n").contains("expect METRIC OP VALUE"));
@@ -154,31 +139,16 @@ fn broken_links_say_what_is_wrong() {
     let good = link::encode(&Scenario::new(crate::raft::lab::kind(), 5)).unwrap();
     assert!(matches!(link::decode(""), Err(ScenarioError::Link(_))));
     assert!(matches!(link::decode("hello"), Err(ScenarioError::Link(_))));
-    assert!(
-        matches!(link::decode(&good.replacen("v1", "v7", 1)), Err(ScenarioError::Version(v)) if v == "v7")
-    );
-    assert!(link::decode("v1.@@@")
-        .unwrap_err()
-        .to_string()
-        .contains("characters"));
+    assert!(matches!(link::decode(&good.replacen("v1", "v7", 1)), Err(ScenarioError::Version(v)) if v == "v7"));
+    assert!(link::decode("v1.@@@").unwrap_err().to_string().contains("characters"));
     let cut = &good[..good.len() - 4];
-    assert!(
-        link::decode(cut)
-            .unwrap_err()
-            .to_string()
-            .contains("cut short"),
-        "{:?}",
-        link::decode(cut)
-    );
+    assert!(link::decode(cut).unwrap_err().to_string().contains("cut short"), "{:?}", link::decode(cut));
     assert_eq!(link::decode(&format!("#{good}")).unwrap().seed, 5);
     // Huge numbers inside an otherwise valid link.
     let huge = Scenario::parse("lab raft\n").map(|_| ()).and_then(|_| {
         let text = "lab raft\nseed 18446744073709551616\n";
         let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);
-        link::decode(&format!(
-            "v1.{}",
-            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, packed)
-        ))
+        link::decode(&format!("v1.{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, packed)))
     });
     assert!(huge.unwrap_err().to_string().contains("seed must be"));
 }
@@ -187,20 +157,10 @@ fn broken_links_say_what_is_wrong() {
 fn a_decompression_bomb_is_refused() {
     let text = format!("lab raft\n{}", "# padding\n".repeat(200_000));
     let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);
-    let link = format!(
-        "v1.{}",
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, packed)
-    );
+    let link = format!("v1.{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, packed));
     assert!(link.len() < 10_000);
-    assert!(
-        matches!(link::decode(&link), Err(ScenarioError::TooLarge(_))),
-        "{:?}",
-        link::decode(&link)
-    );
-    assert!(link::decode(&link)
-        .unwrap_err()
-        .to_string()
-        .contains("too large"));
+    assert!(matches!(link::decode(&link), Err(ScenarioError::TooLarge(_))), "{:?}", link::decode(&link));
+    assert!(link::decode(&link).unwrap_err().to_string().contains("too large"));
 }
 
 // Issue 8: a scenario that stays within the action limit always writes out
@@ -210,47 +170,28 @@ fn a_decompression_bomb_is_refused() {
 fn long_recorded_runs_write_links_that_load_again() {
     let mut s = Scenario::new(crate::raft::lab::kind(), 3);
     for i in 0..15_000u64 {
-        let action = if i % 2 == 0 {
-            Action::Partition(vec![vec![0, 1], vec![2, 3, 4]])
-        } else {
-            Action::Heal
-        };
-        s.actions.push(Timed {
-            at: i * 1_000,
-            action,
-        });
+        let action = if i % 2 == 0 { Action::Partition(vec![vec![0, 1], vec![2, 3, 4]]) } else { Action::Heal };
+        s.actions.push(Timed { at: i * 1_000, action });
     }
-    s.validate()
-        .expect("15,000 partition/heal actions are within the limits");
+    s.validate().expect("15,000 partition/heal actions are within the limits");
     let back = link::decode(&link::encode(&s).expect("encodes")).expect("decodes");
     assert_eq!(back, s);
     // 20,000 five-group partitions of 101 servers cannot fit: refused.
     let mut big = Scenario::new(crate::raft::lab::kind(), 3);
     big.set("nodes", 101).unwrap();
     let groups: Vec<Vec<u32>> = (0..5).map(|g| (g * 20..g * 20 + 20).collect()).collect();
-    big.actions = (0..20_000u64)
-        .map(|i| Timed {
-            at: i,
-            action: Action::Partition(groups.clone()),
-        })
-        .collect();
+    big.actions = (0..20_000u64).map(|i| Timed { at: i, action: Action::Partition(groups.clone()) }).collect();
     let e = big.validate().unwrap_err();
-    assert!(
-        matches!(e, ScenarioError::TooLarge(_)) && e.to_string().contains("bytes"),
-        "{e}"
-    );
+    assert!(matches!(e, ScenarioError::TooLarge(_)) && e.to_string().contains("bytes"), "{e}");
 }
 
 #[test]
 fn cut_and_oversized_links_say_so() {
-    let s =
-        Scenario::parse("lab raft\nseed 4\nat 1s crash S1\nat 2s restart S1\nuntil 3s\n").unwrap();
+    let s = Scenario::parse("lab raft\nseed 4\nat 1s crash S1\nat 2s restart S1\nuntil 3s\n").unwrap();
     let good = link::encode(&s).unwrap();
     for cut in 4..good.len() - 1 {
         match link::decode(&good[..cut]) {
-            Err(e @ ScenarioError::Truncated(_)) => {
-                assert!(e.to_string().contains("cut short"), "{e}")
-            }
+            Err(e @ ScenarioError::Truncated(_)) => assert!(e.to_string().contains("cut short"), "{e}"),
             Err(e) => panic!("a link cut at {cut} should say it is cut short, not: {e}"),
             Ok(_) => {}
         }
@@ -259,10 +200,8 @@ fn cut_and_oversized_links_say_so() {
 
 #[test]
 fn a_parameter_given_twice_names_both_lines() {
-    assert!(err("lab raft\nseed 1\nnodes 3\nseed 2\n")
-        .contains("line 4: 'seed' is given twice (first on line 2)"));
-    assert!(err("lab raft\nnodes 3\nnodes 5\n")
-        .contains("line 3: 'nodes' is given twice (first on line 2)"));
+    assert!(err("lab raft\nseed 1\nnodes 3\nseed 2\n").contains("line 4: 'seed' is given twice (first on line 2)"));
+    assert!(err("lab raft\nnodes 3\nnodes 5\n").contains("line 3: 'nodes' is given twice (first on line 2)"));
     assert!(err("lab raft\nuntil 1s\nuntil 2s\n").contains("'until' is given twice"));
 }
 
@@ -300,11 +239,6 @@ fn titles_survive_the_round_trip() {
     let mut s = Scenario::new(crate::raft::lab::kind(), 1);
     for title in ["#a#  b", "  indented", "two\n\nparagraphs", "a # b"] {
         s.title = title.to_string();
-        assert_eq!(
-            Scenario::parse(&s.to_text()).unwrap().title,
-            title,
-            "{:?}",
-            s.to_text()
-        );
+        assert_eq!(Scenario::parse(&s.to_text()).unwrap().title, title, "{:?}", s.to_text());
     }
 }

@@ -41,14 +41,7 @@ pub struct ClientConfig {
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        ClientConfig {
-            rate_per_sec: 0,
-            timeout: 500 * MS,
-            redirect_delay: MS,
-            backoff_min: 20 * MS,
-            backoff_max: 1_000 * MS,
-            max_attempts: 8,
-        }
+        ClientConfig { rate_per_sec: 0, timeout: 500 * MS, redirect_delay: MS, backoff_min: 20 * MS, backoff_max: 1_000 * MS, max_attempts: 8 }
     }
 }
 
@@ -158,8 +151,7 @@ impl Clients {
             history: History::default(),
             // Three significant digits, growing as needed: exact enough for
             // percentiles, a few kilobytes whatever the run's length.
-            latency: Histogram::new(3)
-                .unwrap_or_else(|_| unreachable!("3 significant digits are valid")),
+            latency: Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid")),
             requests: 0,
             committed: 0,
             gave_up: 0,
@@ -187,25 +179,8 @@ impl Clients {
         self.next_req += 1;
         self.requests += 1;
         let node = node % self.nodes;
-        self.pending.insert(
-            req,
-            Pending {
-                invoked: now,
-                attempt: 1,
-                waiting_on: node,
-                backoffs: 0,
-            },
-        );
-        (
-            req,
-            ClientStep::Send {
-                node,
-                req,
-                attempt: 1,
-                after: 0,
-                fresh: true,
-            },
-        )
+        self.pending.insert(req, Pending { invoked: now, attempt: 1, waiting_on: node, backoffs: 0 });
+        (req, ClientStep::Send { node, req, attempt: 1, after: 0, fresh: true })
     }
 
     /// Whether `req` awaits an answer.
@@ -223,41 +198,22 @@ impl Clients {
     /// a leader carries a bounded number of outstanding requests).
     pub fn timed_out(&mut self, now: Time, req: RequestId, attempt: u32) -> ClientStep {
         let nodes = self.nodes;
-        let Some(p) = self.pending.get_mut(&req).filter(|p| p.attempt == attempt) else {
-            return ClientStep::Idle;
-        };
+        let Some(p) = self.pending.get_mut(&req).filter(|p| p.attempt == attempt) else { return ClientStep::Idle };
         if p.attempt >= self.config.max_attempts.max(1) {
             let invoked = p.invoked;
             self.pending.remove(&req);
             self.gave_up += 1;
-            self.record(Operation {
-                req,
-                invoked,
-                completed: Some((now, Outcome::GaveUp)),
-                attempts: attempt,
-            });
+            self.record(Operation { req, invoked, completed: Some((now, Outcome::GaveUp)), attempts: attempt });
             return ClientStep::Idle;
         }
         self.target = (self.target + 1) % nodes;
         p.attempt += 1;
         p.waiting_on = self.target;
-        ClientStep::Send {
-            node: self.target,
-            req,
-            attempt: p.attempt,
-            after: 0,
-            fresh: true,
-        }
+        ClientStep::Send { node: self.target, req, attempt: p.attempt, after: 0, fresh: true }
     }
 
     /// Node `from` answered `req` at `now`.
-    pub fn answered(
-        &mut self,
-        now: Time,
-        from: NodeId,
-        req: RequestId,
-        reply: Reply,
-    ) -> ClientStep {
+    pub fn answered(&mut self, now: Time, from: NodeId, req: RequestId, reply: Reply) -> ClientStep {
         match reply {
             Reply::Committed => {
                 if let Some(p) = self.pending.remove(&req) {
@@ -275,9 +231,7 @@ impl Clients {
             Reply::NotLeader(hint) => {
                 let nodes = self.nodes;
                 // Only the node the live attempt waits on may redirect it.
-                let Some(p) = self.pending.get_mut(&req).filter(|p| p.waiting_on == from) else {
-                    return ClientStep::Idle;
-                };
+                let Some(p) = self.pending.get_mut(&req).filter(|p| p.waiting_on == from) else { return ClientStep::Idle };
                 let (node, after) = match hint {
                     Some(h) if h < nodes && h != from => {
                         p.backoffs = 0;
@@ -287,28 +241,14 @@ impl Clients {
                         // No leader known: exponential back-off with jitter
                         // (a uniform draw in the upper half of the window).
                         let cap = self.config.backoff_max.max(1);
-                        let window = self
-                            .config
-                            .backoff_min
-                            .max(1)
-                            .saturating_mul(1 << p.backoffs.min(20))
-                            .min(cap);
+                        let window = self.config.backoff_min.max(1).saturating_mul(1 << p.backoffs.min(20)).min(cap);
                         p.backoffs += 1;
-                        (
-                            (from + 1) % nodes,
-                            self.rng.range(window / 2, window.max(1)),
-                        )
+                        ((from + 1) % nodes, self.rng.range(window / 2, window.max(1)))
                     }
                 };
                 p.waiting_on = node;
                 self.target = node;
-                ClientStep::Send {
-                    node,
-                    req,
-                    attempt: p.attempt,
-                    after,
-                    fresh: false,
-                }
+                ClientStep::Send { node, req, attempt: p.attempt, after, fresh: false }
             }
         }
     }

@@ -109,28 +109,11 @@ impl Default for SimConfig {
 
 #[derive(Clone, Debug)]
 enum Event<P: Protocol> {
-    Deliver {
-        id: u64,
-        from: NodeId,
-        to: NodeId,
-        sent: Time,
-        msg: P::Msg,
-    },
-    Timer {
-        node: NodeId,
-        timer: P::Timer,
-        gen: u64,
-    },
+    Deliver { id: u64, from: NodeId, to: NodeId, sent: Time, msg: P::Msg },
+    Timer { node: NodeId, timer: P::Timer, gen: u64 },
     ClientArrival,
-    Request {
-        node: NodeId,
-        req: RequestId,
-        attempt: u32,
-    },
-    ClientTimeout {
-        req: RequestId,
-        attempt: u32,
-    },
+    Request { node: NodeId, req: RequestId, attempt: u32 },
+    ClientTimeout { req: RequestId, attempt: u32 },
 }
 
 /// A queue entry: when, in which order, and where the event waits. The
@@ -222,11 +205,7 @@ impl<P: Protocol> Sim<P> {
 
     /// A cluster whose invariants watch from the first event on, the
     /// nodes' start included.
-    pub fn with_invariants(
-        config: SimConfig,
-        proto: P::Config,
-        invariants: Vec<Box<dyn Invariant<P>>>,
-    ) -> Self {
+    pub fn with_invariants(config: SimConfig, proto: P::Config, invariants: Vec<Box<dyn Invariant<P>>>) -> Self {
         let n = config.nodes;
         let seed = config.seed;
         let nodes = (0..n)
@@ -255,11 +234,7 @@ impl<P: Protocol> Sim<P> {
             nodes,
             net: Network::new(seed, n, config.net.clone()),
             trace: Trace::new(config.trace_window),
-            clients: Clients::new(
-                config.client.clone(),
-                n,
-                Rng::stream(seed, StreamKind::Workload, 0),
-            ),
+            clients: Clients::new(config.client.clone(), n, Rng::stream(seed, StreamKind::Workload, 0)),
             config,
             proto,
             fresh: Vec::new(),
@@ -332,25 +307,12 @@ impl<P: Protocol> Sim<P> {
     }
     /// Messages on the wire.
     pub fn in_flight(&self) -> impl Iterator<Item = InFlight<'_, P::Msg>> {
-        self.queue
-            .iter()
-            .filter_map(|s| match self.slab.get(s.slot as usize)? {
-                Some(Event::Deliver {
-                    id,
-                    from,
-                    to,
-                    sent,
-                    msg,
-                }) => Some(InFlight {
-                    id: *id,
-                    from: *from,
-                    to: *to,
-                    sent_at: *sent,
-                    deliver_at: s.at,
-                    msg,
-                }),
-                _ => None,
-            })
+        self.queue.iter().filter_map(|s| match self.slab.get(s.slot as usize)? {
+            Some(Event::Deliver { id, from, to, sent, msg }) => {
+                Some(InFlight { id: *id, from: *from, to: *to, sent_at: *sent, deliver_at: s.at, msg })
+            }
+            _ => None,
+        })
     }
 
     fn schedule(&mut self, at: Time, ev: Event<P>) {
@@ -365,11 +327,7 @@ impl<P: Protocol> Sim<P> {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.queue.push(Scheduled {
-            at,
-            seq: self.seq,
-            slot,
-        });
+        self.queue.push(Scheduled { at, seq: self.seq, slot });
     }
 
     fn schedule_client_arrival(&mut self) {
@@ -379,20 +337,10 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn client_step(&mut self, step: client::ClientStep) {
-        if let client::ClientStep::Send {
-            node,
-            req,
-            attempt,
-            after,
-            fresh,
-        } = step
-        {
+        if let client::ClientStep::Send { node, req, attempt, after, fresh } = step {
             self.schedule(self.now + after, Event::Request { node, req, attempt });
             if fresh {
-                self.schedule(
-                    self.now + self.clients.config.timeout,
-                    Event::ClientTimeout { req, attempt },
-                );
+                self.schedule(self.now + self.clients.config.timeout, Event::ClientTimeout { req, attempt });
             }
         }
     }
@@ -418,13 +366,9 @@ impl<P: Protocol> Sim<P> {
         if self.violation.is_some() {
             return false;
         }
-        let Some(Scheduled { at, slot, .. }) = self.queue.pop() else {
-            return false;
-        };
+        let Some(Scheduled { at, slot, .. }) = self.queue.pop() else { return false };
         self.free.push(slot);
-        let Some(ev) = self.slab[slot as usize].take() else {
-            return false;
-        };
+        let Some(ev) = self.slab[slot as usize].take() else { return false };
         self.now = at;
         self.fresh.clear();
         self.counters.events += 1;
@@ -448,39 +392,18 @@ impl<P: Protocol> Sim<P> {
 
     fn process(&mut self, ev: Event<P>) {
         match ev {
-            Event::Deliver {
-                id,
-                from,
-                to,
-                sent,
-                msg,
-            } => {
+            Event::Deliver { id, from, to, sent, msg } => {
                 let node = &mut self.nodes[to as usize];
                 let kind = msg.kind();
                 match node.status {
-                    NodeStatus::Paused => node.held.push(Event::Deliver {
-                        id,
-                        from,
-                        to,
-                        sent,
-                        msg,
-                    }),
-                    NodeStatus::Crashed => {
-                        self.drop_msg(id, from, to, kind, DropReason::NodeDown, sent)
-                    }
+                    NodeStatus::Paused => node.held.push(Event::Deliver { id, from, to, sent, msg }),
+                    NodeStatus::Crashed => self.drop_msg(id, from, to, kind, DropReason::NodeDown, sent),
                     NodeStatus::Up if self.net.is_cut(from, to) => {
                         self.drop_msg(id, from, to, kind, DropReason::Partition, sent)
                     }
                     NodeStatus::Up => {
                         self.counters.delivered += 1;
-                        self.fresh.push(TraceEvent::Delivered {
-                            at: self.now,
-                            id,
-                            from,
-                            to,
-                            kind,
-                            sent,
-                        });
+                        self.fresh.push(TraceEvent::Delivered { at: self.now, id, from, to, kind, sent });
                         self.with_node(to, |n, ctx| n.on_message(from, msg, ctx));
                     }
                 }
@@ -495,11 +418,7 @@ impl<P: Protocol> Sim<P> {
                     return;
                 }
                 slot.timers.remove(&timer);
-                self.fresh.push(TraceEvent::TimerFired {
-                    at: self.now,
-                    node,
-                    timer: timer.clone(),
-                });
+                self.fresh.push(TraceEvent::TimerFired { at: self.now, node, timer: timer.clone() });
                 self.with_node(node, |n, ctx| n.on_timer(timer, ctx));
             }
             Event::ClientArrival => {
@@ -516,11 +435,7 @@ impl<P: Protocol> Sim<P> {
                     NodeStatus::Paused => slot.held.push(Event::Request { node, req, attempt }),
                     NodeStatus::Crashed => {} // lost; the client times out
                     NodeStatus::Up => {
-                        self.fresh.push(TraceEvent::Request {
-                            at: self.now,
-                            node,
-                            req,
-                        });
+                        self.fresh.push(TraceEvent::Request { at: self.now, node, req });
                         self.with_node(node, |n, ctx| n.on_request(req, ctx));
                     }
                 }
@@ -532,25 +447,9 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    fn drop_msg(
-        &mut self,
-        id: u64,
-        from: NodeId,
-        to: NodeId,
-        kind: &'static str,
-        reason: DropReason,
-        sent: Time,
-    ) {
+    fn drop_msg(&mut self, id: u64, from: NodeId, to: NodeId, kind: &'static str, reason: DropReason, sent: Time) {
         self.counters.dropped += 1;
-        self.fresh.push(TraceEvent::Dropped {
-            at: self.now,
-            id,
-            from,
-            to,
-            kind,
-            reason,
-            sent,
-        });
+        self.fresh.push(TraceEvent::Dropped { at: self.now, id, from, to, kind, reason, sent });
     }
 
     /// A client request to node `node` now (the UI's "send a request").
@@ -594,9 +493,7 @@ impl<P: Protocol> Sim<P> {
         let n = self.config.nodes;
         let ok = |id: NodeId| id < n;
         let applied = match &fault {
-            Fault::Crash(id)
-                if ok(*id) && self.nodes[*id as usize].status != NodeStatus::Crashed =>
-            {
+            Fault::Crash(id) if ok(*id) && self.nodes[*id as usize].status != NodeStatus::Crashed => {
                 let node = &mut self.nodes[*id as usize];
                 let durable = node.state.durable();
                 node.state = P::recover(*id, n, &self.proto, durable);
@@ -605,14 +502,9 @@ impl<P: Protocol> Sim<P> {
                 node.held.clear();
                 true
             }
-            Fault::Restart(id)
-                if ok(*id) && self.nodes[*id as usize].status == NodeStatus::Crashed =>
-            {
+            Fault::Restart(id) if ok(*id) && self.nodes[*id as usize].status == NodeStatus::Crashed => {
                 self.nodes[*id as usize].status = NodeStatus::Up;
-                self.fresh.push(TraceEvent::Fault {
-                    at: self.now,
-                    fault: fault.clone(),
-                });
+                self.fresh.push(TraceEvent::Fault { at: self.now, fault: fault.clone() });
                 self.with_node(*id, |node, ctx| node.on_start(ctx));
                 self.finish_step();
                 return;
@@ -621,9 +513,7 @@ impl<P: Protocol> Sim<P> {
                 self.nodes[*id as usize].status = NodeStatus::Paused;
                 true
             }
-            Fault::Resume(id)
-                if ok(*id) && self.nodes[*id as usize].status == NodeStatus::Paused =>
-            {
+            Fault::Resume(id) if ok(*id) && self.nodes[*id as usize].status == NodeStatus::Paused => {
                 let node = &mut self.nodes[*id as usize];
                 node.status = NodeStatus::Up;
                 let held = std::mem::take(&mut node.held);
@@ -648,10 +538,7 @@ impl<P: Protocol> Sim<P> {
             _ => false,
         };
         if applied {
-            self.fresh.push(TraceEvent::Fault {
-                at: self.now,
-                fault,
-            });
+            self.fresh.push(TraceEvent::Fault { at: self.now, fault });
         }
         self.finish_step();
     }
@@ -688,13 +575,7 @@ impl<P: Protocol> Sim<P> {
         let mut effects = std::mem::take(&mut self.effects);
         {
             let node = &mut self.nodes[id as usize];
-            let mut ctx = Ctx {
-                id,
-                nodes: self.config.nodes,
-                now: self.now,
-                rng: &mut node.rng,
-                effects: &mut effects,
-            };
+            let mut ctx = Ctx { id, nodes: self.config.nodes, now: self.now, rng: &mut node.rng, effects: &mut effects };
             f(&mut node.state, &mut ctx);
         }
         for eff in effects.drain(..) {
@@ -714,135 +595,58 @@ impl<P: Protocol> Sim<P> {
                 self.counters.sent += 1;
                 match self.net.send(self.now, id, to) {
                     Fate::Lost => {
-                        self.fresh.push(TraceEvent::Sent {
-                            at: self.now,
-                            id: mid,
-                            from: id,
-                            to,
-                            msg: msg.clone(),
-                            deliver_at: self.now,
-                            copy: false,
-                        });
+                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: self.now, copy: false });
                         self.drop_msg(mid, id, to, msg.kind(), DropReason::Loss, self.now);
                     }
                     Fate::Cut => {
-                        self.fresh.push(TraceEvent::Sent {
-                            at: self.now,
-                            id: mid,
-                            from: id,
-                            to,
-                            msg: msg.clone(),
-                            deliver_at: self.now,
-                            copy: false,
-                        });
+                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: self.now, copy: false });
                         self.drop_msg(mid, id, to, msg.kind(), DropReason::Partition, self.now);
                     }
                     Fate::Arrives(d, dup) => {
                         let at = self.now + d;
-                        self.fresh.push(TraceEvent::Sent {
-                            at: self.now,
-                            id: mid,
-                            from: id,
-                            to,
-                            msg: msg.clone(),
-                            deliver_at: at,
-                            copy: false,
-                        });
+                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: at, copy: false });
                         if let Some(d2) = dup {
                             let copy = self.next_msg;
                             self.next_msg += 1;
                             let at2 = self.now + d2;
-                            self.fresh.push(TraceEvent::Sent {
-                                at: self.now,
-                                id: copy,
-                                from: id,
-                                to,
-                                msg: msg.clone(),
-                                deliver_at: at2,
-                                copy: true,
-                            });
-                            self.schedule(
-                                at2,
-                                Event::Deliver {
-                                    id: copy,
-                                    from: id,
-                                    to,
-                                    sent: self.now,
-                                    msg: msg.clone(),
-                                },
-                            );
+                            self.fresh.push(TraceEvent::Sent { at: self.now, id: copy, from: id, to, msg: msg.clone(), deliver_at: at2, copy: true });
+                            self.schedule(at2, Event::Deliver { id: copy, from: id, to, sent: self.now, msg: msg.clone() });
                         }
-                        self.schedule(
-                            at,
-                            Event::Deliver {
-                                id: mid,
-                                from: id,
-                                to,
-                                sent: self.now,
-                                msg,
-                            },
-                        );
+                        self.schedule(at, Event::Deliver { id: mid, from: id, to, sent: self.now, msg });
                     }
                 }
             }
             Effect::SetTimer { timer, after } => {
                 let node = &self.nodes[id as usize];
-                let scaled = (i128::from(after) * (1_000_000 + i128::from(node.drift_ppm))
-                    / 1_000_000)
-                    .max(0) as Time;
+                let scaled = (i128::from(after) * (1_000_000 + i128::from(node.drift_ppm)) / 1_000_000).max(0) as Time;
                 let at = self.now + scaled;
                 self.next_timer_gen += 1;
                 let gen = self.next_timer_gen;
-                self.nodes[id as usize]
-                    .timers
-                    .insert(timer.clone(), (gen, self.now, at));
-                self.schedule(
-                    at,
-                    Event::Timer {
-                        node: id,
-                        timer,
-                        gen,
-                    },
-                );
+                self.nodes[id as usize].timers.insert(timer.clone(), (gen, self.now, at));
+                self.schedule(at, Event::Timer { node: id, timer, gen });
             }
             Effect::CancelTimer { timer } => {
                 self.nodes[id as usize].timers.remove(&timer);
             }
             Effect::Reply { req, reply } => {
-                self.fresh.push(TraceEvent::Replied {
-                    at: self.now,
-                    node: id,
-                    req,
-                    reply,
-                });
+                self.fresh.push(TraceEvent::Replied { at: self.now, node: id, req, reply });
                 if reply == Reply::Committed && self.clients.is_pending(req) {
                     self.counters.committed += 1;
                 }
                 let step = self.clients.answered(self.now, id, req, reply);
                 self.client_step(step);
             }
-            Effect::Note(note) => self.fresh.push(TraceEvent::Note {
-                at: self.now,
-                node: id,
-                note,
-            }),
+            Effect::Note(note) => self.fresh.push(TraceEvent::Note { at: self.now, node: id, note }),
         }
     }
 
     /// Checks invariants against the fresh events and moves them to the trace.
     fn finish_step(&mut self) {
         if !self.invariants.is_empty() {
-            let world = World {
-                now: self.now,
-                nodes: &self.nodes,
-            };
+            let world = World { now: self.now, nodes: &self.nodes };
             for inv in &mut self.invariants {
                 if let Err(message) = inv.check(&world, &self.fresh) {
-                    self.violation = Some(Violation {
-                        invariant: inv.name(),
-                        at: self.now,
-                        message,
-                    });
+                    self.violation = Some(Violation { invariant: inv.name(), at: self.now, message });
                     break;
                 }
             }

@@ -82,20 +82,12 @@ impl Network {
         let links = (0..nodes)
             .flat_map(|from| (0..nodes).map(move |to| (from, to)))
             .map(|(from, to)| Link {
-                rng: Rng::stream(
-                    seed,
-                    StreamKind::Link,
-                    u64::from(from) << 32 | u64::from(to),
-                ),
+                rng: Rng::stream(seed, StreamKind::Link, u64::from(from) << 32 | u64::from(to)),
                 cut: false,
                 last_arrival: 0,
             })
             .collect();
-        Network {
-            nodes,
-            links,
-            config,
-        }
+        Network { nodes, links, config }
     }
 
     fn link(&mut self, from: NodeId, to: NodeId) -> &mut Link {
@@ -118,9 +110,7 @@ impl Network {
             return Fate::Lost;
         }
         let delay = |link: &mut Link| {
-            let mut d = link
-                .rng
-                .range(cfg.latency_min, cfg.latency_max.max(cfg.latency_min));
+            let mut d = link.rng.range(cfg.latency_min, cfg.latency_max.max(cfg.latency_min));
             if link.rng.chance_ppm(cfg.tail_ppm) {
                 d += link.rng.range(0, cfg.tail_max);
             }
@@ -132,11 +122,7 @@ impl Network {
             d
         };
         let first = delay(link);
-        let dup = if link.rng.chance_ppm(cfg.dup_ppm) {
-            Some(delay(link))
-        } else {
-            None
-        };
+        let dup = if link.rng.chance_ppm(cfg.dup_ppm) { Some(delay(link)) } else { None };
         Fate::Arrives(first, dup)
     }
 
@@ -223,12 +209,7 @@ mod tests {
 
     #[test]
     fn fifo_links_never_reorder() {
-        let cfg = NetConfig {
-            latency_min: 1,
-            latency_max: 1_000,
-            reorder: false,
-            ..NetConfig::default()
-        };
+        let cfg = NetConfig { latency_min: 1, latency_max: 1_000, reorder: false, ..NetConfig::default() };
         let mut net = Network::new(3, 2, cfg);
         let mut last = 0;
         for now in 0..500 {
@@ -241,14 +222,9 @@ mod tests {
 
     #[test]
     fn loss_rate_is_about_what_was_asked() {
-        let cfg = NetConfig {
-            loss_ppm: 200_000,
-            ..NetConfig::default()
-        };
+        let cfg = NetConfig { loss_ppm: 200_000, ..NetConfig::default() };
         let mut net = Network::new(5, 2, cfg);
-        let lost = (0..10_000)
-            .filter(|_| net.send(0, 0, 1) == Fate::Lost)
-            .count();
+        let lost = (0..10_000).filter(|_| net.send(0, 0, 1) == Fate::Lost).count();
         // 20% of 10,000 with a binomial sd of 40: allow 5 sd.
         assert!((1_800..=2_200).contains(&lost), "{lost}");
     }

@@ -65,9 +65,7 @@ mod tests {
     // DESIGN.md, principle 1: adding a consumer must not reshuffle the others.
     #[test]
     fn streams_are_independent_of_each_other() {
-        let a: Vec<u64> = (0..8)
-            .map(|_| Rng::stream(9, StreamKind::Node, 0).next_u64())
-            .collect();
+        let a: Vec<u64> = (0..8).map(|_| Rng::stream(9, StreamKind::Node, 0).next_u64()).collect();
         let mut node0 = Rng::stream(9, StreamKind::Node, 0);
         let mut node1 = Rng::stream(9, StreamKind::Node, 1);
         let mut mixed = Vec::new();

@@ -52,20 +52,10 @@ impl Protocol for Toy {
     type Config = Time;
 
     fn new(_: NodeId, _: u32, _: &Time) -> Self {
-        Toy {
-            pongs: 0,
-            pings: 0,
-            ticks: 0,
-            ping_times: Vec::new(),
-        }
+        Toy { pongs: 0, pings: 0, ticks: 0, ping_times: Vec::new() }
     }
     fn recover(_: NodeId, _: u32, _: &Time, pongs: u64) -> Self {
-        Toy {
-            pongs,
-            pings: 0,
-            ticks: 0,
-            ping_times: Vec::new(),
-        }
+        Toy { pongs, pings: 0, ticks: 0, ping_times: Vec::new() }
     }
     fn durable(&self) -> u64 {
         self.pongs
@@ -100,15 +90,7 @@ impl Protocol for Toy {
 }
 
 fn sim(nodes: u32, seed: u64, net: NetConfig) -> Sim<Toy> {
-    Sim::new(
-        SimConfig {
-            nodes,
-            seed,
-            net,
-            ..SimConfig::default()
-        },
-        0,
-    )
+    Sim::new(SimConfig { nodes, seed, net, ..SimConfig::default() }, 0)
 }
 
 #[test]
@@ -128,13 +110,7 @@ fn events_come_out_in_time_order() {
 #[test]
 fn same_seed_same_fingerprint_other_seed_other_fingerprint() {
     let run = |seed| {
-        let net = NetConfig {
-            loss_ppm: 50_000,
-            dup_ppm: 20_000,
-            tail_ppm: 100_000,
-            tail_max: 50 * MS,
-            ..NetConfig::default()
-        };
+        let net = NetConfig { loss_ppm: 50_000, dup_ppm: 20_000, tail_ppm: 100_000, tail_max: 50 * MS, ..NetConfig::default() };
         let mut s = sim(5, seed, net);
         s.run_until(SEC);
         s.inject(Fault::Crash(2));
@@ -163,19 +139,7 @@ fn crash_keeps_persisted_state_and_loses_volatile_state() {
     // While crashed it receives nothing: messages to it are dropped.
     s.run_until(2 * SEC);
     assert_eq!(s.nodes()[1].state.pings, 0);
-    let dropped_down = s
-        .trace()
-        .window()
-        .filter(|e| {
-            matches!(
-                e,
-                TraceEvent::Dropped {
-                    reason: DropReason::NodeDown,
-                    ..
-                }
-            )
-        })
-        .count();
+    let dropped_down = s.trace().window().filter(|e| matches!(e, TraceEvent::Dropped { reason: DropReason::NodeDown, .. })).count();
     assert!(dropped_down > 0);
     s.inject(Fault::Restart(1));
     s.run_until(3 * SEC);
@@ -235,51 +199,27 @@ fn one_way_block_drops_only_one_direction() {
 
 #[test]
 fn clock_drift_changes_timer_rates() {
-    let cfg = SimConfig {
-        nodes: 5,
-        seed: 11,
-        drift_ppm_max: 100_000,
-        ..SimConfig::default()
-    };
+    let cfg = SimConfig { nodes: 5, seed: 11, drift_ppm_max: 100_000, ..SimConfig::default() };
     let mut s: Sim<Toy> = Sim::new(cfg, 0);
     s.run_until(10 * SEC);
     for n in s.nodes() {
         // A 10 ms timer on a clock off by d ppm fires about 1000 / (1 + d) times in 10 s.
         let expected = 1_000.0 / (1.0 + f64::from(n.drift_ppm) / 1e6);
-        assert!(
-            (n.state.ticks as f64 - expected).abs() <= 2.0,
-            "drift {} ticks {}",
-            n.drift_ppm,
-            n.state.ticks
-        );
+        assert!((n.state.ticks as f64 - expected).abs() <= 2.0, "drift {} ticks {}", n.drift_ppm, n.state.ticks);
     }
     assert!(s.nodes().iter().any(|n| n.drift_ppm.abs() > 10_000));
 }
 
 #[test]
 fn client_requests_are_answered_and_measured() {
-    let cfg = SimConfig {
-        nodes: 3,
-        seed: 4,
-        client: ClientConfig {
-            rate_per_sec: 100,
-            ..ClientConfig::default()
-        },
-        ..SimConfig::default()
-    };
+    let cfg = SimConfig { nodes: 3, seed: 4, client: ClientConfig { rate_per_sec: 100, ..ClientConfig::default() }, ..SimConfig::default() };
     let mut s: Sim<Toy> = Sim::new(cfg, 0);
     s.run_until(10 * SEC);
     let c = s.counters();
     // About 100 per second for 10 s; uniform gaps: allow 10%.
     assert!((900..=1_100).contains(&c.requests), "{}", c.requests);
     assert_eq!(c.committed, c.requests);
-    assert!(
-        s.clients()
-            .history()
-            .finished()
-            .all(|op| op.completed.is_some_and(|(t, _)| t == op.invoked)),
-        "the toy answers at once"
-    );
+    assert!(s.clients().history().finished().all(|op| op.completed.is_some_and(|(t, _)| t == op.invoked)), "the toy answers at once");
     assert_eq!(s.clients().latency_quantile(0.99), Some(0));
 }
 

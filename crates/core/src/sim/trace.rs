@@ -57,59 +57,19 @@ pub enum Fault {
 pub enum TraceEvent<P: Protocol> {
     /// A message left `from`; it is due at `to` at `deliver_at`. `copy`:
     /// the network's duplicate of the message sent just before.
-    Sent {
-        at: Time,
-        id: u64,
-        from: NodeId,
-        to: NodeId,
-        msg: P::Msg,
-        deliver_at: Time,
-        copy: bool,
-    },
+    Sent { at: Time, id: u64, from: NodeId, to: NodeId, msg: P::Msg, deliver_at: Time, copy: bool },
     /// A message sent at `sent` arrived and was handled.
-    Delivered {
-        at: Time,
-        id: u64,
-        from: NodeId,
-        to: NodeId,
-        kind: &'static str,
-        sent: Time,
-    },
+    Delivered { at: Time, id: u64, from: NodeId, to: NodeId, kind: &'static str, sent: Time },
     /// A message sent at `sent` was lost.
-    Dropped {
-        at: Time,
-        id: u64,
-        from: NodeId,
-        to: NodeId,
-        kind: &'static str,
-        reason: DropReason,
-        sent: Time,
-    },
+    Dropped { at: Time, id: u64, from: NodeId, to: NodeId, kind: &'static str, reason: DropReason, sent: Time },
     /// A timer fired at a node.
-    TimerFired {
-        at: Time,
-        node: NodeId,
-        timer: P::Timer,
-    },
+    TimerFired { at: Time, node: NodeId, timer: P::Timer },
     /// A node noted something (became leader, committed, ...).
-    Note {
-        at: Time,
-        node: NodeId,
-        note: P::Note,
-    },
+    Note { at: Time, node: NodeId, note: P::Note },
     /// A client request reached a node.
-    Request {
-        at: Time,
-        node: NodeId,
-        req: RequestId,
-    },
+    Request { at: Time, node: NodeId, req: RequestId },
     /// A node answered a client.
-    Replied {
-        at: Time,
-        node: NodeId,
-        req: RequestId,
-        reply: Reply,
-    },
+    Replied { at: Time, node: NodeId, req: RequestId, reply: Reply },
     /// A fault was injected or the network changed.
     Fault { at: Time, fault: Fault },
 }
@@ -133,14 +93,7 @@ impl<P: Protocol> TraceEvent<P> {
     pub fn digest(&self, fp: &mut Fingerprint) {
         fp.u64(self.at());
         match self {
-            TraceEvent::Sent {
-                id,
-                from,
-                to,
-                msg,
-                deliver_at,
-                ..
-            } => {
+            TraceEvent::Sent { id, from, to, msg, deliver_at, .. } => {
                 fp.u64(1);
                 fp.u64(*id);
                 fp.u64(u64::from(*from) << 32 | u64::from(*to));
@@ -173,9 +126,7 @@ impl<P: Protocol> TraceEvent<P> {
                 fp.u64(u64::from(*node));
                 fp.u64(*req);
             }
-            TraceEvent::Replied {
-                node, req, reply, ..
-            } => {
+            TraceEvent::Replied { node, req, reply, .. } => {
                 fp.u64(7);
                 fp.u64(u64::from(*node));
                 fp.u64(*req);
@@ -209,43 +160,21 @@ impl<P: Protocol> TraceEvent<P> {
                 msg.describe(out);
                 Ok(())
             }
-            TraceEvent::Delivered { from, to, kind, .. } => {
-                write!(out, "S{}->S{} recv {kind}", from + 1, to + 1)
+            TraceEvent::Delivered { from, to, kind, .. } => write!(out, "S{}->S{} recv {kind}", from + 1, to + 1),
+            TraceEvent::Dropped { from, to, kind, reason, .. } => {
+                write!(out, "S{}->S{} drop {kind} ({})", from + 1, to + 1, reason.name())
             }
-            TraceEvent::Dropped {
-                from,
-                to,
-                kind,
-                reason,
-                ..
-            } => {
-                write!(
-                    out,
-                    "S{}->S{} drop {kind} ({})",
-                    from + 1,
-                    to + 1,
-                    reason.name()
-                )
-            }
-            TraceEvent::TimerFired { node, timer, .. } => {
-                write!(out, "S{} timer {}", node + 1, timer.kind())
-            }
+            TraceEvent::TimerFired { node, timer, .. } => write!(out, "S{} timer {}", node + 1, timer.kind()),
             TraceEvent::Note { node, note, .. } => {
                 let _ = write!(out, "S{} ", node + 1);
                 note.describe(out);
                 Ok(())
             }
             TraceEvent::Request { node, req, .. } => write!(out, "S{} request #{req}", node + 1),
-            TraceEvent::Replied {
-                node, req, reply, ..
-            } => match reply {
+            TraceEvent::Replied { node, req, reply, .. } => match reply {
                 Reply::Committed => write!(out, "S{} reply #{req} committed", node + 1),
-                Reply::NotLeader(Some(h)) => {
-                    write!(out, "S{} reply #{req} not leader, try S{}", node + 1, h + 1)
-                }
-                Reply::NotLeader(None) => {
-                    write!(out, "S{} reply #{req} not leader, leader unknown", node + 1)
-                }
+                Reply::NotLeader(Some(h)) => write!(out, "S{} reply #{req} not leader, try S{}", node + 1, h + 1),
+                Reply::NotLeader(None) => write!(out, "S{} reply #{req} not leader, leader unknown", node + 1),
             },
             TraceEvent::Fault { fault, .. } => write!(out, "fault {}", describe_fault(fault)),
         };
@@ -261,10 +190,7 @@ pub fn describe_fault(f: &Fault) -> String {
         Fault::Pause(n) => format!("pause {}", s(n)),
         Fault::Resume(n) => format!("resume {}", s(n)),
         Fault::Partition(groups) => {
-            let g: Vec<String> = groups
-                .iter()
-                .map(|g| g.iter().map(s).collect::<Vec<_>>().join(","))
-                .collect();
+            let g: Vec<String> = groups.iter().map(|g| g.iter().map(s).collect::<Vec<_>>().join(",")).collect();
             format!("partition {}", g.join(" | "))
         }
         Fault::Block(a, b) => format!("block {}->{}", s(a), s(b)),
@@ -286,12 +212,7 @@ pub struct Trace<P: Protocol> {
 impl<P: Protocol> Trace<P> {
     /// A trace that keeps the last `capacity` events.
     pub fn new(capacity: usize) -> Self {
-        Trace {
-            window: VecDeque::new(),
-            capacity,
-            total: 0,
-            fingerprint: Fingerprint::default(),
-        }
+        Trace { window: VecDeque::new(), capacity, total: 0, fingerprint: Fingerprint::default() }
     }
 
     /// Records one event.
