@@ -5,11 +5,13 @@
 //! wall-clock time per tick), and posts a [`Frame`] after each tick, but
 //! only once the page has acknowledged the previous one, so a slow page is
 //! never flooded. Snapshots (the lab is `Clone`) taken every virtual second
-//! make seeking back in time a short replay rather than a full one.
+//! make seeking back in time a short replay rather than a full one; they
+//! thin out as they age and stay within a byte budget, so memory does not
+//! grow with the length of the run.
 
 use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
 use clusterscope_core::sweep::Sweep;
-use clusterscope_core::lab::{catalog, registry, Lab};
+use clusterscope_core::lab::{catalog, registry, timetravel, Lab};
 use clusterscope_core::scenario::{link, parse_action, Scenario};
 use clusterscope_core::sim::{Time, SEC};
 use gloo_timers::callback::Timeout;
@@ -21,18 +23,24 @@ const TICK_MS: u32 = 16;
 const MAX_SPEED_SLICE_MS: f64 = 12.0;
 /// Most snapshots kept for seeking.
 const MAX_SNAPSHOTS: usize = 128;
+/// Most bytes the snapshots may hold together (as the labs estimate them).
+const SNAPSHOT_BYTES: usize = 96 << 20;
+
 
 /// A copy of the lab kept for time travel, and the number its next
 /// diagram record will have.
 struct Snapshot {
     lab: Lab,
     next: u64,
+    /// What it holds, as the lab estimates it.
+    bytes: usize,
 }
 
 impl Snapshot {
     fn of(lab: &Lab) -> Snapshot {
         let (lab, next) = lab.snapshot();
-        Snapshot { lab, next }
+        let bytes = lab.approx_bytes();
+        Snapshot { lab, next, bytes }
     }
 }
 
@@ -58,7 +66,6 @@ pub struct SimWorker {
     schema_owed: bool,
     last_link_wall: f64,
     snapshots: Vec<Snapshot>,
-    snapshot_every: Time,
     /// The page must drop diagram records from this number on (a new run
     /// or a replay from a snapshot).
     diagram_restart: Option<u64>,
@@ -87,15 +94,14 @@ impl SimWorker {
         let mut start = lab.clone();
         lab.run_until(scn.until);
         self.snapshots = vec![Snapshot::of(&start)];
-        self.snapshot_every = SEC;
-        // Fill snapshots up to the loaded time so seeking back is quick.
-        let mut t = SEC;
-        while t <= lab.now() && self.snapshots.len() < MAX_SNAPSHOTS {
+        // Snapshots up to the loaded time, spaced as playing would have
+        // left them, so seeking back is quick.
+        for t in timetravel::plan(lab.now()) {
             start.run_until(t);
             let _ = start.take_diagram();
             self.snapshots.push(Snapshot::of(&start));
-            t += SEC;
         }
+        self.thin_snapshots();
         self.horizon = lab.now();
         self.lab = lab;
         self.diagram_restart = Some(0);
@@ -107,19 +113,37 @@ impl SimWorker {
     }
 
     fn snapshot_if_due(&mut self) {
+        // One a virtual second, in a new second (see timetravel::keep).
         let last = self.snapshots.last().map_or(0, |s| s.lab.now());
-        if self.lab.now() >= last + self.snapshot_every {
-            if self.snapshots.len() >= MAX_SNAPSHOTS {
-                // Keep every other snapshot and space new ones twice as far.
-                let mut i = 0;
-                self.snapshots.retain(|_| {
-                    i += 1;
-                    i % 2 == 1
-                });
-                self.snapshot_every *= 2;
-            }
+        if self.lab.now() / SEC > last / SEC {
             self.snapshots.push(Snapshot::of(&self.lab));
+            self.thin_snapshots();
         }
+    }
+
+    /// Keeps the snapshots within their budget: spaced further apart the
+    /// older they are ([`timetravel::keep`]), at most [`MAX_SNAPSHOTS`]
+    /// and [`SNAPSHOT_BYTES`]. The first (time 0) and the newest stay.
+    fn thin_snapshots(&mut self) {
+        let times: Vec<Time> = self.snapshots.iter().map(|s| s.lab.now()).collect();
+        let keep = timetravel::keep(&times, self.lab.now());
+        let mut i = 0;
+        self.snapshots.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        let mut kept = std::mem::take(&mut self.snapshots);
+        // Over the count or the bytes: drop every other of the older half.
+        let bytes = |v: &[Snapshot]| v.iter().map(|s| s.bytes).sum::<usize>();
+        while kept.len() > 3 && (kept.len() > MAX_SNAPSHOTS || bytes(&kept) > SNAPSHOT_BYTES) {
+            let half = kept.len() / 2;
+            let mut i = 0;
+            kept.retain(|_| {
+                i += 1;
+                i == 1 || i > half || i % 2 == 0
+            });
+        }
+        self.snapshots = kept;
     }
 
     /// A copy of the lab from the latest snapshot that `keep` accepts (the
@@ -303,7 +327,6 @@ impl Worker for SimWorker {
             scenario_owed: true,
             schema_owed: true,
             last_link_wall: 0.0,
-            snapshot_every: SEC,
             horizon: 0,
             last_tick_due: 0.0,
             captured: None,

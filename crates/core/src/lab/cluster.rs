@@ -411,6 +411,10 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         }
     }
 
+    fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.sim.approx_bytes() + self.sent_nodes.len() * std::mem::size_of::<NodeView>()
+    }
+
     fn message_text(&self, id: u64) -> Option<String> {
         self.sim.trace().window().rev().find_map(|e| match e {
             TraceEvent::Sent { id: i, .. } if *i == id => Some(e.describe()),

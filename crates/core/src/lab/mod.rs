@@ -28,6 +28,7 @@ pub mod cluster;
 pub mod diagram;
 pub mod frame;
 pub mod registry;
+pub mod timetravel;
 
 pub use catalog::{catalog, LabInfo, ParamView, Settings};
 pub use frame::{
@@ -149,6 +150,11 @@ pub trait Model {
         let _ = id;
         None
     }
+    /// About how many bytes a copy of this model holds (for the worker's
+    /// budget of time-travel snapshots).
+    fn approx_bytes(&self) -> usize {
+        std::mem::size_of_val(self)
+    }
     /// A copy (the worker keeps snapshots for time travel).
     fn clone_box(&self) -> Box<dyn Model>;
     /// The model itself, for a lab's own tests to downcast.
@@ -267,6 +273,11 @@ impl Lab {
     /// A message's contents in words, if the recent trace still holds it.
     pub fn message_text(&self, id: u64) -> Option<String> {
         self.model.message_text(id)
+    }
+
+    /// About how many bytes a copy of this lab holds.
+    pub fn approx_bytes(&self) -> usize {
+        self.model.approx_bytes() + self.scn.actions.len() * std::mem::size_of::<Timed>()
     }
 
     /// Runs until the next instant at which something happens. Returns

@@ -265,6 +265,14 @@ impl Clients {
         self.pending.len()
     }
 
+    /// About how many bytes the clients hold (outstanding requests, the
+    /// history window, the latency histogram).
+    pub fn approx_bytes(&self) -> usize {
+        self.pending.len() * (std::mem::size_of::<Pending>() + 48)
+            + self.history.done.len() * std::mem::size_of::<Operation>()
+            + self.latency.distinct_values() * 8
+    }
+
     /// The operation history.
     pub fn history(&self) -> &History {
         &self.history

@@ -301,6 +301,17 @@ impl<P: Protocol> Sim<P> {
     pub fn outstanding_requests(&self) -> usize {
         self.clients.outstanding()
     }
+    /// About how many bytes this simulator holds (its queue, trace window,
+    /// nodes and what each protocol node says it holds on the heap): what
+    /// a copy of it costs, for the worker's budget of time-travel snapshots.
+    pub fn approx_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.slab.capacity() * size_of::<Option<Event<P>>>()
+            + self.queue.capacity() * size_of::<Scheduled>()
+            + self.trace.window().len() * size_of::<TraceEvent<P>>()
+            + self.nodes.iter().map(|n| size_of::<Node<P>>() + n.state.heap_bytes() + n.held.len() * size_of::<Event<P>>()).sum::<usize>()
+            + self.clients.approx_bytes()
+    }
     /// Time of the next queued event, if any.
     pub fn next_event_time(&self) -> Option<Time> {
         self.queue.peek().map(|s| s.at)

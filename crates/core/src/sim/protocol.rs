@@ -81,6 +81,11 @@ pub trait Protocol: Clone + Debug {
     fn on_request(&mut self, req: RequestId, ctx: &mut Ctx<Self>);
     /// The user forces this node's main timeout (Raft: start an election now).
     fn on_force_timeout(&mut self, ctx: &mut Ctx<Self>);
+    /// About how many bytes the node holds on the heap (its log, say),
+    /// beyond its own size: for the worker's snapshot budget.
+    fn heap_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// An effect a handler asks for.

@@ -1,0 +1,67 @@
+// Memory over a long run in the browser: 25 Raft servers, 2,000 client
+// requests per second (tests/scenarios/raft/busy-25.scn) played at 1x for
+// MEMORY_MINUTES minutes (default 10) of wall-clock time, each build in its
+// own headless Chromium, side by side. Every 30 s it reads the resident
+// memory of the whole browser (the sum over its process tree: the page,
+// the worker's renderer, the GPU and utility processes), so builds that do
+// not know about this benchmark are measured the same way.
+// Usage: node memory-bench.mjs [DIST ...]
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { serve, launch, ROOT, DIST, virtualTime } from './harness.mjs';
+
+const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+const fragment = execFileSync(cli, ['link', join(ROOT, 'tests/scenarios/raft/busy-25.scn')], { encoding: 'utf8' }).trim();
+const dists = process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : [DIST];
+const minutes = Number(process.env.MEMORY_MINUTES ?? 10);
+
+// Resident memory (MB) of a process and all its descendants.
+function treeRss(root) {
+  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss='], { encoding: 'utf8' })
+    .trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+  const kids = new Map();
+  for (const [pid, ppid] of rows) kids.set(ppid, [...(kids.get(ppid) ?? []), pid]);
+  const rss = new Map(rows.map(([pid, , r]) => [pid, r]));
+  let total = 0;
+  const stack = [root];
+  while (stack.length) {
+    const p = stack.pop();
+    total += rss.get(p) ?? 0;
+    stack.push(...(kids.get(p) ?? []));
+  }
+  return total / 1024;
+}
+
+async function measure(dist) {
+  const { server, url } = await serve(dist);
+  const browser = await launch();
+  const rows = [];
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${url}#${fragment}`);
+    await page.getByRole('button', { name: 'Play', exact: true }).waitFor({ timeout: 60_000 });
+    await page.getByRole('combobox', { name: 'Speed', exact: true }).selectOption('1×');
+    await page.getByRole('button', { name: 'Play', exact: true }).click();
+    const pid = browser.process()?.pid;
+    const start = Date.now();
+    for (let i = 0; ; i++) {
+      const wall = (Date.now() - start) / 60_000;
+      rows.push({ wall, virtual: (await virtualTime(page)) / 1e6, rss: treeRss(pid) });
+      if (wall >= minutes) break;
+      await page.waitForTimeout(30_000);
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  return rows;
+}
+
+console.log(`Memory: busy-25.scn (25 servers, 2,000 requests/s) at 1x for ${minutes} min; browser resident memory (MB)`);
+const results = await Promise.all(dists.map(measure));
+dists.forEach((dist, i) => {
+  console.log(dist.replace(ROOT + '/', ''));
+  for (const r of results[i]) {
+    console.log(`  ${r.wall.toFixed(1).padStart(5)} min  virtual ${r.virtual.toFixed(1).padStart(6)} s  ${r.rss.toFixed(0).padStart(6)} MB`);
+  }
+});
