@@ -415,6 +415,9 @@ pub fn draw(
                         p.move_to(x + rad, y);
                         p.arc(x, y, rad, 0.0, std::f64::consts::TAU);
                         any = true;
+                        if out.hits.len() < MAX_ARROWS + MAX_MARKS {
+                            out.hits.push((x, y, x, y, i));
+                        }
                     }
                 }
             }
@@ -584,7 +587,12 @@ fn shown_width() -> f64 {
         .unwrap_or(W)
 }
 
-fn describe(r: &Record, schema: &Schema) -> String {
+fn describe(r: &Record, schema: &Schema, names: &[String]) -> String {
+    if matches!(r.what, What::Note | What::Timer) {
+        let name = names.get(r.kind as usize).map_or("?", String::as_str);
+        let what = if r.what == What::Timer { "timer " } else { "" };
+        return format!("S{} {what}{name} at {}", r.from + 1, format_duration(r.t0));
+    }
     let kind = schema
         .kinds
         .get(r.kind as usize)
@@ -831,7 +839,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
                     .borrow()
                     .records
                     .get(i)
-                    .map(|r| describe(r, &schema))
+                    .map(|r| describe(r, &schema, &store.0.borrow().names))
             });
             let next = text.map(|t| (x, y, t));
             if *hover != next {
@@ -853,7 +861,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
                 return;
             }
             let store = store.0.borrow();
-            if let Some(r) = nearest(x, y).and_then(|i| store.records.get(i).copied()) {
+            if let Some(r) = nearest(x, y).and_then(|i| store.records.get(i).copied()).filter(|r| r.what.is_message()) {
                 bridge.send(ToWorker::MessageText {
                     id: r.id,
                     sent: r.t0,
@@ -963,7 +971,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             .map(|(_, t)| t.clone());
         html! {
             <p class="message-detail" aria-live="polite">
-                <strong>{ describe(r, &schema) }</strong>
+                <strong>{ describe(r, &schema, &state.diagram.0.borrow().names) }</strong>
                 if let Some(t) = text { <br /><code>{ t }</code> }
             </p>
         }
