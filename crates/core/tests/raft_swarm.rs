@@ -85,6 +85,7 @@ impl Plan {
             check_quorum: r.range(0, 1) == 1,
             max_batch: r.range(1, 64),
             bug_commit_old_terms: false,
+            ..RaftConfig::default()
         };
         Plan {
             nodes,

@@ -660,7 +660,7 @@ impl LeaderCompleteness {
     }
 
     /// A new leader must hold every entry committed in an earlier term.
-    fn check_new_leader(&self, id: NodeId, term: u64) -> Result<(), String> {
+    fn check_new_leader(&self, id: NodeId, term: u64, world: &World<'_, RaftNode>) -> Result<(), String> {
         // The highest index in the window committed in a term before `term`.
         let mut j = None;
         for k in (self.committed.lo..=self.top).rev() {
@@ -680,8 +680,13 @@ impl LeaderCompleteness {
             return Ok(());
         }
         let last = self.chains.get(id).map_or(0, Chain::last);
+        // Name the entry, from any log that still holds it.
+        let what = (0..world.nodes.len() as NodeId)
+            .filter(|&n| self.chains.at(n, j) == Some(d))
+            .find_map(|n| node_of(world, n)?.entry(j).map(entry_text))
+            .map_or_else(|| "the committed entry".to_string(), |t| format!("the committed entry {t}"));
         Err(format!(
-            "{} became leader of term {term} without the entry committed at index {j} (its log ends at index {last}, or differs before it)",
+            "{} became leader of term {term} without {what} at index {j} (its log ends at index {last}, or differs before it)",
             s(id)
         ))
     }
@@ -766,7 +771,7 @@ impl Invariant<RaftNode> for LeaderCompleteness {
                     if let Some(l) = self.leading.get_mut(id as usize) {
                         *l = Some(*term);
                     }
-                    self.check_new_leader(id, *term)?;
+                    self.check_new_leader(id, *term, world)?;
                 }
                 RaftNote::Committed { index } => self.committed_by(id, *index, world)?,
                 n if ends_leadership(n) => {
@@ -809,13 +814,18 @@ pub struct StateMachineSafety {
 }
 
 impl StateMachineSafety {
-    fn agree(&mut self, id: NodeId, index: u64, digest: u64, what: &str) -> Result<(), String> {
+    fn agree(&mut self, id: NodeId, index: u64, digest: u64, what: &str, world: &World<'_, RaftNode>) -> Result<(), String> {
         match self.applied.get(index) {
-            Some(&(d, by)) if d != digest => Err(format!(
-                "{} {what} at index {index} a state that differs from the one {} applied there",
-                s(id),
-                s(by)
-            )),
+            Some(&(d, by)) if d != digest => {
+                let theirs = node_of(world, by)
+                    .and_then(|n| n.entry(index))
+                    .map_or_else(String::new, |e| format!(" (its entry there: {})", entry_text(e)));
+                Err(format!(
+                    "{} {what} at index {index} a state that differs from the one {} applied there{theirs}",
+                    s(id),
+                    s(by)
+                ))
+            }
             Some(_) => Ok(()),
             None => {
                 self.applied.set(index, (digest, id));
@@ -824,7 +834,7 @@ impl StateMachineSafety {
         }
     }
 
-    fn committed_by(&mut self, id: NodeId, index: u64, node: &RaftNode) -> Result<(), String> {
+    fn committed_by(&mut self, id: NodeId, index: u64, node: &RaftNode, world: &World<'_, RaftNode>) -> Result<(), String> {
         let x = id as usize;
         let Some(&(mut at, mut d)) = self.node_state.get(x) else {
             return Ok(());
@@ -839,7 +849,7 @@ impl StateMachineSafety {
             };
             at += 1;
             d = chain(d, e);
-            self.agree(id, at, d, &format!("applied {}, reaching", entry_text(e)))?;
+            self.agree(id, at, d, &format!("applied {}, reaching", entry_text(e)), world)?;
         }
         self.node_state[x] = (at, d);
         Ok(())
@@ -867,7 +877,7 @@ impl Invariant<RaftNode> for StateMachineSafety {
             self.node_state = world.nodes.iter().map(|n| (n.state.state_machine().applied, n.state.state_machine().digest)).collect();
             for (i, n) in world.nodes.iter().enumerate() {
                 let sm = n.state.state_machine();
-                self.agree(i as NodeId, sm.applied, sm.digest, "holds")?;
+                self.agree(i as NodeId, sm.applied, sm.digest, "holds", world)?;
             }
         }
         self.touched.clear();
@@ -884,19 +894,19 @@ impl Invariant<RaftNode> for StateMachineSafety {
                     let Some(node) = node_of(world, id) else { continue };
                     match note {
                         RaftNote::Committed { index } => {
-                            self.committed_by(id, *index, node)?;
+                            self.committed_by(id, *index, node, world)?;
                             self.touched.push(id);
                         }
                         RaftNote::InstalledSnapshot { index, .. } => {
                             let snap = node.snapshot();
-                            self.agree(id, *index, snap.state.digest, "installed a snapshot holding")?;
+                            self.agree(id, *index, snap.state.digest, "installed a snapshot holding", world)?;
                             self.reset(id, node);
                             self.touched.push(id);
                         }
                         RaftNote::Snapshotted { index, .. } => {
                             let snap = node.snapshot();
                             if snap.index() == *index {
-                                self.agree(id, *index, snap.state.digest, "took a snapshot holding")?;
+                                self.agree(id, *index, snap.state.digest, "took a snapshot holding", world)?;
                             }
                         }
                         RaftNote::Truncated { from } => {
@@ -917,8 +927,10 @@ impl Invariant<RaftNode> for StateMachineSafety {
             let (Some(node), Some(&(at, d))) = (node_of(world, id), self.node_state.get(id as usize)) else {
                 continue;
             };
+            // A state machine ahead of its notes applied without a note; one
+            // at the same index must hold the same state.
             let sm = node.state_machine();
-            if (sm.applied, sm.digest) != (at, d) {
+            if sm.applied > at || (sm.applied == at && sm.digest != d) {
                 return Err(format!(
                     "the state machine of {} is at index {} with digest {:016x}, but applying its committed entries gives index {at} with digest {d:016x}",
                     s(id),

@@ -11,7 +11,7 @@ use super::{invariants, MemberChange, Members, Membership, RaftConfig, RaftNode,
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{FieldSpec, LabDef, MetricSpec, NodeView, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
-use crate::scenario::{Scenario, SHARED_VERBS};
+use crate::scenario::{parse_one_node, split_word, Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeId, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
 
 const M: i64 = MS as i64;
@@ -57,6 +57,21 @@ fn check(scn: &Scenario) -> Result<(), String> {
 /// `remove S2` to remove S2 (the leader included).
 pub const VERBS: &[&str] = &["timeout", "request", "add", "remove"];
 
+/// Checks a Raft verb's server against the servers the simulation holds,
+/// pointing at `max_servers` when a server to add has no slot.
+fn check_verb(text: &str, nodes: &mut u32) -> Result<(), String> {
+    let (verb, rest) = split_word(text);
+    let n = parse_one_node(verb, rest)?;
+    if verb == "add" && n >= *nodes {
+        return Err(format!(
+            "there is no slot for S{}: the simulation holds {} servers; raise max_servers to add more",
+            u64::from(n) + 1,
+            *nodes
+        ));
+    }
+    cluster::check_verb(text, nodes)
+}
+
 /// Servers the simulation holds: `max_servers`, or `nodes` if that is 0
 /// or smaller. The first `nodes` are the initial configuration; the
 /// others are spare until added.
@@ -78,7 +93,7 @@ pub static LAB: LabDef = LabDef {
     shared_verbs: SHARED_VERBS,
     verbs: VERBS,
     parse_verb: cluster::parse_verb,
-    check_verb: cluster::check_verb,
+    check_verb,
     check,
     nodes: servers,
     build: cluster::build::<RaftNode>,
