@@ -106,6 +106,11 @@ pub static LAB: LabDef = LabDef {
         ("Churn on a lossy, slow network", include_str!("../../../../tests/scenarios/raft/lossy-network.scn")),
         ("Figure 8 with a deliberate bug: watch a checker stop it", include_str!("../../../../tests/scenarios/raft/bug-figure-8.scn")),
         ("Figure 16: time to a new leader, swept in Tune", include_str!("../../../../tests/scenarios/raft/figure-16.scn")),
+        ("§7: a follower down long enough to need a snapshot", include_str!("../../../../tests/scenarios/raft/snapshot-catch-up.scn")),
+        ("Growing the cluster from 3 to 5 under load", include_str!("../../../../tests/scenarios/raft/grow-3-to-5.scn")),
+        ("Removing the leader", include_str!("../../../../tests/scenarios/raft/remove-leader.scn")),
+        ("A removed server keeps timing out (disruptive server)", include_str!("../../../../tests/scenarios/raft/disruptive-server.scn")),
+        ("The disruptive server, with the minimum-election-timeout guard", include_str!("../../../../tests/scenarios/raft/disruptive-server-guarded.scn")),
     ],
 };
 
@@ -125,6 +130,25 @@ pub fn raft_config(scn: &Scenario) -> RaftConfig {
         vote_guard: g("vote_guard") != 0,
         ..RaftConfig::default()
     }
+}
+
+/// The running leader of the highest term, if no running server of its
+/// configuration has moved to a later term (so a removed server that
+/// campaigns with ever higher terms does not hide the real leader).
+fn current_leader(sim: &Sim<RaftNode>) -> Option<usize> {
+    let nodes = sim.nodes();
+    let up = |n: &Node<RaftNode>| n.status == NodeStatus::Up;
+    let (i, l) = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| up(n) && n.state.role() == Role::Leader)
+        .max_by_key(|(_, n)| n.state.term())?;
+    let members = l.state.configuration();
+    let overtaken = nodes
+        .iter()
+        .enumerate()
+        .any(|(k, n)| up(n) && members.contains(k as NodeId) && n.state.term() > l.state.term());
+    (!overtaken).then_some(i)
 }
 
 /// Most log entries shown per server.
@@ -274,7 +298,7 @@ impl ClusterProtocol for RaftNode {
             m("snapshots_taken", "Snapshots taken", Unit::Count, false),
             m("snapshots_installed", "Snapshots installed", Unit::Count, false),
             m("config_changes", "Configuration changes", Unit::Count, false),
-            m("members", "Servers in the leader's configuration", Unit::Count, false),
+            m("members", "Configuration size", Unit::Count, false),
         ]
     }
 
@@ -316,12 +340,7 @@ impl ClusterProtocol for RaftNode {
         if !roles_changed {
             return;
         }
-        let nodes = sim.nodes();
-        let top = nodes.iter().filter(|n| n.status == NodeStatus::Up).map(|n| n.state.term()).max().unwrap_or(0);
-        let leader = nodes
-            .iter()
-            .position(|n| n.status == NodeStatus::Up && n.state.role() == Role::Leader && n.state.term() == top)
-            .map(|i| i as u32);
+        let leader = current_leader(sim).map(|i| i as u32);
         let now = sim.now();
         match (t.leader, leader) {
             (Some(_), None) => t.leaderless_since = Some(now),
@@ -367,11 +386,7 @@ impl ClusterProtocol for RaftNode {
             return Err(format!("{name} cannot be a member: a configuration holds servers S1 to S{}", Members::CAPACITY));
         }
         let nodes = sim.nodes();
-        let top = nodes.iter().filter(|n| n.status == NodeStatus::Up).map(|n| n.state.term()).max().unwrap_or(0);
-        let Some(leader) = nodes
-            .iter()
-            .position(|n| n.status == NodeStatus::Up && n.state.role() == Role::Leader && n.state.term() == top)
-        else {
+        let Some(leader) = current_leader(sim) else {
             return Err(format!("no leader to ask to {verb} {name} right now; try again once one is elected"));
         };
         let st = &nodes[leader].state;
