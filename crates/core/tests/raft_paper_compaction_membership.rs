@@ -6,7 +6,7 @@
 //! opens with the section it guards.
 
 use clusterscope_core::raft::{
-    chain, Entry, MemberChange, Members, Membership, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer,
+    Entry, MemberChange, Members, Membership, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer,
     Role, Snapshot, StateMachine,
 };
 use clusterscope_core::sim::{Ctx, Effect, NodeId, Protocol, Rng, StreamKind, Time, MS};

@@ -56,7 +56,9 @@
 //! the fix to the single-server change bug described on the Raft mailing
 //! list in 2015). A leader that removes itself keeps leading until the
 //! change commits, without counting itself, then steps down (§4.2.2). A
-//! server outside its own configuration starts no elections.
+//! server outside its own configuration starts elections only while that
+//! configuration is not known to be committed (§4.2.2); it then counts
+//! the votes of the configuration's members, not its own.
 //!
 //! **Disruptive servers (§4.2.3).** A removed server that never learns of
 //! its removal times out and campaigns with ever higher terms. The
@@ -1146,7 +1148,7 @@ impl RaftNode {
         if members.contains(self.id) {
             self.ever_member = true;
         }
-        if joined && self.role != Role::Leader {
+        if (joined || self.may_campaign()) && self.role != Role::Leader {
             self.arm_election_timer(ctx);
         }
         if self.role == Role::Leader && self.members.len() > 1 && !self.heartbeating {
@@ -1241,10 +1243,20 @@ impl RaftNode {
         }
     }
 
-    /// Starts an election, or a Pre-Vote round first if configured. A
-    /// server outside its own configuration does not campaign (thesis §4).
+    /// Whether this server may start elections: a member of its latest
+    /// configuration, or a server that configuration leaves out while it is
+    /// not known to be committed (thesis §4.2.2: "a server that is not part
+    /// of its own latest configuration should still start new elections, as
+    /// it might still be needed until the Cnew entry is committed"). A
+    /// spare, or a server that knows its removal committed, waits.
+    fn may_campaign(&self) -> bool {
+        self.members.contains(self.id) || self.members_index > self.commit_index
+    }
+
+    /// Starts an election, or a Pre-Vote round first if configured (see
+    /// [`RaftNode::may_campaign`]).
     fn campaign(&mut self, ctx: &mut Ctx<Self>) {
-        if !self.members.contains(self.id) {
+        if !self.may_campaign() {
             return;
         }
         if self.config.pre_vote {
@@ -2058,7 +2070,7 @@ impl Protocol for RaftNode {
     /// randomized election timer (§5.2); a server outside its configuration
     /// (a spare, or one that knows it was removed) waits to be contacted.
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
-        if self.members.contains(self.id) {
+        if self.may_campaign() {
             self.arm_election_timer(ctx);
         }
     }
