@@ -335,6 +335,7 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
     let deadline = healed + RECOVERY_BOUND;
     let mut replied = false;
     let mut next_look = healed;
+    let mut next_nudge = healed + 500 * MS;
     let mut done = None;
     while sim.now() <= deadline {
         let stepped = sim.step();
@@ -342,11 +343,34 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
             .last_events()
             .iter()
             .any(|e| matches!(e, TraceEvent::Replied { req: r, reply: Reply::Committed, .. } if *r == req));
+        if sim.now() >= next_look || !stepped {
+            // A server shut down above that a later leader's configuration
+            // holds again (an uncommitted entry that survived) is started.
+            if let Some(l) = leader(&sim) {
+                let conf = sim.nodes()[l as usize].state.configuration();
+                let down: Vec<NodeId> = conf.iter().filter(|&id| sim.nodes()[id as usize].status == NodeStatus::Crashed).collect();
+                for id in down {
+                    sim.inject(Fault::Restart(id));
+                }
+            }
+        }
         if replied && (sim.now() >= next_look || !stepped) {
             next_look = sim.now() + 10 * MS;
             if members_agree(&sim) {
                 done = Some(sim.now());
                 break;
+            }
+            // A leader elected after the request committed elsewhere commits
+            // nothing until an entry of its own term does (§5.4.2, §8): one
+            // more request now and then, as live clients would send.
+            if sim.now() >= next_nudge {
+                next_nudge = sim.now() + 200 * MS;
+                if let Some(l) = leader(&sim) {
+                    let st = &sim.nodes()[l as usize].state;
+                    if st.commit_index() < st.last_log_index() {
+                        sim.client_request(l);
+                    }
+                }
             }
         }
         if !stepped {

@@ -274,6 +274,11 @@ impl<T: Clone> Window<T> {
         if index < self.lo {
             return;
         }
+        if index - self.lo >= self.items.len() as u64 + WINDOW {
+            // A jump past everything held: start the window afresh.
+            self.items.clear();
+            self.lo = index + 1 - WINDOW;
+        }
         let k = (index - self.lo) as usize;
         if k >= self.items.len() {
             self.items.resize(k + 1, None);
