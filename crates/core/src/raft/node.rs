@@ -36,7 +36,9 @@
 //! agree. When the log holds more than
 //! [`RaftConfig::snapshot_every`] entries, the server writes a
 //! [`Snapshot`] of its state machine (with the last included index and term
-//! and the configuration in force there) and discards the log up to it.
+//! and the configuration in force there) and discards the log up to it,
+//! keeping the last `snapshot_every / 2` applied entries for followers a
+//! little behind.
 //! Compaction happens at the start of the server's next handler, so every
 //! applied entry has been seen by the checkers before it disappears. A
 //! leader whose follower needs a compacted entry sends `InstallSnapshot`;
@@ -1511,21 +1513,33 @@ impl RaftNode {
     }
 
     /// §7: when the log holds more than `snapshot_every` entries, snapshot
-    /// the state machine (everything applied) and discard that prefix. Run
-    /// at the start of a handler, so the entries being compacted were
+    /// the state machine and discard the prefix it covers. The snapshot
+    /// stops `snapshot_every / 2` entries short of the last applied one, so
+    /// followers a little behind (the slower half of a large cluster, a
+    /// pipelined batch in flight) still find their next entries in the log
+    /// rather than needing InstallSnapshot (etcd keeps such a tail too).
+    /// Run at the start of a handler, so the entries being compacted were
     /// applied (and seen applied) in an earlier step.
     fn maybe_compact(&mut self, ctx: &mut Ctx<Self>) {
         let every = self.config.snapshot_every;
-        if every == 0 || (self.log.len() as u64) <= every || self.state.applied <= self.snapshot.index() {
+        let base = self.snapshot.index();
+        if every == 0 || (self.log.len() as u64) <= every {
             return;
         }
-        let upto = self.state.applied;
+        let upto = self.state.applied.saturating_sub(every / 2);
+        if upto <= base {
+            return;
+        }
+        let drop = (upto - base) as usize;
+        let mut state = self.snapshot.state;
+        for e in &self.log[..drop] {
+            state.apply(e);
+        }
         let (config, config_index) = self.latest_config(upto);
         let config = (config_index > 0 || self.snapshot.config.is_some()).then_some(config);
-        let drop = (upto - self.snapshot.index()) as usize;
-        self.snapshot = Snapshot { state: self.state, config, config_index };
+        self.snapshot = Snapshot { state, config, config_index };
         self.log.drain(..drop);
-        ctx.note(RaftNote::Snapshotted { index: upto, term: self.state.term });
+        ctx.note(RaftNote::Snapshotted { index: upto, term: state.term });
     }
 
     /// Appends one entry of the leader's term, noting it.
