@@ -819,15 +819,23 @@ pub struct StateMachineSafety {
 }
 
 impl StateMachineSafety {
-    fn agree(&mut self, id: NodeId, index: u64, digest: u64, what: &str, world: &World<'_, RaftNode>) -> Result<(), String> {
+    fn agree(
+        &mut self,
+        id: NodeId,
+        index: u64,
+        digest: u64,
+        what: impl FnOnce() -> String,
+        world: &World<'_, RaftNode>,
+    ) -> Result<(), String> {
         match self.applied.get(index) {
             Some(&(d, by)) if d != digest => {
                 let theirs = node_of(world, by)
                     .and_then(|n| n.entry(index))
                     .map_or_else(String::new, |e| format!(" (its entry there: {})", entry_text(e)));
                 Err(format!(
-                    "{} {what} at index {index} a state that differs from the one {} applied there{theirs}",
+                    "{} {} at index {index} a state that differs from the one {} applied there{theirs}",
                     s(id),
+                    what(),
                     s(by)
                 ))
             }
@@ -854,7 +862,7 @@ impl StateMachineSafety {
             };
             at += 1;
             d = chain(d, e);
-            self.agree(id, at, d, &format!("applied {}, reaching", entry_text(e)), world)?;
+            self.agree(id, at, d, || format!("applied {}, reaching", entry_text(e)), world)?;
         }
         self.node_state[x] = (at, d);
         Ok(())
@@ -882,7 +890,7 @@ impl Invariant<RaftNode> for StateMachineSafety {
             self.node_state = world.nodes.iter().map(|n| (n.state.state_machine().applied, n.state.state_machine().digest)).collect();
             for (i, n) in world.nodes.iter().enumerate() {
                 let sm = n.state.state_machine();
-                self.agree(i as NodeId, sm.applied, sm.digest, "holds", world)?;
+                self.agree(i as NodeId, sm.applied, sm.digest, || "holds".into(), world)?;
             }
         }
         self.touched.clear();
@@ -904,14 +912,14 @@ impl Invariant<RaftNode> for StateMachineSafety {
                         }
                         RaftNote::InstalledSnapshot { index, .. } => {
                             let snap = node.snapshot();
-                            self.agree(id, *index, snap.state.digest, "installed a snapshot holding", world)?;
+                            self.agree(id, *index, snap.state.digest, || "installed a snapshot holding".into(), world)?;
                             self.reset(id, node);
                             self.touched.push(id);
                         }
                         RaftNote::Snapshotted { index, .. } => {
                             let snap = node.snapshot();
                             if snap.index() == *index {
-                                self.agree(id, *index, snap.state.digest, "took a snapshot holding", world)?;
+                                self.agree(id, *index, snap.state.digest, || "took a snapshot holding".into(), world)?;
                             }
                         }
                         RaftNote::Truncated { from } => {

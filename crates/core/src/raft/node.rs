@@ -215,7 +215,20 @@ impl Members {
     }
     /// The members, in increasing order.
     pub fn iter(self) -> impl Iterator<Item = NodeId> {
-        (0..Self::CAPACITY).filter(move |&i| self.contains(i))
+        let [mut lo, mut hi] = self.0;
+        std::iter::from_fn(move || {
+            if lo != 0 {
+                let i = lo.trailing_zeros();
+                lo &= lo - 1;
+                Some(i)
+            } else if hi != 0 {
+                let i = hi.trailing_zeros();
+                hi &= hi - 1;
+                Some(64 + i)
+            } else {
+                None
+            }
+        })
     }
     /// The two words of the bit set (for digests).
     pub fn bits(self) -> [u64; 2] {
@@ -273,16 +286,20 @@ pub const EMPTY_DIGEST: u64 = 0x5241_4654_5f4c_4f47;
 /// The state machine's digest and the checkers' prefix digests are both
 /// this chain, so equal digests at one index mean equal prefixes.
 pub fn chain(prev: u64, e: &Entry) -> u64 {
-    let mut b = [0u8; 41];
+    let mut b = [0u8; 40];
     b[..8].copy_from_slice(&prev.to_le_bytes());
     b[8..16].copy_from_slice(&e.term.to_le_bytes());
     b[16..24].copy_from_slice(&e.command.to_le_bytes());
-    if let Some(m) = e.config {
-        b[24] = 1;
-        b[25..33].copy_from_slice(&m.bits()[0].to_le_bytes());
-        b[33..41].copy_from_slice(&m.bits()[1].to_le_bytes());
+    match e.config {
+        // The common case hashes 24 bytes; a configuration entry 40, so the
+        // two never collide by length.
+        None => xxhash_rust::xxh3::xxh3_64(&b[..24]),
+        Some(m) => {
+            b[24..32].copy_from_slice(&m.bits()[0].to_le_bytes());
+            b[32..40].copy_from_slice(&m.bits()[1].to_le_bytes());
+            xxhash_rust::xxh3::xxh3_64(&b)
+        }
     }
-    xxhash_rust::xxh3::xxh3_64(&b)
 }
 
 /// The replicated state machine: what applying the committed log gives.
