@@ -372,3 +372,33 @@ fn logs_stay_bounded_by_the_threshold() {
     assert!(longest > 50, "the threshold was approached ({longest})");
     members_agree(&mut sim, 10 * SEC);
 }
+
+// DESIGN.md, "bad input is normal input": membership verbs that cannot
+// apply now are refused with a sentence saying why, and nothing is
+// recorded; the ones that apply are recorded and replay identically.
+#[test]
+fn membership_verbs_say_why_they_cannot_apply() {
+    use clusterscope_core::lab::Lab;
+    use clusterscope_core::scenario::{parse_action, Scenario};
+    let kind = clusterscope_core::raft::lab::kind();
+    let scn = Scenario::parse("lab raft\nseed 3\nnodes 3\nmax_servers 5\n").unwrap();
+    let mut lab = Lab::new(&scn).unwrap();
+    let act = |lab: &mut Lab, text: &str| lab.act(parse_action(kind, text).unwrap()).map_err(|e| e.to_string());
+    let no_leader = act(&mut lab, "add S4").unwrap_err();
+    assert!(no_leader.contains("no leader"), "{no_leader}");
+    lab.run_until(2 * SEC);
+    assert!(act(&mut lab, "add S2").unwrap_err().contains("already a member"));
+    assert!(act(&mut lab, "remove S5").unwrap_err().contains("not a member"));
+    assert!(act(&mut lab, "add S9").unwrap_err().contains("max_servers"));
+    act(&mut lab, "add S4").unwrap();
+    assert!(act(&mut lab, "add S5").unwrap_err().contains("in flight"));
+    lab.run_until(4 * SEC);
+    act(&mut lab, "add S5").unwrap();
+    lab.run_until(6 * SEC);
+    let text = lab.scenario().to_text();
+    assert!(text.contains("at 2s add S4") && text.contains("at 4s add S5") && !text.contains("S9"), "{text}");
+    let replay = Lab::replay(&lab.scenario()).unwrap();
+    assert_eq!(replay.fingerprint(), lab.fingerprint());
+    let members = lab.metrics().into_iter().find(|(m, _)| m.name == "members").map(|(_, v)| v);
+    assert_eq!(members, Some(5.0));
+}
