@@ -22,6 +22,7 @@ fn raft_move() -> impl Strategy<Value = Move> {
             "crash S1", "restart S1", "crash S3", "restart S3", "pause S2", "resume S2", "timeout S4",
             "request S5", "request S2", "partition S1,S2 | S3,S4,S5", "block S4 S5", "heal",
             "set loss 20%", "set loss 0%", "set latency_max 80ms", "set request_rate 50",
+            "add S6", "add S7", "remove S2", "remove S1", "remove S6",
         ])
         .prop_map(Move::Act),
     ]
@@ -60,6 +61,11 @@ fn play(lab_kind: LabKind, seed: u64, moves: &[Move]) -> Result<(), TestCaseErro
     let mut scn = Scenario::new(lab_kind, seed);
     if lab_kind == clusterscope_core::ring::lab::kind() {
         scn.set("keys", 2_000).map_err(TestCaseError::fail)?;
+    }
+    if lab_kind == clusterscope_core::raft::lab::kind() {
+        // Spare slots for membership changes, and snapshots often.
+        scn.set("max_servers", 7).map_err(TestCaseError::fail)?;
+        scn.set("snapshot_every", 20).map_err(TestCaseError::fail)?;
     }
     let mut lab = Lab::new(&scn).map_err(|e| TestCaseError::fail(e.to_string()))?;
     for m in moves {

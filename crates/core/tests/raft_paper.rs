@@ -56,6 +56,7 @@ impl T {
                 term,
                 voted_for: None,
                 log: log_of(terms),
+                ..RaftDurable::default()
             },
         )
     }
@@ -95,6 +96,7 @@ fn log_of(terms: &[u64]) -> Vec<Entry> {
         .map(|(i, &t)| Entry {
             term: t,
             command: t * 1_000 + i as u64 + 1,
+            config: None,
         })
         .collect()
 }
@@ -588,10 +590,7 @@ fn s5_3_the_leader_appends_client_commands_and_replicates_them() {
     let e = t.request(42);
     assert_eq!(
         t.node.log().last(),
-        Some(&Entry {
-            term: 3,
-            command: 42
-        })
+        Some(&Entry::new(3, 42))
     );
     assert_eq!(notes(&e), vec![RaftNote::Appended { from: 3, to: 3 }]);
     let out = sends(&e);
@@ -603,10 +602,7 @@ fn s5_3_the_leader_appends_client_commands_and_replicates_them() {
                 3,
                 2,
                 2,
-                vec![Entry {
-                    term: 3,
-                    command: 42
-                }],
+                vec![Entry::new(3, 42)],
                 0
             )
         );
@@ -680,6 +676,7 @@ fn s5_3_followers_learn_the_commit_index_but_only_for_entries_checked_to_match()
             vec![Entry {
                 term: 2,
                 command: 7,
+                config: None,
             }],
             5,
         ),
@@ -709,6 +706,7 @@ fn s5_3_a_follower_refuses_entries_whose_predecessor_it_lacks() {
             vec![Entry {
                 term: 3,
                 command: 9,
+                config: None,
             }],
             0,
         ),
@@ -724,6 +722,7 @@ fn s5_3_a_follower_refuses_entries_whose_predecessor_it_lacks() {
             vec![Entry {
                 term: 3,
                 command: 9,
+                config: None,
             }],
             0,
         ),
@@ -747,14 +746,17 @@ fn s5_3_a_follower_deletes_a_conflicting_suffix_and_appends() {
         Entry {
             term: 2,
             command: 2_002,
+            config: None,
         },
         Entry {
             term: 3,
             command: 50,
+            config: None,
         },
         Entry {
             term: 3,
             command: 51,
+            config: None,
         },
     ];
     let e = t.msg(0, append(3, 1, 1, new, 0));
@@ -876,6 +878,7 @@ fn s5_3_figure_7_every_follower_log_is_brought_in_line_with_the_leader() {
         expected.push(Entry {
             term: 8,
             command: 99,
+            config: None,
         });
         assert_eq!(follower.node.log(), &expected[..], "follower ({name})");
         assert_eq!(leader.node.commit_index(), 11);
@@ -1023,10 +1026,8 @@ fn s5_5_persistent_state_survives_a_restart_and_volatile_state_does_not() {
         RaftDurable {
             term: 1,
             voted_for: Some(0),
-            log: vec![Entry {
-                term: 1,
-                command: 1
-            }]
+            log: vec![Entry::new(1, 1)],
+            ..RaftDurable::default()
         }
     );
     let mut r = T::recover(0, 3, RaftConfig::default(), durable);
@@ -1076,10 +1077,12 @@ fn s5_5_append_entries_is_idempotent() {
             Entry {
                 term: 1,
                 command: 3,
+                config: None,
             },
             Entry {
                 term: 1,
                 command: 4,
+                config: None,
             },
         ],
         1,
@@ -1119,6 +1122,7 @@ fn thesis_9_6_pre_vote_does_not_raise_terms_until_a_majority_agrees() {
             term: 5,
             voted_for: None,
             log: vec![],
+            ..RaftDurable::default()
         },
     );
     let e = t.timer(RaftTimer::Election);
@@ -1142,6 +1146,7 @@ fn thesis_9_6_pre_vote_does_not_raise_terms_until_a_majority_agrees() {
             term: 5,
             voted_for: Some(2),
             log: vec![],
+            ..RaftDurable::default()
         },
     );
     let e = voter.msg(0, pv);
@@ -1301,6 +1306,7 @@ fn message_kinds_and_digests_cover_the_content() {
         vec![Entry {
             term: 1,
             command: 5,
+            config: None,
         }],
         0,
     );
@@ -1311,6 +1317,7 @@ fn message_kinds_and_digests_cover_the_content() {
         vec![Entry {
             term: 1,
             command: 6,
+            config: None,
         }],
         0,
     );
@@ -1347,6 +1354,10 @@ fn absurd_configurations_and_messages_do_not_panic() {
         check_quorum: true,
         max_batch: 0,
         bug_commit_old_terms: false,
+        snapshot_every: 1,
+        members: 0,
+        vote_guard: true,
+        max_uncommitted: 0,
     };
     let huge = RaftConfig {
         election_timeout_min: u64::MAX,
@@ -1390,6 +1401,7 @@ fn absurd_configurations_and_messages_do_not_panic() {
             vec![Entry {
                 term: 1,
                 command: 1,
+                config: None,
             }],
             u64::MAX,
         ),
@@ -1400,6 +1412,7 @@ fn absurd_configurations_and_messages_do_not_panic() {
             vec![Entry {
                 term: 1,
                 command: 1,
+                config: None,
             }],
             u64::MAX,
         ),

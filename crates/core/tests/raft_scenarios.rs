@@ -637,6 +637,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     let xe = Entry {
         term: 2,
         command: x,
+        config: None,
     };
     assert!(holds(&sim, 0, 2, xe) && holds(&sim, 1, 2, xe));
     assert_eq!(state(&sim, 2).log().len(), 1);
@@ -651,6 +652,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     let ye = Entry {
         term: 3,
         command: y,
+        config: None,
     };
     assert!(holds(&sim, 4, 2, ye));
     sim.inject(Fault::Crash(4));
@@ -843,8 +845,9 @@ fn durable(log: &[(u64, u64)]) -> RaftDurable {
         voted_for: None,
         log: log
             .iter()
-            .map(|&(term, command)| Entry { term, command })
+            .map(|&(term, command)| Entry::new(term, command))
             .collect(),
+        ..RaftDurable::default()
     }
 }
 
@@ -880,8 +883,9 @@ fn feed(name: &str, steps: &[Step]) -> Result<(), String> {
     Ok(())
 }
 
-// Figure 3: the checkers are exactly the paper's five safety properties,
-// under the names the UI and violation reports use.
+// Figure 3: the checkers are the paper's five safety properties, under the
+// names the UI and violation reports use, then the two of membership
+// changes (thesis §4.1).
 #[test]
 fn the_checkers_are_the_five_properties_of_figure_3() {
     let names: Vec<&str> = raft::invariants().iter().map(|i| i.name()).collect();
@@ -892,7 +896,9 @@ fn the_checkers_are_the_five_properties_of_figure_3() {
             "Leader Append-Only",
             "Log Matching",
             "Leader Completeness",
-            "State Machine Safety"
+            "State Machine Safety",
+            "One Change at a Time",
+            "Committed Configuration Kept"
         ]
     );
 }
@@ -1126,7 +1132,7 @@ fn follower(id: NodeId, n: u32, log: &[(u64, u64)], commit: u64) -> RaftNode {
     };
     let entries: Vec<Entry> = log
         .iter()
-        .map(|&(term, command)| Entry { term, command })
+        .map(|&(term, command)| Entry::new(term, command))
         .collect();
     let term = log.last().map_or(1, |e| e.0);
     let msg = RaftMsg::AppendEntries {

@@ -3,6 +3,12 @@
 //! conditions and fault rates from a seeded generator, so that together they
 //! cover calm and hostile worlds alike.
 //!
+//! Servers also compact their logs into snapshots (Raft §7; some seeds
+//! every few entries, so InstallSnapshot is common) and the cluster changes
+//! membership while all this goes on (thesis §4: a seed may hold one or two
+//! spare server slots; servers are added and removed at random, the leader
+//! included).
+//!
 //! Each seed runs in two phases, as safety and liveness must be checked
 //! apart:
 //!
@@ -13,7 +19,9 @@
 //!    `check_all` looks at the end.
 //! 2. **Recovery**: faults stop, the network heals, every server restarts
 //!    (a cold restart from persisted state). Within a bounded virtual time a
-//!    leader must be elected and a new request must commit on every server.
+//!    leader must be elected and a new request must commit; then every
+//!    member of the leader's configuration must hold the same state machine
+//!    (applied index and digest) as the leader.
 //!
 //! A failure prints the seed and the command that replays it:
 //! `SWARM_SEED=<seed> cargo test -p clusterscope-core --test raft_swarm`.
@@ -21,9 +29,9 @@
 
 mod common;
 
-use clusterscope_core::raft::{self, check_all, RaftConfig, RaftNode, Role};
+use clusterscope_core::raft::{self, check_all, MemberChange, RaftConfig, RaftNode, Role};
 use clusterscope_core::sim::{
-    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Reply, RequestId, Rng, Sim, SimConfig,
+    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Reply, Rng, Sim, SimConfig,
     StreamKind, Time, TraceEvent, MS, SEC,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -38,7 +46,13 @@ const RECOVERY_BOUND: Time = 10 * SEC;
 /// One seed's world: everything drawn from the seed.
 #[derive(Debug)]
 struct Plan {
+    /// Servers in the initial configuration (shown in failure reports).
+    #[allow(dead_code)]
     nodes: u32,
+    /// Server slots in the simulation (`nodes` plus spares).
+    slots: u32,
+    /// Chance per tick of asking the leader for a membership change.
+    member_change: u32,
     net: NetConfig,
     raft: RaftConfig,
     drift_ppm_max: u32,
@@ -77,6 +91,12 @@ impl Plan {
             reorder: r.range(0, 1) == 1,
         };
         let etm = r.range(100 * MS, 300 * MS);
+        let snapshot_every = match r.range(0, 3) {
+            0 => 0,
+            1 => r.range(2, 12),
+            _ => r.range(12, 200),
+        };
+        let vote_guard = r.range(0, 1) == 1;
         let raft = RaftConfig {
             election_timeout_min: etm,
             election_timeout_max: etm + r.range(etm / 2, 2 * etm),
@@ -85,6 +105,10 @@ impl Plan {
             check_quorum: r.range(0, 1) == 1,
             max_batch: r.range(1, 64),
             bug_commit_old_terms: false,
+            snapshot_every,
+            members: nodes,
+            vote_guard,
+            ..RaftConfig::default()
         };
         Plan {
             nodes,
@@ -104,6 +128,8 @@ impl Plan {
             force_timeout: r.range(0, 100_000) as u32,
             request: r.range(0, 500_000) as u32,
             change_loss: r.range(0, 50_000) as u32,
+            slots: nodes + r.range(0, 2) as u32,
+            member_change: if r.range(0, 3) == 0 { 0 } else { r.range(0, 200_000) as u32 },
         }
     }
 }
@@ -116,6 +142,10 @@ struct Outcome {
     committed: u64,
     fingerprint: u64,
     recovery: Time,
+    /// Servers holding a snapshot at the end (§7).
+    snapshotted: usize,
+    /// Whether the configuration changed (thesis §4).
+    reconfigured: bool,
 }
 
 fn pick(r: &mut Rng, n: u32) -> NodeId {
@@ -138,18 +168,37 @@ fn safe(sim: &Sim<RaftNode>, phase: &str) -> Result<(), String> {
     check_all(sim.nodes()).map_err(|e| format!("{phase}: check_all: {e}"))
 }
 
-fn committed_everywhere(sim: &Sim<RaftNode>, req: RequestId) -> bool {
-    sim.nodes().iter().all(|n| {
-        n.state.log()[..n.state.commit_index() as usize]
-            .iter()
-            .any(|e| e.command == req)
-    })
+/// The running leader of the highest term, unless a running member of its
+/// configuration has moved to a later term (a removed server that never
+/// learned of its removal may campaign with higher terms; it does not
+/// count).
+fn leader(sim: &Sim<RaftNode>) -> Option<NodeId> {
+    let up = |i: usize| sim.nodes()[i].status == NodeStatus::Up;
+    let (l, node) = sim
+        .nodes()
+        .iter()
+        .enumerate()
+        .filter(|&(i, nd)| up(i) && nd.state.role() == Role::Leader)
+        .max_by_key(|(_, nd)| nd.state.term())?;
+    let conf = node.state.configuration();
+    let overtaken = conf.iter().any(|m| up(m as usize) && sim.nodes()[m as usize].state.term() > node.state.term());
+    (!overtaken).then_some(l as NodeId)
+}
+
+/// Thesis §4, §7: the leader has committed its whole log, which holds the
+/// request (it answered), and every member of its configuration holds the
+/// same state machine as the leader.
+fn members_agree(sim: &Sim<RaftNode>) -> bool {
+    let Some(l) = leader(sim) else { return false };
+    let st = &sim.nodes()[l as usize].state;
+    st.commit_index() == st.last_log_index()
+        && st.configuration().iter().all(|m| sim.nodes()[m as usize].state.state_machine() == st.state_machine())
 }
 
 /// Runs one seed through both phases.
 fn run_seed(seed: u64) -> Result<Outcome, String> {
     let plan = Plan::draw(seed);
-    let n = plan.nodes;
+    let n = plan.slots;
     let config = SimConfig {
         nodes: n,
         seed,
@@ -159,7 +208,8 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
             rate_per_sec: plan.request_rate,
             ..ClientConfig::default()
         },
-        trace_window: 0,
+        // SWARM_TRACE=<n>: keep the last n events and print them on failure.
+        trace_window: std::env::var("SWARM_TRACE").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0),
     };
     let mut sim: Sim<RaftNode> = Sim::new(config, plan.raft.clone());
     for inv in raft::invariants() {
@@ -227,6 +277,16 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
         if r.chance_ppm(plan.request) {
             sim.client_request(pick(&mut r, n));
         }
+        if r.chance_ppm(plan.member_change) {
+            // Thesis §4.1: ask the leader to add or remove a random server
+            // (itself included); it refuses while a change is in flight.
+            if let Some(l) = leader(&sim) {
+                let id = pick(&mut r, n);
+                let conf = sim.nodes()[l as usize].state.configuration();
+                let change = if conf.contains(id) && conf.len() > 1 { MemberChange::Remove(id) } else { MemberChange::Add(id) };
+                sim.call(l, |node, ctx| node.change_membership(change, ctx));
+            }
+        }
         sim.run_until(t);
         if sim.violation().is_some() {
             break;
@@ -243,6 +303,31 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
         sim.inject(Fault::Restart(id));
     }
     let healed = sim.now();
+    if !plan.raft.vote_guard {
+        // Without the guard, a removed server that never learned of its
+        // removal disrupts the cluster for ever (thesis §4.2.3): shut down
+        // the servers outside the configuration, as an operator would, once
+        // a leader is known. With the guard they stay up and must not
+        // prevent progress.
+        // (A leader whose configuration is committed and holds it: a
+        // server outside an uncommitted configuration may still be needed.)
+        let settled = |sim: &Sim<RaftNode>| {
+            leader(sim).filter(|&l| {
+                let st = &sim.nodes()[l as usize].state;
+                st.configuration().contains(l) && st.configuration_index() <= st.commit_index()
+            })
+        };
+        let until = sim.now() + RECOVERY_BOUND / 2;
+        while sim.now() < until && settled(&sim).is_none() {
+            sim.run_until(sim.now() + 10 * MS);
+        }
+        if let Some(l) = settled(&sim) {
+            let conf = sim.nodes()[l as usize].state.configuration();
+            for id in (0..n).filter(|&id| !conf.contains(id)) {
+                sim.inject(Fault::Crash(id));
+            }
+        }
+    }
     let target = pick(&mut r, n);
     let req = sim
         .client_request(target)
@@ -250,6 +335,7 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
     let deadline = healed + RECOVERY_BOUND;
     let mut replied = false;
     let mut next_look = healed;
+    let mut next_nudge = healed + 500 * MS;
     let mut done = None;
     while sim.now() <= deadline {
         let stepped = sim.step();
@@ -257,11 +343,34 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
             .last_events()
             .iter()
             .any(|e| matches!(e, TraceEvent::Replied { req: r, reply: Reply::Committed, .. } if *r == req));
+        if sim.now() >= next_look || !stepped {
+            // A server shut down above that a later leader's configuration
+            // holds again (an uncommitted entry that survived) is started.
+            if let Some(l) = leader(&sim) {
+                let conf = sim.nodes()[l as usize].state.configuration();
+                let down: Vec<NodeId> = conf.iter().filter(|&id| sim.nodes()[id as usize].status == NodeStatus::Crashed).collect();
+                for id in down {
+                    sim.inject(Fault::Restart(id));
+                }
+            }
+        }
         if replied && (sim.now() >= next_look || !stepped) {
             next_look = sim.now() + 10 * MS;
-            if committed_everywhere(&sim, req) {
+            if members_agree(&sim) {
                 done = Some(sim.now());
                 break;
+            }
+            // A leader elected after the request committed elsewhere commits
+            // nothing until an entry of its own term does (§5.4.2, §8): one
+            // more request now and then, as live clients would send.
+            if sim.now() >= next_nudge {
+                next_nudge = sim.now() + 200 * MS;
+                if let Some(l) = leader(&sim) {
+                    let st = &sim.nodes()[l as usize].state;
+                    if st.commit_index() < st.last_log_index() {
+                        sim.client_request(l);
+                    }
+                }
             }
         }
         if !stepped {
@@ -276,39 +385,37 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
             .enumerate()
             .map(|(i, nd)| {
                 format!(
-                    "S{} {} term {} commit {}",
+                    "S{} {} {} term {} commit {} config {}",
                     i + 1,
                     nd.state.role().name(),
+                    nd.state.membership().name(),
                     nd.state.term(),
-                    nd.state.commit_index()
+                    nd.state.commit_index(),
+                    nd.state.configuration()
                 )
             })
             .collect();
+        for e in sim.trace().window() {
+            println!("{}", e.describe());
+        }
         return Err(format!(
             "no progress within {} s of healing (client answered: {replied}); nodes: {}",
             RECOVERY_BOUND / SEC,
             leaders.join(", ")
         ));
     };
-    let top = sim
-        .nodes()
-        .iter()
-        .map(|nd| nd.state.term())
-        .max()
-        .unwrap_or(0);
-    if !sim
-        .nodes()
-        .iter()
-        .any(|nd| nd.state.role() == Role::Leader && nd.state.term() == top)
-    {
+    let Some(l) = leader(&sim) else {
         return Err("the request committed but no leader of the top term is left".into());
-    }
+    };
+    let top = sim.nodes()[l as usize].state.term();
     Ok(Outcome {
         events: sim.counters().events,
         elections_top_term: top,
         committed: sim.counters().committed,
         fingerprint: sim.trace().fingerprint(),
         recovery: at - healed,
+        snapshotted: sim.nodes().iter().filter(|nd| nd.state.snapshot().index() > 0).count(),
+        reconfigured: sim.nodes().iter().any(|nd| nd.state.configuration_index() > 0),
     })
 }
 
@@ -442,4 +549,9 @@ fn the_swarm_explores_hostile_worlds() {
         "only {many_terms} of 40 seeds reached term 5"
     );
     assert!(busy >= 10, "only {busy} of 40 seeds committed 10 requests");
+    // §7 and thesis §4 are exercised too.
+    let snapshots = outcomes.iter().filter(|o| o.snapshotted > 0).count();
+    let reconfigured = outcomes.iter().filter(|o| o.reconfigured).count();
+    assert!(snapshots >= 10, "only {snapshots} of 40 seeds took snapshots");
+    assert!(reconfigured >= 10, "only {reconfigured} of 40 seeds changed their configuration");
 }

@@ -122,6 +122,12 @@ pub trait ClusterProtocol: Protocol + 'static {
     fn observe(_tracker: &mut Self::Tracker, _sim: &Sim<Self>) {}
     /// Values of [`ClusterProtocol::metric_specs`], in order.
     fn metrics(_tracker: &Self::Tracker, _sim: &Sim<Self>, _out: &mut Vec<f64>) {}
+    /// Applies one of the protocol's own verbs (beyond `timeout` and
+    /// `request`) naming server `node`.
+    fn apply_verb(sim: &mut Sim<Self>, verb: &str, node: crate::sim::NodeId) -> Result<(), String> {
+        let _ = (sim, node);
+        Err(format!("'{verb}' is not an action of a cluster lab"))
+    }
     /// A question from the lab's page module, answered in its own
     /// bincode-encoded type (see [`Model::query`]).
     fn query(scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
@@ -440,7 +446,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
                     "request" => {
                         self.sim.client_request(n);
                     }
-                    other => return Err(format!("'{other}' is not an action of a cluster lab")),
+                    other => P::apply_verb(&mut self.sim, other, n)?,
                 }
             }
         }

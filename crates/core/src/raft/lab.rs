@@ -7,12 +7,12 @@
 //! faults, clients, network and drawing come from
 //! [`ClusterLab`](crate::lab::cluster::ClusterLab).
 
-use super::{invariants, RaftConfig, RaftNode, RaftNote, Role};
+use super::{invariants, MemberChange, Members, Membership, RaftConfig, RaftNode, RaftNote, Role};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{FieldSpec, LabDef, MetricSpec, NodeView, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
-use crate::scenario::{Scenario, SHARED_VERBS};
-use crate::sim::{Fault, Invariant, Node, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
+use crate::scenario::{parse_one_node, split_word, Scenario, SHARED_VERBS};
+use crate::sim::{Fault, Invariant, Node, NodeId, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
 
 const M: i64 = MS as i64;
 const S: i64 = SEC as i64;
@@ -36,13 +36,47 @@ pub const PARAMS: &[ParamSpec] = &[
         0,
         false,
     ),
+    p("snapshot_every", "Snapshot every (entries)", "compact the log into a snapshot when it holds more entries than this (§7); 0: never", Kind::Count, 0, 1_000_000, 1_000, false),
+    p("max_servers", "Server slots", "servers the simulation holds, members or spare for 'add' (thesis §4); 0: as many as Servers", Kind::Count, 0, 101, 0, false),
+    p("vote_guard", "Ignore votes while a leader is heard", "a server that heard from a leader within the minimum election timeout ignores RequestVote (thesis §4.2.3, against disruptive removed servers)", Kind::Toggle, 0, 1, 0, false),
 ];
 
 fn check(scn: &Scenario) -> Result<(), String> {
     if scn.get("election_timeout_min") > scn.get("election_timeout_max") {
         return Err("election_timeout_min must not be larger than election_timeout_max".into());
     }
+    let slots = scn.get("max_servers");
+    if slots != 0 && slots < scn.get("nodes") {
+        return Err(format!("max_servers ({slots}) must be 0 or at least nodes ({})", scn.get("nodes")));
+    }
     cluster::check_network(scn)
+}
+
+/// The Raft lab's verbs: the cluster lab's, and membership changes
+/// (thesis §4.1): `add S6` asks the leader to catch S6 up and add it,
+/// `remove S2` to remove S2 (the leader included).
+pub const VERBS: &[&str] = &["timeout", "request", "add", "remove"];
+
+/// Checks a Raft verb's server against the servers the simulation holds,
+/// pointing at `max_servers` when a server to add has no slot.
+fn check_verb(text: &str, nodes: &mut u32) -> Result<(), String> {
+    let (verb, rest) = split_word(text);
+    let n = parse_one_node(verb, rest)?;
+    if verb == "add" && n >= *nodes {
+        return Err(format!(
+            "there is no slot for S{}: the simulation holds {} servers; raise max_servers to add more",
+            u64::from(n) + 1,
+            *nodes
+        ));
+    }
+    cluster::check_verb(text, nodes)
+}
+
+/// Servers the simulation holds: `max_servers`, or `nodes` if that is 0
+/// or smaller. The first `nodes` are the initial configuration; the
+/// others are spare until added.
+pub fn servers(scn: &Scenario) -> u32 {
+    scn.nodes_param().max(scn.get("max_servers").clamp(0, 101) as u32)
 }
 
 /// The Raft lab's handle, for scenarios built in code.
@@ -57,11 +91,11 @@ pub static LAB: LabDef = LabDef {
     about: "Elections, terms, votes, log replication and commits, with Raft's five safety properties checked after every event.",
     params: &[PARAMS, NETWORK],
     shared_verbs: SHARED_VERBS,
-    verbs: cluster::VERBS,
+    verbs: VERBS,
     parse_verb: cluster::parse_verb,
-    check_verb: cluster::check_verb,
+    check_verb,
     check,
-    nodes: Scenario::nodes_param,
+    nodes: servers,
     build: cluster::build::<RaftNode>,
     presets: &[
         ("Five servers elect a leader and replicate", include_str!("../../../../tests/scenarios/raft/default.scn")),
@@ -72,6 +106,11 @@ pub static LAB: LabDef = LabDef {
         ("Churn on a lossy, slow network", include_str!("../../../../tests/scenarios/raft/lossy-network.scn")),
         ("Figure 8 with a deliberate bug: watch a checker stop it", include_str!("../../../../tests/scenarios/raft/bug-figure-8.scn")),
         ("Figure 16: time to a new leader, swept in Tune", include_str!("../../../../tests/scenarios/raft/figure-16.scn")),
+        ("§7: a follower down long enough to need a snapshot", include_str!("../../../../tests/scenarios/raft/snapshot-catch-up.scn")),
+        ("Growing the cluster from 3 to 5 under load", include_str!("../../../../tests/scenarios/raft/grow-3-to-5.scn")),
+        ("Removing the leader", include_str!("../../../../tests/scenarios/raft/remove-leader.scn")),
+        ("A removed server keeps timing out (disruptive server)", include_str!("../../../../tests/scenarios/raft/disruptive-server.scn")),
+        ("The disruptive server, with the minimum-election-timeout guard", include_str!("../../../../tests/scenarios/raft/disruptive-server-guarded.scn")),
     ],
 };
 
@@ -86,7 +125,30 @@ pub fn raft_config(scn: &Scenario) -> RaftConfig {
         check_quorum: g("check_quorum") != 0,
         max_batch: g("max_batch"),
         bug_commit_old_terms: g("bug_commit_old_terms") != 0,
+        snapshot_every: g("snapshot_every"),
+        members: scn.nodes_param(),
+        vote_guard: g("vote_guard") != 0,
+        ..RaftConfig::default()
     }
+}
+
+/// The running leader of the highest term, if no running server of its
+/// configuration has moved to a later term (so a removed server that
+/// campaigns with ever higher terms does not hide the real leader).
+fn current_leader(sim: &Sim<RaftNode>) -> Option<usize> {
+    let nodes = sim.nodes();
+    let up = |n: &Node<RaftNode>| n.status == NodeStatus::Up;
+    let (i, l) = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| up(n) && n.state.role() == Role::Leader)
+        .max_by_key(|(_, n)| n.state.term())?;
+    let members = l.state.configuration();
+    let overtaken = nodes
+        .iter()
+        .enumerate()
+        .any(|(k, n)| up(n) && members.contains(k as NodeId) && n.state.term() > l.state.term());
+    (!overtaken).then_some(i)
 }
 
 /// Most log entries shown per server.
@@ -107,6 +169,12 @@ pub struct RaftTracker {
     leader_crashed_at: Option<Time>,
     /// Time from the leader's last crash to the next leader (Figure 16).
     pub election_after_crash: Option<Time>,
+    /// Snapshots taken by servers compacting their logs (§7).
+    pub snapshots_taken: u64,
+    /// Snapshots installed from a leader (§7, Figure 13).
+    pub snapshots_installed: u64,
+    /// Configuration entries appended by leaders (thesis §4).
+    pub config_changes: u64,
 }
 
 impl Default for RaftTracker {
@@ -119,6 +187,9 @@ impl Default for RaftTracker {
             leaderless_total: 0,
             leader_crashed_at: None,
             election_after_crash: None,
+            snapshots_taken: 0,
+            snapshots_installed: 0,
+            config_changes: 0,
         }
     }
 }
@@ -132,6 +203,8 @@ const KINDS: &[(&str, &str, bool, bool)] = &[
     ("AppendEntriesReply", "#2e9d5b", true, false),
     ("Heartbeat", "#9aa3b2", false, true),
     ("HeartbeatReply", "#9aa3b2", true, true),
+    ("InstallSnapshot", "#c2417a", false, false),
+    ("InstallSnapshotReply", "#c2417a", true, false),
 ];
 
 impl ClusterProtocol for RaftNode {
@@ -146,7 +219,15 @@ impl ClusterProtocol for RaftNode {
     }
 
     const ROLES: &'static [(&'static str, &'static str)] =
-        &[("follower", "#4a78c2"), ("pre-candidate", "#d8c26a"), ("candidate", "#e0a21b"), ("leader", "#2e9d5b")];
+        &[
+        ("follower", "#4a78c2"),
+        ("pre-candidate", "#d8c26a"),
+        ("candidate", "#e0a21b"),
+        ("leader", "#2e9d5b"),
+        ("learner", "#7fb3d5"),
+        ("removed", "#8a8f98"),
+        ("spare", "#c9ccd1"),
+    ];
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
 
     fn fields() -> Vec<FieldSpec> {
@@ -157,8 +238,13 @@ impl ClusterProtocol for RaftNode {
             f("leader", "Leader hint", Unit::Node),
             f("votes", "Votes", Unit::Count),
             f("commit", "Commit", Unit::Count),
-            f("log", "Log length", Unit::Count),
+            f("log", "Last log index", Unit::Count),
             f("drift", "Clock drift (ppm)", Unit::Count),
+            f("snapshot", "Snapshot: last index", Unit::Count),
+            f("snapshot_term", "Snapshot: last term", Unit::Count),
+            f("members", "Servers in its configuration", Unit::Count),
+            f("config", "Configuration entry", Unit::Count),
+            f("applied", "Commands applied", Unit::Count),
         ]
     }
 
@@ -168,11 +254,14 @@ impl ClusterProtocol for RaftNode {
 
     fn view(node: &Node<Self>, v: &mut NodeView) {
         let s = &node.state;
-        v.role = match s.role() {
-            Role::Follower => 0,
-            Role::PreCandidate => 1,
-            Role::Candidate => 2,
-            Role::Leader => 3,
+        v.role = match (s.role(), s.membership()) {
+            (Role::Leader, _) => 3,
+            (_, Membership::Learner) => 4,
+            (_, Membership::Removed) => 5,
+            (_, Membership::Spare) => 6,
+            (Role::Follower, _) => 0,
+            (Role::PreCandidate, _) => 1,
+            (Role::Candidate, _) => 2,
         };
         let node_no = |n: Option<u32>| n.map_or(0, |n| i64::from(n) + 1);
         let log = s.log();
@@ -182,12 +271,17 @@ impl ClusterProtocol for RaftNode {
             node_no(s.leader_hint()),
             i64::from(s.votes_granted()),
             s.commit_index() as i64,
-            log.len() as i64,
+            s.last_log_index() as i64,
             i64::from(node.drift_ppm),
+            s.snapshot().index() as i64,
+            s.snapshot().term() as i64,
+            i64::from(s.configuration().len()),
+            s.configuration_index() as i64,
+            s.state_machine().commands as i64,
         ];
         let first = log.len().saturating_sub(LOG_TAIL);
         v.strip = log[first..].iter().map(|e| e.term.min(u64::from(u32::MAX)) as u32).collect();
-        v.strip_first = first as u64 + 1;
+        v.strip_first = s.first_log_index() + first as u64;
         v.strip_mark = s.commit_index();
         v.timer = node.timer_spans().find(|(t, ..)| t.kind() == "Election").map(|(_, set, due)| (set, due));
     }
@@ -201,6 +295,10 @@ impl ClusterProtocol for RaftNode {
             m("leaders_elected", "Leaders elected", Unit::Count, false),
             m("leaderless", "Time without leader", Unit::Micros, true),
             m("election_after_crash", "New leader after the leader's crash", Unit::Micros, false),
+            m("snapshots_taken", "Snapshots taken", Unit::Count, false),
+            m("snapshots_installed", "Snapshots installed", Unit::Count, false),
+            m("config_changes", "Configuration changes", Unit::Count, false),
+            m("members", "Configuration size", Unit::Count, false),
         ]
     }
 
@@ -208,9 +306,17 @@ impl ClusterProtocol for RaftNode {
         let mut roles_changed = false;
         for ev in sim.last_events() {
             match ev {
-                TraceEvent::Note { note, .. } => {
+                TraceEvent::Note { note, node, .. } => {
                     match note {
                         RaftNote::BecameCandidate { .. } => t.elections += 1,
+                        RaftNote::Snapshotted { .. } => t.snapshots_taken += 1,
+                        RaftNote::InstalledSnapshot { .. } => t.snapshots_installed += 1,
+                        RaftNote::Appended { from, to } if from == to => {
+                            let n = &sim.nodes()[*node as usize].state;
+                            if n.role() == Role::Leader && n.entry(*from).is_some_and(|e| e.config.is_some()) {
+                                t.config_changes += 1;
+                            }
+                        }
                         RaftNote::BecameLeader { .. } => {
                             t.leaders_elected += 1;
                             // Raft paper, Figure 16: the time from the
@@ -234,12 +340,7 @@ impl ClusterProtocol for RaftNode {
         if !roles_changed {
             return;
         }
-        let nodes = sim.nodes();
-        let top = nodes.iter().filter(|n| n.status == NodeStatus::Up).map(|n| n.state.term()).max().unwrap_or(0);
-        let leader = nodes
-            .iter()
-            .position(|n| n.status == NodeStatus::Up && n.state.role() == Role::Leader && n.state.term() == top)
-            .map(|i| i as u32);
+        let leader = current_leader(sim).map(|i| i as u32);
         let now = sim.now();
         match (t.leader, leader) {
             (Some(_), None) => t.leaderless_since = Some(now),
@@ -264,6 +365,44 @@ impl ClusterProtocol for RaftNode {
             t.leaders_elected as f64,
             leaderless as f64,
             t.election_after_crash.map_or(f64::NAN, |x| x as f64),
+            t.snapshots_taken as f64,
+            t.snapshots_installed as f64,
+            t.config_changes as f64,
+            t.leader.map_or(f64::NAN, |l| f64::from(sim.nodes()[l as usize].state.configuration().len())),
         ]);
+    }
+
+    /// `add S6` and `remove S2` (thesis §4.1) go to the leader of the
+    /// highest term among running servers. Refused, with the reason, when
+    /// there is none or the change makes no sense now.
+    fn apply_verb(sim: &mut Sim<Self>, verb: &str, id: NodeId) -> Result<(), String> {
+        let name = format!("S{}", u64::from(id) + 1);
+        let change = match verb {
+            "add" => MemberChange::Add(id),
+            "remove" => MemberChange::Remove(id),
+            other => return Err(format!("'{other}' is not an action of the Raft lab")),
+        };
+        if id >= Members::CAPACITY {
+            return Err(format!("{name} cannot be a member: a configuration holds servers S1 to S{}", Members::CAPACITY));
+        }
+        let nodes = sim.nodes();
+        let Some(leader) = current_leader(sim) else {
+            return Err(format!("no leader to ask to {verb} {name} right now; try again once one is elected"));
+        };
+        let st = &nodes[leader].state;
+        let members = st.configuration();
+        match change {
+            MemberChange::Add(_) if members.contains(id) => return Err(format!("{name} is already a member")),
+            MemberChange::Remove(_) if !members.contains(id) => return Err(format!("{name} is not a member")),
+            MemberChange::Remove(_) if members.len() == 1 => {
+                return Err(format!("{name} is the last member and cannot be removed"))
+            }
+            _ => {}
+        }
+        if st.learner().is_some() || st.configuration_index() > st.commit_index() {
+            return Err("a membership change is already in flight (one at a time, thesis §4.1); wait until it commits".into());
+        }
+        sim.call(leader as NodeId, |n, ctx| n.change_membership(change, ctx));
+        Ok(())
     }
 }

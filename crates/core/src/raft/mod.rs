@@ -54,4 +54,7 @@ pub mod lab;
 pub mod node;
 
 pub use invariants::{check_all, invariants};
-pub use node::{Entry, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer, Role};
+pub use node::{
+    chain, Entry, MemberChange, Members, Membership, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer, Role,
+    Snapshot, StateMachine, EMPTY_DIGEST,
+};

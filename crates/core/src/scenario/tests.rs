@@ -130,7 +130,9 @@ fn malformed_files_say_what_is_wrong() {
     assert!(err("lab raft\nat 1s set nodes 3\n").contains("only be set at the start"));
     assert!(err("lab raft\nelection_timeout_min 500ms\nelection_timeout_max 200ms\n").contains("must not be larger"));
     assert!(err("lab raft\nuntil 99999999999s\n").contains("too far"));
-    assert!(err("lab raft\nat 1s add\n").contains("not an action of the raft lab"));
+    assert!(err("lab raft\nat 1s weight S1 3\n").contains("not an action of the raft lab"));
+    assert!(err("lab raft\nat 1s add\n").contains("needs a server"));
+    assert!(err("lab raft\nat 1s add S9\n").contains("max_servers"));
     assert!(err("lab raft\nexpect leader\n").contains("expect METRIC OP VALUE"));
 }
 

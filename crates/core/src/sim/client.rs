@@ -99,6 +99,8 @@ struct Pending {
     waiting_on: NodeId,
     /// Back-offs in a row without a known leader.
     backoffs: u32,
+    /// When a backed-off retry to `waiting_on` is due (0: none).
+    retry_at: Time,
 }
 
 /// The most finished operations kept (older ones are counted only).
@@ -179,7 +181,7 @@ impl Clients {
         self.next_req += 1;
         self.requests += 1;
         let node = node % self.nodes;
-        self.pending.insert(req, Pending { invoked: now, attempt: 1, waiting_on: node, backoffs: 0 });
+        self.pending.insert(req, Pending { invoked: now, attempt: 1, waiting_on: node, backoffs: 0, retry_at: 0 });
         (req, ClientStep::Send { node, req, attempt: 1, after: 0, fresh: true })
     }
 
@@ -206,7 +208,19 @@ impl Clients {
             self.record(Operation { req, invoked, completed: Some((now, Outcome::GaveUp)), attempts: attempt });
             return ClientStep::Idle;
         }
-        self.target = (self.target + 1) % nodes;
+        // The next node after the one this attempt waited on (not after
+        // the shared target, which other requests' redirects move: a
+        // request could otherwise land on the same dead node every time).
+        // A backed-off retry still on its way would die with this attempt:
+        // send the new attempt there instead of moving on (otherwise, with
+        // back-offs longer than the timeout, a client bounced between a
+        // node that knows no leader and the next one never reaches it).
+        if p.retry_at <= now {
+            self.target = (p.waiting_on + 1) % nodes;
+        } else {
+            self.target = p.waiting_on;
+        }
+        p.retry_at = 0;
         p.attempt += 1;
         p.waiting_on = self.target;
         ClientStep::Send { node: self.target, req, attempt: p.attempt, after: 0, fresh: true }
@@ -247,6 +261,7 @@ impl Clients {
                     }
                 };
                 p.waiting_on = node;
+                p.retry_at = now + after;
                 self.target = node;
                 ClientStep::Send { node, req, attempt: p.attempt, after, fresh: false }
             }

@@ -494,6 +494,18 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
+    /// Runs an operator's command on node `node` now (Raft: a membership
+    /// change asked of the leader), if it is up. Returns whether it ran.
+    pub fn call(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<P>)) -> bool {
+        if node >= self.config.nodes || self.violation.is_some() || self.nodes[node as usize].status != NodeStatus::Up {
+            return false;
+        }
+        self.fresh.clear();
+        self.with_node(node, f);
+        self.finish_step();
+        true
+    }
+
     /// Applies a fault now. Out-of-range nodes are ignored (the scenario
     /// layer validates them and reports a clear error first).
     pub fn inject(&mut self, fault: Fault) {
