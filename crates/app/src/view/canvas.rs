@@ -105,10 +105,23 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
             NodeStatus::Crashed => crashed,
             _ => s.schema.roles.get(node.role as usize).map_or("#4a78c2", |r| r.color.as_str()),
         };
+        // Outside the configuration (Raft membership changes): a spare slot
+        // is an empty dashed circle, a removed server is faded.
+        let role = s.schema.roles.get(node.role as usize).map_or("", |r| r.name.as_str());
         ctx.begin_path();
         ctx.arc(x, y, r, 0.0, 2.0 * PI);
-        ctx.fill_style(color);
-        ctx.fill();
+        if role == "spare" && node.status != NodeStatus::Crashed {
+            ctx.stroke_style(th.muted);
+            ctx.line_width(1.5);
+            ctx.dash(&[4.0, 4.0]);
+            ctx.stroke();
+            ctx.dash(&[]);
+        } else {
+            ctx.alpha(if role == "removed" { 0.4 } else { 1.0 });
+            ctx.fill_style(color);
+            ctx.fill();
+            ctx.alpha(1.0);
+        }
         if node.status == NodeStatus::Paused {
             ctx.alpha(0.55);
             ctx.fill_style(th.bg);
@@ -143,18 +156,24 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
         }
     }
 
-    // Labels, one font at a time (setting a canvas font is costly).
-    ctx.fill_style("#ffffff");
+    // Labels, one font at a time (setting a canvas font is costly); white
+    // on a filled node, the theme's text colour in an empty (spare) one.
+    let spare = |node: &NodeView| {
+        node.status != NodeStatus::Crashed && s.schema.roles.get(node.role as usize).is_some_and(|r| r.name == "spare")
+    };
+    let ink = |ctx: &mut dyn FnMut(&str), node: &NodeView| ctx(if spare(node) { th.muted } else { "#ffffff" });
     let r = places.first().map_or(0.0, |p| p.2);
     if r >= 14.0 {
         ctx.font(&format!("bold {}px sans-serif", (r * 0.55).round()));
         for (node, &(x, y, r)) in s.nodes.iter().zip(&places) {
+            ink(&mut |c| ctx.fill_style(c), node);
             ctx.fill_text(&format!("S{}", node.id + 1), x, y - r * 0.22);
         }
         if let Some(f) = s.schema.fields.first() {
             ctx.font(&format!("{}px sans-serif", (r * 0.42).round()));
             for (node, &(x, y, r)) in s.nodes.iter().zip(&places) {
                 if let Some(v) = node.field(0) {
+                    ink(&mut |c| ctx.fill_style(c), node);
                     let short = if f.name == "term" { format!("t{v}") } else { f.unit.format(v as f64) };
                     ctx.fill_text(&short, x, y + r * 0.38);
                 }
@@ -163,6 +182,7 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
     } else {
         ctx.font("10px sans-serif");
         for (node, &(x, y, _)) in s.nodes.iter().zip(&places) {
+            ink(&mut |c| ctx.fill_style(c), node);
             ctx.fill_text(&format!("{}", node.id + 1), x, y);
         }
     }

@@ -219,7 +219,7 @@ pub fn NodeTable(props: &NodeTableProps) -> Html {
         <div class="scroll"><table class="logs" aria-label="Nodes">
             <thead><tr>
                 <th>{ "Node" }</th><th>{ "Role" }</th>
-                { for schema.fields.iter().filter(|f| f.name != "log" && f.name != "drift").map(|f| html! { <th>{ &f.label }</th> }) }
+                { for schema.fields.iter().filter(|f| !HIDDEN_FIELDS.contains(&f.name.as_str())).map(|f| html! { <th>{ &f.label }</th> }) }
                 if let Some(strip) = &schema.strip { <th>{ strip }</th> }
             </tr></thead>
             <tbody>
@@ -230,6 +230,9 @@ pub fn NodeTable(props: &NodeTableProps) -> Html {
         </table></div>
     }
 }
+
+/// Node fields the table leaves out (the strip or the node panel shows them).
+const HIDDEN_FIELDS: &[&str] = &["log", "drift", "snapshot", "snapshot_term", "config"];
 
 /// Props of [`NodeRow`].
 #[derive(Properties, Clone, PartialEq)]
@@ -247,16 +250,23 @@ fn NodeRow(props: &NodeRowProps) -> Html {
     let id = n.id;
     let select = Callback::from(move |_| d.dispatch(Msg::Select(Some(id))));
     let role_name = if n.status == NodeStatus::Crashed { "crashed" } else { schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str()) };
+    let field = |name: &str| schema.fields.iter().position(|f| f.name == name).and_then(|i| n.field(i)).map(|v| v.max(0) as u64);
+    let snapshot = field("snapshot").zip(field("snapshot_term"));
     html! {
         <tr class={classes!(props.selected.then_some("selected"), n.status.name())} onclick={select} aria-label={format!("S{}", n.id + 1)}>
             <th scope="row">{ format!("S{}", n.id + 1) }</th>
             <td class={classes!("role", role_name.to_string())}>{ role_name }{ if n.status == NodeStatus::Paused { " (paused)" } else { "" } }</td>
-            { for schema.fields.iter().enumerate().filter(|(_, f)| f.name != "log" && f.name != "drift").map(|(i, f)| {
+            { for schema.fields.iter().enumerate().filter(|(_, f)| !HIDDEN_FIELDS.contains(&f.name.as_str())).map(|(i, f)| {
                 html! { <td>{ n.field(i).map_or("–".to_string(), |v| f.unit.format(v as f64)) }</td> }
             }) }
             if schema.strip.is_some() {
                 <td class="entries">
-                    if n.strip_first > 1 { <span class="more">{ format!("…{} ", n.strip_first - 1) }</span> }
+                    // A compacted prefix (Raft §7) as one block with its last index and term.
+                    if let Some((index, term)) = snapshot.filter(|(i, _)| *i > 0) {
+                        <span class="entry snapshot" style={format!("--hue:{}", (term * 67) % 360)}
+                            title={format!("snapshot: entries 1 to {index} compacted; last included term {term}")}>{ format!("≤{index} t{term}") }</span>
+                    }
+                    if n.strip_first > 1 + snapshot.map_or(0, |s| s.0) { <span class="more">{ format!("…{} ", n.strip_first - 1 - snapshot.map_or(0, |s| s.0)) }</span> }
                     { for n.strip.iter().enumerate().map(|(i, t)| {
                         let index = n.strip_first + i as u64;
                         let committed = index <= n.strip_mark;
@@ -318,6 +328,13 @@ pub fn NodePanel(props: &PanelProps) -> Html {
                 if has("slow") { <button aria-label={label("Slow down")} title="to 10% of its speed" onclick={act_with("slow", "10%")} disabled={!up}>{ "Slow to 10%" }</button> }
                 if has("errors") { <button aria-label={label("Fail half")} title="fail 50% of requests" onclick={act_with("errors", "50%")} disabled={!up}>{ "Fail 50%" }</button> }
                 if has("recover") { <button aria-label={label("Recover")} title="normal speed, no errors" onclick={act("recover")}>{ "Recover" }</button> }
+                // Membership changes (Raft, thesis §4): one server at a time.
+                if has("add") && matches!(role, "spare" | "removed") {
+                    <button aria-label={label("Add")} title="the leader catches it up as a learner, then adds it to the configuration" onclick={act("add")}>{ "Add to the cluster" }</button>
+                }
+                if has("remove") && !matches!(role, "spare" | "removed") {
+                    <button aria-label={label("Remove")} title="the leader appends a configuration without it (the leader itself steps down once that commits)" onclick={act("remove")}>{ "Remove from the cluster" }</button>
+                }
             </div>
             }
             <p class="note">{ facts.join(", ") }</p>
