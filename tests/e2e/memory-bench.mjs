@@ -4,9 +4,11 @@
 // own headless Chromium, side by side. Every 30 s it reads the resident
 // memory of the whole browser (the sum over its process tree: the page,
 // the worker's renderer, the GPU and utility processes), so builds that do
-// not know about this benchmark are measured the same way.
+// not know about this benchmark are measured the same way. Memory is PSS
+// (proportional set size), summed over the processes.
 // Usage: node memory-bench.mjs [DIST ...]
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve, launch, ROOT, DIST, virtualTime } from './harness.mjs';
 
@@ -15,26 +17,45 @@ const fragment = execFileSync(cli, ['link', join(ROOT, 'tests/scenarios/raft/bus
 const dists = process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : [DIST];
 const minutes = Number(process.env.MEMORY_MINUTES ?? 10);
 
-// Resident memory (MB) of a process and all its descendants.
+// Proportional resident memory (MB; shared pages split between the
+// processes sharing them, so the sum is not inflated) of a process and all
+// its descendants, from /proc/PID/smaps_rollup.
 function treeRss(root) {
-  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss='], { encoding: 'utf8' })
+  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
     .trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
   const kids = new Map();
   for (const [pid, ppid] of rows) kids.set(ppid, [...(kids.get(ppid) ?? []), pid]);
-  const rss = new Map(rows.map(([pid, , r]) => [pid, r]));
   let total = 0;
   const stack = [root];
   while (stack.length) {
     const p = stack.pop();
-    total += rss.get(p) ?? 0;
+    try {
+      const m = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8').match(/^Pss:\s+(\d+) kB/m);
+      total += m ? Number(m[1]) : 0;
+    } catch { /* the process ended */ }
     stack.push(...(kids.get(p) ?? []));
   }
   return total / 1024;
 }
 
+// The browser's main process: the child this process started with it.
+function children() {
+  return execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number))
+    .filter(([, ppid]) => ppid === process.pid).map(([pid]) => pid);
+}
+let launching = Promise.resolve();
+
 async function measure(dist) {
   const { server, url } = await serve(dist);
-  const browser = await launch();
+  // One launch at a time, so the new child is this browser.
+  let browser, pid;
+  launching = launching.then(async () => {
+    const before = new Set(children());
+    browser = await launch();
+    pid = children().find((p) => !before.has(p));
+  });
+  await launching;
   const rows = [];
   try {
     const page = await browser.newPage();
@@ -42,7 +63,6 @@ async function measure(dist) {
     await page.getByRole('button', { name: 'Play', exact: true }).waitFor({ timeout: 60_000 });
     await page.getByRole('combobox', { name: 'Speed', exact: true }).selectOption('1×');
     await page.getByRole('button', { name: 'Play', exact: true }).click();
-    const pid = browser.process()?.pid;
     const start = Date.now();
     for (let i = 0; ; i++) {
       const wall = (Date.now() - start) / 60_000;
@@ -57,7 +77,7 @@ async function measure(dist) {
   return rows;
 }
 
-console.log(`Memory: busy-25.scn (25 servers, 2,000 requests/s) at 1x for ${minutes} min; browser resident memory (MB)`);
+console.log(`Memory: busy-25.scn (25 servers, 2,000 requests/s) at 1x for ${minutes} min; browser memory (PSS, MB)`);
 const results = await Promise.all(dists.map(measure));
 dists.forEach((dist, i) => {
   console.log(dist.replace(ROOT + '/', ''));

@@ -24,7 +24,7 @@ const MAX_SPEED_SLICE_MS: f64 = 12.0;
 /// Most snapshots kept for seeking.
 const MAX_SNAPSHOTS: usize = 128;
 /// Most bytes the snapshots may hold together (as the labs estimate them).
-const SNAPSHOT_BYTES: usize = 96 << 20;
+const SNAPSHOT_BYTES: usize = 64 << 20;
 
 
 /// A copy of the lab kept for time travel, and the number its next

@@ -2238,4 +2238,13 @@ impl Protocol for RaftNode {
         }
         self.campaign(ctx);
     }
+
+    fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.log.capacity() * size_of::<Entry>()
+            + self.pending.capacity() * size_of::<(u64, RequestId)>()
+            + (self.next_index.capacity() + self.match_index.capacity() + self.scratch.capacity()) * 8
+            + self.batch.as_ref().map_or(0, |(_, _, b)| b.len() * size_of::<Entry>())
+            + 6 * self.votes.capacity()
+    }
 }

@@ -29,6 +29,11 @@ pub trait Invariant<P: Protocol> {
     fn check(&mut self, world: &World<'_, P>, events: &[TraceEvent<P>]) -> Result<(), String>;
     /// A copy of this checker and its history (the simulator is `Clone`).
     fn clone_box(&self) -> Box<dyn Invariant<P>>;
+    /// About how many bytes its history holds (for the worker's budget of
+    /// time-travel snapshots).
+    fn heap_bytes(&self) -> usize {
+        0
+    }
 }
 
 impl<P: Protocol> Clone for Box<dyn Invariant<P>> {

@@ -311,6 +311,7 @@ impl<P: Protocol> Sim<P> {
             + self.trace.window().len() * size_of::<TraceEvent<P>>()
             + self.nodes.iter().map(|n| size_of::<Node<P>>() + n.state.heap_bytes() + n.held.len() * size_of::<Event<P>>()).sum::<usize>()
             + self.clients.approx_bytes()
+            + self.invariants.iter().map(|i| i.heap_bytes()).sum::<usize>()
     }
     /// Time of the next queued event, if any.
     pub fn next_event_time(&self) -> Option<Time> {
