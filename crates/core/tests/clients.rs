@@ -281,3 +281,23 @@ fn one_request_backs_off_without_a_leader_and_commits_after_the_heal() {
     let (done, _) = op.completed.expect("completed");
     assert!(done > heal_at && done <= heal_at + 2_500 * MS, "committed at {done} µs, heal at {heal_at} µs");
 }
+
+// Issue #13 ("requests outstanding at any time are bounded"): whatever the
+// rate and the timeout, at most `max_outstanding` requests wait at once;
+// arrivals beyond it are given up at once (and counted as shed).
+#[test]
+fn outstanding_requests_never_exceed_the_cap() {
+    use clusterscope_core::raft::{RaftConfig, RaftNode};
+    use clusterscope_core::sim::{ClientConfig, Sim, SimConfig, MS};
+    let raft = RaftConfig { election_timeout_min: 100 * SEC, election_timeout_max: 200 * SEC, ..RaftConfig::default() };
+    let client = ClientConfig { rate_per_sec: 100_000, timeout: 60 * SEC, max_outstanding: 1_000, ..ClientConfig::default() };
+    let mut sim: Sim<RaftNode> = Sim::new(SimConfig { nodes: 3, client, ..SimConfig::default() }, raft);
+    let mut most = 0;
+    for k in 1..=20 {
+        sim.run_until(k * 50 * MS);
+        most = most.max(sim.outstanding_requests());
+    }
+    assert_eq!(most, 1_000, "the cap is reached and held");
+    assert!(sim.clients().shed > 90_000, "arrivals beyond it are shed: {}", sim.clients().shed);
+    assert_eq!(sim.clients().gave_up, sim.clients().shed);
+}
