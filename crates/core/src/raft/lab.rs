@@ -253,6 +253,7 @@ impl ClusterProtocol for RaftNode {
             f("members", "Servers in its configuration", Unit::Count),
             f("config", "Configuration entry", Unit::Count),
             f("applied", "Commands applied", Unit::Count),
+            f("learner", "Learner it is adding", Unit::Node),
         ]
     }
 
@@ -286,6 +287,7 @@ impl ClusterProtocol for RaftNode {
             i64::from(s.configuration().len()),
             s.configuration_index() as i64,
             s.state_machine().commands as i64,
+            node_no(s.learner()),
         ];
         let first = log.len().saturating_sub(LOG_TAIL);
         v.strip = log[first..].iter().map(|e| e.term.min(u64::from(u32::MAX)) as u32).collect();
