@@ -281,3 +281,45 @@ fn one_request_backs_off_without_a_leader_and_commits_after_the_heal() {
     let (done, _) = op.completed.expect("completed");
     assert!(done > heal_at && done <= heal_at + 2_500 * MS, "committed at {done} µs, heal at {heal_at} µs");
 }
+
+// Issue #13 ("requests outstanding at any time are bounded"): whatever the
+// rate and the timeout, at most `max_outstanding` requests wait at once;
+// arrivals beyond it are given up at once (and counted as shed).
+#[test]
+fn outstanding_requests_never_exceed_the_cap() {
+    use clusterscope_core::raft::{RaftConfig, RaftNode};
+    use clusterscope_core::sim::{ClientConfig, Sim, SimConfig, MS};
+    let raft = RaftConfig { election_timeout_min: 100 * SEC, election_timeout_max: 200 * SEC, ..RaftConfig::default() };
+    let client = ClientConfig { rate_per_sec: 100_000, timeout: 60 * SEC, max_outstanding: 1_000, ..ClientConfig::default() };
+    let mut sim: Sim<RaftNode> = Sim::new(SimConfig { nodes: 3, client, ..SimConfig::default() }, raft);
+    let mut most = 0;
+    for k in 1..=20 {
+        sim.run_until(k * 50 * MS);
+        most = most.max(sim.outstanding_requests());
+    }
+    assert_eq!(most, 1_000, "the cap is reached and held");
+    assert!(sim.clients().shed > 90_000, "arrivals beyond it are shed: {}", sim.clients().shed);
+    assert_eq!(sim.clients().gave_up, sim.clients().shed);
+}
+
+// Found by the Raft swarm with spare servers: a client bounced between a
+// server that never knows a leader (a spare) and one that has not become
+// leader yet backs off ever longer; once its back-off outlasted the
+// timeout, every timeout cancelled the backed-off retry and went back to
+// the spare, for ever. Now a timeout sends the new attempt where the
+// backed-off retry was going, and the request commits once S1 leads.
+#[test]
+fn a_backed_off_retry_is_not_lost_to_a_timeout() {
+    use clusterscope_core::raft::{RaftConfig, RaftNode};
+    use clusterscope_core::sim::{Fault, Sim, SimConfig};
+    let raft = RaftConfig { members: 1, pre_vote: true, check_quorum: true, ..RaftConfig::default() };
+    let mut sim: Sim<RaftNode> = Sim::new(SimConfig { nodes: 2, seed: 1, ..SimConfig::default() }, raft);
+    sim.run_until(2 * SEC);
+    for f in [Fault::Crash(0), Fault::Crash(1), Fault::Restart(0), Fault::Restart(1)] {
+        sim.inject(f);
+    }
+    sim.client_request(1);
+    sim.run_until(8 * SEC);
+    assert_eq!(sim.counters().committed, 1, "the request reached the leader");
+    assert_eq!(sim.outstanding_requests(), 0);
+}

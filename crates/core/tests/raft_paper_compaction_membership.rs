@@ -448,3 +448,39 @@ fn t4_2_3_the_vote_guard_ignores_request_vote_while_a_leader_is_heard() {
         }
     }
 }
+
+// Thesis §4.2.2: "a server that is not part of its own latest configuration
+// should still start new elections, as it might still be needed until the
+// Cnew entry is committed". It asks the members of Cnew and does not count
+// its own vote. Once it knows Cnew committed, it waits; a learner that was
+// never in the configuration before never campaigns.
+#[test]
+fn t4_2_2_a_server_left_out_of_an_uncommitted_configuration_still_campaigns() {
+    let mut t = T::new(2, 3, RaftConfig::default());
+    let c = Entry { term: 1, command: 0, config: Some(members(&[0, 1])) };
+    t.msg(0, append(1, 0, 0, vec![Entry::new(1, 1), c], 0));
+    assert_eq!(t.node.membership(), Membership::Removed);
+    let e = t.timer(RaftTimer::Election);
+    assert_eq!(t.node.role(), Role::Candidate);
+    let asked: Vec<NodeId> = sends(&e).into_iter().map(|(to, _)| to).collect();
+    assert_eq!(asked, vec![0, 1]);
+    assert_eq!(t.node.votes_granted(), 0, "its own vote does not count in Cnew");
+    t.msg(0, RaftMsg::RequestVoteReply { term: 2, granted: true, pre_vote: false });
+    assert_eq!(t.node.role(), Role::Candidate, "one of two is not a majority of Cnew");
+    t.msg(1, RaftMsg::RequestVoteReply { term: 2, granted: true, pre_vote: false });
+    assert_eq!(t.node.role(), Role::Leader, "it leads Cnew until Cnew commits");
+
+    // Once Cnew is known committed, the removed server waits.
+    let mut u = T::new(2, 3, RaftConfig::default());
+    u.msg(0, append(1, 0, 0, vec![Entry::new(1, 1), c], 2));
+    let e = u.timer(RaftTimer::Election);
+    assert!(sends(&e).is_empty() && u.node.role() == Role::Follower);
+
+    // A learner (S4 of 4 slots, initial members S1..S3) that holds an
+    // uncommitted configuration it is not in, and was not in before, waits.
+    let mut l = T::new(3, 4, RaftConfig { members: 3, ..RaftConfig::default() });
+    l.msg(0, append(1, 0, 0, vec![Entry { term: 1, command: 0, config: Some(members(&[0, 1])) }], 0));
+    assert_eq!(l.node.membership(), Membership::Learner);
+    let e = l.timer(RaftTimer::Election);
+    assert!(sends(&e).is_empty() && l.node.role() == Role::Follower);
+}

@@ -402,3 +402,35 @@ fn membership_verbs_say_why_they_cannot_apply() {
     let members = lab.metrics().into_iter().find(|(m, _)| m.name == "members").map(|(_, v)| v);
     assert_eq!(members, Some(5.0));
 }
+
+// What the page draws (issue #13, "learners shown as such"): in the preset
+// that grows the cluster, S4 is a spare, then a learner while the leader
+// catches it up, then a voter; the leader's row names the learner, and
+// every row shows the snapshot's last index.
+#[test]
+fn the_growing_preset_shows_spare_learner_and_voter() {
+    use clusterscope_core::lab::Lab;
+    use clusterscope_core::scenario::Scenario;
+    let text = include_str!("../../../tests/scenarios/raft/grow-3-to-5.scn");
+    let mut lab = Lab::new(&Scenario::parse(text).unwrap()).unwrap();
+    let schema = lab.schema();
+    let role = |frame: &clusterscope_core::lab::Frame, id: u32| {
+        let v = frame.nodes.iter().find(|v| v.id == id).expect("a view per node");
+        schema.roles[usize::from(v.role)].name.clone()
+    };
+    let field = |name: &str| schema.fields.iter().position(|f| f.name == name).expect(name);
+    lab.run_until(1_900 * MS);
+    let f = lab.frame(true);
+    assert_eq!(role(&f, 3), "spare");
+    lab.run_until(2 * SEC + 30 * MS);
+    let f = lab.frame(true);
+    assert_eq!(role(&f, 3), "learner");
+    let leader = f.nodes.iter().find(|v| schema.roles[usize::from(v.role)].name == "leader").expect("a leader");
+    assert_eq!(leader.field(field("learner")), Some(4), "the leader names S4");
+    lab.run_until(5 * SEC);
+    let f = lab.frame(true);
+    assert_eq!(role(&f, 3), "follower");
+    assert_eq!(role(&f, 4), "follower");
+    assert!(f.nodes.iter().all(|v| v.field(field("snapshot")).unwrap_or(0) > 0), "everyone has compacted by 5 s");
+    assert!(f.nodes.iter().all(|v| v.field(field("members")) == Some(5)));
+}

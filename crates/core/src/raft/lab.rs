@@ -1,11 +1,19 @@
 //! The Raft lab: Raft on the shared cluster lab.
 //!
-//! Everything here is Raft's own: its parameter table, how a server is
-//! drawn (role, term, vote, commit index, the log's last terms, the
-//! election timer), the colours of its messages, and its metrics (leader,
-//! term, elections, time without a leader), tracked from its notes. The
-//! faults, clients, network and drawing come from
+//! Everything here is Raft's own: its parameter table, its verbs (`add`
+//! and `remove` besides the cluster lab's), how a server is drawn (role,
+//! including learner, removed and spare; term, vote, commit index, the
+//! snapshot's last index and term, the configuration, the log's last terms,
+//! the election timer), the colours of its messages, and its metrics
+//! (leader, term, elections, time without a leader, snapshots,
+//! configuration changes), tracked from its notes. The faults, clients,
+//! network and drawing come from
 //! [`ClusterLab`](crate::lab::cluster::ClusterLab).
+//!
+//! Server slots: the simulation holds `max_servers` servers (or `nodes`);
+//! the first `nodes` form the initial configuration and the others are
+//! spare until `add` brings them in. A scenario without `max_servers` runs
+//! exactly as before membership changes existed.
 
 use super::{invariants, MemberChange, Members, Membership, RaftConfig, RaftNode, RaftNote, Role};
 use crate::lab::cluster::{self, ClusterProtocol};
@@ -88,7 +96,7 @@ pub fn kind() -> crate::scenario::LabKind {
 pub static LAB: LabDef = LabDef {
     name: "raft",
     title: "Raft",
-    about: "Elections, terms, votes, log replication and commits, with Raft's five safety properties checked after every event.",
+    about: "Elections, terms, votes, log replication and commits, snapshots and membership changes, with Raft's safety properties checked after every event.",
     params: &[PARAMS, NETWORK],
     shared_verbs: SHARED_VERBS,
     verbs: VERBS,
@@ -245,6 +253,7 @@ impl ClusterProtocol for RaftNode {
             f("members", "Servers in its configuration", Unit::Count),
             f("config", "Configuration entry", Unit::Count),
             f("applied", "Commands applied", Unit::Count),
+            f("learner", "Learner it is adding", Unit::Node),
         ]
     }
 
@@ -278,6 +287,7 @@ impl ClusterProtocol for RaftNode {
             i64::from(s.configuration().len()),
             s.configuration_index() as i64,
             s.state_machine().commands as i64,
+            node_no(s.learner()),
         ];
         let first = log.len().saturating_sub(LOG_TAIL);
         v.strip = log[first..].iter().map(|e| e.term.min(u64::from(u32::MAX)) as u32).collect();

@@ -25,12 +25,24 @@
 //!   Completeness), hence no two servers apply different commands at the
 //!   same index (State Machine Safety).
 //!
+//! Beyond the core algorithm, for runs of hours:
+//!
+//! * **Log compaction (§7).** Each server snapshots its state machine (a
+//!   small real one, [`StateMachine`]) when its log passes a threshold and
+//!   discards the prefix; a leader sends InstallSnapshot to a follower whose
+//!   next entry it discarded.
+//! * **Membership changes (Ongaro's thesis §4).** Servers are added (after
+//!   catching up as learners) and removed one at a time, the leader
+//!   included; the minimum-election-timeout rule (§4.2.3) can keep removed
+//!   servers from disrupting the cluster. See [`node`] for the details.
+//!
 //! Here a Raft server is a pure state machine, [`RaftNode`], driven by the
 //! simulator through the [`Protocol`](crate::sim::Protocol) trait: messages
 //! and timers go in, effects (messages, timers, replies, notes) come out.
 //! Its notes ([`RaftNote`]) say every change of role, log and commit index;
 //! the checkers in [`invariants`] follow them after every event and stop the
-//! run at the first violation of one of the five properties of Figure 3.
+//! run at the first violation of one of the five properties of Figure 3, or
+//! of the two of membership changes.
 //!
 //! ```
 //! use clusterscope_core::raft::{self, RaftConfig, RaftNode, Role};

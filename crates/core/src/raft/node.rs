@@ -1266,10 +1266,17 @@ impl RaftNode {
     /// configuration, or a server that configuration leaves out while it is
     /// not known to be committed (thesis §4.2.2: "a server that is not part
     /// of its own latest configuration should still start new elections, as
-    /// it might still be needed until the Cnew entry is committed"). A
-    /// spare, or a server that knows its removal committed, waits.
+    /// it might still be needed until the Cnew entry is committed"), if the
+    /// configuration before it held the server. A spare, a learner, or a
+    /// server that knows its removal committed, waits.
     fn may_campaign(&self) -> bool {
-        self.members.contains(self.id) || self.members_index > self.commit_index
+        self.members.contains(self.id) || (self.members_index > self.commit_index && self.in_previous_config())
+    }
+
+    /// Whether the configuration before the one in force holds this server
+    /// (so a learner or a spare never campaigns).
+    fn in_previous_config(&self) -> bool {
+        self.members_index > 0 && self.latest_config(self.members_index - 1).0.contains(self.id)
     }
 
     /// Starts an election, or a Pre-Vote round first if configured (see

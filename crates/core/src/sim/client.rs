@@ -37,11 +37,14 @@ pub struct ClientConfig {
     pub backoff_max: Time,
     /// Attempts (one per timeout) before a client gives a request up.
     pub max_attempts: u32,
+    /// Most requests outstanding at once: arrivals beyond it are given up at
+    /// once, so memory stays bounded whatever the rate and timeout.
+    pub max_outstanding: usize,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        ClientConfig { rate_per_sec: 0, timeout: 500 * MS, redirect_delay: MS, backoff_min: 20 * MS, backoff_max: 1_000 * MS, max_attempts: 8 }
+        ClientConfig { rate_per_sec: 0, timeout: 500 * MS, redirect_delay: MS, backoff_min: 20 * MS, backoff_max: 1_000 * MS, max_attempts: 8, max_outstanding: 10_000 }
     }
 }
 
@@ -136,8 +139,11 @@ pub struct Clients {
     pub requests: u64,
     /// Requests answered as committed.
     pub committed: u64,
-    /// Requests given up after the last attempt timed out.
+    /// Requests given up after the last attempt timed out, or at once
+    /// because [`ClientConfig::max_outstanding`] were outstanding.
     pub gave_up: u64,
+    /// Arrivals given up at once because too many were outstanding.
+    pub shed: u64,
 }
 
 impl Clients {
@@ -157,6 +163,7 @@ impl Clients {
             requests: 0,
             committed: 0,
             gave_up: 0,
+            shed: 0,
         }
     }
 
@@ -273,6 +280,18 @@ impl Clients {
             self.history.done.pop_front();
         }
         self.history.done.push_back(op);
+    }
+
+    /// Whether a new arrival may be sent: fewer than
+    /// [`ClientConfig::max_outstanding`] are outstanding. If not, it is
+    /// counted as given up (and shed).
+    pub fn admit(&mut self) -> bool {
+        if self.pending.len() < self.config.max_outstanding.max(1) {
+            return true;
+        }
+        self.shed += 1;
+        self.gave_up += 1;
+        false
     }
 
     /// Requests not answered yet.

@@ -434,8 +434,10 @@ impl<P: Protocol> Sim<P> {
                 self.with_node(node, |n, ctx| n.on_timer(timer, ctx));
             }
             Event::ClientArrival => {
-                let target = self.clients.target();
-                self.submit(target);
+                if self.clients.admit() {
+                    let target = self.clients.target();
+                    self.submit(target);
+                }
                 self.schedule_client_arrival();
             }
             Event::Request { node, req, attempt } => {
