@@ -66,7 +66,10 @@ async function measure(dist) {
     const start = Date.now();
     for (let i = 0; ; i++) {
       const wall = (Date.now() - start) / 60_000;
-      rows.push({ wall, virtual: (await virtualTime(page)) / 1e6, rss: treeRss(pid) });
+      // Builds that report it: the worker's WebAssembly heap and snapshots.
+      const worker = await page.locator('[data-metric="worker_memory"]').first()
+        .evaluate((e) => [Number(e.dataset.value), e.title], null).catch(() => null);
+      rows.push({ wall, virtual: (await virtualTime(page)) / 1e6, rss: treeRss(pid), worker });
       if (wall >= minutes) break;
       await page.waitForTimeout(30_000);
     }
@@ -82,6 +85,7 @@ const results = await Promise.all(dists.map(measure));
 dists.forEach((dist, i) => {
   console.log(dist.replace(ROOT + '/', ''));
   for (const r of results[i]) {
-    console.log(`  ${r.wall.toFixed(1).padStart(5)} min  virtual ${r.virtual.toFixed(1).padStart(6)} s  ${r.rss.toFixed(0).padStart(6)} MB`);
+    const worker = r.worker ? `  worker heap ${(r.worker[0] / 1e6).toFixed(1)} MB (${r.worker[1].replace(/^.*; /, '')})` : '';
+    console.log(`  ${r.wall.toFixed(1).padStart(5)} min  virtual ${r.virtual.toFixed(1).padStart(6)} s  ${r.rss.toFixed(0).padStart(6)} MB${worker}`);
   }
 });

@@ -157,6 +157,10 @@ pub struct Status {
     pub horizon: Time,
     /// The frame starts a new run or follows a seek: drop old history.
     pub reset: bool,
+    /// The worker's memory: its WebAssembly heap in bytes, the snapshots
+    /// kept for time travel and what they hold (as the lab estimates it).
+    #[serde(default)]
+    pub memory: (u64, u32, u64),
 }
 
 /// Engine throughput measured in the worker.

@@ -76,6 +76,14 @@ pub struct SimWorker {
     captured: Option<Option<String>>,
 }
 
+/// The size of this worker's WebAssembly heap (it grows, never shrinks).
+fn wasm_heap_bytes() -> u64 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map_or(0, |m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().map_or(0, |b| u64::from(b.byte_length())))
+}
+
 /// Wall-clock milliseconds, from the worker's high-resolution clock. Used
 /// only to pace playback and to time benchmarks; never inside the engine.
 fn wall_ms() -> f64 {
@@ -243,6 +251,11 @@ impl SimWorker {
             settings: self.scenario_owed.then(|| self.lab.settings()),
             horizon: self.horizon,
             reset: self.reset_owed,
+            memory: (
+                wasm_heap_bytes(),
+                self.snapshots.len() as u32,
+                self.snapshots.iter().map(|s| s.bytes as u64).sum(),
+            ),
         };
         if send_link {
             self.last_link_wall = now_wall;

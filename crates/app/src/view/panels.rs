@@ -359,6 +359,12 @@ pub fn Metrics(props: &PanelProps) -> Html {
                     <dt>{ "Messages drawn" }</dt><dd data-metric="drawn">{ format!("{} of {}", f.messages.len(), f.messages_total) }</dd>
                 }
                 <dt>{ "Trace fingerprint" }</dt><dd data-metric="fingerprint" title="Equal fingerprints: identical runs">{ f.fingerprint_hex() }</dd>
+                if state.status.memory.0 > 0 {
+                    <dt>{ "Worker memory" }</dt>
+                    <dd data-metric="worker_memory" data-value={state.status.memory.0.to_string()}
+                        title={format!("the worker's WebAssembly heap; {} snapshots for time travel hold about {:.1} MB", state.status.memory.1, state.status.memory.2 as f64 / 1e6)}>
+                        { format!("{:.1} MB", state.status.memory.0 as f64 / 1e6) }</dd>
+                }
             </dl>
         </section>
     }
