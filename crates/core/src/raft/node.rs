@@ -1844,7 +1844,7 @@ impl RaftNode {
         }
         self.heard_from_leader(from, term, ctx);
 
-        let matched = prev_log_index + entries.len() as u64;
+        let matched = prev_log_index.saturating_add(entries.len() as u64);
         let base = self.snapshot.index();
         let (prev, entries) = if prev_log_index < base {
             // §7: the snapshot covers the start; what it covers is
