@@ -81,6 +81,19 @@ test('the diagram draws a known run: one lane per server and one arrow per messa
   await page.locator('.chips[aria-label="Nodes"] button', { hasText: 'S1' }).click();
   await page.waitForFunction(() => Number(document.querySelector('canvas.diagram')?.dataset.lanes) === 4);
   assert.ok(Number(await diagram.getAttribute('data-in-view')) < ended);
+  await page.locator('.chips[aria-label="Nodes"] button', { hasText: 'S1' }).click();
+
+  // "Why?": a message's causal past (Lamport's happens-before) lights up:
+  // some records, not all (later ones and concurrent ones are outside).
+  const [x, y] = (await diagram.getAttribute('data-sample')).split(',').map(Number);
+  await diagram.click({ position: { x, y } });
+  await page.locator('.message-detail', { hasText: '→' }).waitFor();
+  await page.getByRole('button', { name: 'Why? Show what led here' }).click();
+  await page.waitForFunction(() => Number(document.querySelector('canvas.diagram')?.dataset.past) > 0);
+  const past = Number(await diagram.getAttribute('data-past'));
+  assert.ok(past < Number(await diagram.getAttribute('data-records')), `${past} records in the past, not all`);
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await page.waitForFunction(() => Number(document.querySelector('canvas.diagram')?.dataset.past) === 0);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -37,6 +37,9 @@ pub struct DiagramStore {
     pub past: Option<(Vec<Option<Time>>, Vec<bool>)>,
     /// Lanes (nodes).
     pub lanes: u32,
+    /// An event the user asked "why?" about: its node and time. Its causal
+    /// past is shown instead of the violation's.
+    pub focus: Option<(u32, Time)>,
 }
 
 impl DiagramStore {
@@ -50,6 +53,7 @@ impl DiagramStore {
             if restart == 0 {
                 self.dropped = 0;
                 self.longest = 0;
+                self.focus = None;
             }
             self.violation = None;
             self.past = None;
@@ -83,9 +87,19 @@ impl DiagramStore {
             self.violation = chunk.violation;
             self.past = None;
         }
-        if let (Some((node, at)), None) = (self.violation, &self.past) {
-            self.past = Some(causal_past(&self.records, lanes as usize, node, at));
+        if self.past.is_none() {
+            self.refresh_past();
         }
+    }
+
+    /// Shows the causal past of an event (`None`: of the violation, if any).
+    pub fn set_focus(&mut self, focus: Option<(u32, Time)>) {
+        self.focus = focus;
+        self.refresh_past();
+    }
+
+    fn refresh_past(&mut self) {
+        self.past = self.focus.or(self.violation).map(|(node, at)| causal_past(&self.records, self.lanes as usize, node, at));
     }
 
     /// The index range of records that may show between `from` and `to`:

@@ -87,6 +87,9 @@ pub struct Drawn {
     pub lanes: usize,
     /// Arrows drawn, with their ends, for pointing at them.
     pub hits: Vec<(f64, f64, f64, f64, usize)>,
+    /// The middle of one drawn arrow (the middle one drawn), as "x,y":
+    /// somewhere a person or a test can click.
+    pub sample: String,
 }
 
 /// Places lanes and times.
@@ -497,6 +500,19 @@ pub fn draw(
         p.stroke();
     }
 
+    // The event the user asked about.
+    if let Some((node, at)) = store.focus {
+        if let (Some(y), true) = (g.y(node), (g.left..=right).contains(&at)) {
+            let x = g.x(at);
+            p.stroke_style("#f0c040");
+            p.line_width(2.5);
+            p.begin_path();
+            p.move_to(x + 8.0, y);
+            p.arc(x, y, 8.0, 0.0, std::f64::consts::TAU);
+            p.stroke();
+        }
+    }
+
     // The violating event.
     if let Some((node, at)) = store.violation {
         if let (Some(y), true) = (g.y(node), (g.left..=right).contains(&at)) {
@@ -659,6 +675,8 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
     let drag = use_mut_ref(|| None::<(f64, Time, bool)>);
     let hover = use_state(|| None::<(f64, f64, String)>);
     let chosen = use_state(|| None::<Record>);
+    // Bumped when the store changes in place (a "why?" asked).
+    let redraw = use_state(|| 0u32);
     let drawn = use_state(Drawn::default);
     let now = state.frame.as_ref().map_or(0, |f| f.time);
     let Some(schema) = state.schema.clone() else {
@@ -676,7 +694,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             now,
             *win,
             (*filters).clone(),
-            state.frames,
+            (state.frames, *redraw),
         );
         use_effect_with(deps, move |(_, now, win, filters, _)| {
             let Some(c) = canvas.cast::<HtmlCanvasElement>() else {
@@ -715,6 +733,8 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
                 pen::theme(),
                 w,
             );
+            let arrows: Vec<_> = d.hits.iter().filter(|h| (h.0, h.1) != (h.2, h.3)).collect();
+            d.sample = arrows.get(arrows.len() / 2).map(|h| format!("{:.0},{:.0}", (h.0 + h.2) / 2.0, (h.1 + h.3) / 2.0)).unwrap_or_default();
             *hits.borrow_mut() = std::mem::take(&mut d.hits);
             if *drawn != d {
                 drawn.set(d);
@@ -861,11 +881,10 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
                 return;
             }
             let store = store.0.borrow();
-            if let Some(r) = nearest(x, y).and_then(|i| store.records.get(i).copied()).filter(|r| r.what.is_message()) {
-                bridge.send(ToWorker::MessageText {
-                    id: r.id,
-                    sent: r.t0,
-                });
+            if let Some(r) = nearest(x, y).and_then(|i| store.records.get(i).copied()) {
+                if r.what.is_message() {
+                    bridge.send(ToWorker::MessageText { id: r.id, sent: r.t0 });
+                }
                 chosen.set(Some(r));
             }
             let g = Geometry::new(&store, &win, now, &filters, shown_width());
@@ -934,9 +953,9 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
         });
         html! { <button class={classes!("chip", on.then_some("on"))} aria-pressed={on.to_string()} {onclick}>{ label }</button> }
     };
-    let (lanes, kept) = {
+    let (lanes, kept, in_past) = {
         let d = state.diagram.0.borrow();
-        (d.lanes, d.records.len())
+        (d.lanes, d.records.len(), d.past.as_ref().map_or(0, |(_, inside)| inside.iter().filter(|i| **i).count()))
     };
     let lane_chips = (lanes <= 32).then(|| {
         (0..lanes)
@@ -963,15 +982,28 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
         format_duration(left),
         format_duration(right)
     );
+    let focused = state.diagram.0.borrow().focus.is_some();
+    let why = |focus: Option<(u32, Time)>| {
+        let store = state.diagram.clone();
+        let redraw = redraw.clone();
+        Callback::from(move |_| {
+            store.0.borrow_mut().set_focus(focus);
+            redraw.set(*redraw + 1);
+        })
+    };
     let detail = chosen.as_ref().map(|r| {
         let text = state
             .message_text
             .as_ref()
-            .filter(|(id, _)| *id == r.id)
+            .filter(|(id, _)| *id == r.id && r.what.is_message())
             .map(|(_, t)| t.clone());
+        // The event to explain: a message's arrival, or the mark itself.
+        let event = if r.what == What::Delivered { (r.to, r.t1) } else { (r.from, r.t0) };
         html! {
             <p class="message-detail" aria-live="polite">
                 <strong>{ describe(r, &schema, &state.diagram.0.borrow().names) }</strong>
+                { " " }<button onclick={why(Some(event))} title="Light up every event that happened before this one (Lamport's happens-before) and fade the rest">{ "Why? Show what led here" }</button>
+                if focused { { " " }<button onclick={why(None)}>{ "Clear" }</button> }
                 if let Some(t) = text { <br /><code>{ t }</code> }
             </p>
         }
@@ -992,7 +1024,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             <div class="diagram-wrap">
                 <canvas ref={canvas} class="diagram" role="img" aria-label={label}
                     data-arrows={drawn.arrows.to_string()} data-in-view={drawn.in_view.to_string()} data-lanes={drawn.lanes.to_string()}
-                    data-left={left.to_string()} data-right={right.to_string()} data-records={kept.to_string()}
+                    data-left={left.to_string()} data-right={right.to_string()} data-records={kept.to_string()} data-past={in_past.to_string()} data-sample={drawn.sample.clone()}
                     {onmousedown} {onmousemove} {onmouseup} {onmouseleave}></canvas>
                 if let Some((x, y, t)) = (*hover).clone() {
                     <div class="tip" style={format!("left: {:.0}px; top: {:.0}px", x, y + 14.0)}>{ t }</div>
