@@ -323,3 +323,42 @@ test('malformed API messages get an error reply and change nothing', async () =>
   assert.equal((await ask({ ...api, type: 'get' })).state.time, 0.15);
   await page.close();
 });
+
+// Raft membership changes from the page (thesis §4.1): a spare slot is
+// added, then the leader is removed; both are recorded in the address, and
+// the address replays them to the same fingerprint.
+test('raft: add a spare server and remove the leader from the page; the link replays both', async () => {
+  const link = cli(['link'], 'lab raft\nseed 5\nmax_servers 6\nrequest_rate 100\nsnapshot_every 100\nuntil 1500ms\n').trim();
+  const { page, errors } = await open(`#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_500_000);
+  const role = async (s) => (await page.getByRole('row', { name: s, exact: true }).locator('td.role').textContent()).trim();
+  assert.equal(await role('S6'), 'spare');
+  const leader = (await page.locator('[data-metric="leader"]').textContent()).trim();
+  assert.match(leader, /^S[1-5]$/);
+  await page.getByRole('row', { name: 'S6', exact: true }).click();
+  await page.getByRole('button', { name: 'Add S6' }).click();
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('1×');
+  await page.getByRole('button', { name: 'Play', exact: true }).click();
+  // Learner first, then a voting member (Configuration size 6).
+  await page.waitForFunction(() => document.querySelector('[data-metric="members"]')?.textContent?.trim() === '6', null, { timeout: 20_000 });
+  assert.match(await role('S6'), /follower|learner|candidate|leader/);
+  await page.getByRole('row', { name: leader, exact: true }).click();
+  await page.getByRole('button', { name: `Remove ${leader}` }).click();
+  // The removed leader steps down once its removal commits; another leads.
+  await page.waitForFunction((old) => {
+    const l = document.querySelector('[data-metric="leader"]')?.textContent?.trim();
+    return l && l !== old && l.startsWith('S');
+  }, leader, { timeout: 20_000 });
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  const before = await settled(page);
+  const address = page.url();
+  assert.match(decodeURIComponent(address), /#v1\./);
+  const again = await open(address.slice(url.length));
+  await again.page.waitForFunction((t) => document.querySelector('[data-time]')?.dataset.time === t, before.split(' ')[0], { timeout: 20_000 });
+  assert.equal(await settled(again.page), before, 'the link replays the changes to the same fingerprint');
+  assert.equal((await again.page.getByRole('row', { name: leader, exact: true }).locator('td.role').textContent()).trim(), 'removed');
+  assert.deepEqual(errors, []);
+  await page.close();
+  await again.page.close();
+});
