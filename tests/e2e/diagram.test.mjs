@@ -362,3 +362,18 @@ test('raft: add a spare server and remove the leader from the page; the link rep
   await page.close();
   await again.page.close();
 });
+
+test('an address with a start time (t=) opens there with the diagram of the run up to it', async () => {
+  const link = cli(['link'], KNOWN).trim();
+  const file = join(tmpdir(), `diagram-t-${process.pid}.scn`);
+  writeFileSync(file, KNOWN);
+  const trace = execFileSync(CLI, ['run', '--trace', '--until', '500ms', file], { encoding: 'utf8' });
+  const ended = trace.split('\n').filter((l) => / recv | drop /.test(l)).length;
+  const { page, errors } = await open(`?view=diagram&t=500ms&autoplay=0#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 500_000);
+  await page.getByRole('button', { name: 'Whole run' }).click();
+  await page.waitForFunction((n) => Number(document.querySelector('canvas.diagram')?.dataset.inView) === n, ended, { timeout: 10_000 })
+    .catch(async () => assert.fail(`arrows ${await page.locator('canvas.diagram').getAttribute('data-in-view')}, expected ${ended}`));
+  assert.deepEqual(errors, []);
+  await page.close();
+});

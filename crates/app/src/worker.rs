@@ -158,8 +158,12 @@ impl SimWorker {
     /// start if none does), with every action recorded since, and the
     /// number of its next diagram record.
     fn restore(&self, keep: impl Fn(&Lab) -> bool) -> Option<(Lab, u64)> {
+        // Diagram records the page has not been sent yet exist only in the
+        // live lab: a snapshot after them would lose them, so only earlier
+        // snapshots serve until the page has them.
+        let unsent = self.diagram_restart.unwrap_or(u64::MAX);
         let actions = self.lab.scenario().actions;
-        let (mut lab, next) = match self.snapshots.iter().rev().find(|s| keep(&s.lab)) {
+        let (mut lab, next) = match self.snapshots.iter().rev().find(|s| s.next <= unsent && keep(&s.lab)) {
             Some(s) => (s.lab.clone(), s.next),
             None => {
                 let mut lab = Lab::new(&self.lab.scenario()).ok()?;
@@ -178,7 +182,7 @@ impl SimWorker {
             let Some((mut lab, next)) = self.restore(|l| l.now() <= t) else { return };
             lab.run_until(t);
             self.lab = lab;
-            self.diagram_restart = Some(next);
+            self.diagram_restart = Some(self.diagram_restart.map_or(next, |r| r.min(next)));
         }
         self.horizon = self.horizon.max(self.lab.now());
         self.reset_owed = true;
@@ -444,7 +448,7 @@ impl Worker for SimWorker {
                     if let Some((mut lab, next)) = self.restore(|l| l.position() <= target) {
                         while lab.position() < target && lab.step_event() {}
                         self.lab = lab;
-                        self.diagram_restart = Some(next);
+                        self.diagram_restart = Some(self.diagram_restart.map_or(next, |r| r.min(next)));
                         self.reset_owed = true;
                         self.scenario_owed = true;
                     }
