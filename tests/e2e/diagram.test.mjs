@@ -364,13 +364,15 @@ test('raft: add a spare server and remove the leader from the page; the link rep
 });
 
 test('an address with a start time (t=) opens there with the diagram of the run up to it', async () => {
-  const link = cli(['link'], KNOWN).trim();
+  // The link is at 3 s; t=1500ms goes back past the snapshots of 1 s and more.
+  const text = KNOWN.replace('until 1s', 'until 3s');
+  const link = cli(['link'], text).trim();
   const file = join(tmpdir(), `diagram-t-${process.pid}.scn`);
-  writeFileSync(file, KNOWN);
-  const trace = execFileSync(CLI, ['run', '--trace', '--until', '500ms', file], { encoding: 'utf8' });
+  writeFileSync(file, text);
+  const trace = execFileSync(CLI, ['run', '--trace', '--until', '1500ms', file], { encoding: 'utf8' });
   const ended = trace.split('\n').filter((l) => / recv | drop /.test(l)).length;
-  const { page, errors } = await open(`?view=diagram&t=500ms&autoplay=0#${link}`);
-  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 500_000);
+  const { page, errors } = await open(`?view=diagram&t=1500ms&autoplay=0#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_500_000);
   await page.getByRole('button', { name: 'Whole run' }).click();
   await page.waitForFunction((n) => Number(document.querySelector('canvas.diagram')?.dataset.inView) === n, ended, { timeout: 10_000 })
     .catch(async () => assert.fail(`arrows ${await page.locator('canvas.diagram').getAttribute('data-in-view')}, expected ${ended}`));
