@@ -1,6 +1,8 @@
-//! Any file that parses is run: building the lab, a bounded number of steps,
-//! live actions, frames and settings never panic, and the recorded scenario
-//! replays to the same fingerprint.
+//! Any file that parses is run: building the lab, a bounded number of steps
+//! (by instant and by single event), live actions, frames, the space-time
+//! diagram's records and settings never panic, the diagram's records come
+//! numbered in order of their end, and the recorded scenario replays to the
+//! same fingerprint.
 #![no_main]
 use clusterscope_core::lab::Lab;
 use clusterscope_core::scenario::{parse_action, Scenario};
@@ -14,14 +16,22 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let Ok(scn) = Scenario::parse(&text) else { return };
     let Ok(mut lab) = Lab::new(&scn) else { return };
+    lab.record_diagram(true);
     let _ = lab.schema();
-    let _ = lab.frame(true);
+    let mut records = Vec::new();
+    let mut keep = |frame: clusterscope_core::lab::Frame| {
+        if let Some(chunk) = frame.diagram {
+            records.extend(chunk.unpack());
+        }
+    };
+    keep(lab.frame(true));
     for i in 0..STEPS {
-        if !lab.step() {
+        let moved = if i % 2 == 0 { lab.step() } else { lab.step_event() };
+        if !moved {
             break;
         }
         if i % 500 == 0 {
-            let _ = lab.frame(false);
+            keep(lab.frame(false));
         }
     }
     // The scenario's own action lines, tried live now.
@@ -34,7 +44,12 @@ fuzz_target!(|data: &[u8]| {
     }
     let frame = lab.frame(false);
     let _ = frame.messages.unpack(frame.time);
+    keep(frame);
+    assert!(records.windows(2).all(|w| w[0].t1 <= w[1].t1 && w[1].seq == w[0].seq + 1), "diagram records out of order");
     let _ = lab.settings();
+    // A scenario ends at an instant: finish the one a single-event step
+    // may have stopped inside, as the recorded `until` will.
+    lab.run_until(lab.now());
     let recorded = lab.scenario();
     if lab.violation().is_none() {
         let replayed = Lab::replay(&recorded).expect("a recorded scenario replays");
