@@ -297,10 +297,7 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
     };
     let time = frame.time;
     // The leader metric counts servers from 1 (0: none).
-    let leader = frame
-        .metric(schema, "leader")
-        .filter(|v| v.is_finite() && *v >= 1.0)
-        .map(|v| v as u32 - 1);
+    let leader = frame.metric(schema, "leader").and_then(clusterscope_core::lab::Unit::node_of);
     let decided = frame
         .metric(schema, "decisions")
         .or_else(|| frame.metric(schema, "committed"))

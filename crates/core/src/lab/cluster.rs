@@ -100,8 +100,11 @@ pub trait ClusterProtocol: Protocol + 'static {
     }
     /// A message's index in [`ClusterProtocol::kinds`].
     fn kind_index(msg: &Self::Msg) -> u8 {
-        let kind = msg.kind();
-        Self::KINDS.iter().position(|(n, ..)| *n == kind).unwrap_or(0) as u8
+        Self::kind_named(msg.kind()) as u8
+    }
+    /// The index of the message kind named `kind` in [`ClusterProtocol::kinds`].
+    fn kind_named(kind: &str) -> u16 {
+        Self::KINDS.iter().position(|(n, ..)| *n == kind).unwrap_or(0) as u16
     }
     /// Per-node numbers shown in the node table.
     fn fields() -> Vec<FieldSpec> {
@@ -189,12 +192,12 @@ impl Recorder {
                 }
                 TraceEvent::Sent { .. } | TraceEvent::Request { .. } | TraceEvent::Replied { .. } => {}
                 TraceEvent::Delivered { at, id, from, to, kind, sent } => {
-                    let k = P::KINDS.iter().position(|(n, ..)| n == kind).unwrap_or(0) as u16;
+                    let k = P::kind_named(kind);
                     let copy = !self.copies.is_empty() && self.copies.remove(id);
                     self.push(Record { id: *id, copy, ..rec(*sent, *at, *from, *to, k, What::Delivered) });
                 }
                 TraceEvent::Dropped { at, id, from, to, kind, reason, sent } => {
-                    let k = P::KINDS.iter().position(|(n, ..)| n == kind).unwrap_or(0) as u16;
+                    let k = P::kind_named(kind);
                     let what = match reason {
                         DropReason::Loss => What::Lost,
                         DropReason::Partition => What::Cut,

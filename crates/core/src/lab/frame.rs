@@ -37,6 +37,12 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// A [`Unit::Node`] value as a node id: servers count from 1, and 0
+    /// (or NaN) means none.
+    pub fn node_of(v: f64) -> Option<u32> {
+        (v.is_finite() && v >= 1.0).then(|| v as u32 - 1)
+    }
+
     /// The value in words. NaN means "not measured yet".
     pub fn format(self, v: f64) -> String {
         if v.is_nan() {
