@@ -19,19 +19,21 @@ fuzz_target!(|data: &[u8]| {
     lab.record_diagram(true);
     let _ = lab.schema();
     let mut records = Vec::new();
-    let mut keep = |frame: clusterscope_core::lab::Frame| {
-        if let Some(chunk) = frame.diagram {
+    let keep = |lab: &mut Lab, records: &mut Vec<_>| {
+        if let Some(chunk) = lab.take_diagram() {
             records.extend(chunk.unpack());
         }
     };
-    keep(lab.frame(true));
+    let _ = lab.frame(true);
+    keep(&mut lab, &mut records);
     for i in 0..STEPS {
         let moved = if i % 2 == 0 { lab.step() } else { lab.step_event() };
         if !moved {
             break;
         }
         if i % 500 == 0 {
-            keep(lab.frame(false));
+            let _ = lab.frame(false);
+            keep(&mut lab, &mut records);
         }
     }
     // The scenario's own action lines, tried live now.
@@ -44,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let frame = lab.frame(false);
     let _ = frame.messages.unpack(frame.time);
-    keep(frame);
+    keep(&mut lab, &mut records);
     assert!(records.windows(2).all(|w| w[0].t1 <= w[1].t1 && w[1].seq == w[0].seq + 1), "diagram records out of order");
     let _ = lab.settings();
     // A scenario ends at an instant: finish the one a single-event step

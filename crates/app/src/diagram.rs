@@ -68,6 +68,11 @@ impl DiagramStore {
         }
         self.dropped += chunk.skipped;
         let new = chunk.unpack();
+        // After a fresh start, records numbered before the first one sent
+        // were made while the diagram was hidden and are gone.
+        if chunk.restart == Some(0) {
+            self.dropped += new.first().map_or(0, |r| r.seq);
+        }
         for r in &new {
             if r.what == What::Fault {
                 self.faults.push(*r);

@@ -40,6 +40,9 @@ pub enum ToWorker {
     StepBack,
     /// Nothing: (as an API command) only answer with the state.
     Describe,
+    /// Whether the page shows the space-time diagram: frames carry its
+    /// records only then (turning it on sends what the lab buffered).
+    Diagram(bool),
     /// The contents of message `id`, sent at `sent`; answered with
     /// [`FromWorker::MessageText`].
     MessageText {

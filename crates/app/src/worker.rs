@@ -11,7 +11,8 @@
 
 use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
 use clusterscope_core::sweep::Sweep;
-use clusterscope_core::lab::{catalog, registry, timetravel, Lab};
+use clusterscope_core::lab::diagram::{self, Chunk, Record};
+use clusterscope_core::lab::{catalog, registry, timetravel, Lab, Unit};
 use clusterscope_core::scenario::{link, parse_action, Scenario};
 use clusterscope_core::sim::{Time, SEC};
 use gloo_timers::callback::Timeout;
@@ -44,6 +45,69 @@ impl Snapshot {
     }
 }
 
+/// Diagram records between the lab and the page: taken from the lab every
+/// frame and before the lab is replaced by a snapshot (so none is lost),
+/// cut back when a snapshot replaces the lab, and sent while the page shows
+/// the diagram.
+#[derive(Default)]
+struct Held {
+    records: std::collections::VecDeque<Record>,
+    names: Vec<String>,
+    names_sent: usize,
+    skipped: u64,
+    violation: Option<(u32, Time)>,
+    /// The page must drop its records from this number on.
+    restart: Option<u64>,
+}
+
+impl Held {
+    fn absorb(&mut self, chunk: Chunk) {
+        let records = chunk.unpack();
+        for (i, name) in chunk.names.into_iter().enumerate() {
+            let at = chunk.names_from as usize + i;
+            if at < self.names.len() {
+                self.names[at] = name;
+            } else if at == self.names.len() {
+                self.names.push(name);
+            }
+        }
+        self.skipped += chunk.skipped;
+        self.violation = chunk.violation.or(self.violation);
+        for r in records {
+            if self.records.len() == diagram::BUFFER {
+                self.records.pop_front();
+                self.skipped += 1;
+            }
+            self.records.push_back(r);
+        }
+    }
+
+    /// A replay from record number `next` on replaces the rest.
+    fn cut(&mut self, next: u64) {
+        let keep = self.records.partition_point(|r| r.seq < next);
+        self.records.truncate(keep);
+        self.violation = None;
+        self.restart = Some(self.restart.map_or(next, |r| r.min(next)));
+    }
+
+    /// Everything held, for the page.
+    fn send(&mut self) -> Option<Chunk> {
+        if self.records.is_empty() && self.restart.is_none() && self.names_sent == self.names.len() && self.violation.is_none() {
+            return None;
+        }
+        let records: Vec<Record> = self.records.drain(..).collect();
+        let mut chunk = Chunk::pack(&records);
+        let from = if self.restart == Some(0) { 0 } else { self.names_sent };
+        chunk.names_from = from as u32;
+        chunk.names = self.names[from.min(self.names.len())..].to_vec();
+        self.names_sent = self.names.len();
+        chunk.skipped = std::mem::take(&mut self.skipped);
+        chunk.violation = self.violation;
+        chunk.restart = self.restart.take();
+        Some(chunk)
+    }
+}
+
 /// Internal messages.
 pub enum Msg {
     /// Time to advance.
@@ -66,14 +130,17 @@ pub struct SimWorker {
     schema_owed: bool,
     last_link_wall: f64,
     snapshots: Vec<Snapshot>,
-    /// The page must drop diagram records from this number on (a new run
-    /// or a replay from a snapshot).
-    diagram_restart: Option<u64>,
+    /// Diagram records taken from the lab and not sent to the page yet.
+    held: Held,
     horizon: Time,
     /// When the last tick was due (wall-clock milliseconds).
     last_tick_due: f64,
     /// While an API command runs: its error, kept instead of shown.
     captured: Option<Option<String>>,
+    /// Whether the page shows the diagram (or relays its notes to an
+    /// embedding page): only then do frames carry its records. Otherwise
+    /// they are held here (bounded), for when it is shown.
+    diagram_shown: bool,
 }
 
 /// The size of this worker's WebAssembly heap (it grows, never shrinks).
@@ -112,7 +179,7 @@ impl SimWorker {
         self.thin_snapshots();
         self.horizon = lab.now();
         self.lab = lab;
-        self.diagram_restart = Some(0);
+        self.held = Held { restart: Some(0), ..Held::default() };
         self.schema_owed = true;
         self.reset_owed = true;
         self.scenario_owed = true;
@@ -158,12 +225,8 @@ impl SimWorker {
     /// start if none does), with every action recorded since, and the
     /// number of its next diagram record.
     fn restore(&self, keep: impl Fn(&Lab) -> bool) -> Option<(Lab, u64)> {
-        // Diagram records the page has not been sent yet exist only in the
-        // live lab: a snapshot after them would lose them, so only earlier
-        // snapshots serve until the page has them.
-        let unsent = self.diagram_restart.unwrap_or(u64::MAX);
         let actions = self.lab.scenario().actions;
-        let (mut lab, next) = match self.snapshots.iter().rev().find(|s| s.next <= unsent && keep(&s.lab)) {
+        let (mut lab, next) = match self.snapshots.iter().rev().find(|s| keep(&s.lab)) {
             Some(s) => (s.lab.clone(), s.next),
             None => {
                 let mut lab = Lab::new(&self.lab.scenario()).ok()?;
@@ -175,14 +238,23 @@ impl SimWorker {
         Some((lab, next))
     }
 
+    /// Puts a lab restored from a snapshot (whose diagram records start at
+    /// number `next`) in place of the live one, keeping the records before.
+    fn replace_lab(&mut self, lab: Lab, next: u64) {
+        if let Some(chunk) = self.lab.take_diagram() {
+            self.held.absorb(chunk);
+        }
+        self.held.cut(next);
+        self.lab = lab;
+    }
+
     fn seek(&mut self, t: Time) {
         if t >= self.lab.now() {
             self.lab.run_until(t);
         } else {
             let Some((mut lab, next)) = self.restore(|l| l.now() <= t) else { return };
             lab.run_until(t);
-            self.lab = lab;
-            self.diagram_restart = Some(self.diagram_restart.map_or(next, |r| r.min(next)));
+            self.replace_lab(lab, next);
         }
         self.horizon = self.horizon.max(self.lab.now());
         self.reset_owed = true;
@@ -265,8 +337,11 @@ impl SimWorker {
             self.last_link_wall = now_wall;
         }
         let mut frame = self.lab.frame(self.reset_owed);
-        if let Some(restart) = self.diagram_restart.take() {
-            frame.diagram.get_or_insert_with(Default::default).restart = Some(restart);
+        if let Some(chunk) = self.lab.take_diagram() {
+            self.held.absorb(chunk);
+        }
+        if self.diagram_shown {
+            frame.diagram = self.held.send();
         }
         self.frame_owed = false;
         self.reset_owed = false;
@@ -289,7 +364,7 @@ impl SimWorker {
     fn api_state(&mut self) -> ApiState {
         let metrics = self.lab.metrics();
         let get = |name: &str| metrics.iter().find(|(m, _)| m.name == name).map(|(_, v)| *v);
-        let leader = get("leader").filter(|v| v.is_finite() && *v >= 1.0).map(|v| v as u32 - 1);
+        let leader = get("leader").and_then(Unit::node_of);
         let decided = get("decisions").or_else(|| get("committed")).unwrap_or(0.0);
         let scn = self.lab.scenario();
         ApiState {
@@ -331,7 +406,7 @@ impl Worker for SimWorker {
         let lab = Lab::new(&scn).unwrap_or_else(|e| unreachable!("the default scenario is valid: {e}"));
         SimWorker {
             snapshots: vec![Snapshot::of(&lab)],
-            diagram_restart: Some(0),
+            held: Held { restart: Some(0), ..Held::default() },
             lab,
             playing: false,
             speed: 0.1,
@@ -347,6 +422,7 @@ impl Worker for SimWorker {
             horizon: 0,
             last_tick_due: 0.0,
             captured: None,
+            diagram_shown: false,
         }
     }
 
@@ -447,8 +523,7 @@ impl Worker for SimWorker {
                 if let Some(target) = self.lab.position().checked_sub(1) {
                     if let Some((mut lab, next)) = self.restore(|l| l.position() <= target) {
                         while lab.position() < target && lab.step_event() {}
-                        self.lab = lab;
-                        self.diagram_restart = Some(self.diagram_restart.map_or(next, |r| r.min(next)));
+                        self.replace_lab(lab, next);
                         self.reset_owed = true;
                         self.scenario_owed = true;
                     }
@@ -471,6 +546,16 @@ impl Worker for SimWorker {
             ToWorker::ExportText => {
                 scope.respond(id, FromWorker::Text(self.lab.scenario().to_text()));
                 return;
+            }
+            ToWorker::Diagram(shown) => {
+                if shown && !self.diagram_shown {
+                    // Everything held, from scratch; the page says how
+                    // many earlier records it never got.
+                    self.held.restart = Some(0);
+                    self.held.names_sent = 0;
+                    self.frame_owed = true;
+                }
+                self.diagram_shown = shown;
             }
             ToWorker::Speed(s) => {
                 self.speed = if s.is_finite() { s.clamp(0.0, 1e6) } else { 0.0 };

@@ -446,6 +446,14 @@ pub fn App() -> Html {
         });
     }
 
+    // Frames carry the diagram's records only while someone looks at them:
+    // the diagram on screen, or an embedding page hearing the lab's notes.
+    {
+        let bridge = bridge.clone();
+        let shown = state.schema.as_ref().is_some_and(|s| s.diagram) && (*view != ViewMode::Cluster || api::parent().is_some());
+        use_effect_with(shown, move |shown| bridge.send(ToWorker::Diagram(*shown)));
+    }
+
     let ctx = Ctx { state: state.clone(), bridge };
     if bench {
         return html! { <panels::BenchPanel ctx={ctx} /> };

@@ -413,7 +413,6 @@ impl Lab {
             diagram: None,
         };
         self.model.draw(&mut frame, full);
-        frame.diagram = self.model.take_diagram();
         frame
     }
 
