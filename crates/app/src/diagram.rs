@@ -104,7 +104,8 @@ impl DiagramStore {
     }
 
     fn refresh_past(&mut self) {
-        self.past = self.focus.or(self.violation).map(|(node, at)| causal_past(&self.records, self.lanes as usize, node, at));
+        self.past =
+            self.focus.or(self.violation).map(|(node, at)| causal_past(&self.records, self.lanes as usize, node, at));
     }
 
     /// The index range of records that may show between `from` and `to`:

@@ -7,8 +7,8 @@
 //! load; frames carry small numbers ([`Frame`]).
 
 use clusterscope_core::lab::{Frame, LabInfo, Schema, Settings};
-use clusterscope_core::sweep::{Shape, UnitResult};
 use clusterscope_core::sim::Time;
+use clusterscope_core::sweep::{Shape, UnitResult};
 use serde::{Deserialize, Serialize};
 
 /// What the page asks of the worker.

@@ -7,9 +7,9 @@
 //! scenario, so no panel parses text or rebuilds what did not change.
 
 use crate::protocol::{BenchResult, FromWorker, Status, TuneSpec};
-use clusterscope_core::sweep::{Shape, UnitResult};
 use clusterscope_core::lab::{Frame, LabInfo, MessageDot, NodeView, Schema, Settings};
 use clusterscope_core::sim::Time;
+use clusterscope_core::sweep::{Shape, UnitResult};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use yew::Reducible;

@@ -10,11 +10,11 @@
 //! grow with the length of the run.
 
 use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
-use clusterscope_core::sweep::Sweep;
 use clusterscope_core::lab::diagram::{self, Chunk, Record};
 use clusterscope_core::lab::{catalog, registry, timetravel, Lab, Unit};
 use clusterscope_core::scenario::{link, parse_action, Scenario};
 use clusterscope_core::sim::{Time, SEC};
+use clusterscope_core::sweep::Sweep;
 use gloo_timers::callback::Timeout;
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 
@@ -26,7 +26,6 @@ const MAX_SPEED_SLICE_MS: f64 = 12.0;
 const MAX_SNAPSHOTS: usize = 128;
 /// Most bytes the snapshots may hold together (as the labs estimate them).
 const SNAPSHOT_BYTES: usize = 64 << 20;
-
 
 /// A copy of the lab kept for time travel, and the number its next
 /// diagram record will have.
@@ -92,7 +91,11 @@ impl Held {
 
     /// Everything held, for the page.
     fn send(&mut self) -> Option<Chunk> {
-        if self.records.is_empty() && self.restart.is_none() && self.names_sent == self.names.len() && self.violation.is_none() {
+        if self.records.is_empty()
+            && self.restart.is_none()
+            && self.names_sent == self.names.len()
+            && self.violation.is_none()
+        {
             return None;
         }
         let records: Vec<Record> = self.records.drain(..).collect();
@@ -563,9 +566,10 @@ impl Worker for SimWorker {
             }
             ToWorker::Act(text) => {
                 let lab_kind = self.lab.kind();
-                match parse_action(lab_kind, &text).map_err(|e| e.to_string()).and_then(|a| {
-                    self.lab.act(a).map_err(|e| e.to_string())
-                }) {
+                match parse_action(lab_kind, &text)
+                    .map_err(|e| e.to_string())
+                    .and_then(|a| self.lab.act(a).map_err(|e| e.to_string()))
+                {
                     Ok(()) => {
                         let now = self.lab.now();
                         self.snapshots.retain(|s| s.lab.now() <= now);
@@ -626,7 +630,9 @@ impl Worker for SimWorker {
                 self.frame_owed = true;
                 let scn = Scenario { tune: None, ..self.lab.scenario() };
                 let out = if scn.until == 0 {
-                    FromWorker::Error("Run the scenario first: each run of the sweep goes as far as the current time.".into())
+                    FromWorker::Error(
+                        "Run the scenario first: each run of the sweep goes as far as the current time.".into(),
+                    )
                 } else {
                     let p: Vec<&str> = params.iter().map(String::as_str).collect();
                     let m: Vec<&str> = metrics.iter().map(String::as_str).collect();

@@ -147,7 +147,11 @@ fn run(cli: Cli) -> Result<bool, String> {
             if let Some(v) = lab.violation() {
                 ok = false;
                 println!("VIOLATION: {} at {}: {}", v.invariant, format_duration(v.at), v.message);
-                println!("replay: clusterscope run {file} --seed {} --until {} --trace", scn.seed, format_duration(v.at));
+                println!(
+                    "replay: clusterscope run {file} --seed {} --until {} --trace",
+                    scn.seed,
+                    format_duration(v.at)
+                );
             }
             for e in &scn.expects {
                 match lab.check(e) {
@@ -166,7 +170,10 @@ fn run(cli: Cli) -> Result<bool, String> {
                 return Err("--runs must be between 1 and 1000000".into());
             }
             println!("Time to elect a new leader after the leader crashes (5 servers, one-way latency 6-9 ms, {runs} runs each)");
-            println!("{:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}", "timeout (ms)", "p10", "p50", "p90", "p99", "max", "unfinished");
+            println!(
+                "{:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+                "timeout (ms)", "p10", "p50", "p90", "p99", "max", "unfinished"
+            );
             for row in figure16(FIGURE16_RANGES, runs) {
                 let ms = |t: Option<u64>| t.map_or("-".to_string(), |t| format!("{:.1}", t as f64 / 1e3));
                 println!(
@@ -211,13 +218,20 @@ fn run(cli: Cli) -> Result<bool, String> {
         Command::Policies { file } => {
             let scn = read_scenario(&file)?;
             if scn.lab.name() != "balance" {
-                return Err(format!("{file}: 'policies' compares load-balancing policies: give it a 'lab balance' file"));
+                return Err(format!(
+                    "{file}: 'policies' compares load-balancing policies: give it a 'lab balance' file"
+                ));
             }
             if scn.until == 0 {
                 return Err(format!("{file}: nothing to run: give the file an 'until' line"));
             }
             let rows = clusterscope_core::balance::lab::compare_policies(&scn).map_err(|e| format!("{file}: {e}"))?;
-            println!("{} servers, seed {}, run to {}; latency over the whole run, ms", scn.nodes(), scn.seed, format_duration(scn.until));
+            println!(
+                "{} servers, seed {}, run to {}; latency over the whole run, ms",
+                scn.nodes(),
+                scn.seed,
+                format_duration(scn.until)
+            );
             println!(
                 "{:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8}",
                 "policy", "p50", "p95", "p99", "p99.9", "max", "success", "rejected", "timed out", "failed", "retries"
@@ -246,7 +260,10 @@ fn run(cli: Cli) -> Result<bool, String> {
                 return Err("--runs must be between 1 and 100000".into());
             }
             println!("Single-decree Paxos, 5 acceptors (proposers among them), 10-20 ms latency, {runs} runs a line");
-            println!("{:>9} {:>9} {:>14} {:>14} {:>12} {:>11}", "proposers", "back-off", "msgs (median)", "msgs (p90)", "rounds (med)", "unfinished");
+            println!(
+                "{:>9} {:>9} {:>14} {:>14} {:>12} {:>11}",
+                "proposers", "back-off", "msgs (median)", "msgs (p90)", "rounds (med)", "unfinished"
+            );
             for proposers in 1..=3 {
                 for backoff in [true, false] {
                     let c = paxos_duel(proposers, backoff, runs).map_err(|e| e.to_string())?;

@@ -14,8 +14,8 @@
 
 use clap::Args;
 use clusterscope_core::ring::{
-    compare, compare_with_nodes, Algorithm, Balance, ChangeReport, CompareRow, HashKind,
-    KeyDistribution, NodeSpec, RingChange, RingModel, RingParams, Stats, DEFAULT_WEIGHT,
+    compare, compare_with_nodes, Algorithm, Balance, ChangeReport, CompareRow, HashKind, KeyDistribution, NodeSpec,
+    RingChange, RingModel, RingParams, Stats, DEFAULT_WEIGHT,
 };
 use std::fmt::Write as _;
 
@@ -106,11 +106,7 @@ impl Default for RingArgs {
 pub fn run(args: &RingArgs) -> Result<String, String> {
     let params = RingParams {
         algorithm: args.algorithm,
-        nodes: if args.servers.is_empty() {
-            args.nodes
-        } else {
-            args.servers.len() as u32
-        },
+        nodes: if args.servers.is_empty() { args.nodes } else { args.servers.len() as u32 },
         vnodes: args.vnodes,
         replicas: args.replicas,
         keys: args.keys,
@@ -135,29 +131,17 @@ pub fn run(args: &RingArgs) -> Result<String, String> {
     if !args.key.is_empty() {
         let _ = writeln!(out);
         let width = args.key.iter().map(|k| k.len()).max().unwrap_or(3).max(3);
-        let title = if args.replicas > 1 {
-            "servers (preference list)"
-        } else {
-            "server"
-        };
+        let title = if args.replicas > 1 { "servers (preference list)" } else { "server" };
         let _ = writeln!(out, "{:<width$}  {title}", "key");
         for key in &args.key {
-            let names: Vec<String> = model
-                .locate(key.as_bytes())
-                .into_iter()
-                .map(|id| model.node_name(id))
-                .collect();
+            let names: Vec<String> = model.locate(key.as_bytes()).into_iter().map(|id| model.node_name(id)).collect();
             let _ = writeln!(out, "{key:<width$}  {}", names.join(", "));
         }
     }
     for text in &args.changes {
-        let change = model
-            .parse_change(text)
-            .map_err(|e| format!("--change '{text}': {e}"))?;
+        let change = model.parse_change(text).map_err(|e| format!("--change '{text}': {e}"))?;
         let what = model.describe(&change);
-        let report = model
-            .apply(&change)
-            .map_err(|e| format!("--change '{text}': {e}"))?;
+        let report = model.apply(&change).map_err(|e| format!("--change '{text}': {e}"))?;
         let _ = writeln!(out);
         let _ = writeln!(out, "change: {what}");
         let _ = writeln!(out, "  {}", moved_line(&report));
@@ -186,24 +170,14 @@ fn servers(args: &RingArgs) -> Result<Option<Vec<NodeSpec>>, String> {
         if name.is_empty() {
             return Err(format!("--server '{s}': the server name is empty"));
         }
-        nodes.push(NodeSpec {
-            id: i as u32,
-            name: name.to_string(),
-            weight,
-            vnodes: args.vnodes,
-            failed: false,
-        });
+        nodes.push(NodeSpec { id: i as u32, name: name.to_string(), weight, vnodes: args.vnodes, failed: false });
     }
     Ok(Some(nodes))
 }
 
 fn header(params: &RingParams, model: &RingModel) -> String {
     let hash = params.algorithm.key_hash(params.hash);
-    let replicas = if params.replicas > 1 {
-        format!(", {} replicas", params.replicas)
-    } else {
-        String::new()
-    };
+    let replicas = if params.replicas > 1 { format!(", {} replicas", params.replicas) } else { String::new() };
     format!(
         "{}: {} servers, {} vnodes, {} keys ({}), hash {hash}{replicas}, seed {}",
         params.algorithm,
@@ -220,9 +194,7 @@ fn percent(x: f64) -> String {
 }
 
 fn moved_line(r: &ChangeReport) -> String {
-    let ratio = r
-        .moved_over_ideal()
-        .map_or_else(|| "-".to_string(), |x| format!("{x:.2}x"));
+    let ratio = r.moved_over_ideal().map_or_else(|| "-".to_string(), |x| format!("{x:.2}x"));
     let mut line = format!(
         "moved {} keys, {} (ideal {}, {ratio} the ideal); {} moved between other servers",
         r.moved,
@@ -231,38 +203,21 @@ fn moved_line(r: &ChangeReport) -> String {
         r.moved_between_others
     );
     if r.stats.overflowed > 0 {
-        let _ = write!(
-            line,
-            "; {} keys overflowed past a full server",
-            r.stats.overflowed
-        );
+        let _ = write!(line, "; {} keys overflowed past a full server", r.stats.overflowed);
     }
     line
 }
 
 fn balance_row(name: &str, b: &Balance, as_percent: bool) -> String {
-    let mean = if as_percent {
-        format!("{:.3} %", b.mean * 100.0)
-    } else {
-        format!("{:.2}", b.mean)
-    };
-    format!(
-        "{name:<9} {mean:>12} {:>10.4} {:>9.3}\n",
-        b.rel_std, b.max_over_mean
-    )
+    let mean = if as_percent { format!("{:.3} %", b.mean * 100.0) } else { format!("{:.2}", b.mean) };
+    format!("{name:<9} {mean:>12} {:>10.4} {:>9.3}\n", b.rel_std, b.max_over_mean)
 }
 
 fn stats_table(model: &RingModel, s: &Stats, all: bool) -> String {
     let mut out = String::new();
     let keys = model.keys().len() as f64;
     if all || s.nodes.len() <= LIST_NODES {
-        let width = s
-            .nodes
-            .iter()
-            .map(|n| n.name.len())
-            .max()
-            .unwrap_or(6)
-            .max(6);
+        let width = s.nodes.iter().map(|n| n.name.len()).max().unwrap_or(6).max(6);
         let replicas = model.params().replicas > 1;
         let _ = write!(
             out,
@@ -295,65 +250,36 @@ fn stats_table(model: &RingModel, s: &Stats, all: bool) -> String {
     } else {
         let _ = writeln!(out, "({} servers: --per-node lists them)\n", s.nodes.len());
     }
-    let _ = writeln!(
-        out,
-        "{} of {} servers up; load scaled by fair share (weight):",
-        s.live_nodes,
-        s.nodes.len()
-    );
-    let _ = writeln!(
-        out,
-        "{:<9} {:>12} {:>10} {:>9}",
-        "balance", "mean", "rel. std", "max/mean"
-    );
+    let _ = writeln!(out, "{} of {} servers up; load scaled by fair share (weight):", s.live_nodes, s.nodes.len());
+    let _ = writeln!(out, "{:<9} {:>12} {:>10} {:>9}", "balance", "mean", "rel. std", "max/mean");
     out.push_str(&balance_row("keys", &s.keys, false));
     out.push_str(&balance_row("requests", &s.requests, true));
     if model.params().replicas > 1 {
         out.push_str(&balance_row("replicas", &s.replicas, false));
     }
     if model.params().algorithm == Algorithm::Bounded {
-        let _ = writeln!(
-            out,
-            "overflowed: {} keys not on their first choice",
-            s.overflowed
-        );
+        let _ = writeln!(out, "overflowed: {} keys not on their first choice", s.overflowed);
     }
     out
 }
 
-fn compare_table(
-    args: &RingArgs,
-    params: &RingParams,
-    nodes: Option<Vec<NodeSpec>>,
-) -> Result<String, String> {
+fn compare_table(args: &RingArgs, params: &RingParams, nodes: Option<Vec<NodeSpec>>) -> Result<String, String> {
     // Resolve the changes (server names, numbers of added servers) on a
     // cheap model: numbers are handed out the same way for every algorithm.
-    let cheap = RingParams {
-        algorithm: Algorithm::Modulo,
-        keys: 1,
-        distribution: KeyDistribution::Uniform,
-        ..params.clone()
-    };
+    let cheap =
+        RingParams { algorithm: Algorithm::Modulo, keys: 1, distribution: KeyDistribution::Uniform, ..params.clone() };
     let mut scratch = match &nodes {
         Some(n) => RingModel::with_nodes(&cheap, n.clone()),
         None => RingModel::new(&cheap),
     }
     .map_err(|e| e.to_string())?;
-    let texts: Vec<String> = if args.changes.is_empty() {
-        vec!["add".to_string()]
-    } else {
-        args.changes.clone()
-    };
+    let texts: Vec<String> = if args.changes.is_empty() { vec!["add".to_string()] } else { args.changes.clone() };
     let mut changes: Vec<RingChange> = Vec::with_capacity(texts.len());
     let mut described = Vec::with_capacity(texts.len());
     for text in &texts {
-        let change = scratch
-            .parse_change(text)
-            .map_err(|e| format!("--change '{text}': {e}"))?;
+        let change = scratch.parse_change(text).map_err(|e| format!("--change '{text}': {e}"))?;
         described.push(scratch.describe(&change));
-        scratch
-            .apply(&change)
-            .map_err(|e| format!("--change '{text}': {e}"))?;
+        scratch.apply(&change).map_err(|e| format!("--change '{text}': {e}"))?;
         changes.push(change);
     }
     let servers = nodes.as_ref().map_or(params.nodes as usize, |n| n.len());
@@ -390,32 +316,24 @@ fn compare_table(
         out.push_str(&compare_row(r));
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "keys rsd, max/mean: spread of keys over servers after the changes (rsd = std/mean); req: of requests");
     let _ = writeln!(
         out,
-        "moved: keys moved by all changes, over the keys; ideal: the least any placement must move"
+        "keys rsd, max/mean: spread of keys over servers after the changes (rsd = std/mean); req: of requests"
     );
+    let _ = writeln!(out, "moved: keys moved by all changes, over the keys; ideal: the least any placement must move");
     Ok(out)
 }
 
 fn compare_row(r: &CompareRow) -> String {
     if let Some(e) = &r.error {
-        return format!(
-            "{:<10} {:<7} cannot run: {e}\n",
-            r.algorithm.name(),
-            r.hash.name()
-        );
+        return format!("{:<10} {:<7} cannot run: {e}\n", r.algorithm.name(), r.hash.name());
     }
     let unit = match r.algorithm {
         Algorithm::Ring | Algorithm::Ketama | Algorithm::Bounded => "points",
         Algorithm::Maglev => "slots",
         _ => "servers",
     };
-    let ratio = if r.ideal_fraction > 0.0 {
-        format!("{:.2}", r.moved_fraction / r.ideal_fraction)
-    } else {
-        "-".into()
-    };
+    let ratio = if r.ideal_fraction > 0.0 { format!("{:.2}", r.moved_fraction / r.ideal_fraction) } else { "-".into() };
     format!(
         "{:<10} {:<7} {:>14} {:>9.4} {:>9.3} {:>9.4} {:>9.3} {:>9} {:>9} {:>8} {:>8}\n",
         r.algorithm.name(),
@@ -448,10 +366,7 @@ mod tests {
             ..RingArgs::default()
         };
         let out = run(&args).unwrap();
-        assert!(
-            out.starts_with("ketama: 4 servers, 160 vnodes, 2000 keys (uniform), hash md5"),
-            "{out}"
-        );
+        assert!(out.starts_with("ketama: 4 servers, 160 vnodes, 2000 keys (uniform), hash md5"), "{out}");
         assert!(out.contains("user:42"), "{out}");
         assert!(out.contains("change: add S5 (weight 100)"), "{out}");
         assert!(out.contains("change: fail S2"), "{out}");
@@ -476,12 +391,7 @@ mod tests {
 
     #[test]
     fn compare_prints_every_algorithm() {
-        let args = RingArgs {
-            compare: true,
-            nodes: 10,
-            keys: 5_000,
-            ..RingArgs::default()
-        };
+        let args = RingArgs { compare: true, nodes: 10, keys: 5_000, ..RingArgs::default() };
         let out = run(&args).unwrap();
         for a in Algorithm::ALL {
             assert!(out.lines().any(|l| l.starts_with(a.name())), "{a}: {out}");
@@ -492,32 +402,13 @@ mod tests {
 
     #[test]
     fn bad_values_are_sentences() {
-        let err = run(&RingArgs {
-            vnodes: 0,
-            ..RingArgs::default()
-        })
-        .unwrap_err();
+        let err = run(&RingArgs { vnodes: 0, ..RingArgs::default() }).unwrap_err();
         assert!(err.contains("vnodes = 0 is out of range"), "{err}");
-        let err = run(&RingArgs {
-            changes: vec!["remove:S99".into()],
-            ..RingArgs::default()
-        })
-        .unwrap_err();
-        assert!(
-            err.contains("--change 'remove:S99'") && err.contains("no server named 'S99'"),
-            "{err}"
-        );
-        let err = run(&RingArgs {
-            servers: vec!["a=x".into()],
-            ..RingArgs::default()
-        })
-        .unwrap_err();
+        let err = run(&RingArgs { changes: vec!["remove:S99".into()], ..RingArgs::default() }).unwrap_err();
+        assert!(err.contains("--change 'remove:S99'") && err.contains("no server named 'S99'"), "{err}");
+        let err = run(&RingArgs { servers: vec!["a=x".into()], ..RingArgs::default() }).unwrap_err();
         assert!(err.contains("not a whole number"), "{err}");
-        let err = run(&RingArgs {
-            servers: vec!["a".into(), "a".into()],
-            ..RingArgs::default()
-        })
-        .unwrap_err();
+        let err = run(&RingArgs { servers: vec!["a".into(), "a".into()], ..RingArgs::default() }).unwrap_err();
         assert!(err.contains("two servers are named 'a'"), "{err}");
     }
 }

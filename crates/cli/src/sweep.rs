@@ -141,7 +141,10 @@ fn print(sweep: &Sweep, rows: &[PointRow], csv: bool) -> String {
             .as_ref()
             .and_then(|s| s.metrics.iter().find(|x| x.name == *metric).map(|x| x.unit))
             .unwrap_or(clusterscope_core::lab::Unit::Ratio);
-        let label = schema.as_ref().and_then(|s| s.metrics.iter().find(|x| x.name == *metric).map(|x| x.label.clone())).unwrap_or_default();
+        let label = schema
+            .as_ref()
+            .and_then(|s| s.metrics.iter().find(|x| x.name == *metric).map(|x| x.label.clone()))
+            .unwrap_or_default();
         out.push_str(&format!(
             "\n{metric} ({label})\n{:<28} {:>6} {:>12} {:>12} {:>12} {:>12} {:>12}\n",
             names.join(" "),
@@ -201,7 +204,9 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
     let shard = match &args.shard {
         None => None,
         Some(s) => {
-            let parsed = s.split_once('/').and_then(|(k, n)| Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
+            let parsed = s
+                .split_once('/')
+                .and_then(|(k, n)| Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
             match parsed {
                 Some((k, n)) if n > 0 && k < n => Some((k, n)),
                 _ => return Err(format!("--shard '{s}': write it as K/N with 0 <= K < N, like 0/4")),
@@ -245,7 +250,11 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
             Some(p) => {
                 let names: Vec<String> =
                     sweep.params.iter().zip(&rows[p].values).map(|(r, v)| format!("{}={v}", r.name)).collect();
-                let what = if sweep.params.iter().any(|r| r.name == objective) { objective.clone() } else { format!("median {objective}") };
+                let what = if sweep.params.iter().any(|r| r.name == objective) {
+                    objective.clone()
+                } else {
+                    format!("median {objective}")
+                };
                 out.push_str(&format!(
                     "\nbest: {} ({word} {what} among the points meeting every constraint; {} runs, seeds 0..{})\n",
                     names.join(" "),

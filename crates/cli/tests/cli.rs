@@ -88,7 +88,17 @@ fn until_on_the_command_line_obeys_the_file_limit() {
 #[test]
 fn a_sweep_is_the_same_on_one_thread_every_core_and_merged_shards() {
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/leader-crash.scn");
-    let args = ["sweep", file, "--param", "election_timeout_max=200ms..400ms:100ms", "--seeds", "40", "--metric", "leaderless", "--csv"];
+    let args = [
+        "sweep",
+        file,
+        "--param",
+        "election_timeout_max=200ms..400ms:100ms",
+        "--seeds",
+        "40",
+        "--metric",
+        "leaderless",
+        "--csv",
+    ];
     let (code, one, err) = clusterscope(&[&args[..], &["--jobs", "1"]].concat());
     assert_eq!(code, 0, "{err}");
     assert_eq!(one.lines().count(), 4, "a header and three points: {one}");
@@ -108,7 +118,8 @@ fn a_sweep_is_the_same_on_one_thread_every_core_and_merged_shards() {
     let (code, _, err) = clusterscope(&["merge", &parts[0], &parts[1]]);
     assert_eq!(code, 2);
     assert!(err.contains("is a shard missing"), "{err}");
-    let (code, _, err) = clusterscope(&["sweep", file, "--param", "election_timeout_max=4..", "--metric", "leaderless"]);
+    let (code, _, err) =
+        clusterscope(&["sweep", file, "--param", "election_timeout_max=4..", "--metric", "leaderless"]);
     assert_eq!(code, 2);
     assert!(err.contains("not a valid value"), "{err}");
     let (code, _, err) = clusterscope(&["sweep", file, "--param", "nodes=3,5", "--metric", "nonsense"]);

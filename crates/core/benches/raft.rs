@@ -12,10 +12,7 @@ fn loaded(invariants: bool, until: Time) -> Sim<RaftNode> {
         nodes: 5,
         seed: 1,
         net: NetConfig::default(),
-        client: ClientConfig {
-            rate_per_sec: 2_000,
-            ..ClientConfig::default()
-        },
+        client: ClientConfig { rate_per_sec: 2_000, ..ClientConfig::default() },
         trace_window: 4096,
         ..SimConfig::default()
     };
@@ -36,12 +33,8 @@ fn steady_load(c: &mut Criterion) {
     let mut g = c.benchmark_group("raft");
     g.sample_size(10);
     g.throughput(Throughput::Elements(delivered));
-    g.bench_function("5_nodes_2000_rps_checked", |b| {
-        b.iter(|| loaded(true, until).trace().fingerprint())
-    });
-    g.bench_function("5_nodes_2000_rps_unchecked", |b| {
-        b.iter(|| loaded(false, until).trace().fingerprint())
-    });
+    g.bench_function("5_nodes_2000_rps_checked", |b| b.iter(|| loaded(true, until).trace().fingerprint()));
+    g.bench_function("5_nodes_2000_rps_unchecked", |b| b.iter(|| loaded(false, until).trace().fingerprint()));
     g.finish();
 }
 
@@ -50,11 +43,7 @@ fn big_election(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("101_nodes_first_second", |b| {
         b.iter(|| {
-            let config = SimConfig {
-                nodes: 101,
-                seed: 3,
-                ..SimConfig::default()
-            };
+            let config = SimConfig { nodes: 101, seed: 3, ..SimConfig::default() };
             let mut sim: Sim<RaftNode> = Sim::new(config, RaftConfig::default());
             for inv in raft::invariants() {
                 sim.add_invariant(inv);

@@ -6,8 +6,8 @@
 //! measurement windows keep the whole run around a minute.
 
 use clusterscope_core::ring::{
-    uniform_nodes, Algorithm, BoundedLoads, HashKind, Jump, Ketama, KeyDistribution, KeySet,
-    Maglev, Modulo, Placement, Rendezvous, RingModel, RingParams, VnodeRing,
+    uniform_nodes, Algorithm, BoundedLoads, HashKind, Jump, Ketama, KeyDistribution, KeySet, Maglev, Modulo, Placement,
+    Rendezvous, RingModel, RingParams, VnodeRing,
 };
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
@@ -36,19 +36,15 @@ fn lookups(c: &mut Criterion) {
     g.throughput(Throughput::Elements(LOOKUPS as u64));
     for p in placements() {
         let hashes = keys.hashes(p.algorithm().key_hash(HashKind::Xxh3));
-        g.bench_with_input(
-            BenchmarkId::from_parameter(p.algorithm().name()),
-            &hashes,
-            |b, hashes| {
-                b.iter(|| {
-                    let mut acc = 0u64;
-                    for &h in hashes {
-                        acc = acc.wrapping_add(u64::from(p.locate(black_box(h))));
-                    }
-                    acc
-                })
-            },
-        );
+        g.bench_with_input(BenchmarkId::from_parameter(p.algorithm().name()), &hashes, |b, hashes| {
+            b.iter(|| {
+                let mut acc = 0u64;
+                for &h in hashes {
+                    acc = acc.wrapping_add(u64::from(p.locate(black_box(h))));
+                }
+                acc
+            })
+        });
     }
     g.finish();
 }
@@ -74,9 +70,7 @@ fn place_a_million(c: &mut Criterion) {
     let mut g = c.benchmark_group("model_1m_keys_1000x100");
     g.sample_size(10);
     g.throughput(Throughput::Elements(1_000_000));
-    g.bench_function("build_ring", |b| {
-        b.iter(|| RingModel::new(black_box(&params)).expect("model"))
-    });
+    g.bench_function("build_ring", |b| b.iter(|| RingModel::new(black_box(&params)).expect("model")));
     let model = RingModel::new(&params).expect("model");
     g.bench_function("add_server", |b| {
         b.iter(|| {

@@ -57,7 +57,12 @@ pub fn election_after_crash(timeout_min: Time, timeout_max: Time, seed: u64) -> 
         ..SimConfig::default()
     };
     let heartbeat = (timeout_min / 2).max(1);
-    let raft = RaftConfig { election_timeout_min: timeout_min, election_timeout_max: timeout_max, heartbeat, ..RaftConfig::default() };
+    let raft = RaftConfig {
+        election_timeout_min: timeout_min,
+        election_timeout_max: timeout_max,
+        heartbeat,
+        ..RaftConfig::default()
+    };
     let mut sim: Sim<RaftNode> = Sim::new(config, raft);
     // S1 starts an election at once, so even identical timeouts (150-150)
     // get a first leader; then let it settle.
@@ -91,10 +96,9 @@ pub fn election_after_crash(timeout_min: Time, timeout_max: Time, seed: u64) -> 
         if sim.now() - start > LIMIT {
             return None;
         }
-        let elected = sim
-            .last_events()
-            .iter()
-            .any(|e| matches!(e, TraceEvent::Note { node, note: RaftNote::BecameLeader { .. }, .. } if *node != leader));
+        let elected = sim.last_events().iter().any(
+            |e| matches!(e, TraceEvent::Note { node, note: RaftNote::BecameLeader { .. }, .. } if *node != leader),
+        );
         if elected {
             return Some(sim.now() - start);
         }
@@ -103,8 +107,18 @@ pub fn election_after_crash(timeout_min: Time, timeout_max: Time, seed: u64) -> 
 }
 
 /// The timeout ranges of Figure 16, top (randomness) and bottom (scale), in ms.
-pub const FIGURE16_RANGES: &[(u64, u64)] =
-    &[(150, 150), (150, 151), (150, 155), (150, 175), (150, 200), (150, 300), (12, 24), (25, 50), (50, 100), (100, 200)];
+pub const FIGURE16_RANGES: &[(u64, u64)] = &[
+    (150, 150),
+    (150, 151),
+    (150, 155),
+    (150, 175),
+    (150, 200),
+    (150, 300),
+    (12, 24),
+    (25, 50),
+    (50, 100),
+    (100, 200),
+];
 
 /// Runs `runs` seeded trials for each range (seeds `0..runs`).
 pub fn figure16(ranges: &[(u64, u64)], runs: u64) -> Vec<ElectionTimes> {
@@ -178,7 +192,15 @@ pub fn paxos_beside_raft(scn: &Scenario) -> Result<Vec<BesideRow>, ScenarioError
                 ("heartbeat", 50_000),
             ],
         ),
-        (&mut raft, vec![("nodes", i64::from(n)), ("election_timeout_min", 150_000), ("election_timeout_max", 300_000), ("heartbeat", 50_000)]),
+        (
+            &mut raft,
+            vec![
+                ("nodes", i64::from(n)),
+                ("election_timeout_min", 150_000),
+                ("election_timeout_max", 300_000),
+                ("heartbeat", 50_000),
+            ],
+        ),
     ] {
         for (name, v) in settings {
             s.set(name, v).map_err(invalid)?;

@@ -40,11 +40,7 @@ fn picks_until(b: &mut Balance, until: Time) -> Vec<u32> {
         let before = b.totals().attempts;
         b.step();
         let after = b.totals().attempts;
-        assert!(
-            after <= before + 1,
-            "one event made {} picks",
-            after - before
-        );
+        assert!(after <= before + 1, "one event made {} picks", after - before);
         if after == before + 1 {
             out.push(*b.picks_log.back().expect("a pick is logged"));
         }
@@ -77,11 +73,7 @@ fn round_robin_visits_servers_in_order() {
     let mut picks = Vec::new();
     rough_weather(&mut b, &mut picks);
     assert!(picks.len() > 3_000, "only {} picks", picks.len());
-    assert!(
-        b.totals().retries > 50,
-        "retries are picked too: {:?}",
-        b.totals()
-    );
+    assert!(b.totals().retries > 50, "retries are picked too: {:?}", b.totals());
     for (k, &s) in picks.iter().enumerate() {
         assert_eq!(
             s,
@@ -92,11 +84,7 @@ fn round_robin_visits_servers_in_order() {
         );
     }
     let tail: Vec<u32> = picks[picks.len() - b.picks_log.len()..].to_vec();
-    assert_eq!(
-        b.picks_log.iter().copied().collect::<Vec<_>>(),
-        tail,
-        "picks_log is the last picks"
-    );
+    assert_eq!(b.picks_log.iter().copied().collect::<Vec<_>>(), tail, "picks_log is the last picks");
 }
 
 // Source: nginx, src/http/ngx_http_upstream_round_robin.c (smooth weighted
@@ -108,10 +96,9 @@ fn round_robin_visits_servers_in_order() {
 // weights 1, 2, 4 give c b c a c b c.
 #[test]
 fn weighted_round_robin_is_nginx_smooth_sequence() {
-    for (speeds, pattern) in [
-        (vec![500, 100, 100], [0u32, 0, 1, 0, 2, 0, 0]),
-        (vec![50, 100, 200], [2, 1, 2, 0, 2, 1, 2]),
-    ] {
+    for (speeds, pattern) in
+        [(vec![500, 100, 100], [0u32, 0, 1, 0, 2, 0, 0]), (vec![50, 100, 200], [2, 1, 2, 0, 2, 1, 2])]
+    {
         let mut c = config(Policy::WeightedRoundRobin, 3, 5);
         c.speeds = speeds.clone();
         c.retries = 1;
@@ -166,12 +153,7 @@ fn least_connections_never_picks_a_busier_server() {
                     s + 1,
                     loads[s as usize]
                 );
-                assert_eq!(
-                    s,
-                    first,
-                    "t={} ties go to the first server: loads {loads:?}",
-                    b.now()
-                );
+                assert_eq!(s, first, "t={} ties go to the first server: loads {loads:?}", b.now());
                 picks += 1;
                 if loads.iter().max() != Some(&min) {
                     unequal += 1;
@@ -185,10 +167,7 @@ fn least_connections_never_picks_a_busier_server() {
     check_until(&mut b, 2 * SEC);
     b.crash(4).unwrap();
     check_until(&mut b, 4 * SEC);
-    assert!(
-        picks > 4_000 && unequal > picks / 2,
-        "{picks} picks, {unequal} with unequal loads"
-    );
+    assert!(picks > 4_000 && unequal > picks / 2, "{picks} picks, {unequal} with unequal loads");
 }
 
 // Source: policy.rs (weighted random: "a server with probability
@@ -217,18 +196,10 @@ fn weighted_random_shares_converge_to_weights() {
     for i in 0..4 {
         let share = counts[i] / n;
         let se = (w[i] * (1.0 - w[i]) / n).sqrt();
-        assert!(
-            (share - w[i]).abs() <= 5.0 * se,
-            "S{}: share {share:.5}, weight {:.5}, se {se:.5}",
-            i + 1,
-            w[i]
-        );
+        assert!((share - w[i]).abs() <= 5.0 * se, "S{}: share {share:.5}, weight {:.5}, se {se:.5}", i + 1, w[i]);
         chi2 += (counts[i] - n * w[i]).powi(2) / (n * w[i]);
     }
-    assert!(
-        chi2 < 16.27,
-        "chi-square {chi2:.2} over 3 degrees of freedom"
-    );
+    assert!(chi2 < 16.27, "chi-square {chi2:.2} over 3 degrees of freedom");
 }
 
 // Source: policy.rs (power of d: "d servers at random, the one with fewest
@@ -297,20 +268,16 @@ fn min_hits(policy: Policy, n: u32, d: u32, seed: u64) -> (u64, f64, f64, f64) {
 #[test]
 fn power_of_d_picks_least_loaded_of_its_draws() {
     let (picks, hits, _, _) = min_hits(Policy::LeastConnections, 5, 5, 31);
-    assert_eq!(
-        hits, picks as f64,
-        "least connections picks a least-loaded server every time"
-    );
+    assert_eq!(hits, picks as f64, "least connections picks a least-loaded server every time");
     for d in [5u32, 2] {
         let (picks, hits, expect, var) = min_hits(Policy::PowerOfD, 5, d, 31);
         let z = (hits - expect) / var.sqrt();
-        println!("d={d}: {picks} picks, {hits} on a least-loaded server, expected {expect:.0} ± {:.0} (z = {z:.2})", var.sqrt());
-        assert!(picks > 15_000);
-        assert!(
-            z.abs() < 5.0,
-            "d={d}: {hits} hits, expected {expect:.1}, sd {:.1}, z {z:.2}",
+        println!(
+            "d={d}: {picks} picks, {hits} on a least-loaded server, expected {expect:.0} ± {:.0} (z = {z:.2})",
             var.sqrt()
         );
+        assert!(picks > 15_000);
+        assert!(z.abs() < 5.0, "d={d}: {hits} hits, expected {expect:.1}, sd {:.1}, z {z:.2}", var.sqrt());
     }
 }
 
@@ -332,22 +299,10 @@ fn power_of_n_choices_is_close_to_least_connections() {
         b.run_until(30 * SEC);
         b.latency().mean()
     };
-    let (lc, pod, random) = (
-        mean(Policy::LeastConnections),
-        mean(Policy::PowerOfD),
-        mean(Policy::Random),
-    );
-    println!(
-        "mean latency: least connections {lc:.0} us, power of n {pod:.0} us, random {random:.0} us"
-    );
-    assert!(
-        (pod - lc).abs() / lc < 0.10,
-        "power of n {pod:.0} us vs least connections {lc:.0} us"
-    );
-    assert!(
-        random > 2.0 * pod,
-        "random {random:.0} us vs power of n {pod:.0} us"
-    );
+    let (lc, pod, random) = (mean(Policy::LeastConnections), mean(Policy::PowerOfD), mean(Policy::Random));
+    println!("mean latency: least connections {lc:.0} us, power of n {pod:.0} us, random {random:.0} us");
+    assert!((pod - lc).abs() / lc < 0.10, "power of n {pod:.0} us vs least connections {lc:.0} us");
+    assert!(random > 2.0 * pod, "random {random:.0} us vs power of n {pod:.0} us");
 }
 
 /// Everything observable about a run, for determinism.
@@ -355,13 +310,7 @@ fn observe(
     policy: Policy,
     seed: u64,
     cost: CostDist,
-) -> (
-    Vec<u32>,
-    Vec<Time>,
-    u64,
-    clusterscope_core::balance::Totals,
-    u64,
-) {
+) -> (Vec<u32>, Vec<Time>, u64, clusterscope_core::balance::Totals, u64) {
     let mut c = config(policy, 10, seed);
     c.cost = cost;
     c.rate = 1_800;
@@ -410,10 +359,7 @@ fn every_policy_is_deterministic_for_a_seed() {
         // the same for every seed.
         if !matches!(
             policy,
-            Policy::RoundRobin
-                | Policy::WeightedRoundRobin
-                | Policy::LeastConnections
-                | Policy::ConsistentHash
+            Policy::RoundRobin | Policy::WeightedRoundRobin | Policy::LeastConnections | Policy::ConsistentHash
         ) {
             let other = observe(policy, 8, CostDist::Exponential);
             assert!(other.0 != a.0, "{policy:?}: seeds 7 and 8 pick alike");
@@ -433,11 +379,7 @@ fn arrival_stream_is_the_same_for_every_policy() {
         assert!(base.1.len() > 6_000);
         for policy in Policy::ALL {
             let o = observe(policy, 19, cost);
-            assert_eq!(
-                o.1.len(),
-                base.1.len(),
-                "{policy:?} {cost:?}: requests made"
-            );
+            assert_eq!(o.1.len(), base.1.len(), "{policy:?} {cost:?}: requests made");
             assert!(o.1 == base.1, "{policy:?} {cost:?}: arrival times differ");
             assert_eq!(o.3.requests, base.3.requests);
             if policy != Policy::Random {
@@ -479,17 +421,11 @@ fn retry_budget_is_never_exceeded() {
         }
         let t = b.totals();
         println!("budget {budget} ppm: {events} events, {t:?}");
-        assert!(
-            t.budget_refused > 100,
-            "budget {budget}: the budget never bound: {t:?}"
-        );
+        assert!(t.budget_refused > 100, "budget {budget}: the budget never bound: {t:?}");
         assert_eq!(t.retries > 0, budget > 0, "budget {budget}: {t:?}");
         if budget > 0 {
             // It binds: retries reach the budget, within a few.
-            assert!(
-                t.retries as f64 >= budget as f64 / 1e6 * t.requests as f64 - 5.0,
-                "{t:?}"
-            );
+            assert!(t.retries as f64 >= budget as f64 / 1e6 * t.requests as f64 - 5.0, "{t:?}");
         }
     }
 }
@@ -541,16 +477,10 @@ fn retries_per_request_stay_within_the_limit() {
         wrong.push(format!("{} requests still open", t.open()));
     }
     if t.retries > t.requests {
-        wrong.push(format!(
-            "{} retries for {} requests (one allowed each)",
-            t.retries, t.requests
-        ));
+        wrong.push(format!("{} retries for {} requests (one allowed each)", t.retries, t.requests));
     }
     if t.attempts > 2 * t.requests {
-        wrong.push(format!(
-            "{} attempts for {} requests (two allowed each)",
-            t.attempts, t.requests
-        ));
+        wrong.push(format!("{} attempts for {} requests (two allowed each)", t.attempts, t.requests));
     }
     if leaked != 0 {
         wrong.push(format!("{leaked} outstanding attempts leaked"));

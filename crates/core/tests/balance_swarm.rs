@@ -72,36 +72,22 @@ fn pick<T: Copy>(rng: &mut Rng, xs: &[T]) -> T {
 /// Log-uniform in [lo, hi].
 fn log_uniform(rng: &mut Rng, lo: u64, hi: u64) -> u64 {
     let u = rng.range(0, 1_000_000) as f64 / 1e6;
-    ((lo as f64).ln() + u * ((hi as f64).ln() - (lo as f64).ln()))
-        .exp()
-        .round() as u64
+    ((lo as f64).ln() + u * ((hi as f64).ln() - (lo as f64).ln())).exp().round() as u64
 }
 
 impl Plan {
     fn draw(seed: u64) -> Plan {
         let mut r = Rng::stream(seed, StreamKind::Lab, 900);
-        let servers = if r.chance_ppm(500_000) {
-            r.range(1, 5)
-        } else {
-            r.range(1, 50)
-        } as u32;
+        let servers = if r.chance_ppm(500_000) { r.range(1, 5) } else { r.range(1, 50) } as u32;
         let speeds = match r.range(0, 2) {
             0 => vec![100],
             1 => vec![50, 100, 200],
-            _ => (0..r.range(1, 4))
-                .map(|_| r.range(20, 400) as u32)
-                .collect(),
+            _ => (0..r.range(1, 4)).map(|_| r.range(20, 400) as u32).collect(),
         };
         let cost_mean = log_uniform(&mut r, 200, 20 * MS);
-        let concurrency = if r.chance_ppm(600_000) {
-            1
-        } else {
-            r.range(2, 8) as u32
-        };
-        let mean_speed =
-            speeds.iter().map(|&s| f64::from(s)).sum::<f64>() / speeds.len() as f64 / 100.0;
-        let capacity =
-            f64::from(servers) * f64::from(concurrency) * mean_speed * 1e6 / cost_mean as f64;
+        let concurrency = if r.chance_ppm(600_000) { 1 } else { r.range(2, 8) as u32 };
+        let mean_speed = speeds.iter().map(|&s| f64::from(s)).sum::<f64>() / speeds.len() as f64 / 100.0;
+        let capacity = f64::from(servers) * f64::from(concurrency) * mean_speed * 1e6 / cost_mean as f64;
         let load = r.range(10, 160) as f64 / 100.0;
         let rate = (capacity * load).clamp(5.0, 2_000.0) as u64;
         let cfg = BalanceConfig {
@@ -109,33 +95,13 @@ impl Plan {
             policy: pick(&mut r, &Policy::ALL),
             d: r.range(1, 5) as u32,
             rate,
-            cost: pick(
-                &mut r,
-                &[
-                    CostDist::Constant,
-                    CostDist::Exponential,
-                    CostDist::Lognormal,
-                    CostDist::Pareto,
-                ],
-            ),
+            cost: pick(&mut r, &[CostDist::Constant, CostDist::Exponential, CostDist::Lognormal, CostDist::Pareto]),
             cost_mean,
             concurrency,
-            queue: if r.chance_ppm(330_000) {
-                r.range(0, 3) as u32
-            } else {
-                r.range(5, 500) as u32
-            },
+            queue: if r.chance_ppm(330_000) { r.range(0, 3) as u32 } else { r.range(5, 500) as u32 },
             speeds,
-            latency: if r.chance_ppm(300_000) {
-                0
-            } else {
-                r.range(0, 5 * MS)
-            },
-            timeout: if r.chance_ppm(100_000) {
-                2 * SEC
-            } else {
-                log_uniform(&mut r, MS, 500 * MS)
-            },
+            latency: if r.chance_ppm(300_000) { 0 } else { r.range(0, 5 * MS) },
+            timeout: if r.chance_ppm(100_000) { 2 * SEC } else { log_uniform(&mut r, MS, 500 * MS) },
             retries: r.range(0, 4) as u32,
             retry_budget_ppm: match r.range(0, 3) {
                 0 => 0,
@@ -143,43 +109,19 @@ impl Plan {
                 2 => r.range(0, 2_000_000),
                 _ => 10_000_000,
             },
-            backoff: if r.chance_ppm(200_000) {
-                0
-            } else {
-                r.range(0, 50 * MS)
-            },
+            backoff: if r.chance_ppm(200_000) { 0 } else { r.range(0, 50 * MS) },
             ewma_tau: log_uniform(&mut r, MS, 10 * SEC),
             // What the lab grew since: several balancers, health checks,
             // outlier ejection, bursty arrivals, keys for consistent hashing.
-            balancers: if r.chance_ppm(300_000) {
-                r.range(2, 4) as u32
-            } else {
-                1
-            },
-            health_interval: if r.chance_ppm(250_000) {
-                r.range(5 * MS, 200 * MS)
-            } else {
-                0
-            },
-            consecutive_errors: if r.chance_ppm(250_000) {
-                r.range(1, 5) as u32
-            } else {
-                0
-            },
+            balancers: if r.chance_ppm(300_000) { r.range(2, 4) as u32 } else { 1 },
+            health_interval: if r.chance_ppm(250_000) { r.range(5 * MS, 200 * MS) } else { 0 },
+            consecutive_errors: if r.chance_ppm(250_000) { r.range(1, 5) as u32 } else { 0 },
             base_ejection: log_uniform(&mut r, 10 * MS, 2 * SEC),
             max_ejection_pct: r.range(0, 100) as u32,
             bursty: r.chance_ppm(200_000),
-            keys: if r.chance_ppm(500_000) {
-                r.range(1, 1_000) as u32
-            } else {
-                0
-            },
+            keys: if r.chance_ppm(500_000) { r.range(1, 1_000) as u32 } else { 0 },
             zipf_milli: r.range(0, 2_000) as u32,
-            epsilon_pct: if r.chance_ppm(500_000) {
-                r.range(1, 200) as u32
-            } else {
-                0
-            },
+            epsilon_pct: if r.chance_ppm(500_000) { r.range(1, 200) as u32 } else { 0 },
             // Regions on a map with locality-aware routing's map and latencies.
             regions: if r.chance_ppm(250_000) { r.range(1, 4) as u32 } else { 0 },
             distance_latency: r.range(0, 100 * MS),
@@ -246,10 +188,7 @@ fn install_hook() {
                 .cloned()
                 .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            let (file, line) = info
-                .location()
-                .map(|l| (l.file().to_string(), l.line()))
-                .unwrap_or_default();
+            let (file, line) = info.location().map(|l| (l.file().to_string(), l.line())).unwrap_or_default();
             LAST_PANIC.with(|p| *p.borrow_mut() = Some((file, line, msg)));
         }));
     });
@@ -258,10 +197,7 @@ fn install_hook() {
 /// The line of `s.active -= 1;` in the model's source, read at compile time.
 fn active_decrement_line() -> u32 {
     let src = include_str!("../src/balance/mod.rs");
-    src.lines()
-        .position(|l| l.trim() == "s.active -= 1;")
-        .map(|i| i as u32 + 1)
-        .expect("the decrement is in mod.rs")
+    src.lines().position(|l| l.trim() == "s.active -= 1;").map(|i| i as u32 + 1).expect("the decrement is in mod.rs")
 }
 
 /// Which attempts have ended, from the model's log lines ("S3 failed #12
@@ -285,20 +221,12 @@ impl Endings {
         let first = total - log.len() as u64;
         let skip = self.cursor.saturating_sub(first) as usize;
         for line in log.iter().skip(skip) {
-            if !(line.contains(" failed #")
-                || line.contains(" rejected #")
-                || line.contains(" timed out at "))
-            {
+            if !(line.contains(" failed #") || line.contains(" rejected #") || line.contains(" timed out at ")) {
                 continue;
             }
             let num = |after: &str| -> Option<u64> {
                 let i = line.find(after)? + after.len();
-                line[i..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect::<String>()
-                    .parse()
-                    .ok()
+                line[i..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
             };
             if let (Some(req), Some(att)) = (num("#"), num("(attempt ")) {
                 if let Some(first) = self.seen.insert((req, att as u32), line.clone()) {
@@ -365,44 +293,28 @@ impl Watch {
         let t = b.totals();
         let now = b.now();
         if now < self.last_now {
-            self.fail(
-                false,
-                format!("time went back from {} to {now}", self.last_now),
-            );
+            self.fail(false, format!("time went back from {} to {now}", self.last_now));
         }
         self.last_now = now;
         if t.requests > self.last_requests {
             // Arrivals happen one per event, at the budget in force now.
-            self.tokens +=
-                (t.requests - self.last_requests) as f64 * b.cfg.retry_budget_ppm as f64 / 1e6;
+            self.tokens += (t.requests - self.last_requests) as f64 * b.cfg.retry_budget_ppm as f64 / 1e6;
             self.last_requests = t.requests;
             self.last_arrival = now;
         }
         self.endings.read(b);
         let ended = t.completed + t.rejected + t.timed_out + t.failed;
         if ended > t.requests {
-            self.fail(
-                false,
-                format!(
-                    "t={now}: {ended} requests ended of {} made: {t:?}",
-                    t.requests
-                ),
-            );
+            self.fail(false, format!("t={now}: {ended} requests ended of {} made: {t:?}", t.requests));
             return;
         }
         if t.attempts < t.requests || t.attempts > t.requests + t.retries {
-            self.fail(
-                false,
-                format!("t={now}: attempts outside [requests, requests + retries]: {t:?}"),
-            );
+            self.fail(false, format!("t={now}: attempts outside [requests, requests + retries]: {t:?}"));
         }
         if t.retries as f64 > self.tokens + 1e-6 * (1.0 + self.tokens) {
             self.fail(
                 false,
-                format!(
-                    "t={now}: {} retries but only {:.3} budget tokens granted: {t:?}",
-                    t.retries, self.tokens
-                ),
+                format!("t={now}: {} retries but only {:.3} budget tokens granted: {t:?}", t.retries, self.tokens),
             );
         }
         if t.retries > t.requests * u64::from(self.max_retries) {
@@ -419,25 +331,14 @@ impl Watch {
         for (i, s) in b.servers().iter().enumerate() {
             outstanding += u64::from(s.outstanding);
             if s.active > b.cfg.concurrency || s.queued.len() as u64 > u64::from(b.cfg.queue) {
-                self.fail(
-                    false,
-                    format!(
-                        "t={now}: S{} has {} active, {} queued",
-                        i + 1,
-                        s.active,
-                        s.queued.len()
-                    ),
-                );
+                self.fail(false, format!("t={now}: S{} has {} active, {} queued", i + 1, s.active, s.queued.len()));
             }
             if s.down && (s.active > 0 || !s.queued.is_empty()) {
                 self.fail(false, format!("t={now}: crashed S{} holds work", i + 1));
             }
         }
         if outstanding > open {
-            self.fail(
-                true,
-                format!("t={now}: {outstanding} outstanding attempts for {open} open requests"),
-            );
+            self.fail(true, format!("t={now}: {outstanding} outstanding attempts for {open} open requests"));
         }
     }
 }
@@ -464,26 +365,16 @@ fn run_seed(seed: u64) -> Result<Outcome, Failure> {
             !x.down && x.speed == x.base_speed && x.error_ppm == 0
         };
         if r.chance_ppm(plan.crash) && !b.servers()[s as usize].down {
-            b.crash(s).map_err(|e| Failure {
-                known: None,
-                text: format!("crash S{}: {e}", s + 1),
-            })?;
+            b.crash(s).map_err(|e| Failure { known: None, text: format!("crash S{}: {e}", s + 1) })?;
         }
         if r.chance_ppm(plan.recover) && !healthy(&b, s) {
-            b.recover(s).map_err(|e| Failure {
-                known: None,
-                text: format!("recover S{}: {e}", s + 1),
-            })?;
+            b.recover(s).map_err(|e| Failure { known: None, text: format!("recover S{}: {e}", s + 1) })?;
         }
         if r.chance_ppm(plan.slow) {
             b.slow(s, r.range(1, 100) as u32).unwrap();
         }
         if r.chance_ppm(plan.errors) {
-            let ppm = if r.chance_ppm(300_000) {
-                1_000_000
-            } else {
-                r.range(0, 1_000_000) as u32
-            };
+            let ppm = if r.chance_ppm(300_000) { 1_000_000 } else { r.range(0, 1_000_000) as u32 };
             b.errors(s, ppm).unwrap();
         }
         if r.chance_ppm(plan.set) {
@@ -508,21 +399,13 @@ fn run_seed(seed: u64) -> Result<Outcome, Failure> {
     for s in 0..n {
         let x = &b.servers()[s as usize];
         if x.down || x.speed != x.base_speed || x.error_ppm != 0 {
-            b.recover(s).map_err(|e| Failure {
-                known: None,
-                text: format!("recover S{}: {e}", s + 1),
-            })?;
+            b.recover(s).map_err(|e| Failure { known: None, text: format!("recover S{}: {e}", s + 1) })?;
         }
     }
-    let windows: Time = (0..w.max_retries)
-        .map(|k| w.max_backoff.saturating_mul(1 << k).max(1))
-        .sum();
+    let windows: Time = (0..w.max_retries).map(|k| w.max_backoff.saturating_mul(1 << k).max(1)).sum();
     let d = (u64::from(w.max_retries) + 1) * w.max_timeout + windows + 1;
     let stopped = b.now();
-    while b
-        .next_event()
-        .is_some_and(|e| e <= w.last_arrival.max(stopped) + d)
-    {
+    while b.next_event().is_some_and(|e| e <= w.last_arrival.max(stopped) + d) {
         w.step(&mut b);
     }
     let deadline = w.last_arrival.max(stopped) + d;
@@ -545,53 +428,26 @@ fn run_seed(seed: u64) -> Result<Outcome, Failure> {
     // has work (answers to orphaned work still on the wire are ignored).
     let mut drained = 0u64;
     let checks = b.cfg.health_interval > 0;
-    let idle = |b: &Balance| {
-        b.servers()
-            .iter()
-            .all(|s| s.active == 0 && s.queued.is_empty())
-            && b.totals().open() == 0
-    };
+    let idle = |b: &Balance| b.servers().iter().all(|s| s.active == 0 && s.queued.is_empty()) && b.totals().open() == 0;
     while !(checks && idle(&b)) && w.step(&mut b) {
         drained += 1;
         if drained > 5_000_000 || b.now() > deadline + 100_000 * SEC {
-            w.fail(
-                false,
-                format!(
-                    "events never drain: t={} after {drained} more events",
-                    b.now()
-                ),
-            );
+            w.fail(false, format!("events never drain: t={} after {drained} more events", b.now()));
             break;
         }
     }
     let t = b.totals();
     if t.open() != 0 || t.completed + t.rejected + t.timed_out + t.failed != t.requests {
-        w.fail(
-            false,
-            format!("after draining, counts do not add up: {t:?}"),
-        );
+        w.fail(false, format!("after draining, counts do not add up: {t:?}"));
     }
     for (i, s) in b.servers().iter().enumerate() {
         if s.outstanding != 0 {
-            w.fail(
-                true,
-                format!(
-                    "after draining, S{} still has {} outstanding attempts",
-                    i + 1,
-                    s.outstanding
-                ),
-            );
+            w.fail(true, format!("after draining, S{} still has {} outstanding attempts", i + 1, s.outstanding));
         }
         if s.active != 0 || !s.queued.is_empty() || s.down {
             w.fail(
                 false,
-                format!(
-                    "after draining, S{}: {} active, {} queued, down {}",
-                    i + 1,
-                    s.active,
-                    s.queued.len(),
-                    s.down
-                ),
+                format!("after draining, S{}: {} active, {} queued, down {}", i + 1, s.active, s.queued.len(), s.down),
             );
         }
     }
@@ -600,27 +456,16 @@ fn run_seed(seed: u64) -> Result<Outcome, Failure> {
     let twice = !w.endings.twice.is_empty();
     if let Some((_, text)) = w.violations.iter().find(|(k2, _)| !*k2 || !twice) {
         let all: Vec<&str> = w.violations.iter().map(|(_, t)| t.as_str()).collect();
-        return Err(Failure {
-            known: None,
-            text: format!("{text} (all: {all:?})"),
-        });
+        return Err(Failure { known: None, text: format!("{text} (all: {all:?})") });
     }
     if twice {
         let mut text = format!("an attempt ended twice: {:?}", w.endings.twice);
         for (_, v) in &w.violations {
             text.push_str(&format!("; then {v}"));
         }
-        return Err(Failure {
-            known: Some(Known::AttemptEndsTwice),
-            text,
-        });
+        return Err(Failure { known: Some(Known::AttemptEndsTwice), text });
     }
-    Ok(Outcome {
-        events: b.events(),
-        requests: t.requests,
-        completed: t.completed,
-        fingerprint: b.fingerprint(),
-    })
+    Ok(Outcome { events: b.events(), requests: t.requests, completed: t.completed, fingerprint: b.fingerprint() })
 }
 
 /// Runs a seed, turning a panic into a failure (a known one if it is the
@@ -632,17 +477,12 @@ fn run_caught(seed: u64) -> Result<Outcome, Failure> {
     let result = catch_unwind(AssertUnwindSafe(|| run_seed(seed)));
     CATCHING.with(|c| c.set(false));
     result.unwrap_or_else(|_| {
-        let (file, line, msg) = LAST_PANIC
-            .with(|p| p.borrow_mut().take())
-            .unwrap_or_default();
+        let (file, line, msg) = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_default();
         let known = (file.ends_with("balance/mod.rs")
             && line == active_decrement_line()
             && msg == "attempt to subtract with overflow")
             .then_some(Known::ActiveUnderflowAfterRecover);
-        Err(Failure {
-            known,
-            text: format!("panicked at {file}:{line}: {msg}"),
-        })
+        Err(Failure { known, text: format!("panicked at {file}:{line}: {msg}") })
     })
 }
 
@@ -653,23 +493,11 @@ fn replay_hint(seed: u64, known: bool) -> String {
 
 /// The seeds this shard runs.
 fn seeds(shard: u64) -> Vec<u64> {
-    if let Some(one) = std::env::var("SWARM_SEED")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-    {
-        return if shard == u64::MAX || one % SHARDS == shard {
-            vec![one]
-        } else {
-            vec![]
-        };
+    if let Some(one) = std::env::var("SWARM_SEED").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+        return if shard == u64::MAX || one % SHARDS == shard { vec![one] } else { vec![] };
     }
-    let count = std::env::var("SWARM_SEEDS")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(DEFAULT_SEEDS);
-    (0..count)
-        .filter(|s| shard == u64::MAX || s % SHARDS == shard)
-        .collect()
+    let count = std::env::var("SWARM_SEEDS").ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(DEFAULT_SEEDS);
+    (0..count).filter(|s| shard == u64::MAX || s % SHARDS == shard).collect()
 }
 
 /// Runs a shard's seeds (`u64::MAX`: all). Not `strict`: failures with a
@@ -687,20 +515,14 @@ fn run_shard(shard: u64, strict: bool) {
         // One seed in eight runs twice: a run is fully defined by its seed.
         let result = match result {
             Ok(o) if seed % 8 == 0 => match run_caught(seed) {
-                Ok(again) if again.fingerprint == o.fingerprint && again.events == o.events => {
-                    Ok(o)
-                }
+                Ok(again) if again.fingerprint == o.fingerprint && again.events == o.events => Ok(o),
                 Ok(again) => Err(Failure {
                     known: None,
-                    text: format!(
-                        "not deterministic: fingerprints {:x} and {:x}",
-                        o.fingerprint, again.fingerprint
-                    ),
+                    text: format!("not deterministic: fingerprints {:x} and {:x}", o.fingerprint, again.fingerprint),
                 }),
-                Err(f) => Err(Failure {
-                    known: None,
-                    text: format!("not deterministic: the second run failed: {}", f.text),
-                }),
+                Err(f) => {
+                    Err(Failure { known: None, text: format!("not deterministic: the second run failed: {}", f.text) })
+                }
             },
             other => other,
         };
@@ -713,10 +535,7 @@ fn run_shard(shard: u64, strict: bool) {
                     println!("seed {seed}: {:?}\n{o:?}", Plan::draw(seed));
                 }
             }
-            Err(Failure {
-                known: Some(k),
-                text,
-            }) if !strict => {
+            Err(Failure { known: Some(k), text }) if !strict => {
                 if single {
                     println!(
                         "seed {seed}: known bug {k:?}: {text}\n  {:?}\n  {}",
@@ -728,9 +547,7 @@ fn run_shard(shard: u64, strict: bool) {
             }
             Err(f) => failures.push(format!(
                 "seed {seed}: {}{}\n  {:?}\n  {}",
-                f.known
-                    .map(|k| format!("[known bug {k:?}] "))
-                    .unwrap_or_default(),
+                f.known.map(|k| format!("[known bug {k:?}] ")).unwrap_or_default(),
                 f.text,
                 Plan::draw(seed),
                 replay_hint(seed, f.known.is_some() || strict)
@@ -756,13 +573,7 @@ fn run_shard(shard: u64, strict: bool) {
         if known_text.is_empty() { "" } else { "; " },
         known_text.join("; ")
     );
-    assert!(
-        failures.is_empty(),
-        "{} of {} seeds failed:\n{}",
-        failures.len(),
-        seeds.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} seeds failed:\n{}", failures.len(), seeds.len(), failures.join("\n"));
 }
 
 // Swarm, shard 0 of 4 (the shards run in parallel; together they cover
@@ -843,10 +654,6 @@ fn crash_then_recover_loses_the_work_in_service() {
     b.recover(0).unwrap();
     b.run_until(arrived + SEC);
     let t = b.totals();
-    assert_eq!(
-        (t.completed, t.timed_out),
-        (0, 1),
-        "the lost request was answered: {t:?}"
-    );
+    assert_eq!((t.completed, t.timed_out), (0, 1), "the lost request was answered: {t:?}");
     assert_eq!(b.servers()[0].active, 0);
 }

@@ -46,11 +46,7 @@ fn steady_mean(cfg: BalanceConfig, warm: Time, end: Time) -> (f64, u64) {
     let mut h = b.latency().clone();
     h.subtract(&before).expect("the histogram only grows");
     let t = b.totals();
-    assert_eq!(
-        t.rejected + t.timed_out + t.failed,
-        0,
-        "nothing may end but by completing: {t:?}"
-    );
+    assert_eq!(t.rejected + t.timed_out + t.failed, 0, "nothing may end but by completing: {t:?}");
     (h.mean() / MEAN_COST as f64, h.len())
 }
 
@@ -68,16 +64,14 @@ fn steady_mean(cfg: BalanceConfig, warm: Time, end: Time) -> (f64, u64) {
 #[test]
 fn random_routing_is_m_m_1() {
     for (rho, tol) in [(0.5, 0.05), (0.8, 0.05), (0.9, 0.05)] {
-        let (mean, count) =
-            steady_mean(queueing(Policy::Random, 200, 1, rho, 1), 10 * SEC, 160 * SEC);
+        let (mean, count) = steady_mean(queueing(Policy::Random, 200, 1, rho, 1), 10 * SEC, 160 * SEC);
         let expect = 1.0 / (1.0 - rho);
         let err = (mean - expect) / expect;
-        println!("random, rho {rho}: mean {mean:.4}/mu over {count} requests, M/M/1 {expect:.4}/mu, error {:+.2} %", err * 100.0);
-        assert!(
-            err.abs() < tol,
-            "rho {rho}: mean {mean:.4}/mu, expected {expect:.4}/mu (tolerance {} %)",
-            tol * 100.0
+        println!(
+            "random, rho {rho}: mean {mean:.4}/mu over {count} requests, M/M/1 {expect:.4}/mu, error {:+.2} %",
+            err * 100.0
         );
+        assert!(err.abs() < tol, "rho {rho}: mean {mean:.4}/mu, expected {expect:.4}/mu (tolerance {} %)", tol * 100.0);
     }
 }
 
@@ -112,18 +106,11 @@ fn supermarket(rho: f64, d: u32) -> f64 {
 fn power_of_d_matches_the_supermarket_model() {
     for d in [2u32, 3] {
         for rho in [0.5, 0.8, 0.9] {
-            let (mean, count) = steady_mean(
-                queueing(Policy::PowerOfD, 500, d, rho, 2),
-                5 * SEC,
-                20 * SEC,
-            );
+            let (mean, count) = steady_mean(queueing(Policy::PowerOfD, 500, d, rho, 2), 5 * SEC, 20 * SEC);
             let expect = supermarket(rho, d);
             let err = (mean - expect) / expect;
             println!("power of {d}, rho {rho}: mean {mean:.4}/mu over {count} requests, supermarket {expect:.4}/mu, error {:+.2} %", err * 100.0);
-            assert!(
-                err.abs() < 0.03,
-                "d {d}, rho {rho}: mean {mean:.4}/mu, expected {expect:.4}/mu"
-            );
+            assert!(err.abs() < 0.03, "d {d}, rho {rho}: mean {mean:.4}/mu, expected {expect:.4}/mu");
         }
     }
 }
@@ -132,17 +119,9 @@ fn power_of_d_matches_the_supermarket_model() {
 // and T_d decreases in d towards 1 (no queueing).
 #[test]
 fn supermarket_formula_values() {
-    let by_hand = 1.0
-        + 0.81
-        + 0.9f64.powi(6)
-        + 0.9f64.powi(14)
-        + 0.9f64.powi(30)
-        + 0.9f64.powi(62)
-        + 0.9f64.powi(126);
+    let by_hand = 1.0 + 0.81 + 0.9f64.powi(6) + 0.9f64.powi(14) + 0.9f64.powi(30) + 0.9f64.powi(62) + 0.9f64.powi(126);
     assert!((supermarket(0.9, 2) - by_hand).abs() < 1e-9);
-    assert!(
-        (supermarket(0.9, 2) - 2.6141).abs() < 1e-4 && (supermarket(0.8, 3) - 1.5809).abs() < 1e-4
-    );
+    assert!((supermarket(0.9, 2) - 2.6141).abs() < 1e-4 && (supermarket(0.8, 3) - 1.5809).abs() < 1e-4);
     assert!((supermarket(0.5, 3) - (1.0 + 0.125 + 0.5f64.powi(12) + 0.5f64.powi(39))).abs() < 1e-9);
     assert!(supermarket(0.9, 2) > supermarket(0.9, 3) && supermarket(0.9, 3) > 1.0);
 }
@@ -189,21 +168,13 @@ fn retries_follow_independent_trials() {
         b.run_until(60 * SEC);
         let t = b.totals();
         assert_eq!(t.open(), 0, "{t:?}");
-        assert_eq!(
-            (t.rejected, t.timed_out, t.budget_refused),
-            (0, 0, 0),
-            "{t:?}"
-        );
+        assert_eq!((t.rejected, t.timed_out, t.budget_refused), (0, 0, 0), "{t:?}");
         assert_eq!(t.attempts, t.requests + t.retries, "{t:?}");
         let n = t.requests as f64;
         // Exact moments of K.
         let (mut ek, mut ek2) = (0.0, 0.0);
         for k in 1..=retries + 1 {
-            let pk = if k <= retries {
-                p.powi(k as i32 - 1) * (1.0 - p)
-            } else {
-                p.powi(retries as i32)
-            };
+            let pk = if k <= retries { p.powi(k as i32 - 1) * (1.0 - p) } else { p.powi(retries as i32) };
             ek += f64::from(k) * pk;
             ek2 += f64::from(k * k) * pk;
         }
@@ -223,10 +194,7 @@ fn retries_follow_independent_trials() {
             (attempts - ek).abs() <= 5.0 * se_k + 1e-12,
             "p {p}, N {retries}: {attempts:.4} attempts per request, expected {ek:.4}"
         );
-        assert!(
-            (ok - success).abs() < 5.0 * se_s,
-            "p {p}, N {retries}: success {ok:.4}, expected {success:.4}"
-        );
+        assert!((ok - success).abs() < 5.0 * se_s, "p {p}, N {retries}: success {ok:.4}, expected {success:.4}");
         assert_eq!(t.completed + t.failed, t.requests);
     }
 }

@@ -17,7 +17,8 @@ use clusterscope_core::raft::{lab::raft_config, RaftNode};
 use clusterscope_core::scenario::Scenario;
 use clusterscope_core::sim::client::{ClientStep, HISTORY};
 use clusterscope_core::sim::{
-    ClientConfig, Clients, Fault, NodeId, Operation, Outcome, Reply, RequestId, Rng, Sim, StreamKind, Time, TraceEvent, MS, SEC,
+    ClientConfig, Clients, Fault, NodeId, Operation, Outcome, Reply, RequestId, Rng, Sim, StreamKind, Time, TraceEvent,
+    MS, SEC,
 };
 use proptest::prelude::*;
 
@@ -133,7 +134,11 @@ fn a_stale_timeout_does_nothing() {
     let mut c = clients(ClientConfig::default(), 5);
     let (req, _) = c.invoke(0, 0);
     let (node, r, attempt, after, fresh) = send(c.timed_out(0, req, 1));
-    assert_eq!((node, r, attempt, after, fresh), (1, req, 2, 0, true), "a timeout sends a fresh attempt to the next node");
+    assert_eq!(
+        (node, r, attempt, after, fresh),
+        (1, req, 2, 0, true),
+        "a timeout sends a fresh attempt to the next node"
+    );
     assert!(!c.is_live(req, 1) && c.is_live(req, 2));
     assert_eq!(c.timed_out(0, req, 1), ClientStep::Idle, "attempt 1 is stale");
     assert_eq!(c.timed_out(0, req, 3), ClientStep::Idle, "attempt 3 was never sent");
@@ -276,7 +281,8 @@ fn one_request_backs_off_without_a_leader_and_commits_after_the_heal() {
     sim.inject(Fault::Heal);
     sim.run_until(heal_at + 3 * SEC);
     assert!(sim.violation().is_none());
-    let op = sim.clients().history().finished().find(|o| o.req == req).copied().expect("the request commits after the heal");
+    let op =
+        sim.clients().history().finished().find(|o| o.req == req).copied().expect("the request commits after the heal");
     assert_eq!(op.invoked, SEC);
     let (done, _) = op.completed.expect("completed");
     assert!(done > heal_at && done <= heal_at + 2_500 * MS, "committed at {done} µs, heal at {heal_at} µs");
@@ -290,7 +296,8 @@ fn outstanding_requests_never_exceed_the_cap() {
     use clusterscope_core::raft::{RaftConfig, RaftNode};
     use clusterscope_core::sim::{ClientConfig, Sim, SimConfig, MS};
     let raft = RaftConfig { election_timeout_min: 100 * SEC, election_timeout_max: 200 * SEC, ..RaftConfig::default() };
-    let client = ClientConfig { rate_per_sec: 100_000, timeout: 60 * SEC, max_outstanding: 1_000, ..ClientConfig::default() };
+    let client =
+        ClientConfig { rate_per_sec: 100_000, timeout: 60 * SEC, max_outstanding: 1_000, ..ClientConfig::default() };
     let mut sim: Sim<RaftNode> = Sim::new(SimConfig { nodes: 3, client, ..SimConfig::default() }, raft);
     let mut most = 0;
     for k in 1..=20 {

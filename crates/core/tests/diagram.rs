@@ -38,30 +38,15 @@ fn every_finished_message_is_one_record() {
     }
     let c = lab.counters();
     let delivered = all.iter().filter(|r| r.what == What::Delivered).count() as u64;
-    let dropped = all
-        .iter()
-        .filter(|r| matches!(r.what, What::Lost | What::Cut | What::Down))
-        .count() as u64;
+    let dropped = all.iter().filter(|r| matches!(r.what, What::Lost | What::Cut | What::Down)).count() as u64;
     assert_eq!(delivered, c.delivered);
     assert_eq!(dropped, c.dropped);
-    assert!(
-        all.iter().any(|r| r.what == What::Lost),
-        "5% loss loses some"
-    );
-    assert!(
-        all.iter().any(|r| r.what == What::Cut),
-        "the partition cuts some"
-    );
-    assert!(
-        all.iter().any(|r| r.what == What::Down),
-        "messages to crashed S2 are lost"
-    );
+    assert!(all.iter().any(|r| r.what == What::Lost), "5% loss loses some");
+    assert!(all.iter().any(|r| r.what == What::Cut), "the partition cuts some");
+    assert!(all.iter().any(|r| r.what == What::Down), "messages to crashed S2 are lost");
     assert!(all.iter().any(|r| r.copy), "5% duplication duplicates some");
     assert!(all.iter().any(|r| r.what == What::Timer) && all.iter().any(|r| r.what == What::Note));
-    let crash = all
-        .iter()
-        .find(|r| r.what == What::Fault && r.kind == FaultKind::Crash as u16)
-        .expect("the crash");
+    let crash = all.iter().find(|r| r.what == What::Fault && r.kind == FaultKind::Crash as u16).expect("the crash");
     assert_eq!((crash.from, crash.t0), (1, 800 * MS));
     let parts: Vec<(u32, u32)> = all
         .iter()
@@ -79,11 +64,7 @@ fn every_finished_message_is_one_record() {
 #[test]
 fn recording_does_not_change_the_run() {
     let scn = scenario(LOSSY);
-    let plain = Lab::replay(&Scenario {
-        until: 2 * SEC,
-        ..scn.clone()
-    })
-    .unwrap();
+    let plain = Lab::replay(&Scenario { until: 2 * SEC, ..scn.clone() }).unwrap();
     let mut rec = Lab::new(&scn).unwrap();
     rec.record_diagram(true);
     rec.run_until(2 * SEC);
@@ -105,10 +86,7 @@ fn replay_from_a_snapshot_makes_the_same_records() {
     assert_eq!(first.first().map(|r| r.seq), Some(next));
     snap.run_until(2 * SEC);
     let again = snap.take_diagram().expect("records");
-    assert_eq!(
-        again.names_from, 0,
-        "a restored snapshot sends every name again"
-    );
+    assert_eq!(again.names_from, 0, "a restored snapshot sends every name again");
     assert_eq!(again.unpack(), first);
 }
 
@@ -131,11 +109,7 @@ fn step_event_lands_where_a_replay_does() {
     }
     // The crash at 800 ms is one of the steps, applied after every event
     // due at or before 800 ms.
-    assert!(
-        a.now() > 800 * MS,
-        "400 events pass 800 ms (now {})",
-        a.now()
-    );
+    assert!(a.now() > 800 * MS, "400 events pass 800 ms (now {})", a.now());
     let mut b = Lab::new(&scn).unwrap();
     while b.position() < start {
         assert!(b.step_event());
@@ -154,11 +128,9 @@ fn step_event_lands_where_a_replay_does() {
 /// broke it (the deliberate bug of Figure 8).
 #[test]
 fn the_violating_event_is_marked() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/scenarios/raft/bug-figure-8.scn"
-    ))
-    .unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/bug-figure-8.scn"))
+            .unwrap();
     let mut lab = Lab::new(&scenario(&text)).unwrap();
     lab.record_diagram(true);
     lab.run_until(5 * SEC);
@@ -181,14 +153,7 @@ fn message_text_names_the_message() {
     lab.record_diagram(true);
     lab.run_until(400 * MS);
     let recs = records(&mut lab);
-    let last = recs
-        .iter()
-        .rev()
-        .find(|r| r.what == What::Delivered)
-        .expect("a message");
+    let last = recs.iter().rev().find(|r| r.what == What::Delivered).expect("a message");
     let text = lab.message_text(last.id).expect("in the window");
-    assert!(
-        text.contains(&format!("S{}->S{}", last.from + 1, last.to + 1)),
-        "{text}"
-    );
+    assert!(text.contains(&format!("S{}->S{}", last.from + 1, last.to + 1)), "{text}");
 }

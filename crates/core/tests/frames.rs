@@ -23,20 +23,15 @@ use std::collections::{BTreeMap, BTreeSet};
 const DAYS_30: Time = 2_592_000_000_000;
 
 fn dots_around(now: Time) -> impl Strategy<Value = Vec<MessageDot>> {
-    let dot = (0u32..65_536, 0u32..65_536, any::<u8>(), 0..=now, now..=DAYS_30).prop_map(|(from, to, kind, sent_at, deliver_at)| {
-        MessageDot { from, to, kind, sent_at, deliver_at }
-    });
+    let dot = (0u32..65_536, 0u32..65_536, any::<u8>(), 0..=now, now..=DAYS_30)
+        .prop_map(|(from, to, kind, sent_at, deliver_at)| MessageDot { from, to, kind, sent_at, deliver_at });
     prop::collection::vec(dot, 0..200)
 }
 
 /// Messages on a few links, so that links carry several each.
 fn busy_dots() -> impl Strategy<Value = Vec<MessageDot>> {
-    let dot = (0u32..6, 0u32..6, 0u8..8, 0u64..1_000, 0u64..400).prop_map(|(from, to, kind, sent_at, flight)| MessageDot {
-        from,
-        to,
-        kind,
-        sent_at,
-        deliver_at: sent_at + flight,
+    let dot = (0u32..6, 0u32..6, 0u8..8, 0u64..1_000, 0u64..400).prop_map(|(from, to, kind, sent_at, flight)| {
+        MessageDot { from, to, kind, sent_at, deliver_at: sent_at + flight }
     });
     prop::collection::vec(dot, 0..300)
 }
@@ -137,7 +132,11 @@ fn a_busy_raft_frame_stays_small_and_draws_every_link() {
     let n = frame.messages.len();
     assert!(n <= DRAWN_MESSAGES, "{n} messages drawn, at most {DRAWN_MESSAGES}");
     assert!(frame.messages_total >= n as u64, "{} on the wire, {n} drawn", frame.messages_total);
-    assert!(frame.messages_total > DRAWN_MESSAGES as u64, "the scenario is meant to overflow the budget: {}", frame.messages_total);
+    assert!(
+        frame.messages_total > DRAWN_MESSAGES as u64,
+        "the scenario is meant to overflow the budget: {}",
+        frame.messages_total
+    );
     assert_eq!(n, DRAWN_MESSAGES, "with more on the wire, the whole budget is used");
     assert!(frame.messages.byte_len() <= 12 * n, "{} bytes for {n} messages", frame.messages.byte_len());
 
@@ -155,9 +154,15 @@ fn a_busy_raft_frame_stays_small_and_draws_every_link() {
     assert_eq!(drawn_links, wire_links, "every link with a message in flight is drawn");
     for d in &dots {
         assert!(d.from < 25 && d.to < 25 && d.from != d.to, "{d:?}");
-        assert!(usize::from(d.kind) < schema.kinds.len(), "kind {} is not one of Raft's {}", d.kind, schema.kinds.len());
+        assert!(
+            usize::from(d.kind) < schema.kinds.len(),
+            "kind {} is not one of Raft's {}",
+            d.kind,
+            schema.kinds.len()
+        );
         assert!(d.sent_at <= frame.time && frame.time <= d.deliver_at, "{d:?} at {}", frame.time);
-        let on_wire = wire.iter().any(|w| (w.from, w.to, w.sent_at, w.deliver_at) == (d.from, d.to, d.sent_at, d.deliver_at));
+        let on_wire =
+            wire.iter().any(|w| (w.from, w.to, w.sent_at, w.deliver_at) == (d.from, d.to, d.sent_at, d.deliver_at));
         assert!(on_wire, "{d:?} is drawn but not on the wire");
     }
 }

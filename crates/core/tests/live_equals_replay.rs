@@ -19,10 +19,27 @@ fn raft_move() -> impl Strategy<Value = Move> {
         (1u64..400_000).prop_map(Move::Run),
         Just(Move::Step),
         prop::sample::select(vec![
-            "crash S1", "restart S1", "crash S3", "restart S3", "pause S2", "resume S2", "timeout S4",
-            "request S5", "request S2", "partition S1,S2 | S3,S4,S5", "block S4 S5", "heal",
-            "set loss 20%", "set loss 0%", "set latency_max 80ms", "set request_rate 50",
-            "add S6", "add S7", "remove S2", "remove S1", "remove S6",
+            "crash S1",
+            "restart S1",
+            "crash S3",
+            "restart S3",
+            "pause S2",
+            "resume S2",
+            "timeout S4",
+            "request S5",
+            "request S2",
+            "partition S1,S2 | S3,S4,S5",
+            "block S4 S5",
+            "heal",
+            "set loss 20%",
+            "set loss 0%",
+            "set latency_max 80ms",
+            "set request_rate 50",
+            "add S6",
+            "add S7",
+            "remove S2",
+            "remove S1",
+            "remove S6",
         ])
         .prop_map(Move::Act),
     ]
@@ -33,8 +50,16 @@ fn ring_move() -> impl Strategy<Value = Move> {
         (1u64..2_000_000).prop_map(Move::Run),
         Just(Move::Step),
         prop::sample::select(vec![
-            "add", "add weight 300", "crash S2", "restart S2", "remove S4", "weight S1 250", "vnodes S3 7",
-            "set algorithm jump", "set algorithm ring", "set epsilon 5%",
+            "add",
+            "add weight 300",
+            "crash S2",
+            "restart S2",
+            "remove S4",
+            "weight S1 250",
+            "vnodes S3 7",
+            "set algorithm jump",
+            "set algorithm ring",
+            "set epsilon 5%",
         ])
         .prop_map(Move::Act),
     ]
@@ -109,7 +134,8 @@ fn seek(seed: u64, moves: &[Move], back: u64) -> Result<(), TestCaseError> {
     let mut from = snapshots.iter().rev().find(|s| s.now() <= target).cloned().expect("the first snapshot is at 0");
     from.adopt_actions(lab.scenario().actions);
     from.run_until(target);
-    let replayed = Lab::replay(&Scenario { until: target, ..lab.scenario() }).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let replayed =
+        Lab::replay(&Scenario { until: target, ..lab.scenario() }).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(from.now(), replayed.now());
     prop_assert_eq!(from.fingerprint(), replayed.fingerprint());
     Ok(())

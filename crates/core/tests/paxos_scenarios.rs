@@ -17,13 +17,11 @@
 use clusterscope_core::lab::cluster::ClusterLab;
 use clusterscope_core::lab::Lab;
 use clusterscope_core::paxos::invariants::Choices;
-use clusterscope_core::paxos::{
-    self, Ballot, PaxosConfig, PaxosMsg, PaxosNode, PaxosNote, PaxosTimer, Slot, Value,
-};
+use clusterscope_core::paxos::{self, Ballot, PaxosConfig, PaxosMsg, PaxosNode, PaxosNote, PaxosTimer, Slot, Value};
 use clusterscope_core::scenario::Scenario;
 use clusterscope_core::sim::{
-    ClientConfig, Ctx, Effect, Fault, Invariant, NetConfig, Node, NodeId, NodeStatus, Observable,
-    Protocol, Reply, Rng, Sim, SimConfig, StreamKind, Time, TraceEvent, World, MS, SEC,
+    ClientConfig, Ctx, Effect, Fault, Invariant, NetConfig, Node, NodeId, NodeStatus, Observable, Protocol, Reply, Rng,
+    Sim, SimConfig, StreamKind, Time, TraceEvent, World, MS, SEC,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,14 +31,7 @@ const WINDOW: usize = 1 << 21;
 
 fn build(cfg: PaxosConfig, seed: u64, net: NetConfig, client: ClientConfig) -> Sim<PaxosNode> {
     Sim::with_invariants(
-        SimConfig {
-            nodes: cfg.nodes(),
-            seed,
-            net,
-            client,
-            trace_window: WINDOW,
-            ..SimConfig::default()
-        },
+        SimConfig { nodes: cfg.nodes(), seed, net, client, trace_window: WINDOW, ..SimConfig::default() },
         cfg,
         paxos::invariants(),
     )
@@ -73,18 +64,12 @@ fn preset(text: &str, until: Option<Time>) -> Lab {
 }
 
 fn sim_of(lab: &Lab) -> &Sim<PaxosNode> {
-    lab.model::<ClusterLab<PaxosNode>>()
-        .expect("a paxos scenario")
-        .sim()
+    lab.model::<ClusterLab<PaxosNode>>().expect("a paxos scenario").sim()
 }
 
 fn trace(sim: &Sim<PaxosNode>) -> Vec<TraceEvent<PaxosNode>> {
     let t = sim.trace();
-    assert_eq!(
-        t.total() as usize,
-        t.window().len(),
-        "the trace window must hold the whole run"
-    );
+    assert_eq!(t.total() as usize, t.window().len(), "the trace window must hold the whole run");
     t.window().cloned().collect()
 }
 
@@ -120,11 +105,8 @@ fn wait_all_learn(sim: &mut Sim<PaxosNode>, within: Time) -> bool {
     let deadline = sim.now() + within;
     loop {
         let c = chosen(sim);
-        let done = !c.is_empty()
-            && sim
-                .nodes()
-                .iter()
-                .all(|n| c.iter().all(|(s, v)| n.state.learned().get(s) == Some(v)));
+        let done =
+            !c.is_empty() && sim.nodes().iter().all(|n| c.iter().all(|(s, v)| n.state.learned().get(s) == Some(v)));
         if done {
             return true;
         }
@@ -183,18 +165,12 @@ fn s2_2_a_single_proposer_decides_its_own_value() {
     assert_eq!(chosen(sim), BTreeMap::from([(0, Value::Own(0))]));
     assert!(all_learned(sim, Value::Own(0)), "every server learns v(S1)");
     let n = notes(sim);
-    let rounds = n
-        .iter()
-        .filter(|(_, _, x)| matches!(x, PaxosNote::RoundStarted { .. }))
-        .count();
+    let rounds = n.iter().filter(|(_, _, x)| matches!(x, PaxosNote::RoundStarted { .. })).count();
     assert_eq!(rounds, 1, "one round suffices");
     assert!(n.iter().any(|(_, node, x)| *node == 0
         && *x
             == PaxosNote::Phase2 {
-                ballot: Ballot {
-                    round: 1,
-                    proposer: 0
-                },
+                ballot: Ballot { round: 1, proposer: 0 },
                 slot: 0,
                 value: Value::Own(0),
                 reported: None
@@ -211,25 +187,14 @@ fn s2_1_many_proposers_with_different_values_choose_exactly_one_proposed_value()
     let mut winners = BTreeSet::new();
     for seed in 0..24 {
         let colocated = seed % 2 == 0;
-        let cfg = PaxosConfig {
-            proposers: 5,
-            acceptors: 5,
-            colocated,
-            ..PaxosConfig::default()
-        };
+        let cfg = PaxosConfig { proposers: 5, acceptors: 5, colocated, ..PaxosConfig::default() };
         let mut sim = quiet(cfg, seed);
         run_for(&mut sim, 3 * SEC);
         let c = chosen(&sim);
         assert_eq!(c.len(), 1, "seed {seed}: one instance, one choice: {c:?}");
         let v = c[&0];
-        assert!(
-            matches!(v, Value::Own(p) if p < 5),
-            "seed {seed}: {v:?} is not a proposer's value"
-        );
-        assert!(
-            all_learned(&sim, v),
-            "seed {seed}: every server learns {v:?}"
-        );
+        assert!(matches!(v, Value::Own(p) if p < 5), "seed {seed}: {v:?} is not a proposer's value");
+        assert!(all_learned(&sim, v), "seed {seed}: every server learns {v:?}");
         let chosen_notes: BTreeSet<Value> = notes(&sim)
             .into_iter()
             .filter_map(|(_, _, n)| match n {
@@ -237,17 +202,10 @@ fn s2_1_many_proposers_with_different_values_choose_exactly_one_proposed_value()
                 _ => None,
             })
             .collect();
-        assert_eq!(
-            chosen_notes,
-            BTreeSet::from([v]),
-            "seed {seed}: every proposer that saw a choice saw the same"
-        );
+        assert_eq!(chosen_notes, BTreeSet::from([v]), "seed {seed}: every proposer that saw a choice saw the same");
         winners.insert(v);
     }
-    assert!(
-        winners.len() >= 2,
-        "different seeds let different proposers win: {winners:?}"
-    );
+    assert!(winners.len() >= 2, "different seeds let different proposers win: {winners:?}");
 }
 
 // "Paxos Made Simple" §2.1: with several proposers proposing the same value,
@@ -261,12 +219,7 @@ fn s2_1_many_proposers_with_the_same_value_choose_it_and_with_different_values_o
     for seed in 0..150 {
         for same in [true, false] {
             let colocated = seed % 2 == 0;
-            let cfg = PaxosConfig {
-                proposers: 3,
-                acceptors: 5,
-                colocated,
-                ..PaxosConfig::default()
-            };
+            let cfg = PaxosConfig { proposers: 3, acceptors: 5, colocated, ..PaxosConfig::default() };
             let mut h = Hand::new(cfg, seed);
             let values: Vec<u64> = (0..3).map(|p| if same { 42 } else { 100 + p }).collect();
             for p in 0..3 {
@@ -276,33 +229,17 @@ fn s2_1_many_proposers_with_the_same_value_choose_it_and_with_different_values_o
             let steps = h.run_until_all_learned(200_000);
             let ok = h.violation.clone();
             assert_eq!(ok, None, "seed {seed} same {same}");
-            assert!(
-                steps.is_some(),
-                "seed {seed} same {same}: not everyone learned"
-            );
-            let c: Vec<(Slot, Value)> = h
-                .choices
-                .chosen
-                .iter()
-                .map(|(s, (v, _))| (*s, *v))
-                .collect();
+            assert!(steps.is_some(), "seed {seed} same {same}: not everyone learned");
+            let c: Vec<(Slot, Value)> = h.choices.chosen.iter().map(|(s, (v, _))| (*s, *v)).collect();
             assert_eq!(c.len(), 1, "seed {seed}: {c:?}");
             let v = c[0].1;
             if same {
                 assert_eq!(v, Value::Request(42), "seed {seed}");
             } else {
-                assert!(
-                    values.iter().any(|r| Value::Request(*r) == v),
-                    "seed {seed}: {v:?} was not proposed"
-                );
+                assert!(values.iter().any(|r| Value::Request(*r) == v), "seed {seed}: {v:?} was not proposed");
             }
             for n in &h.nodes {
-                assert_eq!(
-                    n.learned().get(&0),
-                    Some(&v),
-                    "seed {seed}: S{} learned otherwise",
-                    n.id() + 1
-                );
+                assert_eq!(n.learned().get(&0), Some(&v), "seed {seed}: S{} learned otherwise", n.id() + 1);
             }
         }
     }
@@ -322,10 +259,7 @@ fn s2_3_a_partitioned_acceptor_catches_up_after_the_heal() {
     assert_safe(sim);
     let v = *chosen(sim).get(&0).expect("the others decided without S5");
     assert_eq!(learned(sim, 4, 0), None, "S5 heard nothing");
-    assert!(
-        sim.nodes()[4].state.accepted().is_empty()
-            && sim.nodes()[4].state.promised() == Ballot::default()
-    );
+    assert!(sim.nodes()[4].state.accepted().is_empty() && sim.nodes()[4].state.promised() == Ballot::default());
     assert!((0..4).all(|i| learned(sim, i, 0) == Some(v)));
 
     let after = preset(&text, None);
@@ -334,45 +268,12 @@ fn s2_3_a_partitioned_acceptor_catches_up_after_the_heal() {
     assert_eq!(learned(sim, 4, 0), Some(v), "S5 caught up");
     // Heartbeat -> Fetch -> Decided, after the heal at 1 s.
     let t = trace(sim);
-    let at =
-        |pred: &dyn Fn(&TraceEvent<PaxosNode>) -> bool| t.iter().position(pred).expect("present");
-    let hb = at(
-        &|e| matches!(e, TraceEvent::Sent { at, to: 4, msg: PaxosMsg::Heartbeat { .. }, .. } if *at >= SEC),
-    );
-    let fetch = at(&|e| {
-        matches!(
-            e,
-            TraceEvent::Sent {
-                from: 4,
-                msg: PaxosMsg::Fetch { from: 0 },
-                ..
-            }
-        )
-    });
-    let decided = at(&|e| {
-        matches!(
-            e,
-            TraceEvent::Sent {
-                to: 4,
-                msg: PaxosMsg::Decided { from: 0, .. },
-                ..
-            }
-        )
-    });
-    let learn = at(&|e| {
-        matches!(
-            e,
-            TraceEvent::Note {
-                node: 4,
-                note: PaxosNote::Learned { .. },
-                ..
-            }
-        )
-    });
-    assert!(
-        hb < fetch && fetch < decided && decided < learn,
-        "{hb} {fetch} {decided} {learn}"
-    );
+    let at = |pred: &dyn Fn(&TraceEvent<PaxosNode>) -> bool| t.iter().position(pred).expect("present");
+    let hb = at(&|e| matches!(e, TraceEvent::Sent { at, to: 4, msg: PaxosMsg::Heartbeat { .. }, .. } if *at >= SEC));
+    let fetch = at(&|e| matches!(e, TraceEvent::Sent { from: 4, msg: PaxosMsg::Fetch { from: 0 }, .. }));
+    let decided = at(&|e| matches!(e, TraceEvent::Sent { to: 4, msg: PaxosMsg::Decided { from: 0, .. }, .. }));
+    let learn = at(&|e| matches!(e, TraceEvent::Note { node: 4, note: PaxosNote::Learned { .. }, .. }));
+    assert!(hb < fetch && fetch < decided && decided < learn, "{hb} {fetch} {decided} {learn}");
 }
 
 // "Paxos Made Simple" §2.2, P2c (and P2b: "if a proposal with value v is
@@ -387,30 +288,17 @@ fn s2_2_p2c_a_late_proposer_adopts_the_chosen_value() {
     let lab = preset(&preset_text("late-proposer.scn"), None);
     let sim = sim_of(&lab);
     assert_safe(sim);
-    assert_eq!(
-        chosen(sim),
-        BTreeMap::from([(0, Value::Own(0))]),
-        "S1's value was chosen"
-    );
+    assert_eq!(chosen(sim), BTreeMap::from([(0, Value::Own(0))]), "S1's value was chosen");
     let s2: Vec<(Ballot, Value, Option<Value>)> = notes(sim)
         .into_iter()
         .filter_map(|(_, node, n)| match n {
-            PaxosNote::Phase2 {
-                ballot,
-                value,
-                reported,
-                ..
-            } if node == 1 => Some((ballot, value, reported)),
+            PaxosNote::Phase2 { ballot, value, reported, .. } if node == 1 => Some((ballot, value, reported)),
             _ => None,
         })
         .collect();
     assert!(!s2.is_empty(), "S2 reached phase 2");
     for (b, value, reported) in &s2 {
-        assert_eq!(
-            *reported,
-            Some(Value::Own(0)),
-            "S2's promises at {b:?} report v(S1)"
-        );
+        assert_eq!(*reported, Some(Value::Own(0)), "S2's promises at {b:?} report v(S1)");
         assert_eq!(*value, Value::Own(0), "S2 adopts v(S1) at {b:?}");
     }
     assert!(all_learned(sim, Value::Own(0)));
@@ -419,8 +307,7 @@ fn s2_2_p2c_a_late_proposer_adopts_the_chosen_value() {
     let v = bug.violation().expect("the checker catches the bug");
     assert_eq!(v.invariant, "Proposer Adopts Reported Value");
     assert!(
-        v.message.starts_with("S2 proposed v(S2)")
-            && v.message.ends_with("phase 1 reported v(S1) accepted"),
+        v.message.starts_with("S2 proposed v(S2)") && v.message.ends_with("phase 1 reported v(S1) accepted"),
         "{}",
         v.message
     );
@@ -439,13 +326,8 @@ fn s2_4_no_majority_partitions_choose_nothing_then_a_majority_decides() {
     assert_safe(sim);
     assert!(chosen(sim).is_empty(), "no majority, no choice");
     let n = notes(sim);
-    assert!(!n
-        .iter()
-        .any(|(_, _, x)| matches!(x, PaxosNote::Learned { .. } | PaxosNote::Chosen { .. })));
-    let rounds = n
-        .iter()
-        .filter(|(_, _, x)| matches!(x, PaxosNote::RoundStarted { .. }))
-        .count();
+    assert!(!n.iter().any(|(_, _, x)| matches!(x, PaxosNote::Learned { .. } | PaxosNote::Chosen { .. })));
+    let rounds = n.iter().filter(|(_, _, x)| matches!(x, PaxosNote::RoundStarted { .. })).count();
     assert!(rounds >= 6, "the proposers kept trying: {rounds} rounds");
 
     let majority = preset(&text, Some(3 * SEC - MS));
@@ -454,19 +336,12 @@ fn s2_4_no_majority_partitions_choose_nothing_then_a_majority_decides() {
     assert_eq!(c.len(), 1, "the 3-side chose");
     let v = c[&0];
     assert!(matches!(v, Value::Own(p) if p < 3), "{v:?}");
-    assert!(
-        (2..5).all(|i| learned(sim, i, 0) == Some(v)),
-        "S3, S4, S5 learned it"
-    );
+    assert!((2..5).all(|i| learned(sim, i, 0) == Some(v)), "S3, S4, S5 learned it");
 
     let healed = preset(&text, None);
     let sim = sim_of(&healed);
     assert_safe(sim);
-    assert_eq!(
-        chosen(sim),
-        BTreeMap::from([(0, v)]),
-        "the choice never changes"
-    );
+    assert_eq!(chosen(sim), BTreeMap::from([(0, v)]), "the choice never changes");
     assert!(all_learned(sim, v));
 }
 
@@ -481,30 +356,13 @@ fn s2_4_no_majority_partitions_choose_nothing_then_a_majority_decides() {
 // chosen and learned by all.
 #[test]
 fn s2_2_acceptors_crashing_during_phase_2_keep_what_they_accepted() {
-    let cfg = PaxosConfig {
-        proposers: 2,
-        acceptors: 5,
-        colocated: false,
-        ..PaxosConfig::default()
-    };
-    let net = NetConfig {
-        latency_min: 10 * MS,
-        latency_max: 10 * MS,
-        ..NetConfig::default()
-    };
+    let cfg = PaxosConfig { proposers: 2, acceptors: 5, colocated: false, ..PaxosConfig::default() };
+    let net = NetConfig { latency_min: 10 * MS, latency_max: 10 * MS, ..NetConfig::default() };
     for seed in 0..5 {
         let mut sim = build(cfg.clone(), seed, net.clone(), ClientConfig::default());
         sim.inject(Fault::Pause(1));
         // Step until S1 starts phase 2.
-        while !sim.last_events().iter().any(|e| {
-            matches!(
-                e,
-                TraceEvent::Note {
-                    note: PaxosNote::Phase2 { .. },
-                    ..
-                }
-            )
-        }) {
+        while !sim.last_events().iter().any(|e| matches!(e, TraceEvent::Note { note: PaxosNote::Phase2 { .. }, .. })) {
             assert!(sim.step());
         }
         // The accepts are on the wire (10 ms); S3..S5 go down before they arrive.
@@ -518,11 +376,7 @@ fn s2_2_acceptors_crashing_during_phase_2_keep_what_they_accepted() {
                 .last_events()
                 .iter()
                 .filter_map(|e| match e {
-                    TraceEvent::Note {
-                        node,
-                        note: PaxosNote::AcceptedValue { .. },
-                        ..
-                    } => Some(*node),
+                    TraceEvent::Note { node, note: PaxosNote::AcceptedValue { .. }, .. } => Some(*node),
                     _ => None,
                 })
                 .collect();
@@ -534,50 +388,30 @@ fn s2_2_acceptors_crashing_during_phase_2_keep_what_they_accepted() {
         assert_eq!(crashed_after_accepting, BTreeSet::from([5, 6]));
         sim.inject(Fault::Crash(0));
         run_for(&mut sim, SEC);
-        assert!(
-            chosen(&sim).is_empty(),
-            "seed {seed}: two of five accepted: nothing chosen"
-        );
+        assert!(chosen(&sim).is_empty(), "seed {seed}: two of five accepted: nothing chosen");
         for id in [5, 6] {
             let st = &sim.nodes()[id].state;
-            assert_eq!(
-                st.accepted().get(&0).map(|(_, v)| *v),
-                Some(Value::Own(0)),
-                "seed {seed}: durable accept"
-            );
+            assert_eq!(st.accepted().get(&0).map(|(_, v)| *v), Some(Value::Own(0)), "seed {seed}: durable accept");
         }
         for id in [2, 5, 6] {
             sim.inject(Fault::Restart(id));
         }
         sim.inject(Fault::Resume(1));
         run_for(&mut sim, 2 * SEC);
-        assert_eq!(
-            chosen(&sim),
-            BTreeMap::from([(0, Value::Own(0))]),
-            "seed {seed}: S2 chose v(S1)"
-        );
+        assert_eq!(chosen(&sim), BTreeMap::from([(0, Value::Own(0))]), "seed {seed}: S2 chose v(S1)");
         let s2: Vec<(Value, Option<Value>)> = notes(&sim)
             .into_iter()
             .filter_map(|(_, node, n)| match n {
-                PaxosNote::Phase2 {
-                    value, reported, ..
-                } if node == 1 => Some((value, reported)),
+                PaxosNote::Phase2 { value, reported, .. } if node == 1 => Some((value, reported)),
                 _ => None,
             })
             .collect();
         assert!(!s2.is_empty(), "seed {seed}: S2 reached phase 2");
-        assert!(
-            s2.iter()
-                .all(|x| *x == (Value::Own(0), Some(Value::Own(0)))),
-            "seed {seed}: {s2:?}"
-        );
+        assert!(s2.iter().all(|x| *x == (Value::Own(0), Some(Value::Own(0)))), "seed {seed}: {s2:?}");
         for id in [0, 3, 4] {
             sim.inject(Fault::Restart(id));
         }
-        assert!(
-            wait_all_learn(&mut sim, 10 * SEC),
-            "seed {seed}: all learn after the restarts"
-        );
+        assert!(wait_all_learn(&mut sim, 10 * SEC), "seed {seed}: all learn after the restarts");
         assert!(all_learned(&sim, Value::Own(0)));
     }
 }
@@ -601,30 +435,15 @@ fn s2_1_an_unreliable_network_is_safe_and_live_after_it_calms_down() {
     let mut dropped = 0;
     for seed in 0..8 {
         for multi in [false, true] {
-            let cfg = PaxosConfig {
-                proposers: 3,
-                acceptors: 5,
-                multi,
-                ..PaxosConfig::default()
-            };
-            let client = ClientConfig {
-                rate_per_sec: if multi { 30 } else { 0 },
-                ..ClientConfig::default()
-            };
+            let cfg = PaxosConfig { proposers: 3, acceptors: 5, multi, ..PaxosConfig::default() };
+            let client = ClientConfig { rate_per_sec: if multi { 30 } else { 0 }, ..ClientConfig::default() };
             let mut sim = build(cfg, seed, net.clone(), client);
             run_for(&mut sim, 4 * SEC);
             dropped += sim.counters().dropped;
             calm(&mut sim);
-            assert!(
-                wait_all_learn(&mut sim, 10 * SEC),
-                "seed {seed} multi {multi}: not all learned after calm"
-            );
+            assert!(wait_all_learn(&mut sim, 10 * SEC), "seed {seed} multi {multi}: not all learned after calm");
             if multi {
-                assert!(
-                    chosen(&sim).len() >= 20,
-                    "seed {seed}: the log advanced: {}",
-                    chosen(&sim).len()
-                );
+                assert!(chosen(&sim).len() >= 20, "seed {seed}: the log advanced: {}", chosen(&sim).len());
             }
         }
     }
@@ -643,12 +462,7 @@ fn s2_1_an_unreliable_network_is_safe_and_live_after_it_calms_down() {
 #[test]
 fn s2_2_an_uncontested_instance_costs_exactly_the_textbook_messages() {
     for n in [1, 3, 5, 7] {
-        let cfg = PaxosConfig {
-            proposers: 1,
-            acceptors: n,
-            colocated: false,
-            ..PaxosConfig::default()
-        };
+        let cfg = PaxosConfig { proposers: 1, acceptors: n, colocated: false, ..PaxosConfig::default() };
         let mut sim = quiet(cfg, u64::from(n));
         run_for(&mut sim, 2 * SEC);
         assert!(all_learned(&sim, Value::Own(0)), "n = {n}");
@@ -659,27 +473,12 @@ fn s2_2_an_uncontested_instance_costs_exactly_the_textbook_messages() {
             .max()
             .expect("learned");
         let n = u64::from(n);
-        let textbook = BTreeMap::from([
-            ("Accept", n),
-            ("Accepted", n),
-            ("Decide", n),
-            ("Prepare", n),
-            ("Promise", n),
-        ]);
+        let textbook = BTreeMap::from([("Accept", n), ("Accepted", n), ("Decide", n), ("Prepare", n), ("Promise", n)]);
         let until_decision = sent_by_kind(&sim, decided);
-        assert_eq!(
-            until_decision, textbook,
-            "n = {n}: 5n messages until every server learned"
-        );
+        assert_eq!(until_decision, textbook, "n = {n}: 5n messages until every server learned");
         let mut whole = sent_by_kind(&sim, sim.now());
-        assert!(
-            whole.remove("Heartbeat").unwrap_or(0) > 0,
-            "the decided proposer keeps announcing"
-        );
-        assert_eq!(
-            whole, textbook,
-            "n = {n}: no protocol message after the decision"
-        );
+        assert!(whole.remove("Heartbeat").unwrap_or(0) > 0, "the decided proposer keeps announcing");
+        assert_eq!(whole, textbook, "n = {n}: no protocol message after the decision");
     }
 }
 
@@ -694,16 +493,8 @@ fn s2_2_an_uncontested_instance_costs_exactly_the_textbook_messages() {
 #[test]
 fn pmmc_many_slots_with_leaders_crashing_agree_on_every_slot() {
     for seed in 0..4 {
-        let cfg = PaxosConfig {
-            proposers: 3,
-            acceptors: 5,
-            multi: true,
-            ..PaxosConfig::default()
-        };
-        let client = ClientConfig {
-            rate_per_sec: 50,
-            ..ClientConfig::default()
-        };
+        let cfg = PaxosConfig { proposers: 3, acceptors: 5, multi: true, ..PaxosConfig::default() };
+        let client = ClientConfig { rate_per_sec: 50, ..ClientConfig::default() };
         let mut sim = build(cfg, seed, NetConfig::default(), client);
         for _ in 0..5 {
             run_for(&mut sim, 1_500 * MS);
@@ -719,25 +510,11 @@ fn pmmc_many_slots_with_leaders_crashing_agree_on_every_slot() {
         let c = chosen(&sim);
         let top = *c.keys().next_back().expect("slots chosen");
         assert!(c.len() >= 200, "seed {seed}: {} slots", c.len());
-        assert_eq!(
-            c.len() as u64,
-            top + 1,
-            "seed {seed}: chosen slots have no gap"
-        );
+        assert_eq!(c.len() as u64, top + 1, "seed {seed}: chosen slots have no gap");
         for n in sim.nodes() {
-            assert_eq!(
-                n.state.applied(),
-                top + 1,
-                "seed {seed}: S{} applied the whole log",
-                n.state.id() + 1
-            );
+            assert_eq!(n.state.applied(), top + 1, "seed {seed}: S{} applied the whole log", n.state.id() + 1);
             for (s, v) in &c {
-                assert_eq!(
-                    n.state.learned().get(s),
-                    Some(v),
-                    "seed {seed}: S{} slot {s}",
-                    n.state.id() + 1
-                );
+                assert_eq!(n.state.learned().get(s), Some(v), "seed {seed}: S{} slot {s}", n.state.id() + 1);
             }
         }
         let leaders: BTreeSet<Ballot> = notes(&sim)
@@ -750,10 +527,7 @@ fn pmmc_many_slots_with_leaders_crashing_agree_on_every_slot() {
         assert!(leaders.len() >= 5, "seed {seed}: {leaders:?}");
         let noops = c.values().filter(|v| **v == Value::Noop).count();
         let committed = sim.counters().committed;
-        assert!(
-            committed >= 150,
-            "seed {seed}: {committed} requests committed ({noops} no-ops)"
-        );
+        assert!(committed >= 150, "seed {seed}: {committed} requests committed ({noops} no-ops)");
     }
 }
 
@@ -764,22 +538,9 @@ fn pmmc_many_slots_with_leaders_crashing_agree_on_every_slot() {
 // earlier ones.
 #[test]
 fn pmmc_slots_chosen_out_of_order_are_applied_in_order() {
-    let cfg = PaxosConfig {
-        proposers: 2,
-        acceptors: 5,
-        multi: true,
-        ..PaxosConfig::default()
-    };
-    let net = NetConfig {
-        latency_min: MS,
-        latency_max: 40 * MS,
-        reorder: true,
-        ..NetConfig::default()
-    };
-    let client = ClientConfig {
-        rate_per_sec: 300,
-        ..ClientConfig::default()
-    };
+    let cfg = PaxosConfig { proposers: 2, acceptors: 5, multi: true, ..PaxosConfig::default() };
+    let net = NetConfig { latency_min: MS, latency_max: 40 * MS, reorder: true, ..NetConfig::default() };
+    let client = ClientConfig { rate_per_sec: 300, ..ClientConfig::default() };
     let mut sim = build(cfg, 11, net, client);
     run_for(&mut sim, 2 * SEC);
     let n = notes(&sim);
@@ -791,10 +552,7 @@ fn pmmc_slots_chosen_out_of_order_are_applied_in_order() {
         })
         .collect();
     let inversions = chosen_order.windows(2).filter(|w| w[1] < w[0]).count();
-    assert!(
-        inversions >= 5,
-        "slots were chosen out of order: {inversions} inversions"
-    );
+    assert!(inversions >= 5, "slots were chosen out of order: {inversions} inversions");
     let mut learned_out_of_order = 0;
     for id in 0..sim.config().nodes {
         let applied: Vec<Slot> = n
@@ -805,12 +563,7 @@ fn pmmc_slots_chosen_out_of_order_are_applied_in_order() {
             })
             .collect();
         assert!(applied.len() > 100, "S{}: {}", id + 1, applied.len());
-        assert_eq!(
-            applied,
-            (0..applied.len() as Slot).collect::<Vec<_>>(),
-            "S{} applies in order",
-            id + 1
-        );
+        assert_eq!(applied, (0..applied.len() as Slot).collect::<Vec<_>>(), "S{} applies in order", id + 1);
         let learned: Vec<Slot> = n
             .iter()
             .filter_map(|(_, node, x)| match x {
@@ -820,10 +573,7 @@ fn pmmc_slots_chosen_out_of_order_are_applied_in_order() {
             .collect();
         learned_out_of_order += learned.windows(2).filter(|w| w[1] < w[0]).count();
     }
-    assert!(
-        learned_out_of_order > 0,
-        "some learner learned a later slot first"
-    );
+    assert!(learned_out_of_order > 0, "some learner learned a later slot first");
 }
 
 // PMMC §3: followers that stop hearing the leader elect another, which
@@ -842,13 +592,7 @@ fn pmmc_the_leader_change_preset_agrees_on_every_slot_and_the_restarted_leader_c
         for b in nodes {
             for (s, v) in a.state.learned() {
                 if let Some(w) = b.state.learned().get(s) {
-                    assert_eq!(
-                        v,
-                        w,
-                        "slot {s}: S{} and S{} disagree",
-                        a.state.id() + 1,
-                        b.state.id() + 1
-                    );
+                    assert_eq!(v, w, "slot {s}: S{} and S{} disagree", a.state.id() + 1, b.state.id() + 1);
                 }
             }
         }
@@ -856,19 +600,10 @@ fn pmmc_the_leader_change_preset_agrees_on_every_slot_and_the_restarted_leader_c
     let top = nodes.iter().map(|n| n.state.applied()).max().unwrap_or(0);
     assert!(top >= 200, "{top} slots applied");
     for n in nodes {
-        assert!(
-            n.state.applied() + 10 >= top,
-            "S{} applied {} of {top}",
-            n.state.id() + 1,
-            n.state.applied()
-        );
+        assert!(n.state.applied() + 10 >= top, "S{} applied {} of {top}", n.state.id() + 1, n.state.applied());
     }
     let metric = |lab: &mut Lab, name: &str| {
-        lab.metrics()
-            .into_iter()
-            .find(|(m, _)| m.name == name)
-            .map(|(_, v)| v)
-            .expect("metric")
+        lab.metrics().into_iter().find(|(m, _)| m.name == name).map(|(_, v)| v).expect("metric")
     };
     assert!(metric(&mut lab, "leaders_elected") >= 2.0);
     assert!(metric(&mut lab, "committed") >= 150.0);
@@ -899,18 +634,8 @@ fn pmmc_the_leader_change_preset_agrees_on_every_slot_and_the_restarted_leader_c
 // crashes and restarts.
 #[test]
 fn single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal() {
-    let cfg = PaxosConfig {
-        proposers: 2,
-        acceptors: 3,
-        colocated: false,
-        start_spread: 0,
-        ..PaxosConfig::default()
-    };
-    let net = NetConfig {
-        latency_min: 10 * MS,
-        latency_max: 10 * MS,
-        ..NetConfig::default()
-    };
+    let cfg = PaxosConfig { proposers: 2, acceptors: 3, colocated: false, start_spread: 0, ..PaxosConfig::default() };
+    let net = NetConfig { latency_min: 10 * MS, latency_max: 10 * MS, ..NetConfig::default() };
     let mut sim = build(cfg, 1, net, ClientConfig::default());
     sim.inject(Fault::Pause(1));
     sim.inject(Fault::Block(1, 2));
@@ -922,20 +647,14 @@ fn single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal() {
     // and S5's refusal of b1.1 reached S1 after the choice.
     assert_eq!(chosen(&sim), BTreeMap::from([(0, Value::Own(0))]));
     assert!(all_learned(&sim, Value::Own(0)));
-    let b11 = Ballot {
-        round: 1,
-        proposer: 0,
-    };
+    let b11 = Ballot { round: 1, proposer: 0 };
     assert!(trace(&sim).iter().any(|e| matches!(e,
         TraceEvent::Sent { from: 4, to: 0, msg: PaxosMsg::Reject { ballot, .. }, .. } if *ballot == b11)));
     sim.inject(Fault::Crash(4));
     run_for(&mut sim, 100 * MS);
     sim.inject(Fault::Restart(4));
     sim.inject(Fault::Heal);
-    assert!(
-        wait_all_learn(&mut sim, 10 * SEC),
-        "S5 never learns the chosen value: nobody announces it any more"
-    );
+    assert!(wait_all_learn(&mut sim, 10 * SEC), "S5 never learns the chosen value: nobody announces it any more");
 }
 
 // BUG (liveness, Multi-Paxos). PMMC §3: a new leader proposes, for every
@@ -963,22 +682,9 @@ fn single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal() {
 // next command into slot 2.
 #[test]
 fn multi_paxos_a_returning_leader_leaves_no_gap_below_its_next_slot() {
-    let cfg = PaxosConfig {
-        proposers: 2,
-        acceptors: 3,
-        colocated: false,
-        multi: true,
-        ..PaxosConfig::default()
-    };
-    let net = NetConfig {
-        latency_min: 10 * MS,
-        latency_max: 10 * MS,
-        ..NetConfig::default()
-    };
-    let client = ClientConfig {
-        timeout: 1_000 * SEC,
-        ..ClientConfig::default()
-    };
+    let cfg = PaxosConfig { proposers: 2, acceptors: 3, colocated: false, multi: true, ..PaxosConfig::default() };
+    let net = NetConfig { latency_min: 10 * MS, latency_max: 10 * MS, ..NetConfig::default() };
+    let client = ClientConfig { timeout: 1_000 * SEC, ..ClientConfig::default() };
     let mut sim = build(cfg, 1, net, client);
     run_for(&mut sim, 200 * MS);
     assert!(sim.nodes()[0].state.is_leading(), "S1 leads");
@@ -1001,17 +707,13 @@ fn multi_paxos_a_returning_leader_leaves_no_gap_below_its_next_slot() {
     // again while S1 puts the command into slot 2.
     let c = chosen(&sim);
     let top = *c.keys().next_back().expect("chosen");
-    let committed = trace(&sim).iter().any(
-        |e| matches!(e, TraceEvent::Replied { req, reply: Reply::Committed, .. } if *req == r),
-    );
+    let committed =
+        trace(&sim).iter().any(|e| matches!(e, TraceEvent::Replied { req, reply: Reply::Committed, .. } if *req == r));
     assert!(
         committed && sim.nodes().iter().all(|n| n.state.applied() > top),
         "a permanent gap: chosen slots {:?}, applied {:?}, request committed: {committed}",
         c.keys().collect::<Vec<_>>(),
-        sim.nodes()
-            .iter()
-            .map(|n| n.state.applied())
-            .collect::<Vec<_>>()
+        sim.nodes().iter().map(|n| n.state.applied()).collect::<Vec<_>>()
     );
 }
 
@@ -1039,20 +741,10 @@ impl Hand {
     fn new(cfg: PaxosConfig, seed: u64) -> Hand {
         let n = cfg.nodes();
         // The checkers read the quorum from the world's servers.
-        let world = Sim::<PaxosNode>::new(
-            SimConfig {
-                nodes: n,
-                ..SimConfig::default()
-            },
-            cfg.clone(),
-        )
-        .nodes()
-        .to_vec();
+        let world = Sim::<PaxosNode>::new(SimConfig { nodes: n, ..SimConfig::default() }, cfg.clone()).nodes().to_vec();
         Hand {
             nodes: (0..n).map(|i| PaxosNode::new(i, n, &cfg)).collect(),
-            rngs: (0..n)
-                .map(|i| Rng::stream(seed, StreamKind::Node, u64::from(i)))
-                .collect(),
+            rngs: (0..n).map(|i| Rng::stream(seed, StreamKind::Node, u64::from(i))).collect(),
             wire: Vec::new(),
             timers: BTreeSet::new(),
             r: Rng::stream(seed, StreamKind::Lab, 7),
@@ -1087,19 +779,12 @@ impl Hand {
                     self.timers.remove(&(id, timer));
                 }
                 Effect::Reply { .. } => {}
-                Effect::Note(note) => events.push(TraceEvent::Note {
-                    at: self.now,
-                    node: id,
-                    note,
-                }),
+                Effect::Note(note) => events.push(TraceEvent::Note { at: self.now, node: id, note }),
             }
         }
         self.choices.follow(self.quorum, &events);
         if self.violation.is_none() {
-            let w = World {
-                now: self.now,
-                nodes: &self.world,
-            };
+            let w = World { now: self.now, nodes: &self.world };
             for c in &mut self.checkers {
                 if let Err(m) = c.check(&w, &events) {
                     self.violation = Some(format!("{}: {m}", c.name()));
@@ -1123,11 +808,7 @@ impl Hand {
             return false;
         }
         let k = self.r.range(0, self.wire.len() as u64 - 1) as usize;
-        let (from, to, msg) = if self.r.chance_ppm(50_000) {
-            self.wire[k].clone()
-        } else {
-            self.wire.swap_remove(k)
-        };
+        let (from, to, msg) = if self.r.chance_ppm(50_000) { self.wire[k].clone() } else { self.wire.swap_remove(k) };
         self.handle(to, |n, c| n.on_message(from, msg, c));
         true
     }

@@ -36,8 +36,7 @@
 use clusterscope_core::paxos::invariants::Choices;
 use clusterscope_core::paxos::{self, PaxosConfig, PaxosNode, Slot};
 use clusterscope_core::sim::{
-    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Rng, Sim, SimConfig, StreamKind, Time, MS,
-    SEC,
+    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Rng, Sim, SimConfig, StreamKind, Time, MS, SEC,
 };
 use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -195,9 +194,7 @@ impl Run {
         self.sim.config().nodes
     }
     fn in_status(&self, s: NodeStatus) -> Vec<NodeId> {
-        (0..self.nodes())
-            .filter(|&i| self.sim.nodes()[i as usize].status == s)
-            .collect()
+        (0..self.nodes()).filter(|&i| self.sim.nodes()[i as usize].status == s).collect()
     }
     /// The chosen slots that some server has not learned, as (server, slot);
     /// single-decree also requires slot 0 to be chosen at all.
@@ -237,10 +234,7 @@ impl Run {
         // every missing slot at or above it: servers are stuck behind a gap.
         let top = *self.choices.chosen.keys().next_back()?;
         let gap = (0..top).find(|s| !self.choices.chosen.contains_key(s))?;
-        missing
-            .iter()
-            .all(|(_, s)| *s >= gap)
-            .then_some(Known::StaleNextSlotGap)
+        missing.iter().all(|(_, s)| *s >= gap).then_some(Known::StaleNextSlotGap)
     }
 }
 
@@ -250,10 +244,7 @@ fn pick(r: &mut Rng, n: u32) -> NodeId {
 
 fn safe(sim: &Sim<PaxosNode>, phase: &str) -> Result<(), String> {
     match sim.violation() {
-        Some(v) => Err(format!(
-            "{phase}: {} violated at {} µs: {}",
-            v.invariant, v.at, v.message
-        )),
+        Some(v) => Err(format!("{phase}: {} violated at {} µs: {}", v.invariant, v.at, v.message)),
         None => Ok(()),
     }
 }
@@ -299,23 +290,12 @@ fn run_plan(seed: u64, plan: Plan) -> Result<Outcome, Failure> {
         seed,
         net: plan.net.clone(),
         drift_ppm_max: 0,
-        client: ClientConfig {
-            rate_per_sec: plan.request_rate,
-            ..ClientConfig::default()
-        },
+        client: ClientConfig { rate_per_sec: plan.request_rate, ..ClientConfig::default() },
         // `SWARM_TRACE=1` keeps the trace, printed when the seed fails.
-        trace_window: if std::env::var("SWARM_TRACE").is_ok() {
-            1 << 22
-        } else {
-            0
-        },
+        trace_window: if std::env::var("SWARM_TRACE").is_ok() { 1 << 22 } else { 0 },
     };
     let sim = Sim::with_invariants(config, plan.paxos.clone(), paxos::invariants());
-    let mut run = Run {
-        quorum: plan.paxos.quorum(),
-        sim,
-        choices: Choices::default(),
-    };
+    let mut run = Run { quorum: plan.paxos.quorum(), sim, choices: Choices::default() };
     let mut r = Rng::stream(seed, StreamKind::Lab, 0x0046_4155_4c54);
     let mut crashes = 0;
 
@@ -330,9 +310,7 @@ fn run_plan(seed: u64, plan: Plan) -> Result<Outcome, Failure> {
         if r.chance_ppm(plan.restart) {
             let crashed = run.in_status(NodeStatus::Crashed);
             if !crashed.is_empty() {
-                run.inject(Fault::Restart(
-                    crashed[pick(&mut r, crashed.len() as u32) as usize],
-                ));
+                run.inject(Fault::Restart(crashed[pick(&mut r, crashed.len() as u32) as usize]));
             }
         }
         if r.chance_ppm(plan.pause) {
@@ -412,18 +390,9 @@ fn run_plan(seed: u64, plan: Plan) -> Result<Outcome, Failure> {
             missing.iter().take(16).map(|(s, slot)| (s + 1, *slot)).collect::<Vec<_>>(),
             describe(&run.sim)
         );
-        return Err(Failure {
-            text,
-            known: run.known_bug(),
-        });
+        return Err(Failure { text, known: run.known_bug() });
     };
-    let rounds_top = run
-        .sim
-        .nodes()
-        .iter()
-        .map(|nd| nd.state.ballot().round)
-        .max()
-        .unwrap_or(0);
+    let rounds_top = run.sim.nodes().iter().map(|nd| nd.state.ballot().round).max().unwrap_or(0);
     Ok(Outcome {
         events: run.sim.counters().events,
         chosen: run.choices.chosen.len() as u64,
@@ -441,20 +410,10 @@ fn replay_hint(seed: u64, known: bool) -> String {
 
 /// The seeds this shard runs.
 fn seeds(shard: u64) -> Vec<u64> {
-    if let Some(one) = std::env::var("SWARM_SEED")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-    {
-        return if one % SHARDS == shard {
-            vec![one]
-        } else {
-            vec![]
-        };
+    if let Some(one) = std::env::var("SWARM_SEED").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+        return if one % SHARDS == shard { vec![one] } else { vec![] };
     }
-    let count = std::env::var("SWARM_SEEDS")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(DEFAULT_SEEDS);
+    let count = std::env::var("SWARM_SEEDS").ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(DEFAULT_SEEDS);
     (0..count).filter(|s| s % SHARDS == shard).collect()
 }
 
@@ -479,23 +438,15 @@ fn shard_failures(shard: u64, strict: bool) -> (usize, Vec<String>) {
                     println!("seed {seed}: {:?}\n{:?}", Plan::draw(seed), o);
                 }
             }
-            Err(Failure {
-                known: Some(k),
-                text,
-            }) if !strict => {
+            Err(Failure { known: Some(k), text }) if !strict => {
                 if single {
-                    println!(
-                        "seed {seed}: known bug {k:?}: {text}\n  {}",
-                        replay_hint(seed, true)
-                    );
+                    println!("seed {seed}: known bug {k:?}: {text}\n  {}", replay_hint(seed, true));
                 }
                 known.entry(k).or_default().push(seed);
             }
             Err(f) => failures.push(format!(
                 "seed {seed}: {}{}\n  {:?}\n  {}",
-                f.known
-                    .map(|k| format!("[known bug {k:?}] "))
-                    .unwrap_or_default(),
+                f.known.map(|k| format!("[known bug {k:?}] ")).unwrap_or_default(),
                 f.text,
                 Plan::draw(seed),
                 replay_hint(seed, f.known.is_some())
@@ -525,19 +476,11 @@ fn shard_failures(shard: u64, strict: bool) -> (usize, Vec<String>) {
 
 fn run_shard(shard: u64, strict: bool) {
     let (n, failures) = shard_failures(shard, strict);
-    assert!(
-        failures.is_empty(),
-        "{} of {n} seeds failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {n} seeds failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
+    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
 }
 
 // Swarm, shard 0 of 4 (the shards run in parallel; together they cover
@@ -576,12 +519,7 @@ fn the_same_seed_gives_the_same_fingerprint() {
         let (a, b) = (run(seed), run(seed));
         assert_eq!(a.fingerprint, b.fingerprint, "seed {seed}");
         assert_eq!(a.events, b.events, "seed {seed}");
-        assert_ne!(
-            a.fingerprint,
-            run(seed + 1).fingerprint,
-            "seed {seed} vs {}",
-            seed + 1
-        );
+        assert_ne!(a.fingerprint, run(seed + 1).fingerprint, "seed {seed} vs {}", seed + 1);
     }
 }
 
@@ -600,10 +538,7 @@ fn the_swarm_explores_hostile_worlds() {
     }
     assert!(ok >= 75, "only {ok} of 80 seeds recovered");
     assert!(duels >= 10, "only {duels} of 80 seeds reached round 5");
-    assert!(
-        long_logs >= 10,
-        "only {long_logs} of 80 seeds chose 20 slots"
-    );
+    assert!(long_logs >= 10, "only {long_logs} of 80 seeds chose 20 slots");
     assert!(crashy >= 10, "only {crashy} of 80 seeds crashed 3 servers");
 }
 
@@ -621,8 +556,5 @@ fn the_swarm_catches_the_deliberate_bug() {
             }
         }
     }
-    assert!(
-        caught >= 20,
-        "the bug was caught in only {caught} of 100 seeds"
-    );
+    assert!(caught >= 20, "the bug was caught in only {caught} of 100 seeds");
 }

@@ -24,8 +24,8 @@ use clusterscope_core::lab::{FieldSpec, DRAWN_MESSAGES};
 use clusterscope_core::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use clusterscope_core::scenario::{link, parse_action, Action, LabKind, Scenario, ScenarioError, SHARED_VERBS};
 use clusterscope_core::sim::{
-    Ctx, Fingerprint, Invariant, Node, NodeId, Observable, Protocol, Reply, RequestId, Sim, Time, TraceEvent, World, MS,
-    SEC,
+    Ctx, Fingerprint, Invariant, Node, NodeId, Observable, Protocol, Reply, RequestId, Sim, Time, TraceEvent, World,
+    MS, SEC,
 };
 
 // ---------------------------------------------------------------------------
@@ -177,7 +177,12 @@ impl Invariant<PingNode> for OnePongPerPing {
         let peers = world.nodes.len().saturating_sub(1) as u64;
         for (i, n) in world.nodes.iter().enumerate() {
             if n.state.pongs > n.state.round * peers {
-                return Err(format!("S{} heard {} pongs for {} rounds of {peers} pings", i + 1, n.state.pongs, n.state.round));
+                return Err(format!(
+                    "S{} heard {} pongs for {} rounds of {peers} pings",
+                    i + 1,
+                    n.state.pongs,
+                    n.state.round
+                ));
             }
         }
         Ok(())
@@ -209,7 +214,10 @@ impl ClusterProtocol for PingNode {
         ROLES.iter().map(|n| RoleStyle { name: (*n).into(), color: "#123456".into() }).collect()
     }
     fn kinds() -> Vec<KindStyle> {
-        KINDS.iter().map(|n| KindStyle { name: (*n).into(), color: "#654321".into(), reply: *n == "Pong", small: false }).collect()
+        KINDS
+            .iter()
+            .map(|n| KindStyle { name: (*n).into(), color: "#654321".into(), reply: *n == "Pong", small: false })
+            .collect()
     }
     fn kind_index(msg: &PingMsg) -> u8 {
         match msg {
@@ -252,7 +260,16 @@ impl ClusterProtocol for PingNode {
 
 const PARAMS: &[ParamSpec] = &[
     p("nodes", "Nodes", "number of nodes", Kind::Count, 2, 64, 3, false),
-    p("ping_interval", "Ping interval (ms)", "time between the pinger's rounds", Kind::Duration, MS as i64, 10 * SEC as i64, 200 * MS as i64, false),
+    p(
+        "ping_interval",
+        "Ping interval (ms)",
+        "time between the pinger's rounds",
+        Kind::Duration,
+        MS as i64,
+        10 * SEC as i64,
+        200 * MS as i64,
+        false,
+    ),
     p("bug_extra_pong", "Deliberate bug: extra pong", "pongers answer every ping twice", Kind::Toggle, 0, 1, 0, false),
 ];
 
@@ -371,7 +388,10 @@ fn the_shared_parser_reads_the_lab_and_explains_mistakes() {
         Err(e) => e.to_string(),
     };
     let unknown = err("lab pingpong\nat 1s frobnicate S1\n");
-    assert!(unknown.contains("line 2") && unknown.contains("'frobnicate'") && unknown.contains("pingpong"), "{unknown}");
+    assert!(
+        unknown.contains("line 2") && unknown.contains("'frobnicate'") && unknown.contains("pingpong"),
+        "{unknown}"
+    );
     assert!(unknown.contains("crash") && unknown.contains("timeout"), "it lists the lab's verbs: {unknown}");
     let ring_verb = err("lab pingpong\nat 1s add\n");
     assert!(ring_verb.contains("'add' is not an action of the pingpong lab"), "{ring_verb}");
@@ -511,7 +531,8 @@ fn frames_draw_the_labs_roles_and_messages() {
         .in_flight()
         .map(|m| (m.from, m.to, PingNode::kind_index(m.msg), m.sent_at, m.deliver_at))
         .collect();
-    let mut drawn: Vec<(u32, u32, u8, Time, Time)> = dots.iter().map(|d| (d.from, d.to, d.kind, d.sent_at, d.deliver_at)).collect();
+    let mut drawn: Vec<(u32, u32, u8, Time, Time)> =
+        dots.iter().map(|d| (d.from, d.to, d.kind, d.sent_at, d.deliver_at)).collect();
     in_flight.sort_unstable();
     drawn.sort_unstable();
     assert_eq!(drawn, in_flight, "the frame draws exactly what is on the wire");
@@ -526,10 +547,7 @@ fn frames_draw_the_labs_roles_and_messages() {
             _ => assert_eq!(d.to, 0, "pongs go back to the pinger: {d:?}"),
         }
     }
-    assert!(
-        dots.iter().any(|d| d.kind == 0 && d.sent_at == 1_200 * MS),
-        "the 1.2 s round's pings are drawn: {dots:?}"
-    );
+    assert!(dots.iter().any(|d| d.kind == 0 && d.sent_at == 1_200 * MS), "the 1.2 s round's pings are drawn: {dots:?}");
 }
 
 // DESIGN.md principle 4 ("what the UI records while a user plays is what a

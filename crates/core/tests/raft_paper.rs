@@ -5,9 +5,7 @@
 //! message, timer and note is explicit. Tests open with the section they
 //! guard; the Pre-Vote and CheckQuorum tests cite Ongaro's thesis.
 
-use clusterscope_core::raft::{
-    Entry, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer, Role,
-};
+use clusterscope_core::raft::{Entry, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer, Role};
 use clusterscope_core::sim::{
     Ctx, Effect, Fingerprint, NodeId, Observable, Protocol, Reply, Rng, StreamKind, Time, MS,
 };
@@ -30,12 +28,7 @@ impl T {
         T::with_config(id, n, RaftConfig::default())
     }
     fn with_config(id: NodeId, n: u32, cfg: RaftConfig) -> T {
-        T {
-            node: RaftNode::new(id, n, &cfg),
-            rng: Rng::stream(9, StreamKind::Node, u64::from(id)),
-            n,
-            now: 0,
-        }
+        T { node: RaftNode::new(id, n, &cfg), rng: Rng::stream(9, StreamKind::Node, u64::from(id)), n, now: 0 }
     }
     fn recover(id: NodeId, n: u32, cfg: RaftConfig, durable: RaftDurable) -> T {
         T {
@@ -52,23 +45,13 @@ impl T {
             id,
             n,
             RaftConfig::default(),
-            RaftDurable {
-                term,
-                voted_for: None,
-                log: log_of(terms),
-                ..RaftDurable::default()
-            },
+            RaftDurable { term, voted_for: None, log: log_of(terms), ..RaftDurable::default() },
         )
     }
     fn run(&mut self, f: impl FnOnce(&mut RaftNode, &mut Ctx<RaftNode>)) -> Effects {
         let mut effects = Vec::new();
-        let mut ctx = Ctx {
-            id: self.node.id(),
-            nodes: self.n,
-            now: self.now,
-            rng: &mut self.rng,
-            effects: &mut effects,
-        };
+        let mut ctx =
+            Ctx { id: self.node.id(), nodes: self.n, now: self.now, rng: &mut self.rng, effects: &mut effects };
         f(&mut self.node, &mut ctx);
         effects
     }
@@ -90,15 +73,7 @@ impl T {
 }
 
 fn log_of(terms: &[u64]) -> Vec<Entry> {
-    terms
-        .iter()
-        .enumerate()
-        .map(|(i, &t)| Entry {
-            term: t,
-            command: t * 1_000 + i as u64 + 1,
-            config: None,
-        })
-        .collect()
+    terms.iter().enumerate().map(|(i, &t)| Entry { term: t, command: t * 1_000 + i as u64 + 1, config: None }).collect()
 }
 
 fn sends(e: &Effects) -> Vec<(NodeId, RaftMsg)> {
@@ -138,52 +113,23 @@ fn timers_set(e: &Effects) -> Vec<(RaftTimer, Time)> {
 }
 
 fn cancelled(e: &Effects, t: RaftTimer) -> bool {
-    e.iter()
-        .any(|e| matches!(e, Effect::CancelTimer { timer } if *timer == t))
+    e.iter().any(|e| matches!(e, Effect::CancelTimer { timer } if *timer == t))
 }
 
 fn vote(term: u64, granted: bool) -> RaftMsg {
-    RaftMsg::RequestVoteReply {
-        term,
-        granted,
-        pre_vote: false,
-    }
+    RaftMsg::RequestVoteReply { term, granted, pre_vote: false }
 }
 
 fn request_vote(term: u64, last_log_index: u64, last_log_term: u64) -> RaftMsg {
-    RaftMsg::RequestVote {
-        term,
-        last_log_index,
-        last_log_term,
-        pre_vote: false,
-    }
+    RaftMsg::RequestVote { term, last_log_index, last_log_term, pre_vote: false }
 }
 
-fn append(
-    term: u64,
-    prev_log_index: u64,
-    prev_log_term: u64,
-    entries: Vec<Entry>,
-    leader_commit: u64,
-) -> RaftMsg {
-    RaftMsg::AppendEntries {
-        term,
-        prev_log_index,
-        prev_log_term,
-        entries: Arc::from(entries),
-        leader_commit,
-    }
+fn append(term: u64, prev_log_index: u64, prev_log_term: u64, entries: Vec<Entry>, leader_commit: u64) -> RaftMsg {
+    RaftMsg::AppendEntries { term, prev_log_index, prev_log_term, entries: Arc::from(entries), leader_commit }
 }
 
 fn ack(term: u64, index: u64) -> RaftMsg {
-    RaftMsg::AppendEntriesReply {
-        term,
-        success: true,
-        index,
-        conflict_index: 0,
-        conflict_term: None,
-        heartbeat: false,
-    }
+    RaftMsg::AppendEntriesReply { term, success: true, index, conflict_index: 0, conflict_term: None, heartbeat: false }
 }
 
 /// The single AppendEntriesReply in `e`, as (success, index, conflict_index, conflict_term, term).
@@ -191,14 +137,9 @@ fn the_reply(e: &Effects) -> (bool, u64, u64, Option<u64>, u64) {
     let r: Vec<_> = sends(e)
         .into_iter()
         .filter_map(|(_, m)| match m {
-            RaftMsg::AppendEntriesReply {
-                success,
-                index,
-                conflict_index,
-                conflict_term,
-                term,
-                ..
-            } => Some((success, index, conflict_index, conflict_term, term)),
+            RaftMsg::AppendEntriesReply { success, index, conflict_index, conflict_term, term, .. } => {
+                Some((success, index, conflict_index, conflict_term, term))
+            }
             _ => None,
         })
         .collect();
@@ -254,21 +195,13 @@ fn s5_1_a_higher_term_turns_every_role_into_a_follower_of_it() {
         let e = t.msg(2, vote(before + 5, false));
         assert_eq!(t.node.term(), before + 5, "{role:?}");
         assert_eq!(t.node.role(), Role::Follower, "{role:?}");
-        assert_eq!(
-            t.node.voted_for(),
-            None,
-            "a new term clears the vote ({role:?})"
-        );
+        assert_eq!(t.node.voted_for(), None, "a new term clears the vote ({role:?})");
         assert!(notes(&e).contains(&RaftNote::BecameFollower { term: before + 5 }));
         if role == Role::Leader {
-            assert!(notes(&e)
-                .iter()
-                .any(|n| matches!(n, RaftNote::SteppedDown { .. })));
+            assert!(notes(&e).iter().any(|n| matches!(n, RaftNote::SteppedDown { .. })));
             assert!(cancelled(&e, RaftTimer::Heartbeat));
             assert!(
-                timers_set(&e)
-                    .iter()
-                    .any(|(t, _)| *t == RaftTimer::Election),
+                timers_set(&e).iter().any(|(t, _)| *t == RaftTimer::Election),
                 "a former leader needs an election timer"
             );
         }
@@ -284,17 +217,9 @@ fn s5_1_requests_with_a_stale_term_are_refused() {
     let (success, _, _, _, term) = the_reply(&e);
     assert!(!success);
     assert_eq!(term, 5);
-    assert_eq!(
-        t.node.log().len(),
-        2,
-        "a stale leader must not change the log"
-    );
+    assert_eq!(t.node.log().len(), 2, "a stale leader must not change the log");
     assert_eq!(t.node.commit_index(), 0);
-    assert_eq!(
-        t.node.leader_hint(),
-        None,
-        "a stale leader is not recognised"
-    );
+    assert_eq!(t.node.leader_hint(), None, "a stale leader is not recognised");
 
     let e = t.msg(2, request_vote(4, 10, 4));
     assert_eq!(sends(&e), vec![(2, vote(5, false))]);
@@ -308,11 +233,7 @@ fn s5_1_replies_from_an_earlier_term_are_ignored() {
     let mut t = T::with_log(0, 3, 4, &[]);
     t.force(); // candidate in term 5
     t.msg(1, vote(4, true));
-    assert_eq!(
-        t.node.role(),
-        Role::Candidate,
-        "a vote from term 4 must not elect a term-5 candidate"
-    );
+    assert_eq!(t.node.role(), Role::Candidate, "a vote from term 4 must not elect a term-5 candidate");
     assert_eq!(t.node.votes_granted(), 1);
 }
 
@@ -323,25 +244,14 @@ fn s5_1_replies_from_an_earlier_term_are_ignored() {
 #[test]
 fn s5_2_servers_start_as_followers_with_an_election_timer() {
     let mut t = T::new(1, 5);
-    assert_eq!(
-        (
-            t.node.role(),
-            t.node.term(),
-            t.node.voted_for(),
-            t.node.commit_index()
-        ),
-        (Role::Follower, 0, None, 0)
-    );
+    assert_eq!((t.node.role(), t.node.term(), t.node.voted_for(), t.node.commit_index()), (Role::Follower, 0, None, 0));
     let e = t.start();
     let cfg = RaftConfig::default();
     let set = timers_set(&e);
     assert_eq!(set.len(), 1);
     assert_eq!(set[0].0, RaftTimer::Election);
     assert!((cfg.election_timeout_min..=cfg.election_timeout_max).contains(&set[0].1));
-    assert!(
-        sends(&e).is_empty(),
-        "a follower issues no requests of its own"
-    );
+    assert!(sends(&e).is_empty(), "a follower issues no requests of its own");
 }
 
 // §5.2: "Raft uses randomized election timeouts ... chosen randomly from a
@@ -355,19 +265,12 @@ fn s5_2_election_timeouts_are_randomized_within_the_interval() {
         for _ in 0..20 {
             for (timer, after) in timers_set(&t.start()) {
                 assert_eq!(timer, RaftTimer::Election);
-                assert!(
-                    (cfg.election_timeout_min..=cfg.election_timeout_max).contains(&after),
-                    "{after}"
-                );
+                assert!((cfg.election_timeout_min..=cfg.election_timeout_max).contains(&after), "{after}");
                 seen.insert(after);
             }
         }
     }
-    assert!(
-        seen.len() > 50,
-        "timeouts should spread over the interval, got {} distinct values",
-        seen.len()
-    );
+    assert!(seen.len() > 50, "timeouts should spread over the interval, got {} distinct values", seen.len());
     // The same stream gives the same timeouts (determinism).
     let draw = || timers_set(&T::new(3, 5).start())[0].1;
     assert_eq!(draw(), draw());
@@ -393,14 +296,8 @@ fn s5_2_a_follower_that_times_out_starts_an_election() {
         assert_eq!(m, request_vote(4, 2, 3));
         assert_eq!(m.kind(), "RequestVote");
     }
-    assert!(timers_set(&e)
-        .iter()
-        .any(|(t, _)| *t == RaftTimer::Election));
-    assert_eq!(
-        t.node.durable().voted_for,
-        Some(2),
-        "the vote for itself is persisted"
-    );
+    assert!(timers_set(&e).iter().any(|(t, _)| *t == RaftTimer::Election));
+    assert_eq!(t.node.durable().voted_for, Some(2), "the vote for itself is persisted");
 }
 
 // §5.2: "If many followers become candidates at the same time, votes could
@@ -428,11 +325,7 @@ fn s5_2_a_candidate_wins_only_with_a_majority_of_distinct_votes() {
     t.msg(1, vote(1, true)); // the network duplicated it
     t.msg(2, vote(1, false));
     t.msg(3, vote(1, false));
-    assert_eq!(
-        t.node.role(),
-        Role::Candidate,
-        "2 distinct votes of 5 are not a majority"
-    );
+    assert_eq!(t.node.role(), Role::Candidate, "2 distinct votes of 5 are not a majority");
     assert_eq!(t.node.votes_granted(), 2);
     let e = t.msg(4, vote(1, true));
     assert_eq!(t.node.role(), Role::Leader);
@@ -445,11 +338,7 @@ fn s5_2_a_candidate_wins_only_with_a_majority_of_distinct_votes() {
     assert!(out.iter().all(|(_, m)| m.kind() == "Heartbeat"));
     assert!(cancelled(&e, RaftTimer::Election));
     assert!(timers_set(&e).contains(&(RaftTimer::Heartbeat, RaftConfig::default().heartbeat)));
-    assert_eq!(
-        t.node.next_index()[1],
-        1,
-        "nextIndex starts after the leader's last entry"
-    );
+    assert_eq!(t.node.next_index()[1], 1, "nextIndex starts after the leader's last entry");
     assert_eq!(t.node.match_index()[1], 0, "matchIndex starts at 0");
 }
 
@@ -461,35 +350,15 @@ fn s5_2_a_server_votes_at_most_once_per_term() {
     let e = t.msg(1, request_vote(1, 0, 0));
     assert_eq!(sends(&e), vec![(1, vote(1, true))]);
     assert_eq!(t.node.voted_for(), Some(1));
-    assert!(
-        timers_set(&e)
-            .iter()
-            .any(|(t, _)| *t == RaftTimer::Election),
-        "granting a vote resets the election timer"
-    );
+    assert!(timers_set(&e).iter().any(|(t, _)| *t == RaftTimer::Election), "granting a vote resets the election timer");
     let e = t.msg(2, request_vote(1, 0, 0));
-    assert_eq!(
-        sends(&e),
-        vec![(2, vote(1, false))],
-        "second candidate of the same term"
-    );
-    assert!(
-        timers_set(&e).is_empty(),
-        "refusing does not reset the timer"
-    );
+    assert_eq!(sends(&e), vec![(2, vote(1, false))], "second candidate of the same term");
+    assert!(timers_set(&e).is_empty(), "refusing does not reset the timer");
     let e = t.msg(1, request_vote(1, 0, 0));
-    assert_eq!(
-        sends(&e),
-        vec![(1, vote(1, true))],
-        "a retried request from the same candidate is granted again"
-    );
+    assert_eq!(sends(&e), vec![(1, vote(1, true))], "a retried request from the same candidate is granted again");
     assert_eq!(t.node.durable().voted_for, Some(1));
     let e = t.msg(2, request_vote(2, 0, 0));
-    assert_eq!(
-        sends(&e),
-        vec![(2, vote(2, true))],
-        "a new term allows a new vote"
-    );
+    assert_eq!(sends(&e), vec![(2, vote(2, true))], "a new term allows a new vote");
 }
 
 // §5.2: "While waiting for votes, a candidate may receive an AppendEntries
@@ -508,10 +377,7 @@ fn s5_2_a_candidate_yields_to_a_leader_of_its_term_but_not_an_older_one() {
 
     let e = t.msg(2, append(2, 0, 0, vec![], 0));
     assert!(the_reply(&e).0);
-    assert_eq!(
-        (t.node.role(), t.node.term(), t.node.leader_hint()),
-        (Role::Follower, 2, Some(2))
-    );
+    assert_eq!((t.node.role(), t.node.term(), t.node.leader_hint()), (Role::Follower, 2, Some(2)));
     assert!(notes(&e).contains(&RaftNote::BecameFollower { term: 2 }));
 }
 
@@ -527,14 +393,9 @@ fn s5_2_a_leader_sends_heartbeats_every_interval() {
         assert_eq!(out.len(), 2);
         for (_, m) in &out {
             assert_eq!(m.kind(), "Heartbeat");
-            assert!(
-                matches!(m, RaftMsg::AppendEntries { term: 1, entries, .. } if entries.is_empty())
-            );
+            assert!(matches!(m, RaftMsg::AppendEntries { term: 1, entries, .. } if entries.is_empty()));
         }
-        assert_eq!(
-            timers_set(&e),
-            vec![(RaftTimer::Heartbeat, RaftConfig::default().heartbeat)]
-        );
+        assert_eq!(timers_set(&e), vec![(RaftTimer::Heartbeat, RaftConfig::default().heartbeat)]);
     }
 }
 
@@ -544,15 +405,10 @@ fn s5_2_a_leader_sends_heartbeats_every_interval() {
 fn s5_2_valid_append_entries_reset_the_follower_election_timer() {
     let mut t = T::new(1, 3);
     let e = t.msg(0, append(1, 0, 0, vec![], 0));
-    assert!(timers_set(&e)
-        .iter()
-        .any(|(t, _)| *t == RaftTimer::Election));
+    assert!(timers_set(&e).iter().any(|(t, _)| *t == RaftTimer::Election));
     assert_eq!(t.node.leader_hint(), Some(0));
     let e = t.msg(2, append(0, 0, 0, vec![], 0));
-    assert!(
-        timers_set(&e).is_empty(),
-        "a stale leader does not reset the timer"
-    );
+    assert!(timers_set(&e).is_empty(), "a stale leader does not reset the timer");
 }
 
 // §5.2 (with §5.3's commit rule): a cluster of one is its own majority: it
@@ -562,13 +418,7 @@ fn s5_2_a_single_node_cluster_elects_itself_and_commits_alone() {
     let mut t = T::new(0, 1);
     let e = t.timer(RaftTimer::Election);
     assert_eq!(t.node.role(), Role::Leader);
-    assert_eq!(
-        notes(&e),
-        vec![
-            RaftNote::BecameCandidate { term: 1 },
-            RaftNote::BecameLeader { term: 1 }
-        ]
-    );
+    assert_eq!(notes(&e), vec![RaftNote::BecameCandidate { term: 1 }, RaftNote::BecameLeader { term: 1 }]);
     assert!(sends(&e).is_empty());
     let e = t.request(7);
     assert_eq!(t.node.commit_index(), 1);
@@ -588,30 +438,15 @@ fn s5_3_the_leader_appends_client_commands_and_replicates_them() {
     t.msg(1, ack(3, 2));
     t.msg(2, ack(3, 2));
     let e = t.request(42);
-    assert_eq!(
-        t.node.log().last(),
-        Some(&Entry::new(3, 42))
-    );
+    assert_eq!(t.node.log().last(), Some(&Entry::new(3, 42)));
     assert_eq!(notes(&e), vec![RaftNote::Appended { from: 3, to: 3 }]);
     let out = sends(&e);
     assert_eq!(out.len(), 2);
     for (_, m) in out {
-        assert_eq!(
-            m,
-            append(
-                3,
-                2,
-                2,
-                vec![Entry::new(3, 42)],
-                0
-            )
-        );
+        assert_eq!(m, append(3, 2, 2, vec![Entry::new(3, 42)], 0));
         assert_eq!(m.kind(), "AppendEntries");
     }
-    assert!(
-        replies(&e).is_empty(),
-        "the client waits until the entry commits"
-    );
+    assert!(replies(&e).is_empty(), "the client waits until the entry commits");
 }
 
 // §5.3: "A log entry is committed once the leader that created the entry has
@@ -645,14 +480,7 @@ fn s5_3_committing_an_entry_commits_the_entries_before_it() {
     }
     let e = t.msg(2, ack(1, 3));
     assert_eq!(t.node.commit_index(), 3);
-    assert_eq!(
-        replies(&e),
-        vec![
-            (1, Reply::Committed),
-            (2, Reply::Committed),
-            (3, Reply::Committed)
-        ]
-    );
+    assert_eq!(replies(&e), vec![(1, Reply::Committed), (2, Reply::Committed), (3, Reply::Committed)]);
 }
 
 // §5.3: "The leader keeps track of the highest index it knows to be
@@ -667,27 +495,12 @@ fn s5_3_followers_learn_the_commit_index_but_only_for_entries_checked_to_match()
     let e = t.msg(0, append(2, 1, 1, vec![], 5));
     assert_eq!(t.node.commit_index(), 1);
     assert_eq!(notes(&e).last(), Some(&RaftNote::Committed { index: 1 }));
-    let e = t.msg(
-        0,
-        append(
-            2,
-            2,
-            1,
-            vec![Entry {
-                term: 2,
-                command: 7,
-                config: None,
-            }],
-            5,
-        ),
-    );
+    let e = t.msg(0, append(2, 2, 1, vec![Entry { term: 2, command: 7, config: None }], 5));
     assert_eq!(t.node.commit_index(), 3, "min(5, last new entry 3)");
     assert!(notes(&e).contains(&RaftNote::Truncated { from: 3 }));
     let e = t.msg(0, append(2, 1, 1, vec![], 2));
     assert_eq!(t.node.commit_index(), 3, "the commit index never goes back");
-    assert!(!notes(&e)
-        .iter()
-        .any(|n| matches!(n, RaftNote::Committed { .. })));
+    assert!(!notes(&e).iter().any(|n| matches!(n, RaftNote::Committed { .. })));
 }
 
 // §5.3: "If the follower does not find an entry in its log with the same
@@ -697,42 +510,12 @@ fn s5_3_followers_learn_the_commit_index_but_only_for_entries_checked_to_match()
 fn s5_3_a_follower_refuses_entries_whose_predecessor_it_lacks() {
     let mut t = T::with_log(1, 3, 3, &[1, 2, 2, 2]);
     // Too short: the hint is the end of its log.
-    let e = t.msg(
-        0,
-        append(
-            3,
-            6,
-            3,
-            vec![Entry {
-                term: 3,
-                command: 9,
-                config: None,
-            }],
-            0,
-        ),
-    );
+    let e = t.msg(0, append(3, 6, 3, vec![Entry { term: 3, command: 9, config: None }], 0));
     assert_eq!(the_reply(&e), (false, 6, 5, None, 3));
     // Wrong term at index 4: hint at the first entry of term 2.
-    let e = t.msg(
-        0,
-        append(
-            3,
-            4,
-            3,
-            vec![Entry {
-                term: 3,
-                command: 9,
-                config: None,
-            }],
-            0,
-        ),
-    );
+    let e = t.msg(0, append(3, 4, 3, vec![Entry { term: 3, command: 9, config: None }], 0));
     assert_eq!(the_reply(&e), (false, 4, 2, Some(2), 3));
-    assert_eq!(
-        t.node.log(),
-        &log_of(&[1, 2, 2, 2])[..],
-        "a refusal changes nothing"
-    );
+    assert_eq!(t.node.log(), &log_of(&[1, 2, 2, 2])[..], "a refusal changes nothing");
     assert!(notes(&e).is_empty());
 }
 
@@ -743,31 +526,13 @@ fn s5_3_a_follower_refuses_entries_whose_predecessor_it_lacks() {
 fn s5_3_a_follower_deletes_a_conflicting_suffix_and_appends() {
     let mut t = T::with_log(1, 3, 3, &[1, 2, 2, 2]);
     let new = vec![
-        Entry {
-            term: 2,
-            command: 2_002,
-            config: None,
-        },
-        Entry {
-            term: 3,
-            command: 50,
-            config: None,
-        },
-        Entry {
-            term: 3,
-            command: 51,
-            config: None,
-        },
+        Entry { term: 2, command: 2_002, config: None },
+        Entry { term: 3, command: 50, config: None },
+        Entry { term: 3, command: 51, config: None },
     ];
     let e = t.msg(0, append(3, 1, 1, new, 0));
     assert_eq!(the_reply(&e), (true, 4, 0, None, 3));
-    assert_eq!(
-        notes(&e),
-        vec![
-            RaftNote::Truncated { from: 3 },
-            RaftNote::Appended { from: 3, to: 4 }
-        ]
-    );
+    assert_eq!(notes(&e), vec![RaftNote::Truncated { from: 3 }, RaftNote::Appended { from: 3, to: 4 }]);
     let terms: Vec<u64> = t.node.log().iter().map(|e| e.term).collect();
     assert_eq!(terms, vec![1, 2, 3, 3]);
     assert_eq!(t.node.log()[2].command, 50);
@@ -798,18 +563,12 @@ fn s5_3_followers_and_candidates_redirect_clients() {
     assert_eq!(replies(&t.request(6)), vec![(6, Reply::NotLeader(Some(2)))]);
     t.force();
     assert_eq!(replies(&t.request(7)), vec![(7, Reply::NotLeader(None))]);
-    assert!(
-        t.node.log().is_empty(),
-        "nobody but the leader appends client commands"
-    );
+    assert!(t.node.log().is_empty(), "nobody but the leader appends client commands");
 }
 
 /// Delivers messages among `nodes` until none are left (messages to nodes
 /// not in the list are lost). Returns every delivered (from, to, message).
-fn pump(
-    nodes: &mut [&mut T],
-    mut queue: Vec<(NodeId, NodeId, RaftMsg)>,
-) -> Vec<(NodeId, NodeId, RaftMsg)> {
+fn pump(nodes: &mut [&mut T], mut queue: Vec<(NodeId, NodeId, RaftMsg)>) -> Vec<(NodeId, NodeId, RaftMsg)> {
     let mut delivered = Vec::new();
     let mut steps = 0;
     while !queue.is_empty() {
@@ -861,32 +620,17 @@ fn s5_3_figure_7_every_follower_log_is_brought_in_line_with_the_leader() {
         let mut expected = leader.node.log().to_vec();
         // The follower now holds the leader's whole log; extra entries after
         // it (c, d) go when the leader writes over them.
-        assert!(
-            follower.node.log().starts_with(&expected),
-            "follower ({name}): {:?}",
-            follower.node.log()
-        );
-        assert!(
-            refusals <= 2,
-            "follower ({name}) needed {refusals} refusals"
-        );
+        assert!(follower.node.log().starts_with(&expected), "follower ({name}): {:?}", follower.node.log());
+        assert!(refusals <= 2, "follower ({name}) needed {refusals} refusals");
         // Then a new entry commits on both (2 of 3 is a majority).
         let e = leader.request(99);
         pump(&mut [&mut leader, &mut follower], leader_sends(&e, 0));
         let hb = leader.timer(RaftTimer::Heartbeat);
         pump(&mut [&mut leader, &mut follower], leader_sends(&hb, 0));
-        expected.push(Entry {
-            term: 8,
-            command: 99,
-            config: None,
-        });
+        expected.push(Entry { term: 8, command: 99, config: None });
         assert_eq!(follower.node.log(), &expected[..], "follower ({name})");
         assert_eq!(leader.node.commit_index(), 11);
-        assert_eq!(
-            follower.node.commit_index(),
-            11,
-            "follower ({name}) learns the commit from the heartbeat"
-        );
+        assert_eq!(follower.node.commit_index(), 11, "follower ({name}) learns the commit from the heartbeat");
     }
 }
 
@@ -908,24 +652,13 @@ fn s5_3_fast_backup_costs_one_round_trip_per_conflicting_term() {
     let won = leader.msg(2, vote(4, true));
     let mut follower = T::with_log(1, 3, 3, &ft);
     let delivered = pump(&mut [&mut leader, &mut follower], leader_sends(&won, 0));
-    let refusals = delivered
-        .iter()
-        .filter(|(_, _, m)| matches!(m, RaftMsg::AppendEntriesReply { success: false, .. }))
-        .count();
-    let appends = delivered
-        .iter()
-        .filter(|(_, to, m)| *to == 1 && matches!(m, RaftMsg::AppendEntries { .. }))
-        .count();
+    let refusals =
+        delivered.iter().filter(|(_, _, m)| matches!(m, RaftMsg::AppendEntriesReply { success: false, .. })).count();
+    let appends = delivered.iter().filter(|(_, to, m)| *to == 1 && matches!(m, RaftMsg::AppendEntries { .. })).count();
     assert_eq!(follower.node.log(), leader.node.log());
-    assert_eq!(
-        refusals, 1,
-        "one refusal names term 2, which the leader skips at once"
-    );
+    assert_eq!(refusals, 1, "one refusal names term 2, which the leader skips at once");
     // 1 heartbeat + 1 probe + ceil(300 / 64) batches.
-    assert!(
-        appends <= 2 + 300_usize.div_ceil(64),
-        "{appends} AppendEntries"
-    );
+    assert!(appends <= 2 + 300_usize.div_ceil(64), "{appends} AppendEntries");
 }
 
 // §5.3: "If followers crash or run slowly, or if network packets are lost,
@@ -937,9 +670,7 @@ fn s5_3_the_leader_retries_entries_that_were_lost() {
     elect(&mut t);
     t.msg(1, ack(1, 0)); // S2 matches: pipelining starts
     let lost = t.request(5); // this AppendEntries to S2 is lost
-    assert!(sends(&lost)
-        .iter()
-        .any(|(p, m)| *p == 1 && m.kind() == "AppendEntries"));
+    assert!(sends(&lost).iter().any(|(p, m)| *p == 1 && m.kind() == "AppendEntries"));
     let mut resent = false;
     for _ in 0..2 {
         let e = t.timer(RaftTimer::Heartbeat);
@@ -947,10 +678,7 @@ fn s5_3_the_leader_retries_entries_that_were_lost() {
             *p == 1 && matches!(m, RaftMsg::AppendEntries { prev_log_index: 0, entries, .. } if entries.len() == 1)
         });
     }
-    assert!(
-        resent,
-        "within two heartbeat intervals the entry is sent again"
-    );
+    assert!(resent, "within two heartbeat intervals the entry is sent again");
 }
 
 // ----- §5.4: safety -----
@@ -991,20 +719,12 @@ fn s5_4_2_a_leader_commits_old_term_entries_only_through_a_current_term_entry() 
     for p in 1..=4 {
         t.msg(p, ack(4, 2));
     }
-    assert_eq!(
-        t.node.commit_index(),
-        0,
-        "entries of terms 1 and 2 are on all 5 servers, yet not committed"
-    );
+    assert_eq!(t.node.commit_index(), 0, "entries of terms 1 and 2 are on all 5 servers, yet not committed");
     t.request(77);
     t.msg(1, ack(4, 3));
     assert_eq!(t.node.commit_index(), 0, "the term-4 entry is on 2 of 5");
     let e = t.msg(2, ack(4, 3));
-    assert_eq!(
-        t.node.commit_index(),
-        3,
-        "the term-4 entry on 3 of 5 commits it and everything before"
-    );
+    assert_eq!(t.node.commit_index(), 3, "the term-4 entry on 3 of 5 commits it and everything before");
     assert_eq!(replies(&e), vec![(77, Reply::Committed)]);
 }
 
@@ -1023,22 +743,11 @@ fn s5_5_persistent_state_survives_a_restart_and_volatile_state_does_not() {
     let durable = t.node.durable();
     assert_eq!(
         durable,
-        RaftDurable {
-            term: 1,
-            voted_for: Some(0),
-            log: vec![Entry::new(1, 1)],
-            ..RaftDurable::default()
-        }
+        RaftDurable { term: 1, voted_for: Some(0), log: vec![Entry::new(1, 1)], ..RaftDurable::default() }
     );
     let mut r = T::recover(0, 3, RaftConfig::default(), durable);
-    assert_eq!(
-        (r.node.term(), r.node.voted_for(), r.node.log().len()),
-        (1, Some(0), 1)
-    );
-    assert_eq!(
-        (r.node.role(), r.node.commit_index(), r.node.leader_hint()),
-        (Role::Follower, 0, None)
-    );
+    assert_eq!((r.node.term(), r.node.voted_for(), r.node.log().len()), (1, Some(0), 1));
+    assert_eq!((r.node.role(), r.node.commit_index(), r.node.leader_hint()), (Role::Follower, 0, None));
     assert!(r.node.match_index().is_empty());
     let e = r.start();
     assert_eq!(timers_set(&e).len(), 1);
@@ -1053,14 +762,8 @@ fn s5_5_a_restarted_voter_does_not_vote_twice_in_a_term() {
     let mut t = T::new(2, 3);
     t.msg(0, request_vote(4, 0, 0));
     let mut r = T::recover(2, 3, RaftConfig::default(), t.node.durable());
-    assert_eq!(
-        sends(&r.msg(1, request_vote(4, 0, 0))),
-        vec![(1, vote(4, false))]
-    );
-    assert_eq!(
-        sends(&r.msg(0, request_vote(4, 0, 0))),
-        vec![(0, vote(4, true))]
-    );
+    assert_eq!(sends(&r.msg(1, request_vote(4, 0, 0))), vec![(1, vote(4, false))]);
+    assert_eq!(sends(&r.msg(0, request_vote(4, 0, 0))), vec![(0, vote(4, true))]);
 }
 
 // §5.5: "Raft RPCs are idempotent, so this causes no harm": the same
@@ -1073,18 +776,7 @@ fn s5_5_append_entries_is_idempotent() {
         1,
         0,
         0,
-        vec![
-            Entry {
-                term: 1,
-                command: 3,
-                config: None,
-            },
-            Entry {
-                term: 1,
-                command: 4,
-                config: None,
-            },
-        ],
+        vec![Entry { term: 1, command: 3, config: None }, Entry { term: 1, command: 4, config: None }],
         1,
     );
     let first = t.msg(0, m.clone());
@@ -1110,58 +802,22 @@ fn s5_5_append_entries_is_idempotent() {
 // majority says yes; the servers asked change nothing.
 #[test]
 fn thesis_9_6_pre_vote_does_not_raise_terms_until_a_majority_agrees() {
-    let cfg = RaftConfig {
-        pre_vote: true,
-        ..RaftConfig::default()
-    };
-    let mut t = T::recover(
-        0,
-        3,
-        cfg.clone(),
-        RaftDurable {
-            term: 5,
-            voted_for: None,
-            log: vec![],
-            ..RaftDurable::default()
-        },
-    );
+    let cfg = RaftConfig { pre_vote: true, ..RaftConfig::default() };
+    let mut t =
+        T::recover(0, 3, cfg.clone(), RaftDurable { term: 5, voted_for: None, log: vec![], ..RaftDurable::default() });
     let e = t.timer(RaftTimer::Election);
     assert_eq!((t.node.role(), t.node.term()), (Role::PreCandidate, 5));
     assert_eq!(notes(&e), vec![RaftNote::BecamePreCandidate { term: 5 }]);
-    let pv = RaftMsg::RequestVote {
-        term: 6,
-        last_log_index: 0,
-        last_log_term: 0,
-        pre_vote: true,
-    };
-    assert!(sends(&e)
-        .iter()
-        .all(|(_, m)| *m == pv && m.kind() == "PreVote"));
+    let pv = RaftMsg::RequestVote { term: 6, last_log_index: 0, last_log_term: 0, pre_vote: true };
+    assert!(sends(&e).iter().all(|(_, m)| *m == pv && m.kind() == "PreVote"));
 
-    let mut voter = T::recover(
-        1,
-        3,
-        cfg,
-        RaftDurable {
-            term: 5,
-            voted_for: Some(2),
-            log: vec![],
-            ..RaftDurable::default()
-        },
-    );
+    let mut voter =
+        T::recover(1, 3, cfg, RaftDurable { term: 5, voted_for: Some(2), log: vec![], ..RaftDurable::default() });
     let e = voter.msg(0, pv);
-    let reply = RaftMsg::RequestVoteReply {
-        term: 6,
-        granted: true,
-        pre_vote: true,
-    };
+    let reply = RaftMsg::RequestVoteReply { term: 6, granted: true, pre_vote: true };
     assert_eq!(sends(&e), vec![(0, reply.clone())]);
     assert_eq!(reply.kind(), "PreVoteReply");
-    assert_eq!(
-        (voter.node.term(), voter.node.voted_for()),
-        (5, Some(2)),
-        "a pre-vote changes nothing"
-    );
+    assert_eq!((voter.node.term(), voter.node.voted_for()), (5, Some(2)), "a pre-vote changes nothing");
 
     let e = t.msg(1, reply);
     assert_eq!((t.node.role(), t.node.term()), (Role::Candidate, 6));
@@ -1173,42 +829,17 @@ fn thesis_9_6_pre_vote_does_not_raise_terms_until_a_majority_agrees() {
 // back cannot disrupt a working cluster.
 #[test]
 fn thesis_9_6_servers_hearing_from_a_leader_refuse_pre_votes() {
-    let cfg = RaftConfig {
-        pre_vote: true,
-        ..RaftConfig::default()
-    };
+    let cfg = RaftConfig { pre_vote: true, ..RaftConfig::default() };
     let mut t = T::with_config(1, 3, cfg.clone());
     t.msg(0, append(1, 0, 0, vec![], 0));
-    let pv = RaftMsg::RequestVote {
-        term: 2,
-        last_log_index: 0,
-        last_log_term: 0,
-        pre_vote: true,
-    };
+    let pv = RaftMsg::RequestVote { term: 2, last_log_index: 0, last_log_term: 0, pre_vote: true };
     t.now = 10 * MS;
     assert_eq!(
         sends(&t.msg(2, pv.clone())),
-        vec![(
-            2,
-            RaftMsg::RequestVoteReply {
-                term: 1,
-                granted: false,
-                pre_vote: true
-            }
-        )]
+        vec![(2, RaftMsg::RequestVoteReply { term: 1, granted: false, pre_vote: true })]
     );
     t.now = cfg.election_timeout_min;
-    assert_eq!(
-        sends(&t.msg(2, pv)),
-        vec![(
-            2,
-            RaftMsg::RequestVoteReply {
-                term: 2,
-                granted: true,
-                pre_vote: true
-            }
-        )]
-    );
+    assert_eq!(sends(&t.msg(2, pv)), vec![(2, RaftMsg::RequestVoteReply { term: 2, granted: true, pre_vote: true })]);
     assert_eq!(t.node.term(), 1);
 }
 
@@ -1219,10 +850,7 @@ fn thesis_9_6_servers_hearing_from_a_leader_refuse_pre_votes() {
 // default.
 #[test]
 fn thesis_6_2_check_quorum_makes_an_isolated_leader_step_down() {
-    let cfg = RaftConfig {
-        check_quorum: true,
-        ..RaftConfig::default()
-    };
+    let cfg = RaftConfig { check_quorum: true, ..RaftConfig::default() };
     let mut t = T::with_config(0, 5, cfg.clone());
     let won = elect(&mut t);
     assert!(timers_set(&won).contains(&(RaftTimer::CheckQuorum, cfg.election_timeout_max)));
@@ -1233,23 +861,12 @@ fn thesis_6_2_check_quorum_makes_an_isolated_leader_step_down() {
     assert!(timers_set(&e).contains(&(RaftTimer::CheckQuorum, cfg.election_timeout_max)));
     t.msg(1, ack(1, 0));
     let e = t.timer(RaftTimer::CheckQuorum);
-    assert_eq!(
-        (t.node.role(), t.node.term()),
-        (Role::Follower, 1),
-        "heard from 2 of 5 since the last check"
-    );
-    assert!(notes(&e)
-        .iter()
-        .any(|n| matches!(n, RaftNote::SteppedDown { term: 1, .. })));
+    assert_eq!((t.node.role(), t.node.term()), (Role::Follower, 1), "heard from 2 of 5 since the last check");
+    assert!(notes(&e).iter().any(|n| matches!(n, RaftNote::SteppedDown { term: 1, .. })));
 
     let mut plain = T::new(0, 5);
     let won = elect(&mut plain);
-    assert!(
-        !timers_set(&won)
-            .iter()
-            .any(|(t, _)| *t == RaftTimer::CheckQuorum),
-        "off by default"
-    );
+    assert!(!timers_set(&won).iter().any(|(t, _)| *t == RaftTimer::CheckQuorum), "off by default");
 }
 
 // ----- the simulator's contract -----
@@ -1266,14 +883,8 @@ fn a_forced_timeout_starts_an_election_now() {
     t.request(8);
     let e = t.force();
     assert_eq!((t.node.role(), t.node.term()), (Role::Candidate, 2));
-    assert!(notes(&e)
-        .iter()
-        .any(|n| matches!(n, RaftNote::SteppedDown { .. })));
-    assert_eq!(
-        replies(&e),
-        vec![(8, Reply::NotLeader(None))],
-        "its waiting client is told to look elsewhere"
-    );
+    assert!(notes(&e).iter().any(|n| matches!(n, RaftNote::SteppedDown { .. })));
+    assert_eq!(replies(&e), vec![(8, Reply::NotLeader(None))], "its waiting client is told to look elsewhere");
 }
 
 // Trace contract: kinds distinguish heartbeats, and digests cover every
@@ -1299,28 +910,8 @@ fn message_kinds_and_digests_cover_the_content() {
         m.digest(&mut fp);
         fp.value()
     };
-    let a = append(
-        1,
-        0,
-        0,
-        vec![Entry {
-            term: 1,
-            command: 5,
-            config: None,
-        }],
-        0,
-    );
-    let b = append(
-        1,
-        0,
-        0,
-        vec![Entry {
-            term: 1,
-            command: 6,
-            config: None,
-        }],
-        0,
-    );
+    let a = append(1, 0, 0, vec![Entry { term: 1, command: 5, config: None }], 0);
+    let b = append(1, 0, 0, vec![Entry { term: 1, command: 6, config: None }], 0);
     assert_ne!(digest(&a), digest(&b));
     assert_eq!(digest(&a), digest(&a.clone()));
     let c = RaftMsg::AppendEntriesReply {
@@ -1369,20 +960,11 @@ fn absurd_configurations_and_messages_do_not_panic() {
     for cfg in [zero, huge] {
         let mut t = T::with_config(0, 3, cfg);
         let e = t.start();
-        assert!(timers_set(&e)
-            .iter()
-            .all(|(_, after)| *after >= 1 && *after < u64::MAX / 2));
+        assert!(timers_set(&e).iter().all(|(_, after)| *after >= 1 && *after < u64::MAX / 2));
         t.force();
         t.timer(RaftTimer::Election);
         let proposed = t.node.term() + 1;
-        t.msg(
-            1,
-            RaftMsg::RequestVoteReply {
-                term: proposed,
-                granted: true,
-                pre_vote: true,
-            },
-        );
+        t.msg(1, RaftMsg::RequestVoteReply { term: proposed, granted: true, pre_vote: true });
         let term = t.node.term();
         t.msg(1, vote(term, true));
         assert_eq!(t.node.role(), Role::Leader);
@@ -1394,28 +976,8 @@ fn absurd_configurations_and_messages_do_not_panic() {
     }
     let mut t = T::new(0, 3);
     let junk = [
-        append(
-            u64::MAX,
-            u64::MAX,
-            3,
-            vec![Entry {
-                term: 1,
-                command: 1,
-                config: None,
-            }],
-            u64::MAX,
-        ),
-        append(
-            1,
-            0,
-            0,
-            vec![Entry {
-                term: 1,
-                command: 1,
-                config: None,
-            }],
-            u64::MAX,
-        ),
+        append(u64::MAX, u64::MAX, 3, vec![Entry { term: 1, command: 1, config: None }], u64::MAX),
+        append(1, 0, 0, vec![Entry { term: 1, command: 1, config: None }], u64::MAX),
         RaftMsg::AppendEntriesReply {
             term: 1,
             success: false,

@@ -6,8 +6,8 @@
 //! opens with the section it guards.
 
 use clusterscope_core::raft::{
-    Entry, MemberChange, Members, Membership, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer,
-    Role, Snapshot, StateMachine,
+    Entry, MemberChange, Members, Membership, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer, Role,
+    Snapshot, StateMachine,
 };
 use clusterscope_core::sim::{Ctx, Effect, NodeId, Protocol, Rng, StreamKind, Time, MS};
 use std::sync::Arc;
@@ -28,11 +28,17 @@ impl T {
         T { node: RaftNode::new(id, n, &cfg), rng: Rng::stream(9, StreamKind::Node, u64::from(id)), n, now: 0 }
     }
     fn recover(id: NodeId, n: u32, cfg: RaftConfig, durable: RaftDurable) -> T {
-        T { node: RaftNode::recover(id, n, &cfg, durable), rng: Rng::stream(9, StreamKind::Node, u64::from(id)), n, now: 0 }
+        T {
+            node: RaftNode::recover(id, n, &cfg, durable),
+            rng: Rng::stream(9, StreamKind::Node, u64::from(id)),
+            n,
+            now: 0,
+        }
     }
     fn run(&mut self, f: impl FnOnce(&mut RaftNode, &mut Ctx<RaftNode>)) -> Effects {
         let mut effects = Vec::new();
-        let mut ctx = Ctx { id: self.node.id(), nodes: self.n, now: self.now, rng: &mut self.rng, effects: &mut effects };
+        let mut ctx =
+            Ctx { id: self.node.id(), nodes: self.n, now: self.now, rng: &mut self.rng, effects: &mut effects };
         f(&mut self.node, &mut ctx);
         effects
     }
@@ -90,7 +96,13 @@ fn notes(e: &Effects) -> Vec<RaftNote> {
 }
 
 fn append(term: u64, prev: u64, prev_term: u64, entries: Vec<Entry>, commit: u64) -> RaftMsg {
-    RaftMsg::AppendEntries { term, prev_log_index: prev, prev_log_term: prev_term, entries: Arc::from(entries), leader_commit: commit }
+    RaftMsg::AppendEntries {
+        term,
+        prev_log_index: prev,
+        prev_log_term: prev_term,
+        entries: Arc::from(entries),
+        leader_commit: commit,
+    }
 }
 
 fn ack(term: u64, index: u64) -> RaftMsg {
@@ -98,13 +110,22 @@ fn ack(term: u64, index: u64) -> RaftMsg {
 }
 
 fn install_replies(e: &Effects) -> Vec<u64> {
-    sends(e).into_iter().filter_map(|(_, m)| if let RaftMsg::InstallSnapshotReply { index, .. } = m { Some(index) } else { None }).collect()
+    sends(e)
+        .into_iter()
+        .filter_map(|(_, m)| if let RaftMsg::InstallSnapshotReply { index, .. } = m { Some(index) } else { None })
+        .collect()
 }
 
 fn append_reply(e: &Effects) -> (bool, u64) {
     let r: Vec<_> = sends(e)
         .into_iter()
-        .filter_map(|(_, m)| if let RaftMsg::AppendEntriesReply { success, index, .. } = m { Some((success, index)) } else { None })
+        .filter_map(|(_, m)| {
+            if let RaftMsg::AppendEntriesReply { success, index, .. } = m {
+                Some((success, index))
+            } else {
+                None
+            }
+        })
         .collect();
     assert_eq!(r.len(), 1, "one AppendEntriesReply expected in {e:?}");
     r[0]
@@ -186,13 +207,25 @@ fn s7_snapshots_are_durable_across_a_crash() {
 #[test]
 fn s7_the_leader_sends_install_snapshot_when_the_next_entry_was_compacted() {
     let prefix = log_of(&[1, 1, 1, 1, 1]);
-    let durable = RaftDurable { term: 1, voted_for: None, log: log_of(&[1, 1, 1, 1, 1, 1])[5..].to_vec(), snapshot: snapshot_of(&prefix) };
+    let durable = RaftDurable {
+        term: 1,
+        voted_for: None,
+        log: log_of(&[1, 1, 1, 1, 1, 1])[5..].to_vec(),
+        snapshot: snapshot_of(&prefix),
+    };
     let mut t = T::recover(0, 3, cfg(3), durable);
     t.elect();
     // S2's log is empty: it refuses and hints index 1, which is compacted.
     let e = t.msg(
         1,
-        RaftMsg::AppendEntriesReply { term: 2, success: false, index: 6, conflict_index: 1, conflict_term: None, heartbeat: true },
+        RaftMsg::AppendEntriesReply {
+            term: 2,
+            success: false,
+            index: 6,
+            conflict_index: 1,
+            conflict_term: None,
+            heartbeat: true,
+        },
     );
     let out = sends(&e);
     assert_eq!(out.len(), 1);
@@ -207,7 +240,9 @@ fn s7_the_leader_sends_install_snapshot_when_the_next_entry_was_compacted() {
     // from the next entry.
     let e = t.msg(1, RaftMsg::InstallSnapshotReply { term: 2, index: 5 });
     assert_eq!(t.node.match_index()[1], 5);
-    assert!(sends(&e).iter().any(|(to, m)| *to == 1 && matches!(m, RaftMsg::AppendEntries { prev_log_index: 5, prev_log_term: 1, .. })));
+    assert!(sends(&e)
+        .iter()
+        .any(|(to, m)| *to == 1 && matches!(m, RaftMsg::AppendEntries { prev_log_index: 5, prev_log_term: 1, .. })));
 }
 
 // Figure 13, step 6: "If existing log entry has same index and term as
@@ -216,7 +251,12 @@ fn s7_the_leader_sends_install_snapshot_when_the_next_entry_was_compacted() {
 #[test]
 fn fig13_a_follower_holding_the_last_included_entry_keeps_what_follows() {
     let log = log_of(&[1, 1, 1, 1, 2, 2]);
-    let mut t = T::recover(1, 3, cfg(100), RaftDurable { term: 2, voted_for: None, log: log.clone(), snapshot: Snapshot::default() });
+    let mut t = T::recover(
+        1,
+        3,
+        cfg(100),
+        RaftDurable { term: 2, voted_for: None, log: log.clone(), snapshot: Snapshot::default() },
+    );
     let e = t.msg(0, RaftMsg::InstallSnapshot { term: 2, snapshot: snapshot_of(&log[..4]) });
     assert_eq!(notes(&e), vec![RaftNote::InstalledSnapshot { index: 4, term: 1, retained: true }]);
     assert_eq!(install_replies(&e), vec![4]);
@@ -232,7 +272,8 @@ fn fig13_a_follower_holding_the_last_included_entry_keeps_what_follows() {
 fn fig13_a_follower_without_the_last_included_entry_discards_its_whole_log() {
     let mine = log_of(&[1, 1, 3]);
     let leaders = log_of(&[1, 1, 2, 2]);
-    let mut t = T::recover(1, 3, cfg(100), RaftDurable { term: 3, voted_for: None, log: mine, snapshot: Snapshot::default() });
+    let mut t =
+        T::recover(1, 3, cfg(100), RaftDurable { term: 3, voted_for: None, log: mine, snapshot: Snapshot::default() });
     let e = t.msg(0, RaftMsg::InstallSnapshot { term: 3, snapshot: snapshot_of(&leaders) });
     assert_eq!(notes(&e), vec![RaftNote::InstalledSnapshot { index: 4, term: 2, retained: false }]);
     assert!(t.node.log().is_empty());
@@ -247,7 +288,12 @@ fn fig13_a_follower_without_the_last_included_entry_discards_its_whole_log() {
 #[test]
 fn fig13_stale_snapshots_change_nothing() {
     let log = log_of(&[1, 1, 1, 1]);
-    let mut t = T::recover(1, 3, cfg(100), RaftDurable { term: 5, voted_for: None, log: log.clone(), snapshot: Snapshot::default() });
+    let mut t = T::recover(
+        1,
+        3,
+        cfg(100),
+        RaftDurable { term: 5, voted_for: None, log: log.clone(), snapshot: Snapshot::default() },
+    );
     let e = t.msg(0, RaftMsg::InstallSnapshot { term: 4, snapshot: snapshot_of(&log[..2]) });
     assert_eq!(install_replies(&e), vec![0], "refused: stale term");
     assert!(notes(&e).is_empty());
@@ -265,7 +311,8 @@ fn fig13_stale_snapshots_change_nothing() {
 #[test]
 fn s7_append_entries_at_and_below_the_snapshot_boundary() {
     let log = log_of(&[1, 1, 1, 1]);
-    let mut t = T::recover(1, 3, cfg(100), RaftDurable { term: 1, voted_for: None, log: vec![], snapshot: snapshot_of(&log) });
+    let mut t =
+        T::recover(1, 3, cfg(100), RaftDurable { term: 1, voted_for: None, log: vec![], snapshot: snapshot_of(&log) });
     let e = t.msg(0, append(1, 4, 1, vec![Entry::new(1, 5)], 4));
     assert_eq!(append_reply(&e), (true, 5));
     let all = [log.clone(), vec![Entry::new(1, 5), Entry::new(1, 6)]].concat();
@@ -283,8 +330,10 @@ fn s7_append_entries_at_and_below_the_snapshot_boundary() {
 #[test]
 fn s7_votes_compare_the_snapshot_last_entry_when_the_log_is_empty() {
     let log = log_of(&[1, 2, 3, 3]);
-    let mut t = T::recover(1, 3, cfg(100), RaftDurable { term: 3, voted_for: None, log: vec![], snapshot: snapshot_of(&log) });
-    let granted = |e: &Effects| sends(e).iter().any(|(_, m)| matches!(m, RaftMsg::RequestVoteReply { granted: true, .. }));
+    let mut t =
+        T::recover(1, 3, cfg(100), RaftDurable { term: 3, voted_for: None, log: vec![], snapshot: snapshot_of(&log) });
+    let granted =
+        |e: &Effects| sends(e).iter().any(|(_, m)| matches!(m, RaftMsg::RequestVoteReply { granted: true, .. }));
     let e = t.msg(2, RaftMsg::RequestVote { term: 4, last_log_index: 3, last_log_term: 3, pre_vote: false });
     assert!(!granted(&e), "a shorter log of the same last term is behind");
     let e = t.msg(0, RaftMsg::RequestVote { term: 5, last_log_index: 4, last_log_term: 3, pre_vote: false });

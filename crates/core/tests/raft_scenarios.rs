@@ -12,12 +12,10 @@
 
 mod common;
 
-use clusterscope_core::raft::{
-    self, check_all, Entry, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, Role,
-};
+use clusterscope_core::raft::{self, check_all, Entry, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, Role};
 use clusterscope_core::sim::{
-    ClientConfig, Ctx, Fault, Invariant, NetConfig, Node, NodeId, NodeStatus, Protocol, Reply,
-    RequestId, Rng, Sim, SimConfig, StreamKind, Time, TraceEvent, World, MS, SEC,
+    ClientConfig, Ctx, Fault, Invariant, NetConfig, Node, NodeId, NodeStatus, Protocol, Reply, RequestId, Rng, Sim,
+    SimConfig, StreamKind, Time, TraceEvent, World, MS, SEC,
 };
 use std::sync::Arc;
 
@@ -25,24 +23,8 @@ use std::sync::Arc;
 
 const WINDOW: usize = 1 << 21;
 
-fn build(
-    nodes: u32,
-    seed: u64,
-    cfg: RaftConfig,
-    net: NetConfig,
-    client: ClientConfig,
-) -> Sim<RaftNode> {
-    let mut sim = Sim::new(
-        SimConfig {
-            nodes,
-            seed,
-            net,
-            client,
-            trace_window: WINDOW,
-            ..SimConfig::default()
-        },
-        cfg,
-    );
+fn build(nodes: u32, seed: u64, cfg: RaftConfig, net: NetConfig, client: ClientConfig) -> Sim<RaftNode> {
+    let mut sim = Sim::new(SimConfig { nodes, seed, net, client, trace_window: WINDOW, ..SimConfig::default() }, cfg);
     for inv in raft::invariants() {
         sim.add_invariant(inv);
     }
@@ -51,32 +33,13 @@ fn build(
 
 /// Default Raft and network settings.
 fn cluster(nodes: u32, seed: u64) -> Sim<RaftNode> {
-    build(
-        nodes,
-        seed,
-        RaftConfig::default(),
-        NetConfig::default(),
-        ClientConfig::default(),
-    )
+    build(nodes, seed, RaftConfig::default(), NetConfig::default(), ClientConfig::default())
 }
 
 /// Elections only when forced; clients never resubmit on their own.
 fn scripted(nodes: u32, seed: u64) -> Sim<RaftNode> {
-    let cfg = RaftConfig {
-        election_timeout_min: 10 * SEC,
-        election_timeout_max: 20 * SEC,
-        ..RaftConfig::default()
-    };
-    build(
-        nodes,
-        seed,
-        cfg,
-        NetConfig::default(),
-        ClientConfig {
-            timeout: 1_000 * SEC,
-            ..ClientConfig::default()
-        },
-    )
+    let cfg = RaftConfig { election_timeout_min: 10 * SEC, election_timeout_max: 20 * SEC, ..RaftConfig::default() };
+    build(nodes, seed, cfg, NetConfig::default(), ClientConfig { timeout: 1_000 * SEC, ..ClientConfig::default() })
 }
 
 fn run_for(sim: &mut Sim<RaftNode>, d: Time) {
@@ -105,14 +68,8 @@ fn up(sim: &Sim<RaftNode>, id: NodeId) -> bool {
 /// The running leader of the highest term any running node knows, if any.
 fn leader(sim: &Sim<RaftNode>) -> Option<NodeId> {
     let ids = 0..sim.config().nodes;
-    let top = ids
-        .clone()
-        .filter(|&i| up(sim, i))
-        .map(|i| state(sim, i).term())
-        .max()?;
-    ids.into_iter().find(|&i| {
-        up(sim, i) && state(sim, i).role() == Role::Leader && state(sim, i).term() == top
-    })
+    let top = ids.clone().filter(|&i| up(sim, i)).map(|i| state(sim, i).term()).max()?;
+    ids.into_iter().find(|&i| up(sim, i) && state(sim, i).role() == Role::Leader && state(sim, i).term() == top)
 }
 
 /// Runs until a leader of the highest term is up (at most `within`).
@@ -128,9 +85,7 @@ fn wait_for_leader(sim: &mut Sim<RaftNode>, within: Time) -> NodeId {
 }
 
 fn committed_reply(sim: &Sim<RaftNode>, req: RequestId) -> bool {
-    sim.trace().window().any(
-        |e| matches!(e, TraceEvent::Replied { req: r, reply: Reply::Committed, .. } if *r == req),
-    )
+    sim.trace().window().any(|e| matches!(e, TraceEvent::Replied { req: r, reply: Reply::Committed, .. } if *r == req))
 }
 
 /// Runs until request `req` is answered as committed (at most `within`).
@@ -157,10 +112,7 @@ fn notes(sim: &Sim<RaftNode>) -> Vec<(NodeId, RaftNote)> {
 }
 
 fn elections(sim: &Sim<RaftNode>) -> usize {
-    notes(sim)
-        .iter()
-        .filter(|(_, n)| matches!(n, RaftNote::BecameCandidate { .. }))
-        .count()
+    notes(sim).iter().filter(|(_, n)| matches!(n, RaftNote::BecameCandidate { .. })).count()
 }
 
 fn holds(sim: &Sim<RaftNode>, id: NodeId, index: usize, entry: Entry) -> bool {
@@ -168,11 +120,7 @@ fn holds(sim: &Sim<RaftNode>, id: NodeId, index: usize, entry: Entry) -> bool {
 }
 
 fn committed_everywhere(sim: &Sim<RaftNode>, req: RequestId) -> bool {
-    sim.nodes().iter().all(|n| {
-        n.state.log()[..n.state.commit_index() as usize]
-            .iter()
-            .any(|e| e.command == req)
-    })
+    sim.nodes().iter().all(|n| n.state.log()[..n.state.commit_index() as usize].iter().any(|e| e.command == req))
 }
 
 fn logs_equal(sim: &Sim<RaftNode>) -> bool {
@@ -206,26 +154,16 @@ fn a_leader_is_elected_with_one_of_three_servers_down() {
         assert_ne!(l, 2);
         let f = 1 - l;
         run_for(&mut sim, 100 * MS);
-        assert_eq!(
-            state(&sim, f).leader_hint(),
-            Some(l),
-            "seed {seed}: the follower knows its leader"
-        );
+        assert_eq!(state(&sim, f).leader_hint(), Some(l), "seed {seed}: the follower knows its leader");
         assert_eq!(state(&sim, f).term(), state(&sim, l).term());
         let req = sim.client_request(f).expect("request");
-        assert!(
-            wait_committed(&mut sim, req, SEC),
-            "seed {seed}: the redirected request commits"
-        );
+        assert!(wait_committed(&mut sim, req, SEC), "seed {seed}: the redirected request commits");
         run_for(&mut sim, 100 * MS);
         assert!(
             state(&sim, 0).log().iter().any(|e| e.command == req)
                 && state(&sim, 1).log().iter().any(|e| e.command == req)
         );
-        assert!(
-            state(&sim, 2).log().is_empty(),
-            "the crashed server received nothing"
-        );
+        assert!(state(&sim, 2).log().is_empty(), "the crashed server received nothing");
     }
 }
 
@@ -240,39 +178,22 @@ fn no_leader_is_elected_with_two_of_three_servers_down() {
     sim.inject(Fault::Crash(2));
     let req = sim.client_request(0).expect("request");
     run_for(&mut sim, 5 * SEC);
-    assert!(!notes(&sim)
-        .iter()
-        .any(|(_, n)| matches!(n, RaftNote::BecameLeader { .. })));
-    assert!(
-        elections(&sim) >= 10,
-        "S1 keeps trying: {} elections",
-        elections(&sim)
-    );
+    assert!(!notes(&sim).iter().any(|(_, n)| matches!(n, RaftNote::BecameLeader { .. })));
+    assert!(elections(&sim) >= 10, "S1 keeps trying: {} elections", elections(&sim));
     assert_eq!(state(&sim, 0).role(), Role::Candidate);
     assert!(state(&sim, 0).term() >= 10);
     assert!(!committed_reply(&sim, req));
-    assert!(sim.trace().window().any(|e| matches!(
-        e,
-        TraceEvent::Replied {
-            node: 0,
-            reply: Reply::NotLeader(None),
-            ..
-        }
-    )));
+    assert!(sim
+        .trace()
+        .window()
+        .any(|e| matches!(e, TraceEvent::Replied { node: 0, reply: Reply::NotLeader(None), .. })));
 
-    let cfg = RaftConfig {
-        pre_vote: true,
-        ..RaftConfig::default()
-    };
+    let cfg = RaftConfig { pre_vote: true, ..RaftConfig::default() };
     let mut pv = build(3, 7, cfg, NetConfig::default(), ClientConfig::default());
     pv.inject(Fault::Crash(1));
     pv.inject(Fault::Crash(2));
     run_for(&mut pv, 5 * SEC);
-    assert_eq!(
-        state(&pv, 0).term(),
-        0,
-        "pre-votes never reach a majority, so the term stays"
-    );
+    assert_eq!(state(&pv, 0).term(), 0, "pre-votes never reach a majority, so the term stays");
     assert_eq!(state(&pv, 0).role(), Role::PreCandidate);
 }
 
@@ -293,23 +214,13 @@ fn a_partitioned_leader_is_replaced_and_steps_down_when_it_returns() {
         let new = leader(&sim).expect("a new leader");
         assert!(rest.contains(&new), "seed {seed}");
         assert!(state(&sim, new).term() > old_term);
-        assert_eq!(
-            state(&sim, old).role(),
-            Role::Leader,
-            "cut off, the old leader does not know (CheckQuorum is off)"
-        );
+        assert_eq!(state(&sim, old).role(), Role::Leader, "cut off, the old leader does not know (CheckQuorum is off)");
         assert_eq!(state(&sim, old).term(), old_term);
 
         sim.inject(Fault::Heal);
         run_for(&mut sim, SEC);
-        assert_eq!(
-            state(&sim, old).role(),
-            Role::Follower,
-            "seed {seed}: the old leader stepped down"
-        );
-        assert!(notes(&sim)
-            .iter()
-            .any(|(n, note)| *n == old && matches!(note, RaftNote::SteppedDown { .. })));
+        assert_eq!(state(&sim, old).role(), Role::Follower, "seed {seed}: the old leader stepped down");
+        assert!(notes(&sim).iter().any(|(n, note)| *n == old && matches!(note, RaftNote::SteppedDown { .. })));
         let l = wait_for_leader(&mut sim, SEC);
         let req = sim.client_request(l).expect("request");
         assert!(wait_committed(&mut sim, req, SEC));
@@ -324,24 +235,19 @@ fn a_partitioned_leader_is_replaced_and_steps_down_when_it_returns() {
 // leads until the partition heals.
 #[test]
 fn with_check_quorum_a_cut_off_leader_steps_down_by_itself() {
-    let cfg = RaftConfig {
-        check_quorum: true,
-        ..RaftConfig::default()
-    };
+    let cfg = RaftConfig { check_quorum: true, ..RaftConfig::default() };
     let mut sim = build(5, 5, cfg, NetConfig::default(), ClientConfig::default());
     let old = wait_for_leader(&mut sim, 3 * SEC);
     run_for(&mut sim, SEC);
-    assert_eq!(
-        state(&sim, old).role(),
-        Role::Leader,
-        "a healthy leader keeps its quorum"
-    );
+    assert_eq!(state(&sim, old).role(), Role::Leader, "a healthy leader keeps its quorum");
     let rest: Vec<NodeId> = (0..5).filter(|&i| i != old).collect();
     sim.inject(Fault::Partition(vec![vec![old], rest]));
     run_for(&mut sim, SEC);
     assert_ne!(state(&sim, old).role(), Role::Leader);
-    assert!(notes(&sim).iter().any(|(n, note)| *n == old
-        && matches!(note, RaftNote::SteppedDown { reason, .. } if reason.contains("majority"))));
+    assert!(notes(&sim)
+        .iter()
+        .any(|(n, note)| *n == old
+            && matches!(note, RaftNote::SteppedDown { reason, .. } if reason.contains("majority"))));
 }
 
 // ----- replication -----
@@ -384,10 +290,7 @@ fn a_partitioned_leaders_uncommitted_entries_are_overwritten() {
     }
     assert!(logs_equal(&sim));
     let log = state(&sim, 0).log();
-    assert!(
-        log.iter().skip(1).all(|e| e.term == 2),
-        "only the new leader's entries follow the first: {log:?}"
-    );
+    assert!(log.iter().skip(1).all(|e| e.term == 2), "only the new leader's entries follow the first: {log:?}");
     for &r in &kept {
         assert!(log.iter().any(|e| e.command == r));
     }
@@ -407,19 +310,13 @@ fn a_disconnected_follower_catches_up_and_the_rest_agree_meanwhile() {
         sim.inject(Fault::Partition(vec![vec![f], vec![l, other]]));
         let reqs: Vec<RequestId> = (0..10).filter_map(|_| sim.client_request(l)).collect();
         for &r in &reqs {
-            assert!(
-                wait_committed(&mut sim, r, SEC),
-                "seed {seed}: committed without the cut-off follower"
-            );
+            assert!(wait_committed(&mut sim, r, SEC), "seed {seed}: committed without the cut-off follower");
         }
         assert!(state(&sim, f).log().is_empty());
         sim.inject(Fault::Heal);
         run_for(&mut sim, 2 * SEC);
         let l = wait_for_leader(&mut sim, 2 * SEC);
-        assert_ne!(
-            l, f,
-            "seed {seed}: a server missing committed entries cannot be elected"
-        );
+        assert_ne!(l, f, "seed {seed}: a server missing committed entries cannot be elected");
         let last = sim.client_request(l).expect("request");
         assert!(wait_committed(&mut sim, last, SEC));
         run_for(&mut sim, 200 * MS);
@@ -427,9 +324,7 @@ fn a_disconnected_follower_catches_up_and_the_rest_agree_meanwhile() {
         for &r in reqs.iter().chain([&last]) {
             assert!(committed_everywhere(&sim, r), "seed {seed}: request {r}");
         }
-        assert!(!notes(&sim)
-            .iter()
-            .any(|(n, note)| *n == f && matches!(note, RaftNote::BecameLeader { .. })));
+        assert!(!notes(&sim).iter().any(|(n, note)| *n == f && matches!(note, RaftNote::BecameLeader { .. })));
     }
 }
 
@@ -450,25 +345,13 @@ fn nothing_commits_without_a_majority_and_it_commits_once_restored() {
     assert_eq!(state(&sim, l).role(), Role::Leader);
     assert_eq!(state(&sim, l).commit_index(), 0);
     assert!(!committed_reply(&sim, req));
-    assert_eq!(
-        sim.nodes()
-            .iter()
-            .filter(|n| n.state.log().iter().any(|e| e.command == req))
-            .count(),
-        2
-    );
+    assert_eq!(sim.nodes().iter().filter(|n| n.state.log().iter().any(|e| e.command == req)).count(), 2);
 
     sim.inject(Fault::Restart(down[0]));
-    assert!(
-        wait_committed(&mut sim, req, 2 * SEC),
-        "a third server is back: 3 of 5"
-    );
+    assert!(wait_committed(&mut sim, req, 2 * SEC), "a third server is back: 3 of 5");
     assert_eq!(state(&sim, l).commit_index(), 1);
     for &d in &down[1..] {
-        assert!(
-            state(&sim, d).log().is_empty(),
-            "the still-crashed servers have nothing"
-        );
+        assert!(state(&sim, d).log().is_empty(), "the still-crashed servers have nothing");
     }
 }
 
@@ -515,14 +398,7 @@ fn a_long_divergent_log_is_repaired_in_few_round_trips() {
     let refusals = repair
         .iter()
         .filter(|e| {
-            matches!(
-                e,
-                TraceEvent::Sent {
-                    from: 0,
-                    msg: RaftMsg::AppendEntriesReply { success: false, .. },
-                    ..
-                }
-            )
+            matches!(e, TraceEvent::Sent { from: 0, msg: RaftMsg::AppendEntriesReply { success: false, .. }, .. })
         })
         .count();
     let appends = repair
@@ -534,15 +410,8 @@ fn a_long_divergent_log_is_repaired_in_few_round_trips() {
     // One refusal for S1's too-short log, one naming term 1 (skipped at
     // once); then 300 entries in batches of 64 (5), and perhaps a resend.
     assert!(refusals <= 2, "{refusals} refusals");
-    assert!(
-        appends <= 7,
-        "{appends} AppendEntries with entries to repair 300 entries"
-    );
-    assert!(
-        sim.now() - repair[0].at() < 500 * MS,
-        "repaired in {} µs",
-        sim.now() - repair[0].at()
-    );
+    assert!(appends <= 7, "{appends} AppendEntries with entries to repair 300 entries");
+    assert!(sim.now() - repair[0].at() < 500 * MS, "repaired in {} µs", sim.now() - repair[0].at());
 }
 
 // §5.5 and Figure 2: currentTerm, votedFor and the log survive crashes;
@@ -560,24 +429,13 @@ fn persistent_state_survives_repeated_crashes_of_leaders_and_followers() {
         if wait_committed(&mut sim, req, SEC) {
             acknowledged.push(req);
         }
-        let victims = if round % 2 == 0 {
-            vec![l]
-        } else {
-            vec![l, (l + 1 + round % 4) % 5]
-        };
+        let victims = if round % 2 == 0 { vec![l] } else { vec![l, (l + 1 + round % 4) % 5] };
         for &v in &victims {
             let before = state(&sim, v).durable();
             sim.inject(Fault::Crash(v));
             let after = state(&sim, v);
-            assert_eq!(
-                after.durable(),
-                before,
-                "round {round}: persistent state kept"
-            );
-            assert_eq!(
-                (after.role(), after.commit_index(), after.leader_hint()),
-                (Role::Follower, 0, None)
-            );
+            assert_eq!(after.durable(), before, "round {round}: persistent state kept");
+            assert_eq!((after.role(), after.commit_index(), after.leader_hint()), (Role::Follower, 0, None));
         }
         run_for(&mut sim, 400 * MS);
         for &v in &victims {
@@ -586,27 +444,17 @@ fn persistent_state_survives_repeated_crashes_of_leaders_and_followers() {
         run_for(&mut sim, 100 * MS);
         for (id, m) in max_term.iter_mut().enumerate() {
             let t = state(&sim, id as NodeId).term();
-            assert!(
-                t >= *m,
-                "round {round}: S{} went back from term {m} to {t}",
-                id + 1
-            );
+            assert!(t >= *m, "round {round}: S{} went back from term {m} to {t}", id + 1);
             *m = t;
         }
     }
-    assert!(
-        acknowledged.len() >= 6,
-        "most rounds commit: {acknowledged:?}"
-    );
+    assert!(acknowledged.len() >= 6, "most rounds commit: {acknowledged:?}");
     let l = wait_for_leader(&mut sim, 3 * SEC);
     let last = sim.client_request(l).expect("request");
     assert!(wait_committed(&mut sim, last, SEC));
     run_for(&mut sim, 200 * MS);
     for &r in acknowledged.iter().chain([&last]) {
-        assert!(
-            committed_everywhere(&sim, r),
-            "request {r} acknowledged but not committed everywhere"
-        );
+        assert!(committed_everywhere(&sim, r), "request {r} acknowledged but not committed everywhere");
     }
     assert!(logs_equal(&sim));
 }
@@ -634,11 +482,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     sim.inject(Fault::Partition(vec![vec![0, 1], vec![2, 3, 4]]));
     let x = sim.client_request(0).expect("request");
     run_for(&mut sim, 100 * MS);
-    let xe = Entry {
-        term: 2,
-        command: x,
-        config: None,
-    };
+    let xe = Entry { term: 2, command: x, config: None };
     assert!(holds(&sim, 0, 2, xe) && holds(&sim, 1, 2, xe));
     assert_eq!(state(&sim, 2).log().len(), 1);
 
@@ -649,11 +493,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     sim.inject(Fault::Partition(vec![vec![4], vec![0, 1, 2, 3]]));
     let y = sim.client_request(4).expect("request");
     run_for(&mut sim, 50 * MS);
-    let ye = Entry {
-        term: 3,
-        command: y,
-        config: None,
-    };
+    let ye = Entry { term: 3, command: y, config: None };
     assert!(holds(&sim, 4, 2, ye));
     sim.inject(Fault::Crash(4));
 
@@ -662,20 +502,11 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     force_leader(&mut sim, 0);
     assert_eq!(state(&sim, 0).term(), 4);
     run_for(&mut sim, 300 * MS);
-    assert!(
-        [0, 1, 2].iter().all(|&i| holds(&sim, i, 2, xe)),
-        "X is on a majority"
-    );
+    assert!([0, 1, 2].iter().all(|&i| holds(&sim, i, 2, xe)), "X is on a majority");
     // S1 restarted, so it knows of no commits; counting replicas of entries
     // of terms 1 and 2 must not teach it any.
-    assert_eq!(
-        state(&sim, 0).commit_index(),
-        0,
-        "X is not committed by counting replicas"
-    );
-    assert!(!notes(&sim)
-        .iter()
-        .any(|(_, n)| matches!(n, RaftNote::Committed { index } if *index >= 2)));
+    assert_eq!(state(&sim, 0).commit_index(), 0, "X is not committed by counting replicas");
+    assert!(!notes(&sim).iter().any(|(_, n)| matches!(n, RaftNote::Committed { index } if *index >= 2)));
     let at_c = sim.clone();
 
     // (d)
@@ -685,20 +516,10 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     force_leader(&mut sim, 4);
     assert_eq!(state(&sim, 4).term(), 5);
     run_for(&mut sim, 300 * MS);
-    assert!(
-        [1, 2, 3, 4].iter().all(|&i| holds(&sim, i, 2, ye)),
-        "Y replaced X"
-    );
-    assert_eq!(
-        state(&sim, 4).commit_index(),
-        0,
-        "Y is of term 3: not committed by counting either"
-    );
+    assert!([1, 2, 3, 4].iter().all(|&i| holds(&sim, i, 2, ye)), "Y replaced X");
+    assert_eq!(state(&sim, 4).commit_index(), 0, "Y is of term 3: not committed by counting either");
     let z = sim.client_request(4).expect("request");
-    assert!(
-        wait_committed(&mut sim, z, SEC),
-        "a term-5 entry commits, and Y with it"
-    );
+    assert!(wait_committed(&mut sim, z, SEC), "a term-5 entry commits, and Y with it");
     sim.inject(Fault::Restart(0));
     run_for(&mut sim, 300 * MS);
     assert!(logs_equal(&sim));
@@ -709,10 +530,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     let mut sim = at_c;
     let w = sim.client_request(0).expect("request");
     assert!(wait_committed(&mut sim, w, SEC));
-    assert!(
-        state(&sim, 0).commit_index() >= 3,
-        "X (index 2) commits indirectly with the term-4 entry"
-    );
+    assert!(state(&sim, 0).commit_index() >= 3, "X (index 2) commits indirectly with the term-4 entry");
     assert!(holds(&sim, 0, 2, xe));
     sim.inject(Fault::Crash(0));
     sim.inject(Fault::Restart(4));
@@ -720,16 +538,9 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     for _ in 0..3 {
         sim.force_timeout(4);
         run_for(&mut sim, 100 * MS);
-        assert_ne!(
-            state(&sim, 4).role(),
-            Role::Leader,
-            "S5's log is behind a majority's (§5.4.1)"
-        );
+        assert_ne!(state(&sim, 4).role(), Role::Leader, "S5's log is behind a majority's (§5.4.1)");
     }
-    assert!(
-        [1, 2].iter().all(|&i| holds(&sim, i, 2, xe)),
-        "committed X stays"
-    );
+    assert!([1, 2].iter().all(|&i| holds(&sim, i, 2, xe)), "committed X stays");
 }
 
 // §5 as a whole: churn on an unreliable network (loss, duplication,
@@ -747,10 +558,7 @@ fn churn_under_an_unreliable_network_keeps_safety_and_recovers() {
         dup_ppm: 50_000,
         reorder: true,
     };
-    let client = ClientConfig {
-        rate_per_sec: 50,
-        ..ClientConfig::default()
-    };
+    let client = ClientConfig { rate_per_sec: 50, ..ClientConfig::default() };
     let mut sim = build(5, 21, RaftConfig::default(), net, client);
     let mut rng = Rng::stream(21, StreamKind::Lab, 77);
     let mut t = 0;
@@ -758,21 +566,13 @@ fn churn_under_an_unreliable_network_keeps_safety_and_recovers() {
         t += 100 * MS;
         let node = rng.range(0, 4) as NodeId;
         match rng.range(0, 9) {
-            0 | 1
-                if sim
-                    .nodes()
-                    .iter()
-                    .filter(|n| n.status == NodeStatus::Crashed)
-                    .count()
-                    < 2 =>
-            {
+            0 | 1 if sim.nodes().iter().filter(|n| n.status == NodeStatus::Crashed).count() < 2 => {
                 sim.inject(Fault::Crash(node))
             }
             2 | 3 => sim.inject(Fault::Restart(node)),
             4 => {
                 let cut = rng.range(1, 2) as NodeId;
-                let (a, b): (Vec<NodeId>, Vec<NodeId>) =
-                    (0..5).partition(|&i| (i + node) % 5 < cut);
+                let (a, b): (Vec<NodeId>, Vec<NodeId>) = (0..5).partition(|&i| (i + node) % 5 < cut);
                 sim.inject(Fault::Partition(vec![a, b]));
             }
             5 => sim.inject(Fault::Heal),
@@ -783,11 +583,7 @@ fn churn_under_an_unreliable_network_keeps_safety_and_recovers() {
         assert_safe(&sim);
     }
     let before = sim.counters().committed;
-    assert!(
-        elections(&sim) >= 5,
-        "churn caused elections: {}",
-        elections(&sim)
-    );
+    assert!(elections(&sim) >= 5, "churn caused elections: {}", elections(&sim));
     assert!(before >= 50, "requests still commit under churn: {before}");
 
     common::calm_network(&mut sim);
@@ -806,13 +602,7 @@ fn churn_under_an_unreliable_network_keeps_safety_and_recovers() {
 #[test]
 fn every_cluster_size_from_1_to_101_elects_and_commits() {
     for n in 1..=101u32 {
-        let mut sim = build(
-            n,
-            u64::from(n),
-            RaftConfig::default(),
-            NetConfig::default(),
-            ClientConfig::default(),
-        );
+        let mut sim = build(n, u64::from(n), RaftConfig::default(), NetConfig::default(), ClientConfig::default());
         let l = wait_for_leader(&mut sim, 5 * SEC);
         let req = sim.client_request(l).expect("request");
         assert!(wait_committed(&mut sim, req, 2 * SEC), "{n} nodes");
@@ -825,13 +615,7 @@ fn every_cluster_size_from_1_to_101_elects_and_commits() {
 /// holds them.
 fn world_nodes(durables: Vec<RaftDurable>) -> Vec<Node<RaftNode>> {
     let n = durables.len() as u32;
-    let sim: Sim<RaftNode> = Sim::new(
-        SimConfig {
-            nodes: n,
-            ..SimConfig::default()
-        },
-        RaftConfig::default(),
-    );
+    let sim: Sim<RaftNode> = Sim::new(SimConfig { nodes: n, ..SimConfig::default() }, RaftConfig::default());
     let mut nodes = sim.nodes().to_vec();
     for (i, d) in durables.into_iter().enumerate() {
         nodes[i].state = RaftNode::recover(i as NodeId, n, &RaftConfig::default(), d);
@@ -843,10 +627,7 @@ fn durable(log: &[(u64, u64)]) -> RaftDurable {
     RaftDurable {
         term: log.last().map_or(0, |e| e.0),
         voted_for: None,
-        log: log
-            .iter()
-            .map(|&(term, command)| Entry::new(term, command))
-            .collect(),
+        log: log.iter().map(|&(term, command)| Entry::new(term, command)).collect(),
         ..RaftDurable::default()
     }
 }
@@ -856,10 +637,7 @@ fn note(node: NodeId, note: RaftNote) -> TraceEvent<RaftNode> {
 }
 
 fn checker(name: &str) -> Box<dyn Invariant<RaftNode>> {
-    raft::invariants()
-        .into_iter()
-        .find(|i| i.name() == name)
-        .unwrap_or_else(|| panic!("no checker named {name}"))
+    raft::invariants().into_iter().find(|i| i.name() == name).unwrap_or_else(|| panic!("no checker named {name}"))
 }
 
 /// A world and the events of one step.
@@ -870,13 +648,7 @@ type Step = (Vec<Node<RaftNode>>, Vec<TraceEvent<RaftNode>>);
 fn feed(name: &str, steps: &[Step]) -> Result<(), String> {
     let mut inv = checker(name);
     let empty = world_nodes(vec![RaftDurable::default(); steps[0].0.len()]);
-    inv.check(
-        &World {
-            now: 0,
-            nodes: &empty,
-        },
-        &[],
-    )?;
+    inv.check(&World { now: 0, nodes: &empty }, &[])?;
     for (nodes, events) in steps {
         inv.check(&World { now: 1, nodes }, events)?;
     }
@@ -915,10 +687,7 @@ fn election_safety_reports_two_leaders_in_one_term() {
         ],
     );
     let msg = bad.expect_err("two leaders of term 3");
-    assert!(
-        msg.contains("S1") && msg.contains("S3") && msg.contains("term 3"),
-        "{msg}"
-    );
+    assert!(msg.contains("S1") && msg.contains("S3") && msg.contains("term 3"), "{msg}");
     let ok = feed(
         "Election Safety",
         &[
@@ -940,43 +709,25 @@ fn leader_append_only_reports_a_leader_rewriting_its_log() {
         "Leader Append-Only",
         &[
             (two.clone(), grow.clone()),
-            (
-                two.clone(),
-                vec![note(0, RaftNote::BecameLeader { term: 2 })],
-            ),
+            (two.clone(), vec![note(0, RaftNote::BecameLeader { term: 2 })]),
             (one.clone(), vec![note(0, RaftNote::Truncated { from: 2 })]),
         ],
     )
     .expect_err("a leader truncated");
-    assert!(
-        msg.contains("leader of term 2") && msg.contains("index 2"),
-        "{msg}"
-    );
+    assert!(msg.contains("leader of term 2") && msg.contains("index 2"), "{msg}");
     let msg = feed(
         "Leader Append-Only",
         &[
             (two.clone(), grow.clone()),
-            (
-                two.clone(),
-                vec![note(0, RaftNote::BecameLeader { term: 2 })],
-            ),
-            (
-                two.clone(),
-                vec![note(0, RaftNote::Appended { from: 2, to: 2 })],
-            ),
+            (two.clone(), vec![note(0, RaftNote::BecameLeader { term: 2 })]),
+            (two.clone(), vec![note(0, RaftNote::Appended { from: 2, to: 2 })]),
         ],
     )
     .expect_err("a leader overwrote");
     assert!(msg.contains("overwrote"), "{msg}");
     // The same truncation by a follower is legitimate.
     assert_eq!(
-        feed(
-            "Leader Append-Only",
-            &[
-                (two, grow),
-                (one, vec![note(0, RaftNote::Truncated { from: 2 })])
-            ]
-        ),
+        feed("Leader Append-Only", &[(two, grow), (one, vec![note(0, RaftNote::Truncated { from: 2 })])]),
         Ok(())
     );
 }
@@ -985,44 +736,26 @@ fn leader_append_only_reports_a_leader_rewriting_its_log() {
 // differ before it; and a log that changes without a note.
 #[test]
 fn log_matching_reports_equal_entries_with_different_prefixes() {
-    let w = world_nodes(vec![
-        durable(&[(1, 100), (3, 7)]),
-        durable(&[(2, 200), (3, 7)]),
-    ]);
+    let w = world_nodes(vec![durable(&[(1, 100), (3, 7)]), durable(&[(2, 200), (3, 7)])]);
     let msg = feed(
         "Log Matching",
-        &[(
-            w,
-            vec![
-                note(0, RaftNote::Appended { from: 1, to: 2 }),
-                note(1, RaftNote::Appended { from: 1, to: 2 }),
-            ],
-        )],
+        &[(w, vec![note(0, RaftNote::Appended { from: 1, to: 2 }), note(1, RaftNote::Appended { from: 1, to: 2 })])],
     )
     .expect_err("prefixes differ");
     assert!(msg.contains("index 2") && msg.contains("term 3"), "{msg}");
-    let ok = world_nodes(vec![
-        durable(&[(1, 100), (3, 7)]),
-        durable(&[(1, 100), (3, 7), (3, 8)]),
-    ]);
+    let ok = world_nodes(vec![durable(&[(1, 100), (3, 7)]), durable(&[(1, 100), (3, 7), (3, 8)])]);
     assert_eq!(
         feed(
             "Log Matching",
             &[(
                 ok.clone(),
-                vec![
-                    note(0, RaftNote::Appended { from: 1, to: 2 }),
-                    note(1, RaftNote::Appended { from: 1, to: 3 })
-                ]
+                vec![note(0, RaftNote::Appended { from: 1, to: 2 }), note(1, RaftNote::Appended { from: 1, to: 3 })]
             )]
         ),
         Ok(())
     );
-    let msg = feed(
-        "Log Matching",
-        &[(ok, vec![note(0, RaftNote::Appended { from: 1, to: 1 })])],
-    )
-    .expect_err("unnoted entry");
+    let msg =
+        feed("Log Matching", &[(ok, vec![note(0, RaftNote::Appended { from: 1, to: 1 })])]).expect_err("unnoted entry");
     assert!(msg.contains("without a note"), "{msg}");
 }
 
@@ -1033,10 +766,7 @@ fn leader_completeness_reports_a_leader_missing_a_committed_entry() {
     let w = world_nodes(vec![
         durable(&[(1, 100)]),
         durable(&[(1, 100)]),
-        RaftDurable {
-            term: 1,
-            ..RaftDurable::default()
-        },
+        RaftDurable { term: 1, ..RaftDurable::default() },
     ]);
     let setup = vec![
         note(0, RaftNote::Appended { from: 1, to: 1 }),
@@ -1045,35 +775,21 @@ fn leader_completeness_reports_a_leader_missing_a_committed_entry() {
     ];
     let msg = feed(
         "Leader Completeness",
-        &[
-            (w.clone(), setup.clone()),
-            (w.clone(), vec![note(2, RaftNote::BecameLeader { term: 2 })]),
-        ],
+        &[(w.clone(), setup.clone()), (w.clone(), vec![note(2, RaftNote::BecameLeader { term: 2 })])],
     )
     .expect_err("S3 lacks the committed entry");
-    assert!(
-        msg.contains("S3") && msg.contains("term 2") && msg.contains("request #100"),
-        "{msg}"
-    );
+    assert!(msg.contains("S3") && msg.contains("term 2") && msg.contains("request #100"), "{msg}");
     assert_eq!(
         feed(
             "Leader Completeness",
-            &[
-                (w.clone(), setup.clone()),
-                (w.clone(), vec![note(1, RaftNote::BecameLeader { term: 2 })])
-            ]
+            &[(w.clone(), setup.clone()), (w.clone(), vec![note(1, RaftNote::BecameLeader { term: 2 })])]
         ),
         Ok(())
     );
     // The other direction: an entry committed while a later leader lacks it.
-    let msg = feed(
-        "Leader Completeness",
-        &[
-            (w.clone(), vec![note(2, RaftNote::BecameLeader { term: 1 })]),
-            (w, setup),
-        ],
-    )
-    .expect_err("S3 leads term 1 without the entry committed in term 1");
+    let msg =
+        feed("Leader Completeness", &[(w.clone(), vec![note(2, RaftNote::BecameLeader { term: 1 })]), (w, setup)])
+            .expect_err("S3 leads term 1 without the entry committed in term 1");
     assert!(msg.contains("does not hold it"), "{msg}");
 }
 
@@ -1084,36 +800,16 @@ fn state_machine_safety_reports_different_entries_applied_at_one_index() {
     let w = world_nodes(vec![durable(&[(1, 100)]), durable(&[(1, 200)])]);
     let msg = feed(
         "State Machine Safety",
-        &[(
-            w,
-            vec![
-                note(0, RaftNote::Committed { index: 1 }),
-                note(1, RaftNote::Committed { index: 1 }),
-            ],
-        )],
+        &[(w, vec![note(0, RaftNote::Committed { index: 1 }), note(1, RaftNote::Committed { index: 1 })])],
     )
     .expect_err("different entries applied");
-    assert!(
-        msg.contains("index 1") && msg.contains("#100") && msg.contains("#200"),
-        "{msg}"
-    );
+    assert!(msg.contains("index 1") && msg.contains("#100") && msg.contains("#200"), "{msg}");
     let same = world_nodes(vec![durable(&[(1, 100)]), durable(&[(1, 100)])]);
-    let both = vec![
-        note(0, RaftNote::Committed { index: 1 }),
-        note(1, RaftNote::Committed { index: 1 }),
-    ];
-    assert_eq!(
-        feed("State Machine Safety", &[(same.clone(), both.clone())]),
-        Ok(())
-    );
-    let msg = feed(
-        "State Machine Safety",
-        &[
-            (same.clone(), both),
-            (same, vec![note(1, RaftNote::Truncated { from: 1 })]),
-        ],
-    )
-    .expect_err("deleted an applied entry");
+    let both = vec![note(0, RaftNote::Committed { index: 1 }), note(1, RaftNote::Committed { index: 1 })];
+    assert_eq!(feed("State Machine Safety", &[(same.clone(), both.clone())]), Ok(()));
+    let msg =
+        feed("State Machine Safety", &[(same.clone(), both), (same, vec![note(1, RaftNote::Truncated { from: 1 })])])
+            .expect_err("deleted an applied entry");
     assert!(msg.contains("already applied"), "{msg}");
 }
 
@@ -1123,17 +819,8 @@ fn follower(id: NodeId, n: u32, log: &[(u64, u64)], commit: u64) -> RaftNode {
     let mut node = RaftNode::new(id, n, &RaftConfig::default());
     let mut rng = Rng::stream(1, StreamKind::Node, 0);
     let mut effects = Vec::new();
-    let mut ctx = Ctx {
-        id,
-        nodes: n,
-        now: 0,
-        rng: &mut rng,
-        effects: &mut effects,
-    };
-    let entries: Vec<Entry> = log
-        .iter()
-        .map(|&(term, command)| Entry::new(term, command))
-        .collect();
+    let mut ctx = Ctx { id, nodes: n, now: 0, rng: &mut rng, effects: &mut effects };
+    let entries: Vec<Entry> = log.iter().map(|&(term, command)| Entry::new(term, command)).collect();
     let term = log.last().map_or(1, |e| e.0);
     let msg = RaftMsg::AppendEntries {
         term,
@@ -1157,10 +844,7 @@ fn check_all_reports_diverging_committed_prefixes_and_log_mismatches() {
     assert_eq!(check_all(&nodes), Ok(()));
     nodes[2].state = follower(2, 3, &[(1, 100), (2, 999)], 2);
     let msg = check_all(&nodes).expect_err("index 2 differs");
-    assert!(
-        msg.contains("State Machine Safety") && msg.contains("index 2"),
-        "{msg}"
-    );
+    assert!(msg.contains("State Machine Safety") && msg.contains("index 2"), "{msg}");
     nodes[2].state = follower(2, 3, &[(1, 555), (1, 101)], 0);
     let msg = check_all(&nodes).expect_err("Log Matching");
     assert!(msg.contains("Log Matching"), "{msg}");
@@ -1171,28 +855,16 @@ fn check_all_reports_diverging_committed_prefixes_and_log_mismatches() {
 // look, through the simulator's own path.
 #[test]
 fn a_violation_stops_the_simulator_with_the_invariants_name() {
-    let mut sim: Sim<RaftNode> = Sim::new(
-        SimConfig {
-            nodes: 3,
-            seed: 1,
-            ..SimConfig::default()
-        },
-        RaftConfig::default(),
-    );
+    let mut sim: Sim<RaftNode> =
+        Sim::new(SimConfig { nodes: 3, seed: 1, ..SimConfig::default() }, RaftConfig::default());
     // A checker that believes S2 led term 1 before this run was attached.
     let mut es = checker("Election Safety");
     let w = world_nodes(vec![RaftDurable::default(); 3]);
-    es.check(
-        &World { now: 0, nodes: &w },
-        &[note(1, RaftNote::BecameLeader { term: 1 })],
-    )
-    .expect("fine so far");
+    es.check(&World { now: 0, nodes: &w }, &[note(1, RaftNote::BecameLeader { term: 1 })]).expect("fine so far");
     sim.add_invariant(es);
     sim.force_timeout(0);
     sim.run_until(SEC);
-    let v = sim
-        .violation()
-        .expect("S1 leading term 1 breaks Election Safety for this checker");
+    let v = sim.violation().expect("S1 leading term 1 breaks Election Safety for this checker");
     assert_eq!(v.invariant, "Election Safety");
     let stopped_at = sim.now();
     sim.run_until(2 * SEC);

@@ -8,12 +8,23 @@
 
 mod common;
 
-use clusterscope_core::raft::{self, check_all, MemberChange, Members, Membership, RaftConfig, RaftMsg, RaftNode, RaftNote, Role};
-use clusterscope_core::sim::{ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Sim, SimConfig, Time, TraceEvent, MS, SEC};
+use clusterscope_core::raft::{
+    self, check_all, MemberChange, Members, Membership, RaftConfig, RaftMsg, RaftNode, RaftNote, Role,
+};
+use clusterscope_core::sim::{
+    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Sim, SimConfig, Time, TraceEvent, MS, SEC,
+};
 
 fn build(nodes: u32, seed: u64, raft: RaftConfig, net: NetConfig, rate: u64) -> Sim<RaftNode> {
     Sim::with_invariants(
-        SimConfig { nodes, seed, net, client: ClientConfig { rate_per_sec: rate, ..ClientConfig::default() }, trace_window: 4096, ..SimConfig::default() },
+        SimConfig {
+            nodes,
+            seed,
+            net,
+            client: ClientConfig { rate_per_sec: rate, ..ClientConfig::default() },
+            trace_window: 4096,
+            ..SimConfig::default()
+        },
         raft,
         raft::invariants(),
     )
@@ -124,7 +135,10 @@ fn a_lagging_follower_catches_up_by_snapshot() {
     let deadline = sim.now() + 2 * SEC;
     while sim.now() < deadline && !installed {
         sim.step();
-        installed |= events_of(&sim, |e| matches!(e, TraceEvent::Note { node, note: RaftNote::InstalledSnapshot { .. }, .. } if *node == lagging)) > 0;
+        installed |= events_of(
+            &sim,
+            |e| matches!(e, TraceEvent::Note { node, note: RaftNote::InstalledSnapshot { .. }, .. } if *node == lagging),
+        ) > 0;
     }
     assert!(installed, "S{} never installed a snapshot", lagging + 1);
     members_agree(&mut sim, 10 * SEC);
@@ -138,7 +152,8 @@ fn a_lagging_follower_catches_up_by_snapshot() {
 #[test]
 fn a_crash_during_snapshot_install_loses_nothing() {
     let raft = RaftConfig { snapshot_every: 40, ..RaftConfig::default() };
-    let mut sim = build(3, 4, raft, NetConfig { latency_min: 5 * MS, latency_max: 10 * MS, ..NetConfig::default() }, 150);
+    let mut sim =
+        build(3, 4, raft, NetConfig { latency_min: 5 * MS, latency_max: 10 * MS, ..NetConfig::default() }, 150);
     wait_for_leader(&mut sim, 2 * SEC);
     let f = (leader(&sim).unwrap() + 1) % 3;
     sim.inject(Fault::Crash(f));
@@ -161,7 +176,11 @@ fn a_crash_during_snapshot_install_loses_nothing() {
     loop {
         assert!(sim.now() < deadline, "S{} installed no snapshot", f + 1);
         sim.step();
-        if events_of(&sim, |e| matches!(e, TraceEvent::Note { node, note: RaftNote::InstalledSnapshot { .. }, .. } if *node == f)) > 0 {
+        if events_of(
+            &sim,
+            |e| matches!(e, TraceEvent::Note { node, note: RaftNote::InstalledSnapshot { .. }, .. } if *node == f),
+        ) > 0
+        {
             break;
         }
     }
@@ -183,7 +202,13 @@ fn a_crash_during_snapshot_install_loses_nothing() {
 fn adding_and_removing_servers_under_load_with_loss_and_partitions() {
     for seed in 0..6 {
         let raft = RaftConfig { members: 3, snapshot_every: 100, ..RaftConfig::default() };
-        let net = NetConfig { latency_min: 2 * MS, latency_max: 15 * MS, loss_ppm: 50_000, dup_ppm: 20_000, ..NetConfig::default() };
+        let net = NetConfig {
+            latency_min: 2 * MS,
+            latency_max: 15 * MS,
+            loss_ppm: 50_000,
+            dup_ppm: 20_000,
+            ..NetConfig::default()
+        };
         let mut sim = build(6, seed, raft, net, 100);
         wait_for_leader(&mut sim, 3 * SEC);
         change(&mut sim, MemberChange::Add(3), 10 * SEC);
@@ -295,7 +320,11 @@ fn log_durable(log: Vec<Entry>) -> RaftDurable {
 // the first is uncommitted, or one that changes two servers at once.
 #[test]
 fn one_change_at_a_time_reports_two_changes_in_flight_or_two_servers_at_once() {
-    let two = world(vec![log_durable(vec![config_entry(1, &[0, 1]), config_entry(1, &[0])]), log_durable(vec![]), log_durable(vec![])]);
+    let two = world(vec![
+        log_durable(vec![config_entry(1, &[0, 1]), config_entry(1, &[0])]),
+        log_durable(vec![]),
+        log_durable(vec![]),
+    ]);
     let mut inv = checker("One Change at a Time");
     let events = [note(0, RaftNote::BecameLeader { term: 1 }), note(0, RaftNote::Appended { from: 1, to: 2 })];
     let msg = inv.check(&World { now: 0, nodes: &two }, &events).expect_err("two in flight");
@@ -303,12 +332,20 @@ fn one_change_at_a_time_reports_two_changes_in_flight_or_two_servers_at_once() {
 
     let jump = world(vec![log_durable(vec![config_entry(1, &[0])]), log_durable(vec![]), log_durable(vec![])]);
     let mut inv = checker("One Change at a Time");
-    let msg = inv.check(&World { now: 0, nodes: &jump }, &events[..1]).and_then(|_| inv.check(&World { now: 0, nodes: &jump }, &[note(0, RaftNote::Appended { from: 1, to: 1 })]));
+    let msg = inv
+        .check(&World { now: 0, nodes: &jump }, &events[..1])
+        .and_then(|_| inv.check(&World { now: 0, nodes: &jump }, &[note(0, RaftNote::Appended { from: 1, to: 1 })]));
     assert!(msg.expect_err("two servers at once").contains("by 2 servers"));
 
     let fine = world(vec![log_durable(vec![config_entry(1, &[0, 1])]), log_durable(vec![]), log_durable(vec![])]);
     let mut inv = checker("One Change at a Time");
-    assert_eq!(inv.check(&World { now: 0, nodes: &fine }, &[events[0].clone(), note(0, RaftNote::Appended { from: 1, to: 1 })]), Ok(()));
+    assert_eq!(
+        inv.check(
+            &World { now: 0, nodes: &fine },
+            &[events[0].clone(), note(0, RaftNote::Appended { from: 1, to: 1 })]
+        ),
+        Ok(())
+    );
 }
 
 // Negative test, thesis §4.1: once a configuration is committed, a leader
@@ -318,11 +355,17 @@ fn committed_configuration_kept_reports_a_leader_without_it() {
     let c = config_entry(1, &[0, 1]);
     let mut state = StateMachine::default();
     state.apply(&c);
-    let with = RaftDurable { term: 1, voted_for: None, log: vec![], snapshot: Snapshot { state, config: c.config, config_index: 1 } };
+    let with = RaftDurable {
+        term: 1,
+        voted_for: None,
+        log: vec![],
+        snapshot: Snapshot { state, config: c.config, config_index: 1 },
+    };
     let nodes = world(vec![with, log_durable(vec![]), log_durable(vec![])]);
     assert_eq!(nodes[0].state.configuration_index(), 1);
     let mut inv = checker("Committed Configuration Kept");
-    let msg = inv.check(&World { now: 0, nodes: &nodes }, &[note(2, RaftNote::BecameLeader { term: 2 })]).expect_err("lost");
+    let msg =
+        inv.check(&World { now: 0, nodes: &nodes }, &[note(2, RaftNote::BecameLeader { term: 2 })]).expect_err("lost");
     assert!(msg.contains("older than the committed configuration"), "{msg}");
 }
 
@@ -336,10 +379,17 @@ fn log_matching_reports_a_snapshot_that_does_not_match_its_log() {
         wrong.apply(&Entry::new(1, e.command + 100));
     }
     let before = world(vec![log_durable(log.clone())]);
-    let after = world(vec![RaftDurable { term: 1, voted_for: None, log: log[2..].to_vec(), snapshot: Snapshot { state: wrong, config: None, config_index: 0 } }]);
+    let after = world(vec![RaftDurable {
+        term: 1,
+        voted_for: None,
+        log: log[2..].to_vec(),
+        snapshot: Snapshot { state: wrong, config: None, config_index: 0 },
+    }]);
     let mut inv = checker("Log Matching");
     inv.check(&World { now: 0, nodes: &before }, &[]).unwrap();
-    let msg = inv.check(&World { now: 1, nodes: &after }, &[note(0, RaftNote::Snapshotted { index: 2, term: 1 })]).expect_err("bad snapshot");
+    let msg = inv
+        .check(&World { now: 1, nodes: &after }, &[note(0, RaftNote::Snapshotted { index: 2, term: 1 })])
+        .expect_err("bad snapshot");
     assert!(msg.contains("snapshot"), "{msg}");
 }
 
@@ -364,7 +414,12 @@ fn logs_stay_bounded_by_the_threshold() {
         for n in sim.nodes() {
             let st = &n.state;
             let uncommitted = st.last_log_index() - st.commit_index();
-            assert!(st.log().len() as u64 <= 100 + uncommitted + 1, "S{}: {} entries, {uncommitted} uncommitted", st.id() + 1, st.log().len());
+            assert!(
+                st.log().len() as u64 <= 100 + uncommitted + 1,
+                "S{}: {} entries, {uncommitted} uncommitted",
+                st.id() + 1,
+                st.log().len()
+            );
             longest = longest.max(st.log().len());
         }
     }

@@ -31,8 +31,8 @@ mod common;
 
 use clusterscope_core::raft::{self, check_all, MemberChange, RaftConfig, RaftNode, Role};
 use clusterscope_core::sim::{
-    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Reply, Rng, Sim, SimConfig,
-    StreamKind, Time, TraceEvent, MS, SEC,
+    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Reply, Rng, Sim, SimConfig, StreamKind, Time, TraceEvent, MS,
+    SEC,
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -153,17 +153,12 @@ fn pick(r: &mut Rng, n: u32) -> NodeId {
 }
 
 fn in_status(sim: &Sim<RaftNode>, s: NodeStatus) -> Vec<NodeId> {
-    (0..sim.config().nodes)
-        .filter(|&i| sim.nodes()[i as usize].status == s)
-        .collect()
+    (0..sim.config().nodes).filter(|&i| sim.nodes()[i as usize].status == s).collect()
 }
 
 fn safe(sim: &Sim<RaftNode>, phase: &str) -> Result<(), String> {
     if let Some(v) = sim.violation() {
-        return Err(format!(
-            "{phase}: {} violated at {} µs: {}",
-            v.invariant, v.at, v.message
-        ));
+        return Err(format!("{phase}: {} violated at {} µs: {}", v.invariant, v.at, v.message));
     }
     check_all(sim.nodes()).map_err(|e| format!("{phase}: check_all: {e}"))
 }
@@ -204,10 +199,7 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
         seed,
         net: plan.net.clone(),
         drift_ppm_max: plan.drift_ppm_max,
-        client: ClientConfig {
-            rate_per_sec: plan.request_rate,
-            ..ClientConfig::default()
-        },
+        client: ClientConfig { rate_per_sec: plan.request_rate, ..ClientConfig::default() },
         // SWARM_TRACE=<n>: keep the last n events and print them on failure.
         trace_window: std::env::var("SWARM_TRACE").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0),
     };
@@ -240,9 +232,7 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
         if r.chance_ppm(plan.restart) {
             let crashed = in_status(&sim, NodeStatus::Crashed);
             if !crashed.is_empty() {
-                sim.inject(Fault::Restart(
-                    crashed[pick(&mut r, crashed.len() as u32) as usize],
-                ));
+                sim.inject(Fault::Restart(crashed[pick(&mut r, crashed.len() as u32) as usize]));
             }
         }
         if r.chance_ppm(plan.pause) {
@@ -283,7 +273,8 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
             if let Some(l) = leader(&sim) {
                 let id = pick(&mut r, n);
                 let conf = sim.nodes()[l as usize].state.configuration();
-                let change = if conf.contains(id) && conf.len() > 1 { MemberChange::Remove(id) } else { MemberChange::Add(id) };
+                let change =
+                    if conf.contains(id) && conf.len() > 1 { MemberChange::Remove(id) } else { MemberChange::Add(id) };
                 sim.call(l, |node, ctx| node.change_membership(change, ctx));
             }
         }
@@ -329,9 +320,7 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
         }
     }
     let target = pick(&mut r, n);
-    let req = sim
-        .client_request(target)
-        .ok_or("the request was refused")?;
+    let req = sim.client_request(target).ok_or("the request was refused")?;
     let deadline = healed + RECOVERY_BOUND;
     let mut replied = false;
     let mut next_look = healed;
@@ -348,7 +337,8 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
             // holds again (an uncommitted entry that survived) is started.
             if let Some(l) = leader(&sim) {
                 let conf = sim.nodes()[l as usize].state.configuration();
-                let down: Vec<NodeId> = conf.iter().filter(|&id| sim.nodes()[id as usize].status == NodeStatus::Crashed).collect();
+                let down: Vec<NodeId> =
+                    conf.iter().filter(|&id| sim.nodes()[id as usize].status == NodeStatus::Crashed).collect();
                 for id in down {
                     sim.inject(Fault::Restart(id));
                 }
@@ -425,20 +415,10 @@ fn replay_hint(seed: u64) -> String {
 
 /// The seeds this shard runs.
 fn seeds(shard: u64) -> Vec<u64> {
-    if let Some(one) = std::env::var("SWARM_SEED")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-    {
-        return if one % SHARDS == shard {
-            vec![one]
-        } else {
-            vec![]
-        };
+    if let Some(one) = std::env::var("SWARM_SEED").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+        return if one % SHARDS == shard { vec![one] } else { vec![] };
     }
-    let count = std::env::var("SWARM_SEEDS")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(DEFAULT_SEEDS);
+    let count = std::env::var("SWARM_SEEDS").ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(DEFAULT_SEEDS);
     (0..count).filter(|s| s % SHARDS == shard).collect()
 }
 
@@ -459,11 +439,7 @@ fn run_shard(shard: u64) {
                     println!("seed {seed}: {:?}\n{:?}", Plan::draw(seed), o);
                 }
             }
-            Err(e) => failures.push(format!(
-                "seed {seed}: {e}\n  {:?}\n  {}",
-                Plan::draw(seed),
-                replay_hint(seed)
-            )),
+            Err(e) => failures.push(format!("seed {seed}: {e}\n  {:?}\n  {}", Plan::draw(seed), replay_hint(seed))),
         }
     }
     println!(
@@ -471,20 +447,11 @@ fn run_shard(shard: u64) {
         seeds.len(),
         worst_recovery / MS
     );
-    assert!(
-        failures.is_empty(),
-        "{} of {} seeds failed:\n{}",
-        failures.len(),
-        seeds.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} seeds failed:\n{}", failures.len(), seeds.len(), failures.join("\n"));
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
+    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
 }
 
 // Swarm, shard 0 of 4 (the shards run in parallel; together they cover
@@ -536,18 +503,10 @@ fn the_same_seed_gives_the_same_fingerprint() {
 // (many terms). A swarm that only ran calm worlds would pass trivially.
 #[test]
 fn the_swarm_explores_hostile_worlds() {
-    let outcomes: Vec<Outcome> = (0..40)
-        .map(|s| run_seed(s).unwrap_or_else(|e| panic!("seed {s}: {e}")))
-        .collect();
-    let many_terms = outcomes
-        .iter()
-        .filter(|o| o.elections_top_term >= 5)
-        .count();
+    let outcomes: Vec<Outcome> = (0..40).map(|s| run_seed(s).unwrap_or_else(|e| panic!("seed {s}: {e}"))).collect();
+    let many_terms = outcomes.iter().filter(|o| o.elections_top_term >= 5).count();
     let busy = outcomes.iter().filter(|o| o.committed >= 10).count();
-    assert!(
-        many_terms >= 10,
-        "only {many_terms} of 40 seeds reached term 5"
-    );
+    assert!(many_terms >= 10, "only {many_terms} of 40 seeds reached term 5");
     assert!(busy >= 10, "only {busy} of 40 seeds committed 10 requests");
     // §7 and thesis §4 are exercised too.
     let snapshots = outcomes.iter().filter(|o| o.snapshotted > 0).count();

@@ -1,9 +1,7 @@
 //! How evenly each algorithm spreads keys: the claims of the papers, with
 //! stated tolerances on fixed seeds.
 
-use clusterscope_core::ring::{
-    uniform_nodes, Algorithm, BoundedLoads, HashKind, Maglev, RingModel, RingParams,
-};
+use clusterscope_core::ring::{uniform_nodes, Algorithm, BoundedLoads, HashKind, Maglev, RingModel, RingParams};
 
 // Karger et al. 1997 / the usual virtual-node analysis: with n servers of
 // V random points each, a server's share of the circle is Beta(V, (n-1)V),
@@ -17,12 +15,7 @@ use clusterscope_core::ring::{
 fn ring_relative_std_is_about_one_over_sqrt_vnodes() {
     let (n, keys) = (200u32, 100_000u32);
     for vnodes in [10u32, 100, 400] {
-        let hashes = [
-            HashKind::Xxh3,
-            HashKind::Xxh64,
-            HashKind::Murmur3,
-            HashKind::Md5,
-        ];
+        let hashes = [HashKind::Xxh3, HashKind::Xxh64, HashKind::Murmur3, HashKind::Md5];
         let pooled = hashes
             .iter()
             .map(|&hash| {
@@ -42,10 +35,7 @@ fn ring_relative_std_is_about_one_over_sqrt_vnodes() {
         let got = pooled.sqrt();
         let (n, v, k) = (f64::from(n), f64::from(vnodes), f64::from(keys));
         let expected = ((n - 1.0) / (n * v + 1.0) + (n - 1.0) / k).sqrt();
-        assert!(
-            (got / expected - 1.0).abs() < 0.12,
-            "V = {vnodes}: relative std {got:.4}, expected {expected:.4}"
-        );
+        assert!((got / expected - 1.0).abs() < 0.12, "V = {vnodes}: relative std {got:.4}, expected {expected:.4}");
     }
 }
 
@@ -90,22 +80,11 @@ fn bounded_loads_never_exceed_the_cap() {
         let live = u64::from(m.stats().live_nodes);
         let cap = ((1.0 + epsilon) * 20_000.0 / live as f64).ceil() as u64;
         for n in &m.stats().nodes {
-            assert!(
-                n.keys <= cap,
-                "epsilon {epsilon}: {} holds {} > {cap}",
-                n.name,
-                n.keys
-            );
+            assert!(n.keys <= cap, "epsilon {epsilon}: {} holds {} > {cap}", n.name, n.keys);
         }
-        assert!(
-            m.stats().keys.max_over_mean <= 1.0 + epsilon + 1e-9,
-            "epsilon {epsilon}"
-        );
+        assert!(m.stats().keys.max_over_mean <= 1.0 + epsilon + 1e-9, "epsilon {epsilon}");
         if epsilon < 0.5 {
-            assert!(
-                m.stats().overflowed > 0,
-                "epsilon {epsilon}: the cap should have bound"
-            );
+            assert!(m.stats().overflowed > 0, "epsilon {epsilon}: the cap should have bound");
         }
     }
     // The capacities themselves: ceil(1.25 * 1000 / 3) = 417 each.
@@ -152,15 +131,8 @@ fn maglev_removal_disrupts_little_beyond_the_removed_backend() {
     }
     assert!(own >= 655, "{own}");
     let share = others as f64 / before.table_size() as f64;
-    assert!(
-        share < 0.02,
-        "other backends lost {others} entries ({:.2} %)",
-        share * 100.0
-    );
-    assert!(
-        others > 0,
-        "Maglev is not a ring: some extra disruption is expected"
-    );
+    assert!(share < 0.02, "other backends lost {others} entries ({:.2} %)", share * 100.0);
+    assert!(others > 0, "Maglev is not a ring: some extra disruption is expected");
 }
 
 // Rendezvous and jump have no virtual nodes: their key counts are
@@ -170,24 +142,10 @@ fn maglev_removal_disrupts_little_beyond_the_removed_backend() {
 fn hashing_without_points_is_as_even_as_the_multinomial() {
     let (n, keys) = (50u32, 100_000u32);
     let expected = (f64::from(n - 1) / f64::from(keys)).sqrt();
-    for algorithm in [
-        Algorithm::Rendezvous,
-        Algorithm::Jump,
-        Algorithm::Maglev,
-        Algorithm::Modulo,
-    ] {
-        let p = RingParams {
-            algorithm,
-            nodes: n,
-            keys,
-            seed: 11,
-            ..RingParams::default()
-        };
+    for algorithm in [Algorithm::Rendezvous, Algorithm::Jump, Algorithm::Maglev, Algorithm::Modulo] {
+        let p = RingParams { algorithm, nodes: n, keys, seed: 11, ..RingParams::default() };
         let got = RingModel::new(&p).unwrap().stats().keys.rel_std;
-        assert!(
-            (got / expected - 1.0).abs() < 0.3,
-            "{algorithm}: {got:.4}, expected {expected:.4}"
-        );
+        assert!((got / expected - 1.0).abs() < 0.3, "{algorithm}: {got:.4}, expected {expected:.4}");
     }
 }
 
@@ -195,21 +153,8 @@ fn hashing_without_points_is_as_even_as_the_multinomial() {
 // server, Maglev's prime table.
 #[test]
 fn footprints() {
-    let p = RingParams {
-        nodes: 4,
-        vnodes: 160,
-        keys: 10,
-        ..RingParams::default()
-    };
-    let fp = |a| {
-        RingModel::new(&RingParams {
-            algorithm: a,
-            ..p.clone()
-        })
-        .unwrap()
-        .placement()
-        .footprint()
-    };
+    let p = RingParams { nodes: 4, vnodes: 160, keys: 10, ..RingParams::default() };
+    let fp = |a| RingModel::new(&RingParams { algorithm: a, ..p.clone() }).unwrap().placement().footprint();
     assert_eq!(fp(Algorithm::Ring), 640);
     assert_eq!(fp(Algorithm::Ketama), 640);
     assert_eq!(fp(Algorithm::Maglev), 65_537);

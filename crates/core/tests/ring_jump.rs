@@ -11,27 +11,13 @@ use proptest::prelude::*;
 fn matches_the_reference_cpp_table() {
     let table: [(u64, &[u32]); 4] = [
         (0, &[0; 20]),
-        (
-            1,
-            &[0, 0, 0, 0, 0, 0, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 17, 17],
-        ),
-        (
-            0xdeadbeef,
-            &[0, 1, 2, 3, 3, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 16, 16, 16],
-        ),
-        (
-            0x0ddc0ffeebadf00d,
-            &[0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 15, 15, 15, 15],
-        ),
+        (1, &[0, 0, 0, 0, 0, 0, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 17, 17]),
+        (0xdeadbeef, &[0, 1, 2, 3, 3, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 16, 16, 16]),
+        (0x0ddc0ffeebadf00d, &[0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 15, 15, 15, 15]),
     ];
     for (key, buckets) in table {
         for (i, &want) in buckets.iter().enumerate() {
-            assert_eq!(
-                jump_hash(key, i as u32 + 1),
-                want,
-                "key {key:#x}, {} buckets",
-                i + 1
-            );
+            assert_eq!(jump_hash(key, i as u32 + 1), want, "key {key:#x}, {} buckets", i + 1);
         }
     }
 }
@@ -42,9 +28,7 @@ fn matches_the_reference_cpp_table() {
 // single answers.
 #[test]
 fn matches_guava_golden_values() {
-    let golden100 = [
-        0, 55, 62, 8, 45, 59, 86, 97, 82, 59, 73, 37, 17, 56, 86, 21, 90, 37, 38, 83,
-    ];
+    let golden100 = [0, 55, 62, 8, 45, 59, 86, 97, 82, 59, 73, 37, 17, 56, 86, 21, 90, 37, 38, 83];
     for (i, &want) in golden100.iter().enumerate() {
         assert_eq!(jump_hash(i as u64, 100), want, "key {i}");
     }

@@ -1,9 +1,7 @@
 //! Ketama must place keys exactly as libketama does, so that a user can
 //! check the lab's answer against a real memcached deployment.
 
-use clusterscope_core::ring::{
-    ketama_hash, md5_digest, Algorithm, Ketama, NodeSpec, Placement, RingModel, RingParams,
-};
+use clusterscope_core::ring::{ketama_hash, md5_digest, Algorithm, Ketama, NodeSpec, Placement, RingModel, RingParams};
 
 /// The server list of libketama's own test, `ketama.servers` in the
 /// RJ/ketama repository (address, memory).
@@ -38,10 +36,7 @@ fn libketama_test_harness_digest() {
         let (point, server) = k.point_for(kh);
         let _ = writeln!(out, "{kh} {point} {}", KETAMA_SERVERS[server as usize].0);
     }
-    let hex: String = md5_digest(out.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex: String = md5_digest(out.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hex, "5672b131391f5aa2b280936aec1eea74");
 }
 
@@ -71,12 +66,7 @@ fn python_binding_known_answers() {
             failed: false,
         })
         .collect();
-    let params = RingParams {
-        algorithm: Algorithm::Ketama,
-        vnodes: 160,
-        keys: 100,
-        ..RingParams::default()
-    };
+    let params = RingParams { algorithm: Algorithm::Ketama, vnodes: 160, keys: 100, ..RingParams::default() };
     let model = RingModel::with_nodes(&params, nodes).unwrap();
     assert_eq!(model.locate(b"test"), vec![0]);
     assert_eq!(model.ring_view().unwrap().circle_bits, 32);

@@ -6,14 +6,7 @@ use clusterscope_core::ring::{
 };
 
 fn small(algorithm: Algorithm) -> RingParams {
-    RingParams {
-        algorithm,
-        nodes: 5,
-        vnodes: 50,
-        keys: 5_000,
-        seed: 9,
-        ..RingParams::default()
-    }
+    RingParams { algorithm, nodes: 5, vnodes: 50, keys: 5_000, seed: 9, ..RingParams::default() }
 }
 
 // DESIGN.md principle 6, "bad input is normal input": every bad value gets
@@ -22,95 +15,30 @@ fn small(algorithm: Algorithm) -> RingParams {
 fn bad_parameters_are_typed_errors_with_sentences() {
     let base = small(Algorithm::Ring);
     let cases: Vec<(RingParams, RingError, &str)> = vec![
+        (RingParams { nodes: 0, ..base.clone() }, RingError::NoNodes, "at least one server"),
+        (RingParams { vnodes: 0, ..base.clone() }, RingError::Vnodes(0), "between 1 and 10000"),
+        (RingParams { vnodes: 1_000_000, ..base.clone() }, RingError::Vnodes(1_000_000), "between 1 and 10000"),
+        (RingParams { keys: 0, ..base.clone() }, RingError::Keys(0), "between 1 and 1000000"),
+        (RingParams { replicas: 17, ..base.clone() }, RingError::Replicas(17), "between 1 and 16"),
+        (RingParams { epsilon: -1.0, ..base.clone() }, RingError::Epsilon(-1.0), "between 0 and 1000"),
         (
-            RingParams {
-                nodes: 0,
-                ..base.clone()
-            },
-            RingError::NoNodes,
-            "at least one server",
-        ),
-        (
-            RingParams {
-                vnodes: 0,
-                ..base.clone()
-            },
-            RingError::Vnodes(0),
-            "between 1 and 10000",
-        ),
-        (
-            RingParams {
-                vnodes: 1_000_000,
-                ..base.clone()
-            },
-            RingError::Vnodes(1_000_000),
-            "between 1 and 10000",
-        ),
-        (
-            RingParams {
-                keys: 0,
-                ..base.clone()
-            },
-            RingError::Keys(0),
-            "between 1 and 1000000",
-        ),
-        (
-            RingParams {
-                replicas: 17,
-                ..base.clone()
-            },
-            RingError::Replicas(17),
-            "between 1 and 16",
-        ),
-        (
-            RingParams {
-                epsilon: -1.0,
-                ..base.clone()
-            },
-            RingError::Epsilon(-1.0),
-            "between 0 and 1000",
-        ),
-        (
-            RingParams {
-                distribution: KeyDistribution::Zipf { s: f64::NAN },
-                ..base.clone()
-            },
+            RingParams { distribution: KeyDistribution::Zipf { s: f64::NAN }, ..base.clone() },
             RingError::ZipfExponent(f64::NAN),
             "between 0 and 10",
         ),
         (
-            RingParams {
-                nodes: 1000,
-                vnodes: 5000,
-                ..base.clone()
-            },
+            RingParams { nodes: 1000, vnodes: 5000, ..base.clone() },
             RingError::TooManyPoints { points: 5_000_000 },
             "more than the 4000000 supported",
         ),
         (
-            RingParams {
-                algorithm: Algorithm::Maglev,
-                nodes: 20,
-                maglev_size: 7,
-                ..base.clone()
-            },
-            RingError::MaglevSize {
-                size: 7,
-                servers: 20,
-            },
+            RingParams { algorithm: Algorithm::Maglev, nodes: 20, maglev_size: 7, ..base.clone() },
+            RingError::MaglevSize { size: 7, servers: 20 },
             "at least the number of servers",
         ),
         (
-            RingParams {
-                algorithm: Algorithm::Rendezvous,
-                nodes: 5000,
-                keys: 1_000_000,
-                ..base.clone()
-            },
-            RingError::TooMuchWork {
-                servers: 5000,
-                keys: 1_000_000,
-            },
+            RingParams { algorithm: Algorithm::Rendezvous, nodes: 5000, keys: 1_000_000, ..base.clone() },
+            RingError::TooMuchWork { servers: 5000, keys: 1_000_000 },
             "use fewer servers or keys",
         ),
     ];
@@ -128,34 +56,19 @@ fn bad_parameters_are_typed_errors_with_sentences() {
 fn bad_changes_are_refused_and_leave_the_model_as_it_was() {
     let mut m = RingModel::new(&small(Algorithm::Ring)).unwrap();
     let owners = m.owners().to_vec();
-    assert_eq!(
-        m.remove_node(42).unwrap_err().to_string(),
-        "there is no server S43"
-    );
+    assert_eq!(m.remove_node(42).unwrap_err().to_string(), "there is no server S43");
     assert_eq!(m.set_weight(1, 0).unwrap_err(), RingError::Weight(0));
-    assert_eq!(
-        m.set_vnodes(1, 20_000).unwrap_err(),
-        RingError::Vnodes(20_000)
-    );
+    assert_eq!(m.set_vnodes(1, 20_000).unwrap_err(), RingError::Vnodes(20_000));
     assert_eq!(m.owners(), &owners[..]);
     assert_eq!(m.node(1).unwrap().weight, 100);
     m.fail_node(1).unwrap();
-    assert_eq!(
-        m.fail_node(1).unwrap_err().to_string(),
-        "S2 is already failed"
-    );
-    assert_eq!(
-        m.recover_node(2).unwrap_err().to_string(),
-        "S3 is not failed, so it cannot recover"
-    );
+    assert_eq!(m.fail_node(1).unwrap_err().to_string(), "S2 is already failed");
+    assert_eq!(m.recover_node(2).unwrap_err().to_string(), "S3 is not failed, so it cannot recover");
     for id in [0, 2, 3] {
         m.remove_node(id).unwrap();
     }
     let err = m.fail_node(4).unwrap_err();
-    assert!(
-        err.to_string().contains("S5 is the last server that is up"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("S5 is the last server that is up"), "{err}");
     assert!(matches!(m.remove_node(4), Err(RingError::LastLiveNode(_))));
     // A failed server can still be removed.
     m.remove_node(1).unwrap();
@@ -163,19 +76,9 @@ fn bad_changes_are_refused_and_leave_the_model_as_it_was() {
 
     // A change the algorithm cannot build (a sixth server for a Maglev
     // table of 5 slots) is refused as a whole.
-    let mut m = RingModel::new(&RingParams {
-        maglev_size: 5,
-        ..small(Algorithm::Maglev)
-    })
-    .unwrap();
+    let mut m = RingModel::new(&RingParams { maglev_size: 5, ..small(Algorithm::Maglev) }).unwrap();
     let owners = m.owners().to_vec();
-    assert_eq!(
-        m.add_node(100).unwrap_err(),
-        RingError::MaglevSize {
-            size: 5,
-            servers: 6
-        }
-    );
+    assert_eq!(m.add_node(100).unwrap_err(), RingError::MaglevSize { size: 5, servers: 6 });
     assert_eq!(m.nodes().len(), 5);
     assert_eq!(m.owners(), &owners[..]);
 }
@@ -185,40 +88,19 @@ fn bad_changes_are_refused_and_leave_the_model_as_it_was() {
 fn changes_parse_from_text() {
     let m = RingModel::new(&small(Algorithm::Ring)).unwrap();
     let p = |s: &str| m.parse_change(s);
-    assert_eq!(
-        p("add"),
-        Ok(RingChange::AddNode {
-            name: None,
-            weight: 100
-        })
-    );
-    assert_eq!(
-        p("add:250"),
-        Ok(RingChange::AddNode {
-            name: None,
-            weight: 250
-        })
-    );
+    assert_eq!(p("add"), Ok(RingChange::AddNode { name: None, weight: 100 }));
+    assert_eq!(p("add:250"), Ok(RingChange::AddNode { name: None, weight: 250 }));
     assert_eq!(
         p("add:10.0.0.9:11211=300"),
-        Ok(RingChange::AddNode {
-            name: Some("10.0.0.9:11211".into()),
-            weight: 300
-        })
+        Ok(RingChange::AddNode { name: Some("10.0.0.9:11211".into()), weight: 300 })
     );
     assert_eq!(p("remove:S3"), Ok(RingChange::RemoveNode(2)));
     assert_eq!(p("fail:s1"), Ok(RingChange::FailNode(0)));
     assert_eq!(p("weight:S2=50"), Ok(RingChange::SetWeight(1, 50)));
     assert_eq!(p("vnodes:S2=7"), Ok(RingChange::SetVnodes(1, 7)));
     assert_eq!(p("epsilon:0.5"), Ok(RingChange::SetEpsilon(0.5)));
-    assert!(p("remove:S9")
-        .unwrap_err()
-        .to_string()
-        .contains("no server named 'S9'"));
-    assert!(p("explode:S1")
-        .unwrap_err()
-        .to_string()
-        .contains("cannot read the change"));
+    assert!(p("remove:S9").unwrap_err().to_string().contains("no server named 'S9'"));
+    assert!(p("explode:S1").unwrap_err().to_string().contains("cannot read the change"));
     assert!(p("weight:S1").is_err());
 }
 
@@ -227,24 +109,11 @@ fn changes_parse_from_text() {
 // servers, so replica loads add up to R times the keys.
 #[test]
 fn replicas_fill_preference_lists() {
-    for algorithm in [
-        Algorithm::Ring,
-        Algorithm::Ketama,
-        Algorithm::Rendezvous,
-        Algorithm::Jump,
-        Algorithm::Modulo,
-    ] {
-        let m = RingModel::new(&RingParams {
-            replicas: 3,
-            ..small(algorithm)
-        })
-        .unwrap();
+    for algorithm in [Algorithm::Ring, Algorithm::Ketama, Algorithm::Rendezvous, Algorithm::Jump, Algorithm::Modulo] {
+        let m = RingModel::new(&RingParams { replicas: 3, ..small(algorithm) }).unwrap();
         let list = m.locate(b"user:42");
         assert_eq!(list.len(), 3, "{algorithm}");
-        assert!(
-            list[0] != list[1] && list[1] != list[2] && list[0] != list[2],
-            "{algorithm}"
-        );
+        assert!(list[0] != list[1] && list[1] != list[2] && list[0] != list[2], "{algorithm}");
         let total: u64 = m.stats().nodes.iter().map(|n| n.replicas).sum();
         assert_eq!(total, 3 * 5_000, "{algorithm}");
     }
@@ -255,18 +124,11 @@ fn replicas_fill_preference_lists() {
 // requests for 5000 keys), while a uniform distribution keeps the two equal.
 #[test]
 fn skewed_popularity_unbalances_requests_not_keys() {
-    let zipf = RingModel::new(&RingParams {
-        distribution: KeyDistribution::Zipf { s: 1.1 },
-        ..small(Algorithm::Rendezvous)
-    })
-    .unwrap();
+    let zipf =
+        RingModel::new(&RingParams { distribution: KeyDistribution::Zipf { s: 1.1 }, ..small(Algorithm::Rendezvous) })
+            .unwrap();
     let s = zipf.stats();
-    assert!(
-        s.requests.rel_std > 3.0 * s.keys.rel_std,
-        "{} vs {}",
-        s.requests.rel_std,
-        s.keys.rel_std
-    );
+    assert!(s.requests.rel_std > 3.0 * s.keys.rel_std, "{} vs {}", s.requests.rel_std, s.keys.rel_std);
     let uniform = RingModel::new(&small(Algorithm::Rendezvous)).unwrap();
     let s = uniform.stats();
     assert!((s.requests.rel_std - s.keys.rel_std).abs() < 1e-9);
@@ -279,37 +141,10 @@ fn skewed_popularity_unbalances_requests_not_keys() {
 // an add, modulo nearly everything (libketama's README; Karger et al.).
 #[test]
 fn compare_runs_every_algorithm_on_the_same_changes() {
-    let params = RingParams {
-        nodes: 10,
-        vnodes: 100,
-        keys: 20_000,
-        epsilon: 0.05,
-        ..RingParams::default()
-    };
-    let rows = compare(
-        &params,
-        &[
-            RingChange::AddNode {
-                name: None,
-                weight: 100,
-            },
-            RingChange::FailNode(3),
-        ],
-    )
-    .unwrap();
+    let params = RingParams { nodes: 10, vnodes: 100, keys: 20_000, epsilon: 0.05, ..RingParams::default() };
+    let rows = compare(&params, &[RingChange::AddNode { name: None, weight: 100 }, RingChange::FailNode(3)]).unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r.algorithm.name()).collect();
-    assert_eq!(
-        names,
-        [
-            "ring",
-            "ketama",
-            "modulo",
-            "jump",
-            "rendezvous",
-            "maglev",
-            "bounded"
-        ]
-    );
+    assert_eq!(names, ["ring", "ketama", "modulo", "jump", "rendezvous", "maglev", "bounded"]);
     for r in &rows {
         assert_eq!(r.error, None, "{}", r.algorithm);
         assert_eq!(r.moved_per_change.len(), 2);
@@ -317,12 +152,7 @@ fn compare_runs_every_algorithm_on_the_same_changes() {
     }
     let row = |a: Algorithm| rows.iter().find(|r| r.algorithm == a).unwrap();
     assert_eq!(row(Algorithm::Ketama).hash, HashKind::Md5);
-    for a in [
-        Algorithm::Ring,
-        Algorithm::Ketama,
-        Algorithm::Rendezvous,
-        Algorithm::Jump,
-    ] {
+    for a in [Algorithm::Ring, Algorithm::Ketama, Algorithm::Rendezvous, Algorithm::Jump] {
         assert_eq!(row(a).moved_between_others, 0, "{a}");
     }
     assert!(row(Algorithm::Modulo).moved_fraction > 1.5);
@@ -330,16 +160,9 @@ fn compare_runs_every_algorithm_on_the_same_changes() {
     assert!(row(Algorithm::Bounded).keys.max_over_mean <= 1.05 + 1e-9);
 
     // An algorithm that cannot run gets its error in its row; the rest run.
-    let tiny = RingParams {
-        maglev_size: 5,
-        ..params
-    };
+    let tiny = RingParams { maglev_size: 5, ..params };
     let rows = compare(&tiny, &[]).unwrap();
-    assert!(rows[5]
-        .error
-        .as_deref()
-        .unwrap_or("")
-        .contains("Maglev table size 5"));
+    assert!(rows[5].error.as_deref().unwrap_or("").contains("Maglev table size 5"));
     assert!(rows[0].error.is_none());
 }
 
@@ -367,27 +190,16 @@ fn switching_algorithms_keeps_servers_and_keys() {
 // std hasher sneaking in would make it differ between native and wasm32).
 #[test]
 fn same_inputs_same_placement() {
-    let params = RingParams {
-        distribution: KeyDistribution::Zipf { s: 0.9 },
-        ..small(Algorithm::Bounded)
-    };
+    let params = RingParams { distribution: KeyDistribution::Zipf { s: 0.9 }, ..small(Algorithm::Bounded) };
     let a = RingModel::new(&params).unwrap();
     let b = RingModel::new(&params).unwrap();
     assert_eq!(a.owners(), b.owners());
     assert_eq!(a.stats(), b.stats());
-    let other = RingModel::new(&RingParams {
-        seed: 10,
-        ..params.clone()
-    })
-    .unwrap();
+    let other = RingModel::new(&RingParams { seed: 10, ..params.clone() }).unwrap();
     assert_ne!(a.owners(), other.owners());
     let mut fingerprints = Vec::new();
     for algorithm in Algorithm::ALL {
-        let m = RingModel::new(&RingParams {
-            algorithm,
-            ..params.clone()
-        })
-        .unwrap();
+        let m = RingModel::new(&RingParams { algorithm, ..params.clone() }).unwrap();
         let bytes: Vec<u8> = m.owners().iter().flat_map(|o| o.to_le_bytes()).collect();
         fingerprints.push(HashKind::Xxh3.hash(&bytes));
     }
@@ -412,7 +224,9 @@ fn ketama_uses_libketamas_160_points_unless_told_otherwise() {
     use clusterscope_core::lab::Lab;
     use clusterscope_core::ring::lab::RingLab;
     use clusterscope_core::scenario::{parse_action, Scenario};
-    let vnodes = |lab: &Lab| -> Vec<u32> { lab.model::<RingLab>().expect("a ring lab").model().nodes().iter().map(|n| n.vnodes).collect() };
+    let vnodes = |lab: &Lab| -> Vec<u32> {
+        lab.model::<RingLab>().expect("a ring lab").model().nodes().iter().map(|n| n.vnodes).collect()
+    };
     let at_start = Lab::new(&Scenario::parse("lab ring\nalgorithm ketama\nkeys 100\n").unwrap()).unwrap();
     assert!(vnodes(&at_start).iter().all(|&v| v == 160), "{:?}", vnodes(&at_start));
     let chosen = Lab::new(&Scenario::parse("lab ring\nalgorithm ketama\nvnodes 100\nkeys 100\n").unwrap()).unwrap();

@@ -6,14 +6,7 @@ use clusterscope_core::ring::{Algorithm, RingModel, RingParams};
 use proptest::prelude::*;
 
 fn params(algorithm: Algorithm, nodes: u32, keys: u32) -> RingParams {
-    RingParams {
-        algorithm,
-        nodes,
-        vnodes: 100,
-        keys,
-        seed: 42,
-        ..RingParams::default()
-    }
+    RingParams { algorithm, nodes, vnodes: 100, keys, seed: 42, ..RingParams::default() }
 }
 
 // Karger et al. 1997 (monotonicity): when a server joins, keys move only
@@ -27,11 +20,7 @@ fn ring_add_moves_about_one_over_n_plus_one_all_to_the_new_server() {
     let r = m.add_node(100).unwrap();
     let ideal = 1.0 / 11.0;
     assert!((r.ideal_fraction - ideal).abs() < 1e-12);
-    assert!(
-        (r.moved_fraction - ideal).abs() < 0.35 * ideal,
-        "moved {}",
-        r.moved_fraction
-    );
+    assert!((r.moved_fraction - ideal).abs() < 0.35 * ideal, "moved {}", r.moved_fraction);
     assert_eq!(r.moved_between_others, 0);
     assert!(r.sample.iter().all(|k| k.to == 10));
     assert_eq!(r.moved, m.stats().nodes[10].keys);
@@ -62,13 +51,7 @@ fn ring_fail_moves_only_its_keys_and_keeps_it_visible() {
     assert!(m.node(2).unwrap().failed);
     assert_eq!(m.stats().nodes[2].keys, 0);
     let view = m.ring_view().unwrap();
-    assert_eq!(
-        view.points
-            .iter()
-            .filter(|p| p.node == 2 && p.failed)
-            .count(),
-        100
-    );
+    assert_eq!(view.points.iter().filter(|p| p.node == 2 && p.failed).count(), 100);
     let back = m.recover_node(2).unwrap();
     assert_eq!(back.moved, had);
     assert_eq!(m.owners(), &before[..]);
@@ -82,11 +65,7 @@ fn ring_fail_moves_only_its_keys_and_keeps_it_visible() {
 fn rendezvous_add_and_remove_move_only_what_they_must() {
     let mut m = RingModel::new(&params(Algorithm::Rendezvous, 10, 20_000)).unwrap();
     let r = m.add_node(100).unwrap();
-    assert!(
-        (r.moved_fraction - 1.0 / 11.0).abs() < 0.01,
-        "moved {}",
-        r.moved_fraction
-    );
+    assert!((r.moved_fraction - 1.0 / 11.0).abs() < 0.01, "moved {}", r.moved_fraction);
     assert_eq!(r.moved_between_others, 0);
     let had = m.stats().nodes[4].keys;
     let r = m.remove_node(4).unwrap();
@@ -100,11 +79,7 @@ fn rendezvous_add_and_remove_move_only_what_they_must() {
 fn jump_add_moves_one_over_n_plus_one_to_the_new_bucket() {
     let mut m = RingModel::new(&params(Algorithm::Jump, 10, 20_000)).unwrap();
     let r = m.add_node(100).unwrap();
-    assert!(
-        (r.moved_fraction - 1.0 / 11.0).abs() < 0.01,
-        "moved {}",
-        r.moved_fraction
-    );
+    assert!((r.moved_fraction - 1.0 / 11.0).abs() < 0.01, "moved {}", r.moved_fraction);
     assert_eq!(r.moved_between_others, 0);
     // Removing a middle server: its bucket goes to the last server, whose
     // own keys spread out, so about twice the ideal moves (module docs).
@@ -119,11 +94,7 @@ fn jump_add_moves_one_over_n_plus_one_to_the_new_bucket() {
 fn modulo_add_moves_nearly_everything() {
     let mut m = RingModel::new(&params(Algorithm::Modulo, 10, 20_000)).unwrap();
     let r = m.add_node(100).unwrap();
-    assert!(
-        (r.moved_fraction - 10.0 / 11.0).abs() < 0.01,
-        "moved {}",
-        r.moved_fraction
-    );
+    assert!((r.moved_fraction - 10.0 / 11.0).abs() < 0.01, "moved {}", r.moved_fraction);
     assert!(r.moved_over_ideal().unwrap() > 9.0);
 }
 

@@ -36,7 +36,11 @@ fn every_scenario_file_runs_clean_and_replays_identically() {
         let scn = Scenario::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!scn.title.is_empty(), "{name}: a scenario opens with a comment saying what it shows");
         assert!(scn.until > 0, "{name}: give it an 'until' line");
-        assert_eq!(path.parent().and_then(|p| p.file_name()).map(|f| f.to_string_lossy().to_string()), Some(scn.lab.name().to_string()), "{name}: in its lab's folder");
+        assert_eq!(
+            path.parent().and_then(|p| p.file_name()).map(|f| f.to_string_lossy().to_string()),
+            Some(scn.lab.name().to_string()),
+            "{name}: in its lab's folder"
+        );
         let mut lab = Lab::replay(&scn).unwrap_or_else(|e| panic!("{name}: {e}"));
         let buggy = path.file_name().is_some_and(|f| f.to_string_lossy().starts_with("bug-"));
         assert_eq!(lab.violation().is_some(), buggy, "{name}: {:?}", lab.violation());
@@ -48,7 +52,11 @@ fn every_scenario_file_runs_clean_and_replays_identically() {
         let again = Lab::replay(&scn).expect("replays");
         assert_eq!(again.fingerprint(), lab.fingerprint(), "{name}: not deterministic");
         let via_link = link::decode(&link::encode(&scn).expect("encodes")).expect("link decodes");
-        assert_eq!(Lab::replay(&via_link).expect("replays").fingerprint(), lab.fingerprint(), "{name}: link changes the run");
+        assert_eq!(
+            Lab::replay(&via_link).expect("replays").fingerprint(),
+            lab.fingerprint(),
+            "{name}: link changes the run"
+        );
     }
 }
 
@@ -102,7 +110,12 @@ fn every_preset_is_a_scenario_file_of_its_lab() {
     for def in registry::all() {
         assert!(!def.presets.is_empty(), "{} has presets", def.name);
         for (title, text) in def.presets {
-            assert!(texts.iter().any(|t| t == text), "{}: preset '{title}' is not a file in tests/scenarios/{}", def.name, def.name);
+            assert!(
+                texts.iter().any(|t| t == text),
+                "{}: preset '{title}' is not a file in tests/scenarios/{}",
+                def.name,
+                def.name
+            );
             assert_eq!(Scenario::parse(text).expect("valid").lab.name(), def.name);
         }
     }

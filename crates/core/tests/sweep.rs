@@ -12,7 +12,12 @@ fn sweep(text: &str, params: &[&str], seeds: u64, metrics: &[&str]) -> Sweep {
 // split, duplicates included, gives the same table.
 #[test]
 fn the_summary_does_not_depend_on_the_order_of_the_runs() {
-    let s = sweep("lab raft\nnodes 3\nuntil 2s\n", &["election_timeout_max=200ms,300ms,400ms"], 6, &["elections", "leaderless"]);
+    let s = sweep(
+        "lab raft\nnodes 3\nuntil 2s\n",
+        &["election_timeout_max=200ms,300ms,400ms"],
+        6,
+        &["elections", "leaderless"],
+    );
     let mut runs: Vec<_> = s.units(None).map(|u| s.run(u).expect("runs")).collect();
     let forward = summarise(&s, &runs);
     runs.reverse();
@@ -43,9 +48,18 @@ fn the_search_finds_the_highest_rate_mm1_allows() {
     );
     let runs: Vec<_> = s.units(None).map(|u| s.run(u).expect("runs")).collect();
     let rows = summarise(&s, &runs);
-    let goal = Goal { objective: "rate".into(), minimise: false, constraints: vec![parse_expect("p50 <= 25ms").expect("a check")] };
+    let goal = Goal {
+        objective: "rate".into(),
+        minimise: false,
+        constraints: vec![parse_expect("p50 <= 25ms").expect("a check")],
+    };
     let best = search(&s.shape(), &rows, &goal).expect("a valid goal").expect("some rate meets it");
-    assert_eq!(rows[best].values, vec!["7000".to_string()], "medians: {:?}", rows.iter().map(|r| r.stats[0].p50).collect::<Vec<_>>());
+    assert_eq!(
+        rows[best].values,
+        vec!["7000".to_string()],
+        "medians: {:?}",
+        rows.iter().map(|r| r.stats[0].p50).collect::<Vec<_>>()
+    );
     // Asking for less than any point can give finds nothing; an unknown
     // metric is a sentence.
     let none = Goal { constraints: vec![parse_expect("p50 <= 1ms").expect("a check")], ..goal.clone() };

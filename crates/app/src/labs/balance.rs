@@ -67,7 +67,15 @@ pub fn Histogram(props: &PanelProps) -> Html {
     };
     let max = view.buckets.iter().map(|b| b.1).max().unwrap_or(0).max(1) as f64;
     let n = view.buckets.len().max(1) as f64;
-    let label = |hi: u64| if hi == u64::MAX { "more".to_string() } else if hi >= 1_000_000 { format!("≤{}s", hi / 1_000_000) } else { format!("≤{}ms", hi / 1_000) };
+    let label = |hi: u64| {
+        if hi == u64::MAX {
+            "more".to_string()
+        } else if hi >= 1_000_000 {
+            format!("≤{}s", hi / 1_000_000)
+        } else {
+            format!("≤{}ms", hi / 1_000)
+        }
+    };
     html! {
         <section class="panel charts histogram" aria-label="Latency histogram">
             <figure>

@@ -7,8 +7,8 @@ use crate::state::AppState;
 use crate::view::panels::Field;
 use crate::view::{Ctx, PanelProps};
 use clusterscope_core::ring::lab::{CompareView, RingFrame};
-use std::rc::Rc;
 use std::f64::consts::PI;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement};
 use yew::prelude::*;
@@ -179,7 +179,13 @@ pub fn RingView(props: &PanelProps) -> Html {
         });
     }
     let label = ring.as_ref().map_or("Loading…".to_string(), |r| {
-        format!("{} with {} servers and {} keys. {}", r.algorithm, r.nodes.len(), r.keys_total, r.last_change.clone().unwrap_or_default())
+        format!(
+            "{} with {} servers and {} keys. {}",
+            r.algorithm,
+            r.nodes.len(),
+            r.keys_total,
+            r.last_change.clone().unwrap_or_default()
+        )
     });
     html! { <canvas ref={canvas} class="cluster ring" width="640" height="520" role="img" aria-label={label}></canvas> }
 }

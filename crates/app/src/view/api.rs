@@ -69,23 +69,14 @@ pub fn parse(data: &JsValue) -> Result<Request, String> {
     }
     match get("version").as_f64() {
         Some(v) if v == f64::from(VERSION) => {}
-        Some(v) => {
-            return Err(format!(
-                "version {v} is not supported: this lab speaks version {VERSION}"
-            ))
-        }
+        Some(v) => return Err(format!("version {v} is not supported: this lab speaks version {VERSION}")),
         None => return Err(format!("version must be the number {VERSION}")),
     }
     let ty = get("type").as_string().ok_or("type must be a string")?;
     let text = |k: &str, max: usize| -> Result<String, String> {
-        let v = get(k)
-            .as_string()
-            .ok_or_else(|| format!("'{ty}' needs '{k}', a string"))?;
+        let v = get(k).as_string().ok_or_else(|| format!("'{ty}' needs '{k}', a string"))?;
         if v.len() > max {
-            return Err(format!(
-                "'{k}' is {} bytes, more than the {max} allowed",
-                v.len()
-            ));
+            return Err(format!("'{k}' is {} bytes, more than the {max} allowed", v.len()));
         }
         Ok(v)
     };
@@ -176,10 +167,7 @@ pub fn parent() -> Option<JsValue> {
 /// Sends an event to the embedding page, if there is one.
 pub fn emit(event: &str, time: Time, fields: &[(&str, JsValue)]) {
     if let Some(p) = parent() {
-        let mut all = vec![
-            ("event", JsValue::from_str(event)),
-            ("time", JsValue::from_f64(time as f64 / SEC as f64)),
-        ];
+        let mut all = vec![("event", JsValue::from_str(event)), ("time", JsValue::from_f64(time as f64 / SEC as f64))];
         all.extend(fields.iter().map(|(k, v)| (*k, v.clone())));
         post(&p, &message("event", &all));
     }
@@ -194,8 +182,7 @@ pub struct Pending {
 
 /// The state as an object.
 pub fn state_object(s: &crate::protocol::ApiState) -> JsValue {
-    let node =
-        |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
+    let node = |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
     let o = Object::new();
     let set = |k: &str, v: JsValue| {
         let _ = Reflect::set(&o, &JsValue::from_str(k), &v);
@@ -207,12 +194,7 @@ pub fn state_object(s: &crate::protocol::ApiState) -> JsValue {
     set("events", JsValue::from_f64(s.events as f64));
     set("leader", node(s.leader));
     set("decided", JsValue::from_f64(s.decided));
-    set(
-        "violation",
-        s.violation
-            .as_deref()
-            .map_or(JsValue::NULL, JsValue::from_str),
-    );
+    set("violation", s.violation.as_deref().map_or(JsValue::NULL, JsValue::from_str));
     set("link", JsValue::from_str(&s.link));
     o.into()
 }
@@ -222,17 +204,7 @@ pub type PendingHandle = Rc<RefCell<Pending>>;
 
 /// Answers a request with an error.
 pub fn refuse(to: &JsValue, id: &JsValue, error: &str) {
-    post(
-        to,
-        &message(
-            "error",
-            &[
-                ("id", id.clone()),
-                ("ok", JsValue::FALSE),
-                ("error", JsValue::from_str(error)),
-            ],
-        ),
-    );
+    post(to, &message("error", &[("id", id.clone()), ("ok", JsValue::FALSE), ("error", JsValue::from_str(error))]));
 }
 
 /// Answers a request with success.
@@ -298,12 +270,8 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
     let time = frame.time;
     // The leader metric counts servers from 1 (0: none).
     let leader = frame.metric(schema, "leader").and_then(clusterscope_core::lab::Unit::node_of);
-    let decided = frame
-        .metric(schema, "decisions")
-        .or_else(|| frame.metric(schema, "committed"))
-        .unwrap_or(0.0);
-    let node =
-        |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
+    let decided = frame.metric(schema, "decisions").or_else(|| frame.metric(schema, "committed")).unwrap_or(0.0);
+    let node = |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
     let _ = pending;
     if parent().is_none() {
         return;
@@ -313,14 +281,7 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
         emit("ready", time, &[("lab", JsValue::from_str(&schema.lab))]);
     }
     if state.status.reset {
-        emit(
-            "loaded",
-            time,
-            &[
-                ("lab", JsValue::from_str(&schema.lab)),
-                ("link", JsValue::from_str(&state.link)),
-            ],
-        );
+        emit("loaded", time, &[("lab", JsValue::from_str(&schema.lab)), ("link", JsValue::from_str(&state.link))]);
         seen.violation = false;
         seen.leader = None;
         seen.last_note_seq = None;
@@ -352,19 +313,8 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
     let mut sent = 0;
     for r in &store.records[start..] {
         if r.what == clusterscope_core::lab::diagram::What::Note && sent < 20 {
-            if let Some(name) = store
-                .names
-                .get(r.kind as usize)
-                .filter(|n| NOTES.contains(&n.as_str()))
-            {
-                emit(
-                    "note",
-                    r.t0,
-                    &[
-                        ("node", node(Some(r.from))),
-                        ("note", JsValue::from_str(name)),
-                    ],
-                );
+            if let Some(name) = store.names.get(r.kind as usize).filter(|n| NOTES.contains(&n.as_str())) {
+                emit("note", r.t0, &[("node", node(Some(r.from))), ("note", JsValue::from_str(name))]);
                 sent += 1;
             }
         }

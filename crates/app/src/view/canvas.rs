@@ -62,7 +62,10 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
         ctx.begin_path();
         let mut any = false;
         for m in s.messages.iter().filter(|m| usize::from(m.kind) == k) {
-            let (Some(&(x1, y1, _)), Some(&(x2, y2, _))) = (places.get(m.from as usize), places.get(m.to as usize)) else { continue };
+            let (Some(&(x1, y1, _)), Some(&(x2, y2, _))) = (places.get(m.from as usize), places.get(m.to as usize))
+            else {
+                continue;
+            };
             let span = m.deliver_at.saturating_sub(m.sent_at).max(1) as f64;
             let mut p = (s.time.saturating_sub(m.sent_at) as f64 / span).clamp(0.0, 1.0);
             if s.still {
@@ -202,7 +205,11 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
     }
     if s.messages_total as usize > s.messages.len() {
         ctx.fill_style(th.muted);
-        ctx.fill_text(&format!("showing {} of {} messages in flight", s.messages.len(), s.messages_total), 10.0, H - 12.0);
+        ctx.fill_text(
+            &format!("showing {} of {} messages in flight", s.messages.len(), s.messages_total),
+            10.0,
+            H - 12.0,
+        );
     }
 }
 
@@ -214,7 +221,11 @@ fn summary(state: &AppState) -> String {
         .nodes
         .iter()
         .map(|n| {
-            let role = if n.status == NodeStatus::Up { schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str()) } else { n.status.name() };
+            let role = if n.status == NodeStatus::Up {
+                schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str())
+            } else {
+                n.status.name()
+            };
             format!("S{} {role}", n.id + 1)
         })
         .collect();
@@ -271,11 +282,8 @@ pub fn ClusterView(props: &PanelProps) -> Html {
                     c.set_width(pw);
                     c.set_height(ph);
                 }
-                if let Some(ctx) = c
-                    .get_context("2d")
-                    .ok()
-                    .flatten()
-                    .and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok())
+                if let Some(ctx) =
+                    c.get_context("2d").ok().flatten().and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok())
                 {
                     let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
                     let scene = Scene {

@@ -20,11 +20,7 @@ fn download_url(href: &str, name: &str) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    let Some(a) = doc
-        .create_element("a")
-        .ok()
-        .and_then(|e| e.dyn_into::<HtmlAnchorElement>().ok())
-    else {
+    let Some(a) = doc.create_element("a").ok().and_then(|e| e.dyn_into::<HtmlAnchorElement>().ok()) else {
         return;
     };
     a.set_href(href);
@@ -69,11 +65,7 @@ fn download_png(selector: &str, name: &str) -> bool {
 
 /// Reads a scenario file and loads it (the worker answers a malformed one
 /// with an error and keeps the run).
-pub fn import(
-    file: web_sys::File,
-    ctx: &Ctx,
-    keep: &Rc<RefCell<Option<gloo_file::callbacks::FileReader>>>,
-) {
+pub fn import(file: web_sys::File, ctx: &Ctx, keep: &Rc<RefCell<Option<gloo_file::callbacks::FileReader>>>) {
     let d = ctx.state.dispatcher();
     if file.size() > MAX_FILE {
         d.dispatch(Msg::Error(format!(
@@ -85,16 +77,13 @@ pub fn import(
     }
     let name = file.name();
     let bridge = ctx.bridge.clone();
-    let reader =
-        gloo_file::callbacks::read_as_text(&gloo_file::File::from(file).into(), move |r| match r {
-            Ok(text) => {
-                bridge.send(ToWorker::Pause);
-                bridge.send(ToWorker::LoadText(text));
-            }
-            Err(e) => d.dispatch(Msg::Error(format!(
-                "{name} could not be read ({e}). The current run was kept."
-            ))),
-        });
+    let reader = gloo_file::callbacks::read_as_text(&gloo_file::File::from(file).into(), move |r| match r {
+        Ok(text) => {
+            bridge.send(ToWorker::Pause);
+            bridge.send(ToWorker::LoadText(text));
+        }
+        Err(e) => d.dispatch(Msg::Error(format!("{name} could not be read ({e}). The current run was kept."))),
+    });
     *keep.borrow_mut() = Some(reader);
 }
 
@@ -139,10 +128,7 @@ pub fn Files(props: &FilesProps) -> Html {
     let cluster_png = {
         let lab = lab.clone();
         Callback::from(move |_| {
-            download_png(
-                "canvas.cluster, canvas.stage-canvas",
-                &format!("clusterscope-{lab}.png"),
-            );
+            download_png("canvas.cluster, canvas.stage-canvas", &format!("clusterscope-{lab}.png"));
         })
     };
     let diagram_svg = {
@@ -155,11 +141,7 @@ pub fn Files(props: &FilesProps) -> Html {
             };
             let (win, filters) = shared.0.borrow().clone();
             let svg = spacetime::svg(&state.diagram.0.borrow(), schema, &win, f.time, &filters);
-            download_text(
-                &svg,
-                &format!("clusterscope-{lab}-diagram.svg"),
-                "image/svg+xml",
-            );
+            download_text(&svg, &format!("clusterscope-{lab}-diagram.svg"), "image/svg+xml");
         })
     };
     let diagram_png = {
@@ -179,10 +161,7 @@ pub fn Files(props: &FilesProps) -> Html {
     let onchange = {
         let ctx = ctx.clone();
         Callback::from(move |e: Event| {
-            let Some(i) = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-            else {
+            let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else {
                 return;
             };
             if let Some(file) = i.files().and_then(|f| f.get(0)) {

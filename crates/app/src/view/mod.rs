@@ -22,15 +22,8 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 /// Speeds offered: label and virtual seconds per wall second (0 = maximum).
-pub const SPEEDS: &[(&str, f64)] = &[
-    ("0.01×", 0.01),
-    ("0.1×", 0.1),
-    ("0.25×", 0.25),
-    ("1×", 1.0),
-    ("10×", 10.0),
-    ("100×", 100.0),
-    ("max", 0.0),
-];
+pub const SPEEDS: &[(&str, f64)] =
+    &[("0.01×", 0.01), ("0.1×", 0.1), ("0.25×", 0.25), ("1×", 1.0), ("10×", 10.0), ("100×", 100.0), ("max", 0.0)];
 
 /// A handle the components use to talk to the worker.
 #[derive(Clone)]
@@ -281,7 +274,10 @@ pub fn App() -> Html {
             let speed = options.speed.unwrap_or(0.1);
             dispatcher.dispatch(Msg::Speed(speed));
             if !options.problems.is_empty() {
-                dispatcher.dispatch(Msg::Error(format!("In the address: {}. Defaults were used.", options.problems.join("; "))));
+                dispatcher.dispatch(Msg::Error(format!(
+                    "In the address: {}. Defaults were used.",
+                    options.problems.join("; ")
+                )));
             }
             if bench {
                 // The benchmark page drives the worker itself (see BenchPanel).
@@ -415,7 +411,12 @@ pub fn App() -> Html {
                 let tag = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map(|el| el.tag_name());
                 // Fields take every key; a focused button takes the space bar.
                 let typing = matches!(tag.as_deref(), Some("INPUT" | "TEXTAREA" | "SELECT"));
-                if typing || (tag.as_deref() == Some("BUTTON") && e.key() == " ") || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                if typing
+                    || (tag.as_deref() == Some("BUTTON") && e.key() == " ")
+                    || e.ctrl_key()
+                    || e.meta_key()
+                    || e.alt_key()
+                {
                     return;
                 }
                 match e.key().as_str() {
@@ -450,7 +451,8 @@ pub fn App() -> Html {
     // the diagram on screen, or an embedding page hearing the lab's notes.
     {
         let bridge = bridge.clone();
-        let shown = state.schema.as_ref().is_some_and(|s| s.diagram) && (*view != ViewMode::Cluster || api::parent().is_some());
+        let shown =
+            state.schema.as_ref().is_some_and(|s| s.diagram) && (*view != ViewMode::Cluster || api::parent().is_some());
         use_effect_with(shown, move |shown| bridge.send(ToWorker::Diagram(*shown)));
     }
 

@@ -4,13 +4,13 @@
 
 use super::{PanelProps, SPEEDS};
 use crate::protocol::ToWorker;
-use crate::state::Msg;
 use crate::state::AppState;
+use crate::state::Msg;
 use clusterscope_core::lab::{LabInfo, NodeStatus, NodeView, ParamView, Schema, Settings, Unit};
-use std::collections::VecDeque;
-use std::rc::Rc;
 use clusterscope_core::sim::time::format_clock;
 use clusterscope_core::sim::Time;
+use std::collections::VecDeque;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -249,8 +249,14 @@ fn NodeRow(props: &NodeRowProps) -> Html {
     let d = props.dispatch.clone();
     let id = n.id;
     let select = Callback::from(move |_| d.dispatch(Msg::Select(Some(id))));
-    let role_name = if n.status == NodeStatus::Crashed { "crashed" } else { schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str()) };
-    let field = |name: &str| schema.fields.iter().position(|f| f.name == name).and_then(|i| n.field(i)).map(|v| v.max(0) as u64);
+    let role_name = if n.status == NodeStatus::Crashed {
+        "crashed"
+    } else {
+        schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str())
+    };
+    let field = |name: &str| {
+        schema.fields.iter().position(|f| f.name == name).and_then(|i| n.field(i)).map(|v| v.max(0) as u64)
+    };
     let snapshot = field("snapshot").zip(field("snapshot_term"));
     html! {
         <tr class={classes!(props.selected.then_some("selected"), n.status.name())} onclick={select} aria-label={format!("S{}", n.id + 1)}>

@@ -120,10 +120,7 @@ pub struct SvgPen {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 impl SvgPen {
@@ -200,13 +197,7 @@ impl Pen for SvgPen {
         self.dash = if d.is_empty() {
             String::new()
         } else {
-            format!(
-                " stroke-dasharray=\"{}\"",
-                d.iter()
-                    .map(|v| format!("{v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )
+            format!(" stroke-dasharray=\"{}\"", d.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(" "))
         };
     }
     fn begin_path(&mut self) {
@@ -226,10 +217,7 @@ impl Pen for SvgPen {
         let sweep = a1 - a0;
         if sweep >= 2.0 * PI - 1e-9 {
             let (ox, oy) = at(a0 + PI);
-            let _ = write!(
-                self.path,
-                "A{r:.1} {r:.1} 0 1 1 {ox:.1} {oy:.1}A{r:.1} {r:.1} 0 1 1 {sx:.1} {sy:.1}"
-            );
+            let _ = write!(self.path, "A{r:.1} {r:.1} 0 1 1 {ox:.1} {oy:.1}A{r:.1} {r:.1} 0 1 1 {sx:.1} {sy:.1}");
         } else if sweep > 0.0 {
             let (ex, ey) = at(a1);
             let large = u8::from(sweep > PI);
@@ -238,13 +226,7 @@ impl Pen for SvgPen {
     }
     fn fill(&mut self) {
         if !self.path.is_empty() {
-            let _ = writeln!(
-                self.out,
-                "<path d=\"{}\" fill=\"{}\"{}/>",
-                self.path,
-                self.fill,
-                self.opacity()
-            );
+            let _ = writeln!(self.out, "<path d=\"{}\" fill=\"{}\"{}/>", self.path, self.fill, self.opacity());
             self.elements += 1;
         }
     }
@@ -304,28 +286,14 @@ pub struct Theme {
 }
 
 /// The dark theme (the default).
-pub const DARK: Theme = Theme {
-    bg: "#10141b",
-    fg: "#ffffff",
-    muted: "#cfd6e4",
-    crashed: "#5b616e",
-    faint: "#2a3140",
-    light: false,
-};
+pub const DARK: Theme =
+    Theme { bg: "#10141b", fg: "#ffffff", muted: "#cfd6e4", crashed: "#5b616e", faint: "#2a3140", light: false };
 /// The light theme.
-pub const LIGHT: Theme = Theme {
-    bg: "#ffffff",
-    fg: "#111418",
-    muted: "#3c4350",
-    crashed: "#8a909c",
-    faint: "#d9dde5",
-    light: true,
-};
+pub const LIGHT: Theme =
+    Theme { bg: "#ffffff", fg: "#111418", muted: "#3c4350", crashed: "#8a909c", faint: "#d9dde5", light: true };
 
 fn media(query: &str) -> bool {
-    web_sys::window()
-        .and_then(|w| w.match_media(query).ok().flatten())
-        .is_some_and(|m| m.matches())
+    web_sys::window().and_then(|w| w.match_media(query).ok().flatten()).is_some_and(|m| m.matches())
 }
 
 /// The theme the system asks for.

@@ -48,10 +48,7 @@ pub struct Window {
 
 impl Default for Window {
     fn default() -> Self {
-        Window {
-            span: SEC,
-            right: None,
-        }
+        Window { span: SEC, right: None }
     }
 }
 
@@ -104,17 +101,9 @@ struct Geometry {
 impl Geometry {
     fn new(store: &DiagramStore, win: &Window, now: Time, filters: &Filters, w: f64) -> Geometry {
         let (left, right) = win.edges(now);
-        let lanes: Vec<u32> = (0..store.lanes)
-            .filter(|l| !filters.lanes.contains(l))
-            .collect();
+        let lanes: Vec<u32> = (0..store.lanes).filter(|l| !filters.lanes.contains(l)).collect();
         let lane_h = (420.0 / lanes.len().max(1) as f64).clamp(8.0, 34.0);
-        Geometry {
-            left,
-            span: (right - left).max(1),
-            lanes,
-            lane_h,
-            w: w.max(200.0),
-        }
+        Geometry { left, span: (right - left).max(1), lanes, lane_h, w: w.max(200.0) }
     }
     fn height(&self) -> f64 {
         AXIS + self.lane_h * self.lanes.len().max(1) as f64 + FOOT
@@ -148,9 +137,7 @@ fn tick_step(span: Time, w: f64) -> Time {
 
 /// A tick's time in seconds, with as many decimals as the step needs.
 fn tick_label(t: Time, step: Time) -> String {
-    let decimals = (0..=6)
-        .find(|d| step.is_multiple_of(SEC / 10u64.pow(*d)))
-        .unwrap_or(6) as usize;
+    let decimals = (0..=6).find(|d| step.is_multiple_of(SEC / 10u64.pow(*d))).unwrap_or(6) as usize;
     format!("{:.*}s", decimals, t as f64 / SEC as f64)
 }
 
@@ -180,10 +167,7 @@ pub fn draw(
     let w = g.w;
     let h = g.height();
     let right = g.left + g.span;
-    let mut out = Drawn {
-        lanes: g.lanes.len(),
-        ..Drawn::default()
-    };
+    let mut out = Drawn { lanes: g.lanes.len(), ..Drawn::default() };
     p.fill_style(theme.bg);
     p.fill_rect(0.0, 0.0, w, h);
 
@@ -308,10 +292,7 @@ pub fn draw(
     }
     p.stroke();
     p.fill_style(theme.muted);
-    p.font(&format!(
-        "{}px sans-serif",
-        (g.lane_h * 0.5).clamp(8.0, 12.0).round()
-    ));
+    p.font(&format!("{}px sans-serif", (g.lane_h * 0.5).clamp(8.0, 12.0).round()));
     p.text_align("right");
     p.text_baseline("middle");
     for &lane in &g.lanes {
@@ -379,8 +360,7 @@ pub fn draw(
     out.in_view = arrows.len();
     let stride = arrows.len().div_ceil(MAX_ARROWS).max(1);
     let mark_stride = marks.len().div_ceil(MAX_MARKS).max(1);
-    let in_past =
-        |i: usize| past.is_none_or(|(_, inside)| store.past_index(i).is_some_and(|j| inside[j]));
+    let in_past = |i: usize| past.is_none_or(|(_, inside)| store.past_index(i).is_some_and(|j| inside[j]));
     let lost_at = |r: &Record, x0: f64, y0: f64, y1: f64| -> (f64, f64) {
         if r.what == What::Lost {
             // Lost on the way: a short stub towards the receiver.
@@ -445,10 +425,7 @@ pub fn draw(
                 p.begin_path();
                 for &i in arrows.iter().step_by(stride) {
                     let r = &store.records[i];
-                    if r.kind as usize != k
-                        || r.copy != copies
-                        || (past.is_some() && in_past(i) != pass)
-                    {
+                    if r.kind as usize != k || r.copy != copies || (past.is_some() && in_past(i) != pass) {
                         continue;
                     }
                     let (Some(y0), Some(y1)) = (g.y(r.from), g.y(r.to)) else {
@@ -545,10 +522,7 @@ pub fn draw(
     // What is left out, said.
     let mut said = Vec::new();
     if stride > 1 {
-        said.push(format!(
-            "showing {} of {} arrows in view: zoom in to see every one",
-            out.arrows, out.in_view
-        ));
+        said.push(format!("showing {} of {} arrows in view: zoom in to see every one", out.arrows, out.in_view));
     }
     if let Some(first) = store.first_time().filter(|_| store.dropped > 0) {
         if g.left < first {
@@ -579,13 +553,7 @@ impl DiagramStore {
 }
 
 /// The diagram as an SVG document, for "Export SVG".
-pub fn svg(
-    store: &DiagramStore,
-    schema: &Schema,
-    win: &Window,
-    now: Time,
-    filters: &Filters,
-) -> String {
+pub fn svg(store: &DiagramStore, schema: &Schema, win: &Window, now: Time, filters: &Filters) -> String {
     let w = shown_width();
     let g = Geometry::new(store, win, now, filters, w);
     let mut p = SvgPen::new(w, g.height());
@@ -609,10 +577,7 @@ fn describe(r: &Record, schema: &Schema, names: &[String]) -> String {
         let what = if r.what == What::Timer { "timer " } else { "" };
         return format!("S{} {what}{name} at {}", r.from + 1, format_duration(r.t0));
     }
-    let kind = schema
-        .kinds
-        .get(r.kind as usize)
-        .map_or("message", |k| k.name.as_str());
+    let kind = schema.kinds.get(r.kind as usize).map_or("message", |k| k.name.as_str());
     let end = match r.what {
         What::Delivered => format!("arrived {}", format_duration(r.t1)),
         What::Lost => "lost on the link".to_string(),
@@ -621,12 +586,7 @@ fn describe(r: &Record, schema: &Schema, names: &[String]) -> String {
         _ => String::new(),
     };
     let copy = if r.copy { " (network duplicate)" } else { "" };
-    format!(
-        "S{}→S{} {kind}{copy}: sent {}, {end}",
-        r.from + 1,
-        r.to + 1,
-        format_duration(r.t0)
-    )
+    format!("S{}→S{} {kind}{copy}: sent {}, {end}", r.from + 1, r.to + 1, format_duration(r.t0))
 }
 
 fn distance(px: f64, py: f64, (x0, y0, x1, y1): (f64, f64, f64, f64)) -> f64 {
@@ -689,13 +649,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
         let hits = hits.clone();
         let drawn = drawn.clone();
         let schema = schema.clone();
-        let deps = (
-            state.diagram_version,
-            now,
-            *win,
-            (*filters).clone(),
-            (state.frames, *redraw),
-        );
+        let deps = (state.diagram_version, now, *win, (*filters).clone(), (state.frames, *redraw));
         use_effect_with(deps, move |(_, now, win, filters, _)| {
             let Some(c) = canvas.cast::<HtmlCanvasElement>() else {
                 return;
@@ -703,38 +657,25 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             let store = store.0.borrow();
             let w = shown_width();
             let g = Geometry::new(&store, win, *now, filters, w);
-            let dpr = web_sys::window()
-                .map_or(1.0, |w| w.device_pixel_ratio())
-                .max(1.0);
+            let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
             let (pw, ph) = ((w * dpr) as u32, (g.height() * dpr) as u32);
             if c.width() != pw || c.height() != ph {
                 c.set_width(pw);
                 c.set_height(ph);
-                let _ = c
-                    .style()
-                    .set_property("height", &format!("{}px", g.height()));
+                let _ = c.style().set_property("height", &format!("{}px", g.height()));
             }
-            let Some(ctx) = c
-                .get_context("2d")
-                .ok()
-                .flatten()
-                .and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok())
+            let Some(ctx) =
+                c.get_context("2d").ok().flatten().and_then(|o| o.dyn_into::<CanvasRenderingContext2d>().ok())
             else {
                 return;
             };
             let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
-            let mut d = draw(
-                &mut CanvasPen(&ctx),
-                &store,
-                &schema,
-                win,
-                *now,
-                filters,
-                pen::theme(),
-                w,
-            );
+            let mut d = draw(&mut CanvasPen(&ctx), &store, &schema, win, *now, filters, pen::theme(), w);
             let arrows: Vec<_> = d.hits.iter().filter(|h| (h.0, h.1) != (h.2, h.3)).collect();
-            d.sample = arrows.get(arrows.len() / 2).map(|h| format!("{:.0},{:.0}", (h.0 + h.2) / 2.0, (h.1 + h.3) / 2.0)).unwrap_or_default();
+            d.sample = arrows
+                .get(arrows.len() / 2)
+                .map(|h| format!("{:.0},{:.0}", (h.0 + h.2) / 2.0, (h.1 + h.3) / 2.0))
+                .unwrap_or_default();
             *hits.borrow_mut() = std::mem::take(&mut d.hits);
             if *drawn != d {
                 drawn.set(d);
@@ -753,42 +694,30 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             let (w, now, filters) = (*w, *now, filters.clone());
             let listener = canvas.cast::<HtmlCanvasElement>().map(|c| {
                 let el = c.clone();
-                EventListener::new_with_options(
-                    &c,
-                    "wheel",
-                    EventListenerOptions::enable_prevent_default(),
-                    move |e| {
-                        let Some(e) = e.dyn_ref::<web_sys::WheelEvent>() else {
-                            return;
-                        };
-                        e.prevent_default();
-                        let rect = el.get_bounding_client_rect();
-                        let x = f64::from(e.client_x()) - rect.left();
-                        let g = Geometry::new(&store.0.borrow(), &w, now, &filters, rect.width());
-                        let (dx, dy) = (e.delta_x(), e.delta_y());
-                        if e.shift_key() || dx.abs() > dy.abs() {
-                            let d = if dx.abs() > dy.abs() { dx } else { dy };
-                            let shift = (d / 600.0 * g.span as f64) as i64;
-                            let right = (g.left + g.span) as i64 + shift;
-                            win.set(Window {
-                                span: w.span,
-                                right: Some(right.max(w.span as i64) as Time),
-                            });
-                        } else {
-                            let factor = (dy / 300.0).exp().clamp(0.5, 2.0);
-                            let span =
-                                ((g.span as f64 * factor) as Time).clamp(200, 30 * 24 * 3600 * SEC);
-                            let at = g.t(x);
-                            let frac = (at - g.left) as f64 / g.span as f64;
-                            let left = (at as f64 - frac * span as f64).max(0.0) as Time;
-                            let following = w.right.is_none() && left + span >= now;
-                            win.set(Window {
-                                span,
-                                right: if following { None } else { Some(left + span) },
-                            });
-                        }
-                    },
-                )
+                EventListener::new_with_options(&c, "wheel", EventListenerOptions::enable_prevent_default(), move |e| {
+                    let Some(e) = e.dyn_ref::<web_sys::WheelEvent>() else {
+                        return;
+                    };
+                    e.prevent_default();
+                    let rect = el.get_bounding_client_rect();
+                    let x = f64::from(e.client_x()) - rect.left();
+                    let g = Geometry::new(&store.0.borrow(), &w, now, &filters, rect.width());
+                    let (dx, dy) = (e.delta_x(), e.delta_y());
+                    if e.shift_key() || dx.abs() > dy.abs() {
+                        let d = if dx.abs() > dy.abs() { dx } else { dy };
+                        let shift = (d / 600.0 * g.span as f64) as i64;
+                        let right = (g.left + g.span) as i64 + shift;
+                        win.set(Window { span: w.span, right: Some(right.max(w.span as i64) as Time) });
+                    } else {
+                        let factor = (dy / 300.0).exp().clamp(0.5, 2.0);
+                        let span = ((g.span as f64 * factor) as Time).clamp(200, 30 * 24 * 3600 * SEC);
+                        let at = g.t(x);
+                        let frac = (at - g.left) as f64 / g.span as f64;
+                        let left = (at as f64 - frac * span as f64).max(0.0) as Time;
+                        let following = w.right.is_none() && left + span >= now;
+                        win.set(Window { span, right: if following { None } else { Some(left + span) } });
+                    }
+                })
             });
             move || drop(listener)
         });
@@ -799,10 +728,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
         move |e: &MouseEvent| -> Option<(f64, f64)> {
             let c = canvas.cast::<HtmlCanvasElement>()?;
             let rect = c.get_bounding_client_rect();
-            Some((
-                f64::from(e.client_x()) - rect.left(),
-                f64::from(e.client_y()) - rect.top(),
-            ))
+            Some((f64::from(e.client_x()) - rect.left(), f64::from(e.client_y()) - rect.top()))
         }
     };
     let nearest = {
@@ -845,22 +771,13 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
                     *moved = true;
                     let per_px = win.span as f64 / (shown_width() - GUTTER - 10.0);
                     let right = (*right0 as f64 - (x - *x0) * per_px).max(win.span as f64) as Time;
-                    win.set(Window {
-                        span: win.span,
-                        right: Some(right),
-                    });
+                    win.set(Window { span: win.span, right: Some(right) });
                     return;
                 }
             }
             drop(dragging);
-            let text = nearest(x, y).and_then(|i| {
-                store
-                    .0
-                    .borrow()
-                    .records
-                    .get(i)
-                    .map(|r| describe(r, &schema, &store.0.borrow().names))
-            });
+            let text = nearest(x, y)
+                .and_then(|i| store.0.borrow().records.get(i).map(|r| describe(r, &schema, &store.0.borrow().names)));
             let next = text.map(|t| (x, y, t));
             if *hover != next {
                 hover.set(next);
@@ -912,22 +829,14 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
     };
     let follow = {
         let win = win.clone();
-        Callback::from(move |_| {
-            win.set(Window {
-                span: win.span,
-                right: None,
-            })
-        })
+        Callback::from(move |_| win.set(Window { span: win.span, right: None }))
     };
     let whole = {
         let win = win.clone();
         let store = state.diagram.clone();
         Callback::from(move |_| {
             let first = store.0.borrow().first_time().unwrap_or(0);
-            win.set(Window {
-                span: now.saturating_sub(first).max(MS),
-                right: None,
-            });
+            win.set(Window { span: now.saturating_sub(first).max(MS), right: None });
         })
     };
     let kind_chips = schema.kinds.iter().enumerate().map(|(k, kind)| {

@@ -110,7 +110,8 @@ pub fn Tune(props: &PanelProps) -> Html {
         let def = state.settings.as_ref().and_then(|s| s.tune.clone());
         use_effect_with(def, move |def| {
             if let Some(d) = def {
-                let split = |p: &String| p.split_once('=').map(|(n, v)| (n.to_string(), v.to_string())).unwrap_or_default();
+                let split =
+                    |p: &String| p.split_once('=').map(|(n, v)| (n.to_string(), v.to_string())).unwrap_or_default();
                 if let Some((n, v)) = d.params.first().map(split) {
                     param1.set(n);
                     values1.set(v);
@@ -141,13 +142,22 @@ pub fn Tune(props: &PanelProps) -> Html {
     let Some(schema) = state.schema.clone() else { return html! {} };
     let tune = state.tune.clone();
     let pick = |h: UseStateHandle<String>| Callback::from(move |e: Event| h.set(value_of(&e)));
-    let metric_name = if metric.is_empty() { schema.metrics.first().map(|m| m.name.clone()).unwrap_or_default() } else { (*metric).clone() };
-    let p1 = if param1.is_empty() { settings.params.first().map(|p| p.name.clone()).unwrap_or_default() } else { (*param1).clone() };
+    let metric_name = if metric.is_empty() {
+        schema.metrics.first().map(|m| m.name.clone()).unwrap_or_default()
+    } else {
+        (*metric).clone()
+    };
+    let p1 = if param1.is_empty() {
+        settings.params.first().map(|p| p.name.clone()).unwrap_or_default()
+    } else {
+        (*param1).clone()
+    };
     let target_name = if target.is_empty() { metric_name.clone() } else { (*target).clone() };
     let searching = goal.as_str() != "none";
     // The metrics the sweep reads: the one shown first, then those the
     // search needs.
-    let check = (searching && !constraint.trim().is_empty()).then(|| clusterscope_core::scenario::parse_expect(constraint.trim()));
+    let check = (searching && !constraint.trim().is_empty())
+        .then(|| clusterscope_core::scenario::parse_expect(constraint.trim()));
     let mut metrics = vec![metric_name.clone()];
     if also.as_str() != "none" && !also.is_empty() && !metrics.contains(&*also) {
         metrics.push((*also).clone());
@@ -180,7 +190,11 @@ pub fn Tune(props: &PanelProps) -> Html {
                 params.push(format!("{}={}", *param2, values2.trim()));
             }
             let goal = (goal_now.as_str() != "none").then(|| (goal_now.as_str() == "minimise", target_now.clone()));
-            let subject_to = constraint_now.trim().is_empty().then(Vec::new).unwrap_or_else(|| vec![constraint_now.trim().to_string()]);
+            let subject_to = constraint_now
+                .trim()
+                .is_empty()
+                .then(Vec::new)
+                .unwrap_or_else(|| vec![constraint_now.trim().to_string()]);
             b.send(ToWorker::TunePlan(TuneDef { params, seeds: n, metrics: metrics.clone(), goal, subject_to }));
         })
     };
@@ -198,8 +212,10 @@ pub fn Tune(props: &PanelProps) -> Html {
     } else {
         tune.took.map(|ms| format!("{total} runs in {:.2} s on {} workers", ms / 1e3, *workers))
     };
-    let rows: Option<Vec<PointRow>> =
-        (!tune.running).then(|| tune.shape.as_ref().map(|s| summarise_shape(s, &tune.results))).flatten().filter(|r| !r.is_empty());
+    let rows: Option<Vec<PointRow>> = (!tune.running)
+        .then(|| tune.shape.as_ref().map(|s| summarise_shape(s, &tune.results)))
+        .flatten()
+        .filter(|r| !r.is_empty());
     // The search over the finished sweep.
     let best: Option<Result<Option<usize>, String>> = match (&rows, &tune.shape, searching) {
         (Some(rows), Some(shape), true) => {
@@ -397,7 +413,12 @@ fn json(rows: &[PointRow], shape: &clusterscope_core::sweep::Shape) -> String {
     let points: Vec<String> = rows
         .iter()
         .map(|r| {
-            let params: Vec<String> = shape.params.iter().zip(&r.values).map(|(p, v)| format!("\"{}\": \"{}\"", esc(&p.name), esc(v))).collect();
+            let params: Vec<String> = shape
+                .params
+                .iter()
+                .zip(&r.values)
+                .map(|(p, v)| format!("\"{}\": \"{}\"", esc(&p.name), esc(v)))
+                .collect();
             let metrics: Vec<String> = shape
                 .metrics
                 .iter()

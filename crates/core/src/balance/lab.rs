@@ -8,8 +8,8 @@
 use super::policy::{Policy, NAMES};
 use super::{Balance, BalanceConfig, CostDist, Flight};
 use crate::lab::{
-    choose_messages, FieldSpec, Frame, KindStyle, LabDef, MessageDot, Messages, MetricSpec, Model, NodeStatus, NodeView,
-    RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
+    choose_messages, FieldSpec, Frame, KindStyle, LabDef, MessageDot, Messages, MetricSpec, Model, NodeStatus,
+    NodeView, RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
 };
 use crate::scenario::params::{p, Kind, ParamSpec, PCT};
 use crate::scenario::{check_node, parse_node, split_word, Action, Scenario, ScenarioError};
@@ -188,7 +188,20 @@ pub struct BalanceView {
 
 /// Histogram bucket bounds: 1, 2, 5, 10, ... ms up to 10 s.
 pub const BUCKETS_US: &[u64] = &[
-    1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, u64::MAX,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    20_000,
+    50_000,
+    100_000,
+    200_000,
+    500_000,
+    1_000_000,
+    2_000_000,
+    5_000_000,
+    10_000_000,
+    u64::MAX,
 ];
 
 /// One policy's line in the comparison of policies.
@@ -295,7 +308,15 @@ impl BalanceLab {
                 id: n + i as u32,
                 status: NodeStatus::Up,
                 role: 4,
-                fields: vec![i64::MIN, i64::MIN, b.outstanding.iter().map(|&o| i64::from(o)).sum(), i64::MIN, i64::MIN, i64::MIN, i64::MIN],
+                fields: vec![
+                    i64::MIN,
+                    i64::MIN,
+                    b.outstanding.iter().map(|&o| i64::from(o)).sum(),
+                    i64::MIN,
+                    i64::MIN,
+                    i64::MIN,
+                    i64::MIN,
+                ],
                 strip: Vec::new(),
                 strip_first: 0,
                 strip_mark: 0,
@@ -447,7 +468,13 @@ impl Model for BalanceLab {
         let m = &self.model;
         let t = m.totals();
         let (recent, throughput) = m.recent();
-        let q = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { f64::NAN } else { h.value_at_quantile(q) as f64 };
+        let q = |h: &hdrhistogram::Histogram<u64>, q: f64| {
+            if h.is_empty() {
+                f64::NAN
+            } else {
+                h.value_at_quantile(q) as f64
+            }
+        };
         let ended = t.completed + t.rejected + t.timed_out + t.failed;
         let now = m.now().max(1);
         let slots = m.servers().len() as u64 * u64::from(m.cfg.concurrency.max(1));
@@ -489,7 +516,11 @@ impl Model for BalanceLab {
         let buckets = BUCKETS_US
             .iter()
             .map(|&hi| {
-                let upto = if hi == u64::MAX || recent.is_empty() { recent.len() } else { recent.count_between(0, hi.min(recent.max())) };
+                let upto = if hi == u64::MAX || recent.is_empty() {
+                    recent.len()
+                } else {
+                    recent.count_between(0, hi.min(recent.max()))
+                };
                 let n = upto.saturating_sub(below);
                 below = upto.max(below);
                 (hi, n)
@@ -527,7 +558,9 @@ impl Model for BalanceLab {
 
     fn query(&self, scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
         match question {
-            "compare" => bincode::serialize(&compare_policies(scn).map_err(|e| e.to_string())?).map_err(|e| e.to_string()),
+            "compare" => {
+                bincode::serialize(&compare_policies(scn).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+            }
             other => Err(format!("the balance lab does not answer '{other}' (it answers compare)")),
         }
     }

@@ -275,19 +275,47 @@ enum Outcome {
 enum Event {
     Arrival,
     /// A balancer's health check of a server is due.
-    Check { balancer: u32, server: u32 },
+    Check {
+        balancer: u32,
+        server: u32,
+    },
     /// Its result arrives.
-    Checked { balancer: u32, server: u32, ok: bool },
+    Checked {
+        balancer: u32,
+        server: u32,
+        ok: bool,
+    },
     /// An attempt reaches a server.
-    AtServer { req: u64, attempt: u32, server: u32 },
+    AtServer {
+        req: u64,
+        attempt: u32,
+        server: u32,
+    },
     /// A server finishes a request.
-    Done { server: u32, req: u64, attempt: u32, started: Time, life: u32 },
+    Done {
+        server: u32,
+        req: u64,
+        attempt: u32,
+        started: Time,
+        life: u32,
+    },
     /// An answer reaches the balancer.
-    Answer { req: u64, attempt: u32, server: u32, outcome: Outcome, sent: Time },
+    Answer {
+        req: u64,
+        attempt: u32,
+        server: u32,
+        outcome: Outcome,
+        sent: Time,
+    },
     /// The balancer stops waiting for an attempt.
-    Timeout { req: u64, attempt: u32 },
+    Timeout {
+        req: u64,
+        attempt: u32,
+    },
     /// A retry is due.
-    Retry { req: u64 },
+    Retry {
+        req: u64,
+    },
 }
 
 impl Request {
@@ -580,7 +608,8 @@ impl Balance {
         let (cur, prev, start) = &self.window;
         let mut h = prev.clone();
         let _ = h.add(cur);
-        let span = (self.now.saturating_sub(*start) + if self.window_done.1 > 0 || *start > 0 { SEC } else { 0 }).max(1);
+        let span =
+            (self.now.saturating_sub(*start) + if self.window_done.1 > 0 || *start > 0 { SEC } else { 0 }).max(1);
         (h, (self.window_done.0 + self.window_done.1) as f64 / (span as f64 / 1e6))
     }
 
@@ -777,7 +806,12 @@ impl Balance {
                 if was != b.healthy[i] {
                     b.unhealthy = if b.healthy[i] { b.unhealthy - 1 } else { b.unhealthy + 1 };
                     let state = if b.healthy[i] { "healthy" } else { "unhealthy" };
-                    self.note(format!("{} balancer {} marks S{} {state}", crate::sim::time::format_clock(self.now), balancer + 1, server + 1));
+                    self.note(format!(
+                        "{} balancer {} marks S{} {state}",
+                        crate::sim::time::format_clock(self.now),
+                        balancer + 1,
+                        server + 1
+                    ));
                 }
             }
             Event::AtServer { req, attempt, server } => {
@@ -817,7 +851,11 @@ impl Balance {
             Event::Answer { req, attempt, server, outcome, .. } => {
                 // Only the live attempt's answer counts; an older attempt
                 // was released when it timed out.
-                let Some((balancer, sent_at)) = self.requests.get(&req).filter(|r| r.live(attempt)).and_then(|r| r.at.map(|(_, t)| (r.balancer, t)))
+                let Some((balancer, sent_at)) = self
+                    .requests
+                    .get(&req)
+                    .filter(|r| r.live(attempt))
+                    .and_then(|r| r.at.map(|(_, t)| (r.balancer, t)))
                 else {
                     return;
                 };
@@ -840,11 +878,19 @@ impl Balance {
                         }
                     }
                     Outcome::Error => {
-                        self.note(format!("{} S{} failed #{req} (attempt {attempt})", crate::sim::time::format_clock(self.now), server + 1));
+                        self.note(format!(
+                            "{} S{} failed #{req} (attempt {attempt})",
+                            crate::sim::time::format_clock(self.now),
+                            server + 1
+                        ));
                         self.retry_or_end(req, End::Failed)
                     }
                     Outcome::Rejected => {
-                        self.note(format!("{} S{} rejected #{req}: queue full (attempt {attempt})", crate::sim::time::format_clock(self.now), server + 1));
+                        self.note(format!(
+                            "{} S{} rejected #{req}: queue full (attempt {attempt})",
+                            crate::sim::time::format_clock(self.now),
+                            server + 1
+                        ));
                         self.retry_or_end(req, End::Rejected)
                     }
                 }
@@ -861,7 +907,11 @@ impl Balance {
                     if let Some(r) = self.requests.get_mut(&req) {
                         r.at = None;
                     }
-                    self.note(format!("{} #{req} timed out at S{} (attempt {attempt})", crate::sim::time::format_clock(self.now), server + 1));
+                    self.note(format!(
+                        "{} #{req} timed out at S{} (attempt {attempt})",
+                        crate::sim::time::format_clock(self.now),
+                        server + 1
+                    ));
                     self.retry_or_end(req, End::TimedOut);
                 }
             }
@@ -1005,7 +1055,11 @@ impl Balance {
                 let window = self.cfg.backoff.saturating_mul(1 << retries_used.min(16)).max(1);
                 let wait = self.retry_rng.range(0, window - 1);
                 self.schedule(self.now + wait, Event::Retry { req });
-                self.note(format!("{} #{req} retries in {:.1} ms", crate::sim::time::format_clock(self.now), wait as f64 / 1e3));
+                self.note(format!(
+                    "{} #{req} retries in {:.1} ms",
+                    crate::sim::time::format_clock(self.now),
+                    wait as f64 / 1e3
+                ));
                 return;
             }
             self.totals.budget_refused += 1;
@@ -1052,7 +1106,11 @@ impl Balance {
     pub fn slow(&mut self, server: u32, percent: u32) -> Result<(), String> {
         let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
         s.speed = (u64::from(s.base_speed) * u64::from(percent.max(1)) / 100).max(1) as u32;
-        self.note(format!("{} S{} slowed to {percent}% of its speed", crate::sim::time::format_clock(self.now), server + 1));
+        self.note(format!(
+            "{} S{} slowed to {percent}% of its speed",
+            crate::sim::time::format_clock(self.now),
+            server + 1
+        ));
         Ok(())
     }
 
@@ -1064,7 +1122,11 @@ impl Balance {
         if !slowed {
             s.speed = s.base_speed;
         }
-        self.note(format!("{} S{} runs at {percent}% speed (weight {percent})", crate::sim::time::format_clock(self.now), server + 1));
+        self.note(format!(
+            "{} S{} runs at {percent}% speed (weight {percent})",
+            crate::sim::time::format_clock(self.now),
+            server + 1
+        ));
         Ok(())
     }
 
@@ -1072,7 +1134,12 @@ impl Balance {
     pub fn errors(&mut self, server: u32, ppm: u32) -> Result<(), String> {
         let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
         s.error_ppm = ppm.min(1_000_000);
-        self.note(format!("{} S{} fails {}% of requests", crate::sim::time::format_clock(self.now), server + 1, ppm as f64 / 1e4));
+        self.note(format!(
+            "{} S{} fails {}% of requests",
+            crate::sim::time::format_clock(self.now),
+            server + 1,
+            ppm as f64 / 1e4
+        ));
         Ok(())
     }
 

@@ -104,7 +104,13 @@ impl Balance {
         let all: Vec<u32>;
         let eligible: &[u32] = match &eligible {
             Some(e) => e,
-            None if matches!(self.cfg.policy, Policy::Random | Policy::PowerOfD | Policy::PeakEwma | Policy::Locality) => &[],
+            None if matches!(
+                self.cfg.policy,
+                Policy::Random | Policy::PowerOfD | Policy::PeakEwma | Policy::Locality
+            ) =>
+            {
+                &[]
+            }
             None => {
                 all = (0..n as u32).collect();
                 &all

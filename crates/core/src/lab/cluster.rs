@@ -12,7 +12,9 @@
 //! shared metrics (commits, latency, message rate).
 
 use super::diagram::{self, FaultKind, Record, What};
-use super::frame::{choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, RoleStyle, Schema, Unit};
+use super::frame::{
+    choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, RoleStyle, Schema, Unit,
+};
 use super::{shorten, Model, NodeStatus, NodeView, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES, LOG_LINE_CHARS};
 use crate::scenario::{check_node, parse_one_node, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{
@@ -95,7 +97,12 @@ pub trait ClusterProtocol: Protocol + 'static {
     fn kinds() -> Vec<KindStyle> {
         Self::KINDS
             .iter()
-            .map(|(n, c, reply, small)| KindStyle { name: (*n).into(), color: (*c).into(), reply: *reply, small: *small })
+            .map(|(n, c, reply, small)| KindStyle {
+                name: (*n).into(),
+                color: (*c).into(),
+                reply: *reply,
+                small: *small,
+            })
             .collect()
     }
     /// A message's index in [`ClusterProtocol::kinds`].
@@ -247,7 +254,9 @@ fn event_node<P: Protocol>(ev: &TraceEvent<P>) -> Option<u32> {
         | TraceEvent::Request { node, .. }
         | TraceEvent::Replied { node, .. } => Some(*node),
         TraceEvent::Sent { from, .. } => Some(*from),
-        TraceEvent::Fault { fault: Fault::Crash(n) | Fault::Restart(n) | Fault::Pause(n) | Fault::Resume(n), .. } => Some(*n),
+        TraceEvent::Fault {
+            fault: Fault::Crash(n) | Fault::Restart(n) | Fault::Pause(n) | Fault::Resume(n), ..
+        } => Some(*n),
         TraceEvent::Fault { .. } => None,
     }
 }
@@ -509,7 +518,16 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         let q = |q: f64| clients.latency_quantile(q).map_or(f64::NAN, |t| t as f64);
         let mut out = Vec::new();
         P::metrics(&self.tracker, &self.sim, &mut out);
-        out.extend([c.committed as f64, c.requests as f64, clients.gave_up as f64, q(0.5), q(0.99), self.rate, c.sent as f64, c.dropped as f64]);
+        out.extend([
+            c.committed as f64,
+            c.requests as f64,
+            clients.gave_up as f64,
+            q(0.5),
+            q(0.99),
+            self.rate,
+            c.sent as f64,
+            c.dropped as f64,
+        ]);
         out
     }
 

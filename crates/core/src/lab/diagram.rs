@@ -89,19 +89,10 @@ pub enum FaultKind {
 impl FaultKind {
     /// Its name, as the diagram labels it.
     pub fn name(k: u16) -> &'static str {
-        [
-            "crash",
-            "restart",
-            "pause",
-            "resume",
-            "partition",
-            "block",
-            "heal",
-            "set",
-        ]
-        .get(k as usize)
-        .copied()
-        .unwrap_or("fault")
+        ["crash", "restart", "pause", "resume", "partition", "block", "heal", "set"]
+            .get(k as usize)
+            .copied()
+            .unwrap_or("fault")
     }
 }
 
@@ -173,11 +164,7 @@ impl Chunk {
             seq = r.seq;
             t1 = r.t1;
         }
-        Chunk {
-            bytes,
-            count: records.len() as u32,
-            ..Chunk::default()
-        }
+        Chunk { bytes, count: records.len() as u32, ..Chunk::default() }
     }
 
     /// The records, in order. Stops at the first damaged one.
@@ -246,23 +233,14 @@ impl Chunk {
 /// is in the past when its delivery is; a lost message when its send is; a
 /// mark when its time is. Records must be in the order they were made
 /// (non-decreasing `t1`). `lanes` is the number of nodes.
-pub fn causal_past(
-    records: &[Record],
-    lanes: usize,
-    node: u32,
-    at: Time,
-) -> (Vec<Option<Time>>, Vec<bool>) {
+pub fn causal_past(records: &[Record], lanes: usize, node: u32, at: Time) -> (Vec<Option<Time>>, Vec<bool>) {
     let mut frontier: Vec<Option<Time>> = vec![None; lanes];
     let mut inside = vec![false; records.len()];
     if let Some(f) = frontier.get_mut(node as usize) {
         *f = Some(at);
     }
-    let within = |f: &[Option<Time>], lane: u32, t: Time| {
-        f.get(lane as usize)
-            .copied()
-            .flatten()
-            .is_some_and(|ft| t <= ft)
-    };
+    let within =
+        |f: &[Option<Time>], lane: u32, t: Time| f.get(lane as usize).copied().flatten().is_some_and(|ft| t <= ft);
     // Latest delivery first: a message can only widen the past of its
     // sender to before its own delivery, so one backward pass suffices.
     for (i, r) in records.iter().enumerate().rev() {
@@ -283,9 +261,7 @@ pub fn causal_past(
         inside[i] = match r.what {
             What::Delivered => false,
             What::Lost | What::Cut | What::Down => within(&frontier, r.from, r.t0),
-            What::Fault if r.kind == FaultKind::Heal as u16 || r.kind == FaultKind::Set as u16 => {
-                false
-            }
+            What::Fault if r.kind == FaultKind::Heal as u16 || r.kind == FaultKind::Set as u16 => false,
             _ => within(&frontier, r.from, r.t0),
         };
     }
@@ -297,31 +273,11 @@ mod tests {
     use super::*;
 
     fn msg(seq: u64, t0: Time, t1: Time, from: u32, to: u32, what: What) -> Record {
-        Record {
-            seq,
-            t0,
-            t1,
-            from,
-            to,
-            kind: 0,
-            what,
-            copy: false,
-            id: seq,
-        }
+        Record { seq, t0, t1, from, to, kind: 0, what, copy: false, id: seq }
     }
 
     fn mark(seq: u64, t: Time, node: u32) -> Record {
-        Record {
-            seq,
-            t0: t,
-            t1: t,
-            from: node,
-            to: node,
-            kind: 0,
-            what: What::Note,
-            copy: false,
-            id: 0,
-        }
+        Record { seq, t0: t, t1: t, from: node, to: node, kind: 0, what: What::Note, copy: false, id: 0 }
     }
 
     /// Lamport 1978, Fig. 1 style: three processes P(0), Q(1), R(2).
@@ -344,10 +300,7 @@ mod tests {
         ];
         let (frontier, inside) = causal_past(&records, 3, 0, 7);
         assert_eq!(frontier, vec![Some(7), Some(1), Some(4)]);
-        assert_eq!(
-            inside,
-            vec![true, true, true, false, true, false, true, false]
-        );
+        assert_eq!(inside, vec![true, true, true, false, true, false, true, false]);
     }
 
     /// An event's past on a lane with no messages into it is only its own lane.
@@ -379,24 +332,11 @@ mod tests {
     fn chunks_round_trip() {
         let records = vec![
             msg(1, 5, 9, 0, 1, What::Delivered),
-            Record {
-                copy: true,
-                ..msg(2, 5, 12, 0, 1, What::Delivered)
-            },
+            Record { copy: true, ..msg(2, 5, 12, 0, 1, What::Delivered) },
             msg(3, 12, 12, 3, 2, What::Cut),
-            Record {
-                kind: FaultKind::Partition as u16,
-                to: 1,
-                ..mark(4, 13, 2)
-            },
-            Record {
-                what: What::Fault,
-                ..mark(4, 13, 2)
-            },
-            Record {
-                id: 0,
-                ..msg(9, 1, 14, 1, 0, What::Down)
-            },
+            Record { kind: FaultKind::Partition as u16, to: 1, ..mark(4, 13, 2) },
+            Record { what: What::Fault, ..mark(4, 13, 2) },
+            Record { id: 0, ..msg(9, 1, 14, 1, 0, What::Down) },
         ];
         let chunk = Chunk::pack(&records);
         assert_eq!(chunk.unpack(), records);

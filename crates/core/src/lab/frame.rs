@@ -283,10 +283,14 @@ impl Messages {
         let mut out = Vec::with_capacity(self.count as usize);
         let mut at = 0;
         while at < self.bytes.len() {
-            let (Some(from), Some(to)) = (get_varint(&self.bytes, &mut at), get_varint(&self.bytes, &mut at)) else { break };
+            let (Some(from), Some(to)) = (get_varint(&self.bytes, &mut at), get_varint(&self.bytes, &mut at)) else {
+                break;
+            };
             let Some(&kind) = self.bytes.get(at) else { break };
             at += 1;
-            let (Some(ago), Some(left)) = (get_varint(&self.bytes, &mut at), get_varint(&self.bytes, &mut at)) else { break };
+            let (Some(ago), Some(left)) = (get_varint(&self.bytes, &mut at), get_varint(&self.bytes, &mut at)) else {
+                break;
+            };
             out.push(MessageDot {
                 from: from as u32,
                 to: to as u32,

@@ -40,10 +40,8 @@ pub fn keep(times: &[Time], now: Time) -> Vec<bool> {
 /// When to take snapshots of a run opened at `horizon` (besides its
 /// start), spaced as playing up to there would have left them.
 pub fn plan(horizon: Time) -> Vec<Time> {
-    let mut times: Vec<Time> = (1..=horizon / MIN_GAP)
-        .map(|k| k * MIN_GAP)
-        .filter(|&t| (t / MIN_GAP) % spacing(horizon - t) == 0)
-        .collect();
+    let mut times: Vec<Time> =
+        (1..=horizon / MIN_GAP).map(|k| k * MIN_GAP).filter(|&t| (t / MIN_GAP) % spacing(horizon - t) == 0).collect();
     if horizon >= MIN_GAP && times.last() != Some(&horizon) {
         times.push(horizon);
     }

@@ -111,7 +111,11 @@ impl Invariant<PaxosNode> for OnlyProposedChosen {
         }
         for (slot, value, ballot) in self.choices.follow(quorum(world), events) {
             if !self.proposed.contains(&value) {
-                return Err(format!("slot {slot}: {} was chosen at {} but nobody proposed it", value.text(), b(ballot)));
+                return Err(format!(
+                    "slot {slot}: {} was chosen at {} but nobody proposed it",
+                    value.text(),
+                    b(ballot)
+                ));
             }
         }
         Ok(())
@@ -164,7 +168,12 @@ impl Invariant<PaxosNode> for PromisesKept {
         for (node, note) in notes(events) {
             if let PaxosNote::AcceptedValue { slot, ballot, promised, .. } = note {
                 if ballot < promised {
-                    return Err(format!("{} accepted {} in slot {slot} after promising {}", s(node), b(*ballot), b(*promised)));
+                    return Err(format!(
+                        "{} accepted {} in slot {slot} after promising {}",
+                        s(node),
+                        b(*ballot),
+                        b(*promised)
+                    ));
                 }
             }
         }
@@ -220,7 +229,13 @@ impl Invariant<PaxosNode> for LearnersAgree {
             if let PaxosNote::Learned { slot, value } = note {
                 let &mut (first, who) = self.learned.entry(*slot).or_insert((*value, node));
                 if first != *value {
-                    return Err(format!("slot {slot}: {} learned {}, {} learned {}", s(who), first.text(), s(node), value.text()));
+                    return Err(format!(
+                        "slot {slot}: {} learned {}, {} learned {}",
+                        s(who),
+                        first.text(),
+                        s(node),
+                        value.text()
+                    ));
                 }
             }
         }

@@ -23,14 +23,68 @@ pub const MODES: &[&str] = &["single", "multi"];
 
 /// Parameters of the Paxos lab.
 pub const PARAMS: &[ParamSpec] = &[
-    p("mode", "Mode", "single: one instance of Basic Paxos; multi: Multi-Paxos with a leader and a log of slots", Kind::Choice(MODES), 0, 1, 0, false),
+    p(
+        "mode",
+        "Mode",
+        "single: one instance of Basic Paxos; multi: Multi-Paxos with a leader and a log of slots",
+        Kind::Choice(MODES),
+        0,
+        1,
+        0,
+        false,
+    ),
     p("proposers", "Proposers", "servers that propose (S1 up)", Kind::Count, 1, 9, 2, false),
     p("acceptors", "Acceptors", "servers that accept; a majority of them chooses", Kind::Count, 1, 15, 3, false),
-    p("colocated", "Proposers are acceptors", "on: proposers are also acceptors (S1 up); off: acceptors are the servers after the proposers", Kind::Toggle, 0, 1, 1, false),
-    p("backoff_min", "Back-off, min (ms)", "shortest wait before a proposer retries a rejected round", Kind::Duration, 0, 10 * S, 10 * M, false),
-    p("backoff_max", "Back-off, max (ms)", "longest wait before a retry; 0 and 0 retry at once (dueling proposers livelock)", Kind::Duration, 0, 10 * S, 100 * M, false),
-    p("leader_timeout", "Leader timeout (ms)", "Multi-Paxos: a proposer that hears no leader for this long (up to twice) runs phase 1", Kind::Duration, M, 60 * S, 300 * M, false),
-    p("heartbeat", "Heartbeat interval (ms)", "how often a leader (or the proposer that saw a value chosen) says so", Kind::Duration, M, 60 * S, 50 * M, false),
+    p(
+        "colocated",
+        "Proposers are acceptors",
+        "on: proposers are also acceptors (S1 up); off: acceptors are the servers after the proposers",
+        Kind::Toggle,
+        0,
+        1,
+        1,
+        false,
+    ),
+    p(
+        "backoff_min",
+        "Back-off, min (ms)",
+        "shortest wait before a proposer retries a rejected round",
+        Kind::Duration,
+        0,
+        10 * S,
+        10 * M,
+        false,
+    ),
+    p(
+        "backoff_max",
+        "Back-off, max (ms)",
+        "longest wait before a retry; 0 and 0 retry at once (dueling proposers livelock)",
+        Kind::Duration,
+        0,
+        10 * S,
+        100 * M,
+        false,
+    ),
+    p(
+        "leader_timeout",
+        "Leader timeout (ms)",
+        "Multi-Paxos: a proposer that hears no leader for this long (up to twice) runs phase 1",
+        Kind::Duration,
+        M,
+        60 * S,
+        300 * M,
+        false,
+    ),
+    p(
+        "heartbeat",
+        "Heartbeat interval (ms)",
+        "how often a leader (or the proposer that saw a value chosen) says so",
+        Kind::Duration,
+        M,
+        60 * S,
+        50 * M,
+        false,
+    ),
     p(
         "bug_ignore_promises",
         "Deliberate bug: ignore promises",
@@ -201,7 +255,9 @@ impl ClusterProtocol for PaxosNode {
         ];
         let last = s.accepted().keys().next_back().map_or(0, |k| k + 1).max(s.applied());
         let first = last.saturating_sub(32);
-        v.strip = (first..last).map(|slot| s.accepted().get(&slot).map_or(0, |(b, _)| b.round.min(u64::from(u32::MAX)) as u32)).collect();
+        v.strip = (first..last)
+            .map(|slot| s.accepted().get(&slot).map_or(0, |(b, _)| b.round.min(u64::from(u32::MAX)) as u32))
+            .collect();
         v.strip_first = first + 1;
         v.strip_mark = s.applied();
         v.timer = node.timer_spans().find(|(t, ..)| **t == super::PaxosTimer::Round).map(|(_, set, due)| (set, due));
@@ -289,12 +345,10 @@ impl ClusterProtocol for PaxosNode {
         let decisions = t.choices.chosen.len() as f64;
         let per = |x: f64| if decisions > 0.0 { x / decisions } else { f64::NAN };
         let chosen_upto = (0..).take_while(|s| t.choices.chosen.contains_key(s)).count() as u64;
-        let behind = sim.nodes().iter().filter(|n| n.status == NodeStatus::Up && n.state.applied() < chosen_upto).count();
-        let leaderless = if t.multi {
-            (t.leaderless_total + t.leaderless_since.map_or(0, |s| now - s)) as f64
-        } else {
-            f64::NAN
-        };
+        let behind =
+            sim.nodes().iter().filter(|n| n.status == NodeStatus::Up && n.state.applied() < chosen_upto).count();
+        let leaderless =
+            if t.multi { (t.leaderless_total + t.leaderless_since.map_or(0, |s| now - s)) as f64 } else { f64::NAN };
         out.extend([
             decisions,
             t.learned.len() as f64,

@@ -191,7 +191,8 @@ pub enum PaxosMsg {
 }
 
 /// Kinds in display order.
-pub const KINDS: &[&str] = &["Prepare", "Promise", "Accept", "Accepted", "Reject", "Decide", "Heartbeat", "Fetch", "Decided"];
+pub const KINDS: &[&str] =
+    &["Prepare", "Promise", "Accept", "Accepted", "Reject", "Decide", "Heartbeat", "Fetch", "Decided"];
 
 impl Observable for PaxosMsg {
     fn kind(&self) -> &'static str {
@@ -444,7 +445,10 @@ enum Phase {
     Idle,
     /// Phase 1 under way: who promised, and the highest-ballot accepted
     /// value reported per slot.
-    Preparing { promised: BTreeSet<NodeId>, reports: BTreeMap<Slot, (Ballot, Value)> },
+    Preparing {
+        promised: BTreeSet<NodeId>,
+        reports: BTreeMap<Slot, (Ballot, Value)>,
+    },
     /// Phase 1 done: phase 2 runs per slot (single-decree: slot 0 only).
     Leading,
 }

@@ -80,10 +80,7 @@ enum Change<'a> {
 fn changes<'a>(events: &'a [TraceEvent<RaftNode>]) -> impl Iterator<Item = Change<'a>> {
     events.iter().filter_map(|ev| match ev {
         TraceEvent::Note { node, note, .. } => Some(Change::Note(*node, note)),
-        TraceEvent::Fault {
-            fault: Fault::Crash(id),
-            ..
-        } => Some(Change::Crash(*id)),
+        TraceEvent::Fault { fault: Fault::Crash(id), .. } => Some(Change::Crash(*id)),
         _ => None,
     })
 }
@@ -150,9 +147,7 @@ struct Chains {
 
 impl Chains {
     fn from_nodes(nodes: &[Node<RaftNode>]) -> Chains {
-        Chains {
-            per_node: nodes.iter().map(|n| Chain::of(&n.state)).collect(),
-        }
+        Chains { per_node: nodes.iter().map(|n| Chain::of(&n.state)).collect() }
     }
 
     fn truncated(&mut self, id: NodeId, from: u64) {
@@ -307,11 +302,9 @@ pub struct ElectionSafety {
 impl ElectionSafety {
     fn elected(&mut self, id: NodeId, term: u64) -> Result<(), String> {
         match self.leaders.get(&term) {
-            Some(&other) if other != id => Err(format!(
-                "{} and {} were both elected leader of term {term}",
-                s(other),
-                s(id)
-            )),
+            Some(&other) if other != id => {
+                Err(format!("{} and {} were both elected leader of term {term}", s(other), s(id)))
+            }
             Some(_) => Ok(()),
             None => {
                 self.leaders.insert(term, id);
@@ -329,11 +322,7 @@ impl Invariant<RaftNode> for ElectionSafety {
         "Election Safety"
     }
 
-    fn check(
-        &mut self,
-        world: &World<'_, RaftNode>,
-        events: &[TraceEvent<RaftNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, RaftNode>, events: &[TraceEvent<RaftNode>]) -> Result<(), String> {
         if !self.ready {
             self.ready = true;
             for (i, n) in world.nodes.iter().enumerate() {
@@ -343,12 +332,7 @@ impl Invariant<RaftNode> for ElectionSafety {
             }
         }
         for ev in events {
-            if let TraceEvent::Note {
-                node,
-                note: RaftNote::BecameLeader { term },
-                ..
-            } = ev
-            {
+            if let TraceEvent::Note { node, note: RaftNote::BecameLeader { term }, .. } = ev {
                 self.elected(*node, *term)?;
             }
         }
@@ -381,19 +365,12 @@ impl Invariant<RaftNode> for LeaderAppendOnly {
         "Leader Append-Only"
     }
 
-    fn check(
-        &mut self,
-        world: &World<'_, RaftNode>,
-        events: &[TraceEvent<RaftNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, RaftNode>, events: &[TraceEvent<RaftNode>]) -> Result<(), String> {
         if !self.ready {
             self.ready = true;
             self.last = world.nodes.iter().map(|n| n.state.last_log_index()).collect();
-            self.leading = world
-                .nodes
-                .iter()
-                .map(|n| (n.state.role() == Role::Leader).then(|| n.state.term()))
-                .collect();
+            self.leading =
+                world.nodes.iter().map(|n| (n.state.role() == Role::Leader).then(|| n.state.term())).collect();
         }
         self.touched.clear();
         for change in changes(events) {
@@ -415,10 +392,7 @@ impl Invariant<RaftNode> for LeaderAppendOnly {
                 n if ends_leadership(n) => self.leading[x] = None,
                 RaftNote::Truncated { from } => {
                     if let Some(t) = self.leading[x] {
-                        return Err(format!(
-                            "{}, leader of term {t}, deleted its entries from index {from}",
-                            s(id)
-                        ));
+                        return Err(format!("{}, leader of term {t}, deleted its entries from index {from}", s(id)));
                     }
                     self.last[x] = self.last[x].min(from.saturating_sub(1));
                     self.touched.push(id);
@@ -438,7 +412,10 @@ impl Invariant<RaftNode> for LeaderAppendOnly {
                 }
                 RaftNote::InstalledSnapshot { index, retained, .. } => {
                     if let Some(t) = self.leading[x] {
-                        return Err(format!("{}, leader of term {t}, installed a snapshot up to index {index} over its log", s(id)));
+                        return Err(format!(
+                            "{}, leader of term {t}, installed a snapshot up to index {index} over its log",
+                            s(id)
+                        ));
                     }
                     if !retained {
                         self.last[x] = *index;
@@ -548,11 +525,7 @@ impl Invariant<RaftNode> for LogMatching {
         "Log Matching"
     }
 
-    fn check(
-        &mut self,
-        world: &World<'_, RaftNode>,
-        events: &[TraceEvent<RaftNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, RaftNode>, events: &[TraceEvent<RaftNode>]) -> Result<(), String> {
         if !self.ready {
             self.ready = true;
             self.chains = Chains::from_nodes(world.nodes);
@@ -632,11 +605,7 @@ impl LeaderCompleteness {
     fn init(&mut self, world: &World<'_, RaftNode>) {
         self.chains = Chains::from_nodes(world.nodes);
         self.node_commit = world.nodes.iter().map(|n| n.state.commit_index()).collect();
-        self.leading = world
-            .nodes
-            .iter()
-            .map(|n| (n.state.role() == Role::Leader).then(|| n.state.term()))
-            .collect();
+        self.leading = world.nodes.iter().map(|n| (n.state.role() == Role::Leader).then(|| n.state.term())).collect();
         self.top_term = world.nodes.iter().map(|n| n.state.term()).max().unwrap_or(0);
         if let Some((i, best)) = world.nodes.iter().enumerate().max_by_key(|(_, n)| n.state.commit_index()) {
             let c = best.state.commit_index();
@@ -714,7 +683,9 @@ impl LeaderCompleteness {
             for (l, lead) in self.leading.iter().enumerate() {
                 match lead {
                     Some(lt) if *lt >= ct && !self.holds(l as NodeId, i, d) => {
-                        let what = node.entry(i).map_or_else(|| "an entry".to_string(), |e| format!("entry {}", entry_text(e)));
+                        let what = node
+                            .entry(i)
+                            .map_or_else(|| "an entry".to_string(), |e| format!("entry {}", entry_text(e)));
                         return Err(format!(
                             "{} committed {what} at index {i} in term {term}, but {}, leader of term {lt}, does not hold it",
                             s(id),
@@ -737,11 +708,7 @@ impl Invariant<RaftNode> for LeaderCompleteness {
         "Leader Completeness"
     }
 
-    fn check(
-        &mut self,
-        world: &World<'_, RaftNode>,
-        events: &[TraceEvent<RaftNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, RaftNode>, events: &[TraceEvent<RaftNode>]) -> Result<(), String> {
         if !self.ready {
             self.ready = true;
             self.init(world);
@@ -847,18 +814,20 @@ impl StateMachineSafety {
         }
     }
 
-    fn committed_by(&mut self, id: NodeId, index: u64, node: &RaftNode, world: &World<'_, RaftNode>) -> Result<(), String> {
+    fn committed_by(
+        &mut self,
+        id: NodeId,
+        index: u64,
+        node: &RaftNode,
+        world: &World<'_, RaftNode>,
+    ) -> Result<(), String> {
         let x = id as usize;
         let Some(&(mut at, mut d)) = self.node_state.get(x) else {
             return Ok(());
         };
         while at < index {
             let Some(e) = node.entry(at + 1) else {
-                return Err(format!(
-                    "{} committed index {index} but its log does not hold index {}",
-                    s(id),
-                    at + 1
-                ));
+                return Err(format!("{} committed index {index} but its log does not hold index {}", s(id), at + 1));
             };
             at += 1;
             d = chain(d, e);
@@ -880,14 +849,11 @@ impl Invariant<RaftNode> for StateMachineSafety {
         "State Machine Safety"
     }
 
-    fn check(
-        &mut self,
-        world: &World<'_, RaftNode>,
-        events: &[TraceEvent<RaftNode>],
-    ) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, RaftNode>, events: &[TraceEvent<RaftNode>]) -> Result<(), String> {
         if !self.ready {
             self.ready = true;
-            self.node_state = world.nodes.iter().map(|n| (n.state.state_machine().applied, n.state.state_machine().digest)).collect();
+            self.node_state =
+                world.nodes.iter().map(|n| (n.state.state_machine().applied, n.state.state_machine().digest)).collect();
             for (i, n) in world.nodes.iter().enumerate() {
                 let sm = n.state.state_machine();
                 self.agree(i as NodeId, sm.applied, sm.digest, || "holds".into(), world)?;
@@ -1186,12 +1152,7 @@ pub fn check_all(nodes: &[Node<RaftNode>]) -> Result<(), String> {
         }
         if st.role() == Role::Leader {
             if let Some(other) = leaders.insert(st.term(), id) {
-                return Err(format!(
-                    "{} and {} both lead term {}",
-                    s(other),
-                    s(id),
-                    st.term()
-                ));
+                return Err(format!("{} and {} both lead term {}", s(other), s(id), st.term()));
             }
             // A configuration entry of its own term beyond its commit index
             // must be the only configuration entry there (the earlier ones
@@ -1218,7 +1179,8 @@ pub fn check_all(nodes: &[Node<RaftNode>]) -> Result<(), String> {
     for (i, n) in nodes.iter().enumerate() {
         let st = &n.state;
         let snap = st.snapshot();
-        let terms = std::iter::once((snap.index(), snap.term())).chain(st.log().iter().enumerate().map(|(k, e)| (snap.index() + 1 + k as u64, e.term)));
+        let terms = std::iter::once((snap.index(), snap.term()))
+            .chain(st.log().iter().enumerate().map(|(k, e)| (snap.index() + 1 + k as u64, e.term)));
         for (k, (index, term)) in terms.enumerate() {
             if index == 0 {
                 continue;

@@ -226,8 +226,7 @@ impl ClusterProtocol for RaftNode {
         invariants()
     }
 
-    const ROLES: &'static [(&'static str, &'static str)] =
-        &[
+    const ROLES: &'static [(&'static str, &'static str)] = &[
         ("follower", "#4a78c2"),
         ("pre-candidate", "#d8c26a"),
         ("candidate", "#e0a21b"),
@@ -393,7 +392,10 @@ impl ClusterProtocol for RaftNode {
             other => return Err(format!("'{other}' is not an action of the Raft lab")),
         };
         if id >= Members::CAPACITY {
-            return Err(format!("{name} cannot be a member: a configuration holds servers S1 to S{}", Members::CAPACITY));
+            return Err(format!(
+                "{name} cannot be a member: a configuration holds servers S1 to S{}",
+                Members::CAPACITY
+            ));
         }
         let nodes = sim.nodes();
         let Some(leader) = current_leader(sim) else {
@@ -410,7 +412,9 @@ impl ClusterProtocol for RaftNode {
             _ => {}
         }
         if st.learner().is_some() || st.configuration_index() > st.commit_index() {
-            return Err("a membership change is already in flight (one at a time, thesis §4.1); wait until it commits".into());
+            return Err(
+                "a membership change is already in flight (one at a time, thesis §4.1); wait until it commits".into()
+            );
         }
         sim.call(leader as NodeId, |n, ctx| n.change_membership(change, ctx));
         Ok(())

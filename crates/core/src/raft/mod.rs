@@ -67,6 +67,6 @@ pub mod node;
 
 pub use invariants::{check_all, invariants};
 pub use node::{
-    chain, Entry, MemberChange, Members, Membership, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer, Role,
-    Snapshot, StateMachine, EMPTY_DIGEST,
+    chain, Entry, MemberChange, Members, Membership, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer,
+    Role, Snapshot, StateMachine, EMPTY_DIGEST,
 };

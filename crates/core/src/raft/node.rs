@@ -549,19 +549,13 @@ impl Observable for RaftMsg {
 
     fn kind(&self) -> &'static str {
         match self {
-            RaftMsg::RequestVote {
-                pre_vote: false, ..
-            } => "RequestVote",
+            RaftMsg::RequestVote { pre_vote: false, .. } => "RequestVote",
             RaftMsg::RequestVote { pre_vote: true, .. } => "PreVote",
-            RaftMsg::RequestVoteReply {
-                pre_vote: false, ..
-            } => "RequestVoteReply",
+            RaftMsg::RequestVoteReply { pre_vote: false, .. } => "RequestVoteReply",
             RaftMsg::RequestVoteReply { pre_vote: true, .. } => "PreVoteReply",
             RaftMsg::AppendEntries { entries, .. } if entries.is_empty() => "Heartbeat",
             RaftMsg::AppendEntries { .. } => "AppendEntries",
-            RaftMsg::AppendEntriesReply {
-                heartbeat: true, ..
-            } => "HeartbeatReply",
+            RaftMsg::AppendEntriesReply { heartbeat: true, .. } => "HeartbeatReply",
             RaftMsg::AppendEntriesReply { .. } => "AppendEntriesReply",
             RaftMsg::InstallSnapshot { .. } => "InstallSnapshot",
             RaftMsg::InstallSnapshotReply { .. } => "InstallSnapshotReply",
@@ -570,35 +564,20 @@ impl Observable for RaftMsg {
 
     fn digest(&self, fp: &mut Fingerprint) {
         match self {
-            RaftMsg::RequestVote {
-                term,
-                last_log_index,
-                last_log_term,
-                pre_vote,
-            } => {
+            RaftMsg::RequestVote { term, last_log_index, last_log_term, pre_vote } => {
                 fp.u64(1);
                 fp.u64(*term);
                 fp.u64(*last_log_index);
                 fp.u64(*last_log_term);
                 fp.u64(u64::from(*pre_vote));
             }
-            RaftMsg::RequestVoteReply {
-                term,
-                granted,
-                pre_vote,
-            } => {
+            RaftMsg::RequestVoteReply { term, granted, pre_vote } => {
                 fp.u64(2);
                 fp.u64(*term);
                 fp.u64(u64::from(*granted));
                 fp.u64(u64::from(*pre_vote));
             }
-            RaftMsg::AppendEntries {
-                term,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-            } => {
+            RaftMsg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
                 fp.u64(3);
                 fp.u64(*term);
                 fp.u64(*prev_log_index);
@@ -617,14 +596,7 @@ impl Observable for RaftMsg {
                     }
                 }
             }
-            RaftMsg::AppendEntriesReply {
-                term,
-                success,
-                index,
-                conflict_index,
-                conflict_term,
-                heartbeat,
-            } => {
+            RaftMsg::AppendEntriesReply { term, success, index, conflict_index, conflict_term, heartbeat } => {
                 fp.u64(4);
                 fp.u64(*term);
                 fp.u64(u64::from(*success));
@@ -1185,10 +1157,7 @@ impl RaftNode {
     }
 
     fn arm_election_timer(&mut self, ctx: &mut Ctx<Self>) {
-        let after = ctx.rng.range(
-            self.config.election_timeout_min,
-            self.config.election_timeout_max,
-        );
+        let after = ctx.rng.range(self.config.election_timeout_min, self.config.election_timeout_max);
         ctx.set_timer(RaftTimer::Election, after);
         self.election_armed_at = Some(ctx.now);
     }
@@ -1201,9 +1170,8 @@ impl RaftNode {
     /// under load the timeout since the leader last spoke stays at least
     /// 7/8 of the minimum.
     fn reset_election_timer(&mut self, ctx: &mut Ctx<Self>) {
-        let recent = self
-            .election_armed_at
-            .is_some_and(|t| ctx.now.saturating_sub(t) < self.config.election_timeout_min / 8);
+        let recent =
+            self.election_armed_at.is_some_and(|t| ctx.now.saturating_sub(t) < self.config.election_timeout_min / 8);
         if !recent {
             self.arm_election_timer(ctx);
         }
@@ -1219,13 +1187,7 @@ impl RaftNode {
 
     /// Gives up leadership (if held) and becomes a follower of `term`
     /// (Figure 2, "All servers"). A new term clears the vote.
-    fn become_follower(
-        &mut self,
-        ctx: &mut Ctx<Self>,
-        term: u64,
-        leader: Option<NodeId>,
-        reason: &'static str,
-    ) {
+    fn become_follower(&mut self, ctx: &mut Ctx<Self>, term: u64, leader: Option<NodeId>, reason: &'static str) {
         let was = self.role;
         let new_term = term > self.term;
         if new_term {
@@ -1234,10 +1196,7 @@ impl RaftNode {
             self.leader_hint = None;
         }
         if was == Role::Leader {
-            ctx.note(RaftNote::SteppedDown {
-                term: self.term,
-                reason,
-            });
+            ctx.note(RaftNote::SteppedDown { term: self.term, reason });
             ctx.cancel_timer(RaftTimer::Heartbeat);
             ctx.cancel_timer(RaftTimer::CheckQuorum);
             self.heartbeating = false;
@@ -1351,12 +1310,7 @@ impl RaftNode {
         self.next_index.resize(n, last + 1);
         self.match_index.clear();
         self.match_index.resize(n, 0);
-        for v in [
-            &mut self.probing,
-            &mut self.probe_sent,
-            &mut self.progressed,
-            &mut self.active,
-        ] {
+        for v in [&mut self.probing, &mut self.probe_sent, &mut self.progressed, &mut self.active] {
             v.clear();
             v.resize(n, false);
         }
@@ -1498,12 +1452,7 @@ impl RaftNode {
         }
         self.scratch.sort_unstable();
         let majority = self.majority() as usize;
-        let Some(&n) = self
-            .scratch
-            .len()
-            .checked_sub(majority)
-            .and_then(|i| self.scratch.get(i))
-        else {
+        let Some(&n) = self.scratch.len().checked_sub(majority).and_then(|i| self.scratch.get(i)) else {
             return;
         };
         let current_term = self.term_at(n) == Some(self.term);
@@ -1666,7 +1615,8 @@ impl RaftNode {
         }
         if self.term_at(self.commit_index) != Some(self.term) {
             // Nothing of this term committed yet: a no-op, once.
-            let has_noop = self.log.iter().rev().take_while(|e| e.term == self.term).any(|e| e.command == 0 && e.config.is_none());
+            let has_noop =
+                self.log.iter().rev().take_while(|e| e.term == self.term).any(|e| e.command == 0 && e.config.is_none());
             if !has_noop {
                 self.leader_append(Entry { term: self.term, command: 0, config: None }, ctx);
                 for p in self.targets().iter() {
@@ -1707,23 +1657,14 @@ impl RaftNode {
             self.voted_for = Some(from);
             self.arm_election_timer(ctx);
         }
-        ctx.send(
-            from,
-            RaftMsg::RequestVoteReply {
-                term: self.term,
-                granted,
-                pre_vote: false,
-            },
-        );
+        ctx.send(from, RaftMsg::RequestVoteReply { term: self.term, granted, pre_vote: false });
     }
 
     /// Whether this server has heard from a current leader within the
     /// minimum election timeout (or leads itself).
     fn leader_recently_heard(&self, now: Time) -> bool {
         self.role == Role::Leader
-            || self
-                .last_leader_contact
-                .is_some_and(|t| now.saturating_sub(t) < self.config.election_timeout_min)
+            || self.last_leader_contact.is_some_and(|t| now.saturating_sub(t) < self.config.election_timeout_min)
     }
 
     /// Pre-Vote (thesis §9.6): grant if the proposed term is later than ours,
@@ -1737,33 +1678,16 @@ impl RaftNode {
         last_log_term: u64,
         ctx: &mut Ctx<Self>,
     ) {
-        let recent = self
-            .last_leader_contact
-            .is_some_and(|t| ctx.now.saturating_sub(t) < self.config.election_timeout_min);
-        let leader_alive = self.role == Role::Leader
-            || (self.leader_hint.is_some() && self.leader_hint != Some(from) && recent);
-        let granted = term > self.term
-            && !leader_alive
-            && self.log_is_up_to_date(last_log_term, last_log_index);
+        let recent =
+            self.last_leader_contact.is_some_and(|t| ctx.now.saturating_sub(t) < self.config.election_timeout_min);
+        let leader_alive =
+            self.role == Role::Leader || (self.leader_hint.is_some() && self.leader_hint != Some(from) && recent);
+        let granted = term > self.term && !leader_alive && self.log_is_up_to_date(last_log_term, last_log_index);
         let reply_term = if granted { term } else { self.term };
-        ctx.send(
-            from,
-            RaftMsg::RequestVoteReply {
-                term: reply_term,
-                granted,
-                pre_vote: true,
-            },
-        );
+        ctx.send(from, RaftMsg::RequestVoteReply { term: reply_term, granted, pre_vote: true });
     }
 
-    fn handle_vote_reply(
-        &mut self,
-        from: NodeId,
-        term: u64,
-        granted: bool,
-        pre_vote: bool,
-        ctx: &mut Ctx<Self>,
-    ) {
+    fn handle_vote_reply(&mut self, from: NodeId, term: u64, granted: bool, pre_vote: bool, ctx: &mut Ctx<Self>) {
         let current = if pre_vote {
             self.role == Role::PreCandidate && term == self.term.saturating_add(1)
         } else {
@@ -1819,20 +1743,19 @@ impl RaftNode {
         ctx: &mut Ctx<Self>,
     ) {
         let heartbeat = entries.is_empty();
-        let refuse =
-            |me: &Self, ctx: &mut Ctx<Self>, conflict_index: u64, conflict_term: Option<u64>| {
-                ctx.send(
-                    from,
-                    RaftMsg::AppendEntriesReply {
-                        term: me.term,
-                        success: false,
-                        index: prev_log_index,
-                        conflict_index,
-                        conflict_term,
-                        heartbeat,
-                    },
-                );
-            };
+        let refuse = |me: &Self, ctx: &mut Ctx<Self>, conflict_index: u64, conflict_term: Option<u64>| {
+            ctx.send(
+                from,
+                RaftMsg::AppendEntriesReply {
+                    term: me.term,
+                    success: false,
+                    index: prev_log_index,
+                    conflict_index,
+                    conflict_term,
+                    heartbeat,
+                },
+            );
+        };
         if term < self.term {
             refuse(self, ctx, 0, None);
             return;
@@ -1896,10 +1819,7 @@ impl RaftNode {
             if grew {
                 let from_index = self.last_log_index() + 1;
                 self.log.extend_from_slice(&entries[skip..]);
-                ctx.note(RaftNote::Appended {
-                    from: from_index,
-                    to: self.last_log_index(),
-                });
+                ctx.note(RaftNote::Appended { from: from_index, to: self.last_log_index() });
             }
             if cut || (grew && entries[skip..].iter().any(|e| e.config.is_some())) {
                 self.refresh_config(ctx);
@@ -2000,11 +1920,7 @@ impl RaftNode {
         ctx: &mut Ctx<Self>,
     ) {
         let k = from as usize;
-        if self.role != Role::Leader
-            || term != self.term
-            || k >= self.next_index.len()
-            || from == self.id
-        {
+        if self.role != Role::Leader || term != self.term || k >= self.next_index.len() || from == self.id {
             return;
         }
         self.active[k] = true;
@@ -2034,9 +1950,7 @@ impl RaftNode {
         // probe we have since moved on from, is stale. (A refusal *at*
         // matchIndex means later pipelined entries arrived before the one
         // they follow: send them again from there.)
-        if index < self.match_index[k]
-            || (self.probing[k] && Some(index) != self.next_index[k].checked_sub(1))
-        {
+        if index < self.match_index[k] || (self.probing[k] && Some(index) != self.next_index[k].checked_sub(1)) {
             return;
         }
         let hinted = match conflict_term {
@@ -2096,12 +2010,7 @@ impl Protocol for RaftNode {
     }
 
     fn durable(&self) -> RaftDurable {
-        RaftDurable {
-            term: self.term,
-            voted_for: self.voted_for,
-            log: self.log.clone(),
-            snapshot: self.snapshot,
-        }
+        RaftDurable { term: self.term, voted_for: self.voted_for, log: self.log.clone(), snapshot: self.snapshot }
     }
 
     /// Every server starts (and restarts) as a follower with a fresh,
@@ -2132,65 +2041,28 @@ impl Protocol for RaftNode {
         let proposes = matches!(
             msg,
             RaftMsg::RequestVote { pre_vote: true, .. }
-                | RaftMsg::RequestVoteReply {
-                    pre_vote: true,
-                    granted: true,
-                    ..
-                }
+                | RaftMsg::RequestVoteReply { pre_vote: true, granted: true, .. }
         );
         if !proposes && msg.term() > self.term {
             let leader = matches!(msg, RaftMsg::AppendEntries { .. } | RaftMsg::InstallSnapshot { .. }).then_some(from);
             self.become_follower(ctx, msg.term(), leader, REASON_HIGHER_TERM);
         }
         match msg {
-            RaftMsg::RequestVote {
-                term,
-                last_log_index,
-                last_log_term,
-                pre_vote: false,
-            } => self.handle_request_vote(from, term, last_log_index, last_log_term, ctx),
-            RaftMsg::RequestVote {
-                term,
-                last_log_index,
-                last_log_term,
-                pre_vote: true,
-            } => self.handle_pre_vote(from, term, last_log_index, last_log_term, ctx),
-            RaftMsg::RequestVoteReply {
-                term,
-                granted,
-                pre_vote,
-            } => self.handle_vote_reply(from, term, granted, pre_vote, ctx),
-            RaftMsg::AppendEntries {
-                term,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-            } => self.handle_append(
-                from,
-                term,
-                prev_log_index,
-                prev_log_term,
-                &entries,
-                leader_commit,
-                ctx,
-            ),
-            RaftMsg::AppendEntriesReply {
-                term,
-                success,
-                index,
-                conflict_index,
-                conflict_term,
-                ..
-            } => self.handle_append_reply(
-                from,
-                term,
-                success,
-                index,
-                conflict_index,
-                conflict_term,
-                ctx,
-            ),
+            RaftMsg::RequestVote { term, last_log_index, last_log_term, pre_vote: false } => {
+                self.handle_request_vote(from, term, last_log_index, last_log_term, ctx)
+            }
+            RaftMsg::RequestVote { term, last_log_index, last_log_term, pre_vote: true } => {
+                self.handle_pre_vote(from, term, last_log_index, last_log_term, ctx)
+            }
+            RaftMsg::RequestVoteReply { term, granted, pre_vote } => {
+                self.handle_vote_reply(from, term, granted, pre_vote, ctx)
+            }
+            RaftMsg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
+                self.handle_append(from, term, prev_log_index, prev_log_term, &entries, leader_commit, ctx)
+            }
+            RaftMsg::AppendEntriesReply { term, success, index, conflict_index, conflict_term, .. } => {
+                self.handle_append_reply(from, term, success, index, conflict_index, conflict_term, ctx)
+            }
             RaftMsg::InstallSnapshot { term, snapshot } => self.handle_install_snapshot(from, term, snapshot, ctx),
             RaftMsg::InstallSnapshotReply { term, index } => self.handle_install_reply(from, term, index, ctx),
         }

@@ -21,9 +21,7 @@
 //! the ring's, ignoring capacity.
 
 use super::vnode::VnodeRing;
-use super::{
-    Algorithm, Assignment, HashKind, NodeId, NodeSpec, Placement, RingError, RingView, MAX_EPSILON,
-};
+use super::{Algorithm, Assignment, HashKind, NodeId, NodeSpec, Placement, RingError, RingView, MAX_EPSILON};
 
 /// Consistent hashing with bounded loads.
 #[derive(Clone, Debug)]
@@ -51,27 +49,18 @@ pub(crate) fn check_epsilon(epsilon: f64) -> Result<(), RingError> {
 
 impl BoundedLoads {
     /// Builds the ring (as [`VnodeRing::new`]) with the given epsilon.
-    pub fn new(
-        nodes: &[NodeSpec],
-        hash: HashKind,
-        epsilon: f64,
-    ) -> Result<BoundedLoads, RingError> {
+    pub fn new(nodes: &[NodeSpec], hash: HashKind, epsilon: f64) -> Result<BoundedLoads, RingError> {
         check_epsilon(epsilon)?;
         let ring = VnodeRing::new(nodes, hash)?;
-        let mut live: Vec<(NodeId, u64)> = nodes
-            .iter()
-            .filter(|n| !n.failed)
-            .map(|n| (n.id, u64::from(n.weight)))
-            .collect();
+        let mut live: Vec<(NodeId, u64)> =
+            nodes.iter().filter(|n| !n.failed).map(|n| (n.id, u64::from(n.weight))).collect();
         live.sort_unstable();
         let c = ring.continuum();
         let mut point_server = Vec::with_capacity(c.len());
         let mut points_of = vec![Vec::new(); live.len()];
         for p in 0..c.len() {
             // Every live point belongs to a live server.
-            let s = live
-                .binary_search_by_key(&c.owner(p), |&(id, _)| id)
-                .unwrap_or(0);
+            let s = live.binary_search_by_key(&c.owner(p), |&(id, _)| id).unwrap_or(0);
             point_server.push(s as u32);
             points_of[s].push(p as u32);
         }
@@ -98,15 +87,11 @@ impl BoundedLoads {
         let mut caps: Vec<u64> = self
             .weights
             .iter()
-            .map(|&w| {
-                ((1.0 + self.epsilon) * keys as f64 * w as f64 / total_weight as f64).ceil() as u64
-            })
+            .map(|&w| ((1.0 + self.epsilon) * keys as f64 * w as f64 / total_weight as f64).ceil() as u64)
             .collect();
         let sum: u64 = caps.iter().sum();
         if sum < keys {
-            let heaviest = (0..caps.len())
-                .max_by_key(|&i| (self.weights[i], std::cmp::Reverse(i)))
-                .unwrap_or(0);
+            let heaviest = (0..caps.len()).max_by_key(|&i| (self.weights[i], std::cmp::Reverse(i))).unwrap_or(0);
             caps[heaviest] += keys - sum;
         }
         self.live.iter().copied().zip(caps).collect()
@@ -145,11 +130,7 @@ impl Placement for BoundedLoads {
     fn assign(&self, key_hashes: &[u64]) -> Assignment {
         let c = self.ring.continuum();
         let points = c.len() as u32;
-        let caps: Vec<u64> = self
-            .capacities(key_hashes.len() as u64)
-            .into_iter()
-            .map(|(_, c)| c)
-            .collect();
+        let caps: Vec<u64> = self.capacities(key_hashes.len() as u64).into_iter().map(|(_, c)| c).collect();
         let mut load = vec![0u64; self.live.len()];
         let mut next: Vec<u32> = (0..points).collect();
         let mut owners = Vec::with_capacity(key_hashes.len());

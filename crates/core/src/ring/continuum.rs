@@ -37,22 +37,13 @@ impl Continuum {
         let mut failed = Vec::new();
         for p in &points {
             if p.failed {
-                failed.push(RingPoint {
-                    position: p.position,
-                    node: p.node,
-                    failed: true,
-                });
+                failed.push(RingPoint { position: p.position, node: p.node, failed: true });
             } else {
                 positions.push(p.position);
                 owners.push(p.node);
             }
         }
-        Continuum {
-            positions,
-            owners,
-            failed,
-            circle_bits,
-        }
+        Continuum { positions, owners, failed, circle_bits }
     }
 
     /// Number of live points.
@@ -117,18 +108,11 @@ impl Continuum {
             .positions
             .iter()
             .zip(&self.owners)
-            .map(|(&position, &node)| RingPoint {
-                position,
-                node,
-                failed: false,
-            })
+            .map(|(&position, &node)| RingPoint { position, node, failed: false })
             .collect();
         points.extend_from_slice(&self.failed);
         points.sort_by_key(|p| (p.position, p.node));
-        RingView {
-            circle_bits: self.circle_bits,
-            points,
-        }
+        RingView { circle_bits: self.circle_bits, points }
     }
 }
 
@@ -137,12 +121,7 @@ mod tests {
     use super::*;
 
     fn p(position: u64, node: NodeId, failed: bool) -> RawPoint {
-        RawPoint {
-            position,
-            tie: u64::from(node),
-            node,
-            failed,
-        }
+        RawPoint { position, tie: u64::from(node), node, failed }
     }
 
     #[test]

@@ -35,13 +35,7 @@ pub enum HashKind {
 
 impl HashKind {
     /// All hash functions, in display order (the scenario format's `hash` choice).
-    pub const ALL: [HashKind; 5] = [
-        HashKind::Xxh3,
-        HashKind::Xxh64,
-        HashKind::Fnv1a,
-        HashKind::Murmur3,
-        HashKind::Md5,
-    ];
+    pub const ALL: [HashKind; 5] = [HashKind::Xxh3, HashKind::Xxh64, HashKind::Fnv1a, HashKind::Murmur3, HashKind::Md5];
 
     /// The name in files, links, the CLI and the UI.
     pub fn name(self) -> &'static str {
@@ -94,10 +88,7 @@ impl FromStr for HashKind {
     type Err = RingError;
     fn from_str(s: &str) -> Result<Self, RingError> {
         let s = s.trim().to_ascii_lowercase();
-        HashKind::ALL
-            .into_iter()
-            .find(|h| h.name() == s)
-            .ok_or(RingError::UnknownHash(s))
+        HashKind::ALL.into_iter().find(|h| h.name() == s).ok_or(RingError::UnknownHash(s))
     }
 }
 
@@ -156,10 +147,7 @@ mod tests {
         assert_eq!(HashKind::Murmur3.hash(b""), 0);
         assert_eq!(HashKind::Murmur3.hash(b"hello"), 0xcbd8a7b341bd9b02);
         assert_eq!(HashKind::Murmur3.hash(b"hello, world"), 0x342fac623a5ebc8e);
-        assert_eq!(
-            HashKind::Murmur3.hash(b"The quick brown fox jumps over the lazy dog."),
-            0xcd99481f9ee902c9
-        );
+        assert_eq!(HashKind::Murmur3.hash(b"The quick brown fox jumps over the lazy dog."), 0xcd99481f9ee902c9);
         // MD5("") = d41d8cd9 8f00b204...: the first 8 bytes little-endian.
         assert_eq!(HashKind::Md5.hash(b""), 0x04b2008fd98c1dd4);
     }
@@ -170,10 +158,6 @@ mod tests {
             assert_eq!(h.name().parse::<HashKind>(), Ok(h));
             assert_ne!(h.hash_seeded(1, b"S1"), h.hash_seeded(2, b"S1"), "{h}");
         }
-        assert!("sha1"
-            .parse::<HashKind>()
-            .unwrap_err()
-            .to_string()
-            .contains("xxh3, xxh64"));
+        assert!("sha1".parse::<HashKind>().unwrap_err().to_string().contains("xxh3, xxh64"));
     }
 }

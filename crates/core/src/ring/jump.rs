@@ -47,10 +47,7 @@ impl Jump {
     /// Builds it; bucket `i` is `nodes[i]`.
     pub fn new(nodes: &[NodeSpec]) -> Result<Jump, RingError> {
         check_nodes(nodes)?;
-        Ok(Jump {
-            buckets: nodes.iter().map(|n| n.id).collect(),
-            failed: nodes.iter().map(|n| n.failed).collect(),
-        })
+        Ok(Jump { buckets: nodes.iter().map(|n| n.id).collect(), failed: nodes.iter().map(|n| n.failed).collect() })
     }
 
     fn bucket(&self, key_hash: u64) -> usize {
@@ -60,18 +57,12 @@ impl Jump {
             return b;
         }
         for attempt in 1..=RETRIES {
-            let b = jump_hash(
-                mix64(key_hash ^ attempt.wrapping_mul(0xA076_1D64_78BD_642F)),
-                n,
-            ) as usize;
+            let b = jump_hash(mix64(key_hash ^ attempt.wrapping_mul(0xA076_1D64_78BD_642F)), n) as usize;
             if !self.failed[b] {
                 return b;
             }
         }
-        (1..self.buckets.len())
-            .map(|i| (b + i) % self.buckets.len())
-            .find(|&i| !self.failed[i])
-            .unwrap_or(b)
+        (1..self.buckets.len()).map(|i| (b + i) % self.buckets.len()).find(|&i| !self.failed[i]).unwrap_or(b)
     }
 }
 
@@ -88,12 +79,7 @@ impl Placement for Jump {
     fn preference_list(&self, key_hash: u64, replicas: usize) -> Vec<NodeId> {
         let n = self.buckets.len();
         let b = self.bucket(key_hash);
-        (0..n)
-            .map(|i| (b + i) % n)
-            .filter(|&i| !self.failed[i])
-            .take(replicas)
-            .map(|i| self.buckets[i])
-            .collect()
+        (0..n).map(|i| (b + i) % n).filter(|&i| !self.failed[i]).take(replicas).map(|i| self.buckets[i]).collect()
     }
 
     fn footprint(&self) -> u64 {

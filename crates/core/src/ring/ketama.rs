@@ -24,9 +24,7 @@
 
 use super::continuum::{Continuum, RawPoint};
 use super::hash::md5_digest;
-use super::{
-    check_nodes, Algorithm, NodeId, NodeSpec, Placement, RingError, RingView, MAX_RING_POINTS,
-};
+use super::{check_nodes, Algorithm, NodeId, NodeSpec, Placement, RingError, RingView, MAX_RING_POINTS};
 
 /// libketama's continuum.
 #[derive(Clone, Debug)]
@@ -95,13 +93,7 @@ impl Ketama {
                 } else if memory == 0 {
                     Err(RingError::Weight(0))
                 } else {
-                    Ok(Server {
-                        id: i as NodeId,
-                        name,
-                        memory,
-                        digests: 40,
-                        failed: false,
-                    })
+                    Ok(Server { id: i as NodeId, name, memory, digests: 40, failed: false })
                 }
             })
             .collect::<Result<_, _>>()?;
@@ -110,10 +102,8 @@ impl Ketama {
 
     fn build(servers: &[Server]) -> Result<Ketama, RingError> {
         let total: u64 = servers.iter().map(|s| s.memory).sum();
-        let counts: Vec<u64> = servers
-            .iter()
-            .map(|s| digest_count(s.memory, total, s.digests, servers.len()))
-            .collect();
+        let counts: Vec<u64> =
+            servers.iter().map(|s| digest_count(s.memory, total, s.digests, servers.len())).collect();
         let points: u64 = counts.iter().map(|k| 4 * k).sum();
         if points > MAX_RING_POINTS {
             return Err(RingError::TooManyPoints { points });
@@ -138,9 +128,7 @@ impl Ketama {
         if !raw.iter().any(|p| !p.failed) {
             return Err(RingError::NoLivePoints);
         }
-        Ok(Ketama {
-            continuum: Continuum::build(raw, 32),
-        })
+        Ok(Ketama { continuum: Continuum::build(raw, 32) })
     }
 
     /// Where libketama sends a key: the continuum point it lands on and that
@@ -166,8 +154,7 @@ impl Placement for Ketama {
     }
 
     fn preference_list(&self, key_hash: u64, replicas: usize) -> Vec<NodeId> {
-        self.continuum
-            .distinct_from(key_hash & 0xFFFF_FFFF, replicas)
+        self.continuum.distinct_from(key_hash & 0xFFFF_FFFF, replicas)
     }
 
     fn ring_view(&self) -> Option<RingView> {

@@ -44,11 +44,7 @@ impl KeyDistribution {
             KeyDistribution::Uniform => Ok(()),
             KeyDistribution::Zipf { s } if s.is_finite() && (0.0..=10.0).contains(&s) => Ok(()),
             KeyDistribution::Zipf { s } => Err(RingError::ZipfExponent(s)),
-            KeyDistribution::HotKeys { fraction }
-                if fraction.is_finite() && (0.0..=1.0).contains(&fraction) =>
-            {
-                Ok(())
-            }
+            KeyDistribution::HotKeys { fraction } if fraction.is_finite() && (0.0..=1.0).contains(&fraction) => Ok(()),
             KeyDistribution::HotKeys { fraction } => Err(RingError::HotFraction(fraction)),
         }
     }
@@ -83,9 +79,7 @@ impl FromStr for KeyDistribution {
         let d = match name {
             "uniform" if arg.is_none() => KeyDistribution::Uniform,
             "zipf" => KeyDistribution::Zipf { s: num(1.1)? },
-            "hot" | "hotkeys" => KeyDistribution::HotKeys {
-                fraction: num(0.5)?,
-            },
+            "hot" | "hotkeys" => KeyDistribution::HotKeys { fraction: num(0.5)? },
             _ => return Err(bad()),
         };
         d.validate()?;
@@ -104,11 +98,7 @@ pub struct KeySet {
 
 impl KeySet {
     /// `count` keys from `seed`, with request shares from `distribution`.
-    pub fn generate(
-        count: u32,
-        distribution: KeyDistribution,
-        seed: u64,
-    ) -> Result<KeySet, RingError> {
+    pub fn generate(count: u32, distribution: KeyDistribution, seed: u64) -> Result<KeySet, RingError> {
         if count == 0 || count > MAX_KEYS {
             return Err(RingError::Keys(u64::from(count)));
         }
@@ -131,27 +121,15 @@ impl KeySet {
                 } else {
                     (fraction / hot as f64, (1.0 - fraction) / cold as f64)
                 };
-                Some(
-                    (0..m)
-                        .map(|i| if i < hot { hot_share } else { cold_share })
-                        .collect(),
-                )
+                Some((0..m).map(|i| if i < hot { hot_share } else { cold_share }).collect())
             }
         };
-        Ok(KeySet {
-            ids,
-            shares,
-            distribution,
-        })
+        Ok(KeySet { ids, shares, distribution })
     }
 
     /// A key set of the given ids, all equally popular (for tests and user keys).
     pub fn from_ids(ids: Vec<u64>) -> KeySet {
-        KeySet {
-            ids,
-            shares: None,
-            distribution: KeyDistribution::Uniform,
-        }
+        KeySet { ids, shares: None, distribution: KeyDistribution::Uniform }
     }
 
     /// Number of keys.
@@ -197,30 +175,17 @@ mod tests {
         assert_eq!("uniform".parse(), Ok(KeyDistribution::Uniform));
         assert_eq!("zipf:1.3".parse(), Ok(KeyDistribution::Zipf { s: 1.3 }));
         assert_eq!("zipf".parse(), Ok(KeyDistribution::Zipf { s: 1.1 }));
-        assert_eq!(
-            "hot:0.9".parse(),
-            Ok(KeyDistribution::HotKeys { fraction: 0.9 })
-        );
-        assert!("zipf:abc"
-            .parse::<KeyDistribution>()
-            .unwrap_err()
-            .to_string()
-            .contains("zipf:1.1"));
-        assert!("hot:2"
-            .parse::<KeyDistribution>()
-            .unwrap_err()
-            .to_string()
-            .contains("between 0 and 1"));
+        assert_eq!("hot:0.9".parse(), Ok(KeyDistribution::HotKeys { fraction: 0.9 }));
+        assert!("zipf:abc".parse::<KeyDistribution>().unwrap_err().to_string().contains("zipf:1.1"));
+        assert!("hot:2".parse::<KeyDistribution>().unwrap_err().to_string().contains("between 0 and 1"));
         assert!("pareto".parse::<KeyDistribution>().is_err());
     }
 
     #[test]
     fn shares_sum_to_one_and_follow_rank() {
-        for d in [
-            KeyDistribution::Uniform,
-            KeyDistribution::Zipf { s: 1.1 },
-            KeyDistribution::HotKeys { fraction: 0.5 },
-        ] {
+        for d in
+            [KeyDistribution::Uniform, KeyDistribution::Zipf { s: 1.1 }, KeyDistribution::HotKeys { fraction: 0.5 }]
+        {
             let k = KeySet::generate(1000, d, 3).unwrap();
             let total: f64 = (0..k.len()).map(|i| k.share(i)).sum();
             assert!((total - 1.0).abs() < 1e-9, "{d}: {total}");
@@ -238,15 +203,7 @@ mod tests {
     fn seeds_give_keys() {
         let a = KeySet::generate(5, KeyDistribution::Uniform, 1).unwrap();
         assert_eq!(a, KeySet::generate(5, KeyDistribution::Uniform, 1).unwrap());
-        assert_ne!(
-            a.ids(),
-            KeySet::generate(5, KeyDistribution::Uniform, 2)
-                .unwrap()
-                .ids()
-        );
-        assert_eq!(
-            KeySet::generate(0, KeyDistribution::Uniform, 1),
-            Err(RingError::Keys(0))
-        );
+        assert_ne!(a.ids(), KeySet::generate(5, KeyDistribution::Uniform, 2).unwrap().ids());
+        assert_eq!(KeySet::generate(0, KeyDistribution::Uniform, 1), Err(RingError::Keys(0)));
     }
 }

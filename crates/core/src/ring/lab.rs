@@ -9,9 +9,7 @@
 //! The fingerprint chains every key's owner after every change, so two
 //! runs with the same fingerprint placed every key the same way.
 
-use super::{
-    Algorithm, ChangeReport, HashKind, KeyDistribution, RingChange, RingError, RingModel, RingParams,
-};
+use super::{Algorithm, ChangeReport, HashKind, KeyDistribution, RingChange, RingError, RingModel, RingParams};
 use crate::lab::{Frame, LabDef, MetricSpec, Model, Schema, Unit, FULL_LOG_LINES};
 use crate::scenario::params::{p, Kind, ParamSpec, PCT};
 use crate::scenario::{check_node, parse_node, parse_one_node, parse_u32, split_word, Action, Scenario, ScenarioError};
@@ -40,15 +38,69 @@ pub fn default_vnodes(algorithm: i64) -> i64 {
 pub const PARAMS: &[ParamSpec] = &[
     p("algorithm", "Algorithm", "how keys are placed on servers", Kind::Choice(ALGORITHMS), 0, 6, 0, true),
     p("nodes", "Servers", "number of servers at the start", Kind::Count, 1, 10_000, 8, false),
-    p("vnodes", "Points per server", "virtual nodes per server (ring, ketama); auto: libketama's 160 for ketama, 100 otherwise", Kind::CountOrAuto, 0, 10_000, 0, false),
+    p(
+        "vnodes",
+        "Points per server",
+        "virtual nodes per server (ring, ketama); auto: libketama's 160 for ketama, 100 otherwise",
+        Kind::CountOrAuto,
+        0,
+        10_000,
+        0,
+        false,
+    ),
     p("replicas", "Replicas", "servers in a key's preference list", Kind::Count, 1, 16, 1, false),
     p("keys", "Keys", "number of keys placed", Kind::Count, 1, 1_000_000, 10_000, false),
-    p("distribution", "Request distribution", "how often each key is requested", Kind::Choice(DISTRIBUTIONS), 0, 2, 0, false),
-    p("zipf_s", "Zipf exponent s", "skew of Zipf requests: key k is asked for in proportion to 1/k^s", Kind::Thousandths, 1, 5_000, 1_100, false),
-    p("hot", "Hot-key share (%)", "share of requests that go to the hottest 1% of keys", Kind::Percent, 0, 100 * PCT, 50 * PCT, false),
+    p(
+        "distribution",
+        "Request distribution",
+        "how often each key is requested",
+        Kind::Choice(DISTRIBUTIONS),
+        0,
+        2,
+        0,
+        false,
+    ),
+    p(
+        "zipf_s",
+        "Zipf exponent s",
+        "skew of Zipf requests: key k is asked for in proportion to 1/k^s",
+        Kind::Thousandths,
+        1,
+        5_000,
+        1_100,
+        false,
+    ),
+    p(
+        "hot",
+        "Hot-key share (%)",
+        "share of requests that go to the hottest 1% of keys",
+        Kind::Percent,
+        0,
+        100 * PCT,
+        50 * PCT,
+        false,
+    ),
     p("hash", "Hash function", "hash for keys and points", Kind::Choice(HASHES), 0, 4, 0, false),
-    p("epsilon", "Bounded loads ε (%)", "allowed excess over the mean load", Kind::Percent, 0, 1_000 * PCT, 25 * PCT, true),
-    p("maglev_size", "Maglev table size", "lookup table size (rounded up to a prime)", Kind::Count, 1, 10_000_019, 65_537, false),
+    p(
+        "epsilon",
+        "Bounded loads ε (%)",
+        "allowed excess over the mean load",
+        Kind::Percent,
+        0,
+        1_000 * PCT,
+        25 * PCT,
+        true,
+    ),
+    p(
+        "maglev_size",
+        "Maglev table size",
+        "lookup table size (rounded up to a prime)",
+        Kind::Count,
+        1,
+        10_000_019,
+        65_537,
+        false,
+    ),
 ];
 
 const VERBS: &[&str] = &["add", "remove", "weight", "vnodes"];
@@ -410,14 +462,16 @@ impl RingLab {
             Some(view) => {
                 let total = view.points.len();
                 let stride = total.div_ceil(MAX_POINTS).max(1);
-                let pts = view.points.iter().step_by(stride).map(|p| (scale(p.position, view.circle_bits), p.node)).collect();
+                let pts =
+                    view.points.iter().step_by(stride).map(|p| (scale(p.position, view.circle_bits), p.node)).collect();
                 (pts, total as u64)
             }
             None => (Vec::new(), 0),
         };
         let owners = self.model.owners();
         let stride = owners.len().div_ceil(MAX_KEYS).max(1);
-        let keys = (0..owners.len()).step_by(stride).map(|i| (scale(self.model.key_position(i), bits), owners[i])).collect();
+        let keys =
+            (0..owners.len()).step_by(stride).map(|i| (scale(self.model.key_position(i), bits), owners[i])).collect();
         let st = self.model.stats();
         let nodes = self
             .model
@@ -463,7 +517,6 @@ impl RingLab {
             version: self.version,
         }
     }
-
 }
 
 impl Model for RingLab {

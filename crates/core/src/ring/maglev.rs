@@ -25,9 +25,7 @@
 //! exactly the paper's procedure. Failed backends are left out of the table.
 //! `h1` and `h2` are the chosen hash function with two seeds.
 
-use super::{
-    check_nodes, Algorithm, HashKind, NodeId, NodeSpec, Placement, RingError, MAX_MAGLEV_SIZE,
-};
+use super::{check_nodes, Algorithm, HashKind, NodeId, NodeSpec, Placement, RingError, MAX_MAGLEV_SIZE};
 
 const OFFSET_SEED: u64 = 0x6d61_676c_6576_3a31; // "maglev:1"
 const SKIP_SEED: u64 = 0x6d61_676c_6576_3a32; // "maglev:2"
@@ -74,17 +72,11 @@ impl Maglev {
         let live: Vec<&NodeSpec> = nodes.iter().filter(|n| !n.failed).collect();
         let n = live.len() as u64;
         if table_size < n || table_size > MAX_MAGLEV_SIZE {
-            return Err(RingError::MaglevSize {
-                size: table_size,
-                servers: n,
-            });
+            return Err(RingError::MaglevSize { size: table_size, servers: n });
         }
         let m = next_prime(table_size);
         if m > MAX_MAGLEV_SIZE {
-            return Err(RingError::MaglevSize {
-                size: table_size,
-                servers: n,
-            });
+            return Err(RingError::MaglevSize { size: table_size, servers: n });
         }
         // Each backend's permutation, as (current slot, skip).
         let mut pos: Vec<u64> = Vec::with_capacity(live.len());
@@ -117,10 +109,7 @@ impl Maglev {
                 }
             }
         }
-        Ok(Maglev {
-            ids: live.iter().map(|b| b.id).collect(),
-            table,
-        })
+        Ok(Maglev { ids: live.iter().map(|b| b.id).collect(), table })
     }
 
     /// The table size `M` (a prime).
@@ -169,18 +158,8 @@ mod tests {
         let nodes = uniform_nodes(10, 1);
         assert!(Maglev::new(&nodes, HashKind::Xxh3, 5).is_err());
         assert!(Maglev::new(&nodes, HashKind::Xxh3, MAX_MAGLEV_SIZE + 1).is_err());
-        assert_eq!(
-            Maglev::new(&nodes, HashKind::Xxh3, 10)
-                .unwrap()
-                .table_size(),
-            11
-        );
-        assert_eq!(
-            Maglev::new(&uniform_nodes(1, 1), HashKind::Xxh3, 1)
-                .unwrap()
-                .table_size(),
-            2
-        );
+        assert_eq!(Maglev::new(&nodes, HashKind::Xxh3, 10).unwrap().table_size(), 11);
+        assert_eq!(Maglev::new(&uniform_nodes(1, 1), HashKind::Xxh3, 1).unwrap().table_size(), 2);
     }
 
     #[test]

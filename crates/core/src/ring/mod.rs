@@ -65,8 +65,7 @@ pub use ketama::Ketama;
 pub use keys::{KeyDistribution, KeySet};
 pub use maglev::{next_prime, Maglev};
 pub use model::{
-    compare, compare_with_nodes, ChangeReport, CompareRow, MovedKey, RingChange, RingModel,
-    RingParams, MOVED_SAMPLE,
+    compare, compare_with_nodes, ChangeReport, CompareRow, MovedKey, RingChange, RingModel, RingParams, MOVED_SAMPLE,
 };
 pub use modulo::Modulo;
 pub use rendezvous::Rendezvous;
@@ -128,13 +127,7 @@ pub struct NodeSpec {
 impl NodeSpec {
     /// A live server of normal weight named `S{id+1}`.
     pub fn new(id: NodeId, vnodes: u32) -> NodeSpec {
-        NodeSpec {
-            id,
-            name: default_name(id),
-            weight: DEFAULT_WEIGHT,
-            vnodes,
-            failed: false,
-        }
+        NodeSpec { id, name: default_name(id), weight: DEFAULT_WEIGHT, vnodes, failed: false }
     }
 }
 
@@ -218,10 +211,7 @@ impl FromStr for Algorithm {
     type Err = RingError;
     fn from_str(s: &str) -> Result<Self, RingError> {
         let s = s.trim().to_ascii_lowercase();
-        Algorithm::ALL
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| RingError::UnknownAlgorithm(s.to_string()))
+        Algorithm::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| RingError::UnknownAlgorithm(s.to_string()))
     }
 }
 
@@ -306,9 +296,7 @@ pub enum RingError {
         keys: u64,
     },
     /// An unknown algorithm name.
-    #[error(
-        "unknown algorithm '{0}' (known: ring, ketama, modulo, jump, rendezvous, maglev, bounded)"
-    )]
+    #[error("unknown algorithm '{0}' (known: ring, ketama, modulo, jump, rendezvous, maglev, bounded)")]
     UnknownAlgorithm(String),
     /// An unknown hash name.
     #[error("unknown hash function '{0}' (known: xxh3, xxh64, fnv1a, murmur3, md5)")]
@@ -373,10 +361,7 @@ pub trait Placement: Send + Sync + fmt::Debug {
     /// Places a whole key set, in this order. Only bounded loads depends on
     /// the other keys; for the others this is `locate` on each key.
     fn assign(&self, key_hashes: &[u64]) -> Assignment {
-        Assignment {
-            owners: key_hashes.iter().map(|&h| self.locate(h)).collect(),
-            overflowed: 0,
-        }
+        Assignment { owners: key_hashes.iter().map(|&h| self.locate(h)).collect(), overflowed: 0 }
     }
 
     /// The points on the circle, for ring-based algorithms.
@@ -454,10 +439,7 @@ mod tests {
             assert_eq!(a.name().parse::<Algorithm>(), Ok(a));
         }
         let err = "chord".parse::<Algorithm>().unwrap_err().to_string();
-        assert!(
-            err.contains("unknown algorithm 'chord'") && err.contains("maglev"),
-            "{err}"
-        );
+        assert!(err.contains("unknown algorithm 'chord'") && err.contains("maglev"), "{err}");
     }
 
     #[test]
@@ -465,23 +447,14 @@ mod tests {
         assert_eq!(check_nodes(&[]), Err(RingError::NoNodes));
         let mut nodes = uniform_nodes(3, 10);
         nodes[2].name = "S1".into();
-        assert_eq!(
-            check_nodes(&nodes),
-            Err(RingError::DuplicateName("S1".into()))
-        );
+        assert_eq!(check_nodes(&nodes), Err(RingError::DuplicateName("S1".into())));
         let mut nodes = uniform_nodes(2, 10);
         nodes[1].vnodes = 0;
-        assert!(check_nodes(&nodes)
-            .unwrap_err()
-            .to_string()
-            .contains("between 1 and 10000"));
+        assert!(check_nodes(&nodes).unwrap_err().to_string().contains("between 1 and 10000"));
         let mut nodes = uniform_nodes(2, 10);
         nodes.iter_mut().for_each(|n| n.failed = true);
         assert_eq!(check_nodes(&nodes), Err(RingError::NoLiveNodes));
-        assert_eq!(
-            RingError::UnknownNode(4).to_string(),
-            "there is no server S5"
-        );
+        assert_eq!(RingError::UnknownNode(4).to_string(), "there is no server S5");
     }
 }
 
@@ -509,7 +482,6 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
     }
     out.extend_from_slice(&digits[i..]);
 }
-
 
 #[cfg(test)]
 mod decimal_tests {

@@ -24,10 +24,9 @@
 
 use super::bounded::check_epsilon;
 use super::{
-    check_nodes, check_vnodes, check_weight, default_name, Algorithm, Balance, BoundedLoads,
-    HashKind, Jump, Ketama, KeyDistribution, KeySet, Maglev, Modulo, NodeId, NodeSpec, Placement,
-    Rendezvous, RingError, RingView, Stats, VnodeRing, DEFAULT_WEIGHT, MAX_KEYS, MAX_MAGLEV_SIZE,
-    MAX_NODES, MAX_RENDEZVOUS_WORK, MAX_REPLICAS,
+    check_nodes, check_vnodes, check_weight, default_name, Algorithm, Balance, BoundedLoads, HashKind, Jump, Ketama,
+    KeyDistribution, KeySet, Maglev, Modulo, NodeId, NodeSpec, Placement, Rendezvous, RingError, RingView, Stats,
+    VnodeRing, DEFAULT_WEIGHT, MAX_KEYS, MAX_MAGLEV_SIZE, MAX_NODES, MAX_RENDEZVOUS_WORK, MAX_REPLICAS,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -98,10 +97,7 @@ impl RingParams {
         self.distribution.validate()?;
         check_epsilon(self.epsilon)?;
         if self.maglev_size == 0 || self.maglev_size > MAX_MAGLEV_SIZE {
-            return Err(RingError::MaglevSize {
-                size: self.maglev_size,
-                servers: u64::from(self.nodes),
-            });
+            return Err(RingError::MaglevSize { size: self.maglev_size, servers: u64::from(self.nodes) });
         }
         Ok(())
     }
@@ -210,11 +206,7 @@ impl Next {
         }
         let next_id = nodes.last().map_or(0, |n| n.id.saturating_add(1));
         let jump_order = nodes.iter().map(|n| n.id).collect();
-        Ok(Next {
-            nodes,
-            jump_order,
-            next_id,
-        })
+        Ok(Next { nodes, jump_order, next_id })
     }
 }
 
@@ -232,17 +224,10 @@ impl RingModel {
     /// placements against it.
     pub fn with_nodes(params: &RingParams, nodes: Vec<NodeSpec>) -> Result<RingModel, RingError> {
         let count = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
-        let params = &RingParams {
-            nodes: count,
-            ..params.clone()
-        };
+        let params = &RingParams { nodes: count, ..params.clone() };
         params.validate()?;
         let next = Next::from_nodes(nodes)?;
-        let keys = Arc::new(KeySet::generate(
-            params.keys,
-            params.distribution,
-            params.seed,
-        )?);
+        let keys = Arc::new(KeySet::generate(params.keys, params.distribution, params.seed)?);
         RingModel::build(params, next, keys, None)
     }
 
@@ -285,16 +270,12 @@ impl RingModel {
 
     /// A server by number.
     pub fn node(&self, id: NodeId) -> Option<&NodeSpec> {
-        self.nodes
-            .binary_search_by_key(&id, |n| n.id)
-            .ok()
-            .map(|i| &self.nodes[i])
+        self.nodes.binary_search_by_key(&id, |n| n.id).ok().map(|i| &self.nodes[i])
     }
 
     /// A server's name, or `S{id+1}` if there is no such server.
     pub fn node_name(&self, id: NodeId) -> String {
-        self.node(id)
-            .map_or_else(|| default_name(id), |n| n.name.clone())
+        self.node(id).map_or_else(|| default_name(id), |n| n.name.clone())
     }
 
     /// Finds a server by name, or by `S{n}` for server number `n - 1`.
@@ -360,8 +341,7 @@ impl RingModel {
     /// the key set meets no full server).
     pub fn locate(&self, key: &[u8]) -> Vec<NodeId> {
         let h = self.params.algorithm.key_hash(self.params.hash).hash(key);
-        self.placement
-            .preference_list(h, self.params.replicas as usize)
+        self.placement.preference_list(h, self.params.replicas as usize)
     }
 
     /// Applies a change.
@@ -383,11 +363,7 @@ impl RingModel {
     }
 
     /// Adds a server with a name (or the default) and a weight.
-    pub fn add_named_node(
-        &mut self,
-        name: Option<String>,
-        weight: u32,
-    ) -> Result<ChangeReport, RingError> {
+    pub fn add_named_node(&mut self, name: Option<String>, weight: u32) -> Result<ChangeReport, RingError> {
         check_weight(weight)?;
         if self.nodes.len() as u64 >= u64::from(MAX_NODES) {
             return Err(RingError::TooManyNodes(self.nodes.len() as u64 + 1));
@@ -395,25 +371,10 @@ impl RingModel {
         let id = self.next_id;
         let name = name.unwrap_or_else(|| default_name(id));
         let mut next = self.next();
-        next.nodes.push(NodeSpec {
-            id,
-            name: name.clone(),
-            weight,
-            vnodes: self.params.vnodes,
-            failed: false,
-        });
+        next.nodes.push(NodeSpec { id, name: name.clone(), weight, vnodes: self.params.vnodes, failed: false });
         next.jump_order.push(id);
-        next.next_id = id
-            .checked_add(1)
-            .ok_or(RingError::TooManyNodes(u64::from(id) + 1))?;
-        self.transition(
-            next,
-            RingChange::AddNode {
-                name: Some(name),
-                weight,
-            },
-            Some(id),
-        )
+        next.next_id = id.checked_add(1).ok_or(RingError::TooManyNodes(u64::from(id) + 1))?;
+        self.transition(next, RingChange::AddNode { name: Some(name), weight }, Some(id))
     }
 
     /// Removes a server for good.
@@ -476,12 +437,8 @@ impl RingModel {
     /// Switches the algorithm, keeping servers, keys and jump's bucket
     /// order. Returns the new loads.
     pub fn set_algorithm(&mut self, algorithm: Algorithm) -> Result<&Stats, RingError> {
-        let params = RingParams {
-            algorithm,
-            ..self.params.clone()
-        };
-        let same_hash =
-            algorithm.key_hash(params.hash) == self.params.algorithm.key_hash(self.params.hash);
+        let params = RingParams { algorithm, ..self.params.clone() };
+        let same_hash = algorithm.key_hash(params.hash) == self.params.algorithm.key_hash(self.params.hash);
         let hashes = same_hash.then(|| self.key_hashes.clone());
         *self = RingModel::build(&params, self.next(), self.keys.clone(), hashes)?;
         Ok(&self.stats)
@@ -522,35 +479,18 @@ impl RingModel {
             Some((v, a)) => (v.trim().to_ascii_lowercase(), a.trim()),
             None => (t.to_ascii_lowercase(), ""),
         };
-        let node = |s: &str| {
-            self.find_node(s)
-                .ok_or_else(|| RingError::UnknownChange(format!("{t}: no server named '{s}'")))
-        };
+        let node =
+            |s: &str| self.find_node(s).ok_or_else(|| RingError::UnknownChange(format!("{t}: no server named '{s}'")));
         let num = |s: &str| s.trim().parse::<u32>().map_err(|_| bad());
-        let split = |s: &str| {
-            s.rsplit_once('=')
-                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
-                .ok_or_else(bad)
-        };
+        let split =
+            |s: &str| s.rsplit_once('=').map(|(a, b)| (a.trim().to_string(), b.trim().to_string())).ok_or_else(bad);
         Ok(match verb.as_str() {
-            "add" if arg.is_empty() => RingChange::AddNode {
-                name: None,
-                weight: DEFAULT_WEIGHT,
-            },
+            "add" if arg.is_empty() => RingChange::AddNode { name: None, weight: DEFAULT_WEIGHT },
             "add" => match arg.rsplit_once('=') {
-                Some((name, w)) => RingChange::AddNode {
-                    name: Some(name.trim().to_string()),
-                    weight: num(w)?,
-                },
+                Some((name, w)) => RingChange::AddNode { name: Some(name.trim().to_string()), weight: num(w)? },
                 None => match arg.parse::<u32>() {
-                    Ok(w) => RingChange::AddNode {
-                        name: None,
-                        weight: w,
-                    },
-                    Err(_) => RingChange::AddNode {
-                        name: Some(arg.to_string()),
-                        weight: DEFAULT_WEIGHT,
-                    },
+                    Ok(w) => RingChange::AddNode { name: None, weight: w },
+                    Err(_) => RingChange::AddNode { name: Some(arg.to_string()), weight: DEFAULT_WEIGHT },
                 },
             },
             "remove" => RingChange::RemoveNode(node(arg)?),
@@ -573,10 +513,7 @@ impl RingModel {
     pub fn describe(&self, change: &RingChange) -> String {
         match change {
             RingChange::AddNode { name, weight } => {
-                format!(
-                    "add {} (weight {weight})",
-                    name.clone().unwrap_or_else(|| default_name(self.next_id))
-                )
+                format!("add {} (weight {weight})", name.clone().unwrap_or_else(|| default_name(self.next_id)))
             }
             RingChange::RemoveNode(id) => format!("remove {}", self.node_name(*id)),
             RingChange::FailNode(id) => format!("fail {}", self.node_name(*id)),
@@ -588,35 +525,18 @@ impl RingModel {
     }
 
     fn index(&self, id: NodeId) -> Result<usize, RingError> {
-        self.nodes
-            .binary_search_by_key(&id, |n| n.id)
-            .map_err(|_| RingError::UnknownNode(id))
+        self.nodes.binary_search_by_key(&id, |n| n.id).map_err(|_| RingError::UnknownNode(id))
     }
 
     fn next(&self) -> Next {
-        Next {
-            nodes: self.nodes.clone(),
-            jump_order: self.jump_order.clone(),
-            next_id: self.next_id,
-        }
+        Next { nodes: self.nodes.clone(), jump_order: self.jump_order.clone(), next_id: self.next_id }
     }
 
     /// Builds and evaluates the next state; commits it only if that worked.
-    fn transition(
-        &mut self,
-        next: Next,
-        change: RingChange,
-        node: Option<NodeId>,
-    ) -> Result<ChangeReport, RingError> {
+    fn transition(&mut self, next: Next, change: RingChange, node: Option<NodeId>) -> Result<ChangeReport, RingError> {
         check_nodes(&next.nodes)?;
         let placement = build_placement(&self.params, &next, self.keys.len())?;
-        let (owners, stats) = evaluate(
-            &self.params,
-            &next.nodes,
-            placement.as_ref(),
-            &self.keys,
-            &self.key_hashes,
-        );
+        let (owners, stats) = evaluate(&self.params, &next.nodes, placement.as_ref(), &self.keys, &self.key_hashes);
         let mut moved = 0u64;
         let mut between_others = 0u64;
         let mut sample = Vec::new();
@@ -627,12 +547,7 @@ impl RingModel {
                     between_others += 1;
                 }
                 if sample.len() < MOVED_SAMPLE {
-                    sample.push(MovedKey {
-                        key: i as u32,
-                        position: self.key_position(i),
-                        from,
-                        to,
-                    });
+                    sample.push(MovedKey { key: i as u32, position: self.key_position(i), from, to });
                 }
             }
         }
@@ -659,11 +574,7 @@ impl RingModel {
 }
 
 /// Builds the placement for a state.
-fn build_placement(
-    params: &RingParams,
-    next: &Next,
-    keys: usize,
-) -> Result<Arc<dyn Placement>, RingError> {
+fn build_placement(params: &RingParams, next: &Next, keys: usize) -> Result<Arc<dyn Placement>, RingError> {
     let nodes = &next.nodes;
     Ok(match params.algorithm {
         Algorithm::Ring => Arc::new(VnodeRing::new(nodes, params.hash)?),
@@ -673,12 +584,7 @@ fn build_placement(
             let ordered: Vec<NodeSpec> = next
                 .jump_order
                 .iter()
-                .filter_map(|id| {
-                    nodes
-                        .binary_search_by_key(id, |n| n.id)
-                        .ok()
-                        .map(|i| nodes[i].clone())
-                })
+                .filter_map(|id| nodes.binary_search_by_key(id, |n| n.id).ok().map(|i| nodes[i].clone()))
                 .collect();
             Arc::new(Jump::new(&ordered)?)
         }
@@ -686,10 +592,7 @@ fn build_placement(
             let r = Rendezvous::new(nodes, params.hash)?;
             let servers = r.live_servers();
             if servers.saturating_mul(keys as u64) > MAX_RENDEZVOUS_WORK {
-                return Err(RingError::TooMuchWork {
-                    servers,
-                    keys: keys as u64,
-                });
+                return Err(RingError::TooMuchWork { servers, keys: keys as u64 });
             }
             Arc::new(r)
         }
@@ -736,11 +639,7 @@ fn fair_shares(nodes: &[NodeSpec], uses_weights: bool) -> Vec<(NodeId, f64)> {
     let total: u64 = live.iter().map(|n| u64::from(n.weight)).sum();
     live.iter()
         .map(|n| {
-            let share = if uses_weights {
-                f64::from(n.weight) / total as f64
-            } else {
-                1.0 / live.len() as f64
-            };
+            let share = if uses_weights { f64::from(n.weight) / total as f64 } else { 1.0 / live.len() as f64 };
             (n.id, share)
         })
         .collect()
@@ -753,9 +652,7 @@ fn ideal_fraction(before: &[NodeSpec], after: &[NodeSpec], uses_weights: bool) -
     let a = fair_shares(after, uses_weights);
     a.iter()
         .map(|&(id, share)| {
-            let old = b
-                .binary_search_by_key(&id, |&(i, _)| i)
-                .map_or(0.0, |i| b[i].1);
+            let old = b.binary_search_by_key(&id, |&(i, _)| i).map_or(0.0, |i| b[i].1);
             (share - old).max(0.0)
         })
         .sum()
@@ -813,11 +710,7 @@ impl fmt::Display for CompareRow {
             None => write!(
                 f,
                 "{}: keys rsd {:.3}, max/mean {:.3}; moved {:.4} (ideal {:.4})",
-                self.algorithm,
-                self.keys.rel_std,
-                self.keys.max_over_mean,
-                self.moved_fraction,
-                self.ideal_fraction
+                self.algorithm, self.keys.rel_std, self.keys.max_over_mean, self.moved_fraction, self.ideal_fraction
             ),
         }
     }
@@ -830,11 +723,7 @@ impl fmt::Display for CompareRow {
 /// many pairs, a change it refuses) gets a row with its error.
 pub fn compare(params: &RingParams, changes: &[RingChange]) -> Result<Vec<CompareRow>, RingError> {
     params.validate()?;
-    compare_with_nodes(
-        params,
-        super::uniform_nodes(params.nodes, params.vnodes),
-        changes,
-    )
+    compare_with_nodes(params, super::uniform_nodes(params.nodes, params.vnodes), changes)
 }
 
 /// [`compare`] starting from the given servers.
@@ -845,32 +734,22 @@ pub fn compare_with_nodes(
 ) -> Result<Vec<CompareRow>, RingError> {
     params.validate()?;
     check_nodes(&nodes)?;
-    let keys = Arc::new(KeySet::generate(
-        params.keys,
-        params.distribution,
-        params.seed,
-    )?);
+    let keys = Arc::new(KeySet::generate(params.keys, params.distribution, params.seed)?);
     let chosen = Arc::new(keys.hashes(params.hash));
     let mut md5: Option<Arc<Vec<u64>>> = None;
     let mut rows = Vec::with_capacity(Algorithm::ALL.len());
     for algorithm in Algorithm::ALL {
-        let p = RingParams {
-            algorithm,
-            ..params.clone()
-        };
+        let p = RingParams { algorithm, ..params.clone() };
         let hash = algorithm.key_hash(params.hash);
         let hashes = if hash == params.hash {
             chosen.clone()
         } else {
-            md5.get_or_insert_with(|| Arc::new(keys.hashes(hash)))
-                .clone()
+            md5.get_or_insert_with(|| Arc::new(keys.hashes(hash))).clone()
         };
-        rows.push(
-            match run_changes(&p, nodes.clone(), keys.clone(), hashes, changes) {
-                Ok(row) => row,
-                Err(e) => CompareRow::failed(algorithm, hash, e),
-            },
-        );
+        rows.push(match run_changes(&p, nodes.clone(), keys.clone(), hashes, changes) {
+            Ok(row) => row,
+            Err(e) => CompareRow::failed(algorithm, hash, e),
+        });
     }
     Ok(rows)
 }

@@ -18,9 +18,7 @@ impl Modulo {
     /// Builds the bucket list: the live servers in list order.
     pub fn new(nodes: &[NodeSpec]) -> Result<Modulo, RingError> {
         check_nodes(nodes)?;
-        Ok(Modulo {
-            live: nodes.iter().filter(|n| !n.failed).map(|n| n.id).collect(),
-        })
+        Ok(Modulo { live: nodes.iter().filter(|n| !n.failed).map(|n| n.id).collect() })
     }
 
     fn bucket(&self, key_hash: u64) -> usize {
@@ -41,9 +39,7 @@ impl Placement for Modulo {
     fn preference_list(&self, key_hash: u64, replicas: usize) -> Vec<NodeId> {
         let n = self.live.len();
         let b = self.bucket(key_hash);
-        (0..replicas.min(n))
-            .map(|i| self.live[(b + i) % n])
-            .collect()
+        (0..replicas.min(n)).map(|i| self.live[(b + i) % n]).collect()
     }
 
     fn footprint(&self) -> u64 {

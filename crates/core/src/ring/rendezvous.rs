@@ -97,15 +97,9 @@ impl Placement for Rendezvous {
         if replicas <= 1 {
             return vec![self.locate(key_hash)];
         }
-        let mut scored: Vec<(u64, usize)> = (0..self.ids.len())
-            .map(|i| (self.score(i, key_hash), i))
-            .collect();
+        let mut scored: Vec<(u64, usize)> = (0..self.ids.len()).map(|i| (self.score(i, key_hash), i)).collect();
         scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        scored
-            .iter()
-            .take(replicas)
-            .map(|&(_, i)| self.ids[i])
-            .collect()
+        scored.iter().take(replicas).map(|&(_, i)| self.ids[i]).collect()
     }
 
     fn footprint(&self) -> u64 {

@@ -58,18 +58,8 @@ impl Balance {
         let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let (rel_std, max_over_mean) = if mean > 0.0 {
-            (libm::sqrt(var) / mean, max / mean)
-        } else {
-            (0.0, 0.0)
-        };
-        Balance {
-            mean,
-            rel_std,
-            max_over_mean,
-            min,
-            max,
-        }
+        let (rel_std, max_over_mean) = if mean > 0.0 { (libm::sqrt(var) / mean, max / mean) } else { (0.0, 0.0) };
+        Balance { mean, rel_std, max_over_mean, min, max }
     }
 }
 
@@ -135,12 +125,7 @@ impl Stats {
             }
         };
         let scaled = |f: &dyn Fn(&NodeLoad) -> f64| -> Vec<f64> {
-            nodes
-                .iter()
-                .zip(&loads)
-                .filter(|(n, _)| !n.failed)
-                .map(|(n, l)| f(l) * scale(n))
-                .collect()
+            nodes.iter().zip(&loads).filter(|(n, _)| !n.failed).map(|(n, l)| f(l) * scale(n)).collect()
         };
         Stats {
             live_nodes: live.len() as u32,

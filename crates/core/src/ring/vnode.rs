@@ -17,11 +17,10 @@
 //! A key's preference list (for replication factor `R`) is the first `R`
 //! distinct servers met walking clockwise, skipping failed ones.
 
-use super::point_label;
 use super::continuum::{Continuum, RawPoint};
+use super::point_label;
 use super::{
-    check_nodes, Algorithm, HashKind, NodeId, NodeSpec, Placement, RingError, RingView,
-    DEFAULT_WEIGHT, MAX_RING_POINTS,
+    check_nodes, Algorithm, HashKind, NodeId, NodeSpec, Placement, RingError, RingView, DEFAULT_WEIGHT, MAX_RING_POINTS,
 };
 
 /// A consistent-hash ring with virtual nodes.
@@ -33,8 +32,7 @@ pub struct VnodeRing {
 
 /// Points of a server: `round(vnodes * weight / 100)`, at least one.
 pub(crate) fn scaled_points(vnodes: u32, weight: u32) -> u64 {
-    let p = (u64::from(vnodes) * u64::from(weight) + u64::from(DEFAULT_WEIGHT) / 2)
-        / u64::from(DEFAULT_WEIGHT);
+    let p = (u64::from(vnodes) * u64::from(weight) + u64::from(DEFAULT_WEIGHT) / 2) / u64::from(DEFAULT_WEIGHT);
     p.max(1)
 }
 
@@ -43,10 +41,7 @@ impl VnodeRing {
     /// or the ring would exceed [`MAX_RING_POINTS`].
     pub fn new(nodes: &[NodeSpec], hash: HashKind) -> Result<VnodeRing, RingError> {
         check_nodes(nodes)?;
-        let total: u64 = nodes
-            .iter()
-            .map(|n| scaled_points(n.vnodes, n.weight))
-            .sum();
+        let total: u64 = nodes.iter().map(|n| scaled_points(n.vnodes, n.weight)).sum();
         if total > MAX_RING_POINTS {
             return Err(RingError::TooManyPoints { points: total });
         }
@@ -63,10 +58,7 @@ impl VnodeRing {
                 });
             }
         }
-        Ok(VnodeRing {
-            continuum: Continuum::build(points, 64),
-            hash,
-        })
+        Ok(VnodeRing { continuum: Continuum::build(points, 64), hash })
     }
 
     /// The hash function of points (and, in the model, of keys).
@@ -116,10 +108,7 @@ mod tests {
         let ring = VnodeRing::new(&nodes, HashKind::Xxh3).unwrap();
         let view = ring.ring_view().unwrap();
         assert_eq!(view.points.iter().filter(|p| p.node == 1).count(), 30);
-        assert!(view
-            .points
-            .windows(2)
-            .all(|w| w[0].position <= w[1].position));
+        assert!(view.points.windows(2).all(|w| w[0].position <= w[1].position));
     }
 
     #[test]
@@ -148,4 +137,3 @@ mod tests {
         assert_eq!(ring.preference_list(7, 10).len(), 4);
     }
 }
-

@@ -11,8 +11,8 @@
 
 use super::{Scenario, ScenarioError, MAX_TEXT};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
 use miniz_oxide::inflate::TINFLStatus;
 
 /// URL-safe base64 that also reads a link cut in the middle of a character.

@@ -265,7 +265,8 @@ impl TuneDef {
     /// Reads one `tune` line (after the word) into this definition.
     fn read(&mut self, scn: &Scenario, rest: &str) -> Result<(), String> {
         let (key, value) = split_word(rest);
-        let name_ok = |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let name_ok =
+            |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         match key {
             "param" => {
                 crate::sweep::parse_range(scn, value).map_err(|e| e.to_string())?;
@@ -402,7 +403,11 @@ impl Scenario {
         let mut last = 0;
         for t in &self.actions {
             if t.at < last {
-                return bad(format!("actions must be in time order: {} comes after {}", format_duration(t.at), format_duration(last)));
+                return bad(format!(
+                    "actions must be in time order: {} comes after {}",
+                    format_duration(t.at),
+                    format_duration(last)
+                ));
             }
             last = t.at;
             let when = format_duration(t.at);
@@ -412,7 +417,9 @@ impl Scenario {
                 return Err(at(not_an_action(self.lab, verb)));
             }
             match &t.action {
-                Action::Crash(n) | Action::Restart(n) | Action::Pause(n) | Action::Resume(n) => check_node(*n, nodes).map_err(at)?,
+                Action::Crash(n) | Action::Restart(n) | Action::Pause(n) | Action::Resume(n) => {
+                    check_node(*n, nodes).map_err(at)?
+                }
                 Action::Block(a, b) => {
                     check_node(*a, nodes).map_err(at)?;
                     check_node(*b, nodes).map_err(at)?;
@@ -449,7 +456,10 @@ impl Scenario {
     /// CRLF line ends are accepted; invisible control characters are not.
     pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         if text.len() > MAX_TEXT {
-            return Err(ScenarioError::Invalid(format!("the scenario is too long ({} bytes; at most {MAX_TEXT})", text.len())));
+            return Err(ScenarioError::Invalid(format!(
+                "the scenario is too long ({} bytes; at most {MAX_TEXT})",
+                text.len()
+            )));
         }
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lab: Option<LabKind> = None;
@@ -501,7 +511,11 @@ impl Scenario {
                 _ if lab.is_none() => {
                     return Err(err(format!("a scenario must start with 'lab NAME' ({})", lab_choices())));
                 }
-                "seed" => scn.seed = rest.parse().map_err(|_| err(format!("seed must be a whole number from 0 to {}, not '{rest}'", u64::MAX)))?,
+                "seed" => {
+                    scn.seed = rest
+                        .parse()
+                        .map_err(|_| err(format!("seed must be a whole number from 0 to {}, not '{rest}'", u64::MAX)))?
+                }
                 "until" => scn.until = parse_time(rest).map_err(err)?,
                 "at" => {
                     let (when, what) = split_word(rest);
@@ -529,7 +543,10 @@ impl Scenario {
             }
         }
         if lab.is_none() {
-            return Err(ScenarioError::Invalid(format!("the scenario is empty: it must start with 'lab NAME' ({})", lab_choices())));
+            return Err(ScenarioError::Invalid(format!(
+                "the scenario is empty: it must start with 'lab NAME' ({})",
+                lab_choices()
+            )));
         }
         while title.last().is_some_and(|l| l.trim().is_empty()) {
             title.pop();
@@ -641,7 +658,10 @@ fn unknown_param(lab: LabKind, name: &str) -> String {
 }
 
 fn unknown_word(lab: LabKind, name: &str) -> String {
-    format!("'{name}' is neither a statement (lab, seed, at, until, expect) nor a parameter; {}", unknown_param(lab, name))
+    format!(
+        "'{name}' is neither a statement (lab, seed, at, until, expect) nor a parameter; {}",
+        unknown_param(lab, name)
+    )
 }
 
 /// Parses a virtual time, at most [`MAX_TIME`].

@@ -78,10 +78,9 @@ impl ParamSpec {
         let v = match self.kind {
             Kind::Count => s.parse::<i64>().ok(),
             Kind::Duration => parse_duration(s).and_then(|v| i64::try_from(v).ok()),
-            Kind::Percent => s
-                .strip_suffix('%')
-                .and_then(|n| parse_scaled(n, 10_000))
-                .and_then(|v| i64::try_from(v).ok()),
+            Kind::Percent => {
+                s.strip_suffix('%').and_then(|n| parse_scaled(n, 10_000)).and_then(|v| i64::try_from(v).ok())
+            }
             Kind::Toggle => match s {
                 "on" | "true" | "yes" | "1" => Some(1),
                 "off" | "false" | "no" | "0" => Some(0),
@@ -92,7 +91,8 @@ impl ParamSpec {
             Kind::CountOrAuto if s == "auto" => Some(0),
             Kind::CountOrAuto => s.parse::<i64>().ok().filter(|&v| v > 0),
         };
-        let v = v.ok_or_else(|| format!("'{s}' is not a valid value for {}: expected {}", self.name, self.expected()))?;
+        let v =
+            v.ok_or_else(|| format!("'{s}' is not a valid value for {}: expected {}", self.name, self.expected()))?;
         self.check(v)?;
         Ok(v)
     }
@@ -160,15 +160,60 @@ pub const PCT: i64 = 10_000;
 /// Parameters of the network and client workload, shared by cluster labs.
 pub const NETWORK: &[ParamSpec] = &[
     p("latency_min", "Latency, min (ms)", "fastest one-way message delay", Kind::Duration, 0, 10 * S, 10 * M, true),
-    p("latency_max", "Latency, max (ms)", "slowest one-way message delay (before the tail)", Kind::Duration, 0, 10 * S, 20 * M, true),
+    p(
+        "latency_max",
+        "Latency, max (ms)",
+        "slowest one-way message delay (before the tail)",
+        Kind::Duration,
+        0,
+        10 * S,
+        20 * M,
+        true,
+    ),
     p("tail", "Tail share (%)", "share of messages that are delayed further", Kind::Percent, 0, 100 * PCT, 0, true),
-    p("tail_max", "Tail delay, max (ms)", "longest extra delay of a delayed message", Kind::Duration, 0, 60 * S, 0, true),
+    p(
+        "tail_max",
+        "Tail delay, max (ms)",
+        "longest extra delay of a delayed message",
+        Kind::Duration,
+        0,
+        60 * S,
+        0,
+        true,
+    ),
     p("loss", "Loss (%)", "share of messages lost", Kind::Percent, 0, 100 * PCT, 0, true),
     p("duplicate", "Duplication (%)", "share of messages delivered twice", Kind::Percent, 0, 100 * PCT, 0, true),
     p("reorder", "Reordering", "whether messages on a link may overtake each other", Kind::Toggle, 0, 1, 1, true),
-    p("drift", "Clock drift, max (ppm)", "largest clock drift of a server, in parts per million", Kind::Count, 0, 200_000, 0, false),
-    p("request_rate", "Client requests (per s)", "client requests per second of virtual time", Kind::Count, 0, 100_000, 1, true),
-    p("client_timeout", "Client timeout (ms)", "how long a client waits before trying another server", Kind::Duration, M, 60 * S, 500 * M, false),
+    p(
+        "drift",
+        "Clock drift, max (ppm)",
+        "largest clock drift of a server, in parts per million",
+        Kind::Count,
+        0,
+        200_000,
+        0,
+        false,
+    ),
+    p(
+        "request_rate",
+        "Client requests (per s)",
+        "client requests per second of virtual time",
+        Kind::Count,
+        0,
+        100_000,
+        1,
+        true,
+    ),
+    p(
+        "client_timeout",
+        "Client timeout (ms)",
+        "how long a client waits before trying another server",
+        Kind::Duration,
+        M,
+        60 * S,
+        500 * M,
+        false,
+    ),
 ];
 
 /// Looks a parameter up in a table.

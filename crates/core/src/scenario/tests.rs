@@ -150,7 +150,10 @@ fn broken_links_say_what_is_wrong() {
     let huge = Scenario::parse("lab raft\n").map(|_| ()).and_then(|_| {
         let text = "lab raft\nseed 18446744073709551616\n";
         let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);
-        link::decode(&format!("v1.{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, packed)))
+        link::decode(&format!(
+            "v1.{}",
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, packed)
+        ))
     });
     assert!(huge.unwrap_err().to_string().contains("seed must be"));
 }

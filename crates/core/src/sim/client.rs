@@ -44,7 +44,15 @@ pub struct ClientConfig {
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        ClientConfig { rate_per_sec: 0, timeout: 500 * MS, redirect_delay: MS, backoff_min: 20 * MS, backoff_max: 1_000 * MS, max_attempts: 8, max_outstanding: 10_000 }
+        ClientConfig {
+            rate_per_sec: 0,
+            timeout: 500 * MS,
+            redirect_delay: MS,
+            backoff_min: 20 * MS,
+            backoff_max: 1_000 * MS,
+            max_attempts: 8,
+            max_outstanding: 10_000,
+        }
     }
 }
 
@@ -252,7 +260,9 @@ impl Clients {
             Reply::NotLeader(hint) => {
                 let nodes = self.nodes;
                 // Only the node the live attempt waits on may redirect it.
-                let Some(p) = self.pending.get_mut(&req).filter(|p| p.waiting_on == from) else { return ClientStep::Idle };
+                let Some(p) = self.pending.get_mut(&req).filter(|p| p.waiting_on == from) else {
+                    return ClientStep::Idle;
+                };
                 let (node, after) = match hint {
                     Some(h) if h < nodes && h != from => {
                         p.backoffs = 0;

@@ -309,7 +309,11 @@ impl<P: Protocol> Sim<P> {
         self.slab.capacity() * size_of::<Option<Event<P>>>()
             + self.queue.capacity() * size_of::<Scheduled>()
             + self.trace.window().len() * size_of::<TraceEvent<P>>()
-            + self.nodes.iter().map(|n| size_of::<Node<P>>() + n.state.heap_bytes() + n.held.len() * size_of::<Event<P>>()).sum::<usize>()
+            + self
+                .nodes
+                .iter()
+                .map(|n| size_of::<Node<P>>() + n.state.heap_bytes() + n.held.len() * size_of::<Event<P>>())
+                .sum::<usize>()
             + self.clients.approx_bytes()
             + self.invariants.iter().map(|i| i.heap_bytes()).sum::<usize>()
     }
@@ -601,7 +605,8 @@ impl<P: Protocol> Sim<P> {
         let mut effects = std::mem::take(&mut self.effects);
         {
             let node = &mut self.nodes[id as usize];
-            let mut ctx = Ctx { id, nodes: self.config.nodes, now: self.now, rng: &mut node.rng, effects: &mut effects };
+            let mut ctx =
+                Ctx { id, nodes: self.config.nodes, now: self.now, rng: &mut node.rng, effects: &mut effects };
             f(&mut node.state, &mut ctx);
         }
         for eff in effects.drain(..) {
@@ -621,22 +626,57 @@ impl<P: Protocol> Sim<P> {
                 self.counters.sent += 1;
                 match self.net.send(self.now, id, to) {
                     Fate::Lost => {
-                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: self.now, copy: false });
+                        self.fresh.push(TraceEvent::Sent {
+                            at: self.now,
+                            id: mid,
+                            from: id,
+                            to,
+                            msg: msg.clone(),
+                            deliver_at: self.now,
+                            copy: false,
+                        });
                         self.drop_msg(mid, id, to, msg.kind(), DropReason::Loss, self.now);
                     }
                     Fate::Cut => {
-                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: self.now, copy: false });
+                        self.fresh.push(TraceEvent::Sent {
+                            at: self.now,
+                            id: mid,
+                            from: id,
+                            to,
+                            msg: msg.clone(),
+                            deliver_at: self.now,
+                            copy: false,
+                        });
                         self.drop_msg(mid, id, to, msg.kind(), DropReason::Partition, self.now);
                     }
                     Fate::Arrives(d, dup) => {
                         let at = self.now + d;
-                        self.fresh.push(TraceEvent::Sent { at: self.now, id: mid, from: id, to, msg: msg.clone(), deliver_at: at, copy: false });
+                        self.fresh.push(TraceEvent::Sent {
+                            at: self.now,
+                            id: mid,
+                            from: id,
+                            to,
+                            msg: msg.clone(),
+                            deliver_at: at,
+                            copy: false,
+                        });
                         if let Some(d2) = dup {
                             let copy = self.next_msg;
                             self.next_msg += 1;
                             let at2 = self.now + d2;
-                            self.fresh.push(TraceEvent::Sent { at: self.now, id: copy, from: id, to, msg: msg.clone(), deliver_at: at2, copy: true });
-                            self.schedule(at2, Event::Deliver { id: copy, from: id, to, sent: self.now, msg: msg.clone() });
+                            self.fresh.push(TraceEvent::Sent {
+                                at: self.now,
+                                id: copy,
+                                from: id,
+                                to,
+                                msg: msg.clone(),
+                                deliver_at: at2,
+                                copy: true,
+                            });
+                            self.schedule(
+                                at2,
+                                Event::Deliver { id: copy, from: id, to, sent: self.now, msg: msg.clone() },
+                            );
                         }
                         self.schedule(at, Event::Deliver { id: mid, from: id, to, sent: self.now, msg });
                     }

@@ -110,7 +110,13 @@ fn events_come_out_in_time_order() {
 #[test]
 fn same_seed_same_fingerprint_other_seed_other_fingerprint() {
     let run = |seed| {
-        let net = NetConfig { loss_ppm: 50_000, dup_ppm: 20_000, tail_ppm: 100_000, tail_max: 50 * MS, ..NetConfig::default() };
+        let net = NetConfig {
+            loss_ppm: 50_000,
+            dup_ppm: 20_000,
+            tail_ppm: 100_000,
+            tail_max: 50 * MS,
+            ..NetConfig::default()
+        };
         let mut s = sim(5, seed, net);
         s.run_until(SEC);
         s.inject(Fault::Crash(2));
@@ -139,7 +145,8 @@ fn crash_keeps_persisted_state_and_loses_volatile_state() {
     // While crashed it receives nothing: messages to it are dropped.
     s.run_until(2 * SEC);
     assert_eq!(s.nodes()[1].state.pings, 0);
-    let dropped_down = s.trace().window().filter(|e| matches!(e, TraceEvent::Dropped { reason: DropReason::NodeDown, .. })).count();
+    let dropped_down =
+        s.trace().window().filter(|e| matches!(e, TraceEvent::Dropped { reason: DropReason::NodeDown, .. })).count();
     assert!(dropped_down > 0);
     s.inject(Fault::Restart(1));
     s.run_until(3 * SEC);
@@ -212,14 +219,22 @@ fn clock_drift_changes_timer_rates() {
 
 #[test]
 fn client_requests_are_answered_and_measured() {
-    let cfg = SimConfig { nodes: 3, seed: 4, client: ClientConfig { rate_per_sec: 100, ..ClientConfig::default() }, ..SimConfig::default() };
+    let cfg = SimConfig {
+        nodes: 3,
+        seed: 4,
+        client: ClientConfig { rate_per_sec: 100, ..ClientConfig::default() },
+        ..SimConfig::default()
+    };
     let mut s: Sim<Toy> = Sim::new(cfg, 0);
     s.run_until(10 * SEC);
     let c = s.counters();
     // About 100 per second for 10 s; uniform gaps: allow 10%.
     assert!((900..=1_100).contains(&c.requests), "{}", c.requests);
     assert_eq!(c.committed, c.requests);
-    assert!(s.clients().history().finished().all(|op| op.completed.is_some_and(|(t, _)| t == op.invoked)), "the toy answers at once");
+    assert!(
+        s.clients().history().finished().all(|op| op.completed.is_some_and(|(t, _)| t == op.invoked)),
+        "the toy answers at once"
+    );
     assert_eq!(s.clients().latency_quantile(0.99), Some(0));
 }
 
