@@ -49,7 +49,7 @@ try {
   await page.goto(url + '?bench=1');
   let best = null;
   for (let i = 0; i < 5; i++) {
-    await page.click('#run-bench');
+    await page.click('#run-raft-bench');
     const el = page.locator(`#bench-result[data-run="${i + 1}"]`);
     await el.waitFor({ timeout: 120_000 });
     const r = {

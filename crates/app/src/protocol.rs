@@ -77,10 +77,11 @@ pub enum ToWorker {
     Seek(Time),
     /// The page has drawn the last frame: send the next one.
     Ack,
-    /// Measure engine throughput: run a scenario to its `until` time.
+    /// Measure engine throughput: run the named lab's benchmark workload
+    /// to its `until` time.
     Bench(String),
-    /// A question for the running lab's own model (the Ring lab's
-    /// `locate KEY`, `compare`); answered with [`FromWorker::Answer`].
+    /// A question for the running lab's own model (a key lookup, a
+    /// comparison); answered with [`FromWorker::Answer`].
     Query(String),
     /// Plan a sweep of the current scenario (the template, up to now):
     /// parameters as `NAME=VALUES`, seeds, metrics. Answered with
@@ -90,14 +91,12 @@ pub enum ToWorker {
     TuneRun { plan: Box<TuneSpec>, from: u64, to: u64 },
     /// Open one run of a sweep (point and seed) as the lab's run.
     TuneOpen { plan: Box<TuneSpec>, point: usize, seed: u64 },
-    /// Time placing keys and looking them up, per algorithm.
-    RingBench {
-        /// Servers.
-        nodes: u32,
-        /// Virtual nodes per server.
-        vnodes: u32,
-        /// Keys.
-        keys: u32,
+    /// Run a lab's own benchmark (its `LabDef::speed`) with its arguments.
+    LabBench {
+        /// The lab.
+        lab: String,
+        /// Its arguments, as the lab reads them.
+        args: String,
     },
 }
 
@@ -117,8 +116,8 @@ pub enum FromWorker {
     /// The lab's answer to a [`ToWorker::Query`]: the question and the
     /// answer in the lab's own encoding.
     Answer(String, Vec<u8>),
-    /// A ring benchmark's result, as JSON (see `worker::ring_bench`).
-    RingBench(String),
+    /// A lab's own benchmark result: the lab, and the result as JSON.
+    LabBench(String, String),
     /// A sweep, planned: what to send the pool, and its shape.
     TunePlan(Box<TuneSpec>, Shape),
     /// An API command is done: its tag and the lab's state after it, or
@@ -173,7 +172,7 @@ pub struct BenchResult {
     pub events: u64,
     /// Messages delivered.
     pub delivered: u64,
-    /// Client commands committed (Multi-Paxos: slots decided).
+    /// Client commands committed (or decided).
     pub committed: u64,
     /// Client requests made.
     pub requests: u64,
@@ -198,7 +197,8 @@ pub struct ApiState {
     pub events: u64,
     /// The leader (from 0), if the lab has one now.
     pub leader: Option<u32>,
-    /// Requests committed, or Paxos slots chosen.
+    /// The lab's progress count (its metric with the progress role:
+    /// requests committed, slots chosen).
     pub decided: f64,
     /// A broken invariant, in words.
     pub violation: Option<String>,

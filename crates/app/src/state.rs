@@ -113,8 +113,9 @@ pub struct AppState {
     pub bench: Option<BenchResult>,
     /// Benchmark runs finished.
     pub bench_runs: u64,
-    /// The last ring benchmark (JSON) and how many have finished.
-    pub ring_bench: Option<(u64, String)>,
+    /// The last lab benchmark: its lab, its result (JSON) and how many have
+    /// finished.
+    pub lab_bench: Option<(String, String, u64)>,
     /// The lab's last answer: question, encoded answer, and a count.
     pub answer: Option<(String, Rc<Vec<u8>>, u64)>,
     /// What the text panels show.
@@ -267,9 +268,9 @@ impl Reducible for AppState {
                 let n = s.answer.as_ref().map_or(0, |a| a.2) + 1;
                 s.answer = Some((question, Rc::new(answer), n));
             }
-            Msg::Worker(FromWorker::RingBench(json), _) => {
-                let runs = s.ring_bench.as_ref().map_or(0, |r| r.0) + 1;
-                s.ring_bench = Some((runs, json));
+            Msg::Worker(FromWorker::LabBench(lab, json), _) => {
+                let runs = s.lab_bench.as_ref().map_or(0, |r| r.2) + 1;
+                s.lab_bench = Some((lab, json, runs));
             }
             Msg::Worker(FromWorker::Bench(b), _) => {
                 s.bench = Some(b);

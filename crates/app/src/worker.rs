@@ -11,7 +11,7 @@
 
 use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
 use clusterscope_core::lab::diagram::{self, Chunk, Record};
-use clusterscope_core::lab::{catalog, registry, timetravel, Lab, Unit};
+use clusterscope_core::lab::{catalog, registry, timetravel, Lab};
 use clusterscope_core::scenario::{link, parse_action, Scenario};
 use clusterscope_core::sim::{Time, SEC};
 use clusterscope_core::sweep::Sweep;
@@ -365,10 +365,9 @@ impl SimWorker {
 
     /// The state the embedding API reports.
     fn api_state(&mut self) -> ApiState {
-        let metrics = self.lab.metrics();
-        let get = |name: &str| metrics.iter().find(|(m, _)| m.name == name).map(|(_, v)| *v);
-        let leader = get("leader").and_then(Unit::node_of);
-        let decided = get("decisions").or_else(|| get("committed")).unwrap_or(0.0);
+        let schema = self.lab.schema();
+        let values: Vec<f64> = self.lab.metrics().into_iter().map(|(_, v)| v).collect();
+        let (leader, decided) = (schema.leader(&values), schema.progress(&values));
         let scn = self.lab.scenario();
         ApiState {
             lab: scn.lab.def().name.to_string(),
@@ -383,7 +382,11 @@ impl SimWorker {
         }
     }
 
-    fn bench(&self, text: &str) -> Result<BenchResult, String> {
+    /// Runs a lab's benchmark workload and times it.
+    fn bench(&self, lab: &str) -> Result<BenchResult, String> {
+        let text = registry::find(lab)
+            .and_then(|d| d.bench)
+            .ok_or_else(|| format!("the {lab} lab has no benchmark workload"))?;
         let scn = Scenario::parse(text).map_err(|e| e.to_string())?;
         let start = wall_ms();
         let lab = Lab::replay(&scn).map_err(|e| e.to_string())?;
@@ -673,16 +676,16 @@ impl Worker for SimWorker {
                     Err(e) => self.error(scope, e),
                 }
             }
-            ToWorker::RingBench { nodes, vnodes, keys } => {
-                let out = match ring_bench(nodes, vnodes, keys) {
-                    Ok(json) => FromWorker::RingBench(json),
-                    Err(e) => FromWorker::Error(e),
+            ToWorker::LabBench { lab, args } => {
+                let out = match registry::find(&lab).and_then(|d| d.speed) {
+                    Some(speed) => speed(&args, &wall_ms).map(|json| FromWorker::LabBench(lab, json)),
+                    None => Err(format!("the {lab} lab has no benchmark of its own")),
                 };
-                scope.respond(id, out);
+                scope.respond(id, out.unwrap_or_else(FromWorker::Error));
                 return;
             }
-            ToWorker::Bench(text) => {
-                let out = match self.bench(&text) {
+            ToWorker::Bench(lab) => {
+                let out = match self.bench(&lab) {
                     Ok(r) => FromWorker::Bench(r),
                     Err(e) => FromWorker::Error(e),
                 };
@@ -701,46 +704,4 @@ fn tune_sweep(plan: &TuneSpec) -> Result<Sweep, String> {
     let p: Vec<&str> = plan.params.iter().map(String::as_str).collect();
     let m: Vec<&str> = plan.metrics.iter().map(String::as_str).collect();
     Sweep::new(scn, &p, plan.seeds, &m).map_err(|e| format!("Tune: {e}"))
-}
-
-/// Times, in this worker, (1) building a ring of `nodes` servers with
-/// `vnodes` virtual nodes each and placing `keys` keys with their statistics
-/// (the Ring lab's model), and (2) per algorithm, building it and looking up
-/// the string keys `key-0`, `key-1`, ... (hash, then locate), as the
-/// browser benchmark against a JavaScript package does. Returns JSON.
-pub fn ring_bench(nodes: u32, vnodes: u32, keys: u32) -> Result<String, String> {
-    use clusterscope_core::ring::{Algorithm, RingModel, RingParams};
-    let base = RingParams { nodes, vnodes, keys, ..RingParams::default() };
-    let start = wall_ms();
-    let model = RingModel::new(&base).map_err(|e| e.to_string())?;
-    let place_ms = wall_ms() - start;
-    drop(model);
-    let names: Vec<String> = (0..keys).map(|i| format!("key-{i}")).collect();
-    let mut rows = Vec::new();
-    for algorithm in Algorithm::ALL {
-        // Rendezvous scores every server for every key: a hundredth of the keys.
-        let n = if algorithm == Algorithm::Rendezvous { (keys / 100).max(1) } else { keys } as usize;
-        let params = RingParams { algorithm, keys: 1, ..base.clone() };
-        let start = wall_ms();
-        let model = RingModel::new(&params).map_err(|e| e.to_string())?;
-        let build_ms = wall_ms() - start;
-        let hash = algorithm.key_hash(params.hash);
-        let placement = model.placement();
-        let start = wall_ms();
-        let mut check = 0u64;
-        for k in &names[..n] {
-            check = check.wrapping_add(u64::from(placement.locate(hash.hash(k.as_bytes()))));
-        }
-        let lookup_ms = (wall_ms() - start).max(1e-3);
-        rows.push(format!(
-            "{{\"algorithm\": \"{}\", \"hash\": \"{}\", \"build_ms\": {build_ms:.3}, \"lookups\": {n}, \"lookup_ms\": {lookup_ms:.3}, \"lookups_per_sec\": {:.0}, \"checksum\": {check}}}",
-            algorithm.name(),
-            hash.name(),
-            n as f64 / lookup_ms * 1e3
-        ));
-    }
-    Ok(format!(
-        "{{\"nodes\": {nodes}, \"vnodes\": {vnodes}, \"keys\": {keys}, \"place_ms\": {place_ms:.3}, \"algorithms\": [{}]}}",
-        rows.join(", ")
-    ))
 }

@@ -20,7 +20,7 @@
 
 use clusterscope_core::lab::cluster::{self, ClusterLab, ClusterProtocol};
 use clusterscope_core::lab::{registry, KindStyle, Lab, LabDef, MetricSpec, NodeStatus, NodeView, RoleStyle, Unit};
-use clusterscope_core::lab::{FieldSpec, DRAWN_MESSAGES};
+use clusterscope_core::lab::{FieldSpec, MetricRole, NodeAction, RoleLook, StripSpec, DRAWN_MESSAGES};
 use clusterscope_core::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use clusterscope_core::scenario::{link, parse_action, Action, LabKind, Scenario, ScenarioError, SHARED_VERBS};
 use clusterscope_core::sim::{
@@ -211,7 +211,24 @@ impl ClusterProtocol for PingNode {
         vec![Box::new(OnePongPerPing)]
     }
     fn roles() -> Vec<RoleStyle> {
-        ROLES.iter().map(|n| RoleStyle { name: (*n).into(), color: "#123456".into() }).collect()
+        // Pongers are drawn as empty dashed circles: a look of the lab's own
+        // choosing, which the shared drawing follows.
+        ROLES
+            .iter()
+            .map(|n| {
+                RoleStyle::new(n, "#123456").with_look(if *n == "ponger" { RoleLook::Vacant } else { RoleLook::Filled })
+            })
+            .collect()
+    }
+    fn node_actions() -> Vec<NodeAction> {
+        vec![
+            NodeAction::new("Ping now", "timeout {node}").named("Ping").roles(&["ponger"]).enabled(&[NodeStatus::Up]),
+            // Not a verb of this lab: the shared schema leaves it out.
+            NodeAction::new("Frobnicate", "frobnicate {node}"),
+        ]
+    }
+    fn strip() -> Option<StripSpec> {
+        Some(StripSpec { title: "Pongs per sender".into(), value: "pongs".into(), mark: "heard".into(), base: None })
     }
     fn kinds() -> Vec<KindStyle> {
         KINDS
@@ -227,19 +244,22 @@ impl ClusterProtocol for PingNode {
     }
     fn fields() -> Vec<FieldSpec> {
         vec![
-            FieldSpec { name: "round".into(), label: "Round".into(), unit: Unit::Count },
-            FieldSpec { name: "pongs".into(), label: "Pongs".into(), unit: Unit::Count },
+            FieldSpec::new("round", "Round", Unit::Count).with_short("r"),
+            FieldSpec::new("pongs", "Pongs", Unit::Count).off_table(),
         ]
     }
     fn view(node: &Node<Self>, v: &mut NodeView) {
         v.role = if node.state.id == 0 { 0 } else { 1 };
         v.fields = vec![node.state.round as i64, node.state.pongs as i64];
         v.timer = node.timer_spans().next().map(|(_, set, due)| (set, due));
+        v.strip = node.state.pongs_from.iter().map(|&p| p.min(u64::from(u32::MAX)) as u32).collect();
+        v.strip_first = 1;
+        v.strip_mark = v.strip.len() as u64;
     }
     fn metric_specs() -> Vec<MetricSpec> {
         vec![
-            MetricSpec { name: "pongs".into(), label: "Pongs heard".into(), unit: Unit::Count, chart: true },
-            MetricSpec { name: "rounds".into(), label: "Ping rounds of S1".into(), unit: Unit::Count, chart: false },
+            MetricSpec::new("pongs", "Pongs heard", Unit::Count, true).with_role(MetricRole::Progress),
+            MetricSpec::new("rounds", "Ping rounds of S1", Unit::Count, false),
         ]
     }
     fn observe(t: &mut PingTracker, sim: &Sim<Self>) {
@@ -285,6 +305,8 @@ const PINGPONG: LabDef = LabDef {
     nodes: Scenario::nodes_param,
     check: cluster::check_network,
     build: cluster::build::<PingNode>,
+    bench: None,
+    speed: None,
     presets: &[(
         "Four nodes ping and pong",
         "# Four nodes: S1 pings, the others answer.\nlab pingpong\nseed 1\nnodes 4\nuntil 2s\nexpect pongs >= 20\nexpect rounds == 10\n",
@@ -548,6 +570,54 @@ fn frames_draw_the_labs_roles_and_messages() {
         }
     }
     assert!(dots.iter().any(|d| d.kind == 0 && d.sent_at == 1_200 * MS), "the 1.2 s round's pings are drawn: {dots:?}");
+}
+
+// The lab-boundary issue ("everything a lab needs to say, it says in its
+// schema"): how its nodes look, which fields the table leaves out, its
+// strip, its metrics' roles and its node buttons reach the page through
+// the schema, and the shared code adds the shared faults' buttons and
+// keeps only buttons for verbs the lab accepts.
+#[test]
+fn the_schema_says_how_to_draw_and_act_on_its_nodes() {
+    pingpong();
+    let scn = parse("lab pingpong\nseed 5\nnodes 3\nuntil 1s\n");
+    let mut lab = Lab::replay(&scn).expect("replays");
+    let schema = lab.schema();
+    let looks: Vec<RoleLook> = schema.roles.iter().map(|r| r.look).collect();
+    assert_eq!(looks, [RoleLook::Filled, RoleLook::Vacant]);
+    assert_eq!(schema.role_look(1), RoleLook::Vacant);
+    let in_table: Vec<&str> = schema.fields.iter().filter(|f| f.in_table).map(|f| f.name.as_str()).collect();
+    assert_eq!(in_table, ["round"], "pongs is for the node panel only");
+    assert_eq!(schema.fields[0].short_text(7), "r7");
+    assert_eq!(schema.strip.as_ref().map(|s| s.title.as_str()), Some("Pongs per sender"));
+
+    let labels: Vec<&str> = schema.node_actions.iter().map(|a| a.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["Restart", "Crash", "Resume", "Pause", "Time out", "Client request", "Ping now", "Isolate"],
+        "the shared faults, the cluster lab's verbs, the lab's own, and no button for a verb it lacks"
+    );
+    let action = |label: &str| schema.node_actions.iter().find(|a| a.label == label).expect(label);
+    assert!(action("Ping now").offered(NodeStatus::Up, "ponger"));
+    assert!(!action("Ping now").offered(NodeStatus::Up, "pinger"), "offered only to pongers");
+    assert!(!action("Ping now").usable(NodeStatus::Paused));
+    assert!(
+        action("Restart").offered(NodeStatus::Crashed, "ponger")
+            && !action("Restart").offered(NodeStatus::Up, "ponger")
+    );
+    assert_eq!(action("Isolate").text("S1", &["S2".into(), "S3".into()]).as_deref(), Some("partition S1 | S2,S3"));
+    assert_eq!(action("Isolate").text("S1", &[]), None, "nothing to isolate from");
+    for a in &schema.node_actions {
+        let text = a.text("S2", &["S1".into(), "S3".into()]).expect("text");
+        lab.clone().act(parse_action(scn.lab, &text).expect(&text)).unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
+
+    let frame = lab.frame(true);
+    assert_eq!(schema.progress(&frame.metrics), frame.metric(&schema, "pongs").expect("pongs"));
+    assert_eq!(schema.leader(&frame.metrics), None, "this lab has no leader");
+    let s1 = &frame.nodes[0];
+    assert_eq!(s1.strip.len(), 3, "one cell per node");
+    assert!(s1.strip[1] > 0 && s1.strip[2] > 0, "both pongers answered: {:?}", s1.strip);
 }
 
 // DESIGN.md principle 4 ("what the UI records while a user plays is what a

@@ -1,4 +1,4 @@
 //! The page: renders the ClusterScope app.
 fn main() {
-    yew::Renderer::<clusterscope_app::view::App>::new().render();
+    yew::Renderer::<clusterscope_app::shell::App>::new().render();
 }

@@ -3,8 +3,8 @@
 //! server table, metrics and charts are the shared ones.
 
 use super::LabView;
+use crate::ctx::{Ctx, PanelProps};
 use crate::protocol::ToWorker;
-use crate::view::{Ctx, PanelProps};
 use clusterscope_core::balance::lab::{BalanceView, PolicyRow};
 use yew::prelude::*;
 
@@ -13,6 +13,7 @@ pub const VIEW: LabView = LabView {
     name: "balance",
     stage: None,
     below: |ctx: &Ctx| html! { <Histogram ctx={ctx.clone()} /> },
+    bench: None,
     side: |ctx: &Ctx| html! { <Policies ctx={ctx.clone()} /> },
 };
 

@@ -11,7 +11,7 @@ pub mod balance;
 pub mod paxos;
 pub mod ring;
 
-use crate::view::Ctx;
+use crate::ctx::Ctx;
 use yew::Html;
 
 /// What a lab draws that is its own.
@@ -25,6 +25,10 @@ pub struct LabView {
     pub below: fn(&Ctx) -> Html,
     /// Panels at the side.
     pub side: fn(&Ctx) -> Html,
+    /// A panel of its own on the `?bench=1` page, if it has a benchmark of
+    /// its own (its controls send [`crate::protocol::ToWorker::LabBench`],
+    /// which runs the lab's [`clusterscope_core::lab::LabDef::speed`]).
+    pub bench: Option<fn(&Ctx) -> Html>,
 }
 
 /// Labs with views of their own.

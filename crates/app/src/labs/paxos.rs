@@ -2,8 +2,8 @@
 //! node actions, metrics and charts are the generic cluster lab's.
 
 use super::LabView;
+use crate::ctx::{Ctx, PanelProps};
 use crate::protocol::ToWorker;
-use crate::view::{Ctx, PanelProps};
 use clusterscope_core::experiments::BesideRow;
 use yew::prelude::*;
 
@@ -12,6 +12,7 @@ pub const VIEW: LabView = LabView {
     name: "paxos",
     stage: None,
     below: |_| Html::default(),
+    bench: None,
     side: |ctx: &Ctx| html! { <Beside ctx={ctx.clone()} /> },
 };
 

@@ -2,10 +2,10 @@
 //! servers with their loads and actions, and the comparison of algorithms.
 
 use super::LabView;
+use crate::ctx::{Ctx, PanelProps};
 use crate::protocol::ToWorker;
 use crate::state::AppState;
 use crate::view::panels::Field;
-use crate::view::{Ctx, PanelProps};
 use clusterscope_core::ring::lab::{CompareView, RingFrame};
 use std::f64::consts::PI;
 use std::rc::Rc;
@@ -22,7 +22,35 @@ pub const VIEW: LabView = LabView {
     stage: Some(|ctx: &Ctx| html! { <RingView ctx={ctx.clone()} /> }),
     below: |ctx: &Ctx| html! { <Servers ctx={ctx.clone()} /> },
     side: |ctx: &Ctx| html! { <Compare ctx={ctx.clone()} /> },
+    bench: Some(|ctx: &Ctx| html! { <Bench ctx={ctx.clone()} /> }),
 };
+
+/// The placement benchmark on the `?bench=1` page: `ring_nodes`,
+/// `ring_vnodes` and `ring_keys` in the address set its size; the JSON
+/// result is in `#ring-bench-result`'s `data-json`, for
+/// `tests/e2e/ring-bench.mjs`.
+#[function_component]
+fn Bench(props: &PanelProps) -> Html {
+    let ctx = &props.ctx;
+    let param = |name: &str, default: u32| -> u32 {
+        let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+        web_sys::UrlSearchParams::new_with_str(&search)
+            .ok()
+            .and_then(|p| p.get(name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (nodes, vnodes, keys) = (param("ring_nodes", 1000), param("ring_vnodes", 100), param("ring_keys", 1_000_000));
+    let run = ctx.bridge.cb(ToWorker::LabBench { lab: "ring".into(), args: format!("{nodes} {vnodes} {keys}") });
+    let result = ctx.state.lab_bench.as_ref().filter(|(lab, ..)| lab == "ring");
+    html! { <>
+        <h2>{ format!("Ring: {nodes} servers × {vnodes} virtual nodes, {keys} keys") }</h2>
+        <button id="run-ring-bench" onclick={run}>{ "Run ring benchmark" }</button>
+        if let Some((_, json, runs)) = result {
+            <pre id="ring-bench-result" data-run={runs.to_string()} data-json={json.clone()}>{ json }</pre>
+        }
+    </> }
+}
 
 /// The ring drawing from the lab's own view, decoded once per change.
 fn ring_of(state: &AppState) -> Option<Rc<RingFrame>> {

@@ -27,9 +27,9 @@
 //! event, time, ...}`: `ready` (the lab is up: `lab`), `loaded` (a run
 //! opened), `time` (at most four a second while playing, and after every
 //! jump: `playing`), `leader` (`leader`: `"S2"` or `null`), `decided`
-//! (`count`: requests committed, or Paxos slots chosen), `note` (a node
-//! became candidate or leader, stepped down, or a value was chosen:
-//! `node`, `note`), `violation` (`invariant`: the checker's words).
+//! (`count`: the metric the lab's schema gives the progress role), `note`
+//! (a note the lab's schema marks as an event, such as a change of role
+//! or a decision: `node`, `note`), `violation` (`invariant`: the checker's words).
 //!
 //! Replies go to the window that asked, events to the parent, with target
 //! origin `*`: the lab says nothing private, and a sandboxed iframe
@@ -257,10 +257,6 @@ pub struct Seen {
     playing: bool,
 }
 
-/// Notes that make an event (changes of role and decisions; not every
-/// commit or heartbeat).
-const NOTES: &[&str] = &["BecameCandidate", "BecameLeader", "SteppedDown", "Chosen"];
-
 /// After each frame: updates the state `get` answers with and sends the
 /// parent the events since the last frame.
 pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &PendingHandle) {
@@ -268,9 +264,8 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
         return;
     };
     let time = frame.time;
-    // The leader metric counts servers from 1 (0: none).
-    let leader = frame.metric(schema, "leader").and_then(clusterscope_core::lab::Unit::node_of);
-    let decided = frame.metric(schema, "decisions").or_else(|| frame.metric(schema, "committed")).unwrap_or(0.0);
+    // The metrics the lab gives the roles of leader and progress.
+    let (leader, decided) = (schema.leader(&frame.metrics), schema.progress(&frame.metrics));
     let node = |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
     let _ = pending;
     if parent().is_none() {
@@ -313,7 +308,10 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
     let mut sent = 0;
     for r in &store.records[start..] {
         if r.what == clusterscope_core::lab::diagram::What::Note && sent < 20 {
-            if let Some(name) = store.names.get(r.kind as usize).filter(|n| NOTES.contains(&n.as_str())) {
+            // The notes the lab marks as events (changes of role, values chosen;
+            // not every commit or heartbeat).
+            let heard = |n: &&String| schema.notes.iter().any(|s| s.event && &s.name == *n);
+            if let Some(name) = store.names.get(r.kind as usize).filter(heard) {
                 emit("note", r.t0, &[("node", node(Some(r.from))), ("note", JsValue::from_str(name))]);
                 sent += 1;
             }

@@ -6,9 +6,9 @@
 //! them; the canvas has a text summary as its accessible description.
 
 use super::pen::{self, CanvasPen, Pen, SvgPen, Theme};
-use super::PanelProps;
+use crate::ctx::PanelProps;
 use crate::state::{AppState, Msg};
-use clusterscope_core::lab::{MessageDot, NodeStatus, NodeView, Schema};
+use clusterscope_core::lab::{MessageDot, MetricRole, NodeStatus, NodeView, RoleLook, Schema};
 use clusterscope_core::sim::Time;
 use std::f64::consts::PI;
 use wasm_bindgen::JsCast;
@@ -24,9 +24,9 @@ fn layout(i: usize, n: usize) -> (f64, f64, f64) {
     // the arc between two places.
     let arc = 2.0 * PI * (H.min(W) / 2.0 - 40.0) / n.max(1) as f64;
     let r_node = (0.4 * arc).clamp(4.0, 34.0);
-    let ring = (H.min(W) / 2.0 - r_node - 26.0).max(40.0);
+    let radius = (H.min(W) / 2.0 - r_node - 26.0).max(40.0);
     let a = -PI / 2.0 + 2.0 * PI * i as f64 / n.max(1) as f64;
-    (W / 2.0 + ring * a.cos(), H / 2.0 + ring * a.sin(), r_node)
+    (W / 2.0 + radius * a.cos(), H / 2.0 + radius * a.sin(), r_node)
 }
 
 /// Colours of partition groups (also used by the space-time diagram).
@@ -108,19 +108,19 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
             NodeStatus::Crashed => crashed,
             _ => s.schema.roles.get(node.role as usize).map_or("#4a78c2", |r| r.color.as_str()),
         };
-        // Outside the configuration (Raft membership changes): a spare slot
-        // is an empty dashed circle, a removed server is faded.
-        let role = s.schema.roles.get(node.role as usize).map_or("", |r| r.name.as_str());
+        // The role's look: a vacant slot is an empty dashed circle, a node
+        // that has left is faded.
+        let look = s.schema.role_look(node.role);
         ctx.begin_path();
         ctx.arc(x, y, r, 0.0, 2.0 * PI);
-        if role == "spare" && node.status != NodeStatus::Crashed {
+        if look == RoleLook::Vacant && node.status != NodeStatus::Crashed {
             ctx.stroke_style(th.muted);
             ctx.line_width(1.5);
             ctx.dash(&[4.0, 4.0]);
             ctx.stroke();
             ctx.dash(&[]);
         } else {
-            ctx.alpha(if role == "removed" { 0.4 } else { 1.0 });
+            ctx.alpha(if look == RoleLook::Faded { 0.4 } else { 1.0 });
             ctx.fill_style(color);
             ctx.fill();
             ctx.alpha(1.0);
@@ -160,11 +160,10 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
     }
 
     // Labels, one font at a time (setting a canvas font is costly); white
-    // on a filled node, the theme's text colour in an empty (spare) one.
-    let spare = |node: &NodeView| {
-        node.status != NodeStatus::Crashed && s.schema.roles.get(node.role as usize).is_some_and(|r| r.name == "spare")
-    };
-    let ink = |ctx: &mut dyn FnMut(&str), node: &NodeView| ctx(if spare(node) { th.muted } else { "#ffffff" });
+    // on a filled node, the theme's text colour in an empty (vacant) one.
+    let vacant =
+        |node: &NodeView| node.status != NodeStatus::Crashed && s.schema.role_look(node.role) == RoleLook::Vacant;
+    let ink = |ctx: &mut dyn FnMut(&str), node: &NodeView| ctx(if vacant(node) { th.muted } else { "#ffffff" });
     let r = places.first().map_or(0.0, |p| p.2);
     if r >= 14.0 {
         ctx.font(&format!("bold {}px sans-serif", (r * 0.55).round()));
@@ -177,8 +176,7 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
             for (node, &(x, y, r)) in s.nodes.iter().zip(&places) {
                 if let Some(v) = node.field(0) {
                     ink(&mut |c| ctx.fill_style(c), node);
-                    let short = if f.name == "term" { format!("t{v}") } else { f.unit.format(v as f64) };
-                    ctx.fill_text(&short, x, y + r * 0.38);
+                    ctx.fill_text(&f.short_text(v), x, y + r * 0.38);
                 }
             }
         }
@@ -215,7 +213,12 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
 
 fn summary(state: &AppState) -> String {
     let Some(schema) = state.schema.as_ref() else { return "Loading the simulation…".into() };
-    let leader = state.metric("leader").map(|v| clusterscope_core::lab::Unit::Node.format(v));
+    // The metric the lab calls its leader, with its own label ("Leader S3").
+    let values = state.frame.as_ref().map_or(&[][..], |f| &f.metrics[..]);
+    let lead = schema.metrics.iter().position(|m| m.role == Some(MetricRole::Leader)).and_then(|i| {
+        let m = &schema.metrics[i];
+        values.get(i).map(|v| format!("{} {}. ", m.label, m.unit.format(*v)))
+    });
     let roles: Vec<String> = state
         .shown
         .nodes
@@ -230,7 +233,7 @@ fn summary(state: &AppState) -> String {
         })
         .collect();
     let total = state.shown.frame.as_ref().map_or(0, |f| f.messages_total);
-    let lead = leader.map(|l| format!("Leader {l}. ")).unwrap_or_default();
+    let lead = lead.unwrap_or_default();
     format!("{} lab. {lead}{}. {total} messages in flight.", schema.title, roles.join("; "))
 }
 

@@ -3,7 +3,8 @@
 //! page. A file that is not a scenario gets the parser's message (line and
 //! column) and the current run goes on.
 
-use super::{canvas, spacetime, Ctx};
+use super::{canvas, spacetime};
+use crate::ctx::Ctx;
 use crate::protocol::ToWorker;
 use crate::state::Msg;
 use std::cell::RefCell;

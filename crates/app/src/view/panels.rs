@@ -2,11 +2,12 @@
 //! node's actions, metrics and charts, network and setup parameters, logs.
 //! Every control has an accessible name.
 
-use super::{PanelProps, SPEEDS};
+use super::SPEEDS;
+use crate::ctx::PanelProps;
 use crate::protocol::ToWorker;
 use crate::state::AppState;
 use crate::state::Msg;
-use clusterscope_core::lab::{LabInfo, NodeStatus, NodeView, ParamView, Schema, Settings, Unit};
+use clusterscope_core::lab::{LabInfo, NodeStatus, NodeView, ParamView, Schema, Settings, StripSpec, Unit};
 use clusterscope_core::sim::time::format_clock;
 use clusterscope_core::sim::Time;
 use std::collections::VecDeque;
@@ -27,7 +28,7 @@ fn input_value(e: &Event) -> String {
 #[derive(Properties, Clone, PartialEq)]
 pub struct TransportProps {
     /// State and worker.
-    pub ctx: super::Ctx,
+    pub ctx: crate::ctx::Ctx,
     /// Fewer controls (embed layout).
     pub compact: bool,
 }
@@ -206,8 +207,8 @@ pub struct NodeTableProps {
 }
 
 /// Every node as a table row: status, role, the lab's node fields and its
-/// strip (Raft: the log's last entries, coloured by term, committed ones
-/// solid). Click a row to select the node. A row re-renders only when its
+/// strip (its last values coloured by value, the final ones solid, see
+/// `StripSpec`). Click a row to select the node. A row re-renders only when its
 /// node changed.
 #[function_component]
 pub fn NodeTable(props: &NodeTableProps) -> Html {
@@ -219,8 +220,8 @@ pub fn NodeTable(props: &NodeTableProps) -> Html {
         <div class="scroll"><table class="logs" aria-label="Nodes">
             <thead><tr>
                 <th>{ "Node" }</th><th>{ "Role" }</th>
-                { for schema.fields.iter().filter(|f| !HIDDEN_FIELDS.contains(&f.name.as_str())).map(|f| html! { <th>{ &f.label }</th> }) }
-                if let Some(strip) = &schema.strip { <th>{ strip }</th> }
+                { for schema.fields.iter().filter(|f| f.in_table).map(|f| html! { <th>{ &f.label }</th> }) }
+                if let Some(strip) = &schema.strip { <th>{ &strip.title }</th> }
             </tr></thead>
             <tbody>
             { for props.nodes.iter().map(|n| html! {
@@ -230,9 +231,6 @@ pub fn NodeTable(props: &NodeTableProps) -> Html {
         </table></div>
     }
 }
-
-/// Node fields the table leaves out (the strip or the node panel shows them).
-const HIDDEN_FIELDS: &[&str] = &["log", "drift", "snapshot", "snapshot_term", "config"];
 
 /// Props of [`NodeRow`].
 #[derive(Properties, Clone, PartialEq)]
@@ -257,53 +255,65 @@ fn NodeRow(props: &NodeRowProps) -> Html {
     let field = |name: &str| {
         schema.fields.iter().position(|f| f.name == name).and_then(|i| n.field(i)).map(|v| v.max(0) as u64)
     };
-    let snapshot = field("snapshot").zip(field("snapshot_term"));
     html! {
         <tr class={classes!(props.selected.then_some("selected"), n.status.name())} onclick={select} aria-label={format!("S{}", n.id + 1)}>
             <th scope="row">{ format!("S{}", n.id + 1) }</th>
             <td class={classes!("role", role_name.to_string())}>{ role_name }{ if n.status == NodeStatus::Paused { " (paused)" } else { "" } }</td>
-            { for schema.fields.iter().enumerate().filter(|(_, f)| !HIDDEN_FIELDS.contains(&f.name.as_str())).map(|(i, f)| {
+            { for schema.fields.iter().enumerate().filter(|(_, f)| f.in_table).map(|(i, f)| {
                 html! { <td>{ n.field(i).map_or("–".to_string(), |v| f.unit.format(v as f64)) }</td> }
             }) }
-            if schema.strip.is_some() {
-                <td class="entries">
-                    // A compacted prefix (Raft §7) as one block with its last index and term.
-                    if let Some((index, term)) = snapshot.filter(|(i, _)| *i > 0) {
-                        <span class="entry snapshot" style={format!("--hue:{}", (term * 67) % 360)}
-                            title={format!("snapshot: entries 1 to {index} compacted; last included term {term}")}>{ format!("≤{index} t{term}") }</span>
-                    }
-                    if n.strip_first > 1 + snapshot.map_or(0, |s| s.0) { <span class="more">{ format!("…{} ", n.strip_first - 1 - snapshot.map_or(0, |s| s.0)) }</span> }
-                    { for n.strip.iter().enumerate().map(|(i, t)| {
-                        let index = n.strip_first + i as u64;
-                        let committed = index <= n.strip_mark;
-                        html! { <span key={index} class={classes!("entry", committed.then_some("committed"))} data-term={t.to_string()}
-                            style={format!("--hue:{}", (u64::from(*t) * 67) % 360)} title={format!("index {index}, term {t}{}", if committed { ", committed" } else { "" })}>{ t }</span> }
-                    }) }
-                </td>
+            if let Some(strip) = &schema.strip {
+                <td class="entries">{ strip_cells(strip, n, &field) }</td>
             }
         </tr>
     }
 }
 
-/// Actions on the selected node: the shared faults and the cluster verbs.
+/// A node's strip: the block of its compacted prefix, if the lab has one,
+/// then its last values coloured by value, the final ones solid.
+fn strip_cells(strip: &StripSpec, n: &NodeView, field: &dyn Fn(&str) -> Option<u64>) -> Html {
+    let base = strip.base.as_ref().and_then(|b| {
+        let block = field(&b.index_field).zip(field(&b.value_field)).filter(|(i, _)| *i > 0)?;
+        Some((b, block))
+    });
+    let covered = base.map_or(0, |(_, (index, _))| index);
+    let (value, mark) = (&strip.value, &strip.mark);
+    html! { <>
+        if let Some((b, (index, v))) = base {
+            <span class="entry base" style={format!("--hue:{}", (v * 67) % 360)}
+                title={format!("{}: entries 1 to {index} compacted; last included {value} {v}", b.name)}>{ format!("≤{index} {}{v}", b.short) }</span>
+        }
+        if n.strip_first > 1 + covered { <span class="more">{ format!("…{} ", n.strip_first - 1 - covered) }</span> }
+        { for n.strip.iter().enumerate().map(|(i, t)| {
+            let index = n.strip_first + i as u64;
+            let done = index <= n.strip_mark;
+            html! { <span key={index} class={classes!("entry", done.then_some("final"))} data-value={t.to_string()}
+                style={format!("--hue:{}", (u64::from(*t) * 67) % 360)} title={format!("index {index}, {value} {t}{}", if done { format!(", {mark}") } else { String::new() })}>{ t }</span> }
+        }) }
+    </> }
+}
+
+/// Actions on the selected node: the buttons the lab's schema offers for
+/// a node in its status and role.
 #[function_component]
 pub fn NodePanel(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
-    let (Some(schema), Some(id)) = (ctx.state.schema.clone(), ctx.state.selected) else {
-        return html! { <section class="panel node" aria-label="Node"><h2>{ "Node" }</h2><p class="note">{ "Click a node to crash, restart, pause it, force its timeout or send it a client request." }</p></section> };
+    let Some(schema) = ctx.state.schema.clone() else { return html! {} };
+    let Some(id) = ctx.state.selected else {
+        let offered: Vec<String> = schema.node_actions.iter().map(|a| a.label.to_lowercase()).collect();
+        let hint = if offered.is_empty() {
+            "Click a node to see its state.".to_string()
+        } else {
+            format!("Click a node to act on it: {}.", offered.join(", "))
+        };
+        return html! { <section class="panel node" aria-label="Node"><h2>{ "Node" }</h2><p class="note">{ hint }</p></section> };
     };
     let nodes = ctx.state.nodes.clone();
     let Some(n) = nodes.get(id as usize) else { return html! {} };
     let name = format!("S{}", id + 1);
-    let act = |verb: &str| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(format!("{verb} {name}")));
-    let act_with = |verb: &str, arg: &str| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(format!("{verb} {name} {arg}")));
-    let label = |what: &str| format!("{what} {name}");
     let others: Vec<String> = nodes.iter().filter(|o| o.id != id).map(|o| format!("S{}", o.id + 1)).collect();
-    let isolate = ctx.bridge.cb(ToWorker::Act(format!("partition {name} | {}", others.join(","))));
-    let up = n.status == NodeStatus::Up;
-    let role = schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str());
-    let has = |verb: &str| schema.verbs.iter().any(|v| v == verb);
-    // Nodes past the scenario's servers (the load balancer) take no actions.
+    let role = schema.role_name(n.role);
+    // Nodes past the scenario's servers (helpers the lab adds) take no actions.
     let actionable = ctx.state.settings.as_ref().is_none_or(|s| id < s.nodes);
     let facts: Vec<String> = schema
         .fields
@@ -311,38 +321,18 @@ pub fn NodePanel(props: &PanelProps) -> Html {
         .enumerate()
         .filter_map(|(i, f)| n.field(i).map(|v| format!("{} {}", f.label.to_lowercase(), f.unit.format(v as f64))))
         .collect();
+    let buttons = schema.node_actions.iter().filter(|a| a.offered(n.status, role)).filter_map(|a| {
+        let text = a.text(&name, &others)?;
+        let help = (!a.help.is_empty()).then(|| a.help.clone());
+        Some(html! {
+            <button aria-label={format!("{} {name}", a.name)} title={help} onclick={ctx.bridge.cb(ToWorker::Act(text))}
+                disabled={!a.usable(n.status)}>{ &a.label }</button>
+        })
+    });
     html! {
         <section class="panel node" aria-label="Node">
             <h2>{ format!("{name}: {}", if n.status == NodeStatus::Up { role } else { n.status.name() }) }</h2>
-            if actionable {
-            <div class="buttons">
-                if n.status == NodeStatus::Crashed {
-                    <button aria-label={label("Restart")} onclick={act("restart")}>{ "Restart" }</button>
-                } else {
-                    <button aria-label={label("Crash")} onclick={act("crash")}>{ "Crash" }</button>
-                }
-                if has("pause") {
-                    if n.status == NodeStatus::Paused {
-                        <button aria-label={label("Resume")} onclick={act("resume")}>{ "Resume" }</button>
-                    } else {
-                        <button aria-label={label("Pause")} onclick={act("pause")} disabled={!up}>{ "Pause" }</button>
-                    }
-                }
-                if has("timeout") { <button aria-label={label("Time out")} onclick={act("timeout")} disabled={!up}>{ "Time out" }</button> }
-                if has("request") { <button aria-label={label("Client request")} onclick={act("request")} disabled={!up}>{ "Client request" }</button> }
-                if has("partition") && !others.is_empty() { <button aria-label={label("Isolate")} onclick={isolate}>{ "Isolate" }</button> }
-                if has("slow") { <button aria-label={label("Slow down")} title="to 10% of its speed" onclick={act_with("slow", "10%")} disabled={!up}>{ "Slow to 10%" }</button> }
-                if has("errors") { <button aria-label={label("Fail half")} title="fail 50% of requests" onclick={act_with("errors", "50%")} disabled={!up}>{ "Fail 50%" }</button> }
-                if has("recover") { <button aria-label={label("Recover")} title="normal speed, no errors" onclick={act("recover")}>{ "Recover" }</button> }
-                // Membership changes (Raft, thesis §4): one server at a time.
-                if has("add") && matches!(role, "spare" | "removed") {
-                    <button aria-label={label("Add")} title="the leader catches it up as a learner, then adds it to the configuration" onclick={act("add")}>{ "Add to the cluster" }</button>
-                }
-                if has("remove") && !matches!(role, "spare" | "removed") {
-                    <button aria-label={label("Remove")} title="the leader appends a configuration without it (the leader itself steps down once that commits)" onclick={act("remove")}>{ "Remove from the cluster" }</button>
-                }
-            </div>
-            }
+            if actionable { <div class="buttons">{ for buttons }</div> }
             <p class="note">{ facts.join(", ") }</p>
         </section>
     }
@@ -425,7 +415,7 @@ pub struct SettingsProps {
     /// Whether the lab has a network (partitions, one-way cuts).
     pub cluster: bool,
     /// The worker.
-    pub bridge: super::Bridge,
+    pub bridge: crate::ctx::Bridge,
     /// For error messages.
     pub dispatch: UseReducerDispatcher<AppState>,
 }
@@ -558,7 +548,7 @@ pub struct PresetsProps {
     /// Every lab.
     pub catalog: Rc<Vec<LabInfo>>,
     /// The worker.
-    pub bridge: super::Bridge,
+    pub bridge: crate::ctx::Bridge,
 }
 
 /// One-click scenarios: the running lab's presets.
@@ -640,58 +630,5 @@ pub fn EventLog(props: &EventLogProps) -> Html {
             <h2>{ "Events (newest first)" }</h2>
             <ol>{ for props.log.iter().enumerate().rev().take(200).map(|(i, l)| html! { <li key={first + i as u64}>{ l }</li> }) }</ol>
         </section>
-    }
-}
-
-/// The benchmark workloads (also run natively by the criterion benchmark).
-const BENCH: &str = include_str!("../../../../tests/scenarios/raft/bench.scn");
-const PAXOS_BENCH: &str = include_str!("../../../../tests/scenarios/paxos/bench.scn");
-const BALANCE_BENCH: &str = include_str!("../../../../tests/scenarios/balance/bench.scn");
-
-/// The browser benchmark: `?bench=1`. Runs standard workloads in the worker
-/// and shows events and messages per second, for `tests/e2e/bench.mjs`.
-#[function_component]
-pub fn BenchPanel(props: &PanelProps) -> Html {
-    let ctx = &props.ctx;
-    let run = {
-        let b = ctx.bridge.clone();
-        Callback::from(move |_| b.send(ToWorker::Bench(BENCH.to_string())))
-    };
-    let result = ctx.state.bench.clone();
-    let param = |name: &str, default: u32| -> u32 {
-        let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-        web_sys::UrlSearchParams::new_with_str(&search)
-            .ok()
-            .and_then(|p| p.get(name))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let (nodes, vnodes, keys) = (param("ring_nodes", 1000), param("ring_vnodes", 100), param("ring_keys", 1_000_000));
-    let run_ring = {
-        let b = ctx.bridge.clone();
-        Callback::from(move |_| b.send(ToWorker::RingBench { nodes, vnodes, keys }))
-    };
-    let ring = ctx.state.ring_bench.clone();
-    html! {
-        <div class="bench">
-            <h1>{ "ClusterScope engine benchmark" }</h1>
-            <p>{ "A 5-node Raft cluster under steady client load, run in the Web Worker (wasm)." }</p>
-            <button id="run-bench" onclick={run}>{ "Run" }</button>
-            <button id="run-paxos-bench" onclick={ctx.bridge.cb(ToWorker::Bench(PAXOS_BENCH.to_string()))}>{ "Run Multi-Paxos" }</button>
-            <button id="run-balance-bench" onclick={ctx.bridge.cb(ToWorker::Bench(BALANCE_BENCH.to_string()))}>{ "Run load balancing" }</button>
-            if let Some(r) = result {
-                <pre id="bench-result" data-run={ctx.state.bench_runs.to_string()} data-events={r.events.to_string()} data-delivered={r.delivered.to_string()} data-committed={r.committed.to_string()} data-requests={r.requests.to_string()}
-                    data-millis={r.millis.to_string()} data-fingerprint={r.fingerprint.clone()}>
-                    { format!("{} events, {} messages delivered in {:.1} ms: {:.0} events/s, {:.0} messages/s; fingerprint {}",
-                        r.events, r.delivered, r.millis, r.events as f64 / r.millis * 1e3, r.delivered as f64 / r.millis * 1e3, r.fingerprint) }
-                </pre>
-            }
-            <h2>{ format!("Ring: {nodes} servers × {vnodes} virtual nodes, {keys} keys") }</h2>
-            <button id="run-ring-bench" onclick={run_ring}>{ "Run ring benchmark" }</button>
-            if let Some((runs, json)) = ring {
-                <pre id="ring-bench-result" data-run={runs.to_string()} data-json={json.clone()}>{ json }</pre>
-            }
-            if let Some(e) = ctx.state.error.clone() { <p role="alert">{ e }</p> }
-        </div>
     }
 }

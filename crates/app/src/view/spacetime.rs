@@ -141,16 +141,6 @@ fn tick_label(t: Time, step: Time) -> String {
     format!("{:.*}s", decimals, t as f64 / SEC as f64)
 }
 
-fn note_color(name: &str) -> &'static str {
-    match name {
-        n if n.contains("Leader") || n.contains("Chosen") || n.contains("Decided") => "#f0c040",
-        n if n.contains("Candidate") || n.contains("Prepare") => "#e0a050",
-        n if n.contains("Stepped") || n.contains("Follower") => "#8fa3bf",
-        n if n.contains("Commit") || n.contains("Learn") || n.contains("Applied") => "#5cc08a",
-        _ => "#b48ad8",
-    }
-}
-
 /// Draws the diagram of `store` in window `win` at time `now`.
 #[allow(clippy::too_many_arguments)] // each is one plain input of the picture
 pub fn draw(
@@ -405,7 +395,7 @@ pub fn draw(
                 }
             }
             if any {
-                p.fill_style(note_color(name));
+                p.fill_style(schema.note_color(name));
                 p.fill();
             }
         }
@@ -612,7 +602,7 @@ impl PartialEq for Shared {
 #[derive(Properties, Clone, PartialEq)]
 pub struct SpaceTimeProps {
     /// State and worker.
-    pub ctx: super::Ctx,
+    pub ctx: crate::ctx::Ctx,
     /// Where the window and filters are published.
     pub shared: Shared,
 }

@@ -9,8 +9,8 @@
 //! pool, which stops its workers.
 
 use super::panels::Field;
-use super::{Bridge, PanelProps};
 use crate::codec::last_decoded_bytes;
+use crate::ctx::{Bridge, PanelProps};
 use crate::protocol::{FromWorker, ToWorker};
 use crate::state::Msg;
 use crate::worker::SimWorker;
@@ -75,7 +75,7 @@ pub fn Tune(props: &PanelProps) -> Html {
                     let feed = pool.clone();
                     // A pool worker also greets the page with its own
                     // (default) run: only its results and errors count.
-                    let bridge = super::spawn_worker(move |out: FromWorker| {
+                    let bridge = crate::ctx::spawn_worker(move |out: FromWorker| {
                         let more = matches!(out, FromWorker::TuneResults(..));
                         if more || matches!(out, FromWorker::Error(_)) {
                             d.dispatch(Msg::Worker(out, last_decoded_bytes()));

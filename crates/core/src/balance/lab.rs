@@ -8,8 +8,8 @@
 use super::policy::{Policy, NAMES};
 use super::{Balance, BalanceConfig, CostDist, Flight};
 use crate::lab::{
-    choose_messages, FieldSpec, Frame, KindStyle, LabDef, MessageDot, Messages, MetricSpec, Model, NodeStatus,
-    NodeView, RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
+    choose_messages, FieldSpec, Frame, KindStyle, LabDef, MessageDot, Messages, MetricSpec, Model, NodeAction,
+    NodeStatus, NodeView, RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
 };
 use crate::scenario::params::{p, Kind, ParamSpec, PCT};
 use crate::scenario::{check_node, parse_node, split_word, Action, Scenario, ScenarioError};
@@ -127,6 +127,8 @@ pub static LAB: LabDef = LabDef {
     check: |_| Ok(()),
     nodes: Scenario::nodes_param,
     build,
+    bench: Some(include_str!("../../../../tests/scenarios/balance/bench.scn")),
+    speed: None,
     presets: &[
         ("Round robin over equal servers", include_str!("../../../../tests/scenarios/balance/default.scn")),
         ("Unequal servers: least connections and two choices", include_str!("../../../../tests/scenarios/balance/heterogeneous.scn")),
@@ -406,7 +408,8 @@ impl Model for BalanceLab {
     fn schema(&self) -> Schema {
         let m = MetricSpec::new;
         let f = FieldSpec::new;
-        let role = |n: &str, c: &str| RoleStyle { name: n.into(), color: c.into() };
+        let role = RoleStyle::new;
+        let up = [crate::lab::NodeStatus::Up];
         let kind = |n: &str, c: &str, reply: bool| KindStyle { name: n.into(), color: c.into(), reply, small: true };
         Schema {
             diagram: false,
@@ -461,6 +464,18 @@ impl Model for BalanceLab {
             ],
             nodes: self.model.servers().len() as u32,
             verbs: Vec::new(),
+            notes: Vec::new(),
+            node_actions: vec![
+                NodeAction::new("Slow to 10%", "slow {node} 10%")
+                    .named("Slow down")
+                    .help("to 10% of its speed")
+                    .enabled(&up),
+                NodeAction::new("Fail 50%", "errors {node} 50%")
+                    .named("Fail half")
+                    .help("fail 50% of requests")
+                    .enabled(&up),
+                NodeAction::new("Recover", "recover {node}").help("normal speed, no errors"),
+            ],
         }
     }
 

@@ -17,6 +17,8 @@ pub struct LabInfo {
     pub about: String,
     /// Titles of its presets; the first opens with the lab.
     pub presets: Vec<String>,
+    /// Whether it has a workload for the engine benchmark.
+    pub bench: bool,
 }
 
 /// Every registered lab, in menu order.
@@ -28,6 +30,7 @@ pub fn catalog() -> Vec<LabInfo> {
             title: d.title.into(),
             about: d.about.into(),
             presets: d.presets.iter().map(|p| p.0.to_string()).collect(),
+            bench: d.bench.is_some(),
         })
         .collect()
 }

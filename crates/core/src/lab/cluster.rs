@@ -1,6 +1,6 @@
 //! The one cluster lab that every message-passing protocol shares.
 //!
-//! A protocol (Raft today) implements [`ClusterProtocol`]: the
+//! A protocol implements [`ClusterProtocol`]: the
 //! [`Protocol`](crate::sim::Protocol) state machine plus what the lab needs
 //! to show it (roles, message kinds, node fields, its own metrics) and the
 //! safety checkers to run. [`ClusterLab`] then gives it, for free: the
@@ -13,7 +13,8 @@
 
 use super::diagram::{self, FaultKind, Record, What};
 use super::frame::{
-    choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, RoleStyle, Schema, Unit,
+    choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NoteStyle,
+    RoleStyle, Schema, StripSpec, Unit,
 };
 use super::{shorten, Model, NodeStatus, NodeView, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES, LOG_LINE_CHARS};
 use crate::scenario::{check_node, parse_one_node, split_word, Action, Scenario, ScenarioError};
@@ -86,12 +87,20 @@ pub trait ClusterProtocol: Protocol + 'static {
     /// Node roles: (name, CSS colour), indexed by what
     /// [`ClusterProtocol::view`] writes.
     const ROLES: &'static [(&'static str, &'static str)] = &[];
+    /// Notes its nodes make: (name as the trace gives it, CSS colour,
+    /// whether an embedding page hears it as a `note` event).
+    const NOTES: &'static [(&'static str, &'static str, bool)] = &[];
     /// Message kinds: (name as [`Observable::kind`] gives it, CSS colour,
     /// drawn as a reply, drawn small).
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = &[];
     /// Node roles, indexed by what [`ClusterProtocol::view`] writes.
     fn roles() -> Vec<RoleStyle> {
-        Self::ROLES.iter().map(|(n, c)| RoleStyle { name: (*n).into(), color: (*c).into() }).collect()
+        Self::ROLES.iter().map(|(n, c)| RoleStyle::new(n, c)).collect()
+    }
+    /// Buttons of its own verbs on a selected node (the cluster lab adds
+    /// *Time out* and *Client request*, the shared faults come with them).
+    fn node_actions() -> Vec<NodeAction> {
+        Vec::new()
     }
     /// Message kinds, indexed by [`ClusterProtocol::kind_index`].
     fn kinds() -> Vec<KindStyle> {
@@ -118,7 +127,7 @@ pub trait ClusterProtocol: Protocol + 'static {
         Vec::new()
     }
     /// What the node strip shows, if the protocol has one.
-    fn strip() -> Option<&'static str> {
+    fn strip() -> Option<StripSpec> {
         None
     }
     /// Fills a node's role, fields, strip and timer.
@@ -144,6 +153,18 @@ pub trait ClusterProtocol: Protocol + 'static {
         let _ = scn;
         Err(format!("this lab answers no questions ('{question}')"))
     }
+}
+
+/// The buttons every cluster lab offers on a selected node beyond the
+/// shared faults, then the protocol's own.
+fn cluster_actions<P: ClusterProtocol>() -> Vec<NodeAction> {
+    let up = [NodeStatus::Up];
+    let mut out = vec![
+        NodeAction::new("Time out", "timeout {node}").enabled(&up).help("its timer fires now"),
+        NodeAction::new("Client request", "request {node}").enabled(&up).help("a client sends it one command"),
+    ];
+    out.extend(P::node_actions());
+    out
 }
 
 /// A simulated cluster running protocol `P`, as a lab.
@@ -486,8 +507,10 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
     fn schema(&self) -> Schema {
         let m = MetricSpec::new;
         let mut metrics = P::metric_specs();
+        let progress = metrics.iter().any(|m| m.role == Some(MetricRole::Progress));
+        let committed = m("committed", "Requests committed", Unit::Count, false);
+        metrics.push(if progress { committed } else { committed.with_role(MetricRole::Progress) });
         metrics.extend([
-            m("committed", "Requests committed", Unit::Count, false),
             m("requests", "Requests made", Unit::Count, false),
             m("gave_up", "Requests given up", Unit::Count, false),
             m("commit_p50", "Commit latency p50", Unit::Micros, false),
@@ -504,11 +527,13 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
             roles: P::roles(),
             kinds: P::kinds(),
             fields: P::fields(),
-            strip: P::strip().map(str::to_string),
+            strip: P::strip(),
             metrics,
             nodes: self.sim.config().nodes,
             verbs: Vec::new(),
             diagram: true,
+            notes: NoteStyle::table(P::NOTES),
+            node_actions: cluster_actions::<P>(),
         }
     }
 

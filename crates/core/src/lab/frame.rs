@@ -31,9 +31,16 @@ pub enum Unit {
     PerSec,
     /// A multiple, shown as `1.23×`.
     Times,
-    /// A Paxos ballot coded as `round * 1024 + proposer + 1` (`b3.2`); 0
-    /// means none.
-    Ballot,
+    /// Two numbers packed as `major * base + minor`, written
+    /// `{prefix}{major}.{minor}` (`b3.2`); 0 means none. A lab whose
+    /// numbers come in pairs (a round and who started it) declares its own
+    /// `Pair` in its schema.
+    Pair {
+        /// Written before the pair.
+        prefix: char,
+        /// What the major number is multiplied by.
+        base: u32,
+    },
 }
 
 impl Unit {
@@ -57,11 +64,11 @@ impl Unit {
             Unit::Ratio => format!("{v:.3}"),
             Unit::PerSec => format!("{v:.0}/s"),
             Unit::Times => format!("{v:.2}×"),
-            Unit::Ballot if v >= 1.0 => {
+            Unit::Pair { prefix, base } if v >= 1.0 && base > 0 => {
                 let code = v as u64;
-                format!("b{}.{}", code / 1024, code % 1024)
+                format!("{prefix}{}.{}", code / u64::from(base), code % u64::from(base))
             }
-            Unit::Ballot => "–".into(),
+            Unit::Pair { .. } => "–".into(),
         }
     }
 }
@@ -77,12 +84,34 @@ pub struct MetricSpec {
     pub unit: Unit,
     /// Whether the page charts it over virtual time.
     pub chart: bool,
+    /// What the shared page and the embedding API read it as, if anything.
+    #[serde(default)]
+    pub role: Option<MetricRole>,
+}
+
+/// What a metric means to the shared page and the embedding API, so that
+/// they never look a metric up by a lab's name for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MetricRole {
+    /// The node that leads now, as a [`Unit::Node`] value: the summary line
+    /// names it and the API's `leader` event follows it.
+    Leader,
+    /// A count that only grows as the system makes progress (values chosen,
+    /// commits): the API reports it as `decided`. The first metric with
+    /// this role counts.
+    Progress,
 }
 
 impl MetricSpec {
     /// A metric: its name, its label for people, its unit, whether charted.
     pub fn new(name: &str, label: &str, unit: Unit, chart: bool) -> MetricSpec {
-        MetricSpec { name: name.into(), label: label.into(), unit, chart }
+        MetricSpec { name: name.into(), label: label.into(), unit, chart, role: None }
+    }
+
+    /// The same metric with a role for the shared page.
+    pub fn with_role(mut self, role: MetricRole) -> MetricSpec {
+        self.role = Some(role);
+        self
     }
 }
 
@@ -93,6 +122,34 @@ pub struct RoleStyle {
     pub name: String,
     /// CSS colour.
     pub color: String,
+    /// How a node in this role is drawn.
+    #[serde(default)]
+    pub look: RoleLook,
+}
+
+impl RoleStyle {
+    /// A role drawn as a filled circle of its colour.
+    pub fn new(name: &str, color: &str) -> RoleStyle {
+        RoleStyle { name: name.into(), color: color.into(), look: RoleLook::Filled }
+    }
+
+    /// The same role drawn another way.
+    pub fn with_look(mut self, look: RoleLook) -> RoleStyle {
+        self.look = look;
+        self
+    }
+}
+
+/// How the drawing shows a node in a role.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoleLook {
+    /// A filled circle of the role's colour.
+    #[default]
+    Filled,
+    /// A filled circle, faded: a node that has left but is still there.
+    Faded,
+    /// An empty dashed circle: a slot no working node holds yet.
+    Vacant,
 }
 
 /// A kind of message (drawn as the dot's colour and shape).
@@ -108,21 +165,190 @@ pub struct KindStyle {
     pub small: bool,
 }
 
-/// A per-node number the lab shows (term, commit index, ...).
+/// A per-node number the lab shows (a round, an index, ...).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldSpec {
-    /// Short name ("term").
+    /// Short name ("round").
     pub name: String,
-    /// Label for people ("Term").
+    /// Label for people ("Round").
     pub label: String,
     /// How its value is shown.
     pub unit: Unit,
+    /// Whether the node table has a column for it (the node panel lists
+    /// every field; a field the strip already shows can stay out).
+    #[serde(default = "yes")]
+    pub in_table: bool,
+    /// Written before the bare number where space is short (the first
+    /// field is drawn inside each node: `r3` rather than `3`); `None`
+    /// writes the value in its unit.
+    #[serde(default)]
+    pub short: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl FieldSpec {
     /// A node field: its name, its label for people, its unit.
     pub fn new(name: &str, label: &str, unit: Unit) -> FieldSpec {
-        FieldSpec { name: name.into(), label: label.into(), unit }
+        FieldSpec { name: name.into(), label: label.into(), unit, in_table: true, short: None }
+    }
+
+    /// The same field, left out of the node table.
+    pub fn off_table(mut self) -> FieldSpec {
+        self.in_table = false;
+        self
+    }
+
+    /// The same field, written `{prefix}{value}` inside a node.
+    pub fn with_short(mut self, prefix: &str) -> FieldSpec {
+        self.short = Some(prefix.into());
+        self
+    }
+
+    /// A value as drawn inside a node.
+    pub fn short_text(&self, v: i64) -> String {
+        match &self.short {
+            Some(prefix) => format!("{prefix}{v}"),
+            None => self.unit.format(v as f64),
+        }
+    }
+}
+
+/// What each node's strip shows: a row of small numbered cells (the last
+/// entries of a log, one value per slot), the first `mark` of them final.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StripSpec {
+    /// Column title ("Log (last entries, by round)").
+    pub title: String,
+    /// What a cell's value is ("round"), for its tooltip.
+    pub value: String,
+    /// What a final cell is ("committed"), for its tooltip.
+    pub mark: String,
+    /// A block drawn before the cells for a prefix that is kept as one
+    /// piece (a compacted log), if the lab has one.
+    #[serde(default)]
+    pub base: Option<StripBase>,
+}
+
+/// A prefix of the strip kept as one block, read from two node fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StripBase {
+    /// What the block is ("snapshot").
+    pub name: String,
+    /// The node field with the last index the block covers (0: none).
+    pub index_field: String,
+    /// The node field with the value the block ends with.
+    pub value_field: String,
+    /// Written before that value in the block (`≤1200 r3`).
+    pub short: String,
+}
+
+/// A button offered on a selected node: an action of the lab's verbs,
+/// with the conditions under which it makes sense.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeAction {
+    /// Button text ("Crash").
+    pub label: String,
+    /// Accessible name, followed by the node's name ("Crash S3").
+    pub name: String,
+    /// Tooltip; empty for none.
+    pub help: String,
+    /// The action as a scenario line writes it, with `{node}` for the
+    /// node and `{others}` for every other node, comma-separated (the
+    /// button is left out when there are none).
+    pub command: String,
+    /// Node statuses in which it is offered (empty: all).
+    pub shown: Vec<NodeStatus>,
+    /// Node statuses in which it is enabled (empty: wherever shown).
+    pub enabled: Vec<NodeStatus>,
+    /// Roles in which it is offered (empty: all).
+    pub roles: Vec<String>,
+    /// Roles in which it is not offered.
+    pub not_roles: Vec<String>,
+}
+
+impl NodeAction {
+    /// An action offered on every node: its button text and its command.
+    pub fn new(label: &str, command: &str) -> NodeAction {
+        NodeAction {
+            label: label.into(),
+            name: label.into(),
+            help: String::new(),
+            command: command.into(),
+            shown: Vec::new(),
+            enabled: Vec::new(),
+            roles: Vec::new(),
+            not_roles: Vec::new(),
+        }
+    }
+    /// Its accessible name, when not the button text.
+    pub fn named(mut self, name: &str) -> NodeAction {
+        self.name = name.into();
+        self
+    }
+    /// Its tooltip.
+    pub fn help(mut self, help: &str) -> NodeAction {
+        self.help = help.into();
+        self
+    }
+    /// Offered only in these statuses.
+    pub fn shown(mut self, statuses: &[NodeStatus]) -> NodeAction {
+        self.shown = statuses.to_vec();
+        self
+    }
+    /// Enabled only in these statuses.
+    pub fn enabled(mut self, statuses: &[NodeStatus]) -> NodeAction {
+        self.enabled = statuses.to_vec();
+        self
+    }
+    /// Offered only in these roles.
+    pub fn roles(mut self, roles: &[&str]) -> NodeAction {
+        self.roles = roles.iter().map(|r| r.to_string()).collect();
+        self
+    }
+    /// Not offered in these roles.
+    pub fn not_roles(mut self, roles: &[&str]) -> NodeAction {
+        self.not_roles = roles.iter().map(|r| r.to_string()).collect();
+        self
+    }
+    /// Whether it is offered on a node in `status` and `role`.
+    pub fn offered(&self, status: NodeStatus, role: &str) -> bool {
+        (self.shown.is_empty() || self.shown.contains(&status))
+            && (self.roles.is_empty() || self.roles.iter().any(|r| r == role))
+            && !self.not_roles.iter().any(|r| r == role)
+    }
+    /// Whether it can be pressed on a node in `status`.
+    pub fn usable(&self, status: NodeStatus) -> bool {
+        self.enabled.is_empty() || self.enabled.contains(&status)
+    }
+    /// The action's text for node `node` among `others`; `None` when it
+    /// needs other nodes and there are none.
+    pub fn text(&self, node: &str, others: &[String]) -> Option<String> {
+        if self.command.contains("{others}") && others.is_empty() {
+            return None;
+        }
+        Some(self.command.replace("{node}", node).replace("{others}", &others.join(",")))
+    }
+}
+
+/// A kind of note a node makes (drawn as a dot of its colour on the
+/// space-time diagram).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoteStyle {
+    /// Name, as the diagram's records carry it.
+    pub name: String,
+    /// CSS colour.
+    pub color: String,
+    /// Whether an embedding page hears it as a `note` event.
+    pub event: bool,
+}
+
+impl NoteStyle {
+    /// Notes from a table of (name, colour, heard by embedding pages).
+    pub fn table(rows: &[(&str, &str, bool)]) -> Vec<NoteStyle> {
+        rows.iter().map(|(n, c, e)| NoteStyle { name: (*n).into(), color: (*c).into(), event: *e }).collect()
     }
 }
 
@@ -144,8 +370,8 @@ pub struct Schema {
     pub kinds: Vec<KindStyle>,
     /// Node fields, in the order of [`NodeView::fields`].
     pub fields: Vec<FieldSpec>,
-    /// What a node's strip shows (for example "log terms"), if it has one.
-    pub strip: Option<String>,
+    /// What a node's strip shows, if it has one.
+    pub strip: Option<StripSpec>,
     /// Metrics, in the order of [`Frame::metrics`].
     pub metrics: Vec<MetricSpec>,
     /// The node count at the start.
@@ -155,12 +381,53 @@ pub struct Schema {
     /// Whether the lab records a space-time diagram (message-passing labs).
     #[serde(default)]
     pub diagram: bool,
+    /// The kinds of note its nodes make, with their colours.
+    #[serde(default)]
+    pub notes: Vec<NoteStyle>,
+    /// Buttons on a selected node, in order.
+    #[serde(default)]
+    pub node_actions: Vec<NodeAction>,
 }
 
 impl Schema {
     /// A metric's index by name.
     pub fn metric_index(&self, name: &str) -> Option<usize> {
         self.metrics.iter().position(|m| m.name == name)
+    }
+
+    /// The value of the first metric with `role`, if the lab has one and
+    /// it is measured.
+    pub fn role_value(&self, values: &[f64], role: MetricRole) -> Option<f64> {
+        let i = self.metrics.iter().position(|m| m.role == Some(role))?;
+        values.get(i).copied().filter(|v| !v.is_nan())
+    }
+
+    /// The node that leads now (by the metric with the
+    /// [`MetricRole::Leader`] role), if any.
+    pub fn leader(&self, values: &[f64]) -> Option<u32> {
+        self.role_value(values, MetricRole::Leader).and_then(Unit::node_of)
+    }
+
+    /// The lab's progress count (by the [`MetricRole::Progress`] metric),
+    /// 0 where it has none.
+    pub fn progress(&self, values: &[f64]) -> f64 {
+        self.role_value(values, MetricRole::Progress).unwrap_or(0.0)
+    }
+
+    /// A node's role by index, `""` if unknown.
+    pub fn role_name(&self, role: u8) -> &str {
+        self.roles.get(role as usize).map_or("", |r| r.name.as_str())
+    }
+
+    /// How a node in role `role` is drawn.
+    pub fn role_look(&self, role: u8) -> RoleLook {
+        self.roles.get(role as usize).map_or(RoleLook::Filled, |r| r.look)
+    }
+
+    /// A note's colour by name (a neutral one for a note the lab does not
+    /// list).
+    pub fn note_color(&self, name: &str) -> &str {
+        self.notes.iter().find(|n| n.name == name).map_or("#b48ad8", |n| n.color.as_str())
     }
 }
 
@@ -197,12 +464,11 @@ pub struct NodeView {
     pub role: u8,
     /// Values of [`Schema::fields`]; `i64::MIN` means none.
     pub fields: Vec<i64>,
-    /// The strip's values (Raft: terms of the last log entries).
+    /// The strip's values (see [`StripSpec`]).
     pub strip: Vec<u32>,
-    /// Index of the strip's first value (Raft: log index).
+    /// Index of the strip's first value.
     pub strip_first: u64,
-    /// How many strip values up to and including this index are final
-    /// (Raft: the commit index).
+    /// The strip values up to and including this index are final.
     pub strip_mark: u64,
     /// The node's main timer: (when it was armed, when it fires).
     pub timer: Option<(Time, Time)>,

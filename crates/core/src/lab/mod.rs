@@ -20,7 +20,7 @@
 //! Message-passing protocols share one cluster lab, [`cluster::ClusterLab`],
 //! on the simulator; a protocol implements [`cluster::ClusterProtocol`] and
 //! gets the faults, the client workload, the drawing of nodes and messages
-//! and the event log. A lab with its own model (the Ring lab) implements
+//! and the event log. A lab with its own model (a placement lab) implements
 //! [`Model`] directly.
 
 pub mod catalog;
@@ -32,8 +32,8 @@ pub mod timetravel;
 
 pub use catalog::{catalog, LabInfo, ParamView, Settings};
 pub use frame::{
-    choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, NodeStatus, NodeView, RoleStyle,
-    Schema, Unit,
+    choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NodeStatus,
+    NodeView, NoteStyle, RoleLook, RoleStyle, Schema, StripBase, StripSpec, Unit,
 };
 
 use crate::scenario::params::ParamSpec;
@@ -52,9 +52,9 @@ pub const DRAWN_MESSAGES: usize = 1_500;
 
 /// A lab's static description, registered in [`registry`].
 pub struct LabDef {
-    /// Name in files and links (`raft`).
+    /// Name in files and links (lower case, one word).
     pub name: &'static str,
-    /// Name for people (`Raft`).
+    /// Name for people.
     pub title: &'static str,
     /// One sentence on what it shows.
     pub about: &'static str,
@@ -74,12 +74,19 @@ pub struct LabDef {
     /// Checks what the parameter table cannot (a minimum below a maximum).
     pub check: fn(&Scenario) -> Result<(), String>,
     /// How many servers the scenario starts with (most labs: its `nodes`
-    /// parameter; Paxos: proposers and acceptors).
+    /// parameter; a lab with several kinds of server adds them up).
     pub nodes: fn(&Scenario) -> u32,
     /// Builds the model at time 0.
     pub build: fn(&Scenario) -> Result<Box<dyn Model>, ScenarioError>,
     /// Presets: (title, scenario text); the first opens when the lab does.
     pub presets: &'static [(&'static str, &'static str)],
+    /// A steady workload for the engine benchmark (the browser's
+    /// `?bench=1` page runs it in the worker), if the lab has one.
+    pub bench: Option<&'static str>,
+    /// A benchmark of its own beyond the workload: its arguments as text
+    /// and a clock in milliseconds (the engine reads none) in, a result as
+    /// JSON out. The browser's benchmark page runs it in the worker.
+    pub speed: Option<fn(&str, &dyn Fn() -> f64) -> Result<String, String>>,
 }
 
 /// A lab's running model, driven by [`Lab`].
@@ -116,7 +123,7 @@ pub trait Model {
     fn draw(&mut self, frame: &mut Frame, full: bool);
     /// The recent trace, one line an event.
     fn trace_lines(&self) -> Vec<String>;
-    /// A lab-specific question from its page module (the Ring lab's key
+    /// A lab-specific question from its page module (a key
     /// lookup), answered in the lab's own bincode-encoded type.
     /// `scn` is the scenario recorded so far.
     fn query(&self, scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
@@ -372,11 +379,24 @@ impl Lab {
     /// What does not change while the run plays.
     pub fn schema(&self) -> Schema {
         let def = self.scn.lab.def();
+        let own = self.model.schema();
+        let verbs = self.scn.lab.verbs();
+        let mut node_actions = fault_actions(def.shared_verbs);
+        // Only buttons for verbs the lab accepts.
+        node_actions.extend(
+            own.node_actions.iter().filter(|a| verbs.contains(&a.command.split(' ').next().unwrap_or(""))).cloned(),
+        );
+        if def.shared_verbs.contains(&"partition") {
+            node_actions.push(
+                NodeAction::new("Isolate", "partition {node} | {others}").help("cut it off from every other node"),
+            );
+        }
         Schema {
             lab: def.name.into(),
             title: def.title.into(),
-            verbs: self.scn.lab.verbs().into_iter().map(str::to_string).collect(),
-            ..self.model.schema()
+            verbs: verbs.into_iter().map(str::to_string).collect(),
+            node_actions,
+            ..own
         }
     }
 
@@ -438,10 +458,30 @@ impl Lab {
     }
 
     /// The model as its own type, for a lab's tests:
-    /// `lab.model::<ClusterLab<RaftNode>>()`.
+    /// `lab.model::<ClusterLab<MyNode>>()`.
     pub fn model<M: 'static>(&self) -> Option<&M> {
         self.model.as_any().downcast_ref::<M>()
     }
+}
+
+/// The node buttons of the shared faults a lab accepts: crash or restart,
+/// pause or resume.
+fn fault_actions(verbs: &[&str]) -> Vec<NodeAction> {
+    use NodeStatus::{Crashed, Paused, Up};
+    let mut out = Vec::new();
+    if verbs.contains(&"restart") {
+        out.push(NodeAction::new("Restart", "restart {node}").shown(&[Crashed]));
+    }
+    if verbs.contains(&"crash") {
+        out.push(NodeAction::new("Crash", "crash {node}").shown(&[Up, Paused]));
+    }
+    if verbs.contains(&"resume") {
+        out.push(NodeAction::new("Resume", "resume {node}").shown(&[Paused]));
+    }
+    if verbs.contains(&"pause") {
+        out.push(NodeAction::new("Pause", "pause {node}").shown(&[Up, Crashed]).enabled(&[Up]));
+    }
+    out
 }
 
 /// Cuts a log line to `max` characters, marking the cut.

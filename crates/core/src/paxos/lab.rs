@@ -10,7 +10,7 @@
 use super::invariants::Choices;
 use super::{invariants, PaxosConfig, PaxosNode, PaxosNote};
 use crate::lab::cluster::{self, ClusterProtocol};
-use crate::lab::{FieldSpec, LabDef, MetricSpec, NodeView, Unit};
+use crate::lab::{FieldSpec, LabDef, MetricRole, MetricSpec, NodeView, StripSpec, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
@@ -126,6 +126,8 @@ pub static LAB: LabDef = LabDef {
     check,
     nodes,
     build: cluster::build::<PaxosNode>,
+    bench: Some(include_str!("../../../../tests/scenarios/paxos/bench.scn")),
+    speed: None,
     presets: &[
         ("A clean round", include_str!("../../../../tests/scenarios/paxos/default.scn")),
         ("Dueling proposers without back-off: livelock", include_str!("../../../../tests/scenarios/paxos/dueling-livelock.scn")),
@@ -192,6 +194,10 @@ const KINDS: &[(&str, &str, bool, bool)] = &[
     ("Decided", "#b07ad8", true, true),
 ];
 
+/// A ballot as [`super::Ballot::code`] packs it: `round * 1024 + proposer
+/// + 1`, written `b3.2`.
+pub const BALLOT: Unit = Unit::Pair { prefix: 'b', base: 1024 };
+
 const PROTOCOL_KINDS: &[&str] = &["Prepare", "Promise", "Accept", "Accepted", "Reject", "Decide"];
 
 impl ClusterProtocol for PaxosNode {
@@ -213,20 +219,33 @@ impl ClusterProtocol for PaxosNode {
         ("leading", "#2e9d5b"),
     ];
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
+    const NOTES: &'static [(&'static str, &'static str, bool)] = &[
+        ("Prepared", "#e0a050", false),
+        ("Chosen", "#f0c040", true),
+        ("Learned", "#5cc08a", false),
+        ("Applied", "#5cc08a", false),
+        ("BecameLeader", "#f0c040", true),
+        ("SteppedDown", "#8fa3bf", true),
+    ];
 
     fn fields() -> Vec<FieldSpec> {
         let f = FieldSpec::new;
         vec![
-            f("promised", "Promised", Unit::Ballot),
-            f("accepted", "Accepted ballot", Unit::Ballot),
-            f("ballot", "Own ballot", Unit::Ballot),
+            f("promised", "Promised", BALLOT),
+            f("accepted", "Accepted ballot", BALLOT),
+            f("ballot", "Own ballot", BALLOT),
             f("learned", "Slots learned", Unit::Count),
             f("leader", "Leader hint", Unit::Node),
         ]
     }
 
-    fn strip() -> Option<&'static str> {
-        Some("Accepted per slot (round; solid: learned)")
+    fn strip() -> Option<StripSpec> {
+        Some(StripSpec {
+            title: "Accepted per slot (round; solid: learned)".into(),
+            value: "round".into(),
+            mark: "learned".into(),
+            base: None,
+        })
     }
 
     fn view(node: &Node<Self>, v: &mut NodeView) {
@@ -266,7 +285,8 @@ impl ClusterProtocol for PaxosNode {
     fn metric_specs() -> Vec<MetricSpec> {
         let m = MetricSpec::new;
         vec![
-            m("decisions", "Slots chosen (by a majority of acceptors)", Unit::Count, true),
+            m("decisions", "Slots chosen (by a majority of acceptors)", Unit::Count, true)
+                .with_role(MetricRole::Progress),
             m("learned", "Slots learned (by some learner)", Unit::Count, false),
             m("rounds", "Rounds started (phase 1)", Unit::Count, true),
             m("rounds_per_decision", "Rounds per decision", Unit::Ratio, false),
@@ -274,7 +294,7 @@ impl ClusterProtocol for PaxosNode {
             m("first_decision", "Time to the first decision", Unit::Micros, false),
             m("decided_per_sec", "Slots decided per second", Unit::PerSec, false),
             m("learners_behind", "Servers up that miss a decision", Unit::Count, false),
-            m("leader", "Leader", Unit::Node, false),
+            m("leader", "Leader", Unit::Node, false).with_role(MetricRole::Leader),
             m("leaders_elected", "Leaders elected", Unit::Count, false),
             m("leaderless", "Time without leader", Unit::Micros, true),
         ]

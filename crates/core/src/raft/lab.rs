@@ -17,7 +17,9 @@
 
 use super::{invariants, MemberChange, Members, Membership, RaftConfig, RaftNode, RaftNote, Role};
 use crate::lab::cluster::{self, ClusterProtocol};
-use crate::lab::{FieldSpec, LabDef, MetricSpec, NodeView, Unit};
+use crate::lab::{
+    FieldSpec, LabDef, MetricRole, MetricSpec, NodeAction, NodeView, RoleLook, RoleStyle, StripBase, StripSpec, Unit,
+};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{parse_one_node, split_word, Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeId, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
@@ -105,6 +107,8 @@ pub static LAB: LabDef = LabDef {
     check,
     nodes: servers,
     build: cluster::build::<RaftNode>,
+    bench: Some(include_str!("../../../../tests/scenarios/raft/bench.scn")),
+    speed: None,
     presets: &[
         ("Five servers elect a leader and replicate", include_str!("../../../../tests/scenarios/raft/default.scn")),
         ("Leader crash and re-election", include_str!("../../../../tests/scenarios/raft/leader-crash.scn")),
@@ -236,28 +240,79 @@ impl ClusterProtocol for RaftNode {
         ("spare", "#c9ccd1"),
     ];
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
+    const NOTES: &'static [(&'static str, &'static str, bool)] = &[
+        ("BecameFollower", "#8fa3bf", false),
+        ("BecamePreCandidate", "#e0a050", false),
+        ("BecameCandidate", "#e0a050", true),
+        ("BecameLeader", "#f0c040", true),
+        ("SteppedDown", "#8fa3bf", true),
+        ("Committed", "#5cc08a", false),
+    ];
+
+    /// Outside the configuration (thesis §4): a spare slot is drawn as an
+    /// empty dashed circle, a removed server faded.
+    fn roles() -> Vec<RoleStyle> {
+        Self::ROLES
+            .iter()
+            .map(|(n, c)| {
+                let look = match *n {
+                    "spare" => RoleLook::Vacant,
+                    "removed" => RoleLook::Faded,
+                    _ => RoleLook::Filled,
+                };
+                RoleStyle::new(n, c).with_look(look)
+            })
+            .collect()
+    }
+
+    /// Membership changes, one server at a time (thesis §4).
+    fn node_actions() -> Vec<NodeAction> {
+        let outside = ["spare", "removed"];
+        vec![
+            NodeAction::new("Add to the cluster", "add {node}")
+                .named("Add")
+                .help("the leader catches it up as a learner, then adds it to the configuration")
+                .roles(&outside),
+            NodeAction::new("Remove from the cluster", "remove {node}")
+                .named("Remove")
+                .help("the leader appends a configuration without it (the leader itself steps down once that commits)")
+                .not_roles(&outside),
+        ]
+    }
 
     fn fields() -> Vec<FieldSpec> {
         let f = FieldSpec::new;
         vec![
-            f("term", "Term", Unit::Count),
+            f("term", "Term", Unit::Count).with_short("t"),
             f("vote", "Vote", Unit::Node),
             f("leader", "Leader hint", Unit::Node),
             f("votes", "Votes", Unit::Count),
             f("commit", "Commit", Unit::Count),
-            f("log", "Last log index", Unit::Count),
-            f("drift", "Clock drift (ppm)", Unit::Count),
-            f("snapshot", "Snapshot: last index", Unit::Count),
-            f("snapshot_term", "Snapshot: last term", Unit::Count),
+            f("log", "Last log index", Unit::Count).off_table(),
+            f("drift", "Clock drift (ppm)", Unit::Count).off_table(),
+            f("snapshot", "Snapshot: last index", Unit::Count).off_table(),
+            f("snapshot_term", "Snapshot: last term", Unit::Count).off_table(),
             f("members", "Servers in its configuration", Unit::Count),
-            f("config", "Configuration entry", Unit::Count),
+            f("config", "Configuration entry", Unit::Count).off_table(),
             f("applied", "Commands applied", Unit::Count),
             f("learner", "Learner it is adding", Unit::Node),
         ]
     }
 
-    fn strip() -> Option<&'static str> {
-        Some("Log (last entries, by term)")
+    /// The log's last entries by term, committed ones solid, after the
+    /// compacted prefix drawn as one block (§7).
+    fn strip() -> Option<StripSpec> {
+        Some(StripSpec {
+            title: "Log (last entries, by term)".into(),
+            value: "term".into(),
+            mark: "committed".into(),
+            base: Some(StripBase {
+                name: "snapshot".into(),
+                index_field: "snapshot".into(),
+                value_field: "snapshot_term".into(),
+                short: "t".into(),
+            }),
+        })
     }
 
     fn view(node: &Node<Self>, v: &mut NodeView) {
@@ -298,7 +353,7 @@ impl ClusterProtocol for RaftNode {
     fn metric_specs() -> Vec<MetricSpec> {
         let m = MetricSpec::new;
         vec![
-            m("leader", "Leader", Unit::Node, false),
+            m("leader", "Leader", Unit::Node, false).with_role(MetricRole::Leader),
             m("term", "Term", Unit::Count, true),
             m("elections", "Elections started", Unit::Count, false),
             m("leaders_elected", "Leaders elected", Unit::Count, false),

@@ -211,6 +211,8 @@ pub static LAB: LabDef = LabDef {
     nodes: Scenario::nodes_param,
     check: |_| Ok(()),
     build,
+    bench: None,
+    speed: Some(super::speed::run),
     presets: &[
         ("Eight servers, 10,000 keys", include_str!("../../../../tests/scenarios/ring/default.scn")),
         ("Add a server, then fail one", include_str!("../../../../tests/scenarios/ring/add-node.scn")),
@@ -576,6 +578,8 @@ impl Model for RingLab {
             ],
             nodes: self.params.nodes,
             verbs: Vec::new(),
+            notes: Vec::new(),
+            node_actions: Vec::new(),
         }
     }
 

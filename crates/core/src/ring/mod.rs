@@ -55,6 +55,7 @@ mod maglev;
 pub mod model;
 mod modulo;
 mod rendezvous;
+pub mod speed;
 mod stats;
 mod vnode;
 

@@ -96,7 +96,7 @@ pub type NodeId = u32;
 /// new lab adds verbs without touching this enum.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Crash a node (cluster labs) or fail a server (ring).
+    /// Crash a node (cluster labs) or fail a server (placement labs).
     Crash(NodeId),
     /// Restart a crashed node.
     Restart(NodeId),

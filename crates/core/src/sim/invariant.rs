@@ -4,7 +4,7 @@
 //! event, whether the cluster is still safe. It sees the whole world (every
 //! node's state, crashed ones included, as they would restart) and the
 //! events the last step produced, so it can keep its own history (for
-//! example, which leader each term had) and check incrementally. A violation
+//! example, which node led when) and check incrementally. A violation
 //! names the invariant, the time and what went wrong, and stops the run.
 
 use super::protocol::Protocol;

@@ -489,7 +489,7 @@ impl<P: Protocol> Sim<P> {
         req
     }
 
-    /// Forces node `node`'s main timeout now (Raft: it starts an election).
+    /// Forces node `node`'s main timeout now (a leader election or a new round).
     pub fn force_timeout(&mut self, node: NodeId) {
         if node >= self.config.nodes || self.violation.is_some() {
             return;
@@ -501,8 +501,8 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    /// Runs an operator's command on node `node` now (Raft: a membership
-    /// change asked of the leader), if it is up. Returns whether it ran.
+    /// Runs an operator's command on node `node` now (a membership
+    /// change asked of a leader), if it is up. Returns whether it ran.
     pub fn call(&mut self, node: NodeId, f: impl FnOnce(&mut P, &mut Ctx<P>)) -> bool {
         if node >= self.config.nodes || self.violation.is_some() || self.nodes[node as usize].status != NodeStatus::Up {
             return false;

@@ -10,8 +10,8 @@
 //!
 //! Persistence: a node keeps the state that must survive a crash in a value
 //! returned by [`Protocol::durable`]. Writes are synchronous (a handler's
-//! writes are on disk before its messages leave), which is what Raft's
-//! "respond after persisting" rule asks for; on restart the simulator builds a
+//! writes are on disk before its messages leave), which is what
+//! consensus protocols' "respond after persisting" rule asks for; on restart the simulator builds a
 //! fresh node with [`Protocol::recover`] from that value, and all volatile
 //! state is gone.
 
@@ -30,7 +30,7 @@ pub type RequestId = u64;
 /// What a node tells a client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reply {
-    /// The command was committed (Raft: applied to the state machine).
+    /// The command was committed (applied to the replicated state machine).
     Committed,
     /// This node cannot serve; it believes the leader is the given node.
     NotLeader(Option<NodeId>),
@@ -44,7 +44,7 @@ pub trait Observable: Clone + Debug {
     /// value (no addresses, no `usize`), so native and wasm agree.
     fn digest(&self, fp: &mut Fingerprint);
     /// Writes a compact one-line form for the event log, in the style of
-    /// etcd's raft tests: `AppendEntries t3 prev 4/2 entries 3 commit 4`.
+    /// etcd's interaction tests: `AppendEntries t3 prev 4/2 entries 3 commit 4`.
     /// The default writes the kind only.
     fn describe(&self, out: &mut String) {
         out.push_str(self.kind());
@@ -79,7 +79,7 @@ pub trait Protocol: Clone + Debug {
     fn on_timer(&mut self, timer: Self::Timer, ctx: &mut Ctx<Self>);
     /// A client asks this node to run a command.
     fn on_request(&mut self, req: RequestId, ctx: &mut Ctx<Self>);
-    /// The user forces this node's main timeout (Raft: start an election now).
+    /// The user forces this node's main timeout (a leader election or a new round, now).
     fn on_force_timeout(&mut self, ctx: &mut Ctx<Self>);
     /// About how many bytes the node holds on the heap (its log, say),
     /// beyond its own size: for the worker's snapshot budget.

@@ -22,7 +22,7 @@ pub enum StreamKind {
     Link = 2,
     /// The client workload: arrival times and targets.
     Workload = 3,
-    /// Lab-level randomness (for example, keys in the ring lab).
+    /// Lab-level randomness (for example, the keys a lab places).
     Lab = 4,
 }
 

@@ -1,0 +1,616 @@
+//! The page: the app shell that lays out the shared widgets ([`crate::view`])
+//! and the open lab's own views ([`crate::labs`]), reads the address and
+//! keeps it current, and talks to the worker. Nothing here runs the
+//! simulation.
+
+use crate::codec::last_decoded_bytes;
+use crate::ctx::{spawn_worker, Bridge, Ctx, PanelProps};
+use crate::labs;
+use crate::protocol::{FromWorker, ToWorker};
+use crate::state::{AppState, Msg};
+use crate::view::{api, canvas, files, panels, spacetime, tune};
+use clusterscope_core::lab::LabInfo;
+use clusterscope_core::sim::time::format_clock;
+use gloo_events::EventListener;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+fn window() -> web_sys::Window {
+    web_sys::window().unwrap_or_else(|| unreachable!("the page always has a window"))
+}
+
+fn query(name: &str) -> Option<String> {
+    let search = window().location().search().unwrap_or_default();
+    web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get(name))
+}
+
+fn query_flag(name: &str) -> bool {
+    query(name).is_some_and(|v| v != "0" && v != "false")
+}
+
+fn current_hash() -> String {
+    window().location().hash().unwrap_or_default().trim_start_matches('#').to_string()
+}
+
+/// Which drawing the stage shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewMode {
+    /// The cluster drawing (the default).
+    Cluster,
+    /// The space-time diagram instead.
+    Diagram,
+    /// Both, side by side (stacked on narrow screens).
+    Both,
+}
+
+impl ViewMode {
+    fn parse(s: &str) -> Option<ViewMode> {
+        match s {
+            "cluster" => Some(ViewMode::Cluster),
+            "diagram" => Some(ViewMode::Diagram),
+            "both" => Some(ViewMode::Both),
+            _ => None,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            ViewMode::Cluster => "cluster",
+            ViewMode::Diagram => "diagram",
+            ViewMode::Both => "both",
+        }
+    }
+}
+
+/// Which controls an embedded lab shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Controls {
+    /// None: the embedding page drives it (the API).
+    None,
+    /// Play, step, speed, reset and the clock (the default).
+    Compact,
+    /// Everything but the side panels: also step back, the time slider and
+    /// the view switch.
+    Full,
+}
+
+/// The page's address options (`?embed=1&controls=compact&autoplay=1&
+/// speed=1&t=2s&view=both`); see the README's "Embedding" for defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// The minimal layout for iframes.
+    pub embed: bool,
+    /// The benchmark page.
+    pub bench: bool,
+    /// Which controls an embedded lab shows.
+    pub controls: Controls,
+    /// Play on open (`Some(false)`: stay paused).
+    pub autoplay: Option<bool>,
+    /// Speed on open.
+    pub speed: Option<f64>,
+    /// Time to open at.
+    pub start: Option<clusterscope_core::sim::Time>,
+    /// The view.
+    pub view: ViewMode,
+    /// Options that could not be read, in words.
+    pub problems: Vec<String>,
+}
+
+impl Options {
+    /// Reads them from the address.
+    pub fn read() -> Options {
+        let mut problems = Vec::new();
+        let controls = match query("controls").as_deref() {
+            None | Some("compact") => Controls::Compact,
+            Some("none") => Controls::None,
+            Some("full") => Controls::Full,
+            Some(other) => {
+                problems.push(format!("controls={other} is not none, compact or full"));
+                Controls::Compact
+            }
+        };
+        let view = match query("view") {
+            None => ViewMode::Cluster,
+            Some(v) => ViewMode::parse(&v).unwrap_or_else(|| {
+                problems.push(format!("view={v} is not cluster, diagram or both"));
+                ViewMode::Cluster
+            }),
+        };
+        let speed = query("speed").and_then(|v| match v.trim_end_matches('×').trim_end_matches('x').parse::<f64>() {
+            Ok(s) if s.is_finite() && (0.0..=1e6).contains(&s) => Some(s),
+            _ => {
+                problems.push(format!("speed={v} is not a number from 0 (as fast as possible) to 1000000"));
+                None
+            }
+        });
+        let start = query("t").and_then(|v| {
+            clusterscope_core::sim::time::parse_duration(&v).or_else(|| {
+                problems.push(format!("t={v} is not a time such as 2s or 150ms"));
+                None
+            })
+        });
+        Options {
+            embed: query_flag("embed"),
+            bench: query_flag("bench"),
+            controls,
+            autoplay: query("autoplay").map(|v| v != "0" && v != "false"),
+            speed,
+            start,
+            view,
+            problems,
+        }
+    }
+}
+
+/// Writes the page's address: `search` (options) and the link.
+fn write_address(search: &str, link: &str) {
+    let loc = window().location();
+    let url = format!("{}{}#{}", loc.pathname().unwrap_or_default(), search, link);
+    if let Ok(history) = window().history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// The current search string with `name` set to `value` (`None`: removed).
+fn search_with(name: &str, value: Option<&str>) -> String {
+    let search = window().location().search().unwrap_or_default();
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else { return search };
+    match value {
+        Some(v) => params.set(name, v),
+        None => params.delete(name),
+    }
+    let s: String = params.to_string().into();
+    if s.is_empty() {
+        s
+    } else {
+        format!("?{s}")
+    }
+}
+
+const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "Play or pause"),
+    ("→", "Forward one event"),
+    ("←", "Back one event"),
+    (".", "Forward to the next instant"),
+    ("d", "Switch the view: cluster, diagram, both"),
+    ("?", "Show or hide this help"),
+    ("Esc", "Close this help"),
+    ("Wheel on the diagram", "Zoom around the pointer"),
+    ("Shift+wheel or drag", "Scroll the diagram in time"),
+    ("Click on the diagram", "Go to that time; on a message, show it"),
+];
+
+/// The whole app.
+#[function_component]
+pub fn App() -> Html {
+    let state = use_reducer(AppState::default);
+    let options = use_memo((), |_| Options::read());
+    let embed = options.embed;
+    let bench = options.bench;
+    let view = use_state(|| options.view);
+    let help = use_state(|| false);
+    let diagram_view = use_memo((), |_| spacetime::Shared::default());
+    let reader = use_mut_ref(|| None::<gloo_file::callbacks::FileReader>);
+    // The hash this page wrote last, so its own updates are not reloaded.
+    let written = use_mut_ref(String::new);
+    // A pasted link is loading: frames still in flight carry the old run's
+    // link and must not overwrite the address until the worker answers.
+    let loading = use_mut_ref(|| false);
+    let pending = use_memo((), |_| api::PendingHandle::default());
+
+    let bridge = {
+        let dispatcher = state.dispatcher();
+        let pending = (*pending).clone();
+        use_memo((), move |_| {
+            let bridge = spawn_worker(move |out: FromWorker| match out {
+                FromWorker::Done(tag, error) => pending.borrow_mut().done(tag, error),
+                out => dispatcher.dispatch(Msg::Worker(out, last_decoded_bytes())),
+            });
+            Bridge::new(bridge)
+        })
+    };
+    let bridge = (*bridge).clone();
+
+    // First load: the link in the address bar, or the default lab, playing;
+    // then the address's options.
+    {
+        let bridge = bridge.clone();
+        let written = written.clone();
+        let dispatcher = state.dispatcher();
+        let options = options.clone();
+        use_effect_with((), move |_| {
+            let hash = current_hash();
+            let speed = options.speed.unwrap_or(0.1);
+            dispatcher.dispatch(Msg::Speed(speed));
+            if !options.problems.is_empty() {
+                dispatcher.dispatch(Msg::Error(format!(
+                    "In the address: {}. Defaults were used.",
+                    options.problems.join("; ")
+                )));
+            }
+            if bench {
+                // The benchmark page drives the worker itself (see BenchPanel).
+                return;
+            }
+            bridge.send(ToWorker::Speed(speed));
+            let play = if hash.is_empty() {
+                bridge.send(ToWorker::LoadPreset { lab: String::new(), index: 0 });
+                options.autoplay.unwrap_or(true)
+            } else {
+                *written.borrow_mut() = hash.clone();
+                bridge.send(ToWorker::LoadLink(hash));
+                options.autoplay.unwrap_or(false)
+            };
+            if let Some(t) = options.start {
+                bridge.send(ToWorker::Seek(t));
+            }
+            if play {
+                bridge.send(ToWorker::Play);
+            }
+        });
+    }
+
+    // A link pasted into the address bar of this tab.
+    {
+        let bridge = bridge.clone();
+        let written = written.clone();
+        let loading = loading.clone();
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&window(), "hashchange", move |_| {
+                let hash = current_hash();
+                if hash != *written.borrow() && !hash.is_empty() {
+                    *written.borrow_mut() = hash.clone();
+                    *loading.borrow_mut() = true;
+                    bridge.send(ToWorker::Pause);
+                    bridge.send(ToWorker::LoadLink(hash));
+                }
+            });
+            move || drop(listener)
+        });
+    }
+
+    // Keep the address bar reproducing what is on screen.
+    {
+        let written = written.clone();
+        let settled = state.status.reset || state.error.is_some();
+        use_effect_with((state.link.clone(), state.frames, settled), move |(link, _, settled)| {
+            if *loading.borrow() {
+                if !*settled {
+                    return;
+                }
+                *loading.borrow_mut() = false;
+            }
+            if !link.is_empty() && *written.borrow() != *link {
+                write_address(&window().location().search().unwrap_or_default(), link);
+                *written.borrow_mut() = link.clone();
+            }
+        });
+    }
+    // The view is part of the address (the default, cluster, is left out).
+    {
+        use_effect_with(*view, move |v| {
+            let value = (*v != ViewMode::Cluster).then_some(v.name());
+            let search = search_with("view", value);
+            if search != window().location().search().unwrap_or_default() {
+                write_address(&search, &current_hash());
+            }
+        });
+    }
+
+    // Flow control: ask for the next frame once this one is on screen.
+    {
+        let bridge = bridge.clone();
+        use_effect_with(state.frames, move |_| bridge.send(ToWorker::Ack));
+    }
+
+    // The embedding API: requests from the parent page.
+    {
+        let bridge = bridge.clone();
+        let pending = (*pending).clone();
+        let view = view.clone();
+        use_effect_with((), move |_| {
+            let listener = EventListener::new(&window(), "message", move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::MessageEvent>() else { return };
+                if !api::from_parent(e) {
+                    return;
+                }
+                let Some(source) = e.source().map(wasm_bindgen::JsValue::from) else { return };
+                let data = e.data();
+                let id = if data.is_object() {
+                    js_sys::Reflect::get(&data, &"id".into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+                } else {
+                    wasm_bindgen::JsValue::UNDEFINED
+                };
+                match api::parse(&data) {
+                    Err(error) => api::refuse(&source, &id, &error),
+                    Ok(api::Request::View(v)) => {
+                        view.set(ViewMode::parse(&v).unwrap_or(ViewMode::Cluster));
+                        api::accept(&source, &id, None);
+                    }
+                    Ok(api::Request::Worker(cmd)) => {
+                        let tag = pending.borrow_mut().wait(source, id);
+                        bridge.send(ToWorker::Api { tag, cmd: Box::new(cmd) });
+                    }
+                }
+            });
+            move || drop(listener)
+        });
+    }
+    // The embedding API: events to the parent page.
+    {
+        let pending = (*pending).clone();
+        let seen = use_mut_ref(api::Seen::default);
+        let state = state.clone();
+        use_effect_with(state.frames, move |_| api::follow(&state, &mut seen.borrow_mut(), &pending));
+    }
+
+    // Keys: space plays and pauses; arrows step one event; '.' steps to the
+    // next instant; 'd' switches the view; '?' shows the help.
+    {
+        let bridge = bridge.clone();
+        let playing = state.status.playing;
+        let view = view.clone();
+        let help = help.clone();
+        let diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
+        use_effect_with((playing, *view, *help, diagram), move |_| {
+            // Not passive: the space bar must not also scroll the page.
+            let options = gloo_events::EventListenerOptions::enable_prevent_default();
+            let listener = EventListener::new_with_options(&window(), "keydown", options, move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+                let tag = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map(|el| el.tag_name());
+                // Fields take every key; a focused button takes the space bar.
+                let typing = matches!(tag.as_deref(), Some("INPUT" | "TEXTAREA" | "SELECT"));
+                if typing
+                    || (tag.as_deref() == Some("BUTTON") && e.key() == " ")
+                    || e.ctrl_key()
+                    || e.meta_key()
+                    || e.alt_key()
+                {
+                    return;
+                }
+                match e.key().as_str() {
+                    " " => {
+                        e.prevent_default();
+                        bridge.send(if playing { ToWorker::Pause } else { ToWorker::Play });
+                    }
+                    "." => bridge.send(ToWorker::Step),
+                    "ArrowRight" => {
+                        e.prevent_default();
+                        bridge.send(ToWorker::StepEvent);
+                    }
+                    "ArrowLeft" => {
+                        e.prevent_default();
+                        bridge.send(ToWorker::StepBack);
+                    }
+                    "d" if diagram => view.set(match *view {
+                        ViewMode::Cluster => ViewMode::Diagram,
+                        ViewMode::Diagram => ViewMode::Both,
+                        ViewMode::Both => ViewMode::Cluster,
+                    }),
+                    "?" => help.set(!*help),
+                    "Escape" => help.set(false),
+                    _ => {}
+                }
+            });
+            move || drop(listener)
+        });
+    }
+
+    // Frames carry the diagram's records only while someone looks at them:
+    // the diagram on screen, or an embedding page hearing the lab's notes.
+    {
+        let bridge = bridge.clone();
+        let shown =
+            state.schema.as_ref().is_some_and(|s| s.diagram) && (*view != ViewMode::Cluster || api::parent().is_some());
+        use_effect_with(shown, move |shown| bridge.send(ToWorker::Diagram(*shown)));
+    }
+
+    let ctx = Ctx { state: state.clone(), bridge };
+    if bench {
+        return html! { <BenchPanel ctx={ctx} /> };
+    }
+    let time = state.frame.as_ref().map_or(0, |f| f.time);
+    let error = state.error.clone().map(|e| {
+        let d = state.dispatcher();
+        html! {
+            <div class="banner error" role="alert">
+                <span>{ e }</span>
+                <button aria-label="Dismiss message" onclick={Callback::from(move |_| d.dispatch(Msg::DismissError))}>{ "×" }</button>
+            </div>
+        }
+    });
+    let violation = state.frame.as_ref().and_then(|f| f.violation.clone()).map(|v| {
+        html! { <div class="banner violation" role="alert"><strong>{ "Invariant violated. " }</strong>{ v }</div> }
+    });
+    let lab = state.lab().to_string();
+    let own = labs::find(&lab);
+    let timed = state.schema.as_ref().is_none_or(|s| s.timed);
+    let cluster = state.schema.as_ref().is_none_or(|s| s.cluster);
+    let has_diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
+    let mode = if has_diagram { *view } else { ViewMode::Cluster };
+    let own_stage = own.and_then(|v| v.stage);
+    let cluster_drawing = match own_stage {
+        Some(stage) => stage(&ctx),
+        None => html! { <canvas::ClusterView ctx={ctx.clone()} /> },
+    };
+    let spacetime = html! { <spacetime::SpaceTime ctx={ctx.clone()} shared={(*diagram_view).clone()} /> };
+    let drawing = match mode {
+        ViewMode::Cluster => cluster_drawing,
+        ViewMode::Diagram => spacetime,
+        ViewMode::Both => html! { <div class="both">{ cluster_drawing }{ spacetime }</div> },
+    };
+    let view_switch = has_diagram.then(|| {
+        let buttons = [ViewMode::Cluster, ViewMode::Diagram, ViewMode::Both].into_iter().map(|m| {
+            let view = view.clone();
+            let on = mode == m;
+            let label = match m {
+                ViewMode::Cluster => "Cluster",
+                ViewMode::Diagram => "Diagram",
+                ViewMode::Both => "Both",
+            };
+            html! { <button aria-pressed={on.to_string()} class={classes!(on.then_some("on"))} onclick={Callback::from(move |_| view.set(m))}>{ label }</button> }
+        });
+        html! { <div class="view-switch" role="group" aria-label="View" title="d switches">{ for buttons }</div> }
+    });
+    let help_overlay = help.then(|| {
+        let help = help.clone();
+        html! {
+            <div class="overlay" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" onclick={Callback::from(move |_| help.set(false))}>
+                <div class="help">
+                    <h2>{ "Keyboard shortcuts" }</h2>
+                    <table>{ for SHORTCUTS.iter().map(|(k, what)| html! { <tr><th><kbd>{ *k }</kbd></th><td>{ *what }</td></tr> }) }</table>
+                    <p>{ "Click anywhere or press Esc to close." }</p>
+                </div>
+            </div>
+        }
+    });
+    let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
+    let ondrop = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            if let Some(file) = e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+                files::import(file, &ctx, &reader);
+            }
+        })
+    };
+    let data = (time.to_string(), state.frames.to_string(), state.frame_bytes.to_string());
+    let fingerprint = state.frame.as_ref().map(|f| f.fingerprint_hex()).unwrap_or_default();
+    let events = state.frame.as_ref().map_or(0, |f| f.events).to_string();
+
+    if embed {
+        let full = {
+            let loc = window().location();
+            format!("{}#{}", loc.pathname().unwrap_or_default(), state.link)
+        };
+        let bar = match options.controls {
+            Controls::None => html! {},
+            Controls::Compact => html! {
+                <div class="embed-bar">
+                    <panels::Transport ctx={ctx.clone()} compact={true} />
+                    <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
+                </div>
+            },
+            Controls::Full => html! {
+                <>
+                    <div class="embed-bar">
+                        <panels::Transport ctx={ctx.clone()} compact={true} />
+                        { view_switch.clone().unwrap_or_default() }
+                        <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
+                    </div>
+                    if timed { <panels::Timeline ctx={ctx.clone()} /> }
+                </>
+            },
+        };
+        return html! {
+            <div class={classes!("embed", format!("view-{}", mode.name()))} data-time={data.0} data-frames={data.1} data-frame-bytes={data.2} data-lab={lab} data-fingerprint={fingerprint} data-events={events} data-view={mode.name()}
+                {ondragover} {ondrop}>
+                { error }{ violation }
+                { drawing }
+                { bar }
+                { help_overlay.unwrap_or_default() }
+            </div>
+        };
+    }
+
+    let tabs = state.catalog.iter().map(|info| {
+        let b = ctx.bridge.clone();
+        let active = lab == info.name;
+        let name = info.name.clone();
+        let onclick = Callback::from(move |_| {
+            if !active {
+                b.send(ToWorker::LoadPreset { lab: name.clone(), index: 0 });
+                b.send(ToWorker::Play);
+            }
+        });
+        html! {
+            <button class={classes!("tab", active.then_some("active"))} aria-current={active.then_some("page")} title={info.about.clone()} {onclick}>{ info.title.clone() }</button>
+        }
+    });
+    let show_help = {
+        let help = help.clone();
+        Callback::from(move |_| help.set(true))
+    };
+    html! {
+        <div class={classes!("app", format!("view-{}", mode.name()))} data-time={data.0} data-frames={data.1} data-frame-bytes={data.2} data-lab={lab.clone()} data-fingerprint={fingerprint} data-events={events} data-view={mode.name()}
+            {ondragover} {ondrop}>
+            <header>
+                <h1>{ "ClusterScope" }</h1>
+                <nav aria-label="Labs">{ for tabs }</nav>
+                <panels::Presets lab={lab.clone()} catalog={state.catalog.clone()} bridge={ctx.bridge.clone()} />
+                <files::Files ctx={ctx.clone()} shared={(*diagram_view).clone()} diagram={mode != ViewMode::Cluster} />
+                <panels::Share link={state.link.clone()} />
+                <button class="help-button" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onclick={show_help}>{ "?" }</button>
+            </header>
+            { error }{ violation }
+            <main>
+                <section class="stage" aria-label="Lab">
+                    <div class="stage-bar">
+                        <panels::Transport ctx={ctx.clone()} compact={false} />
+                        { view_switch.unwrap_or_default() }
+                    </div>
+                    { drawing }
+                    if timed { <panels::Timeline ctx={ctx.clone()} /> }
+                    if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
+                        <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
+                    }
+                    { own.map(|v| (v.below)(&ctx)).unwrap_or_default() }
+                </section>
+                <aside>
+                    if cluster && own_stage.is_none() { <panels::NodePanel ctx={ctx.clone()} /> }
+                    <panels::Metrics ctx={ctx.clone()} />
+                    <panels::Charts ctx={ctx.clone()} />
+                    { settings(&ctx, |p| html! { <panels::Network ..p /> }) }
+                    { own.map(|v| (v.side)(&ctx)).unwrap_or_default() }
+                    { settings(&ctx, |p| html! { <panels::Setup ..p /> }) }
+                    <tune::Tune ctx={ctx.clone()} />
+                </aside>
+            </main>
+            <section class="bottom">
+                <panels::EventLog log={state.shown.log.clone()} total={state.shown.log_total} />
+            </section>
+            if timed { <footer>{ format!("virtual time {}", format_clock(state.shown.frame.as_ref().map_or(0, |f| f.time))) }</footer> }
+            { help_overlay.unwrap_or_default() }
+        </div>
+    }
+}
+
+/// A settings panel, given only what it depends on.
+fn settings(ctx: &Ctx, panel: impl Fn(panels::SettingsProps) -> Html) -> Html {
+    match &ctx.state.settings {
+        Some(settings) => panel(panels::SettingsProps {
+            settings: settings.clone(),
+            // Partitions and one-way cuts, for labs that have a network.
+            cluster: ctx.state.schema.as_ref().is_some_and(|s| s.verbs.iter().any(|v| v == "partition")),
+            bridge: ctx.bridge.clone(),
+            dispatch: ctx.state.dispatcher(),
+        }),
+        None => html! {},
+    }
+}
+
+/// The browser benchmark: `?bench=1`. Runs standard workloads in the worker
+/// and shows events and messages per second, for `tests/e2e/bench.mjs`.
+#[function_component]
+pub fn BenchPanel(props: &PanelProps) -> Html {
+    let ctx = &props.ctx;
+    let result = ctx.state.bench.clone();
+    let benches: Vec<LabInfo> = ctx.state.catalog.iter().filter(|l| l.bench).cloned().collect();
+    html! {
+        <div class="bench">
+            <h1>{ "ClusterScope engine benchmark" }</h1>
+            <p>{ "Each lab's steady workload (its bench.scn), run in the Web Worker (wasm)." }</p>
+            { for benches.iter().map(|l| html! {
+                <button id={format!("run-{}-bench", l.name)} onclick={ctx.bridge.cb(ToWorker::Bench(l.name.clone()))}>{ format!("Run {}", l.title) }</button>
+            }) }
+            if let Some(r) = result {
+                <pre id="bench-result" data-run={ctx.state.bench_runs.to_string()} data-events={r.events.to_string()} data-delivered={r.delivered.to_string()} data-committed={r.committed.to_string()} data-requests={r.requests.to_string()}
+                    data-millis={r.millis.to_string()} data-fingerprint={r.fingerprint.clone()}>
+                    { format!("{} events, {} messages delivered in {:.1} ms: {:.0} events/s, {:.0} messages/s; fingerprint {}",
+                        r.events, r.delivered, r.millis, r.events as f64 / r.millis * 1e3, r.delivered as f64 / r.millis * 1e3, r.fingerprint) }
+                </pre>
+            }
+            { for ctx.state.catalog.iter().filter_map(|l| labs::find(&l.name)).filter_map(|v| v.bench).map(|panel| panel(ctx)) }
+            if let Some(e) = ctx.state.error.clone() { <p role="alert">{ e }</p> }
+        </div>
+    }
+}
