@@ -5,7 +5,8 @@
 //! same fingerprint.
 #![no_main]
 use clusterscope_core::lab::Lab;
-use clusterscope_core::scenario::{parse_action, Scenario};
+use clusterscope_core::lab::parse_action;
+use clusterscope_core::scenario::Scenario;
 use libfuzzer_sys::fuzz_target;
 
 /// Steps per input: enough to reach elections and faults, few enough to

@@ -11,8 +11,9 @@
 
 use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
 use clusterscope_core::lab::diagram::{self, Chunk, Record};
+use clusterscope_core::lab::parse_action;
 use clusterscope_core::lab::{catalog, registry, timetravel, Lab};
-use clusterscope_core::scenario::{link, parse_action, Scenario};
+use clusterscope_core::scenario::{link, Scenario};
 use clusterscope_core::sim::{Time, SEC};
 use clusterscope_core::sweep::Sweep;
 use gloo_timers::callback::Timeout;

@@ -221,9 +221,10 @@ const RECORDED_FINGERPRINTS: [u64; 7] = [
 // number, whether it is chosen at the start or switched to live.
 #[test]
 fn ketama_uses_libketamas_160_points_unless_told_otherwise() {
+    use clusterscope_core::lab::parse_action;
     use clusterscope_core::lab::Lab;
     use clusterscope_core::ring::lab::RingLab;
-    use clusterscope_core::scenario::{parse_action, Scenario};
+    use clusterscope_core::scenario::Scenario;
     let vnodes = |lab: &Lab| -> Vec<u32> {
         lab.model::<RingLab>().expect("a ring lab").model().nodes().iter().map(|n| n.vnodes).collect()
     };

@@ -35,6 +35,7 @@ pub use frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NodeStatus,
     NodeView, NoteStyle, RoleLook, RoleStyle, Schema, StripBase, StripSpec, Unit,
 };
+pub use registry::parse_action;
 
 use crate::scenario::params::ParamSpec;
 use crate::scenario::{Action, LabKind, Scenario, ScenarioError, Timed};

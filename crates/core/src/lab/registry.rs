@@ -8,7 +8,7 @@
 //! replayed and drawn by the same machinery.
 
 use super::LabDef;
-use crate::scenario::LabKind;
+use crate::scenario::{parse_action_in, Action, LabIndex, LabKind, Scenario, ScenarioError};
 use std::sync::RwLock;
 
 /// The labs that ship, in menu order. The first is the one the app opens.
@@ -47,4 +47,35 @@ pub fn names() -> Vec<&'static str> {
 /// The lab the app opens with.
 pub fn default_lab() -> LabKind {
     LabKind(BUILT_IN[0])
+}
+
+/// The registered labs, as the scenario model reads against them.
+pub struct Registry;
+
+impl LabIndex for Registry {
+    fn labs(&self) -> Vec<LabKind> {
+        all().into_iter().map(LabKind).collect()
+    }
+}
+
+impl Scenario {
+    /// Reads the text format against the registered labs. Errors name the
+    /// line. A byte-order mark and CRLF line ends are accepted; invisible
+    /// control characters are not.
+    pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_in(text, &Registry)
+    }
+}
+
+impl LabKind {
+    /// Looks a lab up by name among the registered labs.
+    pub fn from_name(s: &str) -> Option<LabKind> {
+        find(s).map(LabKind)
+    }
+}
+
+/// Parses the part of an `at` line after the time for lab `lab`: a shared
+/// fault verb the lab accepts, or one of the lab's own verbs.
+pub fn parse_action(lab: LabKind, s: &str) -> Result<Action, String> {
+    parse_action_in(lab, s, &Registry)
 }

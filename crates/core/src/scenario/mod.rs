@@ -28,6 +28,7 @@
 
 pub mod link;
 pub mod params;
+pub mod range;
 
 pub use crate::lab::LabDef;
 use crate::sim::time::{format_duration, parse_duration, Time};
@@ -36,8 +37,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// Which lab a scenario belongs to: a handle on the lab's static
-/// description in the registry ([`crate::lab::registry`]). Two handles are
-/// equal when they name the same lab.
+/// description. Two handles are equal when they name the same lab.
 #[derive(Clone, Copy)]
 pub struct LabKind(pub &'static LabDef);
 
@@ -54,6 +54,25 @@ impl fmt::Debug for LabKind {
     }
 }
 
+/// The labs a scenario may name. The scenario model is read against one,
+/// passed in, so this module never calls up into the registry that lists
+/// the labs: `lab::registry` implements it, and its `Scenario::parse`,
+/// `LabKind::from_name` and `parse_action` pass it in for every caller.
+pub trait LabIndex {
+    /// Every lab, in menu order (the first is the default).
+    fn labs(&self) -> Vec<LabKind>;
+
+    /// A lab by name.
+    fn find(&self, name: &str) -> Option<LabKind> {
+        self.labs().into_iter().find(|l| l.name() == name)
+    }
+
+    /// The names of every lab, in menu order.
+    fn names(&self) -> Vec<&'static str> {
+        self.labs().into_iter().map(LabKind::name).collect()
+    }
+}
+
 impl LabKind {
     /// The name used in files and links.
     pub fn name(self) -> &'static str {
@@ -63,11 +82,6 @@ impl LabKind {
     /// The lab's static description.
     pub fn def(self) -> &'static LabDef {
         self.0
-    }
-
-    /// Looks a lab up by name in the registry.
-    pub fn from_name(s: &str) -> Option<LabKind> {
-        crate::lab::registry::find(s).map(LabKind)
     }
 
     /// The parameters of this lab, in display order.
@@ -269,15 +283,15 @@ impl TuneDef {
             |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         match key {
             "param" => {
-                crate::sweep::parse_range(scn, value).map_err(|e| e.to_string())?;
+                range::parse_range(scn, value).map_err(|e| e.to_string())?;
                 self.params.push(value.to_string());
             }
             "seeds" => {
                 self.seeds = value
                     .parse()
                     .ok()
-                    .filter(|n| (1..=crate::sweep::MAX_UNITS as u64).contains(n))
-                    .ok_or_else(|| format!("tune seeds takes a whole number from 1 to {}", crate::sweep::MAX_UNITS))?;
+                    .filter(|n| (1..=range::MAX_UNITS as u64).contains(n))
+                    .ok_or_else(|| format!("tune seeds takes a whole number from 1 to {}", range::MAX_UNITS))?;
             }
             "metric" if name_ok(value) => self.metrics.push(value.to_string()),
             "minimise" | "maximise" if name_ok(value) => self.goal = Some((key == "minimise", value.to_string())),
@@ -454,7 +468,7 @@ impl Scenario {
 
     /// Reads the text format. Errors name the line. A byte-order mark and
     /// CRLF line ends are accepted; invisible control characters are not.
-    pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    pub fn parse_in(text: &str, labs: &dyn LabIndex) -> Result<Scenario, ScenarioError> {
         if text.len() > MAX_TEXT {
             return Err(ScenarioError::Invalid(format!(
                 "the scenario is too long ({} bytes; at most {MAX_TEXT})",
@@ -463,7 +477,10 @@ impl Scenario {
         }
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lab: Option<LabKind> = None;
-        let mut scn = Scenario::new(crate::lab::registry::default_lab(), 1);
+        let Some(&first) = labs.labs().first() else {
+            return Err(ScenarioError::Invalid("no lab is registered".into()));
+        };
+        let mut scn = Scenario::new(first, 1);
         let mut title = Vec::new();
         let mut in_title = true;
         // Statements that may appear once, and where they first did.
@@ -502,14 +519,14 @@ impl Scenario {
             }
             match word {
                 "lab" => {
-                    let l = LabKind::from_name(rest).ok_or_else(|| {
-                        err(format!("unknown lab '{rest}' (known: {})", crate::lab::registry::names().join(", ")))
-                    })?;
+                    let l = labs
+                        .find(rest)
+                        .ok_or_else(|| err(format!("unknown lab '{rest}' (known: {})", labs.names().join(", "))))?;
                     lab = Some(l);
                     scn.lab = l;
                 }
                 _ if lab.is_none() => {
-                    return Err(err(format!("a scenario must start with 'lab NAME' ({})", lab_choices())));
+                    return Err(err(format!("a scenario must start with 'lab NAME' ({})", lab_choices(labs))));
                 }
                 "seed" => {
                     scn.seed = rest
@@ -520,7 +537,7 @@ impl Scenario {
                 "at" => {
                     let (when, what) = split_word(rest);
                     let at = parse_time(when).map_err(err)?;
-                    let action = parse_action(scn.lab, what).map_err(err)?;
+                    let action = parse_action_in(scn.lab, what, labs).map_err(err)?;
                     if scn.actions.len() >= MAX_ACTIONS {
                         return Err(err(format!("too many actions; at most {MAX_ACTIONS}")));
                     }
@@ -545,7 +562,7 @@ impl Scenario {
         if lab.is_none() {
             return Err(ScenarioError::Invalid(format!(
                 "the scenario is empty: it must start with 'lab NAME' ({})",
-                lab_choices()
+                lab_choices(labs)
             )));
         }
         while title.last().is_some_and(|l| l.trim().is_empty()) {
@@ -603,8 +620,8 @@ impl Scenario {
     }
 }
 
-fn lab_choices() -> String {
-    crate::lab::registry::names().iter().map(|n| format!("lab {n}")).collect::<Vec<_>>().join(", ")
+fn lab_choices(labs: &dyn LabIndex) -> String {
+    labs.names().iter().map(|n| format!("lab {n}")).collect::<Vec<_>>().join(", ")
 }
 
 fn not_an_action(lab: LabKind, verb: &str) -> String {
@@ -700,8 +717,9 @@ pub fn parse_one_node(verb: &str, rest: &str) -> Result<NodeId, String> {
 }
 
 /// Parses the part of an `at` line after the time: a shared fault verb the
-/// lab accepts, or one of the lab's own verbs (read by the lab).
-pub fn parse_action(lab: LabKind, s: &str) -> Result<Action, String> {
+/// lab accepts, or one of the lab's own verbs (read by the lab). `labs`
+/// tells a verb of another lab from one no lab knows.
+pub fn parse_action_in(lab: LabKind, s: &str, labs: &dyn LabIndex) -> Result<Action, String> {
     let (verb, rest) = split_word(s.trim());
     if verb.is_empty() {
         return Err("'at TIME' needs an action, like 'at 1s crash S1'".into());
@@ -754,7 +772,7 @@ pub fn parse_action(lab: LabKind, s: &str) -> Result<Action, String> {
     if def.verbs.contains(&verb) {
         return (def.parse_verb)(verb, rest).map(Action::Lab);
     }
-    if SHARED_VERBS.contains(&shared) || crate::lab::registry::all().iter().any(|d| d.verbs.contains(&verb)) {
+    if SHARED_VERBS.contains(&shared) || labs.labs().iter().any(|l| l.def().verbs.contains(&verb)) {
         return Err(not_an_action(lab, verb));
     }
     Err(format!("unknown action '{verb}' (the {} lab knows: {})", lab.name(), lab.verbs().join(", ")))
