@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// snapshot's last included entry counts as an entry of its log (§7).
 ///
 /// Keeps every node's chained prefix digests and, for every (index, term)
-/// written anywhere within the last [`WINDOW`] indexes, the digest of the
+/// written anywhere within the last [`WINDOW`](super::WINDOW) indexes, the digest of the
 /// prefix it closed. Any entry of that index and term written later, on
 /// any node, must close the same prefix. (An (index, term) pair is created
 /// once, by that term's leader, so the property holds across time too, not

@@ -15,13 +15,13 @@
 //! incremental: it follows the nodes' notes ([`RaftNote`]) in the step's
 //! events and does work proportional to what changed. Logs are followed as
 //! chained prefix digests (`d[i] = chain(d[i-1], entry_i)`, see
-//! [`chain`]), so "these two logs agree up to index i" is one comparison.
-//! A snapshot (§7) is the same chain cut short: a server's state machine
-//! digest at index `i` *is* `d[i]`, so when a server compacts its log the
-//! checkers compare its snapshot with the digest of the entries it
-//! discarded, and a server that installs a leader's snapshot continues its
-//! chain from the snapshot's digest. Checkers read the world only where a
-//! note points them and cross-check that each noted node's last index and
+//! [`chain`](super::chain)), so "these two logs agree up to index i" is one
+//! comparison. A snapshot (§7) is the same chain cut short: a server's
+//! state machine digest at index `i` *is* `d[i]`, so when a server compacts
+//! its log the checkers compare its snapshot with the digest of the entries
+//! it discarded, and a server that installs a leader's snapshot continues
+//! its chain from the snapshot's digest. Checkers read the world only where
+//! a note points them and cross-check that each noted node's last index and
 //! state machine match what its notes add up to, so a change the node did
 //! not note is reported too. A checker attached to a run already under way
 //! starts from the world as it finds it.

@@ -15,7 +15,7 @@ use crate::sim::{Invariant, NodeId, TraceEvent, World};
 /// the entries between the node's previous commit index and the new one.
 /// The checker applies them too, to its own copy of each server's digest,
 /// and demands (a) that the digest at each index equal the one any server
-/// had there first (within the last [`WINDOW`] indexes), (b) that the
+/// had there first (within the last [`WINDOW`](super::WINDOW) indexes), (b) that the
 /// server's real state machine hold exactly that digest and index, so the
 /// state is compared, not assumed, and (c) that a snapshot installed or
 /// taken agree with it too. A server also must never delete an entry it
