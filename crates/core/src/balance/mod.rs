@@ -33,128 +33,29 @@
 //! Every request ends exactly one way: completed, rejected, timed out or
 //! failed ([`Totals`] add up). Times are integer microseconds; the maths
 //! that draws costs uses `libm`, identical natively and in wasm.
+//!
+//! This module is the event loop: the model ([`Balance`]), its queue of
+//! events and what each event does, requests and retries. The rest lives
+//! beside it: `config` (what defines a run), [`policy`] (which server gets
+//! an attempt), `detection` (health checks and outlier ejection), `regions`
+//! (the map) and `faults` (crashes, slow-downs, errors).
 
+mod config;
+mod detection;
+mod faults;
 pub mod lab;
 pub mod policy;
+mod regions;
 
+pub use config::{BalanceConfig, CostDist};
+pub use detection::Balancer;
 pub use policy::Policy;
 
-use crate::sim::{Fingerprint, Rng, StreamKind, Time, MS, SEC};
+use crate::sim::{Fingerprint, Rng, StreamKind, Time, SEC};
 use hdrhistogram::Histogram;
+use regions::Map;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-
-/// How request costs are distributed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CostDist {
-    /// Every request costs the mean.
-    Constant,
-    /// Exponential with the mean (M/M/· queues).
-    Exponential,
-    /// Lognormal with the mean and σ = 1.
-    Lognormal,
-    /// Pareto with the mean and shape α = 2 (a heavy tail).
-    Pareto,
-}
-
-/// Everything that defines a run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BalanceConfig {
-    /// Servers.
-    pub servers: u32,
-    /// The policy.
-    pub policy: Policy,
-    /// Choices per pick for power of d (and peak EWMA's two).
-    pub d: u32,
-    /// Requests per second of virtual time.
-    pub rate: u64,
-    /// Cost distribution.
-    pub cost: CostDist,
-    /// Mean cost: service time at speed 100%.
-    pub cost_mean: Time,
-    /// Requests a server works on at once.
-    pub concurrency: u32,
-    /// Requests a server queues beyond those; more are rejected.
-    pub queue: u32,
-    /// Server speeds in percent (100 = normal), cycled over the servers.
-    pub speeds: Vec<u32>,
-    /// One-way network latency between balancer and server.
-    pub latency: Time,
-    /// How long the balancer waits for an attempt.
-    pub timeout: Time,
-    /// Retries per request at most.
-    pub retries: u32,
-    /// Retry budget: tokens per request, in parts per million (200,000 =
-    /// one retry per five requests).
-    pub retry_budget_ppm: u64,
-    /// First back-off before a retry.
-    pub backoff: Time,
-    /// Peak EWMA's decay time.
-    pub ewma_tau: Time,
-    /// Balancers; each sees only its own connections and checks.
-    pub balancers: u32,
-    /// Active health checks every this often (0: none).
-    pub health_interval: Time,
-    /// Passive outlier ejection after this many failures in a row (0: off).
-    pub consecutive_errors: u32,
-    /// First ejection's length; the n-th lasts n times as long.
-    pub base_ejection: Time,
-    /// Most servers ejected at once, percent (at least one).
-    pub max_ejection_pct: u32,
-    /// Arrivals come in bursts: twice the rate for a second, then none for
-    /// a second (the same mean).
-    pub bursty: bool,
-    /// Distinct request keys (0: every request its own key).
-    pub keys: u32,
-    /// Zipf exponent of key popularity, thousandths (0: uniform).
-    pub zipf_milli: u32,
-    /// Consistent hashing's bound on load: at most (1 + ε) times the mean
-    /// outstanding per server, in percent (0: unbounded). Locality-aware
-    /// routing spills over beyond the same bound (25% when 0).
-    pub epsilon_pct: u32,
-    /// Client regions (0: none). Clients and servers sit in regions on a
-    /// map; the balancers are placed by k-means over the clients.
-    pub regions: u32,
-    /// Extra one-way latency per unit of distance on the map (the map is a
-    /// unit square).
-    pub distance_latency: Time,
-    /// The run's seed.
-    pub seed: u64,
-}
-
-impl Default for BalanceConfig {
-    fn default() -> Self {
-        BalanceConfig {
-            servers: 10,
-            policy: Policy::RoundRobin,
-            d: 2,
-            rate: 800,
-            cost: CostDist::Exponential,
-            cost_mean: 10 * MS,
-            concurrency: 1,
-            queue: 100,
-            speeds: vec![100],
-            latency: MS,
-            timeout: SEC,
-            retries: 0,
-            retry_budget_ppm: 200_000,
-            backoff: 10 * MS,
-            ewma_tau: 10 * SEC,
-            balancers: 1,
-            health_interval: 0,
-            consecutive_errors: 0,
-            base_ejection: 30 * SEC,
-            max_ejection_pct: 10,
-            bursty: false,
-            keys: 0,
-            zipf_milli: 0,
-            epsilon_pct: 0,
-            regions: 0,
-            distance_latency: 0,
-            seed: 1,
-        }
-    }
-}
 
 /// A server's state.
 #[derive(Clone, Debug)]
@@ -179,61 +80,6 @@ pub struct Server {
     pub served: u64,
     /// Bumped by each crash: work started before it never finishes.
     life: u32,
-}
-
-/// What one balancer knows of the servers: only its own connections, its
-/// own health checks and its own ejections.
-#[derive(Clone, Debug)]
-pub struct Balancer {
-    /// Its attempts without an answer, per server.
-    pub outstanding: Vec<u32>,
-    /// Peak EWMA of response time per server, microseconds.
-    pub ewma: Vec<f64>,
-    ewma_at: Vec<Time>,
-    rr_next: u32,
-    wrr_current: Vec<i64>,
-    /// Health as its checks see it.
-    pub healthy: Vec<bool>,
-    hc_streak: Vec<i32>,
-    /// Failures in a row per server (passive outlier detection).
-    pub consecutive: Vec<u32>,
-    /// Ejected until this time (0: not ejected).
-    pub ejected_until: Vec<Time>,
-    times_ejected: Vec<u32>,
-    /// Servers its checks call unhealthy, and the end of the latest
-    /// ejection: while both say "none", every server is eligible and a pick
-    /// needs no list of them.
-    unhealthy: u32,
-    ejections_end: Time,
-}
-
-impl Balancer {
-    fn new(n: usize) -> Balancer {
-        Balancer {
-            outstanding: vec![0; n],
-            ewma: vec![0.0; n],
-            ewma_at: vec![0; n],
-            rr_next: 0,
-            wrr_current: vec![0; n],
-            healthy: vec![true; n],
-            hc_streak: vec![0; n],
-            consecutive: vec![0; n],
-            ejected_until: vec![0; n],
-            times_ejected: vec![0; n],
-            unhealthy: 0,
-            ejections_end: 0,
-        }
-    }
-
-    /// Whether every server is eligible at `now`.
-    pub fn all_eligible(&self, now: Time) -> bool {
-        self.unhealthy == 0 && self.ejections_end <= now
-    }
-
-    /// Whether this balancer sends new requests to server `s` at `now`.
-    pub fn eligible(&self, s: usize, now: Time) -> bool {
-        self.healthy[s] && self.ejected_until[s] <= now
-    }
 }
 
 /// How requests ended so far.
@@ -403,6 +249,7 @@ pub struct Balance {
 
 /// Lines of log kept.
 const LOG_WINDOW: usize = 4096;
+
 /// Picks kept for tests.
 const PICKS_WINDOW: usize = 4096;
 
@@ -572,14 +419,17 @@ impl Balance {
     pub fn servers(&self) -> &[Server] {
         &self.servers
     }
+
     /// How requests ended.
     pub fn totals(&self) -> Totals {
         self.totals
     }
+
     /// Current virtual time.
     pub fn now(&self) -> Time {
         self.now
     }
+
     /// When the next event is due.
     pub fn next_event(&self) -> Option<Time> {
         let heap = self.queue.peek().map(|r| r.0 .0);
@@ -589,19 +439,23 @@ impl Balance {
             (a, b) => a.or(b),
         }
     }
+
     /// Events processed.
     pub fn events(&self) -> u64 {
         self.events_done
     }
+
     /// Fingerprint of everything so far.
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint.value()
     }
+
     /// The latency of completed requests (arrival to answer, retries
     /// included), as a histogram.
     pub fn latency(&self) -> &Histogram<u64> {
         &self.latency
     }
+
     /// Latencies of requests completed in the last one to two seconds of
     /// virtual time, and how many completed per second there.
     pub fn recent(&self) -> (Histogram<u64>, f64) {
@@ -621,10 +475,12 @@ impl Balance {
             self.window_done = (0, self.window_done.0);
         }
     }
+
     /// The log window and how many lines were ever written.
     pub fn log(&self) -> (&VecDeque<String>, u64) {
         (&self.log, self.log_total)
     }
+
     /// Requests and answers on the wire.
     pub fn flights(&self) -> Vec<Flight> {
         let mut out = Vec::new();
@@ -720,31 +576,6 @@ impl Balance {
         }
     }
 
-    /// One-way latency between a balancer and a server.
-    pub fn hop(&self, balancer: u32, server: u32) -> Time {
-        match &self.map {
-            Some(map) => {
-                let d = dist(map.centroids[balancer as usize % map.centroids.len()], map.servers[server as usize]);
-                self.cfg.latency + (d * self.cfg.distance_latency as f64).round() as Time
-            }
-            None => self.cfg.latency,
-        }
-    }
-
-    /// Mean one-way hop latency of the attempts sent so far.
-    pub fn mean_hop(&self) -> f64 {
-        if self.totals.attempts == 0 {
-            f64::NAN
-        } else {
-            self.hop_sum as f64 / self.totals.attempts as f64
-        }
-    }
-
-    /// The servers local to balancer `b` (nearest to it on the map).
-    pub(super) fn local(&self, b: u32) -> Option<&[u32]> {
-        self.map.as_ref().map(|m| m.local[b as usize % m.local.len()].as_slice())
-    }
-
     /// Runs every event due at or before `t`, then sets the clock to `t`.
     pub fn run_until(&mut self, t: Time) {
         while self.next_event().is_some_and(|n| n <= t) {
@@ -753,173 +584,158 @@ impl Balance {
         self.now = self.now.max(t);
     }
 
+    /// Processes one event now: each kind is one step below.
     fn process(&mut self, ev: Event) {
         match ev {
-            Event::Arrival => {
-                if self.cfg.rate == 0 {
-                    // Arrivals were stopped after this one was drawn.
-                    self.arrival_scheduled = false;
-                    return;
-                }
-                let req = self.next_req;
-                self.next_req += 1;
-                let cost = self.draw_cost();
-                let nb = self.balancers.len() as u64;
-                let balancer = match &self.map {
-                    // A client joins the balancer of its k-means group.
-                    Some(map) => {
-                        let p = map.client(&mut self.keys_rng);
-                        nearest(&map.centroids, p) as u32
-                    }
-                    None if nb > 1 => self.keys_rng.range(0, nb - 1) as u32,
-                    None => 0,
-                };
-                let key = self.draw_key(req);
-                self.totals.requests += 1;
-                self.tokens += self.cfg.retry_budget_ppm as f64 / 1e6;
-                self.requests.insert(req, Request { arrived: self.now, cost, balancer, key, attempt: 0, at: None });
-                self.dispatch(req);
-                self.schedule_arrival();
-            }
-            Event::Check { balancer, server } => {
-                let s = &self.servers[server as usize];
-                // A probe passes if the server is up and does not fail it.
-                let fails = s.error_ppm > 0 && self.picks.chance_ppm(s.error_ppm);
-                let ok = !s.down && !fails;
-                self.schedule(self.now + 2 * self.hop(balancer, server), Event::Checked { balancer, server, ok });
-                if self.cfg.health_interval > 0 {
-                    self.schedule(self.now + self.cfg.health_interval, Event::Check { balancer, server });
-                }
-            }
-            Event::Checked { balancer, server, ok } => {
-                // Two checks in a row flip a server's health (Envoy's
-                // unhealthy and healthy thresholds default to 2... here both 2).
-                let b = &mut self.balancers[balancer as usize];
-                let i = server as usize;
-                b.hc_streak[i] = if ok { b.hc_streak[i].max(0) + 1 } else { b.hc_streak[i].min(0) - 1 };
-                let was = b.healthy[i];
-                if b.hc_streak[i] >= 2 {
-                    b.healthy[i] = true;
-                } else if b.hc_streak[i] <= -2 {
-                    b.healthy[i] = false;
-                }
-                if was != b.healthy[i] {
-                    b.unhealthy = if b.healthy[i] { b.unhealthy - 1 } else { b.unhealthy + 1 };
-                    let state = if b.healthy[i] { "healthy" } else { "unhealthy" };
-                    self.note(format!(
-                        "{} balancer {} marks S{} {state}",
-                        crate::sim::time::format_clock(self.now),
-                        balancer + 1,
-                        server + 1
-                    ));
-                }
-            }
-            Event::AtServer { req, attempt, server } => {
-                let Some(cost) = self.requests.get(&req).map(|r| r.cost) else {
-                    // The request ended meanwhile; the server never learns.
-                    return self.arrive_orphan(server, req, attempt);
-                };
-                let s = &mut self.servers[server as usize];
-                if s.down {
-                    return; // lost; the balancer times out
-                }
-                if s.active < self.cfg.concurrency {
-                    self.start(server, req, attempt, cost);
-                } else if (s.queued.len() as u32) < self.cfg.queue {
-                    s.queued.push_back((req, attempt, cost));
-                } else {
-                    let sent = self.now;
-                    self.send(Event::Answer { req, attempt, server, outcome: Outcome::Rejected, sent });
-                }
-            }
-            Event::Done { server, req, attempt, started, life } => {
-                let s = &mut self.servers[server as usize];
-                if s.down || s.life != life {
-                    return; // the work was lost in a crash
-                }
-                s.active -= 1;
-                s.busy += self.now - started;
-                s.served += 1;
-                let fail = s.error_ppm > 0 && self.picks.chance_ppm(s.error_ppm);
-                let outcome = if fail { Outcome::Error } else { Outcome::Ok };
-                if let Some((r, a, c)) = self.servers[server as usize].queued.pop_front() {
-                    self.start(server, r, a, c);
-                }
-                let sent = self.now;
-                self.send(Event::Answer { req, attempt, server, outcome, sent });
-            }
-            Event::Answer { req, attempt, server, outcome, .. } => {
-                // Only the live attempt's answer counts; an older attempt
-                // was released when it timed out.
-                let Some((balancer, sent_at)) = self
-                    .requests
-                    .get(&req)
-                    .filter(|r| r.live(attempt))
-                    .and_then(|r| r.at.map(|(_, t)| (r.balancer, t)))
-                else {
-                    return;
-                };
-                // This attempt has ended; nothing else may end it again.
-                if let Some(r) = self.requests.get_mut(&req) {
-                    r.at = None;
-                }
-                self.release(balancer, server);
-                self.observe_ewma(balancer, server, self.now - sent_at.min(self.now));
-                self.outlier(balancer, server, outcome == Outcome::Ok);
-                match outcome {
-                    Outcome::Ok => {
-                        if let Some(r) = self.requests.remove(&req) {
-                            let l = self.now - r.arrived;
-                            let _ = self.latency.record(l);
-                            self.roll_window();
-                            let _ = self.window.0.record(l);
-                            self.window_done.0 += 1;
-                            self.totals.completed += 1;
-                        }
-                    }
-                    Outcome::Error => {
-                        self.note(format!(
-                            "{} S{} failed #{req} (attempt {attempt})",
-                            crate::sim::time::format_clock(self.now),
-                            server + 1
-                        ));
-                        self.retry_or_end(req, End::Failed)
-                    }
-                    Outcome::Rejected => {
-                        self.note(format!(
-                            "{} S{} rejected #{req}: queue full (attempt {attempt})",
-                            crate::sim::time::format_clock(self.now),
-                            server + 1
-                        ));
-                        self.retry_or_end(req, End::Rejected)
-                    }
-                }
-            }
-            Event::Timeout { req, attempt } => {
-                if let Some((balancer, (server, sent))) =
-                    self.requests.get(&req).filter(|r| r.live(attempt)).and_then(|r| r.at.map(|a| (r.balancer, a)))
-                {
-                    self.release(balancer, server);
-                    // A timeout is a slow answer to peak EWMA, and a failure
-                    // to outlier detection (a locally originated 5xx).
-                    self.observe_ewma(balancer, server, self.now - sent);
-                    self.outlier(balancer, server, false);
-                    if let Some(r) = self.requests.get_mut(&req) {
-                        r.at = None;
-                    }
-                    self.note(format!(
-                        "{} #{req} timed out at S{} (attempt {attempt})",
-                        crate::sim::time::format_clock(self.now),
-                        server + 1
-                    ));
-                    self.retry_or_end(req, End::TimedOut);
-                }
-            }
+            Event::Arrival => self.arrive(),
+            Event::Check { balancer, server } => self.check(balancer, server),
+            Event::Checked { balancer, server, ok } => self.checked(balancer, server, ok),
+            Event::AtServer { req, attempt, server } => self.at_server(req, attempt, server),
+            Event::Done { server, req, attempt, started, life } => self.done(server, req, attempt, started, life),
+            Event::Answer { req, attempt, server, outcome, .. } => self.answer(req, attempt, server, outcome),
+            Event::Timeout { req, attempt } => self.timed_out(req, attempt),
             Event::Retry { req } => {
                 if self.requests.contains_key(&req) {
                     self.dispatch(req);
                 }
             }
+        }
+    }
+
+    /// A client's request arrives: it gets a cost, a balancer (its
+    /// group's, on a map) and a key, adds to the retry budget, and its first
+    /// attempt is sent; then the next arrival is drawn.
+    fn arrive(&mut self) {
+        if self.cfg.rate == 0 {
+            // Arrivals were stopped after this one was drawn.
+            self.arrival_scheduled = false;
+            return;
+        }
+        let req = self.next_req;
+        self.next_req += 1;
+        let cost = self.draw_cost();
+        let nb = self.balancers.len() as u64;
+        let balancer = match &self.map {
+            // A client joins the balancer of its k-means group.
+            Some(map) => map.client_balancer(&mut self.keys_rng),
+            None if nb > 1 => self.keys_rng.range(0, nb - 1) as u32,
+            None => 0,
+        };
+        let key = self.draw_key(req);
+        self.totals.requests += 1;
+        self.tokens += self.cfg.retry_budget_ppm as f64 / 1e6;
+        self.requests.insert(req, Request { arrived: self.now, cost, balancer, key, attempt: 0, at: None });
+        self.dispatch(req);
+        self.schedule_arrival();
+    }
+
+    /// An attempt reaches a server: it starts, waits in the queue, or is
+    /// rejected when the queue is full. A crashed server loses it.
+    fn at_server(&mut self, req: u64, attempt: u32, server: u32) {
+        let Some(cost) = self.requests.get(&req).map(|r| r.cost) else {
+            // The request ended meanwhile; the server never learns.
+            return self.arrive_orphan(server, req, attempt);
+        };
+        let s = &mut self.servers[server as usize];
+        if s.down {
+            return; // lost; the balancer times out
+        }
+        if s.active < self.cfg.concurrency {
+            self.start(server, req, attempt, cost);
+        } else if (s.queued.len() as u32) < self.cfg.queue {
+            s.queued.push_back((req, attempt, cost));
+        } else {
+            let sent = self.now;
+            self.send(Event::Answer { req, attempt, server, outcome: Outcome::Rejected, sent });
+        }
+    }
+
+    /// A server finishes an attempt (unless a crash lost it), fails it at
+    /// its error rate, starts the next queued one, and answers.
+    fn done(&mut self, server: u32, req: u64, attempt: u32, started: Time, life: u32) {
+        let s = &mut self.servers[server as usize];
+        if s.down || s.life != life {
+            return; // the work was lost in a crash
+        }
+        s.active -= 1;
+        s.busy += self.now - started;
+        s.served += 1;
+        let fail = s.error_ppm > 0 && self.picks.chance_ppm(s.error_ppm);
+        let outcome = if fail { Outcome::Error } else { Outcome::Ok };
+        if let Some((r, a, c)) = self.servers[server as usize].queued.pop_front() {
+            self.start(server, r, a, c);
+        }
+        let sent = self.now;
+        self.send(Event::Answer { req, attempt, server, outcome, sent });
+    }
+
+    /// An answer reaches the balancer: the attempt ends, the balancer
+    /// learns from it (response time, failures in a row), and the request
+    /// completes, or is retried or ends on an error or a rejection.
+    fn answer(&mut self, req: u64, attempt: u32, server: u32, outcome: Outcome) {
+        // Only the live attempt's answer counts; an older attempt
+        // was released when it timed out.
+        let Some((balancer, sent_at)) =
+            self.requests.get(&req).filter(|r| r.live(attempt)).and_then(|r| r.at.map(|(_, t)| (r.balancer, t)))
+        else {
+            return;
+        };
+        // This attempt has ended; nothing else may end it again.
+        if let Some(r) = self.requests.get_mut(&req) {
+            r.at = None;
+        }
+        self.release(balancer, server);
+        self.observe_ewma(balancer, server, self.now - sent_at.min(self.now));
+        self.outlier(balancer, server, outcome == Outcome::Ok);
+        match outcome {
+            Outcome::Ok => {
+                if let Some(r) = self.requests.remove(&req) {
+                    let l = self.now - r.arrived;
+                    let _ = self.latency.record(l);
+                    self.roll_window();
+                    let _ = self.window.0.record(l);
+                    self.window_done.0 += 1;
+                    self.totals.completed += 1;
+                }
+            }
+            Outcome::Error => {
+                self.note(format!(
+                    "{} S{} failed #{req} (attempt {attempt})",
+                    crate::sim::time::format_clock(self.now),
+                    server + 1
+                ));
+                self.retry_or_end(req, End::Failed)
+            }
+            Outcome::Rejected => {
+                self.note(format!(
+                    "{} S{} rejected #{req}: queue full (attempt {attempt})",
+                    crate::sim::time::format_clock(self.now),
+                    server + 1
+                ));
+                self.retry_or_end(req, End::Rejected)
+            }
+        }
+    }
+
+    /// The balancer stops waiting for an attempt that is still open.
+    fn timed_out(&mut self, req: u64, attempt: u32) {
+        if let Some((balancer, (server, sent))) =
+            self.requests.get(&req).filter(|r| r.live(attempt)).and_then(|r| r.at.map(|a| (r.balancer, a)))
+        {
+            self.release(balancer, server);
+            // A timeout is a slow answer to peak EWMA, and a failure
+            // to outlier detection (a locally originated 5xx).
+            self.observe_ewma(balancer, server, self.now - sent);
+            self.outlier(balancer, server, false);
+            if let Some(r) = self.requests.get_mut(&req) {
+                r.at = None;
+            }
+            self.note(format!(
+                "{} #{req} timed out at S{} (attempt {attempt})",
+                crate::sim::time::format_clock(self.now),
+                server + 1
+            ));
+            self.retry_or_end(req, End::TimedOut);
         }
     }
 
@@ -970,43 +786,6 @@ impl Balance {
             b.ewma[i] = b.ewma[i] * w + rtt * (1.0 - w);
         }
         b.ewma_at[i] = self.now;
-    }
-
-    /// Passive outlier detection, as Envoy's `consecutive_5xx`: after
-    /// `consecutive_errors` failures in a row (errors, rejections and
-    /// timeouts) a balancer ejects the server for `base_ejection` times the
-    /// number of times it was ejected, unless `max_ejection_pct` of the
-    /// servers are ejected already (one always may be).
-    fn outlier(&mut self, balancer: u32, server: u32, ok: bool) {
-        if self.cfg.consecutive_errors == 0 {
-            return;
-        }
-        let now = self.now;
-        let n = self.servers.len();
-        let cap = (n * self.cfg.max_ejection_pct as usize / 100).max(1);
-        let b = &mut self.balancers[balancer as usize];
-        let i = server as usize;
-        if ok {
-            b.consecutive[i] = 0;
-            return;
-        }
-        b.consecutive[i] += 1;
-        let ejected = (0..n).filter(|&j| b.ejected_until[j] > now).count();
-        if b.consecutive[i] >= self.cfg.consecutive_errors && b.ejected_until[i] <= now && ejected < cap {
-            b.times_ejected[i] += 1;
-            let until = now + self.cfg.base_ejection.saturating_mul(u64::from(b.times_ejected[i]));
-            b.ejected_until[i] = until;
-            b.ejections_end = b.ejections_end.max(until);
-            b.consecutive[i] = 0;
-            let line = format!(
-                "{} balancer {} ejects S{} until {}",
-                crate::sim::time::format_clock(now),
-                balancer + 1,
-                server + 1,
-                crate::sim::time::format_clock(until)
-            );
-            self.note(line);
-        }
     }
 
     fn draw_key(&mut self, req: u64) -> u64 {
@@ -1073,187 +852,12 @@ impl Balance {
         }
     }
 
-    /// Applies a change to a server now: `down`, `up`, a speed factor
-    /// (percent of its speed), or an error rate.
-    pub fn crash(&mut self, server: u32) -> Result<(), String> {
-        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
-        if s.down {
-            return Err(format!("S{} is already down", server + 1));
-        }
-        s.down = true;
-        // Work in progress and the queue are lost.
-        s.active = 0;
-        s.life += 1;
-        s.queued.clear();
-        self.note(format!("{} S{} crashed", crate::sim::time::format_clock(self.now), server + 1));
-        Ok(())
-    }
-
-    /// Brings a crashed server back, or clears a slow-down and errors.
-    pub fn recover(&mut self, server: u32) -> Result<(), String> {
-        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
-        if !s.down && s.speed == s.base_speed && s.error_ppm == 0 {
-            return Err(format!("S{} is up and healthy", server + 1));
-        }
-        s.down = false;
-        s.speed = s.base_speed;
-        s.error_ppm = 0;
-        self.note(format!("{} S{} recovered", crate::sim::time::format_clock(self.now), server + 1));
-        Ok(())
-    }
-
-    /// Slows a server to `percent` of its normal speed.
-    pub fn slow(&mut self, server: u32, percent: u32) -> Result<(), String> {
-        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
-        s.speed = (u64::from(s.base_speed) * u64::from(percent.max(1)) / 100).max(1) as u32;
-        self.note(format!(
-            "{} S{} slowed to {percent}% of its speed",
-            crate::sim::time::format_clock(self.now),
-            server + 1
-        ));
-        Ok(())
-    }
-
-    /// Sets a server's normal speed (and weight) in percent.
-    pub fn set_speed(&mut self, server: u32, percent: u32) -> Result<(), String> {
-        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
-        let slowed = s.speed < s.base_speed;
-        s.base_speed = percent.max(1);
-        if !slowed {
-            s.speed = s.base_speed;
-        }
-        self.note(format!(
-            "{} S{} runs at {percent}% speed (weight {percent})",
-            crate::sim::time::format_clock(self.now),
-            server + 1
-        ));
-        Ok(())
-    }
-
-    /// Makes a server fail a share of its requests (parts per million).
-    pub fn errors(&mut self, server: u32, ppm: u32) -> Result<(), String> {
-        let s = self.servers.get_mut(server as usize).ok_or("no such server")?;
-        s.error_ppm = ppm.min(1_000_000);
-        self.note(format!(
-            "{} S{} fails {}% of requests",
-            crate::sim::time::format_clock(self.now),
-            server + 1,
-            ppm as f64 / 1e4
-        ));
-        Ok(())
-    }
-
     /// Changes the request rate now.
     pub fn set_rate(&mut self, rate: u64) {
         self.cfg.rate = rate;
         if !self.arrival_scheduled {
             self.schedule_arrival();
         }
-    }
-}
-
-/// The map of regions: where clients come from, where servers and
-/// balancers sit, and which servers are local to each balancer.
-#[derive(Clone, Debug)]
-struct Map {
-    centers: Vec<(f64, f64)>,
-    /// Share of clients per region (the first region has the most).
-    weights: Vec<f64>,
-    servers: Vec<(f64, f64)>,
-    centroids: Vec<(f64, f64)>,
-    local: Vec<Vec<u32>>,
-}
-
-fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
-    libm::sqrt((a.0 - b.0) * (a.0 - b.0) + (a.1 - b.1) * (a.1 - b.1))
-}
-
-fn nearest(points: &[(f64, f64)], p: (f64, f64)) -> usize {
-    let mut best = 0;
-    for (i, q) in points.iter().enumerate() {
-        if dist(*q, p) < dist(points[best], p) {
-            best = i;
-        }
-    }
-    best
-}
-
-fn gaussian(rng: &mut Rng) -> f64 {
-    let (u1, u2) = (uniform(rng), uniform(rng));
-    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2)
-}
-
-impl Map {
-    fn new(cfg: &BalanceConfig) -> Map {
-        let r = cfg.regions.max(1) as usize;
-        // Region centres on a circle around the middle of the unit square.
-        let centers: Vec<(f64, f64)> = (0..r)
-            .map(|i| {
-                let a = 2.0 * std::f64::consts::PI * i as f64 / r as f64;
-                if r == 1 {
-                    (0.5, 0.5)
-                } else {
-                    (0.5 + 0.35 * libm::cos(a), 0.5 + 0.35 * libm::sin(a))
-                }
-            })
-            .collect();
-        let weights: Vec<f64> = (0..r).map(|i| (r - i) as f64).collect();
-        let mut rng = Rng::stream(cfg.seed, StreamKind::Lab, 22);
-        let servers = (0..cfg.servers as usize)
-            .map(|i| {
-                let c = centers[i % r];
-                (c.0 + 0.05 * gaussian(&mut rng), c.1 + 0.05 * gaussian(&mut rng))
-            })
-            .collect();
-        let mut map = Map { centers, weights, servers, centroids: Vec::new(), local: Vec::new() };
-        // k-means (Lloyd's algorithm) over a sample of client positions:
-        // one balancer per group, at its centroid.
-        let sample: Vec<(f64, f64)> = (0..2_000).map(|_| map.client(&mut rng)).collect();
-        let k = cfg.balancers.max(1) as usize;
-        let mut centroids: Vec<(f64, f64)> = (0..k).map(|i| sample[i * sample.len() / k]).collect();
-        for _ in 0..25 {
-            let mut sums = vec![(0.0, 0.0, 0usize); k];
-            for p in &sample {
-                let c = nearest(&centroids, *p);
-                sums[c].0 += p.0;
-                sums[c].1 += p.1;
-                sums[c].2 += 1;
-            }
-            for (c, s) in centroids.iter_mut().zip(&sums) {
-                if s.2 > 0 {
-                    *c = (s.0 / s.2 as f64, s.1 / s.2 as f64);
-                }
-            }
-        }
-        let mut local = vec![Vec::new(); k];
-        for (i, s) in map.servers.iter().enumerate() {
-            local[nearest(&centroids, *s)].push(i as u32);
-        }
-        for (b, l) in local.iter_mut().enumerate() {
-            if l.is_empty() {
-                l.push(nearest(&map.servers, centroids[b]) as u32);
-            }
-        }
-        map.centroids = centroids;
-        map.local = local;
-        map
-    }
-
-    /// A client's position: a region drawn by weight, then a spread around it.
-    fn client(&self, rng: &mut Rng) -> (f64, f64) {
-        let total: f64 = self.weights.iter().sum();
-        let mut x = uniform(rng) * total;
-        let mut region = 0;
-        for (i, w) in self.weights.iter().enumerate() {
-            if x <= *w {
-                region = i;
-                break;
-            }
-            x -= w;
-            region = i;
-        }
-        let c = self.centers[region];
-        (c.0 + 0.08 * gaussian(rng), c.1 + 0.08 * gaussian(rng))
     }
 }
 

@@ -61,9 +61,17 @@
 //! raft::check_all(sim.nodes()).unwrap();
 //! ```
 
+mod config;
+mod election;
 pub mod invariants;
 pub mod lab;
+mod log;
+mod membership;
+mod message;
 pub mod node;
+mod replication;
+mod trace;
+mod tracker;
 
 pub use invariants::{check_all, invariants};
 pub use node::{

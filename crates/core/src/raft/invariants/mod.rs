@@ -1,0 +1,160 @@
+//! Raft's five safety properties (Figure 3 of the paper) as checkers, and
+//! two of membership changes (thesis §4).
+//!
+//! | property | what must always hold |
+//! |---|---|
+//! | Election Safety | at most one leader is elected in a term (whatever the configurations) |
+//! | Leader Append-Only | a leader never overwrites or deletes entries in its log |
+//! | Log Matching | two logs (or snapshots) with an entry of the same index and term are identical up to it |
+//! | Leader Completeness | an entry committed in a term is in the log (or snapshot) of every leader of a later term |
+//! | State Machine Safety | no two servers apply different entries at the same index: their state machines agree at every applied index |
+//! | One Change at a Time | a leader appends a configuration only when the previous one is committed, and it differs by one server (thesis §4.1) |
+//! | Committed Configuration Kept | a server that has committed a configuration entry never uses an older configuration, and every later leader holds it |
+//!
+//! The simulator asks every checker after *every* event, so each one is
+//! incremental: it follows the nodes' notes ([`RaftNote`]) in the step's
+//! events and does work proportional to what changed. Logs are followed as
+//! chained prefix digests (`d[i] = chain(d[i-1], entry_i)`, see
+//! [`chain`](super::chain)), so "these two logs agree up to index i" is one
+//! comparison. A snapshot (§7) is the same chain cut short: a server's
+//! state machine digest at index `i` *is* `d[i]`, so when a server compacts
+//! its log the checkers compare its snapshot with the digest of the entries
+//! it discarded, and a server that installs a leader's snapshot continues
+//! its chain from the snapshot's digest. Checkers read the world only where
+//! a note points them and cross-check that each noted node's last index and
+//! state machine match what its notes add up to, so a change the node did
+//! not note is reported too. A checker attached to a run already under way
+//! starts from the world as it finds it.
+//!
+//! Memory stays bounded however long a run lasts: per node, the digests of
+//! the entries its log holds (bounded by compaction); across nodes, the
+//! records of the last [`WINDOW`] indexes only. An entry older than the
+//! window is no longer compared with entries written after it.
+//!
+//! [`check_all`] checks Log Matching, committed-prefix and state-machine
+//! agreement, Election Safety and the one-change rule from scratch; tests
+//! call it at the end of runs to catch a checker that missed a change.
+//!
+//! One file per checker; this module holds what they share: the notes
+//! they follow (`changes`), the window of recent indexes (`Window`),
+//! and each node's chain of prefix digests (in `chains`).
+
+mod chains;
+mod check_all;
+mod committed_config_kept;
+mod election_safety;
+mod leader_append_only;
+mod leader_completeness;
+mod log_matching;
+mod one_change_at_a_time;
+mod state_machine_safety;
+
+pub use check_all::check_all;
+pub use committed_config_kept::CommittedConfigKept;
+pub use election_safety::ElectionSafety;
+pub use leader_append_only::LeaderAppendOnly;
+pub use leader_completeness::LeaderCompleteness;
+pub use log_matching::LogMatching;
+pub use one_change_at_a_time::OneChangeAtATime;
+pub use state_machine_safety::StateMachineSafety;
+
+use super::node::{Entry, RaftNode, RaftNote};
+use crate::sim::{Fault, Invariant, NodeId, TraceEvent, World};
+use std::collections::VecDeque;
+
+/// The checkers, in the paper's order, then the thesis's.
+pub fn invariants() -> Vec<Box<dyn Invariant<RaftNode>>> {
+    vec![
+        Box::new(ElectionSafety::default()),
+        Box::new(LeaderAppendOnly::default()),
+        Box::new(LogMatching::default()),
+        Box::new(LeaderCompleteness::default()),
+        Box::new(StateMachineSafety::default()),
+        Box::new(OneChangeAtATime::default()),
+        Box::new(CommittedConfigKept::default()),
+    ]
+}
+
+/// How many of the most recent log indexes the cross-node records cover.
+pub const WINDOW: u64 = 16_384;
+
+fn s(id: NodeId) -> String {
+    format!("S{}", u64::from(id) + 1)
+}
+
+fn entry_text(e: &Entry) -> String {
+    match e.config {
+        Some(m) => format!("(term {}, configuration {m})", e.term),
+        None if e.command == 0 => format!("(term {}, no-op)", e.term),
+        None => format!("(term {}, request #{})", e.term, e.command),
+    }
+}
+
+/// A change a checker follows: a node's note, or a crash (which ends
+/// leadership and resets the commit index to the snapshot).
+enum Change<'a> {
+    Note(NodeId, &'a RaftNote),
+    Crash(NodeId),
+}
+
+fn changes<'a>(events: &'a [TraceEvent<RaftNode>]) -> impl Iterator<Item = Change<'a>> {
+    events.iter().filter_map(|ev| match ev {
+        TraceEvent::Note { node, note, .. } => Some(Change::Note(*node, note)),
+        TraceEvent::Fault { fault: Fault::Crash(id), .. } => Some(Change::Crash(*id)),
+        _ => None,
+    })
+}
+
+/// Whether a note means the node no longer leads.
+fn ends_leadership(note: &RaftNote) -> bool {
+    matches!(
+        note,
+        RaftNote::BecameFollower { .. }
+            | RaftNote::BecamePreCandidate { .. }
+            | RaftNote::BecameCandidate { .. }
+            | RaftNote::SteppedDown { .. }
+    )
+}
+
+fn node_of<'a>(world: &'a World<'_, RaftNode>, id: NodeId) -> Option<&'a RaftNode> {
+    world.nodes.get(id as usize).map(|n| &n.state)
+}
+
+/// Records about the last [`WINDOW`] indexes: `lo` is the first index held.
+#[derive(Clone, Debug, Default)]
+struct Window<T> {
+    lo: u64,
+    items: VecDeque<Option<T>>,
+}
+
+impl<T: Clone> Window<T> {
+    fn get(&self, index: u64) -> Option<&T> {
+        let k = usize::try_from(index.checked_sub(self.lo)?).ok()?;
+        self.items.get(k)?.as_ref()
+    }
+
+    /// Sets the record at `index` (ignored below the window), sliding the
+    /// window forward if needed.
+    fn set(&mut self, index: u64, value: T) {
+        if self.items.is_empty() && self.lo == 0 {
+            self.lo = index.saturating_sub(WINDOW - 1).max(1);
+        }
+        if index < self.lo {
+            return;
+        }
+        if index - self.lo >= self.items.len() as u64 + WINDOW {
+            // A jump past everything held: start the window afresh.
+            self.items.clear();
+            self.lo = index + 1 - WINDOW;
+        }
+        let k = (index - self.lo) as usize;
+        if k >= self.items.len() {
+            self.items.resize(k + 1, None);
+        }
+        self.items[k] = Some(value);
+        while self.items.len() as u64 > WINDOW {
+            self.items.pop_front();
+            self.lo += 1;
+        }
+    }
+}
