@@ -74,7 +74,7 @@ pub enum Controls {
 }
 
 /// The page's address options (`?embed=1&controls=compact&autoplay=1&
-/// speed=1&t=2s&view=both`); see the README's "Embedding" for defaults.
+/// speed=1&t=2s&view=both`); see docs/embedding.md for defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
     /// The minimal layout for iframes.
