@@ -148,6 +148,9 @@ impl AppState {
 }
 
 /// Everything that changes the state.
+// A message lives for one dispatch; boxing the worker's messages would add
+// an allocation to every frame for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Msg {
     /// A message from the worker, and its size in bytes.
     Worker(FromWorker, usize),

@@ -51,6 +51,10 @@ pub const LOG_LINE_CHARS: usize = 160;
 /// Most messages drawn in one frame.
 pub const DRAWN_MESSAGES: usize = 1_500;
 
+/// A lab's own benchmark: its arguments as text and a clock in
+/// milliseconds in, its result as JSON out (see [`LabDef::speed`]).
+pub type SpeedBench = fn(&str, &dyn Fn() -> f64) -> Result<String, String>;
+
 /// A lab's static description, registered in [`registry`].
 pub struct LabDef {
     /// Name in files and links (lower case, one word).
@@ -87,7 +91,7 @@ pub struct LabDef {
     /// A benchmark of its own beyond the workload: its arguments as text
     /// and a clock in milliseconds (the engine reads none) in, a result as
     /// JSON out. The browser's benchmark page runs it in the worker.
-    pub speed: Option<fn(&str, &dyn Fn() -> f64) -> Result<String, String>>,
+    pub speed: Option<SpeedBench>,
 }
 
 /// A lab's running model, driven by [`Lab`].

@@ -33,7 +33,7 @@ pub fn keep(times: &[Time], now: Time) -> Vec<bool> {
     times
         .iter()
         .enumerate()
-        .map(|(i, &t)| i == 0 || i + 1 == n || (t / MIN_GAP) % spacing(now.saturating_sub(t)) == 0)
+        .map(|(i, &t)| i == 0 || i + 1 == n || (t / MIN_GAP).is_multiple_of(spacing(now.saturating_sub(t))))
         .collect()
 }
 
@@ -41,7 +41,7 @@ pub fn keep(times: &[Time], now: Time) -> Vec<bool> {
 /// start), spaced as playing up to there would have left them.
 pub fn plan(horizon: Time) -> Vec<Time> {
     let mut times: Vec<Time> =
-        (1..=horizon / MIN_GAP).map(|k| k * MIN_GAP).filter(|&t| (t / MIN_GAP) % spacing(horizon - t) == 0).collect();
+        (1..=horizon / MIN_GAP).map(|k| k * MIN_GAP).filter(|&t| (t / MIN_GAP).is_multiple_of(spacing(horizon - t))).collect();
     if horizon >= MIN_GAP && times.last() != Some(&horizon) {
         times.push(horizon);
     }

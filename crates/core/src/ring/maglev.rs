@@ -43,12 +43,12 @@ pub fn next_prime(n: u64) -> u64 {
         if n < 2 {
             return false;
         }
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             return n == 2;
         }
         let mut d = 3;
         while d * d <= n {
-            if n % d == 0 {
+            if n.is_multiple_of(d) {
                 return false;
             }
             d += 2;

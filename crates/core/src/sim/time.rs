@@ -17,11 +17,11 @@ pub const SEC: Time = 1_000_000;
 pub fn format_duration(t: Time) -> String {
     if t == 0 {
         "0".to_string()
-    } else if t % SEC == 0 {
+    } else if t.is_multiple_of(SEC) {
         format!("{}s", t / SEC)
-    } else if t % MS == 0 && t < 10 * SEC {
+    } else if t.is_multiple_of(MS) && t < 10 * SEC {
         format!("{}ms", t / MS)
-    } else if t % MS == 0 {
+    } else if t.is_multiple_of(MS) {
         trim_decimal(&format!("{}.{:03}", t / SEC, (t % SEC) / MS), "s")
     } else if t < SEC {
         format!("{t}us")
@@ -79,7 +79,7 @@ pub(crate) fn parse_scaled(num: &str, scale: u64) -> Option<u64> {
     let mut total = int_v.checked_mul(scale)?;
     let mut unit = scale;
     for c in frac.chars() {
-        if unit % 10 != 0 {
+        if !unit.is_multiple_of(10) {
             return None;
         }
         unit /= 10;
