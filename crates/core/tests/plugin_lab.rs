@@ -285,6 +285,7 @@ const PINGPONG: LabDef = LabDef {
     nodes: Scenario::nodes_param,
     check: cluster::check_network,
     build: cluster::build::<PingNode>,
+    experiments: &[],
     presets: &[(
         "Four nodes ping and pong",
         "# Four nodes: S1 pings, the others answer.\nlab pingpong\nseed 1\nnodes 4\nuntil 2s\nexpect pongs >= 20\nexpect rounds == 10\n",

@@ -34,6 +34,7 @@
 //! failed ([`Totals`] add up). Times are integer microseconds; the maths
 //! that draws costs uses `libm`, identical natively and in wasm.
 
+pub mod experiments;
 pub mod lab;
 pub mod policy;
 

@@ -3,9 +3,9 @@
 //! A lab is two things:
 //!
 //! * a static description, [`LabDef`]: its name, its parameter table, its
-//!   own action verbs (the shared faults come for free), its presets and a
-//!   function that builds it from a scenario; registered in one list,
-//!   [`registry`];
+//!   own action verbs (the shared faults come for free), its presets, its
+//!   experiments ([`experiment`]) and a function that builds it from a
+//!   scenario; registered in one list, [`registry`];
 //! * a running model, [`Model`]: advance to a time, apply an action, and
 //!   report what the page draws ([`Schema`] once, [`Frame`]s after).
 //!
@@ -26,11 +26,13 @@
 pub mod catalog;
 pub mod cluster;
 pub mod diagram;
+pub mod experiment;
 pub mod frame;
 pub mod registry;
 pub mod timetravel;
 
 pub use catalog::{catalog, LabInfo, ParamView, Settings};
+pub use experiment::{Cell, Column, ColumnKind, ExpArg, ExpArgs, Experiment, Table};
 pub use frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricSpec, NodeStatus, NodeView, RoleStyle,
     Schema, Unit,
@@ -80,6 +82,9 @@ pub struct LabDef {
     pub build: fn(&Scenario) -> Result<Box<dyn Model>, ScenarioError>,
     /// Presets: (title, scenario text); the first opens when the lab does.
     pub presets: &'static [(&'static str, &'static str)],
+    /// Its experiments: named runs that produce a table (Figure 16, a
+    /// comparison of policies), in the order a list shows them.
+    pub experiments: &'static [Experiment],
 }
 
 /// A lab's running model, driven by [`Lab`].

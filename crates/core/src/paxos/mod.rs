@@ -29,6 +29,7 @@
 //! ballot). The checkers in [`invariants`] follow every event.
 
 pub mod invariants;
+pub mod experiments;
 pub mod lab;
 pub mod node;
 

@@ -105,6 +105,7 @@ pub static LAB: LabDef = LabDef {
     check,
     nodes: servers,
     build: cluster::build::<RaftNode>,
+    experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("Five servers elect a leader and replicate", include_str!("../../../../tests/scenarios/raft/default.scn")),
         ("Leader crash and re-election", include_str!("../../../../tests/scenarios/raft/leader-crash.scn")),

@@ -62,6 +62,7 @@
 //! ```
 
 pub mod invariants;
+pub mod experiments;
 pub mod lab;
 pub mod node;
 

@@ -50,6 +50,7 @@ mod hash;
 mod jump;
 mod ketama;
 mod keys;
+pub mod experiments;
 pub mod lab;
 mod maglev;
 pub mod model;
