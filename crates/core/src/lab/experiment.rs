@@ -167,9 +167,9 @@ impl Column {
     }
 }
 
-/// One cell of a [`Table`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// One cell of a [`Table`]. In JSON a cell is a plain number, a string or
+/// `null` (missing); in bincode (the page) a tagged value.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
     /// Words.
     Text(String),
@@ -177,6 +177,59 @@ pub enum Cell {
     Number(f64),
     /// Nothing measured (no run finished, nothing committed).
     Missing,
+}
+
+/// A cell as bincode and other compact formats hold it.
+#[derive(Serialize, Deserialize)]
+enum TaggedCell {
+    Text(String),
+    Number(f64),
+    Missing,
+}
+
+/// A cell as JSON writes it: a number or a string (or null, outside).
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum PlainCell {
+    Number(f64),
+    Text(String),
+}
+
+impl Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            match self {
+                Cell::Text(t) => s.serialize_str(t),
+                Cell::Number(v) => s.serialize_f64(*v),
+                Cell::Missing => s.serialize_none(),
+            }
+        } else {
+            match self {
+                Cell::Text(t) => TaggedCell::Text(t.clone()),
+                Cell::Number(v) => TaggedCell::Number(*v),
+                Cell::Missing => TaggedCell::Missing,
+            }
+            .serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cell, D::Error> {
+        Ok(if d.is_human_readable() {
+            match Option::<PlainCell>::deserialize(d)? {
+                Some(PlainCell::Number(v)) => Cell::Number(v),
+                Some(PlainCell::Text(t)) => Cell::Text(t),
+                None => Cell::Missing,
+            }
+        } else {
+            match TaggedCell::deserialize(d)? {
+                TaggedCell::Text(t) => Cell::Text(t),
+                TaggedCell::Number(v) => Cell::Number(v),
+                TaggedCell::Missing => Cell::Missing,
+            }
+        })
+    }
 }
 
 impl Cell {
@@ -260,9 +313,7 @@ impl Table {
         let cells: Vec<Vec<String>> =
             self.rows.iter().map(|r| r.iter().enumerate().map(|(i, c)| self.shown(i, c)).collect()).collect();
         let widths: Vec<usize> = (0..self.columns.len())
-            .map(|i| {
-                cells.iter().map(|r| r[i].chars().count()).chain([headings[i].chars().count()]).max().unwrap_or(0)
-            })
+            .map(|i| cells.iter().map(|r| r[i].chars().count()).chain([headings[i].chars().count()]).max().unwrap_or(0))
             .collect();
         let line = |items: &[String]| {
             let mut s = String::new();
@@ -389,7 +440,9 @@ mod tests {
         let t = table();
         assert_eq!(t.to_text(), "Two rows\nname  p50 (ms)\na, b      12.3\nc            -\n\nA note.\n");
         assert_eq!(t.to_csv(), "name,p50 (ms)\n\"a, b\",12.345\nc,\n");
-        let back: Table = serde_json::from_str(&t.to_json()).unwrap();
+        let json = t.to_json();
+        assert!(json.contains("\"a, b\",\n      12.345\n") && json.contains("null"), "plain cells: {json}");
+        let back: Table = serde_json::from_str(&json).unwrap();
         assert_eq!(back, t);
         let bytes = bincode::serialize(&t).unwrap();
         assert_eq!(bincode::deserialize::<Table>(&bytes).unwrap(), t, "the page reads it in bincode");

@@ -28,8 +28,8 @@
 //! highest round it has seen, so a restarted proposer never reuses a
 //! ballot). The checkers in [`invariants`] follow every event.
 
-pub mod invariants;
 pub mod experiments;
+pub mod invariants;
 pub mod lab;
 pub mod node;
 

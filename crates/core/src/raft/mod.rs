@@ -61,8 +61,8 @@
 //! raft::check_all(sim.nodes()).unwrap();
 //! ```
 
-pub mod invariants;
 pub mod experiments;
+pub mod invariants;
 pub mod lab;
 pub mod node;
 

@@ -46,11 +46,11 @@
 
 mod bounded;
 mod continuum;
+pub mod experiments;
 mod hash;
 mod jump;
 mod ketama;
 mod keys;
-pub mod experiments;
 pub mod lab;
 mod maglev;
 pub mod model;
