@@ -221,3 +221,17 @@ fn run_and_sweep_print_json() {
     assert!(points[0]["metrics"]["leaderless"]["p50"].is_number(), "{out}");
     assert!(v["best"]["values"].is_object(), "{out}");
 }
+
+// The Ring lab's page asks the running lab to "compare"; with a ring file,
+// `exp ring compare` answers from the same replayed lab, and refuses
+// settings given twice.
+#[test]
+fn ring_compare_reads_a_ring_file_and_refuses_settings_given_twice() {
+    let file = scenario("ring/add-node.scn");
+    let table = exp_json(&["ring", "compare", &file]);
+    assert_eq!(table.rows.len(), 7, "one row per algorithm: {}", table.to_text());
+    assert!(table.notes[0].starts_with("Changes: the 2 the scenario records"), "{:?}", table.notes);
+    let (code, _, err) = clusterscope(&["exp", "ring", "compare", &file, "--arg", "nodes=4"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("give the file or --arg nodes, not both"), "{err}");
+}

@@ -18,10 +18,11 @@ pub const LIMIT: Time = 10 * SEC;
 /// expect comes from the protocols, not from a paper's figure: with a
 /// stable leader both commit a command in one round trip from the leader
 /// to a majority (Lamport, "Paxos Made Simple", §3; the Raft paper, §5.3),
-/// so commit latencies are alike; Multi-Paxos here sends a decision to
-/// every server after each accept, so it spends more messages per command;
-/// after a leader crash both wait about one randomized timeout for the
-/// next leader (Raft §5.2).
+/// so commit latencies are alike; under steady load Multi-Paxos here
+/// spends more messages per command (its leader also sends each decision
+/// to every server, where Raft piggybacks the commit index), while under
+/// light load heartbeats dominate both; after a leader crash both wait
+/// about one randomized timeout for the next leader (Raft §5.2).
 pub const BESIDE: Experiment = Experiment {
     name: "beside",
     about: "Paxos beside Raft: one scenario's cluster, network, faults and load on Multi-Paxos and on Raft",

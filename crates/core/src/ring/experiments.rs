@@ -53,6 +53,13 @@ pub static EXPERIMENTS: &[Experiment] = &[COMPARE];
 
 fn run_compare(scn: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
     if let Some(scn) = scn {
+        let set: Vec<&str> = COMPARE.args.iter().filter(|a| args.text(a.name) != a.default).map(|a| a.name).collect();
+        if !set.is_empty() {
+            return Err(format!(
+                "compare takes its settings and changes from the scenario file; give the file or --arg {}, not both",
+                set.join(", --arg ")
+            ));
+        }
         return compare_scenario(scn);
     }
     let e = |e: super::RingError| e.to_string();
@@ -143,7 +150,9 @@ fn compare_scenario(scn: &Scenario) -> Result<Table, String> {
     let params = ring.params();
     let mut table = rows_table(params, params.nodes as usize, &rows);
     let n = ring.changes().len();
-    table.notes.insert(0, format!("Changes: the scenario's {n} (seed {} sets the keys).", scn.seed));
+    table
+        .notes
+        .insert(0, format!("Changes: the {n} the scenario records, in order; its seed ({}) sets the keys.", scn.seed));
     Ok(table)
 }
 
