@@ -2,16 +2,17 @@
 //!
 //! The same engine as the browser, for scripts, CI and people who want
 //! numbers: run a `.scn` file and check its invariants and expectations,
-//! print its trace, turn it into a share link or read a link back.
+//! print its trace, turn it into a share link or read a link back; run a
+//! lab's experiments (`exp`), which print one table as text, CSV or JSON.
 //! Exit status: 0 when everything holds, 1 when an invariant or an `expect`
 //! fails, 2 when the input is wrong (the message says what and where).
 
+mod exp;
 mod ring;
 mod sweep;
 
 use clap::{Parser, Subcommand};
-use clusterscope_core::experiments::{figure16, paxos_beside_raft, paxos_duel, DuelCost, FIGURE16_RANGES};
-use clusterscope_core::lab::Lab;
+use clusterscope_core::lab::{experiment, registry, Lab, Table};
 use clusterscope_core::scenario::{link, parse_time, Scenario};
 use clusterscope_core::sim::time::format_duration;
 use std::process::ExitCode;
@@ -41,14 +42,21 @@ enum Command {
         /// Print only the trace fingerprint (hex), for determinism checks.
         #[arg(long)]
         fingerprint: bool,
+        /// Print the summary as JSON (metrics, violation, expectations).
+        #[arg(long, conflicts_with_all = ["trace", "fingerprint"])]
+        json: bool,
     },
+    /// Run a lab's experiment and print its table, or list every lab's
+    /// experiments with `--list`.
+    Exp(exp::ExpCommand),
     /// Print the share link fragment (the part after '#') of a scenario file.
     Link {
         /// The scenario file (.scn).
         file: String,
     },
     /// Reproduce Figure 16 of the Raft paper: time to elect a new leader
-    /// after the leader crashes, for several election timeout ranges.
+    /// after the leader crashes, for several election timeout ranges
+    /// (the same as `exp raft fig16`).
     Fig16 {
         /// Runs per timeout range.
         #[arg(long, default_value_t = 1000)]
@@ -68,20 +76,23 @@ enum Command {
     /// how even the load is; `--compare` for every algorithm side by side.
     Ring(ring::RingArgs),
     /// Paxos beside Raft: run a scenario's cluster size, network, faults and
-    /// client load on Multi-Paxos and on Raft and compare them.
+    /// client load on Multi-Paxos and on Raft and compare them (the same as
+    /// `exp paxos beside FILE`).
     Beside {
         /// The scenario file (.scn), of either lab.
         file: String,
     },
     /// Dueling proposers in single-decree Paxos: messages and rounds until a
-    /// value is learned, with 1, 2 and 3 proposers, with and without back-off.
+    /// value is learned, with 1, 2 and 3 proposers, with and without back-off
+    /// (the same as `exp paxos duel`).
     PaxosDuel {
         /// Seeded runs per line.
         #[arg(long, default_value_t = 500)]
         runs: u64,
     },
     /// Load balancing: run a balance scenario's traffic and faults under
-    /// every policy and compare latency percentiles and failures.
+    /// every policy and compare latency percentiles and failures (the same
+    /// as `exp balance policies FILE`).
     Policies {
         /// The scenario file (.scn) of the balance lab.
         file: String,
@@ -104,14 +115,28 @@ enum Command {
     },
 }
 
-fn read_scenario(file: &str) -> Result<Scenario, String> {
+pub(crate) fn read_scenario(file: &str) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
     Scenario::parse(&text).map_err(|e| format!("{file}: {e}"))
 }
 
+/// An old command that is now a lab's experiment: the same run, the table
+/// printed as text.
+fn alias(lab: &str, name: &str, file: Option<&str>, args: &[(&str, String)]) -> Result<bool, String> {
+    let exp = registry::find_experiment(lab, name)?;
+    let scn = file.map(read_scenario).transpose()?;
+    let args: Vec<(String, String)> = args.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
+    let table: Table = experiment::run(exp, scn.as_ref(), &args).map_err(|e| match file {
+        Some(f) => format!("{f}: {e}"),
+        None => e,
+    })?;
+    print!("{}", table.to_text());
+    Ok(true)
+}
+
 fn run(cli: Cli) -> Result<bool, String> {
     match cli.command {
-        Command::Run { file, until, seed, trace, fingerprint } => {
+        Command::Run { file, until, seed, trace, fingerprint, json } => {
             let mut scn = read_scenario(&file)?;
             if let Some(s) = seed {
                 scn.seed = s;
@@ -126,6 +151,11 @@ fn run(cli: Cli) -> Result<bool, String> {
             if fingerprint {
                 println!("{:016x}", lab.fingerprint());
                 return Ok(lab.violation().is_none());
+            }
+            if json {
+                let (summary, ok) = exp::run_json(&file, &scn, &mut lab);
+                println!("{summary}");
+                return Ok(ok);
             }
             if trace {
                 for line in lab.trace_lines() {
@@ -147,11 +177,7 @@ fn run(cli: Cli) -> Result<bool, String> {
             if let Some(v) = lab.violation() {
                 ok = false;
                 println!("VIOLATION: {} at {}: {}", v.invariant, format_duration(v.at), v.message);
-                println!(
-                    "replay: clusterscope run {file} --seed {} --until {} --trace",
-                    scn.seed,
-                    format_duration(v.at)
-                );
+                println!("{}", exp::violation_replay(&file, &scn, v.at));
             }
             for e in &scn.expects {
                 match lab.check(e) {
@@ -159,36 +185,14 @@ fn run(cli: Cli) -> Result<bool, String> {
                     Err(msg) => {
                         ok = false;
                         println!("FAILED: {msg}");
-                        println!("replay: clusterscope run {file} --seed {} --trace", scn.seed);
+                        println!("{}", exp::expect_replay(&file, &scn));
                     }
                 }
             }
             Ok(ok)
         }
-        Command::Fig16 { runs } => {
-            if runs == 0 || runs > 1_000_000 {
-                return Err("--runs must be between 1 and 1000000".into());
-            }
-            println!("Time to elect a new leader after the leader crashes (5 servers, one-way latency 6-9 ms, {runs} runs each)");
-            println!(
-                "{:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
-                "timeout (ms)", "p10", "p50", "p90", "p99", "max", "unfinished"
-            );
-            for row in figure16(FIGURE16_RANGES, runs) {
-                let ms = |t: Option<u64>| t.map_or("-".to_string(), |t| format!("{:.1}", t as f64 / 1e3));
-                println!(
-                    "{:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
-                    format!("{}-{}", row.timeout_min / 1000, row.timeout_max / 1000),
-                    ms(row.percentile(10.0)),
-                    ms(row.percentile(50.0)),
-                    ms(row.percentile(90.0)),
-                    ms(row.percentile(99.0)),
-                    ms(row.percentile(100.0)),
-                    row.unfinished
-                );
-            }
-            Ok(true)
-        }
+        Command::Exp(cmd) => exp::exp(&cmd),
+        Command::Fig16 { runs } => alias("raft", "fig16", None, &[("runs", runs.to_string())]),
         Command::Bench { file, repeat } => {
             let scn = read_scenario(&file)?;
             let mut best = f64::MAX;
@@ -215,105 +219,9 @@ fn run(cli: Cli) -> Result<bool, String> {
             }
             Ok(true)
         }
-        Command::Policies { file } => {
-            let scn = read_scenario(&file)?;
-            if scn.lab.name() != "balance" {
-                return Err(format!(
-                    "{file}: 'policies' compares load-balancing policies: give it a 'lab balance' file"
-                ));
-            }
-            if scn.until == 0 {
-                return Err(format!("{file}: nothing to run: give the file an 'until' line"));
-            }
-            let rows = clusterscope_core::balance::lab::compare_policies(&scn).map_err(|e| format!("{file}: {e}"))?;
-            println!(
-                "{} servers, seed {}, run to {}; latency over the whole run, ms",
-                scn.nodes(),
-                scn.seed,
-                format_duration(scn.until)
-            );
-            println!(
-                "{:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8}",
-                "policy", "p50", "p95", "p99", "p99.9", "max", "success", "rejected", "timed out", "failed", "retries"
-            );
-            let ms = |v: f64| if v.is_nan() { "-".to_string() } else { format!("{:.1}", v / 1e3) };
-            for r in rows {
-                println!(
-                    "{:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8.2}% {:>9} {:>9} {:>8} {:>8.3}",
-                    r.policy,
-                    ms(r.latency[0]),
-                    ms(r.latency[1]),
-                    ms(r.latency[2]),
-                    ms(r.latency[3]),
-                    ms(r.latency[4]),
-                    r.success * 100.0,
-                    r.counts[2],
-                    r.counts[3],
-                    r.counts[4],
-                    r.retries_per_request
-                );
-            }
-            Ok(true)
-        }
-        Command::PaxosDuel { runs } => {
-            if runs == 0 || runs > 100_000 {
-                return Err("--runs must be between 1 and 100000".into());
-            }
-            println!("Single-decree Paxos, 5 acceptors (proposers among them), 10-20 ms latency, {runs} runs a line");
-            println!(
-                "{:>9} {:>9} {:>14} {:>14} {:>12} {:>11}",
-                "proposers", "back-off", "msgs (median)", "msgs (p90)", "rounds (med)", "unfinished"
-            );
-            for proposers in 1..=3 {
-                for backoff in [true, false] {
-                    let c = paxos_duel(proposers, backoff, runs).map_err(|e| e.to_string())?;
-                    let p90 = |v: &[u64]| (!v.is_empty()).then(|| v[(v.len() * 9 / 10).min(v.len() - 1)]);
-                    let show = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
-                    println!(
-                        "{:>9} {:>9} {:>14} {:>14} {:>12} {:>11}",
-                        proposers,
-                        if backoff { "10-100ms" } else { "none" },
-                        show(DuelCost::median(&c.messages)),
-                        show(p90(&c.messages)),
-                        show(DuelCost::median(&c.rounds)),
-                        c.unfinished
-                    );
-                }
-            }
-            Ok(true)
-        }
-        Command::Beside { file } => {
-            let scn = read_scenario(&file)?;
-            if scn.until == 0 {
-                return Err(format!("{file}: nothing to run: give the file an 'until' line"));
-            }
-            let rows = paxos_beside_raft(&scn).map_err(|e| format!("{file}: {e}"))?;
-            println!(
-                "{} servers, seed {}, {} actions, run to {}",
-                scn.nodes(),
-                scn.seed,
-                scn.actions.len(),
-                format_duration(scn.until)
-            );
-            println!(
-                "{:<12} {:>10} {:>14} {:>11} {:>11} {:>16} {:>8}",
-                "protocol", "committed", "msgs/commit", "p50 (ms)", "p99 (ms)", "no leader (ms)", "leaders"
-            );
-            let ms = |v: f64| if v.is_nan() { "-".to_string() } else { format!("{:.1}", v / 1e3) };
-            for r in rows {
-                println!(
-                    "{:<12} {:>10} {:>14.1} {:>11} {:>11} {:>16} {:>8}",
-                    r.protocol,
-                    format!("{}/{}", r.committed, r.requests),
-                    r.msgs_per_commit,
-                    ms(r.commit_p50),
-                    ms(r.commit_p99),
-                    ms(r.leaderless),
-                    if r.leaders.is_nan() { "-".into() } else { format!("{:.0}", r.leaders) }
-                );
-            }
-            Ok(true)
-        }
+        Command::Policies { file } => alias("balance", "policies", Some(&file), &[]),
+        Command::PaxosDuel { runs } => alias("paxos", "duel", None, &[("runs", runs.to_string())]),
+        Command::Beside { file } => alias("paxos", "beside", Some(&file), &[]),
         Command::Sweep(args) => {
             print!("{}", sweep::sweep(&args)?);
             Ok(true)

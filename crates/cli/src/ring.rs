@@ -4,18 +4,20 @@
 //! where the keys named with `--key` go, applies the `--change`s in order
 //! (reporting how many keys each moved against the ideal), and prints the
 //! load table. `--compare` runs every algorithm on the same keys and
-//! changes instead and prints one row each.
+//! changes instead and prints one row each: the Ring lab's `compare`
+//! experiment (`clusterscope exp ring compare`), which lives in the core.
 //!
 //! ```text
-//! clusterscope ring --algorithm ketama --nodes 10 --vnodes 160 --keys 100000 --key user:42
+//! clusterscope ring --algorithm ketama --nodes 10 --keys 100000 --key user:42   # 160 points each, as libketama
 //! clusterscope ring --algorithm ketama --server 10.0.1.1:11211=600 --server 10.0.1.2:11211=300 --key foo
 //! clusterscope ring --compare --nodes 20 --change add --change fail:S3
 //! ```
 
 use clap::Args;
+use clusterscope_core::ring::experiments::{compare_table, named_servers};
+use clusterscope_core::ring::lab::default_vnodes;
 use clusterscope_core::ring::{
-    compare, compare_with_nodes, Algorithm, Balance, ChangeReport, CompareRow, HashKind, KeyDistribution, NodeSpec,
-    RingChange, RingModel, RingParams, Stats, DEFAULT_WEIGHT,
+    Algorithm, Balance, ChangeReport, HashKind, KeyDistribution, RingModel, RingParams, Stats,
 };
 use std::fmt::Write as _;
 
@@ -36,10 +38,10 @@ pub struct RingArgs {
     /// memory, as in a ketama.servers file). Repeat for each server.
     #[arg(long = "server", value_name = "NAME[=WEIGHT]")]
     pub servers: Vec<String>,
-    /// Virtual nodes per server (ring, bounded; ketama: points per server,
-    /// 160 = libketama).
-    #[arg(long, short = 'v', default_value_t = 100)]
-    pub vnodes: u32,
+    /// Virtual nodes per server (ring, bounded; ketama: points per server).
+    /// Default: libketama's 160 for ketama, 100 otherwise (as the lab's `auto`).
+    #[arg(long, short = 'v')]
+    pub vnodes: Option<u32>,
     /// Replication factor: servers in each key's preference list.
     #[arg(long, short = 'r', default_value_t = 1)]
     pub replicas: u32,
@@ -72,7 +74,8 @@ pub struct RingArgs {
     #[arg(long = "change", value_name = "CHANGE")]
     pub changes: Vec<String>,
     /// Run every algorithm on the same keys and changes and print one row
-    /// each (with no --change, the change is "add").
+    /// each (with no --change, the change is "add"); the same as
+    /// `exp ring compare`.
     #[arg(long)]
     pub compare: bool,
     /// List every server, however many there are.
@@ -86,7 +89,7 @@ impl Default for RingArgs {
             algorithm: Algorithm::Ring,
             nodes: 8,
             servers: Vec::new(),
-            vnodes: 100,
+            vnodes: None,
             replicas: 1,
             keys: 10_000,
             key: Vec::new(),
@@ -102,12 +105,22 @@ impl Default for RingArgs {
     }
 }
 
+/// Points per server: `--vnodes` if given, else the lab's `auto`
+/// (libketama's 160 for ketama, 100 for the others).
+pub fn vnodes(args: &RingArgs) -> u32 {
+    args.vnodes.unwrap_or_else(|| {
+        let index = Algorithm::ALL.iter().position(|&a| a == args.algorithm).unwrap_or(0);
+        default_vnodes(index as i64) as u32
+    })
+}
+
 /// Runs `clusterscope ring`; the text to print, or an error sentence.
 pub fn run(args: &RingArgs) -> Result<String, String> {
+    let vnodes = vnodes(args);
     let params = RingParams {
         algorithm: args.algorithm,
         nodes: if args.servers.is_empty() { args.nodes } else { args.servers.len() as u32 },
-        vnodes: args.vnodes,
+        vnodes,
         replicas: args.replicas,
         keys: args.keys,
         distribution: args.dist,
@@ -116,9 +129,13 @@ pub fn run(args: &RingArgs) -> Result<String, String> {
         maglev_size: args.maglev_size,
         seed: args.seed,
     };
-    let nodes = servers(args)?;
+    let nodes = named_servers(&args.servers, vnodes).map_err(|e| format!("--{e}"))?;
     if args.compare {
-        return compare_table(args, &params, nodes);
+        let table = compare_table(&params, nodes, &args.changes).map_err(|e| match e.starts_with("change '") {
+            true => format!("--{e}"),
+            false => e,
+        })?;
+        return Ok(table.to_text());
     }
     let mut model = match nodes {
         Some(n) => RingModel::with_nodes(&params, n),
@@ -149,30 +166,6 @@ pub fn run(args: &RingArgs) -> Result<String, String> {
     let _ = writeln!(out);
     out.push_str(&stats_table(&model, model.stats(), args.per_node));
     Ok(out)
-}
-
-/// The servers given with `--server`, if any.
-fn servers(args: &RingArgs) -> Result<Option<Vec<NodeSpec>>, String> {
-    if args.servers.is_empty() {
-        return Ok(None);
-    }
-    let mut nodes = Vec::with_capacity(args.servers.len());
-    for (i, s) in args.servers.iter().enumerate() {
-        let (name, weight) = match s.rsplit_once('=') {
-            Some((name, w)) => {
-                let w = w.trim().parse::<u32>().map_err(|_| {
-                    format!("--server '{s}': the weight '{}' is not a whole number (write NAME=WEIGHT, such as 10.0.1.1:11211=600)", w.trim())
-                })?;
-                (name.trim(), w)
-            }
-            None => (s.trim(), DEFAULT_WEIGHT),
-        };
-        if name.is_empty() {
-            return Err(format!("--server '{s}': the server name is empty"));
-        }
-        nodes.push(NodeSpec { id: i as u32, name: name.to_string(), weight, vnodes: args.vnodes, failed: false });
-    }
-    Ok(Some(nodes))
 }
 
 fn header(params: &RingParams, model: &RingModel) -> String {
@@ -263,93 +256,6 @@ fn stats_table(model: &RingModel, s: &Stats, all: bool) -> String {
     out
 }
 
-fn compare_table(args: &RingArgs, params: &RingParams, nodes: Option<Vec<NodeSpec>>) -> Result<String, String> {
-    // Resolve the changes (server names, numbers of added servers) on a
-    // cheap model: numbers are handed out the same way for every algorithm.
-    let cheap =
-        RingParams { algorithm: Algorithm::Modulo, keys: 1, distribution: KeyDistribution::Uniform, ..params.clone() };
-    let mut scratch = match &nodes {
-        Some(n) => RingModel::with_nodes(&cheap, n.clone()),
-        None => RingModel::new(&cheap),
-    }
-    .map_err(|e| e.to_string())?;
-    let texts: Vec<String> = if args.changes.is_empty() { vec!["add".to_string()] } else { args.changes.clone() };
-    let mut changes: Vec<RingChange> = Vec::with_capacity(texts.len());
-    let mut described = Vec::with_capacity(texts.len());
-    for text in &texts {
-        let change = scratch.parse_change(text).map_err(|e| format!("--change '{text}': {e}"))?;
-        described.push(scratch.describe(&change));
-        scratch.apply(&change).map_err(|e| format!("--change '{text}': {e}"))?;
-        changes.push(change);
-    }
-    let servers = nodes.as_ref().map_or(params.nodes as usize, |n| n.len());
-    let rows = match nodes {
-        Some(n) => compare_with_nodes(params, n, &changes),
-        None => compare(params, &changes),
-    }
-    .map_err(|e| e.to_string())?;
-
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "compare: {servers} servers, {} vnodes, {} keys ({}), hash {}, seed {}",
-        params.vnodes, params.keys, params.distribution, params.hash, params.seed
-    );
-    let _ = writeln!(out, "changes: {}", described.join("; "));
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{:<10} {:<7} {:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}",
-        "algorithm",
-        "hash",
-        "state",
-        "keys rsd",
-        "max/mean",
-        "req rsd",
-        "req max",
-        "moved",
-        "ideal",
-        "x ideal",
-        "overflow"
-    );
-    for r in &rows {
-        out.push_str(&compare_row(r));
-    }
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "keys rsd, max/mean: spread of keys over servers after the changes (rsd = std/mean); req: of requests"
-    );
-    let _ = writeln!(out, "moved: keys moved by all changes, over the keys; ideal: the least any placement must move");
-    Ok(out)
-}
-
-fn compare_row(r: &CompareRow) -> String {
-    if let Some(e) = &r.error {
-        return format!("{:<10} {:<7} cannot run: {e}\n", r.algorithm.name(), r.hash.name());
-    }
-    let unit = match r.algorithm {
-        Algorithm::Ring | Algorithm::Ketama | Algorithm::Bounded => "points",
-        Algorithm::Maglev => "slots",
-        _ => "servers",
-    };
-    let ratio = if r.ideal_fraction > 0.0 { format!("{:.2}", r.moved_fraction / r.ideal_fraction) } else { "-".into() };
-    format!(
-        "{:<10} {:<7} {:>14} {:>9.4} {:>9.3} {:>9.4} {:>9.3} {:>9} {:>9} {:>8} {:>8}\n",
-        r.algorithm.name(),
-        r.hash.name(),
-        format!("{} {unit}", r.footprint),
-        r.keys.rel_std,
-        r.keys.max_over_mean,
-        r.requests.rel_std,
-        r.requests.max_over_mean,
-        percent(r.moved_fraction),
-        percent(r.ideal_fraction),
-        ratio,
-        r.overflowed
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,7 +265,7 @@ mod tests {
         let args = RingArgs {
             algorithm: Algorithm::Ketama,
             nodes: 4,
-            vnodes: 160,
+            vnodes: Some(160),
             keys: 2_000,
             key: vec!["user:42".into()],
             changes: vec!["add".into(), "fail:S2".into()],
@@ -380,7 +286,6 @@ mod tests {
     fn named_servers_match_libketama() {
         let args = RingArgs {
             algorithm: Algorithm::Ketama,
-            vnodes: 160,
             servers: vec!["127.0.0.1:11211=600".into(), "127.0.0.1:11212=400".into()],
             key: vec!["test".into()],
             ..RingArgs::default()
@@ -396,13 +301,13 @@ mod tests {
         for a in Algorithm::ALL {
             assert!(out.lines().any(|l| l.starts_with(a.name())), "{a}: {out}");
         }
-        assert!(out.contains("changes: add S11 (weight 100)"), "{out}");
-        assert!(out.starts_with("compare: 10 servers"), "{out}");
+        assert!(out.contains("Changes: add S11 (weight 100)."), "{out}");
+        assert!(out.starts_with("Every placement algorithm: 10 servers"), "{out}");
     }
 
     #[test]
     fn bad_values_are_sentences() {
-        let err = run(&RingArgs { vnodes: 0, ..RingArgs::default() }).unwrap_err();
+        let err = run(&RingArgs { vnodes: Some(0), ..RingArgs::default() }).unwrap_err();
         assert!(err.contains("vnodes = 0 is out of range"), "{err}");
         let err = run(&RingArgs { changes: vec!["remove:S99".into()], ..RingArgs::default() }).unwrap_err();
         assert!(err.contains("--change 'remove:S99'") && err.contains("no server named 'S99'"), "{err}");

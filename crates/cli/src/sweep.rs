@@ -39,8 +39,12 @@ pub struct SweepArgs {
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Print CSV instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub csv: bool,
+    /// Print JSON instead of a table: each point's values and each metric's
+    /// distribution, and the search's best point.
+    #[arg(long, conflicts_with = "shard")]
+    pub json: bool,
     /// Run only shard K of N (K from 0) and print its raw results for `merge`.
     #[arg(long)]
     pub shard: Option<String>,
@@ -173,6 +177,36 @@ fn print(sweep: &Sweep, rows: &[PointRow], csv: bool) -> String {
     out
 }
 
+/// `sweep --json`: every point's parameter values and metric distributions
+/// (NaN, a metric no run measured, is null), and with a search its best
+/// point (null when none meets the constraints).
+fn json(sweep: &Sweep, rows: &[PointRow], best: Option<Option<usize>>) -> String {
+    let points: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let values: serde_json::Map<String, serde_json::Value> =
+                sweep.params.iter().zip(&r.values).map(|(p, v)| (p.name.clone(), v.clone().into())).collect();
+            let metrics: serde_json::Map<String, serde_json::Value> = sweep
+                .metrics
+                .iter()
+                .zip(&r.stats)
+                .map(|(m, st)| (m.clone(), serde_json::to_value(st).unwrap_or_default()))
+                .collect();
+            serde_json::json!({ "values": values, "metrics": metrics })
+        })
+        .collect();
+    let mut out = serde_json::json!({
+        "seeds": sweep.seeds,
+        "params": sweep.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+        "metrics": sweep.metrics,
+        "points": points,
+    });
+    if let Some(best) = best {
+        out["best"] = best.map_or(serde_json::Value::Null, |p| out["points"][p].clone());
+    }
+    serde_json::to_string_pretty(&out).unwrap_or_default() + "\n"
+}
+
 /// `clusterscope sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<String, String> {
     let text = std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
@@ -246,7 +280,11 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
             .collect::<Result<Vec<_>, _>>()?;
         let goal = clusterscope_core::sweep::Goal { objective: objective.clone(), minimise, constraints };
         let word = if minimise { "lowest" } else { "highest" };
-        match clusterscope_core::sweep::search(&sweep.shape(), &rows, &goal)? {
+        let best = clusterscope_core::sweep::search(&sweep.shape(), &rows, &goal)?;
+        if args.json {
+            return Ok(json(&sweep, &rows, Some(best)));
+        }
+        match best {
             Some(p) => {
                 let names: Vec<String> =
                     sweep.params.iter().zip(&rows[p].values).map(|(r, v)| format!("{}={v}", r.name)).collect();
@@ -266,6 +304,9 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
         }
     } else if !args.subject_to.is_empty() {
         return Err("--subject-to goes with --minimise or --maximise".into());
+    }
+    if args.json {
+        return Ok(json(&sweep, &rows, None));
     }
     // With --csv the table stays pure CSV: the search's answer goes to stderr.
     if args.csv {

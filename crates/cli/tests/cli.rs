@@ -143,3 +143,35 @@ fn a_file_with_tune_lines_is_swept_without_flags() {
     assert_eq!(code, 2);
     assert!(err.contains("give --param and --metric"), "{err}");
 }
+
+// libketama places each server on 160 points (40 MD5 digests of four
+// points each, RJ/ketama ketama.c); the lab's `auto` does too, and so does
+// `ring --algorithm ketama` when --vnodes is not given. Other algorithms
+// keep 100.
+#[test]
+fn ketama_defaults_to_libketamas_160_points_per_server() {
+    let header = |args: &[&str]| {
+        let (code, out, err) = clusterscope(&[&["ring", "--nodes", "4", "--keys", "1000"], args].concat());
+        assert_eq!(code, 0, "{err}");
+        out.lines().next().unwrap_or_default().to_string()
+    };
+    assert!(header(&["--algorithm", "ketama"]).starts_with("ketama: 4 servers, 160 vnodes"));
+    assert!(header(&["--algorithm", "ketama", "--vnodes", "50"]).starts_with("ketama: 4 servers, 50 vnodes"));
+    assert!(header(&["--algorithm", "ring"]).starts_with("ring: 4 servers, 100 vnodes"));
+    assert!(header(&[]).starts_with("ring: 4 servers, 100 vnodes"));
+    // libketama's own binding test (RJ/ketama python_ketama/tests.py): with
+    // these two servers, "test" goes to 127.0.0.1:11211.
+    let (code, out, err) = clusterscope(&[
+        "ring",
+        "--algorithm",
+        "ketama",
+        "--server",
+        "127.0.0.1:11211=600",
+        "--server",
+        "127.0.0.1:11212=400",
+        "--key",
+        "test",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("test  127.0.0.1:11211"), "{out}");
+}

@@ -308,6 +308,7 @@ const PINGPONG: LabDef = LabDef {
     build: cluster::build::<PingNode>,
     bench: None,
     speed: None,
+    experiments: &[],
     presets: &[(
         "Four nodes ping and pong",
         "# Four nodes: S1 pings, the others answer.\nlab pingpong\nseed 1\nnodes 4\nuntil 2s\nexpect pongs >= 20\nexpect rounds == 10\n",

@@ -282,6 +282,10 @@ static LAB: LabDef = LabDef {
     // No benchmark workload, no benchmark of its own.
     bench: None,
     speed: None,
+    // No experiments yet: an experiment is a named run that returns a
+    // table (see `raft/experiments.rs`); `clusterscope exp` and the page
+    // list what a lab declares here.
+    experiments: &[],
 };
 
 /// The preset: a scenario file like any other.

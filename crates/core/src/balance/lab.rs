@@ -129,6 +129,7 @@ pub static LAB: LabDef = LabDef {
     build,
     bench: Some(include_str!("../../../../tests/scenarios/balance/bench.scn")),
     speed: None,
+    experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("Round robin over equal servers", include_str!("../../../../tests/scenarios/balance/default.scn")),
         ("Unequal servers: least connections and two choices", include_str!("../../../../tests/scenarios/balance/heterogeneous.scn")),
@@ -206,47 +207,7 @@ pub const BUCKETS_US: &[u64] = &[
     u64::MAX,
 ];
 
-/// One policy's line in the comparison of policies.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PolicyRow {
-    /// The policy's name.
-    pub policy: String,
-    /// Latency percentiles over the whole run, microseconds: p50, p95,
-    /// p99, p99.9, max (NaN: nothing completed).
-    pub latency: [f64; 5],
-    /// Completed / ended.
-    pub success: f64,
-    /// Requests made, completed, rejected, timed out, failed.
-    pub counts: [u64; 5],
-    /// Retries per request.
-    pub retries_per_request: f64,
-}
-
-/// The same traffic and the same faults under every policy: the scenario
-/// as recorded, with its policy (and any change of policy) replaced.
-pub fn compare_policies(scn: &Scenario) -> Result<Vec<PolicyRow>, ScenarioError> {
-    let mut rows = Vec::new();
-    for (i, policy) in Policy::ALL.iter().enumerate() {
-        let mut s = scn.clone();
-        s.set("policy", i as i64).map_err(ScenarioError::Invalid)?;
-        s.actions.retain(|t| !matches!(&t.action, Action::Set(n, _) if n == "policy"));
-        let lab = crate::lab::Lab::replay(&s)?;
-        let Some(b) = lab.model::<BalanceLab>() else { continue };
-        let m = b.model();
-        let h = m.latency();
-        let q = |q: f64| if h.is_empty() { f64::NAN } else { h.value_at_quantile(q) as f64 };
-        let t = m.totals();
-        let ended = t.completed + t.rejected + t.timed_out + t.failed;
-        rows.push(PolicyRow {
-            policy: policy.name().into(),
-            latency: [q(0.5), q(0.95), q(0.99), q(0.999), if h.is_empty() { f64::NAN } else { h.max() as f64 }],
-            success: if ended > 0 { t.completed as f64 / ended as f64 } else { f64::NAN },
-            counts: [t.requests, t.completed, t.rejected, t.timed_out, t.failed],
-            retries_per_request: if t.requests > 0 { t.retries as f64 / t.requests as f64 } else { 0.0 },
-        });
-    }
-    Ok(rows)
-}
+pub use super::experiments::{compare_policies, PolicyRow};
 
 /// The lab.
 #[derive(Clone)]

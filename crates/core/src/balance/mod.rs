@@ -42,6 +42,7 @@
 
 mod config;
 mod detection;
+pub mod experiments;
 mod faults;
 pub mod lab;
 pub mod policy;

@@ -3,9 +3,9 @@
 //! A lab is two things:
 //!
 //! * a static description, [`LabDef`]: its name, its parameter table, its
-//!   own action verbs (the shared faults come for free), its presets and a
-//!   function that builds it from a scenario; registered in one list,
-//!   [`registry`];
+//!   own action verbs (the shared faults come for free), its presets, its
+//!   experiments ([`experiment`]) and a function that builds it from a
+//!   scenario; registered in one list, [`registry`];
 //! * a running model, [`Model`]: advance to a time, apply an action, and
 //!   report what the page draws ([`Schema`] once, [`Frame`]s after).
 //!
@@ -26,11 +26,13 @@
 pub mod catalog;
 pub mod cluster;
 pub mod diagram;
+pub mod experiment;
 pub mod frame;
 pub mod registry;
 pub mod timetravel;
 
 pub use catalog::{catalog, LabInfo, ParamView, Settings};
+pub use experiment::{Cell, Column, ColumnKind, ExpArg, ExpArgs, Experiment, Table};
 pub use frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NodeStatus,
     NodeView, NoteStyle, RoleLook, RoleStyle, Schema, StripBase, StripSpec, Unit,
@@ -92,6 +94,9 @@ pub struct LabDef {
     /// and a clock in milliseconds (the engine reads none) in, a result as
     /// JSON out. The browser's benchmark page runs it in the worker.
     pub speed: Option<SpeedBench>,
+    /// Its experiments: named runs that produce a table (Figure 16, a
+    /// comparison of policies), in the order a list shows them.
+    pub experiments: &'static [Experiment],
 }
 
 /// A lab's running model, driven by [`Lab`].

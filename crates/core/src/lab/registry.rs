@@ -7,7 +7,7 @@
 //! test, joins at run time with [`register`] and is then read, linked,
 //! replayed and drawn by the same machinery.
 
-use super::LabDef;
+use super::{Experiment, LabDef};
 use crate::scenario::{parse_action_in, Action, LabIndex, LabKind, Scenario, ScenarioError};
 use std::sync::RwLock;
 
@@ -78,4 +78,22 @@ impl LabKind {
 /// fault verb the lab accepts, or one of the lab's own verbs.
 pub fn parse_action(lab: LabKind, s: &str) -> Result<Action, String> {
     parse_action_in(lab, s, &Registry)
+}
+
+/// Every lab's experiments, as (lab, experiment), in menu order.
+pub fn experiments() -> Vec<(&'static LabDef, &'static Experiment)> {
+    all().into_iter().flat_map(|d| d.experiments.iter().map(move |e| (d, e))).collect()
+}
+
+/// A lab's experiment by name, or a sentence naming what there is.
+pub fn find_experiment(lab: &str, name: &str) -> Result<&'static Experiment, String> {
+    let def = find(lab).ok_or_else(|| format!("there is no lab '{lab}' (the labs: {})", names().join(", ")))?;
+    def.experiments.iter().find(|e| e.name == name).ok_or_else(|| {
+        let known: Vec<&str> = def.experiments.iter().map(|e| e.name).collect();
+        if known.is_empty() {
+            format!("the {lab} lab has no experiments")
+        } else {
+            format!("the {lab} lab has no experiment '{name}' (it has {})", known.join(", "))
+        }
+    })
 }

@@ -128,6 +128,7 @@ pub static LAB: LabDef = LabDef {
     build: cluster::build::<PaxosNode>,
     bench: Some(include_str!("../../../../tests/scenarios/paxos/bench.scn")),
     speed: None,
+    experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("A clean round", include_str!("../../../../tests/scenarios/paxos/default.scn")),
         ("Dueling proposers without back-off: livelock", include_str!("../../../../tests/scenarios/paxos/dueling-livelock.scn")),
@@ -353,7 +354,7 @@ impl ClusterProtocol for PaxosNode {
     fn query(scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
         match question {
             "beside" => {
-                let rows = crate::experiments::paxos_beside_raft(scn).map_err(|e| e.to_string())?;
+                let rows = super::experiments::paxos_beside_raft(scn).map_err(|e| e.to_string())?;
                 bincode::serialize(&rows).map_err(|e| e.to_string())
             }
             other => Err(format!("the paxos lab does not answer '{other}' (it answers beside)")),

@@ -28,6 +28,7 @@
 //! highest round it has seen, so a restarted proposer never reuses a
 //! ballot). The checkers in [`invariants`] follow every event.
 
+pub mod experiments;
 pub mod invariants;
 pub mod lab;
 pub mod node;

@@ -109,6 +109,7 @@ pub static LAB: LabDef = LabDef {
     build: cluster::build::<RaftNode>,
     bench: Some(include_str!("../../../../tests/scenarios/raft/bench.scn")),
     speed: None,
+    experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("Five servers elect a leader and replicate", include_str!("../../../../tests/scenarios/raft/default.scn")),
         ("Leader crash and re-election", include_str!("../../../../tests/scenarios/raft/leader-crash.scn")),

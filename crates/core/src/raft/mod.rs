@@ -63,6 +63,7 @@
 
 mod config;
 mod election;
+pub mod experiments;
 pub mod invariants;
 pub mod lab;
 mod log;

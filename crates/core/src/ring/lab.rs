@@ -213,6 +213,7 @@ pub static LAB: LabDef = LabDef {
     build,
     bench: None,
     speed: Some(super::speed::run),
+    experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("Eight servers, 10,000 keys", include_str!("../../../../tests/scenarios/ring/default.scn")),
         ("Add a server, then fail one", include_str!("../../../../tests/scenarios/ring/add-node.scn")),
@@ -432,11 +433,27 @@ impl RingLab {
         self.model.locate(key.as_bytes()).into_iter().map(|id| self.model.node_name(id)).collect()
     }
 
+    /// Every algorithm on the same keys and the same changes so far, in
+    /// full (the Ring lab's `compare` experiment shows them as a table).
+    pub fn compare_rows(&self) -> Result<Vec<crate::ring::CompareRow>, String> {
+        let base = RingParams { algorithm: Algorithm::Ring, ..self.params.clone() };
+        crate::ring::compare(&base, &self.changes).map_err(|e| e.to_string())
+    }
+
+    /// The placement parameters now.
+    pub fn params(&self) -> &RingParams {
+        &self.params
+    }
+
+    /// The changes applied so far, in order.
+    pub fn changes(&self) -> &[RingChange] {
+        &self.changes
+    }
+
     /// Every algorithm on the same keys and the same changes so far.
     pub fn compare(&self) -> Result<Vec<CompareView>, String> {
-        let base = RingParams { algorithm: Algorithm::Ring, ..self.params.clone() };
-        let rows = crate::ring::compare(&base, &self.changes).map_err(|e| e.to_string())?;
-        Ok(rows
+        Ok(self
+            .compare_rows()?
             .into_iter()
             .map(|r| CompareView {
                 algorithm: r.algorithm.name().into(),

@@ -46,6 +46,7 @@
 
 mod bounded;
 mod continuum;
+pub mod experiments;
 mod hash;
 mod jump;
 mod ketama;
