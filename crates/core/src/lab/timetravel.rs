@@ -90,7 +90,7 @@ impl<S> Default for Snapshots<S> {
 
 impl<S> Snapshots<S> {
     /// An empty store that keeps at most `max_count` snapshots and
-    /// `max_bytes` bytes (the first and the newest two stay regardless).
+    /// `max_bytes` bytes (the first and the newest stay regardless).
     pub fn with_budget(max_count: usize, max_bytes: usize) -> Self {
         Snapshots { kept: Vec::new(), max_count, max_bytes }
     }
@@ -119,19 +119,25 @@ impl<S> Snapshots<S> {
 
     /// Keeps the snapshots within their budget at time `now`: spaced
     /// further apart the older they are ([`keep`]); then, while over the
-    /// count or the bytes, every other of the older half goes. The first
-    /// (the start) and the newest stay.
+    /// count or the bytes, every other of the older half goes (until a pass
+    /// drops nothing, at four or five). The first (the start) and the
+    /// newest stay.
     pub fn thin(&mut self, now: Time) {
         let times: Vec<Time> = self.kept.iter().map(|(s, _)| s.time).collect();
         let mut keep = keep(&times, now).into_iter();
         self.kept.retain(|_| keep.next().unwrap_or(true));
         while self.kept.len() > 3 && (self.kept.len() > self.max_count || self.bytes() > self.max_bytes) {
-            let half = self.kept.len() / 2;
+            let (before, half) = (self.kept.len(), self.kept.len() / 2);
             let mut i = 0;
             self.kept.retain(|_| {
                 i += 1;
                 i == 1 || i > half || i % 2 == 0
             });
+            // Four or five have no odd one in the older half but the first:
+            // the pass drops nothing, and the store stays over budget.
+            if self.kept.len() == before {
+                break;
+            }
         }
     }
 
@@ -271,6 +277,16 @@ mod tests {
                 assert_eq!(store.nearest_at(s * SEC), Some(&s), "the newest stays");
             }
         }
+    }
+
+    /// Snapshots bigger than the whole budget: thinning stops at five
+    /// (where a pass of the rule drops nothing) instead of going round for ever.
+    #[test]
+    fn thinning_stops_when_a_pass_drops_nothing() {
+        let mut store = Snapshots::with_budget(0, 0);
+        (0..10).for_each(|s| store.push(at(s, 1000), s));
+        store.thin(0);
+        assert_eq!(store.stamps().map(|s| s.time / SEC).collect::<Vec<_>>(), vec![0, 1, 7, 8, 9]);
     }
 
     /// A seek replays from the latest snapshot at or before its target; a
