@@ -12,6 +12,8 @@ use crate::view::{api, canvas, files, panels, spacetime, tune};
 use clusterscope_core::lab::LabInfo;
 use clusterscope_core::sim::time::format_clock;
 use gloo_events::EventListener;
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -179,81 +181,92 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("Click on the diagram", "Go to that time; on a message, show it"),
 ];
 
-/// The whole app.
+/// The whole app: the worker, the address, the embedding API and the keys
+/// wired up in hooks (in this order, so the first load reaches the worker
+/// before anything else), then one of three layouts.
 #[function_component]
 pub fn App() -> Html {
     let state = use_reducer(AppState::default);
     let options = use_memo((), |_| Options::read());
-    let embed = options.embed;
-    let bench = options.bench;
     let view = use_state(|| options.view);
     let help = use_state(|| false);
     let diagram_view = use_memo((), |_| spacetime::Shared::default());
     let reader = use_mut_ref(|| None::<gloo_file::callbacks::FileReader>);
+    let pending = use_memo((), |_| api::PendingHandle::default());
+    let bridge = use_worker(&state, &pending);
+    use_address(&state, &bridge, &options, &view);
+    // Flow control: ask for the next frame once this one is on screen.
+    {
+        let bridge = bridge.clone();
+        use_effect_with(state.frames, move |_| bridge.send(ToWorker::Ack));
+    }
+    use_embedding_api(&state, &bridge, &pending, &view);
+    use_shortcuts(&state, &bridge, &view, &help);
+    use_diagram_records(&state, &bridge, &view);
+
+    let ctx = Ctx { state: state.clone(), bridge };
+    if options.bench {
+        return html! { <BenchPanel ctx={ctx} /> };
+    }
+    let has_diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
+    let mode = if has_diagram { *view } else { ViewMode::Cluster };
+    let own = labs::find(state.lab());
+    let parts = Parts {
+        error: error_banner(&state),
+        violation: violation_banner(&state),
+        drawing: drawing(&ctx, own.and_then(|v| v.stage), mode, &diagram_view),
+        view_switch: has_diagram.then(|| view_switch(&view, mode)),
+        help_overlay: help.then(|| help_overlay(&help)),
+        ondrop: on_drop(&ctx, reader),
+        mode,
+        timed: state.schema.as_ref().is_none_or(|s| s.timed),
+        ctx,
+    };
+    if options.embed {
+        embedded(parts, options.controls)
+    } else {
+        full_page(parts, own, &help, &diagram_view)
+    }
+}
+
+/// The worker, started once; its messages go to the state, except the
+/// embedding API's answers, which go to the page that asked.
+#[hook]
+fn use_worker(state: &UseReducerHandle<AppState>, pending: &api::PendingHandle) -> Bridge {
+    let dispatcher = state.dispatcher();
+    let pending = pending.clone();
+    let bridge = use_memo((), move |_| {
+        let bridge = spawn_worker(move |out: FromWorker| match out {
+            FromWorker::Done(tag, error) => pending.borrow_mut().done(tag, error),
+            out => dispatcher.dispatch(Msg::Worker(out, last_decoded_bytes())),
+        });
+        Bridge::new(bridge)
+    });
+    (*bridge).clone()
+}
+
+/// The address: the first load from it, a link pasted into it, and keeping
+/// it current (the link of what is on screen, and the view).
+#[hook]
+fn use_address(
+    state: &UseReducerHandle<AppState>,
+    bridge: &Bridge,
+    options: &Rc<Options>,
+    view: &UseStateHandle<ViewMode>,
+) {
     // The hash this page wrote last, so its own updates are not reloaded.
     let written = use_mut_ref(String::new);
     // A pasted link is loading: frames still in flight carry the old run's
     // link and must not overwrite the address until the worker answers.
     let loading = use_mut_ref(|| false);
-    let pending = use_memo((), |_| api::PendingHandle::default());
-
-    let bridge = {
-        let dispatcher = state.dispatcher();
-        let pending = (*pending).clone();
-        use_memo((), move |_| {
-            let bridge = spawn_worker(move |out: FromWorker| match out {
-                FromWorker::Done(tag, error) => pending.borrow_mut().done(tag, error),
-                out => dispatcher.dispatch(Msg::Worker(out, last_decoded_bytes())),
-            });
-            Bridge::new(bridge)
-        })
-    };
-    let bridge = (*bridge).clone();
-
-    // First load: the link in the address bar, or the default lab, playing;
-    // then the address's options.
     {
-        let bridge = bridge.clone();
-        let written = written.clone();
-        let dispatcher = state.dispatcher();
-        let options = options.clone();
-        use_effect_with((), move |_| {
-            let hash = current_hash();
-            let speed = options.speed.unwrap_or(0.1);
-            dispatcher.dispatch(Msg::Speed(speed));
-            if !options.problems.is_empty() {
-                dispatcher.dispatch(Msg::Error(format!(
-                    "In the address: {}. Defaults were used.",
-                    options.problems.join("; ")
-                )));
-            }
-            if bench {
-                // The benchmark page drives the worker itself (see BenchPanel).
-                return;
-            }
-            bridge.send(ToWorker::Speed(speed));
-            let play = if hash.is_empty() {
-                bridge.send(ToWorker::LoadPreset { lab: String::new(), index: 0 });
-                options.autoplay.unwrap_or(true)
-            } else {
-                *written.borrow_mut() = hash.clone();
-                bridge.send(ToWorker::LoadLink(hash));
-                options.autoplay.unwrap_or(false)
-            };
-            if let Some(t) = options.start {
-                bridge.send(ToWorker::Seek(t));
-            }
-            if play {
-                bridge.send(ToWorker::Play);
-            }
-        });
+        let (bridge, written, dispatcher, options) =
+            (bridge.clone(), written.clone(), state.dispatcher(), options.clone());
+        use_effect_with((), move |_| first_load(&options, &bridge, &written, &dispatcher));
     }
-
     // A link pasted into the address bar of this tab.
     {
-        let bridge = bridge.clone();
-        let written = written.clone();
-        let loading = loading.clone();
+        let (bridge, written, loading) = (bridge.clone(), written.clone(), loading.clone());
         use_effect_with((), move |_| {
             let listener = EventListener::new(&window(), "hashchange", move |_| {
                 let hash = current_hash();
@@ -267,149 +280,217 @@ pub fn App() -> Html {
             move || drop(listener)
         });
     }
-
     // Keep the address bar reproducing what is on screen.
-    {
-        let written = written.clone();
-        let settled = state.status.reset || state.error.is_some();
-        use_effect_with((state.link.clone(), state.frames, settled), move |(link, _, settled)| {
-            if *loading.borrow() {
-                if !*settled {
-                    return;
-                }
-                *loading.borrow_mut() = false;
+    let settled = state.status.reset || state.error.is_some();
+    use_effect_with((state.link.clone(), state.frames, settled), move |(link, _, settled)| {
+        if *loading.borrow() {
+            if !*settled {
+                return;
             }
-            if !link.is_empty() && *written.borrow() != *link {
-                write_address(&window().location().search().unwrap_or_default(), link);
-                *written.borrow_mut() = link.clone();
-            }
-        });
-    }
+            *loading.borrow_mut() = false;
+        }
+        if !link.is_empty() && *written.borrow() != *link {
+            write_address(&window().location().search().unwrap_or_default(), link);
+            *written.borrow_mut() = link.clone();
+        }
+    });
     // The view is part of the address (the default, cluster, is left out).
-    {
-        use_effect_with(*view, move |v| {
-            let value = (*v != ViewMode::Cluster).then_some(v.name());
-            let search = search_with("view", value);
-            if search != window().location().search().unwrap_or_default() {
-                write_address(&search, &current_hash());
-            }
-        });
-    }
+    use_effect_with(**view, move |v| {
+        let value = (*v != ViewMode::Cluster).then_some(v.name());
+        let search = search_with("view", value);
+        if search != window().location().search().unwrap_or_default() {
+            write_address(&search, &current_hash());
+        }
+    });
+}
 
-    // Flow control: ask for the next frame once this one is on screen.
-    {
-        let bridge = bridge.clone();
-        use_effect_with(state.frames, move |_| bridge.send(ToWorker::Ack));
+/// First load: the link in the address bar, or the default lab, playing;
+/// then the address's options.
+fn first_load(
+    options: &Options,
+    bridge: &Bridge,
+    written: &RefCell<String>,
+    dispatcher: &UseReducerDispatcher<AppState>,
+) {
+    let hash = current_hash();
+    let speed = options.speed.unwrap_or(0.1);
+    dispatcher.dispatch(Msg::Speed(speed));
+    if !options.problems.is_empty() {
+        dispatcher
+            .dispatch(Msg::Error(format!("In the address: {}. Defaults were used.", options.problems.join("; "))));
     }
+    if options.bench {
+        // The benchmark page drives the worker itself (see BenchPanel).
+        return;
+    }
+    bridge.send(ToWorker::Speed(speed));
+    let play = if hash.is_empty() {
+        bridge.send(ToWorker::LoadPreset { lab: String::new(), index: 0 });
+        options.autoplay.unwrap_or(true)
+    } else {
+        *written.borrow_mut() = hash.clone();
+        bridge.send(ToWorker::LoadLink(hash));
+        options.autoplay.unwrap_or(false)
+    };
+    if let Some(t) = options.start {
+        bridge.send(ToWorker::Seek(t));
+    }
+    if play {
+        bridge.send(ToWorker::Play);
+    }
+}
 
-    // The embedding API: requests from the parent page.
+/// The embedding API: requests from the parent page, and events to it.
+#[hook]
+fn use_embedding_api(
+    state: &UseReducerHandle<AppState>,
+    bridge: &Bridge,
+    pending: &api::PendingHandle,
+    view: &UseStateHandle<ViewMode>,
+) {
     {
-        let bridge = bridge.clone();
-        let pending = (*pending).clone();
-        let view = view.clone();
+        let (bridge, pending, view) = (bridge.clone(), pending.clone(), view.clone());
         use_effect_with((), move |_| {
             let listener = EventListener::new(&window(), "message", move |e| {
                 let Some(e) = e.dyn_ref::<web_sys::MessageEvent>() else { return };
-                if !api::from_parent(e) {
-                    return;
-                }
-                let Some(source) = e.source().map(wasm_bindgen::JsValue::from) else { return };
-                let data = e.data();
-                let id = if data.is_object() {
-                    js_sys::Reflect::get(&data, &"id".into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
-                } else {
-                    wasm_bindgen::JsValue::UNDEFINED
-                };
-                match api::parse(&data) {
-                    Err(error) => api::refuse(&source, &id, &error),
-                    Ok(api::Request::View(v)) => {
-                        view.set(ViewMode::parse(&v).unwrap_or(ViewMode::Cluster));
-                        api::accept(&source, &id, None);
-                    }
-                    Ok(api::Request::Worker(cmd)) => {
-                        let tag = pending.borrow_mut().wait(source, id);
-                        bridge.send(ToWorker::Api { tag, cmd: Box::new(cmd) });
-                    }
+                if api::from_parent(e) {
+                    api_request(e, &bridge, &pending, &view);
                 }
             });
             move || drop(listener)
         });
     }
-    // The embedding API: events to the parent page.
-    {
-        let pending = (*pending).clone();
-        let seen = use_mut_ref(api::Seen::default);
-        let state = state.clone();
-        use_effect_with(state.frames, move |_| api::follow(&state, &mut seen.borrow_mut(), &pending));
-    }
+    let pending = pending.clone();
+    let seen = use_mut_ref(api::Seen::default);
+    let state = state.clone();
+    use_effect_with(state.frames, move |_| api::follow(&state, &mut seen.borrow_mut(), &pending));
+}
 
-    // Keys: space plays and pauses; arrows step one event; '.' steps to the
-    // next instant; 'd' switches the view; '?' shows the help.
-    {
-        let bridge = bridge.clone();
-        let playing = state.status.playing;
-        let view = view.clone();
-        let help = help.clone();
-        let diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
-        use_effect_with((playing, *view, *help, diagram), move |_| {
-            // Not passive: the space bar must not also scroll the page.
-            let options = gloo_events::EventListenerOptions::enable_prevent_default();
-            let listener = EventListener::new_with_options(&window(), "keydown", options, move |e| {
-                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
-                let tag = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map(|el| el.tag_name());
-                // Fields take every key; a focused button takes the space bar.
-                let typing = matches!(tag.as_deref(), Some("INPUT" | "TEXTAREA" | "SELECT"));
-                if typing
-                    || (tag.as_deref() == Some("BUTTON") && e.key() == " ")
-                    || e.ctrl_key()
-                    || e.meta_key()
-                    || e.alt_key()
-                {
-                    return;
+/// One request from the parent page: the view is switched here, anything
+/// else goes to the worker, which answers when it is done.
+fn api_request(
+    e: &web_sys::MessageEvent,
+    bridge: &Bridge,
+    pending: &api::PendingHandle,
+    view: &UseStateHandle<ViewMode>,
+) {
+    let Some(source) = e.source().map(wasm_bindgen::JsValue::from) else { return };
+    let data = e.data();
+    let id = if data.is_object() {
+        js_sys::Reflect::get(&data, &"id".into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+    } else {
+        wasm_bindgen::JsValue::UNDEFINED
+    };
+    match api::parse(&data) {
+        Err(error) => api::refuse(&source, &id, &error),
+        Ok(api::Request::View(v)) => {
+            view.set(ViewMode::parse(&v).unwrap_or(ViewMode::Cluster));
+            api::accept(&source, &id, None);
+        }
+        Ok(api::Request::Worker(cmd)) => {
+            let tag = pending.borrow_mut().wait(source, id);
+            bridge.send(ToWorker::Api { tag, cmd: Box::new(cmd) });
+        }
+    }
+}
+
+/// Keys: space plays and pauses; arrows step one event; '.' steps to the
+/// next instant; 'd' switches the view; '?' shows the help.
+#[hook]
+fn use_shortcuts(
+    state: &UseReducerHandle<AppState>,
+    bridge: &Bridge,
+    view: &UseStateHandle<ViewMode>,
+    help: &UseStateHandle<bool>,
+) {
+    let (bridge, view, help) = (bridge.clone(), view.clone(), help.clone());
+    let playing = state.status.playing;
+    let diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
+    use_effect_with((playing, *view, *help, diagram), move |_| {
+        // Not passive: the space bar must not also scroll the page.
+        let options = gloo_events::EventListenerOptions::enable_prevent_default();
+        let listener = EventListener::new_with_options(&window(), "keydown", options, move |e| {
+            let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+            if !for_the_page(e) {
+                return;
+            }
+            match e.key().as_str() {
+                " " => {
+                    e.prevent_default();
+                    bridge.send(if playing { ToWorker::Pause } else { ToWorker::Play });
                 }
-                match e.key().as_str() {
-                    " " => {
-                        e.prevent_default();
-                        bridge.send(if playing { ToWorker::Pause } else { ToWorker::Play });
-                    }
-                    "." => bridge.send(ToWorker::Step),
-                    "ArrowRight" => {
-                        e.prevent_default();
-                        bridge.send(ToWorker::StepEvent);
-                    }
-                    "ArrowLeft" => {
-                        e.prevent_default();
-                        bridge.send(ToWorker::StepBack);
-                    }
-                    "d" if diagram => view.set(match *view {
-                        ViewMode::Cluster => ViewMode::Diagram,
-                        ViewMode::Diagram => ViewMode::Both,
-                        ViewMode::Both => ViewMode::Cluster,
-                    }),
-                    "?" => help.set(!*help),
-                    "Escape" => help.set(false),
-                    _ => {}
+                "." => bridge.send(ToWorker::Step),
+                "ArrowRight" => {
+                    e.prevent_default();
+                    bridge.send(ToWorker::StepEvent);
                 }
-            });
-            move || drop(listener)
+                "ArrowLeft" => {
+                    e.prevent_default();
+                    bridge.send(ToWorker::StepBack);
+                }
+                "d" if diagram => view.set(match *view {
+                    ViewMode::Cluster => ViewMode::Diagram,
+                    ViewMode::Diagram => ViewMode::Both,
+                    ViewMode::Both => ViewMode::Cluster,
+                }),
+                "?" => help.set(!*help),
+                "Escape" => help.set(false),
+                _ => {}
+            }
         });
-    }
+        move || drop(listener)
+    });
+}
 
-    // Frames carry the diagram's records only while someone looks at them:
-    // the diagram on screen, or an embedding page hearing the lab's notes.
-    {
-        let bridge = bridge.clone();
-        let shown =
-            state.schema.as_ref().is_some_and(|s| s.diagram) && (*view != ViewMode::Cluster || api::parent().is_some());
-        use_effect_with(shown, move |shown| bridge.send(ToWorker::Diagram(*shown)));
-    }
+/// Whether a key is the page's: fields take every key, a focused button
+/// takes the space bar, and keys with a modifier belong to the browser.
+fn for_the_page(e: &web_sys::KeyboardEvent) -> bool {
+    let tag = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map(|el| el.tag_name());
+    let typing = matches!(tag.as_deref(), Some("INPUT" | "TEXTAREA" | "SELECT"));
+    !(typing || (tag.as_deref() == Some("BUTTON") && e.key() == " ") || e.ctrl_key() || e.meta_key() || e.alt_key())
+}
 
-    let ctx = Ctx { state: state.clone(), bridge };
-    if bench {
-        return html! { <BenchPanel ctx={ctx} /> };
+/// Frames carry the diagram's records only while someone looks at them:
+/// the diagram on screen, or an embedding page hearing the lab's notes.
+#[hook]
+fn use_diagram_records(state: &UseReducerHandle<AppState>, bridge: &Bridge, view: &UseStateHandle<ViewMode>) {
+    let bridge = bridge.clone();
+    let shown =
+        state.schema.as_ref().is_some_and(|s| s.diagram) && (**view != ViewMode::Cluster || api::parent().is_some());
+    use_effect_with(shown, move |shown| bridge.send(ToWorker::Diagram(*shown)));
+}
+
+/// What every layout shows, made once.
+struct Parts {
+    ctx: Ctx,
+    error: Option<Html>,
+    violation: Option<Html>,
+    drawing: Html,
+    view_switch: Option<Html>,
+    help_overlay: Option<Html>,
+    ondrop: Callback<DragEvent>,
+    mode: ViewMode,
+    timed: bool,
+}
+
+impl Parts {
+    /// The root's data attributes, read by the browser tests and benchmarks:
+    /// time, frames, frame bytes, fingerprint, events.
+    fn data(&self) -> [String; 5] {
+        let state = &self.ctx.state;
+        let frame = state.frame.as_ref();
+        [
+            frame.map_or(0, |f| f.time).to_string(),
+            state.frames.to_string(),
+            state.frame_bytes.to_string(),
+            frame.map(|f| f.fingerprint_hex()).unwrap_or_default(),
+            frame.map_or(0, |f| f.events).to_string(),
+        ]
     }
-    let time = state.frame.as_ref().map_or(0, |f| f.time);
-    let error = state.error.clone().map(|e| {
+}
+
+fn error_banner(state: &UseReducerHandle<AppState>) -> Option<Html> {
+    state.error.clone().map(|e| {
         let d = state.dispatcher();
         html! {
             <div class="banner error" role="alert">
@@ -417,102 +498,173 @@ pub fn App() -> Html {
                 <button aria-label="Dismiss message" onclick={Callback::from(move |_| d.dispatch(Msg::DismissError))}>{ "×" }</button>
             </div>
         }
-    });
-    let violation = state.frame.as_ref().and_then(|f| f.violation.clone()).map(|v| {
+    })
+}
+
+fn violation_banner(state: &AppState) -> Option<Html> {
+    state.frame.as_ref().and_then(|f| f.violation.clone()).map(|v| {
         html! { <div class="banner violation" role="alert"><strong>{ "Invariant violated. " }</strong>{ v }</div> }
-    });
-    let lab = state.lab().to_string();
-    let own = labs::find(&lab);
-    let timed = state.schema.as_ref().is_none_or(|s| s.timed);
-    let cluster = state.schema.as_ref().is_none_or(|s| s.cluster);
-    let has_diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
-    let mode = if has_diagram { *view } else { ViewMode::Cluster };
-    let own_stage = own.and_then(|v| v.stage);
+    })
+}
+
+/// The stage's drawing: the cluster (or the lab's own stage), the
+/// diagram, or both.
+fn drawing(ctx: &Ctx, own_stage: Option<fn(&Ctx) -> Html>, mode: ViewMode, diagram_view: &spacetime::Shared) -> Html {
     let cluster_drawing = match own_stage {
-        Some(stage) => stage(&ctx),
+        Some(stage) => stage(ctx),
         None => html! { <canvas::ClusterView ctx={ctx.clone()} /> },
     };
-    let spacetime = html! { <spacetime::SpaceTime ctx={ctx.clone()} shared={(*diagram_view).clone()} /> };
-    let drawing = match mode {
+    let spacetime = html! { <spacetime::SpaceTime ctx={ctx.clone()} shared={diagram_view.clone()} /> };
+    match mode {
         ViewMode::Cluster => cluster_drawing,
         ViewMode::Diagram => spacetime,
         ViewMode::Both => html! { <div class="both">{ cluster_drawing }{ spacetime }</div> },
-    };
-    let view_switch = has_diagram.then(|| {
-        let buttons = [ViewMode::Cluster, ViewMode::Diagram, ViewMode::Both].into_iter().map(|m| {
-            let view = view.clone();
-            let on = mode == m;
-            let label = match m {
-                ViewMode::Cluster => "Cluster",
-                ViewMode::Diagram => "Diagram",
-                ViewMode::Both => "Both",
-            };
-            html! { <button aria-pressed={on.to_string()} class={classes!(on.then_some("on"))} onclick={Callback::from(move |_| view.set(m))}>{ label }</button> }
-        });
-        html! { <div class="view-switch" role="group" aria-label="View" title="d switches">{ for buttons }</div> }
-    });
-    let help_overlay = help.then(|| {
-        let help = help.clone();
-        html! {
-            <div class="overlay" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" onclick={Callback::from(move |_| help.set(false))}>
-                <div class="help">
-                    <h2>{ "Keyboard shortcuts" }</h2>
-                    <table>{ for SHORTCUTS.iter().map(|(k, what)| html! { <tr><th><kbd>{ *k }</kbd></th><td>{ *what }</td></tr> }) }</table>
-                    <p>{ "Click anywhere or press Esc to close." }</p>
-                </div>
-            </div>
-        }
-    });
-    let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
-    let ondrop = {
-        let ctx = ctx.clone();
-        Callback::from(move |e: DragEvent| {
-            e.prevent_default();
-            if let Some(file) = e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
-                files::import(file, &ctx, &reader);
-            }
-        })
-    };
-    let data = (time.to_string(), state.frames.to_string(), state.frame_bytes.to_string());
-    let fingerprint = state.frame.as_ref().map(|f| f.fingerprint_hex()).unwrap_or_default();
-    let events = state.frame.as_ref().map_or(0, |f| f.events).to_string();
+    }
+}
 
-    if embed {
-        let full = {
-            let loc = window().location();
-            format!("{}#{}", loc.pathname().unwrap_or_default(), state.link)
+fn view_switch(view: &UseStateHandle<ViewMode>, mode: ViewMode) -> Html {
+    let buttons = [ViewMode::Cluster, ViewMode::Diagram, ViewMode::Both].into_iter().map(|m| {
+        let view = view.clone();
+        let on = mode == m;
+        let label = match m {
+            ViewMode::Cluster => "Cluster",
+            ViewMode::Diagram => "Diagram",
+            ViewMode::Both => "Both",
         };
-        let bar = match options.controls {
-            Controls::None => html! {},
-            Controls::Compact => html! {
+        html! { <button aria-pressed={on.to_string()} class={classes!(on.then_some("on"))} onclick={Callback::from(move |_| view.set(m))}>{ label }</button> }
+    });
+    html! { <div class="view-switch" role="group" aria-label="View" title="d switches">{ for buttons }</div> }
+}
+
+fn help_overlay(help: &UseStateHandle<bool>) -> Html {
+    let help = help.clone();
+    html! {
+        <div class="overlay" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" onclick={Callback::from(move |_| help.set(false))}>
+            <div class="help">
+                <h2>{ "Keyboard shortcuts" }</h2>
+                <table>{ for SHORTCUTS.iter().map(|(k, what)| html! { <tr><th><kbd>{ *k }</kbd></th><td>{ *what }</td></tr> }) }</table>
+                <p>{ "Click anywhere or press Esc to close." }</p>
+            </div>
+        </div>
+    }
+}
+
+/// A scenario file dropped on the page is opened.
+fn on_drop(ctx: &Ctx, reader: Rc<RefCell<Option<gloo_file::callbacks::FileReader>>>) -> Callback<DragEvent> {
+    let ctx = ctx.clone();
+    Callback::from(move |e: DragEvent| {
+        e.prevent_default();
+        if let Some(file) = e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+            files::import(file, &ctx, &reader);
+        }
+    })
+}
+
+/// The layout for iframes: the drawing and the chosen controls.
+fn embedded(p: Parts, controls: Controls) -> Html {
+    let [time, frames, frame_bytes, fingerprint, events] = p.data();
+    let ctx = &p.ctx;
+    let full = {
+        let loc = window().location();
+        format!("{}#{}", loc.pathname().unwrap_or_default(), ctx.state.link)
+    };
+    let bar = match controls {
+        Controls::None => html! {},
+        Controls::Compact => html! {
+            <div class="embed-bar">
+                <panels::Transport ctx={ctx.clone()} compact={true} />
+                <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
+            </div>
+        },
+        Controls::Full => html! {
+            <>
                 <div class="embed-bar">
                     <panels::Transport ctx={ctx.clone()} compact={true} />
+                    { p.view_switch.clone().unwrap_or_default() }
                     <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
                 </div>
-            },
-            Controls::Full => html! {
-                <>
-                    <div class="embed-bar">
-                        <panels::Transport ctx={ctx.clone()} compact={true} />
-                        { view_switch.clone().unwrap_or_default() }
-                        <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
-                    </div>
-                    if timed { <panels::Timeline ctx={ctx.clone()} /> }
-                </>
-            },
-        };
-        return html! {
-            <div class={classes!("embed", format!("view-{}", mode.name()))} data-time={data.0} data-frames={data.1} data-frame-bytes={data.2} data-lab={lab} data-fingerprint={fingerprint} data-events={events} data-view={mode.name()}
-                {ondragover} {ondrop}>
-                { error }{ violation }
-                { drawing }
-                { bar }
-                { help_overlay.unwrap_or_default() }
-            </div>
-        };
+                if p.timed { <panels::Timeline ctx={ctx.clone()} /> }
+            </>
+        },
+    };
+    let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
+    let (mode, ondrop) = (p.mode, p.ondrop);
+    html! {
+        <div class={classes!("embed", format!("view-{}", mode.name()))} data-time={time} data-frames={frames} data-frame-bytes={frame_bytes} data-lab={ctx.state.lab().to_string()} data-fingerprint={fingerprint} data-events={events} data-view={mode.name()}
+            {ondragover} {ondrop}>
+            { p.error }{ p.violation }
+            { p.drawing }
+            { bar }
+            { p.help_overlay.unwrap_or_default() }
+        </div>
     }
+}
 
-    let tabs = state.catalog.iter().map(|info| {
+/// The full page: header, stage, side panels, event log.
+fn full_page(
+    p: Parts,
+    own: Option<&'static labs::LabView>,
+    help: &UseStateHandle<bool>,
+    diagram_view: &spacetime::Shared,
+) -> Html {
+    let [time, frames, frame_bytes, fingerprint, events] = p.data();
+    let (ctx, state) = (&p.ctx, &p.ctx.state);
+    let lab = state.lab().to_string();
+    let own_stage = own.and_then(|v| v.stage);
+    let cluster = state.schema.as_ref().is_none_or(|s| s.cluster);
+    let show_help = {
+        let help = help.clone();
+        Callback::from(move |_| help.set(true))
+    };
+    let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
+    let (mode, timed, ondrop) = (p.mode, p.timed, p.ondrop);
+    html! {
+        <div class={classes!("app", format!("view-{}", mode.name()))} data-time={time} data-frames={frames} data-frame-bytes={frame_bytes} data-lab={lab.clone()} data-fingerprint={fingerprint} data-events={events} data-view={mode.name()}
+            {ondragover} {ondrop}>
+            <header>
+                <h1>{ "ClusterScope" }</h1>
+                <nav aria-label="Labs">{ lab_tabs(ctx, &lab) }</nav>
+                <panels::Presets lab={lab.clone()} catalog={state.catalog.clone()} bridge={ctx.bridge.clone()} />
+                <files::Files ctx={ctx.clone()} shared={diagram_view.clone()} diagram={mode != ViewMode::Cluster} />
+                <panels::Share link={state.link.clone()} />
+                <button class="help-button" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onclick={show_help}>{ "?" }</button>
+            </header>
+            { p.error }{ p.violation }
+            <main>
+                <section class="stage" aria-label="Lab">
+                    <div class="stage-bar">
+                        <panels::Transport ctx={ctx.clone()} compact={false} />
+                        { p.view_switch.unwrap_or_default() }
+                    </div>
+                    { p.drawing }
+                    if timed { <panels::Timeline ctx={ctx.clone()} /> }
+                    if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
+                        <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
+                    }
+                    { own.map(|v| (v.below)(ctx)).unwrap_or_default() }
+                </section>
+                <aside>
+                    if cluster && own_stage.is_none() { <panels::NodePanel ctx={ctx.clone()} /> }
+                    <panels::Metrics ctx={ctx.clone()} />
+                    <panels::Charts ctx={ctx.clone()} />
+                    { settings(ctx, |p| html! { <panels::Network ..p /> }) }
+                    { own.map(|v| (v.side)(ctx)).unwrap_or_default() }
+                    { settings(ctx, |p| html! { <panels::Setup ..p /> }) }
+                    <tune::Tune ctx={ctx.clone()} />
+                </aside>
+            </main>
+            <section class="bottom">
+                <panels::EventLog log={state.shown.log.clone()} total={state.shown.log_total} />
+            </section>
+            if timed { <footer>{ format!("virtual time {}", format_clock(state.shown.frame.as_ref().map_or(0, |f| f.time))) }</footer> }
+            { p.help_overlay.unwrap_or_default() }
+        </div>
+    }
+}
+
+/// One tab per lab; a tab opens its lab's first preset, playing.
+fn lab_tabs(ctx: &Ctx, lab: &str) -> Html {
+    let tabs = ctx.state.catalog.iter().map(|info| {
         let b = ctx.bridge.clone();
         let active = lab == info.name;
         let name = info.name.clone();
@@ -526,52 +678,7 @@ pub fn App() -> Html {
             <button class={classes!("tab", active.then_some("active"))} aria-current={active.then_some("page")} title={info.about.clone()} {onclick}>{ info.title.clone() }</button>
         }
     });
-    let show_help = {
-        let help = help.clone();
-        Callback::from(move |_| help.set(true))
-    };
-    html! {
-        <div class={classes!("app", format!("view-{}", mode.name()))} data-time={data.0} data-frames={data.1} data-frame-bytes={data.2} data-lab={lab.clone()} data-fingerprint={fingerprint} data-events={events} data-view={mode.name()}
-            {ondragover} {ondrop}>
-            <header>
-                <h1>{ "ClusterScope" }</h1>
-                <nav aria-label="Labs">{ for tabs }</nav>
-                <panels::Presets lab={lab.clone()} catalog={state.catalog.clone()} bridge={ctx.bridge.clone()} />
-                <files::Files ctx={ctx.clone()} shared={(*diagram_view).clone()} diagram={mode != ViewMode::Cluster} />
-                <panels::Share link={state.link.clone()} />
-                <button class="help-button" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onclick={show_help}>{ "?" }</button>
-            </header>
-            { error }{ violation }
-            <main>
-                <section class="stage" aria-label="Lab">
-                    <div class="stage-bar">
-                        <panels::Transport ctx={ctx.clone()} compact={false} />
-                        { view_switch.unwrap_or_default() }
-                    </div>
-                    { drawing }
-                    if timed { <panels::Timeline ctx={ctx.clone()} /> }
-                    if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
-                        <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
-                    }
-                    { own.map(|v| (v.below)(&ctx)).unwrap_or_default() }
-                </section>
-                <aside>
-                    if cluster && own_stage.is_none() { <panels::NodePanel ctx={ctx.clone()} /> }
-                    <panels::Metrics ctx={ctx.clone()} />
-                    <panels::Charts ctx={ctx.clone()} />
-                    { settings(&ctx, |p| html! { <panels::Network ..p /> }) }
-                    { own.map(|v| (v.side)(&ctx)).unwrap_or_default() }
-                    { settings(&ctx, |p| html! { <panels::Setup ..p /> }) }
-                    <tune::Tune ctx={ctx.clone()} />
-                </aside>
-            </main>
-            <section class="bottom">
-                <panels::EventLog log={state.shown.log.clone()} total={state.shown.log_total} />
-            </section>
-            if timed { <footer>{ format!("virtual time {}", format_clock(state.shown.frame.as_ref().map_or(0, |f| f.time))) }</footer> }
-            { help_overlay.unwrap_or_default() }
-        </div>
-    }
+    html! { <>{ for tabs }</> }
 }
 
 /// A settings panel, given only what it depends on.

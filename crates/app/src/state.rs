@@ -172,135 +172,8 @@ impl Reducible for AppState {
     fn reduce(self: Rc<Self>, msg: Msg) -> Rc<Self> {
         let mut s = (*self).clone();
         match msg {
-            Msg::Worker(FromWorker::Catalog(labs), _) => s.catalog = Rc::new(labs),
-            Msg::Worker(FromWorker::Schema(schema), _) => {
-                s.schema = Some(Rc::new(*schema));
-                s.view = None;
-                s.answer = None;
-            }
-            Msg::Worker(FromWorker::Frame(frame, status), bytes) => {
-                s.frame_bytes = bytes;
-                if status.reset {
-                    s.log = Rc::new(VecDeque::new());
-                    s.log_total = 0;
-                    s.samples = Rc::new(VecDeque::new());
-                    s.answer = None;
-                }
-                let mut nodes = if frame.full { Vec::new() } else { (*s.nodes).clone() };
-                nodes.truncate(frame.node_count as usize);
-                for n in &frame.nodes {
-                    let i = n.id as usize;
-                    if i < nodes.len() {
-                        nodes[i] = n.clone();
-                    } else if i == nodes.len() {
-                        nodes.push(n.clone());
-                    }
-                }
-                if frame.full || !frame.nodes.is_empty() {
-                    s.nodes = Rc::new(nodes);
-                }
-                if let Some(g) = &frame.groups {
-                    s.groups = Rc::new(g.clone());
-                }
-                if let Some(v) = &frame.view {
-                    s.view = Some(Rc::new(v.clone()));
-                }
-                if let Some(chunk) = &frame.diagram {
-                    s.diagram.0.borrow_mut().apply(chunk, frame.node_count);
-                    s.diagram_version += 1;
-                }
-                s.messages = Rc::new(frame.messages.unpack(frame.time));
-                if let Some(link) = &status.link {
-                    s.link = link.clone();
-                }
-                if let Some(settings) = &status.settings {
-                    s.settings = Some(Rc::new(settings.clone()));
-                }
-                if !frame.log.is_empty() {
-                    s.log_total += frame.log.len() as u64;
-                    let log = Rc::make_mut(&mut s.log);
-                    log.extend(frame.log.iter().cloned());
-                    while log.len() > LOG_LINES {
-                        log.pop_front();
-                    }
-                }
-                if let Some(schema) = &s.schema {
-                    if s.samples.back().is_none_or(|last| frame.time > last.time) {
-                        let values = schema
-                            .metrics
-                            .iter()
-                            .zip(&frame.metrics)
-                            .filter(|(m, _)| m.chart)
-                            .map(|(_, v)| *v)
-                            .collect();
-                        let samples = Rc::make_mut(&mut s.samples);
-                        samples.push_back(Sample { time: frame.time, values });
-                        while samples.len() > SAMPLES {
-                            samples.pop_front();
-                        }
-                    }
-                }
-                if s.selected.is_some_and(|n| n >= frame.node_count) {
-                    s.selected = None;
-                }
-                let wall = js_sys::Date::now();
-                let refresh = status.reset || !status.playing || wall - s.shown_at >= TEXT_EVERY_MS;
-                s.status = Status { link: None, settings: None, ..status };
-                s.frame = Some(Rc::new(*frame));
-                s.frames += 1;
-                if refresh {
-                    s.shown = Rc::new(Shown {
-                        frame: s.frame.clone(),
-                        nodes: s.nodes.clone(),
-                        log: s.log.clone(),
-                        log_total: s.log_total,
-                        samples: s.samples.clone(),
-                    });
-                    s.shown_at = wall;
-                }
-            }
-            Msg::Worker(FromWorker::Error(e), _) | Msg::Error(e) => s.error = Some(e),
-            // Answered by the embedding API before the state sees it.
-            Msg::Worker(FromWorker::Done(..), _) => {}
-            Msg::Worker(FromWorker::MessageText(id, text), _) => s.message_text = Some((id, text)),
-            Msg::Worker(FromWorker::Text(text), _) => {
-                let n = s.exported.as_ref().map_or(0, |e| e.0) + 1;
-                s.exported = Some((n, Rc::new(text)));
-            }
-            Msg::Worker(FromWorker::Answer(question, answer), _) => {
-                let n = s.answer.as_ref().map_or(0, |a| a.2) + 1;
-                s.answer = Some((question, Rc::new(answer), n));
-            }
-            Msg::Worker(FromWorker::LabBench(lab, json), _) => {
-                let runs = s.lab_bench.as_ref().map_or(0, |r| r.2) + 1;
-                s.lab_bench = Some((lab, json, runs));
-            }
-            Msg::Worker(FromWorker::Bench(b), _) => {
-                s.bench = Some(b);
-                s.bench_runs += 1;
-            }
-            Msg::Worker(FromWorker::TunePlan(spec, shape), _) => {
-                let generation = s.tune.generation + 1;
-                s.tune = Rc::new(Tune {
-                    spec: Some(TuneSpec { generation, ..*spec }),
-                    shape: Some(shape),
-                    generation,
-                    results: Vec::new(),
-                    running: true,
-                    started: js_sys::Date::now(),
-                    took: None,
-                });
-            }
-            Msg::Worker(FromWorker::TuneResults(generation, results), _) => {
-                if generation == s.tune.generation && s.tune.running {
-                    let t = Rc::make_mut(&mut s.tune);
-                    t.results.extend(results);
-                    if t.shape.as_ref().is_some_and(|sh| t.results.len() as u64 >= sh.units()) {
-                        t.running = false;
-                        t.took = Some(js_sys::Date::now() - t.started);
-                    }
-                }
-            }
+            Msg::Worker(out, bytes) => s.heard(out, bytes),
+            Msg::Error(e) => s.error = Some(e),
             Msg::TuneCancel => {
                 let t = Rc::make_mut(&mut s.tune);
                 t.running = false;
@@ -311,5 +184,170 @@ impl Reducible for AppState {
             Msg::DismissError => s.error = None,
         }
         Rc::new(s)
+    }
+}
+
+/// The worker's messages, one family at a time.
+impl AppState {
+    /// A message from the worker, `bytes` long as it crossed.
+    fn heard(&mut self, out: FromWorker, bytes: usize) {
+        match out {
+            FromWorker::Catalog(labs) => self.catalog = Rc::new(labs),
+            FromWorker::Schema(schema) => {
+                self.schema = Some(Rc::new(*schema));
+                self.view = None;
+                self.answer = None;
+            }
+            FromWorker::Frame(frame, status) => self.merge_frame(*frame, status, bytes),
+            FromWorker::Error(e) => self.error = Some(e),
+            // Answered by the embedding API before the state sees it.
+            FromWorker::Done(..) => {}
+            FromWorker::MessageText(id, text) => self.message_text = Some((id, text)),
+            FromWorker::Text(text) => {
+                let n = self.exported.as_ref().map_or(0, |e| e.0) + 1;
+                self.exported = Some((n, Rc::new(text)));
+            }
+            FromWorker::Answer(question, answer) => {
+                let n = self.answer.as_ref().map_or(0, |a| a.2) + 1;
+                self.answer = Some((question, Rc::new(answer), n));
+            }
+            FromWorker::LabBench(lab, json) => {
+                let runs = self.lab_bench.as_ref().map_or(0, |r| r.2) + 1;
+                self.lab_bench = Some((lab, json, runs));
+            }
+            FromWorker::Bench(b) => {
+                self.bench = Some(b);
+                self.bench_runs += 1;
+            }
+            FromWorker::TunePlan(spec, shape) => self.tune_plan(*spec, shape),
+            FromWorker::TuneResults(generation, results) => self.tune_results(generation, results),
+        }
+    }
+
+    /// A frame, `bytes` long as it crossed, merged into the whole views.
+    fn merge_frame(&mut self, frame: Frame, status: Status, bytes: usize) {
+        self.frame_bytes = bytes;
+        if status.reset {
+            self.log = Rc::new(VecDeque::new());
+            self.log_total = 0;
+            self.samples = Rc::new(VecDeque::new());
+            self.answer = None;
+        }
+        self.merge_nodes(&frame);
+        if let Some(g) = &frame.groups {
+            self.groups = Rc::new(g.clone());
+        }
+        if let Some(v) = &frame.view {
+            self.view = Some(Rc::new(v.clone()));
+        }
+        if let Some(chunk) = &frame.diagram {
+            self.diagram.0.borrow_mut().apply(chunk, frame.node_count);
+            self.diagram_version += 1;
+        }
+        self.messages = Rc::new(frame.messages.unpack(frame.time));
+        if let Some(link) = &status.link {
+            self.link = link.clone();
+        }
+        if let Some(settings) = &status.settings {
+            self.settings = Some(Rc::new(settings.clone()));
+        }
+        self.push_log(&frame.log);
+        self.push_sample(&frame);
+        if self.selected.is_some_and(|n| n >= frame.node_count) {
+            self.selected = None;
+        }
+        let wall = js_sys::Date::now();
+        let refresh = status.reset || !status.playing || wall - self.shown_at >= TEXT_EVERY_MS;
+        self.status = Status { link: None, settings: None, ..status };
+        self.frame = Some(Rc::new(frame));
+        self.frames += 1;
+        if refresh {
+            self.refresh_shown(wall);
+        }
+    }
+
+    /// The frame's changed nodes in place (all of them in a full frame).
+    fn merge_nodes(&mut self, frame: &Frame) {
+        let mut nodes = if frame.full { Vec::new() } else { (*self.nodes).clone() };
+        nodes.truncate(frame.node_count as usize);
+        for n in &frame.nodes {
+            let i = n.id as usize;
+            if i < nodes.len() {
+                nodes[i] = n.clone();
+            } else if i == nodes.len() {
+                nodes.push(n.clone());
+            }
+        }
+        if frame.full || !frame.nodes.is_empty() {
+            self.nodes = Rc::new(nodes);
+        }
+    }
+
+    /// New trace lines, keeping the last [`LOG_LINES`].
+    fn push_log(&mut self, lines: &[String]) {
+        if lines.is_empty() {
+            return;
+        }
+        self.log_total += lines.len() as u64;
+        let log = Rc::make_mut(&mut self.log);
+        log.extend(lines.iter().cloned());
+        while log.len() > LOG_LINES {
+            log.pop_front();
+        }
+    }
+
+    /// The charted metrics at the frame's time, if later than the last
+    /// sample, keeping the last [`SAMPLES`].
+    fn push_sample(&mut self, frame: &Frame) {
+        let Some(schema) = &self.schema else { return };
+        if self.samples.back().is_some_and(|last| frame.time <= last.time) {
+            return;
+        }
+        let values = schema.metrics.iter().zip(&frame.metrics).filter(|(m, _)| m.chart).map(|(_, v)| *v).collect();
+        let samples = Rc::make_mut(&mut self.samples);
+        samples.push_back(Sample { time: frame.time, values });
+        while samples.len() > SAMPLES {
+            samples.pop_front();
+        }
+    }
+
+    /// What the text panels show, from the state as it is now.
+    fn refresh_shown(&mut self, wall: f64) {
+        self.shown = Rc::new(Shown {
+            frame: self.frame.clone(),
+            nodes: self.nodes.clone(),
+            log: self.log.clone(),
+            log_total: self.log_total,
+            samples: self.samples.clone(),
+        });
+        self.shown_at = wall;
+    }
+
+    /// A new sweep's plan: it starts, and results of earlier ones no
+    /// longer count.
+    fn tune_plan(&mut self, spec: TuneSpec, shape: Shape) {
+        let generation = self.tune.generation + 1;
+        self.tune = Rc::new(Tune {
+            spec: Some(TuneSpec { generation, ..spec }),
+            shape: Some(shape),
+            generation,
+            results: Vec::new(),
+            running: true,
+            started: js_sys::Date::now(),
+            took: None,
+        });
+    }
+
+    /// Results of the running sweep (others are ignored); it is done when
+    /// every run is in.
+    fn tune_results(&mut self, generation: u64, results: Vec<UnitResult>) {
+        if generation == self.tune.generation && self.tune.running {
+            let t = Rc::make_mut(&mut self.tune);
+            t.results.extend(results);
+            if t.shape.as_ref().is_some_and(|sh| t.results.len() as u64 >= sh.units()) {
+                t.running = false;
+                t.took = Some(js_sys::Date::now() - t.started);
+            }
+        }
     }
 }

@@ -7,13 +7,16 @@
 //! never flooded. Snapshots (the lab is `Clone`) taken every virtual second
 //! make seeking back in time a short replay rather than a full one; they
 //! thin out as they age and stay within a byte budget, so memory does not
-//! grow with the length of the run.
+//! grow with the length of the run ([`timetravel::Snapshots`]).
+//!
+//! [`Frame`]: clusterscope_core::lab::Frame
 
 use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
 use clusterscope_core::lab::diagram::{self, Chunk, Record};
 use clusterscope_core::lab::parse_action;
-use clusterscope_core::lab::{catalog, registry, timetravel, Lab};
-use clusterscope_core::scenario::{link, Scenario};
+use clusterscope_core::lab::timetravel::{self, Snapshots, Stamp};
+use clusterscope_core::lab::{catalog, registry, Lab};
+use clusterscope_core::scenario::{link, Scenario, TuneDef};
 use clusterscope_core::sim::{Time, SEC};
 use clusterscope_core::sweep::Sweep;
 use gloo_timers::callback::Timeout;
@@ -23,25 +26,20 @@ use gloo_worker::{HandlerId, Worker, WorkerScope};
 const TICK_MS: u32 = 16;
 /// Wall-clock budget of one tick at maximum speed.
 const MAX_SPEED_SLICE_MS: f64 = 12.0;
-/// Most snapshots kept for seeking.
-const MAX_SNAPSHOTS: usize = 128;
-/// Most bytes the snapshots may hold together (as the labs estimate them).
-const SNAPSHOT_BYTES: usize = 64 << 20;
 
 /// A copy of the lab kept for time travel, and the number its next
 /// diagram record will have.
-struct Snapshot {
+struct Saved {
     lab: Lab,
     next: u64,
-    /// What it holds, as the lab estimates it.
-    bytes: usize,
 }
 
-impl Snapshot {
-    fn of(lab: &Lab) -> Snapshot {
+impl Saved {
+    /// A snapshot of `lab`, stamped with its time, position and size.
+    fn of(lab: &Lab) -> (Stamp, Saved) {
         let (lab, next) = lab.snapshot();
-        let bytes = lab.approx_bytes();
-        Snapshot { lab, next, bytes }
+        let stamp = Stamp { time: lab.now(), position: lab.position(), bytes: lab.approx_bytes() };
+        (stamp, Saved { lab, next })
     }
 }
 
@@ -112,6 +110,51 @@ impl Held {
     }
 }
 
+/// What the page is owed in the next frame. Commands set these; sending a
+/// frame clears them.
+#[derive(Clone, Copy, Debug)]
+struct Owed {
+    /// A frame at all.
+    frame: bool,
+    /// A whole frame that replaces what the page holds (a jump in time).
+    reset: bool,
+    /// The scenario's settings and link (its recorded actions changed).
+    scenario: bool,
+    /// The lab's schema (a new run).
+    schema: bool,
+}
+
+impl Owed {
+    /// Everything: a new run.
+    fn new_run() -> Owed {
+        Owed { frame: true, reset: true, scenario: true, schema: true }
+    }
+    /// A frame: the run moved on or the transport changed.
+    fn frame(&mut self) {
+        self.frame = true;
+    }
+    /// A frame with the scenario: its actions or settings changed.
+    fn scenario(&mut self) {
+        self.scenario = true;
+        self.frame = true;
+    }
+    /// A whole frame with the scenario: the run jumped in time.
+    fn jump(&mut self) {
+        self.reset = true;
+        self.scenario();
+    }
+    /// The schema, if owed, now being sent.
+    fn take_schema(&mut self) -> bool {
+        std::mem::take(&mut self.schema)
+    }
+    /// A frame went out with everything owed but the schema.
+    fn sent(&mut self) {
+        self.frame = false;
+        self.reset = false;
+        self.scenario = false;
+    }
+}
+
 /// Internal messages.
 pub enum Msg {
     /// Time to advance.
@@ -128,12 +171,9 @@ pub struct SimWorker {
     timer: Option<Timeout>,
     client: Option<HandlerId>,
     acked: bool,
-    frame_owed: bool,
-    reset_owed: bool,
-    scenario_owed: bool,
-    schema_owed: bool,
+    owed: Owed,
     last_link_wall: f64,
-    snapshots: Vec<Snapshot>,
+    snapshots: Snapshots<Saved>,
     /// Diagram records taken from the lab and not sent to the page yet.
     held: Held,
     horizon: Time,
@@ -166,71 +206,47 @@ fn wall_ms() -> f64 {
         .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
+/// The run itself: loading, playing, snapshots, frames.
 impl SimWorker {
     fn load(&mut self, scn: &Scenario) -> Result<(), String> {
         let mut lab = Lab::new(scn).map_err(|e| e.to_string())?;
         lab.record_diagram(true);
         let mut start = lab.clone();
         lab.run_until(scn.until);
-        self.snapshots = vec![Snapshot::of(&start)];
+        let (stamp, first) = Saved::of(&start);
+        let mut snapshots = Snapshots::starting(stamp, first);
         // Snapshots up to the loaded time, spaced as playing would have
         // left them, so seeking back is quick.
         for t in timetravel::plan(lab.now()) {
             start.run_until(t);
             let _ = start.take_diagram();
-            self.snapshots.push(Snapshot::of(&start));
+            let (stamp, saved) = Saved::of(&start);
+            snapshots.push(stamp, saved);
         }
-        self.thin_snapshots();
+        snapshots.thin(self.lab.now());
+        self.snapshots = snapshots;
         self.horizon = lab.now();
         self.lab = lab;
         self.held = Held { restart: Some(0), ..Held::default() };
-        self.schema_owed = true;
-        self.reset_owed = true;
-        self.scenario_owed = true;
-        self.frame_owed = true;
+        self.owed = Owed::new_run();
         Ok(())
     }
 
     fn snapshot_if_due(&mut self) {
         // One a virtual second, in a new second (see timetravel::keep).
-        let last = self.snapshots.last().map_or(0, |s| s.lab.now());
-        if self.lab.now() / SEC > last / SEC {
-            self.snapshots.push(Snapshot::of(&self.lab));
-            self.thin_snapshots();
+        if self.snapshots.due(self.lab.now()) {
+            let (stamp, saved) = Saved::of(&self.lab);
+            self.snapshots.push(stamp, saved);
+            self.snapshots.thin(self.lab.now());
         }
     }
 
-    /// Keeps the snapshots within their budget: spaced further apart the
-    /// older they are ([`timetravel::keep`]), at most [`MAX_SNAPSHOTS`]
-    /// and [`SNAPSHOT_BYTES`]. The first (time 0) and the newest stay.
-    fn thin_snapshots(&mut self) {
-        let times: Vec<Time> = self.snapshots.iter().map(|s| s.lab.now()).collect();
-        let keep = timetravel::keep(&times, self.lab.now());
-        let mut i = 0;
-        self.snapshots.retain(|_| {
-            i += 1;
-            keep[i - 1]
-        });
-        let mut kept = std::mem::take(&mut self.snapshots);
-        // Over the count or the bytes: drop every other of the older half.
-        let bytes = |v: &[Snapshot]| v.iter().map(|s| s.bytes).sum::<usize>();
-        while kept.len() > 3 && (kept.len() > MAX_SNAPSHOTS || bytes(&kept) > SNAPSHOT_BYTES) {
-            let half = kept.len() / 2;
-            let mut i = 0;
-            kept.retain(|_| {
-                i += 1;
-                i == 1 || i > half || i % 2 == 0
-            });
-        }
-        self.snapshots = kept;
-    }
-
-    /// A copy of the lab from the latest snapshot that `keep` accepts (the
-    /// start if none does), with every action recorded since, and the
-    /// number of its next diagram record.
-    fn restore(&self, keep: impl Fn(&Lab) -> bool) -> Option<(Lab, u64)> {
+    /// A copy of the lab from `base`, a snapshot (the start if `None`),
+    /// with every action recorded since, and the number of its next
+    /// diagram record.
+    fn restore(&self, base: Option<&Saved>) -> Option<(Lab, u64)> {
         let actions = self.lab.scenario().actions;
-        let (mut lab, next) = match self.snapshots.iter().rev().find(|s| keep(&s.lab)) {
+        let (mut lab, next) = match base {
             Some(s) => (s.lab.clone(), s.next),
             None => {
                 let mut lab = Lab::new(&self.lab.scenario()).ok()?;
@@ -252,37 +268,12 @@ impl SimWorker {
         self.lab = lab;
     }
 
-    fn seek(&mut self, t: Time) {
-        if t >= self.lab.now() {
-            self.lab.run_until(t);
-        } else {
-            let Some((mut lab, next)) = self.restore(|l| l.now() <= t) else { return };
-            lab.run_until(t);
-            self.replace_lab(lab, next);
-        }
-        self.horizon = self.horizon.max(self.lab.now());
-        self.reset_owed = true;
-        self.frame_owed = true;
-        self.scenario_owed = true;
-    }
-
     fn advance(&mut self) {
         let now_wall = wall_ms();
         let elapsed = (now_wall - self.last_wall).clamp(0.0, 100.0);
         self.last_wall = now_wall;
         if self.speed <= 0.0 {
-            let start = wall_ms();
-            let mut chunk: Time = 10_000;
-            while wall_ms() - start < MAX_SPEED_SLICE_MS {
-                let before = self.lab.events();
-                let target = self.lab.now() + chunk;
-                self.lab.run_until(target);
-                self.snapshot_if_due();
-                if self.lab.violation().is_some() || (self.lab.events() == before && !self.lab.can_run()) {
-                    break;
-                }
-                chunk = (chunk * 2).min(SEC);
-            }
+            self.advance_flat_out();
         } else {
             let dt = (elapsed * 1_000.0 * self.speed) as Time;
             let target = self.lab.now() + dt;
@@ -292,9 +283,26 @@ impl SimWorker {
         self.horizon = self.horizon.max(self.lab.now());
         if self.lab.violation().is_some() {
             self.playing = false;
-            self.scenario_owed = true;
+            self.owed.scenario();
         }
-        self.frame_owed = true;
+        self.owed.frame();
+    }
+
+    /// At maximum speed: as far as a slice of wall-clock time goes, in
+    /// growing chunks of virtual time.
+    fn advance_flat_out(&mut self) {
+        let start = wall_ms();
+        let mut chunk: Time = 10_000;
+        while wall_ms() - start < MAX_SPEED_SLICE_MS {
+            let before = self.lab.events();
+            let target = self.lab.now() + chunk;
+            self.lab.run_until(target);
+            self.snapshot_if_due();
+            if self.lab.violation().is_some() || (self.lab.events() == before && !self.lab.can_run()) {
+                break;
+            }
+            chunk = (chunk * 2).min(SEC);
+        }
     }
 
     /// Ticks keep a steady cadence: the next is due one period after the
@@ -312,46 +320,44 @@ impl SimWorker {
 
     fn send_frame(&mut self, scope: &WorkerScope<Self>) {
         let Some(client) = self.client else { return };
-        if !self.frame_owed || !self.acked {
+        if !self.owed.frame || !self.acked {
             return;
         }
-        if self.schema_owed {
+        if self.owed.take_schema() {
             scope.respond(client, FromWorker::Schema(Box::new(self.lab.schema())));
-            self.schema_owed = false;
         }
-        let now_wall = wall_ms();
-        let send_link = self.scenario_owed || !self.playing || now_wall - self.last_link_wall > 1_000.0;
-        let scn = self.lab.scenario();
-        let status = Status {
-            playing: self.playing,
-            // A recorded scenario always fits a link (validation refuses
-            // actions that would not); should one not, no link is better
-            // than a dead one.
-            link: if send_link { link::encode(&scn).ok() } else { None },
-            settings: self.scenario_owed.then(|| self.lab.settings()),
-            horizon: self.horizon,
-            reset: self.reset_owed,
-            memory: (
-                wasm_heap_bytes(),
-                self.snapshots.len() as u32,
-                self.snapshots.iter().map(|s| s.bytes as u64).sum(),
-            ),
-        };
-        if send_link {
-            self.last_link_wall = now_wall;
-        }
-        let mut frame = self.lab.frame(self.reset_owed);
+        let status = self.status();
+        let mut frame = self.lab.frame(self.owed.reset);
         if let Some(chunk) = self.lab.take_diagram() {
             self.held.absorb(chunk);
         }
         if self.diagram_shown {
             frame.diagram = self.held.send();
         }
-        self.frame_owed = false;
-        self.reset_owed = false;
-        self.scenario_owed = false;
+        self.owed.sent();
         self.acked = false;
         scope.respond(client, FromWorker::Frame(Box::new(frame), status));
+    }
+
+    /// The transport's state for the next frame, with the link when the
+    /// scenario changed, when paused, or once a second while playing.
+    fn status(&mut self) -> Status {
+        let now_wall = wall_ms();
+        let send_link = self.owed.scenario || !self.playing || now_wall - self.last_link_wall > 1_000.0;
+        if send_link {
+            self.last_link_wall = now_wall;
+        }
+        Status {
+            playing: self.playing,
+            // A recorded scenario always fits a link (validation refuses
+            // actions that would not); should one not, no link is better
+            // than a dead one.
+            link: if send_link { link::encode(&self.lab.scenario()).ok() } else { None },
+            settings: self.owed.scenario.then(|| self.lab.settings()),
+            horizon: self.horizon,
+            reset: self.owed.reset,
+            memory: (wasm_heap_bytes(), self.snapshots.len() as u32, self.snapshots.bytes() as u64),
+        }
     }
 
     fn error(&mut self, scope: &WorkerScope<Self>, msg: String) {
@@ -362,6 +368,198 @@ impl SimWorker {
         if let Some(client) = self.client {
             scope.respond(client, FromWorker::Error(msg));
         }
+    }
+}
+
+/// Loading a run: from a link, a file, a preset, new settings, or anew.
+impl SimWorker {
+    fn load_link(&mut self, scope: &WorkerScope<Self>, fragment: &str) {
+        match link::decode(fragment) {
+            Ok(scn) => {
+                if let Err(e) = self.load(&scn) {
+                    self.error(scope, e);
+                }
+                self.playing = false;
+            }
+            Err(e) => self.error(scope, format!("{e}. The current run was kept.")),
+        }
+    }
+
+    fn load_text(&mut self, scope: &WorkerScope<Self>, text: &str) {
+        match Scenario::parse(text) {
+            Ok(scn) => {
+                if let Err(e) = self.load(&scn) {
+                    self.error(scope, format!("{e}. The current run was kept."));
+                }
+                self.playing = false;
+            }
+            Err(e) => self.error(scope, format!("{e}. The current run was kept.")),
+        }
+    }
+
+    /// A lab's preset (the default lab's if `lab` is empty), at its start.
+    fn load_preset(&mut self, scope: &WorkerScope<Self>, lab: &str, index: usize) {
+        let def = if lab.is_empty() { Some(registry::default_lab().def()) } else { registry::find(lab) };
+        match def.and_then(|d| d.presets.get(index)) {
+            Some((_, text)) => match Scenario::parse(text) {
+                Ok(scn) => {
+                    if let Err(e) = self.load(&Scenario { until: 0, ..scn }) {
+                        self.error(scope, e);
+                    }
+                }
+                Err(e) => self.error(scope, e.to_string()),
+            },
+            None => self.error(scope, format!("there is no preset {index} of a lab '{lab}'")),
+        }
+    }
+
+    /// The current scenario with new parameters and seed, from its start.
+    fn configure(&mut self, scope: &WorkerScope<Self>, params: &[(String, String)], seed: u64) {
+        let mut scn = self.lab.scenario();
+        scn.seed = seed;
+        scn.until = 0;
+        for (name, value) in params {
+            let set = scn
+                .lab
+                .param(name)
+                .ok_or_else(|| format!("unknown parameter {name}"))
+                .and_then(|spec| spec.parse(value.trim()))
+                .and_then(|v| scn.set(name, v));
+            if let Err(e) = set {
+                return self.error(scope, format!("{e}. The current run was kept."));
+            }
+        }
+        if let Err(e) = self.load(&scn) {
+            self.error(scope, format!("{e}. The current run was kept."));
+        }
+    }
+
+    /// The current scenario from its start.
+    fn reset(&mut self, scope: &WorkerScope<Self>) {
+        let scn = Scenario { until: 0, ..self.lab.scenario() };
+        if let Err(e) = self.load(&scn) {
+            self.error(scope, e);
+        }
+    }
+}
+
+/// The transport, and actions recorded at the current time.
+impl SimWorker {
+    fn play(&mut self) {
+        if self.lab.violation().is_none() {
+            self.playing = true;
+            self.last_wall = wall_ms();
+        }
+        self.owed.frame();
+    }
+
+    fn pause(&mut self) {
+        self.playing = false;
+        self.owed.frame();
+    }
+
+    /// Pauses and steps forward: one event, or to the next instant.
+    fn step_forward(&mut self, one_event: bool) {
+        self.playing = false;
+        if one_event {
+            self.lab.step_event();
+        } else {
+            self.lab.step();
+        }
+        self.snapshot_if_due();
+        self.horizon = self.horizon.max(self.lab.now());
+        self.owed.frame();
+    }
+
+    fn set_speed(&mut self, speed: f64) {
+        self.speed = if speed.is_finite() { speed.clamp(0.0, 1e6) } else { 0.0 };
+        self.owed.frame();
+    }
+
+    fn show_diagram(&mut self, shown: bool) {
+        if shown && !self.diagram_shown {
+            // Everything held, from scratch; the page says how many
+            // earlier records it never got.
+            self.held.restart = Some(0);
+            self.held.names_sent = 0;
+            self.owed.frame();
+        }
+        self.diagram_shown = shown;
+    }
+
+    /// Applies and records an action now; what came after it is gone.
+    fn act(&mut self, scope: &WorkerScope<Self>, text: &str) {
+        let lab_kind = self.lab.kind();
+        match parse_action(lab_kind, text)
+            .map_err(|e| e.to_string())
+            .and_then(|a| self.lab.act(a).map_err(|e| e.to_string()))
+        {
+            Ok(()) => {
+                let now = self.lab.now();
+                self.snapshots.forget_after(now);
+                self.horizon = now;
+                self.owed.scenario();
+            }
+            Err(e) => self.error(scope, e),
+        }
+    }
+}
+
+/// Time travel: seeking and stepping back replay from the nearest
+/// snapshot; an old message's text is found the same way.
+impl SimWorker {
+    fn seek(&mut self, t: Time) {
+        if t >= self.lab.now() {
+            self.lab.run_until(t);
+        } else {
+            let Some((mut lab, next)) = self.restore(self.snapshots.nearest_at(t)) else { return };
+            lab.run_until(t);
+            self.replace_lab(lab, next);
+        }
+        self.horizon = self.horizon.max(self.lab.now());
+        self.owed.jump();
+    }
+
+    /// Pauses and goes back to the position before this one.
+    fn step_back(&mut self) {
+        self.playing = false;
+        if let Some(target) = self.lab.position().checked_sub(1) {
+            if let Some((mut lab, next)) = self.restore(self.snapshots.nearest_at_position(target)) {
+                while lab.position() < target && lab.step_event() {}
+                self.replace_lab(lab, next);
+                self.owed.jump();
+            }
+        }
+        self.owed.frame();
+    }
+
+    /// A message's contents, replayed up to its sending if the trace no
+    /// longer holds it.
+    fn message_text(&self, message: u64, sent: Time) -> FromWorker {
+        let text = self.lab.message_text(message).or_else(|| {
+            let (mut lab, _) = self.restore(self.snapshots.nearest_before(sent))?;
+            lab.run_until(sent);
+            lab.message_text(message)
+        });
+        match text {
+            Some(t) => FromWorker::MessageText(message, t),
+            None => FromWorker::Error(format!("message #{message} is no longer in the trace")),
+        }
+    }
+}
+
+/// The embedding API and the lab's questions.
+impl SimWorker {
+    /// Runs `cmd` as the page would, then answers with its error or the
+    /// state after it.
+    fn api(&mut self, scope: &WorkerScope<Self>, id: HandlerId, tag: u64, cmd: ToWorker) {
+        self.captured = Some(None);
+        self.received(scope, cmd, id);
+        let out = match self.captured.take().flatten() {
+            Some(error) => Err(error),
+            None => Ok(Box::new(self.api_state())),
+        };
+        scope.respond(id, FromWorker::Done(tag, out));
     }
 
     /// The state the embedding API reports.
@@ -383,23 +581,53 @@ impl SimWorker {
         }
     }
 
-    /// Runs a lab's benchmark workload and times it.
-    fn bench(&self, lab: &str) -> Result<BenchResult, String> {
-        let text = registry::find(lab)
-            .and_then(|d| d.bench)
-            .ok_or_else(|| format!("the {lab} lab has no benchmark workload"))?;
-        let scn = Scenario::parse(text).map_err(|e| e.to_string())?;
-        let start = wall_ms();
-        let lab = Lab::replay(&scn).map_err(|e| e.to_string())?;
-        let millis = wall_ms() - start;
-        Ok(BenchResult {
-            events: lab.events(),
-            delivered: lab.counters().delivered,
-            committed: lab.counters().committed,
-            requests: lab.counters().requests,
-            millis,
-            fingerprint: format!("{:016x}", lab.fingerprint()),
-        })
+    /// The lab's answer to a question of its own.
+    fn answer(&self, question: String) -> FromWorker {
+        match self.lab.query(&question) {
+            Ok(json) => FromWorker::Answer(question, json),
+            Err(e) => FromWorker::Error(e),
+        }
+    }
+}
+
+/// Tune: the sweep is planned here and run by a pool of workers like this one.
+impl SimWorker {
+    /// Records the sweep in the scenario, answers with its plan, and sends
+    /// the frame that carries the new link.
+    fn tune_plan(&mut self, scope: &WorkerScope<Self>, id: HandlerId, def: TuneDef) {
+        let (params, seeds, metrics) = (def.params.clone(), def.seeds, def.metrics.clone());
+        // The sweep travels in the link from now on.
+        self.lab.set_tune(Some(def));
+        self.owed.scenario();
+        let scn = Scenario { tune: None, ..self.lab.scenario() };
+        let out = if scn.until == 0 {
+            FromWorker::Error("Run the scenario first: each run of the sweep goes as far as the current time.".into())
+        } else {
+            let p: Vec<&str> = params.iter().map(String::as_str).collect();
+            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
+            match Sweep::new(scn.clone(), &p, seeds, &m) {
+                Ok(sweep) => FromWorker::TunePlan(
+                    Box::new(TuneSpec { template: scn.to_text(), params, seeds, metrics, generation: 0 }),
+                    sweep.shape(),
+                ),
+                Err(e) => FromWorker::Error(format!("Tune: {e}")),
+            }
+        };
+        scope.respond(id, out);
+        self.send_frame(scope);
+    }
+
+    /// Opens one run of a sweep, paused at its end.
+    fn tune_open(&mut self, scope: &WorkerScope<Self>, plan: &TuneSpec, point: usize, seed: u64) {
+        match tune_sweep(plan).and_then(|s| s.scenario(point, seed).map_err(|e| e.to_string())) {
+            Ok(scn) => {
+                if let Err(e) = self.load(&scn) {
+                    self.error(scope, e);
+                }
+                self.playing = false;
+            }
+            Err(e) => self.error(scope, e),
+        }
     }
 }
 
@@ -411,8 +639,9 @@ impl Worker for SimWorker {
     fn create(_scope: &WorkerScope<Self>) -> Self {
         let scn = Scenario::new(registry::default_lab(), 1);
         let lab = Lab::new(&scn).unwrap_or_else(|e| unreachable!("the default scenario is valid: {e}"));
+        let (stamp, start) = Saved::of(&lab);
         SimWorker {
-            snapshots: vec![Snapshot::of(&lab)],
+            snapshots: Snapshots::starting(stamp, start),
             held: Held { restart: Some(0), ..Held::default() },
             lab,
             playing: false,
@@ -421,10 +650,7 @@ impl Worker for SimWorker {
             timer: None,
             client: None,
             acked: true,
-            frame_owed: true,
-            reset_owed: true,
-            scenario_owed: true,
-            schema_owed: true,
+            owed: Owed::new_run(),
             last_link_wall: 0.0,
             horizon: 0,
             last_tick_due: 0.0,
@@ -450,253 +676,98 @@ impl Worker for SimWorker {
         self.client = Some(id);
         scope.respond(id, FromWorker::Catalog(catalog()));
         self.acked = true;
-        self.frame_owed = true;
+        self.owed.frame();
         self.send_frame(scope);
     }
 
+    /// Hands each command to its family's handler (the `impl` blocks
+    /// above). Commands that change the run are followed by a frame (once
+    /// the page is ready for one) and, while playing, the next tick;
+    /// questions are answered and leave the run as it is.
     fn received(&mut self, scope: &WorkerScope<Self>, msg: Self::Input, id: HandlerId) {
         self.client = Some(id);
         match msg {
-            ToWorker::Api { tag, cmd } => {
-                self.captured = Some(None);
-                self.received(scope, *cmd, id);
-                let out = match self.captured.take().flatten() {
-                    Some(error) => Err(error),
-                    None => Ok(Box::new(self.api_state())),
-                };
-                scope.respond(id, FromWorker::Done(tag, out));
-                return;
-            }
+            // The embedding API, and questions about the run: answered,
+            // the run left as it is.
+            ToWorker::Api { tag, cmd } => return self.api(scope, id, tag, *cmd),
+            ToWorker::Query(question) => return scope.respond(id, self.answer(question)),
+            ToWorker::ExportText => return scope.respond(id, FromWorker::Text(self.lab.scenario().to_text())),
+            // Loading a run.
+            ToWorker::LoadLink(fragment) => self.load_link(scope, &fragment),
+            ToWorker::LoadText(text) => self.load_text(scope, &text),
+            ToWorker::LoadPreset { lab, index } => self.load_preset(scope, &lab, index),
+            ToWorker::Configure { params, seed } => self.configure(scope, &params, seed),
+            ToWorker::Reset => self.reset(scope),
+            // The transport, and actions.
             ToWorker::Describe => {}
-            ToWorker::LoadLink(fragment) => match link::decode(&fragment) {
-                Ok(scn) => {
-                    if let Err(e) = self.load(&scn) {
-                        self.error(scope, e);
-                    }
-                    self.playing = false;
-                }
-                Err(e) => self.error(scope, format!("{e}. The current run was kept.")),
-            },
-            ToWorker::LoadText(text) => match Scenario::parse(&text) {
-                Ok(scn) => {
-                    if let Err(e) = self.load(&scn) {
-                        self.error(scope, format!("{e}. The current run was kept."));
-                    }
-                    self.playing = false;
-                }
-                Err(e) => self.error(scope, format!("{e}. The current run was kept.")),
-            },
-            ToWorker::LoadPreset { lab, index } => {
-                let def = if lab.is_empty() { Some(registry::default_lab().def()) } else { registry::find(&lab) };
-                match def.and_then(|d| d.presets.get(index)) {
-                    Some((_, text)) => match Scenario::parse(text) {
-                        Ok(scn) => {
-                            if let Err(e) = self.load(&Scenario { until: 0, ..scn }) {
-                                self.error(scope, e);
-                            }
-                        }
-                        Err(e) => self.error(scope, e.to_string()),
-                    },
-                    None => self.error(scope, format!("there is no preset {index} of a lab '{lab}'")),
-                }
-            }
-            ToWorker::Play => {
-                if self.lab.violation().is_none() {
-                    self.playing = true;
-                    self.last_wall = wall_ms();
-                }
-                self.frame_owed = true;
-            }
-            ToWorker::Pause => {
-                self.playing = false;
-                self.frame_owed = true;
-            }
-            ToWorker::Step => {
-                self.playing = false;
-                self.lab.step();
-                self.snapshot_if_due();
-                self.horizon = self.horizon.max(self.lab.now());
-                self.frame_owed = true;
-            }
-            ToWorker::StepEvent => {
-                self.playing = false;
-                self.lab.step_event();
-                self.snapshot_if_due();
-                self.horizon = self.horizon.max(self.lab.now());
-                self.frame_owed = true;
-            }
-            ToWorker::StepBack => {
-                self.playing = false;
-                if let Some(target) = self.lab.position().checked_sub(1) {
-                    if let Some((mut lab, next)) = self.restore(|l| l.position() <= target) {
-                        while lab.position() < target && lab.step_event() {}
-                        self.replace_lab(lab, next);
-                        self.reset_owed = true;
-                        self.scenario_owed = true;
-                    }
-                }
-                self.frame_owed = true;
-            }
-            ToWorker::MessageText { id: message, sent } => {
-                let text = self.lab.message_text(message).or_else(|| {
-                    let (mut lab, _) = self.restore(|l| l.now() < sent)?;
-                    lab.run_until(sent);
-                    lab.message_text(message)
-                });
-                let out = match text {
-                    Some(t) => FromWorker::MessageText(message, t),
-                    None => FromWorker::Error(format!("message #{message} is no longer in the trace")),
-                };
-                scope.respond(id, out);
-                return;
-            }
-            ToWorker::ExportText => {
-                scope.respond(id, FromWorker::Text(self.lab.scenario().to_text()));
-                return;
-            }
-            ToWorker::Diagram(shown) => {
-                if shown && !self.diagram_shown {
-                    // Everything held, from scratch; the page says how
-                    // many earlier records it never got.
-                    self.held.restart = Some(0);
-                    self.held.names_sent = 0;
-                    self.frame_owed = true;
-                }
-                self.diagram_shown = shown;
-            }
-            ToWorker::Speed(s) => {
-                self.speed = if s.is_finite() { s.clamp(0.0, 1e6) } else { 0.0 };
-                self.frame_owed = true;
-            }
-            ToWorker::Act(text) => {
-                let lab_kind = self.lab.kind();
-                match parse_action(lab_kind, &text)
-                    .map_err(|e| e.to_string())
-                    .and_then(|a| self.lab.act(a).map_err(|e| e.to_string()))
-                {
-                    Ok(()) => {
-                        let now = self.lab.now();
-                        self.snapshots.retain(|s| s.lab.now() <= now);
-                        self.horizon = now;
-                        self.scenario_owed = true;
-                        self.frame_owed = true;
-                    }
-                    Err(e) => self.error(scope, e),
-                }
-            }
-            ToWorker::Configure { params, seed } => {
-                let mut scn = self.lab.scenario();
-                scn.seed = seed;
-                scn.until = 0;
-                let mut problem = None;
-                for (name, value) in &params {
-                    let r = scn
-                        .lab
-                        .param(name)
-                        .ok_or_else(|| format!("unknown parameter {name}"))
-                        .and_then(|spec| spec.parse(value.trim()))
-                        .and_then(|v| scn.set(name, v));
-                    if let Err(e) = r {
-                        problem = Some(e);
-                        break;
-                    }
-                }
-                match problem {
-                    Some(e) => self.error(scope, format!("{e}. The current run was kept.")),
-                    None => {
-                        if let Err(e) = self.load(&scn) {
-                            self.error(scope, format!("{e}. The current run was kept."));
-                        }
-                    }
-                }
-            }
-            ToWorker::Reset => {
-                let scn = Scenario { until: 0, ..self.lab.scenario() };
-                if let Err(e) = self.load(&scn) {
-                    self.error(scope, e);
-                }
-            }
-            ToWorker::Seek(t) => self.seek(t),
+            ToWorker::Play => self.play(),
+            ToWorker::Pause => self.pause(),
+            ToWorker::Step => self.step_forward(false),
+            ToWorker::StepEvent => self.step_forward(true),
+            ToWorker::Speed(s) => self.set_speed(s),
+            ToWorker::Diagram(shown) => self.show_diagram(shown),
+            ToWorker::Act(text) => self.act(scope, &text),
             ToWorker::Ack => self.acked = true,
-            ToWorker::Query(question) => {
-                let out = match self.lab.query(&question) {
-                    Ok(json) => FromWorker::Answer(question, json),
-                    Err(e) => FromWorker::Error(e),
-                };
-                scope.respond(id, out);
-                return;
-            }
-            ToWorker::TunePlan(def) => {
-                let (params, seeds, metrics) = (def.params.clone(), def.seeds, def.metrics.clone());
-                // The sweep travels in the link from now on.
-                self.lab.set_tune(Some(def));
-                self.scenario_owed = true;
-                self.frame_owed = true;
-                let scn = Scenario { tune: None, ..self.lab.scenario() };
-                let out = if scn.until == 0 {
-                    FromWorker::Error(
-                        "Run the scenario first: each run of the sweep goes as far as the current time.".into(),
-                    )
-                } else {
-                    let p: Vec<&str> = params.iter().map(String::as_str).collect();
-                    let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
-                    match Sweep::new(scn.clone(), &p, seeds, &m) {
-                        Ok(sweep) => FromWorker::TunePlan(
-                            Box::new(TuneSpec { template: scn.to_text(), params, seeds, metrics, generation: 0 }),
-                            sweep.shape(),
-                        ),
-                        Err(e) => FromWorker::Error(format!("Tune: {e}")),
-                    }
-                };
-                scope.respond(id, out);
-                self.send_frame(scope);
-                return;
-            }
-            ToWorker::TuneRun { plan, from, to } => {
-                let out = match tune_sweep(&plan) {
-                    Ok(sweep) => {
-                        let results: Result<Vec<_>, _> = (from..to).map(|i| sweep.run(sweep.unit(i))).collect();
-                        match results {
-                            Ok(r) => FromWorker::TuneResults(plan.generation, r),
-                            Err(e) => FromWorker::Error(format!("Tune: {e}")),
-                        }
-                    }
-                    Err(e) => FromWorker::Error(e),
-                };
-                scope.respond(id, out);
-                return;
-            }
-            ToWorker::TuneOpen { plan, point, seed } => {
-                match tune_sweep(&plan).and_then(|s| s.scenario(point, seed).map_err(|e| e.to_string())) {
-                    Ok(scn) => {
-                        if let Err(e) = self.load(&scn) {
-                            self.error(scope, e);
-                        }
-                        self.playing = false;
-                    }
-                    Err(e) => self.error(scope, e),
-                }
-            }
-            ToWorker::LabBench { lab, args } => {
-                let out = match registry::find(&lab).and_then(|d| d.speed) {
-                    Some(speed) => speed(&args, &wall_ms).map(|json| FromWorker::LabBench(lab, json)),
-                    None => Err(format!("the {lab} lab has no benchmark of its own")),
-                };
-                scope.respond(id, out.unwrap_or_else(FromWorker::Error));
-                return;
-            }
-            ToWorker::Bench(lab) => {
-                let out = match self.bench(&lab) {
-                    Ok(r) => FromWorker::Bench(r),
-                    Err(e) => FromWorker::Error(e),
-                };
-                scope.respond(id, out);
-                return;
-            }
+            // Time travel.
+            ToWorker::Seek(t) => self.seek(t),
+            ToWorker::StepBack => self.step_back(),
+            ToWorker::MessageText { id: message, sent } => return scope.respond(id, self.message_text(message, sent)),
+            // Tune.
+            ToWorker::TunePlan(def) => return self.tune_plan(scope, id, def),
+            ToWorker::TuneRun { plan, from, to } => return scope.respond(id, tune_run(&plan, from, to)),
+            ToWorker::TuneOpen { plan, point, seed } => self.tune_open(scope, &plan, point, seed),
+            // Benchmarks.
+            ToWorker::Bench(lab) => return scope.respond(id, bench(&lab)),
+            ToWorker::LabBench { lab, args } => return scope.respond(id, lab_bench(lab, &args)),
         }
         self.send_frame(scope);
         self.schedule_tick(scope);
     }
+}
+
+/// Runs units `from..to` of a sweep (in a pool worker).
+fn tune_run(plan: &TuneSpec, from: u64, to: u64) -> FromWorker {
+    match tune_sweep(plan) {
+        Ok(sweep) => {
+            let results: Result<Vec<_>, _> = (from..to).map(|i| sweep.run(sweep.unit(i))).collect();
+            match results {
+                Ok(r) => FromWorker::TuneResults(plan.generation, r),
+                Err(e) => FromWorker::Error(format!("Tune: {e}")),
+            }
+        }
+        Err(e) => FromWorker::Error(e),
+    }
+}
+
+/// Runs a lab's benchmark workload and times it.
+fn bench(lab: &str) -> FromWorker {
+    let timed = || -> Result<BenchResult, String> {
+        let text = registry::find(lab)
+            .and_then(|d| d.bench)
+            .ok_or_else(|| format!("the {lab} lab has no benchmark workload"))?;
+        let scn = Scenario::parse(text).map_err(|e| e.to_string())?;
+        let start = wall_ms();
+        let lab = Lab::replay(&scn).map_err(|e| e.to_string())?;
+        let millis = wall_ms() - start;
+        Ok(BenchResult {
+            events: lab.events(),
+            delivered: lab.counters().delivered,
+            committed: lab.counters().committed,
+            requests: lab.counters().requests,
+            millis,
+            fingerprint: format!("{:016x}", lab.fingerprint()),
+        })
+    };
+    timed().map_or_else(FromWorker::Error, FromWorker::Bench)
+}
+
+/// Runs a lab's own benchmark (its speed test) with `args`.
+fn lab_bench(lab: String, args: &str) -> FromWorker {
+    let out = match registry::find(&lab).and_then(|d| d.speed) {
+        Some(speed) => speed(args, &wall_ms).map(|json| FromWorker::LabBench(lab, json)),
+        None => Err(format!("the {lab} lab has no benchmark of its own")),
+    };
+    out.unwrap_or_else(FromWorker::Error)
 }
 
 /// The sweep a plan describes (a pool worker rebuilds it from the text).

@@ -47,16 +47,25 @@ struct Scene<'a> {
     still: bool,
 }
 
+/// Where each node sits, and its radius, in node order.
+type Places = [(f64, f64, f64)];
+
+/// The whole drawing, in passes from the back: messages, nodes, their
+/// labels, the legend.
 fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
-    let th = s.theme;
-    let crashed = th.crashed;
-    ctx.fill_style(th.bg);
+    ctx.fill_style(s.theme.bg);
     ctx.fill_rect(0.0, 0.0, W, H);
     let n = s.nodes.len();
     let places: Vec<(f64, f64, f64)> = (0..n).map(|i| layout(i, n)).collect();
+    draw_messages(ctx, s, &places);
+    draw_nodes(ctx, s, &places);
+    draw_labels(ctx, s, &places);
+    draw_legend(ctx, s);
+}
 
-    // Messages, batched: one path per kind, so thousands of dots cost a
-    // few dozen canvas calls rather than thousands.
+/// Messages, batched: one path per kind, so thousands of dots cost a few
+/// dozen canvas calls rather than thousands.
+fn draw_messages(ctx: &mut impl Pen, s: &Scene<'_>, places: &Places) {
     for (k, kind) in s.schema.kinds.iter().enumerate() {
         let r = if kind.small { 3.0 } else { 5.0 };
         ctx.begin_path();
@@ -88,8 +97,11 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
             ctx.fill();
         }
     }
+}
 
-    // Nodes.
+/// Nodes: a halo in its partition group's colour while the network is
+/// split, then each node with its marks.
+fn draw_nodes(ctx: &mut impl Pen, s: &Scene<'_>, places: &Places) {
     let partitioned = s.groups.len() > 1;
     let group_of = |id: u32| s.groups.iter().position(|g| g.contains(&id)).unwrap_or(0);
     ctx.text_align("center");
@@ -104,96 +116,123 @@ fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
             ctx.fill();
             ctx.alpha(1.0);
         }
-        let color = match node.status {
-            NodeStatus::Crashed => crashed,
-            _ => s.schema.roles.get(node.role as usize).map_or("#4a78c2", |r| r.color.as_str()),
-        };
-        // The role's look: a vacant slot is an empty dashed circle, a node
-        // that has left is faded.
-        let look = s.schema.role_look(node.role);
-        ctx.begin_path();
-        ctx.arc(x, y, r, 0.0, 2.0 * PI);
-        if look == RoleLook::Vacant && node.status != NodeStatus::Crashed {
-            ctx.stroke_style(th.muted);
-            ctx.line_width(1.5);
-            ctx.dash(&[4.0, 4.0]);
-            ctx.stroke();
-            ctx.dash(&[]);
-        } else {
-            ctx.alpha(if look == RoleLook::Faded { 0.4 } else { 1.0 });
-            ctx.fill_style(color);
-            ctx.fill();
-            ctx.alpha(1.0);
-        }
-        if node.status == NodeStatus::Paused {
-            ctx.alpha(0.55);
-            ctx.fill_style(th.bg);
-            ctx.fill();
-            ctx.alpha(1.0);
-        }
-        // The main timer: the arc still to run.
-        if let Some((set, due)) = node.timer {
-            let left = (due.saturating_sub(s.time) as f64 / due.saturating_sub(set).max(1) as f64).clamp(0.0, 1.0);
-            ctx.begin_path();
-            ctx.arc(x, y, r + 4.0, -PI / 2.0, -PI / 2.0 + 2.0 * PI * left);
-            ctx.stroke_style(th.muted);
-            ctx.line_width(2.5);
-            ctx.stroke();
-        }
-        if s.selected == Some(node.id) {
-            ctx.begin_path();
-            ctx.arc(x, y, r + 8.0, 0.0, 2.0 * PI);
-            ctx.stroke_style(th.fg);
-            ctx.line_width(1.5);
-            ctx.stroke();
-        }
-        if node.status == NodeStatus::Crashed {
-            ctx.stroke_style("#e05a5a");
-            ctx.line_width(3.0);
-            ctx.begin_path();
-            ctx.move_to(x - r * 0.6, y - r * 0.6);
-            ctx.line_to(x + r * 0.6, y + r * 0.6);
-            ctx.move_to(x + r * 0.6, y - r * 0.6);
-            ctx.line_to(x - r * 0.6, y + r * 0.6);
-            ctx.stroke();
-        }
+        draw_node_body(ctx, s, node, (x, y, r));
+        draw_node_marks(ctx, s, node, (x, y, r));
     }
+}
 
-    // Labels, one font at a time (setting a canvas font is costly); white
-    // on a filled node, the theme's text colour in an empty (vacant) one.
-    let vacant =
-        |node: &NodeView| node.status != NodeStatus::Crashed && s.schema.role_look(node.role) == RoleLook::Vacant;
-    let ink = |ctx: &mut dyn FnMut(&str), node: &NodeView| ctx(if vacant(node) { th.muted } else { "#ffffff" });
+/// A node's disc in its role's colour and look; a paused node is veiled.
+fn draw_node_body(ctx: &mut impl Pen, s: &Scene<'_>, node: &NodeView, (x, y, r): (f64, f64, f64)) {
+    let th = s.theme;
+    let color = match node.status {
+        NodeStatus::Crashed => th.crashed,
+        _ => s.schema.roles.get(node.role as usize).map_or("#4a78c2", |r| r.color.as_str()),
+    };
+    // The role's look: a vacant slot is an empty dashed circle, a node
+    // that has left is faded.
+    let look = s.schema.role_look(node.role);
+    ctx.begin_path();
+    ctx.arc(x, y, r, 0.0, 2.0 * PI);
+    if look == RoleLook::Vacant && node.status != NodeStatus::Crashed {
+        ctx.stroke_style(th.muted);
+        ctx.line_width(1.5);
+        ctx.dash(&[4.0, 4.0]);
+        ctx.stroke();
+        ctx.dash(&[]);
+    } else {
+        ctx.alpha(if look == RoleLook::Faded { 0.4 } else { 1.0 });
+        ctx.fill_style(color);
+        ctx.fill();
+        ctx.alpha(1.0);
+    }
+    if node.status == NodeStatus::Paused {
+        ctx.alpha(0.55);
+        ctx.fill_style(th.bg);
+        ctx.fill();
+        ctx.alpha(1.0);
+    }
+}
+
+/// What is drawn over a node: its main timer, the selection ring, the
+/// cross of a crash.
+fn draw_node_marks(ctx: &mut impl Pen, s: &Scene<'_>, node: &NodeView, (x, y, r): (f64, f64, f64)) {
+    let th = s.theme;
+    // The main timer: the arc still to run.
+    if let Some((set, due)) = node.timer {
+        let left = (due.saturating_sub(s.time) as f64 / due.saturating_sub(set).max(1) as f64).clamp(0.0, 1.0);
+        ctx.begin_path();
+        ctx.arc(x, y, r + 4.0, -PI / 2.0, -PI / 2.0 + 2.0 * PI * left);
+        ctx.stroke_style(th.muted);
+        ctx.line_width(2.5);
+        ctx.stroke();
+    }
+    if s.selected == Some(node.id) {
+        ctx.begin_path();
+        ctx.arc(x, y, r + 8.0, 0.0, 2.0 * PI);
+        ctx.stroke_style(th.fg);
+        ctx.line_width(1.5);
+        ctx.stroke();
+    }
+    if node.status == NodeStatus::Crashed {
+        ctx.stroke_style("#e05a5a");
+        ctx.line_width(3.0);
+        ctx.begin_path();
+        ctx.move_to(x - r * 0.6, y - r * 0.6);
+        ctx.line_to(x + r * 0.6, y + r * 0.6);
+        ctx.move_to(x + r * 0.6, y - r * 0.6);
+        ctx.line_to(x - r * 0.6, y + r * 0.6);
+        ctx.stroke();
+    }
+}
+
+/// Labels, one font at a time (setting a canvas font is costly): the name
+/// and the first field on nodes big enough, else the number alone.
+fn draw_labels(ctx: &mut impl Pen, s: &Scene<'_>, places: &Places) {
     let r = places.first().map_or(0.0, |p| p.2);
     if r >= 14.0 {
         ctx.font(&format!("bold {}px sans-serif", (r * 0.55).round()));
-        for (node, &(x, y, r)) in s.nodes.iter().zip(&places) {
-            ink(&mut |c| ctx.fill_style(c), node);
+        for (node, &(x, y, r)) in s.nodes.iter().zip(places) {
+            ctx.fill_style(ink(s, node));
             ctx.fill_text(&format!("S{}", node.id + 1), x, y - r * 0.22);
         }
         if let Some(f) = s.schema.fields.first() {
             ctx.font(&format!("{}px sans-serif", (r * 0.42).round()));
-            for (node, &(x, y, r)) in s.nodes.iter().zip(&places) {
+            for (node, &(x, y, r)) in s.nodes.iter().zip(places) {
                 if let Some(v) = node.field(0) {
-                    ink(&mut |c| ctx.fill_style(c), node);
+                    ctx.fill_style(ink(s, node));
                     ctx.fill_text(&f.short_text(v), x, y + r * 0.38);
                 }
             }
         }
     } else {
         ctx.font("10px sans-serif");
-        for (node, &(x, y, _)) in s.nodes.iter().zip(&places) {
-            ink(&mut |c| ctx.fill_style(c), node);
+        for (node, &(x, y, _)) in s.nodes.iter().zip(places) {
+            ctx.fill_style(ink(s, node));
             ctx.fill_text(&format!("{}", node.id + 1), x, y);
         }
     }
+}
 
-    // Legend: roles, then message kinds (replies share their request's colour).
+/// A label's colour: white on a filled node, the theme's text colour in an
+/// empty (vacant) one.
+fn ink(s: &Scene<'_>, node: &NodeView) -> &'static str {
+    let vacant = node.status != NodeStatus::Crashed && s.schema.role_look(node.role) == RoleLook::Vacant;
+    if vacant {
+        s.theme.muted
+    } else {
+        "#ffffff"
+    }
+}
+
+/// The legend: roles, then message kinds (replies share their request's
+/// colour); and a note when not every message in flight is drawn.
+fn draw_legend(ctx: &mut impl Pen, s: &Scene<'_>) {
+    let th = s.theme;
     ctx.text_align("left");
     ctx.font("12px sans-serif");
     let mut entries: Vec<(&str, &str)> = s.schema.roles.iter().map(|r| (r.color.as_str(), r.name.as_str())).collect();
     entries.extend(s.schema.kinds.iter().filter(|k| !k.reply).map(|k| (k.color.as_str(), k.name.as_str())));
-    entries.push((crashed, "crashed"));
+    entries.push((th.crashed, "crashed"));
     for (i, (c, label)) in entries.iter().enumerate() {
         let y = 16.0 + i as f64 * 16.0;
         ctx.fill_style(c);

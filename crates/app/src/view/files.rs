@@ -106,51 +106,9 @@ pub fn Files(props: &FilesProps) -> Html {
     let reader = use_mut_ref(|| None::<gloo_file::callbacks::FileReader>);
     let input = use_node_ref();
     let lab = ctx.state.lab().to_string();
-    // Save the scenario text when the worker sends it.
-    {
-        let lab = lab.clone();
-        let exported = ctx.state.exported.clone();
-        use_effect_with(exported.as_ref().map(|e| e.0), move |_| {
-            if let Some((_, text)) = exported {
-                download_text(&text, &format!("clusterscope-{lab}.scn"), "text/plain");
-            }
-        });
-    }
+    use_save_exported(ctx, &lab);
     let scn = ctx.bridge.cb(ToWorker::ExportText);
-    let cluster_svg = {
-        let state = ctx.state.clone();
-        let lab = lab.clone();
-        Callback::from(move |_| {
-            if let Some(svg) = canvas::svg(&state) {
-                download_text(&svg, &format!("clusterscope-{lab}.svg"), "image/svg+xml");
-            }
-        })
-    };
-    let cluster_png = {
-        let lab = lab.clone();
-        Callback::from(move |_| {
-            download_png("canvas.cluster, canvas.stage-canvas", &format!("clusterscope-{lab}.png"));
-        })
-    };
-    let diagram_svg = {
-        let state = ctx.state.clone();
-        let shared = props.shared.clone();
-        let lab = lab.clone();
-        Callback::from(move |_| {
-            let (Some(schema), Some(f)) = (state.schema.as_ref(), state.frame.as_ref()) else {
-                return;
-            };
-            let (win, filters) = shared.0.borrow().clone();
-            let svg = spacetime::svg(&state.diagram.0.borrow(), schema, &win, f.time, &filters);
-            download_text(&svg, &format!("clusterscope-{lab}-diagram.svg"), "image/svg+xml");
-        })
-    };
-    let diagram_png = {
-        let lab = lab.clone();
-        Callback::from(move |_| {
-            download_png("canvas.diagram", &format!("clusterscope-{lab}-diagram.png"));
-        })
-    };
+    let Exports { cluster_svg, cluster_png, diagram_svg, diagram_png } = Exports::new(ctx, &props.shared, &lab);
     let pick = {
         let input = input.clone();
         Callback::from(move |_| {
@@ -187,5 +145,65 @@ pub fn Files(props: &FilesProps) -> Html {
                 }
             </div>
         </details>
+    }
+}
+
+/// Saves the scenario text when the worker sends it (after "Save scenario").
+#[hook]
+fn use_save_exported(ctx: &Ctx, lab: &str) {
+    let lab = lab.to_string();
+    let exported = ctx.state.exported.clone();
+    use_effect_with(exported.as_ref().map(|e| e.0), move |_| {
+        if let Some((_, text)) = exported {
+            download_text(&text, &format!("clusterscope-{lab}.scn"), "text/plain");
+        }
+    });
+}
+
+/// The drawings' exports, each a download named after the lab.
+struct Exports {
+    cluster_svg: Callback<MouseEvent>,
+    cluster_png: Callback<MouseEvent>,
+    diagram_svg: Callback<MouseEvent>,
+    diagram_png: Callback<MouseEvent>,
+}
+
+impl Exports {
+    fn new(ctx: &Ctx, shared: &spacetime::Shared, lab: &str) -> Exports {
+        let cluster_svg = {
+            let state = ctx.state.clone();
+            let name = format!("clusterscope-{lab}.svg");
+            Callback::from(move |_| {
+                if let Some(svg) = canvas::svg(&state) {
+                    download_text(&svg, &name, "image/svg+xml");
+                }
+            })
+        };
+        let cluster_png = {
+            let name = format!("clusterscope-{lab}.png");
+            Callback::from(move |_| {
+                download_png("canvas.cluster, canvas.stage-canvas", &name);
+            })
+        };
+        let diagram_svg = {
+            let state = ctx.state.clone();
+            let shared = shared.clone();
+            let name = format!("clusterscope-{lab}-diagram.svg");
+            Callback::from(move |_| {
+                let (Some(schema), Some(f)) = (state.schema.as_ref(), state.frame.as_ref()) else {
+                    return;
+                };
+                let (win, filters) = shared.0.borrow().clone();
+                let svg = spacetime::svg(&state.diagram.0.borrow(), schema, &win, f.time, &filters);
+                download_text(&svg, &name, "image/svg+xml");
+            })
+        };
+        let diagram_png = {
+            let name = format!("clusterscope-{lab}-diagram.png");
+            Callback::from(move |_| {
+                download_png("canvas.diagram", &name);
+            })
+        };
+        Exports { cluster_svg, cluster_png, diagram_svg, diagram_png }
     }
 }

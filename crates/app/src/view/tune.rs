@@ -10,14 +10,16 @@
 
 use super::panels::Field;
 use crate::codec::last_decoded_bytes;
-use crate::ctx::{Bridge, PanelProps};
-use crate::protocol::{FromWorker, ToWorker};
-use crate::state::Msg;
+use crate::ctx::{Bridge, Ctx, PanelProps};
+use crate::protocol::{FromWorker, ToWorker, TuneSpec};
+use crate::state::{AppState, Msg};
 use crate::worker::SimWorker;
-use clusterscope_core::lab::Unit;
-use clusterscope_core::scenario::TuneDef;
-use clusterscope_core::sweep::{search, summarise_shape, Goal, PointRow, UnitResult};
+use clusterscope_core::lab::{Schema, Settings, Unit};
+use clusterscope_core::scenario::{Expect, TuneDef};
+use clusterscope_core::sweep::{search, summarise_shape, Goal, PointRow, Shape, UnitResult};
 use gloo_worker::WorkerBridge;
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -34,252 +36,40 @@ fn cores() -> u32 {
     web_sys::window().map_or(2.0, |w| w.navigator().hardware_concurrency()).clamp(1.0, 64.0) as u32
 }
 
-/// The Tune panel.
+/// The Tune panel: the form, then the sweep's progress and results.
 #[function_component]
 pub fn Tune(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
     let state = &ctx.state;
-    let param1 = use_state(String::new);
-    let values1 = use_state(String::new);
-    let param2 = use_state(String::new);
-    let values2 = use_state(String::new);
-    let metric = use_state(String::new);
-    let also = use_state(|| "none".to_string());
-    let seeds = use_state(|| "100".to_string());
-    // The search: none, minimise or maximise a metric or a parameter,
-    // subject to a check on a metric's median.
-    let goal = use_state(|| "none".to_string());
-    let target = use_state(String::new);
-    let constraint = use_state(String::new);
-    let workers = use_state(|| cores().to_string());
-    let pool: std::rc::Rc<std::cell::RefCell<Pool>> = use_mut_ref(Pool::default);
-
-    // Start the pool when a plan arrives; drop it when the sweep stops.
-    {
-        let pool = pool.clone();
-        let dispatcher = state.dispatcher();
-        let tune = state.tune.clone();
-        let n = workers.parse::<u32>().unwrap_or(1).clamp(1, 64);
-        use_effect_with((tune.generation, tune.running), move |_| {
-            // Dropping the bridges asks their workers to close; each has at
-            // most one small chunk left, so a cancel stops them promptly.
-            *pool.borrow_mut() = Pool::default();
-            if let (true, Some(spec), Some(shape)) = (tune.running, tune.spec.clone(), tune.shape.clone()) {
-                let units = shape.units();
-                // Small chunks, one at a time per worker: progress shows as
-                // they come back, and no worker waits long for the others.
-                let chunk = (units / (u64::from(n) * 8)).clamp(1, 200);
-                *pool.borrow_mut() = Pool { bridges: Vec::new(), next: 0, units, chunk, spec: Some(spec) };
-                for i in 0..n as usize {
-                    let d = dispatcher.clone();
-                    let feed = pool.clone();
-                    // A pool worker also greets the page with its own
-                    // (default) run: only its results and errors count.
-                    let bridge = crate::ctx::spawn_worker(move |out: FromWorker| {
-                        let more = matches!(out, FromWorker::TuneResults(..));
-                        if more || matches!(out, FromWorker::Error(_)) {
-                            d.dispatch(Msg::Worker(out, last_decoded_bytes()));
-                        }
-                        if more {
-                            feed.borrow_mut().send_next(i);
-                        }
-                    });
-                    pool.borrow_mut().bridges.push(bridge);
-                }
-                let mut p = pool.borrow_mut();
-                for i in 0..n as usize {
-                    p.send_next(i);
-                }
-            }
-        });
-    }
-
-    // A sweep that came with the scenario (a link, a file) fills the form.
-    {
-        let (param1, values1, param2, values2, metric, seeds, goal, target, constraint) = (
-            param1.clone(),
-            values1.clone(),
-            param2.clone(),
-            values2.clone(),
-            metric.clone(),
-            seeds.clone(),
-            goal.clone(),
-            target.clone(),
-            constraint.clone(),
-        );
-        let def = state.settings.as_ref().and_then(|s| s.tune.clone());
-        use_effect_with(def, move |def| {
-            if let Some(d) = def {
-                let split =
-                    |p: &String| p.split_once('=').map(|(n, v)| (n.to_string(), v.to_string())).unwrap_or_default();
-                if let Some((n, v)) = d.params.first().map(split) {
-                    param1.set(n);
-                    values1.set(v);
-                }
-                match d.params.get(1).map(split) {
-                    Some((n, v)) => {
-                        param2.set(n);
-                        values2.set(v);
-                    }
-                    None => param2.set("none".into()),
-                }
-                if let Some(m) = d.metrics.first() {
-                    metric.set(m.clone());
-                }
-                seeds.set(d.seeds.to_string());
-                match &d.goal {
-                    Some((min, t)) => {
-                        goal.set(if *min { "minimise" } else { "maximise" }.into());
-                        target.set(t.clone());
-                    }
-                    None => goal.set("none".into()),
-                }
-                constraint.set(d.subject_to.first().cloned().unwrap_or_default());
-            }
-        });
-    }
+    let form = use_form();
+    use_pool(state, &form.workers);
+    use_form_from_scenario(&form, state.settings.as_ref().and_then(|s| s.tune.clone()));
     let Some(settings) = state.settings.clone() else { return html! {} };
     let Some(schema) = state.schema.clone() else { return html! {} };
     let tune = state.tune.clone();
-    let pick = |h: UseStateHandle<String>| Callback::from(move |e: Event| h.set(value_of(&e)));
-    let metric_name = if metric.is_empty() {
-        schema.metrics.first().map(|m| m.name.clone()).unwrap_or_default()
-    } else {
-        (*metric).clone()
-    };
-    let p1 = if param1.is_empty() {
-        settings.params.first().map(|p| p.name.clone()).unwrap_or_default()
-    } else {
-        (*param1).clone()
-    };
-    let target_name = if target.is_empty() { metric_name.clone() } else { (*target).clone() };
-    let searching = goal.as_str() != "none";
-    // The metrics the sweep reads: the one shown first, then those the
-    // search needs.
-    let check = (searching && !constraint.trim().is_empty())
-        .then(|| clusterscope_core::scenario::parse_expect(constraint.trim()));
-    let mut metrics = vec![metric_name.clone()];
-    if also.as_str() != "none" && !also.is_empty() && !metrics.contains(&*also) {
-        metrics.push((*also).clone());
-    }
-    if searching && schema.metrics.iter().any(|m| m.name == target_name) && !metrics.contains(&target_name) {
-        metrics.push(target_name.clone());
-    }
-    if let Some(Ok(c)) = &check {
-        if !metrics.contains(&c.metric) {
-            metrics.push(c.metric.clone());
-        }
-    }
-    let on_run = {
-        let b: Bridge = ctx.bridge.clone();
-        let d = state.dispatcher();
-        let (values1, param2, values2, seeds) = (values1.clone(), param2.clone(), values2.clone(), seeds.clone());
-        let (p1, metrics, check) = (p1.clone(), metrics.clone(), check.clone());
-        let (goal_now, target_now, constraint_now) = ((*goal).clone(), target_name.clone(), (*constraint).clone());
-        Callback::from(move |_| {
-            let Ok(n) = seeds.trim().parse::<u64>() else {
-                d.dispatch(Msg::Error("Tune: seeds must be a whole number.".into()));
-                return;
-            };
-            if let Some(Err(e)) = &check {
-                d.dispatch(Msg::Error(format!("Tune: the constraint: {e}")));
-                return;
-            }
-            let mut params = vec![format!("{p1}={}", values1.trim())];
-            if !param2.is_empty() && param2.as_str() != "none" {
-                params.push(format!("{}={}", *param2, values2.trim()));
-            }
-            let goal = (goal_now.as_str() != "none").then(|| (goal_now.as_str() == "minimise", target_now.clone()));
-            let subject_to = constraint_now
-                .trim()
-                .is_empty()
-                .then(Vec::new)
-                .unwrap_or_else(|| vec![constraint_now.trim().to_string()]);
-            b.send(ToWorker::TunePlan(TuneDef { params, seeds: n, metrics: metrics.clone(), goal, subject_to }));
-        })
-    };
+    let ask = Ask::read(&form, &schema, &settings);
+    let on_run = on_run(ctx, &form, &ask);
     let on_cancel = {
         let d = state.dispatcher();
         Callback::from(move |_| d.dispatch(Msg::TuneCancel))
     };
-    let unit = schema.metrics.iter().find(|m| m.name == metric_name).map_or(Unit::Ratio, |m| m.unit);
     let total = tune.shape.as_ref().map_or(0, |s| s.units());
     let done = tune.results.len() as u64;
-    let progress = if tune.running && total > 0 {
-        let elapsed = js_sys::Date::now() - tune.started;
-        let left = elapsed / done.max(1) as f64 * (total - done.min(total)) as f64 / 1e3;
-        Some(format!("{done}/{total} runs, about {left:.1} s left"))
-    } else {
-        tune.took.map(|ms| format!("{total} runs in {:.2} s on {} workers", ms / 1e3, *workers))
-    };
     let rows: Option<Vec<PointRow>> = (!tune.running)
         .then(|| tune.shape.as_ref().map(|s| summarise_shape(s, &tune.results)))
         .flatten()
         .filter(|r| !r.is_empty());
-    // The search over the finished sweep.
-    let best: Option<Result<Option<usize>, String>> = match (&rows, &tune.shape, searching) {
-        (Some(rows), Some(shape), true) => {
-            let constraints = match &check {
-                Some(Ok(c)) => vec![c.clone()],
-                _ => Vec::new(),
-            };
-            let g = Goal { objective: target_name.clone(), minimise: goal.as_str() == "minimise", constraints };
-            Some(search(shape, rows, &g))
-        }
-        _ => None,
-    };
-    let best_point = best.as_ref().and_then(|b| b.as_ref().ok().copied().flatten());
+    let best = best(&form, &ask, rows.as_deref(), tune.shape.as_ref());
     html! {
         <section class="panel tune" aria-label="Tune">
             <h2>{ "Tune: sweep over seeds" }</h2>
-            <label class="param"><span>{ "Parameter" }</span>
-                <select aria-label="Tune parameter" onchange={pick(param1.clone())}>
-                    { for settings.params.iter().map(|p| html! { <option value={p.name.clone()} selected={p.name == p1}>{ &p.label }</option> }) }
-                </select>
-            </label>
-            <label class="param"><span>{ "Values" }</span><Field label="Tune values" value={(*values1).clone()} onchange={pick(values1.clone())} size={16} /></label>
-            <label class="param"><span>{ "Second parameter" }</span>
-                <select aria-label="Tune second parameter" onchange={pick(param2.clone())}>
-                    <option value="none" selected={param2.is_empty() || param2.as_str() == "none"}>{ "none" }</option>
-                    { for settings.params.iter().map(|p| html! { <option value={p.name.clone()} selected={p.name == *param2}>{ &p.label }</option> }) }
-                </select>
-            </label>
-            if !param2.is_empty() && param2.as_str() != "none" {
-                <label class="param"><span>{ "Values" }</span><Field label="Tune second values" value={(*values2).clone()} onchange={pick(values2.clone())} size={16} /></label>
-            }
-            <label class="param"><span>{ "Metric" }</span>
-                <select aria-label="Tune metric" onchange={pick(metric.clone())}>
-                    { for schema.metrics.iter().map(|m| html! { <option value={m.name.clone()} selected={m.name == metric_name}>{ &m.label }</option> }) }
-                </select>
-            </label>
-            <label class="param"><span>{ "Also read" }</span>
-                <select aria-label="Tune also" onchange={pick(also.clone())}>
-                    <option value="none" selected={also.as_str() == "none"}>{ "none" }</option>
-                    { for schema.metrics.iter().map(|m| html! { <option value={m.name.clone()} selected={m.name == *also}>{ &m.label }</option> }) }
-                </select>
-            </label>
-            <label class="param"><span>{ "Seeds" }</span><Field label="Tune seeds" value={(*seeds).clone()} onchange={pick(seeds.clone())} size={6} /></label>
-            <label class="param"><span>{ "Search" }</span>
-                <select aria-label="Tune goal" onchange={pick(goal.clone())}>
-                    { for ["none", "minimise", "maximise"].iter().map(|g| html! { <option value={*g} selected={*g == goal.as_str()}>{ *g }</option> }) }
-                </select>
-            </label>
-            if searching {
-                <label class="param"><span>{ "Of" }</span>
-                    <select aria-label="Tune target" onchange={pick(target.clone())}>
-                        { for schema.metrics.iter().map(|m| html! { <option value={m.name.clone()} selected={m.name == target_name}>{ format!("median {}", m.label) }</option> }) }
-                        { for settings.params.iter().map(|p| html! { <option value={p.name.clone()} selected={p.name == target_name}>{ &p.label }</option> }) }
-                    </select>
-                </label>
-                <label class="param"><span>{ "Subject to" }</span><Field label="Tune constraint" value={(*constraint).clone()} onchange={pick(constraint.clone())} size={16} /></label>
-            }
-            <label class="param"><span>{ "Workers" }</span><Field label="Tune workers" value={(*workers).clone()} onchange={pick(workers.clone())} size={4} /></label>
+            { form_fields(&form, &ask, &settings, &schema) }
             <p class="note">{ "Values: 1,2,3 or LO..HI:STEP, units as in Setup (150ms..300ms:50ms). The current scenario up to now is the template." }</p>
             <div class="buttons">
                 <button onclick={on_run} disabled={tune.running}>{ "Run sweep" }</button>
                 if tune.running { <button onclick={on_cancel}>{ "Cancel" }</button> }
             </div>
-            if let Some(p) = progress {
+            if let Some(p) = progress(&tune, &form.workers) {
                 <p class="note" aria-live="polite">
                     if tune.running { <progress max={total.to_string()} value={done.to_string()}></progress> }
                     { " " }{ p }
@@ -293,61 +83,334 @@ pub fn Tune(props: &PanelProps) -> Html {
                 } }</p>
             }
             if let (Some(rows), Some(shape)) = (rows, tune.shape.clone()) {
-                { chart(&rows, &shape, unit) }
-                <div class="scroll"><table class="logs" aria-label="Sweep results">
-                    <thead><tr>
-                        { for shape.params.iter().map(|p| html! { <th>{ &p.name }</th> }) }
-                        <th>{ "n" }</th><th>{ "p10" }</th><th>{ "p50" }</th><th>{ "p90" }</th><th>{ "p99" }</th>
-                    </tr></thead>
-                    <tbody>
-                    { for rows.iter().enumerate().map(|(i, r)| {
-                        let s = &r.stats[0];
-                        let seed = median_seed(&tune.results, i, s.p50);
-                        let open = {
-                            let b = ctx.bridge.clone();
-                            let spec = tune.spec.clone();
-                            Callback::from(move |_| if let Some(spec) = &spec {
-                                b.send(ToWorker::TuneOpen { plan: Box::new(spec.clone()), point: i, seed });
-                            })
-                        };
-                        html! {
-                            <tr aria-label={r.values.join(" ")} class={classes!((best_point == Some(i)).then_some("selected"))} onclick={open} title={format!("Open the run nearest the median (seed {seed})")}>
-                                { for r.values.iter().map(|v| html! { <th scope="row">{ v }</th> }) }
-                                <td>{ s.n }</td><td>{ unit.format(s.p10) }</td>
-                                <td data-value={s.p50.to_string()}>{ unit.format(s.p50) }</td>
-                                <td>{ unit.format(s.p90) }</td><td>{ unit.format(s.p99) }</td>
-                            </tr>
-                        }
-                    }) }
-                    </tbody>
-                </table></div>
-                if shape.metrics.len() > 1 {
-                    <div class="scroll"><table class="logs" aria-label="Sweep other metrics">
-                        <thead><tr>
-                            { for shape.params.iter().map(|p| html! { <th>{ &p.name }</th> }) }
-                            { for shape.metrics.iter().skip(1).map(|m| html! { <><th>{ format!("{m} p50") }</th><th>{ "p90" }</th></> }) }
-                        </tr></thead>
-                        <tbody>
-                        { for rows.iter().map(|r| html! {
-                            <tr aria-label={r.values.join(" ")}>
-                                { for r.values.iter().map(|v| html! { <th scope="row">{ v }</th> }) }
-                                { for shape.metrics.iter().zip(&r.stats).skip(1).map(|(m, s)| {
-                                    let u = schema.metrics.iter().find(|x| x.name == *m).map_or(Unit::Ratio, |x| x.unit);
-                                    html! { <><td data-value={s.p50.to_string()}>{ u.format(s.p50) }</td><td>{ u.format(s.p90) }</td></> }
-                                }) }
-                            </tr>
-                        }) }
-                        </tbody>
-                    </table></div>
-                }
-                <details><summary>{ "CSV" }</summary>
-                    <textarea aria-label="Sweep CSV" readonly=true rows="6" cols="40" value={csv(&rows, &shape)} />
-                </details>
-                <details><summary>{ "JSON" }</summary>
-                    <textarea aria-label="Sweep JSON" readonly=true rows="6" cols="40" value={json(&rows, &shape)} />
-                </details>
+                { results(ctx, &rows, &shape, &schema, &ask, best.as_ref().and_then(|b| b.as_ref().ok().copied().flatten())) }
             }
         </section>
+    }
+}
+
+/// The form's fields, as typed.
+#[derive(Clone)]
+struct Form {
+    param1: UseStateHandle<String>,
+    values1: UseStateHandle<String>,
+    param2: UseStateHandle<String>,
+    values2: UseStateHandle<String>,
+    metric: UseStateHandle<String>,
+    also: UseStateHandle<String>,
+    seeds: UseStateHandle<String>,
+    // The search: none, minimise or maximise a metric or a parameter,
+    // subject to a check on a metric's median.
+    goal: UseStateHandle<String>,
+    target: UseStateHandle<String>,
+    constraint: UseStateHandle<String>,
+    workers: UseStateHandle<String>,
+}
+
+impl Form {
+    /// Whether a second parameter is chosen.
+    fn two_params(&self) -> bool {
+        !self.param2.is_empty() && self.param2.as_str() != "none"
+    }
+}
+
+#[hook]
+fn use_form() -> Form {
+    Form {
+        param1: use_state(String::new),
+        values1: use_state(String::new),
+        param2: use_state(String::new),
+        values2: use_state(String::new),
+        metric: use_state(String::new),
+        also: use_state(|| "none".to_string()),
+        seeds: use_state(|| "100".to_string()),
+        goal: use_state(|| "none".to_string()),
+        target: use_state(String::new),
+        constraint: use_state(String::new),
+        workers: use_state(|| cores().to_string()),
+    }
+}
+
+/// Starts the pool of `workers` when a plan arrives; drops it when the
+/// sweep stops.
+#[hook]
+fn use_pool(state: &UseReducerHandle<AppState>, workers: &str) {
+    let pool: Rc<RefCell<Pool>> = use_mut_ref(Pool::default);
+    let dispatcher = state.dispatcher();
+    let tune = state.tune.clone();
+    let n = workers.parse::<u32>().unwrap_or(1).clamp(1, 64);
+    use_effect_with((tune.generation, tune.running), move |_| {
+        // Dropping the bridges asks their workers to close; each has at
+        // most one small chunk left, so a cancel stops them promptly.
+        *pool.borrow_mut() = Pool::default();
+        if let (true, Some(spec), Some(shape)) = (tune.running, tune.spec.clone(), tune.shape.clone()) {
+            Pool::start(&pool, &dispatcher, n, spec, shape.units());
+        }
+    });
+}
+
+/// A sweep that came with the scenario (a link, a file) fills the form.
+#[hook]
+fn use_form_from_scenario(form: &Form, def: Option<TuneDef>) {
+    let form = form.clone();
+    use_effect_with(def, move |def| {
+        let Some(d) = def else { return };
+        let split = |p: &String| p.split_once('=').map(|(n, v)| (n.to_string(), v.to_string())).unwrap_or_default();
+        if let Some((n, v)) = d.params.first().map(split) {
+            form.param1.set(n);
+            form.values1.set(v);
+        }
+        match d.params.get(1).map(split) {
+            Some((n, v)) => {
+                form.param2.set(n);
+                form.values2.set(v);
+            }
+            None => form.param2.set("none".into()),
+        }
+        if let Some(m) = d.metrics.first() {
+            form.metric.set(m.clone());
+        }
+        form.seeds.set(d.seeds.to_string());
+        match &d.goal {
+            Some((min, t)) => {
+                form.goal.set(if *min { "minimise" } else { "maximise" }.into());
+                form.target.set(t.clone());
+            }
+            None => form.goal.set("none".into()),
+        }
+        form.constraint.set(d.subject_to.first().cloned().unwrap_or_default());
+    });
+}
+
+/// What the form asks for, with blanks read as their defaults.
+#[derive(Clone)]
+struct Ask {
+    /// The first parameter.
+    p1: String,
+    /// The metric shown first.
+    metric: String,
+    /// What the search optimises (a metric or a parameter).
+    target: String,
+    /// Whether there is a search.
+    searching: bool,
+    /// The search's constraint, parsed, if one is given.
+    check: Option<Result<Expect, String>>,
+    /// The metrics the sweep reads: the one shown first, then those the
+    /// search needs.
+    metrics: Vec<String>,
+}
+
+impl Ask {
+    fn read(form: &Form, schema: &Schema, settings: &Settings) -> Ask {
+        let or = |v: &str, default: Option<&String>| {
+            if v.is_empty() {
+                default.cloned().unwrap_or_default()
+            } else {
+                v.to_string()
+            }
+        };
+        let metric = or(&form.metric, schema.metrics.first().map(|m| &m.name));
+        let p1 = or(&form.param1, settings.params.first().map(|p| &p.name));
+        let target = or(&form.target, Some(&metric));
+        let searching = form.goal.as_str() != "none";
+        let check = (searching && !form.constraint.trim().is_empty())
+            .then(|| clusterscope_core::scenario::parse_expect(form.constraint.trim()));
+        let mut metrics = vec![metric.clone()];
+        if form.also.as_str() != "none" && !form.also.is_empty() && !metrics.contains(&*form.also) {
+            metrics.push((*form.also).clone());
+        }
+        if searching && schema.metrics.iter().any(|m| m.name == target) && !metrics.contains(&target) {
+            metrics.push(target.clone());
+        }
+        if let Some(Ok(c)) = &check {
+            if !metrics.contains(&c.metric) {
+                metrics.push(c.metric.clone());
+            }
+        }
+        Ask { p1, metric, target, searching, check, metrics }
+    }
+}
+
+/// "Run sweep": asks the worker to check and plan the sweep the form
+/// describes (it also records it in the scenario).
+fn on_run(ctx: &Ctx, form: &Form, ask: &Ask) -> Callback<MouseEvent> {
+    let b: Bridge = ctx.bridge.clone();
+    let d = ctx.state.dispatcher();
+    let (form, ask) = (form.clone(), ask.clone());
+    Callback::from(move |_| {
+        let Ok(n) = form.seeds.trim().parse::<u64>() else {
+            d.dispatch(Msg::Error("Tune: seeds must be a whole number.".into()));
+            return;
+        };
+        if let Some(Err(e)) = &ask.check {
+            d.dispatch(Msg::Error(format!("Tune: the constraint: {e}")));
+            return;
+        }
+        let mut params = vec![format!("{}={}", ask.p1, form.values1.trim())];
+        if form.two_params() {
+            params.push(format!("{}={}", *form.param2, form.values2.trim()));
+        }
+        let goal = ask.searching.then(|| (form.goal.as_str() == "minimise", ask.target.clone()));
+        let constraint = form.constraint.trim();
+        let subject_to = constraint.is_empty().then(Vec::new).unwrap_or_else(|| vec![constraint.to_string()]);
+        b.send(ToWorker::TunePlan(TuneDef { params, seeds: n, metrics: ask.metrics.clone(), goal, subject_to }));
+    })
+}
+
+/// A callback that keeps what was typed or chosen in `h`.
+fn pick(h: &UseStateHandle<String>) -> Callback<Event> {
+    let h = h.clone();
+    Callback::from(move |e: Event| h.set(value_of(&e)))
+}
+
+/// The form's fields, from the parameters to the workers.
+fn form_fields(form: &Form, ask: &Ask, settings: &Settings, schema: &Schema) -> Html {
+    let (p1, metric_name, target_name) = (&ask.p1, &ask.metric, &ask.target);
+    let (param2, also, goal) = (&form.param2, &form.also, &form.goal);
+    html! {
+        <>
+            <label class="param"><span>{ "Parameter" }</span>
+                <select aria-label="Tune parameter" onchange={pick(&form.param1)}>
+                    { for settings.params.iter().map(|p| html! { <option value={p.name.clone()} selected={p.name == *p1}>{ &p.label }</option> }) }
+                </select>
+            </label>
+            <label class="param"><span>{ "Values" }</span><Field label="Tune values" value={(*form.values1).clone()} onchange={pick(&form.values1)} size={16} /></label>
+            <label class="param"><span>{ "Second parameter" }</span>
+                <select aria-label="Tune second parameter" onchange={pick(param2)}>
+                    <option value="none" selected={!form.two_params()}>{ "none" }</option>
+                    { for settings.params.iter().map(|p| html! { <option value={p.name.clone()} selected={p.name == **param2}>{ &p.label }</option> }) }
+                </select>
+            </label>
+            if form.two_params() {
+                <label class="param"><span>{ "Values" }</span><Field label="Tune second values" value={(*form.values2).clone()} onchange={pick(&form.values2)} size={16} /></label>
+            }
+            <label class="param"><span>{ "Metric" }</span>
+                <select aria-label="Tune metric" onchange={pick(&form.metric)}>
+                    { for schema.metrics.iter().map(|m| html! { <option value={m.name.clone()} selected={m.name == *metric_name}>{ &m.label }</option> }) }
+                </select>
+            </label>
+            <label class="param"><span>{ "Also read" }</span>
+                <select aria-label="Tune also" onchange={pick(also)}>
+                    <option value="none" selected={also.as_str() == "none"}>{ "none" }</option>
+                    { for schema.metrics.iter().map(|m| html! { <option value={m.name.clone()} selected={m.name == **also}>{ &m.label }</option> }) }
+                </select>
+            </label>
+            <label class="param"><span>{ "Seeds" }</span><Field label="Tune seeds" value={(*form.seeds).clone()} onchange={pick(&form.seeds)} size={6} /></label>
+            <label class="param"><span>{ "Search" }</span>
+                <select aria-label="Tune goal" onchange={pick(goal)}>
+                    { for ["none", "minimise", "maximise"].iter().map(|g| html! { <option value={*g} selected={*g == goal.as_str()}>{ *g }</option> }) }
+                </select>
+            </label>
+            if ask.searching {
+                <label class="param"><span>{ "Of" }</span>
+                    <select aria-label="Tune target" onchange={pick(&form.target)}>
+                        { for schema.metrics.iter().map(|m| html! { <option value={m.name.clone()} selected={m.name == *target_name}>{ format!("median {}", m.label) }</option> }) }
+                        { for settings.params.iter().map(|p| html! { <option value={p.name.clone()} selected={p.name == *target_name}>{ &p.label }</option> }) }
+                    </select>
+                </label>
+                <label class="param"><span>{ "Subject to" }</span><Field label="Tune constraint" value={(*form.constraint).clone()} onchange={pick(&form.constraint)} size={16} /></label>
+            }
+            <label class="param"><span>{ "Workers" }</span><Field label="Tune workers" value={(*form.workers).clone()} onchange={pick(&form.workers)} size={4} /></label>
+        </>
+    }
+}
+
+/// How far the sweep is (runs done, time left), or how long it took.
+fn progress(tune: &crate::state::Tune, workers: &str) -> Option<String> {
+    let total = tune.shape.as_ref().map_or(0, |s| s.units());
+    let done = tune.results.len() as u64;
+    if tune.running && total > 0 {
+        let elapsed = js_sys::Date::now() - tune.started;
+        let left = elapsed / done.max(1) as f64 * (total - done.min(total)) as f64 / 1e3;
+        Some(format!("{done}/{total} runs, about {left:.1} s left"))
+    } else {
+        tune.took.map(|ms| format!("{total} runs in {:.2} s on {} workers", ms / 1e3, workers))
+    }
+}
+
+/// The search over the finished sweep: the best point, none that meets
+/// the constraint, or why it cannot be searched.
+fn best(
+    form: &Form,
+    ask: &Ask,
+    rows: Option<&[PointRow]>,
+    shape: Option<&Shape>,
+) -> Option<Result<Option<usize>, String>> {
+    let (Some(rows), Some(shape), true) = (rows, shape, ask.searching) else { return None };
+    let constraints = match &ask.check {
+        Some(Ok(c)) => vec![c.clone()],
+        _ => Vec::new(),
+    };
+    let g = Goal { objective: ask.target.clone(), minimise: form.goal.as_str() == "minimise", constraints };
+    Some(search(shape, rows, &g))
+}
+
+/// The finished sweep: its chart, the first metric per point (a row opens
+/// the run nearest its median), the other metrics, and CSV and JSON.
+fn results(ctx: &Ctx, rows: &[PointRow], shape: &Shape, schema: &Schema, ask: &Ask, best: Option<usize>) -> Html {
+    let unit = schema.metrics.iter().find(|m| m.name == ask.metric).map_or(Unit::Ratio, |m| m.unit);
+    let tune = &ctx.state.tune;
+    html! {
+        <>
+            { chart(rows, shape, unit) }
+            <div class="scroll"><table class="logs" aria-label="Sweep results">
+                <thead><tr>
+                    { for shape.params.iter().map(|p| html! { <th>{ &p.name }</th> }) }
+                    <th>{ "n" }</th><th>{ "p10" }</th><th>{ "p50" }</th><th>{ "p90" }</th><th>{ "p99" }</th>
+                </tr></thead>
+                <tbody>
+                { for rows.iter().enumerate().map(|(i, r)| {
+                    let s = &r.stats[0];
+                    let seed = median_seed(&tune.results, i, s.p50);
+                    let open = {
+                        let b = ctx.bridge.clone();
+                        let spec = tune.spec.clone();
+                        Callback::from(move |_| if let Some(spec) = &spec {
+                            b.send(ToWorker::TuneOpen { plan: Box::new(spec.clone()), point: i, seed });
+                        })
+                    };
+                    html! {
+                        <tr aria-label={r.values.join(" ")} class={classes!((best == Some(i)).then_some("selected"))} onclick={open} title={format!("Open the run nearest the median (seed {seed})")}>
+                            { for r.values.iter().map(|v| html! { <th scope="row">{ v }</th> }) }
+                            <td>{ s.n }</td><td>{ unit.format(s.p10) }</td>
+                            <td data-value={s.p50.to_string()}>{ unit.format(s.p50) }</td>
+                            <td>{ unit.format(s.p90) }</td><td>{ unit.format(s.p99) }</td>
+                        </tr>
+                    }
+                }) }
+                </tbody>
+            </table></div>
+            if shape.metrics.len() > 1 { { other_metrics(rows, shape, schema) } }
+            <details><summary>{ "CSV" }</summary>
+                <textarea aria-label="Sweep CSV" readonly=true rows="6" cols="40" value={csv(rows, shape)} />
+            </details>
+            <details><summary>{ "JSON" }</summary>
+                <textarea aria-label="Sweep JSON" readonly=true rows="6" cols="40" value={json(rows, shape)} />
+            </details>
+        </>
+    }
+}
+
+/// The metrics after the first: median and p90 per point.
+fn other_metrics(rows: &[PointRow], shape: &Shape, schema: &Schema) -> Html {
+    html! {
+        <div class="scroll"><table class="logs" aria-label="Sweep other metrics">
+            <thead><tr>
+                { for shape.params.iter().map(|p| html! { <th>{ &p.name }</th> }) }
+                { for shape.metrics.iter().skip(1).map(|m| html! { <><th>{ format!("{m} p50") }</th><th>{ "p90" }</th></> }) }
+            </tr></thead>
+            <tbody>
+            { for rows.iter().map(|r| html! {
+                <tr aria-label={r.values.join(" ")}>
+                    { for r.values.iter().map(|v| html! { <th scope="row">{ v }</th> }) }
+                    { for shape.metrics.iter().zip(&r.stats).skip(1).map(|(m, s)| {
+                        let u = schema.metrics.iter().find(|x| x.name == *m).map_or(Unit::Ratio, |x| x.unit);
+                        html! { <><td data-value={s.p50.to_string()}>{ u.format(s.p50) }</td><td>{ u.format(s.p90) }</td></> }
+                    }) }
+                </tr>
+            }) }
+            </tbody>
+        </table></div>
     }
 }
 
@@ -358,10 +421,44 @@ pub struct Pool {
     next: u64,
     units: u64,
     chunk: u64,
-    spec: Option<crate::protocol::TuneSpec>,
+    spec: Option<TuneSpec>,
 }
 
 impl Pool {
+    /// `n` workers for a sweep of `units` runs, each given its first chunk.
+    fn start(
+        pool: &Rc<RefCell<Pool>>,
+        dispatcher: &UseReducerDispatcher<AppState>,
+        n: u32,
+        spec: TuneSpec,
+        units: u64,
+    ) {
+        // Small chunks, one at a time per worker: progress shows as they
+        // come back, and no worker waits long for the others.
+        let chunk = (units / (u64::from(n) * 8)).clamp(1, 200);
+        *pool.borrow_mut() = Pool { bridges: Vec::new(), next: 0, units, chunk, spec: Some(spec) };
+        for i in 0..n as usize {
+            let d = dispatcher.clone();
+            let feed = pool.clone();
+            // A pool worker also greets the page with its own (default)
+            // run: only its results and errors count.
+            let bridge = crate::ctx::spawn_worker(move |out: FromWorker| {
+                let more = matches!(out, FromWorker::TuneResults(..));
+                if more || matches!(out, FromWorker::Error(_)) {
+                    d.dispatch(Msg::Worker(out, last_decoded_bytes()));
+                }
+                if more {
+                    feed.borrow_mut().send_next(i);
+                }
+            });
+            pool.borrow_mut().bridges.push(bridge);
+        }
+        let mut p = pool.borrow_mut();
+        for i in 0..n as usize {
+            p.send_next(i);
+        }
+    }
+
     /// Gives worker `i` the next chunk of runs, if any is left.
     fn send_next(&mut self, i: usize) {
         let (Some(spec), Some(bridge)) = (&self.spec, self.bridges.get(i)) else { return };
@@ -386,7 +483,7 @@ fn median_seed(results: &[UnitResult], point: usize, p50: f64) -> u64 {
         .map_or(0, |u| u.seed)
 }
 
-fn csv(rows: &[PointRow], shape: &clusterscope_core::sweep::Shape) -> String {
+fn csv(rows: &[PointRow], shape: &Shape) -> String {
     let mut out: String = shape.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>().join(",");
     out.push_str(",n,mean,p10,p50,p90,p99\n");
     for r in rows {
@@ -409,7 +506,7 @@ fn esc(s: &str) -> String {
 }
 
 /// Every point with every metric's distribution, as JSON.
-fn json(rows: &[PointRow], shape: &clusterscope_core::sweep::Shape) -> String {
+fn json(rows: &[PointRow], shape: &Shape) -> String {
     let points: Vec<String> = rows
         .iter()
         .map(|r| {
@@ -444,7 +541,7 @@ fn json(rows: &[PointRow], shape: &clusterscope_core::sweep::Shape) -> String {
 
 /// One parameter: per value, the p10–p90 band, the median and p99. Two: a
 /// heat map of the median.
-fn chart(rows: &[PointRow], shape: &clusterscope_core::sweep::Shape, unit: Unit) -> Html {
+fn chart(rows: &[PointRow], shape: &Shape, unit: Unit) -> Html {
     let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
     let max = rows.iter().map(|r| finite(r.stats[0].p99)).fold(0.0f64, f64::max).max(1e-9);
     if shape.params.len() >= 2 {
