@@ -172,11 +172,12 @@ test('the ring lab: add and fail servers, see what moved, compare algorithms, sh
   await page.locator('output[aria-label="Key\'s servers"]').filter({ hasText: /^user:42 → S\d+$/ }).waitFor();
   await page.getByRole('button', { name: 'Fail S3' }).click();
   await page.getByRole('button', { name: 'Recover S3' }).waitFor();
-  await page.getByRole('button', { name: 'Compare', exact: true }).click();
-  const modulo = page.getByRole('table', { name: 'Comparison' }).getByRole('row', { name: 'modulo' });
+  // The lab's experiment, on the run so far (the same code as `clusterscope exp ring compare`).
+  await page.getByRole('button', { name: 'Run compare', exact: true }).click();
+  const modulo = page.getByRole('table', { name: 'compare' }).getByRole('row', { name: 'modulo' });
   await modulo.waitFor();
   // Modulo renumbers servers: a change moves most keys (the baseline).
-  const movedModulo = Number((await modulo.locator('td').nth(2).textContent()).replace('%', ''));
+  const movedModulo = Number(await modulo.locator('td[data-column="moved"]').getAttribute('data-value'));
   assert.ok(movedModulo > 50, `modulo moved ${movedModulo}%`);
   // Placement has no clock: the lab shows no play, speed or time slider.
   assert.equal(await page.getByRole('button', { name: 'Play', exact: true }).count(), 0);
@@ -228,11 +229,12 @@ test('the paxos lab: a livelock, a bug caught live, and Paxos beside Raft', asyn
 
   await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('Paxos beside Raft: a leader crash under load');
   await waitForTime(page, 't >= 8000000', 'the run to reach 8 s');
-  await page.getByRole('button', { name: 'Run both' }).click();
-  const table = page.getByRole('table', { name: 'Beside' });
-  await table.getByRole('row', { name: 'Raft' }).waitFor({ timeout: 20_000 });
-  const paxos = Number(await table.getByRole('row', { name: 'Multi-Paxos' }).locator('td').nth(1).getAttribute('data-value'));
-  const raft = Number(await table.getByRole('row', { name: 'Raft' }).locator('td').nth(1).getAttribute('data-value'));
+  await page.getByRole('button', { name: 'Run beside', exact: true }).click();
+  const table = page.getByRole('table', { name: 'beside' });
+  await table.getByRole('row', { name: 'Raft', exact: true }).waitFor({ timeout: 20_000 });
+  const perCommit = async (p) => Number(await table.getByRole('row', { name: p, exact: true }).locator('td[data-column="msgs/commit"]').getAttribute('data-value'));
+  const paxos = await perCommit('Multi-Paxos');
+  const raft = await perCommit('Raft');
   assert.ok(paxos > 0 && raft > 0, `messages per command: paxos ${paxos}, raft ${raft}`);
   assert.deepEqual(errors, []);
   await page.close();
@@ -249,10 +251,10 @@ test('the load-balancing lab: a slow server, and every policy on the same traffi
   await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('One slow server (the Linkerd experiment)');
   await page.getByRole('combobox', { name: 'Speed', exact: true }).selectOption('max');
   await waitForTime(page, 't >= 22000000', 'the run to reach 22 s');
-  await page.getByRole('button', { name: 'Compare', exact: true }).click();
-  const table = page.getByRole('table', { name: 'Policies' });
+  await page.getByRole('button', { name: 'Run policies', exact: true }).click();
+  const table = page.getByRole('table', { name: 'policies' });
   await table.getByRole('row', { name: 'peak_ewma' }).waitFor({ timeout: 30_000 });
-  const success = async (p) => Number(await table.getByRole('row', { name: p }).locator('td').nth(3).getAttribute('data-value'));
+  const success = async (p) => Number(await table.getByRole('row', { name: p }).locator('td[data-column="success"]').getAttribute('data-value'));
   const rr = await success('round_robin');
   const ewma = await success('peak_ewma');
   assert.ok(ewma > rr, `peak EWMA ${ewma} should beat round robin ${rr}`);

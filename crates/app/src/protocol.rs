@@ -91,6 +91,15 @@ pub enum ToWorker {
     TuneRun { plan: Box<TuneSpec>, from: u64, to: u64 },
     /// Open one run of a sweep (point and seed) as the lab's run.
     TuneOpen { plan: Box<TuneSpec>, point: usize, seed: u64 },
+    /// Run one of the open lab's experiments on the run so far (if it reads
+    /// one) with these arguments (name, value); answered with
+    /// [`FromWorker::Table`].
+    Experiment {
+        /// The experiment's name.
+        name: String,
+        /// Arguments given; the rest take their defaults.
+        args: Vec<(String, String)>,
+    },
     /// Run a lab's own benchmark (its `LabDef::speed`) with its arguments.
     LabBench {
         /// The lab.
@@ -116,6 +125,8 @@ pub enum FromWorker {
     /// The lab's answer to a [`ToWorker::Query`]: the question and the
     /// answer in the lab's own encoding.
     Answer(String, Vec<u8>),
+    /// An experiment's table: the experiment's name and its answer.
+    Table(String, Box<clusterscope_core::lab::Table>),
     /// A lab's own benchmark result: the lab, and the result as JSON.
     LabBench(String, String),
     /// A sweep, planned: what to send the pool, and its shape.

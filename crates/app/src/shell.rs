@@ -8,7 +8,7 @@ use crate::ctx::{spawn_worker, Bridge, Ctx, PanelProps};
 use crate::labs;
 use crate::protocol::{FromWorker, ToWorker};
 use crate::state::{AppState, Msg};
-use crate::view::{api, canvas, files, panels, spacetime, tune};
+use crate::view::{api, canvas, files, panels, results, spacetime, tune};
 use clusterscope_core::lab::LabInfo;
 use clusterscope_core::sim::time::format_clock;
 use gloo_events::EventListener;
@@ -642,6 +642,7 @@ fn full_page(
                         <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
                     }
                     { own.map(|v| (v.below)(ctx)).unwrap_or_default() }
+                    <results::Experiments ctx={ctx.clone()} />
                 </section>
                 <aside>
                     if cluster && own_stage.is_none() { <panels::NodePanel ctx={ctx.clone()} /> }

@@ -116,6 +116,9 @@ pub struct AppState {
     /// The last lab benchmark: its lab, its result (JSON) and how many have
     /// finished.
     pub lab_bench: Option<(String, String, u64)>,
+    /// The last experiment's table: its name, the table, and how many
+    /// tables have come.
+    pub table: Option<(String, Rc<clusterscope_core::lab::Table>, u64)>,
     /// The lab's last answer: question, encoded answer, and a count.
     pub answer: Option<(String, Rc<Vec<u8>>, u64)>,
     /// What the text panels show.
@@ -197,6 +200,7 @@ impl AppState {
                 self.schema = Some(Rc::new(*schema));
                 self.view = None;
                 self.answer = None;
+                self.table = None;
             }
             FromWorker::Frame(frame, status) => self.merge_frame(*frame, status, bytes),
             FromWorker::Error(e) => self.error = Some(e),
@@ -206,6 +210,10 @@ impl AppState {
             FromWorker::Text(text) => {
                 let n = self.exported.as_ref().map_or(0, |e| e.0) + 1;
                 self.exported = Some((n, Rc::new(text)));
+            }
+            FromWorker::Table(name, table) => {
+                let n = self.table.as_ref().map_or(0, |t| t.2) + 1;
+                self.table = Some((name, Rc::new(*table), n));
             }
             FromWorker::Answer(question, answer) => {
                 let n = self.answer.as_ref().map_or(0, |a| a.2) + 1;

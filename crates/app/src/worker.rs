@@ -15,7 +15,7 @@ use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneS
 use clusterscope_core::lab::diagram::{self, Chunk, Record};
 use clusterscope_core::lab::parse_action;
 use clusterscope_core::lab::timetravel::{self, Snapshots, Stamp};
-use clusterscope_core::lab::{catalog, registry, Lab};
+use clusterscope_core::lab::{catalog, experiment, registry, Lab};
 use clusterscope_core::scenario::{link, Scenario, TuneDef};
 use clusterscope_core::sim::{Time, SEC};
 use clusterscope_core::sweep::Sweep;
@@ -582,6 +582,24 @@ impl SimWorker {
     }
 
     /// The lab's answer to a question of its own.
+    /// Runs one of the lab's experiments, on the run so far when it reads
+    /// one: the same code as `clusterscope exp`.
+    fn experiment(&self, name: &str, args: &[(String, String)]) -> FromWorker {
+        let lab = self.lab.kind().name();
+        let out = registry::find_experiment(lab, name).and_then(|exp| {
+            let scn = self.lab.scenario();
+            let reads = exp.reads.contains(&lab);
+            if reads && self.lab.schema().timed && scn.until == 0 {
+                return Err("run the scenario first: it compares the run so far".into());
+            }
+            experiment::run(exp, reads.then_some(&scn), args)
+        });
+        match out {
+            Ok(table) => FromWorker::Table(name.to_string(), Box::new(table)),
+            Err(e) => FromWorker::Error(format!("{name}: {e}")),
+        }
+    }
+
     fn answer(&self, question: String) -> FromWorker {
         match self.lab.query(&question) {
             Ok(json) => FromWorker::Answer(question, json),
@@ -691,6 +709,7 @@ impl Worker for SimWorker {
             // the run left as it is.
             ToWorker::Api { tag, cmd } => return self.api(scope, id, tag, *cmd),
             ToWorker::Query(question) => return scope.respond(id, self.answer(question)),
+            ToWorker::Experiment { name, args } => return scope.respond(id, self.experiment(&name, &args)),
             ToWorker::ExportText => return scope.respond(id, FromWorker::Text(self.lab.scenario().to_text())),
             // Loading a run.
             ToWorker::LoadLink(fragment) => self.load_link(scope, &fragment),

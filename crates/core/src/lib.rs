@@ -43,11 +43,3 @@ pub mod ring;
 pub mod scenario;
 pub mod sim;
 pub mod sweep;
-
-/// Where the page read Paxos beside Raft's rows before every experiment
-/// moved into its lab (see [`lab::experiment`]); kept only until the page
-/// reads them from [`paxos::experiments`].
-#[doc(hidden)]
-pub mod experiments {
-    pub use crate::paxos::experiments::BesideRow;
-}

@@ -8,7 +8,6 @@
 //! and one line to [`VIEWS`].
 
 pub mod balance;
-pub mod paxos;
 pub mod ring;
 
 use crate::ctx::Ctx;
@@ -32,7 +31,7 @@ pub struct LabView {
 }
 
 /// Labs with views of their own.
-pub static VIEWS: &[LabView] = &[paxos::VIEW, ring::VIEW, balance::VIEW];
+pub static VIEWS: &[LabView] = &[ring::VIEW, balance::VIEW];
 
 /// The view of lab `name`, if it has one.
 pub fn find(name: &str) -> Option<&'static LabView> {

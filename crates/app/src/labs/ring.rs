@@ -1,12 +1,13 @@
-//! The Ring lab's views: the hash circle with its points and keys, the
-//! servers with their loads and actions, and the comparison of algorithms.
+//! The Ring lab's views: the hash circle with its points and keys, and the
+//! servers with their loads and actions (the comparison of algorithms is
+//! one of the lab's experiments).
 
 use super::LabView;
 use crate::ctx::{Ctx, PanelProps};
 use crate::protocol::ToWorker;
 use crate::state::AppState;
 use crate::view::panels::Field;
-use clusterscope_core::ring::lab::{CompareView, RingFrame};
+use clusterscope_core::ring::lab::RingFrame;
 use std::f64::consts::PI;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -21,7 +22,7 @@ pub const VIEW: LabView = LabView {
     name: "ring",
     stage: Some(|ctx: &Ctx| html! { <RingView ctx={ctx.clone()} /> }),
     below: |ctx: &Ctx| html! { <Servers ctx={ctx.clone()} /> },
-    side: |ctx: &Ctx| html! { <Compare ctx={ctx.clone()} /> },
+    side: |_| Html::default(),
     bench: Some(|ctx: &Ctx| html! { <Bench ctx={ctx.clone()} /> }),
 };
 
@@ -297,49 +298,6 @@ pub fn Servers(props: &PanelProps) -> Html {
                 </tbody>
             </table>
             if r.nodes.len() > 200 { <p class="note">{ format!("Showing 200 of {} servers.", r.nodes.len()) }</p> }
-        </section>
-    }
-}
-
-/// Every algorithm on the same keys and changes, side by side.
-#[function_component]
-pub fn Compare(props: &PanelProps) -> Html {
-    let ctx = &props.ctx;
-    let rows: Option<Rc<Vec<CompareView>>> = answer(&ctx.state, "compare").map(|(_, rows)| Rc::new(rows));
-    html! {
-        <section class="panel compare" aria-label="Compare algorithms">
-            <h2>{ "Compare algorithms" }</h2>
-            <p class="note">{ "Same keys, same changes so far, every algorithm." }</p>
-            <button onclick={ctx.bridge.cb(ToWorker::Query("compare".into()))}>{ "Compare" }</button>
-            if let Some(rows) = rows {
-                <div class="scroll"><table class="logs" aria-label="Comparison">
-                    <thead><tr><th>{ "Algorithm" }</th><th title="std / mean of keys per server">{ "Keys rsd" }</th><th>{ "Max/mean" }</th><th>{ "Moved" }</th><th>{ "Ideal" }</th><th>{ "Overflow" }</th></tr></thead>
-                    <tbody>
-                    { for rows.iter().map(|r| match &r.error {
-                        Some(e) => html! { <tr><th scope="row">{ &r.algorithm }</th><td colspan="5">{ e }</td></tr> },
-                        None => html! {
-                            <tr aria-label={r.algorithm.clone()}>
-                                <th scope="row">{ &r.algorithm }</th>
-                                <td>{ format!("{:.4}", r.keys_rsd) }</td>
-                                <td>{ format!("{:.3}", r.keys_max_mean) }</td>
-                                <td>{ format!("{:.2}%", r.moved * 100.0) }</td>
-                                <td>{ format!("{:.2}%", r.ideal * 100.0) }</td>
-                                <td>{ r.overflow }</td>
-                            </tr>
-                        },
-                    }) }
-                    </tbody>
-                </table></div>
-                <svg class="bars" viewBox="0 0 200 80" role="img" aria-label="Keys moved by algorithm" preserveAspectRatio="none">
-                    { for rows.iter().enumerate().map(|(i, r)| {
-                        let max = rows.iter().map(|r| r.moved).fold(1e-9, f64::max);
-                        let h = 70.0 * r.moved / max;
-                        html! { <rect x={format!("{}", i as f64 * 200.0 / rows.len() as f64 + 2.0)} y={format!("{}", 75.0 - h)}
-                            width={format!("{}", 200.0 / rows.len() as f64 - 4.0)} height={format!("{h}")} fill={node_color(i as u32)}>
-                            <title>{ format!("{}: {:.2}% moved", r.algorithm, r.moved * 100.0) }</title></rect> }
-                    }) }
-                </svg>
-            }
         </section>
     }
 }

@@ -8,6 +8,7 @@ pub mod canvas;
 pub mod files;
 pub mod panels;
 pub mod pen;
+pub mod results;
 pub mod spacetime;
 pub mod tune;
 

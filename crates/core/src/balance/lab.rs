@@ -207,8 +207,6 @@ pub const BUCKETS_US: &[u64] = &[
     u64::MAX,
 ];
 
-pub use super::experiments::{compare_policies, PolicyRow};
-
 /// The lab.
 #[derive(Clone)]
 pub struct BalanceLab {
@@ -530,15 +528,6 @@ impl Model for BalanceLab {
 
     fn trace_lines(&self) -> Vec<String> {
         self.model.log().0.iter().cloned().collect()
-    }
-
-    fn query(&self, scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
-        match question {
-            "compare" => {
-                bincode::serialize(&compare_policies(scn).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
-            }
-            other => Err(format!("the balance lab does not answer '{other}' (it answers compare)")),
-        }
     }
 
     fn clone_box(&self) -> Box<dyn Model> {

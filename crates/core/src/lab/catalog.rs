@@ -19,6 +19,22 @@ pub struct LabInfo {
     pub presets: Vec<String>,
     /// Whether it has a workload for the engine benchmark.
     pub bench: bool,
+    /// Its experiments, in the order it lists them.
+    pub experiments: Vec<ExperimentInfo>,
+}
+
+/// An experiment as the page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentInfo {
+    /// Its name (`fig16`).
+    pub name: String,
+    /// One line on what it measures.
+    pub about: String,
+    /// Its arguments: (name, what it sets, default).
+    pub args: Vec<(String, String, String)>,
+    /// Whether it reads the run on the page (else it runs from its
+    /// arguments alone).
+    pub reads_run: bool,
 }
 
 /// Every registered lab, in menu order.
@@ -31,6 +47,16 @@ pub fn catalog() -> Vec<LabInfo> {
             about: d.about.into(),
             presets: d.presets.iter().map(|p| p.0.to_string()).collect(),
             bench: d.bench.is_some(),
+            experiments: d
+                .experiments
+                .iter()
+                .map(|e| ExperimentInfo {
+                    name: e.name.into(),
+                    about: e.about.into(),
+                    args: e.args.iter().map(|a| (a.name.into(), a.help.into(), a.default.into())).collect(),
+                    reads_run: e.reads.contains(&d.name),
+                })
+                .collect(),
         })
         .collect()
 }

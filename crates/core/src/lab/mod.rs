@@ -31,7 +31,7 @@ pub mod frame;
 pub mod registry;
 pub mod timetravel;
 
-pub use catalog::{catalog, LabInfo, ParamView, Settings};
+pub use catalog::{catalog, ExperimentInfo, LabInfo, ParamView, Settings};
 pub use experiment::{Cell, Column, ColumnKind, ExpArg, ExpArgs, Experiment, Table};
 pub use frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NodeStatus,

@@ -351,16 +351,6 @@ impl ClusterProtocol for PaxosNode {
         }
     }
 
-    fn query(scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
-        match question {
-            "beside" => {
-                let rows = super::experiments::paxos_beside_raft(scn).map_err(|e| e.to_string())?;
-                bincode::serialize(&rows).map_err(|e| e.to_string())
-            }
-            other => Err(format!("the paxos lab does not answer '{other}' (it answers beside)")),
-        }
-    }
-
     fn metrics(t: &PaxosTracker, sim: &Sim<Self>, out: &mut Vec<f64>) {
         let now = sim.now();
         let decisions = t.choices.chosen.len() as f64;

@@ -273,29 +273,6 @@ pub struct RingFrame {
     pub version: u64,
 }
 
-/// One algorithm's row in the comparison of algorithms.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CompareView {
-    /// Algorithm name.
-    pub algorithm: String,
-    /// Why it could not run, if it could not.
-    pub error: Option<String>,
-    /// Keys: std / mean.
-    pub keys_rsd: f64,
-    /// Keys: max / mean.
-    pub keys_max_mean: f64,
-    /// Requests: std / mean.
-    pub requests_rsd: f64,
-    /// Fraction of keys moved by all the changes.
-    pub moved: f64,
-    /// The least any placement must move.
-    pub ideal: f64,
-    /// Keys past capacity (bounded loads).
-    pub overflow: u64,
-    /// Points, slots or servers it keeps.
-    pub footprint: u64,
-}
-
 /// The Ring lab.
 #[derive(Clone)]
 pub struct RingLab {
@@ -450,24 +427,6 @@ impl RingLab {
         &self.changes
     }
 
-    /// Every algorithm on the same keys and the same changes so far.
-    pub fn compare(&self) -> Result<Vec<CompareView>, String> {
-        Ok(self
-            .compare_rows()?
-            .into_iter()
-            .map(|r| CompareView {
-                algorithm: r.algorithm.name().into(),
-                error: r.error.clone(),
-                keys_rsd: r.keys.rel_std,
-                keys_max_mean: r.keys.max_over_mean,
-                requests_rsd: r.requests.rel_std,
-                moved: r.moved_fraction,
-                ideal: r.ideal_fraction,
-                overflow: r.overflowed,
-                footprint: r.footprint,
-            })
-            .collect())
-    }
     fn ring_frame(&self) -> RingFrame {
         let scale = |pos: u64, bits: u32| -> f32 {
             if bits >= 64 {
@@ -644,8 +603,7 @@ impl Model for RingLab {
         let (verb, rest) = split_word(question);
         match verb {
             "locate" => bincode::serialize(&self.locate(rest)).map_err(|e| e.to_string()),
-            "compare" => bincode::serialize(&self.compare()?).map_err(|e| e.to_string()),
-            other => Err(format!("the ring lab does not answer '{other}' (it answers locate KEY, compare)")),
+            other => Err(format!("the ring lab does not answer '{other}' (it answers locate KEY)")),
         }
     }
 
