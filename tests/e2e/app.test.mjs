@@ -254,7 +254,7 @@ test('the load-balancing lab: a slow server, and every policy on the same traffi
   await page.getByRole('button', { name: 'Run policies', exact: true }).click();
   const table = page.getByRole('table', { name: 'policies' });
   await table.getByRole('row', { name: 'peak_ewma' }).waitFor({ timeout: 30_000 });
-  const success = async (p) => Number(await table.getByRole('row', { name: p }).locator('td[data-column="success"]').getAttribute('data-value'));
+  const success = async (p) => Number(await table.getByRole('row', { name: p, exact: true }).locator('td[data-column="success"]').getAttribute('data-value'));
   const rr = await success('round_robin');
   const ewma = await success('peak_ewma');
   assert.ok(ewma > rr, `peak EWMA ${ewma} should beat round robin ${rr}`);
