@@ -134,106 +134,21 @@ fn alias(lab: &str, name: &str, file: Option<&str>, args: &[(&str, String)]) -> 
     Ok(true)
 }
 
+/// Runs one command; each family of subcommands has its own function.
 fn run(cli: Cli) -> Result<bool, String> {
     match cli.command {
         Command::Run { file, until, seed, trace, fingerprint, json } => {
-            let mut scn = read_scenario(&file)?;
-            if let Some(s) = seed {
-                scn.seed = s;
-            }
-            if let Some(u) = until {
-                scn.until = parse_time(&u).map_err(|e| format!("--until: {e}"))?;
-            }
-            if scn.until == 0 {
-                return Err(format!("{file}: nothing to run: give the file an 'until' line or pass --until 10s"));
-            }
-            let mut lab = Lab::replay(&scn).map_err(|e| format!("{file}: {e}"))?;
-            if fingerprint {
-                println!("{:016x}", lab.fingerprint());
-                return Ok(lab.violation().is_none());
-            }
-            if json {
-                let (summary, ok) = exp::run_json(&file, &scn, &mut lab);
-                println!("{summary}");
-                return Ok(ok);
-            }
-            if trace {
-                for line in lab.trace_lines() {
-                    println!("{line}");
-                }
-            }
-            println!(
-                "{} lab, seed {}, ran to {}: {} events, fingerprint {:016x}",
-                scn.lab.name(),
-                scn.seed,
-                format_duration(lab.now()),
-                lab.events(),
-                lab.fingerprint()
-            );
-            for (m, v) in lab.metrics() {
-                println!("  {:<24} {}", m.label, m.unit.format(v));
-            }
-            let mut ok = true;
-            if let Some(v) = lab.violation() {
-                ok = false;
-                println!("VIOLATION: {} at {}: {}", v.invariant, format_duration(v.at), v.message);
-                println!("{}", exp::violation_replay(&file, &scn, v.at));
-            }
-            for e in &scn.expects {
-                match lab.check(e) {
-                    Ok(msg) => println!("ok: {msg}"),
-                    Err(msg) => {
-                        ok = false;
-                        println!("FAILED: {msg}");
-                        println!("{}", exp::expect_replay(&file, &scn));
-                    }
-                }
-            }
-            Ok(ok)
+            run_file(&file, until, seed, trace, fingerprint, json)
         }
+        Command::Bench { file, repeat } => bench(&file, repeat),
         Command::Exp(cmd) => exp::exp(&cmd),
         Command::Fig16 { runs } => alias("raft", "fig16", None, &[("runs", runs.to_string())]),
-        Command::Bench { file, repeat } => {
-            let scn = read_scenario(&file)?;
-            let mut best = f64::MAX;
-            let mut last = None;
-            for _ in 0..repeat.clamp(1, 1000) {
-                let start = std::time::Instant::now();
-                let lab = Lab::replay(&scn).map_err(|e| format!("{file}: {e}"))?;
-                best = best.min(start.elapsed().as_secs_f64());
-                last = Some(lab);
-            }
-            if let Some(lab) = last {
-                let c = lab.counters();
-                println!(
-                    "{{\"events\": {}, \"delivered\": {}, \"requests\": {}, \"committed\": {}, \"seconds\": {best:.6}, \"events_per_sec\": {:.0}, \"delivered_per_sec\": {:.0}, \"requests_per_sec\": {:.0}, \"fingerprint\": \"{:016x}\"}}",
-                    lab.events(),
-                    c.delivered,
-                    c.requests,
-                    c.committed,
-                    lab.events() as f64 / best,
-                    c.delivered as f64 / best,
-                    c.requests as f64 / best,
-                    lab.fingerprint()
-                );
-            }
-            Ok(true)
-        }
         Command::Policies { file } => alias("balance", "policies", Some(&file), &[]),
         Command::PaxosDuel { runs } => alias("paxos", "duel", None, &[("runs", runs.to_string())]),
         Command::Beside { file } => alias("paxos", "beside", Some(&file), &[]),
-        Command::Sweep(args) => {
-            print!("{}", sweep::sweep(&args)?);
-            Ok(true)
-        }
-        Command::Merge { files, csv } => {
-            print!("{}", sweep::merge(&files, csv)?);
-            Ok(true)
-        }
-        Command::Ring(args) => {
-            print!("{}", ring::run(&args)?);
-            Ok(true)
-        }
+        Command::Sweep(args) => print_table(sweep::sweep(&args)),
+        Command::Merge { files, csv } => print_table(sweep::merge(&files, csv)),
+        Command::Ring(args) => print_table(ring::run(&args)),
         Command::Link { file } => {
             println!("{}", link::encode(&read_scenario(&file)?).map_err(|e| format!("{file}: {e}"))?);
             Ok(true)
@@ -245,6 +160,111 @@ fn run(cli: Cli) -> Result<bool, String> {
             Ok(true)
         }
     }
+}
+
+/// Prints what a sweep, merge or ring query wrote.
+fn print_table(out: Result<String, String>) -> Result<bool, String> {
+    print!("{}", out?);
+    Ok(true)
+}
+
+/// `clusterscope run`: replays a scenario file and prints its fingerprint,
+/// its JSON summary, or its trace and summary.
+fn run_file(
+    file: &str,
+    until: Option<String>,
+    seed: Option<u64>,
+    trace: bool,
+    fingerprint: bool,
+    json: bool,
+) -> Result<bool, String> {
+    let mut scn = read_scenario(file)?;
+    if let Some(s) = seed {
+        scn.seed = s;
+    }
+    if let Some(u) = until {
+        scn.until = parse_time(&u).map_err(|e| format!("--until: {e}"))?;
+    }
+    if scn.until == 0 {
+        return Err(format!("{file}: nothing to run: give the file an 'until' line or pass --until 10s"));
+    }
+    let mut lab = Lab::replay(&scn).map_err(|e| format!("{file}: {e}"))?;
+    if fingerprint {
+        println!("{:016x}", lab.fingerprint());
+        return Ok(lab.violation().is_none());
+    }
+    if json {
+        let (summary, ok) = exp::run_json(file, &scn, &mut lab);
+        println!("{summary}");
+        return Ok(ok);
+    }
+    if trace {
+        for line in lab.trace_lines() {
+            println!("{line}");
+        }
+    }
+    Ok(print_summary(file, &scn, &mut lab))
+}
+
+/// The summary of a run: metrics, any violation and every `expect` line,
+/// each failure with the command that replays it. True when all hold.
+fn print_summary(file: &str, scn: &Scenario, lab: &mut Lab) -> bool {
+    println!(
+        "{} lab, seed {}, ran to {}: {} events, fingerprint {:016x}",
+        scn.lab.name(),
+        scn.seed,
+        format_duration(lab.now()),
+        lab.events(),
+        lab.fingerprint()
+    );
+    for (m, v) in lab.metrics() {
+        println!("  {:<24} {}", m.label, m.unit.format(v));
+    }
+    let mut ok = true;
+    if let Some(v) = lab.violation() {
+        ok = false;
+        println!("VIOLATION: {} at {}: {}", v.invariant, format_duration(v.at), v.message);
+        println!("{}", exp::violation_replay(file, scn, v.at));
+    }
+    for e in &scn.expects {
+        match lab.check(e) {
+            Ok(msg) => println!("ok: {msg}"),
+            Err(msg) => {
+                ok = false;
+                println!("FAILED: {msg}");
+                println!("{}", exp::expect_replay(file, scn));
+            }
+        }
+    }
+    ok
+}
+
+/// `clusterscope bench`: the best of several native runs, as JSON.
+fn bench(file: &str, repeat: u32) -> Result<bool, String> {
+    let scn = read_scenario(file)?;
+    let mut best = f64::MAX;
+    let mut last = None;
+    for _ in 0..repeat.clamp(1, 1000) {
+        let start = std::time::Instant::now();
+        let lab = Lab::replay(&scn).map_err(|e| format!("{file}: {e}"))?;
+        best = best.min(start.elapsed().as_secs_f64());
+        last = Some(lab);
+    }
+    if let Some(lab) = last {
+        let c = lab.counters();
+        println!(
+            "{{\"events\": {}, \"delivered\": {}, \"requests\": {}, \"committed\": {}, \"seconds\": {best:.6}, \"events_per_sec\": {:.0}, \"delivered_per_sec\": {:.0}, \"requests_per_sec\": {:.0}, \"fingerprint\": \"{:016x}\"}}",
+            lab.events(),
+            c.delivered,
+            c.requests,
+            c.committed,
+            lab.events() as f64 / best,
+            c.delivered as f64 / best,
+            c.requests as f64 / best,
+            lab.fingerprint()
+        );
+    }
+    Ok(true)
 }
 
 fn main() -> ExitCode {

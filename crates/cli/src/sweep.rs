@@ -207,10 +207,32 @@ fn json(sweep: &Sweep, rows: &[PointRow], best: Option<Option<usize>>) -> String
     serde_json::to_string_pretty(&out).unwrap_or_default() + "\n"
 }
 
-/// `clusterscope sweep`.
+/// `clusterscope sweep`: plan the sweep, run its units on threads, print.
 pub fn sweep(args: &SweepArgs) -> Result<String, String> {
+    let plan = plan(args)?;
+    let units: Vec<(usize, u64)> = plan.sweep.units(plan.shard).collect();
+    let results = run_units(&plan.sweep, &units, plan.jobs)?;
+    if plan.shard.is_some() {
+        return shard_output(plan, results);
+    }
+    summary(&plan, &results)
+}
+
+/// A sweep ready to run: the command line completed from the file's `tune`
+/// lines, the sweep itself, the shard and the threads.
+struct Plan {
+    args: SweepArgs,
+    text: String,
+    seeds: u64,
+    sweep: Sweep,
+    shard: Option<(u64, u64)>,
+    jobs: usize,
+}
+
+/// Reads the template and checks the command line; what the command line
+/// leaves out, the file's `tune` lines give.
+fn plan(args: &SweepArgs) -> Result<Plan, String> {
     let text = std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
-    // What the command line leaves out, the file's `tune` lines give.
     let tune = Scenario::parse(&text).ok().and_then(|s| s.tune).unwrap_or_default();
     let mut args = args.clone();
     if args.params.is_empty() {
@@ -233,42 +255,47 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
     if args.params.is_empty() || args.metrics.is_empty() {
         return Err(format!("{}: give --param and --metric, or 'tune' lines in the file", args.file));
     }
-    let args = &args;
     let sweep = build(&text, &args.params, seeds, &args.metrics).map_err(|e| format!("{}: {e}", args.file))?;
-    let shard = match &args.shard {
-        None => None,
-        Some(s) => {
-            let parsed = s
-                .split_once('/')
-                .and_then(|(k, n)| Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
-            match parsed {
-                Some((k, n)) if n > 0 && k < n => Some((k, n)),
-                _ => return Err(format!("--shard '{s}': write it as K/N with 0 <= K < N, like 0/4")),
-            }
-        }
-    };
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     if jobs == 0 || jobs > 1024 {
         return Err("--jobs must be between 1 and 1024".into());
     }
-    let units: Vec<(usize, u64)> = sweep.units(shard).collect();
-    let results = run_units(&sweep, &units, jobs)?;
-    if shard.is_some() {
-        let header = Header {
-            sweep: "clusterscope sweep v1".into(),
-            scenario: text,
-            params: args.params.clone(),
-            seeds,
-            metrics: sweep.metrics.clone(),
-        };
-        let mut out = serde_json::to_string(&header).map_err(|e| e.to_string())? + "\n";
-        for r in results {
-            out.push_str(&serde_json::to_string(&r).map_err(|e| e.to_string())?);
-            out.push('\n');
-        }
-        return Ok(out);
+    Ok(Plan { args, text, seeds, sweep, shard, jobs })
+}
+
+/// `--shard K/N`, with 0 <= K < N.
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let parsed =
+        s.split_once('/').and_then(|(k, n)| Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
+    match parsed {
+        Some((k, n)) if n > 0 && k < n => Ok((k, n)),
+        _ => Err(format!("--shard '{s}': write it as K/N with 0 <= K < N, like 0/4")),
     }
-    let rows = summarise(&sweep, &results);
+}
+
+/// A shard's output for `merge`: the header line, then one JSON line a run.
+fn shard_output(plan: Plan, results: Vec<UnitResult>) -> Result<String, String> {
+    let header = Header {
+        sweep: "clusterscope sweep v1".into(),
+        scenario: plan.text,
+        params: plan.args.params.clone(),
+        seeds: plan.seeds,
+        metrics: plan.sweep.metrics.clone(),
+    };
+    let mut out = serde_json::to_string(&header).map_err(|e| e.to_string())? + "\n";
+    for r in results {
+        out.push_str(&serde_json::to_string(&r).map_err(|e| e.to_string())?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The whole sweep's summary as a table, CSV or JSON, with the search's
+/// best point when there is a goal.
+fn summary(plan: &Plan, results: &[UnitResult]) -> Result<String, String> {
+    let (args, sweep) = (&plan.args, &plan.sweep);
+    let rows = summarise(sweep, results);
     let mut out = String::new();
     if let Some((objective, minimise)) =
         args.minimise.clone().map(|m| (m, true)).or_else(|| args.maximise.clone().map(|m| (m, false)))
@@ -279,41 +306,46 @@ pub fn sweep(args: &SweepArgs) -> Result<String, String> {
             .map(|c| clusterscope_core::scenario::parse_expect(c).map_err(|e| format!("--subject-to '{c}': {e}")))
             .collect::<Result<Vec<_>, _>>()?;
         let goal = clusterscope_core::sweep::Goal { objective: objective.clone(), minimise, constraints };
-        let word = if minimise { "lowest" } else { "highest" };
         let best = clusterscope_core::sweep::search(&sweep.shape(), &rows, &goal)?;
         if args.json {
-            return Ok(json(&sweep, &rows, Some(best)));
+            return Ok(json(sweep, &rows, Some(best)));
         }
-        match best {
-            Some(p) => {
-                let names: Vec<String> =
-                    sweep.params.iter().zip(&rows[p].values).map(|(r, v)| format!("{}={v}", r.name)).collect();
-                let what = if sweep.params.iter().any(|r| r.name == objective) {
-                    objective.clone()
-                } else {
-                    format!("median {objective}")
-                };
-                out.push_str(&format!(
-                    "\nbest: {} ({word} {what} among the points meeting every constraint; {} runs, seeds 0..{})\n",
-                    names.join(" "),
-                    rows[p].stats[0].n + rows[p].stats[0].missing,
-                    sweep.seeds
-                ));
-            }
-            None => out.push_str("\nbest: none of the points meets every constraint\n"),
-        }
+        out = best_line(sweep, &rows, best, &objective, minimise);
     } else if !args.subject_to.is_empty() {
         return Err("--subject-to goes with --minimise or --maximise".into());
     }
     if args.json {
-        return Ok(json(&sweep, &rows, None));
+        return Ok(json(sweep, &rows, None));
     }
     // With --csv the table stays pure CSV: the search's answer goes to stderr.
     if args.csv {
         eprint!("{out}");
-        return Ok(print(&sweep, &rows, true));
+        return Ok(print(sweep, &rows, true));
     }
-    Ok(print(&sweep, &rows, false) + &out)
+    Ok(print(sweep, &rows, false) + &out)
+}
+
+/// The search's answer, in a sentence.
+fn best_line(sweep: &Sweep, rows: &[PointRow], best: Option<usize>, objective: &str, minimise: bool) -> String {
+    let word = if minimise { "lowest" } else { "highest" };
+    match best {
+        Some(p) => {
+            let names: Vec<String> =
+                sweep.params.iter().zip(&rows[p].values).map(|(r, v)| format!("{}={v}", r.name)).collect();
+            let what = if sweep.params.iter().any(|r| r.name == objective) {
+                objective.to_string()
+            } else {
+                format!("median {objective}")
+            };
+            format!(
+                "\nbest: {} ({word} {what} among the points meeting every constraint; {} runs, seeds 0..{})\n",
+                names.join(" "),
+                rows[p].stats[0].n + rows[p].stats[0].missing,
+                sweep.seeds
+            )
+        }
+        None => "\nbest: none of the points meets every constraint\n".to_string(),
+    }
 }
 
 /// `clusterscope merge`: shard outputs into the summary of one run.

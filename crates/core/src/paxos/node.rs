@@ -670,6 +670,115 @@ impl PaxosNode {
         }
     }
 
+    /// Acceptor, phase 1b ("Paxos Made Simple" §2.2: respond to a prepare
+    /// numbered above any it has responded to).
+    fn on_prepare(&mut self, from: NodeId, ballot: Ballot, from_slot: Slot, ctx: &mut Ctx<Self>) {
+        self.durable.max_round = self.durable.max_round.max(ballot.round);
+        if ballot >= self.durable.promised {
+            let before = self.durable.promised;
+            self.durable.promised = ballot;
+            if ballot != before {
+                ctx.note(PaxosNote::Promised { ballot, before });
+            }
+            let accepted: Arc<[(Slot, Ballot, Value)]> =
+                self.durable.accepted.range(from_slot..).map(|(s, (b, v))| (*s, *b, *v)).collect();
+            self.reply_to(from, PaxosMsg::Promise { ballot, accepted }, ctx);
+        } else {
+            let promised = self.durable.promised;
+            self.reply_to(from, PaxosMsg::Reject { ballot, promised }, ctx);
+        }
+    }
+
+    /// Acceptor, phase 2b: accept unless it promised a higher ballot.
+    fn on_accept(&mut self, from: NodeId, ballot: Ballot, slot: Slot, value: Value, ctx: &mut Ctx<Self>) {
+        self.durable.max_round = self.durable.max_round.max(ballot.round);
+        let promised = self.durable.promised;
+        if ballot >= promised {
+            self.durable.promised = ballot;
+            if self.durable.accepted.get(&slot) != Some(&(ballot, value)) {
+                self.durable.accepted.insert(slot, (ballot, value));
+                ctx.note(PaxosNote::AcceptedValue { slot, ballot, value, promised });
+            }
+            self.reply_to(from, PaxosMsg::Accepted { ballot, slot }, ctx);
+        } else {
+            self.reply_to(from, PaxosMsg::Reject { ballot, promised }, ctx);
+        }
+    }
+
+    /// Proposer, phase 2: a quorum of acceptances chooses the value.
+    fn on_accepted(&mut self, from: NodeId, ballot: Ballot, slot: Slot, ctx: &mut Ctx<Self>) {
+        if ballot != self.ballot || self.phase != Phase::Leading {
+            return;
+        }
+        let quorum = self.cfg.quorum();
+        let Some((value, who)) = self.proposals.get_mut(&slot) else { return };
+        who.insert(from);
+        if who.len() >= quorum {
+            let value = *value;
+            self.proposals.remove(&slot);
+            ctx.note(PaxosNote::Chosen { slot, value });
+            self.send_to_all(PaxosMsg::Decide { slot, value }, ctx);
+            if !self.cfg.multi {
+                // The proposer that saw the value chosen keeps
+                // announcing it, so a learner cut off meanwhile
+                // catches up when it hears again.
+                ctx.set_timer(PaxosTimer::Heartbeat, self.cfg.heartbeat);
+            }
+        }
+    }
+
+    /// Proposer: an acceptor promised a higher ballot; step down to it.
+    fn on_reject(&mut self, ballot: Ballot, promised: Ballot, ctx: &mut Ctx<Self>) {
+        self.durable.max_round = self.durable.max_round.max(promised.round);
+        if ballot == self.ballot && self.phase != Phase::Idle && promised > self.ballot {
+            self.step_down(promised, ctx);
+        }
+    }
+
+    /// Learner: a value was chosen for a slot.
+    fn on_decide(&mut self, from: NodeId, slot: Slot, value: Value, ctx: &mut Ctx<Self>) {
+        self.learn(slot, value, ctx);
+        if !self.cfg.multi && self.cfg.is_proposer(self.id) && self.phase != Phase::Idle && from != self.id {
+            self.phase = Phase::Idle;
+        }
+    }
+
+    /// A leader's heartbeat: follow it, wait for it, and fetch what it has
+    /// learned that this server has not.
+    fn on_heartbeat(&mut self, from: NodeId, ballot: Ballot, learned: Slot, ctx: &mut Ctx<Self>) {
+        self.durable.max_round = self.durable.max_round.max(ballot.round);
+        if ballot < self.ballot && self.phase != Phase::Idle {
+            return; // an old leader; ours is newer
+        }
+        if self.phase != Phase::Idle && ballot > self.ballot {
+            self.step_down(ballot, ctx);
+        }
+        self.leader_hint = Some(from);
+        if self.cfg.multi && self.cfg.is_proposer(self.id) {
+            let wait = self.leader_wait(ctx);
+            ctx.set_timer(PaxosTimer::Round, wait);
+        }
+        let mine = self.first_unlearned();
+        if mine < learned {
+            ctx.send(from, PaxosMsg::Fetch { from: mine });
+        }
+    }
+
+    /// Answers a fetch with the learned values from `first` on (at most 64).
+    fn on_fetch(&mut self, from: NodeId, first: Slot, ctx: &mut Ctx<Self>) {
+        let values: Arc<[Value]> = (first..).map_while(|s| self.learned.get(&s).copied()).take(64).collect();
+        if !values.is_empty() {
+            ctx.send(from, PaxosMsg::Decided { from: first, values });
+        }
+    }
+
+    /// Learns the values a fetch brought back, from slot `first` on.
+    fn on_decided(&mut self, first: Slot, values: &[Value], ctx: &mut Ctx<Self>) {
+        for (i, v) in values.iter().enumerate() {
+            self.learn(first + i as u64, *v, ctx);
+        }
+    }
+
     fn on_promise(&mut self, from: NodeId, ballot: Ballot, accepted: &[(Slot, Ballot, Value)], ctx: &mut Ctx<Self>) {
         if ballot != self.ballot {
             return;
@@ -791,104 +900,24 @@ impl Protocol for PaxosNode {
         }
     }
 
+    /// The protocol is one guarded match over messages; each arm calls the
+    /// handler of that message.
     fn on_message(&mut self, from: NodeId, msg: PaxosMsg, ctx: &mut Ctx<Self>) {
         match msg {
-            // Acceptor, phase 1b ("Paxos Made Simple" §2.2: respond to a
-            // prepare numbered above any it has responded to).
             PaxosMsg::Prepare { ballot, from_slot } if self.cfg.is_acceptor(self.id) => {
-                self.durable.max_round = self.durable.max_round.max(ballot.round);
-                if ballot >= self.durable.promised {
-                    let before = self.durable.promised;
-                    self.durable.promised = ballot;
-                    if ballot != before {
-                        ctx.note(PaxosNote::Promised { ballot, before });
-                    }
-                    let accepted: Arc<[(Slot, Ballot, Value)]> =
-                        self.durable.accepted.range(from_slot..).map(|(s, (b, v))| (*s, *b, *v)).collect();
-                    self.reply_to(from, PaxosMsg::Promise { ballot, accepted }, ctx);
-                } else {
-                    let promised = self.durable.promised;
-                    self.reply_to(from, PaxosMsg::Reject { ballot, promised }, ctx);
-                }
+                self.on_prepare(from, ballot, from_slot, ctx)
             }
-            // Acceptor, phase 2b: accept unless it promised a higher ballot.
             PaxosMsg::Accept { ballot, slot, value } if self.cfg.is_acceptor(self.id) => {
-                self.durable.max_round = self.durable.max_round.max(ballot.round);
-                let promised = self.durable.promised;
-                if ballot >= promised {
-                    self.durable.promised = ballot;
-                    if self.durable.accepted.get(&slot) != Some(&(ballot, value)) {
-                        self.durable.accepted.insert(slot, (ballot, value));
-                        ctx.note(PaxosNote::AcceptedValue { slot, ballot, value, promised });
-                    }
-                    self.reply_to(from, PaxosMsg::Accepted { ballot, slot }, ctx);
-                } else {
-                    self.reply_to(from, PaxosMsg::Reject { ballot, promised }, ctx);
-                }
+                self.on_accept(from, ballot, slot, value, ctx)
             }
             PaxosMsg::Prepare { .. } | PaxosMsg::Accept { .. } => {}
             PaxosMsg::Promise { ballot, accepted } => self.on_promise(from, ballot, &accepted, ctx),
-            PaxosMsg::Accepted { ballot, slot } => {
-                if ballot != self.ballot || self.phase != Phase::Leading {
-                    return;
-                }
-                let quorum = self.cfg.quorum();
-                let Some((value, who)) = self.proposals.get_mut(&slot) else { return };
-                who.insert(from);
-                if who.len() >= quorum {
-                    let value = *value;
-                    self.proposals.remove(&slot);
-                    ctx.note(PaxosNote::Chosen { slot, value });
-                    self.send_to_all(PaxosMsg::Decide { slot, value }, ctx);
-                    if !self.cfg.multi {
-                        // The proposer that saw the value chosen keeps
-                        // announcing it, so a learner cut off meanwhile
-                        // catches up when it hears again.
-                        ctx.set_timer(PaxosTimer::Heartbeat, self.cfg.heartbeat);
-                    }
-                }
-            }
-            PaxosMsg::Reject { ballot, promised } => {
-                self.durable.max_round = self.durable.max_round.max(promised.round);
-                if ballot == self.ballot && self.phase != Phase::Idle && promised > self.ballot {
-                    self.step_down(promised, ctx);
-                }
-            }
-            PaxosMsg::Decide { slot, value } => {
-                self.learn(slot, value, ctx);
-                if !self.cfg.multi && self.cfg.is_proposer(self.id) && self.phase != Phase::Idle && from != self.id {
-                    self.phase = Phase::Idle;
-                }
-            }
-            PaxosMsg::Heartbeat { ballot, learned } => {
-                self.durable.max_round = self.durable.max_round.max(ballot.round);
-                if ballot < self.ballot && self.phase != Phase::Idle {
-                    return; // an old leader; ours is newer
-                }
-                if self.phase != Phase::Idle && ballot > self.ballot {
-                    self.step_down(ballot, ctx);
-                }
-                self.leader_hint = Some(from);
-                if self.cfg.multi && self.cfg.is_proposer(self.id) {
-                    let wait = self.leader_wait(ctx);
-                    ctx.set_timer(PaxosTimer::Round, wait);
-                }
-                let mine = self.first_unlearned();
-                if mine < learned {
-                    ctx.send(from, PaxosMsg::Fetch { from: mine });
-                }
-            }
-            PaxosMsg::Fetch { from: first } => {
-                let values: Arc<[Value]> = (first..).map_while(|s| self.learned.get(&s).copied()).take(64).collect();
-                if !values.is_empty() {
-                    ctx.send(from, PaxosMsg::Decided { from: first, values });
-                }
-            }
-            PaxosMsg::Decided { from: first, values } => {
-                for (i, v) in values.iter().enumerate() {
-                    self.learn(first + i as u64, *v, ctx);
-                }
-            }
+            PaxosMsg::Accepted { ballot, slot } => self.on_accepted(from, ballot, slot, ctx),
+            PaxosMsg::Reject { ballot, promised } => self.on_reject(ballot, promised, ctx),
+            PaxosMsg::Decide { slot, value } => self.on_decide(from, slot, value, ctx),
+            PaxosMsg::Heartbeat { ballot, learned } => self.on_heartbeat(from, ballot, learned, ctx),
+            PaxosMsg::Fetch { from: first } => self.on_fetch(from, first, ctx),
+            PaxosMsg::Decided { from: first, values } => self.on_decided(first, &values, ctx),
         }
     }
 

@@ -476,101 +476,14 @@ impl Scenario {
             )));
         }
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut lab: Option<LabKind> = None;
         let Some(&first) = labs.labs().first() else {
             return Err(ScenarioError::Invalid("no lab is registered".into()));
         };
-        let mut scn = Scenario::new(first, 1);
-        let mut title = Vec::new();
-        let mut in_title = true;
-        // Statements that may appear once, and where they first did.
-        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut parser = Parser::new(labs, first);
         for (i, raw) in text.lines().enumerate() {
-            let line_no = i + 1;
-            let err = |message: String| ScenarioError::Line { line: line_no, message };
-            if let Some((col, c)) = raw.char_indices().find(|(_, c)| c.is_control() && *c != '\t' && *c != '\r') {
-                return Err(err(format!(
-                    "column {}: an invisible control character (U+{:04X}) that a scenario never holds",
-                    raw[..col].chars().count() + 1,
-                    u32::from(c)
-                )));
-            }
-            let trimmed = raw.trim();
-            if let Some(c) = trimmed.strip_prefix('#') {
-                if in_title {
-                    title.push(c.strip_prefix(' ').unwrap_or(c).to_string());
-                }
-                continue;
-            }
-            let line = trimmed.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                if !title.is_empty() {
-                    in_title = false;
-                }
-                continue;
-            }
-            in_title = false;
-            let (word, rest) = split_word(line);
-            if !matches!(word, "at" | "expect" | "tune") {
-                if let Some(first) = seen.get(word) {
-                    return Err(err(format!("'{word}' is given twice (first on line {first})")));
-                }
-                seen.insert(word.to_string(), line_no);
-            }
-            match word {
-                "lab" => {
-                    let l = labs
-                        .find(rest)
-                        .ok_or_else(|| err(format!("unknown lab '{rest}' (known: {})", labs.names().join(", "))))?;
-                    lab = Some(l);
-                    scn.lab = l;
-                }
-                _ if lab.is_none() => {
-                    return Err(err(format!("a scenario must start with 'lab NAME' ({})", lab_choices(labs))));
-                }
-                "seed" => {
-                    scn.seed = rest
-                        .parse()
-                        .map_err(|_| err(format!("seed must be a whole number from 0 to {}, not '{rest}'", u64::MAX)))?
-                }
-                "until" => scn.until = parse_time(rest).map_err(err)?,
-                "at" => {
-                    let (when, what) = split_word(rest);
-                    let at = parse_time(when).map_err(err)?;
-                    let action = parse_action_in(scn.lab, what, labs).map_err(err)?;
-                    if scn.actions.len() >= MAX_ACTIONS {
-                        return Err(err(format!("too many actions; at most {MAX_ACTIONS}")));
-                    }
-                    scn.actions.push(Timed { at, action });
-                }
-                "expect" => scn.expects.push(parse_expect(rest).map_err(err)?),
-                "tune" => {
-                    let mut def = scn.tune.take().unwrap_or_default();
-                    def.read(&scn, rest).map_err(err)?;
-                    scn.tune = Some(def);
-                }
-                name => {
-                    let spec = scn.lab.param(name).ok_or_else(|| err(unknown_word(scn.lab, name)))?;
-                    if rest.is_empty() {
-                        return Err(err(format!("{name} needs a value")));
-                    }
-                    let v = spec.parse(rest).map_err(err)?;
-                    scn.set(name, v).map_err(err)?;
-                }
-            }
+            parser.line(i + 1, raw)?;
         }
-        if lab.is_none() {
-            return Err(ScenarioError::Invalid(format!(
-                "the scenario is empty: it must start with 'lab NAME' ({})",
-                lab_choices(labs)
-            )));
-        }
-        while title.last().is_some_and(|l| l.trim().is_empty()) {
-            title.pop();
-        }
-        scn.title = title.join("\n");
-        scn.validate()?;
-        Ok(scn)
+        parser.finish()
     }
 
     /// Writes the text format; [`Scenario::parse`] reads it back equal.
@@ -617,6 +530,151 @@ impl Scenario {
             },
             other => action_text(other),
         }
+    }
+}
+
+/// The state of reading a scenario's text, one line at a time: the scenario
+/// so far, its title, and the statements already given.
+struct Parser<'a> {
+    labs: &'a dyn LabIndex,
+    scn: Scenario,
+    /// Whether a `lab` line was read (it must come before anything else).
+    has_lab: bool,
+    title: Vec<String>,
+    in_title: bool,
+    /// Statements that may appear once, and where they first did.
+    seen: BTreeMap<String, usize>,
+}
+
+/// Turns a message into an error naming line `line`.
+fn line_err(line: usize) -> impl Fn(String) -> ScenarioError {
+    move |message| ScenarioError::Line { line, message }
+}
+
+impl<'a> Parser<'a> {
+    fn new(labs: &'a dyn LabIndex, first: LabKind) -> Self {
+        Parser {
+            labs,
+            scn: Scenario::new(first, 1),
+            has_lab: false,
+            title: Vec::new(),
+            in_title: true,
+            seen: BTreeMap::new(),
+        }
+    }
+
+    /// Reads line `line_no`: a comment (part of the title while at the
+    /// top), a blank line, or one statement.
+    fn line(&mut self, line_no: usize, raw: &str) -> Result<(), ScenarioError> {
+        let err = line_err(line_no);
+        if let Some((col, c)) = raw.char_indices().find(|(_, c)| c.is_control() && *c != '\t' && *c != '\r') {
+            return Err(err(format!(
+                "column {}: an invisible control character (U+{:04X}) that a scenario never holds",
+                raw[..col].chars().count() + 1,
+                u32::from(c)
+            )));
+        }
+        let trimmed = raw.trim();
+        if let Some(c) = trimmed.strip_prefix('#') {
+            if self.in_title {
+                self.title.push(c.strip_prefix(' ').unwrap_or(c).to_string());
+            }
+            return Ok(());
+        }
+        let line = trimmed.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            if !self.title.is_empty() {
+                self.in_title = false;
+            }
+            return Ok(());
+        }
+        self.in_title = false;
+        let (word, rest) = split_word(line);
+        if !matches!(word, "at" | "expect" | "tune") {
+            if let Some(first) = self.seen.get(word) {
+                return Err(err(format!("'{word}' is given twice (first on line {first})")));
+            }
+            self.seen.insert(word.to_string(), line_no);
+        }
+        self.statement(line_no, word, rest)
+    }
+
+    /// Reads one statement, `word` followed by `rest`.
+    fn statement(&mut self, line_no: usize, word: &str, rest: &str) -> Result<(), ScenarioError> {
+        let err = line_err(line_no);
+        match word {
+            "lab" => self.read_lab(line_no, rest)?,
+            _ if !self.has_lab => {
+                return Err(err(format!("a scenario must start with 'lab NAME' ({})", lab_choices(self.labs))));
+            }
+            "seed" => {
+                self.scn.seed = rest
+                    .parse()
+                    .map_err(|_| err(format!("seed must be a whole number from 0 to {}, not '{rest}'", u64::MAX)))?
+            }
+            "until" => self.scn.until = parse_time(rest).map_err(err)?,
+            "at" => self.read_at(line_no, rest)?,
+            "expect" => self.scn.expects.push(parse_expect(rest).map_err(err)?),
+            "tune" => {
+                let mut def = self.scn.tune.take().unwrap_or_default();
+                def.read(&self.scn, rest).map_err(err)?;
+                self.scn.tune = Some(def);
+            }
+            name => self.read_param(line_no, name, rest)?,
+        }
+        Ok(())
+    }
+
+    /// `lab NAME`: which lab the scenario runs.
+    fn read_lab(&mut self, line_no: usize, rest: &str) -> Result<(), ScenarioError> {
+        let err = line_err(line_no);
+        let labs = self.labs;
+        let l =
+            labs.find(rest).ok_or_else(|| err(format!("unknown lab '{rest}' (known: {})", labs.names().join(", "))))?;
+        self.has_lab = true;
+        self.scn.lab = l;
+        Ok(())
+    }
+
+    /// `at TIME ACTION`: one timed action.
+    fn read_at(&mut self, line_no: usize, rest: &str) -> Result<(), ScenarioError> {
+        let err = line_err(line_no);
+        let (when, what) = split_word(rest);
+        let at = parse_time(when).map_err(&err)?;
+        let action = parse_action_in(self.scn.lab, what, self.labs).map_err(&err)?;
+        if self.scn.actions.len() >= MAX_ACTIONS {
+            return Err(err(format!("too many actions; at most {MAX_ACTIONS}")));
+        }
+        self.scn.actions.push(Timed { at, action });
+        Ok(())
+    }
+
+    /// `NAME VALUE`: one of the lab's parameters.
+    fn read_param(&mut self, line_no: usize, name: &str, rest: &str) -> Result<(), ScenarioError> {
+        let err = line_err(line_no);
+        let spec = self.scn.lab.param(name).ok_or_else(|| err(unknown_word(self.scn.lab, name)))?;
+        if rest.is_empty() {
+            return Err(err(format!("{name} needs a value")));
+        }
+        let v = spec.parse(rest).map_err(&err)?;
+        self.scn.set(name, v).map_err(err)?;
+        Ok(())
+    }
+
+    /// Checks the whole scenario once every line is read.
+    fn finish(mut self) -> Result<Scenario, ScenarioError> {
+        if !self.has_lab {
+            return Err(ScenarioError::Invalid(format!(
+                "the scenario is empty: it must start with 'lab NAME' ({})",
+                lab_choices(self.labs)
+            )));
+        }
+        while self.title.last().is_some_and(|l| l.trim().is_empty()) {
+            self.title.pop();
+        }
+        self.scn.title = self.title.join("\n");
+        self.scn.validate()?;
+        Ok(self.scn)
     }
 }
 

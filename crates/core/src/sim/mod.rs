@@ -615,95 +615,82 @@ impl<P: Protocol> Sim<P> {
         self.effects = effects;
     }
 
+    /// Applies one effect a handler of node `id` pushed; one function per
+    /// kind of effect.
     fn apply(&mut self, id: NodeId, eff: Effect<P>) {
         match eff {
-            Effect::Send { to, msg } => {
-                if to >= self.config.nodes || to == id {
-                    return;
-                }
-                let mid = self.next_msg;
-                self.next_msg += 1;
-                self.counters.sent += 1;
-                match self.net.send(self.now, id, to) {
-                    Fate::Lost => {
-                        self.fresh.push(TraceEvent::Sent {
-                            at: self.now,
-                            id: mid,
-                            from: id,
-                            to,
-                            msg: msg.clone(),
-                            deliver_at: self.now,
-                            copy: false,
-                        });
-                        self.drop_msg(mid, id, to, msg.kind(), DropReason::Loss, self.now);
-                    }
-                    Fate::Cut => {
-                        self.fresh.push(TraceEvent::Sent {
-                            at: self.now,
-                            id: mid,
-                            from: id,
-                            to,
-                            msg: msg.clone(),
-                            deliver_at: self.now,
-                            copy: false,
-                        });
-                        self.drop_msg(mid, id, to, msg.kind(), DropReason::Partition, self.now);
-                    }
-                    Fate::Arrives(d, dup) => {
-                        let at = self.now + d;
-                        self.fresh.push(TraceEvent::Sent {
-                            at: self.now,
-                            id: mid,
-                            from: id,
-                            to,
-                            msg: msg.clone(),
-                            deliver_at: at,
-                            copy: false,
-                        });
-                        if let Some(d2) = dup {
-                            let copy = self.next_msg;
-                            self.next_msg += 1;
-                            let at2 = self.now + d2;
-                            self.fresh.push(TraceEvent::Sent {
-                                at: self.now,
-                                id: copy,
-                                from: id,
-                                to,
-                                msg: msg.clone(),
-                                deliver_at: at2,
-                                copy: true,
-                            });
-                            self.schedule(
-                                at2,
-                                Event::Deliver { id: copy, from: id, to, sent: self.now, msg: msg.clone() },
-                            );
-                        }
-                        self.schedule(at, Event::Deliver { id: mid, from: id, to, sent: self.now, msg });
-                    }
-                }
-            }
-            Effect::SetTimer { timer, after } => {
-                let node = &self.nodes[id as usize];
-                let scaled = (i128::from(after) * (1_000_000 + i128::from(node.drift_ppm)) / 1_000_000).max(0) as Time;
-                let at = self.now + scaled;
-                self.next_timer_gen += 1;
-                let gen = self.next_timer_gen;
-                self.nodes[id as usize].timers.insert(timer.clone(), (gen, self.now, at));
-                self.schedule(at, Event::Timer { node: id, timer, gen });
-            }
+            Effect::Send { to, msg } => self.send(id, to, msg),
+            Effect::SetTimer { timer, after } => self.set_timer(id, timer, after),
             Effect::CancelTimer { timer } => {
                 self.nodes[id as usize].timers.remove(&timer);
             }
-            Effect::Reply { req, reply } => {
-                self.fresh.push(TraceEvent::Replied { at: self.now, node: id, req, reply });
-                if reply == Reply::Committed && self.clients.is_pending(req) {
-                    self.counters.committed += 1;
-                }
-                let step = self.clients.answered(self.now, id, req, reply);
-                self.client_step(step);
-            }
+            Effect::Reply { req, reply } => self.reply(id, req, reply),
             Effect::Note(note) => self.fresh.push(TraceEvent::Note { at: self.now, node: id, note }),
         }
+    }
+
+    /// Sends `msg` from `from` to `to` through the network: it is lost, cut
+    /// by a partition, or scheduled for delivery (perhaps twice).
+    fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        if to >= self.config.nodes || to == from {
+            return;
+        }
+        let mid = self.next_msg;
+        self.next_msg += 1;
+        self.counters.sent += 1;
+        match self.net.send(self.now, from, to) {
+            Fate::Lost => {
+                self.record_sent(mid, from, to, &msg, self.now, false);
+                self.drop_msg(mid, from, to, msg.kind(), DropReason::Loss, self.now);
+            }
+            Fate::Cut => {
+                self.record_sent(mid, from, to, &msg, self.now, false);
+                self.drop_msg(mid, from, to, msg.kind(), DropReason::Partition, self.now);
+            }
+            Fate::Arrives(d, dup) => self.deliver_later(mid, from, to, msg, d, dup),
+        }
+    }
+
+    /// Schedules message `mid` to arrive after `d`, and a duplicate copy
+    /// after `dup` if the network made one.
+    fn deliver_later(&mut self, mid: u64, from: NodeId, to: NodeId, msg: P::Msg, d: Time, dup: Option<Time>) {
+        let at = self.now + d;
+        self.record_sent(mid, from, to, &msg, at, false);
+        if let Some(d2) = dup {
+            let copy = self.next_msg;
+            self.next_msg += 1;
+            let at2 = self.now + d2;
+            self.record_sent(copy, from, to, &msg, at2, true);
+            self.schedule(at2, Event::Deliver { id: copy, from, to, sent: self.now, msg: msg.clone() });
+        }
+        self.schedule(at, Event::Deliver { id: mid, from, to, sent: self.now, msg });
+    }
+
+    /// Records in the trace that message `id` left `from` for `to`.
+    fn record_sent(&mut self, id: u64, from: NodeId, to: NodeId, msg: &P::Msg, deliver_at: Time, copy: bool) {
+        self.fresh.push(TraceEvent::Sent { at: self.now, id, from, to, msg: msg.clone(), deliver_at, copy });
+    }
+
+    /// Arms `timer` of node `id` to fire after `after` of the node's own
+    /// clock (scaled by its drift).
+    fn set_timer(&mut self, id: NodeId, timer: P::Timer, after: Time) {
+        let node = &self.nodes[id as usize];
+        let scaled = (i128::from(after) * (1_000_000 + i128::from(node.drift_ppm)) / 1_000_000).max(0) as Time;
+        let at = self.now + scaled;
+        self.next_timer_gen += 1;
+        let gen = self.next_timer_gen;
+        self.nodes[id as usize].timers.insert(timer.clone(), (gen, self.now, at));
+        self.schedule(at, Event::Timer { node: id, timer, gen });
+    }
+
+    /// Records node `id`'s answer to request `req` and lets the client react.
+    fn reply(&mut self, id: NodeId, req: RequestId, reply: Reply) {
+        self.fresh.push(TraceEvent::Replied { at: self.now, node: id, req, reply });
+        if reply == Reply::Committed && self.clients.is_pending(req) {
+            self.counters.committed += 1;
+        }
+        let step = self.clients.answered(self.now, id, req, reply);
+        self.client_step(step);
     }
 
     /// Checks invariants against the fresh events and moves them to the trace.
