@@ -40,8 +40,10 @@ pub fn keep(times: &[Time], now: Time) -> Vec<bool> {
 /// When to take snapshots of a run opened at `horizon` (besides its
 /// start), spaced as playing up to there would have left them.
 pub fn plan(horizon: Time) -> Vec<Time> {
-    let mut times: Vec<Time> =
-        (1..=horizon / MIN_GAP).map(|k| k * MIN_GAP).filter(|&t| (t / MIN_GAP).is_multiple_of(spacing(horizon - t))).collect();
+    let mut times: Vec<Time> = (1..=horizon / MIN_GAP)
+        .map(|k| k * MIN_GAP)
+        .filter(|&t| (t / MIN_GAP).is_multiple_of(spacing(horizon - t)))
+        .collect();
     if horizon >= MIN_GAP && times.last() != Some(&horizon) {
         times.push(horizon);
     }
