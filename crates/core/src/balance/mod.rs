@@ -40,7 +40,8 @@
 //! [`crate::sim::Sim`] runs on), ordered by `(time, sequence)` so that ties
 //! break in the order events were scheduled; timeouts, set in order of
 //! their due time while the timeout stays the same, wait in its in-order
-//! lane, where one answered long ago is skipped at no cost. The rest lives
+//! lane as small `Deadline`s, where one answered long ago is skipped at
+//! no cost. The rest lives
 //! beside it: `config` (what defines a run), [`policy`] (which server gets
 //! an attempt), `detection` (health checks and outlier ejection), `regions`
 //! (the map) and `faults` (crashes, slow-downs, errors).
@@ -56,7 +57,7 @@ pub use config::{BalanceConfig, CostDist};
 pub use detection::Balancer;
 pub use policy::Policy;
 
-use crate::sim::{Due, EventQueue, Fingerprint, Lane, Rng, StreamKind, Time, SEC};
+use crate::sim::{Due, EventQueue, Fingerprint, Item, Rng, StreamKind, Time, SEC};
 use hdrhistogram::Histogram;
 use regions::Map;
 use std::collections::VecDeque;
@@ -168,6 +169,22 @@ enum Event {
     },
 }
 
+/// A timeout as the queue's in-order lane holds it: half the size of an
+/// [`Event`], and most are dropped unread (the attempt was answered). One
+/// that cannot wait in the lane (the timeout was shortened meanwhile)
+/// waits in the heap as an [`Event::Timeout`].
+#[derive(Clone, Copy, Debug)]
+struct Deadline {
+    req: u64,
+    attempt: u32,
+}
+
+impl From<Deadline> for Event {
+    fn from(d: Deadline) -> Event {
+        Event::Timeout { req: d.req, attempt: d.attempt }
+    }
+}
+
 impl Request {
     /// Whether `attempt` is this request's current attempt and still open
     /// (sent, not yet answered or timed out).
@@ -211,9 +228,9 @@ pub struct Balance {
     pub cfg: BalanceConfig,
     now: Time,
     /// Due events, on the simulator's queue. Timeouts go to its in-order
-    /// lane: they are due in the order they were set while the timeout
-    /// stays the same (the common case).
-    queue: EventQueue<Event>,
+    /// lane as `Deadline`s: they are due in the order they were set
+    /// while the timeout stays the same (the common case).
+    queue: EventQueue<Event, Deadline>,
     servers: Vec<Server>,
     balancers: Vec<Balancer>,
     arrivals: Rng,
@@ -343,7 +360,7 @@ impl Balance {
     }
 
     fn schedule_timeout(&mut self, at: Time, req: u64, attempt: u32) {
-        self.queue.schedule_in_order(at, Event::Timeout { req, attempt });
+        self.queue.schedule_in_order(at, Deadline { req, attempt });
     }
 
     fn schedule_arrival(&mut self) {
@@ -459,7 +476,7 @@ impl Balance {
     pub fn flights(&self) -> Vec<Flight> {
         let mut out = Vec::new();
         let balancer = |req: &u64| self.requests.get(req).map_or(0, |r| r.balancer);
-        for (due, ev) in self.queue.iter() {
+        for (due, ev) in self.queue.events() {
             match ev {
                 Event::AtServer { server, req, .. } => out.push(Flight {
                     balancer: balancer(req),
@@ -489,17 +506,19 @@ impl Balance {
 
     /// Processes one event. Returns false if nothing is queued.
     pub fn step(&mut self) -> bool {
-        let Some(Due { at, event, lane }) = self.queue.pop() else { return false };
+        let Some(Due { at, item }) = self.queue.pop() else { return false };
         self.now = at;
-        if let (Lane::InOrder, Event::Timeout { req, attempt }) = (lane, &event) {
-            if !self.requests.get(req).is_some_and(|r| r.live(*attempt)) {
-                // The attempt was answered long ago: nothing happens, so
-                // nothing is counted (most timeouts end this way). One
-                // that waited in the heap (the timeout was shortened
-                // meanwhile) is counted, as it always was.
-                return true;
+        let event = match item {
+            Item::Heap(event) => event,
+            Item::InOrder(Deadline { req, attempt }) => {
+                if !self.requests.get(&req).is_some_and(|r| r.live(attempt)) {
+                    // The attempt was answered long ago: nothing happens,
+                    // so nothing is counted (most timeouts end this way).
+                    return true;
+                }
+                Event::Timeout { req, attempt }
             }
-        }
+        };
         self.run_event(event);
         true
     }

@@ -30,7 +30,7 @@ pub use fingerprint::Fingerprint;
 pub use invariant::{Invariant, Violation, World};
 pub use network::{Fate, NetConfig, Network};
 pub use protocol::{Ctx, Effect, NodeId, Observable, Protocol, Reply, RequestId};
-pub use queue::{Due, EventQueue, Lane};
+pub use queue::{Due, EventQueue, Item};
 pub use rng::{Rng, StreamKind};
 pub use time::{Time, MS, SEC};
 pub use trace::{DropReason, Fault, Trace, TraceEvent};
@@ -295,7 +295,7 @@ impl<P: Protocol> Sim<P> {
     }
     /// Messages on the wire.
     pub fn in_flight(&self) -> impl Iterator<Item = InFlight<'_, P::Msg>> {
-        self.queue.iter().filter_map(|(at, ev)| match ev {
+        self.queue.events().filter_map(|(at, ev)| match ev {
             Event::Deliver { id, from, to, sent, msg } => {
                 Some(InFlight { id: *id, from: *from, to: *to, sent_at: *sent, deliver_at: at, msg })
             }
@@ -343,7 +343,8 @@ impl<P: Protocol> Sim<P> {
         if self.violation.is_some() {
             return false;
         }
-        let Some(Due { at, event: ev, .. }) = self.queue.pop() else { return false };
+        let Some(Due { at, item }) = self.queue.pop() else { return false };
+        let ev = item.into_inner();
         self.now = at;
         self.fresh.clear();
         self.counters.events += 1;

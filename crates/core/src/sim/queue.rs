@@ -12,90 +12,157 @@
 //!
 //! Two lanes hold the events, and neither changes the order:
 //!
-//! * **The heap**, for any event. Events stay put in a slab; the binary
+//! * **The heap**, for any event. Events stay put in a slab; a binary
 //!   heap moves 24-byte keys (time, sequence, slot) rather than whole
 //!   events (a profile showed heap moves dominating).
-//! * **The in-order lane**, a FIFO for events scheduled in order of their
+//! * **The in-order lane**, a FIFO for items scheduled in order of their
 //!   due time, such as timeouts that all wait the same duration: appending
-//!   and taking the front cost O(1) instead of O(log n).
-//!   [`EventQueue::schedule_in_order`] appends when the event is due no
-//!   earlier than the lane's last one and otherwise falls back to the heap,
-//!   so the lane is always sorted.
+//!   and taking the front cost O(1) instead of O(log n), and an item is
+//!   of a type of its own (`L`), as small as the model can make it.
+//!   [`EventQueue::schedule_in_order`] appends when the item is due no
+//!   earlier than the lane's last one and otherwise turns it into an event
+//!   and puts it in the heap, so the lane is always sorted.
 //!
 //! [`EventQueue::pop`] takes whichever lane's front is first by `(time,
-//! sequence)`. One counter numbers the events of both lanes, so the merged
+//! sequence)`. One counter numbers the entries of both lanes, so the merged
 //! order is exactly the order of a single queue: the lanes are a matter of
-//! cost only. The lane an event came from is reported with it, for a model
-//! that treats the events of its fast lane more cheaply.
+//! cost only. What comes out says which lane it waited in ([`Item`]), for
+//! a model that treats the items of its fast lane more cheaply.
 
 use super::time::Time;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
+use std::marker::PhantomData;
 
-/// A heap entry: when, in which order, and where the event waits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Key {
+/// A heap entry: when, in which order, and where the event waits. It
+/// names the event type only so that each model's queue gets a heap of its
+/// own in the compiled code, which the compiler then inlines into that
+/// model's event loop (one heap shared by every model was not inlined, and
+/// cost the load-balancing model about 5% of its speed).
+struct Key<E> {
     at: Time,
     seq: u64,
     slot: u32,
+    event: PhantomData<fn() -> E>,
 }
 
-impl PartialOrd for Key {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
+impl<E> Clone for Key<E> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
 
-impl Ord for Key {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
-    // (at, seq) is unique, so the slot never decides.
+impl<E> Copy for Key<E> {}
+
+impl<E> Key<E> {
+    /// Whether this key comes out before `o`. `(at, seq)` is unique, so
+    /// two keys never tie and the slot never decides. Compared as one
+    /// 128-bit number, which compiles to flag arithmetic rather than
+    /// branches: which of two children comes first is a coin toss that a
+    /// branch predictor gets wrong half the time.
+    #[inline(always)]
+    fn before(&self, o: &Key<E>) -> bool {
+        let order = |k: &Key<E>| u128::from(k.at) << 64 | u128::from(k.seq);
+        order(self) < order(o)
+    }
+}
+
+// Reversed, as `BinaryHeap` is a max-heap and the earliest must come out
+// first: a key is "greater" when it comes out before. The comparisons the
+// heap makes (`<=`) are spelt out rather than derived from `cmp`, which
+// costs more in the innermost loop of every run.
+impl<E> Ord for Key<E> {
     fn cmp(&self, o: &Self) -> Ordering {
         (o.at, o.seq).cmp(&(self.at, self.seq))
     }
 }
 
-/// Which lane an event waited in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lane {
-    /// The heap ([`EventQueue::schedule`], or an out-of-order
-    /// [`EventQueue::schedule_in_order`]).
-    Heap,
-    /// The in-order lane ([`EventQueue::schedule_in_order`]).
-    InOrder,
+impl<E> PartialOrd for Key<E> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+    #[inline(always)]
+    fn lt(&self, o: &Self) -> bool {
+        o.before(self)
+    }
+    #[inline(always)]
+    fn le(&self, o: &Self) -> bool {
+        !self.before(o)
+    }
+    #[inline(always)]
+    fn gt(&self, o: &Self) -> bool {
+        self.before(o)
+    }
+    #[inline(always)]
+    fn ge(&self, o: &Self) -> bool {
+        !o.before(self)
+    }
 }
 
-/// An event taken from the queue.
+impl<E> PartialEq for Key<E> {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+
+impl<E> Eq for Key<E> {}
+
+impl<E> std::fmt::Debug for Key<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key {{ at: {}, seq: {}, slot: {} }}", self.at, self.seq, self.slot)
+    }
+}
+
+/// What waited in the queue, as it waited.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Due<E> {
+pub enum Item<E, L = E> {
+    /// An event from the heap ([`EventQueue::schedule`], or an
+    /// out-of-order [`EventQueue::schedule_in_order`]).
+    Heap(E),
+    /// An item from the in-order lane ([`EventQueue::schedule_in_order`]).
+    InOrder(L),
+}
+
+impl<E> Item<E, E> {
+    /// The event, whichever lane it waited in.
+    pub fn into_inner(self) -> E {
+        match self {
+            Item::Heap(e) | Item::InOrder(e) => e,
+        }
+    }
+}
+
+/// What the queue gives out: when it was due, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Due<E, L = E> {
     /// When it is due.
     pub at: Time,
-    /// The event.
-    pub event: E,
-    /// The lane it waited in.
-    pub lane: Lane,
+    /// The event or lane item.
+    pub item: Item<E, L>,
 }
 
 /// Events of type `E`, each due at a virtual time, taken in order of
-/// `(time, sequence)`.
+/// `(time, sequence)`; `L` is what the in-order lane holds (by default
+/// events too), turned into an event when it cannot wait there.
 #[derive(Clone, Debug)]
-pub struct EventQueue<E> {
+pub struct EventQueue<E, L = E> {
     /// The last sequence number handed out (the first event gets 1).
     seq: u64,
-    heap: BinaryHeap<Key>,
+    heap: BinaryHeap<Key<E>>,
     /// The heap's events, indexed by `Key::slot`; `free` lists empty slots.
     slab: Vec<Option<E>>,
     free: Vec<u32>,
-    /// The in-order lane: (due, sequence, event), sorted by both.
-    lane: VecDeque<(Time, u64, E)>,
+    /// The in-order lane: (due, sequence, item), sorted by both.
+    lane: VecDeque<(Time, u64, L)>,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E, L: Into<E>> Default for EventQueue<E, L> {
     fn default() -> Self {
         EventQueue::new()
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E, L: Into<E>> EventQueue<E, L> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue { seq: 0, heap: BinaryHeap::new(), slab: Vec::new(), free: Vec::new(), lane: VecDeque::new() }
@@ -103,6 +170,7 @@ impl<E> EventQueue<E> {
 
     /// Schedules `event` at time `at`, after every event already scheduled
     /// for the same time.
+    #[inline]
     pub fn schedule(&mut self, at: Time, event: E) {
         self.seq += 1;
         let slot = match self.free.pop() {
@@ -116,44 +184,48 @@ impl<E> EventQueue<E> {
                 slot
             }
         };
-        self.heap.push(Key { at, seq: self.seq, slot });
+        self.heap.push(Key { at, seq: self.seq, slot, event: PhantomData });
     }
 
-    /// Schedules `event` at time `at` like [`EventQueue::schedule`] (the
-    /// same place in the order), in the in-order lane when it is due no
-    /// earlier than the lane's last event, else in the heap.
-    pub fn schedule_in_order(&mut self, at: Time, event: E) {
+    /// Schedules `item` at time `at`, at the same place in the order as
+    /// [`EventQueue::schedule`] would: in the in-order lane when it is due
+    /// no earlier than the lane's last item, else as an event in the heap.
+    #[inline]
+    pub fn schedule_in_order(&mut self, at: Time, item: L) {
         if self.lane.back().is_none_or(|last| last.0 <= at) {
             self.seq += 1;
-            self.lane.push_back((at, self.seq, event));
+            self.lane.push_back((at, self.seq, item));
         } else {
-            self.schedule(at, event);
+            self.schedule(at, item.into());
         }
     }
 
     /// Whether the in-order lane's front comes before the heap's top.
+    #[inline]
     fn lane_first(&self) -> bool {
         match (self.heap.peek(), self.lane.front()) {
-            (Some(h), Some((at, seq, _))) => (*at, *seq) < (h.at, h.seq),
+            (Some(h), Some(&(at, seq, _))) => Key { at, seq, slot: 0, event: PhantomData }.before(h),
             (None, Some(_)) => true,
             (_, None) => false,
         }
     }
 
-    /// Takes the first event by `(time, sequence)`, if any.
-    pub fn pop(&mut self) -> Option<Due<E>> {
+    /// Takes the first event or lane item by `(time, sequence)`, if any.
+    #[inline]
+    pub fn pop(&mut self) -> Option<Due<E, L>> {
         if self.lane_first() {
-            let (at, _, event) = self.lane.pop_front()?;
+            let (at, _, item) = self.lane.pop_front()?;
             debug_assert!(self.lane.front().is_none_or(|next| next.0 >= at), "the in-order lane stays sorted");
-            return Some(Due { at, event, lane: Lane::InOrder });
+            return Some(Due { at, item: Item::InOrder(item) });
         }
         let Key { at, slot, .. } = self.heap.pop()?;
         self.free.push(slot);
         let event = self.slab[slot as usize].take().expect("a heap key points at a queued event");
-        Some(Due { at, event, lane: Lane::Heap })
+        Some(Due { at, item: Item::Heap(event) })
     }
 
     /// When the first event is due, if any.
+    #[inline]
     pub fn next_time(&self) -> Option<Time> {
         let heap = self.heap.peek().map(|k| k.at);
         let lane = self.lane.front().map(|e| e.0);
@@ -163,14 +235,19 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Every queued event with its due time, in no particular order (but
-    /// the same order on every run): the heap's, then the lane's.
-    pub fn iter(&self) -> impl Iterator<Item = (Time, &E)> {
-        let heap = self.heap.iter().filter_map(|k| Some((k.at, self.slab.get(k.slot as usize)?.as_ref()?)));
-        heap.chain(self.lane.iter().map(|(at, _, e)| (*at, e)))
+    /// Every event in the heap with its due time, in no particular order
+    /// (but the same order on every run). The in-order lane's items are
+    /// [`EventQueue::in_order`].
+    pub fn events(&self) -> impl Iterator<Item = (Time, &E)> {
+        self.heap.iter().filter_map(|k| Some((k.at, self.slab.get(k.slot as usize)?.as_ref()?)))
     }
 
-    /// How many events are queued.
+    /// Every item in the in-order lane with its due time, earliest first.
+    pub fn in_order(&self) -> impl Iterator<Item = (Time, &L)> {
+        self.lane.iter().map(|(at, _, item)| (*at, item))
+    }
+
+    /// How many events and lane items are queued.
     pub fn len(&self) -> usize {
         self.heap.len() + self.lane.len()
     }
@@ -184,9 +261,9 @@ impl<E> EventQueue<E> {
     pub fn approx_bytes(&self) -> usize {
         use std::mem::size_of;
         self.slab.capacity() * size_of::<Option<E>>()
-            + self.heap.capacity() * size_of::<Key>()
+            + self.heap.capacity() * size_of::<Key<E>>()
             + self.free.capacity() * size_of::<u32>()
-            + self.lane.capacity() * size_of::<(Time, u64, E)>()
+            + self.lane.capacity() * size_of::<(Time, u64, L)>()
     }
 }
 
@@ -194,19 +271,20 @@ impl<E> EventQueue<E> {
 mod tests {
     use super::*;
 
-    fn drain<E>(q: &mut EventQueue<E>) -> Vec<(Time, E, Lane)> {
-        std::iter::from_fn(|| q.pop().map(|d| (d.at, d.event, d.lane))).collect()
+    /// Everything in the queue, in the order it comes out.
+    fn drain<E, L: Into<E>>(q: &mut EventQueue<E, L>) -> Vec<(Time, Item<E, L>)> {
+        std::iter::from_fn(|| q.pop().map(|d| (d.at, d.item))).collect()
     }
 
     // DESIGN.md, "Events ordered by (time, sequence) so ties are stable":
     // events due at the same time come out in the order they were scheduled.
     #[test]
     fn ties_come_out_in_scheduling_order() {
-        let mut q = EventQueue::new();
+        let mut q = EventQueue::<&str>::new();
         for (at, name) in [(5, "a"), (3, "b"), (5, "c"), (3, "d"), (5, "e"), (0, "f")] {
             q.schedule(at, name);
         }
-        let order: Vec<&str> = drain(&mut q).into_iter().map(|(_, e, _)| e).collect();
+        let order: Vec<&str> = drain(&mut q).into_iter().map(|(_, e)| e.into_inner()).collect();
         assert_eq!(order, ["f", "b", "d", "a", "c", "e"]);
     }
 
@@ -215,13 +293,13 @@ mod tests {
     #[test]
     fn the_in_order_lane_keeps_the_order_of_one_queue() {
         let mut rng = crate::sim::Rng::stream(7, crate::sim::StreamKind::Lab, 0);
-        let (mut one, mut two) = (EventQueue::new(), EventQueue::new());
+        let (mut one, mut two) = (EventQueue::<u32>::new(), EventQueue::<u32>::new());
         let mut popped = (Vec::new(), Vec::new());
         for i in 0..5_000u32 {
             let at = rng.range(0, 50);
             if rng.chance_ppm(300_000) {
-                popped.0.extend(one.pop().map(|d| (d.at, d.event)));
-                popped.1.extend(two.pop().map(|d| (d.at, d.event)));
+                popped.0.extend(one.pop().map(|d| (d.at, d.item.into_inner())));
+                popped.1.extend(two.pop().map(|d| (d.at, d.item.into_inner())));
             } else if rng.chance_ppm(500_000) {
                 one.schedule(at, i);
                 two.schedule(at, i);
@@ -234,22 +312,63 @@ mod tests {
             assert_eq!(one.next_time(), two.next_time());
             assert_eq!(one.len(), two.len());
         }
-        popped.0.extend(drain(&mut one).into_iter().map(|(at, e, _)| (at, e)));
-        popped.1.extend(drain(&mut two).into_iter().map(|(at, e, _)| (at, e)));
+        popped.0.extend(drain(&mut one).into_iter().map(|(at, e)| (at, e.into_inner())));
+        popped.1.extend(drain(&mut two).into_iter().map(|(at, e)| (at, e.into_inner())));
         assert_eq!(popped.0, popped.1);
         assert!(one.is_empty() && two.is_empty());
     }
 
-    // An event due before the lane's last one goes to the heap, and each
-    // comes out saying which lane it waited in.
+    // A lane item due before the lane's last one becomes an event in the
+    // heap, and each comes out saying which lane it waited in.
     #[test]
-    fn an_out_of_order_event_waits_in_the_heap() {
-        let mut q = EventQueue::new();
-        q.schedule_in_order(10, "late");
-        q.schedule_in_order(4, "early");
-        q.schedule(10, "heap");
-        assert_eq!(q.iter().count(), 3);
-        assert_eq!(drain(&mut q), [(4, "early", Lane::Heap), (10, "late", Lane::InOrder), (10, "heap", Lane::Heap)]);
+    fn an_out_of_order_item_waits_in_the_heap_as_an_event() {
+        #[derive(Debug, PartialEq)]
+        struct Small(u8);
+        impl From<Small> for String {
+            fn from(s: Small) -> String {
+                format!("small {}", s.0)
+            }
+        }
+        let mut q = EventQueue::<String, Small>::new();
+        q.schedule_in_order(10, Small(1));
+        q.schedule_in_order(4, Small(2));
+        q.schedule(10, "big".to_string());
+        assert_eq!((q.events().count(), q.in_order().count(), q.len()), (2, 1, 3));
+        assert_eq!(
+            drain(&mut q),
+            [
+                (4, Item::Heap("small 2".to_string())),
+                (10, Item::InOrder(Small(1))),
+                (10, Item::Heap("big".to_string()))
+            ]
+        );
         assert_eq!(q.next_time(), None);
+    }
+
+    // The heap is the standard library's: keys sit where a `BinaryHeap` of
+    // `(time, sequence)` would hold them, so iterating (what a model draws
+    // from) visits events in the same order as before the queue was shared.
+    #[test]
+    fn keys_sit_where_the_standard_heap_holds_them() {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let mut rng = crate::sim::Rng::stream(11, crate::sim::StreamKind::Lab, 0);
+        let mut q = EventQueue::<u64>::new();
+        let mut std_heap = BinaryHeap::new();
+        let mut seq = 0u64;
+        for _ in 0..20_000 {
+            if rng.chance_ppm(450_000) {
+                let d = q.pop().map(|d| (d.at, d.item.into_inner()));
+                assert_eq!(d, std_heap.pop().map(|Reverse(k)| k));
+            } else {
+                let at = rng.range(0, 1_000);
+                seq += 1;
+                q.schedule(at, seq);
+                std_heap.push(Reverse((at, seq)));
+            }
+            let ours: Vec<(Time, u64)> = q.events().map(|(at, e)| (at, *e)).collect();
+            let theirs: Vec<(Time, u64)> = std_heap.iter().map(|Reverse(k)| *k).collect();
+            assert_eq!(ours, theirs);
+        }
     }
 }
