@@ -37,12 +37,16 @@ use std::marker::PhantomData;
 /// A heap entry: when, in which order, and where the event waits. It
 /// names the event type only so that each model's queue gets a heap of its
 /// own in the compiled code, which the compiler then inlines into that
-/// model's event loop (one heap shared by every model was not inlined, and
-/// cost the load-balancing model about 5% of its speed).
+/// model's event loop (one heap shared by every model was not inlined:
+/// 2% more instructions in the load-balancing benchmark).
 struct Key<E> {
     at: Time,
     seq: u64,
-    slot: u32,
+    /// A `u32`, held in 64 bits: with no padding in the key, the heap
+    /// reads back whole the key it has just written (a 4-byte write read
+    /// back as 8 bytes cannot be forwarded from the store buffer, and
+    /// stalls every push).
+    slot: u64,
     event: PhantomData<fn() -> E>,
 }
 
@@ -184,7 +188,7 @@ impl<E, L: Into<E>> EventQueue<E, L> {
                 slot
             }
         };
-        self.heap.push(Key { at, seq: self.seq, slot, event: PhantomData });
+        self.heap.push(Key { at, seq: self.seq, slot: u64::from(slot), event: PhantomData });
     }
 
     /// Schedules `item` at time `at`, at the same place in the order as
@@ -219,7 +223,7 @@ impl<E, L: Into<E>> EventQueue<E, L> {
             return Some(Due { at, item: Item::InOrder(item) });
         }
         let Key { at, slot, .. } = self.heap.pop()?;
-        self.free.push(slot);
+        self.free.push(slot as u32);
         let event = self.slab[slot as usize].take().expect("a heap key points at a queued event");
         Some(Due { at, item: Item::Heap(event) })
     }
