@@ -4,8 +4,9 @@
 //! dependencies: the same code runs natively (tests, CLI, benchmarks) and in
 //! the browser's Web Worker (wasm32), and produces the same trace bit for bit.
 //!
-//! * [`sim`]: virtual time, seeded random streams, the event queue, the
-//!   network model, faults, the typed trace and its fingerprint, invariants.
+//! * [`sim`]: virtual time, seeded random streams, the event queue (which
+//!   the load-balancing model runs on too), the network model, faults, the
+//!   typed trace and its fingerprint, invariants.
 //! * [`raft`]: Raft (Ongaro & Ousterhout, extended version, §5) as a pure
 //!   state machine, its safety invariants and the Raft lab.
 //! * [`paxos`]: Basic Paxos and Multi-Paxos as a pure state machine, its

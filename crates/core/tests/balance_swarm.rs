@@ -21,8 +21,8 @@
 //! * Σ outstanding <= open requests (one live attempt per request at most);
 //! * per server: active <= concurrency, queued <= queue capacity, and a
 //!   crashed server holds no work;
-//! * virtual time never goes back (the model keeps timeouts in a queue of
-//!   their own beside the event heap).
+//! * virtual time never goes back (the model keeps timeouts in the event
+//!   queue's in-order lane, beside its heap).
 //!
 //! Then arrivals stop (`set_rate(0)`), every server recovers, and after
 //! D = (retries + 1) × timeout + Σ back-off windows (the largest values ever

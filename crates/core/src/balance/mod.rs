@@ -34,8 +34,14 @@
 //! failed ([`Totals`] add up). Times are integer microseconds; the maths
 //! that draws costs uses `libm`, identical natively and in wasm.
 //!
-//! This module is the event loop: the model ([`Balance`]), its queue of
-//! events and what each event does, requests and retries. The rest lives
+//! This module is the event loop: the model ([`Balance`]), its events and
+//! what each does, requests and retries. The events wait in the
+//! simulator's queue ([`crate::sim::queue::EventQueue`], the one
+//! [`crate::sim::Sim`] runs on), ordered by `(time, sequence)` so that ties
+//! break in the order events were scheduled; timeouts, set in order of
+//! their due time while the timeout stays the same, wait in its in-order
+//! lane as small `Deadline`s, where one answered long ago is skipped at
+//! no cost. The rest lives
 //! beside it: `config` (what defines a run), [`policy`] (which server gets
 //! an attempt), `detection` (health checks and outlier ejection), `regions`
 //! (the map) and `faults` (crashes, slow-downs, errors).
@@ -52,11 +58,10 @@ pub use config::{BalanceConfig, CostDist};
 pub use detection::Balancer;
 pub use policy::Policy;
 
-use crate::sim::{Fingerprint, Rng, StreamKind, Time, SEC};
+use crate::sim::{Due, EventQueue, Fingerprint, Item, Rng, StreamKind, Time, SEC};
 use hdrhistogram::Histogram;
 use regions::Map;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 /// A server's state.
 #[derive(Clone, Debug)]
@@ -165,6 +170,22 @@ enum Event {
     },
 }
 
+/// A timeout as the queue's in-order lane holds it: half the size of an
+/// [`Event`], and most are dropped unread (the attempt was answered). One
+/// that cannot wait in the lane (the timeout was shortened meanwhile)
+/// waits in the heap as an [`Event::Timeout`].
+#[derive(Clone, Copy, Debug)]
+struct Deadline {
+    req: u64,
+    attempt: u32,
+}
+
+impl From<Deadline> for Event {
+    fn from(d: Deadline) -> Event {
+        Event::Timeout { req: d.req, attempt: d.attempt }
+    }
+}
+
 impl Request {
     /// Whether `attempt` is this request's current attempt and still open
     /// (sent, not yet answered or timed out).
@@ -207,15 +228,10 @@ pub struct Balance {
     /// The configuration (rate, policy and retry settings change live).
     pub cfg: BalanceConfig,
     now: Time,
-    seq: u64,
-    /// Due events: (time, sequence, slot in `events`).
-    queue: BinaryHeap<Reverse<(Time, u64, u32)>>,
-    events: Vec<Option<Event>>,
-    free: Vec<u32>,
-    /// Timeouts, due in the order they were set while the timeout stays
-    /// the same (the common case): a queue of their own, cheaper than the
-    /// heap; merged with it by (time, sequence).
-    timeouts: VecDeque<(Time, u64, u64, u32)>,
+    /// Due events, on the simulator's queue. Timeouts go to its in-order
+    /// lane as `Deadline`s: they are due in the order they were set
+    /// while the timeout stays the same (the common case).
+    queue: EventQueue<Event, Deadline>,
     servers: Vec<Server>,
     balancers: Vec<Balancer>,
     arrivals: Rng,
@@ -311,11 +327,7 @@ impl Balance {
             retry_rng: Rng::stream(seed, StreamKind::Lab, 21),
             cfg,
             now: 0,
-            seq: 0,
-            queue: BinaryHeap::new(),
-            events: Vec::new(),
-            free: Vec::new(),
-            timeouts: VecDeque::new(),
+            queue: EventQueue::new(),
             servers,
             next_req: 1,
             requests: Requests::default(),
@@ -345,27 +357,11 @@ impl Balance {
     }
 
     fn schedule(&mut self, at: Time, ev: Event) {
-        self.seq += 1;
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.events[slot as usize] = Some(ev);
-                slot
-            }
-            None => {
-                self.events.push(Some(ev));
-                (self.events.len() - 1) as u32
-            }
-        };
-        self.queue.push(Reverse((at, self.seq, slot)));
+        self.queue.schedule(at, ev);
     }
 
     fn schedule_timeout(&mut self, at: Time, req: u64, attempt: u32) {
-        if self.timeouts.back().is_none_or(|b| b.0 <= at) {
-            self.seq += 1;
-            self.timeouts.push_back((at, self.seq, req, attempt));
-        } else {
-            self.schedule(at, Event::Timeout { req, attempt });
-        }
+        self.queue.schedule_in_order(at, Deadline { req, attempt });
     }
 
     fn schedule_arrival(&mut self) {
@@ -433,12 +429,7 @@ impl Balance {
 
     /// When the next event is due.
     pub fn next_event(&self) -> Option<Time> {
-        let heap = self.queue.peek().map(|r| r.0 .0);
-        let timeout = self.timeouts.front().map(|t| t.0);
-        match (heap, timeout) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.queue.next_time()
     }
 
     /// Events processed.
@@ -486,22 +477,22 @@ impl Balance {
     pub fn flights(&self) -> Vec<Flight> {
         let mut out = Vec::new();
         let balancer = |req: &u64| self.requests.get(req).map_or(0, |r| r.balancer);
-        for Reverse((due, _, slot)) in self.queue.iter() {
-            match self.events.get(*slot as usize).and_then(Option::as_ref) {
-                Some(Event::AtServer { server, req, .. }) => out.push(Flight {
+        for (due, ev) in self.queue.events() {
+            match ev {
+                Event::AtServer { server, req, .. } => out.push(Flight {
                     balancer: balancer(req),
                     server: *server,
                     answer: false,
                     sent: due.saturating_sub(self.hop(balancer(req), *server)),
-                    due: *due,
+                    due,
                     outcome: 0,
                 }),
-                Some(Event::Answer { server, outcome, sent, req, .. }) => out.push(Flight {
+                Event::Answer { server, outcome, sent, req, .. } => out.push(Flight {
                     balancer: balancer(req),
                     server: *server,
                     answer: true,
                     sent: *sent,
-                    due: *due,
+                    due,
                     outcome: match outcome {
                         Outcome::Ok => 0,
                         Outcome::Error => 1,
@@ -516,28 +507,20 @@ impl Balance {
 
     /// Processes one event. Returns false if nothing is queued.
     pub fn step(&mut self) -> bool {
-        let from_timeouts = match (self.queue.peek(), self.timeouts.front()) {
-            (Some(Reverse((a, sa, _))), Some((b, sb, ..))) => (b, sb) < (a, sa),
-            (None, Some(_)) => true,
-            (_, None) => false,
-        };
-        let (at, ev) = if from_timeouts {
-            let Some((at, _, req, attempt)) = self.timeouts.pop_front() else { return false };
-            if !self.requests.get(&req).is_some_and(|r| r.live(attempt)) {
-                // The attempt was answered long ago: nothing happens, so
-                // nothing is counted (most timeouts end this way).
-                self.now = at;
-                return true;
-            }
-            (at, Event::Timeout { req, attempt })
-        } else {
-            let Some(Reverse((at, _, slot))) = self.queue.pop() else { return false };
-            self.free.push(slot);
-            let Some(ev) = self.events[slot as usize].take() else { return true };
-            (at, ev)
-        };
+        let Some(Due { at, item }) = self.queue.pop() else { return false };
         self.now = at;
-        self.run_event(ev);
+        let event = match item {
+            Item::Heap(event) => event,
+            Item::InOrder(Deadline { req, attempt }) => {
+                if !self.requests.get(&req).is_some_and(|r| r.live(attempt)) {
+                    // The attempt was answered long ago: nothing happens,
+                    // so nothing is counted (most timeouts end this way).
+                    return true;
+                }
+                Event::Timeout { req, attempt }
+            }
+        };
+        self.run_event(event);
         true
     }
 

@@ -98,12 +98,15 @@ impl Balance {
         self.pick_among(bal, key, Some(eligible))
     }
 
-    /// Picks among `eligible` (`None`: every server).
+    /// Picks among `eligible` (`None`: every server): each family of
+    /// policies is one step below.
     fn pick_among(&mut self, bal: u32, key: u64, eligible: Option<Vec<u32>>) -> u32 {
         let n = self.servers.len();
         let all: Vec<u32>;
         let eligible: &[u32] = match &eligible {
             Some(e) => e,
+            // The policies that draw an index need no list: an empty one
+            // stands for every server.
             None if matches!(
                 self.cfg.policy,
                 Policy::Random | Policy::PowerOfD | Policy::PeakEwma | Policy::Locality
@@ -116,122 +119,187 @@ impl Balance {
                 &all
             }
         };
-        // With every server eligible, index k is server k.
-        let at = |k: usize| if eligible.is_empty() { k as u32 } else { eligible[k] };
-        let m = if eligible.is_empty() { n as u64 } else { eligible.len() as u64 };
-        let out = |b: &super::Balancer, s: u32| b.outstanding[s as usize];
+        let among = Among { list: eligible, n };
         match self.cfg.policy {
-            Policy::Random => at(self.picks.range(0, m - 1) as usize),
-            Policy::RoundRobin => {
-                let b = &mut self.balancers[bal as usize];
-                // The next eligible server in turn from where it left off.
-                let start = b.rr_next as usize % n;
-                let s = (0..n).map(|k| ((start + k) % n) as u32).find(|s| eligible.contains(s)).unwrap_or(0);
-                b.rr_next = (s + 1) % n as u32;
-                s
+            Policy::Random | Policy::WeightedRandom => self.pick_random(among),
+            Policy::RoundRobin | Policy::WeightedRoundRobin => self.pick_in_turn(bal, among),
+            Policy::LeastConnections | Policy::PowerOfD | Policy::PeakEwma => self.pick_least_loaded(bal, among),
+            Policy::Locality => self.pick_local(bal, among),
+            Policy::ConsistentHash => self.pick_by_key(bal, key, among),
+        }
+    }
+
+    /// Random and weighted random: uniform, or in proportion to the
+    /// servers' normal speeds.
+    fn pick_random(&mut self, among: Among) -> u32 {
+        if self.cfg.policy == Policy::Random {
+            return among.at(self.picks.range(0, among.len() - 1) as usize);
+        }
+        let eligible = among.list;
+        let total: u64 = eligible.iter().map(|&s| u64::from(self.servers[s as usize].base_speed)).sum();
+        let mut x = self.picks.range(0, total.max(1) - 1);
+        for &s in eligible {
+            let w = u64::from(self.servers[s as usize].base_speed);
+            if x < w {
+                return s;
             }
-            Policy::WeightedRoundRobin => {
-                let weights: Vec<i64> = self.servers.iter().map(|s| i64::from(s.base_speed)).collect();
-                let b = &mut self.balancers[bal as usize];
-                let total: i64 = eligible.iter().map(|&s| weights[s as usize]).sum();
-                let mut best = eligible[0];
-                for &s in eligible {
-                    b.wrr_current[s as usize] += weights[s as usize];
-                    if b.wrr_current[s as usize] > b.wrr_current[best as usize] {
-                        best = s;
-                    }
-                }
-                b.wrr_current[best as usize] -= total;
-                best
+            x -= w;
+        }
+        eligible[eligible.len() - 1]
+    }
+
+    /// Round robin and smooth weighted round robin (nginx): the next
+    /// eligible server in turn, or the one whose current weight is largest.
+    fn pick_in_turn(&mut self, bal: u32, among: Among) -> u32 {
+        let (eligible, n) = (among.list, among.n);
+        if self.cfg.policy == Policy::RoundRobin {
+            let b = &mut self.balancers[bal as usize];
+            // The next eligible server in turn from where it left off.
+            let start = b.rr_next as usize % n;
+            let s = (0..n).map(|k| ((start + k) % n) as u32).find(|s| eligible.contains(s)).unwrap_or(0);
+            b.rr_next = (s + 1) % n as u32;
+            return s;
+        }
+        let weights: Vec<i64> = self.servers.iter().map(|s| i64::from(s.base_speed)).collect();
+        let b = &mut self.balancers[bal as usize];
+        let total: i64 = eligible.iter().map(|&s| weights[s as usize]).sum();
+        let mut best = eligible[0];
+        for &s in eligible {
+            b.wrr_current[s as usize] += weights[s as usize];
+            if b.wrr_current[s as usize] > b.wrr_current[best as usize] {
+                best = s;
             }
-            Policy::WeightedRandom => {
-                let total: u64 = eligible.iter().map(|&s| u64::from(self.servers[s as usize].base_speed)).sum();
-                let mut x = self.picks.range(0, total.max(1) - 1);
-                for &s in eligible {
-                    let w = u64::from(self.servers[s as usize].base_speed);
-                    if x < w {
-                        return s;
-                    }
-                    x -= w;
-                }
-                eligible[eligible.len() - 1]
-            }
+        }
+        b.wrr_current[best as usize] -= total;
+        best
+    }
+
+    /// Least connections, power of d choices and peak EWMA: the server
+    /// with the fewest outstanding attempts, among all of them or among d
+    /// at random, or the lower EWMA cost of two at random.
+    fn pick_least_loaded(&mut self, bal: u32, among: Among) -> u32 {
+        let m = among.len();
+        match self.cfg.policy {
             Policy::LeastConnections => {
                 let b = &self.balancers[bal as usize];
-                eligible.iter().copied().min_by_key(|&s| (out(b, s), s)).unwrap_or(0)
+                among.list.iter().copied().min_by_key(|&s| (b.out(s), s)).unwrap_or(0)
             }
             Policy::PowerOfD => {
                 let d = self.cfg.d.clamp(1, m as u32);
-                let mut best = at(self.picks.range(0, m - 1) as usize);
+                let mut best = among.at(self.picks.range(0, m - 1) as usize);
                 for _ in 1..d {
-                    let c = at(self.picks.range(0, m - 1) as usize);
+                    let c = among.at(self.picks.range(0, m - 1) as usize);
                     let b = &self.balancers[bal as usize];
-                    if out(b, c) < out(b, best) {
+                    if b.out(c) < b.out(best) {
                         best = c;
                     }
                 }
                 best
             }
-            Policy::PeakEwma => {
+            _ => {
                 let i = self.picks.range(0, m - 1) as usize;
                 let mut j = if m > 1 { self.picks.range(0, m - 2) as usize } else { 0 };
                 if m > 1 && j >= i {
                     j += 1;
                 }
-                let (a, c) = (at(i), at(j.min(m as usize - 1)));
+                let (a, c) = (among.at(i), among.at(j.min(m as usize - 1)));
                 let b = &self.balancers[bal as usize];
-                let cost = |s: u32| b.ewma[s as usize].max(1.0) * f64::from(out(b, s) + 1);
+                let cost = |s: u32| b.ewma[s as usize].max(1.0) * f64::from(b.out(s) + 1);
                 if cost(c) < cost(a) {
                     c
                 } else {
                     a
                 }
             }
-            Policy::Locality => {
-                let local: Vec<u32> = self
-                    .local(bal)
-                    .map(|l| l.iter().copied().filter(|&s| eligible.is_empty() || eligible.contains(&s)).collect())
-                    .unwrap_or_default();
-                let b = &self.balancers[bal as usize];
-                let two = |cands: &[u32], rng: &mut crate::sim::Rng| -> u32 {
-                    let a = cands[rng.range(0, cands.len() as u64 - 1) as usize];
-                    let c = cands[rng.range(0, cands.len() as u64 - 1) as usize];
-                    if out(b, c) < out(b, a) {
-                        c
-                    } else {
-                        a
-                    }
-                };
-                let all: Vec<u32> = (0..m as usize).map(at).collect();
-                if local.is_empty() {
-                    return two(&all, &mut self.picks);
-                }
-                let s = two(&local, &mut self.picks);
-                let eps = if self.cfg.epsilon_pct == 0 { 25 } else { self.cfg.epsilon_pct };
-                let total: u64 = all.iter().map(|&x| u64::from(out(b, x))).sum();
-                let bound = (100 + u64::from(eps)) as f64 * total as f64 / (100.0 * m as f64) + 1.0;
-                if f64::from(out(b, s)) > bound {
-                    two(&all, &mut self.picks)
-                } else {
-                    s
-                }
-            }
-            Policy::ConsistentHash => {
-                let h = xxhash_rust::xxh3::xxh3_64(&key.to_le_bytes());
-                let home = crate::ring::jump_hash(h, n as u32);
-                let b = &self.balancers[bal as usize];
-                let cap = (self.cfg.epsilon_pct > 0).then(|| {
-                    // Bounded loads: capacity ⌈(1 + ε) · (outstanding + 1) / servers⌉.
-                    let total: u64 = eligible.iter().map(|&s| u64::from(out(b, s))).sum::<u64>() + 1;
-                    ((100 + u64::from(self.cfg.epsilon_pct)) * total).div_ceil(100 * m) as u32
-                });
-                // From the key's server on, the first eligible one below
-                // capacity (the key's own server when loads are unbounded).
-                (0..n as u32)
-                    .map(|k| (home + k) % n as u32)
-                    .find(|&s| eligible.contains(&s) && cap.is_none_or(|c| out(b, s) < c))
-                    .unwrap_or(home)
-            }
         }
+    }
+
+    /// Locality: the less loaded of two servers near the balancer; two of
+    /// all when there is none near, or when the pick is above the bound.
+    fn pick_local(&mut self, bal: u32, among: Among) -> u32 {
+        let eligible = among.list;
+        let m = among.len();
+        let local: Vec<u32> = self
+            .local(bal)
+            .map(|l| l.iter().copied().filter(|&s| eligible.is_empty() || eligible.contains(&s)).collect())
+            .unwrap_or_default();
+        let b = &self.balancers[bal as usize];
+        let two = |cands: &[u32], rng: &mut crate::sim::Rng| -> u32 {
+            let a = cands[rng.range(0, cands.len() as u64 - 1) as usize];
+            let c = cands[rng.range(0, cands.len() as u64 - 1) as usize];
+            if b.out(c) < b.out(a) {
+                c
+            } else {
+                a
+            }
+        };
+        let all: Vec<u32> = (0..m as usize).map(|k| among.at(k)).collect();
+        if local.is_empty() {
+            return two(&all, &mut self.picks);
+        }
+        let s = two(&local, &mut self.picks);
+        let eps = if self.cfg.epsilon_pct == 0 { 25 } else { self.cfg.epsilon_pct };
+        let total: u64 = all.iter().map(|&x| u64::from(b.out(x))).sum();
+        let bound = (100 + u64::from(eps)) as f64 * total as f64 / (100.0 * m as f64) + 1.0;
+        if f64::from(b.out(s)) > bound {
+            two(&all, &mut self.picks)
+        } else {
+            s
+        }
+    }
+
+    /// Consistent hash: the key's server by jump consistent hash; with
+    /// bounded loads, the first eligible one from there below capacity.
+    fn pick_by_key(&mut self, bal: u32, key: u64, among: Among) -> u32 {
+        let (eligible, n, m) = (among.list, among.n, among.len());
+        let h = xxhash_rust::xxh3::xxh3_64(&key.to_le_bytes());
+        let home = crate::ring::jump_hash(h, n as u32);
+        let b = &self.balancers[bal as usize];
+        let cap = (self.cfg.epsilon_pct > 0).then(|| {
+            // Bounded loads: capacity ⌈(1 + ε) · (outstanding + 1) / servers⌉.
+            let total: u64 = eligible.iter().map(|&s| u64::from(b.out(s))).sum::<u64>() + 1;
+            ((100 + u64::from(self.cfg.epsilon_pct)) * total).div_ceil(100 * m) as u32
+        });
+        // From the key's server on, the first eligible one below
+        // capacity (the key's own server when loads are unbounded).
+        (0..n as u32)
+            .map(|k| (home + k) % n as u32)
+            .find(|&s| eligible.contains(&s) && cap.is_none_or(|c| b.out(s) < c))
+            .unwrap_or(home)
+    }
+}
+
+/// The servers a pick chooses among: a list of server numbers, or an empty
+/// list for all `n` of them (index k is then server k).
+#[derive(Clone, Copy)]
+struct Among<'a> {
+    list: &'a [u32],
+    n: usize,
+}
+
+impl Among<'_> {
+    /// The `k`th server chosen among.
+    fn at(self, k: usize) -> u32 {
+        if self.list.is_empty() {
+            k as u32
+        } else {
+            self.list[k]
+        }
+    }
+
+    /// How many servers are chosen among.
+    fn len(self) -> u64 {
+        if self.list.is_empty() {
+            self.n as u64
+        } else {
+            self.list.len() as u64
+        }
+    }
+}
+
+impl super::Balancer {
+    /// This balancer's outstanding attempts at server `s`.
+    fn out(&self, s: u32) -> u32 {
+        self.outstanding[s as usize]
     }
 }

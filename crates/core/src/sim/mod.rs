@@ -4,8 +4,10 @@
 //! timed actions applied to it. Events (message deliveries, timers, client
 //! arrivals) sit in one queue ordered by `(time, sequence)`; the sequence
 //! number is handed out when an event is scheduled, so ties break the same
-//! way on every run and platform. Nothing here reads a clock, asks the OS
-//! for randomness, or iterates a randomly seeded hash map.
+//! way on every run and platform. The queue is [`queue::EventQueue`],
+//! generic over the event type: the load-balancing model
+//! ([`crate::balance`]) runs on the same one. Nothing here reads a clock,
+//! asks the OS for randomness, or iterates a randomly seeded hash map.
 //!
 //! Nodes can be up, crashed (volatile state lost, persisted state kept) or
 //! paused (frozen: deliveries and timers wait until it resumes). Each node's
@@ -18,6 +20,7 @@ pub mod fingerprint;
 pub mod invariant;
 pub mod network;
 pub mod protocol;
+pub mod queue;
 pub mod rng;
 pub mod time;
 pub mod trace;
@@ -27,12 +30,12 @@ pub use fingerprint::Fingerprint;
 pub use invariant::{Invariant, Violation, World};
 pub use network::{Fate, NetConfig, Network};
 pub use protocol::{Ctx, Effect, NodeId, Observable, Protocol, Reply, RequestId};
+pub use queue::{Due, EventQueue, Item};
 pub use rng::{Rng, StreamKind};
 pub use time::{Time, MS, SEC};
 pub use trace::{DropReason, Fault, Trace, TraceEvent};
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 
 /// Whether a node is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,29 +119,6 @@ enum Event<P: Protocol> {
     ClientTimeout { req: RequestId, attempt: u32 },
 }
 
-/// A queue entry: when, in which order, and where the event waits. The
-/// events themselves stay put in a slab, so the heap moves 24-byte keys
-/// rather than whole events (a profile showed heap moves dominating).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Scheduled {
-    at: Time,
-    seq: u64,
-    slot: u32,
-}
-
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Scheduled {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
-    // (at, seq) is unique, so the slot never decides.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 /// A message on the wire, for drawing.
 #[derive(Clone, Debug)]
 pub struct InFlight<'a, M> {
@@ -177,13 +157,9 @@ pub struct Counters {
 #[derive(Clone)]
 pub struct Sim<P: Protocol> {
     now: Time,
-    seq: u64,
     next_msg: u64,
     next_timer_gen: u64,
-    queue: BinaryHeap<Scheduled>,
-    /// The queued events, indexed by `Scheduled::slot`; `free` lists empty slots.
-    slab: Vec<Option<Event<P>>>,
-    free: Vec<u32>,
+    queue: EventQueue<Event<P>>,
     nodes: Vec<Node<P>>,
     net: Network,
     config: SimConfig,
@@ -225,12 +201,9 @@ impl<P: Protocol> Sim<P> {
             .collect();
         let mut sim = Sim {
             now: 0,
-            seq: 0,
             next_msg: 0,
             next_timer_gen: 0,
-            queue: BinaryHeap::new(),
-            slab: Vec::new(),
-            free: Vec::new(),
+            queue: EventQueue::new(),
             nodes,
             net: Network::new(seed, n, config.net.clone()),
             trace: Trace::new(config.trace_window),
@@ -306,8 +279,7 @@ impl<P: Protocol> Sim<P> {
     /// a copy of it costs, for the worker's budget of time-travel snapshots.
     pub fn approx_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.slab.capacity() * size_of::<Option<Event<P>>>()
-            + self.queue.capacity() * size_of::<Scheduled>()
+        self.queue.approx_bytes()
             + self.trace.window().len() * size_of::<TraceEvent<P>>()
             + self
                 .nodes
@@ -319,31 +291,20 @@ impl<P: Protocol> Sim<P> {
     }
     /// Time of the next queued event, if any.
     pub fn next_event_time(&self) -> Option<Time> {
-        self.queue.peek().map(|s| s.at)
+        self.queue.next_time()
     }
     /// Messages on the wire.
     pub fn in_flight(&self) -> impl Iterator<Item = InFlight<'_, P::Msg>> {
-        self.queue.iter().filter_map(|s| match self.slab.get(s.slot as usize)? {
-            Some(Event::Deliver { id, from, to, sent, msg }) => {
-                Some(InFlight { id: *id, from: *from, to: *to, sent_at: *sent, deliver_at: s.at, msg })
+        self.queue.events().filter_map(|(at, ev)| match ev {
+            Event::Deliver { id, from, to, sent, msg } => {
+                Some(InFlight { id: *id, from: *from, to: *to, sent_at: *sent, deliver_at: at, msg })
             }
             _ => None,
         })
     }
 
     fn schedule(&mut self, at: Time, ev: Event<P>) {
-        self.seq += 1;
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slab[slot as usize] = Some(ev);
-                slot
-            }
-            None => {
-                self.slab.push(Some(ev));
-                (self.slab.len() - 1) as u32
-            }
-        };
-        self.queue.push(Scheduled { at, seq: self.seq, slot });
+        self.queue.schedule(at, ev);
     }
 
     fn schedule_client_arrival(&mut self) {
@@ -382,9 +343,8 @@ impl<P: Protocol> Sim<P> {
         if self.violation.is_some() {
             return false;
         }
-        let Some(Scheduled { at, slot, .. }) = self.queue.pop() else { return false };
-        self.free.push(slot);
-        let Some(ev) = self.slab[slot as usize].take() else { return false };
+        let Some(Due { at, item }) = self.queue.pop() else { return false };
+        let ev = item.into_inner();
         self.now = at;
         self.fresh.clear();
         self.counters.events += 1;
