@@ -2,5 +2,8 @@
 use gloo_worker::Registrable;
 
 fn main() {
+    // Only in the browser test's own build (the `testlab` feature).
+    #[cfg(feature = "testlab")]
+    let _ = clusterscope_testlab::register();
     clusterscope_app::worker::SimWorker::registrar().encoding::<clusterscope_app::codec::MeasuredBincode>().register();
 }
