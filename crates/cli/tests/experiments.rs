@@ -6,6 +6,9 @@
 //! experiments moved into their labs. Each experiment run through `exp`
 //! must give the same numbers, shown to the same decimals; the old
 //! commands stay as aliases that print exactly `exp`'s table.
+//! `policies.txt` was printed again by `clusterscope policies` when the
+//! table gained goodput and latency over all requests and came ordered by
+//! goodput; the old columns kept every number.
 
 use clusterscope_core::lab::registry;
 use clusterscope_core::lab::{Cell, Table};

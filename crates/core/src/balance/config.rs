@@ -80,6 +80,9 @@ pub struct BalanceConfig {
     /// Extra one-way latency per unit of distance on the map (the map is a
     /// unit square).
     pub distance_latency: Time,
+    /// The latency objective: a request that succeeds within it counts
+    /// toward goodput.
+    pub slo: Time,
     /// The run's seed.
     pub seed: u64,
 }
@@ -113,6 +116,7 @@ impl Default for BalanceConfig {
             epsilon_pct: 0,
             regions: 0,
             distance_latency: 0,
+            slo: 100 * MS,
             seed: 1,
         }
     }

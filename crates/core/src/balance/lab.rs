@@ -51,6 +51,7 @@ pub const PARAMS: &[ParamSpec] = &[
     p("regions", "Client regions", "clients in regions on a map (the first the busiest), servers spread over them, balancers placed by k-means over the clients (0: no map)", Kind::Count, 0, 8, 0, false),
     p("distance_latency", "Latency per distance (ms)", "extra one-way latency for crossing the whole map", Kind::Duration, 0, 10 * S, 0, false),
     p("epsilon", "Bounded loads ε (%)", "consistent hashing sends a key elsewhere when its server has more than (1+ε) × the mean outstanding (0: unbounded)", Kind::Percent, 0, 1_000 * PCT, 0, true),
+    p("slo", "Latency objective (ms)", "a request counts toward goodput when it succeeds within this long of its arrival (retries included)", Kind::Duration, M, 600 * S, 100 * M, true),
 ];
 
 /// Arrival patterns.
@@ -176,6 +177,7 @@ pub fn balance_config(scn: &Scenario) -> BalanceConfig {
         epsilon_pct: (g("epsilon") / PCT as u64) as u32,
         regions: g("regions") as u32,
         distance_latency: g("distance_latency"),
+        slo: g("slo"),
         seed: scn.seed,
     }
 }
@@ -317,6 +319,7 @@ impl Model for BalanceLab {
                     "retry_budget" => m.cfg.retry_budget_ppm = v,
                     "backoff" => m.cfg.backoff = v,
                     "epsilon" => m.cfg.epsilon_pct = (v / PCT as u64) as u32,
+                    "slo" => m.cfg.slo = v,
                     other => return Err(format!("{other} cannot change during a run")),
                 }
                 Ok(())
@@ -401,11 +404,11 @@ impl Model for BalanceLab {
             ],
             strip: None,
             metrics: vec![
-                m("p50", "Latency p50 (last 1–2 s)", Unit::Micros, true),
-                m("p95", "Latency p95", Unit::Micros, true),
-                m("p99", "Latency p99", Unit::Micros, true),
-                m("p999", "Latency p99.9", Unit::Micros, true),
-                m("max", "Latency max", Unit::Micros, true),
+                m("p50", "Latency p50 of completed requests (last 1–2 s)", Unit::Micros, true),
+                m("p95", "Latency p95 of completed requests (last 1–2 s)", Unit::Micros, true),
+                m("p99", "Latency p99 of completed requests (last 1–2 s)", Unit::Micros, true),
+                m("p999", "Latency p99.9 of completed requests (last 1–2 s)", Unit::Micros, true),
+                m("max", "Latency max of completed requests (last 1–2 s)", Unit::Micros, true),
                 m("throughput", "Completed per second", Unit::PerSec, true),
                 m("success", "Success rate", Unit::Fraction, true),
                 m("requests", "Requests made", Unit::Count, false),
@@ -418,8 +421,10 @@ impl Model for BalanceLab {
                 m("budget_refused", "Retries the budget refused", Unit::Count, false),
                 m("utilisation", "Mean utilisation", Unit::Fraction, false),
                 m("queued", "Queued now", Unit::Count, true),
-                m("p99_all", "Latency p99, whole run", Unit::Micros, false),
+                m("p99_all", "Latency p99 of completed requests, whole run", Unit::Micros, false),
                 m("hop", "Mean one-way network delay", Unit::Micros, false),
+                m("goodput", "Goodput (succeeded within the objective)", Unit::Fraction, true),
+                m("p99_every", "Latency p99 of all requests, whole run", Unit::Micros, true),
             ],
             nodes: self.model.servers().len() as u32,
             verbs: Vec::new(),
@@ -473,6 +478,8 @@ impl Model for BalanceLab {
             m.servers().iter().map(|s| s.queued.len()).sum::<usize>() as f64,
             q(m.latency(), 0.99),
             m.mean_hop(),
+            t.goodput(),
+            q(m.latency_all(), 0.99),
         ]
     }
 

@@ -107,12 +107,32 @@ pub struct Totals {
     pub retries: u64,
     /// Retries the budget refused.
     pub budget_refused: u64,
+    /// Completed within the latency objective in force when they
+    /// completed ([`BalanceConfig::slo`]): the goodput's numerator.
+    pub within_slo: u64,
 }
 
 impl Totals {
     /// Requests not finished yet.
     pub fn open(&self) -> u64 {
         self.requests - self.completed - self.rejected - self.timed_out - self.failed
+    }
+
+    /// Requests that ended, one way or another.
+    pub fn ended(&self) -> u64 {
+        self.completed + self.rejected + self.timed_out + self.failed
+    }
+
+    /// Goodput: the share of ended requests that succeeded within the
+    /// latency objective (NaN before any ended). A failed, rejected or
+    /// timed-out request never counts, however fast it ended.
+    pub fn goodput(&self) -> f64 {
+        let ended = self.ended();
+        if ended > 0 {
+            self.within_slo as f64 / ended as f64
+        } else {
+            f64::NAN
+        }
     }
 }
 
@@ -250,6 +270,10 @@ pub struct Balance {
     tokens: f64,
     totals: Totals,
     latency: Histogram<u64>,
+    /// The latency of every ended request, once each: completed at its
+    /// answer, rejected or failed when its client learned of it, timed
+    /// out at its (last) timeout.
+    latency_all: Histogram<u64>,
     /// Latencies of the current and the previous second of virtual time,
     /// for live percentiles at constant cost.
     window: (Histogram<u64>, Histogram<u64>, Time),
@@ -334,6 +358,7 @@ impl Balance {
             tokens: 0.0,
             totals: Totals::default(),
             latency: hist(),
+            latency_all: hist(),
             window: (hist(), hist(), 0),
             window_done: (0, 0),
             events_done: 0,
@@ -446,6 +471,14 @@ impl Balance {
     /// included), as a histogram.
     pub fn latency(&self) -> &Histogram<u64> {
         &self.latency
+    }
+
+    /// The latency of every request that ended, whichever way: a completed
+    /// one at its answer, a rejected or failed one when its client learned
+    /// of it, a timed-out one at its timeout (retries included). Failures
+    /// are not left out, so a policy cannot look fast by failing.
+    pub fn latency_all(&self) -> &Histogram<u64> {
+        &self.latency_all
     }
 
     /// Latencies of requests completed in the last one to two seconds of
@@ -676,6 +709,10 @@ impl Balance {
                 if let Some(r) = self.requests.remove(&req) {
                     let l = self.now - r.arrived;
                     let _ = self.latency.record(l);
+                    let _ = self.latency_all.record(l);
+                    if l <= self.cfg.slo {
+                        self.totals.within_slo += 1;
+                    }
                     self.roll_window();
                     let _ = self.window.0.record(l);
                     self.window_done.0 += 1;
@@ -828,7 +865,11 @@ impl Balance {
             self.totals.budget_refused += 1;
             self.note(format!("{} #{req}: the retry budget is spent", crate::sim::time::format_clock(self.now)));
         }
-        self.requests.remove(&req);
+        if let Some(r) = self.requests.remove(&req) {
+            // Its client learns now: the answer arrived, or the last
+            // attempt's timeout fired.
+            let _ = self.latency_all.record(self.now - r.arrived);
+        }
         match end {
             End::Failed => self.totals.failed += 1,
             End::Rejected => self.totals.rejected += 1,
