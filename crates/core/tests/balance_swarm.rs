@@ -13,6 +13,9 @@
 //! retry rules it documents. Checked after every event:
 //!
 //! * ended (completed + rejected + timed out + failed) <= requests;
+//! * every ended request is in the all-requests latency histogram once,
+//!   every completed one in the completed one, and no more succeed within
+//!   the latency objective than complete;
 //! * requests <= attempts <= requests + retries (every request's first
 //!   attempt is sent on arrival; every other attempt is a retry);
 //! * retries <= the tokens granted so far (Σ budget/1e6 per request, at the
@@ -125,6 +128,9 @@ impl Plan {
             // Regions on a map with locality-aware routing's map and latencies.
             regions: if r.chance_ppm(250_000) { r.range(1, 4) as u32 } else { 0 },
             distance_latency: r.range(0, 100 * MS),
+            // The latency objective only counts; drawing it would shift
+            // every plan's later draws, so it follows the cost instead.
+            slo: 10 * cost_mean,
             seed,
         };
         Plan {
@@ -307,6 +313,16 @@ impl Watch {
         if ended > t.requests {
             self.fail(false, format!("t={now}: {ended} requests ended of {} made: {t:?}", t.requests));
             return;
+        }
+        if b.latency_all().len() != ended || b.latency().len() != t.completed || t.within_slo > t.completed {
+            self.fail(
+                false,
+                format!(
+                    "t={now}: {} latencies of all requests and {} of completed ones for {ended} ended: {t:?}",
+                    b.latency_all().len(),
+                    b.latency().len()
+                ),
+            );
         }
         if t.attempts < t.requests || t.attempts > t.requests + t.retries {
             self.fail(false, format!("t={now}: attempts outside [requests, requests + retries]: {t:?}"));
