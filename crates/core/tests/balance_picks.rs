@@ -434,7 +434,12 @@ fn ejections_grow_with_their_count_and_respect_the_cap() {
                         count[s],
                         s + 1
                     );
-                    assert!(before[0].consecutive[s] + 1 >= 3, "S{} ejected after {} failures", s + 1, before[0].consecutive[s] + 1);
+                    assert!(
+                        before[0].consecutive[s] + 1 >= 3,
+                        "S{} ejected after {} failures",
+                        s + 1,
+                        before[0].consecutive[s] + 1
+                    );
                 }
             }
             let ejected = after.ejected_until.iter().filter(|&&u| u > now).count();
