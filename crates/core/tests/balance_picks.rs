@@ -424,14 +424,14 @@ fn ejections_grow_with_their_count_and_respect_the_cap() {
         |_, _| {},
         |b, before| {
             let (now, after) = (b.now(), &b.balancers()[0]);
-            for s in 0..10 {
+            for (s, n) in count.iter_mut().enumerate() {
                 if after.ejected_until[s] != before[0].ejected_until[s] {
-                    count[s] += 1;
+                    *n += 1;
                     assert_eq!(
                         after.ejected_until[s] - now,
-                        count[s] * 200 * MS,
+                        *n * 200 * MS,
                         "ejection {} of S{} at {now} µs",
-                        count[s],
+                        *n,
                         s + 1
                     );
                     assert!(
