@@ -204,7 +204,15 @@ impl Balance {
                 }
                 let (a, c) = (among.at(i), among.at(j.min(m as usize - 1)));
                 let b = &self.balancers[bal as usize];
-                let cost = |s: u32| b.ewma[s as usize].max(1.0) * f64::from(b.out(s) + 1);
+                let (now, tau) = (self.now, self.cfg.ewma_tau.max(1) as f64);
+                // Between answers the estimate decays towards zero with
+                // time constant τ (Finagle's `PeakEwma` reads it as
+                // `observe(0.0)`), so a server once slow is tried again.
+                let cost = |s: u32| {
+                    let i = s as usize;
+                    let age = now - b.ewma_at[i].min(now);
+                    (b.ewma[i] * libm::exp(-(age as f64) / tau)).max(1.0) * f64::from(b.out(s) + 1)
+                };
                 if cost(c) < cost(a) {
                     c
                 } else {
