@@ -8,7 +8,9 @@
 //! commands stay as aliases that print exactly `exp`'s table.
 //! `policies.txt` was printed again by `clusterscope policies` when the
 //! table gained goodput and latency over all requests and came ordered by
-//! goodput; the old columns kept every number.
+//! goodput (the old columns kept every number), and once more when peak
+//! EWMA's estimate began to decay between answers as Finagle's does (only
+//! the peak_ewma row changed).
 
 use clusterscope_core::lab::registry;
 use clusterscope_core::lab::{Cell, Table};
