@@ -128,6 +128,29 @@ test('bad input in a control gets a message, not a crash', async () => {
   await page.close();
 });
 
+test('a live field refuses bad input as Setup does: a message, and the value in force is kept', async () => {
+  const { page, errors } = await open();
+  await waitForTime(page, 't > 0', 'the run to start');
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  const latency = page.getByRole('textbox', { name: 'Latency, min (ms)' });
+  const before = await latency.inputValue();
+  const address = page.url();
+  await latency.fill('banana');
+  await latency.press('Enter');
+  await latency.blur();
+  await page.getByRole('alert').filter({ hasText: "'banana' is not a valid value" }).waitFor();
+  assert.equal(await latency.inputValue(), before, 'the field shows the value in force again');
+  assert.equal(page.url(), address, 'the link records no change');
+  // A good value is still taken, and shown.
+  await latency.fill('20ms');
+  await latency.press('Enter');
+  await page.waitForFunction((a) => location.href !== a, address, { timeout: 10_000 });
+  assert.equal(await page.getByRole('textbox', { name: 'Latency, min (ms)' }).inputValue(), '20ms');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 // DESIGN.md principle 1: the same scenario gives the same trace natively and
 // in wasm. Each scenario file runs in the CLI (native) and in the browser's
 // worker (wasm) and the fingerprints must match.
