@@ -22,10 +22,14 @@ after(async () => {
 async function open(path = '') {
   const page = await browser.newPage();
   const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const warnings = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+    if (m.type() === 'warning') warnings.push(m.text());
+  });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url + path);
-  return { page, errors };
+  return { page, errors, warnings };
 }
 
 async function waitForTime(page, pred, what) {
@@ -36,7 +40,7 @@ async function waitForTime(page, pred, what) {
 }
 
 test('the page loads, the worker runs the simulation, play advances time and pause stops it', async () => {
-  const { page, errors } = await open();
+  const { page, errors, warnings } = await open();
   await waitForTime(page, 't > 0', 'virtual time to advance');
   // The simulation lives in a Web Worker, not on the page's thread.
   assert.ok(page.workers().length >= 1, 'a Web Worker was started');
@@ -54,6 +58,8 @@ test('the page loads, the worker runs the simulation, play advances time and pau
   await page.getByRole('button', { name: 'Step' }).click();
   await waitForTime(page, `t > ${paused}`, 'a step to advance time');
   assert.deepEqual(errors, [], 'no console errors');
+  // Neither the page (its preloads) nor the worker (its start) warns.
+  assert.deepEqual(warnings, [], 'no console warnings');
   await page.close();
 });
 
