@@ -22,10 +22,14 @@ after(async () => {
 async function open(path = '') {
   const page = await browser.newPage();
   const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const warnings = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+    if (m.type() === 'warning') warnings.push(m.text());
+  });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url + path);
-  return { page, errors };
+  return { page, errors, warnings };
 }
 
 async function waitForTime(page, pred, what) {
@@ -36,7 +40,7 @@ async function waitForTime(page, pred, what) {
 }
 
 test('the page loads, the worker runs the simulation, play advances time and pause stops it', async () => {
-  const { page, errors } = await open();
+  const { page, errors, warnings } = await open();
   await waitForTime(page, 't > 0', 'virtual time to advance');
   // The simulation lives in a Web Worker, not on the page's thread.
   assert.ok(page.workers().length >= 1, 'a Web Worker was started');
@@ -54,6 +58,8 @@ test('the page loads, the worker runs the simulation, play advances time and pau
   await page.getByRole('button', { name: 'Step' }).click();
   await waitForTime(page, `t > ${paused}`, 'a step to advance time');
   assert.deepEqual(errors, [], 'no console errors');
+  // Neither the page (its preloads) nor the worker (its start) warns.
+  assert.deepEqual(warnings, [], 'no console warnings');
   await page.close();
 });
 
@@ -124,6 +130,29 @@ test('bad input in a control gets a message, not a crash', async () => {
   await loss.press('Enter');
   await loss.blur();
   await page.getByRole('alert').filter({ hasText: 'between 0% and 100%' }).waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a live field refuses bad input as Setup does: a message, and the value in force is kept', async () => {
+  const { page, errors } = await open();
+  await waitForTime(page, 't > 0', 'the run to start');
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  const latency = page.getByRole('textbox', { name: 'Latency, min (ms)' });
+  const before = await latency.inputValue();
+  const address = page.url();
+  await latency.fill('banana');
+  await latency.press('Enter');
+  await latency.blur();
+  await page.getByRole('alert').filter({ hasText: "'banana' is not a valid value" }).waitFor();
+  assert.equal(await latency.inputValue(), before, 'the field shows the value in force again');
+  assert.equal(page.url(), address, 'the link records no change');
+  // A good value is still taken, and shown.
+  await latency.fill('20ms');
+  await latency.press('Enter');
+  await page.waitForFunction((a) => location.href !== a, address, { timeout: 10_000 });
+  assert.equal(await page.getByRole('textbox', { name: 'Latency, min (ms)' }).inputValue(), '20ms');
   assert.deepEqual(errors, []);
   await page.close();
 });

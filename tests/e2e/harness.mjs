@@ -16,16 +16,36 @@ const TYPES = {
   '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml',
 };
 
+// The headers `trunk serve` (./dev serve) sends, from Trunk.toml's
+// [serve.headers] table: this server sends the same, so the tests run against
+// what a developer serves (one source of truth). Reads only that table's
+// `"Name" = "value"` lines.
+export async function serveHeaders() {
+  const headers = {};
+  let inTable = false;
+  for (const raw of (await readFile(join(ROOT, 'Trunk.toml'), 'utf8')).split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('[')) { inTable = line === '[serve.headers]'; continue; }
+    if (!inTable || line === '' || line.startsWith('#')) continue;
+    const m = line.match(/^"([^"]+)"\s*=\s*"([^"]*)"$/) ?? line.match(/^([A-Za-z0-9-]+)\s*=\s*"([^"]*)"$/);
+    if (!m) throw new Error(`Trunk.toml [serve.headers]: cannot read ${line}`);
+    headers[m[1].toLowerCase()] = m[2];
+  }
+  return headers;
+}
+
 export async function serve(dist = DIST) {
+  const extra = await serveHeaders();
+
   const server = createServer(async (req, res) => {
     try {
       let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
       if (path.endsWith('/')) path += 'index.html';
       const file = join(dist, path);
       if (!file.startsWith(dist) || !(await stat(file)).isFile()) throw new Error('not found');
-      // Any origin may load the site: a lab embedded in a sandboxed iframe has an
-      // opaque origin, and its scripts and wasm are then cross-origin fetches.
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'access-control-allow-origin': '*' });
+      // Trunk.toml's headers: any origin may load the site, since a lab embedded in
+      // a sandboxed iframe has an opaque origin and its loads are cross-origin.
+      res.writeHead(200, { ...extra, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
       res.end(await readFile(file));
     } catch {
       res.writeHead(404);

@@ -37,23 +37,29 @@ impl Bridge {
     }
 }
 
-/// Spawns the simulation worker. A page in a sandboxed iframe has an opaque
-/// origin and may not start a worker from a URL, but it may from a blob
-/// that imports the worker's script by its full address.
+/// Spawns the simulation worker: a module worker (Trunk builds it for
+/// wasm-bindgen's web target, see index.html), whose start passes
+/// wasm-bindgen's initialisation no deprecated arguments. A page in a
+/// sandboxed iframe has an opaque origin and may not start a worker from a
+/// URL, nor a module worker from a blob (`blob:null`), but it may from a
+/// `data:` address that imports the worker's script by its full address.
 pub fn spawn_worker<F>(callback: F) -> WorkerBridge<SimWorker>
 where
     F: 'static + Fn(FromWorker),
 {
-    let opaque = web_sys::window().is_some_and(|w| w.origin() == "null");
+    let window = web_sys::window();
+    let opaque = window.as_ref().is_some_and(|w| w.origin() == "null");
     let mut spawner = SimWorker::spawner().encoding::<MeasuredBincode>();
-    // Trunk builds the worker for wasm-bindgen's no-modules target.
-    spawner.callback(callback).as_module(false);
-    if opaque {
-        // gloo builds the blob: importScripts(worker.js) and wasm_bindgen(worker_bg.wasm).
-        spawner.with_loader(false).spawn("./worker.js")
-    } else {
+    spawner.callback(callback).as_module(true).with_loader(true);
+    let href = window.and_then(|w| w.location().href().ok()).unwrap_or_default();
+    match opaque.then(|| web_sys::Url::new_with_base("./worker.js", &href).ok()).flatten() {
+        Some(script) => {
+            let start = format!("import init from '{}';await init();", script.href());
+            let data = format!("data:text/javascript,{}", js_sys::encode_uri_component(&start));
+            spawner.spawn(&data)
+        }
         // Trunk's loader shim imports the worker and starts it.
-        spawner.with_loader(true).spawn("./worker_loader.js")
+        None => spawner.spawn("./worker_loader.js"),
     }
 }
 

@@ -488,8 +488,17 @@ pub fn Network(props: &SettingsProps) -> Html {
             }
             { for live.iter().map(|p| {
                 let b = ctx.bridge.clone();
-                let name = p.name.clone();
-                let onchange = Callback::from(move |e: Event| b.send(ToWorker::Act(format!("set {name} {}", input_value(&e).trim()))));
+                let (name, in_force) = (p.name.clone(), p.value.clone());
+                // The worker checks the value as it checks Setup's (the
+                // parameter's own parser) and names what is wrong. The field
+                // shows the value in force again: a refused value goes, and an
+                // accepted one comes back with the new settings.
+                let onchange = Callback::from(move |e: Event| {
+                    b.send(ToWorker::Act(format!("set {name} {}", input_value(&e).trim())));
+                    if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                        i.set_value(&in_force);
+                    }
+                });
                 html! {
                     <label class="param" title={param_title(p)}>
                         <span>{ &p.label }</span>
