@@ -5,7 +5,7 @@
 //! same fingerprint.
 #![no_main]
 use clusterscope_core::lab::Lab;
-use clusterscope_core::lab::parse_action;
+use clusterscope_core::lab::registry::parse_action;
 use clusterscope_core::scenario::Scenario;
 use libfuzzer_sys::fuzz_target;
 

@@ -13,9 +13,9 @@
 
 use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
 use clusterscope_core::lab::diagram::{self, Chunk, Record};
-use clusterscope_core::lab::parse_action;
+use clusterscope_core::lab::registry::parse_action;
 use clusterscope_core::lab::timetravel::{self, Snapshots, Stamp};
-use clusterscope_core::lab::{catalog, experiment, registry, Lab};
+use clusterscope_core::lab::{experiment, registry, Lab};
 use clusterscope_core::scenario::{link, Scenario, TuneDef};
 use clusterscope_core::sim::{Time, SEC};
 use clusterscope_core::sweep::Sweep;
@@ -692,7 +692,7 @@ impl Worker for SimWorker {
 
     fn connected(&mut self, scope: &WorkerScope<Self>, id: HandlerId) {
         self.client = Some(id);
-        scope.respond(id, FromWorker::Catalog(catalog()));
+        scope.respond(id, FromWorker::Catalog(registry::catalog()));
         self.acked = true;
         self.owed.frame();
         self.send_frame(scope);

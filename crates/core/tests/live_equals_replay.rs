@@ -3,7 +3,7 @@
 //! replaying the recorded scenario from scratch gives the same trace
 //! fingerprint at the same virtual time, in both labs.
 
-use clusterscope_core::lab::parse_action;
+use clusterscope_core::lab::registry::parse_action;
 use clusterscope_core::lab::Lab;
 use clusterscope_core::scenario::{LabKind, Scenario};
 use proptest::prelude::*;

@@ -19,7 +19,7 @@
 //! makes pongers answer twice, which the lab's own checker must catch.
 
 use clusterscope_core::lab::cluster::{self, ClusterLab, ClusterProtocol};
-use clusterscope_core::lab::parse_action;
+use clusterscope_core::lab::registry::parse_action;
 use clusterscope_core::lab::{registry, KindStyle, Lab, LabDef, MetricSpec, NodeStatus, NodeView, RoleStyle, Unit};
 use clusterscope_core::lab::{FieldSpec, MetricRole, NodeAction, RoleLook, StripSpec, DRAWN_MESSAGES};
 use clusterscope_core::scenario::params::{p, Kind, ParamSpec, NETWORK};

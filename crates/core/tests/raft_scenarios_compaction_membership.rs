@@ -433,7 +433,7 @@ fn logs_stay_bounded_by_the_threshold() {
 // recorded; the ones that apply are recorded and replay identically.
 #[test]
 fn membership_verbs_say_why_they_cannot_apply() {
-    use clusterscope_core::lab::parse_action;
+    use clusterscope_core::lab::registry::parse_action;
     use clusterscope_core::lab::Lab;
     use clusterscope_core::scenario::Scenario;
     let kind = clusterscope_core::raft::lab::kind();

@@ -221,7 +221,7 @@ const RECORDED_FINGERPRINTS: [u64; 7] = [
 // number, whether it is chosen at the start or switched to live.
 #[test]
 fn ketama_uses_libketamas_160_points_unless_told_otherwise() {
-    use clusterscope_core::lab::parse_action;
+    use clusterscope_core::lab::registry::parse_action;
     use clusterscope_core::lab::Lab;
     use clusterscope_core::ring::lab::RingLab;
     use clusterscope_core::scenario::Scenario;

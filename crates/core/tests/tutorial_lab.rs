@@ -9,8 +9,8 @@
 //! Replicated Database Maintenance", 1987.)
 
 use clusterscope_core::lab::{
-    parse_action, registry, FieldSpec, Frame, Lab, LabDef, MetricSpec, Model, NodeAction, NodeStatus, NodeView,
-    RoleStyle, Schema, Unit, FULL_LOG_LINES,
+    registry, FieldSpec, Frame, Lab, LabDef, MetricSpec, Model, NodeAction, NodeStatus, NodeView, RoleStyle, Schema,
+    Unit, FULL_LOG_LINES,
 };
 use clusterscope_core::scenario::params::{p, Kind, ParamSpec};
 use clusterscope_core::scenario::{
@@ -334,7 +334,7 @@ fn the_preset_runs_and_its_expect_lines_hold() {
 fn live_actions_are_recorded_and_mistakes_explained() {
     let kind = gossip();
     let mut lab = Lab::new(&Scenario::parse("lab gossip\nseed 3\nnodes 6\n").expect("parses")).expect("builds");
-    let act = |lab: &mut Lab, text: &str| lab.act(parse_action(kind, text).expect("parses"));
+    let act = |lab: &mut Lab, text: &str| lab.act(registry::parse_action(kind, text).expect("parses"));
     lab.run_until(150 * MS);
     act(&mut lab, "crash S2").expect("crashes");
     act(&mut lab, "tell S5").expect("S5 hears it");

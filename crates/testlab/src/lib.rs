@@ -237,7 +237,8 @@ pub fn register() -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clusterscope_core::lab::{parse_action, Lab};
+    use clusterscope_core::lab::registry::parse_action;
+    use clusterscope_core::lab::Lab;
 
     // The schema carries the looks, the strip and the buttons; the shared
     // code adds the shared faults' buttons; actions refuse what does not

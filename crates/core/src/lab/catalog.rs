@@ -37,30 +37,6 @@ pub struct ExperimentInfo {
     pub reads_run: bool,
 }
 
-/// Every registered lab, in menu order.
-pub fn catalog() -> Vec<LabInfo> {
-    super::registry::all()
-        .into_iter()
-        .map(|d| LabInfo {
-            name: d.name.into(),
-            title: d.title.into(),
-            about: d.about.into(),
-            presets: d.presets.iter().map(|p| p.0.to_string()).collect(),
-            bench: d.bench.is_some(),
-            experiments: d
-                .experiments
-                .iter()
-                .map(|e| ExperimentInfo {
-                    name: e.name.into(),
-                    about: e.about.into(),
-                    args: e.args.iter().map(|a| (a.name.into(), a.help.into(), a.default.into())).collect(),
-                    reads_run: e.reads.contains(&d.name),
-                })
-                .collect(),
-        })
-        .collect()
-}
-
 /// One parameter as a settings panel shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ParamView {

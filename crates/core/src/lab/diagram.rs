@@ -139,7 +139,7 @@ pub struct Chunk {
     count: u32,
 }
 
-use super::frame::{get_varint as get, put_varint as put};
+use super::varint::{get_varint as get, put_varint as put};
 
 impl Chunk {
     /// Packs records (in the order they were made): each as differences

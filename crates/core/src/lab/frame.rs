@@ -9,6 +9,7 @@
 //! each ([`Messages`]), and the new log lines. The worker posts it with
 //! bincode; `tests/e2e/frame-bench.mjs` measures its size in the browser.
 
+use super::varint::{get_varint, put_varint};
 use crate::scenario::Expect;
 use crate::sim::time::format_duration;
 use crate::sim::Time;
@@ -504,29 +505,6 @@ pub struct MessageDot {
 pub struct Messages {
     bytes: Vec<u8>,
     count: u32,
-}
-
-/// Appends `v` as an unsigned LEB128 number.
-pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Reads an unsigned LEB128 number at `at`, moving `at` past it.
-pub(crate) fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = *bytes.get(*at)?;
-        *at += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return Some(v);
-        }
-    }
-    None
 }
 
 impl Messages {

@@ -30,14 +30,14 @@ pub mod experiment;
 pub mod frame;
 pub mod registry;
 pub mod timetravel;
+pub mod varint;
 
-pub use catalog::{catalog, ExperimentInfo, LabInfo, ParamView, Settings};
+pub use catalog::{ExperimentInfo, LabInfo, ParamView, Settings};
 pub use experiment::{Cell, Column, ColumnKind, ExpArg, ExpArgs, Experiment, Table};
 pub use frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NodeStatus,
     NodeView, NoteStyle, RoleLook, RoleStyle, Schema, StripBase, StripSpec, Unit,
 };
-pub use registry::parse_action;
 
 use crate::scenario::params::ParamSpec;
 use crate::scenario::{Action, LabKind, Scenario, ScenarioError, Timed};

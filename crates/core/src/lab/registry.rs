@@ -7,6 +7,7 @@
 //! test, joins at run time with [`register`] and is then read, linked,
 //! replayed and drawn by the same machinery.
 
+use super::catalog::{ExperimentInfo, LabInfo};
 use super::{Experiment, LabDef};
 use crate::scenario::{parse_action_in, Action, LabIndex, LabKind, Scenario, ScenarioError};
 use std::sync::RwLock;
@@ -96,4 +97,28 @@ pub fn find_experiment(lab: &str, name: &str) -> Result<&'static Experiment, Str
             format!("the {lab} lab has no experiment '{name}' (it has {})", known.join(", "))
         }
     })
+}
+
+/// Every registered lab, in menu order.
+pub fn catalog() -> Vec<LabInfo> {
+    all()
+        .into_iter()
+        .map(|d| LabInfo {
+            name: d.name.into(),
+            title: d.title.into(),
+            about: d.about.into(),
+            presets: d.presets.iter().map(|p| p.0.to_string()).collect(),
+            bench: d.bench.is_some(),
+            experiments: d
+                .experiments
+                .iter()
+                .map(|e| ExperimentInfo {
+                    name: e.name.into(),
+                    about: e.about.into(),
+                    args: e.args.iter().map(|a| (a.name.into(), a.help.into(), a.default.into())).collect(),
+                    reads_run: e.reads.contains(&d.name),
+                })
+                .collect(),
+        })
+        .collect()
 }
