@@ -143,11 +143,6 @@ impl AppState {
         self.schema.as_ref().map_or("", |s| s.lab.as_str())
     }
 
-    /// A metric's value in the latest frame.
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        let (s, f) = (self.schema.as_ref()?, self.frame.as_ref()?);
-        f.metric(s, name)
-    }
 }
 
 /// Everything that changes the state.
