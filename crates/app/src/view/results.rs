@@ -106,9 +106,14 @@ pub fn ResultTable(props: &ResultTableProps) -> Html {
     };
     html! {
         <figure class="result">
+            // The title above the scrolling box, so a narrow screen wraps it
+            // instead of cutting it with the table.
+            <figcaption>{ &t.title }</figcaption>
             <div class="scroll"><table class="logs" aria-label={props.name.clone()}>
-                <caption>{ &t.title }</caption>
-                <thead><tr>{ for t.columns.iter().map(|c| html! { <th scope="col">{ c.heading() }</th> }) }</tr></thead>
+                <thead><tr>{ for t.columns.iter().map(|c| {
+                    let number = matches!(c.kind, ColumnKind::Number { .. });
+                    html! { <th scope="col" class={classes!(number.then_some("num"))}>{ c.heading() }</th> }
+                }) }</tr></thead>
                 <tbody>
                 { for t.rows.iter().map(|row| {
                     let name = row.first().map(|c| shown(0, c)).unwrap_or_default();
