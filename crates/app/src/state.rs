@@ -142,7 +142,6 @@ impl AppState {
     pub fn lab(&self) -> &str {
         self.schema.as_ref().map_or("", |s| s.lab.as_str())
     }
-
 }
 
 /// Everything that changes the state.
