@@ -636,6 +636,7 @@ fn full_page(
                         <panels::Transport ctx={ctx.clone()} compact={false} />
                         { p.view_switch.unwrap_or_default() }
                     </div>
+                    if cluster && own_stage.is_none() { <FirstHint /> }
                     { p.drawing }
                     if timed { <panels::Timeline ctx={ctx.clone()} /> }
                     if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
@@ -660,6 +661,35 @@ fn full_page(
             if timed { <footer>{ format!("virtual time {}", format_clock(state.shown.frame.as_ref().map_or(0, |f| f.time))) }</footer> }
             { p.help_overlay.unwrap_or_default() }
         </div>
+    }
+}
+
+/// Where the page remembers that the first hint was dismissed.
+const HINT_KEY: &str = "clusterscope.hint-dismissed";
+
+/// One line for a newcomer, above the drawing until dismissed (remembered
+/// in the browser's local storage): what to try first. Never a modal.
+#[function_component]
+fn FirstHint() -> Html {
+    let storage = || window().local_storage().ok().flatten();
+    let shown = use_state(|| storage().is_none_or(|s| s.get_item(HINT_KEY).ok().flatten().is_none()));
+    if !*shown {
+        return html! {};
+    }
+    let dismiss = {
+        let shown = shown.clone();
+        Callback::from(move |_| {
+            if let Some(s) = storage() {
+                let _ = s.set_item(HINT_KEY, "1");
+            }
+            shown.set(false);
+        })
+    };
+    html! {
+        <p class="first-hint" role="note">
+            { "Click a node to act on it (crash it, restart it, cut it off), or pick a story from Scenario." }
+            <button class="link" aria-label="Dismiss the hint" onclick={dismiss}>{ "×" }</button>
+        </p>
     }
 }
 

@@ -18,15 +18,64 @@ use yew::prelude::*;
 const W: f64 = 640.0;
 const H: f64 = 520.0;
 
-/// Where node `i` of `n` sits, and its radius.
-fn layout(i: usize, n: usize) -> (f64, f64, f64) {
-    // Neighbours on the circle never overlap: a node takes at most 40% of
-    // the arc between two places.
-    let arc = 2.0 * PI * (H.min(W) / 2.0 - 40.0) / n.max(1) as f64;
-    let r_node = (0.4 * arc).clamp(4.0, 34.0);
-    let radius = (H.min(W) / 2.0 - r_node - 26.0).max(40.0);
-    let a = -PI / 2.0 + 2.0 * PI * i as f64 / n.max(1) as f64;
-    (W / 2.0 + radius * a.cos(), H / 2.0 + radius * a.sin(), r_node)
+/// Where a node sits, its size, and whether it is a hub (a box) rather
+/// than a server (a circle).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Place {
+    x: f64,
+    y: f64,
+    r: f64,
+    hub: bool,
+}
+
+/// Where every node sits, by node id. Servers stand on a circle; hubs (a
+/// balancer, a client: see [`Schema::hub_prefix`]) stand in its middle.
+/// While the network is split, each group of nodes that can reach each
+/// other gets a column of its own with its own circle, so a partition reads
+/// as separated groups rather than as colours.
+fn places(schema: &Schema, nodes: &[NodeView], groups: &[Vec<u32>]) -> Vec<Place> {
+    let hub = |n: &NodeView| schema.hub_prefix(n.role).is_some();
+    let mut columns: Vec<Vec<&NodeView>> = if groups.len() > 1 {
+        let mut cols: Vec<Vec<&NodeView>> =
+            groups.iter().map(|g| nodes.iter().filter(|n| g.contains(&n.id)).collect()).collect();
+        cols.push(nodes.iter().filter(|n| !groups.iter().any(|g| g.contains(&n.id))).collect());
+        cols
+    } else {
+        vec![nodes.iter().collect()]
+    };
+    columns.retain(|c| !c.is_empty());
+    let k = columns.len().max(1) as f64;
+    let col_w = W / k;
+    let span = (H.min(col_w) / 2.0 - 40.0).max(20.0);
+    // One size for every node: neighbours on the busiest circle never
+    // overlap (a node takes at most 40% of the arc between two places).
+    let busiest = columns.iter().map(|c| c.iter().filter(|n| !hub(n)).count()).max().unwrap_or(1).max(1);
+    let r_node = (0.4 * 2.0 * PI * span / busiest as f64).clamp(4.0, 34.0).min(col_w / 5.0);
+    let radius = (H.min(col_w) / 2.0 - r_node - 26.0).max(r_node * 1.5);
+    let mut out = vec![Place { x: W / 2.0, y: H / 2.0, r: r_node, hub: false }; nodes.len()];
+    for (c, column) in columns.iter().enumerate() {
+        let cx = col_w * (c as f64 + 0.5);
+        let (ring, hubs): (Vec<&&NodeView>, Vec<&&NodeView>) = column.iter().partition(|n| !hub(n));
+        for (i, n) in ring.iter().enumerate() {
+            let a = -PI / 2.0 + 2.0 * PI * i as f64 / ring.len() as f64;
+            let (x, y) =
+                if ring.len() == 1 { (cx, H / 2.0) } else { (cx + radius * a.cos(), H / 2.0 + radius * a.sin()) };
+            if let Some(p) = out.get_mut(n.id as usize) {
+                *p = Place { x, y, r: r_node, hub: false };
+            }
+        }
+        // Hubs side by side across the middle (below a lone server).
+        let hr = r_node.clamp(14.0, 26.0);
+        let y = if ring.len() == 1 { H / 2.0 + r_node + hr + 16.0 } else { H / 2.0 };
+        let step = (2.0 * radius - 2.0 * r_node).max(hr * 2.5) / hubs.len().max(1) as f64;
+        for (i, n) in hubs.iter().enumerate() {
+            let x = cx + (i as f64 - (hubs.len() as f64 - 1.0) / 2.0) * step.min(hr * 3.0);
+            if let Some(p) = out.get_mut(n.id as usize) {
+                *p = Place { x, y, r: hr, hub: true };
+            }
+        }
+    }
+    out
 }
 
 /// Colours of partition groups (also used by the space-time diagram).
@@ -47,20 +96,58 @@ struct Scene<'a> {
     still: bool,
 }
 
-/// Where each node sits, and its radius, in node order.
-type Places = [(f64, f64, f64)];
+/// Where each node sits, by node id.
+type Places = [Place];
 
-/// The whole drawing, in passes from the back: messages, nodes, their
-/// labels, the legend.
+/// The whole drawing, in passes from the back: the walls between
+/// partitioned groups, messages, nodes, their labels. The legend is the
+/// page's (HTML beside the canvas, legible at any size); exports draw it
+/// in a band below ([`svg`]).
 fn draw(ctx: &mut impl Pen, s: &Scene<'_>) {
     ctx.fill_style(s.theme.bg);
     ctx.fill_rect(0.0, 0.0, W, H);
-    let n = s.nodes.len();
-    let places: Vec<(f64, f64, f64)> = (0..n).map(|i| layout(i, n)).collect();
+    let places = places(s.schema, s.nodes, s.groups);
+    draw_walls(ctx, s, &places);
     draw_messages(ctx, s, &places);
     draw_nodes(ctx, s, &places);
     draw_labels(ctx, s, &places);
-    draw_legend(ctx, s);
+}
+
+/// While the network is split: a dashed wall between neighbouring groups'
+/// columns, each group named over its column.
+fn draw_walls(ctx: &mut impl Pen, s: &Scene<'_>, places: &Places) {
+    if s.groups.len() < 2 {
+        return;
+    }
+    let mut spans: Vec<(f64, f64)> = s
+        .groups
+        .iter()
+        .filter_map(|g| {
+            let xs = g.iter().filter_map(|&id| places.get(id as usize)).map(|p| p.x);
+            let (lo, hi) = xs.fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
+            (lo <= hi).then_some((lo, hi))
+        })
+        .collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    ctx.stroke_style(s.theme.muted);
+    ctx.line_width(1.5);
+    ctx.dash(&[6.0, 6.0]);
+    for pair in spans.windows(2) {
+        let x = (pair[0].1 + pair[1].0) / 2.0;
+        ctx.begin_path();
+        ctx.move_to(x, 28.0);
+        ctx.line_to(x, H - 12.0);
+        ctx.stroke();
+    }
+    ctx.dash(&[]);
+    ctx.font("12px sans-serif");
+    ctx.text_align("center");
+    ctx.text_baseline("middle");
+    ctx.fill_style(s.theme.muted);
+    let k = spans.len().max(1) as f64;
+    for c in 0..spans.len() {
+        ctx.fill_text(&format!("group {} of {}", c + 1, spans.len()), W / k * (c as f64 + 0.5), 14.0);
+    }
 }
 
 /// Messages, batched: one path per kind, so thousands of dots cost a few
@@ -71,10 +158,10 @@ fn draw_messages(ctx: &mut impl Pen, s: &Scene<'_>, places: &Places) {
         ctx.begin_path();
         let mut any = false;
         for m in s.messages.iter().filter(|m| usize::from(m.kind) == k) {
-            let (Some(&(x1, y1, _)), Some(&(x2, y2, _))) = (places.get(m.from as usize), places.get(m.to as usize))
-            else {
+            let (Some(a), Some(b)) = (places.get(m.from as usize), places.get(m.to as usize)) else {
                 continue;
             };
+            let (x1, y1, x2, y2) = (a.x, a.y, b.x, b.y);
             let span = m.deliver_at.saturating_sub(m.sent_at).max(1) as f64;
             let mut p = (s.time.saturating_sub(m.sent_at) as f64 / span).clamp(0.0, 1.0);
             if s.still {
@@ -107,22 +194,38 @@ fn draw_nodes(ctx: &mut impl Pen, s: &Scene<'_>, places: &Places) {
     ctx.text_align("center");
     ctx.text_baseline("middle");
     for node in s.nodes {
-        let Some(&(x, y, r)) = places.get(node.id as usize) else { continue };
+        let Some(&place) = places.get(node.id as usize) else { continue };
         if partitioned {
             ctx.begin_path();
-            ctx.arc(x, y, r + 9.0, 0.0, 2.0 * PI);
+            outline(ctx, place, 9.0);
             ctx.fill_style(GROUP_COLORS[group_of(node.id) % GROUP_COLORS.len()]);
             ctx.alpha(0.35);
             ctx.fill();
             ctx.alpha(1.0);
         }
-        draw_node_body(ctx, s, node, (x, y, r));
-        draw_node_marks(ctx, s, node, (x, y, r));
+        draw_node_body(ctx, s, node, place);
+        draw_node_marks(ctx, s, node, place);
+    }
+}
+
+/// A node's outline grown by `grow`, as a path: a circle for a server, a
+/// square for a hub.
+fn outline(ctx: &mut impl Pen, p: Place, grow: f64) {
+    let r = p.r + grow;
+    if p.hub {
+        ctx.move_to(p.x - r, p.y - r);
+        ctx.line_to(p.x + r, p.y - r);
+        ctx.line_to(p.x + r, p.y + r);
+        ctx.line_to(p.x - r, p.y + r);
+        ctx.line_to(p.x - r, p.y - r);
+    } else {
+        ctx.move_to(p.x + r, p.y);
+        ctx.arc(p.x, p.y, r, 0.0, 2.0 * PI);
     }
 }
 
 /// A node's disc in its role's colour and look; a paused node is veiled.
-fn draw_node_body(ctx: &mut impl Pen, s: &Scene<'_>, node: &NodeView, (x, y, r): (f64, f64, f64)) {
+fn draw_node_body(ctx: &mut impl Pen, s: &Scene<'_>, node: &NodeView, place: Place) {
     let th = s.theme;
     let color = match node.status {
         NodeStatus::Crashed => th.crashed,
@@ -132,7 +235,7 @@ fn draw_node_body(ctx: &mut impl Pen, s: &Scene<'_>, node: &NodeView, (x, y, r):
     // that has left is faded.
     let look = s.schema.role_look(node.role);
     ctx.begin_path();
-    ctx.arc(x, y, r, 0.0, 2.0 * PI);
+    outline(ctx, place, 0.0);
     if look == RoleLook::Vacant && node.status != NodeStatus::Crashed {
         ctx.stroke_style(th.muted);
         ctx.line_width(1.5);
@@ -155,8 +258,9 @@ fn draw_node_body(ctx: &mut impl Pen, s: &Scene<'_>, node: &NodeView, (x, y, r):
 
 /// What is drawn over a node: its main timer, the selection ring, the
 /// cross of a crash.
-fn draw_node_marks(ctx: &mut impl Pen, s: &Scene<'_>, node: &NodeView, (x, y, r): (f64, f64, f64)) {
+fn draw_node_marks(ctx: &mut impl Pen, s: &Scene<'_>, node: &NodeView, place: Place) {
     let th = s.theme;
+    let (x, y, r) = (place.x, place.y, place.r);
     // The main timer: the arc still to run.
     if let Some((set, due)) = node.timer {
         let left = (due.saturating_sub(s.time) as f64 / due.saturating_sub(set).max(1) as f64).clamp(0.0, 1.0);
@@ -168,7 +272,7 @@ fn draw_node_marks(ctx: &mut impl Pen, s: &Scene<'_>, node: &NodeView, (x, y, r)
     }
     if s.selected == Some(node.id) {
         ctx.begin_path();
-        ctx.arc(x, y, r + 8.0, 0.0, 2.0 * PI);
+        outline(ctx, place, 8.0);
         ctx.stroke_style(th.fg);
         ctx.line_width(1.5);
         ctx.stroke();
@@ -188,27 +292,28 @@ fn draw_node_marks(ctx: &mut impl Pen, s: &Scene<'_>, node: &NodeView, (x, y, r)
 /// Labels, one font at a time (setting a canvas font is costly): the name
 /// and the first field on nodes big enough, else the number alone.
 fn draw_labels(ctx: &mut impl Pen, s: &Scene<'_>, places: &Places) {
-    let r = places.first().map_or(0.0, |p| p.2);
-    if r >= 14.0 {
+    let names = s.schema.node_names(s.nodes);
+    let r = places.iter().find(|p| !p.hub).or(places.first()).map_or(0.0, |p| p.r);
+    let big = r >= 14.0;
+    if big {
         ctx.font(&format!("bold {}px sans-serif", (r * 0.55).round()));
-        for (node, &(x, y, r)) in s.nodes.iter().zip(places) {
-            ctx.fill_style(ink(s, node));
-            ctx.fill_text(&format!("S{}", node.id + 1), x, y - r * 0.22);
-        }
-        if let Some(f) = s.schema.fields.first() {
-            ctx.font(&format!("{}px sans-serif", (r * 0.42).round()));
-            for (node, &(x, y, r)) in s.nodes.iter().zip(places) {
-                if let Some(v) = node.field(0) {
-                    ctx.fill_style(ink(s, node));
-                    ctx.fill_text(&f.short_text(v), x, y + r * 0.38);
-                }
-            }
-        }
     } else {
         ctx.font("10px sans-serif");
-        for (node, &(x, y, _)) in s.nodes.iter().zip(places) {
-            ctx.fill_style(ink(s, node));
-            ctx.fill_text(&format!("{}", node.id + 1), x, y);
+    }
+    for ((node, place), name) in s.nodes.iter().zip(places).zip(&names) {
+        ctx.fill_style(ink(s, node));
+        let short = name.strip_prefix('S').filter(|_| !place.hub && !big).unwrap_or(name);
+        // A hub shows no field: its name sits in its middle.
+        let y = if big && !place.hub { place.y - place.r.min(r) * 0.22 } else { place.y };
+        ctx.fill_text(short, place.x, y);
+    }
+    if let (true, Some(f)) = (big, s.schema.fields.first()) {
+        ctx.font(&format!("{}px sans-serif", (r * 0.42).round()));
+        for (node, place) in s.nodes.iter().zip(places).filter(|(_, p)| !p.hub) {
+            if let Some(v) = node.field(0) {
+                ctx.fill_style(ink(s, node));
+                ctx.fill_text(&f.short_text(v), place.x, place.y + place.r.min(r) * 0.38);
+            }
         }
     }
 }
@@ -224,29 +329,77 @@ fn ink(s: &Scene<'_>, node: &NodeView) -> &'static str {
     }
 }
 
-/// The legend: roles, then message kinds (replies share their request's
-/// colour); and a note when not every message in flight is drawn.
-fn draw_legend(ctx: &mut impl Pen, s: &Scene<'_>) {
-    let th = s.theme;
-    ctx.text_align("left");
-    ctx.font("12px sans-serif");
-    let mut entries: Vec<(&str, &str)> = s.schema.roles.iter().map(|r| (r.color.as_str(), r.name.as_str())).collect();
-    entries.extend(s.schema.kinds.iter().filter(|k| !k.reply).map(|k| (k.color.as_str(), k.name.as_str())));
-    entries.push((th.crashed, "crashed"));
-    for (i, (c, label)) in entries.iter().enumerate() {
-        let y = 16.0 + i as f64 * 16.0;
-        ctx.fill_style(c);
-        ctx.fill_rect(10.0, y - 5.0, 10.0, 10.0);
-        ctx.fill_style(th.muted);
-        ctx.fill_text(label, 26.0, y);
+/// The legend's entries: roles, then message kinds (replies share their
+/// request's colour), then crashed nodes; each a colour, a label and
+/// whether it is a message (a dot) rather than a node.
+fn legend_entries(schema: &Schema, theme: Theme) -> Vec<(&str, &str, bool)> {
+    let mut entries: Vec<(&str, &str, bool)> =
+        schema.roles.iter().map(|r| (r.color.as_str(), r.name.as_str(), false)).collect();
+    entries.extend(schema.kinds.iter().filter(|k| !k.reply).map(|k| (k.color.as_str(), k.name.as_str(), true)));
+    entries.push((theme.crashed, "crashed", false));
+    entries
+}
+
+/// Where each legend entry of an export's band goes (left to right,
+/// wrapping), and the band's height.
+fn legend_band(entries: &[(&str, &str, bool)]) -> (Vec<(f64, f64)>, f64) {
+    let (mut x, mut y) = (10.0, 18.0);
+    let mut at = Vec::with_capacity(entries.len());
+    for (_, label, _) in entries {
+        // 12 px sans-serif: about 7 px a character.
+        let w = 30.0 + 7.0 * label.chars().count() as f64;
+        if x + w > W - 10.0 && x > 10.0 {
+            (x, y) = (10.0, y + 20.0);
+        }
+        at.push((x, y));
+        x += w;
     }
-    if s.messages_total as usize > s.messages.len() {
+    (at, y + 16.0)
+}
+
+/// The legend as an export draws it: a band under the drawing, from `top`;
+/// and a note when not every message in flight is drawn.
+fn draw_legend_band(ctx: &mut impl Pen, s: &Scene<'_>, top: f64, height: f64) {
+    let th = s.theme;
+    ctx.fill_style(th.bg);
+    ctx.fill_rect(0.0, top, W, height);
+    ctx.text_align("left");
+    ctx.text_baseline("middle");
+    ctx.font("12px sans-serif");
+    let entries = legend_entries(s.schema, th);
+    let (at, _) = legend_band(&entries);
+    for ((c, label, _), (x, y)) in entries.iter().zip(at) {
+        ctx.fill_style(c);
+        ctx.fill_rect(x, top + y - 5.0, 10.0, 10.0);
         ctx.fill_style(th.muted);
-        ctx.fill_text(
-            &format!("showing {} of {} messages in flight", s.messages.len(), s.messages_total),
-            10.0,
-            H - 12.0,
-        );
+        ctx.fill_text(label, x + 16.0, top + y);
+    }
+    if let Some(note) = shown_note(s.messages.len(), s.messages_total) {
+        ctx.fill_style(th.muted);
+        ctx.fill_text(&note, 10.0, top + height - 10.0);
+    }
+}
+
+/// "showing N of M messages in flight" when the drawing leaves some out.
+fn shown_note(shown: usize, total: u64) -> Option<String> {
+    (total as usize > shown).then(|| format!("showing {shown} of {total} messages in flight"))
+}
+
+/// The legend on the page, beside the drawing: HTML, so it wraps and stays
+/// legible on a phone and never covers a node.
+fn legend_html(state: &AppState) -> Html {
+    let Some(schema) = state.schema.as_ref() else { return html! {} };
+    let entries = legend_entries(schema, pen::theme());
+    let note = state.frame.as_ref().and_then(|f| shown_note(state.messages.len(), f.messages_total));
+    html! {
+        <div class="legend" aria-label="Legend">
+            <ul>
+                { for entries.iter().map(|(c, label, dot)| html! {
+                    <li><span class={classes!("swatch", dot.then_some("dot"))} style={format!("background:{c}")}></span>{ *label }</li>
+                }) }
+            </ul>
+            if let Some(note) = note { <p class="shown-note">{ note }</p> }
+        </div>
     }
 }
 
@@ -258,17 +411,19 @@ fn summary(state: &AppState) -> String {
         let m = &schema.metrics[i];
         values.get(i).map(|v| format!("{} {}. ", m.label, m.unit.format(*v)))
     });
+    let names = schema.node_names(&state.shown.nodes);
     let roles: Vec<String> = state
         .shown
         .nodes
         .iter()
-        .map(|n| {
+        .zip(&names)
+        .map(|(n, name)| {
             let role = if n.status == NodeStatus::Up {
                 schema.roles.get(n.role as usize).map_or("?", |r| r.name.as_str())
             } else {
                 n.status.name()
             };
-            format!("S{} {role}", n.id + 1)
+            format!("{name} {role}")
         })
         .collect();
     let total = state.shown.frame.as_ref().map_or(0, |f| f.messages_total);
@@ -291,8 +446,10 @@ pub fn svg(state: &AppState) -> Option<String> {
         theme: pen::theme(),
         still: false,
     };
-    let mut p = SvgPen::new(W, H);
+    let (_, band) = legend_band(&legend_entries(schema, scene.theme));
+    let mut p = SvgPen::new(W, H + band);
     draw(&mut p, &scene);
+    draw_legend_band(&mut p, &scene, H, band);
     Some(p.finish())
 }
 
@@ -348,21 +505,21 @@ pub fn ClusterView(props: &PanelProps) -> Html {
     let onclick = {
         let canvas = canvas.clone();
         let dispatcher = state.dispatcher();
-        let n = state.nodes.len();
+        let spots = state.schema.as_ref().map(|schema| places(schema, &state.nodes, &state.groups)).unwrap_or_default();
         Callback::from(move |e: MouseEvent| {
             let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
             let rect = c.get_bounding_client_rect();
             let x = (f64::from(e.client_x()) - rect.left()) * W / rect.width().max(1.0);
             let y = (f64::from(e.client_y()) - rect.top()) * H / rect.height().max(1.0);
-            let hit = (0..n).find(|&i| {
-                let (nx, ny, r) = layout(i, n);
-                (nx - x).powi(2) + (ny - y).powi(2) <= (r + 6.0).powi(2)
-            });
+            let hit = spots.iter().position(|p| (p.x - x).powi(2) + (p.y - y).powi(2) <= (p.r + 6.0).powi(2));
             dispatcher.dispatch(Msg::Select(hit.map(|i| i as u32)));
         })
     };
     let label = summary(state);
     html! {
-        <canvas ref={canvas} class="cluster" width="640" height="520" role="img" aria-label={label} {onclick}></canvas>
+        <div class="cluster-drawing">
+            <canvas ref={canvas} class="cluster" width="640" height="520" role="img" aria-label={label} {onclick}></canvas>
+            { legend_html(state) }
+        </div>
     }
 }

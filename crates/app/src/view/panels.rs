@@ -224,8 +224,8 @@ pub fn NodeTable(props: &NodeTableProps) -> Html {
                 if let Some(strip) = &schema.strip { <th>{ &strip.title }</th> }
             </tr></thead>
             <tbody>
-            { for props.nodes.iter().map(|n| html! {
-                <NodeRow key={n.id} schema={schema.clone()} node={n.clone()} selected={props.selected == Some(n.id)} dispatch={props.dispatch.clone()} />
+            { for props.nodes.iter().zip(schema.node_names(&props.nodes)).map(|(n, name)| html! {
+                <NodeRow key={n.id} schema={schema.clone()} node={n.clone()} {name} selected={props.selected == Some(n.id)} dispatch={props.dispatch.clone()} />
             }) }
             </tbody>
         </table></div>
@@ -237,6 +237,8 @@ pub fn NodeTable(props: &NodeTableProps) -> Html {
 struct NodeRowProps {
     schema: Rc<Schema>,
     node: NodeView,
+    /// Its name on the page (`S3`, or a hub's `LB`).
+    name: AttrValue,
     selected: bool,
     dispatch: UseReducerDispatcher<AppState>,
 }
@@ -256,8 +258,8 @@ fn NodeRow(props: &NodeRowProps) -> Html {
         schema.fields.iter().position(|f| f.name == name).and_then(|i| n.field(i)).map(|v| v.max(0) as u64)
     };
     html! {
-        <tr class={classes!(props.selected.then_some("selected"), n.status.name())} onclick={select} aria-label={format!("S{}", n.id + 1)}>
-            <th scope="row">{ format!("S{}", n.id + 1) }</th>
+        <tr class={classes!(props.selected.then_some("selected"), n.status.name())} onclick={select} aria-label={props.name.clone()}>
+            <th scope="row">{ props.name.clone() }</th>
             <td class={classes!("role", role_name.to_string())}>{ role_name }{ if n.status == NodeStatus::Paused { " (paused)" } else { "" } }</td>
             { for schema.fields.iter().enumerate().filter(|(_, f)| f.in_table).map(|(i, f)| {
                 html! { <td>{ n.field(i).map_or("–".to_string(), |v| f.unit.format(v as f64)) }</td> }
@@ -313,6 +315,12 @@ pub fn NodePanel(props: &PanelProps) -> Html {
     let name = format!("S{}", id + 1);
     let others: Vec<String> = nodes.iter().filter(|o| o.id != id).map(|o| format!("S{}", o.id + 1)).collect();
     let role = schema.role_name(n.role);
+    // Its name on the page: a hub's own (`LB`), with the number scenario
+    // lines use.
+    let shown = match schema.node_names(&nodes).get(id as usize) {
+        Some(own) if *own != name => format!("{own} ({name})"),
+        _ => name.clone(),
+    };
     // Nodes past the scenario's servers (helpers the lab adds) take no actions.
     let actionable = ctx.state.settings.as_ref().is_none_or(|s| id < s.nodes);
     let facts: Vec<String> = schema
@@ -331,7 +339,7 @@ pub fn NodePanel(props: &PanelProps) -> Html {
     });
     html! {
         <section class="panel node" aria-label="Node">
-            <h2>{ format!("{name}: {}", if n.status == NodeStatus::Up { role } else { n.status.name() }) }</h2>
+            <h2>{ format!("{shown}: {}", if n.status == NodeStatus::Up { role } else { n.status.name() }) }</h2>
             if actionable { <div class="buttons">{ for buttons }</div> }
             <p class="note">{ facts.join(", ") }</p>
         </section>
@@ -394,14 +402,22 @@ pub fn Charts(props: &PanelProps) -> Html {
     if samples.len() < 2 {
         return html! {};
     }
-    let charted: Vec<_> = schema.metrics.iter().filter(|m| m.chart).collect();
+    // A metric this run does not measure (NaN throughout) gets no chart,
+    // and a lab with nothing to chart gets no panel.
+    let charted: Vec<(_, Vec<(Time, f64)>)> = schema
+        .metrics
+        .iter()
+        .filter(|m| m.chart)
+        .enumerate()
+        .map(|(i, m)| (m, samples.iter().map(|s| (s.time, s.values.get(i).copied().unwrap_or(f64::NAN))).collect()))
+        .filter(|(_, series): &(_, Vec<(Time, f64)>)| !series.iter().all(|(_, v)| v.is_nan()))
+        .collect();
+    if charted.is_empty() {
+        return html! {};
+    }
     html! {
         <section class="panel charts" aria-label="Charts">
-            { for charted.iter().enumerate().map(|(i, m)| {
-                let series: Vec<(Time, f64)> = samples.iter().map(|s| (s.time, s.values.get(i).copied().unwrap_or(f64::NAN))).collect();
-                // A metric this run does not measure (NaN throughout) gets no chart.
-                if series.iter().all(|(_, v)| v.is_nan()) { html! {} } else { sparkline(&series, &m.label, m.unit) }
-            }) }
+            { for charted.iter().map(|(m, series)| sparkline(series, &m.label, m.unit)) }
         </section>
     }
 }

@@ -384,7 +384,7 @@ impl Model for BalanceLab {
                 role("queueing", "#e0a21b"),
                 role("slow", "#c2504a"),
                 role("failing", "#e05a5a"),
-                role("balancer", "#8a6ad0"),
+                role("balancer", "#8a6ad0").hub("LB"),
                 role("ejected", "#5d6677"),
             ],
             kinds: vec![

@@ -22,7 +22,11 @@ pub enum Unit {
     Count,
     /// Microseconds, shown as `12.5 ms`.
     Micros,
-    /// A server: the value is its number from 1 (`S3`); 0 means none.
+    /// A server: the value is its number from 1 (`S3`); 0 means none. A
+    /// negative value −n names server n holding the post while it cannot
+    /// reach a majority of its cluster (`S3, cut off from a majority`): a
+    /// leader left in a minority partition, which the drawing still shows
+    /// in its role.
     Node,
     /// A fraction shown as a percentage (0.25 is `25.00%`).
     Fraction,
@@ -60,6 +64,7 @@ impl Unit {
             Unit::Count => format!("{v:.0}"),
             Unit::Micros => format!("{:.1} ms", v / 1e3),
             Unit::Node if v >= 1.0 => format!("S{v:.0}"),
+            Unit::Node if v <= -1.0 => format!("S{:.0}, cut off from a majority", -v),
             Unit::Node => "none".into(),
             Unit::Fraction => format!("{:.2}%", v * 100.0),
             Unit::Ratio => format!("{v:.3}"),
@@ -126,12 +131,17 @@ pub struct RoleStyle {
     /// How a node in this role is drawn.
     #[serde(default)]
     pub look: RoleLook,
+    /// What kind of node holds this role: a server on the circle, or a
+    /// hub (a balancer, a client) drawn as a box in the middle under a name
+    /// of its own.
+    #[serde(default)]
+    pub shape: RoleShape,
 }
 
 impl RoleStyle {
     /// A role drawn as a filled circle of its colour.
     pub fn new(name: &str, color: &str) -> RoleStyle {
-        RoleStyle { name: name.into(), color: color.into(), look: RoleLook::Filled }
+        RoleStyle { name: name.into(), color: color.into(), look: RoleLook::Filled, shape: RoleShape::Server }
     }
 
     /// The same role drawn another way.
@@ -139,6 +149,28 @@ impl RoleStyle {
         self.look = look;
         self
     }
+
+    /// The same role held by a hub named `prefix` (`LB`; `LB1`, `LB2`, ...
+    /// when there are several), drawn as a box in the middle of the
+    /// servers rather than as one of them.
+    pub fn hub(mut self, prefix: &str) -> RoleStyle {
+        self.shape = RoleShape::Hub { prefix: prefix.into() };
+        self
+    }
+}
+
+/// What kind of node holds a role.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoleShape {
+    /// A server: a circle on the ring, named `S1`, `S2`, ... by its number.
+    #[default]
+    Server,
+    /// Not a server (a balancer, a client): a box in the middle, named by
+    /// `prefix` and its place among the nodes of its role.
+    Hub {
+        /// The name's first letters (`LB`).
+        prefix: String,
+    },
 }
 
 /// How the drawing shows a node in a role.
@@ -423,6 +455,34 @@ impl Schema {
     /// How a node in role `role` is drawn.
     pub fn role_look(&self, role: u8) -> RoleLook {
         self.roles.get(role as usize).map_or(RoleLook::Filled, |r| r.look)
+    }
+
+    /// The hub prefix of role `role`, if nodes in it are not servers.
+    pub fn hub_prefix(&self, role: u8) -> Option<&str> {
+        match self.roles.get(role as usize).map(|r| &r.shape) {
+            Some(RoleShape::Hub { prefix }) => Some(prefix),
+            _ => None,
+        }
+    }
+
+    /// The names people see for `nodes` (in their order): `S<n>` for a
+    /// server (its number, as scenario lines write it), a hub's prefix for
+    /// a hub (`LB`, or `LB1`, `LB2`, ... when several share it).
+    pub fn node_names(&self, nodes: &[NodeView]) -> Vec<String> {
+        let prefix = |n: &NodeView| self.hub_prefix(n.role);
+        nodes
+            .iter()
+            .map(|n| match prefix(n) {
+                None => format!("S{}", n.id + 1),
+                Some(p) => {
+                    let same: Vec<u32> = nodes.iter().filter(|o| prefix(o) == Some(p)).map(|o| o.id).collect();
+                    match same.iter().position(|&id| id == n.id) {
+                        Some(k) if same.len() > 1 => format!("{p}{}", k + 1),
+                        _ => p.to_string(),
+                    }
+                }
+            })
+            .collect()
     }
 
     /// A note's colour by name (a neutral one for a note the lab does not

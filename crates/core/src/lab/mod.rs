@@ -36,7 +36,7 @@ pub use catalog::{ExperimentInfo, LabInfo, ParamView, Settings};
 pub use experiment::{Cell, Column, ColumnKind, ExpArg, ExpArgs, Experiment, Table};
 pub use frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NodeStatus,
-    NodeView, NoteStyle, RoleLook, RoleStyle, Schema, StripBase, StripSpec, Unit,
+    NodeView, NoteStyle, RoleLook, RoleShape, RoleStyle, Schema, StripBase, StripSpec, Unit,
 };
 
 use crate::scenario::params::ParamSpec;

@@ -289,11 +289,12 @@ impl ClusterProtocol for PaxosNode {
             m("decisions", "Slots chosen (by a majority of acceptors)", Unit::Count, true)
                 .with_role(MetricRole::Progress),
             m("learned", "Slots learned (by some learner)", Unit::Count, false),
+            m("unlearned", "Slots chosen that no learner knows yet", Unit::Count, false),
             m("rounds", "Rounds started (phase 1)", Unit::Count, true),
             m("rounds_per_decision", "Rounds per decision", Unit::Ratio, false),
             m("msgs_per_decision", "Messages per decision", Unit::Ratio, false),
-            m("first_decision", "Time to the first decision", Unit::Micros, false),
-            m("decided_per_sec", "Slots decided per second", Unit::PerSec, false),
+            m("first_decision", "Time until acceptors first chose a value", Unit::Micros, false),
+            m("decided_per_sec", "Slots chosen per second", Unit::PerSec, false),
             m("learners_behind", "Servers up that miss a decision", Unit::Count, false),
             m("leader", "Leader", Unit::Node, false).with_role(MetricRole::Leader),
             m("leaders_elected", "Leaders elected", Unit::Count, false),
@@ -363,6 +364,7 @@ impl ClusterProtocol for PaxosNode {
         out.extend([
             decisions,
             t.learned.len() as f64,
+            (decisions - t.learned.len() as f64).max(0.0),
             t.rounds as f64,
             per(t.rounds as f64),
             per(t.protocol_messages as f64),

@@ -164,6 +164,38 @@ fn current_leader(sim: &Sim<RaftNode>) -> Option<usize> {
     (!overtaken).then_some(i)
 }
 
+/// The leader as the metric shows it (see [`Unit::Node`]): the current
+/// leader's number; or, negated, a running leader that cannot reach a
+/// majority of its configuration (a minority partition, its followers
+/// crashed), which the drawing still shows as a leader; 0 for none.
+fn shown_leader(current: Option<u32>, sim: &Sim<RaftNode>) -> f64 {
+    let nodes = sim.nodes();
+    let up = |k: usize| nodes.get(k).is_some_and(|n| n.status == NodeStatus::Up);
+    let holder = current.map(|l| l as usize).or_else(|| {
+        let leaders = nodes.iter().enumerate().filter(|&(k, n)| up(k) && n.state.role() == Role::Leader);
+        leaders.max_by_key(|(_, n)| n.state.term()).map(|(k, _)| k)
+    });
+    let Some(l) = holder else { return 0.0 };
+    let members = nodes[l].state.configuration();
+    let net = sim.net();
+    let reach = (0..nodes.len())
+        .filter(|&k| members.contains(k as NodeId))
+        .filter(|&k| {
+            k == l || (up(k) && !net.is_cut(l as NodeId, k as NodeId) && !net.is_cut(k as NodeId, l as NodeId))
+        })
+        .count();
+    let id = f64::from(l as u32 + 1);
+    if 2 * reach > members.len() as usize {
+        if current.is_some() {
+            id
+        } else {
+            0.0
+        }
+    } else {
+        -id
+    }
+}
+
 /// Most log entries shown per server.
 pub const LOG_TAIL: usize = 32;
 
@@ -424,7 +456,7 @@ impl ClusterProtocol for RaftNode {
         let leaderless = t.leaderless_total + t.leaderless_since.map_or(0, |s| now - s);
         let term = sim.nodes().iter().map(|n| n.state.term()).max().unwrap_or(0);
         out.extend([
-            t.leader.map_or(0.0, |l| f64::from(l + 1)),
+            shown_leader(t.leader, sim),
             term as f64,
             t.elections as f64,
             t.leaders_elected as f64,

@@ -1,0 +1,125 @@
+// Browser tests of the page as a newcomer meets it (issue "The page as a
+// newcomer meets it"): the legend never covers a node and stays legible on a
+// phone, a partition is drawn as separated groups, a balancer is a hub of its
+// own, the status agrees with the drawing, and a first hint can be dismissed
+// for good.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, launch, ROOT } from './harness.mjs';
+
+const CLI = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+let server, url, browser;
+before(async () => {
+  ({ server, url } = await serve());
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+function link(scenario) {
+  const file = join(tmpdir(), `page-${process.pid}-${Math.random().toString(36).slice(2)}.scn`);
+  writeFileSync(file, scenario);
+  return execFileSync(CLI, ['link', file], { encoding: 'utf8' }).trim();
+}
+
+async function open(path, viewport = { width: 1280, height: 800 }, context = null) {
+  const page = context ? await context.newPage() : await browser.newPage({ viewport, acceptDownloads: true });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url + path);
+  await page.locator('canvas.cluster').waitFor();
+  return { page, errors };
+}
+
+async function runTo(page, micros) {
+  await page.waitForFunction((t) => Number(document.querySelector('[data-time]')?.dataset.time) === t, micros, { timeout: 20_000 });
+  await page.waitForTimeout(200);
+}
+
+async function svgExport(page) {
+  if ((await page.locator('details.files').getAttribute('open')) === null) {
+    await page.getByText('Files', { exact: true }).click();
+  }
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Cluster view as SVG' }).click()]);
+  return readFileSync(await file.path()).toString();
+}
+
+const overlap = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+// The legend used to be painted over the drawing's top-left corner, over S5,
+// and shrank with the canvas to about 5 px on a phone. It is the page's now:
+// beside or under the drawing, never on it, in a readable size.
+for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+  test(`the legend never covers a node and stays legible at ${viewport.width} px`, async () => {
+    const { page, errors } = await open('', viewport);
+    const legend = page.locator('.legend');
+    await legend.locator('li').first().waitFor();
+    const canvas = await page.locator('canvas.cluster').boundingBox();
+    for (const li of await legend.locator('li').all()) {
+      const box = await li.boundingBox();
+      assert.ok(!overlap(box, canvas), `legend entry "${await li.textContent()}" lies on the drawing`);
+      assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, `"${await li.textContent()}" fits the screen`);
+    }
+    const size = await legend.locator('li').first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+    assert.ok(size >= 12, `legend text ${size} px`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+}
+
+// A partition is drawn as separated groups: each side in a column of its
+// own with a wall between, not as a faint halo around nodes in place.
+test('a partition is drawn as separated groups, and the status names a leader cut off from a majority', async () => {
+  // Seed 1 elects S3 (the default scenario): split it off with S4 and S5,
+  // crash S5, and no side has a majority (Raft §5.2).
+  const scn = 'lab raft\nseed 1\nrequest_rate 0\nat 1500ms partition S3,S4,S5 | S1,S2\nat 1600ms crash S5\nuntil 3s\n';
+  const { page, errors } = await open(`#${link(scn)}`);
+  await runTo(page, 3_000_000);
+  assert.equal(await page.locator('[data-metric="leader"]').textContent(), 'S3, cut off from a majority');
+  const svg = await svgExport(page);
+  assert.match(svg, /group 1 of 2/);
+  assert.match(svg, /group 2 of 2/);
+  const x = (name) => Number(svg.match(new RegExp(`<text x="([0-9.]+)"[^>]*>${name}</text>`))[1]);
+  const [a, b] = [['S3', 'S4', 'S5'], ['S1', 'S2']].map((g) => g.map(x));
+  const apart = Math.max(...a) < Math.min(...b) || Math.max(...b) < Math.min(...a);
+  assert.ok(apart, `S3-S5 at ${a}, S1-S2 at ${b}: two columns`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// The balancer is not one more server on the circle named S11: it is a hub
+// in the middle, named LB, in the drawing and the table.
+test('the balancer is drawn as a hub named LB, not as a server', async () => {
+  const { page, errors } = await open(`#${link('lab balance\nseed 1\nnodes 10\nuntil 1s\n')}`);
+  await runTo(page, 1_000_000);
+  assert.equal(await page.getByRole('row', { name: 'LB' }).count(), 1, 'a table row named LB');
+  const svg = await svgExport(page);
+  assert.match(svg, />LB</);
+  assert.doesNotMatch(svg, />S11</);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// One line for a newcomer, in the page (never a modal), dismissed for good.
+test('a first hint is shown once and stays dismissed', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const { page, errors } = await open('', undefined, context);
+  const hint = page.locator('.first-hint');
+  await hint.waitFor();
+  assert.match(await hint.textContent(), /Click a node/);
+  assert.equal(await page.locator('[role="dialog"]').count(), 0, 'not a modal');
+  await page.getByRole('button', { name: 'Dismiss the hint' }).click();
+  assert.equal(await hint.count(), 0);
+  await page.reload();
+  await page.locator('canvas.cluster').waitFor();
+  assert.equal(await page.locator('.first-hint').count(), 0, 'still dismissed after a reload');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
