@@ -8,7 +8,7 @@ use crate::ctx::{spawn_worker, Bridge, Ctx, PanelProps};
 use crate::labs;
 use crate::protocol::{FromWorker, ToWorker};
 use crate::state::{AppState, Msg};
-use crate::view::{api, canvas, files, panels, results, spacetime, tune};
+use crate::view::{api, canvas, files, narration, panels, results, spacetime, tune};
 use clusterscope_core::lab::LabInfo;
 use clusterscope_core::sim::time::format_clock;
 use gloo_events::EventListener;
@@ -638,6 +638,7 @@ fn full_page(
                     </div>
                     if cluster && own_stage.is_none() { <FirstHint /> }
                     { p.drawing }
+                    if cluster && own_stage.is_none() && timed { <narration::Narration ctx={ctx.clone()} /> }
                     if timed { <panels::Timeline ctx={ctx.clone()} /> }
                     if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
                         <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />

@@ -29,7 +29,7 @@ struct Place {
 }
 
 /// Where every node sits, by node id. Servers stand on a circle; hubs (a
-/// balancer, a client: see [`Schema::hub_prefix`]) stand in its middle.
+/// front end, a client: see [`Schema::hub_prefix`]) stand in its middle.
 /// While the network is split, each group of nodes that can reach each
 /// other gets a column of its own with its own circle, so a partition reads
 /// as separated groups rather than as colours.

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod canvas;
 pub mod files;
+pub mod narration;
 pub mod panels;
 pub mod pen;
 pub mod results;

@@ -139,6 +139,14 @@ pub trait ClusterProtocol: Protocol + 'static {
     /// Updates the tracker from the events of the last step
     /// ([`Sim::last_events`]).
     fn observe(_tracker: &mut Self::Tracker, _sim: &Sim<Self>) {}
+    /// What the last step did, in one plain sentence for the page's live
+    /// narration ("S3 crashed: it stops answering"), if
+    /// it did something worth saying; called after
+    /// [`ClusterProtocol::observe`]. The shared faults are narrated
+    /// already.
+    fn narrate(_tracker: &Self::Tracker, _sim: &Sim<Self>) -> Option<String> {
+        None
+    }
     /// Values of [`ClusterProtocol::metric_specs`], in order.
     fn metrics(_tracker: &Self::Tracker, _sim: &Sim<Self>, _out: &mut Vec<f64>) {}
     /// Applies one of the protocol's own verbs (beyond `timeout` and
@@ -153,6 +161,25 @@ pub trait ClusterProtocol: Protocol + 'static {
         let _ = scn;
         Err(format!("this lab answers no questions ('{question}')"))
     }
+}
+
+/// A shared fault in one plain sentence, for the live narration (a
+/// setting changed says nothing: the Network panel shows it).
+pub fn fault_sentence(f: &Fault) -> Option<String> {
+    let s = |n: &crate::sim::NodeId| format!("S{}", n + 1);
+    Some(match f {
+        Fault::Crash(n) => format!("{} crashed: it stops answering and its timers stop", s(n)),
+        Fault::Restart(n) => format!("{} restarted from what it had saved", s(n)),
+        Fault::Pause(n) => format!("{} paused: messages to it wait", s(n)),
+        Fault::Resume(n) => format!("{} resumed", s(n)),
+        Fault::Partition(groups) => {
+            let g: Vec<String> = groups.iter().map(|g| g.iter().map(s).collect::<Vec<_>>().join(", ")).collect();
+            format!("The network split into groups that cannot reach each other: {}", g.join(" | "))
+        }
+        Fault::Block(a, b) => format!("Messages from {} to {} are cut (one way)", s(a), s(b)),
+        Fault::Heal => "The network healed: every link carries messages again".to_string(),
+        Fault::Set(..) => return None,
+    })
 }
 
 /// The buttons every cluster lab offers on a selected node beyond the
@@ -177,6 +204,8 @@ pub struct ClusterLab<P: ClusterProtocol> {
     rate_mark: (Time, u64),
     rate: f64,
     diagram: Option<Recorder>,
+    /// The last sentence of narration, and when it was said.
+    narration: Option<(Time, String)>,
 }
 
 /// The space-time diagram's records made since the last frame.
@@ -293,6 +322,7 @@ impl<P: ClusterProtocol> Clone for ClusterLab<P> {
             rate_mark: self.rate_mark,
             rate: self.rate,
             diagram: self.diagram.clone(),
+            narration: self.narration.clone(),
         }
     }
 }
@@ -317,6 +347,21 @@ impl<P: ClusterProtocol> ClusterLab<P> {
             rate_mark: (0, 0),
             rate: 0.0,
             diagram: None,
+            narration: None,
+        }
+    }
+
+    /// Keeps the last step's sentence of narration, if it said something:
+    /// the protocol's own, else a shared fault's.
+    fn narrate(&mut self) {
+        let said = P::narrate(&self.tracker, &self.sim).or_else(|| {
+            self.sim.last_events().iter().rev().find_map(|e| match e {
+                TraceEvent::Fault { fault, .. } => fault_sentence(fault),
+                _ => None,
+            })
+        });
+        if let Some(s) = said {
+            self.narration = Some((self.sim.now(), s));
         }
     }
 
@@ -341,6 +386,7 @@ impl<P: ClusterProtocol> ClusterLab<P> {
             return false;
         }
         P::observe(&mut self.tracker, &self.sim);
+        self.narrate();
         self.record();
         // The message rate over windows of a quarter second of virtual
         // time, measured as events happen, so it is the same whenever and
@@ -484,6 +530,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
             }
         }
         P::observe(&mut self.tracker, &self.sim);
+        self.narrate();
         self.record();
         Ok(())
     }
@@ -591,6 +638,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         let budget = if full { FULL_LOG_LINES } else { FRAME_LOG_LINES };
         let skip = trace.since(from).count().saturating_sub(budget);
         frame.log = trace.since(from).skip(skip).map(|e| shorten(e.describe(), LOG_LINE_CHARS)).collect();
+        frame.narration = self.narration.clone();
         self.log_cursor = trace.total();
     }
 

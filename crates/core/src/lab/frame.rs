@@ -132,7 +132,7 @@ pub struct RoleStyle {
     #[serde(default)]
     pub look: RoleLook,
     /// What kind of node holds this role: a server on the circle, or a
-    /// hub (a balancer, a client) drawn as a box in the middle under a name
+    /// hub (a front end, a client) drawn as a box in the middle under a name
     /// of its own.
     #[serde(default)]
     pub shape: RoleShape,
@@ -165,7 +165,7 @@ pub enum RoleShape {
     /// A server: a circle on the ring, named `S1`, `S2`, ... by its number.
     #[default]
     Server,
-    /// Not a server (a balancer, a client): a box in the middle, named by
+    /// Not a server (a front end, a client): a box in the middle, named by
     /// `prefix` and its place among the nodes of its role.
     Hub {
         /// The name's first letters (`LB`).
@@ -680,6 +680,10 @@ pub struct Frame {
     pub view: Option<Vec<u8>>,
     /// Space-time diagram records made since the last frame.
     pub diagram: Option<super::diagram::Chunk>,
+    /// The last sentence of live narration and when it was said: what
+    /// just happened, in plain words (labs that narrate).
+    #[serde(default)]
+    pub narration: Option<(Time, String)>,
 }
 
 impl Frame {

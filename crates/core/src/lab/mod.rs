@@ -441,6 +441,7 @@ impl Lab {
             can_run: self.can_run(),
             view: None,
             diagram: None,
+            narration: None,
         };
         self.model.draw(&mut frame, full);
         frame

@@ -451,6 +451,47 @@ impl ClusterProtocol for RaftNode {
         t.leader = leader;
     }
 
+    fn narrate(t: &RaftTracker, sim: &Sim<Self>) -> Option<String> {
+        let name = |n: &NodeId| format!("S{}", n + 1);
+        sim.last_events().iter().rev().find_map(|ev| match ev {
+            TraceEvent::Note { node, note, .. } => {
+                let s = &sim.nodes().get(*node as usize)?.state;
+                Some(match note {
+                    // Raft §5.2: a candidate wins with votes from a majority.
+                    RaftNote::BecameLeader { term } => format!(
+                        "{} won the election for term {term} with {} of {} votes",
+                        name(node),
+                        s.votes_won(),
+                        s.configuration().len()
+                    ),
+                    RaftNote::BecameCandidate { term } => {
+                        format!(
+                            "{} heard no leader before its election timer ran out: it asks for votes in term {term}",
+                            name(node)
+                        )
+                    }
+                    RaftNote::BecamePreCandidate { term } => {
+                        format!("{} asks first whether it could win (Pre-Vote) before leaving term {term}", name(node))
+                    }
+                    RaftNote::SteppedDown { term, reason } => {
+                        format!("{} stepped down in term {term}: {reason}", name(node))
+                    }
+                    RaftNote::InstalledSnapshot { .. } => {
+                        format!("{} caught up from the leader's snapshot", name(node))
+                    }
+                    _ => return None,
+                })
+            }
+            TraceEvent::Fault { fault: Fault::Crash(n), .. } if t.leader_crashed_at == Some(sim.now()) => {
+                Some(format!(
+                    "{}, the leader, crashed: the others hear no heartbeats and wait for their election timers",
+                    name(n)
+                ))
+            }
+            _ => None,
+        })
+    }
+
     fn metrics(t: &RaftTracker, sim: &Sim<Self>, out: &mut Vec<f64>) {
         let now = sim.now();
         let leaderless = t.leaderless_total + t.leaderless_since.map_or(0, |s| now - s);

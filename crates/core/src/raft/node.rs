@@ -274,6 +274,12 @@ impl RaftNode {
         self.leader_hint
     }
 
+    /// Votes granted in its last election, itself included (a leader's
+    /// are those that made it leader).
+    pub fn votes_won(&self) -> u32 {
+        self.votes_granted
+    }
+
     /// Votes (or pre-votes) granted so far, itself included, while a
     /// candidate or pre-candidate; 0 otherwise.
     pub fn votes_granted(&self) -> u32 {
