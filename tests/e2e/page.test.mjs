@@ -123,3 +123,23 @@ test('a first hint is shown once and stays dismissed', async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+// Live narration: one sentence for what just happened, from the lab's
+// notes (Raft §5.2: the winner, its term, a majority of votes), and a
+// switch that turns it off.
+test('narration says who won the election, and can be switched off', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const { page, errors } = await open(`#${link('lab raft\nseed 1\nrequest_rate 0\nuntil 2s\n')}`, undefined, context);
+  await runTo(page, 2_000_000);
+  const line = page.locator('[data-narration]');
+  assert.match(await line.getAttribute('data-narration'), /^S3 won the election for term 1 with 3 of 5 votes$/);
+  const switcher = page.getByRole('button', { name: 'Narration on' });
+  await switcher.click();
+  assert.equal(await line.count(), 0, 'switched off');
+  await page.reload();
+  await runTo(page, 2_000_000);
+  assert.equal(await page.getByRole('button', { name: 'Narration off' }).count(), 1, 'remembered');
+  assert.equal(await page.locator('[data-narration]').count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
