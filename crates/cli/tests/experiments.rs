@@ -76,8 +76,14 @@ fn exp_json(args: &[&str]) -> Table {
 
 #[test]
 fn every_experiment_gives_the_old_commands_numbers() {
-    // Raft paper, Figure 16: seeds 0..20 for each timeout range.
-    assert_same_numbers(&golden("fig16.txt"), 2, &exp_json(&["raft", "fig16", "--arg", "runs=20"]));
+    // Raft paper, Figure 16: seeds 0..20 for each timeout range, exact
+    // timers only (`jitter=0`; by default each range also gets a line with
+    // timer jitter, which the old command did not have).
+    assert_same_numbers(
+        &golden("fig16.txt"),
+        2,
+        &exp_json(&["raft", "fig16", "--arg", "runs=20", "--arg", "jitter=0"]),
+    );
     // Dueling proposers, "Paxos Made Simple" §2.4: seeds 0..20 a line.
     assert_same_numbers(&golden("paxos-duel.txt"), 2, &exp_json(&["paxos", "duel", "--arg", "runs=20"]));
     // Paxos beside Raft, from a file of either lab.
@@ -155,13 +161,17 @@ fn a_file_of_the_wrong_lab_is_refused_naming_the_right_one() {
 
 #[test]
 fn bad_names_and_arguments_are_sentences() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["exp", "raft", "nonsense"], "the raft lab has no experiment 'nonsense' (it has fig16)"),
         (&["exp", "nolab", "fig16"], "there is no lab 'nolab'"),
-        (&["exp", "raft", "fig16", "--arg", "seeds=5"], "fig16: it has no argument 'seeds' (it takes runs, ranges)"),
+        (
+            &["exp", "raft", "fig16", "--arg", "seeds=5"],
+            "fig16: it has no argument 'seeds' (it takes runs, ranges, jitter)",
+        ),
         (&["exp", "raft", "fig16", "--arg", "runs"], "--arg 'runs': write NAME=VALUE"),
         (&["exp", "raft", "fig16", "--arg", "runs=0"], "runs = 0 is out of range"),
         (&["exp", "raft", "fig16", "--arg", "ranges=300-150"], "'300-150' is not a timeout range"),
+        (&["exp", "raft", "fig16", "--arg", "jitter=0,-3"], "'-3' is not a timer jitter"),
     ];
     for (args, want) in cases {
         let (code, _, err) = clusterscope(args);
@@ -188,9 +198,12 @@ fn json_and_csv_hold_the_columns_of_every_experiment() {
     }
     let fig16 = exp_json(&["raft", "fig16", "--arg", "runs=5", "--arg", "ranges=150-300"]);
     let names: Vec<&str> = fig16.columns.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["timeout (ms)", "p10", "p50", "p90", "p99", "max", "unfinished"]);
-    assert_eq!(fig16.columns[2].unit, "ms");
+    assert_eq!(names, ["timeout (ms)", "timers", "p10", "p50", "p90", "p99", "max", "unfinished"]);
+    assert_eq!(fig16.columns[3].unit, "ms");
     assert_eq!(fig16.rows[0][0], Cell::Text("150-300".into()));
+    // Each range twice: exact timers, then the paper's servers' noise.
+    assert_eq!(fig16.rows[0][1], Cell::Text("exact".into()));
+    assert_eq!(fig16.rows[1][1], Cell::Text("jitter 0-15 ms".into()));
 }
 
 #[test]

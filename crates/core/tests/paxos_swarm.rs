@@ -290,6 +290,7 @@ fn run_plan(seed: u64, plan: Plan) -> Result<Outcome, Failure> {
         seed,
         net: plan.net.clone(),
         drift_ppm_max: 0,
+        timer_jitter_max: 0,
         client: ClientConfig { rate_per_sec: plan.request_rate, ..ClientConfig::default() },
         // `SWARM_TRACE=1` keeps the trace, printed when the seed fails.
         trace_window: if std::env::var("SWARM_TRACE").is_ok() { 1 << 22 } else { 0 },

@@ -369,6 +369,34 @@ fn committed_configuration_kept_reports_a_leader_without_it() {
     assert!(msg.contains("older than the committed configuration"), "{msg}");
 }
 
+// Thesis §4.1 with §5.4 (Leader Completeness holds for leaders of later
+// terms): a leader of an earlier term than the one the configuration was
+// committed in may lack it. The swarm's seed 3383 (with timer jitter)
+// found this: S1, a candidate of term 3, was paused while S4 and S5 granted
+// their votes; meanwhile S2 led term 4 and committed a configuration
+// without S1; S1 resumed, counted the term-3 votes and became leader of
+// term 3 without that configuration, a legitimate stale leader that the
+// checker wrongly reported. A leader of a later term is still reported.
+#[test]
+fn committed_configuration_kept_spares_a_leader_of_an_earlier_term() {
+    let c = config_entry(1, &[0, 1]);
+    let mut state = StateMachine::default();
+    state.apply(&c);
+    let with = RaftDurable {
+        term: 4,
+        voted_for: None,
+        log: vec![],
+        snapshot: Snapshot { state, config: c.config, config_index: 1 },
+    };
+    let nodes = world(vec![with, log_durable(vec![]), log_durable(vec![])]);
+    let mut inv = checker("Committed Configuration Kept");
+    let world = World { now: 0, nodes: &nodes };
+    assert_eq!(inv.check(&world, &[note(2, RaftNote::BecameLeader { term: 3 })]), Ok(()));
+    assert_eq!(inv.check(&world, &[note(2, RaftNote::BecameLeader { term: 4 })]), Ok(()), "term 4's leader holds it");
+    let msg = inv.check(&world, &[note(2, RaftNote::BecameLeader { term: 5 })]).expect_err("a later term lost it");
+    assert!(msg.contains("older than the committed configuration"), "{msg}");
+}
+
 // Negative test, §7: a snapshot whose state differs from applying the
 // entries it replaces is caught when it is taken.
 #[test]

@@ -1,7 +1,8 @@
 //! Swarm testing of Raft (in the manner of TigerBeetle's VOPR and madsim):
 //! many seeds, each drawing its own cluster size, Raft timing, network
 //! conditions and fault rates from a seeded generator, so that together they
-//! cover calm and hostile worlds alike.
+//! cover calm and hostile worlds alike. Half the seeds run with timer jitter
+//! (every timer late by up to 1–20 ms), the noise of real servers.
 //!
 //! Servers also compact their logs into snapshots (Raft §7; some seeds
 //! every few entries, so InstallSnapshot is common) and the cluster changes
@@ -56,6 +57,9 @@ struct Plan {
     net: NetConfig,
     raft: RaftConfig,
     drift_ppm_max: u32,
+    /// Timer jitter (0 in half the seeds): drawn last, so the draws
+    /// before it are those of the seeds before jitter existed.
+    timer_jitter_max: Time,
     request_rate: u64,
     tick: Time,
     // Chances per tick, in parts per million.
@@ -130,6 +134,7 @@ impl Plan {
             change_loss: r.range(0, 50_000) as u32,
             slots: nodes + r.range(0, 2) as u32,
             member_change: if r.range(0, 3) == 0 { 0 } else { r.range(0, 200_000) as u32 },
+            timer_jitter_max: if r.range(0, 1) == 0 { 0 } else { r.range(MS, 20 * MS) },
         }
     }
 }
@@ -199,6 +204,7 @@ fn run_seed(seed: u64) -> Result<Outcome, String> {
         seed,
         net: plan.net.clone(),
         drift_ppm_max: plan.drift_ppm_max,
+        timer_jitter_max: plan.timer_jitter_max,
         client: ClientConfig { rate_per_sec: plan.request_rate, ..ClientConfig::default() },
         // SWARM_TRACE=<n>: keep the last n events and print them on failure.
         trace_window: std::env::var("SWARM_TRACE").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0),

@@ -60,6 +60,46 @@ fn every_scenario_file_runs_clean_and_replays_identically() {
     }
 }
 
+/// Where each scenario file's recorded fingerprint lives.
+fn recorded_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scenario_fingerprints.txt")
+}
+
+// DESIGN.md principle 1 (a run is defined by its lab, parameters, seed,
+// actions and build) and issue 19 ("with jitter off, every existing
+// scenario file keeps its fingerprint"): each file's fingerprint, as
+// `clusterscope run FILE --fingerprint` prints it, is recorded in
+// tests/scenario_fingerprints.txt. A change that moves a run it did not
+// mean to move (a parameter whose default draws a random number, say)
+// fails here, not only in a user's old link. A change that alters a lab's
+// behaviour on purpose records the new ones with
+// `UPDATE_FINGERPRINTS=1 cargo test -p clusterscope-core --test scenario_files`
+// and says why in its commit; the diff shows which files moved.
+#[test]
+fn every_scenario_file_keeps_its_recorded_fingerprint() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios");
+    let mut now = String::new();
+    for path in files() {
+        let scn = Scenario::parse(&std::fs::read_to_string(&path).expect("readable")).expect("valid");
+        let name = path.strip_prefix(&root).expect("under tests/scenarios").to_string_lossy().replace('\\', "/");
+        let lab = Lab::replay(&scn).expect("replays");
+        now.push_str(&format!("{name} {:016x}\n", lab.fingerprint()));
+    }
+    if std::env::var("UPDATE_FINGERPRINTS").is_ok() {
+        std::fs::write(recorded_path(), &now).expect("writable");
+        return;
+    }
+    let recorded = std::fs::read_to_string(recorded_path()).unwrap_or_default();
+    let differ = |a: &str, b: &str| a.lines().filter(|l| !b.lines().any(|m| m == *l)).collect::<Vec<_>>().join("\n");
+    assert!(
+        now == recorded,
+        "scenario fingerprints differ from tests/scenario_fingerprints.txt\nnow:\n{}\nrecorded:\n{}\nIf the change \
+         is meant, record them with UPDATE_FINGERPRINTS=1 cargo test -p clusterscope-core --test scenario_files",
+        differ(&now, &recorded),
+        differ(&recorded, &now)
+    );
+}
+
 // Raft §5.4.2, Figure 8 (d): the term-1 entry S1 copied to a majority was
 // never committed, and S5, elected with a log whose last term is higher,
 // overwrote it on every server. The preset must show exactly that.

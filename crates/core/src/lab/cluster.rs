@@ -64,6 +64,7 @@ pub fn sim_config(scn: &Scenario) -> SimConfig {
             reorder: g("reorder") != 0,
         },
         drift_ppm_max: g("drift") as u32,
+        timer_jitter_max: g("jitter"),
         client: ClientConfig {
             rate_per_sec: g("request_rate"),
             timeout: g("client_timeout"),

@@ -195,6 +195,16 @@ pub const NETWORK: &[ParamSpec] = &[
         false,
     ),
     p(
+        "jitter",
+        "Timer jitter, max (ms)",
+        "every timer a server arms fires late by a random 0 to this much (a fresh draw each time, per server, seeded); 0: exact timers",
+        Kind::Duration,
+        0,
+        10 * S,
+        0,
+        false,
+    ),
+    p(
         "request_rate",
         "Client requests (per s)",
         "client requests per second of virtual time",

@@ -12,12 +12,14 @@
 //! Nodes can be up, crashed (volatile state lost, persisted state kept) or
 //! paused (frozen: deliveries and timers wait until it resumes). Each node's
 //! clock may drift: its timers run slower or faster by a fixed number of
-//! parts per million. The simulator is `Clone`, so a UI can keep snapshots
+//! parts per million; and its timers may fire late by a random few
+//! milliseconds each time ([`TimerJitter`], off unless asked for). The simulator is `Clone`, so a UI can keep snapshots
 //! and jump back in time by replaying from the nearest one.
 
 pub mod client;
 pub mod fingerprint;
 pub mod invariant;
+pub mod jitter;
 pub mod network;
 pub mod protocol;
 pub mod queue;
@@ -28,6 +30,7 @@ pub mod trace;
 pub use client::{ClientConfig, Clients, History, Operation, Outcome};
 pub use fingerprint::Fingerprint;
 pub use invariant::{Invariant, Violation, World};
+pub use jitter::TimerJitter;
 pub use network::{Fate, NetConfig, Network};
 pub use protocol::{Ctx, Effect, NodeId, Observable, Protocol, Reply, RequestId};
 pub use queue::{Due, EventQueue, Item};
@@ -58,6 +61,8 @@ pub struct Node<P: Protocol> {
     pub status: NodeStatus,
     /// Clock drift in parts per million (positive: timers fire late).
     pub drift_ppm: i32,
+    /// How late each of its timers fires (off unless the run asks for it).
+    pub jitter: TimerJitter,
     rng: Rng,
     /// Armed timers: name -> (generation, armed at, due time).
     timers: BTreeMap<P::Timer, (u64, Time, Time)>,
@@ -91,6 +96,9 @@ pub struct SimConfig {
     pub net: NetConfig,
     /// Largest clock drift, in parts per million, either way.
     pub drift_ppm_max: u32,
+    /// Largest timer jitter: every timer a node arms fires late by a
+    /// uniform `0..=timer_jitter_max` (0: exact timers, nothing drawn).
+    pub timer_jitter_max: Time,
     /// The client workload.
     pub client: ClientConfig,
     /// How many recent trace events to keep.
@@ -104,6 +112,7 @@ impl Default for SimConfig {
             seed: 1,
             net: NetConfig::default(),
             drift_ppm_max: 0,
+            timer_jitter_max: 0,
             client: ClientConfig::default(),
             trace_window: 4096,
         }
@@ -193,6 +202,7 @@ impl<P: Protocol> Sim<P> {
                     state: P::new(id, n, &proto),
                     status: NodeStatus::Up,
                     drift_ppm: drift as i32,
+                    jitter: TimerJitter::new(seed, id, config.timer_jitter_max),
                     rng: Rng::stream(seed, StreamKind::Node, u64::from(id)),
                     timers: BTreeMap::new(),
                     held: Vec::new(),
@@ -632,11 +642,12 @@ impl<P: Protocol> Sim<P> {
     }
 
     /// Arms `timer` of node `id` to fire after `after` of the node's own
-    /// clock (scaled by its drift).
+    /// clock (scaled by its drift), late by the node's timer jitter (every
+    /// timer a node arms: noise does not choose which deadline it delays).
     fn set_timer(&mut self, id: NodeId, timer: P::Timer, after: Time) {
-        let node = &self.nodes[id as usize];
+        let node = &mut self.nodes[id as usize];
         let scaled = (i128::from(after) * (1_000_000 + i128::from(node.drift_ppm)) / 1_000_000).max(0) as Time;
-        let at = self.now + scaled;
+        let at = self.now + scaled + node.jitter.next_delay();
         self.next_timer_gen += 1;
         let gen = self.next_timer_gen;
         self.nodes[id as usize].timers.insert(timer.clone(), (gen, self.now, at));

@@ -24,6 +24,9 @@ pub enum StreamKind {
     Workload = 3,
     /// Lab-level randomness (for example, the keys a lab places).
     Lab = 4,
+    /// A node's timer jitter (how late each of its timers fires), apart
+    /// from its own stream so that turning jitter on moves no other draw.
+    Jitter = 5,
 }
 
 /// One independent random stream.
