@@ -159,6 +159,7 @@ pub static LAB: LabDef = LabDef {
         ("No majority decides nothing; a majority decides", include_str!("../../../../tests/scenarios/paxos/no-majority.scn")),
         ("Multi-Paxos: leader change with gap filling", include_str!("../../../../tests/scenarios/paxos/leader-change.scn")),
         ("Paxos beside Raft: a leader crash under load", include_str!("../../../../tests/scenarios/paxos/beside-raft.scn")),
+        ("Multi-Paxos: commands batched into slots under load", include_str!("../../../../tests/scenarios/paxos/batching.scn")),
         ("The deliberate bug: a proposer ignores promises", include_str!("../../../../tests/scenarios/paxos/bug-ignore-promises.scn")),
     ],
 };
