@@ -10,7 +10,11 @@
 //! table gained goodput and latency over all requests and came ordered by
 //! goodput (the old columns kept every number), and once more when peak
 //! EWMA's estimate began to decay between answers as Finagle's does (only
-//! the peak_ewma row changed).
+//! the peak_ewma row changed). `beside-paxos.txt` and `beside-raft.txt`
+//! were printed again by `clusterscope beside FILE` when Multi-Paxos
+//! stopped resending every open Accept at each heartbeat (a retransmission
+//! timer instead) and the table gained the batch size both ran at (the
+//! Raft rows kept every number).
 
 use clusterscope_core::lab::registry;
 use clusterscope_core::lab::{Cell, Table};

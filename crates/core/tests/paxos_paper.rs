@@ -27,6 +27,8 @@ struct T {
     node: PaxosNode,
     cfg: PaxosConfig,
     rng: Rng,
+    /// The virtual time handlers see.
+    now: Time,
 }
 
 type Effects = Vec<Effect<PaxosNode>>;
@@ -40,6 +42,7 @@ impl T {
             node: PaxosNode::recover(id, cfg.nodes(), cfg, durable),
             cfg: cfg.clone(),
             rng: Rng::stream(9, StreamKind::Node, u64::from(id)),
+            now: 0,
         }
     }
     /// The same server with another random stream (for draws).
@@ -49,8 +52,13 @@ impl T {
     }
     fn run(&mut self, f: impl FnOnce(&mut PaxosNode, &mut Ctx<PaxosNode>)) -> Effects {
         let mut effects = Vec::new();
-        let mut ctx =
-            Ctx { id: self.node.id(), nodes: self.cfg.nodes(), now: 0, rng: &mut self.rng, effects: &mut effects };
+        let mut ctx = Ctx {
+            id: self.node.id(),
+            nodes: self.cfg.nodes(),
+            now: self.now,
+            rng: &mut self.rng,
+            effects: &mut effects,
+        };
         f(&mut self.node, &mut ctx);
         effects
     }
@@ -139,7 +147,7 @@ fn multi() -> PaxosConfig {
 
 /// An acceptor that has promised `promised` and accepted `accepted`.
 fn acceptor(id: NodeId, cfg: &PaxosConfig, promised: Ballot, accepted: &[(Slot, Ballot, Value)]) -> T {
-    let accepted: BTreeMap<Slot, (Ballot, Value)> = accepted.iter().map(|&(s, b, v)| (s, (b, v))).collect();
+    let accepted: BTreeMap<Slot, (Ballot, Value)> = accepted.iter().map(|(s, b, v)| (*s, (*b, v.clone()))).collect();
     T::recover(id, cfg, PaxosDurable { promised, accepted, max_round: promised.round })
 }
 
@@ -720,8 +728,11 @@ fn pmmc_a_new_leader_re_proposes_reported_values_and_fills_gaps_with_noops() {
 }
 
 // PMMC §3: a leader that slots a client command answers the client once its
-// slot is decided and applied in order (the replica's "perform"). The
-// leader's Heartbeat re-sends phase 2 for open slots (lost messages).
+// slot is decided and applied in order (the replica's "perform"). A lost
+// Accept or Accepted is made good by the leader's retransmission timer
+// (RFC 6298 §5): its Heartbeat sends no Accept; the Resend timer, due one
+// RTO after the Accept (before any round trip is measured, the leader
+// timeout, §2.1), sends it again to the acceptors that have not accepted.
 #[test]
 fn pmmc_a_leader_commits_a_command_once_its_slot_is_chosen_and_applied() {
     let cfg = multi();
@@ -733,15 +744,63 @@ fn pmmc_a_leader_commits_a_command_once_its_slot_is_chosen_and_applied() {
     assert!(p.node.is_leading());
     let e = p.request(42);
     assert_eq!(phase2(&e), vec![(b, 0, Value::Request(42), None)]);
+    assert!(timers_set(&e).contains(&(PaxosTimer::Resend, cfg.leader_timeout)));
+    p.now = cfg.heartbeat;
     let e = p.timer(PaxosTimer::Heartbeat);
-    assert_eq!(sends_of(&e, "Accept").len(), 3, "open slots are re-sent with the heartbeat");
+    assert!(sends_of(&e, "Accept").is_empty(), "a heartbeat re-sends nothing");
     p.msg(2, PaxosMsg::Accepted { ballot: b, slot: 0 });
+    p.now = cfg.leader_timeout;
+    let e = p.timer(PaxosTimer::Resend);
+    let again: Vec<NodeId> = sends_of(&e, "Accept").iter().map(|(to, _)| *to).collect();
+    assert_eq!(again, vec![3, 4], "only to the acceptors that have not accepted");
     let e = p.msg(4, PaxosMsg::Accepted { ballot: b, slot: 0 });
     assert!(notes(&e).contains(&PaxosNote::Chosen { slot: 0, value: Value::Request(42) }));
     assert!(notes(&e).contains(&PaxosNote::Applied { slot: 0 }));
     assert_eq!(replies(&e), vec![(42, Reply::Committed)]);
-    let e = p.timer(PaxosTimer::Heartbeat);
+    p.now = 3 * cfg.leader_timeout;
+    let e = p.timer(PaxosTimer::Resend);
     assert!(sends_of(&e, "Accept").is_empty(), "nothing open any more");
+}
+
+// RFC 6298 §2 and §3 (Karn): a leader measures the round trip from an
+// Accept sent once to its Accepted and sets the next slot's retransmission
+// timeout from it: the first sample R gives 3R (SRTT R, RTTVAR R/2), at
+// least the floor of `paxos::rto::RTO_MIN`.
+#[test]
+fn a_leader_times_its_resends_from_the_round_trips_it_measured() {
+    let cfg = multi();
+    let mut p = T::new(0, &cfg);
+    p.start();
+    let (b, _) = preparing(&mut p);
+    p.msg(2, promise(b, &[]));
+    p.msg(3, promise(b, &[]));
+    p.now = 1_000 * MS;
+    p.request(42);
+    p.now = 1_030 * MS;
+    p.msg(2, PaxosMsg::Accepted { ballot: b, slot: 0 });
+    let e = p.request(43);
+    assert_eq!(timers_set(&e), vec![(PaxosTimer::Resend, 90 * MS)], "3 x 30 ms, earlier than slot 0's 300 ms");
+    // A second sample of 30 ms: RTTVAR 3/4 x 15 = 11.25 ms, RTO 75 ms.
+    p.msg(3, PaxosMsg::Accepted { ballot: b, slot: 0 });
+    // Slot 1 is answered by nobody: at 1,120 ms its Accept goes again to
+    // every acceptor, slot 0 (chosen) is not sent, and the RTO doubles to
+    // 150 ms (RFC 6298 §5.5).
+    p.now = 1_120 * MS;
+    let e = p.timer(PaxosTimer::Resend);
+    let again: Vec<(NodeId, Slot)> = sends_of(&e, "Accept")
+        .into_iter()
+        .map(|(to, m)| match m {
+            PaxosMsg::Accept { slot, .. } => (to, slot),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(again, vec![(2, 1), (3, 1), (4, 1)]);
+    assert_eq!(timers_set(&e), vec![(PaxosTimer::Resend, 150 * MS)]);
+    // Karn: the answer to a resent Accept is not a round trip.
+    p.now = 1_130 * MS;
+    p.msg(2, PaxosMsg::Accepted { ballot: b, slot: 1 });
+    let e = p.request(44);
+    assert_eq!(timers_set(&e), vec![], "due at 1,280 ms, after slot 1's 1,270: the RTO is still doubled");
 }
 
 // PMMC §3 (a leader is preempted by a higher ballot): it steps down,
@@ -797,8 +856,10 @@ fn pmmc_learners_apply_slots_in_order_whatever_order_decisions_arrive() {
 }
 
 // PMMC (a replica that missed decisions must obtain them; here by asking):
-// the leader's Heartbeat says how far it has learned; a learner behind asks
-// with Fetch from its first gap and the leader answers with the consecutive
+// the leader's Heartbeat says how far it has learned; a learner still behind
+// what the previous heartbeat said (so the Decides had a heartbeat interval
+// to arrive; the network may reorder a heartbeat before them) asks with
+// Fetch from its first gap and the leader answers with the consecutive
 // decided values it has (Decided), which the learner learns and applies.
 #[test]
 fn pmmc_a_learner_behind_fetches_missing_slots() {
@@ -814,6 +875,8 @@ fn pmmc_a_learner_behind_fetches_missing_slots() {
     l.msg(0, PaxosMsg::Decide { slot: 0, value: Value::Request(100) });
     l.msg(0, PaxosMsg::Decide { slot: 1, value: Value::Request(101) });
     l.msg(0, PaxosMsg::Decide { slot: 3, value: Value::Request(103) });
+    let e = l.msg(0, PaxosMsg::Heartbeat { ballot: b, learned: 5 });
+    assert!(sends(&e).is_empty(), "the Decides of slots 2 and 4 may still be on their way");
     let e = l.msg(0, PaxosMsg::Heartbeat { ballot: b, learned: 5 });
     assert_eq!(sends(&e), vec![(0, PaxosMsg::Fetch { from: 2 })]);
     assert_eq!(l.node.leader_hint(), Some(0));

@@ -88,16 +88,16 @@ fn notes(sim: &Sim<PaxosNode>) -> Vec<(Time, NodeId, PaxosNote)> {
 fn chosen(sim: &Sim<PaxosNode>) -> BTreeMap<Slot, Value> {
     let mut c = Choices::default();
     c.follow(sim.protocol_config().quorum(), &trace(sim));
-    c.chosen.iter().map(|(s, (v, _))| (*s, *v)).collect()
+    c.chosen.iter().map(|(s, (v, _))| (*s, v.clone())).collect()
 }
 
 fn learned(sim: &Sim<PaxosNode>, id: NodeId, slot: Slot) -> Option<Value> {
-    sim.nodes()[id as usize].state.learned().get(&slot).copied()
+    sim.nodes()[id as usize].state.learned().get(&slot).cloned()
 }
 
 /// Every server learned `value` in slot 0.
-fn all_learned(sim: &Sim<PaxosNode>, value: Value) -> bool {
-    (0..sim.config().nodes).all(|i| learned(sim, i, 0) == Some(value))
+fn all_learned(sim: &Sim<PaxosNode>, value: &Value) -> bool {
+    (0..sim.config().nodes).all(|i| learned(sim, i, 0).as_ref() == Some(value))
 }
 
 /// Runs until every server has learned every chosen slot (at most `within`).
@@ -163,7 +163,7 @@ fn s2_2_a_single_proposer_decides_its_own_value() {
     let sim = sim_of(&lab);
     assert_safe(sim);
     assert_eq!(chosen(sim), BTreeMap::from([(0, Value::Own(0))]));
-    assert!(all_learned(sim, Value::Own(0)), "every server learns v(S1)");
+    assert!(all_learned(sim, &Value::Own(0)), "every server learns v(S1)");
     let n = notes(sim);
     let rounds = n.iter().filter(|(_, _, x)| matches!(x, PaxosNote::RoundStarted { .. })).count();
     assert_eq!(rounds, 1, "one round suffices");
@@ -192,9 +192,9 @@ fn s2_1_many_proposers_with_different_values_choose_exactly_one_proposed_value()
         run_for(&mut sim, 3 * SEC);
         let c = chosen(&sim);
         assert_eq!(c.len(), 1, "seed {seed}: one instance, one choice: {c:?}");
-        let v = c[&0];
+        let v = c[&0].clone();
         assert!(matches!(v, Value::Own(p) if p < 5), "seed {seed}: {v:?} is not a proposer's value");
-        assert!(all_learned(&sim, v), "seed {seed}: every server learns {v:?}");
+        assert!(all_learned(&sim, &v), "seed {seed}: every server learns {v:?}");
         let chosen_notes: BTreeSet<Value> = notes(&sim)
             .into_iter()
             .filter_map(|(_, _, n)| match n {
@@ -202,7 +202,11 @@ fn s2_1_many_proposers_with_different_values_choose_exactly_one_proposed_value()
                 _ => None,
             })
             .collect();
-        assert_eq!(chosen_notes, BTreeSet::from([v]), "seed {seed}: every proposer that saw a choice saw the same");
+        assert_eq!(
+            chosen_notes,
+            BTreeSet::from([v.clone()]),
+            "seed {seed}: every proposer that saw a choice saw the same"
+        );
         winners.insert(v);
     }
     assert!(winners.len() >= 2, "different seeds let different proposers win: {winners:?}");
@@ -230,9 +234,9 @@ fn s2_1_many_proposers_with_the_same_value_choose_it_and_with_different_values_o
             let ok = h.violation.clone();
             assert_eq!(ok, None, "seed {seed} same {same}");
             assert!(steps.is_some(), "seed {seed} same {same}: not everyone learned");
-            let c: Vec<(Slot, Value)> = h.choices.chosen.iter().map(|(s, (v, _))| (*s, *v)).collect();
+            let c: Vec<(Slot, Value)> = h.choices.chosen.iter().map(|(s, (v, _))| (*s, v.clone())).collect();
             assert_eq!(c.len(), 1, "seed {seed}: {c:?}");
-            let v = c[0].1;
+            let v = c[0].1.clone();
             if same {
                 assert_eq!(v, Value::Request(42), "seed {seed}");
             } else {
@@ -257,10 +261,10 @@ fn s2_3_a_partitioned_acceptor_catches_up_after_the_heal() {
     let before = preset(&text, Some(SEC - MS));
     let sim = sim_of(&before);
     assert_safe(sim);
-    let v = *chosen(sim).get(&0).expect("the others decided without S5");
+    let v = chosen(sim).get(&0).expect("the others decided without S5").clone();
     assert_eq!(learned(sim, 4, 0), None, "S5 heard nothing");
     assert!(sim.nodes()[4].state.accepted().is_empty() && sim.nodes()[4].state.promised() == Ballot::default());
-    assert!((0..4).all(|i| learned(sim, i, 0) == Some(v)));
+    assert!((0..4).all(|i| learned(sim, i, 0).as_ref() == Some(&v)));
 
     let after = preset(&text, None);
     let sim = sim_of(&after);
@@ -301,7 +305,7 @@ fn s2_2_p2c_a_late_proposer_adopts_the_chosen_value() {
         assert_eq!(*reported, Some(Value::Own(0)), "S2's promises at {b:?} report v(S1)");
         assert_eq!(*value, Value::Own(0), "S2 adopts v(S1) at {b:?}");
     }
-    assert!(all_learned(sim, Value::Own(0)));
+    assert!(all_learned(sim, &Value::Own(0)));
 
     let bug = preset(&preset_text("bug-ignore-promises.scn"), None);
     let v = bug.violation().expect("the checker catches the bug");
@@ -334,15 +338,15 @@ fn s2_4_no_majority_partitions_choose_nothing_then_a_majority_decides() {
     let sim = sim_of(&majority);
     let c = chosen(sim);
     assert_eq!(c.len(), 1, "the 3-side chose");
-    let v = c[&0];
+    let v = c[&0].clone();
     assert!(matches!(v, Value::Own(p) if p < 3), "{v:?}");
-    assert!((2..5).all(|i| learned(sim, i, 0) == Some(v)), "S3, S4, S5 learned it");
+    assert!((2..5).all(|i| learned(sim, i, 0).as_ref() == Some(&v)), "S3, S4, S5 learned it");
 
     let healed = preset(&text, None);
     let sim = sim_of(&healed);
     assert_safe(sim);
-    assert_eq!(chosen(sim), BTreeMap::from([(0, v)]), "the choice never changes");
-    assert!(all_learned(sim, v));
+    assert_eq!(chosen(sim), BTreeMap::from([(0, v.clone())]), "the choice never changes");
+    assert!(all_learned(sim, &v));
 }
 
 // "Paxos Made Simple" §2.2 ("an acceptor must remember this information
@@ -391,7 +395,11 @@ fn s2_2_acceptors_crashing_during_phase_2_keep_what_they_accepted() {
         assert!(chosen(&sim).is_empty(), "seed {seed}: two of five accepted: nothing chosen");
         for id in [5, 6] {
             let st = &sim.nodes()[id].state;
-            assert_eq!(st.accepted().get(&0).map(|(_, v)| *v), Some(Value::Own(0)), "seed {seed}: durable accept");
+            assert_eq!(
+                st.accepted().get(&0).map(|(_, v)| v.clone()),
+                Some(Value::Own(0)),
+                "seed {seed}: durable accept"
+            );
         }
         for id in [2, 5, 6] {
             sim.inject(Fault::Restart(id));
@@ -412,7 +420,7 @@ fn s2_2_acceptors_crashing_during_phase_2_keep_what_they_accepted() {
             sim.inject(Fault::Restart(id));
         }
         assert!(wait_all_learn(&mut sim, 10 * SEC), "seed {seed}: all learn after the restarts");
-        assert!(all_learned(&sim, Value::Own(0)));
+        assert!(all_learned(&sim, &Value::Own(0)));
     }
 }
 
@@ -465,7 +473,7 @@ fn s2_2_an_uncontested_instance_costs_exactly_the_textbook_messages() {
         let cfg = PaxosConfig { proposers: 1, acceptors: n, colocated: false, ..PaxosConfig::default() };
         let mut sim = quiet(cfg, u64::from(n));
         run_for(&mut sim, 2 * SEC);
-        assert!(all_learned(&sim, Value::Own(0)), "n = {n}");
+        assert!(all_learned(&sim, &Value::Own(0)), "n = {n}");
         let decided = notes(&sim)
             .iter()
             .filter(|(_, _, x)| matches!(x, PaxosNote::Learned { .. }))
@@ -646,7 +654,7 @@ fn single_decree_a_learner_that_missed_the_decision_learns_it_after_the_heal() {
     // The set-up happened as described: v(S1) chosen and learned by all,
     // and S5's refusal of b1.1 reached S1 after the choice.
     assert_eq!(chosen(&sim), BTreeMap::from([(0, Value::Own(0))]));
-    assert!(all_learned(&sim, Value::Own(0)));
+    assert!(all_learned(&sim, &Value::Own(0)));
     let b11 = Ballot { round: 1, proposer: 0 };
     assert!(trace(&sim).iter().any(|e| matches!(e,
         TraceEvent::Sent { from: 4, to: 0, msg: PaxosMsg::Reject { ballot, .. }, .. } if *ballot == b11)));

@@ -19,10 +19,13 @@ pub const LIMIT: Time = 10 * SEC;
 /// stable leader both commit a command in one round trip from the leader
 /// to a majority (Lamport, "Paxos Made Simple", §3; the Raft paper, §5.3),
 /// so commit latencies are alike; under steady load Multi-Paxos here
-/// spends more messages per command (its leader also sends each decision
-/// to every server, where Raft piggybacks the commit index), while under
-/// light load heartbeats dominate both; after a leader crash both wait
-/// about one randomized timeout for the next leader (Raft §5.2).
+/// spends 3(n-1) messages a slot (accept, accepted, and the decision to
+/// every server) where Raft spends 2(n-1) an entry (it piggybacks the
+/// commit index on the next AppendEntries), while under light load
+/// heartbeats dominate both; after a leader crash both wait about one
+/// randomized timeout for the next leader (Raft §5.2). Both run at the
+/// same `max_batch` (commands per slot, entries per AppendEntries), the
+/// same heartbeat and the same timeouts, and the table says which.
 pub const BESIDE: Experiment = Experiment {
     name: "beside",
     about: "Paxos beside Raft: one scenario's cluster, network, faults and load on Multi-Paxos and on Raft",
@@ -78,6 +81,7 @@ fn run_beside(scn: Option<&Scenario>, _: &ExpArgs) -> Result<Table, String> {
             Column::number("p99", "ms", 1),
             Column::number("no leader", "ms", 1),
             Column::number("leaders", "", 0),
+            Column::number("max batch", "", 0),
         ],
     );
     let ms = |v: f64| Cell::num(v / 1e3);
@@ -91,9 +95,15 @@ fn run_beside(scn: Option<&Scenario>, _: &ExpArgs) -> Result<Table, String> {
             ms(r.commit_p99),
             ms(r.leaderless),
             Cell::num(r.leaders),
+            Cell::num(r.max_batch as f64),
         ]);
     }
     table.note("The same cluster size, network, faults and client load on both; both wait a random 150-300 ms before trying to lead, send heartbeats every 50 ms, and S1 tries to lead first.");
+    let pipeline = rows.first().map_or(0, |r| r.pipeline);
+    table.note(format!(
+        "max batch: most commands one Paxos slot or one Raft AppendEntries carries, the same for both; commands share one only when they wait at the leader. Slots in flight: {}; Raft pipelines entries without limit.",
+        if pipeline == 0 { "no limit".to_string() } else { pipeline.to_string() }
+    ));
     table.note("p50, p99: commit latency of client commands; no leader: time without a leader; msgs/commit: messages sent per committed command.");
     for r in &rows {
         table.note(format!("{}: fingerprint {:016x}.", r.protocol, r.fingerprint));
@@ -154,6 +164,11 @@ pub struct BesideRow {
     pub leaderless: f64,
     /// Leaders elected.
     pub leaders: f64,
+    /// The most commands a Paxos slot (entries a Raft AppendEntries)
+    /// carries in the run.
+    pub max_batch: u64,
+    /// The Paxos leader's limit on slots in flight (0: none; Raft: 0).
+    pub pipeline: u64,
     /// The fingerprint of the run (each can be opened on its own).
     pub fingerprint: u64,
     /// The scenario that ran, as text.
@@ -164,17 +179,21 @@ pub struct BesideRow {
 /// client load run on Multi-Paxos (every server a proposer and an acceptor)
 /// and on Raft, and the figures that compare them. `scn` may be either
 /// lab's scenario; its seed, server count, network and client settings,
-/// faults and requests carry over. To compare like with like, both wait a
-/// random 150–300 ms without a leader before trying to lead (Raft's default
-/// election timeout; Paxos's leader timeout of 150 ms, randomised up to
-/// twice), both leaders send heartbeats every 50 ms, and S1 tries to lead
-/// first in both (`at 0s timeout S1`), so a fault on S1 hits each leader.
+/// faults, requests and `max_batch` carry over (and a Paxos scenario's
+/// `pipeline`). To compare like with like, both wait a random 150–300 ms
+/// without a leader before trying to lead (Raft's default election timeout;
+/// Paxos's leader timeout of 150 ms, randomised up to twice), both leaders
+/// send heartbeats every 50 ms, both put at most `max_batch` commands in
+/// one slot or AppendEntries, and S1 tries to lead first in both (`at 0s
+/// timeout S1`), so a fault on S1 hits each leader.
 pub fn paxos_beside_raft(scn: &Scenario) -> Result<Vec<BesideRow>, ScenarioError> {
     use crate::scenario::params::NETWORK;
     let n = scn.nodes();
     let mut paxos = Scenario::new(crate::paxos::lab::kind(), scn.seed);
     let mut raft = Scenario::new(crate::raft::lab::kind(), scn.seed);
     let invalid = |e: String| ScenarioError::Invalid(e);
+    let max_batch = scn.get("max_batch");
+    let pipeline = if scn.lab.name() == "paxos" { scn.get("pipeline") } else { 0 };
     for (s, settings) in [
         (
             &mut paxos,
@@ -185,6 +204,8 @@ pub fn paxos_beside_raft(scn: &Scenario) -> Result<Vec<BesideRow>, ScenarioError
                 ("colocated", 1),
                 ("leader_timeout", 150_000),
                 ("heartbeat", 50_000),
+                ("max_batch", max_batch),
+                ("pipeline", pipeline),
             ],
         ),
         (
@@ -194,6 +215,7 @@ pub fn paxos_beside_raft(scn: &Scenario) -> Result<Vec<BesideRow>, ScenarioError
                 ("election_timeout_min", 150_000),
                 ("election_timeout_max", 300_000),
                 ("heartbeat", 50_000),
+                ("max_batch", max_batch),
             ],
         ),
     ] {
@@ -224,6 +246,8 @@ pub fn paxos_beside_raft(scn: &Scenario) -> Result<Vec<BesideRow>, ScenarioError
             commit_p99: get("commit_p99"),
             leaderless: get("leaderless"),
             leaders: get("leaders_elected"),
+            max_batch: s.get("max_batch").max(0) as u64,
+            pipeline: if s.lab.name() == "paxos" { s.get("pipeline").max(0) as u64 } else { 0 },
             fingerprint: lab.fingerprint(),
             scenario: s.to_text(),
         });

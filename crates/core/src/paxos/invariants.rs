@@ -63,19 +63,19 @@ impl Choices {
         let mut out = Vec::new();
         for (node, note) in notes(events) {
             if let PaxosNote::AcceptedValue { slot, ballot, value, .. } = note {
-                let e = self.votes.entry((*slot, *ballot)).or_insert((*value, BTreeSet::new()));
+                let e = self.votes.entry((*slot, *ballot)).or_insert_with(|| (value.clone(), BTreeSet::new()));
                 if e.0 != *value {
                     // Two values with one ballot: a proposer broke ballot
                     // uniqueness; count them apart by keeping the first.
                     continue;
                 }
                 if e.1.insert(node) && e.1.len() == quorum {
-                    out.push((*slot, *value, *ballot));
+                    out.push((*slot, value.clone(), *ballot));
                 }
             }
         }
-        for &(slot, value, ballot) in &out {
-            self.chosen.entry(slot).or_insert((value, ballot));
+        for (slot, value, ballot) in &out {
+            self.chosen.entry(*slot).or_insert_with(|| (value.clone(), *ballot));
         }
         out
     }
@@ -100,7 +100,7 @@ impl Invariant<PaxosNode> for OnlyProposedChosen {
         for (_, note) in notes(events) {
             match note {
                 PaxosNote::Proposed { value } => {
-                    self.proposed.insert(*value);
+                    self.proposed.insert(value.clone());
                 }
                 // A new leader's gap filler is proposed by that leader.
                 PaxosNote::Phase2 { value: Value::Noop, reported: None, .. } => {
@@ -137,8 +137,9 @@ impl Invariant<PaxosNode> for OneValuePerSlot {
     }
     fn check(&mut self, world: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
         for (slot, value, ballot) in self.choices.follow(quorum(world), events) {
-            if let Some(&(first, first_ballot)) = self.choices.chosen.get(&slot) {
-                if first != value {
+            if let Some((first, first_ballot)) = self.choices.chosen.get(&slot) {
+                let first_ballot = *first_ballot;
+                if *first != value {
                     return Err(format!(
                         "slot {slot}: {} was chosen at {}, then {} at {}",
                         first.text(),
@@ -227,8 +228,9 @@ impl Invariant<PaxosNode> for LearnersAgree {
     fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
         for (node, note) in notes(events) {
             if let PaxosNote::Learned { slot, value } = note {
-                let &mut (first, who) = self.learned.entry(*slot).or_insert((*value, node));
-                if first != *value {
+                let (first, who) = self.learned.entry(*slot).or_insert_with(|| (value.clone(), node));
+                let who = *who;
+                if first != value {
                     return Err(format!(
                         "slot {slot}: {} learned {}, {} learned {}",
                         s(who),

@@ -1,11 +1,12 @@
 //! The Paxos lab: Paxos on the shared cluster lab.
 //!
 //! Its own parts: the parameter table (single-decree or Multi-Paxos,
-//! proposers, acceptors, co-located or not, back-off, leader timeout, the
-//! deliberate bug), how a server is drawn (its roles, promise, accepted
+//! proposers, acceptors, co-located or not, back-off, leader timeout,
+//! heartbeat, commands per slot, slots in flight, the deliberate bug), how a server is drawn (its roles, promise, accepted
 //! ballot, what it learned), the colours of the six message kinds, and its
 //! metrics (decisions, rounds and messages per decision, time to the first
-//! decision, the leader), followed from the servers' notes.
+//! decision, the leader, commands per slot), followed from the servers'
+//! notes.
 
 use super::invariants::Choices;
 use super::{invariants, PaxosConfig, PaxosNode, PaxosNote};
@@ -86,6 +87,26 @@ pub const PARAMS: &[ParamSpec] = &[
         false,
     ),
     p(
+        "max_batch",
+        "Commands per slot",
+        "Multi-Paxos: most client commands one slot carries; commands that wait at the leader (during phase 1 or for room in the pipeline) share a slot, as Raft's max_batch entries share an AppendEntries",
+        Kind::Count,
+        1,
+        10_000,
+        64,
+        false,
+    ),
+    p(
+        "pipeline",
+        "Slots in flight",
+        "Multi-Paxos: most slots a leader has in phase 2 at once; commands beyond wait and are batched; 0: no limit",
+        Kind::Count,
+        0,
+        10_000,
+        0,
+        false,
+    ),
+    p(
         "bug_ignore_promises",
         "Deliberate bug: ignore promises",
         "a proposer proposes its own value even when phase 1 reported an accepted one, to watch a checker catch it",
@@ -138,6 +159,7 @@ pub static LAB: LabDef = LabDef {
         ("No majority decides nothing; a majority decides", include_str!("../../../../tests/scenarios/paxos/no-majority.scn")),
         ("Multi-Paxos: leader change with gap filling", include_str!("../../../../tests/scenarios/paxos/leader-change.scn")),
         ("Paxos beside Raft: a leader crash under load", include_str!("../../../../tests/scenarios/paxos/beside-raft.scn")),
+        ("Multi-Paxos: commands batched into slots under load", include_str!("../../../../tests/scenarios/paxos/batching.scn")),
         ("The deliberate bug: a proposer ignores promises", include_str!("../../../../tests/scenarios/paxos/bug-ignore-promises.scn")),
     ],
 };
@@ -155,6 +177,8 @@ pub fn paxos_config(scn: &Scenario) -> PaxosConfig {
         start_spread: 20 * MS,
         leader_timeout: g("leader_timeout"),
         heartbeat: g("heartbeat"),
+        max_batch: g("max_batch").clamp(1, u64::from(u32::MAX)) as u32,
+        pipeline: g("pipeline").min(u64::from(u32::MAX)) as u32,
         bug_ignore_promises: g("bug_ignore_promises") != 0,
     }
 }
@@ -166,6 +190,8 @@ pub struct PaxosTracker {
     pub choices: Choices,
     /// Phase-1 rounds started.
     pub rounds: u64,
+    /// Client commands in the chosen slots.
+    pub commands: u64,
     /// Slots some learner learned.
     pub learned: std::collections::BTreeSet<super::Slot>,
     /// Protocol messages sent (prepare, promise, accept, accepted, reject,
@@ -299,6 +325,7 @@ impl ClusterProtocol for PaxosNode {
             m("leader", "Leader", Unit::Node, false).with_role(MetricRole::Leader),
             m("leaders_elected", "Leaders elected", Unit::Count, false),
             m("leaderless", "Time without leader", Unit::Micros, true),
+            m("commands_per_slot", "Commands per slot chosen (no-ops count as slots)", Unit::Ratio, false),
         ]
     }
 
@@ -311,7 +338,9 @@ impl ClusterProtocol for PaxosNode {
             t.leaderless_since = Some(now);
         }
         let quorum = sim.protocol_config().quorum();
-        if !t.choices.follow(quorum, events).is_empty() && t.first_decision.is_none() {
+        let new = t.choices.follow(quorum, events);
+        t.commands += new.iter().map(|(_, v, _)| v.requests().len() as u64).sum::<u64>();
+        if !new.is_empty() && t.first_decision.is_none() {
             t.first_decision = Some(now);
         }
         let was = t.leader;
@@ -377,6 +406,7 @@ impl ClusterProtocol for PaxosNode {
             if t.multi { t.leader.map_or(0.0, |(l, _)| f64::from(l + 1)) } else { f64::NAN },
             if t.multi { t.leaders as f64 } else { f64::NAN },
             leaderless,
+            if t.multi { per(t.commands as f64) } else { f64::NAN },
         ]);
     }
 }

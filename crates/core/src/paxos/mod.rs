@@ -22,7 +22,11 @@
 //!   future slot, then phase 2 per slot for each client command; followers
 //!   that hear no heartbeat for a timeout run phase 1 themselves; a new
 //!   leader re-proposes what phase 1 reports and fills gaps with no-ops;
-//!   learners apply slots in order and fetch what they missed.
+//!   learners apply slots in order and fetch what they missed. A leader
+//!   resends an Accept only when its retransmission timeout, computed from
+//!   the round trips it measured as TCP does ([`rto`]), expires; commands
+//!   that wait at the leader go into one slot, up to `max_batch`, and at
+//!   most `pipeline` slots are in phase 2 at once.
 //!
 //! Acceptors persist their promise and accepted values (and every server the
 //! highest round it has seen, so a restarted proposer never reuses a
@@ -32,6 +36,7 @@ pub mod experiments;
 pub mod invariants;
 pub mod lab;
 pub mod node;
+pub mod rto;
 
 pub use invariants::invariants;
 pub use node::{Ballot, PaxosConfig, PaxosDurable, PaxosMsg, PaxosNode, PaxosNote, PaxosTimer, Slot, Value};

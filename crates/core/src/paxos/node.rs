@@ -1,6 +1,7 @@
 //! One Paxos server: proposer, acceptor and learner roles as a pure state
 //! machine. See the module documentation for the protocol.
 
+use super::rto::Rto;
 use crate::sim::{Ctx, Fingerprint, NodeId, Observable, Protocol, Reply, RequestId, Time, MS};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -35,7 +36,7 @@ impl Ballot {
 }
 
 /// A value to agree on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
     /// A gap filler chosen by a new leader (Multi-Paxos).
     Noop,
@@ -43,39 +44,78 @@ pub enum Value {
     Request(RequestId),
     /// A single-decree proposer's own value.
     Own(NodeId),
+    /// Several client commands in one slot, in the order the leader took
+    /// them (Multi-Paxos with `max_batch` above 1; a batch of one is a
+    /// `Request`).
+    Batch(Arc<[RequestId]>),
 }
 
 impl Value {
-    fn digest(self, fp: &mut Fingerprint) {
+    fn digest(&self, fp: &mut Fingerprint) {
         match self {
             Value::Noop => fp.u64(0),
             Value::Request(r) => {
                 fp.u64(1);
-                fp.u64(r);
+                fp.u64(*r);
             }
             Value::Own(n) => {
                 fp.u64(2);
-                fp.u64(u64::from(n));
+                fp.u64(u64::from(*n));
+            }
+            Value::Batch(reqs) => {
+                fp.u64(3);
+                fp.u64(reqs.len() as u64);
+                for r in reqs.iter() {
+                    fp.u64(*r);
+                }
             }
         }
     }
 
-    /// A short form for people: `#7`, `v(S2)`, `no-op`.
-    pub fn text(self) -> String {
-        match self {
-            Value::Noop => "no-op".into(),
-            Value::Request(r) => format!("#{r}"),
-            Value::Own(n) => format!("v(S{})", u64::from(n) + 1),
+    /// The commands `reqs` as one slot's value: one request, or a batch.
+    pub fn of_requests(reqs: &[RequestId]) -> Value {
+        match reqs {
+            [] => Value::Noop,
+            [r] => Value::Request(*r),
+            _ => Value::Batch(Arc::from(reqs)),
         }
     }
 
-    /// The value as one number for display: requests as themselves, a
-    /// proposer's own value as minus its number, a no-op as 0.
-    pub fn code(self) -> i64 {
+    /// The client commands this value carries, in order.
+    pub fn requests(&self) -> &[RequestId] {
+        match self {
+            Value::Request(r) => std::slice::from_ref(r),
+            Value::Batch(reqs) => reqs,
+            Value::Noop | Value::Own(_) => &[],
+        }
+    }
+
+    /// A short form for people: `#7`, `v(S2)`, `no-op`, `#7,#8,#9 +5`.
+    pub fn text(&self) -> String {
+        match self {
+            Value::Noop => "no-op".into(),
+            Value::Request(r) => format!("#{r}"),
+            Value::Own(n) => format!("v(S{})", u64::from(*n) + 1),
+            Value::Batch(reqs) => {
+                let shown: Vec<String> = reqs.iter().take(3).map(|r| format!("#{r}")).collect();
+                let mut t = shown.join(",");
+                if reqs.len() > 3 {
+                    let _ = write!(t, " +{}", reqs.len() - 3);
+                }
+                t
+            }
+        }
+    }
+
+    /// The value as one number for display: requests as themselves (a
+    /// batch as its first), a proposer's own value as minus its number, a
+    /// no-op as 0.
+    pub fn code(&self) -> i64 {
         match self {
             Value::Noop => 0,
-            Value::Request(r) => r.min(i64::MAX as u64) as i64,
-            Value::Own(n) => -(i64::from(n) + 1),
+            Value::Request(r) => (*r).min(i64::MAX as u64) as i64,
+            Value::Batch(reqs) => reqs.first().map_or(0, |r| (*r).min(i64::MAX as u64) as i64),
+            Value::Own(n) => -(i64::from(*n) + 1),
         }
     }
 }
@@ -107,6 +147,14 @@ pub struct PaxosConfig {
     pub leader_timeout: Time,
     /// Multi-Paxos: how often a leader says it leads.
     pub heartbeat: Time,
+    /// Multi-Paxos: the most client commands one slot carries. Commands
+    /// that wait at the leader (during phase 1, or while `pipeline` slots
+    /// are in flight) go into one slot, up to this many; a command that
+    /// finds room in the pipeline is proposed at once, alone.
+    pub max_batch: u32,
+    /// Multi-Paxos: the most slots a leader has in phase 2 at once; 0: no
+    /// limit (every command is proposed as it comes).
+    pub pipeline: u32,
     /// A deliberate bug: a proposer ignores the values promises report and
     /// proposes its own.
     pub bug_ignore_promises: bool,
@@ -124,6 +172,8 @@ impl Default for PaxosConfig {
             start_spread: 20 * MS,
             leader_timeout: 300 * MS,
             heartbeat: 50 * MS,
+            max_batch: 64,
+            pipeline: 0,
             bug_ignore_promises: false,
         }
     }
@@ -301,6 +351,9 @@ pub enum PaxosTimer {
     Round,
     /// A Multi-Paxos leader's heartbeat.
     Heartbeat,
+    /// A Multi-Paxos leader's retransmission timer: it fires when the
+    /// earliest open slot's retransmission timeout is due.
+    Resend,
 }
 
 impl Observable for PaxosTimer {
@@ -308,6 +361,7 @@ impl Observable for PaxosTimer {
         match self {
             PaxosTimer::Round => "Round",
             PaxosTimer::Heartbeat => "Heartbeat",
+            PaxosTimer::Resend => "Resend",
         }
     }
     fn digest(&self, fp: &mut Fingerprint) {
@@ -453,6 +507,21 @@ enum Phase {
     Leading,
 }
 
+/// A slot in phase 2 at its proposer.
+#[derive(Clone, Debug)]
+struct Proposal {
+    value: Value,
+    /// Acceptors that accepted it.
+    accepted: BTreeSet<NodeId>,
+    /// When its Accepts were first sent.
+    sent: Time,
+    /// When they are sent again unless a majority accepted (Multi-Paxos).
+    due: Time,
+    /// Whether they were sent again (its round trips are then not measured:
+    /// Karn's algorithm, RFC 6298 §3).
+    resent: bool,
+}
+
 /// One Paxos server.
 #[derive(Clone, Debug)]
 pub struct PaxosNode {
@@ -462,13 +531,21 @@ pub struct PaxosNode {
     // Proposer.
     ballot: Ballot,
     phase: Phase,
-    /// Phase 2 in progress: slot -> (value, acceptors that accepted).
-    proposals: BTreeMap<Slot, (Value, BTreeSet<NodeId>)>,
+    /// Phase 2 in progress, per slot.
+    proposals: BTreeMap<Slot, Proposal>,
     next_slot: Slot,
     /// Requests waiting for a slot (a leader's queue) or for phase 1.
     queue: Vec<RequestId>,
-    /// Requests proposed by this server: slot -> request, answered when applied.
-    clients: BTreeMap<Slot, RequestId>,
+    /// Commands proposed by this server: slot -> the value that carries
+    /// them, answered when the slot is applied.
+    clients: BTreeMap<Slot, Value>,
+    /// The round trip to acceptors, measured, and the retransmission
+    /// timeout it gives (Multi-Paxos).
+    rto: Rto,
+    /// When the Resend timer is due, if it is set.
+    resend_at: Option<Time>,
+    /// The learned index of the last leader heartbeat heard (Multi-Paxos).
+    heard_learned: Slot,
     /// Single-decree: the value this proposer wants.
     own: Option<Value>,
     leader_hint: Option<NodeId>,
@@ -580,6 +657,7 @@ impl PaxosNode {
         self.ballot = Ballot { round: self.durable.max_round, proposer: self.id };
         self.phase = Phase::Preparing { promised: BTreeSet::new(), reports: BTreeMap::new() };
         self.proposals.clear();
+        self.stop_resending(ctx);
         ctx.note(PaxosNote::RoundStarted { ballot: self.ballot });
         if !self.cfg.multi {
             // Single-decree: try again after a back-off unless the round
@@ -598,14 +676,77 @@ impl PaxosNode {
     /// Phase 2 for `slot`: the value phase 1 reported for it if any (the
     /// highest-ballot one, "Paxos Made Simple" §2.2, P2c), else `free`.
     fn propose(&mut self, slot: Slot, free: Value, reported: Option<Value>, ctx: &mut Ctx<Self>) {
-        let value = match reported {
-            Some(v) if !self.cfg.bug_ignore_promises => v,
+        let value = match &reported {
+            Some(v) if !self.cfg.bug_ignore_promises => v.clone(),
             _ => free,
         };
-        self.proposals.insert(slot, (value, BTreeSet::new()));
+        let due = ctx.now.saturating_add(self.rto.rto(self.cfg.leader_timeout));
+        let proposal = Proposal { value: value.clone(), accepted: BTreeSet::new(), sent: ctx.now, due, resent: false };
+        self.proposals.insert(slot, proposal);
         let ballot = self.ballot;
-        ctx.note(PaxosNote::Phase2 { ballot, slot, value, reported });
+        ctx.note(PaxosNote::Phase2 { ballot, slot, value: value.clone(), reported });
+        if self.cfg.multi {
+            self.arm_resend(due, ctx);
+        }
         self.send_to_acceptors(PaxosMsg::Accept { ballot, slot, value }, ctx);
+    }
+
+    /// Sets the Resend timer for `due` unless it is set for earlier.
+    fn arm_resend(&mut self, due: Time, ctx: &mut Ctx<Self>) {
+        if self.resend_at.is_none_or(|at| due < at) {
+            self.resend_at = Some(due);
+            ctx.set_timer(PaxosTimer::Resend, due.saturating_sub(ctx.now));
+        }
+    }
+
+    fn stop_resending(&mut self, ctx: &mut Ctx<Self>) {
+        if self.resend_at.take().is_some() {
+            ctx.cancel_timer(PaxosTimer::Resend);
+        }
+    }
+
+    /// The Resend timer fired: every open slot whose retransmission timeout
+    /// expired gets its Accept again, from the acceptors that have not
+    /// accepted it, and the timeout doubles (RFC 6298 §5.4, §5.5).
+    fn resend_due(&mut self, ctx: &mut Ctx<Self>) {
+        self.resend_at = None;
+        if self.phase != Phase::Leading {
+            return;
+        }
+        let now = ctx.now;
+        let (ballot, me) = (self.ballot, self.id);
+        let acceptors: Vec<NodeId> = self.cfg.acceptor_ids().collect();
+        let mut expired = false;
+        for (&slot, p) in self.proposals.iter_mut().filter(|(_, p)| p.due <= now) {
+            if !expired {
+                expired = true;
+                self.rto.back_off();
+            }
+            p.resent = true;
+            p.due = now.saturating_add(self.rto.rto(self.cfg.leader_timeout));
+            for &a in acceptors.iter().filter(|&&a| a != me && !p.accepted.contains(&a)) {
+                ctx.send(a, PaxosMsg::Accept { ballot, slot, value: p.value.clone() });
+            }
+        }
+        if let Some(next) = self.proposals.values().map(|p| p.due).min() {
+            self.arm_resend(next, ctx);
+        }
+    }
+
+    /// A leader proposes the commands waiting for a slot, up to `max_batch`
+    /// a slot, while fewer than `pipeline` slots are open (0: no limit).
+    fn fill_pipeline(&mut self, ctx: &mut Ctx<Self>) {
+        let room = |n: &Self| n.cfg.pipeline == 0 || n.proposals.len() < n.cfg.pipeline as usize;
+        while self.phase == Phase::Leading && !self.queue.is_empty() && room(self) {
+            let take = self.queue.len().min(self.cfg.max_batch.max(1) as usize);
+            let reqs: Vec<RequestId> = self.queue.drain(..take).collect();
+            let value = Value::of_requests(&reqs);
+            let slot = self.next_slot;
+            self.next_slot += 1;
+            self.clients.insert(slot, value.clone());
+            ctx.note(PaxosNote::Proposed { value: value.clone() });
+            self.propose(slot, value, None, ctx);
+        }
     }
 
     fn step_down(&mut self, by: Ballot, ctx: &mut Ctx<Self>) {
@@ -613,6 +754,7 @@ impl PaxosNode {
         let leading = self.phase == Phase::Leading;
         self.phase = Phase::Idle;
         self.proposals.clear();
+        self.stop_resending(ctx);
         ctx.note(PaxosNote::RoundLost { ballot: was, by });
         if self.cfg.multi {
             if leading {
@@ -626,8 +768,10 @@ impl PaxosNode {
             for req in std::mem::take(&mut self.queue) {
                 ctx.reply(req, Reply::NotLeader(self.leader_hint));
             }
-            for (_, req) in std::mem::take(&mut self.clients) {
-                ctx.reply(req, Reply::NotLeader(self.leader_hint));
+            for (_, value) in std::mem::take(&mut self.clients) {
+                for &req in value.requests() {
+                    ctx.reply(req, Reply::NotLeader(self.leader_hint));
+                }
             }
         } else {
             let wait = self.backoff(ctx);
@@ -639,19 +783,18 @@ impl PaxosNode {
         if slot < self.applied || self.learned.contains_key(&slot) {
             return;
         }
-        self.learned.insert(slot, value);
+        self.learned.insert(slot, value.clone());
         ctx.note(PaxosNote::Learned { slot, value });
-        while let Some(&v) = self.learned.get(&self.applied) {
+        while let Some(v) = self.learned.get(&self.applied) {
             let slot = self.applied;
             ctx.note(PaxosNote::Applied { slot });
             self.applied += 1;
-            if let Some(req) = self.clients.remove(&slot) {
+            if let Some(mine) = self.clients.remove(&slot) {
                 // A slot chosen with another value (a new leader's) means the
-                // request was not committed there: the client retries.
-                if v == Value::Request(req) {
-                    ctx.reply(req, Reply::Committed);
-                } else {
-                    ctx.reply(req, Reply::NotLeader(self.leader_hint));
+                // commands were not committed there: the clients retry.
+                let reply = if *v == mine { Reply::Committed } else { Reply::NotLeader(self.leader_hint) };
+                for &req in mine.requests() {
+                    ctx.reply(req, reply);
                 }
             }
         }
@@ -681,7 +824,7 @@ impl PaxosNode {
                 ctx.note(PaxosNote::Promised { ballot, before });
             }
             let accepted: Arc<[(Slot, Ballot, Value)]> =
-                self.durable.accepted.range(from_slot..).map(|(s, (b, v))| (*s, *b, *v)).collect();
+                self.durable.accepted.range(from_slot..).map(|(s, (b, v))| (*s, *b, v.clone())).collect();
             self.reply_to(from, PaxosMsg::Promise { ballot, accepted }, ctx);
         } else {
             let promised = self.durable.promised;
@@ -695,8 +838,8 @@ impl PaxosNode {
         let promised = self.durable.promised;
         if ballot >= promised {
             self.durable.promised = ballot;
-            if self.durable.accepted.get(&slot) != Some(&(ballot, value)) {
-                self.durable.accepted.insert(slot, (ballot, value));
+            if self.durable.accepted.get(&slot).is_none_or(|(b, v)| (*b, v) != (ballot, &value)) {
+                self.durable.accepted.insert(slot, (ballot, value.clone()));
                 ctx.note(PaxosNote::AcceptedValue { slot, ballot, value, promised });
             }
             self.reply_to(from, PaxosMsg::Accepted { ballot, slot }, ctx);
@@ -711,18 +854,25 @@ impl PaxosNode {
             return;
         }
         let quorum = self.cfg.quorum();
-        let Some((value, who)) = self.proposals.get_mut(&slot) else { return };
-        who.insert(from);
-        if who.len() >= quorum {
-            let value = *value;
+        let Some(p) = self.proposals.get_mut(&slot) else { return };
+        if from != self.id && !p.resent && !p.accepted.contains(&from) {
+            // A round trip to `from`, measured (RFC 6298 §3: only on an
+            // Accept sent once).
+            self.rto.sample(ctx.now.saturating_sub(p.sent));
+        }
+        p.accepted.insert(from);
+        if p.accepted.len() >= quorum {
+            let value = p.value.clone();
             self.proposals.remove(&slot);
-            ctx.note(PaxosNote::Chosen { slot, value });
+            ctx.note(PaxosNote::Chosen { slot, value: value.clone() });
             self.send_to_all(PaxosMsg::Decide { slot, value }, ctx);
             if !self.cfg.multi {
                 // The proposer that saw the value chosen keeps
                 // announcing it, so a learner cut off meanwhile
                 // catches up when it hears again.
                 ctx.set_timer(PaxosTimer::Heartbeat, self.cfg.heartbeat);
+            } else {
+                self.fill_pipeline(ctx);
             }
         }
     }
@@ -758,15 +908,19 @@ impl PaxosNode {
             let wait = self.leader_wait(ctx);
             ctx.set_timer(PaxosTimer::Round, wait);
         }
+        // Multi-Paxos: ask only for slots the leader had learned by its
+        // previous heartbeat: their Decides had a heartbeat interval to
+        // arrive, where a heartbeat may overtake Decides still on their way.
+        let known = if self.cfg.multi { std::mem::replace(&mut self.heard_learned, learned) } else { learned };
         let mine = self.first_unlearned();
-        if mine < learned {
+        if mine < known.min(learned) {
             ctx.send(from, PaxosMsg::Fetch { from: mine });
         }
     }
 
     /// Answers a fetch with the learned values from `first` on (at most 64).
     fn on_fetch(&mut self, from: NodeId, first: Slot, ctx: &mut Ctx<Self>) {
-        let values: Arc<[Value]> = (first..).map_while(|s| self.learned.get(&s).copied()).take(64).collect();
+        let values: Arc<[Value]> = (first..).map_while(|s| self.learned.get(&s).cloned()).take(64).collect();
         if !values.is_empty() {
             ctx.send(from, PaxosMsg::Decided { from: first, values });
         }
@@ -775,7 +929,7 @@ impl PaxosNode {
     /// Learns the values a fetch brought back, from slot `first` on.
     fn on_decided(&mut self, first: Slot, values: &[Value], ctx: &mut Ctx<Self>) {
         for (i, v) in values.iter().enumerate() {
-            self.learn(first + i as u64, *v, ctx);
+            self.learn(first + i as u64, v.clone(), ctx);
         }
     }
 
@@ -786,10 +940,10 @@ impl PaxosNode {
         let quorum = self.cfg.quorum();
         let Phase::Preparing { promised, reports } = &mut self.phase else { return };
         promised.insert(from);
-        for &(slot, b, v) in accepted {
-            let e = reports.entry(slot).or_insert((b, v));
-            if b > e.0 {
-                *e = (b, v);
+        for (slot, b, v) in accepted {
+            let e = reports.entry(*slot).or_insert((*b, v.clone()));
+            if *b > e.0 {
+                *e = (*b, v.clone());
             }
         }
         if promised.len() < quorum {
@@ -811,7 +965,7 @@ impl PaxosNode {
                 if self.learned.contains_key(&slot) {
                     continue;
                 }
-                let reported = reports.get(&slot).map(|(_, v)| *v);
+                let reported = reports.get(&slot).map(|(_, v)| v.clone());
                 self.propose(slot, Value::Noop, reported, ctx);
             }
             // Slots from `last` on are free: no acceptor in this quorum
@@ -819,24 +973,15 @@ impl PaxosNode {
             // slot number this server handed out in an earlier term is not
             // kept: reusing it leaves no gap below the next command.
             self.next_slot = last.max(first);
-            let queued = std::mem::take(&mut self.queue);
-            for req in queued {
-                self.propose_request(req, ctx);
-            }
+            // Commands that waited for phase 1 go into slots of up to
+            // `max_batch`, as many as the pipeline has room for.
+            self.fill_pipeline(ctx);
             self.heartbeat(ctx);
         } else {
-            let own = self.own.unwrap_or(Value::Own(self.id));
-            let reported = reports.get(&0).map(|(_, v)| *v);
+            let own = self.own.clone().unwrap_or(Value::Own(self.id));
+            let reported = reports.get(&0).map(|(_, v)| v.clone());
             self.propose(0, own, reported, ctx);
         }
-    }
-
-    fn propose_request(&mut self, req: RequestId, ctx: &mut Ctx<Self>) {
-        let slot = self.next_slot;
-        self.next_slot += 1;
-        self.clients.insert(slot, req);
-        ctx.note(PaxosNote::Proposed { value: Value::Request(req) });
-        self.propose(slot, Value::Request(req), None, ctx);
     }
 
     fn heartbeat(&mut self, ctx: &mut Ctx<Self>) {
@@ -871,6 +1016,9 @@ impl Protocol for PaxosNode {
             next_slot: 0,
             queue: Vec::new(),
             clients: BTreeMap::new(),
+            rto: Rto::default(),
+            resend_at: None,
+            heard_learned: 0,
             own: None,
             leader_hint: None,
             learned: BTreeMap::new(),
@@ -893,7 +1041,7 @@ impl Protocol for PaxosNode {
             ctx.set_timer(PaxosTimer::Round, wait);
         } else {
             let own = Value::Own(self.id);
-            self.own = Some(own);
+            self.own = Some(own.clone());
             ctx.note(PaxosNote::Proposed { value: own });
             let wait = ctx.rng.range(0, self.cfg.start_spread);
             ctx.set_timer(PaxosTimer::Round, wait);
@@ -939,17 +1087,14 @@ impl Protocol for PaxosNode {
                 ctx.set_timer(PaxosTimer::Heartbeat, self.cfg.heartbeat);
             }
             PaxosTimer::Heartbeat => {
+                // Only a heartbeat: open slots are sent again when their
+                // retransmission timeout expires (the Resend timer).
                 if self.phase == Phase::Leading {
                     self.heartbeat(ctx);
-                    // Re-send phase 2 for slots still open (lost messages).
-                    let open: Vec<(Slot, Value)> = self.proposals.iter().map(|(s, (v, _))| (*s, *v)).collect();
-                    let ballot = self.ballot;
-                    for (slot, value) in open {
-                        self.send_to_acceptors(PaxosMsg::Accept { ballot, slot, value }, ctx);
-                    }
                     ctx.set_timer(PaxosTimer::Heartbeat, self.cfg.heartbeat);
                 }
             }
+            PaxosTimer::Resend => self.resend_due(ctx),
         }
     }
 
@@ -957,8 +1102,7 @@ impl Protocol for PaxosNode {
         if !self.cfg.multi {
             // Single-decree: a request asks this proposer to propose it (if
             // it has not proposed yet) and waits for the decision.
-            if let Some(&v) = self.learned.get(&0) {
-                let _ = v;
+            if self.learned.contains_key(&0) {
                 ctx.reply(req, Reply::Committed);
                 return;
             }
@@ -970,7 +1114,7 @@ impl Protocol for PaxosNode {
             if self.own.is_none() || self.phase == Phase::Idle {
                 let v = Value::Request(req);
                 if self.own.is_none() {
-                    self.own = Some(v);
+                    self.own = Some(v.clone());
                     ctx.note(PaxosNote::Proposed { value: v });
                 }
                 if self.phase == Phase::Idle {
@@ -980,7 +1124,10 @@ impl Protocol for PaxosNode {
             return;
         }
         match self.phase {
-            Phase::Leading => self.propose_request(req, ctx),
+            Phase::Leading => {
+                self.queue.push(req);
+                self.fill_pipeline(ctx);
+            }
             Phase::Preparing { .. } => self.queue.push(req),
             Phase::Idle => ctx.reply(req, Reply::NotLeader(self.leader_hint.filter(|&h| h != self.id))),
         }
