@@ -72,3 +72,29 @@ fn a_replay_says_the_same() {
     }
     assert!(frames.iter().any(|s| s.contains("won the election")));
 }
+
+// "Paxos Made Simple" §2.3: a value is chosen when a majority of acceptors
+// accept it, which no learner knows until told. In the dueling proposers'
+// livelock the narration must say exactly that, and tell the lost rounds.
+#[test]
+fn a_paxos_livelock_is_told_as_chosen_but_unknown() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/scenarios/paxos/dueling-livelock.scn"
+    ))
+    .expect("the preset");
+    let scn = Scenario::parse(&text).expect("parses");
+    let mut lab = Lab::new(&scn).expect("builds");
+    let mut seen = Vec::new();
+    while lab.now() < scn.until {
+        lab.run_until(lab.now() + MS);
+        let s = said(&mut lab);
+        if seen.last() != Some(&s) {
+            seen.push(s);
+        }
+    }
+    let chosen: Vec<&String> = seen.iter().filter(|s| s.starts_with("Slot 0 chosen")).collect();
+    assert!(!chosen.is_empty(), "{seen:?}");
+    assert!(chosen.iter().all(|s| s.ends_with("; no learner knows it yet")), "{chosen:?}");
+    assert!(seen.iter().any(|s| s.contains("gave up ballot")), "lost rounds are told");
+}

@@ -207,6 +207,12 @@ pub struct PaxosTracker {
     leaderless_total: Time,
     multi: bool,
     started: bool,
+    /// The slots a majority of acceptors chose in the last step, with the
+    /// ballot (for the narration).
+    just_chosen: Vec<(super::Slot, super::Ballot)>,
+    /// The last round lost: by whom, when, its ballot and the one that beat
+    /// it (the narration joins it to the round started next).
+    last_lost: Option<(u32, Time, super::Ballot, super::Ballot)>,
 }
 
 const KINDS: &[(&str, &str, bool, bool)] = &[
@@ -329,6 +335,69 @@ impl ClusterProtocol for PaxosNode {
         ]
     }
 
+    fn narrate(t: &PaxosTracker, sim: &Sim<Self>) -> Option<String> {
+        let b = |b: &super::Ballot| format!("b{}.{}", b.round, u64::from(b.proposer) + 1);
+        let name = |n: &crate::sim::NodeId| format!("S{}", n + 1);
+        // "Paxos Made Simple" §2.3: a value is chosen once a majority of
+        // acceptors accepted it; a learner knows only when told.
+        if let Some((slot, ballot)) = t.just_chosen.last() {
+            let known = if t.learned.contains(slot) { "" } else { "; no learner knows it yet" };
+            return Some(format!(
+                "Slot {slot} chosen: a majority of acceptors accepted it with ballot {}{known}",
+                b(ballot)
+            ));
+        }
+        // The step's most telling note: a new leader, then a lost round
+        // (a proposer that loses usually starts the next round at once),
+        // then a new round, then a value learned.
+        let told = sim.last_events().iter().rev().filter_map(|ev| {
+            let TraceEvent::Note { node, note, .. } = ev else { return None };
+            Some(match note {
+                PaxosNote::BecameLeader { ballot } => {
+                    (3, format!("{} leads with ballot {}: a majority promised it", name(node), b(ballot)))
+                }
+                PaxosNote::RoundLost { ballot, by } => (
+                    2,
+                    format!(
+                        "{} gave up ballot {}: an acceptor had promised the higher {}",
+                        name(node),
+                        b(ballot),
+                        b(by)
+                    ),
+                ),
+                PaxosNote::RoundStarted { ballot } => match t.last_lost {
+                    Some((who, at, lost, by)) if who == *node && at == sim.now() => (
+                        2,
+                        format!(
+                            "{} gave up ballot {} (an acceptor had promised the higher {}) and starts again with {}",
+                            name(node),
+                            b(&lost),
+                            b(&by),
+                            b(ballot)
+                        ),
+                    ),
+                    _ => (
+                        1,
+                        format!(
+                            "{} starts a round with ballot {}: it asks the acceptors to promise (phase 1)",
+                            name(node),
+                            b(ballot)
+                        ),
+                    ),
+                },
+                PaxosNote::Learned { slot, .. } if !t.multi => {
+                    (0, format!("{} learned the value chosen in slot {slot}", name(node)))
+                }
+                _ => return None,
+            })
+        });
+        told.fold(None, |best: Option<(u8, String)>, (p, s)| match best {
+            Some((bp, _)) if bp >= p => best,
+            _ => Some((p, s)),
+        })
+        .map(|(_, s)| s)
+    }
+
     fn observe(t: &mut PaxosTracker, sim: &Sim<Self>) {
         let events = sim.last_events();
         let now = sim.now();
@@ -339,6 +408,7 @@ impl ClusterProtocol for PaxosNode {
         }
         let quorum = sim.protocol_config().quorum();
         let new = t.choices.follow(quorum, events);
+        t.just_chosen = new.iter().map(|(slot, _, ballot)| (*slot, *ballot)).collect();
         t.commands += new.iter().map(|(_, v, _)| v.requests().len() as u64).sum::<u64>();
         if !new.is_empty() && t.first_decision.is_none() {
             t.first_decision = Some(now);
@@ -349,6 +419,9 @@ impl ClusterProtocol for PaxosNode {
                 TraceEvent::Sent { msg, .. } if PROTOCOL_KINDS.contains(&msg.kind()) => t.protocol_messages += 1,
                 TraceEvent::Note { note: PaxosNote::Learned { slot, .. }, .. } => {
                     t.learned.insert(*slot);
+                }
+                TraceEvent::Note { node, note: PaxosNote::RoundLost { ballot, by }, .. } => {
+                    t.last_lost = Some((*node, now, *ballot, *by));
                 }
                 TraceEvent::Note { note: PaxosNote::RoundStarted { .. }, .. } => {
                     t.rounds += 1;
