@@ -46,14 +46,19 @@ pub fn Transport(props: &TransportProps) -> Html {
         let d = s.dispatcher();
         Callback::from(move |e: Event| {
             let label = input_value(&e);
-            let v = SPEEDS.iter().find(|(l, _)| *l == label).map(|(_, v)| *v).or_else(|| label.trim_end_matches('×').parse().ok());
+            let v = SPEEDS
+                .iter()
+                .find(|(l, _)| *l == label)
+                .map(|(_, v)| *v)
+                .or_else(|| label.trim_end_matches('×').parse().ok());
             if let Some(v) = v {
                 d.dispatch(Msg::Speed(v));
                 b.send(ToWorker::Speed(v));
             }
         })
     };
-    let speed_label = SPEEDS.iter().find(|(_, v)| *v == s.speed).map_or_else(|| format!("{}×", s.speed), |(l, _)| l.to_string());
+    let speed_label =
+        SPEEDS.iter().find(|(_, v)| *v == s.speed).map_or_else(|| format!("{}×", s.speed), |(l, _)| l.to_string());
     // A scenario's own speed that the menu does not list is offered too.
     let own_speed = (!SPEEDS.iter().any(|(_, v)| *v == s.speed)).then(|| speed_label.clone());
     // The clock's text follows at the text panels' pace.
