@@ -109,7 +109,10 @@ test('a caption appears at its time, moves with time travel, is in the link, and
   // '[' and ']' go from caption to caption.
   const { page } = await open(`#${link}`);
   await caption(page).filter({ hasText: 'vote for me' }).waitFor();
-  assert.equal(await page.locator('.tick.caption').count(), 2);
+  assert.equal(await page.locator('.tick-caption').count(), 2);
+  // From 1 s, the previous caption is the one in force (at 600 ms), then the first.
+  await page.keyboard.press('[');
+  await page.waitForFunction(() => document.querySelector('[data-time]')?.dataset.time === '600000');
   await page.keyboard.press('[');
   await page.waitForFunction(() => document.querySelector('[data-time]')?.dataset.time === '300000');
   await caption(page).filter({ hasText: 'The first caption.' }).waitFor();
@@ -135,7 +138,7 @@ test('crash a server during "Leader crash": the scripted restart still happens, 
   await page.getByRole('button', { name: 'Crash S5' }).click();
   await page.getByRole('status', { name: 'Script' }).filter({ hasText: '5s restart S1' }).waitFor();
   // Both scripted actions and the user's are ticks on the time slider.
-  await page.waitForFunction(() => document.querySelectorAll('.tick.action').length === 3);
+  await page.waitForFunction(() => document.querySelectorAll('.tick-action').length === 3);
   await seek(page, 7_000_000);
   await settled(page);
   assert.doesNotMatch(await page.getByRole('row', { name: 'S1' }).getAttribute('class'), /crashed/, 'the script restarted S1');

@@ -148,7 +148,7 @@ pub fn ticks(ctx: &Ctx, end: Time) -> Html {
         let label = format!("{} {}: {what}", if kind == "caption" { "Caption at" } else { "At" }, format_duration(at));
         let left = format!("left: {:.3}%", at as f64 * 100.0 / end as f64);
         let onclick = Callback::from(move |_| b.send(ToWorker::Seek(at)));
-        html! { <button class={classes!("tick", kind)} style={left} tabindex="-1" aria-label={label.clone()} title={label} data-at={at.to_string()} {onclick}></button> }
+        html! { <button class={classes!("tick", format!("tick-{kind}"))} style={left} tabindex="-1" aria-label={label.clone()} title={label} data-at={at.to_string()} {onclick}></button> }
     };
     html! {
         <div class="ticks" aria-label="Script and captions">
