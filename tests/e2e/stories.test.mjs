@@ -166,9 +166,13 @@ test('Take over drops the rest of the script; acting in the past starts a branch
   await page.getByRole('row', { name: 'S5' }).click();
   await page.getByRole('button', { name: 'Crash S5' }).click();
   await page.getByRole('status').filter({ hasText: 'A branch at 3s: 1 later action dropped.' }).waitFor();
-  assert.doesNotMatch(cli(['decode', await fragment(page)]), /restart S1/);
+  const branch = await fragment(page);
+  assert.doesNotMatch(cli(['decode', branch]), /restart S1/);
   await page.getByRole('button', { name: 'Undo' }).click();
-  await page.waitForFunction(() => document.querySelector('[data-time]')?.dataset.time === '3000000');
+  // Back at 3 s, the run as it was: the address changes back.
+  await page.getByRole('status', { name: 'Script' }).filter({ hasText: '5s restart S1' }).waitFor();
+  await page.waitForFunction((b) => location.hash.slice(1) !== b, branch);
+  assert.equal(await virtualTime(page), 3_000_000);
   const back = cli(['decode', await fragment(page)]);
   assert.match(back, /at 5s restart S1/);
   assert.doesNotMatch(back, /crash S5/);
