@@ -73,6 +73,12 @@ pub enum ToWorker {
     Configure { params: Vec<(String, String)>, seed: u64 },
     /// Go back to time 0 with the same scenario.
     Reset,
+    /// Drop the scenario's actions still to come (a preset's script): the
+    /// user takes over from here.
+    TakeOver,
+    /// `true`: undo the last branch or take-over (the actions it dropped
+    /// come back); `false`: keep it and forget the undo.
+    Undo(bool),
     /// Jump to a virtual time (replays from the nearest snapshot).
     Seek(Time),
     /// The page has drawn the last frame: send the next one.
@@ -165,7 +171,7 @@ pub struct Status {
     /// The link fragment that reproduces this moment (sent when it changed).
     pub link: Option<String>,
     /// The scenario's settings (sent when the scenario changed).
-    pub settings: Option<Settings>,
+    pub settings: Option<Box<Settings>>,
     /// The latest virtual time reached in this run (for the time slider).
     pub horizon: Time,
     /// The frame starts a new run or follows a seek: drop old history.
@@ -174,6 +180,14 @@ pub struct Status {
     /// kept for time travel and what they hold (as the lab estimates it).
     #[serde(default)]
     pub memory: (u64, u32, u64),
+    /// The speed the worker took from a scenario it loaded (its `speed`
+    /// line), sent once: the page's speed control follows it.
+    #[serde(default)]
+    pub speed: Option<f64>,
+    /// What the last action dropped (acting in the past starts a branch;
+    /// "Take over" ends the script), in words, while it can be undone.
+    #[serde(default)]
+    pub undo: Option<String>,
 }
 
 /// Engine throughput measured in the worker.

@@ -8,7 +8,7 @@ use crate::ctx::{spawn_worker, Bridge, Ctx, PanelProps};
 use crate::labs;
 use crate::protocol::{FromWorker, ToWorker};
 use crate::state::{AppState, Msg};
-use crate::view::{api, canvas, files, narration, panels, results, spacetime, tune};
+use crate::view::{api, canvas, files, narration, panels, results, spacetime, story, tune};
 use clusterscope_core::lab::LabInfo;
 use clusterscope_core::sim::time::format_clock;
 use gloo_events::EventListener;
@@ -173,6 +173,8 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("→", "Forward one event"),
     ("←", "Back one event"),
     (".", "Forward to the next instant"),
+    ("] or n", "Next caption (a story's next moment)"),
+    ("[ or p", "Previous caption"),
     ("d", "Switch the view: cluster, diagram, both"),
     ("?", "Show or hide this help"),
     ("Esc", "Close this help"),
@@ -313,6 +315,8 @@ fn first_load(
     dispatcher: &UseReducerDispatcher<AppState>,
 ) {
     let hash = current_hash();
+    // A scenario's own `speed` line sets the speed when it loads; a speed
+    // in the address wins over it, so it is sent again after the load.
     let speed = options.speed.unwrap_or(0.1);
     dispatcher.dispatch(Msg::Speed(speed));
     if !options.problems.is_empty() {
@@ -332,6 +336,9 @@ fn first_load(
         bridge.send(ToWorker::LoadLink(hash));
         options.autoplay.unwrap_or(false)
     };
+    if let Some(speed) = options.speed {
+        bridge.send(ToWorker::Speed(speed));
+    }
     if let Some(t) = options.start {
         bridge.send(ToWorker::Seek(t));
     }
@@ -395,7 +402,8 @@ fn api_request(
 }
 
 /// Keys: space plays and pauses; arrows step one event; '.' steps to the
-/// next instant; 'd' switches the view; '?' shows the help.
+/// next instant; ']' and '[' (or 'n' and 'p') go to the next and previous
+/// caption; 'd' switches the view; '?' shows the help.
 #[hook]
 fn use_shortcuts(
     state: &UseReducerHandle<AppState>,
@@ -403,6 +411,10 @@ fn use_shortcuts(
     view: &UseStateHandle<ViewMode>,
     help: &UseStateHandle<bool>,
 ) {
+    // The captions and the time, read when a key comes (not a reason to
+    // listen anew at every frame).
+    let story = use_mut_ref(|| (Vec::new(), 0));
+    *story.borrow_mut() = (state.settings.as_ref().map(|s| s.captions.clone()).unwrap_or_default(), state.time());
     let (bridge, view, help) = (bridge.clone(), view.clone(), help.clone());
     let playing = state.status.playing;
     let diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
@@ -420,6 +432,13 @@ fn use_shortcuts(
                     bridge.send(if playing { ToWorker::Pause } else { ToWorker::Play });
                 }
                 "." => bridge.send(ToWorker::Step),
+                "]" | "n" | "[" | "p" => {
+                    let (captions, now) = &*story.borrow();
+                    if let Some(t) = story::caption_target(captions, *now, matches!(e.key().as_str(), "]" | "n")) {
+                        bridge.send(ToWorker::Pause);
+                        bridge.send(ToWorker::Seek(t));
+                    }
+                }
                 "ArrowRight" => {
                     e.prevent_default();
                     bridge.send(ToWorker::StepEvent);
@@ -593,6 +612,7 @@ fn embedded(p: Parts, controls: Controls) -> Html {
         <div class={classes!("embed", format!("view-{}", mode.name()))} data-time={time} data-frames={frames} data-frame-bytes={frame_bytes} data-lab={ctx.state.lab().to_string()} data-fingerprint={fingerprint} data-events={events} data-view={mode.name()}
             {ondragover} {ondrop}>
             { p.error }{ p.violation }
+            <story::CaptionBar ctx={ctx.clone()} />
             { p.drawing }
             { bar }
             { p.help_overlay.unwrap_or_default() }
@@ -637,9 +657,12 @@ fn full_page(
                         { p.view_switch.unwrap_or_default() }
                     </div>
                     if cluster && own_stage.is_none() { <FirstHint /> }
+                    <story::Story ctx={ctx.clone()} />
+                    <story::CaptionBar ctx={ctx.clone()} />
                     { p.drawing }
                     if cluster && own_stage.is_none() && timed { <narration::Narration ctx={ctx.clone()} /> }
                     if timed { <panels::Timeline ctx={ctx.clone()} /> }
+                    if timed { <story::Script ctx={ctx.clone()} /> }
                     if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
                         <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
                     }

@@ -142,6 +142,19 @@ impl AppState {
     pub fn lab(&self) -> &str {
         self.schema.as_ref().map_or("", |s| s.lab.as_str())
     }
+
+    /// The virtual time of the latest frame.
+    pub fn time(&self) -> Time {
+        self.frame.as_ref().map_or(0, |f| f.time)
+    }
+
+    /// The caption in force at time `t` (the last one from `t` or before),
+    /// with the time it showed from: a seek shows the one in force then.
+    pub fn caption_at(&self, t: Time) -> Option<(Time, &str)> {
+        let captions = &self.settings.as_ref()?.captions;
+        let i = captions.partition_point(|(at, _)| *at <= t);
+        i.checked_sub(1).map(|i| (captions[i].0, captions[i].1.as_str()))
+    }
 }
 
 /// Everything that changes the state.
@@ -251,7 +264,10 @@ impl AppState {
             self.link = link.clone();
         }
         if let Some(settings) = &status.settings {
-            self.settings = Some(Rc::new(settings.clone()));
+            self.settings = Some(Rc::new((**settings).clone()));
+        }
+        if let Some(speed) = status.speed {
+            self.speed = speed;
         }
         self.push_log(&frame.log);
         self.push_sample(&frame);

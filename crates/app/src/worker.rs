@@ -17,6 +17,7 @@ use clusterscope_core::lab::registry::parse_action;
 use clusterscope_core::lab::timetravel::{self, Snapshots, Stamp};
 use clusterscope_core::lab::{experiment, registry, Lab};
 use clusterscope_core::scenario::{link, Scenario, TuneDef};
+use clusterscope_core::sim::time::format_duration;
 use clusterscope_core::sim::{Time, SEC};
 use clusterscope_core::sweep::Sweep;
 use gloo_timers::callback::Timeout;
@@ -185,6 +186,18 @@ pub struct SimWorker {
     /// embedding page): only then do frames carry its records. Otherwise
     /// they are held here (bounded), for when it is shown.
     diagram_shown: bool,
+    /// A scenario's `speed`, taken on load, for the page's control.
+    speed_owed: Option<f64>,
+    /// The run before the last branch or take-over, for Undo.
+    undo: Option<Undo>,
+}
+
+/// What Undo goes back to: the scenario as it was (at the time of the
+/// action), the time slider's reach then, and what was dropped, in words.
+struct Undo {
+    scn: Scenario,
+    horizon: Time,
+    said: String,
 }
 
 /// The size of this worker's WebAssembly heap (it grows, never shrinks).
@@ -229,6 +242,18 @@ impl SimWorker {
         self.lab = lab;
         self.held = Held { restart: Some(0), ..Held::default() };
         self.owed = Owed::new_run();
+        self.undo = None;
+        Ok(())
+    }
+
+    /// Loads a scenario a user opened (a link, a file, a preset): as
+    /// [`SimWorker::load`], and its `speed` line, if any, sets the speed.
+    fn open(&mut self, scn: &Scenario) -> Result<(), String> {
+        self.load(scn)?;
+        if let Some(speed) = scn.speed {
+            self.set_speed(speed);
+            self.speed_owed = Some(self.speed);
+        }
         Ok(())
     }
 
@@ -353,10 +378,12 @@ impl SimWorker {
             // actions that would not); should one not, no link is better
             // than a dead one.
             link: if send_link { link::encode(&self.lab.scenario()).ok() } else { None },
-            settings: self.owed.scenario.then(|| self.lab.settings()),
+            settings: self.owed.scenario.then(|| Box::new(self.lab.settings())),
             horizon: self.horizon,
             reset: self.owed.reset,
             memory: (wasm_heap_bytes(), self.snapshots.len() as u32, self.snapshots.bytes() as u64),
+            speed: self.speed_owed.take(),
+            undo: self.undo.as_ref().map(|u| u.said.clone()),
         }
     }
 
@@ -376,7 +403,7 @@ impl SimWorker {
     fn load_link(&mut self, scope: &WorkerScope<Self>, fragment: &str) {
         match link::decode(fragment) {
             Ok(scn) => {
-                if let Err(e) = self.load(&scn) {
+                if let Err(e) = self.open(&scn) {
                     self.error(scope, e);
                 }
                 self.playing = false;
@@ -388,7 +415,7 @@ impl SimWorker {
     fn load_text(&mut self, scope: &WorkerScope<Self>, text: &str) {
         match Scenario::parse(text) {
             Ok(scn) => {
-                if let Err(e) = self.load(&scn) {
+                if let Err(e) = self.open(&scn) {
                     self.error(scope, format!("{e}. The current run was kept."));
                 }
                 self.playing = false;
@@ -403,7 +430,7 @@ impl SimWorker {
         match def.and_then(|d| d.presets.get(index)) {
             Some((_, text)) => match Scenario::parse(text) {
                 Ok(scn) => {
-                    if let Err(e) = self.load(&Scenario { until: 0, ..scn }) {
+                    if let Err(e) = self.open(&Scenario { until: 0, ..scn }) {
                         self.error(scope, e);
                     }
                 }
@@ -487,21 +514,67 @@ impl SimWorker {
         self.diagram_shown = shown;
     }
 
-    /// Applies and records an action now; what came after it is gone.
+    /// Applies and records an action now. At the front of the run the
+    /// actions still to come (a preset's script) stay; back in the past
+    /// (after a seek) the action starts a branch: the later ones go, and
+    /// Undo brings them back.
     fn act(&mut self, scope: &WorkerScope<Self>, text: &str) {
         let lab_kind = self.lab.kind();
+        let (before, horizon) = (self.lab.scenario(), self.horizon);
+        let in_past = self.lab.now() < horizon;
         match parse_action(lab_kind, text)
             .map_err(|e| e.to_string())
             .and_then(|a| self.lab.act(a).map_err(|e| e.to_string()))
         {
             Ok(()) => {
                 let now = self.lab.now();
+                let dropped = if in_past { self.lab.drop_script() } else { 0 };
+                self.undo = (dropped > 0).then(|| Undo {
+                    said: format!(
+                        "A branch at {}: {} later action{} dropped.",
+                        format_duration(now),
+                        dropped,
+                        if dropped == 1 { "" } else { "s" }
+                    ),
+                    scn: before,
+                    horizon,
+                });
                 self.snapshots.forget_after(now);
                 self.horizon = now;
                 self.owed.scenario();
             }
             Err(e) => self.error(scope, e),
         }
+    }
+
+    /// Drops the script's actions still to come: the user takes over.
+    fn take_over(&mut self) {
+        let before = self.lab.scenario();
+        let dropped = self.lab.drop_script();
+        if dropped > 0 {
+            let now = format_duration(self.lab.now());
+            let plural = if dropped == 1 { "" } else { "s" };
+            self.undo = Some(Undo {
+                said: format!("Taken over at {now}: {dropped} scripted action{plural} dropped."),
+                scn: before,
+                horizon: self.horizon,
+            });
+            self.owed.scenario();
+        }
+    }
+
+    /// Undoes the last branch or take-over (the run goes back to where it
+    /// was, paused, with its later actions), or forgets it.
+    fn undo(&mut self, scope: &WorkerScope<Self>, undo: bool) {
+        let Some(u) = self.undo.take() else { return };
+        if undo {
+            self.playing = false;
+            match self.load(&u.scn) {
+                Ok(()) => self.horizon = self.horizon.max(u.horizon),
+                Err(e) => self.error(scope, e),
+            }
+        }
+        self.owed.frame();
     }
 }
 
@@ -674,6 +747,8 @@ impl Worker for SimWorker {
             last_tick_due: 0.0,
             captured: None,
             diagram_shown: false,
+            speed_owed: None,
+            undo: None,
         }
     }
 
@@ -726,6 +801,8 @@ impl Worker for SimWorker {
             ToWorker::Speed(s) => self.set_speed(s),
             ToWorker::Diagram(shown) => self.show_diagram(shown),
             ToWorker::Act(text) => self.act(scope, &text),
+            ToWorker::TakeOver => self.take_over(),
+            ToWorker::Undo(undo) => self.undo(scope, undo),
             ToWorker::Ack => self.acked = true,
             // Time travel.
             ToWorker::Seek(t) => self.seek(t),

@@ -29,7 +29,10 @@
 //! jump: `playing`), `leader` (`leader`: `"S2"` or `null`), `decided`
 //! (`count`: the metric the lab's schema gives the progress role), `note`
 //! (a note the lab's schema marks as an event, such as a change of role
-//! or a decision: `node`, `note`), `violation` (`invariant`: the checker's words).
+//! or a decision: `node`, `note`), `caption` (the run reached a caption of
+//! its story, or a seek went to where another is in force: `text`, and
+//! `at`, the caption's time in seconds), `violation` (`invariant`: the
+//! checker's words).
 //!
 //! Replies go to the window that asked, events to the parent, with target
 //! origin `*`: the lab says nothing private, and a sandboxed iframe
@@ -255,6 +258,8 @@ pub struct Seen {
     last_time: Option<Time>,
     last_note_seq: Option<u64>,
     playing: bool,
+    /// The caption in force last told: its time and words.
+    caption: Option<(Time, String)>,
 }
 
 /// After each frame: updates the state `get` answers with and sends the
@@ -280,6 +285,14 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
         seen.violation = false;
         seen.leader = None;
         seen.last_note_seq = None;
+    }
+    let caption = state.caption_at(time).map(|(at, text)| (at, text.to_string()));
+    if caption != seen.caption {
+        if let Some((at, text)) = &caption {
+            let at = JsValue::from_f64(*at as f64 / SEC as f64);
+            emit("caption", time, &[("text", JsValue::from_str(text)), ("at", at)]);
+        }
+        seen.caption = caption;
     }
     let wall = js_sys::Date::now();
     let playing = state.status.playing;

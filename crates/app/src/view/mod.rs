@@ -11,6 +11,7 @@ pub mod panels;
 pub mod pen;
 pub mod results;
 pub mod spacetime;
+pub mod story;
 pub mod tune;
 
 /// Speeds offered: label and virtual seconds per wall second (0 = maximum).

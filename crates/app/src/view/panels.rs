@@ -45,13 +45,22 @@ pub fn Transport(props: &TransportProps) -> Html {
         let b = ctx.bridge.clone();
         let d = s.dispatcher();
         Callback::from(move |e: Event| {
-            if let Some(&(_, v)) = SPEEDS.iter().find(|(l, _)| *l == input_value(&e)) {
+            let label = input_value(&e);
+            let v = SPEEDS
+                .iter()
+                .find(|(l, _)| *l == label)
+                .map(|(_, v)| *v)
+                .or_else(|| label.trim_end_matches('×').parse().ok());
+            if let Some(v) = v {
                 d.dispatch(Msg::Speed(v));
                 b.send(ToWorker::Speed(v));
             }
         })
     };
-    let speed_label = SPEEDS.iter().find(|(_, v)| *v == s.speed).map_or("0.1×", |(l, _)| l);
+    let speed_label =
+        SPEEDS.iter().find(|(_, v)| *v == s.speed).map_or_else(|| format!("{}×", s.speed), |(l, _)| l.to_string());
+    // A scenario's own speed that the menu does not list is offered too.
+    let own_speed = (!SPEEDS.iter().any(|(_, v)| *v == s.speed)).then(|| speed_label.clone());
     // The clock's text follows at the text panels' pace.
     let time = s.shown.frame.as_ref().map_or(0, |f| f.time);
     let timed = s.schema.as_ref().is_none_or(|s| s.timed);
@@ -79,6 +88,7 @@ pub fn Transport(props: &TransportProps) -> Html {
             <label>{ "Speed " }
                 <select aria-label="Speed" onchange={on_speed}>
                     { for SPEEDS.iter().map(|(l, _)| html! { <option value={*l} selected={*l == speed_label}>{ *l }</option> }) }
+                    if let Some(l) = own_speed { <option value={l.clone()} selected=true>{ l }</option> }
                 </select>
             </label>
             <button aria-label="Reset" title="Back to time 0, same scenario" onclick={ctx.bridge.cb(ToWorker::Reset)}>{ "Reset" }</button>
@@ -175,6 +185,8 @@ fn SeedInput(props: &PanelProps) -> Html {
 pub fn Timeline(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
     let horizon = ctx.state.status.horizon;
+    // Past the run so far if the script or a caption lies further.
+    let end = super::story::slider_end(ctx);
     let time = ctx.state.shown.frame.as_ref().map_or(0, |f| f.time);
     let on_input = {
         let b = ctx.bridge.clone();
@@ -186,8 +198,11 @@ pub fn Timeline(props: &PanelProps) -> Html {
     };
     html! {
         <div class="timeline">
-            <input type="range" aria-label="Time travel" min="0" max={horizon.to_string()} step="1000"
-                value={time.to_string()} onchange={on_input} />
+            <div class="track">
+                <input type="range" aria-label="Time travel" min="0" max={end.to_string()} step="1000"
+                    value={time.to_string()} onchange={on_input} />
+                { super::story::ticks(ctx, end) }
+            </div>
             <span>{ format!("{} / {}", format_clock(time), format_clock(horizon)) }</span>
         </div>
     }

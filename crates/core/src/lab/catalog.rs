@@ -4,6 +4,7 @@
 
 use crate::scenario::params::Kind;
 use crate::scenario::{Action, Scenario};
+use crate::sim::Time;
 use serde::{Deserialize, Serialize};
 
 /// A lab as the page's menus show it.
@@ -70,7 +71,18 @@ pub struct Settings {
     pub params: Vec<ParamView>,
     /// The sweep set up over the scenario, if any.
     pub tune: Option<crate::scenario::TuneDef>,
+    /// What the scenario shows: its opening comment (a preset's story).
+    pub about: String,
+    /// Its captions: when each shows, and its words.
+    pub captions: Vec<(Time, String)>,
+    /// Its timed actions (played, and the script still to come): when, and
+    /// the action as a file writes it. At most [`SCRIPT_SHOWN`], the first.
+    pub script: Vec<(Time, String)>,
 }
+
+/// Most of a scenario's actions [`Settings::script`] lists (the time
+/// slider's ticks; a long recorded run has thousands).
+pub const SCRIPT_SHOWN: usize = 500;
 
 /// The settings of a scenario.
 pub fn settings(scn: &Scenario) -> Settings {
@@ -104,5 +116,14 @@ pub fn settings(scn: &Scenario) -> Settings {
             }
         })
         .collect();
-    Settings { lab: scn.lab.name().into(), seed: scn.seed, nodes: scn.nodes(), params, tune: scn.tune.clone() }
+    Settings {
+        lab: scn.lab.name().into(),
+        seed: scn.seed,
+        nodes: scn.nodes(),
+        params,
+        tune: scn.tune.clone(),
+        about: scn.title.clone(),
+        captions: scn.captions.iter().map(|c| (c.at, c.text.clone())).collect(),
+        script: scn.actions.iter().take(SCRIPT_SHOWN).map(|t| (t.at, scn.action_to_text(&t.action))).collect(),
+    }
 }

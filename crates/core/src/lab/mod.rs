@@ -314,23 +314,39 @@ impl Lab {
         true
     }
 
-    /// Applies a user's action now and records it in the scenario. An
-    /// action the scenario or the model refuses changes nothing.
+    /// Applies a user's action now and records it in the scenario, among
+    /// the actions still to come (a preset's script goes on: see
+    /// [`Lab::drop_script`] to end it). An action the scenario or the model
+    /// refuses changes nothing.
     pub fn act(&mut self, action: Action) -> Result<(), ScenarioError> {
         let now = self.now();
-        // Everything due now happens first, as it would in a replay.
+        // Everything due now happens first, as it would in a replay; what
+        // is left comes later than now, so the new action goes before it.
         self.run_until(now);
         let mut trial = self.scn.clone();
-        trial.actions.truncate(self.next_action);
-        trial.actions.push(Timed { at: now, action: action.clone() });
+        trial.actions.insert(self.next_action, Timed { at: now, action: action.clone() });
         trial.validate()?;
         self.model.apply(&action).map_err(ScenarioError::Invalid)?;
         self.scn = trial;
-        self.next_action = self.scn.actions.len();
+        self.next_action += 1;
         // What the action set off for this same instant runs now too, as a
         // replay up to this time would run it.
         self.run_until(now);
         Ok(())
+    }
+
+    /// The recorded actions not applied yet: a preset's script, or what a
+    /// run recorded after the time it was taken back to.
+    pub fn script_left(&self) -> &[Timed] {
+        &self.scn.actions[self.next_action.min(self.scn.actions.len())..]
+    }
+
+    /// Drops the actions not applied yet (the user takes over from the
+    /// script, or branches off in the past); returns how many went.
+    pub fn drop_script(&mut self) -> usize {
+        let left = self.scn.actions.len().saturating_sub(self.next_action);
+        self.scn.actions.truncate(self.next_action);
+        left
     }
 
     /// The scenario that reproduces this lab as it is now (`until` is now).

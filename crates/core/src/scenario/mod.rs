@@ -18,6 +18,7 @@
 //! at 1.5s partition S2,S3 | S4,S5
 //! at 3s heal
 //! at 3s set loss 0%
+//! at 3s say "The network heals: S2 and S3 hear the leader again."
 //! until 5s
 //! expect elections >= 2
 //! ```
@@ -25,6 +26,12 @@
 //! Nodes are written `S1`, `S2`, ... (or just `1`, `2`); parameters take
 //! their units (`150ms`, `1.5%`, `on`). `expect` lines are checks the CLI
 //! and tests run against the lab's metrics at the end.
+//!
+//! Two kinds of line tell a story without changing the run: `at T say
+//! "..."` is a caption the page shows from time `T` on ([`Caption`]), and
+//! `speed X` is the playback speed the page starts with (virtual seconds per
+//! second). The simulation never sees either, so they leave a run's
+//! fingerprint as it was.
 
 pub mod link;
 pub mod params;
@@ -160,6 +167,17 @@ pub struct Timed {
     pub action: Action,
 }
 
+/// A caption: words the page shows from time `at` on, until the next one
+/// (`at 2s say "The leader crashes."`). Not an action: the simulation never
+/// sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caption {
+    /// Virtual time from which it shows.
+    pub at: Time,
+    /// What it says (one line, at most [`MAX_CAPTION_CHARS`] characters).
+    pub text: String,
+}
+
 /// Comparison in an `expect` line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cmp {
@@ -235,6 +253,11 @@ pub struct Scenario {
     pub title: String,
     /// A sweep over this scenario (the Tune panel's), if one was set up.
     pub tune: Option<TuneDef>,
+    /// Captions, in time order (not actions: the run never sees them).
+    pub captions: Vec<Caption>,
+    /// The playback speed the page starts with (virtual seconds per wall
+    /// second; 0: as fast as possible), if the scenario gives one.
+    pub speed: Option<f64>,
 }
 
 /// A sweep that travels with its scenario, in files and links:
@@ -345,6 +368,13 @@ pub const MAX_TEXT: usize = 1024 * 1024;
 pub const MAX_ACTIONS: usize = 20_000;
 /// Latest time a scenario may mention: 30 days of virtual time.
 pub const MAX_TIME: Time = 30 * 24 * 3600 * 1_000_000;
+/// Longest caption, in characters: two lines of a phone's screen or so.
+pub const MAX_CAPTION_CHARS: usize = 240;
+/// Most captions in one scenario.
+pub const MAX_CAPTIONS: usize = 1_000;
+/// The speeds a `speed` line may give (besides `max`), in virtual seconds
+/// per wall second.
+pub const SPEED_RANGE: (f64, f64) = (0.001, 1_000_000.0);
 
 impl Scenario {
     /// A scenario with every parameter at its default.
@@ -358,6 +388,8 @@ impl Scenario {
             expects: Vec::new(),
             title: String::new(),
             tune: None,
+            captions: Vec::new(),
+            speed: None,
         }
     }
 
@@ -404,7 +436,7 @@ impl Scenario {
         }
         // Only long scenarios can be too long to write out: skip the work
         // for the usual few dozen actions.
-        if self.actions.len() > 1_000 {
+        if self.actions.len() + self.captions.len() > 1_000 {
             let len = self.to_text().len();
             if len > MAX_TEXT {
                 return Err(ScenarioError::TooLarge(format!(
@@ -412,6 +444,7 @@ impl Scenario {
                 )));
             }
         }
+        self.validate_story()?;
         let def = self.lab.def();
         let mut nodes = self.nodes();
         let mut last = 0;
@@ -466,6 +499,40 @@ impl Scenario {
         Ok(())
     }
 
+    /// Checks the captions (in time order, within their limits) and the
+    /// speed: what [`Scenario::parse`] checks line by line, for a scenario
+    /// built otherwise.
+    fn validate_story(&self) -> Result<(), ScenarioError> {
+        if self.captions.len() > MAX_CAPTIONS {
+            return Err(ScenarioError::Invalid(format!(
+                "too many captions ({}); at most {MAX_CAPTIONS}",
+                self.captions.len()
+            )));
+        }
+        for pair in self.captions.windows(2) {
+            if pair[1].at < pair[0].at {
+                return Err(ScenarioError::Invalid(format!(
+                    "captions must be in time order: {} comes after {}",
+                    format_duration(pair[1].at),
+                    format_duration(pair[0].at)
+                )));
+            }
+        }
+        for c in &self.captions {
+            let reread = parse_caption(&quote_caption(&c.text)).map_err(ScenarioError::Invalid);
+            if reread? != c.text || c.text.chars().any(|ch| ch.is_control() && ch != '\t') {
+                return Err(ScenarioError::Invalid(format!(
+                    "the caption at {} cannot be written",
+                    format_duration(c.at)
+                )));
+            }
+        }
+        if let Some(v) = self.speed {
+            check_speed(v).map_err(ScenarioError::Invalid)?;
+        }
+        Ok(())
+    }
+
     /// Reads the text format. Errors name the line. A byte-order mark and
     /// CRLF line ends are accepted; invisible control characters are not.
     pub fn parse_in(text: &str, labs: &dyn LabIndex) -> Result<Scenario, ScenarioError> {
@@ -501,13 +568,25 @@ impl Scenario {
             }
         }
         let _ = write!(out, "lab {}\nseed {}\n", self.lab.name(), self.seed);
+        if let Some(v) = self.speed {
+            let _ = writeln!(out, "speed {}", format_speed(v));
+        }
         for spec in self.lab.params() {
             if let Some(v) = self.params.get(spec.name) {
                 let _ = writeln!(out, "{} {}", spec.name, spec.format(*v));
             }
         }
+        // Actions and captions in one time line; at the same time, the
+        // actions first (a caption speaks of what they did).
+        let mut captions = self.captions.iter().peekable();
         for t in &self.actions {
+            while let Some(c) = captions.next_if(|c| c.at < t.at) {
+                let _ = writeln!(out, "at {} say {}", format_duration(c.at), quote_caption(&c.text));
+            }
             let _ = writeln!(out, "at {} {}", format_duration(t.at), self.action_to_text(&t.action));
+        }
+        for c in captions {
+            let _ = writeln!(out, "at {} say {}", format_duration(c.at), quote_caption(&c.text));
         }
         if self.until > 0 {
             let _ = writeln!(out, "until {}", format_duration(self.until));
@@ -581,7 +660,7 @@ impl<'a> Parser<'a> {
             }
             return Ok(());
         }
-        let line = trimmed.split('#').next().unwrap_or("").trim();
+        let line = strip_comment(trimmed).trim();
         if line.is_empty() {
             if !self.title.is_empty() {
                 self.in_title = false;
@@ -613,6 +692,7 @@ impl<'a> Parser<'a> {
                     .map_err(|_| err(format!("seed must be a whole number from 0 to {}, not '{rest}'", u64::MAX)))?
             }
             "until" => self.scn.until = parse_time(rest).map_err(err)?,
+            "speed" => self.scn.speed = Some(parse_speed(rest).map_err(err)?),
             "at" => self.read_at(line_no, rest)?,
             "expect" => self.scn.expects.push(parse_expect(rest).map_err(err)?),
             "tune" => {
@@ -641,11 +721,32 @@ impl<'a> Parser<'a> {
         let err = line_err(line_no);
         let (when, what) = split_word(rest);
         let at = parse_time(when).map_err(&err)?;
+        if let ("say", words) = split_word(what) {
+            return self.read_caption(line_no, at, words);
+        }
         let action = parse_action_in(self.scn.lab, what, self.labs).map_err(&err)?;
         if self.scn.actions.len() >= MAX_ACTIONS {
             return Err(err(format!("too many actions; at most {MAX_ACTIONS}")));
         }
         self.scn.actions.push(Timed { at, action });
+        Ok(())
+    }
+
+    /// `at TIME say "..."`: a caption.
+    fn read_caption(&mut self, line_no: usize, at: Time, words: &str) -> Result<(), ScenarioError> {
+        let err = line_err(line_no);
+        let text = parse_caption(words).map_err(&err)?;
+        if let Some(last) = self.scn.captions.last().filter(|c| c.at > at) {
+            return Err(err(format!(
+                "captions must be in time order: this one at {} comes after one at {}",
+                format_duration(at),
+                format_duration(last.at)
+            )));
+        }
+        if self.scn.captions.len() >= MAX_CAPTIONS {
+            return Err(err(format!("too many captions; at most {MAX_CAPTIONS}")));
+        }
+        self.scn.captions.push(Caption { at, text });
         Ok(())
     }
 
@@ -734,9 +835,112 @@ fn unknown_param(lab: LabKind, name: &str) -> String {
 
 fn unknown_word(lab: LabKind, name: &str) -> String {
     format!(
-        "'{name}' is neither a statement (lab, seed, at, until, expect) nor a parameter; {}",
+        "'{name}' is neither a statement (lab, seed, speed, at, until, expect, tune) nor a parameter; {}",
         unknown_param(lab, name)
     )
+}
+
+/// The line without its comment: from a `#` outside double quotes on (a
+/// caption may hold a `#`).
+fn strip_comment(line: &str) -> &str {
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '#' if !quoted => return &line[..i],
+            _ => {}
+        }
+    }
+    line
+}
+
+/// Reads a caption's words as a `say` line writes them: in double quotes,
+/// with `\"` for a quote and `\\` for a backslash.
+pub fn parse_caption(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let Some(body) = s.strip_prefix('"') else {
+        return Err(format!(
+            "'say' takes its words in double quotes, like: at 2s say \"The leader crashes.\" (not '{}')",
+            shorten_for_message(s)
+        ));
+    };
+    let mut text = String::new();
+    let mut chars = body.char_indices();
+    let end = loop {
+        match chars.next() {
+            None => return Err("the caption has no closing double quote".into()),
+            Some((i, '"')) => break i + 1,
+            Some((_, '\\')) => match chars.next() {
+                Some((_, c @ ('"' | '\\'))) => text.push(c),
+                Some((_, c)) => {
+                    return Err(format!("'\\{c}' in a caption: write \\\" for a double quote and \\\\ for a backslash"))
+                }
+                None => return Err("the caption has no closing double quote".into()),
+            },
+            Some((_, c)) => text.push(c),
+        }
+    };
+    let after = body[end..].trim();
+    if !after.is_empty() {
+        return Err(format!("unexpected '{}' after the caption's closing quote", shorten_for_message(after)));
+    }
+    if text.trim().is_empty() {
+        return Err("the caption is empty: write what the reader should notice".into());
+    }
+    let n = text.chars().count();
+    if n > MAX_CAPTION_CHARS {
+        return Err(format!("the caption has {n} characters; at most {MAX_CAPTION_CHARS}"));
+    }
+    Ok(text)
+}
+
+/// A caption's words in double quotes, as [`parse_caption`] reads them.
+pub fn quote_caption(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// At most 40 characters of user text, for an error message.
+fn shorten_for_message(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Reads a `speed` line's value: `0.25`, `1x`, `10×`, or `max` (also written 0).
+pub fn parse_speed(s: &str) -> Result<f64, String> {
+    if s == "max" {
+        return Ok(0.0);
+    }
+    let number = s.trim_end_matches(['x', '×']).trim();
+    let v = number.parse::<f64>().map_err(|_| {
+        format!("'{s}' is not a speed: write virtual seconds per second, like 'speed 0.25', or 'speed max'")
+    })?;
+    check_speed(v)?;
+    Ok(v)
+}
+
+/// Checks a playback speed: `max` (0) or within [`SPEED_RANGE`].
+fn check_speed(v: f64) -> Result<(), String> {
+    if v == 0.0 || (SPEED_RANGE.0..=SPEED_RANGE.1).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!(
+            "speed {v} is out of range: from {} to {} virtual seconds per second, or max",
+            SPEED_RANGE.0, SPEED_RANGE.1
+        ))
+    }
+}
+
+/// A speed as a `speed` line writes it.
+pub fn format_speed(v: f64) -> String {
+    if v == 0.0 {
+        "max".into()
+    } else {
+        v.to_string()
+    }
 }
 
 /// Parses a virtual time, at most [`MAX_TIME`].

@@ -33,8 +33,12 @@ prop_compose! {
         actions in proptest::collection::vec(raft_action(), 20),
         until in 0u64..1_000_000_000,
         title in "[a-zA-Z0-9 ,.()-]{0,40}",
+        mut caption_times in proptest::collection::vec(0u64..100_000_000, 0..6),
+        captions in proptest::collection::vec("[a-zA-Z0-9 ,.'#\"\\\\-]{0,30}[a-z]", 6),
+        speed in proptest::option::of(prop_oneof![Just(0.0), 0.001f64..1_000.0]),
     ) -> Scenario {
         times.sort();
+        caption_times.sort();
         let mut s = Scenario::new(crate::raft::lab::kind(), seed);
         s.set("loss", loss).unwrap();
         s.set("election_timeout_min", timeouts.0).unwrap();
@@ -42,6 +46,8 @@ prop_compose! {
         s.actions = times.iter().zip(actions).map(|(&at, action)| Timed { at, action }).collect();
         s.until = until;
         s.title = title.trim().to_string();
+        s.captions = caption_times.iter().zip(captions).map(|(&at, text)| Caption { at, text }).collect();
+        s.speed = speed;
         s
     }
 }
@@ -88,7 +94,7 @@ proptest! {
     }
 
     #[test]
-    fn random_statement_lines_never_panic(line in "(at [0-9.]{1,25}(s|ms|us) )?(crash|partition|set|block|expect|nodes|seed|until) [ -~]{0,40}") {
+    fn random_statement_lines_never_panic(line in "(at [0-9.]{1,25}(s|ms|us) )?(crash|partition|set|block|expect|nodes|seed|until|say|speed) [ -~]{0,40}") {
         let _ = Scenario::parse(&format!("lab raft\n{line}\n"));
     }
 }
@@ -246,4 +252,58 @@ fn titles_survive_the_round_trip() {
         s.title = title.to_string();
         assert_eq!(Scenario::parse(&s.to_text()).unwrap().title, title, "{:?}", s.to_text());
     }
+}
+
+// Issue 18: a caption is a line of the story, written `at T say "..."`,
+// with quotes and backslashes escaped and a '#' inside the quotes kept; it
+// survives files and links, and stays apart from the actions.
+#[test]
+fn captions_read_write_and_link() {
+    let text = "lab raft\nseed 3\nspeed 0.25\nat 2s crash S1\n\
+                at 2s say \"The leader crashes. Watch the followers' timers.\"  # a comment\n\
+                at 3s say \"S2 says \\\"vote for me\\\" # in term 2; a \\\\ stays\"\nuntil 4s\n";
+    let s = Scenario::parse(text).unwrap();
+    assert_eq!(s.actions.len(), 1, "a caption is not an action");
+    assert_eq!(s.speed, Some(0.25));
+    assert_eq!(
+        s.captions,
+        vec![
+            Caption { at: 2_000_000, text: "The leader crashes. Watch the followers' timers.".into() },
+            Caption { at: 3_000_000, text: "S2 says \"vote for me\" # in term 2; a \\ stays".into() },
+        ]
+    );
+    let written = s.to_text();
+    assert!(written.contains("speed 0.25\n"), "{written}");
+    assert!(
+        written.contains("at 2s crash S1\nat 2s say \"The leader crashes."),
+        "actions first at one time: {written}"
+    );
+    assert_eq!(Scenario::parse(&written).unwrap(), s);
+    assert_eq!(link::decode(&link::encode(&s).unwrap()).unwrap(), s);
+    assert_eq!(Scenario::parse("lab raft\nspeed max\n").unwrap().speed, Some(0.0));
+    assert_eq!(Scenario::parse("lab raft\nspeed 10x\n").unwrap().speed, Some(10.0));
+}
+
+// Issue 18: a malformed `say` or `speed` line is refused with its line
+// number and what to write instead.
+#[test]
+fn malformed_captions_say_what_is_wrong() {
+    let e = err("lab raft\nat 1s say The leader crashes\n");
+    assert!(e.contains("line 2: 'say' takes its words in double quotes"), "{e}");
+    let e = err("lab raft\nseed 1\nat 1s say \"no end\n");
+    assert!(e.contains("line 3: the caption has no closing double quote"), "{e}");
+    assert!(err("lab raft\nat 1s say \"a\" b\n").contains("line 2: unexpected 'b' after the caption's closing quote"));
+    assert!(err("lab raft\nat 1s say \"a \\n b\"\n").contains("line 2: '\\n' in a caption"));
+    assert!(err("lab raft\nat 1s say \"  \"\n").contains("line 2: the caption is empty"));
+    assert!(err("lab raft\nat 1s say\n").contains("line 2: 'say' takes its words"));
+    let long = format!("lab raft\nat 1s say \"{}\"\n", "a".repeat(MAX_CAPTION_CHARS + 1));
+    assert!(err(&long).contains("line 2: the caption has 241 characters; at most 240"), "{}", err(&long));
+    let ok = format!("lab raft\nat 1s say \"{}\"\n", "é".repeat(MAX_CAPTION_CHARS));
+    assert!(Scenario::parse(&ok).is_ok(), "the cap counts characters, not bytes");
+    assert!(err("lab raft\nat 2s say \"b\"\nat 1s say \"a\"\n").contains("line 3: captions must be in time order"));
+    assert!(err("lab raft\nat 1x say \"a\"\n").contains("line 2: '1x' is not a time"));
+    assert!(err("lab raft\nspeed fast\n").contains("line 2: 'fast' is not a speed"));
+    assert!(err("lab raft\nspeed 0.0001\n").contains("line 2: speed 0.0001 is out of range"));
+    assert!(err("lab raft\nspeed -1\n").contains("line 2: speed -1 is out of range"));
+    assert!(err("lab raft\nspeed 1\nspeed 2\n").contains("line 3: 'speed' is given twice"));
 }
