@@ -247,3 +247,23 @@ fn titles_survive_the_round_trip() {
         assert_eq!(Scenario::parse(&s.to_text()).unwrap().title, title, "{:?}", s.to_text());
     }
 }
+
+// `expect violation "NAME"` names the checker a deliberate bug must trip:
+// it parses, writes itself back the same, and malformed forms get a
+// sentence that shows the right one.
+#[test]
+fn an_expected_violation_names_its_checker() {
+    let text = "# t\nlab raft\nseed 1\nuntil 1s\nexpect violation \"Election Safety\"\nexpect elections >= 1\n";
+    let s = Scenario::parse(text).expect("parses");
+    assert_eq!(s.expects[0].violation.as_deref(), Some("Election Safety"));
+    assert_eq!(s.expects[1].violation, None);
+    let again = Scenario::parse(&s.to_text()).expect("parses back");
+    assert_eq!(again, s);
+    assert!(s.to_text().contains("expect violation \"Election Safety\"\n"));
+    for bad in
+        ["expect violation", "expect violation Election Safety", "expect violation \"\"", "expect violation \"a\"b\""]
+    {
+        let err = Scenario::parse(&format!("lab raft\n{bad}\n")).expect_err(bad).to_string();
+        assert!(err.contains("expect violation \"NAME\"") && err.contains("line 2"), "{bad}: {err}");
+    }
+}
