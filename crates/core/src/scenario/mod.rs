@@ -872,7 +872,10 @@ pub fn parse_expect(s: &str) -> Result<Expect, String> {
         t as f64
     } else if let Some(node) = value.strip_prefix('S').and_then(|n| n.parse::<u32>().ok()) {
         f64::from(node)
-    } else if value.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+    } else if value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        // Another metric (names such as `p99_all` hold digits).
         other = Some(value.to_string());
         0.0
     } else {

@@ -267,3 +267,13 @@ fn an_expected_violation_names_its_checker() {
         assert!(err.contains("expect violation \"NAME\"") && err.contains("line 2"), "{bad}: {err}");
     }
 }
+
+// An `expect` line compares with another metric whose name holds digits
+// (`p99_all`), as the balance files do to say the tail fell.
+#[test]
+fn an_expect_compares_with_a_metric_named_with_digits() {
+    let e = parse_expect("p99 < p99_all").expect("parses");
+    assert_eq!(e.other.as_deref(), Some("p99_all"));
+    assert_eq!(parse_expect("p99 < 70ms").expect("parses").other, None);
+    assert!(parse_expect("p99 < 9x").is_err());
+}
