@@ -438,19 +438,19 @@ fn retry_budget_is_never_exceeded() {
 // request after 1 ms; the timeout (10 ms) falls inside the back-off window
 // (up to 1 s), so the first attempt's timeout fires while its retry waits.
 //
-// IGNORED: fails. `Event::Answer` with an error or a rejection calls
-// `retry_or_end`, which schedules a retry but leaves the request's
-// `attempt` and `at` as they were until the retry is dispatched. The first
-// attempt's `Event::Timeout`, firing during the back-off, still finds
-// `r.attempt == attempt` and `r.at` set: it decrements the server's
-// `outstanding` a second time (hidden by `saturating_sub`) and calls
-// `retry_or_end` again, which schedules and counts a second retry for the
-// same attempt (`retries_used` is still 0) and spends a second budget
+// This failed before the fix (the swarm found it): `Event::Answer` with an
+// error or a rejection called `retry_or_end`, which scheduled a retry but
+// left the request's `attempt` and `at` as they were until the retry was
+// dispatched. The first attempt's `Event::Timeout`, firing during the
+// back-off, still found `r.attempt == attempt` and `r.at` set: it
+// decremented the server's `outstanding` a second time (hidden by
+// `saturating_sub`) and called `retry_or_end` again, which scheduled and
+// counted a second retry for the same attempt and spent a second budget
 // token. Seen (seed 1, 10 s): 371 retries for 186 requests where at most
 // 186 are allowed, and 373 attempts where at most 372 are (when the two
-// retries fire within 1 ms of each other both dispatch, orphaning the
-// first: its `outstanding` is never released). A timed-out attempt's late
-// answer arriving during the back-off is likewise treated as live, against
+// retries fired within 1 ms of each other both dispatched, orphaning the
+// first: its `outstanding` was never released). A timed-out attempt's late
+// answer arriving during the back-off was likewise treated as live, against
 // the comment in `Event::Answer`. Fixed by clearing `r.at` when an
 // attempt ends and testing liveness on it (`Request::live`).
 #[test]

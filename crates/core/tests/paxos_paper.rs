@@ -1097,27 +1097,51 @@ fn one_value_per_slot_reports_two_values_chosen_in_a_slot() {
     assert_eq!(feed("One Value Per Slot", &cfg, &[first, other_slot]), Ok(()));
 }
 
+fn sent(from: NodeId, to: NodeId, msg: PaxosMsg) -> TraceEvent<PaxosNode> {
+    TraceEvent::Sent { at: 0, id: 0, from, to, msg, deliver_at: 1, copy: false }
+}
+
 // §2.2, P1a: an acceptor accepts a ballot only if it has not promised a
-// higher one. An AcceptedValue note whose ballot is below the promise the
-// acceptor held is reported.
+// higher one. The checker reads the promise from what the acceptor did (the
+// Promise it sent, its promise note), not from the promise it reports in
+// its accept note: an acceptor whose own record of its promise was lost
+// (here: it reports b1.1 while it sent a Promise for b2.2) is caught. Also
+// caught: an Accepted message sent below a promise note; an accept below a
+// promise made before a crash (promises are durable); and, as before, an
+// accept below the promise the acceptor itself reports.
 #[test]
 fn promises_kept_reports_an_accept_below_the_promise() {
     let cfg = five();
-    let bad = note(
-        2,
-        PaxosNote::AcceptedValue { slot: 0, ballot: ballot(1, 0), value: Value::Own(0), promised: ballot(2, 1) },
-    );
-    let err = feed("Promises Kept", &cfg, &[vec![bad]]).expect_err("accepted b1.1 after promising b2.2");
+    let (b1, b2, b3) = (ballot(1, 0), ballot(2, 1), ballot(3, 0));
+    let stale = |b: Ballot| note(2, PaxosNote::AcceptedValue { slot: 0, ballot: b, value: Value::Own(0), promised: b });
+    let err = feed("Promises Kept", &cfg, &[vec![sent(2, 1, promise(b2, &[]))], vec![stale(b1)]])
+        .expect_err("accepted b1.1 after sending a promise for b2.2");
     assert_eq!(err, "S3 accepted b1.1 in slot 0 after promising b2.2");
-    let ok = note(
-        2,
-        PaxosNote::AcceptedValue { slot: 0, ballot: ballot(2, 1), value: Value::Own(0), promised: ballot(2, 1) },
-    );
-    let higher = note(
-        2,
-        PaxosNote::AcceptedValue { slot: 0, ballot: ballot(3, 0), value: Value::Own(0), promised: ballot(2, 1) },
-    );
-    assert_eq!(feed("Promises Kept", &cfg, &[vec![ok, higher]]), Ok(()));
+    let by_note = vec![
+        note(2, PaxosNote::Promised { ballot: b2, before: b1 }),
+        sent(2, 0, PaxosMsg::Accepted { ballot: b1, slot: 4 }),
+    ];
+    let err = feed("Promises Kept", &cfg, &[by_note]).expect_err("an Accepted for b1.1 after promising b2.2");
+    assert_eq!(err, "S3 accepted b1.1 in slot 4 after promising b2.2");
+    let crash = TraceEvent::Fault { at: 0, fault: Fault::Crash(2) };
+    let err = feed("Promises Kept", &cfg, &[vec![sent(2, 1, promise(b2, &[])), crash], vec![stale(b1)]])
+        .expect_err("a promise outlives a crash");
+    assert_eq!(err, "S3 accepted b1.1 in slot 0 after promising b2.2");
+    let own = note(2, PaxosNote::AcceptedValue { slot: 0, ballot: b1, value: Value::Own(0), promised: b2 });
+    assert!(feed("Promises Kept", &cfg, &[vec![own]]).is_err(), "below the promise it reports itself");
+
+    // Harmless: accepts at or above every promise made; another acceptor's
+    // promise binds only that acceptor.
+    let ok = vec![
+        sent(2, 1, promise(b2, &[])),
+        sent(3, 0, promise(b3, &[])),
+        stale(b2),
+        sent(2, 1, PaxosMsg::Accepted { ballot: b2, slot: 0 }),
+        note(2, PaxosNote::Promised { ballot: b3, before: b2 }),
+        stale(b3),
+        sent(4, 0, PaxosMsg::Accepted { ballot: b1, slot: 0 }),
+    ];
+    assert_eq!(feed("Promises Kept", &cfg, &[ok]), Ok(()));
 }
 
 // §2.2, P2c: phase 2 uses the highest-ballot value phase 1 reported. A
@@ -1138,23 +1162,39 @@ fn adopts_reported_value_reports_a_proposer_ignoring_its_promises() {
     assert_eq!(feed("Proposer Adopts Reported Value", &cfg, &[ok]), Ok(()));
 }
 
-// §2.3: learners learn only chosen values, so two learners never learn
-// different values for a slot. Across steps and crashes the checker keeps
-// the first value learned.
+// §2.3: a learner learns only a chosen value, one that a majority of
+// acceptors accepted with one ballot. The checker compares each learner
+// with that value, not with the other learners: a learner that learns a
+// value nobody chose is caught even when it is the first (or the only) one
+// to learn the slot; so is one learning before any value is chosen (two of
+// five acceptors are no majority), and one learning a value other than the
+// chosen one after others learned right. Harmless: learners, one of them
+// after a crash, learning the chosen value in each slot.
 #[test]
-fn learners_agree_reports_two_learners_with_different_values() {
+fn learners_agree_reports_a_learner_with_another_value_than_the_chosen_one() {
     let cfg = five();
-    let first = vec![note(0, PaxosNote::Learned { slot: 0, value: Value::Own(0) })];
-    let second = vec![note(1, PaxosNote::Learned { slot: 0, value: Value::Own(1) })];
-    let err = feed("Learners Agree", &cfg, &[first.clone(), second]).expect_err("two values learned");
-    assert_eq!(err, "slot 0: S1 learned v(S1), S2 learned v(S2)");
+    let b = ballot(1, 0);
+    let chose = |slot: Slot, v: Value| -> Vec<_> { (0..3).map(|a| accepted(a, slot, b, v.clone())).collect() };
+    let learn = |node: NodeId, slot: Slot, v: Value| note(node, PaxosNote::Learned { slot, value: v });
+    let err = feed("Learners Agree", &cfg, &[chose(0, Value::Own(0)), vec![learn(3, 0, Value::Own(1))]])
+        .expect_err("the first learner learned another value");
+    assert_eq!(err, "slot 0: S4 learned v(S2), but v(S1) was chosen at b1.1");
+    let minority: Vec<_> = (0..2).map(|a| accepted(a, 0, b, Value::Own(0))).collect();
+    let err = feed("Learners Agree", &cfg, &[minority, vec![learn(3, 0, Value::Own(0))]])
+        .expect_err("learned before a majority accepted");
+    assert_eq!(err, "slot 0: S4 learned v(S1), but no value was chosen there yet");
+    let later = vec![learn(1, 0, Value::Own(0)), learn(2, 0, Value::Request(3))];
+    assert!(feed("Learners Agree", &cfg, &[chose(0, Value::Own(0)), later]).is_err());
+
     let ok = vec![
-        note(1, PaxosNote::Learned { slot: 0, value: Value::Own(0) }),
-        note(1, PaxosNote::Learned { slot: 1, value: Value::Own(1) }),
+        learn(0, 0, Value::Own(0)),
+        learn(1, 0, Value::Own(0)),
+        learn(1, 1, Value::Own(1)),
         TraceEvent::Fault { at: 0, fault: Fault::Crash(0) },
-        note(0, PaxosNote::Learned { slot: 0, value: Value::Own(0) }),
+        learn(0, 0, Value::Own(0)),
     ];
-    assert_eq!(feed("Learners Agree", &cfg, &[first, ok]), Ok(()));
+    let chosen: Vec<_> = chose(0, Value::Own(0)).into_iter().chain(chose(1, Value::Own(1))).collect();
+    assert_eq!(feed("Learners Agree", &cfg, &[chosen, ok]), Ok(()));
 }
 
 // PMMC §3: replicas apply slots in order without gaps. Applying slot 1

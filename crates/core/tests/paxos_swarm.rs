@@ -16,12 +16,16 @@
 //!    Moderately Complex" §3) watch every event: no violation may occur.
 //! 2. **Recovery**: faults stop, every link heals, loss, duplication, tails
 //!    and new client load stop, crashed servers restart (from what they
-//!    persisted) and paused ones resume. Within 10 s of virtual time every
-//!    slot that a majority of acceptors chose (single-decree: the one
-//!    instance, which must be decided) must be learned and applied by every
-//!    server ("Paxos Made Simple" §2.3: learners find out the chosen value;
-//!    §2.4: progress once enough of the system works; PMMC §3: replicas
-//!    perform every decided slot, in order).
+//!    persisted) and paused ones resume, and clients send new commands
+//!    (Multi-Paxos: three; single-decree: one). Within 10 s of virtual time
+//!    every slot that a majority of acceptors chose (single-decree: the one
+//!    instance, which must be decided) must be learned, with the value the
+//!    acceptors chose, and applied by every server; every new command must
+//!    be chosen in some slot (Multi-Paxos) and its client answered
+//!    "committed" ("Paxos Made Simple" §2.3: learners find out the chosen
+//!    value; §2.4: progress once enough of the system works; PMMC §3:
+//!    replicas perform every decided slot, in order). A cluster that never
+//!    elects a leader again, or never commits after the heal, fails here.
 //!
 //! A failure prints the seed and the command that replays it:
 //! `SWARM_SEED=<seed> cargo test -p clusterscope-core --test paxos_swarm`.
@@ -35,9 +39,10 @@
 //! signature is still named as such.
 
 use clusterscope_core::paxos::invariants::Choices;
-use clusterscope_core::paxos::{self, PaxosConfig, PaxosNode, Slot};
+use clusterscope_core::paxos::{self, PaxosConfig, PaxosNode, Slot, Value};
 use clusterscope_core::sim::{
-    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Rng, Sim, SimConfig, StreamKind, Time, MS, SEC,
+    ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Reply, RequestId, Rng, Sim, SimConfig, StreamKind, Time,
+    TraceEvent, MS, SEC,
 };
 use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -49,6 +54,8 @@ const FAULT_PHASE: Time = 2 * SEC;
 const RECOVERY_BOUND: Time = 10 * SEC;
 /// How often the recovery phase looks whether it is done.
 const LOOK: Time = 20 * MS;
+/// New commands sent after the heal (Multi-Paxos; single-decree sends one).
+const NEW_COMMANDS: usize = 3;
 
 /// One seed's world: everything drawn from the seed.
 #[derive(Debug)]
@@ -180,11 +187,18 @@ struct Run {
     sim: Sim<PaxosNode>,
     choices: Choices,
     quorum: usize,
+    /// Requests whose client was answered "committed".
+    committed: BTreeSet<RequestId>,
 }
 
 impl Run {
     fn follow(&mut self) {
         self.choices.follow(self.quorum, self.sim.last_events());
+        for e in self.sim.last_events() {
+            if let TraceEvent::Replied { req, reply: Reply::Committed, .. } = e {
+                self.committed.insert(*req);
+            }
+        }
     }
     fn inject(&mut self, f: Fault) {
         self.sim.inject(f);
@@ -210,8 +224,18 @@ impl Run {
     fn in_status(&self, s: NodeStatus) -> Vec<NodeId> {
         (0..self.nodes()).filter(|&i| self.sim.nodes()[i as usize].status == s).collect()
     }
-    /// The chosen slots that some server has not learned, as (server, slot);
-    /// single-decree also requires slot 0 to be chosen at all.
+    /// The new commands sent after the heal that are not yet done: chosen
+    /// in some slot (Multi-Paxos; single-decree decides one value only)
+    /// and answered "committed" to their client.
+    fn pending(&self, commands: &[RequestId]) -> Vec<RequestId> {
+        let multi = self.sim.protocol_config().multi;
+        let chosen = |r: RequestId| self.choices.chosen.values().any(|(v, _)| *v == Value::Request(r));
+        commands.iter().copied().filter(|&r| !self.committed.contains(&r) || (multi && !chosen(r))).collect()
+    }
+
+    /// The chosen slots that some server has not learned with the chosen
+    /// value, as (server, slot); single-decree also requires slot 0 to be
+    /// chosen at all.
     fn unlearned(&self) -> Vec<(NodeId, Slot)> {
         let mut slots: BTreeSet<Slot> = self.choices.chosen.keys().copied().collect();
         if !self.sim.protocol_config().multi {
@@ -220,10 +244,12 @@ impl Run {
         let mut out = Vec::new();
         for (i, n) in self.sim.nodes().iter().enumerate() {
             for &s in &slots {
-                // Learned, and applied: a learner stuck behind a gap has
-                // not really got the slot (PMMC §3: replicas perform slots
-                // in order).
-                if !n.state.learned().contains_key(&s) || n.state.applied() <= s {
+                // Learned with the value the acceptors chose ("Paxos Made
+                // Simple" §2.3), and applied: a learner stuck behind a gap
+                // has not really got the slot (PMMC §3: replicas perform
+                // slots in order).
+                let chosen = self.choices.chosen.get(&s).map(|(v, _)| v);
+                if chosen.is_none_or(|v| n.state.learned().get(&s) != Some(v)) || n.state.applied() <= s {
                     out.push((i as NodeId, s));
                 }
             }
@@ -310,7 +336,7 @@ fn run_plan(seed: u64, plan: Plan) -> Result<Outcome, Failure> {
         trace_window: if std::env::var("SWARM_TRACE").is_ok() { 1 << 22 } else { 0 },
     };
     let sim = Sim::with_invariants(config, plan.paxos.clone(), paxos::invariants());
-    let mut run = Run { quorum: plan.paxos.quorum(), sim, choices: Choices::default() };
+    let mut run = Run { quorum: plan.paxos.quorum(), sim, choices: Choices::default(), committed: BTreeSet::new() };
     let mut r = Rng::stream(seed, StreamKind::Lab, 0x0046_4155_4c54);
     let mut crashes = 0;
 
@@ -377,6 +403,18 @@ fn run_plan(seed: u64, plan: Plan) -> Result<Outcome, Failure> {
         run.inject(Fault::Resume(id));
     }
     let healed = run.sim.now();
+    // New commands after the heal, each to a random server (a client that
+    // reaches a server that does not lead is redirected, as in the lab).
+    let count = if plan.paxos.multi { NEW_COMMANDS } else { 1 };
+    let mut commands = Vec::new();
+    for _ in 0..count {
+        let req = run
+            .sim
+            .client_request(pick(&mut r, n))
+            .ok_or_else(|| String::from("a new command was refused after the heal"))?;
+        run.follow();
+        commands.push(req);
+    }
     let deadline = healed + RECOVERY_BOUND;
     let mut done = None;
     while run.sim.now() < deadline {
@@ -385,7 +423,7 @@ fn run_plan(seed: u64, plan: Plan) -> Result<Outcome, Failure> {
         if run.sim.violation().is_some() {
             break;
         }
-        if run.unlearned().is_empty() {
+        if run.pending(&commands).is_empty() && run.unlearned().is_empty() {
             done = Some(run.sim.now());
             break;
         }
@@ -399,8 +437,9 @@ fn run_plan(seed: u64, plan: Plan) -> Result<Outcome, Failure> {
         }
         let missing = run.unlearned();
         let text = format!(
-            "not every chosen slot learned and applied everywhere within {} s of healing; chosen {:?}; missing (server, slot) {:?}\n    {}",
+            "not every chosen slot learned and applied everywhere, or not every new command chosen and committed, within {} s of healing; new commands not done {:?}; chosen {:?}; missing (server, slot) {:?}\n    {}",
             RECOVERY_BOUND / SEC,
+            run.pending(&commands),
             run.choices.chosen.keys().take(16).collect::<Vec<_>>(),
             missing.iter().take(16).map(|(s, slot)| (s + 1, *slot)).collect::<Vec<_>>(),
             describe(&run.sim)

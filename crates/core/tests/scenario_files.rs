@@ -44,6 +44,10 @@ fn every_scenario_file_runs_clean_and_replays_identically() {
         let mut lab = Lab::replay(&scn).unwrap_or_else(|e| panic!("{name}: {e}"));
         let buggy = path.file_name().is_some_and(|f| f.to_string_lossy().starts_with("bug-"));
         assert_eq!(lab.violation().is_some(), buggy, "{name}: {:?}", lab.violation());
+        // A deliberate bug's file names the checker that must catch it
+        // (`expect violation "NAME"`, checked below with the others).
+        let names = scn.expects.iter().filter(|e| e.violation.is_some()).count();
+        assert_eq!(names, usize::from(buggy), "{name}: a bug- file names its checker in one 'expect violation' line");
         for e in &scn.expects {
             if let Err(msg) = lab.check(e) {
                 panic!("{name}: {msg}");

@@ -708,7 +708,7 @@ impl Frame {
 /// and `Err` both carry a sentence for people.
 pub fn check_expect(schema: &Schema, values: &[f64], e: &Expect) -> Result<String, String> {
     let known = || schema.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
-    let line = format!("expect {} {} {}", e.metric, e.cmp.symbol(), e.written);
+    let line = format!("expect {}", e.text());
     let lookup = |name: &str| -> Result<(f64, String), String> {
         let i = schema.metric_index(name).ok_or_else(|| format!("{line}: no metric '{name}' (known: {})", known()))?;
         let v = values.get(i).copied().unwrap_or(f64::NAN);

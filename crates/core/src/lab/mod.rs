@@ -434,6 +434,14 @@ impl Lab {
 
     /// Checks one `expect` line against the metrics now.
     pub fn check(&mut self, e: &crate::scenario::Expect) -> Result<String, String> {
+        if let Some(name) = &e.violation {
+            let line = format!("expect {}", e.text());
+            return match self.model.violation() {
+                Some(v) if v.invariant == name => Ok(format!("{line} (it stopped the run at {} µs)", v.at)),
+                Some(v) => Err(format!("{line} failed: the run was stopped by \"{}\" instead", v.invariant)),
+                None => Err(format!("{line} failed: no checker stopped the run")),
+            };
+        }
         let values = self.model.metrics();
         frame::check_expect(&self.schema(), &values, e)
     }

@@ -4,9 +4,9 @@
 //! |---|---|
 //! | Only a proposed value is chosen | "Paxos Made Simple" §2.1, safety (nontriviality) |
 //! | At most one value is chosen per slot | §2.1, safety; per slot for Multi-Paxos ("Paxos Made Moderately Complex" §2) |
-//! | An acceptor keeps its promises | §2.2, P1a: it accepts a ballot only if it has not promised a higher one |
+//! | An acceptor keeps its promises | §2.2, P1a: it accepts a ballot only if it has not promised a higher one (the promises it made, read from the Promise messages it sent and its promise notes, not from its own account of its promise) |
 //! | A proposer adopts the reported value | §2.2, P2c: phase 2 uses the highest-ballot value phase 1 reported |
-//! | Learners agree | §2.3: a learner learns only a chosen value, so all learn the same |
+//! | Learners agree | §2.3: a learner learns only a chosen value (the one a majority of acceptors accepted with one ballot), so all learn the same |
 //! | Learners apply in order | "Paxos Made Moderately Complex" §3: replicas apply slots in order, without gaps |
 //!
 //! "Chosen" is computed from the acceptors themselves, not from what any
@@ -15,7 +15,7 @@
 //! knows. Each checker follows the servers' notes and does work in
 //! proportion to what changed.
 
-use super::node::{Ballot, PaxosNode, PaxosNote, Slot, Value};
+use super::node::{Ballot, PaxosMsg, PaxosNode, PaxosNote, Slot, Value};
 use crate::sim::{Fault, Invariant, NodeId, TraceEvent, World};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +24,7 @@ pub fn invariants() -> Vec<Box<dyn Invariant<PaxosNode>>> {
     vec![
         Box::new(OnlyProposedChosen::default()),
         Box::new(OneValuePerSlot::default()),
-        Box::new(PromisesKept),
+        Box::new(PromisesKept::default()),
         Box::new(AdoptsReportedValue),
         Box::new(LearnersAgree::default()),
         Box::new(AppliedInOrder::default()),
@@ -157,25 +157,52 @@ impl Invariant<PaxosNode> for OneValuePerSlot {
     }
 }
 
-/// An acceptor never accepts a ballot lower than one it promised.
+/// An acceptor never accepts a ballot lower than one it promised. What it
+/// promised is read from what it did, not from its own account: the
+/// Promise messages it sent, its promise notes (a co-located proposer's
+/// own acceptor promises without a message) and the promise its accept
+/// note reports; what it accepted, from its accept notes and the Accepted
+/// messages it sent. Promises are durable, so they outlive a crash.
 #[derive(Clone, Debug, Default)]
-pub struct PromisesKept;
+pub struct PromisesKept {
+    promised: BTreeMap<NodeId, Ballot>,
+}
+
+impl PromisesKept {
+    fn accepted(&self, node: NodeId, slot: Slot, ballot: Ballot) -> Result<(), String> {
+        match self.promised.get(&node) {
+            Some(&p) if ballot < p => {
+                Err(format!("{} accepted {} in slot {slot} after promising {}", s(node), b(ballot), b(p)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn promise(&mut self, node: NodeId, ballot: Ballot) {
+        let p = self.promised.entry(node).or_default();
+        *p = (*p).max(ballot);
+    }
+}
 
 impl Invariant<PaxosNode> for PromisesKept {
     fn name(&self) -> &'static str {
         "Promises Kept"
     }
     fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
-        for (node, note) in notes(events) {
-            if let PaxosNote::AcceptedValue { slot, ballot, promised, .. } = note {
-                if ballot < promised {
-                    return Err(format!(
-                        "{} accepted {} in slot {slot} after promising {}",
-                        s(node),
-                        b(*ballot),
-                        b(*promised)
-                    ));
+        for e in events {
+            match e {
+                TraceEvent::Sent { from, msg: PaxosMsg::Promise { ballot, .. }, .. } => self.promise(*from, *ballot),
+                TraceEvent::Sent { from, msg: PaxosMsg::Accepted { ballot, slot }, .. } => {
+                    self.accepted(*from, *slot, *ballot)?
                 }
+                TraceEvent::Note { node, note: PaxosNote::Promised { ballot, .. }, .. } => self.promise(*node, *ballot),
+                TraceEvent::Note { node, note: PaxosNote::AcceptedValue { slot, ballot, promised, .. }, .. } => {
+                    self.promise(*node, *promised);
+                    self.accepted(*node, *slot, *ballot)?;
+                    // PMMC's acceptor: accepting a ballot adopts it as the promise.
+                    self.promise(*node, *ballot);
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -215,29 +242,41 @@ impl Invariant<PaxosNode> for AdoptsReportedValue {
     }
 }
 
-/// All learners that learned a slot learned the same value.
+/// A learner learns only the value chosen in a slot: the one a majority of
+/// acceptors accepted with one ballot (followed from the acceptors' notes,
+/// not from what any proposer or learner believes). Learning a value before
+/// any is chosen, or another value, is reported; so all learners agree.
 #[derive(Clone, Debug, Default)]
 pub struct LearnersAgree {
-    learned: BTreeMap<Slot, (Value, NodeId)>,
+    choices: Choices,
 }
 
 impl Invariant<PaxosNode> for LearnersAgree {
     fn name(&self) -> &'static str {
         "Learners Agree"
     }
-    fn check(&mut self, _: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, PaxosNode>, events: &[TraceEvent<PaxosNode>]) -> Result<(), String> {
+        self.choices.follow(quorum(world), events);
         for (node, note) in notes(events) {
             if let PaxosNote::Learned { slot, value } = note {
-                let (first, who) = self.learned.entry(*slot).or_insert_with(|| (value.clone(), node));
-                let who = *who;
-                if first != value {
-                    return Err(format!(
-                        "slot {slot}: {} learned {}, {} learned {}",
-                        s(who),
-                        first.text(),
-                        s(node),
-                        value.text()
-                    ));
+                match self.choices.chosen.get(slot) {
+                    Some((chosen, _)) if chosen == value => {}
+                    Some((chosen, ballot)) => {
+                        return Err(format!(
+                            "slot {slot}: {} learned {}, but {} was chosen at {}",
+                            s(node),
+                            value.text(),
+                            chosen.text(),
+                            b(*ballot)
+                        ))
+                    }
+                    None => {
+                        return Err(format!(
+                            "slot {slot}: {} learned {}, but no value was chosen there yet",
+                            s(node),
+                            value.text()
+                        ))
+                    }
                 }
             }
         }

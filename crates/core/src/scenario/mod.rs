@@ -218,7 +218,10 @@ impl Cmp {
 }
 
 /// A check on a metric at the end of a run: `expect elections >= 2`, or
-/// between two metrics: `expect elections > leaders_elected`.
+/// between two metrics: `expect elections > leaders_elected`; or that a
+/// named checker stopped the run: `expect violation "Election Safety"`
+/// (the files that switch on a deliberate bug say which checker must
+/// catch it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expect {
     /// Metric name.
@@ -232,6 +235,19 @@ pub struct Expect {
     pub other: Option<String>,
     /// The value as written, for messages.
     pub written: String,
+    /// `expect violation "NAME"`: the checker that must have stopped the
+    /// run (the other fields then only describe the line).
+    pub violation: Option<String>,
+}
+
+impl Expect {
+    /// The line as a file writes it, after the word `expect`.
+    pub fn text(&self) -> String {
+        match &self.violation {
+            Some(name) => format!("violation \"{name}\""),
+            None => format!("{} {} {}", self.metric, self.cmp.symbol(), self.written),
+        }
+    }
 }
 
 /// A complete, replayable run.
@@ -592,7 +608,7 @@ impl Scenario {
             let _ = writeln!(out, "until {}", format_duration(self.until));
         }
         for e in &self.expects {
-            let _ = writeln!(out, "expect {} {} {}", e.metric, e.cmp.symbol(), e.written);
+            let _ = writeln!(out, "expect {}", e.text());
         }
         for line in self.tune.iter().flat_map(TuneDef::lines) {
             let _ = writeln!(out, "{line}");
@@ -1043,6 +1059,9 @@ pub fn parse_action_in(lab: LabKind, s: &str, labs: &dyn LabIndex) -> Result<Act
 /// Reads a check as `expect` lines write it after the word: `METRIC OP
 /// VALUE` (`elections <= 2`, `leaderless < 300ms`).
 pub fn parse_expect(s: &str) -> Result<Expect, String> {
+    if let Some(rest) = s.trim().strip_prefix("violation").filter(|r| r.is_empty() || r.starts_with(' ')) {
+        return parse_violation(rest.trim());
+    }
     let mut parts = s.split_whitespace();
     let (Some(metric), Some(op), Some(value), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err("write a check as 'expect METRIC OP VALUE', for example 'expect elections >= 1'".into());
@@ -1057,7 +1076,10 @@ pub fn parse_expect(s: &str) -> Result<Expect, String> {
         t as f64
     } else if let Some(node) = value.strip_prefix('S').and_then(|n| n.parse::<u32>().ok()) {
         f64::from(node)
-    } else if value.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+    } else if value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        // Another metric (names such as `p99_all` hold digits).
         other = Some(value.to_string());
         0.0
     } else {
@@ -1066,7 +1088,29 @@ pub fn parse_expect(s: &str) -> Result<Expect, String> {
             _ => return Err(format!("'{value}' is not a number, a duration, a server or a metric")),
         }
     };
-    Ok(Expect { metric: metric.to_string(), cmp, value: number, other, written: value.to_string() })
+    Ok(Expect { metric: metric.to_string(), cmp, value: number, other, written: value.to_string(), violation: None })
+}
+
+/// Reads the checker's name of `expect violation "NAME"` (quoted, as the
+/// run's violation report names it).
+fn parse_violation(quoted: &str) -> Result<Expect, String> {
+    let how = "write it as 'expect violation \"NAME\"', the name of the checker that must stop the run in quotes, for example 'expect violation \"Election Safety\"'";
+    let name = quoted
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .filter(|n| !n.trim().is_empty() && !n.contains('"'))
+        .ok_or_else(|| format!("'{quoted}' is not a checker's name in quotes: {how}"))?;
+    if name.trim() != name || name.chars().any(char::is_control) {
+        return Err(format!("'{quoted}': a checker's name has no leading or trailing spaces: {how}"));
+    }
+    Ok(Expect {
+        metric: "violation".into(),
+        cmp: Cmp::Eq,
+        value: 0.0,
+        other: None,
+        written: quoted.to_string(),
+        violation: Some(name.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -307,3 +307,33 @@ fn malformed_captions_say_what_is_wrong() {
     assert!(err("lab raft\nspeed -1\n").contains("line 2: speed -1 is out of range"));
     assert!(err("lab raft\nspeed 1\nspeed 2\n").contains("line 3: 'speed' is given twice"));
 }
+
+// `expect violation "NAME"` names the checker a deliberate bug must trip:
+// it parses, writes itself back the same, and malformed forms get a
+// sentence that shows the right one.
+#[test]
+fn an_expected_violation_names_its_checker() {
+    let text = "# t\nlab raft\nseed 1\nuntil 1s\nexpect violation \"Election Safety\"\nexpect elections >= 1\n";
+    let s = Scenario::parse(text).expect("parses");
+    assert_eq!(s.expects[0].violation.as_deref(), Some("Election Safety"));
+    assert_eq!(s.expects[1].violation, None);
+    let again = Scenario::parse(&s.to_text()).expect("parses back");
+    assert_eq!(again, s);
+    assert!(s.to_text().contains("expect violation \"Election Safety\"\n"));
+    for bad in
+        ["expect violation", "expect violation Election Safety", "expect violation \"\"", "expect violation \"a\"b\""]
+    {
+        let err = Scenario::parse(&format!("lab raft\n{bad}\n")).expect_err(bad).to_string();
+        assert!(err.contains("expect violation \"NAME\"") && err.contains("line 2"), "{bad}: {err}");
+    }
+}
+
+// An `expect` line compares with another metric whose name holds digits
+// (`p99_all`), as the balance files do to say the tail fell.
+#[test]
+fn an_expect_compares_with_a_metric_named_with_digits() {
+    let e = parse_expect("p99 < p99_all").expect("parses");
+    assert_eq!(e.other.as_deref(), Some("p99_all"));
+    assert_eq!(parse_expect("p99 < 70ms").expect("parses").other, None);
+    assert!(parse_expect("p99 < 9x").is_err());
+}
