@@ -10,9 +10,11 @@
 //! Here one-way latency is 6–9 ms, so a round trip is close to the paper's
 //! broadcast time of about 15 ms.
 
+use crate::chart::{Axis, Chart, Mark, Point, Series};
 use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Table};
 use crate::raft::{RaftConfig, RaftNode, RaftNote, Role};
 use crate::scenario::Scenario;
+use crate::sim::time::format_duration;
 use crate::sim::{Fault, NetConfig, NodeStatus, Rng, Sim, SimConfig, StreamKind, Time, TraceEvent, MS, SEC};
 
 /// Figure 16 of the Raft paper (extended version, §9.3): the time to elect
@@ -66,15 +68,18 @@ fn run_figure16(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
         ),
         vec![
             Column::text("timeout (ms)"),
-            Column::number("p10", "ms", 1),
-            Column::number("p50", "ms", 1),
-            Column::number("p90", "ms", 1),
-            Column::number("p99", "ms", 1),
-            Column::number("max", "ms", 1),
-            Column::number("unfinished", "", 0),
+            Column::number("p10", "ms", 1).lower(),
+            Column::number("p50", "ms", 1).lower(),
+            Column::number("p90", "ms", 1).lower(),
+            Column::number("p99", "ms", 1).lower(),
+            Column::number("max", "ms", 1).lower(),
+            Column::number("unfinished", "", 0).lower(),
         ],
     );
-    for row in figure16(&ranges, runs) {
+    let rows = figure16(&ranges, runs);
+    table.chart = Some(figure16_cdf(&rows, runs));
+    for row in rows {
+        table.runs.push(Some(figure16_run(row.timeout_min, row.timeout_max)));
         let ms = |p: f64| Cell::opt(row.percentile(p).map(|t| t as f64 / 1e3));
         table.push(vec![
             Cell::text(format!("{}-{}", row.timeout_min / MS, row.timeout_max / MS)),
@@ -92,6 +97,41 @@ fn run_figure16(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
     table.note("Unfinished: runs that elected no leader within 10 s of the crash (split votes without end).");
     table.note("Expected, from the Raft paper's Figure 16: a few ms of randomness avoids split votes; a smaller minimum timeout elects sooner.");
     Ok(table)
+}
+
+/// Figure 16 as the paper draws it: per timeout range, the fraction of runs
+/// that elected a new leader within each time (a CDF through the measured
+/// percentiles, reaching the share of runs that finished).
+fn figure16_cdf(rows: &[ElectionTimes], runs: u64) -> Chart {
+    let mut chart = Chart::new(
+        "Time to elect a new leader after the leader crashes (CDF)",
+        Axis::new("time without a leader", "ms"),
+        Axis { range: Some((0.0, 100.0)), ..Axis::new("runs elected by then", "%") },
+    );
+    for row in rows {
+        let share = row.times.len() as f64 / runs.max(1) as f64;
+        let points = [0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 99.0, 100.0]
+            .iter()
+            .filter_map(|p| row.percentile(*p).map(|t| Point::new(t as f64 / 1e3, p * share)))
+            .collect();
+        let name = format!("{}-{} ms", row.timeout_min / MS, row.timeout_max / MS);
+        chart.series.push(Series { name, mark: Mark::Line, points });
+    }
+    chart
+}
+
+/// One run of a Figure 16 row as a scenario a user can play: the cluster
+/// and network of the experiment, S1 leading, S1 crashing at 1 s.
+fn figure16_run(timeout_min: Time, timeout_max: Time) -> String {
+    let d = format_duration;
+    format!(
+        "# Figure 16, one run: election timeout {}-{}; the leader S1 crashes at 1 s.\nlab raft\nseed 0\nheartbeat {}\nlatency_min 6ms\nlatency_max 9ms\nrequest_rate 0\nelection_timeout_min {}\nelection_timeout_max {}\nat 0s timeout S1\nat 1s crash S1\nuntil 3s\n",
+        d(timeout_min),
+        d(timeout_max),
+        d((timeout_min / 2).max(1)),
+        d(timeout_min),
+        d(timeout_max)
+    )
 }
 
 /// The measured time to elect, for one timeout range.
