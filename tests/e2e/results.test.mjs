@@ -34,20 +34,21 @@ async function preset(page, title) {
   await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption(title);
 }
 
-// Plays the loaded preset at maximum speed until it pauses at its end.
-async function playToEnd(page) {
+// Plays the loaded preset at maximum speed until it pauses at its end,
+// `until` microseconds (choosing a preset starts it playing; a click on
+// Play here could come after it stopped, and play on past its end).
+async function playToEnd(page, until) {
   await page.getByRole('combobox', { name: 'Speed', exact: true }).selectOption('max');
-  if (await page.getByRole('button', { name: 'Play', exact: true }).count()) {
-    await page.getByRole('button', { name: 'Play', exact: true }).click();
-  }
-  await page.getByRole('button', { name: 'Pause', exact: true }).waitFor({ timeout: 10_000 }).catch(() => {});
-  await page.getByRole('button', { name: 'Play', exact: true }).waitFor({ timeout: 60_000 });
+  await page.waitForFunction((u) => Number(document.querySelector('[data-time]')?.dataset.time) >= u, until, { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor({ timeout: 10_000 }).catch(async (e) => {
+    throw new Error(`${e}: at ${await time(page)} with ${await page.locator('.transport button').allTextContents()}`);
+  });
 }
 
 async function runExperiment(page, name, args = {}) {
   if (Object.keys(args).length) {
     const item = page.locator('ul.experiments li', { has: page.getByRole('button', { name: `Run ${name}`, exact: true }) });
-    await item.locator('summary').click();
+    if ((await item.locator('details').getAttribute('open')) === null) await item.locator('summary').click();
     for (const [arg, v] of Object.entries(args)) await page.getByRole('textbox', { name: `${name} ${arg}`, exact: true }).fill(v);
   }
   await page.getByRole('button', { name: `Run ${name}`, exact: true }).click();
@@ -92,7 +93,7 @@ test('at 1280 px no table of any lab\'s experiments or of Tune is clipped', asyn
   await page.getByRole('button', { name: 'Paxos', exact: true }).click();
   await page.getByRole('button', { name: 'Results', exact: true }).click();
   await preset(page, 'Paxos beside Raft: a leader crash under load');
-  await playToEnd(page);
+  await playToEnd(page, 8_000_000);
   await runExperiment(page, 'beside');
   await assertNoneClipped(page, 'paxos beside');
   await runExperiment(page, 'duel', { runs: '10', proposers: '2' });
@@ -101,7 +102,7 @@ test('at 1280 px no table of any lab\'s experiments or of Tune is clipped', asyn
   await page.getByRole('button', { name: 'Load balancing', exact: true }).click();
   await page.getByRole('button', { name: 'Results', exact: true }).click();
   await preset(page, 'One slow server (the Linkerd experiment)');
-  await playToEnd(page);
+  await playToEnd(page, 22_000_000);
   await runExperiment(page, 'policies');
   await assertNoneClipped(page, 'balance policies');
 
@@ -120,7 +121,7 @@ test('results sort by a column, mark the best, and open a row as its run', async
   const { page, errors } = await open();
   await page.getByRole('button', { name: 'Load balancing', exact: true }).click();
   await preset(page, 'One slow server (the Linkerd experiment)');
-  await playToEnd(page);
+  await playToEnd(page, 22_000_000);
   await page.getByRole('button', { name: 'Results', exact: true }).click();
   const table = await runExperiment(page, 'policies');
   const column = async (name) => table.locator(`td[data-column="${name}"]`).evaluateAll((cells) => cells.map((c) => Number(c.dataset.value)));
@@ -200,7 +201,7 @@ test('Tune names a metric that measures nothing in the template before running',
 test('a preset played at maximum speed stops at its until', async () => {
   const { page, errors } = await open();
   await preset(page, 'Leader crash and re-election');
-  await playToEnd(page);
+  await playToEnd(page, 7_000_000);
   assert.equal(await time(page), 7_000_000, 'paused at the preset\'s until, 7 s');
   await page.waitForTimeout(500);
   assert.equal(await time(page), 7_000_000, 'and stays there');
