@@ -144,8 +144,23 @@ pub trait Sketch {
     fn line(&mut self, points: &[(f64, f64)], stroke: &str, width: f64);
     /// A filled dot.
     fn dot(&mut self, x: f64, y: f64, r: f64, fill: &str, hover: Option<&str>);
-    /// Text at a point (its baseline at `y`), `size` px, bold or not.
-    fn text(&mut self, x: f64, y: f64, text: &str, anchor: Anchor, size: f64, bold: bool, fill: &str);
+    /// Text at a point (its baseline at `y`) in `font`.
+    fn text(&mut self, x: f64, y: f64, text: &str, font: Font, fill: &str);
+}
+
+/// How a text is set: its size in px, bold or not, and where it is anchored.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Font {
+    /// Size in px.
+    pub size: f64,
+    /// Bold.
+    pub bold: bool,
+    /// Where the point is.
+    pub anchor: Anchor,
+}
+
+fn font(anchor: Anchor, size: f64, bold: bool) -> Font {
+    Font { size, bold, anchor }
 }
 
 /// Round steps for an axis from `lo` to `hi`: about `count` ticks at
@@ -311,12 +326,12 @@ impl Chart {
             x: self.x_extent(),
             y: (ylo.min(yt.first().copied().unwrap_or(ylo)), yhi.max(yt.last().copied().unwrap_or(yhi))),
         };
-        sk.text(12.0, 18.0, &self.title, Anchor::Start, 13.0, true, style.fg);
-        sk.text(12.0, 36.0, &self.y.heading(), Anchor::Start, 11.0, false, style.fg);
+        sk.text(12.0, 18.0, &self.title, font(Anchor::Start, 13.0, true), style.fg);
+        sk.text(12.0, 36.0, &self.y.heading(), font(Anchor::Start, 11.0, false), style.fg);
         for (v, l) in yt.iter().zip(&y_labels) {
             let y = f.py(*v);
             sk.line(&[(f.left, y), (f.right, y)], style.grid, 1.0);
-            sk.text(f.left - 6.0, y + 3.5, l, Anchor::End, 10.0, false, style.fg);
+            sk.text(f.left - 6.0, y + 3.5, l, font(Anchor::End, 10.0, false), style.fg);
         }
         self.draw_x_axis(sk, &f, style);
         sk.line(&[(f.left, f.top), (f.left, f.bottom), (f.right, f.bottom)], style.fg, 1.0);
@@ -325,7 +340,7 @@ impl Chart {
         for (name, colour, x, row) in legend {
             let y = top + row as f64 * 16.0;
             sk.rect(x, y - 9.0, 12.0, 10.0, colour, None);
-            sk.text(x + 16.0, y, &name, Anchor::Start, 11.0, false, style.fg);
+            sk.text(x + 16.0, y, &name, font(Anchor::Start, 11.0, false), style.fg);
         }
     }
 
@@ -336,7 +351,7 @@ impl Chart {
             for v in xt {
                 let x = f.px(v);
                 sk.line(&[(x, f.bottom), (x, f.bottom + 4.0)], style.fg, 1.0);
-                sk.text(x, below, &label(v, xdec), Anchor::Middle, 10.0, false, style.fg);
+                sk.text(x, below, &label(v, xdec), font(Anchor::Middle, 10.0, false), style.fg);
             }
         } else {
             // Every k-th name, so that names do not run into each other.
@@ -347,12 +362,12 @@ impl Chart {
                 let x = f.px(i as f64);
                 sk.line(&[(x, f.bottom), (x, f.bottom + 4.0)], style.fg, 1.0);
                 if i % every == 0 {
-                    sk.text(x, below, c, Anchor::Middle, 10.0, false, style.fg);
+                    sk.text(x, below, c, font(Anchor::Middle, 10.0, false), style.fg);
                 }
             }
         }
         let mid = (f.left + f.right) / 2.0;
-        sk.text(mid, f.bottom + 30.0, &self.x.heading(), Anchor::Middle, 11.0, false, style.fg);
+        sk.text(mid, f.bottom + 30.0, &self.x.heading(), font(Anchor::Middle, 11.0, false), style.fg);
     }
 
     /// Where x is in words, for hover text.
@@ -498,7 +513,8 @@ impl Sketch for SvgSketch {
             title_of(hover)
         );
     }
-    fn text(&mut self, x: f64, y: f64, text: &str, anchor: Anchor, size: f64, bold: bool, fill: &str) {
+    fn text(&mut self, x: f64, y: f64, text: &str, font: Font, fill: &str) {
+        let Font { size, bold, anchor } = font;
         let anchor = match anchor {
             Anchor::Start => "start",
             Anchor::Middle => "middle",

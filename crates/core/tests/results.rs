@@ -18,9 +18,12 @@ fn scenario(path: &str) -> Scenario {
     Scenario::parse(&std::fs::read_to_string(&file).expect("readable")).expect("a valid scenario")
 }
 
+/// An experiment to run: lab, name, arguments, scenario file.
+type Small = (&'static str, &'static str, &'static [(&'static str, &'static str)], Option<&'static str>);
+
 /// Every experiment of every lab, small, with the scenario the page would give it.
 fn every_table() -> Vec<(String, Table)> {
-    let small: &[(&str, &str, &[(&str, &str)], Option<&str>)] = &[
+    let small: &[Small] = &[
         ("raft", "fig16", &[("runs", "12"), ("ranges", "150-155,150-300")], None),
         ("paxos", "beside", &[], Some("paxos/beside-raft.scn")),
         ("paxos", "duel", &[("runs", "10"), ("proposers", "2")], None),

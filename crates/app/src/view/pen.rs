@@ -338,17 +338,9 @@ impl<P: Pen> clusterscope_core::chart::Sketch for PenSketch<'_, P> {
         self.0.arc(x, y, r, 0.0, 2.0 * PI);
         self.0.fill();
     }
-    fn text(
-        &mut self,
-        x: f64,
-        y: f64,
-        text: &str,
-        anchor: clusterscope_core::chart::Anchor,
-        size: f64,
-        bold: bool,
-        fill: &str,
-    ) {
-        use clusterscope_core::chart::Anchor;
+    fn text(&mut self, x: f64, y: f64, text: &str, font: clusterscope_core::chart::Font, fill: &str) {
+        use clusterscope_core::chart::{Anchor, Font};
+        let Font { size, bold, anchor } = font;
         self.0.fill_style(fill);
         self.0.font(&format!("{}{size}px sans-serif", if bold { "bold " } else { "" }));
         self.0.text_align(match anchor {
