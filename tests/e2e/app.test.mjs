@@ -212,6 +212,8 @@ test('the ring lab: add and fail servers, see what moved, compare algorithms, sh
   // Placement has no clock: the lab shows no play, speed or time slider.
   assert.equal(await page.getByRole('button', { name: 'Play', exact: true }).count(), 0);
   assert.equal(await page.getByRole('slider', { name: 'Time travel' }).count(), 0);
+  // Back to the drawing (the view is in the address too).
+  await page.getByRole('button', { name: 'Cluster', exact: true }).click();
   await page.waitForTimeout(300);
   const fingerprint = await metric(page, 'fingerprint');
   const again = await open(page.url().slice(url.length));
