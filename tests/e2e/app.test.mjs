@@ -202,6 +202,7 @@ test('the ring lab: add and fail servers, see what moved, compare algorithms, sh
   await page.getByRole('button', { name: 'Fail S3' }).click();
   await page.getByRole('button', { name: 'Recover S3' }).waitFor();
   // The lab's experiment, on the run so far (the same code as `clusterscope exp ring compare`).
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
   await page.getByRole('button', { name: 'Run compare', exact: true }).click();
   const modulo = page.getByRole('table', { name: 'compare' }).getByRole('row', { name: 'modulo' });
   await modulo.waitFor();
@@ -211,6 +212,8 @@ test('the ring lab: add and fail servers, see what moved, compare algorithms, sh
   // Placement has no clock: the lab shows no play, speed or time slider.
   assert.equal(await page.getByRole('button', { name: 'Play', exact: true }).count(), 0);
   assert.equal(await page.getByRole('slider', { name: 'Time travel' }).count(), 0);
+  // Back to the drawing (the view is in the address too).
+  await page.getByRole('button', { name: 'Cluster', exact: true }).click();
   await page.waitForTimeout(300);
   const fingerprint = await metric(page, 'fingerprint');
   const again = await open(page.url().slice(url.length));
@@ -258,6 +261,7 @@ test('the paxos lab: a livelock, a bug caught live, and Paxos beside Raft', asyn
 
   await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('Paxos beside Raft: a leader crash under load');
   await waitForTime(page, 't >= 8000000', 'the run to reach 8 s');
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
   await page.getByRole('button', { name: 'Run beside', exact: true }).click();
   const table = page.getByRole('table', { name: 'beside' });
   await table.getByRole('row', { name: 'Raft', exact: true }).waitFor({ timeout: 20_000 });
@@ -280,6 +284,7 @@ test('the load-balancing lab: a slow server, and every policy on the same traffi
   await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('One slow server (the Linkerd experiment)');
   await page.getByRole('combobox', { name: 'Speed', exact: true }).selectOption('max');
   await waitForTime(page, 't >= 22000000', 'the run to reach 22 s');
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
   await page.getByRole('button', { name: 'Run policies', exact: true }).click();
   const table = page.getByRole('table', { name: 'policies' });
   await table.getByRole('row', { name: 'peak_ewma' }).waitFor({ timeout: 30_000 });
@@ -301,6 +306,8 @@ test('tune: a sweep on several workers equals the command line', async () => {
   await page.getByRole('button', { name: 'Pause', exact: true }).click();
   await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
   await page.waitForTimeout(300);
+  // Tune lives in the results view.
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
   await page.getByRole('combobox', { name: 'Tune parameter', exact: true }).selectOption('election_timeout_max');
   const fill = async (name, v) => { const f = page.getByRole('textbox', { name, exact: true }); await f.fill(v); await f.press('Tab'); };
   await fill('Tune values', '200ms,400ms');
@@ -319,11 +326,15 @@ test('tune: a sweep on several workers equals the command line', async () => {
     browser.push([Number(await row.locator('td').nth(0).textContent()), Number(await row.locator('td').nth(2).getAttribute('data-value'))]);
   }
   const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
-  const template = execFileSync(cli, ['decode', page.url()], { encoding: 'utf8' });
+  // Each run goes to the scenario's end (the default preset's until, 3 s),
+  // not to where the run was paused: the link holds the moment (2 s).
+  assert.match(await page.getByLabel('Tune template').textContent(), /each run from 0 to 3s \(the scenario's until\)/);
+  const template = execFileSync(cli, ['decode', page.url()], { encoding: 'utf8' }).replace(/^until .*$/m, 'until 3s');
   // The sweep travels in the link: a colleague opening it gets the same form.
   assert.match(template, /tune param election_timeout_max=200ms,400ms\ntune seeds 24\ntune metric elections\ntune metric leaderless\ntune minimise elections\n/);
   assert.equal(await page.getByRole('table', { name: 'Sweep other metrics' }).locator('tbody tr').count(), 2, 'the second metric, per point');
   const again = await open(page.url().slice(url.length));
+  await again.page.getByRole('button', { name: 'Results', exact: true }).click();
   await again.page.getByRole('textbox', { name: 'Tune values', exact: true }).waitFor();
   await again.page.waitForFunction(() => document.querySelector('input[aria-label="Tune values"]')?.value === '200ms,400ms', null, { timeout: 20_000 });
   assert.equal(await again.page.getByRole('textbox', { name: 'Tune seeds', exact: true }).inputValue(), '24');
@@ -346,6 +357,7 @@ test('tune: cancel stops every worker of the pool', async () => {
   const { page, errors } = await open();
   await waitForTime(page, 't > 500000', 'the run to pass 0.5 s');
   const before = page.workers().length;
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
   const fill = async (name, v) => { const f = page.getByRole('textbox', { name, exact: true }); await f.fill(v); await f.press('Tab'); };
   await page.getByRole('combobox', { name: 'Tune parameter', exact: true }).selectOption('election_timeout_max');
   await fill('Tune values', '200ms..400ms:10ms');

@@ -19,6 +19,7 @@ try {
     await page.goto(`${url}#${fragment}`);
     await page.getByRole('button', { name: 'Play', exact: true }).waitFor({ timeout: 60_000 });
     await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.getAttribute('data-time')) > 0);
+    await page.getByRole('button', { name: 'Results', exact: true }).click();
     await page.getByRole('combobox', { name: 'Tune parameter', exact: true }).selectOption('election_timeout_max');
     const fill = async (name, v) => { const f = page.getByRole('textbox', { name, exact: true }); await f.fill(v); await f.press('Tab'); };
     await fill('Tune values', '300ms');

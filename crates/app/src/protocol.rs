@@ -89,10 +89,12 @@ pub enum ToWorker {
     /// A question for the running lab's own model (a key lookup, a
     /// comparison); answered with [`FromWorker::Answer`].
     Query(String),
-    /// Plan a sweep of the current scenario (the template, up to now):
-    /// parameters as `NAME=VALUES`, seeds, metrics. Answered with
-    /// [`FromWorker::TunePlan`] or an error.
-    TunePlan(clusterscope_core::scenario::TuneDef),
+    /// Plan a sweep of the current scenario (the template: the whole
+    /// scenario to its end, or to the time given): parameters as
+    /// `NAME=VALUES`, seeds, metrics. Answered with [`FromWorker::TunePlan`]
+    /// or an error (one naming a metric that measures nothing in the
+    /// template's window).
+    TunePlan(clusterscope_core::scenario::TuneDef, Option<Time>),
     /// Run units `from..to` of a planned sweep (a worker of the Tune pool).
     TuneRun { plan: Box<TuneSpec>, from: u64, to: u64 },
     /// Open one run of a sweep (point and seed) as the lab's run.
@@ -131,8 +133,9 @@ pub enum FromWorker {
     /// The lab's answer to a [`ToWorker::Query`]: the question and the
     /// answer in the lab's own encoding.
     Answer(String, Vec<u8>),
-    /// An experiment's table: the experiment's name and its answer.
-    Table(String, Box<clusterscope_core::lab::Table>),
+    /// An experiment's table: the experiment's name, its answer, and per
+    /// row the link of the run it is (if it is one).
+    Table(String, Box<clusterscope_core::lab::Table>, Vec<Option<String>>),
     /// A lab's own benchmark result: the lab, and the result as JSON.
     LabBench(String, String),
     /// A sweep, planned: what to send the pool, and its shape.
@@ -151,7 +154,7 @@ pub enum FromWorker {
 /// A planned sweep, as the pool's workers rebuild it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TuneSpec {
-    /// The template scenario's text (until = the time it was planned at).
+    /// The template scenario's text (its `until`: how far each run goes).
     pub template: String,
     /// `NAME=VALUES` per parameter.
     pub params: Vec<String>,
@@ -174,6 +177,11 @@ pub struct Status {
     pub settings: Option<Box<Settings>>,
     /// The latest virtual time reached in this run (for the time slider).
     pub horizon: Time,
+    /// Where the scenario ends: its `until` as loaded (a preset's, a
+    /// file's, a link's), 0 if it has none. Playing at maximum speed stops
+    /// there; Tune's runs go that far unless told otherwise.
+    #[serde(default)]
+    pub end: Time,
     /// The frame starts a new run or follows a seek: drop old history.
     pub reset: bool,
     /// The worker's memory: its WebAssembly heap in bytes, the snapshots

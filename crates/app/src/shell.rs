@@ -43,6 +43,8 @@ pub enum ViewMode {
     Diagram,
     /// Both, side by side (stacked on narrow screens).
     Both,
+    /// The results at full width: the lab's experiments and Tune.
+    Results,
 }
 
 impl ViewMode {
@@ -51,6 +53,7 @@ impl ViewMode {
             "cluster" => Some(ViewMode::Cluster),
             "diagram" => Some(ViewMode::Diagram),
             "both" => Some(ViewMode::Both),
+            "results" => Some(ViewMode::Results),
             _ => None,
         }
     }
@@ -59,7 +62,13 @@ impl ViewMode {
             ViewMode::Cluster => "cluster",
             ViewMode::Diagram => "diagram",
             ViewMode::Both => "both",
+            ViewMode::Results => "results",
         }
+    }
+
+    /// Whether it shows the space-time diagram.
+    fn diagram(self) -> bool {
+        matches!(self, ViewMode::Diagram | ViewMode::Both)
     }
 }
 
@@ -113,7 +122,7 @@ impl Options {
         let view = match query("view") {
             None => ViewMode::Cluster,
             Some(v) => ViewMode::parse(&v).unwrap_or_else(|| {
-                problems.push(format!("view={v} is not cluster, diagram or both"));
+                problems.push(format!("view={v} is not cluster, diagram, both or results"));
                 ViewMode::Cluster
             }),
         };
@@ -176,6 +185,7 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("] or n", "Next caption (a story's next moment)"),
     ("[ or p", "Previous caption"),
     ("d", "Switch the view: cluster, diagram, both"),
+    ("r", "Show the results (experiments, Tune) or go back"),
     ("?", "Show or hide this help"),
     ("Esc", "Close this help"),
     ("Wheel on the diagram", "Zoom around the pointer"),
@@ -205,19 +215,24 @@ pub fn App() -> Html {
     use_embedding_api(&state, &bridge, &pending, &view);
     use_shortcuts(&state, &bridge, &view, &help);
     use_diagram_records(&state, &bridge, &view);
+    use_results_open(&state, &view);
 
     let ctx = Ctx { state: state.clone(), bridge };
     if options.bench {
         return html! { <BenchPanel ctx={ctx} /> };
     }
     let has_diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
-    let mode = if has_diagram { *view } else { ViewMode::Cluster };
+    let mode = if has_diagram || *view == ViewMode::Results { *view } else { ViewMode::Cluster };
     let own = labs::find(state.lab());
+    let show_run = {
+        let view = view.clone();
+        Callback::from(move |_| view.set(ViewMode::Cluster))
+    };
     let parts = Parts {
         error: error_banner(&state),
         violation: violation_banner(&state),
-        drawing: drawing(&ctx, own.and_then(|v| v.stage), mode, &diagram_view),
-        view_switch: has_diagram.then(|| view_switch(&view, mode)),
+        drawing: drawing(&ctx, own.and_then(|v| v.stage), mode, &diagram_view, show_run),
+        view_switch: Some(view_switch(&view, mode, has_diagram)),
         help_overlay: help.then(|| help_overlay(&help)),
         ondrop: on_drop(&ctx, reader),
         mode,
@@ -450,8 +465,9 @@ fn use_shortcuts(
                 "d" if diagram => view.set(match *view {
                     ViewMode::Cluster => ViewMode::Diagram,
                     ViewMode::Diagram => ViewMode::Both,
-                    ViewMode::Both => ViewMode::Cluster,
+                    ViewMode::Both | ViewMode::Results => ViewMode::Cluster,
                 }),
+                "r" => view.set(if *view == ViewMode::Results { ViewMode::Cluster } else { ViewMode::Results }),
                 "?" => help.set(!*help),
                 "Escape" => help.set(false),
                 _ => {}
@@ -474,9 +490,21 @@ fn for_the_page(e: &web_sys::KeyboardEvent) -> bool {
 #[hook]
 fn use_diagram_records(state: &UseReducerHandle<AppState>, bridge: &Bridge, view: &UseStateHandle<ViewMode>) {
     let bridge = bridge.clone();
-    let shown =
-        state.schema.as_ref().is_some_and(|s| s.diagram) && (**view != ViewMode::Cluster || api::parent().is_some());
+    let shown = state.schema.as_ref().is_some_and(|s| s.diagram) && (view.diagram() || api::parent().is_some());
     use_effect_with(shown, move |shown| bridge.send(ToWorker::Diagram(*shown)));
+}
+
+/// An experiment's table or a sweep's plan arriving opens the results view,
+/// where they have room.
+#[hook]
+fn use_results_open(state: &UseReducerHandle<AppState>, view: &UseStateHandle<ViewMode>) {
+    let answers = (state.table.as_ref().map_or(0, |t| t.2), state.tune.generation);
+    let view = view.clone();
+    use_effect_with(answers, move |answers| {
+        if *answers != (0, 0) {
+            view.set(ViewMode::Results);
+        }
+    });
 }
 
 /// What every layout shows, made once.
@@ -528,7 +556,13 @@ fn violation_banner(state: &AppState) -> Option<Html> {
 
 /// The stage's drawing: the cluster (or the lab's own stage), the
 /// diagram, or both.
-fn drawing(ctx: &Ctx, own_stage: Option<fn(&Ctx) -> Html>, mode: ViewMode, diagram_view: &spacetime::Shared) -> Html {
+fn drawing(
+    ctx: &Ctx,
+    own_stage: Option<fn(&Ctx) -> Html>,
+    mode: ViewMode,
+    diagram_view: &spacetime::Shared,
+    show_run: Callback<()>,
+) -> Html {
     let cluster_drawing = match own_stage {
         Some(stage) => stage(ctx),
         None => html! { <canvas::ClusterView ctx={ctx.clone()} /> },
@@ -538,21 +572,28 @@ fn drawing(ctx: &Ctx, own_stage: Option<fn(&Ctx) -> Html>, mode: ViewMode, diagr
         ViewMode::Cluster => cluster_drawing,
         ViewMode::Diagram => spacetime,
         ViewMode::Both => html! { <div class="both">{ cluster_drawing }{ spacetime }</div> },
+        ViewMode::Results => html! { <results::Results ctx={ctx.clone()} {show_run} /> },
     }
 }
 
-fn view_switch(view: &UseStateHandle<ViewMode>, mode: ViewMode) -> Html {
-    let buttons = [ViewMode::Cluster, ViewMode::Diagram, ViewMode::Both].into_iter().map(|m| {
+fn view_switch(view: &UseStateHandle<ViewMode>, mode: ViewMode, diagram: bool) -> Html {
+    let modes: &[ViewMode] = if diagram {
+        &[ViewMode::Cluster, ViewMode::Diagram, ViewMode::Both, ViewMode::Results]
+    } else {
+        &[ViewMode::Cluster, ViewMode::Results]
+    };
+    let buttons = modes.iter().copied().map(|m| {
         let view = view.clone();
         let on = mode == m;
         let label = match m {
             ViewMode::Cluster => "Cluster",
             ViewMode::Diagram => "Diagram",
             ViewMode::Both => "Both",
+            ViewMode::Results => "Results",
         };
         html! { <button aria-pressed={on.to_string()} class={classes!(on.then_some("on"))} onclick={Callback::from(move |_| view.set(m))}>{ label }</button> }
     });
-    html! { <div class="view-switch" role="group" aria-label="View" title="d switches">{ for buttons }</div> }
+    html! { <div class="view-switch" role="group" aria-label="View" title="d switches the drawing; r shows the results">{ for buttons }</div> }
 }
 
 fn help_overlay(help: &UseStateHandle<bool>) -> Html {
@@ -615,6 +656,7 @@ fn embedded(p: Parts, controls: Controls) -> Html {
             <story::CaptionBar ctx={ctx.clone()} />
             { p.drawing }
             { bar }
+            <tune::TunePool ctx={ctx.clone()} />
             { p.help_overlay.unwrap_or_default() }
         </div>
     }
@@ -645,7 +687,7 @@ fn full_page(
                 <h1>{ "ClusterScope" }</h1>
                 <nav aria-label="Labs">{ lab_tabs(ctx, &lab) }</nav>
                 <panels::Presets lab={lab.clone()} catalog={state.catalog.clone()} bridge={ctx.bridge.clone()} />
-                <files::Files ctx={ctx.clone()} shared={diagram_view.clone()} diagram={mode != ViewMode::Cluster} />
+                <files::Files ctx={ctx.clone()} shared={diagram_view.clone()} diagram={mode.diagram()} />
                 <panels::Share link={state.link.clone()} />
                 <button class="help-button" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onclick={show_help}>{ "?" }</button>
             </header>
@@ -660,29 +702,31 @@ fn full_page(
                     <story::Story ctx={ctx.clone()} />
                     <story::CaptionBar ctx={ctx.clone()} />
                     { p.drawing }
-                    if cluster && own_stage.is_none() && timed { <narration::Narration ctx={ctx.clone()} /> }
+                    if cluster && own_stage.is_none() && timed && mode != ViewMode::Results { <narration::Narration ctx={ctx.clone()} /> }
                     if timed { <panels::Timeline ctx={ctx.clone()} /> }
                     if timed { <story::Script ctx={ctx.clone()} /> }
-                    if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
-                        <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
+                    if mode != ViewMode::Results {
+                        if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
+                            <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
+                        }
+                        { own.map(|v| (v.below)(ctx)).unwrap_or_default() }
                     }
-                    { own.map(|v| (v.below)(ctx)).unwrap_or_default() }
-                    <results::Experiments ctx={ctx.clone()} />
                 </section>
-                <aside>
+                // The results view has the width of the page.
+                <aside hidden={mode == ViewMode::Results}>
                     if cluster && own_stage.is_none() { <panels::NodePanel ctx={ctx.clone()} /> }
                     <panels::Metrics ctx={ctx.clone()} />
                     <panels::Charts ctx={ctx.clone()} />
                     { settings(ctx, |p| html! { <panels::Network ..p /> }) }
                     { own.map(|v| (v.side)(ctx)).unwrap_or_default() }
                     { settings(ctx, |p| html! { <panels::Setup ..p /> }) }
-                    <tune::Tune ctx={ctx.clone()} />
                 </aside>
             </main>
             <section class="bottom">
                 <panels::EventLog log={state.shown.log.clone()} total={state.shown.log_total} />
             </section>
             if timed { <footer>{ format!("virtual time {}", format_clock(state.shown.frame.as_ref().map_or(0, |f| f.time))) }</footer> }
+            <tune::TunePool ctx={ctx.clone()} />
             { p.help_overlay.unwrap_or_default() }
         </div>
     }

@@ -119,6 +119,8 @@ pub struct AppState {
     /// The last experiment's table: its name, the table, and how many
     /// tables have come.
     pub table: Option<(String, Rc<clusterscope_core::lab::Table>, u64)>,
+    /// Per row of the last table, the link of the run it is.
+    pub table_links: Rc<Vec<Option<String>>>,
     /// The lab's last answer: question, encoded answer, and a count.
     pub answer: Option<(String, Rc<Vec<u8>>, u64)>,
     /// What the text panels show.
@@ -127,6 +129,8 @@ pub struct AppState {
     pub shown_at: f64,
     /// The Tune panel's sweep.
     pub tune: Rc<Tune>,
+    /// How many workers Tune's pool runs.
+    pub tune_workers: u32,
     /// The space-time diagram's records (shared, changed in place).
     pub diagram: crate::diagram::Diagram,
     /// Bumped whenever the diagram's records change.
@@ -174,6 +178,8 @@ pub enum Msg {
     DismissError,
     /// The user cancelled the sweep.
     TuneCancel,
+    /// How many workers the next sweep runs on.
+    TuneWorkers(u32),
 }
 
 impl Reducible for AppState {
@@ -189,6 +195,7 @@ impl Reducible for AppState {
                 t.running = false;
                 t.generation += 1;
             }
+            Msg::TuneWorkers(n) => s.tune_workers = n,
             Msg::Select(n) => s.selected = n,
             Msg::Speed(v) => s.speed = v,
             Msg::DismissError => s.error = None,
@@ -218,9 +225,10 @@ impl AppState {
                 let n = self.exported.as_ref().map_or(0, |e| e.0) + 1;
                 self.exported = Some((n, Rc::new(text)));
             }
-            FromWorker::Table(name, table) => {
+            FromWorker::Table(name, table, links) => {
                 let n = self.table.as_ref().map_or(0, |t| t.2) + 1;
                 self.table = Some((name, Rc::new(*table), n));
+                self.table_links = Rc::new(links);
             }
             FromWorker::Answer(question, answer) => {
                 let n = self.answer.as_ref().map_or(0, |a| a.2) + 1;

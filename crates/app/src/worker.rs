@@ -178,6 +178,8 @@ pub struct SimWorker {
     /// Diagram records taken from the lab and not sent to the page yet.
     held: Held,
     horizon: Time,
+    /// Where the scenario ends (its `until` as loaded; 0: none).
+    end: Time,
     /// When the last tick was due (wall-clock milliseconds).
     last_tick_due: f64,
     /// While an API command runs: its error, kept instead of shown.
@@ -239,6 +241,9 @@ impl SimWorker {
         snapshots.thin(self.lab.now());
         self.snapshots = snapshots;
         self.horizon = lab.now();
+        if scn.until > 0 {
+            self.end = scn.until;
+        }
         self.lab = lab;
         self.held = Held { restart: Some(0), ..Held::default() };
         self.owed = Owed::new_run();
@@ -314,15 +319,22 @@ impl SimWorker {
     }
 
     /// At maximum speed: as far as a slice of wall-clock time goes, in
-    /// growing chunks of virtual time.
+    /// growing chunks of virtual time. A run short of the scenario's end
+    /// stops there, paused (played on from there, it goes on past it).
     fn advance_flat_out(&mut self) {
         let start = wall_ms();
         let mut chunk: Time = 10_000;
+        let stop = (self.lab.now() < self.end).then_some(self.end);
         while wall_ms() - start < MAX_SPEED_SLICE_MS {
             let before = self.lab.events();
-            let target = self.lab.now() + chunk;
+            let target = stop.map_or(self.lab.now() + chunk, |end| (self.lab.now() + chunk).min(end));
             self.lab.run_until(target);
             self.snapshot_if_due();
+            if stop.is_some_and(|end| self.lab.now() >= end) {
+                self.playing = false;
+                self.owed.scenario();
+                break;
+            }
             if self.lab.violation().is_some() || (self.lab.events() == before && !self.lab.can_run()) {
                 break;
             }
@@ -380,6 +392,7 @@ impl SimWorker {
             link: if send_link { link::encode(&self.lab.scenario()).ok() } else { None },
             settings: self.owed.scenario.then(|| Box::new(self.lab.settings())),
             horizon: self.horizon,
+            end: self.end,
             reset: self.owed.reset,
             memory: (wasm_heap_bytes(), self.snapshots.len() as u32, self.snapshots.bytes() as u64),
             speed: self.speed_owed.take(),
@@ -430,8 +443,10 @@ impl SimWorker {
         match def.and_then(|d| d.presets.get(index)) {
             Some((_, text)) => match Scenario::parse(text) {
                 Ok(scn) => {
-                    if let Err(e) = self.open(&Scenario { until: 0, ..scn }) {
-                        self.error(scope, e);
+                    match self.open(&Scenario { until: 0, ..scn.clone() }) {
+                        // The preset's `until` is where its story ends.
+                        Ok(()) => self.end = scn.until,
+                        Err(e) => self.error(scope, e),
                     }
                 }
                 Err(e) => self.error(scope, e.to_string()),
@@ -668,7 +683,15 @@ impl SimWorker {
             experiment::run(exp, reads.then_some(&scn), args)
         });
         match out {
-            Ok(table) => FromWorker::Table(name.to_string(), Box::new(table)),
+            Ok(table) => {
+                // A row that is one run opens as a link.
+                let links = table
+                    .runs
+                    .iter()
+                    .map(|r| r.as_deref().and_then(|t| Scenario::parse(t).ok()).and_then(|s| link::encode(&s).ok()))
+                    .collect();
+                FromWorker::Table(name.to_string(), Box::new(table), links)
+            }
             Err(e) => FromWorker::Error(format!("{name}: {e}")),
         }
     }
@@ -685,19 +708,29 @@ impl SimWorker {
 impl SimWorker {
     /// Records the sweep in the scenario, answers with its plan, and sends
     /// the frame that carries the new link.
-    fn tune_plan(&mut self, scope: &WorkerScope<Self>, id: HandlerId, def: TuneDef) {
+    /// The template is the whole scenario (every action, recorded or yet
+    /// to come) run to `until` if given, else to the scenario's end; a
+    /// metric that measures nothing in that window is named, and nothing
+    /// runs.
+    fn tune_plan(&mut self, scope: &WorkerScope<Self>, id: HandlerId, def: TuneDef, until: Option<Time>) {
         let (params, seeds, metrics) = (def.params.clone(), def.seeds, def.metrics.clone());
         // The sweep travels in the link from now on.
         self.lab.set_tune(Some(def));
         self.owed.scenario();
-        let scn = Scenario { tune: None, ..self.lab.scenario() };
-        let out = if scn.until == 0 {
-            FromWorker::Error("Run the scenario first: each run of the sweep goes as far as the current time.".into())
+        let until = until.unwrap_or(self.end);
+        let scn = Scenario { tune: None, until, ..self.lab.scenario() };
+        let out = if until == 0 {
+            FromWorker::Error("Tune: this scenario has no end ('until'): give each run a duration.".into())
         } else {
             let p: Vec<&str> = params.iter().map(String::as_str).collect();
             let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
-            match Sweep::new(scn.clone(), &p, seeds, &m) {
-                Ok(sweep) => FromWorker::TunePlan(
+            match Sweep::new(scn.clone(), &p, seeds, &m).and_then(|s| Ok((s.undefined_metrics()?, s))) {
+                Ok((undefined, _)) if !undefined.is_empty() => FromWorker::Error(format!(
+                    "Tune: {} measured nothing in trial runs from 0 to {}: nothing it measures happens in that window. Pick another metric, a longer duration, or a scenario where it happens.",
+                    undefined.join(", "),
+                    clusterscope_core::sim::time::format_duration(until)
+                )),
+                Ok((_, sweep)) => FromWorker::TunePlan(
                     Box::new(TuneSpec { template: scn.to_text(), params, seeds, metrics, generation: 0 }),
                     sweep.shape(),
                 ),
@@ -744,6 +777,7 @@ impl Worker for SimWorker {
             owed: Owed::new_run(),
             last_link_wall: 0.0,
             horizon: 0,
+            end: 0,
             last_tick_due: 0.0,
             captured: None,
             diagram_shown: false,
@@ -809,7 +843,7 @@ impl Worker for SimWorker {
             ToWorker::StepBack => self.step_back(),
             ToWorker::MessageText { id: message, sent } => return scope.respond(id, self.message_text(message, sent)),
             // Tune.
-            ToWorker::TunePlan(def) => return self.tune_plan(scope, id, def),
+            ToWorker::TunePlan(def, until) => return self.tune_plan(scope, id, def, until),
             ToWorker::TuneRun { plan, from, to } => return scope.respond(id, tune_run(&plan, from, to)),
             ToWorker::TuneOpen { plan, point, seed } => self.tune_open(scope, &plan, point, seed),
             // Benchmarks.

@@ -45,6 +45,10 @@ pub struct ExpCommand {
     /// Print the table as JSON (title, columns with units, rows, notes).
     #[arg(long)]
     pub json: bool,
+    /// Also write the experiment's chart to this SVG file: the drawing the
+    /// page's results view shows.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<String>,
 }
 
 /// `clusterscope exp`.
@@ -67,6 +71,11 @@ pub fn exp(cmd: &ExpCommand) -> Result<bool, String> {
         Some(f) => format!("{f}: {e}"),
         None => e,
     })?;
+    if let Some(file) = &cmd.svg {
+        let chart = table.chart().ok_or_else(|| format!("{name}: its table has no numbers to draw"))?;
+        let svg = chart.to_svg(720.0, 400.0, &clusterscope_core::chart::PAPER);
+        std::fs::write(file, svg).map_err(|e| format!("cannot write {file}: {e}"))?;
+    }
     if cmd.json {
         println!("{}", table.to_json());
     } else if cmd.csv {

@@ -58,6 +58,10 @@ pub struct SweepArgs {
     /// `expect` line: "elections <= 2", "leaderless < 300ms" (repeat for several).
     #[arg(long = "subject-to")]
     pub subject_to: Vec<String>,
+    /// Also write the chart of the first metric (median, p10 to p90, p99 per
+    /// point) to this SVG file: the drawing the page's Tune shows.
+    #[arg(long, value_name = "FILE", conflicts_with = "shard")]
+    pub svg: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
@@ -210,6 +214,16 @@ fn json(sweep: &Sweep, rows: &[PointRow], best: Option<Option<usize>>) -> String
 /// `clusterscope sweep`: plan the sweep, run its units on threads, print.
 pub fn sweep(args: &SweepArgs) -> Result<String, String> {
     let plan = plan(args)?;
+    // A metric that nothing in the template's window measures is named
+    // before the runs, not found as empty rows after them.
+    let undefined = plan.sweep.undefined_metrics().map_err(|e| e.to_string())?;
+    if !undefined.is_empty() {
+        eprintln!(
+            "note: {} measured nothing in trial runs of the template (to {}): nothing it measures happens in that window",
+            undefined.join(", "),
+            clusterscope_core::sim::time::format_duration(plan.sweep.until())
+        );
+    }
     let units: Vec<(usize, u64)> = plan.sweep.units(plan.shard).collect();
     let results = run_units(&plan.sweep, &units, plan.jobs)?;
     if plan.shard.is_some() {
@@ -296,6 +310,9 @@ fn shard_output(plan: Plan, results: Vec<UnitResult>) -> Result<String, String> 
 fn summary(plan: &Plan, results: &[UnitResult]) -> Result<String, String> {
     let (args, sweep) = (&plan.args, &plan.sweep);
     let rows = summarise(sweep, results);
+    if let Some(file) = &args.svg {
+        write_svg(sweep, &rows, file)?;
+    }
     let mut out = String::new();
     if let Some((objective, minimise)) =
         args.minimise.clone().map(|m| (m, true)).or_else(|| args.maximise.clone().map(|m| (m, false)))
@@ -323,6 +340,18 @@ fn summary(plan: &Plan, results: &[UnitResult]) -> Result<String, String> {
         return Ok(print(sweep, &rows, true));
     }
     Ok(print(sweep, &rows, false) + &out)
+}
+
+/// The chart of the sweep's first metric, in its unit, as an SVG file.
+fn write_svg(sweep: &Sweep, rows: &[PointRow], file: &str) -> Result<(), String> {
+    let schema = sweep.scenario(0, 0).ok().and_then(|s| clusterscope_core::lab::Lab::new(&s).ok()).map(|l| l.schema());
+    let metric = sweep.metrics.first().cloned().unwrap_or_default();
+    let spec = schema.as_ref().and_then(|s| s.metrics.iter().find(|x| x.name == metric).cloned());
+    let (scale, unit) = spec.as_ref().map_or((1.0, ""), |m| m.unit.axis());
+    let label = spec.map_or(metric.clone(), |m| m.label);
+    let chart = clusterscope_core::sweep::chart(&sweep.shape(), rows, 0, &label, scale, unit);
+    let svg = chart.to_svg(720.0, 400.0, &clusterscope_core::chart::PAPER);
+    std::fs::write(file, svg).map_err(|e| format!("cannot write {file}: {e}"))
 }
 
 /// The search's answer, in a sentence.

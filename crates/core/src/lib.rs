@@ -37,6 +37,7 @@
 //! ```
 
 pub mod balance;
+pub mod chart;
 pub mod lab;
 pub mod paxos;
 pub mod raft;

@@ -22,6 +22,7 @@
 //! assert_eq!(rows[0].stats[0].n, 4);
 //! ```
 
+use crate::chart::{Axis, Chart, Mark, Point, Series};
 use crate::lab::Lab;
 use crate::scenario::{Scenario, ScenarioError};
 use serde::{Deserialize, Serialize};
@@ -207,7 +208,39 @@ impl Sweep {
             .collect();
         Ok(UnitResult { point, seed, values })
     }
+
+    /// The metrics that measure nothing in the template's window: none of
+    /// seeds 0 and 1 at up to [`PROBE_POINTS`] points spread over the sweep
+    /// gives them a value (an election after a crash, in a scenario with
+    /// no crash before its `until`). Named before the sweep runs, so that
+    /// no one waits for a table of empty rows.
+    pub fn undefined_metrics(&self) -> Result<Vec<String>, ScenarioError> {
+        let points = self.points();
+        let probes = PROBE_POINTS.min(points);
+        let mut measured = vec![false; self.metrics.len()];
+        for k in 0..probes {
+            let point = if probes > 1 { k * (points - 1) / (probes - 1) } else { 0 };
+            for seed in 0..self.seeds.min(2) {
+                let r = self.run((point, seed))?;
+                for (m, v) in measured.iter_mut().zip(&r.values) {
+                    *m |= !v.is_nan();
+                }
+            }
+            if measured.iter().all(|m| *m) {
+                break;
+            }
+        }
+        Ok(self.metrics.iter().zip(measured).filter(|(_, m)| !m).map(|(name, _)| name.clone()).collect())
+    }
+
+    /// The template's `until`: how far each run goes.
+    pub fn until(&self) -> crate::sim::Time {
+        self.template.until
+    }
 }
+
+/// Points tried by [`Sweep::undefined_metrics`].
+pub const PROBE_POINTS: usize = 4;
 
 /// What a search asks: the point whose median of `objective` is lowest (or
 /// highest) among those whose medians meet every constraint. The objective
@@ -305,4 +338,42 @@ pub fn summarise_shape(sweep: &Shape, units: &[UnitResult]) -> Vec<PointRow> {
             PointRow { values: sweep.params.iter().zip(coords).map(|(r, i)| r.texts[i].clone()).collect(), stats }
         })
         .collect()
+}
+
+/// The chart of a summarised sweep's metric `m` (labelled `label`, its
+/// values times `scale` in `unit`): with one parameter, per value its
+/// median with the p10 to p90 range and its p99; with two, one line of
+/// medians per value of the second.
+pub fn chart(shape: &Shape, rows: &[PointRow], m: usize, label: &str, scale: f64, unit: &str) -> Chart {
+    let first = shape.params.first().map_or(String::new(), |p| p.name.clone());
+    let mut chart = Chart::new(
+        format!("{label} over {} seeds, by {first}", shape.seeds),
+        Axis::new(&first, ""),
+        Axis::new(label, unit),
+    );
+    let Some(a) = shape.params.first() else { return chart };
+    chart.categories = a.texts.clone();
+    let stat = |r: &PointRow, f: fn(&Stats) -> f64| r.stats.get(m).map_or(f64::NAN, |s| f(s) * scale);
+    if let Some(b) = shape.params.get(1) {
+        chart.title = format!("{label}, median over {} seeds, by {first} and {}", shape.seeds, b.name);
+        for (j, text) in b.texts.iter().enumerate() {
+            let points = (0..a.texts.len())
+                .map(|i| Point::new(i as f64, rows.get(i * b.texts.len() + j).map_or(f64::NAN, |r| stat(r, |s| s.p50))))
+                .collect();
+            chart.series.push(Series { name: format!("{} = {text}", b.name), mark: Mark::Line, points });
+        }
+        return chart;
+    }
+    let median = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Point {
+            whisker: Some((stat(r, |s| s.p10), stat(r, |s| s.p90))),
+            ..Point::new(i as f64, stat(r, |s| s.p50))
+        })
+        .collect();
+    chart.series.push(Series { name: "median (bar: p10 to p90)".into(), mark: Mark::Line, points: median });
+    let p99 = rows.iter().enumerate().map(|(i, r)| Point::new(i as f64, stat(r, |s| s.p99))).collect();
+    chart.series.push(Series { name: "p99".into(), mark: Mark::Dots, points: p99 });
+    chart
 }

@@ -69,6 +69,7 @@ fn shared_files() -> Vec<PathBuf> {
         rust_files(&root.join(dir), &mut files);
     }
     files.push(root.join("crates/core/src/sweep.rs"));
+    files.push(root.join("crates/core/src/chart.rs"));
     files.retain(|p| {
         let s = p.to_string_lossy().replace('\\', "/");
         !s.ends_with("/tests.rs") && !s.contains("/app/src/labs/") && !s.ends_with("/lab/registry.rs")

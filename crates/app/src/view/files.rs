@@ -17,7 +17,7 @@ use yew::prelude::*;
 const MAX_FILE: f64 = 2.0 * 1024.0 * 1024.0;
 
 /// Offers `href` as a download named `name`.
-fn download_url(href: &str, name: &str) {
+pub(crate) fn download_url(href: &str, name: &str) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };

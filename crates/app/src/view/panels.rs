@@ -390,21 +390,15 @@ pub fn Metrics(props: &PanelProps) -> Html {
 }
 
 fn sparkline(samples: &[(Time, f64)], label: &str, unit: Unit) -> Html {
-    let max = samples.iter().map(|s| s.1).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
-    let n = samples.len().max(2) as f64;
-    let points: Vec<String> = samples
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.1.is_finite())
-        .map(|(i, s)| format!("{:.1},{:.1}", i as f64 * 200.0 / (n - 1.0), 40.0 - 38.0 * s.1 / max.max(1e-9)))
-        .collect();
+    use clusterscope_core::chart::{Axis, Chart, Mark, Point, Series, PAGE};
+    let (scale, u) = unit.axis();
+    let mut chart = Chart::new(label, Axis::new("virtual time", "s"), Axis::new(label, u));
+    // At most 60 points (each a dot that names its value on hover).
+    let every = samples.len().div_ceil(60).max(1);
+    let points = samples.iter().step_by(every).map(|(t, v)| Point::new(*t as f64 / 1e6, v * scale)).collect();
+    chart.series.push(Series { name: label.to_string(), mark: Mark::Line, points });
     html! {
-        <figure>
-            <figcaption>{ format!("{label} (max {})", unit.format(max)) }</figcaption>
-            <svg viewBox="0 0 200 40" role="img" aria-label={label.to_string()} preserveAspectRatio="none">
-                <polyline points={points.join(" ")} fill="none" stroke="currentColor" stroke-width="1.5" />
-            </svg>
-        </figure>
+        <figure class="live-chart">{ Html::from_html_unchecked(AttrValue::from(chart.to_svg(320.0, 190.0, &PAGE))) }</figure>
     }
 }
 

@@ -310,3 +310,45 @@ pub fn theme() -> Theme {
 pub fn reduced_motion() -> bool {
     media("(prefers-reduced-motion: reduce)")
 }
+
+/// A [`Pen`] as a chart's [`Sketch`](clusterscope_core::chart::Sketch): a
+/// chart drawn on a canvas (its PNG) is the same drawing as its SVG.
+pub struct PenSketch<'a, P: Pen>(pub &'a mut P);
+
+impl<P: Pen> clusterscope_core::chart::Sketch for PenSketch<'_, P> {
+    fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, _hover: Option<&str>) {
+        self.0.fill_style(fill);
+        self.0.fill_rect(x, y, w, h);
+    }
+    fn line(&mut self, points: &[(f64, f64)], stroke: &str, width: f64) {
+        let Some((first, rest)) = points.split_first() else { return };
+        self.0.stroke_style(stroke);
+        self.0.line_width(width);
+        self.0.dash(&[]);
+        self.0.begin_path();
+        self.0.move_to(first.0, first.1);
+        for (x, y) in rest {
+            self.0.line_to(*x, *y);
+        }
+        self.0.stroke();
+    }
+    fn dot(&mut self, x: f64, y: f64, r: f64, fill: &str, _hover: Option<&str>) {
+        self.0.fill_style(fill);
+        self.0.begin_path();
+        self.0.arc(x, y, r, 0.0, 2.0 * PI);
+        self.0.fill();
+    }
+    fn text(&mut self, x: f64, y: f64, text: &str, font: clusterscope_core::chart::Font, fill: &str) {
+        use clusterscope_core::chart::{Anchor, Font};
+        let Font { size, bold, anchor } = font;
+        self.0.fill_style(fill);
+        self.0.font(&format!("{}{size}px sans-serif", if bold { "bold " } else { "" }));
+        self.0.text_align(match anchor {
+            Anchor::Start => "left",
+            Anchor::Middle => "center",
+            Anchor::End => "right",
+        });
+        self.0.text_baseline("alphabetic");
+        self.0.fill_text(text, x, y);
+    }
+}

@@ -1,6 +1,11 @@
 //! Tune: a parameter sweep over many seeds, run by a pool of Web Workers.
 //!
-//! The current scenario, up to the current time, is the template. The main
+//! The template is the whole scenario (its actions, recorded or still to
+//! come) run to its end, its `until`, or to the duration the user sets;
+//! the form says which, and a metric that measures nothing in that window
+//! is named before anything runs. The form and the results live in the
+//! results view, at the page's width; the pool ([`TunePool`]) lives outside
+//! it, so a sweep goes on while the drawing is shown. The main
 //! worker checks the sweep and plans it; the page then starts a pool of
 //! workers (as many as the machine has cores, or as chosen), hands each its
 //! share of the runs in small chunks, and summarises what comes back with
@@ -9,13 +14,15 @@
 //! pool, which stops its workers.
 
 use super::panels::Field;
+use super::results::{ChartView, ResultTable};
 use crate::codec::last_decoded_bytes;
 use crate::ctx::{Bridge, Ctx, PanelProps};
 use crate::protocol::{FromWorker, ToWorker, TuneSpec};
 use crate::state::{AppState, Msg};
 use crate::worker::SimWorker;
-use clusterscope_core::lab::{Schema, Settings, Unit};
+use clusterscope_core::lab::{Better, Cell, Column, Schema, Settings, Table, Unit};
 use clusterscope_core::scenario::{Expect, TuneDef};
+use clusterscope_core::sim::time::{format_duration, parse_duration};
 use clusterscope_core::sweep::{search, summarise_shape, Goal, PointRow, Shape, UnitResult};
 use gloo_worker::WorkerBridge;
 use std::cell::RefCell;
@@ -36,13 +43,30 @@ fn cores() -> u32 {
     web_sys::window().map_or(2.0, |w| w.navigator().hardware_concurrency()).clamp(1.0, 64.0) as u32
 }
 
+/// Props of [`Tune`].
+#[derive(Properties, Clone, PartialEq)]
+pub struct TuneProps {
+    /// State and worker.
+    pub ctx: Ctx,
+    /// Shows the run a row opened.
+    pub show_run: Callback<()>,
+}
+
+/// The pool of workers of the sweep under way: mounted with the page, so
+/// that switching views does not stop a sweep.
+#[function_component]
+pub fn TunePool(props: &PanelProps) -> Html {
+    let workers = props.ctx.state.tune_workers.max(1).to_string();
+    use_pool(&props.ctx.state, &workers);
+    html! {}
+}
+
 /// The Tune panel: the form, then the sweep's progress and results.
 #[function_component]
-pub fn Tune(props: &PanelProps) -> Html {
+pub fn Tune(props: &TuneProps) -> Html {
     let ctx = &props.ctx;
     let state = &ctx.state;
     let form = use_form();
-    use_pool(state, &form.workers);
     use_form_from_scenario(&form, state.settings.as_ref().and_then(|s| s.tune.clone()));
     let Some(settings) = state.settings.clone() else { return html! {} };
     let Some(schema) = state.schema.clone() else { return html! {} };
@@ -60,11 +84,18 @@ pub fn Tune(props: &PanelProps) -> Html {
         .flatten()
         .filter(|r| !r.is_empty());
     let best = best(&form, &ask, rows.as_deref(), tune.shape.as_ref());
+    let end = state.status.end;
+    let window = match parse_duration(form.until.trim()) {
+        Some(t) if !form.until.trim().is_empty() => format!("0 to {} (the duration set here)", format_duration(t)),
+        _ if end > 0 => format!("0 to {} (the scenario's until)", format_duration(end)),
+        _ => "not set: this scenario has no until, give a duration".to_string(),
+    };
     html! {
         <section class="panel tune" aria-label="Tune">
             <h2>{ "Tune: sweep over seeds" }</h2>
-            { form_fields(&form, &ask, &settings, &schema) }
-            <p class="note">{ "Values: 1,2,3 or LO..HI:STEP, units as in Setup (150ms..300ms:50ms). The current scenario up to now is the template." }</p>
+            <div class="tune-form">{ form_fields(&form, &ask, &settings, &schema) }</div>
+            <p class="note" aria-label="Tune template">{ format!("Template: the whole scenario, its actions included, each run from {window}.") }</p>
+            <p class="note">{ "Values: 1,2,3 or LO..HI:STEP, units as in Setup (150ms..300ms:50ms)." }</p>
             <div class="buttons">
                 <button onclick={on_run} disabled={tune.running}>{ "Run sweep" }</button>
                 if tune.running { <button onclick={on_cancel}>{ "Cancel" }</button> }
@@ -83,7 +114,7 @@ pub fn Tune(props: &PanelProps) -> Html {
                 } }</p>
             }
             if let (Some(rows), Some(shape)) = (rows, tune.shape.clone()) {
-                { results(ctx, &rows, &shape, &schema, &ask, best.as_ref().and_then(|b| b.as_ref().ok().copied().flatten())) }
+                { results(ctx, &props.show_run, &rows, &shape, &schema, &ask, best.as_ref().and_then(|b| b.as_ref().ok().copied().flatten())) }
             }
         </section>
     }
@@ -105,6 +136,8 @@ struct Form {
     target: UseStateHandle<String>,
     constraint: UseStateHandle<String>,
     workers: UseStateHandle<String>,
+    // How far each run goes (empty: the scenario's until).
+    until: UseStateHandle<String>,
 }
 
 impl Form {
@@ -128,6 +161,7 @@ fn use_form() -> Form {
         target: use_state(String::new),
         constraint: use_state(String::new),
         workers: use_state(|| cores().to_string()),
+        until: use_state(String::new),
     }
 }
 
@@ -193,6 +227,8 @@ struct Ask {
     target: String,
     /// Whether there is a search.
     searching: bool,
+    /// Whether it minimises (else maximises).
+    minimise: bool,
     /// The search's constraint, parsed, if one is given.
     check: Option<Result<Expect, String>>,
     /// The metrics the sweep reads: the one shown first, then those the
@@ -227,7 +263,8 @@ impl Ask {
                 metrics.push(c.metric.clone());
             }
         }
-        Ask { p1, metric, target, searching, check, metrics }
+        let minimise = form.goal.as_str() == "minimise";
+        Ask { p1, metric, target, searching, minimise, check, metrics }
     }
 }
 
@@ -242,6 +279,18 @@ fn on_run(ctx: &Ctx, form: &Form, ask: &Ask) -> Callback<MouseEvent> {
             d.dispatch(Msg::Error("Tune: seeds must be a whole number.".into()));
             return;
         };
+        let until = match form.until.trim() {
+            "" => None,
+            t => match parse_duration(t).filter(|t| *t > 0) {
+                Some(t) => Some(t),
+                None => {
+                    d.dispatch(Msg::Error(format!("Tune: the duration '{t}' is not a time such as 10s or 500ms.")));
+                    return;
+                }
+            },
+        };
+        let workers = form.workers.trim().parse::<u32>().unwrap_or(1).clamp(1, 64);
+        d.dispatch(Msg::TuneWorkers(workers));
         if let Some(Err(e)) = &ask.check {
             d.dispatch(Msg::Error(format!("Tune: the constraint: {e}")));
             return;
@@ -253,7 +302,7 @@ fn on_run(ctx: &Ctx, form: &Form, ask: &Ask) -> Callback<MouseEvent> {
         let goal = ask.searching.then(|| (form.goal.as_str() == "minimise", ask.target.clone()));
         let constraint = form.constraint.trim();
         let subject_to = constraint.is_empty().then(Vec::new).unwrap_or_else(|| vec![constraint.to_string()]);
-        b.send(ToWorker::TunePlan(TuneDef { params, seeds: n, metrics: ask.metrics.clone(), goal, subject_to }));
+        b.send(ToWorker::TunePlan(TuneDef { params, seeds: n, metrics: ask.metrics.clone(), goal, subject_to }, until));
     })
 }
 
@@ -310,6 +359,7 @@ fn form_fields(form: &Form, ask: &Ask, settings: &Settings, schema: &Schema) -> 
                 </label>
                 <label class="param"><span>{ "Subject to" }</span><Field label="Tune constraint" value={(*form.constraint).clone()} onchange={pick(&form.constraint)} size={16} /></label>
             }
+            <label class="param"><span>{ "Each run to" }</span><Field label="Tune duration" value={(*form.until).clone()} onchange={pick(&form.until)} size={8} /></label>
             <label class="param"><span>{ "Workers" }</span><Field label="Tune workers" value={(*form.workers).clone()} onchange={pick(&form.workers)} size={4} /></label>
         </>
     }
@@ -347,40 +397,43 @@ fn best(
 
 /// The finished sweep: its chart, the first metric per point (a row opens
 /// the run nearest its median), the other metrics, and CSV and JSON.
-fn results(ctx: &Ctx, rows: &[PointRow], shape: &Shape, schema: &Schema, ask: &Ask, best: Option<usize>) -> Html {
-    let unit = schema.metrics.iter().find(|m| m.name == ask.metric).map_or(Unit::Ratio, |m| m.unit);
+fn results(
+    ctx: &Ctx,
+    show_run: &Callback<()>,
+    rows: &[PointRow],
+    shape: &Shape,
+    schema: &Schema,
+    ask: &Ask,
+    best: Option<usize>,
+) -> Html {
+    let spec = schema.metrics.iter().find(|m| m.name == ask.metric);
+    let unit = spec.map_or(Unit::Ratio, |m| m.unit);
+    let (scale, unit_name) = unit.axis();
+    let label = spec.map_or(ask.metric.clone(), |m| m.label.clone());
+    let chart = clusterscope_core::sweep::chart(shape, rows, 0, &label, scale, unit_name);
     let tune = &ctx.state.tune;
+    let open = {
+        let (b, spec, results, show_run) =
+            (ctx.bridge.clone(), tune.spec.clone(), tune.results.clone(), show_run.clone());
+        let medians: Vec<f64> = rows.iter().map(|r| r.stats[0].p50).collect();
+        Callback::from(move |(i, _): (usize, String)| {
+            if let Some(spec) = &spec {
+                let seed = median_seed(&results, i, medians.get(i).copied().unwrap_or(f64::NAN));
+                b.send(ToWorker::TuneOpen { plan: Box::new(spec.clone()), point: i, seed });
+                show_run.emit(());
+            }
+        })
+    };
+    let lab = ctx.state.lab().to_string();
     html! {
         <>
-            { chart(rows, shape, unit) }
-            <div class="scroll"><table class="logs" aria-label="Sweep results">
-                <thead><tr>
-                    { for shape.params.iter().map(|p| html! { <th>{ &p.name }</th> }) }
-                    <th>{ "n" }</th><th>{ "p10" }</th><th>{ "p50" }</th><th>{ "p90" }</th><th>{ "p99" }</th>
-                </tr></thead>
-                <tbody>
-                { for rows.iter().enumerate().map(|(i, r)| {
-                    let s = &r.stats[0];
-                    let seed = median_seed(&tune.results, i, s.p50);
-                    let open = {
-                        let b = ctx.bridge.clone();
-                        let spec = tune.spec.clone();
-                        Callback::from(move |_| if let Some(spec) = &spec {
-                            b.send(ToWorker::TuneOpen { plan: Box::new(spec.clone()), point: i, seed });
-                        })
-                    };
-                    html! {
-                        <tr aria-label={r.values.join(" ")} class={classes!((best == Some(i)).then_some("selected"))} onclick={open} title={format!("Open the run nearest the median (seed {seed})")}>
-                            { for r.values.iter().map(|v| html! { <th scope="row">{ v }</th> }) }
-                            <td>{ s.n }</td><td>{ unit.format(s.p10) }</td>
-                            <td data-value={s.p50.to_string()}>{ unit.format(s.p50) }</td>
-                            <td>{ unit.format(s.p90) }</td><td>{ unit.format(s.p99) }</td>
-                        </tr>
-                    }
-                }) }
-                </tbody>
-            </table></div>
-            if shape.metrics.len() > 1 { { other_metrics(rows, shape, schema) } }
+            <ChartView chart={Rc::new(chart)} file={format!("clusterscope-{lab}-sweep")} />
+            <ResultTable name="Sweep results" table={Rc::new(first_table(rows, shape, &label, unit, ask))} open={open.clone()} rows_open={true}
+                selected={best} open_title={Some("Open the run nearest the median".to_string())} />
+            if shape.metrics.len() > 1 {
+                <ResultTable name="Sweep other metrics" table={Rc::new(other_table(rows, shape, schema))} open={open} rows_open={true}
+                    open_title={Some("Open the run nearest the median".to_string())} />
+            }
             <details><summary>{ "CSV" }</summary>
                 <textarea aria-label="Sweep CSV" readonly=true rows="6" cols="40" value={csv(rows, shape)} />
             </details>
@@ -391,27 +444,57 @@ fn results(ctx: &Ctx, rows: &[PointRow], shape: &Shape, schema: &Schema, ask: &A
     }
 }
 
-/// The metrics after the first: median and p90 per point.
-fn other_metrics(rows: &[PointRow], shape: &Shape, schema: &Schema) -> Html {
-    html! {
-        <div class="scroll"><table class="logs" aria-label="Sweep other metrics">
-            <thead><tr>
-                { for shape.params.iter().map(|p| html! { <th>{ &p.name }</th> }) }
-                { for shape.metrics.iter().skip(1).map(|m| html! { <><th>{ format!("{m} p50") }</th><th>{ "p90" }</th></> }) }
-            </tr></thead>
-            <tbody>
-            { for rows.iter().map(|r| html! {
-                <tr aria-label={r.values.join(" ")}>
-                    { for r.values.iter().map(|v| html! { <th scope="row">{ v }</th> }) }
-                    { for shape.metrics.iter().zip(&r.stats).skip(1).map(|(m, s)| {
-                        let u = schema.metrics.iter().find(|x| x.name == *m).map_or(Unit::Ratio, |x| x.unit);
-                        html! { <><td data-value={s.p50.to_string()}>{ u.format(s.p50) }</td><td>{ u.format(s.p90) }</td></> }
-                    }) }
-                </tr>
-            }) }
-            </tbody>
-        </table></div>
+/// The columns of a metric in `unit`: better lower when the search
+/// minimises it, higher when it maximises it.
+fn metric_column(name: &str, unit: Unit, ask: Option<&Ask>, metric: &str) -> Column {
+    let (_, u) = unit.axis();
+    let digits = if matches!(unit, Unit::Count | Unit::Node) { 0 } else { 2 };
+    let c = Column::number(name, u, digits);
+    match ask {
+        Some(a) if a.searching && a.target == metric => {
+            Column { better: Some(if a.minimise { Better::Lower } else { Better::Higher }), ..c }
+        }
+        _ => c,
     }
+}
+
+/// The first metric per point: n and its percentiles, in the axis's unit.
+fn first_table(rows: &[PointRow], shape: &Shape, label: &str, unit: Unit, ask: &Ask) -> Table {
+    let (scale, _) = unit.axis();
+    let mut columns: Vec<Column> = shape.params.iter().map(|p| Column::text(&p.name)).collect();
+    columns.push(Column::number("n", "", 0));
+    for p in ["p10", "p50", "p90", "p99"] {
+        columns.push(metric_column(p, unit, Some(ask), &ask.metric));
+    }
+    let mut t = Table::new(format!("{label}: per point, over {} seeds", shape.seeds), columns);
+    for r in rows {
+        let s = &r.stats[0];
+        let mut row: Vec<Cell> = r.values.iter().map(Cell::text).collect();
+        row.push(Cell::num(s.n as f64));
+        row.extend([s.p10, s.p50, s.p90, s.p99].map(|v| Cell::num(v * scale)));
+        t.push(row);
+    }
+    t
+}
+
+/// The metrics after the first: median and p90 per point.
+fn other_table(rows: &[PointRow], shape: &Shape, schema: &Schema) -> Table {
+    let unit_of = |m: &str| schema.metrics.iter().find(|x| x.name == m).map_or(Unit::Ratio, |x| x.unit);
+    let mut columns: Vec<Column> = shape.params.iter().map(|p| Column::text(&p.name)).collect();
+    for m in shape.metrics.iter().skip(1) {
+        columns.push(metric_column(&format!("{m} p50"), unit_of(m), None, m));
+        columns.push(metric_column(&format!("{m} p90"), unit_of(m), None, m));
+    }
+    let mut t = Table::new("The other metrics: median and p90 per point", columns);
+    for r in rows {
+        let mut row: Vec<Cell> = r.values.iter().map(Cell::text).collect();
+        for (m, s) in shape.metrics.iter().zip(&r.stats).skip(1) {
+            let (scale, _) = unit_of(m).axis();
+            row.extend([Cell::num(s.p50 * scale), Cell::num(s.p90 * scale)]);
+        }
+        t.push(row);
+    }
+    t
 }
 
 /// The pool of workers of the sweep under way, and what is left to hand out.
@@ -537,44 +620,4 @@ fn json(rows: &[PointRow], shape: &Shape) -> String {
         })
         .collect();
     format!("{{\"seeds\": {}, \"points\": [{}]}}", shape.seeds, points.join(", "))
-}
-
-/// One parameter: per value, the p10–p90 band, the median and p99. Two: a
-/// heat map of the median.
-fn chart(rows: &[PointRow], shape: &Shape, unit: Unit) -> Html {
-    let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
-    let max = rows.iter().map(|r| finite(r.stats[0].p99)).fold(0.0f64, f64::max).max(1e-9);
-    if shape.params.len() >= 2 {
-        let (a, b) = (&shape.params[0], &shape.params[1]);
-        let (w, h) = (280.0 / b.values.len() as f64, 120.0 / a.values.len() as f64);
-        let hi = rows.iter().map(|r| finite(r.stats[0].p50)).fold(0.0f64, f64::max).max(1e-9);
-        return html! {
-            <svg class="sweep" viewBox="0 0 280 120" role="img" aria-label="Sweep heat map">
-                { for rows.iter().enumerate().map(|(i, r)| {
-                    let (y, x) = (i / b.values.len(), i % b.values.len());
-                    let t = finite(r.stats[0].p50) / hi;
-                    html! { <rect x={format!("{:.1}", x as f64 * w)} y={format!("{:.1}", y as f64 * h)} width={format!("{w:.1}")} height={format!("{h:.1}")}
-                        fill={format!("hsl({:.0}, 60%, 45%)", 120.0 * (1.0 - t))}>
-                        <title>{ format!("{} = {}, {} = {}: median {}", a.name, r.values[0], b.name, r.values[1], unit.format(r.stats[0].p50)) }</title>
-                    </rect> }
-                }) }
-            </svg>
-        };
-    }
-    let n = rows.len().max(1) as f64;
-    let y = |v: f64| 110.0 - 100.0 * finite(v) / max;
-    html! {
-        <svg class="sweep" viewBox="0 0 280 120" role="img" aria-label="Sweep chart">
-            { for rows.iter().enumerate().map(|(i, r)| {
-                let s = &r.stats[0];
-                let x = (i as f64 + 0.5) * 280.0 / n;
-                html! { <g>
-                    <rect x={format!("{:.1}", x - 6.0)} y={format!("{:.1}", y(s.p90))} width="12" height={format!("{:.1}", (y(s.p10) - y(s.p90)).max(0.5))} fill="#4a78c2" opacity="0.5" />
-                    <line x1={format!("{:.1}", x - 8.0)} x2={format!("{:.1}", x + 8.0)} y1={format!("{:.1}", y(s.p50))} y2={format!("{:.1}", y(s.p50))} stroke="#dfe5ef" stroke-width="2" />
-                    <circle cx={format!("{x:.1}")} cy={format!("{:.1}", y(s.p99))} r="2.5" fill="#e05a5a"><title>{ format!("p99 {}", unit.format(s.p99)) }</title></circle>
-                    <title>{ format!("{}: median {}, p10–p90 {}–{}, n {}", r.values.join(" "), unit.format(s.p50), unit.format(s.p10), unit.format(s.p90), s.n) }</title>
-                </g> }
-            }) }
-        </svg>
-    }
 }

@@ -9,6 +9,7 @@
 use super::lab::BalanceLab;
 use super::policy::Policy;
 use super::BalanceConfig;
+use crate::chart::{Axis, Chart, Mark, Point, Series};
 use crate::lab::{Cell, Column, ExpArgs, Experiment, Table};
 use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::sim::time::format_duration;
@@ -51,20 +52,20 @@ fn run_policies(scn: Option<&Scenario>, _: &ExpArgs) -> Result<Table, String> {
         ),
         vec![
             Column::text("policy"),
-            Column::number("goodput", "%", 2),
-            Column::number("p50 (completed)", "ms", 1),
-            Column::number("p95 (completed)", "ms", 1),
-            Column::number("p99 (completed)", "ms", 1),
-            Column::number("p99.9 (completed)", "ms", 1),
-            Column::number("max (completed)", "ms", 1),
-            Column::number("p50 (all)", "ms", 1),
-            Column::number("p99 (all)", "ms", 1),
-            Column::number("p99.9 (all)", "ms", 1),
-            Column::number("success", "%", 2),
-            Column::number("rejected", "", 0),
-            Column::number("timed out", "", 0),
-            Column::number("failed", "", 0),
-            Column::number("retries", "per request", 3),
+            Column::number("goodput", "%", 2).higher(),
+            Column::number("p50 (completed)", "ms", 1).lower(),
+            Column::number("p95 (completed)", "ms", 1).lower(),
+            Column::number("p99 (completed)", "ms", 1).lower(),
+            Column::number("p99.9 (completed)", "ms", 1).lower(),
+            Column::number("max (completed)", "ms", 1).lower(),
+            Column::number("p50 (all)", "ms", 1).lower(),
+            Column::number("p99 (all)", "ms", 1).lower(),
+            Column::number("p99.9 (all)", "ms", 1).lower(),
+            Column::number("success", "%", 2).higher(),
+            Column::number("rejected", "", 0).lower(),
+            Column::number("timed out", "", 0).lower(),
+            Column::number("failed", "", 0).lower(),
+            Column::number("retries", "per request", 3).lower(),
             Column::text("falls back to"),
         ],
     );
@@ -88,7 +89,9 @@ fn run_policies(scn: Option<&Scenario>, _: &ExpArgs) -> Result<Table, String> {
             Cell::num(r.retries_per_request),
             r.fallback.clone().map_or(Cell::Missing, Cell::text),
         ]);
+        table.runs.push(policy_scenario(scn, &r.policy).ok().map(|s| s.to_text()));
     }
+    table.chart = Some(policies_chart(&rows));
     table.note(format!(
         "Best goodput first. goodput: requests that succeeded within the latency objective ({}, the 'slo' setting), over requests that ended.",
         format_duration(slo)
@@ -98,6 +101,32 @@ fn run_policies(scn: Option<&Scenario>, _: &ExpArgs) -> Result<Table, String> {
     table.note("success: completed over ended. falls back to: what a policy does when the scenario lacks the setting it needs.");
     table.note("The scenario as recorded, with its policy (and any change of policy) replaced by each policy in turn.");
     Ok(table)
+}
+
+/// The scenario under one policy, by name: as recorded, with its policy
+/// (and any change of policy) replaced.
+fn policy_scenario(scn: &Scenario, name: &str) -> Result<Scenario, ScenarioError> {
+    let i = Policy::ALL.iter().position(|p| p.name() == name).ok_or_else(|| ScenarioError::Invalid(name.into()))?;
+    let mut s = scn.clone();
+    s.set("policy", i as i64).map_err(ScenarioError::Invalid)?;
+    s.actions.retain(|t| !matches!(&t.action, Action::Set(n, _) if n == "policy"));
+    Ok(s)
+}
+
+/// Latency against policy: the percentiles of every request that ended,
+/// one group of bars a policy.
+fn policies_chart(rows: &[PolicyRow]) -> Chart {
+    let mut chart = Chart::new(
+        "Latency of every request that ended, by policy",
+        Axis::new("policy", ""),
+        Axis::new("latency", "ms"),
+    );
+    chart.categories = rows.iter().map(|r| r.policy.clone()).collect();
+    for (k, name) in ["p50 (all)", "p99 (all)", "p99.9 (all)"].iter().enumerate() {
+        let points = rows.iter().enumerate().map(|(i, r)| Point::new(i as f64, r.latency_all[k] / 1e3)).collect();
+        chart.series.push(Series { name: (*name).into(), mark: Mark::Bars, points });
+    }
+    chart
 }
 
 /// One policy's line in the comparison of policies.
@@ -144,10 +173,8 @@ pub fn fallback(policy: Policy, cfg: &BalanceConfig) -> Option<&'static str> {
 /// Rows come best goodput first (ties in menu order).
 pub fn compare_policies(scn: &Scenario) -> Result<Vec<PolicyRow>, ScenarioError> {
     let mut rows = Vec::new();
-    for (i, policy) in Policy::ALL.iter().enumerate() {
-        let mut s = scn.clone();
-        s.set("policy", i as i64).map_err(ScenarioError::Invalid)?;
-        s.actions.retain(|t| !matches!(&t.action, Action::Set(n, _) if n == "policy"));
+    for policy in Policy::ALL.iter() {
+        let s = policy_scenario(scn, policy.name())?;
         let lab = crate::lab::Lab::replay(&s)?;
         let Some(b) = lab.model::<BalanceLab>() else { continue };
         let m = b.model();

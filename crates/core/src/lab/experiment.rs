@@ -12,6 +12,7 @@
 //! (argument names and values, the scenario's lab) and answers with
 //! sentences.
 
+use crate::chart::{Axis, Chart, Mark, Point, Series, COLOURS};
 use crate::scenario::{parse_time, Scenario};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -135,6 +136,16 @@ pub enum ColumnKind {
     },
 }
 
+/// Which way a column's numbers are better, if either is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Higher is better (goodput, commands committed).
+    Higher,
+    /// Lower is better (latency, messages, failures).
+    Lower,
+}
+
 /// A column of a [`Table`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Column {
@@ -144,17 +155,31 @@ pub struct Column {
     pub unit: String,
     /// Text or numbers.
     pub kind: ColumnKind,
+    /// Which way its numbers are better (`None`: neither, such as a count
+    /// of requests made or the ideal a placement is measured against).
+    #[serde(default)]
+    pub better: Option<Better>,
 }
 
 impl Column {
     /// A column of words.
     pub fn text(name: &str) -> Column {
-        Column { name: name.into(), unit: String::new(), kind: ColumnKind::Text }
+        Column { name: name.into(), unit: String::new(), kind: ColumnKind::Text, better: None }
     }
 
     /// A column of numbers in `unit`, shown with `digits` decimals.
     pub fn number(name: &str, unit: &str, digits: u8) -> Column {
-        Column { name: name.into(), unit: unit.into(), kind: ColumnKind::Number { digits } }
+        Column { name: name.into(), unit: unit.into(), kind: ColumnKind::Number { digits }, better: None }
+    }
+
+    /// The same column, lower being better.
+    pub fn lower(self) -> Column {
+        Column { better: Some(Better::Lower), ..self }
+    }
+
+    /// The same column, higher being better.
+    pub fn higher(self) -> Column {
+        Column { better: Some(Better::Higher), ..self }
     }
 
     /// Its heading with its unit: `p50 (ms)`.
@@ -272,12 +297,86 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
     /// Sentences: the settings, what the columns mean, what to expect.
     pub notes: Vec<String>,
+    /// The scenario each row ran, as text, where a row is one run (empty,
+    /// or `None` for a row, where it is not): the page opens it.
+    #[serde(default)]
+    pub runs: Vec<Option<String>>,
+    /// The chart that tells the table's story, if the experiment drew one
+    /// (otherwise [`Table::chart`] makes one from the columns).
+    #[serde(default)]
+    pub chart: Option<Chart>,
 }
 
 impl Table {
     /// An empty table with these columns.
     pub fn new(title: impl Into<String>, columns: Vec<Column>) -> Table {
-        Table { title: title.into(), columns, rows: Vec::new(), notes: Vec::new() }
+        Table { title: title.into(), columns, rows: Vec::new(), notes: Vec::new(), runs: Vec::new(), chart: None }
+    }
+
+    /// The rows holding the best value of column `col` (ties all count),
+    /// if the column says which way is better and holds two numbers or more.
+    pub fn best(&self, col: usize) -> Vec<usize> {
+        let Some(better) = self.columns.get(col).and_then(|c| c.better) else { return Vec::new() };
+        let values: Vec<(usize, f64)> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.get(col).and_then(Cell::value).map(|v| (i, v)))
+            .collect();
+        if values.len() < 2 {
+            return Vec::new();
+        }
+        let pick = |a: f64, b: f64| if better == Better::Higher { a.max(b) } else { a.min(b) };
+        let best = values.iter().map(|v| v.1).reduce(pick).unwrap_or(f64::NAN);
+        if values.iter().all(|v| v.1 == best) {
+            return Vec::new();
+        }
+        values.into_iter().filter(|v| v.1 == best).map(|v| v.0).collect()
+    }
+
+    /// The chart of the table: the experiment's own, else one bar per row
+    /// for each number column in the unit most columns share (the row's
+    /// first cell naming it), or `None` if the table has no numbers.
+    pub fn chart(&self) -> Option<Chart> {
+        if let Some(c) = &self.chart {
+            return Some(c.clone());
+        }
+        let numbers: Vec<usize> =
+            (1..self.columns.len()).filter(|i| matches!(self.columns[*i].kind, ColumnKind::Number { .. })).collect();
+        let unit_of = |i: &usize| self.columns[*i].unit.as_str();
+        let unit = numbers
+            .iter()
+            .map(unit_of)
+            .max_by_key(|u| (numbers.iter().filter(|i| unit_of(i) == *u).count(), !u.is_empty()))?
+            .to_string();
+        let chosen: Vec<usize> = numbers.iter().copied().filter(|i| unit_of(i) == unit).take(COLOURS.len()).collect();
+        let first = self.columns.first().map_or(String::new(), |c| c.name.clone());
+        let y = if chosen.len() == 1 { self.columns[chosen[0]].name.clone() } else { "value".to_string() };
+        let mut chart = Chart::new(self.title.clone(), Axis::new(&first, ""), Axis::new(&y, &unit));
+        chart.categories = self
+            .rows
+            .iter()
+            .map(|r| match r.first() {
+                Some(Cell::Text(t)) => t.clone(),
+                Some(Cell::Number(v)) => v.to_string(),
+                _ => String::new(),
+            })
+            .collect();
+        for i in chosen {
+            let points = self
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(k, r)| Point::new(k as f64, r.get(i).and_then(Cell::value).unwrap_or(f64::NAN)))
+                .collect();
+            chart.series.push(Series { name: self.columns[i].name.clone(), mark: Mark::Bars, points });
+        }
+        chart.has_values().then_some(chart)
+    }
+
+    /// The scenario row `row` ran, if it is one run.
+    pub fn run_of(&self, row: usize) -> Option<&str> {
+        self.runs.get(row).and_then(|r| r.as_deref())
     }
 
     /// Adds a row (one cell per column).

@@ -55,6 +55,18 @@ impl Unit {
         (v.is_finite() && v >= 1.0).then(|| v as u32 - 1)
     }
 
+    /// How a chart's axis shows values of this unit: the factor to apply
+    /// and the unit to write (microseconds in ms, fractions in %).
+    pub fn axis(self) -> (f64, &'static str) {
+        match self {
+            Unit::Micros => (1e-3, "ms"),
+            Unit::Fraction => (100.0, "%"),
+            Unit::PerSec => (1.0, "per s"),
+            Unit::Times => (1.0, "×"),
+            _ => (1.0, ""),
+        }
+    }
+
     /// The value in words. NaN means "not measured yet".
     pub fn format(self, v: f64) -> String {
         if v.is_nan() {

@@ -33,7 +33,7 @@ pub mod timetravel;
 pub mod varint;
 
 pub use catalog::{ExperimentInfo, LabInfo, ParamView, Settings};
-pub use experiment::{Cell, Column, ColumnKind, ExpArg, ExpArgs, Experiment, Table};
+pub use experiment::{Better, Cell, Column, ColumnKind, ExpArg, ExpArgs, Experiment, Table};
 pub use frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NodeStatus,
     NodeView, NoteStyle, RoleLook, RoleShape, RoleStyle, Schema, StripBase, StripSpec, Unit,

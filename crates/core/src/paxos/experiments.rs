@@ -74,13 +74,13 @@ fn run_beside(scn: Option<&Scenario>, _: &ExpArgs) -> Result<Table, String> {
         ),
         vec![
             Column::text("protocol"),
-            Column::number("committed", "", 0),
+            Column::number("committed", "", 0).higher(),
             Column::number("requests", "", 0),
-            Column::number("msgs/commit", "", 1),
-            Column::number("p50", "ms", 1),
-            Column::number("p99", "ms", 1),
-            Column::number("no leader", "ms", 1),
-            Column::number("leaders", "", 0),
+            Column::number("msgs/commit", "", 1).lower(),
+            Column::number("p50", "ms", 1).lower(),
+            Column::number("p99", "ms", 1).lower(),
+            Column::number("no leader", "ms", 1).lower(),
+            Column::number("leaders", "", 0).lower(),
             Column::number("max batch", "", 0),
         ],
     );
@@ -97,6 +97,7 @@ fn run_beside(scn: Option<&Scenario>, _: &ExpArgs) -> Result<Table, String> {
             Cell::num(r.leaders),
             Cell::num(r.max_batch as f64),
         ]);
+        table.runs.push(Some(r.scenario.clone()));
     }
     table.note("The same cluster size, network, faults and client load on both; both wait a random 150-300 ms before trying to lead, send heartbeats every 50 ms, and S1 tries to lead first.");
     let pipeline = rows.first().map_or(0, |r| r.pipeline);
@@ -119,10 +120,10 @@ fn run_duel(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
         vec![
             Column::number("proposers", "", 0),
             Column::text("back-off"),
-            Column::number("msgs (median)", "", 0),
-            Column::number("msgs (p90)", "", 0),
-            Column::number("rounds (median)", "", 0),
-            Column::number("unfinished", "", 0),
+            Column::number("msgs (median)", "", 0).lower(),
+            Column::number("msgs (p90)", "", 0).lower(),
+            Column::number("rounds (median)", "", 0).lower(),
+            Column::number("unfinished", "", 0).lower(),
         ],
     );
     for proposers in 1..=most {
@@ -137,6 +138,7 @@ fn run_duel(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
                 Cell::opt(DuelCost::median(&c.rounds).map(|x| x as f64)),
                 Cell::num(c.unfinished as f64),
             ]);
+            table.runs.push(Some(duel_scenario(proposers, backoff, 0) + "until 2s\n"));
         }
     }
     table.note(format!("Seeds 0..{runs} a line; every proposer starts within 20 ms; messages counted until the first learner learns the value."));
@@ -279,6 +281,12 @@ impl DuelCost {
     }
 }
 
+/// One run of [`paxos_duel`] as a scenario (without its `until`).
+fn duel_scenario(proposers: u32, backoff: bool, seed: u64) -> String {
+    let (lo, hi) = if backoff { ("10ms", "100ms") } else { ("0", "0") };
+    format!("lab paxos\nseed {seed}\nproposers {proposers}\nacceptors 5\nbackoff_min {lo}\nbackoff_max {hi}\nrequest_rate 0\n")
+}
+
 /// Single-decree Paxos with `proposers` proposers (also acceptors among
 /// five), 10–20 ms latency, all starting within 20 ms, with or without
 /// back-off: messages and rounds until a value is learned, for seeds
@@ -287,12 +295,8 @@ pub fn paxos_duel(proposers: u32, backoff: bool, runs: u64) -> Result<DuelCost, 
     use crate::lab::cluster::ClusterLab;
     use crate::paxos::PaxosNode;
     let mut out = DuelCost { proposers, backoff, messages: Vec::new(), rounds: Vec::new(), unfinished: 0 };
-    let (lo, hi) = if backoff { ("10ms", "100ms") } else { ("0", "0") };
     for seed in 0..runs {
-        let text = format!(
-            "lab paxos\nseed {seed}\nproposers {proposers}\nacceptors 5\nbackoff_min {lo}\nbackoff_max {hi}\nrequest_rate 0\n"
-        );
-        let mut lab = Lab::new(&Scenario::parse(&text)?)?;
+        let mut lab = Lab::new(&Scenario::parse(&duel_scenario(proposers, backoff, seed))?)?;
         let mut t = 0;
         loop {
             t += 5 * MS;

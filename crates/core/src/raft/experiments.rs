@@ -28,9 +28,12 @@
 //! takes seconds. docs/benchmarks.md has the figures. The noise must be
 //! each server's own: when every server drew from one stream (tried by
 //! breaking that on purpose), the 150–155 line's median stayed near 1.9 s.
+
+use crate::chart::{Axis, Chart, Mark, Point, Series};
 use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Table};
 use crate::raft::{RaftConfig, RaftNode, RaftNote, Role};
 use crate::scenario::Scenario;
+use crate::sim::time::format_duration;
 use crate::sim::{Fault, NetConfig, NodeStatus, Rng, Sim, SimConfig, StreamKind, Time, TraceEvent, MS, SEC};
 
 /// Figure 16 of the Raft paper (extended version, §9.3): the time to elect
@@ -84,33 +87,30 @@ fn run_figure16(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
         vec![
             Column::text("timeout (ms)"),
             Column::text("timers"),
-            Column::number("p10", "ms", 1),
-            Column::number("p50", "ms", 1),
-            Column::number("p90", "ms", 1),
-            Column::number("p99", "ms", 1),
-            Column::number("max", "ms", 1),
-            Column::number("unfinished", "", 0),
+            Column::number("p10", "ms", 1).lower(),
+            Column::number("p50", "ms", 1).lower(),
+            Column::number("p90", "ms", 1).lower(),
+            Column::number("p99", "ms", 1).lower(),
+            Column::number("max", "ms", 1).lower(),
+            Column::number("unfinished", "", 0).lower(),
         ],
     );
-    for &range in &ranges {
-        for row in figure16(&[range], &jitters, runs) {
-            let ms = |p: f64| Cell::opt(row.percentile(p).map(|t| t as f64 / 1e3));
-            let timers = match row.jitter {
-                0 => "exact".to_string(),
-                // f64 writes 15.0 as "15" and 0.5 as "0.5".
-                j => format!("jitter 0-{} ms", j as f64 / 1e3),
-            };
-            table.push(vec![
-                Cell::text(format!("{}-{}", row.timeout_min / MS, row.timeout_max / MS)),
-                Cell::text(timers),
-                ms(10.0),
-                ms(50.0),
-                ms(90.0),
-                ms(99.0),
-                ms(100.0),
-                Cell::num(row.unfinished as f64),
-            ]);
-        }
+    let rows: Vec<ElectionTimes> = ranges.iter().flat_map(|&range| figure16(&[range], &jitters, runs)).collect();
+    table.chart = Some(figure16_cdf(&rows, runs));
+    for row in rows {
+        table.runs.push(Some(figure16_run(row.timeout_min, row.timeout_max, row.jitter)));
+        let ms = |p: f64| Cell::opt(row.percentile(p).map(|t| t as f64 / 1e3));
+        let timers = timers_name(row.jitter);
+        table.push(vec![
+            Cell::text(format!("{}-{}", row.timeout_min / MS, row.timeout_max / MS)),
+            Cell::text(timers),
+            ms(10.0),
+            ms(50.0),
+            ms(90.0),
+            ms(99.0),
+            ms(100.0),
+            Cell::num(row.unfinished as f64),
+        ]);
     }
     table.note(format!(
         "Seeds 0..{runs} for each range; the leader crashes at a random moment within its heartbeat interval (half the minimum timeout)."
@@ -120,6 +120,53 @@ fn run_figure16(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
     table.note("Expected, from the Raft paper's Figure 16: a few ms of randomness avoids split votes; a smaller minimum timeout elects sooner.");
     table.note("The paper's servers were real machines (broadcast time about 15 ms, mostly their own disk writes): jitter 0-15 ms is that noise, and brings 150-155 ms near the paper's 287 ms median.");
     Ok(table)
+}
+
+/// How a line's timers are named: exact, or with their jitter.
+fn timers_name(jitter: Time) -> String {
+    match jitter {
+        0 => "exact".to_string(),
+        // f64 writes 15.0 as "15" and 0.5 as "0.5".
+        j => format!("jitter 0-{} ms", j as f64 / 1e3),
+    }
+}
+
+/// Figure 16 as the paper draws it: per timeout range (and timers), the
+/// fraction of runs that elected a new leader within each time (a CDF
+/// through the measured percentiles, reaching the share of runs that
+/// finished).
+fn figure16_cdf(rows: &[ElectionTimes], runs: u64) -> Chart {
+    let mut chart = Chart::new(
+        "Time to elect a new leader after the leader crashes (CDF)",
+        Axis::new("time without a leader", "ms"),
+        Axis { range: Some((0.0, 100.0)), ..Axis::new("runs elected by then", "%") },
+    );
+    // A range with no run that elected in time has no line (the table says so).
+    for row in rows.iter().filter(|r| !r.times.is_empty()) {
+        let share = row.times.len() as f64 / runs.max(1) as f64;
+        let points = [0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 99.0, 100.0]
+            .iter()
+            .filter_map(|p| row.percentile(*p).map(|t| Point::new(t as f64 / 1e3, p * share)))
+            .collect();
+        let name = format!("{}-{} ms, {}", row.timeout_min / MS, row.timeout_max / MS, timers_name(row.jitter));
+        chart.series.push(Series { name, mark: Mark::Line, points });
+    }
+    chart
+}
+
+/// One run of a Figure 16 row as a scenario a user can play: the cluster
+/// and network of the experiment, S1 leading, S1 crashing at 1 s.
+fn figure16_run(timeout_min: Time, timeout_max: Time, jitter: Time) -> String {
+    let d = format_duration;
+    let jitter = if jitter > 0 { format!("jitter {}\n", d(jitter)) } else { String::new() };
+    format!(
+        "# Figure 16, one run: election timeout {}-{}; the leader S1 crashes at 1 s.\nlab raft\nseed 0\nheartbeat {}\nlatency_min 6ms\nlatency_max 9ms\nrequest_rate 0\nelection_timeout_min {}\nelection_timeout_max {}\n{jitter}at 0s timeout S1\nat 1s crash S1\nuntil 3s\n",
+        d(timeout_min),
+        d(timeout_max),
+        d((timeout_min / 2).max(1)),
+        d(timeout_min),
+        d(timeout_max)
+    )
 }
 
 /// Reads the `ranges` argument: timeout ranges in ms, `MIN-MAX`.

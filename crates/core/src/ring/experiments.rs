@@ -150,6 +150,16 @@ fn compare_scenario(scn: &Scenario) -> Result<Table, String> {
     let params = ring.params();
     let mut table = rows_table(params, params.nodes as usize, &rows);
     let n = ring.changes().len();
+    // Each row is the same scenario under its algorithm.
+    table.runs = rows
+        .iter()
+        .map(|r| {
+            let i = Algorithm::ALL.iter().position(|a| *a == r.algorithm)?;
+            let mut s = scn.clone();
+            s.set("algorithm", i as i64).ok()?;
+            Some(s.to_text())
+        })
+        .collect();
     table
         .notes
         .insert(0, format!("Changes: the {n} the scenario records, in order; its seed ({}) sets the keys.", scn.seed));
@@ -167,14 +177,14 @@ fn rows_table(params: &RingParams, servers: usize, rows: &[CompareRow]) -> Table
             Column::text("algorithm"),
             Column::text("hash"),
             Column::text("state"),
-            Column::number("keys rsd", "", 4),
-            Column::number("max/mean", "", 3),
-            Column::number("req rsd", "", 4),
-            Column::number("req max", "", 3),
-            Column::number("moved", "%", 2),
+            Column::number("keys rsd", "", 4).lower(),
+            Column::number("max/mean", "", 3).lower(),
+            Column::number("req rsd", "", 4).lower(),
+            Column::number("req max", "", 3).lower(),
+            Column::number("moved", "%", 2).lower(),
             Column::number("ideal", "%", 2),
-            Column::number("x ideal", "", 2),
-            Column::number("overflow", "", 0),
+            Column::number("x ideal", "", 2).lower(),
+            Column::number("overflow", "", 0).lower(),
         ],
     );
     for r in rows {
