@@ -1,3 +1,7 @@
+//! What a checker remembers: a copy keeps its history, a checker attached
+//! mid-run starts from the world as it finds it, and memory is bounded as
+//! documented.
+//!
 //! A copy of a checker keeps its history. The simulator is `Clone`, and the
 //! worker seeks back in time by restoring copies of it (snapshots), so a
 //! checker's `clone_box` must carry what it has seen: a copy that started
@@ -185,4 +189,43 @@ fn a_copy_of_log_matching_remembers_entries_written_before() {
     )
     .expect_err("(index 2, term 3) closes two prefixes");
     assert!(err.contains("term 3 at index 2"), "{err}");
+}
+
+// ------------------------------------------------ what a checker starts from
+
+// election_safety.rs: "A checker attached to a run already under way
+// starts from the world as it finds it" (raft/invariants/mod.rs), and
+// remembers each term's leader for the last 4,096 terms (`TERMS_KEPT`).
+// A checker attached after S_l was elected leader of term t must report
+// another server elected in term t; and one that saw leaders of 4,096
+// terms still remembers the first of them.
+#[test]
+fn election_safety_starts_from_the_current_leader_and_keeps_4096_terms() {
+    let mut sim: Sim<RaftNode> =
+        Sim::new(SimConfig { nodes: 3, seed: 4, ..SimConfig::default() }, RaftConfig::default());
+    sim.force_timeout(0);
+    sim.run_until(clusterscope_core::sim::SEC);
+    let nodes = sim.nodes().to_vec();
+    let (l, term) = nodes
+        .iter()
+        .enumerate()
+        .find(|(_, n)| n.state.role() == raft::Role::Leader)
+        .map(|(i, n)| (i as NodeId, n.state.term()))
+        .expect("a leader within a second");
+    let other = (l + 1) % 3;
+    let mut late = raft::invariants().remove(0);
+    assert_eq!(late.name(), "Election Safety");
+    let err = late
+        .check(&World { now: 0, nodes: &nodes }, &[rnote(other, RaftNote::BecameLeader { term })])
+        .expect_err("a second leader of the current leader's term");
+    assert!(err.contains(&format!("leader of term {term}")), "{err}");
+
+    let w = raft_world(&[&[], &[], &[]]);
+    let mut es = raft::invariants().remove(0);
+    let leaders: Vec<_> = (1..=4_096).map(|t| rnote(0, RaftNote::BecameLeader { term: t })).collect();
+    es.check(&World { now: 0, nodes: &w }, &leaders).expect("one leader per term");
+    let err = es
+        .check(&World { now: 1, nodes: &w }, &[rnote(1, RaftNote::BecameLeader { term: 1 })])
+        .expect_err("term 1 is among the last 4,096");
+    assert_eq!(err, "S1 and S2 were both elected leader of term 1");
 }
