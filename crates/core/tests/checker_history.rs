@@ -1,0 +1,231 @@
+//! What a checker remembers: a copy keeps its history, a checker attached
+//! mid-run starts from the world as it finds it, and memory is bounded as
+//! documented.
+//!
+//! A copy of a checker keeps its history. The simulator is `Clone`, and the
+//! worker seeks back in time by restoring copies of it (snapshots), so a
+//! checker's `clone_box` must carry what it has seen: a copy that started
+//! afresh would miss a violation whose first half happened before the
+//! snapshot, or report one that is none. Source: `sim/invariant.rs`
+//! ("`clone_box`: a copy of this checker and its history (the simulator is
+//! `Clone`)") and docs/architecture.md on time travel. Mutation testing
+//! (`./dev mutants`, docs/testing.md) found no test of it: each case below
+//! feeds the first step to a checker, copies it, and feeds the second step
+//! to the copy, where only the history makes the difference.
+
+use clusterscope_core::paxos::{self, Ballot, PaxosConfig, PaxosNode, PaxosNote, Value};
+use clusterscope_core::raft::{self, Entry, RaftConfig, RaftDurable, RaftNode, RaftNote};
+use clusterscope_core::sim::{Invariant, Node, NodeId, Protocol, Sim, SimConfig, TraceEvent, World};
+
+// ------------------------------------------------------------------ Paxos
+
+fn paxos_world(cfg: &PaxosConfig) -> Vec<Node<PaxosNode>> {
+    let sim: Sim<PaxosNode> = Sim::new(SimConfig { nodes: cfg.nodes(), ..SimConfig::default() }, cfg.clone());
+    sim.nodes().to_vec()
+}
+
+fn paxos_checker(name: &str) -> Box<dyn Invariant<PaxosNode>> {
+    paxos::invariants().into_iter().find(|i| i.name() == name).unwrap_or_else(|| panic!("no checker named {name}"))
+}
+
+fn pnote(node: NodeId, note: PaxosNote) -> TraceEvent<PaxosNode> {
+    TraceEvent::Note { at: 0, node, note }
+}
+
+fn accepted(node: NodeId, slot: u64, round: u64, value: Value) -> TraceEvent<PaxosNode> {
+    let ballot = Ballot { round, proposer: 0 };
+    pnote(node, PaxosNote::AcceptedValue { slot, ballot, value, promised: ballot })
+}
+
+/// Feeds `first` to the named checker, copies it (as a snapshot does) and
+/// feeds `second` to the copy; returns the copy's verdict.
+fn paxos_after_copy(
+    name: &str,
+    first: &[TraceEvent<PaxosNode>],
+    second: &[TraceEvent<PaxosNode>],
+) -> Result<(), String> {
+    let cfg = PaxosConfig { proposers: 2, acceptors: 5, ..PaxosConfig::default() };
+    let nodes = paxos_world(&cfg);
+    let mut original = paxos_checker(name);
+    original.check(&World { now: 0, nodes: &nodes }, first).expect("the first step is fine");
+    let mut copy = original.clone();
+    drop(original);
+    copy.check(&World { now: 1, nodes: &nodes }, second)
+}
+
+// "Paxos Made Simple" §2.1: only a proposed value may be chosen. Two votes
+// for an unproposed value before the snapshot, the third after: the copy
+// must count all three (a majority of five) and report it; and a value
+// proposed before the snapshot may be chosen after it.
+#[test]
+fn a_copy_of_only_proposed_values_chosen_remembers_votes_and_proposals() {
+    let name = "Only Proposed Values Chosen";
+    let two: Vec<_> = (0..2).map(|a| accepted(a, 0, 1, Value::Own(1))).collect();
+    let third = [accepted(2, 0, 1, Value::Own(1))];
+    let err = paxos_after_copy(name, &two, &third).expect_err("v(S2) chosen by three votes, never proposed");
+    assert!(err.contains("nobody proposed it"), "{err}");
+    let proposed = [pnote(1, PaxosNote::Proposed { value: Value::Own(1) })];
+    let votes: Vec<_> = (0..3).map(|a| accepted(a, 0, 1, Value::Own(1))).collect();
+    assert_eq!(paxos_after_copy(name, &proposed, &votes), Ok(()));
+}
+
+// §2.1: at most one value is chosen per slot. v(S1) chosen before the
+// snapshot, v(S2) in the same slot after it: the copy must report it.
+#[test]
+fn a_copy_of_one_value_per_slot_remembers_the_chosen_value() {
+    let first: Vec<_> = (0..3).map(|a| accepted(a, 0, 1, Value::Own(0))).collect();
+    let second: Vec<_> = (2..5).map(|a| accepted(a, 0, 2, Value::Own(1))).collect();
+    let err = paxos_after_copy("One Value Per Slot", &first, &second).expect_err("two values chosen in slot 0");
+    assert!(err.contains("then v(S2)"), "{err}");
+}
+
+// §2.3: learners learn only the chosen value, so all learn the same. v(S1)
+// proposed, chosen and learned by S1 before the snapshot; S2 learning
+// v(S2) in that slot after it must be reported by the copy.
+#[test]
+fn a_copy_of_learners_agree_remembers_what_was_learned() {
+    let mut first = vec![pnote(0, PaxosNote::Proposed { value: Value::Own(0) })];
+    first.extend((0..3).map(|a| accepted(a, 0, 1, Value::Own(0))));
+    first.push(pnote(0, PaxosNote::Learned { slot: 0, value: Value::Own(0) }));
+    let second = [pnote(1, PaxosNote::Learned { slot: 0, value: Value::Own(1) })];
+    assert!(paxos_after_copy("Learners Agree", &first, &second).is_err(), "S2 learned another value");
+}
+
+// "Paxos Made Moderately Complex" §3: replicas apply slots in order,
+// without gaps. S1 applied slot 0 before the snapshot; applying slot 0
+// again after it (no crash between) must be reported by the copy, and
+// slot 1 next is fine.
+#[test]
+fn a_copy_of_applied_in_order_remembers_the_next_slot() {
+    let name = "Applied In Order";
+    let first = [pnote(0, PaxosNote::Applied { slot: 0 })];
+    let again = [pnote(0, PaxosNote::Applied { slot: 0 })];
+    let err = paxos_after_copy(name, &first, &again).expect_err("slot 0 applied twice");
+    assert_eq!(err, "S1 applied slot 0 but the next in order is 1");
+    assert_eq!(paxos_after_copy(name, &first, &[pnote(0, PaxosNote::Applied { slot: 1 })]), Ok(()));
+}
+
+// ------------------------------------------------------------------- Raft
+
+/// A world of nodes with the given logs ((term, command) per entry), all
+/// followers, as the simulator holds them.
+fn raft_world(logs: &[&[(u64, u64)]]) -> Vec<Node<RaftNode>> {
+    let n = logs.len() as u32;
+    let sim: Sim<RaftNode> = Sim::new(SimConfig { nodes: n, ..SimConfig::default() }, RaftConfig::default());
+    let mut nodes = sim.nodes().to_vec();
+    for (i, log) in logs.iter().enumerate() {
+        let durable = RaftDurable {
+            term: log.last().map_or(0, |e| e.0),
+            log: log.iter().map(|&(term, command)| Entry::new(term, command)).collect(),
+            ..RaftDurable::default()
+        };
+        nodes[i].state = RaftNode::recover(i as NodeId, n, &RaftConfig::default(), durable);
+    }
+    nodes
+}
+
+fn rnote(node: NodeId, note: RaftNote) -> TraceEvent<RaftNode> {
+    TraceEvent::Note { at: 0, node, note }
+}
+
+/// Runs the named checker over `before` (world, events), copies it and runs
+/// the copy over `after`; returns the copy's verdict.
+fn raft_after_copy(
+    name: &str,
+    before: (&[Node<RaftNode>], &[TraceEvent<RaftNode>]),
+    after: (&[Node<RaftNode>], &[TraceEvent<RaftNode>]),
+) -> Result<(), String> {
+    let mut original =
+        raft::invariants().into_iter().find(|i| i.name() == name).unwrap_or_else(|| panic!("no checker named {name}"));
+    original.check(&World { now: 0, nodes: before.0 }, before.1).expect("the first step is fine");
+    let mut copy = original.clone();
+    drop(original);
+    copy.check(&World { now: 1, nodes: after.0 }, after.1)
+}
+
+// Raft §5.2, Election Safety: at most one leader per term. S1 elected in
+// term 3 before the snapshot (and a follower again in the world the copy
+// sees), S3 elected in term 3 after it: the copy must report both.
+#[test]
+fn a_copy_of_election_safety_remembers_each_terms_leader() {
+    let w = raft_world(&[&[], &[], &[]]);
+    let err = raft_after_copy(
+        "Election Safety",
+        (&w, &[rnote(0, RaftNote::BecameLeader { term: 3 })]),
+        (&w, &[rnote(2, RaftNote::BecameLeader { term: 3 })]),
+    )
+    .expect_err("two leaders of term 3");
+    assert_eq!(err, "S1 and S3 were both elected leader of term 3");
+}
+
+// Raft §5.3, Leader Append-Only: S1 became leader of term 2 before the
+// snapshot; deleting its own entry after it must be reported by the copy.
+#[test]
+fn a_copy_of_leader_append_only_remembers_who_leads() {
+    let two = raft_world(&[&[(1, 10), (1, 11)], &[]]);
+    let one = raft_world(&[&[(1, 10)], &[]]);
+    let err = raft_after_copy(
+        "Leader Append-Only",
+        (&two, &[rnote(0, RaftNote::BecameLeader { term: 2 })]),
+        (&one, &[rnote(0, RaftNote::Truncated { from: 2 })]),
+    )
+    .expect_err("a leader deleted its entry");
+    assert_eq!(err, "S1, leader of term 2, deleted its entries from index 2");
+}
+
+// Raft §5.3, Log Matching, which holds across time ("an (index, term)
+// pair is created once"): S1 held (term 1, #100), (term 3, #7) before the
+// snapshot; after it S1's log is gone and S2 holds (term 2, #200),
+// (term 3, #7): the same (index 2, term 3) closing another prefix, which
+// the copy must report although no current log pair shows it.
+#[test]
+fn a_copy_of_log_matching_remembers_entries_written_before() {
+    let before = raft_world(&[&[(1, 100), (3, 7)], &[]]);
+    let after = raft_world(&[&[], &[(2, 200), (3, 7)]]);
+    let err = raft_after_copy(
+        "Log Matching",
+        (&before, &[]),
+        (&after, &[rnote(0, RaftNote::Truncated { from: 1 }), rnote(1, RaftNote::Appended { from: 1, to: 2 })]),
+    )
+    .expect_err("(index 2, term 3) closes two prefixes");
+    assert!(err.contains("term 3 at index 2"), "{err}");
+}
+
+// ------------------------------------------------ what a checker starts from
+
+// election_safety.rs: "A checker attached to a run already under way
+// starts from the world as it finds it" (raft/invariants/mod.rs), and
+// remembers each term's leader for the last 4,096 terms (`TERMS_KEPT`).
+// A checker attached after S_l was elected leader of term t must report
+// another server elected in term t; and one that saw leaders of 4,096
+// terms still remembers the first of them.
+#[test]
+fn election_safety_starts_from_the_current_leader_and_keeps_4096_terms() {
+    let mut sim: Sim<RaftNode> =
+        Sim::new(SimConfig { nodes: 3, seed: 4, ..SimConfig::default() }, RaftConfig::default());
+    sim.force_timeout(0);
+    sim.run_until(clusterscope_core::sim::SEC);
+    let nodes = sim.nodes().to_vec();
+    let (l, term) = nodes
+        .iter()
+        .enumerate()
+        .find(|(_, n)| n.state.role() == raft::Role::Leader)
+        .map(|(i, n)| (i as NodeId, n.state.term()))
+        .expect("a leader within a second");
+    let other = (l + 1) % 3;
+    let mut late = raft::invariants().remove(0);
+    assert_eq!(late.name(), "Election Safety");
+    let err = late
+        .check(&World { now: 0, nodes: &nodes }, &[rnote(other, RaftNote::BecameLeader { term })])
+        .expect_err("a second leader of the current leader's term");
+    assert!(err.contains(&format!("leader of term {term}")), "{err}");
+
+    let w = raft_world(&[&[], &[], &[]]);
+    let mut es = raft::invariants().remove(0);
+    let leaders: Vec<_> = (1..=4_096).map(|t| rnote(0, RaftNote::BecameLeader { term: t })).collect();
+    es.check(&World { now: 0, nodes: &w }, &leaders).expect("one leader per term");
+    let err = es
+        .check(&World { now: 1, nodes: &w }, &[rnote(1, RaftNote::BecameLeader { term: 1 })])
+        .expect_err("term 1 is among the last 4,096");
+    assert_eq!(err, "S1 and S2 were both elected leader of term 1");
+}
