@@ -39,7 +39,7 @@
 //! signature is still named as such.
 
 use clusterscope_core::paxos::invariants::Choices;
-use clusterscope_core::paxos::{self, PaxosConfig, PaxosNode, Slot, Value};
+use clusterscope_core::paxos::{self, PaxosConfig, PaxosNode, Slot};
 use clusterscope_core::sim::{
     ClientConfig, Fault, NetConfig, NodeId, NodeStatus, Reply, RequestId, Rng, Sim, SimConfig, StreamKind, Time,
     TraceEvent, MS, SEC,
@@ -229,7 +229,8 @@ impl Run {
     /// and answered "committed" to their client.
     fn pending(&self, commands: &[RequestId]) -> Vec<RequestId> {
         let multi = self.sim.protocol_config().multi;
-        let chosen = |r: RequestId| self.choices.chosen.values().any(|(v, _)| *v == Value::Request(r));
+        // Alone in its slot or batched with others (`max_batch`).
+        let chosen = |r: RequestId| self.choices.chosen.values().any(|(v, _)| v.requests().contains(&r));
         commands.iter().copied().filter(|&r| !self.committed.contains(&r) || (multi && !chosen(r))).collect()
     }
 
