@@ -24,6 +24,8 @@ async function shoot(browser, url, size, theme, only) {
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForSelector('[data-time]');
+  // The tabs come with the worker's catalog, after the first paint.
+  await page.locator('nav[aria-label="Labs"] button').first().waitFor();
   const labs = await page.locator('nav[aria-label="Labs"] button').allTextContents();
   const files = [];
   for (const lab of labs) {
