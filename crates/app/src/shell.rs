@@ -8,7 +8,7 @@ use crate::ctx::{spawn_worker, Bridge, Ctx, PanelProps};
 use crate::labs;
 use crate::protocol::{FromWorker, ToWorker};
 use crate::state::{AppState, Msg};
-use crate::view::{api, canvas, files, narration, panels, results, spacetime, story, tune};
+use crate::view::{self, api, canvas, files, narration, panels, results, spacetime, story, tune};
 use clusterscope_core::lab::LabInfo;
 use clusterscope_core::sim::time::format_clock;
 use gloo_events::EventListener;
@@ -739,17 +739,14 @@ const HINT_KEY: &str = "clusterscope.hint-dismissed";
 /// in the browser's local storage): what to try first. Never a modal.
 #[function_component]
 fn FirstHint() -> Html {
-    let storage = || window().local_storage().ok().flatten();
-    let shown = use_state(|| storage().is_none_or(|s| s.get_item(HINT_KEY).ok().flatten().is_none()));
+    let shown = use_state(|| !view::remembered(HINT_KEY));
     if !*shown {
         return html! {};
     }
     let dismiss = {
         let shown = shown.clone();
         Callback::from(move |_| {
-            if let Some(s) = storage() {
-                let _ = s.set_item(HINT_KEY, "1");
-            }
+            view::remember(HINT_KEY, true);
             shown.set(false);
         })
     };

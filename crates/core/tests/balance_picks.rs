@@ -12,24 +12,8 @@ use clusterscope_core::balance::{Balance, BalanceConfig, CostDist, Policy};
 use clusterscope_core::ring::jump_hash;
 use clusterscope_core::sim::{Time, MS, SEC};
 
-/// A config with the given policy and seed; everything else ordinary.
-fn config(policy: Policy, servers: u32, seed: u64) -> BalanceConfig {
-    BalanceConfig {
-        servers,
-        policy,
-        rate: 1_000,
-        cost: CostDist::Exponential,
-        cost_mean: 5 * MS,
-        concurrency: 1,
-        queue: 50,
-        latency: MS,
-        timeout: 100 * MS,
-        retries: 0,
-        ewma_tau: SEC,
-        seed,
-        ..BalanceConfig::default()
-    }
-}
+mod balance_common;
+use balance_common::config;
 
 /// One pick: the balancer, the server, the time, the request's number (the
 /// key when keys are off), and every balancer's view just before it.

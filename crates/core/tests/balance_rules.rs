@@ -13,26 +13,11 @@
 //! the policy saw.
 
 use clusterscope_core::balance::policy::NAMES;
-use clusterscope_core::balance::{Balance, BalanceConfig, Balancer, CostDist, Policy};
+use clusterscope_core::balance::{Balance, Balancer, Policy};
 use clusterscope_core::sim::{Time, MS, SEC};
 
-fn config(policy: Policy, servers: u32, seed: u64) -> BalanceConfig {
-    BalanceConfig {
-        servers,
-        policy,
-        rate: 1_000,
-        cost: CostDist::Exponential,
-        cost_mean: 5 * MS,
-        concurrency: 1,
-        queue: 50,
-        latency: MS,
-        timeout: 100 * MS,
-        retries: 0,
-        ewma_tau: SEC,
-        seed,
-        ..BalanceConfig::default()
-    }
-}
+mod balance_common;
+use balance_common::config;
 
 /// One pick: the server, the time and the picking balancer's state just
 /// before it.

@@ -505,9 +505,11 @@ pub fn ClusterView(props: &PanelProps) -> Html {
     let onclick = {
         let canvas = canvas.clone();
         let dispatcher = state.dispatcher();
-        let spots = state.schema.as_ref().map(|schema| places(schema, &state.nodes, &state.groups)).unwrap_or_default();
+        // The places are worked out on a click, not on every frame.
+        let (schema, nodes, groups) = (state.schema.clone(), state.nodes.clone(), state.groups.clone());
         Callback::from(move |e: MouseEvent| {
-            let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
+            let (Some(c), Some(schema)) = (canvas.cast::<HtmlCanvasElement>(), schema.as_ref()) else { return };
+            let spots = places(schema, &nodes, &groups);
             let rect = c.get_bounding_client_rect();
             let x = (f64::from(e.client_x()) - rect.left()) * W / rect.width().max(1.0);
             let y = (f64::from(e.client_y()) - rect.top()) * H / rect.height().max(1.0);

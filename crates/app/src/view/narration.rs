@@ -11,21 +11,15 @@ use yew::prelude::*;
 /// Where the page remembers that narration was switched off.
 const OFF_KEY: &str = "clusterscope.narration-off";
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
-
 /// The narration line and its switch.
 #[function_component]
 pub fn Narration(props: &PanelProps) -> Html {
-    let on = use_state(|| storage().is_none_or(|s| s.get_item(OFF_KEY).ok().flatten().is_none()));
+    let on = use_state(|| !super::remembered(OFF_KEY));
     let toggle = {
         let on = on.clone();
         Callback::from(move |_| {
             let next = !*on;
-            if let Some(s) = storage() {
-                let _ = if next { s.remove_item(OFF_KEY) } else { s.set_item(OFF_KEY, "1") };
-            }
+            super::remember(OFF_KEY, !next);
             on.set(next);
         })
     };
