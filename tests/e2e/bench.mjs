@@ -13,21 +13,42 @@ const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clustersc
 const dist = process.env.BENCH_DIST ?? DIST;
 const workload = join(ROOT, 'tests/scenarios/raft/bench.scn');
 
-// 1. What the browser downloads.
+// 1. What the browser downloads, by part: the page (its HTML, script,
+// WebAssembly, style sheet and icon) and each lab's engine (its worker's
+// loader, script and WebAssembly; engine-LAB*). The page starts the engine
+// of the lab it shows and no other, so an embedded lab costs the page plus
+// that lab's engine, and the whole app before a lab is chosen costs the
+// page plus the engine of the lab it opens with (the first in the menu).
 const sizes = {};
+const parts = { page: { raw: 0, gzip: 0 } };
 for (const f of readdirSync(dist)) {
   const kind = { '.wasm': 'wasm', '.js': 'js', '.css': 'css', '.html': 'html', '.svg': 'svg' }[extname(f)] ?? 'other';
-  if (f === 'embed-example.html') continue;
+  if (f === 'embed-example.html' || statSync(join(dist, f)).isDirectory()) continue;
   const raw = statSync(join(dist, f)).size;
   const gz = gzipSync(readFileSync(join(dist, f)), { level: 9 }).length;
   sizes[kind] ??= { raw: 0, gzip: 0 };
   sizes[kind].raw += raw;
   sizes[kind].gzip += gz;
+  // An older build has one worker with every lab's engine (worker*).
+  const engine = f.match(/^engine-([a-z]+)(?:_loader\.js|\.js|_bg\.wasm)$/) ?? f.match(/^(worker)(?:_loader\.js|\.js|_bg\.wasm)$/);
+  const part = engine ? engine[1] : 'page';
+  parts[part] ??= { raw: 0, gzip: 0 };
+  parts[part].raw += raw;
+  parts[part].gzip += gz;
 }
 const total = Object.values(sizes).reduce((a, s) => ({ raw: a.raw + s.raw, gzip: a.gzip + s.gzip }), { raw: 0, gzip: 0 });
-console.log('Download size (bytes):');
+console.log('Download size (bytes), every file:');
 for (const [k, s] of Object.entries(sizes)) console.log(`  ${k.padEnd(6)} raw ${String(s.raw).padStart(9)}  gzip ${String(s.gzip).padStart(8)}`);
 console.log(`  total  raw ${String(total.raw).padStart(9)}  gzip ${String(total.gzip).padStart(8)}`);
+const labs = Object.keys(parts).filter((p) => p !== 'page');
+const embed = Object.fromEntries(labs.map((l) => [l, parts.page.gzip + parts[l].gzip]));
+console.log('Download size (bytes, gzip -9) by part:');
+console.log(`  page alone            ${String(parts.page.gzip).padStart(8)}  (raw ${parts.page.raw})`);
+for (const l of labs) console.log(`  ${(l + ' engine').padEnd(21)} ${String(parts[l].gzip).padStart(8)}  (raw ${parts[l].raw}); embedded ${l} lab: ${embed[l]}`);
+// The lab the app opens with: the first of the page's list of engines.
+const source = readFileSync(join(ROOT, 'crates/app/src/labs/engines.rs'), 'utf8');
+const first = source.match(/ENGINES: &\[&str\] = &\["([a-z]+)"/)?.[1] ?? labs[0];
+const sizeSummary = { page: parts.page.gzip, embed, app: embed[first] ?? embed.worker ?? total.gzip, all: total.gzip };
 
 const { server, url } = await serve(dist);
 const browser = await launch();
@@ -107,3 +128,5 @@ try {
   await browser.close();
   server.close();
 }
+// Last line: the download sizes as one JSON object (gzip -9 bytes).
+console.log(JSON.stringify(sizeSummary));

@@ -34,12 +34,15 @@ export async function serveHeaders() {
   return headers;
 }
 
-export async function serve(dist = DIST) {
+// `onRequest(path)`, if given, hears the path of every request the server
+// answers (what the browser really downloaded, whatever its own log says).
+export async function serve(dist = DIST, { onRequest } = {}) {
   const extra = await serveHeaders();
 
   const server = createServer(async (req, res) => {
     try {
       let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+      onRequest?.(path);
       if (path.endsWith('/')) path += 'index.html';
       const file = join(dist, path);
       if (!file.startsWith(dist) || !(await stat(file)).isFile()) throw new Error('not found');

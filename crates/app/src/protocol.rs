@@ -108,7 +108,7 @@ pub enum ToWorker {
         /// Arguments given; the rest take their defaults.
         args: Vec<(String, String)>,
     },
-    /// Run a lab's own benchmark (its `LabDef::speed`) with its arguments.
+    /// Run a lab's own benchmark (its `Engine::speed`) with its arguments.
     LabBench {
         /// The lab.
         lab: String,

@@ -4,7 +4,7 @@
 //! simulation.
 
 use crate::codec::last_decoded_bytes;
-use crate::ctx::{spawn_worker, Bridge, Ctx, PanelProps};
+use crate::ctx::{Bridge, Ctx, PanelProps};
 use crate::labs;
 use crate::protocol::{FromWorker, ToWorker};
 use crate::state::{AppState, Msg};
@@ -229,7 +229,10 @@ pub fn App() -> Html {
         Callback::from(move |_| view.set(ViewMode::Cluster))
     };
     let parts = Parts {
-        error: error_banner(&state),
+        error: match (loading_line(&state), error_banner(&state)) {
+            (None, None) => None,
+            (loading, error) => Some(html! { <>{ loading }{ error }</> }),
+        },
         violation: violation_banner(&state),
         drawing: drawing(&ctx, own.and_then(|v| v.stage), mode, &diagram_view, show_run),
         view_switch: Some(view_switch(&view, mode, has_diagram)),
@@ -246,18 +249,24 @@ pub fn App() -> Html {
     }
 }
 
-/// The worker, started once; its messages go to the state, except the
-/// embedding API's answers, which go to the page that asked.
+/// The bridge to the workers, made once: each lab's engine runs in a
+/// worker of its own, started when a command opens that lab. Their
+/// messages go to the state, except the embedding API's answers, which go
+/// to the page that asked.
 #[hook]
 fn use_worker(state: &UseReducerHandle<AppState>, pending: &api::PendingHandle) -> Bridge {
     let dispatcher = state.dispatcher();
     let pending = pending.clone();
     let bridge = use_memo((), move |_| {
-        let bridge = spawn_worker(move |out: FromWorker| match out {
-            FromWorker::Done(tag, error) => pending.borrow_mut().done(tag, error),
-            out => dispatcher.dispatch(Msg::Worker(out, last_decoded_bytes())),
-        });
-        Bridge::new(bridge)
+        let loading = dispatcher.clone();
+        Bridge::new(
+            labs::engines::ENGINES,
+            move |out: FromWorker| match out {
+                FromWorker::Done(tag, error) => pending.borrow_mut().done(tag, error),
+                out => dispatcher.dispatch(Msg::Worker(out, last_decoded_bytes())),
+            },
+            move |lab: &str| loading.dispatch(Msg::Loading(lab.to_string())),
+        )
     });
     (*bridge).clone()
 }
@@ -339,7 +348,9 @@ fn first_load(
             .dispatch(Msg::Error(format!("In the address: {}. Defaults were used.", options.problems.join("; "))));
     }
     if options.bench {
-        // The benchmark page drives the worker itself (see BenchPanel).
+        // The benchmark page drives the workers itself (see BenchPanel);
+        // the first lab's greets it with the catalog its buttons list.
+        bridge.send(ToWorker::Describe);
         return;
     }
     bridge.send(ToWorker::Speed(speed));
@@ -534,6 +545,18 @@ impl Parts {
             frame.map_or(0, |f| f.events).to_string(),
         ]
     }
+}
+
+/// The line shown while a lab's engine loads (its worker's first answer
+/// ends it).
+fn loading_line(state: &AppState) -> Option<Html> {
+    let lab = state.loading.as_ref()?;
+    let title = state.catalog.iter().find(|l| &l.name == lab).map(|l| l.title.clone());
+    let line = match title {
+        Some(t) => format!("Loading the {t} lab's engine…"),
+        None => "Loading the simulator…".to_string(),
+    };
+    Some(html! { <div class="banner loading" role="status" id="engine-loading">{ line }</div> })
 }
 
 fn error_banner(state: &UseReducerHandle<AppState>) -> Option<Html> {

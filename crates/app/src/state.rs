@@ -139,6 +139,8 @@ pub struct AppState {
     pub message_text: Option<(u64, String)>,
     /// The scenario text the worker last exported, and how many exports.
     pub exported: Option<(u64, Rc<String>)>,
+    /// The lab whose engine (its worker) is loading, until it answers.
+    pub loading: Option<String>,
 }
 
 impl AppState {
@@ -180,6 +182,8 @@ pub enum Msg {
     TuneCancel,
     /// How many workers the next sweep runs on.
     TuneWorkers(u32),
+    /// A lab's engine started loading (another lab's worker starts).
+    Loading(String),
 }
 
 impl Reducible for AppState {
@@ -199,6 +203,7 @@ impl Reducible for AppState {
             Msg::Select(n) => s.selected = n,
             Msg::Speed(v) => s.speed = v,
             Msg::DismissError => s.error = None,
+            Msg::Loading(lab) => s.loading = Some(lab),
         }
         Rc::new(s)
     }
@@ -209,7 +214,11 @@ impl AppState {
     /// A message from the worker, `bytes` long as it crossed.
     fn heard(&mut self, out: FromWorker, bytes: usize) {
         match out {
-            FromWorker::Catalog(labs) => self.catalog = Rc::new(labs),
+            // A worker greets the page with the catalog: its engine is in.
+            FromWorker::Catalog(labs) => {
+                self.catalog = Rc::new(labs);
+                self.loading = None;
+            }
             FromWorker::Schema(schema) => {
                 self.schema = Some(Rc::new(*schema));
                 self.view = None;

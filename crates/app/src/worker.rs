@@ -15,8 +15,8 @@ use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneS
 use clusterscope_core::lab::diagram::{self, Chunk, Record};
 use clusterscope_core::lab::registry::parse_action;
 use clusterscope_core::lab::timetravel::{self, Snapshots, Stamp};
-use clusterscope_core::lab::{experiment, registry, Lab};
-use clusterscope_core::scenario::{link, Scenario, TuneDef};
+use clusterscope_core::lab::{experiment, registry, Engine, Lab};
+use clusterscope_core::scenario::{link, LabKind, Scenario, TuneDef};
 use clusterscope_core::sim::time::format_duration;
 use clusterscope_core::sim::{Time, SEC};
 use clusterscope_core::sweep::Sweep;
@@ -437,9 +437,9 @@ impl SimWorker {
         }
     }
 
-    /// A lab's preset (the default lab's if `lab` is empty), at its start.
+    /// A lab's preset (this worker's lab's if `lab` is empty), at its start.
     fn load_preset(&mut self, scope: &WorkerScope<Self>, lab: &str, index: usize) {
-        let def = if lab.is_empty() { Some(registry::default_lab().def()) } else { registry::find(lab) };
+        let def = if lab.is_empty() { Some(self.lab.kind().def()) } else { registry::find(lab) };
         match def.and_then(|d| d.presets.get(index)) {
             Some((_, text)) => match Scenario::parse(text) {
                 Ok(scn) => {
@@ -755,14 +755,32 @@ impl SimWorker {
     }
 }
 
+/// Starts a lab's Web Worker: registers the engine it runs (the one lab
+/// whose simulator its binary links; see `labs::engines`) and serves the
+/// page. Every worker knows every lab's description, so it lists them all
+/// and reads any file or link, but runs only its own lab.
+pub fn start(engine: &'static Engine) {
+    use gloo_worker::Registrable;
+    if let Err(e) = registry::register_engine(engine) {
+        unreachable!("a worker registers one engine, once: {e}");
+    }
+    // The browser tests' own build: every worker also knows the test-only
+    // lab (crates/testlab), which runs in a worker of its own.
+    #[cfg(feature = "testlab")]
+    let _ = clusterscope_testlab::register_description();
+    SimWorker::registrar().encoding::<crate::codec::MeasuredBincode>().register();
+}
+
 impl Worker for SimWorker {
     type Message = Msg;
     type Input = ToWorker;
     type Output = FromWorker;
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
-        let scn = Scenario::new(registry::default_lab(), 1);
-        let lab = Lab::new(&scn).unwrap_or_else(|e| unreachable!("the default scenario is valid: {e}"));
+        // A lab's worker opens on its own lab (the first engine it has).
+        let own = registry::engines().first().map_or_else(registry::default_lab, |e| LabKind(e.lab));
+        let scn = Scenario::new(own, 1);
+        let lab = Lab::new(&scn).unwrap_or_else(|e| unreachable!("{e}: start() registers the worker's engine"));
         let (stamp, start) = Saved::of(&lab);
         SimWorker {
             snapshots: Snapshots::starting(stamp, start),
@@ -893,7 +911,7 @@ fn bench(lab: &str) -> FromWorker {
 
 /// Runs a lab's own benchmark (its speed test) with `args`.
 fn lab_bench(lab: String, args: &str) -> FromWorker {
-    let out = match registry::find(&lab).and_then(|d| d.speed) {
+    let out = match registry::engine(&lab).ok().and_then(|e| e.speed) {
         Some(speed) => speed(args, &wall_ms).map(|json| FromWorker::LabBench(lab, json)),
         None => Err(format!("the {lab} lab has no benchmark of its own")),
     };

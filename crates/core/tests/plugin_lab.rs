@@ -20,7 +20,9 @@
 
 use clusterscope_core::lab::cluster::{self, ClusterLab, ClusterProtocol};
 use clusterscope_core::lab::registry::parse_action;
-use clusterscope_core::lab::{registry, KindStyle, Lab, LabDef, MetricSpec, NodeStatus, NodeView, RoleStyle, Unit};
+use clusterscope_core::lab::{
+    registry, Engine, KindStyle, Lab, LabDef, MetricSpec, NodeStatus, NodeView, RoleStyle, Unit,
+};
 use clusterscope_core::lab::{FieldSpec, MetricRole, NodeAction, RoleLook, StripSpec, DRAWN_MESSAGES};
 use clusterscope_core::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use clusterscope_core::scenario::{link, Action, LabKind, Scenario, ScenarioError, SHARED_VERBS};
@@ -305,9 +307,7 @@ const PINGPONG: LabDef = LabDef {
     check_verb: cluster::check_verb,
     nodes: Scenario::nodes_param,
     check: cluster::check_network,
-    build: cluster::build::<PingNode>,
     bench: None,
-    speed: None,
     experiments: &[],
     presets: &[(
         "Four nodes ping and pong",
@@ -318,6 +318,9 @@ const PINGPONG: LabDef = LabDef {
 /// The lab, as registered.
 static LAB: LabDef = PINGPONG;
 
+/// What runs it.
+static ENGINE: Engine = Engine { lab: &LAB, build: cluster::build::<PingNode>, speed: None, runs: &[] };
+
 /// A second description under a name that is already taken.
 static IMPOSTOR: LabDef = LabDef { name: "raft", title: "Not Raft", ..PINGPONG };
 
@@ -325,7 +328,7 @@ static IMPOSTOR: LabDef = LabDef { name: "raft", title: "Not Raft", ..PINGPONG }
 /// order, on any thread) and returns its handle.
 fn pingpong() -> LabKind {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| registry::register(&LAB).expect("the name 'pingpong' is free"));
+    ONCE.call_once(|| registry::register_engine(&ENGINE).expect("the name 'pingpong' is free"));
     LabKind(&LAB)
 }
 
@@ -375,10 +378,32 @@ fn registration_adds_the_lab_and_refuses_a_taken_name() {
 
     let again = registry::register(&LAB).expect_err("a second 'pingpong' must be refused");
     assert!(again.contains("'pingpong'") && again.contains("already registered"), "{again}");
+    let engine_again = registry::register_engine(&ENGINE).expect_err("a second engine must be refused");
+    assert!(engine_again.contains("pingpong lab's engine is already registered"), "{engine_again}");
     let clash = registry::register(&IMPOSTOR).expect_err("'raft' is a built-in lab's name");
     assert!(clash.contains("'raft'"), "{clash}");
     assert_eq!(registry::find("raft").map(|d| d.title), Some("Raft"), "the built-in lab is not replaced");
     assert_eq!(registry::names().len(), names.len(), "refused registrations add nothing");
+}
+
+/// A lab known by its description alone: read like any other.
+static SILENT: LabDef = LabDef { name: "silent", title: "Silent", ..PINGPONG };
+
+// Descriptions and engines are registered apart (lab::registry): a program
+// that knows a lab only by its description (the browser's worker of
+// another lab) reads its files and links, but refuses to run it with a
+// sentence naming what it does run, rather than panicking or running the
+// wrong code.
+#[test]
+fn a_lab_known_only_by_its_description_is_read_but_not_run() {
+    registry::register(&SILENT).expect("the name 'silent' is free");
+    let scn = Scenario::parse("lab silent\nseed 1\nnodes 3\n").expect("a description is enough to read a file");
+    assert!(link::decode(&link::encode(&scn).expect("encodes")).is_ok(), "and a link");
+    let err = Lab::new(&scn).err().expect("no engine: no run").to_string();
+    assert!(err.contains("not the silent lab's"), "{err}");
+    assert!(err.contains("raft"), "it names the engines it has: {err}");
+    let unknown = registry::engine("nosuch").err().expect("unknown lab");
+    assert!(unknown.contains("there is no lab 'nosuch'"), "{unknown}");
 }
 
 // DESIGN.md principle 4 (one text format for every lab) and principle 6

@@ -9,8 +9,8 @@
 //! Replicated Database Maintenance", 1987.)
 
 use clusterscope_core::lab::{
-    registry, FieldSpec, Frame, Lab, LabDef, MetricSpec, Model, NodeAction, NodeStatus, NodeView, RoleStyle, Schema,
-    Unit, FULL_LOG_LINES,
+    registry, Engine, FieldSpec, Frame, Lab, LabDef, MetricSpec, Model, NodeAction, NodeStatus, NodeView, RoleStyle,
+    Schema, Unit, FULL_LOG_LINES,
 };
 use clusterscope_core::scenario::params::{p, Kind, ParamSpec};
 use clusterscope_core::scenario::{
@@ -277,16 +277,19 @@ static LAB: LabDef = LabDef {
     check_verb,
     check: |_| Ok(()),
     nodes: Scenario::nodes_param,
-    build,
     presets: &[("Eight servers, fanout 1", PRESET)],
-    // No benchmark workload, no benchmark of its own.
+    // No benchmark workload.
     bench: None,
-    speed: None,
     // No experiments yet: an experiment is a named run that returns a
     // table (see `raft/experiments.rs`); `clusterscope exp` and the page
     // list what a lab declares here.
     experiments: &[],
 };
+
+/// What runs the lab: the code behind the description. A program that
+/// only reads gossip files and links needs the description alone; the
+/// browser's gossip worker registers this.
+static ENGINE: Engine = Engine { lab: &LAB, build, speed: None, runs: &[] };
 
 /// The preset: a scenario file like any other.
 const PRESET: &str = "\
@@ -305,7 +308,7 @@ expect everyone <= 1.5s
 /// Registers the lab once per test binary and returns its handle.
 fn gossip() -> LabKind {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| registry::register(&LAB).expect("the name 'gossip' is free"));
+    ONCE.call_once(|| registry::register_engine(&ENGINE).expect("the name 'gossip' is free"));
     LabKind(&LAB)
 }
 

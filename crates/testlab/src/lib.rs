@@ -18,8 +18,8 @@
 //! brightness levels, the older ones folded into one block.
 
 use clusterscope_core::lab::{
-    registry, FieldSpec, Frame, LabDef, MetricRole, MetricSpec, Model, NodeAction, NodeStatus, NodeView, RoleLook,
-    RoleStyle, Schema, StripBase, StripSpec, Unit, FULL_LOG_LINES,
+    registry, Engine, FieldSpec, Frame, LabDef, MetricRole, MetricSpec, Model, NodeAction, NodeStatus, NodeView,
+    RoleLook, RoleStyle, Schema, StripBase, StripSpec, Unit, FULL_LOG_LINES,
 };
 use clusterscope_core::scenario::params::{p, Kind, ParamSpec};
 use clusterscope_core::scenario::{check_node, parse_one_node, split_word, Action, Scenario, ScenarioError};
@@ -222,15 +222,23 @@ pub static LAB: LabDef = LabDef {
     check_verb,
     check: |_| Ok(()),
     nodes: Scenario::nodes_param,
-    build,
     presets: &[("Four lanterns", "# One lit, two dark, one retired.\nlab lanterns\nseed 1\nnodes 4\n")],
     bench: None,
-    speed: None,
     experiments: &[],
 };
 
-/// Registers the lab (once; a second call is refused by the registry).
+/// What runs the lab.
+pub static ENGINE: Engine = Engine { lab: &LAB, build, speed: None, runs: &[] };
+
+/// Registers the lab and its engine (once; a second call is refused by the
+/// registry).
 pub fn register() -> Result<(), String> {
+    registry::register_engine(&ENGINE)
+}
+
+/// Registers the lab's description alone: a test build's worker for
+/// another lab lists it and reads its links without running it.
+pub fn register_description() -> Result<(), String> {
     registry::register(&LAB)
 }
 

@@ -8,6 +8,7 @@
 //! and one line to [`VIEWS`].
 
 pub mod balance;
+pub mod engines;
 pub mod ring;
 
 use crate::ctx::Ctx;
@@ -26,7 +27,7 @@ pub struct LabView {
     pub side: fn(&Ctx) -> Html,
     /// A panel of its own on the `?bench=1` page, if it has a benchmark of
     /// its own (its controls send [`crate::protocol::ToWorker::LabBench`],
-    /// which runs the lab's [`clusterscope_core::lab::LabDef::speed`]).
+    /// which runs the lab's [`clusterscope_core::lab::Engine::speed`]).
     pub bench: Option<fn(&Ctx) -> Html>,
 }
 

@@ -519,13 +519,16 @@ impl Pool {
         // Small chunks, one at a time per worker: progress shows as they
         // come back, and no worker waits long for the others.
         let chunk = (units / (u64::from(n) * 8)).clamp(1, 200);
+        // The pool runs the template's lab: that lab's engine, in workers
+        // of its own.
+        let lab = clusterscope_core::scenario::lab_named(&spec.template).unwrap_or_default().to_string();
         *pool.borrow_mut() = Pool { bridges: Vec::new(), next: 0, units, chunk, spec: Some(spec) };
         for i in 0..n as usize {
             let d = dispatcher.clone();
             let feed = pool.clone();
             // A pool worker also greets the page with its own (default)
             // run: only its results and errors count.
-            let bridge = crate::ctx::spawn_worker(move |out: FromWorker| {
+            let bridge = crate::ctx::spawn_worker(&lab, move |out: FromWorker| {
                 let more = matches!(out, FromWorker::TuneResults(..));
                 if more || matches!(out, FromWorker::Error(_)) {
                     d.dispatch(Msg::Worker(out, last_decoded_bytes()));

@@ -10,7 +10,7 @@ use super::lab::BalanceLab;
 use super::policy::Policy;
 use super::BalanceConfig;
 use crate::chart::{Axis, Chart, Mark, Point, Series};
-use crate::lab::{Cell, Column, ExpArgs, Experiment, Table};
+use crate::lab::{Cell, Column, ExpArgs, Experiment, RunExperiment, Table};
 use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::sim::time::format_duration;
 use hdrhistogram::Histogram;
@@ -29,11 +29,13 @@ pub const POLICIES: Experiment = Experiment {
     reads: &["balance"],
     needs_scenario: true,
     default_scenario: Some(include_str!("../../../../tests/scenarios/balance/default.scn")),
-    run: run_policies,
 };
 
 /// The Load-balancing lab's experiments, as its lab lists them.
 pub static EXPERIMENTS: &[Experiment] = &[POLICIES];
+
+/// How each experiment runs (the lab's [`crate::lab::Engine::runs`]).
+pub static RUNS: &[(&str, RunExperiment)] = &[("policies", run_policies)];
 
 fn run_policies(scn: Option<&Scenario>, _: &ExpArgs) -> Result<Table, String> {
     let scn = scn.ok_or("policies needs a balance scenario")?;

@@ -8,7 +8,7 @@
 use super::policy::{Policy, NAMES};
 use super::{Balance, BalanceConfig, CostDist, Flight};
 use crate::lab::{
-    choose_messages, FieldSpec, Frame, KindStyle, LabDef, MessageDot, Messages, MetricSpec, Model, NodeAction,
+    choose_messages, Engine, FieldSpec, Frame, KindStyle, LabDef, MessageDot, Messages, MetricSpec, Model, NodeAction,
     NodeStatus, NodeView, RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
 };
 use crate::scenario::params::{p, Kind, ParamSpec, PCT};
@@ -127,9 +127,7 @@ pub static LAB: LabDef = LabDef {
     check_verb,
     check: |_| Ok(()),
     nodes: Scenario::nodes_param,
-    build,
     bench: Some(include_str!("../../../../tests/scenarios/balance/bench.scn")),
-    speed: None,
     experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("Round robin over equal servers", include_str!("../../../../tests/scenarios/balance/default.scn")),
@@ -143,6 +141,9 @@ pub static LAB: LabDef = LabDef {
         ("Locality against balance: regions and k-means", include_str!("../../../../tests/scenarios/balance/locality.scn")),
     ],
 };
+
+/// What runs the lab (see [`Engine`]).
+pub static ENGINE: Engine = Engine { lab: &LAB, build, speed: None, runs: super::experiments::RUNS };
 
 /// The model's configuration from a scenario.
 pub fn balance_config(scn: &Scenario) -> BalanceConfig {

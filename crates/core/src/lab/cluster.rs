@@ -328,7 +328,7 @@ impl<P: ClusterProtocol> Clone for ClusterLab<P> {
     }
 }
 
-/// Builds the cluster lab of protocol `P` (a [`super::LabDef::build`]).
+/// Builds the cluster lab of protocol `P` (an [`super::Engine::build`]).
 pub fn build<P: ClusterProtocol>(scn: &Scenario) -> Result<Box<dyn Model>, ScenarioError> {
     Ok(Box::new(ClusterLab::<P>::new(scn)))
 }

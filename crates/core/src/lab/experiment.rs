@@ -44,9 +44,6 @@ pub struct Experiment {
     pub needs_scenario: bool,
     /// The scenario (as text) it runs when it needs one and none is given.
     pub default_scenario: Option<&'static str>,
-    /// Runs it. The scenario, if given, is of one of the labs in
-    /// [`Experiment::reads`]; the arguments are complete (defaults filled).
-    pub run: fn(Option<&Scenario>, &ExpArgs) -> Result<Table, String>,
 }
 
 impl std::fmt::Debug for Experiment {
@@ -517,7 +514,7 @@ pub fn run(exp: &Experiment, scn: Option<&Scenario>, given: &[(String, String)])
         }
         (None, _) => None,
     };
-    (exp.run)(scn, &args)
+    (super::registry::run_of(exp)?)(scn, &args)
 }
 
 #[cfg(test)]

@@ -1,11 +1,16 @@
 //! The lab boundary: every lab is a plug-in.
 //!
-//! A lab is two things:
+//! A lab is three things:
 //!
 //! * a static description, [`LabDef`]: its name, its parameter table, its
-//!   own action verbs (the shared faults come for free), its presets, its
-//!   experiments ([`experiment`]) and a function that builds it from a
-//!   scenario; registered in one list, [`registry`];
+//!   own action verbs (the shared faults come for free), its presets and
+//!   its experiments ([`experiment`]); registered in one list,
+//!   [`registry`], and light, so every program knows every lab;
+//! * its engine, [`Engine`]: the code that builds and runs it and its
+//!   experiments. Kept apart from the description so that a program can
+//!   read, link and list every lab while linking the code of only the labs
+//!   it runs: the browser loads one lab's engine (a Web Worker of its own)
+//!   at a time, and an embedded lab downloads no other lab's code;
 //! * a running model, [`Model`]: advance to a time, apply an action, and
 //!   report what the page draws ([`Schema`] once, [`Frame`]s after).
 //!
@@ -54,8 +59,29 @@ pub const LOG_LINE_CHARS: usize = 160;
 pub const DRAWN_MESSAGES: usize = 1_500;
 
 /// A lab's own benchmark: its arguments as text and a clock in
-/// milliseconds in, its result as JSON out (see [`LabDef::speed`]).
+/// milliseconds in, its result as JSON out (see [`Engine::speed`]).
 pub type SpeedBench = fn(&str, &dyn Fn() -> f64) -> Result<String, String>;
+
+/// Runs an experiment: the scenario, if it reads one (of one of the labs in
+/// [`Experiment::reads`]), and its complete arguments (defaults filled) in,
+/// a table out.
+pub type RunExperiment = fn(Option<&Scenario>, &ExpArgs) -> Result<Table, String>;
+
+/// What runs a lab: the code behind its [`LabDef`]. Every program knows
+/// every lab's description; only a program that registers a lab's engine
+/// (see [`registry::engine`]) links that lab's simulator.
+pub struct Engine {
+    /// The lab it runs.
+    pub lab: &'static LabDef,
+    /// Builds the model at time 0.
+    pub build: fn(&Scenario) -> Result<Box<dyn Model>, ScenarioError>,
+    /// A benchmark of its own beyond the workload: its arguments as text
+    /// and a clock in milliseconds (the engine reads none) in, a result as
+    /// JSON out. The browser's benchmark page runs it in the worker.
+    pub speed: Option<SpeedBench>,
+    /// How each of [`LabDef::experiments`] runs, by name (one for each).
+    pub runs: &'static [(&'static str, RunExperiment)],
+}
 
 /// A lab's static description, registered in [`registry`].
 pub struct LabDef {
@@ -83,17 +109,11 @@ pub struct LabDef {
     /// How many servers the scenario starts with (most labs: its `nodes`
     /// parameter; a lab with several kinds of server adds them up).
     pub nodes: fn(&Scenario) -> u32,
-    /// Builds the model at time 0.
-    pub build: fn(&Scenario) -> Result<Box<dyn Model>, ScenarioError>,
     /// Presets: (title, scenario text); the first opens when the lab does.
     pub presets: &'static [(&'static str, &'static str)],
     /// A steady workload for the engine benchmark (the browser's
     /// `?bench=1` page runs it in the worker), if the lab has one.
     pub bench: Option<&'static str>,
-    /// A benchmark of its own beyond the workload: its arguments as text
-    /// and a clock in milliseconds (the engine reads none) in, a result as
-    /// JSON out. The browser's benchmark page runs it in the worker.
-    pub speed: Option<SpeedBench>,
     /// Its experiments: named runs that produce a table (Figure 16, a
     /// comparison of policies), in the order a list shows them.
     pub experiments: &'static [Experiment],
@@ -195,7 +215,8 @@ impl Lab {
     /// Builds the lab a scenario describes, at time 0.
     pub fn new(scn: &Scenario) -> Result<Lab, ScenarioError> {
         scn.validate()?;
-        let model = (scn.lab.def().build)(scn)?;
+        let engine = registry::engine(scn.lab.name()).map_err(ScenarioError::Invalid)?;
+        let model = (engine.build)(scn)?;
         Ok(Lab { scn: Scenario { until: 0, ..scn.clone() }, next_action: 0, model })
     }
 

@@ -1,14 +1,24 @@
-//! The one list of labs.
+//! The one list of labs, and the engines that run them.
 //!
-//! Adding a lab to ClusterScope is one line in [`BUILT_IN`] (and one in the
-//! app's list of lab views). Everything that needs to know the labs (the
-//! scenario parser, the CLI, the worker, the tests over every scenario
-//! file) asks this module. A lab defined elsewhere, such as one inside a
-//! test, joins at run time with [`register`] and is then read, linked,
-//! replayed and drawn by the same machinery.
+//! Adding a lab to ClusterScope is one line in [`BUILT_IN`] and one in
+//! [`BUILT_IN_ENGINES`] (and, in the app, a line in its list of lab
+//! engines and views; docs/adding-a-lab.md). Everything that needs to know
+//! the labs (the scenario parser, the CLI, the worker, the tests over every
+//! scenario file) asks this module. A lab defined elsewhere, such as one
+//! inside a test, joins at run time with [`register`] and
+//! [`register_engine`] and is then read, linked, replayed and drawn by the
+//! same machinery.
+//!
+//! Descriptions and engines are registered apart. Every program knows
+//! every lab's description (they are small: names, parameter tables,
+//! presets). The engines are what is large: a program with the `engines`
+//! feature (on by default: the CLI, the tests) has every built-in one,
+//! while each of the browser's lab workers turns the feature off and
+//! registers its own lab's engine alone, so the linker leaves the other
+//! simulators out of its download.
 
 use super::catalog::{ExperimentInfo, LabInfo};
-use super::{Experiment, LabDef};
+use super::{Engine, Experiment, LabDef, RunExperiment};
 use crate::scenario::{parse_action_in, Action, LabIndex, LabKind, Scenario, ScenarioError};
 use std::sync::RwLock;
 
@@ -17,6 +27,74 @@ pub static BUILT_IN: &[&LabDef] =
     &[&crate::raft::lab::LAB, &crate::paxos::lab::LAB, &crate::ring::lab::LAB, &crate::balance::lab::LAB];
 
 static EXTRA: RwLock<Vec<&'static LabDef>> = RwLock::new(Vec::new());
+
+/// The built-in labs' engines, in [`BUILT_IN`]'s order (with the
+/// `engines` feature).
+#[cfg(feature = "engines")]
+pub static BUILT_IN_ENGINES: &[&Engine] =
+    &[&crate::raft::lab::ENGINE, &crate::paxos::lab::ENGINE, &crate::ring::lab::ENGINE, &crate::balance::lab::ENGINE];
+
+/// The built-in labs' engines: none without the `engines` feature (a
+/// program then registers the ones it runs).
+#[cfg(not(feature = "engines"))]
+pub static BUILT_IN_ENGINES: &[&Engine] = &[];
+
+static EXTRA_ENGINES: RwLock<Vec<&'static Engine>> = RwLock::new(Vec::new());
+
+/// Adds a lab's engine at run time (and its description, unless it is
+/// known already). A second engine for a lab is refused with a sentence.
+pub fn register_engine(engine: &'static Engine) -> Result<(), String> {
+    if find(engine.lab.name).is_none() {
+        register(engine.lab)?;
+    }
+    let mut extra = EXTRA_ENGINES.write().unwrap_or_else(|e| e.into_inner());
+    if BUILT_IN_ENGINES.iter().chain(extra.iter()).any(|e| e.lab.name == engine.lab.name) {
+        return Err(format!("the {} lab's engine is already registered", engine.lab.name));
+    }
+    extra.push(engine);
+    Ok(())
+}
+
+/// Every engine this program has: the built-in ones it links, then those
+/// registered at run time.
+pub fn engines() -> Vec<&'static Engine> {
+    let extra = EXTRA_ENGINES.read().unwrap_or_else(|e| e.into_inner());
+    BUILT_IN_ENGINES.iter().copied().chain(extra.iter().copied()).collect()
+}
+
+/// The engine of lab `name`, or a sentence saying this program does not
+/// run that lab (and which labs it runs).
+pub fn engine(name: &str) -> Result<&'static Engine, String> {
+    let all = engines();
+    all.iter().find(|e| e.lab.name == name).copied().ok_or_else(|| {
+        let runs: Vec<&str> = all.iter().map(|e| e.lab.name).collect();
+        if find(name).is_none() {
+            format!("there is no lab '{name}' (the labs: {})", names().join(", "))
+        } else if runs.is_empty() {
+            format!("this program runs no lab's engine, so it cannot run the {name} lab")
+        } else if let [one] = runs.as_slice() {
+            format!("this program runs the {one} lab's engine only, not the {name} lab's")
+        } else {
+            format!("this program runs the engines of the {} labs, not the {name} lab's", runs.join(", "))
+        }
+    })
+}
+
+/// How an experiment runs: the run its lab's engine gives it, or a
+/// sentence if this program does not have that engine.
+pub fn run_of(exp: &Experiment) -> Result<RunExperiment, String> {
+    let owner = all()
+        .into_iter()
+        .find(|d| d.experiments.iter().any(|e| std::ptr::eq(e, exp)))
+        .ok_or_else(|| format!("the experiment {} belongs to no registered lab", exp.name))?;
+    let engine = engine(owner.name)?;
+    engine
+        .runs
+        .iter()
+        .find(|(name, _)| *name == exp.name)
+        .map(|(_, run)| *run)
+        .ok_or_else(|| format!("the {} lab's engine has no run for its experiment {}", owner.name, exp.name))
+}
 
 /// Adds a lab at run time. A second lab with a name already taken is
 /// refused with a sentence.

@@ -5,7 +5,7 @@
 //! what dueling proposers cost single-decree Paxos, with and without
 //! randomized back-off.
 
-use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Lab, Table};
+use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Lab, RunExperiment, Table};
 use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::sim::time::format_duration;
 use crate::sim::{Time, MS, SEC};
@@ -33,7 +33,6 @@ pub const BESIDE: Experiment = Experiment {
     reads: &["paxos", "raft"],
     needs_scenario: true,
     default_scenario: Some(include_str!("../../../../tests/scenarios/paxos/beside-raft.scn")),
-    run: run_beside,
 };
 
 /// Dueling proposers in single-decree Paxos ([`paxos_duel`]): messages and
@@ -52,11 +51,13 @@ pub const DUEL: Experiment = Experiment {
     reads: &[],
     needs_scenario: false,
     default_scenario: None,
-    run: run_duel,
 };
 
 /// Paxos's experiments, as its lab lists them.
 pub static EXPERIMENTS: &[Experiment] = &[BESIDE, DUEL];
+
+/// How each experiment runs (the lab's [`crate::lab::Engine::runs`]).
+pub static RUNS: &[(&str, RunExperiment)] = &[("beside", run_beside), ("duel", run_duel)];
 
 fn run_beside(scn: Option<&Scenario>, _: &ExpArgs) -> Result<Table, String> {
     let scn = scn.ok_or("beside needs a paxos or raft scenario")?;

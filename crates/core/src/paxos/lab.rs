@@ -11,7 +11,7 @@
 use super::invariants::Choices;
 use super::{invariants, PaxosConfig, PaxosNode, PaxosNote};
 use crate::lab::cluster::{self, ClusterProtocol};
-use crate::lab::{FieldSpec, LabDef, MetricRole, MetricSpec, NodeView, StripSpec, Unit};
+use crate::lab::{Engine, FieldSpec, LabDef, MetricRole, MetricSpec, NodeView, StripSpec, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
@@ -146,9 +146,7 @@ pub static LAB: LabDef = LabDef {
     check_verb: cluster::check_verb,
     check,
     nodes,
-    build: cluster::build::<PaxosNode>,
     bench: Some(include_str!("../../../../tests/scenarios/paxos/bench.scn")),
-    speed: None,
     experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("A clean round", include_str!("../../../../tests/scenarios/paxos/default.scn")),
@@ -163,6 +161,10 @@ pub static LAB: LabDef = LabDef {
         ("The deliberate bug: a proposer ignores promises", include_str!("../../../../tests/scenarios/paxos/bug-ignore-promises.scn")),
     ],
 };
+
+/// What runs the lab (see [`Engine`]).
+pub static ENGINE: Engine =
+    Engine { lab: &LAB, build: cluster::build::<PaxosNode>, speed: None, runs: super::experiments::RUNS };
 
 /// The Paxos configuration a scenario describes.
 pub fn paxos_config(scn: &Scenario) -> PaxosConfig {

@@ -18,7 +18,8 @@
 use super::{invariants, MemberChange, Members, Membership, RaftConfig, RaftNode, RaftNote, Role};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{
-    FieldSpec, LabDef, MetricRole, MetricSpec, NodeAction, NodeView, RoleLook, RoleStyle, StripBase, StripSpec, Unit,
+    Engine, FieldSpec, LabDef, MetricRole, MetricSpec, NodeAction, NodeView, RoleLook, RoleStyle, StripBase, StripSpec,
+    Unit,
 };
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{parse_one_node, split_word, Scenario, SHARED_VERBS};
@@ -106,9 +107,7 @@ pub static LAB: LabDef = LabDef {
     check_verb,
     check,
     nodes: servers,
-    build: cluster::build::<RaftNode>,
     bench: Some(include_str!("../../../../tests/scenarios/raft/bench.scn")),
-    speed: None,
     experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("Five servers elect a leader and replicate", include_str!("../../../../tests/scenarios/raft/default.scn")),
@@ -126,6 +125,10 @@ pub static LAB: LabDef = LabDef {
         ("The disruptive server, with the minimum-election-timeout guard", include_str!("../../../../tests/scenarios/raft/disruptive-server-guarded.scn")),
     ],
 };
+
+/// What runs the lab (see [`Engine`]).
+pub static ENGINE: Engine =
+    Engine { lab: &LAB, build: cluster::build::<RaftNode>, speed: None, runs: super::experiments::RUNS };
 
 /// Builds the Raft configuration from a scenario.
 pub fn raft_config(scn: &Scenario) -> RaftConfig {

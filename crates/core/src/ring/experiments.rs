@@ -11,7 +11,7 @@ use super::{
     compare_with_nodes, uniform_nodes, Algorithm, CompareRow, HashKind, KeyDistribution, NodeSpec, RingChange,
     RingModel, RingParams, DEFAULT_WEIGHT,
 };
-use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Lab, Table};
+use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Lab, RunExperiment, Table};
 use crate::scenario::Scenario;
 
 /// Every placement algorithm on the same keys and the same changes. The
@@ -45,11 +45,13 @@ pub const COMPARE: Experiment = Experiment {
     reads: &["ring"],
     needs_scenario: false,
     default_scenario: None,
-    run: run_compare,
 };
 
 /// The Ring lab's experiments, as its lab lists them.
 pub static EXPERIMENTS: &[Experiment] = &[COMPARE];
+
+/// How each experiment runs (the lab's [`crate::lab::Engine::runs`]).
+pub static RUNS: &[(&str, RunExperiment)] = &[("compare", run_compare)];
 
 fn run_compare(scn: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
     if let Some(scn) = scn {

@@ -10,7 +10,7 @@
 //! runs with the same fingerprint placed every key the same way.
 
 use super::{Algorithm, ChangeReport, HashKind, KeyDistribution, RingChange, RingError, RingModel, RingParams};
-use crate::lab::{Frame, LabDef, MetricSpec, Model, Schema, Unit, FULL_LOG_LINES};
+use crate::lab::{Engine, Frame, LabDef, MetricSpec, Model, Schema, Unit, FULL_LOG_LINES};
 use crate::scenario::params::{p, Kind, ParamSpec, PCT};
 use crate::scenario::{check_node, parse_node, parse_one_node, parse_u32, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{Fingerprint, Time};
@@ -210,9 +210,7 @@ pub static LAB: LabDef = LabDef {
     check_verb,
     nodes: Scenario::nodes_param,
     check: |_| Ok(()),
-    build,
     bench: None,
-    speed: Some(super::speed::run),
     experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("Eight servers, 10,000 keys", include_str!("../../../../tests/scenarios/ring/default.scn")),
@@ -223,6 +221,9 @@ pub static LAB: LabDef = LabDef {
         ("Weighted ketama, as memcached clients do", include_str!("../../../../tests/scenarios/ring/weights.scn")),
     ],
 };
+
+/// What runs the lab (see [`Engine`]).
+pub static ENGINE: Engine = Engine { lab: &LAB, build, speed: Some(super::speed::run), runs: super::experiments::RUNS };
 
 /// Most ring points sent for drawing.
 pub const MAX_POINTS: usize = 4096;

@@ -44,6 +44,17 @@ pub fn encode(scn: &Scenario) -> Result<String, ScenarioError> {
 
 /// Decodes the part of a link after `#` (a leading `#` is allowed).
 pub fn decode(fragment: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::parse(&unpack(fragment)?)
+}
+
+/// The lab a link's scenario names (see [`super::lab_named`]), without
+/// parsing it: `None` for a link that does not unpack or names no lab.
+pub fn lab_of(fragment: &str) -> Option<String> {
+    unpack(fragment).ok().and_then(|text| super::lab_named(&text).map(str::to_string))
+}
+
+/// The scenario text a link holds, unpacked but not yet read.
+fn unpack(fragment: &str) -> Result<String, ScenarioError> {
     let fragment = fragment.trim().trim_start_matches('#');
     if fragment.is_empty() {
         return Err(ScenarioError::Link("it holds no scenario".into()));
@@ -82,7 +93,5 @@ pub fn decode(fragment: &str) -> Result<Scenario, ScenarioError> {
         }
         _ => ScenarioError::Link("the scenario data is corrupted".into()),
     })?;
-    let text = String::from_utf8(text)
-        .map_err(|_| ScenarioError::Link("the scenario data is corrupted (it is not text)".into()))?;
-    Scenario::parse(&text)
+    String::from_utf8(text).map_err(|_| ScenarioError::Link("the scenario data is corrupted (it is not text)".into()))
 }

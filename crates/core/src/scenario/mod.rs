@@ -836,6 +836,20 @@ impl fmt::Display for Action {
     }
 }
 
+/// The lab a scenario's text names on its `lab` line, its first
+/// statement, without reading the rest: what the page needs to start the
+/// right lab's engine before that engine reads the file (the engine's
+/// parser then says what is wrong with it, if anything). `None` when the
+/// text does not start with a `lab` line.
+pub fn lab_named(text: &str) -> Option<&str> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = text.lines().map(|l| strip_comment(l.trim()).trim()).find(|l| !l.is_empty() && !l.starts_with('#'))?;
+    match split_word(first) {
+        ("lab", name) if !name.is_empty() => Some(name),
+        _ => None,
+    }
+}
+
 /// Splits off the first word.
 pub fn split_word(s: &str) -> (&str, &str) {
     match s.split_once(char::is_whitespace) {

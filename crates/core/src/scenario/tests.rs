@@ -337,3 +337,24 @@ fn an_expect_compares_with_a_metric_named_with_digits() {
     assert_eq!(parse_expect("p99 < 70ms").expect("parses").other, None);
     assert!(parse_expect("p99 < 9x").is_err());
 }
+
+// The page starts a lab's engine (its own Web Worker) from the `lab` line
+// alone, before any engine has read the file; that line is the first
+// statement of every scenario (the parser refuses anything before it), so
+// reading it must agree with the full parser on every preset and link.
+#[test]
+fn the_lab_line_is_read_without_the_parser() {
+    for def in crate::lab::registry::all() {
+        for (title, text) in def.presets {
+            assert_eq!(lab_named(text), Some(def.name), "{title}");
+            let scn = Scenario::parse(text).expect("a preset parses");
+            assert_eq!(link::lab_of(&link::encode(&scn).expect("encodes")).as_deref(), Some(def.name), "{title}");
+        }
+    }
+    assert_eq!(lab_named("\u{feff}# title\n\n  lab paxos   # the lab\r\nseed 1\n"), Some("paxos"));
+    assert_eq!(lab_named("seed 1\nlab paxos\n"), None, "not the first statement: the parser refuses it too");
+    assert_eq!(lab_named("lab\n"), None);
+    assert_eq!(lab_named(""), None);
+    assert_eq!(link::lab_of("v1.not-a-link"), None);
+    assert_eq!(link::lab_of(""), None);
+}

@@ -1,0 +1,61 @@
+// Each lab's engine is a Web Worker of its own, loaded when the lab is shown
+// (issue "Light enough to embed anywhere": "An embedded Raft lab never
+// downloads the load-balancing, ring or Paxos code"; "switching labs
+// fetches the next engine once, with a visible progress line"). The
+// server counts what the browser really fetched.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { serve, launch, ROOT } from './harness.mjs';
+
+const fetched = [];
+let server, url, browser;
+before(async () => {
+  ({ server, url } = await serve(undefined, { onRequest: (path) => fetched.push(path) }));
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+// How many times each lab's engine files were fetched.
+function engineFetches() {
+  const counts = {};
+  for (const path of fetched) {
+    const m = path.match(/\/engine-([a-z]+)(_bg\.wasm|\.js|_loader\.js)$/);
+    if (m) counts[`${m[1]}${m[2]}`] = (counts[`${m[1]}${m[2]}`] ?? 0) + 1;
+  }
+  return counts;
+}
+
+test('an embedded Raft lab fetches the Raft engine alone; opening the load-balancing lab fetches its engine once', async () => {
+  const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+  const balanceLink = execFileSync(cli, ['link', join(ROOT, 'tests/scenarios/balance/default.scn')], { encoding: 'utf8' }).trim();
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  fetched.length = 0;
+  await page.goto(`${url}?embed=1`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.getAttribute('data-time')) > 0, null, { timeout: 20_000 });
+  const first = engineFetches();
+  assert.deepEqual(first, { 'raft_loader.js': 1, 'raft.js': 1, 'raft_bg.wasm': 1 }, 'the Raft engine and no other');
+
+  // A load-balancing link pasted into the same tab: that lab's engine loads,
+  // with a line saying so until its worker answers.
+  const loading = page.waitForSelector('#engine-loading', { timeout: 10_000 }).then((el) => el.textContent());
+  await page.evaluate((link) => { location.hash = link; }, balanceLink);
+  assert.match(await loading, /^Loading the .+ lab's engine…$/);
+  await page.waitForFunction(() => document.querySelector('[data-lab]')?.getAttribute('data-lab') === 'balance', null, { timeout: 20_000 });
+  await page.waitForSelector('#engine-loading', { state: 'detached', timeout: 20_000 });
+  const second = engineFetches();
+  assert.equal(second['balance_bg.wasm'], 1, 'the load-balancing engine is fetched once');
+  assert.equal(second['raft_bg.wasm'], 1, 'the Raft engine is not fetched again');
+  for (const lab of ['paxos', 'ring']) assert.equal(second[`${lab}_bg.wasm`], undefined, `no ${lab} engine`);
+  // One simulation worker runs: the Raft one closed when the lab changed.
+  assert.equal(page.workers().length, 1, 'the old lab\'s worker is closed');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
