@@ -30,6 +30,8 @@ test('a test-only lab is drawn by the shared page from its schema: looks, table,
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
   await page.getByRole('button', { name: 'Lanterns (test)' }).click();
+  // Its engine is a worker of its own: wait until it runs the lab.
+  await page.locator('[data-lab="lanterns"]').waitFor();
   const table = page.getByRole('table', { name: 'Nodes' });
   await table.getByRole('row', { name: 'S4' }).waitFor();
 

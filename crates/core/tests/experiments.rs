@@ -78,3 +78,28 @@ fn every_experiments_defaults_are_accepted() {
         assert!(e.about.lines().count() == 1, "{} {}: one line", lab.name, e.name);
     }
 }
+
+// Each lab runs in the browser with its own engine alone (lab::registry;
+// issue "Light enough to embed anywhere"). So an engine must run every
+// experiment its lab lists, and every lab whose scenario one of them reads
+// must be that engine's own or one it brings along (`Engine::also`): Paxos
+// beside Raft runs Raft in the Paxos lab's worker.
+#[test]
+fn every_engine_runs_its_experiments_and_brings_the_engines_they_read() {
+    for engine in registry::engines() {
+        let lab = engine.lab;
+        let listed: Vec<&str> = lab.experiments.iter().map(|e| e.name).collect();
+        let runs: Vec<&str> = engine.runs.iter().map(|r| r.0).collect();
+        assert_eq!(listed, runs, "{}: one run per experiment, in order", lab.name);
+        for exp in lab.experiments {
+            for read in exp.reads {
+                assert!(
+                    *read == lab.name || engine.also.iter().any(|e| e.lab.name == *read),
+                    "{}'s {} reads {read} scenarios: its engine must bring the {read} engine",
+                    lab.name,
+                    exp.name
+                );
+            }
+        }
+    }
+}

@@ -319,7 +319,7 @@ const PINGPONG: LabDef = LabDef {
 static LAB: LabDef = PINGPONG;
 
 /// What runs it.
-static ENGINE: Engine = Engine { lab: &LAB, build: cluster::build::<PingNode>, speed: None, runs: &[] };
+static ENGINE: Engine = Engine { lab: &LAB, build: cluster::build::<PingNode>, speed: None, runs: &[], also: &[] };
 
 /// A second description under a name that is already taken.
 static IMPOSTOR: LabDef = LabDef { name: "raft", title: "Not Raft", ..PINGPONG };

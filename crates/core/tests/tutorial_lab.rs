@@ -289,7 +289,7 @@ static LAB: LabDef = LabDef {
 /// What runs the lab: the code behind the description. A program that
 /// only reads gossip files and links needs the description alone; the
 /// browser's gossip worker registers this.
-static ENGINE: Engine = Engine { lab: &LAB, build, speed: None, runs: &[] };
+static ENGINE: Engine = Engine { lab: &LAB, build, speed: None, runs: &[], also: &[] };
 
 /// The preset: a scenario file like any other.
 const PRESET: &str = "\

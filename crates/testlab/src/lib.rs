@@ -228,7 +228,7 @@ pub static LAB: LabDef = LabDef {
 };
 
 /// What runs the lab.
-pub static ENGINE: Engine = Engine { lab: &LAB, build, speed: None, runs: &[] };
+pub static ENGINE: Engine = Engine { lab: &LAB, build, speed: None, runs: &[], also: &[] };
 
 /// Registers the lab and its engine (once; a second call is refused by the
 /// registry).

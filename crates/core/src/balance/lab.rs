@@ -143,7 +143,7 @@ pub static LAB: LabDef = LabDef {
 };
 
 /// What runs the lab (see [`Engine`]).
-pub static ENGINE: Engine = Engine { lab: &LAB, build, speed: None, runs: super::experiments::RUNS };
+pub static ENGINE: Engine = Engine { lab: &LAB, build, speed: None, runs: super::experiments::RUNS, also: &[] };
 
 /// The model's configuration from a scenario.
 pub fn balance_config(scn: &Scenario) -> BalanceConfig {

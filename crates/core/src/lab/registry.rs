@@ -42,16 +42,25 @@ pub static BUILT_IN_ENGINES: &[&Engine] = &[];
 static EXTRA_ENGINES: RwLock<Vec<&'static Engine>> = RwLock::new(Vec::new());
 
 /// Adds a lab's engine at run time (and its description, unless it is
-/// known already). A second engine for a lab is refused with a sentence.
+/// known already), then the engines its experiments run
+/// ([`Engine::also`]) that are not registered yet. A second engine for a
+/// lab is refused with a sentence.
 pub fn register_engine(engine: &'static Engine) -> Result<(), String> {
     if find(engine.lab.name).is_none() {
         register(engine.lab)?;
     }
-    let mut extra = EXTRA_ENGINES.write().unwrap_or_else(|e| e.into_inner());
-    if BUILT_IN_ENGINES.iter().chain(extra.iter()).any(|e| e.lab.name == engine.lab.name) {
-        return Err(format!("the {} lab's engine is already registered", engine.lab.name));
+    {
+        let mut extra = EXTRA_ENGINES.write().unwrap_or_else(|e| e.into_inner());
+        if BUILT_IN_ENGINES.iter().chain(extra.iter()).any(|e| e.lab.name == engine.lab.name) {
+            return Err(format!("the {} lab's engine is already registered", engine.lab.name));
+        }
+        extra.push(engine);
     }
-    extra.push(engine);
+    for other in engine.also {
+        if self::engine(other.lab.name).is_err() {
+            register_engine(other)?;
+        }
+    }
     Ok(())
 }
 

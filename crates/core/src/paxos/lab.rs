@@ -163,8 +163,13 @@ pub static LAB: LabDef = LabDef {
 };
 
 /// What runs the lab (see [`Engine`]).
-pub static ENGINE: Engine =
-    Engine { lab: &LAB, build: cluster::build::<PaxosNode>, speed: None, runs: super::experiments::RUNS };
+pub static ENGINE: Engine = Engine {
+    lab: &LAB,
+    build: cluster::build::<PaxosNode>,
+    speed: None,
+    runs: super::experiments::RUNS,
+    also: &[&crate::raft::lab::ENGINE],
+};
 
 /// The Paxos configuration a scenario describes.
 pub fn paxos_config(scn: &Scenario) -> PaxosConfig {

@@ -128,7 +128,7 @@ pub static LAB: LabDef = LabDef {
 
 /// What runs the lab (see [`Engine`]).
 pub static ENGINE: Engine =
-    Engine { lab: &LAB, build: cluster::build::<RaftNode>, speed: None, runs: super::experiments::RUNS };
+    Engine { lab: &LAB, build: cluster::build::<RaftNode>, speed: None, runs: super::experiments::RUNS, also: &[] };
 
 /// Builds the Raft configuration from a scenario.
 pub fn raft_config(scn: &Scenario) -> RaftConfig {

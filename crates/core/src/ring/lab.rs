@@ -223,7 +223,8 @@ pub static LAB: LabDef = LabDef {
 };
 
 /// What runs the lab (see [`Engine`]).
-pub static ENGINE: Engine = Engine { lab: &LAB, build, speed: Some(super::speed::run), runs: super::experiments::RUNS };
+pub static ENGINE: Engine =
+    Engine { lab: &LAB, build, speed: Some(super::speed::run), runs: super::experiments::RUNS, also: &[] };
 
 /// Most ring points sent for drawing.
 pub const MAX_POINTS: usize = 4096;
