@@ -46,22 +46,28 @@ impl PartialEq for Bridge {
 
 impl Bridge {
     /// A bridge that starts a lab's worker (one of `engines`, the labs
-    /// with an engine in menu order) when a command needs one;
-    /// `on_message` hears the current worker, `on_start` each lab whose
-    /// engine starts loading.
+    /// with an engine in menu order) when a command needs one, and at once
+    /// the worker of the lab the page opens with, `first` (so its engine
+    /// downloads while the page starts); `on_message` hears the current
+    /// worker, `on_start` each lab whose engine starts loading.
     pub fn new(
         engines: &'static [&'static str],
+        first: Option<String>,
         on_message: impl Fn(FromWorker) + 'static,
         on_start: impl Fn(&str) + 'static,
     ) -> Bridge {
-        Bridge(Rc::new(Router {
+        let bridge = Bridge(Rc::new(Router {
             engines,
             current: RefCell::new(None),
             started: Rc::new(Cell::new(0)),
             on_message: Rc::new(on_message),
             on_start: Box::new(on_start),
             sticky: RefCell::new(Vec::new()),
-        }))
+        }));
+        if let Some(lab) = first.filter(|l| engines.contains(&l.as_str())) {
+            bridge.0.start(&lab);
+        }
+        bridge
     }
 
     /// Sends a command to the worker of the lab it is for (starting that

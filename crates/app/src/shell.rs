@@ -10,6 +10,7 @@ use crate::protocol::{FromWorker, ToWorker};
 use crate::state::{AppState, Msg};
 use crate::view::{self, api, canvas, files, narration, panels, results, spacetime, story, tune};
 use clusterscope_core::lab::LabInfo;
+use clusterscope_core::scenario::link;
 use clusterscope_core::sim::time::format_clock;
 use gloo_events::EventListener;
 use std::cell::RefCell;
@@ -259,8 +260,14 @@ fn use_worker(state: &UseReducerHandle<AppState>, pending: &api::PendingHandle) 
     let pending = pending.clone();
     let bridge = use_memo((), move |_| {
         let loading = dispatcher.clone();
+        // The lab the address opens (its link's), or the first: its
+        // engine starts loading with the page's first render.
+        let hash = current_hash();
+        let first =
+            if hash.is_empty() { labs::engines::ENGINES.first().map(|l| l.to_string()) } else { link::lab_of(&hash) };
         Bridge::new(
             labs::engines::ENGINES,
+            first,
             move |out: FromWorker| match out {
                 FromWorker::Done(tag, error) => pending.borrow_mut().done(tag, error),
                 out => dispatcher.dispatch(Msg::Worker(out, last_decoded_bytes())),
