@@ -11,6 +11,7 @@ use super::{
     compare_with_nodes, uniform_nodes, Algorithm, CompareRow, HashKind, KeyDistribution, NodeSpec, RingChange,
     RingModel, RingParams, DEFAULT_WEIGHT,
 };
+use crate::chart::{Axis, Chart, Mark, Point, Series};
 use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Lab, Table};
 use crate::scenario::Scenario;
 
@@ -214,7 +215,32 @@ fn rows_table(params: &RingParams, servers: usize, rows: &[CompareRow]) -> Table
             Cell::num(r.overflowed as f64),
         ]);
     }
+    table.chart = Some(moved_chart(servers, params.keys, rows));
     table.note("keys rsd, max/mean: spread of keys over servers after the changes (rsd = std/mean); req: of requests.");
     table.note("moved: keys moved by all changes, over the keys; ideal: the least any placement must move.");
     table
+}
+
+/// What the comparison is about, drawn: the keys each algorithm moved
+/// against the least any placement must move (the ideal), one pair of bars
+/// per algorithm. An algorithm that could not run has no bars.
+fn moved_chart(servers: usize, keys: u32, rows: &[CompareRow]) -> Chart {
+    let mut chart = Chart::new(
+        format!("Keys moved by the changes, by algorithm, against the least possible ({servers} servers, {keys} keys)"),
+        Axis::new("placement algorithm", ""),
+        Axis::new("keys moved", "%"),
+    );
+    chart.categories = rows.iter().map(|r| r.algorithm.name().to_string()).collect();
+    let bars = |name: &str, value: fn(&CompareRow) -> f64| Series {
+        name: name.into(),
+        mark: Mark::Bars,
+        points: rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Point::new(i as f64, if r.error.is_some() { f64::NAN } else { value(r) * 100.0 }))
+            .collect(),
+    };
+    chart.series.push(bars("moved", |r| r.moved_fraction));
+    chart.series.push(bars("least possible (ideal)", |r| r.ideal_fraction));
+    chart
 }
