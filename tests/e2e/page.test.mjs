@@ -213,10 +213,20 @@ test('the ring and load-balancing charts explain themselves, and every policy is
   assert.match(loadSvg, />Keys per server under ring/);
   assert.match(loadSvg, />keys</);
   assert.match(loadSvg, />mean of the servers up/);
+  // With no change yet, the comparison is of balance; after one, of the
+  // keys the change moved.
   await page.getByRole('button', { name: 'Results', exact: true }).click();
   await page.getByRole('button', { name: 'Run compare', exact: true }).click();
   const compare = page.locator('.results-view svg.chart');
   await compare.waitFor({ timeout: 60_000 });
+  assert.match(await svgText(compare), /<title>Most loaded server against the mean, by algorithm \(1 is perfectly even\)/);
+  assert.match(await svgText(compare), />max \/ mean</);
+  await page.getByRole('button', { name: 'Cluster', exact: true }).click();
+  await page.getByRole('button', { name: 'Add server' }).click();
+  await page.getByRole('row', { name: 'S9' }).waitFor();
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
+  await page.getByRole('button', { name: 'Run compare', exact: true }).click();
+  await page.locator('.results-view svg.chart title', { hasText: 'Keys moved by the changes' }).waitFor({ state: 'attached', timeout: 60_000 });
   const compareSvg = await svgText(compare);
   assert.match(compareSvg, /<title>Keys moved by the changes, by algorithm, against the least possible/);
   assert.match(compareSvg, />keys moved \(%\)</);
