@@ -247,11 +247,11 @@ fn wrap(text: &str, size: f64, width: f64) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
-        let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
-        if text_width(&candidate, size) > width && !line.is_empty() {
+        let longer = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+        if text_width(&longer, size) > width && !line.is_empty() {
             lines.push(std::mem::replace(&mut line, word.to_string()));
         } else {
-            line = candidate;
+            line = longer;
         }
     }
     lines.push(line);
