@@ -324,6 +324,75 @@ test('malformed API messages get an error reply and change nothing', async () =>
   await page.close();
 });
 
+// Issue 18 ("Scripted and recorded actions"): a preset's future actions are
+// its script; "Take over" drops the rest on purpose, and acting back in the
+// past starts a branch that says what it dropped, with Undo. The embedding
+// page does both through the API, and hears the script and the branch in
+// the state; each refuses, with an error, when there is nothing to do.
+test('the API takes over a script and undoes a branch, and says when there is nothing to do', async () => {
+  const { page } = await openExample();
+  const ask = (msg) => page.evaluate((m) => new Promise((ok) => {
+    const lab = document.getElementById('lab');
+    const on = (e) => {
+      if (e.source === lab.contentWindow && e.data?.api === 'clusterscope' && (e.data.type === 'reply' || e.data.type === 'error') && e.data.id === m.id) {
+        window.removeEventListener('message', on);
+        ok(e.data);
+      }
+    };
+    window.addEventListener('message', on);
+    lab.contentWindow.postMessage(m, '*');
+  }), msg);
+  let id = 0;
+  const api = (type, fields = {}) => ask({ api: 'clusterscope', version: 1, type, id: ++id, ...fields });
+  const decode = (state) => execFileSync(CLI, ['decode', state.link], { encoding: 'utf8' });
+  // Opened at 1 s, with two scripted actions still to come.
+  await api('load', { scenario: 'lab raft\nseed 4\nrequest_rate 0\nat 2s crash S1\nat 5s restart S1\nuntil 1s\n' });
+  let state = (await api('get')).state;
+  assert.equal(state.script, 2);
+  assert.equal(state.branch, null);
+  const undoNothing = await api('undo');
+  assert.equal(undoNothing.type, 'error');
+  assert.match(undoNothing.error, /Nothing to undo/);
+  // Take over: the script goes, and the link no longer holds it.
+  const took = await api('takeOver');
+  assert.equal(took.ok, true, took.error);
+  assert.equal(took.state.script, 0);
+  assert.equal(took.state.branch, 'Taken over at 1s: 2 scripted actions dropped.');
+  assert.doesNotMatch(decode(took.state), /crash S1|restart S1/);
+  const again = await api('takeOver');
+  assert.equal(again.type, 'error');
+  assert.match(again.error, /Nothing to take over/);
+  // Undo brings the script back.
+  state = (await api('undo')).state;
+  assert.equal(state.script, 2);
+  assert.equal(state.branch, null);
+  assert.match(decode(state), /at 2s crash S1\nat 5s restart S1/);
+  // Played to 6 s, back to 3 s, crash S5: a branch that drops the restart.
+  await api('seek', { time: 6 });
+  await api('seek', { time: 3 });
+  const acted = await api('act', { action: 'crash S5' });
+  assert.equal(acted.ok, true, acted.error);
+  assert.equal(acted.state.branch, 'A branch at 3s: 1 later action dropped.');
+  assert.doesNotMatch(decode(acted.state), /restart S1/);
+  // Undo: back at 3 s as the run was, the restart to come, no crash of S5.
+  state = (await api('undo')).state;
+  assert.equal(state.time, 3);
+  assert.equal(state.branch, null);
+  assert.equal(state.script, 1);
+  assert.match(decode(state), /at 5s restart S1/);
+  assert.doesNotMatch(decode(state), /crash S5/);
+  // The example page's own buttons do the same: rewind, crash another, undo.
+  await page.click('#start');
+  await page.locator('#events', { hasText: /leader: S\d/ }).waitFor({ timeout: 20_000 });
+  await page.click('#crash');
+  await page.locator('#status', { hasText: 'crashed' }).waitFor();
+  await page.click('#rewind');
+  await page.locator('#status', { hasText: /A branch at \S+: 1 later action dropped\. S\d crashed instead/ }).waitFor({ timeout: 20_000 });
+  await page.click('#undo');
+  await page.locator('#status', { hasText: /Undone: back at [\d.]+ s, and the crash of S\d is in the run again/ }).waitFor({ timeout: 20_000 });
+  await page.close();
+});
+
 // Raft membership changes from the page (thesis §4.1): a spare slot is
 // added, then the leader is removed; both are recorded in the address, and
 // the address replays them to the same fingerprint.

@@ -143,3 +143,120 @@ test('narration says who won the election, and can be switched off', async () =>
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+// Issue 18 ("Presets tell nothing", "Screenshots ... 390×844"): on a phone a
+// preset's paragraph and the panels must not push the drawing below the
+// fold. With the longest paragraph among the Raft presets, in the cluster
+// view and in the diagram view, the whole drawing is on the first screen
+// (before, the paragraph above it left 230 px of the cluster drawing and
+// 65 px of the diagram in view), and the paragraph is still shown, after it.
+test('on a phone the drawing and the diagram are on the first screen under a preset\'s paragraph', async () => {
+  for (const view of ['', '?view=diagram']) {
+    const { page, errors } = await open(view, { width: 390, height: 844 });
+    await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('Churn on a lossy, slow network');
+    const story = page.getByRole('note', { name: 'About this scenario' });
+    await story.filter({ hasText: 'Churn on an unreliable network' }).waitFor();
+    await page.getByRole('status', { name: 'Caption' }).waitFor();
+    const drawing = page.locator(view ? 'canvas.diagram' : 'canvas.cluster');
+    await drawing.waitFor();
+    await page.waitForTimeout(300);
+    const box = await drawing.boundingBox();
+    assert.ok(box.y >= 0 && box.y + box.height <= 844, `${view || 'cluster'}: the drawing spans ${box.y} to ${box.y + box.height} px of 844`);
+    const text = await story.boundingBox();
+    assert.ok(text.y >= box.y + box.height, 'the paragraph follows the drawing');
+    assert.ok(await story.isVisible());
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+});
+
+// Issue 18 ("Stories"): a caption is part of the moment; a picture shared
+// from the page must tell it too. The drawing's and the diagram's SVG and
+// PNG exports carry the caption in force as a line of text under the
+// picture; before the first caption there is none (the PNG is shorter).
+test('the exports of the drawing and the diagram carry the caption in force', async () => {
+  const scn = 'lab raft\nseed 3\nspeed 1\nat 300ms say "The first caption & its <words>."\nuntil 1s\n';
+  const { page, errors } = await open(`?view=both#${link(scn)}`);
+  await runTo(page, 1_000_000);
+  const download = async (button) => {
+    if ((await page.locator('details.files').getAttribute('open')) === null) await page.getByText('Files', { exact: true }).click();
+    const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+    return readFileSync(await file.path());
+  };
+  const pngHeight = (bytes) => bytes.readUInt32BE(20);
+  assert.match((await download('Cluster view as SVG')).toString(), />The first caption &amp; its &lt;words&gt;\.</);
+  assert.match((await download('Diagram as SVG')).toString(), />The first caption &amp; its &lt;words&gt;\.</);
+  const [withCluster, withDiagram] = [pngHeight(await download('Drawing as PNG')), pngHeight(await download('Diagram as PNG'))];
+  // Before the caption's time: no caption, and shorter pictures.
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.locator('[data-time="0"]').first().waitFor();
+  await page.waitForTimeout(300);
+  assert.doesNotMatch((await download('Cluster view as SVG')).toString(), /first caption/);
+  assert.ok(withCluster > pngHeight(await download('Drawing as PNG')), 'the drawing PNG has a caption band');
+  assert.ok(withDiagram > pngHeight(await download('Diagram as PNG')), 'the diagram PNG has a caption band');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// Issue 18 ("Charts that explain themselves ... used by the live metric
+// charts, Tune, Compare and the experiments"): the Ring lab's keys per
+// server and its comparison, and the load-balancing histogram and policies,
+// are charts of the shared module: a title saying what is compared, axes
+// with their headings, and every bar of the policies chart named.
+test('the ring and load-balancing charts explain themselves, and every policy is named', async () => {
+  const { page, errors } = await open('');
+  const svgText = (locator) => locator.evaluate((svg) => svg.outerHTML);
+  await page.getByRole('button', { name: 'Ring' }).click();
+  const load = page.locator('section.servers svg.chart');
+  await load.waitFor();
+  const loadSvg = await svgText(load);
+  assert.match(loadSvg, />Keys per server under ring/);
+  assert.match(loadSvg, />keys</);
+  assert.match(loadSvg, />mean of the servers up/);
+  // With no change yet, the comparison is of balance; after one, of the
+  // keys the change moved.
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
+  await page.getByRole('button', { name: 'Run compare', exact: true }).click();
+  const compare = page.locator('.results-view svg.chart');
+  await compare.waitFor({ timeout: 60_000 });
+  assert.match(await svgText(compare), /<title>Most loaded server against the mean, by algorithm \(1 is perfectly even\)/);
+  assert.match(await svgText(compare), />max \/ mean</);
+  await page.getByRole('button', { name: 'Cluster', exact: true }).click();
+  await page.getByRole('button', { name: 'Add server' }).click();
+  await page.getByRole('row', { name: 'S9' }).waitFor();
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
+  await page.getByRole('button', { name: 'Run compare', exact: true }).click();
+  await page.locator('.results-view svg.chart title', { hasText: 'Keys moved by the changes' }).waitFor({ state: 'attached', timeout: 60_000 });
+  const compareSvg = await svgText(compare);
+  assert.match(compareSvg, /<title>Keys moved by the changes, by algorithm, against the least possible/);
+  assert.match(compareSvg, />keys moved \(%\)</);
+  assert.match(compareSvg, />placement algorithm</);
+  assert.doesNotMatch(compareSvg, />value</, 'not a generic axis');
+
+  const { page: lb, errors: lbErrors } = await open(`#${link('lab balance\nseed 1\nuntil 2s\n')}`);
+  await runTo(lb, 2_000_000);
+  const histogram = lb.locator('section.histogram svg.chart');
+  await histogram.waitFor();
+  assert.match(await svgText(histogram), />Latency of the \d+ requests completed in the last 1–2 s</);
+  assert.match(await svgText(histogram), />requests completed</);
+  await lb.getByRole('button', { name: 'Results', exact: true }).click();
+  await lb.getByRole('button', { name: 'Run policies', exact: true }).click();
+  const policies = lb.locator('.results-view svg.chart');
+  await policies.waitFor({ timeout: 120_000 });
+  // The table's names, without the break opportunities (U+200B) it puts in.
+  const names = (await lb.getByRole('table', { name: 'policies' }).locator('tbody th').allTextContents()).map((n) => n.replaceAll('\u200b', '').trim());
+  assert.ok(names.length >= 9, `policies: ${names}`);
+  for (const width of [1280, 390]) {
+    await lb.setViewportSize({ width, height: 844 });
+    await lb.getByRole('button', { name: 'Run policies', exact: true }).click();
+    await lb.waitForTimeout(500);
+    const svg = await svgText(policies);
+    for (const name of names) {
+      const shown = svg.includes(`>${name}</text>`) || svg.includes(`<title>${name}</title>`);
+      assert.ok(shown, `at ${width} px the bar of ${name} has no name under it`);
+    }
+  }
+  assert.deepEqual([...errors, ...lbErrors], []);
+  await page.close();
+  await lb.close();
+});

@@ -237,4 +237,9 @@ pub struct ApiState {
     pub violation: Option<String>,
     /// The link fragment that reproduces this moment.
     pub link: String,
+    /// The scenario's actions still to come (a preset's script).
+    pub script: u64,
+    /// The last branch or take-over, in words, while Undo can bring back
+    /// what it dropped.
+    pub branch: Option<String>,
 }

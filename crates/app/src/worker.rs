@@ -563,10 +563,13 @@ impl SimWorker {
     }
 
     /// Drops the script's actions still to come: the user takes over.
-    fn take_over(&mut self) {
+    /// With none to come, says so and changes nothing.
+    fn take_over(&mut self, scope: &WorkerScope<Self>) {
         let before = self.lab.scenario();
         let dropped = self.lab.drop_script();
-        if dropped > 0 {
+        if dropped == 0 {
+            self.error(scope, "Nothing to take over: the scenario has no actions still to come.".into());
+        } else {
             let now = format_duration(self.lab.now());
             let plural = if dropped == 1 { "" } else { "s" };
             self.undo = Some(Undo {
@@ -581,7 +584,12 @@ impl SimWorker {
     /// Undoes the last branch or take-over (the run goes back to where it
     /// was, paused, with its later actions), or forgets it.
     fn undo(&mut self, scope: &WorkerScope<Self>, undo: bool) {
-        let Some(u) = self.undo.take() else { return };
+        let Some(u) = self.undo.take() else {
+            if undo {
+                self.error(scope, "Nothing to undo: no branch or take-over has dropped actions.".into());
+            }
+            return;
+        };
         if undo {
             self.playing = false;
             match self.load(&u.scn) {
@@ -666,6 +674,8 @@ impl SimWorker {
             decided: if decided.is_finite() { decided } else { 0.0 },
             violation: self.lab.violation_text(),
             link: link::encode(&scn).unwrap_or_default(),
+            script: self.lab.script_left().len() as u64,
+            branch: self.undo.as_ref().map(|u| u.said.clone()),
         }
     }
 
@@ -853,7 +863,7 @@ impl Worker for SimWorker {
             ToWorker::Speed(s) => self.set_speed(s),
             ToWorker::Diagram(shown) => self.show_diagram(shown),
             ToWorker::Act(text) => self.act(scope, &text),
-            ToWorker::TakeOver => self.take_over(),
+            ToWorker::TakeOver => self.take_over(scope),
             ToWorker::Undo(undo) => self.undo(scope, undo),
             ToWorker::Ack => self.acked = true,
             // Time travel.

@@ -146,6 +146,10 @@ pub trait Sketch {
     fn dot(&mut self, x: f64, y: f64, r: f64, fill: &str, hover: Option<&str>);
     /// Text at a point (its baseline at `y`) in `font`.
     fn text(&mut self, x: f64, y: f64, text: &str, font: Font, fill: &str);
+    /// Text turned `degrees` about its point `at` (negative: anticlockwise),
+    /// with `hover` (its full words, when the text is shortened) shown where
+    /// the surface can.
+    fn turned_text(&mut self, at: (f64, f64), text: &str, font: Font, fill: &str, degrees: f64, hover: Option<&str>);
 }
 
 /// How a text is set: its size in px, bold or not, and where it is anchored.
@@ -237,6 +241,44 @@ fn text_width(s: &str, size: f64) -> f64 {
     s.chars().count() as f64 * size * 0.58
 }
 
+/// `text` in lines of at most `width` px at `size` px (words kept whole
+/// unless one alone is wider).
+fn wrap(text: &str, size: f64, width: f64) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let longer = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+        if text_width(&longer, size) > width && !line.is_empty() {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        } else {
+            line = longer;
+        }
+    }
+    lines.push(line);
+    lines
+}
+
+/// Longest category name drawn whole; a longer one is cut, with "…".
+pub const MAX_NAME: usize = 22;
+
+/// A category's name as drawn (at most [`MAX_NAME`] characters) and
+/// whether it was cut.
+fn short_name(name: &str) -> (String, bool) {
+    if name.chars().count() <= MAX_NAME {
+        (name.to_string(), false)
+    } else {
+        (name.chars().take(MAX_NAME - 1).chain(['…']).collect(), true)
+    }
+}
+
+/// How the category names sit under the plot: their angle, and the depth
+/// they take below the ticks.
+struct NameLayout {
+    degrees: f64,
+    depth: f64,
+    overhang: f64,
+}
+
 impl Chart {
     /// An empty chart.
     pub fn new(title: impl Into<String>, x: Axis, y: Axis) -> Chart {
@@ -318,22 +360,30 @@ impl Chart {
         let (yt, ydec) = ticks(ylo, yhi, ((height / 60.0) as usize).clamp(2, 8));
         let y_labels: Vec<String> = yt.iter().map(|v| label(*v, ydec)).collect();
         let widest = y_labels.iter().map(|l| text_width(l, 10.0)).fold(0.0, f64::max);
+        let left = (widest + 14.0).max(36.0);
+        let names = self.name_layout(width - 14.0 - left);
+        // A turned first name must not run off the picture's left edge.
+        let left = left.max(names.overhang + 6.0);
+        let title = wrap(&self.title, 13.0, width - 24.0);
+        let below_title = (title.len().max(1) - 1) as f64 * 16.0;
         let f = Frame {
-            left: (widest + 14.0).max(36.0),
+            left,
             right: width - 14.0,
-            top: 44.0,
-            bottom: height - 40.0 - legend_rows * 16.0,
+            top: 44.0 + below_title,
+            bottom: height - 40.0 - legend_rows * 16.0 - names.depth,
             x: self.x_extent(),
             y: (ylo.min(yt.first().copied().unwrap_or(ylo)), yhi.max(yt.last().copied().unwrap_or(yhi))),
         };
-        sk.text(12.0, 18.0, &self.title, font(Anchor::Start, 13.0, true), style.fg);
-        sk.text(12.0, 36.0, &self.y.heading(), font(Anchor::Start, 11.0, false), style.fg);
+        for (i, line) in title.iter().enumerate() {
+            sk.text(12.0, 18.0 + i as f64 * 16.0, line, font(Anchor::Start, 13.0, true), style.fg);
+        }
+        sk.text(12.0, 36.0 + below_title, &self.y.heading(), font(Anchor::Start, 11.0, false), style.fg);
         for (v, l) in yt.iter().zip(&y_labels) {
             let y = f.py(*v);
             sk.line(&[(f.left, y), (f.right, y)], style.grid, 1.0);
             sk.text(f.left - 6.0, y + 3.5, l, font(Anchor::End, 10.0, false), style.fg);
         }
-        self.draw_x_axis(sk, &f, style);
+        self.draw_x_axis(sk, &f, style, &names);
         sk.line(&[(f.left, f.top), (f.left, f.bottom), (f.right, f.bottom)], style.fg, 1.0);
         self.draw_series(sk, &f);
         let top = height - 8.0 - (legend_rows - 1.0).max(0.0) * 16.0;
@@ -344,7 +394,30 @@ impl Chart {
         }
     }
 
-    fn draw_x_axis(&self, sk: &mut dyn Sketch, f: &Frame, style: &Style) {
+    /// How the category names fit under a plot `plot_width` px wide:
+    /// level when every name fits its slot, else turned 45 degrees (90 when
+    /// even that would run them into each other), each name shortened to at
+    /// most [`MAX_NAME`] characters (its full words on hover). Every
+    /// category is named: none is skipped.
+    fn name_layout(&self, plot_width: f64) -> NameLayout {
+        let n = self.categories.len();
+        if n == 0 {
+            return NameLayout { degrees: 0.0, depth: 0.0, overhang: 0.0 };
+        }
+        let slot = plot_width / n as f64;
+        let widest = self.categories.iter().map(|c| text_width(&short_name(c).0, 10.0)).fold(0.0, f64::max);
+        if widest + 6.0 <= slot {
+            return NameLayout { degrees: 0.0, depth: 0.0, overhang: 0.0 };
+        }
+        // Turned names stand apart by slot × sin(angle); a line is ~12 px.
+        let degrees = if slot * std::f64::consts::FRAC_1_SQRT_2 >= 12.0 { -45.0 } else { -90.0 };
+        let reach = if degrees == -45.0 { std::f64::consts::FRAC_1_SQRT_2 } else { 1.0 };
+        // How far the first name reaches left of the plot's edge.
+        let overhang = if degrees == -45.0 { (widest * reach - slot / 2.0).max(0.0) } else { 0.0 };
+        NameLayout { degrees, depth: widest * reach, overhang }
+    }
+
+    fn draw_x_axis(&self, sk: &mut dyn Sketch, f: &Frame, style: &Style, names: &NameLayout) {
         let below = f.bottom + 14.0;
         if self.categories.is_empty() {
             let (xt, xdec) = ticks(f.x.0, f.x.1, (((f.right - f.left) / 80.0) as usize).clamp(2, 10));
@@ -354,20 +427,24 @@ impl Chart {
                 sk.text(x, below, &label(v, xdec), font(Anchor::Middle, 10.0, false), style.fg);
             }
         } else {
-            // Every k-th name, so that names do not run into each other.
-            let slot = (f.right - f.left) / self.categories.len() as f64;
-            let widest = self.categories.iter().map(|c| text_width(c, 10.0)).fold(0.0, f64::max);
-            let every = ((widest + 6.0) / slot).ceil().max(1.0) as usize;
             for (i, c) in self.categories.iter().enumerate() {
                 let x = f.px(i as f64);
                 sk.line(&[(x, f.bottom), (x, f.bottom + 4.0)], style.fg, 1.0);
-                if i % every == 0 {
-                    sk.text(x, below, c, font(Anchor::Middle, 10.0, false), style.fg);
+                let (name, cut) = short_name(c);
+                let hover = cut.then_some(c.as_str());
+                if names.degrees == 0.0 && !cut {
+                    sk.text(x, below, &name, font(Anchor::Middle, 10.0, false), style.fg);
+                } else if names.degrees == 0.0 {
+                    sk.turned_text((x, below), &name, font(Anchor::Middle, 10.0, false), style.fg, 0.0, hover);
+                } else {
+                    // The name's end at its tick, running down to the left.
+                    let f10 = font(Anchor::End, 10.0, false);
+                    sk.turned_text((x + 3.0, f.bottom + 9.0), &name, f10, style.fg, names.degrees, hover);
                 }
             }
         }
         let mid = (f.left + f.right) / 2.0;
-        sk.text(mid, f.bottom + 30.0, &self.x.heading(), font(Anchor::Middle, 11.0, false), style.fg);
+        sk.text(mid, f.bottom + names.depth + 30.0, &self.x.heading(), font(Anchor::Middle, 11.0, false), style.fg);
     }
 
     /// Where x is in words, for hover text.
@@ -515,17 +592,33 @@ impl Sketch for SvgSketch {
     }
     fn text(&mut self, x: f64, y: f64, text: &str, font: Font, fill: &str) {
         let Font { size, bold, anchor } = font;
-        let anchor = match anchor {
-            Anchor::Start => "start",
-            Anchor::Middle => "middle",
-            Anchor::End => "end",
-        };
+        let anchor = anchor_name(anchor);
         let weight = if bold { " font-weight=\"bold\"" } else { "" };
         let _ = writeln!(
             self.out,
             "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"{size}\" text-anchor=\"{anchor}\" fill=\"{fill}\"{weight}>{}</text>",
             xml_escape(text)
         );
+    }
+    fn turned_text(&mut self, at: (f64, f64), text: &str, font: Font, fill: &str, degrees: f64, hover: Option<&str>) {
+        let (x, y) = at;
+        let anchor = anchor_name(font.anchor);
+        let weight = if font.bold { " font-weight=\"bold\"" } else { "" };
+        let _ = writeln!(
+            self.out,
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"{}\" text-anchor=\"{anchor}\" fill=\"{fill}\"{weight} transform=\"rotate({degrees} {x:.1} {y:.1})\">{}{}</text>",
+            font.size,
+            title_of(hover),
+            xml_escape(text)
+        );
+    }
+}
+
+fn anchor_name(anchor: Anchor) -> &'static str {
+    match anchor {
+        Anchor::Start => "start",
+        Anchor::Middle => "middle",
+        Anchor::End => "end",
     }
 }
 
@@ -540,5 +633,41 @@ mod tests {
         assert_eq!(ticks(0.0, 1.0, 5).1, 1);
         let (t, _) = ticks(0.0, 347.0, 4);
         assert_eq!(t, vec![0.0, 100.0, 200.0, 300.0]);
+    }
+
+    // Issue 18: "every chart in the app explains itself"; a bar left
+    // unnamed does not. Every category is named at a phone's width and at
+    // a desktop's, whole or, when cut, with its full name on hover.
+    #[test]
+    fn every_category_is_named_at_any_width() {
+        let names = [
+            "random",
+            "round_robin",
+            "weighted_round_robin",
+            "weighted_random",
+            "least_connections",
+            "power_of_d",
+            "peak_ewma",
+            "consistent_hash",
+            "locality",
+            "a_policy_with_a_very_long_name_indeed",
+        ];
+        let mut chart = Chart::new("Latency by policy", Axis::new("policy", ""), Axis::new("latency", "ms"));
+        chart.categories = names.iter().map(|n| n.to_string()).collect();
+        let points = (0..names.len()).map(|i| Point::new(i as f64, 10.0 + i as f64)).collect();
+        chart.series.push(Series { name: "p99".into(), mark: Mark::Bars, points });
+        for width in [330.0, 760.0, 1400.0] {
+            let svg = chart.to_svg(width, 380.0, &PAPER);
+            for n in names {
+                let whole = svg.contains(&format!(">{n}</text>"));
+                let hovered = svg.contains(&format!("<title>{n}</title>"));
+                assert!(whole || hovered, "at {width} px, {n} is not named:\n{svg}");
+            }
+            // The axis heading sits below the names, inside the picture.
+            let heading = svg.lines().find(|l| l.contains(">policy</text>")).expect("the x axis heading");
+            let y: f64 =
+                heading.split("y=\"").nth(1).and_then(|r| r.split('"').next()).and_then(|v| v.parse().ok()).unwrap();
+            assert!(y < 380.0, "at {width} px the heading is at {y}");
+        }
     }
 }

@@ -487,3 +487,56 @@ fn retries_per_request_stay_within_the_limit() {
     }
     assert!(wrong.is_empty(), "{}; {t:?}", wrong.join("; "));
 }
+
+// Source: Finagle's RetryBudget (budget.rs cites it): a request's deposit
+// expires after the ttl (10 s), so a calm period does not bank retries for
+// a later storm. Two minutes of calm (12,000 requests at 20 %: 2,400 tokens
+// under a rule without expiry), then every server fails every request and
+// three retries are allowed. Checked after every event of the storm: the
+// retries made in it are at most 20 % of the requests made in the last ttl
+// plus one slice (the window moves a slice at a time), plus one; and within
+// its first two seconds the budget refuses retries, which a bank of 2,400
+// tokens against a demand of about 300 a second would not.
+#[test]
+fn retry_budget_deposits_expire_after_the_ttl() {
+    use clusterscope_core::balance::budget::{SLICES, TTL};
+    let mut c = config(Policy::RoundRobin, 4, 31);
+    c.rate = 100;
+    c.retries = 3;
+    c.retry_budget_ppm = 200_000;
+    let mut b = Balance::new(c);
+    let calm = 120 * SEC;
+    let mut arrivals: Vec<Time> = Vec::new();
+    let step = |b: &mut Balance, arrivals: &mut Vec<Time>| {
+        let before = b.totals().requests;
+        b.step();
+        if b.totals().requests > before {
+            arrivals.push(b.now());
+        }
+    };
+    while b.next_event().is_some_and(|t| t <= calm) {
+        step(&mut b, &mut arrivals);
+    }
+    let t = b.totals();
+    assert_eq!(t.retries, 0, "calm: nothing to retry: {t:?}");
+    assert!(t.requests > 11_000, "{t:?}");
+    for s in 0..4 {
+        b.errors(s, 1_000_000).unwrap();
+    }
+    let (retries_before, refused_before) = (t.retries, t.budget_refused);
+    let window = TTL + TTL / SLICES as Time;
+    while b.next_event().is_some_and(|t| t <= calm + 4 * SEC) {
+        step(&mut b, &mut arrivals);
+        let now = b.now();
+        let recent = arrivals.iter().filter(|&&a| a + window > now).count() as f64;
+        let retries = b.totals().retries - retries_before;
+        assert!(
+            retries as f64 <= 0.2 * recent + 1.0,
+            "at {now}: {retries} retries in the storm, {recent} requests in the last ttl"
+        );
+        if now >= calm + 2 * SEC {
+            assert!(b.totals().budget_refused > refused_before, "at {now}: the calm period banked retries");
+        }
+    }
+    assert!(b.totals().retries > retries_before, "the recent deposits allow some retries");
+}

@@ -138,3 +138,29 @@ fn a_chart_has_a_title_ticks_units_a_legend_and_values_on_hover() {
     assert!(svg.contains(">round robin</text>"), "a legend");
     assert!(svg.contains("<title>round robin, load 200 req/s: 30.5 ms</title>"), "the value on hover:\n{svg}");
 }
+
+// Issue 18: "every chart in the app explains itself; the ring compare
+// chart's title and axes must say what is compared". After changes, the
+// keys each algorithm moved against the least possible (Karger et al.'s
+// ideal, 1/(n+1) of the keys for one server added); with no change, how
+// evenly each spreads the keys. Never the generic "value".
+#[test]
+fn the_ring_comparison_chart_says_what_it_compares() {
+    let exp = registry::find_experiment("ring", "compare").expect("registered");
+    let moved = experiment::run(exp, Some(&scenario("ring/add-node.scn")), &[]).expect("runs");
+    let chart = moved.chart().expect("a chart");
+    assert!(
+        chart.title.starts_with("Keys moved by the changes, by algorithm, against the least possible"),
+        "{}",
+        chart.title
+    );
+    assert_eq!((chart.x.heading(), chart.y.heading()), ("placement algorithm".into(), "keys moved (%)".into()));
+    assert_eq!(chart.series.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["moved", "least possible (ideal)"]);
+    assert_eq!(chart.categories.len(), moved.rows.len(), "one group of bars per algorithm");
+    let still = Scenario::parse("lab ring\nseed 1\n").expect("a valid scenario");
+    let even = experiment::run(exp, Some(&still), &[]).expect("runs").chart().expect("a chart");
+    assert!(even.title.starts_with("Most loaded server against the mean, by algorithm"), "{}", even.title);
+    assert_eq!(even.y.heading(), "max / mean");
+    let svg = even.to_svg(760.0, 380.0, &PAPER);
+    assert!(!svg.contains(">value</text>"), "{svg}");
+}

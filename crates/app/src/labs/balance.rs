@@ -1,11 +1,15 @@
-//! The Load-balancing lab's own panel: the latency histogram. The drawing
+//! The Load-balancing lab's own panel: the latency histogram, a chart of
+//! the shared chart module (title, axes, values on hover, export). The drawing
 //! (servers, the balancer, requests and answers), the server table,
 //! metrics and charts are the shared ones; the comparison of every policy
 //! on the same traffic is one of the lab's experiments.
 
 use super::LabView;
 use crate::ctx::{Ctx, PanelProps};
+use crate::view::results::ChartView;
 use clusterscope_core::balance::lab::BalanceView;
+use clusterscope_core::chart::{Axis, Chart, Mark, Point, Series};
+use std::rc::Rc;
 use yew::prelude::*;
 
 /// The Load-balancing lab's own views.
@@ -17,40 +21,41 @@ pub const VIEW: LabView = LabView {
     side: |_| Html::default(),
 };
 
+/// The name of the bucket up to `hi` microseconds.
+fn bucket_name(hi: u64) -> String {
+    if hi == u64::MAX {
+        "more".to_string()
+    } else if hi >= 1_000_000 {
+        format!("≤{}s", hi / 1_000_000)
+    } else {
+        format!("≤{}ms", hi / 1_000)
+    }
+}
+
+/// The histogram as a chart of the shared chart module: a title, axes
+/// with their units, each bar's count on hover, SVG and PNG export.
+pub fn histogram_chart(view: &BalanceView) -> Chart {
+    let completed: u64 = view.buckets.iter().map(|b| b.1).sum();
+    let mut chart = Chart::new(
+        format!("Latency of the {completed} requests completed in the last 1–2 s"),
+        Axis::new("latency, up to", ""),
+        Axis::new("requests completed", ""),
+    );
+    chart.categories = view.buckets.iter().map(|(hi, _)| bucket_name(*hi)).collect();
+    let points = view.buckets.iter().enumerate().map(|(i, (_, n))| Point::new(i as f64, *n as f64)).collect();
+    chart.series.push(Series { name: "requests".into(), mark: Mark::Bars, points });
+    chart
+}
+
 /// The latency histogram of the last one to two seconds.
 #[function_component]
 pub fn Histogram(props: &PanelProps) -> Html {
     let Some(view) = props.ctx.state.view.as_ref().and_then(|v| bincode::deserialize::<BalanceView>(v).ok()) else {
         return html! {};
     };
-    let max = view.buckets.iter().map(|b| b.1).max().unwrap_or(0).max(1) as f64;
-    let n = view.buckets.len().max(1) as f64;
-    let label = |hi: u64| {
-        if hi == u64::MAX {
-            "more".to_string()
-        } else if hi >= 1_000_000 {
-            format!("≤{}s", hi / 1_000_000)
-        } else {
-            format!("≤{}ms", hi / 1_000)
-        }
-    };
     html! {
         <section class="panel charts histogram" aria-label="Latency histogram">
-            <figure>
-                <figcaption>{ "Latency histogram, last 1–2 s (requests completed)" }</figcaption>
-                <svg viewBox="0 0 560 80" role="img" aria-label="Latency histogram">
-                    { for view.buckets.iter().enumerate().map(|(i, (hi, count))| {
-                        let h = 56.0 * *count as f64 / max;
-                        let x = i as f64 * 560.0 / n;
-                        html! { <g>
-                            <rect x={format!("{:.1}", x + 2.0)} y={format!("{:.1}", 60.0 - h)} width={format!("{:.1}", 560.0 / n - 4.0)} height={format!("{h:.1}")} fill="currentColor">
-                                <title>{ format!("{}: {count}", label(*hi)) }</title>
-                            </rect>
-                            <text x={format!("{:.1}", x + 560.0 / n / 2.0)} y="74" font-size="10" text-anchor="middle" fill="#8b95a7">{ label(*hi) }</text>
-                        </g> }
-                    }) }
-                </svg>
-            </figure>
+            <ChartView chart={Rc::new(histogram_chart(&view))} file="clusterscope-balance-latency" />
         </section>
     }
 }

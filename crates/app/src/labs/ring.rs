@@ -1,12 +1,15 @@
 //! The Ring lab's views: the hash circle with its points and keys, and the
-//! servers with their loads and actions (the comparison of algorithms is
-//! one of the lab's experiments).
+//! servers with their loads (a chart of keys per server against the mean,
+//! drawn by the shared chart module) and actions (the comparison of
+//! algorithms is one of the lab's experiments).
 
 use super::LabView;
 use crate::ctx::{Ctx, PanelProps};
 use crate::protocol::ToWorker;
 use crate::state::AppState;
 use crate::view::panels::Field;
+use crate::view::results::ChartView;
+use clusterscope_core::chart::{Axis, Chart, Mark, Point, Series};
 use clusterscope_core::ring::lab::RingFrame;
 use std::f64::consts::PI;
 use std::rc::Rc;
@@ -144,31 +147,35 @@ fn draw(ctx: &CanvasRenderingContext2d, r: &RingFrame, t: f64) {
         format!("no ring: {} keys placed by the algorithm", r.keys_total)
     };
     let _ = ctx.fill_text(&what, W / 2.0, 258.0);
-    // Load bars along the bottom: keys per server against the mean.
-    let live: Vec<_> = r.nodes.iter().collect();
-    if !live.is_empty() {
-        let max = live.iter().map(|n| n.keys).max().unwrap_or(1).max(1) as f64;
-        let mean = r.keys_total as f64 / r.nodes.iter().filter(|n| !n.failed).count().max(1) as f64;
-        let bw = (W - 40.0) / live.len() as f64;
-        let base = H - 8.0;
-        let height = 48.0;
-        for (i, n) in live.iter().enumerate() {
-            let h = height * n.keys as f64 / max;
-            let color = if n.failed { "#5b616e".to_string() } else { node_color(n.id) };
-            ctx.set_fill_style_str(&color);
-            ctx.fill_rect(20.0 + i as f64 * bw, base - h, (bw - 1.0).max(0.5), h);
-        }
-        let y = base - height * mean / max;
-        ctx.set_stroke_style_str("#dfe5ef");
-        ctx.set_line_width(1.0);
-        ctx.begin_path();
-        ctx.move_to(18.0, y);
-        ctx.line_to(W - 18.0, y);
-        ctx.stroke();
-        ctx.set_text_align("left");
-        ctx.set_fill_style_str("#8b95a7");
-        let _ = ctx.fill_text("keys per server (line: mean)", 20.0, base - height - 10.0);
+}
+
+/// Most servers named one by one under the load chart; beyond, the chart
+/// numbers them and draws a dot each.
+const NAMED_SERVERS: usize = 40;
+
+/// Keys per server against the mean, as a chart of the shared chart
+/// module (title, axes, legend, each value on hover, SVG and PNG export).
+pub fn load_chart(r: &RingFrame) -> Chart {
+    let up = r.nodes.iter().filter(|n| !n.failed).count().max(1);
+    let mean = r.keys_total as f64 / up as f64;
+    let named = r.nodes.len() <= NAMED_SERVERS;
+    let mut chart = Chart::new(
+        format!("Keys per server under {}, against the mean ({} keys, {} servers up)", r.algorithm, r.keys_total, up),
+        if named { Axis::new("server", "") } else { Axis::new("server number", "") },
+        Axis::new("keys", ""),
+    );
+    if named {
+        chart.categories =
+            r.nodes.iter().map(|n| if n.failed { format!("{} (failed)", n.name) } else { n.name.clone() }).collect();
     }
+    let x = |i: usize| if named { i as f64 } else { i as f64 + 1.0 };
+    let points = r.nodes.iter().enumerate().map(|(i, n)| Point::new(x(i), n.keys as f64)).collect();
+    let mark = if named { Mark::Bars } else { Mark::Dots };
+    chart.series.push(Series { name: "keys".into(), mark, points });
+    let last = r.nodes.len().saturating_sub(1);
+    let line = vec![Point::new(x(0), mean), Point::new(x(last), mean)];
+    chart.series.push(Series { name: format!("mean of the servers up ({mean:.0})"), mark: Mark::Line, points: line });
+    chart
 }
 
 /// The hash circle.
@@ -260,6 +267,7 @@ pub fn Servers(props: &PanelProps) -> Html {
         answer(&ctx.state, "locate ").map(|(q, servers)| (q.trim_start_matches("locate ").to_string(), servers));
     html! {
         <section class="panel servers" aria-label="Servers">
+            <ChartView chart={Rc::new(load_chart(&r))} file="clusterscope-ring-load" />
             <div class="row">
                 <label>{ "Where does key " }<input aria-label="Key to look up" placeholder="user:42" size="14" onchange={on_locate} />{ " go?" }</label>
                 if let Some((key, servers)) = located {

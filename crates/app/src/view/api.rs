@@ -15,14 +15,20 @@
 //! | `speed` | `speed`: virtual seconds per second, 0 = as fast as possible | |
 //! | `load` | `scenario` (file text) or `link` (the part after `#`) | opens it at its time |
 //! | `act` | `action`, as in a scenario file after `at T` (`"crash S1"`) | applies it now |
+//! | `takeOver` | | drops the scenario's actions still to come (a preset's script) |
+//! | `undo` | | undoes the last branch or take-over: the actions it dropped come back |
 //! | `view` | `view`: `cluster`, `diagram` or `both` | |
 //! | `get` | | nothing (answers with `state`) |
 //!
 //! The answer is `{type: "reply", id, ok: true, state}` once the lab has
 //! done it (`state`: `lab`, `time` in seconds, `playing`, `fingerprint`,
-//! `events`, `leader`, `decided`, `violation`, `link`), or `{type: "error", id, ok: false, error}`: for an unknown
+//! `events`, `leader`, `decided`, `violation`, `link`, `script`: actions
+//! still to come, `branch`: what the last branch or take-over dropped, in
+//! words, while `undo` can bring it back, else `null`), or `{type:
+//! "error", id, ok: false, error}`: for an unknown
 //! type, a missing or ill-typed field, another version, or something the
-//! lab refused (a malformed scenario, an action naming no server). An
+//! lab refused (a malformed scenario, an action naming no server, a
+//! `takeOver` with no script to come, an `undo` with nothing to undo). An
 //! error changes nothing. Events go to the parent as `{type: "event",
 //! event, time, ...}`: `ready` (the lab is up: `lab`), `loaded` (a run
 //! opened), `time` (at most four a second while playing, and after every
@@ -124,11 +130,13 @@ pub fn parse(data: &JsValue) -> Result<Request, String> {
             }
             Request::View(v)
         }
+        "takeOver" => Request::Worker(ToWorker::TakeOver),
+        "undo" => Request::Worker(ToWorker::Undo(true)),
         "get" => Request::Worker(ToWorker::Describe),
         other => {
             return Err(format!(
-                "unknown type {other:?}: play, pause, step, stepBack, seek, speed, load, act, view or get"
-            ))
+            "unknown type {other:?}: play, pause, step, stepBack, seek, speed, load, act, takeOver, undo, view or get"
+        ))
         }
     })
 }
@@ -199,6 +207,8 @@ pub fn state_object(s: &crate::protocol::ApiState) -> JsValue {
     set("decided", JsValue::from_f64(s.decided));
     set("violation", s.violation.as_deref().map_or(JsValue::NULL, JsValue::from_str));
     set("link", JsValue::from_str(&s.link));
+    set("script", JsValue::from_f64(s.script as f64));
+    set("branch", s.branch.as_deref().map_or(JsValue::NULL, JsValue::from_str));
     o.into()
 }
 

@@ -432,7 +432,8 @@ fn summary(state: &AppState) -> String {
 }
 
 /// The cluster drawing of this moment as an SVG document (for "Export
-/// SVG"); `None` before the first frame.
+/// SVG"), with its legend and the story's caption in force under it;
+/// `None` before the first frame.
 pub fn svg(state: &AppState) -> Option<String> {
     let (Some(f), Some(schema)) = (state.frame.as_ref(), state.schema.as_ref()) else { return None };
     let scene = Scene {
@@ -447,9 +448,11 @@ pub fn svg(state: &AppState) -> Option<String> {
         still: false,
     };
     let (_, band) = legend_band(&legend_entries(schema, scene.theme));
-    let mut p = SvgPen::new(W, H + band);
+    let caption = pen::CaptionBand::new(state.caption_at(state.time()).map(|c| c.1), W);
+    let mut p = SvgPen::new(W, H + band + caption.height);
     draw(&mut p, &scene);
     draw_legend_band(&mut p, &scene, H, band);
+    caption.draw(&mut p, H + band, W, scene.theme);
     Some(p.finish())
 }
 

@@ -3,7 +3,7 @@
 //! page. A file that is not a scenario gets the parser's message (line and
 //! column) and the current run goes on.
 
-use super::{canvas, spacetime};
+use super::{canvas, pen, spacetime};
 use crate::ctx::Ctx;
 use crate::protocol::ToWorker;
 use crate::state::Msg;
@@ -49,19 +49,42 @@ pub fn download_text(text: &str, name: &str, mime: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
-/// Offers the canvas matching `selector` as a PNG named `name`.
-fn download_png(selector: &str, name: &str) -> bool {
+/// Offers the canvas matching `selector` as a PNG named `name`, with
+/// `caption` (the story's caption in force) in a band under the picture.
+fn download_png(selector: &str, name: &str, caption: Option<&str>) -> bool {
     let canvas = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.query_selector(selector).ok().flatten())
         .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok());
-    match canvas.and_then(|c| c.to_data_url_with_type("image/png").ok()) {
+    let Some(canvas) = canvas else { return false };
+    let picture = match caption {
+        None => Some(canvas),
+        Some(text) => with_caption(&canvas, text),
+    };
+    match picture.and_then(|c| c.to_data_url_with_type("image/png").ok()) {
         Some(url) => {
             download_url(&url, name);
             true
         }
         None => false,
     }
+}
+
+/// A new canvas: `src`, then a band with `text` under it (drawn at the
+/// device's pixel ratio, as the drawing is).
+fn with_caption(src: &HtmlCanvasElement, text: &str) -> Option<HtmlCanvasElement> {
+    let doc = web_sys::window()?.document()?;
+    let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
+    let (w, h) = (f64::from(src.width()), f64::from(src.height()));
+    let band = pen::CaptionBand::new(Some(text), w / ratio);
+    let out = doc.create_element("canvas").ok()?.dyn_into::<HtmlCanvasElement>().ok()?;
+    out.set_width(src.width());
+    out.set_height((h + band.height * ratio).ceil() as u32);
+    let ctx = out.get_context("2d").ok().flatten()?.dyn_into::<web_sys::CanvasRenderingContext2d>().ok()?;
+    ctx.draw_image_with_html_canvas_element(src, 0.0, 0.0).ok()?;
+    ctx.scale(ratio, ratio).ok()?;
+    band.draw(&mut pen::CanvasPen(&ctx), h / ratio, w / ratio, pen::theme());
+    Some(out)
 }
 
 /// Reads a scenario file and loads it (the worker answers a malformed one
@@ -179,10 +202,13 @@ impl Exports {
                 }
             })
         };
+        // The caption in force when the button is pressed.
+        let caption = |state: &crate::state::AppState| state.caption_at(state.time()).map(|c| c.1.to_string());
         let cluster_png = {
+            let state = ctx.state.clone();
             let name = format!("clusterscope-{lab}.png");
             Callback::from(move |_| {
-                download_png("canvas.cluster, canvas.stage-canvas", &name);
+                download_png("canvas.cluster, canvas.stage-canvas", &name, caption(&state).as_deref());
             })
         };
         let diagram_svg = {
@@ -194,14 +220,16 @@ impl Exports {
                     return;
                 };
                 let (win, filters) = shared.0.borrow().clone();
-                let svg = spacetime::svg(&state.diagram.0.borrow(), schema, &win, f.time, &filters);
+                let words = caption(&state);
+                let svg = spacetime::svg(&state.diagram.0.borrow(), schema, (&win, &filters), f.time, words.as_deref());
                 download_text(&svg, &name, "image/svg+xml");
             })
         };
         let diagram_png = {
+            let state = ctx.state.clone();
             let name = format!("clusterscope-{lab}-diagram.png");
             Callback::from(move |_| {
-                download_png("canvas.diagram", &name);
+                download_png("canvas.diagram", &name, caption(&state).as_deref());
             })
         };
         Exports { cluster_svg, cluster_png, diagram_svg, diagram_png }

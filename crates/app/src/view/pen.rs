@@ -44,6 +44,8 @@ pub trait Pen {
     fn fill_rect(&mut self, x: f64, y: f64, w: f64, h: f64);
     /// Text at a point.
     fn fill_text(&mut self, t: &str, x: f64, y: f64);
+    /// Text at a point, turned `degrees` about it (negative: anticlockwise).
+    fn turned_text(&mut self, t: &str, x: f64, y: f64, degrees: f64);
 }
 
 /// A canvas as a [`Pen`].
@@ -101,6 +103,13 @@ impl Pen for CanvasPen<'_> {
     }
     fn fill_text(&mut self, t: &str, x: f64, y: f64) {
         let _ = self.0.fill_text(t, x, y);
+    }
+    fn turned_text(&mut self, t: &str, x: f64, y: f64, degrees: f64) {
+        self.0.save();
+        let _ = self.0.translate(x, y);
+        let _ = self.0.rotate(degrees.to_radians());
+        let _ = self.0.fill_text(t, 0.0, 0.0);
+        self.0.restore();
     }
 }
 
@@ -266,6 +275,19 @@ impl Pen for SvgPen {
         );
         self.elements += 1;
     }
+    fn turned_text(&mut self, t: &str, x: f64, y: f64, degrees: f64) {
+        let _ = writeln!(
+            self.out,
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" fill=\"{}\" style=\"font: {}\" text-anchor=\"{}\" dominant-baseline=\"{}\" transform=\"rotate({degrees} {x:.1} {y:.1})\"{}>{}</text>",
+            self.fill,
+            self.font,
+            self.align,
+            self.baseline,
+            self.opacity(),
+            esc(t)
+        );
+        self.elements += 1;
+    }
 }
 
 /// The colours of the drawings, for the page's theme.
@@ -350,5 +372,77 @@ impl<P: Pen> clusterscope_core::chart::Sketch for PenSketch<'_, P> {
         });
         self.0.text_baseline("alphabetic");
         self.0.fill_text(text, x, y);
+    }
+    fn turned_text(
+        &mut self,
+        (x, y): (f64, f64),
+        text: &str,
+        font: clusterscope_core::chart::Font,
+        fill: &str,
+        degrees: f64,
+        _hover: Option<&str>,
+    ) {
+        self.text(0.0, 0.0, "", font, fill); // sets the font, alignment and colour
+        self.0.turned_text(text, x, y, degrees);
+    }
+}
+
+/// The story's caption in force, as a band an export draws under its
+/// picture, so a shared image tells the moment it shows (the page shows
+/// the same words in its caption bar above the drawing).
+pub struct CaptionBand {
+    lines: Vec<String>,
+    /// The band's height (0 without a caption).
+    pub height: f64,
+}
+
+/// Size of a caption's text in an export.
+const CAPTION_PX: f64 = 14.0;
+/// Height of one of its lines.
+const CAPTION_LINE: f64 = 19.0;
+
+impl CaptionBand {
+    /// The band for `caption`, set in lines that fit `width` px.
+    pub fn new(caption: Option<&str>, width: f64) -> CaptionBand {
+        let Some(text) = caption.map(str::trim).filter(|t| !t.is_empty()) else {
+            return CaptionBand { lines: Vec::new(), height: 0.0 };
+        };
+        // About 0.55 em a character in a sans-serif face.
+        let per_line = ((width - 28.0) / (CAPTION_PX * 0.55)).max(12.0) as usize;
+        let mut lines: Vec<String> = Vec::new();
+        let mut line = String::new();
+        for word in text.split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > per_line {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+        let height = 16.0 + lines.len() as f64 * CAPTION_LINE;
+        CaptionBand { lines, height }
+    }
+
+    /// Draws the band from `top`, `width` px wide.
+    pub fn draw(&self, p: &mut impl Pen, top: f64, width: f64, theme: Theme) {
+        if self.lines.is_empty() {
+            return;
+        }
+        p.alpha(1.0);
+        p.fill_style(theme.bg);
+        p.fill_rect(0.0, top, width, self.height);
+        p.fill_style(theme.faint);
+        p.fill_rect(0.0, top, width, 1.0);
+        p.fill_style("#4e79a7");
+        p.fill_rect(8.0, top + 8.0, 3.0, self.height - 16.0);
+        p.fill_style(theme.fg);
+        p.font(&format!("{CAPTION_PX}px sans-serif"));
+        p.text_align("left");
+        p.text_baseline("middle");
+        for (i, line) in self.lines.iter().enumerate() {
+            p.fill_text(line, 18.0, top + 8.0 + CAPTION_LINE * (i as f64 + 0.5));
+        }
     }
 }

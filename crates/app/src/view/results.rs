@@ -301,7 +301,9 @@ pub const CHART_SIZE: (f64, f64) = (760.0, 380.0);
 fn chart_size() -> (f64, f64) {
     let window = web_sys::window().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).unwrap_or(1280.0);
     let w = (window - 60.0).clamp(300.0, CHART_SIZE.0);
-    (w, (w * 0.5).max(260.0))
+    // Taller than half its width on a phone: turned category names take
+    // room under the plot.
+    (w, (w * 0.5).max(320.0))
 }
 
 /// A chart on the page (the core's SVG inline, so each mark shows its value

@@ -16,8 +16,8 @@
 //!   retry failed, rejected or timed-out attempts (up to a number of
 //!   retries, after an exponential back-off with jitter) while a retry
 //!   budget allows: each request adds `budget` tokens (20% means one retry
-//!   per five requests), each retry spends one, as in Finagle's retry
-//!   budgets.
+//!   per five requests), each retry spends one, and a deposit expires
+//!   after ten seconds, as in Finagle's retry budgets ([`budget`]).
 //! * **Detection**: active health checks (two failed checks mark a server
 //!   unhealthy, two passed ones healthy again) and passive outlier ejection
 //!   as Envoy does it (`consecutive_5xx`, ejection time growing with each
@@ -46,6 +46,7 @@
 //! an attempt), `detection` (health checks and outlier ejection), `regions`
 //! (the map) and `faults` (crashes, slow-downs, errors).
 
+pub mod budget;
 mod config;
 mod detection;
 pub mod experiments;
@@ -267,7 +268,8 @@ pub struct Balance {
     map: Option<Map>,
     /// Sum of one-way hop latencies of the attempts sent.
     hop_sum: u64,
-    tokens: f64,
+    /// The retry budget's deposits of the last ten seconds.
+    budget: budget::RetryBudget,
     totals: Totals,
     latency: Histogram<u64>,
     /// The latency of every ended request, once each: completed at its
@@ -355,7 +357,7 @@ impl Balance {
             servers,
             next_req: 1,
             requests: Requests::default(),
-            tokens: 0.0,
+            budget: budget::RetryBudget::new(),
             totals: Totals::default(),
             latency: hist(),
             latency_all: hist(),
@@ -640,7 +642,7 @@ impl Balance {
         };
         let key = self.draw_key(req);
         self.totals.requests += 1;
-        self.tokens += self.cfg.retry_budget_ppm as f64 / 1e6;
+        self.budget.deposit(self.now, self.cfg.retry_budget_ppm);
         self.requests.insert(req, Request { arrived: self.now, cost, balancer, key, attempt: 0, at: None });
         self.dispatch(req);
         self.schedule_arrival();
@@ -847,8 +849,7 @@ impl Balance {
         let Some(r) = self.requests.get(&req) else { return };
         let retries_used = r.attempt.saturating_sub(1);
         if retries_used < self.cfg.retries {
-            if self.tokens >= 1.0 {
-                self.tokens -= 1.0;
+            if self.budget.try_withdraw(self.now) {
                 self.totals.retries += 1;
                 // Exponential back-off with full jitter: uniform in
                 // [0, backoff · 2^retries).

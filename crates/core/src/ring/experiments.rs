@@ -11,6 +11,7 @@ use super::{
     compare_with_nodes, uniform_nodes, Algorithm, CompareRow, HashKind, KeyDistribution, NodeSpec, RingChange,
     RingModel, RingParams, DEFAULT_WEIGHT,
 };
+use crate::chart::{Axis, Chart, Mark, Point, Series};
 use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Lab, RunExperiment, Table};
 use crate::scenario::Scenario;
 
@@ -216,7 +217,42 @@ fn rows_table(params: &RingParams, servers: usize, rows: &[CompareRow]) -> Table
             Cell::num(r.overflowed as f64),
         ]);
     }
+    table.chart = Some(compare_chart(servers, params.keys, rows));
     table.note("keys rsd, max/mean: spread of keys over servers after the changes (rsd = std/mean); req: of requests.");
     table.note("moved: keys moved by all changes, over the keys; ideal: the least any placement must move.");
     table
+}
+
+/// What the comparison is about, drawn: after changes, the keys each
+/// algorithm moved against the least any placement must move (the ideal);
+/// with no change to compare, how evenly each spreads the keys (the most
+/// loaded server over the mean). One group of bars per algorithm; one that
+/// could not run has none.
+fn compare_chart(servers: usize, keys: u32, rows: &[CompareRow]) -> Chart {
+    let changed = rows.iter().any(|r| r.error.is_none() && r.ideal_fraction > 0.0);
+    let (title, y) = if changed {
+        ("Keys moved by the changes, by algorithm, against the least possible", Axis::new("keys moved", "%"))
+    } else {
+        ("Most loaded server against the mean, by algorithm (1 is perfectly even)", Axis::new("max / mean", ""))
+    };
+    let mut chart =
+        Chart::new(format!("{title} ({servers} servers, {keys} keys)"), Axis::new("placement algorithm", ""), y);
+    chart.categories = rows.iter().map(|r| r.algorithm.name().to_string()).collect();
+    let bars = |name: &str, value: fn(&CompareRow) -> f64| Series {
+        name: name.into(),
+        mark: Mark::Bars,
+        points: rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Point::new(i as f64, if r.error.is_some() { f64::NAN } else { value(r) }))
+            .collect(),
+    };
+    if changed {
+        chart.series.push(bars("moved", |r| r.moved_fraction * 100.0));
+        chart.series.push(bars("least possible (ideal)", |r| r.ideal_fraction * 100.0));
+    } else {
+        chart.series.push(bars("keys", |r| r.keys.max_over_mean));
+        chart.series.push(bars("requests", |r| r.requests.max_over_mean));
+    }
+    chart
 }

@@ -513,12 +513,21 @@ impl DiagramStore {
     }
 }
 
-/// The diagram as an SVG document, for "Export SVG".
-pub fn svg(store: &DiagramStore, schema: &Schema, win: &Window, now: Time, filters: &Filters) -> String {
+/// The diagram as an SVG document, for "Export SVG", with the story's
+/// caption in force (if any) under it.
+pub fn svg(
+    store: &DiagramStore,
+    schema: &Schema,
+    (win, filters): (&Window, &Filters),
+    now: Time,
+    caption: Option<&str>,
+) -> String {
     let w = shown_width();
     let g = Geometry::new(store, win, now, filters, w);
-    let mut p = SvgPen::new(w, g.height());
+    let band = pen::CaptionBand::new(caption, w);
+    let mut p = SvgPen::new(w, g.height() + band.height);
     draw(&mut p, store, schema, win, now, filters, pen::theme(), w);
+    band.draw(&mut p, g.height(), w, pen::theme());
     p.finish()
 }
 
