@@ -38,7 +38,7 @@ pub const PARAMS: &[ParamSpec] = &[
     p("latency", "Network latency (ms)", "one-way delay between balancer and server", Kind::Duration, 0, 10 * S, M, false),
     p("timeout", "Timeout (ms)", "how long the balancer waits for an attempt", Kind::Duration, M, 600 * S, S, true),
     p("retries", "Retries", "retries per request at most (0: none)", Kind::Count, 0, 10, 0, true),
-    p("retry_budget", "Retry budget (%)", "retries allowed per request made (20%: one in five); 1000%: effectively none", Kind::Percent, 0, 1_000 * PCT, 20 * PCT, true),
+    p("retry_budget", "Retry budget (%)", "retries allowed per request made in the last 10 s (20%: one in five); 1000%: effectively none", Kind::Percent, 0, 1_000 * PCT, 20 * PCT, true),
     p("backoff", "Back-off (ms)", "first retry waits up to this (full jitter), doubling per retry", Kind::Duration, 0, 60 * S, 10 * M, true),
     p("balancers", "Balancers", "balancers sharing the traffic; each sees only its own connections", Kind::Count, 1, 16, 1, false),
     p("health_interval", "Health checks (ms)", "active check interval per balancer and server; two failures mark a server unhealthy, two passes healthy (0: off)", Kind::Duration, 0, 600 * S, 0, false),
