@@ -11,7 +11,8 @@
 // page's main thread (all of it, script, style and layout, paint) and the
 // worker's thread, median and 95th percentile, in ms; Chromium's counters
 // (mean per frame) beside them. Tracing itself costs a little, so these
-// frames/s are a little below the untraced ones above.
+// frames/s (counted between the first and last traced frame) are a little
+// below the untraced ones above.
 // Usage (./dev bench runs it on dist/):
 //   node frame-bench.mjs [DIST ...]    # several builds side by side
 //   FRAME_BENCH_ROUNDS=5 node frame-bench.mjs OLD_DIST dist
@@ -46,7 +47,7 @@ async function measureCost(browser, url, frag, { warmupMs = 1500, windowMs = 500
   const p1 = await page.evaluate(() => ({ ...window.__posted }));
   await page.close();
   const frames = p1.count - p0.count;
-  return { ...r, fps: frames / (windowMs / 1e3), bytesPerFrame: frames ? (p1.bytes - p0.bytes) / frames : 0,
+  return { ...r, bytesPerFrame: frames ? (p1.bytes - p0.bytes) / frames : 0,
     virtualPerWall: (t1 - t0) / 1e6 / (windowMs / 1e3) };
 }
 

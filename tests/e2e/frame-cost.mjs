@@ -12,7 +12,10 @@
 // time their worker's parts themselves (user-timing measures named
 // `worker:…` in the worker) get those too. Chromium's own counters
 // (Performance.getMetrics: task, script, layout and style durations) over
-// the same window give the mean per frame as a second opinion.
+// the same window give the mean per frame as a second opinion. Tasks count
+// their thread (CPU) time where Chromium records it, so a machine busy with
+// other work slows the frames down but does not inflate these figures;
+// Chromium's counters are wall-clock time.
 
 // The trace's names for each part of the main thread's work.
 const SCRIPT = new Set(['FunctionCall', 'EvaluateScript', 'EventDispatch', 'TimerFire', 'FireAnimationFrame',
@@ -78,6 +81,13 @@ export async function traceFrames(browser, page, windowMs) {
   };
 }
 
+/// The milliseconds an event kept its thread busy: its thread time (CPU
+/// time) where the trace has it, so that other programs on a busy machine
+/// do not count; else its wall-clock duration.
+function busy(e) {
+  return (e.tdur ?? e.dur ?? 0) / 1e3;
+}
+
 /// The trace cut into frames at the marks: per frame, the main thread's
 /// and the worker's busy milliseconds and the main thread's parts.
 function splitTrace(events) {
@@ -117,13 +127,13 @@ function splitTrace(events) {
       const f = frameOf(e.ts);
       if (e.ph === 'X' && e.name === 'RunTask' && e.ts >= open.task) {
         open.task = e.ts + (e.dur ?? 0);
-        if (f >= 0) (isMain ? out.main : out.worker)[f] += (e.dur ?? 0) / 1e3;
+        if (f >= 0) (isMain ? out.main : out.worker)[f] += busy(e);
       } else if (isMain && e.ph === 'X' && e.ts >= open.part) {
         const part = SCRIPT.has(e.name) ? 'script' : STYLE_LAYOUT.has(e.name) ? 'styleLayout'
           : PAINT.has(e.name) ? 'paint' : null;
         if (part) {
           open.part = e.ts + (e.dur ?? 0);
-          if (f >= 0) out[part][f] += (e.dur ?? 0) / 1e3;
+          if (f >= 0) out[part][f] += busy(e);
         }
       } else if (!isMain && e.name?.startsWith('worker:') && e.cat?.includes('user_timing')) {
         // performance.measure: a begin and an end event with one id.
@@ -142,5 +152,8 @@ function splitTrace(events) {
     }
   }
   out.frames = n;
+  // Frames per second over the marks themselves (starting and stopping
+  // the trace takes a while the page keeps playing through).
+  out.fps = n > 0 ? n / ((marks[n] - marks[0]) / 1e6) : 0;
   return out;
 }

@@ -11,7 +11,7 @@
 //!
 //! [`Frame`]: clusterscope_core::lab::Frame
 
-use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
+use crate::protocol::{ApiState, BenchResult, FromWorker, Memory, Status, ToWorker, TuneSpec};
 use clusterscope_core::lab::diagram::{self, Chunk, Record};
 use clusterscope_core::lab::registry::parse_action;
 use clusterscope_core::lab::timetravel::{self, Snapshots, Stamp};
@@ -441,7 +441,12 @@ impl SimWorker {
             horizon: self.horizon,
             end: self.end,
             reset: self.owed.reset,
-            memory: (wasm_heap_bytes(), self.snapshots.len() as u32, self.snapshots.bytes() as u64),
+            memory: Memory {
+                heap: wasm_heap_bytes(),
+                in_use: crate::alloc::in_use(),
+                snapshots: self.snapshots.len() as u32,
+                snapshot_bytes: self.snapshots.bytes() as u64,
+            },
             speed: self.speed_owed.take(),
             undo: self.undo.as_ref().map(|u| u.said.clone()),
         }

@@ -1046,6 +1046,25 @@ impl Protocol for PaxosNode {
         self.durable.clone()
     }
 
+    fn msg_heap_bytes(msg: &PaxosMsg) -> usize {
+        use std::mem::size_of;
+        let value = |v: &Value| match v {
+            Value::Batch(b) => 16 + b.len() * size_of::<RequestId>(),
+            _ => 0,
+        };
+        match msg {
+            PaxosMsg::Promise { accepted, .. } => {
+                16 + accepted.len() * size_of::<(Slot, Ballot, Value)>()
+                    + accepted.iter().map(|(_, _, v)| value(v)).sum::<usize>()
+            }
+            PaxosMsg::Accept { value: v, .. } | PaxosMsg::Decide { value: v, .. } => value(v),
+            PaxosMsg::Decided { values, .. } => {
+                16 + values.len() * size_of::<Value>() + values.iter().map(value).sum::<usize>()
+            }
+            _ => 0,
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         btree_bytes::<Slot, (Ballot, Value)>(self.durable.accepted.len())
             + btree_bytes::<Slot, Value>(self.learned.len() + self.clients.len())
