@@ -67,8 +67,9 @@ async function measure(dist) {
     for (let i = 0; ; i++) {
       const wall = (Date.now() - start) / 60_000;
       // Builds that report it: the worker's WebAssembly heap and snapshots.
+      // Newer ones also what of it is in use.
       const worker = await page.locator('[data-metric="worker_memory"]').first()
-        .evaluate((e) => [Number(e.dataset.value), e.title], null).catch(() => null);
+        .evaluate((e) => [Number(e.dataset.value), e.title, e.dataset.inUse], null).catch(() => null);
       rows.push({ wall, virtual: (await virtualTime(page)) / 1e6, rss: treeRss(pid), worker });
       if (wall >= minutes) break;
       await page.waitForTimeout(30_000);
@@ -85,7 +86,9 @@ const results = await Promise.all(dists.map(measure));
 dists.forEach((dist, i) => {
   console.log(dist.replace(ROOT + '/', ''));
   for (const r of results[i]) {
-    const worker = r.worker ? `  worker heap ${(r.worker[0] / 1e6).toFixed(1)} MB (${r.worker[1].replace(/^.*; /, '')})` : '';
+    const inUse = r.worker?.[2] ? `, ${(Number(r.worker[2]) / 1e6).toFixed(1)} MB in use` : '';
+    const snapshots = r.worker?.[1].match(/(\d+) snapshots.*$/)?.[0] ?? '';
+    const worker = r.worker ? `  worker heap ${(r.worker[0] / 1e6).toFixed(1)} MB${inUse} (${snapshots})` : '';
     console.log(`  ${r.wall.toFixed(1).padStart(5)} min  virtual ${r.virtual.toFixed(1).padStart(6)} s  ${r.rss.toFixed(0).padStart(6)} MB${worker}`);
   }
 });

@@ -182,12 +182,42 @@ where
 }
 
 /// What every panel gets: the state and the worker.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Ctx {
     /// The page state.
     pub state: UseReducerHandle<AppState>,
     /// The worker.
     pub bridge: Bridge,
+    /// For a panel that follows at the text panels' pace: the state's
+    /// [`AppState::shown_version`] when this was made. Two such contexts
+    /// are equal while it is the same, so a frame that changes only the
+    /// drawing does not re-render the panel; otherwise (`None`) every new
+    /// state is a change.
+    paced: Option<u64>,
+}
+
+impl PartialEq for Ctx {
+    fn eq(&self, o: &Self) -> bool {
+        let same_state = match (self.paced, o.paced) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.state == o.state,
+        };
+        same_state && self.bridge == o.bridge
+    }
+}
+
+impl Ctx {
+    /// The state and the worker, for a view that follows every frame.
+    pub fn new(state: UseReducerHandle<AppState>, bridge: Bridge) -> Ctx {
+        Ctx { state, bridge, paced: None }
+    }
+
+    /// The same, for a panel that follows at the text panels' pace
+    /// ([`crate::state::TEXT_EVERY_MS`] while playing, at once otherwise):
+    /// it re-renders only when [`AppState::shown_version`] moves.
+    pub fn paced(&self) -> Ctx {
+        Ctx { paced: Some(self.state.shown_version), ..self.clone() }
+    }
 }
 
 /// Props of a panel.

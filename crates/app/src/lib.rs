@@ -6,6 +6,7 @@
 //! the page owns the pixels and never runs the engine. They talk through the
 //! serde enums in [`protocol`].
 
+pub mod alloc;
 pub mod codec;
 pub mod ctx;
 pub mod diagram;

@@ -184,10 +184,9 @@ pub struct Status {
     pub end: Time,
     /// The frame starts a new run or follows a seek: drop old history.
     pub reset: bool,
-    /// The worker's memory: its WebAssembly heap in bytes, the snapshots
-    /// kept for time travel and what they hold (as the lab estimates it).
+    /// The worker's memory.
     #[serde(default)]
-    pub memory: (u64, u32, u64),
+    pub memory: Memory,
     /// The speed the worker took from a scenario it loaded (its `speed`
     /// line), sent once: the page's speed control follows it.
     #[serde(default)]
@@ -196,6 +195,19 @@ pub struct Status {
     /// "Take over" ends the script), in words, while it can be undone.
     #[serde(default)]
     pub undo: Option<String>,
+}
+
+/// The worker's memory, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Its WebAssembly heap (which grows and never shrinks).
+    pub heap: u64,
+    /// Of that, allocated now (the rest was freed inside the heap).
+    pub in_use: u64,
+    /// Snapshots kept for time travel.
+    pub snapshots: u32,
+    /// What they hold, as the lab estimates it.
+    pub snapshot_bytes: u64,
 }
 
 /// Engine throughput measured in the worker.

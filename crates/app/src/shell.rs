@@ -218,7 +218,7 @@ pub fn App() -> Html {
     use_diagram_records(&state, &bridge, &view);
     use_results_open(&state, &view);
 
-    let ctx = Ctx { state: state.clone(), bridge };
+    let ctx = Ctx::new(state.clone(), bridge);
     if options.bench {
         return html! { <BenchPanel ctx={ctx} /> };
     }
@@ -654,6 +654,8 @@ fn on_drop(ctx: &Ctx, reader: Rc<RefCell<Option<gloo_file::callbacks::FileReader
 fn embedded(p: Parts, controls: Controls) -> Html {
     let [time, frames, frame_bytes, fingerprint, events] = p.data();
     let ctx = &p.ctx;
+    // Panels that follow at the text panels' pace, not every frame.
+    let paced = ctx.paced();
     let full = {
         let loc = window().location();
         format!("{}#{}", loc.pathname().unwrap_or_default(), ctx.state.link)
@@ -662,18 +664,18 @@ fn embedded(p: Parts, controls: Controls) -> Html {
         Controls::None => html! {},
         Controls::Compact => html! {
             <div class="embed-bar">
-                <panels::Transport ctx={ctx.clone()} compact={true} />
+                <panels::Transport ctx={paced.clone()} compact={true} />
                 <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
             </div>
         },
         Controls::Full => html! {
             <>
                 <div class="embed-bar">
-                    <panels::Transport ctx={ctx.clone()} compact={true} />
+                    <panels::Transport ctx={paced.clone()} compact={true} />
                     { p.view_switch.clone().unwrap_or_default() }
                     <a class="open-full" href={full} target="_blank" rel="noopener">{ "Open in ClusterScope ↗" }</a>
                 </div>
-                if p.timed { <panels::Timeline ctx={ctx.clone()} /> }
+                if p.timed { <panels::Timeline ctx={paced.clone()} /> }
             </>
         },
     };
@@ -683,10 +685,10 @@ fn embedded(p: Parts, controls: Controls) -> Html {
         <div class={classes!("embed", format!("view-{}", mode.name()))} data-time={time} data-frames={frames} data-frame-bytes={frame_bytes} data-lab={ctx.state.lab().to_string()} data-fingerprint={fingerprint} data-events={events} data-view={mode.name()}
             {ondragover} {ondrop}>
             { p.error }{ p.violation }
-            <story::CaptionBar ctx={ctx.clone()} />
+            <story::CaptionBar ctx={paced.clone()} />
             { p.drawing }
             { bar }
-            <tune::TunePool ctx={ctx.clone()} />
+            <tune::TunePool ctx={paced} />
             { p.help_overlay.unwrap_or_default() }
         </div>
     }
@@ -701,6 +703,8 @@ fn full_page(
 ) -> Html {
     let [time, frames, frame_bytes, fingerprint, events] = p.data();
     let (ctx, state) = (&p.ctx, &p.ctx.state);
+    // Panels that follow at the text panels' pace, not every frame.
+    let paced = &ctx.paced();
     let lab = state.lab().to_string();
     let own_stage = own.and_then(|v| v.stage);
     let cluster = state.schema.as_ref().is_none_or(|s| s.cluster);
@@ -717,7 +721,7 @@ fn full_page(
                 <h1>{ "ClusterScope" }</h1>
                 <nav aria-label="Labs">{ lab_tabs(ctx, &lab) }</nav>
                 <panels::Presets lab={lab.clone()} catalog={state.catalog.clone()} bridge={ctx.bridge.clone()} />
-                <files::Files ctx={ctx.clone()} shared={diagram_view.clone()} diagram={mode.diagram()} />
+                <files::Files ctx={paced.clone()} shared={diagram_view.clone()} diagram={mode.diagram()} />
                 <panels::Share link={state.link.clone()} />
                 <button class="help-button" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onclick={show_help}>{ "?" }</button>
             </header>
@@ -725,30 +729,30 @@ fn full_page(
             <main>
                 <section class="stage" aria-label="Lab">
                     <div class="stage-bar">
-                        <panels::Transport ctx={ctx.clone()} compact={false} />
+                        <panels::Transport ctx={paced.clone()} compact={false} />
                         { p.view_switch.unwrap_or_default() }
                     </div>
                     if cluster && own_stage.is_none() { <FirstHint /> }
-                    <story::Story ctx={ctx.clone()} />
-                    <story::CaptionBar ctx={ctx.clone()} />
+                    <story::Story ctx={paced.clone()} />
+                    <story::CaptionBar ctx={paced.clone()} />
                     { p.drawing }
-                    if cluster && own_stage.is_none() && timed && mode != ViewMode::Results { <narration::Narration ctx={ctx.clone()} /> }
-                    if timed { <panels::Timeline ctx={ctx.clone()} /> }
-                    if timed { <story::Script ctx={ctx.clone()} /> }
+                    if cluster && own_stage.is_none() && timed && mode != ViewMode::Results { <narration::Narration ctx={paced.clone()} /> }
+                    if timed { <panels::Timeline ctx={paced.clone()} /> }
+                    if timed { <story::Script ctx={paced.clone()} /> }
                     if mode != ViewMode::Results {
                         if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
                             <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} />
                         }
-                        { own.map(|v| (v.below)(ctx)).unwrap_or_default() }
+                        { own.map(|v| (v.below)(paced)).unwrap_or_default() }
                     }
                 </section>
                 // The results view has the width of the page.
                 <aside hidden={mode == ViewMode::Results}>
-                    if cluster && own_stage.is_none() { <panels::NodePanel ctx={ctx.clone()} /> }
-                    <panels::Metrics ctx={ctx.clone()} />
-                    <panels::Charts ctx={ctx.clone()} />
+                    if cluster && own_stage.is_none() { <panels::NodePanel ctx={paced.clone()} /> }
+                    <panels::Metrics ctx={paced.clone()} />
+                    <panels::Charts ctx={paced.clone()} />
                     { settings(ctx, |p| html! { <panels::Network ..p /> }) }
-                    { own.map(|v| (v.side)(ctx)).unwrap_or_default() }
+                    { own.map(|v| (v.side)(paced)).unwrap_or_default() }
                     { settings(ctx, |p| html! { <panels::Setup ..p /> }) }
                 </aside>
             </main>
@@ -756,7 +760,7 @@ fn full_page(
                 <panels::EventLog log={state.shown.log.clone()} total={state.shown.log_total} />
             </section>
             if timed { <footer>{ format!("virtual time {}", format_clock(state.shown.frame.as_ref().map_or(0, |f| f.time))) }</footer> }
-            <tune::TunePool ctx={ctx.clone()} />
+            <tune::TunePool ctx={paced.clone()} />
             { p.help_overlay.unwrap_or_default() }
         </div>
     }

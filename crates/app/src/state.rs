@@ -127,6 +127,12 @@ pub struct AppState {
     pub shown: Rc<Shown>,
     /// When `shown` was last refreshed (wall-clock milliseconds).
     pub shown_at: f64,
+    /// Moves whenever something the text panels show may have changed:
+    /// `shown` was refreshed, or anything but the drawing changed (the
+    /// transport, the scenario, the user's choices, an answer from the
+    /// worker). A frame that only moves the drawing leaves it, so those
+    /// panels skip re-rendering ([`crate::ctx::Ctx::paced`]).
+    pub shown_version: u64,
     /// The Tune panel's sweep.
     pub tune: Rc<Tune>,
     /// How many workers Tune's pool runs.
@@ -191,6 +197,11 @@ impl Reducible for AppState {
 
     fn reduce(self: Rc<Self>, msg: Msg) -> Rc<Self> {
         let mut s = (*self).clone();
+        // Anything but a frame may change what a text panel shows; a
+        // frame says so itself (see `merge_frame`).
+        if !matches!(msg, Msg::Worker(FromWorker::Frame(..), _)) {
+            s.shown_version += 1;
+        }
         match msg {
             Msg::Worker(out, bytes) => s.heard(out, bytes),
             Msg::Error(e) => s.error = Some(e),
@@ -293,6 +304,17 @@ impl AppState {
         }
         let wall = js_sys::Date::now();
         let refresh = status.reset || !status.playing || wall - self.shown_at >= TEXT_EVERY_MS;
+        // What the panels show besides `shown`: the transport, the
+        // scenario, a broken invariant, whether the run can go on.
+        let moved = status.playing != self.status.playing
+            || status.settings.is_some()
+            || status.undo != self.status.undo
+            || status.end != self.status.end
+            || status.speed.is_some()
+            || self.frame.as_ref().is_none_or(|f| f.can_run != frame.can_run || f.violation != frame.violation);
+        if refresh || moved {
+            self.shown_version += 1;
+        }
         self.status = Status { link: None, settings: None, ..status };
         self.frame = Some(Rc::new(frame));
         self.frames += 1;

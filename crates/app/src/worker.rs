@@ -11,7 +11,7 @@
 //!
 //! [`Frame`]: clusterscope_core::lab::Frame
 
-use crate::protocol::{ApiState, BenchResult, FromWorker, Status, ToWorker, TuneSpec};
+use crate::protocol::{ApiState, BenchResult, FromWorker, Memory, Status, ToWorker, TuneSpec};
 use clusterscope_core::lab::diagram::{self, Chunk, Record};
 use clusterscope_core::lab::registry::parse_action;
 use clusterscope_core::lab::timetravel::{self, Snapshots, Stamp};
@@ -47,10 +47,14 @@ impl Saved {
 /// Diagram records between the lab and the page: taken from the lab every
 /// frame and before the lab is replaced by a snapshot (so none is lost),
 /// cut back when a snapshot replaces the lab, and sent while the page shows
-/// the diagram.
+/// the diagram. They are held packed as the lab made them (about ten bytes
+/// a record rather than a [`Record`]'s 48), one chunk a frame, and unpacked
+/// only to cut them after a seek back or to send many chunks as one.
 #[derive(Default)]
 struct Held {
-    records: std::collections::VecDeque<Record>,
+    chunks: std::collections::VecDeque<Chunk>,
+    /// Records in `chunks`.
+    count: usize,
     names: Vec<String>,
     names_sent: usize,
     skipped: u64,
@@ -60,9 +64,8 @@ struct Held {
 }
 
 impl Held {
-    fn absorb(&mut self, chunk: Chunk) {
-        let records = chunk.unpack();
-        for (i, name) in chunk.names.into_iter().enumerate() {
+    fn absorb(&mut self, mut chunk: Chunk) {
+        for (i, name) in std::mem::take(&mut chunk.names).into_iter().enumerate() {
             let at = chunk.names_from as usize + i;
             if at < self.names.len() {
                 self.names[at] = name;
@@ -70,36 +73,59 @@ impl Held {
                 self.names.push(name);
             }
         }
-        self.skipped += chunk.skipped;
-        self.violation = chunk.violation.or(self.violation);
-        for r in records {
-            if self.records.len() == diagram::BUFFER {
-                self.records.pop_front();
-                self.skipped += 1;
-            }
-            self.records.push_back(r);
+        self.skipped += std::mem::take(&mut chunk.skipped);
+        self.violation = chunk.violation.take().or(self.violation);
+        // What to drop is the worker's to say (`cut`), when it sends.
+        chunk.restart = None;
+        if chunk.is_empty() {
+            return;
         }
+        self.count += chunk.len();
+        self.chunks.push_back(chunk);
+        // The newest BUFFER records at most: older chunks are counted, not
+        // kept (a chunk larger than BUFFER alone is kept whole; the lab
+        // never makes one).
+        while self.count - self.chunks.front().map_or(0, Chunk::len) >= diagram::BUFFER {
+            let Some(old) = self.chunks.pop_front() else { break };
+            self.count -= old.len();
+            self.skipped += old.len() as u64;
+        }
+    }
+
+    /// Every record held, unpacked, oldest first.
+    fn records(&mut self) -> Vec<Record> {
+        self.count = 0;
+        self.chunks.drain(..).flat_map(|c| c.unpack()).collect()
     }
 
     /// A replay from record number `next` on replaces the rest.
     fn cut(&mut self, next: u64) {
-        let keep = self.records.partition_point(|r| r.seq < next);
-        self.records.truncate(keep);
+        let mut records = self.records();
+        let keep = records.partition_point(|r| r.seq < next);
+        records.truncate(keep);
+        if !records.is_empty() {
+            self.count = records.len();
+            self.chunks.push_back(Chunk::pack(&records));
+        }
         self.violation = None;
         self.restart = Some(self.restart.map_or(next, |r| r.min(next)));
     }
 
     /// Everything held, for the page.
     fn send(&mut self) -> Option<Chunk> {
-        if self.records.is_empty()
+        if self.chunks.is_empty()
             && self.restart.is_none()
             && self.names_sent == self.names.len()
             && self.violation.is_none()
         {
             return None;
         }
-        let records: Vec<Record> = self.records.drain(..).collect();
-        let mut chunk = Chunk::pack(&records);
+        let mut chunk = if self.chunks.len() == 1 {
+            self.count = 0;
+            self.chunks.pop_front().unwrap_or_default()
+        } else {
+            Chunk::pack(&self.records())
+        };
         let from = if self.restart == Some(0) { 0 } else { self.names_sent };
         chunk.names_from = from as u32;
         chunk.names = self.names[from.min(self.names.len())..].to_vec();
@@ -210,15 +236,33 @@ fn wasm_heap_bytes() -> u64 {
         .map_or(0, |m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().map_or(0, |b| u64::from(b.byte_length())))
 }
 
+/// The worker's clock (`performance`), if it has one.
+fn performance() -> Option<web_sys::Performance> {
+    use wasm_bindgen::JsCast;
+    js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>().ok().and_then(|g| g.performance())
+}
+
+/// Times one part of the worker's work on a frame (`step`: advancing the
+/// run; `build`: building the frame; `post`: encoding and posting it) as a
+/// user-timing measure named `worker:PART`, which Chromium's tracing
+/// records and the frame benchmark reads (tests/e2e/frame-cost.mjs). The
+/// entry is cleared at once, so nothing accumulates.
+fn timed<T>(part: &'static str, f: impl FnOnce() -> T) -> T {
+    let Some(perf) = performance() else { return f() };
+    let start = ["worker:", part, ":start"].concat();
+    let _ = perf.mark(&start);
+    let out = f();
+    let name = ["worker:", part].concat();
+    let _ = perf.measure_with_start_mark(&name, &start);
+    perf.clear_marks_with_mark_name(&start);
+    perf.clear_measures_with_measure_name(&name);
+    out
+}
+
 /// Wall-clock milliseconds, from the worker's high-resolution clock. Used
 /// only to pace playback and to time benchmarks; never inside the engine.
 fn wall_ms() -> f64 {
-    use wasm_bindgen::JsCast;
-    js_sys::global()
-        .dyn_into::<web_sys::WorkerGlobalScope>()
-        .ok()
-        .and_then(|g| g.performance())
-        .map_or_else(js_sys::Date::now, |p| p.now())
+    performance().map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 /// The run itself: loading, playing, snapshots, frames.
@@ -363,17 +407,20 @@ impl SimWorker {
         if self.owed.take_schema() {
             scope.respond(client, FromWorker::Schema(Box::new(self.lab.schema())));
         }
-        let status = self.status();
-        let mut frame = self.lab.frame(self.owed.reset);
-        if let Some(chunk) = self.lab.take_diagram() {
-            self.held.absorb(chunk);
-        }
-        if self.diagram_shown {
-            frame.diagram = self.held.send();
-        }
+        let (frame, status) = timed("build", || {
+            let status = self.status();
+            let mut frame = self.lab.frame(self.owed.reset);
+            if let Some(chunk) = self.lab.take_diagram() {
+                self.held.absorb(chunk);
+            }
+            if self.diagram_shown {
+                frame.diagram = self.held.send();
+            }
+            (frame, status)
+        });
         self.owed.sent();
         self.acked = false;
-        scope.respond(client, FromWorker::Frame(Box::new(frame), status));
+        timed("post", || scope.respond(client, FromWorker::Frame(Box::new(frame), status)));
     }
 
     /// The transport's state for the next frame, with the link when the
@@ -394,7 +441,12 @@ impl SimWorker {
             horizon: self.horizon,
             end: self.end,
             reset: self.owed.reset,
-            memory: (wasm_heap_bytes(), self.snapshots.len() as u32, self.snapshots.bytes() as u64),
+            memory: Memory {
+                heap: wasm_heap_bytes(),
+                in_use: crate::alloc::in_use(),
+                snapshots: self.snapshots.len() as u32,
+                snapshot_bytes: self.snapshots.bytes() as u64,
+            },
             speed: self.speed_owed.take(),
             undo: self.undo.as_ref().map(|u| u.said.clone()),
         }
@@ -819,7 +871,7 @@ impl Worker for SimWorker {
             Msg::Tick => {
                 self.timer = None;
                 if self.playing {
-                    self.advance();
+                    timed("step", || self.advance());
                     self.send_frame(scope);
                     self.schedule_tick(scope);
                 }

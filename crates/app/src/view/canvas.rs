@@ -11,6 +11,7 @@ use crate::state::{AppState, Msg};
 use clusterscope_core::lab::{MessageDot, MetricRole, NodeStatus, NodeView, RoleLook, Schema};
 use clusterscope_core::sim::Time;
 use std::f64::consts::PI;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::*;
@@ -385,12 +386,20 @@ fn shown_note(shown: usize, total: u64) -> Option<String> {
     (total as usize > shown).then(|| format!("showing {shown} of {total} messages in flight"))
 }
 
+/// Props of [`Legend`].
+#[derive(Properties, Clone, PartialEq)]
+struct LegendProps {
+    schema: Rc<Schema>,
+    /// "showing N of M messages in flight", when not all are drawn.
+    note: Option<AttrValue>,
+}
+
 /// The legend on the page, beside the drawing: HTML, so it wraps and stays
-/// legible on a phone and never covers a node.
-fn legend_html(state: &AppState) -> Html {
-    let Some(schema) = state.schema.as_ref() else { return html! {} };
-    let entries = legend_entries(schema, pen::theme());
-    let note = state.frame.as_ref().and_then(|f| shown_note(state.messages.len(), f.messages_total));
+/// legible on a phone and never covers a node. It re-renders only when
+/// the schema or its note changes, not with every frame the drawing takes.
+#[function_component]
+fn Legend(props: &LegendProps) -> Html {
+    let entries = legend_entries(&props.schema, pen::theme());
     html! {
         <div class="legend" aria-label="Legend">
             <ul>
@@ -398,15 +407,24 @@ fn legend_html(state: &AppState) -> Html {
                     <li><span class={classes!("swatch", dot.then_some("dot"))} style={format!("background:{c}")}></span>{ *label }</li>
                 }) }
             </ul>
-            if let Some(note) = note { <p class="shown-note">{ note }</p> }
+            if let Some(note) = props.note.clone() { <p class="shown-note">{ note }</p> }
         </div>
     }
+}
+
+/// The legend of the state's lab; its note follows at the text panels'
+/// pace (the frame they show).
+fn legend_html(state: &AppState) -> Html {
+    let Some(schema) = state.schema.clone() else { return html! {} };
+    let note =
+        state.shown.frame.as_ref().and_then(|f| shown_note(f.messages.len(), f.messages_total)).map(AttrValue::from);
+    html! { <Legend {schema} {note} /> }
 }
 
 fn summary(state: &AppState) -> String {
     let Some(schema) = state.schema.as_ref() else { return "Loading the simulation…".into() };
     // The metric the lab calls its leader, with its own label ("Leader S3").
-    let values = state.frame.as_ref().map_or(&[][..], |f| &f.metrics[..]);
+    let values = state.shown.frame.as_ref().map_or(&[][..], |f| &f.metrics[..]);
     let lead = schema.metrics.iter().position(|m| m.role == Some(MetricRole::Leader)).and_then(|i| {
         let m = &schema.metrics[i];
         values.get(i).map(|v| format!("{} {}. ", m.label, m.unit.format(*v)))
@@ -520,10 +538,14 @@ pub fn ClusterView(props: &PanelProps) -> Html {
             dispatcher.dispatch(Msg::Select(hit.map(|i| i as u32)));
         })
     };
-    let label = summary(state);
+    // The text description follows at the text panels' pace.
+    let label = {
+        let state = state.clone();
+        use_memo(state.shown_version, move |_| summary(&state))
+    };
     html! {
         <div class="cluster-drawing">
-            <canvas ref={canvas} class="cluster" width="640" height="520" role="img" aria-label={label} {onclick}></canvas>
+            <canvas ref={canvas} class="cluster" width="640" height="520" role="img" aria-label={(*label).clone()} {onclick}></canvas>
             { legend_html(state) }
         </div>
     }

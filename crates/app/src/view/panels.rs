@@ -366,6 +366,7 @@ pub fn NodePanel(props: &PanelProps) -> Html {
 pub fn Metrics(props: &PanelProps) -> Html {
     let state = &props.ctx.state;
     let (Some(schema), Some(f)) = (state.schema.clone(), state.shown.frame.clone()) else { return html! {} };
+    let memory = state.status.memory;
     html! {
         <section class="panel metrics" aria-label="Metrics">
             <h2>{ "Metrics" }</h2>
@@ -378,11 +379,12 @@ pub fn Metrics(props: &PanelProps) -> Html {
                     <dt>{ "Messages drawn" }</dt><dd data-metric="drawn">{ format!("{} of {}", f.messages.len(), f.messages_total) }</dd>
                 }
                 <dt>{ "Trace fingerprint" }</dt><dd data-metric="fingerprint" title="Equal fingerprints: identical runs">{ f.fingerprint_hex() }</dd>
-                if state.status.memory.0 > 0 {
+                if memory.heap > 0 {
                     <dt>{ "Worker memory" }</dt>
-                    <dd data-metric="worker_memory" data-value={state.status.memory.0.to_string()}
-                        title={format!("the worker's WebAssembly heap; {} snapshots for time travel hold about {:.1} MB", state.status.memory.1, state.status.memory.2 as f64 / 1e6)}>
-                        { format!("{:.1} MB", state.status.memory.0 as f64 / 1e6) }</dd>
+                    <dd data-metric="worker_memory" data-value={memory.heap.to_string()} data-in-use={memory.in_use.to_string()}
+                        title={format!("the worker's WebAssembly heap (it never shrinks); {:.1} MB of it in use, {} snapshots for time travel hold about {:.1} MB",
+                            memory.in_use as f64 / 1e6, memory.snapshots, memory.snapshot_bytes as f64 / 1e6)}>
+                        { format!("{:.1} MB", memory.heap as f64 / 1e6) }</dd>
                 }
             </dl>
         </section>

@@ -488,7 +488,8 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
     fn forget_diagram(&mut self) -> u64 {
         match self.diagram.as_mut() {
             Some(d) => {
-                d.buf.clear();
+                // A snapshot keeps no room for records it will not make.
+                d.buf = std::collections::VecDeque::new();
                 d.skipped = 0;
                 d.names_sent = 0;
                 d.next

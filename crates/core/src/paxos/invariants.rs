@@ -56,6 +56,15 @@ pub struct Choices {
 }
 
 impl Choices {
+    /// About the bytes it holds on the heap (what a copy costs): each vote
+    /// holds a small set of acceptors, one node of a B-tree.
+    fn heap_bytes(&self) -> usize {
+        use super::node::btree_bytes;
+        btree_bytes::<(Slot, Ballot), (Value, BTreeSet<NodeId>)>(self.votes.len())
+            + self.votes.len() * 96
+            + btree_bytes::<Slot, (Value, Ballot)>(self.chosen.len())
+    }
+
     /// Follows the events; returns what a majority accepted with one ballot
     /// in them: (slot, value, ballot), in order. A slot's first such value
     /// is its chosen one; a later different one breaks safety.
@@ -123,6 +132,9 @@ impl Invariant<PaxosNode> for OnlyProposedChosen {
     fn clone_box(&self) -> Box<dyn Invariant<PaxosNode>> {
         Box::new(self.clone())
     }
+    fn heap_bytes(&self) -> usize {
+        self.choices.heap_bytes() + super::node::btree_bytes::<Value, ()>(self.proposed.len())
+    }
 }
 
 /// At most one value is chosen per slot.
@@ -154,6 +166,9 @@ impl Invariant<PaxosNode> for OneValuePerSlot {
     }
     fn clone_box(&self) -> Box<dyn Invariant<PaxosNode>> {
         Box::new(self.clone())
+    }
+    fn heap_bytes(&self) -> usize {
+        self.choices.heap_bytes()
     }
 }
 
@@ -284,6 +299,9 @@ impl Invariant<PaxosNode> for LearnersAgree {
     }
     fn clone_box(&self) -> Box<dyn Invariant<PaxosNode>> {
         Box::new(self.clone())
+    }
+    fn heap_bytes(&self) -> usize {
+        self.choices.heap_bytes()
     }
 }
 

@@ -304,7 +304,7 @@ impl ClusterProtocol for PaxosNode {
         };
         let none = i64::MIN;
         let acceptor = cfg.is_acceptor(s.id());
-        let top_accepted = s.accepted().values().map(|(b, _)| *b).max();
+        let top_accepted = s.top_accepted();
         v.fields = vec![
             if acceptor { s.promised().code() } else { none },
             if acceptor { top_accepted.map_or(0, |b| b.code()) } else { none },

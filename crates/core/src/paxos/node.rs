@@ -481,6 +481,13 @@ impl Observable for PaxosNote {
     }
 }
 
+/// About the bytes a `BTreeMap<K, V>` of `n` entries takes on the heap:
+/// its nodes hold 11 entries, and keys inserted in order (slots) leave
+/// them about half full.
+pub(crate) fn btree_bytes<K, V>(n: usize) -> usize {
+    n * (std::mem::size_of::<K>() + std::mem::size_of::<V>()) * 2
+}
+
 /// What a server keeps on stable storage: the acceptor's promise and
 /// accepted values, and the highest round it has used or seen, so a
 /// restarted proposer never reuses a ballot.
@@ -552,6 +559,9 @@ pub struct PaxosNode {
     // Learner.
     learned: BTreeMap<Slot, Value>,
     applied: Slot,
+    /// The highest ballot among the accepted values (the page shows it on
+    /// every frame; finding it in `durable.accepted` would read every slot).
+    top_accepted: Option<Ballot>,
 }
 
 impl PaxosNode {
@@ -570,6 +580,10 @@ impl PaxosNode {
     /// The acceptor's accepted values.
     pub fn accepted(&self) -> &BTreeMap<Slot, (Ballot, Value)> {
         &self.durable.accepted
+    }
+    /// The highest ballot among the accepted values, if any.
+    pub fn top_accepted(&self) -> Option<Ballot> {
+        self.top_accepted
     }
     /// The proposer's current ballot.
     pub fn ballot(&self) -> Ballot {
@@ -840,6 +854,7 @@ impl PaxosNode {
             self.durable.promised = ballot;
             if self.durable.accepted.get(&slot).is_none_or(|(b, v)| (*b, v) != (ballot, &value)) {
                 self.durable.accepted.insert(slot, (ballot, value.clone()));
+                self.top_accepted = self.top_accepted.max(Some(ballot));
                 ctx.note(PaxosNote::AcceptedValue { slot, ballot, value, promised });
             }
             self.reply_to(from, PaxosMsg::Accepted { ballot, slot }, ctx);
@@ -1009,6 +1024,7 @@ impl Protocol for PaxosNode {
         PaxosNode {
             id,
             cfg: config.clone(),
+            top_accepted: durable.accepted.values().map(|(b, _)| *b).max(),
             durable,
             ballot: Ballot::default(),
             phase: Phase::Idle,
@@ -1028,6 +1044,32 @@ impl Protocol for PaxosNode {
 
     fn durable(&self) -> PaxosDurable {
         self.durable.clone()
+    }
+
+    fn msg_heap_bytes(msg: &PaxosMsg) -> usize {
+        use std::mem::size_of;
+        let value = |v: &Value| match v {
+            Value::Batch(b) => 16 + b.len() * size_of::<RequestId>(),
+            _ => 0,
+        };
+        match msg {
+            PaxosMsg::Promise { accepted, .. } => {
+                16 + accepted.len() * size_of::<(Slot, Ballot, Value)>()
+                    + accepted.iter().map(|(_, _, v)| value(v)).sum::<usize>()
+            }
+            PaxosMsg::Accept { value: v, .. } | PaxosMsg::Decide { value: v, .. } => value(v),
+            PaxosMsg::Decided { values, .. } => {
+                16 + values.len() * size_of::<Value>() + values.iter().map(value).sum::<usize>()
+            }
+            _ => 0,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        btree_bytes::<Slot, (Ballot, Value)>(self.durable.accepted.len())
+            + btree_bytes::<Slot, Value>(self.learned.len() + self.clients.len())
+            + btree_bytes::<Slot, Proposal>(self.proposals.len())
+            + self.queue.capacity() * std::mem::size_of::<RequestId>()
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {

@@ -442,6 +442,13 @@ impl Protocol for RaftNode {
         self.campaign(ctx);
     }
 
+    fn msg_heap_bytes(msg: &RaftMsg) -> usize {
+        match msg {
+            RaftMsg::AppendEntries { entries, .. } => 16 + entries.len() * std::mem::size_of::<Entry>(),
+            _ => 0,
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         self.log.capacity() * size_of::<Entry>()

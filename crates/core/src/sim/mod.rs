@@ -298,6 +298,15 @@ impl<P: Protocol> Sim<P> {
                 .sum::<usize>()
             + self.clients.approx_bytes()
             + self.invariants.iter().map(|i| i.heap_bytes()).sum::<usize>()
+            + self.in_flight().map(|m| P::msg_heap_bytes(m.msg)).sum::<usize>()
+            + self
+                .trace
+                .window()
+                .map(|e| match e {
+                    TraceEvent::Sent { msg, .. } => P::msg_heap_bytes(msg),
+                    _ => 0,
+                })
+                .sum::<usize>()
     }
     /// Time of the next queued event, if any.
     pub fn next_event_time(&self) -> Option<Time> {

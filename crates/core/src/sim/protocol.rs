@@ -86,6 +86,13 @@ pub trait Protocol: Clone + Debug {
     fn heap_bytes(&self) -> usize {
         0
     }
+    /// About how many bytes a message holds on the heap, shared payloads
+    /// counted whole (a snapshot's messages in flight outlive the copies
+    /// the run delivered): for the worker's snapshot budget.
+    fn msg_heap_bytes(msg: &Self::Msg) -> usize {
+        let _ = msg;
+        0
+    }
 }
 
 /// An effect a handler asks for.

@@ -60,6 +60,11 @@ impl Chains {
         Chains { per_node: nodes.iter().map(|n| Chain::of(&n.state)).collect() }
     }
 
+    /// The bytes its digests take on the heap (what a copy costs).
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.per_node.iter().map(|c| std::mem::size_of::<Chain>() + c.digests.len() * 8).sum()
+    }
+
     pub(super) fn truncated(&mut self, id: NodeId, from: u64) {
         if let Some(c) = self.per_node.get_mut(id as usize) {
             let keep = from.saturating_sub(1).saturating_sub(c.base).min(c.digests.len() as u64);

@@ -195,4 +195,8 @@ impl Invariant<RaftNode> for LeaderCompleteness {
     fn clone_box(&self) -> Box<dyn Invariant<RaftNode>> {
         Box::new(self.clone())
     }
+
+    fn heap_bytes(&self) -> usize {
+        self.chains.heap_bytes() + self.committed.heap_bytes()
+    }
 }

@@ -136,4 +136,8 @@ impl Invariant<RaftNode> for LogMatching {
     fn clone_box(&self) -> Box<dyn Invariant<RaftNode>> {
         Box::new(self.clone())
     }
+
+    fn heap_bytes(&self) -> usize {
+        self.chains.heap_bytes() + self.first.heap_bytes() + self.others.len() * 48
+    }
 }

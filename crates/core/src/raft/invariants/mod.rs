@@ -128,6 +128,11 @@ struct Window<T> {
 }
 
 impl<T: Clone> Window<T> {
+    /// The bytes its records take on the heap (what a copy costs).
+    fn heap_bytes(&self) -> usize {
+        self.items.len() * std::mem::size_of::<Option<T>>()
+    }
+
     fn get(&self, index: u64) -> Option<&T> {
         let k = usize::try_from(index.checked_sub(self.lo)?).ok()?;
         self.items.get(k)?.as_ref()

@@ -169,4 +169,8 @@ impl Invariant<RaftNode> for StateMachineSafety {
     fn clone_box(&self) -> Box<dyn Invariant<RaftNode>> {
         Box::new(self.clone())
     }
+
+    fn heap_bytes(&self) -> usize {
+        self.applied.heap_bytes()
+    }
 }
