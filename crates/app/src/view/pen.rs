@@ -170,6 +170,22 @@ impl SvgPen {
             String::new()
         }
     }
+
+    /// One `<text>` in the pen's fill, font and alignment, with `extra`
+    /// attributes (a rotation) after them.
+    fn text_element(&mut self, t: &str, x: f64, y: f64, extra: String) {
+        let _ = writeln!(
+            self.out,
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" fill=\"{}\" style=\"font: {}\" text-anchor=\"{}\" dominant-baseline=\"{}\"{extra}{}>{}</text>",
+            self.fill,
+            self.font,
+            self.align,
+            self.baseline,
+            self.opacity(),
+            esc(t)
+        );
+        self.elements += 1;
+    }
 }
 
 impl Pen for SvgPen {
@@ -263,30 +279,10 @@ impl Pen for SvgPen {
         self.elements += 1;
     }
     fn fill_text(&mut self, t: &str, x: f64, y: f64) {
-        let _ = writeln!(
-            self.out,
-            "<text x=\"{x:.1}\" y=\"{y:.1}\" fill=\"{}\" style=\"font: {}\" text-anchor=\"{}\" dominant-baseline=\"{}\"{}>{}</text>",
-            self.fill,
-            self.font,
-            self.align,
-            self.baseline,
-            self.opacity(),
-            esc(t)
-        );
-        self.elements += 1;
+        self.text_element(t, x, y, String::new());
     }
     fn turned_text(&mut self, t: &str, x: f64, y: f64, degrees: f64) {
-        let _ = writeln!(
-            self.out,
-            "<text x=\"{x:.1}\" y=\"{y:.1}\" fill=\"{}\" style=\"font: {}\" text-anchor=\"{}\" dominant-baseline=\"{}\" transform=\"rotate({degrees} {x:.1} {y:.1})\"{}>{}</text>",
-            self.fill,
-            self.font,
-            self.align,
-            self.baseline,
-            self.opacity(),
-            esc(t)
-        );
-        self.elements += 1;
+        self.text_element(t, x, y, format!(" transform=\"rotate({degrees} {x:.1} {y:.1})\""));
     }
 }
 
