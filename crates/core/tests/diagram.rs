@@ -197,4 +197,20 @@ fn why_lights_up_the_hand_computed_past_of_an_election() {
     let (frontier, inside) = clusterscope_core::lab::diagram::causal_past(&recs, 3, 2, 180_143);
     assert_eq!(inside, vec![true, true, true, true, false, false, true, true]);
     assert_eq!(frontier, vec![None, Some(166_099), Some(180_143)]);
+    // S3's first heartbeat to S2 (sent at 180.143, arrived at 199.619): its
+    // arrival's past is S2's own events, the message itself, and S3's
+    // events up to the send, which include S2's reply and so S2's earlier
+    // events: 7 of the 10 records made by then. Outside: the RequestVote to
+    // S1 and S1 becoming follower (S1's reply reached S3 at 184.453, after
+    // the send), and that reply.
+    lab.run_until(199_619);
+    let mut recs = recs;
+    recs.extend(records(&mut lab));
+    let tail: Vec<(What, u32, u32, u64)> = recs[8..].iter().map(|r| (r.what, r.from, r.to, r.t1)).collect();
+    assert_eq!(tail, vec![(What::Delivered, 0, 2, 184_453), (What::Delivered, 2, 1, 199_619)]);
+    let (_, inside) = clusterscope_core::lab::diagram::causal_past(&recs, 3, 1, 199_619);
+    assert_eq!(inside, vec![true, true, true, true, false, false, true, true, false, true]);
+    // To the end, 200 ms: S3's heartbeat to S1 ends too, 11 records in all.
+    lab.run_until(200_000);
+    assert_eq!(records(&mut lab).len(), 1);
 }
