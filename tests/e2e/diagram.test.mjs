@@ -325,9 +325,8 @@ test('the example page drives a cross-origin, sandboxed embedded lab and hears i
 // docs/embedding.md, the address options: `controls` is `none` (drive it
 // with the API), `compact` (play, step, speed, reset, clock) or `full`
 // (also the time slider and the view switch), and "a bad option is named
-// in a message and its default is used"; the `time` event comes "at most
-// four a second while playing".
-test('embed options: controls none, full and a bad one; time events at most four a second', async () => {
+// in a message and its default is used".
+test('embed options: controls none and full, and a bad option named with its default used', async () => {
   const link = cli(['link'], 'lab raft\nseed 4\nuntil 30s\n').trim();
   const embed = async (query) => {
     const { page, errors } = await open(`?embed=1&${query}#${link}`);
@@ -356,8 +355,12 @@ test('embed options: controls none, full and a bad one; time events at most four
     assert.deepEqual(p.errors, []);
     await p.page.close();
   }
+});
 
-  // A page embedding the lab counts its `time` events while it plays.
+// docs/embedding.md: the `time` event comes "at most four a second while
+// playing". A page embedding the lab counts them while it plays.
+test('an embedding page hears time events at most four a second', async () => {
+  const link = cli(['link'], 'lab raft\nseed 4\nuntil 30s\n').trim();
   const host = await browser.newPage();
   await host.setContent('<!doctype html><title>A course page</title>');
   await host.evaluate((src) => {
