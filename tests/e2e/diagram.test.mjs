@@ -98,6 +98,42 @@ test('the diagram draws a known run: one lane per server and one arrow per messa
   await page.close();
 });
 
+// Lamport 1978, §2, and crates/core/tests/diagram.rs (the same run worked
+// out by hand from its trace): three servers elect S3 by 180.143 ms, and
+// S3's first heartbeat to S2 leaves then and arrives at 199.619. A click on
+// that arrow goes to its arrival (the page then holds the 10 records made
+// by then); "Why?" lights up its causal past: S2's own events (S3's
+// RequestVote reaching it, becoming follower), the heartbeat itself, and
+// S3's events up to its send (its timer, candidacy, S2's reply, becoming
+// leader): 7. S1's part (the RequestVote to it, its becoming follower, its
+// reply, which reached S3 after the send) is concurrent and stays dark.
+test('"Why?" on a message lights up exactly the causal past worked out by hand', async () => {
+  const ELECTION = 'lab raft\nnodes 3\nseed 2\nrequest_rate 0\nuntil 200ms\n';
+  const link = cli(['link'], ELECTION).trim();
+  const { page, errors } = await open(`?view=diagram#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 200_000);
+  await page.getByRole('button', { name: 'Whole run' }).click();
+  const diagram = page.locator('canvas.diagram');
+  await page.waitForFunction(() => Number(document.querySelector('canvas.diagram')?.dataset.records) === 11);
+  await page.waitForTimeout(200);
+  const box = await diagram.boundingBox();
+  const [left, right] = [Number(await diagram.getAttribute('data-left')), Number(await diagram.getAttribute('data-right'))];
+  // The time axis runs from x = 46 to width - 10; three lanes 34 px high
+  // under a 26 px axis (spacetime/mod.rs): S2 at y = 77, S3 at y = 111.
+  const x = 46 + ((189_881 - left) / (right - left)) * (box.width - 56);
+  await diagram.click({ position: { x, y: 94 } });
+  await page.locator('.message-detail', { hasText: 'S3→S2 Heartbeat' }).waitFor();
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 199_619, null, { timeout: 10_000 })
+    .catch(async () => assert.fail(`went to ${await virtualTime(page)}, not to the heartbeat's arrival`));
+  await page.waitForFunction(() => Number(document.querySelector('canvas.diagram')?.dataset.records) === 10, null, { timeout: 10_000 })
+    .catch(async () => assert.fail(`records ${await diagram.getAttribute('data-records')}, expected the 10 up to 199.619 ms`));
+  await page.getByRole('button', { name: 'Why? Show what led here' }).click();
+  await page.waitForFunction(() => Number(document.querySelector('canvas.diagram')?.dataset.past) > 0);
+  assert.equal(Number(await diagram.getAttribute('data-past')), 7, 'the hand-computed causal past');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('clicking in the diagram goes to that time', async () => {
   const link = cli(['link'], KNOWN).trim();
   const { page } = await open(`?view=diagram#${link}`);
@@ -140,7 +176,9 @@ test('step back one event then forward one returns the same fingerprint', async 
     }, seen.at(-1));
     seen.push(await where());
   }
-  assert.equal(new Set(seen).size, 4, 'each step moves on by one event');
+  assert.equal(new Set(seen).size, 4, 'each step changes the run');
+  const events = seen.map((w) => Number(w.split(' ')[0]));
+  assert.deepEqual(events.slice(1), events.slice(0, -1).map((e) => e + 1), 'each step moves on by exactly one event');
   // Back with the arrow key, through the worker's snapshots.
   await page.keyboard.press('ArrowLeft');
   await reach(seen[2]);
@@ -180,7 +218,14 @@ test('the cluster view and the diagram export as SVG and PNG', async () => {
   const dsvg = await download(page, 'Diagram as SVG');
   const arrows = Number(await page.locator('canvas.diagram').getAttribute('data-arrows'));
   assert.ok(arrows > 0);
-  assert.ok(dsvg.bytes.toString().includes('<path d="M'), 'the arrows are paths');
+  // Message arrows are the only strokes 1.2 px wide (no causal past
+  // shown), each one `M x y L x y` shaft (its head, when drawn, a second
+  // subpath with two `L`s): the file holds exactly the arrows on screen.
+  const shafts = dsvg.bytes.toString().split('\n')
+    .filter((l) => l.includes('stroke-width="1.2"'))
+    .flatMap((l) => l.match(/ d="([^"]*)"/)[1].split('M').slice(1))
+    .filter((sub) => (sub.match(/L/g) ?? []).length === 1).length;
+  assert.equal(shafts, arrows, 'the SVG holds every arrow drawn');
   const dpng = await download(page, 'Diagram as PNG');
   assert.deepEqual([...dpng.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
   await page.close();
@@ -275,6 +320,71 @@ test('the example page drives a cross-origin, sandboxed embedded lab and hears i
   await page.click('#diagram');
   await frame.locator('canvas.diagram').waitFor();
   await page.close();
+});
+
+// docs/embedding.md, the address options: `controls` is `none` (drive it
+// with the API), `compact` (play, step, speed, reset, clock) or `full`
+// (also the time slider and the view switch), and "a bad option is named
+// in a message and its default is used".
+test('embed options: controls none and full, and a bad option named with its default used', async () => {
+  const link = cli(['link'], 'lab raft\nseed 4\nuntil 30s\n').trim();
+  const embed = async (query) => {
+    const { page, errors } = await open(`?embed=1&${query}#${link}`);
+    await page.locator('.embed canvas.cluster').waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-time]')?.dataset.time !== undefined);
+    return { page, errors };
+  };
+  const seen = async (page) => ({
+    play: await page.getByRole('button', { name: /^(Play|Pause)$/ }).count(),
+    slider: await page.getByRole('slider', { name: 'Time travel' }).count(),
+    views: await page.getByRole('group', { name: 'View' }).count(),
+  });
+  const none = await embed('controls=none');
+  assert.deepEqual(await seen(none.page), { play: 0, slider: 0, views: 0 }, 'controls=none: no controls');
+  assert.equal(await none.page.getByRole('alert').count(), 0);
+  const full = await embed('controls=full');
+  assert.deepEqual(await seen(full.page), { play: 1, slider: 1, views: 1 }, 'controls=full: slider and view switch too');
+  const bad = await embed('controls=sideways&view=upside');
+  const alert = bad.page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /controls=sideways is not none, compact or full/);
+  assert.match(await alert.textContent(), /view=upside is not cluster, diagram, both or results.*Defaults were used/);
+  assert.deepEqual(await seen(bad.page), { play: 1, slider: 0, views: 0 }, 'the default, compact controls');
+  assert.equal(await bad.page.locator('[data-view]').first().getAttribute('data-view'), 'cluster', 'the default view');
+  for (const p of [none, full, bad]) {
+    assert.deepEqual(p.errors, []);
+    await p.page.close();
+  }
+});
+
+// docs/embedding.md: the `time` event comes "at most four a second while
+// playing". A page embedding the lab counts them while it plays.
+test('an embedding page hears time events at most four a second', async () => {
+  const link = cli(['link'], 'lab raft\nseed 4\nuntil 30s\n').trim();
+  const host = await browser.newPage();
+  await host.setContent('<!doctype html><title>A course page</title>');
+  await host.evaluate((src) => {
+    window.times = [];
+    window.addEventListener('message', (e) => {
+      if (e.data?.api === 'clusterscope' && e.data.type === 'event' && e.data.event === 'time' && e.data.playing) {
+        window.times.push(performance.now());
+      }
+    });
+    const f = document.createElement('iframe');
+    f.src = src;
+    document.body.append(f);
+  }, `${url}?embed=1&controls=none&autoplay=1&speed=1#${link}`);
+  await host.waitForFunction(() => window.times.length > 0, null, { timeout: 30_000 });
+  await host.waitForTimeout(4000);
+  const times = await host.evaluate(() => window.times);
+  assert.ok(times.length >= 8, `${times.length} time events in about 4 s of play`);
+  // Four a second: posted at least 250 ms apart (received within a few
+  // milliseconds of that, as the page is busy or not).
+  const gaps = times.slice(1).map((t, i) => t - times[i]);
+  assert.ok(gaps.every((g) => g >= 200), `gaps between time events (ms): ${gaps.map(Math.round)}`);
+  const mean = (times.at(-1) - times[0]) / gaps.length;
+  assert.ok(mean >= 245, `one every ${mean.toFixed(0)} ms on average: more than four a second`);
+  await host.close();
 });
 
 test('malformed API messages get an error reply and change nothing', async () => {

@@ -134,3 +134,33 @@ impl PartialEq for Diagram {
         Rc::ptr_eq(&self.0, &o.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marks(from: u64, n: u64) -> Chunk {
+        let records: Vec<Record> = (from..from + n)
+            .map(|i| Record { seq: i, t0: i, t1: i, from: 0, to: 0, kind: 0, what: What::Timer, copy: false, id: 0 })
+            .collect();
+        Chunk::pack(&records)
+    }
+
+    // docs/using.md, the diagram: "the page keeps the last 400,000 records
+    // and says how many older ones it let go". Half a million records in
+    // chunks of 50,000: never more than 400,000 held, the newest always
+    // kept, the oldest let go and counted, none lost from the middle.
+    #[test]
+    fn the_page_keeps_the_last_400000_records_and_counts_the_rest() {
+        let mut store = DiagramStore::default();
+        for k in 0..10 {
+            store.apply(&marks(k * 50_000, 50_000), 1);
+            assert!(store.records.len() <= 400_000, "{} held", store.records.len());
+            assert_eq!(store.records.last().map(|r| r.seq), Some(k * 50_000 + 49_999), "the newest is kept");
+            assert_eq!(store.dropped + store.records.len() as u64, (k + 1) * 50_000, "every record held or counted");
+        }
+        assert!(store.dropped >= 100_000, "{} let go", store.dropped);
+        assert_eq!(store.records.first().map(|r| r.seq), Some(store.dropped), "the oldest went first");
+        assert!(store.records.windows(2).all(|w| w[1].seq == w[0].seq + 1), "none lost in the middle");
+    }
+}

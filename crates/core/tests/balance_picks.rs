@@ -473,3 +473,48 @@ fn two_failed_checks_mark_down_and_two_passed_mark_up() {
         );
     }
 }
+
+// ------------------------------------------------- several balancers
+
+// Source: docs/using.md ("one to sixteen balancers, each seeing only its
+// own connections"), as nginx's least_conn, whose counts are per worker
+// process, and Envoy's per-host active requests, per proxy. Exact: with
+// three balancers under least connections, every pick is the first server
+// with the fewest attempts outstanding from the balancer that picked, as
+// that balancer counted them just before; the test insists that many picks
+// differ from what the servers' total outstanding (all balancers' counts
+// added) would choose, so a balancer that saw the others' connections
+// would fail it.
+#[test]
+fn each_balancer_sees_only_its_own_connections() {
+    let mut c = config(Policy::LeastConnections, 6, 7);
+    c.balancers = 3;
+    c.rate = 900;
+    c.speeds = vec![50, 100, 200, 100, 50, 200];
+    let mut b = Balance::new(c);
+    let (mut picks, mut differ) = (0u64, 0u64);
+    let first_min = |loads: &[u32]| {
+        let min = *loads.iter().min().expect("servers");
+        loads.iter().position(|&l| l == min).expect("a minimum") as u32
+    };
+    while b.next_event().is_some_and(|t| t <= 4 * SEC) {
+        let before = b.balancers().to_vec();
+        let attempts = b.totals().attempts;
+        b.step();
+        if b.totals().attempts != attempts + 1 {
+            continue;
+        }
+        let server = *b.picks_log.back().expect("a pick is logged");
+        let bal = (0..before.len())
+            .find(|&k| b.balancers()[k].outstanding[server as usize] > before[k].outstanding[server as usize])
+            .expect("the picking balancer counts the attempt");
+        let own = &before[bal].outstanding;
+        assert_eq!(server, first_min(own), "balancer {} at {} µs: its own counts {own:?}", bal + 1, b.now());
+        let total: Vec<u32> = (0..own.len()).map(|s| before.iter().map(|v| v.outstanding[s]).sum()).collect();
+        picks += 1;
+        if first_min(&total) != server {
+            differ += 1;
+        }
+    }
+    assert!(picks > 3_000 && differ > picks / 5, "{picks} picks, {differ} unlike the total's choice");
+}

@@ -11,7 +11,7 @@
 //! nodes that changed.
 
 use clusterscope_core::lab::cluster::ClusterLab;
-use clusterscope_core::lab::{choose_messages, Lab, MessageDot, Messages, DRAWN_MESSAGES};
+use clusterscope_core::lab::{choose_messages, Frame, Lab, MessageDot, Messages, NodeView, Schema, DRAWN_MESSAGES};
 use clusterscope_core::raft::RaftNode;
 use clusterscope_core::scenario::Scenario;
 use clusterscope_core::sim::{Time, MS};
@@ -198,4 +198,65 @@ fn a_frame_that_is_not_full_sends_only_what_changed() {
     let full = lab.frame(true);
     assert_eq!(full.nodes.len(), 25, "a full frame sends every node");
     assert!(full.groups.is_some());
+}
+
+/// The node views a page holds after applying `frame` to `held` (a frame
+/// that is not full replaces only the nodes it carries).
+fn apply(held: &mut Vec<NodeView>, frame: &Frame) {
+    if frame.full || held.len() != frame.node_count as usize {
+        held.clone_from(&frame.nodes);
+        return;
+    }
+    for n in &frame.nodes {
+        held[n.id as usize] = n.clone();
+    }
+}
+
+/// A metric's value in a frame, by its name in the schema.
+fn metric(schema: &Schema, frame: &Frame, name: &str) -> f64 {
+    let i = schema.metrics.iter().position(|m| m.name == name).unwrap_or_else(|| panic!("no metric {name}"));
+    frame.metrics[i]
+}
+
+// lab/frame.rs, `Frame::nodes` ("the nodes that changed since the last
+// frame") and DESIGN.md principle 5 (the page draws from frames alone): a
+// page that applies each frame that is not full to what it holds must hold
+// exactly what a full frame of the same moment sends, after every frame,
+// through a crash, a restart and a partition (roles, terms, logs and
+// statuses change on some servers and not on others). And a frame's metric
+// values are the run's own, compared by value: the counts the simulator
+// keeps (`Lab::counters`) and the same metrics of the full frame.
+#[test]
+fn applying_partial_frames_holds_what_a_full_frame_sends() {
+    let text = "lab raft\nseed 4\nnodes 7\nrequest_rate 300\nat 600ms crash S2\nat 900ms partition S1,S3 | S2,S4,S5,S6,S7\nat 1300ms restart S2\nat 1500ms heal\nuntil 2s\n";
+    let scn = Scenario::parse(text).expect("parses");
+    let mut partial = Lab::new(&scn).expect("starts");
+    let mut full = Lab::new(&scn).expect("starts");
+    let schema = partial.schema();
+    let mut held = Vec::new();
+    let (mut sent, mut skipped) = (0, 0);
+    for step in 1..=200u64 {
+        let t = step * 10 * MS;
+        partial.run_until(t);
+        full.run_until(t);
+        let f = partial.frame(false);
+        let all = full.frame(true);
+        sent += f.nodes.len();
+        skipped += all.nodes.len() - f.nodes.len().min(all.nodes.len());
+        apply(&mut held, &f);
+        assert_eq!(held, all.nodes, "at {t} µs the page would hold other nodes than a full frame sends");
+        assert_eq!(f.node_count, all.node_count);
+        for (i, (a, b)) in f.metrics.iter().zip(&all.metrics).enumerate() {
+            assert!(a == b || (a.is_nan() && b.is_nan()), "metric {} is {a} in one frame and {b} in the other", i);
+        }
+        assert_eq!(f.metrics.len(), schema.metrics.len());
+        let c = partial.counters();
+        for (name, want) in
+            [("committed", c.committed), ("requests", c.requests), ("sent", c.sent), ("dropped", c.dropped)]
+        {
+            assert_eq!(metric(&schema, &f, name), want as f64, "{name} at {t} µs");
+        }
+    }
+    assert!(sent > 0 && skipped > 0, "some frames left unchanged nodes out ({skipped}) and some sent nodes ({sent})");
+    assert!(partial.counters().dropped > 0 && partial.counters().committed > 100, "{:?}", partial.counters());
 }

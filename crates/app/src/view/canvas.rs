@@ -550,3 +550,70 @@ pub fn ClusterView(props: &PanelProps) -> Html {
         </div>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clusterscope_core::lab::Lab;
+    use clusterscope_core::scenario::Scenario;
+
+    /// A pen that keeps the centre of every circle drawn.
+    #[derive(Default)]
+    struct Circles(Vec<(f64, f64)>);
+
+    impl Pen for Circles {
+        fn fill_style(&mut self, _: &str) {}
+        fn stroke_style(&mut self, _: &str) {}
+        fn line_width(&mut self, _: f64) {}
+        fn alpha(&mut self, _: f64) {}
+        fn font(&mut self, _: &str) {}
+        fn text_align(&mut self, _: &str) {}
+        fn text_baseline(&mut self, _: &str) {}
+        fn dash(&mut self, _: &[f64]) {}
+        fn begin_path(&mut self) {}
+        fn move_to(&mut self, _: f64, _: f64) {}
+        fn line_to(&mut self, _: f64, _: f64) {}
+        fn arc(&mut self, x: f64, y: f64, _: f64, _: f64, _: f64) {
+            self.0.push((x, y));
+        }
+        fn fill(&mut self) {}
+        fn stroke(&mut self) {}
+        fn fill_rect(&mut self, _: f64, _: f64, _: f64, _: f64) {}
+        fn fill_text(&mut self, _: &str, _: f64, _: f64) {}
+    }
+
+    /// Where one message from a node at x = 0 to one at x = 100 is drawn
+    /// `elapsed` µs into its 1,000 µs flight.
+    fn dot_x(elapsed: Time, still: bool) -> f64 {
+        let schema = Lab::new(&Scenario::parse("lab raft\n").expect("parses")).expect("starts").schema();
+        let places = [Place { x: 0.0, y: 50.0, r: 20.0, hub: false }, Place { x: 100.0, y: 50.0, r: 20.0, hub: false }];
+        let messages = [MessageDot { from: 0, to: 1, kind: 0, sent_at: 1_000, deliver_at: 2_000 }];
+        let scene = Scene {
+            schema: &schema,
+            nodes: &[],
+            messages: &messages,
+            messages_total: 1,
+            groups: &[],
+            time: 1_000 + elapsed,
+            selected: None,
+            theme: pen::DARK,
+            still,
+        };
+        let mut pen = Circles::default();
+        draw_messages(&mut pen, &scene, &places);
+        assert_eq!(pen.0.len(), 1, "one message, one dot");
+        pen.0[0].0
+    }
+
+    // docs/using.md, Keys: "with `prefers-reduced-motion` messages jump
+    // (near the sender, then near the receiver) instead of gliding" (WCAG
+    // 2.1, 2.3.3 Animation from Interactions). Gliding, the dot is where
+    // the flight has got to; still, it sits at a fifth of the way for the
+    // first half of the flight and at four fifths for the second.
+    #[test]
+    fn with_reduced_motion_messages_jump_instead_of_gliding() {
+        let at = |still| [100, 400, 600, 900].map(|t| dot_x(t, still).round());
+        assert_eq!(at(false), [10.0, 40.0, 60.0, 90.0]);
+        assert_eq!(at(true), [20.0, 20.0, 80.0, 80.0]);
+    }
+}

@@ -279,6 +279,33 @@ mod tests {
         }
     }
 
+    /// The store the worker opens (`Snapshots::starting`, docs/using.md
+    /// "Memory that stays flat": "at most 128 and at most 64 MiB"): held
+    /// at 0 s so that age thins nothing, it fills up to exactly 128 small
+    /// snapshots, or exactly 64 MiB of 1 MiB ones, and never holds more.
+    #[test]
+    fn the_worker_store_keeps_at_most_128_snapshots_and_64_mib() {
+        const MIB: usize = 1 << 20;
+        for (bytes, what) in [(1, "count"), (MIB, "bytes")] {
+            let mut store = Snapshots::starting(at(0, bytes), 0u64);
+            let (mut most, mut most_bytes) = (0, 0);
+            for s in 1..400u64 {
+                store.push(at(s, bytes), s);
+                store.thin(0);
+                most = most.max(store.len());
+                most_bytes = most_bytes.max(store.bytes());
+                assert!(
+                    store.len() <= 128 && store.bytes() <= 64 * MIB,
+                    "{what}: {} kept, {} bytes",
+                    store.len(),
+                    store.bytes()
+                );
+            }
+            let limit = if bytes == 1 { (most, 128) } else { (most_bytes, 64 * MIB) };
+            assert_eq!(limit.0, limit.1, "the {what} budget is reached, not a smaller one");
+        }
+    }
+
     /// Snapshots bigger than the whole budget: thinning stops at five
     /// (where a pass of the rule drops nothing) instead of going round for ever.
     #[test]

@@ -540,3 +540,81 @@ pub(super) fn shown_width() -> f64 {
         .filter(|w| *w >= 200.0)
         .unwrap_or(W)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clusterscope_core::lab::diagram::Chunk;
+    use clusterscope_core::lab::Lab;
+    use clusterscope_core::scenario::Scenario;
+
+    /// `n` delivered messages between four lanes, 50 µs apart, 30 µs each.
+    fn store(n: u64) -> DiagramStore {
+        let records: Vec<Record> = (0..n)
+            .map(|i| Record {
+                seq: i,
+                t0: i * 50,
+                t1: i * 50 + 30,
+                from: (i % 4) as u32,
+                to: ((i + 1) % 4) as u32,
+                kind: 0,
+                what: What::Delivered,
+                copy: false,
+                id: i,
+            })
+            .collect();
+        let mut s = DiagramStore::default();
+        s.apply(&Chunk::pack(&records), 4);
+        s
+    }
+
+    fn raft_schema() -> Schema {
+        Lab::new(&Scenario::parse("lab raft\n").expect("parses")).expect("starts").schema()
+    }
+
+    /// Draws the whole of `store` as SVG; returns what was drawn, the
+    /// document, and the arrows in it: message arrows are the only strokes
+    /// 1.2 px wide (no causal past shown), one `M x y L x y` shaft each
+    /// (a head is a second subpath with two `L`s).
+    fn drawn(store: &DiagramStore) -> (Drawn, String, usize) {
+        let win = Window { span: SEC, right: Some(SEC) };
+        let mut p = SvgPen::new(W, 600.0);
+        let out = draw(&mut p, store, &raft_schema(), &win, SEC, &Filters::default(), pen::DARK, W);
+        let doc = p.finish();
+        let shafts = doc
+            .lines()
+            .filter(|l| l.contains("stroke-width=\"1.2\""))
+            .filter_map(|l| l.split("d=\"").nth(1)?.split('"').next())
+            .flat_map(|d| d.split('M').skip(1))
+            .filter(|sub| sub.matches('L').count() == 1)
+            .count();
+        (out, doc, shafts)
+    }
+
+    // docs/using.md, the diagram: "It draws only what is on screen and at
+    // most 6,000 arrows (evenly chosen), saying "showing N of M arrows in
+    // view"". 7,000 in view, a thousand over the cap: every second one is
+    // drawn, 3,500, and the line under the diagram says so; the exported
+    // picture (the same drawing through `SvgPen`) holds exactly the arrows
+    // drawn.
+    #[test]
+    fn at_most_6000_arrows_are_drawn_and_the_rest_is_said() {
+        let (out, doc, shafts) = drawn(&store(7_000));
+        assert_eq!(out.in_view, 7_000);
+        assert!(out.arrows <= 6_000, "{} drawn", out.arrows);
+        assert_eq!(out.arrows, 3_500, "evenly chosen: every second arrow");
+        assert_eq!(shafts, out.arrows, "the SVG holds the arrows drawn");
+        assert!(doc.contains(">showing 3500 of 7000 arrows in view: zoom in to see every one<"), "the line says it");
+    }
+
+    // Below the cap every arrow in view is drawn, each once, and nothing is
+    // said about arrows left out.
+    #[test]
+    fn below_the_cap_every_arrow_is_drawn() {
+        let (out, doc, shafts) = drawn(&store(6_000));
+        assert_eq!((out.in_view, out.arrows, shafts), (6_000, 6_000, 6_000));
+        assert!(!doc.contains("showing"));
+        let (out, _, shafts) = drawn(&store(40));
+        assert_eq!((out.in_view, out.arrows, shafts), (40, 40, 40), "with arrow heads drawn too");
+    }
+}

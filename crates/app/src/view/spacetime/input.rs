@@ -168,7 +168,10 @@ fn on_move(h: Pointing) -> Callback<MouseEvent> {
 }
 
 /// A click (a release without a drag): shows the record under the pointer
-/// (asking the worker for a message's contents) and seeks to that time.
+/// (asking the worker for a message's contents) and seeks to that time; on
+/// a record, to when it ended (a message's arrival or loss, a mark's time),
+/// so that the page still holds it and all that led to it for "Why?" (a
+/// seek back drops the records made after its time).
 fn on_up(h: Pointing) -> Callback<MouseEvent> {
     Callback::from(move |e: MouseEvent| {
         let Some((x, y)) = h.to_local(&e) else { return };
@@ -177,7 +180,8 @@ fn on_up(h: Pointing) -> Callback<MouseEvent> {
             return;
         }
         let store = h.store.0.borrow();
-        if let Some(r) = h.nearest(x, y).and_then(|i| store.records.get(i).copied()) {
+        let chosen = h.nearest(x, y).and_then(|i| store.records.get(i).copied());
+        if let Some(r) = chosen {
             if r.what.is_message() {
                 h.bridge.send(ToWorker::MessageText { id: r.id, sent: r.t0 });
             }
@@ -185,7 +189,7 @@ fn on_up(h: Pointing) -> Callback<MouseEvent> {
         }
         let g = Geometry::new(&store, &h.win, h.now, &h.filters, shown_width());
         if x >= GUTTER {
-            h.bridge.send(ToWorker::Seek(g.t(x)));
+            h.bridge.send(ToWorker::Seek(chosen.map_or(g.t(x), |r| r.t1)));
         }
     })
 }
