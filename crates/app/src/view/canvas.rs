@@ -580,6 +580,7 @@ mod tests {
         fn stroke(&mut self) {}
         fn fill_rect(&mut self, _: f64, _: f64, _: f64, _: f64) {}
         fn fill_text(&mut self, _: &str, _: f64, _: f64) {}
+        fn turned_text(&mut self, _: &str, _: f64, _: f64, _: f64) {}
     }
 
     /// Where one message from a node at x = 0 to one at x = 100 is drawn
