@@ -341,14 +341,7 @@ fn local_sets(b: &Balance) -> Vec<Vec<u32>> {
 // regions of clients, three balancers, nine servers; ε = 25 %.
 #[test]
 fn locality_stays_local_until_the_local_servers_are_overloaded() {
-    let mut c = config(Policy::Locality, 9, 4);
-    c.regions = 3;
-    c.balancers = 3;
-    c.distance_latency = 20 * MS;
-    c.epsilon_pct = 25;
-    c.rate = 1_400;
-    c.timeout = SEC;
-    let mut b = Balance::new(c);
+    let mut b = locality_model(1_400);
     let local = local_sets(&b);
     let (mut picks, mut spills) = (0u32, 0u32);
     step_until(
@@ -376,6 +369,108 @@ fn locality_stays_local_until_the_local_servers_are_overloaded() {
     );
     assert!(picks > 4_000, "{picks} picks");
     assert!(spills > 100 && spills < picks / 2, "{spills} of {picks} picks spilled");
+}
+
+/// Three regions of clients, three balancers, nine servers; ε = 25 %.
+fn locality_model(rate: u64) -> Balance {
+    let mut c = config(Policy::Locality, 9, 4);
+    c.regions = 3;
+    c.balancers = 3;
+    c.distance_latency = 20 * MS;
+    c.epsilon_pct = 25;
+    c.rate = rate;
+    c.timeout = SEC;
+    Balance::new(c)
+}
+
+/// The bound above which a local pick spills: (1 + ε) × the balancer's
+/// mean outstanding + 1, ε = 25 %, nine servers.
+fn locality_bound(outstanding: &[u32]) -> f64 {
+    1.25 * f64::from(outstanding.iter().sum::<u32>()) / 9.0 + 1.0
+}
+
+// Source: policy.rs (locality: "the less loaded of two servers near the
+// balancer"), the power of two choices with the draws independent, as in
+// Mitzenmacher's supermarket model and power_of_d. Exact: with k local
+// servers, all within the bound (so nothing spills) and one strictly the
+// most loaded, the pick lands on it only when both draws do: 1/k² of such
+// picks. A rule that kept the first draw would give it 1/k. Counted over
+// every such pick of a busy run, within five standard errors.
+#[test]
+fn locality_takes_the_less_loaded_of_two_local_servers() {
+    let mut b = locality_model(1_000);
+    let local = local_sets(&b);
+    let (mut n, mut to_max, mut expected, mut var) = (0u32, 0u32, 0.0f64, 0.0f64);
+    step_until(
+        &mut b,
+        10 * SEC,
+        |_, p| {
+            let l = &local[p.bal];
+            let loads: Vec<u32> = l.iter().map(|&s| p.outstanding[s as usize]).collect();
+            let top = loads.iter().copied().max().unwrap_or(0);
+            let unique = loads.iter().filter(|&&x| x == top).count() == 1;
+            if l.len() < 2 || !unique || f64::from(top) > locality_bound(&p.outstanding) {
+                return;
+            }
+            assert!(l.contains(&p.server), "nothing above the bound, yet S{} is not local", p.server + 1);
+            let q = 1.0 / (l.len() * l.len()) as f64;
+            n += 1;
+            expected += q;
+            var += q * (1.0 - q);
+            to_max += u32::from(p.outstanding[p.server as usize] == top);
+        },
+        |_, _| {},
+    );
+    assert!(n > 800, "only {n} picks with every local server within the bound");
+    let got = f64::from(to_max);
+    assert!(
+        (got - expected).abs() <= 5.0 * var.sqrt(),
+        "{to_max} of {n} picks went to the most loaded local server; two choices give {expected:.0} ± {:.0}",
+        var.sqrt()
+    );
+}
+
+// Source: as above ("if it has more than (1 + ε) × the mean outstanding,
+// two of all"). When every local server is above the bound, whichever is
+// drawn spills to two of all nine servers, and the pick is local only when
+// that second choice is: exactly the share of the 81 ordered draws (a, c)
+// of the nine whose less loaded (c if it has fewer outstanding, else a) is
+// local, about (k/9)² here since the local servers are the loaded ones. A
+// bound that does not grow with the mean (one that wraps, or is never
+// reached) keeps them local. Counted over every such pick of a heavier run
+// than above (so the local servers are often all above the bound), within
+// five standard errors.
+#[test]
+fn locality_spills_when_every_local_server_is_above_the_bound() {
+    let mut b = locality_model(2_600);
+    let local = local_sets(&b);
+    let (mut n, mut stayed, mut expected, mut var) = (0u32, 0u32, 0.0f64, 0.0f64);
+    step_until(
+        &mut b,
+        4 * SEC,
+        |_, p| {
+            let l = &local[p.bal];
+            let out = &p.outstanding;
+            if !l.iter().all(|&s| f64::from(out[s as usize]) > locality_bound(out)) {
+                return;
+            }
+            let pairs = (0..9u32).flat_map(|a| (0..9u32).map(move |c| (a, c)));
+            let local_pairs =
+                pairs.filter(|&(a, c)| l.contains(&if out[c as usize] < out[a as usize] { c } else { a }));
+            let q = local_pairs.count() as f64 / 81.0;
+            n += 1;
+            expected += q;
+            var += q * (1.0 - q);
+            stayed += u32::from(l.contains(&p.server));
+        },
+        |_, _| {},
+    );
+    assert!(n > 2_000, "only {n} picks with every local server above the bound");
+    assert!(
+        (f64::from(stayed) - expected).abs() <= 5.0 * var.sqrt(),
+        "{stayed} of {n} picks stayed local with every local server above the bound; two of all give {expected:.0} ± {:.0}",
+        var.sqrt()
+    );
 }
 
 // ------------------------------------------------- ejection, health checks
