@@ -81,8 +81,9 @@ pub struct Engine {
     pub speed: Option<SpeedBench>,
     /// How each of [`LabDef::experiments`] runs, by name (one for each).
     pub runs: &'static [(&'static str, RunExperiment)],
-    /// Other labs' engines its experiments run (Paxos beside Raft runs
-    /// Raft): registering this engine registers them too.
+    /// Other labs' engines its experiments run (an experiment that sets two
+    /// labs side by side runs both): registering this engine registers them
+    /// too.
     pub also: &'static [&'static Engine],
 }
 
