@@ -30,8 +30,11 @@ async function shoot(browser, url, size, theme, only) {
   const files = [];
   for (const lab of labs) {
     if (only && slug(lab) !== only) continue;
-    await page.locator('nav[aria-label="Labs"] button', { hasText: lab }).click();
-    await page.waitForFunction((l) => document.querySelector('[data-lab]')?.dataset.lab !== undefined, lab);
+    const tab = page.locator('nav[aria-label="Labs"] button', { hasText: lab });
+    await tab.click();
+    // Each lab's engine is a worker of its own: wait until it runs the lab.
+    await page.locator('nav[aria-label="Labs"] button[aria-current="page"]', { hasText: lab }).waitFor();
+    await page.locator('#engine-loading').waitFor({ state: 'detached' });
     const speed = page.getByRole('combobox', { name: 'Speed', exact: true });
     // The Ring lab has no clock: it is drawn as it is.
     if (!(await speed.count())) {
