@@ -70,7 +70,9 @@ test('the page loads, the worker runs the simulation, play advances time and pau
 // is then kept busy for 1.5 s. A worker that did not wait would queue a
 // frame every tick meanwhile (about as many as the page takes in 1.5 s
 // when free), all handled at once when the page is free again; waiting,
-// it has sent one.
+// it has sent one, and then sends one per tick as the page acknowledges
+// (about 4 in the 60 ms after, at 60 frames/s): a quarter of the free
+// count (at least 10) separates the two with room on any machine.
 test('a busy page is never flooded: the worker waits for each frame to be acknowledged', async () => {
   const { page, errors } = await open();
   await waitForTime(page, 't > 0', 'the run to start');
@@ -84,7 +86,7 @@ test('a busy page is never flooded: the worker waits for each frame to be acknow
   await page.evaluate(() => { const end = performance.now() + 1500; while (performance.now() < end); });
   await page.waitForTimeout(60);
   const busy = (await frames()) - busy0;
-  assert.ok(busy <= 6, `${busy} frames handled right after 1.5 s busy (${free} in 1.5 s free): the worker did not wait`);
+  assert.ok(busy <= Math.max(10, free / 4), `${busy} frames handled right after 1.5 s busy (${free} in 1.5 s free): the worker did not wait`);
   assert.deepEqual(errors, []);
   await page.close();
 });
