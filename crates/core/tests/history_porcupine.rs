@@ -91,6 +91,6 @@ fn a_failing_history_shrinks_to_a_small_set_that_fails_for_its_own_reasons() {
                 assert!(!fails(&others), "{name}: without the read {} the rest can be ordered", entries[i]);
             }
         }
-        assert!(reason.starts_with("No order of these operations is legal."), "{reason}");
+        assert!(reason.starts_with("No order of these operations is legal:"), "{reason}");
     }
 }

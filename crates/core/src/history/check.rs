@@ -389,8 +389,9 @@ impl Run {
 
     /// Whether dropping `gone` from `keep` cannot by itself make the rest
     /// fail: reads never can; a write, append or compare-and-set can only
-    /// if an operation left observes the value it wrote; mutex operations
-    /// always might.
+    /// if an operation left observes the value it wrote, or a failed
+    /// compare-and-set left might have seen it; mutex operations always
+    /// might.
     fn removable(&self, part: &Part, gone: &[usize], rest: &[usize]) -> bool {
         let observed: Vec<u32> = rest
             .iter()
@@ -399,10 +400,20 @@ impl Run {
                 _ => None,
             })
             .collect();
+        // A failed compare-and-set saw some value other than the one it
+        // expected: any write of another value may be what it saw.
+        let failed: Vec<u32> = rest
+            .iter()
+            .filter_map(|&i| match part.steps[i] {
+                Step::Cas(from, _, Some(false)) => Some(from),
+                _ => None,
+            })
+            .collect();
+        let writes_free = |v: u32| !observed.contains(&v) && failed.iter().all(|&f| f == v);
         gone.iter().all(|&i| match part.steps[i] {
             Step::Read(_) => true,
-            Step::Write(v) | Step::Cas(_, v, _) => !observed.contains(&v),
-            Step::Append(piece) => !observed.iter().any(|&o| self.interner.contains(o, piece)),
+            Step::Write(v) | Step::Cas(_, v, _) => writes_free(v),
+            Step::Append(piece) => failed.is_empty() && !observed.iter().any(|&o| self.interner.contains(o, piece)),
             Step::Acquire | Step::Release => false,
         })
     }
@@ -466,18 +477,27 @@ impl Run {
     }
 
     fn reason(&mut self, entries: &[Entry], order: &[usize], blocked: usize, state: u32, step: Step) -> String {
-        let after = if order.is_empty() {
-            "first".to_string()
-        } else {
-            let names: Vec<String> = order.iter().map(|&i| format!("{}", entries[i])).collect();
-            format!("after {}", names.join(", "))
+        let after = match order {
+            [] => "first".to_string(),
+            [one] => format!("after {}", entries[*one]),
+            [.., last] if order.len() > 3 => {
+                format!(
+                    "after the {} operations of the longest legal order found, the last {}",
+                    order.len(),
+                    entries[*last]
+                )
+            }
+            _ => {
+                let names: Vec<String> = order.iter().map(|&i| format!("{}", entries[i])).collect();
+                format!("after {}", names.join(", "))
+            }
         };
         let e = &entries[blocked];
         let why = match self.interner.apply(state, step) {
             None => self.interner.why_not(state, step),
-            Some(_) => "every order that places it there fails later".to_string(),
+            Some(_) => "it could, but every order that places it there fails later".to_string(),
         };
-        format!("No order of these operations is legal. {e} must take effect before it returns, {after}, but {why}.")
+        format!("No order of these operations is legal: {e} must take effect before it returns, {after}; {why}.")
     }
 
     fn gave_up(&self, what: &str) -> Verdict {

@@ -169,14 +169,14 @@ impl Interner {
     pub(super) fn why_not(&self, state: u32, step: Step) -> String {
         let now = self.value(state);
         match step {
-            Step::Read(_) => format!("the value then is {now}"),
+            Step::Read(_) => format!("but the value then is {now}"),
             Step::Cas(from, _, Some(true)) => {
                 format!("it succeeded, so the value was {}, but the value then is {now}", self.value(from))
             }
-            Step::Cas(_, _, _) => format!("it failed, but the value then is {now}, which it expected"),
-            Step::Append(piece) => format!("{} cannot be appended to {now}", self.value(piece)),
-            Step::Acquire => "the mutex is held then".to_string(),
-            Step::Release => "the mutex is free then".to_string(),
+            Step::Cas(_, _, _) => format!("it failed, yet the value then is {now}, the value it expected"),
+            Step::Append(piece) => format!("but {} cannot be appended to {now}", self.value(piece)),
+            Step::Acquire => "but the mutex is held then".to_string(),
+            Step::Release => "but the mutex is free then".to_string(),
             Step::Write(_) => "a write always can".to_string(),
         }
     }
