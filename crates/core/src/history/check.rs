@@ -3,8 +3,8 @@
 
 use super::model::{Interner, ModelKind, Step};
 use super::{Entry, Value};
-use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// How much the checker may explore before it gives up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,7 +240,6 @@ impl Events {
 
 /// A set of operations with an incrementally kept hash (Zobrist: the xor
 /// of a random word per member).
-#[derive(Clone, PartialEq, Eq)]
 struct Placed {
     words: Box<[u64]>,
     hash: u64,
@@ -265,13 +264,50 @@ impl Placed {
     }
 }
 
-/// A remembered configuration: the set placed and the object's state.
-#[derive(PartialEq, Eq)]
-struct Seen(Placed, u32);
+/// Every configuration seen (a set placed and the object's state), the
+/// sets back to back in one arena so a lookup allocates nothing: a table
+/// from hash to the newest entry with it, each entry linking to the next
+/// older one with the same hash.
+struct Memo {
+    words: usize,
+    arena: Vec<u64>,
+    states: Vec<u32>,
+    older: Vec<u32>,
+    newest: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
+}
 
-impl Hash for Seen {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u64(self.0.hash ^ zobrist(self.1 as usize).rotate_left(17));
+impl Memo {
+    fn new(n: usize) -> Memo {
+        Memo {
+            words: n.div_ceil(64),
+            arena: Vec::new(),
+            states: Vec::new(),
+            older: Vec::new(),
+            newest: HashMap::default(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Remembers (`placed`, `state`); false if it was already there.
+    fn insert(&mut self, placed: &Placed, state: u32) -> bool {
+        let h = placed.hash ^ zobrist(state as usize).rotate_left(17);
+        let head = self.newest.get(&h).copied().unwrap_or(u32::MAX);
+        let mut at = head;
+        while at != u32::MAX {
+            let i = at as usize;
+            if self.states[i] == state && self.arena[i * self.words..(i + 1) * self.words] == placed.words[..] {
+                return false;
+            }
+            at = self.older[i];
+        }
+        self.newest.insert(h, self.states.len() as u32);
+        self.states.push(state);
+        self.older.push(head);
+        self.arena.extend_from_slice(&placed.words);
+        true
     }
 }
 
@@ -298,11 +334,11 @@ impl Run {
     fn search(&mut self, part: &Part, init: u32) -> Search {
         let n = part.times.len();
         let mut ev = Events::new(part);
-        let mut seen: HashSet<Seen, BuildHasherDefault<PassThrough>> = HashSet::default();
+        let mut seen = Memo::new(n);
         let mut placed = Placed::new(n);
         let mut stack: Vec<(usize, u32)> = Vec::new();
         let mut state = init;
-        let mut deepest = Stuck { order: Vec::new(), state: init, blocked: 0 };
+        let mut deepest: Option<Stuck> = None;
         let mut entry = ev.next[ev.head];
         while ev.next[ev.head] != NONE {
             self.steps += 1;
@@ -313,7 +349,7 @@ impl Run {
                 let i = ev.op[entry];
                 if let Some(after) = self.interner.apply(state, part.steps[i]) {
                     placed.flip(i);
-                    if seen.insert(Seen(placed.clone(), after)) {
+                    if seen.insert(&placed, after) {
                         if seen.len() > self.budget.max_states {
                             return Search::OutOfBudget("states");
                         }
@@ -328,12 +364,13 @@ impl Run {
                 entry = ev.next[entry];
             } else {
                 // A return whose call is still unplaced: back up.
-                if stack.len() >= deepest.order.len() {
-                    deepest =
-                        Stuck { order: stack.iter().map(|&(c, _)| ev.op[c]).collect(), state, blocked: ev.op[entry] };
+                if deepest.as_ref().is_none_or(|d| stack.len() > d.order.len()) {
+                    let order = stack.iter().map(|&(c, _)| ev.op[c]).collect();
+                    deepest = Some(Stuck { order, state, blocked: ev.op[entry] });
                 }
                 let Some((call, before)) = stack.pop() else {
-                    return Search::Stuck(deepest);
+                    let stuck = deepest.unwrap_or(Stuck { order: Vec::new(), state, blocked: ev.op[entry] });
+                    return Search::Stuck(stuck);
                 };
                 placed.flip(ev.op[call]);
                 state = before;

@@ -5,6 +5,7 @@
 use super::{Op, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// The sequential object a history's clients used. Every one is checked
 /// key by key (linearizability is local), so a register history over many
@@ -83,7 +84,29 @@ impl Step {
 pub(super) struct Interner {
     values: Vec<Value>,
     ids: HashMap<Value, u32>,
-    appended: HashMap<(u32, u32), u32>,
+    appended: HashMap<u64, u32, BuildHasherDefault<Mixed>>,
+}
+
+/// A fast hasher for the append cache's keys (two numbers in one word):
+/// splitmix64's finaliser instead of the default's SipHash.
+#[derive(Default)]
+pub(super) struct Mixed(u64);
+
+impl Hasher for Mixed {
+    fn finish(&self) -> u64 {
+        let mut z = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 /// The mutex's states.
@@ -152,7 +175,8 @@ impl Interner {
     }
 
     fn append(&mut self, state: u32, piece: u32) -> Option<u32> {
-        if let Some(&s) = self.appended.get(&(state, piece)) {
+        let key = (u64::from(state) << 32) | u64::from(piece);
+        if let Some(&s) = self.appended.get(&key) {
             return Some(s);
         }
         let joined = match (self.value(state), self.value(piece)) {
@@ -161,7 +185,7 @@ impl Interner {
             _ => return None,
         };
         let id = self.id(&joined);
-        self.appended.insert((state, piece), id);
+        self.appended.insert(key, id);
         Some(id)
     }
 
