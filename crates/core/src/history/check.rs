@@ -60,6 +60,24 @@ pub enum Verdict {
 /// Checks `entries` against `model`, every key starting at `initial`.
 /// An error names an operation the model does not have.
 pub fn check(model: ModelKind, initial: &Value, entries: &[Entry], budget: &Budget) -> Result<Verdict, String> {
+    check_with(model, initial, entries, budget, true)
+}
+
+/// [`check`] without shrinking a failure: a non-linearizable verdict names
+/// every operation of the failing key, and the reason is the search's
+/// deepest dead end. Faster where only the answer matters (and what
+/// Porcupine does, for comparing the two).
+pub fn decide(model: ModelKind, initial: &Value, entries: &[Entry], budget: &Budget) -> Result<Verdict, String> {
+    check_with(model, initial, entries, budget, false)
+}
+
+fn check_with(
+    model: ModelKind,
+    initial: &Value,
+    entries: &[Entry],
+    budget: &Budget,
+    shrink: bool,
+) -> Result<Verdict, String> {
     if let Some((i, e)) = entries.iter().enumerate().find(|(_, e)| !model.allows(&e.op)) {
         return Err(format!("operation {} ({e}) is not an operation of a {}", i + 1, model.name()));
     }
@@ -84,7 +102,13 @@ pub fn check(model: ModelKind, initial: &Value, entries: &[Entry], budget: &Budg
             run.limit = run.steps.saturating_add(slice).min(budget.max_steps);
             match run.search(part, init) {
                 Search::Found(local) => orders[k] = Some(local.into_iter().map(|l| ops[l]).collect()),
-                Search::Stuck(_) => return Ok(run.explain(entries, ops, init)),
+                Search::Stuck(_) if shrink => return Ok(run.explain(entries, ops, init)),
+                Search::Stuck(stuck) => {
+                    let order: Vec<usize> = stuck.order.iter().map(|&l| ops[l]).collect();
+                    let reason =
+                        run.reason(entries, &order, ops[stuck.blocked], stuck.state, part.steps[stuck.blocked]);
+                    return Ok(Verdict::NotLinearizable { ops: ops.to_vec(), order, reason });
+                }
                 Search::OutOfBudget(what) if what == "states" || run.steps >= budget.max_steps => {
                     return Ok(run.gave_up(what))
                 }
