@@ -50,8 +50,14 @@ impl T {
     }
     fn run(&mut self, f: impl FnOnce(&mut RaftNode, &mut Ctx<RaftNode>)) -> Effects {
         let mut effects = Vec::new();
-        let mut ctx =
-            Ctx { id: self.node.id(), nodes: self.n, now: self.now, rng: &mut self.rng, effects: &mut effects };
+        let mut ctx = Ctx {
+            id: self.node.id(),
+            nodes: self.n,
+            now: self.now,
+            clock: self.now,
+            rng: &mut self.rng,
+            effects: &mut effects,
+        };
         f(&mut self.node, &mut ctx);
         effects
     }

@@ -819,7 +819,7 @@ fn follower(id: NodeId, n: u32, log: &[(u64, u64)], commit: u64) -> RaftNode {
     let mut node = RaftNode::new(id, n, &RaftConfig::default());
     let mut rng = Rng::stream(1, StreamKind::Node, 0);
     let mut effects = Vec::new();
-    let mut ctx = Ctx { id, nodes: n, now: 0, rng: &mut rng, effects: &mut effects };
+    let mut ctx = Ctx { id, nodes: n, now: 0, clock: 0, rng: &mut rng, effects: &mut effects };
     let entries: Vec<Entry> = log.iter().map(|&(term, command)| Entry::new(term, command)).collect();
     let term = log.last().map_or(1, |e| e.0);
     let msg = RaftMsg::AppendEntries {

@@ -19,8 +19,8 @@ use super::frame::{
 use super::{shorten, Model, NodeStatus, NodeView, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES, LOG_LINE_CHARS};
 use crate::scenario::{check_node, parse_one_node, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{
-    ClientConfig, Counters, DropReason, Fault, Invariant, NetConfig, Node, Observable, Protocol, Sim, SimConfig, Time,
-    TraceEvent, Violation, MS,
+    ClientConfig, Counters, DropReason, Fault, Invariant, KvConfig, NetConfig, Node, Observable, Protocol, Sim,
+    SimConfig, Time, TraceEvent, Violation, MS,
 };
 use std::any::Any;
 use std::collections::VecDeque;
@@ -45,12 +45,32 @@ pub fn check_network(scn: &Scenario) -> Result<(), String> {
     if scn.get("latency_min") > scn.get("latency_max") {
         return Err("latency_min must not be larger than latency_max".into());
     }
+    let (reads, cas) = (scn.get("read_share"), scn.get("cas_share"));
+    if reads + cas > 1_000_000 {
+        return Err(format!(
+            "read_share ({}%) and cas_share ({}%) add up to more than 100%",
+            reads as f64 / 1e4,
+            cas as f64 / 1e4
+        ));
+    }
     Ok(())
 }
 
-/// Builds the simulator configuration of a cluster lab from its scenario.
+/// Builds the simulator configuration of a cluster lab from its scenario;
+/// `reads_anywhere`: key-value reads go to a random server.
 pub fn sim_config(scn: &Scenario) -> SimConfig {
+    sim_config_with(scn, false)
+}
+
+/// [`sim_config`], saying whether reads go to any server.
+pub fn sim_config_with(scn: &Scenario, reads_anywhere: bool) -> SimConfig {
     let g = |n: &str| scn.get(n).max(0) as u64;
+    let kv = (g("keys") > 0).then(|| KvConfig {
+        keys: g("keys") as u32,
+        read_ppm: g("read_share") as u32,
+        cas_ppm: g("cas_share") as u32,
+        reads_anywhere,
+    });
     SimConfig {
         nodes: scn.nodes(),
         seed: scn.seed,
@@ -69,6 +89,7 @@ pub fn sim_config(scn: &Scenario) -> SimConfig {
             rate_per_sec: g("request_rate"),
             timeout: g("client_timeout"),
             redirect_delay: MS,
+            kv,
             ..ClientConfig::default()
         },
         trace_window: 4096,
@@ -83,6 +104,12 @@ pub trait ClusterProtocol: Protocol + 'static {
 
     /// The protocol's configuration from a scenario.
     fn config(scn: &Scenario) -> Self::Config;
+    /// Whether the scenario sends key-value reads to any server (a
+    /// protocol's read path that serves them locally), not the leader.
+    fn reads_anywhere(scn: &Scenario) -> bool {
+        let _ = scn;
+        false
+    }
     /// Safety invariants checked after every event.
     fn invariants() -> Vec<Box<dyn Invariant<Self>>>;
     /// Node roles: (name, CSS colour), indexed by what
@@ -336,7 +363,7 @@ pub fn build<P: ClusterProtocol>(scn: &Scenario) -> Result<Box<dyn Model>, Scena
 impl<P: ClusterProtocol> ClusterLab<P> {
     /// The cluster a scenario describes, at time 0.
     pub fn new(scn: &Scenario) -> ClusterLab<P> {
-        let sim = Sim::with_invariants(sim_config(scn), P::config(scn), P::invariants());
+        let sim = Sim::with_invariants(sim_config_with(scn, P::reads_anywhere(scn)), P::config(scn), P::invariants());
         let mut tracker = P::Tracker::default();
         P::observe(&mut tracker, &sim);
         ClusterLab {

@@ -27,12 +27,12 @@ pub mod rng;
 pub mod time;
 pub mod trace;
 
-pub use client::{ClientConfig, Clients, History, Operation, Outcome};
+pub use client::{ClientConfig, Clients, History, KvConfig, KvRecord, Operation, Outcome};
 pub use fingerprint::Fingerprint;
 pub use invariant::{Invariant, Violation, World};
 pub use jitter::TimerJitter;
 pub use network::{Fate, NetConfig, Network};
-pub use protocol::{Ctx, Effect, NodeId, Observable, Protocol, Reply, RequestId};
+pub use protocol::{Answer, Command, Ctx, Effect, KvOp, NodeId, Observable, Protocol, Reply, RequestId};
 pub use queue::{Due, EventQueue, Item};
 pub use rng::{Rng, StreamKind};
 pub use time::{Time, MS, SEC};
@@ -126,6 +126,16 @@ enum Event<P: Protocol> {
     ClientArrival,
     Request { node: NodeId, req: RequestId, attempt: u32 },
     ClientTimeout { req: RequestId, attempt: u32 },
+}
+
+/// Virtual time `now` as a clock drifting by `drift_ppm` counts it: its
+/// timers of `d` take `d * (1 + drift)` of virtual time, so it counts
+/// `now / (1 + drift)`.
+pub fn local_clock(now: Time, drift_ppm: i32) -> Time {
+    if drift_ppm == 0 {
+        return now;
+    }
+    (i128::from(now) * 1_000_000 / (1_000_000 + i128::from(drift_ppm)).max(1)) as Time
 }
 
 /// A message on the wire, for drawing.
@@ -433,7 +443,10 @@ impl<P: Protocol> Sim<P> {
                     NodeStatus::Crashed => {} // lost; the client times out
                     NodeStatus::Up => {
                         self.fresh.push(TraceEvent::Request { at: self.now, node, req });
-                        self.with_node(node, |n, ctx| n.on_request(req, ctx));
+                        match self.clients.command(req) {
+                            Some(cmd) => self.with_node(node, |n, ctx| n.on_command(req, cmd, ctx)),
+                            None => self.with_node(node, |n, ctx| n.on_request(req, ctx)),
+                        }
                     }
                 }
             }
@@ -584,8 +597,9 @@ impl<P: Protocol> Sim<P> {
         let mut effects = std::mem::take(&mut self.effects);
         {
             let node = &mut self.nodes[id as usize];
+            let clock = local_clock(self.now, node.drift_ppm);
             let mut ctx =
-                Ctx { id, nodes: self.config.nodes, now: self.now, rng: &mut node.rng, effects: &mut effects };
+                Ctx { id, nodes: self.config.nodes, now: self.now, clock, rng: &mut node.rng, effects: &mut effects };
             f(&mut node.state, &mut ctx);
         }
         for eff in effects.drain(..) {
@@ -666,7 +680,7 @@ impl<P: Protocol> Sim<P> {
     /// Records node `id`'s answer to request `req` and lets the client react.
     fn reply(&mut self, id: NodeId, req: RequestId, reply: Reply) {
         self.fresh.push(TraceEvent::Replied { at: self.now, node: id, req, reply });
-        if reply == Reply::Committed && self.clients.is_pending(req) {
+        if reply.is_done() && self.clients.is_pending(req) {
             self.counters.committed += 1;
         }
         let step = self.clients.answered(self.now, id, req, reply);
