@@ -63,9 +63,14 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn shared_files() -> Vec<PathBuf> {
     let root = root();
     let mut files = Vec::new();
-    for dir in
-        ["crates/core/src/lab", "crates/core/src/scenario", "crates/core/src/sim", "crates/app/src", "crates/page/src"]
-    {
+    for dir in [
+        "crates/core/src/lab",
+        "crates/core/src/history",
+        "crates/core/src/scenario",
+        "crates/core/src/sim",
+        "crates/app/src",
+        "crates/page/src",
+    ] {
         rust_files(&root.join(dir), &mut files);
     }
     files.push(root.join("crates/core/src/sweep.rs"));

@@ -196,6 +196,12 @@ pub trait Model {
     fn approx_bytes(&self) -> usize {
         std::mem::size_of_val(self)
     }
+    /// The clients' history so far, for the linearizability checker and
+    /// the history view; `None` for a lab whose clients read and write no
+    /// values.
+    fn client_history(&self) -> Option<crate::history::ClientHistory> {
+        None
+    }
     /// A copy (the worker keeps snapshots for time travel).
     fn clone_box(&self) -> Box<dyn Model>;
     /// The model itself, for a lab's own tests to downcast.
@@ -315,6 +321,12 @@ impl Lab {
     /// A message's contents in words, if the recent trace still holds it.
     pub fn message_text(&self, id: u64) -> Option<String> {
         self.model.message_text(id)
+    }
+
+    /// The clients' history so far, if the lab's clients read and write
+    /// values.
+    pub fn client_history(&self) -> Option<crate::history::ClientHistory> {
+        self.model.client_history()
     }
 
     /// About how many bytes a copy of this lab holds.

@@ -1,0 +1,241 @@
+//! Hand-written histories for the linearizability checker, each with the
+//! place its answer comes from, and the readers' handling of bad files.
+
+use clusterscope_core::history::{check, edn, formats, Budget, Entry, ModelKind, Op, Value, Verdict};
+
+fn verdict(model: ModelKind, initial: Value, text: &str) -> Verdict {
+    let entries = edn::read(text).expect("the history reads");
+    check(model, &initial, &entries, &Budget::default()).expect("the model has these operations")
+}
+
+fn is_linearizable(v: &Verdict) -> bool {
+    matches!(v, Verdict::Linearizable { .. })
+}
+
+/// Porcupine's README, first example (a register starting at 0):
+/// C0 put 100 spans both reads; C1 reads 100 and C2 reads 0 inside it.
+/// Linearizable: C2's read, then the put, then C1's read.
+const PORCUPINE_README_1: &str = r#"
+{:process 0, :type :invoke, :f :write, :value 100}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 2, :type :invoke, :f :read, :value nil}
+{:process 2, :type :ok, :f :read, :value 0}
+{:process 1, :type :ok, :f :read, :value 100}
+{:process 0, :type :ok, :f :write, :value 100}
+"#;
+
+/// Porcupine's README, second example: C1 reads 200 and returns before
+/// C2 reads 0, both inside C0's put of 200. Not linearizable: once a read
+/// saw 200, no later read may see 0.
+const PORCUPINE_README_2: &str = r#"
+{:process 0, :type :invoke, :f :write, :value 200}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 1, :type :ok, :f :read, :value 200}
+{:process 2, :type :invoke, :f :read, :value nil}
+{:process 2, :type :ok, :f :read, :value 0}
+{:process 0, :type :ok, :f :write, :value 200}
+"#;
+
+#[test]
+fn porcupines_readme_histories_get_its_answers() {
+    let v = verdict(ModelKind::Register, Value::Int(0), PORCUPINE_README_1);
+    let Verdict::Linearizable { order, points } = &v else { panic!("README example 1 is linearizable: {v:?}") };
+    // Operation indexes in file order of invocation: 0 put, 1 C1's read, 2 C2's read.
+    assert_eq!(order, &vec![2, 0, 1], "C2 reads 0 before the put, C1 reads 100 after");
+    let entries = edn::read(PORCUPINE_README_1).expect("reads");
+    for (i, e) in entries.iter().enumerate() {
+        let ret = e.ret.expect("all returned");
+        assert!(e.call <= points[i] && points[i] <= ret, "operation {i} takes effect while it runs");
+    }
+    let v = verdict(ModelKind::Register, Value::Int(0), PORCUPINE_README_2);
+    let Verdict::NotLinearizable { ops, reason, .. } = v else { panic!("README example 2 is not linearizable") };
+    assert_eq!(ops, vec![0, 1, 2], "all three operations are needed to see the contradiction");
+    assert!(reason.contains("read → 0"), "the read of 0 is the one that cannot follow: {reason}");
+}
+
+/// Jepsen's `:info`: the write's outcome is unknown, so it may take
+/// effect at any instant after its invocation, even after reads that
+/// begin later (Knossos's treatment of indeterminate operations).
+const LATE_WRITE: &str = r#"
+; process 0's write of 1 times out: it may take effect late, or never
+{:process 0, :type :invoke, :f :write, :value 1}
+{:process 0, :type :info, :f :write, :value 1}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 1, :type :ok, :f :read, :value nil}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 1, :type :ok, :f :read, :value 1}
+"#;
+
+#[test]
+fn a_pending_write_may_take_effect_late_but_not_before_it_is_invoked() {
+    assert!(
+        is_linearizable(&verdict(ModelKind::Register, Value::Nil, LATE_WRITE)),
+        "the write lands between the reads"
+    );
+    // Never taking effect is allowed too.
+    let never = LATE_WRITE
+        .replace("{:process 1, :type :ok, :f :read, :value 1}", "{:process 1, :type :ok, :f :read, :value nil}");
+    assert!(is_linearizable(&verdict(ModelKind::Register, Value::Nil, &never)), "the write never lands");
+    // But a read that returned before the write was invoked cannot see it.
+    let early = r#"
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 1, :type :ok, :f :read, :value 1}
+{:process 0, :type :invoke, :f :write, :value 1}
+{:process 0, :type :info, :f :write, :value 1}
+"#;
+    assert!(!is_linearizable(&verdict(ModelKind::Register, Value::Nil, early)), "a read cannot see the future");
+}
+
+/// Compare-and-set: a failed cas answered that the value was not the one
+/// it expected (Porcupine's etcd model), so it cannot be ordered where
+/// the value was.
+#[test]
+fn a_failed_cas_is_a_comparison_that_failed() {
+    let h = r#"
+{:process 0, :type :invoke, :f :write, :value 3}
+{:process 0, :type :ok, :f :write, :value 3}
+{:process 1, :type :invoke, :f :cas, :value [3 4]}
+{:process 1, :type :fail, :f :cas, :value [3 4]}
+"#;
+    assert!(!is_linearizable(&verdict(ModelKind::CasRegister, Value::Nil, h)), "the value was 3 throughout");
+    let ok = h.replace("[3 4]", "[2 4]");
+    assert!(is_linearizable(&verdict(ModelKind::CasRegister, Value::Nil, &ok)), "the value was not 2");
+    let v = verdict(ModelKind::CasRegister, Value::Nil, &h.replace(":type :fail, :f :cas", ":type :ok, :f :cas"));
+    assert!(is_linearizable(&v), "a cas that succeeded from 3 is fine");
+}
+
+/// Knossos's mutex: a second acquire while the first holder has not
+/// released is not linearizable; overlapping ones may order either way.
+#[test]
+fn a_mutex_is_held_by_one_at_a_time() {
+    let two_holders = r#"
+{:process 0, :type :invoke, :f :acquire, :value nil}
+{:process 0, :type :ok, :f :acquire, :value nil}
+{:process 1, :type :invoke, :f :acquire, :value nil}
+{:process 1, :type :ok, :f :acquire, :value nil}
+"#;
+    let v = verdict(ModelKind::Mutex, Value::Nil, two_holders);
+    let Verdict::NotLinearizable { reason, .. } = v else { panic!("two holders at once") };
+    assert!(reason.contains("the mutex is held"), "{reason}");
+    let handed_over = r#"
+{:process 0, :type :invoke, :f :acquire, :value nil}
+{:process 0, :type :ok, :f :acquire, :value nil}
+{:process 1, :type :invoke, :f :acquire, :value nil}
+{:process 0, :type :invoke, :f :release, :value nil}
+{:process 0, :type :ok, :f :release, :value nil}
+{:process 1, :type :ok, :f :acquire, :value nil}
+"#;
+    assert!(is_linearizable(&verdict(ModelKind::Mutex, Value::Nil, handed_over)), "the second acquire waits");
+}
+
+/// Each key is its own register (linearizability is local, Herlihy &
+/// Wing §3.3): a stale read on one key fails and names that key only.
+#[test]
+fn keys_are_checked_apart() {
+    let h = r#"
+[{:process 0, :type :invoke, :f :put, :key "a", :value "1"}
+ {:process 0, :type :ok, :f :put, :key "a", :value "1"}
+ {:process 1, :type :invoke, :f :put, :key "b", :value "2"}
+ {:process 1, :type :ok, :f :put, :key "b", :value "2"}
+ {:process 2, :type :invoke, :f :get, :key "a", :value nil}
+ {:process 2, :type :ok, :f :get, :key "a", :value nil}
+ {:process 3, :type :invoke, :f :get, :key "b", :value nil}
+ {:process 3, :type :ok, :f :get, :key "b", :value "2"}]
+"#;
+    let entries = edn::read(h).expect("a vector of maps reads");
+    let v = check(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
+    let Verdict::NotLinearizable { ops, .. } = v else { panic!("the read of a is stale") };
+    assert!(ops.iter().all(|&i| entries[i].key == Value::Str("a".into())), "only key a: {ops:?}");
+    assert_eq!(ops, vec![0, 2], "the put of a and the read that missed it");
+}
+
+/// The budget: 24 appends all left pending and a read nothing can
+/// explain make the search try every subset of appends (2^24); it stops
+/// with "gave up after", quickly, instead of hanging.
+#[test]
+fn an_adversarial_history_ends_with_gave_up_not_a_hang() {
+    let mut entries: Vec<Entry> = (0..24)
+        .map(|p| Entry {
+            client: p,
+            key: Value::Nil,
+            call: p,
+            ret: None,
+            op: Op::Append { value: Value::Str(format!("<{p}>")) },
+        })
+        .collect();
+    entries.push(Entry {
+        client: 99,
+        key: Value::Nil,
+        call: 100,
+        ret: Some(101),
+        op: Op::Read { value: Some(Value::Str("never".into())) },
+    });
+    let budget = Budget { max_steps: 2_000_000, max_states: 1_000_000 };
+    match check(ModelKind::Kv, &Value::Nil, &entries, &budget).expect("kv") {
+        Verdict::GaveUp { message, steps } => {
+            assert!(message.starts_with("gave up after"), "{message}");
+            assert!(steps <= budget.max_steps + 1, "it stopped at the budget: {steps}");
+        }
+        other => panic!("expected to give up, got {other:?}"),
+    }
+}
+
+/// A model is asked only for its own operations.
+#[test]
+fn an_operation_the_model_lacks_is_a_sentence() {
+    let err = check(
+        ModelKind::Register,
+        &Value::Nil,
+        &edn::read(
+            "{:process 0, :type :invoke, :f :cas, :value [1 2]}\n{:process 0, :type :ok, :f :cas, :value [1 2]}",
+        )
+        .expect("reads"),
+        &Budget::default(),
+    )
+    .expect_err("a register has no cas");
+    assert!(err.contains("not an operation of a register"), "{err}");
+}
+
+/// Bad files are sentences naming the line; the nemesis is ignored.
+#[test]
+fn malformed_histories_name_their_line() {
+    let cases = [
+        ("{:process 0, :type :invoke, :f :read, :value nil}\n{:process 0 :type :ok", "line 2"),
+        (
+            "{:process 0, :type :ok, :f :read, :value 1}",
+            "line 1: process 0 completes (:ok) an operation it never invoked",
+        ),
+        ("\n\n{:process 0, :type :invoke, :f :frobnicate}", "line 3: :f :frobnicate is not an operation"),
+        ("{:process 0, :type :invoke, :f :cas, :value 5}", "line 1: a :cas's value should be [from to]"),
+        ("{:process 0, :type :invoke, :f :read}\n{:process 0, :type :invoke, :f :read}", "line 2: process 0 invokes"),
+        ("{:type :invoke, :f :read}", "line 1 (operation 1): the operation has no :process"),
+        ("[1 2", "line 1: '[' opened here is never closed"),
+        ("\"abc", "line 1: a string opened here is never closed"),
+    ];
+    for (text, want) in cases {
+        let err = edn::read(text).expect_err(text);
+        assert!(err.contains(want), "{text:?}: got {err:?}, want {want:?}");
+    }
+    let with_nemesis = "{:process :nemesis, :type :info, :f :start, :value nil}\n\
+        {:process 0, :type :invoke, :f :read, :value nil}\n{:process 0, :type :ok, :f :read, :value nil}";
+    assert_eq!(edn::read(with_nemesis).expect("the nemesis is skipped").len(), 1);
+    let tagged = "#jepsen.history.Op{:index 0, :process 0, :type :invoke, :f :read, :value nil} #_ {:ignored 1}";
+    assert_eq!(edn::read(tagged).expect("tags and discards").len(), 1);
+}
+
+/// The three formats are told apart, and Porcupine's JSON reads.
+#[test]
+fn formats_are_told_apart() {
+    let log = "INFO  jepsen.util - 0\t:invoke\t:write\t3\nINFO  jepsen.util - 0\t:ok\t:write\t3\n";
+    let (e, f) = formats::read_any(log).expect("a log");
+    assert_eq!((e.len(), f), (1, formats::Format::JepsenLog));
+    let json = r#"[{"ClientId": 0, "Input": {"op": "write", "value": 3}, "Call": 0, "Output": {}, "Return": 5},
+                  {"ClientId": 1, "Input": {"op": "read"}, "Call": 6, "Output": {"value": 3}, "Return": 8}]"#;
+    let (e, f) = formats::read_any(json).expect("Porcupine JSON");
+    assert_eq!(f, formats::Format::PorcupineJson);
+    assert!(is_linearizable(&check(ModelKind::Register, &Value::Nil, &e, &Budget::default()).expect("register")));
+    let (_, f) = formats::read_any(PORCUPINE_README_1).expect("EDN");
+    assert_eq!(f, formats::Format::Edn);
+    let bad = r#"[{"ClientId": 0, "Input": {"op": "write"}, "Call": 9, "Return": 5}]"#;
+    assert!(formats::read_any(bad).expect_err("returns before called").contains("operation 1"));
+}
