@@ -11,6 +11,7 @@
 //! (chosen by [`choose_messages`] and packed), the event log, and the
 //! shared metrics (commits, latency, message rate).
 
+use super::consistency::Consistency;
 use super::diagram::{self, FaultKind, Record, What};
 use super::frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NoteStyle,
@@ -234,6 +235,7 @@ pub struct ClusterLab<P: ClusterProtocol> {
     diagram: Option<Recorder>,
     /// The last sentence of narration, and when it was said.
     narration: Option<(Time, String)>,
+    consistency: Consistency,
 }
 
 /// The space-time diagram's records made since the last frame.
@@ -351,6 +353,7 @@ impl<P: ClusterProtocol> Clone for ClusterLab<P> {
             rate: self.rate,
             diagram: self.diagram.clone(),
             narration: self.narration.clone(),
+            consistency: self.consistency.clone(),
         }
     }
 }
@@ -376,7 +379,27 @@ impl<P: ClusterProtocol> ClusterLab<P> {
             rate: 0.0,
             diagram: None,
             narration: None,
+            consistency: Consistency::new(scn.get("check_history") != 0),
         }
+    }
+
+    /// Runs the checkers over the clients' history (a violation stops the
+    /// run); a check that gave up is said in the narration.
+    fn check_history(&mut self) {
+        let gave_up = self.consistency.gave_up;
+        if let Some(v) = self.consistency.observe(self.sim.clients(), self.sim.now()) {
+            self.sim.report_violation(v);
+        }
+        if self.consistency.gave_up > gave_up {
+            if let Some(m) = &self.consistency.gave_up_message {
+                self.narration = Some((self.sim.now(), m.clone()));
+            }
+        }
+    }
+
+    /// The consistency checkers and read figures.
+    pub fn consistency(&self) -> &Consistency {
+        &self.consistency
     }
 
     /// Keeps the last step's sentence of narration, if it said something:
@@ -415,6 +438,7 @@ impl<P: ClusterProtocol> ClusterLab<P> {
         }
         P::observe(&mut self.tracker, &self.sim);
         self.narrate();
+        self.check_history();
         self.record();
         // The message rate over windows of a quarter second of virtual
         // time, measured as events happen, so it is the same whenever and
@@ -560,6 +584,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         }
         P::observe(&mut self.tracker, &self.sim);
         self.narrate();
+        self.check_history();
         self.record();
         Ok(())
     }
@@ -595,6 +620,18 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
             m("sent", "Messages sent", Unit::Count, false),
             m("dropped", "Messages lost", Unit::Count, false),
         ]);
+        if self.sim.config().client.kv.is_some() {
+            metrics.extend([
+                m("read_p50", "Read latency p50", Unit::Micros, false),
+                m("read_p99", "Read latency p99", Unit::Micros, true),
+                m("stale_reads", "Stale reads", Unit::Count, true),
+                m("stale_most", "Stale reads: most versions behind", Unit::Count, false),
+                m("ryw_broken", "Reads that missed their own write", Unit::Count, false),
+                m("monotonic_broken", "Reads older than an earlier read", Unit::Count, false),
+                m("history_checked", "Commands checked linearizable", Unit::Count, false),
+                m("history_gave_up", "History checks that gave up", Unit::Count, false),
+            ]);
+        }
         Schema {
             lab: String::new(),
             title: String::new(),
@@ -629,6 +666,20 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
             c.sent as f64,
             c.dropped as f64,
         ]);
+        if self.sim.config().client.kv.is_some() {
+            let k = &self.consistency;
+            let r = |q: f64| k.read_latency(q).map_or(f64::NAN, |t| t as f64);
+            out.extend([
+                r(0.5),
+                r(0.99),
+                k.stale_reads as f64,
+                k.stale_most as f64,
+                k.ryw_broken as f64,
+                k.monotonic_broken as f64,
+                k.checked as f64,
+                k.gave_up as f64,
+            ]);
+        }
         out
     }
 
@@ -677,6 +728,10 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
 
     fn query(&self, scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
         P::query(scn, question)
+    }
+
+    fn client_history(&self) -> Option<crate::history::ClientHistory> {
+        super::consistency::client_history(self.sim.clients())
     }
 
     fn clone_box(&self) -> Box<dyn Model> {

@@ -56,6 +56,8 @@ pub struct RaftConfig {
     /// How long a lease lasts after the start of a heartbeat round a
     /// majority acknowledged, on the leader's clock (thesis §6.4.1).
     pub lease: Time,
+    /// With local reads, every server answers them (not only the leader).
+    pub local_reads_anywhere: bool,
 }
 
 impl Default for RaftConfig {
@@ -74,6 +76,7 @@ impl Default for RaftConfig {
             max_uncommitted: 10_000,
             read_path: ReadPath::Log,
             lease: 135 * MS,
+            local_reads_anywhere: false,
         }
     }
 }
@@ -100,6 +103,7 @@ impl RaftConfig {
             max_uncommitted: self.max_uncommitted.max(1),
             read_path: self.read_path,
             lease: self.lease.min(TIMER_MAX),
+            local_reads_anywhere: self.local_reads_anywhere,
         }
     }
 }

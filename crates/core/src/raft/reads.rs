@@ -21,8 +21,11 @@
 //!   the lease must be shorter than that timeout by more than the clocks
 //!   can drift apart. With drift beyond that bound, a deposed leader
 //!   serves reads that miss writes the new leader committed.
-//! * **Local.** Any server answers from its own state machine at once:
-//!   fast and stale (a follower behind, a leader cut off from the others).
+//! * **Local.** A server answers from its own state machine at once,
+//!   without confirming anything: only the leader (which a leader cut off
+//!   from the others still believes it is), or, with
+//!   [`RaftConfig::local_reads_anywhere`](super::RaftConfig), any server.
+//!   Fast and stale (a follower behind, a deposed leader).
 
 use super::log::Entry;
 use super::message::RaftMsg;
@@ -96,7 +99,10 @@ impl RaftNode {
     pub(super) fn on_kv(&mut self, req: RequestId, cmd: Command, ctx: &mut Ctx<Self>) {
         let path = self.config.read_path;
         match cmd.op {
-            KvOp::Read if path == ReadPath::Local => ctx.reply(req, Reply::Answer(self.state.read(cmd.key))),
+            KvOp::Read if path == ReadPath::Local && (self.config.local_reads_anywhere || self.role == Role::Leader) => {
+                ctx.reply(req, Reply::Answer(self.state.read(cmd.key)))
+            }
+            KvOp::Read if path == ReadPath::Local => ctx.reply(req, Reply::NotLeader(self.leader_hint)),
             KvOp::Read if path != ReadPath::Log => {
                 if self.role != Role::Leader {
                     ctx.reply(req, Reply::NotLeader(self.leader_hint));

@@ -245,6 +245,16 @@ pub const NETWORK: &[ParamSpec] = &[
         10 * PCT,
         false,
     ),
+    p(
+        "check_history",
+        "Check linearizability",
+        "check the key-value history for linearizability every 200 commands, stopping the run at the first violation",
+        Kind::Toggle,
+        0,
+        1,
+        1,
+        false,
+    ),
 ];
 
 /// Looks a parameter up in a table.

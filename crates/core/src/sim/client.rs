@@ -150,6 +150,11 @@ struct Pending {
     retry_at: Time,
 }
 
+/// Whether a pending request is a key-value read.
+fn is_read(p: &Pending) -> bool {
+    p.command.is_some_and(|c| c.op == KvOp::Read)
+}
+
 /// The most finished operations kept (older ones are counted only).
 pub const HISTORY: usize = 4_096;
 
@@ -201,7 +206,13 @@ impl KvLog {
     }
 
     fn iter(&self) -> impl Iterator<Item = &KvRecord> {
-        self.sealed.iter().flat_map(|c| c.iter()).chain(self.open.iter())
+        self.since(0)
+    }
+
+    /// The records from the `n`-th on.
+    fn since(&self, n: usize) -> impl Iterator<Item = &KvRecord> {
+        let (chunk, skip) = (n / Self::CHUNK, n % Self::CHUNK);
+        self.sealed.iter().skip(chunk).flat_map(|c| c.iter()).chain(self.open.iter()).skip(skip)
     }
 }
 
@@ -245,6 +256,7 @@ pub struct Clients {
     nodes: u32,
     rng: Rng,
     target: NodeId,
+    read_target: NodeId,
     next_req: RequestId,
     pending: BTreeMap<RequestId, Pending>,
     history: History,
@@ -274,6 +286,7 @@ impl Clients {
             nodes: nodes.max(1),
             rng,
             target: 0,
+            read_target: 0,
             next_req: 1,
             pending: BTreeMap::new(),
             history: History::default(),
@@ -308,19 +321,41 @@ impl Clients {
         self.target
     }
 
+    /// Where the clients send requests of a kind: key-value reads have a
+    /// target of their own (a client's read connection), so a server that
+    /// answers reads but cannot commit writes keeps getting reads.
+    fn target_of(&mut self, read: bool) -> &mut NodeId {
+        if read {
+            &mut self.read_target
+        } else {
+            &mut self.target
+        }
+    }
+
+    /// Invokes a new request of the workload now, to the node the clients
+    /// believe serves it.
+    pub fn invoke_next(&mut self, now: Time) -> (RequestId, ClientStep) {
+        self.invoke_at(now, None)
+    }
+
     /// Invokes a new request to `node` now (with the key-value workload,
     /// a new command, which a read sent anywhere takes to a random node).
     pub fn invoke(&mut self, now: Time, node: NodeId) -> (RequestId, ClientStep) {
+        self.invoke_at(now, Some(node))
+    }
+
+    fn invoke_at(&mut self, now: Time, node: Option<NodeId>) -> (RequestId, ClientStep) {
         let req = self.next_req;
         self.next_req += 1;
         self.requests += 1;
-        let mut node = node % self.nodes;
         let command = self.config.kv.map(|kv| self.draw_command(req, kv));
-        if let (Some(c), Some(kv)) = (command, self.config.kv) {
-            if c.op == KvOp::Read && kv.reads_anywhere {
-                node = self.kv_rng.range(0, u64::from(self.nodes) - 1) as NodeId;
-            }
-        }
+        let read = command.is_some_and(|c| c.op == KvOp::Read);
+        let anywhere = self.config.kv.is_some_and(|kv| kv.reads_anywhere);
+        let node = match node {
+            Some(n) => n % self.nodes,
+            None if read && anywhere => self.kv_rng.range(0, u64::from(self.nodes) - 1) as NodeId,
+            None => *self.target_of(read) % self.nodes,
+        };
         let p = Pending { command, invoked: now, attempt: 1, waiting_on: node, backoffs: 0, retry_at: 0 };
         self.pending.insert(req, p);
         (req, ClientStep::Send { node, req, attempt: 1, after: 0, fresh: true })
@@ -388,15 +423,14 @@ impl Clients {
         // send the new attempt there instead of moving on (otherwise, with
         // back-offs longer than the timeout, a client bounced between a
         // node that knows no leader and the next one never reaches it).
-        if p.retry_at <= now {
-            self.target = (p.waiting_on + 1) % nodes;
-        } else {
-            self.target = p.waiting_on;
-        }
+        let next = if p.retry_at <= now { (p.waiting_on + 1) % nodes } else { p.waiting_on };
         p.retry_at = 0;
         p.attempt += 1;
-        p.waiting_on = self.target;
-        ClientStep::Send { node: self.target, req, attempt: p.attempt, after: 0, fresh: true }
+        p.waiting_on = next;
+        let attempt = p.attempt;
+        let read = is_read(p);
+        *self.target_of(read) = next;
+        ClientStep::Send { node: next, req, attempt, after: 0, fresh: true }
     }
 
     /// Node `from` answered `req` at `now`.
@@ -440,8 +474,9 @@ impl Clients {
                 };
                 p.waiting_on = node;
                 p.retry_at = now + after;
-                self.target = node;
-                ClientStep::Send { node, req, attempt: p.attempt, after, fresh: false }
+                let (read, attempt) = (is_read(p), p.attempt);
+                *self.target_of(read) = node;
+                ClientStep::Send { node, req, attempt, after, fresh: false }
             }
         }
     }
@@ -464,6 +499,11 @@ impl Clients {
     /// [`KV_HISTORY`]).
     pub fn kv_history(&self) -> impl Iterator<Item = &KvRecord> {
         self.kv.iter()
+    }
+
+    /// The finished key-value commands from the `n`-th on.
+    pub fn kv_since(&self, n: usize) -> impl Iterator<Item = &KvRecord> {
+        self.kv.since(n)
     }
 
     /// How many finished key-value commands [`Clients::kv_history`] holds.

@@ -282,6 +282,13 @@ impl<P: Protocol> Sim<P> {
     pub fn violation(&self) -> Option<&Violation> {
         self.violation.as_ref()
     }
+    /// Stops the run with a violation found outside the invariants (a
+    /// checker over the clients' history), unless it stopped already.
+    pub fn report_violation(&mut self, v: Violation) {
+        if self.violation.is_none() {
+            self.violation = Some(v);
+        }
+    }
     /// Run-wide counters.
     pub fn counters(&self) -> &Counters {
         &self.counters
@@ -428,8 +435,9 @@ impl<P: Protocol> Sim<P> {
             }
             Event::ClientArrival => {
                 if self.clients.admit() {
-                    let target = self.clients.target();
-                    self.submit(target);
+                    let (_, step) = self.clients.invoke_next(self.now);
+                    self.counters.requests += 1;
+                    self.client_step(step);
                 }
                 self.schedule_client_arrival();
             }
