@@ -55,7 +55,13 @@ pub fn entry_of(rec: &KvRecord) -> history::Entry {
         KvOp::Write(v) => Op::Write { value: Value::Int(v) },
         KvOp::Cas(from, to) => Op::Cas { from: val(from), to: Value::Int(to), ok: answer.map(|a| a.ok) },
     };
-    history::Entry { client: c.process, key: Value::Int(i64::from(c.key)), call: rec.invoked, ret: rec.done.map(|d| d.0), op }
+    history::Entry {
+        client: c.process,
+        key: Value::Int(i64::from(c.key)),
+        call: rec.invoked,
+        ret: rec.done.map(|d| d.0),
+        op,
+    }
 }
 
 /// The clients' key-value history so far, finished commands first (in the
@@ -65,7 +71,9 @@ pub fn client_history(clients: &Clients) -> Option<ClientHistory> {
     clients.config.kv?;
     let mut entries: Vec<history::Entry> = clients.kv_history().map(entry_of).collect();
     entries.extend(
-        clients.kv_outstanding().map(|(req, command, invoked)| entry_of(&KvRecord { req, command, invoked, done: None })),
+        clients
+            .kv_outstanding()
+            .map(|(req, command, invoked)| entry_of(&KvRecord { req, command, invoked, done: None })),
     );
     Some(ClientHistory { model: ModelKind::CasRegister, initial: Value::Nil, entries })
 }

@@ -99,7 +99,9 @@ impl RaftNode {
     pub(super) fn on_kv(&mut self, req: RequestId, cmd: Command, ctx: &mut Ctx<Self>) {
         let path = self.config.read_path;
         match cmd.op {
-            KvOp::Read if path == ReadPath::Local && (self.config.local_reads_anywhere || self.role == Role::Leader) => {
+            KvOp::Read
+                if path == ReadPath::Local && (self.config.local_reads_anywhere || self.role == Role::Leader) =>
+            {
                 ctx.reply(req, Reply::Answer(self.state.read(cmd.key)))
             }
             KvOp::Read if path == ReadPath::Local => ctx.reply(req, Reply::NotLeader(self.leader_hint)),
