@@ -153,7 +153,7 @@ pub static LAB: LabDef = LabDef {
         ("Removing the leader", include_str!("../../../../tests/scenarios/raft/remove-leader.scn")),
         ("A removed server keeps timing out (disruptive server)", include_str!("../../../../tests/scenarios/raft/disruptive-server.scn")),
         ("The disruptive server, with the minimum-election-timeout guard", include_str!("../../../../tests/scenarios/raft/disruptive-server-guarded.scn")),
-        ("Local reads at a leader cut off from the majority: not linearizable", include_str!("../../../../tests/scenarios/raft/local-reads-cut-off-leader.scn")),
+        ("Local reads at a leader cut off from the majority: not linearizable", include_str!("../../../../tests/scenarios/raft/bug-local-reads-cut-off-leader.scn")),
         ("ReadIndex on the same partition stays linearizable", include_str!("../../../../tests/scenarios/raft/read-index-cut-off-leader.scn")),
         ("Lease reads past their bound go stale", include_str!("../../../../tests/scenarios/raft/lease-beyond-bound.scn")),
         ("Follower reads and their staleness", include_str!("../../../../tests/scenarios/raft/follower-reads.scn")),
