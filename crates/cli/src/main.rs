@@ -8,6 +8,7 @@
 //! fails, 2 when the input is wrong (the message says what and where).
 
 mod exp;
+mod history;
 mod ring;
 mod sweep;
 
@@ -108,6 +109,11 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Histories from outside: `history check FILE --model M` checks a
+    /// Jepsen or Porcupine history for linearizability (exit 0 yes, 1 no,
+    /// 2 unreadable, 3 gave up).
+    #[command(subcommand)]
+    History(history::HistoryCommand),
     /// Print the scenario inside a share link or its fragment.
     Decode {
         /// A link, or the part after '#'.
@@ -149,6 +155,7 @@ fn run(cli: Cli) -> Result<bool, String> {
         Command::Sweep(args) => print_table(sweep::sweep(&args)),
         Command::Merge { files, csv } => print_table(sweep::merge(&files, csv)),
         Command::Ring(args) => print_table(ring::run(&args)),
+        Command::History(cmd) => history::run(&cmd),
         Command::Link { file } => {
             println!("{}", link::encode(&read_scenario(&file)?).map_err(|e| format!("{file}: {e}"))?);
             Ok(true)

@@ -244,3 +244,40 @@ fn ketama_defaults_to_libketamas_160_points_per_server() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("test  127.0.0.1:11211"), "{out}");
 }
+
+/// `history check` (issue #22): 0 linearizable, 1 not with the operations
+/// and why, 2 for a malformed file naming its line, 3 when the budget runs
+/// out. The histories are Porcupine's README examples (a register from 0).
+#[test]
+fn history_check_answers_with_its_exit_status() {
+    let ok = temp_file(
+        "ok.edn",
+        "{:process 0, :type :invoke, :f :write, :value 100}\n{:process 1, :type :invoke, :f :read, :value nil}\n\
+         {:process 2, :type :invoke, :f :read, :value nil}\n{:process 2, :type :ok, :f :read, :value 0}\n\
+         {:process 1, :type :ok, :f :read, :value 100}\n{:process 0, :type :ok, :f :write, :value 100}\n",
+    );
+    let (code, out, err) = clusterscope(&["history", "check", &ok, "--initial", "0"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("linearizable: 3 operations of 3 client(s)"), "{out}");
+    let bad = temp_file(
+        "bad.edn",
+        "{:process 0, :type :invoke, :f :write, :value 200}\n{:process 1, :type :invoke, :f :read, :value nil}\n\
+         {:process 1, :type :ok, :f :read, :value 200}\n{:process 2, :type :invoke, :f :read, :value nil}\n\
+         {:process 2, :type :ok, :f :read, :value 0}\n{:process 0, :type :ok, :f :write, :value 200}\n",
+    );
+    let (code, out, _) = clusterscope(&["history", "check", &bad, "--initial", "0"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("these 3 operations cannot be ordered"), "{out}");
+    assert!(out.contains("client 2 read → 0 (records 4–5)"), "{out}");
+    assert!(out.contains("but the value then is 200"), "{out}");
+    let broken = temp_file("broken.edn", "{:process 0, :type :invoke, :f :read, :value nil}\n{:process 0 :type\n");
+    let (code, _, err) = clusterscope(&["history", "check", &broken]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 2"), "the message names the line: {err}");
+    let (code, _, err) = clusterscope(&["history", "check", &ok, "--model", "queue"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("choose register, cas-register, kv, mutex"), "{err}");
+    let (code, out, _) = clusterscope(&["history", "check", &bad, "--initial", "0", "--max-steps", "2"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("gave up after"), "{out}");
+}

@@ -239,3 +239,19 @@ fn formats_are_told_apart() {
     let bad = r#"[{"ClientId": 0, "Input": {"op": "write"}, "Call": 9, "Return": 5}]"#;
     assert!(formats::read_any(bad).expect_err("returns before called").contains("operation 1"));
 }
+
+/// Operations whose return and invocation fall at the same instant
+/// overlap (Porcupine sorts calls before returns at equal times): a read
+/// invoked when a write returns may still be ordered before it.
+#[test]
+fn a_call_at_the_instant_of_a_return_overlaps_it() {
+    let entries = vec![
+        Entry { client: 0, key: Value::Nil, call: 0, ret: Some(5), op: Op::Write { value: Value::Int(1) } },
+        Entry { client: 1, key: Value::Nil, call: 5, ret: Some(6), op: Op::Read { value: Some(Value::Nil) } },
+    ];
+    let v = check(ModelKind::Register, &Value::Nil, &entries, &Budget::default()).expect("register");
+    assert!(is_linearizable(&v), "the read may take effect at 5, before the write: {v:?}");
+    let later = vec![entries[0].clone(), Entry { call: 6, ret: Some(7), ..entries[1].clone() }];
+    let v = check(ModelKind::Register, &Value::Nil, &later, &Budget::default()).expect("register");
+    assert!(!is_linearizable(&v), "invoked after the write returned, it must see 1");
+}

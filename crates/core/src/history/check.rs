@@ -3,8 +3,8 @@
 
 use super::model::{Interner, ModelKind, Step};
 use super::{Entry, Value};
-use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// How much the checker may explore before it gives up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +60,24 @@ pub enum Verdict {
 /// Checks `entries` against `model`, every key starting at `initial`.
 /// An error names an operation the model does not have.
 pub fn check(model: ModelKind, initial: &Value, entries: &[Entry], budget: &Budget) -> Result<Verdict, String> {
+    check_with(model, initial, entries, budget, true)
+}
+
+/// [`check`] without shrinking a failure: a non-linearizable verdict names
+/// every operation of the failing key, and the reason is the search's
+/// deepest dead end. Faster where only the answer matters (and what
+/// Porcupine does, for comparing the two).
+pub fn decide(model: ModelKind, initial: &Value, entries: &[Entry], budget: &Budget) -> Result<Verdict, String> {
+    check_with(model, initial, entries, budget, false)
+}
+
+fn check_with(
+    model: ModelKind,
+    initial: &Value,
+    entries: &[Entry],
+    budget: &Budget,
+    shrink: bool,
+) -> Result<Verdict, String> {
     if let Some((i, e)) = entries.iter().enumerate().find(|(_, e)| !model.allows(&e.op)) {
         return Err(format!("operation {} ({e}) is not an operation of a {}", i + 1, model.name()));
     }
@@ -84,7 +102,13 @@ pub fn check(model: ModelKind, initial: &Value, entries: &[Entry], budget: &Budg
             run.limit = run.steps.saturating_add(slice).min(budget.max_steps);
             match run.search(part, init) {
                 Search::Found(local) => orders[k] = Some(local.into_iter().map(|l| ops[l]).collect()),
-                Search::Stuck(_) => return Ok(run.explain(entries, ops, init)),
+                Search::Stuck(_) if shrink => return Ok(run.explain(entries, ops, init)),
+                Search::Stuck(stuck) => {
+                    let order: Vec<usize> = stuck.order.iter().map(|&l| ops[l]).collect();
+                    let reason =
+                        run.reason(entries, &order, ops[stuck.blocked], stuck.state, part.steps[stuck.blocked]);
+                    return Ok(Verdict::NotLinearizable { ops: ops.to_vec(), order, reason });
+                }
                 Search::OutOfBudget(what) if what == "states" || run.steps >= budget.max_steps => {
                     return Ok(run.gave_up(what))
                 }
@@ -240,7 +264,6 @@ impl Events {
 
 /// A set of operations with an incrementally kept hash (Zobrist: the xor
 /// of a random word per member).
-#[derive(Clone, PartialEq, Eq)]
 struct Placed {
     words: Box<[u64]>,
     hash: u64,
@@ -265,13 +288,50 @@ impl Placed {
     }
 }
 
-/// A remembered configuration: the set placed and the object's state.
-#[derive(PartialEq, Eq)]
-struct Seen(Placed, u32);
+/// Every configuration seen (a set placed and the object's state), the
+/// sets back to back in one arena so a lookup allocates nothing: a table
+/// from hash to the newest entry with it, each entry linking to the next
+/// older one with the same hash.
+struct Memo {
+    words: usize,
+    arena: Vec<u64>,
+    states: Vec<u32>,
+    older: Vec<u32>,
+    newest: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
+}
 
-impl Hash for Seen {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u64(self.0.hash ^ zobrist(self.1 as usize).rotate_left(17));
+impl Memo {
+    fn new(n: usize) -> Memo {
+        Memo {
+            words: n.div_ceil(64),
+            arena: Vec::new(),
+            states: Vec::new(),
+            older: Vec::new(),
+            newest: HashMap::default(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Remembers (`placed`, `state`); false if it was already there.
+    fn insert(&mut self, placed: &Placed, state: u32) -> bool {
+        let h = placed.hash ^ zobrist(state as usize).rotate_left(17);
+        let head = self.newest.get(&h).copied().unwrap_or(u32::MAX);
+        let mut at = head;
+        while at != u32::MAX {
+            let i = at as usize;
+            if self.states[i] == state && self.arena[i * self.words..(i + 1) * self.words] == placed.words[..] {
+                return false;
+            }
+            at = self.older[i];
+        }
+        self.newest.insert(h, self.states.len() as u32);
+        self.states.push(state);
+        self.older.push(head);
+        self.arena.extend_from_slice(&placed.words);
+        true
     }
 }
 
@@ -298,11 +358,11 @@ impl Run {
     fn search(&mut self, part: &Part, init: u32) -> Search {
         let n = part.times.len();
         let mut ev = Events::new(part);
-        let mut seen: HashSet<Seen, BuildHasherDefault<PassThrough>> = HashSet::default();
+        let mut seen = Memo::new(n);
         let mut placed = Placed::new(n);
         let mut stack: Vec<(usize, u32)> = Vec::new();
         let mut state = init;
-        let mut deepest = Stuck { order: Vec::new(), state: init, blocked: 0 };
+        let mut deepest: Option<Stuck> = None;
         let mut entry = ev.next[ev.head];
         while ev.next[ev.head] != NONE {
             self.steps += 1;
@@ -313,7 +373,7 @@ impl Run {
                 let i = ev.op[entry];
                 if let Some(after) = self.interner.apply(state, part.steps[i]) {
                     placed.flip(i);
-                    if seen.insert(Seen(placed.clone(), after)) {
+                    if seen.insert(&placed, after) {
                         if seen.len() > self.budget.max_states {
                             return Search::OutOfBudget("states");
                         }
@@ -328,12 +388,13 @@ impl Run {
                 entry = ev.next[entry];
             } else {
                 // A return whose call is still unplaced: back up.
-                if stack.len() >= deepest.order.len() {
-                    deepest =
-                        Stuck { order: stack.iter().map(|&(c, _)| ev.op[c]).collect(), state, blocked: ev.op[entry] };
+                if deepest.as_ref().is_none_or(|d| stack.len() > d.order.len()) {
+                    let order = stack.iter().map(|&(c, _)| ev.op[c]).collect();
+                    deepest = Some(Stuck { order, state, blocked: ev.op[entry] });
                 }
                 let Some((call, before)) = stack.pop() else {
-                    return Search::Stuck(deepest);
+                    let stuck = deepest.unwrap_or(Stuck { order: Vec::new(), state, blocked: ev.op[entry] });
+                    return Search::Stuck(stuck);
                 };
                 placed.flip(ev.op[call]);
                 state = before;
@@ -389,8 +450,9 @@ impl Run {
 
     /// Whether dropping `gone` from `keep` cannot by itself make the rest
     /// fail: reads never can; a write, append or compare-and-set can only
-    /// if an operation left observes the value it wrote; mutex operations
-    /// always might.
+    /// if an operation left observes the value it wrote, or a failed
+    /// compare-and-set left might have seen it; mutex operations always
+    /// might.
     fn removable(&self, part: &Part, gone: &[usize], rest: &[usize]) -> bool {
         let observed: Vec<u32> = rest
             .iter()
@@ -399,10 +461,20 @@ impl Run {
                 _ => None,
             })
             .collect();
+        // A failed compare-and-set saw some value other than the one it
+        // expected: any write of another value may be what it saw.
+        let failed: Vec<u32> = rest
+            .iter()
+            .filter_map(|&i| match part.steps[i] {
+                Step::Cas(from, _, Some(false)) => Some(from),
+                _ => None,
+            })
+            .collect();
+        let writes_free = |v: u32| !observed.contains(&v) && failed.iter().all(|&f| f == v);
         gone.iter().all(|&i| match part.steps[i] {
             Step::Read(_) => true,
-            Step::Write(v) | Step::Cas(_, v, _) => !observed.contains(&v),
-            Step::Append(piece) => !observed.iter().any(|&o| self.interner.contains(o, piece)),
+            Step::Write(v) | Step::Cas(_, v, _) => writes_free(v),
+            Step::Append(piece) => failed.is_empty() && !observed.iter().any(|&o| self.interner.contains(o, piece)),
             Step::Acquire | Step::Release => false,
         })
     }
@@ -466,18 +538,27 @@ impl Run {
     }
 
     fn reason(&mut self, entries: &[Entry], order: &[usize], blocked: usize, state: u32, step: Step) -> String {
-        let after = if order.is_empty() {
-            "first".to_string()
-        } else {
-            let names: Vec<String> = order.iter().map(|&i| format!("{}", entries[i])).collect();
-            format!("after {}", names.join(", "))
+        let after = match order {
+            [] => "first".to_string(),
+            [one] => format!("after {}", entries[*one]),
+            [.., last] if order.len() > 3 => {
+                format!(
+                    "after the {} operations of the longest legal order found, the last {}",
+                    order.len(),
+                    entries[*last]
+                )
+            }
+            _ => {
+                let names: Vec<String> = order.iter().map(|&i| format!("{}", entries[i])).collect();
+                format!("after {}", names.join(", "))
+            }
         };
         let e = &entries[blocked];
         let why = match self.interner.apply(state, step) {
             None => self.interner.why_not(state, step),
-            Some(_) => "every order that places it there fails later".to_string(),
+            Some(_) => "it could, but every order that places it there fails later".to_string(),
         };
-        format!("No order of these operations is legal. {e} must take effect before it returns, {after}, but {why}.")
+        format!("No order of these operations is legal: {e} must take effect before it returns, {after}; {why}.")
     }
 
     fn gave_up(&self, what: &str) -> Verdict {

@@ -36,7 +36,7 @@ pub mod edn;
 pub mod formats;
 mod model;
 
-pub use check::{check, Budget, Verdict};
+pub use check::{check, decide, Budget, Verdict};
 pub use model::ModelKind;
 
 use serde::{Deserialize, Serialize};

@@ -5,6 +5,7 @@
 use super::{Op, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// The sequential object a history's clients used. Every one is checked
 /// key by key (linearizability is local), so a register history over many
@@ -78,12 +79,54 @@ impl Step {
     }
 }
 
-/// Values by number, and the results of appends already worked out.
+/// Values by number. A state is a value the operations name (a
+/// literal) or a string built by appends, kept as (the state appended to,
+/// the piece): an append costs no string copy and no hashing of long
+/// strings. Each built string carries its length and a polynomial hash,
+/// so comparing it with a literal is cheap and exact (a match of both is
+/// confirmed byte by byte once, then remembered).
 #[derive(Default)]
 pub(super) struct Interner {
     values: Vec<Value>,
     ids: HashMap<Value, u32>,
-    appended: HashMap<(u32, u32), u32>,
+    /// Per state: literal (`u32::MAX`) or the state appended to, and the piece.
+    built: Vec<(u32, u32)>,
+    /// Per state: the string's length and hash (0, 0 if not a string).
+    shape: Vec<(usize, u64)>,
+    appended: HashMap<u64, u32, BuildHasherDefault<Mixed>>,
+    same: HashMap<u64, bool, BuildHasherDefault<Mixed>>,
+}
+
+/// The polynomial hash's base (odd, well mixed).
+const BASE: u64 = 0x100_0000_01B3;
+
+fn string_shape(v: &Value) -> (usize, u64) {
+    match v {
+        Value::Str(s) => (s.len(), s.bytes().fold(0u64, |h, b| h.wrapping_mul(BASE).wrapping_add(u64::from(b) + 1))),
+        _ => (0, 0),
+    }
+}
+
+/// A fast hasher for the append cache's keys (two numbers in one word):
+/// splitmix64's finaliser instead of the default's SipHash.
+#[derive(Default)]
+pub(super) struct Mixed(u64);
+
+impl Hasher for Mixed {
+    fn finish(&self) -> u64 {
+        let mut z = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 /// The mutex's states.
@@ -97,12 +140,55 @@ impl Interner {
         }
         let id = self.values.len() as u32;
         self.values.push(v.clone());
+        self.built.push((u32::MAX, 0));
+        self.shape.push(string_shape(v));
         self.ids.insert(v.clone(), id);
         id
     }
 
-    pub(super) fn value(&self, id: u32) -> &Value {
-        &self.values[id as usize]
+    /// State `id` as a value (a built string is put together).
+    pub(super) fn value(&self, id: u32) -> Value {
+        let mut pieces = Vec::new();
+        let mut at = id;
+        while self.built[at as usize].0 != u32::MAX {
+            let (base, piece) = self.built[at as usize];
+            pieces.push(piece);
+            at = base;
+        }
+        if pieces.is_empty() {
+            return self.values[id as usize].clone();
+        }
+        let mut out = match &self.values[at as usize] {
+            Value::Str(s) => s.clone(),
+            _ => String::new(),
+        };
+        for &p in pieces.iter().rev() {
+            if let Value::Str(s) = &self.values[p as usize] {
+                out.push_str(s);
+            }
+        }
+        Value::Str(out)
+    }
+
+    /// Whether state `state` holds literal `lit`.
+    fn holds(&mut self, state: u32, lit: u32) -> bool {
+        if state == lit {
+            return true;
+        }
+        if self.built[state as usize].0 == u32::MAX || !matches!(self.values[lit as usize], Value::Str(_)) {
+            // Two literals are the same value only with the same number.
+            return false;
+        }
+        if self.shape[state as usize] != self.shape[lit as usize] {
+            return false;
+        }
+        let key = (u64::from(state) << 32) | u64::from(lit);
+        if let Some(&same) = self.same.get(&key) {
+            return same;
+        }
+        let same = self.value(state) == self.values[lit as usize];
+        self.same.insert(key, same);
+        same
     }
 
     /// The operation with its values interned.
@@ -120,7 +206,7 @@ impl Interner {
     /// Whether the string `outer` holds the string `piece`.
     pub(super) fn contains(&self, outer: u32, piece: u32) -> bool {
         match (self.value(outer), self.value(piece)) {
-            (Value::Str(o), Value::Str(p)) => o.contains(p.as_str()),
+            (Value::Str(o), Value::Str(p)) => o.contains(&p),
             _ => outer == piece,
         }
     }
@@ -138,30 +224,40 @@ impl Interner {
     pub(super) fn apply(&mut self, state: u32, step: Step) -> Option<u32> {
         match step {
             Step::Read(None) => Some(state),
-            Step::Read(Some(v)) => (v == state).then_some(state),
+            Step::Read(Some(v)) => self.holds(state, v).then_some(state),
             Step::Write(v) => Some(v),
-            Step::Cas(from, to, ok) => match (from == state, ok) {
+            Step::Cas(from, to, ok) => match (self.holds(state, from), ok) {
                 (true, Some(true) | None) => Some(to),
                 (false, Some(false) | None) => Some(state),
                 _ => None,
             },
             Step::Append(piece) => self.append(state, piece),
-            Step::Acquire => (self.value(state) == &FREE).then(|| self.id(&HELD)),
-            Step::Release => (self.value(state) == &HELD).then(|| self.id(&FREE)),
+            Step::Acquire => (self.values[state as usize] == FREE).then(|| self.id(&HELD)),
+            Step::Release => (self.values[state as usize] == HELD).then(|| self.id(&FREE)),
         }
     }
 
     fn append(&mut self, state: u32, piece: u32) -> Option<u32> {
-        if let Some(&s) = self.appended.get(&(state, piece)) {
+        let key = (u64::from(state) << 32) | u64::from(piece);
+        if let Some(&s) = self.appended.get(&key) {
             return Some(s);
         }
-        let joined = match (self.value(state), self.value(piece)) {
-            (Value::Nil, Value::Str(b)) => Value::Str(b.clone()),
-            (Value::Str(a), Value::Str(b)) => Value::Str(format!("{a}{b}")),
-            _ => return None,
-        };
-        let id = self.id(&joined);
-        self.appended.insert((state, piece), id);
+        let Value::Str(p) = &self.values[piece as usize] else { return None };
+        let plen = p.len();
+        let base_is_text = self.built[state as usize].0 != u32::MAX
+            || matches!(self.values[state as usize], Value::Nil | Value::Str(_));
+        if !base_is_text {
+            return None;
+        }
+        let (len, hash) = self.shape[state as usize];
+        let (_, phash) = self.shape[piece as usize];
+        let hash = (0..plen).fold(hash, |h, _| h.wrapping_mul(BASE)).wrapping_add(phash);
+        let id = self.values.len() as u32;
+        // A built state has no literal value of its own.
+        self.values.push(Value::Nil);
+        self.built.push((state, piece));
+        self.shape.push((len + plen, hash));
+        self.appended.insert(key, id);
         Some(id)
     }
 
@@ -169,14 +265,14 @@ impl Interner {
     pub(super) fn why_not(&self, state: u32, step: Step) -> String {
         let now = self.value(state);
         match step {
-            Step::Read(_) => format!("the value then is {now}"),
+            Step::Read(_) => format!("but the value then is {now}"),
             Step::Cas(from, _, Some(true)) => {
                 format!("it succeeded, so the value was {}, but the value then is {now}", self.value(from))
             }
-            Step::Cas(_, _, _) => format!("it failed, but the value then is {now}, which it expected"),
-            Step::Append(piece) => format!("{} cannot be appended to {now}", self.value(piece)),
-            Step::Acquire => "the mutex is held then".to_string(),
-            Step::Release => "the mutex is free then".to_string(),
+            Step::Cas(_, _, _) => format!("it failed, yet the value then is {now}, the value it expected"),
+            Step::Append(piece) => format!("but {} cannot be appended to {now}", self.value(piece)),
+            Step::Acquire => "but the mutex is held then".to_string(),
+            Step::Release => "but the mutex is free then".to_string(),
             Step::Write(_) => "a write always can".to_string(),
         }
     }
