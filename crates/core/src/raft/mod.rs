@@ -75,8 +75,8 @@ mod replication;
 mod trace;
 mod tracker;
 
+pub use crate::sim::KvStore;
 pub use invariants::{check_all, invariants};
-pub use log::KvStore;
 pub use node::{
     chain, Entry, MemberChange, Members, Membership, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer,
     Role, Snapshot, StateMachine, EMPTY_DIGEST,

@@ -20,6 +20,7 @@ pub mod client;
 pub mod fingerprint;
 pub mod invariant;
 pub mod jitter;
+pub mod kv;
 pub mod network;
 pub mod protocol;
 pub mod queue;
@@ -31,6 +32,7 @@ pub use client::{ClientConfig, Clients, History, KvConfig, KvRecord, Operation, 
 pub use fingerprint::Fingerprint;
 pub use invariant::{Invariant, Violation, World};
 pub use jitter::TimerJitter;
+pub use kv::KvStore;
 pub use network::{Fate, NetConfig, Network};
 pub use protocol::{Answer, Command, Ctx, Effect, KvOp, NodeId, Observable, Protocol, Reply, RequestId};
 pub use queue::{Due, EventQueue, Item};

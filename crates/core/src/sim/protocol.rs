@@ -47,7 +47,7 @@ impl Reply {
 
 /// What a key-value command does, for labs whose clients read and write
 /// the values of a small replicated key-value store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KvOp {
     /// Reads the key.
     Read,
@@ -59,8 +59,8 @@ pub enum KvOp {
 
 /// A key-value command: which client process asked (a process has at most
 /// one command outstanding, so a server can recognise a retry of one it
-/// already applied, Raft §8), the key, and the operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// already applied, with client sessions), the key, and the operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Command {
     /// The client process.
     pub process: u64,
