@@ -489,6 +489,13 @@ impl Protocol for RaftNode {
         }
     }
 
+    fn msg_payload(msg: &RaftMsg) -> usize {
+        match msg {
+            RaftMsg::AppendEntries { entries, .. } if !entries.is_empty() => entries.as_ptr() as usize,
+            _ => 0,
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         self.log.capacity() * size_of::<Entry>()

@@ -317,15 +317,25 @@ impl<P: Protocol> Sim<P> {
                 .sum::<usize>()
             + self.clients.approx_bytes()
             + self.invariants.iter().map(|i| i.heap_bytes()).sum::<usize>()
-            + self.in_flight().map(|m| P::msg_heap_bytes(m.msg)).sum::<usize>()
-            + self
-                .trace
-                .window()
-                .map(|e| match e {
-                    TraceEvent::Sent { msg, .. } => P::msg_heap_bytes(msg),
-                    _ => 0,
-                })
-                .sum::<usize>()
+            + self.payload_bytes()
+    }
+    /// The heap bytes of the messages in flight and in the trace window,
+    /// a payload shared by several copies counted once.
+    fn payload_bytes(&self) -> usize {
+        let mut seen = std::collections::BTreeSet::new();
+        let sent = self.trace.window().filter_map(|e| match e {
+            TraceEvent::Sent { msg, .. } => Some(msg),
+            _ => None,
+        });
+        self.in_flight()
+            .map(|m| m.msg)
+            .chain(sent)
+            .filter(|m| {
+                let id = P::msg_payload(m);
+                id == 0 || seen.insert(id)
+            })
+            .map(|m| P::msg_heap_bytes(m))
+            .sum()
     }
     /// Time of the next queued event, if any.
     pub fn next_event_time(&self) -> Option<Time> {

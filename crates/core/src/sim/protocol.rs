@@ -150,6 +150,13 @@ pub trait Protocol: Clone + Debug {
         let _ = msg;
         0
     }
+    /// Which shared payload a message's heap bytes are (its address), so
+    /// copies of one message (in flight and in the trace) count it once;
+    /// 0: none, or count every copy.
+    fn msg_payload(msg: &Self::Msg) -> usize {
+        let _ = msg;
+        0
+    }
 }
 
 /// An effect a handler asks for.
