@@ -56,6 +56,7 @@ impl T {
             id: self.node.id(),
             nodes: self.cfg.nodes(),
             now: self.now,
+            clock: self.now,
             rng: &mut self.rng,
             effects: &mut effects,
         };

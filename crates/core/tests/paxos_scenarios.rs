@@ -772,6 +772,7 @@ impl Hand {
             id,
             nodes: self.nodes.len() as u32,
             now: self.now,
+            clock: self.now,
             rng: &mut self.rngs[id as usize],
             effects: &mut effects,
         };

@@ -50,8 +50,14 @@ impl T {
     }
     fn run(&mut self, f: impl FnOnce(&mut RaftNode, &mut Ctx<RaftNode>)) -> Effects {
         let mut effects = Vec::new();
-        let mut ctx =
-            Ctx { id: self.node.id(), nodes: self.n, now: self.now, rng: &mut self.rng, effects: &mut effects };
+        let mut ctx = Ctx {
+            id: self.node.id(),
+            nodes: self.n,
+            now: self.now,
+            clock: self.now,
+            rng: &mut self.rng,
+            effects: &mut effects,
+        };
         f(&mut self.node, &mut ctx);
         effects
     }
@@ -73,7 +79,11 @@ impl T {
 }
 
 fn log_of(terms: &[u64]) -> Vec<Entry> {
-    terms.iter().enumerate().map(|(i, &t)| Entry { term: t, command: t * 1_000 + i as u64 + 1, config: None }).collect()
+    terms
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| Entry { term: t, command: t * 1_000 + i as u64 + 1, config: None, kv: None })
+        .collect()
 }
 
 fn sends(e: &Effects) -> Vec<(NodeId, RaftMsg)> {
@@ -495,7 +505,7 @@ fn s5_3_followers_learn_the_commit_index_but_only_for_entries_checked_to_match()
     let e = t.msg(0, append(2, 1, 1, vec![], 5));
     assert_eq!(t.node.commit_index(), 1);
     assert_eq!(notes(&e).last(), Some(&RaftNote::Committed { index: 1 }));
-    let e = t.msg(0, append(2, 2, 1, vec![Entry { term: 2, command: 7, config: None }], 5));
+    let e = t.msg(0, append(2, 2, 1, vec![Entry { term: 2, command: 7, config: None, kv: None }], 5));
     assert_eq!(t.node.commit_index(), 3, "min(5, last new entry 3)");
     assert!(notes(&e).contains(&RaftNote::Truncated { from: 3 }));
     let e = t.msg(0, append(2, 1, 1, vec![], 2));
@@ -510,10 +520,10 @@ fn s5_3_followers_learn_the_commit_index_but_only_for_entries_checked_to_match()
 fn s5_3_a_follower_refuses_entries_whose_predecessor_it_lacks() {
     let mut t = T::with_log(1, 3, 3, &[1, 2, 2, 2]);
     // Too short: the hint is the end of its log.
-    let e = t.msg(0, append(3, 6, 3, vec![Entry { term: 3, command: 9, config: None }], 0));
+    let e = t.msg(0, append(3, 6, 3, vec![Entry { term: 3, command: 9, config: None, kv: None }], 0));
     assert_eq!(the_reply(&e), (false, 6, 5, None, 3));
     // Wrong term at index 4: hint at the first entry of term 2.
-    let e = t.msg(0, append(3, 4, 3, vec![Entry { term: 3, command: 9, config: None }], 0));
+    let e = t.msg(0, append(3, 4, 3, vec![Entry { term: 3, command: 9, config: None, kv: None }], 0));
     assert_eq!(the_reply(&e), (false, 4, 2, Some(2), 3));
     assert_eq!(t.node.log(), &log_of(&[1, 2, 2, 2])[..], "a refusal changes nothing");
     assert!(notes(&e).is_empty());
@@ -526,9 +536,9 @@ fn s5_3_a_follower_refuses_entries_whose_predecessor_it_lacks() {
 fn s5_3_a_follower_deletes_a_conflicting_suffix_and_appends() {
     let mut t = T::with_log(1, 3, 3, &[1, 2, 2, 2]);
     let new = vec![
-        Entry { term: 2, command: 2_002, config: None },
-        Entry { term: 3, command: 50, config: None },
-        Entry { term: 3, command: 51, config: None },
+        Entry { term: 2, command: 2_002, config: None, kv: None },
+        Entry { term: 3, command: 50, config: None, kv: None },
+        Entry { term: 3, command: 51, config: None, kv: None },
     ];
     let e = t.msg(0, append(3, 1, 1, new, 0));
     assert_eq!(the_reply(&e), (true, 4, 0, None, 3));
@@ -627,7 +637,7 @@ fn s5_3_figure_7_every_follower_log_is_brought_in_line_with_the_leader() {
         pump(&mut [&mut leader, &mut follower], leader_sends(&e, 0));
         let hb = leader.timer(RaftTimer::Heartbeat);
         pump(&mut [&mut leader, &mut follower], leader_sends(&hb, 0));
-        expected.push(Entry { term: 8, command: 99, config: None });
+        expected.push(Entry { term: 8, command: 99, config: None, kv: None });
         assert_eq!(follower.node.log(), &expected[..], "follower ({name})");
         assert_eq!(leader.node.commit_index(), 11);
         assert_eq!(follower.node.commit_index(), 11, "follower ({name}) learns the commit from the heartbeat");
@@ -776,7 +786,10 @@ fn s5_5_append_entries_is_idempotent() {
         1,
         0,
         0,
-        vec![Entry { term: 1, command: 3, config: None }, Entry { term: 1, command: 4, config: None }],
+        vec![
+            Entry { term: 1, command: 3, config: None, kv: None },
+            Entry { term: 1, command: 4, config: None, kv: None },
+        ],
         1,
     );
     let first = t.msg(0, m.clone());
@@ -910,8 +923,8 @@ fn message_kinds_and_digests_cover_the_content() {
         m.digest(&mut fp);
         fp.value()
     };
-    let a = append(1, 0, 0, vec![Entry { term: 1, command: 5, config: None }], 0);
-    let b = append(1, 0, 0, vec![Entry { term: 1, command: 6, config: None }], 0);
+    let a = append(1, 0, 0, vec![Entry { term: 1, command: 5, config: None, kv: None }], 0);
+    let b = append(1, 0, 0, vec![Entry { term: 1, command: 6, config: None, kv: None }], 0);
     assert_ne!(digest(&a), digest(&b));
     assert_eq!(digest(&a), digest(&a.clone()));
     let c = RaftMsg::AppendEntriesReply {
@@ -949,6 +962,7 @@ fn absurd_configurations_and_messages_do_not_panic() {
         members: 0,
         vote_guard: true,
         max_uncommitted: 0,
+        ..RaftConfig::default()
     };
     let huge = RaftConfig {
         election_timeout_min: u64::MAX,
@@ -976,8 +990,8 @@ fn absurd_configurations_and_messages_do_not_panic() {
     }
     let mut t = T::new(0, 3);
     let junk = [
-        append(u64::MAX, u64::MAX, 3, vec![Entry { term: 1, command: 1, config: None }], u64::MAX),
-        append(1, 0, 0, vec![Entry { term: 1, command: 1, config: None }], u64::MAX),
+        append(u64::MAX, u64::MAX, 3, vec![Entry { term: 1, command: 1, config: None, kv: None }], u64::MAX),
+        append(1, 0, 0, vec![Entry { term: 1, command: 1, config: None, kv: None }], u64::MAX),
         RaftMsg::AppendEntriesReply {
             term: 1,
             success: false,

@@ -37,8 +37,14 @@ impl T {
     }
     fn run(&mut self, f: impl FnOnce(&mut RaftNode, &mut Ctx<RaftNode>)) -> Effects {
         let mut effects = Vec::new();
-        let mut ctx =
-            Ctx { id: self.node.id(), nodes: self.n, now: self.now, rng: &mut self.rng, effects: &mut effects };
+        let mut ctx = Ctx {
+            id: self.node.id(),
+            nodes: self.n,
+            now: self.now,
+            clock: self.now,
+            rng: &mut self.rng,
+            effects: &mut effects,
+        };
         f(&mut self.node, &mut ctx);
         effects
     }
@@ -428,7 +434,7 @@ fn t4_1_a_new_leader_commits_a_no_op_before_changing_the_configuration() {
     t.elect();
     let e = t.change(MemberChange::Remove(2));
     let appended: Vec<Entry> = t.node.log().to_vec();
-    assert_eq!(appended, vec![Entry { term: 1, command: 0, config: None }], "{:?}", notes(&e));
+    assert_eq!(appended, vec![Entry { term: 1, command: 0, config: None, kv: None }], "{:?}", notes(&e));
     t.msg(1, ack(1, 1));
     assert_eq!(t.node.commit_index(), 1);
     assert_eq!(t.node.configuration(), members(&[0, 1]));
@@ -442,7 +448,7 @@ fn t4_1_a_new_leader_commits_a_no_op_before_changing_the_configuration() {
 #[test]
 fn t4_1_followers_use_the_latest_configuration_in_their_log_and_roll_back() {
     let mut t = T::new(1, 3, RaftConfig::default());
-    let c = Entry { term: 1, command: 0, config: Some(members(&[0, 1])) };
+    let c = Entry { term: 1, command: 0, config: Some(members(&[0, 1])), kv: None };
     let e = t.msg(0, append(1, 0, 0, vec![c], 0));
     assert!(append_reply(&e).0);
     assert_eq!(t.node.configuration(), members(&[0, 1]));
@@ -506,7 +512,7 @@ fn t4_2_3_the_vote_guard_ignores_request_vote_while_a_leader_is_heard() {
 #[test]
 fn t4_2_2_a_server_left_out_of_an_uncommitted_configuration_still_campaigns() {
     let mut t = T::new(2, 3, RaftConfig::default());
-    let c = Entry { term: 1, command: 0, config: Some(members(&[0, 1])) };
+    let c = Entry { term: 1, command: 0, config: Some(members(&[0, 1])), kv: None };
     t.msg(0, append(1, 0, 0, vec![Entry::new(1, 1), c], 0));
     assert_eq!(t.node.membership(), Membership::Removed);
     let e = t.timer(RaftTimer::Election);
@@ -528,7 +534,7 @@ fn t4_2_2_a_server_left_out_of_an_uncommitted_configuration_still_campaigns() {
     // A learner (S4 of 4 slots, initial members S1..S3) that holds an
     // uncommitted configuration it is not in, and was not in before, waits.
     let mut l = T::new(3, 4, RaftConfig { members: 3, ..RaftConfig::default() });
-    l.msg(0, append(1, 0, 0, vec![Entry { term: 1, command: 0, config: Some(members(&[0, 1])) }], 0));
+    l.msg(0, append(1, 0, 0, vec![Entry { term: 1, command: 0, config: Some(members(&[0, 1])), kv: None }], 0));
     assert_eq!(l.node.membership(), Membership::Learner);
     let e = l.timer(RaftTimer::Election);
     assert!(sends(&e).is_empty() && l.node.role() == Role::Follower);

@@ -482,7 +482,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     sim.inject(Fault::Partition(vec![vec![0, 1], vec![2, 3, 4]]));
     let x = sim.client_request(0).expect("request");
     run_for(&mut sim, 100 * MS);
-    let xe = Entry { term: 2, command: x, config: None };
+    let xe = Entry { term: 2, command: x, config: None, kv: None };
     assert!(holds(&sim, 0, 2, xe) && holds(&sim, 1, 2, xe));
     assert_eq!(state(&sim, 2).log().len(), 1);
 
@@ -493,7 +493,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     sim.inject(Fault::Partition(vec![vec![4], vec![0, 1, 2, 3]]));
     let y = sim.client_request(4).expect("request");
     run_for(&mut sim, 50 * MS);
-    let ye = Entry { term: 3, command: y, config: None };
+    let ye = Entry { term: 3, command: y, config: None, kv: None };
     assert!(holds(&sim, 4, 2, ye));
     sim.inject(Fault::Crash(4));
 
@@ -819,7 +819,7 @@ fn follower(id: NodeId, n: u32, log: &[(u64, u64)], commit: u64) -> RaftNode {
     let mut node = RaftNode::new(id, n, &RaftConfig::default());
     let mut rng = Rng::stream(1, StreamKind::Node, 0);
     let mut effects = Vec::new();
-    let mut ctx = Ctx { id, nodes: n, now: 0, rng: &mut rng, effects: &mut effects };
+    let mut ctx = Ctx { id, nodes: n, now: 0, clock: 0, rng: &mut rng, effects: &mut effects };
     let entries: Vec<Entry> = log.iter().map(|&(term, command)| Entry::new(term, command)).collect();
     let term = log.last().map_or(1, |e| e.0);
     let msg = RaftMsg::AppendEntries {

@@ -309,7 +309,7 @@ fn note(node: NodeId, note: RaftNote) -> TraceEvent<RaftNode> {
 }
 
 fn config_entry(term: u64, ids: &[NodeId]) -> Entry {
-    Entry { term, command: 0, config: Some(ids.iter().fold(Members::default(), |m, &i| m.with(i))) }
+    Entry { term, command: 0, config: Some(ids.iter().fold(Members::default(), |m, &i| m.with(i))), kv: None }
 }
 
 fn log_durable(log: Vec<Entry>) -> RaftDurable {

@@ -11,6 +11,7 @@
 //! (chosen by [`choose_messages`] and packed), the event log, and the
 //! shared metrics (commits, latency, message rate).
 
+use super::consistency::Consistency;
 use super::diagram::{self, FaultKind, Record, What};
 use super::frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NoteStyle,
@@ -19,8 +20,8 @@ use super::frame::{
 use super::{shorten, Model, NodeStatus, NodeView, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES, LOG_LINE_CHARS};
 use crate::scenario::{check_node, parse_one_node, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{
-    ClientConfig, Counters, DropReason, Fault, Invariant, NetConfig, Node, Observable, Protocol, Sim, SimConfig, Time,
-    TraceEvent, Violation, MS,
+    ClientConfig, Counters, DropReason, Fault, Invariant, KvConfig, NetConfig, Node, Observable, Protocol, Sim,
+    SimConfig, Time, TraceEvent, Violation, MS,
 };
 use std::any::Any;
 use std::collections::VecDeque;
@@ -45,12 +46,32 @@ pub fn check_network(scn: &Scenario) -> Result<(), String> {
     if scn.get("latency_min") > scn.get("latency_max") {
         return Err("latency_min must not be larger than latency_max".into());
     }
+    let (reads, cas) = (scn.get("read_share"), scn.get("cas_share"));
+    if reads + cas > 1_000_000 {
+        return Err(format!(
+            "read_share ({}%) and cas_share ({}%) add up to more than 100%",
+            reads as f64 / 1e4,
+            cas as f64 / 1e4
+        ));
+    }
     Ok(())
 }
 
-/// Builds the simulator configuration of a cluster lab from its scenario.
+/// Builds the simulator configuration of a cluster lab from its scenario;
+/// `reads_anywhere`: key-value reads go to a random server.
 pub fn sim_config(scn: &Scenario) -> SimConfig {
+    sim_config_with(scn, false)
+}
+
+/// [`sim_config`], saying whether reads go to any server.
+pub fn sim_config_with(scn: &Scenario, reads_anywhere: bool) -> SimConfig {
     let g = |n: &str| scn.get(n).max(0) as u64;
+    let kv = (g("keys") > 0).then(|| KvConfig {
+        keys: g("keys") as u32,
+        read_ppm: g("read_share") as u32,
+        cas_ppm: g("cas_share") as u32,
+        reads_anywhere,
+    });
     SimConfig {
         nodes: scn.nodes(),
         seed: scn.seed,
@@ -69,6 +90,7 @@ pub fn sim_config(scn: &Scenario) -> SimConfig {
             rate_per_sec: g("request_rate"),
             timeout: g("client_timeout"),
             redirect_delay: MS,
+            kv,
             ..ClientConfig::default()
         },
         trace_window: 4096,
@@ -83,6 +105,12 @@ pub trait ClusterProtocol: Protocol + 'static {
 
     /// The protocol's configuration from a scenario.
     fn config(scn: &Scenario) -> Self::Config;
+    /// Whether the scenario sends key-value reads to any server (a
+    /// protocol's read path that serves them locally), not the leader.
+    fn reads_anywhere(scn: &Scenario) -> bool {
+        let _ = scn;
+        false
+    }
     /// Safety invariants checked after every event.
     fn invariants() -> Vec<Box<dyn Invariant<Self>>>;
     /// Node roles: (name, CSS colour), indexed by what
@@ -207,6 +235,7 @@ pub struct ClusterLab<P: ClusterProtocol> {
     diagram: Option<Recorder>,
     /// The last sentence of narration, and when it was said.
     narration: Option<(Time, String)>,
+    consistency: Consistency,
 }
 
 /// The space-time diagram's records made since the last frame.
@@ -324,6 +353,7 @@ impl<P: ClusterProtocol> Clone for ClusterLab<P> {
             rate: self.rate,
             diagram: self.diagram.clone(),
             narration: self.narration.clone(),
+            consistency: self.consistency.clone(),
         }
     }
 }
@@ -336,7 +366,7 @@ pub fn build<P: ClusterProtocol>(scn: &Scenario) -> Result<Box<dyn Model>, Scena
 impl<P: ClusterProtocol> ClusterLab<P> {
     /// The cluster a scenario describes, at time 0.
     pub fn new(scn: &Scenario) -> ClusterLab<P> {
-        let sim = Sim::with_invariants(sim_config(scn), P::config(scn), P::invariants());
+        let sim = Sim::with_invariants(sim_config_with(scn, P::reads_anywhere(scn)), P::config(scn), P::invariants());
         let mut tracker = P::Tracker::default();
         P::observe(&mut tracker, &sim);
         ClusterLab {
@@ -349,7 +379,27 @@ impl<P: ClusterProtocol> ClusterLab<P> {
             rate: 0.0,
             diagram: None,
             narration: None,
+            consistency: Consistency::new(scn.get("check_history") != 0),
         }
+    }
+
+    /// Runs the checkers over the clients' history (a violation stops the
+    /// run); a check that gave up is said in the narration.
+    fn check_history(&mut self) {
+        let gave_up = self.consistency.gave_up;
+        if let Some(v) = self.consistency.observe(self.sim.clients(), self.sim.now()) {
+            self.sim.report_violation(v);
+        }
+        if self.consistency.gave_up > gave_up {
+            if let Some(m) = &self.consistency.gave_up_message {
+                self.narration = Some((self.sim.now(), m.clone()));
+            }
+        }
+    }
+
+    /// The consistency checkers and read figures.
+    pub fn consistency(&self) -> &Consistency {
+        &self.consistency
     }
 
     /// Keeps the last step's sentence of narration, if it said something:
@@ -388,6 +438,7 @@ impl<P: ClusterProtocol> ClusterLab<P> {
         }
         P::observe(&mut self.tracker, &self.sim);
         self.narrate();
+        self.check_history();
         self.record();
         // The message rate over windows of a quarter second of virtual
         // time, measured as events happen, so it is the same whenever and
@@ -533,6 +584,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         }
         P::observe(&mut self.tracker, &self.sim);
         self.narrate();
+        self.check_history();
         self.record();
         Ok(())
     }
@@ -568,6 +620,18 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
             m("sent", "Messages sent", Unit::Count, false),
             m("dropped", "Messages lost", Unit::Count, false),
         ]);
+        if self.sim.config().client.kv.is_some() {
+            metrics.extend([
+                m("read_p50", "Read latency p50", Unit::Micros, false),
+                m("read_p99", "Read latency p99", Unit::Micros, true),
+                m("stale_reads", "Stale reads", Unit::Count, true),
+                m("stale_most", "Stale reads: most versions behind", Unit::Count, false),
+                m("ryw_broken", "Reads that missed their own write", Unit::Count, false),
+                m("monotonic_broken", "Reads older than an earlier read", Unit::Count, false),
+                m("history_checked", "Commands checked linearizable", Unit::Count, false),
+                m("history_gave_up", "History checks that gave up", Unit::Count, false),
+            ]);
+        }
         Schema {
             lab: String::new(),
             title: String::new(),
@@ -602,6 +666,20 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
             c.sent as f64,
             c.dropped as f64,
         ]);
+        if self.sim.config().client.kv.is_some() {
+            let k = &self.consistency;
+            let r = |q: f64| k.read_latency(q).map_or(f64::NAN, |t| t as f64);
+            out.extend([
+                r(0.5),
+                r(0.99),
+                k.stale_reads as f64,
+                k.stale_most as f64,
+                k.ryw_broken as f64,
+                k.monotonic_broken as f64,
+                k.checked as f64,
+                k.gave_up as f64,
+            ]);
+        }
         out
     }
 
@@ -650,6 +728,10 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
 
     fn query(&self, scn: &Scenario, question: &str) -> Result<Vec<u8>, String> {
         P::query(scn, question)
+    }
+
+    fn client_history(&self) -> Option<crate::history::ClientHistory> {
+        super::consistency::client_history(self.sim.clients())
     }
 
     fn clone_box(&self) -> Box<dyn Model> {

@@ -30,6 +30,7 @@
 
 pub mod catalog;
 pub mod cluster;
+pub mod consistency;
 pub mod diagram;
 pub mod experiment;
 pub mod frame;

@@ -2,7 +2,9 @@
 //! machine. See the module documentation for the protocol.
 
 use super::rto::Rto;
-use crate::sim::{Ctx, Fingerprint, NodeId, Observable, Protocol, Reply, RequestId, Time, MS};
+use crate::sim::{
+    Answer, Command, Ctx, Fingerprint, KvOp, KvStore, NodeId, Observable, Protocol, Reply, RequestId, Time, MS,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -48,6 +50,10 @@ pub enum Value {
     /// them (Multi-Paxos with `max_batch` above 1; a batch of one is a
     /// `Request`).
     Batch(Arc<[RequestId]>),
+    /// Clients' key-value commands (requests and their commands, in the
+    /// same order), which every server applies to its key-value store
+    /// when it applies the slot.
+    Kv(Arc<[RequestId]>, Arc<[Command]>),
 }
 
 impl Value {
@@ -69,6 +75,20 @@ impl Value {
                     fp.u64(*r);
                 }
             }
+            Value::Kv(reqs, cmds) => {
+                fp.u64(4);
+                fp.u64(reqs.len() as u64);
+                for (r, c) in reqs.iter().zip(cmds.iter()) {
+                    fp.u64(*r);
+                    fp.u64(c.process);
+                    fp.u64(u64::from(c.key));
+                    match c.op {
+                        KvOp::Read => fp.u64(0),
+                        KvOp::Write(v) => fp.words(&[1, v as u64, 0, 0]),
+                        KvOp::Cas(from, to) => fp.words(&[2, from.map_or(u64::MAX, |f| f as u64), to as u64, 0]),
+                    }
+                }
+            }
         }
     }
 
@@ -85,7 +105,7 @@ impl Value {
     pub fn requests(&self) -> &[RequestId] {
         match self {
             Value::Request(r) => std::slice::from_ref(r),
-            Value::Batch(reqs) => reqs,
+            Value::Batch(reqs) | Value::Kv(reqs, _) => reqs,
             Value::Noop | Value::Own(_) => &[],
         }
     }
@@ -96,7 +116,7 @@ impl Value {
             Value::Noop => "no-op".into(),
             Value::Request(r) => format!("#{r}"),
             Value::Own(n) => format!("v(S{})", u64::from(*n) + 1),
-            Value::Batch(reqs) => {
+            Value::Batch(reqs) | Value::Kv(reqs, _) => {
                 let shown: Vec<String> = reqs.iter().take(3).map(|r| format!("#{r}")).collect();
                 let mut t = shown.join(",");
                 if reqs.len() > 3 {
@@ -114,7 +134,7 @@ impl Value {
         match self {
             Value::Noop => 0,
             Value::Request(r) => (*r).min(i64::MAX as u64) as i64,
-            Value::Batch(reqs) => reqs.first().map_or(0, |r| (*r).min(i64::MAX as u64) as i64),
+            Value::Batch(reqs) | Value::Kv(reqs, _) => reqs.first().map_or(0, |r| (*r).min(i64::MAX as u64) as i64),
             Value::Own(n) => -(i64::from(*n) + 1),
         }
     }
@@ -543,6 +563,10 @@ pub struct PaxosNode {
     next_slot: Slot,
     /// Requests waiting for a slot (a leader's queue) or for phase 1.
     queue: Vec<RequestId>,
+    /// The key-value commands of queued requests.
+    commands: BTreeMap<RequestId, Command>,
+    /// The key-value store the applied slots feed.
+    store: KvStore,
     /// Commands proposed by this server: slot -> the value that carries
     /// them, answered when the slot is applied.
     clients: BTreeMap<Slot, Value>,
@@ -754,7 +778,12 @@ impl PaxosNode {
         while self.phase == Phase::Leading && !self.queue.is_empty() && room(self) {
             let take = self.queue.len().min(self.cfg.max_batch.max(1) as usize);
             let reqs: Vec<RequestId> = self.queue.drain(..take).collect();
-            let value = Value::of_requests(&reqs);
+            let cmds: Vec<Command> = reqs.iter().filter_map(|r| self.commands.remove(r)).collect();
+            let value = if !cmds.is_empty() && cmds.len() == reqs.len() {
+                Value::Kv(Arc::from(reqs), Arc::from(cmds))
+            } else {
+                Value::of_requests(&reqs)
+            };
             let slot = self.next_slot;
             self.next_slot += 1;
             self.clients.insert(slot, value.clone());
@@ -779,6 +808,7 @@ impl PaxosNode {
             let wait = self.leader_wait(ctx);
             ctx.set_timer(PaxosTimer::Round, wait);
             // Requests this server held go back to the clients.
+            self.commands.clear();
             for req in std::mem::take(&mut self.queue) {
                 ctx.reply(req, Reply::NotLeader(self.leader_hint));
             }
@@ -803,11 +833,20 @@ impl PaxosNode {
             let slot = self.applied;
             ctx.note(PaxosNote::Applied { slot });
             self.applied += 1;
+            let answers: Vec<Option<Answer>> = match v {
+                Value::Kv(reqs, cmds) => reqs.iter().zip(cmds.iter()).map(|(r, c)| self.store.apply(*r, c)).collect(),
+                _ => Vec::new(),
+            };
             if let Some(mine) = self.clients.remove(&slot) {
                 // A slot chosen with another value (a new leader's) means the
                 // commands were not committed there: the clients retry.
-                let reply = if *v == mine { Reply::Committed } else { Reply::NotLeader(self.leader_hint) };
-                for &req in mine.requests() {
+                let chosen = *v == mine;
+                for (i, &req) in mine.requests().iter().enumerate() {
+                    let reply = match answers.get(i) {
+                        _ if !chosen => Reply::NotLeader(self.leader_hint),
+                        Some(Some(a)) => Reply::Answer(*a),
+                        _ => Reply::Committed,
+                    };
                     ctx.reply(req, reply);
                 }
             }
@@ -1031,6 +1070,8 @@ impl Protocol for PaxosNode {
             proposals: BTreeMap::new(),
             next_slot: 0,
             queue: Vec::new(),
+            commands: BTreeMap::new(),
+            store: KvStore::default(),
             clients: BTreeMap::new(),
             rto: Rto::default(),
             resend_at: None,
@@ -1173,6 +1214,15 @@ impl Protocol for PaxosNode {
             Phase::Preparing { .. } => self.queue.push(req),
             Phase::Idle => ctx.reply(req, Reply::NotLeader(self.leader_hint.filter(|&h| h != self.id))),
         }
+    }
+
+    /// A key-value command goes through a slot like any request; every
+    /// server applies it when it applies the slot.
+    fn on_command(&mut self, req: RequestId, cmd: Command, ctx: &mut Ctx<Self>) {
+        if self.cfg.multi && self.phase != Phase::Idle {
+            self.commands.insert(req, cmd);
+        }
+        self.on_request(req, ctx);
     }
 
     fn on_force_timeout(&mut self, ctx: &mut Ctx<Self>) {

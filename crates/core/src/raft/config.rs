@@ -8,6 +8,7 @@
 //! checks of their own.
 
 use super::membership::Members;
+use super::reads::ReadPath;
 use crate::sim::{Time, MS, SEC};
 
 /// The longest timer a node arms, whatever the configuration asks: a year
@@ -50,6 +51,13 @@ pub struct RaftConfig {
     /// log are uncommitted (a leader cut off from its majority would
     /// otherwise grow its log for as long as clients keep asking).
     pub max_uncommitted: u64,
+    /// How reads of the key-value store are served (thesis §6.4).
+    pub read_path: ReadPath,
+    /// How long a lease lasts after the start of a heartbeat round a
+    /// majority acknowledged, on the leader's clock (thesis §6.4.1).
+    pub lease: Time,
+    /// With local reads, every server answers them (not only the leader).
+    pub local_reads_anywhere: bool,
 }
 
 impl Default for RaftConfig {
@@ -66,6 +74,9 @@ impl Default for RaftConfig {
             members: 0,
             vote_guard: false,
             max_uncommitted: 10_000,
+            read_path: ReadPath::Log,
+            lease: 135 * MS,
+            local_reads_anywhere: false,
         }
     }
 }
@@ -90,6 +101,9 @@ impl RaftConfig {
             members: self.members.min(Members::CAPACITY),
             vote_guard: self.vote_guard,
             max_uncommitted: self.max_uncommitted.max(1),
+            read_path: self.read_path,
+            lease: self.lease.min(TIMER_MAX),
+            local_reads_anywhere: self.local_reads_anywhere,
         }
     }
 }

@@ -101,6 +101,7 @@ impl RaftNode {
             while let Some((_, req)) = self.pending.pop_front() {
                 ctx.reply(req, Reply::NotLeader(leader));
             }
+            self.drop_reads(leader, ctx);
             if let Some(c) = self.change.take() {
                 ctx.note(RaftNote::ChangeRefused { id: c.id, reason: "the leader stepped down" });
             }
@@ -201,6 +202,12 @@ impl RaftNode {
         ctx.note(RaftNote::BecameLeader { term: self.term });
         ctx.cancel_timer(RaftTimer::Election);
         self.election_armed_at = None;
+        self.reads = super::reads::ReadState::default();
+        if self.config.read_path.needs_noop() {
+            // Thesis §6.4 step 1: a no-op of the new term, so the leader
+            // learns which entries are committed and can serve reads.
+            self.leader_append(super::log::Entry { term: self.term, command: 0, config: None, kv: None }, ctx);
+        }
         if self.nodes > 1 {
             for p in self.targets().iter() {
                 self.send_append(p, true, ctx);
@@ -304,6 +311,7 @@ impl RaftNode {
         }
         self.leader_hint = Some(from);
         self.last_leader_contact = Some(ctx.now);
+        self.last_leader_clock = Some(ctx.clock);
         self.reset_election_timer(ctx);
     }
 

@@ -15,13 +15,13 @@
 //! spare until `add` brings them in. A scenario without `max_servers` runs
 //! exactly as before membership changes existed.
 
-use super::{invariants, MemberChange, Members, Membership, RaftConfig, RaftNode, RaftNote, Role};
+use super::{invariants, MemberChange, Members, Membership, RaftConfig, RaftNode, RaftNote, ReadPath, Role};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{
     Engine, FieldSpec, LabDef, MetricRole, MetricSpec, NodeAction, NodeView, RoleLook, RoleStyle, StripBase, StripSpec,
     Unit,
 };
-use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
+use crate::scenario::params::{p, Kind, ParamSpec, NETWORK, PCT};
 use crate::scenario::{parse_one_node, split_word, Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeId, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
 
@@ -49,6 +49,36 @@ pub const PARAMS: &[ParamSpec] = &[
     ),
     p("snapshot_every", "Snapshot every (entries)", "compact the log into a snapshot when it holds more entries than this (§7); 0: never", Kind::Count, 0, 1_000_000, 1_000, false),
     p("max_servers", "Server slots", "servers the simulation holds, members or spare for 'add' (thesis §4); 0: as many as Servers", Kind::Count, 0, 101, 0, false),
+    p(
+        "read_path",
+        "Read path",
+        "how reads of the key-value store are served (thesis §6.4): through the log, ReadIndex (a heartbeat round confirms leadership), a leader's lease, or locally by any server (stale)",
+        Kind::Choice(ReadPath::NAMES),
+        0,
+        3,
+        0,
+        false,
+    ),
+    p(
+        "read_from",
+        "Local reads from",
+        "with local reads: whether clients read from the server they believe leads, or from any server (the nearest, say)",
+        Kind::Choice(&["leader", "any"]),
+        0,
+        1,
+        0,
+        false,
+    ),
+    p(
+        "lease",
+        "Lease (% of min election timeout)",
+        "how long a leader's lease lasts after a heartbeat round a majority acknowledged, on its own clock, as a share of the minimum election timeout; safe below (1 - d) / (1 + d) for clocks that drift by at most d (thesis §6.4.1)",
+        Kind::Percent,
+        PCT,
+        300 * PCT,
+        90 * PCT,
+        false,
+    ),
     p("vote_guard", "Ignore votes while a leader is heard", "a server that heard from a leader within the minimum election timeout ignores RequestVote (thesis §4.2.3, against disruptive removed servers)", Kind::Toggle, 0, 1, 0, false),
 ];
 
@@ -123,12 +153,21 @@ pub static LAB: LabDef = LabDef {
         ("Removing the leader", include_str!("../../../../tests/scenarios/raft/remove-leader.scn")),
         ("A removed server keeps timing out (disruptive server)", include_str!("../../../../tests/scenarios/raft/disruptive-server.scn")),
         ("The disruptive server, with the minimum-election-timeout guard", include_str!("../../../../tests/scenarios/raft/disruptive-server-guarded.scn")),
+        ("Local reads at a leader cut off from the majority: not linearizable", include_str!("../../../../tests/scenarios/raft/bug-local-reads-cut-off-leader.scn")),
+        ("ReadIndex on the same partition stays linearizable", include_str!("../../../../tests/scenarios/raft/read-index-cut-off-leader.scn")),
+        ("Lease reads past their bound go stale", include_str!("../../../../tests/scenarios/raft/lease-beyond-bound.scn")),
+        ("Follower reads and their staleness", include_str!("../../../../tests/scenarios/raft/follower-reads.scn")),
     ],
 };
 
 /// What runs the lab (see [`Engine`]).
 pub static ENGINE: Engine =
     Engine { lab: &LAB, build: cluster::build::<RaftNode>, speed: None, runs: super::experiments::RUNS, also: &[] };
+
+/// The scenario's read path.
+pub fn read_path(scn: &Scenario) -> ReadPath {
+    ReadPath::ALL.get(scn.get("read_path").max(0) as usize).copied().unwrap_or_default()
+}
 
 /// Builds the Raft configuration from a scenario.
 pub fn raft_config(scn: &Scenario) -> RaftConfig {
@@ -144,6 +183,9 @@ pub fn raft_config(scn: &Scenario) -> RaftConfig {
         snapshot_every: g("snapshot_every"),
         members: scn.nodes_param(),
         vote_guard: g("vote_guard") != 0,
+        read_path: read_path(scn),
+        lease: g("election_timeout_min") * g("lease") / 1_000_000,
+        local_reads_anywhere: g("read_from") == 1,
         ..RaftConfig::default()
     }
 }
@@ -253,6 +295,8 @@ const KINDS: &[(&str, &str, bool, bool)] = &[
     ("HeartbeatReply", "#9aa3b2", true, true),
     ("InstallSnapshot", "#c2417a", false, false),
     ("InstallSnapshotReply", "#c2417a", true, false),
+    ("LeaderCheck", "#5aa7a7", false, true),
+    ("LeaderCheckReply", "#5aa7a7", true, true),
 ];
 
 impl ClusterProtocol for RaftNode {
@@ -264,6 +308,11 @@ impl ClusterProtocol for RaftNode {
 
     fn invariants() -> Vec<Box<dyn Invariant<Self>>> {
         invariants()
+    }
+
+    /// Local reads may go to any server (the nearest, say).
+    fn reads_anywhere(scn: &Scenario) -> bool {
+        read_path(scn) == ReadPath::Local && scn.get("read_from") == 1
     }
 
     const ROLES: &'static [(&'static str, &'static str)] = &[

@@ -7,7 +7,12 @@
 //! **State machine.** Committed entries are applied at once to a small real
 //! state machine, [`StateMachine`]: a count of client commands and a digest
 //! chained over every applied entry ([`chain`]), so two servers at the same
-//! applied index hold the same state exactly when their digests agree.
+//! applied index hold the same state exactly when their digests agree; and,
+//! when clients send key-value commands, a key-value store ([`KvStore`])
+//! that remembers each client process's last command and its answer, so a
+//! command retried after a leader change and appended twice is applied
+//! once (§8: "the state machine tracks the latest serial number processed
+//! for each client, along with the associated response").
 //!
 //! **Snapshots (§7).** When the log holds more than
 //! [`RaftConfig::snapshot_every`](super::RaftConfig::snapshot_every)
@@ -24,7 +29,8 @@
 use super::membership::Members;
 use super::message::{RaftMsg, RaftNote};
 use super::node::{RaftNode, Role};
-use crate::sim::{Ctx, NodeId, RequestId};
+use crate::sim::{Answer, Command, Ctx, KvStore, NodeId, RequestId};
+use std::sync::Arc;
 
 /// One log entry: the term in which a leader created it and what it
 /// carries: a client command, a new configuration, or nothing (a no-op a
@@ -39,12 +45,19 @@ pub struct Entry {
     pub command: RequestId,
     /// A configuration entry: the servers of the new configuration.
     pub config: Option<Members>,
+    /// A key-value command (with `command`, its request), if the client
+    /// sent one.
+    pub kv: Option<Command>,
 }
 
 impl Entry {
     /// An entry carrying client command `command`.
     pub fn new(term: u64, command: RequestId) -> Entry {
-        Entry { term, command, config: None }
+        Entry { term, command, config: None, kv: None }
+    }
+    /// An entry carrying key-value command `kv` of request `command`.
+    pub fn with_kv(term: u64, command: RequestId, kv: Command) -> Entry {
+        Entry { term, command, config: None, kv: Some(kv) }
     }
     /// Whether the entry carries a client command.
     pub fn is_command(&self) -> bool {
@@ -78,8 +91,10 @@ pub fn chain(prev: u64, e: &Entry) -> u64 {
 
 /// The replicated state machine: what applying the committed log gives.
 /// It counts client commands and chains a digest over every entry applied,
-/// so "the same state on every server" is a comparison of two numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// so "the same state on every server" is a comparison of two numbers; and
+/// holds the key-value store when clients send key-value commands (shared
+/// between copies until one changes it).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateMachine {
     /// Index of the last entry applied.
     pub applied: u64,
@@ -89,30 +104,40 @@ pub struct StateMachine {
     pub commands: u64,
     /// [`chain`] over every entry applied, from [`EMPTY_DIGEST`].
     pub digest: u64,
+    /// The key-value store, once a key-value command was applied.
+    pub kv: Option<Arc<KvStore>>,
 }
 
 impl Default for StateMachine {
     fn default() -> Self {
-        StateMachine { applied: 0, term: 0, commands: 0, digest: EMPTY_DIGEST }
+        StateMachine { applied: 0, term: 0, commands: 0, digest: EMPTY_DIGEST, kv: None }
     }
 }
 
 impl StateMachine {
-    /// Applies `entry`, the entry at index `applied + 1`.
-    pub fn apply(&mut self, entry: &Entry) {
+    /// Applies `entry`, the entry at index `applied + 1`; a key-value
+    /// command's answer (see [`KvStore::apply`]).
+    pub fn apply(&mut self, entry: &Entry) -> Option<Answer> {
         self.applied += 1;
         self.term = entry.term;
         if entry.is_command() {
             self.commands += 1;
         }
         self.digest = chain(self.digest, entry);
+        let cmd = entry.kv.as_ref()?;
+        Arc::make_mut(self.kv.get_or_insert_with(Default::default)).apply(entry.command, cmd)
+    }
+
+    /// Key `key`'s value and version now.
+    pub fn read(&self, key: u32) -> Answer {
+        self.kv.as_ref().map_or(Answer { key, value: None, version: 0, ok: true }, |kv| kv.read(key))
     }
 }
 
 /// A snapshot (§7): the state machine after applying the log up to its
 /// last included entry, that entry's index and term (in `state`), and the
 /// configuration in force there.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
     /// The state machine; `state.applied` and `state.term` are the last
     /// included index and term.
@@ -172,13 +197,21 @@ impl RaftNode {
     }
 
     /// Raises the commit index to `index` and applies the entries up to it.
+    /// A leader answers the key-value commands it waits for as they apply.
     pub(super) fn commit_to(&mut self, index: u64, ctx: &mut Ctx<Self>) {
         self.commit_index = index;
         ctx.note(RaftNote::Committed { index });
         while self.state.applied < index {
             let Some(e) = self.entry(self.state.applied + 1).copied() else { break };
-            self.state.apply(&e);
+            let answer = self.state.apply(&e);
+            if let (Some(a), Some(&(i, req))) = (answer, self.pending.front()) {
+                if i == self.state.applied && req == e.command && self.role == Role::Leader {
+                    self.pending.pop_front();
+                    ctx.reply(req, crate::sim::Reply::Answer(a));
+                }
+            }
         }
+        self.serve_reads(ctx);
     }
 
     /// §7: when the log holds more than `snapshot_every` entries, snapshot
@@ -200,15 +233,16 @@ impl RaftNode {
             return;
         }
         let drop = (upto - base) as usize;
-        let mut state = self.snapshot.state;
+        let mut state = self.snapshot.state.clone();
         for e in &self.log[..drop] {
             state.apply(e);
         }
         let (config, config_index) = self.latest_config(upto);
         let config = (config_index > 0 || self.snapshot.config.is_some()).then_some(config);
+        let term = state.term;
         self.snapshot = Snapshot { state, config, config_index };
         self.log.drain(..drop);
-        ctx.note(RaftNote::Snapshotted { index: upto, term: state.term });
+        ctx.note(RaftNote::Snapshotted { index: upto, term });
     }
 
     /// Appends one entry of the leader's term, noting it.
@@ -245,10 +279,11 @@ impl RaftNode {
             } else {
                 self.log.clear();
             }
+            let snap_term = snap.term();
+            self.state = snap.state.clone();
             self.snapshot = snap;
-            self.state = snap.state;
             self.commit_index = index;
-            ctx.note(RaftNote::InstalledSnapshot { index, term: snap.term(), retained });
+            ctx.note(RaftNote::InstalledSnapshot { index, term: snap_term, retained });
             self.refresh_config(ctx);
         }
         ctx.send(from, RaftMsg::InstallSnapshotReply { term: self.term, index });

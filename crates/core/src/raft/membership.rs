@@ -305,7 +305,7 @@ impl RaftNode {
             let has_noop =
                 self.log.iter().rev().take_while(|e| e.term == self.term).any(|e| e.command == 0 && e.config.is_none());
             if !has_noop {
-                self.leader_append(Entry { term: self.term, command: 0, config: None }, ctx);
+                self.leader_append(Entry { term: self.term, command: 0, config: None, kv: None }, ctx);
                 for p in self.targets().iter() {
                     self.send_append(p, false, ctx);
                 }
@@ -315,7 +315,7 @@ impl RaftNode {
         }
         self.change = None;
         let members = if c.add { self.members.with(c.id) } else { self.members.without(c.id) };
-        self.leader_append(Entry { term: self.term, command: 0, config: Some(members) }, ctx);
+        self.leader_append(Entry { term: self.term, command: 0, config: Some(members), kv: None }, ctx);
         // Thesis §4.1: the new configuration takes effect on append.
         self.refresh_config(ctx);
         for p in self.targets().iter() {

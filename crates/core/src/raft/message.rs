@@ -88,6 +88,23 @@ pub enum RaftMsg {
         /// follower's log (0 if the snapshot was refused as stale).
         index: u64,
     },
+    /// A leader confirms it still leads before it serves reads (thesis
+    /// §6.4, ReadIndex) or to hold its lease (§6.4.1): a heartbeat round
+    /// numbered `round`.
+    LeaderCheck {
+        /// The leader's term.
+        term: u64,
+        /// The round.
+        round: u64,
+    },
+    /// A follower's answer: it follows the leader of `term` (or, with a
+    /// later term, that the leader is stale).
+    LeaderCheckReply {
+        /// The follower's term.
+        term: u64,
+        /// The round answered.
+        round: u64,
+    },
 }
 
 impl RaftMsg {
@@ -99,7 +116,9 @@ impl RaftMsg {
             | RaftMsg::AppendEntries { term, .. }
             | RaftMsg::AppendEntriesReply { term, .. }
             | RaftMsg::InstallSnapshot { term, .. }
-            | RaftMsg::InstallSnapshotReply { term, .. } => *term,
+            | RaftMsg::InstallSnapshotReply { term, .. }
+            | RaftMsg::LeaderCheck { term, .. }
+            | RaftMsg::LeaderCheckReply { term, .. } => *term,
         }
     }
 }

@@ -70,12 +70,15 @@ mod log;
 mod membership;
 mod message;
 pub mod node;
+mod reads;
 mod replication;
 mod trace;
 mod tracker;
 
+pub use crate::sim::KvStore;
 pub use invariants::{check_all, invariants};
 pub use node::{
     chain, Entry, MemberChange, Members, Membership, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer,
     Role, Snapshot, StateMachine, EMPTY_DIGEST,
 };
+pub use reads::{PendingRead, ReadPath};

@@ -45,8 +45,9 @@
 
 use super::election::{REASON_FORCED, REASON_HIGHER_TERM};
 use super::membership::PendingChange;
+use super::reads::ReadState;
 use super::tracker::Tracker;
-use crate::sim::{Ctx, NodeId, Protocol, Reply, RequestId, Time};
+use crate::sim::{Command, Ctx, NodeId, Protocol, Reply, RequestId, Time};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -144,6 +145,12 @@ pub struct RaftNode {
     pub(super) change: Option<PendingChange>,
     /// Whether the heartbeat timer runs (leaders only).
     pub(super) heartbeating: bool,
+    /// Leaders: reads held for a heartbeat round, and the lease (thesis
+    /// §6.4).
+    pub(super) reads: ReadState,
+    /// When this server last heard from the leader it follows, on its own
+    /// clock (for the lease's vote guard).
+    pub(super) last_leader_clock: Option<Time>,
 }
 
 impl RaftNode {
@@ -160,7 +167,7 @@ impl RaftNode {
             term: durable.term,
             voted_for: durable.voted_for,
             log: durable.log,
-            snapshot: durable.snapshot,
+            snapshot: durable.snapshot.clone(),
             role: Role::Follower,
             commit_index: durable.snapshot.index(),
             state: durable.snapshot.state,
@@ -178,6 +185,8 @@ impl RaftNode {
             empty: Arc::from(Vec::new()),
             change: None,
             heartbeating: false,
+            reads: ReadState::default(),
+            last_leader_clock: None,
         };
         let (members, index) = node.latest_config(node.last_log_index());
         node.members = members;
@@ -316,6 +325,33 @@ impl RaftNode {
     pub(super) fn majority(&self) -> u32 {
         self.members.majority()
     }
+
+    /// §5.3: the leader appends a client's command and replies once it
+    /// commits; anyone else points the client at the leader it knows.
+    pub(super) fn append_command(&mut self, req: RequestId, entry: Entry, ctx: &mut Ctx<Self>) {
+        if self.role != Role::Leader {
+            ctx.reply(req, Reply::NotLeader(self.leader_hint));
+            return;
+        }
+        if self.pending.iter().any(|&(_, r)| r == req) {
+            return; // a retry of a request already in the log
+        }
+        if self.last_log_index() - self.commit_index >= self.config.max_uncommitted {
+            ctx.reply(req, Reply::NotLeader(None));
+            return;
+        }
+        let index = self.leader_append(entry, ctx);
+        self.pending.push_back((index, req));
+        for p in self.targets().iter() {
+            self.send_append(p, false, ctx);
+        }
+        self.advance_commit(ctx);
+    }
+
+    /// Reads held at this leader (thesis §6.4).
+    pub fn held_reads(&self) -> usize {
+        self.reads.waiting.len()
+    }
 }
 
 impl Protocol for RaftNode {
@@ -334,7 +370,12 @@ impl Protocol for RaftNode {
     }
 
     fn durable(&self) -> RaftDurable {
-        RaftDurable { term: self.term, voted_for: self.voted_for, log: self.log.clone(), snapshot: self.snapshot }
+        RaftDurable {
+            term: self.term,
+            voted_for: self.voted_for,
+            log: self.log.clone(),
+            snapshot: self.snapshot.clone(),
+        }
     }
 
     /// Every server starts (and restarts) as a follower with a fresh,
@@ -353,9 +394,8 @@ impl Protocol for RaftNode {
         self.maybe_compact(ctx);
         // Thesis §4.2.3: while a leader is heard from, RequestVote is
         // ignored: no new term, no vote.
-        if self.config.vote_guard
-            && matches!(msg, RaftMsg::RequestVote { pre_vote: false, .. })
-            && self.leader_recently_heard(ctx.now)
+        if matches!(msg, RaftMsg::RequestVote { pre_vote: false, .. })
+            && ((self.config.vote_guard && self.leader_recently_heard(ctx.now)) || self.guards_lease(ctx.clock))
         {
             return;
         }
@@ -389,6 +429,8 @@ impl Protocol for RaftNode {
             }
             RaftMsg::InstallSnapshot { term, snapshot } => self.handle_install_snapshot(from, term, snapshot, ctx),
             RaftMsg::InstallSnapshotReply { term, index } => self.handle_install_reply(from, term, index, ctx),
+            RaftMsg::LeaderCheck { term, round } => self.handle_leader_check(from, term, round, ctx),
+            RaftMsg::LeaderCheckReply { term, round } => self.handle_leader_check_reply(from, term, round, ctx),
         }
     }
 
@@ -398,6 +440,9 @@ impl Protocol for RaftNode {
             RaftTimer::Election if self.role != Role::Leader => self.campaign(ctx),
             RaftTimer::Heartbeat if self.role == Role::Leader => {
                 self.heartbeat(ctx);
+                if self.role == Role::Leader {
+                    self.tick_reads(ctx);
+                }
                 if self.role == Role::Leader {
                     ctx.set_timer(RaftTimer::Heartbeat, self.config.heartbeat);
                 }
@@ -417,19 +462,14 @@ impl Protocol for RaftNode {
             ctx.reply(req, Reply::NotLeader(self.leader_hint));
             return;
         }
-        if self.pending.iter().any(|&(_, r)| r == req) {
-            return; // a retry of a request already in the log
-        }
-        if self.last_log_index() - self.commit_index >= self.config.max_uncommitted {
-            ctx.reply(req, Reply::NotLeader(None));
-            return;
-        }
-        let index = self.leader_append(Entry::new(self.term, req), ctx);
-        self.pending.push_back((index, req));
-        for p in self.targets().iter() {
-            self.send_append(p, false, ctx);
-        }
-        self.advance_commit(ctx);
+        self.append_command(req, Entry::new(self.term, req), ctx);
+    }
+
+    /// A key-value command: reads by the configured path (thesis §6.4),
+    /// the rest through the log.
+    fn on_command(&mut self, req: RequestId, cmd: Command, ctx: &mut Ctx<Self>) {
+        self.maybe_compact(ctx);
+        self.on_kv(req, cmd, ctx);
     }
 
     /// The user's "time out now": start an election (or a Pre-Vote round)
@@ -445,6 +485,13 @@ impl Protocol for RaftNode {
     fn msg_heap_bytes(msg: &RaftMsg) -> usize {
         match msg {
             RaftMsg::AppendEntries { entries, .. } => 16 + entries.len() * std::mem::size_of::<Entry>(),
+            _ => 0,
+        }
+    }
+
+    fn msg_payload(msg: &RaftMsg) -> usize {
+        match msg {
+            RaftMsg::AppendEntries { entries, .. } if !entries.is_empty() => entries.as_ptr() as usize,
             _ => 0,
         }
     }

@@ -41,7 +41,7 @@ impl RaftNode {
             // that lag behind". It waits for the answer as for a probe.
             self.progress.probing[k] = true;
             self.progress.probe_sent[k] = true;
-            ctx.send(p, RaftMsg::InstallSnapshot { term: self.term, snapshot: self.snapshot });
+            ctx.send(p, RaftMsg::InstallSnapshot { term: self.term, snapshot: self.snapshot.clone() });
             return;
         }
         let prev = next - 1;

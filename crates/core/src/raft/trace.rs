@@ -11,7 +11,7 @@
 //! fingerprints when configurations were added.)
 
 use super::message::{RaftMsg, RaftNote, RaftTimer};
-use crate::sim::{Fingerprint, Observable};
+use crate::sim::{Fingerprint, KvOp, Observable};
 
 impl Observable for RaftMsg {
     fn describe(&self, out: &mut String) {
@@ -42,6 +42,9 @@ impl Observable for RaftMsg {
             RaftMsg::InstallSnapshot { term, snapshot } => {
                 write!(out, " t{term} last {}/{}", snapshot.index(), snapshot.term())
             }
+            RaftMsg::LeaderCheck { term, round } | RaftMsg::LeaderCheckReply { term, round } => {
+                write!(out, " t{term} round {round}")
+            }
             RaftMsg::InstallSnapshotReply { term, index: 0 } => write!(out, " t{term} refused"),
             RaftMsg::InstallSnapshotReply { term, index } => write!(out, " t{term} ok {index}"),
         })();
@@ -59,6 +62,8 @@ impl Observable for RaftMsg {
             RaftMsg::AppendEntriesReply { .. } => "AppendEntriesReply",
             RaftMsg::InstallSnapshot { .. } => "InstallSnapshot",
             RaftMsg::InstallSnapshotReply { .. } => "InstallSnapshotReply",
+            RaftMsg::LeaderCheck { .. } => "LeaderCheck",
+            RaftMsg::LeaderCheckReply { .. } => "LeaderCheckReply",
         }
     }
 
@@ -94,6 +99,17 @@ impl Observable for RaftMsg {
                         fp.u64(m.bits()[0]);
                         fp.u64(m.bits()[1]);
                     }
+                    // Key-value commands only, likewise.
+                    if let Some(c) = e.kv {
+                        fp.u64(u64::MAX - 1);
+                        fp.u64(c.process);
+                        fp.u64(u64::from(c.key));
+                        match c.op {
+                            KvOp::Read => fp.u64(0),
+                            KvOp::Write(v) => fp.words(&[1, v as u64, 0, 0]),
+                            KvOp::Cas(from, to) => fp.words(&[2, from.map_or(u64::MAX, |f| f as u64), to as u64, 0]),
+                        }
+                    }
                 }
             }
             RaftMsg::AppendEntriesReply { term, success, index, conflict_index, conflict_term, heartbeat } => {
@@ -128,6 +144,11 @@ impl Observable for RaftMsg {
                 fp.u64(6);
                 fp.u64(*term);
                 fp.u64(*index);
+            }
+            RaftMsg::LeaderCheck { term, round } | RaftMsg::LeaderCheckReply { term, round } => {
+                fp.u64(if matches!(self, RaftMsg::LeaderCheck { .. }) { 7 } else { 8 });
+                fp.u64(*term);
+                fp.u64(*round);
             }
         }
     }

@@ -224,6 +224,37 @@ pub const NETWORK: &[ParamSpec] = &[
         500 * M,
         false,
     ),
+    p(
+        "keys",
+        "Keys",
+        "clients read, write and compare-and-set the values of this many keys, and every history is checked for linearizability; 0: commands without values",
+        Kind::Count,
+        0,
+        64,
+        0,
+        false,
+    ),
+    p("read_share", "Reads (%)", "share of the key-value commands that are reads", Kind::Percent, 0, 100 * PCT, 50 * PCT, false),
+    p(
+        "cas_share",
+        "Compare-and-sets (%)",
+        "share of the key-value commands that are compare-and-sets (the rest are writes)",
+        Kind::Percent,
+        0,
+        100 * PCT,
+        10 * PCT,
+        false,
+    ),
+    p(
+        "check_history",
+        "Check linearizability",
+        "check the key-value history for linearizability every 200 commands, stopping the run at the first violation",
+        Kind::Toggle,
+        0,
+        1,
+        1,
+        false,
+    ),
 ];
 
 /// Looks a parameter up in a table.

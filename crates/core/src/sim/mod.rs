@@ -20,6 +20,7 @@ pub mod client;
 pub mod fingerprint;
 pub mod invariant;
 pub mod jitter;
+pub mod kv;
 pub mod network;
 pub mod protocol;
 pub mod queue;
@@ -27,12 +28,13 @@ pub mod rng;
 pub mod time;
 pub mod trace;
 
-pub use client::{ClientConfig, Clients, History, Operation, Outcome};
+pub use client::{ClientConfig, Clients, History, KvConfig, KvRecord, Operation, Outcome};
 pub use fingerprint::Fingerprint;
 pub use invariant::{Invariant, Violation, World};
 pub use jitter::TimerJitter;
+pub use kv::KvStore;
 pub use network::{Fate, NetConfig, Network};
-pub use protocol::{Ctx, Effect, NodeId, Observable, Protocol, Reply, RequestId};
+pub use protocol::{Answer, Command, Ctx, Effect, KvOp, NodeId, Observable, Protocol, Reply, RequestId};
 pub use queue::{Due, EventQueue, Item};
 pub use rng::{Rng, StreamKind};
 pub use time::{Time, MS, SEC};
@@ -126,6 +128,16 @@ enum Event<P: Protocol> {
     ClientArrival,
     Request { node: NodeId, req: RequestId, attempt: u32 },
     ClientTimeout { req: RequestId, attempt: u32 },
+}
+
+/// Virtual time `now` as a clock drifting by `drift_ppm` counts it: its
+/// timers of `d` take `d * (1 + drift)` of virtual time, so it counts
+/// `now / (1 + drift)`.
+pub fn local_clock(now: Time, drift_ppm: i32) -> Time {
+    if drift_ppm == 0 {
+        return now;
+    }
+    (i128::from(now) * 1_000_000 / (1_000_000 + i128::from(drift_ppm)).max(1)) as Time
 }
 
 /// A message on the wire, for drawing.
@@ -272,6 +284,13 @@ impl<P: Protocol> Sim<P> {
     pub fn violation(&self) -> Option<&Violation> {
         self.violation.as_ref()
     }
+    /// Stops the run with a violation found outside the invariants (a
+    /// checker over the clients' history), unless it stopped already.
+    pub fn report_violation(&mut self, v: Violation) {
+        if self.violation.is_none() {
+            self.violation = Some(v);
+        }
+    }
     /// Run-wide counters.
     pub fn counters(&self) -> &Counters {
         &self.counters
@@ -298,15 +317,25 @@ impl<P: Protocol> Sim<P> {
                 .sum::<usize>()
             + self.clients.approx_bytes()
             + self.invariants.iter().map(|i| i.heap_bytes()).sum::<usize>()
-            + self.in_flight().map(|m| P::msg_heap_bytes(m.msg)).sum::<usize>()
-            + self
-                .trace
-                .window()
-                .map(|e| match e {
-                    TraceEvent::Sent { msg, .. } => P::msg_heap_bytes(msg),
-                    _ => 0,
-                })
-                .sum::<usize>()
+            + self.payload_bytes()
+    }
+    /// The heap bytes of the messages in flight and in the trace window,
+    /// a payload shared by several copies counted once.
+    fn payload_bytes(&self) -> usize {
+        let mut seen = std::collections::BTreeSet::new();
+        let sent = self.trace.window().filter_map(|e| match e {
+            TraceEvent::Sent { msg, .. } => Some(msg),
+            _ => None,
+        });
+        self.in_flight()
+            .map(|m| m.msg)
+            .chain(sent)
+            .filter(|m| {
+                let id = P::msg_payload(m);
+                id == 0 || seen.insert(id)
+            })
+            .map(|m| P::msg_heap_bytes(m))
+            .sum()
     }
     /// Time of the next queued event, if any.
     pub fn next_event_time(&self) -> Option<Time> {
@@ -418,8 +447,9 @@ impl<P: Protocol> Sim<P> {
             }
             Event::ClientArrival => {
                 if self.clients.admit() {
-                    let target = self.clients.target();
-                    self.submit(target);
+                    let (_, step) = self.clients.invoke_next(self.now);
+                    self.counters.requests += 1;
+                    self.client_step(step);
                 }
                 self.schedule_client_arrival();
             }
@@ -433,7 +463,10 @@ impl<P: Protocol> Sim<P> {
                     NodeStatus::Crashed => {} // lost; the client times out
                     NodeStatus::Up => {
                         self.fresh.push(TraceEvent::Request { at: self.now, node, req });
-                        self.with_node(node, |n, ctx| n.on_request(req, ctx));
+                        match self.clients.command(req) {
+                            Some(cmd) => self.with_node(node, |n, ctx| n.on_command(req, cmd, ctx)),
+                            None => self.with_node(node, |n, ctx| n.on_request(req, ctx)),
+                        }
                     }
                 }
             }
@@ -584,8 +617,9 @@ impl<P: Protocol> Sim<P> {
         let mut effects = std::mem::take(&mut self.effects);
         {
             let node = &mut self.nodes[id as usize];
+            let clock = local_clock(self.now, node.drift_ppm);
             let mut ctx =
-                Ctx { id, nodes: self.config.nodes, now: self.now, rng: &mut node.rng, effects: &mut effects };
+                Ctx { id, nodes: self.config.nodes, now: self.now, clock, rng: &mut node.rng, effects: &mut effects };
             f(&mut node.state, &mut ctx);
         }
         for eff in effects.drain(..) {
@@ -666,7 +700,7 @@ impl<P: Protocol> Sim<P> {
     /// Records node `id`'s answer to request `req` and lets the client react.
     fn reply(&mut self, id: NodeId, req: RequestId, reply: Reply) {
         self.fresh.push(TraceEvent::Replied { at: self.now, node: id, req, reply });
-        if reply == Reply::Committed && self.clients.is_pending(req) {
+        if reply.is_done() && self.clients.is_pending(req) {
             self.counters.committed += 1;
         }
         let step = self.clients.answered(self.now, id, req, reply);

@@ -34,6 +34,56 @@ pub enum Reply {
     Committed,
     /// This node cannot serve; it believes the leader is the given node.
     NotLeader(Option<NodeId>),
+    /// A key-value command was served: what it read or did.
+    Answer(Answer),
+}
+
+impl Reply {
+    /// Whether the request is done (committed, or served with an answer).
+    pub fn is_done(&self) -> bool {
+        matches!(self, Reply::Committed | Reply::Answer(_))
+    }
+}
+
+/// What a key-value command does, for labs whose clients read and write
+/// the values of a small replicated key-value store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KvOp {
+    /// Reads the key.
+    Read,
+    /// Writes `value` (every write of a run writes its own value).
+    Write(i64),
+    /// If the key holds `from` (`None`: never written), sets it to `to`.
+    Cas(Option<i64>, i64),
+}
+
+/// A key-value command: which client process asked (a process has at most
+/// one command outstanding, so a server can recognise a retry of one it
+/// already applied, with client sessions), the key, and the operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Command {
+    /// The client process.
+    pub process: u64,
+    /// The key, from 0.
+    pub key: u32,
+    /// The operation.
+    pub op: KvOp,
+}
+
+/// A key-value command's result. Every key's value has a version: the
+/// number of writes (and successful compare-and-sets) applied to it, so
+/// "which value is newer" is a comparison of two numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Answer {
+    /// The key.
+    pub key: u32,
+    /// The value read, or held after the write or compare-and-set
+    /// (`None`: never written).
+    pub value: Option<i64>,
+    /// The version of that value.
+    pub version: u64,
+    /// For a compare-and-set, whether it set the value; true otherwise.
+    pub ok: bool,
 }
 
 /// Data that a message, timer or note must offer to the simulator.
@@ -79,6 +129,13 @@ pub trait Protocol: Clone + Debug {
     fn on_timer(&mut self, timer: Self::Timer, ctx: &mut Ctx<Self>);
     /// A client asks this node to run a command.
     fn on_request(&mut self, req: RequestId, ctx: &mut Ctx<Self>);
+    /// A client asks this node to run key-value command `cmd` (request
+    /// `req`). A protocol without a key-value store treats it as any
+    /// command.
+    fn on_command(&mut self, req: RequestId, cmd: Command, ctx: &mut Ctx<Self>) {
+        let _ = cmd;
+        self.on_request(req, ctx);
+    }
     /// The user forces this node's main timeout (a leader election or a new round, now).
     fn on_force_timeout(&mut self, ctx: &mut Ctx<Self>);
     /// About how many bytes the node holds on the heap (its log, say),
@@ -90,6 +147,13 @@ pub trait Protocol: Clone + Debug {
     /// counted whole (a snapshot's messages in flight outlive the copies
     /// the run delivered): for the worker's snapshot budget.
     fn msg_heap_bytes(msg: &Self::Msg) -> usize {
+        let _ = msg;
+        0
+    }
+    /// Which shared payload a message's heap bytes are (its address), so
+    /// copies of one message (in flight and in the trace) count it once;
+    /// 0: none, or count every copy.
+    fn msg_payload(msg: &Self::Msg) -> usize {
         let _ = msg;
         0
     }
@@ -120,6 +184,10 @@ pub struct Ctx<'a, P: Protocol> {
     pub nodes: u32,
     /// Current virtual time.
     pub now: Time,
+    /// This node's own clock: virtual time as the node's drifting clock
+    /// counts it (equal to `now` without drift), for what a node measures
+    /// itself, such as a lease.
+    pub clock: Time,
     /// This node's own random stream.
     pub rng: &'a mut Rng,
     /// Effects pushed so far, applied in order when the handler returns.

@@ -133,6 +133,13 @@ impl<P: Protocol> TraceEvent<P> {
                 match reply {
                     Reply::Committed => fp.u64(0),
                     Reply::NotLeader(h) => fp.u64(1 + h.map_or(0, |h| u64::from(h) + 1)),
+                    Reply::Answer(a) => {
+                        fp.u64(u64::MAX);
+                        fp.u64(u64::from(a.key));
+                        fp.u64(a.value.map_or(u64::MAX - 1, |v| v as u64));
+                        fp.u64(a.version);
+                        fp.u64(u64::from(a.ok));
+                    }
                 }
             }
             TraceEvent::Fault { fault, .. } => {
@@ -175,6 +182,11 @@ impl<P: Protocol> TraceEvent<P> {
                 Reply::Committed => write!(out, "S{} reply #{req} committed", node + 1),
                 Reply::NotLeader(Some(h)) => write!(out, "S{} reply #{req} not leader, try S{}", node + 1, h + 1),
                 Reply::NotLeader(None) => write!(out, "S{} reply #{req} not leader, leader unknown", node + 1),
+                Reply::Answer(a) => {
+                    let v = a.value.map_or("nil".to_string(), |v| v.to_string());
+                    let ok = if a.ok { "" } else { " (compare failed)" };
+                    write!(out, "S{} reply #{req} key {} = {v} v{}{ok}", node + 1, a.key, a.version)
+                }
             },
             TraceEvent::Fault { fault, .. } => write!(out, "fault {}", describe_fault(fault)),
         };

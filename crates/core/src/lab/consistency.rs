@@ -1,0 +1,350 @@
+//! Consistency checkers over the clients' key-value history, for every
+//! cluster lab whose clients read and write values.
+//!
+//! * **History is linearizable.** The history (one lane per client
+//!   process, every command from its invocation to its answer; a command
+//!   given up or still outstanding may have taken effect or not) is handed
+//!   to [`crate::history::check`], a compare-and-set register per key.
+//!   Checking costs more as the history grows, so it runs each time
+//!   [`CHECK_EVERY`] more commands have finished, over every command since
+//!   the start of the run, within [`CHECK_BUDGET`]: a check that runs out
+//!   of budget is counted and said in a sentence, not reported as a
+//!   violation, and the next one tries again. A failed check stops the run
+//!   with a violation that names the commands that cannot be ordered and
+//!   why. The commands after the last check (fewer than [`CHECK_EVERY`])
+//!   are not checked yet.
+//! * **Session guarantees** (Terry et al., "Session guarantees for weakly
+//!   consistent replicated data", 1994), per process and key, from the
+//!   versions the servers answer with (every write and successful
+//!   compare-and-set makes a key's version one higher): *read your writes*
+//!   (a read returns at least the version of the process's last
+//!   acknowledged write) and *monotonic reads* (a read never returns an
+//!   older version than the process's previous read). Weaker read paths
+//!   break them; they are counted, so a run shows which guarantees a
+//!   configuration keeps.
+//! * **Staleness.** A read is stale if it returned an older version than a
+//!   write to its key that had been acknowledged before the read was
+//!   invoked (a real-time order a linearizable store never breaks); how
+//!   stale is the number of versions between the two.
+
+use crate::history::{self, Budget, ClientHistory, ModelKind, Op, Value, Verdict};
+use crate::sim::{Answer, Clients, KvOp, KvRecord, Time, Violation};
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+
+/// A check runs each time this many more commands have finished.
+pub const CHECK_EVERY: usize = 200;
+
+/// What one check may spend: enough for the histories of a healthy cluster
+/// (a few thousand steps per hundred commands), a few hundred milliseconds
+/// at most when a history is hard.
+pub const CHECK_BUDGET: Budget = Budget { max_steps: 2_000_000, max_states: 500_000 };
+
+/// The checker's name, as a violation shows it.
+pub const LINEARIZABLE: &str = "History is linearizable";
+
+/// A command as the checker reads it: its process is the client, its key
+/// a number; a command given up or not answered has no return and an
+/// unknown result.
+pub fn entry_of(rec: &KvRecord) -> history::Entry {
+    let c = rec.command;
+    let answer = rec.done.map(|(_, a)| a);
+    let val = |v: Option<i64>| v.map_or(Value::Nil, Value::Int);
+    let op = match c.op {
+        KvOp::Read => Op::Read { value: answer.map(|a| val(a.value)) },
+        KvOp::Write(v) => Op::Write { value: Value::Int(v) },
+        KvOp::Cas(from, to) => Op::Cas { from: val(from), to: Value::Int(to), ok: answer.map(|a| a.ok) },
+    };
+    history::Entry {
+        client: c.process,
+        key: Value::Int(i64::from(c.key)),
+        call: rec.invoked,
+        ret: rec.done.map(|d| d.0),
+        op,
+    }
+}
+
+/// The clients' key-value history so far, finished commands first (in the
+/// order they ended), then the outstanding ones, if the clients send
+/// key-value commands.
+pub fn client_history(clients: &Clients) -> Option<ClientHistory> {
+    clients.config.kv?;
+    let mut entries: Vec<history::Entry> = clients.kv_history().map(entry_of).collect();
+    entries.extend(
+        clients
+            .kv_outstanding()
+            .map(|(req, command, invoked)| entry_of(&KvRecord { req, command, invoked, done: None })),
+    );
+    Some(ClientHistory { model: ModelKind::CasRegister, initial: Value::Nil, entries })
+}
+
+/// The commands a failed check names, one per line, with their times.
+fn describe_ops(entries: &[history::Entry], ops: &[usize]) -> String {
+    let clock = crate::sim::time::format_clock;
+    let lines: Vec<String> = ops
+        .iter()
+        .filter_map(|&i| entries.get(i))
+        .map(|e| {
+            let ret = e.ret.map_or("never answered".to_string(), clock);
+            format!("process {} key {} {} ({} to {ret})", e.client, e.key, e.op, clock(e.call))
+        })
+        .collect();
+    lines.join("; ")
+}
+
+/// Checks a whole history: a violation's sentence if it is not
+/// linearizable, the checker's sentence if it gave up.
+pub fn check_history(h: &ClientHistory, budget: &Budget) -> Result<CheckOutcome, String> {
+    match history::check(h.model, &h.initial, &h.entries, budget) {
+        Ok(Verdict::Linearizable { .. }) => Ok(CheckOutcome::Linearizable),
+        Ok(Verdict::NotLinearizable { ops, reason, .. }) => Err(format!(
+            "no order of these {} commands explains what they answered: {}. {reason}",
+            ops.len(),
+            describe_ops(&h.entries, &ops)
+        )),
+        Ok(Verdict::GaveUp { message, .. }) => Ok(CheckOutcome::GaveUp(message)),
+        Err(e) => Ok(CheckOutcome::GaveUp(e)),
+    }
+}
+
+/// A check that found no violation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// The history is linearizable.
+    Linearizable,
+    /// The budget ran out: the sentence says which.
+    GaveUp(String),
+}
+
+/// A session guarantee (Terry et al. 1994).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guarantee {
+    /// A read sees the process's own earlier writes.
+    ReadYourWrites,
+    /// A read sees nothing older than the process's earlier reads.
+    MonotonicReads,
+}
+
+impl Guarantee {
+    /// Its name as people know it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Guarantee::ReadYourWrites => "Read your writes",
+            Guarantee::MonotonicReads => "Monotonic reads",
+        }
+    }
+}
+
+/// Per process and key: the version of its last acknowledged write and of
+/// its last read.
+#[derive(Clone, Debug, Default)]
+pub struct Sessions {
+    seen: BTreeMap<(u64, u32), (u64, u64)>,
+}
+
+impl Sessions {
+    /// Takes one finished command (in the order commands ended; a
+    /// process's commands end in the order it made them) and says which
+    /// guarantee it breaks, if any, in a sentence.
+    pub fn observe(&mut self, rec: &KvRecord) -> Option<(Guarantee, String)> {
+        let (at, a) = rec.done?;
+        let c = rec.command;
+        let (wrote, read) = self.seen.entry((c.process, c.key)).or_default();
+        let clock = crate::sim::time::format_clock;
+        match c.op {
+            KvOp::Read => {
+                let broke = if a.version < *wrote {
+                    Some((
+                        Guarantee::ReadYourWrites,
+                        format!(
+                            "process {} read key {} at {} and got version {}, older than its own write (version {wrote})",
+                            c.process,
+                            c.key,
+                            clock(at),
+                            a.version
+                        ),
+                    ))
+                } else if a.version < *read {
+                    Some((
+                        Guarantee::MonotonicReads,
+                        format!(
+                            "process {} read key {} at {} and got version {}, older than it had read before (version {read})",
+                            c.process,
+                            c.key,
+                            clock(at),
+                            a.version
+                        ),
+                    ))
+                } else {
+                    None
+                };
+                *read = (*read).max(a.version);
+                broke
+            }
+            _ => {
+                if a.ok {
+                    *wrote = (*wrote).max(a.version);
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Versions acknowledged per key: (when, highest version acknowledged by
+/// then), in the order acknowledged.
+#[derive(Clone, Debug, Default)]
+struct Acked {
+    keys: Vec<Vec<(Time, u64)>>,
+}
+
+impl Acked {
+    fn push(&mut self, at: Time, a: &Answer) {
+        let k = a.key as usize;
+        if self.keys.len() <= k {
+            self.keys.resize(k + 1, Vec::new());
+        }
+        let list = &mut self.keys[k];
+        let best = list.last().map_or(0, |l| l.1).max(a.version);
+        list.push((at, best));
+    }
+
+    /// The highest version of `key` acknowledged strictly before `t`.
+    fn before(&self, key: u32, t: Time) -> u64 {
+        let Some(list) = self.keys.get(key as usize) else { return 0 };
+        let n = list.partition_point(|&(at, _)| at < t);
+        if n == 0 {
+            0
+        } else {
+            list[n - 1].1
+        }
+    }
+}
+
+/// The consistency checkers and read figures of one run.
+#[derive(Clone)]
+pub struct Consistency {
+    /// Whether the linearizability checker runs.
+    pub check: bool,
+    checked_at: usize,
+    /// Commands covered by the last check that passed.
+    pub checked: usize,
+    /// Checks that ran out of budget.
+    pub gave_up: u64,
+    /// The last such check's sentence.
+    pub gave_up_message: Option<String>,
+    cursor: usize,
+    sessions: Sessions,
+    /// Reads that broke read-your-writes.
+    pub ryw_broken: u64,
+    /// Reads that broke monotonic reads.
+    pub monotonic_broken: u64,
+    /// The first session guarantee broken, in a sentence.
+    pub first_broken: Option<String>,
+    acked: Acked,
+    reads: Histogram<u64>,
+    /// Stale reads (see the module's doc).
+    pub stale_reads: u64,
+    /// Most versions a read was behind.
+    pub stale_most: u64,
+    /// Reads answered.
+    pub reads_done: u64,
+}
+
+impl Default for Consistency {
+    fn default() -> Self {
+        Consistency {
+            check: true,
+            checked_at: 0,
+            checked: 0,
+            gave_up: 0,
+            gave_up_message: None,
+            cursor: 0,
+            sessions: Sessions::default(),
+            ryw_broken: 0,
+            monotonic_broken: 0,
+            first_broken: None,
+            acked: Acked::default(),
+            reads: Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid")),
+            stale_reads: 0,
+            stale_most: 0,
+            reads_done: 0,
+        }
+    }
+}
+
+impl Consistency {
+    /// Checkers for a run; `check`: whether the linearizability checker
+    /// runs.
+    pub fn new(check: bool) -> Consistency {
+        Consistency { check, ..Consistency::default() }
+    }
+
+    /// Takes the commands that finished since the last call: session
+    /// guarantees, staleness, read latency; and runs the linearizability
+    /// check when its turn comes. A violation stops the run.
+    pub fn observe(&mut self, clients: &Clients, now: Time) -> Option<Violation> {
+        let finished = clients.kv_finished();
+        if finished == self.cursor {
+            return None;
+        }
+        for rec in clients.kv_since(self.cursor) {
+            self.take(rec);
+        }
+        self.cursor = finished;
+        if !self.check || finished < self.checked_at + CHECK_EVERY {
+            return None;
+        }
+        self.run_check(clients, now)
+    }
+
+    /// Runs the linearizability check on the whole history now.
+    pub fn run_check(&mut self, clients: &Clients, now: Time) -> Option<Violation> {
+        self.checked_at = clients.kv_finished();
+        let h = client_history(clients)?;
+        match check_history(&h, &CHECK_BUDGET) {
+            Ok(CheckOutcome::Linearizable) => {
+                self.checked = h.entries.len();
+                None
+            }
+            Ok(CheckOutcome::GaveUp(message)) => {
+                self.gave_up += 1;
+                self.gave_up_message = Some(format!(
+                    "The history check of {} commands {message}; the next check tries again",
+                    h.entries.len()
+                ));
+                None
+            }
+            Err(message) => Some(Violation { invariant: LINEARIZABLE, at: now, message }),
+        }
+    }
+
+    fn take(&mut self, rec: &KvRecord) {
+        let Some((at, a)) = rec.done else { return };
+        if let Some((g, sentence)) = self.sessions.observe(rec) {
+            match g {
+                Guarantee::ReadYourWrites => self.ryw_broken += 1,
+                Guarantee::MonotonicReads => self.monotonic_broken += 1,
+            }
+            self.first_broken.get_or_insert(format!("{}: {sentence}", g.name()));
+        }
+        match rec.command.op {
+            KvOp::Read => {
+                self.reads_done += 1;
+                let _ = self.reads.record(at.saturating_sub(rec.invoked));
+                let latest = self.acked.before(a.key, rec.invoked);
+                if a.version < latest {
+                    self.stale_reads += 1;
+                    self.stale_most = self.stale_most.max(latest - a.version);
+                }
+            }
+            _ if a.ok => self.acked.push(at, &a),
+            _ => {}
+        }
+    }
+
+    /// The `q`-quantile (0..=1) of read latency, if any read was answered.
+    pub fn read_latency(&self, q: f64) -> Option<Time> {
+        (!self.reads.is_empty()).then(|| self.reads.value_at_quantile(q))
+    }
+}

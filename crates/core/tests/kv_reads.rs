@@ -1,0 +1,145 @@
+//! The key-value workload, Raft's read paths (Ongaro's thesis §6.4) and
+//! the checkers over the clients' history.
+//!
+//! * The local-reads preset (a leader cut off from the majority keeps
+//!   answering reads from its own state machine) fails "History is
+//!   linearizable"; the same run with ReadIndex passes it.
+//! * A swarm of seeds with faults (a partition, a crash and restart, loss)
+//!   and mixed reads, writes and compare-and-sets through the log or
+//!   ReadIndex: every history is linearizable (thesis §6.4: both paths are
+//!   linearizable). `SWARM_SEEDS=<n>` runs seeds `0..n` (default 1,000);
+//!   a failure prints `SWARM_SEED=<n> cargo test -p clusterscope-core
+//!   --test kv_reads` to replay it.
+//! * The session-guarantee checkers (Terry et al. 1994), each fed a
+//!   history that breaks it and one that does not.
+
+use clusterscope_core::history::{self, Budget, Verdict};
+use clusterscope_core::lab::consistency::{Guarantee, Sessions, LINEARIZABLE};
+use clusterscope_core::lab::Lab;
+use clusterscope_core::scenario::Scenario;
+use clusterscope_core::sim::{Answer, Command, KvOp, KvRecord, Rng, StreamKind, SEC};
+
+fn preset(name: &str) -> Scenario {
+    let path = format!("{}/../../tests/scenarios/raft/{name}.scn", env!("CARGO_MANIFEST_DIR"));
+    Scenario::parse(&std::fs::read_to_string(path).expect("readable")).expect("valid")
+}
+
+/// The whole history of a run, checked with the default budget.
+fn verdict(lab: &Lab) -> Verdict {
+    let h = lab.client_history().expect("a key-value history");
+    history::check(h.model, &h.initial, &h.entries, &Budget::default()).expect("operations of a register")
+}
+
+// Thesis §6.4: a leader that answers reads without confirming it still
+// leads can return stale data once it is deposed.
+#[test]
+fn a_cut_off_leader_serving_local_reads_fails_the_checker() {
+    let lab = Lab::replay(&preset("bug-local-reads-cut-off-leader")).expect("runs");
+    let v = lab.violation().expect("the checker stops the run");
+    assert_eq!(v.invariant, LINEARIZABLE);
+    assert!(v.message.contains("read"), "names the stale read: {}", v.message);
+    assert!(v.at > 2 * SEC, "after the partition at 2 s: {}", v.at);
+}
+
+// Thesis §6.4: with ReadIndex, a deposed leader cannot confirm its
+// leadership, so it answers no read; the same faults stay linearizable.
+#[test]
+fn the_same_partition_with_read_index_stays_linearizable() {
+    let scn = preset("read-index-cut-off-leader");
+    let lab = Lab::replay(&scn).expect("runs");
+    assert!(lab.violation().is_none(), "{:?}", lab.violation());
+    assert!(matches!(verdict(&lab), Verdict::Linearizable { .. }), "{:?}", verdict(&lab));
+}
+
+/// One swarm world: five servers, a random mix, faults, then healing.
+fn world(seed: u64) -> String {
+    let mut rng = Rng::stream(seed, StreamKind::Lab, 77);
+    let path = if rng.range(0, 1) == 0 { "log" } else { "read-index" };
+    let keys = rng.range(1, 4);
+    let reads = rng.range(20, 80);
+    let cas = rng.range(0, 100 - reads);
+    let loss = rng.range(0, 5);
+    let cut = rng.range(1, 5);
+    let crash = rng.range(1, 5);
+    let t1 = rng.range(500, 1_200);
+    let t2 = t1 + rng.range(100, 600);
+    format!(
+        "# swarm world {seed}\nlab raft\nseed {seed}\nrequest_rate 30\nclient_timeout 200ms\nkeys {keys}\n\
+         read_share {reads}%\ncas_share {cas}%\nread_path {path}\nloss {loss}%\ncheck_history off\n\
+         at {t1}ms partition S{cut} | {}\nat {t2}ms crash S{crash}\nat {}ms heal\nat {}ms restart S{crash}\nuntil 3s\n",
+        (1..=5).filter(|&n| n != cut).map(|n| format!("S{n}")).collect::<Vec<_>>().join(","),
+        t2 + 400,
+        t2 + 600,
+    )
+}
+
+fn seeds() -> Vec<u64> {
+    if let Some(one) = std::env::var("SWARM_SEED").ok().and_then(|s| s.trim().parse::<u64>().ok()) {
+        return vec![one];
+    }
+    let n = std::env::var("SWARM_SEEDS").ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(1_000);
+    (0..n).collect()
+}
+
+// Thesis §6.4: reads through the log and by ReadIndex are linearizable,
+// whatever the faults; so is every write and compare-and-set (§8's
+// sessions keep a retried command from applying twice).
+#[test]
+fn a_swarm_with_faults_through_the_log_or_read_index_stays_linearizable() {
+    let (mut checked, mut gave_up) = (0u64, 0u64);
+    for seed in seeds() {
+        let scn = Scenario::parse(&world(seed)).expect("valid");
+        let lab = Lab::replay(&scn).expect("runs");
+        let replay = format!("replay: SWARM_SEED={seed} cargo test -p clusterscope-core --test kv_reads -- swarm");
+        assert!(lab.violation().is_none(), "seed {seed}: {:?}\n{replay}", lab.violation());
+        let h = lab.client_history().expect("a key-value history");
+        let budget = Budget { max_steps: 300_000, max_states: 100_000 };
+        match history::check(h.model, &h.initial, &h.entries, &budget).expect("operations of a register") {
+            Verdict::Linearizable { .. } => checked += 1,
+            Verdict::GaveUp { .. } => gave_up += 1,
+            v @ Verdict::NotLinearizable { .. } => panic!("seed {seed}: {v:?}\n{}\n{replay}", world(seed)),
+        }
+    }
+    // A check that runs out of budget decides nothing; most must decide.
+    assert!(gave_up * 10 <= checked + gave_up, "{gave_up} of {} checks gave up", checked + gave_up);
+    println!("{checked} histories linearizable, {gave_up} checks gave up");
+}
+
+fn record(process: u64, op: KvOp, at: u64, version: u64) -> KvRecord {
+    let value = match op {
+        KvOp::Write(v) | KvOp::Cas(_, v) => Some(v),
+        KvOp::Read => Some(version as i64 * 10),
+    };
+    KvRecord {
+        req: at,
+        command: Command { process, key: 0, op },
+        invoked: at,
+        done: Some((at + 1, Answer { key: 0, value, version, ok: true })),
+    }
+}
+
+fn broken(records: &[KvRecord]) -> Vec<Guarantee> {
+    let mut s = Sessions::default();
+    records.iter().filter_map(|r| s.observe(r)).map(|(g, _)| g).collect()
+}
+
+// Terry et al. 1994, "read your writes": a read sees the session's own
+// earlier writes.
+#[test]
+fn read_your_writes_is_broken_by_a_read_older_than_the_own_write() {
+    let bad = [record(1, KvOp::Write(30), 10, 3), record(1, KvOp::Read, 20, 2)];
+    assert_eq!(broken(&bad), vec![Guarantee::ReadYourWrites]);
+    // Another process's older read is no breach of process 1's session.
+    let fine = [record(1, KvOp::Write(30), 10, 3), record(2, KvOp::Read, 20, 2), record(1, KvOp::Read, 30, 3)];
+    assert!(broken(&fine).is_empty());
+}
+
+// Terry et al. 1994, "monotonic reads": a session's reads never go back
+// to an older version.
+#[test]
+fn monotonic_reads_is_broken_by_a_read_going_back() {
+    let bad = [record(4, KvOp::Read, 10, 5), record(4, KvOp::Read, 20, 4)];
+    assert_eq!(broken(&bad), vec![Guarantee::MonotonicReads]);
+    let fine = [record(4, KvOp::Read, 10, 5), record(4, KvOp::Read, 20, 5), record(5, KvOp::Read, 30, 1)];
+    assert!(broken(&fine).is_empty());
+}
