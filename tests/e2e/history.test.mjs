@@ -66,6 +66,23 @@ test('a linearizable history file: one lane per client, a point on every bar, th
     const box = await page.locator(`.history-lanes .op[data-op="${p.op}"] rect`).evaluate((r) => [Number(r.getAttribute('x')), Number(r.getAttribute('x')) + Number(r.getAttribute('width'))]);
     assert.ok(p.x >= box[0] - 0.5 && p.x <= box[1] + 0.5, `point of ${p.op} at ${p.x} within its bar ${box}`);
   }
+  // The wheel zooms around the pointer and dragging scrolls, as on the
+  // space-time diagram (the same window arithmetic).
+  const svg = page.locator('svg.history-lanes');
+  const edges = async () => [Number(await svg.getAttribute('data-left')), Number(await svg.getAttribute('data-right'))];
+  const [l0, r0] = await edges();
+  const box = await svg.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + 40);
+  await page.mouse.wheel(0, -300);
+  await page.waitForFunction((w) => Number(document.querySelector('svg.history-lanes').dataset.right) - Number(document.querySelector('svg.history-lanes').dataset.left) < w, r0 - l0);
+  const [l1, r1] = await edges();
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.6 - 200, box.y + 40, { steps: 5 });
+  await page.mouse.up();
+  const [l2, r2] = await edges();
+  assert.ok(l2 > l1 && r2 - l2 === r1 - l1, `dragged left shows later times at the same zoom: ${[l1, r1]} then ${[l2, r2]}`);
+  await page.getByRole('button', { name: 'Whole history' }).click();
+  assert.deepEqual(await edges(), [l0, r0]);
   // Clicking an operation says what it did and where it takes effect.
   await page.getByRole('button', { name: /^client 1: read → 100/ }).click();
   const detail = page.getByRole('definition').filter({ hasText: /takes effect at/ });

@@ -228,17 +228,49 @@ pub fn HistoryView(props: &HistoryViewProps) -> Html {
     let (left, right) = win.edges(last);
     let g = Geometry { left, span: (right - left).max(1), w: *width };
     use_history_wheel(node.clone(), (chosen_win.clone(), win), (left, g.span, *width), last);
+    let drag = use_mut_ref(|| None::<Drag>);
+    let (onmousedown, onmousemove) = drag_handlers(&drag, &chosen_win, win, g.left + g.span, *width - GUTTER - 10.0);
     let clients = clients(h);
-    let drawing = lanes_svg(h, &g, &clients, &chosen);
+    let drawing = lanes_svg(h, &g, &clients, (&chosen, &drag));
     let detail = chosen.and_then(|i| h.entries.get(i).map(|e| detail(h, i, e)));
     html! {
         <section class="history panel" aria-label="History">
             { header(props, &chosen_win, win, last) }
             { verdict(h) }
-            <div class="history-wrap" ref={node}>{ drawing }</div>
+            <div class="history-wrap" ref={node} {onmousedown} {onmousemove}>{ drawing }</div>
             { detail.unwrap_or_default() }
         </section>
     }
+}
+
+/// A drag under way or just ended: where it started, the window's right
+/// edge then, and whether it moved (then the click that ends it is not a
+/// click on an operation).
+type Drag = (f64, Time, bool);
+
+/// Dragging scrolls the window, as on the space-time diagram.
+fn drag_handlers(
+    drag: &Rc<RefCell<Option<Drag>>>,
+    set: &UseStateHandle<Option<Window>>,
+    win: Window,
+    right: Time,
+    width: f64,
+) -> (Callback<MouseEvent>, Callback<MouseEvent>) {
+    let down = {
+        let drag = drag.clone();
+        Callback::from(move |e: MouseEvent| *drag.borrow_mut() = Some((f64::from(e.client_x()), right, false)))
+    };
+    let (drag, set) = (drag.clone(), set.clone());
+    let moved = Callback::from(move |e: MouseEvent| {
+        let mut d = drag.borrow_mut();
+        let Some((x0, right0, moved)) = d.as_mut() else { return };
+        let dx = f64::from(e.client_x()) - *x0;
+        if e.buttons() & 1 == 1 && (dx.abs() > 3.0 || *moved) {
+            *moved = true;
+            set.set(Some(win.dragged(*right0, dx, width)));
+        }
+    });
+    (down, moved)
 }
 
 /// The clients, in order, each a lane.
@@ -406,7 +438,12 @@ impl Marks {
 }
 
 /// The lanes, the axis, the bars and the linearization, as SVG.
-fn lanes_svg(h: &HistoryShown, g: &Geometry, clients: &[u64], chosen: &UseStateHandle<Option<usize>>) -> Html {
+fn lanes_svg(
+    h: &HistoryShown,
+    g: &Geometry,
+    clients: &[u64],
+    (chosen, drag): (&UseStateHandle<Option<usize>>, &Rc<RefCell<Option<Drag>>>),
+) -> Html {
     let height = AXIS + LANE * clients.len().max(1) as f64 + 6.0;
     let right = g.left + g.span;
     let in_view: Vec<usize> = (0..h.entries.len())
@@ -418,7 +455,7 @@ fn lanes_svg(h: &HistoryShown, g: &Geometry, clients: &[u64], chosen: &UseStateH
     let marks = Marks::of(h);
     let lane_of = |c: u64| clients.binary_search(&c).unwrap_or(0);
     let y = |i: usize| AXIS + LANE * (lane_of(h.entries[i].client) as f64 + 0.5);
-    let bars = in_view.iter().take(MAX_BARS).map(|&i| bar(h, g, i, y(i), &marks, chosen));
+    let bars = in_view.iter().take(MAX_BARS).map(|&i| bar(h, g, (i, y(i)), &marks, (chosen, drag)));
     let line = linearization(h, g, &marks, &y);
     let label = format!(
         "History: {} operations of {} clients, {} in view from {} to {}",
@@ -431,7 +468,7 @@ fn lanes_svg(h: &HistoryShown, g: &Geometry, clients: &[u64], chosen: &UseStateH
     html! {
         <>
             <svg class="history-lanes" width={format!("{:.0}", g.w)} height={format!("{height:.0}")} role="group" aria-label={label}
-                data-ops={in_view.len().min(MAX_BARS).to_string()}>
+                data-ops={in_view.len().min(MAX_BARS).to_string()} data-left={g.left.to_string()} data-right={right.to_string()}>
                 { axis(g, height, h.virtual_time) }
                 { for clients.iter().enumerate().map(|(k, c)| lane(*c, AXIS + LANE * (k as f64 + 0.5), g.w)) }
                 { for bars }
@@ -477,10 +514,9 @@ fn lane(client: u64, y: f64, w: f64) -> Html {
 fn bar(
     h: &HistoryShown,
     g: &Geometry,
-    i: usize,
-    y: f64,
+    (i, y): (usize, f64),
     marks: &Marks,
-    chosen: &UseStateHandle<Option<usize>>,
+    (chosen, drag): (&UseStateHandle<Option<usize>>, &Rc<RefCell<Option<Drag>>>),
 ) -> Html {
     let e = &h.entries[i];
     let x1 = g.x(e.call).max(GUTTER - 4.0);
@@ -500,8 +536,13 @@ fn bar(
         (**chosen == Some(i)).then_some("chosen")
     );
     let onclick = {
-        let chosen = chosen.clone();
-        Callback::from(move |_| chosen.set(Some(i)))
+        let (chosen, drag) = (chosen.clone(), drag.clone());
+        // The end of a drag is not a click.
+        Callback::from(move |_| {
+            if !drag.borrow_mut().take().is_some_and(|(_, _, moved)| moved) {
+                chosen.set(Some(i));
+            }
+        })
     };
     let returned =
         e.ret.map_or_else(|| "never returned".to_string(), |r| format!("returned {}", when(r, h.virtual_time)));

@@ -140,9 +140,7 @@ fn on_move(h: Pointing) -> Callback<MouseEvent> {
         if let Some((x0, right0, moved)) = dragging.as_mut() {
             if e.buttons() & 1 == 1 && ((x - *x0).abs() > 3.0 || *moved) {
                 *moved = true;
-                let per_px = win.span as f64 / (shown_width() - GUTTER - 10.0);
-                let right = (*right0 as f64 - (x - *x0) * per_px).max(win.span as f64) as Time;
-                win.set(Window { span: win.span, right: Some(right) });
+                win.set(win.dragged(*right0, x - *x0, shown_width() - GUTTER - 10.0));
                 return;
             }
         }

@@ -80,6 +80,14 @@ impl Window {
         Window { span: self.span, right: Some(right.max(self.span as i64) as Time) }
     }
 
+    /// The window dragged `dx` pixels (of a time axis `width` pixels wide)
+    /// from when its right edge was at `right0`; it no longer follows.
+    pub fn dragged(&self, right0: Time, dx: f64, width: f64) -> Window {
+        let per_px = self.span as f64 / width.max(1.0);
+        let right = (right0 as f64 - dx * per_px).max(self.span as f64) as Time;
+        Window { span: self.span, right: Some(right) }
+    }
+
     /// The window zoomed by a wheel's `delta` (300 is a factor e) around
     /// time `at`, from showing `left..left + span`, the run being at `now`,
     /// never narrower than `least`: it keeps following the run if it did
