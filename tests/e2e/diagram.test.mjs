@@ -243,12 +243,12 @@ test('a scenario saved as .scn and opened again gives the same run; a malformed 
   // Opened in a fresh page (which starts on the default run).
   const fresh = await open('');
   await fresh.page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) > 0);
-  await fresh.page.setInputFiles('input[type=file]', { name: 'saved.scn', mimeType: 'text/plain', buffer: scn.bytes });
+  await fresh.page.setInputFiles('input[aria-label="Scenario file"]', { name: 'saved.scn', mimeType: 'text/plain', buffer: scn.bytes });
   await fresh.page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_000_000, null, { timeout: 15_000 });
   assert.equal(await settled(fresh.page), before, 'same time, same fingerprint');
 
   // A malformed file: a clear message naming the problem, and the run stays.
-  await fresh.page.setInputFiles('input[type=file]', { name: 'broken.scn', mimeType: 'text/plain', buffer: Buffer.from('lab raft\nnodes banana\n') });
+  await fresh.page.setInputFiles('input[aria-label="Scenario file"]', { name: 'broken.scn', mimeType: 'text/plain', buffer: Buffer.from('lab raft\nnodes banana\n') });
   const alert = fresh.page.getByRole('alert');
   await alert.waitFor();
   assert.match(await alert.textContent(), /line 2.*banana|banana.*line 2/i);

@@ -95,12 +95,24 @@ test('a caption appears at its time, moves with time travel, is in the link, and
   await band.filter({ hasText: 'Then S2 says "vote for me" # not a comment' }).waitFor({ timeout: 20_000 });
   await host.waitForFunction(() => window.heard.some((m) => m.event === 'caption' && m.at === 0.6));
   // Back to the start: no caption yet; then playing reaches the first one at 300 ms.
+  // At speed 1 it is on screen for 300 ms of wall time only, while a locator's
+  // wait looks every 500 ms once it has waited 270 ms: the page records every
+  // text the band shows, with the run's time then, so none can slip between looks.
+  const frame = host.frames().find((f) => f.url().includes('embed=1'));
+  await frame.evaluate(() => {
+    const root = document.querySelector('[data-time]');
+    window.shownCaptions = [];
+    new MutationObserver(() => {
+      const text = root.querySelector('[aria-label="Caption"]')?.textContent ?? '';
+      if (text !== window.shownCaptions.at(-1)?.text) window.shownCaptions.push({ text, time: Number(root.dataset.time) });
+    }).observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
   await lab.getByRole('button', { name: 'Reset' }).click();
   await lab.locator('[data-time="0"]').first().waitFor();
   assert.doesNotMatch(await band.innerText(), /first caption/);
   await lab.getByRole('button', { name: 'Play', exact: true }).click();
-  await band.filter({ hasText: 'The first caption.' }).waitFor({ timeout: 20_000 });
-  const shownAt = Number(await lab.locator('[data-time]').first().getAttribute('data-time'));
+  const first = await frame.waitForFunction(() => window.shownCaptions.find((c) => c.text === 'The first caption.'), null, { timeout: 20_000 });
+  const shownAt = (await first.jsonValue()).time;
   assert.ok(shownAt >= 300_000, `shown at ${shownAt} µs, not before its time`);
   await host.waitForFunction(() => window.heard.some((m) => m.event === 'caption' && m.text === 'The first caption.' && m.at === 0.3 && m.time >= 0.3));
   await host.close();

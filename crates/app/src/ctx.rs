@@ -8,7 +8,7 @@ use crate::protocol::{FromWorker, ToWorker};
 use crate::state::AppState;
 use crate::worker::SimWorker;
 use clusterscope_core::scenario::{lab_named, link};
-use gloo_worker::{Spawnable, WorkerBridge};
+use gloo_worker::{Spawnable, Worker, WorkerBridge, WorkerSpawner};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -155,29 +155,42 @@ impl Router {
     }
 }
 
-/// Spawns lab `lab`'s worker: a module worker (Trunk builds it for
-/// wasm-bindgen's web target, see index.html), whose start passes
-/// wasm-bindgen's initialisation no deprecated arguments. A page in a
-/// sandboxed iframe has an opaque origin and may not start a worker from a
-/// URL, nor a module worker from a blob (`blob:null`), but it may from a
-/// `data:` address that imports the worker's script by its full address.
+/// Spawns lab `lab`'s worker (its engine, `engine-LAB.js`).
 pub fn spawn_worker<F>(lab: &str, callback: F) -> WorkerBridge<SimWorker>
 where
     F: 'static + Fn(FromWorker),
 {
+    let mut spawner = SimWorker::spawner().encoding::<MeasuredBincode>();
+    spawner.callback(callback);
+    spawn_script(&mut spawner, &format!("engine-{lab}"))
+}
+
+/// Spawns the worker built as `script` (Trunk's `data-bin`): a module
+/// worker (Trunk builds it for wasm-bindgen's web target, see index.html),
+/// whose start passes wasm-bindgen's initialisation no deprecated
+/// arguments. A page in a sandboxed iframe has an opaque origin and may not
+/// start a worker from a URL, nor a module worker from a blob
+/// (`blob:null`), but it may from a `data:` address that imports the
+/// worker's script by its full address.
+pub fn spawn_script<W, C>(spawner: &mut WorkerSpawner<W, C>, script: &str) -> WorkerBridge<W>
+where
+    W: Worker + 'static,
+    W::Input: serde::Serialize + for<'de> serde::Deserialize<'de>,
+    W::Output: serde::Serialize + for<'de> serde::Deserialize<'de>,
+    C: gloo_worker::Codec,
+{
     let window = web_sys::window();
     let opaque = window.as_ref().is_some_and(|w| w.origin() == "null");
-    let mut spawner = SimWorker::spawner().encoding::<MeasuredBincode>();
-    spawner.callback(callback).as_module(true).with_loader(true);
+    spawner.as_module(true).with_loader(true);
     let href = window.and_then(|w| w.location().href().ok()).unwrap_or_default();
-    match opaque.then(|| web_sys::Url::new_with_base(&format!("./engine-{lab}.js"), &href).ok()).flatten() {
-        Some(script) => {
-            let start = format!("import init from '{}';await init();", script.href());
+    match opaque.then(|| web_sys::Url::new_with_base(&format!("./{script}.js"), &href).ok()).flatten() {
+        Some(url) => {
+            let start = format!("import init from '{}';await init();", url.href());
             let data = format!("data:text/javascript,{}", js_sys::encode_uri_component(&start));
             spawner.spawn(&data)
         }
         // Trunk's loader shim imports the worker and starts it.
-        None => spawner.spawn(&format!("./engine-{lab}_loader.js")),
+        None => spawner.spawn(&format!("./{script}_loader.js")),
     }
 }
 

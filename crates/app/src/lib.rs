@@ -10,6 +10,7 @@ pub mod alloc;
 pub mod codec;
 pub mod ctx;
 pub mod diagram;
+pub mod history;
 pub mod labs;
 pub mod protocol;
 pub mod shell;

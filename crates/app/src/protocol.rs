@@ -138,6 +138,9 @@ pub enum FromWorker {
     Table(String, Box<clusterscope_core::lab::Table>, Vec<Option<String>>),
     /// A lab's own benchmark result: the lab, and the result as JSON.
     LabBench(String, String),
+    /// The run's client history and its verdict, when they changed (at
+    /// most a few times a second while playing); `None`: the run has none.
+    History(Option<Box<crate::history::HistoryShown>>),
     /// A sweep, planned: what to send the pool, and its shape.
     TunePlan(Box<TuneSpec>, Shape),
     /// An API command is done: its tag and the lab's state after it, or

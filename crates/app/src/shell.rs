@@ -8,7 +8,7 @@ use crate::ctx::{Bridge, Ctx, PanelProps};
 use crate::labs;
 use crate::protocol::{FromWorker, ToWorker};
 use crate::state::{AppState, Msg};
-use crate::view::{self, api, canvas, files, narration, panels, results, spacetime, story, tune};
+use crate::view::{self, api, canvas, files, history, narration, panels, results, spacetime, story, tune};
 use clusterscope_core::lab::LabInfo;
 use clusterscope_core::scenario::link;
 use clusterscope_core::sim::time::format_clock;
@@ -639,15 +639,31 @@ fn help_overlay(help: &UseStateHandle<bool>) -> Html {
     }
 }
 
-/// A scenario file dropped on the page is opened.
+/// A scenario file dropped on the page is opened; a history file (by its
+/// name: `.edn`, `.json`, `.log`) is checked and shown in the history view.
 fn on_drop(ctx: &Ctx, reader: Rc<RefCell<Option<gloo_file::callbacks::FileReader>>>) -> Callback<DragEvent> {
     let ctx = ctx.clone();
     Callback::from(move |e: DragEvent| {
         e.prevent_default();
         if let Some(file) = e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
-            files::import(file, &ctx, &reader);
+            if history::is_history_file(&file.name()) {
+                history::open_file(file, &ctx.state.dispatcher());
+            } else {
+                files::import(file, &ctx, &reader);
+            }
         }
     })
+}
+
+/// The history view under the drawing: a history file opened, else the
+/// run's clients' history (for a lab that has one), else nothing.
+fn history_panel(state: &UseReducerHandle<AppState>) -> Html {
+    let dispatch = state.dispatcher();
+    match (&state.opened, &state.history) {
+        (Some(shown), _) => html! { <history::HistoryView shown={shown.clone()} file={true} {dispatch} /> },
+        (None, Some(shown)) => html! { <history::HistoryView shown={shown.clone()} file={false} {dispatch} /> },
+        (None, None) => html! {},
+    }
 }
 
 /// The layout for iframes: the drawing and the chosen controls.
@@ -684,9 +700,10 @@ fn embedded(p: Parts, controls: Controls) -> Html {
     html! {
         <div class={classes!("embed", format!("view-{}", mode.name()))} data-time={time} data-frames={frames} data-frame-bytes={frame_bytes} data-lab={ctx.state.lab().to_string()} data-fingerprint={fingerprint} data-events={events} data-view={mode.name()}
             {ondragover} {ondrop}>
-            { p.error }{ p.violation }
+            <div class="banners">{ p.error }{ p.violation }</div>
             <story::CaptionBar ctx={paced.clone()} />
             { p.drawing }
+            if mode != ViewMode::Results { { history_panel(&ctx.state) } }
             { bar }
             <tune::TunePool ctx={paced} />
             { p.help_overlay.unwrap_or_default() }
@@ -722,10 +739,14 @@ fn full_page(
                 <nav aria-label="Labs">{ lab_tabs(ctx, &lab) }</nav>
                 <panels::Presets lab={lab.clone()} catalog={state.catalog.clone()} bridge={ctx.bridge.clone()} />
                 <files::Files ctx={paced.clone()} shared={diagram_view.clone()} diagram={mode.diagram()} />
+                <history::OpenHistory dispatch={state.dispatcher()} />
                 <panels::Share link={state.link.clone()} />
                 <button class="help-button" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onclick={show_help}>{ "?" }</button>
             </header>
-            { p.error }{ p.violation }
+            // One element always, so that the banners coming and going
+            // (the engine's loading line) never rebuilds the header above
+            // (a file being picked in it would be lost).
+            <div class="banners">{ p.error }{ p.violation }</div>
             <main>
                 <section class="stage" aria-label="Lab">
                     <div class="stage-bar">
@@ -736,6 +757,7 @@ fn full_page(
                     <story::Story ctx={paced.clone()} />
                     <story::CaptionBar ctx={paced.clone()} />
                     { p.drawing }
+                    if mode != ViewMode::Results { { history_panel(state) } }
                     if cluster && own_stage.is_none() && timed && mode != ViewMode::Results { <narration::Narration ctx={paced.clone()} /> }
                     if timed { <panels::Timeline ctx={paced.clone()} /> }
                     if timed { <story::Script ctx={paced.clone()} /> }

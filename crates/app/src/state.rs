@@ -6,6 +6,7 @@
 //! (every node, the groups, the lab's own drawing) and keeps the parsed
 //! scenario, so no panel parses text or rebuilds what did not change.
 
+use crate::history::{HistoryShown, Opened};
 use crate::protocol::{BenchResult, FromWorker, Status, TuneSpec};
 use clusterscope_core::lab::{Frame, LabInfo, MessageDot, NodeView, Schema, Settings};
 use clusterscope_core::sim::Time;
@@ -147,6 +148,13 @@ pub struct AppState {
     pub exported: Option<(u64, Rc<String>)>,
     /// The lab whose engine (its worker) is loading, until it answers.
     pub loading: Option<String>,
+    /// The run's client history and its verdict, as its worker last sent.
+    pub history: Option<Rc<HistoryShown>>,
+    /// A history file opened, checked (shown instead of the run's).
+    pub opened: Option<Rc<HistoryShown>>,
+    /// History files asked for so far (the checker's answer to an older
+    /// request is dropped).
+    pub opening: u64,
 }
 
 impl AppState {
@@ -190,6 +198,12 @@ pub enum Msg {
     TuneWorkers(u32),
     /// A lab's engine started loading (another lab's worker starts).
     Loading(String),
+    /// A history file is being read and checked (request number).
+    Opening(u64),
+    /// The checker's answer for a history file.
+    Opened(Opened),
+    /// The user closed the history file.
+    CloseOpened,
 }
 
 impl Reducible for AppState {
@@ -215,6 +229,16 @@ impl Reducible for AppState {
             Msg::Speed(v) => s.speed = v,
             Msg::DismissError => s.error = None,
             Msg::Loading(lab) => s.loading = Some(lab),
+            Msg::Opening(tag) => s.opening = tag,
+            Msg::Opened((tag, answer)) => {
+                // A malformed file keeps what is on screen and says why.
+                match answer {
+                    Ok(shown) if tag == s.opening => s.opened = Some(Rc::new(shown)),
+                    Err(e) if tag == s.opening => s.error = Some(format!("{e}. What was on screen was kept.")),
+                    _ => {}
+                }
+            }
+            Msg::CloseOpened => s.opened = None,
         }
         Rc::new(s)
     }
@@ -235,7 +259,9 @@ impl AppState {
                 self.view = None;
                 self.answer = None;
                 self.table = None;
+                self.history = None;
             }
+            FromWorker::History(h) => self.history = h.map(|h| Rc::new(*h)),
             FromWorker::Frame(frame, status) => self.merge_frame(*frame, status, bytes),
             FromWorker::Error(e) => self.error = Some(e),
             // Answered by the embedding API before the state sees it.

@@ -12,6 +12,7 @@
 //! [`Frame`]: clusterscope_core::lab::Frame
 
 use crate::protocol::{ApiState, BenchResult, FromWorker, Memory, Status, ToWorker, TuneSpec};
+use clusterscope_core::history::ClientHistory;
 use clusterscope_core::lab::diagram::{self, Chunk, Record};
 use clusterscope_core::lab::registry::parse_action;
 use clusterscope_core::lab::timetravel::{self, Snapshots, Stamp};
@@ -27,6 +28,9 @@ use gloo_worker::{HandlerId, Worker, WorkerScope};
 const TICK_MS: u32 = 16;
 /// Wall-clock budget of one tick at maximum speed.
 const MAX_SPEED_SLICE_MS: f64 = 12.0;
+/// Wall-clock milliseconds between two checks of a playing run's client
+/// history (each sends the history and its verdict if they changed).
+const HISTORY_EVERY_MS: f64 = 400.0;
 
 /// A copy of the lab kept for time travel, and the number its next
 /// diagram record will have.
@@ -218,6 +222,11 @@ pub struct SimWorker {
     speed_owed: Option<f64>,
     /// The run before the last branch or take-over, for Undo.
     undo: Option<Undo>,
+    /// The client history last sent to the page (`None`: none sent since
+    /// the run loaded, or the run has none).
+    history_sent: Option<ClientHistory>,
+    /// When the client history was last looked at (wall-clock ms).
+    history_wall: f64,
 }
 
 /// What Undo goes back to: the scenario as it was (at the time of the
@@ -292,6 +301,9 @@ impl SimWorker {
         self.held = Held { restart: Some(0), ..Held::default() };
         self.owed = Owed::new_run();
         self.undo = None;
+        // The page forgets the history with the new run's schema.
+        self.history_sent = None;
+        self.history_wall = f64::NEG_INFINITY;
         Ok(())
     }
 
@@ -421,6 +433,25 @@ impl SimWorker {
         self.owed.sent();
         self.acked = false;
         timed("post", || scope.respond(client, FromWorker::Frame(Box::new(frame), status)));
+        self.send_history(scope, client);
+    }
+
+    /// The run's client history and its verdict (checked here, in the
+    /// lab's worker), if they changed since last sent: at once while
+    /// paused, at most every [`HISTORY_EVERY_MS`] while playing.
+    fn send_history(&mut self, scope: &WorkerScope<Self>, client: HandlerId) {
+        let now = wall_ms();
+        if self.playing && now - self.history_wall < HISTORY_EVERY_MS {
+            return;
+        }
+        self.history_wall = now;
+        let h = self.lab.client_history();
+        if h == self.history_sent {
+            return;
+        }
+        self.history_sent = h.clone();
+        let shown = timed("history", || h.map(|h| Box::new(crate::history::of_run(h))));
+        scope.respond(client, FromWorker::History(shown));
     }
 
     /// The transport's state for the next frame, with the link when the
@@ -863,6 +894,8 @@ impl Worker for SimWorker {
             diagram_shown: false,
             speed_owed: None,
             undo: None,
+            history_sent: None,
+            history_wall: f64::NEG_INFINITY,
         }
     }
 

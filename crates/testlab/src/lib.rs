@@ -16,7 +16,14 @@
 //! (faded). `light S2` lights a dark one, `retire S2` retires a lit one.
 //! Each lit lantern counts the times it was lit; its strip shows its last
 //! brightness levels, the older ones folded into one block.
+//!
+//! Its client history (for the history view's browser test): each lantern
+//! is a client of one register, action by action a second apart. Lighting
+//! `Sn` writes n; retiring `Sn` reads n back (a stale read if another was
+//! lit since, so the history is then not linearizable); crashing `Sn`
+//! leaves a write of n that never returns.
 
+use clusterscope_core::history::{ClientHistory, Entry, ModelKind, Op, Value};
 use clusterscope_core::lab::{
     registry, Engine, FieldSpec, Frame, LabDef, MetricRole, MetricSpec, Model, NodeAction, NodeStatus, NodeView,
     RoleLook, RoleStyle, Schema, StripBase, StripSpec, Unit, FULL_LOG_LINES,
@@ -60,6 +67,7 @@ pub struct Lanterns {
     fingerprint: Fingerprint,
     log: Vec<String>,
     log_sent: usize,
+    history: Vec<Entry>,
 }
 
 impl Lanterns {
@@ -79,7 +87,14 @@ impl Lanterns {
                 lit: u32::from(i == 0),
             })
             .collect();
-        Lanterns { lanterns, changes: 0, fingerprint: Fingerprint::default(), log: Vec::new(), log_sent: 0 }
+        Lanterns {
+            lanterns,
+            changes: 0,
+            fingerprint: Fingerprint::default(),
+            log: Vec::new(),
+            log_sent: 0,
+            history: Vec::new(),
+        }
     }
 
     fn lantern(&mut self, n: u32) -> Result<&mut Lantern, String> {
@@ -95,6 +110,27 @@ impl Lanterns {
             _ => return Err(format!("'{text}' does not apply to a {} lantern", ROLES[usize::from(l.role)])),
         }
         Ok(())
+    }
+}
+
+impl Lanterns {
+    /// The client operation an action is (see the module's doc): the
+    /// `changes`-th, called at that many seconds, returning 0.6 s later.
+    fn record(&mut self, action: &Action) {
+        let (n, op, returns) = match action {
+            Action::Crash(n) => (*n, Op::Write { value: Value::Int(i64::from(*n) + 1) }, false),
+            Action::Lab(text) => {
+                let (verb, rest) = split_word(text);
+                let Ok(n) = parse_one_node(verb, rest) else { return };
+                let value = Value::Int(i64::from(n) + 1);
+                let op = if verb == "light" { Op::Write { value } } else { Op::Read { value: Some(value) } };
+                (n, op, true)
+            }
+            _ => return,
+        };
+        let call = self.changes * clusterscope_core::sim::SEC;
+        let ret = returns.then_some(call + 600 * clusterscope_core::sim::MS);
+        self.history.push(Entry { client: u64::from(n) + 1, key: Value::Nil, call, ret, op });
     }
 }
 
@@ -117,6 +153,7 @@ impl Model for Lanterns {
             Action::Lab(text) => self.own(text)?,
             other => return Err(format!("'{other}' is not an action of the lanterns lab")),
         }
+        self.record(action);
         self.changes += 1;
         self.log.push(action.to_string());
         self.fingerprint.str(&action.to_string());
@@ -202,6 +239,9 @@ impl Model for Lanterns {
     fn trace_lines(&self) -> Vec<String> {
         self.log.clone()
     }
+    fn client_history(&self) -> Option<ClientHistory> {
+        Some(ClientHistory { model: ModelKind::Register, initial: Value::Int(1), entries: self.history.clone() })
+    }
     fn clone_box(&self) -> Box<dyn Model> {
         Box::new(self.clone())
     }
@@ -263,5 +303,33 @@ mod tests {
         lab.act(parse_action(kind, "light S2").unwrap()).expect("S2 is dark");
         assert!(lab.act(parse_action(kind, "light S2").unwrap()).is_err(), "S2 is lit now");
         assert_eq!(schema.progress(&lab.frame(true).metrics), 2.0, "lit twice in all");
+    }
+
+    // The client history the browser test of the history view reads: a
+    // lantern retired reads back its own number, stale once another was lit
+    // since (S1 reads 1 after S3 wrote 3) (a register read must return the last write before it,
+    // Herlihy & Wing 1990).
+    #[test]
+    fn lighting_and_retiring_make_a_register_history() {
+        use clusterscope_core::history::{check, Budget, Verdict};
+        let _ = register();
+        let scn = Scenario::parse("lab lanterns\nseed 1\nnodes 4\n").expect("parses");
+        let mut lab = Lab::replay(&scn).expect("builds");
+        for a in ["light S2", "retire S2", "crash S4"] {
+            lab.act(parse_action(scn.lab, a).unwrap()).expect(a);
+        }
+        let h = lab.client_history().expect("the lab has clients");
+        assert_eq!(h.entries.len(), 3);
+        assert_eq!(h.entries[2].ret, None, "a crashed lantern's write never returns");
+        let v = check(h.model, &h.initial, &h.entries, &Budget::default()).unwrap();
+        assert!(matches!(v, Verdict::Linearizable { .. }), "{v:?}");
+        for a in ["light S3", "retire S1"] {
+            lab.act(parse_action(scn.lab, a).unwrap()).expect(a);
+        }
+        let h = lab.client_history().unwrap();
+        match check(h.model, &h.initial, &h.entries, &Budget::default()).unwrap() {
+            Verdict::NotLinearizable { ops, .. } => assert_eq!(ops, [3, 4], "S1 reads 1 after 3 was written"),
+            v => panic!("expected not linearizable: {v:?}"),
+        }
     }
 }

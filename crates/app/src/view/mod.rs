@@ -6,6 +6,7 @@
 pub mod api;
 pub mod canvas;
 pub mod files;
+pub mod history;
 pub mod narration;
 pub mod panels;
 pub mod pen;

@@ -485,7 +485,7 @@ fn draw_said(p: &mut impl Pen, store: &DiagramStore, g: &Geometry, stride: usize
 }
 
 /// A tick step of 1, 2 or 5 times a power of ten, about every 110 px.
-fn tick_step(span: Time, w: f64) -> Time {
+pub(crate) fn tick_step(span: Time, w: f64) -> Time {
     let want = (span as f64 * 110.0 / (w - GUTTER)).max(1.0);
     let mut step = 1u64;
     loop {
@@ -499,7 +499,7 @@ fn tick_step(span: Time, w: f64) -> Time {
 }
 
 /// A tick's time in seconds, with as many decimals as the step needs.
-fn tick_label(t: Time, step: Time) -> String {
+pub(crate) fn tick_label(t: Time, step: Time) -> String {
     let decimals = (0..=6).find(|d| step.is_multiple_of(SEC / 10u64.pow(*d))).unwrap_or(6) as usize;
     format!("{:.*}s", decimals, t as f64 / SEC as f64)
 }

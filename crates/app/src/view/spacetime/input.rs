@@ -12,7 +12,7 @@ use crate::protocol::ToWorker;
 use clusterscope_core::lab::diagram::{Record, What};
 use clusterscope_core::lab::Schema;
 use clusterscope_core::sim::time::format_duration;
-use clusterscope_core::sim::{Time, SEC};
+use clusterscope_core::sim::Time;
 use gloo_events::{EventListener, EventListenerOptions};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -38,18 +38,9 @@ pub(super) fn use_wheel(canvas: NodeRef, store: Diagram, win: UseStateHandle<Win
                 let g = Geometry::new(&store.0.borrow(), &w, now, &filters, rect.width());
                 let (dx, dy) = (e.delta_x(), e.delta_y());
                 if e.shift_key() || dx.abs() > dy.abs() {
-                    let d = if dx.abs() > dy.abs() { dx } else { dy };
-                    let shift = (d / 600.0 * g.span as f64) as i64;
-                    let right = (g.left + g.span) as i64 + shift;
-                    win.set(Window { span: w.span, right: Some(right.max(w.span as i64) as Time) });
+                    win.set(w.scrolled(g.left, g.span, if dx.abs() > dy.abs() { dx } else { dy }));
                 } else {
-                    let factor = (dy / 300.0).exp().clamp(0.5, 2.0);
-                    let span = ((g.span as f64 * factor) as Time).clamp(200, 30 * 24 * 3600 * SEC);
-                    let at = g.t(x);
-                    let frac = (at - g.left) as f64 / g.span as f64;
-                    let left = (at as f64 - frac * span as f64).max(0.0) as Time;
-                    let following = w.right.is_none() && left + span >= now;
-                    win.set(Window { span, right: if following { None } else { Some(left + span) } });
+                    win.set(w.zoomed(g.left, g.span, (g.t(x), now), dy, 200));
                 }
             })
         });
@@ -149,9 +140,7 @@ fn on_move(h: Pointing) -> Callback<MouseEvent> {
         if let Some((x0, right0, moved)) = dragging.as_mut() {
             if e.buttons() & 1 == 1 && ((x - *x0).abs() > 3.0 || *moved) {
                 *moved = true;
-                let per_px = win.span as f64 / (shown_width() - GUTTER - 10.0);
-                let right = (*right0 as f64 - (x - *x0) * per_px).max(win.span as f64) as Time;
-                win.set(Window { span: win.span, right: Some(right) });
+                win.set(win.dragged(*right0, x - *x0, shown_width() - GUTTER - 10.0));
                 return;
             }
         }

@@ -22,6 +22,7 @@ mod draw;
 mod input;
 
 pub use draw::{draw, svg};
+pub(crate) use draw::{tick_label, tick_step};
 
 use super::pen::{self, CanvasPen};
 use crate::diagram::{Diagram, DiagramStore};
@@ -44,7 +45,8 @@ use yew::prelude::*;
 pub const W: f64 = 960.0;
 /// Most arrows drawn at once.
 pub const MAX_ARROWS: usize = 6_000;
-const GUTTER: f64 = 46.0;
+/// The lanes' labels' width, left of the time axis.
+pub(crate) const GUTTER: f64 = 46.0;
 const AXIS: f64 = 26.0;
 const FOOT: f64 = 22.0;
 
@@ -68,6 +70,35 @@ impl Window {
     pub fn edges(&self, now: Time) -> (Time, Time) {
         let right = self.right.unwrap_or_else(|| now.max(self.span));
         (right.saturating_sub(self.span), right.max(self.span))
+    }
+
+    /// The window scrolled by a wheel's `delta` (600 a width), from showing
+    /// `left..left + span`; it no longer follows the run.
+    pub fn scrolled(&self, left: Time, span: Time, delta: f64) -> Window {
+        let shift = (delta / 600.0 * span as f64) as i64;
+        let right = (left + span) as i64 + shift;
+        Window { span: self.span, right: Some(right.max(self.span as i64) as Time) }
+    }
+
+    /// The window dragged `dx` pixels (of a time axis `width` pixels wide)
+    /// from when its right edge was at `right0`; it no longer follows.
+    pub fn dragged(&self, right0: Time, dx: f64, width: f64) -> Window {
+        let per_px = self.span as f64 / width.max(1.0);
+        let right = (right0 as f64 - dx * per_px).max(self.span as f64) as Time;
+        Window { span: self.span, right: Some(right) }
+    }
+
+    /// The window zoomed by a wheel's `delta` (300 is a factor e) around
+    /// time `at`, from showing `left..left + span`, the run being at `now`,
+    /// never narrower than `least`: it keeps following the run if it did
+    /// and still reaches it.
+    pub fn zoomed(&self, left: Time, span: Time, (at, now): (Time, Time), delta: f64, least: Time) -> Window {
+        let factor = (delta / 300.0).exp().clamp(0.5, 2.0);
+        let new_span = ((span as f64 * factor) as Time).clamp(least, 30 * 24 * 3600 * SEC);
+        let frac = (at.saturating_sub(left)) as f64 / span.max(1) as f64;
+        let new_left = (at as f64 - frac * new_span as f64).max(0.0) as Time;
+        let following = self.right.is_none() && new_left + new_span >= now;
+        Window { span: new_span, right: if following { None } else { Some(new_left + new_span) } }
     }
 }
 
