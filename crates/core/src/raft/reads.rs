@@ -10,7 +10,8 @@
 //!   acknowledged by a majority, the round started after the read arrived,
 //!   (4) waits until its state machine has applied the read index, and (5)
 //!   answers. Linearizable without touching the log; a round serves every
-//!   read that arrived before it started.
+//!   read that arrived before it started (rounds overlap, one per instant
+//!   at which reads arrive, at most 64 out).
 //! * **Lease** (§6.4.1). The leader starts a round every heartbeat; once a
 //!   majority acknowledges a round it holds a lease until the round's start
 //!   plus the lease duration, measured on its own clock, and answers reads
@@ -74,6 +75,10 @@ pub struct PendingRead {
     pub index: Option<u64>,
 }
 
+/// Most confirmation rounds out at once (older ones are dropped: a later
+/// round confirms whatever they would have).
+const ROUNDS_OUT: usize = 64;
+
 /// The leader's state for reads: confirmation rounds and its lease.
 #[derive(Clone, Debug, Default)]
 pub struct ReadState {
@@ -83,12 +88,12 @@ pub struct ReadState {
     pub round: u64,
     /// The last round a majority acknowledged.
     pub confirmed: u64,
-    /// Who acknowledged the last round.
-    pub acks: Vec<bool>,
-    /// When the last round started, on the leader's clock.
-    pub started: Time,
-    /// A read arrived while a round was out: start another when it ends.
-    pub want: bool,
+    /// The rounds out: when each started (leader's clock) and who
+    /// acknowledged it.
+    pub out: std::collections::BTreeMap<u64, (Time, Vec<bool>)>,
+    /// When the last round started (virtual time), so reads arriving at
+    /// one instant share a round.
+    pub last_start: Option<Time>,
     /// The lease ends at this instant of the leader's clock.
     pub lease_until: Option<Time>,
 }
@@ -135,52 +140,52 @@ impl RaftNode {
             return; // a retry of a read already waiting
         }
         let index = self.own_term_committed().then_some(self.commit_index);
-        let round = self.reads.round + 1;
-        self.reads.waiting.push(PendingRead { req, key, round, index });
-        if self.reads.confirmed == self.reads.round {
+        if self.reads.last_start != Some(ctx.now) {
             self.start_round(ctx);
-        } else {
-            self.reads.want = true;
         }
+        let round = self.reads.round;
+        self.reads.waiting.push(PendingRead { req, key, round, index });
+        self.serve_reads(ctx);
     }
 
-    /// Starts heartbeat round `round + 1` to confirm leadership.
+    /// Starts heartbeat round `round + 1` to confirm leadership (rounds
+    /// overlap: a read waits for one round trip, not for the round before
+    /// it to end).
     pub(super) fn start_round(&mut self, ctx: &mut Ctx<Self>) {
         let r = &mut self.reads;
         r.round += 1;
-        r.want = false;
-        r.started = ctx.clock;
-        r.acks.clear();
-        r.acks.resize(self.nodes as usize, false);
-        if let Some(me) = r.acks.get_mut(self.id as usize) {
+        r.last_start = Some(ctx.now);
+        let mut acks = vec![false; self.nodes as usize];
+        if let Some(me) = acks.get_mut(self.id as usize) {
             *me = true;
+        }
+        r.out.insert(r.round, (ctx.clock, acks));
+        while r.out.len() > ROUNDS_OUT {
+            r.out.pop_first();
         }
         let (term, round) = (self.term, r.round);
         for p in self.members.iter().filter(|&p| p != self.id) {
             ctx.send(p, RaftMsg::LeaderCheck { term, round });
         }
-        self.try_confirm(ctx);
+        self.try_confirm(round, ctx);
     }
 
-    /// The round is confirmed once a majority of the configuration (the
-    /// leader counted if a member) acknowledged it.
-    fn try_confirm(&mut self, ctx: &mut Ctx<Self>) {
-        let r = &self.reads;
-        if r.confirmed == r.round {
+    /// Round `round` is confirmed once a majority of the configuration (the
+    /// leader counted if a member) acknowledged it; so is every earlier
+    /// one.
+    fn try_confirm(&mut self, round: u64, ctx: &mut Ctx<Self>) {
+        let Some((started, acks)) = self.reads.out.get(&round) else { return };
+        let n = self.members.iter().filter(|&p| acks.get(p as usize).copied().unwrap_or(false)).count();
+        if (n as u32) < self.majority() {
             return;
         }
-        let acks = self.members.iter().filter(|&p| r.acks.get(p as usize).copied().unwrap_or(false)).count();
-        if (acks as u32) < self.majority() {
-            return;
-        }
-        self.reads.confirmed = self.reads.round;
+        let started = *started;
+        self.reads.confirmed = self.reads.confirmed.max(round);
+        self.reads.out.retain(|&r, _| r > round);
         if self.config.read_path == ReadPath::Lease {
-            self.reads.lease_until = Some(self.reads.started + self.config.lease);
+            self.reads.lease_until = Some(started + self.config.lease);
         }
         self.serve_reads(ctx);
-        if self.reads.want {
-            self.start_round(ctx);
-        }
     }
 
     /// A follower answers a leader's check as a heartbeat: it recognises
@@ -200,13 +205,14 @@ impl RaftNode {
 
     /// A follower acknowledged round `round`.
     pub(super) fn handle_leader_check_reply(&mut self, from: NodeId, term: u64, round: u64, ctx: &mut Ctx<Self>) {
-        if self.role != Role::Leader || term != self.term || round != self.reads.round {
+        if self.role != Role::Leader || term != self.term {
             return;
         }
-        if let Some(a) = self.reads.acks.get_mut(from as usize) {
+        let Some((_, acks)) = self.reads.out.get_mut(&round) else { return };
+        if let Some(a) = acks.get_mut(from as usize) {
             *a = true;
         }
-        self.try_confirm(ctx);
+        self.try_confirm(round, ctx);
     }
 
     /// Answers the held reads whose round is confirmed and whose read index
@@ -234,8 +240,8 @@ impl RaftNode {
     }
 
     /// A heartbeat tick at the leader: with leases, a round every tick;
-    /// otherwise a new round if reads still wait (the last one's messages
-    /// may be lost).
+    /// otherwise a new round if reads still wait (their rounds' messages
+    /// may be lost); a later round confirmed serves them too.
     pub(super) fn tick_reads(&mut self, ctx: &mut Ctx<Self>) {
         let lease = self.config.read_path == ReadPath::Lease;
         if lease || self.reads.waiting.iter().any(|r| r.round > self.reads.confirmed) {
