@@ -155,3 +155,37 @@ test('a lab whose clients read and write shows its history live, checked as it g
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// Issue 22, "Raft's read paths" and "A history view": the Raft presets on
+// one partition (the leader S3 cut off from the majority at 2 s). With local
+// reads, S3 answers reads with values the new majority has overwritten: the
+// checker "History is linearizable" stops the run, and the history view
+// lights up the operations that cannot be ordered (a write that returned
+// before a read began, which still saw the older value: Herlihy & Wing's
+// condition). With ReadIndex (Raft thesis §6.4) the same faults leave the
+// history linearizable.
+test('Raft: local reads at a cut-off leader are stopped by the checker and lit up in the history; ReadIndex on the same partition stays linearizable', async () => {
+  const { page, errors } = await open();
+  await page.getByRole('button', { name: 'Raft', exact: true }).click();
+  await page.getByRole('table', { name: 'Nodes' }).waitFor();
+  const preset = page.getByRole('combobox', { name: 'Preset scenario' });
+  await preset.selectOption('Local reads at a leader cut off from the majority: not linearizable');
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('max');
+  const alert = page.getByRole('alert').filter({ hasText: 'Invariant violated' });
+  await alert.waitFor({ timeout: 90_000 });
+  assert.match(await alert.textContent(), /History is linearizable violated at/);
+  await verdict(page).filter({ hasText: /^Not linearizable/ }).waitFor({ timeout: 30_000 });
+  assert.match(await page.getByRole('heading', { name: /History: / }).textContent(), /this run's clients/);
+  const bad = await lit(page);
+  assert.ok(bad.length >= 2, `a write and a read at least are lit up: ${bad}`);
+
+  await preset.selectOption('ReadIndex on the same partition stays linearizable');
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('max');
+  // The run stops at the file's end, 8 s, with no violation.
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.getAttribute('data-time')) >= 8e6, null, { timeout: 120_000 });
+  await verdict(page).filter({ hasText: /^Linearizable: each of the \d+ operations/ }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByRole('alert').filter({ hasText: 'Invariant violated' }).count(), 0);
+  assert.ok(await page.locator('.history-lanes circle.point').count() > 100, 'a linearization point on the bars of the reads and writes');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -59,6 +59,9 @@ pub struct HistoryShown {
     pub entries: Vec<Entry>,
     /// The checker's answer.
     pub verdict: Checked,
+    /// How long the check took, in wall-clock ms (in the worker that ran
+    /// it; `None` where no clock was given, as in native tests).
+    pub check_ms: Option<f64>,
 }
 
 impl HistoryShown {
@@ -78,22 +81,25 @@ pub fn checked(
     initial: Value,
     entries: Vec<Entry>,
     budget: &Budget,
+    clock: Option<fn() -> f64>,
 ) -> HistoryShown {
+    let start = clock.map(|c| c());
     let verdict = match history::check(model, &initial, &entries, budget) {
         Ok(Verdict::Linearizable { order, points }) => Checked::Linearizable { order, points },
         Ok(Verdict::NotLinearizable { ops, order, reason }) => Checked::NotLinearizable { ops, order, reason },
         Ok(Verdict::GaveUp { message, .. }) => Checked::GaveUp { message },
         Err(e) => Checked::Refused(e),
     };
-    HistoryShown { source, virtual_time, model, initial, entries, verdict }
+    let check_ms = clock.zip(start).map(|(c, t0)| c() - t0);
+    HistoryShown { source, virtual_time, model, initial, entries, verdict, check_ms }
 }
 
 /// A lab's history checked for the view (a run's times are virtual
 /// microseconds). The budget is small: the lab's worker checks it again
 /// while the run plays, between frames.
-pub fn of_run(h: ClientHistory) -> HistoryShown {
+pub fn of_run(h: ClientHistory, clock: Option<fn() -> f64>) -> HistoryShown {
     let budget = Budget { max_steps: 2_000_000, max_states: 200_000 };
-    checked("this run's clients".into(), true, h.model, h.initial, h.entries, &budget)
+    checked("this run's clients".into(), true, h.model, h.initial, h.entries, &budget, clock)
 }
 
 /// The model a history's operations suggest when the user did not pick
@@ -146,13 +152,14 @@ pub struct OpenFile {
 /// sentence naming the line that could not be read.
 pub type Opened = (u64, Result<HistoryShown, String>);
 
-/// Reads and checks a history file.
-pub fn open(req: OpenFile) -> Opened {
+/// Reads and checks a history file, timing the check with `clock` if
+/// given (wall-clock ms).
+pub fn open(req: OpenFile, clock: Option<fn() -> f64>) -> Opened {
     let read = history::formats::read_any(&req.text);
     let shown = read.map(|(entries, format)| {
         let model = req.model.unwrap_or_else(|| guess_model(&entries));
         let source = format!("{} ({})", req.name, format.name());
-        checked(source, false, model, parse_value(&req.initial), entries, &Budget::default())
+        checked(source, false, model, parse_value(&req.initial), entries, &Budget::default(), clock)
     });
     (req.tag, shown.map_err(|e| format!("{}: {e}", req.name)))
 }
@@ -172,7 +179,7 @@ impl Worker for HistoryWorker {
     fn update(&mut self, _scope: &WorkerScope<Self>, _msg: ()) {}
 
     fn received(&mut self, scope: &WorkerScope<Self>, req: OpenFile, id: HandlerId) {
-        scope.respond(id, open(req));
+        scope.respond(id, open(req, Some(crate::worker::wall_ms)));
     }
 }
 
@@ -195,7 +202,7 @@ mod tests {
 
     #[test]
     fn a_file_is_read_guessed_and_checked() {
-        let (tag, shown) = open(req(OK));
+        let (tag, shown) = open(req(OK), None);
         let shown = shown.unwrap();
         assert_eq!(tag, 7);
         assert_eq!(shown.model, ModelKind::Register);
@@ -206,7 +213,7 @@ mod tests {
 
     #[test]
     fn a_malformed_file_is_a_sentence_naming_the_file_and_line() {
-        let (_, shown) = open(req("{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0 :type"));
+        let (_, shown) = open(req("{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0 :type"), None);
         let e = shown.unwrap_err();
         assert!(e.starts_with("h.edn: ") && e.contains("line 2"), "{e}");
     }
@@ -217,7 +224,7 @@ mod tests {
     fn the_browser_tests_fixtures_have_the_verdicts_they_expect() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/fixtures/");
         let read = |name: &str| std::fs::read_to_string(format!("{dir}{name}")).unwrap();
-        let open0 = |name: &str| open(OpenFile { initial: "0".into(), ..req(&read(name)) }).1.unwrap().verdict;
+        let open0 = |name: &str| open(OpenFile { initial: "0".into(), ..req(&read(name)) }, None).1.unwrap().verdict;
         assert!(matches!(open0("register-ok.edn"), Checked::Linearizable { .. }));
         match open0("register-bad.edn") {
             Checked::NotLinearizable { ops, reason, .. } => {
@@ -225,7 +232,7 @@ mod tests {
             }
             v => panic!("{v:?}"),
         }
-        let e = open(req(&read("register-malformed.edn"))).1.unwrap_err();
+        let e = open(req(&read("register-malformed.edn")), None).1.unwrap_err();
         assert!(e.contains("line 4"), "{e}");
     }
 

@@ -270,7 +270,7 @@ fn timed<T>(part: &'static str, f: impl FnOnce() -> T) -> T {
 
 /// Wall-clock milliseconds, from the worker's high-resolution clock. Used
 /// only to pace playback and to time benchmarks; never inside the engine.
-fn wall_ms() -> f64 {
+pub(crate) fn wall_ms() -> f64 {
     performance().map_or_else(js_sys::Date::now, |p| p.now())
 }
 
@@ -450,7 +450,7 @@ impl SimWorker {
             return;
         }
         self.history_sent = h.clone();
-        let shown = timed("history", || h.map(|h| Box::new(crate::history::of_run(h))));
+        let shown = timed("history", || h.map(|h| Box::new(crate::history::of_run(h, Some(wall_ms)))));
         scope.respond(client, FromWorker::History(shown));
     }
 

@@ -410,7 +410,23 @@ fn verdict(h: &HistoryShown) -> Html {
         Checked::GaveUp { message } => ("unknown", format!("No verdict: {message}")),
         Checked::Refused(e) => ("bad", format!("Cannot check this history: {e}.")),
     };
-    html! { <p class={classes!("verdict", class)} role="status" aria-label="Verdict">{ text }</p> }
+    // How long the check took, where the worker timed it: an engineer
+    // judging the checker (or a history too big for it) wants the figure.
+    let took = h.check_ms.map(
+        |ms| html! { <span class="took" aria-label="Check time">{ format!(" Checked in {}.", format_ms(ms)) }</span> },
+    );
+    html! { <p class={classes!("verdict", class)} role="status" aria-label="Verdict">{ text }{ for took }</p> }
+}
+
+/// A wall-clock duration in ms, with the digits that matter.
+fn format_ms(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 10_000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1e3)
+    }
 }
 
 /// What each operation is in the verdict: its point, or whether it is lit.
