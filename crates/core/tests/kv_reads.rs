@@ -10,6 +10,9 @@
 //!   linearizable). `SWARM_SEEDS=<n>` runs seeds `0..n` (default 1,000);
 //!   a failure prints `SWARM_SEED=<n> cargo test -p clusterscope-core
 //!   --test kv_reads` to replay it.
+//! * The same for Multi-Paxos ("Paxos Made Simple" §3): a chosen slot
+//!   carries clients' commands, every server applies them in slot order,
+//!   reads go through slots; with faults every history stays linearizable.
 //! * The session-guarantee checkers (Terry et al. 1994), each fed a
 //!   history that breaks it and one that does not.
 
@@ -66,6 +69,28 @@ fn world(seed: u64) -> String {
     format!(
         "# swarm world {seed}\nlab raft\nseed {seed}\nrequest_rate 30\nclient_timeout 200ms\nkeys {keys}\n\
          read_share {reads}%\ncas_share {cas}%\nread_path {path}\nloss {loss}%\ncheck_history off\n\
+         at {t1}ms partition S{cut} | {}\nat {t2}ms crash S{crash}\nat {}ms heal\nat {}ms restart S{crash}\nuntil 3s\n",
+        (1..=5).filter(|&n| n != cut).map(|n| format!("S{n}")).collect::<Vec<_>>().join(","),
+        t2 + 400,
+        t2 + 600,
+    )
+}
+
+/// One Multi-Paxos swarm world: three proposers, five acceptors, a random
+/// mix, a partition and a proposer's crash, then healing.
+fn paxos_world(seed: u64) -> String {
+    let mut rng = Rng::stream(seed, StreamKind::Lab, 78);
+    let keys = rng.range(1, 4);
+    let reads = rng.range(20, 80);
+    let cas = rng.range(0, 100 - reads);
+    let loss = rng.range(0, 5);
+    let cut = rng.range(1, 5);
+    let crash = rng.range(1, 3);
+    let t1 = rng.range(500, 1_200);
+    let t2 = t1 + rng.range(100, 600);
+    format!(
+        "# paxos swarm world {seed}\nlab paxos\nseed {seed}\nmode multi\nproposers 3\nacceptors 5\nrequest_rate 30\n\
+         keys {keys}\nread_share {reads}%\ncas_share {cas}%\nloss {loss}%\ncheck_history off\n\
          at {t1}ms partition S{cut} | {}\nat {t2}ms crash S{crash}\nat {}ms heal\nat {}ms restart S{crash}\nuntil 3s\n",
         (1..=5).filter(|&n| n != cut).map(|n| format!("S{n}")).collect::<Vec<_>>().join(","),
         t2 + 400,
@@ -142,4 +167,32 @@ fn monotonic_reads_is_broken_by_a_read_going_back() {
     assert_eq!(broken(&bad), vec![Guarantee::MonotonicReads]);
     let fine = [record(4, KvOp::Read, 10, 5), record(4, KvOp::Read, 20, 5), record(5, KvOp::Read, 30, 1)];
     assert!(broken(&fine).is_empty());
+}
+
+// "Paxos Made Simple" §3: servers that apply the chosen commands in slot
+// order are one state machine, so reads and writes through slots are
+// linearizable whatever the faults (a violation would mean two servers
+// applied different commands in a slot, or a command applied twice).
+// A tenth of the Raft swarm's seeds: each world runs the same 3 s.
+#[test]
+fn a_multi_paxos_swarm_with_faults_stays_linearizable() {
+    let (mut checked, mut gave_up, mut ops) = (0u64, 0u64, 0usize);
+    for seed in seeds().into_iter().filter(|s| s % 10 == 0) {
+        let scn = Scenario::parse(&paxos_world(seed)).expect("valid");
+        let lab = Lab::replay(&scn).expect("runs");
+        let replay = format!("replay: SWARM_SEED={seed} cargo test -p clusterscope-core --test kv_reads -- paxos");
+        assert!(lab.violation().is_none(), "seed {seed}: {:?}\n{replay}", lab.violation());
+        let h = lab.client_history().expect("a key-value history");
+        ops += h.entries.len();
+        let budget = Budget { max_steps: 300_000, max_states: 100_000 };
+        match history::check(h.model, &h.initial, &h.entries, &budget).expect("operations of a register") {
+            Verdict::Linearizable { .. } => checked += 1,
+            Verdict::GaveUp { .. } => gave_up += 1,
+            v @ Verdict::NotLinearizable { .. } => panic!("seed {seed}: {v:?}\n{}\n{replay}", paxos_world(seed)),
+        }
+    }
+    assert!(gave_up * 10 <= checked + gave_up, "{gave_up} of {} checks gave up", checked + gave_up);
+    // The clients did read and write: about 30 commands a second for 3 s.
+    assert!(ops as u64 >= 40 * (checked + gave_up), "{ops} operations in {} worlds", checked + gave_up);
+    println!("{checked} Multi-Paxos histories linearizable, {gave_up} checks gave up, {ops} operations");
 }

@@ -1220,6 +1220,14 @@ impl Protocol for PaxosNode {
     /// server applies it when it applies the slot.
     fn on_command(&mut self, req: RequestId, cmd: Command, ctx: &mut Ctx<Self>) {
         if self.cfg.multi && self.phase != Phase::Idle {
+            // A retry of a command this server already holds (queued, or
+            // in a slot it proposed): the answer comes when that slot is
+            // applied. Queued twice, the second copy would find its command
+            // taken by the first and go out as a plain request, losing the
+            // commands batched with it.
+            if self.queue.contains(&req) || self.clients.values().any(|v| v.requests().contains(&req)) {
+                return;
+            }
             self.commands.insert(req, cmd);
         }
         self.on_request(req, ctx);
