@@ -71,6 +71,9 @@ test('a linearizable history file: one lane per client, a point on every bar, th
   const svg = page.locator('svg.history-lanes');
   const edges = async () => [Number(await svg.getAttribute('data-left')), Number(await svg.getAttribute('data-right'))];
   const [l0, r0] = await edges();
+  // The view is under the drawing: a user scrolls down to it (the mouse
+  // acts only on what is in the viewport).
+  await svg.scrollIntoViewIfNeeded();
   const box = await svg.boundingBox();
   await page.mouse.move(box.x + box.width * 0.6, box.y + 40);
   await page.mouse.wheel(0, -300);

@@ -739,7 +739,6 @@ fn full_page(
                 <nav aria-label="Labs">{ lab_tabs(ctx, &lab) }</nav>
                 <panels::Presets lab={lab.clone()} catalog={state.catalog.clone()} bridge={ctx.bridge.clone()} />
                 <files::Files ctx={paced.clone()} shared={diagram_view.clone()} diagram={mode.diagram()} />
-                <history::OpenHistory dispatch={state.dispatcher()} />
                 <panels::Share link={state.link.clone()} />
                 <button class="help-button" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" onclick={show_help}>{ "?" }</button>
             </header>

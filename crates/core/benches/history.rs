@@ -35,6 +35,12 @@ fn histories(c: &mut Criterion) {
     g.bench_function("etcd_070", |b| {
         b.iter(|| check(ModelKind::CasRegister, &Value::Nil, black_box(&largest), &Budget::default()).expect("cas"))
     });
+    // Not linearizable (Porcupine's TestEtcdJepsen070 expects false): the
+    // answer alone, without shrinking, is the figure to set beside
+    // Porcupine's.
+    g.bench_function("etcd_070_decide_only", |b| {
+        b.iter(|| decide(ModelKind::CasRegister, &Value::Nil, black_box(&largest), &Budget::default()).expect("cas"))
+    });
     let bad = edn::read(&data("kv/c50-bad.txt")).expect("reads");
     g.bench_function("kv_c50-bad_decide_only", |b| {
         b.iter(|| decide(ModelKind::Kv, &empty, black_box(&bad), &Budget::default()).expect("kv"))

@@ -122,7 +122,8 @@ pub struct FilesProps {
     pub diagram: bool,
 }
 
-/// The Export menu and the file picker.
+/// The Files menu: the scenario saved and opened, a history file opened
+/// (checked for linearizability), the drawings exported.
 #[function_component]
 pub fn Files(props: &FilesProps) -> Html {
     let ctx = &props.ctx;
@@ -160,6 +161,7 @@ pub fn Files(props: &FilesProps) -> Html {
                 <button onclick={scn} title="The scenario recorded so far: it reproduces this run">{ "Save scenario (.scn)" }</button>
                 <button onclick={pick} title="Or drop a .scn file on the page">{ "Open scenario…" }</button>
                 <input ref={input} type="file" accept=".scn,.txt,text/plain" aria-label="Scenario file" class="hidden" {onchange} />
+                <super::history::OpenHistory dispatch={ctx.state.dispatcher()} />
                 if cluster { <button onclick={cluster_svg}>{ "Cluster view as SVG" }</button> }
                 <button onclick={cluster_png}>{ "Drawing as PNG" }</button>
                 if props.diagram {

@@ -75,7 +75,10 @@ impl Window {
     /// The window scrolled by a wheel's `delta` (600 a width), from showing
     /// `left..left + span`; it no longer follows the run.
     pub fn scrolled(&self, left: Time, span: Time, delta: f64) -> Window {
-        let shift = (delta / 600.0 * span as f64) as i64;
+        // Rounded, not truncated: a history file's times may be coarse
+        // (one unit a line), where a scroll of less than a unit would
+        // otherwise never move.
+        let shift = (delta / 600.0 * span as f64).round() as i64;
         let right = (left + span) as i64 + shift;
         Window { span: self.span, right: Some(right.max(self.span as i64) as Time) }
     }
@@ -84,7 +87,7 @@ impl Window {
     /// from when its right edge was at `right0`; it no longer follows.
     pub fn dragged(&self, right0: Time, dx: f64, width: f64) -> Window {
         let per_px = self.span as f64 / width.max(1.0);
-        let right = (right0 as f64 - dx * per_px).max(self.span as f64) as Time;
+        let right = (right0 as f64 - dx * per_px).round().max(self.span as f64) as Time;
         Window { span: self.span, right: Some(right) }
     }
 
@@ -308,5 +311,25 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             </div>
             { detail.unwrap_or_default() }
         </div>
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::Window;
+
+    // A history file's times are coarse (one unit a line in Porcupine's
+    // README histories): a drag of 200 px over a 3-unit window 900 px wide
+    // is two thirds of a unit, and must still move the window (it did not
+    // when the position was truncated).
+    #[test]
+    fn a_drag_or_scroll_of_under_a_unit_still_moves_a_coarse_window() {
+        let w = Window { span: 3, right: Some(5) };
+        assert_eq!(w.dragged(5, -200.0, 900.0).right, Some(6), "dragging left shows later times");
+        assert_eq!(w.dragged(5, 200.0, 900.0).right, Some(4), "dragging right shows earlier times");
+        assert_eq!(w.scrolled(2, 3, 100.0).right, Some(6), "a wheel's sixth of a width is half a unit, rounded up");
+        // Microseconds, as on the space-time diagram: half a window a 450 px drag.
+        let us = Window { span: 2_000_000, right: Some(10_000_000) };
+        assert_eq!(us.dragged(10_000_000, -450.0, 900.0).right, Some(11_000_000));
     }
 }
