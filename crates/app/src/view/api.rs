@@ -47,9 +47,9 @@
 //! The messages are typed here, in plain Rust: [`Request`] is what a page
 //! may send (read in two steps by [`parse`]: the envelope, then the
 //! request, each fault named in a sentence), [`Outbound`] in a [`Message`]
-//! what the lab posts back, with [`State`] and [`Event`]. The module [`js`]
-//! only converts them to and from JavaScript objects (serde-wasm-bindgen)
-//! and posts them. `web/clusterscope.d.ts` declares the same messages for
+//! what the lab posts back, with [`State`] and [`Event`]. The submodule
+//! `js` (api/js.rs) only converts them to and from JavaScript objects
+//! (serde-wasm-bindgen) and posts them. `web/clusterscope.d.ts` declares the same messages for
 //! pages; a test here checks that the two say the same.
 
 use crate::protocol::{ApiState, ToWorker};
