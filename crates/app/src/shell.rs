@@ -400,10 +400,9 @@ fn use_embedding_api(
             move || drop(listener)
         });
     }
-    let pending = pending.clone();
     let seen = use_mut_ref(api::Seen::default);
     let state = state.clone();
-    use_effect_with(state.frames, move |_| api::follow(&state, &mut seen.borrow_mut(), &pending));
+    use_effect_with(state.frames, move |_| api::follow(&state, &mut seen.borrow_mut()));
 }
 
 /// One request from the parent page: the view is switched here, anything
@@ -415,19 +414,13 @@ fn api_request(
     view: &UseStateHandle<ViewMode>,
 ) {
     let Some(source) = e.source().map(wasm_bindgen::JsValue::from) else { return };
-    let data = e.data();
-    let id = if data.is_object() {
-        js_sys::Reflect::get(&data, &"id".into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
-    } else {
-        wasm_bindgen::JsValue::UNDEFINED
-    };
-    match api::parse(&data) {
-        Err(error) => api::refuse(&source, &id, &error),
-        Ok(api::Request::View(v)) => {
-            view.set(ViewMode::parse(&v).unwrap_or(ViewMode::Cluster));
-            api::accept(&source, &id, None);
+    match api::read(&e.data()) {
+        (id, Err(error)) => api::reply(&source, id, Err(error)),
+        (id, Ok(api::Command::View(v))) => {
+            view.set(ViewMode::parse(v.as_str()).unwrap_or(ViewMode::Cluster));
+            api::reply(&source, id, Ok(None));
         }
-        Ok(api::Request::Worker(cmd)) => {
+        (id, Ok(api::Command::Worker(cmd))) => {
             let tag = pending.borrow_mut().wait(source, id);
             bridge.send(ToWorker::Api { tag, cmd: Box::new(cmd) });
         }

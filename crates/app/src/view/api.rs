@@ -21,239 +21,455 @@
 //! | `get` | | nothing (answers with `state`) |
 //!
 //! The answer is `{type: "reply", id, ok: true, state}` once the lab has
-//! done it (`state`: `lab`, `time` in seconds, `playing`, `fingerprint`,
-//! `events`, `leader`, `decided`, `violation`, `link`, `script`: actions
-//! still to come, `branch`: what the last branch or take-over dropped, in
-//! words, while `undo` can bring it back, else `null`), or `{type:
-//! "error", id, ok: false, error}`: for an unknown
-//! type, a missing or ill-typed field, another version, or something the
-//! lab refused (a malformed scenario, an action naming no server, a
-//! `takeOver` with no script to come, an `undo` with nothing to undo). An
-//! error changes nothing. Events go to the parent as `{type: "event",
-//! event, time, ...}`: `ready` (the lab is up: `lab`), `loaded` (a run
-//! opened), `time` (at most four a second while playing, and after every
-//! jump: `playing`), `leader` (`leader`: `"S2"` or `null`), `decided`
-//! (`count`: the metric the lab's schema gives the progress role), `note`
-//! (a note the lab's schema marks as an event, such as a change of role
-//! or a decision: `node`, `note`), `caption` (the run reached a caption of
-//! its story, or a seek went to where another is in force: `text`, and
-//! `at`, the caption's time in seconds), `violation` (`invariant`: the
-//! checker's words).
+//! done it (`view` answers without `state`; `state`: `lab`, `time` in
+//! seconds, `playing`, `fingerprint`, `events`, `leader`, `decided`,
+//! `violation`, `link`, `script`: actions still to come, `branch`: what
+//! the last branch or take-over dropped, in words, while `undo` can bring
+//! it back, else `null`), or `{type: "error", id, ok: false, error}`: for
+//! an unknown type, a missing or ill-typed field, another version, or
+//! something the lab refused (a malformed scenario, an action naming no
+//! server, a `takeOver` with no script to come, an `undo` with nothing to
+//! undo). An error changes nothing. Events go to the parent as `{type:
+//! "event", event, time, ...}`: `ready` (the lab is up: `lab`), `loaded`
+//! (a run opened or time jumped: `lab`, `link`), `time` (at most four a
+//! second while playing, and after every jump: `playing`), `leader`
+//! (`leader`: `"S2"` or `null`), `decided` (`count`: the metric the lab's
+//! schema gives the progress role), `note` (a note the lab's schema marks
+//! as an event, such as a change of role or a decision: `node`, `note`),
+//! `caption` (the run reached a caption of its story, or a seek went to
+//! where another is in force: `text`, and `at`, the caption's time in
+//! seconds), `violation` (`invariant`: the checker's words).
 //!
 //! Replies go to the window that asked, events to the parent, with target
 //! origin `*`: the lab says nothing private, and a sandboxed iframe
 //! (`sandbox="allow-scripts"`, an opaque origin) can name no other.
+//!
+//! The messages are typed here, in plain Rust: [`Request`] is what a page
+//! may send (read in two steps by [`parse`]: the envelope, then the
+//! request, each fault named in a sentence), [`Outbound`] in a [`Message`]
+//! what the lab posts back, with [`State`] and [`Event`]. The submodule
+//! `js` (api/js.rs) only converts them to and from JavaScript objects
+//! (serde-wasm-bindgen) and posts them. `web/clusterscope.d.ts` declares the same messages for
+//! pages; a test here checks that the two say the same.
 
-use crate::protocol::ToWorker;
+use crate::protocol::{ApiState, ToWorker};
 use clusterscope_core::sim::time::parse_duration;
 use clusterscope_core::sim::{Time, SEC};
-use js_sys::{Object, Reflect};
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::rc::Rc;
-use wasm_bindgen::{JsCast, JsValue};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer, Serialize};
+
+mod js;
+#[cfg(test)]
+mod tests;
+
+pub use js::{follow, from_parent, parent, read, reply, JsId, Pending, PendingHandle};
 
 /// The API's name in every message.
 pub const API: &str = "clusterscope";
 /// The API's version.
 pub const VERSION: u32 = 1;
 
-/// What a request asks.
-#[derive(Clone, Debug)]
+/// Every request's `type`, in the order the error for an unknown one
+/// lists them (a test checks that these are exactly [`Request`]'s).
+pub const TYPES: &[&str] =
+    &["play", "pause", "step", "stepBack", "seek", "speed", "load", "act", "takeOver", "undo", "view", "get"];
+
+/// A request, as the embedding page posts it (beside `api`, `version` and
+/// `id`, which [`parse`] reads first).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
 pub enum Request {
+    /// Run virtual time.
+    Play,
+    /// Stop virtual time.
+    Pause,
+    /// The next single event.
+    Step,
+    /// Back one event.
+    StepBack,
+    /// Go to a time.
+    Seek {
+        /// Seconds, or a duration such as `"1.5s"`.
+        time: At,
+    },
+    /// Virtual seconds per second, 0 = as fast as possible.
+    Speed {
+        /// From 0 to 1000000.
+        speed: f64,
+    },
+    /// Open a scenario, at its time.
+    Load {
+        /// A scenario file's text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scenario: Option<String>,
+        /// A share link's part after `#` (used when there is no scenario).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<String>,
+    },
+    /// Apply an action now.
+    Act {
+        /// As in a scenario file after `at T`: `"crash S1"`.
+        action: String,
+    },
+    /// Drop the scenario's actions still to come.
+    TakeOver,
+    /// Undo the last branch or take-over.
+    Undo,
+    /// Show a view.
+    View {
+        /// `cluster`, `diagram` or `both`.
+        view: String,
+    },
+    /// Nothing: answers with the state.
+    Get,
+}
+
+/// A time to go to: seconds, or a duration in words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum At {
+    /// Seconds.
+    Seconds(f64),
+    /// A duration as in scenario files: `"1.5s"`, `"150ms"`.
+    Duration(String),
+}
+
+/// The views a page may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewName {
+    /// The cluster.
+    Cluster,
+    /// The space-time diagram.
+    Diagram,
+    /// Both.
+    Both,
+}
+
+impl ViewName {
+    /// All of them.
+    pub const ALL: [ViewName; 3] = [ViewName::Cluster, ViewName::Diagram, ViewName::Both];
+
+    /// As the page's `view` option spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViewName::Cluster => "cluster",
+            ViewName::Diagram => "diagram",
+            ViewName::Both => "both",
+        }
+    }
+}
+
+/// What a request asks, once read and checked.
+#[derive(Clone, Debug)]
+pub enum Command {
     /// Something the worker does.
     Worker(ToWorker),
     /// Show this view.
-    View(String),
+    View(ViewName),
 }
 
-/// Reads a request. Errors say what is wrong, in words.
-pub fn parse(data: &JsValue) -> Result<Request, String> {
-    if !data.is_object() {
-        return Err("a request must be an object with api, version and type".into());
-    }
-    let get = |k: &str| Reflect::get(data, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
-    if get("api").as_string().as_deref() != Some(API) {
+/// The fields every request has, whatever its type; read loosely, so
+/// that each fault gets its own sentence.
+#[derive(Deserialize)]
+struct Envelope<Id> {
+    api: Option<Loose>,
+    version: Option<Loose>,
+    #[serde(rename = "type")]
+    ty: Option<Loose>,
+    /// Echoed as it came, whatever it is.
+    #[serde(default)]
+    id: Id,
+}
+
+/// Any value, told apart only as far as the envelope's errors need.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Loose {
+    Number(f64),
+    Text(String),
+    #[allow(dead_code)]
+    Other(IgnoredAny),
+}
+
+/// Reads a request from `input` (called once for the envelope, once for
+/// the request: each call gives the same message to read). Returns the
+/// request's `id` (the default when it has none or is not an object),
+/// and the command or what is wrong, in words.
+pub fn parse<'de, Id, D>(input: impl Fn() -> D) -> (Id, Result<Command, String>)
+where
+    Id: Deserialize<'de> + Default,
+    D: Deserializer<'de>,
+{
+    let Ok(envelope) = Envelope::<Id>::deserialize(input()) else {
+        return (Id::default(), Err("a request must be an object with api, version and type".into()));
+    };
+    let checked = check(&envelope).and_then(|ty| {
+        let request = Request::deserialize(input()).map_err(|e| needs(ty, &e.to_string()))?;
+        request.command()
+    });
+    (envelope.id, checked)
+}
+
+/// The envelope's faults; else the request's type, one of [`TYPES`].
+fn check<Id>(e: &Envelope<Id>) -> Result<&'static str, String> {
+    if !matches!(&e.api, Some(Loose::Text(a)) if a == API) {
         return Err(format!("api must be \"{API}\""));
     }
-    match get("version").as_f64() {
-        Some(v) if v == f64::from(VERSION) => {}
-        Some(v) => return Err(format!("version {v} is not supported: this lab speaks version {VERSION}")),
-        None => return Err(format!("version must be the number {VERSION}")),
+    match e.version {
+        Some(Loose::Number(v)) if v == f64::from(VERSION) => {}
+        Some(Loose::Number(v)) => {
+            return Err(format!("version {v} is not supported: this lab speaks version {VERSION}"))
+        }
+        _ => return Err(format!("version must be the number {VERSION}")),
     }
-    let ty = get("type").as_string().ok_or("type must be a string")?;
-    let text = |k: &str, max: usize| -> Result<String, String> {
-        let v = get(k).as_string().ok_or_else(|| format!("'{ty}' needs '{k}', a string"))?;
-        if v.len() > max {
-            return Err(format!("'{k}' is {} bytes, more than the {max} allowed", v.len()));
-        }
-        Ok(v)
+    let Some(Loose::Text(ty)) = &e.ty else {
+        return Err("type must be a string".into());
     };
-    Ok(match ty.as_str() {
-        "play" => Request::Worker(ToWorker::Play),
-        "pause" => Request::Worker(ToWorker::Pause),
-        "step" => Request::Worker(ToWorker::StepEvent),
-        "stepBack" => Request::Worker(ToWorker::StepBack),
-        "seek" => {
-            let t = get("time");
-            let at: Time = if let Some(secs) = t.as_f64() {
-                if !secs.is_finite() || !(0.0..=30.0 * 86_400.0).contains(&secs) {
-                    return Err("'time' must be between 0 and 30 days, in seconds".into());
-                }
-                (secs * SEC as f64).round() as Time
-            } else if let Some(s) = t.as_string() {
-                parse_duration(&s).ok_or_else(|| format!("'time' {s:?} is not a duration such as \"1.5s\""))?
-            } else {
-                return Err("'seek' needs 'time': seconds as a number, or a duration such as \"1.5s\"".into());
-            };
-            Request::Worker(ToWorker::Seek(at))
-        }
-        "speed" => match get("speed").as_f64() {
-            Some(s) if s.is_finite() && (0.0..=1e6).contains(&s) => Request::Worker(ToWorker::Speed(s)),
-            _ => return Err("'speed' must be a number from 0 (as fast as possible) to 1000000".into()),
-        },
-        "load" => {
-            if !get("scenario").is_undefined() {
-                Request::Worker(ToWorker::LoadText(text("scenario", 1 << 20)?))
-            } else if !get("link").is_undefined() {
-                let link = text("link", 1 << 21)?;
-                Request::Worker(ToWorker::LoadLink(link.trim_start_matches('#').to_string()))
-            } else {
-                return Err("'load' needs 'scenario' (the file's text) or 'link' (the part after #)".into());
-            }
-        }
-        "act" => Request::Worker(ToWorker::Act(text("action", 10_000)?)),
-        "view" => {
-            let v = text("view", 16)?;
-            if !["cluster", "diagram", "both"].contains(&v.as_str()) {
-                return Err(format!("'view' must be cluster, diagram or both, not {v:?}"));
-            }
-            Request::View(v)
-        }
-        "takeOver" => Request::Worker(ToWorker::TakeOver),
-        "undo" => Request::Worker(ToWorker::Undo(true)),
-        "get" => Request::Worker(ToWorker::Describe),
-        other => {
-            return Err(format!(
-            "unknown type {other:?}: play, pause, step, stepBack, seek, speed, load, act, takeOver, undo, view or get"
-        ))
-        }
+    TYPES.iter().find(|t| **t == ty.as_str()).copied().ok_or_else(|| {
+        let (last, rest) = TYPES.split_last().unwrap_or((&"", &[]));
+        format!("unknown type {ty:?}: {} or {last}", rest.join(", "))
     })
 }
 
-/// Builds a message object.
-pub fn message(ty: &str, fields: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    let set = |k: &str, v: &JsValue| {
-        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
-    };
-    set("api", &JsValue::from_str(API));
-    set("version", &JsValue::from(VERSION));
-    set("type", &JsValue::from_str(ty));
-    for (k, v) in fields {
-        set(k, v);
-    }
-    o.into()
-}
-
-fn post(to: &JsValue, msg: &JsValue) {
-    if let Some(w) = to.dyn_ref::<web_sys::Window>() {
-        let _ = w.post_message(msg, "*");
-    } else {
-        // A cross-origin parent is a WindowProxy that is not an instance
-        // of this realm's Window; calling postMessage on it still works.
-        let w: web_sys::Window = to.clone().unchecked_into();
-        let _ = w.post_message(msg, "*");
+/// What a request of type `ty` needs, when its fields have the wrong
+/// shape (`error`: the reader's words, for a type with no fields).
+fn needs(ty: &str, error: &str) -> String {
+    match ty {
+        "seek" => "'seek' needs 'time': seconds as a number, or a duration such as \"1.5s\"".into(),
+        "speed" => SPEED_RANGE.into(),
+        "load" => "'load' needs 'scenario' (the file's text) or 'link' (the part after #), a string".into(),
+        "act" => "'act' needs 'action', a string".into(),
+        "view" => "'view' needs 'view', a string: cluster, diagram or both".into(),
+        _ => format!("'{ty}' cannot be read: {error}"),
     }
 }
 
-/// The parent window, if this page is embedded.
-pub fn parent() -> Option<JsValue> {
-    let w = web_sys::window()?;
-    let parent = w.parent().ok().flatten()?;
-    let me: &JsValue = w.as_ref();
-    (!Object::is(parent.as_ref(), me)).then(|| parent.into())
-}
+const SPEED_RANGE: &str = "'speed' must be a number from 0 (as fast as possible) to 1000000";
 
-/// Sends an event to the embedding page, if there is one.
-pub fn emit(event: &str, time: Time, fields: &[(&str, JsValue)]) {
-    if let Some(p) = parent() {
-        let mut all = vec![("event", JsValue::from_str(event)), ("time", JsValue::from_f64(time as f64 / SEC as f64))];
-        all.extend(fields.iter().map(|(k, v)| (*k, v.clone())));
-        post(&p, &message("event", &all));
+/// `text` unless it is longer than `max` bytes.
+fn bounded(name: &str, text: String, max: usize) -> Result<String, String> {
+    if text.len() > max {
+        return Err(format!("'{name}' is {} bytes, more than the {max} allowed", text.len()));
     }
+    Ok(text)
 }
 
-/// Requests sent to the worker and not answered yet.
-#[derive(Default)]
-pub struct Pending {
-    next: u64,
-    waiting: BTreeMap<u64, (JsValue, JsValue)>,
-}
-
-/// The state as an object.
-pub fn state_object(s: &crate::protocol::ApiState) -> JsValue {
-    let node = |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
-    let o = Object::new();
-    let set = |k: &str, v: JsValue| {
-        let _ = Reflect::set(&o, &JsValue::from_str(k), &v);
-    };
-    set("lab", JsValue::from_str(&s.lab));
-    set("time", JsValue::from_f64(s.time as f64 / SEC as f64));
-    set("playing", JsValue::from_bool(s.playing));
-    set("fingerprint", JsValue::from_str(&s.fingerprint));
-    set("events", JsValue::from_f64(s.events as f64));
-    set("leader", node(s.leader));
-    set("decided", JsValue::from_f64(s.decided));
-    set("violation", s.violation.as_deref().map_or(JsValue::NULL, JsValue::from_str));
-    set("link", JsValue::from_str(&s.link));
-    set("script", JsValue::from_f64(s.script as f64));
-    set("branch", s.branch.as_deref().map_or(JsValue::NULL, JsValue::from_str));
-    o.into()
-}
-
-/// A shared handle.
-pub type PendingHandle = Rc<RefCell<Pending>>;
-
-/// Answers a request with an error.
-pub fn refuse(to: &JsValue, id: &JsValue, error: &str) {
-    post(to, &message("error", &[("id", id.clone()), ("ok", JsValue::FALSE), ("error", JsValue::from_str(error))]));
-}
-
-/// Answers a request with success.
-pub fn accept(to: &JsValue, id: &JsValue, state: Option<&JsValue>) {
-    let mut f = vec![("id", id.clone()), ("ok", JsValue::TRUE)];
-    if let Some(s) = state {
-        f.push(("state", s.clone()));
-    }
-    post(to, &message("reply", &f));
-}
-
-impl Pending {
-    /// Notes a request going to the worker; returns its tag.
-    pub fn wait(&mut self, from: JsValue, id: JsValue) -> u64 {
-        self.next += 1;
-        self.waiting.insert(self.next, (from, id));
-        self.next
-    }
-
-    /// The worker answered request `tag`.
-    pub fn done(&mut self, tag: u64, out: Result<Box<crate::protocol::ApiState>, String>) {
-        if let Some((from, id)) = self.waiting.remove(&tag) {
-            match out {
-                Err(e) => refuse(&from, &id, &e),
-                Ok(state) => accept(&from, &id, Some(&state_object(&state))),
+impl Request {
+    /// Checks the values and says what the lab is to do.
+    pub fn command(self) -> Result<Command, String> {
+        Ok(Command::Worker(match self {
+            Request::Play => ToWorker::Play,
+            Request::Pause => ToWorker::Pause,
+            Request::Step => ToWorker::StepEvent,
+            Request::StepBack => ToWorker::StepBack,
+            Request::Seek { time: At::Seconds(secs) } => {
+                if !secs.is_finite() || !(0.0..=30.0 * 86_400.0).contains(&secs) {
+                    return Err("'time' must be between 0 and 30 days, in seconds".into());
+                }
+                ToWorker::Seek((secs * SEC as f64).round() as Time)
             }
+            Request::Seek { time: At::Duration(s) } => ToWorker::Seek(
+                parse_duration(&s).ok_or_else(|| format!("'time' {s:?} is not a duration such as \"1.5s\""))?,
+            ),
+            Request::Speed { speed } if speed.is_finite() && (0.0..=1e6).contains(&speed) => ToWorker::Speed(speed),
+            Request::Speed { .. } => return Err(SPEED_RANGE.into()),
+            Request::Load { scenario: Some(text), .. } => ToWorker::LoadText(bounded("scenario", text, 1 << 20)?),
+            Request::Load { scenario: None, link: Some(link) } => {
+                ToWorker::LoadLink(bounded("link", link, 1 << 21)?.trim_start_matches('#').to_string())
+            }
+            Request::Load { scenario: None, link: None } => {
+                return Err("'load' needs 'scenario' (the file's text) or 'link' (the part after #)".into())
+            }
+            Request::Act { action } => ToWorker::Act(bounded("action", action, 10_000)?),
+            Request::TakeOver => ToWorker::TakeOver,
+            Request::Undo => ToWorker::Undo(true),
+            Request::Get => ToWorker::Describe,
+            Request::View { view } => {
+                let view = bounded("view", view, 16)?;
+                return match ViewName::ALL.into_iter().find(|v| v.as_str() == view) {
+                    Some(v) => Ok(Command::View(v)),
+                    None => Err(format!("'view' must be cluster, diagram or both, not {view:?}")),
+                };
+            }
+        }))
+    }
+}
+
+/// A server's name as the API gives it: `S1` for the first.
+fn node(n: u32) -> String {
+    format!("S{}", u64::from(n) + 1)
+}
+
+/// Virtual time in seconds, as every message gives it.
+fn seconds(t: Time) -> f64 {
+    t as f64 / SEC as f64
+}
+
+/// The lab's state, as every reply carries it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// The lab's name.
+    pub lab: String,
+    /// Virtual time, in seconds.
+    pub time: f64,
+    /// Whether virtual time is advancing.
+    pub playing: bool,
+    /// The trace fingerprint (hex).
+    pub fingerprint: String,
+    /// Events processed.
+    pub events: u64,
+    /// The leader (`"S2"`), if the lab has one now.
+    pub leader: Option<String>,
+    /// The lab's progress count.
+    pub decided: f64,
+    /// A broken invariant, in words.
+    pub violation: Option<String>,
+    /// The link fragment that reproduces this moment.
+    pub link: String,
+    /// How many of the scenario's actions are still to come.
+    pub script: u64,
+    /// What the last branch or take-over dropped, in words, while `undo`
+    /// can bring it back.
+    pub branch: Option<String>,
+}
+
+impl From<&ApiState> for State {
+    fn from(s: &ApiState) -> State {
+        State {
+            lab: s.lab.clone(),
+            time: seconds(s.time),
+            playing: s.playing,
+            fingerprint: s.fingerprint.clone(),
+            events: s.events,
+            leader: s.leader.map(node),
+            decided: s.decided,
+            violation: s.violation.clone(),
+            link: s.link.clone(),
+            script: s.script,
+            branch: s.branch.clone(),
         }
     }
 }
 
-/// Whether a message came from this page's parent (requests from anyone
-/// else are ignored: only the embedding page drives the lab).
-pub fn from_parent(e: &web_sys::MessageEvent) -> bool {
-    match (e.source(), parent()) {
-        (Some(src), Some(p)) => Object::is(src.as_ref(), &p),
-        _ => false,
+/// What happened in the lab, as the parent hears it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum Event {
+    /// The lab is up.
+    Ready {
+        /// Its name.
+        lab: String,
+    },
+    /// A run opened, or time jumped.
+    Loaded {
+        /// The lab's name.
+        lab: String,
+        /// The link fragment of the run.
+        link: String,
+    },
+    /// Time moved, or play started or stopped.
+    Time {
+        /// Whether virtual time is advancing.
+        playing: bool,
+    },
+    /// The leader changed.
+    Leader {
+        /// `"S2"`, or none.
+        leader: Option<String>,
+    },
+    /// The lab's progress count grew (or a new run reset it).
+    Decided {
+        /// The count.
+        count: f64,
+    },
+    /// A note the lab's schema marks as an event.
+    Note {
+        /// The server: `"S1"`.
+        node: String,
+        /// The note's name: `"BecameLeader"`.
+        note: String,
+    },
+    /// A caption of the run's story is in force.
+    Caption {
+        /// Its words.
+        text: String,
+        /// Its time, in seconds.
+        at: f64,
+    },
+    /// An invariant broke.
+    Violation {
+        /// The checker's words.
+        invariant: String,
+    },
+}
+
+/// What the lab posts: answers to requests (`id` as the request gave it),
+/// and events.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Outbound<Id> {
+    /// Done. `state`: the lab's state after it (none for `view`).
+    Reply {
+        /// The request's.
+        id: Id,
+        /// Always true.
+        ok: bool,
+        /// The state.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        state: Option<State>,
+    },
+    /// Refused; nothing changed.
+    Error {
+        /// The request's.
+        id: Id,
+        /// Always false.
+        ok: bool,
+        /// Why, in a sentence.
+        error: String,
+    },
+    /// Something happened.
+    Event {
+        /// Virtual time, in seconds.
+        time: f64,
+        /// What, with its own fields.
+        #[serde(flatten)]
+        event: Event,
+    },
+}
+
+impl<Id> Outbound<Id> {
+    /// The answer to a request that was done.
+    pub fn reply(id: Id, state: Option<State>) -> Self {
+        Outbound::Reply { id, ok: true, state }
+    }
+
+    /// The answer to a request that was refused.
+    pub fn error(id: Id, error: impl Into<String>) -> Self {
+        Outbound::Error { id, ok: false, error: error.into() }
+    }
+
+    /// An event at virtual time `time`.
+    pub fn event(time: Time, event: Event) -> Self {
+        Outbound::Event { time: seconds(time), event }
+    }
+}
+
+/// A message as posted: the API's name and version, then the body.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Message<B> {
+    /// [`API`].
+    pub api: &'static str,
+    /// [`VERSION`].
+    pub version: u32,
+    /// The rest.
+    #[serde(flatten)]
+    pub body: B,
+}
+
+impl<B> Message<B> {
+    /// `body` with the API's name and version.
+    pub fn new(body: B) -> Self {
+        Message { api: API, version: VERSION, body }
     }
 }
 
@@ -272,26 +488,23 @@ pub struct Seen {
     caption: Option<(Time, String)>,
 }
 
-/// After each frame: updates the state `get` answers with and sends the
-/// parent the events since the last frame.
-pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &PendingHandle) {
+/// The events since the last frame, each with its virtual time, given
+/// `wall`, the wall clock in milliseconds (`time` events are at most four
+/// a second while playing).
+pub fn events(state: &crate::state::AppState, seen: &mut Seen, wall: f64) -> Vec<(Time, Event)> {
+    let mut out = Vec::new();
     let (Some(frame), Some(schema)) = (state.frame.as_ref(), state.schema.as_ref()) else {
-        return;
+        return out;
     };
     let time = frame.time;
     // The metrics the lab gives the roles of leader and progress.
     let (leader, decided) = (schema.leader(&frame.metrics), schema.progress(&frame.metrics));
-    let node = |n: Option<u32>| n.map_or(JsValue::NULL, |n| JsValue::from_str(&format!("S{}", n + 1)));
-    let _ = pending;
-    if parent().is_none() {
-        return;
-    }
     if !seen.ready {
         seen.ready = true;
-        emit("ready", time, &[("lab", JsValue::from_str(&schema.lab))]);
+        out.push((time, Event::Ready { lab: schema.lab.clone() }));
     }
     if state.status.reset {
-        emit("loaded", time, &[("lab", JsValue::from_str(&schema.lab)), ("link", JsValue::from_str(&state.link))]);
+        out.push((time, Event::Loaded { lab: schema.lab.clone(), link: state.link.clone() }));
         seen.violation = false;
         seen.leader = None;
         seen.last_note_seq = None;
@@ -299,29 +512,27 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
     let caption = state.caption_at(time).map(|(at, text)| (at, text.to_string()));
     if caption != seen.caption {
         if let Some((at, text)) = &caption {
-            let at = JsValue::from_f64(*at as f64 / SEC as f64);
-            emit("caption", time, &[("text", JsValue::from_str(text)), ("at", at)]);
+            out.push((time, Event::Caption { text: text.clone(), at: seconds(*at) }));
         }
         seen.caption = caption;
     }
-    let wall = js_sys::Date::now();
     let playing = state.status.playing;
     // While playing, at most four a second; otherwise whenever time moved.
     let due = if playing { wall - seen.last_time_post >= 250.0 } else { seen.last_time != Some(time) };
     if state.status.reset || playing != seen.playing || due {
-        emit("time", time, &[("playing", JsValue::from_bool(playing))]);
+        out.push((time, Event::Time { playing }));
         seen.last_time_post = wall;
         seen.last_time = Some(time);
     }
     seen.playing = playing;
     if seen.leader != Some(leader) {
         if seen.leader.is_some() || leader.is_some() {
-            emit("leader", time, &[("leader", node(leader))]);
+            out.push((time, Event::Leader { leader: leader.map(node) }));
         }
         seen.leader = Some(leader);
     }
     if decided > seen.decided || (decided < seen.decided && state.status.reset) {
-        emit("decided", time, &[("count", JsValue::from_f64(decided))]);
+        out.push((time, Event::Decided { count: decided }));
     }
     seen.decided = decided;
     // Notes: from the diagram's records made since the last frame.
@@ -335,7 +546,7 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
             // not every commit or heartbeat).
             let heard = |n: &&String| schema.notes.iter().any(|s| s.event && &s.name == *n);
             if let Some(name) = store.names.get(r.kind as usize).filter(heard) {
-                emit("note", r.t0, &[("node", node(Some(r.from))), ("note", JsValue::from_str(name))]);
+                out.push((r.t0, Event::Note { node: node(r.from), note: name.clone() }));
                 sent += 1;
             }
         }
@@ -345,6 +556,7 @@ pub fn follow(state: &crate::state::AppState, seen: &mut Seen, pending: &Pending
     }
     if let (Some(v), false) = (&frame.violation, seen.violation) {
         seen.violation = true;
-        emit("violation", time, &[("invariant", JsValue::from_str(v))]);
+        out.push((time, Event::Violation { invariant: v.clone() }));
     }
+    out
 }

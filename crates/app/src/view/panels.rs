@@ -167,9 +167,10 @@ fn SeedInput(props: &PanelProps) -> Html {
     };
     let on_new = {
         let b = ctx.bridge.clone();
-        Callback::from(move |_| {
-            let seed = (js_sys::Math::random() * 1e9) as u64;
-            b.send(ToWorker::Configure { params: params.clone(), seed });
+        let d = ctx.state.dispatcher();
+        Callback::from(move |_| match new_seed() {
+            Ok(seed) => b.send(ToWorker::Configure { params: params.clone(), seed }),
+            Err(e) => d.dispatch(Msg::Error(e)),
         })
     };
     html! {
@@ -178,6 +179,16 @@ fn SeedInput(props: &PanelProps) -> Html {
             <button aria-label="New seed" title="Restart with a random seed" onclick={on_new}>{ "New seed" }</button>
         </span>
     }
+}
+
+/// A seed for "New seed", from the browser's cryptographic source
+/// (`crypto.getRandomValues`); the engine itself only ever runs from the
+/// seed it is given. Below 10^9, so that it reads and types as a short
+/// number.
+fn new_seed() -> Result<u64, String> {
+    getrandom::u64()
+        .map(|r| r % 1_000_000_000)
+        .map_err(|e| format!("No new seed: the browser gave no random numbers ({e}). Type a seed instead."))
 }
 
 /// A slider over the virtual time reached so far: drag to go back.
