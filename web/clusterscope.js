@@ -64,14 +64,18 @@
 
     #start() {
       if (this.#frame) return;
+      // The text stays where the page put it: a framework that rendered it
+      // (React, hydrating a server-rendered page) still finds it there, and a
+      // moved element still has its scenario. The iframe goes into a shadow
+      // root, which shows the lab instead of the text.
       const text = this.textContent;
-      this.textContent = '';
+      const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
       const frame = document.createElement('iframe');
       frame.setAttribute('sandbox', 'allow-scripts');
       frame.title = this.getAttribute('title') || 'ClusterScope lab';
       frame.style.cssText = `width:100%;border:0;display:block;height:${parseInt(this.getAttribute('height') || '480', 10)}px`;
       this.#frame = frame;
-      this.appendChild(frame);
+      root.replaceChildren(frame);
       window.addEventListener('message', this.#onMessage);
       this.#open(text).catch((err) => this.#fail(err));
     }

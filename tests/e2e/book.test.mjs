@@ -34,11 +34,14 @@ test('the book\'s lab runs, and its button crashes the leader: a new leader foll
   await page.goto(`${url}raft-election.html`);
   await page.waitForFunction(() => /^S\d leads\.$/.test(document.getElementById('said')?.textContent ?? ''), null, { timeout: 30_000 });
   const first = (await page.textContent('#said')).slice(0, 2);
-  // Scrolled to first, as a reader does: a click that scrolled the button
-  // into view in the same step never reached it on this page (no click
-  // event on the button), while the scrolled-to button takes the click.
+  // The button is below the lab's iframe, out of view. Clicked right as
+  // Playwright scrolled it into view, the click went into the lab's iframe
+  // (the window lost focus to it, and the button heard nothing, though it
+  // was clear of the iframe by then), presumably because the scroll had not
+  // been drawn yet. Scroll first and let two frames be drawn, as a reader's
+  // click would come.
   await page.locator('#crash-leader').scrollIntoViewIfNeeded();
-  await page.waitForTimeout(200);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await page.click('#crash-leader');
   await page.waitForFunction((l) => document.getElementById('said').textContent === `${l} crashed; an election follows.`, first, { timeout: 10_000 });
   await page.waitForFunction((l) => { const m = document.getElementById('said').textContent.match(/^(S\d) leads\.$/); return m && m[1] !== l; }, first, { timeout: 30_000 });

@@ -35,11 +35,29 @@ function authorPage(siteUrl) {
 </script></body></html>`;
 }
 
+// An element whose text node the page keeps a hold of, as React does with
+// the text it rendered (and compares when it hydrates a server-rendered page,
+// as Docusaurus does).
+function keptPage(siteUrl) {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Author</title>
+<script src="${siteUrl}clusterscope.js"></script></head><body>
+<div id="first"><cluster-scope id="k" controls="none" height="300" autoplay="0">
+  lab raft
+  seed 11
+  nodes 3
+</cluster-scope></div><div id="second"></div>
+<script>
+  const el = document.getElementById('k');
+  window.kept = { node: el.firstChild, text: el.textContent, ready: 0 };
+  el.addEventListener('ready', () => window.kept.ready++);
+</script></body></html>`;
+}
+
 before(async () => {
   site = await serve();
   host = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(authorPage(site.url));
+    res.end(req.url === '/kept' ? keptPage(site.url) : authorPage(site.url));
   });
   await new Promise((ok) => host.listen(0, '127.0.0.1', ok));
   hostUrl = `http://127.0.0.1:${host.address().port}/`;
@@ -96,6 +114,43 @@ test('two elements on an author page from another origin: methods, events per el
   assert.equal(await fa.$('[role="alert"]'), null, 'a shows no message');
   const seen = await page.evaluate(() => window.seen);
   assert.equal(seen.b.filter((e) => e.name === 'leader' && e.detail.leader === leader).length, 0, "a's leader event did not reach b");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// Found by building a Docusaurus 3 site with the element in an MDX page: the
+// script upgraded the server-rendered element, which swapped its text for the
+// iframe before React hydrated the page, so React reported a hydration
+// mismatch (error #418) and rendered the whole page again, loading the lab
+// twice. And an element moved in the page (removed and put back, as
+// frameworks do) lost its scenario, which it had removed from itself.
+test("the element leaves its text to the page: the text node stays, and a moved element opens the same scenario", async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${hostUrl}kept`);
+  await page.waitForFunction(() => window.kept.ready === 1, null, { timeout: 30_000 });
+  const kept = await page.evaluate(() => {
+    const el = document.getElementById('k');
+    return { same: el.firstChild === window.kept.node, only: el.childNodes.length, text: el.textContent === window.kept.text };
+  });
+  assert.deepEqual(kept, { same: true, only: 1, text: true }, "the element's children are the page's text node, as written");
+  const shown = await page.evaluate(() => document.getElementById('k').iframe.getBoundingClientRect().height);
+  assert.equal(shown, 300, 'the lab is what is shown, at the height asked');
+
+  const decode = (link) => page.evaluate(async (link) => {
+    const b64 = link.slice(3).replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate-raw'))).text();
+  }, link);
+  // Moved: removed from the page and put back elsewhere.
+  await page.evaluate(() => document.getElementById('second').appendChild(document.getElementById('k')));
+  await page.waitForFunction(() => window.kept.ready === 2, null, { timeout: 30_000 });
+  const state = await page.evaluate(() => document.getElementById('k').state());
+  const text = await decode(state.link);
+  assert.match(text, /^seed 11$/m, `the moved element runs its own scenario: ${text}`);
+  assert.match(text, /^nodes 3$/m);
+  assert.equal(await page.locator('#k iframe').count(), 1, 'one lab after the move');
   assert.deepEqual(errors, []);
   await page.close();
 });
