@@ -181,6 +181,21 @@ test('Raft: local reads at a cut-off leader are stopped by the checker and lit u
   assert.match(await page.getByRole('heading', { name: /History: / }).textContent(), /this run's clients/);
   const bad = await lit(page);
   assert.ok(bad.length >= 2, `a write and a read at least are lit up: ${bad}`);
+  // The last lit operation (the stale read) taken back to the moment it
+  // returned, with the messages beside it: the run goes there, paused, and
+  // the diagram joins the drawing.
+  const stopped = Number(await page.locator('[data-time]').first().getAttribute('data-time'));
+  const stale = page.locator(`.history-lanes .op[data-op="${bad[bad.length - 1]}"]`);
+  await stale.scrollIntoViewIfNeeded();
+  await stale.click();
+  const show = page.getByRole('button', { name: /^Show the moment it returned/ });
+  const [, n, unit] = /\(([\d.]+)(us|µs|ms|s)\)$/.exec(await show.textContent());
+  const returned = Number(n) * { us: 1, µs: 1, ms: 1e3, s: 1e6 }[unit];
+  await show.click();
+  await page.locator('[data-view="both"]').waitFor();
+  await page.locator('canvas.diagram').waitFor();
+  await page.waitForFunction((t) => Math.abs(Number(document.querySelector('[data-time]').getAttribute('data-time')) - t) < 1, returned);
+  assert.ok(returned < stopped, `the read returned (${returned} µs) before the checker stopped the run (${stopped} µs)`);
 
   await preset.selectOption('ReadIndex on the same partition stays linearizable');
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('max');

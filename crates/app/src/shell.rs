@@ -218,6 +218,7 @@ pub fn App() -> Html {
     use_diagram_records(&state, &bridge, &view);
     use_results_open(&state, &view);
 
+    let go_to = use_go_to(&bridge, &view);
     let ctx = Ctx::new(state.clone(), bridge);
     if options.bench {
         return html! { <BenchPanel ctx={ctx} /> };
@@ -241,6 +242,7 @@ pub fn App() -> Html {
         ondrop: on_drop(&ctx, reader),
         mode,
         timed: state.schema.as_ref().is_none_or(|s| s.timed),
+        go_to: (*go_to).clone(),
         ctx,
     };
     if options.embed {
@@ -248,6 +250,26 @@ pub fn App() -> Html {
     } else {
         full_page(parts, own, &help, &diagram_view)
     }
+}
+
+/// "Show this moment" in the history view: the run paused at a time, and
+/// the diagram shown beside the drawing if only the drawing was (so the
+/// messages behind an operation can be followed). Made once: the view in
+/// force is read when it is used.
+#[hook]
+fn use_go_to(bridge: &Bridge, view: &UseStateHandle<ViewMode>) -> Rc<Callback<clusterscope_core::sim::Time>> {
+    let now = use_mut_ref(|| **view);
+    *now.borrow_mut() = **view;
+    let (bridge, view) = (bridge.clone(), view.clone());
+    use_memo((), move |_| {
+        Callback::from(move |t| {
+            bridge.send(ToWorker::Pause);
+            bridge.send(ToWorker::Seek(t));
+            if *now.borrow() == ViewMode::Cluster {
+                view.set(ViewMode::Both);
+            }
+        })
+    })
 }
 
 /// The bridge to the workers, made once: each lab's engine runs in a
@@ -529,6 +551,8 @@ struct Parts {
     ondrop: Callback<DragEvent>,
     mode: ViewMode,
     timed: bool,
+    /// Where the history view's "Show this moment" goes.
+    go_to: Callback<clusterscope_core::sim::Time>,
 }
 
 impl Parts {
@@ -650,11 +674,12 @@ fn on_drop(ctx: &Ctx, reader: Rc<RefCell<Option<gloo_file::callbacks::FileReader
 
 /// The history view under the drawing: a history file opened, else the
 /// run's clients' history (for a lab that has one), else nothing.
-fn history_panel(state: &UseReducerHandle<AppState>) -> Html {
+fn history_panel(state: &UseReducerHandle<AppState>, go_to: &Callback<clusterscope_core::sim::Time>) -> Html {
     let dispatch = state.dispatcher();
+    let go_to = go_to.clone();
     match (&state.opened, &state.history) {
-        (Some(shown), _) => html! { <history::HistoryView shown={shown.clone()} file={true} {dispatch} /> },
-        (None, Some(shown)) => html! { <history::HistoryView shown={shown.clone()} file={false} {dispatch} /> },
+        (Some(shown), _) => html! { <history::HistoryView shown={shown.clone()} file={true} {dispatch} {go_to} /> },
+        (None, Some(shown)) => html! { <history::HistoryView shown={shown.clone()} file={false} {dispatch} {go_to} /> },
         (None, None) => html! {},
     }
 }
@@ -696,7 +721,7 @@ fn embedded(p: Parts, controls: Controls) -> Html {
             <div class="banners">{ p.error }{ p.violation }</div>
             <story::CaptionBar ctx={paced.clone()} />
             { p.drawing }
-            if mode != ViewMode::Results { { history_panel(&ctx.state) } }
+            if mode != ViewMode::Results { { history_panel(&ctx.state, &p.go_to) } }
             { bar }
             <tune::TunePool ctx={paced} />
             { p.help_overlay.unwrap_or_default() }
@@ -749,7 +774,7 @@ fn full_page(
                     <story::Story ctx={paced.clone()} />
                     <story::CaptionBar ctx={paced.clone()} />
                     { p.drawing }
-                    if mode != ViewMode::Results { { history_panel(state) } }
+                    if mode != ViewMode::Results { { history_panel(state, &p.go_to) } }
                     if cluster && own_stage.is_none() && timed && mode != ViewMode::Results { <narration::Narration ctx={paced.clone()} /> }
                     if timed { <panels::Timeline ctx={paced.clone()} /> }
                     if timed { <story::Script ctx={paced.clone()} /> }

@@ -195,6 +195,9 @@ pub struct HistoryViewProps {
     pub file: bool,
     /// Where a file's new model or value goes.
     pub dispatch: UseReducerDispatcher<AppState>,
+    /// Takes the run to a time ("Show this moment", for a run's history;
+    /// made once by the page, so it is not compared).
+    pub go_to: Callback<Time>,
 }
 
 impl PartialEq for HistoryViewProps {
@@ -232,7 +235,8 @@ pub fn HistoryView(props: &HistoryViewProps) -> Html {
     let (onmousedown, onmousemove) = drag_handlers(&drag, &chosen_win, win, g.left + g.span, *width - GUTTER - 10.0);
     let clients = clients(h);
     let drawing = lanes_svg(h, &g, &clients, (&chosen, &drag));
-    let detail = chosen.and_then(|i| h.entries.get(i).map(|e| detail(h, i, e)));
+    let go_to = (!props.file).then_some(&props.go_to);
+    let detail = chosen.and_then(|i| h.entries.get(i).map(|e| detail(h, i, e, go_to)));
     html! {
         <section class="history panel" aria-label="History">
             { header(props, &chosen_win, win, last) }
@@ -608,7 +612,7 @@ fn linearization(h: &HistoryShown, g: &Geometry, marks: &Marks, y: &dyn Fn(usize
 }
 
 /// What the clicked operation did, when, and where the verdict puts it.
-fn detail(h: &HistoryShown, i: usize, e: &Entry) -> Html {
+fn detail(h: &HistoryShown, i: usize, e: &Entry, go_to: Option<&Callback<Time>>) -> Html {
     let t = |x: Time| when(x, h.virtual_time);
     let returned =
         e.ret.map_or_else(|| "never: it may take effect at any time after its call, or never".to_string(), t);
@@ -637,6 +641,23 @@ fn detail(h: &HistoryShown, i: usize, e: &Entry) -> Html {
             <dt>{ "Called" }</dt><dd>{ t(e.call) }</dd>
             <dt>{ "Returned" }</dt><dd>{ returned }</dd>
             if let Some(p) = place { <dt>{ "Verdict" }</dt><dd>{ p }</dd> }
+            if let Some(go) = show_moment(e, go_to) { <dt>{ "In the run" }</dt><dd>{ go }</dd> }
         </dl>
     }
+}
+
+/// For a run's operation: a button that takes the run to the moment it
+/// returned (or was called, if it never returned), paused, with the
+/// space-time diagram beside the drawing, so the messages behind it (a
+/// stale read's missing round trip, say) can be followed.
+fn show_moment(e: &Entry, go_to: Option<&Callback<Time>>) -> Option<Html> {
+    let go = go_to?.clone();
+    let t = e.ret.unwrap_or(e.call);
+    let onclick = Callback::from(move |_| go.emit(t));
+    let what = if e.ret.is_some() { "returned" } else { "was called" };
+    Some(html! {
+        <button {onclick} title="Pause the run there and show the messages in the space-time diagram">
+            { format!("Show the moment it {what} ({})", when(t, true)) }
+        </button>
+    })
 }
