@@ -58,44 +58,62 @@ fn the_same_partition_with_read_index_stays_linearizable() {
 fn world(seed: u64) -> String {
     let mut rng = Rng::stream(seed, StreamKind::Lab, 77);
     let path = if rng.range(0, 1) == 0 { "log" } else { "read-index" };
-    let keys = rng.range(1, 4);
-    let reads = rng.range(20, 80);
-    let cas = rng.range(0, 100 - reads);
-    let loss = rng.range(0, 5);
-    let cut = rng.range(1, 5);
-    let crash = rng.range(1, 5);
-    let t1 = rng.range(500, 1_200);
-    let t2 = t1 + rng.range(100, 600);
-    format!(
-        "# swarm world {seed}\nlab raft\nseed {seed}\nrequest_rate 30\nclient_timeout 200ms\nkeys {keys}\n\
-         read_share {reads}%\ncas_share {cas}%\nread_path {path}\nloss {loss}%\ncheck_history off\n\
-         at {t1}ms partition S{cut} | {}\nat {t2}ms crash S{crash}\nat {}ms heal\nat {}ms restart S{crash}\nuntil 3s\n",
-        (1..=5).filter(|&n| n != cut).map(|n| format!("S{n}")).collect::<Vec<_>>().join(","),
-        t2 + 400,
-        t2 + 600,
-    )
+    let rest = mix_and_faults(&mut rng, 5);
+    format!("# swarm world {seed}\nlab raft\nseed {seed}\nclient_timeout 200ms\nread_path {path}\n{rest}")
 }
 
 /// One Multi-Paxos swarm world: three proposers, five acceptors, a random
 /// mix, a partition and a proposer's crash, then healing.
 fn paxos_world(seed: u64) -> String {
     let mut rng = Rng::stream(seed, StreamKind::Lab, 78);
+    let rest = mix_and_faults(&mut rng, 3);
+    format!("# paxos swarm world {seed}\nlab paxos\nseed {seed}\nmode multi\nproposers 3\nacceptors 5\n{rest}")
+}
+
+/// A world's workload (30 commands a second on 1 to 3 keys, a random mix
+/// of reads, writes and compare-and-sets, up to 4% loss) and faults (one of
+/// five servers cut off, then one of the first `crashable` crashed, both
+/// healed), for 3 s; the live checker is off, the test checks at the end.
+fn mix_and_faults(rng: &mut Rng, crashable: u64) -> String {
     let keys = rng.range(1, 4);
     let reads = rng.range(20, 80);
     let cas = rng.range(0, 100 - reads);
     let loss = rng.range(0, 5);
     let cut = rng.range(1, 5);
-    let crash = rng.range(1, 3);
+    let crash = rng.range(1, crashable);
     let t1 = rng.range(500, 1_200);
     let t2 = t1 + rng.range(100, 600);
+    let others = (1..=5).filter(|&n| n != cut).map(|n| format!("S{n}")).collect::<Vec<_>>().join(",");
     format!(
-        "# paxos swarm world {seed}\nlab paxos\nseed {seed}\nmode multi\nproposers 3\nacceptors 5\nrequest_rate 30\n\
-         keys {keys}\nread_share {reads}%\ncas_share {cas}%\nloss {loss}%\ncheck_history off\n\
-         at {t1}ms partition S{cut} | {}\nat {t2}ms crash S{crash}\nat {}ms heal\nat {}ms restart S{crash}\nuntil 3s\n",
-        (1..=5).filter(|&n| n != cut).map(|n| format!("S{n}")).collect::<Vec<_>>().join(","),
+        "request_rate 30\nkeys {keys}\nread_share {reads}%\ncas_share {cas}%\nloss {loss}%\ncheck_history off\n\
+         at {t1}ms partition S{cut} | {others}\nat {t2}ms crash S{crash}\nat {}ms heal\nat {}ms restart S{crash}\nuntil 3s\n",
         t2 + 400,
         t2 + 600,
     )
+}
+
+/// Runs each world and checks its whole history; panics with the world and
+/// how to replay it on a violation or a history that is not linearizable.
+/// Returns (histories linearizable, checks that gave up, operations).
+fn check_worlds(worlds: impl Iterator<Item = (u64, String)>, test: &str) -> (u64, u64, usize) {
+    let (mut checked, mut gave_up, mut ops) = (0u64, 0u64, 0usize);
+    for (seed, text) in worlds {
+        let scn = Scenario::parse(&text).expect("valid");
+        let lab = Lab::replay(&scn).expect("runs");
+        let replay = format!("replay: SWARM_SEED={seed} cargo test -p clusterscope-core --test kv_reads -- {test}");
+        assert!(lab.violation().is_none(), "seed {seed}: {:?}\n{replay}", lab.violation());
+        let h = lab.client_history().expect("a key-value history");
+        ops += h.entries.len();
+        let budget = Budget { max_steps: 300_000, max_states: 100_000 };
+        match history::check(h.model, &h.initial, &h.entries, &budget).expect("operations of a register") {
+            Verdict::Linearizable { .. } => checked += 1,
+            Verdict::GaveUp { .. } => gave_up += 1,
+            v @ Verdict::NotLinearizable { .. } => panic!("seed {seed}: {v:?}\n{text}\n{replay}"),
+        }
+    }
+    // A check that runs out of budget decides nothing; most must decide.
+    assert!(gave_up * 10 <= checked + gave_up, "{gave_up} of {} checks gave up", checked + gave_up);
+    (checked, gave_up, ops)
 }
 
 fn seeds() -> Vec<u64> {
@@ -111,22 +129,7 @@ fn seeds() -> Vec<u64> {
 // sessions keep a retried command from applying twice).
 #[test]
 fn a_swarm_with_faults_through_the_log_or_read_index_stays_linearizable() {
-    let (mut checked, mut gave_up) = (0u64, 0u64);
-    for seed in seeds() {
-        let scn = Scenario::parse(&world(seed)).expect("valid");
-        let lab = Lab::replay(&scn).expect("runs");
-        let replay = format!("replay: SWARM_SEED={seed} cargo test -p clusterscope-core --test kv_reads -- swarm");
-        assert!(lab.violation().is_none(), "seed {seed}: {:?}\n{replay}", lab.violation());
-        let h = lab.client_history().expect("a key-value history");
-        let budget = Budget { max_steps: 300_000, max_states: 100_000 };
-        match history::check(h.model, &h.initial, &h.entries, &budget).expect("operations of a register") {
-            Verdict::Linearizable { .. } => checked += 1,
-            Verdict::GaveUp { .. } => gave_up += 1,
-            v @ Verdict::NotLinearizable { .. } => panic!("seed {seed}: {v:?}\n{}\n{replay}", world(seed)),
-        }
-    }
-    // A check that runs out of budget decides nothing; most must decide.
-    assert!(gave_up * 10 <= checked + gave_up, "{gave_up} of {} checks gave up", checked + gave_up);
+    let (checked, gave_up, _) = check_worlds(seeds().into_iter().map(|s| (s, world(s))), "swarm");
     println!("{checked} histories linearizable, {gave_up} checks gave up");
 }
 
@@ -176,22 +179,8 @@ fn monotonic_reads_is_broken_by_a_read_going_back() {
 // A tenth of the Raft swarm's seeds: each world runs the same 3 s.
 #[test]
 fn a_multi_paxos_swarm_with_faults_stays_linearizable() {
-    let (mut checked, mut gave_up, mut ops) = (0u64, 0u64, 0usize);
-    for seed in seeds().into_iter().filter(|s| s % 10 == 0) {
-        let scn = Scenario::parse(&paxos_world(seed)).expect("valid");
-        let lab = Lab::replay(&scn).expect("runs");
-        let replay = format!("replay: SWARM_SEED={seed} cargo test -p clusterscope-core --test kv_reads -- paxos");
-        assert!(lab.violation().is_none(), "seed {seed}: {:?}\n{replay}", lab.violation());
-        let h = lab.client_history().expect("a key-value history");
-        ops += h.entries.len();
-        let budget = Budget { max_steps: 300_000, max_states: 100_000 };
-        match history::check(h.model, &h.initial, &h.entries, &budget).expect("operations of a register") {
-            Verdict::Linearizable { .. } => checked += 1,
-            Verdict::GaveUp { .. } => gave_up += 1,
-            v @ Verdict::NotLinearizable { .. } => panic!("seed {seed}: {v:?}\n{}\n{replay}", paxos_world(seed)),
-        }
-    }
-    assert!(gave_up * 10 <= checked + gave_up, "{gave_up} of {} checks gave up", checked + gave_up);
+    let worlds = seeds().into_iter().filter(|s| s % 10 == 0).map(|s| (s, paxos_world(s)));
+    let (checked, gave_up, ops) = check_worlds(worlds, "paxos");
     // The clients did read and write: about 30 commands a second for 3 s.
     assert!(ops as u64 >= 40 * (checked + gave_up), "{ops} operations in {} worlds", checked + gave_up);
     println!("{checked} Multi-Paxos histories linearizable, {gave_up} checks gave up, {ops} operations");
