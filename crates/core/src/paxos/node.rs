@@ -3,7 +3,7 @@
 
 use super::rto::Rto;
 use crate::sim::{
-    Answer, Command, Ctx, Fingerprint, KvOp, KvStore, NodeId, Observable, Protocol, Reply, RequestId, Time, MS,
+    Answer, Command, Ctx, Fingerprint, KvStore, NodeId, Observable, Protocol, Reply, RequestId, Time, MS,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -80,13 +80,7 @@ impl Value {
                 fp.u64(reqs.len() as u64);
                 for (r, c) in reqs.iter().zip(cmds.iter()) {
                     fp.u64(*r);
-                    fp.u64(c.process);
-                    fp.u64(u64::from(c.key));
-                    match c.op {
-                        KvOp::Read => fp.u64(0),
-                        KvOp::Write(v) => fp.words(&[1, v as u64, 0, 0]),
-                        KvOp::Cas(from, to) => fp.words(&[2, from.map_or(u64::MAX, |f| f as u64), to as u64, 0]),
-                    }
+                    fp.command(c);
                 }
             }
         }

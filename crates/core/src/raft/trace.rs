@@ -11,7 +11,7 @@
 //! fingerprints when configurations were added.)
 
 use super::message::{RaftMsg, RaftNote, RaftTimer};
-use crate::sim::{Fingerprint, KvOp, Observable};
+use crate::sim::{Fingerprint, Observable};
 
 impl Observable for RaftMsg {
     fn describe(&self, out: &mut String) {
@@ -102,13 +102,7 @@ impl Observable for RaftMsg {
                     // Key-value commands only, likewise.
                     if let Some(c) = e.kv {
                         fp.u64(u64::MAX - 1);
-                        fp.u64(c.process);
-                        fp.u64(u64::from(c.key));
-                        match c.op {
-                            KvOp::Read => fp.u64(0),
-                            KvOp::Write(v) => fp.words(&[1, v as u64, 0, 0]),
-                            KvOp::Cas(from, to) => fp.words(&[2, from.map_or(u64::MAX, |f| f as u64), to as u64, 0]),
-                        }
+                        fp.command(&c);
                     }
                 }
             }

@@ -37,6 +37,17 @@ impl Fingerprint {
         }
         self.0.update(&b);
     }
+    /// Feeds a client's key-value command: its process, key and operation.
+    pub fn command(&mut self, c: &super::Command) {
+        use super::KvOp;
+        self.u64(c.process);
+        self.u64(u64::from(c.key));
+        match c.op {
+            KvOp::Read => self.u64(0),
+            KvOp::Write(v) => self.words(&[1, v as u64, 0, 0]),
+            KvOp::Cas(from, to) => self.words(&[2, from.map_or(u64::MAX, |f| f as u64), to as u64, 0]),
+        }
+    }
     /// Feeds a short string (length first, so `"ab","c"` differs from `"a","bc"`).
     pub fn str(&mut self, s: &str) {
         self.u64(s.len() as u64);
