@@ -88,6 +88,13 @@ test('two elements on an author page from another origin: methods, events per el
   assert.match(text, /^seed 7$/m, `the element's own scenario runs: ${text}`);
   assert.match(text, /^nodes 3$/m);
   assert.equal(state.playing, false, 'autoplay="0" reaches the lab: paused until the page says play');
+  // One `loaded`, for the element's own run. Before, the lab's worker sent
+  // a frame of the run it opens on (lab raft, seed 1) before the page named
+  // the element's, so a `loaded` for that run came first (and in one load
+  // of five, alone).
+  await page.waitForFunction(() => window.seen.a.some((e) => e.name === 'loaded'), null, { timeout: 30_000 });
+  const loaded = (await page.evaluate(() => window.seen.a)).filter((e) => e.name === 'loaded');
+  assert.deepEqual(loaded.map((e) => [e.detail.lab, e.detail.link]), [['raft', state.link]], 'one loaded event, for the element\'s scenario');
   const played = await page.evaluate(() => document.getElementById('a').play());
   assert.equal(played.playing, true);
   await page.waitForFunction(() => window.seen.a.some((e) => e.name === 'leader' && e.detail.leader), null, { timeout: 30_000 });

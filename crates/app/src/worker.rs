@@ -227,6 +227,11 @@ pub struct SimWorker {
     history_sent: Option<ClientHistory>,
     /// When the client history was last looked at (wall-clock ms).
     history_wall: f64,
+    /// Whether the page has named a run (or asked anything beyond the
+    /// transport's settings): until then this worker's opening run is its
+    /// own, and no frame of it is sent, so a page or an embedding parent
+    /// hears only of the run it asked for.
+    named: bool,
 }
 
 /// What Undo goes back to: the scenario as it was (at the time of the
@@ -413,7 +418,7 @@ impl SimWorker {
 
     fn send_frame(&mut self, scope: &WorkerScope<Self>) {
         let Some(client) = self.client else { return };
-        if !self.owed.frame || !self.acked {
+        if !self.named || !self.owed.frame || !self.acked {
             return;
         }
         if self.owed.take_schema() {
@@ -896,6 +901,7 @@ impl Worker for SimWorker {
             undo: None,
             history_sent: None,
             history_wall: f64::NEG_INFINITY,
+            named: false,
         }
     }
 
@@ -917,6 +923,7 @@ impl Worker for SimWorker {
         scope.respond(id, FromWorker::Catalog(registry::catalog()));
         self.acked = true;
         self.owed.frame();
+        // No frame yet: the page names its run first (see `named`).
         self.send_frame(scope);
     }
 
@@ -926,6 +933,11 @@ impl Worker for SimWorker {
     /// questions are answered and leave the run as it is.
     fn received(&mut self, scope: &WorkerScope<Self>, msg: Self::Input, id: HandlerId) {
         self.client = Some(id);
+        // The settings a page hands every worker it starts come before the
+        // run it names; anything else shows this worker's run from now on.
+        let setting =
+            matches!(msg, ToWorker::Speed(_) | ToWorker::Diagram(_) | ToWorker::Play | ToWorker::Pause | ToWorker::Ack);
+        self.named |= !setting;
         match msg {
             // The embedding API, and questions about the run: answered,
             // the run left as it is.
