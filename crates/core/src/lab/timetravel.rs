@@ -60,7 +60,7 @@ pub fn plan(horizon: Time) -> Vec<Time> {
 pub const MAX_SNAPSHOTS: usize = 128;
 /// Most bytes the snapshots of a [`Snapshots`] store may hold together (as
 /// the labs estimate them).
-pub const SNAPSHOT_BYTES: usize = 64 << 20;
+pub const SNAPSHOT_BYTES: usize = 48 << 20;
 
 /// What the store knows of a snapshot without opening it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,11 +280,11 @@ mod tests {
     }
 
     /// The store the worker opens (`Snapshots::starting`, docs/using.md
-    /// "Memory that stays flat": "at most 128 and at most 64 MiB"): held
+    /// "Memory that stays flat": "at most 128 and at most 48 MiB"): held
     /// at 0 s so that age thins nothing, it fills up to exactly 128 small
-    /// snapshots, or exactly 64 MiB of 1 MiB ones, and never holds more.
+    /// snapshots, or exactly 48 MiB of 1 MiB ones, and never holds more.
     #[test]
-    fn the_worker_store_keeps_at_most_128_snapshots_and_64_mib() {
+    fn the_worker_store_keeps_at_most_128_snapshots_and_48_mib() {
         const MIB: usize = 1 << 20;
         for (bytes, what) in [(1, "count"), (MIB, "bytes")] {
             let mut store = Snapshots::starting(at(0, bytes), 0u64);
@@ -295,13 +295,13 @@ mod tests {
                 most = most.max(store.len());
                 most_bytes = most_bytes.max(store.bytes());
                 assert!(
-                    store.len() <= 128 && store.bytes() <= 64 * MIB,
+                    store.len() <= 128 && store.bytes() <= 48 * MIB,
                     "{what}: {} kept, {} bytes",
                     store.len(),
                     store.bytes()
                 );
             }
-            let limit = if bytes == 1 { (most, 128) } else { (most_bytes, 64 * MIB) };
+            let limit = if bytes == 1 { (most, 128) } else { (most_bytes, 48 * MIB) };
             assert_eq!(limit.0, limit.1, "the {what} budget is reached, not a smaller one");
         }
     }
