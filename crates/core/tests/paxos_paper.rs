@@ -14,71 +14,26 @@ use clusterscope_core::paxos::{
     self, Ballot, PaxosConfig, PaxosDurable, PaxosMsg, PaxosNode, PaxosNote, PaxosTimer, Slot, Value,
 };
 use clusterscope_core::sim::{
-    Ctx, Effect, Fault, Invariant, Node, NodeId, Protocol, Reply, Rng, Sim, SimConfig, StreamKind, Time, TraceEvent,
-    World, MS,
+    Fault, Invariant, Node, NodeId, Protocol, Reply, Sim, SimConfig, Time, TraceEvent, World, MS,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-// ----- a tiny harness -----
+// ----- a tiny harness (tests/hand) -----
 
-/// A server with its own random stream and a clock, driven by hand.
-struct T {
-    node: PaxosNode,
-    cfg: PaxosConfig,
-    rng: Rng,
-    /// The virtual time handlers see.
-    now: Time,
-}
+mod hand;
+use hand::{cancelled, notes, replies, sends, timers_set};
 
-type Effects = Vec<Effect<PaxosNode>>;
+/// A Paxos server driven by hand.
+type T = hand::Hand<PaxosNode>;
+type Effects = hand::Effects<PaxosNode>;
 
 impl T {
     fn new(id: NodeId, cfg: &PaxosConfig) -> T {
         T::recover(id, cfg, PaxosDurable::default())
     }
     fn recover(id: NodeId, cfg: &PaxosConfig, durable: PaxosDurable) -> T {
-        T {
-            node: PaxosNode::recover(id, cfg.nodes(), cfg, durable),
-            cfg: cfg.clone(),
-            rng: Rng::stream(9, StreamKind::Node, u64::from(id)),
-            now: 0,
-        }
-    }
-    /// The same server with another random stream (for draws).
-    fn with_seed(mut self, seed: u64) -> T {
-        self.rng = Rng::stream(seed, StreamKind::Node, u64::from(self.node.id()));
-        self
-    }
-    fn run(&mut self, f: impl FnOnce(&mut PaxosNode, &mut Ctx<PaxosNode>)) -> Effects {
-        let mut effects = Vec::new();
-        let mut ctx = Ctx {
-            id: self.node.id(),
-            nodes: self.cfg.nodes(),
-            now: self.now,
-            clock: self.now,
-            rng: &mut self.rng,
-            effects: &mut effects,
-        };
-        f(&mut self.node, &mut ctx);
-        effects
-    }
-    fn start(&mut self) -> Effects {
-        self.run(|n, c| n.on_start(c))
-    }
-    fn msg(&mut self, from: NodeId, msg: PaxosMsg) -> Effects {
-        self.run(|n, c| n.on_message(from, msg, c))
-    }
-    fn timer(&mut self, t: PaxosTimer) -> Effects {
-        self.run(|n, c| n.on_timer(t, c))
-    }
-    fn request(&mut self, req: u64) -> Effects {
-        self.run(|n, c| n.on_request(req, c))
-    }
-    /// A simulated crash and restart: only what `durable()` returns survives.
-    fn crash_restart(&mut self) {
-        let d = self.node.durable();
-        self.node = PaxosNode::recover(self.node.id(), self.cfg.nodes(), &self.cfg, d);
+        T::recovered(id, cfg.nodes(), cfg.clone(), durable)
     }
 }
 
@@ -86,49 +41,9 @@ fn ballot(round: u64, proposer: NodeId) -> Ballot {
     Ballot { round, proposer }
 }
 
-fn sends(e: &Effects) -> Vec<(NodeId, PaxosMsg)> {
-    e.iter()
-        .filter_map(|e| match e {
-            Effect::Send { to, msg } => Some((*to, msg.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 fn sends_of(e: &Effects, kind: &str) -> Vec<(NodeId, PaxosMsg)> {
     use clusterscope_core::sim::Observable;
     sends(e).into_iter().filter(|(_, m)| m.kind() == kind).collect()
-}
-
-fn notes(e: &Effects) -> Vec<PaxosNote> {
-    e.iter()
-        .filter_map(|e| match e {
-            Effect::Note(n) => Some(n.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn replies(e: &Effects) -> Vec<(u64, Reply)> {
-    e.iter()
-        .filter_map(|e| match e {
-            Effect::Reply { req, reply } => Some((*req, *reply)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn timers_set(e: &Effects) -> Vec<(PaxosTimer, Time)> {
-    e.iter()
-        .filter_map(|e| match e {
-            Effect::SetTimer { timer, after } => Some((*timer, *after)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn cancelled(e: &Effects, t: PaxosTimer) -> bool {
-    e.iter().any(|e| matches!(e, Effect::CancelTimer { timer } if *timer == t))
 }
 
 fn promise(b: Ballot, accepted: &[(Slot, Ballot, Value)]) -> PaxosMsg {

@@ -6,37 +6,27 @@
 //! guard; the Pre-Vote and CheckQuorum tests cite Ongaro's thesis.
 
 use clusterscope_core::raft::{Entry, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer, Role};
-use clusterscope_core::sim::{
-    Ctx, Effect, Fingerprint, NodeId, Observable, Protocol, Reply, Rng, StreamKind, Time, MS,
-};
+use clusterscope_core::sim::{Fingerprint, NodeId, Observable, Protocol, Reply, MS};
 use std::sync::Arc;
 
-// ----- a tiny harness -----
+// ----- a tiny harness (tests/hand) -----
 
-/// A node with its own random stream and a clock, driven by hand.
-struct T {
-    node: RaftNode,
-    rng: Rng,
-    n: u32,
-    now: Time,
-}
+mod hand;
+use hand::{cancelled, notes, replies, sends, timers_set};
 
-type Effects = Vec<Effect<RaftNode>>;
+/// A Raft server driven by hand.
+type T = hand::Hand<RaftNode>;
+type Effects = hand::Effects<RaftNode>;
 
 impl T {
     fn new(id: NodeId, n: u32) -> T {
-        T::with_config(id, n, RaftConfig::default())
+        T::fresh(id, n, RaftConfig::default())
     }
     fn with_config(id: NodeId, n: u32, cfg: RaftConfig) -> T {
-        T { node: RaftNode::new(id, n, &cfg), rng: Rng::stream(9, StreamKind::Node, u64::from(id)), n, now: 0 }
+        T::fresh(id, n, cfg)
     }
     fn recover(id: NodeId, n: u32, cfg: RaftConfig, durable: RaftDurable) -> T {
-        T {
-            node: RaftNode::recover(id, n, &cfg, durable),
-            rng: Rng::stream(9, StreamKind::Node, u64::from(id)),
-            n,
-            now: 0,
-        }
+        T::recovered(id, n, cfg, durable)
     }
     /// A node with the given term and log (entry terms), commands derived
     /// from (index, term) so equal (index, term) means equal entries.
@@ -48,34 +38,6 @@ impl T {
             RaftDurable { term, voted_for: None, log: log_of(terms), ..RaftDurable::default() },
         )
     }
-    fn run(&mut self, f: impl FnOnce(&mut RaftNode, &mut Ctx<RaftNode>)) -> Effects {
-        let mut effects = Vec::new();
-        let mut ctx = Ctx {
-            id: self.node.id(),
-            nodes: self.n,
-            now: self.now,
-            clock: self.now,
-            rng: &mut self.rng,
-            effects: &mut effects,
-        };
-        f(&mut self.node, &mut ctx);
-        effects
-    }
-    fn start(&mut self) -> Effects {
-        self.run(|n, c| n.on_start(c))
-    }
-    fn msg(&mut self, from: NodeId, msg: RaftMsg) -> Effects {
-        self.run(|n, c| n.on_message(from, msg, c))
-    }
-    fn timer(&mut self, t: RaftTimer) -> Effects {
-        self.run(|n, c| n.on_timer(t, c))
-    }
-    fn request(&mut self, req: u64) -> Effects {
-        self.run(|n, c| n.on_request(req, c))
-    }
-    fn force(&mut self) -> Effects {
-        self.run(|n, c| n.on_force_timeout(c))
-    }
 }
 
 fn log_of(terms: &[u64]) -> Vec<Entry> {
@@ -84,46 +46,6 @@ fn log_of(terms: &[u64]) -> Vec<Entry> {
         .enumerate()
         .map(|(i, &t)| Entry { term: t, command: t * 1_000 + i as u64 + 1, config: None, kv: None })
         .collect()
-}
-
-fn sends(e: &Effects) -> Vec<(NodeId, RaftMsg)> {
-    e.iter()
-        .filter_map(|e| match e {
-            Effect::Send { to, msg } => Some((*to, msg.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-fn notes(e: &Effects) -> Vec<RaftNote> {
-    e.iter()
-        .filter_map(|e| match e {
-            Effect::Note(n) => Some(n.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn replies(e: &Effects) -> Vec<(u64, Reply)> {
-    e.iter()
-        .filter_map(|e| match e {
-            Effect::Reply { req, reply } => Some((*req, *reply)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn timers_set(e: &Effects) -> Vec<(RaftTimer, Time)> {
-    e.iter()
-        .filter_map(|e| match e {
-            Effect::SetTimer { timer, after } => Some((*timer, *after)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn cancelled(e: &Effects, t: RaftTimer) -> bool {
-    e.iter().any(|e| matches!(e, Effect::CancelTimer { timer } if *timer == t))
 }
 
 fn vote(term: u64, granted: bool) -> RaftMsg {

@@ -9,60 +9,31 @@ use clusterscope_core::raft::{
     Entry, MemberChange, Members, Membership, RaftConfig, RaftDurable, RaftMsg, RaftNode, RaftNote, RaftTimer, Role,
     Snapshot, StateMachine,
 };
-use clusterscope_core::sim::{Ctx, Effect, NodeId, Protocol, Rng, StreamKind, Time, MS};
+use clusterscope_core::sim::{NodeId, Protocol, MS};
 use std::sync::Arc;
 
-// ----- a tiny harness (as in raft_paper.rs) -----
+// ----- a tiny harness (tests/hand) -----
 
-struct T {
-    node: RaftNode,
-    rng: Rng,
-    n: u32,
-    now: Time,
-}
+mod hand;
+use hand::{notes, sends};
 
-type Effects = Vec<Effect<RaftNode>>;
+/// A Raft server driven by hand.
+type T = hand::Hand<RaftNode>;
+type Effects = hand::Effects<RaftNode>;
 
 impl T {
     fn new(id: NodeId, n: u32, cfg: RaftConfig) -> T {
-        T { node: RaftNode::new(id, n, &cfg), rng: Rng::stream(9, StreamKind::Node, u64::from(id)), n, now: 0 }
+        T::fresh(id, n, cfg)
     }
     fn recover(id: NodeId, n: u32, cfg: RaftConfig, durable: RaftDurable) -> T {
-        T {
-            node: RaftNode::recover(id, n, &cfg, durable),
-            rng: Rng::stream(9, StreamKind::Node, u64::from(id)),
-            n,
-            now: 0,
-        }
-    }
-    fn run(&mut self, f: impl FnOnce(&mut RaftNode, &mut Ctx<RaftNode>)) -> Effects {
-        let mut effects = Vec::new();
-        let mut ctx = Ctx {
-            id: self.node.id(),
-            nodes: self.n,
-            now: self.now,
-            clock: self.now,
-            rng: &mut self.rng,
-            effects: &mut effects,
-        };
-        f(&mut self.node, &mut ctx);
-        effects
-    }
-    fn msg(&mut self, from: NodeId, msg: RaftMsg) -> Effects {
-        self.run(|n, c| n.on_message(from, msg, c))
-    }
-    fn request(&mut self, req: u64) -> Effects {
-        self.run(|n, c| n.on_request(req, c))
+        T::recovered(id, n, cfg, durable)
     }
     fn change(&mut self, change: MemberChange) -> Effects {
         self.run(|n, c| n.change_membership(change, c))
     }
-    fn timer(&mut self, t: RaftTimer) -> Effects {
-        self.run(|n, c| n.on_timer(t, c))
-    }
     /// Makes this node leader of its next term with just enough votes.
     fn elect(&mut self) {
-        self.run(|n, c| n.on_force_timeout(c));
+        self.force();
         let term = self.node.term();
         let me = self.node.id();
         let voters: Vec<NodeId> = self.node.configuration().iter().filter(|&p| p != me).collect();
@@ -91,14 +62,6 @@ fn snapshot_of(log: &[Entry]) -> Snapshot {
         state.apply(e);
     }
     Snapshot { state, config: None, config_index: 0 }
-}
-
-fn sends(e: &Effects) -> Vec<(NodeId, RaftMsg)> {
-    e.iter().filter_map(|e| if let Effect::Send { to, msg } = e { Some((*to, msg.clone())) } else { None }).collect()
-}
-
-fn notes(e: &Effects) -> Vec<RaftNote> {
-    e.iter().filter_map(|e| if let Effect::Note(n) = e { Some(n.clone()) } else { None }).collect()
 }
 
 fn append(term: u64, prev: u64, prev_term: u64, entries: Vec<Entry>, commit: u64) -> RaftMsg {
