@@ -373,11 +373,16 @@ fn locality_stays_local_until_the_local_servers_are_overloaded() {
 
 /// Three regions of clients, three balancers, nine servers; ε = 25 %.
 fn locality_model(rate: u64) -> Balance {
+    locality_model_with(rate, 25)
+}
+
+/// The same with ε = `eps_pct` %.
+fn locality_model_with(rate: u64, eps_pct: u32) -> Balance {
     let mut c = config(Policy::Locality, 9, 4);
     c.regions = 3;
     c.balancers = 3;
     c.distance_latency = 20 * MS;
-    c.epsilon_pct = 25;
+    c.epsilon_pct = eps_pct;
     c.rate = rate;
     c.timeout = SEC;
     Balance::new(c)
@@ -386,7 +391,11 @@ fn locality_model(rate: u64) -> Balance {
 /// The bound above which a local pick spills: (1 + ε) × the balancer's
 /// mean outstanding + 1, ε = 25 %, nine servers.
 fn locality_bound(outstanding: &[u32]) -> f64 {
-    1.25 * f64::from(outstanding.iter().sum::<u32>()) / 9.0 + 1.0
+    locality_bound_with(outstanding, 25)
+}
+
+fn locality_bound_with(outstanding: &[u32], eps_pct: u32) -> f64 {
+    (1.0 + f64::from(eps_pct) / 100.0) * f64::from(outstanding.iter().sum::<u32>()) / 9.0 + 1.0
 }
 
 // Source: policy.rs (locality: "the less loaded of two servers near the
@@ -471,6 +480,40 @@ fn locality_spills_when_every_local_server_is_above_the_bound() {
         "{stayed} of {n} picks stayed local with every local server above the bound; two of all give {expected:.0} ± {:.0}",
         var.sqrt()
     );
+}
+
+// Source: as above, with the bound's ε the scenario's (`epsilon`, shared
+// with bounded-load hashing). With ε = 100 % a local server may hold up to
+// twice the mean outstanding + 1 before its pick spills: every pick whose
+// local servers are all within that bound, and some above 1.25 × the mean
+// (where ε = 25 % would spill), stays local. A rule that ignores the
+// scenario's ε spills those.
+#[test]
+fn locality_spills_by_the_scenarios_epsilon() {
+    let mut b = locality_model_with(2_000, 100);
+    let local = local_sets(&b);
+    let (mut within, mut between) = (0u32, 0u32);
+    step_until(
+        &mut b,
+        4 * SEC,
+        |_, p| {
+            let l = &local[p.bal];
+            let out = &p.outstanding;
+            let top = l.iter().map(|&s| f64::from(out[s as usize])).fold(0.0, f64::max);
+            if top > locality_bound_with(out, 100) {
+                return;
+            }
+            within += 1;
+            between += u32::from(l.iter().any(|&s| f64::from(out[s as usize]) > locality_bound_with(out, 25)));
+            assert!(
+                l.contains(&p.server),
+                "every local server within 2 × the mean + 1, yet S{} is not local",
+                p.server + 1
+            );
+        },
+        |_, _| {},
+    );
+    assert!(within > 1_000 && between > 100, "{within} picks within the bound, {between} of them above ε = 25 %'s");
 }
 
 // ------------------------------------------------- ejection, health checks
