@@ -519,9 +519,15 @@ impl Storage {
                 ctx.send(from, LockMsg::ReadOk { key, op, value: slot.value, version: slot.version });
             }
             LockMsg::Write { key, op, .. } | LockMsg::Cas { key, op, .. } => {
+                // A client's operations are numbered in order (the number
+                // is on its disk): a repeat gets the same answer, and a
+                // copy older than the last one the network delivered late
+                // is dropped, never applied twice.
                 if let Some((done, reply)) = self.done.get(&from) {
                     if *done == op {
                         ctx.send(from, reply.clone());
+                    }
+                    if *done >= op {
                         return;
                     }
                 }
