@@ -4,9 +4,12 @@
 //! [`HERD`] counts the messages a release costs under each waiting recipe
 //! as the waiters grow.
 
+use super::{LockMsg, LockNode};
+use crate::lab::cluster::ClusterLab;
 use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Lab, RunExperiment, Table};
 use crate::scenario::Scenario;
 use crate::sim::time::format_duration;
+use crate::sim::{MS, SEC};
 
 /// Optimistic against pessimistic over the Zipf exponent. What to expect:
 /// with little contention optimistic transactions commit in one read and
@@ -23,6 +26,12 @@ pub const CONTENTION: Experiment = Experiment {
         ExpArg { name: "zipf", help: "Zipf exponents, comma-separated (0: uniform)", default: "0,0.6,0.9,1.2,1.5" },
         ExpArg { name: "clients", help: "clients (1 to 200)", default: "20" },
         ExpArg { name: "keys", help: "keys (1 to 100000)", default: "1000" },
+        ExpArg { name: "think", help: "mean think time between a client's transactions", default: "100ms" },
+        ExpArg {
+            name: "work",
+            help: "work between a transaction's read and write (what an abort wastes)",
+            default: "50ms",
+        },
         ExpArg { name: "duration", help: "virtual time each run lasts", default: "20s" },
         ExpArg { name: "seed", help: "the runs' seed", default: "1" },
     ],
@@ -74,6 +83,7 @@ fn run_contention(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String>
     let clients = args.count("clients", 1, 200)?;
     let keys = args.count("keys", 1, 100_000)?;
     let duration = args.duration("duration")?;
+    let (think, work) = (args.duration("think")?, args.duration("work")?);
     let seed = args.count("seed", 0, u64::MAX)?;
     let zipfs: Vec<f64> = args
         .list("zipf")
@@ -90,11 +100,13 @@ fn run_contention(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String>
     }
     let mut table = Table::new(
         format!(
-            "{clients} clients, {keys} keys, think 100 ms, work 50 ms, 10-20 ms latency, {} a run",
+            "{clients} clients, {keys} keys, think {}, work {}, 10-20 ms latency, {} a run",
+            format_duration(think),
+            format_duration(work),
             format_duration(duration)
         ),
         vec![
-            Column::text("zipf, strategy"),
+            Column::text("zipf / strategy"),
             Column::number("txns/s", "/s", 1).higher(),
             Column::number("aborts/txn", "", 3).lower(),
             Column::number("lock wait p99", "ms", 1).lower(),
@@ -104,13 +116,15 @@ fn run_contention(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String>
     for z in zipfs {
         for strategy in ["optimistic", "pessimistic"] {
             let text = format!(
-                "# Contention: {strategy}, Zipf {z}\nlab locks\nseed {seed}\nclients {clients}\nkeyspace {keys}\nzipf {z}\nstrategy {strategy}\nuntil {}\n",
+                "# Contention: {strategy}, Zipf {z}\nlab locks\nseed {seed}\nclients {clients}\nkeyspace {keys}\nzipf {z}\nstrategy {strategy}\nthink {}\nwork {}\nuntil {}\n",
+                format_duration(think),
+                format_duration(work),
                 format_duration(duration)
             );
             let (m, scn) = run_text(&text)?;
             let txns = metric(&m, "txns");
             table.push(vec![
-                Cell::text(format!("{z}, {strategy}")),
+                Cell::text(format!("{z} / {strategy}")),
                 Cell::num(metric(&m, "txns_per_sec")),
                 Cell::num(metric(&m, "aborts_per_txn")),
                 Cell::num(metric(&m, "wait_p99") / 1e3),
@@ -141,7 +155,7 @@ fn run_herd(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
     let mut table = Table::new(
         format!("One key, every client wanting it, 10 ms latency, no loss, {} a run", format_duration(duration)),
         vec![
-            Column::text("waiters, recipe"),
+            Column::text("waiters / recipe"),
             Column::number("messages/release", "", 2).lower(),
             Column::number("waiters/release", "", 2),
             Column::number("expected", "", 2),
@@ -149,11 +163,12 @@ fn run_herd(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
     );
     for &w in &waiters {
         for recipe in ["naive", "sequential"] {
-            let (m, scn) = run_text(&herd_scenario(w + 1, recipe, duration))?;
+            let quiet = quiet_after(&herd_scenario(w + 1, recipe, duration))?;
+            let (m, scn) = run_text(&herd_scenario(w + 1, recipe, quiet))?;
             let at = metric(&m, "waiters_per_release");
             let expected = if recipe == "naive" { 1.0 + 3.0 * at } else { 4.0 };
             table.push(vec![
-                Cell::text(format!("{w}, {recipe}")),
+                Cell::text(format!("{w} / {recipe}")),
                 Cell::num(metric(&m, "msgs_per_release")),
                 Cell::num(at),
                 Cell::num(expected),
@@ -161,8 +176,26 @@ fn run_herd(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
             table.runs.push(Some(scn.to_text()));
         }
     }
-    table.note("Messages per release: the Release, the Wake notices, and what the woken waiters asked and were told; heartbeats are off (the lease outlasts the run). Expected: 1 + 3W for the naive recipe (W waiters at the release), 4 for ZooKeeper's.");
+    table.note("Messages per release: the Release, the Wake notices, and what the woken waiters asked and were told; heartbeats are off (the lease outlasts the run); each run ends when no message of a release is on the wire. Expected: 1 + 3W for the naive recipe (W waiters at the release), 4 for ZooKeeper's.");
     Ok(table)
+}
+
+/// The first moment at or after the end of `text`'s run when no message
+/// a release caused is on the wire, so that every herd counted is
+/// counted whole (at most 10 s later).
+fn quiet_after(text: &str) -> Result<u64, String> {
+    let scn = Scenario::parse(text).map_err(|e| e.to_string())?;
+    let mut lab = Lab::replay(&scn).map_err(|e| e.to_string())?;
+    let busy = |lab: &Lab| {
+        lab.model::<ClusterLab<LockNode>>()
+            .is_some_and(|m| m.sim().in_flight().any(|f| f.msg.woken() || matches!(f.msg, LockMsg::Release { .. })))
+    };
+    let mut t = scn.until;
+    while busy(&lab) && t < scn.until + 10 * SEC {
+        t += MS;
+        lab.run_until(t);
+    }
+    Ok(t)
 }
 
 /// The herd scenario: `clients` clients all after one key, each back in
