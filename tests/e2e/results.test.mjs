@@ -110,6 +110,16 @@ test('at 1280 px no table of any lab\'s experiments or of Tune is clipped', asyn
   await page.getByRole('button', { name: 'Results', exact: true }).click();
   await runExperiment(page, 'compare');
   await assertNoneClipped(page, 'ring compare');
+
+  await page.getByRole('button', { name: 'Locks', exact: true }).click();
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
+  await runExperiment(page, 'contention', { zipf: '0,1.5', duration: '5s' });
+  await assertNoneClipped(page, 'locks contention');
+  // The herd, counted in the worker as natively: 1 + 3W against 4.
+  const herd = await runExperiment(page, 'herd', { waiters: '2,8', duration: '2s' });
+  await assertNoneClipped(page, 'locks herd');
+  const perRelease = await herd.locator('td[data-column="messages/release"]').evaluateAll((cells) => cells.map((c) => Number(c.dataset.value)));
+  assert.deepEqual(perRelease, [7, 4, 25, 4]);
   assert.deepEqual(errors, []);
   await page.close();
 });

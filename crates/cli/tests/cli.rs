@@ -64,13 +64,40 @@ fn link_and_decode_round_trip() {
     assert!(text.contains("lab ring") && text.contains("at 1s add"), "{text}");
 }
 
+// An undeclared violation exits 1, naming the checker, with the command
+// that replays it; the file that declares it exits 0 (issue 23: "a preset
+// may declare the violation it exists to show: `clusterscope run` then
+// exits 0 when exactly that happens and 1 when it does not"), and one that
+// declares another checker's name exits 1.
 #[test]
 fn an_invariant_violation_exits_1_naming_it_with_the_replay_command() {
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/raft/bug-figure-8.scn");
-    let (code, out, _) = clusterscope(&["run", file]);
+    let text = std::fs::read_to_string(file).expect("readable");
+    assert!(text.contains("expect violation \"Leader Completeness\""));
+    let dir = std::env::temp_dir().join(format!("clusterscope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let undeclared = dir.join("undeclared.scn");
+    std::fs::write(&undeclared, text.replace("expect violation \"Leader Completeness\"\n", "")).expect("writable");
+    let (code, out, _) = clusterscope(&["run", undeclared.to_str().expect("a path")]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("VIOLATION: Leader Completeness at "), "{out}");
     assert!(out.contains("replay: clusterscope run") && out.contains("--seed 8 --until "), "{out}");
+
+    let (code, out, _) = clusterscope(&["run", file]);
+    assert_eq!(code, 0, "the file declares it: {out}");
+    assert!(out.contains("VIOLATION: Leader Completeness at ") && out.contains("ok: expect violation"), "{out}");
+    let (code, _, _) = clusterscope(&["run", file, "--fingerprint"]);
+    assert_eq!(code, 0, "--fingerprint: the same exit code");
+
+    let other = dir.join("other.scn");
+    std::fs::write(
+        &other,
+        text.replace("expect violation \"Leader Completeness\"", "expect violation \"Election Safety\""),
+    )
+    .expect("writable");
+    let (code, out, _) = clusterscope(&["run", other.to_str().expect("a path")]);
+    assert_eq!(code, 1, "another checker stopped it: {out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // Issue 8: `--until` obeys the same 30-day limit as a file's `until`.

@@ -40,6 +40,7 @@ pub mod balance;
 pub mod chart;
 pub mod history;
 pub mod lab;
+pub mod locks;
 pub mod paxos;
 pub mod raft;
 pub mod ring;

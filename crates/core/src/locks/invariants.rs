@@ -1,0 +1,161 @@
+//! The Locks lab's safety properties as checkers, run after every event,
+//! all of them read from what the storage notes (it is where a lock's
+//! purpose, one writer at a time, is either kept or broken).
+//!
+//! | property | what breaks it | source |
+//! |---|---|---|
+//! | Fencing | the storage, checking tokens, accepts a write whose token is below one it has seen on that key | Kleppmann, "How to do distributed locking" (2016), fencing; Chubby's sequencers (Burrows, OSDI 2006, §2.4) |
+//! | Mutual exclusion | the storage accepts a write under a lock's token after it accepted a write under a later token of that key's lock: the older holder wrote after the newer one did, so their critical sections overlapped | the purpose of a lock; Kleppmann's Figure 1 (client 1 paused past its lease) |
+//! | Lost update | a read-modify-write commits although the key changed since its read | Berenson et al., "A Critique of ANSI SQL Isolation Levels" (1995), P4 |
+//!
+//! Fencing only fails if the storage's check is buggy (no preset can
+//! break it); the tests feed it a hand-built sequence. Each checker keeps
+//! one small record per key it has seen (bounded by the keys).
+
+use super::node::{LockNode, LockNote};
+use crate::sim::{Invariant, NodeId, TraceEvent, World};
+use std::collections::BTreeMap;
+
+/// The three checkers, in the order they are asked (the first that fails
+/// names the violation).
+pub fn invariants() -> Vec<Box<dyn Invariant<LockNode>>> {
+    vec![Box::<Fencing>::default(), Box::<MutualExclusion>::default(), Box::new(LostUpdate)]
+}
+
+fn storage_notes(events: &[TraceEvent<LockNode>]) -> impl Iterator<Item = &LockNote> {
+    events.iter().filter_map(|e| match e {
+        TraceEvent::Note { note, .. } => Some(note),
+        _ => None,
+    })
+}
+
+fn s(n: NodeId) -> String {
+    format!("S{}", u64::from(n) + 1)
+}
+
+/// Fencing: an accepted write's token is never below the highest token
+/// the storage has seen on its key (reads and writes), when it fences.
+#[derive(Clone, Debug, Default)]
+pub struct Fencing {
+    /// Per key: the highest token seen, and who carried it.
+    seen: BTreeMap<u32, (u64, NodeId)>,
+}
+
+impl Invariant<LockNode> for Fencing {
+    fn name(&self) -> &'static str {
+        "Fencing"
+    }
+
+    fn check(&mut self, _: &World<'_, LockNode>, events: &[TraceEvent<LockNode>]) -> Result<(), String> {
+        for note in storage_notes(events) {
+            match *note {
+                LockNote::ReadServed { client, key, token } => {
+                    let e = self.seen.entry(key).or_insert((0, client));
+                    if token > e.0 {
+                        *e = (token, client);
+                    }
+                }
+                LockNote::WriteAccepted { client, key, token, fenced, .. } if token > 0 => {
+                    let e = self.seen.entry(key).or_insert((0, client));
+                    if fenced && token < e.0 {
+                        return Err(format!(
+                            "the storage checks fencing tokens, yet it accepted {}'s write to key {key} with token {token} after seeing token {} from {}",
+                            s(client),
+                            e.0,
+                            s(e.1)
+                        ));
+                    }
+                    if token > e.0 {
+                        *e = (token, client);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn clone_box(&self) -> Box<dyn Invariant<LockNode>> {
+        Box::new(self.clone())
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.seen.len() * 48
+    }
+}
+
+/// Mutual exclusion as the storage sees it: on one key, writes under the
+/// lock come in the order of their tokens.
+#[derive(Clone, Debug, Default)]
+pub struct MutualExclusion {
+    /// Per key: the highest token a write was accepted with, and its writer.
+    written: BTreeMap<u32, (u64, NodeId)>,
+}
+
+impl Invariant<LockNode> for MutualExclusion {
+    fn name(&self) -> &'static str {
+        "Mutual exclusion"
+    }
+
+    fn check(&mut self, _: &World<'_, LockNode>, events: &[TraceEvent<LockNode>]) -> Result<(), String> {
+        for note in storage_notes(events) {
+            if let LockNote::WriteAccepted { client, key, token, .. } = *note {
+                if token == 0 {
+                    continue;
+                }
+                match self.written.get(&key) {
+                    Some(&(newer, by)) if token < newer => {
+                        return Err(format!(
+                            "{} wrote key {key} under token {token} after {} had written it under the newer token {newer}: the lock was taken over while {} still used it",
+                            s(client),
+                            s(by),
+                            s(client)
+                        ));
+                    }
+                    _ => {
+                        self.written.insert(key, (token, client));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn clone_box(&self) -> Box<dyn Invariant<LockNode>> {
+        Box::new(self.clone())
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.written.len() * 48
+    }
+}
+
+/// Lost update: every accepted write was computed from the key's current
+/// version.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LostUpdate;
+
+impl Invariant<LockNode> for LostUpdate {
+    fn name(&self) -> &'static str {
+        "Lost update"
+    }
+
+    fn check(&mut self, _: &World<'_, LockNode>, events: &[TraceEvent<LockNode>]) -> Result<(), String> {
+        for note in storage_notes(events) {
+            if let LockNote::WriteAccepted { client, key, read_version, before, .. } = *note {
+                if read_version != before {
+                    return Err(format!(
+                        "{}'s write to key {key} was computed from version {read_version}, but the key was at version {before}: {} update(s) lost",
+                        s(client),
+                        before.saturating_sub(read_version).max(1)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn clone_box(&self) -> Box<dyn Invariant<LockNode>> {
+        Box::new(*self)
+    }
+}

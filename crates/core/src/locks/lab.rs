@@ -1,0 +1,527 @@
+//! The Locks lab on the shared cluster lab: its parameters, how its three
+//! kinds of server are drawn, and its metrics (transactions, aborts, lock
+//! waits and holds, messages per acquire and per release, stale writes
+//! refused), followed from the servers' notes and messages.
+
+use super::keys::KeyPicker;
+use super::node::{LockMsg, LockNode, LockNote, LockTimer, Phase, Role};
+use super::{invariants, LockConfig, LOCK_SERVER, STORAGE};
+use crate::lab::cluster::{self, ClusterProtocol};
+use crate::lab::{Engine, FieldSpec, LabDef, MetricRole, MetricSpec, NodeView, Unit};
+use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
+use crate::scenario::{split_word, Scenario, SHARED_VERBS};
+use crate::sim::{Fault, Invariant, Node, Sim, Time, TraceEvent, MS, SEC};
+use hdrhistogram::Histogram;
+use std::sync::Arc;
+
+const M: i64 = MS as i64;
+const S: i64 = SEC as i64;
+
+/// The strategies, as files write them.
+pub const STRATEGIES: &[&str] = &["pessimistic", "optimistic"];
+/// The waiting recipes, as files write them.
+pub const RECIPES: &[&str] = &["sequential", "naive"];
+
+/// Parameters of the Locks lab.
+pub const PARAMS: &[ParamSpec] = &[
+    p("clients", "Clients", "clients running transactions (S3 and up)", Kind::Count, 1, 200, 4, false),
+    p("keyspace", "Keys", "keys the storage holds; each transaction reads and writes one", Kind::Count, 1, 100_000, 10, false),
+    p(
+        "zipf",
+        "Zipf exponent",
+        "skew of key popularity: key k is picked in proportion to 1/k^s; 0: uniform",
+        Kind::Thousandths,
+        0,
+        3_000,
+        0,
+        false,
+    ),
+    p(
+        "strategy",
+        "Strategy",
+        "pessimistic: take the key's lock, read, work, write, release; optimistic: read with the version, work, compare-and-set, retry on conflict",
+        Kind::Choice(STRATEGIES),
+        0,
+        1,
+        0,
+        false,
+    ),
+    p(
+        "recipe",
+        "Waiting recipe",
+        "sequential: ZooKeeper's recipe, each waiter watches the one before it; naive: every waiter watches the lock and all are woken by each release (the herd)",
+        Kind::Choice(RECIPES),
+        0,
+        1,
+        0,
+        false,
+    ),
+    p(
+        "fencing",
+        "Fencing tokens",
+        "on: the storage refuses a read or write whose token is below one it has seen for the key",
+        Kind::Toggle,
+        0,
+        1,
+        1,
+        false,
+    ),
+    p("think", "Think time (ms)", "mean time between a client's transactions (exponential)", Kind::Duration, 0, 600 * S, 100 * M, false),
+    p("work", "Work (ms)", "time a transaction works between its read and its write", Kind::Duration, 0, 60 * S, 50 * M, false),
+    p(
+        "lease",
+        "Lease (ms)",
+        "the lock server frees the locks of a client it has not heard from for this long",
+        Kind::Duration,
+        M,
+        600 * S,
+        SEC as i64,
+        false,
+    ),
+    p(
+        "heartbeat",
+        "Heartbeat (ms)",
+        "how often a client that holds or waits for a lock tells the lock server it is alive",
+        Kind::Duration,
+        M,
+        600 * S,
+        250 * M,
+        false,
+    ),
+    p(
+        "backoff",
+        "Back-off (ms)",
+        "after an abort a client waits a random time up to this, doubling with each abort of the transaction",
+        Kind::Duration,
+        0,
+        10 * S,
+        20 * M,
+        false,
+    ),
+    p(
+        "resend",
+        "Resend after (ms)",
+        "a client sends a request again when it has no answer after this long",
+        Kind::Duration,
+        M,
+        60 * S,
+        200 * M,
+        false,
+    ),
+];
+
+/// The shared network table up to the client workload (this lab's clients
+/// are its own servers).
+pub const NETWORK_PARAMS: &[ParamSpec] = NETWORK.split_at(9).0;
+
+/// The lab's own verb: `timeout S3` starts client S3's next transaction now.
+pub const VERBS: &[&str] = &["timeout"];
+
+fn parse_verb(verb: &str, rest: &str) -> Result<String, String> {
+    match verb {
+        "timeout" => cluster::parse_verb(verb, rest),
+        other => Err(format!("'{other}' is not an action of the locks lab")),
+    }
+}
+
+fn check_verb(text: &str, nodes: &mut u32) -> Result<(), String> {
+    let (verb, _) = split_word(text);
+    if verb != "timeout" {
+        return Err(format!("'{verb}' is not an action of the locks lab"));
+    }
+    cluster::check_verb(text, nodes)
+}
+
+fn check(scn: &Scenario) -> Result<(), String> {
+    cluster::check_network(scn)
+}
+
+fn nodes(scn: &Scenario) -> u32 {
+    scn.get("clients").clamp(1, 200) as u32 + 2
+}
+
+/// The Locks lab's handle, for scenarios built in code.
+pub fn kind() -> crate::scenario::LabKind {
+    crate::scenario::LabKind(&LAB)
+}
+
+/// The Locks lab, as registered.
+pub static LAB: LabDef = LabDef {
+    name: "locks",
+    title: "Locks",
+    about: "Optimistic against pessimistic locking, leases that run out while a client sleeps, fencing tokens, and the herd: checked at the storage after every event.",
+    params: &[PARAMS, NETWORK_PARAMS],
+    shared_verbs: SHARED_VERBS,
+    verbs: VERBS,
+    parse_verb,
+    check_verb,
+    check,
+    nodes,
+    bench: Some(include_str!("../../../../tests/scenarios/locks/bench.scn")),
+    experiments: super::experiments::EXPERIMENTS,
+    presets: &[
+        ("A paused client wakes after its lease: fencing refuses its write", include_str!("../../../../tests/scenarios/locks/default.scn")),
+        ("The same pause without fencing: two holders write", include_str!("../../../../tests/scenarios/locks/bug-paused-client.scn")),
+        ("Low contention: optimistic", include_str!("../../../../tests/scenarios/locks/low-optimistic.scn")),
+        ("Low contention: pessimistic", include_str!("../../../../tests/scenarios/locks/low-pessimistic.scn")),
+        ("High contention: optimistic aborts and retries", include_str!("../../../../tests/scenarios/locks/high-optimistic.scn")),
+        ("High contention: pessimistic waiters queue", include_str!("../../../../tests/scenarios/locks/high-pessimistic.scn")),
+        ("The herd: every waiter woken by each release", include_str!("../../../../tests/scenarios/locks/herd-naive.scn")),
+        ("ZooKeeper's recipe: one waiter woken per release", include_str!("../../../../tests/scenarios/locks/herd-sequential.scn")),
+        ("A lone lock server crashes: its locks are lost", include_str!("../../../../tests/scenarios/locks/lock-server-crash.scn")),
+    ],
+};
+
+/// What runs the lab (see [`Engine`]).
+pub static ENGINE: Engine =
+    Engine { lab: &LAB, build: cluster::build::<LockNode>, speed: None, runs: super::experiments::RUNS, also: &[] };
+
+/// The configuration a scenario describes.
+pub fn lock_config(scn: &Scenario) -> LockConfig {
+    let g = |n: &str| scn.get(n).max(0) as u64;
+    LockConfig {
+        clients: g("clients").clamp(1, 200) as u32,
+        keys: Arc::new(KeyPicker::new(g("keyspace").clamp(1, 100_000) as u32, g("zipf") as f64 / 1000.0)),
+        optimistic: g("strategy") == 1,
+        naive: g("recipe") == 1,
+        fencing: g("fencing") != 0,
+        think: g("think"),
+        work: g("work"),
+        lease: g("lease"),
+        heartbeat: g("heartbeat"),
+        backoff: g("backoff"),
+        resend: g("resend"),
+    }
+}
+
+/// The lab's running figures, from the servers' notes and messages.
+#[derive(Clone, Debug)]
+pub struct LocksTracker {
+    /// Transactions committed.
+    pub committed: u64,
+    /// Attempts aborted.
+    pub aborts: u64,
+    /// Requests sent again.
+    pub resent: u64,
+    waits: Histogram<u64>,
+    holds: Histogram<u64>,
+    /// Locks granted.
+    pub grants: u64,
+    /// Locks released (by their holder, or by a lease running out).
+    pub releases: u64,
+    /// Leases that ran out with a lock held.
+    pub expiries: u64,
+    /// Waiters at each release, summed.
+    pub waiters_at_release: u64,
+    /// Releases with at least one waiter.
+    pub releases_with_waiters: u64,
+    /// Messages of acquiring (asks and answers, not caused by a release).
+    pub acquire_msgs: u64,
+    /// Messages a release caused (the release, the waiters woken, what they
+    /// asked and were told).
+    pub release_msgs: u64,
+    /// Writes the storage refused for a stale token.
+    pub refused_writes: u64,
+    /// Reads the storage refused for a stale token.
+    pub refused_reads: u64,
+    /// Locks held when the lock server crashed.
+    pub locks_lost: u64,
+    held: u64,
+    /// The last step's most telling note, for the narration.
+    said: Option<String>,
+}
+
+impl Default for LocksTracker {
+    fn default() -> Self {
+        let h = || Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"));
+        LocksTracker {
+            committed: 0,
+            aborts: 0,
+            resent: 0,
+            waits: h(),
+            holds: h(),
+            grants: 0,
+            releases: 0,
+            expiries: 0,
+            waiters_at_release: 0,
+            releases_with_waiters: 0,
+            acquire_msgs: 0,
+            release_msgs: 0,
+            refused_writes: 0,
+            refused_reads: 0,
+            locks_lost: 0,
+            held: 0,
+            said: None,
+        }
+    }
+}
+
+impl LocksTracker {
+    /// The `q`-quantile of lock waits, if any lock was granted.
+    pub fn wait(&self, q: f64) -> Option<Time> {
+        (!self.waits.is_empty()).then(|| self.waits.value_at_quantile(q))
+    }
+
+    /// The `q`-quantile of hold times, if any transaction committed
+    /// under a lock.
+    pub fn hold(&self, q: f64) -> Option<Time> {
+        (!self.holds.is_empty()).then(|| self.holds.value_at_quantile(q))
+    }
+}
+
+const KINDS: &[(&str, &str, bool, bool)] = &[
+    ("Acquire", "#e0a21b", false, false),
+    ("Granted", "#2e9d5b", true, false),
+    ("Queued", "#e0a21b", true, false),
+    ("Busy", "#e0a21b", true, false),
+    ("Wake", "#f08030", false, false),
+    ("Check", "#f08030", false, false),
+    ("Gone", "#9aa3b2", true, false),
+    ("Release", "#4ac2c2", false, false),
+    ("Heartbeat", "#9aa3b2", false, true),
+    ("HeartbeatAck", "#9aa3b2", true, true),
+    ("Read", "#4a78c2", false, false),
+    ("ReadOk", "#4a78c2", true, false),
+    ("Write", "#8a6ad0", false, false),
+    ("Cas", "#8a6ad0", false, false),
+    ("WriteOk", "#8a6ad0", true, false),
+    ("Refused", "#e05a5a", true, false),
+    ("CasFailed", "#e05a5a", true, false),
+];
+
+const NONE: i64 = i64::MIN;
+
+fn s(n: u32) -> String {
+    format!("S{}", n + 1)
+}
+
+impl ClusterProtocol for LockNode {
+    type Tracker = LocksTracker;
+
+    fn config(scn: &Scenario) -> LockConfig {
+        lock_config(scn)
+    }
+
+    fn invariants() -> Vec<Box<dyn Invariant<Self>>> {
+        invariants()
+    }
+
+    const ROLES: &'static [(&'static str, &'static str)] = &[
+        ("storage", "#5d7390"),
+        ("lock server", "#8a6ad0"),
+        ("thinking", "#9aa3b2"),
+        ("waiting", "#e0a21b"),
+        ("holding", "#2e9d5b"),
+        ("in a transaction", "#4a78c2"),
+        ("backing off", "#e05a5a"),
+    ];
+    const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
+    const NOTES: &'static [(&'static str, &'static str, bool)] = &[
+        ("LeaseGranted", "#5cc08a", true),
+        ("LeaseExpired", "#e05a5a", true),
+        ("Released", "#4ac2c2", false),
+        ("SessionExpired", "#e08080", false),
+        ("WriteAccepted", "#8a6ad0", false),
+        ("WriteRefused", "#e05a5a", true),
+        ("ReadRefused", "#e05a5a", false),
+        ("CasConflict", "#f08030", false),
+        ("Committed", "#2e9d5b", false),
+        ("Aborted", "#f08030", false),
+    ];
+
+    fn fields() -> Vec<FieldSpec> {
+        let f = FieldSpec::new;
+        vec![
+            f("key", "Key", Unit::Count).with_short("k"),
+            f("token", "Fencing token", Unit::Count),
+            f("lease", "Lease until (client's view)", Unit::Micros),
+            f("txns", "Transactions committed", Unit::Count),
+            f("aborts", "Attempts aborted", Unit::Count),
+            f("count", "Locks held (lock server) / keys written (storage)", Unit::Count),
+        ]
+    }
+
+    fn view(node: &Node<Self>, v: &mut NodeView) {
+        match &node.state.role {
+            Role::Storage(st) => {
+                v.role = 0;
+                let top = st.keys.values().map(|k| k.seen).max().unwrap_or(0);
+                let written = st.keys.values().filter(|k| k.version > 0).count();
+                v.fields = vec![NONE, top as i64, NONE, NONE, NONE, written as i64];
+            }
+            Role::Server(ls) => {
+                v.role = 1;
+                let held = ls.locks.values().filter(|l| l.holder.is_some()).count();
+                v.fields = vec![NONE, ls.next_token.saturating_sub(1) as i64, NONE, NONE, NONE, held as i64];
+            }
+            Role::Client(c) => {
+                let optimistic = node.state.config().optimistic;
+                v.role = match c.phase {
+                    Phase::Thinking => 2,
+                    Phase::Acquiring | Phase::Waiting => 3,
+                    Phase::Reading | Phase::Working | Phase::Writing if optimistic => 5,
+                    Phase::Reading | Phase::Working | Phase::Writing => 4,
+                    Phase::BackingOff => 6,
+                };
+                let busy = c.phase != Phase::Thinking;
+                v.fields = vec![
+                    if busy { i64::from(c.key) } else { NONE },
+                    if c.token > 0 { c.token as i64 } else { NONE },
+                    c.lease_until.map_or(NONE, |t| t as i64),
+                    c.committed as i64,
+                    c.aborted as i64,
+                    NONE,
+                ];
+                v.timer = node
+                    .timer_spans()
+                    .find(|(t, ..)| matches!(t, LockTimer::Work | LockTimer::Think | LockTimer::Backoff))
+                    .map(|(_, set, due)| (set, due));
+            }
+        }
+    }
+
+    fn metric_specs() -> Vec<MetricSpec> {
+        let m = MetricSpec::new;
+        vec![
+            m("txns", "Transactions committed", Unit::Count, false).with_role(MetricRole::Progress),
+            m("txns_per_sec", "Transactions committed per second", Unit::PerSec, true),
+            m("aborts", "Attempts aborted", Unit::Count, false),
+            m("aborts_per_txn", "Aborts per transaction", Unit::Ratio, true),
+            m("retries_per_txn", "Requests resent per transaction", Unit::Ratio, false),
+            m("wait_p50", "Lock wait p50", Unit::Micros, false),
+            m("wait_p99", "Lock wait p99", Unit::Micros, true),
+            m("hold_p50", "Lock hold time p50", Unit::Micros, false),
+            m("hold_p99", "Lock hold time p99", Unit::Micros, false),
+            m("grants", "Locks granted", Unit::Count, false),
+            m("releases", "Locks released", Unit::Count, false),
+            m("msgs_per_acquire", "Messages per acquire", Unit::Ratio, false),
+            m("msgs_per_release", "Messages per release", Unit::Ratio, true),
+            m("waiters_per_release", "Waiters per release", Unit::Ratio, false),
+            m("refused_writes", "Stale writes refused", Unit::Count, true),
+            m("refused_reads", "Stale reads refused", Unit::Count, false),
+            m("lease_expiries", "Leases run out holding a lock", Unit::Count, false),
+            m("locks_lost", "Locks lost in lock server crashes", Unit::Count, false),
+            m("violations", "Violations", Unit::Count, false),
+        ]
+    }
+
+    fn observe(t: &mut LocksTracker, sim: &Sim<Self>) {
+        t.said = None;
+        for ev in sim.last_events() {
+            match ev {
+                TraceEvent::Sent { msg, copy: false, .. } => match msg {
+                    LockMsg::Heartbeat { .. } | LockMsg::HeartbeatAck { .. } => {}
+                    // Counted when it arrives (below): a release is the
+                    // lock server's, and a run may end with one in flight.
+                    LockMsg::Release { .. } => {}
+                    m if m.woken() => t.release_msgs += 1,
+                    LockMsg::Acquire { .. }
+                    | LockMsg::Granted { .. }
+                    | LockMsg::Queued { .. }
+                    | LockMsg::Busy { .. }
+                    | LockMsg::Gone { .. } => t.acquire_msgs += 1,
+                    _ => {}
+                },
+                TraceEvent::Fault { fault: Fault::Crash(n), .. } if *n == LOCK_SERVER => {
+                    t.locks_lost += t.held;
+                    if t.held > 0 {
+                        t.said = Some(format!(
+                            "The lock server crashed holding {} lock(s) in memory: they are lost, and the next Acquire of those keys is granted at once",
+                            t.held
+                        ));
+                    }
+                    t.held = 0;
+                }
+                TraceEvent::Delivered { kind: "Release", .. } => t.release_msgs += 1,
+                TraceEvent::Note { node, note, .. } => t.note(*node, note),
+                _ => {}
+            }
+        }
+    }
+
+    fn narrate(t: &LocksTracker, _sim: &Sim<Self>) -> Option<String> {
+        t.said.clone()
+    }
+
+    fn metrics(t: &LocksTracker, sim: &Sim<Self>, out: &mut Vec<f64>) {
+        let secs = sim.now() as f64 / 1e6;
+        let per = |x: u64, n: u64| if n > 0 { x as f64 / n as f64 } else { f64::NAN };
+        let q = |v: Option<Time>| v.map_or(f64::NAN, |v| v as f64);
+        out.extend([
+            t.committed as f64,
+            if secs > 0.0 { t.committed as f64 / secs } else { f64::NAN },
+            t.aborts as f64,
+            per(t.aborts, t.committed),
+            per(t.resent, t.committed),
+            q(t.wait(0.5)),
+            q(t.wait(0.99)),
+            q(t.hold(0.5)),
+            q(t.hold(0.99)),
+            t.grants as f64,
+            t.releases as f64,
+            per(t.acquire_msgs, t.grants),
+            per(t.release_msgs, t.releases),
+            per(t.waiters_at_release, t.releases),
+            t.refused_writes as f64,
+            t.refused_reads as f64,
+            t.expiries as f64,
+            t.locks_lost as f64,
+            f64::from(u8::from(sim.violation().is_some())),
+        ]);
+    }
+}
+
+impl LocksTracker {
+    fn note(&mut self, node: u32, note: &LockNote) {
+        match *note {
+            LockNote::Committed { latency: _, hold, .. } => {
+                self.committed += 1;
+                if let Some(h) = hold {
+                    let _ = self.holds.record(h.max(1));
+                }
+            }
+            LockNote::Aborted { .. } => self.aborts += 1,
+            LockNote::Resent => self.resent += 1,
+            LockNote::Acquired { wait, .. } => {
+                let _ = self.waits.record(wait.max(1));
+            }
+            LockNote::Granted { client, key, token } => {
+                self.grants += 1;
+                self.held += 1;
+                self.said.get_or_insert(format!(
+                    "The lock server grants key {key}'s lock to {} with token {token}",
+                    s(client)
+                ));
+            }
+            LockNote::Released { client, key, token, waiters, expired } => {
+                self.releases += 1;
+                self.held = self.held.saturating_sub(1);
+                self.waiters_at_release += u64::from(waiters);
+                self.releases_with_waiters += u64::from(waiters > 0);
+                if expired {
+                    self.expiries += 1;
+                    self.said = Some(format!(
+                        "{}'s lease ran out: the lock server no longer counts it as key {key}'s holder (token {token}), whatever {} believes",
+                        s(client),
+                        s(client)
+                    ));
+                }
+            }
+            LockNote::WriteRefused { client, key, token, seen } => {
+                self.refused_writes += 1;
+                self.said = Some(format!(
+                    "The storage refuses {}'s write to key {key}: its token {token} is older than token {seen}, which it has seen",
+                    s(client)
+                ));
+            }
+            LockNote::ReadRefused { .. } => self.refused_reads += 1,
+            LockNote::WriteAccepted { client, key, token, .. } if node == STORAGE && token > 0 => {
+                self.said.get_or_insert(format!(
+                    "The storage accepts {}'s write to key {key} under token {token}",
+                    s(client)
+                ));
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! # Locks
+//!
+//! Clients run read-modify-write transactions (read a key, work, write the
+//! value plus one) against a storage server, and keep each other out of
+//! one key's transaction in one of two ways:
+//!
+//! * **Optimistic**: read the key with its version, work, then
+//!   compare-and-set on that version; a conflict aborts the attempt, which
+//!   retries after a randomized, doubling back-off (Kung and Robinson, "On
+//!   Optimistic Methods for Concurrency Control", 1981).
+//! * **Pessimistic**: take the key's lock from a lock server first, then
+//!   read, work, write and release. The lock lives as long as the client's
+//!   session, which its heartbeats keep alive: a session the server has
+//!   not heard from for the lease (TTL) expires and its locks go to the next
+//!   waiter (Chubby's sessions, ZooKeeper's ephemeral nodes, etcd's leases).
+//!
+//! Waiters queue in one of two recipes: ZooKeeper's (each waiter holds a
+//! sequential node and watches only its predecessor, so a release wakes
+//! one client) or the naive one (every waiter watches the lock and every
+//! release wakes them all: the herd).
+//!
+//! Every grant carries a **fencing token**, a number that only grows
+//! (it survives a lock server's crash). With fencing on, the storage
+//! remembers the highest token it has seen for a key (on reads and writes)
+//! and refuses an operation carrying a lower one. Without it, a client
+//! that pauses while holding a lock (a garbage-collection pause, a stalled
+//! virtual machine) can wake after its lease ran out and another client
+//! took the lock, and write anyway (Kleppmann, "How to do distributed
+//! locking", 2016). The checkers in [`invariants`] watch the storage.
+//!
+//! Servers: S1 is the storage, S2 the lock server, S3 and up the clients.
+
+pub mod experiments;
+pub mod invariants;
+pub mod keys;
+pub mod lab;
+pub mod node;
+
+pub use invariants::invariants;
+pub use keys::KeyPicker;
+pub use node::{LockMsg, LockNode, LockNote, LockTimer, Phase, Why};
+
+use crate::sim::{NodeId, Time};
+use std::sync::Arc;
+
+/// The storage server.
+pub const STORAGE: NodeId = 0;
+/// The lock server.
+pub const LOCK_SERVER: NodeId = 1;
+/// The first client.
+pub const FIRST_CLIENT: NodeId = 2;
+
+/// The lab's configuration, shared by every node.
+#[derive(Clone, Debug)]
+pub struct LockConfig {
+    /// Number of clients.
+    pub clients: u32,
+    /// Which key a transaction picks.
+    pub keys: Arc<KeyPicker>,
+    /// Compare-and-set on versions instead of locks.
+    pub optimistic: bool,
+    /// Every waiter watches the lock (the herd) instead of ZooKeeper's
+    /// recipe.
+    pub naive: bool,
+    /// The storage refuses operations with a token below one it has seen.
+    pub fencing: bool,
+    /// Mean think time between a client's transactions (exponential).
+    pub think: Time,
+    /// Time a transaction works between its read and its write.
+    pub work: Time,
+    /// A session's lease: how long the lock server keeps a silent client's
+    /// locks.
+    pub lease: Time,
+    /// How often a client with a session sends a heartbeat.
+    pub heartbeat: Time,
+    /// First back-off after an abort (doubling, randomized).
+    pub backoff: Time,
+    /// How long a client waits for an answer before sending again.
+    pub resend: Time,
+}
+
+impl LockConfig {
+    /// Whether node `id` is a client.
+    pub fn is_client(&self, id: NodeId) -> bool {
+        id >= FIRST_CLIENT
+    }
+
+    /// Number of servers in all.
+    pub fn nodes(&self) -> u32 {
+        self.clients + FIRST_CLIENT
+    }
+}
