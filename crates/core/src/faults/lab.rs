@@ -442,7 +442,7 @@ impl ClusterProtocol for FaultsNode {
             m("false_dead", "Members up declared dead by someone", Unit::Count, false),
             m("refutes", "Refutations", Unit::Count, false),
             m("msgs_member_sec", "Messages per member per second", Unit::Ratio, false),
-            m("avail", "Availability: share of time at most `tolerate` down", Unit::Fraction, false),
+            m("avail", "Availability: share of time with at most 'tolerate' members down", Unit::Fraction, false),
             m("avail_model", "Availability, binomial model", Unit::Fraction, false),
             m("down_share", "Share of member-time down", Unit::Fraction, false),
             m("p_model", "p = MTTR / (MTTF + MTTR)", Unit::Fraction, false),
