@@ -38,6 +38,7 @@
 
 pub mod balance;
 pub mod chart;
+pub mod faults;
 pub mod history;
 pub mod lab;
 pub mod locks;

@@ -39,10 +39,21 @@ const LAB_WORDS: &[&str] = &[
     "decisions",
     "ketama",
     "ringbench",
+    "suspected",
+    "incarnation",
+    "swim",
 ];
 
 /// Phrases that name a lab by its name in the app ("the Ring lab").
-const LAB_PHRASES: &[&str] = &["ring lab", "\"ring\"", "\"balance\"", "load-balancing lab", "load balancing lab"];
+const LAB_PHRASES: &[&str] = &[
+    "ring lab",
+    "\"ring\"",
+    "\"balance\"",
+    "load-balancing lab",
+    "load balancing lab",
+    "\"faults\"",
+    "failure-detection lab",
+];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -161,6 +161,20 @@ pub trait ClusterProtocol: Protocol + 'static {
     }
     /// Fills a node's role, fields, strip and timer.
     fn view(node: &Node<Self>, view: &mut NodeView);
+    /// Fills a node's view when it depends on what others think of it (the
+    /// protocol's running figures): by default, [`ClusterProtocol::view`].
+    fn view_in(tracker: &Self::Tracker, node: &Node<Self>, view: &mut NodeView) {
+        let _ = tracker;
+        Self::view(node, view);
+    }
+    /// The next fault the protocol's own model plans (a member failing or
+    /// coming back on its own, drawn from the seed) and when it is due;
+    /// the lab injects it then, as a user's action would be. Called once
+    /// at the start and after each planned fault is injected.
+    fn planned_fault(tracker: &mut Self::Tracker, sim: &Sim<Self>) -> Option<(Time, Fault)> {
+        let _ = (tracker, sim);
+        None
+    }
     /// The protocol's own metrics, shown before the shared ones.
     fn metric_specs() -> Vec<MetricSpec> {
         Vec::new()
@@ -236,6 +250,9 @@ pub struct ClusterLab<P: ClusterProtocol> {
     /// The last sentence of narration, and when it was said.
     narration: Option<(Time, String)>,
     consistency: Consistency,
+    /// The protocol's next planned fault, and how many it injected.
+    planned: Option<(Time, Fault)>,
+    planned_applied: u64,
 }
 
 /// The space-time diagram's records made since the last frame.
@@ -354,6 +371,8 @@ impl<P: ClusterProtocol> Clone for ClusterLab<P> {
             diagram: self.diagram.clone(),
             narration: self.narration.clone(),
             consistency: self.consistency.clone(),
+            planned: self.planned.clone(),
+            planned_applied: self.planned_applied,
         }
     }
 }
@@ -369,6 +388,7 @@ impl<P: ClusterProtocol> ClusterLab<P> {
         let sim = Sim::with_invariants(sim_config_with(scn, P::reads_anywhere(scn)), P::config(scn), P::invariants());
         let mut tracker = P::Tracker::default();
         P::observe(&mut tracker, &sim);
+        let planned = P::planned_fault(&mut tracker, &sim);
         ClusterLab {
             sim,
             tracker,
@@ -380,7 +400,31 @@ impl<P: ClusterProtocol> ClusterLab<P> {
             diagram: None,
             narration: None,
             consistency: Consistency::new(scn.get("check_history") != 0),
+            planned,
+            planned_applied: 0,
         }
+    }
+
+    /// Whether the planned fault comes before the next queued event (an
+    /// event at the same instant goes first).
+    fn planned_first(&self) -> Option<Time> {
+        let (at, _) = self.planned.as_ref()?;
+        self.sim.next_event_time().is_none_or(|te| *at < te).then_some(*at)
+    }
+
+    /// Injects the planned fault at its time and asks for the next.
+    fn apply_planned(&mut self) {
+        let Some((at, fault)) = self.planned.take() else { return };
+        if self.sim.violation().is_some() {
+            return;
+        }
+        self.sim.run_until(at);
+        self.sim.inject(fault);
+        self.planned_applied += 1;
+        P::observe(&mut self.tracker, &self.sim);
+        self.narrate();
+        self.record();
+        self.planned = P::planned_fault(&mut self.tracker, &self.sim);
     }
 
     /// Runs the checkers over the clients' history (a violation stops the
@@ -482,7 +526,7 @@ impl<P: ClusterProtocol> ClusterLab<P> {
                     strip_mark: 0,
                     timer: None,
                 };
-                P::view(n, &mut v);
+                P::view_in(&self.tracker, n, &mut v);
                 v
             })
             .collect()
@@ -495,12 +539,19 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
     }
 
     fn next_event(&self) -> Option<Time> {
-        self.sim.next_event_time()
+        self.planned_first().or_else(|| self.sim.next_event_time())
     }
 
     fn run_to(&mut self, t: Time) {
-        while self.sim.next_event_time().is_some_and(|te| te <= t) {
-            if !self.step_one() {
+        loop {
+            if self.sim.violation().is_some() {
+                break;
+            }
+            if self.planned_first().is_some_and(|at| at <= t) {
+                self.apply_planned();
+                continue;
+            }
+            if self.sim.next_event_time().is_none_or(|te| te > t) || !self.step_one() {
                 break;
             }
         }
@@ -510,7 +561,11 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
     }
 
     fn step_event(&mut self) {
-        self.step_one();
+        if self.planned_first().is_some() {
+            self.apply_planned();
+        } else {
+            self.step_one();
+        }
     }
 
     fn record_diagram(&mut self, on: bool) {
@@ -598,7 +653,7 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
     }
 
     fn events(&self) -> u64 {
-        self.sim.counters().events
+        self.sim.counters().events + self.planned_applied
     }
 
     fn counters(&self) -> Counters {

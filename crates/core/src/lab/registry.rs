@@ -29,6 +29,7 @@ pub static BUILT_IN: &[&LabDef] = &[
     &crate::ring::lab::LAB,
     &crate::balance::lab::LAB,
     &crate::locks::lab::LAB,
+    &crate::faults::lab::LAB,
 ];
 
 static EXTRA: RwLock<Vec<&'static LabDef>> = RwLock::new(Vec::new());
@@ -42,6 +43,7 @@ pub static BUILT_IN_ENGINES: &[&Engine] = &[
     &crate::ring::lab::ENGINE,
     &crate::balance::lab::ENGINE,
     &crate::locks::lab::ENGINE,
+    &crate::faults::lab::ENGINE,
 ];
 
 /// The built-in labs' engines: none without the `engines` feature (a

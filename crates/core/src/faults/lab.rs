@@ -1,0 +1,600 @@
+//! The failure-detection lab: members on the shared cluster lab.
+//!
+//! Its own parts: the parameter table (the detector and its settings, the
+//! churn of failures and repairs, the service's quorum), how a member is
+//! drawn (alive, suspected by some, declared dead by some, down; how many
+//! suspect it; its incarnation), the message kinds and notes, the checker,
+//! and the metrics of Chen, Toueg and Aguilera ("On the Quality of Service
+//! of Failure Detectors", 2002), followed from the members' notes:
+//!
+//! * **detection time**: from a crash to every live member suspecting the
+//!   crashed one (and to every live member declaring it dead);
+//! * **mistakes**: a member suspects one that has not crashed (a paused or
+//!   slow member, or one behind a lossy link or a partition); the mistake
+//!   rate is per member per hour of virtual time, the mistake duration
+//!   from the suspicion to trusting it again;
+//! * **messages per member per second**;
+//! * **spread**: from the first member suspecting a crashed one to every
+//!   live member suspecting it (for SWIM, how long the news takes to
+//!   reach everyone);
+//! * **availability**: with churn on, the share of time at most
+//!   `tolerate` members are down, against the binomial model.
+
+use super::churn::{binomial_at_most, Churn, ChurnConfig, DownTime};
+use super::node::{Detector, FaultsConfig, FaultsNode, FaultsNote, Status, DETECTORS};
+use super::phi::Fit;
+use crate::lab::cluster::{self, ClusterProtocol};
+use crate::lab::{Engine, FieldSpec, LabDef, MetricRole, MetricSpec, NodeView, Unit};
+use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
+use crate::scenario::{Scenario, SHARED_VERBS};
+use crate::sim::{Fault, Invariant, Node, NodeId, NodeStatus, Sim, Time, TraceEvent, World, MS, SEC};
+use std::collections::BTreeMap;
+
+const M: i64 = MS as i64;
+const S: i64 = SEC as i64;
+
+/// The fits φ can use, as files write them.
+pub const FITS: &[&str] = &["normal", "exponential"];
+
+/// The lab's own parameters.
+pub const PARAMS: &[ParamSpec] = &[
+    p("nodes", "Members", "number of members, each watching every other", Kind::Count, 3, 500, 8, false),
+    p(
+        "detector",
+        "Detector",
+        "heartbeat: all-to-all heartbeats, fixed timeout; phi: the same heartbeats, phi accrual; swim: probes, indirect probes, suspicion, gossip",
+        Kind::Choice(DETECTORS),
+        0,
+        2,
+        0,
+        false,
+    ),
+    p("heartbeat", "Heartbeat interval (ms)", "heartbeat and phi: time between two heartbeats a member sends every other", Kind::Duration, M, 60 * S, 100 * M, false),
+    p("timeout", "Timeout (ms)", "heartbeat: a member not heard from for this long is suspected", Kind::Duration, M, 600 * S, 300 * M, false),
+    p("phi_threshold", "Phi threshold", "phi: suspect when phi reaches this (Cassandra's phi_convict_threshold: 8)", Kind::Thousandths, 100, 50_000, 8_000, false),
+    p("window", "Phi window", "phi: inter-arrival times kept per member (Akka keeps up to 1000)", Kind::Count, 2, 1000, 32, false),
+    p("fit", "Phi distribution", "phi: normal (Akka) or exponential (Cassandra) fit of the inter-arrival times", Kind::Choice(FITS), 0, 1, 0, false),
+    p("min_std", "Phi minimum deviation (ms)", "phi, normal fit: the smallest standard deviation used (Akka's min-std-deviation)", Kind::Duration, 0, 60 * S, 10 * M, false),
+    p("pause_margin", "Phi accepted pause (ms)", "phi: added to the mean interval (Akka's acceptable-heartbeat-pause)", Kind::Duration, 0, 600 * S, 0, false),
+    p("max_interval", "Phi longest interval kept (ms)", "phi: a longer silence (a partition, a pause) is not learned as a normal interval (Cassandra: 2 s); 0: keep all", Kind::Duration, 0, 600 * S, 2 * S, false),
+    p("probe", "SWIM period (ms)", "swim: each member probes one member per period", Kind::Duration, M, 60 * S, 200 * M, false),
+    p("ping_timeout", "SWIM ping timeout (ms)", "swim: wait this long for a direct ack before asking others to probe", Kind::Duration, M, 60 * S, 80 * M, false),
+    p("indirect", "SWIM indirect probes (k)", "swim: members asked to probe a member that did not answer", Kind::Count, 0, 16, 3, false),
+    p("suspicion", "Suspicion timeout (ms)", "time from suspecting a member to declaring it dead, without news of it", Kind::Duration, 0, 600 * S, 500 * M, false),
+    p("piggyback", "SWIM updates per message", "swim: most membership updates one message carries", Kind::Count, 0, 64, 6, false),
+    p("retransmit", "SWIM retransmissions (lambda)", "swim: each update is sent lambda * ceil(log10(n+1)) times", Kind::Count, 1, 20, 4, false),
+    p("mttf", "Mean time to failure (s)", "each member crashes after an exponential time of this mean, on its own; 0: no churn", Kind::Duration, 0, 100_000_000 * S, 0, false),
+    p("mttr", "Mean time to repair (s)", "a member crashed by the churn restarts after an exponential time of this mean", Kind::Duration, M, 100_000_000 * S, 10 * S, false),
+    p("zone", "Zone size", "members in a zone (rack) that fails as a whole; 0: no zone failures", Kind::Count, 0, 500, 0, false),
+    p("zone_mttf", "Zone mean time to failure (s)", "each zone fails whole after an exponential time of this mean; 0: never", Kind::Duration, 0, 100_000_000 * S, 0, false),
+    p("tolerate", "Service tolerates (members down)", "the service needs all members but this many: its availability is the share of time at most this many are down", Kind::Count, 0, 499, 1, false),
+    p(
+        "bug_stale",
+        "Deliberate bug: stale suspicions",
+        "swim: a member accepts a suspicion at an incarnation older than the one it knows, so a refuted suspicion comes back",
+        Kind::Toggle,
+        0,
+        1,
+        0,
+        false,
+    ),
+];
+
+/// The shared network's parameters without the client workload (members
+/// serve no clients): latency, tail, loss, duplication, reordering, drift,
+/// timer jitter.
+pub const NET: &[ParamSpec] = NETWORK.split_at(9).0;
+
+/// The lab's own verb: `timeout S3` makes a member beat or probe now.
+const VERBS: &[&str] = &["timeout"];
+
+fn check(scn: &Scenario) -> Result<(), String> {
+    if scn.get("ping_timeout") >= scn.get("probe") {
+        return Err("ping_timeout must be shorter than the SWIM period (probe)".into());
+    }
+    if scn.get("tolerate") >= scn.get("nodes") {
+        return Err(format!(
+            "tolerate ({}) must be below the number of members ({})",
+            scn.get("tolerate"),
+            scn.get("nodes")
+        ));
+    }
+    if scn.get("zone") > scn.get("nodes") {
+        return Err(format!("a zone ({}) cannot hold more than the members ({})", scn.get("zone"), scn.get("nodes")));
+    }
+    if scn.get("latency_min") > scn.get("latency_max") {
+        return Err("latency_min must not be larger than latency_max".into());
+    }
+    Ok(())
+}
+
+fn nodes(scn: &Scenario) -> u32 {
+    scn.nodes_param()
+}
+
+/// The lab's handle, for scenarios built in code.
+pub fn kind() -> crate::scenario::LabKind {
+    crate::scenario::LabKind(&LAB)
+}
+
+/// The failure-detection lab, as registered.
+pub static LAB: LabDef = LabDef {
+    name: "faults",
+    title: "Failure detection",
+    about: "How members find a crashed one: heartbeats with a timeout, phi accrual and SWIM; detection time against false suspicions, refutation by incarnation, and availability against the binomial model.",
+    params: &[PARAMS, NET],
+    shared_verbs: SHARED_VERBS,
+    verbs: VERBS,
+    parse_verb: cluster::parse_verb,
+    check_verb: cluster::check_verb,
+    check,
+    nodes,
+    bench: Some(include_str!("../../../../tests/scenarios/faults/bench.scn")),
+    experiments: super::experiments::EXPERIMENTS,
+    presets: &[
+        ("A crash found by heartbeats with a fixed timeout", include_str!("../../../../tests/scenarios/faults/default.scn")),
+        ("The same crash found by phi accrual", include_str!("../../../../tests/scenarios/faults/crash-phi.scn")),
+        ("A garbage-collection pause: a short timeout suspects", include_str!("../../../../tests/scenarios/faults/gc-pause-short-timeout.scn")),
+        ("The same pause under phi accrual with an accepted pause", include_str!("../../../../tests/scenarios/faults/gc-pause-phi.scn")),
+        ("SWIM: indirect probes save a member behind a lossy link", include_str!("../../../../tests/scenarios/faults/swim-indirect.scn")),
+        ("SWIM without indirect probes: false suspicions", include_str!("../../../../tests/scenarios/faults/swim-no-indirect.scn")),
+        ("SWIM: a crash spreads to 64 members by gossip", include_str!("../../../../tests/scenarios/faults/swim-gossip.scn")),
+        ("SWIM: a paused member refutes its suspicion", include_str!("../../../../tests/scenarios/faults/swim-refute.scn")),
+        ("A partition, then healing", include_str!("../../../../tests/scenarios/faults/partition.scn")),
+        ("Churn: availability against the binomial model", include_str!("../../../../tests/scenarios/faults/churn.scn")),
+        ("A rack fails: what the binomial model calls rare", include_str!("../../../../tests/scenarios/faults/rack.scn")),
+        ("The deliberate bug: stale suspicions come back", include_str!("../../../../tests/scenarios/faults/bug-stale.scn")),
+    ],
+};
+
+/// What runs the lab (see [`Engine`]).
+pub static ENGINE: Engine =
+    Engine { lab: &LAB, build: cluster::build::<FaultsNode>, speed: None, runs: super::experiments::RUNS, also: &[] };
+
+/// The members' configuration a scenario describes.
+pub fn faults_config(scn: &Scenario) -> FaultsConfig {
+    let g = |n: &str| scn.get(n).max(0) as u64;
+    FaultsConfig {
+        detector: match g("detector") {
+            1 => Detector::Phi,
+            2 => Detector::Swim,
+            _ => Detector::Heartbeat,
+        },
+        heartbeat: g("heartbeat").max(1),
+        timeout: g("timeout").max(1),
+        phi_threshold: g("phi_threshold") as f64 / 1000.0,
+        window: g("window").max(2) as u32,
+        fit: if g("fit") == 1 { Fit::Exponential } else { Fit::Normal },
+        min_std: g("min_std"),
+        pause_margin: g("pause_margin"),
+        max_interval: g("max_interval"),
+        probe: g("probe").max(1),
+        ping_timeout: g("ping_timeout").max(1),
+        indirect: g("indirect") as u32,
+        suspicion: g("suspicion"),
+        piggyback: g("piggyback") as u32,
+        retransmit: g("retransmit").max(1) as u32,
+        bug_stale: g("bug_stale") != 0,
+        churn: ChurnConfig {
+            n: scn.nodes_param(),
+            mttf: g("mttf"),
+            mttr: g("mttr"),
+            zone: g("zone") as u32,
+            zone_mttf: g("zone_mttf"),
+        },
+        tolerate: g("tolerate") as u32,
+    }
+}
+
+/// One crash being watched: when, who suspected it first, and when every
+/// live member suspected it and declared it dead.
+#[derive(Clone, Debug, Default)]
+struct Watch {
+    at: Time,
+    first: Option<Time>,
+    detected: Option<Time>,
+    declared: Option<Time>,
+}
+
+/// The lab's running figures, from the members' notes and the faults.
+#[derive(Clone, Debug, Default)]
+pub struct FaultsTracker {
+    n: u32,
+    started: bool,
+    /// Each member's view of each other, mirrored from its notes
+    /// (`observer * n + member`).
+    view: Vec<Status>,
+    /// Up members that suspect (not dead) / hold dead each member.
+    suspected_by: Vec<u32>,
+    dead_by: Vec<u32>,
+    /// Per crashed member, the crash being watched.
+    watch: BTreeMap<NodeId, Watch>,
+    /// Detections completed: how many, total time, the last.
+    pub detections: u64,
+    detect_sum: Time,
+    /// Crash to every live member suspecting, the last one (µs).
+    pub detect_last: Option<Time>,
+    /// Crash to every live member declaring dead, the last one (µs).
+    pub declare_last: Option<Time>,
+    declare_sum: Time,
+    declarations: u64,
+    /// First suspicion to every live member suspecting, the last (µs).
+    pub spread_last: Option<Time>,
+    /// False suspicions so far.
+    pub mistakes: u64,
+    open: BTreeMap<(NodeId, NodeId), Time>,
+    mistake_sum: Time,
+    mistakes_ended: u64,
+    /// Refutations so far.
+    pub refutes: u64,
+    /// Time with each number of members down.
+    pub downtime: DownTime,
+    plan: Option<Churn>,
+    cfg: Option<ChurnConfig>,
+    tolerate: u32,
+    /// The last step's most telling note, for the narration.
+    said: Option<String>,
+}
+
+impl FaultsTracker {
+    fn init(&mut self, sim: &Sim<FaultsNode>) {
+        let c = sim.protocol_config();
+        let n = sim.config().nodes;
+        self.n = n;
+        self.view = vec![Status::Alive; (n * n) as usize];
+        self.suspected_by = vec![0; n as usize];
+        self.dead_by = vec![0; n as usize];
+        self.downtime = DownTime::new(n);
+        self.tolerate = c.tolerate;
+        self.cfg = Some(c.churn);
+        if c.churn.active() {
+            self.plan = Some(Churn::new(c.churn, sim.config().seed));
+        }
+        self.started = true;
+    }
+
+    fn set(&mut self, o: NodeId, m: NodeId, s: Status) {
+        let i = (o * self.n + m) as usize;
+        let old = self.view[i];
+        let dec = |v: &mut Vec<u32>| v[m as usize] = v[m as usize].saturating_sub(1);
+        match old {
+            Status::Suspect => dec(&mut self.suspected_by),
+            Status::Dead => dec(&mut self.dead_by),
+            Status::Alive => {}
+        }
+        match s {
+            Status::Suspect => self.suspected_by[m as usize] += 1,
+            Status::Dead => self.dead_by[m as usize] += 1,
+            Status::Alive => {}
+        }
+        self.view[i] = s;
+    }
+
+    fn close_mistake(&mut self, o: NodeId, m: NodeId, now: Time) {
+        if let Some(t) = self.open.remove(&(o, m)) {
+            self.mistake_sum += now - t.min(now);
+            self.mistakes_ended += 1;
+        }
+    }
+
+    /// How many members suspect or hold dead member `m`.
+    pub fn doubted_by(&self, m: NodeId) -> u32 {
+        self.suspected_by[m as usize] + self.dead_by[m as usize]
+    }
+
+    /// Whether every up member other than `m` holds `m` at least `at_least`.
+    fn all_live(&self, sim: &Sim<FaultsNode>, m: NodeId, dead: bool) -> bool {
+        sim.nodes().iter().enumerate().all(|(o, node)| {
+            let o = o as NodeId;
+            o == m || node.status != NodeStatus::Up || {
+                let s = self.view[(o * self.n + m) as usize];
+                if dead {
+                    s == Status::Dead
+                } else {
+                    s != Status::Alive
+                }
+            }
+        })
+    }
+
+    /// Mistake duration, mean over the mistakes that ended (µs).
+    pub fn mistake_duration(&self) -> Option<f64> {
+        (self.mistakes_ended > 0).then(|| self.mistake_sum as f64 / self.mistakes_ended as f64)
+    }
+
+    /// Detection time, mean over the crashes detected (µs).
+    pub fn detect_mean(&self) -> Option<f64> {
+        (self.detections > 0).then(|| self.detect_sum as f64 / self.detections as f64)
+    }
+}
+
+const KINDS: &[(&str, &str, bool, bool)] = &[
+    ("Heartbeat", "#9aa3b2", false, true),
+    ("Ping", "#4a78c2", false, false),
+    ("Ack", "#2e9d5b", true, false),
+    ("PingReq", "#e0a21b", false, false),
+    ("IndirectPing", "#b07ad8", false, false),
+];
+
+/// Incarnation order (SWIM §4.2, memberlist's rules): once a member has
+/// accepted news of another at incarnation `i`, it never again holds it
+/// suspected or dead at an incarnation below `i`; a refutation (alive at a
+/// higher incarnation) therefore stays in force. A member's view starts
+/// afresh when it restarts.
+#[derive(Clone, Default)]
+struct IncarnationOrder {
+    seen: BTreeMap<(NodeId, NodeId), u32>,
+}
+
+impl Invariant<FaultsNode> for IncarnationOrder {
+    fn name(&self) -> &'static str {
+        "Incarnation Order"
+    }
+
+    fn check(&mut self, _: &World<'_, FaultsNode>, events: &[TraceEvent<FaultsNode>]) -> Result<(), String> {
+        for ev in events {
+            match ev {
+                TraceEvent::Note { node, note, .. } => {
+                    let (of, inc, doubt) = match note {
+                        FaultsNote::Suspect { of, inc } => (*of, *inc, "suspects"),
+                        FaultsNote::DeclareDead { of, inc } => (*of, *inc, "declares dead"),
+                        FaultsNote::Trust { of, inc } => (*of, *inc, ""),
+                        _ => continue,
+                    };
+                    let known = self.seen.entry((*node, of)).or_insert(0);
+                    if inc < *known && !doubt.is_empty() {
+                        return Err(format!(
+                            "S{} {doubt} S{} at incarnation {inc}, though it already knew S{} at incarnation {}: a refuted suspicion came back",
+                            node + 1,
+                            of + 1,
+                            of + 1,
+                            *known
+                        ));
+                    }
+                    *known = (*known).max(inc);
+                }
+                TraceEvent::Fault { fault: Fault::Crash(n), .. } => {
+                    self.seen.retain(|(o, _), _| o != n);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn clone_box(&self) -> Box<dyn Invariant<FaultsNode>> {
+        Box::new(self.clone())
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.seen.len() * 24
+    }
+}
+
+impl ClusterProtocol for FaultsNode {
+    type Tracker = FaultsTracker;
+
+    fn config(scn: &Scenario) -> FaultsConfig {
+        faults_config(scn)
+    }
+
+    fn invariants() -> Vec<Box<dyn Invariant<Self>>> {
+        vec![Box::new(IncarnationOrder::default())]
+    }
+
+    const ROLES: &'static [(&'static str, &'static str)] =
+        &[("alive", "#2e9d5b"), ("suspected", "#e0a21b"), ("declared dead", "#e05a5a"), ("down", "#5d6470")];
+    const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
+    const NOTES: &'static [(&'static str, &'static str, bool)] = &[
+        ("Suspect", "#e0a21b", true),
+        ("DeclareDead", "#e05a5a", true),
+        ("Trust", "#2e9d5b", true),
+        ("Refute", "#4a78c2", true),
+        ("LocalPause", "#9aa3b2", false),
+    ];
+
+    fn fields() -> Vec<FieldSpec> {
+        let f = FieldSpec::new;
+        vec![
+            f("suspected_by", "Suspected by", Unit::Count).with_short("s"),
+            f("dead_by", "Declared dead by", Unit::Count),
+            f("suspects", "Members it doubts", Unit::Count),
+            f("incarnation", "Incarnation", Unit::Count),
+        ]
+    }
+
+    fn view(node: &Node<Self>, v: &mut NodeView) {
+        let s = &node.state;
+        v.fields = vec![i64::MIN, i64::MIN, s.suspects() as i64, i64::from(s.incarnation())];
+    }
+
+    fn view_in(t: &FaultsTracker, node: &Node<Self>, v: &mut NodeView) {
+        Self::view(node, v);
+        let m = v.id as usize;
+        let (sus, dead) = (t.suspected_by.get(m).copied().unwrap_or(0), t.dead_by.get(m).copied().unwrap_or(0));
+        v.role = if node.status == NodeStatus::Crashed {
+            3
+        } else if dead > 0 {
+            2
+        } else if sus > 0 {
+            1
+        } else {
+            0
+        };
+        v.fields[0] = i64::from(sus + dead);
+        v.fields[1] = i64::from(dead);
+    }
+
+    fn metric_specs() -> Vec<MetricSpec> {
+        let m = MetricSpec::new;
+        vec![
+            m("doubted", "Members suspected or declared dead by someone", Unit::Count, true)
+                .with_role(MetricRole::Progress),
+            m("up", "Members up", Unit::Count, true),
+            m("detections", "Crashes detected by every live member", Unit::Count, false),
+            m("detect_last", "Detection time, last crash (to every live member suspecting)", Unit::Micros, false),
+            m("detect_mean", "Detection time, mean", Unit::Micros, true),
+            m("declare_last", "Time to every live member declaring it dead, last crash", Unit::Micros, false),
+            m("spread_last", "Spread, last crash (first suspicion to every live member)", Unit::Micros, false),
+            m("mistakes", "False suspicions", Unit::Count, true),
+            m("mistake_rate", "Mistake rate (per member per hour)", Unit::Ratio, false),
+            m("mistake_duration", "Mistake duration, mean", Unit::Micros, false),
+            m("false_dead", "Members up declared dead by someone", Unit::Count, false),
+            m("refutes", "Refutations", Unit::Count, false),
+            m("msgs_member_sec", "Messages per member per second", Unit::Ratio, false),
+            m("avail", "Availability: share of time with at most 'tolerate' members down", Unit::Fraction, false),
+            m("avail_model", "Availability, binomial model", Unit::Fraction, false),
+            m("down_share", "Share of member-time down", Unit::Fraction, false),
+            m("p_model", "p = MTTR / (MTTF + MTTR)", Unit::Fraction, false),
+        ]
+    }
+
+    fn observe(t: &mut FaultsTracker, sim: &Sim<Self>) {
+        if !t.started {
+            t.init(sim);
+        }
+        let now = sim.now();
+        let crashed = |m: NodeId| sim.nodes()[m as usize].status == NodeStatus::Crashed;
+        let mut touched = false;
+        t.said = None;
+        for ev in sim.last_events() {
+            match ev {
+                TraceEvent::Note { node, note, .. } => {
+                    let o = *node;
+                    match note {
+                        FaultsNote::Suspect { of, .. } | FaultsNote::DeclareDead { of, .. } => {
+                            let of = *of;
+                            let dead = matches!(note, FaultsNote::DeclareDead { .. });
+                            let was = t.view[(o * t.n + of) as usize];
+                            t.set(o, of, if dead { Status::Dead } else { Status::Suspect });
+                            if was == Status::Alive && !crashed(of) {
+                                t.mistakes += 1;
+                                t.open.insert((o, of), now);
+                            }
+                            if let Some(w) = t.watch.get_mut(&of) {
+                                w.first.get_or_insert(now);
+                            }
+                            t.said = Some(if dead {
+                                format!("S{} declares S{} dead", o + 1, of + 1)
+                            } else if crashed(of) {
+                                format!("S{} suspects S{}, which has crashed", o + 1, of + 1)
+                            } else {
+                                format!("S{} suspects S{}, which is alive: a false suspicion", o + 1, of + 1)
+                            });
+                            touched = true;
+                        }
+                        FaultsNote::Trust { of, .. } => {
+                            t.set(o, *of, Status::Alive);
+                            t.close_mistake(o, *of, now);
+                            t.said = Some(format!("S{} trusts S{} again", o + 1, of + 1));
+                        }
+                        FaultsNote::Refute { inc } => {
+                            t.refutes += 1;
+                            t.said = Some(format!(
+                                "S{} heard it is suspected and refutes it: alive, incarnation {inc}",
+                                o + 1
+                            ));
+                        }
+                        FaultsNote::LocalPause => {}
+                    }
+                }
+                TraceEvent::Fault { fault, .. } => {
+                    touched = true;
+                    match fault {
+                        Fault::Crash(x) => {
+                            let x = *x;
+                            // Its view is lost; the doubts about it are
+                            // now right.
+                            for m in 0..t.n {
+                                t.close_mistake(x, m, now);
+                                t.set(x, m, Status::Alive);
+                                t.close_mistake(m, x, now);
+                            }
+                            t.watch.insert(x, Watch { at: now, ..Watch::default() });
+                        }
+                        Fault::Restart(x) => {
+                            t.watch.remove(x);
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        if touched {
+            let down = sim.nodes().iter().filter(|n| n.status == NodeStatus::Crashed).count() as u32;
+            if down != t.downtime.down {
+                t.downtime.change(now, down);
+            }
+            let pending: Vec<NodeId> = t.watch.iter().filter(|(_, w)| w.declared.is_none()).map(|(m, _)| *m).collect();
+            for m in pending {
+                let suspected = t.all_live(sim, m, false);
+                let declared = suspected && t.all_live(sim, m, true);
+                let w = t.watch.get_mut(&m).expect("watched");
+                if suspected && w.detected.is_none() {
+                    w.detected = Some(now);
+                    let d = now - w.at;
+                    t.detections += 1;
+                    t.detect_sum += d;
+                    t.detect_last = Some(d);
+                    t.spread_last = Some(now - w.first.unwrap_or(now).min(now));
+                }
+                let w = t.watch.get_mut(&m).expect("watched");
+                if declared && w.declared.is_none() {
+                    w.declared = Some(now);
+                    let d = now - w.at;
+                    t.declarations += 1;
+                    t.declare_sum += d;
+                    t.declare_last = Some(d);
+                }
+            }
+        }
+    }
+
+    fn narrate(t: &FaultsTracker, _sim: &Sim<Self>) -> Option<String> {
+        t.said.clone()
+    }
+
+    fn metrics(t: &FaultsTracker, sim: &Sim<Self>, out: &mut Vec<f64>) {
+        let now = sim.now();
+        let n = f64::from(t.n.max(1));
+        let hours = now as f64 / 3.6e9;
+        let up = sim.nodes().iter().filter(|x| x.status != NodeStatus::Crashed).count();
+        let doubted = (0..t.n).filter(|&m| t.doubted_by(m) > 0).count();
+        let false_dead = (0..t.n)
+            .filter(|&m| t.dead_by[m as usize] > 0 && sim.nodes()[m as usize].status != NodeStatus::Crashed)
+            .count();
+        let opt = |x: Option<Time>| x.map_or(f64::NAN, |v| v as f64);
+        let secs = now as f64 / 1e6;
+        let cfg = t.cfg.unwrap_or_default();
+        let p = cfg.p();
+        let down_share =
+            if now > 0 { (0..=t.n).map(|k| f64::from(k) * t.downtime.share(now, k)).sum::<f64>() / n } else { 0.0 };
+        out.extend([
+            doubted as f64,
+            up as f64,
+            t.detections as f64,
+            opt(t.detect_last),
+            t.detect_mean().unwrap_or(f64::NAN),
+            opt(t.declare_last),
+            opt(t.spread_last),
+            t.mistakes as f64,
+            if hours > 0.0 { t.mistakes as f64 / n / hours } else { f64::NAN },
+            t.mistake_duration().unwrap_or(f64::NAN),
+            false_dead as f64,
+            t.refutes as f64,
+            if secs > 0.0 { sim.counters().sent as f64 / n / secs } else { f64::NAN },
+            t.downtime.at_most(now, t.tolerate),
+            if p.is_nan() { f64::NAN } else { binomial_at_most(t.n, t.tolerate, p) },
+            down_share,
+            p,
+        ]);
+    }
+
+    fn planned_fault(t: &mut FaultsTracker, sim: &Sim<Self>) -> Option<(Time, Fault)> {
+        if !t.started {
+            t.init(sim);
+        }
+        t.plan.as_mut()?.next_fault()
+    }
+}
