@@ -397,6 +397,65 @@ fn committed_configuration_kept_spares_a_leader_of_an_earlier_term() {
     assert!(msg.contains("older than the committed configuration"), "{msg}");
 }
 
+/// A server that has committed (and compacted) a configuration of `ids` at
+/// `index`: a snapshot of `index` entries, the last of them that
+/// configuration.
+fn committed_config_at(index: u64, ids: &[NodeId]) -> RaftDurable {
+    let mut state = StateMachine::default();
+    for i in 1..index {
+        state.apply(&Entry::new(1, i));
+    }
+    let c = config_entry(1, ids);
+    state.apply(&c);
+    RaftDurable {
+        term: 1,
+        voted_for: None,
+        log: vec![],
+        snapshot: Snapshot { state, config: c.config, config_index: index },
+    }
+}
+
+// Thesis §4.1: the configuration a later leader must hold is the newest
+// one committed. Two checks that follow the newest, not the first found:
+// attached to a run where S1 committed a configuration at index 1 and S2 a
+// newer one at index 3, and, in a run, a second committed configuration
+// seen after the first. Either way S3, holding only the configuration of
+// index 1, must not lead term 2.
+#[test]
+fn committed_configuration_kept_follows_the_newest_committed_configuration() {
+    let leader = [note(2, RaftNote::BecameLeader { term: 2 })];
+    // Attached mid-run: the newest of what the servers hold.
+    let nodes = world(vec![
+        committed_config_at(1, &[0, 1, 2]),
+        committed_config_at(3, &[0, 1, 2, 3]),
+        committed_config_at(1, &[0, 1, 2]),
+        log_durable(vec![]),
+    ]);
+    assert_eq!((nodes[1].state.configuration_index(), nodes[1].state.commit_index()), (3, 3));
+    let mut inv = checker("Committed Configuration Kept");
+    let msg = inv.check(&World { now: 0, nodes: &nodes }, &leader).expect_err("S3 lacks index 3");
+    assert!(msg.contains("at index 3"), "{msg}");
+
+    // In a run: index 1 committed first, then index 3.
+    let first = world(vec![
+        committed_config_at(1, &[0, 1, 2]),
+        log_durable(vec![]),
+        committed_config_at(1, &[0, 1, 2]),
+        log_durable(vec![]),
+    ]);
+    let mut inv = checker("Committed Configuration Kept");
+    inv.check(&World { now: 0, nodes: &first }, &[note(0, RaftNote::Committed { index: 1 })]).expect("index 1 kept");
+    let later = world(vec![
+        committed_config_at(1, &[0, 1, 2]),
+        committed_config_at(3, &[0, 1, 2, 3]),
+        committed_config_at(1, &[0, 1, 2]),
+        log_durable(vec![]),
+    ]);
+    inv.check(&World { now: 1, nodes: &later }, &[note(1, RaftNote::Committed { index: 3 })]).expect("index 3 kept");
+    let msg = inv.check(&World { now: 2, nodes: &later }, &leader).expect_err("S3 lacks index 3");
+    assert!(msg.contains("at index 3"), "{msg}");
+}
+
 // Negative test, §7: a snapshot whose state differs from applying the
 // entries it replaces is caught when it is taken.
 #[test]

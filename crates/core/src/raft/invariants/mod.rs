@@ -163,3 +163,31 @@ impl<T: Clone> Window<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Window, WINDOW};
+
+    // The checkers' memory (module doc: "records of the last WINDOW indexes
+    // only"): filled past WINDOW it slides, forgetting the oldest; a jump
+    // past everything it holds (a snapshot installed far ahead) starts it
+    // afresh at the new index.
+    #[test]
+    fn the_window_keeps_the_last_window_indexes_and_restarts_on_a_jump() {
+        let mut w = Window::default();
+        for i in 1..=WINDOW + 10 {
+            w.set(i, i * 2);
+        }
+        assert_eq!(w.get(WINDOW + 10), Some(&((WINDOW + 10) * 2)), "the newest is held");
+        assert_eq!(w.get(11), Some(&22), "the oldest of the last WINDOW is held");
+        assert_eq!(w.get(10), None, "older ones are forgotten");
+        assert_eq!(w.items.len() as u64, WINDOW);
+
+        let far = 10 * WINDOW;
+        w.set(far, 7);
+        assert_eq!(w.get(far), Some(&7), "a jump keeps the new record");
+        assert_eq!(w.get(WINDOW + 10), None, "and forgets what came before it");
+        w.set(far + 1, 8);
+        assert_eq!((w.get(far), w.get(far + 1)), (Some(&7), Some(&8)), "and goes on from there");
+    }
+}
