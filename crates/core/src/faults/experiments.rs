@@ -320,8 +320,8 @@ fn run_availability(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, Strin
             Column::text("failures"),
             Column::number("measured", "%", 4),
             Column::number("binomial", "%", 4),
-            Column::number("unavailable, measured", "%", 4).lower(),
-            Column::number("unavailable, model", "%", 4),
+            Column::number("unavailable measured", "%", 4).lower(),
+            Column::number("unavailable by model", "%", 4),
             Column::number("ratio", "x", 2),
         ],
     );
