@@ -41,6 +41,7 @@ pub mod chart;
 pub mod history;
 pub mod lab;
 pub mod paxos;
+pub mod quorum;
 pub mod raft;
 pub mod ring;
 pub mod scenario;
