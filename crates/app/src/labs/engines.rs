@@ -10,9 +10,9 @@
 
 /// The labs with an engine, in menu order; the first opens by default.
 #[cfg(not(feature = "testlab"))]
-pub static ENGINES: &[&str] = &["raft", "paxos", "ring", "balance"];
+pub static ENGINES: &[&str] = &["raft", "paxos", "ring", "balance", "quorum"];
 
 /// The labs with an engine, in menu order; the first opens by default. The
 /// browser tests' own build also has the test-only lab.
 #[cfg(feature = "testlab")]
-pub static ENGINES: &[&str] = &["raft", "paxos", "ring", "balance", "lanterns"];
+pub static ENGINES: &[&str] = &["raft", "paxos", "ring", "balance", "quorum", "lanterns"];

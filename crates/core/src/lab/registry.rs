@@ -23,16 +23,26 @@ use crate::scenario::{parse_action_in, Action, LabIndex, LabKind, Scenario, Scen
 use std::sync::RwLock;
 
 /// The labs that ship, in menu order. The first is the one the app opens.
-pub static BUILT_IN: &[&LabDef] =
-    &[&crate::raft::lab::LAB, &crate::paxos::lab::LAB, &crate::ring::lab::LAB, &crate::balance::lab::LAB];
+pub static BUILT_IN: &[&LabDef] = &[
+    &crate::raft::lab::LAB,
+    &crate::paxos::lab::LAB,
+    &crate::ring::lab::LAB,
+    &crate::balance::lab::LAB,
+    &crate::quorum::lab::LAB,
+];
 
 static EXTRA: RwLock<Vec<&'static LabDef>> = RwLock::new(Vec::new());
 
 /// The built-in labs' engines, in [`BUILT_IN`]'s order (with the
 /// `engines` feature).
 #[cfg(feature = "engines")]
-pub static BUILT_IN_ENGINES: &[&Engine] =
-    &[&crate::raft::lab::ENGINE, &crate::paxos::lab::ENGINE, &crate::ring::lab::ENGINE, &crate::balance::lab::ENGINE];
+pub static BUILT_IN_ENGINES: &[&Engine] = &[
+    &crate::raft::lab::ENGINE,
+    &crate::paxos::lab::ENGINE,
+    &crate::ring::lab::ENGINE,
+    &crate::balance::lab::ENGINE,
+    &crate::quorum::lab::ENGINE,
+];
 
 /// The built-in labs' engines: none without the `engines` feature (a
 /// program then registers the ones it runs).
