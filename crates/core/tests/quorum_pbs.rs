@@ -70,3 +70,34 @@ fn intersecting_quorums_never_read_stale() {
         assert_eq!((fresh[0], stale), (1.0, 0.0), "N={n} R={r} W={w}");
     }
 }
+
+// The latency-consistency trade-off experiment (Bailis et al., §5, Table
+// 3's shape): one row per (R, W); the closed form's column is `pbs`'s;
+// the measured staleness stays within the bounds above (the runs are
+// 6 x 5 s at 50 commands a second, about 750 reads: 4.5 sd of 750); and
+// waiting for more answers costs latency: read p99 grows with R, write p99
+// with W (each more answer waits for a slower replica).
+#[test]
+fn the_tradeoff_experiment() {
+    use clusterscope_core::lab::{experiment, registry, Cell};
+    quorum();
+    let exp = registry::find_experiment("quorum", "tradeoff").expect("declared");
+    let table = experiment::run(exp, None, &[("seconds".into(), "5".into())]).expect("runs");
+    assert_eq!(table.rows.len(), 9);
+    let num = |c: &Cell| match c {
+        Cell::Number(v) => *v,
+        other => panic!("{other:?}"),
+    };
+    let mut read_p99 = [0.0; 4];
+    let mut write_p99 = [0.0; 4];
+    for row in &table.rows {
+        let (r, w) = (num(&row[0]) as u32, num(&row[1]) as u32);
+        let p = pbs::p_stale(3, r, w);
+        assert!((num(&row[3]) - 100.0 * p).abs() < 1e-9);
+        within(num(&row[4]) / 100.0, p, 750.0, &format!("tradeoff R={r} W={w}"));
+        read_p99[r as usize] += num(&row[7]) / 3.0;
+        write_p99[w as usize] += num(&row[8]) / 3.0;
+    }
+    assert!(read_p99[1] < read_p99[2] && read_p99[2] < read_p99[3], "read p99 by R: {read_p99:?}");
+    assert!(write_p99[1] < write_p99[2] && write_p99[2] < write_p99[3], "write p99 by W: {write_p99:?}");
+}
