@@ -196,6 +196,7 @@ pub static LAB: LabDef = LabDef {
         ("Lossy links with read repair", include_str!("../../../../tests/scenarios/quorum/read-repair.scn")),
         ("Lossy links without read repair", include_str!("../../../../tests/scenarios/quorum/read-repair-off.scn")),
         ("A partition with sloppy quorums: accepted, then stale", include_str!("../../../../tests/scenarios/quorum/sloppy-partition.scn")),
+        ("A replica down, without hinted handoff", include_str!("../../../../tests/scenarios/quorum/replica-down.scn")),
         ("A replica down: hinted handoff brings it back", include_str!("../../../../tests/scenarios/quorum/hinted-handoff.scn")),
         ("Anti-entropy catches up a replica that missed writes", include_str!("../../../../tests/scenarios/quorum/anti-entropy.scn")),
         ("A clock behind: last writer wins loses writes", include_str!("../../../../tests/scenarios/quorum/clock-skew.scn")),
