@@ -82,9 +82,9 @@ fn run_tradeoff(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
             Column::number("R", "", 0),
             Column::number("W", "", 0),
             Column::text("R + W > N"),
-            Column::number("stale, closed form", "%", 1),
-            Column::number("stale, measured", "%", 1),
-            Column::number("fresh (k=1), all replicas asked", "%", 1).higher(),
+            Column::number("stale (closed form)", "%", 1),
+            Column::number("stale (measured)", "%", 1),
+            Column::number("fresh k=1 (all replicas asked)", "%", 1).higher(),
             Column::number("visible 10-20 ms after", "%", 1).higher(),
             Column::number("read p99", "ms", 1).lower(),
             Column::number("write p99", "ms", 1).lower(),
@@ -110,8 +110,8 @@ fn run_tradeoff(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
             table.runs.push(Some(dynamo_text));
         }
     }
-    table.note("stale, closed form: C(N-W, R) / C(N, R) (Bailis et al., VLDB 2012, §3.2), the chance a read of R random replicas misses the W a write reached.");
-    table.note("stale, measured: the share of reads that missed the newest write acknowledged before they began, with reads sent to R random replicas, writes to W random replicas, no repair, no anti-entropy, on 1-2 ms links at 50 commands a second, so that reads and writes seldom overlap (the closed form's setting).");
+    table.note("stale (closed form): C(N-W, R) / C(N, R) (Bailis et al., VLDB 2012, §3.2), the chance a read of R random replicas misses the W a write reached.");
+    table.note("stale (measured): the share of reads that missed the newest write acknowledged before they began, with reads sent to R random replicas, writes to W random replicas, no repair, no anti-entropy, on 1-2 ms links at 50 commands a second, so that reads and writes seldom overlap (the closed form's setting).");
     table.note("The other columns ask every replica and take the first R answers (writes: first W acknowledgements), on 10-20 ms links with one message in ten up to 100 ms later: the trade-off a Dynamo-style store offers. visible 10-20 ms after: of the reads issued 10 to 20 ms after the last acknowledged write of their key, the share that saw it (t-visibility).");
     table.note("A latency of 0: the coordinator is itself a replica and its own answer (or acknowledgement) was enough; with N = 5 on 5 servers every coordinator is one.");
     Ok(table)
@@ -122,7 +122,7 @@ fn run_visibility(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String>
     let mut table = Table::new(
         format!("t-visibility on N = 3, 5 servers, long-tailed links, {seconds} s a run"),
         vec![
-            Column::text("R, W"),
+            Column::text("quorums"),
             Column::number("0-5 ms", "%", 1).higher(),
             Column::number("5-10 ms", "%", 1).higher(),
             Column::number("10-20 ms", "%", 1).higher(),
