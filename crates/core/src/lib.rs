@@ -43,6 +43,7 @@ pub mod history;
 pub mod lab;
 pub mod locks;
 pub mod paxos;
+pub mod quorum;
 pub mod raft;
 pub mod ring;
 pub mod scenario;

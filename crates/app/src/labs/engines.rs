@@ -10,9 +10,9 @@
 
 /// The labs with an engine, in menu order; the first opens by default.
 #[cfg(not(feature = "testlab"))]
-pub static ENGINES: &[&str] = &["raft", "paxos", "ring", "balance", "locks", "faults"];
+pub static ENGINES: &[&str] = &["raft", "paxos", "ring", "balance", "locks", "quorum", "faults"];
 
 /// The labs with an engine, in menu order; the first opens by default. The
 /// browser tests' own build also has the test-only lab.
 #[cfg(feature = "testlab")]
-pub static ENGINES: &[&str] = &["raft", "paxos", "ring", "balance", "locks", "faults", "lanterns"];
+pub static ENGINES: &[&str] = &["raft", "paxos", "ring", "balance", "locks", "quorum", "faults", "lanterns"];

@@ -71,6 +71,7 @@ pub fn sim_config_with(scn: &Scenario, reads_anywhere: bool) -> SimConfig {
         read_ppm: g("read_share") as u32,
         cas_ppm: g("cas_share") as u32,
         reads_anywhere,
+        writes_anywhere: false,
     });
     SimConfig {
         nodes: scn.nodes(),
@@ -108,6 +109,12 @@ pub trait ClusterProtocol: Protocol + 'static {
     /// Whether the scenario sends key-value reads to any server (a
     /// protocol's read path that serves them locally), not the leader.
     fn reads_anywhere(scn: &Scenario) -> bool {
+        let _ = scn;
+        false
+    }
+    /// Whether the scenario sends key-value writes to any server too (a
+    /// store where any server coordinates any command).
+    fn writes_anywhere(scn: &Scenario) -> bool {
         let _ = scn;
         false
     }
@@ -385,7 +392,11 @@ pub fn build<P: ClusterProtocol>(scn: &Scenario) -> Result<Box<dyn Model>, Scena
 impl<P: ClusterProtocol> ClusterLab<P> {
     /// The cluster a scenario describes, at time 0.
     pub fn new(scn: &Scenario) -> ClusterLab<P> {
-        let sim = Sim::with_invariants(sim_config_with(scn, P::reads_anywhere(scn)), P::config(scn), P::invariants());
+        let mut config = sim_config_with(scn, P::reads_anywhere(scn));
+        if let Some(kv) = config.client.kv.as_mut() {
+            kv.writes_anywhere = P::writes_anywhere(scn);
+        }
+        let sim = Sim::with_invariants(config, P::config(scn), P::invariants());
         let mut tracker = P::Tracker::default();
         P::observe(&mut tracker, &sim);
         let planned = P::planned_fault(&mut tracker, &sim);

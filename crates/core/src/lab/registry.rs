@@ -29,6 +29,7 @@ pub static BUILT_IN: &[&LabDef] = &[
     &crate::ring::lab::LAB,
     &crate::balance::lab::LAB,
     &crate::locks::lab::LAB,
+    &crate::quorum::lab::LAB,
     &crate::faults::lab::LAB,
 ];
 
@@ -43,6 +44,7 @@ pub static BUILT_IN_ENGINES: &[&Engine] = &[
     &crate::ring::lab::ENGINE,
     &crate::balance::lab::ENGINE,
     &crate::locks::lab::ENGINE,
+    &crate::quorum::lab::ENGINE,
     &crate::faults::lab::ENGINE,
 ];
 

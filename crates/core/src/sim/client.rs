@@ -50,6 +50,9 @@ pub struct KvConfig {
     /// Reads go to a server drawn at random (the nearest one, say), not
     /// to the one the clients believe leads.
     pub reads_anywhere: bool,
+    /// Writes go to a server drawn at random too (a store where any
+    /// server coordinates any command).
+    pub writes_anywhere: bool,
 }
 
 /// Client workload settings.
@@ -350,10 +353,10 @@ impl Clients {
         self.requests += 1;
         let command = self.config.kv.map(|kv| self.draw_command(req, kv));
         let read = command.is_some_and(|c| c.op == KvOp::Read);
-        let anywhere = self.config.kv.is_some_and(|kv| kv.reads_anywhere);
+        let anywhere = self.config.kv.is_some_and(|kv| if read { kv.reads_anywhere } else { kv.writes_anywhere });
         let node = match node {
             Some(n) => n % self.nodes,
-            None if read && anywhere => self.kv_rng.range(0, u64::from(self.nodes) - 1) as NodeId,
+            None if anywhere => self.kv_rng.range(0, u64::from(self.nodes) - 1) as NodeId,
             None => *self.target_of(read) % self.nodes,
         };
         let p = Pending { command, invoked: now, attempt: 1, waiting_on: node, backoffs: 0, retry_at: 0 };
