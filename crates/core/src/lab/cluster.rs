@@ -60,18 +60,19 @@ pub fn check_network(scn: &Scenario) -> Result<(), String> {
 /// Builds the simulator configuration of a cluster lab from its scenario;
 /// `reads_anywhere`: key-value reads go to a random server.
 pub fn sim_config(scn: &Scenario) -> SimConfig {
-    sim_config_with(scn, false)
+    sim_config_with(scn, false, false)
 }
 
-/// [`sim_config`], saying whether reads go to any server.
-pub fn sim_config_with(scn: &Scenario, reads_anywhere: bool) -> SimConfig {
+/// [`sim_config`], saying whether key-value reads, and writes, go to any
+/// server.
+pub fn sim_config_with(scn: &Scenario, reads_anywhere: bool, writes_anywhere: bool) -> SimConfig {
     let g = |n: &str| scn.get(n).max(0) as u64;
     let kv = (g("keys") > 0).then(|| KvConfig {
         keys: g("keys") as u32,
         read_ppm: g("read_share") as u32,
         cas_ppm: g("cas_share") as u32,
         reads_anywhere,
-        writes_anywhere: false,
+        writes_anywhere,
     });
     SimConfig {
         nodes: scn.nodes(),
@@ -392,10 +393,7 @@ pub fn build<P: ClusterProtocol>(scn: &Scenario) -> Result<Box<dyn Model>, Scena
 impl<P: ClusterProtocol> ClusterLab<P> {
     /// The cluster a scenario describes, at time 0.
     pub fn new(scn: &Scenario) -> ClusterLab<P> {
-        let mut config = sim_config_with(scn, P::reads_anywhere(scn));
-        if let Some(kv) = config.client.kv.as_mut() {
-            kv.writes_anywhere = P::writes_anywhere(scn);
-        }
+        let config = sim_config_with(scn, P::reads_anywhere(scn), P::writes_anywhere(scn));
         let sim = Sim::with_invariants(config, P::config(scn), P::invariants());
         let mut tracker = P::Tracker::default();
         P::observe(&mut tracker, &sim);
