@@ -922,9 +922,9 @@ impl Worker for SimWorker {
         self.client = Some(id);
         scope.respond(id, FromWorker::Catalog(registry::catalog()));
         self.acked = true;
+        // No frame yet: the first comes once the page names its run (see
+        // `named`).
         self.owed.frame();
-        // No frame yet: the page names its run first (see `named`).
-        self.send_frame(scope);
     }
 
     /// Hands each command to its family's handler (the `impl` blocks
