@@ -7,7 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { serve, launch, ROOT } from './harness.mjs';
+import { readFile } from 'node:fs/promises';
+import { serve, launch, ROOT, DIST } from './harness.mjs';
 
 const fetched = [];
 let server, url, browser;
@@ -57,5 +58,40 @@ test('an embedded Raft lab fetches the Raft engine alone; opening the load-balan
   // One simulation worker runs: the Raft one closed when the lab changed.
   assert.equal(page.workers().length, 1, 'the old lab\'s worker is closed');
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// Each engine describes its own lab alone (issue "Light enough to embed
+// anywhere": the other labs' presets, parameter tables and experiments stay
+// out of a lab's download): a lab's default preset, stored verbatim in its
+// engine, is in no other lab's engine (Paxos's also runs Raft, for Paxos
+// beside Raft). The page still lists every lab, and each lab's presets when
+// it opens, since that lab's own worker describes it.
+test('each engine holds its own lab\'s presets and no other lab\'s; every lab still lists its presets', async () => {
+  const labs = ['raft', 'paxos', 'ring', 'balance', 'locks', 'quorum', 'faults'];
+  const engines = Object.fromEntries(await Promise.all(labs.map(async (lab) => [lab, await readFile(join(DIST, `engine-${lab}_bg.wasm`))])));
+  for (const lab of labs) {
+    const preset = await readFile(join(ROOT, `tests/scenarios/${lab}/default.scn`));
+    for (const engine of labs) {
+      const expected = engine === lab || (engine === 'paxos' && lab === 'raft');
+      assert.equal(engines[engine].includes(preset), expected, `${lab}'s default preset ${expected ? 'in' : 'not in'} the ${engine} engine`);
+    }
+  }
+
+  const page = await browser.newPage();
+  await page.goto(url);
+  const options = () => page.$$eval('select[aria-label="Preset scenario"] option:not([disabled])', (os) => os.map((o) => o.textContent));
+  await page.waitForSelector('button.tab', { timeout: 20_000 });
+  const tabs = await page.$$eval('button.tab', (bs) => bs.map((b) => b.textContent));
+  for (const title of ['Raft', 'Paxos', 'Ring', 'Load balancing', 'Locks', 'Quorum replication', 'Failure detection']) {
+    assert.ok(tabs.includes(title), `the ${title} tab, before its engine loads (tabs: ${tabs.join(', ')})`);
+  }
+  for (const [title, lab, preset] of [['Ring', 'ring', 'Modulo hashing: almost everything moves'], ['Raft', 'raft', null]]) {
+    await page.click(`button.tab:text-is("${title}")`);
+    await page.waitForFunction((l) => document.querySelector('[data-lab]')?.getAttribute('data-lab') === l, lab, { timeout: 20_000 });
+    await page.waitForFunction(() => document.querySelectorAll('select[aria-label="Preset scenario"] option:not([disabled])').length > 1, null, { timeout: 20_000 });
+    if (preset) assert.ok((await options()).includes(preset), `${title} lists its preset "${preset}"`);
+  }
+  assert.ok((await options()).length >= 5, 'back on Raft, its presets are listed again');
   await page.close();
 });

@@ -876,7 +876,8 @@ impl Worker for SimWorker {
 
     fn create(_scope: &WorkerScope<Self>) -> Self {
         // A lab's worker opens on its own lab (the first engine it has).
-        let own = registry::engines().first().map_or_else(registry::default_lab, |e| LabKind(e.lab));
+        let own = registry::engines().first().map(|e| LabKind(e.lab)).or_else(registry::default_lab);
+        let own = own.unwrap_or_else(|| unreachable!("start() registers the worker's engine"));
         let scn = Scenario::new(own, 1);
         let lab = Lab::new(&scn).unwrap_or_else(|e| unreachable!("{e}: start() registers the worker's engine"));
         let (stamp, start) = Saved::of(&lab);

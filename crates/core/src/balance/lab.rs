@@ -8,8 +8,8 @@
 use super::policy::{Policy, NAMES};
 use super::{Balance, BalanceConfig, CostDist, Flight};
 use crate::lab::{
-    choose_messages, Engine, FieldSpec, Frame, KindStyle, LabDef, MessageDot, Messages, MetricSpec, Model, NodeAction,
-    NodeStatus, NodeView, RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
+    choose_messages, Engine, FieldSpec, Frame, KindStyle, LabDef, LabHead, MessageDot, Messages, MetricSpec, Model,
+    NodeAction, NodeStatus, NodeView, RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
 };
 use crate::scenario::params::{p, Kind, ParamSpec, PCT};
 use crate::scenario::{check_node, parse_node, split_word, Action, Scenario, ScenarioError};
@@ -115,11 +115,20 @@ pub fn kind() -> crate::scenario::LabKind {
     crate::scenario::LabKind(&LAB)
 }
 
-/// The Load-balancing lab, as registered.
-pub static LAB: LabDef = LabDef {
+/// What every program knows of this lab, even one that does not run it
+/// (the registry's [`HEADS`](crate::lab::registry::HEADS)).
+pub const HEAD: LabHead = LabHead {
     name: "balance",
     title: "Load balancing",
     about: "Policies from round robin to peak EWMA on the same traffic: queues, tail latency, rejections, timeouts and retries, with servers that crash, slow down or fail.",
+    bench: true,
+};
+
+/// The Load-balancing lab, as registered.
+pub static LAB: LabDef = LabDef {
+    name: HEAD.name,
+    title: HEAD.title,
+    about: HEAD.about,
     params: &[PARAMS],
     shared_verbs: &["crash", "restart", "set"],
     verbs: VERBS,
@@ -131,14 +140,29 @@ pub static LAB: LabDef = LabDef {
     experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("Round robin over equal servers", include_str!("../../../../tests/scenarios/balance/default.scn")),
-        ("Unequal servers: least connections and two choices", include_str!("../../../../tests/scenarios/balance/heterogeneous.scn")),
-        ("One slow server (the Linkerd experiment)", include_str!("../../../../tests/scenarios/balance/slow-server.scn")),
+        (
+            "Unequal servers: least connections and two choices",
+            include_str!("../../../../tests/scenarios/balance/heterogeneous.scn"),
+        ),
+        (
+            "One slow server (the Linkerd experiment)",
+            include_str!("../../../../tests/scenarios/balance/slow-server.scn"),
+        ),
         ("A retry storm, and a retry budget", include_str!("../../../../tests/scenarios/balance/retry-storm.scn")),
         ("Eight balancers herd under least connections", include_str!("../../../../tests/scenarios/balance/herd.scn")),
-        ("Hot keys under consistent hashing, then bounded loads", include_str!("../../../../tests/scenarios/balance/hot-keys.scn")),
-        ("Outlier ejection (Envoy's defaults)", include_str!("../../../../tests/scenarios/balance/outlier-ejection.scn")),
+        (
+            "Hot keys under consistent hashing, then bounded loads",
+            include_str!("../../../../tests/scenarios/balance/hot-keys.scn"),
+        ),
+        (
+            "Outlier ejection (Envoy's defaults)",
+            include_str!("../../../../tests/scenarios/balance/outlier-ejection.scn"),
+        ),
         ("Active health checks and a crash", include_str!("../../../../tests/scenarios/balance/health-checks.scn")),
-        ("Locality against balance: regions and k-means", include_str!("../../../../tests/scenarios/balance/locality.scn")),
+        (
+            "Locality against balance: regions and k-means",
+            include_str!("../../../../tests/scenarios/balance/locality.scn"),
+        ),
     ],
 };
 

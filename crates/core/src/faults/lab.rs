@@ -24,7 +24,7 @@ use super::churn::{binomial_at_most, Churn, ChurnConfig, DownTime};
 use super::node::{Detector, FaultsConfig, FaultsNode, FaultsNote, Status, DETECTORS};
 use super::phi::Fit;
 use crate::lab::cluster::{self, ClusterProtocol};
-use crate::lab::{Engine, FieldSpec, LabDef, MetricRole, MetricSpec, NodeView, Unit};
+use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeView, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeId, NodeStatus, Sim, Time, TraceEvent, World, MS, SEC};
@@ -117,11 +117,20 @@ pub fn kind() -> crate::scenario::LabKind {
     crate::scenario::LabKind(&LAB)
 }
 
-/// The failure-detection lab, as registered.
-pub static LAB: LabDef = LabDef {
+/// What every program knows of this lab, even one that does not run it
+/// (the registry's [`HEADS`](crate::lab::registry::HEADS)).
+pub const HEAD: LabHead = LabHead {
     name: "faults",
     title: "Failure detection",
     about: "How members find a crashed one: heartbeats with a timeout, phi accrual and SWIM; detection time against false suspicions, refutation by incarnation, and availability against the binomial model.",
+    bench: true,
+};
+
+/// The failure-detection lab, as registered.
+pub static LAB: LabDef = LabDef {
+    name: HEAD.name,
+    title: HEAD.title,
+    about: HEAD.about,
     params: &[PARAMS, NET],
     shared_verbs: SHARED_VERBS,
     verbs: VERBS,
@@ -132,18 +141,48 @@ pub static LAB: LabDef = LabDef {
     bench: Some(include_str!("../../../../tests/scenarios/faults/bench.scn")),
     experiments: super::experiments::EXPERIMENTS,
     presets: &[
-        ("A crash found by heartbeats with a fixed timeout", include_str!("../../../../tests/scenarios/faults/default.scn")),
+        (
+            "A crash found by heartbeats with a fixed timeout",
+            include_str!("../../../../tests/scenarios/faults/default.scn"),
+        ),
         ("The same crash found by phi accrual", include_str!("../../../../tests/scenarios/faults/crash-phi.scn")),
-        ("A garbage-collection pause: a short timeout suspects", include_str!("../../../../tests/scenarios/faults/gc-pause-short-timeout.scn")),
-        ("The same pause under phi accrual with an accepted pause", include_str!("../../../../tests/scenarios/faults/gc-pause-phi.scn")),
-        ("SWIM: indirect probes save a member behind a lossy link", include_str!("../../../../tests/scenarios/faults/swim-indirect.scn")),
-        ("SWIM without indirect probes: false suspicions", include_str!("../../../../tests/scenarios/faults/swim-no-indirect.scn")),
-        ("SWIM: a crash spreads to 64 members by gossip", include_str!("../../../../tests/scenarios/faults/swim-gossip.scn")),
-        ("SWIM: a paused member refutes its suspicion", include_str!("../../../../tests/scenarios/faults/swim-refute.scn")),
+        (
+            "A garbage-collection pause: a short timeout suspects",
+            include_str!("../../../../tests/scenarios/faults/gc-pause-short-timeout.scn"),
+        ),
+        (
+            "The same pause under phi accrual with an accepted pause",
+            include_str!("../../../../tests/scenarios/faults/gc-pause-phi.scn"),
+        ),
+        (
+            "SWIM: indirect probes save a member behind a lossy link",
+            include_str!("../../../../tests/scenarios/faults/swim-indirect.scn"),
+        ),
+        (
+            "SWIM without indirect probes: false suspicions",
+            include_str!("../../../../tests/scenarios/faults/swim-no-indirect.scn"),
+        ),
+        (
+            "SWIM: a crash spreads to 64 members by gossip",
+            include_str!("../../../../tests/scenarios/faults/swim-gossip.scn"),
+        ),
+        (
+            "SWIM: a paused member refutes its suspicion",
+            include_str!("../../../../tests/scenarios/faults/swim-refute.scn"),
+        ),
         ("A partition, then healing", include_str!("../../../../tests/scenarios/faults/partition.scn")),
-        ("Churn: availability against the binomial model", include_str!("../../../../tests/scenarios/faults/churn.scn")),
-        ("A rack fails: what the binomial model calls rare", include_str!("../../../../tests/scenarios/faults/rack.scn")),
-        ("The deliberate bug: stale suspicions come back", include_str!("../../../../tests/scenarios/faults/bug-stale.scn")),
+        (
+            "Churn: availability against the binomial model",
+            include_str!("../../../../tests/scenarios/faults/churn.scn"),
+        ),
+        (
+            "A rack fails: what the binomial model calls rare",
+            include_str!("../../../../tests/scenarios/faults/rack.scn"),
+        ),
+        (
+            "The deliberate bug: stale suspicions come back",
+            include_str!("../../../../tests/scenarios/faults/bug-stale.scn"),
+        ),
     ],
 };
 

@@ -88,6 +88,23 @@ pub struct Engine {
     pub also: &'static [&'static Engine],
 }
 
+/// What every program knows of a built-in lab, even one that does not run
+/// it (a browser worker links its own lab's [`LabDef`] alone): enough for a
+/// menu to name the lab and say what it shows. The lab's [`LabDef`] takes
+/// its name, title and sentence from here, so the two cannot differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LabHead {
+    /// Name in files and links.
+    pub name: &'static str,
+    /// Name for people.
+    pub title: &'static str,
+    /// One sentence on what it shows.
+    pub about: &'static str,
+    /// Whether it has a workload for the engine benchmark
+    /// ([`LabDef::bench`]; a test holds the two to agree).
+    pub bench: bool,
+}
+
 /// A lab's static description, registered in [`registry`].
 pub struct LabDef {
     /// Name in files and links (lower case, one word).

@@ -9,20 +9,36 @@
 //! [`register_engine`] and is then read, linked, replayed and drawn by the
 //! same machinery.
 //!
-//! Descriptions and engines are registered apart. Every program knows
-//! every lab's description (they are small: names, parameter tables,
-//! presets). The engines are what is large: a program with the `engines`
-//! feature (on by default: the CLI, the tests) has every built-in one,
-//! while each of the browser's lab workers turns the feature off and
-//! registers its own lab's engine alone, so the linker leaves the other
-//! simulators out of its download.
+//! Every program knows every built-in lab's head ([`HEADS`]: its name,
+//! title and one sentence, what a menu shows). A program with the
+//! `engines` feature (on by default: the CLI, the tests) also has every
+//! built-in lab's description ([`BUILT_IN`]: parameter tables, verbs,
+//! presets, experiments) and engine ([`BUILT_IN_ENGINES`]). Each of the
+//! browser's lab workers turns the feature off and registers its own lab's
+//! engine alone, which brings that lab's description with it, so the
+//! linker leaves the other labs' simulators and texts out of its download;
+//! [`catalog`] then describes the other labs by their heads.
 
 use super::catalog::{ExperimentInfo, LabInfo};
-use super::{Engine, Experiment, LabDef, RunExperiment};
+use super::{Engine, Experiment, LabDef, LabHead, RunExperiment};
 use crate::scenario::{parse_action_in, Action, LabIndex, LabKind, Scenario, ScenarioError};
 use std::sync::RwLock;
 
-/// The labs that ship, in menu order. The first is the one the app opens.
+/// The labs that ship, in menu order, as every program knows them (the
+/// first is the one the app opens).
+pub static HEADS: &[LabHead] = &[
+    crate::raft::lab::HEAD,
+    crate::paxos::lab::HEAD,
+    crate::ring::lab::HEAD,
+    crate::balance::lab::HEAD,
+    crate::locks::lab::HEAD,
+    crate::quorum::lab::HEAD,
+    crate::faults::lab::HEAD,
+];
+
+/// The labs that ship, described, in [`HEADS`]' order (with the `engines`
+/// feature).
+#[cfg(feature = "engines")]
 pub static BUILT_IN: &[&LabDef] = &[
     &crate::raft::lab::LAB,
     &crate::paxos::lab::LAB,
@@ -32,6 +48,11 @@ pub static BUILT_IN: &[&LabDef] = &[
     &crate::quorum::lab::LAB,
     &crate::faults::lab::LAB,
 ];
+
+/// The labs that ship, described: none without the `engines` feature (a
+/// program then registers the engines it runs, each with its lab).
+#[cfg(not(feature = "engines"))]
+pub static BUILT_IN: &[&LabDef] = &[];
 
 static EXTRA: RwLock<Vec<&'static LabDef>> = RwLock::new(Vec::new());
 
@@ -146,9 +167,10 @@ pub fn names() -> Vec<&'static str> {
     all().iter().map(|d| d.name).collect()
 }
 
-/// The lab the app opens with.
-pub fn default_lab() -> LabKind {
-    LabKind(BUILT_IN[0])
+/// The lab the app opens with, if this program has its description (else
+/// the first it has; `None` if it has none).
+pub fn default_lab() -> Option<LabKind> {
+    find(HEADS[0].name).or_else(|| all().first().copied()).map(LabKind)
 }
 
 /// The registered labs, as the scenario model reads against them.
@@ -200,26 +222,84 @@ pub fn find_experiment(lab: &str, name: &str) -> Result<&'static Experiment, Str
     })
 }
 
-/// Every registered lab, in menu order.
+/// Every lab, in menu order: each described lab in full, and each
+/// built-in lab this program does not describe (another browser worker's)
+/// by its head alone, with no presets or experiments: the page lists it,
+/// and that lab's own worker describes it when it opens.
 pub fn catalog() -> Vec<LabInfo> {
-    all()
-        .into_iter()
-        .map(|d| LabInfo {
-            name: d.name.into(),
-            title: d.title.into(),
-            about: d.about.into(),
-            presets: d.presets.iter().map(|p| p.0.to_string()).collect(),
-            bench: d.bench.is_some(),
-            experiments: d
-                .experiments
-                .iter()
-                .map(|e| ExperimentInfo {
-                    name: e.name.into(),
-                    about: e.about.into(),
-                    args: e.args.iter().map(|a| (a.name.into(), a.help.into(), a.default.into())).collect(),
-                    reads_run: e.reads.contains(&d.name),
-                })
-                .collect(),
-        })
-        .collect()
+    catalog_of(&all())
+}
+
+/// [`catalog`], for a program that describes the labs `described`.
+fn catalog_of(described: &[&'static LabDef]) -> Vec<LabInfo> {
+    let headed = HEADS.iter().map(|h| match described.iter().find(|d| d.name == h.name) {
+        Some(d) => info(d),
+        None => LabInfo {
+            name: h.name.into(),
+            title: h.title.into(),
+            about: h.about.into(),
+            presets: Vec::new(),
+            bench: h.bench,
+            experiments: Vec::new(),
+        },
+    });
+    let extra = described.iter().filter(|d| !HEADS.iter().any(|h| h.name == d.name)).map(|d| info(d));
+    headed.chain(extra).collect()
+}
+
+/// A described lab as the page's menus show it.
+fn info(d: &LabDef) -> LabInfo {
+    LabInfo {
+        name: d.name.into(),
+        title: d.title.into(),
+        about: d.about.into(),
+        presets: d.presets.iter().map(|p| p.0.to_string()).collect(),
+        bench: d.bench.is_some(),
+        experiments: d
+            .experiments
+            .iter()
+            .map(|e| ExperimentInfo {
+                name: e.name.into(),
+                about: e.about.into(),
+                args: e.args.iter().map(|a| (a.name.into(), a.help.into(), a.default.into())).collect(),
+                reads_run: e.reads.contains(&d.name),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(all(test, feature = "engines"))]
+mod tests {
+    use super::*;
+
+    /// A lab's head and its description say the same, in the same order:
+    /// the page's tabs (from the heads) and the lab's own worker (from its
+    /// description) must name each lab alike.
+    #[test]
+    fn heads_agree_with_descriptions() {
+        let heads: Vec<(&str, &str, &str, bool)> = HEADS.iter().map(|h| (h.name, h.title, h.about, h.bench)).collect();
+        let defs: Vec<(&str, &str, &str, bool)> =
+            BUILT_IN.iter().map(|d| (d.name, d.title, d.about, d.bench.is_some())).collect();
+        assert_eq!(heads, defs);
+    }
+
+    /// A browser worker that runs the Ring lab alone lists every lab (the
+    /// page's tabs come from it) but describes only its own: the other labs
+    /// have a title and no presets or experiments, which their own workers
+    /// give when they open.
+    #[test]
+    fn a_worker_lists_every_lab_and_describes_its_own() {
+        let ring = catalog_of(&[&crate::ring::lab::LAB]);
+        let names: Vec<&str> = ring.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, HEADS.iter().map(|h| h.name).collect::<Vec<_>>());
+        let own = ring.iter().find(|l| l.name == "ring").unwrap();
+        assert_eq!(own, &info(&crate::ring::lab::LAB));
+        assert!(!own.presets.is_empty() && !own.experiments.is_empty());
+        let raft = ring.iter().find(|l| l.name == "raft").unwrap();
+        assert_eq!((raft.title.as_str(), raft.bench), ("Raft", true));
+        assert!(raft.presets.is_empty() && raft.experiments.is_empty());
+        // With every lab described, each is in full, in menu order.
+        let full = catalog_of(BUILT_IN);
+        assert_eq!(full, BUILT_IN.iter().map(|d| info(d)).collect::<Vec<_>>());
+    }
 }

@@ -7,7 +7,7 @@ use super::keys::KeyPicker;
 use super::node::{LockMsg, LockNode, LockNote, LockTimer, Phase, Role};
 use super::{invariants, LockConfig, LOCK_SERVER, STORAGE};
 use crate::lab::cluster::{self, ClusterProtocol};
-use crate::lab::{Engine, FieldSpec, LabDef, MetricRole, MetricSpec, NodeView, Unit};
+use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeView, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{split_word, Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, Sim, Time, TraceEvent, MS, SEC};
@@ -145,11 +145,20 @@ pub fn kind() -> crate::scenario::LabKind {
     crate::scenario::LabKind(&LAB)
 }
 
-/// The Locks lab, as registered.
-pub static LAB: LabDef = LabDef {
+/// What every program knows of this lab, even one that does not run it
+/// (the registry's [`HEADS`](crate::lab::registry::HEADS)).
+pub const HEAD: LabHead = LabHead {
     name: "locks",
     title: "Locks",
     about: "Optimistic against pessimistic locking, leases that run out while a client sleeps, fencing tokens, and the herd: checked at the storage after every event.",
+    bench: true,
+};
+
+/// The Locks lab, as registered.
+pub static LAB: LabDef = LabDef {
+    name: HEAD.name,
+    title: HEAD.title,
+    about: HEAD.about,
     params: &[PARAMS, NETWORK_PARAMS],
     shared_verbs: SHARED_VERBS,
     verbs: VERBS,
@@ -160,15 +169,36 @@ pub static LAB: LabDef = LabDef {
     bench: Some(include_str!("../../../../tests/scenarios/locks/bench.scn")),
     experiments: super::experiments::EXPERIMENTS,
     presets: &[
-        ("A paused client wakes after its lease: fencing refuses its write", include_str!("../../../../tests/scenarios/locks/default.scn")),
-        ("The same pause without fencing: two holders write", include_str!("../../../../tests/scenarios/locks/bug-paused-client.scn")),
+        (
+            "A paused client wakes after its lease: fencing refuses its write",
+            include_str!("../../../../tests/scenarios/locks/default.scn"),
+        ),
+        (
+            "The same pause without fencing: two holders write",
+            include_str!("../../../../tests/scenarios/locks/bug-paused-client.scn"),
+        ),
         ("Low contention: optimistic", include_str!("../../../../tests/scenarios/locks/low-optimistic.scn")),
         ("Low contention: pessimistic", include_str!("../../../../tests/scenarios/locks/low-pessimistic.scn")),
-        ("High contention: optimistic aborts and retries", include_str!("../../../../tests/scenarios/locks/high-optimistic.scn")),
-        ("High contention: pessimistic waiters queue", include_str!("../../../../tests/scenarios/locks/high-pessimistic.scn")),
-        ("The herd: every waiter woken by each release", include_str!("../../../../tests/scenarios/locks/herd-naive.scn")),
-        ("ZooKeeper's recipe: one waiter woken per release", include_str!("../../../../tests/scenarios/locks/herd-sequential.scn")),
-        ("A lone lock server crashes: its locks are lost", include_str!("../../../../tests/scenarios/locks/lock-server-crash.scn")),
+        (
+            "High contention: optimistic aborts and retries",
+            include_str!("../../../../tests/scenarios/locks/high-optimistic.scn"),
+        ),
+        (
+            "High contention: pessimistic waiters queue",
+            include_str!("../../../../tests/scenarios/locks/high-pessimistic.scn"),
+        ),
+        (
+            "The herd: every waiter woken by each release",
+            include_str!("../../../../tests/scenarios/locks/herd-naive.scn"),
+        ),
+        (
+            "ZooKeeper's recipe: one waiter woken per release",
+            include_str!("../../../../tests/scenarios/locks/herd-sequential.scn"),
+        ),
+        (
+            "A lone lock server crashes: its locks are lost",
+            include_str!("../../../../tests/scenarios/locks/lock-server-crash.scn"),
+        ),
     ],
 };
 

@@ -11,7 +11,7 @@
 use super::invariants::Choices;
 use super::{invariants, PaxosConfig, PaxosNode, PaxosNote};
 use crate::lab::cluster::{self, ClusterProtocol};
-use crate::lab::{Engine, FieldSpec, LabDef, MetricRole, MetricSpec, NodeView, StripSpec, Unit};
+use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeView, StripSpec, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
@@ -134,11 +134,20 @@ pub fn kind() -> crate::scenario::LabKind {
     crate::scenario::LabKind(&LAB)
 }
 
-/// The Paxos lab, as registered.
-pub static LAB: LabDef = LabDef {
+/// What every program knows of this lab, even one that does not run it
+/// (the registry's [`HEADS`](crate::lab::registry::HEADS)).
+pub const HEAD: LabHead = LabHead {
     name: "paxos",
     title: "Paxos",
     about: "Basic Paxos rounds and Multi-Paxos: prepares, promises, accepts, rejections, dueling proposers, leaders and slots, checked after every event.",
+    bench: true,
+};
+
+/// The Paxos lab, as registered.
+pub static LAB: LabDef = LabDef {
+    name: HEAD.name,
+    title: HEAD.title,
+    about: HEAD.about,
     params: &[PARAMS, NETWORK],
     shared_verbs: SHARED_VERBS,
     verbs: cluster::VERBS,
@@ -150,15 +159,42 @@ pub static LAB: LabDef = LabDef {
     experiments: super::experiments::EXPERIMENTS,
     presets: &[
         ("A clean round", include_str!("../../../../tests/scenarios/paxos/default.scn")),
-        ("Dueling proposers without back-off: livelock", include_str!("../../../../tests/scenarios/paxos/dueling-livelock.scn")),
-        ("Dueling proposers with randomized back-off", include_str!("../../../../tests/scenarios/paxos/dueling-backoff.scn")),
-        ("A late proposer adopts the chosen value", include_str!("../../../../tests/scenarios/paxos/late-proposer.scn")),
-        ("An acceptor hears nothing, then catches up", include_str!("../../../../tests/scenarios/paxos/isolated-acceptor.scn")),
-        ("No majority decides nothing; a majority decides", include_str!("../../../../tests/scenarios/paxos/no-majority.scn")),
-        ("Multi-Paxos: leader change with gap filling", include_str!("../../../../tests/scenarios/paxos/leader-change.scn")),
-        ("Paxos beside Raft: a leader crash under load", include_str!("../../../../tests/scenarios/paxos/beside-raft.scn")),
-        ("Multi-Paxos: commands batched into slots under load", include_str!("../../../../tests/scenarios/paxos/batching.scn")),
-        ("The deliberate bug: a proposer ignores promises", include_str!("../../../../tests/scenarios/paxos/bug-ignore-promises.scn")),
+        (
+            "Dueling proposers without back-off: livelock",
+            include_str!("../../../../tests/scenarios/paxos/dueling-livelock.scn"),
+        ),
+        (
+            "Dueling proposers with randomized back-off",
+            include_str!("../../../../tests/scenarios/paxos/dueling-backoff.scn"),
+        ),
+        (
+            "A late proposer adopts the chosen value",
+            include_str!("../../../../tests/scenarios/paxos/late-proposer.scn"),
+        ),
+        (
+            "An acceptor hears nothing, then catches up",
+            include_str!("../../../../tests/scenarios/paxos/isolated-acceptor.scn"),
+        ),
+        (
+            "No majority decides nothing; a majority decides",
+            include_str!("../../../../tests/scenarios/paxos/no-majority.scn"),
+        ),
+        (
+            "Multi-Paxos: leader change with gap filling",
+            include_str!("../../../../tests/scenarios/paxos/leader-change.scn"),
+        ),
+        (
+            "Paxos beside Raft: a leader crash under load",
+            include_str!("../../../../tests/scenarios/paxos/beside-raft.scn"),
+        ),
+        (
+            "Multi-Paxos: commands batched into slots under load",
+            include_str!("../../../../tests/scenarios/paxos/batching.scn"),
+        ),
+        (
+            "The deliberate bug: a proposer ignores promises",
+            include_str!("../../../../tests/scenarios/paxos/bug-ignore-promises.scn"),
+        ),
     ],
 };
 

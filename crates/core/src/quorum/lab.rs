@@ -21,7 +21,7 @@
 
 use super::{Coordinator, Fanout, QuorumConfig, QuorumNode, QuorumNote, ReadRepair};
 use crate::lab::cluster::{self, ClusterProtocol};
-use crate::lab::{Engine, FieldSpec, LabDef, MetricSpec, NodeView, StripSpec, Unit};
+use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricSpec, NodeView, StripSpec, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK, PCT};
 use crate::scenario::{Scenario, SHARED_VERBS};
 use crate::sim::{Invariant, KvOp, Node, Sim, Time, TraceEvent, MS, SEC};
@@ -176,11 +176,20 @@ pub fn kind() -> crate::scenario::LabKind {
     crate::scenario::LabKind(&LAB)
 }
 
-/// The quorum lab, as registered.
-pub static LAB: LabDef = LabDef {
+/// What every program knows of this lab, even one that does not run it
+/// (the registry's [`HEADS`](crate::lab::registry::HEADS)).
+pub const HEAD: LabHead = LabHead {
     name: "quorum",
     title: "Quorum replication",
     about: "Dynamo-style replication: N replicas per key on a hash ring, reads and writes that wait for R and W of them, how stale the reads are, and what read repair, hinted handoff and anti-entropy change.",
+    bench: true,
+};
+
+/// The quorum lab, as registered.
+pub static LAB: LabDef = LabDef {
+    name: HEAD.name,
+    title: HEAD.title,
+    about: HEAD.about,
     params: &[PARAMS, NETWORK_PARAMS],
     shared_verbs: SHARED_VERBS,
     verbs: cluster::VERBS,
@@ -195,13 +204,31 @@ pub static LAB: LabDef = LabDef {
         ("R = W = 2 on N = 3: no stale read", include_str!("../../../../tests/scenarios/quorum/strict.scn")),
         ("Lossy links with read repair", include_str!("../../../../tests/scenarios/quorum/read-repair.scn")),
         ("Lossy links without read repair", include_str!("../../../../tests/scenarios/quorum/read-repair-off.scn")),
-        ("A partition with sloppy quorums: accepted, then stale", include_str!("../../../../tests/scenarios/quorum/sloppy-partition.scn")),
+        (
+            "A partition with sloppy quorums: accepted, then stale",
+            include_str!("../../../../tests/scenarios/quorum/sloppy-partition.scn"),
+        ),
         ("A replica down, without hinted handoff", include_str!("../../../../tests/scenarios/quorum/replica-down.scn")),
-        ("A replica down: hinted handoff brings it back", include_str!("../../../../tests/scenarios/quorum/hinted-handoff.scn")),
-        ("Anti-entropy catches up a replica that missed writes", include_str!("../../../../tests/scenarios/quorum/anti-entropy.scn")),
-        ("A clock behind: last writer wins loses writes", include_str!("../../../../tests/scenarios/quorum/clock-skew.scn")),
-        ("Blocking read repair: a linearizable register", include_str!("../../../../tests/scenarios/quorum/blocking-repair.scn")),
-        ("Sloppy quorum caught by the history checker", include_str!("../../../../tests/scenarios/quorum/bug-sloppy-not-linearizable.scn")),
+        (
+            "A replica down: hinted handoff brings it back",
+            include_str!("../../../../tests/scenarios/quorum/hinted-handoff.scn"),
+        ),
+        (
+            "Anti-entropy catches up a replica that missed writes",
+            include_str!("../../../../tests/scenarios/quorum/anti-entropy.scn"),
+        ),
+        (
+            "A clock behind: last writer wins loses writes",
+            include_str!("../../../../tests/scenarios/quorum/clock-skew.scn"),
+        ),
+        (
+            "Blocking read repair: a linearizable register",
+            include_str!("../../../../tests/scenarios/quorum/blocking-repair.scn"),
+        ),
+        (
+            "Sloppy quorum caught by the history checker",
+            include_str!("../../../../tests/scenarios/quorum/bug-sloppy-not-linearizable.scn"),
+        ),
     ],
 };
 

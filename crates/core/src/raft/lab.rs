@@ -18,8 +18,8 @@
 use super::{invariants, MemberChange, Members, Membership, RaftConfig, RaftNode, RaftNote, ReadPath, Role};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{
-    Engine, FieldSpec, LabDef, MetricRole, MetricSpec, NodeAction, NodeView, RoleLook, RoleStyle, StripBase, StripSpec,
-    Unit,
+    Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeAction, NodeView, RoleLook, RoleStyle, StripBase,
+    StripSpec, Unit,
 };
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK, PCT};
 use crate::scenario::{parse_one_node, split_word, Scenario, SHARED_VERBS};
@@ -125,11 +125,20 @@ pub fn kind() -> crate::scenario::LabKind {
     crate::scenario::LabKind(&LAB)
 }
 
-/// The Raft lab, as registered.
-pub static LAB: LabDef = LabDef {
+/// What every program knows of this lab, even one that does not run it
+/// (the registry's [`HEADS`](crate::lab::registry::HEADS)).
+pub const HEAD: LabHead = LabHead {
     name: "raft",
     title: "Raft",
     about: "Elections, terms, votes, log replication and commits, snapshots and membership changes, with Raft's safety properties checked after every event.",
+    bench: true,
+};
+
+/// The Raft lab, as registered.
+pub static LAB: LabDef = LabDef {
+    name: HEAD.name,
+    title: HEAD.title,
+    about: HEAD.about,
     params: &[PARAMS, NETWORK],
     shared_verbs: SHARED_VERBS,
     verbs: VERBS,
@@ -143,19 +152,49 @@ pub static LAB: LabDef = LabDef {
         ("Five servers elect a leader and replicate", include_str!("../../../../tests/scenarios/raft/default.scn")),
         ("Leader crash and re-election", include_str!("../../../../tests/scenarios/raft/leader-crash.scn")),
         ("Split vote", include_str!("../../../../tests/scenarios/raft/split-vote.scn")),
-        ("Partitioned leader rejoins with a stale log", include_str!("../../../../tests/scenarios/raft/stale-leader.scn")),
+        (
+            "Partitioned leader rejoins with a stale log",
+            include_str!("../../../../tests/scenarios/raft/stale-leader.scn"),
+        ),
         ("Figure 8: committing an old term's entry", include_str!("../../../../tests/scenarios/raft/figure-8.scn")),
         ("Churn on a lossy, slow network", include_str!("../../../../tests/scenarios/raft/lossy-network.scn")),
-        ("Figure 8 with a deliberate bug: watch a checker stop it", include_str!("../../../../tests/scenarios/raft/bug-figure-8.scn")),
-        ("Figure 16: time to a new leader, swept in Tune", include_str!("../../../../tests/scenarios/raft/figure-16.scn")),
-        ("§7: a follower down long enough to need a snapshot", include_str!("../../../../tests/scenarios/raft/snapshot-catch-up.scn")),
-        ("Growing the cluster from 3 to 5 under load", include_str!("../../../../tests/scenarios/raft/grow-3-to-5.scn")),
+        (
+            "Figure 8 with a deliberate bug: watch a checker stop it",
+            include_str!("../../../../tests/scenarios/raft/bug-figure-8.scn"),
+        ),
+        (
+            "Figure 16: time to a new leader, swept in Tune",
+            include_str!("../../../../tests/scenarios/raft/figure-16.scn"),
+        ),
+        (
+            "§7: a follower down long enough to need a snapshot",
+            include_str!("../../../../tests/scenarios/raft/snapshot-catch-up.scn"),
+        ),
+        (
+            "Growing the cluster from 3 to 5 under load",
+            include_str!("../../../../tests/scenarios/raft/grow-3-to-5.scn"),
+        ),
         ("Removing the leader", include_str!("../../../../tests/scenarios/raft/remove-leader.scn")),
-        ("A removed server keeps timing out (disruptive server)", include_str!("../../../../tests/scenarios/raft/disruptive-server.scn")),
-        ("The disruptive server, with the minimum-election-timeout guard", include_str!("../../../../tests/scenarios/raft/disruptive-server-guarded.scn")),
-        ("Local reads at a leader cut off from the majority: not linearizable", include_str!("../../../../tests/scenarios/raft/bug-local-reads-cut-off-leader.scn")),
-        ("ReadIndex on the same partition stays linearizable", include_str!("../../../../tests/scenarios/raft/read-index-cut-off-leader.scn")),
-        ("Lease reads past their bound go stale", include_str!("../../../../tests/scenarios/raft/lease-beyond-bound.scn")),
+        (
+            "A removed server keeps timing out (disruptive server)",
+            include_str!("../../../../tests/scenarios/raft/disruptive-server.scn"),
+        ),
+        (
+            "The disruptive server, with the minimum-election-timeout guard",
+            include_str!("../../../../tests/scenarios/raft/disruptive-server-guarded.scn"),
+        ),
+        (
+            "Local reads at a leader cut off from the majority: not linearizable",
+            include_str!("../../../../tests/scenarios/raft/bug-local-reads-cut-off-leader.scn"),
+        ),
+        (
+            "ReadIndex on the same partition stays linearizable",
+            include_str!("../../../../tests/scenarios/raft/read-index-cut-off-leader.scn"),
+        ),
+        (
+            "Lease reads past their bound go stale",
+            include_str!("../../../../tests/scenarios/raft/lease-beyond-bound.scn"),
+        ),
         ("Follower reads and their staleness", include_str!("../../../../tests/scenarios/raft/follower-reads.scn")),
     ],
 };

@@ -10,7 +10,7 @@
 //! runs with the same fingerprint placed every key the same way.
 
 use super::{Algorithm, ChangeReport, HashKind, KeyDistribution, RingChange, RingError, RingModel, RingParams};
-use crate::lab::{Engine, Frame, LabDef, MetricSpec, Model, Schema, Unit, FULL_LOG_LINES};
+use crate::lab::{Engine, Frame, LabDef, LabHead, MetricSpec, Model, Schema, Unit, FULL_LOG_LINES};
 use crate::scenario::params::{p, Kind, ParamSpec, PCT};
 use crate::scenario::{check_node, parse_node, parse_one_node, parse_u32, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{Fingerprint, Time};
@@ -198,11 +198,20 @@ pub fn kind() -> crate::scenario::LabKind {
     crate::scenario::LabKind(&LAB)
 }
 
-/// The Ring lab, as registered.
-pub static LAB: LabDef = LabDef {
+/// What every program knows of this lab, even one that does not run it
+/// (the registry's [`HEADS`](crate::lab::registry::HEADS)).
+pub const HEAD: LabHead = LabHead {
     name: "ring",
     title: "Ring",
     about: "Consistent-hash placement: add, fail and remove servers and see which keys move, under seven algorithms.",
+    bench: false,
+};
+
+/// The Ring lab, as registered.
+pub static LAB: LabDef = LabDef {
+    name: HEAD.name,
+    title: HEAD.title,
+    about: HEAD.about,
     params: &[PARAMS],
     shared_verbs: &["crash", "restart", "set"],
     verbs: VERBS,
