@@ -170,6 +170,24 @@ test('on a phone the drawing and the diagram are on the first screen under a pre
   }
 });
 
+// Issue 18 ("The page as a newcomer meets it": at 1280×800 the drawing is on
+// the first screen). With seven lab tabs the header wrapped to a second line
+// (Files, Copy link, Embed and ? alone on it) and pushed the drawing 48 px
+// lower; a laptop's width holds it on one line, every tab and the scenario
+// menu included.
+test('at 1280×800 the header is one line with every lab\'s tab', async () => {
+  const { page, errors } = await open('');
+  await page.locator('button.tab').first().waitFor();
+  const tops = await page.$$eval('.app header > *', (els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+  const tabs = await page.locator('button.tab').count();
+  assert.equal(tabs, 7, 'seven labs');
+  assert.ok(Math.max(...tops) - Math.min(...tops) <= 8, `the header's parts start at ${tops.join(', ')} px: one line`);
+  const header = await page.locator('.app header').boundingBox();
+  assert.ok(header.height < 60, `the header is ${header.height} px high`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 // Issue 18 ("Stories"): a caption is part of the moment; a picture shared
 // from the page must tell it too. The drawing's and the diagram's SVG and
 // PNG exports carry the caption in force as a line of text under the

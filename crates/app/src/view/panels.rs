@@ -614,7 +614,7 @@ pub fn Presets(props: &PresetsProps) -> Html {
     html! {
         <label class="presets">{ "Scenario " }
             <select key={info.name.clone()} aria-label="Preset scenario" {onchange}>
-                <option value="" selected=true disabled=true>{ "Open a classic situation…" }</option>
+                <option value="" selected=true disabled=true>{ "Pick a story…" }</option>
                 { for info.presets.iter().map(|t| html! { <option value={t.clone()}>{ t }</option> }) }
             </select>
         </label>
