@@ -1,4 +1,4 @@
-//! The Locks lab's three checkers, each shown to fail on a hand-built
+//! The Locks lab's four checkers, each shown to fail on a hand-built
 //! sequence of storage notes that breaks its property and to pass a
 //! harmless one; then the two paused-client presets end as they say.
 //!
@@ -12,7 +12,7 @@
 
 mod locks_common;
 
-use clusterscope_core::locks::invariants::{Fencing, LostUpdate, MutualExclusion};
+use clusterscope_core::locks::invariants::{Fencing, LostUpdate, MutualExclusion, UniqueTokens};
 use clusterscope_core::locks::{LockNode, LockNote};
 use clusterscope_core::sim::{Invariant, TraceEvent, World};
 use locks_common::{metric, run};
@@ -36,6 +36,22 @@ fn check(inv: &mut dyn Invariant<LockNode>, notes: Vec<LockNote>) -> Result<(), 
         inv.check(&world, &[note(i as u64, n)])?;
     }
     Ok(())
+}
+
+// Unique tokens: the lock service granted key 0's lock to S3 under token
+// 8, then (a server that applied an entry Raft never committed, say) to
+// S4 under the same token 8. A token names one grant (Chubby's
+// sequencers; Raft §5.4.3 makes every server's grant at index 8 the same).
+#[test]
+fn unique_tokens_fails_when_one_token_is_granted_twice() {
+    let grant = |client, key, token| LockNote::Granted { client, key, token };
+    let err = check(&mut UniqueTokens::default(), vec![grant(2, 0, 8), grant(3, 0, 8)]).expect_err("token 8 twice");
+    assert!(err.contains("key 0's lock to S4 under token 8, which was granted to S3 already"), "{err}");
+    // Harmless: one grant noted by two leaders; one token on two keys (an
+    // expiry's entry may free and grant several); tokens in order.
+    check(&mut UniqueTokens::default(), vec![grant(2, 0, 8), grant(2, 0, 8)]).expect("the same grant");
+    check(&mut UniqueTokens::default(), vec![grant(2, 0, 8), grant(3, 1, 8)]).expect("two keys");
+    check(&mut UniqueTokens::default(), vec![grant(2, 0, 8), grant(3, 0, 9)]).expect("in order");
 }
 
 // Fencing: a storage that checks tokens saw token 5 on key 0 (S4's read),

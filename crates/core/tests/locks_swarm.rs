@@ -19,9 +19,21 @@
 //! faults. And once everything is healed, transactions commit again
 //! (liveness, checked in a separate phase as in the VOPR).
 //!
+//! The same swarm runs again with the lock service replicated by Raft
+//! (`service raft`, 3 or 5 lock servers), the lock servers crashing,
+//! restarting and cut off by partitions among the faults. Where that
+//! expectation comes from: Raft's State Machine Safety (Ongaro and
+//! Ousterhout, §5.4.3) makes every lock server apply the same commands in
+//! the same order, so a grant's token (its entry's index) names one
+//! holder, whichever server was leading (the "Unique tokens" checker);
+//! with fencing on, the three checkers at the storage hold as above.
+//! And once a majority of lock servers is up and connected, a leader is
+//! elected and transactions commit again (§5.2).
+//!
 //! A failure prints the seed and the command that replays it:
 //! `SWARM_SEED=<seed> cargo test -p clusterscope-core --test locks_swarm`.
-//! `SWARM_SEEDS=<n>` runs seeds `0..n` instead of the default 1,000.
+//! `SWARM_SEEDS=<n>` runs seeds `0..n` instead of the default 1,000 (of
+//! each service).
 
 mod locks_common;
 
@@ -31,12 +43,14 @@ use locks_common::{metric, run};
 const DEFAULT_SEEDS: u64 = 1_000;
 const SHARDS: u64 = 4;
 
-/// The scenario seed `seed` draws.
-fn scenario(seed: u64) -> String {
-    let mut r = Rng::stream(seed, StreamKind::Lab, 4_242);
+/// The scenario seed `seed` draws, with the single lock server or, if
+/// `raft`, the lock service replicated by Raft.
+fn scenario(seed: u64, raft: bool) -> String {
+    let mut r = Rng::stream(seed, StreamKind::Lab, if raft { 4_343 } else { 4_242 });
     let mut pick = |lo: u64, hi: u64| r.range(lo, hi);
     let clients = pick(2, 8);
-    let nodes = clients + 2;
+    let servers = if raft { [3, 5][pick(0, 1) as usize] } else { 1 };
+    let nodes = clients + 1 + servers;
     let lat_min = pick(1, 20);
     let lat_max = lat_min + pick(0, 40);
     // A lease shorter than a few round trips expires before any lock is
@@ -59,18 +73,23 @@ fn scenario(seed: u64) -> String {
         ["on", "off"][pick(0, 1) as usize],
         pick(0, 100_000),
     );
+    if raft {
+        t.push_str(&format!("service raft\nlock_servers {servers}\n"));
+    }
+    // Lock server S(2 + i): any of them.
+    let server = |pick: &mut dyn FnMut(u64, u64) -> u64| if servers == 1 { 2 } else { 2 + pick(0, servers - 1) };
     let mut at = 0;
     for _ in 0..pick(4, 14) {
         at += pick(50_000, 600_000);
         if at >= 5_000_000 {
             break;
         }
-        let client = pick(3, nodes);
+        let client = pick(2 + servers, nodes);
         let action = match pick(0, 9) {
             0 | 1 => format!("pause S{client}"),
             2 => format!("resume S{client}"),
-            3 => "crash S2".to_string(),
-            4 => "restart S2".to_string(),
+            3 => format!("crash S{}", server(&mut pick)),
+            4 => format!("restart S{}", server(&mut pick)),
             5 => format!("crash S{}", [1, client][pick(0, 1) as usize]),
             6 => format!("restart S{}", [1, client][pick(0, 1) as usize]),
             7 => {
@@ -94,8 +113,8 @@ fn scenario(seed: u64) -> String {
     t
 }
 
-fn run_seed(seed: u64) -> Result<(), String> {
-    let text = scenario(seed);
+fn run_seed(seed: u64, raft: bool) -> Result<(), String> {
+    let text = scenario(seed, raft);
     let mut faulty = run(&format!("{text}until 5s\n"));
     if let Some(v) = faulty.violation_text() {
         return Err(format!("{v}\n{text}"));
@@ -120,12 +139,13 @@ fn seeds(shard: u64) -> Vec<u64> {
     (0..count).filter(|s| s % SHARDS == shard).collect()
 }
 
-fn run_shard(shard: u64) {
+fn run_shard(shard: u64, raft: bool) {
     let mut failures = Vec::new();
     for seed in seeds(shard) {
-        if let Err(e) = run_seed(seed) {
+        if let Err(e) = run_seed(seed, raft) {
+            let test = if raft { "raft_swarm" } else { "swarm_shard" };
             failures.push(format!(
-                "seed {seed}: {e}\nreplay: SWARM_SEED={seed} cargo test -p clusterscope-core --test locks_swarm"
+                "seed {seed}: {e}\nreplay: SWARM_SEED={seed} cargo test -p clusterscope-core --test locks_swarm {test}"
             ));
         }
     }
@@ -136,23 +156,47 @@ fn run_shard(shard: u64) {
 // seeds 0..1000, or SWARM_SEEDS / SWARM_SEED).
 #[test]
 fn swarm_shard_0() {
-    run_shard(0);
+    run_shard(0, false);
 }
 
 // Swarm, shard 1 of 4.
 #[test]
 fn swarm_shard_1() {
-    run_shard(1);
+    run_shard(1, false);
 }
 
 // Swarm, shard 2 of 4.
 #[test]
 fn swarm_shard_2() {
-    run_shard(2);
+    run_shard(2, false);
 }
 
 // Swarm, shard 3 of 4.
 #[test]
 fn swarm_shard_3() {
-    run_shard(3);
+    run_shard(3, false);
+}
+
+// Swarm of the lock service on Raft, shard 0 of 4.
+#[test]
+fn raft_swarm_shard_0() {
+    run_shard(0, true);
+}
+
+// Swarm of the lock service on Raft, shard 1 of 4.
+#[test]
+fn raft_swarm_shard_1() {
+    run_shard(1, true);
+}
+
+// Swarm of the lock service on Raft, shard 2 of 4.
+#[test]
+fn raft_swarm_shard_2() {
+    run_shard(2, true);
+}
+
+// Swarm of the lock service on Raft, shard 3 of 4.
+#[test]
+fn raft_swarm_shard_3() {
+    run_shard(3, true);
 }

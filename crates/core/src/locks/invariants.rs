@@ -7,19 +7,27 @@
 //! | Fencing | the storage, checking tokens, accepts a write whose token is below one it has seen on that key | Kleppmann, "How to do distributed locking" (2016), fencing; Chubby's sequencers (Burrows, OSDI 2006, §2.4) |
 //! | Mutual exclusion | the storage accepts a write under a lock's token after it accepted a write under a later token of that key's lock: the older holder wrote after the newer one did, so their critical sections overlapped | the purpose of a lock; Kleppmann's Figure 1 (client 1 paused past its lease) |
 //! | Lost update | a read-modify-write commits although the key changed since its read | Berenson et al., "A Critique of ANSI SQL Isolation Levels" (1995), P4 |
+//! | Unique tokens | the lock service grants one key's lock to two clients under one token | a token names one grant (Chubby's sequencers); with the service on Raft, a token is a log index, and State Machine Safety (Raft §5.4.3) makes every server that applies that index make the same grant |
 //!
 //! Fencing only fails if the storage's check is buggy (no preset can
-//! break it); the tests feed it a hand-built sequence. Each checker keeps
+//! break it); the tests feed it a hand-built sequence. Unique tokens reads
+//! the lock service's grants instead: two servers that both led may both
+//! note one grant, which is the same grant. Each checker keeps
 //! one small record per key it has seen (bounded by the keys).
 
 use super::node::{LockNode, LockNote};
 use crate::sim::{Invariant, NodeId, TraceEvent, World};
 use std::collections::BTreeMap;
 
-/// The three checkers, in the order they are asked (the first that fails
+/// The four checkers, in the order they are asked (the first that fails
 /// names the violation).
 pub fn invariants() -> Vec<Box<dyn Invariant<LockNode>>> {
-    vec![Box::<Fencing>::default(), Box::<MutualExclusion>::default(), Box::new(LostUpdate)]
+    vec![
+        Box::<Fencing>::default(),
+        Box::<MutualExclusion>::default(),
+        Box::new(LostUpdate),
+        Box::<UniqueTokens>::default(),
+    ]
 }
 
 fn storage_notes(events: &[TraceEvent<LockNode>]) -> impl Iterator<Item = &LockNote> {
@@ -157,5 +165,60 @@ impl Invariant<LockNode> for LostUpdate {
 
     fn clone_box(&self) -> Box<dyn Invariant<LockNode>> {
         Box::new(*self)
+    }
+}
+
+/// Unique tokens: no two clients are granted one key's lock under the same
+/// token, whichever lock server granted it.
+#[derive(Clone, Debug, Default)]
+pub struct UniqueTokens {
+    /// Per key, the latest grants: token and holder (the last
+    /// [`UniqueTokens::KEEP`]).
+    grants: BTreeMap<u32, std::collections::VecDeque<(u64, NodeId)>>,
+}
+
+impl UniqueTokens {
+    /// Grants remembered per key: a leader that was cut off applies what
+    /// it missed within a few dozen grants of the key.
+    pub const KEEP: usize = 64;
+}
+
+impl Invariant<LockNode> for UniqueTokens {
+    fn name(&self) -> &'static str {
+        "Unique tokens"
+    }
+
+    fn check(&mut self, _: &World<'_, LockNode>, events: &[TraceEvent<LockNode>]) -> Result<(), String> {
+        for ev in events {
+            let TraceEvent::Note { node, note: LockNote::Granted { client, key, token }, .. } = ev else { continue };
+            let (client, key, token) = (*client, *key, *token);
+            let seen = self.grants.entry(key).or_default();
+            match seen.iter().find(|(t, _)| *t == token) {
+                Some(&(_, other)) if other != client => {
+                    return Err(format!(
+                        "{} granted key {key}'s lock to {} under token {token}, which was granted to {} already",
+                        s(*node),
+                        s(client),
+                        s(other)
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    if seen.len() == Self::KEEP {
+                        seen.pop_front();
+                    }
+                    seen.push_back((token, client));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn clone_box(&self) -> Box<dyn Invariant<LockNode>> {
+        Box::new(self.clone())
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.grants.values().map(|g| 48 + g.len() * 16).sum()
     }
 }

@@ -5,9 +5,10 @@
 
 use super::keys::KeyPicker;
 use super::node::{LockMsg, LockNode, LockNote, LockTimer, Phase, Role};
-use super::{invariants, LockConfig, LOCK_SERVER, STORAGE};
+use super::{invariants, LockConfig, Service, LOCK_SERVER, STORAGE};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeView, Unit};
+use crate::raft::{RaftNote, Role as RaftRole};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{split_word, Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, Sim, Time, TraceEvent, MS, SEC};
@@ -21,6 +22,8 @@ const S: i64 = SEC as i64;
 pub const STRATEGIES: &[&str] = &["pessimistic", "optimistic"];
 /// The waiting recipes, as files write them.
 pub const RECIPES: &[&str] = &["sequential", "naive"];
+/// The lock services, as files write them.
+pub const SERVICES: &[&str] = &["single", "raft"];
 
 /// Parameters of the Locks lab.
 pub const PARAMS: &[ParamSpec] = &[
@@ -54,6 +57,26 @@ pub const PARAMS: &[ParamSpec] = &[
         0,
         1,
         0,
+        false,
+    ),
+    p(
+        "service",
+        "Lock service",
+        "single: one lock server, its locks in its memory; raft: lock servers that commit every acquire, release, keep-alive and session expiry through the Raft log, each grant's token the log index that granted it",
+        Kind::Choice(SERVICES),
+        0,
+        1,
+        0,
+        false,
+    ),
+    p(
+        "lock_servers",
+        "Lock servers",
+        "servers of the replicated lock service (S2 and up; a majority must be up and connected)",
+        Kind::Count,
+        1,
+        7,
+        3,
         false,
     ),
     p(
@@ -136,8 +159,16 @@ fn check(scn: &Scenario) -> Result<(), String> {
     cluster::check_network(scn)
 }
 
+fn lock_servers(scn: &Scenario) -> u32 {
+    if scn.get("service") == 1 {
+        scn.get("lock_servers").clamp(1, 7) as u32
+    } else {
+        1
+    }
+}
+
 fn nodes(scn: &Scenario) -> u32 {
-    scn.get("clients").clamp(1, 200) as u32 + 2
+    scn.get("clients").clamp(1, 200) as u32 + 1 + lock_servers(scn)
 }
 
 /// The Locks lab's handle, for scenarios built in code.
@@ -199,6 +230,14 @@ pub static LAB: LabDef = LabDef {
             "A lone lock server crashes: its locks are lost",
             include_str!("../../../../tests/scenarios/locks/lock-server-crash.scn"),
         ),
+        (
+            "The lock service on Raft: its leader crashes, the lock survives",
+            include_str!("../../../../tests/scenarios/locks/raft-leader-crash.scn"),
+        ),
+        (
+            "The lock service on Raft: a partition expires the holder's session, fencing refuses its late write",
+            include_str!("../../../../tests/scenarios/locks/raft-partition-expiry.scn"),
+        ),
     ],
 };
 
@@ -221,6 +260,8 @@ pub fn lock_config(scn: &Scenario) -> LockConfig {
         heartbeat: g("heartbeat"),
         backoff: g("backoff"),
         resend: g("resend"),
+        service: if g("service") == 1 { Service::Raft } else { Service::Single },
+        servers: lock_servers(scn),
     }
 }
 
@@ -256,6 +297,13 @@ pub struct LocksTracker {
     pub refused_reads: u64,
     /// Locks held when the lock server crashed.
     pub locks_lost: u64,
+    /// Messages among the servers of the replicated lock service (Raft's).
+    pub raft_msgs: u64,
+    /// Elections won in the replicated lock service.
+    pub leaders_elected: u64,
+    /// Per key, the last token whose grant and release were counted (a
+    /// replicated service's old and new leader may both apply one entry).
+    counted: std::collections::BTreeMap<u32, (u64, u64)>,
     held: u64,
     /// The last step's most telling note, for the narration.
     said: Option<String>,
@@ -280,6 +328,9 @@ impl Default for LocksTracker {
             refused_writes: 0,
             refused_reads: 0,
             locks_lost: 0,
+            raft_msgs: 0,
+            leaders_elected: 0,
+            counted: Default::default(),
             held: 0,
             said: None,
         }
@@ -317,6 +368,15 @@ const KINDS: &[(&str, &str, bool, bool)] = &[
     ("WriteOk", "#8a6ad0", true, false),
     ("Refused", "#e05a5a", true, false),
     ("CasFailed", "#e05a5a", true, false),
+    ("NotLeader", "#9aa3b2", true, false),
+    ("PreVote", "#d58ad8", false, false),
+    ("PreVoteReply", "#d58ad8", true, false),
+    ("RequestVote", "#d58ad8", false, false),
+    ("RequestVoteReply", "#d58ad8", true, false),
+    ("AppendEntries", "#6a3fb8", false, false),
+    ("AppendEntriesReply", "#6a3fb8", true, false),
+    ("RaftHeartbeat", "#b9a6e3", false, true),
+    ("RaftHeartbeatReply", "#b9a6e3", true, true),
 ];
 
 const NONE: i64 = i64::MIN;
@@ -344,6 +404,9 @@ impl ClusterProtocol for LockNode {
         ("holding", "#2e9d5b"),
         ("in a transaction", "#4a78c2"),
         ("backing off", "#e05a5a"),
+        ("lock service leader", "#6a3fb8"),
+        ("lock service follower", "#b9a6e3"),
+        ("lock service candidate", "#d58ad8"),
     ];
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
     const NOTES: &'static [(&'static str, &'static str, bool)] = &[
@@ -357,6 +420,8 @@ impl ClusterProtocol for LockNode {
         ("CasConflict", "#f08030", false),
         ("Committed", "#2e9d5b", false),
         ("Aborted", "#f08030", false),
+        ("BecameLeader", "#6a3fb8", true),
+        ("SteppedDown", "#e08080", false),
     ];
 
     fn fields() -> Vec<FieldSpec> {
@@ -383,6 +448,16 @@ impl ClusterProtocol for LockNode {
                 v.role = 1;
                 let held = ls.locks.values().filter(|l| l.holder.is_some()).count();
                 v.fields = vec![NONE, ls.next_token.saturating_sub(1) as i64, NONE, NONE, NONE, held as i64];
+            }
+            Role::Replica(r) => {
+                v.role = match r.raft.role() {
+                    RaftRole::Leader => 7,
+                    RaftRole::Follower => 8,
+                    RaftRole::Candidate | RaftRole::PreCandidate => 9,
+                };
+                let held = r.table.locks.values().filter(|l| l.holder.is_some()).count();
+                let top = r.table.locks.values().filter_map(|l| l.holder).map(|h| h.1).max();
+                v.fields = vec![NONE, top.map_or(NONE, |t| t as i64), NONE, NONE, NONE, held as i64];
             }
             Role::Client(c) => {
                 let optimistic = node.state.config().optimistic;
@@ -431,15 +506,19 @@ impl ClusterProtocol for LockNode {
             m("refused_reads", "Stale reads refused", Unit::Count, false),
             m("lease_expiries", "Leases run out holding a lock", Unit::Count, false),
             m("locks_lost", "Locks lost in lock server crashes", Unit::Count, false),
+            m("raft_msgs", "Messages among lock servers (Raft)", Unit::Count, false),
+            m("leaders_elected", "Lock service leaders elected", Unit::Count, false),
             m("violations", "Violations", Unit::Count, false),
         ]
     }
 
     fn observe(t: &mut LocksTracker, sim: &Sim<Self>) {
         t.said = None;
+        let single = sim.protocol_config().service == Service::Single;
         for ev in sim.last_events() {
             match ev {
                 TraceEvent::Sent { msg, copy: false, .. } => match msg {
+                    LockMsg::Raft(_) => t.raft_msgs += 1,
                     LockMsg::Heartbeat { .. } | LockMsg::HeartbeatAck { .. } => {}
                     // Counted when it arrives (below): a release is the
                     // lock server's, and a run may end with one in flight.
@@ -452,7 +531,7 @@ impl ClusterProtocol for LockNode {
                     | LockMsg::Gone { .. } => t.acquire_msgs += 1,
                     _ => {}
                 },
-                TraceEvent::Fault { fault: Fault::Crash(n), .. } if *n == LOCK_SERVER => {
+                TraceEvent::Fault { fault: Fault::Crash(n), .. } if single && *n == LOCK_SERVER => {
                     t.locks_lost += t.held;
                     if t.held > 0 {
                         t.said = Some(format!(
@@ -496,6 +575,8 @@ impl ClusterProtocol for LockNode {
             t.refused_reads as f64,
             t.expiries as f64,
             t.locks_lost as f64,
+            t.raft_msgs as f64,
+            t.leaders_elected as f64,
             f64::from(u8::from(sim.violation().is_some())),
         ]);
     }
@@ -516,6 +597,11 @@ impl LocksTracker {
                 let _ = self.waits.record(wait.max(1));
             }
             LockNote::Granted { client, key, token } => {
+                let counted = self.counted.entry(key).or_default();
+                if token <= counted.0 {
+                    return;
+                }
+                counted.0 = token;
                 self.grants += 1;
                 self.held += 1;
                 self.said.get_or_insert(format!(
@@ -524,6 +610,11 @@ impl LocksTracker {
                 ));
             }
             LockNote::Released { client, key, token, waiters, expired } => {
+                let counted = self.counted.entry(key).or_default();
+                if token <= counted.1 {
+                    return;
+                }
+                counted.1 = token;
                 self.releases += 1;
                 self.held = self.held.saturating_sub(1);
                 self.waiters_at_release += u64::from(waiters);
@@ -545,6 +636,13 @@ impl LocksTracker {
                 ));
             }
             LockNote::ReadRefused { .. } => self.refused_reads += 1,
+            LockNote::Raft(RaftNote::BecameLeader { term }) => {
+                self.leaders_elected += 1;
+                self.said = Some(format!(
+                    "{} leads the lock service (term {term}): every acquire, release and keep-alive now goes through its log",
+                    s(node)
+                ));
+            }
             LockNote::WriteAccepted { client, key, token, .. } if node == STORAGE && token > 0 => {
                 self.said.get_or_insert(format!(
                     "The storage accepts {}'s write to key {key} under token {token}",

@@ -28,13 +28,26 @@
 //! took the lock, and write anyway (Kleppmann, "How to do distributed
 //! locking", 2016). The checkers in [`invariants`] watch the storage.
 //!
-//! Servers: S1 is the storage, S2 the lock server, S3 and up the clients.
+//! The lock service is one of two, selectable:
+//!
+//! * **A single lock server** (S2): locks and sessions in its memory, the
+//!   next token on its disk. A crash loses every lock.
+//! * **A lock service replicated by Raft** (S2 to S(1+k), see [`service`]):
+//!   each server holds a [`RaftNode`](crate::raft::RaftNode) of the Raft
+//!   lab, and acquire, release, keep-alive and session expiry are commands
+//!   committed through its log before they take effect; a grant's fencing
+//!   token is the log index of the entry that granted it. Clients find the
+//!   leader by redirects and retries. This is how Chubby, ZooKeeper and
+//!   etcd keep locks through the crash of a server.
+//!
+//! Servers: S1 is the storage, then the lock servers, then the clients.
 
 pub mod experiments;
 pub mod invariants;
 pub mod keys;
 pub mod lab;
 pub mod node;
+pub mod service;
 
 pub use invariants::invariants;
 pub use keys::KeyPicker;
@@ -45,10 +58,17 @@ use std::sync::Arc;
 
 /// The storage server.
 pub const STORAGE: NodeId = 0;
-/// The lock server.
+/// The lock server (the first of them, when the service is replicated).
 pub const LOCK_SERVER: NodeId = 1;
-/// The first client.
-pub const FIRST_CLIENT: NodeId = 2;
+
+/// Which lock service hands out the locks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// One lock server, no replication.
+    Single,
+    /// Lock servers replicating their state through Raft's log.
+    Raft,
+}
 
 /// The lab's configuration, shared by every node.
 #[derive(Clone, Debug)]
@@ -77,16 +97,40 @@ pub struct LockConfig {
     pub backoff: Time,
     /// How long a client waits for an answer before sending again.
     pub resend: Time,
+    /// The lock service.
+    pub service: Service,
+    /// Lock servers (1 for the single lock server).
+    pub servers: u32,
 }
 
 impl LockConfig {
     /// Whether node `id` is a client.
     pub fn is_client(&self, id: NodeId) -> bool {
-        id >= FIRST_CLIENT
+        id >= self.first_client()
+    }
+
+    /// Whether node `id` is a lock server.
+    pub fn is_lock_server(&self, id: NodeId) -> bool {
+        (LOCK_SERVER..self.first_client()).contains(&id)
+    }
+
+    /// The first client: right after the lock servers.
+    pub fn first_client(&self) -> NodeId {
+        LOCK_SERVER + self.servers
     }
 
     /// Number of servers in all.
     pub fn nodes(&self) -> u32 {
-        self.clients + FIRST_CLIENT
+        self.clients + self.first_client()
+    }
+
+    /// The lock server after `id`, round the service (a client that hears
+    /// nothing tries the next one).
+    pub fn next_server(&self, id: NodeId) -> NodeId {
+        if id + 1 >= self.first_client() || id < LOCK_SERVER {
+            LOCK_SERVER
+        } else {
+            id + 1
+        }
     }
 }

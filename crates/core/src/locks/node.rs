@@ -1,5 +1,9 @@
 //! The three kinds of server of the Locks lab, as one protocol: the
-//! storage (S1), the lock server (S2) and the clients (S3 and up).
+//! storage (S1), the lock server (S2; or S2 to S(1+k) replicating it by
+//! Raft, see [`super::service`]) and the clients (after the lock servers).
+//! A client asks the lock server it believes leads; one that does not
+//! lead answers `NotLeader` with the leader it knows, and a client that
+//! hears nothing tries the next lock server.
 //!
 //! Everything a client sends, it sends again after `resend` until it hears
 //! back, so a lost message costs time, not the transaction; the storage
@@ -7,7 +11,9 @@
 //! way (a duplicated write is applied once).
 
 use super::keys::exponential;
-use super::{LockConfig, FIRST_CLIENT, LOCK_SERVER, STORAGE};
+use super::service::{Ask, Replica};
+use super::{LockConfig, Service, LOCK_SERVER, STORAGE};
+use crate::raft::{RaftDurable, RaftMsg, RaftNote, RaftTimer};
 use crate::sim::{Ctx, Fingerprint, NodeId, Observable, Protocol, RequestId, Time};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
@@ -61,6 +67,11 @@ pub enum LockMsg {
     Refused { key: u32, op: u64, seen: u64 },
     /// Storage: the compare-and-set failed, the key is at `version`.
     CasFailed { key: u32, op: u64, version: u64 },
+    /// A lock server of the replicated service that does not lead: ask
+    /// `leader` (if it knows one).
+    NotLeader { leader: Option<NodeId> },
+    /// Between the lock servers of the replicated service: Raft.
+    Raft(RaftMsg),
 }
 
 impl LockMsg {
@@ -98,12 +109,24 @@ impl Observable for LockMsg {
             LockMsg::WriteOk { .. } => "WriteOk",
             LockMsg::Refused { .. } => "Refused",
             LockMsg::CasFailed { .. } => "CasFailed",
+            LockMsg::NotLeader { .. } => "NotLeader",
+            LockMsg::Raft(m) => match m.kind() {
+                "Heartbeat" => "RaftHeartbeat",
+                "HeartbeatReply" => "RaftHeartbeatReply",
+                k => k,
+            },
         }
     }
 
     fn digest(&self, fp: &mut Fingerprint) {
         let b = |v: bool| u64::from(v);
         let words: [u64; 5] = match *self {
+            LockMsg::Raft(ref m) => {
+                fp.u64(18);
+                m.digest(fp);
+                return;
+            }
+            LockMsg::NotLeader { leader } => [19, leader.map_or(0, |l| u64::from(l) + 1), 0, 0, 0],
             LockMsg::Acquire { key, op, woken } => [1, key.into(), b(woken), op, 0],
             LockMsg::Granted { key, op, token, woken } => [2, key.into(), token, b(woken), op],
             LockMsg::Queued { key, op, ahead, woken } => [3, key.into(), ahead.into(), b(woken), op],
@@ -132,6 +155,9 @@ impl Observable for LockMsg {
     }
 
     fn describe(&self, out: &mut String) {
+        if let LockMsg::Raft(m) = self {
+            return m.describe(out);
+        }
         out.push_str(self.kind());
         let w =
             if self.woken() && !matches!(self, LockMsg::Wake { .. } | LockMsg::Check { .. }) { " woken" } else { "" };
@@ -157,6 +183,9 @@ impl Observable for LockMsg {
             LockMsg::WriteOk { key, version, .. } => write!(out, " k{key} now v{version}"),
             LockMsg::Refused { key, seen, .. } => write!(out, " k{key} saw token {seen}"),
             LockMsg::CasFailed { key, version, .. } => write!(out, " k{key} is at v{version}"),
+            LockMsg::NotLeader { leader: Some(l) } => write!(out, " ask S{}", l + 1),
+            LockMsg::NotLeader { leader: None } => Ok(()),
+            LockMsg::Raft(_) => Ok(()),
         };
     }
 }
@@ -176,6 +205,8 @@ pub enum LockTimer {
     Backoff,
     /// The lock server's lease on a client's session ran out.
     Session(NodeId),
+    /// A timer of a replicated lock server's Raft.
+    Raft(RaftTimer),
 }
 
 impl Observable for LockTimer {
@@ -187,6 +218,8 @@ impl Observable for LockTimer {
             LockTimer::Heartbeat => "Heartbeat",
             LockTimer::Backoff => "Backoff",
             LockTimer::Session(_) => "Lease",
+            LockTimer::Raft(RaftTimer::Heartbeat) => "RaftHeartbeat",
+            LockTimer::Raft(t) => t.kind(),
         }
     }
 
@@ -198,10 +231,18 @@ impl Observable for LockTimer {
             LockTimer::Heartbeat => 4,
             LockTimer::Backoff => 5,
             LockTimer::Session(c) => 6 + (u64::from(*c) << 8),
+            LockTimer::Raft(t) => {
+                fp.u64(7);
+                t.digest(fp);
+                return;
+            }
         });
     }
 
     fn describe(&self, out: &mut String) {
+        if let LockTimer::Raft(t) = self {
+            return t.describe(out);
+        }
         out.push_str(self.kind());
         if let LockTimer::Session(c) = self {
             let _ = write!(out, " of S{}", c + 1);
@@ -250,6 +291,8 @@ pub enum LockNote {
     Aborted { key: u32, why: Why },
     /// Client: a request went again (no answer in time).
     Resent,
+    /// A replicated lock server's Raft changed role (or cut its log).
+    Raft(RaftNote),
 }
 
 impl Observable for LockNote {
@@ -268,11 +311,17 @@ impl Observable for LockNote {
             LockNote::Committed { .. } => "Committed",
             LockNote::Aborted { .. } => "Aborted",
             LockNote::Resent => "Resent",
+            LockNote::Raft(n) => n.kind(),
         }
     }
 
     fn digest(&self, fp: &mut Fingerprint) {
         let words: [u64; 6] = match *self {
+            LockNote::Raft(ref n) => {
+                fp.u64(13);
+                n.digest(fp);
+                return;
+            }
             LockNote::ReadServed { client, key, token } => [1, client.into(), key.into(), token, 0, 0],
             LockNote::WriteAccepted { client, key, token, read_version, before, fenced } => {
                 [2, u64::from(client) | u64::from(fenced) << 32, key.into(), token, read_version, before]
@@ -298,6 +347,9 @@ impl Observable for LockNote {
     }
 
     fn describe(&self, out: &mut String) {
+        if let LockNote::Raft(n) = self {
+            return n.describe(out);
+        }
         out.push_str(self.kind());
         let s = |n: &NodeId| n + 1;
         let _ = match self {
@@ -319,6 +371,7 @@ impl Observable for LockNote {
             LockNote::Committed { key, aborts, .. } => write!(out, " k{key} after {aborts} aborts"),
             LockNote::Aborted { key, why } => write!(out, " k{key} {why:?}"),
             LockNote::Resent => Ok(()),
+            LockNote::Raft(_) => Ok(()),
         };
     }
 }
@@ -374,6 +427,9 @@ pub struct LockServer {
     /// Live sessions and the keys each holds or waits for (bounded by the
     /// clients).
     pub sessions: BTreeMap<NodeId, BTreeSet<u32>>,
+    /// In the replicated service: the index of the log entry being
+    /// applied, which is the token of every grant it makes.
+    pub token_is: Option<u64>,
 }
 
 /// Where a client is in its transaction.
@@ -417,6 +473,10 @@ pub struct Client {
     pub lease_until: Option<Time>,
     heartbeat_sent: Time,
     beating: bool,
+    /// Whether its last heartbeat was answered.
+    beat_answered: bool,
+    /// The lock server it asks (the leader it believes in).
+    pub server: NodeId,
     pending: Option<(NodeId, LockMsg)>,
     /// Transactions committed.
     pub committed: u64,
@@ -433,6 +493,8 @@ pub enum LockDurable {
     Server(u64),
     /// A client keeps its operation number.
     Client(u64),
+    /// A replicated lock server keeps its Raft state (term, vote, log).
+    Replica(RaftDurable),
 }
 
 /// What a node is.
@@ -440,8 +502,10 @@ pub enum LockDurable {
 pub enum Role {
     /// S1.
     Storage(Storage),
-    /// S2.
+    /// S2, the single lock server.
     Server(LockServer),
+    /// S2 and up, a server of the replicated lock service.
+    Replica(Box<Replica>),
     /// S3 and up.
     Client(Box<Client>),
 }
@@ -470,6 +534,13 @@ impl LockNode {
         let role = match (id, durable) {
             (STORAGE, Some(LockDurable::Storage(s))) => Role::Storage(s),
             (STORAGE, _) => Role::Storage(Storage::default()),
+            (id, d) if cfg.service == Service::Raft && cfg.is_lock_server(id) => {
+                let d = match d {
+                    Some(LockDurable::Replica(d)) => Some(d),
+                    _ => None,
+                };
+                Role::Replica(Box::new(Replica::new(id, cfg.servers, d)))
+            }
             (LOCK_SERVER, d) => Role::Server(LockServer {
                 next_token: match d {
                     Some(LockDurable::Server(t)) => t,
@@ -493,6 +564,8 @@ impl LockNode {
                 lease_until: None,
                 heartbeat_sent: 0,
                 beating: false,
+                beat_answered: true,
+                server: LOCK_SERVER,
                 pending: None,
                 committed: 0,
                 aborted: 0,
@@ -573,7 +646,7 @@ impl Storage {
 }
 
 impl LockServer {
-    fn on_message(&mut self, cfg: &LockConfig, from: NodeId, msg: LockMsg, ctx: &mut Ctx<LockNode>) {
+    pub(super) fn on_message(&mut self, cfg: &LockConfig, from: NodeId, msg: LockMsg, ctx: &mut Ctx<LockNode>) {
         match msg {
             LockMsg::Acquire { key, op, woken } => {
                 self.touch(cfg, from, ctx);
@@ -685,8 +758,8 @@ impl LockServer {
     }
 
     fn grant(&mut self, client: NodeId, key: u32, op: u64, ctx: &mut Ctx<LockNode>) -> u64 {
-        let token = self.next_token;
-        self.next_token += 1;
+        let token = self.token_is.unwrap_or(self.next_token);
+        self.next_token = self.next_token.max(token + 1);
         self.locks.entry(key).or_default().holder = Some((client, token, op));
         ctx.note(LockNote::Granted { client, key, token });
         token
@@ -735,7 +808,7 @@ impl LockServer {
         }
     }
 
-    fn expire(&mut self, cfg: &LockConfig, client: NodeId, ctx: &mut Ctx<LockNode>) {
+    pub(super) fn expire(&mut self, cfg: &LockConfig, client: NodeId, ctx: &mut Ctx<LockNode>) {
         let Some(keys) = self.sessions.remove(&client) else { return };
         ctx.note(LockNote::SessionExpired { client });
         for key in keys {
@@ -780,7 +853,7 @@ impl Client {
         self.phase = Phase::Acquiring;
         self.token = 0;
         self.asked = ctx.now;
-        self.send(cfg, LOCK_SERVER, LockMsg::Acquire { key: self.key, op: self.op, woken: false }, ctx);
+        self.send(cfg, self.server, LockMsg::Acquire { key: self.key, op: self.op, woken: false }, ctx);
         if !self.beating {
             self.beating = true;
             ctx.set_timer(LockTimer::Heartbeat, cfg.heartbeat);
@@ -824,6 +897,16 @@ impl Client {
             LockMsg::Granted { key, op, token, .. } if waiting && (key, op) == (self.key, self.op) => {
                 self.granted(cfg, token, ctx)
             }
+            // The server holds an older attempt of ours (its Acquire for
+            // this one was lost, or turned away by a server that does not
+            // lead, while a wake-up for the old one came in): tell it of
+            // this attempt, which ends the old one.
+            LockMsg::Granted { key, op, .. } | LockMsg::Queued { key, op, .. }
+                if waiting && key == self.key && op < self.op =>
+            {
+                self.phase = Phase::Acquiring;
+                self.send(cfg, self.server, LockMsg::Acquire { key, op: self.op, woken: false }, ctx);
+            }
             LockMsg::Queued { key, op, .. } | LockMsg::Busy { key, op, .. }
                 if self.phase == Phase::Acquiring && (key, op) == (self.key, self.op) =>
             {
@@ -834,15 +917,17 @@ impl Client {
                 self.phase = Phase::Acquiring;
                 let ask =
                     if cfg.naive { LockMsg::Acquire { key, op: self.op, woken: true } } else { LockMsg::Check { key } };
-                self.send(cfg, LOCK_SERVER, ask, ctx);
+                self.send(cfg, self.server, ask, ctx);
             }
             LockMsg::Gone { key, .. } if waiting && key == self.key => {
                 self.phase = Phase::Acquiring;
-                self.send(cfg, LOCK_SERVER, LockMsg::Acquire { key, op: self.op, woken: false }, ctx);
+                self.send(cfg, self.server, LockMsg::Acquire { key, op: self.op, woken: false }, ctx);
             }
             LockMsg::HeartbeatAck { key, op, alive, holds, free } if (key, op) == (self.key, self.op) => {
+                self.beat_answered = true;
                 self.heartbeat_ack(cfg, alive, holds, free, ctx)
             }
+            LockMsg::NotLeader { leader } => self.redirected(cfg, leader, ctx),
             LockMsg::ReadOk { op, value, version, .. } if self.phase == Phase::Reading && op == self.op => {
                 self.answered(ctx);
                 self.read = (value, version);
@@ -862,11 +947,32 @@ impl Client {
                 let latency = ctx.now - self.started;
                 ctx.note(LockNote::Committed { key: self.key, latency, aborts: self.aborts, hold });
                 if !cfg.optimistic {
-                    ctx.send(LOCK_SERVER, LockMsg::Release { key: self.key, token: self.token });
+                    ctx.send(self.server, LockMsg::Release { key: self.key, token: self.token });
                 }
                 self.think(cfg, ctx);
             }
             _ => {}
+        }
+    }
+
+    /// A lock server that does not lead points elsewhere: a request still
+    /// unanswered goes at once to the leader it names; without a name the
+    /// client tries the next server when its resend timer fires.
+    fn redirected(&mut self, cfg: &LockConfig, leader: Option<NodeId>, ctx: &mut Ctx<LockNode>) {
+        if cfg.servers <= 1 {
+            return;
+        }
+        let Some(to) = leader.filter(|l| cfg.is_lock_server(*l) && *l != self.server) else {
+            self.server = cfg.next_server(self.server);
+            return;
+        };
+        self.server = to;
+        // The heartbeat that was turned away is not a server gone silent.
+        self.beat_answered = true;
+        if let Some((at, msg)) = self.pending.clone() {
+            if cfg.is_lock_server(at) {
+                self.send(cfg, to, msg, ctx);
+            }
         }
     }
 
@@ -886,7 +992,7 @@ impl Client {
             (true, Some(token)) if waiting => self.granted(cfg, token, ctx),
             (true, None) if self.phase == Phase::Waiting && free && cfg.naive => {
                 self.phase = Phase::Acquiring;
-                self.send(cfg, LOCK_SERVER, LockMsg::Acquire { key: self.key, op: self.op, woken: false }, ctx);
+                self.send(cfg, self.server, LockMsg::Acquire { key: self.key, op: self.op, woken: false }, ctx);
             }
             (false, _) if matches!(self.phase, Phase::Reading | Phase::Working) => {
                 // A careful client gives up a lock it knows it lost; one
@@ -896,7 +1002,7 @@ impl Client {
             }
             (false, _) if waiting => {
                 self.phase = Phase::Acquiring;
-                self.send(cfg, LOCK_SERVER, LockMsg::Acquire { key: self.key, op: self.op, woken: false }, ctx);
+                self.send(cfg, self.server, LockMsg::Acquire { key: self.key, op: self.op, woken: false }, ctx);
             }
             _ => {}
         }
@@ -917,8 +1023,13 @@ impl Client {
                 self.send(cfg, STORAGE, msg, ctx);
             }
             LockTimer::Resend => {
-                if let Some((to, msg)) = self.pending.clone() {
+                if let Some((mut to, msg)) = self.pending.clone() {
                     ctx.note(LockNote::Resent);
+                    if cfg.servers > 1 && cfg.is_lock_server(to) {
+                        // No answer: that server may be down or cut off.
+                        self.server = cfg.next_server(self.server);
+                        to = self.server;
+                    }
                     self.send(cfg, to, msg, ctx);
                 }
             }
@@ -926,8 +1037,12 @@ impl Client {
                 if matches!(self.phase, Phase::Thinking | Phase::BackingOff) {
                     self.beating = false;
                 } else {
+                    if cfg.servers > 1 && !self.beat_answered {
+                        self.server = cfg.next_server(self.server);
+                    }
+                    self.beat_answered = false;
                     self.heartbeat_sent = ctx.now;
-                    ctx.send(LOCK_SERVER, LockMsg::Heartbeat { key: self.key, op: self.op });
+                    ctx.send(self.server, LockMsg::Heartbeat { key: self.key, op: self.op });
                     ctx.set_timer(LockTimer::Heartbeat, cfg.heartbeat);
                 }
             }
@@ -955,25 +1070,41 @@ impl Protocol for LockNode {
         match &self.role {
             Role::Storage(s) => LockDurable::Storage(s.clone()),
             Role::Server(s) => LockDurable::Server(s.next_token),
+            Role::Replica(r) => LockDurable::Replica(r.raft.durable()),
             Role::Client(c) => LockDurable::Client(c.op),
         }
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {
         let cfg = &self.cfg;
-        if let Role::Client(c) = &mut self.role {
-            // The first transaction starts within one mean think time.
-            c.phase = Phase::Thinking;
-            let t = ctx.rng.range(0, cfg.think);
-            ctx.set_timer(LockTimer::Think, t);
+        match &mut self.role {
+            Role::Client(c) => {
+                // The first transaction starts within one mean think time.
+                c.phase = Phase::Thinking;
+                let t = ctx.rng.range(0, cfg.think);
+                ctx.set_timer(LockTimer::Think, t);
+            }
+            Role::Replica(r) => r.step(cfg, ctx, |raft, c| raft.on_start(c)),
+            _ => {}
         }
     }
 
     fn on_message(&mut self, from: NodeId, msg: LockMsg, ctx: &mut Ctx<Self>) {
         let cfg = &self.cfg;
         match &mut self.role {
-            Role::Storage(s) if from >= FIRST_CLIENT => s.on_message(cfg.fencing, from, msg, ctx),
-            Role::Server(s) if from >= FIRST_CLIENT => s.on_message(cfg, from, msg, ctx),
+            Role::Storage(s) if cfg.is_client(from) => s.on_message(cfg.fencing, from, msg, ctx),
+            Role::Server(s) if cfg.is_client(from) => s.on_message(cfg, from, msg, ctx),
+            Role::Replica(r) => match msg {
+                LockMsg::Raft(m) if cfg.is_lock_server(from) => {
+                    r.step(cfg, ctx, |raft, c| raft.on_message(from - LOCK_SERVER, m, c))
+                }
+                m if cfg.is_client(from) => {
+                    if let Some(ask) = Ask::of(&m) {
+                        r.ask(cfg, from, ask, ctx)
+                    }
+                }
+                _ => {}
+            },
             Role::Client(c) => c.on_message(cfg, msg, ctx),
             _ => {}
         }
@@ -983,6 +1114,8 @@ impl Protocol for LockNode {
         let cfg = &self.cfg;
         match (&mut self.role, timer) {
             (Role::Server(s), LockTimer::Session(c)) => s.expire(cfg, c, ctx),
+            (Role::Replica(r), LockTimer::Session(c)) => r.session_timeout(cfg, c, ctx),
+            (Role::Replica(r), LockTimer::Raft(t)) => r.step(cfg, ctx, |raft, c| raft.on_timer(t, c)),
             (Role::Client(c), t) => c.on_timer(cfg, t, ctx),
             _ => {}
         }
@@ -990,14 +1123,32 @@ impl Protocol for LockNode {
 
     fn on_request(&mut self, _req: RequestId, _ctx: &mut Ctx<Self>) {}
 
-    /// A thinking client starts its next transaction now.
+    /// A thinking client starts its next transaction now; a server of the
+    /// replicated lock service starts an election.
     fn on_force_timeout(&mut self, ctx: &mut Ctx<Self>) {
         let cfg = &self.cfg;
-        if let Role::Client(c) = &mut self.role {
-            if c.phase == Phase::Thinking {
+        match &mut self.role {
+            Role::Client(c) if c.phase == Phase::Thinking => {
                 ctx.cancel_timer(LockTimer::Think);
                 c.begin(cfg, ctx);
             }
+            // A lock server of the replicated service starts an election.
+            Role::Replica(r) => r.step(cfg, ctx, |raft, c| raft.on_force_timeout(c)),
+            _ => {}
+        }
+    }
+
+    fn msg_heap_bytes(msg: &LockMsg) -> usize {
+        match msg {
+            LockMsg::Raft(m) => crate::raft::RaftNode::msg_heap_bytes(m),
+            _ => 0,
+        }
+    }
+
+    fn msg_payload(msg: &LockMsg) -> usize {
+        match msg {
+            LockMsg::Raft(m) => crate::raft::RaftNode::msg_payload(m),
+            _ => 0,
         }
     }
 
@@ -1005,6 +1156,7 @@ impl Protocol for LockNode {
         match &self.role {
             Role::Storage(s) => s.keys.len() * 48 + s.done.len() * 96,
             Role::Server(s) => s.locks.len() * 120 + s.sessions.len() * 64,
+            Role::Replica(r) => r.table.locks.len() * 120 + r.table.sessions.len() * 80 + r.raft.heap_bytes(),
             Role::Client(_) => std::mem::size_of::<Client>(),
         }
     }
