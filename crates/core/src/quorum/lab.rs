@@ -24,7 +24,7 @@ use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{Engine, FieldSpec, LabDef, MetricSpec, NodeView, StripSpec, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK, PCT};
 use crate::scenario::{Scenario, SHARED_VERBS};
-use crate::sim::{Invariant, KvOp, Node, Sim, Time, TraceEvent, MS, SEC};
+use crate::sim::{Invariant, KvOp, Node, Sim, SimConfig, Time, TraceEvent, MS, SEC};
 use hdrhistogram::Histogram;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -38,6 +38,8 @@ pub const COORDINATORS: &[&str] = &["any", "replica"];
 pub const FANOUTS: &[&str] = &["all", "quorum"];
 /// The choices of `read_repair`.
 pub const REPAIRS: &[&str] = &["off", "async", "blocking"];
+/// The choices of `clients_to`.
+pub const CLIENTS_TO: &[&str] = &["any", "one"];
 /// The choices of `versions`.
 pub const VERSIONS: &[&str] = &["lww", "vectors"];
 
@@ -131,6 +133,28 @@ pub const PARAMS: &[ParamSpec] = &[
         0,
         false,
     ),
+    p(
+        "latency_exp",
+        "Exponential latency, mean (ms)",
+        "0: every message takes a uniform delay between the minimum and maximum latency; else the minimum plus an exponential delay of this mean (the latency model of Bailis et al.'s PBS simulations)",
+        Kind::Duration,
+        0,
+        10 * S,
+        0,
+        false,
+    ),
+    p("slow_server", "Slow server", "0: none; n: every message to or from server Sn takes the slow factor times as long", Kind::Count, 0, 64, 0, false),
+    p("slow_factor", "Slow factor", "how many times as long the slow server's messages take", Kind::Count, 1, 1_000, 10, false),
+    p(
+        "clients_to",
+        "Clients send to",
+        "any: each command to a server chosen at random; one: every command to one server (S1, until it stops answering), as a client with a single contact point",
+        Kind::Choice(CLIENTS_TO),
+        0,
+        1,
+        0,
+        false,
+    ),
 ];
 
 /// The shared network and client parameters this lab takes: all but
@@ -181,6 +205,10 @@ fn check(scn: &Scenario) -> Result<(), String> {
     if w > n {
         return Err(format!("the write quorum W = {w} must not be larger than N = {n}"));
     }
+    let slow = scn.get("slow_server");
+    if slow > servers {
+        return Err(format!("the slow server S{slow} is not one of the {servers} servers"));
+    }
     cluster::check_network(scn)
 }
 
@@ -214,6 +242,7 @@ pub static LAB: LabDef = LabDef {
         ("Anti-entropy catches up a replica that missed writes", include_str!("../../../../tests/scenarios/quorum/anti-entropy.scn")),
         ("Drifting clocks: last writer wins loses writes", include_str!("../../../../tests/scenarios/quorum/clock-drift.scn")),
         ("Drifting clocks, version vectors: siblings, no write lost", include_str!("../../../../tests/scenarios/quorum/clock-drift-vectors.scn")),
+        ("One slow replica: R = 1 barely notices, W = N waits for it", include_str!("../../../../tests/scenarios/quorum/slow-replica.scn")),
         ("Blocking read repair: a linearizable register", include_str!("../../../../tests/scenarios/quorum/blocking-repair.scn")),
         ("Sloppy quorum caught by the history checker", include_str!("../../../../tests/scenarios/quorum/bug-sloppy-not-linearizable.scn")),
     ],
@@ -486,12 +515,19 @@ impl ClusterProtocol for QuorumNode {
         quorum_config(scn)
     }
 
-    fn reads_anywhere(_: &Scenario) -> bool {
-        true
+    fn reads_anywhere(scn: &Scenario) -> bool {
+        scn.get("clients_to") == 0
     }
 
-    fn writes_anywhere(_: &Scenario) -> bool {
-        true
+    fn adjust_sim(scn: &Scenario, config: &mut SimConfig) {
+        config.net.exp_mean = scn.get("latency_exp").max(0) as Time;
+        let slow = scn.get("slow_server");
+        config.net.slow_node = (slow > 0).then(|| (slow - 1) as u32);
+        config.net.slow_factor = scn.get("slow_factor").max(1) as u64;
+    }
+
+    fn writes_anywhere(scn: &Scenario) -> bool {
+        scn.get("clients_to") == 0
     }
 
     fn invariants() -> Vec<Box<dyn Invariant<Self>>> {
