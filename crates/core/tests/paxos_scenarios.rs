@@ -439,6 +439,7 @@ fn s2_1_an_unreliable_network_is_safe_and_live_after_it_calms_down() {
         loss_ppm: 150_000,
         dup_ppm: 100_000,
         reorder: true,
+        ..NetConfig::default()
     };
     let mut dropped = 0;
     for seed in 0..8 {

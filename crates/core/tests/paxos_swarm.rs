@@ -112,6 +112,7 @@ impl Plan {
             loss_ppm: r.range(0, 200_000) as u32,
             dup_ppm: r.range(0, 100_000) as u32,
             reorder: r.range(0, 1) == 1,
+            ..NetConfig::default()
         };
         let mut plan = Plan {
             paxos,

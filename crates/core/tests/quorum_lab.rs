@@ -67,7 +67,7 @@ fn frames_show_keys_hints_and_values() {
         // The strip: the value held for each of the 4 keys (0: none).
         assert_eq!(n.strip.len(), 4);
         for (k, v) in n.strip.iter().enumerate() {
-            assert_eq!(i64::from(*v), state.holds(k as u32).map_or(0, |v| v.value), "S{} key {k}", n.id + 1);
+            assert_eq!(i64::from(*v), state.holds(k as u32).value().unwrap_or(0), "S{} key {k}", n.id + 1);
         }
     }
     assert!(hinting > 0, "at 3 s, with S2 down, some server keeps hints for it");

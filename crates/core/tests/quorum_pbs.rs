@@ -99,5 +99,60 @@ fn the_tradeoff_experiment() {
         write_p99[w as usize] += num(&row[8]) / 3.0;
     }
     assert!(read_p99[1] < read_p99[2] && read_p99[2] < read_p99[3], "read p99 by R: {read_p99:?}");
+    // Its chart: one bar per (R, W) and source of staleness, in %.
+    let chart = table.chart.as_ref().expect("a chart");
+    assert_eq!(chart.categories.len(), 9);
+    assert_eq!(chart.y.heading(), "stale reads (%)");
+    assert_eq!(chart.series.len(), 3);
+    for (row, x) in table.rows.iter().zip(0..) {
+        assert_eq!(chart.series[0].points[x].y, num(&row[3]), "the closed form's bar");
+    }
     assert!(write_p99[1] < write_p99[2] && write_p99[2] < write_p99[3], "write p99 by W: {write_p99:?}");
+}
+
+// Staleness over the anti-entropy period (Dynamo, SOSP 2007, §4.7:
+// anti-entropy is what brings replicas that missed a write up to date;
+// Bailis et al. §4: staleness falls as the write spreads). Writes reach
+// only W random replicas and reads ask R random ones, so without
+// anti-entropy the closed form C(N-W, R) / C(N, R) holds (the "never"
+// row, within the bounds above), and the more often servers swap
+// versions, the fewer reads miss the newest write: at a period of 5 ms,
+// an eighth of the 40 ms between two writes of the key, under a quarter
+// of the closed form; from one period to the next longer one the share
+// never falls by more than 4.5 sd (noise). The chart has its axes, units
+// and one line per (R, W) with the closed form beside it.
+#[test]
+fn the_anti_entropy_experiment() {
+    use clusterscope_core::lab::{experiment, registry, Cell};
+    use clusterscope_core::quorum::experiments::PERIODS_MS;
+    quorum();
+    let exp = registry::find_experiment("quorum", "antientropy").expect("declared");
+    let seconds = 30.0;
+    let table = experiment::run(exp, None, &[("seconds".into(), "30".into())]).expect("runs");
+    assert_eq!(table.rows.len(), PERIODS_MS.len() + 1);
+    let num = |c: &Cell| match c {
+        Cell::Number(v) => *v / 100.0,
+        other => panic!("{other:?}"),
+    };
+    // About 25 reads a second are measured (50 commands, half reads).
+    let reads = 25.0 * seconds * 0.9;
+    for (col, (r, w)) in [(1, (1, 1)), (2, (1, 2))] {
+        let closed = pbs::p_stale(3, r, w);
+        let never = num(&table.rows[PERIODS_MS.len()][col]);
+        within(never, closed, reads, &format!("no anti-entropy, R={r} W={w}"));
+        let stale: Vec<f64> = table.rows[..PERIODS_MS.len()].iter().map(|row| num(&row[col])).collect();
+        assert!(stale[0] < closed / 4.0, "R={r} W={w}: {stale:?} at 5 ms against {closed}");
+        for pair in stale.windows(2) {
+            let sd = (pair[0] * (1.0 - pair[0]) / reads).sqrt();
+            assert!(pair[1] >= pair[0] - 4.5 * sd, "R={r} W={w}: staleness fell with a longer period: {stale:?}");
+        }
+        assert!(stale[PERIODS_MS.len() - 1] > stale[0] + 0.2, "R={r} W={w}: {stale:?}");
+    }
+    let chart = table.chart.as_ref().expect("a chart");
+    assert_eq!(
+        (chart.x.heading().as_str(), chart.y.heading().as_str()),
+        ("anti-entropy period (ms)", "stale reads (%)")
+    );
+    assert_eq!(chart.series.len(), 4);
+    assert!(chart.series.iter().step_by(2).all(|s| s.points.len() == PERIODS_MS.len()));
 }

@@ -29,7 +29,7 @@ fn behind(sim: &Sim<QuorumNode>) -> Vec<(u32, u32)> {
     let mut out = Vec::new();
     for (key, ts) in newest_acked(sim) {
         for &n in cfg.home(key) {
-            let held = sim.nodes()[n as usize].state.store().get(&key).map_or(0, |v| v.ts);
+            let held = sim.nodes()[n as usize].state.store().get(&key).map_or(0, |v| v.ts());
             if held < ts {
                 out.push((n, key));
             }
@@ -102,7 +102,7 @@ fn last_writer_wins_loses_the_writes_the_model_predicts() {
     assert_eq!(metric(&mut lab, "committed"), writes.len() as f64, "every write was acknowledged");
     let sim = cluster(&lab).sim();
     for &n in sim.protocol_config().home(0) {
-        let v = sim.nodes()[n as usize].state.store()[&0];
+        let v = &sim.nodes()[n as usize].state.store()[&0].siblings[0];
         // Values are the requests' numbers, 1 to 8 in order.
         assert_eq!(Some(v.value as usize), survivor, "S{} holds the write with the highest stamp", n + 1);
     }

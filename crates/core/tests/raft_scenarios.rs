@@ -557,6 +557,7 @@ fn churn_under_an_unreliable_network_keeps_safety_and_recovers() {
         loss_ppm: 50_000,
         dup_ppm: 50_000,
         reorder: true,
+        ..NetConfig::default()
     };
     let client = ClientConfig { rate_per_sec: 50, ..ClientConfig::default() };
     let mut sim = build(5, 21, RaftConfig::default(), net, client);

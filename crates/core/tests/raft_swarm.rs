@@ -99,6 +99,7 @@ impl Plan {
             loss_ppm: r.range(0, 300_000) as u32,
             dup_ppm: r.range(0, 100_000) as u32,
             reorder: r.range(0, 1) == 1,
+            ..NetConfig::default()
         };
         let etm = r.range(100 * MS, 300 * MS);
         let snapshot_every = match r.range(0, 3) {

@@ -85,6 +85,7 @@ pub fn sim_config_with(scn: &Scenario, reads_anywhere: bool, writes_anywhere: bo
             loss_ppm: g("loss") as u32,
             dup_ppm: g("duplicate") as u32,
             reorder: g("reorder") != 0,
+            ..NetConfig::default()
         },
         drift_ppm_max: g("drift") as u32,
         timer_jitter_max: g("jitter"),
@@ -118,6 +119,11 @@ pub trait ClusterProtocol: Protocol + 'static {
     fn writes_anywhere(scn: &Scenario) -> bool {
         let _ = scn;
         false
+    }
+    /// Adjusts the simulator configuration the shared parameters gave
+    /// (for a lab's own network parameters).
+    fn adjust_sim(scn: &Scenario, config: &mut SimConfig) {
+        let _ = (scn, config);
     }
     /// Safety invariants checked after every event.
     fn invariants() -> Vec<Box<dyn Invariant<Self>>>;
@@ -393,7 +399,8 @@ pub fn build<P: ClusterProtocol>(scn: &Scenario) -> Result<Box<dyn Model>, Scena
 impl<P: ClusterProtocol> ClusterLab<P> {
     /// The cluster a scenario describes, at time 0.
     pub fn new(scn: &Scenario) -> ClusterLab<P> {
-        let config = sim_config_with(scn, P::reads_anywhere(scn), P::writes_anywhere(scn));
+        let mut config = sim_config_with(scn, P::reads_anywhere(scn), P::writes_anywhere(scn));
+        P::adjust_sim(scn, &mut config);
         let sim = Sim::with_invariants(config, P::config(scn), P::invariants());
         let mut tracker = P::Tracker::default();
         P::observe(&mut tracker, &sim);

@@ -7,9 +7,11 @@
 //! with Dynamo's fan-out (every replica asked, the first answers taken) on
 //! a network with a long tail, k-staleness, t-visibility within 10 ms and
 //! the read and write p99. [`VISIBILITY`] is the t-visibility curve of a
-//! few (R, W) pairs.
+//! few (R, W) pairs. [`ANTI_ENTROPY`] is staleness over the anti-entropy
+//! period, with a chart.
 
 use super::pbs;
+use crate::chart::{Axis, Chart, Mark, Point, Series};
 use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Lab, RunExperiment, Table};
 use crate::scenario::Scenario;
 
@@ -36,11 +38,92 @@ pub const VISIBILITY: Experiment = Experiment {
     default_scenario: None,
 };
 
+/// Staleness over the anti-entropy rate.
+pub const ANTI_ENTROPY: Experiment = Experiment {
+    name: "antientropy",
+    about: "Staleness over the anti-entropy period: the share of stale reads when writes reach only W replicas and anti-entropy is the only repair",
+    args: &[ExpArg { name: "seconds", help: "seconds of virtual time per run (50 requests a second)", default: "60" }],
+    reads: &[],
+    needs_scenario: false,
+    default_scenario: None,
+};
+
+/// The anti-entropy periods the experiment runs, in ms.
+pub const PERIODS_MS: [u64; 8] = [5, 10, 20, 50, 100, 200, 500, 1_000];
+
+fn run_anti_entropy(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
+    let seconds = args.count("seconds", 1, 600)?;
+    let quorums = [(1, 1), (1, 2)];
+    let mut table = Table::new(
+        format!("Stale reads over the anti-entropy period, N = 3, 5 servers, one key, 50 requests a second, half reads, {seconds} s a run"),
+        vec![
+            Column::number("anti-entropy period", "ms", 0),
+            Column::number("stale, R = 1, W = 1", "%", 1).lower(),
+            Column::number("stale, R = 1, W = 2", "%", 1).lower(),
+            Column::number("versions copied, R = 1, W = 1", "", 0),
+        ],
+    );
+    let mut chart = Chart::new(
+        "Stale reads over the anti-entropy period (N = 3, reads of R random replicas, writes to W)",
+        Axis::new("anti-entropy period", "ms"),
+        Axis::new("stale reads", "%"),
+    );
+    let mut series: Vec<Vec<Point>> = vec![Vec::new(); quorums.len()];
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    for period in PERIODS_MS.iter().map(|&p| Some(p)).chain([None]) {
+        let extra = match period {
+            Some(p) => format!("{CLOSED_FORM}anti_entropy {p}ms\n"),
+            None => CLOSED_FORM.to_string(),
+        };
+        let mut row = vec![period.map_or(Cell::text("never"), |p| Cell::num(p as f64))];
+        let mut copied = f64::NAN;
+        for (i, &(r, w)) in quorums.iter().enumerate() {
+            let text = scenario(3, r, w, 50, seconds, &extra);
+            let m = run(&text)?;
+            let stale = 100.0 * (1.0 - metric(&m, "fresh_k1"));
+            row.push(Cell::num(stale));
+            if let Some(p) = period {
+                series[i].push(Point::new(p as f64, stale));
+            }
+            if i == 0 {
+                copied = metric(&m, "synced");
+                table.runs.push(Some(text));
+            }
+        }
+        row.push(Cell::num(copied));
+        rows.push(row);
+    }
+    for row in rows {
+        table.push(row);
+    }
+    for (i, &(r, w)) in quorums.iter().enumerate() {
+        chart.series.push(Series {
+            name: format!("R = {r}, W = {w}"),
+            mark: Mark::Line,
+            points: std::mem::take(&mut series[i]),
+        });
+        let never = 100.0 * pbs::p_stale(3, r, w);
+        chart.series.push(Series {
+            name: format!("R = {r}, W = {w}, no anti-entropy (closed form)"),
+            mark: Mark::Line,
+            points: vec![
+                Point::new(PERIODS_MS[0] as f64, never),
+                Point::new(PERIODS_MS[PERIODS_MS.len() - 1] as f64, never),
+            ],
+        });
+    }
+    table.chart = Some(chart);
+    table.note("stale: the share of reads that missed the newest write acknowledged before they began (1 - k-staleness at k = 1). Reads ask R replicas chosen at random, writes reach W chosen at random and no others, no read repair: anti-entropy is the only way a write reaches the other replicas (Dynamo, SOSP 2007, §4.7; Bailis et al., VLDB 2012, §4 on anti-entropy and staleness).");
+    table.note("Each server, once a period, swaps its versions of the keys it shares with a random replica peer, and both keep the newer. The flat lines: the closed form without anti-entropy, C(N-W, R) / C(N, R) (Bailis et al. §3.2), which the longest periods approach.");
+    Ok(table)
+}
+
 /// The quorum lab's experiments.
-pub static EXPERIMENTS: &[Experiment] = &[TRADEOFF, VISIBILITY];
+pub static EXPERIMENTS: &[Experiment] = &[TRADEOFF, VISIBILITY, ANTI_ENTROPY];
 
 /// How each runs.
-pub static RUNS: &[(&str, RunExperiment)] = &[("tradeoff", run_tradeoff), ("visibility", run_visibility)];
+pub static RUNS: &[(&str, RunExperiment)] =
+    &[("tradeoff", run_tradeoff), ("visibility", run_visibility), ("antientropy", run_anti_entropy)];
 
 /// A run of the lab: 5 servers, one key, reads and writes at `rate` a
 /// second, half reads, no repair; `extra` adds lines.
@@ -91,6 +174,12 @@ fn run_tradeoff(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
         ],
     );
     let pct = |v: f64| Cell::num(v * 100.0);
+    let mut chart = Chart::new(
+        format!("Stale reads over (R, W), N = {n}: the closed form beside the lab"),
+        Axis::new("quorums", ""),
+        Axis::new("stale reads", "%"),
+    );
+    let (mut closed_pts, mut measured_pts, mut dynamo_pts) = (Vec::new(), Vec::new(), Vec::new());
     for r in 1..=n {
         for w in 1..=n {
             let closed = run(&scenario(n, r, w, 50, seconds * 6, CLOSED_FORM))?;
@@ -108,8 +197,21 @@ fn run_tradeoff(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
                 Cell::num(metric(&dynamo, "write_p99") / 1e3),
             ]);
             table.runs.push(Some(dynamo_text));
+            let x = chart.categories.len() as f64;
+            chart.categories.push(format!("R={r} W={w}"));
+            closed_pts.push(Point::new(x, 100.0 * pbs::p_stale(n, r, w)));
+            measured_pts.push(Point::new(x, 100.0 * (1.0 - metric(&closed, "fresh_k1"))));
+            dynamo_pts.push(Point::new(x, 100.0 * (1.0 - metric(&dynamo, "fresh_k1"))));
         }
     }
+    for (name, points) in [
+        ("closed form (R random, W random)", closed_pts),
+        ("measured (R random, W random)", measured_pts),
+        ("measured, all replicas asked, long tail", dynamo_pts),
+    ] {
+        chart.series.push(Series { name: name.into(), mark: Mark::Bars, points });
+    }
+    table.chart = Some(chart);
     table.note("stale (closed form): C(N-W, R) / C(N, R) (Bailis et al., VLDB 2012, §3.2), the chance a read of R random replicas misses the W a write reached.");
     table.note("stale (measured): the share of reads that missed the newest write acknowledged before they began, with reads sent to R random replicas, writes to W random replicas, no repair, no anti-entropy, on 1-2 ms links at 50 commands a second, so that reads and writes seldom overlap (the closed form's setting).");
     table.note("The other columns ask every replica and take the first R answers (writes: first W acknowledgements), on 10-20 ms links with one message in ten up to 100 ms later: the trade-off a Dynamo-style store offers. visible 10-20 ms after: of the reads issued 10 to 20 ms after the last acknowledged write of their key, the share that saw it (t-visibility).");

@@ -19,13 +19,14 @@
 //! * write latency, hints waiting, repairs, hints handed back, versions
 //!   copied by anti-entropy, and keys whose replicas disagree now.
 
-use super::{Coordinator, Fanout, QuorumConfig, QuorumNode, QuorumNote, ReadRepair};
+use super::{Coordinator, Fanout, QuorumConfig, QuorumNode, QuorumNote, ReadRepair, Versions};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricSpec, NodeView, StripSpec, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK, PCT};
 use crate::scenario::{Scenario, SHARED_VERBS};
-use crate::sim::{Invariant, KvOp, Node, Sim, Time, TraceEvent, MS, SEC};
+use crate::sim::{Invariant, KvOp, Node, Sim, SimConfig, Time, TraceEvent, MS, SEC};
 use hdrhistogram::Histogram;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 const M: i64 = MS as i64;
@@ -37,6 +38,10 @@ pub const COORDINATORS: &[&str] = &["any", "replica"];
 pub const FANOUTS: &[&str] = &["all", "quorum"];
 /// The choices of `read_repair`.
 pub const REPAIRS: &[&str] = &["off", "async", "blocking"];
+/// The choices of `clients_to`.
+pub const CLIENTS_TO: &[&str] = &["any", "one"];
+/// The choices of `versions`.
+pub const VERSIONS: &[&str] = &["lww", "vectors"];
 
 /// Parameters of the quorum lab.
 pub const PARAMS: &[ParamSpec] = &[
@@ -118,6 +123,38 @@ pub const PARAMS: &[ParamSpec] = &[
         false,
     ),
     p("skew", "S1's clock behind by (ms)", "S1 stamps writes this far in the past: last writer wins then drops them", Kind::Duration, 0, 60 * S, 0, false),
+    p(
+        "versions",
+        "Versions",
+        "lww: last writer wins by the coordinator's clock (a write stamped by a clock behind is dropped unseen); vectors: dotted version vectors keep concurrent writes as siblings, a read returns them all and the client writes back their merge (the largest value) with the read's context",
+        Kind::Choice(VERSIONS),
+        0,
+        1,
+        0,
+        false,
+    ),
+    p(
+        "latency_exp",
+        "Exponential latency, mean (ms)",
+        "0: every message takes a uniform delay between the minimum and maximum latency; else the minimum plus an exponential delay of this mean (the latency model of Bailis et al.'s PBS simulations)",
+        Kind::Duration,
+        0,
+        10 * S,
+        0,
+        false,
+    ),
+    p("slow_server", "Slow server", "0: none; n: every message to or from server Sn takes the slow factor times as long", Kind::Count, 0, 64, 0, false),
+    p("slow_factor", "Slow factor", "how many times as long the slow server's messages take", Kind::Count, 1, 1_000, 10, false),
+    p(
+        "clients_to",
+        "Clients send to",
+        "any: each command to a server chosen at random; one: every command to one server (S1, until it stops answering), as a client with a single contact point",
+        Kind::Choice(CLIENTS_TO),
+        0,
+        1,
+        0,
+        false,
+    ),
 ];
 
 /// The shared network and client parameters this lab takes: all but
@@ -167,6 +204,10 @@ fn check(scn: &Scenario) -> Result<(), String> {
     }
     if w > n {
         return Err(format!("the write quorum W = {w} must not be larger than N = {n}"));
+    }
+    let slow = scn.get("slow_server");
+    if slow > servers {
+        return Err(format!("the slow server S{slow} is not one of the {servers} servers"));
     }
     cluster::check_network(scn)
 }
@@ -218,8 +259,16 @@ pub static LAB: LabDef = LabDef {
             include_str!("../../../../tests/scenarios/quorum/anti-entropy.scn"),
         ),
         (
-            "A clock behind: last writer wins loses writes",
-            include_str!("../../../../tests/scenarios/quorum/clock-skew.scn"),
+            "Drifting clocks: last writer wins loses writes",
+            include_str!("../../../../tests/scenarios/quorum/clock-drift.scn"),
+        ),
+        (
+            "Drifting clocks, version vectors: siblings, no write lost",
+            include_str!("../../../../tests/scenarios/quorum/clock-drift-vectors.scn"),
+        ),
+        (
+            "One slow replica: R = 1 barely notices, W = N waits for it",
+            include_str!("../../../../tests/scenarios/quorum/slow-replica.scn"),
         ),
         (
             "Blocking read repair: a linearizable register",
@@ -261,6 +310,7 @@ pub fn quorum_config(scn: &Scenario) -> QuorumConfig {
         handoff_every: g("handoff_every").max(1),
         anti_entropy_every: g("anti_entropy"),
         skew: g("skew"),
+        versions: if g("versions") == 1 { Versions::Vectors } else { Versions::Lww },
     }
 }
 
@@ -303,6 +353,23 @@ pub struct QuorumTracker {
     pub handed_off: u64,
     /// Versions copied by anti-entropy.
     pub synced: u64,
+    /// Whether the run keeps version vectors (set when it is first seen).
+    pub vectors: bool,
+    /// Version vectors: acknowledged writes (key, dot) no read has
+    /// returned yet.
+    unseen: BTreeSet<(u32, u32, u64)>,
+    /// Version vectors: the dots reads have returned (a read may return a
+    /// write before it is acknowledged).
+    seen: BTreeSet<(u32, u32, u64)>,
+    /// Version vectors: reads that returned something, and the siblings
+    /// they returned in all.
+    pub sibling_reads: u64,
+    /// Siblings those reads returned.
+    pub siblings_seen: u64,
+    /// The most siblings one read returned.
+    pub max_siblings: u64,
+    /// Merges written back.
+    pub merges: u64,
     /// What the last step did worth saying.
     said: Option<String>,
 }
@@ -322,6 +389,13 @@ impl Default for QuorumTracker {
             disagreed: 0,
             handed_off: 0,
             synced: 0,
+            vectors: false,
+            unseen: BTreeSet::new(),
+            seen: BTreeSet::new(),
+            sibling_reads: 0,
+            siblings_seen: 0,
+            max_siblings: 0,
+            merges: 0,
             said: None,
         }
     }
@@ -358,7 +432,7 @@ impl QuorumTracker {
             }
             KvOp::Write(_) | KvOp::Cas(..) => {
                 let _ = self.writes.record(at.saturating_sub(rec.invoked));
-                if last.is_some_and(|l| l.top[0] > a.version) {
+                if !self.vectors && last.is_some_and(|l| l.top[0] > a.version) {
                     self.lost_writes += 1;
                 }
                 let k = key as usize;
@@ -397,6 +471,44 @@ impl QuorumTracker {
         }
     }
 
+    /// Version vectors: the mean number of siblings a read returned (NaN
+    /// before any read returned something).
+    pub fn siblings_per_read(&self) -> f64 {
+        if self.sibling_reads == 0 {
+            f64::NAN
+        } else {
+            self.siblings_seen as f64 / self.sibling_reads as f64
+        }
+    }
+
+    /// Acknowledged writes lost. Last writer wins: writes stamped older
+    /// than a write of their key acknowledged before they were invoked
+    /// (counted as they finish). Version vectors: acknowledged writes that
+    /// no read has returned and that no replica (nor a stand-in's hint)
+    /// holds any more: dropped without a client having seen them.
+    pub fn lost(&self, sim: &Sim<QuorumNode>) -> u64 {
+        if !self.vectors {
+            return self.lost_writes;
+        }
+        if self.unseen.is_empty() {
+            return 0;
+        }
+        let cfg = sim.protocol_config();
+        let mut held: BTreeSet<(u32, u32, u64)> = BTreeSet::new();
+        for node in sim.nodes() {
+            let s = &node.state;
+            for (&k, h) in s.store() {
+                if cfg.is_home(k, s.id()) {
+                    held.extend(h.siblings.iter().map(|v| (k, v.node, v.n)));
+                }
+            }
+            for (&(_, k), h) in s.hints() {
+                held.extend(h.siblings.iter().map(|v| (k, v.node, v.n)));
+            }
+        }
+        self.unseen.iter().filter(|d| !held.contains(d)).count() as u64
+    }
+
     /// The `q`-quantile of write latency.
     pub fn write_latency(&self, q: f64) -> Option<Time> {
         (!self.writes.is_empty()).then(|| self.writes.value_at_quantile(q))
@@ -408,8 +520,9 @@ pub fn divergent_keys(sim: &Sim<QuorumNode>) -> u64 {
     let cfg = sim.protocol_config();
     (0..cfg.keys())
         .filter(|&k| {
-            let mut held = cfg.home(k).iter().map(|&n| sim.nodes()[n as usize].state.store().get(&k).copied());
-            let first = held.next().flatten();
+            let mut held =
+                cfg.home(k).iter().map(|&n| sim.nodes()[n as usize].state.store().get(&k).cloned().unwrap_or_default());
+            let first = held.next().unwrap_or_default();
             held.any(|v| v != first)
         })
         .count() as u64
@@ -435,12 +548,19 @@ impl ClusterProtocol for QuorumNode {
         quorum_config(scn)
     }
 
-    fn reads_anywhere(_: &Scenario) -> bool {
-        true
+    fn reads_anywhere(scn: &Scenario) -> bool {
+        scn.get("clients_to") == 0
     }
 
-    fn writes_anywhere(_: &Scenario) -> bool {
-        true
+    fn adjust_sim(scn: &Scenario, config: &mut SimConfig) {
+        config.net.exp_mean = scn.get("latency_exp").max(0) as Time;
+        let slow = scn.get("slow_server");
+        config.net.slow_node = (slow > 0).then(|| (slow - 1) as u32);
+        config.net.slow_factor = scn.get("slow_factor").max(1) as u64;
+    }
+
+    fn writes_anywhere(scn: &Scenario) -> bool {
+        scn.get("clients_to") == 0
     }
 
     fn invariants() -> Vec<Box<dyn Invariant<Self>>> {
@@ -468,6 +588,7 @@ impl ClusterProtocol for QuorumNode {
             f("hints", "Hints kept", Unit::Count),
             f("coordinating", "Commands coordinated now", Unit::Count),
             f("newest", "Newest version held (µs stamp)", Unit::Count),
+            f("siblings", "Siblings held (most for one key)", Unit::Count),
         ]
     }
 
@@ -489,15 +610,17 @@ impl ClusterProtocol for QuorumNode {
         } else {
             0
         };
+        let cfg = s.config();
         v.fields = vec![
-            s.store().len() as i64,
+            s.store().keys().filter(|&&k| cfg.is_home(k, s.id())).count() as i64,
             s.hints().len() as i64,
             s.coordinating() as i64,
-            s.store().values().map(|v| v.ts).max().map_or(i64::MIN, |t| t.min(i64::MAX as u64) as i64),
+            s.store().values().map(|v| v.ts()).max().map_or(i64::MIN, |t| t.min(i64::MAX as u64) as i64),
+            s.store().values().map(|v| v.siblings.len()).max().unwrap_or(0) as i64,
         ];
-        let keys = s.config().keys();
+        let keys = cfg.keys();
         v.strip =
-            (0..keys).map(|k| s.holds(k).map_or(0, |v| (v.value.rem_euclid(i64::from(u32::MAX))) as u32)).collect();
+            (0..keys).map(|k| s.holds(k).value().map_or(0, |v| (v.rem_euclid(i64::from(u32::MAX))) as u32)).collect();
         v.strip_first = 0;
         v.strip_mark = 0;
     }
@@ -520,7 +643,7 @@ impl ClusterProtocol for QuorumNode {
         ];
         out.extend(labels.iter().map(|(n, l)| m(n, l, Unit::Fraction, false)));
         out.extend([
-            m("lost_writes", "Acknowledged writes lost to last writer wins", Unit::Count, true),
+            m("lost_writes", "Acknowledged writes lost (dropped before any read returned them)", Unit::Count, true),
             m("write_p50", "Write latency p50", Unit::Micros, false),
             m("write_p99", "Write latency p99", Unit::Micros, true),
             m("hints", "Hints waiting", Unit::Count, true),
@@ -530,11 +653,15 @@ impl ClusterProtocol for QuorumNode {
             m("handed_off", "Hints handed back", Unit::Count, false),
             m("synced", "Versions copied by anti-entropy", Unit::Count, false),
             m("divergent", "Keys whose replicas disagree now", Unit::Count, true),
+            m("siblings_per_read", "Version vectors: siblings per read (mean)", Unit::Ratio, true),
+            m("max_siblings", "Version vectors: most siblings in one read", Unit::Count, false),
+            m("merges", "Version vectors: merges written back", Unit::Count, false),
         ]);
         out
     }
 
     fn observe(t: &mut QuorumTracker, sim: &Sim<Self>) {
+        t.vectors = sim.protocol_config().versions == Versions::Vectors;
         let clients = sim.clients();
         let finished = clients.kv_finished();
         if finished > t.cursor {
@@ -548,6 +675,12 @@ impl ClusterProtocol for QuorumNode {
         let name = |n: &u32| format!("S{}", n + 1);
         for ev in sim.last_events() {
             let TraceEvent::Note { node, note, .. } = ev else { continue };
+            if let QuorumNote::WriteAcked { key, ver, .. } = note {
+                let dot = (*key, ver.node, ver.n);
+                if ver.n > 0 && !t.seen.contains(&dot) {
+                    t.unseen.insert(dot);
+                }
+            }
             match note {
                 QuorumNote::WriteAcked { key, sloppy: true, .. } => {
                     t.sloppy_writes += 1;
@@ -575,6 +708,22 @@ impl ClusterProtocol for QuorumNode {
                     t.said = Some(format!("{} handed key {key}'s hint back to {}", name(node), name(to)));
                 }
                 QuorumNote::Synced { copied } => t.synced += u64::from(*copied),
+                QuorumNote::ReadSiblings { key, siblings } => {
+                    t.sibling_reads += 1;
+                    t.siblings_seen += siblings.len() as u64;
+                    t.max_siblings = t.max_siblings.max(siblings.len() as u64);
+                    for v in siblings {
+                        t.unseen.remove(&(*key, v.node, v.n));
+                        t.seen.insert((*key, v.node, v.n));
+                    }
+                }
+                QuorumNote::Merged { key, siblings, value } => {
+                    t.merges += 1;
+                    t.said = Some(format!(
+                        "{} read {siblings} siblings of key {key}: the client merged them into {value} and writes it back with their version vector",
+                        name(node)
+                    ));
+                }
                 _ => {}
             }
         }
@@ -590,7 +739,7 @@ impl ClusterProtocol for QuorumNode {
         out.extend((0..6).map(|i| t.t_visible(i)));
         let hints: usize = sim.nodes().iter().map(|n| n.state.hints().len()).sum();
         out.extend([
-            t.lost_writes as f64,
+            t.lost(sim) as f64,
             w(0.5),
             w(0.99),
             hints as f64,
@@ -600,6 +749,9 @@ impl ClusterProtocol for QuorumNode {
             t.handed_off as f64,
             t.synced as f64,
             divergent_keys(sim) as f64,
+            t.siblings_per_read(),
+            t.max_siblings as f64,
+            t.merges as f64,
         ]);
     }
 }

@@ -17,9 +17,16 @@
 //!   all `N` replicas and answers with the newest version among the first
 //!   `R` answers (or asks `R` replicas chosen uniformly at random,
 //!   `read_fanout quorum`, the setting of Bailis et al.'s closed form).
-//! * **Versions** are last-writer-wins: the version with the highest
-//!   (timestamp, coordinator) pair wins everywhere, so a write stamped by a
-//!   clock that runs behind loses silently to an older one.
+//! * **Versions** (`versions`, see [`versions`]) are last-writer-wins
+//!   (`lww`): the version with the highest (timestamp, coordinator) pair
+//!   wins everywhere, so a write stamped by a clock that runs behind loses
+//!   silently to an older one; or dotted version vectors with siblings
+//!   (`vectors`, as Riak keeps them): writes neither of which saw the other
+//!   are both kept, a read returns them all with their merged version
+//!   vector, and the client writes back their merge (the largest value)
+//!   with that context, which supersedes what it read. Clients write
+//!   blind (without reading first), so their writes are concurrent with
+//!   every write not merged yet.
 //! * **Repair.** Read repair (`off`; `async`: after answering, the
 //!   coordinator sends the newest version to the replicas that answered an
 //!   older one, as Dynamo does; `blocking`: before answering, it writes the
@@ -43,25 +50,15 @@
 pub mod experiments;
 pub mod lab;
 pub mod pbs;
+pub mod versions;
+
+pub use versions::{Held, Version, Versions};
 
 use crate::ring::{uniform_nodes, HashKind, Placement, VnodeRing};
 use crate::sim::{Answer, Command, Ctx, Fingerprint, KvOp, NodeId, Observable, Protocol, Reply, RequestId, Time};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
-
-/// A stored version: last-writer-wins orders versions by timestamp, then
-/// by the coordinator that stamped it (so two writes never tie).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Version {
-    /// The coordinator's clock when it took the write, in microseconds,
-    /// plus one (0 is "never written").
-    pub ts: u64,
-    /// The coordinator.
-    pub node: NodeId,
-    /// The value written.
-    pub value: i64,
-}
 
 /// Which replicas a read or a write is sent to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +124,8 @@ pub struct QuorumConfig {
     pub anti_entropy_every: Time,
     /// How far S1's clock runs behind the others.
     pub skew: Time,
+    /// Last writer wins, or version vectors with siblings.
+    pub versions: Versions,
 }
 
 /// Most retries a coordinator makes for one command before dropping it
@@ -159,7 +158,9 @@ impl QuorumConfig {
     }
 }
 
-/// Messages between servers.
+/// Messages between servers. A version travels as a [`Held`]: one
+/// version under last writer wins, a clock and siblings under version
+/// vectors (the coordinator's whole copy of the key).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QuorumMsg {
     /// Store this version (for `hint`, if a stand-in).
@@ -169,14 +170,17 @@ pub enum QuorumMsg {
         /// The key.
         key: u32,
         /// The version.
-        ver: Version,
+        ver: Held,
         /// The replica this server stands in for.
         hint: Option<NodeId>,
     },
-    /// Stored.
+    /// Stored; under version vectors, with what the replica holds now
+    /// (empty under last writer wins).
     WriteAck {
         /// The operation.
         op: u64,
+        /// Version vectors: the replica's copy after the write.
+        held: Held,
     },
     /// What version of `key` do you hold?
     Read {
@@ -185,12 +189,12 @@ pub enum QuorumMsg {
         /// The key.
         key: u32,
     },
-    /// This one (`None`: none).
+    /// This one (empty: none).
     ReadReply {
         /// The operation.
         op: u64,
         /// The version held.
-        ver: Option<Version>,
+        ver: Held,
     },
     /// Read repair: store this newer version (`op` 0: no answer wanted).
     Repair {
@@ -199,7 +203,7 @@ pub enum QuorumMsg {
         /// The key.
         key: u32,
         /// The version.
-        ver: Version,
+        ver: Held,
     },
     /// Repaired (blocking read repair).
     RepairAck {
@@ -211,41 +215,25 @@ pub enum QuorumMsg {
         /// The key.
         key: u32,
         /// The version.
-        ver: Version,
+        ver: Held,
     },
     /// The replica stored the handed-off write.
     HandoffAck {
         /// The key.
         key: u32,
         /// The version.
-        ver: Version,
+        ver: Held,
     },
     /// Anti-entropy: my versions of the keys we share.
     Digest {
         /// (key, version held) for every shared key.
-        entries: Vec<(u32, Option<Version>)>,
+        entries: Vec<(u32, Held)>,
     },
     /// Anti-entropy: the versions I hold that are newer than yours.
     DigestReply {
         /// (key, version) newer than the digest's.
-        entries: Vec<(u32, Option<Version>)>,
+        entries: Vec<(u32, Held)>,
     },
-}
-
-fn digest_version(fp: &mut Fingerprint, v: Option<Version>) {
-    match v {
-        Some(v) => fp.words(&[v.ts, u64::from(v.node), v.value as u64, 1]),
-        None => fp.u64(0),
-    }
-}
-
-fn describe_version(out: &mut String, v: Option<Version>) {
-    match v {
-        Some(v) => {
-            let _ = write!(out, "v{}@{}.S{}", v.value, v.ts, u64::from(v.node) + 1);
-        }
-        None => out.push_str("none"),
-    }
 }
 
 impl Observable for QuorumMsg {
@@ -268,28 +256,33 @@ impl Observable for QuorumMsg {
         match self {
             QuorumMsg::Write { op, key, ver, hint } => {
                 fp.words(&[1, *op, u64::from(*key), hint.map_or(u64::MAX, u64::from)]);
-                digest_version(fp, Some(*ver));
+                ver.digest(fp);
             }
-            QuorumMsg::WriteAck { op } => fp.words(&[2, *op, 0, 0]),
+            QuorumMsg::WriteAck { op, held } => {
+                fp.words(&[2, *op, 0, 0]);
+                if !held.is_empty() {
+                    held.digest(fp);
+                }
+            }
             QuorumMsg::Read { op, key } => fp.words(&[3, *op, u64::from(*key), 0]),
             QuorumMsg::ReadReply { op, ver } => {
                 fp.words(&[4, *op, 0, 0]);
-                digest_version(fp, *ver);
+                ver.digest(fp);
             }
             QuorumMsg::Repair { op, key, ver } => {
                 fp.words(&[5, *op, u64::from(*key), 0]);
-                digest_version(fp, Some(*ver));
+                ver.digest(fp);
             }
             QuorumMsg::RepairAck { op } => fp.words(&[6, *op, 0, 0]),
             QuorumMsg::Handoff { key, ver } | QuorumMsg::HandoffAck { key, ver } => {
                 fp.words(&[if matches!(self, QuorumMsg::Handoff { .. }) { 7 } else { 8 }, u64::from(*key), 0, 0]);
-                digest_version(fp, Some(*ver));
+                ver.digest(fp);
             }
             QuorumMsg::Digest { entries } | QuorumMsg::DigestReply { entries } => {
                 fp.words(&[if matches!(self, QuorumMsg::Digest { .. }) { 9 } else { 10 }, entries.len() as u64, 0, 0]);
                 for (k, v) in entries {
                     fp.u64(u64::from(*k));
-                    digest_version(fp, *v);
+                    v.digest(fp);
                 }
             }
         }
@@ -300,7 +293,7 @@ impl Observable for QuorumMsg {
         match self {
             QuorumMsg::Write { key, ver, hint, .. } => {
                 let _ = write!(out, " k{key} ");
-                describe_version(out, Some(*ver));
+                ver.describe(out);
                 if let Some(h) = hint {
                     let _ = write!(out, " hint for S{}", u64::from(*h) + 1);
                 }
@@ -310,13 +303,13 @@ impl Observable for QuorumMsg {
             }
             QuorumMsg::ReadReply { ver, .. } => {
                 out.push(' ');
-                describe_version(out, *ver);
+                ver.describe(out);
             }
             QuorumMsg::Repair { key, ver, .. }
             | QuorumMsg::Handoff { key, ver }
             | QuorumMsg::HandoffAck { key, ver } => {
                 let _ = write!(out, " k{key} ");
-                describe_version(out, Some(*ver));
+                ver.describe(out);
             }
             QuorumMsg::Digest { entries } | QuorumMsg::DigestReply { entries } => {
                 let _ = write!(out, " {} keys", entries.len());
@@ -402,6 +395,23 @@ pub enum QuorumNote {
         /// Versions copied.
         copied: u32,
     },
+    /// Version vectors: a read returned these siblings to its client.
+    ReadSiblings {
+        /// The key.
+        key: u32,
+        /// The siblings returned.
+        siblings: Vec<Version>,
+    },
+    /// Version vectors: the client merged a read's siblings into one
+    /// value and writes it back with the read's context.
+    Merged {
+        /// The key.
+        key: u32,
+        /// Siblings merged.
+        siblings: u32,
+        /// The merged value (the largest).
+        value: i64,
+    },
 }
 
 impl Observable for QuorumNote {
@@ -413,6 +423,8 @@ impl Observable for QuorumNote {
             QuorumNote::HintStored { .. } => "HintStored",
             QuorumNote::HandedOff { .. } => "HandedOff",
             QuorumNote::Synced { .. } => "Synced",
+            QuorumNote::ReadSiblings { .. } => "ReadSiblings",
+            QuorumNote::Merged { .. } => "Merged",
         }
     }
 
@@ -420,13 +432,26 @@ impl Observable for QuorumNote {
         match self {
             QuorumNote::WriteAcked { key, ver, sloppy } => {
                 fp.words(&[1, u64::from(*key), u64::from(*sloppy), 0]);
-                digest_version(fp, Some(*ver));
+                Held::one(*ver).digest(fp);
+                if ver.n > 0 {
+                    fp.u64(ver.n);
+                }
             }
             QuorumNote::ReadDisagreed { key, behind } => fp.words(&[2, u64::from(*key), u64::from(*behind), 0]),
             QuorumNote::Repaired { key, replicas } => fp.words(&[3, u64::from(*key), u64::from(*replicas), 0]),
             QuorumNote::HintStored { key, for_node } => fp.words(&[4, u64::from(*key), u64::from(*for_node), 0]),
             QuorumNote::HandedOff { key, to } => fp.words(&[5, u64::from(*key), u64::from(*to), 0]),
             QuorumNote::Synced { copied } => fp.words(&[6, u64::from(*copied), 0, 0]),
+            QuorumNote::ReadSiblings { key, siblings } => {
+                fp.words(&[7, u64::from(*key), siblings.len() as u64, 0]);
+                for s in siblings {
+                    fp.u64(u64::from(s.node));
+                    fp.u64(s.n);
+                }
+            }
+            QuorumNote::Merged { key, siblings, value } => {
+                fp.words(&[8, u64::from(*key), u64::from(*siblings), *value as u64]);
+            }
         }
     }
 
@@ -435,7 +460,11 @@ impl Observable for QuorumNote {
         let _ = match self {
             QuorumNote::WriteAcked { key, ver, sloppy } => {
                 let _ = write!(out, " k{key} ");
-                describe_version(out, Some(*ver));
+                if ver.n > 0 {
+                    let _ = write!(out, "v{}@S{}.{}", ver.value, u64::from(ver.node) + 1, ver.n);
+                } else {
+                    Held::one(*ver).describe(out);
+                }
                 if *sloppy {
                     out.push_str(" (sloppy)");
                 }
@@ -446,6 +475,10 @@ impl Observable for QuorumNote {
             QuorumNote::HintStored { key, for_node } => write!(out, " k{key} for S{}", u64::from(*for_node) + 1),
             QuorumNote::HandedOff { key, to } => write!(out, " k{key} to S{}", u64::from(*to) + 1),
             QuorumNote::Synced { copied } => write!(out, " {copied} versions"),
+            QuorumNote::ReadSiblings { key, siblings } => write!(out, " k{key}: {} siblings", siblings.len()),
+            QuorumNote::Merged { key, siblings, value } => {
+                write!(out, " k{key}: {siblings} siblings into v{value}, written back")
+            }
         };
     }
 }
@@ -453,24 +486,27 @@ impl Observable for QuorumNote {
 /// What a server keeps on disk.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QuorumDurable {
-    /// Its versions of the keys it stores.
-    pub store: BTreeMap<u32, Version>,
+    /// Its versions of the keys it stores (under version vectors, also
+    /// its own copy of the keys it coordinated writes of).
+    pub store: BTreeMap<u32, Held>,
     /// Writes kept for other replicas: (replica, key) to version.
-    pub hints: BTreeMap<(NodeId, u32), Version>,
+    pub hints: BTreeMap<(NodeId, u32), Held>,
     /// Restarts so far (operation numbers never repeat across them).
     pub incarnation: u64,
 }
 
 #[derive(Clone, Debug)]
 enum OpKind {
-    Write(Version),
+    /// What the write ships, and the version it wrote.
+    Write(Held, Version),
     Read,
 }
 
 /// A command a coordinator is working on.
 #[derive(Clone, Debug)]
 struct Op {
-    req: RequestId,
+    /// The client's request (none: the write-back of a merge).
+    req: Option<RequestId>,
     key: u32,
     kind: OpKind,
     /// Replicas asked (the `N`, or the quorum chosen), in order.
@@ -478,13 +514,13 @@ struct Op {
     /// Stand-ins asked: (replica stood in for, stand-in).
     subs: Vec<(NodeId, NodeId)>,
     /// Servers that acknowledged (write) or answered (read), with what.
-    answers: Vec<(NodeId, Option<Version>)>,
+    answers: Vec<(NodeId, Held)>,
     /// Blocking read repair: servers known to hold the newest version.
     holders: Vec<NodeId>,
     /// Read repair: servers sent a repair.
     repaired: Vec<NodeId>,
     /// The version a read returns, once chosen.
-    newest: Option<Option<Version>>,
+    newest: Option<Held>,
     replied: bool,
     retries: u32,
 }
@@ -517,12 +553,12 @@ impl QuorumNode {
     }
 
     /// Its versions of the keys it stores.
-    pub fn store(&self) -> &BTreeMap<u32, Version> {
+    pub fn store(&self) -> &BTreeMap<u32, Held> {
         &self.disk.store
     }
 
     /// The writes it keeps for other replicas.
-    pub fn hints(&self) -> &BTreeMap<(NodeId, u32), Version> {
+    pub fn hints(&self) -> &BTreeMap<(NodeId, u32), Held> {
         &self.disk.hints
     }
 
@@ -536,10 +572,15 @@ impl QuorumNode {
         &self.config
     }
 
-    /// The newest version of `key` it holds, in its store or its hints.
-    pub fn holds(&self, key: u32) -> Option<Version> {
-        let hinted = self.disk.hints.iter().filter(|((_, k), _)| *k == key).map(|(_, v)| *v).max();
-        self.disk.store.get(&key).copied().max(hinted)
+    /// What it holds of `key`, in its store and its hints, joined.
+    pub fn holds(&self, key: u32) -> Held {
+        let mut held = self.disk.store.get(&key).cloned().unwrap_or_default();
+        for ((_, k), v) in &self.disk.hints {
+            if *k == key {
+                held.absorb(v);
+            }
+        }
+        held
     }
 
     fn clock(&self, ctx: &Ctx<Self>) -> u64 {
@@ -547,32 +588,31 @@ impl QuorumNode {
         ctx.clock.saturating_sub(skew) + 1
     }
 
-    /// Stores `ver` for `key` if it is newer (last writer wins).
-    fn keep(&mut self, key: u32, ver: Version) -> bool {
-        let slot = self.disk.store.entry(key).or_insert(ver);
-        if ver > *slot {
-            *slot = ver;
-            true
-        } else {
-            *slot == ver
-        }
+    /// Joins `ver` into its copy of `key` (last writer wins: keeps the
+    /// newer; version vectors: syncs).
+    fn keep(&mut self, key: u32, ver: &Held) {
+        self.disk.store.entry(key).or_default().absorb(ver);
     }
 
     /// Takes a write: into the store, or, for another replica, as a hint.
-    fn take_write(&mut self, key: u32, ver: Version, hint: Option<NodeId>, ctx: &mut Ctx<Self>) {
+    /// Returns what it holds now of that key, where it put it.
+    fn take_write(&mut self, key: u32, ver: &Held, hint: Option<NodeId>, ctx: &mut Ctx<Self>) -> Held {
         match hint {
             Some(h) if h != self.id => {
-                let slot = self.disk.hints.entry((h, key)).or_insert(ver);
-                *slot = (*slot).max(ver);
+                let slot = self.disk.hints.entry((h, key)).or_default();
+                slot.absorb(ver);
+                let held = slot.clone();
                 ctx.note(QuorumNote::HintStored { key, for_node: h });
+                held
             }
             _ => {
                 self.keep(key, ver);
+                self.disk.store.get(&key).cloned().unwrap_or_default()
             }
         }
     }
 
-    fn new_op(&mut self, req: RequestId, key: u32, kind: OpKind, targets: Vec<NodeId>) -> u64 {
+    fn new_op(&mut self, req: Option<RequestId>, key: u32, kind: OpKind, targets: Vec<NodeId>) -> u64 {
         self.next_op += 1;
         let op = (self.disk.incarnation << 40) | self.next_op;
         let o = Op {
@@ -592,13 +632,30 @@ impl QuorumNode {
         op
     }
 
-    fn start_write(&mut self, req: RequestId, key: u32, value: i64, ctx: &mut Ctx<Self>) {
-        let ver = Version { ts: self.clock(ctx), node: self.id, value };
+    /// Starts a write of `value` to `key`: for client `req`, or (none) the
+    /// write-back of a merge. Under version vectors `context` is what the
+    /// client had read (empty: a blind write), and the coordinator's own
+    /// copy of the key takes the write first; its stamp is then above
+    /// every stamp of that copy and of the context (so a merge is stamped
+    /// after what it merges, whatever the clocks), used only to show and
+    /// to measure staleness, never to drop a version.
+    fn start_write(&mut self, req: Option<RequestId>, key: u32, value: i64, context: &Held, ctx: &mut Ctx<Self>) {
+        let mut ver = Version { ts: self.clock(ctx), node: self.id, value, n: 0 };
+        let (obj, ver) = match self.config.versions {
+            Versions::Lww => (Held::one(ver), ver),
+            Versions::Vectors => {
+                let mine = self.disk.store.entry(key).or_default();
+                ver.ts = ver.ts.max(mine.ts().max(context.ts()) + 1);
+                let (obj, ver) = mine.write(&context.clock, ver);
+                *mine = obj.clone();
+                (obj, ver)
+            }
+        };
         let targets = match self.config.write_fanout {
             Fanout::All => self.config.home(key).to_vec(),
             Fanout::Quorum => self.pick(key, self.config.w, ctx),
         };
-        let op = self.new_op(req, key, OpKind::Write(ver), targets.clone());
+        let op = self.new_op(req, key, OpKind::Write(obj, ver), targets.clone());
         for t in targets {
             self.send_write(op, t, None, ctx);
         }
@@ -610,11 +667,11 @@ impl QuorumNode {
     /// server).
     fn send_write(&mut self, op: u64, to: NodeId, hint: Option<NodeId>, ctx: &mut Ctx<Self>) {
         let Some(o) = self.ops.get(&op) else { return };
-        let OpKind::Write(ver) = o.kind else { return };
-        let key = o.key;
+        let OpKind::Write(ver, _) = &o.kind else { return };
+        let (key, ver) = (o.key, ver.clone());
         if to == self.id {
-            self.take_write(key, ver, hint, ctx);
-            self.answer(op, to, None);
+            self.take_write(key, &ver, hint, ctx);
+            self.answer(op, to, Held::default());
         } else {
             ctx.send(to, QuorumMsg::Write { op, key, ver, hint });
         }
@@ -625,7 +682,7 @@ impl QuorumNode {
             Fanout::All => self.config.home(key).to_vec(),
             Fanout::Quorum => self.pick(key, self.config.r, ctx),
         };
-        let op = self.new_op(req, key, OpKind::Read, targets.clone());
+        let op = self.new_op(Some(req), key, OpKind::Read, targets.clone());
         for t in targets {
             self.send_read(op, t, ctx);
         }
@@ -657,7 +714,7 @@ impl QuorumNode {
     }
 
     /// Records server `from`'s answer to op `op` (once per server).
-    fn answer(&mut self, op: u64, from: NodeId, ver: Option<Version>) {
+    fn answer(&mut self, op: u64, from: NodeId, ver: Held) {
         if let Some(o) = self.ops.get_mut(&op) {
             if !o.answered(from) {
                 o.answers.push((from, ver));
@@ -670,13 +727,18 @@ impl QuorumNode {
     fn progress(&mut self, op: u64, ctx: &mut Ctx<Self>) {
         let (r, w) = (self.config.r as usize, self.config.w as usize);
         let Some(o) = self.ops.get_mut(&op) else { return };
-        match o.kind {
-            OpKind::Write(ver) => {
-                let key = o.key;
+        match &o.kind {
+            OpKind::Write(_, ver) => {
+                let (key, ver) = (o.key, *ver);
                 if !o.replied && o.answers.len() >= w {
                     o.replied = true;
                     let sloppy = o.answers.iter().any(|(n, _)| !self.config.is_home(key, *n));
-                    ctx.reply(o.req, Reply::Answer(Answer { key, value: Some(ver.value), version: ver.ts, ok: true }));
+                    if let Some(req) = o.req {
+                        ctx.reply(
+                            req,
+                            Reply::Answer(Answer { key, value: Some(ver.value), version: ver.ts, ok: true }),
+                        );
+                    }
                     ctx.note(QuorumNote::WriteAcked { key, ver, sloppy });
                 }
                 // Answered: done, unless (sloppy) a replica has not
@@ -694,23 +756,23 @@ impl QuorumNode {
                     if o.answers.len() < r {
                         return;
                     }
-                    let newest = o.answers.iter().map(|(_, v)| *v).max().flatten();
+                    let newest = o.answers.iter().fold(Held::default(), |acc, (_, v)| acc.join(v));
+                    let behind = o.answers.iter().filter(|(_, v)| !v.covers(&newest)).count() as u32;
                     o.newest = Some(newest);
-                    let behind = o.answers.iter().filter(|(_, v)| *v < newest).count() as u32;
                     if behind > 0 {
                         ctx.note(QuorumNote::ReadDisagreed { key: o.key, behind });
                     }
                 }
-                let newest = o.newest.flatten();
+                let newest = o.newest.clone().unwrap_or_default();
                 let key = o.key;
                 let repair = self.config.read_repair;
                 // Servers known to hold the version returned (or newer).
                 for (n, v) in &o.answers {
-                    if *v >= newest && !o.holders.contains(n) {
+                    if v.covers(&newest) && !o.holders.contains(n) {
                         o.holders.push(*n);
                     }
                 }
-                if let Some(ver) = newest.filter(|_| repair != ReadRepair::Off) {
+                if repair != ReadRepair::Off && !newest.is_empty() {
                     // Repairs: to every server that answered an older
                     // version and was not repaired yet. Blocking repair
                     // waits for their acknowledgements.
@@ -718,7 +780,7 @@ impl QuorumNode {
                     let stale: Vec<NodeId> = o
                         .answers
                         .iter()
-                        .filter(|(n, v)| *v < newest && !o.repaired.contains(n) && !o.holders.contains(n))
+                        .filter(|(n, v)| !v.covers(&newest) && !o.repaired.contains(n) && !o.holders.contains(n))
                         .map(|(n, _)| *n)
                         .collect();
                     o.repaired.extend(stale.iter().copied());
@@ -728,25 +790,39 @@ impl QuorumNode {
                     let wait = if blocking { op } else { 0 };
                     for &n in &stale {
                         if n != self.id {
-                            ctx.send(n, QuorumMsg::Repair { op: wait, key, ver });
+                            ctx.send(n, QuorumMsg::Repair { op: wait, key, ver: newest.clone() });
                         }
                     }
                     if stale.contains(&self.id) {
-                        self.keep(key, ver);
+                        self.keep(key, &newest);
                     }
                     if !stale.is_empty() {
                         ctx.note(QuorumNote::Repaired { key, replicas: stale.len() as u32 });
                     }
                 }
                 let Some(o) = self.ops.get_mut(&op) else { return };
-                let ready = repair != ReadRepair::Blocking || newest.is_none() || o.holders.len() >= w;
+                let ready = repair != ReadRepair::Blocking || newest.is_empty() || o.holders.len() >= w;
+                let mut merge = false;
                 if !o.replied && ready {
                     o.replied = true;
-                    let (value, version) = newest.map_or((None, 0), |v| (Some(v.value), v.ts));
-                    ctx.reply(o.req, Reply::Answer(Answer { key, value, version, ok: true }));
+                    let (value, version) = (newest.value(), newest.ts());
+                    if let Some(req) = o.req {
+                        ctx.reply(req, Reply::Answer(Answer { key, value, version, ok: true }));
+                    }
+                    if self.config.versions == Versions::Vectors && !newest.is_empty() {
+                        ctx.note(QuorumNote::ReadSiblings { key, siblings: newest.siblings.clone() });
+                        merge = newest.siblings.len() > 1;
+                    }
                 }
                 if o.replied {
                     self.finish_read(op, ctx);
+                }
+                if let Some(value) = newest.value().filter(|_| merge) {
+                    // The client merges the siblings (the largest value)
+                    // and writes the merge back with the read's context,
+                    // which supersedes every sibling it read.
+                    ctx.note(QuorumNote::Merged { key, siblings: newest.siblings.len() as u32, value });
+                    self.start_write(None, key, value, &newest, ctx);
                 }
             }
         }
@@ -768,7 +844,7 @@ impl QuorumNode {
         let sloppy = self.config.sloppy;
         let Some(o) = self.ops.get_mut(&op) else { return };
         o.retries += 1;
-        let handing = sloppy && matches!(o.kind, OpKind::Write(_));
+        let handing = sloppy && matches!(o.kind, OpKind::Write(..));
         if o.retries > MAX_RETRIES || (o.replied && !handing) {
             self.ops.remove(&op);
             return;
@@ -778,7 +854,7 @@ impl QuorumNode {
         let list = &prefs[key as usize];
         let n = self.config.replicas as usize;
         match o.kind.clone() {
-            OpKind::Write(_) => {
+            OpKind::Write(..) => {
                 // Replicas that have not acknowledged, directly or through
                 // a stand-in.
                 let missing: Vec<NodeId> = o
@@ -806,17 +882,17 @@ impl QuorumNode {
                 if o.newest.is_some() {
                     // Blocking repair waits for acks: resend the repairs,
                     // and write to replicas not heard from.
-                    if let Some(Some(ver)) = o.newest {
+                    if let Some(ver) = o.newest.clone().filter(|v| !v.is_empty()) {
                         let home = self.config.home(key).to_vec();
                         let pending: Vec<NodeId> = home.into_iter().filter(|h| !o.holders.contains(h)).collect();
                         for h in pending {
                             if h == self.id {
-                                self.keep(key, ver);
+                                self.keep(key, &ver);
                                 if let Some(o) = self.ops.get_mut(&op) {
                                     o.holders.push(h);
                                 }
                             } else {
-                                ctx.send(h, QuorumMsg::Repair { op, key, ver });
+                                ctx.send(h, QuorumMsg::Repair { op, key, ver: ver.clone() });
                             }
                         }
                     }
@@ -857,8 +933,8 @@ impl QuorumNode {
     }
 
     fn handoff(&mut self, ctx: &mut Ctx<Self>) {
-        for (&(to, key), &ver) in &self.disk.hints {
-            ctx.send(to, QuorumMsg::Handoff { key, ver });
+        for (&(to, key), ver) in &self.disk.hints {
+            ctx.send(to, QuorumMsg::Handoff { key, ver: ver.clone() });
         }
         ctx.set_timer(QuorumTimer::Handoff, self.config.handoff_every);
     }
@@ -873,8 +949,10 @@ impl QuorumNode {
             (0..self.nodes).filter(|&p| p != self.id && self.shared_keys(self.id, p).next().is_some()).collect();
         if !peers.is_empty() {
             let peer = peers[ctx.rng.range(0, peers.len() as u64 - 1) as usize];
-            let entries: Vec<(u32, Option<Version>)> =
-                self.shared_keys(self.id, peer).map(|k| (k, self.disk.store.get(&k).copied())).collect();
+            let entries: Vec<(u32, Held)> = self
+                .shared_keys(self.id, peer)
+                .map(|k| (k, self.disk.store.get(&k).cloned().unwrap_or_default()))
+                .collect();
             ctx.send(peer, QuorumMsg::Digest { entries });
         }
         ctx.set_timer(QuorumTimer::AntiEntropy, self.config.anti_entropy_every);
@@ -882,21 +960,21 @@ impl QuorumNode {
 
     /// Keeps the newer of each entry; returns the entries where this server
     /// holds a newer version.
-    fn merge(&mut self, entries: &[(u32, Option<Version>)], ctx: &mut Ctx<Self>) -> Vec<(u32, Option<Version>)> {
+    fn merge(&mut self, entries: &[(u32, Held)], ctx: &mut Ctx<Self>) -> Vec<(u32, Held)> {
         let mut newer = Vec::new();
         let mut copied = 0;
-        for &(key, theirs) in entries {
-            if !self.config.is_home(key, self.id) {
+        for (key, theirs) in entries {
+            if !self.config.is_home(*key, self.id) {
                 continue;
             }
-            let mine = self.disk.store.get(&key).copied();
-            if theirs > mine {
-                if let Some(v) = theirs {
-                    self.keep(key, v);
-                    copied += 1;
-                }
-            } else if mine > theirs {
-                newer.push((key, mine));
+            let mine = self.disk.store.get(key).cloned().unwrap_or_default();
+            let joined = mine.join(theirs);
+            if joined != mine {
+                self.disk.store.insert(*key, joined.clone());
+                copied += 1;
+            }
+            if joined != *theirs {
+                newer.push((*key, joined));
             }
         }
         if copied > 0 {
@@ -950,11 +1028,19 @@ impl Protocol for QuorumNode {
     fn on_message(&mut self, from: NodeId, msg: QuorumMsg, ctx: &mut Ctx<Self>) {
         match msg {
             QuorumMsg::Write { op, key, ver, hint } => {
-                self.take_write(key, ver, hint, ctx);
-                ctx.send(from, QuorumMsg::WriteAck { op });
+                let now = self.take_write(key, &ver, hint, ctx);
+                // Version vectors: the coordinator learns what this
+                // replica holds now (it keeps its own copy of the key).
+                let held = if self.config.versions == Versions::Vectors { now } else { Held::default() };
+                ctx.send(from, QuorumMsg::WriteAck { op, held });
             }
-            QuorumMsg::WriteAck { op } => {
-                self.answer(op, from, None);
+            QuorumMsg::WriteAck { op, held } => {
+                if !held.is_empty() {
+                    if let Some(key) = self.ops.get(&op).map(|o| o.key) {
+                        self.keep(key, &held);
+                    }
+                }
+                self.answer(op, from, Held::default());
                 self.progress(op, ctx);
             }
             QuorumMsg::Read { op, key } => {
@@ -966,7 +1052,7 @@ impl Protocol for QuorumNode {
                 self.progress(op, ctx);
             }
             QuorumMsg::Repair { op, key, ver } => {
-                self.keep(key, ver);
+                self.keep(key, &ver);
                 if op != 0 {
                     ctx.send(from, QuorumMsg::RepairAck { op });
                 }
@@ -980,7 +1066,7 @@ impl Protocol for QuorumNode {
                 self.progress(op, ctx);
             }
             QuorumMsg::Handoff { key, ver } => {
-                self.keep(key, ver);
+                self.keep(key, &ver);
                 ctx.send(from, QuorumMsg::HandoffAck { key, ver });
             }
             QuorumMsg::HandoffAck { key, ver } => {
@@ -1026,7 +1112,10 @@ impl Protocol for QuorumNode {
         }
         match cmd.op {
             KvOp::Read => self.start_read(req, key, ctx),
-            KvOp::Write(v) => self.start_write(req, key, v, ctx),
+            // Clients write blind: without reading first, so with an
+            // empty context (under version vectors, concurrent with every
+            // write not merged yet).
+            KvOp::Write(v) => self.start_write(Some(req), key, v, &Held::default(), ctx),
             // The lab has no compare-and-set (its parameter table leaves
             // `cas_share` out, so clients never send one); a stray one is
             // not answered, and the client gives it up.
@@ -1040,12 +1129,17 @@ impl Protocol for QuorumNode {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.disk.store.len() * 48 + self.disk.hints.len() * 56 + self.ops.len() * 256
+        let held = |h: &Held| 16 + h.siblings.len() * 32 + h.clock.len() * 16;
+        self.disk.store.values().map(held).sum::<usize>()
+            + self.disk.hints.values().map(|h| 8 + held(h)).sum::<usize>()
+            + self.ops.len() * 256
     }
 
     fn msg_heap_bytes(msg: &QuorumMsg) -> usize {
         match msg {
-            QuorumMsg::Digest { entries } | QuorumMsg::DigestReply { entries } => entries.len() * 32,
+            QuorumMsg::Digest { entries } | QuorumMsg::DigestReply { entries } => {
+                entries.iter().map(|(_, h)| h.siblings.len().max(1) * 32 + h.clock.len() * 16).sum()
+            }
             _ => 0,
         }
     }

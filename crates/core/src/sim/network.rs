@@ -5,8 +5,11 @@
 //! Latency is uniform between `min` and `max`, with an optional tail: with
 //! probability `tail_ppm` a message takes up to `tail_max` longer (long
 //! delays without floating-point maths, which could differ between
-//! platforms). Without `reorder`, each link is FIFO: a message never
-//! overtakes an earlier one on the same link.
+//! platforms). With `exp_mean` set, the delay is `min` plus an exponential
+//! draw of that mean instead (drawn exactly with integers, see
+//! [`exponential`]). One server may be slow: every message to or from it
+//! takes `slow_factor` times as long. Without `reorder`, each link is
+//! FIFO: a message never overtakes an earlier one on the same link.
 
 use super::protocol::NodeId;
 use super::rng::{Rng, StreamKind};
@@ -29,6 +32,14 @@ pub struct NetConfig {
     pub dup_ppm: u32,
     /// Whether messages on one link may overtake each other.
     pub reorder: bool,
+    /// Mean of an exponential delay added to `latency_min` in place of the
+    /// uniform one (0: uniform between `latency_min` and `latency_max`).
+    pub exp_mean: Time,
+    /// A slow server: every message to or from it takes `slow_factor`
+    /// times as long (none: no server is slow).
+    pub slow_node: Option<NodeId>,
+    /// How many times as long (at least 1).
+    pub slow_factor: u64,
 }
 
 impl Default for NetConfig {
@@ -41,7 +52,39 @@ impl Default for NetConfig {
             loss_ppm: 0,
             dup_ppm: 0,
             reorder: true,
+            exp_mean: 0,
+            slow_node: None,
+            slow_factor: 1,
         }
+    }
+}
+
+/// An exponential draw of mean `mean`, rounded down, with integers only
+/// (so native and wasm runs agree bit for bit): von Neumann's method
+/// (1951; Knuth, TAOCP vol. 2, §3.4.1; Devroye, "Non-Uniform Random
+/// Variate Generation", 1986, §IV.2.2). Draw uniforms `U1, U2, ...` while
+/// they decrease; if the run's length is odd, the draw is `K + U1`, else
+/// `K` grows by one and it starts again. The accepted `U1` has density
+/// proportional to `e^-x` on [0, 1) and `K` is geometric with ratio `1/e`,
+/// so `K + U1` is exponential of mean 1. Uniforms are 64-bit fractions.
+pub fn exponential(rng: &mut Rng, mean: Time) -> Time {
+    let mut k: u64 = 0;
+    loop {
+        let first = rng.next_u64();
+        let (mut last, mut len) = (first, 1u32);
+        loop {
+            let u = rng.next_u64();
+            if u > last {
+                break;
+            }
+            last = u;
+            len += 1;
+        }
+        if len % 2 == 1 {
+            let frac = ((u128::from(mean) * u128::from(first)) >> 64) as u64;
+            return mean.saturating_mul(k).saturating_add(frac);
+        }
+        k += 1;
     }
 }
 
@@ -109,10 +152,18 @@ impl Network {
         if link.rng.chance_ppm(cfg.loss_ppm) {
             return Fate::Lost;
         }
+        let slow = cfg.slow_node.is_some_and(|s| s == from || s == to);
         let delay = |link: &mut Link| {
-            let mut d = link.rng.range(cfg.latency_min, cfg.latency_max.max(cfg.latency_min));
+            let mut d = if cfg.exp_mean > 0 {
+                cfg.latency_min.saturating_add(exponential(&mut link.rng, cfg.exp_mean))
+            } else {
+                link.rng.range(cfg.latency_min, cfg.latency_max.max(cfg.latency_min))
+            };
             if link.rng.chance_ppm(cfg.tail_ppm) {
                 d += link.rng.range(0, cfg.tail_max);
+            }
+            if slow {
+                d = d.saturating_mul(cfg.slow_factor.max(1));
             }
             if !cfg.reorder {
                 let arrival = (now + d).max(link.last_arrival);
@@ -185,6 +236,37 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The exponential draw's mean and spread against the exponential
+    // distribution's own (mean m, P(X > t) = e^(-t/m)): over 200,000 draws
+    // the sample mean is within 4.5 standard errors (m / sqrt(n)), and the
+    // share above m and above 3 m within 4.5 binomial standard deviations
+    // of e^-1 and e^-3.
+    #[test]
+    fn exponential_draws_have_the_exponential_distribution() {
+        let mut rng = Rng::stream(5, StreamKind::Link, 77);
+        let (n, m) = (200_000u32, 10_000u64);
+        let draws: Vec<u64> = (0..n).map(|_| exponential(&mut rng, m)).collect();
+        let nf = f64::from(n);
+        let mean = draws.iter().sum::<u64>() as f64 / nf;
+        assert!((mean - m as f64).abs() < 4.5 * m as f64 / nf.sqrt(), "mean {mean}");
+        for (t, p) in [(m, (-1.0f64).exp()), (3 * m, (-3.0f64).exp())] {
+            let share = draws.iter().filter(|&&d| d > t).count() as f64 / nf;
+            assert!((share - p).abs() < 4.5 * (p * (1.0 - p) / nf).sqrt(), "P(X > {t}) = {share}, want {p}");
+        }
+    }
+
+    // A slow server: messages to and from it take slow_factor times as
+    // long; messages between two other servers do not.
+    #[test]
+    fn a_slow_server_slows_its_own_links_only() {
+        let cfg =
+            NetConfig { latency_min: 10, latency_max: 10, slow_node: Some(2), slow_factor: 7, ..NetConfig::default() };
+        let mut net = Network::new(1, 4, cfg);
+        assert_eq!(net.send(0, 0, 1), Fate::Arrives(10, None));
+        assert_eq!(net.send(0, 0, 2), Fate::Arrives(70, None));
+        assert_eq!(net.send(0, 2, 3), Fate::Arrives(70, None));
+    }
 
     #[test]
     fn partition_cuts_only_between_groups() {
