@@ -23,6 +23,7 @@
 use super::churn::{binomial_at_most, Churn, ChurnConfig, DownTime};
 use super::node::{Detector, FaultsConfig, FaultsNode, FaultsNote, Status, DETECTORS};
 use super::phi::Fit;
+use super::repair::{Repair, RepairConfig};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeView, Unit};
 use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
@@ -68,6 +69,9 @@ pub const PARAMS: &[ParamSpec] = &[
     p("zone", "Zone size", "members in a zone (rack) that fails as a whole; 0: no zone failures", Kind::Count, 0, 500, 0, false),
     p("zone_mttf", "Zone mean time to failure (s)", "each zone fails whole after an exponential time of this mean; 0: never", Kind::Duration, 0, 100_000_000 * S, 0, false),
     p("tolerate", "Service tolerates (members down)", "the service needs all members but this many: its availability is the share of time at most this many are down", Kind::Count, 0, 499, 1, false),
+    p("keys", "Keys", "keys placed on the members' consistent-hash ring, each in 'copies' copies; re-replicated when a member is declared failed; 0: no data", Kind::Count, 0, super::repair::MAX_KEYS as i64, 0, false),
+    p("copies", "Copies of each key (R)", "members each key is placed on, its preference list on the ring", Kind::Count, 1, 16, 3, false),
+    p("repair_rate", "Repair bandwidth (keys/s)", "keys per second the repair of one failed member copies", Kind::Count, 1, 10_000_000, 100, false),
     p(
         "bug_stale",
         "Deliberate bug: stale suspicions",
@@ -101,6 +105,9 @@ fn check(scn: &Scenario) -> Result<(), String> {
     }
     if scn.get("zone") > scn.get("nodes") {
         return Err(format!("a zone ({}) cannot hold more than the members ({})", scn.get("zone"), scn.get("nodes")));
+    }
+    if scn.get("keys") > 0 && scn.get("copies") > scn.get("nodes") {
+        return Err(format!("copies ({}) cannot be more than the members ({})", scn.get("copies"), scn.get("nodes")));
     }
     if scn.get("latency_min") > scn.get("latency_max") {
         return Err("latency_min must not be larger than latency_max".into());
@@ -180,6 +187,14 @@ pub static LAB: LabDef = LabDef {
             include_str!("../../../../tests/scenarios/faults/rack.scn"),
         ),
         (
+            "Re-replication after a crash: the window of data at risk",
+            include_str!("../../../../tests/scenarios/faults/repair-crash.scn"),
+        ),
+        (
+            "A too-eager detector re-replicates for a paused member",
+            include_str!("../../../../tests/scenarios/faults/repair-needless.scn"),
+        ),
+        (
             "The deliberate bug: stale suspicions come back",
             include_str!("../../../../tests/scenarios/faults/bug-stale.scn"),
         ),
@@ -222,6 +237,7 @@ pub fn faults_config(scn: &Scenario) -> FaultsConfig {
             zone_mttf: g("zone_mttf"),
         },
         tolerate: g("tolerate") as u32,
+        repair: RepairConfig { keys: g("keys") as u32, copies: g("copies") as u32, rate: g("repair_rate") },
     }
 }
 
@@ -271,6 +287,8 @@ pub struct FaultsTracker {
     plan: Option<Churn>,
     cfg: Option<ChurnConfig>,
     tolerate: u32,
+    /// The keys, their copies and the repairs.
+    pub repair: Repair,
     /// The last step's most telling note, for the narration.
     said: Option<String>,
 }
@@ -286,6 +304,7 @@ impl FaultsTracker {
         self.downtime = DownTime::new(n);
         self.tolerate = c.tolerate;
         self.cfg = Some(c.churn);
+        self.repair = Repair::new(c.repair, n);
         if c.churn.active() {
             self.plan = Some(Churn::new(c.churn, sim.config().seed));
         }
@@ -485,6 +504,15 @@ impl ClusterProtocol for FaultsNode {
             m("avail_model", "Availability, binomial model", Unit::Fraction, false),
             m("down_share", "Share of member-time down", Unit::Fraction, false),
             m("p_model", "p = MTTR / (MTTF + MTTR)", Unit::Fraction, false),
+            m("keys_at_risk", "Keys at risk (fewer than R available copies)", Unit::Count, true),
+            m("keys_lost", "Keys lost (no available copy)", Unit::Count, true),
+            m("lost_peak", "Most keys lost at once", Unit::Count, false),
+            m("repair_copies", "Copies made by repair", Unit::Count, false),
+            m("needless_copies", "Needless copies (for a member declared failed while up)", Unit::Count, false),
+            m("dropped_copies", "Surplus copies dropped when a member rejoined", Unit::Count, false),
+            m("repair_detect_last", "Time to detect, last crash (to the repair starting)", Unit::Micros, false),
+            m("repair_last", "Time to repair, last repair (declaration to last copy)", Unit::Micros, false),
+            m("risk_window_last", "Window of data at risk, last (a key below R to all back at R)", Unit::Micros, false),
         ]
     }
 
@@ -496,6 +524,9 @@ impl ClusterProtocol for FaultsNode {
         let crashed = |m: NodeId| sim.nodes()[m as usize].status == NodeStatus::Crashed;
         let mut touched = false;
         t.said = None;
+        if t.repair.active() {
+            t.repair.catch_up(now);
+        }
         for ev in sim.last_events() {
             match ev {
                 TraceEvent::Note { node, note, .. } => {
@@ -512,6 +543,17 @@ impl ClusterProtocol for FaultsNode {
                             }
                             if let Some(w) = t.watch.get_mut(&of) {
                                 w.first.get_or_insert(now);
+                            }
+                            if dead && t.repair.active() && !t.repair.is_failed(of) {
+                                t.repair.declare(of, now);
+                                t.said = Some(format!(
+                                    "S{} declares S{} dead: its {} keys are re-replicated",
+                                    o + 1,
+                                    of + 1,
+                                    t.repair.keys_on(of)
+                                ));
+                                touched = true;
+                                continue;
                             }
                             t.said = Some(if dead {
                                 format!("S{} declares S{} dead", o + 1, of + 1)
@@ -550,14 +592,30 @@ impl ClusterProtocol for FaultsNode {
                                 t.close_mistake(m, x, now);
                             }
                             t.watch.insert(x, Watch { at: now, ..Watch::default() });
+                            if t.repair.active() {
+                                t.repair.crash(x, now);
+                            }
                         }
                         Fault::Restart(x) => {
                             t.watch.remove(x);
+                            if t.repair.active() {
+                                t.repair.restart(*x, now);
+                            }
                         }
                         _ => {}
                     }
                 }
                 _ => {}
+            }
+        }
+        if t.repair.active() {
+            // A member declared failed rejoins once it is up and no member
+            // holds it dead any more.
+            let back: Vec<NodeId> =
+                t.repair.failed_members().filter(|&m| t.dead_by[m as usize] == 0 && !crashed(m)).collect();
+            for m in back {
+                t.repair.rejoin(m, now);
+                t.said = Some(format!("S{} is trusted again and rejoins: its copies count again", m + 1));
             }
         }
         if touched {
@@ -628,6 +686,22 @@ impl ClusterProtocol for FaultsNode {
             down_share,
             p,
         ]);
+        let r = &t.repair;
+        if r.active() {
+            out.extend([
+                f64::from(r.at_risk),
+                f64::from(r.lost),
+                f64::from(r.lost_peak),
+                r.copies as f64,
+                r.needless as f64,
+                r.dropped as f64,
+                opt(r.detect_last),
+                opt(r.repair_last),
+                opt(r.risk_last),
+            ]);
+        } else {
+            out.extend([f64::NAN; 9]);
+        }
     }
 
     fn planned_fault(t: &mut FaultsTracker, sim: &Sim<Self>) -> Option<(Time, Fault)> {

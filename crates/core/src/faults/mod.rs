@@ -18,6 +18,9 @@
 //! * [`churn`]: members that fail and come back on their own (exponential
 //!   times to failure and repair, and whole zones at once), and the
 //!   binomial model of how many are down at once.
+//! * [`repair`]: keys in R copies on a consistent-hash ring,
+//!   re-replicated at a repair bandwidth when the detector declares a
+//!   member failed; data at risk, keys lost, needless copies.
 //! * [`experiments`]: the detectors' quality-of-service curves, SWIM's
 //!   dissemination time over n, availability against the binomial model.
 
@@ -26,5 +29,6 @@ pub mod experiments;
 pub mod lab;
 pub mod node;
 pub mod phi;
+pub mod repair;
 
 pub use node::{Detector, FaultsConfig, FaultsMsg, FaultsNode, FaultsNote, FaultsTimer, Peer, Status, Update};

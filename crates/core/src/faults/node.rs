@@ -107,6 +107,9 @@ pub struct FaultsConfig {
     pub churn: super::churn::ChurnConfig,
     /// Members the service can lose and stay available.
     pub tolerate: u32,
+    /// Keys kept in copies and repaired (the lab's, the members do not
+    /// read it).
+    pub repair: super::repair::RepairConfig,
 }
 
 impl Default for FaultsConfig {
@@ -130,6 +133,7 @@ impl Default for FaultsConfig {
             bug_stale: false,
             churn: super::churn::ChurnConfig::default(),
             tolerate: 0,
+            repair: super::repair::RepairConfig::default(),
         }
     }
 }
