@@ -331,32 +331,49 @@ impl Table {
         values.into_iter().filter(|v| v.1 == best).map(|v| v.0).collect()
     }
 
-    /// The chart of the table: the experiment's own, else one bar per row
-    /// for each number column in the unit most columns share (the row's
-    /// first cell naming it), or `None` if the table has no numbers.
+    /// The chart of the table: the experiment's own, else one group of bars
+    /// per row. A row's group is named by the columns that say what the row
+    /// is (those before the first column with a better direction, joined:
+    /// `1 / 2` for R and W). The bars are the headline column (the first
+    /// with a direction) and the other number columns in its unit, unless
+    /// that unit is empty: plain counts and ratios seldom measure the same
+    /// thing, so the headline is then drawn alone. `None` if the table has
+    /// no numbers.
     pub fn chart(&self) -> Option<Chart> {
         if let Some(c) = &self.chart {
             return Some(c.clone());
         }
-        let numbers: Vec<usize> =
-            (1..self.columns.len()).filter(|i| matches!(self.columns[*i].kind, ColumnKind::Number { .. })).collect();
-        let unit_of = |i: &usize| self.columns[*i].unit.as_str();
-        let unit = numbers
-            .iter()
-            .map(unit_of)
-            .max_by_key(|u| (numbers.iter().filter(|i| unit_of(i) == *u).count(), !u.is_empty()))?
-            .to_string();
-        let chosen: Vec<usize> = numbers.iter().copied().filter(|i| unit_of(i) == unit).take(COLOURS.len()).collect();
-        let first = self.columns.first().map_or(String::new(), |c| c.name.clone());
-        let y = if chosen.len() == 1 { self.columns[chosen[0]].name.clone() } else { "value".to_string() };
-        let mut chart = Chart::new(self.title.clone(), Axis::new(&first, ""), Axis::new(&y, &unit));
+        let number = |i: &usize| matches!(self.columns[*i].kind, ColumnKind::Number { .. });
+        let keys = self.columns.iter().skip(1).take_while(|c| c.better.is_none()).count() + 1;
+        let headline = (keys..self.columns.len())
+            .find(|i| number(i) && self.columns[*i].better.is_some())
+            .or_else(|| (1..self.columns.len()).find(number))?;
+        let unit = self.columns[headline].unit.clone();
+        let chosen: Vec<usize> = if unit.is_empty() {
+            vec![headline]
+        } else {
+            (keys..self.columns.len())
+                .filter(|i| number(i) && self.columns[*i].unit == unit)
+                .take(COLOURS.len())
+                .collect()
+        };
+        let key_names: Vec<&str> = self.columns[..keys].iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<&str> = chosen.iter().map(|i| self.columns[*i].name.as_str()).collect();
+        let y = if names.len() <= 3 { names.join(", ") } else { "value".to_string() };
+        let mut chart = Chart::new(self.title.clone(), Axis::new(&key_names.join(" / "), ""), Axis::new(&y, &unit));
         chart.categories = self
             .rows
             .iter()
-            .map(|r| match r.first() {
-                Some(Cell::Text(t)) => t.clone(),
-                Some(Cell::Number(v)) => v.to_string(),
-                _ => String::new(),
+            .map(|r| {
+                let named: Vec<String> = r[..keys.min(r.len())]
+                    .iter()
+                    .map(|c| match c {
+                        Cell::Text(t) => t.clone(),
+                        Cell::Number(v) => v.to_string(),
+                        _ => String::new(),
+                    })
+                    .collect();
+                named.join(" / ")
             })
             .collect();
         for i in chosen {

@@ -5,6 +5,7 @@
 //! as the waiters grow.
 
 use super::{LockMsg, LockNode};
+use crate::chart::{Axis, Chart, Mark, Point, Series};
 use crate::lab::cluster::ClusterLab;
 use crate::lab::{Cell, Column, ExpArg, ExpArgs, Experiment, Lab, RunExperiment, Table};
 use crate::scenario::Scenario;
@@ -113,8 +114,14 @@ fn run_contention(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String>
             Column::number("messages/txn", "", 2).lower(),
         ],
     );
+    let mut chart = Chart::new(
+        "Committed transactions a second over the skew of key popularity",
+        Axis::new("Zipf exponent of key popularity (0: uniform)", ""),
+        Axis::new("transactions committed", "per second"),
+    );
+    let mut lines: [Vec<Point>; 2] = [Vec::new(), Vec::new()];
     for z in zipfs {
-        for strategy in ["optimistic", "pessimistic"] {
+        for (line, strategy) in ["optimistic", "pessimistic"].into_iter().enumerate() {
             let text = format!(
                 "# Contention: {strategy}, Zipf {z}\nlab locks\nseed {seed}\nclients {clients}\nkeyspace {keys}\nzipf {z}\nstrategy {strategy}\nthink {}\nwork {}\nuntil {}\n",
                 format_duration(think),
@@ -131,8 +138,13 @@ fn run_contention(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String>
                 Cell::num(if txns > 0.0 { metric(&m, "sent") / txns } else { f64::NAN }),
             ]);
             table.runs.push(Some(scn.to_text()));
+            lines[line].push(Point::new(z, metric(&m, "txns_per_sec")));
         }
     }
+    for (name, points) in ["optimistic", "pessimistic"].into_iter().zip(lines) {
+        chart.series.push(Series { name: name.into(), mark: Mark::Line, points });
+    }
+    table.chart = Some(chart);
     table.note("Each row is one run of the same seed; txns/s counts committed transactions; aborts/txn: aborted attempts per committed transaction; messages/txn counts every message, heartbeats included.");
     Ok(table)
 }
@@ -161,6 +173,12 @@ fn run_herd(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
             Column::number("expected", "", 2),
         ],
     );
+    let mut chart = Chart::new(
+        "Messages per release as the waiters grow",
+        Axis::new("waiters at a release", ""),
+        Axis::new("messages per release", ""),
+    );
+    let (mut naive, mut sequential, mut expected_naive) = (Vec::new(), Vec::new(), Vec::new());
     for &w in &waiters {
         for recipe in ["naive", "sequential"] {
             let quiet = quiet_after(&herd_scenario(w + 1, recipe, duration))?;
@@ -174,8 +192,23 @@ fn run_herd(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String> {
                 Cell::num(expected),
             ]);
             table.runs.push(Some(scn.to_text()));
+            let point = Point::new(at, metric(&m, "msgs_per_release"));
+            if recipe == "naive" {
+                naive.push(point);
+                expected_naive.push(Point::new(at, expected));
+            } else {
+                sequential.push(point);
+            }
         }
     }
+    chart.series.push(Series {
+        name: "naive recipe, 1 + 3W expected".into(),
+        mark: Mark::Line,
+        points: expected_naive,
+    });
+    chart.series.push(Series { name: "naive recipe".into(), mark: Mark::Dots, points: naive });
+    chart.series.push(Series { name: "ZooKeeper's recipe".into(), mark: Mark::Line, points: sequential });
+    table.chart = Some(chart);
     table.note("Messages per release: the Release, the Wake notices, and what the woken waiters asked and were told; heartbeats are off (the lease outlasts the run); each run ends when no message of a release is on the wire. Expected: 1 + 3W for the naive recipe (W waiters at the release), 4 for ZooKeeper's.");
     Ok(table)
 }

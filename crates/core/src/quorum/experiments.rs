@@ -243,6 +243,12 @@ fn run_visibility(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, String>
         table.push(row);
         table.runs.push(Some(text));
     }
+    // The bars are the share of reads that saw the write, one bar per
+    // time since it was acknowledged.
+    table.chart = table.chart().map(|mut chart| {
+        chart.y = crate::chart::Axis::new("reads that saw the write", "%");
+        chart
+    });
     table.note("Each cell: of the reads issued that long after the last acknowledged write of their key, the share that returned it or a newer version (Bailis et al., VLDB 2012, §4: t-visibility).");
     table.note("Writes go to all three replicas, reads ask all three and take the first R answers; no repair. R + W > N sees every write at once; smaller quorums catch up as the write reaches the other replicas.");
     Ok(table)
