@@ -616,7 +616,7 @@ impl ClusterProtocol for QuorumNode {
         ];
         out.extend(labels.iter().map(|(n, l)| m(n, l, Unit::Fraction, false)));
         out.extend([
-            m("lost_writes", "Acknowledged writes lost (dropped before any read returned them)", Unit::Count, true),
+            m("lost_writes", "Acknowledged writes lost", Unit::Count, true),
             m("write_p50", "Write latency p50", Unit::Micros, false),
             m("write_p99", "Write latency p99", Unit::Micros, true),
             m("hints", "Hints waiting", Unit::Count, true),
