@@ -232,3 +232,25 @@ test('on a phone the results view scrolls tables in their boxes, not the page', 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// The quorum lab's experiments in the worker: staleness over the
+// anti-entropy period and the (R, W) trade-off, each with a chart whose
+// SVG export names its axes and units, and tables that fit at 1280 px.
+test('the quorum lab\'s antientropy and tradeoff experiments draw their charts with axes and units', async () => {
+  const { page, errors } = await open();
+  await page.getByRole('button', { name: 'Quorum replication', exact: true }).click();
+  await page.getByRole('button', { name: 'Results', exact: true }).click();
+  const table = await runExperiment(page, 'antientropy', { seconds: '5' });
+  assert.equal(await table.locator('tbody tr').count(), 9, 'eight periods and never');
+  await assertNoneClipped(page, 'quorum antientropy');
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /^Export .* as SVG$/ }).first().click()]);
+  const svg = readFileSync(await file.path(), 'utf8');
+  assert.ok(svg.includes('>anti-entropy period (ms)</text>') && svg.includes('>stale reads (%)</text>'), 'both axes with their units');
+  assert.ok(svg.includes('R = 1, W = 1, no anti-entropy (closed form)'), 'the legend names the closed form');
+  await runExperiment(page, 'tradeoff', { seconds: '1' });
+  await assertNoneClipped(page, 'quorum tradeoff');
+  const svgs = await page.locator('.results-view svg').evaluateAll((s) => s.map((x) => x.outerHTML));
+  assert.ok(svgs.some((s) => s.includes('R=1 W=1') && s.includes('stale reads (%)')), 'the trade-off chart: one bar group per (R, W)');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -2,9 +2,11 @@
 //!
 //! Its own parts: the parameter table (servers, `N`, `R`, `W`, virtual
 //! nodes, fan-outs, read repair, sloppy quorums, anti-entropy, a skewed
-//! clock), how a server is drawn (keys held, hints, commands coordinated;
-//! a strip with the value it holds for each key), and the figures a run is
-//! judged by, measured by a tracker that sees every client command:
+//! clock, last writer wins or version vectors, exponential latency, a slow
+//! server, where clients send), how a server is drawn (keys held, hints,
+//! commands coordinated, most siblings of a key; a strip with the value it
+//! holds for each key), and the figures a run is judged by, measured by a
+//! tracker that sees every client command and every server's notes:
 //!
 //! * **k-staleness** (Bailis et al., VLDB 2012, §3): the share of reads
 //!   that return one of the `k` newest versions among the writes
@@ -13,9 +15,13 @@
 //! * **t-visibility** (§4): the share of reads issued `t` after the last
 //!   acknowledged write of their key that return it (or a newer version),
 //!   for `t` in six windows from 0–5 ms to 100 ms and more;
-//! * **lost writes**: writes acknowledged to their client but stamped
-//!   older than a write of the same key acknowledged before they were
-//!   invoked, so last-writer-wins drops them everywhere;
+//! * **lost writes**: under last writer wins, writes acknowledged to
+//!   their client but stamped older than a write of the same key
+//!   acknowledged before they were invoked, so last-writer-wins drops them
+//!   everywhere; under version vectors, acknowledged writes that no read
+//!   returned and that no replica (nor hint) holds any more;
+//! * **siblings** (version vectors): per read, the most in one read, and
+//!   merges written back;
 //! * write latency, hints waiting, repairs, hints handed back, versions
 //!   copied by anti-entropy, and keys whose replicas disagree now.
 
@@ -643,7 +649,7 @@ impl ClusterProtocol for QuorumNode {
         ];
         out.extend(labels.iter().map(|(n, l)| m(n, l, Unit::Fraction, false)));
         out.extend([
-            m("lost_writes", "Acknowledged writes lost (dropped before any read returned them)", Unit::Count, true),
+            m("lost_writes", "Acknowledged writes lost", Unit::Count, true),
             m("write_p50", "Write latency p50", Unit::Micros, false),
             m("write_p99", "Write latency p99", Unit::Micros, true),
             m("hints", "Hints waiting", Unit::Count, true),
