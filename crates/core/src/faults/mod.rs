@@ -8,7 +8,8 @@
 //!   detector (Hayashibara et al., 2004, as Akka and Cassandra implement
 //!   it; its arithmetic in [`phi`]); and SWIM (Das, Gupta and Motivala,
 //!   2002) with indirect probes, suspicion, incarnation numbers and gossip
-//!   piggybacked on its messages.
+//!   piggybacked on its messages, and Lifeguard's local health and
+//!   confirmed suspicion as an option.
 //! * [`lab`]: the lab on the shared cluster lab: crashes, pauses (garbage
 //!   collection), slow links and partitions from the shared faults, each
 //!   member's view of the others drawn, and the metrics of Chen, Toueg and
