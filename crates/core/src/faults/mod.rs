@@ -16,7 +16,7 @@
 //!   Aguilera (2002): detection time, mistake rate, mistake duration,
 //!   messages per member per second, and the time a change takes to reach
 //!   every member.
-//! * [`churn`]: members that fail and come back on their own (exponential
+//! * [`churn`]: members that fail and come back on their own (exponential or Weibull
 //!   times to failure and repair, and whole zones at once), and the
 //!   binomial model of how many are down at once.
 //! * [`repair`]: keys in R copies on a consistent-hash ring,
