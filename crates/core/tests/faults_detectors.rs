@@ -228,3 +228,34 @@ fn lifeguard_suspicion_shrinks_with_confirmations_by_hand() {
     assert_eq!(lifeguard_suspicion(SEC, 6, 2, 5), SEC);
     assert_eq!(lifeguard_suspicion(SEC, 6, 0, 0), SEC);
 }
+
+// One jittery link (S5's messages each held a uniform 0–300 ms): S5's
+// heartbeats, sent every η = 100 ms, reach a member as much as η + 300 ms
+// + (lmax − lmin) = 410 ms apart, beyond a fixed 300 ms timeout, so the
+// fixed timeout suspects S5 again and again (and only S5). φ with a
+// normal fit and Akka's minimum deviation of 100 ms needs at least
+// μ + 5.3σ ≥ 100 + 530 ms of silence to reach 8 (the crossing by hand:
+// φ = 8 at y ≈ 5.3 in Akka's logistic approximation), more than the
+// longest silence the jitter makes, so φ never suspects it. Same seeds,
+// same link.
+#[test]
+fn a_jittery_link_fools_a_fixed_timeout_and_not_phi() {
+    for seed in 1..=3u64 {
+        let run = |detector: &str| {
+            let mut l = lab(&format!(
+                "lab faults\nseed {seed}\nnodes 8\n{detector}\nheartbeat 100ms\nsuspicion 2s\nlatency_min 10ms\nlatency_max 20ms\njitter_member 5\njitter_by 300ms\nuntil 40s\n"
+            ));
+            l.run_until(40 * SEC);
+            let t = tracker(&l);
+            (t.mistakes, t.healthy_mistakes)
+        };
+        let (fixed, fixed_healthy) = run("detector heartbeat\ntimeout 300ms");
+        let (phi, _) = run("detector phi\nphi_threshold 8\nmin_std 100ms");
+        assert!(fixed >= 10, "seed {seed}: the fixed timeout suspects S5 ({fixed})");
+        assert_eq!(fixed_healthy, 0, "seed {seed}: and no member behind a calm link");
+        assert_eq!(phi, 0, "seed {seed}: phi accrual suspects nobody");
+    }
+    // Where the 5.3 comes from: φ(μ + yσ) for y = 5.3 is just under 8.
+    let y = phi::crossing(Fit::Normal, 8.0, 0.0, 1.0);
+    assert!(y > 5.0 && y < 5.6, "crossing at y = {y}");
+}

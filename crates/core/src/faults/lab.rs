@@ -70,6 +70,8 @@ pub const PARAMS: &[ParamSpec] = &[
     p("confirmations", "Lifeguard: confirmations expected (k)", "lifeguard: independent suspicions that bring the timeout down to 'suspicion' (memberlist: SuspicionMult − 2 = 2)", Kind::Count, 0, 32, 2, false),
     p("slow_member", "Slow member", "this member (1 = S1) reads every message 'slow_by' late while its timers run on time: an overloaded member; 0: none", Kind::Count, 0, 500, 0, false),
     p("slow_by", "Slow member's delay (ms)", "how late the slow member reads each message", Kind::Duration, 0, 60 * S, 0, false),
+    p("jitter_member", "Member behind a jittery link", "this member's messages (1 = S1) each leave after a random delay of 0 to 'jitter_by'; 0: none", Kind::Count, 0, 500, 0, false),
+    p("jitter_by", "Its link's jitter (ms)", "the longest extra delay on the jittery member's messages", Kind::Duration, 0, 60 * S, 0, false),
     p("mttf", "Mean time to failure (s)", "each member crashes after an exponential time of this mean, on its own; 0: no churn", Kind::Duration, 0, 100_000_000 * S, 0, false),
     p("mttr", "Mean time to repair (s)", "a member crashed by the churn restarts after an exponential time of this mean", Kind::Duration, M, 100_000_000 * S, 10 * S, false),
     p("mttf_shape", "Weibull shape, time to failure", "shape k of each member's times to failure, mean mttf whatever k: 1 exponential, below 1 early failures and a long tail, above 1 wear-out", Kind::Thousandths, 100, 10_000, 1000, false),
@@ -117,6 +119,13 @@ fn check(scn: &Scenario) -> Result<(), String> {
     if scn.get("keys") > 0 && scn.get("copies") > scn.get("nodes") {
         return Err(format!("copies ({}) cannot be more than the members ({})", scn.get("copies"), scn.get("nodes")));
     }
+    if scn.get("jitter_member") > scn.get("nodes") {
+        return Err(format!(
+            "jitter_member S{} is not one of the {} members",
+            scn.get("jitter_member"),
+            scn.get("nodes")
+        ));
+    }
     if scn.get("slow_member") > scn.get("nodes") {
         return Err(format!("slow_member S{} is not one of the {} members", scn.get("slow_member"), scn.get("nodes")));
     }
@@ -154,6 +163,8 @@ pub static LAB: LabDef = LabDef {
         ("The same crash found by phi accrual", include_str!("../../../../tests/scenarios/faults/crash-phi.scn")),
         ("A garbage-collection pause: a short timeout suspects", include_str!("../../../../tests/scenarios/faults/gc-pause-short-timeout.scn")),
         ("The same pause under phi accrual with an accepted pause", include_str!("../../../../tests/scenarios/faults/gc-pause-phi.scn")),
+        ("A fixed timeout false-suspects a member behind a jittery link", include_str!("../../../../tests/scenarios/faults/jitter-timeout.scn")),
+        ("Phi accrual learns a jittery link", include_str!("../../../../tests/scenarios/faults/jitter-phi.scn")),
         ("SWIM: indirect probes save a member behind a lossy link", include_str!("../../../../tests/scenarios/faults/swim-indirect.scn")),
         ("SWIM without indirect probes: false suspicions", include_str!("../../../../tests/scenarios/faults/swim-no-indirect.scn")),
         ("SWIM: a crash spreads to 64 members by gossip", include_str!("../../../../tests/scenarios/faults/swim-gossip.scn")),
@@ -213,6 +224,8 @@ pub fn faults_config(scn: &Scenario) -> FaultsConfig {
         suspicion_max: g("suspicion_max").max(1) as u32,
         confirmations: g("confirmations") as u32,
         slow: (g("slow_member") > 0 && g("slow_by") > 0).then(|| (g("slow_member") as u32 - 1, g("slow_by"))),
+        jittery: (g("jitter_member") > 0 && g("jitter_by") > 0)
+            .then(|| (g("jitter_member") as u32 - 1, g("jitter_by"))),
         repair: RepairConfig { keys: g("keys") as u32, copies: g("copies") as u32, rate: g("repair_rate") },
     }
 }
@@ -257,6 +270,7 @@ pub struct FaultsTracker {
     /// member.
     pub healthy_mistakes: u64,
     slow: Option<NodeId>,
+    jittery: Option<NodeId>,
     open: BTreeMap<(NodeId, NodeId), Time>,
     mistake_sum: Time,
     mistakes_ended: u64,
@@ -284,6 +298,7 @@ impl FaultsTracker {
         self.downtime = DownTime::new(n);
         self.tolerate = c.tolerate;
         self.slow = c.slow.map(|(m, _)| m);
+        self.jittery = c.jittery.map(|(m, _)| m);
         self.cfg = Some(c.churn);
         self.repair = Repair::new(c.repair, n);
         if c.churn.active() {
@@ -488,7 +503,7 @@ impl ClusterProtocol for FaultsNode {
             m("p_model", "p = MTTR / (MTTF + MTTR)", Unit::Fraction, false),
             m(
                 "healthy_mistakes",
-                "False suspicions of healthy members (up, not paused, not the slow one)",
+                "False suspicions of healthy members (up, not paused, not the slow or jittery one)",
                 Unit::Count,
                 false,
             ),
@@ -527,7 +542,10 @@ impl ClusterProtocol for FaultsNode {
                             t.set(o, of, if dead { Status::Dead } else { Status::Suspect });
                             if was == Status::Alive && !crashed(of) {
                                 t.mistakes += 1;
-                                if t.slow != Some(of) && sim.nodes()[of as usize].status == NodeStatus::Up {
+                                if t.slow != Some(of)
+                                    && t.jittery != Some(of)
+                                    && sim.nodes()[of as usize].status == NodeStatus::Up
+                                {
                                     t.healthy_mistakes += 1;
                                 }
                                 t.open.insert((o, of), now);

@@ -143,6 +143,9 @@ pub struct FaultsConfig {
     pub confirmations: u32,
     /// A member that reads every message late, and by how much.
     pub slow: Option<(NodeId, Time)>,
+    /// A member behind a jittery link: each message it sends leaves after
+    /// a delay drawn uniformly from 0 to this.
+    pub jittery: Option<(NodeId, Time)>,
     /// Keys kept in copies and repaired (the lab's, the members do not
     /// read it).
     pub repair: super::repair::RepairConfig,
@@ -174,6 +177,7 @@ impl Default for FaultsConfig {
             suspicion_max: 6,
             confirmations: 2,
             slow: None,
+            jittery: None,
             repair: super::repair::RepairConfig::default(),
         }
     }
@@ -315,6 +319,8 @@ pub enum FaultsTimer {
     Suspicion(NodeId),
     /// A slow member reads the messages that waited.
     Inbox,
+    /// A jittery member's held messages leave.
+    Outbox,
     /// Lifeguard: an indirect probe for this member (sequence) is due an
     /// answer; without one, send it a nack.
     Nack(NodeId, u64),
@@ -329,6 +335,7 @@ impl Observable for FaultsTimer {
             FaultsTimer::PingTimeout => "PingTimeout",
             FaultsTimer::Suspicion(_) => "Suspicion",
             FaultsTimer::Inbox => "Inbox",
+            FaultsTimer::Outbox => "Outbox",
             FaultsTimer::Nack(..) => "Nack",
         }
     }
@@ -343,6 +350,7 @@ impl Observable for FaultsTimer {
                 fp.u64(u64::from(*m));
             }
             FaultsTimer::Inbox => fp.u64(6),
+            FaultsTimer::Outbox => fp.u64(8),
             FaultsTimer::Nack(origin, seq) => {
                 fp.u64(7);
                 fp.u64(u64::from(*origin));
@@ -473,6 +481,9 @@ pub struct FaultsNode {
     /// Lifeguard: indirect probes this member relays (asker, sequence),
     /// not answered yet.
     relaying: Vec<(NodeId, u64)>,
+    /// A jittery member's messages not sent yet, by when they leave.
+    outbox: std::collections::BTreeMap<(Time, u64), (NodeId, FaultsMsg)>,
+    out_seq: u64,
     /// A slow member's messages not read yet, with when they will be.
     inbox: VecDeque<(Time, NodeId, FaultsMsg)>,
 }
@@ -544,6 +555,8 @@ impl FaultsNode {
             nacks: (0, 0),
             relaying: Vec::new(),
             inbox: VecDeque::new(),
+            outbox: std::collections::BTreeMap::new(),
+            out_seq: 0,
         }
     }
 
@@ -612,7 +625,8 @@ impl FaultsNode {
     fn beat(&mut self, ctx: &mut Ctx<Self>) {
         for to in 0..self.n {
             if to != self.id {
-                ctx.send(to, FaultsMsg::Heartbeat { inc: self.inc });
+                let inc = self.inc;
+                self.post(ctx, to, FaultsMsg::Heartbeat { inc });
             }
         }
         ctx.set_timer(FaultsTimer::Beat, self.cfg.heartbeat);
@@ -731,9 +745,26 @@ impl FaultsNode {
         out
     }
 
+    /// Sends a message; a member behind a jittery link holds it for a
+    /// random delay first (messages may overtake one another).
+    fn post(&mut self, ctx: &mut Ctx<Self>, to: NodeId, msg: FaultsMsg) {
+        match self.cfg.jittery {
+            Some((j, by)) if j == self.id && by > 0 => {
+                let at = ctx.now + ctx.rng.range(0, by);
+                let first = self.outbox.keys().next().map(|k| k.0);
+                self.out_seq += 1;
+                self.outbox.insert((at, self.out_seq), (to, msg));
+                if first.is_none_or(|f| at < f) {
+                    ctx.set_timer(FaultsTimer::Outbox, at - ctx.now);
+                }
+            }
+            _ => ctx.send(to, msg),
+        }
+    }
+
     fn send_swim(&mut self, ctx: &mut Ctx<Self>, to: NodeId, make: impl FnOnce(Vec<Update>) -> FaultsMsg) {
         let updates = self.piggyback(to);
-        ctx.send(to, make(updates));
+        self.post(ctx, to, make(updates));
     }
 
     /// Applies one gossiped update (memberlist's rules, in SWIM's order:
@@ -1039,6 +1070,7 @@ impl Protocol for FaultsNode {
             + self.peers.iter().map(|p| p.window.capacity() * 4 + p.confirmers.capacity() * 4).sum::<usize>()
             + self.order.capacity() * 4
             + self.relaying.capacity() * 16
+            + self.outbox.values().map(|(_, m)| 64 + Self::msg_heap_bytes(m)).sum::<usize>()
             + self.queue.capacity() * std::mem::size_of::<(Update, u32)>()
             + self
                 .inbox
@@ -1083,7 +1115,19 @@ impl FaultsNode {
             FaultsTimer::Nack(origin, seq) => {
                 if let Some(i) = self.relaying.iter().position(|r| *r == (origin, seq)) {
                     self.relaying.swap_remove(i);
-                    ctx.send(origin, FaultsMsg::Nack { seq });
+                    self.post(ctx, origin, FaultsMsg::Nack { seq });
+                }
+            }
+            FaultsTimer::Outbox => {
+                while let Some(entry) = self.outbox.first_entry() {
+                    if entry.key().0 > ctx.now {
+                        break;
+                    }
+                    let (to, msg) = entry.remove();
+                    ctx.send(to, msg);
+                }
+                if let Some(&(at, _)) = self.outbox.keys().next() {
+                    ctx.set_timer(FaultsTimer::Outbox, at - ctx.now);
                 }
             }
             FaultsTimer::Inbox => {
