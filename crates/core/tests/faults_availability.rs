@@ -57,7 +57,7 @@ fn independent_failures_match_the_binomial_model() {
     let mttr: Time = 3_600 * SEC;
     for (n, f, p) in [(5u32, 1u32, 0.05), (5, 2, 0.1), (9, 2, 0.1), (3, 1, 0.2), (12, 3, 0.15)] {
         let mttf = (mttr as f64 * (1.0 - p) / p).round() as Time;
-        let cfg = ChurnConfig { n, mttf, mttr, zone: 0, zone_mttf: 0 };
+        let cfg = ChurnConfig { n, mttf, mttr, zone: 0, zone_mttf: 0, ..ChurnConfig::default() };
         let runs: Vec<(f64, f64)> = (1..=SEEDS).map(|s| unavailability(cfg, f, s)).collect();
         let (u, su) = mean_sd(&runs.iter().map(|r| r.0).collect::<Vec<_>>());
         let (d, sd) = mean_sd(&runs.iter().map(|r| r.1).collect::<Vec<_>>());
@@ -83,7 +83,7 @@ fn zone_failures_break_the_binomial_model() {
     let (n, f, p) = (6u32, 2u32, 0.05);
     let mttr: Time = 3_600 * SEC;
     let mttf = (mttr as f64 * (1.0 - p) / p).round() as Time;
-    let cfg = ChurnConfig { n, mttf: mttf * 5 / 4, mttr, zone: 3, zone_mttf: mttf * 5 };
+    let cfg = ChurnConfig { n, mttf: mttf * 5 / 4, mttr, zone: 3, zone_mttf: mttf * 5, ..ChurnConfig::default() };
     let runs: Vec<(f64, f64)> = (1..=SEEDS).map(|s| unavailability(cfg, f, s)).collect();
     let (u, _) = mean_sd(&runs.iter().map(|r| r.0).collect::<Vec<_>>());
     let (d, _) = mean_sd(&runs.iter().map(|r| r.1).collect::<Vec<_>>());
@@ -111,4 +111,55 @@ fn the_lab_measures_availability_under_churn() {
     assert!((get("down_share") - 0.1).abs() < 0.02, "down share {}", get("down_share"));
     let t: &FaultsTracker = lab.model::<ClusterLab<FaultsNode>>().expect("faults").tracker();
     assert!(t.detections > 100, "the detector saw the churn's crashes: {}", t.detections);
+}
+
+// Weibull times (what churn draws with `mttf_shape` and `mttr_shape`):
+// of shape k and scale λ, λ·(−ln U)^(1/k), mean λ·Γ(1 + 1/k) and variance
+// λ²·[Γ(1 + 2/k) − Γ(1 + 1/k)²]. Hand values of Γ: k = 0.5: Γ(3) = 2,
+// Γ(5) = 24 (variance 20λ²); k = 1: Γ(2) = 1, Γ(3) = 2 (variance λ²: the
+// exponential); k = 2: Γ(1.5) = √π/2 = 0.886227, Γ(2) = 1 (variance
+// 0.214602λ²); k = 3: Γ(4/3) = 0.892980, Γ(5/3) = 0.902745 (variance
+// 0.105333λ²). Bound: 200,000 draws each, the sample mean within 4
+// standard errors (σ/√N) of λ·Γ(1 + 1/k).
+#[test]
+fn weibull_draws_have_the_mean_gamma_gives() {
+    use clusterscope_core::faults::churn::weibull;
+    use clusterscope_core::sim::{Rng, StreamKind};
+    const N: usize = 200_000;
+    let scale = 1_000_000.0;
+    for (k, gamma1, var) in
+        [(0.5, 2.0, 20.0), (1.0, 1.0, 1.0), (2.0, 0.886_227, 0.214_602), (3.0, 0.892_980, 0.105_333)]
+    {
+        let mut rng = Rng::stream(11, StreamKind::Lab, 3);
+        let mean = (0..N).map(|_| weibull(&mut rng, scale, k)).sum::<f64>() / N as f64;
+        let want = scale * gamma1;
+        let se = scale * f64::sqrt(var) / (N as f64).sqrt();
+        assert!(
+            (mean - want).abs() <= 4.0 * se,
+            "k {k}: mean {mean:.0} against λΓ(1+1/k) = {want:.0} (4 SE = {:.0})",
+            4.0 * se
+        );
+    }
+}
+
+// The churn keeps MTTF and MTTR as the means whatever the shapes (the
+// scale is mean / Γ(1 + 1/k)), and the availability of an alternating
+// renewal process depends on the means alone, so with Weibull times to
+// failure of shape 0.5 (a long tail) and repairs of shape 2 each member is
+// still down p = MTTR / (MTTF + MTTR) of the time and independent members
+// still follow the binomial model, within the same 4 standard errors over
+// 40 seeds as the exponential cases above.
+#[test]
+fn weibull_churn_keeps_the_binomial_model() {
+    let mttr: Time = 3_600 * SEC;
+    let (n, f, p) = (5u32, 1u32, 0.1);
+    let mttf = (mttr as f64 * (1.0 - p) / p).round() as Time;
+    let cfg = ChurnConfig { n, mttf, mttr, zone: 0, zone_mttf: 0, shape_f: 500, shape_r: 2000 };
+    let runs: Vec<(f64, f64)> = (1..=SEEDS).map(|s| unavailability(cfg, f, s)).collect();
+    let (u, su) = mean_sd(&runs.iter().map(|r| r.0).collect::<Vec<_>>());
+    let (d, sd) = mean_sd(&runs.iter().map(|r| r.1).collect::<Vec<_>>());
+    let model = 1.0 - binomial_at_most(n, f, p);
+    let root = (SEEDS as f64).sqrt();
+    assert!((d - p).abs() <= 4.0 * sd / root, "each member down {d:.5} of the time, against p = {p}");
+    assert!((u - model).abs() <= 4.0 * su / root, "unavailability {u:.6} against the model's {model:.6}");
 }

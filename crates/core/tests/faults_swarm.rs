@@ -27,6 +27,9 @@
 //! longer by the slowest the detector can be: the time φ takes to reach
 //! its threshold when every interval in its window is the longest kept.
 //!
+//! SWIM seeds run with Lifeguard (local health, confirmed suspicion) half
+//! the time; the recovery phase is longer by its longest waits.
+//!
 //! A failure prints the seed and the scenario that replays it.
 //! `SWARM_SEEDS=<n>` runs seeds `0..n` instead of the default 1,000;
 //! `SWARM_SEED=<seed>` runs one.
@@ -92,6 +95,19 @@ fn plan(seed: u64) -> String {
                 r.range(0, 4),
                 r.range(1, 8)
             );
+            // Lifeguard on half the SWIM seeds, from a stream of its own
+            // (the other draws, and so the plans without it, stay as
+            // they were). Its longest wait: an unconfirmed suspicion
+            // (`suspicion_max` × suspicion) after probe periods stretched
+            // by the local health multiplier, which falls by one a
+            // period once acks come back.
+            let mut g = Rng::stream(seed, StreamKind::Lab, 78);
+            if g.range(0, 1) == 1 {
+                let (lhm_max, smax) = (g.range(1, 4), g.range(1, 6));
+                s +=
+                    &format!("lifeguard 1\nlhm_max {lhm_max}\nsuspicion_max {smax}\nconfirmations {}\n", g.range(0, 3));
+                extra = (smax * 1000 + lhm_max * lhm_max * probe) * MS;
+            }
         }
     }
     let node = |r: &mut Rng| format!("S{}", r.range(1, u64::from(n)));

@@ -1,6 +1,17 @@
-//! Members that fail and come back on their own: exponential times to
-//! failure (mean MTTF) and to repair (mean MTTR), each member independently,
-//! and optionally whole zones (racks) of members failing at once.
+//! Members that fail and come back on their own: exponential or Weibull
+//! times to failure (mean MTTF) and to repair (mean MTTR), each member
+//! independently, and optionally whole zones (racks) of members failing
+//! at once.
+//!
+//! A Weibull time of shape `k` and scale `λ` is `λ·(−ln U)^(1/k)` for a
+//! uniform `U` in (0, 1]; its mean is `λ·Γ(1 + 1/k)`. The lab keeps MTTF
+//! and MTTR as the means whatever the shape, so the scale is
+//! `mean / Γ(1 + 1/k)`: shape 1 is the exponential; below 1, failures
+//! come early or very late (infant mortality, a long tail); above 1, they
+//! bunch around the mean (wear-out). Availability of an alternating
+//! renewal process depends on the means alone, so `p` is the same for
+//! every shape; the shapes change how long each outage and each up time
+//! last, and so how failures overlap in a short run.
 //!
 //! With independent members, each is down a share
 //! `p = MTTR / (MTTF + MTTR)` of the time (an alternating renewal process),
@@ -33,6 +44,12 @@ pub struct ChurnConfig {
     pub zone: u32,
     /// Mean time between failures of one zone (0: none).
     pub zone_mttf: Time,
+    /// Weibull shape of the times to failure, in thousandths (1000, or
+    /// 0: exponential).
+    pub shape_f: u32,
+    /// Weibull shape of the times to repair, in thousandths (1000, or 0:
+    /// exponential).
+    pub shape_r: u32,
 }
 
 impl ChurnConfig {
@@ -87,6 +104,25 @@ fn exponential(rng: &mut Rng, mean: Time) -> Time {
     ((-libm::log(u)) * mean as f64).round().clamp(1.0, 1e15) as Time
 }
 
+/// A Weibull draw of shape `k` and scale `scale` (µs):
+/// `scale·(−ln U)^(1/k)`, `U` uniform in (0, 1].
+pub fn weibull(rng: &mut Rng, scale: f64, k: f64) -> f64 {
+    let u = ((rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+    scale * libm::pow(-libm::log(u), 1.0 / k)
+}
+
+/// A time with mean `mean` (µs) and Weibull shape `shape` thousandths
+/// (1000 or 0: the exponential, drawn as before shapes existed), at
+/// least 1.
+fn lifetime(rng: &mut Rng, mean: Time, shape: u32) -> Time {
+    if shape == 0 || shape == 1000 {
+        return exponential(rng, mean);
+    }
+    let k = f64::from(shape) / 1000.0;
+    let scale = mean as f64 / libm::tgamma(1.0 + 1.0 / k);
+    weibull(rng, scale, k).round().clamp(1.0, 1e15) as Time
+}
+
 /// The plan of failures and repairs, drawn one fault at a time.
 #[derive(Clone, Debug)]
 pub struct Churn {
@@ -108,7 +144,7 @@ impl Churn {
         let mut rng = Rng::stream(seed, StreamKind::Lab, 25_000);
         let n = cfg.n as usize;
         let own_next = (0..n)
-            .map(|_| if cfg.mttf > 0 && cfg.mttr > 0 { exponential(&mut rng, cfg.mttf) } else { Time::MAX })
+            .map(|_| if cfg.mttf > 0 && cfg.mttr > 0 { lifetime(&mut rng, cfg.mttf, cfg.shape_f) } else { Time::MAX })
             .collect();
         let zones = cfg.zones() as usize;
         let zone_next =
@@ -167,8 +203,12 @@ impl Churn {
                 }
                 let was = self.down(m);
                 self.own_down[m] = !self.own_down[m];
-                let mean = if self.own_down[m] { self.cfg.mttr } else { self.cfg.mttf };
-                self.own_next[m] = at.saturating_add(exponential(&mut self.rng, mean));
+                let (mean, shape) = if self.own_down[m] {
+                    (self.cfg.mttr, self.cfg.shape_r)
+                } else {
+                    (self.cfg.mttf, self.cfg.shape_f)
+                };
+                self.own_next[m] = at.saturating_add(lifetime(&mut self.rng, mean, shape));
                 if was != self.down(m) {
                     let f = if was { Fault::Restart(m as NodeId) } else { Fault::Crash(m as NodeId) };
                     self.pending.push_back((at, f));

@@ -338,7 +338,7 @@ fn run_availability(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, Strin
         let horizon = (mttf + mttr).saturating_mul(cycles);
         let want = binomial_at_most(n, f, p);
         for (label, cfg) in [
-            ("independent", ChurnConfig { n, mttf, mttr, zone: 0, zone_mttf: 0 }),
+            ("independent", ChurnConfig { n, mttf, mttr, zone: 0, zone_mttf: 0, ..ChurnConfig::default() }),
             // Zones of half the members: a fifth of the failures are
             // whole-zone ones, so each member is down about as often.
             (
@@ -349,6 +349,7 @@ fn run_availability(_: Option<&Scenario>, args: &ExpArgs) -> Result<Table, Strin
                     mttr,
                     zone: n.div_ceil(2),
                     zone_mttf: mttf.saturating_mul(5),
+                    ..ChurnConfig::default()
                 },
             ),
         ] {

@@ -64,8 +64,18 @@ pub const PARAMS: &[ParamSpec] = &[
     p("suspicion", "Suspicion timeout (ms)", "time from suspecting a member to declaring it dead, without news of it", Kind::Duration, 0, 600 * S, 500 * M, false),
     p("piggyback", "SWIM updates per message", "swim: most membership updates one message carries", Kind::Count, 0, 64, 6, false),
     p("retransmit", "SWIM retransmissions (lambda)", "swim: each update is sent lambda * ceil(log10(n+1)) times", Kind::Count, 1, 20, 4, false),
+    p("lifeguard", "SWIM: Lifeguard", "swim: local health scales a struggling member's probe period and timeout; suspicions shrink with independent confirmations (HashiCorp memberlist)", Kind::Toggle, 0, 1, 0, false),
+    p("lhm_max", "Lifeguard: local health range", "lifeguard: the local health multiplier runs from 0 to this less one (memberlist's AwarenessMaxMultiplier: 8)", Kind::Count, 1, 64, 8, false),
+    p("suspicion_max", "Lifeguard: longest suspicion (x suspicion)", "lifeguard: an unconfirmed suspicion waits this many suspicion timeouts (memberlist's SuspicionMaxTimeoutMult: 6)", Kind::Count, 1, 100, 6, false),
+    p("confirmations", "Lifeguard: confirmations expected (k)", "lifeguard: independent suspicions that bring the timeout down to 'suspicion' (memberlist: SuspicionMult − 2 = 2)", Kind::Count, 0, 32, 2, false),
+    p("slow_member", "Slow member", "this member (1 = S1) reads every message 'slow_by' late while its timers run on time: an overloaded member; 0: none", Kind::Count, 0, 500, 0, false),
+    p("slow_by", "Slow member's delay (ms)", "how late the slow member reads each message", Kind::Duration, 0, 60 * S, 0, false),
+    p("jitter_member", "Member behind a jittery link", "this member's messages (1 = S1) each leave after a random delay of 0 to 'jitter_by'; 0: none", Kind::Count, 0, 500, 0, false),
+    p("jitter_by", "Its link's jitter (ms)", "the longest extra delay on the jittery member's messages", Kind::Duration, 0, 60 * S, 0, false),
     p("mttf", "Mean time to failure (s)", "each member crashes after an exponential time of this mean, on its own; 0: no churn", Kind::Duration, 0, 100_000_000 * S, 0, false),
     p("mttr", "Mean time to repair (s)", "a member crashed by the churn restarts after an exponential time of this mean", Kind::Duration, M, 100_000_000 * S, 10 * S, false),
+    p("mttf_shape", "Weibull shape, time to failure", "shape k of each member's times to failure, mean mttf whatever k: 1 exponential, below 1 early failures and a long tail, above 1 wear-out", Kind::Thousandths, 100, 10_000, 1000, false),
+    p("mttr_shape", "Weibull shape, time to repair", "shape k of the times to repair, mean mttr whatever k (1: exponential)", Kind::Thousandths, 100, 10_000, 1000, false),
     p("zone", "Zone size", "members in a zone (rack) that fails as a whole; 0: no zone failures", Kind::Count, 0, 500, 0, false),
     p("zone_mttf", "Zone mean time to failure (s)", "each zone fails whole after an exponential time of this mean; 0: never", Kind::Duration, 0, 100_000_000 * S, 0, false),
     p("tolerate", "Service tolerates (members down)", "the service needs all members but this many: its availability is the share of time at most this many are down", Kind::Count, 0, 499, 1, false),
@@ -108,6 +118,16 @@ fn check(scn: &Scenario) -> Result<(), String> {
     }
     if scn.get("keys") > 0 && scn.get("copies") > scn.get("nodes") {
         return Err(format!("copies ({}) cannot be more than the members ({})", scn.get("copies"), scn.get("nodes")));
+    }
+    if scn.get("jitter_member") > scn.get("nodes") {
+        return Err(format!(
+            "jitter_member S{} is not one of the {} members",
+            scn.get("jitter_member"),
+            scn.get("nodes")
+        ));
+    }
+    if scn.get("slow_member") > scn.get("nodes") {
+        return Err(format!("slow_member S{} is not one of the {} members", scn.get("slow_member"), scn.get("nodes")));
     }
     if scn.get("latency_min") > scn.get("latency_max") {
         return Err("latency_min must not be larger than latency_max".into());
@@ -162,6 +182,11 @@ pub static LAB: LabDef = LabDef {
             include_str!("../../../../tests/scenarios/faults/gc-pause-phi.scn"),
         ),
         (
+            "A fixed timeout false-suspects a member behind a jittery link",
+            include_str!("../../../../tests/scenarios/faults/jitter-timeout.scn"),
+        ),
+        ("Phi accrual learns a jittery link", include_str!("../../../../tests/scenarios/faults/jitter-phi.scn")),
+        (
             "SWIM: indirect probes save a member behind a lossy link",
             include_str!("../../../../tests/scenarios/faults/swim-indirect.scn"),
         ),
@@ -174,6 +199,14 @@ pub static LAB: LabDef = LabDef {
             include_str!("../../../../tests/scenarios/faults/swim-gossip.scn"),
         ),
         (
+            "SWIM: a slow member accuses healthy ones",
+            include_str!("../../../../tests/scenarios/faults/swim-slow-member.scn"),
+        ),
+        (
+            "Lifeguard: the slow member knows it is slow",
+            include_str!("../../../../tests/scenarios/faults/lifeguard-slow-member.scn"),
+        ),
+        (
             "SWIM: a paused member refutes its suspicion",
             include_str!("../../../../tests/scenarios/faults/swim-refute.scn"),
         ),
@@ -181,6 +214,10 @@ pub static LAB: LabDef = LabDef {
         (
             "Churn: availability against the binomial model",
             include_str!("../../../../tests/scenarios/faults/churn.scn"),
+        ),
+        (
+            "Churn with Weibull times: the same availability",
+            include_str!("../../../../tests/scenarios/faults/churn-weibull.scn"),
         ),
         (
             "A rack fails: what the binomial model calls rare",
@@ -235,8 +272,17 @@ pub fn faults_config(scn: &Scenario) -> FaultsConfig {
             mttr: g("mttr"),
             zone: g("zone") as u32,
             zone_mttf: g("zone_mttf"),
+            shape_f: g("mttf_shape") as u32,
+            shape_r: g("mttr_shape") as u32,
         },
         tolerate: g("tolerate") as u32,
+        lifeguard: g("lifeguard") != 0,
+        lhm_max: g("lhm_max").max(1) as u32,
+        suspicion_max: g("suspicion_max").max(1) as u32,
+        confirmations: g("confirmations") as u32,
+        slow: (g("slow_member") > 0 && g("slow_by") > 0).then(|| (g("slow_member") as u32 - 1, g("slow_by"))),
+        jittery: (g("jitter_member") > 0 && g("jitter_by") > 0)
+            .then(|| (g("jitter_member") as u32 - 1, g("jitter_by"))),
         repair: RepairConfig { keys: g("keys") as u32, copies: g("copies") as u32, rate: g("repair_rate") },
     }
 }
@@ -277,6 +323,11 @@ pub struct FaultsTracker {
     pub spread_last: Option<Time>,
     /// False suspicions so far.
     pub mistakes: u64,
+    /// False suspicions of healthy members: up, not paused, not the slow
+    /// member.
+    pub healthy_mistakes: u64,
+    slow: Option<NodeId>,
+    jittery: Option<NodeId>,
     open: BTreeMap<(NodeId, NodeId), Time>,
     mistake_sum: Time,
     mistakes_ended: u64,
@@ -303,6 +354,8 @@ impl FaultsTracker {
         self.dead_by = vec![0; n as usize];
         self.downtime = DownTime::new(n);
         self.tolerate = c.tolerate;
+        self.slow = c.slow.map(|(m, _)| m);
+        self.jittery = c.jittery.map(|(m, _)| m);
         self.cfg = Some(c.churn);
         self.repair = Repair::new(c.repair, n);
         if c.churn.active() {
@@ -372,6 +425,7 @@ const KINDS: &[(&str, &str, bool, bool)] = &[
     ("Ack", "#2e9d5b", true, false),
     ("PingReq", "#e0a21b", false, false),
     ("IndirectPing", "#b07ad8", false, false),
+    ("Nack", "#e05a5a", true, false),
 ];
 
 /// Incarnation order (SWIM §4.2, memberlist's rules): once a member has
@@ -504,6 +558,12 @@ impl ClusterProtocol for FaultsNode {
             m("avail_model", "Availability, binomial model", Unit::Fraction, false),
             m("down_share", "Share of member-time down", Unit::Fraction, false),
             m("p_model", "p = MTTR / (MTTF + MTTR)", Unit::Fraction, false),
+            m(
+                "healthy_mistakes",
+                "False suspicions of healthy members (up, not paused, not the slow or jittery one)",
+                Unit::Count,
+                false,
+            ),
             m("keys_at_risk", "Keys at risk (fewer than R available copies)", Unit::Count, true),
             m("keys_lost", "Keys lost (no available copy)", Unit::Count, true),
             m("lost_peak", "Most keys lost at once", Unit::Count, false),
@@ -539,6 +599,12 @@ impl ClusterProtocol for FaultsNode {
                             t.set(o, of, if dead { Status::Dead } else { Status::Suspect });
                             if was == Status::Alive && !crashed(of) {
                                 t.mistakes += 1;
+                                if t.slow != Some(of)
+                                    && t.jittery != Some(of)
+                                    && sim.nodes()[of as usize].status == NodeStatus::Up
+                                {
+                                    t.healthy_mistakes += 1;
+                                }
                                 t.open.insert((o, of), now);
                             }
                             if let Some(w) = t.watch.get_mut(&of) {
@@ -686,6 +752,7 @@ impl ClusterProtocol for FaultsNode {
             down_share,
             p,
         ]);
+        out.push(t.healthy_mistakes as f64);
         let r = &t.repair;
         if r.active() {
             out.extend([

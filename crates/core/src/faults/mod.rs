@@ -8,14 +8,15 @@
 //!   detector (Hayashibara et al., 2004, as Akka and Cassandra implement
 //!   it; its arithmetic in [`phi`]); and SWIM (Das, Gupta and Motivala,
 //!   2002) with indirect probes, suspicion, incarnation numbers and gossip
-//!   piggybacked on its messages.
+//!   piggybacked on its messages, and Lifeguard's local health and
+//!   confirmed suspicion as an option.
 //! * [`lab`]: the lab on the shared cluster lab: crashes, pauses (garbage
 //!   collection), slow links and partitions from the shared faults, each
 //!   member's view of the others drawn, and the metrics of Chen, Toueg and
 //!   Aguilera (2002): detection time, mistake rate, mistake duration,
 //!   messages per member per second, and the time a change takes to reach
 //!   every member.
-//! * [`churn`]: members that fail and come back on their own (exponential
+//! * [`churn`]: members that fail and come back on their own (exponential or Weibull
 //!   times to failure and repair, and whole zones at once), and the
 //!   binomial model of how many are down at once.
 //! * [`repair`]: keys in R copies on a consistent-hash ring,

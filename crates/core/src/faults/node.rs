@@ -27,9 +27,34 @@
 //! incarnation) from a member held suspected or dead trusts it again.
 //! A member's view is volatile: a restarted member trusts everyone and
 //! comes back with a higher incarnation (its one durable number).
+//!
+//! **Lifeguard** (Dadgar, Phillips and Currey, "Lifeguard: Local Health
+//! Awareness for More Accurate Failure Detection", 2018, as HashiCorp
+//! memberlist implements it), a SWIM option:
+//!
+//! * *Local health*: each member keeps a local health multiplier (LHM,
+//!   memberlist's awareness score) from 0 to `lhm_max − 1`: a probe period
+//!   that ends without an ack raises it by one, one with an ack lowers it
+//!   by one, and refuting a suspicion of itself raises it by one. The
+//!   member's probe period and ping timeout are scaled by `LHM + 1`, so a
+//!   member too slow to read its acks in time probes less eagerly instead
+//!   of suspecting healthy members. (memberlist also counts missed nacks
+//!   from indirect probes; this lab's members send no nacks.)
+//! * *Suspicion that shrinks with confirmations*: a suspicion starts with
+//!   a timeout of `suspicion_max × suspicion` and shrinks towards
+//!   `suspicion` as independent members confirm it (their own suspect
+//!   messages, each carrying its suspector): after `c` of the `k =
+//!   confirmations` expected, the timeout is `max − (max − min) ·
+//!   log(c + 1) / log(k + 1)` (memberlist's `remainingSuspicionTime`). A
+//!   new confirmation is gossiped on.
+//!
+//! A **slow member** (`slow_member`, `slow_by`) reads every message
+//! `slow_by` late, while its timers fire on time: an overloaded member
+//! whose handler runs behind, the case Lifeguard was built for.
 
 use super::phi::{self, Fit};
 use crate::sim::{Ctx, Fingerprint, NodeId, Observable, Protocol, RequestId, Time};
+use std::collections::VecDeque;
 
 /// How a member holds another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -107,6 +132,20 @@ pub struct FaultsConfig {
     pub churn: super::churn::ChurnConfig,
     /// Members the service can lose and stay available.
     pub tolerate: u32,
+    /// SWIM: Lifeguard's local health and confirmed suspicion.
+    pub lifeguard: bool,
+    /// Lifeguard: the local health multiplier stays below this.
+    pub lhm_max: u32,
+    /// Lifeguard: the longest suspicion timeout, as a multiple of
+    /// `suspicion`.
+    pub suspicion_max: u32,
+    /// Lifeguard: independent confirmations expected (k).
+    pub confirmations: u32,
+    /// A member that reads every message late, and by how much.
+    pub slow: Option<(NodeId, Time)>,
+    /// A member behind a jittery link: each message it sends leaves after
+    /// a delay drawn uniformly from 0 to this.
+    pub jittery: Option<(NodeId, Time)>,
     /// Keys kept in copies and repaired (the lab's, the members do not
     /// read it).
     pub repair: super::repair::RepairConfig,
@@ -133,6 +172,12 @@ impl Default for FaultsConfig {
             bug_stale: false,
             churn: super::churn::ChurnConfig::default(),
             tolerate: 0,
+            lifeguard: false,
+            lhm_max: 8,
+            suspicion_max: 6,
+            confirmations: 2,
+            slow: None,
+            jittery: None,
             repair: super::repair::RepairConfig::default(),
         }
     }
@@ -147,6 +192,16 @@ pub struct Update {
     pub member: NodeId,
     /// At which of its incarnations.
     pub inc: u32,
+    /// Lifeguard: who suspects it (a suspicion's confirmer); `None`
+    /// without Lifeguard.
+    pub from: Option<NodeId>,
+}
+
+impl Update {
+    /// An update with no suspector named.
+    pub fn new(status: Status, member: NodeId, inc: u32) -> Update {
+        Update { status, member, inc, from: None }
+    }
 }
 
 /// A message between members.
@@ -163,6 +218,9 @@ pub enum FaultsMsg {
     Ack { seq: u64, relay: Option<NodeId>, updates: Vec<Update> },
     /// SWIM ping-req: probe `target` for me.
     PingReq { seq: u64, target: NodeId, updates: Vec<Update> },
+    /// Lifeguard: "I probed the member you asked about and it did not
+    /// answer in time" (so the asker's own health is not to blame).
+    Nack { seq: u64 },
 }
 
 fn digest_updates(u: &[Update], fp: &mut Fingerprint) {
@@ -171,6 +229,9 @@ fn digest_updates(u: &[Update], fp: &mut Fingerprint) {
         fp.u64(x.status.code());
         fp.u64(u64::from(x.member));
         fp.u64(u64::from(x.inc));
+        if let Some(f) = x.from {
+            fp.u64(u64::from(f) + 1);
+        }
     }
 }
 
@@ -182,6 +243,9 @@ fn describe_updates(u: &[Update], out: &mut String) {
             Status::Dead => "dead",
         };
         out.push_str(&format!(" {word} S{}@{}", x.member + 1, x.inc));
+        if let Some(f) = x.from {
+            out.push_str(&format!(" by S{}", f + 1));
+        }
     }
 }
 
@@ -193,6 +257,7 @@ impl Observable for FaultsMsg {
             FaultsMsg::Ping { .. } => "IndirectPing",
             FaultsMsg::Ack { .. } => "Ack",
             FaultsMsg::PingReq { .. } => "PingReq",
+            FaultsMsg::Nack { .. } => "Nack",
         }
     }
     fn digest(&self, fp: &mut Fingerprint) {
@@ -213,6 +278,10 @@ impl Observable for FaultsMsg {
                 fp.u64(u64::from(*target));
                 digest_updates(updates, fp);
             }
+            FaultsMsg::Nack { seq } => {
+                fp.u64(5);
+                fp.u64(*seq);
+            }
         }
     }
     fn describe(&self, out: &mut String) {
@@ -230,6 +299,7 @@ impl Observable for FaultsMsg {
                 out.push_str(&format!(" #{seq} probe S{}", target + 1));
                 describe_updates(updates, out);
             }
+            FaultsMsg::Nack { seq } => out.push_str(&format!(" #{seq}")),
         }
     }
 }
@@ -247,6 +317,13 @@ pub enum FaultsTimer {
     PingTimeout,
     /// SWIM: a suspicion of this member ripens into death.
     Suspicion(NodeId),
+    /// A slow member reads the messages that waited.
+    Inbox,
+    /// A jittery member's held messages leave.
+    Outbox,
+    /// Lifeguard: an indirect probe for this member (sequence) is due an
+    /// answer; without one, send it a nack.
+    Nack(NodeId, u64),
 }
 
 impl Observable for FaultsTimer {
@@ -257,6 +334,9 @@ impl Observable for FaultsTimer {
             FaultsTimer::Probe => "Probe",
             FaultsTimer::PingTimeout => "PingTimeout",
             FaultsTimer::Suspicion(_) => "Suspicion",
+            FaultsTimer::Inbox => "Inbox",
+            FaultsTimer::Outbox => "Outbox",
+            FaultsTimer::Nack(..) => "Nack",
         }
     }
     fn digest(&self, fp: &mut Fingerprint) {
@@ -268,6 +348,13 @@ impl Observable for FaultsTimer {
             FaultsTimer::Suspicion(m) => {
                 fp.u64(5);
                 fp.u64(u64::from(*m));
+            }
+            FaultsTimer::Inbox => fp.u64(6),
+            FaultsTimer::Outbox => fp.u64(8),
+            FaultsTimer::Nack(origin, seq) => {
+                fp.u64(7);
+                fp.u64(u64::from(*origin));
+                fp.u64(*seq);
             }
         }
     }
@@ -329,6 +416,21 @@ impl Observable for FaultsNote {
     }
 }
 
+/// Lifeguard's suspicion timeout (µs) after `c` of `k` expected
+/// independent confirmations, from `min` up to `max_mult × min`:
+/// `max − (max − min)·log(c+1)/log(k+1)`, never below `min` (memberlist's
+/// `remainingSuspicionTime`, before the time already waited is taken
+/// off); with `k = 0`, `min`.
+pub fn lifeguard_suspicion(min: Time, max_mult: u32, k: u32, c: u32) -> Time {
+    if k == 0 {
+        return min;
+    }
+    let max = min.saturating_mul(u64::from(max_mult.max(1)));
+    let frac = libm::log(f64::from(c) + 1.0) / libm::log(f64::from(k) + 1.0);
+    let raw = max as f64 - frac * (max - min) as f64;
+    (raw.floor().max(0.0) as Time).max(min)
+}
+
 /// One member as another holds it.
 #[derive(Clone, Debug)]
 pub struct Peer {
@@ -348,6 +450,8 @@ pub struct Peer {
     window: Vec<u32>,
     head: u32,
     heard: bool,
+    /// Lifeguard: the members that suspected it, the first one first.
+    confirmers: Vec<NodeId>,
 }
 
 /// A member.
@@ -368,6 +472,20 @@ pub struct FaultsNode {
     seq: u64,
     /// SWIM: updates to piggyback, with how often each was sent.
     queue: Vec<(Update, u32)>,
+    /// Lifeguard: the local health multiplier.
+    lhm: u32,
+    /// Lifeguard, the probe in progress: whether its direct ping timed
+    /// out, nacks expected and received.
+    timed_out: bool,
+    nacks: (u32, u32),
+    /// Lifeguard: indirect probes this member relays (asker, sequence),
+    /// not answered yet.
+    relaying: Vec<(NodeId, u64)>,
+    /// A jittery member's messages not sent yet, by when they leave.
+    outbox: std::collections::BTreeMap<(Time, u64), (NodeId, FaultsMsg)>,
+    out_seq: u64,
+    /// A slow member's messages not read yet, with when they will be.
+    inbox: VecDeque<(Time, NodeId, FaultsMsg)>,
 }
 
 impl FaultsNode {
@@ -386,6 +504,10 @@ impl FaultsNode {
     /// How many members it suspects or holds dead.
     pub fn suspects(&self) -> usize {
         self.peers.iter().filter(|p| p.status != Status::Alive).count()
+    }
+    /// Lifeguard's local health multiplier (0: healthy).
+    pub fn local_health(&self) -> u32 {
+        self.lhm
     }
     /// The configuration.
     pub fn config(&self) -> &FaultsConfig {
@@ -413,6 +535,7 @@ impl FaultsNode {
                 window: Vec::new(),
                 head: 0,
                 heard: false,
+                confirmers: Vec::new(),
             })
             .collect();
         FaultsNode {
@@ -427,6 +550,13 @@ impl FaultsNode {
             probing: None,
             seq: 0,
             queue: Vec::new(),
+            lhm: 0,
+            timed_out: false,
+            nacks: (0, 0),
+            relaying: Vec::new(),
+            inbox: VecDeque::new(),
+            outbox: std::collections::BTreeMap::new(),
+            out_seq: 0,
         }
     }
 
@@ -495,7 +625,8 @@ impl FaultsNode {
     fn beat(&mut self, ctx: &mut Ctx<Self>) {
         for to in 0..self.n {
             if to != self.id {
-                ctx.send(to, FaultsMsg::Heartbeat { inc: self.inc });
+                let inc = self.inc;
+                self.post(ctx, to, FaultsMsg::Heartbeat { inc });
             }
         }
         ctx.set_timer(FaultsTimer::Beat, self.cfg.heartbeat);
@@ -595,7 +726,7 @@ impl FaultsNode {
         let mut out = Vec::new();
         let p = &self.peers[to as usize];
         if p.status != Status::Alive {
-            out.push(Update { status: p.status, member: to, inc: p.inc });
+            out.push(Update::new(p.status, to, p.inc));
         }
         let room = self.cfg.piggyback as usize;
         if room == 0 {
@@ -614,9 +745,26 @@ impl FaultsNode {
         out
     }
 
+    /// Sends a message; a member behind a jittery link holds it for a
+    /// random delay first (messages may overtake one another).
+    fn post(&mut self, ctx: &mut Ctx<Self>, to: NodeId, msg: FaultsMsg) {
+        match self.cfg.jittery {
+            Some((j, by)) if j == self.id && by > 0 => {
+                let at = ctx.now + ctx.rng.range(0, by);
+                let first = self.outbox.keys().next().map(|k| k.0);
+                self.out_seq += 1;
+                self.outbox.insert((at, self.out_seq), (to, msg));
+                if first.is_none_or(|f| at < f) {
+                    ctx.set_timer(FaultsTimer::Outbox, at - ctx.now);
+                }
+            }
+            _ => ctx.send(to, msg),
+        }
+    }
+
     fn send_swim(&mut self, ctx: &mut Ctx<Self>, to: NodeId, make: impl FnOnce(Vec<Update>) -> FaultsMsg) {
         let updates = self.piggyback(to);
-        ctx.send(to, make(updates));
+        self.post(ctx, to, make(updates));
     }
 
     /// Applies one gossiped update (memberlist's rules, in SWIM's order:
@@ -630,17 +778,24 @@ impl FaultsNode {
             if u.status != Status::Alive && u.inc >= self.inc {
                 self.inc = u.inc + 1;
                 ctx.note(FaultsNote::Refute { inc: self.inc });
-                self.enqueue(Update { status: Status::Alive, member: self.id, inc: self.inc });
+                self.enqueue(Update::new(Status::Alive, self.id, self.inc));
+                // Lifeguard: being suspected is a sign of its own ill
+                // health.
+                self.health(1);
             } else if u.status != Status::Alive {
                 // News of an older incarnation (from before a restart or a
                 // refutation the sender missed): say again which one is
                 // current, on the very reply to it.
-                self.enqueue(Update { status: Status::Alive, member: self.id, inc: self.inc });
+                self.enqueue(Update::new(Status::Alive, self.id, self.inc));
             }
             return;
         }
         let p = &self.peers[u.member as usize];
         let (status, inc) = (p.status, p.inc);
+        if self.cfg.lifeguard && u.status == Status::Suspect && status == Status::Suspect && u.inc == inc {
+            self.confirm(u, ctx);
+            return;
+        }
         let accept = match u.status {
             Status::Alive => u.inc > inc,
             Status::Suspect => match status {
@@ -654,11 +809,57 @@ impl FaultsNode {
             return;
         }
         self.set_status(ctx, u.member, u.status, u.inc);
+        let confirmers = &mut self.peers[u.member as usize].confirmers;
+        confirmers.clear();
         match u.status {
-            Status::Suspect => ctx.set_timer(FaultsTimer::Suspicion(u.member), self.cfg.suspicion),
+            Status::Suspect => {
+                confirmers.extend(u.from);
+                let wait = if self.cfg.lifeguard { self.suspicion_timeout(0) } else { self.cfg.suspicion };
+                ctx.set_timer(FaultsTimer::Suspicion(u.member), wait);
+            }
             _ => ctx.cancel_timer(FaultsTimer::Suspicion(u.member)),
         }
         self.enqueue(u);
+    }
+
+    /// Lifeguard: the suspicion timeout after `c` independent
+    /// confirmations, `max − (max − min)·log(c+1)/log(k+1)`, at least
+    /// `min` (memberlist's `remainingSuspicionTime`; with k = 0, `min`).
+    fn suspicion_timeout(&self, c: u32) -> Time {
+        lifeguard_suspicion(self.cfg.suspicion, self.cfg.suspicion_max, self.cfg.confirmations, c)
+    }
+
+    /// Lifeguard: another member's suspicion of one already suspected, at
+    /// the same incarnation. A new suspector (up to k of them) shortens
+    /// the timeout, and the confirmation is gossiped on.
+    fn confirm(&mut self, u: Update, ctx: &mut Ctx<Self>) {
+        let Some(f) = u.from else { return };
+        let k = self.cfg.confirmations as usize;
+        let p = &mut self.peers[u.member as usize];
+        // The first suspector is not a confirmation; at most k count.
+        if p.confirmers.contains(&f) || p.confirmers.len() > k {
+            return;
+        }
+        p.confirmers.push(f);
+        let c = (p.confirmers.len() - 1) as u32;
+        let elapsed = ctx.now.saturating_sub(p.since);
+        let left = self.suspicion_timeout(c).saturating_sub(elapsed);
+        ctx.set_timer(FaultsTimer::Suspicion(u.member), left);
+        self.enqueue(u);
+    }
+
+    /// Lifeguard: moves the local health multiplier by `delta`, within
+    /// 0 ..= lhm_max − 1.
+    fn health(&mut self, delta: i32) {
+        if self.cfg.lifeguard {
+            let top = self.cfg.lhm_max.max(1) - 1;
+            self.lhm = self.lhm.saturating_add_signed(delta).min(top);
+        }
+    }
+
+    /// A SWIM time scaled by the local health multiplier.
+    fn scaled(&self, t: Time) -> Time {
+        t.saturating_mul(u64::from(self.lhm) + 1)
     }
 
     fn next_target(&mut self, ctx: &mut Ctx<Self>) -> Option<NodeId> {
@@ -682,24 +883,38 @@ impl FaultsNode {
 
     fn probe(&mut self, ctx: &mut Ctx<Self>) {
         // The period that ends: no ack at all means suspicion.
-        if let Some((_, target, false)) = self.probing.take() {
-            let p = &self.peers[target as usize];
-            if p.status == Status::Alive {
-                let inc = p.inc;
-                self.apply_update(Update { status: Status::Suspect, member: target, inc }, ctx);
+        let (expected, got) = std::mem::take(&mut self.nacks);
+        let timed_out = std::mem::take(&mut self.timed_out);
+        match self.probing.take() {
+            Some((_, target, false)) => {
+                // memberlist: with helpers that answer nacks, each nack
+                // missing is a sign the member itself is slow; without,
+                // the failed probe counts one.
+                self.health(if expected > 0 { expected.saturating_sub(got) as i32 } else { 1 });
+                let p = &self.peers[target as usize];
+                // With Lifeguard, a failed probe of a member already
+                // suspected confirms the suspicion.
+                if p.status == Status::Alive || (self.cfg.lifeguard && p.status == Status::Suspect) {
+                    let inc = p.inc;
+                    let from = self.cfg.lifeguard.then_some(self.id);
+                    self.apply_update(Update { status: Status::Suspect, member: target, inc, from }, ctx);
+                }
             }
+            Some((_, _, true)) => self.health(if timed_out { 0 } else { -1 }),
+            None => {}
         }
-        ctx.set_timer(FaultsTimer::Probe, self.cfg.probe);
+        ctx.set_timer(FaultsTimer::Probe, self.scaled(self.cfg.probe));
         let Some(target) = self.next_target(ctx) else { return };
         self.seq += 1;
         let seq = self.seq;
         self.probing = Some((seq, target, false));
         self.send_swim(ctx, target, |updates| FaultsMsg::Ping { seq, relay: None, updates });
-        ctx.set_timer(FaultsTimer::PingTimeout, self.cfg.ping_timeout);
+        ctx.set_timer(FaultsTimer::PingTimeout, self.scaled(self.cfg.ping_timeout));
     }
 
     fn ping_timeout(&mut self, ctx: &mut Ctx<Self>) {
         let Some((seq, target, false)) = self.probing else { return };
+        self.timed_out = true;
         if self.peers[target as usize].status == Status::Dead {
             return;
         }
@@ -710,6 +925,9 @@ impl FaultsNode {
             let i = ctx.rng.range(0, helpers.len() as u64 - 1) as usize;
             let h = helpers.swap_remove(i);
             self.send_swim(ctx, h, |updates| FaultsMsg::PingReq { seq, target, updates });
+            if self.cfg.lifeguard {
+                self.nacks.0 += 1;
+            }
         }
     }
 
@@ -727,6 +945,17 @@ impl FaultsNode {
                     self.apply_update(u, ctx);
                 }
                 self.send_swim(ctx, target, |updates| FaultsMsg::Ping { seq, relay: Some(from), updates });
+                if self.cfg.lifeguard && self.relaying.len() < 64 {
+                    // memberlist: nack after the probe timeout without an
+                    // ack from the target.
+                    self.relaying.push((from, seq));
+                    ctx.set_timer(FaultsTimer::Nack(from, seq), self.cfg.ping_timeout);
+                }
+            }
+            FaultsMsg::Nack { seq } => {
+                if self.probing.is_some_and(|(s, _, _)| s == seq) {
+                    self.nacks.1 += 1;
+                }
             }
             FaultsMsg::Ack { seq, relay, updates } => {
                 for u in updates {
@@ -734,6 +963,10 @@ impl FaultsNode {
                 }
                 match relay {
                     Some(origin) if origin != self.id => {
+                        if let Some(i) = self.relaying.iter().position(|r| *r == (origin, seq)) {
+                            self.relaying.swap_remove(i);
+                            ctx.cancel_timer(FaultsTimer::Nack(origin, seq));
+                        }
                         self.send_swim(ctx, origin, |updates| FaultsMsg::Ack { seq, relay: None, updates });
                     }
                     _ => {
@@ -793,7 +1026,7 @@ impl Protocol for FaultsNode {
             }
             Detector::Swim => {
                 if self.inc > 0 {
-                    self.enqueue(Update { status: Status::Alive, member: self.id, inc: self.inc });
+                    self.enqueue(Update::new(Status::Alive, self.id, self.inc));
                 }
                 let first = ctx.rng.range(0, self.cfg.probe.saturating_sub(1));
                 ctx.set_timer(FaultsTimer::Probe, first);
@@ -805,27 +1038,20 @@ impl Protocol for FaultsNode {
         if from >= self.n {
             return;
         }
-        match (self.cfg.detector, msg) {
-            (Detector::Heartbeat | Detector::Phi, FaultsMsg::Heartbeat { inc }) => self.on_heartbeat(from, inc, ctx),
-            (Detector::Swim, msg) => self.on_swim(from, msg, ctx),
-            _ => {}
+        if let Some((slow, by)) = self.cfg.slow {
+            if slow == self.id && by > 0 {
+                if self.inbox.is_empty() {
+                    ctx.set_timer(FaultsTimer::Inbox, by);
+                }
+                self.inbox.push_back((ctx.now + by, from, msg));
+                return;
+            }
         }
+        self.read(from, msg, ctx);
     }
 
     fn on_timer(&mut self, timer: FaultsTimer, ctx: &mut Ctx<Self>) {
-        match timer {
-            FaultsTimer::Beat => self.beat(ctx),
-            FaultsTimer::Check => self.check(ctx),
-            FaultsTimer::Probe => self.probe(ctx),
-            FaultsTimer::PingTimeout => self.ping_timeout(ctx),
-            FaultsTimer::Suspicion(m) => {
-                let p = &self.peers[m as usize];
-                if p.status == Status::Suspect {
-                    let inc = p.inc;
-                    self.apply_update(Update { status: Status::Dead, member: m, inc }, ctx);
-                }
-            }
-        }
+        self.timer(timer, ctx);
     }
 
     fn on_request(&mut self, _req: RequestId, _ctx: &mut Ctx<Self>) {
@@ -841,16 +1067,77 @@ impl Protocol for FaultsNode {
 
     fn heap_bytes(&self) -> usize {
         self.peers.len() * std::mem::size_of::<Peer>()
-            + self.peers.iter().map(|p| p.window.capacity() * 4).sum::<usize>()
+            + self.peers.iter().map(|p| p.window.capacity() * 4 + p.confirmers.capacity() * 4).sum::<usize>()
             + self.order.capacity() * 4
+            + self.relaying.capacity() * 16
+            + self.outbox.values().map(|(_, m)| 64 + Self::msg_heap_bytes(m)).sum::<usize>()
             + self.queue.capacity() * std::mem::size_of::<(Update, u32)>()
+            + self
+                .inbox
+                .iter()
+                .map(|(_, _, m)| std::mem::size_of::<(Time, NodeId, FaultsMsg)>() + Self::msg_heap_bytes(m))
+                .sum::<usize>()
     }
 
     fn msg_heap_bytes(msg: &FaultsMsg) -> usize {
         match msg {
-            FaultsMsg::Heartbeat { .. } => 0,
+            FaultsMsg::Heartbeat { .. } | FaultsMsg::Nack { .. } => 0,
             FaultsMsg::Ping { updates, .. } | FaultsMsg::Ack { updates, .. } | FaultsMsg::PingReq { updates, .. } => {
                 updates.capacity() * std::mem::size_of::<Update>()
+            }
+        }
+    }
+}
+
+impl FaultsNode {
+    /// Reads one message (at once, or when a slow member gets to it).
+    fn read(&mut self, from: NodeId, msg: FaultsMsg, ctx: &mut Ctx<Self>) {
+        match (self.cfg.detector, msg) {
+            (Detector::Heartbeat | Detector::Phi, FaultsMsg::Heartbeat { inc }) => self.on_heartbeat(from, inc, ctx),
+            (Detector::Swim, msg) => self.on_swim(from, msg, ctx),
+            _ => {}
+        }
+    }
+
+    fn timer(&mut self, timer: FaultsTimer, ctx: &mut Ctx<Self>) {
+        match timer {
+            FaultsTimer::Beat => self.beat(ctx),
+            FaultsTimer::Check => self.check(ctx),
+            FaultsTimer::Probe => self.probe(ctx),
+            FaultsTimer::PingTimeout => self.ping_timeout(ctx),
+            FaultsTimer::Suspicion(m) => {
+                let p = &self.peers[m as usize];
+                if p.status == Status::Suspect {
+                    let inc = p.inc;
+                    self.apply_update(Update::new(Status::Dead, m, inc), ctx);
+                }
+            }
+            FaultsTimer::Nack(origin, seq) => {
+                if let Some(i) = self.relaying.iter().position(|r| *r == (origin, seq)) {
+                    self.relaying.swap_remove(i);
+                    self.post(ctx, origin, FaultsMsg::Nack { seq });
+                }
+            }
+            FaultsTimer::Outbox => {
+                while let Some(entry) = self.outbox.first_entry() {
+                    if entry.key().0 > ctx.now {
+                        break;
+                    }
+                    let (to, msg) = entry.remove();
+                    ctx.send(to, msg);
+                }
+                if let Some(&(at, _)) = self.outbox.keys().next() {
+                    ctx.set_timer(FaultsTimer::Outbox, at - ctx.now);
+                }
+            }
+            FaultsTimer::Inbox => {
+                while self.inbox.front().is_some_and(|(at, _, _)| *at <= ctx.now) {
+                    let Some((_, from, msg)) = self.inbox.pop_front() else { break };
+                    self.read(from, msg, ctx);
+                }
+                if let Some((at, _, _)) = self.inbox.front() {
+                    ctx.set_timer(FaultsTimer::Inbox, at.saturating_sub(ctx.now));
+                }
             }
         }
     }
