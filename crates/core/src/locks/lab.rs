@@ -180,7 +180,7 @@ pub fn kind() -> crate::scenario::LabKind {
 pub static LAB: LabDef = LabDef {
     name: "locks",
     title: "Locks",
-    about: "Optimistic against pessimistic locking, leases that run out while a client sleeps, fencing tokens, and the herd: checked at the storage after every event.",
+    about: "Optimistic against pessimistic locking, a single lock server or one replicated by Raft, leases that run out while a client sleeps, fencing tokens, and the herd: checked at the storage after every event.",
     params: &[PARAMS, NETWORK_PARAMS],
     shared_verbs: SHARED_VERBS,
     verbs: VERBS,
