@@ -181,7 +181,7 @@ pub fn kind() -> crate::scenario::LabKind {
 pub const HEAD: LabHead = LabHead {
     name: "locks",
     title: "Locks",
-    about: "Optimistic against pessimistic locking, leases that run out while a client sleeps, fencing tokens, and the herd: checked at the storage after every event.",
+    about: "Optimistic against pessimistic locking, a single lock server or one replicated by Raft, leases that run out while a client sleeps, fencing tokens, and the herd: checked at the storage after every event.",
     bench: true,
 };
 
