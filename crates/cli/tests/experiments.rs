@@ -196,7 +196,15 @@ fn json_and_csv_hold_the_columns_of_every_experiment() {
         assert!(!table.notes.is_empty(), "{args:?}: notes say what was compared");
         let (code, csv, err) = clusterscope(&[&["exp"], &args[..], &["--csv"]].concat());
         assert_eq!(code, 0, "{err}");
-        let heading: Vec<String> = table.columns.iter().map(|c| c.heading()).collect();
+        // A heading with a comma or a quote is quoted, as RFC 4180 has it.
+        let field = |h: String| {
+            if h.contains([',', '"']) {
+                format!("\"{}\"", h.replace('"', "\"\""))
+            } else {
+                h
+            }
+        };
+        let heading: Vec<String> = table.columns.iter().map(|c| field(c.heading())).collect();
         assert_eq!(csv.lines().next(), Some(heading.join(",").as_str()), "{args:?}");
         assert_eq!(csv.lines().count(), table.rows.len() + 1, "{args:?}");
     }

@@ -63,10 +63,25 @@ pub enum Mark {
 pub struct Point {
     /// Horizontal value (or category index).
     pub x: f64,
-    /// Vertical value; NaN: none (a gap).
+    /// Vertical value; NaN: none (a gap), written `null` in JSON.
+    #[serde(with = "gap")]
     pub y: f64,
     /// A range around it, if any.
     pub whisker: Option<(f64, f64)>,
+}
+
+/// A value that may be a gap (NaN), as formats without NaN hold it: JSON
+/// writes NaN as `null`, which must read back as a gap, not fail.
+mod gap {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        (!v.is_nan()).then_some(*v).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 impl Point {
@@ -669,5 +684,22 @@ mod tests {
                 heading.split("y=\"").nth(1).and_then(|r| r.split('"').next()).and_then(|v| v.parse().ok()).unwrap();
             assert!(y < 380.0, "at {width} px the heading is at {y}");
         }
+    }
+}
+
+#[cfg(test)]
+mod gap_tests {
+    use super::Point;
+
+    /// A gap in a chart (a cell nothing was measured in) survives JSON,
+    /// which has no NaN: `clusterscope exp … --json` writes it as null.
+    #[test]
+    fn a_gap_goes_through_json_and_back() {
+        let points = vec![Point::new(0.0, 1.5), Point::new(1.0, f64::NAN)];
+        let text = serde_json::to_string(&points).unwrap();
+        assert!(text.contains("\"y\":null"), "{text}");
+        let back: Vec<Point> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back[0], points[0]);
+        assert!(back[1].y.is_nan());
     }
 }
