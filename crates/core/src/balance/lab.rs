@@ -11,7 +11,7 @@ use crate::lab::{
     choose_messages, Engine, FieldSpec, Frame, KindStyle, LabDef, LabHead, MessageDot, Messages, MetricSpec, Model,
     NodeAction, NodeStatus, NodeView, RoleStyle, Schema, Unit, DRAWN_MESSAGES, FRAME_LOG_LINES, FULL_LOG_LINES,
 };
-use crate::scenario::params::{p, Kind, ParamSpec, PCT};
+use crate::scenario::params::{choice, p, Kind, ParamSpec, PCT};
 use crate::scenario::{check_node, parse_node, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{Time, MS, SEC};
 use std::any::Any;
@@ -26,13 +26,13 @@ pub const SPEEDS: &[&str] = &["equal", "mixed"];
 
 /// Parameters of the Load-balancing lab.
 pub const PARAMS: &[ParamSpec] = &[
-    p("policy", "Policy", "how the balancer picks a server for each attempt", Kind::Choice(NAMES), 0, 8, 1, true),
+    choice("policy", "Policy", "how the balancer picks a server for each attempt", NAMES, 1, true),
     p("nodes", "Servers", "number of servers behind the balancer", Kind::Count, 1, 500, 10, false),
     p("d", "Choices (power of d)", "servers compared per pick by power of d choices", Kind::Count, 1, 10, 2, true),
     p("rate", "Requests (per s)", "Poisson arrivals per second of virtual time", Kind::Count, 0, 1_000_000, 800, true),
-    p("cost", "Request cost", "how the work a request needs is distributed", Kind::Choice(COSTS), 0, 3, 1, false),
+    choice("cost", "Request cost", "how the work a request needs is distributed", COSTS, 1, false),
     p("cost_mean", "Mean cost (ms)", "mean service time at normal speed", Kind::Duration, 1, 60 * S, 10 * M, false),
-    p("speeds", "Server speeds", "equal: all 100%; mixed: 50%, 100%, 200% in turn (the weights of weighted policies)", Kind::Choice(SPEEDS), 0, 1, 0, false),
+    choice("speeds", "Server speeds", "equal: all 100%; mixed: 50%, 100%, 200% in turn (the weights of weighted policies)", SPEEDS, 0, false),
     p("concurrency", "Concurrency", "requests a server works on at once", Kind::Count, 1, 1_000, 1, false),
     p("queue", "Queue capacity", "requests a server queues; beyond it rejects", Kind::Count, 0, 100_000, 100, false),
     p("latency", "Network latency (ms)", "one-way delay between balancer and server", Kind::Duration, 0, 10 * S, M, false),
@@ -45,7 +45,7 @@ pub const PARAMS: &[ParamSpec] = &[
     p("ejection", "Outlier ejection after", "failures in a row (errors, rejections, timeouts) before a balancer ejects a server, as Envoy's consecutive_5xx (0: off)", Kind::Count, 0, 1_000, 0, false),
     p("base_ejection", "Ejection time (ms)", "how long the first ejection lasts; the n-th lasts n times as long (Envoy: 30 s)", Kind::Duration, M, 3_600 * S, 30 * S, false),
     p("max_ejection", "Most ejected (%)", "share of servers a balancer may eject at once, at least one (Envoy: 10%)", Kind::Percent, 0, 100 * PCT, 10 * PCT, false),
-    p("arrivals", "Arrivals", "steady Poisson, or bursts: twice the rate for a second, none for a second", Kind::Choice(ARRIVALS), 0, 1, 0, false),
+    choice("arrivals", "Arrivals", "steady Poisson, or bursts: twice the rate for a second, none for a second", ARRIVALS, 0, false),
     p("keys", "Keys", "distinct request keys for consistent hashing (0: every request its own)", Kind::Count, 0, 100_000, 0, false),
     p("zipf_s", "Key skew (Zipf s)", "key k is requested in proportion to 1/k^s (0: uniform)", Kind::Thousandths, 0, 5_000, 0, false),
     p("regions", "Client regions", "clients in regions on a map (the first the busiest), servers spread over them, balancers placed by k-means over the clients (0: no map)", Kind::Count, 0, 8, 0, false),

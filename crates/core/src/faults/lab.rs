@@ -26,7 +26,7 @@ use super::phi::Fit;
 use super::repair::{Repair, RepairConfig};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeView, Unit};
-use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
+use crate::scenario::params::{choice, p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeId, NodeStatus, Sim, Time, TraceEvent, World, MS, SEC};
 use std::collections::BTreeMap;
@@ -40,21 +40,12 @@ pub const FITS: &[&str] = &["normal", "exponential"];
 /// The lab's own parameters.
 pub const PARAMS: &[ParamSpec] = &[
     p("nodes", "Members", "number of members, each watching every other", Kind::Count, 3, 500, 8, false),
-    p(
-        "detector",
-        "Detector",
-        "heartbeat: all-to-all heartbeats, fixed timeout; phi: the same heartbeats, phi accrual; swim: probes, indirect probes, suspicion, gossip",
-        Kind::Choice(DETECTORS),
-        0,
-        2,
-        0,
-        false,
-    ),
+    choice("detector", "Detector", "heartbeat: all-to-all heartbeats, fixed timeout; phi: the same heartbeats, phi accrual; swim: probes, indirect probes, suspicion, gossip", DETECTORS, 0, false),
     p("heartbeat", "Heartbeat interval (ms)", "heartbeat and phi: time between two heartbeats a member sends every other", Kind::Duration, M, 60 * S, 100 * M, false),
     p("timeout", "Timeout (ms)", "heartbeat: a member not heard from for this long is suspected", Kind::Duration, M, 600 * S, 300 * M, false),
     p("phi_threshold", "Phi threshold", "phi: suspect when phi reaches this (Cassandra's phi_convict_threshold: 8)", Kind::Thousandths, 100, 50_000, 8_000, false),
     p("window", "Phi window", "phi: inter-arrival times kept per member (Akka keeps up to 1000)", Kind::Count, 2, 1000, 32, false),
-    p("fit", "Phi distribution", "phi: normal (Akka) or exponential (Cassandra) fit of the inter-arrival times", Kind::Choice(FITS), 0, 1, 0, false),
+    choice("fit", "Phi distribution", "phi: normal (Akka) or exponential (Cassandra) fit of the inter-arrival times", FITS, 0, false),
     p("min_std", "Phi minimum deviation (ms)", "phi, normal fit: the smallest standard deviation used (Akka's min-std-deviation)", Kind::Duration, 0, 60 * S, 10 * M, false),
     p("pause_margin", "Phi accepted pause (ms)", "phi: added to the mean interval (Akka's acceptable-heartbeat-pause)", Kind::Duration, 0, 600 * S, 0, false),
     p("max_interval", "Phi longest interval kept (ms)", "phi: a longer silence (a partition, a pause) is not learned as a normal interval (Cassandra: 2 s); 0: keep all", Kind::Duration, 0, 600 * S, 2 * S, false),

@@ -9,7 +9,7 @@ use super::{invariants, LockConfig, Service, LOCK_SERVER, STORAGE};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeView, Unit};
 use crate::raft::{RaftNote, Role as RaftRole};
-use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
+use crate::scenario::params::{choice, p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{split_word, Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, Sim, Time, TraceEvent, MS, SEC};
 use hdrhistogram::Histogram;
@@ -39,36 +39,9 @@ pub const PARAMS: &[ParamSpec] = &[
         0,
         false,
     ),
-    p(
-        "strategy",
-        "Strategy",
-        "pessimistic: take the key's lock, read, work, write, release; optimistic: read with the version, work, compare-and-set, retry on conflict",
-        Kind::Choice(STRATEGIES),
-        0,
-        1,
-        0,
-        false,
-    ),
-    p(
-        "recipe",
-        "Waiting recipe",
-        "sequential: ZooKeeper's recipe, each waiter watches the one before it; naive: every waiter watches the lock and all are woken by each release (the herd)",
-        Kind::Choice(RECIPES),
-        0,
-        1,
-        0,
-        false,
-    ),
-    p(
-        "service",
-        "Lock service",
-        "single: one lock server, its locks in its memory; raft: lock servers that commit every acquire, release, keep-alive and session expiry through the Raft log, each grant's token the log index that granted it",
-        Kind::Choice(SERVICES),
-        0,
-        1,
-        0,
-        false,
-    ),
+    choice("strategy", "Strategy", "pessimistic: take the key's lock, read, work, write, release; optimistic: read with the version, work, compare-and-set, retry on conflict", STRATEGIES, 0, false),
+    choice("recipe", "Waiting recipe", "sequential: ZooKeeper's recipe, each waiter watches the one before it; naive: every waiter watches the lock and all are woken by each release (the herd)", RECIPES, 0, false),
+    choice("service", "Lock service", "single: one lock server, its locks in its memory; raft: lock servers that commit every acquire, release, keep-alive and session expiry through the Raft log, each grant's token the log index that granted it", SERVICES, 0, false),
     p(
         "lock_servers",
         "Lock servers",

@@ -12,7 +12,7 @@ use super::invariants::Choices;
 use super::{invariants, PaxosConfig, PaxosNode, PaxosNote};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeView, StripSpec, Unit};
-use crate::scenario::params::{p, Kind, ParamSpec, NETWORK};
+use crate::scenario::params::{choice, p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
 
@@ -24,16 +24,7 @@ pub const MODES: &[&str] = &["single", "multi"];
 
 /// Parameters of the Paxos lab.
 pub const PARAMS: &[ParamSpec] = &[
-    p(
-        "mode",
-        "Mode",
-        "single: one instance of Basic Paxos; multi: Multi-Paxos with a leader and a log of slots",
-        Kind::Choice(MODES),
-        0,
-        1,
-        0,
-        false,
-    ),
+    choice("mode", "Mode", "single: one instance of Basic Paxos; multi: Multi-Paxos with a leader and a log of slots", MODES, 0, false),
     p("proposers", "Proposers", "servers that propose (S1 up)", Kind::Count, 1, 9, 2, false),
     p("acceptors", "Acceptors", "servers that accept; a majority of them chooses", Kind::Count, 1, 15, 3, false),
     p(

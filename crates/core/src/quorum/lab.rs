@@ -28,7 +28,7 @@
 use super::{Coordinator, Fanout, QuorumConfig, QuorumNode, QuorumNote, ReadRepair, Versions};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricSpec, NodeView, StripSpec, Unit};
-use crate::scenario::params::{p, Kind, ParamSpec, NETWORK, PCT};
+use crate::scenario::params::{choice, p, Kind, ParamSpec, NETWORK, PCT};
 use crate::scenario::{Scenario, SHARED_VERBS};
 use crate::sim::{Invariant, KvOp, Node, Sim, SimConfig, Time, TraceEvent, MS, SEC};
 use hdrhistogram::Histogram;
@@ -57,46 +57,10 @@ pub const PARAMS: &[ParamSpec] = &[
     p("w", "Write quorum (W)", "acknowledgements a write waits for before it is acknowledged", Kind::Count, 1, 9, 1, false),
     p("vnodes", "Virtual nodes", "points each server has on the ring (placement as in the Ring lab)", Kind::Count, 1, 1_000, 16, false),
     p("keys", "Keys", "keys the clients read and write", Kind::Count, 1, 64, 4, false),
-    p(
-        "coordinator",
-        "Coordinator",
-        "any: the server the client contacted coordinates; replica: a server that does not store the key redirects the client to the key's first replica",
-        Kind::Choice(COORDINATORS),
-        0,
-        1,
-        0,
-        false,
-    ),
-    p(
-        "read_fanout",
-        "Read fan-out",
-        "all: ask the N replicas and take the first R answers; quorum: ask R replicas chosen at random",
-        Kind::Choice(FANOUTS),
-        0,
-        1,
-        0,
-        false,
-    ),
-    p(
-        "write_fanout",
-        "Write fan-out",
-        "all: send a write to the N replicas; quorum: only to W of them chosen at random (the others never get it: the setting of the PBS closed form)",
-        Kind::Choice(FANOUTS),
-        0,
-        1,
-        0,
-        false,
-    ),
-    p(
-        "read_repair",
-        "Read repair",
-        "off; async: after answering, send the newest version to replicas that answered older ones; blocking: before answering, write it back until W replicas hold it",
-        Kind::Choice(REPAIRS),
-        0,
-        2,
-        0,
-        false,
-    ),
+    choice("coordinator", "Coordinator", "any: the server the client contacted coordinates; replica: a server that does not store the key redirects the client to the key's first replica", COORDINATORS, 0, false),
+    choice("read_fanout", "Read fan-out", "all: ask the N replicas and take the first R answers; quorum: ask R replicas chosen at random", FANOUTS, 0, false),
+    choice("write_fanout", "Write fan-out", "all: send a write to the N replicas; quorum: only to W of them chosen at random (the others never get it: the setting of the PBS closed form)", FANOUTS, 0, false),
+    choice("read_repair", "Read repair", "off; async: after answering, send the newest version to replicas that answered older ones; blocking: before answering, write it back until W replicas hold it", REPAIRS, 0, false),
     p(
         "sloppy",
         "Sloppy quorum, hinted handoff",
@@ -129,16 +93,7 @@ pub const PARAMS: &[ParamSpec] = &[
         false,
     ),
     p("skew", "S1's clock behind by (ms)", "S1 stamps writes this far in the past: last writer wins then drops them", Kind::Duration, 0, 60 * S, 0, false),
-    p(
-        "versions",
-        "Versions",
-        "lww: last writer wins by the coordinator's clock (a write stamped by a clock behind is dropped unseen); vectors: dotted version vectors keep concurrent writes as siblings, a read returns them all and the client writes back their merge (the largest value) with the read's context",
-        Kind::Choice(VERSIONS),
-        0,
-        1,
-        0,
-        false,
-    ),
+    choice("versions", "Versions", "lww: last writer wins by the coordinator's clock (a write stamped by a clock behind is dropped unseen); vectors: dotted version vectors keep concurrent writes as siblings, a read returns them all and the client writes back their merge (the largest value) with the read's context", VERSIONS, 0, false),
     p(
         "latency_exp",
         "Exponential latency, mean (ms)",
@@ -151,16 +106,7 @@ pub const PARAMS: &[ParamSpec] = &[
     ),
     p("slow_server", "Slow server", "0: none; n: every message to or from server Sn takes the slow factor times as long", Kind::Count, 0, 64, 0, false),
     p("slow_factor", "Slow factor", "how many times as long the slow server's messages take", Kind::Count, 1, 1_000, 10, false),
-    p(
-        "clients_to",
-        "Clients send to",
-        "any: each command to a server chosen at random; one: every command to one server (S1, until it stops answering), as a client with a single contact point",
-        Kind::Choice(CLIENTS_TO),
-        0,
-        1,
-        0,
-        false,
-    ),
+    choice("clients_to", "Clients send to", "any: each command to a server chosen at random; one: every command to one server (S1, until it stops answering), as a client with a single contact point", CLIENTS_TO, 0, false),
 ];
 
 /// The shared network and client parameters this lab takes: all but

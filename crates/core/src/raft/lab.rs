@@ -21,7 +21,7 @@ use crate::lab::{
     Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeAction, NodeView, RoleLook, RoleStyle, StripBase,
     StripSpec, Unit,
 };
-use crate::scenario::params::{p, Kind, ParamSpec, NETWORK, PCT};
+use crate::scenario::params::{choice, p, Kind, ParamSpec, NETWORK, PCT};
 use crate::scenario::{parse_one_node, split_word, Scenario, SHARED_VERBS};
 use crate::sim::{Fault, Invariant, Node, NodeId, NodeStatus, Observable, Sim, Time, TraceEvent, MS, SEC};
 
@@ -49,23 +49,19 @@ pub const PARAMS: &[ParamSpec] = &[
     ),
     p("snapshot_every", "Snapshot every (entries)", "compact the log into a snapshot when it holds more entries than this (§7); 0: never", Kind::Count, 0, 1_000_000, 1_000, false),
     p("max_servers", "Server slots", "servers the simulation holds, members or spare for 'add' (thesis §4); 0: as many as Servers", Kind::Count, 0, 101, 0, false),
-    p(
+    choice(
         "read_path",
         "Read path",
         "how reads of the key-value store are served (thesis §6.4): through the log, ReadIndex (a heartbeat round confirms leadership), a leader's lease, or locally by any server (stale)",
-        Kind::Choice(ReadPath::NAMES),
-        0,
-        3,
+        ReadPath::NAMES,
         0,
         false,
     ),
-    p(
+    choice(
         "read_from",
         "Local reads from",
         "with local reads: whether clients read from the server they believe leads, or from any server (the nearest, say)",
-        Kind::Choice(&["leader", "any"]),
-        0,
-        1,
+        &["leader", "any"],
         0,
         false,
     ),

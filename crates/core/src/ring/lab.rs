@@ -11,7 +11,7 @@
 
 use super::{Algorithm, ChangeReport, HashKind, KeyDistribution, RingChange, RingError, RingModel, RingParams};
 use crate::lab::{Engine, Frame, LabDef, LabHead, MetricSpec, Model, Schema, Unit, FULL_LOG_LINES};
-use crate::scenario::params::{p, Kind, ParamSpec, PCT};
+use crate::scenario::params::{choice, p, Kind, ParamSpec, PCT};
 use crate::scenario::{check_node, parse_node, parse_one_node, parse_u32, split_word, Action, Scenario, ScenarioError};
 use crate::sim::{Fingerprint, Time};
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,7 @@ pub fn default_vnodes(algorithm: i64) -> i64 {
 
 /// Parameters of the Ring lab.
 pub const PARAMS: &[ParamSpec] = &[
-    p("algorithm", "Algorithm", "how keys are placed on servers", Kind::Choice(ALGORITHMS), 0, 6, 0, true),
+    choice("algorithm", "Algorithm", "how keys are placed on servers", ALGORITHMS, 0, true),
     p("nodes", "Servers", "number of servers at the start", Kind::Count, 1, 10_000, 8, false),
     p(
         "vnodes",
@@ -50,16 +50,7 @@ pub const PARAMS: &[ParamSpec] = &[
     ),
     p("replicas", "Replicas", "servers in a key's preference list", Kind::Count, 1, 16, 1, false),
     p("keys", "Keys", "number of keys placed", Kind::Count, 1, 1_000_000, 10_000, false),
-    p(
-        "distribution",
-        "Request distribution",
-        "how often each key is requested",
-        Kind::Choice(DISTRIBUTIONS),
-        0,
-        2,
-        0,
-        false,
-    ),
+    choice("distribution", "Request distribution", "how often each key is requested", DISTRIBUTIONS, 0, false),
     p(
         "zipf_s",
         "Zipf exponent s",
@@ -80,7 +71,7 @@ pub const PARAMS: &[ParamSpec] = &[
         50 * PCT,
         false,
     ),
-    p("hash", "Hash function", "hash for keys and points", Kind::Choice(HASHES), 0, 4, 0, false),
+    choice("hash", "Hash function", "hash for keys and points", HASHES, 0, false),
     p(
         "epsilon",
         "Bounded loads ε (%)",

@@ -152,6 +152,20 @@ pub const fn p(
     ParamSpec { name, label, help, kind, min, max, default, live }
 }
 
+/// A parameter that takes one of `options` by name: its range is the
+/// options' positions, derived from the list so the two cannot disagree;
+/// `default` is a position in it.
+pub const fn choice(
+    name: &'static str,
+    label: &'static str,
+    help: &'static str,
+    options: &'static [&'static str],
+    default: i64,
+    live: bool,
+) -> ParamSpec {
+    p(name, label, help, Kind::Choice(options), 0, options.len() as i64 - 1, default, live)
+}
+
 const M: i64 = MS as i64;
 const S: i64 = SEC as i64;
 /// One percent in parts per million.
