@@ -88,41 +88,36 @@ try {
   console.log(`native (CLI):  ${native.events} events, ${native.delivered} messages delivered in ${(native.seconds * 1e3).toFixed(1)} ms: ` +
     `${native.events_per_sec} events/s, ${native.delivered_per_sec} delivered messages/s`);
   console.log(`wasm/native time ratio: ${(best.millis / 1e3 / native.seconds).toFixed(2)}x; fingerprints ${best.fingerprint === native.fingerprint ? 'equal' : 'DIFFER'} (${best.fingerprint})`);
-  // 4. Multi-Paxos decisions per second in the worker (wasm) and natively.
-  if (await page.locator('#run-paxos-bench').count()) {
-    const paxosWorkload = join(ROOT, 'tests/scenarios/paxos/bench.scn');
-    let bestPaxos = null;
-    const runs0 = Number(await page.locator('#bench-result').getAttribute('data-run'));
-    for (let i = 0; i < 5; i++) {
-      await page.click('#run-paxos-bench');
-      const el = page.locator(`#bench-result[data-run="${runs0 + i + 1}"]`);
-      await el.waitFor({ timeout: 120_000 });
-      const r = { committed: Number(await el.getAttribute('data-committed')), millis: Number(await el.getAttribute('data-millis')),
-        fingerprint: await el.getAttribute('data-fingerprint') };
-      if (!bestPaxos || r.millis < bestPaxos.millis) bestPaxos = r;
-    }
-    const nativePaxos = JSON.parse(execFileSync(cli, ['bench', paxosWorkload, '--repeat', '5'], { encoding: 'utf8' }));
-    const nativeDecisions = Number(execFileSync(cli, ['run', paxosWorkload], { encoding: 'utf8' }).match(/Requests committed\s+(\d+)/)[1]);
-    console.log(`Multi-Paxos (paxos/bench.scn): wasm ${bestPaxos.committed} decisions in ${bestPaxos.millis.toFixed(1)} ms = ` +
-      `${(bestPaxos.committed / bestPaxos.millis * 1e3).toFixed(0)} decisions/s; native ${(nativeDecisions / nativePaxos.seconds).toFixed(0)} decisions/s ` +
-      `(${(nativePaxos.seconds * 1e3).toFixed(1)} ms); fingerprints ${bestPaxos.fingerprint === nativePaxos.fingerprint ? 'equal' : 'DIFFER'}`);
-  }
-  // 5. Load balancing: simulated requests per second in the worker (wasm) and natively.
-  if (await page.locator('#run-balance-bench').count()) {
-    const workload = join(ROOT, 'tests/scenarios/balance/bench.scn');
+  // 4. Every other lab's steady workload (its bench.scn): its unit of
+  // work per second in the worker (wasm, best of 5) and natively (the
+  // CLI, best of 5), the same fingerprint required.
+  const WORK = [
+    { lab: 'paxos', name: 'Multi-Paxos', unit: 'decisions', count: (r) => r.committed },
+    { lab: 'balance', name: 'Load balancing', unit: 'requests', count: (r) => r.requests },
+    { lab: 'locks', name: 'Locks', unit: 'transactions', count: (r) => r.committed },
+    { lab: 'quorum', name: 'Quorum replication', unit: 'operations', count: (r) => r.committed },
+    { lab: 'faults', name: 'Failure detection (500 members)', unit: 'events', count: (r) => r.events },
+  ];
+  for (const w of WORK) {
+    if (!(await page.locator(`#run-${w.lab}-bench`).count())) continue;
+    const file = join(ROOT, `tests/scenarios/${w.lab}/bench.scn`);
     let best = null;
     const runs0 = Number(await page.locator('#bench-result').getAttribute('data-run'));
     for (let i = 0; i < 5; i++) {
-      await page.click('#run-balance-bench');
+      await page.click(`#run-${w.lab}-bench`);
       const el = page.locator(`#bench-result[data-run="${runs0 + i + 1}"]`);
       await el.waitFor({ timeout: 120_000 });
-      const r = { requests: Number(await el.getAttribute('data-requests')), millis: Number(await el.getAttribute('data-millis')),
-        fingerprint: await el.getAttribute('data-fingerprint') };
+      const attr = async (a) => el.getAttribute(`data-${a}`);
+      const r = { events: Number(await attr('events')), requests: Number(await attr('requests')), committed: Number(await attr('committed')),
+        millis: Number(await attr('millis')), fingerprint: await attr('fingerprint') };
       if (!best || r.millis < best.millis) best = r;
     }
-    const native = JSON.parse(execFileSync(cli, ['bench', workload, '--repeat', '5'], { encoding: 'utf8' }));
-    console.log(`Load balancing (balance/bench.scn): wasm ${(best.requests / best.millis * 1e3).toFixed(0)} requests/s (${best.millis.toFixed(1)} ms); ` +
-      `native ${native.requests_per_sec} requests/s (${(native.seconds * 1e3).toFixed(1)} ms); fingerprints ${best.fingerprint === native.fingerprint ? 'equal' : 'DIFFER'}`);
+    const native = JSON.parse(execFileSync(cli, ['bench', file, '--repeat', '5'], { encoding: 'utf8' }));
+    const rate = (n, seconds) => (n / seconds).toFixed(0);
+    console.log(`${w.name} (${w.lab}/bench.scn): wasm ${w.count(best)} ${w.unit} in ${best.millis.toFixed(1)} ms = ` +
+      `${rate(w.count(best), best.millis / 1e3)} ${w.unit}/s; native ${rate(w.count(native), native.seconds)} ${w.unit}/s ` +
+      `(${(native.seconds * 1e3).toFixed(1)} ms); wasm/native ${(best.millis / 1e3 / native.seconds).toFixed(2)}x; ` +
+      `fingerprints ${best.fingerprint === native.fingerprint ? 'equal' : 'DIFFER'}`);
   }
 } finally {
   await browser.close();

@@ -231,6 +231,27 @@ test('the cluster view and the diagram export as SVG and PNG', async () => {
   await page.close();
 });
 
+// Issue 23, drawing: "in the space-time diagram, each lease as a bar on its
+// client's lane (Kleppmann's figure, live)". In the Redlock drift preset S5
+// holds the lock under value 458267 from 30 ms to its commit at 1.008 s, and
+// S6 under 465867 from 959 ms to the write that breaks mutual exclusion (the
+// lab's own test, locks_redlock.rs, pins the times): both bars, with their
+// labels, are on the diagram and in its SVG.
+test("the locks lab draws each client's hold as a bar on its lane, labelled with its token", async () => {
+  const file = readFileSync(join(ROOT, 'tests/scenarios/locks/bug-redlock-drift.scn'), 'utf8');
+  const link = cli(['link'], file).trim();
+  const { page, errors } = await open(`?view=both#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) >= 1_991_865, null, { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Whole run' }).click();
+  await page.waitForTimeout(300);
+  const svg = (await download(page, 'Diagram as SVG')).bytes.toString();
+  assert.match(svg, />token 458267</, "S5's hold");
+  assert.match(svg, />token 465867</, "S6's hold");
+  assert.ok((svg.match(/<rect [^>]*fill="#2e9d5b"/g) ?? []).length >= 2, 'two bars');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a scenario saved as .scn and opened again gives the same run; a malformed file is refused and the run kept', async () => {
   const link = cli(['link'], KNOWN).trim();
   const { page } = await open(`#${link}`);

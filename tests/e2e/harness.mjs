@@ -4,7 +4,9 @@
 import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join, extname, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -123,4 +125,14 @@ export async function measureFrames(browser, url, fragment, speed, { warmupMs = 
     bytesPerFrame: frames ? (p1.bytes - p0.bytes) / frames : 0,
     virtualPerWall: (t1 - t0) / 1e6 / (windowMs / 1e3),
   };
+}
+
+// The share link (its fragment) of a scenario given as text, made by the
+// CLI (CLUSTERSCOPE_CLI, or the release build), as a user's "Copy link"
+// would reopen it.
+export function scenarioLink(text) {
+  const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+  const file = join(tmpdir(), `scenario-${process.pid}-${Math.random().toString(36).slice(2)}.scn`);
+  writeFileSync(file, text);
+  return execFileSync(cli, ['link', file], { encoding: 'utf8' }).trim();
 }

@@ -5,13 +5,10 @@
 // for good.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, launch, ROOT } from './harness.mjs';
+import { serve, launch, scenarioLink } from './harness.mjs';
 
-const CLI = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
 let server, url, browser;
 before(async () => {
   ({ server, url } = await serve());
@@ -21,12 +18,6 @@ after(async () => {
   await browser?.close();
   server?.close();
 });
-
-function link(scenario) {
-  const file = join(tmpdir(), `page-${process.pid}-${Math.random().toString(36).slice(2)}.scn`);
-  writeFileSync(file, scenario);
-  return execFileSync(CLI, ['link', file], { encoding: 'utf8' }).trim();
-}
 
 async function open(path, viewport = { width: 1280, height: 800 }, context = null) {
   const page = context ? await context.newPage() : await browser.newPage({ viewport, acceptDownloads: true });
@@ -69,10 +60,35 @@ for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 
     }
     const size = await legend.locator('li').first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
     assert.ok(size >= 12, `legend text ${size} px`);
+    // Two parts, nodes then messages, so a role's swatch is not read as a
+    // message's dot: Raft's roles are under "Nodes", its RPCs under "Messages".
+    const items = await legend.locator('li').allTextContents();
+    assert.deepEqual(items.filter((t) => t === 'Nodes' || t === 'Messages'), ['Nodes', 'Messages']);
+    const at = (t) => items.indexOf(t);
+    assert.ok(at('Nodes') < at('leader') && at('leader') < at('crashed') && at('crashed') < at('Messages') && at('Messages') < at('RequestVote'),
+      items.join(' | '));
     assert.deepEqual(errors, []);
     await page.close();
   });
 }
+
+// Issue #23: "clients, lock servers and storage as their own shapes". The
+// Locks lab's storage is drawn as a square, its lock server as a diamond
+// and its clients as circles (crates/core/tests/locks_scenarios.rs holds
+// each node's form); the legend shows each role's swatch in its shape.
+test('the Locks lab draws storage, lock servers and clients in shapes of their own', async () => {
+  const { page, errors } = await open('', { width: 1280, height: 800 });
+  await page.locator('nav[aria-label="Labs"] button', { hasText: 'Locks' }).click();
+  await page.locator('nav[aria-label="Labs"] button[aria-current="page"]', { hasText: 'Locks' }).waitFor();
+  await page.locator('#engine-loading').waitFor({ state: 'detached' });
+  const swatch = (name) => page.locator('.legend li', { hasText: new RegExp(`^${name}$`) }).locator('.swatch');
+  await swatch('storage').waitFor();
+  assert.match(await swatch('storage').getAttribute('class'), /\bsquare\b/);
+  assert.match(await swatch('lock server').getAttribute('class'), /\bdiamond\b/);
+  assert.match(await swatch('thinking').getAttribute('class'), /^swatch node$/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
 
 // A partition is drawn as separated groups: each side in a column of its
 // own with a wall between, not as a faint halo around nodes in place.
@@ -80,7 +96,7 @@ test('a partition is drawn as separated groups, and the status names a leader cu
   // Seed 1 elects S3 (the default scenario): split it off with S4 and S5,
   // crash S5, and no side has a majority (Raft §5.2).
   const scn = 'lab raft\nseed 1\nrequest_rate 0\nat 1500ms partition S3,S4,S5 | S1,S2\nat 1600ms crash S5\nuntil 3s\n';
-  const { page, errors } = await open(`#${link(scn)}`);
+  const { page, errors } = await open(`#${scenarioLink(scn)}`);
   await runTo(page, 3_000_000);
   assert.equal(await page.locator('[data-metric="leader"]').textContent(), 'S3, cut off from a majority');
   const svg = await svgExport(page);
@@ -97,7 +113,7 @@ test('a partition is drawn as separated groups, and the status names a leader cu
 // The balancer is not one more server on the circle named S11: it is a hub
 // in the middle, named LB, in the drawing and the table.
 test('the balancer is drawn as a hub named LB, not as a server', async () => {
-  const { page, errors } = await open(`#${link('lab balance\nseed 1\nnodes 10\nuntil 1s\n')}`);
+  const { page, errors } = await open(`#${scenarioLink('lab balance\nseed 1\nnodes 10\nuntil 1s\n')}`);
   await runTo(page, 1_000_000);
   assert.equal(await page.getByRole('row', { name: 'LB' }).count(), 1, 'a table row named LB');
   const svg = await svgExport(page);
@@ -129,7 +145,7 @@ test('a first hint is shown once and stays dismissed', async () => {
 // switch that turns it off.
 test('narration says who won the election, and can be switched off', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const { page, errors } = await open(`#${link('lab raft\nseed 1\nrequest_rate 0\nuntil 2s\n')}`, undefined, context);
+  const { page, errors } = await open(`#${scenarioLink('lab raft\nseed 1\nrequest_rate 0\nuntil 2s\n')}`, undefined, context);
   await runTo(page, 2_000_000);
   const line = page.locator('[data-narration]');
   assert.match(await line.getAttribute('data-narration'), /^S3 won the election for term 1 with 3 of 5 votes$/);
@@ -194,7 +210,7 @@ test('at 1280×800 the header is one line with every lab\'s tab', async () => {
 // picture; before the first caption there is none (the PNG is shorter).
 test('the exports of the drawing and the diagram carry the caption in force', async () => {
   const scn = 'lab raft\nseed 3\nspeed 1\nat 300ms say "The first caption & its <words>."\nuntil 1s\n';
-  const { page, errors } = await open(`?view=both#${link(scn)}`);
+  const { page, errors } = await open(`?view=both#${scenarioLink(scn)}`);
   await runTo(page, 1_000_000);
   const download = async (button) => {
     if ((await page.locator('details.files').getAttribute('open')) === null) await page.getByText('Files', { exact: true }).click();
@@ -251,7 +267,7 @@ test('the ring and load-balancing charts explain themselves, and every policy is
   assert.match(compareSvg, />placement algorithm</);
   assert.doesNotMatch(compareSvg, />value</, 'not a generic axis');
 
-  const { page: lb, errors: lbErrors } = await open(`#${link('lab balance\nseed 1\nuntil 2s\n')}`);
+  const { page: lb, errors: lbErrors } = await open(`#${scenarioLink('lab balance\nseed 1\nuntil 2s\n')}`);
   await runTo(lb, 2_000_000);
   const histogram = lb.locator('section.histogram svg.chart');
   await histogram.waitFor();

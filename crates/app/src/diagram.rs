@@ -77,7 +77,7 @@ impl DiagramStore {
             if r.what == What::Fault {
                 self.faults.push(*r);
             }
-            if r.what.is_message() {
+            if r.what.is_message() || r.what == What::Span {
                 self.longest = self.longest.max(r.t1 - r.t0);
             }
         }
@@ -110,7 +110,8 @@ impl DiagramStore {
 
     /// The index range of records that may show between `from` and `to`:
     /// every record ending at or after `from`, up to the first ending after
-    /// `to + longest` (arrows end at most `longest` after they start).
+    /// `to + longest` (arrows and spans end at most `longest` after they
+    /// start).
     pub fn visible(&self, from: Time, to: Time) -> std::ops::Range<usize> {
         let a = self.records.partition_point(|r| r.t1 < from);
         let limit = to.saturating_add(self.longest);

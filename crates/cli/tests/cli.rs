@@ -308,3 +308,22 @@ fn history_check_answers_with_its_exit_status() {
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("gave up after"), "{out}");
 }
+
+/// `clusterscope bench` counts each lab's own unit of work, the figure the
+/// benchmarks divide by the time (docs/benchmarks.md): for the Locks lab
+/// the transactions its run reports committed, not the shared key-value
+/// clients' requests (it has none).
+#[test]
+fn bench_counts_the_locks_labs_transactions() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios/locks/bench.scn");
+    let (code, out, _) = clusterscope(&["run", file]);
+    assert_eq!(code, 0, "{out}");
+    let committed: u64 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Transactions committed ")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no transactions committed in {out}"));
+    assert!(committed > 1000, "{out}");
+    let (code, json, _) = clusterscope(&["bench", file, "--repeat", "1"]);
+    assert_eq!(code, 0, "{json}");
+    assert!(json.contains(&format!("\"committed\": {committed},")), "{json} against {committed}");
+}

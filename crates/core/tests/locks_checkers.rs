@@ -52,6 +52,11 @@ fn unique_tokens_fails_when_one_token_is_granted_twice() {
     check(&mut UniqueTokens::default(), vec![grant(2, 0, 8), grant(2, 0, 8)]).expect("the same grant");
     check(&mut UniqueTokens::default(), vec![grant(2, 0, 8), grant(3, 1, 8)]).expect("two keys");
     check(&mut UniqueTokens::default(), vec![grant(2, 0, 8), grant(3, 0, 9)]).expect("in order");
+    // It remembers more than the last grant: token 8 coming back after
+    // token 9 (a deposed leader applying an old entry late) still fails.
+    let err = check(&mut UniqueTokens::default(), vec![grant(2, 0, 8), grant(3, 0, 9), grant(4, 0, 8)])
+        .expect_err("token 8 again, two grants later");
+    assert!(err.contains("to S5 under token 8, which was granted to S3 already"), "{err}");
 }
 
 // Fencing: a storage that checks tokens saw token 5 on key 0 (S4's read),
@@ -118,4 +123,59 @@ fn the_paused_client_breaks_mutual_exclusion_unless_the_storage_fences() {
     assert!(lab.violation().is_none(), "{:?}", lab.violation_text());
     assert_eq!(metric(&mut lab, "refused_writes"), 1.0, "S3's stale write, refused");
     assert_eq!(metric(&mut lab, "lease_expiries"), 1.0);
+}
+
+// The names a user reads on the violation banner, writes in a preset's
+// `expect violation "NAME"` line and finds in docs/using.md's list of the
+// lab's checkers; all four run in every Locks run.
+#[test]
+fn the_checkers_answer_to_the_names_users_write() {
+    let names: Vec<&str> = clusterscope_core::locks::invariants::invariants().iter().map(|i| i.name()).collect();
+    assert_eq!(names, ["Fencing", "Mutual exclusion", "Lost update", "Unique tokens"]);
+}
+
+// Fencing, the cases mutation testing found unchecked (docs/testing.md):
+// a token seen on an accepted write counts as much as one seen on a read
+// (S3 wrote under token 5 with no read before it: S4's write under 4 must
+// then fail); an optimistic write carries no token (0) and is no fencing
+// matter, whatever tokens came before.
+#[test]
+fn fencing_counts_the_tokens_of_accepted_writes_and_leaves_tokenless_writes_alone() {
+    let err = check(&mut Fencing::default(), vec![write(2, 0, 5, 0, 0, true), write(3, 0, 4, 1, 1, true)])
+        .expect_err("token 4 after a write under token 5");
+    assert!(err.contains("S4's write to key 0 with token 4 after seeing token 5 from S3"), "{err}");
+    check(&mut Fencing::default(), vec![read(3, 0, 5), write(2, 0, 0, 1, 1, true)]).expect("an optimistic write");
+}
+
+// Mutual exclusion: a holder that writes its key twice under its token
+// (one transaction's retry) is one holder, not two.
+#[test]
+fn mutual_exclusion_lets_one_holder_write_twice_under_its_token() {
+    check(&mut MutualExclusion::default(), vec![write(2, 0, 1, 0, 0, false), write(2, 0, 1, 1, 1, false)])
+        .expect("one holder, one token");
+}
+
+// What each checker remembers is counted in the snapshot budget
+// (`Invariant::heap_bytes`, held to what dropping a snapshot frees by
+// snapshot_memory.rs on the cluster labs): an estimate that does not grow
+// with the keys remembered lets a long run's snapshots outgrow the budget.
+// Each key costs at least its map entry, a `u32` key and a token and
+// holder.
+#[test]
+fn the_checkers_memory_estimates_grow_with_the_keys_they_remember() {
+    let entry = std::mem::size_of::<(u32, (u64, u32))>();
+    let keys = 100u32;
+    let mut fencing = Fencing::default();
+    let mut exclusion = MutualExclusion::default();
+    let writes: Vec<LockNote> = (0..keys).map(|k| write(2, k, 1, 0, 0, true)).collect();
+    check(&mut fencing, writes.clone()).expect("harmless");
+    check(&mut exclusion, writes).expect("harmless");
+    for (name, bytes) in [("Fencing", fencing.heap_bytes()), ("Mutual exclusion", exclusion.heap_bytes())] {
+        assert!(
+            bytes >= keys as usize * entry,
+            "{name}: {bytes} bytes for {keys} keys, at least {}",
+            keys as usize * entry
+        );
+        assert!(bytes <= keys as usize * 4 * entry, "{name}: {bytes} bytes for {keys} keys");
+    }
 }

@@ -91,3 +91,27 @@ fn live_actions_are_recorded_and_mistakes_explained() {
     assert!(error("lab locks\nkeyspace 100001\n").contains("between 1 and 100000"));
     assert!(error("lab locks\nstrategy careful\n").contains("careful"));
 }
+
+/// Issue #23, Drawing: "clients, lock servers and storage as their own
+/// shapes". Every node the lab draws has the form of its kind: the
+/// storage a square, a lock server (alone or on Raft, in any role) a
+/// diamond, a client (in any phase) a circle.
+#[test]
+fn storage_lock_servers_and_clients_each_have_their_own_shape() {
+    use clusterscope_core::lab::NodeForm;
+    for text in ["lab locks\nclients 4\nuntil 2s\n", "lab locks\nservice raft\nlock_servers 3\nclients 4\nuntil 2s\n"] {
+        let mut lab = Lab::replay(&Scenario::parse(text).expect("parses")).expect("runs");
+        let schema = lab.schema();
+        let frame = lab.frame(true);
+        let servers = if text.contains("raft") { 3 } else { 1 };
+        assert_eq!(frame.nodes.len(), 1 + servers + 4, "{text}");
+        for n in &frame.nodes {
+            let want = match n.id as usize {
+                0 => NodeForm::Square,
+                i if i <= servers => NodeForm::Diamond,
+                _ => NodeForm::Circle,
+            };
+            assert_eq!(schema.role_form(n.role), want, "S{} in role {} ({text})", n.id + 1, schema.role_name(n.role));
+        }
+    }
+}

@@ -30,6 +30,14 @@
 //! And once a majority of lock servers is up and connected, a leader is
 //! elected and transactions commit again (§5.2).
 //!
+//! Redlock (`service redlock`) is not in this swarm: every seed here may
+//! draw clock drift and pause clients, and Redlock is unsafe under both by
+//! design (a fast server clock expires a key early, a paused client
+//! outlives its validity, and it has no token the storage could fence
+//! with: Kleppmann 2016, and bug-redlock-drift.scn shows it). Its swarm
+//! without drift, pauses or faults, where it is expected safe, is
+//! `without_drift_or_faults_redlock_keeps_one_holder` in locks_redlock.rs.
+//!
 //! A failure prints the seed and the command that replays it:
 //! `SWARM_SEED=<seed> cargo test -p clusterscope-core --test locks_swarm`.
 //! `SWARM_SEEDS=<n>` runs seeds `0..n` instead of the default 1,000 (of

@@ -50,7 +50,7 @@ pub fn histogram_chart(view: &BalanceView) -> Chart {
 /// The latency histogram of the last one to two seconds.
 #[function_component]
 pub fn Histogram(props: &PanelProps) -> Html {
-    let Some(view) = props.ctx.state.view.as_ref().and_then(|v| bincode::deserialize::<BalanceView>(v).ok()) else {
+    let Some(view) = super::decoded::<BalanceView>(&props.ctx.state) else {
         return html! {};
     };
     html! {

@@ -9,9 +9,16 @@
 
 pub mod balance;
 pub mod engines;
+pub mod faults;
+pub mod quorum;
 pub mod ring;
 
 use crate::ctx::Ctx;
+use crate::state::AppState;
+use serde::de::DeserializeOwned;
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
 use yew::Html;
 
 /// What a lab draws that is its own.
@@ -32,7 +39,32 @@ pub struct LabView {
 }
 
 /// Labs with views of their own.
-pub static VIEWS: &[LabView] = &[ring::VIEW, balance::VIEW];
+pub static VIEWS: &[LabView] = &[ring::VIEW, balance::VIEW, quorum::VIEW, faults::VIEW];
+
+/// The lab's own view in the frame (its type `T`, bincode-encoded by the
+/// lab), decoded once per change of the view's bytes: frames that leave
+/// it unchanged reuse the last one decoded. One lab is shown at a time,
+/// so one slot is kept, whatever its type.
+pub fn decoded<T: DeserializeOwned + 'static>(state: &AppState) -> Option<Rc<T>> {
+    type Slot = Option<(Rc<Vec<u8>>, Rc<dyn Any>)>;
+    thread_local! {
+        static LAST: RefCell<Slot> = const { RefCell::new(None) };
+    }
+    let bytes = state.view.clone()?;
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((k, v)) = last.as_ref() {
+            if Rc::ptr_eq(k, &bytes) || **k == *bytes {
+                if let Ok(v) = v.clone().downcast::<T>() {
+                    return Some(v);
+                }
+            }
+        }
+        let view: Rc<T> = Rc::new(bincode::deserialize(&bytes).ok()?);
+        *last = Some((bytes, view.clone()));
+        Some(view)
+    })
+}
 
 /// The view of lab `name`, if it has one.
 pub fn find(name: &str) -> Option<&'static LabView> {

@@ -56,28 +56,6 @@ fn Bench(props: &PanelProps) -> Html {
     </> }
 }
 
-/// The ring drawing from the lab's own view, decoded once per change.
-fn ring_of(state: &AppState) -> Option<Rc<RingFrame>> {
-    /// The last view decoded: its bytes and the drawing.
-    type Decoded = Option<(Rc<Vec<u8>>, Rc<RingFrame>)>;
-    thread_local! {
-        static PARSED: std::cell::RefCell<Decoded> = const { std::cell::RefCell::new(None) };
-    }
-    let bytes = state.view.clone()?;
-    PARSED.with(|p| {
-        let mut p = p.borrow_mut();
-        if let Some((k, v)) = p.as_ref() {
-            if Rc::ptr_eq(k, &bytes) || **k == *bytes {
-                return Some(v.clone());
-            }
-        }
-        let frame: RingFrame = bincode::deserialize(&bytes).ok()?;
-        let frame = Rc::new(frame);
-        *p = Some((bytes, frame.clone()));
-        Some(frame)
-    })
-}
-
 /// The lab's answer to `question_prefix …`, parsed.
 fn answer<T: serde::de::DeserializeOwned>(state: &AppState, question_prefix: &str) -> Option<(String, T)> {
     let (q, bytes, _) = state.answer.as_ref()?;
@@ -182,7 +160,7 @@ pub fn load_chart(r: &RingFrame) -> Chart {
 #[function_component]
 pub fn RingView(props: &PanelProps) -> Html {
     let canvas = use_node_ref();
-    let ring = ring_of(&props.ctx.state);
+    let ring = super::decoded::<RingFrame>(&props.ctx.state);
     {
         let canvas = canvas.clone();
         use_effect_with(ring.clone(), move |ring| {
@@ -231,7 +209,7 @@ pub fn RingView(props: &PanelProps) -> Html {
 pub fn Servers(props: &PanelProps) -> Html {
     let ctx = &props.ctx;
     let weight = use_state(|| "100".to_string());
-    let Some(r) = ring_of(&ctx.state) else { return html! {} };
+    let Some(r) = super::decoded::<RingFrame>(&ctx.state) else { return html! {} };
     let act = |text: String| ctx.bridge.cb::<MouseEvent>(ToWorker::Act(text));
     let add = {
         let b = ctx.bridge.clone();

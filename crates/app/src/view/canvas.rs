@@ -8,7 +8,7 @@
 use super::pen::{self, CanvasPen, Pen, SvgPen, Theme};
 use crate::ctx::PanelProps;
 use crate::state::{AppState, Msg};
-use clusterscope_core::lab::{MessageDot, MetricRole, NodeStatus, NodeView, RoleLook, Schema};
+use clusterscope_core::lab::{MessageDot, MetricRole, NodeForm, NodeStatus, NodeView, RoleLook, Schema};
 use clusterscope_core::sim::Time;
 use std::f64::consts::PI;
 use std::rc::Rc;
@@ -19,14 +19,15 @@ use yew::prelude::*;
 const W: f64 = 640.0;
 const H: f64 = 520.0;
 
-/// Where a node sits, its size, and whether it is a hub (a box) rather
-/// than a server (a circle).
+/// Where a node sits, its size, whether it is a hub (in the middle)
+/// rather than a server (on the circle), and its outline.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Place {
     x: f64,
     y: f64,
     r: f64,
     hub: bool,
+    form: NodeForm,
 }
 
 /// Where every node sits, by node id. Servers stand on a circle; hubs (a
@@ -53,7 +54,7 @@ fn places(schema: &Schema, nodes: &[NodeView], groups: &[Vec<u32>]) -> Vec<Place
     let busiest = columns.iter().map(|c| c.iter().filter(|n| !hub(n)).count()).max().unwrap_or(1).max(1);
     let r_node = (0.4 * 2.0 * PI * span / busiest as f64).clamp(4.0, 34.0).min(col_w / 5.0);
     let radius = (H.min(col_w) / 2.0 - r_node - 26.0).max(r_node * 1.5);
-    let mut out = vec![Place { x: W / 2.0, y: H / 2.0, r: r_node, hub: false }; nodes.len()];
+    let mut out = vec![Place { x: W / 2.0, y: H / 2.0, r: r_node, hub: false, form: NodeForm::Circle }; nodes.len()];
     for (c, column) in columns.iter().enumerate() {
         let cx = col_w * (c as f64 + 0.5);
         let (ring, hubs): (Vec<&&NodeView>, Vec<&&NodeView>) = column.iter().partition(|n| !hub(n));
@@ -62,7 +63,7 @@ fn places(schema: &Schema, nodes: &[NodeView], groups: &[Vec<u32>]) -> Vec<Place
             let (x, y) =
                 if ring.len() == 1 { (cx, H / 2.0) } else { (cx + radius * a.cos(), H / 2.0 + radius * a.sin()) };
             if let Some(p) = out.get_mut(n.id as usize) {
-                *p = Place { x, y, r: r_node, hub: false };
+                *p = Place { x, y, r: r_node, hub: false, form: schema.role_form(n.role) };
             }
         }
         // Hubs side by side across the middle (below a lone server).
@@ -72,7 +73,7 @@ fn places(schema: &Schema, nodes: &[NodeView], groups: &[Vec<u32>]) -> Vec<Place
         for (i, n) in hubs.iter().enumerate() {
             let x = cx + (i as f64 - (hubs.len() as f64 - 1.0) / 2.0) * step.min(hr * 3.0);
             if let Some(p) = out.get_mut(n.id as usize) {
-                *p = Place { x, y, r: hr, hub: true };
+                *p = Place { x, y, r: hr, hub: true, form: NodeForm::Square };
             }
         }
     }
@@ -209,19 +210,32 @@ fn draw_nodes(ctx: &mut impl Pen, s: &Scene<'_>, places: &Places) {
     }
 }
 
-/// A node's outline grown by `grow`, as a path: a circle for a server, a
-/// square for a hub.
+/// A node's outline grown by `grow`, as a path: its form (a hub's is a
+/// square). A square and a diamond are drawn a little smaller than the
+/// circle they stand for, so that every form covers about the same area.
 fn outline(ctx: &mut impl Pen, p: Place, grow: f64) {
     let r = p.r + grow;
-    if p.hub {
-        ctx.move_to(p.x - r, p.y - r);
-        ctx.line_to(p.x + r, p.y - r);
-        ctx.line_to(p.x + r, p.y + r);
-        ctx.line_to(p.x - r, p.y + r);
-        ctx.line_to(p.x - r, p.y - r);
-    } else {
-        ctx.move_to(p.x + r, p.y);
-        ctx.arc(p.x, p.y, r, 0.0, 2.0 * PI);
+    match p.form {
+        NodeForm::Circle => {
+            ctx.move_to(p.x + r, p.y);
+            ctx.arc(p.x, p.y, r, 0.0, 2.0 * PI);
+        }
+        NodeForm::Square => {
+            let h = r * 0.9;
+            ctx.move_to(p.x - h, p.y - h);
+            ctx.line_to(p.x + h, p.y - h);
+            ctx.line_to(p.x + h, p.y + h);
+            ctx.line_to(p.x - h, p.y + h);
+            ctx.line_to(p.x - h, p.y - h);
+        }
+        NodeForm::Diamond => {
+            let h = r * 1.2;
+            ctx.move_to(p.x, p.y - h);
+            ctx.line_to(p.x + h, p.y);
+            ctx.line_to(p.x, p.y + h);
+            ctx.line_to(p.x - h, p.y);
+            ctx.line_to(p.x, p.y - h);
+        }
     }
 }
 
@@ -330,20 +344,32 @@ fn ink(s: &Scene<'_>, node: &NodeView) -> &'static str {
     }
 }
 
-/// The legend's entries: roles, then message kinds (replies share their
-/// request's colour), then crashed nodes; each a colour, a label and
-/// whether it is a message (a dot) rather than a node.
-fn legend_entries(schema: &Schema, theme: Theme) -> Vec<(&str, &str, bool)> {
-    let mut entries: Vec<(&str, &str, bool)> =
-        schema.roles.iter().map(|r| (r.color.as_str(), r.name.as_str(), false)).collect();
-    entries.extend(schema.kinds.iter().filter(|k| !k.reply).map(|k| (k.color.as_str(), k.name.as_str(), true)));
-    entries.push((theme.crashed, "crashed", false));
+/// What a legend entry's swatch shows: a node's outline, or a message's dot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Swatch {
+    Node(NodeForm),
+    Message,
+}
+
+/// The legend's entries: roles, then crashed nodes, then message kinds
+/// (replies share their request's colour); each a colour, a label and its
+/// swatch.
+fn legend_entries(schema: &Schema, theme: Theme) -> Vec<(&str, &str, Swatch)> {
+    let mut entries: Vec<(&str, &str, Swatch)> = schema
+        .roles
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.color.as_str(), r.name.as_str(), Swatch::Node(schema.role_form(i as u8))))
+        .collect();
+    entries.push((theme.crashed, "crashed", Swatch::Node(NodeForm::Circle)));
+    entries
+        .extend(schema.kinds.iter().filter(|k| !k.reply).map(|k| (k.color.as_str(), k.name.as_str(), Swatch::Message)));
     entries
 }
 
 /// Where each legend entry of an export's band goes (left to right,
 /// wrapping), and the band's height.
-fn legend_band(entries: &[(&str, &str, bool)]) -> (Vec<(f64, f64)>, f64) {
+fn legend_band(entries: &[(&str, &str, Swatch)]) -> (Vec<(f64, f64)>, f64) {
     let (mut x, mut y) = (10.0, 18.0);
     let mut at = Vec::with_capacity(entries.len());
     for (_, label, _) in entries {
@@ -369,9 +395,17 @@ fn draw_legend_band(ctx: &mut impl Pen, s: &Scene<'_>, top: f64, height: f64) {
     ctx.font("12px sans-serif");
     let entries = legend_entries(s.schema, th);
     let (at, _) = legend_band(&entries);
-    for ((c, label, _), (x, y)) in entries.iter().zip(at) {
+    for ((c, label, swatch), (x, y)) in entries.iter().zip(at) {
         ctx.fill_style(c);
-        ctx.fill_rect(x, top + y - 5.0, 10.0, 10.0);
+        ctx.begin_path();
+        match swatch {
+            Swatch::Node(form) => outline(ctx, Place { x: x + 5.0, y: top + y, r: 5.5, hub: false, form: *form }, 0.0),
+            Swatch::Message => {
+                ctx.move_to(x + 9.0, top + y);
+                ctx.arc(x + 5.0, top + y, 4.0, 0.0, 2.0 * PI);
+            }
+        }
+        ctx.fill();
         ctx.fill_style(th.muted);
         ctx.fill_text(label, x + 16.0, top + y);
     }
@@ -400,12 +434,22 @@ struct LegendProps {
 #[function_component]
 fn Legend(props: &LegendProps) -> Html {
     let entries = legend_entries(&props.schema, pen::theme());
+    let item = |(c, label, swatch): &(&str, &str, Swatch)| {
+        let kind = match swatch {
+            Swatch::Node(NodeForm::Circle) => "node",
+            Swatch::Node(NodeForm::Square) => "node square",
+            Swatch::Node(NodeForm::Diamond) => "node diamond",
+            Swatch::Message => "dot",
+        };
+        html! { <li><span class={format!("swatch {kind}")} style={format!("background:{c}")}></span>{ *label }</li> }
+    };
     html! {
         <div class="legend" aria-label="Legend">
             <ul>
-                { for entries.iter().map(|(c, label, dot)| html! {
-                    <li><span class={classes!("swatch", dot.then_some("dot"))} style={format!("background:{c}")}></span>{ *label }</li>
-                }) }
+                <li class="legend-head">{ "Nodes" }</li>
+                { for entries.iter().filter(|e| e.2 != Swatch::Message).map(item) }
+                <li class="legend-head">{ "Messages" }</li>
+                { for entries.iter().filter(|e| e.2 == Swatch::Message).map(item) }
             </ul>
             if let Some(note) = props.note.clone() { <p class="shown-note">{ note }</p> }
         </div>
@@ -587,7 +631,8 @@ mod tests {
     /// `elapsed` µs into its 1,000 µs flight.
     fn dot_x(elapsed: Time, still: bool) -> f64 {
         let schema = Lab::new(&Scenario::parse("lab raft\n").expect("parses")).expect("starts").schema();
-        let places = [Place { x: 0.0, y: 50.0, r: 20.0, hub: false }, Place { x: 100.0, y: 50.0, r: 20.0, hub: false }];
+        let at = |x| Place { x, y: 50.0, r: 20.0, hub: false, form: NodeForm::Circle };
+        let places = [at(0.0), at(100.0)];
         let messages = [MessageDot { from: 0, to: 1, kind: 0, sent_at: 1_000, deliver_at: 2_000 }];
         let scene = Scene {
             schema: &schema,

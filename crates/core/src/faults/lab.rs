@@ -24,6 +24,7 @@ use super::churn::{binomial_at_most, Churn, ChurnConfig, DownTime};
 use super::node::{Detector, FaultsConfig, FaultsNode, FaultsNote, Status, DETECTORS};
 use super::phi::Fit;
 use super::repair::{Repair, RepairConfig};
+use super::view::{FaultsView, Opinion, Truth, MATRIX_MAX};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeView, Unit};
 use crate::scenario::params::{choice, p, Kind, ParamSpec, NETWORK};
@@ -399,6 +400,52 @@ impl FaultsTracker {
         })
     }
 
+    /// Each member's view of the others and what is true of each, for the
+    /// page (see [`FaultsView`]): the whole matrix up to
+    /// [`MATRIX_MAX`] members, the per-member counts always.
+    pub fn faults_view(&self, sim: &Sim<FaultsNode>) -> FaultsView {
+        let n = self.n;
+        let truth: Vec<Truth> = sim
+            .nodes()
+            .iter()
+            .enumerate()
+            .map(|(m, node)| match node.status {
+                NodeStatus::Crashed => Truth::Crashed,
+                NodeStatus::Paused => Truth::Paused,
+                NodeStatus::Up if self.slow == Some(m as NodeId) => Truth::Slow,
+                NodeStatus::Up if self.jittery == Some(m as NodeId) => Truth::Jittery,
+                NodeStatus::Up => Truth::Up,
+            })
+            .collect();
+        let cells = if n <= MATRIX_MAX && self.view.len() == (n * n) as usize {
+            (0..n)
+                .flat_map(|o| (0..n).map(move |m| (o, m)))
+                .map(|(o, m)| {
+                    let opinion = if truth[o as usize] == Truth::Crashed {
+                        Opinion::NoView
+                    } else {
+                        match self.view[(o * n + m) as usize] {
+                            Status::Alive => Opinion::Alive,
+                            Status::Suspect => Opinion::Suspected,
+                            Status::Dead => Opinion::Dead,
+                        }
+                    };
+                    opinion.code()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let count = |v: &[u32]| v.iter().map(|&k| k.min(u32::from(u16::MAX)) as u16).collect();
+        FaultsView {
+            n,
+            cells,
+            truth: truth.iter().map(|t| t.code()).collect(),
+            suspected_by: count(&self.suspected_by),
+            dead_by: count(&self.dead_by),
+        }
+    }
+
     /// Mistake duration, mean over the mistakes that ended (µs).
     pub fn mistake_duration(&self) -> Option<f64> {
         (self.mistakes_ended > 0).then(|| self.mistake_sum as f64 / self.mistakes_ended as f64)
@@ -476,6 +523,7 @@ impl Invariant<FaultsNode> for IncarnationOrder {
 
 impl ClusterProtocol for FaultsNode {
     type Tracker = FaultsTracker;
+    const CLIENT_COMMANDS: bool = false;
 
     fn config(scn: &Scenario) -> FaultsConfig {
         faults_config(scn)
@@ -703,6 +751,13 @@ impl ClusterProtocol for FaultsNode {
                 }
             }
         }
+    }
+
+    fn lab_view(t: &FaultsTracker, sim: &Sim<Self>) -> Option<Vec<u8>> {
+        if !t.started {
+            return None;
+        }
+        bincode::serialize(&t.faults_view(sim)).ok()
     }
 
     fn narrate(t: &FaultsTracker, _sim: &Sim<Self>) -> Option<String> {

@@ -31,5 +31,6 @@ pub mod lab;
 pub mod node;
 pub mod phi;
 pub mod repair;
+pub mod view;
 
 pub use node::{Detector, FaultsConfig, FaultsMsg, FaultsNode, FaultsNote, FaultsTimer, Peer, Status, Update};

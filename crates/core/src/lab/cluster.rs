@@ -12,7 +12,7 @@
 //! shared metrics (commits, latency, message rate).
 
 use super::consistency::Consistency;
-use super::diagram::{self, FaultKind, Record, What};
+use super::diagram::{self, FaultKind, Record, SpanEdge, What};
 use super::frame::{
     choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NoteStyle,
     RoleStyle, Schema, StripSpec, Unit,
@@ -105,6 +105,14 @@ pub trait ClusterProtocol: Protocol + 'static {
     /// The protocol's own running figures (elections, leaders, ...),
     /// updated from the trace after every event.
     type Tracker: Clone + Default + 'static;
+
+    /// Whether the shared clients send the servers commands (a replicated
+    /// log's, a replicated store's). A protocol whose work is done by
+    /// nodes of its own (clients that are nodes of the cluster) or that
+    /// serves no commands at all says `false`: the page then shows no
+    /// *Client request* action and no request metrics, which would read 0
+    /// and "–" for ever.
+    const CLIENT_COMMANDS: bool = true;
 
     /// The protocol's configuration from a scenario.
     fn config(scn: &Scenario) -> Self::Config;
@@ -204,13 +212,31 @@ pub trait ClusterProtocol: Protocol + 'static {
     fn narrate(_tracker: &Self::Tracker, _sim: &Sim<Self>) -> Option<String> {
         None
     }
+    /// Whether a note opens or closes a span on its node's lane in the
+    /// space-time diagram (a bar from one note to the other).
+    fn span(note: &Self::Note) -> Option<SpanEdge> {
+        let _ = note;
+        None
+    }
     /// Values of [`ClusterProtocol::metric_specs`], in order.
     fn metrics(_tracker: &Self::Tracker, _sim: &Sim<Self>, _out: &mut Vec<f64>) {}
+    /// The run's counters for the benchmarks (`clusterscope bench`, the
+    /// `?bench=1` page): the simulator's own, which a protocol whose
+    /// clients are not the shared key-value clients completes with its
+    /// own work done (`requests` begun, `committed` finished).
+    fn counters(_tracker: &Self::Tracker, _counters: &mut Counters) {}
     /// Applies one of the protocol's own verbs (beyond `timeout` and
     /// `request`) naming server `node`.
     fn apply_verb(sim: &mut Sim<Self>, verb: &str, node: crate::sim::NodeId) -> Result<(), String> {
         let _ = (sim, node);
         Err(format!("'{verb}' is not an action of a cluster lab"))
+    }
+    /// The lab's own view for its page module (its own type,
+    /// bincode-encoded, see [`Frame::view`]), made when a frame is drawn;
+    /// sent again only when it changed. `None`: the lab has none.
+    fn lab_view(tracker: &Self::Tracker, sim: &Sim<Self>) -> Option<Vec<u8>> {
+        let _ = (tracker, sim);
+        None
     }
     /// A question from the lab's page module, answered in its own
     /// bincode-encoded type (see [`Model::query`]).
@@ -243,10 +269,12 @@ pub fn fault_sentence(f: &Fault) -> Option<String> {
 /// shared faults, then the protocol's own.
 fn cluster_actions<P: ClusterProtocol>() -> Vec<NodeAction> {
     let up = [NodeStatus::Up];
-    let mut out = vec![
-        NodeAction::new("Time out", "timeout {node}").enabled(&up).help("its timer fires now"),
-        NodeAction::new("Client request", "request {node}").enabled(&up).help("a client sends it one command"),
-    ];
+    let mut out = vec![NodeAction::new("Time out", "timeout {node}").enabled(&up).help("its timer fires now")];
+    if P::CLIENT_COMMANDS {
+        out.push(
+            NodeAction::new("Client request", "request {node}").enabled(&up).help("a client sends it one command"),
+        );
+    }
     out.extend(P::node_actions());
     out
 }
@@ -258,6 +286,8 @@ pub struct ClusterLab<P: ClusterProtocol> {
     log_cursor: u64,
     sent_nodes: Vec<NodeView>,
     sent_groups: Option<Vec<Vec<u32>>>,
+    /// The lab's own view as last sent ([`ClusterProtocol::lab_view`]).
+    sent_view: Option<Vec<u8>>,
     rate_mark: (Time, u64),
     rate: f64,
     diagram: Option<Recorder>,
@@ -280,6 +310,9 @@ struct Recorder {
     violation: Option<(u32, Time)>,
     /// Network duplicates in flight (few: duplication is rare).
     copies: std::collections::BTreeSet<u64>,
+    /// Spans open, by node and slot: since when, label, number (a few per
+    /// node).
+    open: std::collections::BTreeMap<(u32, u32), (Time, u16, u64)>,
 }
 
 impl Recorder {
@@ -299,6 +332,13 @@ impl Recorder {
             self.skipped += 1;
         }
         self.buf.push_back(r);
+    }
+
+    /// Ends `node`'s span in `slot`, if one is open, at `at`.
+    fn close_span(&mut self, node: u32, slot: u32, at: Time) {
+        if let Some((t0, kind, id)) = self.open.remove(&(node, slot)) {
+            self.push(Record { seq: 0, t0, t1: at, from: node, to: node, kind, what: What::Span, copy: false, id });
+        }
     }
 
     fn record<P: ClusterProtocol>(&mut self, events: &[TraceEvent<P>]) {
@@ -331,11 +371,27 @@ impl Recorder {
                 TraceEvent::Note { at, node, note } => {
                     let k = self.name(note.kind());
                     self.push(rec(*at, *at, *node, *node, k, What::Note));
+                    match P::span(note) {
+                        Some(SpanEdge::Open { slot, label, number }) => {
+                            self.close_span(*node, slot, *at);
+                            let label = self.name(label);
+                            self.open.insert((*node, slot), (*at, label, number));
+                        }
+                        Some(SpanEdge::Close { slot }) => self.close_span(*node, slot, *at),
+                        None => {}
+                    }
                 }
                 TraceEvent::Fault { at, fault } => {
                     let f = |kind: FaultKind, from: u32, to: u32| rec(*at, *at, from, to, kind as u16, What::Fault);
                     match fault {
-                        Fault::Crash(n) => self.push(f(FaultKind::Crash, *n, *n)),
+                        Fault::Crash(n) => {
+                            let slots: Vec<u32> =
+                                self.open.range((*n, 0)..=(*n, u32::MAX)).map(|((_, s), _)| *s).collect();
+                            for slot in slots {
+                                self.close_span(*n, slot, *at);
+                            }
+                            self.push(f(FaultKind::Crash, *n, *n))
+                        }
                         Fault::Restart(n) => self.push(f(FaultKind::Restart, *n, *n)),
                         Fault::Pause(n) => self.push(f(FaultKind::Pause, *n, *n)),
                         Fault::Resume(n) => self.push(f(FaultKind::Resume, *n, *n)),
@@ -380,6 +436,7 @@ impl<P: ClusterProtocol> Clone for ClusterLab<P> {
             log_cursor: self.log_cursor,
             sent_nodes: self.sent_nodes.clone(),
             sent_groups: self.sent_groups.clone(),
+            sent_view: self.sent_view.clone(),
             rate_mark: self.rate_mark,
             rate: self.rate,
             diagram: self.diagram.clone(),
@@ -411,6 +468,7 @@ impl<P: ClusterProtocol> ClusterLab<P> {
             log_cursor: 0,
             sent_nodes: Vec::new(),
             sent_groups: None,
+            sent_view: None,
             rate_mark: (0, 0),
             rate: 0.0,
             diagram: None,
@@ -485,6 +543,10 @@ impl<P: ClusterProtocol> ClusterLab<P> {
                 if let Some(v) = self.sim.violation() {
                     let node = events.iter().find_map(event_node).unwrap_or(0);
                     d.violation = Some((node, v.at));
+                    // The run stops here: spans still open end with it.
+                    for (node, slot) in d.open.keys().copied().collect::<Vec<_>>() {
+                        d.close_span(node, slot, v.at);
+                    }
                 }
             }
         }
@@ -673,20 +735,26 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
     }
 
     fn counters(&self) -> Counters {
-        self.sim.counters().clone()
+        let mut counters = self.sim.counters().clone();
+        P::counters(&self.tracker, &mut counters);
+        counters
     }
 
     fn schema(&self) -> Schema {
         let m = MetricSpec::new;
         let mut metrics = P::metric_specs();
-        let progress = metrics.iter().any(|m| m.role == Some(MetricRole::Progress));
-        let committed = m("committed", "Requests committed", Unit::Count, false);
-        metrics.push(if progress { committed } else { committed.with_role(MetricRole::Progress) });
+        if P::CLIENT_COMMANDS {
+            let progress = metrics.iter().any(|m| m.role == Some(MetricRole::Progress));
+            let committed = m("committed", "Requests committed", Unit::Count, false);
+            metrics.push(if progress { committed } else { committed.with_role(MetricRole::Progress) });
+            metrics.extend([
+                m("requests", "Requests made", Unit::Count, false),
+                m("gave_up", "Requests given up", Unit::Count, false),
+                m("commit_p50", "Commit latency p50", Unit::Micros, false),
+                m("commit_p99", "Commit latency p99", Unit::Micros, true),
+            ]);
+        }
         metrics.extend([
-            m("requests", "Requests made", Unit::Count, false),
-            m("gave_up", "Requests given up", Unit::Count, false),
-            m("commit_p50", "Commit latency p50", Unit::Micros, false),
-            m("commit_p99", "Commit latency p99", Unit::Micros, true),
             m("msgs_per_sec", "Messages per second", Unit::PerSec, true),
             m("sent", "Messages sent", Unit::Count, false),
             m("dropped", "Messages lost", Unit::Count, false),
@@ -727,16 +795,10 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         let q = |q: f64| clients.latency_quantile(q).map_or(f64::NAN, |t| t as f64);
         let mut out = Vec::new();
         P::metrics(&self.tracker, &self.sim, &mut out);
-        out.extend([
-            c.committed as f64,
-            c.requests as f64,
-            clients.gave_up as f64,
-            q(0.5),
-            q(0.99),
-            self.rate,
-            c.sent as f64,
-            c.dropped as f64,
-        ]);
+        if P::CLIENT_COMMANDS {
+            out.extend([c.committed as f64, c.requests as f64, clients.gave_up as f64, q(0.5), q(0.99)]);
+        }
+        out.extend([self.rate, c.sent as f64, c.dropped as f64]);
         if self.sim.config().client.kv.is_some() {
             let k = &self.consistency;
             let r = |q: f64| k.read_latency(q).map_or(f64::NAN, |t| t as f64);
@@ -791,6 +853,13 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         frame.log = trace.since(from).skip(skip).map(|e| shorten(e.describe(), LOG_LINE_CHARS)).collect();
         frame.narration = self.narration.clone();
         self.log_cursor = trace.total();
+
+        if let Some(view) = P::lab_view(&self.tracker, &self.sim) {
+            if full || self.sent_view.as_ref() != Some(&view) {
+                frame.view = Some(view.clone());
+                self.sent_view = Some(view);
+            }
+        }
     }
 
     fn trace_lines(&self) -> Vec<String> {

@@ -25,7 +25,9 @@
 //! * **Staleness.** A read is stale if it returned an older version than a
 //!   write to its key that had been acknowledged before the read was
 //!   invoked (a real-time order a linearizable store never breaks); how
-//!   stale is the number of versions between the two.
+//!   stale is the number of newer versions of its key acknowledged before
+//!   it was invoked (writes, not the gap between two version numbers: a
+//!   store may number versions by timestamp).
 
 use crate::history::{self, Budget, ClientHistory, ModelKind, Op, Value, Verdict};
 use crate::sim::{Answer, Clients, KvOp, KvRecord, Time, Violation};
@@ -209,6 +211,20 @@ impl Acked {
         list.push((at, best));
     }
 
+    /// How many newer versions than `version` of `key` were acknowledged
+    /// strictly before `t`: the distinct versions, so that a store whose
+    /// versions are not consecutive (timestamps) counts writes, not the
+    /// gap between two numbers.
+    fn newer(&self, key: u32, version: u64, t: Time) -> u64 {
+        let Some(list) = self.keys.get(key as usize) else { return 0 };
+        let n = list.partition_point(|&(at, _)| at < t);
+        // The running highest version only grows: the newer ones are a
+        // suffix of the first `n`.
+        let from = list[..n].partition_point(|&(_, v)| v <= version);
+        let mut last = None;
+        list[from..n].iter().filter(|&&(_, v)| last.replace(v) != Some(v)).count() as u64
+    }
+
     /// The highest version of `key` acknowledged strictly before `t`.
     fn before(&self, key: u32, t: Time) -> u64 {
         let Some(list) = self.keys.get(key as usize) else { return 0 };
@@ -245,7 +261,8 @@ pub struct Consistency {
     reads: Histogram<u64>,
     /// Stale reads (see the module's doc).
     pub stale_reads: u64,
-    /// Most versions a read was behind.
+    /// Most acknowledged versions a read was behind (the newer versions
+    /// of its key acknowledged before it was invoked).
     pub stale_most: u64,
     /// Reads answered.
     pub reads_done: u64,
@@ -335,7 +352,7 @@ impl Consistency {
                 let latest = self.acked.before(a.key, rec.invoked);
                 if a.version < latest {
                     self.stale_reads += 1;
-                    self.stale_most = self.stale_most.max(latest - a.version);
+                    self.stale_most = self.stale_most.max(self.acked.newer(a.key, a.version, rec.invoked));
                 }
             }
             _ if a.ok => self.acked.push(at, &a),
@@ -346,5 +363,37 @@ impl Consistency {
     /// The `q`-quantile (0..=1) of read latency, if any read was answered.
     pub fn read_latency(&self, q: f64) -> Option<Time> {
         (!self.reads.is_empty()).then(|| self.reads.value_at_quantile(q))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acked(writes: &[(Time, u64)]) -> Acked {
+        let mut a = Acked::default();
+        for &(at, version) in writes {
+            a.push(at, &Answer { key: 0, value: Some(1), version, ok: true });
+        }
+        a
+    }
+
+    // A store that numbers versions by timestamp (last writer wins, µs
+    // stamps): a read of version 1,000 after writes stamped 5,000 and
+    // 9,000 were acknowledged is two writes behind, not 8,000 versions.
+    // A write acknowledged with an older stamp than one already
+    // acknowledged (a drifting clock's, which lost) makes nothing newer.
+    #[test]
+    fn staleness_counts_newer_writes_not_the_gap_between_stamps() {
+        let a = acked(&[(10, 1_000), (20, 5_000), (25, 3_000), (30, 9_000)]);
+        assert_eq!(a.newer(0, 1_000, 40), 2);
+        assert_eq!(a.newer(0, 0, 40), 3);
+        assert_eq!(a.newer(0, 5_000, 40), 1);
+        assert_eq!(a.newer(0, 9_000, 40), 0);
+        assert_eq!(a.newer(0, 1_000, 30), 1, "only what was acknowledged before the read");
+        assert_eq!(a.newer(1, 0, 40), 0, "another key");
+        // Consecutive versions (a replicated log's): the count is the gap.
+        let b = acked(&[(10, 1), (20, 2), (30, 3)]);
+        assert_eq!(b.newer(0, 1, 40), 2);
     }
 }

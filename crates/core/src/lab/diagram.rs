@@ -5,8 +5,9 @@
 //! Distributed System", 1978, Fig. 1). A message-passing lab records, when
 //! asked to ([`super::Lab::record_diagram`]), one [`Record`] per finished
 //! message (from its send to its delivery or loss), per timer that fired,
-//! per note a node made (became leader, value chosen, committed) and per
-//! fault. Records are made when the message ends, so they come in order of
+//! per note a node made (became leader, value chosen, committed), per
+//! fault, and per span a lab marks on a node's lane (from one of its notes
+//! to a later one: a lease as its holder believes in it, say). Records are made when the message ends, so they come in order of
 //! their end time, and each carries a sequence number so that a replay from
 //! a snapshot can say "everything from number N on is replaced".
 //!
@@ -40,6 +41,10 @@ pub enum What {
     Note = 5,
     /// A fault (`kind` is a [`FaultKind`]).
     Fault = 6,
+    /// A span on lane `from`, from `t0` to `t1`: `kind` indexes
+    /// [`Chunk::names`] for its label, and `id` is a number shown with it
+    /// (see [`SpanEdge`]).
+    Span = 7,
 }
 
 impl What {
@@ -52,6 +57,7 @@ impl What {
             4 => What::Timer,
             5 => What::Note,
             6 => What::Fault,
+            7 => What::Span,
             _ => return None,
         })
     }
@@ -60,6 +66,29 @@ impl What {
     pub fn is_message(self) -> bool {
         (self as u8) <= 3
     }
+}
+
+/// How a lab marks a span on a node's lane: a note that opens one (in
+/// `slot`, with a label and a number), or closes the one open in `slot`.
+/// The span becomes a [`What::Span`] record when it closes (or its node
+/// crashes); a span opened again in the same slot closes the old one
+/// first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanEdge {
+    /// A span starts on the noting node's lane.
+    Open {
+        /// Which of the node's spans.
+        slot: u32,
+        /// Its label.
+        label: &'static str,
+        /// A number shown with the label.
+        number: u64,
+    },
+    /// The node's span in `slot` ends.
+    Close {
+        /// Which of the node's spans.
+        slot: u32,
+    },
 }
 
 /// Faults as diagram records: `from` is the node (or the sender of a cut
@@ -117,7 +146,8 @@ pub struct Record {
     pub what: What,
     /// The message is the network's duplicate of another.
     pub copy: bool,
-    /// The message's id in the run (to ask for its contents).
+    /// The message's id in the run (to ask for its contents), or a span's
+    /// number.
     pub id: u64,
 }
 
@@ -160,6 +190,9 @@ impl Chunk {
                 let d = r.id.wrapping_sub(id) as i64;
                 put(&mut bytes, ((d << 1) ^ (d >> 63)) as u64);
                 id = r.id;
+            } else if r.what == What::Span {
+                // A span's number, as it is.
+                put(&mut bytes, r.id);
             }
             seq = r.seq;
             t1 = r.t1;
@@ -185,10 +218,15 @@ impl Chunk {
             let Some(what) = What::from_u8(tag & 0x7f) else {
                 break;
             };
+            let mut number = 0;
             if what.is_message() {
                 let Some(z) = get(b, &mut at) else { break };
                 let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
                 id = id.wrapping_add(d as u64);
+                number = id;
+            } else if what == What::Span {
+                let Some(n) = get(b, &mut at) else { break };
+                number = n;
             }
             seq = seq.wrapping_add(ds);
             t1 = t1.wrapping_add(dt);
@@ -201,7 +239,7 @@ impl Chunk {
                 kind: kind as u16,
                 what,
                 copy: tag & 0x80 != 0,
-                id: if what.is_message() { id } else { 0 },
+                id: number,
             });
         }
         out
@@ -337,13 +375,15 @@ mod tests {
             Record { kind: FaultKind::Partition as u16, to: 1, ..mark(4, 13, 2) },
             Record { what: What::Fault, ..mark(4, 13, 2) },
             Record { id: 0, ..msg(9, 1, 14, 1, 0, What::Down) },
+            Record { what: What::Span, t0: 2, kind: 3, id: 458_267, ..mark(10, 15, 2) },
+            msg(11, 14, 16, 0, 1, What::Delivered),
         ];
         let chunk = Chunk::pack(&records);
         assert_eq!(chunk.unpack(), records);
-        assert_eq!(chunk.len(), 6);
+        assert_eq!(chunk.len(), 8);
         // A damaged chunk gives the records before the damage.
         let mut cut = chunk.clone();
         cut.bytes.truncate(cut.bytes.len() - 1);
-        assert_eq!(cut.unpack(), records[..5]);
+        assert_eq!(cut.unpack(), records[..7]);
     }
 }

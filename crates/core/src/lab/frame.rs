@@ -148,17 +148,34 @@ pub struct RoleStyle {
     /// of its own.
     #[serde(default)]
     pub shape: RoleShape,
+    /// The outline of a server in this role (a hub is always a box).
+    #[serde(default)]
+    pub form: NodeForm,
 }
 
 impl RoleStyle {
     /// A role drawn as a filled circle of its colour.
     pub fn new(name: &str, color: &str) -> RoleStyle {
-        RoleStyle { name: name.into(), color: color.into(), look: RoleLook::Filled, shape: RoleShape::Server }
+        RoleStyle {
+            name: name.into(),
+            color: color.into(),
+            look: RoleLook::Filled,
+            shape: RoleShape::Server,
+            form: NodeForm::Circle,
+        }
     }
 
     /// The same role drawn another way.
     pub fn with_look(mut self, look: RoleLook) -> RoleStyle {
         self.look = look;
+        self
+    }
+
+    /// The same role drawn with outline `form`: a lab whose servers are
+    /// of different kinds (clients, lock servers, storage) tells them
+    /// apart by shape, not by colour alone.
+    pub fn with_form(mut self, form: NodeForm) -> RoleStyle {
+        self.form = form;
         self
     }
 
@@ -183,6 +200,18 @@ pub enum RoleShape {
         /// The name's first letters (`LB`).
         prefix: String,
     },
+}
+
+/// The outline of a server on the drawing and of its swatch in the legend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeForm {
+    /// A circle: the usual server.
+    #[default]
+    Circle,
+    /// A square (storage, a database).
+    Square,
+    /// A diamond (a coordination service: lock servers).
+    Diamond,
 }
 
 /// How the drawing shows a node in a role.
@@ -467,6 +496,16 @@ impl Schema {
     /// How a node in role `role` is drawn.
     pub fn role_look(&self, role: u8) -> RoleLook {
         self.roles.get(role as usize).map_or(RoleLook::Filled, |r| r.look)
+    }
+
+    /// The outline of a node in role `role`: a box for a hub, else the
+    /// role's form.
+    pub fn role_form(&self, role: u8) -> NodeForm {
+        match self.roles.get(role as usize) {
+            Some(RoleStyle { shape: RoleShape::Hub { .. }, .. }) => NodeForm::Square,
+            Some(r) => r.form,
+            None => NodeForm::Circle,
+        }
     }
 
     /// The hub prefix of role `role`, if nodes in it are not servers.

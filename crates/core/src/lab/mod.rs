@@ -41,8 +41,8 @@ pub mod varint;
 pub use catalog::{ExperimentInfo, LabInfo, ParamView, Settings};
 pub use experiment::{Better, Cell, Column, ColumnKind, ExpArg, ExpArgs, Experiment, Table};
 pub use frame::{
-    choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NodeStatus,
-    NodeView, NoteStyle, RoleLook, RoleShape, RoleStyle, Schema, StripBase, StripSpec, Unit,
+    choose_messages, FieldSpec, Frame, KindStyle, MessageDot, Messages, MetricRole, MetricSpec, NodeAction, NodeForm,
+    NodeStatus, NodeView, NoteStyle, RoleLook, RoleShape, RoleStyle, Schema, StripBase, StripSpec, Unit,
 };
 
 use crate::scenario::params::ParamSpec;

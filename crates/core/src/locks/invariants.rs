@@ -5,7 +5,7 @@
 //! | property | what breaks it | source |
 //! |---|---|---|
 //! | Fencing | the storage, checking tokens, accepts a write whose token is below one it has seen on that key | Kleppmann, "How to do distributed locking" (2016), fencing; Chubby's sequencers (Burrows, OSDI 2006, §2.4) |
-//! | Mutual exclusion | the storage accepts a write under a lock's token after it accepted a write under a later token of that key's lock: the older holder wrote after the newer one did, so their critical sections overlapped | the purpose of a lock; Kleppmann's Figure 1 (client 1 paused past its lease) |
+//! | Mutual exclusion | the storage accepts a write under a lock's token after it accepted a write under a later token of that key's lock: the older holder wrote after the newer one did, so their critical sections overlapped. With Redlock, whose values cannot be ordered: the storage accepts a holder's write although another holder wrote the key under another value since this holder's read | the purpose of a lock; Kleppmann's Figure 1 (client 1 paused past its lease) |
 //! | Lost update | a read-modify-write commits although the key changed since its read | Berenson et al., "A Critique of ANSI SQL Isolation Levels" (1995), P4 |
 //! | Unique tokens | the lock service grants one key's lock to two clients under one token | a token names one grant (Chubby's sequencers); with the service on Raft, a token is a log index, and State Machine Safety (Raft §5.4.3) makes every server that applies that index make the same grant |
 //!
@@ -16,6 +16,7 @@
 //! one small record per key it has seen (bounded by the keys).
 
 use super::node::{LockNode, LockNote};
+use super::Service;
 use crate::sim::{Invariant, NodeId, TraceEvent, World};
 use std::collections::BTreeMap;
 
@@ -93,10 +94,13 @@ impl Invariant<LockNode> for Fencing {
 }
 
 /// Mutual exclusion as the storage sees it: on one key, writes under the
-/// lock come in the order of their tokens.
+/// lock come in the order of their tokens. With Redlock (whose random
+/// values name a holder but have no order): no holder's write follows
+/// another holder's write made since its read.
 #[derive(Clone, Debug, Default)]
 pub struct MutualExclusion {
-    /// Per key: the highest token a write was accepted with, and its writer.
+    /// Per key: the highest token a write was accepted with, and its writer
+    /// (Redlock: the last write's value and writer).
     written: BTreeMap<u32, (u64, NodeId)>,
 }
 
@@ -105,10 +109,26 @@ impl Invariant<LockNode> for MutualExclusion {
         "Mutual exclusion"
     }
 
-    fn check(&mut self, _: &World<'_, LockNode>, events: &[TraceEvent<LockNode>]) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, LockNode>, events: &[TraceEvent<LockNode>]) -> Result<(), String> {
+        let unordered = world.nodes.first().is_some_and(|n| n.state.config().service == Service::Redlock);
         for note in storage_notes(events) {
-            if let LockNote::WriteAccepted { client, key, token, .. } = *note {
+            if let LockNote::WriteAccepted { client, key, token, read_version, before, .. } = *note {
                 if token == 0 {
+                    continue;
+                }
+                if unordered {
+                    match self.written.get(&key) {
+                        Some(&(other, by)) if before > read_version && (other, by) != (token, client) => {
+                            return Err(format!(
+                                "{} wrote key {key} under lock value {token}, computed from version {read_version}; since that read {} wrote it under lock value {other}: both held the lock at once",
+                                s(client),
+                                s(by)
+                            ));
+                        }
+                        _ => {
+                            self.written.insert(key, (token, client));
+                        }
+                    }
                     continue;
                 }
                 match self.written.get(&key) {

@@ -7,11 +7,12 @@ use super::keys::KeyPicker;
 use super::node::{LockMsg, LockNode, LockNote, LockTimer, Phase, Role};
 use super::{invariants, LockConfig, Service, LOCK_SERVER, STORAGE};
 use crate::lab::cluster::{self, ClusterProtocol};
-use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeView, Unit};
+use crate::lab::diagram::SpanEdge;
+use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricRole, MetricSpec, NodeForm, NodeView, RoleStyle, Unit};
 use crate::raft::{RaftNote, Role as RaftRole};
 use crate::scenario::params::{choice, p, Kind, ParamSpec, NETWORK};
 use crate::scenario::{split_word, Scenario, SHARED_VERBS};
-use crate::sim::{Fault, Invariant, Node, Sim, Time, TraceEvent, MS, SEC};
+use crate::sim::{Counters, Fault, Invariant, Node, Sim, Time, TraceEvent, MS, SEC};
 use hdrhistogram::Histogram;
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ pub const STRATEGIES: &[&str] = &["pessimistic", "optimistic"];
 /// The waiting recipes, as files write them.
 pub const RECIPES: &[&str] = &["sequential", "naive"];
 /// The lock services, as files write them.
-pub const SERVICES: &[&str] = &["single", "raft"];
+pub const SERVICES: &[&str] = &["single", "raft", "redlock"];
 
 /// Parameters of the Locks lab.
 pub const PARAMS: &[ParamSpec] = &[
@@ -41,11 +42,11 @@ pub const PARAMS: &[ParamSpec] = &[
     ),
     choice("strategy", "Strategy", "pessimistic: take the key's lock, read, work, write, release; optimistic: read with the version, work, compare-and-set, retry on conflict", STRATEGIES, 0, false),
     choice("recipe", "Waiting recipe", "sequential: ZooKeeper's recipe, each waiter watches the one before it; naive: every waiter watches the lock and all are woken by each release (the herd)", RECIPES, 0, false),
-    choice("service", "Lock service", "single: one lock server, its locks in its memory; raft: lock servers that commit every acquire, release, keep-alive and session expiry through the Raft log, each grant's token the log index that granted it", SERVICES, 0, false),
+    choice("service", "Lock service", "single: one lock server, its locks in its memory; raft: lock servers that commit every acquire, release, keep-alive and session expiry through the Raft log, each grant's token the log index that granted it; redlock: N independent servers, none replicating, each expiring a key by its own clock; a client holds the lock if a majority set its random value and validity is left, and the storage sees only that random value: Redlock has no token that only grows, so fencing cannot help", SERVICES, 0, false),
     p(
         "lock_servers",
         "Lock servers",
-        "servers of the replicated lock service (S2 and up; a majority must be up and connected)",
+        "servers of the replicated lock service, or Redlock's independent servers (S2 and up; a majority must be up and connected)",
         Kind::Count,
         1,
         7,
@@ -55,7 +56,7 @@ pub const PARAMS: &[ParamSpec] = &[
     p(
         "fencing",
         "Fencing tokens",
-        "on: the storage refuses a read or write whose token is below one it has seen for the key",
+        "on: the storage refuses a read or write whose token is below one it has seen for the key (no effect with Redlock, which has no such token)",
         Kind::Toggle,
         0,
         1,
@@ -67,7 +68,7 @@ pub const PARAMS: &[ParamSpec] = &[
     p(
         "lease",
         "Lease (ms)",
-        "the lock server frees the locks of a client it has not heard from for this long",
+        "the lock server frees the locks of a client it has not heard from for this long (Redlock: each key's TTL)",
         Kind::Duration,
         M,
         600 * S,
@@ -104,6 +105,26 @@ pub const PARAMS: &[ParamSpec] = &[
         200 * M,
         false,
     ),
+    p(
+        "drift_factor",
+        "Redlock drift factor",
+        "Redlock: a client allows this share of the TTL, plus the drift margin, for clock drift: validity = TTL - time taken to acquire - drift allowance (Redis uses 0.01)",
+        Kind::Thousandths,
+        0,
+        1_000,
+        10,
+        false,
+    ),
+    p(
+        "drift_margin",
+        "Redlock drift margin (ms)",
+        "Redlock: the constant part of the drift allowance (Redis adds 2 ms)",
+        Kind::Duration,
+        0,
+        10 * S,
+        2 * M,
+        false,
+    ),
 ];
 
 /// The shared network table up to the client workload (this lab's clients
@@ -133,7 +154,7 @@ fn check(scn: &Scenario) -> Result<(), String> {
 }
 
 fn lock_servers(scn: &Scenario) -> u32 {
-    if scn.get("service") == 1 {
+    if scn.get("service") >= 1 {
         scn.get("lock_servers").clamp(1, 7) as u32
     } else {
         1
@@ -154,7 +175,7 @@ pub fn kind() -> crate::scenario::LabKind {
 pub const HEAD: LabHead = LabHead {
     name: "locks",
     title: "Locks",
-    about: "Optimistic against pessimistic locking, a single lock server or one replicated by Raft, leases that run out while a client sleeps, fencing tokens, and the herd: checked at the storage after every event.",
+    about: "Optimistic against pessimistic locking, a single lock server, one replicated by Raft or Redlock on independent servers, leases that run out while a client sleeps, fencing tokens, and the herd: checked at the storage after every event.",
     bench: true,
 };
 
@@ -211,6 +232,14 @@ pub static LAB: LabDef = LabDef {
             "The lock service on Raft: a partition expires the holder's session, fencing refuses its late write",
             include_str!("../../../../tests/scenarios/locks/raft-partition-expiry.scn"),
         ),
+        (
+            "Redlock with drifting clocks: two holders at once",
+            include_str!("../../../../tests/scenarios/locks/bug-redlock-drift.scn"),
+        ),
+        (
+            "The same drift, the lock service on Raft: one holder at a time",
+            include_str!("../../../../tests/scenarios/locks/redlock-vs-raft.scn"),
+        ),
     ],
 };
 
@@ -233,8 +262,14 @@ pub fn lock_config(scn: &Scenario) -> LockConfig {
         heartbeat: g("heartbeat"),
         backoff: g("backoff"),
         resend: g("resend"),
-        service: if g("service") == 1 { Service::Raft } else { Service::Single },
+        service: match g("service") {
+            1 => Service::Raft,
+            2 => Service::Redlock,
+            _ => Service::Single,
+        },
         servers: lock_servers(scn),
+        drift_factor: g("drift_factor"),
+        drift_margin: g("drift_margin"),
     }
 }
 
@@ -278,6 +313,8 @@ pub struct LocksTracker {
     /// replicated service's old and new leader may both apply one entry).
     counted: std::collections::BTreeMap<u32, (u64, u64)>,
     held: u64,
+    /// Whether the service is Redlock.
+    redlock: bool,
     /// The last step's most telling note, for the narration.
     said: Option<String>,
 }
@@ -305,6 +342,7 @@ impl Default for LocksTracker {
             leaders_elected: 0,
             counted: Default::default(),
             held: 0,
+            redlock: false,
             said: None,
         }
     }
@@ -342,6 +380,9 @@ const KINDS: &[(&str, &str, bool, bool)] = &[
     ("Refused", "#e05a5a", true, false),
     ("CasFailed", "#e05a5a", true, false),
     ("NotLeader", "#9aa3b2", true, false),
+    ("SetKey", "#e0a21b", false, false),
+    ("SetReply", "#2e9d5b", true, false),
+    ("Unlock", "#4ac2c2", false, false),
     ("PreVote", "#d58ad8", false, false),
     ("PreVoteReply", "#d58ad8", true, false),
     ("RequestVote", "#d58ad8", false, false),
@@ -360,6 +401,7 @@ fn s(n: u32) -> String {
 
 impl ClusterProtocol for LockNode {
     type Tracker = LocksTracker;
+    const CLIENT_COMMANDS: bool = false;
 
     fn config(scn: &Scenario) -> LockConfig {
         lock_config(scn)
@@ -381,6 +423,17 @@ impl ClusterProtocol for LockNode {
         ("lock service follower", "#b9a6e3"),
         ("lock service candidate", "#d58ad8"),
     ];
+    fn roles() -> Vec<RoleStyle> {
+        // Three kinds of node, told apart by shape as well as colour: the
+        // storage a box, lock servers diamonds, clients circles.
+        let form = |name: &str| match name {
+            "storage" => NodeForm::Square,
+            n if n.starts_with("lock serv") => NodeForm::Diamond,
+            _ => NodeForm::Circle,
+        };
+        Self::ROLES.iter().map(|(n, c)| RoleStyle::new(n, c).with_form(form(n))).collect()
+    }
+
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
     const NOTES: &'static [(&'static str, &'static str, bool)] = &[
         ("LeaseGranted", "#5cc08a", true),
@@ -394,6 +447,9 @@ impl ClusterProtocol for LockNode {
         ("Committed", "#2e9d5b", false),
         ("Aborted", "#f08030", false),
         ("BecameLeader", "#6a3fb8", true),
+        ("KeyExpired", "#e05a5a", true),
+        ("MajorityWon", "#5cc08a", true),
+        ("MajorityMissed", "#f08030", false),
         ("SteppedDown", "#e08080", false),
     ];
 
@@ -421,6 +477,10 @@ impl ClusterProtocol for LockNode {
                 v.role = 1;
                 let held = ls.locks.values().filter(|l| l.holder.is_some()).count();
                 v.fields = vec![NONE, ls.next_token.saturating_sub(1) as i64, NONE, NONE, NONE, held as i64];
+            }
+            Role::Redlock(rs) => {
+                v.role = 1;
+                v.fields = vec![NONE, NONE, NONE, NONE, NONE, rs.keys.len() as i64];
             }
             Role::Replica(r) => {
                 v.role = match r.raft.role() {
@@ -487,6 +547,7 @@ impl ClusterProtocol for LockNode {
 
     fn observe(t: &mut LocksTracker, sim: &Sim<Self>) {
         t.said = None;
+        t.redlock = sim.protocol_config().service == Service::Redlock;
         let single = sim.protocol_config().service == Service::Single;
         for ev in sim.last_events() {
             match ev {
@@ -501,7 +562,9 @@ impl ClusterProtocol for LockNode {
                     | LockMsg::Granted { .. }
                     | LockMsg::Queued { .. }
                     | LockMsg::Busy { .. }
-                    | LockMsg::Gone { .. } => t.acquire_msgs += 1,
+                    | LockMsg::Gone { .. }
+                    | LockMsg::SetKey { .. }
+                    | LockMsg::SetReply { .. } => t.acquire_msgs += 1,
                     _ => {}
                 },
                 TraceEvent::Fault { fault: Fault::Crash(n), .. } if single && *n == LOCK_SERVER => {
@@ -514,7 +577,7 @@ impl ClusterProtocol for LockNode {
                     }
                     t.held = 0;
                 }
-                TraceEvent::Delivered { kind: "Release", .. } => t.release_msgs += 1,
+                TraceEvent::Delivered { kind: "Release" | "Unlock", .. } => t.release_msgs += 1,
                 TraceEvent::Note { node, note, .. } => t.note(*node, note),
                 _ => {}
             }
@@ -523,6 +586,25 @@ impl ClusterProtocol for LockNode {
 
     fn narrate(t: &LocksTracker, _sim: &Sim<Self>) -> Option<String> {
         t.said.clone()
+    }
+
+    fn counters(t: &LocksTracker, counters: &mut Counters) {
+        // A transaction is the lab's unit of work: attempts that ended
+        // (committed or aborted) and transactions committed.
+        counters.requests = t.committed + t.aborts;
+        counters.committed = t.committed;
+    }
+
+    /// A client's hold as it believes in it, as a bar on its lane: from
+    /// the grant it heard (with its token; Redlock: its random value) to
+    /// its commit, or to the abort that gave the lock up (Kleppmann's
+    /// Figure 1).
+    fn span(note: &LockNote) -> Option<SpanEdge> {
+        match *note {
+            LockNote::Acquired { token, .. } => Some(SpanEdge::Open { slot: 0, label: "token", number: token }),
+            LockNote::Committed { hold: Some(_), .. } | LockNote::Aborted { .. } => Some(SpanEdge::Close { slot: 0 }),
+            _ => None,
+        }
     }
 
     fn metrics(t: &LocksTracker, sim: &Sim<Self>, out: &mut Vec<f64>) {
@@ -560,6 +642,9 @@ impl LocksTracker {
         match *note {
             LockNote::Committed { latency: _, hold, .. } => {
                 self.committed += 1;
+                // Redlock: the holder releases on every server after it
+                // commits (the servers do not count holders).
+                self.releases += u64::from(hold.is_some() && self.redlock);
                 if let Some(h) = hold {
                     let _ = self.holds.record(h.max(1));
                 }
@@ -609,6 +694,29 @@ impl LocksTracker {
                 ));
             }
             LockNote::ReadRefused { .. } => self.refused_reads += 1,
+            LockNote::Tally { key, granted, validity: Some(v) } => {
+                self.grants += 1;
+                self.said = Some(format!(
+                    "{} holds key {key}'s lock: {granted} server(s) set its random value, a majority; valid for {} ms more on its own clock",
+                    s(node),
+                    v / 1000
+                ));
+            }
+            LockNote::Tally { key, granted, validity: None } => {
+                self.said.get_or_insert(format!(
+                    "{} does not get key {key}'s lock ({granted} server(s) set its value, or no validity left): it deletes its value everywhere and tries later",
+                    s(node)
+                ));
+            }
+            LockNote::KeyExpired { client, key, .. } => {
+                self.expiries += 1;
+                self.said = Some(format!(
+                    "{}'s clock says key {key}'s TTL is over: it drops {}'s value, whatever {} believes",
+                    s(node),
+                    s(client),
+                    s(client)
+                ));
+            }
             LockNote::Raft(RaftNote::BecameLeader { term }) => {
                 self.leaders_elected += 1;
                 self.said = Some(format!(

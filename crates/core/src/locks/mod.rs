@@ -28,7 +28,7 @@
 //! took the lock, and write anyway (Kleppmann, "How to do distributed
 //! locking", 2016). The checkers in [`invariants`] watch the storage.
 //!
-//! The lock service is one of two, selectable:
+//! The lock service is one of three, selectable:
 //!
 //! * **A single lock server** (S2): locks and sessions in its memory, the
 //!   next token on its disk. A crash loses every lock.
@@ -39,6 +39,21 @@
 //!   token is the log index of the entry that granted it. Clients find the
 //!   leader by redirects and retries. This is how Chubby, ZooKeeper and
 //!   etcd keep locks through the crash of a server.
+//! * **Redlock on N independent servers** (S2 to S(1+N), see
+//!   [`node`]): no replication and no sessions. A client sends "set this
+//!   key to my random value if it is unset, for TTL" (the `lease`) to
+//!   every server, each of which expires the key by its own clock; it
+//!   holds the lock if a majority said yes and the validity, TTL minus
+//!   the time acquiring took (on the client's clock) minus the drift
+//!   allowance (`drift_factor` × TTL + `drift_margin`), is still positive;
+//!   otherwise it deletes its value on every server and tries again later
+//!   (antirez, "Distributed locks with Redis"). Redlock hands out no number
+//!   that only grows: the storage sees the lock's random value, which
+//!   names the holder but cannot be ordered, so fencing cannot be applied
+//!   (the `fencing` switch has no effect) and a server whose clock runs
+//!   fast, or that restarts without the key, lets a second client win a
+//!   majority while the first still believes it holds the lock
+//!   (Kleppmann, "How to do distributed locking", 2016).
 //!
 //! Servers: S1 is the storage, then the lock servers, then the clients.
 
@@ -68,6 +83,8 @@ pub enum Service {
     Single,
     /// Lock servers replicating their state through Raft's log.
     Raft,
+    /// Redlock: a majority of independent lock servers.
+    Redlock,
 }
 
 /// The lab's configuration, shared by every node.
@@ -101,6 +118,11 @@ pub struct LockConfig {
     pub service: Service,
     /// Lock servers (1 for the single lock server).
     pub servers: u32,
+    /// Redlock: the share of the TTL a client allows for clock drift, in
+    /// thousandths (Redis's clock drift factor, 0.01: 10).
+    pub drift_factor: u64,
+    /// Redlock: the constant a client adds to its drift allowance.
+    pub drift_margin: Time,
 }
 
 impl LockConfig {
@@ -122,6 +144,20 @@ impl LockConfig {
     /// Number of servers in all.
     pub fn nodes(&self) -> u32 {
         self.clients + self.first_client()
+    }
+
+    /// Redlock: how many servers make a majority.
+    pub fn majority(&self) -> u32 {
+        self.servers / 2 + 1
+    }
+
+    /// Redlock: how long a lock won after `elapsed` (on the client's own
+    /// clock) stays valid, TTL − elapsed − (drift factor × TTL + margin);
+    /// `None` if not at all (antirez, "Distributed locks with Redis",
+    /// step 3).
+    pub fn validity(&self, elapsed: Time) -> Option<Time> {
+        let drift = self.lease.saturating_mul(self.drift_factor) / 1000 + self.drift_margin;
+        self.lease.checked_sub(elapsed)?.checked_sub(drift).filter(|v| *v > 0)
     }
 
     /// The lock server after `id`, round the service (a client that hears

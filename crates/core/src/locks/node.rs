@@ -1,6 +1,7 @@
 //! The three kinds of server of the Locks lab, as one protocol: the
 //! storage (S1), the lock server (S2; or S2 to S(1+k) replicating it by
-//! Raft, see [`super::service`]) and the clients (after the lock servers).
+//! Raft, see [`super::service`]; or S2 to S(1+N), Redlock's independent
+//! servers) and the clients (after the lock servers).
 //! A client asks the lock server it believes leads; one that does not
 //! lead answers `NotLeader` with the leader it knows, and a client that
 //! hears nothing tries the next lock server.
@@ -72,6 +73,13 @@ pub enum LockMsg {
     NotLeader { leader: Option<NodeId> },
     /// Between the lock servers of the replicated service: Raft.
     Raft(RaftMsg),
+    /// Client to a Redlock server: set `key` to `value` if it is unset,
+    /// expiring after the TTL (Redis's `SET key value NX PX ttl`).
+    SetKey { key: u32, op: u64, value: u64 },
+    /// Redlock server: whether it set the key (`ok`), for attempt `op`.
+    SetReply { key: u32, op: u64, ok: bool },
+    /// Client to a Redlock server: delete `key` if it still holds `value`.
+    Unlock { key: u32, value: u64 },
 }
 
 impl LockMsg {
@@ -110,6 +118,9 @@ impl Observable for LockMsg {
             LockMsg::Refused { .. } => "Refused",
             LockMsg::CasFailed { .. } => "CasFailed",
             LockMsg::NotLeader { .. } => "NotLeader",
+            LockMsg::SetKey { .. } => "SetKey",
+            LockMsg::SetReply { .. } => "SetReply",
+            LockMsg::Unlock { .. } => "Unlock",
             LockMsg::Raft(m) => match m.kind() {
                 "Heartbeat" => "RaftHeartbeat",
                 "HeartbeatReply" => "RaftHeartbeatReply",
@@ -148,6 +159,9 @@ impl Observable for LockMsg {
             LockMsg::WriteOk { key, op, version } => [15, key.into(), op, version, 0],
             LockMsg::Refused { key, op, seen } => [16, key.into(), op, seen, 0],
             LockMsg::CasFailed { key, op, version } => [17, key.into(), op, version, 0],
+            LockMsg::SetKey { key, op, value } => [20, key.into(), op, value, 0],
+            LockMsg::SetReply { key, op, ok } => [21, key.into(), op, b(ok), 0],
+            LockMsg::Unlock { key, value } => [22, key.into(), value, 0, 0],
         };
         for w in words {
             fp.u64(w);
@@ -185,6 +199,9 @@ impl Observable for LockMsg {
             LockMsg::CasFailed { key, version, .. } => write!(out, " k{key} is at v{version}"),
             LockMsg::NotLeader { leader: Some(l) } => write!(out, " ask S{}", l + 1),
             LockMsg::NotLeader { leader: None } => Ok(()),
+            LockMsg::SetKey { key, value, .. } | LockMsg::Unlock { key, value } => write!(out, " k{key} value {value}"),
+            LockMsg::SetReply { key, ok: true, .. } => write!(out, " k{key} set"),
+            LockMsg::SetReply { key, ok: false, .. } => write!(out, " k{key} taken"),
             LockMsg::Raft(_) => Ok(()),
         };
     }
@@ -207,6 +224,8 @@ pub enum LockTimer {
     Session(NodeId),
     /// A timer of a replicated lock server's Raft.
     Raft(RaftTimer),
+    /// A Redlock server's key ran out its TTL (on the server's clock).
+    KeyTtl(u32),
 }
 
 impl Observable for LockTimer {
@@ -218,6 +237,7 @@ impl Observable for LockTimer {
             LockTimer::Heartbeat => "Heartbeat",
             LockTimer::Backoff => "Backoff",
             LockTimer::Session(_) => "Lease",
+            LockTimer::KeyTtl(_) => "KeyTtl",
             LockTimer::Raft(RaftTimer::Heartbeat) => "RaftHeartbeat",
             LockTimer::Raft(t) => t.kind(),
         }
@@ -231,6 +251,7 @@ impl Observable for LockTimer {
             LockTimer::Heartbeat => 4,
             LockTimer::Backoff => 5,
             LockTimer::Session(c) => 6 + (u64::from(*c) << 8),
+            LockTimer::KeyTtl(k) => 8 + (u64::from(*k) << 8),
             LockTimer::Raft(t) => {
                 fp.u64(7);
                 t.digest(fp);
@@ -244,8 +265,14 @@ impl Observable for LockTimer {
             return t.describe(out);
         }
         out.push_str(self.kind());
-        if let LockTimer::Session(c) = self {
-            let _ = write!(out, " of S{}", c + 1);
+        match self {
+            LockTimer::Session(c) => {
+                let _ = write!(out, " of S{}", c + 1);
+            }
+            LockTimer::KeyTtl(k) => {
+                let _ = write!(out, " of k{k}");
+            }
+            _ => {}
         }
     }
 }
@@ -257,8 +284,12 @@ pub enum Why {
     Conflict,
     /// The storage refused a stale fencing token.
     Fenced,
-    /// The lock server said the session had expired before the write.
+    /// The lock server said the session had expired before the write (or,
+    /// with Redlock, the lock's validity ran out on the client's clock).
     LockLost,
+    /// Redlock: no majority of servers granted the lock in time, or the
+    /// validity left was not positive.
+    NoMajority,
 }
 
 /// What a server notes, for the trace, the checkers and the metrics.
@@ -293,6 +324,16 @@ pub enum LockNote {
     Resent,
     /// A replicated lock server's Raft changed role (or cut its log).
     Raft(RaftNote),
+    /// Redlock server: `key` now holds `client`'s `value`.
+    KeySet { client: NodeId, key: u32, value: u64 },
+    /// Redlock server: `key`, holding `client`'s `value`, ran out its TTL
+    /// on this server's clock.
+    KeyExpired { client: NodeId, key: u32, value: u64 },
+    /// Redlock server: `client` deleted its `value` of `key`.
+    KeyDeleted { client: NodeId, key: u32, value: u64 },
+    /// Redlock client: `granted` of the servers set `key`; the lock is
+    /// valid for `validity` on its clock (`None`: not won).
+    Tally { key: u32, granted: u32, validity: Option<Time> },
 }
 
 impl Observable for LockNote {
@@ -311,6 +352,11 @@ impl Observable for LockNote {
             LockNote::Committed { .. } => "Committed",
             LockNote::Aborted { .. } => "Aborted",
             LockNote::Resent => "Resent",
+            LockNote::KeySet { .. } => "KeySet",
+            LockNote::KeyExpired { .. } => "KeyExpired",
+            LockNote::KeyDeleted { .. } => "KeyDeleted",
+            LockNote::Tally { validity: Some(_), .. } => "MajorityWon",
+            LockNote::Tally { .. } => "MajorityMissed",
             LockNote::Raft(n) => n.kind(),
         }
     }
@@ -340,6 +386,12 @@ impl Observable for LockNote {
             }
             LockNote::Aborted { key, why } => [11, key.into(), why as u64, 0, 0, 0],
             LockNote::Resent => [12, 0, 0, 0, 0, 0],
+            LockNote::KeySet { client, key, value } => [14, client.into(), key.into(), value, 0, 0],
+            LockNote::KeyExpired { client, key, value } => [15, client.into(), key.into(), value, 0, 0],
+            LockNote::KeyDeleted { client, key, value } => [16, client.into(), key.into(), value, 0, 0],
+            LockNote::Tally { key, granted, validity } => {
+                [17, key.into(), granted.into(), validity.map_or(0, |v| v + 1), 0, 0]
+            }
         };
         for w in words {
             fp.u64(w);
@@ -371,6 +423,13 @@ impl Observable for LockNote {
             LockNote::Committed { key, aborts, .. } => write!(out, " k{key} after {aborts} aborts"),
             LockNote::Aborted { key, why } => write!(out, " k{key} {why:?}"),
             LockNote::Resent => Ok(()),
+            LockNote::KeySet { client, key, value }
+            | LockNote::KeyExpired { client, key, value }
+            | LockNote::KeyDeleted { client, key, value } => write!(out, " S{} k{key} value {value}", s(client)),
+            LockNote::Tally { key, granted, validity: Some(v) } => {
+                write!(out, " k{key} {granted} granted, valid {} ms", v / 1000)
+            }
+            LockNote::Tally { key, granted, validity: None } => write!(out, " k{key} {granted} granted"),
             LockNote::Raft(_) => Ok(()),
         };
     }
@@ -432,6 +491,47 @@ pub struct LockServer {
     pub token_is: Option<u64>,
 }
 
+/// A Redlock server: independent of the others, its keys in memory (a
+/// crash, or a restart without the data on disk, loses them), each
+/// expiring after the TTL as its own clock counts it.
+#[derive(Clone, Debug, Default)]
+pub struct RedlockServer {
+    /// Per key set: the client and its random value (bounded by the keys).
+    pub keys: BTreeMap<u32, (NodeId, u64)>,
+}
+
+impl RedlockServer {
+    fn on_message(&mut self, cfg: &LockConfig, from: NodeId, msg: LockMsg, ctx: &mut Ctx<LockNode>) {
+        match msg {
+            LockMsg::SetKey { key, op, value } => {
+                let ok = match self.keys.get(&key) {
+                    None => {
+                        self.keys.insert(key, (from, value));
+                        ctx.set_timer(LockTimer::KeyTtl(key), cfg.lease);
+                        ctx.note(LockNote::KeySet { client: from, key, value });
+                        true
+                    }
+                    // A copy of the request that set it.
+                    Some(&(c, v)) => (c, v) == (from, value),
+                };
+                ctx.send(from, LockMsg::SetReply { key, op, ok });
+            }
+            LockMsg::Unlock { key, value } if self.keys.get(&key).is_some_and(|&(c, v)| (c, v) == (from, value)) => {
+                self.keys.remove(&key);
+                ctx.cancel_timer(LockTimer::KeyTtl(key));
+                ctx.note(LockNote::KeyDeleted { client: from, key, value });
+            }
+            _ => {}
+        }
+    }
+
+    fn expire(&mut self, key: u32, ctx: &mut Ctx<LockNode>) {
+        if let Some((client, value)) = self.keys.remove(&key) {
+            ctx.note(LockNote::KeyExpired { client, key, value });
+        }
+    }
+}
+
 /// Where a client is in its transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
@@ -482,6 +582,17 @@ pub struct Client {
     pub committed: u64,
     /// Attempts aborted.
     pub aborted: u64,
+    /// Redlock: the servers that set the key for this attempt (bit i:
+    /// server S(2+i)).
+    pub granted_by: u32,
+    /// Redlock: the servers that answered this attempt.
+    pub answered_by: u32,
+    /// Redlock: when it asked, on its own clock.
+    asked_clock: Time,
+    /// Redlock: until when, on its own clock, its lock is valid.
+    valid_until: Time,
+    /// Redlock: this attempt's random value.
+    pub value: u64,
 }
 
 /// What survives a crash.
@@ -495,6 +606,8 @@ pub enum LockDurable {
     Client(u64),
     /// A replicated lock server keeps its Raft state (term, vote, log).
     Replica(RaftDurable),
+    /// A Redlock server keeps nothing (its keys are in memory).
+    Nothing,
 }
 
 /// What a node is.
@@ -506,6 +619,8 @@ pub enum Role {
     Server(LockServer),
     /// S2 and up, a server of the replicated lock service.
     Replica(Box<Replica>),
+    /// S2 and up, one of Redlock's independent servers.
+    Redlock(RedlockServer),
     /// S3 and up.
     Client(Box<Client>),
 }
@@ -541,6 +656,9 @@ impl LockNode {
                 };
                 Role::Replica(Box::new(Replica::new(id, cfg.servers, d)))
             }
+            (id, _) if cfg.service == Service::Redlock && cfg.is_lock_server(id) => {
+                Role::Redlock(RedlockServer::default())
+            }
             (LOCK_SERVER, d) => Role::Server(LockServer {
                 next_token: match d {
                     Some(LockDurable::Server(t)) => t,
@@ -569,6 +687,11 @@ impl LockNode {
                 pending: None,
                 committed: 0,
                 aborted: 0,
+                granted_by: 0,
+                answered_by: 0,
+                asked_clock: 0,
+                valid_until: 0,
+                value: 0,
             })),
         };
         LockNode { id, cfg: cfg.clone(), role }
@@ -853,6 +976,10 @@ impl Client {
         self.phase = Phase::Acquiring;
         self.token = 0;
         self.asked = ctx.now;
+        if cfg.service == Service::Redlock {
+            self.redlock_acquire(cfg, ctx);
+            return;
+        }
         self.send(cfg, self.server, LockMsg::Acquire { key: self.key, op: self.op, woken: false }, ctx);
         if !self.beating {
             self.beating = true;
@@ -887,13 +1014,76 @@ impl Client {
         ctx.set_timer(LockTimer::Backoff, wait);
     }
 
+    /// Redlock, step 1 and 2: a random value, the time on its own clock,
+    /// and "set it if unset, for the TTL" to every server at once.
+    fn redlock_acquire(&mut self, cfg: &LockConfig, ctx: &mut Ctx<LockNode>) {
+        // Six digits, to be readable on the diagram; the checkers tell
+        // holders apart by client and value together.
+        self.value = ctx.rng.range(100_000, 999_999);
+        self.asked_clock = ctx.clock;
+        self.granted_by = 0;
+        self.answered_by = 0;
+        for i in 0..cfg.servers {
+            ctx.send(LOCK_SERVER + i, LockMsg::SetKey { key: self.key, op: self.op, value: self.value });
+        }
+        // No answer from a majority in this long: the attempt failed.
+        ctx.set_timer(LockTimer::Resend, cfg.resend);
+    }
+
+    /// Redlock, step 3 and 4: with a majority of grants and validity left
+    /// (on its own clock), it holds the lock; without, once a majority can
+    /// no longer come (or on `give_up`), it deletes its value everywhere.
+    fn redlock_tally(&mut self, cfg: &LockConfig, give_up: bool, ctx: &mut Ctx<LockNode>) {
+        let granted = self.granted_by.count_ones();
+        let refused = self.answered_by.count_ones() - granted;
+        let won = granted >= cfg.majority();
+        if !won && !give_up && refused + cfg.majority() <= cfg.servers {
+            return;
+        }
+        let validity = if won { cfg.validity(ctx.clock.saturating_sub(self.asked_clock)) } else { None };
+        ctx.note(LockNote::Tally { key: self.key, granted, validity });
+        ctx.cancel_timer(LockTimer::Resend);
+        match validity {
+            Some(v) => {
+                self.valid_until = ctx.clock + v;
+                self.granted(cfg, self.value, ctx);
+                // The view's "lease until": virtual time, as the client's
+                // own clock would count it out.
+                self.lease_until = Some(ctx.now + v);
+            }
+            None => {
+                self.unlock_all(cfg, ctx);
+                self.abort(cfg, Why::NoMajority, ctx);
+            }
+        }
+    }
+
+    /// Redlock: delete its value of the key on every server.
+    fn unlock_all(&mut self, cfg: &LockConfig, ctx: &mut Ctx<LockNode>) {
+        for i in 0..cfg.servers {
+            ctx.send(LOCK_SERVER + i, LockMsg::Unlock { key: self.key, value: self.value });
+        }
+    }
+
     fn holding(&self) -> bool {
         matches!(self.phase, Phase::Reading | Phase::Working | Phase::Writing)
     }
 
-    fn on_message(&mut self, cfg: &LockConfig, msg: LockMsg, ctx: &mut Ctx<LockNode>) {
+    fn on_message(&mut self, cfg: &LockConfig, from: NodeId, msg: LockMsg, ctx: &mut Ctx<LockNode>) {
         let waiting = matches!(self.phase, Phase::Acquiring | Phase::Waiting);
         match msg {
+            LockMsg::SetReply { key, op, ok }
+                if self.phase == Phase::Acquiring && (key, op) == (self.key, self.op) && cfg.is_lock_server(from) =>
+            {
+                let bit = 1 << (from - LOCK_SERVER);
+                if self.answered_by & bit == 0 {
+                    self.answered_by |= bit;
+                    if ok {
+                        self.granted_by |= bit;
+                    }
+                    self.redlock_tally(cfg, false, ctx);
+                }
+            }
             LockMsg::Granted { key, op, token, .. } if waiting && (key, op) == (self.key, self.op) => {
                 self.granted(cfg, token, ctx)
             }
@@ -946,7 +1136,9 @@ impl Client {
                 let hold = (!cfg.optimistic).then(|| ctx.now - self.granted);
                 let latency = ctx.now - self.started;
                 ctx.note(LockNote::Committed { key: self.key, latency, aborts: self.aborts, hold });
-                if !cfg.optimistic {
+                if cfg.service == Service::Redlock && !cfg.optimistic {
+                    self.unlock_all(cfg, ctx);
+                } else if !cfg.optimistic {
                     ctx.send(self.server, LockMsg::Release { key: self.key, token: self.token });
                 }
                 self.think(cfg, ctx);
@@ -1012,6 +1204,20 @@ impl Client {
         match timer {
             LockTimer::Think if self.phase == Phase::Thinking => self.begin(cfg, ctx),
             LockTimer::Backoff if self.phase == Phase::BackingOff => self.attempt(cfg, ctx),
+            // A careful Redlock client checks, on its own clock, that its
+            // lock is still valid before it writes.
+            LockTimer::Work
+                if self.phase == Phase::Working
+                    && cfg.service == Service::Redlock
+                    && !cfg.optimistic
+                    && ctx.clock >= self.valid_until =>
+            {
+                self.unlock_all(cfg, ctx);
+                self.abort(cfg, Why::LockLost, ctx);
+            }
+            LockTimer::Resend if self.phase == Phase::Acquiring && cfg.service == Service::Redlock => {
+                self.redlock_tally(cfg, true, ctx)
+            }
             LockTimer::Work if self.phase == Phase::Working => {
                 self.phase = Phase::Writing;
                 let (key, op, value) = (self.key, self.op, self.read.0 + 1);
@@ -1071,6 +1277,7 @@ impl Protocol for LockNode {
             Role::Storage(s) => LockDurable::Storage(s.clone()),
             Role::Server(s) => LockDurable::Server(s.next_token),
             Role::Replica(r) => LockDurable::Replica(r.raft.durable()),
+            Role::Redlock(_) => LockDurable::Nothing,
             Role::Client(c) => LockDurable::Client(c.op),
         }
     }
@@ -1092,7 +1299,10 @@ impl Protocol for LockNode {
     fn on_message(&mut self, from: NodeId, msg: LockMsg, ctx: &mut Ctx<Self>) {
         let cfg = &self.cfg;
         match &mut self.role {
-            Role::Storage(s) if cfg.is_client(from) => s.on_message(cfg.fencing, from, msg, ctx),
+            // Redlock's values cannot be ordered: nothing to fence with.
+            Role::Storage(s) if cfg.is_client(from) => {
+                s.on_message(cfg.fencing && cfg.service != Service::Redlock, from, msg, ctx)
+            }
             Role::Server(s) if cfg.is_client(from) => s.on_message(cfg, from, msg, ctx),
             Role::Replica(r) => match msg {
                 LockMsg::Raft(m) if cfg.is_lock_server(from) => {
@@ -1105,7 +1315,8 @@ impl Protocol for LockNode {
                 }
                 _ => {}
             },
-            Role::Client(c) => c.on_message(cfg, msg, ctx),
+            Role::Redlock(s) if cfg.is_client(from) => s.on_message(cfg, from, msg, ctx),
+            Role::Client(c) => c.on_message(cfg, from, msg, ctx),
             _ => {}
         }
     }
@@ -1116,6 +1327,7 @@ impl Protocol for LockNode {
             (Role::Server(s), LockTimer::Session(c)) => s.expire(cfg, c, ctx),
             (Role::Replica(r), LockTimer::Session(c)) => r.session_timeout(cfg, c, ctx),
             (Role::Replica(r), LockTimer::Raft(t)) => r.step(cfg, ctx, |raft, c| raft.on_timer(t, c)),
+            (Role::Redlock(s), LockTimer::KeyTtl(k)) => s.expire(k, ctx),
             (Role::Client(c), t) => c.on_timer(cfg, t, ctx),
             _ => {}
         }
@@ -1157,6 +1369,7 @@ impl Protocol for LockNode {
             Role::Storage(s) => s.keys.len() * 48 + s.done.len() * 96,
             Role::Server(s) => s.locks.len() * 120 + s.sessions.len() * 64,
             Role::Replica(r) => r.table.locks.len() * 120 + r.table.sessions.len() * 80 + r.raft.heap_bytes(),
+            Role::Redlock(s) => s.keys.len() * 48,
             Role::Client(_) => std::mem::size_of::<Client>(),
         }
     }

@@ -25,7 +25,8 @@
 //! * write latency, hints waiting, repairs, hints handed back, versions
 //!   copied by anti-entropy, and keys whose replicas disagree now.
 
-use super::{Coordinator, Fanout, QuorumConfig, QuorumNode, QuorumNote, ReadRepair, Versions};
+use super::view::{self, RingShape};
+use super::{Coordinator, Fanout, QuorumConfig, QuorumNode, QuorumNote, ReadRepair, Version, Versions};
 use crate::lab::cluster::{self, ClusterProtocol};
 use crate::lab::{Engine, FieldSpec, LabDef, LabHead, MetricSpec, NodeView, StripSpec, Unit};
 use crate::scenario::params::{choice, p, Kind, ParamSpec, NETWORK, PCT};
@@ -241,14 +242,16 @@ pub static ENGINE: Engine =
 pub fn quorum_config(scn: &Scenario) -> QuorumConfig {
     let g = |n: &str| scn.get(n).max(0) as u64;
     let servers = (g("nodes") as u32).max(1);
-    let prefs = QuorumConfig::ring(servers, (g("vnodes") as u32).max(1), (g("keys") as u32).max(1))
-        .unwrap_or_else(|_| vec![(0..servers).collect(); g("keys").max(1) as usize]);
+    let keys = (g("keys") as u32).max(1);
+    let (prefs, shape) = QuorumConfig::layout(servers, (g("vnodes") as u32).max(1), keys)
+        .unwrap_or_else(|_| (vec![(0..servers).collect(); keys as usize], RingShape::default()));
     let replicas = (g("replicas") as u32).clamp(1, servers);
     QuorumConfig {
         replicas,
         r: (g("r") as u32).clamp(1, replicas),
         w: (g("w") as u32).clamp(1, replicas),
         prefs: Arc::new(prefs),
+        shape: Arc::new(shape),
         coordinator: if g("coordinator") == 1 { Coordinator::Replica } else { Coordinator::Any },
         read_fanout: if g("read_fanout") == 1 { Fanout::Quorum } else { Fanout::All },
         write_fanout: if g("write_fanout") == 1 { Fanout::Quorum } else { Fanout::All },
@@ -324,6 +327,12 @@ pub struct QuorumTracker {
     pub merges: u64,
     /// What the last step did worth saying.
     said: Option<String>,
+    /// The keys written most recently, the latest first (at most
+    /// [`view::WATCHED_KEYS`]): the keys the lab's drawing watches.
+    recent: Vec<u32>,
+    /// Per key, its newest acknowledged write: the highest version under
+    /// last writer wins, the last acknowledged under version vectors.
+    newest: Vec<Option<Version>>,
 }
 
 impl Default for QuorumTracker {
@@ -349,6 +358,8 @@ impl Default for QuorumTracker {
             max_siblings: 0,
             merges: 0,
             said: None,
+            recent: Vec::new(),
+            newest: Vec::new(),
         }
     }
 }
@@ -459,6 +470,36 @@ impl QuorumTracker {
             }
         }
         self.unseen.iter().filter(|d| !held.contains(d)).count() as u64
+    }
+
+    /// Notes an acknowledged write of `key` for the drawing.
+    fn written(&mut self, key: u32, ver: Version) {
+        self.recent.retain(|&k| k != key);
+        self.recent.insert(0, key);
+        self.recent.truncate(view::WATCHED_KEYS);
+        let k = key as usize;
+        if self.newest.len() <= k {
+            self.newest.resize(k + 1, None);
+        }
+        let slot = &mut self.newest[k];
+        if self.vectors || slot.is_none_or(|old| ver > old) {
+            *slot = Some(ver);
+        }
+    }
+
+    /// The keys the drawing watches among `keys`: the most recently
+    /// written, then the lowest-numbered, [`view::WATCHED_KEYS`] at most.
+    pub fn watched(&self, keys: u32) -> Vec<u32> {
+        let mut out = self.recent.clone();
+        for k in 0..keys {
+            if out.len() >= view::WATCHED_KEYS {
+                break;
+            }
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        out
     }
 
     /// The `q`-quantile of write latency.
@@ -628,6 +669,7 @@ impl ClusterProtocol for QuorumNode {
         for ev in sim.last_events() {
             let TraceEvent::Note { node, note, .. } = ev else { continue };
             if let QuorumNote::WriteAcked { key, ver, .. } = note {
+                t.written(*key, *ver);
                 let dot = (*key, ver.node, ver.n);
                 if ver.n > 0 && !t.seen.contains(&dot) {
                     t.unseen.insert(dot);
@@ -679,6 +721,11 @@ impl ClusterProtocol for QuorumNode {
                 _ => {}
             }
         }
+    }
+
+    fn lab_view(t: &QuorumTracker, sim: &Sim<Self>) -> Option<Vec<u8>> {
+        let view = view::build(sim, &t.watched(sim.protocol_config().keys()), &t.newest);
+        bincode::serialize(&view).ok()
     }
 
     fn narrate(t: &QuorumTracker, _: &Sim<Self>) -> Option<String> {

@@ -51,6 +51,7 @@ pub mod experiments;
 pub mod lab;
 pub mod pbs;
 pub mod versions;
+pub mod view;
 
 pub use versions::{Held, Version, Versions};
 
@@ -105,6 +106,9 @@ pub struct QuorumConfig {
     /// Every key's servers in ring order: its replicas first, then the
     /// servers that stand in for them.
     pub prefs: Arc<Vec<Vec<NodeId>>>,
+    /// The ring they were read from, for drawing (never consulted by the
+    /// servers).
+    pub shape: Arc<view::RingShape>,
     /// Who coordinates.
     pub coordinator: Coordinator,
     /// Where reads go.
@@ -137,8 +141,17 @@ impl QuorumConfig {
     /// with `vnodes` virtual nodes each (xxh3 of the key's number, as the
     /// Ring lab hashes numbered keys).
     pub fn ring(servers: u32, vnodes: u32, keys: u32) -> Result<Vec<Vec<NodeId>>, String> {
+        Self::layout(servers, vnodes, keys).map(|(prefs, _)| prefs)
+    }
+
+    /// [`QuorumConfig::ring`], and the ring's shape for drawing (its
+    /// points and the keys' positions), from the one ring built.
+    pub fn layout(servers: u32, vnodes: u32, keys: u32) -> Result<(Vec<Vec<NodeId>>, view::RingShape), String> {
         let ring = VnodeRing::new(&uniform_nodes(servers, vnodes), HashKind::Xxh3).map_err(|e| e.to_string())?;
-        Ok((0..keys).map(|k| ring.preference_list(HashKind::Xxh3.hash_u64(u64::from(k)), servers as usize)).collect())
+        let hashes: Vec<u64> = (0..keys).map(|k| HashKind::Xxh3.hash_u64(u64::from(k))).collect();
+        let prefs = hashes.iter().map(|&h| ring.preference_list(h, servers as usize)).collect();
+        let points = ring.ring_view().map(|v| v.points).unwrap_or_default();
+        Ok((prefs, view::RingShape::new(&points, &hashes)))
     }
 
     /// Key `key`'s `N` replicas.
@@ -535,6 +548,23 @@ impl Op {
     }
 }
 
+/// A command a coordinator is working on, as it is drawn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Coordinated {
+    /// The key.
+    pub key: u32,
+    /// A write (else a read).
+    pub write: bool,
+    /// Replicas asked, in order.
+    pub asked: Vec<NodeId>,
+    /// Stand-ins asked: (replica stood in for, stand-in).
+    pub stand_ins: Vec<(NodeId, NodeId)>,
+    /// Servers that acknowledged (write) or answered (read).
+    pub answered: Vec<NodeId>,
+    /// Whether the client has its answer.
+    pub replied: bool,
+}
+
 /// A server of the quorum lab.
 #[derive(Clone, Debug)]
 pub struct QuorumNode {
@@ -560,6 +590,20 @@ impl QuorumNode {
     /// The writes it keeps for other replicas.
     pub fn hints(&self) -> &BTreeMap<(NodeId, u32), Held> {
         &self.disk.hints
+    }
+
+    /// The commands it is coordinating, oldest first: those that wait for
+    /// answers, and writes answered that still wait for a replica's
+    /// acknowledgement (sloppy) or reads for late answers (async repair).
+    pub fn coordinated(&self) -> impl Iterator<Item = Coordinated> + '_ {
+        self.ops.values().map(|o| Coordinated {
+            key: o.key,
+            write: matches!(o.kind, OpKind::Write(..)),
+            asked: o.targets.clone(),
+            stand_ins: o.subs.clone(),
+            answered: o.answers.iter().map(|(n, _)| *n).collect(),
+            replied: o.replied,
+        })
     }
 
     /// Commands it is coordinating.

@@ -250,6 +250,7 @@ fn on_screen(store: &DiagramStore, g: &Geometry, filters: &Filters) -> (Vec<usiz
                 What::Timer => !filters.timers,
                 What::Note => !filters.notes,
                 What::Fault => false,
+                What::Span => true,
                 _ => !filters.kinds.contains(&r.kind),
             }
     };
@@ -267,8 +268,9 @@ fn on_screen(store: &DiagramStore, g: &Geometry, filters: &Filters) -> (Vec<usiz
     (arrows, marks)
 }
 
-/// Marks: timers as ticks, notes as dots in their colour (every
-/// `stride`-th when there are too many).
+/// Marks: timers as ticks, notes as dots in their colour, spans as thin
+/// bars along their lane with their label and number (every `stride`-th
+/// when there are too many).
 fn draw_marks(
     p: &mut impl Pen,
     (store, schema): (&DiagramStore, &Schema),
@@ -279,6 +281,7 @@ fn draw_marks(
     out: &mut Drawn,
 ) {
     if !marks.is_empty() {
+        draw_spans(p, store, g, marks, stride, out);
         p.stroke_style(theme.muted);
         p.line_width(1.0);
         p.begin_path();
@@ -317,6 +320,39 @@ fn draw_marks(
             }
         }
     }
+}
+
+/// Colour of a span's bar and label.
+const SPAN: &str = "#2e9d5b";
+
+/// Spans: a bar just under the lane from start to end, its label and
+/// number under the bar's start.
+fn draw_spans(p: &mut impl Pen, store: &DiagramStore, g: &Geometry, marks: &[usize], stride: usize, out: &mut Drawn) {
+    let right = g.left + g.span;
+    let spans: Vec<usize> =
+        marks.iter().step_by(stride).copied().filter(|&i| store.records[i].what == What::Span).collect();
+    if spans.is_empty() {
+        return;
+    }
+    let thick = (g.lane_h * 0.1).clamp(2.0, 4.0);
+    p.fill_style(SPAN);
+    p.alpha(0.85);
+    p.font("10px sans-serif");
+    p.text_align("left");
+    p.text_baseline("top");
+    for i in spans {
+        let r = &store.records[i];
+        let Some(lane) = g.y(r.from) else { continue };
+        let y = lane + g.lane_h * 0.22;
+        let (x0, x1) = (g.x(r.t0.max(g.left)), g.x(r.t1.min(right)));
+        p.fill_rect(x0, y, (x1 - x0).max(1.0), thick);
+        let name = store.names.get(r.kind as usize).map_or("", String::as_str);
+        p.fill_text(&format!("{name} {}", r.id), x0 + 2.0, y + thick + 1.0);
+        if out.hits.len() < MAX_ARROWS + MAX_MARKS {
+            out.hits.push((x0, y, x1, y, i));
+        }
+    }
+    p.alpha(1.0);
 }
 
 /// Arrows, one path per kind (and per faded or bright, when a causal past
@@ -547,6 +583,7 @@ mod tests {
     use clusterscope_core::lab::diagram::Chunk;
     use clusterscope_core::lab::Lab;
     use clusterscope_core::scenario::Scenario;
+    use clusterscope_core::sim::MS;
 
     /// `n` delivered messages between four lanes, 50 µs apart, 30 µs each.
     fn store(n: u64) -> DiagramStore {
@@ -605,6 +642,36 @@ mod tests {
         assert_eq!(out.arrows, 3_500, "evenly chosen: every second arrow");
         assert_eq!(shafts, out.arrows, "the SVG holds the arrows drawn");
         assert!(doc.contains(">showing 3500 of 7000 arrows in view: zoom in to see every one<"), "the line says it");
+    }
+
+    // Issue 23, drawing: "each lease as a bar on its client's lane". A span
+    // record is drawn as one bar along its lane, from its start to its end,
+    // with its label and number under it, in the exported picture too.
+    #[test]
+    fn a_span_is_a_bar_along_its_lane_with_its_label() {
+        let span = Record {
+            seq: 0,
+            t0: 200 * MS,
+            t1: 700 * MS,
+            from: 2,
+            to: 2,
+            kind: 0,
+            what: What::Span,
+            copy: false,
+            id: 458_267,
+        };
+        let mut chunk = Chunk::pack(&[span]);
+        chunk.names = vec!["token".to_string()];
+        let mut s = DiagramStore::default();
+        s.apply(&chunk, 4);
+        let (_, doc, _) = drawn(&s);
+        assert!(doc.contains(">token 458267<"), "the label and number");
+        let g = Geometry::new(&s, &Window { span: SEC, right: Some(SEC) }, SEC, &Filters::default(), W);
+        let (x0, x1) = (g.x(200 * MS), g.x(700 * MS));
+        let bar = format!("<rect x=\"{x0:.1}\" y=");
+        let line = doc.lines().find(|l| l.starts_with(&bar)).expect("a bar starting at the span's start");
+        assert!(line.contains(&format!("width=\"{:.1}\"", x1 - x0)), "ending at its end: {line}");
+        assert!(line.contains(SPAN), "{line}");
     }
 
     // Below the cap every arrow in view is drawn, each once, and nothing is

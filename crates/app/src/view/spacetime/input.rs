@@ -193,6 +193,10 @@ fn on_leave(h: Pointing) -> Callback<MouseEvent> {
 
 /// A record in words, for the tooltip and the line under the diagram.
 pub(super) fn describe(r: &Record, schema: &Schema, names: &[String]) -> String {
+    if r.what == What::Span {
+        let name = names.get(r.kind as usize).map_or("?", String::as_str);
+        return format!("S{} {name} {}: {} to {}", r.from + 1, r.id, format_duration(r.t0), format_duration(r.t1));
+    }
     if matches!(r.what, What::Note | What::Timer) {
         let name = names.get(r.kind as usize).map_or("?", String::as_str);
         let what = if r.what == What::Timer { "timer " } else { "" };
