@@ -44,6 +44,43 @@ fn frac(position: u16) -> f64 {
     f64::from(position) / 65_536.0
 }
 
+/// A key's label: its width (SVG units, "k123" at the labels' 11 px), the
+/// circle inside the ring the first labels stand on, and how much further
+/// in each next circle is.
+const LABEL_WIDTH: f64 = 28.0;
+const LABEL_RING: f64 = RING - 22.0;
+const LABEL_STEP: f64 = 15.0;
+/// Most circles of labels: deeper ones would reach the ring's middle,
+/// where the replica lines cross.
+const LABEL_LEVELS: usize = 4;
+
+/// How far from the middle each key's label stands (same order as
+/// `positions`). Keys hashed close together round the ring would write
+/// their labels over each other on one circle: going round in ring order,
+/// each label takes the outermost circle where it clears every label
+/// already there by a label's width (along that circle); if none is clear,
+/// the innermost.
+fn label_radii(positions: &[u16]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..positions.len()).collect();
+    order.sort_by_key(|&i| (positions[i], i));
+    let mut out = vec![LABEL_RING; positions.len()];
+    let mut levels: Vec<Vec<f64>> = vec![Vec::new(); LABEL_LEVELS];
+    for i in order {
+        let p = frac(positions[i]);
+        let clears = |level: usize, placed: &[f64]| {
+            let radius = LABEL_RING - LABEL_STEP * level as f64;
+            placed.iter().all(|&q| {
+                let d = (p - q).abs();
+                d.min(1.0 - d) * 2.0 * PI * radius >= LABEL_WIDTH
+            })
+        };
+        let level = (0..LABEL_LEVELS).find(|&l| clears(l, &levels[l])).unwrap_or(LABEL_LEVELS - 1);
+        levels[level].push(p);
+        out[i] = LABEL_RING - LABEL_STEP * level as f64;
+    }
+    out
+}
+
 /// Where server `s` of `count` stands.
 fn server_at(s: u32, count: usize) -> (f64, f64) {
     at(f64::from(s) / count.max(1) as f64, SERVERS)
@@ -148,9 +185,10 @@ fn ring_svg(v: &QuorumView, selected: Option<u32>) -> Html {
             }
         })
     });
-    let key_dots = v.keys.iter().map(|k| {
+    let radii = label_radii(&v.keys.iter().map(|k| k.position).collect::<Vec<_>>());
+    let key_dots = v.keys.iter().zip(radii).map(|(k, radius)| {
         let (x, y) = at(frac(k.position), RING);
-        let (lx, ly) = at(frac(k.position), RING - 22.0);
+        let (lx, ly) = at(frac(k.position), radius);
         let chosen = Some(k.key) == selected;
         html! { <g class={classes!("key", chosen.then_some("chosen"))}>
             <circle cx={f(x)} cy={f(y)} r={if chosen { "6" } else { "4" }} />
@@ -323,5 +361,45 @@ fn plural(n: u32, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The distance between two labels along the circle of the nearer one.
+    fn apart(a: (u16, f64), b: (u16, f64)) -> f64 {
+        let d = (frac(a.0) - frac(b.0)).abs();
+        d.min(1.0 - d) * 2.0 * PI * a.1.min(b.1)
+    }
+
+    #[test]
+    fn labels_of_keys_hashed_close_together_do_not_overlap() {
+        // Three keys within 1 % of the ring of each other (about 7 units of
+        // arc, a quarter of a label), one far away, and two either side of
+        // the top (positions 65,000 and 200 are neighbours).
+        let positions = [10_000, 10_300, 10_600, 30_000, 200, 65_000];
+        let radii = label_radii(&positions);
+        for i in 0..positions.len() {
+            for j in i + 1..positions.len() {
+                let (a, b) = ((positions[i], radii[i]), (positions[j], radii[j]));
+                assert!(
+                    radii[i] != radii[j] || apart(a, b) >= LABEL_WIDTH,
+                    "labels of positions {} and {} overlap on the circle of radius {}",
+                    positions[i],
+                    positions[j],
+                    radii[i]
+                );
+            }
+        }
+        // A key with no neighbour keeps the first circle.
+        assert_eq!(radii[3], LABEL_RING);
+    }
+
+    #[test]
+    fn keys_spread_round_the_ring_keep_one_circle() {
+        let positions: Vec<u16> = (0..8).map(|i| i * 8_192).collect();
+        assert!(label_radii(&positions).iter().all(|&r| r == LABEL_RING));
     }
 }
