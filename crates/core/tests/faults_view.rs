@@ -99,3 +99,38 @@ fn above_the_matrix_limit_only_counts_travel() {
     assert_eq!(v.dead_by[6], (n - 1) as u16, "every live member holds S7 dead a second after its crash");
     assert_eq!(v.truth_of(6), Truth::Crashed);
 }
+
+// The space-time diagram marks the moment each member suspects (issue 25,
+// "Drawing": "in the space-time diagram, the moment each member
+// suspects"), and its tooltip names whom: a suspicion's mark is on the
+// suspecting member's lane and its record names the suspected member. In
+// the same fixed-timeout world as above, S3 crashes and each of the other
+// seven marks "Suspect" and then "DeclareDead", each about S3, at most
+// once each; no mark is about anyone else.
+#[test]
+fn the_diagrams_suspicion_marks_name_the_member_suspected() {
+    use clusterscope_core::lab::diagram::What;
+    let text = "lab faults\nseed 3\nnodes 8\ndetector heartbeat\nheartbeat 100ms\ntimeout 300ms\nsuspicion 500ms\nlatency_min 10ms\nlatency_max 20ms\nat 2s crash S3\nuntil 4s\n";
+    let mut l = lab(text);
+    l.record_diagram(true);
+    let (mut records, mut names) = (Vec::new(), Vec::new());
+    for t in 1..=8 {
+        l.run_until(t * SEC / 2);
+        if let Some(chunk) = l.take_diagram() {
+            names.extend(chunk.names.iter().cloned());
+            records.extend(chunk.unpack());
+        }
+    }
+    let marks = |name: &str| -> Vec<(u32, u32)> {
+        let mut v: Vec<(u32, u32)> = records
+            .iter()
+            .filter(|r| r.what == What::Note && names.get(r.kind as usize).map(String::as_str) == Some(name))
+            .map(|r| (r.from, r.to))
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let everyone_about_s3: Vec<(u32, u32)> = (0..8).filter(|&m| m != 2).map(|m| (m, 2)).collect();
+    assert_eq!(marks("Suspect"), everyone_about_s3, "each live member suspects S3 once, and its mark says so");
+    assert_eq!(marks("DeclareDead"), everyone_about_s3, "each live member declares S3 dead once");
+}

@@ -753,6 +753,15 @@ impl ClusterProtocol for FaultsNode {
         }
     }
 
+    fn note_about(note: &FaultsNote) -> Option<u32> {
+        match *note {
+            FaultsNote::Suspect { of, .. } | FaultsNote::DeclareDead { of, .. } | FaultsNote::Trust { of, .. } => {
+                Some(of)
+            }
+            FaultsNote::Refute { .. } | FaultsNote::LocalPause => None,
+        }
+    }
+
     fn lab_view(t: &FaultsTracker, sim: &Sim<Self>) -> Option<Vec<u8>> {
         if !t.started {
             return None;

@@ -212,6 +212,13 @@ pub trait ClusterProtocol: Protocol + 'static {
     fn narrate(_tracker: &Self::Tracker, _sim: &Sim<Self>) -> Option<String> {
         None
     }
+    /// The node a note is about, if it is about another node (a failure
+    /// detector's "S3 suspects S5"): the space-time diagram's tooltip names
+    /// it (the mark stays on the noting node's lane).
+    fn note_about(note: &Self::Note) -> Option<u32> {
+        let _ = note;
+        None
+    }
     /// Whether a note opens or closes a span on its node's lane in the
     /// space-time diagram (a bar from one note to the other).
     fn span(note: &Self::Note) -> Option<SpanEdge> {
@@ -370,7 +377,7 @@ impl Recorder {
                 }
                 TraceEvent::Note { at, node, note } => {
                     let k = self.name(note.kind());
-                    self.push(rec(*at, *at, *node, *node, k, What::Note));
+                    self.push(rec(*at, *at, *node, P::note_about(note).unwrap_or(*node), k, What::Note));
                     match P::span(note) {
                         Some(SpanEdge::Open { slot, label, number }) => {
                             self.close_span(*node, slot, *at);

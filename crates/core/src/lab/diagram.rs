@@ -137,7 +137,8 @@ pub struct Record {
     pub t1: Time,
     /// Sender, or the node a mark is on.
     pub from: u32,
-    /// Receiver (a mark: the same as `from`, but see [`FaultKind`]).
+    /// Receiver (a timer: the same as `from`; a note: the node it is about,
+    /// else `from`; a fault: see [`FaultKind`]).
     pub to: u32,
     /// A message's kind (index into the schema's kinds), a timer's or
     /// note's name (index into [`Chunk::names`]), or a [`FaultKind`].

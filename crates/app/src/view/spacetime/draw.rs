@@ -243,7 +243,9 @@ fn on_screen(store: &DiagramStore, g: &Geometry, filters: &Filters) -> (Vec<usiz
     let range = store.visible(g.left, right);
     let shown = |r: &Record| {
         !filters.lanes.contains(&r.from)
-            && !filters.lanes.contains(&r.to)
+            // A note's mark is on its own lane alone (`to` names whom it
+            // is about).
+            && (r.what == What::Note || !filters.lanes.contains(&r.to))
             && r.t0 <= right
             && r.t1 >= g.left
             && match r.what {

@@ -200,7 +200,8 @@ pub(super) fn describe(r: &Record, schema: &Schema, names: &[String]) -> String 
     if matches!(r.what, What::Note | What::Timer) {
         let name = names.get(r.kind as usize).map_or("?", String::as_str);
         let what = if r.what == What::Timer { "timer " } else { "" };
-        return format!("S{} {what}{name} at {}", r.from + 1, format_duration(r.t0));
+        let about = if r.what == What::Note && r.to != r.from { format!(" S{}", r.to + 1) } else { String::new() };
+        return format!("S{} {what}{name}{about} at {}", r.from + 1, format_duration(r.t0));
     }
     let kind = schema.kinds.get(r.kind as usize).map_or("message", |k| k.name.as_str());
     let end = match r.what {
