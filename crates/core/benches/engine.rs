@@ -36,7 +36,7 @@ fn paxos_steady_load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, raft_steady_load, paxos_steady_load, frame_at_1x);
+criterion_group!(benches, raft_steady_load, paxos_steady_load, frame_at_1x, lab_frames);
 criterion_main!(benches);
 
 /// The worker's work for one frame at 1x on a busy cluster: 16 ms of
@@ -68,5 +68,45 @@ fn frame_at_1x(c: &mut Criterion) {
             lab.frame(false)
         })
     });
+    g.finish();
+}
+
+/// The worker's work for one frame at 1x in the labs that draw a view of
+/// their own (`ClusterProtocol::lab_view`, built for every frame): 16 ms of
+/// virtual time then the frame (`_frame`), and a full frame of the same
+/// state alone (`_full_frame`: every node, the lab's view, the metrics),
+/// after the run reached the end of the lab's `bench.scn`. Failure
+/// detection twice: at 64 members its view is the whole matrix (4 KB), at
+/// 500 (`bench.scn`) only each member's counts.
+fn lab_frames(c: &mut Criterion) {
+    const LOCKS: &str = include_str!("../../../tests/scenarios/locks/bench.scn");
+    const QUORUM: &str = include_str!("../../../tests/scenarios/quorum/bench.scn");
+    const FAULTS: &str = include_str!("../../../tests/scenarios/faults/bench.scn");
+    let faults64 = FAULTS.replace("nodes 500", "nodes 64");
+    let labs = [
+        ("locks50", LOCKS.to_string()),
+        ("quorum5", QUORUM.to_string()),
+        ("faults64", faults64),
+        ("faults500", FAULTS.to_string()),
+    ];
+    let mut g = c.benchmark_group("frame");
+    g.sample_size(20);
+    for (name, text) in labs {
+        let scn = Scenario::parse(&text).expect("a lab's bench.scn is valid");
+        let start = Lab::replay(&scn).expect("a lab's bench.scn runs");
+        g.bench_function(format!("{name}_frame"), |b| {
+            let mut lab = start.clone();
+            let mut t = lab.now();
+            b.iter(|| {
+                t += 16_000;
+                lab.run_until(t);
+                lab.frame(false)
+            })
+        });
+        g.bench_function(format!("{name}_full_frame"), |b| {
+            let mut lab = start.clone();
+            b.iter(|| lab.frame(true))
+        });
+    }
     g.finish();
 }
