@@ -155,7 +155,7 @@ fn summary(v: &QuorumView, key: Option<&KeyView>) -> String {
             .collect();
         out.push_str(&format!(" Key k{}: {}.", k.key, reps.join(", ")));
     }
-    out.push_str(&format!(" {} commands in flight, {} hints waiting.", v.ops_total, v.hints_total));
+    out.push_str(&format!(" {} in flight, {} waiting.", plural(v.ops_total, "command"), plural(v.hints_total, "hint")));
     out
 }
 
