@@ -214,3 +214,27 @@ fn swarm_shard_0() {
 fn swarm_shard_1() {
     run_shard(1);
 }
+
+// The deliberate bug of tests/scenarios/faults/bug-stale.scn (members
+// accept a suspicion at an incarnation older than one they know: SWIM's
+// rule, Das et al. 2002, §4.2, is that a suspicion of an older incarnation
+// is overridden by the alive message of a newer one). S3 pauses, is
+// suspected, resumes and refutes with incarnation 1; a member with the bug
+// takes back an old suspicion of incarnation 0 from the gossip. Incarnation
+// Order must stop the run there, under its own name and saying which
+// incarnations; the same world without the bug breaks nothing.
+#[test]
+fn incarnation_order_stops_a_refuted_suspicion_coming_back() {
+    let _ = registry::register_engine(&ENGINE);
+    let text = include_str!("../../../tests/scenarios/faults/bug-stale.scn");
+    let mut lab = Lab::new(&Scenario::parse(text).expect("parses")).expect("builds");
+    lab.run_until(8 * SEC);
+    let v = lab.violation().expect("the bug trips a checker");
+    assert_eq!(v.invariant, "Incarnation Order");
+    assert!(v.message.contains("S3 at incarnation 0, though it already knew S3 at incarnation 1"), "{}", v.message);
+    assert!(v.at > 3 * SEC, "after S3 refuted the suspicion (it resumed at 3 s): {}", v.at);
+    let fixed = text.replace("bug_stale on", "bug_stale off").replace("expect violation \"Incarnation Order\"", "");
+    let mut lab = Lab::new(&Scenario::parse(&fixed).expect("parses")).expect("builds");
+    lab.run_until(8 * SEC);
+    assert!(lab.violation().is_none(), "{:?}", lab.violation_text());
+}
