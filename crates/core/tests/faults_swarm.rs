@@ -238,3 +238,23 @@ fn incarnation_order_stops_a_refuted_suspicion_coming_back() {
     lab.run_until(8 * SEC);
     assert!(lab.violation().is_none(), "{:?}", lab.violation_text());
 }
+
+// A member that crashes forgets its view; when it restarts it knows every
+// other member at incarnation 0 again, so a suspicion at 0 is news to it,
+// not a refuted suspicion coming back. Incarnation Order must forget what
+// a crashed member knew. The world of swarm seed 2393 (four SWIM members,
+// lossy): S1 knew S4 at incarnation 1, crashes at 1.963 s, restarts at
+// 2.166 s and suspects the paused S4 at incarnation 0 at 2.55 s, rightly.
+// A checker that remembered across the crash stops this run there.
+#[test]
+fn incarnation_order_forgets_what_a_crashed_member_knew() {
+    let _ = registry::register_engine(&ENGINE);
+    let text = "lab faults\nseed 2393\nnodes 4\nlatency_min 7ms\nlatency_max 26ms\njitter 6ms\nloss 5%\nduplicate 2%\n\
+        suspicion 38ms\ndetector swim\nprobe 145ms\nping_timeout 58ms\nindirect 0\npiggyback 8\n\
+        at 304ms restart S2\nat 986ms pause S4\nat 1327ms pause S2\nat 1963ms crash S1\nat 2166ms restart S1\n\
+        at 2344ms crash S3\nat 4000ms heal\nat 4000ms set loss 0%\nat 4000ms set duplicate 0%\n\
+        at 4000ms resume S2\nat 4000ms resume S4\nuntil 12000ms\n";
+    let mut lab = Lab::new(&Scenario::parse(text).expect("parses")).expect("builds");
+    lab.run_until(12 * SEC);
+    assert!(lab.violation().is_none(), "{:?}", lab.violation_text());
+}
