@@ -325,7 +325,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
 }
 
 /// The spans still open, said for the diagram's description: "; still
-/// held: S3 token 1 since 36.659ms" (nothing when none is).
+/// held: S3 token 1 since 36659us" (nothing when none is).
 fn open_said(store: &DiagramStore) -> String {
     let said: Vec<String> = store
         .open
