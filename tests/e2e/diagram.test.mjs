@@ -252,6 +252,77 @@ test("the locks lab draws each client's hold as a bar on its lane, labelled with
   await page.close();
 });
 
+// Goes to virtual time `t` (microseconds) with the time slider, as a user
+// dragging it does, and shows the whole run.
+async function seek(page, t) {
+  await page.getByRole('slider', { name: 'Time travel' }).evaluate((el, v) => {
+    el.max = String(Math.max(Number(el.max), v));
+    el.value = String(v);
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, t);
+  await page.waitForFunction((v) => Number(document.querySelector('[data-time]')?.dataset.time) === v, t, { timeout: 30_000 });
+  await page.getByRole('button', { name: 'Whole run' }).click();
+}
+
+async function openSpans(page, n) {
+  await page.waitForFunction((v) => document.querySelector('canvas.diagram')?.dataset.openSpans === String(v), n, { timeout: 20_000 })
+    .catch(async () => assert.fail(`open spans drawn: ${await attr(page, 'canvas.diagram', 'data-open-spans')}, expected ${n}`));
+}
+
+// Kleppmann, "How to do distributed locking" (2016), Figure 1: the paused
+// client's hold is drawn while it happens, not once it is over. In the
+// paused-client preset (tests/scenarios/locks/default.scn; the times are
+// pinned in crates/core/tests/diagram.rs) S3 holds token 1 from 36.659 ms
+// and is paused from 100 ms; S4 holds token 2 from 563.752 ms to 826.927
+// ms; S3's write is refused at 1.53 s and it aborts. At 1 s S3's bar runs
+// from its grant to now, ending in an arrowhead, "token 1, still held";
+// at 2 s it is one plain bar; back at 1 s (time travel) the diagram is the
+// one drawn the first time; playing, at some moment both bars are open.
+test("a hold still open is a bar to now, said to be still held, the same after time travel", async () => {
+  const file = readFileSync(join(ROOT, 'tests/scenarios/locks/default.scn'), 'utf8').replace('until 3s', 'until 1s');
+  const link = cli(['link'], file).trim();
+  const { page, errors } = await open(`?view=both#${link}`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_000_000, null, { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Whole run' }).click();
+  await openSpans(page, 1);
+  assert.match(await attr(page, 'canvas.diagram', 'aria-label'), /still held: S3 token 1 since 36659us/);
+  const first = (await download(page, 'Diagram as SVG')).bytes.toString();
+  assert.match(first, />token 1, still held</, "S3's hold, still going on");
+  assert.match(first, />token 2</, "S4's hold, over");
+  // Now is the line from the axis down (its path starts at y 22); the open
+  // bar's arrowhead (tip 6 px right, base at now) sits on it, and the bar
+  // ends there.
+  const nowX = Number(first.match(/<path d="M([\d.]+) 22\.0L\1 [\d.]+" fill="none"/)?.[1]);
+  assert.ok(nowX > 0, 'the line of now is drawn');
+  const head = first.match(/<path d="M([\d.]+) [\d.]+L([\d.]+) [\d.]+L\2 [\d.]+" fill="#2e9d5b"/);
+  assert.ok(head, 'an arrowhead at the open end');
+  assert.ok(Math.abs(Number(head[2]) - nowX) <= 0.2 && Math.abs(Number(head[1]) - nowX - 6) <= 0.2, `at now (${nowX}): ${head[0]}`);
+  const bars = [...first.matchAll(/<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)" [^>]*fill="#2e9d5b"/g)];
+  assert.equal(bars.length, 2, 'two bars: S3 open, S4 closed');
+  assert.ok(bars.some((b) => Math.abs(Number(b[1]) + Number(b[2]) - nowX) <= 0.2), 'one reaches now');
+
+  await seek(page, 2_000_000);
+  await openSpans(page, 0);
+  const later = (await download(page, 'Diagram as SVG')).bytes.toString();
+  assert.doesNotMatch(later, /still held/, 'no hold is open at 2 s');
+  assert.equal((later.match(/>token 1</g) ?? []).length, 1, "S3's first hold, once, closed at its abort");
+  assert.equal((later.match(/<rect [^>]*fill="#2e9d5b"/g) ?? []).length, 3, 'three bars: tokens 1, 2 and 3, none twice');
+
+  await seek(page, 1_000_000);
+  await openSpans(page, 1);
+  assert.equal((await download(page, 'Diagram as SVG')).bytes.toString(), first, 'back at 1 s, the diagram drawn the first time');
+
+  // Playing from 400 ms: while both believe they hold the lock, both bars
+  // are open.
+  await seek(page, 400_000);
+  await openSpans(page, 1);
+  await page.getByRole('button', { name: 'Play', exact: true }).click();
+  await openSpans(page, 2);
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a scenario saved as .scn and opened again gives the same run; a malformed file is refused and the run kept', async () => {
   const link = cli(['link'], KNOWN).trim();
   const { page } = await open(`#${link}`);

@@ -40,6 +40,10 @@ pub struct DiagramStore {
     /// An event the user asked "why?" about: its node and time. Its causal
     /// past is shown instead of the violation's.
     pub focus: Option<(u32, Time)>,
+    /// The spans open at the run's time ([`What::Open`]), as the last chunk
+    /// said: drawn from their start to now, they become records when they
+    /// close.
+    pub open: Vec<Record>,
 }
 
 impl DiagramStore {
@@ -67,6 +71,7 @@ impl DiagramStore {
             }
         }
         self.dropped += chunk.skipped;
+        self.open.clone_from(&chunk.open);
         let new = chunk.unpack();
         // After a fresh start, records numbered before the first one sent
         // were made while the diagram was hidden and are gone.
@@ -117,6 +122,12 @@ impl DiagramStore {
         let limit = to.saturating_add(self.longest);
         let b = self.records.partition_point(|r| r.t1 <= limit);
         a..b.max(a)
+    }
+
+    /// Record `i` as drawn: one of [`DiagramStore::records`], or past
+    /// them, one of the spans open (`records.len() + j` is open span `j`).
+    pub fn get(&self, i: usize) -> Option<&Record> {
+        self.records.get(i).or_else(|| self.open.get(i.checked_sub(self.records.len())?))
     }
 
     /// The time of the first record kept.

@@ -65,6 +65,8 @@ struct Held {
     violation: Option<(u32, Time)>,
     /// The page must drop its records from this number on.
     restart: Option<u64>,
+    /// The spans open as last sent (they go on to the page's now).
+    open_sent: Vec<Record>,
 }
 
 impl Held {
@@ -79,8 +81,10 @@ impl Held {
         }
         self.skipped += std::mem::take(&mut chunk.skipped);
         self.violation = chunk.violation.take().or(self.violation);
-        // What to drop is the worker's to say (`cut`), when it sends.
+        // What to drop is the worker's to say (`cut`), when it sends, and
+        // what is open the lab's, then.
         chunk.restart = None;
+        chunk.open = Vec::new();
         if chunk.is_empty() {
             return;
         }
@@ -115,12 +119,20 @@ impl Held {
         self.restart = Some(self.restart.map_or(next, |r| r.min(next)));
     }
 
-    /// Everything held, for the page.
-    fn send(&mut self) -> Option<Chunk> {
+    /// Everything held, for the page, with the spans `open` now (the
+    /// lab's, at the time shown: live, replayed or restored alike). A
+    /// change in what is open is sent even with no new record.
+    fn send(&mut self, open: Vec<Record>) -> Option<Chunk> {
+        // An open span's end is now, which the page knows: only which
+        // spans are open is news.
+        let same = |a: &Record, b: &Record| (a.from, a.t0, a.kind, a.id) == (b.from, b.t0, b.kind, b.id);
+        let open_changed =
+            open.len() != self.open_sent.len() || open.iter().zip(&self.open_sent).any(|(a, b)| !same(a, b));
         if self.chunks.is_empty()
             && self.restart.is_none()
             && self.names_sent == self.names.len()
             && self.violation.is_none()
+            && !open_changed
         {
             return None;
         }
@@ -137,6 +149,8 @@ impl Held {
         chunk.skipped = std::mem::take(&mut self.skipped);
         chunk.violation = self.violation;
         chunk.restart = self.restart.take();
+        self.open_sent.clone_from(&open);
+        chunk.open = open;
         Some(chunk)
     }
 }
@@ -431,7 +445,7 @@ impl SimWorker {
                 self.held.absorb(chunk);
             }
             if self.diagram_shown {
-                frame.diagram = self.held.send();
+                frame.diagram = self.held.send(self.lab.open_spans());
             }
             (frame, status)
         });

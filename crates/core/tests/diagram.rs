@@ -214,3 +214,79 @@ fn why_lights_up_the_hand_computed_past_of_an_election() {
     lab.run_until(200_000);
     assert_eq!(records(&mut lab).len(), 1);
 }
+
+mod locks_common;
+
+/// The Locks lab's preset of a paused client (tests/scenarios/locks/default.scn).
+fn paused_client() -> Scenario {
+    locks_common::locks();
+    let text = include_str!("../../../tests/scenarios/locks/default.scn");
+    scenario(text)
+}
+
+/// (lane, start, end, number) of each span record.
+fn spans(records: &[Record], what: What) -> Vec<(u32, u64, u64, u64)> {
+    records.iter().filter(|r| r.what == what).map(|r| (r.from, r.t0, r.t1, r.id)).collect()
+}
+
+// Kleppmann, "How to do distributed locking" (2016), Figure 1: the client
+// holds the lock, pauses, and its lease runs out while it sleeps: the bar
+// is drawn while the hold happens, not only once it ended. In the Locks
+// lab's paused-client preset S3 (lane 2) is granted key 0's lock with
+// token 1 at 36.659 ms and pauses at 100 ms; S4 (lane 3) holds token 2
+// from 563.752 ms to its commit at 826.927 ms; S3 wakes at 1.5 s, its
+// write is refused and it aborts at 1.529973 s (times as the run makes
+// them, pinned here). At 700 ms both believe they hold the lock: two open
+// spans, each from its grant to now, with its token. At 1 s S3's is still
+// open and S4's is one closed record. At the end S3's first hold is one
+// closed record from its grant to its abort, once, and nothing is open.
+// A replay and a snapshot brought to 1 s show the same open span.
+#[test]
+fn a_hold_is_an_open_span_until_it_ends_then_one_closed_span() {
+    let scn = paused_client();
+    let mut lab = Lab::new(&scn).unwrap();
+    lab.record_diagram(true);
+    let (mut all, mut names) = (Vec::new(), Vec::new());
+    // Keeps a chunk's records and names; returns the spans open with it.
+    fn take(lab: &mut Lab, (all, names): (&mut Vec<Record>, &mut Vec<String>)) -> Vec<Record> {
+        let chunk = lab.take_diagram().expect("records");
+        names.extend(chunk.names.iter().cloned());
+        all.extend(chunk.unpack());
+        chunk.open
+    }
+    lab.run_until(700 * MS);
+    take(&mut lab, (&mut all, &mut names));
+    let open = lab.open_spans();
+    assert_eq!(
+        spans(&open, What::Open),
+        vec![(2, 36_659, 700 * MS, 1), (3, 563_752, 700 * MS, 2)],
+        "S3 and S4 both hold the lock, as each believes, up to now"
+    );
+    assert!(open.iter().all(|r| r.what == What::Open && r.from == r.to), "open spans on their own lanes");
+    assert_eq!(spans(&all, What::Span), vec![], "no hold has ended yet");
+    let half = lab.snapshot().0;
+
+    lab.run_until(SEC);
+    let open = take(&mut lab, (&mut all, &mut names));
+    assert_eq!(spans(&lab.open_spans(), What::Open), vec![(2, 36_659, SEC, 1)], "S3, paused, still holds token 1");
+    assert_eq!(spans(&all, What::Span), vec![(3, 563_752, 826_927, 2)], "S4's hold ended at its commit");
+    assert_eq!(open, lab.open_spans(), "a chunk carries the spans open when it is taken");
+    let label = lab.open_spans()[0].kind as usize;
+    assert_eq!(names.get(label).map(String::as_str), Some("token"), "labelled with its token");
+
+    // The same moment reached by a replay, and from a snapshot.
+    let mut replay = Lab::new(&scn).unwrap();
+    replay.record_diagram(true);
+    replay.run_until(SEC);
+    assert_eq!(replay.open_spans(), lab.open_spans(), "a replay shows the same open span");
+    let mut from_snapshot = half;
+    from_snapshot.run_until(SEC);
+    assert_eq!(from_snapshot.open_spans(), lab.open_spans(), "so does a snapshot run on");
+
+    lab.run_until(3 * SEC);
+    assert_eq!(take(&mut lab, (&mut all, &mut names)), vec![], "every hold has ended");
+    assert_eq!(lab.open_spans(), vec![]);
+    let s3: Vec<_> = spans(&all, What::Span).into_iter().filter(|s| s.0 == 2).collect();
+    assert_eq!(s3, vec![(2, 36_659, 1_529_973, 1), (2, 1_575_746, 1_827_108, 3)], "token 1's hold once, to its abort");
+    assert!(all.iter().all(|r| r.what != What::Open), "an open span is never one of the run's records");
+}

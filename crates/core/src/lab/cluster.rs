@@ -341,6 +341,23 @@ impl Recorder {
         self.buf.push_back(r);
     }
 
+    /// The spans open, as [`What::Open`] records ending at `now`, by node
+    /// and slot.
+    fn open_spans(&self, now: Time) -> Vec<Record> {
+        let open = |(&(node, _), &(t0, kind, id)): (&(u32, u32), &(Time, u16, u64))| Record {
+            seq: self.next,
+            t0,
+            t1: now.max(t0),
+            from: node,
+            to: node,
+            kind,
+            what: What::Open,
+            copy: false,
+            id,
+        };
+        self.open.iter().map(open).collect()
+    }
+
     /// Ends `node`'s span in `slot`, if one is open, at `at`.
     fn close_span(&mut self, node: u32, slot: u32, at: Time) {
         if let Some((t0, kind, id)) = self.open.remove(&(node, slot)) {
@@ -673,7 +690,12 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
         chunk.skipped = std::mem::take(&mut d.skipped);
         chunk.violation = d.violation;
         d.names_sent = d.names.len();
+        chunk.open = d.open_spans(self.sim.now());
         Some(chunk)
+    }
+
+    fn open_spans(&self) -> Vec<Record> {
+        self.diagram.as_ref().map_or_else(Vec::new, |d| d.open_spans(self.sim.now()))
     }
 
     fn forget_diagram(&mut self) -> u64 {

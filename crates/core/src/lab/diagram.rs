@@ -45,6 +45,12 @@ pub enum What {
     /// [`Chunk::names`] for its label, and `id` is a number shown with it
     /// (see [`SpanEdge`]).
     Span = 7,
+    /// A span still open: on lane `from` since `t0`, going on past `t1`
+    /// (when it was looked at), with `kind` and `id` as a [`What::Span`]'s.
+    /// Never one of the run's numbered records: the lab says which spans
+    /// are open now ([`super::Lab::open_spans`]), and a chunk carries them
+    /// as they were when it was sent ([`Chunk::open`]).
+    Open = 8,
 }
 
 impl What {
@@ -58,6 +64,7 @@ impl What {
             5 => What::Note,
             6 => What::Fault,
             7 => What::Span,
+            8 => What::Open,
             _ => return None,
         })
     }
@@ -66,13 +73,20 @@ impl What {
     pub fn is_message(self) -> bool {
         (self as u8) <= 3
     }
+
+    /// Whether the record is a span, ended or still open (a bar).
+    pub fn is_span(self) -> bool {
+        matches!(self, What::Span | What::Open)
+    }
 }
 
 /// How a lab marks a span on a node's lane: a note that opens one (in
 /// `slot`, with a label and a number), or closes the one open in `slot`.
 /// The span becomes a [`What::Span`] record when it closes (or its node
-/// crashes); a span opened again in the same slot closes the old one
-/// first.
+/// crashes, or the run stops at a violation); a span opened again in the
+/// same slot closes the old one first. Until it closes it is no record of
+/// the run, but the lab shows it as open ([`What::Open`]), so the diagram
+/// draws a hold while it is happening.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpanEdge {
     /// A span starts on the noting node's lane.
@@ -126,7 +140,7 @@ impl FaultKind {
 }
 
 /// One thing on the diagram.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// Its number in the run (records made by a replay from a snapshot
     /// get the numbers they had the first time).
@@ -166,6 +180,10 @@ pub struct Chunk {
     pub skipped: u64,
     /// The node and time of the event that broke an invariant, if one did.
     pub violation: Option<(u32, Time)>,
+    /// The spans open when the chunk was sent ([`What::Open`], each ending
+    /// then): all of them, in place of those the page holds (none: no span
+    /// is open). Few: a lab has a few per node.
+    pub open: Vec<Record>,
     bytes: Vec<u8>,
     count: u32,
 }
@@ -191,7 +209,7 @@ impl Chunk {
                 let d = r.id.wrapping_sub(id) as i64;
                 put(&mut bytes, ((d << 1) ^ (d >> 63)) as u64);
                 id = r.id;
-            } else if r.what == What::Span {
+            } else if r.what.is_span() {
                 // A span's number, as it is.
                 put(&mut bytes, r.id);
             }
@@ -225,7 +243,7 @@ impl Chunk {
                 let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
                 id = id.wrapping_add(d as u64);
                 number = id;
-            } else if what == What::Span {
+            } else if what.is_span() {
                 let Some(n) = get(b, &mut at) else { break };
                 number = n;
             }
@@ -253,7 +271,7 @@ impl Chunk {
 
     /// Whether it holds none and changes nothing.
     pub fn is_empty(&self) -> bool {
-        self.count == 0 && self.restart.is_none() && self.names.is_empty()
+        self.count == 0 && self.restart.is_none() && self.names.is_empty() && self.open.is_empty()
     }
 
     /// Packed size in bytes.

@@ -194,9 +194,15 @@ pub trait Model {
     fn record_diagram(&mut self, on: bool) {
         let _ = on;
     }
-    /// The diagram records made since the last call, if any.
+    /// The diagram records made since the last call, if any, with the
+    /// spans open now.
     fn take_diagram(&mut self) -> Option<diagram::Chunk> {
         None
+    }
+    /// The spans open now, while the diagram is recorded: each a
+    /// [`diagram::What::Open`] record from its start to now.
+    fn open_spans(&self) -> Vec<diagram::Record> {
+        Vec::new()
     }
     /// Drops the records not yet taken and starts the next chunk's names
     /// from the beginning; returns the number the next record will have.
@@ -325,6 +331,16 @@ impl Lab {
     /// The diagram records made since the last call.
     pub fn take_diagram(&mut self) -> Option<diagram::Chunk> {
         self.model.take_diagram()
+    }
+
+    /// The spans open now on the diagram (a lock held, a lease believed
+    /// in), each a [`diagram::What::Open`] record from its start to now,
+    /// numbered as the next record will be but not one of the run's: the
+    /// span becomes a [`diagram::What::Span`] record when it closes. Like
+    /// every part of the lab's state, they are the same at a time reached
+    /// live, by a replay, or from a snapshot.
+    pub fn open_spans(&self) -> Vec<diagram::Record> {
+        self.model.open_spans()
     }
 
     /// A copy to keep for time travel: without the diagram records not yet

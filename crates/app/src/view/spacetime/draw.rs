@@ -49,6 +49,7 @@ pub fn draw(
     draw_axis(p, &g, theme, &heal_marks);
     let (arrows, marks) = on_screen(store, &g, filters);
     out.in_view = arrows.len();
+    out.open = store.open.iter().filter(|r| g.shows_open(r)).count();
     let stride = arrows.len().div_ceil(MAX_ARROWS).max(1);
     let mark_stride = marks.len().div_ceil(MAX_MARKS).max(1);
     draw_marks(p, (store, schema), &g, &marks, mark_stride, theme, &mut out);
@@ -282,8 +283,8 @@ fn draw_marks(
     theme: Theme,
     out: &mut Drawn,
 ) {
+    draw_spans(p, store, g, marks, stride, out);
     if !marks.is_empty() {
-        draw_spans(p, store, g, marks, stride, out);
         p.stroke_style(theme.muted);
         p.line_width(1.0);
         p.begin_path();
@@ -328,33 +329,63 @@ fn draw_marks(
 const SPAN: &str = "#2e9d5b";
 
 /// Spans: a bar just under the lane from start to end, its label and
-/// number under the bar's start.
+/// number under the bar's start. A span still open runs to now, where an
+/// arrowhead says it goes on, and its label says it is still held.
 fn draw_spans(p: &mut impl Pen, store: &DiagramStore, g: &Geometry, marks: &[usize], stride: usize, out: &mut Drawn) {
-    let right = g.left + g.span;
     let spans: Vec<usize> =
         marks.iter().step_by(stride).copied().filter(|&i| store.records[i].what == What::Span).collect();
-    if spans.is_empty() {
+    if spans.is_empty() && out.open == 0 {
         return;
     }
-    let thick = (g.lane_h * 0.1).clamp(2.0, 4.0);
     p.fill_style(SPAN);
     p.alpha(0.85);
     p.font("10px sans-serif");
     p.text_align("left");
     p.text_baseline("top");
     for i in spans {
-        let r = &store.records[i];
-        let Some(lane) = g.y(r.from) else { continue };
-        let y = lane + g.lane_h * 0.22;
-        let (x0, x1) = (g.x(r.t0.max(g.left)), g.x(r.t1.min(right)));
-        p.fill_rect(x0, y, (x1 - x0).max(1.0), thick);
-        let name = store.names.get(r.kind as usize).map_or("", String::as_str);
-        p.fill_text(&format!("{name} {}", r.id), x0 + 2.0, y + thick + 1.0);
-        if out.hits.len() < MAX_ARROWS + MAX_MARKS {
-            out.hits.push((x0, y, x1, y, i));
+        span_bar(p, store, g, (&store.records[i], i), None, out);
+    }
+    for (j, r) in store.open.iter().enumerate() {
+        if g.shows_open(r) {
+            span_bar(p, store, g, (r, store.records.len() + j), Some(g.now), out);
         }
     }
     p.alpha(1.0);
+}
+
+/// One span's bar and label (`open`: still open, the bar going on to this
+/// time); `i` is its index for pointing at it ([`DiagramStore::get`]).
+fn span_bar(
+    p: &mut impl Pen,
+    store: &DiagramStore,
+    g: &Geometry,
+    (r, i): (&Record, usize),
+    open: Option<Time>,
+    out: &mut Drawn,
+) {
+    let right = g.left + g.span;
+    let Some(lane) = g.y(r.from) else { return };
+    let thick = (g.lane_h * 0.1).clamp(2.0, 4.0);
+    let y = lane + g.lane_h * 0.22;
+    let end = open.map_or(r.t1, |now| now.max(r.t0));
+    let (x0, x1) = (g.x(r.t0.max(g.left)), g.x(end.min(right)));
+    p.fill_rect(x0, y, (x1 - x0).max(1.0), thick);
+    let name = store.names.get(r.kind as usize).map_or("", String::as_str);
+    if open.is_some() {
+        // An arrowhead at its open end: the hold goes on.
+        let mid = y + thick / 2.0;
+        p.begin_path();
+        p.move_to(x1 + 6.0, mid);
+        p.line_to(x1, mid - thick - 2.0);
+        p.line_to(x1, mid + thick + 2.0);
+        p.fill();
+        p.fill_text(&format!("{name} {}, still held", r.id), x0 + 2.0, y + thick + 1.0);
+    } else {
+        p.fill_text(&format!("{name} {}", r.id), x0 + 2.0, y + thick + 1.0);
+    }
+    if out.hits.len() < MAX_ARROWS + MAX_MARKS {
+        out.hits.push((x0, y, x1, y, i));
+    }
 }
 
 /// Arrows, one path per kind (and per faded or bright, when a causal past
@@ -674,6 +705,60 @@ mod tests {
         let line = doc.lines().find(|l| l.starts_with(&bar)).expect("a bar starting at the span's start");
         assert!(line.contains(&format!("width=\"{:.1}\"", x1 - x0)), "ending at its end: {line}");
         assert!(line.contains(SPAN), "{line}");
+    }
+
+    // Kleppmann, "How to do distributed locking" (2016), Figure 1, drawn
+    // live: a hold still open is a bar from its grant to now, with an
+    // arrowhead at now and "still held" by its token, on screen and in the
+    // exported picture. When it closes the next chunk carries it as a
+    // record and no longer as open: one plain bar, from start to end.
+    #[test]
+    fn an_open_span_runs_to_now_then_becomes_one_closed_bar() {
+        let open = Record {
+            seq: 5,
+            t0: 200 * MS,
+            t1: 600 * MS,
+            from: 2,
+            to: 2,
+            kind: 0,
+            what: What::Open,
+            copy: false,
+            id: 1,
+        };
+        let mut chunk = Chunk::pack(&[]);
+        chunk.names = vec!["token".to_string()];
+        chunk.open = vec![open];
+        let mut s = DiagramStore::default();
+        s.apply(&chunk, 4);
+        // The page is at 800 ms: later than the chunk, the bar goes on.
+        let win = Window { span: SEC, right: Some(SEC) };
+        let g = Geometry::new(&s, &win, 800 * MS, &Filters::default(), W);
+        let mut p = SvgPen::new(W, 600.0);
+        let out = draw(&mut p, &s, &raft_schema(), &win, 800 * MS, &Filters::default(), pen::DARK, W);
+        let doc = p.finish();
+        assert_eq!(out.open, 1, "one open span drawn");
+        assert!(doc.contains(">token 1, still held<"), "said to be still held, with its token");
+        let (x0, x1) = (g.x(200 * MS), g.x(800 * MS));
+        let bar = format!("<rect x=\"{x0:.1}\" y=");
+        let line = doc.lines().find(|l| l.starts_with(&bar)).expect("a bar from the span's start");
+        assert!(line.contains(&format!("width=\"{:.1}\"", x1 - x0)) && line.contains(SPAN), "to now: {line}");
+        let head = format!("<path d=\"M{:.1} ", x1 + 6.0);
+        assert!(doc.lines().any(|l| l.starts_with(&head) && l.contains(SPAN)), "an arrowhead at now");
+        assert!(out.hits.iter().any(|h| h.4 == s.records.len()), "pointing at it finds it");
+        assert_eq!(s.get(out.hits[0].4).map(|r| r.what), Some(What::Open));
+
+        // It closes at 700 ms: a record, and nothing open.
+        let closed = Record { t1: 700 * MS, what: What::Span, ..open };
+        s.apply(&Chunk::pack(&[closed]), 4);
+        let mut p = SvgPen::new(W, 600.0);
+        let out = draw(&mut p, &s, &raft_schema(), &win, 800 * MS, &Filters::default(), pen::DARK, W);
+        let doc = p.finish();
+        assert_eq!(out.open, 0);
+        assert!(!doc.contains("still held"), "no longer said open");
+        assert_eq!(doc.matches(">token 1<").count(), 1, "one bar, labelled once");
+        assert_eq!(doc.lines().filter(|l| l.starts_with("<rect") && l.contains(SPAN)).count(), 1, "no duplicate bar");
+        let width = format!("width=\"{:.1}\"", g.x(700 * MS) - x0);
+        assert!(doc.lines().any(|l| l.starts_with(&bar) && l.contains(&width)), "from its start to its end");
     }
 
     // Below the cap every arrow in view is drawn, each once, and nothing is

@@ -148,7 +148,7 @@ fn on_move(h: Pointing) -> Callback<MouseEvent> {
         let store = &h.store;
         let text = h
             .nearest(x, y)
-            .and_then(|i| store.0.borrow().records.get(i).map(|r| describe(r, &h.schema, &store.0.borrow().names)));
+            .and_then(|i| store.0.borrow().get(i).map(|r| describe(r, &h.schema, &store.0.borrow().names)));
         let next = text.map(|t| (x, y, t));
         if *h.hover != next {
             h.hover.set(next);
@@ -169,7 +169,7 @@ fn on_up(h: Pointing) -> Callback<MouseEvent> {
             return;
         }
         let store = h.store.0.borrow();
-        let chosen = h.nearest(x, y).and_then(|i| store.records.get(i).copied());
+        let chosen = h.nearest(x, y).and_then(|i| store.get(i).copied());
         if let Some(r) = chosen {
             if r.what.is_message() {
                 h.bridge.send(ToWorker::MessageText { id: r.id, sent: r.t0 });
@@ -178,7 +178,9 @@ fn on_up(h: Pointing) -> Callback<MouseEvent> {
         }
         let g = Geometry::new(&store, &h.win, h.now, &h.filters, shown_width());
         if x >= GUTTER {
-            h.bridge.send(ToWorker::Seek(chosen.map_or(g.t(x), |r| r.t1)));
+            // A span still open ends now: the run stays where it is.
+            let end = |r: Record| if r.what == What::Open { h.now } else { r.t1 };
+            h.bridge.send(ToWorker::Seek(chosen.map_or(g.t(x), end)));
         }
     })
 }
@@ -196,6 +198,10 @@ pub(super) fn describe(r: &Record, schema: &Schema, names: &[String]) -> String 
     if r.what == What::Span {
         let name = names.get(r.kind as usize).map_or("?", String::as_str);
         return format!("S{} {name} {}: {} to {}", r.from + 1, r.id, format_duration(r.t0), format_duration(r.t1));
+    }
+    if r.what == What::Open {
+        let name = names.get(r.kind as usize).map_or("?", String::as_str);
+        return format!("S{} {name} {}: since {}, still held", r.from + 1, r.id, format_duration(r.t0));
     }
     if matches!(r.what, What::Note | What::Timer) {
         let name = names.get(r.kind as usize).map_or("?", String::as_str);

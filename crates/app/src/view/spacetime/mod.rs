@@ -127,6 +127,8 @@ pub struct Drawn {
     pub arrows: usize,
     /// Lanes drawn.
     pub lanes: usize,
+    /// Spans still open drawn (bars going on to now).
+    pub open: usize,
     /// Arrows drawn, with their ends, for pointing at them.
     pub hits: Vec<(f64, f64, f64, f64, usize)>,
     /// The middle of one drawn arrow (the middle one drawn), as "x,y":
@@ -138,6 +140,8 @@ pub struct Drawn {
 struct Geometry {
     left: Time,
     span: Time,
+    /// The run's time (where open spans end).
+    now: Time,
     lanes: Vec<u32>,
     lane_h: f64,
     w: f64,
@@ -148,7 +152,7 @@ impl Geometry {
         let (left, right) = win.edges(now);
         let lanes: Vec<u32> = (0..store.lanes).filter(|l| !filters.lanes.contains(l)).collect();
         let lane_h = (420.0 / lanes.len().max(1) as f64).clamp(8.0, 34.0);
-        Geometry { left, span: (right - left).max(1), lanes, lane_h, w: w.max(200.0) }
+        Geometry { left, span: (right - left).max(1), now, lanes, lane_h, w: w.max(200.0) }
     }
     fn height(&self) -> f64 {
         AXIS + self.lane_h * self.lanes.len().max(1) as f64 + FOOT
@@ -159,6 +163,11 @@ impl Geometry {
     fn t(&self, x: f64) -> Time {
         let f = ((x - GUTTER) / (self.w - GUTTER - 10.0)).clamp(0.0, 1.0);
         self.left + (f * self.span as f64) as Time
+    }
+    /// Whether a span still open (from its start to now) shows: its lane
+    /// is not hidden and it overlaps the window.
+    fn shows_open(&self, r: &Record) -> bool {
+        self.lanes.contains(&r.from) && r.t0 <= self.left + self.span && self.now >= self.left
     }
     fn y(&self, lane: u32) -> Option<f64> {
         let i = self.lanes.iter().position(|&l| l == lane)?;
@@ -283,13 +292,14 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
         now,
     });
     let bar = toolbar(&win, &filters, &schema, &state.diagram, now);
-    let (kept, in_past) = {
+    let (kept, in_past, open) = {
         let d = state.diagram.0.borrow();
-        (d.records.len(), d.past.as_ref().map_or(0, |(_, inside)| inside.iter().filter(|i| **i).count()))
+        let past = d.past.as_ref().map_or(0, |(_, inside)| inside.iter().filter(|i| **i).count());
+        (d.records.len(), past, open_said(&d))
     };
     let (left, right) = win.edges(now);
     let label = format!(
-        "Space-time diagram: {} lanes, {} message arrows drawn of {} in view, from {} to {}",
+        "Space-time diagram: {} lanes, {} message arrows drawn of {} in view, from {} to {}{open}",
         drawn.lanes,
         drawn.arrows,
         drawn.in_view,
@@ -302,7 +312,7 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             { bar }
             <div class="diagram-wrap">
                 <canvas ref={canvas} class="diagram" role="img" aria-label={label}
-                    data-arrows={drawn.arrows.to_string()} data-in-view={drawn.in_view.to_string()} data-lanes={drawn.lanes.to_string()}
+                    data-arrows={drawn.arrows.to_string()} data-in-view={drawn.in_view.to_string()} data-lanes={drawn.lanes.to_string()} data-open-spans={drawn.open.to_string()}
                     data-left={left.to_string()} data-right={right.to_string()} data-records={kept.to_string()} data-past={in_past.to_string()} data-sample={drawn.sample.clone()}
                     {onmousedown} {onmousemove} {onmouseup} {onmouseleave}></canvas>
                 if let Some((x, y, t)) = (*hover).clone() {
@@ -311,6 +321,24 @@ pub fn SpaceTime(props: &SpaceTimeProps) -> Html {
             </div>
             { detail.unwrap_or_default() }
         </div>
+    }
+}
+
+/// The spans still open, said for the diagram's description: "; still
+/// held: S3 token 1 since 36659us" (nothing when none is).
+fn open_said(store: &DiagramStore) -> String {
+    let said: Vec<String> = store
+        .open
+        .iter()
+        .map(|r| {
+            let name = store.names.get(r.kind as usize).map_or("", String::as_str);
+            format!("S{} {name} {} since {}", r.from + 1, r.id, format_duration(r.t0))
+        })
+        .collect();
+    if said.is_empty() {
+        String::new()
+    } else {
+        format!("; still held: {}", said.join(", "))
     }
 }
 
