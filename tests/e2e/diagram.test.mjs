@@ -275,19 +275,19 @@ async function openSpans(page, n) {
 // pinned in crates/core/tests/diagram.rs) S3 holds token 1 from 36.659 ms
 // and is paused from 100 ms; S4 holds token 2 from 563.752 ms to 826.927
 // ms; S3's write is refused at 1.53 s and it aborts. At 1 s S3's bar runs
-// from its grant to now, ending in an arrowhead, "token 1, still held";
+// from its grant to now, ending in an arrowhead, "token 1, still open";
 // at 2 s it is one plain bar; back at 1 s (time travel) the diagram is the
 // one drawn the first time; playing, at some moment both bars are open.
-test("a hold still open is a bar to now, said to be still held, the same after time travel", async () => {
+test("a hold still open is a bar to now, said to be still open, the same after time travel", async () => {
   const file = readFileSync(join(ROOT, 'tests/scenarios/locks/default.scn'), 'utf8').replace('until 3s', 'until 1s');
   const link = cli(['link'], file).trim();
   const { page, errors } = await open(`?view=both#${link}`);
   await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 1_000_000, null, { timeout: 60_000 });
   await page.getByRole('button', { name: 'Whole run' }).click();
   await openSpans(page, 1);
-  assert.match(await attr(page, 'canvas.diagram', 'aria-label'), /still held: S3 token 1 since 36659us/);
+  assert.match(await attr(page, 'canvas.diagram', 'aria-label'), /still open: S3 token 1 since 36659us/);
   const first = (await download(page, 'Diagram as SVG')).bytes.toString();
-  assert.match(first, />token 1, still held</, "S3's hold, still going on");
+  assert.match(first, />token 1, still open</, "S3's hold, still going on");
   assert.match(first, />token 2</, "S4's hold, over");
   // Now is the line from the axis down (its path starts at y 22); the open
   // bar's arrowhead (tip 6 px right, base at now) sits on it, and the bar
@@ -304,7 +304,7 @@ test("a hold still open is a bar to now, said to be still held, the same after t
   await seek(page, 2_000_000);
   await openSpans(page, 0);
   const later = (await download(page, 'Diagram as SVG')).bytes.toString();
-  assert.doesNotMatch(later, /still held/, 'no hold is open at 2 s');
+  assert.doesNotMatch(later, /still open/, 'no hold is open at 2 s');
   assert.equal((later.match(/>token 1</g) ?? []).length, 1, "S3's first hold, once, closed at its abort");
   assert.equal((later.match(/<rect [^>]*fill="#2e9d5b"/g) ?? []).length, 3, 'three bars: tokens 1, 2 and 3, none twice');
 

@@ -330,7 +330,7 @@ const SPAN: &str = "#2e9d5b";
 
 /// Spans: a bar just under the lane from start to end, its label and
 /// number under the bar's start. A span still open runs to now, where an
-/// arrowhead says it goes on, and its label says it is still held.
+/// arrowhead says it goes on, and its label says it is still open.
 fn draw_spans(p: &mut impl Pen, store: &DiagramStore, g: &Geometry, marks: &[usize], stride: usize, out: &mut Drawn) {
     let spans: Vec<usize> =
         marks.iter().step_by(stride).copied().filter(|&i| store.records[i].what == What::Span).collect();
@@ -379,7 +379,7 @@ fn span_bar(
         p.line_to(x1, mid - thick - 2.0);
         p.line_to(x1, mid + thick + 2.0);
         p.fill();
-        p.fill_text(&format!("{name} {}, still held", r.id), x0 + 2.0, y + thick + 1.0);
+        p.fill_text(&format!("{name} {}, still open", r.id), x0 + 2.0, y + thick + 1.0);
     } else {
         p.fill_text(&format!("{name} {}", r.id), x0 + 2.0, y + thick + 1.0);
     }
@@ -709,7 +709,7 @@ mod tests {
 
     // Kleppmann, "How to do distributed locking" (2016), Figure 1, drawn
     // live: a hold still open is a bar from its grant to now, with an
-    // arrowhead at now and "still held" by its token, on screen and in the
+    // arrowhead at now and "still open" by its token, on screen and in the
     // exported picture. When it closes the next chunk carries it as a
     // record and no longer as open: one plain bar, from start to end.
     #[test]
@@ -737,7 +737,7 @@ mod tests {
         let out = draw(&mut p, &s, &raft_schema(), &win, 800 * MS, &Filters::default(), pen::DARK, W);
         let doc = p.finish();
         assert_eq!(out.open, 1, "one open span drawn");
-        assert!(doc.contains(">token 1, still held<"), "said to be still held, with its token");
+        assert!(doc.contains(">token 1, still open<"), "said to be still open, with its token");
         let (x0, x1) = (g.x(200 * MS), g.x(800 * MS));
         let bar = format!("<rect x=\"{x0:.1}\" y=");
         let line = doc.lines().find(|l| l.starts_with(&bar)).expect("a bar from the span's start");
@@ -754,7 +754,7 @@ mod tests {
         let out = draw(&mut p, &s, &raft_schema(), &win, 800 * MS, &Filters::default(), pen::DARK, W);
         let doc = p.finish();
         assert_eq!(out.open, 0);
-        assert!(!doc.contains("still held"), "no longer said open");
+        assert!(!doc.contains("still open"), "no longer said open");
         assert_eq!(doc.matches(">token 1<").count(), 1, "one bar, labelled once");
         assert_eq!(doc.lines().filter(|l| l.starts_with("<rect") && l.contains(SPAN)).count(), 1, "no duplicate bar");
         let width = format!("width=\"{:.1}\"", g.x(700 * MS) - x0);

@@ -201,7 +201,7 @@ pub(super) fn describe(r: &Record, schema: &Schema, names: &[String]) -> String 
     }
     if r.what == What::Open {
         let name = names.get(r.kind as usize).map_or("?", String::as_str);
-        return format!("S{} {name} {}: since {}, still held", r.from + 1, r.id, format_duration(r.t0));
+        return format!("S{} {name} {}: since {}, still open", r.from + 1, r.id, format_duration(r.t0));
     }
     if matches!(r.what, What::Note | What::Timer) {
         let name = names.get(r.kind as usize).map_or("?", String::as_str);

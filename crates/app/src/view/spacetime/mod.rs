@@ -338,7 +338,7 @@ fn open_said(store: &DiagramStore) -> String {
     if said.is_empty() {
         String::new()
     } else {
-        format!("; still held: {}", said.join(", "))
+        format!("; still open: {}", said.join(", "))
     }
 }
 
