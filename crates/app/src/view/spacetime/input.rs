@@ -227,3 +227,34 @@ fn distance(px: f64, py: f64, (x0, y0, x1, y1): (f64, f64, f64, f64)) -> f64 {
     let u = (((px - x0) * dx + (py - y0) * dy) / len2).clamp(0.0, 1.0);
     ((px - x0 - u * dx).powi(2) + (py - y0 - u * dy).powi(2)).sqrt()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+    use clusterscope_core::lab::diagram::{Record, What};
+    use clusterscope_core::lab::Lab;
+    use clusterscope_core::scenario::Scenario;
+    use clusterscope_core::sim::MS;
+
+    // A failure detector's mark says whom it is about (issue 25: "the
+    // moment each member suspects"), and a mark about no one else says
+    // only who made it.
+    #[test]
+    fn a_note_about_another_node_names_it() {
+        let schema = Lab::new(&Scenario::parse("lab faults\n").expect("parses")).expect("starts").schema();
+        let names = vec!["Suspect".to_string(), "LocalPause".to_string()];
+        let mark = |from, to, kind| Record {
+            seq: 0,
+            t0: 2_310 * MS,
+            t1: 2_310 * MS,
+            from,
+            to,
+            kind,
+            what: What::Note,
+            copy: false,
+            id: 0,
+        };
+        assert_eq!(describe(&mark(3, 2, 0), &schema, &names), "S4 Suspect S3 at 2310ms");
+        assert_eq!(describe(&mark(3, 3, 1), &schema, &names), "S4 LocalPause at 2310ms");
+    }
+}
