@@ -89,3 +89,18 @@ fn a_busy_raft_snapshot_says_what_it_holds() {
 fn a_multi_paxos_snapshot_says_what_it_holds() {
     estimates_hold("paxos/bench.scn");
 }
+
+#[test]
+fn a_lock_service_snapshot_says_what_it_holds() {
+    estimates_hold("locks/bench.scn");
+}
+
+#[test]
+fn a_quorum_snapshot_says_what_it_holds() {
+    estimates_hold("quorum/bench.scn");
+}
+
+#[test]
+fn a_500_member_swim_snapshot_says_what_it_holds() {
+    estimates_hold("faults/bench.scn");
+}

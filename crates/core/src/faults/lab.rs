@@ -753,6 +753,15 @@ impl ClusterProtocol for FaultsNode {
         }
     }
 
+    fn tracker_bytes(t: &FaultsTracker) -> usize {
+        t.view.capacity() * std::mem::size_of::<Status>()
+            + (t.suspected_by.capacity() + t.dead_by.capacity()) * 4
+            + t.watch.len() * (std::mem::size_of::<Watch>() + 16)
+            + t.open.len() * 32
+            + t.downtime.time.capacity() * 8
+            + t.repair.heap_bytes()
+    }
+
     fn note_about(note: &FaultsNote) -> Option<u32> {
         match *note {
             FaultsNote::Suspect { of, .. } | FaultsNote::DeclareDead { of, .. } | FaultsNote::Trust { of, .. } => {

@@ -212,6 +212,11 @@ pub trait ClusterProtocol: Protocol + 'static {
     fn narrate(_tracker: &Self::Tracker, _sim: &Sim<Self>) -> Option<String> {
         None
     }
+    /// Heap bytes the lab's tracker holds (its histograms, histories,
+    /// views), for the snapshot budget: a snapshot copies the tracker.
+    fn tracker_bytes(_tracker: &Self::Tracker) -> usize {
+        0
+    }
     /// The node a note is about, if it is about another node (a failure
     /// detector's "S3 suspects S5"): the space-time diagram's tooltip names
     /// it (the mark stays on the noting node's lane).
@@ -712,7 +717,10 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
     }
 
     fn approx_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.sim.approx_bytes() + self.sent_nodes.len() * std::mem::size_of::<NodeView>()
+        std::mem::size_of::<Self>()
+            + self.sim.approx_bytes()
+            + P::tracker_bytes(&self.tracker)
+            + self.sent_nodes.len() * std::mem::size_of::<NodeView>()
     }
 
     fn message_text(&self, id: u64) -> Option<String> {

@@ -599,6 +599,10 @@ impl ClusterProtocol for LockNode {
     /// the grant it heard (with its token; Redlock: its random value) to
     /// its commit, or to the abort that gave the lock up (Kleppmann's
     /// Figure 1).
+    fn tracker_bytes(t: &LocksTracker) -> usize {
+        (t.waits.distinct_values() + t.holds.distinct_values()) * 8 + t.counted.len() * 40
+    }
+
     fn span(note: &LockNote) -> Option<SpanEdge> {
         match *note {
             LockNote::Acquired { token, .. } => Some(SpanEdge::Open { slot: 0, label: "token", number: token }),

@@ -723,6 +723,15 @@ impl ClusterProtocol for QuorumNode {
         }
     }
 
+    fn tracker_bytes(t: &QuorumTracker) -> usize {
+        use std::mem::size_of;
+        t.acked.iter().map(|a| size_of::<Vec<Acked>>() + a.capacity() * size_of::<Acked>()).sum::<usize>()
+            + t.writes.distinct_values() * 8
+            + (t.unseen.len() + t.seen.len()) * 40
+            + t.newest.capacity() * size_of::<Option<Version>>()
+            + t.recent.capacity() * 4
+    }
+
     fn lab_view(t: &QuorumTracker, sim: &Sim<Self>) -> Option<Vec<u8>> {
         let view = view::build(sim, &t.watched(sim.protocol_config().keys()), &t.newest);
         bincode::serialize(&view).ok()

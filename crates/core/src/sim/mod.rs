@@ -309,6 +309,7 @@ impl<P: Protocol> Sim<P> {
     pub fn approx_bytes(&self) -> usize {
         use std::mem::size_of;
         self.queue.approx_bytes()
+            + self.net.approx_bytes()
             + self.trace.window().len() * size_of::<TraceEvent<P>>()
             + self
                 .nodes
