@@ -100,47 +100,84 @@ pub enum Fate {
 }
 
 /// Links, their random streams and which of them are cut.
+///
+/// Every directed link draws from its own stream, and `n` nodes have `n²`
+/// links. A live ChaCha8 stream with its block of output is about 330
+/// bytes, 85 MB for 500 nodes, in the run and in every snapshot of it; so
+/// a link keeps only how many words of its stream it drew, and the streams
+/// of the links in use live in a cache of [`HOT_LINKS`] slots. A link
+/// whose slot another link took is set back to its place in its stream
+/// when it sends again (a ChaCha stream can start at any word), so it
+/// draws the same numbers whether it stayed in the cache or not: the cache
+/// decides only the cost. Up to 64 nodes every link has a slot of its own.
 #[derive(Clone, Debug)]
 pub struct Network {
+    seed: u64,
     nodes: u32,
     /// Per directed link `from * nodes + to`.
     links: Vec<Link>,
+    /// Live streams: slot `i % len` holds link `i`'s, if it is there.
+    hot: Vec<Option<(u32, Rng)>>,
     /// The conditions in force.
     pub config: NetConfig,
 }
 
+/// Most live link streams a network keeps (64 nodes' links).
+pub const HOT_LINKS: usize = 4_096;
+
 #[derive(Clone, Debug)]
 struct Link {
-    rng: Rng,
+    /// Words of its stream drawn, as of when its stream left the cache.
+    drawn: u128,
     cut: bool,
     /// Latest arrival scheduled on this link (for FIFO links).
     last_arrival: Time,
 }
 
 impl Network {
-    /// Bytes the links hold: every directed link's own random stream
-    /// (about 340 bytes each), so `n²` of them, 85 MB at 500 nodes.
+    /// Bytes the links hold: a few words each, and the live streams.
     pub fn approx_bytes(&self) -> usize {
         self.links.capacity() * std::mem::size_of::<Link>()
+            + self.hot.capacity() * std::mem::size_of::<Option<(u32, Rng)>>()
     }
 
     /// A fully connected network of `nodes` nodes.
     pub fn new(seed: u64, nodes: u32, config: NetConfig) -> Self {
-        // A link's stream is named by its two ends, not by its position in
-        // the matrix, so adding a node leaves existing links' draws alone.
-        let links = (0..nodes)
-            .flat_map(|from| (0..nodes).map(move |to| (from, to)))
-            .map(|(from, to)| Link {
-                rng: Rng::stream(seed, StreamKind::Link, u64::from(from) << 32 | u64::from(to)),
-                cut: false,
-                last_arrival: 0,
-            })
-            .collect();
-        Network { nodes, links, config }
+        Network::with_cache(seed, nodes, config, HOT_LINKS)
+    }
+
+    /// The same, keeping at most `hot` live streams.
+    pub(crate) fn with_cache(seed: u64, nodes: u32, config: NetConfig, hot: usize) -> Self {
+        let count = nodes as usize * nodes as usize;
+        let links = vec![Link { drawn: 0, cut: false, last_arrival: 0 }; count];
+        let hot = vec![None; count.min(hot).max(1)];
+        Network { seed, nodes, links, hot, config }
     }
 
     fn link(&mut self, from: NodeId, to: NodeId) -> &mut Link {
         &mut self.links[(from * self.nodes + to) as usize]
+    }
+
+    /// Link `i` and its live stream, brought into the cache if it is not
+    /// there (the link it displaces keeps its place in its own stream).
+    fn link_and_stream(&mut self, i: usize) -> (&mut Link, &mut Rng) {
+        let slot = i % self.hot.len();
+        if !matches!(&self.hot[slot], Some((j, _)) if *j as usize == i) {
+            if let Some((j, rng)) = self.hot[slot].take() {
+                self.links[j as usize].drawn = rng.words_drawn();
+            }
+            let n = self.nodes as usize;
+            // A link's stream is named by its two ends, not by its position
+            // in the matrix, so adding a node leaves existing links' draws
+            // alone.
+            let name = ((i / n) as u64) << 32 | (i % n) as u64;
+            let rng = Rng::stream_at(self.seed, StreamKind::Link, name, self.links[i].drawn);
+            self.hot[slot] = Some((i as u32, rng));
+        }
+        match &mut self.hot[slot] {
+            Some((_, rng)) => (&mut self.links[i], rng),
+            None => unreachable!("the slot was filled above"),
+        }
     }
 
     /// Whether `from -> to` is cut.
@@ -151,22 +188,23 @@ impl Network {
     /// Decides what happens to a message sent now on `from -> to`.
     pub fn send(&mut self, now: Time, from: NodeId, to: NodeId) -> Fate {
         let cfg = self.config.clone();
-        let link = self.link(from, to);
-        if link.cut {
+        let i = (from * self.nodes + to) as usize;
+        if self.links[i].cut {
             return Fate::Cut;
         }
-        if link.rng.chance_ppm(cfg.loss_ppm) {
+        let (link, rng) = self.link_and_stream(i);
+        if rng.chance_ppm(cfg.loss_ppm) {
             return Fate::Lost;
         }
         let slow = cfg.slow_node.is_some_and(|s| s == from || s == to);
-        let delay = |link: &mut Link| {
+        let delay = |link: &mut Link, rng: &mut Rng| {
             let mut d = if cfg.exp_mean > 0 {
-                cfg.latency_min.saturating_add(exponential(&mut link.rng, cfg.exp_mean))
+                cfg.latency_min.saturating_add(exponential(rng, cfg.exp_mean))
             } else {
-                link.rng.range(cfg.latency_min, cfg.latency_max.max(cfg.latency_min))
+                rng.range(cfg.latency_min, cfg.latency_max.max(cfg.latency_min))
             };
-            if link.rng.chance_ppm(cfg.tail_ppm) {
-                d += link.rng.range(0, cfg.tail_max);
+            if rng.chance_ppm(cfg.tail_ppm) {
+                d += rng.range(0, cfg.tail_max);
             }
             if slow {
                 d = d.saturating_mul(cfg.slow_factor.max(1));
@@ -178,8 +216,8 @@ impl Network {
             }
             d
         };
-        let first = delay(link);
-        let dup = if link.rng.chance_ppm(cfg.dup_ppm) { Some(delay(link)) } else { None };
+        let first = delay(link, rng);
+        let dup = if rng.chance_ppm(cfg.dup_ppm) { Some(delay(link, rng)) } else { None };
         Fate::Arrives(first, dup)
     }
 

@@ -41,6 +41,20 @@ impl Rng {
         Rng(rng)
     }
 
+    /// The stream `index` of the given kind for this seed, after its first
+    /// `words` 32-bit words: the same numbers from here on as a stream that
+    /// drew those words itself.
+    pub fn stream_at(seed: u64, kind: StreamKind, index: u64, words: u128) -> Rng {
+        let mut rng = Rng::stream(seed, kind, index);
+        rng.0.set_word_pos(words);
+        rng
+    }
+
+    /// How many 32-bit words of the stream were drawn.
+    pub fn words_drawn(&self) -> u128 {
+        self.0.get_word_pos()
+    }
+
     /// A uniform value in `lo..=hi` (returns `lo` if `hi < lo`).
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         if hi <= lo {

@@ -239,6 +239,24 @@ fn client_requests_are_answered_and_measured() {
 }
 
 proptest! {
+    // A link's stream may leave the network's cache of live streams and
+    // come back (Network's doc): it must go on where it stopped, so a
+    // network that keeps one live stream draws, link for link, what one
+    // that keeps them all draws. Lossy, duplicating, long-tailed links, so
+    // that sends draw different numbers of words.
+    #[test]
+    fn a_link_draws_the_same_whether_its_stream_stayed_live_or_not(
+        seed in any::<u64>(),
+        sends in proptest::collection::vec((0u32..6, 0u32..6), 1..200),
+    ) {
+        let cfg = NetConfig { loss_ppm: 100_000, dup_ppm: 100_000, tail_ppm: 200_000, ..NetConfig::default() };
+        let mut all = Network::with_cache(seed, 6, cfg.clone(), 36);
+        let mut one = Network::with_cache(seed, 6, cfg, 1);
+        for (t, &(from, to)) in sends.iter().enumerate() {
+            prop_assert_eq!(all.send(t as u64, from, to), one.send(t as u64, from, to), "send {} on {}->{}", t, from, to);
+        }
+    }
+
     // Adding a node must not change what an existing link draws (DESIGN.md
     // principle 1: independent streams).
     #[test]
