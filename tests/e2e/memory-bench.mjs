@@ -1,5 +1,6 @@
 // Memory over a long run in the browser: 25 Raft servers, 2,000 client
-// requests per second (tests/scenarios/raft/busy-25.scn) played at 1x for
+// requests per second (tests/scenarios/raft/busy-25.scn, or the scenario
+// file MEMORY_SCENARIO names, relative to the repository) played at 1x for
 // MEMORY_MINUTES minutes (default 10) of wall-clock time, each build in its
 // own headless Chromium, side by side. Every 30 s it reads the resident
 // memory of the whole browser (the sum over its process tree: the page,
@@ -13,7 +14,8 @@ import { join, resolve } from 'node:path';
 import { serve, launch, ROOT, DIST, virtualTime } from './harness.mjs';
 
 const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
-const fragment = execFileSync(cli, ['link', join(ROOT, 'tests/scenarios/raft/busy-25.scn')], { encoding: 'utf8' }).trim();
+const scenario = process.env.MEMORY_SCENARIO ?? 'tests/scenarios/raft/busy-25.scn';
+const fragment = execFileSync(cli, ['link', join(ROOT, scenario)], { encoding: 'utf8' }).trim();
 const dists = process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : [DIST];
 const minutes = Number(process.env.MEMORY_MINUTES ?? 10);
 
@@ -81,7 +83,7 @@ async function measure(dist) {
   return rows;
 }
 
-console.log(`Memory: busy-25.scn (25 servers, 2,000 requests/s) at 1x for ${minutes} min; browser memory (PSS, MB)`);
+console.log(`Memory: ${scenario} at 1x for ${minutes} min; browser memory (PSS, MB)`);
 const results = await Promise.all(dists.map(measure));
 dists.forEach((dist, i) => {
   console.log(dist.replace(ROOT + '/', ''));
