@@ -894,4 +894,18 @@ mod tests {
             "the same incarnation"
         );
     }
+
+    // The snapshot budget counts the checker (docs/architecture.md,
+    // "Seeking replays from the nearest snapshot"): what it remembers, one
+    // incarnation per observer and member, must be in its estimate.
+    #[test]
+    fn incarnation_orders_estimate_grows_with_what_it_remembers() {
+        let world = World { now: 0, nodes: &[] };
+        let mut checker = IncarnationOrder::default();
+        let notes: Vec<_> = (0..10).map(|m| note(m, FaultsNote::Trust { of: (m + 1) % 10, inc: 1 })).collect();
+        assert_eq!(checker.check(&world, &notes), Ok(()));
+        let entry = std::mem::size_of::<((NodeId, NodeId), u32)>();
+        assert!(checker.heap_bytes() >= 10 * entry, "10 remembered: {} bytes", checker.heap_bytes());
+        assert!(checker.heap_bytes() <= 10 * 4 * entry, "10 remembered: {} bytes", checker.heap_bytes());
+    }
 }
