@@ -851,6 +851,23 @@ fn check_all_reports_diverging_committed_prefixes_and_log_mismatches() {
     assert!(msg.contains("Log Matching"), "{msg}");
 }
 
+// Negative test, check_all: two servers leading one term break Election
+// Safety (§5.2, "at most one leader can be elected in a given term"),
+// which the from-scratch check must say, not only the incremental checker.
+// A real leader's state, copied into a second slot of a world.
+#[test]
+fn check_all_reports_two_leaders_of_one_term() {
+    let mut sim = cluster(3, 1);
+    let l = wait_for_leader(&mut sim, 5 * SEC);
+    let leader = state(&sim, l).clone();
+    let mut nodes = world_nodes(vec![RaftDurable::default(); 3]);
+    nodes[0].state = leader.clone();
+    assert_eq!(check_all(&nodes), Ok(()), "one leader");
+    nodes[1].state = leader;
+    let msg = check_all(&nodes).expect_err("two leaders of one term");
+    assert!(msg.contains("both lead term"), "{msg}");
+}
+
 // A violation stops the run and is reported with the checker's name: a
 // checker attached to a world that is already broken fails on its first
 // look, through the simulator's own path.
