@@ -3,34 +3,12 @@
 // a small matrix"): the matrix has a cell per observer and member, each in
 // the colour its legend gives in words, and says what is true of each
 // member; above 64 members it turns into one bar per member.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, scenarioLink } from './harness.mjs';
+import { useSite, openPage, runTo, scenarioLink } from './harness.mjs';
 
-let server, url, browser;
-before(async () => {
-  ({ server, url } = await serve());
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-async function open(path, viewport = { width: 1280, height: 800 }) {
-  const page = await browser.newPage({ viewport });
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url + path);
-  await page.locator('canvas.cluster').waitFor();
-  return { page, errors };
-}
-
-async function runTo(page, micros) {
-  await page.waitForFunction((t) => Number(document.querySelector('[data-time]')?.dataset.time) === t, micros, { timeout: 30_000 });
-  await page.waitForTimeout(300);
-}
+const site = useSite();
+const open = (path, viewport) => openPage(site, path, { viewport });
 
 // The crash of tests/scenarios/faults/default.scn, looked at 0.9 s after
 // it: by then every live member has declared S3 dead (timeout 300 ms +

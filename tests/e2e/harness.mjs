@@ -2,6 +2,7 @@
 // site (dist/) on a loopback port and starts headless Chromium through
 // playwright-core. Chromium is the system's (Debian's package, or CHROMIUM).
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -135,4 +136,39 @@ export function scenarioLink(text) {
   const file = join(tmpdir(), `scenario-${process.pid}-${Math.random().toString(36).slice(2)}.scn`);
   writeFileSync(file, text);
   return execFileSync(cli, ['link', file], { encoding: 'utf8' }).trim();
+}
+
+/** The site and a browser for one test file's tests: served and launched
+ * before them, closed after them. Read `site.url` and `site.browser`
+ * inside the tests. */
+export function useSite() {
+  const site = {};
+  before(async () => {
+    ({ server: site.server, url: site.url } = await serve());
+    site.browser = await launch();
+  });
+  after(async () => {
+    await site.browser?.close();
+    site.server?.close();
+  });
+  return site;
+}
+
+/** Opens `path` of the site in a new page (of `context`, if given),
+ * collecting the console's errors, and waits for the cluster drawing. */
+export async function openPage(site, path, { viewport = { width: 1280, height: 800 }, context = null } = {}) {
+  const page = context ? await context.newPage() : await site.browser.newPage({ viewport, acceptDownloads: true });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(site.url + path);
+  await page.locator('canvas.cluster').waitFor();
+  return { page, errors };
+}
+
+/** Waits until the run's clock reads exactly `micros` (a scenario's
+ * `until`), then a moment for the panels to follow. */
+export async function runTo(page, micros, { timeout = 30_000, settle = 300 } = {}) {
+  await page.waitForFunction((t) => Number(document.querySelector('[data-time]')?.dataset.time) === t, micros, { timeout });
+  await page.waitForTimeout(settle);
 }

@@ -3,36 +3,15 @@
 // phone, a partition is drawn as separated groups, a balancer is a hub of its
 // own, the status agrees with the drawing, and a first hint can be dismissed
 // for good.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, launch, scenarioLink } from './harness.mjs';
+import { useSite, openPage, runTo as reach, scenarioLink } from './harness.mjs';
 
-let server, url, browser;
-before(async () => {
-  ({ server, url } = await serve());
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-async function open(path, viewport = { width: 1280, height: 800 }, context = null) {
-  const page = context ? await context.newPage() : await browser.newPage({ viewport, acceptDownloads: true });
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url + path);
-  await page.locator('canvas.cluster').waitFor();
-  return { page, errors };
-}
-
-async function runTo(page, micros) {
-  await page.waitForFunction((t) => Number(document.querySelector('[data-time]')?.dataset.time) === t, micros, { timeout: 20_000 });
-  await page.waitForTimeout(200);
-}
+const site = useSite();
+const open = (path, viewport, context = null) => openPage(site, path, { viewport, context });
+const runTo = (page, micros) => reach(page, micros, { timeout: 20_000, settle: 200 });
 
 async function svgExport(page) {
   if ((await page.locator('details.files').getAttribute('open')) === null) {
@@ -125,7 +104,7 @@ test('the balancer is drawn as a hub named LB, not as a server', async () => {
 
 // One line for a newcomer, in the page (never a modal), dismissed for good.
 test('a first hint is shown once and stays dismissed', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await site.browser.newContext({ viewport: { width: 1280, height: 800 } });
   const { page, errors } = await open('', undefined, context);
   const hint = page.locator('.first-hint');
   await hint.waitFor();
@@ -144,7 +123,7 @@ test('a first hint is shown once and stays dismissed', async () => {
 // notes (Raft §5.2: the winner, its term, a majority of votes), and a
 // switch that turns it off.
 test('narration says who won the election, and can be switched off', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await site.browser.newContext({ viewport: { width: 1280, height: 800 } });
   const { page, errors } = await open(`#${scenarioLink('lab raft\nseed 1\nrequest_rate 0\nuntil 2s\n')}`, undefined, context);
   await runTo(page, 2_000_000);
   const line = page.locator('[data-narration]');
@@ -302,7 +281,7 @@ test('the ring and load-balancing charts explain themselves, and every policy is
 // 0x0101010101010101 = 72340172838076673, which the page keeps below 10^9
 // (a seed that reads and types as a short number): 838076673.
 test('New seed takes its seed from crypto.getRandomValues', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await site.browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -314,7 +293,7 @@ test('New seed takes its seed from crypto.getRandomValues', async () => {
       return a;
     };
   });
-  await page.goto(url);
+  await page.goto(site.url);
   await page.locator('canvas.cluster').waitFor();
   const seed = page.getByRole('textbox', { name: 'Seed', exact: true });
   assert.equal(await seed.inputValue(), '1', 'the default scenario runs from seed 1');

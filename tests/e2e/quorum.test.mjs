@@ -6,32 +6,24 @@
 // preference list, checked against the ring natively in
 // crates/core/tests/quorum_view.rs), the same replicas the table names,
 // and stand-ins keep hints for S2.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { serve, launch, scenarioLink } from './harness.mjs';
+import { useSite, scenarioLink } from './harness.mjs';
 
 
 // The hinted-handoff preset, stopped while S2 is still down.
 const DOWN = 'lab quorum\nseed 4\nreplicas 3\nr 2\nw 2\nkeys 4\nsloppy on\nrequest_rate 100\ncheck_history off\n'
   + 'at 1s crash S2\nuntil 3s\n';
 
-let server, url, browser;
-before(async () => {
-  ({ server, url } = await serve());
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const site = useSite();
 
 test('the quorum lab draws each key with a line to each of its N replicas, and the hints kept for a server that is down', async () => {
-  const page = await browser.newPage();
+  const page = await site.browser.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${url}#${scenarioLink(DOWN)}`);
+  await page.goto(`${site.url}#${scenarioLink(DOWN)}`);
   await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 3_000_000, null, { timeout: 60_000 });
   const panel = page.locator('section[aria-label="Quorum ring"]');
   await panel.waitFor();
@@ -74,9 +66,9 @@ test('the quorum lab draws each key with a line to each of its N replicas, and t
 // On a phone (390 px wide) the ring and the table of keys fit the panel:
 // nothing is cut off at the right.
 test('at 390×844 the quorum ring and its table of keys fit the screen', async () => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const context = await site.browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await context.newPage();
-  await page.goto(`${url}#${scenarioLink(DOWN)}`);
+  await page.goto(`${site.url}#${scenarioLink(DOWN)}`);
   await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) === 3_000_000, null, { timeout: 60_000 });
   const panel = page.locator('section[aria-label="Quorum ring"]');
   await panel.locator('table[aria-label="Watched keys"] tbody tr').first().waitFor();
