@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, launch, virtualTime, ROOT } from './harness.mjs';
+import { seekTo, serve, launch, virtualTime, ROOT } from './harness.mjs';
 
 const CLI = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
 let server, url, other, browser;
@@ -255,12 +255,7 @@ test("the locks lab draws each client's hold as a bar on its lane, labelled with
 // Goes to virtual time `t` (microseconds) with the time slider, as a user
 // dragging it does, and shows the whole run.
 async function seek(page, t) {
-  await page.getByRole('slider', { name: 'Time travel' }).evaluate((el, v) => {
-    el.max = String(Math.max(Number(el.max), v));
-    el.value = String(v);
-    el.dispatchEvent(new Event('change', { bubbles: true }));
-  }, t);
-  await page.waitForFunction((v) => Number(document.querySelector('[data-time]')?.dataset.time) === v, t, { timeout: 30_000 });
+  await seekTo(page, t);
   await page.getByRole('button', { name: 'Whole run' }).click();
 }
 

@@ -172,3 +172,14 @@ export async function runTo(page, micros, { timeout = 30_000, settle = 300 } = {
   await page.waitForFunction((t) => Number(document.querySelector('[data-time]')?.dataset.time) === t, micros, { timeout });
   await page.waitForTimeout(settle);
 }
+
+/** Goes to virtual time `t` (microseconds) with the time slider, as a user
+ * dragging it does, and waits until the run is there. */
+export async function seekTo(page, t) {
+  await page.getByRole('slider', { name: 'Time travel' }).evaluate((el, v) => {
+    el.max = String(Math.max(Number(el.max), v));
+    el.value = String(v);
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, t);
+  await page.waitForFunction((v) => Number(document.querySelector('[data-time]')?.dataset.time) === v, t, { timeout: 30_000 });
+}

@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { serve, launch, virtualTime, ROOT } from './harness.mjs';
+import { seekTo, serve, launch, virtualTime, ROOT } from './harness.mjs';
 
 const CLI = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
 let server, url, browser;
@@ -53,17 +53,6 @@ async function settled(page) {
     await page.waitForTimeout(150);
   }
   throw new Error('the page did not settle');
-}
-
-// Goes to virtual time `t` (microseconds) with the time slider, as a user
-// dragging it does.
-async function seek(page, t) {
-  await page.getByRole('slider', { name: 'Time travel' }).evaluate((el, v) => {
-    el.max = String(Math.max(Number(el.max), v));
-    el.value = String(v);
-    el.dispatchEvent(new Event('change', { bubbles: true }));
-  }, t);
-  await page.waitForFunction((v) => Number(document.querySelector('[data-time]')?.dataset.time) === v, t, { timeout: 30_000 });
 }
 
 // Two captions, one with a '#' and quotes inside, on a short Raft run.
@@ -145,13 +134,13 @@ test('crash a server during "Leader crash": the scripted restart still happens, 
   const { page } = await open();
   await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('Leader crash and re-election');
   await page.getByRole('button', { name: 'Pause', exact: true }).click();
-  await seek(page, 4_600_000);
+  await seekTo(page, 4_600_000);
   await page.getByRole('row', { name: 'S5' }).click();
   await page.getByRole('button', { name: 'Crash S5' }).click();
   await page.getByRole('status', { name: 'Script' }).filter({ hasText: '5s restart S1' }).waitFor();
   // Both scripted actions and the user's are ticks on the time slider.
   await page.waitForFunction(() => document.querySelectorAll('.tick-action').length === 3);
-  await seek(page, 7_000_000);
+  await seekTo(page, 7_000_000);
   await settled(page);
   assert.doesNotMatch(await page.getByRole('row', { name: 'S1' }).getAttribute('class'), /crashed/, 'the script restarted S1');
   assert.match(await page.getByRole('row', { name: 'S5' }).getAttribute('class'), /crashed/);
@@ -166,15 +155,15 @@ test('Take over drops the rest of the script; acting in the past starts a branch
   const { page } = await open();
   await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('Leader crash and re-election');
   await page.getByRole('button', { name: 'Pause', exact: true }).click();
-  await seek(page, 1_000_000);
+  await seekTo(page, 1_000_000);
   await page.getByRole('button', { name: 'Take over' }).click();
   await page.getByRole('status').filter({ hasText: 'Taken over at 1s: 2 scripted actions dropped.' }).waitFor();
   assert.doesNotMatch(cli(['decode', await fragment(page)]), /crash S1|restart S1/);
   await page.getByRole('button', { name: 'Undo' }).click();
   await page.getByRole('status', { name: 'Script' }).filter({ hasText: '2s crash S1' }).waitFor();
   // Played to 6 s, back to 3 s, crash S5: a branch; the restart at 5 s goes.
-  await seek(page, 6_000_000);
-  await seek(page, 3_000_000);
+  await seekTo(page, 6_000_000);
+  await seekTo(page, 3_000_000);
   await page.getByRole('row', { name: 'S5' }).click();
   await page.getByRole('button', { name: 'Crash S5' }).click();
   await page.getByRole('status').filter({ hasText: 'A branch at 3s: 1 later action dropped.' }).waitFor();

@@ -59,15 +59,7 @@ fn frame_at_1x(c: &mut Criterion) {
             criterion::BatchSize::LargeInput,
         )
     });
-    g.bench_function("busy25_frame", |b| {
-        let mut lab = start.clone();
-        let mut t = lab.now();
-        b.iter(|| {
-            t += 16_000;
-            lab.run_until(t);
-            lab.frame(false)
-        })
-    });
+    g.bench_function("busy25_frame", |b| frames_at_1x(b, &start));
     g.finish();
 }
 
@@ -94,19 +86,23 @@ fn lab_frames(c: &mut Criterion) {
     for (name, text) in labs {
         let scn = Scenario::parse(&text).expect("a lab's bench.scn is valid");
         let start = Lab::replay(&scn).expect("a lab's bench.scn runs");
-        g.bench_function(format!("{name}_frame"), |b| {
-            let mut lab = start.clone();
-            let mut t = lab.now();
-            b.iter(|| {
-                t += 16_000;
-                lab.run_until(t);
-                lab.frame(false)
-            })
-        });
+        g.bench_function(format!("{name}_frame"), |b| frames_at_1x(b, &start));
         g.bench_function(format!("{name}_full_frame"), |b| {
             let mut lab = start.clone();
             b.iter(|| lab.frame(true))
         });
     }
     g.finish();
+}
+
+/// Frame after frame at 1x from `start`: 16 ms of virtual time, then the
+/// frame the page draws.
+fn frames_at_1x(b: &mut criterion::Bencher, start: &Lab) {
+    let mut lab = start.clone();
+    let mut t = lab.now();
+    b.iter(|| {
+        t += 16_000;
+        lab.run_until(t);
+        lab.frame(false)
+    })
 }
