@@ -281,6 +281,11 @@ test("a hold still open is a bar to now, said to be still open, the same after t
   await page.getByRole('button', { name: 'Whole run' }).click();
   await openSpans(page, 1);
   assert.match(await attr(page, 'canvas.diagram', 'aria-label'), /still open: S3 token 1 since 36659us/);
+  // One lock server: the filter offers the message kinds this run sent,
+  // none of the replicated service's (Raft) or Redlock's.
+  const chips = await page.locator('.chips[aria-label="Message kinds"] button').allTextContents();
+  assert.ok(['Acquire', 'Granted', 'Read', 'Write'].every((k) => chips.includes(k)), chips.join(' '));
+  assert.ok(!chips.some((c) => /AppendEntries|RequestVote|PreVote|SetKey|NotLeader/.test(c)), chips.join(' '));
   const first = (await download(page, 'Diagram as SVG')).bytes.toString();
   assert.match(first, />token 1, still open</, "S3's hold, still going on");
   assert.match(first, />token 2</, "S4's hold, over");

@@ -44,6 +44,10 @@ pub struct DiagramStore {
     /// said: drawn from their start to now, they become records when they
     /// close.
     pub open: Vec<Record>,
+    /// The message kinds the run has sent (by index in the lab's kinds),
+    /// so that the filter offers only those: kinds a lab declares but
+    /// whose configuration never sends are not listed.
+    pub kinds_seen: std::collections::BTreeSet<u16>,
 }
 
 impl DiagramStore {
@@ -55,6 +59,7 @@ impl DiagramStore {
             self.records.truncate(cut);
             self.faults.retain(|r| r.seq < restart);
             if restart == 0 {
+                self.kinds_seen.clear();
                 self.dropped = 0;
                 self.longest = 0;
                 self.focus = None;
@@ -84,6 +89,9 @@ impl DiagramStore {
             }
             if r.what.is_message() || r.what == What::Span {
                 self.longest = self.longest.max(r.t1 - r.t0);
+            }
+            if r.what.is_message() {
+                self.kinds_seen.insert(r.kind);
             }
         }
         self.records.extend(new);
@@ -174,5 +182,41 @@ mod tests {
         assert!(store.dropped >= 100_000, "{} let go", store.dropped);
         assert_eq!(store.records.first().map(|r| r.seq), Some(store.dropped), "the oldest went first");
         assert!(store.records.windows(2).all(|w| w[1].seq == w[0].seq + 1), "none lost in the middle");
+    }
+
+    // The filter chips offer the message kinds the run has sent: a kind
+    // counts once a message of it is drawn (delivered, lost, cut or sent
+    // to a crashed node), a timer or note with the same index does not,
+    // and a fresh start forgets them.
+    #[test]
+    fn the_filter_knows_which_message_kinds_the_run_sent() {
+        let rec = |seq: u64, kind: u16, what: What| Record {
+            seq,
+            t0: seq,
+            t1: seq + 1,
+            from: 0,
+            to: 1,
+            kind,
+            what,
+            copy: false,
+            id: seq,
+        };
+        let mut store = DiagramStore::default();
+        store.apply(
+            &Chunk::pack(&[
+                rec(0, 2, What::Delivered),
+                rec(1, 5, What::Lost),
+                rec(2, 7, What::Timer),
+                rec(3, 9, What::Note),
+            ]),
+            2,
+        );
+        assert_eq!(store.kinds_seen.iter().copied().collect::<Vec<_>>(), vec![2, 5]);
+        store.apply(&Chunk::pack(&[rec(4, 3, What::Cut)]), 2);
+        assert_eq!(store.kinds_seen.iter().copied().collect::<Vec<_>>(), vec![2, 3, 5]);
+        let mut fresh = Chunk::pack(&[rec(0, 4, What::Down)]);
+        fresh.restart = Some(0);
+        store.apply(&fresh, 2);
+        assert_eq!(store.kinds_seen.iter().copied().collect::<Vec<_>>(), vec![4], "a fresh start forgets");
     }
 }

@@ -66,6 +66,16 @@ pub const PARAMS: &[ParamSpec] = &[
     p("think", "Think time (ms)", "mean time between a client's transactions (exponential)", Kind::Duration, 0, 600 * S, 100 * M, false),
     p("work", "Work (ms)", "time a transaction works between its read and its write", Kind::Duration, 0, 60 * S, 50 * M, false),
     p(
+        "serve",
+        "Storage service time (ms)",
+        "time the storage takes for each read or write, serving one at a time in the order they came: what an aborted attempt costs everyone else (0: every request served the moment it arrives)",
+        Kind::Duration,
+        0,
+        10 * S,
+        0,
+        false,
+    ),
+    p(
         "lease",
         "Lease (ms)",
         "the lock server frees the locks of a client it has not heard from for this long (Redlock: each key's TTL)",
@@ -213,6 +223,14 @@ pub static LAB: LabDef = LabDef {
             include_str!("../../../../tests/scenarios/locks/high-pessimistic.scn"),
         ),
         (
+            "A busy storage: optimistic retries fill its line",
+            include_str!("../../../../tests/scenarios/locks/busy-storage-optimistic.scn"),
+        ),
+        (
+            "A busy storage: pessimistic commits more",
+            include_str!("../../../../tests/scenarios/locks/busy-storage-pessimistic.scn"),
+        ),
+        (
             "The herd: every waiter woken by each release",
             include_str!("../../../../tests/scenarios/locks/herd-naive.scn"),
         ),
@@ -258,6 +276,7 @@ pub fn lock_config(scn: &Scenario) -> LockConfig {
         fencing: g("fencing") != 0,
         think: g("think"),
         work: g("work"),
+        serve: g("serve"),
         lease: g("lease"),
         heartbeat: g("heartbeat"),
         backoff: g("backoff"),
@@ -541,6 +560,7 @@ impl ClusterProtocol for LockNode {
             m("locks_lost", "Locks lost in lock server crashes", Unit::Count, false),
             m("raft_msgs", "Messages among lock servers (Raft)", Unit::Count, false),
             m("leaders_elected", "Lock service leaders elected", Unit::Count, false),
+            m("storage_busy", "Storage busy (share of the time serving)", Unit::Fraction, false),
             m("violations", "Violations", Unit::Count, false),
         ]
     }
@@ -636,8 +656,23 @@ impl ClusterProtocol for LockNode {
             t.locks_lost as f64,
             t.raft_msgs as f64,
             t.leaders_elected as f64,
+            storage_busy(sim),
             f64::from(u8::from(sim.violation().is_some())),
         ]);
+    }
+}
+
+/// The share of the run the storage spent serving requests (requests
+/// served × the service time ÷ the time run); none without a service time.
+fn storage_busy(sim: &Sim<LockNode>) -> f64 {
+    let serve = sim.protocol_config().serve;
+    let served = sim.nodes().first().and_then(|n| match &n.state.role {
+        Role::Storage(s) => Some(s.served),
+        _ => None,
+    });
+    match served {
+        Some(served) if serve > 0 && sim.now() > 0 => (served * serve) as f64 / sim.now() as f64,
+        _ => f64::NAN,
     }
 }
 

@@ -105,6 +105,9 @@ pub struct LockConfig {
     pub think: Time,
     /// Time a transaction works between its read and its write.
     pub work: Time,
+    /// Time the storage takes to serve one request, one at a time (0: it
+    /// serves every request the moment it arrives).
+    pub serve: Time,
     /// A session's lease: how long the lock server keeps a silent client's
     /// locks.
     pub lease: Time,
@@ -134,6 +137,13 @@ impl LockConfig {
     /// Whether node `id` is a lock server.
     pub fn is_lock_server(&self, id: NodeId) -> bool {
         (LOCK_SERVER..self.first_client()).contains(&id)
+    }
+
+    /// Whether the storage checks fencing tokens: when fencing is on and
+    /// the service hands out tokens (Redlock's random values cannot be
+    /// ordered: nothing to fence with).
+    pub fn fences(&self) -> bool {
+        self.fencing && self.service != Service::Redlock
     }
 
     /// The first client: right after the lock servers.

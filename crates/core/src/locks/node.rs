@@ -226,6 +226,8 @@ pub enum LockTimer {
     Raft(RaftTimer),
     /// A Redlock server's key ran out its TTL (on the server's clock).
     KeyTtl(u32),
+    /// The storage has served the request at the head of its line.
+    Serve,
 }
 
 impl Observable for LockTimer {
@@ -238,6 +240,7 @@ impl Observable for LockTimer {
             LockTimer::Backoff => "Backoff",
             LockTimer::Session(_) => "Lease",
             LockTimer::KeyTtl(_) => "KeyTtl",
+            LockTimer::Serve => "Serve",
             LockTimer::Raft(RaftTimer::Heartbeat) => "RaftHeartbeat",
             LockTimer::Raft(t) => t.kind(),
         }
@@ -252,6 +255,7 @@ impl Observable for LockTimer {
             LockTimer::Backoff => 5,
             LockTimer::Session(c) => 6 + (u64::from(*c) << 8),
             LockTimer::KeyTtl(k) => 8 + (u64::from(*k) << 8),
+            LockTimer::Serve => 9,
             LockTimer::Raft(t) => {
                 fp.u64(7);
                 t.digest(fp);
@@ -447,7 +451,17 @@ pub struct Slot {
 }
 
 /// The storage server: every key's value, version and highest token, and
-/// each client's last operation with its answer. All of it is on disk.
+/// each client's last operation with its answer, all of it on disk; and,
+/// in memory, the requests waiting for it.
+///
+/// With a service time (`serve`), the storage handles one request at a
+/// time, each taking `serve`, in the order they arrived: a single server
+/// with a FIFO line (an M/D/1 queue under Poisson arrivals). This is the
+/// finite resource that aborted optimistic attempts load, which is what
+/// makes blocking win at high contention (Agrawal, Carey and Livny,
+/// "Concurrency Control Performance Modeling: Alternatives and
+/// Implications", ACM TODS 12(4), 1987). With none, it answers every
+/// request the moment it arrives.
 #[derive(Clone, Debug, Default)]
 pub struct Storage {
     /// The keys touched so far (bounded by the key count).
@@ -455,6 +469,12 @@ pub struct Storage {
     /// Each client's last write or compare-and-set and its answer (one per
     /// client).
     done: BTreeMap<NodeId, (u64, LockMsg)>,
+    /// Requests waiting, the first being served (in memory: a crash loses
+    /// them, and the clients send again). At most one per client and
+    /// operation: a resent copy of a request already in line is dropped.
+    pub line: VecDeque<(NodeId, LockMsg)>,
+    /// Requests served so far.
+    pub served: u64,
 }
 
 /// One key's lock at the lock server.
@@ -647,7 +667,7 @@ impl LockNode {
 
     fn fresh(id: NodeId, cfg: &LockConfig, durable: Option<LockDurable>) -> LockNode {
         let role = match (id, durable) {
-            (STORAGE, Some(LockDurable::Storage(s))) => Role::Storage(s),
+            (STORAGE, Some(LockDurable::Storage(s))) => Role::Storage(Storage { line: VecDeque::new(), ..s }),
             (STORAGE, _) => Role::Storage(Storage::default()),
             (id, d) if cfg.service == Service::Raft && cfg.is_lock_server(id) => {
                 let d = match d {
@@ -699,7 +719,34 @@ impl LockNode {
 }
 
 impl Storage {
+    /// A request arrives: served at once without a service time, else
+    /// put in line (and started if the storage is idle).
+    fn arrive(&mut self, cfg: &LockConfig, fencing: bool, from: NodeId, msg: LockMsg, ctx: &mut Ctx<LockNode>) {
+        if cfg.serve == 0 {
+            return self.on_message(fencing, from, msg, ctx);
+        }
+        if !matches!(msg, LockMsg::Read { .. } | LockMsg::Write { .. } | LockMsg::Cas { .. })
+            || self.line.iter().any(|(c, m)| *c == from && *m == msg)
+        {
+            return;
+        }
+        self.line.push_back((from, msg));
+        if self.line.len() == 1 {
+            ctx.set_timer(LockTimer::Serve, cfg.serve);
+        }
+    }
+
+    /// The request at the head of the line is served; the next one starts.
+    fn serve(&mut self, cfg: &LockConfig, fencing: bool, ctx: &mut Ctx<LockNode>) {
+        let Some((from, msg)) = self.line.pop_front() else { return };
+        self.on_message(fencing, from, msg, ctx);
+        if !self.line.is_empty() {
+            ctx.set_timer(LockTimer::Serve, cfg.serve);
+        }
+    }
+
     fn on_message(&mut self, fencing: bool, from: NodeId, msg: LockMsg, ctx: &mut Ctx<LockNode>) {
+        self.served += 1;
         match msg {
             LockMsg::Read { key, op, token } => {
                 let slot = self.keys.entry(key).or_default();
@@ -1300,9 +1347,7 @@ impl Protocol for LockNode {
         let cfg = &self.cfg;
         match &mut self.role {
             // Redlock's values cannot be ordered: nothing to fence with.
-            Role::Storage(s) if cfg.is_client(from) => {
-                s.on_message(cfg.fencing && cfg.service != Service::Redlock, from, msg, ctx)
-            }
+            Role::Storage(s) if cfg.is_client(from) => s.arrive(cfg, cfg.fences(), from, msg, ctx),
             Role::Server(s) if cfg.is_client(from) => s.on_message(cfg, from, msg, ctx),
             Role::Replica(r) => match msg {
                 LockMsg::Raft(m) if cfg.is_lock_server(from) => {
@@ -1328,6 +1373,7 @@ impl Protocol for LockNode {
             (Role::Replica(r), LockTimer::Session(c)) => r.session_timeout(cfg, c, ctx),
             (Role::Replica(r), LockTimer::Raft(t)) => r.step(cfg, ctx, |raft, c| raft.on_timer(t, c)),
             (Role::Redlock(s), LockTimer::KeyTtl(k)) => s.expire(k, ctx),
+            (Role::Storage(s), LockTimer::Serve) => s.serve(cfg, cfg.fences(), ctx),
             (Role::Client(c), t) => c.on_timer(cfg, t, ctx),
             _ => {}
         }
@@ -1366,7 +1412,7 @@ impl Protocol for LockNode {
 
     fn heap_bytes(&self) -> usize {
         match &self.role {
-            Role::Storage(s) => s.keys.len() * 48 + s.done.len() * 96,
+            Role::Storage(s) => s.keys.len() * 48 + s.done.len() * 96 + s.line.capacity() * 72,
             Role::Server(s) => s.locks.len() * 120 + s.sessions.len() * 64,
             Role::Replica(r) => r.table.locks.len() * 120 + r.table.sessions.len() * 80 + r.raft.heap_bytes(),
             Role::Redlock(s) => s.keys.len() * 48,

@@ -40,7 +40,7 @@ pub(super) fn toolbar(
             win.set(Window { span: now.saturating_sub(first).max(MS), right: None });
         })
     };
-    let kind_chips = kind_chips(schema, filters);
+    let kind_chips = kind_chips(schema, filters, &store.0.borrow().kinds_seen);
     let toggle = |label: &'static str, on: bool, set: fn(&mut Filters)| {
         let filters = filters.clone();
         let onclick = Callback::from(move |_| {
@@ -66,9 +66,11 @@ pub(super) fn toolbar(
     }
 }
 
-/// A chip per message kind, lit while arrows of that kind are shown.
-fn kind_chips<'a>(schema: &'a Schema, filters: &'a UseStateHandle<Filters>) -> impl Iterator<Item = Html> + 'a {
-    schema.kinds.iter().enumerate().map(move |(k, kind)| {
+/// A chip per message kind the run has sent (or the user has hidden), lit
+/// while arrows of that kind are shown.
+fn kind_chips(schema: &Schema, filters: &UseStateHandle<Filters>, seen: &std::collections::BTreeSet<u16>) -> Vec<Html> {
+    let shown = |k: u16| seen.contains(&k) || filters.kinds.contains(&k);
+    schema.kinds.iter().enumerate().filter(move |(k, _)| shown(*k as u16)).map(move |(k, kind)| {
         let on = !filters.kinds.contains(&(k as u16));
         let filters = filters.clone();
         let onclick = Callback::from(move |_| {
@@ -82,6 +84,7 @@ fn kind_chips<'a>(schema: &'a Schema, filters: &'a UseStateHandle<Filters>) -> i
             <button class={classes!("chip", on.then_some("on"))} aria-pressed={on.to_string()} style={format!("--chip: {}", kind.color)} {onclick}>{ &kind.name }</button>
         }
     })
+    .collect()
 }
 
 /// A chip per lane, lit while the lane is shown (only up to 32 lanes).
