@@ -30,10 +30,14 @@ fn sim(lab: &Lab) -> &Sim<LockNode> {
     lab.model::<ClusterLab<LockNode>>().expect("a locks run").sim()
 }
 
+/// A request's arrival at the storage, or an answer leaving it: when, and
+/// which client sent or gets it.
+type Visit = (Time, u32);
+
 /// Runs `text` (which ends at 0 s) event by event up to `until`; the
 /// arrivals at the storage (time, client) and its answers (time, client),
 /// each in the order the run made them.
-fn arrivals_and_answers(text: &str, until: Time) -> (Lab, Vec<(Time, u32)>, Vec<(Time, u32)>) {
+fn arrivals_and_answers(text: &str, until: Time) -> (Lab, Vec<Visit>, Vec<Visit>) {
     let mut lab = run(text);
     let (mut arrived, mut answered) = (Vec::new(), Vec::new());
     while lab.now() < until && lab.step_event() {
@@ -44,28 +48,20 @@ fn arrivals_and_answers(text: &str, until: Time) -> (Lab, Vec<(Time, u32)>, Vec<
     (lab, arrived, answered)
 }
 
-fn note(e: &TraceEvent<LockNode>, arrived: &mut Vec<(Time, u32)>, answered: &mut Vec<(Time, u32)>) {
-    {
-        match e {
-            TraceEvent::Delivered { at, to, from, kind: "Read" | "Write" | "Cas", .. } if *to == STORAGE => {
-                arrived.push((*at, *from))
-            }
-            TraceEvent::Sent { at, from, to, msg, copy: false, .. } if *from == STORAGE => {
-                assert!(
-                    matches!(
-                        msg,
-                        LockMsg::ReadOk { .. }
-                            | LockMsg::WriteOk { .. }
-                            | LockMsg::CasFailed { .. }
-                            | LockMsg::Refused { .. }
-                    ),
-                    "the storage only answers, here with {}",
-                    msg.kind()
-                );
-                answered.push((*at, *to))
-            }
-            _ => {}
+fn note(e: &TraceEvent<LockNode>, arrived: &mut Vec<Visit>, answered: &mut Vec<Visit>) {
+    match e {
+        TraceEvent::Delivered { at, to, from, kind: "Read" | "Write" | "Cas", .. } if *to == STORAGE => {
+            arrived.push((*at, *from))
         }
+        TraceEvent::Sent { at, from, to, msg, copy: false, .. } if *from == STORAGE => {
+            let answer = matches!(
+                msg,
+                LockMsg::ReadOk { .. } | LockMsg::WriteOk { .. } | LockMsg::CasFailed { .. } | LockMsg::Refused { .. }
+            );
+            assert!(answer, "the storage only answers, here with {}", msg.kind());
+            answered.push((*at, *to))
+        }
+        _ => {}
     }
 }
 
