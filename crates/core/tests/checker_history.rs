@@ -229,3 +229,37 @@ fn election_safety_starts_from_the_current_leader_and_keeps_4096_terms() {
         .expect_err("term 1 is among the last 4,096");
     assert_eq!(err, "S1 and S2 were both elected leader of term 1");
 }
+
+// ------------------------------------------- the term each entry committed in
+
+// leader_completeness.rs: the checker keeps, per committed index, "an upper
+// bound on the term in which it was committed (the term of the first
+// server that noted it)". Raft §5.4: an entry committed in term 2 must be in
+// the log of the leader of every later term, 5 included. S1 (term 2)
+// commits entry 1; S2, already in term 5, notes the same commit later; S3,
+// whose log is empty, becomes leader of term 5. The second note must not
+// move the entry's commit term to 5 (which would excuse the leader of term
+// 5 from holding it).
+#[test]
+fn leader_completeness_keeps_the_term_an_entry_was_first_committed_in() {
+    let mut world = raft_world(&[&[(2, 100)], &[(2, 100)], &[]]);
+    let mut lc = raft::invariants()
+        .into_iter()
+        .find(|i| i.name() == "Leader Completeness")
+        .expect("the checker");
+    lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1 })])
+        .expect("S1 commits entry 1 in term 2");
+    let in_term = |id: NodeId, term: u64, log: &[(u64, u64)]| {
+        let log = log.iter().map(|&(t, c)| Entry::new(t, c)).collect();
+        RaftNode::recover(id, 3, &RaftConfig::default(), RaftDurable { term, log, ..RaftDurable::default() })
+    };
+    world[1].state = in_term(1, 5, &[(2, 100)]);
+    lc.check(&World { now: 1, nodes: &world }, &[rnote(1, RaftNote::Committed { index: 1 })])
+        .expect("S2, in term 5, learns the same commit");
+    world[2].state = in_term(2, 5, &[]);
+    let err = lc
+        .check(&World { now: 2, nodes: &world }, &[rnote(2, RaftNote::BecameLeader { term: 5 })])
+        .expect_err("the leader of term 5 lacks an entry committed in term 2");
+    assert!(err.contains("S3 became leader of term 5 without the committed entry"), "{err}");
+    assert!(err.contains("at index 1"), "{err}");
+}

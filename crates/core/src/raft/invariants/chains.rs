@@ -161,3 +161,45 @@ impl Chains {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Chain, Chains};
+    use crate::raft::{Entry, RaftConfig, RaftDurable, RaftNode};
+    use crate::sim::Protocol;
+
+    /// Server S1 of three, in term 3, with a log of these entry terms.
+    fn node(terms: &[u64]) -> RaftNode {
+        let log = terms
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| Entry { term: t, command: t * 1_000 + i as u64 + 1, config: None, kv: None })
+            .collect();
+        RaftNode::recover(0, 3, &RaftConfig::default(), RaftDurable { term: 3, log, ..RaftDurable::default() })
+    }
+
+    // `appended`'s promise: the digests of `from..=to` recomputed from the
+    // node's log, whatever the chain held there. Entries 3 to 5 replaced
+    // by a new leader's, noted as one append over the chain that still
+    // holds the old ones: the chain is the one computed from scratch, and
+    // noting the same append again changes nothing.
+    #[test]
+    fn an_append_over_entries_the_chain_holds_recomputes_them_in_place() {
+        let mut chains = Chains { per_node: vec![Chain::of(&node(&[1, 1, 1, 2, 2]))] };
+        let new = node(&[1, 1, 3, 3, 3]);
+        assert_eq!(chains.appended(0, 3, 5, &new), 3..6);
+        assert_eq!(chains.per_node[0].digests, Chain::of(&new).digests);
+        assert_eq!(chains.appended(0, 3, 5, &new), 3..6);
+        assert_eq!(chains.per_node[0].digests, Chain::of(&new).digests, "the same append noted twice");
+        assert_ne!(Chain::of(&new).digests, Chain::of(&node(&[1, 1, 1, 2, 2])).digests, "the logs differ");
+    }
+
+    // The snapshot budget counts a chain's digests: 8 bytes each.
+    #[test]
+    fn a_chains_bytes_grow_by_eight_a_digest() {
+        let short = Chains { per_node: vec![Chain::of(&node(&[1]))] };
+        let long = Chains { per_node: vec![Chain::of(&node(&[1, 1, 2, 2, 3, 3]))] };
+        assert_eq!(long.heap_bytes() - short.heap_bytes(), 5 * 8);
+        assert!(short.heap_bytes() >= std::mem::size_of::<Chain>() + 8);
+    }
+}

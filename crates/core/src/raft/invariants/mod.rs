@@ -190,4 +190,33 @@ mod tests {
         w.set(far + 1, 8);
         assert_eq!((w.get(far), w.get(far + 1)), (Some(&7), Some(&8)), "and goes on from there");
     }
+
+    // What a snapshot of a checker costs is counted from its window
+    // (`heap_bytes`, which the snapshot budget trusts): one slot per index
+    // from the first one set, none below it, and the count follows them.
+    #[test]
+    fn the_window_holds_a_slot_per_index_from_the_first_and_counts_them() {
+        let slot = std::mem::size_of::<Option<u64>>();
+        let mut w = Window::default();
+        w.set(1, 5u64);
+        assert_eq!((w.items.len(), w.heap_bytes()), (1, slot), "index 1 alone: one slot");
+        for i in 2..=100 {
+            w.set(i, i);
+        }
+        assert_eq!((w.items.len(), w.heap_bytes()), (100, 100 * slot), "indexes 1 to 100");
+    }
+
+    // A server that installs a snapshot far ahead makes the window jump;
+    // the checker must not make room for the indexes it jumped over
+    // (a window at 10 × WINDOW jumping to 40 × WINDOW would otherwise
+    // reserve 30 × WINDOW slots, and a jump of 2^40 would not fit in
+    // memory).
+    #[test]
+    fn a_jump_far_ahead_makes_no_room_for_the_gap() {
+        let mut w = Window::default();
+        w.set(10 * WINDOW, 1u64);
+        w.set(40 * WINDOW, 2);
+        assert_eq!((w.get(10 * WINDOW), w.get(40 * WINDOW)), (None, Some(&2)));
+        assert!(w.items.capacity() <= 2 * WINDOW as usize, "{} slots reserved", w.items.capacity());
+    }
 }
