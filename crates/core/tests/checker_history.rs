@@ -243,10 +243,7 @@ fn election_safety_starts_from_the_current_leader_and_keeps_4096_terms() {
 #[test]
 fn leader_completeness_keeps_the_term_an_entry_was_first_committed_in() {
     let mut world = raft_world(&[&[(2, 100)], &[(2, 100)], &[]]);
-    let mut lc = raft::invariants()
-        .into_iter()
-        .find(|i| i.name() == "Leader Completeness")
-        .expect("the checker");
+    let mut lc = raft::invariants().into_iter().find(|i| i.name() == "Leader Completeness").expect("the checker");
     lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1 })])
         .expect("S1 commits entry 1 in term 2");
     let in_term = |id: NodeId, term: u64, log: &[(u64, u64)]| {
