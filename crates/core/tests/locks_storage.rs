@@ -141,7 +141,9 @@ fn strategy(zipf: &str, strategy: &str, seed: u64) -> (f64, f64, f64) {
 // Restarts against blocking, with a finite storage (Agrawal, Carey and
 // Livny 1987). Uniform keys: optimistic commits at least as many as
 // pessimistic (nothing aborts, and it does not wait for a lock server).
-// Zipf 1.5: optimistic's aborted attempts saturate the storage and
+// Zipf 1.5: optimistic's aborted attempts (and the requests its clients
+// resend once the line outlasts the 200 ms resend timeout) saturate the
+// storage and
 // pessimistic, whose waiters queue at the lock server and cost the storage
 // nothing, commits more. Three seeds, each must agree.
 #[test]
