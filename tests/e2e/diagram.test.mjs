@@ -286,6 +286,14 @@ test("a hold still open is a bar to now, said to be still open, the same after t
   const chips = await page.locator('.chips[aria-label="Message kinds"] button').allTextContents();
   assert.ok(['Acquire', 'Granted', 'Read', 'Write'].every((k) => chips.includes(k)), chips.join(' '));
   assert.ok(!chips.some((c) => /AppendEntries|RequestVote|PreVote|SetKey|NotLeader/.test(c)), chips.join(' '));
+  // So does the legend beside the drawing: the roles and kinds this
+  // configuration (one lock server, pessimistic, fencing) can show, none of
+  // the replicated service's, Redlock's or optimistic clients'
+  // (crates/core/tests/locks_legend.rs holds the rule for every
+  // configuration).
+  const legend = await page.locator('.legend li').allTextContents();
+  assert.ok(['lock server', 'holding', 'Acquire', 'Check', 'Write'].every((k) => legend.includes(k)), legend.join(', '));
+  assert.ok(!legend.some((l) => /^lock service|AppendEntries|SetKey|^Cas$|in a transaction/.test(l)), legend.join(', '));
   const first = (await download(page, 'Diagram as SVG')).bytes.toString();
   assert.match(first, />token 1, still open</, "S3's hold, still going on");
   assert.match(first, />token 2</, "S4's hold, over");

@@ -236,7 +236,13 @@ impl ClusterProtocol for PingNode {
     fn kinds() -> Vec<KindStyle> {
         KINDS
             .iter()
-            .map(|n| KindStyle { name: (*n).into(), color: "#654321".into(), reply: *n == "Pong", small: false })
+            .map(|n| KindStyle {
+                name: (*n).into(),
+                color: "#654321".into(),
+                reply: *n == "Pong",
+                small: false,
+                unused: false,
+            })
             .collect()
     }
     fn kind_index(msg: &PingMsg) -> u8 {

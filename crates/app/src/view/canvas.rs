@@ -359,11 +359,17 @@ fn legend_entries(schema: &Schema, theme: Theme) -> Vec<(&str, &str, Swatch)> {
         .roles
         .iter()
         .enumerate()
+        .filter(|(_, r)| !r.unused)
         .map(|(i, r)| (r.color.as_str(), r.name.as_str(), Swatch::Node(schema.role_form(i as u8))))
         .collect();
     entries.push((theme.crashed, "crashed", Swatch::Node(NodeForm::Circle)));
-    entries
-        .extend(schema.kinds.iter().filter(|k| !k.reply).map(|k| (k.color.as_str(), k.name.as_str(), Swatch::Message)));
+    entries.extend(
+        schema
+            .kinds
+            .iter()
+            .filter(|k| !k.reply && !k.unused)
+            .map(|k| (k.color.as_str(), k.name.as_str(), Swatch::Message)),
+    );
     entries
 }
 

@@ -397,7 +397,13 @@ impl Model for BalanceLab {
         let f = FieldSpec::new;
         let role = RoleStyle::new;
         let up = [crate::lab::NodeStatus::Up];
-        let kind = |n: &str, c: &str, reply: bool| KindStyle { name: n.into(), color: c.into(), reply, small: true };
+        let kind = |n: &str, c: &str, reply: bool| KindStyle {
+            name: n.into(),
+            color: c.into(),
+            reply,
+            small: true,
+            unused: false,
+        };
         Schema {
             diagram: false,
             lab: String::new(),

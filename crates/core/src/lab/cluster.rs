@@ -148,6 +148,13 @@ pub trait ClusterProtocol: Protocol + 'static {
     fn roles() -> Vec<RoleStyle> {
         Self::ROLES.iter().map(|(n, c)| RoleStyle::new(n, c)).collect()
     }
+    /// Whether a run of configuration `cfg` can put a node in the role, or
+    /// send a message of the kind, named `name` (as [`ClusterProtocol::ROLES`]
+    /// and [`ClusterProtocol::KINDS`] name them): the legend leaves out
+    /// those it cannot. By default every one can.
+    fn can_show(_cfg: &Self::Config, _name: &str) -> bool {
+        true
+    }
     /// Buttons of its own verbs on a selected node (the cluster lab adds
     /// *Time out* and *Client request*, the shared faults come with them).
     fn node_actions() -> Vec<NodeAction> {
@@ -162,6 +169,7 @@ pub trait ClusterProtocol: Protocol + 'static {
                 color: (*c).into(),
                 reply: *reply,
                 small: *small,
+                unused: false,
             })
             .collect()
     }
@@ -808,13 +816,22 @@ impl<P: ClusterProtocol> Model for ClusterLab<P> {
                 m("history_gave_up", "History checks that gave up", Unit::Count, false),
             ]);
         }
+        let cfg = self.sim.protocol_config();
+        let mut roles = P::roles();
+        for r in &mut roles {
+            r.unused = !P::can_show(cfg, &r.name);
+        }
+        let mut kinds = P::kinds();
+        for k in &mut kinds {
+            k.unused = !P::can_show(cfg, &k.name);
+        }
         Schema {
             lab: String::new(),
             title: String::new(),
             timed: true,
             cluster: true,
-            roles: P::roles(),
-            kinds: P::kinds(),
+            roles,
+            kinds,
             fields: P::fields(),
             strip: P::strip(),
             metrics,

@@ -151,6 +151,10 @@ pub struct RoleStyle {
     /// The outline of a server in this role (a hub is always a box).
     #[serde(default)]
     pub form: NodeForm,
+    /// The run's configuration never puts a node in this role: the legend
+    /// leaves it out.
+    #[serde(default)]
+    pub unused: bool,
 }
 
 impl RoleStyle {
@@ -162,6 +166,7 @@ impl RoleStyle {
             look: RoleLook::Filled,
             shape: RoleShape::Server,
             form: NodeForm::Circle,
+            unused: false,
         }
     }
 
@@ -237,6 +242,10 @@ pub struct KindStyle {
     pub reply: bool,
     /// Small dots (heartbeats).
     pub small: bool,
+    /// The run's configuration never sends this kind: the legend leaves it
+    /// out.
+    #[serde(default)]
+    pub unused: bool,
 }
 
 /// A per-node number the lab shows (a round, an index, ...).

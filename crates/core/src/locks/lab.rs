@@ -454,6 +454,33 @@ impl ClusterProtocol for LockNode {
     }
 
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
+
+    /// What each configuration can show: Raft's messages and roles only
+    /// with the replicated service, Redlock's only with Redlock, the lock
+    /// protocol's only with pessimistic clients of a lock server (each
+    /// recipe its own), compare-and-set only with optimistic clients and
+    /// plain writes only with pessimistic ones, a fencing refusal only
+    /// where the storage fences (`crates/core/tests/locks_legend.rs` runs
+    /// every configuration and preset against it).
+    fn can_show(cfg: &LockConfig, name: &str) -> bool {
+        let raft = cfg.service == Service::Raft;
+        let locking = !cfg.optimistic && cfg.service != Service::Redlock;
+        match name {
+            "PreVote" | "PreVoteReply" | "RequestVote" | "RequestVoteReply" | "AppendEntries"
+            | "AppendEntriesReply" | "RaftHeartbeat" | "RaftHeartbeatReply" | "NotLeader" => raft,
+            n if n.starts_with("lock service ") => raft,
+            "lock server" => !raft,
+            "SetKey" | "SetReply" | "Unlock" => cfg.service == Service::Redlock && !cfg.optimistic,
+            "Queued" | "Check" => locking && !cfg.naive,
+            "Busy" => locking && cfg.naive,
+            "Acquire" | "Granted" | "Wake" | "Gone" | "Release" | "Heartbeat" | "HeartbeatAck" => locking,
+            "Cas" | "CasFailed" | "in a transaction" => cfg.optimistic,
+            "Write" | "waiting" | "holding" => !cfg.optimistic,
+            "Refused" => !cfg.optimistic && cfg.fences(),
+            _ => true,
+        }
+    }
+
     const NOTES: &'static [(&'static str, &'static str, bool)] = &[
         ("LeaseGranted", "#5cc08a", true),
         ("LeaseExpired", "#e05a5a", true),
