@@ -243,13 +243,9 @@ fn election_safety_starts_from_the_current_leader_and_keeps_4096_terms() {
 #[test]
 fn leader_completeness_keeps_the_term_an_entry_was_first_committed_in() {
     let mut world = raft_world(&[&[(2, 100)], &[(2, 100)], &[]]);
-    let mut lc = raft::invariants().into_iter().find(|i| i.name() == "Leader Completeness").expect("the checker");
+    let mut lc = raft_checker("Leader Completeness");
     lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1 })])
         .expect("S1 commits entry 1 in term 2");
-    let in_term = |id: NodeId, term: u64, log: &[(u64, u64)]| {
-        let log = log.iter().map(|&(t, c)| Entry::new(t, c)).collect();
-        RaftNode::recover(id, 3, &RaftConfig::default(), RaftDurable { term, log, ..RaftDurable::default() })
-    };
     world[1].state = in_term(1, 5, &[(2, 100)]);
     lc.check(&World { now: 1, nodes: &world }, &[rnote(1, RaftNote::Committed { index: 1 })])
         .expect("S2, in term 5, learns the same commit");
@@ -259,4 +255,64 @@ fn leader_completeness_keeps_the_term_an_entry_was_first_committed_in() {
         .expect_err("the leader of term 5 lacks an entry committed in term 2");
     assert!(err.contains("S3 became leader of term 5 without the committed entry"), "{err}");
     assert!(err.contains("at index 1"), "{err}");
+}
+
+fn raft_checker(name: &str) -> Box<dyn Invariant<RaftNode>> {
+    raft::invariants().into_iter().find(|i| i.name() == name).unwrap_or_else(|| panic!("no checker named {name}"))
+}
+
+/// Server `id` of three in `term`, with a log of (term, command) entries.
+fn in_term(id: NodeId, term: u64, log: &[(u64, u64)]) -> RaftNode {
+    let log = log.iter().map(|&(t, c)| Entry::new(t, c)).collect();
+    RaftNode::recover(id, 3, &RaftConfig::default(), RaftDurable { term, log, ..RaftDurable::default() })
+}
+
+// Leader Completeness, the other direction (leader_completeness.rs: "an
+// entry newly committed by T must already be in the log of every current
+// leader of a term >= T"). S1 leads term 2 without entry 1; it notes that
+// it is catching up a server, which does not end its leadership; S2, in
+// term 2, commits entry 1: S1, leader of term 2, does not hold it.
+#[test]
+fn leader_completeness_keeps_a_leader_through_notes_that_do_not_end_its_term() {
+    let mut world = raft_world(&[&[], &[(1, 100)], &[]]);
+    world[0].state = in_term(0, 2, &[]);
+    let mut lc = raft_checker("Leader Completeness");
+    let w = |now| World { now, nodes: &world };
+    lc.check(&w(0), &[rnote(0, RaftNote::BecameLeader { term: 2 })]).expect("S1 leads term 2");
+    lc.check(&w(1), &[rnote(0, RaftNote::CatchingUp { id: 2 })]).expect("S1 catches S3 up");
+    world[1].state = in_term(1, 2, &[(1, 100)]);
+    let err = lc
+        .check(&World { now: 2, nodes: &world }, &[rnote(1, RaftNote::Committed { index: 1 })])
+        .expect_err("S1, leader of term 2, lacks the entry S2 commits in term 2");
+    assert!(err.contains("S1, leader of term 2, does not hold it"), "{err}");
+}
+
+// Log Matching follows each note on its own (log_matching.rs keeps every
+// node's chain "up to date from the node's notes", and reports a log that
+// changed without one): a truncation noted in one step and the append
+// that follows it in the next are both an honest log, at each step.
+#[test]
+fn log_matching_follows_a_truncation_and_the_append_after_it_step_by_step() {
+    let mut world = raft_world(&[&[(1, 100), (1, 101)], &[]]);
+    let mut lm = raft_checker("Log Matching");
+    lm.check(&World { now: 0, nodes: &world }, &[]).expect("S1 holds two entries");
+    world[0].state = in_term(0, 2, &[(1, 100)]);
+    lm.check(&World { now: 1, nodes: &world }, &[rnote(0, RaftNote::Truncated { from: 2 })])
+        .expect("S1 dropped entry 2 and said so");
+    world[0].state = in_term(0, 2, &[(1, 100), (2, 200)]);
+    lm.check(&World { now: 2, nodes: &world }, &[rnote(0, RaftNote::Appended { from: 2, to: 2 })])
+        .expect("then appended another");
+}
+
+// The snapshot budget counts Log Matching's records (its `heap_bytes`):
+// after 1,000 entries, at least a digest (8 bytes) and a first-writer
+// record (index, term, digest and node) for each.
+#[test]
+fn log_matchings_estimate_counts_its_chains_and_its_records() {
+    let log: Vec<(u64, u64)> = (0..1_000).map(|i| (1, 100 + i)).collect();
+    let world = raft_world(&[&log, &[]]);
+    let mut lm = raft_checker("Log Matching");
+    lm.check(&World { now: 0, nodes: &world }, &[]).expect("S1 holds 1,000 entries");
+    let floor = 1_000 * (8 + std::mem::size_of::<Option<(u64, u64, NodeId)>>());
+    assert!(lm.heap_bytes() >= floor, "{} bytes, at least {floor}", lm.heap_bytes());
 }
