@@ -289,7 +289,7 @@ test("a hold still open is a bar to now, said to be still open, the same after t
   // So does the legend beside the drawing: the roles and kinds this
   // configuration (one lock server, pessimistic, fencing) can show, none of
   // the replicated service's, Redlock's or optimistic clients'
-  // (crates/core/tests/locks_legend.rs holds the rule for every
+  // (crates/core/tests/legend.rs holds the rule for every
   // configuration).
   const legend = await page.locator('.legend li').allTextContents();
   assert.ok(['lock server', 'holding', 'Acquire', 'Check', 'Write'].every((k) => legend.includes(k)), legend.join(', '));

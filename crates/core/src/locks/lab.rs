@@ -460,7 +460,7 @@ impl ClusterProtocol for LockNode {
     /// protocol's only with pessimistic clients of a lock server (each
     /// recipe its own), compare-and-set only with optimistic clients and
     /// plain writes only with pessimistic ones, a fencing refusal only
-    /// where the storage fences (`crates/core/tests/locks_legend.rs` runs
+    /// where the storage fences (`crates/core/tests/legend.rs` runs
     /// every configuration and preset against it).
     fn can_show(cfg: &LockConfig, name: &str) -> bool {
         let raft = cfg.service == Service::Raft;

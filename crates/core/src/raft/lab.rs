@@ -360,6 +360,18 @@ impl ClusterProtocol for RaftNode {
         ("spare", "#c9ccd1"),
     ];
     const KINDS: &'static [(&'static str, &'static str, bool, bool)] = KINDS;
+
+    /// Pre-Vote's messages and pre-candidates only with Pre-Vote on;
+    /// InstallSnapshot only when logs are compacted (held against every
+    /// scenario file by `crates/core/tests/legend.rs`).
+    fn can_show(cfg: &RaftConfig, name: &str) -> bool {
+        match name {
+            "PreVote" | "PreVoteReply" | "pre-candidate" => cfg.pre_vote,
+            "InstallSnapshot" | "InstallSnapshotReply" => cfg.snapshot_every > 0,
+            _ => true,
+        }
+    }
+
     const NOTES: &'static [(&'static str, &'static str, bool)] = &[
         ("BecameFollower", "#8fa3bf", false),
         ("BecamePreCandidate", "#e0a050", false),
