@@ -316,3 +316,46 @@ fn log_matchings_estimate_counts_its_chains_and_its_records() {
     let floor = 1_000 * (8 + std::mem::size_of::<Option<(u64, u64, NodeId)>>());
     assert!(lm.heap_bytes() >= floor, "{} bytes, at least {floor}", lm.heap_bytes());
 }
+
+// Leader Completeness looks further back than the last committed index: a
+// server far ahead in term (S2, in term 7, cut off and back) notes the
+// commit of index 2, so index 2's commit term is 7; S3 then becomes leader
+// of term 6 without index 1, committed in term 3. The entry committed in
+// an earlier term is the one below the top, and S3 must hold it.
+#[test]
+fn leader_completeness_looks_below_an_index_committed_in_a_later_term() {
+    let mut world = raft_world(&[&[(3, 100)], &[(3, 100)], &[]]);
+    let mut lc = raft_checker("Leader Completeness");
+    lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1 })])
+        .expect("S1 commits index 1 in term 3");
+    world[1].state = in_term(1, 7, &[(3, 100), (3, 101)]);
+    let appended_and_committed =
+        [rnote(1, RaftNote::Appended { from: 2, to: 2 }), rnote(1, RaftNote::Committed { index: 2 })];
+    lc.check(&World { now: 1, nodes: &world }, &appended_and_committed)
+        .expect("S2, in term 7, appends index 2 and notes it committed");
+    world[2].state = in_term(2, 6, &[]);
+    let err = lc
+        .check(&World { now: 2, nodes: &world }, &[rnote(2, RaftNote::BecameLeader { term: 6 })])
+        .expect_err("S3 leads term 6 without index 1, committed in term 3");
+    assert!(err.contains("S3 became leader of term 6 without the committed entry"), "{err}");
+    assert!(err.contains("at index 1"), "{err}");
+}
+
+// A leader that stepped down is no longer held to what others commit: S1
+// led term 2 and became a follower of term 3, its log since cut back;
+// S2, still in term 2, notes entry 1 committed. No current leader of term
+// 2 or later lacks it.
+#[test]
+fn leader_completeness_lets_go_of_a_leader_that_stepped_down() {
+    let mut world = raft_world(&[&[(2, 100)], &[(2, 100)], &[]]);
+    world[0].state = in_term(0, 2, &[(2, 100)]);
+    let mut lc = raft_checker("Leader Completeness");
+    lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::BecameLeader { term: 2 })])
+        .expect("S1 leads term 2");
+    world[0].state = in_term(0, 3, &[]);
+    let stepped_down = [rnote(0, RaftNote::BecameFollower { term: 3 }), rnote(0, RaftNote::Truncated { from: 1 })];
+    lc.check(&World { now: 1, nodes: &world }, &stepped_down).expect("S1 follows in term 3, its entry 1 dropped");
+    world[1].state = in_term(1, 2, &[(2, 100)]);
+    lc.check(&World { now: 2, nodes: &world }, &[rnote(1, RaftNote::Committed { index: 1 })])
+        .expect("S1 no longer leads: nothing is required of its log");
+}
