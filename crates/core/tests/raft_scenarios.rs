@@ -868,6 +868,33 @@ fn check_all_reports_two_leaders_of_one_term() {
     assert!(msg.contains("both lead term"), "{msg}");
 }
 
+// Negative test, check_all: a leader of the highest term must hold the
+// longest committed prefix (Leader Completeness, §5.4). S1's state is a
+// follower's that committed two entries in term 1; S2's a leader of term 2,
+// elected in another run, whose log holds none of them.
+#[test]
+fn check_all_reports_a_top_leader_without_committed_entries() {
+    let mut a = cluster(3, 1);
+    let l = wait_for_leader(&mut a, 5 * SEC);
+    for _ in 0..2 {
+        a.client_request(l);
+    }
+    run_for(&mut a, SEC);
+    let follower = state(&a, (l + 1) % 3).clone();
+    assert!(follower.commit_index() >= 2 && follower.term() == 1, "a follower that committed in term 1");
+    let mut b = scripted(3, 2);
+    force_leader(&mut b, 0);
+    force_leader(&mut b, 1);
+    let leader = state(&b, 1).clone();
+    assert!(leader.term() >= 2 && leader.log().is_empty(), "a leader of a later term with an empty log");
+    let mut nodes = world_nodes(vec![RaftDurable::default(); 3]);
+    nodes[0].state = follower;
+    assert_eq!(check_all(&nodes), Ok(()), "the follower alone");
+    nodes[1].state = leader;
+    let msg = check_all(&nodes).expect_err("the top leader lacks the committed entries");
+    assert!(msg.contains("S2, leader of term") && msg.contains("lacks entries committed by S1"), "{msg}");
+}
+
 // A violation stops the run and is reported with the checker's name: a
 // checker attached to a world that is already broken fails on its first
 // look, through the simulator's own path.
