@@ -577,3 +577,65 @@ fn the_growing_preset_shows_spare_learner_and_voter() {
     assert!(f.nodes.iter().all(|v| v.field(field("snapshot")).unwrap_or(0) > 0), "everyone has compacted by 5 s");
     assert!(f.nodes.iter().all(|v| v.field(field("members")) == Some(5)));
 }
+
+// Thesis §4.1, a checker attached mid-run: two servers hold the same
+// committed configuration (index 1), one in term 2, one already in term 4.
+// The configuration's commit term is at most 2 (the first server found
+// that holds it, as in a run: the first to note it), so a leader of term 3
+// without it has lost it.
+#[test]
+fn committed_configuration_kept_attached_mid_run_keeps_the_first_holder_of_a_configuration() {
+    let in_term = |term: u64| RaftDurable { term, ..committed_config_at(1, &[0, 1, 2]) };
+    let nodes = world(vec![in_term(2), in_term(4), log_durable(vec![])]);
+    let mut inv = checker("Committed Configuration Kept");
+    let msg = inv
+        .check(&World { now: 0, nodes: &nodes }, &[note(2, RaftNote::BecameLeader { term: 3 })])
+        .expect_err("S3 leads term 3 without the configuration committed by term 2");
+    assert!(msg.contains("older than the committed configuration"), "{msg}");
+}
+
+// Thesis §4.1 concerns leaders: a checker attached to a run whose servers
+// all follow checks no append until one of them becomes leader. S2, a
+// follower, appends the leader's entries, here a configuration that
+// differs from the initial one by two servers (whatever a leader did, the
+// follower only copies it).
+#[test]
+fn one_change_at_a_time_attached_mid_run_checks_leaders_only() {
+    let nodes = world(vec![log_durable(vec![]), log_durable(vec![config_entry(1, &[0])]), log_durable(vec![])]);
+    let mut inv = checker("One Change at a Time");
+    let w = World { now: 0, nodes: &nodes };
+    assert_eq!(inv.check(&w, &[note(1, RaftNote::Appended { from: 1, to: 1 })]), Ok(()), "a follower copies");
+    let msg = inv
+        .check(&w, &[note(1, RaftNote::BecameLeader { term: 2 }), note(1, RaftNote::Appended { from: 1, to: 1 })])
+        .expect_err("as leader, the same append is two servers at once");
+    assert!(msg.contains("by 2 servers"), "{msg}");
+}
+
+// Log Matching, §7: a snapshot a follower installs is the prefix of its
+// last entry. S2 holds entries 1 and 2 of term 1; S1 installs a snapshot
+// whose last entry is also index 2 of term 1 but whose state comes from
+// other commands: two prefixes ending at the same (index, term) differ.
+#[test]
+fn log_matching_reports_an_installed_snapshot_unlike_a_log_with_its_last_entry() {
+    let log: Vec<Entry> = (1..=2).map(|c| Entry::new(1, c)).collect();
+    let before = world(vec![log_durable(vec![]), log_durable(log.clone())]);
+    let mut other = StateMachine::default();
+    for e in &log {
+        other.apply(&Entry::new(1, e.command + 100));
+    }
+    let after = world(vec![
+        RaftDurable {
+            term: 1,
+            voted_for: None,
+            log: vec![],
+            snapshot: Snapshot { state: other, config: None, config_index: 0 },
+        },
+        log_durable(log),
+    ]);
+    assert_eq!((after[0].state.snapshot().index(), after[0].state.snapshot().term()), (2, 1));
+    let mut inv = checker("Log Matching");
+    inv.check(&World { now: 0, nodes: &before }, &[]).expect("S2 holds two entries");
+    let installed = note(0, RaftNote::InstalledSnapshot { index: 2, term: 1, retained: false });
+    let msg = inv.check(&World { now: 1, nodes: &after }, &[installed]).expect_err("two prefixes at (2, 1)");
+    assert!(msg.contains("both hold an entry of term 1 at index 2"), "{msg}");
+}
