@@ -178,4 +178,21 @@ fn the_checkers_memory_estimates_grow_with_the_keys_they_remember() {
         );
         assert!(bytes <= keys as usize * 4 * entry, "{name}: {bytes} bytes for {keys} keys");
     }
+    // Unique tokens remembers the last KEEP grants of each key: 10 keys
+    // with 20 grants each hold 200 (token, holder) pairs, and no more than
+    // KEEP a key however many follow.
+    let grant = |key: u32, token: u64| LockNote::Granted { client: 2 + (token % 3) as u32, key, token };
+    let pair = std::mem::size_of::<(u64, u32)>();
+    let mut unique = UniqueTokens::default();
+    check(&mut unique, (0..10).flat_map(|k| (1..=20).map(move |t| grant(k, t))).collect()).expect("in order");
+    let bytes = unique.heap_bytes();
+    assert!((200 * pair..=4 * 200 * pair).contains(&bytes), "Unique tokens: {bytes} bytes for 200 grants");
+    check(&mut unique, (0..10).flat_map(|k| (21..=500).map(move |t| grant(k, t))).collect()).expect("in order");
+    let full = unique.heap_bytes();
+    let kept = 10 * UniqueTokens::KEEP * pair;
+    assert!(
+        (kept..=4 * kept).contains(&full),
+        "Unique tokens: {full} bytes for 10 keys of {} grants",
+        UniqueTokens::KEEP
+    );
 }
