@@ -314,7 +314,45 @@ fn log_matchings_estimate_counts_its_chains_and_its_records() {
     let mut lm = raft_checker("Log Matching");
     lm.check(&World { now: 0, nodes: &world }, &[]).expect("S1 holds 1,000 entries");
     let floor = 1_000 * (8 + std::mem::size_of::<Option<(u64, u64, NodeId)>>());
-    assert!(lm.heap_bytes() >= floor, "{} bytes, at least {floor}", lm.heap_bytes());
+    assert!((floor..=4 * floor).contains(&lm.heap_bytes()), "{} bytes, from {floor} to 4 times that", lm.heap_bytes());
+}
+
+// State Machine Safety's estimate counts the applied states it keeps: after
+// S1 applies 1,000 entries, at least 8 bytes each.
+#[test]
+fn state_machine_safetys_estimate_counts_what_it_applied() {
+    let log: Vec<(u64, u64)> = (0..1_000).map(|i| (1, 100 + i)).collect();
+    let world = raft_world(&[&log, &[]]);
+    let mut sms = raft_checker("State Machine Safety");
+    sms.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1_000 })])
+        .expect("S1 commits its 1,000 entries");
+    assert!(sms.heap_bytes() >= 8_000, "{} bytes for 1,000 applied entries", sms.heap_bytes());
+}
+
+// Leader Completeness attached mid-run reads who leads from the world:
+// here nobody (every server restarted as a follower). S1, a follower of
+// term 2 without entry 1, is not held to it when S2 commits it in term 2.
+#[test]
+fn leader_completeness_attached_mid_run_holds_only_leaders() {
+    let mut world = raft_world(&[&[], &[(2, 100)], &[]]);
+    world[0].state = in_term(0, 2, &[]);
+    let mut lc = raft_checker("Leader Completeness");
+    lc.check(&World { now: 0, nodes: &world }, &[rnote(1, RaftNote::Committed { index: 1 })])
+        .expect("no leader to hold the entry");
+}
+
+// Leader Completeness follows truncations: S3 held entry 1, committed in
+// term 2, then dropped it (a bug), and became leader of term 3 without it.
+#[test]
+fn leader_completeness_sees_a_truncated_entry_gone() {
+    let mut world = raft_world(&[&[(2, 100)], &[(2, 100)], &[(2, 100)]]);
+    let mut lc = raft_checker("Leader Completeness");
+    lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1 })])
+        .expect("S1 commits entry 1 in term 2");
+    world[2].state = in_term(2, 3, &[]);
+    let events = [rnote(2, RaftNote::Truncated { from: 1 }), rnote(2, RaftNote::BecameLeader { term: 3 })];
+    let err = lc.check(&World { now: 1, nodes: &world }, &events).expect_err("S3 dropped the committed entry");
+    assert!(err.contains("S3 became leader of term 3 without the committed entry"), "{err}");
 }
 
 // Leader Completeness looks further back than the last committed index: a

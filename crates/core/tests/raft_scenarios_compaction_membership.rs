@@ -639,3 +639,15 @@ fn log_matching_reports_an_installed_snapshot_unlike_a_log_with_its_last_entry()
     let msg = inv.check(&World { now: 1, nodes: &after }, &[installed]).expect_err("two prefixes at (2, 1)");
     assert!(msg.contains("both hold an entry of term 1 at index 2"), "{msg}");
 }
+
+// Thesis §4.1, attached mid-run: only a committed configuration must be
+// kept. S1 holds a configuration entry it has not committed (its commit
+// index is 0), so a leader of term 2 without it has lost nothing.
+#[test]
+fn committed_configuration_kept_attached_mid_run_ignores_an_uncommitted_configuration() {
+    let nodes = world(vec![log_durable(vec![config_entry(1, &[0, 1])]), log_durable(vec![]), log_durable(vec![])]);
+    assert_eq!((nodes[0].state.configuration_index(), nodes[0].state.commit_index()), (1, 0));
+    let mut inv = checker("Committed Configuration Kept");
+    let leader = [note(2, RaftNote::BecameLeader { term: 2 })];
+    assert_eq!(inv.check(&World { now: 0, nodes: &nodes }, &leader), Ok(()), "nothing committed to keep");
+}

@@ -165,17 +165,28 @@ impl Chains {
 #[cfg(test)]
 mod tests {
     use super::{Chain, Chains};
-    use crate::raft::{Entry, RaftConfig, RaftDurable, RaftNode};
+    use crate::raft::{Entry, RaftConfig, RaftDurable, RaftNode, Snapshot, StateMachine};
     use crate::sim::Protocol;
 
     /// Server S1 of three, in term 3, with a log of these entry terms.
     fn node(terms: &[u64]) -> RaftNode {
-        let log = terms
+        compacted(0, terms)
+    }
+
+    /// The same, its first `upto` entries compacted into a snapshot.
+    fn compacted(upto: usize, terms: &[u64]) -> RaftNode {
+        let entries: Vec<Entry> = terms
             .iter()
             .enumerate()
             .map(|(i, &t)| Entry { term: t, command: t * 1_000 + i as u64 + 1, config: None, kv: None })
             .collect();
-        RaftNode::recover(0, 3, &RaftConfig::default(), RaftDurable { term: 3, log, ..RaftDurable::default() })
+        let mut state = StateMachine::default();
+        for e in &entries[..upto] {
+            state.apply(e);
+        }
+        let snapshot = Snapshot { state, config: None, config_index: 0 };
+        let durable = RaftDurable { term: 3, log: entries[upto..].to_vec(), snapshot, ..RaftDurable::default() };
+        RaftNode::recover(0, 3, &RaftConfig::default(), durable)
     }
 
     // `appended`'s promise: the digests of `from..=to` recomputed from the
@@ -192,6 +203,13 @@ mod tests {
         assert_eq!(chains.appended(0, 3, 5, &new), 3..6);
         assert_eq!(chains.per_node[0].digests, Chain::of(&new).digests, "the same append noted twice");
         assert_ne!(Chain::of(&new).digests, Chain::of(&node(&[1, 1, 1, 2, 2])).digests, "the logs differ");
+        // The same after a snapshot of the first two entries: the chain
+        // starts at index 3, and entries 4 and 5 are replaced.
+        let mut chains = Chains { per_node: vec![Chain::of(&compacted(2, &[1, 1, 1, 2, 2]))] };
+        let new = compacted(2, &[1, 1, 1, 3, 3]);
+        assert_eq!(chains.per_node[0].base, 2);
+        assert_eq!(chains.appended(0, 4, 5, &new), 4..6);
+        assert_eq!(chains.per_node[0].digests, Chain::of(&new).digests, "after a snapshot");
     }
 
     // The snapshot budget counts a chain's digests: 8 bytes each.
