@@ -860,12 +860,18 @@ fn check_all_reports_two_leaders_of_one_term() {
     let mut sim = cluster(3, 1);
     let l = wait_for_leader(&mut sim, 5 * SEC);
     let leader = state(&sim, l).clone();
-    let mut nodes = world_nodes(vec![RaftDurable::default(); 3]);
-    nodes[0].state = leader.clone();
-    assert_eq!(check_all(&nodes), Ok(()), "one leader");
-    nodes[1].state = leader;
-    let msg = check_all(&nodes).expect_err("two leaders of one term");
+    let msg = check_all_with(leader.clone(), leader);
     assert!(msg.contains("both lead term"), "{msg}");
+}
+
+/// `check_all` on a world of three: `first` alone in S1's slot passes, and
+/// with `second` in S2's it fails; its message.
+fn check_all_with(first: RaftNode, second: RaftNode) -> String {
+    let mut nodes = world_nodes(vec![RaftDurable::default(); 3]);
+    nodes[0].state = first;
+    assert_eq!(check_all(&nodes), Ok(()), "S1 alone");
+    nodes[1].state = second;
+    check_all(&nodes).expect_err("with S2")
 }
 
 // Negative test, check_all: a leader of the highest term must hold the
@@ -887,11 +893,7 @@ fn check_all_reports_a_top_leader_without_committed_entries() {
     force_leader(&mut b, 1);
     let leader = state(&b, 1).clone();
     assert!(leader.term() >= 2 && leader.log().is_empty(), "a leader of a later term with an empty log");
-    let mut nodes = world_nodes(vec![RaftDurable::default(); 3]);
-    nodes[0].state = follower;
-    assert_eq!(check_all(&nodes), Ok(()), "the follower alone");
-    nodes[1].state = leader;
-    let msg = check_all(&nodes).expect_err("the top leader lacks the committed entries");
+    let msg = check_all_with(follower, leader);
     assert!(msg.contains("S2, leader of term") && msg.contains("lacks entries committed by S1"), "{msg}");
 }
 
