@@ -152,39 +152,25 @@ fn draw_walls(ctx: &mut impl Pen, s: &Scene<'_>, places: &Places) {
     }
 }
 
-/// Messages, batched: one path per kind, so thousands of dots cost a few
-/// dozen canvas calls rather than thousands.
+/// Messages, batched by kind: each kind's dots in one call
+/// ([`Pen::dots`]), drawn in the schema's order of kinds.
 fn draw_messages(ctx: &mut impl Pen, s: &Scene<'_>, places: &Places) {
-    for (k, kind) in s.schema.kinds.iter().enumerate() {
-        let r = if kind.small { 3.0 } else { 5.0 };
-        ctx.begin_path();
-        let mut any = false;
-        for m in s.messages.iter().filter(|m| usize::from(m.kind) == k) {
-            let (Some(a), Some(b)) = (places.get(m.from as usize), places.get(m.to as usize)) else {
-                continue;
-            };
-            let (x1, y1, x2, y2) = (a.x, a.y, b.x, b.y);
-            let span = m.deliver_at.saturating_sub(m.sent_at).max(1) as f64;
-            let mut p = (s.time.saturating_sub(m.sent_at) as f64 / span).clamp(0.0, 1.0);
-            if s.still {
-                p = if p < 0.5 { 0.2 } else { 0.8 };
-            }
-            let (x, y) = (x1 + (x2 - x1) * p, y1 + (y2 - y1) * p);
-            ctx.move_to(x + r, y);
-            ctx.arc(x, y, r, 0.0, 2.0 * PI);
-            any = true;
-        }
-        if !any {
+    let mut by_kind: Vec<Vec<(f64, f64)>> = vec![Vec::new(); s.schema.kinds.len()];
+    for m in s.messages {
+        let (Some(a), Some(b), Some(at)) =
+            (places.get(m.from as usize), places.get(m.to as usize), by_kind.get_mut(usize::from(m.kind)))
+        else {
             continue;
+        };
+        let span = m.deliver_at.saturating_sub(m.sent_at).max(1) as f64;
+        let mut p = (s.time.saturating_sub(m.sent_at) as f64 / span).clamp(0.0, 1.0);
+        if s.still {
+            p = if p < 0.5 { 0.2 } else { 0.8 };
         }
-        if kind.reply {
-            ctx.stroke_style(&kind.color);
-            ctx.line_width(2.0);
-            ctx.stroke();
-        } else {
-            ctx.fill_style(&kind.color);
-            ctx.fill();
-        }
+        at.push((a.x + (b.x - a.x) * p, a.y + (b.y - a.y) * p));
+    }
+    for (kind, at) in s.schema.kinds.iter().zip(&by_kind) {
+        ctx.dots(at, if kind.small { 3.0 } else { 5.0 }, &kind.color, kind.reply);
     }
 }
 

@@ -15,9 +15,67 @@ pub mod spacetime;
 pub mod story;
 pub mod tune;
 
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
 /// Speeds offered: label and virtual seconds per wall second (0 = maximum).
 pub const SPEEDS: &[(&str, f64)] =
     &[("0.01×", 0.01), ("0.1×", 0.1), ("0.25×", 0.25), ("1×", 1.0), ("10×", 10.0), ("100×", 100.0), ("max", 0.0)];
+
+/// How often a panel off the screen follows a playing run, in wall-clock
+/// milliseconds (see [`use_held`]).
+pub const OFF_SCREEN_EVERY_MS: f64 = 1000.0;
+
+/// Whether `node` is on the screen (any part of it in the viewport), as an
+/// IntersectionObserver last said; true until it has said, and where
+/// there is none.
+#[hook]
+pub fn use_on_screen(node: &NodeRef) -> bool {
+    let on = use_state_eq(|| true);
+    {
+        let on = on.clone();
+        use_effect_with(node.clone(), move |node| {
+            let watching = node.cast::<web_sys::Element>().and_then(|element| {
+                let seen = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+                    let last =
+                        entries.iter().last().and_then(|e| e.dyn_into::<web_sys::IntersectionObserverEntry>().ok());
+                    if let Some(entry) = last {
+                        on.set(entry.is_intersecting());
+                    }
+                });
+                let observer = web_sys::IntersectionObserver::new(seen.as_ref().unchecked_ref()).ok()?;
+                observer.observe(&element);
+                Some((observer, seen))
+            });
+            move || {
+                if let Some((observer, _seen)) = watching {
+                    observer.disconnect();
+                }
+            }
+        });
+    }
+    *on
+}
+
+/// `value` as a panel at `node` should show it: as it is while the panel is
+/// on the screen or the run is not `playing`; off the screen during a run,
+/// the value it last showed, renewed every [`OFF_SCREEN_EVERY_MS`]. A long
+/// panel below the drawing (the node table, the event log) then costs a
+/// busy run's frames almost nothing, and is current again the moment it is
+/// scrolled to or the run stops. Give the result to a child component, so
+/// that an unchanged value renders nothing.
+#[hook]
+pub fn use_held<T: Clone + 'static>(node: &NodeRef, playing: bool, value: T) -> T {
+    let on_screen = use_on_screen(node);
+    let held = use_mut_ref(|| (value.clone(), f64::NEG_INFINITY));
+    let now = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
+    let mut held = held.borrow_mut();
+    if on_screen || !playing || now - held.1 >= OFF_SCREEN_EVERY_MS {
+        *held = (value, now);
+    }
+    held.0.clone()
+}
 
 /// Whether the browser remembers `key` as set (local storage; a browser
 /// without it remembers nothing).

@@ -230,6 +230,18 @@ pub struct NodeTableProps {
     pub selected: Option<u32>,
     /// To select a node.
     pub dispatch: UseReducerDispatcher<AppState>,
+    /// Whether the run is playing (off the screen, the table then follows
+    /// it once a second: [`super::use_held`]).
+    #[prop_or_default]
+    pub playing: bool,
+}
+
+/// The node table ([`NodeRows`]), held while off the screen during a run.
+#[function_component]
+pub fn NodeTable(props: &NodeTableProps) -> Html {
+    let node = use_node_ref();
+    let shown = super::use_held(&node, props.playing, props.clone());
+    html! { <div ref={node} class="scroll"><NodeRows ..shown /></div> }
 }
 
 /// Every node as a table row: status, role, the lab's node fields and its
@@ -237,13 +249,13 @@ pub struct NodeTableProps {
 /// `StripSpec`). Click a row to select the node. A row re-renders only when its
 /// node changed.
 #[function_component]
-pub fn NodeTable(props: &NodeTableProps) -> Html {
+fn NodeRows(props: &NodeTableProps) -> Html {
     let schema = &props.schema;
     if props.nodes.len() > 25 {
         return html! { <p class="note">{ "The node table lists clusters of up to 25 servers." }</p> };
     }
     html! {
-        <div class="scroll"><table class="logs" aria-label="Nodes">
+        <table class="logs" aria-label="Nodes">
             <thead><tr>
                 <th>{ "Node" }</th><th>{ "Role" }</th>
                 { for schema.fields.iter().filter(|f| f.in_table).map(|f| html! { <th>{ &f.label }</th> }) }
@@ -254,7 +266,7 @@ pub fn NodeTable(props: &NodeTableProps) -> Html {
                 <NodeRow key={n.id} schema={schema.clone()} node={n.clone()} {name} selected={props.selected == Some(n.id)} dispatch={props.dispatch.clone()} />
             }) }
             </tbody>
-        </table></div>
+        </table>
     }
 }
 
@@ -666,16 +678,29 @@ pub struct EventLogProps {
     /// is keyed and a new frame adds and removes items instead of
     /// rewriting every one).
     pub total: u64,
+    /// Whether the run is playing (off the screen, the log then follows it
+    /// once a second: [`super::use_held`]).
+    #[prop_or_default]
+    pub playing: bool,
 }
 
-/// The trace, newest first.
+/// The trace, newest first; held while off the screen during a run.
 #[function_component]
 pub fn EventLog(props: &EventLogProps) -> Html {
+    let node = use_node_ref();
+    let shown = super::use_held(&node, props.playing, props.clone());
+    html! {
+        <section ref={node} class="panel eventlog" aria-label="Event log">
+            <h2>{ "Events (newest first)" }</h2>
+            <EventLines ..shown />
+        </section>
+    }
+}
+
+#[function_component]
+fn EventLines(props: &EventLogProps) -> Html {
     let first = props.total - props.log.len() as u64;
     html! {
-        <section class="panel eventlog" aria-label="Event log">
-            <h2>{ "Events (newest first)" }</h2>
-            <ol>{ for props.log.iter().enumerate().rev().take(200).map(|(i, l)| html! { <li key={first + i as u64}>{ l }</li> }) }</ol>
-        </section>
+        <ol>{ for props.log.iter().enumerate().rev().take(200).map(|(i, l)| html! { <li key={first + i as u64}>{ l }</li> }) }</ol>
     }
 }

@@ -46,6 +46,32 @@ pub trait Pen {
     fn fill_text(&mut self, t: &str, x: f64, y: f64);
     /// Text at a point, turned `degrees` about it (negative: anticlockwise).
     fn turned_text(&mut self, t: &str, x: f64, y: f64, degrees: f64);
+    /// Many dots of one look at once: discs of radius `r` in `color`, or
+    /// rings (stroked 2 wide) when `ring`. As one path; a canvas stamps a
+    /// picture of the dot instead (see [`CanvasPen`]).
+    fn dots(&mut self, at: &[(f64, f64)], r: f64, color: &str, ring: bool) {
+        path_dots(self, at, r, color, ring);
+    }
+}
+
+/// Dots as one path: [`Pen::dots`] for a pen without a quicker way.
+fn path_dots<P: Pen + ?Sized>(pen: &mut P, at: &[(f64, f64)], r: f64, color: &str, ring: bool) {
+    if at.is_empty() {
+        return;
+    }
+    pen.begin_path();
+    for &(x, y) in at {
+        pen.move_to(x + r, y);
+        pen.arc(x, y, r, 0.0, 2.0 * PI);
+    }
+    if ring {
+        pen.stroke_style(color);
+        pen.line_width(2.0);
+        pen.stroke();
+    } else {
+        pen.fill_style(color);
+        pen.fill();
+    }
 }
 
 /// A canvas as a [`Pen`].
@@ -111,6 +137,68 @@ impl Pen for CanvasPen<'_> {
         let _ = self.0.fill_text(t, 0.0, 0.0);
         self.0.restore();
     }
+    /// Each dot is a copy of one small picture of it, drawn once per look
+    /// and scale and kept: a copy costs the canvas a blit, where thousands
+    /// of round paths cost it their rasterisation on every frame (the
+    /// largest part of a busy frame's main-thread time; docs/benchmarks.md,
+    /// "Dots as stamps"). Copies land on whole device pixels.
+    fn dots(&mut self, at: &[(f64, f64)], r: f64, color: &str, ring: bool) {
+        if at.is_empty() {
+            return;
+        }
+        let scale = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
+        let Some(stamp) = stamp(r, color, ring, scale) else {
+            // No stamp to be had (no OffscreenCanvas): the dots as paths.
+            return path_dots(self, at, r, color, ring);
+        };
+        let half = f64::from(stamp.width()) / scale / 2.0;
+        let side = 2.0 * half;
+        for &(x, y) in at {
+            let px = ((x - half) * scale).round() / scale;
+            let py = ((y - half) * scale).round() / scale;
+            let _ = self.0.draw_image_with_image_bitmap_and_dw_and_dh(&stamp, px, py, side, side);
+        }
+    }
+}
+
+/// What a stamp is drawn for: its colour, radius and ring-ness, and the
+/// device pixels per CSS pixel (in hundredths).
+type StampKey = (String, u64, bool, u64);
+
+thread_local! {
+    static STAMPS: std::cell::RefCell<std::collections::HashMap<StampKey, web_sys::ImageBitmap>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The picture of one dot at `scale` device pixels per CSS pixel, made on
+/// first use: a bitmap of whole device pixels with the dot in its middle
+/// and a pixel of margin for the antialiased edge. A bitmap, not a canvas:
+/// the canvas would be copied each time it is drawn from.
+fn stamp(r: f64, color: &str, ring: bool, scale: f64) -> Option<web_sys::ImageBitmap> {
+    use wasm_bindgen::JsCast;
+    let key = (color.to_string(), r.to_bits(), ring, (scale * 100.0).round() as u64);
+    if let Some(c) = STAMPS.with(|s| s.borrow().get(&key).cloned()) {
+        return Some(c);
+    }
+    let reach = r + if ring { 1.0 } else { 0.0 } + 1.0;
+    let side = (2.0 * reach * scale).ceil() as u32;
+    let canvas = web_sys::OffscreenCanvas::new(side, side).ok()?;
+    let ctx: web_sys::OffscreenCanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    let mid = f64::from(side) / 2.0;
+    let _ = ctx.set_transform(scale, 0.0, 0.0, scale, mid, mid);
+    ctx.begin_path();
+    let _ = ctx.arc(0.0, 0.0, r, 0.0, 2.0 * PI);
+    if ring {
+        ctx.set_stroke_style_str(color);
+        ctx.set_line_width(2.0);
+        ctx.stroke();
+    } else {
+        ctx.set_fill_style_str(color);
+        ctx.fill();
+    }
+    let bitmap = canvas.transfer_to_image_bitmap().ok()?;
+    STAMPS.with(|s| s.borrow_mut().insert(key, bitmap.clone()));
+    Some(bitmap)
 }
 
 /// Writes what is drawn as an SVG document.
