@@ -303,3 +303,81 @@ test('New seed takes its seed from crypto.getRandomValues', async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// Issue #21, "a cheaper frame": each message dot is stamped from a small
+// picture of its kind's dot (crates/app/src/view/pen.rs, `CanvasPen::dots`)
+// instead of being drawn as a path. The SVG export still draws every dot as
+// a path from the same scene, so the browser's rendering of the export says
+// what the canvas must show at each dot: the same colour at a disc's
+// centre and on a ring's edge (overlaps and the nodes on top included).
+test('each message in flight is drawn as the SVG export draws it', async () => {
+  const busy = 'lab raft\nseed 1\nnodes 5\nlatency_min 40ms\nlatency_max 80ms\nrequest_rate 300\nuntil 1s\n';
+  const { page, errors } = await open(`#${scenarioLink(busy)}`, { width: 1280, height: 800 });
+  await runTo(page, 1e6);
+  const svg = await svgExport(page);
+  // Every dot: a circle of radius 3 or 5 in a filled or stroked path.
+  const circle = /A(3\.0|5\.0) [\d.]+ 0 1 1 (-?[\d.]+) (-?[\d.]+)A[\d.]+ [\d.]+ 0 1 1 (-?[\d.]+) (-?[\d.]+)/g;
+  const dots = [];
+  for (const [, d, fill] of svg.matchAll(/<path d="([^"]*)" fill="([^"]*)"/g)) {
+    for (const c of d.matchAll(circle)) {
+      const [r, ox, sx, y] = [Number(c[1]), Number(c[2]), Number(c[4]), Number(c[5])];
+      dots.push(fill === 'none' ? { x: (ox + sx) / 2 + r, y } : { x: (ox + sx) / 2, y });
+    }
+  }
+  assert.ok(dots.length >= 40, `${dots.length} message dots in the export`);
+  const differ = await page.evaluate(async ({ svg, dots }) => {
+    const c = document.querySelector('canvas.cluster');
+    const k = c.width / 640;
+    const img = new Image();
+    img.src = `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(svg)))}`;
+    await img.decode();
+    const ref = document.createElement('canvas');
+    [ref.width, ref.height] = [c.width, c.height];
+    ref.getContext('2d').drawImage(img, 0, 0, img.width * k, img.height * k);
+    const a = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const b = ref.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    return dots.map((d) => {
+      const at = (Math.floor(d.y * k) * c.width + Math.floor(d.x * k)) * 4;
+      const same = [0, 1, 2].every((i) => Math.abs(a[at + i] - b[at + i]) <= 40);
+      return same ? null : `(${d.x}, ${d.y}): canvas ${[...a.slice(at, at + 3)]}, export ${[...b.slice(at, at + 3)]}`;
+    }).filter(Boolean);
+  }, { svg, dots });
+  assert.ok(differ.length <= 0.1 * dots.length, `${differ.length} of ${dots.length} dots differ: ${differ.slice(0, 4).join('; ')}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// Issue #21, "a cheaper frame": the event log and the node table are below
+// the first screen, and rewriting them ten times a second was most of a busy
+// frame's page work. Off the screen during a run they follow it once a
+// second (crates/app/src/view/mod.rs, `use_held`); on the screen, or once
+// the run stops, they are current.
+test('the event log follows a run once a second off the screen, and at once on it or when paused', async () => {
+  const { page, errors } = await open('', { width: 1280, height: 800 });
+  await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.dataset.time) > 5e5);
+  const updates = (ms) => page.evaluate((ms) => new Promise((done) => {
+    let n = 0;
+    const o = new MutationObserver(() => { n += 1; });
+    o.observe(document.querySelector('.eventlog ol'), { childList: true, subtree: true, characterData: true });
+    setTimeout(() => { o.disconnect(); done(n); }, ms);
+  }), ms);
+  const off = await updates(3000);
+  assert.ok(off >= 1 && off <= 4, `${off} updates in 3 s off the screen`);
+  await page.locator('.eventlog').scrollIntoViewIfNeeded();
+  const on = await updates(2000);
+  assert.ok(on >= 8, `${on} updates in 2 s on the screen`);
+  // Paused off the screen, the log is the run's: scrolling to it changes
+  // nothing (a log still held from up to a second ago would gain lines).
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(1500);
+  await page.keyboard.press('Space');
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  await page.waitForTimeout(300);
+  const newest = () => page.locator('.eventlog li').first().textContent();
+  const paused = await newest();
+  await page.locator('.eventlog').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(500);
+  assert.equal(await newest(), paused);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
