@@ -17,10 +17,12 @@
 //   node frame-bench.mjs [DIST ...]    # several builds side by side
 //   FRAME_BENCH_ROUNDS=5 node frame-bench.mjs OLD_DIST dist
 //                                      # A and B interleaved, 5 rounds, medians
+//   FRAME_BENCH_DETAIL=1 node frame-bench.mjs
+//                                      # and the main thread's largest items
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { serve, launch, ROOT, DIST, measureFrames, virtualTime } from './harness.mjs';
-import { markWorkerMessages, traceFrames, quantile } from './frame-cost.mjs';
+import { markWorkerMessages, traceFrames, quantile, DETAIL } from './frame-cost.mjs';
 
 const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
 const link = (scn) => execFileSync(cli, ['link', join(ROOT, 'tests/scenarios', scn)], { encoding: 'utf8' }).trim();
@@ -100,7 +102,12 @@ try {
   console.log(['build'.padEnd(28), 'scenario'.padEnd(17), 'fps'.padStart(6), 'KB/fr'.padStart(6), 'main'.padStart(12),
     'script'.padStart(12), 'style+layout'.padStart(12), 'paint'.padStart(12), 'worker'.padStart(12), '  counters'].join(' '));
   for (const [dist, byScene] of costs) {
-    for (const [scn, runs] of byScene) for (const r of runs) console.log(costRow(dist, scn, r));
+    for (const [scn, runs] of byScene) {
+      for (const r of runs) {
+        console.log(costRow(dist, scn, r));
+        if (DETAIL) console.log(`    main thread, largest items (self ms per frame): ${r.items.slice(0, 8).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+      }
+    }
   }
   if (rounds > 1) {
     console.log();

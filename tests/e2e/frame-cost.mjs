@@ -16,6 +16,12 @@
 // their thread (CPU) time where Chromium records it, so a machine busy with
 // other work slows the frames down but does not inflate these figures;
 // Chromium's counters are wall-clock time.
+// With FRAME_BENCH_DETAIL=1 the trace also records Blink's and the
+// compositor's own events, and each run lists the main thread's largest
+// items by self time per frame (an event's time less its children's):
+// where "all" goes beyond script, style, layout and paint, such as the
+// canvas's rasterisation (`CanvasRenderingContext2D::FinalizeFrame`).
+// Those categories cost the page a little more time.
 
 // The trace's names for each part of the main thread's work.
 const SCRIPT = new Set(['FunctionCall', 'EvaluateScript', 'EventDispatch', 'TimerFire', 'FireAnimationFrame',
@@ -24,8 +30,10 @@ const SCRIPT = new Set(['FunctionCall', 'EvaluateScript', 'EventDispatch', 'Time
 const STYLE_LAYOUT = new Set(['UpdateLayoutTree', 'Layout', 'RecalculateStyles', 'UpdateLayerTree']);
 const PAINT = new Set(['PrePaint', 'Paint', 'PaintImage', 'Layerize', 'Commit', 'CompositeLayers', 'RasterTask']);
 
+export const DETAIL = process.env.FRAME_BENCH_DETAIL === '1';
 const CATEGORIES = [
   'devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'toplevel', 'v8',
+  ...(DETAIL ? ['blink', 'cc', 'skia'] : []),
 ].join(',');
 
 /// Installs the marks: call before the page loads (page.addInitScript).
@@ -86,6 +94,26 @@ export async function traceFrames(browser, page, windowMs) {
 /// do not count; else its wall-clock duration.
 function busy(e) {
   return (e.tdur ?? e.dur ?? 0) / 1e3;
+}
+
+/// The main thread's complete events by name: their self time (wall
+/// clock, less their children's) in ms per frame, over the traced frames,
+/// largest first. `list` is in time order.
+function selfTimes(list, frameOf, n) {
+  const self = new Map();
+  const open = []; // [end, event] of the enclosing events
+  for (const e of list) {
+    if (e.ph !== 'X' || frameOf(e.ts) < 0) continue;
+    while (open.length && open[open.length - 1][0] <= e.ts) open.pop();
+    const d = e.dur ?? 0;
+    if (open.length) {
+      const parent = open[open.length - 1][1];
+      self.set(parent.name, (self.get(parent.name) ?? 0) - d);
+    }
+    self.set(e.name, (self.get(e.name) ?? 0) + d);
+    open.push([e.ts + d, e]);
+  }
+  return [...self].map(([k, v]) => [k, v / 1e3 / Math.max(1, n)]).sort((a, b) => b[1] - a[1]);
 }
 
 /// The trace cut into frames at the marks: per frame, the main thread's
@@ -151,6 +179,7 @@ function splitTrace(events) {
       }
     }
   }
+  if (DETAIL) out.items = selfTimes(byThread.get(main) ?? [], frameOf, n);
   out.frames = n;
   // Frames per second over the marks themselves (starting and stopping
   // the trace takes a while the page keeps playing through).
