@@ -74,8 +74,10 @@ fn lab_frames(c: &mut Criterion) {
     const LOCKS: &str = include_str!("../../../tests/scenarios/locks/bench.scn");
     const QUORUM: &str = include_str!("../../../tests/scenarios/quorum/bench.scn");
     const FAULTS: &str = include_str!("../../../tests/scenarios/faults/bench.scn");
+    const PAXOS: &str = include_str!("../../../tests/scenarios/paxos/bench.scn");
     let faults64 = FAULTS.replace("nodes 500", "nodes 64");
     let labs = [
+        ("multipaxos5", PAXOS.to_string()),
         ("locks50", LOCKS.to_string()),
         ("quorum5", QUORUM.to_string()),
         ("faults64", faults64),

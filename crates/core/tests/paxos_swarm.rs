@@ -194,7 +194,14 @@ struct Run {
 
 impl Run {
     fn follow(&mut self) {
-        self.choices.follow(self.quorum, self.sim.last_events());
+        let new = self.choices.follow(self.quorum, self.sim.last_events());
+        // The frame's "servers behind" counts against the first slot not
+        // chosen, kept as choices come (`Choices::chosen_upto`); here it
+        // is counted from the start, through the gaps these worlds leave.
+        if !new.is_empty() {
+            let counted = (0..).take_while(|s| self.choices.chosen.contains_key(s)).count() as u64;
+            assert_eq!(self.choices.chosen_upto(), counted, "chosen up to");
+        }
         for e in self.sim.last_events() {
             if let TraceEvent::Replied { req, reply: Reply::Committed, .. } = e {
                 self.committed.insert(*req);

@@ -53,6 +53,8 @@ pub struct Choices {
     votes: BTreeMap<(Slot, Ballot), (Value, BTreeSet<NodeId>)>,
     /// The chosen value per slot, and the ballot that chose it first.
     pub chosen: BTreeMap<Slot, (Value, Ballot)>,
+    /// The first slot not chosen: every slot below it is.
+    upto: Slot,
 }
 
 impl Choices {
@@ -86,7 +88,17 @@ impl Choices {
         for (slot, value, ballot) in &out {
             self.chosen.entry(*slot).or_insert_with(|| (value.clone(), *ballot));
         }
+        while self.chosen.contains_key(&self.upto) {
+            self.upto += 1;
+        }
         out
+    }
+
+    /// How many slots from the first are chosen, with no gap: the first
+    /// slot not chosen. Kept as choices come, so that a frame's metrics
+    /// need not count through every chosen slot.
+    pub fn chosen_upto(&self) -> Slot {
+        self.upto
     }
 }
 

@@ -492,7 +492,7 @@ impl ClusterProtocol for PaxosNode {
         let now = sim.now();
         let decisions = t.choices.chosen.len() as f64;
         let per = |x: f64| if decisions > 0.0 { x / decisions } else { f64::NAN };
-        let chosen_upto = (0..).take_while(|s| t.choices.chosen.contains_key(s)).count() as u64;
+        let chosen_upto = t.choices.chosen_upto();
         let behind =
             sim.nodes().iter().filter(|n| n.status == NodeStatus::Up && n.state.applied() < chosen_upto).count();
         let leaderless =
