@@ -14,6 +14,7 @@
 //! to the copy, where only the history makes the difference.
 
 use clusterscope_core::paxos::{self, Ballot, PaxosConfig, PaxosNode, PaxosNote, Value};
+use clusterscope_core::raft::invariants::WINDOW;
 use clusterscope_core::raft::{self, Entry, RaftConfig, RaftDurable, RaftNode, RaftNote};
 use clusterscope_core::sim::{Invariant, Node, NodeId, Protocol, Sim, SimConfig, TraceEvent, World};
 
@@ -398,4 +399,80 @@ fn leader_completeness_lets_go_of_a_leader_that_stepped_down() {
     world[1].state = in_term(1, 2, &[(2, 100)]);
     lc.check(&World { now: 2, nodes: &world }, &[rnote(1, RaftNote::Committed { index: 1 })])
         .expect("S1 no longer leads: nothing is required of its log");
+}
+
+// Leader Completeness looks back from the highest committed index for the
+// last entry committed before the new leader's term, as far as its window
+// reaches (leader_completeness.rs, `check_new_leader`): the test above, at
+// indexes past half the window. S2, in term 2, appends and notes entry
+// 8,201 committed, so its commit term is 2; the search must go on to 8,200,
+// committed in term 1, which S3, leader of term 2, lacks. A bound on the
+// search written as a sum instead of a distance stopped it, past index
+// 8,192, at the first index it looked at.
+#[test]
+fn leader_completeness_looks_past_entries_committed_in_the_new_term() {
+    let log: Vec<(u64, u64)> = (0..8_200).map(|i| (1, 100 + i)).collect();
+    let mut world = raft_world(&[&log, &log, &log[..8_199]]);
+    let mut lc = raft_checker("Leader Completeness");
+    lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 8_200 })])
+        .expect("S1 commits 8,200 entries in term 1");
+    let mut longer = log.clone();
+    longer.push((1, 9_999));
+    world[1].state = in_term(1, 2, &longer);
+    world[2].state = in_term(2, 2, &log[..8_199]);
+    lc.check(
+        &World { now: 1, nodes: &world },
+        &[rnote(1, RaftNote::Appended { from: 8_201, to: 8_201 }), rnote(1, RaftNote::Committed { index: 8_201 })],
+    )
+    .expect("S2, in term 2, appends entry 8,201 and notes it committed");
+    let err = lc
+        .check(&World { now: 2, nodes: &world }, &[rnote(2, RaftNote::BecameLeader { term: 2 })])
+        .expect_err("S3 leads term 2 without entry 8,200, committed in term 1");
+    assert!(err.contains("S3 became leader of term 2 without the committed entry"), "{err}");
+    assert!(err.contains("at index 8200"), "{err}");
+}
+
+// The snapshot budget counts Leader Completeness's records (its
+// `heap_bytes`): after 1,000 committed entries, a digest per entry in each
+// log's chain and a (digest, term) record per committed index.
+#[test]
+fn leader_completeness_estimate_counts_its_chains_and_its_records() {
+    let log: Vec<(u64, u64)> = (0..1_000).map(|i| (1, 100 + i)).collect();
+    let world = raft_world(&[&log, &[]]);
+    let mut lc = raft_checker("Leader Completeness");
+    lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1_000 })])
+        .expect("S1 commits its 1,000 entries");
+    assert!(lc.heap_bytes() >= 1_000 * (8 + 16), "{} bytes for 1,000 committed entries", lc.heap_bytes());
+}
+
+// Log Matching keeps a record for each other term it saw at an index
+// (`others`) and counts them in its estimate; once the window has slid past
+// those indexes it drops them. S2's entries 2 to 101 are of term 2 where
+// S1's are of term 1 (neither committed): 100 such records, about 48 bytes
+// each. Then S1 appends past the window: the records go with it.
+#[test]
+fn log_matching_counts_the_other_terms_it_saw_and_drops_them_behind_its_window() {
+    let ones: Vec<(u64, u64)> = (0..101).map(|i| (1, 100 + i)).collect();
+    let twos: Vec<(u64, u64)> = std::iter::once((1, 100)).chain((1..101).map(|i| (2, 500 + i))).collect();
+    let fresh = |logs: &[&[(u64, u64)]]| {
+        let world = raft_world(logs);
+        let mut lm = raft_checker("Log Matching");
+        lm.check(&World { now: 0, nodes: &world }, &[]).expect("logs that differ only where uncommitted");
+        (world, lm)
+    };
+    let (_, same) = fresh(&[&ones, &ones]);
+    let (mut world, mut lm) = fresh(&[&ones, &twos]);
+    let others = lm.heap_bytes() - same.heap_bytes();
+    assert!(others >= 100 * 32, "{others} bytes for 100 records of another term");
+    let long: Vec<(u64, u64)> = (0..101 + WINDOW + 10).map(|i| (1, 100 + i)).collect();
+    world[0].state = in_term(0, 1, &long);
+    lm.check(&World { now: 1, nodes: &world }, &[rnote(0, RaftNote::Appended { from: 102, to: 101 + WINDOW + 10 })])
+        .expect("S1 appends past the window");
+    let (_, behind) = fresh(&[&long, &ones]);
+    assert!(
+        lm.heap_bytes() <= behind.heap_bytes() + 1_000,
+        "{} bytes, {} without the other term's records",
+        lm.heap_bytes(),
+        behind.heap_bytes()
+    );
 }
