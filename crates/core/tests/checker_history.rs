@@ -16,7 +16,7 @@
 use clusterscope_core::paxos::{self, Ballot, PaxosConfig, PaxosNode, PaxosNote, Value};
 use clusterscope_core::raft::invariants::WINDOW;
 use clusterscope_core::raft::{self, Entry, RaftConfig, RaftDurable, RaftNode, RaftNote};
-use clusterscope_core::sim::{Invariant, Node, NodeId, Protocol, Sim, SimConfig, TraceEvent, World};
+use clusterscope_core::sim::{Fault, Invariant, Node, NodeId, Protocol, Sim, SimConfig, TraceEvent, World};
 
 // ------------------------------------------------------------------ Paxos
 
@@ -396,6 +396,25 @@ fn leader_completeness_lets_go_of_a_leader_that_stepped_down() {
     world[0].state = in_term(0, 3, &[]);
     let stepped_down = [rnote(0, RaftNote::BecameFollower { term: 3 }), rnote(0, RaftNote::Truncated { from: 1 })];
     lc.check(&World { now: 1, nodes: &world }, &stepped_down).expect("S1 follows in term 3, its entry 1 dropped");
+    world[1].state = in_term(1, 2, &[(2, 100)]);
+    lc.check(&World { now: 2, nodes: &world }, &[rnote(1, RaftNote::Committed { index: 1 })])
+        .expect("S1 no longer leads: nothing is required of its log");
+}
+
+// A crash ends leadership too (invariants/mod.rs, `changes`: "a crash,
+// which ends leadership"): S1 led term 2 and crashed, its log since cut
+// back to nothing; S2, still in term 2, notes entry 1 committed. A crashed
+// server leads nothing, so nothing is required of its log.
+#[test]
+fn leader_completeness_lets_go_of_a_leader_that_crashed() {
+    let mut world = raft_world(&[&[(2, 100)], &[(2, 100)], &[]]);
+    world[0].state = in_term(0, 2, &[(2, 100)]);
+    let mut lc = raft_checker("Leader Completeness");
+    lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::BecameLeader { term: 2 })])
+        .expect("S1 leads term 2");
+    world[0].state = in_term(0, 2, &[]);
+    let crashed = [TraceEvent::Fault { at: 1, fault: Fault::Crash(0) }, rnote(0, RaftNote::Truncated { from: 1 })];
+    lc.check(&World { now: 1, nodes: &world }, &crashed).expect("S1 crashed, its entry 1 dropped");
     world[1].state = in_term(1, 2, &[(2, 100)]);
     lc.check(&World { now: 2, nodes: &world }, &[rnote(1, RaftNote::Committed { index: 1 })])
         .expect("S1 no longer leads: nothing is required of its log");
