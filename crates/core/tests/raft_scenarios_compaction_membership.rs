@@ -456,6 +456,50 @@ fn committed_configuration_kept_follows_the_newest_committed_configuration() {
     assert!(msg.contains("at index 3"), "{msg}");
 }
 
+// Thesis §4.1: "a server that has committed a configuration never uses an
+// older one". The checker looks again at a server whose configuration
+// changed, by a `Configured` or a `Truncated` note as well as by a commit.
+// S2 commits the configuration at index 3; then, with the same commit
+// index, it notes a configuration and uses that of index 1: reported,
+// whichever of the two notes says so.
+#[test]
+fn committed_configuration_kept_looks_again_at_a_server_whose_configuration_changed() {
+    // Committed through index 3, its configuration the one at index 1.
+    let older = {
+        let mut state = StateMachine::default();
+        let c = config_entry(1, &[0, 1, 2, 3]);
+        state.apply(&c);
+        state.apply(&Entry::new(1, 2));
+        state.apply(&Entry::new(1, 3));
+        RaftDurable {
+            term: 1,
+            voted_for: None,
+            log: vec![],
+            snapshot: Snapshot { state, config: c.config, config_index: 1 },
+        }
+    };
+    for changed in [
+        RaftNote::Configured { index: 1, members: Members::default().with(0).with(1).with(2).with(3) },
+        RaftNote::Truncated { from: 4 },
+    ] {
+        let before = world(vec![
+            log_durable(vec![]),
+            committed_config_at(3, &[0, 1, 2]),
+            log_durable(vec![]),
+            log_durable(vec![]),
+        ]);
+        let mut inv = checker("Committed Configuration Kept");
+        inv.check(&World { now: 0, nodes: &before }, &[note(1, RaftNote::Committed { index: 3 })])
+            .expect("index 3 kept");
+        let after = world(vec![log_durable(vec![]), older.clone(), log_durable(vec![]), log_durable(vec![])]);
+        assert_eq!((after[1].state.commit_index(), after[1].state.configuration_index()), (3, 1));
+        let msg = inv
+            .check(&World { now: 1, nodes: &after }, &[note(1, changed.clone())])
+            .expect_err("an older configuration");
+        assert!(msg.contains("S2 has committed index 3 but uses the configuration of index 1"), "{msg}");
+    }
+}
+
 // Negative test, §7: a snapshot whose state differs from applying the
 // entries it replaces is caught when it is taken.
 #[test]
