@@ -388,14 +388,22 @@ fn leader_completeness_looks_below_an_index_committed_in_a_later_term() {
 // 2 or later lacks it.
 #[test]
 fn leader_completeness_lets_go_of_a_leader_that_stepped_down() {
+    let stepped_down = [rnote(0, RaftNote::BecameFollower { term: 3 }), rnote(0, RaftNote::Truncated { from: 1 })];
+    s1_led_then(in_term(0, 3, &[]), &stepped_down);
+}
+
+/// S1 leads term 2 holding entry 1; then the events `ended` end its
+/// leadership, leaving it as `after` (its log empty); then S2, in term 2,
+/// notes entry 1 committed. Leader Completeness must require nothing of
+/// S1's log.
+fn s1_led_then(after: RaftNode, ended: &[TraceEvent<RaftNode>]) {
     let mut world = raft_world(&[&[(2, 100)], &[(2, 100)], &[]]);
     world[0].state = in_term(0, 2, &[(2, 100)]);
     let mut lc = raft_checker("Leader Completeness");
     lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::BecameLeader { term: 2 })])
         .expect("S1 leads term 2");
-    world[0].state = in_term(0, 3, &[]);
-    let stepped_down = [rnote(0, RaftNote::BecameFollower { term: 3 }), rnote(0, RaftNote::Truncated { from: 1 })];
-    lc.check(&World { now: 1, nodes: &world }, &stepped_down).expect("S1 follows in term 3, its entry 1 dropped");
+    world[0].state = after;
+    lc.check(&World { now: 1, nodes: &world }, ended).expect("S1's leadership ends, its entry 1 dropped");
     world[1].state = in_term(1, 2, &[(2, 100)]);
     lc.check(&World { now: 2, nodes: &world }, &[rnote(1, RaftNote::Committed { index: 1 })])
         .expect("S1 no longer leads: nothing is required of its log");
@@ -407,17 +415,8 @@ fn leader_completeness_lets_go_of_a_leader_that_stepped_down() {
 // server leads nothing, so nothing is required of its log.
 #[test]
 fn leader_completeness_lets_go_of_a_leader_that_crashed() {
-    let mut world = raft_world(&[&[(2, 100)], &[(2, 100)], &[]]);
-    world[0].state = in_term(0, 2, &[(2, 100)]);
-    let mut lc = raft_checker("Leader Completeness");
-    lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::BecameLeader { term: 2 })])
-        .expect("S1 leads term 2");
-    world[0].state = in_term(0, 2, &[]);
     let crashed = [TraceEvent::Fault { at: 1, fault: Fault::Crash(0) }, rnote(0, RaftNote::Truncated { from: 1 })];
-    lc.check(&World { now: 1, nodes: &world }, &crashed).expect("S1 crashed, its entry 1 dropped");
-    world[1].state = in_term(1, 2, &[(2, 100)]);
-    lc.check(&World { now: 2, nodes: &world }, &[rnote(1, RaftNote::Committed { index: 1 })])
-        .expect("S1 no longer leads: nothing is required of its log");
+    s1_led_then(in_term(0, 2, &[]), &crashed);
 }
 
 // Leader Completeness looks back from the highest committed index for the
