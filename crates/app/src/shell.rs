@@ -780,7 +780,7 @@ fn full_page(
                     if timed { <story::Script ctx={paced.clone()} /> }
                     if mode != ViewMode::Results {
                         if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
-                            <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} playing={state.status.playing} />
+                            <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} playing={state.status.playing} run={state.runs} />
                         }
                         { own.map(|v| (v.below)(paced)).unwrap_or_default() }
                     }
@@ -796,7 +796,7 @@ fn full_page(
                 </aside>
             </main>
             <section class="bottom">
-                <panels::EventLog log={state.shown.log.clone()} total={state.shown.log_total} playing={state.status.playing} />
+                <panels::EventLog log={state.shown.log.clone()} total={state.shown.log_total} playing={state.status.playing} run={state.runs} />
             </section>
             if timed { <footer>{ format!("virtual time {}", format_clock(state.shown.frame.as_ref().map_or(0, |f| f.time))) }</footer> }
             <tune::TunePool ctx={paced.clone()} />

@@ -134,6 +134,11 @@ pub struct AppState {
     /// worker). A frame that only moves the drawing leaves it, so those
     /// panels skip re-rendering ([`crate::ctx::Ctx::paced`]).
     pub shown_version: u64,
+    /// Counts the runs the page has shown: one more with every new schema
+    /// (another lab, other settings) and every frame of a run started
+    /// afresh (a reset, a seek, a file). Panels held off the screen
+    /// ([`crate::view::use_held`]) follow at once when it moves.
+    pub runs: u64,
     /// The Tune panel's sweep.
     pub tune: Rc<Tune>,
     /// How many workers Tune's pool runs.
@@ -255,6 +260,7 @@ impl AppState {
                 self.loading = None;
             }
             FromWorker::Schema(schema) => {
+                self.runs += 1;
                 self.schema = Some(Rc::new(*schema));
                 self.view = None;
                 self.answer = None;
@@ -329,6 +335,9 @@ impl AppState {
             self.selected = None;
         }
         let wall = js_sys::Date::now();
+        if status.reset {
+            self.runs += 1;
+        }
         let refresh = status.reset || !status.playing || wall - self.shown_at >= TEXT_EVERY_MS;
         // What the panels show besides `shown`: the transport, the
         // scenario, a broken invariant, whether the run can go on.

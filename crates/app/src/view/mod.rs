@@ -59,20 +59,22 @@ pub fn use_on_screen(node: &NodeRef) -> bool {
 }
 
 /// `value` as a panel at `node` should show it: as it is while the panel is
-/// on the screen or the run is not `playing`; off the screen during a run,
-/// the value it last showed, renewed every [`OFF_SCREEN_EVERY_MS`]. A long
-/// panel below the drawing (the node table, the event log) then costs a
-/// busy run's frames almost nothing, and is current again the moment it is
-/// scrolled to or the run stops. Give the result to a child component, so
-/// that an unchanged value renders nothing.
+/// on the screen, the run is not `playing`, or `run` (the page's count of
+/// runs, [`crate::state::AppState::runs`]) moved since it was last shown;
+/// off the screen during a run, the value it last showed, renewed every
+/// [`OFF_SCREEN_EVERY_MS`]. A long panel below the drawing (the node table,
+/// the event log) then costs a busy run's frames almost nothing, and is
+/// current again the moment it is scrolled to, the run stops, or another
+/// run (another lab, a reset) begins. Give the result to a child
+/// component, so that an unchanged value renders nothing.
 #[hook]
-pub fn use_held<T: Clone + 'static>(node: &NodeRef, playing: bool, value: T) -> T {
+pub fn use_held<T: Clone + 'static>(node: &NodeRef, playing: bool, run: u64, value: T) -> T {
     let on_screen = use_on_screen(node);
-    let held = use_mut_ref(|| (value.clone(), f64::NEG_INFINITY));
+    let held = use_mut_ref(|| (value.clone(), f64::NEG_INFINITY, run));
     let now = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
     let mut held = held.borrow_mut();
-    if on_screen || !playing || now - held.1 >= OFF_SCREEN_EVERY_MS {
-        *held = (value, now);
+    if on_screen || !playing || run != held.2 || now - held.1 >= OFF_SCREEN_EVERY_MS {
+        *held = (value, now, run);
     }
     held.0.clone()
 }

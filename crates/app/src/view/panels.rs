@@ -234,13 +234,16 @@ pub struct NodeTableProps {
     /// it once a second: [`super::use_held`]).
     #[prop_or_default]
     pub playing: bool,
+    /// The page's count of runs ([`AppState::runs`]).
+    #[prop_or_default]
+    pub run: u64,
 }
 
 /// The node table ([`NodeRows`]), held while off the screen during a run.
 #[function_component]
 pub fn NodeTable(props: &NodeTableProps) -> Html {
     let node = use_node_ref();
-    let shown = super::use_held(&node, props.playing, props.clone());
+    let shown = super::use_held(&node, props.playing, props.run, props.clone());
     html! { <div ref={node} class="scroll"><NodeRows ..shown /></div> }
 }
 
@@ -682,13 +685,16 @@ pub struct EventLogProps {
     /// once a second: [`super::use_held`]).
     #[prop_or_default]
     pub playing: bool,
+    /// The page's count of runs ([`AppState::runs`]).
+    #[prop_or_default]
+    pub run: u64,
 }
 
 /// The trace, newest first; held while off the screen during a run.
 #[function_component]
 pub fn EventLog(props: &EventLogProps) -> Html {
     let node = use_node_ref();
-    let shown = super::use_held(&node, props.playing, props.clone());
+    let shown = super::use_held(&node, props.playing, props.run, props.clone());
     html! {
         <section ref={node} class="panel eventlog" aria-label="Event log">
             <h2>{ "Events (newest first)" }</h2>
