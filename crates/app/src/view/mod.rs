@@ -67,14 +67,28 @@ pub fn use_on_screen(node: &NodeRef) -> bool {
 /// current again the moment it is scrolled to, the run stops, or another
 /// run (another lab, a reset) begins. Give the result to a child
 /// component, so that an unchanged value renders nothing.
+/// A value kept back is renewed by the next render after the second is
+/// up, and a render is asked for then, so that the last change before the
+/// frames stop (an action in a lab without a clock) is shown too.
 #[hook]
 pub fn use_held<T: Clone + 'static>(node: &NodeRef, playing: bool, run: u64, value: T) -> T {
     let on_screen = use_on_screen(node);
     let held = use_mut_ref(|| (value.clone(), f64::NEG_INFINITY, run));
+    let wake = use_mut_ref(|| None::<gloo_timers::callback::Timeout>);
+    let waking = use_mut_ref(|| false);
+    let render = use_force_update();
     let now = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
     let mut held = held.borrow_mut();
     if on_screen || !playing || run != held.2 || now - held.1 >= OFF_SCREEN_EVERY_MS {
         *held = (value, now, run);
+    } else if !*waking.borrow() {
+        *waking.borrow_mut() = true;
+        let wait = (OFF_SCREEN_EVERY_MS - (now - held.1)).clamp(0.0, OFF_SCREEN_EVERY_MS) as u32;
+        let waking = waking.clone();
+        *wake.borrow_mut() = Some(gloo_timers::callback::Timeout::new(wait + 1, move || {
+            *waking.borrow_mut() = false;
+            render.force_update();
+        }));
     }
     held.0.clone()
 }
