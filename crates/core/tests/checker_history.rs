@@ -328,11 +328,7 @@ fn log_matchings_estimate_counts_its_chains_and_its_records() {
 // S1 applies 1,000 entries, at least 8 bytes each.
 #[test]
 fn state_machine_safetys_estimate_counts_what_it_applied() {
-    let log: Vec<(u64, u64)> = (0..1_000).map(|i| (1, 100 + i)).collect();
-    let world = raft_world(&[&log, &[]]);
-    let mut sms = raft_checker("State Machine Safety");
-    sms.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1_000 })])
-        .expect("S1 commits its 1,000 entries");
+    let sms = after_1000_committed("State Machine Safety");
     assert!(sms.heap_bytes() >= 8_000, "{} bytes for 1,000 applied entries", sms.heap_bytes());
 }
 
@@ -455,12 +451,19 @@ fn leader_completeness_looks_past_entries_committed_in_the_new_term() {
 // log's chain and a (digest, term) record per committed index.
 #[test]
 fn leader_completeness_estimate_counts_its_chains_and_its_records() {
+    let lc = after_1000_committed("Leader Completeness");
+    assert!(lc.heap_bytes() >= 1_000 * (8 + 16), "{} bytes for 1,000 committed entries", lc.heap_bytes());
+}
+
+/// The named checker after S1 (of two) commits its 1,000 entries.
+fn after_1000_committed(name: &str) -> Box<dyn Invariant<RaftNode>> {
     let log: Vec<(u64, u64)> = (0..1_000).map(|i| (1, 100 + i)).collect();
     let world = raft_world(&[&log, &[]]);
-    let mut lc = raft_checker("Leader Completeness");
-    lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1_000 })])
+    let mut checker = raft_checker(name);
+    checker
+        .check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1_000 })])
         .expect("S1 commits its 1,000 entries");
-    assert!(lc.heap_bytes() >= 1_000 * (8 + 16), "{} bytes for 1,000 committed entries", lc.heap_bytes());
+    checker
 }
 
 // Log Matching keeps a record for each other term it saw at an index
