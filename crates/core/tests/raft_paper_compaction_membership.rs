@@ -360,7 +360,7 @@ fn t4_2_1_a_new_server_catches_up_as_a_learner_first() {
     // Caught up within one round: the leader appends C_new, in force at once.
     assert_eq!(t.node.configuration(), members(&[0, 1, 2, 3]));
     let i = t.node.configuration_index();
-    assert_eq!(t.node.log().last().and_then(|e| e.config), Some(members(&[0, 1, 2, 3])));
+    assert_eq!(t.node.log().last().and_then(|e| e.config.as_deref().copied()), Some(members(&[0, 1, 2, 3])));
     assert!(i > t.node.commit_index(), "in force before it commits (§4.1)");
     // C_new needs 3 of 4 now.
     t.msg(1, ack(1, i));
@@ -411,7 +411,7 @@ fn t4_1_a_new_leader_commits_a_no_op_before_changing_the_configuration() {
 #[test]
 fn t4_1_followers_use_the_latest_configuration_in_their_log_and_roll_back() {
     let mut t = T::new(1, 3, RaftConfig::default());
-    let c = Entry { term: 1, command: 0, config: Some(members(&[0, 1])), kv: None };
+    let c = Entry::with_config(1, members(&[0, 1]));
     let e = t.msg(0, append(1, 0, 0, vec![c], 0));
     assert!(append_reply(&e).0);
     assert_eq!(t.node.configuration(), members(&[0, 1]));
@@ -475,8 +475,8 @@ fn t4_2_3_the_vote_guard_ignores_request_vote_while_a_leader_is_heard() {
 #[test]
 fn t4_2_2_a_server_left_out_of_an_uncommitted_configuration_still_campaigns() {
     let mut t = T::new(2, 3, RaftConfig::default());
-    let c = Entry { term: 1, command: 0, config: Some(members(&[0, 1])), kv: None };
-    t.msg(0, append(1, 0, 0, vec![Entry::new(1, 1), c], 0));
+    let c = Entry::with_config(1, members(&[0, 1]));
+    t.msg(0, append(1, 0, 0, vec![Entry::new(1, 1), c.clone()], 0));
     assert_eq!(t.node.membership(), Membership::Removed);
     let e = t.timer(RaftTimer::Election);
     assert_eq!(t.node.role(), Role::Candidate);
@@ -497,7 +497,7 @@ fn t4_2_2_a_server_left_out_of_an_uncommitted_configuration_still_campaigns() {
     // A learner (S4 of 4 slots, initial members S1..S3) that holds an
     // uncommitted configuration it is not in, and was not in before, waits.
     let mut l = T::new(3, 4, RaftConfig { members: 3, ..RaftConfig::default() });
-    l.msg(0, append(1, 0, 0, vec![Entry { term: 1, command: 0, config: Some(members(&[0, 1])), kv: None }], 0));
+    l.msg(0, append(1, 0, 0, vec![Entry::with_config(1, members(&[0, 1]))], 0));
     assert_eq!(l.node.membership(), Membership::Learner);
     let e = l.timer(RaftTimer::Election);
     assert!(sends(&e).is_empty() && l.node.role() == Role::Follower);

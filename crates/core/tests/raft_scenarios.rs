@@ -115,8 +115,8 @@ fn elections(sim: &Sim<RaftNode>) -> usize {
     notes(sim).iter().filter(|(_, n)| matches!(n, RaftNote::BecameCandidate { .. })).count()
 }
 
-fn holds(sim: &Sim<RaftNode>, id: NodeId, index: usize, entry: Entry) -> bool {
-    state(sim, id).log().get(index - 1) == Some(&entry)
+fn holds(sim: &Sim<RaftNode>, id: NodeId, index: usize, entry: &Entry) -> bool {
+    state(sim, id).log().get(index - 1) == Some(entry)
 }
 
 fn committed_everywhere(sim: &Sim<RaftNode>, req: RequestId) -> bool {
@@ -483,7 +483,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     let x = sim.client_request(0).expect("request");
     run_for(&mut sim, 100 * MS);
     let xe = Entry { term: 2, command: x, config: None, kv: None };
-    assert!(holds(&sim, 0, 2, xe) && holds(&sim, 1, 2, xe));
+    assert!(holds(&sim, 0, 2, &xe) && holds(&sim, 1, 2, &xe));
     assert_eq!(state(&sim, 2).log().len(), 1);
 
     // (b)
@@ -494,7 +494,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     let y = sim.client_request(4).expect("request");
     run_for(&mut sim, 50 * MS);
     let ye = Entry { term: 3, command: y, config: None, kv: None };
-    assert!(holds(&sim, 4, 2, ye));
+    assert!(holds(&sim, 4, 2, &ye));
     sim.inject(Fault::Crash(4));
 
     // (c)
@@ -502,7 +502,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     force_leader(&mut sim, 0);
     assert_eq!(state(&sim, 0).term(), 4);
     run_for(&mut sim, 300 * MS);
-    assert!([0, 1, 2].iter().all(|&i| holds(&sim, i, 2, xe)), "X is on a majority");
+    assert!([0, 1, 2].iter().all(|&i| holds(&sim, i, 2, &xe)), "X is on a majority");
     // S1 restarted, so it knows of no commits; counting replicas of entries
     // of terms 1 and 2 must not teach it any.
     assert_eq!(state(&sim, 0).commit_index(), 0, "X is not committed by counting replicas");
@@ -516,14 +516,14 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     force_leader(&mut sim, 4);
     assert_eq!(state(&sim, 4).term(), 5);
     run_for(&mut sim, 300 * MS);
-    assert!([1, 2, 3, 4].iter().all(|&i| holds(&sim, i, 2, ye)), "Y replaced X");
+    assert!([1, 2, 3, 4].iter().all(|&i| holds(&sim, i, 2, &ye)), "Y replaced X");
     assert_eq!(state(&sim, 4).commit_index(), 0, "Y is of term 3: not committed by counting either");
     let z = sim.client_request(4).expect("request");
     assert!(wait_committed(&mut sim, z, SEC), "a term-5 entry commits, and Y with it");
     sim.inject(Fault::Restart(0));
     run_for(&mut sim, 300 * MS);
     assert!(logs_equal(&sim));
-    assert!(holds(&sim, 0, 2, ye), "S1 lost X as well");
+    assert!(holds(&sim, 0, 2, &ye), "S1 lost X as well");
     assert!(!committed_reply(&sim, x));
 
     // (e)
@@ -531,7 +531,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     let w = sim.client_request(0).expect("request");
     assert!(wait_committed(&mut sim, w, SEC));
     assert!(state(&sim, 0).commit_index() >= 3, "X (index 2) commits indirectly with the term-4 entry");
-    assert!(holds(&sim, 0, 2, xe));
+    assert!(holds(&sim, 0, 2, &xe));
     sim.inject(Fault::Crash(0));
     sim.inject(Fault::Restart(4));
     sim.inject(Fault::Heal);
@@ -540,7 +540,7 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
         run_for(&mut sim, 100 * MS);
         assert_ne!(state(&sim, 4).role(), Role::Leader, "S5's log is behind a majority's (§5.4.1)");
     }
-    assert!([1, 2].iter().all(|&i| holds(&sim, i, 2, xe)), "committed X stays");
+    assert!([1, 2].iter().all(|&i| holds(&sim, i, 2, &xe)), "committed X stays");
 }
 
 // §5 as a whole: churn on an unreliable network (loss, duplication,

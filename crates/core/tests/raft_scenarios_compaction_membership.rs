@@ -309,7 +309,7 @@ fn note(node: NodeId, note: RaftNote) -> TraceEvent<RaftNode> {
 }
 
 fn config_entry(term: u64, ids: &[NodeId]) -> Entry {
-    Entry { term, command: 0, config: Some(ids.iter().fold(Members::default(), |m, &i| m.with(i))), kv: None }
+    Entry::with_config(term, ids.iter().fold(Members::default(), |m, &i| m.with(i)))
 }
 
 fn log_durable(log: Vec<Entry>) -> RaftDurable {
@@ -359,7 +359,7 @@ fn committed_configuration_kept_reports_a_leader_without_it() {
         term: 1,
         voted_for: None,
         log: vec![],
-        snapshot: Snapshot { state, config: c.config, config_index: 1 },
+        snapshot: Snapshot { state, config: c.config.as_deref().copied(), config_index: 1 },
     };
     let nodes = world(vec![with, log_durable(vec![]), log_durable(vec![])]);
     assert_eq!(nodes[0].state.configuration_index(), 1);
@@ -386,7 +386,7 @@ fn committed_configuration_kept_spares_a_leader_of_an_earlier_term() {
         term: 4,
         voted_for: None,
         log: vec![],
-        snapshot: Snapshot { state, config: c.config, config_index: 1 },
+        snapshot: Snapshot { state, config: c.config.as_deref().copied(), config_index: 1 },
     };
     let nodes = world(vec![with, log_durable(vec![]), log_durable(vec![])]);
     let mut inv = checker("Committed Configuration Kept");
@@ -411,7 +411,7 @@ fn committed_config_at(index: u64, ids: &[NodeId]) -> RaftDurable {
         term: 1,
         voted_for: None,
         log: vec![],
-        snapshot: Snapshot { state, config: c.config, config_index: index },
+        snapshot: Snapshot { state, config: c.config.as_deref().copied(), config_index: index },
     }
 }
 
@@ -475,7 +475,7 @@ fn committed_configuration_kept_looks_again_at_a_server_whose_configuration_chan
             term: 1,
             voted_for: None,
             log: vec![],
-            snapshot: Snapshot { state, config: c.config, config_index: 1 },
+            snapshot: Snapshot { state, config: c.config.as_deref().copied(), config_index: 1 },
         }
     };
     for changed in [

@@ -115,10 +115,10 @@ fn the_figure_8_preset_shows_an_old_term_entry_overwritten() {
     let lab = lab.model::<ClusterLab<RaftNode>>().expect("a raft scenario");
     let nodes = lab.sim().nodes();
     let s5 = &nodes[4].state;
-    let entry2 = s5.log()[1];
+    let entry2 = &s5.log()[1];
     assert_eq!(entry2.term, 2, "S5's own entry from term 2");
     for id in [1, 2, 3] {
-        assert_eq!(nodes[id].state.log()[1], entry2, "S{} holds S5's entry at index 2", id + 1);
+        assert_eq!(&nodes[id].state.log()[1], entry2, "S{} holds S5's entry at index 2", id + 1);
     }
     let mid = Lab::replay(&Scenario { until: 1_200_000, ..scn.clone() }).expect("runs");
     let mid = mid.model::<ClusterLab<RaftNode>>().expect("a raft scenario");

@@ -263,7 +263,7 @@ impl Replica {
     fn apply_committed(&mut self, cfg: &LockConfig, ctx: &mut Ctx<LockNode>) {
         while self.applied < self.raft.commit_index() {
             let index = self.applied + 1;
-            let Some(entry) = self.raft.entry(index).copied() else { break };
+            let Some(entry) = self.raft.entry(index) else { break };
             self.applied = index;
             let Some(cmd) = entry.is_command().then(|| Cmd::decode(entry.command)).flatten() else { continue };
             let mut effects = Vec::new();

@@ -61,7 +61,7 @@ impl Choices {
     /// About the bytes it holds on the heap (what a copy costs): each vote
     /// holds a small set of acceptors, one node of a B-tree.
     fn heap_bytes(&self) -> usize {
-        use super::node::btree_bytes;
+        use crate::sim::btree_bytes;
         btree_bytes::<(Slot, Ballot), (Value, BTreeSet<NodeId>)>(self.votes.len())
             + self.votes.len() * 96
             + btree_bytes::<Slot, (Value, Ballot)>(self.chosen.len())
@@ -145,7 +145,7 @@ impl Invariant<PaxosNode> for OnlyProposedChosen {
         Box::new(self.clone())
     }
     fn heap_bytes(&self) -> usize {
-        self.choices.heap_bytes() + super::node::btree_bytes::<Value, ()>(self.proposed.len())
+        self.choices.heap_bytes() + crate::sim::btree_bytes::<Value, ()>(self.proposed.len())
     }
 }
 

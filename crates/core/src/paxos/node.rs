@@ -3,7 +3,7 @@
 
 use super::rto::Rto;
 use crate::sim::{
-    Answer, Command, Ctx, Fingerprint, KvStore, NodeId, Observable, Protocol, Reply, RequestId, Time, MS,
+    btree_bytes, Answer, Command, Ctx, Fingerprint, KvStore, NodeId, Observable, Protocol, Reply, RequestId, Time, MS,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -493,13 +493,6 @@ impl Observable for PaxosNote {
             PaxosNote::SteppedDown { ballot } => write!(out, "stepped down {}", b(ballot)),
         };
     }
-}
-
-/// About the bytes a `BTreeMap<K, V>` of `n` entries takes on the heap:
-/// its nodes hold 11 entries, and keys inserted in order (slots) leave
-/// them about half full.
-pub(crate) fn btree_bytes<K, V>(n: usize) -> usize {
-    n * (std::mem::size_of::<K>() + std::mem::size_of::<V>()) * 2
 }
 
 /// What a server keeps on stable storage: the acceptor's promise and
@@ -1105,6 +1098,7 @@ impl Protocol for PaxosNode {
             + btree_bytes::<Slot, Value>(self.learned.len() + self.clients.len())
             + btree_bytes::<Slot, Proposal>(self.proposals.len())
             + self.queue.capacity() * std::mem::size_of::<RequestId>()
+            + self.store.heap_bytes()
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<Self>) {

@@ -178,7 +178,7 @@ impl RaftNode {
         let first = self.first_log_index();
         let end = upto.saturating_sub(self.snapshot.index()).min(self.log.len() as u64) as usize;
         if let Some(k) = self.log[..end].iter().rposition(|e| e.config.is_some()) {
-            if let Some(m) = self.log[k].config {
+            if let Some(&m) = self.log[k].config.as_deref() {
                 return (m, first + k as u64);
             }
         }
@@ -315,7 +315,7 @@ impl RaftNode {
         }
         self.change = None;
         let members = if c.add { self.members.with(c.id) } else { self.members.without(c.id) };
-        self.leader_append(Entry { term: self.term, command: 0, config: Some(members), kv: None }, ctx);
+        self.leader_append(Entry::with_config(self.term, members), ctx);
         // Thesis §4.1: the new configuration takes effect on append.
         self.refresh_config(ctx);
         for p in self.targets().iter() {

@@ -498,7 +498,20 @@ impl Protocol for RaftNode {
 
     fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
+        // An entry's command is shared by every copy of the entry (in the
+        // logs, in messages); the leader's log holds every recent one, so
+        // the leader alone counts them, once each.
+        let shared = if self.role == Role::Leader { self.log.iter().map(Entry::heap_bytes).sum() } else { 0 };
         self.log.capacity() * size_of::<Entry>()
+            + shared
+            + self.state.kv.as_ref().map_or(0, |kv| kv.heap_bytes())
+            + self
+                .snapshot
+                .state
+                .kv
+                .as_ref()
+                .filter(|kv| !self.state.kv.as_ref().is_some_and(|s| Arc::ptr_eq(s, kv)))
+                .map_or(0, |kv| kv.heap_bytes())
             + self.pending.capacity() * size_of::<(u64, RequestId)>()
             + self.progress.heap_bytes()
             + self.batch.as_ref().map_or(0, |(_, _, b)| b.len() * size_of::<Entry>())

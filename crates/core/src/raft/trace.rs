@@ -94,15 +94,15 @@ impl Observable for RaftMsg {
                     fp.u64(e.command);
                     // Configuration entries only, so runs without
                     // membership changes keep their fingerprints.
-                    if let Some(m) = e.config {
+                    if let Some(m) = e.config.as_deref() {
                         fp.u64(u64::MAX);
                         fp.u64(m.bits()[0]);
                         fp.u64(m.bits()[1]);
                     }
                     // Key-value commands only, likewise.
-                    if let Some(c) = e.kv {
+                    if let Some(c) = e.kv.as_deref() {
                         fp.u64(u64::MAX - 1);
-                        fp.command(&c);
+                        fp.command(c);
                     }
                 }
             }

@@ -60,6 +60,14 @@ impl KvStore {
 
     /// About how many bytes it holds.
     pub fn heap_bytes(&self) -> usize {
-        self.values.len() * 24 + self.sessions.len() * 64
+        self.values.len() * std::mem::size_of::<(Option<i64>, u64)>()
+            + btree_bytes::<u64, (RequestId, Answer)>(self.sessions.len())
     }
+}
+
+/// About the bytes a `BTreeMap<K, V>` of `n` entries takes on the heap:
+/// its nodes hold 11 entries, and keys inserted in order (slots, process
+/// numbers) leave them about half full.
+pub fn btree_bytes<K, V>(n: usize) -> usize {
+    n * (std::mem::size_of::<K>() + std::mem::size_of::<V>()) * 2
 }

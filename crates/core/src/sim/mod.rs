@@ -32,7 +32,7 @@ pub use client::{ClientConfig, Clients, History, KvConfig, KvRecord, Operation, 
 pub use fingerprint::Fingerprint;
 pub use invariant::{Invariant, Violation, World};
 pub use jitter::TimerJitter;
-pub use kv::KvStore;
+pub use kv::{btree_bytes, KvStore};
 pub use network::{Fate, NetConfig, Network};
 pub use protocol::{Answer, Command, Ctx, Effect, KvOp, NodeId, Observable, Protocol, Reply, RequestId};
 pub use queue::{Due, EventQueue, Item};

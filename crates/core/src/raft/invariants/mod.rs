@@ -83,7 +83,7 @@ fn s(id: NodeId) -> String {
 }
 
 fn entry_text(e: &Entry) -> String {
-    match e.config {
+    match e.config.as_deref() {
         Some(m) => format!("(term {}, configuration {m})", e.term),
         None if e.command == 0 => format!("(term {}, no-op)", e.term),
         None => format!("(term {}, request #{})", e.term, e.command),

@@ -6,7 +6,7 @@
 //! it keeps and compares.
 
 use super::{changes, ends_leadership, node_of, s, Change};
-use crate::raft::node::{Entry, Members, RaftNode, RaftNote, Role};
+use crate::raft::node::{Members, RaftNode, RaftNote, Role};
 use crate::sim::{Invariant, TraceEvent, World};
 
 /// One Change at a Time (thesis §4.1): a leader appends a configuration
@@ -53,7 +53,7 @@ impl Invariant<RaftNode> for OneChangeAtATime {
                 RaftNote::Appended { from, to } if self.leading[x] => {
                     let Some(node) = node_of(world, id) else { continue };
                     for i in *from..=*to {
-                        let Some(Entry { config: Some(new), .. }) = node.entry(i).copied() else { continue };
+                        let Some(&new) = node.entry(i).and_then(|e| e.config.as_deref()) else { continue };
                         let (prev, prev_index) = previous_config(node, i);
                         if prev_index > self.commit[x] {
                             return Err(format!(
@@ -88,7 +88,7 @@ fn previous_config(node: &RaftNode, i: u64) -> (Members, u64) {
     let first = node.first_log_index();
     let end = i.saturating_sub(first).min(node.log().len() as u64) as usize;
     if let Some(k) = node.log()[..end].iter().rposition(|e| e.config.is_some()) {
-        if let Some(m) = node.log()[k].config {
+        if let Some(&m) = node.log()[k].config.as_deref() {
             return (m, first + k as u64);
         }
     }
