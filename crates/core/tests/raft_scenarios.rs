@@ -818,6 +818,15 @@ fn state_machine_safety_reports_different_entries_applied_at_one_index() {
 /// driving its handlers.
 fn follower(id: NodeId, n: u32, log: &[(u64, u64)], commit: u64) -> RaftNode {
     let mut node = RaftNode::new(id, n, &RaftConfig::default());
+    send_log(&mut node, n, log, commit);
+    node
+}
+
+/// Delivers to `node`, one of `n` servers, an AppendEntries from the next
+/// server as leader of the last entry's term: `log` from index 1, and
+/// `commit`.
+fn send_log(node: &mut RaftNode, n: u32, log: &[(u64, u64)], commit: u64) {
+    let id = node.id();
     let mut rng = Rng::stream(1, StreamKind::Node, 0);
     let mut effects = Vec::new();
     let mut ctx = Ctx { id, nodes: n, now: 0, clock: 0, rng: &mut rng, effects: &mut effects };
@@ -831,7 +840,6 @@ fn follower(id: NodeId, n: u32, log: &[(u64, u64)], commit: u64) -> RaftNode {
         leader_commit: commit,
     };
     node.on_message((id + 1) % n, msg, &mut ctx);
-    node
 }
 
 // Negative test, check_all: the from-scratch check finds diverging
@@ -849,6 +857,38 @@ fn check_all_reports_diverging_committed_prefixes_and_log_mismatches() {
     nodes[2].state = follower(2, 3, &[(1, 555), (1, 101)], 0);
     let msg = check_all(&nodes).expect_err("Log Matching");
     assert!(msg.contains("Log Matching"), "{msg}");
+}
+
+// Negative test, check_all: each server on its own. Committing is
+// applying (§5.3: "once a follower learns that a log entry is committed,
+// it applies the entry to its local state machine"), so a server's state
+// machine is what applying its log up to its commit index gives, and that
+// index lies within its log.
+// S1 committed and applied two entries of term 1; a leader of term 2
+// that broke the rules then sends a log whose second entry differs, and S1
+// replaces it (Figure 2, AppendEntries step 3, deletes a conflicting entry
+// without asking whether it was committed): S1 has applied one entry at
+// index 2 and its log holds another there, at the same commit index. Sent
+// a single entry instead, S1 keeps commit index 3 with a log of one entry.
+// S1 is the only server with a log, so only the check of each server
+// alone can tell.
+#[test]
+fn check_all_reports_a_server_whose_state_machine_or_commit_index_left_its_log() {
+    let mut nodes = world_nodes(vec![RaftDurable::default(); 3]);
+    nodes[0].state = follower(0, 3, &[(1, 100), (1, 101)], 2);
+    assert_eq!(check_all(&nodes), Ok(()));
+    send_log(&mut nodes[0].state, 3, &[(1, 100), (2, 999)], 2);
+    let s1 = &nodes[0].state;
+    assert_eq!((s1.commit_index(), s1.state_machine().applied, s1.log()[1].command), (2, 2, 999));
+    let msg = check_all(&nodes).expect_err("S1 applied request #101 at index 2, its log holds #999");
+    assert!(msg.contains("the state machine of S1 (index 2) is not what applying its log"), "{msg}");
+
+    nodes[0].state = follower(0, 3, &[(1, 100), (1, 101), (1, 102)], 3);
+    assert_eq!(check_all(&nodes), Ok(()));
+    send_log(&mut nodes[0].state, 3, &[(2, 999)], 3);
+    assert_eq!((nodes[0].state.commit_index(), nodes[0].state.last_log_index()), (3, 1));
+    let msg = check_all(&nodes).expect_err("S1's commit index is past the end of its log");
+    assert!(msg.contains("S1 has commit index 3 outside its log"), "{msg}");
 }
 
 // Negative test, check_all: two servers leading one term break Election

@@ -633,11 +633,37 @@ fn the_growing_preset_shows_spare_learner_and_voter() {
 // without it has lost it.
 #[test]
 fn committed_configuration_kept_attached_mid_run_keeps_the_first_holder_of_a_configuration() {
-    let in_term = |term: u64| RaftDurable { term, ..committed_config_at(1, &[0, 1, 2]) };
-    let nodes = world(vec![in_term(2), in_term(4), log_durable(vec![])]);
+    let nodes = world(vec![first_config_in_term(2), first_config_in_term(4), log_durable(vec![])]);
     let mut inv = checker("Committed Configuration Kept");
     let msg = inv
         .check(&World { now: 0, nodes: &nodes }, &[note(2, RaftNote::BecameLeader { term: 3 })])
+        .expect_err("S3 leads term 3 without the configuration committed by term 2");
+    assert!(msg.contains("older than the committed configuration"), "{msg}");
+}
+
+/// A server in `term` that has committed the configuration of S1 to S3 at
+/// index 1 ([`committed_config_at`]).
+fn first_config_in_term(term: u64) -> RaftDurable {
+    RaftDurable { term, ..committed_config_at(1, &[0, 1, 2]) }
+}
+
+// Thesis §4.1 with §5.4, in a run: the configuration's commit term is that
+// of the first server to note it committed (an upper bound, as Leader
+// Completeness keeps it), not of the last. S1, in term 2, notes the
+// configuration of index 1 committed; S2, already in term 4, notes the
+// same configuration committed afterwards. It was committed by term 2, so
+// a leader of term 3 without it has lost it, as a checker attached to the
+// same world says.
+#[test]
+fn committed_configuration_kept_keeps_the_term_of_the_first_server_to_note_a_configuration_committed() {
+    let empty = world(vec![log_durable(vec![]); 3]);
+    let nodes = world(vec![first_config_in_term(2), first_config_in_term(4), log_durable(vec![])]);
+    let mut inv = checker("Committed Configuration Kept");
+    inv.check(&World { now: 0, nodes: &empty }, &[]).expect("nothing committed yet");
+    let committed = [note(0, RaftNote::Committed { index: 1 }), note(1, RaftNote::Committed { index: 1 })];
+    inv.check(&World { now: 1, nodes: &nodes }, &committed).expect("both hold it");
+    let msg = inv
+        .check(&World { now: 2, nodes: &nodes }, &[note(2, RaftNote::BecameLeader { term: 3 })])
         .expect_err("S3 leads term 3 without the configuration committed by term 2");
     assert!(msg.contains("older than the committed configuration"), "{msg}");
 }

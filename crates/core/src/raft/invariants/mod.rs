@@ -191,6 +191,27 @@ mod tests {
         assert_eq!((w.get(far), w.get(far + 1)), (Some(&7), Some(&8)), "and goes on from there");
     }
 
+    // After a jump the window *ends* at the new index, it does not start
+    // there (module doc: "records of the last WINDOW indexes only"): a
+    // server installs a snapshot far ahead, and a lagging server's appends
+    // just below that index, recorded afterwards, must still be compared
+    // with what other servers hold there. Only an index older than the
+    // last WINDOW is let go.
+    #[test]
+    fn after_a_jump_the_window_ends_at_the_new_index_and_keeps_what_comes_below_it() {
+        let mut w = Window::default();
+        w.set(1, 1u64);
+        let far = 10 * WINDOW;
+        w.set(far, 2);
+        w.set(far - 1, 3);
+        w.set(far + 1 - WINDOW, 4);
+        assert_eq!((w.get(far), w.get(far - 1)), (Some(&2), Some(&3)), "just below the jump");
+        assert_eq!(w.get(far + 1 - WINDOW), Some(&4), "the oldest of the last WINDOW");
+        w.set(far - WINDOW, 5);
+        assert_eq!(w.get(far - WINDOW), None, "older than the last WINDOW: ignored");
+        assert_eq!(w.items.len() as u64, WINDOW);
+    }
+
     // What a snapshot of a checker costs is counted from its window
     // (`heap_bytes`, which the snapshot budget trusts): one slot per index
     // from the first one set, none below it, and the count follows them.
