@@ -90,6 +90,16 @@ fn a_busy_raft_snapshot_says_what_it_holds() {
     estimates_hold("raft/busy-25.scn");
 }
 
+/// A Raft log entry is 32 bytes: a busy cluster holds about 100,000 of
+/// them in the messages in flight alone (busy-25), and every snapshot holds
+/// them again; at 80 bytes (the rare configuration and key-value command
+/// inline) the worker's heap passed 100 MB (docs/benchmarks.md, "Log
+/// entries of 32 bytes").
+#[test]
+fn a_raft_log_entry_holds_its_rare_parts_elsewhere() {
+    assert_eq!(std::mem::size_of::<clusterscope_core::raft::Entry>(), 32);
+}
+
 /// Key-value commands are held by the log entries behind an `Arc` (an
 /// entry is 32 bytes without them): a snapshot that outlives the run's
 /// copies of those entries holds the commands alone, and says so.
