@@ -19,6 +19,10 @@ const workload = join(ROOT, 'tests/scenarios/raft/bench.scn');
 // of the lab it shows and no other, so an embedded lab costs the page plus
 // that lab's engine, and the whole app before a lab is chosen costs the
 // page plus the engine of the lab it opens with (the first in the menu).
+// Not the page's: the history checker's worker (checker*, started only when
+// a history file is opened), the script a host page includes to embed a lab
+// (clusterscope.js, counted with each embedded lab) and files no browser
+// fetches by itself (the script's type declarations, the embedding example).
 const sizes = {};
 const parts = { page: { raw: 0, gzip: 0 } };
 for (const f of readdirSync(dist)) {
@@ -31,7 +35,8 @@ for (const f of readdirSync(dist)) {
   sizes[kind].gzip += gz;
   // An older build has one worker with every lab's engine (worker*).
   const engine = f.match(/^engine-([a-z]+)(?:_loader\.js|\.js|_bg\.wasm)$/) ?? f.match(/^(worker)(?:_loader\.js|\.js|_bg\.wasm)$/);
-  const part = engine ? engine[1] : 'page';
+  const apart = f.match(/^checker(?:_loader\.js|\.js|_bg\.wasm)$/) ? 'checker' : f === 'clusterscope.js' ? 'embedder' : f.endsWith('.d.ts') ? 'unfetched' : null;
+  const part = engine ? engine[1] : apart ?? 'page';
   parts[part] ??= { raw: 0, gzip: 0 };
   parts[part].raw += raw;
   parts[part].gzip += gz;
@@ -40,15 +45,20 @@ const total = Object.values(sizes).reduce((a, s) => ({ raw: a.raw + s.raw, gzip:
 console.log('Download size (bytes), every file:');
 for (const [k, s] of Object.entries(sizes)) console.log(`  ${k.padEnd(6)} raw ${String(s.raw).padStart(9)}  gzip ${String(s.gzip).padStart(8)}`);
 console.log(`  total  raw ${String(total.raw).padStart(9)}  gzip ${String(total.gzip).padStart(8)}`);
-const labs = Object.keys(parts).filter((p) => p !== 'page');
-const embed = Object.fromEntries(labs.map((l) => [l, parts.page.gzip + parts[l].gzip]));
+const apart = ['page', 'checker', 'embedder', 'unfetched'];
+const labs = Object.keys(parts).filter((p) => !apart.includes(p));
+const embedder = parts.embedder?.gzip ?? 0;
+const embed = Object.fromEntries(labs.map((l) => [l, parts.page.gzip + parts[l].gzip + embedder]));
 console.log('Download size (bytes, gzip -9) by part:');
 console.log(`  page alone            ${String(parts.page.gzip).padStart(8)}  (raw ${parts.page.raw})`);
+if (parts.embedder) console.log(`  embedding script      ${String(embedder).padStart(8)}  (raw ${parts.embedder.raw}; clusterscope.js, counted in each embedded lab)`);
+if (parts.checker) console.log(`  history checker       ${String(parts.checker.gzip).padStart(8)}  (raw ${parts.checker.raw}; fetched when a history file is opened)`);
 for (const l of labs) console.log(`  ${(l + ' engine').padEnd(21)} ${String(parts[l].gzip).padStart(8)}  (raw ${parts[l].raw}); embedded ${l} lab: ${embed[l]}`);
 // The lab the app opens with: the first of the page's list of engines.
 const source = readFileSync(join(ROOT, 'crates/app/src/labs/engines.rs'), 'utf8');
 const first = source.match(/ENGINES: &\[&str\] = &\["([a-z]+)"/)?.[1] ?? labs[0];
-const sizeSummary = { page: parts.page.gzip, embed, app: embed[first] ?? embed.worker ?? total.gzip, all: total.gzip };
+const app = parts[first] ? parts.page.gzip + parts[first].gzip : parts.worker ? parts.page.gzip + parts.worker.gzip : total.gzip;
+const sizeSummary = { page: parts.page.gzip, embed, app, all: total.gzip };
 
 const { server, url } = await serve(dist);
 const browser = await launch();
