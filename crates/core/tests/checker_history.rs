@@ -15,7 +15,7 @@
 
 use clusterscope_core::paxos::{self, Ballot, PaxosConfig, PaxosNode, PaxosNote, Value};
 use clusterscope_core::raft::invariants::WINDOW;
-use clusterscope_core::raft::{self, Entry, RaftConfig, RaftDurable, RaftNode, RaftNote};
+use clusterscope_core::raft::{self, Entry, RaftConfig, RaftDurable, RaftNode, RaftNote, Snapshot, StateMachine};
 use clusterscope_core::sim::{Fault, Invariant, Node, NodeId, Protocol, Sim, SimConfig, TraceEvent, World};
 
 // ------------------------------------------------------------------ Paxos
@@ -274,6 +274,17 @@ fn in_term(id: NodeId, term: u64, log: &[(u64, u64)]) -> RaftNode {
     RaftNode::recover(id, 3, &RaftConfig::default(), RaftDurable { term, log, ..RaftDurable::default() })
 }
 
+/// Server `id` of three in `term`, its log empty, with a snapshot of these
+/// (term, command) entries.
+fn compacted_in_term(id: NodeId, term: u64, entries: &[(u64, u64)]) -> RaftNode {
+    let mut state = StateMachine::default();
+    for &(t, c) in entries {
+        state.apply(&Entry::new(t, c));
+    }
+    let snapshot = Snapshot { state, config: None, config_index: 0 };
+    RaftNode::recover(id, 3, &RaftConfig::default(), RaftDurable { term, snapshot, ..RaftDurable::default() })
+}
+
 // Leader Completeness, the other direction (leader_completeness.rs: "an
 // entry newly committed by T must already be in the log of every current
 // leader of a term >= T"). S1 leads term 2 without entry 1; it notes that
@@ -365,6 +376,15 @@ fn leader_completeness_sees_a_truncated_entry_gone() {
 // an earlier term is the one below the top, and S3 must hold it.
 #[test]
 fn leader_completeness_looks_below_an_index_committed_in_a_later_term() {
+    let (mut world, mut lc) = index_2_noted_committed_in_term_7();
+    world[2].state = in_term(2, 6, &[]);
+    s3_leads_without_index_1(&mut *lc, &world, 6);
+}
+
+/// S1 commits index 1 in term 3; then S2, in term 7, appends index 2 and
+/// notes it committed, so index 2's commit term is 7. The world after
+/// (S3's log empty) and Leader Completeness, having followed it.
+fn index_2_noted_committed_in_term_7() -> (Vec<Node<RaftNode>>, Box<dyn Invariant<RaftNode>>) {
     let mut world = raft_world(&[&[(3, 100)], &[(3, 100)], &[]]);
     let mut lc = raft_checker("Leader Completeness");
     lc.check(&World { now: 0, nodes: &world }, &[rnote(0, RaftNote::Committed { index: 1 })])
@@ -374,7 +394,31 @@ fn leader_completeness_looks_below_an_index_committed_in_a_later_term() {
         [rnote(1, RaftNote::Appended { from: 2, to: 2 }), rnote(1, RaftNote::Committed { index: 2 })];
     lc.check(&World { now: 1, nodes: &world }, &appended_and_committed)
         .expect("S2, in term 7, appends index 2 and notes it committed");
-    world[2].state = in_term(2, 6, &[]);
+    (world, lc)
+}
+
+// Leader Completeness (§5.4, Figure 3) with log compaction (§7: a server's
+// snapshot replaces the committed entries it covers): an entry inside a new
+// leader's snapshot counts as in its log, once the snapshot agrees with
+// the committed prefix where it ends (leader_completeness.rs, `holds`).
+// The history of the test above, then S3 installs a snapshot up to index 2
+// and becomes leader of term 6: index 1, committed in term 3, is the entry
+// it must hold, and it lies inside the snapshot. A snapshot of the
+// committed entries holds it; one of other entries (a deposed leader's of
+// term 2) ending at the same index does not.
+#[test]
+fn leader_completeness_finds_a_committed_entry_inside_a_new_leaders_snapshot() {
+    let s3_installs = |entries: &[(u64, u64)]| {
+        let (mut world, mut lc) = index_2_noted_committed_in_term_7();
+        world[2].state = compacted_in_term(2, 6, entries);
+        let installed = rnote(2, RaftNote::InstalledSnapshot { index: 2, term: entries[1].0, retained: false });
+        lc.check(&World { now: 2, nodes: &world }, &[installed]).expect("S3 installs a snapshot up to index 2");
+        (world, lc)
+    };
+    let (world, mut lc) = s3_installs(&[(3, 100), (3, 101)]);
+    let leads = [rnote(2, RaftNote::BecameLeader { term: 6 })];
+    assert_eq!(lc.check(&World { now: 3, nodes: &world }, &leads), Ok(()), "index 1 is inside S3's snapshot");
+    let (world, mut lc) = s3_installs(&[(2, 200), (2, 201)]);
     s3_leads_without_index_1(&mut *lc, &world, 6);
 }
 
@@ -470,7 +514,8 @@ fn after_1000_committed(name: &str) -> Box<dyn Invariant<RaftNode>> {
 // (`others`) and counts them in its estimate; once the window has slid past
 // those indexes it drops them. S2's entries 2 to 101 are of term 2 where
 // S1's are of term 1 (neither committed): 100 such records, about 48 bytes
-// each. Then S1 appends past the window: the records go with it.
+// each (from one to four times a key and a value). Then S1 appends past
+// the window: the records go with it.
 #[test]
 fn log_matching_counts_the_other_terms_it_saw_and_drops_them_behind_its_window() {
     let ones: Vec<(u64, u64)> = (0..101).map(|i| (1, 100 + i)).collect();
@@ -483,8 +528,9 @@ fn log_matching_counts_the_other_terms_it_saw_and_drops_them_behind_its_window()
     };
     let (_, same) = fresh(&[&ones, &ones]);
     let (mut world, mut lm) = fresh(&[&ones, &twos]);
-    let others = lm.heap_bytes() - same.heap_bytes();
-    assert!(others >= 100 * 32, "{others} bytes for 100 records of another term");
+    let others = lm.heap_bytes().checked_sub(same.heap_bytes()).expect("the other term's records add to the estimate");
+    let record = std::mem::size_of::<((u64, u64), (u64, NodeId))>();
+    assert!((100 * record..=4 * 100 * record).contains(&others), "{others} bytes for 100 records of another term");
     let long: Vec<(u64, u64)> = (0..101 + WINDOW + 10).map(|i| (1, 100 + i)).collect();
     world[0].state = in_term(0, 1, &long);
     lm.check(&World { now: 1, nodes: &world }, &[rnote(0, RaftNote::Appended { from: 102, to: 101 + WINDOW + 10 })])

@@ -814,6 +814,26 @@ fn state_machine_safety_reports_different_entries_applied_at_one_index() {
     assert!(msg.contains("already applied"), "{msg}");
 }
 
+// State Machine Safety (§5.4.3, Figure 3: no server applies a different
+// entry at an index where another applied one) can only compare what a
+// server applied if its notes say so: the checker applies each server's
+// committed entries itself and demands that the real state machine hold
+// exactly that index and state (state_machine_safety.rs). S1 applied
+// entries 1 and 2, as a follower told commit index 2 does; noting index 2
+// committed is fine, but noting only index 1 leaves entry 2 applied
+// without a note, beyond any comparison with the others, and that is
+// reported.
+#[test]
+fn state_machine_safety_reports_a_state_machine_ahead_of_its_notes() {
+    let mut w = world_nodes(vec![RaftDurable::default(); 3]);
+    w[0].state = follower(0, 3, &[(1, 100), (1, 101)], 2);
+    assert_eq!(w[0].state.state_machine().applied, 2);
+    let committed = |index| vec![note(0, RaftNote::Committed { index })];
+    assert_eq!(feed("State Machine Safety", &[(w.clone(), committed(2))]), Ok(()));
+    let msg = feed("State Machine Safety", &[(w, committed(1))]).expect_err("S1 applied entry 2 without a note");
+    assert!(msg.contains("the state machine of S1 is at index 2") && msg.contains("gives index 1"), "{msg}");
+}
+
 /// A follower with `log` that learned `commit` from a leader, built by
 /// driving its handlers.
 fn follower(id: NodeId, n: u32, log: &[(u64, u64)], commit: u64) -> RaftNode {

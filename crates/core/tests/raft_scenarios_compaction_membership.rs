@@ -505,17 +505,9 @@ fn committed_configuration_kept_looks_again_at_a_server_whose_configuration_chan
 #[test]
 fn log_matching_and_leader_completeness_report_a_snapshot_that_does_not_match_its_log() {
     let log: Vec<Entry> = (1..=3).map(|c| Entry::new(1, c)).collect();
-    let mut wrong = StateMachine::default();
-    for e in &log[..2] {
-        wrong.apply(&Entry::new(1, e.command + 100));
-    }
+    let wrong: Vec<Entry> = log[..2].iter().map(|e| Entry::new(1, e.command + 100)).collect();
     let before = world(vec![log_durable(log.clone())]);
-    let after = world(vec![RaftDurable {
-        term: 1,
-        voted_for: None,
-        log: log[2..].to_vec(),
-        snapshot: Snapshot { state: wrong, config: None, config_index: 0 },
-    }]);
+    let after = world(vec![compacted(&wrong, &log[2..])]);
     // Both checkers that keep each log's chain of prefix digests follow a
     // compaction by it, and so both see the snapshot disagree.
     for name in ["Log Matching", "Leader Completeness"] {
@@ -526,6 +518,40 @@ fn log_matching_and_leader_completeness_report_a_snapshot_that_does_not_match_it
             .expect_err(name);
         assert!(msg.contains("snapshot"), "{name}: {msg}");
     }
+}
+
+/// A server of term 1 that compacted `applied` into a snapshot, its log
+/// `log` after it.
+fn compacted(applied: &[Entry], log: &[Entry]) -> RaftDurable {
+    let mut state = StateMachine::default();
+    for e in applied {
+        state.apply(e);
+    }
+    RaftDurable { snapshot: Snapshot { state, config: None, config_index: 0 }, ..log_durable(log.to_vec()) }
+}
+
+// Leader Append-Only (§5.3, Figure 3: "a leader never overwrites or deletes
+// entries in its log; it only appends new entries") beside compaction
+// (§7): a leader's snapshot takes in entries it has applied, and its log
+// still ends where it did. S1 leads term 1 with entries 1 to 3 and
+// compacts the first two: its log ends at index 3 as before. Had the same
+// compaction dropped entry 3 as well, the leader would have deleted an
+// entry with no note but the snapshot's, which must be reported.
+#[test]
+fn leader_append_only_reports_a_snapshot_that_also_moved_the_end_of_the_log() {
+    let log: Vec<Entry> = (1..=3).map(|c| Entry::new(1, c)).collect();
+    let before = world(vec![log_durable(log.clone())]);
+    // S1 leads, then compacts entries 1 and 2, its log `rest` after them.
+    let leads_then_compacts = |rest: &[Entry]| {
+        let mut inv = checker("Leader Append-Only");
+        inv.check(&World { now: 0, nodes: &before }, &[note(0, RaftNote::BecameLeader { term: 1 })])
+            .expect("S1 leads term 1");
+        let after = world(vec![compacted(&log[..2], rest)]);
+        inv.check(&World { now: 1, nodes: &after }, &[note(0, RaftNote::Snapshotted { index: 2, term: 1 })])
+    };
+    assert_eq!(leads_then_compacts(&log[2..]), Ok(()), "compacting applied entries deletes nothing");
+    let msg = leads_then_compacts(&[]).expect_err("entry 3 gone with the compaction");
+    assert!(msg.contains("the log of S1 ends at index 2 but its notes account for 3"), "{msg}");
 }
 
 // §7: "the log cannot grow without bound"; compaction keeps every log
@@ -693,19 +719,8 @@ fn one_change_at_a_time_attached_mid_run_checks_leaders_only() {
 fn log_matching_reports_an_installed_snapshot_unlike_a_log_with_its_last_entry() {
     let log: Vec<Entry> = (1..=2).map(|c| Entry::new(1, c)).collect();
     let before = world(vec![log_durable(vec![]), log_durable(log.clone())]);
-    let mut other = StateMachine::default();
-    for e in &log {
-        other.apply(&Entry::new(1, e.command + 100));
-    }
-    let after = world(vec![
-        RaftDurable {
-            term: 1,
-            voted_for: None,
-            log: vec![],
-            snapshot: Snapshot { state: other, config: None, config_index: 0 },
-        },
-        log_durable(log),
-    ]);
+    let other: Vec<Entry> = log.iter().map(|e| Entry::new(1, e.command + 100)).collect();
+    let after = world(vec![compacted(&other, &[]), log_durable(log)]);
     assert_eq!((after[0].state.snapshot().index(), after[0].state.snapshot().term()), (2, 1));
     let mut inv = checker("Log Matching");
     inv.check(&World { now: 0, nodes: &before }, &[]).expect("S2 holds two entries");
