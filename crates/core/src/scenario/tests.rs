@@ -358,3 +358,96 @@ fn the_lab_line_is_read_without_the_parser() {
     assert_eq!(link::lab_of("v1.not-a-link"), None);
     assert_eq!(link::lab_of(""), None);
 }
+
+// A scenario names its lab (docs/scenario-format.md: `lab NAME`, "which
+// lab"): the same seed and lines for Paxos are not the Raft scenario, and a
+// scenario read back from its text is still its own lab's.
+#[test]
+fn a_scenario_for_one_lab_is_not_taken_for_another_labs() {
+    let raft = Scenario::parse("lab raft\nseed 1\nuntil 1s\n").expect("parses");
+    let paxos = Scenario::parse("lab paxos\nseed 1\nuntil 1s\n").expect("parses");
+    assert_ne!(raft.lab, paxos.lab);
+    assert_ne!(raft, paxos, "only the lab differs, and that is a different scenario");
+    assert_eq!(raft.lab, crate::raft::lab::kind());
+    assert_eq!(Scenario::parse(&paxos.to_text()).expect("parses back"), paxos);
+}
+
+// docs/scenario-format.md: `expect METRIC OP VALUE` compares with `<`,
+// `<=`, ...: `expect elections < N` fails when there were N elections, and
+// `expect elections <= N` holds then.
+#[test]
+fn an_expect_less_than_fails_when_the_metric_equals_the_value() {
+    let scn = Scenario::parse("lab raft\nseed 1\nuntil 3s\n").expect("parses");
+    let mut lab = crate::lab::Lab::replay(&scn).expect("runs");
+    let n = lab.metrics().into_iter().find(|(m, _)| m.name == "elections").map(|(_, v)| v).expect("a metric");
+    let lt = parse_expect(&format!("elections < {n}")).expect("parses");
+    let e = lab.check(&lt).expect_err("elections < N with N elections");
+    assert!(e.contains("failed"), "{e}");
+    assert!(lab.check(&parse_expect(&format!("elections <= {n}")).expect("parses")).is_ok());
+    assert!(lab.check(&parse_expect(&format!("elections < {}", n + 1.0)).expect("parses")).is_ok());
+}
+
+// docs/scenario-format.md: "a scenario mentions at most 30 days of virtual
+// time": 29 days, and 30 exactly, are fine; a microsecond more is refused
+// with the limit.
+#[test]
+fn times_up_to_thirty_days_are_accepted_and_later_ones_refused() {
+    let day: u64 = 24 * 3600;
+    let s = Scenario::parse(&format!("lab raft\nat {}s crash S1\nuntil {}s\n", 29 * day, 30 * day)).expect("parses");
+    assert_eq!((s.actions[0].at, s.until), (29 * day * 1_000_000, MAX_TIME));
+    let e = err(&format!("lab raft\nuntil {}.000001s\n", 30 * day));
+    assert!(e.contains("line 2") && e.contains("too far in the future (at most 30 days)"), "{e}");
+    let e = err(&format!("lab raft\nat {}s crash S1\n", 31 * day));
+    assert!(e.contains("line 2") && e.contains("too far in the future"), "{e}");
+}
+
+// A recorded scenario may fill its text to the last byte a link or file
+// holds (MAX_TEXT; docs/scenario-format.md, "Links": a valid scenario's
+// text is never over that cap, so every run a user records writes a link
+// that loads): exactly MAX_TEXT bytes is valid and loads again, one byte
+// more is refused with a sentence.
+#[test]
+fn a_recorded_scenario_of_exactly_max_text_bytes_is_valid_and_one_byte_more_is_not() {
+    let mut s = Scenario::new(crate::raft::lab::kind(), 3);
+    s.actions = (0..1_001u64).map(|i| Timed { at: i * 1_000, action: Action::Heal }).collect();
+    // A title line is written "# TITLE\n".
+    s.title = "t".repeat(MAX_TEXT - s.to_text().len() - 3);
+    assert_eq!(s.to_text().len(), MAX_TEXT);
+    s.validate().expect("a text of exactly MAX_TEXT bytes is within the cap");
+    assert_eq!(Scenario::parse(&s.to_text()).expect("reads back"), s);
+    assert_eq!(link::decode(&link::encode(&s).expect("encodes")).expect("decodes"), s);
+    s.title.push('t');
+    let e = s.validate().unwrap_err();
+    assert!(matches!(e, ScenarioError::TooLarge(_)) && e.to_string().contains("1048577 bytes"), "{e}");
+}
+
+// docs/scenario-format.md: captions come "in time order"; two at the same
+// instant are in order (a story may say two things of one moment), in a
+// file and in a scenario the page builds; an earlier one after a later one
+// is not.
+#[test]
+fn two_captions_at_the_same_instant_are_allowed() {
+    let s = Scenario::parse("lab raft\nat 2s say \"The leader crashes.\"\nat 2s say \"Watch S2.\"\n").expect("parses");
+    assert_eq!(s.captions.iter().map(|c| c.at).collect::<Vec<_>>(), [2_000_000, 2_000_000]);
+    s.validate().expect("valid");
+    assert_eq!(Scenario::parse(&s.to_text()).expect("reads back"), s);
+    let mut swapped = s.clone();
+    swapped.captions[0].at = 3_000_000;
+    let e = swapped.validate().unwrap_err().to_string();
+    assert!(e.contains("captions must be in time order: 2s comes after 3s"), "{e}");
+}
+
+// A file may be as long as the MAX_TEXT bytes a link or file holds
+// (docs/scenario-format.md, "Links"), comments included: a file of exactly
+// that many bytes is read, one byte more is refused with its size.
+#[test]
+fn a_file_of_exactly_max_text_bytes_is_read_and_one_byte_more_is_refused() {
+    let head = "lab raft\nseed 2\n";
+    // A comment line is written "# WORDS\n".
+    let mut text = format!("{head}# {}\n", "p".repeat(MAX_TEXT - head.len() - 3));
+    assert_eq!(text.len(), MAX_TEXT);
+    assert_eq!(Scenario::parse(&text).expect("a file of exactly MAX_TEXT bytes is read").seed, 2);
+    text.push('\n');
+    let e = err(&text);
+    assert!(e.contains("the scenario is too long (1048577 bytes; at most 1048576)"), "{e}");
+}
