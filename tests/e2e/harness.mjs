@@ -155,14 +155,17 @@ export function useSite() {
 }
 
 /** Opens `path` of the site in a new page (of `context`, if given),
- * collecting the console's errors, and waits for the cluster drawing. */
-export async function openPage(site, path, { viewport = { width: 1280, height: 800 }, context = null } = {}) {
+ * collecting the console's errors, and waits for the drawing `drawing`
+ * (the cluster's by default). A page opened in the diagram view shows the
+ * cluster only until the worker's first answer says the lab has a
+ * diagram, perhaps for no frame at all, so it waits for the diagram. */
+export async function openPage(site, path, { viewport = { width: 1280, height: 800 }, context = null, drawing = 'canvas.cluster' } = {}) {
   const page = context ? await context.newPage() : await site.browser.newPage({ viewport, acceptDownloads: true });
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(site.url + path);
-  await page.locator('canvas.cluster').waitFor();
+  await page.locator(drawing).waitFor();
   return { page, errors };
 }
 

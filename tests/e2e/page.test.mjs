@@ -147,12 +147,13 @@ test('narration says who won the election, and can be switched off', async () =>
 // 65 px of the diagram in view), and the paragraph is still shown, after it.
 test('on a phone the drawing and the diagram are on the first screen under a preset\'s paragraph', async () => {
   for (const view of ['', '?view=diagram']) {
-    const { page, errors } = await open(view, { width: 390, height: 844 });
+    const drawn = view ? 'canvas.diagram' : 'canvas.cluster';
+    const { page, errors } = await openPage(site, view, { viewport: { width: 390, height: 844 }, drawing: drawn });
     await page.getByRole('combobox', { name: 'Preset scenario' }).selectOption('Churn on a lossy, slow network');
     const story = page.getByRole('note', { name: 'About this scenario' });
     await story.filter({ hasText: 'Churn on an unreliable network' }).waitFor();
     await page.getByRole('status', { name: 'Caption' }).waitFor();
-    const drawing = page.locator(view ? 'canvas.diagram' : 'canvas.cluster');
+    const drawing = page.locator(drawn);
     await drawing.waitFor();
     await page.waitForTimeout(300);
     const box = await drawing.boundingBox();
