@@ -219,10 +219,14 @@ impl RaftNode {
         self.commit_index = index;
         ctx.note(RaftNote::Committed { index });
         while self.state.applied < index {
-            let Some(e) = self.entry(self.state.applied + 1).cloned() else { break };
-            let answer = self.state.apply(&e);
+            // The log and the state machine are apart: apply the entry where
+            // it lies, without a copy.
+            let next =
+                (self.state.applied + 1).checked_sub(self.first_log_index()).and_then(|k| usize::try_from(k).ok());
+            let Some(e) = next.and_then(|k| self.log.get(k)) else { break };
+            let (answer, command) = (self.state.apply(e), e.command);
             if let (Some(a), Some(&(i, req))) = (answer, self.pending.front()) {
-                if i == self.state.applied && req == e.command && self.role == Role::Leader {
+                if i == self.state.applied && req == command && self.role == Role::Leader {
                     self.pending.pop_front();
                     ctx.reply(req, crate::sim::Reply::Answer(a));
                 }

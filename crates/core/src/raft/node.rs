@@ -502,16 +502,15 @@ impl Protocol for RaftNode {
         // logs, in messages); the leader's log holds every recent one, so
         // the leader alone counts them, once each.
         let shared = if self.role == Role::Leader { self.log.iter().map(Entry::heap_bytes).sum() } else { 0 };
+        // The store, and the Raft snapshot's once the two differ.
+        let (store, snapshot_store) = (self.state.kv.as_ref(), self.snapshot.state.kv.as_ref());
+        let stores = match (store, snapshot_store) {
+            (Some(a), Some(b)) if Arc::ptr_eq(a, b) => a.heap_bytes(),
+            _ => store.map_or(0, |s| s.heap_bytes()) + snapshot_store.map_or(0, |s| s.heap_bytes()),
+        };
         self.log.capacity() * size_of::<Entry>()
             + shared
-            + self.state.kv.as_ref().map_or(0, |kv| kv.heap_bytes())
-            + self
-                .snapshot
-                .state
-                .kv
-                .as_ref()
-                .filter(|kv| !self.state.kv.as_ref().is_some_and(|s| Arc::ptr_eq(s, kv)))
-                .map_or(0, |kv| kv.heap_bytes())
+            + stores
             + self.pending.capacity() * size_of::<(u64, RequestId)>()
             + self.progress.heap_bytes()
             + self.batch.as_ref().map_or(0, |(_, _, b)| b.len() * size_of::<Entry>())
