@@ -451,3 +451,24 @@ fn a_file_of_exactly_max_text_bytes_is_read_and_one_byte_more_is_refused() {
     let e = err(&text);
     assert!(e.contains("the scenario is too long (1048577 bytes; at most 1048576)"), "{e}");
 }
+
+// docs/scenario-format.md, "Sweeps": `NAME=LO..HI:STEP` is every value
+// from LO to HI in steps of STEP, both ends included. A range that does
+// not start at zero counts its points from LO (10..20:5 is three values,
+// not one); a range whose ends are equal is that one value; a range that
+// runs downwards is refused with a sentence that says so, not read as a
+// count below zero.
+#[test]
+fn a_swept_range_runs_from_lo_to_hi_both_ends_included_and_never_downwards() {
+    let scn = Scenario::parse("lab raft\n").expect("parses");
+    let r = range::parse_range(&scn, "nodes=3..7:2").expect("an upward range");
+    assert_eq!((r.values.as_slice(), r.texts.as_slice()), (&[3, 5, 7][..], &["3", "5", "7"].map(String::from)[..]));
+    let r = range::parse_range(&scn, "election_timeout_max=200ms..400ms:100ms").expect("a range of times");
+    assert_eq!(r.values, [200_000, 300_000, 400_000]);
+    let r = range::parse_range(&scn, "nodes=5..5:1").expect("a range of one value");
+    assert_eq!(r.values, [5]);
+    for downward in ["nodes=7..3:1", "nodes=7..3:2"] {
+        let e = range::parse_range(&scn, downward).unwrap_err().to_string();
+        assert!(e.contains("the range must run upwards with a positive step"), "{downward}: {e}");
+    }
+}
