@@ -472,3 +472,135 @@ fn a_swept_range_runs_from_lo_to_hi_both_ends_included_and_never_downwards() {
         assert!(e.contains("the range must run upwards with a positive step"), "{downward}: {e}");
     }
 }
+
+// docs/cli.md, "Search": a sweep's goal is `tune minimise NAME` or `tune
+// maximise NAME`, one metric's (or swept parameter's) name, as `tune metric
+// NAME` takes it. Anything else is refused with the forms a `tune` line
+// takes, not carried in files and links to a sweep that cannot read it.
+#[test]
+fn a_sweeps_goal_is_one_name() {
+    let s = Scenario::parse("lab raft\ntune maximise p99_all\n").expect("parses");
+    assert_eq!(s.tune.expect("a sweep").goal, Some((false, "p99_all".to_string())));
+    for bad in ["tune minimise", "tune minimise two words", "tune maximise Leaderless", "tune minimise elections <= 3"]
+    {
+        let e = err(&format!("lab raft\n{bad}\n"));
+        assert!(e.contains("line 2: 'tune") && e.contains("tune minimise|maximise NAME"), "{bad}: {e}");
+    }
+}
+
+// docs/scenario-format.md, "Stories": a caption's words go in double
+// quotes "on one line". A caption the page builds (not read from a file)
+// holding a line break or another control character cannot be written as
+// a `say` line that reads back, so `validate` refuses it, as the parser
+// refuses the character in a file; a tab is an ordinary character there.
+#[test]
+fn a_caption_with_a_line_break_or_control_character_is_refused_and_a_tab_kept() {
+    let mut s = Scenario::new(crate::raft::lab::kind(), 1);
+    s.captions = vec![Caption { at: 1_000_000, text: "a\ttab".into() }];
+    s.validate().expect("a tab is kept");
+    assert_eq!(Scenario::parse(&s.to_text()).expect("reads back"), s);
+    for text in ["two\nlines", "a\rb", "bell\u{7}"] {
+        s.captions = vec![Caption { at: 1_000_000, text: text.into() }];
+        let e = s.validate().expect_err(text).to_string();
+        assert!(e.contains("the caption at 1s cannot be written"), "{text:?}: {e}");
+    }
+}
+
+// A link's version is `v` and a number (`v1`; the module docs of
+// `scenario/link.rs`: the prefix lets a later ClusterScope say clearly
+// that it cannot read a link). A link that starts `v2.` was made by
+// another version; one that starts with a bare `v.` is damaged, not from
+// a version called "v".
+#[test]
+fn a_bare_v_is_not_a_links_version() {
+    assert!(matches!(link::decode("v2.abcd"), Err(ScenarioError::Version(v)) if v == "v2"));
+    let e = link::decode("v.abcd").unwrap_err();
+    assert!(matches!(e, ScenarioError::Link(_)) && e.to_string().contains("a version such as 'v1.'"), "{e}");
+}
+
+// A swept range gives at most MAX_POINTS values (`scenario/range.rs`:
+// "Most points in a sweep"): 10,000 values are read, 10,001 are refused
+// with their count when the line is read, not left for the sweep to
+// refuse (nor a hand-edited link to fill memory with).
+#[test]
+fn a_swept_range_holds_at_most_max_points_values() {
+    let scn = Scenario::parse("lab raft\n").expect("parses");
+    let r = range::parse_range(&scn, "latency_max=0..9999ms:1ms").expect("10,000 values");
+    assert_eq!((r.values.len(), r.values.last()), (range::MAX_POINTS, Some(&9_999_000)));
+    let e = range::parse_range(&scn, "latency_max=0..10s:1ms").unwrap_err().to_string();
+    assert!(e.contains("has 10001 values; at most 10000"), "{e}");
+    assert!(err("lab raft\ntune param latency_max=0..10s:1ms\n")
+        .contains("line 2: 'latency_max=0..10s:1ms' has 10001 values"));
+}
+
+// docs/scenario-format.md, "Actions": "A verb a lab does not know is
+// refused with the list of those it does", the shared fault verbs the lab
+// accepts first, then its own (`LabKind::verbs`).
+#[test]
+fn an_unknown_or_foreign_verb_is_refused_with_the_labs_verbs() {
+    let raft = "crash, restart, pause, resume, partition, block, heal, set, timeout, request, add, remove";
+    let e = err("lab raft\nat 1s explode S1\n");
+    assert!(e.contains(&format!("line 2: unknown action 'explode' (the raft lab knows: {raft})")), "{e}");
+    let e = err("lab raft\nat 1s weight S1 3\n");
+    assert!(e.contains(&format!("'weight' is not an action of the raft lab (its actions: {raft})")), "{e}");
+    let e = err("lab ring\nat 1s pause S1\n");
+    assert!(
+        e.contains(
+            "'pause' is not an action of the ring lab (its actions: crash, restart, set, add, remove, weight, vnodes)"
+        ),
+        "{e}"
+    );
+}
+
+// A parameter the lab does not have is refused naming the ones it has,
+// as a verb is (docs/scenario-format.md, "Actions"; every parameter's
+// name is in its lab's table): on a line of its own, in `at T set`, and in
+// a scenario the page builds.
+#[test]
+fn an_unknown_parameter_is_refused_with_the_labs_parameters() {
+    let known = "unknown parameter 'nodez' for the raft lab (known: nodes, election_timeout_min, election_timeout_max, heartbeat,";
+    for text in ["lab raft\nnodez 3\n", "lab raft\nat 1s set nodez 3\n"] {
+        let e = err(text);
+        assert!(e.contains("line 2: ") && e.contains(known), "{text}: {e}");
+    }
+    let mut s = Scenario::new(crate::raft::lab::kind(), 1);
+    s.params.insert("nodez".into(), 3);
+    let e = s.validate().unwrap_err().to_string();
+    assert!(e.contains(known), "{e}");
+}
+
+// docs/scenario-format.md, "Timer jitter": `jitter` ranges from 0 to 10 s.
+#[test]
+fn timer_jitter_ranges_up_to_ten_seconds() {
+    let s = Scenario::parse("lab raft\njitter 10s\n").expect("10 s of jitter");
+    assert_eq!(crate::lab::cluster::sim_config(&s).timer_jitter_max, 10_000_000);
+    let e = err("lab raft\njitter 10.001s\n");
+    assert!(e.contains("line 2: jitter = 10.001s is out of range") && e.contains("and 10s"), "{e}");
+}
+
+// The network's delays (the shared table, `scenario/params.rs`): the
+// fastest and the slowest one-way delay share one range, 0 to 10 s, and
+// the only rule between them is min <= max (`lab::cluster::check_network`),
+// so any delay the slowest may take, the fastest may take too: a fixed
+// delay of 10 s is `latency_min 10s` with `latency_max 10s`.
+#[test]
+fn a_fixed_delay_may_be_as_long_as_the_slowest_delay_allows() {
+    let s = Scenario::parse("lab raft\nlatency_min 10s\nlatency_max 10s\n").expect("a fixed delay of 10 s");
+    let net = crate::lab::cluster::sim_config(&s).net;
+    assert_eq!((net.latency_min, net.latency_max), (10_000_000, 10_000_000));
+    assert!(err("lab raft\nlatency_min 10.001s\n").contains("latency_min = 10.001s is out of range"));
+}
+
+// A default is part of every scenario that leaves the parameter out: a
+// scenario writes only what differs from the defaults, so its files and
+// links hold no line for it, and replaying one must give the same run
+// (docs/scenario-format.md; every default is in its lab's parameter
+// table). A key-value workload set with `keys` alone is half reads and one
+// compare-and-set in ten, the shared table's `read_share` and `cas_share`.
+#[test]
+fn a_key_value_workload_with_keys_alone_is_half_reads() {
+    let s = Scenario::parse("lab raft\nkeys 4\n").expect("parses");
+    assert!(!s.to_text().contains("_share"), "{}", s.to_text());
+    let kv = crate::lab::cluster::sim_config(&s).client.kv.expect("a key-value workload");
+    assert_eq!((kv.keys, kv.read_ppm, kv.cas_ppm), (4, 500_000, 100_000));
+}
