@@ -604,3 +604,50 @@ fn a_key_value_workload_with_keys_alone_is_half_reads() {
     let kv = crate::lab::cluster::sim_config(&s).client.kv.expect("a key-value workload");
     assert_eq!((kv.keys, kv.read_ppm, kv.cas_ppm), (4, 500_000, 100_000));
 }
+
+// What a failed `assert_eq!` between two scenarios prints (their `Debug`)
+// names each one's lab, so two scenarios that differ only in their lab do
+// not print alike and the failure says why they differ.
+#[test]
+fn a_scenario_printed_for_debugging_names_its_lab() {
+    let raft = Scenario::new(crate::raft::lab::kind(), 1);
+    let paxos = Scenario::new(crate::paxos::lab::kind(), 1);
+    assert_eq!(format!("{:?}", raft.lab), "LabKind(raft)");
+    assert_ne!(format!("{raft:?}"), format!("{paxos:?}"));
+}
+
+// docs/scenario-format.md, "Statements": "The comment lines at the top are
+// the scenario's title". Blank lines before it are still the top; a blank
+// line after it ends it, so a comment further down is a note to the
+// reader, not part of the title the presets menu shows.
+#[test]
+fn the_title_is_the_comment_lines_at_the_top() {
+    let s =
+        Scenario::parse("\n\n# Leader crash\n# in two lines\n\n# a note to the reader\nlab raft\n").expect("parses");
+    assert_eq!(s.title, "Leader crash\nin two lines");
+}
+
+// `validate` holds a scenario the page builds to the limits a file is
+// read with (docs/scenario-format.md, "Stories"): at most MAX_CAPTIONS
+// captions; as many is valid, one more is refused with the count.
+#[test]
+fn a_story_holds_at_most_max_captions() {
+    let mut s = Scenario::new(crate::raft::lab::kind(), 1);
+    s.captions = (0..MAX_CAPTIONS as u64).map(|i| Caption { at: i * 1_000, text: "Watch.".into() }).collect();
+    s.validate().expect("MAX_CAPTIONS captions are valid");
+    s.captions.push(Caption { at: MAX_CAPTIONS as u64 * 1_000, text: "One more.".into() });
+    let e = s.validate().unwrap_err().to_string();
+    assert!(e.contains("too many captions (1001); at most 1000"), "{e}");
+}
+
+// docs/scenario-format.md: `until TIME` is "the time the scenario is looked
+// at: where a link opens and what the CLI runs to". A scenario with none
+// (a run recorded on the page before any end was set) writes no `until`
+// line, rather than one that names time 0; one with an end writes it.
+#[test]
+fn a_scenario_without_an_end_writes_no_until_line() {
+    let mut s = Scenario::new(crate::raft::lab::kind(), 1);
+    assert!(!s.to_text().contains("until"), "{}", s.to_text());
+    s.until = 5_000_000;
+    assert!(s.to_text().lines().any(|l| l == "until 5s"), "{}", s.to_text());
+}
