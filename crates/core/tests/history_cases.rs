@@ -255,3 +255,100 @@ fn a_call_at_the_instant_of_a_return_overlaps_it() {
     let v = check(ModelKind::Register, &Value::Nil, &later, &Budget::default()).expect("register");
     assert!(!is_linearizable(&v), "invoked after the write returned, it must see 1");
 }
+
+/// An operation that no order can start with is said to come "first":
+/// a read of 1 from a register that holds nil and that nobody writes
+/// (the reason the checker gives is the sentence the page shows, see the
+/// `history` module's doc: "why the next operation cannot follow").
+#[test]
+fn an_operation_that_cannot_come_first_is_said_to_come_first() {
+    let entries =
+        vec![Entry { client: 0, key: Value::Nil, call: 0, ret: Some(1), op: Op::Read { value: Some(Value::Int(1)) } }];
+    let v = check(ModelKind::Register, &Value::Nil, &entries, &Budget::default()).expect("register");
+    let Verdict::NotLinearizable { ops, order, reason } = v else { panic!("nothing wrote 1: {v:?}") };
+    assert_eq!((ops, order), (vec![0], vec![]));
+    assert_eq!(
+        reason,
+        "No order of these operations is legal: client 0 read → 1 must take effect before it returns, \
+         first; but the value then is nil."
+    );
+}
+
+/// The step budget is the number of steps the search may make
+/// (`Budget::max_steps`: an operation tried, or a backtrack): two writes
+/// one after the other are placed in two steps, so a budget of two
+/// decides them and a budget of one gives up.
+#[test]
+fn a_budget_of_n_steps_lets_the_search_make_n_steps() {
+    let write = |v: i64, call: u64| Entry {
+        client: 0,
+        key: Value::Nil,
+        call,
+        ret: Some(call + 1),
+        op: Op::Write { value: Value::Int(v) },
+    };
+    let entries = vec![write(1, 0), write(2, 2)];
+    let with = |max_steps: u64| {
+        check(ModelKind::Register, &Value::Nil, &entries, &Budget { max_steps, max_states: 100 }).expect("register")
+    };
+    let v = with(2);
+    assert!(is_linearizable(&v), "two steps place two writes: {v:?}");
+    let v = with(1);
+    assert!(matches!(&v, Verdict::GaveUp { message, .. } if message.ends_with("(the step budget)")), "{v:?}");
+}
+
+/// When the memory bound (`Budget::max_states`, configurations
+/// remembered at once) runs out before the step budget, the checker says
+/// so, and names the bound: the history of the adversarial test above
+/// (2^24 subsets of pending appends) with room for 1,000 configurations.
+#[test]
+fn running_out_of_states_is_said_to_be_the_state_budget() {
+    let mut entries: Vec<Entry> = (0..24)
+        .map(|p| Entry {
+            client: p,
+            key: Value::Nil,
+            call: p,
+            ret: None,
+            op: Op::Append { value: Value::Str(format!("<{p}>")) },
+        })
+        .collect();
+    entries.push(Entry {
+        client: 99,
+        key: Value::Nil,
+        call: 100,
+        ret: Some(101),
+        op: Op::Read { value: Some(Value::Str("never".into())) },
+    });
+    let budget = Budget { max_steps: 50_000_000, max_states: 1_000 };
+    match check(ModelKind::Kv, &Value::Nil, &entries, &budget).expect("kv") {
+        Verdict::GaveUp { message, .. } => {
+            assert!(message.ends_with("more than 1000 configurations to remember (the state budget)"), "{message}")
+        }
+        other => panic!("expected to give up, got {other:?}"),
+    }
+}
+
+/// A failed compare-and-set saw a value other than the one it expected,
+/// so the write that put that other value there explains it and stays in
+/// the set the checker names. The register starts at 3; 5 is written,
+/// then a cas 3→4 fails (the value was 5), then a read returns 3: the
+/// read is stale (Herlihy & Wing: it began after the write of 5 ended).
+/// The set is the write and the read, not the failed cas alone, which
+/// cannot be ordered only once the write it saw is dropped.
+#[test]
+fn a_failed_cas_keeps_the_write_it_saw_in_the_set() {
+    let entries = vec![
+        Entry { client: 0, key: Value::Nil, call: 0, ret: Some(1), op: Op::Write { value: Value::Int(5) } },
+        Entry {
+            client: 1,
+            key: Value::Nil,
+            call: 2,
+            ret: Some(3),
+            op: Op::Cas { from: Value::Int(3), to: Value::Int(4), ok: Some(false) },
+        },
+        Entry { client: 2, key: Value::Nil, call: 4, ret: Some(5), op: Op::Read { value: Some(Value::Int(3)) } },
+    ];
+    let v = check(ModelKind::CasRegister, &Value::Int(3), &entries, &Budget::default()).expect("cas register");
+    let Verdict::NotLinearizable { ops, reason, .. } = v else { panic!("the read of 3 is stale: {v:?}") };
+    assert_eq!(ops, vec![0, 2], "the write of 5 and the stale read: {reason}");
+}

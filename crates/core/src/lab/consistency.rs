@@ -378,6 +378,90 @@ mod tests {
         a
     }
 
+    fn rec(process: u64, op: KvOp, invoked: Time, done: Time, version: u64) -> KvRecord {
+        let command = crate::sim::Command { process, key: 0, op };
+        KvRecord { req: 0, command, invoked, done: Some((done, Answer { key: 0, value: Some(1), version, ok: true })) }
+    }
+
+    // Read your writes (Terry et al. 1994, and the module's doc): a read
+    // returns at least the version of the process's last acknowledged
+    // write. Process 1 wrote version 5: a read of version 3 breaks it, a
+    // read of version 5 (its own write) does not; another process's read
+    // of version 3 is not held to process 1's write.
+    #[test]
+    fn a_read_older_than_the_processs_own_write_breaks_read_your_writes() {
+        let mut s = Sessions::default();
+        assert_eq!(s.observe(&rec(1, KvOp::Write(7), 0, 10, 5)), None);
+        let own = s.observe(&rec(1, KvOp::Read, 20, 30, 5));
+        assert_eq!(own, None, "its own write's version");
+        let (g, sentence) = s.observe(&rec(1, KvOp::Read, 40, 50, 3)).expect("version 3 is older than its write");
+        assert_eq!(g, Guarantee::ReadYourWrites, "{sentence}");
+        assert!(sentence.ends_with("got version 3, older than its own write (version 5)"), "{sentence}");
+        assert_eq!(s.observe(&rec(2, KvOp::Read, 40, 50, 3)), None, "process 2 wrote nothing");
+    }
+
+    // The figures the cluster labs show (`metrics` in lab/cluster.rs):
+    // reads answered, and the read latency's quantiles, none before the
+    // first read answers (the page shows "no value" then, not 0). Two
+    // reads of 100 and 300 µs and a write of 50 µs: two reads, the
+    // fastest 100 µs, the slowest 300.
+    #[test]
+    fn reads_answered_and_their_latency_count_reads_only() {
+        let mut k = Consistency::new(false);
+        assert_eq!(k.read_latency(0.5), None, "no read answered yet");
+        k.take(&rec(1, KvOp::Read, 1_000, 1_100, 0));
+        k.take(&rec(1, KvOp::Write(7), 2_000, 2_050, 1));
+        k.take(&rec(2, KvOp::Read, 3_000, 3_300, 1));
+        assert_eq!(k.reads_done, 2);
+        assert_eq!(k.read_latency(0.0), Some(100));
+        assert_eq!(k.read_latency(1.0), Some(300));
+    }
+
+    // Staleness and the session guarantees, counted (the module's doc):
+    // versions 1 and 2 of key 0 are acknowledged at 100 and 200. A read
+    // invoked at 300 that returns version 2 is not stale; one that returns
+    // version 1 is, one write behind, and process 2 read version 2 before
+    // it (monotonic reads broken); process 1's read of version 1 after its
+    // own write of 2 is stale and breaks read your writes. A read invoked
+    // at 120, before version 2 was acknowledged, may return version 1.
+    #[test]
+    fn stale_reads_and_broken_guarantees_are_counted() {
+        let mut k = Consistency::new(false);
+        k.take(&rec(1, KvOp::Write(7), 50, 100, 1));
+        k.take(&rec(1, KvOp::Write(8), 150, 200, 2));
+        k.take(&rec(2, KvOp::Read, 300, 310, 2));
+        assert_eq!(k.stale_reads, 0, "version 2 is the latest acknowledged");
+        k.take(&rec(2, KvOp::Read, 320, 330, 1));
+        k.take(&rec(1, KvOp::Read, 400, 410, 1));
+        k.take(&rec(3, KvOp::Read, 120, 420, 1));
+        assert_eq!((k.stale_reads, k.stale_most), (2, 1));
+        assert_eq!((k.ryw_broken, k.monotonic_broken), (1, 1));
+        let first = k.first_broken.as_deref().unwrap_or_default();
+        assert!(first.starts_with("Monotonic reads: process 2 read key 0"), "{first}");
+    }
+
+    // The linearizability check runs each time `CHECK_EVERY` more
+    // commands have finished (the module's doc): not after 199, but as
+    // soon as the 200th finishes, over all 200.
+    #[test]
+    fn the_history_check_runs_when_check_every_commands_have_finished() {
+        use crate::sim::{ClientConfig, Clients, KvConfig, Reply, Rng, StreamKind};
+        let kv = KvConfig { keys: 2, read_ppm: 1_000_000, cas_ppm: 0, reads_anywhere: false, writes_anywhere: false };
+        let config = ClientConfig { kv: Some(kv), ..ClientConfig::default() };
+        let mut clients = Clients::new(config, 3, Rng::stream(7, StreamKind::Workload, 0));
+        let mut k = Consistency::new(true);
+        for i in 0..CHECK_EVERY as u64 {
+            let (req, _) = clients.invoke_next(10 * i);
+            let key = clients.command(req).expect("a key-value command").key;
+            // Every key is never written: every read answers nil.
+            let answer = Answer { key, value: None, version: 0, ok: true };
+            clients.answered(10 * i + 5, 0, req, Reply::Answer(answer));
+            assert_eq!(k.observe(&clients, 10 * i + 5), None, "reads of nil are linearizable");
+            let want = if i + 1 < CHECK_EVERY as u64 { 0 } else { CHECK_EVERY };
+            assert_eq!(k.checked, want, "after {} commands", i + 1);
+        }
+    }
+
     // A store that numbers versions by timestamp (last writer wins, µs
     // stamps): a read of version 1,000 after writes stamped 5,000 and
     // 9,000 were acknowledged is two writes behind, not 8,000 versions.
