@@ -149,11 +149,9 @@ fn keys_are_checked_apart() {
     assert_eq!(ops, vec![0, 2], "the put of a and the read that missed it");
 }
 
-/// The budget: 24 appends all left pending and a read nothing can
-/// explain make the search try every subset of appends (2^24); it stops
-/// with "gave up after", quickly, instead of hanging.
-#[test]
-fn an_adversarial_history_ends_with_gave_up_not_a_hang() {
+/// 24 appends all left pending and a read nothing can explain: the
+/// search must try every subset of the appends (2^24) to know.
+fn adversarial_history() -> Vec<Entry> {
     let mut entries: Vec<Entry> = (0..24)
         .map(|p| Entry {
             client: p,
@@ -170,6 +168,15 @@ fn an_adversarial_history_ends_with_gave_up_not_a_hang() {
         ret: Some(101),
         op: Op::Read { value: Some(Value::Str("never".into())) },
     });
+    entries
+}
+
+/// The budget: 24 appends all left pending and a read nothing can
+/// explain make the search try every subset of appends (2^24); it stops
+/// with "gave up after", quickly, instead of hanging.
+#[test]
+fn an_adversarial_history_ends_with_gave_up_not_a_hang() {
+    let entries = adversarial_history();
     let budget = Budget { max_steps: 2_000_000, max_states: 1_000_000 };
     match check(ModelKind::Kv, &Value::Nil, &entries, &budget).expect("kv") {
         Verdict::GaveUp { message, steps } => {
@@ -303,22 +310,7 @@ fn a_budget_of_n_steps_lets_the_search_make_n_steps() {
 /// (2^24 subsets of pending appends) with room for 1,000 configurations.
 #[test]
 fn running_out_of_states_is_said_to_be_the_state_budget() {
-    let mut entries: Vec<Entry> = (0..24)
-        .map(|p| Entry {
-            client: p,
-            key: Value::Nil,
-            call: p,
-            ret: None,
-            op: Op::Append { value: Value::Str(format!("<{p}>")) },
-        })
-        .collect();
-    entries.push(Entry {
-        client: 99,
-        key: Value::Nil,
-        call: 100,
-        ret: Some(101),
-        op: Op::Read { value: Some(Value::Str("never".into())) },
-    });
+    let entries = adversarial_history();
     let budget = Budget { max_steps: 50_000_000, max_states: 1_000 };
     match check(ModelKind::Kv, &Value::Nil, &entries, &budget).expect("kv") {
         Verdict::GaveUp { message, .. } => {
