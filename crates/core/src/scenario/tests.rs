@@ -651,3 +651,35 @@ fn a_scenario_without_an_end_writes_no_until_line() {
     s.until = 5_000_000;
     assert!(s.to_text().lines().any(|l| l == "until 5s"), "{}", s.to_text());
 }
+
+// `>` as the mirror of `<` (docs/scenario-format.md, "Statements", `expect`):
+// `expect elections > N` fails when there were exactly N elections, while
+// `>= N` and `> N - 1` hold.
+#[test]
+fn an_expect_greater_than_fails_when_the_metric_equals_the_value() {
+    let scn = Scenario::parse("lab raft\nseed 1\nuntil 3s\n").expect("parses");
+    let mut lab = crate::lab::Lab::replay(&scn).expect("runs");
+    let n = lab.metrics().into_iter().find(|(m, _)| m.name == "elections").map(|(_, v)| v).expect("a metric");
+    let gt = parse_expect(&format!("elections > {n}")).expect("parses");
+    let e = lab.check(&gt).expect_err("elections > N with N elections");
+    assert!(e.contains("failed"), "{e}");
+    assert!(lab.check(&parse_expect(&format!("elections >= {n}")).expect("parses")).is_ok());
+    assert!(lab.check(&parse_expect(&format!("elections > {}", n - 1.0)).expect("parses")).is_ok());
+}
+
+// An action prints as the words a scenario file writes for it after `at
+// TIME` (docs/scenario-format.md, "Actions"): what a lab's log of actions
+// shows (the test lab's, whose fingerprint is made of them).
+#[test]
+fn an_action_prints_as_the_words_a_file_writes() {
+    assert_eq!(Action::Crash(0).to_string(), "crash S1");
+    assert_eq!(Action::Partition(vec![vec![0, 1], vec![2]]).to_string(), "partition S1,S2 | S3");
+    let actions = [Action::Crash(0), Action::Partition(vec![vec![0, 1], vec![2]]), Action::Block(0, 2), Action::Heal];
+    let mut s = Scenario::new(crate::raft::lab::kind(), 1);
+    s.actions =
+        actions.iter().enumerate().map(|(i, a)| Timed { at: i as u64 * 1_000_000, action: a.clone() }).collect();
+    let text = s.to_text();
+    for a in &actions {
+        assert!(text.lines().any(|l| l.starts_with("at ") && l.ends_with(&format!(" {a}"))), "{a}: {text}");
+    }
+}
