@@ -375,16 +375,23 @@ fn a_scenario_for_one_lab_is_not_taken_for_another_labs() {
 // docs/scenario-format.md: `expect METRIC OP VALUE` compares with `<`,
 // `<=`, ...: `expect elections < N` fails when there were N elections, and
 // `expect elections <= N` holds then.
-#[test]
-fn an_expect_less_than_fails_when_the_metric_equals_the_value() {
+/// A strict comparison `elections OP N` fails on a run with exactly N
+/// elections, while `elections OR_EQUAL N` and `elections OP NEAR` (one
+/// step beyond N) hold.
+fn strict_expect_fails_at_equality(op: &str, or_equal: &str, near: f64) {
     let scn = Scenario::parse("lab raft\nseed 1\nuntil 3s\n").expect("parses");
     let mut lab = crate::lab::Lab::replay(&scn).expect("runs");
     let n = lab.metrics().into_iter().find(|(m, _)| m.name == "elections").map(|(_, v)| v).expect("a metric");
-    let lt = parse_expect(&format!("elections < {n}")).expect("parses");
-    let e = lab.check(&lt).expect_err("elections < N with N elections");
-    assert!(e.contains("failed"), "{e}");
-    assert!(lab.check(&parse_expect(&format!("elections <= {n}")).expect("parses")).is_ok());
-    assert!(lab.check(&parse_expect(&format!("elections < {}", n + 1.0)).expect("parses")).is_ok());
+    let strict = parse_expect(&format!("elections {op} {n}")).expect("parses");
+    let e = lab.check(&strict).expect_err("elections OP N with N elections");
+    assert!(e.contains("failed"), "{op}: {e}");
+    assert!(lab.check(&parse_expect(&format!("elections {or_equal} {n}")).expect("parses")).is_ok());
+    assert!(lab.check(&parse_expect(&format!("elections {op} {}", n + near)).expect("parses")).is_ok());
+}
+
+#[test]
+fn an_expect_less_than_fails_when_the_metric_equals_the_value() {
+    strict_expect_fails_at_equality("<", "<=", 1.0);
 }
 
 // docs/scenario-format.md: "a scenario mentions at most 30 days of virtual
@@ -657,14 +664,7 @@ fn a_scenario_without_an_end_writes_no_until_line() {
 // `>= N` and `> N - 1` hold.
 #[test]
 fn an_expect_greater_than_fails_when_the_metric_equals_the_value() {
-    let scn = Scenario::parse("lab raft\nseed 1\nuntil 3s\n").expect("parses");
-    let mut lab = crate::lab::Lab::replay(&scn).expect("runs");
-    let n = lab.metrics().into_iter().find(|(m, _)| m.name == "elections").map(|(_, v)| v).expect("a metric");
-    let gt = parse_expect(&format!("elections > {n}")).expect("parses");
-    let e = lab.check(&gt).expect_err("elections > N with N elections");
-    assert!(e.contains("failed"), "{e}");
-    assert!(lab.check(&parse_expect(&format!("elections >= {n}")).expect("parses")).is_ok());
-    assert!(lab.check(&parse_expect(&format!("elections > {}", n - 1.0)).expect("parses")).is_ok());
+    strict_expect_fails_at_equality(">", ">=", -1.0);
 }
 
 // An action prints as the words a scenario file writes for it after `at
