@@ -197,8 +197,7 @@ impl RaftNode {
 
     /// The entry at 1-based `index`, if the log holds it (not compacted).
     pub fn entry(&self, index: u64) -> Option<&Entry> {
-        let k = usize::try_from(index.checked_sub(self.first_log_index())?).ok()?;
-        self.log.get(k)
+        entry_in(&self.log, self.first_log_index(), index)
     }
 
     /// The term of the entry at `index`: the snapshot's last term at its
@@ -221,9 +220,7 @@ impl RaftNode {
         while self.state.applied < index {
             // The log and the state machine are apart: apply the entry where
             // it lies, without a copy.
-            let next =
-                (self.state.applied + 1).checked_sub(self.first_log_index()).and_then(|k| usize::try_from(k).ok());
-            let Some(e) = next.and_then(|k| self.log.get(k)) else { break };
+            let Some(e) = entry_in(&self.log, self.first_log_index(), self.state.applied + 1) else { break };
             let (answer, command) = (self.state.apply(e), e.command);
             if let (Some(a), Some(&(i, req))) = (answer, self.pending.front()) {
                 if i == self.state.applied && req == command && self.role == Role::Leader {
@@ -309,4 +306,12 @@ impl RaftNode {
         }
         ctx.send(from, RaftMsg::InstallSnapshotReply { term: self.term, index });
     }
+}
+
+/// The entry at `index` of a log whose first entry is at `first`, if it
+/// holds one: [`RaftNode::entry`], for a caller that borrows the log apart
+/// from the rest of the node.
+fn entry_in(log: &[Entry], first: u64, index: u64) -> Option<&Entry> {
+    let k = usize::try_from(index.checked_sub(first)?).ok()?;
+    log.get(k)
 }
