@@ -683,3 +683,56 @@ fn an_action_prints_as_the_words_a_file_writes() {
         assert!(text.lines().any(|l| l.starts_with("at ") && l.ends_with(&format!(" {a}"))), "{a}: {text}");
     }
 }
+
+// Servers are numbered from S1 (docs/scenario-format.md, "Actions":
+// `crash S1`): `S0` or `0` names no server and is refused with the
+// sentence that shows the numbering, never read as a wrapped-around id.
+#[test]
+fn a_server_is_numbered_from_one_and_s0_is_refused() {
+    assert_eq!(parse_node("S1"), Ok(0));
+    assert_eq!(parse_node("s3"), Ok(2));
+    assert_eq!(parse_node("4"), Ok(3));
+    for bad in ["S0", "s0", "0"] {
+        let e = parse_node(bad).expect_err(bad);
+        assert!(e.contains("is not a server: write S1, S2"), "{bad}: {e}");
+    }
+    assert!(err("lab raft\nat 1s crash S0\n").contains("line 2"));
+}
+
+// A checker's name is matched exactly against the run's violation report
+// (docs/scenario-format.md, `expect violation "NAME"`): a name with a
+// space inside its quotes at either end could never match, so it is
+// refused with the sentence that shows the right form. (A control
+// character never gets this far: a scenario holds none, on any line.)
+#[test]
+fn a_checker_name_with_spaces_at_its_ends_is_refused() {
+    for bad in ["\" Election Safety\"", "\"Election Safety \""] {
+        let e = err(&format!("lab raft\nexpect violation {bad}\n"));
+        assert!(e.contains("line 2") && e.contains("a checker's name has no leading or trailing spaces"), "{bad}: {e}");
+    }
+    let e = err("lab raft\nexpect violation \"Election\u{7}Safety\"\n");
+    assert!(e.contains("line 2") && e.contains("control character (U+0007)"), "{e}");
+}
+
+// `vnodes` takes a whole number from 1, or `auto` (its help in the Ring
+// lab's table, and the message below): `0` is refused rather than read as
+// `auto`, which is how the parameter stores "auto" inside.
+#[test]
+fn a_count_or_auto_parameter_refuses_zero_and_takes_auto() {
+    let ring = |line: &str| Scenario::parse(&format!("lab ring\n{line}\n"));
+    assert_eq!(ring("vnodes auto").expect("auto").get("vnodes"), 0);
+    assert_eq!(ring("vnodes 7").expect("7").get("vnodes"), 7);
+    let e = ring("vnodes 0").expect_err("0 is not a count").to_string();
+    assert!(e.contains("'0' is not a valid value for vnodes: expected a whole number from 1, or auto"), "{e}");
+}
+
+// The longest extra delay of a delayed message is up to a minute (the
+// network's table, shared by the cluster labs): `tail_max 60s` is taken,
+// a millisecond more is refused with the range.
+#[test]
+fn a_tail_delay_may_be_up_to_a_minute() {
+    let s = Scenario::parse("lab raft\ntail_max 60s\n").expect("a minute is in range");
+    assert_eq!(s.get("tail_max"), 60_000_000);
+    let e = err("lab raft\ntail_max 60.001s\n");
+    assert!(e.contains("tail_max = 60.001s is out of range: it must be between 0 and 60s"), "{e}");
+}
