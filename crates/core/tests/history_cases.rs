@@ -344,3 +344,34 @@ fn a_failed_cas_keeps_the_write_it_saw_in_the_set() {
     let Verdict::NotLinearizable { ops, reason, .. } = v else { panic!("the read of 3 is stale: {v:?}") };
     assert_eq!(ops, vec![0, 2], "the write of 5 and the stale read: {reason}");
 }
+
+/// Lowe's memoisation (Lowe, "Testing for linearizability", 2017): the
+/// search remembers each configuration (the set of operations placed, and
+/// the object's state) once, however many orders reach it. Three
+/// overlapping writes of 1 to a register at 0, then a read of 2 that
+/// nothing explains: the configurations are the seven non-empty sets of
+/// writes, each with the value 1, so a state budget of 7 is enough to
+/// decide that the history is not linearizable and a budget of 6 is not
+/// (`Budget::max_states`: configurations remembered at once). Searching
+/// every order without the memo would remember 15.
+#[test]
+fn the_search_remembers_each_configuration_once() {
+    let write = |p: u64| Entry {
+        client: p,
+        key: Value::Nil,
+        call: p,
+        ret: Some(3 + p),
+        op: Op::Write { value: Value::Int(1) },
+    };
+    let read =
+        Entry { client: 9, key: Value::Nil, call: 10, ret: Some(11), op: Op::Read { value: Some(Value::Int(2)) } };
+    let entries = vec![write(0), write(1), write(2), read];
+    let with = |max_states: usize| {
+        check(ModelKind::Register, &Value::Int(0), &entries, &Budget { max_steps: 1_000_000, max_states })
+            .expect("register")
+    };
+    let v = with(7);
+    assert!(matches!(v, Verdict::NotLinearizable { .. }), "seven configurations decide it: {v:?}");
+    let v = with(6);
+    assert!(matches!(&v, Verdict::GaveUp { message, .. } if message.ends_with("(the state budget)")), "{v:?}");
+}
