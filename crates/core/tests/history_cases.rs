@@ -51,6 +51,12 @@ fn porcupines_readme_histories_get_its_answers() {
     let Verdict::NotLinearizable { ops, reason, .. } = v else { panic!("README example 2 is not linearizable") };
     assert_eq!(ops, vec![0, 1, 2], "all three operations are needed to see the contradiction");
     assert!(reason.contains("read → 0"), "the read of 0 is the one that cannot follow: {reason}");
+    // A short legal order (up to three operations) is named operation by
+    // operation: the put, then C1's read of 200, after which C2's read of
+    // 0 cannot come.
+    let entries = edn::read(PORCUPINE_README_2).expect("reads");
+    let after = format!("after {}, {};", entries[0], entries[1]);
+    assert!(reason.contains(&after), "the reason names the order the search found, {after}: {reason}");
 }
 
 /// Jepsen's `:info`: the write's outcome is unknown, so it may take
