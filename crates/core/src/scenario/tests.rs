@@ -474,6 +474,10 @@ fn a_swept_range_runs_from_lo_to_hi_both_ends_included_and_never_downwards() {
     assert_eq!(r.values, [200_000, 300_000, 400_000]);
     let r = range::parse_range(&scn, "nodes=5..5:1").expect("a range of one value");
     assert_eq!(r.values, [5]);
+    // The step is a difference, not a value of the parameter: it may be
+    // below the parameter's own minimum (1 ms for an election timeout).
+    let r = range::parse_range(&scn, "election_timeout_max=200ms..201ms:0.5ms").expect("a step under 1 ms");
+    assert_eq!(r.values, [200_000, 200_500, 201_000]);
     for downward in ["nodes=7..3:1", "nodes=7..3:2"] {
         let e = range::parse_range(&scn, downward).unwrap_err().to_string();
         assert!(e.contains("the range must run upwards with a positive step"), "{downward}: {e}");
