@@ -381,3 +381,52 @@ fn the_search_remembers_each_configuration_once() {
     let v = with(6);
     assert!(matches!(&v, Verdict::GaveUp { message, .. } if message.ends_with("(the state budget)")), "{v:?}");
 }
+
+/// The shrinking starts from the shortest failing prefix (the search
+/// over return instants in `check.rs`, after Lowe's observation that a
+/// linearizable history has only linearizable prefixes): of two reads
+/// that are each wrong on their own, a read of 7 that returns first and a
+/// read of 9 after it, from a register at 0 nobody writes, the checker
+/// names the first, where the history first went wrong.
+#[test]
+fn of_two_wrong_reads_the_checker_names_the_first() {
+    let read = |p: u64, v: i64| Entry {
+        client: p,
+        key: Value::Nil,
+        call: 2 * p,
+        ret: Some(2 * p + 1),
+        op: Op::Read { value: Some(Value::Int(v)) },
+    };
+    let entries = vec![read(0, 7), read(1, 9)];
+    let v = check(ModelKind::Register, &Value::Int(0), &entries, &Budget::default()).expect("register");
+    let Verdict::NotLinearizable { ops, reason, .. } = v else { panic!("nothing wrote 7 or 9: {v:?}") };
+    assert_eq!(ops, vec![0], "the read of 7, which returned first: {reason}");
+}
+
+/// A long legal order is summed up rather than listed: four
+/// compare-and-sets one after the other take a register from 0 to 4, and
+/// a read of 3 after them cannot follow; the reason counts the four and
+/// names the last (`Run::reason`: an order of more than three operations).
+#[test]
+fn a_long_legal_order_is_counted_and_its_last_operation_named() {
+    let cas = |i: i64| Entry {
+        client: 0,
+        key: Value::Nil,
+        call: 2 * i as u64,
+        ret: Some(2 * i as u64 + 1),
+        op: Op::Cas { from: Value::Int(i), to: Value::Int(i + 1), ok: Some(true) },
+    };
+    let mut entries: Vec<Entry> = (0..4).map(cas).collect();
+    entries.push(Entry {
+        client: 1,
+        key: Value::Nil,
+        call: 10,
+        ret: Some(11),
+        op: Op::Read { value: Some(Value::Int(3)) },
+    });
+    let v = check(ModelKind::CasRegister, &Value::Int(0), &entries, &Budget::default()).expect("cas register");
+    let Verdict::NotLinearizable { ops, order, reason } = v else { panic!("the read of 3 is stale: {v:?}") };
+    assert_eq!((ops, order), (vec![0, 1, 2, 3, 4], vec![0, 1, 2, 3]), "{reason}");
+    let after = format!("after the 4 operations of the longest legal order found, the last {};", entries[3]);
+    assert!(reason.contains(&after), "{after}: {reason}");
+}
