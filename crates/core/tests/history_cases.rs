@@ -430,3 +430,62 @@ fn a_long_legal_order_is_counted_and_its_last_operation_named() {
     let after = format!("after the 4 operations of the longest legal order found, the last {};", entries[3]);
     assert!(reason.contains(&after), "{after}: {reason}");
 }
+
+/// `clusterscope history check --model NAME` and the page's model menu
+/// read a model by the name it is listed under (docs/consistency.md:
+/// `--model cas-register`, `--model kv`): each name gives its own model,
+/// and an unknown one is refused with the list.
+#[test]
+fn each_model_is_read_by_its_own_name() {
+    for m in ModelKind::ALL {
+        assert_eq!(ModelKind::parse(m.name()), Ok(m), "{}", m.name());
+    }
+    assert_eq!(ModelKind::parse("cas-register"), Ok(ModelKind::CasRegister));
+    let e = ModelKind::parse("queue").expect_err("no queue model");
+    assert_eq!(e, "no model 'queue': choose register, cas-register, kv, mutex");
+}
+
+/// The Thue–Morse string of length `n` over `a` and `b`.
+fn thue_morse(n: usize, a: char, b: char) -> String {
+    (0..n).map(|i: usize| if i.count_ones() % 2 == 0 { a } else { b }).collect()
+}
+
+/// A string the checker built by appending is compared with a value read
+/// by its characters, not only by its length and a hash of them: the
+/// Thue–Morse string of length 2,048 and its complement collide under
+/// every polynomial hash modulo 2^64 with an odd base (the product of
+/// `B^(2^i) - 1` for i < 11 is divisible by 2^66), which the checker's
+/// string hash is. A key gets the one appended, a read returns it, then a
+/// read returns the other, which was never written: not linearizable.
+#[test]
+fn an_appended_string_is_compared_by_value_even_when_the_hashes_collide() {
+    let (t, u) = (thue_morse(2048, 'a', 'b'), thue_morse(2048, 'b', 'a'));
+    let poly = |s: &str, base: u64| s.bytes().fold(0u64, |h, b| h.wrapping_mul(base).wrapping_add(u64::from(b) + 1));
+    for base in [3, 0x100_0000_01B3, 0x9E37_79B9_7F4A_7C15] {
+        assert_eq!(poly(&t, base), poly(&u, base), "the two collide for base {base:#x}");
+    }
+    let e = |client: u64, op: Op| Entry { client, key: Value::Nil, call: 2 * client, ret: Some(2 * client + 1), op };
+    let entries = vec![
+        e(0, Op::Append { value: Value::Str(t.clone()) }),
+        e(1, Op::Read { value: Some(Value::Str(t)) }),
+        e(2, Op::Read { value: Some(Value::Str(u)) }),
+    ];
+    let v = check(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
+    let Verdict::NotLinearizable { ops, .. } = v else { panic!("nothing wrote the complement: {v:?}") };
+    assert!(ops.contains(&2), "the read of the string never written is in the set: {ops:?}");
+}
+
+/// Shrinking drops an append that the failure does not depend on
+/// (`Run::removable`: an append can matter only to a read that saw a
+/// string holding it): a read of the number 5 from a key that only ever
+/// had "x" appended fails on its own, so the set is the read alone.
+#[test]
+fn an_append_no_read_saw_is_dropped_from_the_set() {
+    let entries = vec![
+        Entry { client: 0, key: Value::Nil, call: 0, ret: Some(1), op: Op::Append { value: Value::Str("x".into()) } },
+        Entry { client: 1, key: Value::Nil, call: 2, ret: Some(3), op: Op::Read { value: Some(Value::Int(5)) } },
+    ];
+    let v = check(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
+    let Verdict::NotLinearizable { ops, reason, .. } = v else { panic!("nothing wrote 5: {v:?}") };
+    assert_eq!(ops, vec![1], "the read of 5 alone: {reason}");
+}
