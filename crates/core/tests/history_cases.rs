@@ -1,7 +1,7 @@
 //! Hand-written histories for the linearizability checker, each with the
 //! place its answer comes from, and the readers' handling of bad files.
 
-use clusterscope_core::history::{check, edn, formats, Budget, Entry, ModelKind, Op, Value, Verdict};
+use clusterscope_core::history::{check, decide, edn, formats, Budget, Entry, ModelKind, Op, Value, Verdict};
 
 fn verdict(model: ModelKind, initial: Value, text: &str) -> Verdict {
     let entries = edn::read(text).expect("the history reads");
@@ -488,4 +488,19 @@ fn an_append_no_read_saw_is_dropped_from_the_set() {
     let v = check(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
     let Verdict::NotLinearizable { ops, reason, .. } = v else { panic!("nothing wrote 5: {v:?}") };
     assert_eq!(ops, vec![1], "the read of 5 alone: {reason}");
+}
+
+/// `decide` answers without shrinking (its doc: a non-linearizable
+/// verdict names every operation of the failing key; what the comparison
+/// with Porcupine times): the append and the read of 5 above are both
+/// named, where `check` shrinks the set to the read.
+#[test]
+fn deciding_alone_names_every_operation_of_the_failing_key() {
+    let entries = vec![
+        Entry { client: 0, key: Value::Nil, call: 0, ret: Some(1), op: Op::Append { value: Value::Str("x".into()) } },
+        Entry { client: 1, key: Value::Nil, call: 2, ret: Some(3), op: Op::Read { value: Some(Value::Int(5)) } },
+    ];
+    let v = decide(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
+    let Verdict::NotLinearizable { ops, .. } = v else { panic!("nothing wrote 5: {v:?}") };
+    assert_eq!(ops, vec![0, 1]);
 }
