@@ -504,3 +504,24 @@ fn deciding_alone_names_every_operation_of_the_failing_key() {
     let Verdict::NotLinearizable { ops, .. } = v else { panic!("nothing wrote 5: {v:?}") };
     assert_eq!(ops, vec![0, 1]);
 }
+
+/// The reason `decide` gives is the search's deepest dead end (its doc),
+/// not the first one it met. Two overlapping writes of 1 and 2 to a
+/// register at 0, then a read of 1 and a read of 2: the search first
+/// places the write of 1, then the write of 2, and the read of 1 cannot
+/// follow (two operations deep); then the write of 2, the write of 1 and
+/// the read of 1, after which the read of 2 cannot follow (three deep).
+#[test]
+fn deciding_alone_reports_the_deepest_dead_end() {
+    let e = |client: u64, call: u64, ret: u64, op: Op| Entry { client, key: Value::Nil, call, ret: Some(ret), op };
+    let entries = vec![
+        e(0, 0, 5, Op::Write { value: Value::Int(1) }),
+        e(1, 1, 6, Op::Write { value: Value::Int(2) }),
+        e(2, 7, 8, Op::Read { value: Some(Value::Int(1)) }),
+        e(3, 9, 10, Op::Read { value: Some(Value::Int(2)) }),
+    ];
+    let v = decide(ModelKind::Register, &Value::Int(0), &entries, &Budget::default()).expect("register");
+    let Verdict::NotLinearizable { order, reason, .. } = v else { panic!("the read of 2 comes too late: {v:?}") };
+    assert_eq!(order, vec![1, 0, 2], "{reason}");
+    assert!(reason.contains(&format!("{} must take effect", entries[3])), "{reason}");
+}
