@@ -740,3 +740,26 @@ fn a_tail_delay_may_be_up_to_a_minute() {
     let e = err("lab raft\ntail_max 60.001s\n");
     assert!(e.contains("tail_max = 60.001s is out of range: it must be between 0 and 60s"), "{e}");
 }
+
+// `heal` takes no argument (docs/scenario-format.md, "Actions": `heal`
+// ends every partition and cut link at once): `heal S1` is refused with
+// what followed the verb, not read as a heal of everything.
+#[test]
+fn heal_takes_no_argument() {
+    assert_eq!(Scenario::parse("lab raft\nat 1s heal\n").expect("heal").actions[0].action, Action::Heal);
+    let e = err("lab raft\nat 1s heal S1\n");
+    assert!(e.contains("line 2") && e.contains("unexpected 'S1' after 'heal'"), "{e}");
+}
+
+// An `expect` compares with a finite number: a value that overflows to
+// infinity (`1e999`) or is not a number (`NaN`) would make a comparison
+// that always or never holds, so it is refused with the forms an
+// expectation takes.
+#[test]
+fn an_expect_value_must_be_a_finite_number() {
+    for bad in ["1e999", "-1e999", "NaN", "Infinity"] {
+        let e = err(&format!("lab raft\nexpect elections < {bad}\n"));
+        assert!(e.contains(&format!("'{bad}' is not a number, a duration, a server or a metric")), "{bad}: {e}");
+    }
+    assert_eq!(parse_expect("elections < 1e3").expect("a finite number").value, 1000.0);
+}
