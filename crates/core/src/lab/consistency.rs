@@ -480,4 +480,50 @@ mod tests {
         let b = acked(&[(10, 1), (20, 2), (30, 3)]);
         assert_eq!(b.newer(0, 1, 40), 2);
     }
+
+    // Monotonic reads (Terry et al. 1994): a read returns at least the
+    // version the process read before; the same version again is no
+    // regression.
+    #[test]
+    fn reading_the_same_version_again_keeps_monotonic_reads() {
+        let mut s = Sessions::default();
+        assert_eq!(s.observe(&rec(1, KvOp::Read, 0, 10, 3)), None);
+        assert_eq!(s.observe(&rec(1, KvOp::Read, 20, 30, 3)), None, "version 3 again");
+        let (g, _) = s.observe(&rec(1, KvOp::Read, 40, 50, 2)).expect("version 2 after 3");
+        assert_eq!(g, Guarantee::MonotonicReads);
+    }
+
+    // A read is stale when it returns a version older than one
+    // acknowledged strictly before the read was invoked (the module's doc;
+    // Bailis et al.'s staleness): a write acknowledged at the very instant
+    // the read is invoked is concurrent with it, so missing it is not stale.
+    #[test]
+    fn a_write_acknowledged_as_the_read_is_invoked_does_not_make_it_stale() {
+        let a = acked(&[(10, 1), (20, 2)]);
+        assert_eq!(a.before(0, 20), 1, "version 2 was acknowledged at 20, not before");
+        assert_eq!(a.before(0, 21), 2);
+        let mut k = Consistency::new(false);
+        k.take(&rec(1, KvOp::Write(7), 0, 10, 1));
+        k.take(&rec(1, KvOp::Write(8), 15, 20, 2));
+        k.take(&rec(2, KvOp::Read, 20, 30, 1));
+        assert_eq!(k.stale_reads, 0, "invoked as version 2 was acknowledged");
+        k.take(&rec(2, KvOp::Read, 21, 31, 1));
+        assert_eq!(k.stale_reads, 1, "invoked after");
+    }
+
+    // Only acknowledged writes count towards staleness: a write (or
+    // compare-and-set) answered as failed put no new version in place, so
+    // a read of the older version after it is not stale.
+    #[test]
+    fn a_failed_write_makes_no_read_stale() {
+        let mut k = Consistency::new(false);
+        k.take(&rec(1, KvOp::Write(7), 0, 10, 1));
+        let mut failed = rec(1, KvOp::Write(8), 15, 20, 2);
+        if let Some((_, a)) = failed.done.as_mut() {
+            a.ok = false;
+        }
+        k.take(&failed);
+        k.take(&rec(2, KvOp::Read, 30, 40, 1));
+        assert_eq!(k.stale_reads, 0, "version 2 was never acknowledged");
+    }
 }
