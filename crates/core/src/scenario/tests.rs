@@ -763,3 +763,27 @@ fn an_expect_value_must_be_a_finite_number() {
     }
     assert_eq!(parse_expect("elections < 1e3").expect("a finite number").value, 1000.0);
 }
+
+// A written scenario reads in time order (docs/scenario-format.md: a
+// story is its lines from top to bottom): a caption at 1 s comes before
+// the crash at 2 s, and one at 3 s after it.
+#[test]
+fn a_written_scenario_lists_captions_and_actions_in_time_order() {
+    let text = "lab raft\nat 1s say \"Calm.\"\nat 2s crash S1\nat 3s say \"After.\"\n";
+    let s = Scenario::parse(text).expect("parses");
+    let written = s.to_text();
+    assert!(written.contains("at 1s say \"Calm.\"\nat 2s crash S1\nat 3s say \"After.\"\n"), "{written}");
+}
+
+// `tune metric` and `tune minimise` take a metric's name (lower case,
+// digits and `_`, as `expect` names one): anything else is refused with
+// the forms a sweep's lines take.
+#[test]
+fn a_sweeps_metric_is_a_metrics_name() {
+    for bad in ["tune metric p99!", "tune metric Leaderless", "tune minimise p 99"] {
+        let e = err(&format!("lab raft\n{bad}\n"));
+        assert!(e.contains("line 2") && e.contains("write tune param"), "{bad}: {e}");
+    }
+    let t = Scenario::parse("lab raft\ntune metric p99_all\n").expect("a metric's name").tune.expect("a sweep");
+    assert_eq!(t.metrics, ["p99_all"]);
+}
