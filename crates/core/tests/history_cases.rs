@@ -475,16 +475,21 @@ fn an_appended_string_is_compared_by_value_even_when_the_hashes_collide() {
     assert!(ops.contains(&2), "the read of the string never written is in the set: {ops:?}");
 }
 
+/// "x" appended to a key, then a read of the number 5 from it.
+fn append_x_then_read_5() -> Vec<Entry> {
+    vec![
+        Entry { client: 0, key: Value::Nil, call: 0, ret: Some(1), op: Op::Append { value: Value::Str("x".into()) } },
+        Entry { client: 1, key: Value::Nil, call: 2, ret: Some(3), op: Op::Read { value: Some(Value::Int(5)) } },
+    ]
+}
+
 /// Shrinking drops an append that the failure does not depend on
 /// (`Run::removable`: an append can matter only to a read that saw a
 /// string holding it): a read of the number 5 from a key that only ever
 /// had "x" appended fails on its own, so the set is the read alone.
 #[test]
 fn an_append_no_read_saw_is_dropped_from_the_set() {
-    let entries = vec![
-        Entry { client: 0, key: Value::Nil, call: 0, ret: Some(1), op: Op::Append { value: Value::Str("x".into()) } },
-        Entry { client: 1, key: Value::Nil, call: 2, ret: Some(3), op: Op::Read { value: Some(Value::Int(5)) } },
-    ];
+    let entries = append_x_then_read_5();
     let v = check(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
     let Verdict::NotLinearizable { ops, reason, .. } = v else { panic!("nothing wrote 5: {v:?}") };
     assert_eq!(ops, vec![1], "the read of 5 alone: {reason}");
@@ -496,10 +501,7 @@ fn an_append_no_read_saw_is_dropped_from_the_set() {
 /// named, where `check` shrinks the set to the read.
 #[test]
 fn deciding_alone_names_every_operation_of_the_failing_key() {
-    let entries = vec![
-        Entry { client: 0, key: Value::Nil, call: 0, ret: Some(1), op: Op::Append { value: Value::Str("x".into()) } },
-        Entry { client: 1, key: Value::Nil, call: 2, ret: Some(3), op: Op::Read { value: Some(Value::Int(5)) } },
-    ];
+    let entries = append_x_then_read_5();
     let v = decide(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
     let Verdict::NotLinearizable { ops, .. } = v else { panic!("nothing wrote 5: {v:?}") };
     assert_eq!(ops, vec![0, 1]);
