@@ -541,3 +541,30 @@ fn a_mutex_starts_free_whatever_the_initial_value() {
         assert!(is_linearizable(&v), "initial {initial:?}: {v:?}");
     }
 }
+
+/// An order of exactly three operations is still listed one by one
+/// (`Run::reason`: more than three are counted): three compare-and-sets
+/// take a register from 0 to 3, and a read of 2 after them cannot follow.
+#[test]
+fn an_order_of_three_is_listed_operation_by_operation() {
+    let cas = |i: i64| Entry {
+        client: 0,
+        key: Value::Nil,
+        call: 2 * i as u64,
+        ret: Some(2 * i as u64 + 1),
+        op: Op::Cas { from: Value::Int(i), to: Value::Int(i + 1), ok: Some(true) },
+    };
+    let mut entries: Vec<Entry> = (0..3).map(cas).collect();
+    entries.push(Entry {
+        client: 1,
+        key: Value::Nil,
+        call: 10,
+        ret: Some(11),
+        op: Op::Read { value: Some(Value::Int(2)) },
+    });
+    let v = check(ModelKind::CasRegister, &Value::Int(0), &entries, &Budget::default()).expect("cas register");
+    let Verdict::NotLinearizable { order, reason, .. } = v else { panic!("the read of 2 is stale: {v:?}") };
+    assert_eq!(order, vec![0, 1, 2], "{reason}");
+    let after = format!("after {}, {}, {};", entries[0], entries[1], entries[2]);
+    assert!(reason.contains(&after), "{after}: {reason}");
+}
