@@ -403,12 +403,10 @@ fn of_two_wrong_reads_the_checker_names_the_first() {
     assert_eq!(ops, vec![0], "the read of 7, which returned first: {reason}");
 }
 
-/// A long legal order is summed up rather than listed: four
-/// compare-and-sets one after the other take a register from 0 to 4, and
-/// a read of 3 after them cannot follow; the reason counts the four and
-/// names the last (`Run::reason`: an order of more than three operations).
-#[test]
-fn a_long_legal_order_is_counted_and_its_last_operation_named() {
+/// `n` compare-and-sets one after the other taking a register from 0 to
+/// `n`, then a read of `read` (invoked at 10, after them all for n of 5
+/// or less, and returned at 11).
+fn cas_chain_then_read(n: i64, read: i64) -> Vec<Entry> {
     let cas = |i: i64| Entry {
         client: 0,
         key: Value::Nil,
@@ -416,14 +414,24 @@ fn a_long_legal_order_is_counted_and_its_last_operation_named() {
         ret: Some(2 * i as u64 + 1),
         op: Op::Cas { from: Value::Int(i), to: Value::Int(i + 1), ok: Some(true) },
     };
-    let mut entries: Vec<Entry> = (0..4).map(cas).collect();
+    let mut entries: Vec<Entry> = (0..n).map(cas).collect();
     entries.push(Entry {
         client: 1,
         key: Value::Nil,
         call: 10,
         ret: Some(11),
-        op: Op::Read { value: Some(Value::Int(3)) },
+        op: Op::Read { value: Some(Value::Int(read)) },
     });
+    entries
+}
+
+/// A long legal order is summed up rather than listed: four
+/// compare-and-sets one after the other take a register from 0 to 4, and
+/// a read of 3 after them cannot follow; the reason counts the four and
+/// names the last (`Run::reason`: an order of more than three operations).
+#[test]
+fn a_long_legal_order_is_counted_and_its_last_operation_named() {
+    let entries = cas_chain_then_read(4, 3);
     let v = check(ModelKind::CasRegister, &Value::Int(0), &entries, &Budget::default()).expect("cas register");
     let Verdict::NotLinearizable { ops, order, reason } = v else { panic!("the read of 3 is stale: {v:?}") };
     assert_eq!((ops, order), (vec![0, 1, 2, 3, 4], vec![0, 1, 2, 3]), "{reason}");
@@ -547,21 +555,7 @@ fn a_mutex_starts_free_whatever_the_initial_value() {
 /// take a register from 0 to 3, and a read of 2 after them cannot follow.
 #[test]
 fn an_order_of_three_is_listed_operation_by_operation() {
-    let cas = |i: i64| Entry {
-        client: 0,
-        key: Value::Nil,
-        call: 2 * i as u64,
-        ret: Some(2 * i as u64 + 1),
-        op: Op::Cas { from: Value::Int(i), to: Value::Int(i + 1), ok: Some(true) },
-    };
-    let mut entries: Vec<Entry> = (0..3).map(cas).collect();
-    entries.push(Entry {
-        client: 1,
-        key: Value::Nil,
-        call: 10,
-        ret: Some(11),
-        op: Op::Read { value: Some(Value::Int(2)) },
-    });
+    let entries = cas_chain_then_read(3, 2);
     let v = check(ModelKind::CasRegister, &Value::Int(0), &entries, &Budget::default()).expect("cas register");
     let Verdict::NotLinearizable { order, reason, .. } = v else { panic!("the read of 2 is stale: {v:?}") };
     assert_eq!(order, vec![0, 1, 2], "{reason}");
