@@ -483,6 +483,44 @@ fn an_appended_string_is_compared_by_value_even_when_the_hashes_collide() {
     assert!(ops.contains(&2), "the read of the string never written is in the set: {ops:?}");
 }
 
+/// The checker remembers whether a built string equals a literal per
+/// pair (the built string, the literal), not per literal: two different
+/// strings built by appends, both with the Thue–Morse string's length and
+/// hash, are each compared with it by value. A key gets the Thue–Morse
+/// string appended and a read returns it; then it is set to "" and gets
+/// the complement appended, and a read returns the Thue–Morse string
+/// again, which the key no longer holds: not linearizable, and that read
+/// is in the set.
+#[test]
+fn two_built_strings_with_one_hash_are_each_compared_with_the_value_read() {
+    let (t, u) = (thue_morse(2048, 'a', 'b'), thue_morse(2048, 'b', 'a'));
+    let e = |at: u64, op: Op| Entry { client: at, key: Value::Nil, call: 2 * at, ret: Some(2 * at + 1), op };
+    let entries = vec![
+        e(0, Op::Append { value: Value::Str(t.clone()) }),
+        e(1, Op::Read { value: Some(Value::Str(t.clone())) }),
+        e(2, Op::Write { value: Value::Str(String::new()) }),
+        e(3, Op::Append { value: Value::Str(u) }),
+        e(4, Op::Read { value: Some(Value::Str(t)) }),
+    ];
+    let v = check(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
+    let Verdict::NotLinearizable { ops, .. } = v else { panic!("the key held the complement when read: {v:?}") };
+    assert!(ops.contains(&4), "the second read is in the set: {ops:?}");
+}
+
+/// Appending is to a string (or to a key never written): a string cannot
+/// be appended to a number (`why_not`: "cannot be appended to"). A key
+/// is set to 5 and then "x" is appended to it, both acknowledged, one
+/// after the other: not linearizable, and the reason names both.
+#[test]
+fn a_string_cannot_be_appended_to_a_number() {
+    let e = |at: u64, op: Op| Entry { client: at, key: Value::Nil, call: 2 * at, ret: Some(2 * at + 1), op };
+    let entries = vec![e(0, Op::Write { value: Value::Int(5) }), e(1, Op::Append { value: Value::Str("x".into()) })];
+    let v = check(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
+    let Verdict::NotLinearizable { ops, reason, .. } = v else { panic!("\"x\" was appended to 5: {v:?}") };
+    assert_eq!(ops, vec![0, 1], "{reason}");
+    assert!(reason.contains("cannot be appended to 5"), "{reason}");
+}
+
 /// "x" appended to a key, then a read of the number 5 from it.
 fn append_x_then_read_5() -> Vec<Entry> {
     vec![
