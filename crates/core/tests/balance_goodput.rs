@@ -52,7 +52,7 @@ fn a_rejected_request_counts_at_the_time_its_client_learned_of_it() {
     assert_eq!(t.completed, 0, "the first request takes 10 s");
     assert!(b.latency().is_empty(), "nothing completed, so completed-only percentiles have nothing");
     assert_eq!(b.latency_all().len(), t.rejected, "each rejected request counted once");
-    assert!(all_equal(b.latency_all(), 10 * MS), "each at two hops, 10 ms: max {} µs", b.latency_all().max());
+    assert!(all_equal(&b.latency_all(), 10 * MS), "each at two hops, 10 ms: max {} µs", b.latency_all().max());
     assert_eq!(t.within_slo, 0);
     assert_eq!(t.goodput(), 0.0, "a fast rejection is not goodput");
 }
@@ -70,7 +70,7 @@ fn a_timed_out_request_counts_at_its_timeout() {
     assert!(t.timed_out >= 20, "{t:?}");
     assert_eq!(t.completed + t.rejected + t.failed, 0, "{t:?}");
     assert_eq!(b.latency_all().len(), t.timed_out, "each timed-out request counted once");
-    assert!(all_equal(b.latency_all(), SEC), "each at the timeout: max {} µs", b.latency_all().max());
+    assert!(all_equal(&b.latency_all(), SEC), "each at the timeout: max {} µs", b.latency_all().max());
 }
 
 // Goodput counts only requests that succeed within the objective: with

@@ -4,7 +4,7 @@
 //! (crates/core/src/balance/policy.rs, detection.rs). As in
 //! balance_policies.rs, the model is stepped one event at a time; a pick is
 //! the event after which `totals().attempts` grew by one, the server is the
-//! last entry of `picks_log`, and the balancer that picked is the one whose
+//! server of `last_pick()`, and the balancer that picked is the one whose
 //! own `outstanding` for that server grew. `balancers()` read just before
 //! `step()` is the state the policy saw.
 
@@ -39,7 +39,7 @@ fn step_until(
         let attempts = b.totals().attempts;
         b.step();
         if b.totals().attempts == attempts + 1 {
-            let server = *b.picks_log.back().expect("a pick is logged");
+            let server = b.last_pick().expect("a pick is made");
             let bal = (0..before.len())
                 .find(|&k| b.balancers()[k].outstanding[server as usize] > before[k].outstanding[server as usize])
                 .expect("the picking balancer counts the attempt");
@@ -642,7 +642,7 @@ fn each_balancer_sees_only_its_own_connections() {
         if b.totals().attempts != attempts + 1 {
             continue;
         }
-        let server = *b.picks_log.back().expect("a pick is logged");
+        let server = b.last_pick().expect("a pick is made");
         let bal = (0..before.len())
             .find(|&k| b.balancers()[k].outstanding[server as usize] > before[k].outstanding[server as usize])
             .expect("the picking balancer counts the attempt");

@@ -8,7 +8,7 @@
 //!
 //! As in balance_picks.rs, the model is stepped one event at a time; a pick
 //! is the event after which `totals().attempts` grew by one, its server the
-//! last entry of `picks_log`, its balancer the one whose own `outstanding`
+//! server of `last_pick()`, its balancer the one whose own `outstanding`
 //! for that server grew; the balancers read just before `step()` are what
 //! the policy saw.
 
@@ -35,7 +35,7 @@ fn step_until(b: &mut Balance, until: Time, mut seen: impl FnMut(&Pick), mut aft
         let attempts = b.totals().attempts;
         b.step();
         if b.totals().attempts == attempts + 1 {
-            let server = *b.picks_log.back().expect("a pick is logged");
+            let server = b.last_pick().expect("a pick is made");
             let bal = (0..before.len())
                 .find(|&k| b.balancers()[k].outstanding[server as usize] > before[k].outstanding[server as usize])
                 .expect("the picking balancer counts the attempt");

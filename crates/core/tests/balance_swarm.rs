@@ -394,7 +394,7 @@ impl Watch {
         // the balancer whose outstanding count at the picked server grew
         // sent it.
         if attempts == self.last_attempts + 1 && self.last_outstanding.len() == b.balancers().len() {
-            let server = b.picks_log.back().copied().unwrap_or(0) as usize;
+            let server = b.last_pick().unwrap_or(0) as usize;
             let sender = b
                 .balancers()
                 .iter()

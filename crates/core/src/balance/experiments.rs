@@ -188,7 +188,7 @@ pub fn compare_policies(scn: &Scenario) -> Result<Vec<PolicyRow>, ScenarioError>
         rows.push(PolicyRow {
             policy: policy.name().into(),
             latency: [q(h, 0.5), q(h, 0.95), q(h, 0.99), q(h, 0.999), max(h)],
-            latency_all: [q(all, 0.5), q(all, 0.99), q(all, 0.999)],
+            latency_all: [q(&all, 0.5), q(&all, 0.99), q(&all, 0.999)],
             success: if ended > 0 { t.completed as f64 / ended as f64 } else { f64::NAN },
             goodput: t.goodput(),
             counts: [t.requests, t.completed, t.rejected, t.timed_out, t.failed],

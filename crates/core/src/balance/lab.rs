@@ -510,7 +510,7 @@ impl Model for BalanceLab {
             q(m.latency(), 0.99),
             m.mean_hop(),
             t.goodput(),
-            q(m.latency_all(), 0.99),
+            q(&m.latency_all(), 0.99),
         ]
     }
 

@@ -62,6 +62,7 @@ pub use policy::Policy;
 use crate::sim::{Due, EventQueue, Fingerprint, Item, Rng, StreamKind, Time, SEC};
 use hdrhistogram::Histogram;
 use regions::Map;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// A server's state.
@@ -272,10 +273,12 @@ pub struct Balance {
     budget: budget::RetryBudget,
     totals: Totals,
     latency: Histogram<u64>,
-    /// The latency of every ended request, once each: completed at its
-    /// answer, rejected or failed when its client learned of it, timed
-    /// out at its (last) timeout.
-    latency_all: Histogram<u64>,
+    /// The latency of every request that ended without completing:
+    /// rejected or failed when its client learned of it, timed out at its
+    /// (last) timeout. With `latency`, every ended request once
+    /// ([`Balance::latency_all`]); kept apart so that a completed request
+    /// is recorded once, not twice, on the hot path.
+    latency_failed: Histogram<u64>,
     /// Latencies of the current and the previous second of virtual time,
     /// for live percentiles at constant cost.
     window: (Histogram<u64>, Histogram<u64>, Time),
@@ -283,8 +286,9 @@ pub struct Balance {
     window_done: (u64, u64),
     events_done: u64,
     fingerprint: Fingerprint,
-    /// Servers picked, in order, for tests (bounded).
-    pub picks_log: VecDeque<u32>,
+    /// The server of the last attempt sent, for tests that step one
+    /// event at a time.
+    last_pick: Option<u32>,
     log: VecDeque<String>,
     log_total: u64,
     arrival_scheduled: bool,
@@ -292,9 +296,6 @@ pub struct Balance {
 
 /// Lines of log kept.
 const LOG_WINDOW: usize = 4096;
-
-/// Picks kept for tests.
-const PICKS_WINDOW: usize = 4096;
 
 fn hist() -> Histogram<u64> {
     // Three significant digits, growing as needed.
@@ -373,12 +374,12 @@ impl Balance {
             budget: budget::RetryBudget::new(),
             totals: Totals::default(),
             latency: hist(),
-            latency_all: hist(),
+            latency_failed: hist(),
             window: (hist(), hist(), 0),
             window_done: (0, 0),
             events_done: 0,
             fingerprint: Fingerprint::default(),
-            picks_log: VecDeque::new(),
+            last_pick: None,
             log: VecDeque::new(),
             log_total: 0,
             arrival_scheduled: false,
@@ -482,6 +483,12 @@ impl Balance {
         self.fingerprint.value()
     }
 
+    /// The server the last attempt was sent to (none before the first): a
+    /// caller stepping one event at a time sees each pick.
+    pub fn last_pick(&self) -> Option<u32> {
+        self.last_pick
+    }
+
     /// The latency of completed requests (arrival to answer, retries
     /// included), as a histogram.
     pub fn latency(&self) -> &Histogram<u64> {
@@ -492,8 +499,17 @@ impl Balance {
     /// one at its answer, a rejected or failed one when its client learned
     /// of it, a timed-out one at its timeout (retries included). Failures
     /// are not left out, so a policy cannot look fast by failing.
-    pub fn latency_all(&self) -> &Histogram<u64> {
-        &self.latency_all
+    /// The completed requests' histogram itself while none has ended
+    /// otherwise; else the two merged (bucket by bucket, so the same
+    /// counts as recording each ended request in one histogram).
+    pub fn latency_all(&self) -> Cow<'_, Histogram<u64>> {
+        if self.latency_failed.is_empty() {
+            return Cow::Borrowed(&self.latency);
+        }
+        let mut all = self.latency.clone();
+        // Both grow as needed, so adding never runs out of range.
+        let _ = all.add(&self.latency_failed);
+        Cow::Owned(all)
     }
 
     /// Latencies of requests completed in the last one to two seconds of
@@ -732,7 +748,6 @@ impl Balance {
                 if let Some(r) = self.requests.remove(&req) {
                     let l = self.now - r.arrived;
                     let _ = self.latency.record(l);
-                    let _ = self.latency_all.record(l);
                     if l <= self.cfg.slo {
                         self.totals.within_slo += 1;
                     }
@@ -850,10 +865,7 @@ impl Balance {
     fn dispatch(&mut self, req: u64) {
         let Some((balancer, key)) = self.requests.get(&req).map(|r| (r.balancer, r.key)) else { return };
         let server = self.pick(balancer, key);
-        if self.picks_log.len() == PICKS_WINDOW {
-            self.picks_log.pop_front();
-        }
-        self.picks_log.push_back(server);
+        self.last_pick = Some(server);
         let Some(r) = self.requests.get_mut(&req) else { return };
         r.attempt += 1;
         r.at = Some((server, self.now));
@@ -890,7 +902,7 @@ impl Balance {
         if let Some(r) = self.requests.remove(&req) {
             // Its client learns now: the answer arrived, or the last
             // attempt's timeout fired.
-            let _ = self.latency_all.record(self.now - r.arrived);
+            let _ = self.latency_failed.record(self.now - r.arrived);
         }
         match end {
             End::Failed => self.totals.failed += 1,
