@@ -472,15 +472,30 @@ fn an_appended_string_is_compared_by_value_even_when_the_hashes_collide() {
     for base in [3, 0x100_0000_01B3, 0x9E37_79B9_7F4A_7C15] {
         assert_eq!(poly(&t, base), poly(&u, base), "the two collide for base {base:#x}");
     }
-    let e = |client: u64, op: Op| Entry { client, key: Value::Nil, call: 2 * client, ret: Some(2 * client + 1), op };
-    let entries = vec![
-        e(0, Op::Append { value: Value::Str(t.clone()) }),
-        e(1, Op::Read { value: Some(Value::Str(t)) }),
-        e(2, Op::Read { value: Some(Value::Str(u)) }),
-    ];
-    let v = check(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
-    let Verdict::NotLinearizable { ops, .. } = v else { panic!("nothing wrote the complement: {v:?}") };
+    let (ops, _) = kv_not_linearizable(&in_turn(vec![
+        Op::Append { value: Value::Str(t.clone()) },
+        Op::Read { value: Some(Value::Str(t)) },
+        Op::Read { value: Some(Value::Str(u)) },
+    ]));
     assert!(ops.contains(&2), "the read of the string never written is in the set: {ops:?}");
+}
+
+/// `ops` on one key, each by a client of its own, one after another.
+fn in_turn(ops: Vec<Op>) -> Vec<Entry> {
+    let e = |(client, op): (usize, Op)| {
+        let client = client as u64;
+        Entry { client, key: Value::Nil, call: 2 * client, ret: Some(2 * client + 1), op }
+    };
+    ops.into_iter().enumerate().map(e).collect()
+}
+
+/// The key-value check of `entries`, which must fail: the operations it
+/// names and its reason.
+fn kv_not_linearizable(entries: &[Entry]) -> (Vec<usize>, String) {
+    match check(ModelKind::Kv, &Value::Nil, entries, &Budget::default()).expect("kv") {
+        Verdict::NotLinearizable { ops, reason, .. } => (ops, reason),
+        v => panic!("expected no order to explain it: {v:?}"),
+    }
 }
 
 /// The checker remembers whether a built string equals a literal per
@@ -494,16 +509,13 @@ fn an_appended_string_is_compared_by_value_even_when_the_hashes_collide() {
 #[test]
 fn two_built_strings_with_one_hash_are_each_compared_with_the_value_read() {
     let (t, u) = (thue_morse(2048, 'a', 'b'), thue_morse(2048, 'b', 'a'));
-    let e = |at: u64, op: Op| Entry { client: at, key: Value::Nil, call: 2 * at, ret: Some(2 * at + 1), op };
-    let entries = vec![
-        e(0, Op::Append { value: Value::Str(t.clone()) }),
-        e(1, Op::Read { value: Some(Value::Str(t.clone())) }),
-        e(2, Op::Write { value: Value::Str(String::new()) }),
-        e(3, Op::Append { value: Value::Str(u) }),
-        e(4, Op::Read { value: Some(Value::Str(t)) }),
-    ];
-    let v = check(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
-    let Verdict::NotLinearizable { ops, .. } = v else { panic!("the key held the complement when read: {v:?}") };
+    let (ops, _) = kv_not_linearizable(&in_turn(vec![
+        Op::Append { value: Value::Str(t.clone()) },
+        Op::Read { value: Some(Value::Str(t.clone())) },
+        Op::Write { value: Value::Str(String::new()) },
+        Op::Append { value: Value::Str(u) },
+        Op::Read { value: Some(Value::Str(t)) },
+    ]));
     assert!(ops.contains(&4), "the second read is in the set: {ops:?}");
 }
 
@@ -513,10 +525,10 @@ fn two_built_strings_with_one_hash_are_each_compared_with_the_value_read() {
 /// after the other: not linearizable, and the reason names both.
 #[test]
 fn a_string_cannot_be_appended_to_a_number() {
-    let e = |at: u64, op: Op| Entry { client: at, key: Value::Nil, call: 2 * at, ret: Some(2 * at + 1), op };
-    let entries = vec![e(0, Op::Write { value: Value::Int(5) }), e(1, Op::Append { value: Value::Str("x".into()) })];
-    let v = check(ModelKind::Kv, &Value::Nil, &entries, &Budget::default()).expect("kv");
-    let Verdict::NotLinearizable { ops, reason, .. } = v else { panic!("\"x\" was appended to 5: {v:?}") };
+    let (ops, reason) = kv_not_linearizable(&in_turn(vec![
+        Op::Write { value: Value::Int(5) },
+        Op::Append { value: Value::Str("x".into()) },
+    ]));
     assert_eq!(ops, vec![0, 1], "{reason}");
     assert!(reason.contains("cannot be appended to 5"), "{reason}");
 }
