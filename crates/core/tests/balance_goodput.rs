@@ -97,6 +97,28 @@ fn goodput_counts_successes_within_the_objective() {
     }
 }
 
+// The live figure "p99 of every request" (`latency_all_at`, read every
+// frame) is the quantile of completed and failed requests together,
+// bucket for bucket what the two histograms merged give
+// (`latency_all().value_at_quantile`, hdrhistogram's rule): on a run where
+// one of four servers fails half its requests, exponential costs, so both
+// histograms hold many buckets, some shared.
+#[test]
+fn every_requests_quantile_is_the_merged_histograms() {
+    let c =
+        BalanceConfig { servers: 4, rate: 200, cost_mean: 5 * MS, latency: MS, retries: 0, ..BalanceConfig::default() };
+    let mut b = Balance::new(c);
+    assert_eq!(b.latency_all_at(0.99), None, "nothing ended yet");
+    b.errors(1, 500_000).unwrap();
+    b.run_until(3 * SEC);
+    let t = b.totals();
+    assert!(t.completed > 300 && t.failed > 30, "{t:?}");
+    let all = b.latency_all();
+    for q in [0.0, 0.001, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1.0] {
+        assert_eq!(b.latency_all_at(q), Some(all.value_at_quantile(q)), "quantile {q}");
+    }
+}
+
 fn row<'a>(rows: &'a [PolicyRow], name: &str) -> &'a PolicyRow {
     rows.iter().find(|r| r.policy == name).unwrap_or_else(|| panic!("no row {name}"))
 }

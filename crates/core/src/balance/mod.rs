@@ -297,6 +297,12 @@ pub struct Balance {
 /// Lines of log kept.
 const LOG_WINDOW: usize = 4096;
 
+/// A histogram's recorded buckets in order of value: each bucket's highest
+/// value (what `value_at_quantile` answers) and its count.
+fn recorded(h: &Histogram<u64>) -> impl Iterator<Item = (u64, u64)> + '_ {
+    h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value()))
+}
+
 fn hist() -> Histogram<u64> {
     // Three significant digits, growing as needed.
     Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"))
@@ -510,6 +516,38 @@ impl Balance {
         // Both grow as needed, so adding never runs out of range.
         let _ = all.add(&self.latency_failed);
         Cow::Owned(all)
+    }
+
+    /// The value at quantile `q` of [`Balance::latency_all`], as its
+    /// `value_at_quantile` gives it, without merging the two histograms:
+    /// the frame's metrics ask for it every frame. Both histograms have
+    /// the same buckets, so their recorded buckets, walked together in
+    /// order of value, are the merged histogram's; `None` when none ended.
+    pub fn latency_all_at(&self, q: f64) -> Option<u64> {
+        let q = q.min(1.0);
+        let total = self.latency.len() + self.latency_failed.len();
+        // hdrhistogram's rule: the first bucket whose running count
+        // reaches ⌈q · total⌉ (at least 1).
+        let target = ((q * total as f64).ceil() as u64).max(1);
+        let (mut a, mut b) = (recorded(&self.latency).peekable(), recorded(&self.latency_failed).peekable());
+        let mut seen = 0;
+        loop {
+            let (value, count) = match (a.peek().copied(), b.peek().copied()) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    a.next();
+                    b.next();
+                    (x.0, x.1 + y.1)
+                }
+                (Some(x), Some(y)) if x.0 < y.0 => a.next().unwrap_or(x),
+                (_, Some(_)) => b.next().unwrap_or_default(),
+                (Some(_), None) => a.next().unwrap_or_default(),
+                (None, None) => return None,
+            };
+            seen += count;
+            if seen >= target {
+                return Some(if q == 0.0 { self.latency.lowest_equivalent(value) } else { value });
+            }
+        }
     }
 
     /// Latencies of requests completed in the last one to two seconds of
