@@ -95,3 +95,40 @@ test('each engine holds its own lab\'s presets and no other lab\'s; every lab st
   assert.ok((await options()).length >= 5, 'back on Raft, its presets are listed again');
   await page.close();
 });
+
+// The first drawn frame (issue "Light enough to embed anywhere": at most
+// 300 ms): the engine of the lab an address opens starts loading while the
+// page's own WebAssembly does, from index.html's early script, and the page
+// takes that worker instead of starting its own. Here the address is a Ring
+// link, so the script must read the link's `lab` line. Every worker
+// constructed is noted with the script that constructed it: the page's own
+// start would come from its wasm-bindgen glue (`app-….js`).
+test('the engine of the lab a link opens starts before the page has loaded, and the page takes that worker', async () => {
+  const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+  const ringLink = execFileSync(cli, ['link', join(ROOT, 'tests/scenarios/ring/default.scn')], { encoding: 'utf8' }).trim();
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.addInitScript(() => {
+    const Native = window.Worker;
+    window.__constructed = [];
+    window.Worker = function Worker(url, options) {
+      window.__constructed.push({ url: String(url), from: new Error().stack });
+      return new Native(url, options);
+    };
+    window.Worker.prototype = Native.prototype;
+  });
+  fetched.length = 0;
+  await page.goto(`${url}#${ringLink}`);
+  await page.waitForFunction(() => document.querySelector('[data-lab]')?.getAttribute('data-lab') === 'ring', null, { timeout: 20_000 });
+  await page.waitForFunction(() => document.documentElement.hasAttribute('data-first-frame-ms'), null, { timeout: 20_000 });
+  const constructed = await page.evaluate(() => window.__constructed);
+  assert.equal(constructed.length, 1, `one worker constructed (${constructed.map((c) => c.url).join(', ')})`);
+  assert.match(constructed[0].url, /engine-ring_loader\.js$/);
+  assert.doesNotMatch(constructed[0].from, /\/app-[0-9a-f]+\.js/, 'started by the early script, not by the page');
+  assert.deepEqual(engineFetches(), { 'ring_loader.js': 1, 'ring.js': 1, 'ring_bg.wasm': 1 }, 'the Ring engine once, and no other');
+  assert.equal(page.workers().length, 1);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
