@@ -15,6 +15,7 @@ use clusterscope_core::sim::time::format_clock;
 use gloo_events::EventListener;
 use std::cell::RefCell;
 use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -219,6 +220,7 @@ pub fn App() -> Html {
     use_results_open(&state, &view);
 
     let go_to = use_go_to(&bridge, &view);
+    let settled = use_after_first_paint(state.frame.is_some());
     let ctx = Ctx::new(state.clone(), bridge);
     if options.bench {
         return html! { <BenchPanel ctx={ctx} /> };
@@ -243,6 +245,7 @@ pub fn App() -> Html {
         mode,
         timed: state.schema.as_ref().is_none_or(|s| s.timed),
         go_to: (*go_to).clone(),
+        settled,
         ctx,
     };
     if options.embed {
@@ -250,6 +253,31 @@ pub fn App() -> Html {
     } else {
         full_page(parts, own, &help, &diagram_view)
     }
+}
+
+/// Whether the run's first frame has been painted: false until `ready`
+/// (a frame is in the state), then true from the first task after the
+/// next paint (an animation frame, then a timeout), and for good. The
+/// full page leaves out what its first screen does without (the node
+/// table under the drawing, the settings at the foot of the side panel)
+/// until then, so the first drawn frame does not wait for their elements;
+/// they follow in the next task, after the frame is on the screen.
+#[hook]
+fn use_after_first_paint(ready: bool) -> bool {
+    let painted = use_state_eq(|| false);
+    {
+        let painted = painted.clone();
+        use_effect_with(ready, move |&ready| {
+            if ready && !*painted {
+                let after_paint = Closure::once_into_js(move || {
+                    let settle = Closure::once_into_js(move || painted.set(true));
+                    let _ = window().set_timeout_with_callback(settle.unchecked_ref());
+                });
+                let _ = window().request_animation_frame(after_paint.unchecked_ref());
+            }
+        });
+    }
+    *painted
 }
 
 /// "Show this moment" in the history view: the run paused at a time, and
@@ -553,6 +581,9 @@ struct Parts {
     timed: bool,
     /// Where the history view's "Show this moment" goes.
     go_to: Callback<clusterscope_core::sim::Time>,
+    /// Whether the run's first frame has been painted (see
+    /// [`use_after_first_paint`]).
+    settled: bool,
 }
 
 impl Parts {
@@ -779,7 +810,7 @@ fn full_page(
                     if timed { <panels::Timeline ctx={paced.clone()} /> }
                     if timed { <story::Script ctx={paced.clone()} /> }
                     if mode != ViewMode::Results {
-                        if let (true, None, Some(schema)) = (cluster, own_stage, state.schema.clone()) {
+                        if let (true, true, None, Some(schema)) = (p.settled, cluster, own_stage, state.schema.clone()) {
                             <panels::NodeTable {schema} nodes={state.shown.nodes.clone()} selected={state.selected} dispatch={state.dispatcher()} playing={state.status.playing} run={state.runs} />
                         }
                         { own.map(|v| (v.below)(paced)).unwrap_or_default() }
@@ -792,7 +823,7 @@ fn full_page(
                     <panels::Charts ctx={paced.clone()} />
                     { settings(ctx, |p| html! { <panels::Network ..p /> }) }
                     { own.map(|v| (v.side)(paced)).unwrap_or_default() }
-                    { settings(ctx, |p| html! { <panels::Setup ..p /> }) }
+                    if p.settled { { settings(ctx, |p| html! { <panels::Setup ..p /> }) } }
                 </aside>
             </main>
             <section class="bottom">
