@@ -21,6 +21,21 @@ after(async () => {
   server?.close();
 });
 
+// The share link of a scenario file, as the CLI writes it.
+function linkOf(file) {
+  const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
+  return execFileSync(cli, ['link', join(ROOT, file)], { encoding: 'utf8' }).trim();
+}
+
+// A new page, and the errors it reports (uncaught, or on the console).
+async function pageWithErrors() {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  return { page, errors };
+}
+
 // How many times each lab's engine files were fetched.
 function engineFetches() {
   const counts = {};
@@ -32,12 +47,8 @@ function engineFetches() {
 }
 
 test('an embedded Raft lab fetches the Raft engine alone; opening the load-balancing lab fetches its engine once', async () => {
-  const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
-  const balanceLink = execFileSync(cli, ['link', join(ROOT, 'tests/scenarios/balance/default.scn')], { encoding: 'utf8' }).trim();
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const balanceLink = linkOf('tests/scenarios/balance/default.scn');
+  const { page, errors } = await pageWithErrors();
   fetched.length = 0;
   await page.goto(`${url}?embed=1`);
   await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.getAttribute('data-time')) > 0, null, { timeout: 20_000 });
@@ -104,12 +115,8 @@ test('each engine holds its own lab\'s presets and no other lab\'s; every lab st
 // constructed is noted with the script that constructed it: the page's own
 // start would come from its wasm-bindgen glue (`app-….js`).
 test('the engine of the lab a link opens starts before the page has loaded, and the page takes that worker', async () => {
-  const cli = process.env.CLUSTERSCOPE_CLI ?? join(ROOT, 'target/release/clusterscope');
-  const ringLink = execFileSync(cli, ['link', join(ROOT, 'tests/scenarios/ring/default.scn')], { encoding: 'utf8' }).trim();
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const ringLink = linkOf('tests/scenarios/ring/default.scn');
+  const { page, errors } = await pageWithErrors();
   await page.addInitScript(() => {
     const Native = window.Worker;
     window.__constructed = [];

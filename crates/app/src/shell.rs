@@ -220,7 +220,8 @@ pub fn App() -> Html {
     use_results_open(&state, &view);
 
     let go_to = use_go_to(&bridge, &view);
-    let settled = use_after_first_paint(state.frame.is_some());
+    // A run's first frame, or the sentence saying why none came.
+    let settled = use_after_first_paint(state.frame.is_some() || state.error.is_some());
     let ctx = Ctx::new(state.clone(), bridge);
     if options.bench {
         return html! { <BenchPanel ctx={ctx} /> };
@@ -256,7 +257,7 @@ pub fn App() -> Html {
 }
 
 /// Whether the run's first frame has been painted: false until `ready`
-/// (a frame is in the state), then true from the first task after the
+/// (a frame, or an error, is in the state), then true from the first task after the
 /// next paint (an animation frame, then a timeout), and for good. The
 /// full page leaves out what its first screen does without (the node
 /// table under the drawing, the settings at the foot of the side panel)
