@@ -271,8 +271,7 @@ fn use_after_first_paint(ready: bool) -> bool {
         use_effect_with(ready, move |&ready| {
             if ready && !*painted {
                 let after_paint = Closure::once_into_js(move || {
-                    let settle = Closure::once_into_js(move || painted.set(true));
-                    let _ = window().set_timeout_with_callback(settle.unchecked_ref());
+                    gloo_timers::callback::Timeout::new(0, move || painted.set(true)).forget();
                 });
                 let _ = window().request_animation_frame(after_paint.unchecked_ref());
             }
