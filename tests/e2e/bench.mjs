@@ -15,10 +15,14 @@ const workload = join(ROOT, 'tests/scenarios/raft/bench.scn');
 
 // 1. What the browser downloads, by part: the page (its HTML, script,
 // WebAssembly, style sheet and icon) and each lab's engine (its worker's
-// loader, script and WebAssembly; engine-LAB*). The page starts the engine
-// of the lab it shows and no other, so an embedded lab costs the page plus
-// that lab's engine, and the whole app before a lab is chosen costs the
-// page plus the engine of the lab it opens with (the first in the menu).
+// loader, script and WebAssembly; engine-LAB*). The page's script and
+// WebAssembly come in two builds: the whole app (app*) and the layout for
+// iframes (embed*), which an embedded lab loads instead (an older build has
+// the app's alone). The page starts the engine of the lab it shows and no
+// other, so an embedded lab costs the HTML, style sheet and icon, the
+// embedded build and that lab's engine, and the whole app before a lab is
+// chosen costs the page plus the engine of the lab it opens with (the first
+// in the menu).
 // Not the page's: the history checker's worker (checker*, started only when
 // a history file is opened), the script a host page includes to embed a lab
 // (clusterscope.js, counted with each embedded lab) and files no browser
@@ -36,7 +40,8 @@ for (const f of readdirSync(dist)) {
   // An older build has one worker with every lab's engine (worker*).
   const engine = f.match(/^engine-([a-z]+)(?:_loader\.js|\.js|_bg\.wasm)$/) ?? f.match(/^(worker)(?:_loader\.js|\.js|_bg\.wasm)$/);
   const apart = f.match(/^checker(?:_loader\.js|\.js|_bg\.wasm)$/) ? 'checker' : f === 'clusterscope.js' ? 'embedder' : f.endsWith('.d.ts') ? 'unfetched' : null;
-  const part = engine ? engine[1] : apart ?? 'page';
+  const build = f.match(/^(app|embed)(?:-[0-9a-f]+)?(?:\.js|_bg\.wasm)$/)?.[1];
+  const part = engine ? engine[1] : apart ?? (build === 'embed' ? 'embedBuild' : build === 'app' ? 'appBuild' : 'page');
   parts[part] ??= { raw: 0, gzip: 0 };
   parts[part].raw += raw;
   parts[part].gzip += gz;
@@ -45,20 +50,26 @@ const total = Object.values(sizes).reduce((a, s) => ({ raw: a.raw + s.raw, gzip:
 console.log('Download size (bytes), every file:');
 for (const [k, s] of Object.entries(sizes)) console.log(`  ${k.padEnd(6)} raw ${String(s.raw).padStart(9)}  gzip ${String(s.gzip).padStart(8)}`);
 console.log(`  total  raw ${String(total.raw).padStart(9)}  gzip ${String(total.gzip).padStart(8)}`);
-const apart = ['page', 'checker', 'embedder', 'unfetched'];
+const apart = ['page', 'appBuild', 'embedBuild', 'checker', 'embedder', 'unfetched'];
 const labs = Object.keys(parts).filter((p) => !apart.includes(p));
 const embedder = parts.embedder?.gzip ?? 0;
-const embed = Object.fromEntries(labs.map((l) => [l, parts.page.gzip + parts[l].gzip + embedder]));
+// The page as the whole app loads it, and as an embedded lab does.
+const zero = { raw: 0, gzip: 0 };
+const sum = (a, b) => ({ raw: a.raw + b.raw, gzip: a.gzip + b.gzip });
+const appPage = sum(parts.page, parts.appBuild ?? zero);
+const embedPage = sum(parts.page, parts.embedBuild ?? parts.appBuild ?? zero);
+const embed = Object.fromEntries(labs.map((l) => [l, embedPage.gzip + parts[l].gzip + embedder]));
 console.log('Download size (bytes, gzip -9) by part:');
-console.log(`  page alone            ${String(parts.page.gzip).padStart(8)}  (raw ${parts.page.raw})`);
+console.log(`  page alone            ${String(appPage.gzip).padStart(8)}  (raw ${appPage.raw}; the whole app)`);
+console.log(`  page alone, embedded  ${String(embedPage.gzip).padStart(8)}  (raw ${embedPage.raw}; the layout for iframes${parts.embedBuild ? '' : ': this build has one page'})`);
 if (parts.embedder) console.log(`  embedding script      ${String(embedder).padStart(8)}  (raw ${parts.embedder.raw}; clusterscope.js, counted in each embedded lab)`);
 if (parts.checker) console.log(`  history checker       ${String(parts.checker.gzip).padStart(8)}  (raw ${parts.checker.raw}; fetched when a history file is opened)`);
 for (const l of labs) console.log(`  ${(l + ' engine').padEnd(21)} ${String(parts[l].gzip).padStart(8)}  (raw ${parts[l].raw}); embedded ${l} lab: ${embed[l]}`);
 // The lab the app opens with: the first of the page's list of engines.
 const source = readFileSync(join(ROOT, 'crates/app/src/labs/engines.rs'), 'utf8');
 const first = source.match(/ENGINES: &\[&str\] = &\["([a-z]+)"/)?.[1] ?? labs[0];
-const app = parts[first] ? parts.page.gzip + parts[first].gzip : parts.worker ? parts.page.gzip + parts.worker.gzip : total.gzip;
-const sizeSummary = { page: parts.page.gzip, embed, app, all: total.gzip };
+const app = parts[first] ? appPage.gzip + parts[first].gzip : parts.worker ? appPage.gzip + parts.worker.gzip : total.gzip;
+const sizeSummary = { page: appPage.gzip, embedPage: embedPage.gzip, embed, app, all: total.gzip };
 
 const { server, url } = await serve(dist);
 const browser = await launch();

@@ -113,7 +113,7 @@ test('each engine holds its own lab\'s presets and no other lab\'s; every lab st
 // takes that worker instead of starting its own. Here the address is a Ring
 // link, so the script must read the link's `lab` line. Every worker
 // constructed is noted with the script that constructed it: the page's own
-// start would come from its wasm-bindgen glue (`app-….js`).
+// start would come from its wasm-bindgen glue (`app.js` or `embed.js`).
 test('the engine of the lab a link opens starts before the page has loaded, and the page takes that worker', async () => {
   const ringLink = linkOf('tests/scenarios/ring/default.scn');
   const { page, errors } = await pageWithErrors();
@@ -133,9 +133,62 @@ test('the engine of the lab a link opens starts before the page has loaded, and 
   const constructed = await page.evaluate(() => window.__constructed);
   assert.equal(constructed.length, 1, `one worker constructed (${constructed.map((c) => c.url).join(', ')})`);
   assert.match(constructed[0].url, /engine-ring_loader\.js$/);
-  assert.doesNotMatch(constructed[0].from, /\/app-[0-9a-f]+\.js/, 'started by the early script, not by the page');
+  assert.doesNotMatch(constructed[0].from, /\/(app|embed)\.js/, 'started by the early script, not by the page');
   assert.deepEqual(engineFetches(), { 'ring_loader.js': 1, 'ring.js': 1, 'ring_bg.wasm': 1 }, 'the Ring engine once, and no other');
   assert.equal(page.workers().length, 1);
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// The page comes in two builds (docs/architecture.md, "Two page binaries"):
+// an embedded lab (`?embed=1`) downloads the layout for iframes alone, not
+// the whole app's header, side panels and benchmark page, and the full page
+// never downloads the embedded build. index.html's script reads the flag as
+// the page reads its options (any value but 0 or false), and the benchmark
+// page (`bench`) is the whole app's.
+test('an embedded lab downloads the page built for iframes, the full page the whole app, each once', async () => {
+  const pageFetches = () => {
+    const counts = {};
+    for (const path of fetched) {
+      const m = path.match(/\/(app|embed)(\.js|_bg\.wasm)$/);
+      if (m) counts[m[1] + m[2]] = (counts[m[1] + m[2]] ?? 0) + 1;
+    }
+    return counts;
+  };
+  const cases = [
+    { query: '?embed=1', build: 'embed', root: '.embed' },
+    { query: '?embed=yes&controls=full', build: 'embed', root: '.embed' },
+    { query: '', build: 'app', root: '.app' },
+    { query: '?embed=0', build: 'app', root: '.app' },
+    { query: '?embed=false', build: 'app', root: '.app' },
+    { query: '?embed=1&bench=1', build: 'app', root: '#run-raft-bench' },
+  ];
+  for (const { query, build, root } of cases) {
+    const { page, errors } = await pageWithErrors();
+    fetched.length = 0;
+    await page.goto(`${url}${query}`);
+    await page.waitForSelector(root, { timeout: 20_000 });
+    if (root !== '#run-raft-bench') {
+      await page.waitForFunction(() => Number(document.querySelector('[data-time]')?.getAttribute('data-time')) > 0, null, { timeout: 20_000 });
+    }
+    assert.deepEqual(pageFetches(), { [`${build}.js`]: 1, [`${build}_bg.wasm`]: 1 }, `${query || 'no options'}: the ${build} build alone`);
+    if (build === 'embed') {
+      // The way out of an iframe opens the whole app at the same scenario.
+      const full = await page.getAttribute('a.open-full', 'href');
+      assert.doesNotMatch(full, /embed/, full);
+      assert.match(full, /#v1\./, full);
+    }
+    assert.deepEqual(errors, [], query);
+    await page.close();
+  }
+});
+
+// A page whose WebAssembly cannot be fetched says so instead of staying blank.
+test('a page that cannot load its WebAssembly says so', async () => {
+  const { page } = await pageWithErrors();
+  await page.route('**/embed_bg.wasm', (route) => route.abort());
+  await page.goto(`${url}?embed=1`);
+  const alert = await page.waitForSelector('[role="alert"]', { timeout: 20_000 });
+  assert.match(await alert.textContent(), /^ClusterScope could not start \(embed\): .+\. Reload the page to try again\.$/);
   await page.close();
 });

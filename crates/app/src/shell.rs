@@ -195,11 +195,22 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("Click on the diagram", "Go to that time; on a message, show it"),
 ];
 
-/// The whole app: the worker, the address, the embedding API and the keys
-/// wired up in hooks (in this order, so the first load reaches the worker
-/// before anything else), then one of three layouts.
-#[function_component]
-pub fn App() -> Html {
+/// What both page binaries share: the worker, the address, the embedding
+/// API and the keys, wired up in hooks (in this order, so the first load
+/// reaches the worker before anything else).
+struct Shell {
+    ctx: Ctx,
+    options: Rc<Options>,
+    view: UseStateHandle<ViewMode>,
+    help: UseStateHandle<bool>,
+    diagram_view: Rc<spacetime::Shared>,
+    reader: Rc<RefCell<Option<gloo_file::callbacks::FileReader>>>,
+    go_to: Rc<Callback<clusterscope_core::sim::Time>>,
+    settled: bool,
+}
+
+#[hook]
+fn use_shell() -> Shell {
     let state = use_reducer(AppState::default);
     let options = use_memo((), |_| Options::read());
     let view = use_state(|| options.view);
@@ -222,38 +233,65 @@ pub fn App() -> Html {
     let go_to = use_go_to(&bridge, &view);
     // A run's first frame, or the sentence saying why none came.
     let settled = use_after_first_paint(state.frame.is_some() || state.error.is_some());
-    let ctx = Ctx::new(state.clone(), bridge);
-    if options.bench {
-        return html! { <BenchPanel ctx={ctx} /> };
+    Shell { ctx: Ctx::new(state, bridge), options, view, help, diagram_view, reader, go_to, settled }
+}
+
+impl Shell {
+    /// What every layout shows.
+    fn parts(&self) -> Parts {
+        let (state, view) = (&self.ctx.state, &self.view);
+        let has_diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
+        let mode = if has_diagram || **view == ViewMode::Results { **view } else { ViewMode::Cluster };
+        let show_run = {
+            let view = view.clone();
+            Callback::from(move |_| view.set(ViewMode::Cluster))
+        };
+        let stage = labs::stage(state.lab());
+        Parts {
+            error: match (loading_line(state), error_banner(state)) {
+                (None, None) => None,
+                (loading, error) => Some(html! { <>{ loading }{ error }</> }),
+            },
+            violation: violation_banner(state),
+            drawing: drawing(&self.ctx, stage, mode, &self.diagram_view, show_run),
+            view_switch: Some(view_switch(view, mode, has_diagram)),
+            help_overlay: self.help.then(|| help_overlay(&self.help)),
+            ondrop: on_drop(&self.ctx, self.reader.clone()),
+            mode,
+            timed: state.schema.as_ref().is_none_or(|s| s.timed),
+            go_to: (*self.go_to).clone(),
+            settled: self.settled,
+            ctx: self.ctx.clone(),
+        }
     }
-    let has_diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
-    let mode = if has_diagram || *view == ViewMode::Results { *view } else { ViewMode::Cluster };
-    let own = labs::find(state.lab());
-    let show_run = {
-        let view = view.clone();
-        Callback::from(move |_| view.set(ViewMode::Cluster))
-    };
-    let parts = Parts {
-        error: match (loading_line(&state), error_banner(&state)) {
-            (None, None) => None,
-            (loading, error) => Some(html! { <>{ loading }{ error }</> }),
-        },
-        violation: violation_banner(&state),
-        drawing: drawing(&ctx, own.and_then(|v| v.stage), mode, &diagram_view, show_run),
-        view_switch: Some(view_switch(&view, mode, has_diagram)),
-        help_overlay: help.then(|| help_overlay(&help)),
-        ondrop: on_drop(&ctx, reader),
-        mode,
-        timed: state.schema.as_ref().is_none_or(|s| s.timed),
-        go_to: (*go_to).clone(),
-        settled,
-        ctx,
-    };
-    if options.embed {
-        embedded(parts, options.controls)
+}
+
+/// The whole app: the full page, the layout for iframes (`?embed=1`) or
+/// the benchmark page (`?bench=1`).
+#[function_component]
+pub fn App() -> Html {
+    let shell = use_shell();
+    if shell.options.bench {
+        return html! { <BenchPanel ctx={shell.ctx.clone()} /> };
+    }
+    let parts = shell.parts();
+    if shell.options.embed {
+        embedded(parts, shell.options.controls)
     } else {
-        full_page(parts, own, &help, &diagram_view)
+        let own = labs::find(shell.ctx.state.lab());
+        full_page(parts, own, &shell.help, &shell.diagram_view)
     }
+}
+
+/// The layout for iframes alone: what index.html starts for `?embed=1`
+/// (without `bench`), so an embedded lab downloads neither the full page's
+/// header, side panels, node table and event log nor the benchmark page
+/// (the `embed` binary of `crates/page`; docs/architecture.md, "Two page
+/// binaries").
+#[function_component]
+pub fn Embedded() -> Html {
+    let shell = use_shell();
+    embedded(shell.parts(), shell.options.controls)
 }
 
 /// Whether the run's first frame has been painted: false until `ready`

@@ -1,7 +1,7 @@
 //! The labs' engines, as the page starts them.
 //!
 //! Each lab's simulator is a Web Worker of its own (`engine-NAME`, a binary
-//! in `engines/` that links that lab's engine alone; index.html has Trunk
+//! in `engines/` that links that lab's engine alone; web/index.html has Trunk
 //! build each), so the page downloads the engine of the lab on screen and
 //! no other: an embedded Raft lab never fetches the Paxos, ring or
 //! load-balancing code. A worker describes its own lab alone (presets,
@@ -28,7 +28,7 @@ mod tests {
     /// loses the head start or the script starts an engine that is not there.
     #[test]
     fn the_early_start_in_index_html_knows_the_labs_of_the_page() {
-        let html = include_str!("../../../../index.html");
+        let html = include_str!("../../../../web/index.html");
         let list = html
             .split_once("const labs = [")
             .and_then(|(_, rest)| rest.split_once(']'))
@@ -50,20 +50,24 @@ mod tests {
     /// the page's profile took 107 KB (gzip -9) off every embedded lab,
     /// and the same profile for the engines made Raft's engine 17–27 %
     /// slower, since LTO optimises a binary's code at the binary's level.
+    /// Both page binaries, the whole app and the layout for iframes
+    /// (docs/architecture.md, "Two page binaries"), are the page.
     #[test]
     fn index_html_builds_the_page_for_size_and_the_engines_for_speed() {
-        let html = include_str!("../../../../index.html");
+        let html = include_str!("../../../../web/index.html");
         let cargo = include_str!("../../../../Cargo.toml");
         let rust: Vec<&str> =
             html.lines().map(str::trim).filter(|l| l.starts_with(r#"<link data-trunk rel="rust""#)).collect();
-        let page: Vec<&&str> = rust.iter().filter(|l| l.contains(r#"data-bin="app""#)).collect();
-        assert_eq!(page.len(), 1, "index.html builds the page once");
-        assert!(
-            page[0].contains(r#"data-cargo-profile-release="page""#),
-            "the page is built with its own profile: {}",
-            page[0]
-        );
-        assert!(page[0].contains(r#"data-wasm-opt="z""#), "wasm-opt shrinks the page: {}", page[0]);
+        for bin in ["app", "embed"] {
+            let page: Vec<&&str> = rust.iter().filter(|l| l.contains(&format!(r#"data-bin="{bin}""#))).collect();
+            assert_eq!(page.len(), 1, "index.html builds the page's {bin} binary once");
+            assert!(
+                page[0].contains(r#"data-cargo-profile-release="page""#),
+                "the page is built with its own profile: {}",
+                page[0]
+            );
+            assert!(page[0].contains(r#"data-wasm-opt="z""#), "wasm-opt shrinks the page: {}", page[0]);
+        }
         let page_profile = table(cargo, "[profile.page]");
         assert!(page_profile.contains(&r#"inherits = "release""#), "{page_profile:?}");
         assert!(page_profile.contains(&r#"opt-level = "z""#), "{page_profile:?}");

@@ -38,8 +38,19 @@ pub struct LabView {
     pub bench: Option<fn(&Ctx) -> Html>,
 }
 
-/// Labs with views of their own.
-pub static VIEWS: &[LabView] = &[ring::VIEW, balance::VIEW, quorum::VIEW, faults::VIEW];
+/// The list of labs with views of their own, made into [`VIEWS`] and
+/// [`STAGES`] (one list, so the two cannot disagree).
+macro_rules! views {
+    ($($lab:ident),* $(,)?) => {
+        /// Labs with views of their own.
+        pub static VIEWS: &[LabView] = &[$($lab::VIEW),*];
+        /// Their drawings alone, what the embedded layout uses of them: a
+        /// table of its own, so that the embed binary links no lab's side
+        /// and bench panels.
+        static STAGES: &[(&str, Option<fn(&Ctx) -> Html>)] = &[$(($lab::VIEW.name, $lab::VIEW.stage)),*];
+    };
+}
+views!(ring, balance, quorum, faults);
 
 /// The lab's own view in the frame (its type `T`, bincode-encoded by the
 /// lab), decoded once per change of the view's bytes: frames that leave
@@ -64,6 +75,11 @@ pub fn decoded<T: DeserializeOwned + 'static>(state: &AppState) -> Option<Rc<T>>
         *last = Some((bytes, view.clone()));
         Some(view)
     })
+}
+
+/// The drawing of lab `name`, if it has one of its own.
+pub fn stage(name: &str) -> Option<fn(&Ctx) -> Html> {
+    STAGES.iter().find(|(n, _)| *n == name).and_then(|(_, stage)| *stage)
 }
 
 /// The view of lab `name`, if it has one.
