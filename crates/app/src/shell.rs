@@ -209,6 +209,7 @@ struct Shell {
     settled: bool,
 }
 
+/// Runs the hooks both page binaries share, in their order.
 #[hook]
 fn use_shell() -> Shell {
     let state = use_reducer(AppState::default);
