@@ -238,8 +238,9 @@ fn use_shell() -> Shell {
 }
 
 impl Shell {
-    /// What every layout shows.
-    fn parts(&self) -> Parts {
+    /// What every layout shows, with `stage`, the lab's own drawing if it
+    /// has one.
+    fn parts(&self, stage: Option<fn(&Ctx) -> Html>) -> Parts {
         let (state, view) = (&self.ctx.state, &self.view);
         let has_diagram = state.schema.as_ref().is_some_and(|s| s.diagram);
         let mode = if has_diagram || **view == ViewMode::Results { **view } else { ViewMode::Cluster };
@@ -247,7 +248,6 @@ impl Shell {
             let view = view.clone();
             Callback::from(move |_| view.set(ViewMode::Cluster))
         };
-        let stage = labs::stage(state.lab());
         Parts {
             error: match (loading_line(state), error_banner(state)) {
                 (None, None) => None,
@@ -275,11 +275,11 @@ pub fn App() -> Html {
     if shell.options.bench {
         return html! { <BenchPanel ctx={shell.ctx.clone()} /> };
     }
-    let parts = shell.parts();
+    let own = labs::find(shell.ctx.state.lab());
+    let parts = shell.parts(own.and_then(|v| v.stage));
     if shell.options.embed {
         embedded(parts, shell.options.controls)
     } else {
-        let own = labs::find(shell.ctx.state.lab());
         full_page(parts, own, &shell.help, &shell.diagram_view)
     }
 }
@@ -292,7 +292,8 @@ pub fn App() -> Html {
 #[function_component]
 pub fn Embedded() -> Html {
     let shell = use_shell();
-    embedded(shell.parts(), shell.options.controls)
+    let stage = labs::stage(shell.ctx.state.lab());
+    embedded(shell.parts(stage), shell.options.controls)
 }
 
 /// Whether the run's first frame has been painted: false until `ready`
