@@ -140,6 +140,43 @@ test('the engine of the lab a link opens starts before the page has loaded, and 
   await page.close();
 });
 
+// A run's first frame carries the lab's schema (docs/architecture.md, "The
+// first frame"): the page lays the lab out and shows its first moment from
+// one message, in one render, where the schema sent on its own cost the
+// full page a render of its own on the way to the first frame. Counted at
+// the page's side of the wire: the messages it had heard from the worker
+// when it first rendered a frame (the root's `data-frames` leaving 0).
+test('the page renders a run\'s first frame from the message that brings the lab\'s schema', async () => {
+  const { page, errors } = await pageWithErrors();
+  await page.addInitScript(() => {
+    const Native = window.Worker;
+    let heard = 0;
+    window.__heardAtFirstFrame = null;
+    window.Worker = function Worker(url, options) {
+      const w = new Native(url, options);
+      w.addEventListener('message', () => { heard += 1; });
+      return w;
+    };
+    window.Worker.prototype = Native.prototype;
+    new MutationObserver((changes) => {
+      for (const c of changes) {
+        if (window.__heardAtFirstFrame === null && Number(c.target.getAttribute('data-frames')) > 0) {
+          window.__heardAtFirstFrame = { heard, lab: c.target.getAttribute('data-lab') };
+        }
+      }
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-frames'] });
+  });
+  await page.goto(url);
+  await page.waitForFunction(() => window.__heardAtFirstFrame !== null, null, { timeout: 20_000 });
+  const first = await page.evaluate(() => window.__heardAtFirstFrame);
+  // The worker's greeting (gloo-worker's own), the catalog, then the frame
+  // with the schema: three. With the schema a message of its own, four.
+  assert.deepEqual(first, { heard: 3, lab: 'raft' });
+  await page.waitForFunction(() => document.documentElement.hasAttribute('data-first-frame-ms'), null, { timeout: 20_000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 // The page comes in two builds (docs/architecture.md, "Two page binaries"):
 // an embedded lab (`?embed=1`) downloads the layout for iframes alone, not
 // the whole app's header, side panels and benchmark page, and the full page

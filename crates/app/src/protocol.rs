@@ -122,8 +122,6 @@ pub enum ToWorker {
 pub enum FromWorker {
     /// Every lab, for the menus: sent when the page connects.
     Catalog(Vec<LabInfo>),
-    /// The lab's schema: sent when a run of a (possibly other) lab loads.
-    Schema(Box<Schema>),
     /// A new moment to draw.
     Frame(Box<Frame>, Status),
     /// Something the user asked for could not be done (the run goes on).
@@ -198,6 +196,11 @@ pub struct Status {
     /// "Take over" ends the script), in words, while it can be undone.
     #[serde(default)]
     pub undo: Option<String>,
+    /// The lab's schema, with the first frame of a run of a (possibly
+    /// other) lab: one message, so that the page lays the lab out and
+    /// draws its first moment in one render rather than two.
+    #[serde(default)]
+    pub schema: Option<Box<Schema>>,
 }
 
 /// The worker's memory, in bytes.

@@ -259,16 +259,13 @@ impl AppState {
                 self.catalog = Rc::new(labs);
                 self.loading = None;
             }
-            FromWorker::Schema(schema) => {
-                self.runs += 1;
-                self.schema = Some(Rc::new(*schema));
-                self.view = None;
-                self.answer = None;
-                self.table = None;
-                self.history = None;
-            }
             FromWorker::History(h) => self.history = h.map(|h| Rc::new(*h)),
-            FromWorker::Frame(frame, status) => self.merge_frame(*frame, status, bytes),
+            FromWorker::Frame(frame, mut status) => {
+                if let Some(schema) = status.schema.take() {
+                    self.new_run_of(*schema);
+                }
+                self.merge_frame(*frame, status, bytes);
+            }
             FromWorker::Error(e) => self.error = Some(e),
             // Answered by the embedding API before the state sees it.
             FromWorker::Done(..) => {}
@@ -297,6 +294,18 @@ impl AppState {
             FromWorker::TunePlan(spec, shape) => self.tune_plan(*spec, shape),
             FromWorker::TuneResults(generation, results) => self.tune_results(generation, results),
         }
+    }
+
+    /// A run of a (possibly other) lab loaded: its schema came with its
+    /// first frame. What the page held of the run before goes.
+    fn new_run_of(&mut self, schema: Schema) {
+        self.runs += 1;
+        self.schema = Some(Rc::new(schema));
+        self.view = None;
+        self.answer = None;
+        self.table = None;
+        self.history = None;
+        self.shown_version += 1;
     }
 
     /// A frame, `bytes` long as it crossed, merged into the whole views.

@@ -435,11 +435,9 @@ impl SimWorker {
         if !self.named || !self.owed.frame || !self.acked {
             return;
         }
-        if self.owed.take_schema() {
-            scope.respond(client, FromWorker::Schema(Box::new(self.lab.schema())));
-        }
         let (frame, status) = timed("build", || {
-            let status = self.status();
+            let mut status = self.status();
+            status.schema = self.owed.take_schema().then(|| Box::new(self.lab.schema()));
             let mut frame = self.lab.frame(self.owed.reset);
             if let Some(chunk) = self.lab.take_diagram() {
                 self.held.absorb(chunk);
@@ -499,6 +497,7 @@ impl SimWorker {
             },
             speed: self.speed_owed.take(),
             undo: self.undo.as_ref().map(|u| u.said.clone()),
+            schema: None,
         }
     }
 
