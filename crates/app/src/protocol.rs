@@ -122,8 +122,11 @@ pub enum ToWorker {
 pub enum FromWorker {
     /// Every lab, for the menus: sent when the page connects.
     Catalog(Vec<LabInfo>),
-    /// A new moment to draw.
-    Frame(Box<Frame>, Status),
+    /// A new moment to draw, and with a run's first frame the lab's schema
+    /// (a run of a possibly other lab loaded): one message, so that the
+    /// page lays the lab out and draws its first moment in one render
+    /// rather than two.
+    Frame(Box<Frame>, Status, Option<Box<Schema>>),
     /// Something the user asked for could not be done (the run goes on).
     Error(String),
     /// A benchmark's result.
@@ -196,11 +199,6 @@ pub struct Status {
     /// "Take over" ends the script), in words, while it can be undone.
     #[serde(default)]
     pub undo: Option<String>,
-    /// The lab's schema, with the first frame of a run of a (possibly
-    /// other) lab: one message, so that the page lays the lab out and
-    /// draws its first moment in one render rather than two.
-    #[serde(default)]
-    pub schema: Option<Box<Schema>>,
 }
 
 /// The worker's memory, in bytes.

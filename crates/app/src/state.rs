@@ -260,8 +260,8 @@ impl AppState {
                 self.loading = None;
             }
             FromWorker::History(h) => self.history = h.map(|h| Rc::new(*h)),
-            FromWorker::Frame(frame, mut status) => {
-                if let Some(schema) = status.schema.take() {
+            FromWorker::Frame(frame, status, schema) => {
+                if let Some(schema) = schema {
                     self.new_run_of(*schema);
                 }
                 self.merge_frame(*frame, status, bytes);

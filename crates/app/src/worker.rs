@@ -436,8 +436,7 @@ impl SimWorker {
             return;
         }
         let (frame, status) = timed("build", || {
-            let mut status = self.status();
-            status.schema = self.owed.take_schema().then(|| Box::new(self.lab.schema()));
+            let status = self.status();
             let mut frame = self.lab.frame(self.owed.reset);
             if let Some(chunk) = self.lab.take_diagram() {
                 self.held.absorb(chunk);
@@ -449,7 +448,8 @@ impl SimWorker {
         });
         self.owed.sent();
         self.acked = false;
-        timed("post", || scope.respond(client, FromWorker::Frame(Box::new(frame), status)));
+        let schema = self.owed.take_schema().then(|| Box::new(self.lab.schema()));
+        timed("post", || scope.respond(client, FromWorker::Frame(Box::new(frame), status, schema)));
         self.send_history(scope, client);
     }
 
@@ -497,7 +497,6 @@ impl SimWorker {
             },
             speed: self.speed_owed.take(),
             undo: self.undo.as_ref().map(|u| u.said.clone()),
-            schema: None,
         }
     }
 
