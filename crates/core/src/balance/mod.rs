@@ -320,8 +320,18 @@ fn uniform(rng: &mut Rng) -> f64 {
 /// Exact: for `1 <= x < 2^52` the whole part `t` is at least `x / 2`, so
 /// `x - t` is computed without rounding (Sterbenz); below 1, `t` is 0; from
 /// `2^52` on, `x` is whole.
+///
+/// Below `2^63` (every time a run reaches) it converts through `i64`, one
+/// instruction each way on x86-64 where the unsigned conversions take a
+/// compare and a fix-up; negative and NaN `x` give 0 there as they do as a
+/// `u64`, so the result is the same bit for bit.
 #[inline]
 fn round_time(x: f64) -> Time {
+    if x < 9_223_372_036_854_775_808.0 {
+        // Negatives give 0; NaN (false above) takes the path below.
+        let t = (x as i64).max(0);
+        return (t + i64::from(x - t as f64 >= 0.5)) as Time;
+    }
     let t = x as Time;
     t.saturating_add(Time::from(x - t as f64 >= 0.5))
 }
